@@ -1,0 +1,103 @@
+//! The `impasto` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use impasto::{Backend, Error, Limits, Renderer, Scene};
+
+/// impasto composes layered images (posters, social cards, thumbnails) from a
+/// JSON scene. See shared/spec/scene-format.md for the scene format.
+///
+/// Exit status: 0 on success, 2 for bad input (scene, assets, arguments),
+/// 1 for any other failure. Errors are one line on stderr. A failed render
+/// never leaves an output file behind.
+#[derive(Parser, Debug)]
+#[command(name = "impasto", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Render a scene to an image file.
+    Render {
+        /// The scene file (JSON).
+        scene: PathBuf,
+        /// The output file; its extension picks the format: .png (RGBA,
+        /// straight alpha), .jpg/.jpeg (flattened over white), .webp (lossless).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Which compositor: auto (a hardware GPU if present, else the CPU),
+        /// cpu, or gpu (any adapter, software ones included).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "gpu"])]
+        backend: String,
+        /// Folder that image `src` paths are relative to (default: the scene
+        /// file's folder). Paths may not leave it.
+        #[arg(long)]
+        assets: Option<PathBuf>,
+        /// JPEG quality, 1..=100.
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
+        quality: u8,
+        /// Largest canvas in pixels (width x height).
+        #[arg(long, default_value_t = Limits::default().max_canvas_pixels)]
+        max_canvas_pixels: u64,
+        /// Largest decoded image in pixels; larger files are refused before decoding.
+        #[arg(long, default_value_t = Limits::default().max_image_pixels)]
+        max_image_pixels: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            if code == 0 {
+                let _ = e.print();
+            } else {
+                // One line: clap's first line holds the problem.
+                let msg = e.to_string();
+                let first = msg.lines().next().unwrap_or("invalid arguments");
+                eprintln!("impasto: {}", first.trim_start_matches("error: "));
+            }
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let one_line = e.to_string().replace('\n', " ");
+            eprintln!("impasto: {one_line}");
+            ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Render {
+            scene,
+            output,
+            backend,
+            assets,
+            quality,
+            max_canvas_pixels,
+            max_image_pixels,
+        } => {
+            // The value parser admits only these three names.
+            let backend = Backend::from_name(&backend).unwrap_or(Backend::Auto);
+            let scene = Scene::from_path(&scene)?;
+            let mut renderer = Renderer::new(backend)?.with_limits(Limits {
+                max_canvas_pixels,
+                max_image_pixels,
+            });
+            if let Some(root) = assets {
+                renderer = renderer.with_asset_root(root);
+            }
+            renderer.render_to_file(&scene, &output, quality)
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Decoding and encoding: the edges of the engine.
+//!
+//! Decoding checks the image's size against the pixel limit *before* the
+//! pixels are allocated (decompression bombs are refused from the header),
+//! applies the EXIF orientation, and returns straight-alpha 8-bit RGBA as the
+//! file holds it; the renderers premultiply when they read it.
+//!
+//! Encoding takes straight-alpha 8-bit RGBA, picks the format from the file
+//! extension, and writes through a temporary file in the same folder that is
+//! renamed into place, so a failed render never leaves a file behind.
+
+use std::io::{BufReader, Cursor, Write};
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
+
+use crate::error::Error;
+
+/// Output formats, chosen by the output file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// `.png`: 8-bit RGBA, straight alpha, fast compression.
+    Png,
+    /// `.jpg` / `.jpeg`: flattened over opaque white.
+    Jpeg {
+        /// 1..=100.
+        quality: u8,
+    },
+    /// `.webp`: lossless, 8-bit RGBA.
+    WebP,
+}
+
+impl OutputFormat {
+    /// The format for a path's extension (case-insensitive); JPEG gets `quality`.
+    pub fn from_path(path: &Path, quality: u8) -> Result<OutputFormat, Error> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("png") => Ok(OutputFormat::Png),
+            Some("jpg") | Some("jpeg") => Ok(OutputFormat::Jpeg { quality }),
+            Some("webp") => Ok(OutputFormat::WebP),
+            _ => Err(Error::Output(format!(
+                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg or .webp",
+                path.display()
+            ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Png => "png",
+            OutputFormat::Jpeg { .. } => "jpeg",
+            OutputFormat::WebP => "webp",
+        }
+    }
+}
+
+/// Why a file could not be decoded (the caller adds layer and field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+/// Reads and decodes an image file, refusing images of more than
+/// `max_pixels` pixels before decoding them.
+pub fn decode_file(path: &Path, max_pixels: u64) -> Result<RgbaImage, DecodeError> {
+    let bytes = std::fs::read(path).map_err(|e| DecodeError(format!("cannot read: {e}")))?;
+    decode_bytes(&bytes, max_pixels)
+}
+
+/// Decodes an encoded image held in memory (PNG, JPEG or WebP), EXIF
+/// orientation applied, to straight 8-bit RGBA.
+pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeError> {
+    let reader = ImageReader::new(BufReader::new(Cursor::new(bytes)))
+        .with_guessed_format()
+        .map_err(|e| DecodeError(format!("cannot read: {e}")))?;
+    let Some(format) = reader.format() else {
+        return Err(DecodeError(
+            "not an image impasto can decode (expected PNG, JPEG or WebP)".into(),
+        ));
+    };
+    let fmt = format!("{format:?}").to_uppercase();
+    let mut limits = image::Limits::default();
+    // The decoder's own allocation limit backs up the pixel check below.
+    limits.max_alloc = Some(max_pixels.saturating_mul(16).max(64 << 20));
+    let mut reader = reader;
+    reader.limits(limits);
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| DecodeError(format!("not a valid {fmt} file: {e}")))?;
+    let (w, h) = decoder.dimensions();
+    let pixels = w as u64 * h as u64;
+    if pixels > max_pixels {
+        return Err(DecodeError(format!(
+            "decoded image would be {w}x{h} = {pixels} pixels, over the limit of {max_pixels} pixels"
+        )));
+    }
+    if w == 0 || h == 0 {
+        return Err(DecodeError(format!("image has no pixels ({w}x{h})")));
+    }
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder)
+        .map_err(|e| DecodeError(format!("truncated or corrupt {fmt} file: {e}")))?;
+    img.apply_orientation(orientation);
+    Ok(img.into_rgba8())
+}
+
+/// Encodes straight 8-bit RGBA in `format`.
+pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
+    let err = |message: String| Error::Encode {
+        format: format.name(),
+        message,
+    };
+    let (w, h) = img.dimensions();
+    let mut out = Vec::new();
+    match format {
+        OutputFormat::Png => {
+            let mut enc = png::Encoder::new(&mut out, w, h);
+            enc.set_color(png::ColorType::Rgba);
+            enc.set_depth(png::BitDepth::Eight);
+            enc.set_compression(png::Compression::Fast);
+            let mut writer = enc.write_header().map_err(|e| err(e.to_string()))?;
+            writer
+                .write_image_data(img.as_raw())
+                .map_err(|e| err(e.to_string()))?;
+            writer.finish().map_err(|e| err(e.to_string()))?;
+        }
+        OutputFormat::Jpeg { quality } => {
+            let rgb = flatten_over_white(img);
+            let (w16, h16) = (
+                u16::try_from(w).map_err(|_| err(format!("width {w} exceeds JPEG's 65535")))?,
+                u16::try_from(h).map_err(|_| err(format!("height {h} exceeds JPEG's 65535")))?,
+            );
+            let enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+            enc.encode(&rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
+                .map_err(|e| err(e.to_string()))?;
+        }
+        OutputFormat::WebP => {
+            let enc = image::codecs::webp::WebPEncoder::new_lossless(&mut out);
+            enc.encode(img.as_raw(), w, h, image::ExtendedColorType::Rgba8)
+                .map_err(|e| err(e.to_string()))?;
+        }
+    }
+    Ok(out)
+}
+
+/// Straight RGBA to RGB over opaque white, rounded: `c·a + 255·(1 - a)`.
+pub fn flatten_over_white(img: &RgbaImage) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity(img.as_raw().len() / 4 * 3);
+    for p in img.as_raw().chunks_exact(4) {
+        let a = p[3] as u32;
+        for &c in &p[..3] {
+            rgb.push(((c as u32 * a + 255 * (255 - a) + 127) / 255) as u8);
+        }
+    }
+    rgb
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder,
+/// renamed into place: either the whole file appears or nothing does.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".impasto-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    // On failure the NamedTempFile is dropped and deletes itself.
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// Encodes `img` in the format its extension names and writes it atomically.
+pub fn save(img: &RgbaImage, path: &Path, jpeg_quality: u8) -> Result<(), Error> {
+    let format = OutputFormat::from_path(path, jpeg_quality)?;
+    let bytes = encode(img, format)?;
+    write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> RgbaImage {
+        RgbaImage::from_fn(7, 5, |x, y| {
+            image::Rgba([x as u8 * 30, y as u8 * 50, 200, (x * 40) as u8])
+        })
+    }
+
+    #[test]
+    fn png_round_trips_exactly() {
+        let img = sample();
+        let bytes = encode(&img, OutputFormat::Png).unwrap();
+        let back = decode_bytes(&bytes, 1000).unwrap();
+        assert_eq!(back, img);
+    }
+
+    #[test]
+    fn webp_round_trips_exactly() {
+        let img = sample();
+        let bytes = encode(&img, OutputFormat::WebP).unwrap();
+        let back = decode_bytes(&bytes, 1000).unwrap();
+        // Lossless WebP may drop the colour of fully transparent pixels.
+        for (a, b) in back.pixels().zip(img.pixels()) {
+            if b[3] > 0 {
+                assert_eq!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn jpeg_is_flattened_over_white() {
+        let img = RgbaImage::from_pixel(16, 16, image::Rgba([0, 0, 0, 0]));
+        let bytes = encode(&img, OutputFormat::Jpeg { quality: 90 }).unwrap();
+        let back = decode_bytes(&bytes, 1000).unwrap();
+        assert!(back
+            .pixels()
+            .all(|p| p[0] > 250 && p[1] > 250 && p[2] > 250));
+        assert_eq!(
+            flatten_over_white(&RgbaImage::from_pixel(
+                1,
+                1,
+                image::Rgba([0, 100, 200, 128])
+            )),
+            vec![127, 177, 227]
+        );
+    }
+
+    #[test]
+    fn pixel_limit_is_checked_before_decoding() {
+        let img = RgbaImage::new(100, 100);
+        let bytes = encode(&img, OutputFormat::Png).unwrap();
+        let e = decode_bytes(&bytes, 9999).unwrap_err();
+        assert!(e.0.contains("over the limit of 9999 pixels"), "{}", e.0);
+    }
+
+    #[test]
+    fn garbage_and_truncation_are_errors() {
+        assert!(decode_bytes(b"hello world, not an image", 1000)
+            .unwrap_err()
+            .0
+            .contains("not an image"));
+        let bytes = encode(&sample(), OutputFormat::Png).unwrap();
+        let e = decode_bytes(&bytes[..bytes.len() / 2], 1000).unwrap_err();
+        assert!(e.0.contains("PNG"), "{}", e.0);
+    }
+
+    #[test]
+    fn unknown_extension_is_refused() {
+        assert!(OutputFormat::from_path(Path::new("a.gif"), 90).is_err());
+        assert_eq!(
+            OutputFormat::from_path(Path::new("a.JPG"), 80).unwrap(),
+            OutputFormat::Jpeg { quality: 80 }
+        );
+    }
+}

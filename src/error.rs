@@ -1,0 +1,130 @@
+//! The one error type of the library.
+//!
+//! Every failure is a value of [`Error`]; no input makes the library panic.
+//! Errors about the scene (bad JSON, a bad field, an unreadable asset, a limit
+//! exceeded) are [`Error::Scene`] and carry where the problem is: the layer
+//! (index and type) or the canvas, the field, and what is wrong.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where in a scene a problem was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The JSON document as a whole (syntax errors).
+    Document,
+    /// A canvas-level field (`width`, `background`, ...).
+    Canvas,
+    /// A layer, by its index in `layers` and its `type` (when known).
+    Layer {
+        /// Index in the scene's `layers` array (0 is the bottom layer).
+        index: usize,
+        /// The layer's `type` string, or `None` when it could not be read.
+        kind: Option<String>,
+    },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Document => write!(f, "scene"),
+            Location::Canvas => write!(f, "canvas"),
+            Location::Layer {
+                index,
+                kind: Some(kind),
+            } => write!(f, "layer {index} ({kind})"),
+            Location::Layer { index, kind: None } => write!(f, "layer {index}"),
+        }
+    }
+}
+
+/// A problem with the scene or its assets: the user's input is at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SceneError {
+    /// The layer or canvas the problem belongs to.
+    pub location: Location,
+    /// The field at fault (e.g. `"src"`, `"stops[1].offset"`), if any.
+    pub field: Option<String>,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl fmt::Display for SceneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(
+                f,
+                "{}: field \"{}\": {}",
+                self.location, field, self.message
+            ),
+            None => write!(f, "{}: {}", self.location, self.message),
+        }
+    }
+}
+
+impl std::error::Error for SceneError {}
+
+/// Every error impasto returns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The scene or one of its assets is invalid (bad input).
+    #[error("{0}")]
+    Scene(#[from] SceneError),
+
+    /// The scene is valid but asks for something this build cannot render yet.
+    #[error("{location}: {message}")]
+    Unsupported {
+        /// Which layer.
+        location: Location,
+        /// What is not supported.
+        message: String,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// An output path or option is unusable (bad input, e.g. an unknown extension).
+    #[error("output: {0}")]
+    Output(String),
+
+    /// Encoding the image failed.
+    #[error("encoding {format}: {message}")]
+    Encode {
+        /// `png`, `jpeg` or `webp`.
+        format: &'static str,
+        /// The encoder's message.
+        message: String,
+    },
+
+    /// The GPU backend failed (no adapter, device lost, out of memory, validation).
+    #[error("gpu: {0}")]
+    Gpu(String),
+}
+
+impl Error {
+    /// True when the error is the user's input's fault (scene, assets, output
+    /// path, options): the CLI exits with status 2 for these, 1 otherwise.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::Scene(_) | Error::Output(_))
+    }
+
+    /// Shorthand for a [`SceneError`] wrapped in [`Error::Scene`].
+    pub(crate) fn scene(
+        location: Location,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> Error {
+        Error::Scene(SceneError {
+            location,
+            field: field.map(str::to_owned),
+            message: message.into(),
+        })
+    }
+}

@@ -1,0 +1,289 @@
+//! The public entry point: [`Renderer`], built with a [`Backend`], an asset
+//! root and [`Limits`].
+//!
+//! A render runs in two steps. `resolve` checks everything that can be wrong
+//! with the input (limits, asset paths, decoding) before any pixel is drawn;
+//! then the chosen backend composites. Both backends receive the same
+//! resolved input.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use image::RgbaImage;
+use rayon::prelude::*;
+
+use crate::codec;
+use crate::error::{Error, Location};
+use crate::scene::{LayerKind, Scene};
+
+/// Which compositor renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// A hardware GPU when there is one, otherwise the CPU.
+    #[default]
+    Auto,
+    /// The CPU backend.
+    Cpu,
+    /// The GPU backend (any adapter, software ones included).
+    Gpu,
+}
+
+impl Backend {
+    /// Parses `auto`, `cpu` or `gpu`.
+    pub fn from_name(name: &str) -> Option<Backend> {
+        match name {
+            "auto" => Some(Backend::Auto),
+            "cpu" => Some(Backend::Cpu),
+            "gpu" => Some(Backend::Gpu),
+            _ => None,
+        }
+    }
+}
+
+/// Size limits enforced before any allocation of the size they bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest canvas, in pixels (width x height). Default 16384 x 16384, the
+    /// format's own bound.
+    pub max_canvas_pixels: u64,
+    /// Largest decoded image, in pixels. Default 128 megapixels (512 MiB as
+    /// RGBA8); larger files are refused from their header, before decoding.
+    pub max_image_pixels: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_canvas_pixels: 16384 * 16384,
+            max_image_pixels: 128 * 1024 * 1024,
+        }
+    }
+}
+
+/// Renders scenes. Cheap to share between threads (`Send + Sync`).
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    backend: Backend,
+    asset_root: Option<PathBuf>,
+    limits: Limits,
+}
+
+impl Renderer {
+    /// A renderer for `backend`, with default limits; the asset root is each
+    /// scene's own folder (or the current directory for scenes from JSON text).
+    pub fn new(backend: Backend) -> Result<Renderer, Error> {
+        match backend {
+            Backend::Gpu => Err(Error::Gpu(
+                "this build of impasto has no GPU backend yet; use --backend cpu or auto".into(),
+            )),
+            Backend::Auto => {
+                log::info!("backend auto: no GPU backend in this build, using the CPU backend");
+                Ok(Renderer {
+                    backend: Backend::Cpu,
+                    asset_root: None,
+                    limits: Limits::default(),
+                })
+            }
+            Backend::Cpu => Ok(Renderer {
+                backend,
+                asset_root: None,
+                limits: Limits::default(),
+            }),
+        }
+    }
+
+    /// Resolves image `src` paths under `root` instead of the scene's folder.
+    pub fn with_asset_root(mut self, root: impl Into<PathBuf>) -> Renderer {
+        self.asset_root = Some(root.into());
+        self
+    }
+
+    /// Replaces the size limits.
+    pub fn with_limits(mut self, limits: Limits) -> Renderer {
+        self.limits = limits;
+        self
+    }
+
+    /// The backend that renders (never `Auto`: that is resolved at construction).
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Renders a scene to straight-alpha 8-bit sRGB RGBA.
+    pub fn render(&self, scene: &Scene) -> Result<RgbaImage, Error> {
+        let images = self.resolve(scene)?;
+        match self.backend {
+            Backend::Cpu | Backend::Auto => Ok(crate::cpu::render(scene, &images)),
+            Backend::Gpu => Err(Error::Gpu("no GPU backend in this build".into())),
+        }
+    }
+
+    /// Renders a scene and writes it to `path` in the format its extension
+    /// names (`.png`, `.jpg`/`.jpeg` with `jpeg_quality`, `.webp`). The file
+    /// appears whole or not at all.
+    pub fn render_to_file(
+        &self,
+        scene: &Scene,
+        path: &Path,
+        jpeg_quality: u8,
+    ) -> Result<(), Error> {
+        // Refuse a bad output name before spending time on the render.
+        codec::OutputFormat::from_path(path, jpeg_quality)?;
+        let img = self.render(scene)?;
+        codec::save(&img, path, jpeg_quality)
+    }
+
+    /// Checks limits and layer support, and decodes every image layer's file
+    /// (in parallel), so that a render either fails here or succeeds.
+    fn resolve(&self, scene: &Scene) -> Result<Vec<Option<Arc<RgbaImage>>>, Error> {
+        let pixels = scene.width as u64 * scene.height as u64;
+        if pixels > self.limits.max_canvas_pixels {
+            return Err(Error::scene(
+                Location::Canvas,
+                Some("width"),
+                format!(
+                    "canvas {}x{} = {pixels} pixels is over the limit of {} pixels",
+                    scene.width, scene.height, self.limits.max_canvas_pixels
+                ),
+            ));
+        }
+        for (index, layer) in scene.layers.iter().enumerate() {
+            if let LayerKind::Text(_) = layer.kind {
+                return Err(Error::Unsupported {
+                    location: Location::Layer {
+                        index,
+                        kind: Some("text".into()),
+                    },
+                    message: "text layers are not rendered by this version of impasto yet".into(),
+                });
+            }
+        }
+        let root = self
+            .asset_root
+            .clone()
+            .or_else(|| scene.base_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let max_pixels = self.limits.max_image_pixels;
+        scene
+            .layers
+            .par_iter()
+            .enumerate()
+            .map(|(index, layer)| match &layer.kind {
+                LayerKind::Image(il) => {
+                    let loc = Location::Layer {
+                        index,
+                        kind: Some("image".into()),
+                    };
+                    let path = resolve_asset(&root, &il.src)
+                        .map_err(|m| Error::scene(loc.clone(), Some("src"), m))?;
+                    let img = codec::decode_file(&path, max_pixels).map_err(|e| {
+                        Error::scene(loc.clone(), Some("src"), format!("{:?}: {}", il.src, e.0))
+                    })?;
+                    Ok(Some(Arc::new(img)))
+                }
+                _ => Ok(None),
+            })
+            .collect()
+    }
+}
+
+/// Resolves `src` under `root`, refusing absolute paths and paths that lead
+/// outside the root (lexically, or through a symbolic link).
+pub fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
+    let rel = Path::new(src);
+    if rel.is_absolute() || rel.has_root() || src.starts_with('/') || src.starts_with('\\') {
+        return Err(format!(
+            "{src:?} is an absolute path; image paths must be relative to the asset root"
+        ));
+    }
+    let mut depth: i64 = 0;
+    for c in rel.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(format!("{src:?} resolves outside the asset root"));
+                }
+            }
+            Component::Prefix(_) | Component::RootDir => {
+                return Err(format!(
+                    "{src:?} is an absolute path; image paths must be relative to the asset root"
+                ))
+            }
+        }
+    }
+    let joined = root.join(rel);
+    let canon_root = root
+        .canonicalize()
+        .map_err(|e| format!("asset root {} cannot be opened: {e}", root.display()))?;
+    let canon = joined
+        .canonicalize()
+        .map_err(|e| format!("{src:?} cannot be read: {e}"))?;
+    if !canon.starts_with(&canon_root) {
+        return Err(format!(
+            "{src:?} resolves outside the asset root (through a symbolic link)"
+        ));
+    }
+    if !canon.is_file() {
+        return Err(format!("{src:?} is not a file"));
+    }
+    Ok(canon)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_paths_stay_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/a.png"), b"x").unwrap();
+        assert!(resolve_asset(dir.path(), "sub/a.png").is_ok());
+        assert!(resolve_asset(dir.path(), "sub/../sub/a.png").is_ok());
+        assert!(resolve_asset(dir.path(), "../a.png")
+            .unwrap_err()
+            .contains("outside the asset root"));
+        assert!(resolve_asset(dir.path(), "sub/../../a.png")
+            .unwrap_err()
+            .contains("outside"));
+        assert!(resolve_asset(dir.path(), "/etc/passwd")
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(resolve_asset(dir.path(), "missing.png")
+            .unwrap_err()
+            .contains("cannot be read"));
+        assert!(resolve_asset(dir.path(), "sub")
+            .unwrap_err()
+            .contains("not a file"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.png"), b"x").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.png"),
+            dir.path().join("link.png"),
+        )
+        .unwrap();
+        assert!(resolve_asset(dir.path(), "link.png")
+            .unwrap_err()
+            .contains("outside"));
+    }
+
+    #[test]
+    fn renderer_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Renderer>();
+    }
+}
