@@ -1,0 +1,219 @@
+//! Helpers shared by the behaviour tests: random scenes of the exactly
+//! defined subset, test images, and image comparison that writes failure
+//! images where a person can look at them.
+
+#![allow(dead_code)]
+
+pub mod reference;
+
+use std::path::{Path, PathBuf};
+
+use image::RgbaImage;
+use rand::seq::IndexedRandom;
+use rand::{Rng, RngCore};
+use serde_json::{json, Value};
+
+/// Every blend name of the spec, the alias included.
+pub const BLEND_NAMES: &[&str] = &[
+    "source-over",
+    "normal",
+    "source-in",
+    "source-out",
+    "source-atop",
+    "destination-over",
+    "destination-in",
+    "destination-out",
+    "destination-atop",
+    "copy",
+    "xor",
+    "lighter",
+    "clear",
+    "multiply",
+    "screen",
+    "overlay",
+    "darken",
+    "lighten",
+    "color-dodge",
+    "color-burn",
+    "hard-light",
+    "soft-light",
+    "difference",
+    "exclusion",
+    "hue",
+    "saturation",
+    "color",
+    "luminosity",
+];
+
+/// Where failing tests write images: `target/test-failures/`.
+pub fn failure_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-failures");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn random_color(rng: &mut impl Rng) -> String {
+    let a: u8 = match rng.random_range(0..6) {
+        0 => 0,
+        1 | 2 => 255,
+        _ => rng.random(),
+    };
+    format!("#{:02x}{:02x}{:02x}{:02x}", rng.random::<u8>(), rng.random::<u8>(), rng.random::<u8>(), a)
+}
+
+/// A random straight-alpha test image with fully transparent, opaque and
+/// partial pixels.
+pub fn random_image(rng: &mut impl Rng, w: u32, h: u32) -> RgbaImage {
+    RgbaImage::from_fn(w, h, |_, _| {
+        let a: u8 = match rng.random_range(0..5) {
+            0 => 0,
+            1 | 2 => 255,
+            _ => rng.random(),
+        };
+        image::Rgba([rng.random(), rng.random(), rng.random(), a])
+    })
+}
+
+fn frac(rng: &mut impl Rng, lo: f64, hi: f64) -> f64 {
+    // Quarter-pixel steps half the time, arbitrary fractions otherwise.
+    let v = rng.random_range(lo..hi);
+    if rng.random_bool(0.5) {
+        (v * 4.0).round() / 4.0
+    } else {
+        v
+    }
+}
+
+fn stops(rng: &mut impl Rng) -> Value {
+    let n = rng.random_range(2..=4);
+    let mut offs: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..=1.0)).collect();
+    offs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if rng.random_bool(0.3) {
+        offs[0] = 0.0;
+        offs[n - 1] = 1.0;
+    }
+    Value::Array(offs.into_iter().map(|o| json!({"offset": o, "color": random_color(rng)})).collect())
+}
+
+/// A random scene of the exactly defined subset (rect, gradients, natural
+/// size images on whole pixels; no rotation or rounding). `blend` forces
+/// the blend name of one layer so that a set of scenes covers every name.
+/// Images are written into `dir` and named in the scene.
+pub fn random_exact_scene(rng: &mut impl RngCore, dir: &Path, blend: &str, space: &str) -> Value {
+    let w = rng.random_range(4..40u32);
+    let h = rng.random_range(4..40u32);
+    let n = rng.random_range(1..=5usize);
+    let forced = rng.random_range(0..n);
+    let mut layers = Vec::new();
+    for i in 0..n {
+        let mode = if i == forced {
+            blend.to_string()
+        } else {
+            BLEND_NAMES.choose(rng).unwrap().to_string()
+        };
+        let (fw, fh) = (w as f64, h as f64);
+        let x = frac(rng, -0.3 * fw, fw);
+        let y = frac(rng, -0.3 * fh, fh);
+        let bw = frac(rng, 0.3, fw * 1.2);
+        let bh = frac(rng, 0.3, fh * 1.2);
+        let mut layer = match rng.random_range(0..4) {
+            0 => json!({"type": "rect", "x": x, "y": y, "width": bw, "height": bh, "color": random_color(rng)}),
+            1 => json!({"type": "linear-gradient", "x": x, "y": y, "width": bw, "height": bh,
+                        "angle": rng.random_range(-360.0..360.0), "stops": stops(rng)}),
+            2 => {
+                let mut l = json!({"type": "radial-gradient", "x": x, "y": y, "width": bw, "height": bh,
+                        "center": [rng.random_range(-0.2..1.2), rng.random_range(-0.2..1.2)], "stops": stops(rng)});
+                if rng.random_bool(0.5) {
+                    l["radius"] = json!(rng.random_range(0.5..fw.max(fh)));
+                }
+                l
+            }
+            _ => {
+                let iw = rng.random_range(1..=w.min(24));
+                let ih = rng.random_range(1..=h.min(24));
+                let name = format!("img{}.png", rng.next_u32());
+                random_image(rng, iw, ih).save(dir.join(&name)).unwrap();
+                let ix = rng.random_range(-(iw as i64)..w as i64);
+                let iy = rng.random_range(-(ih as i64)..h as i64);
+                if rng.random_bool(0.5) {
+                    // A box of exactly the image's size: every fit is natural size.
+                    let fit = ["cover", "contain", "fill", "none"].choose(rng).unwrap();
+                    json!({"type": "image", "src": name, "x": ix, "y": iy, "width": iw, "height": ih, "fit": fit})
+                } else {
+                    // fit "none" in an integer box, aligned to a corner so the
+                    // image lands on whole pixels; the box clips it.
+                    let bw = rng.random_range(1..=w);
+                    let bh = rng.random_range(1..=h);
+                    let pos = [rng.random_range(0..=1) as f64, rng.random_range(0..=1) as f64];
+                    json!({"type": "image", "src": name, "x": ix, "y": iy, "width": bw, "height": bh,
+                           "fit": "none", "position": pos})
+                }
+            }
+        };
+        if rng.random_bool(0.4) {
+            layer["opacity"] = json!(rng.random_range(0.0..=1.0));
+        }
+        if mode != "source-over" || rng.random_bool(0.5) {
+            layer["blend"] = json!(mode);
+        }
+        layers.push(layer);
+    }
+    let mut scene = json!({"width": w, "height": h, "layers": layers});
+    if rng.random_bool(0.7) {
+        scene["background"] = json!(random_color(rng));
+    }
+    if space != "srgb" || rng.random_bool(0.5) {
+        scene["blend_space"] = json!(space);
+    }
+    scene
+}
+
+/// Largest per-channel differences between a rendered straight-alpha image
+/// (premultiplied back, 0..=255) and the float64 reference.
+pub struct Diff {
+    pub max_alpha: f64,
+    pub max_color: f64,
+    pub over_one: usize,
+    pub channels: usize,
+}
+
+pub fn compare_with_reference(img: &RgbaImage, reference: &[reference::Px], linear: bool) -> Diff {
+    let mut d = Diff {
+        max_alpha: 0.0,
+        max_color: 0.0,
+        over_one: 0,
+        channels: 0,
+    };
+    for (p, r) in img.pixels().zip(reference) {
+        let want = reference::to_premul_srgb255(*r, linear);
+        let a = p[3] as f64;
+        let got = [p[0] as f64 * a / 255.0, p[1] as f64 * a / 255.0, p[2] as f64 * a / 255.0, a];
+        d.max_alpha = d.max_alpha.max((got[3] - want[3]).abs());
+        for c in 0..3 {
+            let e = (got[c] - want[c]).abs();
+            d.max_color = d.max_color.max(e);
+            if e > 1.0 {
+                d.over_one += 1;
+            }
+        }
+        d.channels += 4;
+    }
+    d
+}
+
+/// Writes the reference (as straight RGBA8) next to the rendered image for a person to look at.
+pub fn write_failure(name: &str, img: &RgbaImage, reference: &[reference::Px], linear: bool, scene: &Value) -> PathBuf {
+    let dir = failure_dir();
+    img.save(dir.join(format!("{name}.got.png"))).unwrap();
+    let want = RgbaImage::from_fn(img.width(), img.height(), |x, y| {
+        let p = reference::to_premul_srgb255(reference[(y * img.width() + x) as usize], linear);
+        if p[3] <= 0.0 {
+            return image::Rgba([0; 4]);
+        }
+        let s = |c: f64| (c / p[3] * 255.0).round().clamp(0.0, 255.0) as u8;
+        image::Rgba([s(p[0]), s(p[1]), s(p[2]), p[3].round() as u8])
+    });
+    want.save(dir.join(format!("{name}.want.png"))).unwrap();
+    std::fs::write(dir.join(format!("{name}.json")), serde_json::to_string_pretty(scene).unwrap()).unwrap();
+    dir
+}
