@@ -466,12 +466,14 @@ fn parse_layer(index: usize, v: &Value, canvas_w: u32, canvas_h: u32) -> Result<
                 None | Some("left") => Align::Left,
                 Some("center") => Align::Center,
                 Some("right") => Align::Right,
-                Some(other) => return Err(o.err(
-                    "align",
-                    format!(
+                Some(other) => {
+                    return Err(o.err(
+                        "align",
+                        format!(
                         "{other:?} is not an alignment: expected \"left\", \"center\" or \"right\""
                     ),
-                )),
+                    ))
+                }
             };
             let valign = match o.string("valign")? {
                 None | Some("top") => VAlign::Top,

@@ -27,7 +27,9 @@ fn load_ref_image(dir: &std::path::Path, src: &str) -> reference::RefImage {
 #[test]
 fn cpu_matches_float64_reference_for_every_blend_name_in_both_spaces() {
     let dir = tempfile::tempdir().unwrap();
-    let renderer = Renderer::new(Backend::Cpu).unwrap().with_asset_root(dir.path());
+    let renderer = Renderer::new(Backend::Cpu)
+        .unwrap()
+        .with_asset_root(dir.path());
     let mut rng = ChaCha8Rng::seed_from_u64(0x1a2b_3c4d);
     let mut scenes = 0;
     let mut worst_color = 0.0f64;
@@ -39,7 +41,8 @@ fn cpu_matches_float64_reference_for_every_blend_name_in_both_spaces() {
                 let json = common::random_exact_scene(&mut rng, dir.path(), blend, space);
                 let scene = Scene::from_value(&json).unwrap();
                 let img = renderer.render(&scene).unwrap();
-                let (_, _, linear, want) = reference::render(&json, &|src| load_ref_image(dir.path(), src));
+                let (_, _, linear, want) =
+                    reference::render(&json, &|src| load_ref_image(dir.path(), src));
                 let d = compare_with_reference(&img, &want, linear);
                 worst_color = worst_color.max(d.max_color);
                 worst_alpha = worst_alpha.max(d.max_alpha);
@@ -57,7 +60,14 @@ fn cpu_matches_float64_reference_for_every_blend_name_in_both_spaces() {
             }
         }
     }
-    eprintln!("{scenes} scenes: worst colour diff {worst_color:.4}, worst alpha diff {worst_alpha:.4}");
+    eprintln!(
+        "{scenes} scenes: worst colour diff {worst_color:.4}, worst alpha diff {worst_alpha:.4}"
+    );
     assert!(scenes >= 200);
-    assert!(failures.is_empty(), "{} of {scenes} scenes differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {scenes} scenes differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -73,7 +73,8 @@ fn blend_formulas_agree_with_tiny_skia_for_every_mode() {
             pixmap.fill(sk::Color::from_rgba8(d8[0], d8[1], d8[2], d8[3]));
             // Start from exactly what tiny-skia stored (premultiplied 8-bit).
             let stored = pixmap.pixels()[0];
-            let d = [stored.red(), stored.green(), stored.blue(), stored.alpha()].map(|v| v as f32 / 255.0);
+            let d = [stored.red(), stored.green(), stored.blue(), stored.alpha()]
+                .map(|v| v as f32 / 255.0);
             let paint = sk::Paint {
                 shader: sk::Shader::SolidColor(sk::Color::from_rgba8(s8[0], s8[1], s8[2], s8[3])),
                 blend_mode: skia_mode(mode),
@@ -81,7 +82,12 @@ fn blend_formulas_agree_with_tiny_skia_for_every_mode() {
                 force_hq_pipeline: true,
                 ..Default::default()
             };
-            pixmap.fill_rect(sk::Rect::from_xywh(0.0, 0.0, 1.0, 1.0).unwrap(), &paint, sk::Transform::identity(), None);
+            pixmap.fill_rect(
+                sk::Rect::from_xywh(0.0, 0.0, 1.0, 1.0).unwrap(),
+                &paint,
+                sk::Transform::identity(),
+                None,
+            );
             let out = pixmap.pixels()[0];
             let theirs = [out.red(), out.green(), out.blue(), out.alpha()].map(|v| v as f32);
             let sa = s8[3] as f32 / 255.0;
@@ -118,7 +124,13 @@ fn non_separable_clips_negative(mode: BlendMode, s8: [u8; 4], d8: [u8; 4]) -> bo
     let sat = |c: [f64; 3]| c[0].max(c[1]).max(c[2]) - c[0].min(c[1]).min(c[2]);
     let set_sat = |c: [f64; 3], s: f64| {
         let (mn, mx) = (c[0].min(c[1]).min(c[2]), c[0].max(c[1]).max(c[2]));
-        c.map(|v| if mx > mn { (v - mn) * s / (mx - mn) } else { 0.0 })
+        c.map(|v| {
+            if mx > mn {
+                (v - mn) * s / (mx - mn)
+            } else {
+                0.0
+            }
+        })
     };
     let (c, l) = match mode {
         BlendMode::Hue => (set_sat(cs, sat(cb)), lum(cb)),

@@ -58,10 +58,16 @@ fn main() -> ExitCode {
             if code == 0 {
                 let _ = e.print();
             } else {
-                // One line: clap's first line holds the problem.
+                // One line: clap's message up to its usage section.
                 let msg = e.to_string();
-                let first = msg.lines().next().unwrap_or("invalid arguments");
-                eprintln!("impasto: {}", first.trim_start_matches("error: "));
+                let problem: Vec<&str> = msg
+                    .lines()
+                    .map(str::trim)
+                    .take_while(|l| !l.starts_with("Usage:"))
+                    .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                    .collect();
+                let line = problem.join(" ");
+                eprintln!("impasto: {}", line.trim_start_matches("error: "));
             }
             return ExitCode::from(code);
         }

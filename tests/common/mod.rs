@@ -58,7 +58,13 @@ pub fn random_color(rng: &mut impl Rng) -> String {
         1 | 2 => 255,
         _ => rng.random(),
     };
-    format!("#{:02x}{:02x}{:02x}{:02x}", rng.random::<u8>(), rng.random::<u8>(), rng.random::<u8>(), a)
+    format!(
+        "#{:02x}{:02x}{:02x}{:02x}",
+        rng.random::<u8>(),
+        rng.random::<u8>(),
+        rng.random::<u8>(),
+        a
+    )
 }
 
 /// A random straight-alpha test image with fully transparent, opaque and
@@ -92,7 +98,11 @@ fn stops(rng: &mut impl Rng) -> Value {
         offs[0] = 0.0;
         offs[n - 1] = 1.0;
     }
-    Value::Array(offs.into_iter().map(|o| json!({"offset": o, "color": random_color(rng)})).collect())
+    Value::Array(
+        offs.into_iter()
+            .map(|o| json!({"offset": o, "color": random_color(rng)}))
+            .collect(),
+    )
 }
 
 /// A random scene of the exactly defined subset (rect, gradients, natural
@@ -117,7 +127,9 @@ pub fn random_exact_scene(rng: &mut impl RngCore, dir: &Path, blend: &str, space
         let bw = frac(rng, 0.3, fw * 1.2);
         let bh = frac(rng, 0.3, fh * 1.2);
         let mut layer = match rng.random_range(0..4) {
-            0 => json!({"type": "rect", "x": x, "y": y, "width": bw, "height": bh, "color": random_color(rng)}),
+            0 => {
+                json!({"type": "rect", "x": x, "y": y, "width": bw, "height": bh, "color": random_color(rng)})
+            }
             1 => json!({"type": "linear-gradient", "x": x, "y": y, "width": bw, "height": bh,
                         "angle": rng.random_range(-360.0..360.0), "stops": stops(rng)}),
             2 => {
@@ -144,7 +156,10 @@ pub fn random_exact_scene(rng: &mut impl RngCore, dir: &Path, blend: &str, space
                     // image lands on whole pixels; the box clips it.
                     let bw = rng.random_range(1..=w);
                     let bh = rng.random_range(1..=h);
-                    let pos = [rng.random_range(0..=1) as f64, rng.random_range(0..=1) as f64];
+                    let pos = [
+                        rng.random_range(0..=1) as f64,
+                        rng.random_range(0..=1) as f64,
+                    ];
                     json!({"type": "image", "src": name, "x": ix, "y": iy, "width": bw, "height": bh,
                            "fit": "none", "position": pos})
                 }
@@ -187,7 +202,12 @@ pub fn compare_with_reference(img: &RgbaImage, reference: &[reference::Px], line
     for (p, r) in img.pixels().zip(reference) {
         let want = reference::to_premul_srgb255(*r, linear);
         let a = p[3] as f64;
-        let got = [p[0] as f64 * a / 255.0, p[1] as f64 * a / 255.0, p[2] as f64 * a / 255.0, a];
+        let got = [
+            p[0] as f64 * a / 255.0,
+            p[1] as f64 * a / 255.0,
+            p[2] as f64 * a / 255.0,
+            a,
+        ];
         d.max_alpha = d.max_alpha.max((got[3] - want[3]).abs());
         for c in 0..3 {
             let e = (got[c] - want[c]).abs();
@@ -202,7 +222,13 @@ pub fn compare_with_reference(img: &RgbaImage, reference: &[reference::Px], line
 }
 
 /// Writes the reference (as straight RGBA8) next to the rendered image for a person to look at.
-pub fn write_failure(name: &str, img: &RgbaImage, reference: &[reference::Px], linear: bool, scene: &Value) -> PathBuf {
+pub fn write_failure(
+    name: &str,
+    img: &RgbaImage,
+    reference: &[reference::Px],
+    linear: bool,
+    scene: &Value,
+) -> PathBuf {
     let dir = failure_dir();
     img.save(dir.join(format!("{name}.got.png"))).unwrap();
     let want = RgbaImage::from_fn(img.width(), img.height(), |x, y| {
@@ -214,6 +240,10 @@ pub fn write_failure(name: &str, img: &RgbaImage, reference: &[reference::Px], l
         image::Rgba([s(p[0]), s(p[1]), s(p[2]), p[3].round() as u8])
     });
     want.save(dir.join(format!("{name}.want.png"))).unwrap();
-    std::fs::write(dir.join(format!("{name}.json")), serde_json::to_string_pretty(scene).unwrap()).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.json")),
+        serde_json::to_string_pretty(scene).unwrap(),
+    )
+    .unwrap();
     dir
 }

@@ -34,7 +34,11 @@ pub fn parse_color(s: &str) -> [f64; 4] {
     let mut out = [0.0, 0.0, 0.0, 1.0];
     for (i, slot) in out.iter_mut().enumerate().take(digits) {
         let v = u32::from_str_radix(&h[i * width..(i + 1) * width], 16).unwrap() as f64;
-        *slot = if width == 1 { v * 17.0 / 255.0 } else { v / 255.0 };
+        *slot = if width == 1 {
+            v * 17.0 / 255.0
+        } else {
+            v / 255.0
+        };
     }
     out
 }
@@ -247,14 +251,21 @@ pub fn render(scene: &Value, images: &dyn Fn(&str) -> RefImage) -> (u32, u32, bo
         .unwrap_or([0.0; 4]);
     let mut canvas = vec![to_space_premul(bg, linear); (w * h) as usize];
     let empty = vec![];
-    for layer in scene.get("layers").and_then(Value::as_array).unwrap_or(&empty) {
+    for layer in scene
+        .get("layers")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty)
+    {
         let kind = layer["type"].as_str().unwrap();
         let bx = num(layer, "x", 0.0);
         let by = num(layer, "y", 0.0);
         let bw = num(layer, "width", w as f64);
         let bh = num(layer, "height", h as f64);
         let opacity = num(layer, "opacity", 1.0);
-        let mode = layer.get("blend").and_then(Value::as_str).unwrap_or("source-over");
+        let mode = layer
+            .get("blend")
+            .and_then(Value::as_str)
+            .unwrap_or("source-over");
         let img = (kind == "image").then(|| images(layer["src"].as_str().unwrap()));
         for j in 0..h {
             for i in 0..w {
@@ -270,25 +281,40 @@ pub fn render(scene: &Value, images: &dyn Fn(&str) -> RefImage) -> (u32, u32, bo
                         let len = (bw * a.sin()).abs() + (bh * a.cos()).abs();
                         let (cx, cy) = (bx + bw / 2.0, by + bh / 2.0);
                         let t = ((px - cx) * a.sin() - (py - cy) * a.cos()) / len + 0.5;
-                        (gradient(&stops_of(layer, linear), t), area(fi, fj, bx, by, bx + bw, by + bh))
+                        (
+                            gradient(&stops_of(layer, linear), t),
+                            area(fi, fj, bx, by, bx + bw, by + bh),
+                        )
                     }
                     "radial-gradient" => {
-                        let c = layer.get("center").map(|c| [c[0].as_f64().unwrap(), c[1].as_f64().unwrap()]).unwrap_or([0.5, 0.5]);
+                        let c = layer
+                            .get("center")
+                            .map(|c| [c[0].as_f64().unwrap(), c[1].as_f64().unwrap()])
+                            .unwrap_or([0.5, 0.5]);
                         let (cx, cy) = (bx + c[0] * bw, by + c[1] * bh);
-                        let r = layer.get("radius").and_then(Value::as_f64).unwrap_or_else(|| {
-                            let fx = (cx - bx).max(bx + bw - cx);
-                            let fy = (cy - by).max(by + bh - cy);
-                            (fx * fx + fy * fy).sqrt()
-                        });
+                        let r = layer
+                            .get("radius")
+                            .and_then(Value::as_f64)
+                            .unwrap_or_else(|| {
+                                let fx = (cx - bx).max(bx + bw - cx);
+                                let fy = (cy - by).max(by + bh - cy);
+                                (fx * fx + fy * fy).sqrt()
+                            });
                         let t = ((px - cx).powi(2) + (py - cy).powi(2)).sqrt() / r;
-                        (gradient(&stops_of(layer, linear), t), area(fi, fj, bx, by, bx + bw, by + bh))
+                        (
+                            gradient(&stops_of(layer, linear), t),
+                            area(fi, fj, bx, by, bx + bw, by + bh),
+                        )
                     }
                     "image" => {
                         // Natural size (fit "none", or a box of exactly the
                         // image's size), offset by object-position.
                         let im = img.as_ref().unwrap();
                         let (sw, sh) = (im.width as f64, im.height as f64);
-                        let pos = layer.get("position").map(|p| [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()]).unwrap_or([0.5, 0.5]);
+                        let pos = layer
+                            .get("position")
+                            .map(|p| [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()])
+                            .unwrap_or([0.5, 0.5]);
                         let ox = bx + (bw - sw) * pos[0];
                         let oy = by + (bh - sh) * pos[1];
                         let (sx, sy) = (fi - ox, fj - oy);
@@ -331,5 +357,10 @@ pub fn to_premul_srgb255(p: Px, linear: bool) -> [f64; 4] {
             c
         }
     });
-    [straight[0] * a * 255.0, straight[1] * a * 255.0, straight[2] * a * 255.0, a * 255.0]
+    [
+        straight[0] * a * 255.0,
+        straight[1] * a * 255.0,
+        straight[2] * a * 255.0,
+        a * 255.0,
+    ]
 }

@@ -1,0 +1,393 @@
+//! The command line: one test per class of bad input (exit status 2, one
+//! line on stderr naming the problem, no output file and no temporary file
+//! left behind), and the successful paths.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use image::RgbaImage;
+
+struct Run {
+    code: i32,
+    stderr: String,
+}
+
+fn impasto(args: &[&str], cwd: &Path) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run impasto");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A folder with a scene file, a small PNG and the output path.
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new() -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("assets")).unwrap();
+        RgbaImage::from_pixel(4, 3, image::Rgba([200, 10, 10, 255]))
+            .save(dir.path().join("assets/ok.png"))
+            .unwrap();
+        Case { dir }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn scene(&self, json: &str) -> &Self {
+        std::fs::write(self.path("assets/scene.json"), json).unwrap();
+        self
+    }
+
+    /// Runs `impasto render assets/scene.json -o out/<name>` with extra args.
+    fn render(&self, out_name: &str, extra: &[&str]) -> Run {
+        std::fs::create_dir_all(self.path("out")).unwrap();
+        let out = format!("out/{out_name}");
+        let mut args = vec![
+            "render",
+            "assets/scene.json",
+            "-o",
+            &out,
+            "--backend",
+            "cpu",
+        ];
+        args.extend_from_slice(extra);
+        impasto(&args, self.dir.path())
+    }
+
+    fn out_is_empty(&self) -> bool {
+        std::fs::read_dir(self.path("out"))
+            .unwrap()
+            .next()
+            .is_none()
+    }
+}
+
+/// Asserts the run failed as bad input: status 2, one line naming `needle`,
+/// and nothing written.
+fn assert_bad_input(case: &Case, run: &Run, needle: &str) {
+    assert_eq!(run.code, 2, "exit status; stderr: {}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr, got: {:?}", run.stderr);
+    assert!(
+        lines[0].contains(needle),
+        "{:?} should contain {needle:?}",
+        lines[0]
+    );
+    assert!(case.out_is_empty(), "a failed render left a file behind");
+}
+
+fn layer_scene(layer: &str) -> String {
+    format!(
+        r##"{{"width": 16, "height": 12, "background": "#ffffff", "layers": [{{"type": "rect", "color": "#000"}}, {layer}]}}"##
+    )
+}
+
+#[test]
+fn renders_png_jpeg_and_webp() {
+    let c = Case::new();
+    c.scene(&layer_scene(
+        r#"{"type": "image", "src": "ok.png", "fit": "contain"}"#,
+    ));
+    for name in ["a.png", "b.jpg", "c.jpeg", "d.webp"] {
+        let run = c.render(name, &[]);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        let img = image::open(c.path(&format!("out/{name}"))).unwrap();
+        assert_eq!((img.width(), img.height()), (16, 12));
+    }
+    // Only the four outputs: no temporary files.
+    assert_eq!(std::fs::read_dir(c.path("out")).unwrap().count(), 4);
+}
+
+#[test]
+fn unknown_field_is_bad_input() {
+    let c = Case::new();
+    c.scene(&layer_scene(
+        r##"{"type": "rect", "color": "#fff", "heigth": 4}"##,
+    ));
+    assert_bad_input(
+        &c,
+        &c.render("o.png", &[]),
+        r#"layer 1 (rect): field "heigth": unknown field"#,
+    );
+}
+
+#[test]
+fn unknown_layer_type_is_bad_input() {
+    let c = Case::new();
+    c.scene(&layer_scene(r#"{"type": "circle"}"#));
+    assert_bad_input(&c, &c.render("o.png", &[]), r#"layer 1: field "type""#);
+}
+
+#[test]
+fn wrong_type_is_bad_input() {
+    let c = Case::new();
+    c.scene(&layer_scene(
+        r##"{"type": "rect", "color": "#fff", "x": "10"}"##,
+    ));
+    assert_bad_input(
+        &c,
+        &c.render("o.png", &[]),
+        r#"layer 1 (rect): field "x": expected a number"#,
+    );
+}
+
+#[test]
+fn value_out_of_range_is_bad_input() {
+    let c = Case::new();
+    c.scene(&layer_scene(
+        r##"{"type": "rect", "color": "#fff", "opacity": 2}"##,
+    ));
+    assert_bad_input(
+        &c,
+        &c.render("o.png", &[]),
+        r#"layer 1 (rect): field "opacity": 2 is out of range"#,
+    );
+}
+
+#[test]
+fn invalid_json_is_bad_input() {
+    let c = Case::new();
+    c.scene(r#"{"width": 10, "height": "#);
+    assert_bad_input(&c, &c.render("o.png", &[]), "invalid JSON");
+}
+
+#[test]
+fn missing_scene_file_is_bad_input() {
+    let c = Case::new();
+    std::fs::create_dir_all(c.path("out")).unwrap();
+    let run = impasto(&["render", "nope.json", "-o", "out/o.png"], c.dir.path());
+    assert_bad_input(&c, &run, "nope.json");
+}
+
+#[test]
+fn missing_image_file_is_bad_input() {
+    let c = Case::new();
+    c.scene(&layer_scene(r#"{"type": "image", "src": "missing.png"}"#));
+    assert_bad_input(
+        &c,
+        &c.render("o.png", &[]),
+        r#"layer 1 (image): field "src": "missing.png" cannot be read"#,
+    );
+}
+
+#[test]
+fn truncated_png_is_bad_input() {
+    let c = Case::new();
+    let bytes = std::fs::read(c.path("assets/ok.png")).unwrap();
+    std::fs::write(c.path("assets/cut.png"), &bytes[..bytes.len() - 20]).unwrap();
+    c.scene(&layer_scene(r#"{"type": "image", "src": "cut.png"}"#));
+    assert_bad_input(
+        &c,
+        &c.render("o.png", &[]),
+        r#"layer 1 (image): field "src": "cut.png""#,
+    );
+}
+
+#[test]
+fn non_image_file_is_bad_input() {
+    let c = Case::new();
+    std::fs::write(c.path("assets/notes.png"), "these are not pixels").unwrap();
+    c.scene(&layer_scene(r#"{"type": "image", "src": "notes.png"}"#));
+    assert_bad_input(&c, &c.render("o.png", &[]), "not an image");
+}
+
+#[test]
+fn path_outside_asset_root_is_bad_input() {
+    let c = Case::new();
+    RgbaImage::new(2, 2).save(c.path("outside.png")).unwrap();
+    c.scene(&layer_scene(
+        r#"{"type": "image", "src": "../outside.png"}"#,
+    ));
+    assert_bad_input(
+        &c,
+        &c.render("o.png", &[]),
+        r#"layer 1 (image): field "src": "../outside.png" resolves outside the asset root"#,
+    );
+}
+
+#[test]
+fn absolute_path_is_bad_input() {
+    let c = Case::new();
+    let abs = c.path("assets/ok.png");
+    c.scene(&layer_scene(&format!(
+        r#"{{"type": "image", "src": {:?}}}"#,
+        abs.display().to_string()
+    )));
+    assert_bad_input(&c, &c.render("o.png", &[]), "is an absolute path");
+}
+
+#[test]
+fn canvas_over_the_format_limit_is_bad_input() {
+    let c = Case::new();
+    c.scene(r#"{"width": 16385, "height": 10}"#);
+    assert_bad_input(
+        &c,
+        &c.render("o.png", &[]),
+        r#"canvas: field "width": 16385 is out of range"#,
+    );
+}
+
+#[test]
+fn canvas_over_the_configured_limit_is_bad_input() {
+    let c = Case::new();
+    c.scene(r#"{"width": 400, "height": 300}"#);
+    assert_bad_input(
+        &c,
+        &c.render("o.png", &["--max-canvas-pixels", "100000"]),
+        "over the limit of 100000 pixels",
+    );
+}
+
+/// A PNG whose header claims 60000 x 60000 pixels (a decompression bomb):
+/// refused from the header, before any pixel is allocated.
+fn bomb_png() -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc_input = kind.to_vec();
+        crc_input.extend_from_slice(data);
+        out.extend_from_slice(&crc_input);
+        out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+    }
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in bytes {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&60000u32.to_be_bytes());
+    ihdr.extend_from_slice(&60000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(
+        &mut png,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+#[test]
+fn decoded_image_over_the_pixel_limit_is_bad_input() {
+    let c = Case::new();
+    std::fs::write(c.path("assets/bomb.png"), bomb_png()).unwrap();
+    c.scene(&layer_scene(r#"{"type": "image", "src": "bomb.png"}"#));
+    assert_bad_input(
+        &c,
+        &c.render("o.png", &[]),
+        r#"layer 1 (image): field "src": "bomb.png": decoded image would be 60000x60000 = 3600000000 pixels, over the limit"#,
+    );
+}
+
+#[test]
+fn configured_image_pixel_limit_is_enforced() {
+    let c = Case::new();
+    c.scene(&layer_scene(r#"{"type": "image", "src": "ok.png"}"#));
+    assert_bad_input(
+        &c,
+        &c.render("o.png", &["--max-image-pixels", "11"]),
+        "over the limit of 11 pixels",
+    );
+}
+
+#[test]
+fn unknown_output_extension_is_bad_input() {
+    let c = Case::new();
+    c.scene(&layer_scene(r##"{"type": "rect", "color": "#fff"}"##));
+    assert_bad_input(&c, &c.render("o.gif", &[]), "unknown output format");
+}
+
+#[test]
+fn bad_arguments_are_bad_input() {
+    let c = Case::new();
+    c.scene(&layer_scene(r##"{"type": "rect", "color": "#fff"}"##));
+    assert_bad_input(&c, &c.render("o.png", &["--quality", "0"]), "quality");
+    assert_bad_input(&c, &c.render("o.png", &["--backend", "tpu"]), "backend");
+}
+
+#[test]
+fn unwritable_output_folder_fails_without_a_file() {
+    let c = Case::new();
+    c.scene(&layer_scene(r##"{"type": "rect", "color": "#fff"}"##));
+    std::fs::create_dir_all(c.path("out")).unwrap();
+    let run = impasto(
+        &["render", "assets/scene.json", "-o", "no/such/dir/o.png"],
+        c.dir.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(!c.path("no").exists());
+}
+
+#[test]
+fn text_layers_are_refused_clearly_until_supported() {
+    let c = Case::new();
+    c.scene(&layer_scene(r#"{"type": "text", "text": "Summer Sale"}"#));
+    let run = c.render("o.png", &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("layer 1 (text): text layers are not rendered"),
+        "{}",
+        run.stderr
+    );
+    assert!(c.out_is_empty());
+}
+
+#[test]
+fn help_documents_every_option() {
+    let c = Case::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(["render", "--help"])
+        .current_dir(c.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for opt in [
+        "--output",
+        "--backend",
+        "--assets",
+        "--quality",
+        "--max-canvas-pixels",
+        "--max-image-pixels",
+    ] {
+        assert!(help.contains(opt), "--help lacks {opt}");
+    }
+}
+
+#[test]
+fn assets_option_moves_the_asset_root() {
+    let c = Case::new();
+    std::fs::create_dir(c.path("elsewhere")).unwrap();
+    RgbaImage::from_pixel(2, 2, image::Rgba([0, 0, 255, 255]))
+        .save(c.path("elsewhere/blue.png"))
+        .unwrap();
+    c.scene(&layer_scene(
+        r#"{"type": "image", "src": "blue.png", "fit": "fill"}"#,
+    ));
+    let run = c.render("o.png", &["--assets", "elsewhere"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let img = image::open(c.path("out/o.png")).unwrap().into_rgba8();
+    assert_eq!(img.get_pixel(8, 6).0, [0, 0, 255, 255]);
+}
