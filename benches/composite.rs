@@ -1,1 +1,82 @@
-fn main() {}
+//! Criterion benchmarks of the CPU backend.
+//!
+//! - `composite/10x2048`: ten full-canvas 2048x2048 RGBA layers, natural
+//!   size, composited source-over (the headline figure; peers are
+//!   measured on the same pixels by `benches/peers.py`).
+//! - `poster/end_to_end`: the bundled sample poster, decode + resize +
+//!   composite + PNG encode.
+//! - `encode/png_2048`, `encode/jpeg_2048`: encoding a 2048x2048 result.
+//!
+//! Run: `cargo bench --bench composite`. Figures go to BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use impasto::codec::{encode, OutputFormat};
+use impasto::{Assets, Backend, Renderer, RgbaImage, Scene};
+
+/// The benchmark's layer `k`: a deterministic pattern with every alpha value,
+/// the same formula as `benches/peers.py`.
+pub fn layer_image(k: u32, size: u32) -> RgbaImage {
+    RgbaImage::from_fn(size, size, |x, y| {
+        let v = x.wrapping_mul(7).wrapping_add(y.wrapping_mul(13)).wrapping_add(k * 31);
+        image::Rgba([
+            (v & 255) as u8,
+            ((v >> 3) & 255) as u8,
+            ((x ^ y) & 255) as u8,
+            ((x + y + k * 17) & 255) as u8,
+        ])
+    })
+}
+
+fn ten_layers() -> (Scene, Assets) {
+    let size = 2048;
+    let mut assets = Assets::new();
+    let mut layers = Vec::new();
+    for k in 0..10 {
+        assets.insert(format!("layer{k}.png"), Arc::new(layer_image(k, size)));
+        layers.push(serde_json::json!({"type": "image", "src": format!("layer{k}.png")}));
+    }
+    let scene = Scene::from_value(&serde_json::json!({"width": size, "height": size, "layers": layers})).unwrap();
+    (scene, assets)
+}
+
+fn bench(c: &mut Criterion) {
+    let renderer = Renderer::new(Backend::Cpu).unwrap();
+    eprintln!("impasto CPU backend, {} rayon threads", rayon::current_num_threads());
+
+    let (scene, assets) = ten_layers();
+    let mut g = c.benchmark_group("composite");
+    g.sample_size(20).measurement_time(Duration::from_secs(8));
+    g.bench_function("10x2048", |b| {
+        b.iter(|| black_box(renderer.render_with_assets(&scene, &assets).unwrap()))
+    });
+    g.finish();
+
+    let result = renderer.render_with_assets(&scene, &assets).unwrap();
+    let mut g = c.benchmark_group("encode");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    g.bench_function("png_2048", |b| b.iter(|| black_box(encode(&result, OutputFormat::Png).unwrap())));
+    g.bench_function("jpeg_2048", |b| {
+        b.iter(|| black_box(encode(&result, OutputFormat::Jpeg { quality: 90 }).unwrap()))
+    });
+    g.finish();
+
+    let poster = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/poster/poster.json");
+    let scene = Scene::from_path(&poster).unwrap();
+    let mut g = c.benchmark_group("poster");
+    g.sample_size(20).measurement_time(Duration::from_secs(8));
+    g.bench_function("end_to_end", |b| {
+        b.iter(|| {
+            let img = renderer.render(&scene).unwrap();
+            black_box(encode(&img, OutputFormat::Png).unwrap())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

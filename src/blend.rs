@@ -401,17 +401,8 @@ fn set_sat(c: [f32; 3], s: f32) -> [f32; 3] {
 pub fn composite_row(mode: BlendMode, src: &[[f32; 4]], dst: &mut [[f32; 4]]) {
     debug_assert_eq!(src.len(), dst.len());
     match mode {
-        BlendMode::SourceOver => {
-            for (d, s) in dst.iter_mut().zip(src) {
-                let k = 1.0 - s[3];
-                *d = [
-                    s[0] + d[0] * k,
-                    s[1] + d[1] * k,
-                    s[2] + d[2] * k,
-                    s[3] + d[3] * k,
-                ];
-            }
-        }
+        // s + d(1 - as), in the vectorised row kernel.
+        BlendMode::SourceOver => crate::kernels::over_row(src, dst),
         BlendMode::Copy => dst.copy_from_slice(src),
         BlendMode::Clear => dst.fill([0.0; 4]),
         m if m.porter_duff_factors(0.0, 0.0).is_some() || m == BlendMode::Lighter => {

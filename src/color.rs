@@ -98,16 +98,22 @@ pub fn linear_to_srgb(v: f64) -> f64 {
 struct Tables {
     /// Straight 8-bit sRGB value to linear light, exact to f32.
     to_linear: [f32; 256],
-    /// `decode_thresholds[k]` is the linear value at which the correctly
-    /// rounded 8-bit sRGB encoding becomes `k` (k >= 1).
-    encode_thresholds: [f32; 256],
+    /// `encode_thresholds[k]` is the linear value at which the correctly
+    /// rounded 8-bit sRGB encoding becomes `k` (k >= 1); entry 256 is +inf.
+    encode_thresholds: [f32; 257],
+    /// `encode_bucket[b]` is the encoding of the linear value `b / 4095`.
+    /// Buckets are narrower (2.4e-4) than the smallest gap between two
+    /// thresholds (3.0e-4), so a value's encoding is its bucket's or the next.
+    encode_bucket: [u8; ENCODE_BUCKETS],
 }
+
+const ENCODE_BUCKETS: usize = 4096;
 
 fn tables() -> &'static Tables {
     static T: OnceLock<Tables> = OnceLock::new();
     T.get_or_init(|| {
         let mut to_linear = [0f32; 256];
-        let mut encode_thresholds = [0f32; 256];
+        let mut encode_thresholds = [f32::INFINITY; 257];
         for k in 0..256 {
             to_linear[k] = srgb_to_linear(k as f64 / 255.0) as f32;
             encode_thresholds[k] = if k == 0 {
@@ -116,9 +122,16 @@ fn tables() -> &'static Tables {
                 srgb_to_linear((k as f64 - 0.5) / 255.0) as f32
             };
         }
+        let mut encode_bucket = [0u8; ENCODE_BUCKETS];
+        for (b, slot) in encode_bucket.iter_mut().enumerate() {
+            let v = b as f32 / (ENCODE_BUCKETS - 1) as f32;
+            // Largest k with threshold[k] <= v (threshold[0] is -inf).
+            *slot = (0..256).rev().find(|&k| encode_thresholds[k] <= v).unwrap_or(0) as u8;
+        }
         Tables {
             to_linear,
             encode_thresholds,
+            encode_bucket,
         }
     })
 }
@@ -152,28 +165,30 @@ pub fn premultiply_rgba8(p: [u8; 4], space: BlendSpace) -> [f32; 4] {
     }
 }
 
-/// Rounds a value in 0..=1 to 8 bits (clamping first).
+/// Rounds a value in 0..=1 to 8 bits, to nearest with ties to even
+/// (clamping first).
 #[inline]
 pub fn quantize8(v: f32) -> u8 {
-    // Clamped to 0..=255.5 before the cast, so the cast cannot saturate wrongly.
-    (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
+    // In 0..=255 after the clamp, so the cast is exact.
+    (v.clamp(0.0, 1.0) * 255.0).round_ties_even() as u8
 }
 
 /// Encodes a linear-light value to 8-bit sRGB, correctly rounded (the
 /// result is the 8-bit value nearest to `linear_to_srgb(v) * 255`).
 #[inline]
 pub fn linear_to_srgb8(v: f32) -> u8 {
-    let th = &tables().encode_thresholds;
-    // Binary search for the largest k with th[k] <= v.
-    let mut k = 0usize;
-    let mut step = 128usize;
-    while step > 0 {
-        if th[k + step] <= v {
-            k += step;
-        }
-        step /= 2;
+    let t = tables();
+    let v = v.clamp(0.0, 1.0);
+    // In 0..=4095 after the clamp; the cast of a NaN gives 0.
+    let k = t.encode_bucket[(v * (ENCODE_BUCKETS - 1) as f32) as usize];
+    if t.encode_thresholds[k as usize + 1] <= v {
+        k + 1
+    } else if t.encode_thresholds[k as usize] > v {
+        // `v * 4095` rounded up into the next bucket.
+        k - 1
+    } else {
+        k
     }
-    k as u8
 }
 
 /// Converts a premultiplied pixel in `space` to straight 8-bit sRGB (the

@@ -19,7 +19,8 @@ use image::RgbaImage;
 use rayon::prelude::*;
 
 use crate::blend::{composite_row, BlendMode};
-use crate::color::{srgb8_to_linear_table, unpremultiply_to_rgba8, BlendSpace};
+use crate::color::BlendSpace;
+use crate::kernels;
 use crate::geometry::{place_image, BoxGeometry, LinearRamp, RadialRamp};
 use crate::resample::{resample, AxisWeights, PremulImage};
 use crate::scene::{Filter, ImageLayer, Layer, LayerKind, Scene, Stop};
@@ -120,8 +121,9 @@ pub(crate) fn render(scene: &Scene, images: &Images) -> RgbaImage {
 }
 
 fn encode_band(acc: &[[f32; 4]], out: &mut [u8], space: BlendSpace) {
-    for (p, o) in acc.iter().zip(out.chunks_exact_mut(4)) {
-        o.copy_from_slice(&unpremultiply_to_rgba8(*p, space));
+    match space {
+        BlendSpace::Srgb => kernels::encode_srgb_row(acc, out),
+        BlendSpace::Linear => kernels::encode_linear_row(acc, out),
     }
 }
 
@@ -133,7 +135,7 @@ fn composite_layer_row(
     space: BlendSpace,
 ) {
     let unbounded = layer.blend.is_unbounded();
-    let span = match layer.bounds {
+    let (x0, x1) = match layer.bounds {
         Some([x0, y0, x1, y1]) if y >= y0 && y < y1 => (x0 as usize, x1 as usize),
         _ => {
             if unbounded {
@@ -143,12 +145,73 @@ fn composite_layer_row(
         }
     };
     if unbounded {
-        acc_row[..span.0].fill([0.0; 4]);
-        acc_row[span.1..].fill([0.0; 4]);
+        acc_row[..x0].fill([0.0; 4]);
+        acc_row[x1..].fill([0.0; 4]);
     }
-    let src = &mut scratch[span.0..span.1];
-    paint_row(layer, y, span.0 as u32, src, space);
-    composite_row(layer.blend, src, &mut acc_row[span.0..span.1]);
+    if let Some((i0, i1, src)) = direct_over_run(layer, y, x0, x1) {
+        // The fully covered run of a natural-size image drawn source-over:
+        // premultiply and composite in one pass, no scratch row.
+        composite_span(layer, y, x0, i0, acc_row, scratch, space);
+        kernels::over_rgba8(src, &mut acc_row[i0..i1], space);
+        composite_span(layer, y, i1, x1, acc_row, scratch, space);
+    } else {
+        composite_span(layer, y, x0, x1, acc_row, scratch, space);
+    }
+}
+
+/// For a natural-size image layer drawn source-over at full opacity without
+/// rounding or rotation: the columns `i0..i1` of row `y` (within `x0..x1`)
+/// that the layer covers fully, and the source bytes that land there.
+fn direct_over_run<'a>(
+    layer: &'a Prepared,
+    y: u32,
+    x0: usize,
+    x1: usize,
+) -> Option<(usize, usize, &'a [u8])> {
+    let Paint::Direct { img, ox, oy } = &layer.paint else {
+        return None;
+    };
+    let g = &layer.geom;
+    if layer.blend != BlendMode::SourceOver
+        || layer.opacity != 1.0
+        || !g.axis_aligned
+        || g.radius != 0.0
+    {
+        return None;
+    }
+    let [cx0, cy0, cx1, cy1] = g.clip;
+    let fy = y as f64;
+    if fy < cy0 || fy + 1.0 > cy1 {
+        return None;
+    }
+    let i0 = (cx0.ceil().max(x0 as f64)) as usize;
+    let i1 = (cx1.floor().min(x1 as f64)) as usize;
+    let sy = y as i64 - oy;
+    let (s0, s1) = (i0 as i64 - ox, i1 as i64 - ox);
+    // The clip lies inside the placed image, so these hold; checked anyway.
+    if i0 >= i1 || sy < 0 || sy >= img.height() as i64 || s0 < 0 || s1 > img.width() as i64 {
+        return None;
+    }
+    let row = (sy as usize) * img.width() as usize * 4;
+    Some((i0, i1, &img.as_raw()[row + s0 as usize * 4..row + s1 as usize * 4]))
+}
+
+/// Paints columns `x0..x1` of row `y` into the scratch row and composites them.
+fn composite_span(
+    layer: &Prepared,
+    y: u32,
+    x0: usize,
+    x1: usize,
+    acc_row: &mut [[f32; 4]],
+    scratch: &mut [[f32; 4]],
+    space: BlendSpace,
+) {
+    if x0 >= x1 {
+        return;
+    }
+    let src = &mut scratch[x0..x1];
+    paint_row(layer, y, x0 as u32, src, space);
+    composite_row(layer.blend, src, &mut acc_row[x0..x1]);
 }
 
 /// Writes the layer's premultiplied colour times coverage times opacity for
@@ -185,7 +248,7 @@ fn paint_row(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: Ble
                 out[last..].fill([0.0; 4]);
                 let sx0 = (x0 as i64 + first as i64 - ox) as usize;
                 let src = &row[sx0 * 4..(sx0 + last - first) * 4];
-                premultiply_row(src, &mut out[first..last], space);
+                kernels::premultiply_rgba8_row(src, &mut out[first..last], space);
             }
         }
         Paint::Resampled {
@@ -247,9 +310,7 @@ fn paint_row(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: Ble
             scale(o, col_cov(i) * row_cov);
         }
         if row_cov != 1.0 {
-            for o in &mut out[inner0..inner1] {
-                scale(o, row_cov);
-            }
+            kernels::scale_row(&mut out[inner0..inner1], row_cov);
         }
         for (i, o) in out[inner1..].iter_mut().enumerate() {
             scale(o, col_cov(inner1 + i) * row_cov);
@@ -267,36 +328,6 @@ fn paint_row(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: Ble
 fn scale(p: &mut [f32; 4], k: f32) {
     for c in p.iter_mut() {
         *c *= k;
-    }
-}
-
-/// Straight 8-bit sRGB to premultiplied floats in the blend space, a row at a time.
-fn premultiply_row(src: &[u8], out: &mut [[f32; 4]], space: BlendSpace) {
-    const INV: f32 = 1.0 / 255.0;
-    match space {
-        BlendSpace::Srgb => {
-            for (o, p) in out.iter_mut().zip(src.chunks_exact(4)) {
-                let a = p[3] as f32 * INV;
-                *o = [
-                    p[0] as f32 * INV * a,
-                    p[1] as f32 * INV * a,
-                    p[2] as f32 * INV * a,
-                    a,
-                ];
-            }
-        }
-        BlendSpace::Linear => {
-            let t = srgb8_to_linear_table();
-            for (o, p) in out.iter_mut().zip(src.chunks_exact(4)) {
-                let a = p[3] as f32 * INV;
-                *o = [
-                    t[p[0] as usize] * a,
-                    t[p[1] as usize] * a,
-                    t[p[2] as usize] * a,
-                    a,
-                ];
-            }
-        }
     }
 }
 

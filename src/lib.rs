@@ -21,7 +21,7 @@
 //! - [`resample`]: premultiplied resampling filters;
 //! - [`codec`]: decoding (limits, EXIF orientation) and encoding (PNG, JPEG, WebP);
 //! - `cpu`: the band-streaming CPU compositor;
-//! - [`render`]: [`Renderer`], [`Backend`], [`Limits`].
+//! - [`render`]: [`Renderer`], [`Backend`], [`Limits`], [`Assets`].
 
 #![warn(missing_docs)]
 
@@ -31,6 +31,7 @@ pub mod color;
 mod cpu;
 pub mod error;
 pub mod geometry;
+mod kernels;
 pub mod render;
 pub mod resample;
 pub mod scene;
@@ -39,5 +40,5 @@ pub use blend::BlendMode;
 pub use color::{BlendSpace, Color};
 pub use error::{Error, Location, SceneError};
 pub use image::RgbaImage;
-pub use render::{Backend, Limits, Renderer};
+pub use render::{Assets, Backend, Limits, Renderer};
 pub use scene::{Layer, LayerKind, Scene};

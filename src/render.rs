@@ -60,6 +60,31 @@ impl Default for Limits {
     }
 }
 
+/// Decoded images supplied in memory, by the `src` names scenes use for
+/// them. They take precedence over files, so a service can decode its logos
+/// and templates once and render thousands of scenes from them.
+#[derive(Debug, Clone, Default)]
+pub struct Assets {
+    images: std::collections::HashMap<String, Arc<RgbaImage>>,
+}
+
+impl Assets {
+    /// An empty set.
+    pub fn new() -> Assets {
+        Assets::default()
+    }
+
+    /// Registers a decoded straight-alpha image under the `src` name scenes use.
+    pub fn insert(&mut self, src: impl Into<String>, image: impl Into<Arc<RgbaImage>>) {
+        self.images.insert(src.into(), image.into());
+    }
+
+    /// The image registered under `src`, if any.
+    pub fn get(&self, src: &str) -> Option<&Arc<RgbaImage>> {
+        self.images.get(src)
+    }
+}
+
 /// Renders scenes. Cheap to share between threads (`Send + Sync`).
 #[derive(Debug, Clone)]
 pub struct Renderer {
@@ -116,7 +141,13 @@ impl Renderer {
 
     /// Renders a scene to straight-alpha 8-bit sRGB RGBA.
     pub fn render(&self, scene: &Scene) -> Result<RgbaImage, Error> {
-        let images = self.resolve(scene)?;
+        self.render_with_assets(scene, &Assets::default())
+    }
+
+    /// Renders a scene whose image layers may name in-memory `assets`
+    /// (looked up by `src` before the asset root is searched).
+    pub fn render_with_assets(&self, scene: &Scene, assets: &Assets) -> Result<RgbaImage, Error> {
+        let images = self.resolve(scene, assets)?;
         match self.backend {
             Backend::Cpu | Backend::Auto => Ok(crate::cpu::render(scene, &images)),
             Backend::Gpu => Err(Error::Gpu("no GPU backend in this build".into())),
@@ -140,7 +171,11 @@ impl Renderer {
 
     /// Checks limits and layer support, and decodes every image layer's file
     /// (in parallel), so that a render either fails here or succeeds.
-    fn resolve(&self, scene: &Scene) -> Result<Vec<Option<Arc<RgbaImage>>>, Error> {
+    fn resolve(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+    ) -> Result<Vec<Option<Arc<RgbaImage>>>, Error> {
         let pixels = scene.width as u64 * scene.height as u64;
         if pixels > self.limits.max_canvas_pixels {
             return Err(Error::scene(
@@ -179,6 +214,20 @@ impl Renderer {
                         index,
                         kind: Some("image".into()),
                     };
+                    if let Some(img) = assets.get(&il.src) {
+                        let pixels = img.width() as u64 * img.height() as u64;
+                        if pixels > max_pixels {
+                            return Err(Error::scene(
+                                loc,
+                                Some("src"),
+                                format!("{:?}: image is {}x{} = {pixels} pixels, over the limit of {max_pixels} pixels", il.src, img.width(), img.height()),
+                            ));
+                        }
+                        if pixels == 0 {
+                            return Err(Error::scene(loc, Some("src"), format!("{:?}: image has no pixels", il.src)));
+                        }
+                        return Ok(Some(img.clone()));
+                    }
                     let path = resolve_asset(&root, &il.src)
                         .map_err(|m| Error::scene(loc.clone(), Some("src"), m))?;
                     let img = codec::decode_file(&path, max_pixels).map_err(|e| {
