@@ -126,7 +126,10 @@ fn tables() -> &'static Tables {
         for (b, slot) in encode_bucket.iter_mut().enumerate() {
             let v = b as f32 / (ENCODE_BUCKETS - 1) as f32;
             // Largest k with threshold[k] <= v (threshold[0] is -inf).
-            *slot = (0..256).rev().find(|&k| encode_thresholds[k] <= v).unwrap_or(0) as u8;
+            *slot = (0..256)
+                .rev()
+                .find(|&k| encode_thresholds[k] <= v)
+                .unwrap_or(0) as u8;
         }
         Tables {
             to_linear,

@@ -20,8 +20,8 @@ use rayon::prelude::*;
 
 use crate::blend::{composite_row, BlendMode};
 use crate::color::BlendSpace;
-use crate::kernels;
 use crate::geometry::{place_image, BoxGeometry, LinearRamp, RadialRamp};
+use crate::kernels;
 use crate::resample::{resample, AxisWeights, PremulImage};
 use crate::scene::{Filter, ImageLayer, Layer, LayerKind, Scene, Stop};
 
@@ -193,7 +193,11 @@ fn direct_over_run<'a>(
         return None;
     }
     let row = (sy as usize) * img.width() as usize * 4;
-    Some((i0, i1, &img.as_raw()[row + s0 as usize * 4..row + s1 as usize * 4]))
+    Some((
+        i0,
+        i1,
+        &img.as_raw()[row + s0 as usize * 4..row + s1 as usize * 4],
+    ))
 }
 
 /// Paints columns `x0..x1` of row `y` into the scratch row and composites them.
