@@ -22,7 +22,10 @@ use impasto::{Assets, Backend, Renderer, RgbaImage, Scene};
 /// the same formula as `benches/peers.py`.
 pub fn layer_image(k: u32, size: u32) -> RgbaImage {
     RgbaImage::from_fn(size, size, |x, y| {
-        let v = x.wrapping_mul(7).wrapping_add(y.wrapping_mul(13)).wrapping_add(k * 31);
+        let v = x
+            .wrapping_mul(7)
+            .wrapping_add(y.wrapping_mul(13))
+            .wrapping_add(k * 31);
         image::Rgba([
             (v & 255) as u8,
             ((v >> 3) & 255) as u8,
@@ -40,13 +43,18 @@ fn ten_layers() -> (Scene, Assets) {
         assets.insert(format!("layer{k}.png"), Arc::new(layer_image(k, size)));
         layers.push(serde_json::json!({"type": "image", "src": format!("layer{k}.png")}));
     }
-    let scene = Scene::from_value(&serde_json::json!({"width": size, "height": size, "layers": layers})).unwrap();
+    let scene =
+        Scene::from_value(&serde_json::json!({"width": size, "height": size, "layers": layers}))
+            .unwrap();
     (scene, assets)
 }
 
 fn bench(c: &mut Criterion) {
     let renderer = Renderer::new(Backend::Cpu).unwrap();
-    eprintln!("impasto CPU backend, {} rayon threads", rayon::current_num_threads());
+    eprintln!(
+        "impasto CPU backend, {} rayon threads",
+        rayon::current_num_threads()
+    );
 
     let (scene, assets) = ten_layers();
     let mut g = c.benchmark_group("composite");
@@ -56,10 +64,40 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // The floor: read the ten layers' bytes once and write one canvas,
+    // on the same threads (byte-wise max, which any compositor must beat
+    // the memory traffic of).
+    let raw: Vec<Arc<RgbaImage>> = (0..10)
+        .map(|k| assets.get(&format!("layer{k}.png")).unwrap().clone())
+        .collect();
+    let mut g = c.benchmark_group("baseline");
+    g.sample_size(20).measurement_time(Duration::from_secs(5));
+    g.bench_function("read10_write1_2048", |b| {
+        b.iter(|| {
+            use rayon::prelude::*;
+            let mut out = vec![0u8; 2048 * 2048 * 4];
+            out.par_chunks_mut(64 * 1024)
+                .enumerate()
+                .for_each(|(i, chunk)| {
+                    let at = i * 64 * 1024;
+                    chunk.copy_from_slice(&raw[0].as_raw()[at..at + chunk.len()]);
+                    for l in &raw[1..] {
+                        for (o, v) in chunk.iter_mut().zip(&l.as_raw()[at..]) {
+                            *o = (*o).max(*v);
+                        }
+                    }
+                });
+            black_box(out)
+        })
+    });
+    g.finish();
+
     let result = renderer.render_with_assets(&scene, &assets).unwrap();
     let mut g = c.benchmark_group("encode");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
-    g.bench_function("png_2048", |b| b.iter(|| black_box(encode(&result, OutputFormat::Png).unwrap())));
+    g.bench_function("png_2048", |b| {
+        b.iter(|| black_box(encode(&result, OutputFormat::Png).unwrap()))
+    });
     g.bench_function("jpeg_2048", |b| {
         b.iter(|| black_box(encode(&result, OutputFormat::Jpeg { quality: 90 }).unwrap()))
     });
