@@ -162,12 +162,12 @@ fn composite_layer_row(
 /// For a natural-size image layer drawn source-over at full opacity without
 /// rounding or rotation: the columns `i0..i1` of row `y` (within `x0..x1`)
 /// that the layer covers fully, and the source bytes that land there.
-fn direct_over_run<'a>(
-    layer: &'a Prepared,
+fn direct_over_run(
+    layer: &Prepared,
     y: u32,
     x0: usize,
     x1: usize,
-) -> Option<(usize, usize, &'a [u8])> {
+) -> Option<(usize, usize, &[u8])> {
     let Paint::Direct { img, ox, oy } = &layer.paint else {
         return None;
     };
