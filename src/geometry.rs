@@ -361,7 +361,10 @@ mod tests {
         assert_eq!(g.coverage(0.5, 0.5), 0.0);
         assert_eq!(g.coverage(10.5, 0.5), 1.0);
         assert_eq!(g.coverage(8.5, 8.5), 1.0);
-        let edge = g.coverage(8.0 - 8.0 * std::f64::consts::FRAC_1_SQRT_2, 8.0 - 8.0 * std::f64::consts::FRAC_1_SQRT_2);
+        let edge = g.coverage(
+            8.0 - 8.0 * std::f64::consts::FRAC_1_SQRT_2,
+            8.0 - 8.0 * std::f64::consts::FRAC_1_SQRT_2,
+        );
         assert!((edge - 0.5).abs() < 0.01, "{edge}");
     }
 

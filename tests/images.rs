@@ -1,0 +1,204 @@
+//! Image layers: EXIF orientation, exact natural-size copies, resampling on
+//! premultiplied colour (no fringes), nearest-neighbour scaling, fit modes.
+
+mod common;
+
+use std::sync::Arc;
+
+use image::RgbaImage;
+use impasto::{Assets, Backend, Renderer, Scene};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+fn render(scene: serde_json::Value, assets: &Assets) -> RgbaImage {
+    let scene = Scene::from_value(&scene).unwrap();
+    Renderer::new(Backend::Cpu)
+        .unwrap()
+        .render_with_assets(&scene, assets)
+        .unwrap()
+}
+
+/// A JPEG of `img` carrying an EXIF APP1 segment with `orientation`.
+fn jpeg_with_orientation(img: &RgbaImage, orientation: u16) -> Vec<u8> {
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
+    exif.extend_from_slice(&1u16.to_be_bytes()); // one entry
+    exif.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
+    exif.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+    exif.extend_from_slice(&1u32.to_be_bytes()); // count
+    exif.extend_from_slice(&orientation.to_be_bytes());
+    exif.extend_from_slice(&[0, 0]);
+    exif.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    let rgb: Vec<u8> = img.pixels().flat_map(|p| [p[0], p[1], p[2]]).collect();
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 95);
+    enc.add_app_segment(1, exif).unwrap();
+    enc.encode(
+        &rgb,
+        img.width() as u16,
+        img.height() as u16,
+        jpeg_encoder::ColorType::Rgb,
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn exif_orientation_is_applied_for_all_eight_values() {
+    // 3 x 2 blocks of 8 x 8 pixels, each a distinct colour.
+    let colours = [
+        [255, 0, 0],
+        [0, 255, 0],
+        [0, 0, 255],
+        [255, 255, 0],
+        [0, 255, 255],
+        [255, 0, 255],
+    ];
+    let (w, h) = (24u32, 16u32);
+    let src = RgbaImage::from_fn(w, h, |x, y| {
+        let c = colours[(y / 8 * 3 + x / 8) as usize];
+        image::Rgba([c[0], c[1], c[2], 255])
+    });
+    for orientation in 1..=8u16 {
+        let bytes = jpeg_with_orientation(&src, orientation);
+        let out = impasto::codec::decode_bytes(&bytes, 1 << 20).unwrap();
+        let transposed = orientation >= 5;
+        let (ow, oh) = if transposed { (h, w) } else { (w, h) };
+        assert_eq!(out.dimensions(), (ow, oh), "orientation {orientation}");
+        // Where output pixel (x, y) comes from in the stored image (EXIF 2.3).
+        let from = |x: u32, y: u32| match orientation {
+            1 => (x, y),
+            2 => (w - 1 - x, y),
+            3 => (w - 1 - x, h - 1 - y),
+            4 => (x, h - 1 - y),
+            5 => (y, x),
+            6 => (y, h - 1 - x),
+            7 => (w - 1 - y, h - 1 - x),
+            _ => (w - 1 - y, x),
+        };
+        for by in 0..oh / 8 {
+            for bx in 0..ow / 8 {
+                let (x, y) = (bx * 8 + 4, by * 8 + 4);
+                let (sx, sy) = from(x, y);
+                let want = src.get_pixel(sx, sy);
+                let got = out.get_pixel(x, y);
+                for c in 0..3 {
+                    assert!(
+                        (got[c] as i32 - want[c] as i32).abs() < 40,
+                        "orientation {orientation}: pixel ({x},{y}) is {got:?}, want {want:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn natural_size_image_on_whole_pixels_is_copied_exactly() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let img = common::random_image(&mut rng, 37, 23);
+    let mut assets = Assets::new();
+    assets.insert("a.png", Arc::new(img.clone()));
+    for space in ["srgb", "linear"] {
+        for fit in ["none", "cover", "contain", "fill"] {
+            let out = render(
+                json!({"width": 50, "height": 40, "blend_space": space, "layers": [
+                    {"type": "image", "src": "a.png", "x": 5, "y": 9, "width": 37, "height": 23, "fit": fit}]}),
+                &assets,
+            );
+            for y in 0..23 {
+                for x in 0..37 {
+                    let want = img.get_pixel(x, y).0;
+                    let want = if want[3] == 0 { [0; 4] } else { want };
+                    assert_eq!(
+                        out.get_pixel(x + 5, y + 9).0,
+                        want,
+                        "{space} {fit} ({x},{y})"
+                    );
+                }
+            }
+            assert_eq!(out.get_pixel(4, 9).0, [0; 4]);
+            assert_eq!(out.get_pixel(42, 31).0, [0; 4]);
+        }
+    }
+}
+
+#[test]
+fn resampling_never_darkens_edges_next_to_transparent_pixels() {
+    // Opaque white shapes on fully transparent *black*: a renderer that
+    // filters straight alpha bleeds the black into the edges.
+    let logo = RgbaImage::from_fn(40, 40, |x, y| {
+        let d = ((x as f64 - 19.5).powi(2) + (y as f64 - 19.5).powi(2)).sqrt();
+        if d < 14.0 || (x / 5) % 2 == 0 && y < 6 {
+            image::Rgba([255, 255, 255, 255])
+        } else {
+            image::Rgba([0, 0, 0, 0])
+        }
+    });
+    let mut assets = Assets::new();
+    assets.insert("logo.png", Arc::new(logo));
+    for space in ["srgb", "linear"] {
+        for filter in ["lanczos3", "bilinear", "nearest"] {
+            for (w, rotate) in [(97.3, 0.0), (23.0, 0.0), (61.0, 17.0)] {
+                let out = render(
+                    json!({"width": 120, "height": 120, "background": "#ffffff", "blend_space": space,
+                           "layers": [{"type": "image", "src": "logo.png", "x": 3.5, "y": 4.25,
+                                       "width": w, "height": w, "filter": filter, "rotate": rotate}]}),
+                    &assets,
+                );
+                for p in out.pixels() {
+                    assert_eq!(
+                        p.0,
+                        [255, 255, 255, 255],
+                        "{space} {filter} width {w} rotate {rotate}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn nearest_filter_repeats_pixels_when_doubling() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let img = RgbaImage::from_fn(8, 6, |_, _| {
+        use rand::Rng;
+        image::Rgba([rng.random(), rng.random(), rng.random(), 255])
+    });
+    let mut assets = Assets::new();
+    assets.insert("a.png", Arc::new(img.clone()));
+    let out = render(
+        json!({"width": 16, "height": 12, "layers": [
+            {"type": "image", "src": "a.png", "fit": "fill", "filter": "nearest"}]}),
+        &assets,
+    );
+    for y in 0..12 {
+        for x in 0..16 {
+            assert_eq!(
+                out.get_pixel(x, y),
+                img.get_pixel(x / 2, y / 2),
+                "({x},{y})"
+            );
+        }
+    }
+}
+
+#[test]
+fn contain_letterboxes_and_cover_fills_the_box() {
+    let img = RgbaImage::from_pixel(20, 10, image::Rgba([10, 200, 30, 255]));
+    let mut assets = Assets::new();
+    assets.insert("wide.png", Arc::new(img));
+    let contain = render(
+        json!({"width": 40, "height": 40, "layers": [{"type": "image", "src": "wide.png", "fit": "contain"}]}),
+        &assets,
+    );
+    // 40 x 20 centred: rows 10..30 filled, the rest transparent.
+    assert_eq!(contain.get_pixel(20, 5)[3], 0);
+    assert_eq!(contain.get_pixel(20, 20).0, [10, 200, 30, 255]);
+    assert_eq!(contain.get_pixel(20, 35)[3], 0);
+    let cover = render(
+        json!({"width": 40, "height": 40, "layers": [{"type": "image", "src": "wide.png", "fit": "cover"}]}),
+        &assets,
+    );
+    assert!(cover.pixels().all(|p| p.0 == [10, 200, 30, 255]));
+}
