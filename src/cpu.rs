@@ -481,9 +481,13 @@ fn prepare_image(
     }
     // Rotated: resample to the placed size (at most the canvas's area), then
     // sample that at each pixel's box-local position.
-    let max_side = (w.max(h) as f64 * 2.0).max(1.0);
-    let nw = pw.round().clamp(1.0, max_side) as u32;
-    let nh = ph.round().clamp(1.0, max_side) as u32;
+    // The intermediate is capped at four canvases' worth of pixels (an
+    // extreme `cover` of a sliver-shaped box could otherwise ask for
+    // gigabytes); past that it is sampled at a proportionally lower resolution.
+    let budget = (4.0 * w as f64 * h as f64).max((1u32 << 20) as f64);
+    let shrink = ((pw.max(1.0) * ph.max(1.0)) / budget).sqrt().max(1.0);
+    let nw = (pw / shrink).round().clamp(1.0, 1e6) as u32;
+    let nh = (ph / shrink).round().clamp(1.0, 1e6) as u32;
     let xw = AxisWeights::new(il.filter, sw, nw, 0.0, sw as f64 / nw as f64);
     let yw = AxisWeights::new(il.filter, sh, nh, 0.0, sh as f64 / nh as f64);
     let out = resample(&img, space, &xw, &yw);

@@ -112,10 +112,11 @@ impl AxisWeights {
         } else {
             support(filter) * widen
         };
+        // More taps than source pixels can never carry weight.
         let taps = if filter == Filter::Nearest {
             1
         } else {
-            (2.0 * reach).ceil() as usize + 1
+            ((2.0 * reach).ceil().min(src_len as f64 + 1.0)) as usize + 1
         };
         let mut start = Vec::with_capacity(dst_len as usize);
         let mut weights = vec![0f32; taps * dst_len as usize];
@@ -196,60 +197,72 @@ pub fn resample(
             data: Vec::new(),
         };
     }
-    // Only the source rows the vertical pass reads are filtered horizontally.
-    let row_lo = yw.start.iter().copied().min().unwrap_or(0) as usize;
-    let row_hi = yw
-        .start
-        .iter()
-        .map(|&s| s as usize + yw.taps)
-        .max()
-        .unwrap_or(0)
-        .min(src.height() as usize);
+    // Output rows are produced in bands, in parallel; each band filters
+    // horizontally only the source rows its vertical taps read, so the
+    // intermediate is a few rows tall rather than the whole source.
+    const BAND: usize = 32;
     let raw = src.as_raw();
-    let mut horiz = vec![[0f32; 4]; (row_hi - row_lo) * dw];
-    horiz.par_chunks_mut(dw).enumerate().for_each_init(
-        Vec::new,
-        |premul: &mut Vec<[f32; 4]>, (r, out)| {
-            let y = row_lo + r;
-            let row = &raw[y * sw as usize * 4..(y + 1) * sw as usize * 4];
-            premul.clear();
-            premul.extend(
-                row.chunks_exact(4)
-                    .map(|p| premultiply_rgba8([p[0], p[1], p[2], p[3]], space)),
-            );
-            for (k, o) in out.iter_mut().enumerate() {
-                let s = xw.start[k] as usize;
-                let ws = &xw.weights[k * xw.taps..(k + 1) * xw.taps];
-                let mut acc = [0f32; 4];
-                for (i, &w) in ws.iter().enumerate() {
-                    if w != 0.0 {
-                        let p = premul[s + i];
-                        for c in 0..4 {
-                            acc[c] += w * p[c];
+    let sh = src.height() as usize;
+    let mut data = vec![[0u16; 4]; dw * dh];
+    data.par_chunks_mut(dw * BAND)
+        .enumerate()
+        .for_each(|(band, out_band)| {
+            let k0 = band * BAND;
+            let rows = out_band.len() / dw;
+            let starts = &yw.start[k0..k0 + rows];
+            let row_lo = starts.iter().copied().min().unwrap_or(0) as usize;
+            let row_hi = starts
+                .iter()
+                .map(|&s| s as usize + yw.taps)
+                .max()
+                .unwrap_or(0)
+                .min(sh);
+            let mut premul: Vec<[f32; 4]> = Vec::with_capacity(sw as usize);
+            let mut horiz = vec![[0f32; 4]; (row_hi - row_lo) * dw];
+            for (r, out) in horiz.chunks_exact_mut(dw).enumerate() {
+                let y = row_lo + r;
+                let row = &raw[y * sw as usize * 4..(y + 1) * sw as usize * 4];
+                premul.clear();
+                premul.extend(
+                    row.chunks_exact(4)
+                        .map(|p| premultiply_rgba8([p[0], p[1], p[2], p[3]], space)),
+                );
+                for (k, o) in out.iter_mut().enumerate() {
+                    let s = xw.start[k] as usize;
+                    let ws = &xw.weights[k * xw.taps..(k + 1) * xw.taps];
+                    let mut acc = [0f32; 4];
+                    for (i, &w) in ws.iter().enumerate() {
+                        if w != 0.0 {
+                            let p = premul[s + i];
+                            for c in 0..4 {
+                                acc[c] += w * p[c];
+                            }
                         }
                     }
+                    *o = acc;
                 }
-                *o = acc;
             }
-        },
-    );
-    let mut data = vec![[0u16; 4]; dw * dh];
-    data.par_chunks_mut(dw).enumerate().for_each(|(k, out)| {
-        let s = yw.start[k] as usize - row_lo;
-        let ws = &yw.weights[k * yw.taps..(k + 1) * yw.taps];
-        for (x, o) in out.iter_mut().enumerate() {
-            let mut acc = [0f32; 4];
-            for (i, &w) in ws.iter().enumerate() {
-                if w != 0.0 {
-                    let p = horiz[(s + i) * dw + x];
-                    for c in 0..4 {
-                        acc[c] += w * p[c];
+            for (r, out) in out_band.chunks_exact_mut(dw).enumerate() {
+                let k = k0 + r;
+                let s = yw.start[k] as usize - row_lo;
+                let ws = &yw.weights[k * yw.taps..(k + 1) * yw.taps];
+                for (x, o) in out.iter_mut().enumerate() {
+                    let mut acc = [0f32; 4];
+                    for (i, &w) in ws.iter().enumerate() {
+                        if w != 0.0 {
+                            // Taps past the last source row carry zero weight.
+                            let Some(p) = horiz.get((s + i) * dw + x) else {
+                                continue;
+                            };
+                            for c in 0..4 {
+                                acc[c] += w * p[c];
+                            }
+                        }
                     }
+                    *o = store16(acc);
                 }
             }
-            *o = store16(acc);
-        }
-    });
+        });
     PremulImage {
         width: dw as u32,
         height: dh as u32,

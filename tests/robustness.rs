@@ -1,0 +1,160 @@
+//! No input makes the library panic: random scenes over the whole format
+//! (rotation, rounding, scaled images with every filter, extreme values)
+//! render, and random mutations of a valid scene either parse or give an
+//! error.
+
+mod common;
+
+use std::sync::Arc;
+
+use impasto::{Assets, Backend, Renderer, Scene};
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+
+fn wild_number(rng: &mut impl Rng) -> f64 {
+    match rng.random_range(0..8) {
+        0 => 0.0,
+        1 => 1e-9,
+        2 => 999_999.0,
+        3 => -999_999.0,
+        4 => rng.random_range(-5.0..5.0),
+        _ => rng.random_range(-50.0..120.0),
+    }
+}
+
+#[test]
+fn random_scenes_over_the_whole_format_render_without_panicking() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut assets = Assets::new();
+    for (i, (w, h)) in [(1u32, 1u32), (3, 200), (64, 48), (200, 3)]
+        .into_iter()
+        .enumerate()
+    {
+        assets.insert(
+            format!("i{i}.png"),
+            Arc::new(common::random_image(&mut rng, w, h)),
+        );
+    }
+    let renderer = Renderer::new(Backend::Cpu).unwrap();
+    for _ in 0..300 {
+        let mut layers = Vec::new();
+        for _ in 0..rng.random_range(0..5) {
+            let mut l = match rng.random_range(0..4) {
+                0 => json!({"type": "rect", "color": common::random_color(&mut rng)}),
+                1 => json!({"type": "linear-gradient", "angle": wild_number(&mut rng),
+                            "stops": [{"offset": 0, "color": common::random_color(&mut rng)},
+                                      {"offset": 0, "color": common::random_color(&mut rng)},
+                                      {"offset": 1, "color": common::random_color(&mut rng)}]}),
+                2 => {
+                    json!({"type": "radial-gradient", "center": [wild_number(&mut rng), wild_number(&mut rng)],
+                            "stops": [{"offset": 0.5, "color": common::random_color(&mut rng)},
+                                      {"offset": 0.5, "color": common::random_color(&mut rng)}]})
+                }
+                _ => json!({"type": "image", "src": format!("i{}.png", rng.random_range(0..4)),
+                            "fit": *["cover", "contain", "fill", "none"].choose(&mut rng).unwrap(),
+                            "filter": *["lanczos3", "bilinear", "nearest"].choose(&mut rng).unwrap(),
+                            "position": [wild_number(&mut rng), wild_number(&mut rng)]}),
+            };
+            l["x"] = json!(wild_number(&mut rng));
+            l["y"] = json!(wild_number(&mut rng));
+            l["width"] = json!(wild_number(&mut rng).abs().max(1e-9));
+            l["height"] = json!(wild_number(&mut rng).abs().max(1e-9));
+            l["rotate"] = json!(wild_number(&mut rng));
+            l["corner_radius"] = json!(wild_number(&mut rng).abs());
+            l["opacity"] = json!(rng.random_range(0.0..=1.0));
+            l["blend"] = json!(*common::BLEND_NAMES.choose(&mut rng).unwrap());
+            layers.push(l);
+        }
+        let scene = json!({"width": rng.random_range(1..64), "height": rng.random_range(1..64),
+                           "blend_space": *["srgb", "linear"].choose(&mut rng).unwrap(), "layers": layers});
+        let parsed = Scene::from_value(&scene).unwrap_or_else(|e| panic!("{e}\n{scene}"));
+        let img = renderer
+            .render_with_assets(&parsed, &assets)
+            .unwrap_or_else(|e| panic!("{e}\n{scene}"));
+        assert_eq!((img.width(), img.height()), (parsed.width, parsed.height));
+        // Straight-alpha output: transparent pixels are all zeros.
+        assert!(img.pixels().all(|p| p[3] > 0 || p.0 == [0; 4]));
+    }
+}
+
+fn mutate(rng: &mut impl Rng, v: &mut Value) {
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let key = keys.choose(rng).unwrap().clone();
+            if rng.random_bool(0.3) {
+                let replacement = [
+                    json!(null),
+                    json!(-1),
+                    json!("x"),
+                    json!([]),
+                    json!({}),
+                    json!(1e300),
+                    json!(true),
+                ]
+                .choose(rng)
+                .unwrap()
+                .clone();
+                map.insert(key, replacement);
+            } else if rng.random_bool(0.1) {
+                map.remove(&key);
+            } else {
+                mutate(rng, map.get_mut(&key).unwrap());
+            }
+        }
+        Value::Array(arr) if !arr.is_empty() => {
+            let i = rng.random_range(0..arr.len());
+            if rng.random_bool(0.2) {
+                arr.remove(i);
+            } else {
+                mutate(rng, &mut arr[i]);
+            }
+        }
+        _ => {
+            *v = [
+                json!(0),
+                json!(-0.5),
+                json!(16385),
+                json!("#12345"),
+                json!("source-over"),
+                json!(null),
+            ]
+            .choose(rng)
+            .unwrap()
+            .clone()
+        }
+    }
+}
+
+#[test]
+fn mutated_scenes_parse_or_fail_with_a_located_message() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/poster/poster.json"
+    ))
+    .unwrap();
+    let base: Value = serde_json::from_str(&text).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut errors = 0;
+    for _ in 0..2000 {
+        let mut v = base.clone();
+        for _ in 0..rng.random_range(1..4) {
+            mutate(&mut rng, &mut v);
+        }
+        if let Err(e) = Scene::from_value(&v) {
+            errors += 1;
+            let msg = e.to_string();
+            assert!(!msg.contains('\n'), "one line: {msg}");
+            assert!(
+                msg.starts_with("canvas") || msg.starts_with("layer ") || msg.starts_with("scene"),
+                "located: {msg}"
+            );
+        }
+    }
+    assert!(
+        errors > 500,
+        "the mutations should break most scenes ({errors})"
+    );
+}
