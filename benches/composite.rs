@@ -35,7 +35,7 @@ pub fn layer_image(k: u32, size: u32) -> RgbaImage {
     })
 }
 
-fn ten_layers() -> (Scene, Assets) {
+fn ten_layers(space: &str) -> (Scene, Assets) {
     let size = 2048;
     let mut assets = Assets::new();
     let mut layers = Vec::new();
@@ -56,11 +56,15 @@ fn bench(c: &mut Criterion) {
         rayon::current_num_threads()
     );
 
-    let (scene, assets) = ten_layers();
+    let (scene, assets) = ten_layers("srgb");
+    let (linear_scene, _) = ten_layers("linear");
     let mut g = c.benchmark_group("composite");
     g.sample_size(20).measurement_time(Duration::from_secs(8));
     g.bench_function("10x2048", |b| {
         b.iter(|| black_box(renderer.render_with_assets(&scene, &assets).unwrap()))
+    });
+    g.bench_function("10x2048_linear", |b| {
+        b.iter(|| black_box(renderer.render_with_assets(&linear_scene, &assets).unwrap()))
     });
     g.finish();
 

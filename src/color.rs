@@ -104,7 +104,7 @@ struct Tables {
     /// `encode_bucket[b]` is the encoding of the linear value `b / 4095`.
     /// Buckets are narrower (2.4e-4) than the smallest gap between two
     /// thresholds (3.0e-4), so a value's encoding is its bucket's or the next.
-    encode_bucket: [u8; ENCODE_BUCKETS],
+    encode_bucket: [i32; ENCODE_BUCKETS],
 }
 
 const ENCODE_BUCKETS: usize = 4096;
@@ -122,14 +122,14 @@ fn tables() -> &'static Tables {
                 srgb_to_linear((k as f64 - 0.5) / 255.0) as f32
             };
         }
-        let mut encode_bucket = [0u8; ENCODE_BUCKETS];
+        let mut encode_bucket = [0i32; ENCODE_BUCKETS];
         for (b, slot) in encode_bucket.iter_mut().enumerate() {
             let v = b as f32 / (ENCODE_BUCKETS - 1) as f32;
             // Largest k with threshold[k] <= v (threshold[0] is -inf).
             *slot = (0..256)
                 .rev()
                 .find(|&k| encode_thresholds[k] <= v)
-                .unwrap_or(0) as u8;
+                .unwrap_or(0) as i32;
         }
         Tables {
             to_linear,
@@ -142,6 +142,13 @@ fn tables() -> &'static Tables {
 /// The 256-entry table of 8-bit sRGB values decoded to linear light.
 pub fn srgb8_to_linear_table() -> &'static [f32; 256] {
     &tables().to_linear
+}
+
+/// The tables behind [`linear_to_srgb8`]: the 4096 bucket encodings (as
+/// `i32`, for vector gathers) and the 257 thresholds.
+pub(crate) fn linear_encode_tables() -> (&'static [i32; ENCODE_BUCKETS], &'static [f32; 257]) {
+    let t = tables();
+    (&t.encode_bucket, &t.encode_thresholds)
 }
 
 /// Converts straight 8-bit sRGB RGBA to premultiplied floating point in
@@ -183,7 +190,7 @@ pub fn linear_to_srgb8(v: f32) -> u8 {
     let t = tables();
     let v = v.clamp(0.0, 1.0);
     // In 0..=4095 after the clamp; the cast of a NaN gives 0.
-    let k = t.encode_bucket[(v * (ENCODE_BUCKETS - 1) as f32) as usize];
+    let k = t.encode_bucket[(v * (ENCODE_BUCKETS - 1) as f32) as usize] as u8;
     if t.encode_thresholds[k as usize + 1] <= v {
         k + 1
     } else if t.encode_thresholds[k as usize] > v {

@@ -90,9 +90,12 @@ dispatch!(
 /// composites them source-over onto `acc`, in one pass.
 pub fn over_rgba8(src: &[u8], acc: &mut [[f32; 4]], space: BlendSpace) {
     #[cfg(target_arch = "x86_64")]
-    if space == BlendSpace::Srgb && avx2::available() {
+    if avx2::available() {
         // SAFETY: the processor has AVX2 and FMA (checked just above).
-        unsafe { avx2::over_srgb8(src, acc) };
+        match space {
+            BlendSpace::Srgb => unsafe { avx2::over_rgba8::<false>(src, acc) },
+            BlendSpace::Linear => unsafe { avx2::over_rgba8::<true>(src, acc) },
+        }
         return;
     }
     over_rgba8_auto(src, acc, space)
@@ -198,23 +201,31 @@ mod avx2 {
         std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
     }
 
-    /// `over_rgba8_impl` for the sRGB space.
+    /// `over_rgba8_impl`; `LINEAR` decodes colour through the sRGB table.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn over_srgb8(src: &[u8], acc: &mut [[f32; 4]]) {
+    pub unsafe fn over_rgba8<const LINEAR: bool>(src: &[u8], acc: &mut [[f32; 4]]) {
         let n = acc.len().min(src.len() / 4);
         let pairs = n / 2;
         let inv255 = _mm256_set1_ps(1.0 / 255.0);
         let one = _mm256_set1_ps(1.0);
+        let table = crate::color::srgb8_to_linear_table().as_ptr();
         let sp = src.as_ptr();
         let dp = acc.as_mut_ptr() as *mut f32;
         for i in 0..pairs {
             // SAFETY: pixel pair i covers bytes 8i..8i+8 of `src` and floats
-            // 8i..8i+8 of `acc`, both in bounds since 2i + 1 < n.
+            // 8i..8i+8 of `acc`, both in bounds since 2i + 1 < n; gather
+            // indices are bytes, inside the 256-entry table.
             unsafe {
                 let bytes = _mm_loadl_epi64(sp.add(i * 8) as *const __m128i);
-                let v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), inv255);
+                let idx = _mm256_cvtepu8_epi32(bytes);
+                let v = _mm256_mul_ps(_mm256_cvtepi32_ps(idx), inv255);
                 let a = _mm256_permute_ps::<0xff>(v);
-                let s = _mm256_blend_ps::<0b1000_1000>(_mm256_mul_ps(v, a), v);
+                let colour = if LINEAR {
+                    _mm256_i32gather_ps::<4>(table, idx)
+                } else {
+                    v
+                };
+                let s = _mm256_blend_ps::<0b1000_1000>(_mm256_mul_ps(colour, a), v);
                 let d = _mm256_loadu_ps(dp.add(i * 8));
                 let k = _mm256_sub_ps(one, a);
                 _mm256_storeu_ps(dp.add(i * 8), _mm256_fmadd_ps(d, k, s));
@@ -224,7 +235,11 @@ mod avx2 {
             super::over_rgba8_impl(
                 &src[(n - 1) * 4..n * 4],
                 &mut acc[n - 1..n],
-                super::BlendSpace::Srgb,
+                if LINEAR {
+                    super::BlendSpace::Linear
+                } else {
+                    super::BlendSpace::Srgb
+                },
             );
         }
     }
@@ -272,10 +287,81 @@ mod avx2 {
         let done = blocks * 8;
         super::encode_srgb_impl(&acc[done..n], &mut out[done * 4..n * 4]);
     }
+
+    /// `encode_linear_impl`: the same bucket-and-threshold lookup as
+    /// `color::linear_to_srgb8`, with gathers.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn encode_linear(acc: &[[f32; 4]], out: &mut [u8]) {
+        let (buckets, thresholds) = crate::color::linear_encode_tables();
+        let n = acc.len().min(out.len() / 4);
+        let blocks = n / 8;
+        let zero = _mm256_setzero_ps();
+        let one = _mm256_set1_ps(1.0);
+        let k255 = _mm256_set1_ps(255.0);
+        let half = _mm256_set1_ps(0.5);
+        let scale = _mm256_set1_ps((buckets.len() - 1) as f32);
+        let ione = _mm256_set1_epi32(1);
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        let bp = buckets.as_ptr();
+        let tp = thresholds.as_ptr();
+        let sp = acc.as_ptr() as *const f32;
+        let op = out.as_mut_ptr();
+        let pair = |p: *const f32| -> __m256i {
+            // SAFETY (for the caller): `p` points at two in-bounds pixels;
+            // bucket indices are in 0..=4095 after the clamp, and encodings
+            // k in 0..=255 keep k and k + 1 inside the 257 thresholds.
+            unsafe {
+                let v = _mm256_loadu_ps(p);
+                let a = _mm256_min_ps(_mm256_max_ps(_mm256_permute_ps::<0xff>(v), zero), one);
+                let a255 = _mm256_mul_ps(a, k255);
+                let keep = _mm256_cmp_ps::<_CMP_GT_OQ>(a255, half);
+                let inv = _mm256_and_ps(_mm256_div_ps(one, a), keep);
+                let c = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, inv), zero), one);
+                let b = _mm256_cvttps_epi32(_mm256_mul_ps(c, scale));
+                let k = _mm256_i32gather_epi32::<4>(bp, b);
+                let next = _mm256_i32gather_ps::<4>(tp, _mm256_add_epi32(k, ione));
+                let this = _mm256_i32gather_ps::<4>(tp, k);
+                let up = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LE_OQ>(next, c));
+                let down = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GT_OQ>(this, c));
+                // Masks are -1 where true: k + 1 where up, k - 1 where down.
+                let k = _mm256_add_epi32(_mm256_sub_epi32(k, up), down);
+                let alpha = _mm256_cvtps_epi32(a255);
+                let px = _mm256_blend_epi32::<0b1000_1000>(k, alpha);
+                _mm256_and_si256(px, _mm256_castps_si256(keep))
+            }
+        };
+        for b in 0..blocks {
+            // SAFETY: block b covers pixels 8b..8b+8 < n of `acc` and bytes
+            // 32b..32b+32 of `out`.
+            unsafe {
+                let base = sp.add(b * 32);
+                let i0 = pair(base);
+                let i1 = pair(base.add(8));
+                let i2 = pair(base.add(16));
+                let i3 = pair(base.add(24));
+                let w01 = _mm256_packus_epi32(i0, i1);
+                let w23 = _mm256_packus_epi32(i2, i3);
+                let bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w01, w23), order);
+                _mm256_storeu_si256(op.add(b * 32) as *mut __m256i, bytes);
+            }
+        }
+        let done = blocks * 8;
+        super::encode_linear_impl(&acc[done..n], &mut out[done * 4..n * 4]);
+    }
 }
 
 /// Straight 8-bit sRGB from premultiplied colour in the linear blend space.
 pub fn encode_linear_row(acc: &[[f32; 4]], out: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: the processor has AVX2 and FMA (checked just above).
+        unsafe { avx2::encode_linear(acc, out) };
+        return;
+    }
+    encode_linear_impl(acc, out)
+}
+
+fn encode_linear_impl(acc: &[[f32; 4]], out: &mut [u8]) {
     for (p, o) in acc.iter().zip(out.chunks_exact_mut(4)) {
         let a = p[3].clamp(0.0, 1.0);
         let a8 = (a * 255.0 + 0.5) as u8;
@@ -331,7 +417,12 @@ mod tests {
                     encode_srgb_impl(&row, &mut portable);
                     assert_eq!(out, portable, "wide and portable encoders differ");
                 }
-                BlendSpace::Linear => encode_linear_row(&row, &mut out),
+                BlendSpace::Linear => {
+                    encode_linear_row(&row, &mut out);
+                    let mut portable = vec![0u8; 4096 * 4];
+                    encode_linear_impl(&row, &mut portable);
+                    assert_eq!(out, portable, "wide and portable encoders differ");
+                }
             }
             for (i, o) in out.chunks_exact(4).enumerate() {
                 let want = unpremultiply_to_rgba8(row[i], space);
