@@ -22,6 +22,7 @@ use crate::blend::{composite_row, BlendMode};
 use crate::color::BlendSpace;
 use crate::geometry::{place_image, BoxGeometry, LinearRamp, RadialRamp};
 use crate::kernels;
+use crate::render::Resolved;
 use crate::resample::{resample, AxisWeights, PremulImage};
 use crate::scene::{Filter, ImageLayer, Layer, LayerKind, Scene, Stop};
 
@@ -74,20 +75,16 @@ struct Prepared {
     paint: Paint,
 }
 
-/// Per-layer input the CPU backend needs beyond the scene: the decoded image
-/// of each image layer (by layer index).
-pub(crate) type Images = [Option<Arc<RgbaImage>>];
-
 /// Renders a validated scene whose images are decoded. Returns straight-alpha
 /// 8-bit sRGB RGBA.
-pub(crate) fn render(scene: &Scene, images: &Images) -> RgbaImage {
+pub(crate) fn render(scene: &Scene, resolved: &Resolved) -> RgbaImage {
     let space = scene.blend_space;
     let (w, h) = (scene.width, scene.height);
     let prepared: Vec<Prepared> = scene
         .layers
         .iter()
         .enumerate()
-        .map(|(i, layer)| prepare(layer, images.get(i).and_then(|o| o.clone()), space, w, h))
+        .map(|(i, layer)| prepare(layer, i, resolved, space, w, h))
         .collect();
     let background = scene.background.to_premul(space);
     let width = w as usize;
@@ -392,7 +389,8 @@ fn sample_bilinear(img: &PremulImage, u: f64, v: f64) -> [f32; 4] {
 
 fn prepare(
     layer: &Layer,
-    img: Option<Arc<RgbaImage>>,
+    index: usize,
+    resolved: &Resolved,
     space: BlendSpace,
     w: u32,
     h: u32,
@@ -412,7 +410,7 @@ fn prepare(
             ramp: RadialRamp::new(&geom, *center, *radius),
             stops: premul_stops(stops, space),
         },
-        LayerKind::Image(il) => match img {
+        LayerKind::Image(il) => match resolved.images.get(index).cloned().flatten() {
             Some(img) => {
                 let (paint, g) = prepare_image(layer, il, img, geom, space, w, h);
                 geom = g;
@@ -422,8 +420,26 @@ fn prepare(
             // backend; a missing image paints nothing rather than panicking.
             None => Paint::Solid([0.0; 4]),
         },
-        // Text is refused before rendering starts (see `Renderer::render`).
-        LayerKind::Text(_) => Paint::Solid([0.0; 4]),
+        LayerKind::Text(t) => {
+            // The renderer loads the text engine for any scene with text.
+            let raster = resolved
+                .text
+                .as_ref()
+                .and_then(|engine| engine.rasterize(layer, t, &geom, space, w, h));
+            match raster {
+                Some(r) => Paint::Rotated {
+                    placed: [
+                        r.origin.0,
+                        r.origin.1,
+                        r.image.width as f64,
+                        r.image.height as f64,
+                    ],
+                    img: r.image,
+                    nearest: false,
+                },
+                None => Paint::Solid([0.0; 4]),
+            }
+        }
     };
     Prepared {
         blend: layer.blend,

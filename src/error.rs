@@ -94,6 +94,11 @@ pub enum Error {
     #[error("output: {0}")]
     Output(String),
 
+    /// A renderer option is unusable (bad input, e.g. a font folder that
+    /// does not exist).
+    #[error("{0}")]
+    Options(String),
+
     /// Encoding the image failed.
     #[error("encoding {format}: {message}")]
     Encode {
@@ -112,7 +117,7 @@ impl Error {
     /// True when the error is the user's input's fault (scene, assets, output
     /// path, options): the CLI exits with status 2 for these, 1 otherwise.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::Scene(_) | Error::Output(_))
+        matches!(self, Error::Scene(_) | Error::Output(_) | Error::Options(_))
     }
 
     /// Shorthand for a [`SceneError`] wrapped in [`Error::Scene`].

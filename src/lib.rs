@@ -35,6 +35,7 @@ mod kernels;
 pub mod render;
 pub mod resample;
 pub mod scene;
+pub mod text;
 
 pub use blend::BlendMode;
 pub use color::{BlendSpace, Color};

@@ -7,7 +7,7 @@
 //! resolved input.
 
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use image::RgbaImage;
 use rayon::prelude::*;
@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use crate::codec;
 use crate::error::{Error, Location};
 use crate::scene::{LayerKind, Scene};
+use crate::text::{FontOptions, TextEngine};
 
 /// Which compositor renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,6 +92,17 @@ pub struct Renderer {
     backend: Backend,
     asset_root: Option<PathBuf>,
     limits: Limits,
+    fonts: FontOptions,
+    /// Fonts and glyph cache, loaded on the first text layer and shared by
+    /// every clone of this renderer.
+    text: Arc<OnceLock<Result<Arc<TextEngine>, String>>>,
+}
+
+/// What a backend receives besides the scene: every image layer's decoded
+/// pixels (by layer index) and, when the scene has text, the text engine.
+pub(crate) struct Resolved {
+    pub images: Vec<Option<Arc<RgbaImage>>>,
+    pub text: Option<Arc<TextEngine>>,
 }
 
 impl Renderer {
@@ -103,18 +115,61 @@ impl Renderer {
             )),
             Backend::Auto => {
                 log::info!("backend auto: no GPU backend in this build, using the CPU backend");
-                Ok(Renderer {
-                    backend: Backend::Cpu,
-                    asset_root: None,
-                    limits: Limits::default(),
-                })
+                Ok(Renderer::with_backend(Backend::Cpu))
             }
-            Backend::Cpu => Ok(Renderer {
-                backend,
-                asset_root: None,
-                limits: Limits::default(),
-            }),
+            Backend::Cpu => Ok(Renderer::with_backend(backend)),
         }
+    }
+
+    fn with_backend(backend: Backend) -> Renderer {
+        Renderer {
+            backend,
+            asset_root: None,
+            limits: Limits::default(),
+            fonts: FontOptions::default(),
+            text: Arc::default(),
+        }
+    }
+
+    /// Adds a folder searched (recursively) for font files.
+    pub fn with_font_dir(mut self, dir: impl Into<PathBuf>) -> Renderer {
+        self.fonts.font_dirs.push(dir.into());
+        self.text = Arc::default();
+        self
+    }
+
+    /// Turns the system's fonts on (the default) or off (for output that does
+    /// not depend on the machine's fonts).
+    pub fn with_system_fonts(mut self, on: bool) -> Renderer {
+        self.fonts.system_fonts = on;
+        self.text = Arc::default();
+        self
+    }
+
+    /// The font families text layers can name (loads the fonts if needed).
+    pub fn font_families(&self) -> Result<Vec<String>, Error> {
+        Ok(self.text_engine()?.families().to_vec())
+    }
+
+    /// The widths of the lines a text layer lays out into (its box width
+    /// wraps them); useful to check that a template's text fits. Other
+    /// layer kinds have no lines.
+    pub fn measure_text(&self, layer: &crate::scene::Layer) -> Result<Vec<f32>, Error> {
+        match &layer.kind {
+            LayerKind::Text(t) => Ok(self.text_engine()?.line_widths(layer, t)),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn text_engine(&self) -> Result<Arc<TextEngine>, Error> {
+        self.text
+            .get_or_init(|| {
+                TextEngine::new(self.fonts.clone())
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(Error::Options)
     }
 
     /// Resolves image `src` paths under `root` instead of the scene's folder.
@@ -147,9 +202,9 @@ impl Renderer {
     /// Renders a scene whose image layers may name in-memory `assets`
     /// (looked up by `src` before the asset root is searched).
     pub fn render_with_assets(&self, scene: &Scene, assets: &Assets) -> Result<RgbaImage, Error> {
-        let images = self.resolve(scene, assets)?;
+        let resolved = self.resolve(scene, assets)?;
         match self.backend {
-            Backend::Cpu | Backend::Auto => Ok(crate::cpu::render(scene, &images)),
+            Backend::Cpu | Backend::Auto => Ok(crate::cpu::render(scene, &resolved)),
             Backend::Gpu => Err(Error::Gpu("no GPU backend in this build".into())),
         }
     }
@@ -171,11 +226,7 @@ impl Renderer {
 
     /// Checks limits and layer support, and decodes every image layer's file
     /// (in parallel), so that a render either fails here or succeeds.
-    fn resolve(
-        &self,
-        scene: &Scene,
-        assets: &Assets,
-    ) -> Result<Vec<Option<Arc<RgbaImage>>>, Error> {
+    fn resolve(&self, scene: &Scene, assets: &Assets) -> Result<Resolved, Error> {
         let pixels = scene.width as u64 * scene.height as u64;
         if pixels > self.limits.max_canvas_pixels {
             return Err(Error::scene(
@@ -187,15 +238,15 @@ impl Renderer {
                 ),
             ));
         }
+        let mut text = None;
         for (index, layer) in scene.layers.iter().enumerate() {
-            if let LayerKind::Text(_) = layer.kind {
-                return Err(Error::Unsupported {
-                    location: Location::Layer {
-                        index,
-                        kind: Some("text".into()),
-                    },
-                    message: "text layers are not rendered by this version of impasto yet".into(),
-                });
+            if let LayerKind::Text(t) = &layer.kind {
+                let engine = match &text {
+                    Some(e) => Arc::clone(e),
+                    None => self.text_engine()?,
+                };
+                engine.check_family(index, t)?;
+                text = Some(engine);
             }
         }
         let root = self
@@ -237,7 +288,8 @@ impl Renderer {
                 }
                 _ => Ok(None),
             })
-            .collect()
+            .collect::<Result<Vec<_>, Error>>()
+            .map(|images| Resolved { images, text })
     }
 }
 

@@ -340,18 +340,44 @@ fn unwritable_output_folder_fails_without_a_file() {
 }
 
 #[test]
-fn text_layers_are_refused_clearly_until_supported() {
+fn text_layers_render_with_the_bundled_font_only() {
     let c = Case::new();
-    c.scene(&layer_scene(r#"{"type": "text", "text": "Summer Sale"}"#));
-    let run = c.render("o.png", &[]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    c.scene(&layer_scene(
+        r##"{"type": "text", "text": "Hi", "size": 10, "color": "#ffffff"}"##,
+    ));
+    let run = c.render("o.png", &["--no-system-fonts"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let img = image::open(c.path("out/o.png")).unwrap().into_rgba8();
     assert!(
-        run.stderr
-            .contains("layer 1 (text): text layers are not rendered"),
-        "{}",
-        run.stderr
+        img.pixels().any(|p| p[0] > 128),
+        "no white ink on the black rect"
     );
-    assert!(c.out_is_empty());
+}
+
+#[test]
+fn unknown_font_family_is_bad_input_naming_what_was_searched() {
+    let c = Case::new();
+    std::fs::create_dir(c.path("fonts")).unwrap();
+    c.scene(&layer_scene(
+        r#"{"type": "text", "text": "Hi", "font": "No Such Family"}"#,
+    ));
+    let run = c.render("o.png", &["--no-system-fonts", "--font-dir", "fonts"]);
+    assert_bad_input(
+        &c,
+        &run,
+        r#"layer 1 (text): field "font": family "No Such Family" not found; searched the bundled fonts (Inter), the font folders fonts"#,
+    );
+}
+
+#[test]
+fn missing_font_folder_is_bad_input() {
+    let c = Case::new();
+    c.scene(&layer_scene(r#"{"type": "text", "text": "Hi"}"#));
+    assert_bad_input(
+        &c,
+        &c.render("o.png", &["--font-dir", "nope"]),
+        "font folder nope: not a folder",
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Golden images of showcase scenes (shapes, gradients in both blend spaces,
-//! image fits and filters, every blend name in both spaces as contact
+//! image fits and filters, Latin text with each alignment, text rotated
+//! with opacity and a blend mode, every blend name in both spaces as contact
 //! sheets), rendered by the CPU backend and compared with the committed PNGs
 //! in `tests/golden/`.
 //!
@@ -40,8 +41,10 @@ fn scenes() -> Vec<(String, Value)> {
 
 fn render(json: &Value) -> RgbaImage {
     let scene = Scene::from_value(json).unwrap();
+    // Bundled fonts only, so the images do not depend on the machine's fonts.
     Renderer::new(Backend::Cpu)
         .unwrap()
+        .with_system_fonts(false)
         .with_asset_root(golden_dir())
         .render(&scene)
         .unwrap()

@@ -42,6 +42,14 @@ enum Command {
         /// resolution (4:4:4).
         #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
         quality: u8,
+        /// A folder searched (recursively) for fonts that text layers can
+        /// name; may be given more than once.
+        #[arg(long = "font-dir", value_name = "DIR")]
+        font_dirs: Vec<PathBuf>,
+        /// Use only the bundled fonts and --font-dir folders, not the
+        /// system's fonts (output that does not depend on the machine).
+        #[arg(long)]
+        no_system_fonts: bool,
         /// Largest canvas in pixels (width x height).
         #[arg(long, default_value_t = Limits::default().max_canvas_pixels)]
         max_canvas_pixels: u64,
@@ -94,6 +102,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             quality,
             max_canvas_pixels,
             max_image_pixels,
+            font_dirs,
+            no_system_fonts,
         } => {
             // The value parser admits only these three names.
             let backend = Backend::from_name(&backend).unwrap_or(Backend::Auto);
@@ -105,6 +115,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             if let Some(root) = assets {
                 renderer = renderer.with_asset_root(root);
             }
+            for dir in font_dirs {
+                renderer = renderer.with_font_dir(dir);
+            }
+            renderer = renderer.with_system_fonts(!no_system_fonts);
             renderer.render_to_file(&scene, &output, quality)
         }
     }

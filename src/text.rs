@@ -1,0 +1,330 @@
+//! Text layers: fonts, layout and glyph rasterization.
+//!
+//! Layout is done once, with cosmic-text (shaping with ligatures and
+//! kerning, line breaking on word boundaries and between CJK characters,
+//! glyph fallback through the available fonts), and yields positioned glyphs
+//! in the layer's box. The CPU backend rasterizes those glyphs with swash
+//! (through cosmic-text's glyph cache, which persists across renders, so a
+//! glyph seen before is not rasterized again) into a premultiplied raster of
+//! the visible part of the box, which is then composited like any other layer.
+//!
+//! Fonts are looked up by family name among the bundled Inter family
+//! (compiled in, see `fonts/inter/README.md`), the folders given with
+//! [`crate::Renderer::with_font_dir`], and the system's fonts unless turned
+//! off with [`crate::Renderer::with_system_fonts`].
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use cosmic_text::{
+    Align as CtAlign, Attrs, Buffer, Family, FontSystem, Metrics, Shaping, Style, SwashCache,
+    SwashContent, Weight, Wrap,
+};
+
+use crate::color::{premultiply_rgba8, BlendSpace};
+use crate::error::{Error, Location};
+use crate::geometry::BoxGeometry;
+use crate::resample::PremulImage;
+use crate::scene::{Align, Layer, TextLayer, VAlign};
+
+/// The bundled default family.
+pub const DEFAULT_FAMILY: &str = "Inter";
+
+const BUNDLED: &[&[u8]] = &[
+    include_bytes!("../fonts/inter/Inter-Light.otf"),
+    include_bytes!("../fonts/inter/Inter-Regular.otf"),
+    include_bytes!("../fonts/inter/Inter-Italic.otf"),
+    include_bytes!("../fonts/inter/Inter-SemiBold.otf"),
+    include_bytes!("../fonts/inter/Inter-Bold.otf"),
+    include_bytes!("../fonts/inter/Inter-BoldItalic.otf"),
+];
+
+/// Rasterized glyph images kept between renders before the cache is emptied.
+const GLYPH_CACHE_LIMIT: usize = 16_384;
+
+/// Where fonts come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FontOptions {
+    /// Extra folders searched for font files (recursively).
+    pub font_dirs: Vec<PathBuf>,
+    /// Whether the system's fonts are available (on by default; turn off for
+    /// output that does not depend on the machine).
+    pub system_fonts: bool,
+}
+
+impl Default for FontOptions {
+    fn default() -> FontOptions {
+        FontOptions {
+            font_dirs: Vec::new(),
+            system_fonts: true,
+        }
+    }
+}
+
+/// The font database and the glyph cache, shared by every render of a
+/// [`crate::Renderer`].
+pub(crate) struct TextEngine {
+    inner: Mutex<Inner>,
+    options: FontOptions,
+    families: Vec<String>,
+}
+
+struct Inner {
+    fonts: FontSystem,
+    glyphs: SwashCache,
+}
+
+impl std::fmt::Debug for TextEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextEngine")
+            .field("options", &self.options)
+            .field("families", &self.families.len())
+            .finish()
+    }
+}
+
+/// A text layer rasterized: premultiplied pixels of the box-local rectangle
+/// `origin .. origin + (width, height)`.
+pub(crate) struct TextRaster {
+    pub image: PremulImage,
+    pub origin: (f64, f64),
+}
+
+impl TextEngine {
+    /// Loads the bundled fonts, the font folders and (if asked) the system fonts.
+    pub fn new(options: FontOptions) -> Result<TextEngine, Error> {
+        let mut db = cosmic_text::fontdb::Database::new();
+        for data in BUNDLED {
+            db.load_font_data(data.to_vec());
+        }
+        for dir in &options.font_dirs {
+            if !dir.is_dir() {
+                return Err(Error::Options(format!(
+                    "font folder {}: not a folder",
+                    dir.display()
+                )));
+            }
+            db.load_fonts_dir(dir);
+        }
+        if options.system_fonts {
+            db.load_system_fonts();
+        }
+        let mut families: Vec<String> = db
+            .faces()
+            .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))
+            .collect();
+        families.sort();
+        families.dedup();
+        let fonts = FontSystem::new_with_locale_and_db("en-US".into(), db);
+        Ok(TextEngine {
+            inner: Mutex::new(Inner {
+                fonts,
+                glyphs: SwashCache::new(),
+            }),
+            options,
+            families,
+        })
+    }
+
+    /// The family names available.
+    pub fn families(&self) -> &[String] {
+        &self.families
+    }
+
+    /// Checks that a text layer's family exists; the error names the family
+    /// and everything searched.
+    pub fn check_family(&self, index: usize, t: &TextLayer) -> Result<(), Error> {
+        let Some(name) = &t.font else {
+            return Ok(());
+        };
+        if self.families.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+            return Ok(());
+        }
+        let mut searched = vec![format!("the bundled fonts ({DEFAULT_FAMILY})")];
+        if !self.options.font_dirs.is_empty() {
+            let dirs: Vec<String> = self
+                .options
+                .font_dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect();
+            searched.push(format!("the font folders {}", dirs.join(", ")));
+        }
+        searched.push(if self.options.system_fonts {
+            "the system fonts".into()
+        } else {
+            "no system fonts (turned off)".into()
+        });
+        Err(Error::scene(
+            Location::Layer {
+                index,
+                kind: Some("text".into()),
+            },
+            Some("font"),
+            format!(
+                "family {name:?} not found; searched {}",
+                searched.join(", ")
+            ),
+        ))
+    }
+
+    /// Lays out and rasterizes a text layer: premultiplied colour in the
+    /// blend space, covering the part of the box that can be visible on a
+    /// `canvas_w` x `canvas_h` canvas. `None` when nothing is visible.
+    pub fn rasterize(
+        &self,
+        layer: &Layer,
+        t: &TextLayer,
+        geom: &BoxGeometry,
+        space: BlendSpace,
+        canvas_w: u32,
+        canvas_h: u32,
+    ) -> Option<TextRaster> {
+        // The visible part of the box, in box-local coordinates: the box
+        // intersected with the canvas taken back through the rotation, grown
+        // to whole pixels (whole canvas pixels when the box is not rotated).
+        let corners = [
+            geom.to_local(0.0, 0.0),
+            geom.to_local(canvas_w as f64, 0.0),
+            geom.to_local(0.0, canvas_h as f64),
+            geom.to_local(canvas_w as f64, canvas_h as f64),
+        ];
+        let margin = if geom.axis_aligned { 0.0 } else { 2.0 };
+        let lx0 = corners.iter().map(|c| c.0).fold(f64::INFINITY, f64::min) - margin;
+        let ly0 = corners.iter().map(|c| c.1).fold(f64::INFINITY, f64::min) - margin;
+        let lx1 = corners
+            .iter()
+            .map(|c| c.0)
+            .fold(f64::NEG_INFINITY, f64::max)
+            + margin;
+        let ly1 = corners
+            .iter()
+            .map(|c| c.1)
+            .fold(f64::NEG_INFINITY, f64::max)
+            + margin;
+        let rx0 = geom.x0.max(lx0).floor();
+        let ry0 = geom.y0.max(ly0).floor();
+        let rx1 = geom.x1.min(lx1).ceil();
+        let ry1 = geom.y1.min(ly1).ceil();
+        if rx0 >= rx1 || ry0 >= ry1 {
+            return None;
+        }
+        let (rw, rh) = ((rx1 - rx0) as usize, (ry1 - ry0) as usize);
+
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let Inner { fonts, glyphs } = &mut *guard;
+        if glyphs.image_cache.len() > GLYPH_CACHE_LIMIT {
+            glyphs.image_cache.clear();
+        }
+        let buffer = layout(fonts, layer, t);
+
+        let text_height: f32 = buffer.layout_runs().map(|r| r.line_height).sum();
+        let free = layer.height as f32 - text_height;
+        let dy = match t.valign {
+            VAlign::Top => 0.0,
+            VAlign::Middle => free / 2.0,
+            VAlign::Bottom => free,
+        };
+        // Glyph origin in raster pixels.
+        let ox = (layer.x - rx0) as f32;
+        let oy = (layer.y - ry0) as f32 + dy;
+
+        let colour = t.color.to_premul(space);
+        let mut acc = vec![[0f32; 4]; rw * rh];
+        for run in buffer.layout_runs() {
+            for glyph in run.glyphs {
+                let phys = glyph.physical((ox, oy + run.line_y), 1.0);
+                let Some(img) = glyphs.get_image(fonts, phys.cache_key) else {
+                    continue;
+                };
+                let p = img.placement;
+                let gx = phys.x + p.left;
+                let gy = phys.y - p.top;
+                for yy in 0..p.height as i64 {
+                    let ry = gy as i64 + yy;
+                    if ry < 0 || ry >= rh as i64 {
+                        continue;
+                    }
+                    for xx in 0..p.width as i64 {
+                        let rx = gx as i64 + xx;
+                        if rx < 0 || rx >= rw as i64 {
+                            continue;
+                        }
+                        let i = (yy * p.width as i64 + xx) as usize;
+                        let src = match img.content {
+                            SwashContent::Mask => {
+                                let m = img.data[i] as f32 * (1.0 / 255.0);
+                                colour.map(|c| c * m)
+                            }
+                            SwashContent::Color => {
+                                let d = &img.data[i * 4..i * 4 + 4];
+                                // Colour glyphs (emoji) keep their own colours;
+                                // the text colour's alpha still applies.
+                                let k = t.color.a as f32 / 255.0;
+                                premultiply_rgba8([d[0], d[1], d[2], d[3]], space).map(|c| c * k)
+                            }
+                            SwashContent::SubpixelMask => {
+                                let d = &img.data[i * 4..i * 4 + 4];
+                                let m = (d[0] as f32 + d[1] as f32 + d[2] as f32) / (3.0 * 255.0);
+                                colour.map(|c| c * m)
+                            }
+                        };
+                        let dst = &mut acc[ry as usize * rw + rx as usize];
+                        let k = 1.0 - src[3];
+                        *dst = std::array::from_fn(|c| src[c] + dst[c] * k);
+                    }
+                }
+            }
+        }
+        drop(guard);
+        let data = acc
+            .iter()
+            .map(|p| {
+                let a = p[3].clamp(0.0, 1.0);
+                let q = |v: f32| (v.clamp(0.0, a) * 65535.0 + 0.5) as u16;
+                [q(p[0]), q(p[1]), q(p[2]), (a * 65535.0 + 0.5) as u16]
+            })
+            .collect();
+        Some(TextRaster {
+            image: PremulImage {
+                width: rw as u32,
+                height: rh as u32,
+                data,
+            },
+            origin: (rx0, ry0),
+        })
+    }
+
+    /// The laid-out width of each line of a text layer (tests, diagnostics).
+    pub fn line_widths(&self, layer: &Layer, t: &TextLayer) -> Vec<f32> {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let buffer = layout(&mut guard.fonts, layer, t);
+        buffer.layout_runs().map(|r| r.line_w).collect()
+    }
+}
+
+/// Shapes and lays out a text layer in its box: wrapping at the box width on
+/// word boundaries (anywhere a word must break), with the layer's alignment.
+fn layout(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Buffer {
+    let size = t.size as f32;
+    let mut buffer = Buffer::new(fonts, Metrics::new(size, size * t.line_height as f32));
+    buffer.set_wrap(Wrap::WordOrGlyph);
+    buffer.set_size(Some(layer.width as f32), None);
+    let family = t.font.as_deref().unwrap_or(DEFAULT_FAMILY);
+    let attrs = Attrs::new()
+        .family(Family::Name(family))
+        .weight(Weight(t.weight))
+        .style(if t.italic {
+            Style::Italic
+        } else {
+            Style::Normal
+        });
+    let align = match t.align {
+        Align::Left => CtAlign::Left,
+        Align::Center => CtAlign::Center,
+        Align::Right => CtAlign::Right,
+    };
+    buffer.set_text(&t.text, &attrs, Shaping::Advanced, Some(align));
+    buffer.shape_until_scroll(fonts, false);
+    buffer
+}
