@@ -14,6 +14,8 @@ use rayon::prelude::*;
 
 use crate::codec;
 use crate::error::{Error, Location};
+use crate::gpu::pool::PoolStats;
+use crate::gpu::{AdapterSummary, GpuContext};
 use crate::scene::{LayerKind, Scene};
 use crate::text::{FontOptions, TextEngine};
 
@@ -96,6 +98,8 @@ pub struct Renderer {
     /// Fonts and glyph cache, loaded on the first text layer and shared by
     /// every clone of this renderer.
     text: Arc<OnceLock<Result<Arc<TextEngine>, String>>>,
+    /// The GPU device and its resources, when rendering on the GPU.
+    gpu: Option<Arc<GpuContext>>,
 }
 
 /// What a backend receives besides the scene: every image layer's decoded
@@ -109,16 +113,66 @@ impl Renderer {
     /// A renderer for `backend`, with default limits; the asset root is each
     /// scene's own folder (or the current directory for scenes from JSON text).
     pub fn new(backend: Backend) -> Result<Renderer, Error> {
+        let budget = crate::gpu::DEFAULT_POOL_BUDGET;
         match backend {
-            Backend::Gpu => Err(Error::Gpu(
-                "this build of impasto has no GPU backend yet; use --backend cpu or auto".into(),
-            )),
-            Backend::Auto => {
-                log::info!("backend auto: no GPU backend in this build, using the CPU backend");
-                Ok(Renderer::with_backend(Backend::Cpu))
-            }
+            Backend::Gpu => match GpuContext::new(false, budget)? {
+                Some(ctx) => {
+                    log::info!(
+                        "backend gpu: {} ({}, {})",
+                        ctx.adapter().name,
+                        ctx.adapter().device_type,
+                        ctx.adapter().backend
+                    );
+                    let mut r = Renderer::with_backend(Backend::Gpu);
+                    r.gpu = Some(Arc::new(ctx));
+                    Ok(r)
+                }
+                None => Err(Error::Gpu(
+                    "no GPU adapter found (on Linux without a GPU, install Mesa's lavapipe: apt-get install mesa-vulkan-drivers); use --backend cpu".into(),
+                )),
+            },
+            Backend::Auto => match GpuContext::new(true, budget) {
+                Ok(Some(ctx)) => {
+                    log::info!(
+                        "backend auto: using the GPU backend on {} ({}, {})",
+                        ctx.adapter().name,
+                        ctx.adapter().device_type,
+                        ctx.adapter().backend
+                    );
+                    let mut r = Renderer::with_backend(Backend::Gpu);
+                    r.gpu = Some(Arc::new(ctx));
+                    Ok(r)
+                }
+                Ok(None) => {
+                    log::info!("backend auto: no hardware GPU adapter, using the CPU backend");
+                    Ok(Renderer::with_backend(Backend::Cpu))
+                }
+                Err(e) => {
+                    log::info!("backend auto: the GPU could not be opened ({e}), using the CPU backend");
+                    Ok(Renderer::with_backend(Backend::Cpu))
+                }
+            },
             Backend::Cpu => Ok(Renderer::with_backend(backend)),
         }
+    }
+
+    /// The GPU adapter this renderer uses, if it renders on the GPU.
+    pub fn adapter(&self) -> Option<&AdapterSummary> {
+        self.gpu.as_ref().map(|g| g.adapter())
+    }
+
+    /// The GPU resource pool's figures (`None` on the CPU backend).
+    pub fn gpu_pool_stats(&self) -> Option<PoolStats> {
+        self.gpu.as_ref().map(|g| g.pool_stats())
+    }
+
+    /// Sets the GPU resource pool's byte budget (default 512 MiB). Shared by
+    /// every clone of this renderer.
+    pub fn with_gpu_pool_budget(self, bytes: u64) -> Renderer {
+        if let Some(g) = &self.gpu {
+            g.set_pool_budget(bytes);
+        }
+        self
     }
 
     fn with_backend(backend: Backend) -> Renderer {
@@ -128,6 +182,7 @@ impl Renderer {
             limits: Limits::default(),
             fonts: FontOptions::default(),
             text: Arc::default(),
+            gpu: None,
         }
     }
 
@@ -204,8 +259,11 @@ impl Renderer {
     pub fn render_with_assets(&self, scene: &Scene, assets: &Assets) -> Result<RgbaImage, Error> {
         let resolved = self.resolve(scene, assets)?;
         match self.backend {
+            Backend::Gpu => match &self.gpu {
+                Some(g) => g.render(scene, &resolved),
+                None => Err(Error::Gpu("this renderer has no GPU device".into())),
+            },
             Backend::Cpu | Backend::Auto => Ok(crate::cpu::render(scene, &resolved)),
-            Backend::Gpu => Err(Error::Gpu("no GPU backend in this build".into())),
         }
     }
 

@@ -21,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// List the GPU adapters wgpu finds, and which backend `auto` would use.
+    Info,
     /// Render a scene to an image file.
     Render {
         /// The scene file (JSON).
@@ -60,6 +62,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan drivers complain on stderr when this is unset (headless
+    // machines); the CLI promises one line of stderr per error.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // Single-threaded here, before anything reads the environment.
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -94,6 +102,27 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
+        Command::Info => {
+            let adapters = impasto::gpu::list_adapters();
+            if adapters.is_empty() {
+                println!("no GPU adapters found");
+            }
+            for a in &adapters {
+                println!(
+                    "adapter: {} | type: {} | backend: {}{}",
+                    a.name,
+                    a.device_type,
+                    a.backend,
+                    if a.hardware { " | hardware" } else { "" }
+                );
+            }
+            let auto = match adapters.iter().find(|a| a.hardware) {
+                Some(a) => format!("gpu ({})", a.name),
+                None => "cpu (no hardware GPU adapter)".into(),
+            };
+            println!("backend auto would use: {auto}");
+            Ok(())
+        }
         Command::Render {
             scene,
             output,

@@ -1,0 +1,51 @@
+// The encode edge on the GPU: premultiplied f32 canvas to straight 8-bit
+// sRGB, rounded once. Keep in sync with src/kernels.rs (`encode_srgb_impl`,
+// `encode_linear_impl`) and src/color.rs (`linear_to_srgb8`; `thresholds`
+// and `buckets` are its tables).
+
+// Keep in sync with `EncodeParams` in src/gpu/mod.rs.
+struct EncodeParams {
+    canvas: vec2<u32>,
+    space: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> ep: EncodeParams;
+@group(0) @binding(1) var<storage, read> acc_in: array<vec4<f32>>;
+@group(0) @binding(2) var out_tex: texture_storage_2d<rgba8uint, write>;
+@group(0) @binding(3) var<storage, read> thresholds: array<f32, 257>;
+@group(0) @binding(4) var<storage, read> buckets: array<i32, 4096>;
+
+// src/color.rs `linear_to_srgb8`: bucket, then one step either way.
+fn linear_to_srgb8(v_in: f32) -> u32 {
+    let v = clamp(v_in, 0.0, 1.0);
+    var k = buckets[u32(v * 4095.0)];
+    if (thresholds[k + 1] <= v) { k = k + 1; }
+    else if (thresholds[k] > v) { k = k - 1; }
+    return u32(k);
+}
+
+@compute @workgroup_size(16, 16)
+fn encode(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= ep.canvas.x || id.y >= ep.canvas.y) { return; }
+    let p = acc_in[id.y * ep.canvas.x + id.x];
+    let a = clamp(p.a, 0.0, 1.0);
+    let a255 = a * 255.0;
+    var out = vec4<u32>(0u);
+    if (a255 > 0.5) {
+        if (ep.space == 1u) {
+            let inv = 1.0 / a;
+            out = vec4<u32>(
+                linear_to_srgb8(p.r * inv),
+                linear_to_srgb8(p.g * inv),
+                linear_to_srgb8(p.b * inv),
+                u32(round(a255)),
+            );
+        } else {
+            let inv = 255.0 / a;
+            let c = round(clamp(p.rgb * inv, vec3<f32>(0.0), vec3<f32>(255.0)));
+            out = vec4<u32>(vec3<u32>(c), u32(round(a255)));
+        }
+    }
+    textureStore(out_tex, vec2<i32>(i32(id.x), i32(id.y)), out);
+}

@@ -1,0 +1,1026 @@
+//! The GPU backend: wgpu compute shaders (`shaders/*.wgsl`) that implement
+//! the same formulas as the CPU backend, on a premultiplied `f32` canvas.
+//!
+//! A render runs in two steps, after the manner of glyphon: `prepare` takes
+//! every resource from the [`pool`] and uploads every input (uniforms, gradient
+//! stops, image textures, text rasters), then the passes are recorded into one
+//! command encoder (resampling passes, one pass per layer, the encode pass,
+//! and the copy into a staging buffer whose rows are padded to 256 bytes),
+//! submitted, and read back with the device polled under a time limit. Every
+//! resource goes back to the pool afterwards.
+
+pub mod pool;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytemuck::{Pod, Zeroable};
+use image::RgbaImage;
+
+use crate::color::{linear_encode_tables, srgb8_to_linear_table, BlendSpace};
+use crate::error::Error;
+use crate::geometry::{place_image, BoxGeometry, LinearRamp, RadialRamp};
+use crate::render::Resolved;
+use crate::resample::AxisWeights;
+use crate::scene::{Filter, LayerKind, Scene, Stop};
+use pool::{Key, Loan, Pool, PoolStats};
+
+/// The WGSL of the per-layer composite pass (color + blend + composite).
+pub const COMPOSITE_WGSL: &str = concat!(
+    include_str!("../../shaders/color.wgsl"),
+    include_str!("../../shaders/blend.wgsl"),
+    include_str!("../../shaders/composite.wgsl")
+);
+/// The WGSL of the resampling passes (color + resample).
+pub const RESAMPLE_WGSL: &str = concat!(
+    include_str!("../../shaders/color.wgsl"),
+    include_str!("../../shaders/resample.wgsl")
+);
+/// The WGSL of the encode pass.
+pub const ENCODE_WGSL: &str = include_str!("../../shaders/encode.wgsl");
+
+/// Default byte budget of the resource pool: 512 MiB.
+pub const DEFAULT_POOL_BUDGET: u64 = 512 << 20;
+
+/// How long a render may wait for the GPU before it is an error.
+const GPU_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Per-layer uniforms. Keep in sync with `LayerParams` in shaders/composite.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct LayerParams {
+    canvas: [u32; 2],
+    origin: [u32; 2],
+    size: [u32; 2],
+    kind: u32,
+    mode: u32,
+    clip: [f32; 4],
+    box_: [f32; 4],
+    rot: [f32; 4],
+    color: [f32; 4],
+    ramp: [f32; 4],
+    img: [i32; 4],
+    placed: [f32; 4],
+    flags: [u32; 4],
+}
+const _: () = assert!(std::mem::size_of::<LayerParams>() == 160);
+
+/// Resampling uniforms. Keep in sync with `ResampleParams` in shaders/resample.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct ResampleParams {
+    dst_w: u32,
+    rows: u32,
+    taps: u32,
+    row_lo: u32,
+    space: u32,
+    dst_h: u32,
+    _pad: [u32; 2],
+}
+const _: () = assert!(std::mem::size_of::<ResampleParams>() == 32);
+
+/// Encode uniforms. Keep in sync with `EncodeParams` in shaders/encode.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct EncodeParams {
+    canvas: [u32; 2],
+    space: u32,
+    _pad: u32,
+}
+const _: () = assert!(std::mem::size_of::<EncodeParams>() == 16);
+
+const KIND_SOLID: u32 = 0;
+const KIND_LINEAR: u32 = 1;
+const KIND_RADIAL: u32 = 2;
+const KIND_DIRECT: u32 = 3;
+const KIND_INTER: u32 = 4;
+const KIND_ROTATED: u32 = 5;
+const KIND_NONE: u32 = 6;
+
+/// One adapter wgpu can see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterSummary {
+    /// The adapter's name.
+    pub name: String,
+    /// `DiscreteGpu`, `IntegratedGpu`, `VirtualGpu`, `Cpu` or `Other`.
+    pub device_type: String,
+    /// The graphics API (`Vulkan`, `Metal`, `Dx12`, ...).
+    pub backend: String,
+    /// True for real GPUs (discrete, integrated or virtual), which
+    /// `Backend::Auto` prefers to the CPU backend.
+    pub hardware: bool,
+}
+
+fn is_hardware(t: wgpu::DeviceType) -> bool {
+    matches!(
+        t,
+        wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
+    )
+}
+
+fn instance() -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    if desc.backends.is_empty() {
+        desc.backends = wgpu::Backends::PRIMARY;
+    }
+    wgpu::Instance::new(desc)
+}
+
+fn summarize(a: &wgpu::Adapter) -> AdapterSummary {
+    let info = a.get_info();
+    AdapterSummary {
+        name: info.name.clone(),
+        device_type: format!("{:?}", info.device_type),
+        backend: format!("{:?}", info.backend),
+        hardware: is_hardware(info.device_type),
+    }
+}
+
+/// Every adapter wgpu finds on this machine.
+pub fn list_adapters() -> Vec<AdapterSummary> {
+    let inst = instance();
+    pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
+        .iter()
+        .map(summarize)
+        .collect()
+}
+
+/// The device, its pipelines, fixed tables and the resource pool.
+pub(crate) struct GpuContext {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    adapter: AdapterSummary,
+    composite: wgpu::ComputePipeline,
+    horizontal: wgpu::ComputePipeline,
+    vertical: wgpu::ComputePipeline,
+    encode: wgpu::ComputePipeline,
+    srgb_lut: wgpu::Buffer,
+    thresholds: wgpu::Buffer,
+    buckets: wgpu::Buffer,
+    dummy_texture: wgpu::Texture,
+    dummy_storage: wgpu::Buffer,
+    max_storage: u64,
+    pool: Mutex<Pool>,
+    lost: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.adapter)
+            .finish()
+    }
+}
+
+fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Gpu(format!("{what}: {e}"))
+}
+
+impl GpuContext {
+    /// A context on the best adapter: with `hardware_only`, only a real GPU
+    /// qualifies (`None` when there is none); otherwise any adapter,
+    /// software ones included.
+    pub fn new(hardware_only: bool, pool_budget: u64) -> Result<Option<GpuContext>, Error> {
+        let inst = instance();
+        let mut adapters = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
+        // Hardware first, discrete before integrated.
+        adapters.sort_by_key(|a| match a.get_info().device_type {
+            wgpu::DeviceType::DiscreteGpu => 0,
+            wgpu::DeviceType::IntegratedGpu => 1,
+            wgpu::DeviceType::VirtualGpu => 2,
+            wgpu::DeviceType::Cpu => 3,
+            wgpu::DeviceType::Other => 4,
+        });
+        let Some(adapter) = adapters
+            .into_iter()
+            .find(|a| !hardware_only || is_hardware(a.get_info().device_type))
+        else {
+            return Ok(None);
+        };
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("impasto"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| gpu_err("cannot open the GPU device", e))?;
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&lost);
+        device.set_device_lost_callback(move |reason, message| {
+            log::error!("GPU device lost ({reason:?}): {message}");
+            flag.store(true, Ordering::SeqCst);
+        });
+        let module = |label: &str, src: &str| {
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            })
+        };
+        let composite_mod = module("composite", COMPOSITE_WGSL);
+        let resample_mod = module("resample", RESAMPLE_WGSL);
+        let encode_mod = module("encode", ENCODE_WGSL);
+        let pipeline = |m: &wgpu::ShaderModule, entry: &str| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: None,
+                module: m,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let composite = pipeline(&composite_mod, "composite_layer");
+        let horizontal = pipeline(&resample_mod, "horizontal");
+        let vertical = pipeline(&resample_mod, "vertical");
+        let encode = pipeline(&encode_mod, "encode");
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(gpu_err("shader pipelines do not validate", e));
+        }
+        let init = |label: &str, bytes: &[u8]| {
+            let b = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes.len() as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            queue.write_buffer(&b, 0, bytes);
+            b
+        };
+        let (bucket_table, threshold_table) = linear_encode_tables();
+        let srgb_lut = init("srgb lut", bytemuck::cast_slice(srgb8_to_linear_table()));
+        // +inf and -inf are valid f32 bit patterns for the thresholds.
+        let thresholds = init("srgb thresholds", bytemuck::cast_slice(threshold_table));
+        let buckets = init("srgb buckets", bytemuck::cast_slice(bucket_table));
+        let dummy_storage = init("dummy", &[0u8; 16]);
+        let dummy_texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("dummy"),
+            size: wgpu::Extent3d {
+                width: 1,
+                height: 1,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba8Unorm,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        });
+        let budget = pool_budget.min(limits.max_buffer_size.saturating_mul(4));
+        Ok(Some(GpuContext {
+            adapter: summarize(&adapter),
+            max_storage: limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size),
+            device,
+            queue,
+            composite,
+            horizontal,
+            vertical,
+            encode,
+            srgb_lut,
+            thresholds,
+            buckets,
+            dummy_texture,
+            dummy_storage,
+            pool: Mutex::new(Pool::new(budget)),
+            lost,
+        }))
+    }
+
+    /// The adapter this context renders on.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.adapter
+    }
+
+    /// The pool's figures.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.lock().unwrap_or_else(|p| p.into_inner()).stats()
+    }
+
+    fn take(&self, key: Key) -> Loan {
+        self.pool
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(&self.device, key)
+    }
+
+    /// A pooled buffer of at least `bytes`, bound later with exactly `bytes`.
+    fn take_buffer(&self, bytes: u64, usage: wgpu::BufferUsages) -> Loan {
+        let mut loan = self.take(Key::buffer(bytes, usage));
+        loan.want = bytes.max(16);
+        loan
+    }
+
+    /// Changes the pool's byte budget.
+    pub fn set_pool_budget(&self, bytes: u64) {
+        self.pool
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_budget(bytes);
+    }
+
+    fn storage(&self, bytes: &[u8], loans: &mut Vec<Loan>) -> usize {
+        let loan = self.take_buffer(
+            bytes.len() as u64,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        );
+        self.queue.write_buffer(loan.res.buffer(), 0, bytes);
+        loans.push(loan);
+        loans.len() - 1
+    }
+
+    fn uniform(&self, bytes: &[u8], loans: &mut Vec<Loan>) -> usize {
+        let loan = self.take_buffer(
+            bytes.len() as u64,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        );
+        self.queue.write_buffer(loan.res.buffer(), 0, bytes);
+        loans.push(loan);
+        loans.len() - 1
+    }
+
+    fn scratch(&self, bytes: u64, loans: &mut Vec<Loan>) -> usize {
+        loans.push(self.take_buffer(
+            bytes,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        ));
+        loans.len() - 1
+    }
+
+    fn upload_texture(&self, img: &RgbaImage, loans: &mut Vec<Loan>) -> usize {
+        let (w, h) = img.dimensions();
+        let loan = self.take(Key::texture(
+            w,
+            h,
+            wgpu::TextureFormat::Rgba8Unorm,
+            wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        ));
+        self.queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture: loan.res.texture(),
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            img.as_raw(),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(4 * w),
+                rows_per_image: Some(h),
+            },
+            wgpu::Extent3d {
+                width: w,
+                height: h,
+                depth_or_array_layers: 1,
+            },
+        );
+        loans.push(loan);
+        loans.len() - 1
+    }
+
+    /// Renders a validated, resolved scene. Straight-alpha 8-bit sRGB out.
+    pub fn render(&self, scene: &Scene, resolved: &Resolved) -> Result<RgbaImage, Error> {
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(Error::Gpu(
+                "the GPU device was lost; create a new Renderer (or use the CPU backend)".into(),
+            ));
+        }
+        let (w, h) = (scene.width, scene.height);
+        let canvas_bytes = w as u64 * h as u64 * 16;
+        if canvas_bytes > self.max_storage {
+            return Err(Error::Gpu(format!(
+                "a {w}x{h} canvas needs {canvas_bytes} bytes of GPU storage, over this adapter's limit of {}; use the CPU backend",
+                self.max_storage
+            )));
+        }
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let mut loans = Vec::new();
+        let result = self.record_and_read(scene, resolved, &mut loans);
+        let oom_err = pollster::block_on(oom.pop());
+        let val_err = pollster::block_on(validation.pop());
+        {
+            let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+            for loan in loans {
+                pool.give_back(loan);
+            }
+        }
+        if let Some(e) = oom_err {
+            return Err(gpu_err("out of GPU memory", e));
+        }
+        if let Some(e) = val_err {
+            return Err(gpu_err("GPU validation error", e));
+        }
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(Error::Gpu(
+                "the GPU device was lost during the render".into(),
+            ));
+        }
+        result
+    }
+
+    fn record_and_read(
+        &self,
+        scene: &Scene,
+        resolved: &Resolved,
+        loans: &mut Vec<Loan>,
+    ) -> Result<RgbaImage, Error> {
+        let (w, h) = (scene.width, scene.height);
+        let space = scene.blend_space;
+        let space_code = match space {
+            BlendSpace::Srgb => 0u32,
+            BlendSpace::Linear => 1,
+        };
+        let canvas = self.scratch(w as u64 * h as u64 * 16, loans);
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("impasto render"),
+            });
+        encoder.clear_buffer(
+            loans[canvas].res.buffer(),
+            0,
+            Some(w as u64 * h as u64 * 16),
+        );
+
+        // Prepare: every upload and every bind group, before any pass.
+        struct Pass {
+            bind: wgpu::BindGroup,
+            groups: (u32, u32),
+            resample: Vec<(wgpu::BindGroup, bool, (u32, u32))>,
+        }
+        let mut passes = Vec::new();
+        let background = Layerish::background(scene);
+        for item in std::iter::once(background).chain(
+            scene
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(i, l)| Layerish::Layer(i, l)),
+        ) {
+            let prepared = self.prepare_layer(scene, resolved, &item, space_code, loans)?;
+            let Some(prep) = prepared else { continue };
+            let mut resample = Vec::new();
+            if let Some(r) = &prep.resample {
+                for (horizontal, params, groups) in [
+                    (true, r.h_params, r.h_groups),
+                    (false, r.v_params, r.v_groups),
+                ] {
+                    let layout = if horizontal {
+                        self.horizontal.get_bind_group_layout(0)
+                    } else {
+                        self.vertical.get_bind_group_layout(0)
+                    };
+                    let src_view = loans[r.texture]
+                        .res
+                        .texture()
+                        .create_view(&Default::default());
+                    let entries: Vec<wgpu::BindGroupEntry> = if horizontal {
+                        vec![
+                            entry_loan(0, &loans[params]),
+                            wgpu::BindGroupEntry {
+                                binding: 1,
+                                resource: wgpu::BindingResource::TextureView(&src_view),
+                            },
+                            entry_loan(2, &loans[r.xstart]),
+                            entry_loan(3, &loans[r.xweights]),
+                            entry_buf(4, &self.srgb_lut),
+                            entry_loan(5, &loans[r.hbuf]),
+                        ]
+                    } else {
+                        vec![
+                            entry_loan(0, &loans[params]),
+                            entry_loan(2, &loans[r.ystart]),
+                            entry_loan(3, &loans[r.yweights]),
+                            entry_loan(5, &loans[r.hbuf]),
+                            entry_loan(6, &loans[r.out]),
+                        ]
+                    };
+                    let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("resample"),
+                        layout: &layout,
+                        entries: &entries,
+                    });
+                    resample.push((bind, horizontal, groups));
+                }
+            }
+            let tex_view = match prep.texture {
+                Some(t) => loans[t].res.texture().create_view(&Default::default()),
+                None => self.dummy_texture.create_view(&Default::default()),
+            };
+            let dummy = |b: u32| entry_buf(b, &self.dummy_storage);
+            let stops = prep
+                .stops
+                .map(|i| entry_loan(2, &loans[i]))
+                .unwrap_or_else(|| dummy(2));
+            let inter = prep
+                .inter
+                .map(|i| entry_loan(4, &loans[i]))
+                .unwrap_or_else(|| dummy(4));
+            let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("layer"),
+                layout: &self.composite.get_bind_group_layout(0),
+                entries: &[
+                    entry_loan(0, &loans[prep.params]),
+                    entry_loan(1, &loans[canvas]),
+                    stops,
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: wgpu::BindingResource::TextureView(&tex_view),
+                    },
+                    inter,
+                    entry_buf(5, &self.srgb_lut),
+                ],
+            });
+            passes.push(Pass {
+                bind,
+                groups: prep.groups,
+                resample,
+            });
+        }
+        let enc_params = self.uniform(
+            bytemuck::bytes_of(&EncodeParams {
+                canvas: [w, h],
+                space: space_code,
+                _pad: 0,
+            }),
+            loans,
+        );
+        let out_tex = self.take(Key::texture(
+            w,
+            h,
+            wgpu::TextureFormat::Rgba8Uint,
+            wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_SRC,
+        ));
+        loans.push(out_tex);
+        let out_tex = loans.len() - 1;
+        let out_view = loans[out_tex]
+            .res
+            .texture()
+            .create_view(&Default::default());
+        let enc_bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("encode"),
+            layout: &self.encode.get_bind_group_layout(0),
+            entries: &[
+                entry_loan(0, &loans[enc_params]),
+                entry_loan(1, &loans[canvas]),
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: wgpu::BindingResource::TextureView(&out_view),
+                },
+                entry_buf(3, &self.thresholds),
+                entry_buf(4, &self.buckets),
+            ],
+        });
+        // Readback rows are padded to 256 bytes.
+        let row = 4 * w;
+        let padded =
+            row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+        let staging = self.take_buffer(
+            padded as u64 * h as u64,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        loans.push(staging);
+        let staging = loans.len() - 1;
+
+        // Record: passes only.
+        {
+            let mut cpass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("layers"),
+                timestamp_writes: None,
+            });
+            for pass in &passes {
+                for (bind, horizontal, groups) in &pass.resample {
+                    cpass.set_pipeline(if *horizontal {
+                        &self.horizontal
+                    } else {
+                        &self.vertical
+                    });
+                    cpass.set_bind_group(0, bind, &[]);
+                    cpass.dispatch_workgroups(groups.0, groups.1, 1);
+                }
+                cpass.set_pipeline(&self.composite);
+                cpass.set_bind_group(0, &pass.bind, &[]);
+                cpass.dispatch_workgroups(pass.groups.0, pass.groups.1, 1);
+            }
+            cpass.set_pipeline(&self.encode);
+            cpass.set_bind_group(0, &enc_bind, &[]);
+            cpass.dispatch_workgroups(w.div_ceil(16), h.div_ceil(16), 1);
+        }
+        encoder.copy_texture_to_buffer(
+            wgpu::TexelCopyTextureInfo {
+                texture: loans[out_tex].res.texture(),
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            wgpu::TexelCopyBufferInfo {
+                buffer: loans[staging].res.buffer(),
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(padded),
+                    rows_per_image: Some(h),
+                },
+            },
+            wgpu::Extent3d {
+                width: w,
+                height: h,
+                depth_or_array_layers: 1,
+            },
+        );
+        let index = self.queue.submit([encoder.finish()]);
+        let buffer = loans[staging].res.buffer();
+        let slice = buffer.slice(..padded as u64 * h as u64);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: Some(GPU_TIMEOUT),
+            })
+            .map_err(|e| gpu_err("waiting for the GPU", e))?;
+        match rx.recv_timeout(GPU_TIMEOUT) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(gpu_err("reading the result back", e)),
+            Err(_) => return Err(Error::Gpu("the result was never mapped for reading".into())),
+        }
+        let data = slice
+            .get_mapped_range()
+            .map_err(|e| gpu_err("reading the result back", e))?;
+        let mut out = Vec::with_capacity((row * h) as usize);
+        for y in 0..h as usize {
+            let start = y * padded as usize;
+            out.extend_from_slice(&data[start..start + row as usize]);
+        }
+        drop(data);
+        buffer.unmap();
+        RgbaImage::from_raw(w, h, out).ok_or_else(|| Error::Gpu("readback size mismatch".into()))
+    }
+
+    /// Uploads what one layer needs and returns its bindings; `None` when it
+    /// touches nothing (and is not an erasing operator).
+    fn prepare_layer(
+        &self,
+        scene: &Scene,
+        resolved: &Resolved,
+        item: &Layerish,
+        space_code: u32,
+        loans: &mut Vec<Loan>,
+    ) -> Result<Option<Prepared>, Error> {
+        let (w, h) = (scene.width, scene.height);
+        let space = scene.blend_space;
+        let (layer, index) = match item {
+            Layerish::Background(color) => {
+                // The background: a full-canvas solid drawn over the cleared canvas.
+                let p = LayerParams {
+                    canvas: [w, h],
+                    origin: [0, 0],
+                    size: [w, h],
+                    kind: KIND_SOLID,
+                    mode: crate::BlendMode::SourceOver as u32,
+                    clip: [0.0, 0.0, w as f32, h as f32],
+                    box_: [0.0, 0.0, w as f32, h as f32],
+                    rot: [1.0, 0.0, 0.0, 1.0],
+                    color: color.to_premul(space),
+                    ramp: [0.0; 4],
+                    img: [0; 4],
+                    placed: [0.0; 4],
+                    flags: [1, 0, 0, space_code],
+                };
+                let params = self.uniform(bytemuck::bytes_of(&p), loans);
+                return Ok(Some(Prepared::simple(
+                    params,
+                    (w.div_ceil(16), h.div_ceil(16)),
+                )));
+            }
+            Layerish::Layer(i, l) => (*l, *i),
+        };
+        let mut geom = BoxGeometry::of(layer);
+        let mut p = LayerParams {
+            canvas: [w, h],
+            origin: [0, 0],
+            size: [0, 0],
+            kind: KIND_NONE,
+            mode: layer.blend as u32,
+            clip: [0.0; 4],
+            box_: [
+                geom.x0 as f32,
+                geom.y0 as f32,
+                geom.x1 as f32,
+                geom.y1 as f32,
+            ],
+            rot: [
+                geom.cos as f32,
+                geom.sin as f32,
+                geom.radius as f32,
+                layer.opacity as f32,
+            ],
+            color: [0.0; 4],
+            ramp: [0.0; 4],
+            img: [0; 4],
+            placed: [0.0; 4],
+            flags: [0, 0, 0, space_code],
+        };
+        let mut prep = Prepared::simple(0, (0, 0));
+        match &layer.kind {
+            LayerKind::Rect { color } => {
+                p.kind = KIND_SOLID;
+                p.color = color.to_premul(space);
+            }
+            LayerKind::LinearGradient { angle, stops } => {
+                let r = LinearRamp::new(&geom, *angle);
+                p.kind = KIND_LINEAR;
+                p.ramp = [r.t0 as f32, r.dx as f32, r.dy as f32, 0.0];
+                p.flags[2] = stops.len() as u32;
+                prep.stops = Some(self.stops(stops, space, loans));
+            }
+            LayerKind::RadialGradient {
+                center,
+                radius,
+                stops,
+            } => {
+                let r = RadialRamp::new(&geom, *center, *radius);
+                p.kind = KIND_RADIAL;
+                p.ramp = [r.cx as f32, r.cy as f32, r.radius as f32, 0.0];
+                p.flags[2] = stops.len() as u32;
+                prep.stops = Some(self.stops(stops, space, loans));
+            }
+            LayerKind::Image(il) => {
+                if let Some(img) = resolved.images.get(index).cloned().flatten() {
+                    let (sw, sh) = img.dimensions();
+                    let (px, py, pw, ph) = place_image(layer, il.fit, il.position, sw, sh);
+                    geom = geom.with_clip([px, py, px + pw, py + ph]);
+                    let natural = pw == sw as f64 && ph == sh as f64;
+                    if geom.axis_aligned && natural && px.fract() == 0.0 && py.fract() == 0.0 {
+                        p.kind = KIND_DIRECT;
+                        p.img = [px as i32, py as i32, sw as i32, sh as i32];
+                        prep.texture = Some(self.upload_texture(&img, loans));
+                    } else if geom.axis_aligned {
+                        if let Some([x0, y0, x1, y1]) = geom.pixel_bounds(w, h) {
+                            let xw = AxisWeights::new(
+                                il.filter,
+                                sw,
+                                x1 - x0,
+                                (x0 as f64 - px) * sw as f64 / pw,
+                                sw as f64 / pw,
+                            );
+                            let yw = AxisWeights::new(
+                                il.filter,
+                                sh,
+                                y1 - y0,
+                                (y0 as f64 - py) * sh as f64 / ph,
+                                sh as f64 / ph,
+                            );
+                            let texture = self.upload_texture(&img, loans);
+                            let r = self.resample(texture, &xw, &yw, space_code, loans)?;
+                            p.kind = KIND_INTER;
+                            p.img = [x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32];
+                            prep.inter = Some(r.out);
+                            prep.resample = Some(r);
+                        }
+                    } else {
+                        // Same intermediate size rule as the CPU backend.
+                        let budget = (4.0 * w as f64 * h as f64).max((1u32 << 20) as f64);
+                        let shrink = ((pw.max(1.0) * ph.max(1.0)) / budget).sqrt().max(1.0);
+                        let nw = (pw / shrink).round().clamp(1.0, 1e6) as u32;
+                        let nh = (ph / shrink).round().clamp(1.0, 1e6) as u32;
+                        let xw = AxisWeights::new(il.filter, sw, nw, 0.0, sw as f64 / nw as f64);
+                        let yw = AxisWeights::new(il.filter, sh, nh, 0.0, sh as f64 / nh as f64);
+                        let texture = self.upload_texture(&img, loans);
+                        let r = self.resample(texture, &xw, &yw, space_code, loans)?;
+                        p.kind = KIND_ROTATED;
+                        p.img = [0, 0, nw as i32, nh as i32];
+                        p.placed = [px as f32, py as f32, pw as f32, ph as f32];
+                        p.flags[1] = u32::from(il.filter == Filter::Nearest);
+                        prep.inter = Some(r.out);
+                        prep.resample = Some(r);
+                    }
+                }
+            }
+            LayerKind::Text(t) => {
+                let raster = resolved
+                    .text
+                    .as_ref()
+                    .and_then(|engine| engine.rasterize(layer, t, &geom, space, w, h));
+                if let Some(r) = raster {
+                    let floats: Vec<[f32; 4]> = r
+                        .image
+                        .data
+                        .iter()
+                        .map(|p| p.map(|v| v as f32 * (1.0 / 65535.0)))
+                        .collect();
+                    prep.inter = Some(self.storage(bytemuck::cast_slice(&floats), loans));
+                    p.kind = KIND_ROTATED;
+                    p.img = [0, 0, r.image.width as i32, r.image.height as i32];
+                    p.placed = [
+                        r.origin.0 as f32,
+                        r.origin.1 as f32,
+                        r.image.width as f32,
+                        r.image.height as f32,
+                    ];
+                }
+            }
+        }
+        p.clip = geom.clip.map(|v| v as f32);
+        p.flags[0] = u32::from(geom.axis_aligned);
+        // Bounded operators touch only the layer's pixels; the erasing ones
+        // act on the whole canvas (transparent outside the shape).
+        let region = if layer.blend.is_unbounded() {
+            Some([0, 0, w, h])
+        } else {
+            geom.pixel_bounds(w, h)
+        };
+        let Some([x0, y0, x1, y1]) = region else {
+            return Ok(None);
+        };
+        p.origin = [x0, y0];
+        p.size = [x1 - x0, y1 - y0];
+        prep.params = self.uniform(bytemuck::bytes_of(&p), loans);
+        prep.groups = ((x1 - x0).div_ceil(16), (y1 - y0).div_ceil(16));
+        Ok(Some(prep))
+    }
+
+    fn stops(&self, stops: &[Stop], space: BlendSpace, loans: &mut Vec<Loan>) -> usize {
+        let data: Vec<[f32; 4]> = stops
+            .iter()
+            .flat_map(|s| [[s.offset as f32, 0.0, 0.0, 0.0], s.color.to_premul(space)])
+            .collect();
+        self.storage(bytemuck::cast_slice(&data), loans)
+    }
+
+    fn resample(
+        &self,
+        texture: usize,
+        xw: &AxisWeights,
+        yw: &AxisWeights,
+        space_code: u32,
+        loans: &mut Vec<Loan>,
+    ) -> Result<Resample, Error> {
+        let (dw, dh) = (xw.len() as u32, yw.len() as u32);
+        let src_h = loans[texture].res.texture().height();
+        let row_lo = yw.start.iter().copied().min().unwrap_or(0);
+        let row_hi = yw
+            .start
+            .iter()
+            .map(|&s| s + yw.taps as u32)
+            .max()
+            .unwrap_or(0)
+            .min(src_h);
+        let rows = row_hi.saturating_sub(row_lo).max(1);
+        let hbytes = dw as u64 * rows as u64 * 16;
+        if hbytes > self.max_storage {
+            return Err(Error::Gpu(format!(
+                "resampling an image needs {hbytes} bytes of GPU storage, over this adapter's limit"
+            )));
+        }
+        let h_params = self.uniform(
+            bytemuck::bytes_of(&ResampleParams {
+                dst_w: dw,
+                rows,
+                taps: xw.taps as u32,
+                row_lo,
+                space: space_code,
+                dst_h: dh,
+                _pad: [0; 2],
+            }),
+            loans,
+        );
+        let v_params = self.uniform(
+            bytemuck::bytes_of(&ResampleParams {
+                dst_w: dw,
+                rows,
+                taps: yw.taps as u32,
+                row_lo,
+                space: space_code,
+                dst_h: dh,
+                _pad: [0; 2],
+            }),
+            loans,
+        );
+        Ok(Resample {
+            texture,
+            h_params,
+            v_params,
+            xstart: self.storage(bytemuck::cast_slice(&xw.start), loans),
+            xweights: self.storage(bytemuck::cast_slice(&xw.weights), loans),
+            ystart: self.storage(bytemuck::cast_slice(&yw.start), loans),
+            yweights: self.storage(bytemuck::cast_slice(&yw.weights), loans),
+            hbuf: self.scratch(hbytes, loans),
+            out: self.scratch(dw as u64 * dh as u64 * 16, loans),
+            h_groups: (dw.div_ceil(16), rows.div_ceil(16)),
+            v_groups: (dw.div_ceil(16), dh.div_ceil(16)),
+        })
+    }
+}
+
+/// Binds exactly the bytes the borrower asked for (pooled buffers are larger).
+fn entry_loan(binding: u32, loan: &Loan) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: loan.res.buffer(),
+            offset: 0,
+            size: std::num::NonZeroU64::new(loan.want),
+        }),
+    }
+}
+
+fn entry_buf(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
+}
+
+/// The background or a scene layer.
+enum Layerish<'a> {
+    Background(crate::Color),
+    Layer(usize, &'a crate::scene::Layer),
+}
+
+impl Layerish<'_> {
+    fn background(scene: &Scene) -> Layerish<'static> {
+        Layerish::Background(scene.background)
+    }
+}
+
+/// Indices into the render's loans.
+struct Resample {
+    texture: usize,
+    h_params: usize,
+    v_params: usize,
+    xstart: usize,
+    xweights: usize,
+    ystart: usize,
+    yweights: usize,
+    hbuf: usize,
+    out: usize,
+    h_groups: (u32, u32),
+    v_groups: (u32, u32),
+}
+
+struct Prepared {
+    params: usize,
+    groups: (u32, u32),
+    stops: Option<usize>,
+    texture: Option<usize>,
+    inter: Option<usize>,
+    resample: Option<Resample>,
+}
+
+impl Prepared {
+    fn simple(params: usize, groups: (u32, u32)) -> Prepared {
+        Prepared {
+            params,
+            groups,
+            stops: None,
+            texture: None,
+            inter: None,
+            resample: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shader parses and validates with naga, on any machine, GPU or not.
+    #[test]
+    fn every_wgsl_module_validates_with_naga() {
+        for (name, src) in [
+            ("composite", COMPOSITE_WGSL),
+            ("resample", RESAMPLE_WGSL),
+            ("encode", ENCODE_WGSL),
+        ] {
+            let module = naga::front::wgsl::parse_str(src)
+                .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::default(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+        }
+    }
+
+    #[test]
+    fn blend_codes_in_wgsl_match_the_rust_enum() {
+        for mode in crate::BlendMode::ALL {
+            let name = mode.name().to_uppercase().replace('-', "_");
+            let line = format!("const {name}: u32 = {}u;", mode as u32);
+            assert!(
+                COMPOSITE_WGSL.contains(&line),
+                "shaders/blend.wgsl lacks {line:?}"
+            );
+        }
+    }
+}

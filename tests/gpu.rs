@@ -1,0 +1,318 @@
+//! The GPU backend (wgpu), run on whatever adapter wgpu finds: lavapipe in CI.
+//! Under `CI=true` a missing adapter fails these tests; elsewhere they say
+//! that they were skipped.
+//!
+//! Tolerances:
+//! - Against the float64 reference (exact subset): the same as the CPU
+//!   backend's (alpha within 1, colour within 1.01 premultiplied): the
+//!   shaders run the same f32 formulas on the same tables.
+//! - GPU against CPU (whole format): premultiplied channels within 2
+//!   everywhere and within 1 for 99.9% of them. The two differ only in float
+//!   rounding: the GPU evaluates geometry in f32 where the CPU uses f64, keeps
+//!   resampled images in f32 where the CPU keeps 16-bit, and contracts
+//!   multiply-adds differently; each can move a rounding to 8 bits by one.
+
+mod common;
+
+use std::sync::{Arc, OnceLock};
+
+use common::{compare_with_reference, reference, write_failure, BLEND_NAMES};
+use image::RgbaImage;
+use impasto::{Assets, Backend, Renderer, Scene};
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+
+fn gpu() -> Option<&'static Renderer> {
+    static GPU: OnceLock<Option<Renderer>> = OnceLock::new();
+    GPU.get_or_init(|| match Renderer::new(Backend::Gpu) {
+        Ok(r) => {
+            eprintln!("GPU tests on {:?}", r.adapter());
+            Some(r.with_system_fonts(false))
+        }
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true and no GPU adapter: {e}"
+            );
+            eprintln!("SKIPPED GPU tests: {e}");
+            None
+        }
+    })
+    .as_ref()
+}
+
+fn cpu() -> Renderer {
+    Renderer::new(Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false)
+}
+
+/// (max difference, fraction of channels over 1) between two renders, premultiplied.
+fn parity(a: &RgbaImage, b: &RgbaImage) -> (f64, f64) {
+    let mut worst = 0.0f64;
+    let mut over = 0usize;
+    let mut n = 0usize;
+    for (p, q) in a.pixels().zip(b.pixels()) {
+        let pa = p[3] as f64 / 255.0;
+        let qa = q[3] as f64 / 255.0;
+        for c in 0..4 {
+            let (x, y) = if c == 3 {
+                (p[3] as f64, q[3] as f64)
+            } else {
+                (p[c] as f64 * pa, q[c] as f64 * qa)
+            };
+            let d = (x - y).abs();
+            worst = worst.max(d);
+            if d > 1.0 {
+                over += 1;
+            }
+            n += 1;
+        }
+    }
+    (worst, over as f64 / n as f64)
+}
+
+fn save_pair(name: &str, cpu: &RgbaImage, gpu: &RgbaImage, scene: &Value) -> String {
+    let dir = common::failure_dir();
+    cpu.save(dir.join(format!("{name}.cpu.png"))).unwrap();
+    gpu.save(dir.join(format!("{name}.gpu.png"))).unwrap();
+    std::fs::write(dir.join(format!("{name}.json")), scene.to_string()).unwrap();
+    dir.display().to_string()
+}
+
+#[test]
+fn gpu_matches_float64_reference_for_every_blend_name_in_both_spaces() {
+    let Some(gpu) = gpu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let gpu = gpu.clone().with_asset_root(dir.path());
+    let mut rng = ChaCha8Rng::seed_from_u64(0x1a2b_3c4d);
+    let mut failures = Vec::new();
+    let mut scenes = 0;
+    for space in ["srgb", "linear"] {
+        for blend in BLEND_NAMES {
+            for k in 0..4 {
+                let json = common::random_exact_scene(&mut rng, dir.path(), blend, space);
+                let img = gpu.render(&Scene::from_value(&json).unwrap()).unwrap();
+                let (_, _, linear, want) = reference::render(&json, &|src| {
+                    let img = image::open(dir.path().join(src)).unwrap().into_rgba8();
+                    reference::RefImage {
+                        width: img.width(),
+                        height: img.height(),
+                        pixels: img.pixels().map(|p| p.0).collect(),
+                    }
+                });
+                let d = compare_with_reference(&img, &want, linear);
+                if d.max_alpha > 1.0 || d.max_color > 1.01 {
+                    let name = format!("gpu-reference-{space}-{blend}-{k}");
+                    write_failure(&name, &img, &want, linear, &json);
+                    failures.push(format!(
+                        "{name}: alpha {:.3}, colour {:.3}",
+                        d.max_alpha, d.max_color
+                    ));
+                }
+                scenes += 1;
+            }
+        }
+    }
+    assert!(scenes >= 200);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn random_full_scene(rng: &mut ChaCha8Rng) -> Value {
+    let w = rng.random_range(8..72u32);
+    let h = rng.random_range(8..72u32);
+    let mut layers = Vec::new();
+    for _ in 0..rng.random_range(1..6) {
+        let (fw, fh) = (w as f64, h as f64);
+        let mut l = match rng.random_range(0..5) {
+            0 => json!({"type": "rect", "color": common::random_color(rng)}),
+            1 => json!({"type": "linear-gradient", "angle": rng.random_range(0.0..360.0),
+                        "stops": [{"offset": 0, "color": common::random_color(rng)}, {"offset": 1, "color": common::random_color(rng)}]}),
+            2 => json!({"type": "radial-gradient",
+                        "stops": [{"offset": 0.2, "color": common::random_color(rng)}, {"offset": 0.9, "color": common::random_color(rng)}]}),
+            3 => {
+                json!({"type": "text", "text": "Ag 12", "size": rng.random_range(8.0..30.0), "color": common::random_color(rng)})
+            }
+            _ => json!({"type": "image", "src": format!("i{}.png", rng.random_range(0..3)),
+                        "fit": *["cover", "contain", "fill", "none"].choose(rng).unwrap(),
+                        "filter": *["lanczos3", "bilinear", "nearest"].choose(rng).unwrap()}),
+        };
+        l["x"] = json!(rng.random_range(-0.3 * fw..fw));
+        l["y"] = json!(rng.random_range(-0.3 * fh..fh));
+        l["width"] = json!(rng.random_range(1.0..fw * 1.2));
+        l["height"] = json!(rng.random_range(1.0..fh * 1.2));
+        if rng.random_bool(0.5) {
+            l["rotate"] = json!(rng.random_range(-180.0..180.0));
+        }
+        if rng.random_bool(0.5) {
+            l["corner_radius"] = json!(rng.random_range(0.0..12.0));
+        }
+        if rng.random_bool(0.4) {
+            l["opacity"] = json!(rng.random_range(0.0..=1.0));
+        }
+        l["blend"] = json!(*BLEND_NAMES.choose(rng).unwrap());
+        layers.push(l);
+    }
+    json!({"width": w, "height": h, "background": common::random_color(rng),
+           "blend_space": *["srgb", "linear"].choose(rng).unwrap(), "layers": layers})
+}
+
+fn assets(rng: &mut ChaCha8Rng) -> Assets {
+    let mut a = Assets::new();
+    for (i, (w, h)) in [(5u32, 7u32), (40, 24), (96, 64)].into_iter().enumerate() {
+        a.insert(
+            format!("i{i}.png"),
+            Arc::new(common::random_image(rng, w, h)),
+        );
+    }
+    a
+}
+
+#[test]
+fn gpu_and_cpu_agree_on_rotated_rounded_scaled_and_text_layers() {
+    let Some(gpu) = gpu() else { return };
+    let cpu = cpu();
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    let assets = assets(&mut rng);
+    let mut failures = Vec::new();
+    let (mut worst, mut worst_frac) = (0.0f64, 0.0f64);
+    for k in 0..240 {
+        let json = random_full_scene(&mut rng);
+        let scene = Scene::from_value(&json).unwrap();
+        let a = cpu.render_with_assets(&scene, &assets).unwrap();
+        let b = gpu.render_with_assets(&scene, &assets).unwrap();
+        let (d, frac) = parity(&a, &b);
+        worst = worst.max(d);
+        worst_frac = worst_frac.max(frac);
+        if d > 2.0 || frac > 0.001 {
+            let at = save_pair(&format!("parity-{k}"), &a, &b, &json);
+            failures.push(format!(
+                "scene {k}: max {d:.2}, {:.3}% over 1 (in {at})",
+                frac * 100.0
+            ));
+        }
+    }
+    eprintln!(
+        "GPU vs CPU: worst channel {worst:.2}, worst share over 1: {:.4}%",
+        worst_frac * 100.0
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn readback_removes_row_padding_for_odd_widths() {
+    let Some(gpu) = gpu() else { return };
+    let cpu = cpu();
+    for w in [1u32, 3, 63, 64, 65, 257, 1081] {
+        let json = json!({"width": w, "height": 5, "background": "#102030", "layers": [
+            {"type": "linear-gradient", "angle": 90, "stops": [{"offset": 0, "color": "#ff0000"}, {"offset": 1, "color": "#0000ff80"}]}]});
+        let scene = Scene::from_value(&json).unwrap();
+        let (a, b) = (cpu.render(&scene).unwrap(), gpu.render(&scene).unwrap());
+        assert_eq!(b.dimensions(), (w, 5));
+        let (d, _) = parity(&a, &b);
+        assert!(d <= 1.0, "width {w}: max difference {d}");
+    }
+}
+
+#[test]
+fn pool_live_bytes_stay_under_budget_and_flat_over_1000_renders() {
+    if gpu().is_none() {
+        return;
+    }
+    // A renderer of its own, so the pool holds only this test's resources.
+    let budget = 48 << 20;
+    let gpu = Renderer::new(Backend::Gpu)
+        .unwrap()
+        .with_gpu_pool_budget(budget);
+    assert!(gpu.adapter().is_some());
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let assets = assets(&mut rng);
+    let sizes = [
+        (17u32, 9u32),
+        (64, 64),
+        (300, 200),
+        (129, 257),
+        (400, 300),
+        (31, 500),
+    ];
+    let mut peak_first = 0;
+    let mut peak_second = 0;
+    for i in 0..1000 {
+        let (w, h) = sizes[i % sizes.len()];
+        let json = json!({"width": w, "height": h, "background": "#ffffff", "layers": [
+            {"type": "image", "src": format!("i{}.png", i % 3), "fit": "cover", "rotate": (i % 7) as f64 * 10.0},
+            {"type": "radial-gradient", "stops": [{"offset": 0, "color": "#ff000080"}, {"offset": 1, "color": "#00000000"}]}]});
+        gpu.render_with_assets(&Scene::from_value(&json).unwrap(), &assets)
+            .unwrap();
+        let s = gpu.gpu_pool_stats().unwrap();
+        assert!(
+            s.bytes_live <= budget,
+            "render {i}: {} live bytes over the budget {budget}",
+            s.bytes_live
+        );
+        if i < 500 {
+            peak_first = peak_first.max(s.bytes_live);
+        } else {
+            peak_second = peak_second.max(s.bytes_live);
+        }
+    }
+    let s = gpu.gpu_pool_stats().unwrap();
+    eprintln!("pool after 1000 renders: {s:?}");
+    assert!(
+        peak_second <= peak_first,
+        "live bytes grew: {peak_first} then {peak_second}"
+    );
+    assert!(
+        s.hits > s.misses * 10,
+        "the pool should serve most requests: {s:?}"
+    );
+}
+
+#[test]
+fn eight_threads_render_at_once_and_match_single_threaded_renders() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let assets = Arc::new(assets(&mut rng));
+    let scenes: Vec<Scene> = (0..16)
+        .map(|_| Scene::from_value(&random_full_scene(&mut rng)).unwrap())
+        .collect();
+    let single: Vec<RgbaImage> = scenes
+        .iter()
+        .map(|s| gpu.render_with_assets(s, &assets).unwrap())
+        .collect();
+    let scenes = Arc::new(scenes);
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let (gpu, scenes, assets) = (gpu.clone(), Arc::clone(&scenes), Arc::clone(&assets));
+            std::thread::spawn(move || {
+                (0..scenes.len())
+                    .map(|i| (i + t) % scenes.len())
+                    .map(|i| (i, gpu.render_with_assets(&scenes[i], &assets).unwrap()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for h in handles {
+        for (i, img) in h.join().unwrap() {
+            assert!(
+                img == single[i],
+                "scene {i} differs when rendered concurrently"
+            );
+        }
+    }
+}
+
+#[test]
+fn gpu_backend_renders_the_sample_poster_like_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let scene = Scene::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/poster/poster.json"
+    ))
+    .unwrap();
+    let (a, b) = (cpu().render(&scene).unwrap(), gpu.render(&scene).unwrap());
+    let (d, frac) = parity(&a, &b);
+    assert!(d <= 2.0 && frac <= 0.001, "poster: max {d}, {frac} over 1");
+}
