@@ -3,9 +3,14 @@
 //! - `composite/10x2048`: ten full-canvas 2048x2048 RGBA layers, natural
 //!   size, composited source-over (the headline figure; peers are
 //!   measured on the same pixels by `benches/peers.py`).
+//! - `composite_gpu/10x2048`: the same on the GPU backend (upload, composite,
+//!   encode and readback included), on whatever adapter wgpu finds.
 //! - `poster/end_to_end`: the bundled sample poster, decode + resize +
 //!   composite + PNG encode.
 //! - `encode/png_2048`, `encode/jpeg_q85_2048`: encoding a 2048x2048 result (PNG default settings; JPEG at the CLI default quality, 4:2:0).
+//!
+//! - `text/20_layers_2000_chars`: a text-heavy 1080x1350 poster (glyph cache
+//!   warm after the first iteration: seen glyphs are not rasterized again).
 //!
 //! Run: `cargo bench --bench composite`. Figures go to BENCHMARKS.md.
 
@@ -98,6 +103,21 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // The same ten layers on the GPU backend, when an adapter exists (on a
+    // software adapter such as lavapipe the figure says nothing about GPUs).
+    match Renderer::new(Backend::Gpu) {
+        Ok(gpu) => {
+            eprintln!("GPU backend on {:?}", gpu.adapter());
+            let mut g = c.benchmark_group("composite_gpu");
+            g.sample_size(10).measurement_time(Duration::from_secs(10));
+            g.bench_function("10x2048", |b| {
+                b.iter(|| black_box(gpu.render_with_assets(&scene, &assets).unwrap()))
+            });
+            g.finish();
+        }
+        Err(e) => eprintln!("composite_gpu not measured: {e}"),
+    }
+
     let result = renderer.render_with_assets(&scene, &assets).unwrap();
     let mut g = c.benchmark_group("encode");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
@@ -106,6 +126,31 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("jpeg_q85_2048", |b| {
         b.iter(|| black_box(encode(&result, OutputFormat::Jpeg { quality: 85 }).unwrap()))
+    });
+    g.finish();
+
+    // A text-heavy poster: 20 text layers, 2000 characters, bundled font.
+    let words = "Fresh roasted beans daily, espresso, cortado, flat white and filter coffee; ";
+    let layers: Vec<serde_json::Value> = (0..20)
+        .map(|i| {
+            let text: String = words.chars().cycle().skip(i * 7).take(100).collect();
+            let weight = if i % 2 == 0 { 400 } else { 700 };
+            serde_json::json!({"type": "text", "text": text, "x": 40 + (i % 2) * 520, "y": 30 + (i / 2) * 130,
+                               "width": 480, "height": 120, "size": 18 + (i % 4) * 4,
+                               "weight": weight, "color": "#1d1d1f"})
+        })
+        .collect();
+    let text_scene = Scene::from_value(&serde_json::json!({
+        "width": 1080, "height": 1350, "background": "#f4efe6", "layers": layers
+    }))
+    .unwrap();
+    let text_renderer = Renderer::new(Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false);
+    let mut g = c.benchmark_group("text");
+    g.sample_size(20).measurement_time(Duration::from_secs(8));
+    g.bench_function("20_layers_2000_chars", |b| {
+        b.iter(|| black_box(text_renderer.render(&text_scene).unwrap()))
     });
     g.finish();
 

@@ -20,7 +20,9 @@
 //! - [`geometry`]: boxes, rotation, antialiased coverage, gradient and image placement;
 //! - [`resample`]: premultiplied resampling filters;
 //! - [`codec`]: decoding (limits, EXIF orientation) and encoding (PNG, JPEG, WebP);
-//! - `cpu`: the band-streaming CPU compositor;
+//! - `cpu`: the band-streaming CPU compositor (and `kernels`, its SIMD row loops);
+//! - [`gpu`]: the wgpu backend and its resource pool;
+//! - [`text`]: fonts, text layout and glyph rasterization;
 //! - [`render`]: [`Renderer`], [`Backend`], [`Limits`], [`Assets`].
 
 #![warn(missing_docs)]

@@ -206,6 +206,15 @@ impl Renderer {
         Ok(self.text_engine()?.families().to_vec())
     }
 
+    /// How many rasterized glyph images the text engine holds (0 before any
+    /// text is rendered). A glyph seen before is drawn from this cache.
+    pub fn cached_glyphs(&self) -> usize {
+        match self.text.get() {
+            Some(Ok(engine)) => engine.cached_glyphs(),
+            _ => 0,
+        }
+    }
+
     /// The widths of the lines a text layer lays out into (its box width
     /// wraps them); useful to check that a template's text fits. Other
     /// layer kinds have no lines.

@@ -126,6 +126,16 @@ impl TextEngine {
         })
     }
 
+    /// Glyph images held in the cache.
+    pub fn cached_glyphs(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .glyphs
+            .image_cache
+            .len()
+    }
+
     /// The family names available.
     pub fn families(&self) -> &[String] {
         &self.families

@@ -168,3 +168,22 @@ fn two_chinese_strings_render_differently_with_a_cjk_font() {
         "the two strings look alike ({differing} pixels differ): missing-glyph boxes?"
     );
 }
+
+#[test]
+fn glyphs_seen_before_are_not_rasterized_again() {
+    let r = renderer();
+    // Glyph images are cached per glyph, size and sub-pixel position.
+    let scene = |text: &str, x: u32| json!({"width": 300, "height": 60, "layers": [{"type": "text", "text": text, "x": x, "size": 24}]});
+    render(&r, scene("coffee beans", 0));
+    let after_first = r.cached_glyphs();
+    assert!(after_first > 0);
+    render(&r, scene("coffee beans", 0));
+    render(&r, scene("coffee beans", 17));
+    assert_eq!(
+        r.cached_glyphs(),
+        after_first,
+        "known glyphs were rasterized again"
+    );
+    render(&r, scene("xyz", 0));
+    assert!(r.cached_glyphs() > after_first);
+}
