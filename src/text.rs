@@ -64,14 +64,15 @@ impl Default for FontOptions {
 /// The font database and the glyph cache, shared by every render of a
 /// [`crate::Renderer`].
 pub(crate) struct TextEngine {
-    inner: Mutex<Inner>,
+    inner: Mutex<TextState>,
     options: FontOptions,
     families: Vec<String>,
 }
 
-struct Inner {
-    fonts: FontSystem,
-    glyphs: SwashCache,
+/// The font system and the glyph cache, behind the engine's lock.
+pub(crate) struct TextState {
+    pub fonts: FontSystem,
+    pub glyphs: SwashCache,
 }
 
 impl std::fmt::Debug for TextEngine {
@@ -117,7 +118,7 @@ impl TextEngine {
         families.dedup();
         let fonts = FontSystem::new_with_locale_and_db("en-US".into(), db);
         Ok(TextEngine {
-            inner: Mutex::new(Inner {
+            inner: Mutex::new(TextState {
                 fonts,
                 glyphs: SwashCache::new(),
             }),
@@ -178,6 +179,16 @@ impl TextEngine {
         ))
     }
 
+    /// Locks the font system and glyph cache (for the GPU backend's glyphon
+    /// pass, which shares them).
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, TextState> {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.glyphs.image_cache.len() > GLYPH_CACHE_LIMIT {
+            guard.glyphs.image_cache.clear();
+        }
+        guard
+    }
+
     /// Lays out and rasterizes a text layer: premultiplied colour in the
     /// blend space, covering the part of the box that can be visible on a
     /// `canvas_w` x `canvas_h` canvas. `None` when nothing is visible.
@@ -190,66 +201,23 @@ impl TextEngine {
         canvas_w: u32,
         canvas_h: u32,
     ) -> Option<TextRaster> {
-        // The visible part of the box, in box-local coordinates: the box
-        // intersected with the canvas taken back through the rotation, grown
-        // to whole pixels (whole canvas pixels when the box is not rotated).
-        let corners = [
-            geom.to_local(0.0, 0.0),
-            geom.to_local(canvas_w as f64, 0.0),
-            geom.to_local(0.0, canvas_h as f64),
-            geom.to_local(canvas_w as f64, canvas_h as f64),
-        ];
-        let margin = if geom.axis_aligned { 0.0 } else { 2.0 };
-        let lx0 = corners.iter().map(|c| c.0).fold(f64::INFINITY, f64::min) - margin;
-        let ly0 = corners.iter().map(|c| c.1).fold(f64::INFINITY, f64::min) - margin;
-        let lx1 = corners
-            .iter()
-            .map(|c| c.0)
-            .fold(f64::NEG_INFINITY, f64::max)
-            + margin;
-        let ly1 = corners
-            .iter()
-            .map(|c| c.1)
-            .fold(f64::NEG_INFINITY, f64::max)
-            + margin;
-        let rx0 = geom.x0.max(lx0).floor();
-        let ry0 = geom.y0.max(ly0).floor();
-        let rx1 = geom.x1.min(lx1).ceil();
-        let ry1 = geom.y1.min(ly1).ceil();
-        if rx0 >= rx1 || ry0 >= ry1 {
-            return None;
-        }
-        let (rw, rh) = ((rx1 - rx0) as usize, (ry1 - ry0) as usize);
-
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let Inner { fonts, glyphs } = &mut *guard;
-        if glyphs.image_cache.len() > GLYPH_CACHE_LIMIT {
-            glyphs.image_cache.clear();
-        }
-        let buffer = layout(fonts, layer, t);
-
-        let text_height: f32 = buffer.layout_runs().map(|r| r.line_height).sum();
-        let free = layer.height as f32 - text_height;
-        let dy = match t.valign {
-            VAlign::Top => 0.0,
-            VAlign::Middle => free / 2.0,
-            VAlign::Bottom => free,
-        };
-        // Glyph origin in raster pixels.
-        let ox = (layer.x - rx0) as f32;
-        let oy = (layer.y - ry0) as f32 + dy;
-
+        let mut guard = self.lock();
+        let TextState { fonts, glyphs } = &mut *guard;
+        let (buffer, plan) = plan(fonts, layer, t, geom, canvas_w, canvas_h)?;
+        let (rw, rh) = (plan.width as usize, plan.height as usize);
+        let (ox, oy) = (plan.left, plan.top);
         let colour = t.color.to_premul(space);
         let mut acc = vec![[0f32; 4]; rw * rh];
         for run in buffer.layout_runs() {
             for glyph in run.glyphs {
-                let phys = glyph.physical((ox, oy + run.line_y), 1.0);
+                // Positioned exactly as glyphon positions it on the GPU.
+                let phys = glyph.physical((ox, oy), 1.0);
                 let Some(img) = glyphs.get_image(fonts, phys.cache_key) else {
                     continue;
                 };
                 let p = img.placement;
                 let gx = phys.x + p.left;
-                let gy = phys.y - p.top;
+                let gy = run.line_y.round() as i32 + phys.y - p.top;
                 for yy in 0..p.height as i64 {
                     let ry = gy as i64 + yy;
                     if ry < 0 || ry >= rh as i64 {
@@ -267,11 +235,9 @@ impl TextEngine {
                                 colour.map(|c| c * m)
                             }
                             SwashContent::Color => {
+                                // Colour glyphs (emoji) keep their own colours.
                                 let d = &img.data[i * 4..i * 4 + 4];
-                                // Colour glyphs (emoji) keep their own colours;
-                                // the text colour's alpha still applies.
-                                let k = t.color.a as f32 / 255.0;
-                                premultiply_rgba8([d[0], d[1], d[2], d[3]], space).map(|c| c * k)
+                                premultiply_rgba8([d[0], d[1], d[2], d[3]], space)
                             }
                             SwashContent::SubpixelMask => {
                                 let d = &img.data[i * 4..i * 4 + 4];
@@ -301,7 +267,7 @@ impl TextEngine {
                 height: rh as u32,
                 data,
             },
-            origin: (rx0, ry0),
+            origin: plan.origin,
         })
     }
 
@@ -311,6 +277,75 @@ impl TextEngine {
         let buffer = layout(&mut guard.fonts, layer, t);
         buffer.layout_runs().map(|r| r.line_w).collect()
     }
+}
+
+/// Where a text layer's raster lies and where its text starts in it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct TextPlan {
+    /// Box-local position of the raster's top-left pixel (whole canvas
+    /// pixels when the box is not rotated).
+    pub origin: (f64, f64),
+    /// Raster size in pixels.
+    pub width: u32,
+    pub height: u32,
+    /// The text's top-left corner in raster pixels (valign applied).
+    pub left: f32,
+    pub top: f32,
+}
+
+/// Lays a text layer out and plans its raster: the part of the box that can
+/// be visible on the canvas (the box intersected with the canvas taken back
+/// through the rotation). `None` when nothing is visible.
+pub(crate) fn plan(
+    fonts: &mut FontSystem,
+    layer: &Layer,
+    t: &TextLayer,
+    geom: &BoxGeometry,
+    canvas_w: u32,
+    canvas_h: u32,
+) -> Option<(Buffer, TextPlan)> {
+    let corners = [
+        geom.to_local(0.0, 0.0),
+        geom.to_local(canvas_w as f64, 0.0),
+        geom.to_local(0.0, canvas_h as f64),
+        geom.to_local(canvas_w as f64, canvas_h as f64),
+    ];
+    let margin = if geom.axis_aligned { 0.0 } else { 2.0 };
+    let lx0 = corners.iter().map(|c| c.0).fold(f64::INFINITY, f64::min) - margin;
+    let ly0 = corners.iter().map(|c| c.1).fold(f64::INFINITY, f64::min) - margin;
+    let lx1 = corners
+        .iter()
+        .map(|c| c.0)
+        .fold(f64::NEG_INFINITY, f64::max)
+        + margin;
+    let ly1 = corners
+        .iter()
+        .map(|c| c.1)
+        .fold(f64::NEG_INFINITY, f64::max)
+        + margin;
+    let rx0 = geom.x0.max(lx0).floor();
+    let ry0 = geom.y0.max(ly0).floor();
+    let rx1 = geom.x1.min(lx1).ceil();
+    let ry1 = geom.y1.min(ly1).ceil();
+    if rx0 >= rx1 || ry0 >= ry1 {
+        return None;
+    }
+    let buffer = layout(fonts, layer, t);
+    let text_height: f32 = buffer.layout_runs().map(|r| r.line_height).sum();
+    let free = layer.height as f32 - text_height;
+    let dy = match t.valign {
+        VAlign::Top => 0.0,
+        VAlign::Middle => free / 2.0,
+        VAlign::Bottom => free,
+    };
+    let plan = TextPlan {
+        origin: (rx0, ry0),
+        width: (rx1 - rx0) as u32,
+        height: (ry1 - ry0) as u32,
+        left: (layer.x - rx0) as f32,
+        top: (layer.y - ry0) as f32 + dy,
+    };
+    Some((buffer, plan))
 }
 
 /// Shapes and lays out a text layer in its box: wrapping at the box width on
