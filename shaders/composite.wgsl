@@ -9,6 +9,7 @@ const KIND_DIRECT: u32 = 3u;
 const KIND_INTER: u32 = 4u;
 const KIND_ROTATED: u32 = 5u;
 const KIND_NONE: u32 = 6u;
+const KIND_TEXT: u32 = 7u;
 
 // Keep in sync with `LayerParams` in src/gpu/mod.rs (160 bytes).
 struct LayerParams {
@@ -25,7 +26,7 @@ struct LayerParams {
     // linear: t0, dx, dy; radial: cx, cy, radius
     ramp: vec4<f32>,
     // direct: ox, oy, w, h; intermediate on the canvas grid: x0, y0, w, h;
-    // rotated: -, -, w, h of the intermediate
+    // rotated: -, -, w, h of the intermediate; text: -, first row, w, h
     img: vec4<i32>,
     // rotated: placed x, y, w, h (box-local)
     placed: vec4<f32>,
@@ -39,6 +40,9 @@ struct LayerParams {
 @group(0) @binding(3) var src_tex: texture_2d<f32>;
 @group(0) @binding(4) var<storage, read> inter: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> srgb_lut: array<f32, 256>;
+// Text layers drawn by glyphon (premultiplied), one region per layer
+// starting at row lp.img.y.
+@group(0) @binding(6) var text_tex: texture_2d<f32>;
 
 fn to_local(p: vec2<f32>) -> vec2<f32> {
     if (lp.flags.x != 0u) { return p; }
@@ -89,6 +93,9 @@ fn gradient_at(t: f32) -> vec4<f32> {
 }
 
 fn inter_at(x: i32, y: i32) -> vec4<f32> {
+    if (lp.kind == KIND_TEXT) {
+        return textureLoad(text_tex, vec2<i32>(x, y + lp.img.y), 0);
+    }
     return inter[u32(y * lp.img.z + x)];
 }
 
@@ -135,7 +142,7 @@ fn paint(x: u32, y: u32) -> vec4<f32> {
             if (rx < 0 || ry < 0 || rx >= lp.img.z || ry >= lp.img.w) { return vec4<f32>(0.0); }
             return inter_at(rx, ry);
         }
-        case 5u: { return sample_rotated(p); }
+        case 5u, 7u: { return sample_rotated(p); }
         default: { return vec4<f32>(0.0); }
     }
 }

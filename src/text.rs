@@ -206,18 +206,22 @@ impl TextEngine {
         let (buffer, plan) = plan(fonts, layer, t, geom, canvas_w, canvas_h)?;
         let (rw, rh) = (plan.width as usize, plan.height as usize);
         let (ox, oy) = (plan.left, plan.top);
+        let oy_int = oy.floor() as i32;
+        let oy_frac = oy - oy.floor();
         let colour = t.color.to_premul(space);
         let mut acc = vec![[0f32; 4]; rw * rh];
         for run in buffer.layout_runs() {
             for glyph in run.glyphs {
-                // Positioned exactly as glyphon positions it on the GPU.
-                let phys = glyph.physical((ox, oy), 1.0);
+                // Positioned exactly as glyphon positions it on the GPU:
+                // the whole-pixel part of the vertical offset is added after
+                // cosmic-text truncates (see gpu/glyphs.rs).
+                let phys = glyph.physical((ox, oy_frac), 1.0);
                 let Some(img) = glyphs.get_image(fonts, phys.cache_key) else {
                     continue;
                 };
                 let p = img.placement;
                 let gx = phys.x + p.left;
-                let gy = run.line_y.round() as i32 + phys.y - p.top;
+                let gy = run.line_y.round() as i32 + phys.y + oy_int - p.top;
                 for yy in 0..p.height as i64 {
                     let ry = gy as i64 + yy;
                     if ry < 0 || ry >= rh as i64 {

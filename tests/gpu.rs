@@ -316,3 +316,60 @@ fn gpu_backend_renders_the_sample_poster_like_the_cpu() {
     let (d, frac) = parity(&a, &b);
     assert!(d <= 2.0 && frac <= 0.001, "poster: max {d}, {frac} over 1");
 }
+
+/// Text on the GPU is drawn by glyphon from the same layout, glyph images
+/// and pixel positions as the CPU raster. Tolerance: premultiplied channels
+/// within 2 for 99.5% of the channels (the GPU draws into a 16-bit float
+/// texture and converts the text colour to linear light in f32 where the
+/// CPU uses its 8-bit table); the test also reports the worst difference.
+#[test]
+fn gpu_text_matches_cpu_text_latin_cjk_emoji_rotated_and_blended() {
+    if gpu().is_none() {
+        return;
+    }
+    // System fonts on: CJK and emoji come from fallback fonts when installed.
+    let gpu = Renderer::new(Backend::Gpu).unwrap();
+    let cpu = Renderer::new(Backend::Cpu).unwrap();
+    let scenes = [
+        json!({"width": 600, "height": 400, "background": "#f4efe6", "layers": [
+            {"type": "text", "text": "Summer Sale — 50% off", "x": 20, "y": 20, "width": 560, "height": 80, "size": 48, "weight": 700, "color": "#1d1d1f"},
+            {"type": "text", "text": "A long paragraph that wraps across several lines in the box, with ligatures fi fl and kerning AV To.", "x": 20.5, "y": 100.25, "width": 260, "height": 150, "size": 20, "align": "center", "color": "#333"},
+            {"type": "text", "text": "夏季大促销 限时优惠 🎉😀", "x": 300, "y": 100, "width": 280, "height": 120, "size": 32, "color": "#e4572e"},
+            {"type": "text", "text": "Rotated italic", "x": 300, "y": 260, "width": 260, "height": 60, "size": 36, "style": "italic", "rotate": -8, "opacity": 0.8, "blend": "multiply", "color": "#2e86ab"},
+            {"type": "text", "text": "bottom right", "x": 20, "y": 250, "width": 260, "height": 130, "size": 24, "align": "right", "valign": "bottom", "weight": 300}]}),
+        json!({"width": 320, "height": 200, "blend_space": "linear", "background": "#102030", "layers": [
+            {"type": "text", "text": "Linear light\nwhite on navy", "x": -5, "y": -12.5, "width": 330, "height": 120, "size": 40, "color": "#ffffff"},
+            {"type": "text", "text": "screen", "x": 10, "y": 130, "width": 300, "height": 60, "size": 44, "blend": "screen", "corner_radius": 12, "color": "#ff8000c0"}]}),
+    ];
+    for (k, json) in scenes.iter().enumerate() {
+        let scene = Scene::from_value(json).unwrap();
+        let (a, b) = (cpu.render(&scene).unwrap(), gpu.render(&scene).unwrap());
+        let (worst, over_one) = parity(&a, &b);
+        let mut over_two = 0usize;
+        let mut n = 0usize;
+        for (p, q) in a.pixels().zip(b.pixels()) {
+            for c in 0..4 {
+                let (x, y) = if c == 3 {
+                    (p[3] as f64, q[3] as f64)
+                } else {
+                    (
+                        p[c] as f64 * p[3] as f64 / 255.0,
+                        q[c] as f64 * q[3] as f64 / 255.0,
+                    )
+                };
+                if (x - y).abs() > 2.0 {
+                    over_two += 1;
+                }
+                n += 1;
+            }
+        }
+        eprintln!(
+            "text scene {k}: worst {worst:.1}, {:.4}% over 1",
+            over_one * 100.0
+        );
+        if over_two * 200 > n {
+            let at = save_pair(&format!("text-parity-{k}"), &a, &b, json);
+            panic!("text scene {k}: {over_two} of {n} channels differ by more than 2 (in {at})");
+        }
+    }
+}

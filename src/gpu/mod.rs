@@ -9,6 +9,7 @@
 //! submitted, and read back with the device polled under a time limit. Every
 //! resource goes back to the pool afterwards.
 
+mod glyphs;
 pub mod pool;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -97,6 +98,7 @@ const KIND_DIRECT: u32 = 3;
 const KIND_INTER: u32 = 4;
 const KIND_ROTATED: u32 = 5;
 const KIND_NONE: u32 = 6;
+const KIND_TEXT: u32 = 7;
 
 /// One adapter wgpu can see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +166,8 @@ pub(crate) struct GpuContext {
     dummy_storage: wgpu::Buffer,
     max_storage: u64,
     pool: Mutex<Pool>,
+    glyphs: Mutex<glyphs::Glyphs>,
+    max_texture_side: u32,
     lost: Arc<AtomicBool>,
 }
 
@@ -272,6 +276,7 @@ impl GpuContext {
             view_formats: &[],
         });
         let budget = pool_budget.min(limits.max_buffer_size.saturating_mul(4));
+        let glyphs = Mutex::new(glyphs::Glyphs::new(&device, &queue));
         Ok(Some(GpuContext {
             adapter: summarize(&adapter),
             max_storage: limits
@@ -289,6 +294,8 @@ impl GpuContext {
             dummy_texture,
             dummy_storage,
             pool: Mutex::new(Pool::new(budget)),
+            glyphs,
+            max_texture_side: limits.max_texture_dimension_2d,
             lost,
         }))
     }
@@ -449,6 +456,10 @@ impl GpuContext {
             Some(w as u64 * h as u64 * 16),
         );
 
+        // Text layers first: laid out once (the CPU's plan), drawn by glyphon
+        // into one premultiplied texture, a region per layer.
+        let text = self.draw_text(scene, resolved, loans)?;
+
         // Prepare: every upload and every bind group, before any pass.
         struct Pass {
             bind: wgpu::BindGroup,
@@ -464,7 +475,7 @@ impl GpuContext {
                 .enumerate()
                 .map(|(i, l)| Layerish::Layer(i, l)),
         ) {
-            let prepared = self.prepare_layer(scene, resolved, &item, space_code, loans)?;
+            let prepared = self.prepare_layer(scene, resolved, &text, &item, space_code, loans)?;
             let Some(prep) = prepared else { continue };
             let mut resample = Vec::new();
             if let Some(r) = &prep.resample {
@@ -514,6 +525,10 @@ impl GpuContext {
                 Some(t) => loans[t].res.texture().create_view(&Default::default()),
                 None => self.dummy_texture.create_view(&Default::default()),
             };
+            let text_view = match prep.text_tex {
+                Some(t) => loans[t].res.texture().create_view(&Default::default()),
+                None => self.dummy_texture.create_view(&Default::default()),
+            };
             let dummy = |b: u32| entry_buf(b, &self.dummy_storage);
             let stops = prep
                 .stops
@@ -536,6 +551,10 @@ impl GpuContext {
                     },
                     inter,
                     entry_buf(5, &self.srgb_lut),
+                    wgpu::BindGroupEntry {
+                        binding: 6,
+                        resource: wgpu::BindingResource::TextureView(&text_view),
+                    },
                 ],
             });
             passes.push(Pass {
@@ -671,6 +690,7 @@ impl GpuContext {
         &self,
         scene: &Scene,
         resolved: &Resolved,
+        text: &TextDrawn,
         item: &Layerish,
         space_code: u32,
         loans: &mut Vec<Loan>,
@@ -805,6 +825,29 @@ impl GpuContext {
                     }
                 }
             }
+            LayerKind::Text(_) if text.regions.iter().any(|r| r.0 == index) => {
+                // Drawn by glyphon above; `regions` holds this layer.
+                let (_, region, origin) = text
+                    .regions
+                    .iter()
+                    .find(|r| r.0 == index)
+                    .copied()
+                    .unwrap_or_default();
+                p.kind = KIND_TEXT;
+                p.img = [
+                    0,
+                    region[1] as i32,
+                    (region[2] - region[0]) as i32,
+                    (region[3] - region[1]) as i32,
+                ];
+                p.placed = [
+                    origin.0 as f32,
+                    origin.1 as f32,
+                    (region[2] - region[0]) as f32,
+                    (region[3] - region[1]) as f32,
+                ];
+                prep.text_tex = text.texture;
+            }
             LayerKind::Text(t) => {
                 let raster = resolved
                     .text
@@ -846,6 +889,74 @@ impl GpuContext {
         prep.params = self.uniform(bytemuck::bytes_of(&p), loans);
         prep.groups = ((x1 - x0).div_ceil(16), (y1 - y0).div_ceil(16));
         Ok(Some(prep))
+    }
+
+    /// Lays out every text layer and draws them all with glyphon into one
+    /// pooled texture. Layers that do not fit the adapter's texture size are
+    /// left to the CPU raster path.
+    fn draw_text(
+        &self,
+        scene: &Scene,
+        resolved: &Resolved,
+        loans: &mut Vec<Loan>,
+    ) -> Result<TextDrawn, Error> {
+        let mut drawn = TextDrawn::default();
+        let Some(engine) = &resolved.text else {
+            return Ok(drawn);
+        };
+        let (w, h) = (scene.width, scene.height);
+        let mut state = engine.lock();
+        let mut jobs = Vec::new();
+        let (mut tex_w, mut tex_h) = (1u32, 0u32);
+        for (index, layer) in scene.layers.iter().enumerate() {
+            let LayerKind::Text(t) = &layer.kind else {
+                continue;
+            };
+            let geom = BoxGeometry::of(layer);
+            let Some((buffer, plan)) = crate::text::plan(&mut state.fonts, layer, t, &geom, w, h)
+            else {
+                continue;
+            };
+            // glyphon truncates the text's vertical position toward zero;
+            // rows of padding above the region keep that position positive,
+            // so it rounds down exactly as the CPU raster does.
+            let pad = (-plan.top.floor()).max(0.0) as u64;
+            let end = tex_h as u64 + pad + plan.height as u64;
+            if plan.width > self.max_texture_side || end > self.max_texture_side as u64 {
+                continue;
+            }
+            let region = [0, tex_h + pad as u32, plan.width, end as u32];
+            tex_h = end as u32;
+            tex_w = tex_w.max(plan.width);
+            drawn.regions.push((index, region, plan.origin));
+            jobs.push(glyphs::TextJob {
+                buffer,
+                color: t.color,
+                left: plan.left,
+                top: plan.top,
+                region,
+            });
+        }
+        if jobs.is_empty() {
+            return Ok(drawn);
+        }
+        let loan = self.take(Key::texture(
+            tex_w,
+            tex_h,
+            glyphs::TEXT_FORMAT,
+            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
+        ));
+        let result = self.glyphs.lock().unwrap_or_else(|p| p.into_inner()).draw(
+            &self.device,
+            &self.queue,
+            &mut state,
+            scene.blend_space,
+            &jobs,
+            loan.res.texture(),
+        );
+        loans.push(loan);
+        drawn.texture = Some(loans.len() - 1);
+        result.map(|()| drawn)
     }
 
     fn stops(&self, stops: &[Stop], space: BlendSpace, loans: &mut Vec<Loan>) -> usize {
@@ -952,6 +1063,14 @@ impl Layerish<'_> {
     }
 }
 
+/// Text layers drawn by glyphon: (layer index, region in the texture,
+/// box-local origin of the region), and the texture's loan.
+#[derive(Default)]
+struct TextDrawn {
+    regions: Vec<(usize, [u32; 4], (f64, f64))>,
+    texture: Option<usize>,
+}
+
 /// Indices into the render's loans.
 struct Resample {
     texture: usize,
@@ -972,6 +1091,7 @@ struct Prepared {
     groups: (u32, u32),
     stops: Option<usize>,
     texture: Option<usize>,
+    text_tex: Option<usize>,
     inter: Option<usize>,
     resample: Option<Resample>,
 }
@@ -983,6 +1103,7 @@ impl Prepared {
             groups,
             stops: None,
             texture: None,
+            text_tex: None,
             inter: None,
             resample: None,
         }
