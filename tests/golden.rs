@@ -143,3 +143,49 @@ fn every_blend_name_in_both_spaces_matches_its_contact_sheet() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Chinese and mixed Latin + Chinese + emoji text, with the fonts CI installs
+/// from Debian (`fonts-wqy-microhei`, `fonts-noto-color-emoji`) given as font
+/// folders and the system's other fonts off, so the fallback is the same on
+/// every machine that has them. Without them: a failure under `CI=true`,
+/// a printed skip elsewhere.
+#[test]
+fn chinese_and_mixed_script_text_match_their_golden_images() {
+    let wqy = Path::new("/usr/share/fonts/truetype/wqy");
+    let emoji = Path::new("/usr/share/fonts/truetype/noto");
+    if !wqy.join("wqy-microhei.ttc").exists() || !emoji.join("NotoColorEmoji.ttf").exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must install fonts-wqy-microhei and fonts-noto-color-emoji"
+        );
+        eprintln!("SKIPPED chinese_and_mixed_script_text: install fonts-wqy-microhei and fonts-noto-color-emoji");
+        return;
+    }
+    let renderer = Renderer::new(Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false)
+        .with_font_dir(wqy)
+        .with_font_dir(emoji);
+    let scenes = [
+        (
+            "text-chinese-title",
+            serde_json::json!({"width": 320, "height": 120, "background": "#b22222", "layers": [
+                {"type": "text", "text": "夏季大促销", "y": 10, "height": 60, "size": 48, "weight": 700,
+                 "align": "center", "color": "#ffd700"},
+                {"type": "text", "text": "全场商品限时五折优惠，欢迎选购", "x": 20, "y": 70, "width": 280, "height": 45,
+                 "size": 18, "align": "center", "color": "#ffffff"}]}),
+        ),
+        (
+            "text-mixed-scripts",
+            serde_json::json!({"width": 320, "height": 120, "background": "#ffffff", "layers": [
+                {"type": "text", "text": "Coffee 咖啡 ☕ 50% off 🎉 今天", "x": 10, "y": 10, "width": 300, "height": 100,
+                 "size": 26, "color": "#1d1d1f"}]}),
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (name, json) in scenes {
+        let img = renderer.render(&Scene::from_value(&json).unwrap()).unwrap();
+        problems.extend(check(name, &img));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
