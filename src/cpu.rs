@@ -20,10 +20,10 @@ use rayon::prelude::*;
 
 use crate::blend::{composite_row, BlendMode};
 use crate::color::BlendSpace;
-use crate::geometry::{place_image, BoxGeometry, LinearRamp, RadialRamp};
+use crate::geometry::{BoxGeometry, LinearRamp, RadialRamp};
 use crate::kernels;
 use crate::render::Resolved;
-use crate::resample::{resample, AxisWeights, PremulImage};
+use crate::resample::{plan_image, resample, ImagePlan, PremulImage};
 use crate::scene::{Filter, ImageLayer, Layer, LayerKind, Scene, Stop};
 
 /// Rows per band. 16 rows of a 2048-pixel canvas is a 512 KiB accumulator,
@@ -412,7 +412,7 @@ fn prepare(
         },
         LayerKind::Image(il) => match resolved.images.get(index).cloned().flatten() {
             Some(img) => {
-                let (paint, g) = prepare_image(layer, il, img, geom, space, w, h);
+                let (paint, g) = prepare_image(layer, il, img, space, w, h);
                 geom = g;
                 paint
             }
@@ -454,65 +454,25 @@ fn prepare_image(
     layer: &Layer,
     il: &ImageLayer,
     img: Arc<RgbaImage>,
-    geom: BoxGeometry,
     space: BlendSpace,
     w: u32,
     h: u32,
 ) -> (Paint, BoxGeometry) {
     let (sw, sh) = img.dimensions();
-    let (px, py, pw, ph) = place_image(layer, il.fit, il.position, sw, sh);
-    let geom = geom.with_clip([px, py, px + pw, py + ph]);
-    if geom.axis_aligned {
-        let natural = pw == sw as f64 && ph == sh as f64;
-        if natural && px.fract() == 0.0 && py.fract() == 0.0 {
-            return (
-                Paint::Direct {
-                    img,
-                    ox: px as i64,
-                    oy: py as i64,
-                },
-                geom,
-            );
-        }
-        // Resample onto the canvas grid, only where the layer is visible.
-        let Some([x0, y0, x1, y1]) = geom.pixel_bounds(w, h) else {
-            return (Paint::Solid([0.0; 4]), geom);
-        };
-        let xw = AxisWeights::new(
-            il.filter,
-            sw,
-            x1 - x0,
-            (x0 as f64 - px) * sw as f64 / pw,
-            sw as f64 / pw,
-        );
-        let yw = AxisWeights::new(
-            il.filter,
-            sh,
-            y1 - y0,
-            (y0 as f64 - py) * sh as f64 / ph,
-            sh as f64 / ph,
-        );
-        let out = resample(&img, space, &xw, &yw);
-        return (Paint::Resampled { img: out, x0, y0 }, geom);
-    }
-    // Rotated: resample to the placed size (at most the canvas's area), then
-    // sample that at each pixel's box-local position.
-    // The intermediate is capped at four canvases' worth of pixels (an
-    // extreme `cover` of a sliver-shaped box could otherwise ask for
-    // gigabytes); past that it is sampled at a proportionally lower resolution.
-    let budget = (4.0 * w as f64 * h as f64).max((1u32 << 20) as f64);
-    let shrink = ((pw.max(1.0) * ph.max(1.0)) / budget).sqrt().max(1.0);
-    let nw = (pw / shrink).round().clamp(1.0, 1e6) as u32;
-    let nh = (ph / shrink).round().clamp(1.0, 1e6) as u32;
-    let xw = AxisWeights::new(il.filter, sw, nw, 0.0, sw as f64 / nw as f64);
-    let yw = AxisWeights::new(il.filter, sh, nh, 0.0, sh as f64 / nh as f64);
-    let out = resample(&img, space, &xw, &yw);
-    (
-        Paint::Rotated {
-            img: out,
-            placed: [px, py, pw, ph],
+    let (plan, geom) = plan_image(layer, il, sw, sh, w, h);
+    let paint = match plan {
+        ImagePlan::Direct { ox, oy } => Paint::Direct { img, ox, oy },
+        ImagePlan::Canvas { bounds, xw, yw } => Paint::Resampled {
+            img: resample(&img, space, &xw, &yw),
+            x0: bounds[0],
+            y0: bounds[1],
+        },
+        ImagePlan::Placed { xw, yw, placed } => Paint::Rotated {
+            img: resample(&img, space, &xw, &yw),
+            placed,
             nearest: il.filter == Filter::Nearest,
         },
-        geom,
-    )
+        ImagePlan::Hidden => Paint::Solid([0.0; 4]),
+    };
+    (paint, geom)
 }

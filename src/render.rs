@@ -116,33 +116,13 @@ impl Renderer {
         let budget = crate::gpu::DEFAULT_POOL_BUDGET;
         match backend {
             Backend::Gpu => match GpuContext::new(false, budget)? {
-                Some(ctx) => {
-                    log::info!(
-                        "backend gpu: {} ({}, {})",
-                        ctx.adapter().name,
-                        ctx.adapter().device_type,
-                        ctx.adapter().backend
-                    );
-                    let mut r = Renderer::with_backend(Backend::Gpu);
-                    r.gpu = Some(Arc::new(ctx));
-                    Ok(r)
-                }
+                Some(ctx) => Ok(Renderer::on_gpu(ctx, "backend gpu: using")),
                 None => Err(Error::Gpu(
                     "no GPU adapter found (on Linux without a GPU, install Mesa's lavapipe: apt-get install mesa-vulkan-drivers); use --backend cpu".into(),
                 )),
             },
             Backend::Auto => match GpuContext::new(true, budget) {
-                Ok(Some(ctx)) => {
-                    log::info!(
-                        "backend auto: using the GPU backend on {} ({}, {})",
-                        ctx.adapter().name,
-                        ctx.adapter().device_type,
-                        ctx.adapter().backend
-                    );
-                    let mut r = Renderer::with_backend(Backend::Gpu);
-                    r.gpu = Some(Arc::new(ctx));
-                    Ok(r)
-                }
+                Ok(Some(ctx)) => Ok(Renderer::on_gpu(ctx, "backend auto: hardware GPU found, using")),
                 Ok(None) => {
                     log::info!("backend auto: no hardware GPU adapter, using the CPU backend");
                     Ok(Renderer::with_backend(Backend::Cpu))
@@ -173,6 +153,14 @@ impl Renderer {
             g.set_pool_budget(bytes);
         }
         self
+    }
+
+    fn on_gpu(ctx: GpuContext, why: &str) -> Renderer {
+        let a = ctx.adapter();
+        log::info!("{why} {} ({}, {})", a.name, a.device_type, a.backend);
+        let mut r = Renderer::with_backend(Backend::Gpu);
+        r.gpu = Some(Arc::new(ctx));
+        r
     }
 
     fn with_backend(backend: Backend) -> Renderer {

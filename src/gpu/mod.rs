@@ -21,9 +21,9 @@ use image::RgbaImage;
 
 use crate::color::{linear_encode_tables, srgb8_to_linear_table, BlendSpace};
 use crate::error::Error;
-use crate::geometry::{place_image, BoxGeometry, LinearRamp, RadialRamp};
+use crate::geometry::{BoxGeometry, LinearRamp, RadialRamp};
 use crate::render::Resolved;
-use crate::resample::AxisWeights;
+use crate::resample::{plan_image, AxisWeights, ImagePlan};
 use crate::scene::{Filter, LayerKind, Scene, Stop};
 use pool::{Key, Loan, Pool, PoolStats};
 
@@ -776,29 +776,16 @@ impl GpuContext {
             LayerKind::Image(il) => {
                 if let Some(img) = resolved.images.get(index).cloned().flatten() {
                     let (sw, sh) = img.dimensions();
-                    let (px, py, pw, ph) = place_image(layer, il.fit, il.position, sw, sh);
-                    geom = geom.with_clip([px, py, px + pw, py + ph]);
-                    let natural = pw == sw as f64 && ph == sh as f64;
-                    if geom.axis_aligned && natural && px.fract() == 0.0 && py.fract() == 0.0 {
-                        p.kind = KIND_DIRECT;
-                        p.img = [px as i32, py as i32, sw as i32, sh as i32];
-                        prep.texture = Some(self.upload_texture(&img, loans));
-                    } else if geom.axis_aligned {
-                        if let Some([x0, y0, x1, y1]) = geom.pixel_bounds(w, h) {
-                            let xw = AxisWeights::new(
-                                il.filter,
-                                sw,
-                                x1 - x0,
-                                (x0 as f64 - px) * sw as f64 / pw,
-                                sw as f64 / pw,
-                            );
-                            let yw = AxisWeights::new(
-                                il.filter,
-                                sh,
-                                y1 - y0,
-                                (y0 as f64 - py) * sh as f64 / ph,
-                                sh as f64 / ph,
-                            );
+                    let (plan, g) = plan_image(layer, il, sw, sh, w, h);
+                    geom = g;
+                    match plan {
+                        ImagePlan::Direct { ox, oy } => {
+                            p.kind = KIND_DIRECT;
+                            p.img = [ox as i32, oy as i32, sw as i32, sh as i32];
+                            prep.texture = Some(self.upload_texture(&img, loans));
+                        }
+                        ImagePlan::Canvas { bounds, xw, yw } => {
+                            let [x0, y0, x1, y1] = bounds;
                             let texture = self.upload_texture(&img, loans);
                             let r = self.resample(texture, &xw, &yw, space_code, loans)?;
                             p.kind = KIND_INTER;
@@ -806,22 +793,17 @@ impl GpuContext {
                             prep.inter = Some(r.out);
                             prep.resample = Some(r);
                         }
-                    } else {
-                        // Same intermediate size rule as the CPU backend.
-                        let budget = (4.0 * w as f64 * h as f64).max((1u32 << 20) as f64);
-                        let shrink = ((pw.max(1.0) * ph.max(1.0)) / budget).sqrt().max(1.0);
-                        let nw = (pw / shrink).round().clamp(1.0, 1e6) as u32;
-                        let nh = (ph / shrink).round().clamp(1.0, 1e6) as u32;
-                        let xw = AxisWeights::new(il.filter, sw, nw, 0.0, sw as f64 / nw as f64);
-                        let yw = AxisWeights::new(il.filter, sh, nh, 0.0, sh as f64 / nh as f64);
-                        let texture = self.upload_texture(&img, loans);
-                        let r = self.resample(texture, &xw, &yw, space_code, loans)?;
-                        p.kind = KIND_ROTATED;
-                        p.img = [0, 0, nw as i32, nh as i32];
-                        p.placed = [px as f32, py as f32, pw as f32, ph as f32];
-                        p.flags[1] = u32::from(il.filter == Filter::Nearest);
-                        prep.inter = Some(r.out);
-                        prep.resample = Some(r);
+                        ImagePlan::Placed { xw, yw, placed } => {
+                            let texture = self.upload_texture(&img, loans);
+                            let r = self.resample(texture, &xw, &yw, space_code, loans)?;
+                            p.kind = KIND_ROTATED;
+                            p.img = [0, 0, xw.len() as i32, yw.len() as i32];
+                            p.placed = placed.map(|v| v as f32);
+                            p.flags[1] = u32::from(il.filter == Filter::Nearest);
+                            prep.inter = Some(r.out);
+                            prep.resample = Some(r);
+                        }
+                        ImagePlan::Hidden => {}
                     }
                 }
             }
