@@ -373,3 +373,19 @@ fn gpu_text_matches_cpu_text_latin_cjk_emoji_rotated_and_blended() {
         }
     }
 }
+
+#[test]
+fn canvases_larger_than_one_storage_binding_render_in_strips() {
+    let Some(gpu) = gpu() else { return };
+    // 3000 x 3000 x 16 bytes is over the 128 MiB storage binding most
+    // adapters (lavapipe included) allow, so this renders as strips.
+    let json = json!({"width": 3000, "height": 3000, "background": "#204060", "layers": [
+        {"type": "linear-gradient", "angle": 30, "stops": [{"offset": 0, "color": "#ff000080"}, {"offset": 1, "color": "#00ff00"}]},
+        {"type": "rect", "x": 500.5, "y": 1200.25, "width": 2000, "height": 1500, "rotate": 20, "corner_radius": 200, "color": "#ffffffc0", "blend": "overlay"},
+        {"type": "text", "text": "Across the strips", "x": 200, "y": 1300, "width": 2600, "height": 600, "size": 300, "color": "#000000"},
+        {"type": "rect", "x": 100, "y": 2900, "width": 50, "height": 50, "color": "#ffffff", "blend": "destination-out"}]});
+    let scene = Scene::from_value(&json).unwrap();
+    let (a, b) = (cpu().render(&scene).unwrap(), gpu.render(&scene).unwrap());
+    let (d, frac) = parity(&a, &b);
+    assert!(d <= 2.0 && frac <= 0.001, "max {d}, {frac} over 1");
+}

@@ -399,13 +399,42 @@ impl GpuContext {
             ));
         }
         let (w, h) = (scene.width, scene.height);
-        let canvas_bytes = w as u64 * h as u64 * 16;
-        if canvas_bytes > self.max_storage {
+        if w > self.max_texture_side {
             return Err(Error::Gpu(format!(
-                "a {w}x{h} canvas needs {canvas_bytes} bytes of GPU storage, over this adapter's limit of {}; use the CPU backend",
-                self.max_storage
+                "a canvas {w} pixels wide is over this adapter's texture size limit of {}; use the CPU backend",
+                self.max_texture_side
             )));
         }
+        // A canvas larger than one storage binding (or one texture) is
+        // rendered in horizontal strips: each strip is the same scene moved
+        // up, which every formula is invariant under.
+        let strip_rows = (self.max_storage / (w as u64 * 16))
+            .min(self.max_texture_side as u64)
+            .min(h as u64) as u32;
+        if strip_rows == 0 {
+            return Err(Error::Gpu(
+                "the canvas does not fit this adapter; use the CPU backend".into(),
+            ));
+        }
+        if strip_rows >= h {
+            return self.render_strip(scene, resolved);
+        }
+        let mut out = Vec::with_capacity(w as usize * h as usize * 4);
+        let mut y0 = 0;
+        while y0 < h {
+            let rows = strip_rows.min(h - y0);
+            let mut strip = scene.clone();
+            strip.height = rows;
+            for layer in &mut strip.layers {
+                layer.y -= y0 as f64;
+            }
+            out.extend_from_slice(self.render_strip(&strip, resolved)?.as_raw());
+            y0 += rows;
+        }
+        RgbaImage::from_raw(w, h, out).ok_or_else(|| Error::Gpu("strip sizes do not add up".into()))
+    }
+
+    fn render_strip(&self, scene: &Scene, resolved: &Resolved) -> Result<RgbaImage, Error> {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let mut loans = Vec::new();
