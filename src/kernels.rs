@@ -244,6 +244,25 @@ mod avx2 {
         }
     }
 
+    /// Encodes 8 pixels (4 pairs from `pair`, one pixel per 128-bit lane,
+    /// as i32 channels) and stores their 32 bytes in order.
+    ///
+    /// # Safety
+    /// AVX2 must be available; `src` must point at 8 readable pixels (32
+    /// floats) and `dst` at 32 writable bytes.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn store_block(pair: &impl Fn(*const f32) -> __m256i, src: *const f32, dst: *mut u8) {
+        // SAFETY: the caller's contract covers every access below.
+        unsafe {
+            let w01 = _mm256_packus_epi32(pair(src), pair(src.add(8)));
+            let w23 = _mm256_packus_epi32(pair(src.add(16)), pair(src.add(24)));
+            // The packs interleave the lanes: pixels come out 0 2 4 6 1 3 5 7.
+            let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+            let bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w01, w23), order);
+            _mm256_storeu_si256(dst as *mut __m256i, bytes);
+        }
+    }
+
     /// `encode_srgb_impl`: round(255 c / a), round(255 a), zeros where the
     /// alpha rounds to 0; conversion rounds to nearest, ties to even.
     #[target_feature(enable = "avx2,fma")]
@@ -254,7 +273,6 @@ mod avx2 {
         let one = _mm256_set1_ps(1.0);
         let k255 = _mm256_set1_ps(255.0);
         let half = _mm256_set1_ps(0.5);
-        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
         let sp = acc.as_ptr() as *const f32;
         let op = out.as_mut_ptr();
         let pair = |p: *const f32| -> __m256i {
@@ -272,17 +290,7 @@ mod avx2 {
         for b in 0..blocks {
             // SAFETY: block b covers pixels 8b..8b+8 < n of `acc` and bytes
             // 32b..32b+32 of `out`.
-            unsafe {
-                let base = sp.add(b * 32);
-                let i0 = pair(base);
-                let i1 = pair(base.add(8));
-                let i2 = pair(base.add(16));
-                let i3 = pair(base.add(24));
-                let w01 = _mm256_packus_epi32(i0, i1);
-                let w23 = _mm256_packus_epi32(i2, i3);
-                let bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w01, w23), order);
-                _mm256_storeu_si256(op.add(b * 32) as *mut __m256i, bytes);
-            }
+            unsafe { store_block(&pair, sp.add(b * 32), op.add(b * 32)) };
         }
         let done = blocks * 8;
         super::encode_srgb_impl(&acc[done..n], &mut out[done * 4..n * 4]);
@@ -301,7 +309,6 @@ mod avx2 {
         let half = _mm256_set1_ps(0.5);
         let scale = _mm256_set1_ps((buckets.len() - 1) as f32);
         let ione = _mm256_set1_epi32(1);
-        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
         let bp = buckets.as_ptr();
         let tp = thresholds.as_ptr();
         let sp = acc.as_ptr() as *const f32;
@@ -333,17 +340,7 @@ mod avx2 {
         for b in 0..blocks {
             // SAFETY: block b covers pixels 8b..8b+8 < n of `acc` and bytes
             // 32b..32b+32 of `out`.
-            unsafe {
-                let base = sp.add(b * 32);
-                let i0 = pair(base);
-                let i1 = pair(base.add(8));
-                let i2 = pair(base.add(16));
-                let i3 = pair(base.add(24));
-                let w01 = _mm256_packus_epi32(i0, i1);
-                let w23 = _mm256_packus_epi32(i2, i3);
-                let bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w01, w23), order);
-                _mm256_storeu_si256(op.add(b * 32) as *mut __m256i, bytes);
-            }
+            unsafe { store_block(&pair, sp.add(b * 32), op.add(b * 32)) };
         }
         let done = blocks * 8;
         super::encode_linear_impl(&acc[done..n], &mut out[done * 4..n * 4]);

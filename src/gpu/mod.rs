@@ -1003,27 +1003,21 @@ impl GpuContext {
                 "resampling an image needs {hbytes} bytes of GPU storage, over this adapter's limit"
             )));
         }
-        let h_params = self.uniform(
-            bytemuck::bytes_of(&ResampleParams {
-                dst_w: dw,
-                rows,
-                taps: xw.taps as u32,
-                row_lo,
-                space: space_code,
-                dst_h: dh,
-                _pad: [0; 2],
-            }),
-            loans,
-        );
+        // The two passes differ only in their tap count.
+        let params = ResampleParams {
+            dst_w: dw,
+            rows,
+            taps: xw.taps as u32,
+            row_lo,
+            space: space_code,
+            dst_h: dh,
+            _pad: [0; 2],
+        };
+        let h_params = self.uniform(bytemuck::bytes_of(&params), loans);
         let v_params = self.uniform(
             bytemuck::bytes_of(&ResampleParams {
-                dst_w: dw,
-                rows,
                 taps: yw.taps as u32,
-                row_lo,
-                space: space_code,
-                dst_h: dh,
-                _pad: [0; 2],
+                ..params
             }),
             loans,
         );
