@@ -332,24 +332,20 @@ impl GpuContext {
             .set_budget(bytes);
     }
 
-    fn storage(&self, bytes: &[u8], loans: &mut Vec<Loan>) -> usize {
-        let loan = self.take_buffer(
-            bytes.len() as u64,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-        );
+    /// A pooled buffer for `usage` holding `bytes`; returns its loan index.
+    fn upload(&self, bytes: &[u8], usage: wgpu::BufferUsages, loans: &mut Vec<Loan>) -> usize {
+        let loan = self.take_buffer(bytes.len() as u64, usage | wgpu::BufferUsages::COPY_DST);
         self.queue.write_buffer(loan.res.buffer(), 0, bytes);
         loans.push(loan);
         loans.len() - 1
     }
 
+    fn storage(&self, bytes: &[u8], loans: &mut Vec<Loan>) -> usize {
+        self.upload(bytes, wgpu::BufferUsages::STORAGE, loans)
+    }
+
     fn uniform(&self, bytes: &[u8], loans: &mut Vec<Loan>) -> usize {
-        let loan = self.take_buffer(
-            bytes.len() as u64,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-        );
-        self.queue.write_buffer(loan.res.buffer(), 0, bytes);
-        loans.push(loan);
-        loans.len() - 1
+        self.upload(bytes, wgpu::BufferUsages::UNIFORM, loans)
     }
 
     fn scratch(&self, bytes: u64, loans: &mut Vec<Loan>) -> usize {
