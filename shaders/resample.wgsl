@@ -1,8 +1,16 @@
 // Separable resampling on premultiplied colour (keep in sync with
-// src/resample.rs `resample`): the horizontal pass premultiplies each source
-// texel in the blend space *before* filtering, the vertical pass writes valid
+// src/resample.rs `resample`): the first pass premultiplies each source
+// texel in the blend space *before* filtering, the second pass writes valid
 // premultiplied colour (0 <= c <= a <= 1). Both read the same AxisWeights
-// tables as the CPU.
+// tables as the CPU, in the pass order and bands of `PassPlan`: one dispatch
+// pair per band of output rows `k0 .. k0 + band_rows`, reading source rows
+// `row_lo .. row_lo + rows`.
+//
+// Horizontal first: `horizontal` (texture -> mid, one row per source row
+// read), then `vertical` (mid -> out).
+// Vertical first: `vertical_tex` (texture -> mid, one row per output row of
+// the band, source columns `col_lo .. col_lo + cols`), then
+// `horizontal_buf` (mid -> out).
 
 // Keep in sync with `ResampleParams` in src/gpu/mod.rs.
 struct ResampleParams {
@@ -11,18 +19,28 @@ struct ResampleParams {
     taps: u32,
     row_lo: u32,
     space: u32,
-    dst_h: u32,
+    band_rows: u32,
+    k0: u32,
+    col_lo: u32,
+    cols: u32,
     _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> rp: ResampleParams;
 @group(0) @binding(1) var src_tex: texture_2d<f32>;
+// The weight table of the axis this pass filters.
 @group(0) @binding(2) var<storage, read> starts: array<u32>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
 @group(0) @binding(4) var<storage, read> srgb_lut: array<f32, 256>;
-@group(0) @binding(5) var<storage, read_write> hbuf: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> mid: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> out_buf: array<vec4<f32>>;
+
+fn store_valid(acc: vec4<f32>) -> vec4<f32> {
+    let a = clamp(acc.a, 0.0, 1.0);
+    return vec4<f32>(clamp(acc.rgb, vec3<f32>(0.0), vec3<f32>(a)), a);
+}
 
 @compute @workgroup_size(16, 16)
 fn horizontal(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -37,20 +55,53 @@ fn horizontal(@builtin(global_invocation_id) id: vec3<u32>) {
             acc = acc + w * premultiply_bytes(texel_bytes(t), rp.space);
         }
     }
-    hbuf[id.y * rp.dst_w + id.x] = acc;
+    mid[id.y * rp.dst_w + id.x] = acc;
 }
 
 @compute @workgroup_size(16, 16)
 fn vertical(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= rp.dst_w || id.y >= rp.dst_h) { return; }
-    let s = starts[id.y] - rp.row_lo;
+    if (id.x >= rp.dst_w || id.y >= rp.band_rows) { return; }
+    let k = rp.k0 + id.y;
+    let s = starts[k] - rp.row_lo;
     var acc = vec4<f32>(0.0);
     for (var i = 0u; i < rp.taps; i = i + 1u) {
-        let w = weights[id.y * rp.taps + i];
+        let w = weights[k * rp.taps + i];
+        // Taps past the last source row carry zero weight.
         if (w != 0.0 && s + i < rp.rows) {
-            acc = acc + w * hbuf[(s + i) * rp.dst_w + id.x];
+            acc = acc + w * mid[(s + i) * rp.dst_w + id.x];
         }
     }
-    let a = clamp(acc.a, 0.0, 1.0);
-    out_buf[id.y * rp.dst_w + id.x] = vec4<f32>(clamp(acc.rgb, vec3<f32>(0.0), vec3<f32>(a)), a);
+    out_buf[k * rp.dst_w + id.x] = store_valid(acc);
+}
+
+@compute @workgroup_size(16, 16)
+fn vertical_tex(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= rp.cols || id.y >= rp.band_rows) { return; }
+    let k = rp.k0 + id.y;
+    let s = starts[k];
+    let x = i32(rp.col_lo + id.x);
+    var acc = vec4<f32>(0.0);
+    for (var i = 0u; i < rp.taps; i = i + 1u) {
+        let w = weights[k * rp.taps + i];
+        // Taps past the last source row carry zero weight.
+        if (w != 0.0 && s + i < rp.row_lo + rp.rows) {
+            let t = textureLoad(src_tex, vec2<i32>(x, i32(s + i)), 0);
+            acc = acc + w * premultiply_bytes(texel_bytes(t), rp.space);
+        }
+    }
+    mid[id.y * rp.cols + id.x] = acc;
+}
+
+@compute @workgroup_size(16, 16)
+fn horizontal_buf(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= rp.dst_w || id.y >= rp.band_rows) { return; }
+    let s = starts[id.x] - rp.col_lo;
+    var acc = vec4<f32>(0.0);
+    for (var i = 0u; i < rp.taps; i = i + 1u) {
+        let w = weights[id.x * rp.taps + i];
+        if (w != 0.0 && s + i < rp.cols) {
+            acc = acc + w * mid[id.y * rp.cols + s + i];
+        }
+    }
+    out_buf[(rp.k0 + id.y) * rp.dst_w + id.x] = store_valid(acc);
 }

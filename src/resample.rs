@@ -178,16 +178,164 @@ impl AxisWeights {
     }
 }
 
+/// Which axis a separable resample filters first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassOrder {
+    /// Source rows are filtered horizontally, then the result vertically.
+    HorizontalFirst,
+    /// Source columns are filtered vertically, then the result horizontally.
+    VerticalFirst,
+}
+
+/// A band of output rows `k0..k1` of a separable resample, and the source
+/// rows `lo..hi` its vertical taps read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Band {
+    /// First output row.
+    pub k0: u32,
+    /// One past the last output row.
+    pub k1: u32,
+    /// First source row read.
+    pub lo: u32,
+    /// One past the last source row read.
+    pub hi: u32,
+}
+
+/// Most bytes of `f32` RGBA intermediate that one band holds, on either
+/// backend; a band is at least one output row even when that is more.
+pub const BAND_BYTES: u64 = 16 << 20;
+
+/// How a separable resample runs, decided once for both backends.
+///
+/// The pass order is the one with the smaller intermediate: horizontal
+/// first keeps `output width x source rows read`, vertical first keeps
+/// `source columns read x output height` (a tie keeps horizontal first).
+/// It is part of the result's definition (float sums round differently in
+/// the two orders), so both backends follow it. Output rows are produced in
+/// bands, each filtering only the source rows it reads, so the intermediate
+/// stays under [`BAND_BYTES`] per band whatever the image: banding does not
+/// change a single value, only memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassPlan {
+    /// Which axis is filtered first.
+    pub order: PassOrder,
+    /// Source columns `[lo, hi)` the horizontal taps read.
+    pub cols: (u32, u32),
+    /// The bands of output rows, in order, covering every row once.
+    pub bands: Vec<Band>,
+}
+
+/// Source indices `[lo, hi)` read by destination pixels `k0..k1` of `w`.
+fn span(w: &AxisWeights, k0: usize, k1: usize, src_len: u32) -> (u32, u32) {
+    let starts = &w.start[k0..k1];
+    let lo = starts.iter().copied().min().unwrap_or(0);
+    let hi = starts
+        .iter()
+        .map(|&s| s as u64 + w.taps as u64)
+        .max()
+        .unwrap_or(0)
+        .min(src_len as u64) as u32;
+    (lo, hi.max(lo))
+}
+
+impl PassPlan {
+    /// The plan for resampling a `sw` x `sh` source with `xw` and `yw`, in
+    /// bands of at most `max_band_rows` output rows.
+    pub fn new(
+        xw: &AxisWeights,
+        yw: &AxisWeights,
+        sw: u32,
+        sh: u32,
+        max_band_rows: u32,
+    ) -> PassPlan {
+        let (dw, dh) = (xw.len() as u64, yw.len());
+        let cols = span(xw, 0, xw.len(), sw);
+        let rows = span(yw, 0, dh, sh);
+        let horizontal_first = dw * (rows.1 - rows.0) as u64;
+        let vertical_first = (cols.1 - cols.0) as u64 * dh as u64;
+        let order = if vertical_first < horizontal_first {
+            PassOrder::VerticalFirst
+        } else {
+            PassOrder::HorizontalFirst
+        };
+        // Pixels of intermediate a band holds: horizontal first, the output
+        // width times the source rows it reads; vertical first, the source
+        // columns read times its rows.
+        let band_pixels = |lo: u32, hi: u32, rows: usize| -> u64 {
+            match order {
+                PassOrder::HorizontalFirst => dw * (hi - lo) as u64,
+                PassOrder::VerticalFirst => (cols.1 - cols.0) as u64 * rows as u64,
+            }
+        };
+        let max_rows = max_band_rows.max(1) as usize;
+        let budget = BAND_BYTES / 16;
+        let mut bands = Vec::new();
+        let mut k0 = 0;
+        while k0 < dh {
+            // Grow the band row by row while it stays under the byte budget,
+            // keeping the span of source rows it reads.
+            let (mut lo, mut hi) = span(yw, k0, k0 + 1, sh);
+            let mut k1 = k0 + 1;
+            while k1 < dh && k1 - k0 < max_rows {
+                let (l, h) = span(yw, k1, k1 + 1, sh);
+                let (l, h) = (l.min(lo), h.max(hi));
+                if band_pixels(l, h, k1 + 1 - k0) > budget {
+                    break;
+                }
+                (lo, hi, k1) = (l, h, k1 + 1);
+            }
+            bands.push(Band {
+                k0: k0 as u32,
+                k1: k1 as u32,
+                lo,
+                hi,
+            });
+            k0 = k1;
+        }
+        PassPlan { order, cols, bands }
+    }
+
+    /// Pixels of intermediate the band holds (`f32` RGBA each).
+    pub fn band_pixels(&self, band: &Band, dst_w: u32) -> u64 {
+        match self.order {
+            PassOrder::HorizontalFirst => dst_w as u64 * (band.hi - band.lo) as u64,
+            PassOrder::VerticalFirst => {
+                (self.cols.1 - self.cols.0) as u64 * (band.k1 - band.k0) as u64
+            }
+        }
+    }
+}
+
+/// `sum_i ws[i] * px(s + i)` over the non-zero weights; `px` returns `None`
+/// for taps past the source's end (which carry zero weight).
+#[inline]
+fn taps(ws: &[f32], s: usize, px: impl Fn(usize) -> Option<[f32; 4]>) -> [f32; 4] {
+    let mut acc = [0f32; 4];
+    for (i, &w) in ws.iter().enumerate() {
+        if w != 0.0 {
+            let Some(p) = px(s + i) else { continue };
+            for c in 0..4 {
+                acc[c] += w * p[c];
+            }
+        }
+    }
+    acc
+}
+
+/// Output rows per band on the CPU (bands run in parallel).
+const CPU_BAND_ROWS: u32 = 32;
+
 /// Resamples a straight-alpha source into a premultiplied image of
 /// `xw.len()` x `yw.len()` pixels with the given per-axis weights,
-/// premultiplying in `space` before filtering.
+/// premultiplying in `space` before filtering, in the order and bands of
+/// [`PassPlan`].
 pub fn resample(
     src: &RgbaImage,
     space: BlendSpace,
     xw: &AxisWeights,
     yw: &AxisWeights,
 ) -> PremulImage {
-    let (sw, _) = src.dimensions();
+    let (sw, sh) = src.dimensions();
     let dw = xw.len();
     let dh = yw.len();
     if dw == 0 || dh == 0 {
@@ -197,72 +345,84 @@ pub fn resample(
             data: Vec::new(),
         };
     }
-    // Output rows are produced in bands, in parallel; each band filters
-    // horizontally only the source rows its vertical taps read, so the
-    // intermediate is a few rows tall rather than the whole source.
-    const BAND: usize = 32;
+    let plan = PassPlan::new(xw, yw, sw, sh, CPU_BAND_ROWS);
+    resample_planned(src, space, xw, yw, &plan)
+}
+
+/// [`resample`] in the order and bands of `plan` (made for these weights).
+fn resample_planned(
+    src: &RgbaImage,
+    space: BlendSpace,
+    xw: &AxisWeights,
+    yw: &AxisWeights,
+    plan: &PassPlan,
+) -> PremulImage {
+    let (sw, sh) = src.dimensions();
+    let (dw, dh) = (xw.len(), yw.len());
     let raw = src.as_raw();
-    let sh = src.height() as usize;
+    let texel = |x: usize, y: usize| {
+        let i = (y * sw as usize + x) * 4;
+        premultiply_rgba8([raw[i], raw[i + 1], raw[i + 2], raw[i + 3]], space)
+    };
     let mut data = vec![[0u16; 4]; dw * dh];
-    data.par_chunks_mut(dw * BAND)
-        .enumerate()
-        .for_each(|(band, out_band)| {
-            let k0 = band * BAND;
-            let rows = out_band.len() / dw;
-            let starts = &yw.start[k0..k0 + rows];
-            let row_lo = starts.iter().copied().min().unwrap_or(0) as usize;
-            let row_hi = starts
-                .iter()
-                .map(|&s| s as usize + yw.taps)
-                .max()
-                .unwrap_or(0)
-                .min(sh);
-            let mut premul: Vec<[f32; 4]> = Vec::with_capacity(sw as usize);
-            let mut horiz = vec![[0f32; 4]; (row_hi - row_lo) * dw];
-            for (r, out) in horiz.chunks_exact_mut(dw).enumerate() {
-                let y = row_lo + r;
-                let row = &raw[y * sw as usize * 4..(y + 1) * sw as usize * 4];
-                premul.clear();
-                premul.extend(
-                    row.chunks_exact(4)
-                        .map(|p| premultiply_rgba8([p[0], p[1], p[2], p[3]], space)),
-                );
-                for (k, o) in out.iter_mut().enumerate() {
-                    let s = xw.start[k] as usize;
-                    let ws = &xw.weights[k * xw.taps..(k + 1) * xw.taps];
-                    let mut acc = [0f32; 4];
-                    for (i, &w) in ws.iter().enumerate() {
-                        if w != 0.0 {
-                            let p = premul[s + i];
-                            for c in 0..4 {
-                                acc[c] += w * p[c];
-                            }
-                        }
+    // Each band's slice of the output, to fill in parallel.
+    let mut work = Vec::with_capacity(plan.bands.len());
+    let mut rest = data.as_mut_slice();
+    for band in &plan.bands {
+        let (out, tail) = rest.split_at_mut((band.k1 - band.k0) as usize * dw);
+        work.push((*band, out));
+        rest = tail;
+    }
+    let (col_lo, col_hi) = (plan.cols.0 as usize, plan.cols.1 as usize);
+    work.into_par_iter().for_each(|(band, out_band)| {
+        let (k0, lo) = (band.k0 as usize, band.lo as usize);
+        match plan.order {
+            PassOrder::HorizontalFirst => {
+                // Horizontal over the source rows this band reads, then vertical.
+                let mut premul: Vec<[f32; 4]> = Vec::with_capacity(sw as usize);
+                let mut horiz = vec![[0f32; 4]; (band.hi as usize - lo) * dw];
+                for (r, out) in horiz.chunks_exact_mut(dw).enumerate() {
+                    let y = lo + r;
+                    let row = &raw[y * sw as usize * 4..(y + 1) * sw as usize * 4];
+                    premul.clear();
+                    premul.extend(
+                        row.chunks_exact(4)
+                            .map(|p| premultiply_rgba8([p[0], p[1], p[2], p[3]], space)),
+                    );
+                    for (k, o) in out.iter_mut().enumerate() {
+                        let ws = &xw.weights[k * xw.taps..(k + 1) * xw.taps];
+                        *o = taps(ws, xw.start[k] as usize, |x| premul.get(x).copied());
                     }
-                    *o = acc;
+                }
+                for (r, out) in out_band.chunks_exact_mut(dw).enumerate() {
+                    let k = k0 + r;
+                    let ws = &yw.weights[k * yw.taps..(k + 1) * yw.taps];
+                    let s = yw.start[k] as usize - lo;
+                    for (x, o) in out.iter_mut().enumerate() {
+                        *o = store16(taps(ws, s, |y| horiz.get(y * dw + x).copied()));
+                    }
                 }
             }
-            for (r, out) in out_band.chunks_exact_mut(dw).enumerate() {
-                let k = k0 + r;
-                let s = yw.start[k] as usize - row_lo;
-                let ws = &yw.weights[k * yw.taps..(k + 1) * yw.taps];
-                for (x, o) in out.iter_mut().enumerate() {
-                    let mut acc = [0f32; 4];
-                    for (i, &w) in ws.iter().enumerate() {
-                        if w != 0.0 {
-                            // Taps past the last source row carry zero weight.
-                            let Some(p) = horiz.get((s + i) * dw + x) else {
-                                continue;
-                            };
-                            for c in 0..4 {
-                                acc[c] += w * p[c];
-                            }
-                        }
+            PassOrder::VerticalFirst => {
+                // Vertical over the source columns read, then horizontal.
+                let cols = col_hi - col_lo;
+                let mut vert = vec![[0f32; 4]; cols];
+                for (r, out) in out_band.chunks_exact_mut(dw).enumerate() {
+                    let k = k0 + r;
+                    let ws = &yw.weights[k * yw.taps..(k + 1) * yw.taps];
+                    let s = yw.start[k] as usize;
+                    for (c, v) in vert.iter_mut().enumerate() {
+                        *v = taps(ws, s, |y| (y < sh as usize).then(|| texel(col_lo + c, y)));
                     }
-                    *o = store16(acc);
+                    for (x, o) in out.iter_mut().enumerate() {
+                        let ws = &xw.weights[x * xw.taps..(x + 1) * xw.taps];
+                        let s = xw.start[x] as usize - col_lo;
+                        *o = store16(taps(ws, s, |c| vert.get(c).copied()));
+                    }
                 }
             }
-        });
+        }
+    });
     PremulImage {
         width: dw as u32,
         height: dh as u32,
@@ -378,6 +538,83 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A random straight-alpha image.
+    fn noise(w: u32, h: u32, seed: u32) -> RgbaImage {
+        let mut v = seed.wrapping_mul(2654435761).max(1);
+        RgbaImage::from_fn(w, h, |_, _| {
+            let mut next = || {
+                v ^= v << 13;
+                v ^= v >> 17;
+                v ^= v << 5;
+                (v >> 24) as u8
+            };
+            image::Rgba([next(), next(), next(), next()])
+        })
+    }
+
+    #[test]
+    fn both_pass_orders_and_any_banding_give_the_same_image() {
+        let src = noise(37, 29, 5);
+        for filter in [Filter::Lanczos3, Filter::Bilinear, Filter::Nearest] {
+            for (dw, dh) in [(80u32, 9u32), (9, 80), (13, 13), (120, 61)] {
+                let xw = AxisWeights::new(filter, 37, dw, 0.0, 37.0 / dw as f64);
+                let yw = AxisWeights::new(filter, 29, dh, 0.0, 29.0 / dh as f64);
+                let plan = PassPlan::new(&xw, &yw, 37, 29, 32);
+                let want = resample_planned(&src, BlendSpace::Linear, &xw, &yw, &plan);
+                for order in [PassOrder::HorizontalFirst, PassOrder::VerticalFirst] {
+                    for band_rows in [1, 7, 1000] {
+                        let mut other = PassPlan::new(&xw, &yw, 37, 29, band_rows);
+                        other.order = order;
+                        let got = resample_planned(&src, BlendSpace::Linear, &xw, &yw, &other);
+                        for (g, w) in got.data.iter().zip(&want.data) {
+                            for c in 0..4 {
+                                // Float sums in another order: a last-bit
+                                // difference can move a 16-bit value by one.
+                                assert!(
+                                    g[c].abs_diff(w[c]) <= 1,
+                                    "{filter:?} {dw}x{dh} {order:?} bands of {band_rows}: {g:?} vs {w:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bands_cover_every_row_once_and_stay_under_the_byte_budget() {
+        // A 6000-row photo down to 2048 rows: horizontal first, many bands.
+        let xw = AxisWeights::new(Filter::Lanczos3, 8000, 2048, 1000.0, 6000.0 / 2048.0);
+        let yw = AxisWeights::new(Filter::Lanczos3, 6000, 2048, 0.0, 6000.0 / 2048.0);
+        let plan = PassPlan::new(&xw, &yw, 8000, 6000, u32::MAX);
+        assert_eq!(plan.order, PassOrder::HorizontalFirst);
+        assert!(plan.bands.len() > 4, "{} bands", plan.bands.len());
+        let mut next = 0;
+        for b in &plan.bands {
+            assert_eq!(b.k0, next);
+            assert!(b.k1 > b.k0 && b.lo < b.hi && b.hi <= 6000);
+            assert!(plan.band_pixels(b, 2048) * 16 <= BAND_BYTES);
+            next = b.k1;
+        }
+        assert_eq!(next, 2048);
+    }
+
+    #[test]
+    fn a_long_thin_stretch_filters_vertically_first() {
+        // 3 x 200 drawn 200_000 x 5: horizontal first would hold
+        // 200_000 x 200 pixels; vertical first holds 3 x 5.
+        let xw = AxisWeights::new(Filter::Bilinear, 3, 200_000, 0.0, 3.0 / 200_000.0);
+        let yw = AxisWeights::new(Filter::Bilinear, 200, 5, 0.0, 40.0);
+        let plan = PassPlan::new(&xw, &yw, 3, 200, 32);
+        assert_eq!(plan.order, PassOrder::VerticalFirst);
+        assert_eq!(plan.cols, (0, 3));
+        assert!(plan
+            .bands
+            .iter()
+            .all(|b| plan.band_pixels(b, 200_000) <= 15));
     }
 
     #[test]

@@ -6,16 +6,15 @@
 //! - Against the float64 reference (exact subset): the same as the CPU
 //!   backend's (alpha within 1, colour within 1.01 premultiplied): the
 //!   shaders run the same f32 formulas on the same tables.
-//! - GPU against CPU (whole format): premultiplied channels within 2
-//!   everywhere and within 1 for 99.9% of them. The two differ only in float
-//!   rounding: the GPU evaluates geometry in f32 where the CPU uses f64, keeps
-//!   resampled images in f32 where the CPU keeps 16-bit, and contracts
-//!   multiply-adds differently; each can move a rounding to 8 bits by one.
+//! - GPU against CPU (whole format): `common::backends::GPU` (premultiplied
+//!   channels within 2 everywhere and within 1 for 99.9% of them), and
+//!   `GPU_TEXT` for text; the reasons are written beside them.
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
+use common::backends::{difference, gpu_renderer, GPU, GPU_TEXT};
 use common::{compare_with_reference, reference, write_failure, BLEND_NAMES};
 use image::RgbaImage;
 use impasto::{Assets, Backend, Renderer, Scene};
@@ -24,23 +23,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-fn gpu() -> Option<&'static Renderer> {
-    static GPU: OnceLock<Option<Renderer>> = OnceLock::new();
-    GPU.get_or_init(|| match Renderer::new(Backend::Gpu) {
-        Ok(r) => {
-            eprintln!("GPU tests on {:?}", r.adapter());
-            Some(r.with_system_fonts(false))
-        }
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true and no GPU adapter: {e}"
-            );
-            eprintln!("SKIPPED GPU tests: {e}");
-            None
-        }
-    })
-    .as_ref()
+/// The GPU renderer with the system's fonts off, or `None` without an
+/// adapter (a failure under `CI=true`, a printed skip elsewhere).
+fn gpu() -> Option<Renderer> {
+    gpu_renderer().map(|r| r.clone().with_system_fonts(false))
 }
 
 fn cpu() -> Renderer {
@@ -49,29 +35,11 @@ fn cpu() -> Renderer {
         .with_system_fonts(false)
 }
 
-/// (max difference, fraction of channels over 1) between two renders, premultiplied.
+/// (max difference, share of channels over 1) between two renders,
+/// premultiplied.
 fn parity(a: &RgbaImage, b: &RgbaImage) -> (f64, f64) {
-    let mut worst = 0.0f64;
-    let mut over = 0usize;
-    let mut n = 0usize;
-    for (p, q) in a.pixels().zip(b.pixels()) {
-        let pa = p[3] as f64 / 255.0;
-        let qa = q[3] as f64 / 255.0;
-        for c in 0..4 {
-            let (x, y) = if c == 3 {
-                (p[3] as f64, q[3] as f64)
-            } else {
-                (p[c] as f64 * pa, q[c] as f64 * qa)
-            };
-            let d = (x - y).abs();
-            worst = worst.max(d);
-            if d > 1.0 {
-                over += 1;
-            }
-            n += 1;
-        }
-    }
-    (worst, over as f64 / n as f64)
+    let d = difference(a, b, &GPU);
+    (d.worst, d.loose as f64 / d.channels as f64)
 }
 
 fn save_pair(name: &str, cpu: &RgbaImage, gpu: &RgbaImage, scene: &Value) -> String {
@@ -218,7 +186,7 @@ fn readback_removes_row_padding_for_odd_widths() {
 
 #[test]
 fn pool_live_bytes_stay_under_budget_and_flat_over_1000_renders() {
-    if gpu().is_none() {
+    if gpu_renderer().is_none() {
         return;
     }
     // A renderer of its own, so the pool holds only this test's resources.
@@ -318,17 +286,13 @@ fn gpu_backend_renders_the_sample_poster_like_the_cpu() {
 }
 
 /// Text on the GPU is drawn by glyphon from the same layout, glyph images
-/// and pixel positions as the CPU raster. Tolerance: premultiplied channels
-/// within 2 for 99.5% of the channels (the GPU draws into a 16-bit float
-/// texture and converts the text colour to linear light in f32 where the
-/// CPU uses its 8-bit table); the test also reports the worst difference.
+/// and pixel positions as the CPU raster. Tolerance: `GPU_TEXT`
+/// (premultiplied channels within 2 for 99.5% of them); the test also
+/// reports the worst difference.
 #[test]
 fn gpu_text_matches_cpu_text_latin_cjk_emoji_rotated_and_blended() {
-    if gpu().is_none() {
-        return;
-    }
+    let Some(gpu) = gpu_renderer() else { return };
     // System fonts on: CJK and emoji come from fallback fonts when installed.
-    let gpu = Renderer::new(Backend::Gpu).unwrap();
     let cpu = Renderer::new(Backend::Cpu).unwrap();
     let scenes = [
         json!({"width": 600, "height": 400, "background": "#f4efe6", "layers": [
@@ -345,31 +309,17 @@ fn gpu_text_matches_cpu_text_latin_cjk_emoji_rotated_and_blended() {
         let scene = Scene::from_value(json).unwrap();
         let (a, b) = (cpu.render(&scene).unwrap(), gpu.render(&scene).unwrap());
         let (worst, over_one) = parity(&a, &b);
-        let mut over_two = 0usize;
-        let mut n = 0usize;
-        for (p, q) in a.pixels().zip(b.pixels()) {
-            for c in 0..4 {
-                let (x, y) = if c == 3 {
-                    (p[3] as f64, q[3] as f64)
-                } else {
-                    (
-                        p[c] as f64 * p[3] as f64 / 255.0,
-                        q[c] as f64 * q[3] as f64 / 255.0,
-                    )
-                };
-                if (x - y).abs() > 2.0 {
-                    over_two += 1;
-                }
-                n += 1;
-            }
-        }
         eprintln!(
             "text scene {k}: worst {worst:.1}, {:.4}% over 1",
             over_one * 100.0
         );
-        if over_two * 200 > n {
+        let d = difference(&a, &b, &GPU_TEXT);
+        if !d.within(&GPU_TEXT) {
             let at = save_pair(&format!("text-parity-{k}"), &a, &b, json);
-            panic!("text scene {k}: {over_two} of {n} channels differ by more than 2 (in {at})");
+            panic!(
+                "text scene {k}: {} of {} channels differ by more than 2 (in {at})",
+                d.loose, d.channels
+            );
         }
     }
 }
@@ -388,4 +338,55 @@ fn canvases_larger_than_one_storage_binding_render_in_strips() {
     let (a, b) = (cpu().render(&scene).unwrap(), gpu.render(&scene).unwrap());
     let (d, frac) = parity(&a, &b);
     assert!(d <= 2.0 && frac <= 0.001, "max {d}, {frac} over 1");
+}
+
+/// A 4000 x 3000 photo scaled onto a 1200 x 900 canvas: horizontal first,
+/// the intermediate of the whole image (1200 x 3000 x 16 bytes = 58 MB)
+/// would be over the 16 MiB band budget, so it is resampled in bands.
+#[test]
+fn a_large_photo_is_resampled_in_bands_like_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = ChaCha8Rng::seed_from_u64(48);
+    let photo = RgbaImage::from_fn(4000, 3000, |x, y| {
+        let n: u8 = rng.random();
+        image::Rgba([(x / 16) as u8, (y / 12) as u8, n, 255 - (x ^ y) as u8 / 2])
+    });
+    let mut assets = Assets::new();
+    assets.insert("photo.png", Arc::new(photo));
+    for filter in ["lanczos3", "bilinear"] {
+        let json = json!({"width": 1200, "height": 900, "background": "#ffffff", "layers": [
+            {"type": "image", "src": "photo.png", "x": 0.5, "fit": "cover", "filter": filter}]});
+        let scene = Scene::from_value(&json).unwrap();
+        let a = cpu().render_with_assets(&scene, &assets).unwrap();
+        let b = gpu.render_with_assets(&scene, &assets).unwrap();
+        let d = difference(&a, &b, &GPU);
+        if !d.within(&GPU) {
+            let at = save_pair(&format!("banded-{filter}"), &a, &b, &json);
+            panic!("{filter}: {d:?} (in {at})");
+        }
+    }
+}
+
+/// An image stretched long and thin (3 x 200 drawn 100000 x 12, rotated):
+/// filtering it horizontally first would hold 100000 x 200 pixels, so both
+/// backends filter vertically first, and agree.
+#[test]
+fn a_long_thin_stretch_is_filtered_vertically_first_like_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut assets = Assets::new();
+    assets.insert("thin.png", Arc::new(common::random_image(&mut rng, 3, 200)));
+    for (rotate, filter) in [(0.0, "bilinear"), (4.0, "lanczos3"), (90.0, "bilinear")] {
+        let json = json!({"width": 64, "height": 48, "background": "#203040", "layers": [
+            {"type": "image", "src": "thin.png", "x": -50000, "y": 18, "width": 100000, "height": 12,
+             "fit": "fill", "filter": filter, "rotate": rotate}]});
+        let scene = Scene::from_value(&json).unwrap();
+        let a = cpu().render_with_assets(&scene, &assets).unwrap();
+        let b = gpu.render_with_assets(&scene, &assets).unwrap();
+        let d = difference(&a, &b, &GPU);
+        if !d.within(&GPU) {
+            let at = save_pair(&format!("thin-{rotate}"), &a, &b, &json);
+            panic!("rotate {rotate}: {d:?} (in {at})");
+        }
+    }
 }

@@ -23,7 +23,7 @@ use crate::color::{linear_encode_tables, srgb8_to_linear_table, BlendSpace};
 use crate::error::Error;
 use crate::geometry::{BoxGeometry, LinearRamp, RadialRamp};
 use crate::render::Resolved;
-use crate::resample::{plan_image, AxisWeights, ImagePlan};
+use crate::resample::{plan_image, AxisWeights, ImagePlan, PassOrder, PassPlan};
 use crate::scene::{Filter, LayerKind, Scene, Stop};
 use pool::{Key, Loan, Pool, PoolStats};
 
@@ -67,19 +67,65 @@ struct LayerParams {
 }
 const _: () = assert!(std::mem::size_of::<LayerParams>() == 160);
 
-/// Resampling uniforms. Keep in sync with `ResampleParams` in shaders/resample.wgsl.
+/// Resampling uniforms, one set per pass of a band. Keep in sync with
+/// `ResampleParams` in shaders/resample.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 struct ResampleParams {
+    /// Output width.
     dst_w: u32,
+    /// Source rows the band reads, from `row_lo`.
     rows: u32,
+    /// Taps of the axis this pass filters.
     taps: u32,
     row_lo: u32,
     space: u32,
-    dst_h: u32,
-    _pad: [u32; 2],
+    /// Output rows in the band, from `k0`.
+    band_rows: u32,
+    k0: u32,
+    /// Source columns read (vertical first), from `col_lo`.
+    col_lo: u32,
+    cols: u32,
+    _pad: [u32; 3],
 }
-const _: () = assert!(std::mem::size_of::<ResampleParams>() == 32);
+const _: () = assert!(std::mem::size_of::<ResampleParams>() == 48);
+
+/// The resampling shader's entry points, in the order of
+/// `GpuContext::resample_pipelines`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResampleEntry {
+    /// Horizontal first, pass 1: texture -> intermediate.
+    Horizontal = 0,
+    /// Horizontal first, pass 2: intermediate -> output.
+    Vertical = 1,
+    /// Vertical first, pass 1: texture -> intermediate.
+    VerticalTex = 2,
+    /// Vertical first, pass 2: intermediate -> output.
+    HorizontalBuf = 3,
+}
+
+impl ResampleEntry {
+    const ALL: [ResampleEntry; 4] = [
+        ResampleEntry::Horizontal,
+        ResampleEntry::Vertical,
+        ResampleEntry::VerticalTex,
+        ResampleEntry::HorizontalBuf,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            ResampleEntry::Horizontal => "horizontal",
+            ResampleEntry::Vertical => "vertical",
+            ResampleEntry::VerticalTex => "vertical_tex",
+            ResampleEntry::HorizontalBuf => "horizontal_buf",
+        }
+    }
+
+    /// Whether the pass reads the source texture (else the intermediate).
+    fn reads_texture(self) -> bool {
+        matches!(self, ResampleEntry::Horizontal | ResampleEntry::VerticalTex)
+    }
+}
 
 /// Encode uniforms. Keep in sync with `EncodeParams` in shaders/encode.wgsl.
 #[repr(C)]
@@ -156,8 +202,8 @@ pub(crate) struct GpuContext {
     queue: wgpu::Queue,
     adapter: AdapterSummary,
     composite: wgpu::ComputePipeline,
-    horizontal: wgpu::ComputePipeline,
-    vertical: wgpu::ComputePipeline,
+    /// One pipeline per [`ResampleEntry`], in its order.
+    resample_pipelines: Vec<wgpu::ComputePipeline>,
     encode: wgpu::ComputePipeline,
     srgb_lut: wgpu::Buffer,
     thresholds: wgpu::Buffer,
@@ -239,8 +285,10 @@ impl GpuContext {
         };
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let composite = pipeline(&composite_mod, "composite_layer");
-        let horizontal = pipeline(&resample_mod, "horizontal");
-        let vertical = pipeline(&resample_mod, "vertical");
+        let resample_pipelines = ResampleEntry::ALL
+            .iter()
+            .map(|e| pipeline(&resample_mod, e.name()))
+            .collect();
         let encode = pipeline(&encode_mod, "encode");
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(gpu_err("shader pipelines do not validate", e));
@@ -285,8 +333,7 @@ impl GpuContext {
             device,
             queue,
             composite,
-            horizontal,
-            vertical,
+            resample_pipelines,
             encode,
             srgb_lut,
             thresholds,
@@ -489,7 +536,7 @@ impl GpuContext {
         struct Pass {
             bind: wgpu::BindGroup,
             groups: (u32, u32),
-            resample: Vec<(wgpu::BindGroup, bool, (u32, u32))>,
+            resample: Vec<(wgpu::BindGroup, ResampleEntry, (u32, u32))>,
         }
         let mut passes = Vec::new();
         let background = Layerish::background(scene);
@@ -504,46 +551,33 @@ impl GpuContext {
             let Some(prep) = prepared else { continue };
             let mut resample = Vec::new();
             if let Some(r) = &prep.resample {
-                for (horizontal, params, groups) in [
-                    (true, r.h_params, r.h_groups),
-                    (false, r.v_params, r.v_groups),
-                ] {
-                    let layout = if horizontal {
-                        self.horizontal.get_bind_group_layout(0)
+                let src_view = loans[r.texture]
+                    .res
+                    .texture()
+                    .create_view(&Default::default());
+                for pass in &r.passes {
+                    let mut entries = vec![
+                        entry_loan(0, &loans[pass.params]),
+                        entry_loan(2, &loans[pass.starts]),
+                        entry_loan(3, &loans[pass.weights]),
+                        entry_loan(5, &loans[r.mid]),
+                    ];
+                    if pass.entry.reads_texture() {
+                        entries.push(wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: wgpu::BindingResource::TextureView(&src_view),
+                        });
+                        entries.push(entry_buf(4, &self.srgb_lut));
                     } else {
-                        self.vertical.get_bind_group_layout(0)
-                    };
-                    let src_view = loans[r.texture]
-                        .res
-                        .texture()
-                        .create_view(&Default::default());
-                    let entries: Vec<wgpu::BindGroupEntry> = if horizontal {
-                        vec![
-                            entry_loan(0, &loans[params]),
-                            wgpu::BindGroupEntry {
-                                binding: 1,
-                                resource: wgpu::BindingResource::TextureView(&src_view),
-                            },
-                            entry_loan(2, &loans[r.xstart]),
-                            entry_loan(3, &loans[r.xweights]),
-                            entry_buf(4, &self.srgb_lut),
-                            entry_loan(5, &loans[r.hbuf]),
-                        ]
-                    } else {
-                        vec![
-                            entry_loan(0, &loans[params]),
-                            entry_loan(2, &loans[r.ystart]),
-                            entry_loan(3, &loans[r.yweights]),
-                            entry_loan(5, &loans[r.hbuf]),
-                            entry_loan(6, &loans[r.out]),
-                        ]
-                    };
+                        entries.push(entry_loan(6, &loans[r.out]));
+                    }
+                    let pipeline = &self.resample_pipelines[pass.entry as usize];
                     let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("resample"),
-                        layout: &layout,
+                        label: Some(pass.entry.name()),
+                        layout: &pipeline.get_bind_group_layout(0),
                         entries: &entries,
                     });
-                    resample.push((bind, horizontal, groups));
+                    resample.push((bind, pass.entry, pass.groups));
                 }
             }
             let tex_view = match prep.texture {
@@ -640,12 +674,8 @@ impl GpuContext {
                 timestamp_writes: None,
             });
             for pass in &passes {
-                for (bind, horizontal, groups) in &pass.resample {
-                    cpass.set_pipeline(if *horizontal {
-                        &self.horizontal
-                    } else {
-                        &self.vertical
-                    });
+                for (bind, entry, groups) in &pass.resample {
+                    cpass.set_pipeline(&self.resample_pipelines[*entry as usize]);
                     cpass.set_bind_group(0, bind, &[]);
                     cpass.dispatch_workgroups(groups.0, groups.1, 1);
                 }
@@ -812,7 +842,8 @@ impl GpuContext {
                         ImagePlan::Canvas { bounds, xw, yw } => {
                             let [x0, y0, x1, y1] = bounds;
                             let texture = self.upload_texture(&img, loans);
-                            let r = self.resample(texture, &xw, &yw, space_code, loans)?;
+                            let r =
+                                self.resample(texture, (sw, sh), &xw, &yw, space_code, loans)?;
                             p.kind = KIND_INTER;
                             p.img = [x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32];
                             prep.inter = Some(r.out);
@@ -820,7 +851,8 @@ impl GpuContext {
                         }
                         ImagePlan::Placed { xw, yw, placed } => {
                             let texture = self.upload_texture(&img, loans);
-                            let r = self.resample(texture, &xw, &yw, space_code, loans)?;
+                            let r =
+                                self.resample(texture, (sw, sh), &xw, &yw, space_code, loans)?;
                             p.kind = KIND_ROTATED;
                             p.img = [0, 0, xw.len() as i32, yw.len() as i32];
                             p.placed = placed.map(|v| v as f32);
@@ -974,61 +1006,85 @@ impl GpuContext {
         self.storage(bytemuck::cast_slice(&data), loans)
     }
 
+    /// Uploads the weight tables and records nothing: returns the passes
+    /// (two per band of [`PassPlan`]) that resample `texture` into an
+    /// `xw.len()` x `yw.len()` premultiplied buffer.
     fn resample(
         &self,
         texture: usize,
+        (sw, sh): (u32, u32),
         xw: &AxisWeights,
         yw: &AxisWeights,
         space_code: u32,
         loans: &mut Vec<Loan>,
     ) -> Result<Resample, Error> {
         let (dw, dh) = (xw.len() as u32, yw.len() as u32);
-        let src_h = loans[texture].res.texture().height();
-        let row_lo = yw.start.iter().copied().min().unwrap_or(0);
-        let row_hi = yw
-            .start
+        let plan = PassPlan::new(xw, yw, sw, sh, u32::MAX);
+        let mid_pixels = plan
+            .bands
             .iter()
-            .map(|&s| s + yw.taps as u32)
+            .map(|b| plan.band_pixels(b, dw))
             .max()
             .unwrap_or(0)
-            .min(src_h);
-        let rows = row_hi.saturating_sub(row_lo).max(1);
-        let hbytes = dw as u64 * rows as u64 * 16;
-        if hbytes > self.max_storage {
-            return Err(Error::Gpu(format!(
-                "resampling an image needs {hbytes} bytes of GPU storage, over this adapter's limit"
-            )));
+            .max(1);
+        let out_bytes = dw as u64 * dh as u64 * 16;
+        for bytes in [mid_pixels * 16, out_bytes] {
+            if bytes > self.max_storage {
+                return Err(Error::Gpu(format!(
+                    "resampling a {sw}x{sh} image to {dw}x{dh} needs a buffer of {bytes} bytes, over this adapter's storage binding limit of {} bytes; use the CPU backend",
+                    self.max_storage
+                )));
+            }
         }
-        // The two passes differ only in their tap count.
-        let params = ResampleParams {
-            dst_w: dw,
-            rows,
-            taps: xw.taps as u32,
-            row_lo,
-            space: space_code,
-            dst_h: dh,
-            _pad: [0; 2],
-        };
-        let h_params = self.uniform(bytemuck::bytes_of(&params), loans);
-        let v_params = self.uniform(
-            bytemuck::bytes_of(&ResampleParams {
-                taps: yw.taps as u32,
-                ..params
-            }),
-            loans,
-        );
+        let x_starts = self.storage(bytemuck::cast_slice(&xw.start), loans);
+        let x_weights = self.storage(bytemuck::cast_slice(&xw.weights), loans);
+        let y_starts = self.storage(bytemuck::cast_slice(&yw.start), loans);
+        let y_weights = self.storage(bytemuck::cast_slice(&yw.weights), loans);
+        let (col_lo, cols) = (plan.cols.0, plan.cols.1 - plan.cols.0);
+        let mut passes = Vec::with_capacity(plan.bands.len() * 2);
+        for band in &plan.bands {
+            let band_rows = band.k1 - band.k0;
+            let base = ResampleParams {
+                dst_w: dw,
+                rows: band.hi - band.lo,
+                taps: 0,
+                row_lo: band.lo,
+                space: space_code,
+                band_rows,
+                k0: band.k0,
+                col_lo,
+                cols,
+                _pad: [0; 3],
+            };
+            let x = (x_starts, x_weights, xw.taps as u32);
+            let y = (y_starts, y_weights, yw.taps as u32);
+            let steps = match plan.order {
+                PassOrder::HorizontalFirst => [
+                    (ResampleEntry::Horizontal, x, (dw, base.rows.max(1))),
+                    (ResampleEntry::Vertical, y, (dw, band_rows)),
+                ],
+                PassOrder::VerticalFirst => [
+                    (ResampleEntry::VerticalTex, y, (cols.max(1), band_rows)),
+                    (ResampleEntry::HorizontalBuf, x, (dw, band_rows)),
+                ],
+            };
+            for (entry, (starts, weights, taps), (gx, gy)) in steps {
+                let params =
+                    self.uniform(bytemuck::bytes_of(&ResampleParams { taps, ..base }), loans);
+                passes.push(ResamplePass {
+                    entry,
+                    params,
+                    starts,
+                    weights,
+                    groups: (gx.div_ceil(16), gy.div_ceil(16)),
+                });
+            }
+        }
         Ok(Resample {
             texture,
-            h_params,
-            v_params,
-            xstart: self.storage(bytemuck::cast_slice(&xw.start), loans),
-            xweights: self.storage(bytemuck::cast_slice(&xw.weights), loans),
-            ystart: self.storage(bytemuck::cast_slice(&yw.start), loans),
-            yweights: self.storage(bytemuck::cast_slice(&yw.weights), loans),
-            hbuf: self.scratch(hbytes, loans),
-            out: self.scratch(dw as u64 * dh as u64 * 16, loans),
-            h_groups: (dw.div_ceil(16), rows.div_ceil(16)),
-            v_groups: (dw.div_ceil(16), dh.div_ceil(16)),
+            passes,
+            mid: self.scratch(mid_pixels * 16, loans),
+            out: self.scratch(out_bytes, loans),
         })
     }
 }
@@ -1072,19 +1128,27 @@ struct TextDrawn {
     texture: Option<usize>,
 }
 
-/// Indices into the render's loans.
+/// A resampled image: indices into the render's loans, and its passes.
 struct Resample {
+    /// The source texture.
     texture: usize,
-    h_params: usize,
-    v_params: usize,
-    xstart: usize,
-    xweights: usize,
-    ystart: usize,
-    yweights: usize,
-    hbuf: usize,
+    /// Two passes per band, in recording order.
+    passes: Vec<ResamplePass>,
+    /// The intermediate, sized for the largest band (reused by every band).
+    mid: usize,
+    /// The premultiplied result.
     out: usize,
-    h_groups: (u32, u32),
-    v_groups: (u32, u32),
+}
+
+/// One dispatch of a resample.
+struct ResamplePass {
+    entry: ResampleEntry,
+    /// This pass's `ResampleParams`.
+    params: usize,
+    /// The weight table of the axis it filters.
+    starts: usize,
+    weights: usize,
+    groups: (u32, u32),
 }
 
 struct Prepared {
