@@ -1,32 +1,29 @@
 //! Golden images of showcase scenes (shapes, gradients in both blend spaces,
 //! image fits and filters, Latin text with each alignment, text rotated
 //! with opacity and a blend mode, every blend name in both spaces as contact
-//! sheets), rendered by the CPU backend and compared with the committed PNGs
-//! in `tests/golden/`.
+//! sheets), rendered on every backend and compared with the committed PNGs
+//! in `tests/golden/`, which the CPU backend made.
 //!
-//! Tolerance: every channel within 1 of the golden image, and at most 0.1%
-//! of channels different at all. The CPU backend is deterministic for one
-//! instruction set, but its AVX2/FMA kernels and its portable kernels may
-//! round the last bit of a float differently (a fused multiply-add rounds
-//! once), which can move an 8-bit result by one.
+//! Tolerances are each backend's, stated once in `tests/common/backends.rs`:
+//! the CPU within 1 of its own images (its SIMD and portable kernels may
+//! round the last bit of a float differently), the GPU within its parity
+//! tolerance of the CPU (and its text tolerance on scenes with text).
 //!
 //! To re-create the golden images after an intended change:
-//! `IMPASTO_BLESS=1 cargo test --test golden`, then look at them.
+//! `IMPASTO_BLESS=1 cargo test --test golden` (the CPU's renders are
+//! written), then look at them.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::backends::{backends, check_images, TestBackend, Tolerance};
 use image::RgbaImage;
-use impasto::{Backend, Renderer, Scene};
+use impasto::{Renderer, Scene};
 use serde_json::Value;
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
-}
-
-fn failure_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-failures");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn scenes() -> Vec<(String, Value)> {
@@ -39,21 +36,29 @@ fn scenes() -> Vec<(String, Value)> {
         .collect()
 }
 
-fn render(json: &Value) -> RgbaImage {
+fn has_text(json: &Value) -> bool {
+    json["layers"]
+        .as_array()
+        .is_some_and(|ls| ls.iter().any(|l| l["type"] == "text"))
+}
+
+/// Renders with the backend's renderer (bundled fonts only, so the images
+/// do not depend on the machine's fonts), images found beside the goldens.
+fn render(renderer: &Renderer, json: &Value) -> RgbaImage {
     let scene = Scene::from_value(json).unwrap();
-    // Bundled fonts only, so the images do not depend on the machine's fonts.
-    Renderer::new(Backend::Cpu)
-        .unwrap()
-        .with_system_fonts(false)
+    renderer
+        .clone()
         .with_asset_root(golden_dir())
         .render(&scene)
         .unwrap()
 }
 
-/// Compares with `tests/golden/NAME.png`; returns a problem or `None`.
-fn check(name: &str, got: &RgbaImage) -> Option<String> {
+/// Compares a backend's render with `tests/golden/NAME.png`; returns a
+/// problem or `None`. With `IMPASTO_BLESS` set, the CPU's render becomes
+/// the golden image.
+fn check(backend: &TestBackend, name: &str, got: &RgbaImage, t: &Tolerance) -> Option<String> {
     let path = golden_dir().join(format!("{name}.png"));
-    if std::env::var_os("IMPASTO_BLESS").is_some() {
+    if std::env::var_os("IMPASTO_BLESS").is_some() && backend.name == "cpu" {
         got.save(&path).unwrap();
         return None;
     }
@@ -61,41 +66,7 @@ fn check(name: &str, got: &RgbaImage) -> Option<String> {
         Ok(img) => img.into_rgba8(),
         Err(e) => return Some(format!("{name}: cannot read {}: {e}", path.display())),
     };
-    if want.dimensions() != got.dimensions() {
-        return Some(format!(
-            "{name}: size {:?}, golden {:?}",
-            got.dimensions(),
-            want.dimensions()
-        ));
-    }
-    let mut differing = 0usize;
-    let mut worst = 0i32;
-    let diff = RgbaImage::from_fn(got.width(), got.height(), |x, y| {
-        let (a, b) = (got.get_pixel(x, y), want.get_pixel(x, y));
-        let mut m = 0;
-        for c in 0..4 {
-            let d = (a[c] as i32 - b[c] as i32).abs();
-            if d > 0 {
-                differing += 1;
-            }
-            m = m.max(d);
-        }
-        worst = worst.max(m);
-        let v = (m * 60).min(255) as u8;
-        image::Rgba([v, v, v, 255])
-    });
-    let channels = (got.width() * got.height() * 4) as usize;
-    if worst > 1 || differing * 1000 > channels {
-        let dir = failure_dir();
-        got.save(dir.join(format!("{name}.got.png"))).unwrap();
-        want.save(dir.join(format!("{name}.want.png"))).unwrap();
-        diff.save(dir.join(format!("{name}.diff.png"))).unwrap();
-        return Some(format!(
-            "{name}: worst channel difference {worst}, {differing} of {channels} channels differ (images in {})",
-            dir.display()
-        ));
-    }
-    None
+    check_images(&format!("{name}.{}", backend.name), got, &want, t)
 }
 
 /// Lays tiles out in a grid with a 2-pixel transparent gutter.
@@ -116,30 +87,45 @@ fn contact_sheet(tiles: &[RgbaImage], columns: u32) -> RgbaImage {
 }
 
 #[test]
-fn showcase_scenes_match_their_golden_images() {
+fn showcase_scenes_match_their_golden_images_on_every_backend() {
     let mut problems = Vec::new();
-    let mut checked = 0;
-    for (name, json) in scenes().iter().filter(|(n, _)| !n.starts_with("blend-")) {
-        problems.extend(check(name, &render(json)));
-        checked += 1;
+    for backend in backends() {
+        let mut checked = 0;
+        for (name, json) in scenes().iter().filter(|(n, _)| !n.starts_with("blend-")) {
+            let t = if has_text(json) {
+                &backend.text_tolerance
+            } else {
+                &backend.tolerance
+            };
+            problems.extend(check(&backend, name, &render(&backend.renderer, json), t));
+            checked += 1;
+        }
+        assert!(checked >= 6, "{}: {checked} scenes", backend.name);
     }
-    assert!(checked >= 4);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
-fn every_blend_name_in_both_spaces_matches_its_contact_sheet() {
+fn every_blend_name_in_both_spaces_matches_its_contact_sheet_on_every_backend() {
     let all = scenes();
     let mut problems = Vec::new();
-    for space in ["srgb", "linear"] {
-        let prefix = format!("blend-{space}-");
-        let tiles: Vec<RgbaImage> = all
-            .iter()
-            .filter(|(n, _)| n.starts_with(&prefix))
-            .map(|(_, json)| render(json))
-            .collect();
-        assert_eq!(tiles.len(), 27, "one tile per blend mode");
-        problems.extend(check(&format!("blend-{space}"), &contact_sheet(&tiles, 9)));
+    for backend in backends() {
+        for space in ["srgb", "linear"] {
+            let prefix = format!("blend-{space}-");
+            let tiles: Vec<RgbaImage> = all
+                .iter()
+                .filter(|(n, _)| n.starts_with(&prefix))
+                .map(|(_, json)| render(&backend.renderer, json))
+                .collect();
+            assert_eq!(tiles.len(), 27, "one tile per blend mode");
+            let sheet = contact_sheet(&tiles, 9);
+            problems.extend(check(
+                &backend,
+                &format!("blend-{space}"),
+                &sheet,
+                &backend.tolerance,
+            ));
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -150,7 +136,7 @@ fn every_blend_name_in_both_spaces_matches_its_contact_sheet() {
 /// every machine that has them. Without them: a failure under `CI=true`,
 /// a printed skip elsewhere.
 #[test]
-fn chinese_and_mixed_script_text_match_their_golden_images() {
+fn chinese_and_mixed_script_text_match_their_golden_images_on_every_backend() {
     let wqy = Path::new("/usr/share/fonts/truetype/wqy");
     let emoji = Path::new("/usr/share/fonts/truetype/noto");
     if !wqy.join("wqy-microhei.ttc").exists() || !emoji.join("NotoColorEmoji.ttf").exists() {
@@ -161,11 +147,7 @@ fn chinese_and_mixed_script_text_match_their_golden_images() {
         eprintln!("SKIPPED chinese_and_mixed_script_text: install fonts-wqy-microhei and fonts-noto-color-emoji");
         return;
     }
-    let renderer = Renderer::new(Backend::Cpu)
-        .unwrap()
-        .with_system_fonts(false)
-        .with_font_dir(wqy)
-        .with_font_dir(emoji);
+
     let scenes = [
         (
             "text-chinese-title",
@@ -183,9 +165,16 @@ fn chinese_and_mixed_script_text_match_their_golden_images() {
         ),
     ];
     let mut problems = Vec::new();
-    for (name, json) in scenes {
-        let img = renderer.render(&Scene::from_value(&json).unwrap()).unwrap();
-        problems.extend(check(name, &img));
+    for backend in backends() {
+        let renderer = backend
+            .renderer
+            .clone()
+            .with_font_dir(wqy)
+            .with_font_dir(emoji);
+        for (name, json) in &scenes {
+            let img = renderer.render(&Scene::from_value(json).unwrap()).unwrap();
+            problems.extend(check(&backend, name, &img, &backend.text_tolerance));
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

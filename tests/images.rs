@@ -1,22 +1,26 @@
 //! Image layers: EXIF orientation, exact natural-size copies, resampling on
 //! premultiplied colour (no fringes), nearest-neighbour scaling, fit modes.
+//! Every rendering test runs on every backend (`common::backends`) and holds
+//! each to the same exact expectation: these are cases where both backends'
+//! formulas give whole 8-bit values, so no tolerance applies.
 
 mod common;
 
 use std::sync::Arc;
 
+use common::backends::{backends, TestBackend};
 use image::RgbaImage;
-use impasto::{Assets, Backend, Renderer, Scene};
+use impasto::{Assets, Scene};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-fn render(scene: serde_json::Value, assets: &Assets) -> RgbaImage {
+fn render(backend: &TestBackend, scene: serde_json::Value, assets: &Assets) -> RgbaImage {
     let scene = Scene::from_value(&scene).unwrap();
-    Renderer::new(Backend::Cpu)
-        .unwrap()
+    backend
+        .renderer
         .render_with_assets(&scene, assets)
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{}: {e}", backend.name))
 }
 
 /// A JPEG of `img` carrying an EXIF APP1 segment with `orientation`.
@@ -94,14 +98,19 @@ fn exif_orientation_is_applied_for_all_eight_values() {
 }
 
 #[test]
-fn natural_size_image_on_whole_pixels_is_copied_exactly() {
+fn natural_size_image_on_whole_pixels_is_copied_exactly_on_every_backend() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let img = common::random_image(&mut rng, 37, 23);
     let mut assets = Assets::new();
     assets.insert("a.png", Arc::new(img.clone()));
-    for space in ["srgb", "linear"] {
+    for (backend, space) in backends()
+        .iter()
+        .flat_map(|b| ["srgb", "linear"].map(|s| (b, s)))
+    {
+        let b = backend.name;
         for fit in ["none", "cover", "contain", "fill"] {
             let out = render(
+                backend,
                 json!({"width": 50, "height": 40, "blend_space": space, "layers": [
                     {"type": "image", "src": "a.png", "x": 5, "y": 9, "width": 37, "height": 23, "fit": fit}]}),
                 &assets,
@@ -113,18 +122,18 @@ fn natural_size_image_on_whole_pixels_is_copied_exactly() {
                     assert_eq!(
                         out.get_pixel(x + 5, y + 9).0,
                         want,
-                        "{space} {fit} ({x},{y})"
+                        "{b} {space} {fit} ({x},{y})"
                     );
                 }
             }
-            assert_eq!(out.get_pixel(4, 9).0, [0; 4]);
-            assert_eq!(out.get_pixel(42, 31).0, [0; 4]);
+            assert_eq!(out.get_pixel(4, 9).0, [0; 4], "{b}");
+            assert_eq!(out.get_pixel(42, 31).0, [0; 4], "{b}");
         }
     }
 }
 
 #[test]
-fn resampling_never_darkens_edges_next_to_transparent_pixels() {
+fn resampling_never_darkens_edges_next_to_transparent_pixels_on_every_backend() {
     // Opaque white shapes on fully transparent *black*: a renderer that
     // filters straight alpha bleeds the black into the edges.
     let logo = RgbaImage::from_fn(40, 40, |x, y| {
@@ -137,10 +146,14 @@ fn resampling_never_darkens_edges_next_to_transparent_pixels() {
     });
     let mut assets = Assets::new();
     assets.insert("logo.png", Arc::new(logo));
-    for space in ["srgb", "linear"] {
+    for (backend, space) in backends()
+        .iter()
+        .flat_map(|b| ["srgb", "linear"].map(|s| (b, s)))
+    {
         for filter in ["lanczos3", "bilinear", "nearest"] {
             for (w, rotate) in [(97.3, 0.0), (23.0, 0.0), (61.0, 17.0)] {
                 let out = render(
+                    backend,
                     json!({"width": 120, "height": 120, "background": "#ffffff", "blend_space": space,
                            "layers": [{"type": "image", "src": "logo.png", "x": 3.5, "y": 4.25,
                                        "width": w, "height": w, "filter": filter, "rotate": rotate}]}),
@@ -150,7 +163,8 @@ fn resampling_never_darkens_edges_next_to_transparent_pixels() {
                     assert_eq!(
                         p.0,
                         [255, 255, 255, 255],
-                        "{space} {filter} width {w} rotate {rotate}"
+                        "{} {space} {filter} width {w} rotate {rotate}",
+                        backend.name
                     );
                 }
             }
@@ -159,7 +173,7 @@ fn resampling_never_darkens_edges_next_to_transparent_pixels() {
 }
 
 #[test]
-fn nearest_filter_repeats_pixels_when_doubling() {
+fn nearest_filter_repeats_pixels_when_doubling_on_every_backend() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let img = RgbaImage::from_fn(8, 6, |_, _| {
         use rand::Rng;
@@ -167,38 +181,47 @@ fn nearest_filter_repeats_pixels_when_doubling() {
     });
     let mut assets = Assets::new();
     assets.insert("a.png", Arc::new(img.clone()));
-    let out = render(
-        json!({"width": 16, "height": 12, "layers": [
-            {"type": "image", "src": "a.png", "fit": "fill", "filter": "nearest"}]}),
-        &assets,
-    );
-    for y in 0..12 {
-        for x in 0..16 {
-            assert_eq!(
-                out.get_pixel(x, y),
-                img.get_pixel(x / 2, y / 2),
-                "({x},{y})"
-            );
+    for backend in backends() {
+        let out = render(
+            &backend,
+            json!({"width": 16, "height": 12, "layers": [
+                {"type": "image", "src": "a.png", "fit": "fill", "filter": "nearest"}]}),
+            &assets,
+        );
+        for y in 0..12 {
+            for x in 0..16 {
+                assert_eq!(
+                    out.get_pixel(x, y),
+                    img.get_pixel(x / 2, y / 2),
+                    "{} ({x},{y})",
+                    backend.name
+                );
+            }
         }
     }
 }
 
 #[test]
-fn contain_letterboxes_and_cover_fills_the_box() {
+fn contain_letterboxes_and_cover_fills_the_box_on_every_backend() {
     let img = RgbaImage::from_pixel(20, 10, image::Rgba([10, 200, 30, 255]));
     let mut assets = Assets::new();
     assets.insert("wide.png", Arc::new(img));
-    let contain = render(
-        json!({"width": 40, "height": 40, "layers": [{"type": "image", "src": "wide.png", "fit": "contain"}]}),
-        &assets,
-    );
-    // 40 x 20 centred: rows 10..30 filled, the rest transparent.
-    assert_eq!(contain.get_pixel(20, 5)[3], 0);
-    assert_eq!(contain.get_pixel(20, 20).0, [10, 200, 30, 255]);
-    assert_eq!(contain.get_pixel(20, 35)[3], 0);
-    let cover = render(
-        json!({"width": 40, "height": 40, "layers": [{"type": "image", "src": "wide.png", "fit": "cover"}]}),
-        &assets,
-    );
-    assert!(cover.pixels().all(|p| p.0 == [10, 200, 30, 255]));
+    for backend in backends() {
+        let b = backend.name;
+        let contain = render(
+            &backend,
+            json!({"width": 40, "height": 40, "layers": [{"type": "image", "src": "wide.png", "fit": "contain"}]}),
+            &assets,
+        );
+        // 40 x 20 centred: rows 10..30 filled, the rest transparent.
+        assert_eq!(contain.get_pixel(20, 5)[3], 0, "{b}");
+        assert_eq!(contain.get_pixel(20, 20).0, [10, 200, 30, 255], "{b}");
+        assert_eq!(contain.get_pixel(20, 35)[3], 0, "{b}");
+        let cover = render(
+            &backend,
+            json!({"width": 40, "height": 40, "layers": [{"type": "image", "src": "wide.png", "fit": "cover"}]}),
+            &assets,
+        );
+        assert!(cover.pixels().all(|p| p.0 == [10, 200, 30, 255]), "{b}");
+    }
 }

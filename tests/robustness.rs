@@ -1,13 +1,14 @@
 //! No input makes the library panic: random scenes over the whole format
 //! (rotation, rounding, scaled images with every filter, extreme values)
-//! render, and random mutations of a valid scene either parse or give an
-//! error.
+//! render on every backend, and random mutations of a valid scene either
+//! parse or give an error.
 
 mod common;
 
 use std::sync::Arc;
 
-use impasto::{Assets, Backend, Renderer, Scene};
+use common::backends::backends;
+use impasto::{Assets, Scene};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -25,7 +26,13 @@ fn wild_number(rng: &mut impl Rng) -> f64 {
 }
 
 #[test]
-fn random_scenes_over_the_whole_format_render_without_panicking() {
+fn random_scenes_over_the_whole_format_render_without_panicking_on_every_backend() {
+    for backend in backends() {
+        wild_scenes_render(backend.name, &backend.renderer);
+    }
+}
+
+fn wild_scenes_render(name: &str, renderer: &impasto::Renderer) {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let mut assets = Assets::new();
     for (i, (w, h)) in [(1u32, 1u32), (3, 200), (64, 48), (200, 3)]
@@ -37,7 +44,6 @@ fn random_scenes_over_the_whole_format_render_without_panicking() {
             Arc::new(common::random_image(&mut rng, w, h)),
         );
     }
-    let renderer = Renderer::new(Backend::Cpu).unwrap();
     for _ in 0..300 {
         let mut layers = Vec::new();
         for _ in 0..rng.random_range(0..5) {
@@ -72,7 +78,7 @@ fn random_scenes_over_the_whole_format_render_without_panicking() {
         let parsed = Scene::from_value(&scene).unwrap_or_else(|e| panic!("{e}\n{scene}"));
         let img = renderer
             .render_with_assets(&parsed, &assets)
-            .unwrap_or_else(|e| panic!("{e}\n{scene}"));
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{scene}"));
         assert_eq!((img.width(), img.height()), (parsed.width, parsed.height));
         // Straight-alpha output: transparent pixels are all zeros.
         assert!(img.pixels().all(|p| p[3] > 0 || p.0 == [0; 4]));

@@ -1,7 +1,11 @@
-//! Text layers on the CPU backend: wrapping, breaking of long words,
-//! clipping to the box, alignment, CJK glyphs from fallback fonts, and golden
-//! images of Latin text rendered with the bundled font only.
+//! Text layers: wrapping, breaking of long words, clipping to the box,
+//! alignment, weight, CJK glyphs from fallback fonts, the glyph cache.
+//! Every test that renders runs on every backend (`common::backends`); the
+//! layout is shared, so the same pixel bounds hold on each.
 
+mod common;
+
+use common::backends::{backends, gpu_renderer};
 use image::RgbaImage;
 use impasto::{Backend, Renderer, Scene};
 use serde_json::{json, Value};
@@ -76,68 +80,78 @@ fn a_word_longer_than_the_box_is_broken_rather_than_overflowing() {
 }
 
 #[test]
-fn what_does_not_fit_in_the_box_is_clipped() {
-    let r = renderer();
-    let img = render(
-        &r,
-        json!({"width": 300, "height": 300, "layers": [
-            {"type": "text", "text": "clip me please, this text is far too long for its box", "x": 50, "y": 50,
-             "width": 120, "height": 54, "size": 28, "color": "#000000"}]}),
-    );
-    let [x0, y0, x1, y1] = ink(&img).expect("some ink");
-    assert!(
-        x0 >= 50 && y0 >= 50 && x1 <= 170 && y1 <= 104,
-        "ink {:?} leaves the box",
-        [x0, y0, x1, y1]
-    );
-    // The second line (from 33.6 px down) is cut by the box's bottom edge.
-    assert!(
-        y1 >= 101,
-        "ink ends at {y1}: the second line should reach the box edge"
-    );
-}
-
-#[test]
-fn alignment_places_the_line_left_centre_and_right() {
-    let r = renderer();
-    let mut lefts = Vec::new();
-    for align in ["left", "center", "right"] {
+fn what_does_not_fit_in_the_box_is_clipped_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name;
         let img = render(
-            &r,
-            json!({"width": 400, "height": 100, "layers": [
-                {"type": "text", "text": "Sale", "x": 0, "y": 0, "width": 400, "height": 100, "size": 40,
-                 "align": align, "valign": "middle"}]}),
+            &backend.renderer,
+            json!({"width": 300, "height": 300, "layers": [
+                {"type": "text", "text": "clip me please, this text is far too long for its box", "x": 50, "y": 50,
+                 "width": 120, "height": 54, "size": 28, "color": "#000000"}]}),
         );
-        let [x0, y0, x1, y1] = ink(&img).unwrap();
-        // valign middle: the ink sits around the box's middle.
-        assert!(y0 > 20 && y1 < 80, "{align}: rows {y0}..{y1}");
-        lefts.push((x0, x1));
+        let [x0, y0, x1, y1] = ink(&img).expect("some ink");
+        assert!(
+            x0 >= 50 && y0 >= 50 && x1 <= 170 && y1 <= 104,
+            "{b}: ink {:?} leaves the box",
+            [x0, y0, x1, y1]
+        );
+        // The second line (from 33.6 px down) is cut by the box's bottom edge.
+        assert!(
+            y1 >= 101,
+            "{b}: ink ends at {y1}: the second line should reach the box edge"
+        );
     }
-    assert!(lefts[0].0 < 8, "left: {:?}", lefts[0]);
-    let centre = (lefts[1].0 + lefts[1].1) as i32 / 2;
-    assert!((centre - 200).abs() < 8, "center: {:?}", lefts[1]);
-    assert!(lefts[2].1 > 392, "right: {:?}", lefts[2]);
 }
 
 #[test]
-fn bold_is_heavier_than_regular() {
-    let r = renderer();
-    let ink_sum = |weight: u32| -> u64 {
-        let img = render(
-            &r,
-            json!({"width": 300, "height": 80, "layers": [
-                {"type": "text", "text": "Heavy", "size": 48, "weight": weight}]}),
+fn alignment_places_the_line_left_centre_and_right_on_every_backend() {
+    for backend in backends() {
+        let b = backend.name;
+        let mut lefts = Vec::new();
+        for align in ["left", "center", "right"] {
+            let img = render(
+                &backend.renderer,
+                json!({"width": 400, "height": 100, "layers": [
+                    {"type": "text", "text": "Sale", "x": 0, "y": 0, "width": 400, "height": 100, "size": 40,
+                     "align": align, "valign": "middle"}]}),
+            );
+            let [x0, y0, x1, y1] = ink(&img).unwrap();
+            // valign middle: the ink sits around the box's middle.
+            assert!(y0 > 20 && y1 < 80, "{b} {align}: rows {y0}..{y1}");
+            lefts.push((x0, x1));
+        }
+        assert!(lefts[0].0 < 8, "{b} left: {:?}", lefts[0]);
+        let centre = (lefts[1].0 + lefts[1].1) as i32 / 2;
+        assert!((centre - 200).abs() < 8, "{b} center: {:?}", lefts[1]);
+        assert!(lefts[2].1 > 392, "{b} right: {:?}", lefts[2]);
+    }
+}
+
+#[test]
+fn bold_is_heavier_than_regular_on_every_backend() {
+    for backend in backends() {
+        let ink_sum = |weight: u32| -> u64 {
+            let img = render(
+                &backend.renderer,
+                json!({"width": 300, "height": 80, "layers": [
+                    {"type": "text", "text": "Heavy", "size": 48, "weight": weight}]}),
+            );
+            img.pixels().map(|p| p[3] as u64).sum()
+        };
+        let (bold, regular) = (ink_sum(700), ink_sum(400));
+        assert!(
+            bold as f64 > regular as f64 * 1.2,
+            "{}: bold {bold}, regular {regular}",
+            backend.name
         );
-        img.pixels().map(|p| p[3] as u64).sum()
-    };
-    assert!(ink_sum(700) as f64 > ink_sum(400) as f64 * 1.2);
+    }
 }
 
 #[test]
-fn two_chinese_strings_render_differently_with_a_cjk_font() {
+fn two_chinese_strings_render_differently_with_a_cjk_font_on_every_backend() {
     // Uses the system's CJK fonts (CI installs fonts-wqy-microhei).
-    let r = Renderer::new(Backend::Cpu).unwrap();
-    let families = r.font_families().unwrap();
+    let cpu = Renderer::new(Backend::Cpu).unwrap();
+    let families = cpu.font_families().unwrap();
     let has_cjk = families.iter().any(|f| {
         let f = f.to_lowercase();
         f.contains("cjk")
@@ -153,23 +167,26 @@ fn two_chinese_strings_render_differently_with_a_cjk_font() {
         eprintln!("SKIPPED two_chinese_strings_render_differently: no CJK font installed (apt-get install fonts-wqy-microhei)");
         return;
     }
-    let draw = |text: &str| {
-        render(
-            &r,
-            json!({"width": 200, "height": 60, "layers": [{"type": "text", "text": text, "size": 40}]}),
-        )
-    };
-    let (a, b) = (draw("夏季大促销"), draw("限时优惠券"));
-    assert!(ink(&a).is_some() && ink(&b).is_some());
-    let differing = a
-        .pixels()
-        .zip(b.pixels())
-        .filter(|(p, q)| p[3].abs_diff(q[3]) > 64)
-        .count();
-    assert!(
-        differing > 300,
-        "the two strings look alike ({differing} pixels differ): missing-glyph boxes?"
-    );
+    // System fonts on for both backends.
+    for (name, r) in std::iter::once(("cpu", &cpu)).chain(gpu_renderer().map(|g| ("gpu", g))) {
+        let draw = |text: &str| {
+            render(
+                r,
+                json!({"width": 200, "height": 60, "layers": [{"type": "text", "text": text, "size": 40}]}),
+            )
+        };
+        let (a, b) = (draw("夏季大促销"), draw("限时优惠券"));
+        assert!(ink(&a).is_some() && ink(&b).is_some(), "{name}: no ink");
+        let differing = a
+            .pixels()
+            .zip(b.pixels())
+            .filter(|(p, q)| p[3].abs_diff(q[3]) > 64)
+            .count();
+        assert!(
+            differing > 300,
+            "{name}: the two strings look alike ({differing} pixels differ): missing-glyph boxes?"
+        );
+    }
 }
 
 #[test]
