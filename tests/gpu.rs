@@ -390,3 +390,45 @@ fn a_long_thin_stretch_is_filtered_vertically_first_like_the_cpu() {
         }
     }
 }
+
+/// Images over the adapter's texture size limit: drawn at natural size, the
+/// part on the canvas is uploaded; scaled or rotated, they are resampled on
+/// the CPU with the same plan and uploaded. Either way, like the CPU.
+#[test]
+fn images_over_the_texture_size_limit_render_like_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let side = gpu.adapter().unwrap().max_texture_side;
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    let mut assets = Assets::new();
+    assets.insert(
+        "wide.png",
+        Arc::new(common::random_image(&mut rng, side + 1, 3)),
+    );
+    assets.insert(
+        "tall.png",
+        Arc::new(common::random_image(&mut rng, 2, side + 5)),
+    );
+    let half = -((side / 2) as i64);
+    let layers = [
+        json!({"type": "image", "src": "wide.png", "x": half, "y": 2, "width": side + 1, "height": 3}),
+        json!({"type": "image", "src": "wide.png", "x": 1, "y": 1, "width": 60, "height": 5, "fit": "fill"}),
+        json!({"type": "image", "src": "wide.png", "x": 4, "y": 0, "width": 50, "height": 8, "fit": "fill",
+               "rotate": 10, "filter": "lanczos3"}),
+        json!({"type": "image", "src": "tall.png", "x": 30, "y": half, "width": 2, "height": side + 5}),
+        json!({"type": "image", "src": "tall.png", "x": 500, "y": 0, "width": 2, "height": side + 5,
+               "blend": "source-in"}),
+    ];
+    for (k, layer) in layers.into_iter().enumerate() {
+        let json = json!({"width": 64, "height": 10, "background": "#80402080", "layers": [layer]});
+        let scene = Scene::from_value(&json).unwrap();
+        let a = cpu().render_with_assets(&scene, &assets).unwrap();
+        let b = gpu
+            .render_with_assets(&scene, &assets)
+            .unwrap_or_else(|e| panic!("layer {k}: {e}"));
+        let d = difference(&a, &b, &GPU);
+        if !d.within(&GPU) {
+            let at = save_pair(&format!("oversize-{k}"), &a, &b, &json);
+            panic!("layer {k}: {d:?} (in {at})");
+        }
+    }
+}

@@ -109,10 +109,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             for a in &adapters {
                 println!(
-                    "adapter: {} | type: {} | backend: {}{}",
+                    "adapter: {} | type: {} | backend: {} | max texture side: {}{}",
                     a.name,
                     a.device_type,
                     a.backend,
+                    a.max_texture_side,
                     if a.hardware { " | hardware" } else { "" }
                 );
             }

@@ -23,7 +23,7 @@ use crate::color::{linear_encode_tables, srgb8_to_linear_table, BlendSpace};
 use crate::error::Error;
 use crate::geometry::{BoxGeometry, LinearRamp, RadialRamp};
 use crate::render::Resolved;
-use crate::resample::{plan_image, AxisWeights, ImagePlan, PassOrder, PassPlan};
+use crate::resample::{plan_image, AxisWeights, ImagePlan, PassOrder, PassPlan, PremulImage};
 use crate::scene::{Filter, LayerKind, Scene, Stop};
 use pool::{Key, Loan, Pool, PoolStats};
 
@@ -158,6 +158,9 @@ pub struct AdapterSummary {
     /// True for real GPUs (discrete, integrated or virtual), which
     /// `Backend::Auto` prefers to the CPU backend.
     pub hardware: bool,
+    /// The largest texture side the adapter allows. Larger images are
+    /// resampled (or cropped to the canvas) on the CPU before upload.
+    pub max_texture_side: u32,
 }
 
 fn is_hardware(t: wgpu::DeviceType) -> bool {
@@ -184,6 +187,7 @@ fn summarize(a: &wgpu::Adapter) -> AdapterSummary {
         device_type: format!("{:?}", info.device_type),
         backend: format!("{:?}", info.backend),
         hardware: is_hardware(info.device_type),
+        max_texture_side: a.limits().max_texture_dimension_2d,
     }
 }
 
@@ -227,6 +231,18 @@ impl std::fmt::Debug for GpuContext {
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Gpu(format!("{what}: {e}"))
+}
+
+/// A wgpu error on one line: its text is a summary ("Validation Error")
+/// followed by an indented tree of causes, which are kept.
+fn wgpu_err(what: &str, e: &wgpu::Error) -> Error {
+    let text = e.to_string();
+    let causes: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "Caused by:")
+        .collect();
+    Error::Gpu(format!("{what}: {}", causes.join(": ")))
 }
 
 impl GpuContext {
@@ -291,7 +307,7 @@ impl GpuContext {
             .collect();
         let encode = pipeline(&encode_mod, "encode");
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(gpu_err("shader pipelines do not validate", e));
+            return Err(wgpu_err("shader pipelines do not validate", &e));
         }
         let init = |label: &str, bytes: &[u8]| {
             let b = device.create_buffer(&wgpu::BufferDescriptor {
@@ -358,6 +374,22 @@ impl GpuContext {
     }
 
     fn take(&self, key: Key) -> Loan {
+        // A size class never goes past the adapter's limit (the size asked
+        // for is within it).
+        let key = match key {
+            Key::Texture {
+                width,
+                height,
+                format,
+                usage,
+            } => Key::Texture {
+                width: width.min(self.max_texture_side),
+                height: height.min(self.max_texture_side),
+                format,
+                usage,
+            },
+            buffer => buffer,
+        };
         self.pool
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -491,10 +523,10 @@ impl GpuContext {
             }
         }
         if let Some(e) = oom_err {
-            return Err(gpu_err("out of GPU memory", e));
+            return Err(wgpu_err("out of GPU memory", &e));
         }
         if let Some(e) = val_err {
-            return Err(gpu_err("GPU validation error", e));
+            return Err(wgpu_err("GPU validation error", &e));
         }
         if self.lost.load(Ordering::SeqCst) {
             return Err(Error::Gpu(
@@ -512,10 +544,7 @@ impl GpuContext {
     ) -> Result<RgbaImage, Error> {
         let (w, h) = (scene.width, scene.height);
         let space = scene.blend_space;
-        let space_code = match space {
-            BlendSpace::Srgb => 0u32,
-            BlendSpace::Linear => 1,
-        };
+        let space_code = space_code(space);
         let canvas = self.scratch(w as u64 * h as u64 * 16, loans);
         let mut encoder = self
             .device
@@ -836,29 +865,44 @@ impl GpuContext {
                     match plan {
                         ImagePlan::Direct { ox, oy } => {
                             p.kind = KIND_DIRECT;
-                            p.img = [ox as i32, oy as i32, sw as i32, sh as i32];
-                            prep.texture = Some(self.upload_texture(&img, loans));
+                            // An image over the texture size limit: only the
+                            // part on the canvas, which fits one.
+                            let [cx, cy, cw, ch] = if self.fits_texture(sw, sh) {
+                                [0, 0, sw, sh]
+                            } else {
+                                visible_crop(ox, oy, sw, sh, w, h)
+                            };
+                            p.img = [
+                                (ox + cx as i64) as i32,
+                                (oy + cy as i64) as i32,
+                                cw as i32,
+                                ch as i32,
+                            ];
+                            prep.texture = Some(if [cw, ch] == [sw, sh] {
+                                self.upload_texture(&img, loans)
+                            } else {
+                                let crop = image::imageops::crop_imm(&*img, cx, cy, cw, ch);
+                                self.upload_texture(&crop.to_image(), loans)
+                            });
                         }
                         ImagePlan::Canvas { bounds, xw, yw } => {
                             let [x0, y0, x1, y1] = bounds;
-                            let texture = self.upload_texture(&img, loans);
-                            let r =
-                                self.resample(texture, (sw, sh), &xw, &yw, space_code, loans)?;
                             p.kind = KIND_INTER;
                             p.img = [x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32];
-                            prep.inter = Some(r.out);
-                            prep.resample = Some(r);
+                            let (inter, resample) =
+                                self.resampled(index, &img, &xw, &yw, space, loans)?;
+                            prep.inter = Some(inter);
+                            prep.resample = resample;
                         }
                         ImagePlan::Placed { xw, yw, placed } => {
-                            let texture = self.upload_texture(&img, loans);
-                            let r =
-                                self.resample(texture, (sw, sh), &xw, &yw, space_code, loans)?;
                             p.kind = KIND_ROTATED;
                             p.img = [0, 0, xw.len() as i32, yw.len() as i32];
                             p.placed = placed.map(|v| v as f32);
                             p.flags[1] = u32::from(il.filter == Filter::Nearest);
-                            prep.inter = Some(r.out);
-                            prep.resample = Some(r);
+                            let (inter, resample) =
+                                self.resampled(index, &img, &xw, &yw, space, loans)?;
+                            prep.inter = Some(inter);
+                            prep.resample = resample;
                         }
                         ImagePlan::Hidden => {}
                     }
@@ -893,13 +937,7 @@ impl GpuContext {
                     .as_ref()
                     .and_then(|engine| engine.rasterize(layer, t, &geom, space, w, h));
                 if let Some(r) = raster {
-                    let floats: Vec<[f32; 4]> = r
-                        .image
-                        .data
-                        .iter()
-                        .map(|p| p.map(|v| v as f32 * (1.0 / 65535.0)))
-                        .collect();
-                    prep.inter = Some(self.storage(bytemuck::cast_slice(&floats), loans));
+                    prep.inter = Some(self.upload_premul16(index, &r.image, loans)?);
                     p.kind = KIND_ROTATED;
                     p.img = [0, 0, r.image.width as i32, r.image.height as i32];
                     p.placed = [
@@ -998,6 +1036,57 @@ impl GpuContext {
         result.map(|()| drawn)
     }
 
+    /// Whether a `w` x `h` image fits one texture of this adapter.
+    fn fits_texture(&self, w: u32, h: u32) -> bool {
+        w <= self.max_texture_side && h <= self.max_texture_side
+    }
+
+    /// Layer `index`'s image resampled with `xw` x `yw`: the loan of the
+    /// premultiplied `f32` result, and the passes that fill it. An image over
+    /// the adapter's texture size limit is resampled on the CPU (the same
+    /// plan and weights) and its result uploaded, with no passes.
+    fn resampled(
+        &self,
+        index: usize,
+        img: &RgbaImage,
+        xw: &AxisWeights,
+        yw: &AxisWeights,
+        space: BlendSpace,
+        loans: &mut Vec<Loan>,
+    ) -> Result<(usize, Option<Resample>), Error> {
+        let (sw, sh) = img.dimensions();
+        if !self.fits_texture(sw, sh) {
+            let r = crate::resample::resample(img, space, xw, yw);
+            return Ok((self.upload_premul16(index, &r, loans)?, None));
+        }
+        let texture = self.upload_texture(img, loans);
+        let r = self.resample(texture, (sw, sh), xw, yw, space_code(space), loans)?;
+        Ok((r.out, Some(r)))
+    }
+
+    /// Uploads a premultiplied image resampled or rasterized on the CPU
+    /// (layer `index`'s) as the `f32` storage the composite pass reads.
+    fn upload_premul16(
+        &self,
+        index: usize,
+        img: &PremulImage,
+        loans: &mut Vec<Loan>,
+    ) -> Result<usize, Error> {
+        let bytes = img.data.len() as u64 * 16;
+        if bytes > self.max_storage {
+            return Err(Error::Gpu(format!(
+                "layer {index}: its {}x{} resampled pixels need {bytes} bytes, over this adapter's storage binding limit of {} bytes; use the CPU backend",
+                img.width, img.height, self.max_storage
+            )));
+        }
+        let floats: Vec<[f32; 4]> = img
+            .data
+            .iter()
+            .map(|p| p.map(|v| v as f32 * (1.0 / 65535.0)))
+            .collect();
+        Ok(self.storage(bytemuck::cast_slice(&floats), loans))
+    }
+
     fn stops(&self, stops: &[Stop], space: BlendSpace, loans: &mut Vec<Loan>) -> usize {
         let data: Vec<[f32; 4]> = stops
             .iter()
@@ -1086,6 +1175,28 @@ impl GpuContext {
             mid: self.scratch(mid_pixels * 16, loans),
             out: self.scratch(out_bytes, loans),
         })
+    }
+}
+
+/// The part `[x, y, w, h]` of an `sw` x `sh` image placed at `(ox, oy)` that
+/// lies on a `cw` x `ch` canvas; one pixel (off the canvas) when none does,
+/// so the layer still has an image to sample.
+fn visible_crop(ox: i64, oy: i64, sw: u32, sh: u32, cw: u32, ch: u32) -> [u32; 4] {
+    let axis = |o: i64, s: u32, c: u32| -> (u32, u32) {
+        let lo = (-o).clamp(0, s as i64 - 1) as u32;
+        let hi = (c as i64 - o).clamp(lo as i64 + 1, s as i64) as u32;
+        (lo, hi - lo)
+    };
+    let (x, w) = axis(ox, sw, cw);
+    let (y, h) = axis(oy, sh, ch);
+    [x, y, w, h]
+}
+
+/// The shaders' code for a blend space.
+fn space_code(space: BlendSpace) -> u32 {
+    match space {
+        BlendSpace::Srgb => 0,
+        BlendSpace::Linear => 1,
     }
 }
 
