@@ -7,6 +7,10 @@
 //!   encode and readback included), on whatever adapter wgpu finds.
 //! - `poster/end_to_end`: the bundled sample poster, decode + resize +
 //!   composite + PNG encode.
+//! - `poster_gpu/8_one_by_one`, `poster_gpu/8_batch`: eight such posters on
+//!   the GPU backend, rendered one by one and as a batch
+//!   (`Renderer::render_each`, which overlaps one poster's readback and
+//!   encoding with the next one's decoding, upload and drawing).
 //! - `encode/png_2048`, `encode/jpeg_q85_2048`: encoding a 2048x2048 result (PNG default settings; JPEG at the CLI default quality, 4:2:0).
 //!
 //! - `text/20_layers_2000_chars`: a text-heavy 1080x1350 poster (glyph cache
@@ -165,6 +169,37 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // Eight posters, each decoded, rendered and PNG-encoded, on the GPU:
+    // one after another, and as a batch (the next poster is decoded,
+    // uploaded and submitted while the previous one is read back and
+    // encoded).
+    match Renderer::new(Backend::Gpu) {
+        Ok(gpu) => {
+            eprintln!("GPU backend on {:?}", gpu.adapter());
+            let posters = vec![scene; 8];
+            let none = Assets::new();
+            let mut g = c.benchmark_group("poster_gpu");
+            g.sample_size(10).measurement_time(Duration::from_secs(10));
+            g.bench_function("8_one_by_one", |b| {
+                b.iter(|| {
+                    for s in &posters {
+                        let img = gpu.render(s).unwrap();
+                        black_box(encode(&img, OutputFormat::Png).unwrap());
+                    }
+                })
+            });
+            g.bench_function("8_batch", |b| {
+                b.iter(|| {
+                    gpu.render_each(&posters, &none, |_, img| {
+                        black_box(encode(&img.unwrap(), OutputFormat::Png).unwrap());
+                    })
+                })
+            });
+            g.finish();
+        }
+        Err(e) => eprintln!("poster_gpu not measured: {e}"),
+    }
 }
 
 criterion_group!(benches, bench);

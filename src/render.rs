@@ -264,6 +264,57 @@ impl Renderer {
         }
     }
 
+    /// Renders `scenes` in order and hands each result, with its index, to
+    /// `on_result` as soon as it is ready. Each result is the one
+    /// [`Renderer::render_with_assets`] gives, and a scene that fails does
+    /// not stop the others.
+    ///
+    /// On the GPU the work overlaps: scene `i + 1` is decoded, uploaded and
+    /// submitted before scene `i` is read back, and `on_result` (encoding or
+    /// saving, say) runs while the GPU draws the next scene. At most two
+    /// scenes are in flight, so memory stays that of two renders. On the CPU
+    /// the scenes render one after another (each one on every core).
+    pub fn render_each<'s>(
+        &self,
+        scenes: impl IntoIterator<Item = &'s Scene>,
+        assets: &Assets,
+        mut on_result: impl FnMut(usize, Result<RgbaImage, Error>),
+    ) {
+        let gpu = match (self.backend, &self.gpu) {
+            (Backend::Gpu, Some(gpu)) => gpu,
+            _ => {
+                for (i, scene) in scenes.into_iter().enumerate() {
+                    on_result(i, self.render_with_assets(scene, assets));
+                }
+                return;
+            }
+        };
+        let mut pending: Option<(usize, crate::gpu::Pending<'_>)> = None;
+        for (i, scene) in scenes.into_iter().enumerate() {
+            let next = self
+                .resolve(scene, assets)
+                .and_then(|resolved| gpu.submit(scene, &resolved));
+            if let Some((j, previous)) = pending.take() {
+                on_result(j, previous.finish());
+            }
+            match next {
+                Ok(p) => pending = Some((i, p)),
+                Err(e) => on_result(i, Err(e)),
+            }
+        }
+        if let Some((j, last)) = pending {
+            on_result(j, last.finish());
+        }
+    }
+
+    /// Renders `scenes` in order, overlapping their work on the GPU (see
+    /// [`Renderer::render_each`]); one result per scene.
+    pub fn render_batch(&self, scenes: &[Scene], assets: &Assets) -> Vec<Result<RgbaImage, Error>> {
+        let mut out = Vec::with_capacity(scenes.len());
+        self.render_each(scenes, assets, |_, r| out.push(r));
+        out
+    }
+
     /// Renders a scene and writes it to `path` in the format its extension
     /// names (`.png`, `.jpg`/`.jpeg` with `jpeg_quality`, `.webp`). The file
     /// appears whole or not at all.

@@ -18,7 +18,6 @@ use common::backends::{difference, gpu_renderer, GPU, GPU_TEXT};
 use common::{compare_with_reference, reference, write_failure, BLEND_NAMES};
 use image::RgbaImage;
 use impasto::{Assets, Backend, Renderer, Scene};
-use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -88,66 +87,16 @@ fn gpu_matches_float64_reference_for_every_blend_name_in_both_spaces() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-fn random_full_scene(rng: &mut ChaCha8Rng) -> Value {
-    let w = rng.random_range(8..72u32);
-    let h = rng.random_range(8..72u32);
-    let mut layers = Vec::new();
-    for _ in 0..rng.random_range(1..6) {
-        let (fw, fh) = (w as f64, h as f64);
-        let mut l = match rng.random_range(0..5) {
-            0 => json!({"type": "rect", "color": common::random_color(rng)}),
-            1 => json!({"type": "linear-gradient", "angle": rng.random_range(0.0..360.0),
-                        "stops": [{"offset": 0, "color": common::random_color(rng)}, {"offset": 1, "color": common::random_color(rng)}]}),
-            2 => json!({"type": "radial-gradient",
-                        "stops": [{"offset": 0.2, "color": common::random_color(rng)}, {"offset": 0.9, "color": common::random_color(rng)}]}),
-            3 => {
-                json!({"type": "text", "text": "Ag 12", "size": rng.random_range(8.0..30.0), "color": common::random_color(rng)})
-            }
-            _ => json!({"type": "image", "src": format!("i{}.png", rng.random_range(0..3)),
-                        "fit": *["cover", "contain", "fill", "none"].choose(rng).unwrap(),
-                        "filter": *["lanczos3", "bilinear", "nearest"].choose(rng).unwrap()}),
-        };
-        l["x"] = json!(rng.random_range(-0.3 * fw..fw));
-        l["y"] = json!(rng.random_range(-0.3 * fh..fh));
-        l["width"] = json!(rng.random_range(1.0..fw * 1.2));
-        l["height"] = json!(rng.random_range(1.0..fh * 1.2));
-        if rng.random_bool(0.5) {
-            l["rotate"] = json!(rng.random_range(-180.0..180.0));
-        }
-        if rng.random_bool(0.5) {
-            l["corner_radius"] = json!(rng.random_range(0.0..12.0));
-        }
-        if rng.random_bool(0.4) {
-            l["opacity"] = json!(rng.random_range(0.0..=1.0));
-        }
-        l["blend"] = json!(*BLEND_NAMES.choose(rng).unwrap());
-        layers.push(l);
-    }
-    json!({"width": w, "height": h, "background": common::random_color(rng),
-           "blend_space": *["srgb", "linear"].choose(rng).unwrap(), "layers": layers})
-}
-
-fn assets(rng: &mut ChaCha8Rng) -> Assets {
-    let mut a = Assets::new();
-    for (i, (w, h)) in [(5u32, 7u32), (40, 24), (96, 64)].into_iter().enumerate() {
-        a.insert(
-            format!("i{i}.png"),
-            Arc::new(common::random_image(rng, w, h)),
-        );
-    }
-    a
-}
-
 #[test]
 fn gpu_and_cpu_agree_on_rotated_rounded_scaled_and_text_layers() {
     let Some(gpu) = gpu() else { return };
     let cpu = cpu();
     let mut rng = ChaCha8Rng::seed_from_u64(77);
-    let assets = assets(&mut rng);
+    let assets = common::full_scene_assets(&mut rng);
     let mut failures = Vec::new();
     let (mut worst, mut worst_frac) = (0.0f64, 0.0f64);
     for k in 0..240 {
-        let json = random_full_scene(&mut rng);
+        let json = common::random_full_scene(&mut rng);
         let scene = Scene::from_value(&json).unwrap();
         let a = cpu.render_with_assets(&scene, &assets).unwrap();
         let b = gpu.render_with_assets(&scene, &assets).unwrap();
@@ -196,7 +145,7 @@ fn pool_live_bytes_stay_under_budget_and_flat_over_1000_renders() {
         .with_gpu_pool_budget(budget);
     assert!(gpu.adapter().is_some());
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let assets = assets(&mut rng);
+    let assets = common::full_scene_assets(&mut rng);
     let sizes = [
         (17u32, 9u32),
         (64, 64),
@@ -242,9 +191,9 @@ fn pool_live_bytes_stay_under_budget_and_flat_over_1000_renders() {
 fn eight_threads_render_at_once_and_match_single_threaded_renders() {
     let Some(gpu) = gpu() else { return };
     let mut rng = ChaCha8Rng::seed_from_u64(8);
-    let assets = Arc::new(assets(&mut rng));
+    let assets = Arc::new(common::full_scene_assets(&mut rng));
     let scenes: Vec<Scene> = (0..16)
-        .map(|_| Scene::from_value(&random_full_scene(&mut rng)).unwrap())
+        .map(|_| Scene::from_value(&common::random_full_scene(&mut rng)).unwrap())
         .collect();
     let single: Vec<RgbaImage> = scenes
         .iter()

@@ -276,6 +276,11 @@ impl GpuContext {
         .map_err(|e| gpu_err("cannot open the GPU device", e))?;
         let lost = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&lost);
+        // Every GPU call of a render runs under error scopes; an error
+        // outside them (a bug) is logged rather than wgpu's default panic.
+        device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
+            log::error!("uncaptured GPU error: {e}");
+        }));
         device.set_device_lost_callback(move |reason, message| {
             log::error!("GPU device lost ({reason:?}): {message}");
             flag.store(true, Ordering::SeqCst);
@@ -468,6 +473,14 @@ impl GpuContext {
 
     /// Renders a validated, resolved scene. Straight-alpha 8-bit sRGB out.
     pub fn render(&self, scene: &Scene, resolved: &Resolved) -> Result<RgbaImage, Error> {
+        self.submit(scene, resolved)?.finish()
+    }
+
+    /// Submits a validated, resolved scene and returns without waiting for
+    /// the GPU: [`Pending::finish`] reads the result back. A scene taller
+    /// than one storage binding is rendered in strips here (strip `k + 1`
+    /// submitted before strip `k` is read back) and comes back finished.
+    pub(crate) fn submit(&self, scene: &Scene, resolved: &Resolved) -> Result<Pending<'_>, Error> {
         if self.lost.load(Ordering::SeqCst) {
             return Err(Error::Gpu(
                 "the GPU device was lost; create a new Renderer (or use the CPU backend)".into(),
@@ -492,9 +505,10 @@ impl GpuContext {
             ));
         }
         if strip_rows >= h {
-            return self.render_strip(scene, resolved);
+            return self.submit_strip(scene, resolved).map(Pending::InFlight);
         }
         let mut out = Vec::with_capacity(w as usize * h as usize * 4);
+        let mut previous: Option<InFlight> = None;
         let mut y0 = 0;
         while y0 < h {
             let rows = strip_rows.min(h - y0);
@@ -503,45 +517,69 @@ impl GpuContext {
             for layer in &mut strip.layers {
                 layer.y -= y0 as f64;
             }
-            out.extend_from_slice(self.render_strip(&strip, resolved)?.as_raw());
+            let next = self.submit_strip(&strip, resolved)?;
+            if let Some(done) = previous.replace(next) {
+                out.extend_from_slice(done.finish()?.as_raw());
+            }
             y0 += rows;
         }
-        RgbaImage::from_raw(w, h, out).ok_or_else(|| Error::Gpu("strip sizes do not add up".into()))
+        if let Some(done) = previous {
+            out.extend_from_slice(done.finish()?.as_raw());
+        }
+        RgbaImage::from_raw(w, h, out)
+            .map(Pending::Done)
+            .ok_or_else(|| Error::Gpu("strip sizes do not add up".into()))
     }
 
-    fn render_strip(&self, scene: &Scene, resolved: &Resolved) -> Result<RgbaImage, Error> {
+    /// Submits one strip under error scopes: validation and out-of-memory
+    /// errors of its uploads, recording and submission become `Error`s.
+    fn submit_strip(&self, scene: &Scene, resolved: &Resolved) -> Result<InFlight<'_>, Error> {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let mut loans = Vec::new();
-        let result = self.record_and_read(scene, resolved, &mut loans);
+        let submitted = self.record_and_submit(scene, resolved, &mut loans);
+        // wgpu-core reports these when the call is made, so the scopes can
+        // close before the GPU has finished.
         let oom_err = pollster::block_on(oom.pop());
         let val_err = pollster::block_on(validation.pop());
-        {
-            let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
-            for loan in loans {
-                pool.give_back(loan);
+        let flight = match submitted {
+            Ok(s) => InFlight {
+                ctx: self,
+                loans,
+                job: Some(s),
+            },
+            Err(e) => {
+                self.give_back(loans);
+                return Err(e);
             }
-        }
+        };
+        // On an error the flight is dropped: it waits for the GPU and
+        // returns its loans.
         if let Some(e) = oom_err {
             return Err(wgpu_err("out of GPU memory", &e));
         }
         if let Some(e) = val_err {
             return Err(wgpu_err("GPU validation error", &e));
         }
-        if self.lost.load(Ordering::SeqCst) {
-            return Err(Error::Gpu(
-                "the GPU device was lost during the render".into(),
-            ));
-        }
-        result
+        Ok(flight)
     }
 
-    fn record_and_read(
+    /// Returns a render's loans to the pool.
+    fn give_back(&self, loans: Vec<Loan>) {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        for loan in loans {
+            pool.give_back(loan);
+        }
+    }
+
+    /// Prepares (every upload and bind group), records and submits one
+    /// strip, and asks for its staging buffer to be mapped.
+    fn record_and_submit(
         &self,
         scene: &Scene,
         resolved: &Resolved,
         loans: &mut Vec<Loan>,
-    ) -> Result<RgbaImage, Error> {
+    ) -> Result<Submitted, Error> {
         let (w, h) = (scene.width, scene.height);
         let space = scene.blend_space;
         let space_code = space_code(space);
@@ -738,34 +776,21 @@ impl GpuContext {
             },
         );
         let index = self.queue.submit([encoder.finish()]);
-        let buffer = loans[staging].res.buffer();
-        let slice = buffer.slice(..padded as u64 * h as u64);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: Some(GPU_TIMEOUT),
-            })
-            .map_err(|e| gpu_err("waiting for the GPU", e))?;
-        match rx.recv_timeout(GPU_TIMEOUT) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(gpu_err("reading the result back", e)),
-            Err(_) => return Err(Error::Gpu("the result was never mapped for reading".into())),
-        }
-        let data = slice
-            .get_mapped_range()
-            .map_err(|e| gpu_err("reading the result back", e))?;
-        let mut out = Vec::with_capacity((row * h) as usize);
-        for y in 0..h as usize {
-            let start = y * padded as usize;
-            out.extend_from_slice(&data[start..start + row as usize]);
-        }
-        drop(data);
-        buffer.unmap();
-        RgbaImage::from_raw(w, h, out).ok_or_else(|| Error::Gpu("readback size mismatch".into()))
+        let (tx, mapped) = std::sync::mpsc::channel();
+        loans[staging]
+            .res
+            .buffer()
+            .slice(..padded as u64 * h as u64)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            });
+        Ok(Submitted {
+            staging,
+            padded,
+            size: (w, h),
+            index,
+            mapped,
+        })
     }
 
     /// Uploads what one layer needs and returns its bindings; `None` when it
@@ -1216,6 +1241,126 @@ fn entry_buf(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
     wgpu::BindGroupEntry {
         binding,
         resource: buffer.as_entire_binding(),
+    }
+}
+
+/// What a submitted strip's readback needs: the loan index of its staging
+/// buffer, its padded row length and size, its submission, and the channel
+/// on which wgpu says that the staging buffer is mapped.
+struct Submitted {
+    staging: usize,
+    padded: u32,
+    size: (u32, u32),
+    index: wgpu::SubmissionIndex,
+    mapped: std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
+}
+
+/// A strip submitted to the GPU whose result has not been read back. Its
+/// loans go back to the pool when it is finished or dropped (after the GPU
+/// is done with them).
+pub(crate) struct InFlight<'a> {
+    ctx: &'a GpuContext,
+    loans: Vec<Loan>,
+    job: Option<Submitted>,
+}
+
+impl InFlight<'_> {
+    /// Waits for the GPU (polling the device, never longer than the GPU
+    /// time limit) and reads the result back, removing the row padding.
+    pub fn finish(mut self) -> Result<RgbaImage, Error> {
+        let result = self.read();
+        if self.ctx.lost.load(Ordering::SeqCst) {
+            return Err(Error::Gpu(
+                "the GPU device was lost during the render".into(),
+            ));
+        }
+        result
+    }
+
+    fn read(&mut self) -> Result<RgbaImage, Error> {
+        let Some(job) = self.job.take() else {
+            return Err(Error::Gpu("the render was already read back".into()));
+        };
+        let ctx = self.ctx;
+        let (w, h) = job.size;
+        ctx.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(job.index),
+                timeout: Some(GPU_TIMEOUT),
+            })
+            .map_err(|e| gpu_err("waiting for the GPU", e))?;
+        let buffer = self.loans[job.staging].res.buffer();
+        match job.mapped.recv_timeout(GPU_TIMEOUT) {
+            Ok(Ok(())) => {}
+            // A failed map leaves the buffer unmapped.
+            Ok(Err(e)) => return Err(gpu_err("reading the result back", e)),
+            Err(_) => {
+                // Still waiting: unmapping cancels the request.
+                buffer.unmap();
+                return Err(Error::Gpu("the result was never mapped for reading".into()));
+            }
+        }
+        // Mapped from here: it goes back to the pool unmapped.
+        let _unmap = Unmap(buffer);
+        let slice = buffer.slice(..job.padded as u64 * h as u64);
+        let data = slice
+            .get_mapped_range()
+            .map_err(|e| gpu_err("reading the result back", e))?;
+        let row = 4 * w as usize;
+        let mut out = Vec::with_capacity(row * h as usize);
+        for y in 0..h as usize {
+            let start = y * job.padded as usize;
+            out.extend_from_slice(&data[start..start + row]);
+        }
+        drop(data);
+        RgbaImage::from_raw(w, h, out).ok_or_else(|| Error::Gpu("readback size mismatch".into()))
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(job) = self.job.take() {
+            // Never read back: let the GPU finish with the loans first.
+            let _ = self.ctx.device.poll(wgpu::PollType::Wait {
+                submission_index: Some(job.index),
+                timeout: Some(GPU_TIMEOUT),
+            });
+            // Mapped, or still waiting: unmap (which cancels a request). A
+            // failed map left it unmapped, and unmapping that is an error.
+            match job.mapped.try_recv() {
+                Ok(Ok(())) | Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    self.loans[job.staging].res.buffer().unmap()
+                }
+                Ok(Err(_)) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {}
+            }
+        }
+        self.ctx.give_back(std::mem::take(&mut self.loans));
+    }
+}
+
+/// Unmaps a mapped buffer when dropped.
+struct Unmap<'a>(&'a wgpu::Buffer);
+
+impl Drop for Unmap<'_> {
+    fn drop(&mut self) {
+        self.0.unmap();
+    }
+}
+
+/// A submitted scene: one strip in flight, or a scene rendered in strips
+/// (already read back).
+pub(crate) enum Pending<'a> {
+    InFlight(InFlight<'a>),
+    Done(RgbaImage),
+}
+
+impl Pending<'_> {
+    /// The rendered scene, read back.
+    pub fn finish(self) -> Result<RgbaImage, Error> {
+        match self {
+            Pending::InFlight(f) => f.finish(),
+            Pending::Done(img) => Ok(img),
+        }
     }
 }
 

@@ -248,3 +248,57 @@ pub fn write_failure(
     .unwrap();
     dir
 }
+
+/// A random scene over the whole format (rotation, rounding, every blend
+/// name, scaled images of `full_scene_assets` with every filter, text), at
+/// most 72 x 72.
+pub fn random_full_scene(rng: &mut impl Rng) -> Value {
+    let w = rng.random_range(8..72u32);
+    let h = rng.random_range(8..72u32);
+    let mut layers = Vec::new();
+    for _ in 0..rng.random_range(1..6) {
+        let (fw, fh) = (w as f64, h as f64);
+        let mut l = match rng.random_range(0..5) {
+            0 => json!({"type": "rect", "color": random_color(rng)}),
+            1 => json!({"type": "linear-gradient", "angle": rng.random_range(0.0..360.0),
+                        "stops": [{"offset": 0, "color": random_color(rng)}, {"offset": 1, "color": random_color(rng)}]}),
+            2 => json!({"type": "radial-gradient",
+                        "stops": [{"offset": 0.2, "color": random_color(rng)}, {"offset": 0.9, "color": random_color(rng)}]}),
+            3 => {
+                json!({"type": "text", "text": "Ag 12", "size": rng.random_range(8.0..30.0), "color": random_color(rng)})
+            }
+            _ => json!({"type": "image", "src": format!("i{}.png", rng.random_range(0..3)),
+                        "fit": *["cover", "contain", "fill", "none"].choose(rng).unwrap(),
+                        "filter": *["lanczos3", "bilinear", "nearest"].choose(rng).unwrap()}),
+        };
+        l["x"] = json!(rng.random_range(-0.3 * fw..fw));
+        l["y"] = json!(rng.random_range(-0.3 * fh..fh));
+        l["width"] = json!(rng.random_range(1.0..fw * 1.2));
+        l["height"] = json!(rng.random_range(1.0..fh * 1.2));
+        if rng.random_bool(0.5) {
+            l["rotate"] = json!(rng.random_range(-180.0..180.0));
+        }
+        if rng.random_bool(0.5) {
+            l["corner_radius"] = json!(rng.random_range(0.0..12.0));
+        }
+        if rng.random_bool(0.4) {
+            l["opacity"] = json!(rng.random_range(0.0..=1.0));
+        }
+        l["blend"] = json!(*BLEND_NAMES.choose(rng).unwrap());
+        layers.push(l);
+    }
+    json!({"width": w, "height": h, "background": random_color(rng),
+           "blend_space": *["srgb", "linear"].choose(rng).unwrap(), "layers": layers})
+}
+
+/// The images `random_full_scene` names: `i0.png` .. `i2.png`.
+pub fn full_scene_assets(rng: &mut impl Rng) -> impasto::Assets {
+    let mut a = impasto::Assets::new();
+    for (i, (w, h)) in [(5u32, 7u32), (40, 24), (96, 64)].into_iter().enumerate() {
+        a.insert(
+            format!("i{i}.png"),
+            std::sync::Arc::new(random_image(rng, w, h)),
+        );
+    }
+    a
+}
