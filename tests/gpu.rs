@@ -41,6 +41,21 @@ fn parity(a: &RgbaImage, b: &RgbaImage) -> (f64, f64) {
     (d.worst, d.loose as f64 / d.channels as f64)
 }
 
+/// Renders `json` on the CPU and on `gpu` and holds them to the GPU
+/// tolerance; on failure both renders are saved under `name`.
+fn assert_parity(gpu: &Renderer, name: &str, json: &Value, assets: &Assets) {
+    let scene = Scene::from_value(json).unwrap();
+    let a = cpu().render_with_assets(&scene, assets).unwrap();
+    let b = gpu
+        .render_with_assets(&scene, assets)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let d = difference(&a, &b, &GPU);
+    if !d.within(&GPU) {
+        let at = save_pair(name, &a, &b, json);
+        panic!("{name}: {d:?} (in {at})");
+    }
+}
+
 fn save_pair(name: &str, cpu: &RgbaImage, gpu: &RgbaImage, scene: &Value) -> String {
     let dir = common::failure_dir();
     cpu.save(dir.join(format!("{name}.cpu.png"))).unwrap();
@@ -305,14 +320,7 @@ fn a_large_photo_is_resampled_in_bands_like_the_cpu() {
     for filter in ["lanczos3", "bilinear"] {
         let json = json!({"width": 1200, "height": 900, "background": "#ffffff", "layers": [
             {"type": "image", "src": "photo.png", "x": 0.5, "fit": "cover", "filter": filter}]});
-        let scene = Scene::from_value(&json).unwrap();
-        let a = cpu().render_with_assets(&scene, &assets).unwrap();
-        let b = gpu.render_with_assets(&scene, &assets).unwrap();
-        let d = difference(&a, &b, &GPU);
-        if !d.within(&GPU) {
-            let at = save_pair(&format!("banded-{filter}"), &a, &b, &json);
-            panic!("{filter}: {d:?} (in {at})");
-        }
+        assert_parity(&gpu, &format!("banded-{filter}"), &json, &assets);
     }
 }
 
@@ -329,14 +337,7 @@ fn a_long_thin_stretch_is_filtered_vertically_first_like_the_cpu() {
         let json = json!({"width": 64, "height": 48, "background": "#203040", "layers": [
             {"type": "image", "src": "thin.png", "x": -50000, "y": 18, "width": 100000, "height": 12,
              "fit": "fill", "filter": filter, "rotate": rotate}]});
-        let scene = Scene::from_value(&json).unwrap();
-        let a = cpu().render_with_assets(&scene, &assets).unwrap();
-        let b = gpu.render_with_assets(&scene, &assets).unwrap();
-        let d = difference(&a, &b, &GPU);
-        if !d.within(&GPU) {
-            let at = save_pair(&format!("thin-{rotate}"), &a, &b, &json);
-            panic!("rotate {rotate}: {d:?} (in {at})");
-        }
+        assert_parity(&gpu, &format!("thin-{rotate}"), &json, &assets);
     }
 }
 
@@ -369,15 +370,6 @@ fn images_over_the_texture_size_limit_render_like_the_cpu() {
     ];
     for (k, layer) in layers.into_iter().enumerate() {
         let json = json!({"width": 64, "height": 10, "background": "#80402080", "layers": [layer]});
-        let scene = Scene::from_value(&json).unwrap();
-        let a = cpu().render_with_assets(&scene, &assets).unwrap();
-        let b = gpu
-            .render_with_assets(&scene, &assets)
-            .unwrap_or_else(|e| panic!("layer {k}: {e}"));
-        let d = difference(&a, &b, &GPU);
-        if !d.within(&GPU) {
-            let at = save_pair(&format!("oversize-{k}"), &a, &b, &json);
-            panic!("layer {k}: {d:?} (in {at})");
-        }
+        assert_parity(&gpu, &format!("oversize-{k}"), &json, &assets);
     }
 }
