@@ -184,11 +184,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".impasto-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".impasto-").suffix(".tmp");
+    // The file gets the permissions `File::create` would give it (0666
+    // less the umask), not a temporary file's owner-only 0600: a poster is
+    // usually served by another user (a web server).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     // On failure the NamedTempFile is dropped and deletes itself.
@@ -211,6 +217,19 @@ mod tests {
         RgbaImage::from_fn(7, 5, |x, y| {
             image::Rgba([x as u8 * 30, y as u8 * 50, 200, (x * 40) as u8])
         })
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_get_the_permissions_of_a_created_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let made = dir.path().join("made.png");
+        std::fs::File::create(&made).unwrap();
+        let written = dir.path().join("written.png");
+        write_atomic(&written, b"x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&written), mode(&made));
     }
 
     #[test]
