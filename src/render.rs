@@ -155,6 +155,19 @@ impl Renderer {
         self
     }
 
+    /// Makes the GPU backend use textures no larger than `side` pixels (at
+    /// least 256) even where the adapter allows more, as an adapter with a
+    /// smaller limit would: canvases wider than that render in tiles, and
+    /// larger images are cropped or resampled on the CPU before upload.
+    /// A way to check, on any machine, what a smaller GPU does. Shared by
+    /// every clone of this renderer.
+    pub fn with_gpu_max_texture_side(self, side: u32) -> Renderer {
+        if let Some(g) = &self.gpu {
+            g.cap_texture_side(side);
+        }
+        self
+    }
+
     fn on_gpu(ctx: GpuContext, why: &str) -> Renderer {
         let a = ctx.adapter();
         log::info!("{why} {} ({}, {})", a.name, a.device_type, a.backend);

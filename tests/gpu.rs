@@ -373,3 +373,35 @@ fn images_over_the_texture_size_limit_render_like_the_cpu() {
         assert_parity(&gpu, &format!("oversize-{k}"), &json, &assets);
     }
 }
+
+/// A canvas wider and taller than the largest texture is rendered in tiles
+/// (here on a renderer capped at 1024-pixel textures, as an adapter with a
+/// small limit would be): layers that cross the seams (a gradient, a rotated
+/// rounded rectangle, a scaled image, an image over the texture limit,
+/// text, an erasing operator) match the CPU.
+#[test]
+fn canvases_over_the_texture_limit_render_in_tiles() {
+    if gpu_renderer().is_none() {
+        return;
+    }
+    // A renderer of its own: the cap is shared by every clone.
+    let gpu = Renderer::new(Backend::Gpu)
+        .unwrap()
+        .with_system_fonts(false)
+        .with_gpu_max_texture_side(1024);
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let mut assets = Assets::new();
+    assets.insert("i.png", Arc::new(common::random_image(&mut rng, 24, 16)));
+    assets.insert(
+        "wide.png",
+        Arc::new(common::random_image(&mut rng, 1300, 9)),
+    );
+    let json = json!({"width": 1100, "height": 1060, "background": "#f4efe6", "layers": [
+        {"type": "linear-gradient", "angle": 60, "stops": [{"offset": 0, "color": "#ff000080"}, {"offset": 1, "color": "#0000ff"}]},
+        {"type": "rect", "x": 1003.5, "y": 1003.25, "width": 41, "height": 40, "rotate": 25, "corner_radius": 6, "color": "#208040c0", "blend": "multiply"},
+        {"type": "image", "src": "i.png", "x": 1011.7, "y": 995, "width": 30, "height": 60, "fit": "fill", "filter": "lanczos3"},
+        {"type": "image", "src": "wide.png", "x": 3.5, "y": 1010, "width": 1090, "height": 30, "fit": "fill", "rotate": 1},
+        {"type": "text", "text": "Seam", "x": 990, "y": 1000, "width": 100, "height": 50, "size": 32, "color": "#000000"},
+        {"type": "rect", "x": 1030, "y": 1030, "width": 8, "height": 8, "color": "#ffffff", "blend": "destination-out"}]});
+    assert_parity(&gpu, "tiles", &json, &assets);
+}

@@ -217,7 +217,9 @@ pub(crate) struct GpuContext {
     max_storage: u64,
     pool: Mutex<Pool>,
     glyphs: Mutex<glyphs::Glyphs>,
-    max_texture_side: u32,
+    /// The texture side the backend uses: the adapter's limit, or less
+    /// (`Renderer::with_gpu_max_texture_side`).
+    max_texture_side: std::sync::atomic::AtomicU32,
     lost: Arc<AtomicBool>,
 }
 
@@ -363,7 +365,7 @@ impl GpuContext {
             dummy_storage,
             pool: Mutex::new(Pool::new(budget)),
             glyphs,
-            max_texture_side: limits.max_texture_dimension_2d,
+            max_texture_side: limits.max_texture_dimension_2d.into(),
             lost,
         }))
     }
@@ -388,8 +390,8 @@ impl GpuContext {
                 format,
                 usage,
             } => Key::Texture {
-                width: width.min(self.max_texture_side),
-                height: height.min(self.max_texture_side),
+                width: width.min(self.max_texture_side()),
+                height: height.min(self.max_texture_side()),
                 format,
                 usage,
             },
@@ -406,6 +408,21 @@ impl GpuContext {
         let mut loan = self.take(Key::buffer(bytes, usage));
         loan.want = bytes.max(16);
         loan
+    }
+
+    /// The texture side this backend uses.
+    fn max_texture_side(&self) -> u32 {
+        self.max_texture_side.load(Ordering::Relaxed)
+    }
+
+    /// Uses textures no larger than `side` (at least 256), below the
+    /// adapter's own limit.
+    pub fn cap_texture_side(&self, side: u32) {
+        let limit = self.adapter.max_texture_side;
+        self.max_texture_side.store(
+            side.clamp(256, limit.max(256)).min(limit),
+            Ordering::Relaxed,
+        );
     }
 
     /// Changes the pool's byte budget.
@@ -477,9 +494,9 @@ impl GpuContext {
     }
 
     /// Submits a validated, resolved scene and returns without waiting for
-    /// the GPU: [`Pending::finish`] reads the result back. A scene taller
-    /// than one storage binding is rendered in strips here (strip `k + 1`
-    /// submitted before strip `k` is read back) and comes back finished.
+    /// the GPU: [`Pending::finish`] reads the result back. A canvas over the
+    /// adapter's texture or storage limits is rendered in tiles here and
+    /// comes back finished.
     pub(crate) fn submit(&self, scene: &Scene, resolved: &Resolved) -> Result<Pending<'_>, Error> {
         if self.lost.load(Ordering::SeqCst) {
             return Err(Error::Gpu(
@@ -487,53 +504,50 @@ impl GpuContext {
             ));
         }
         let (w, h) = (scene.width, scene.height);
-        if w > self.max_texture_side {
-            return Err(Error::Gpu(format!(
-                "a canvas {w} pixels wide is over this adapter's texture size limit of {}; use the CPU backend",
-                self.max_texture_side
-            )));
-        }
-        // A canvas larger than one storage binding (or one texture) is
-        // rendered in horizontal strips: each strip is the same scene moved
-        // up, which every formula is invariant under.
-        let strip_rows = (self.max_storage / (w as u64 * 16))
-            .min(self.max_texture_side as u64)
+        // A canvas wider than one texture or larger than one storage binding
+        // is rendered in tiles: each tile is the same scene moved up and
+        // left by whole pixels, which every formula is invariant under.
+        let side = self.max_texture_side();
+        let tile_w = w.min(side);
+        let tile_h = (self.max_storage / (tile_w as u64 * 16))
+            .min(side as u64)
             .min(h as u64) as u32;
-        if strip_rows == 0 {
+        if tile_h == 0 {
             return Err(Error::Gpu(
                 "the canvas does not fit this adapter; use the CPU backend".into(),
             ));
         }
-        if strip_rows >= h {
-            return self.submit_strip(scene, resolved).map(Pending::InFlight);
+        if tile_w == w && tile_h == h {
+            return self.submit_tile(scene, resolved).map(Pending::InFlight);
         }
-        let mut out = Vec::with_capacity(w as usize * h as usize * 4);
-        let mut previous: Option<InFlight> = None;
-        let mut y0 = 0;
-        while y0 < h {
-            let rows = strip_rows.min(h - y0);
-            let mut strip = scene.clone();
-            strip.height = rows;
-            for layer in &mut strip.layers {
-                layer.y -= y0 as f64;
+        let mut out = RgbaImage::new(w, h);
+        // Tile `k + 1` is submitted before tile `k` is read back.
+        let mut previous: Option<(InFlight, u32, u32)> = None;
+        for y0 in (0..h).step_by(tile_h as usize) {
+            for x0 in (0..w).step_by(tile_w as usize) {
+                let mut tile = scene.clone();
+                tile.width = tile_w.min(w - x0);
+                tile.height = tile_h.min(h - y0);
+                for layer in &mut tile.layers {
+                    layer.x -= x0 as f64;
+                    layer.y -= y0 as f64;
+                }
+                let next = self.submit_tile(&tile, resolved)?;
+                if let Some((done, x, y)) = previous.replace((next, x0, y0)) {
+                    image::imageops::replace(&mut out, &done.finish()?, x as i64, y as i64);
+                }
             }
-            let next = self.submit_strip(&strip, resolved)?;
-            if let Some(done) = previous.replace(next) {
-                out.extend_from_slice(done.finish()?.as_raw());
-            }
-            y0 += rows;
         }
-        if let Some(done) = previous {
-            out.extend_from_slice(done.finish()?.as_raw());
+        if let Some((done, x, y)) = previous {
+            image::imageops::replace(&mut out, &done.finish()?, x as i64, y as i64);
         }
-        RgbaImage::from_raw(w, h, out)
-            .map(Pending::Done)
-            .ok_or_else(|| Error::Gpu("strip sizes do not add up".into()))
+        Ok(Pending::Done(out))
     }
 
-    /// Submits one strip under error scopes: validation and out-of-memory
-    /// errors of its uploads, recording and submission become `Error`s.
-    fn submit_strip(&self, scene: &Scene, resolved: &Resolved) -> Result<InFlight<'_>, Error> {
+    /// Submits one tile (or a whole canvas) under error scopes: validation
+    /// and out-of-memory errors of its uploads, recording and submission
+    /// become `Error`s.
+    fn submit_tile(&self, scene: &Scene, resolved: &Resolved) -> Result<InFlight<'_>, Error> {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let mut loans = Vec::new();
@@ -573,7 +587,7 @@ impl GpuContext {
     }
 
     /// Prepares (every upload and bind group), records and submits one
-    /// strip, and asks for its staging buffer to be mapped.
+    /// tile, and asks for its staging buffer to be mapped.
     fn record_and_submit(
         &self,
         scene: &Scene,
@@ -1024,7 +1038,8 @@ impl GpuContext {
             // so it rounds down exactly as the CPU raster does.
             let pad = (-plan.top.floor()).max(0.0) as u64;
             let end = tex_h as u64 + pad + plan.height as u64;
-            if plan.width > self.max_texture_side || end > self.max_texture_side as u64 {
+            let side = self.max_texture_side();
+            if plan.width > side || end > side as u64 {
                 continue;
             }
             let region = [0, tex_h + pad as u32, plan.width, end as u32];
@@ -1063,7 +1078,8 @@ impl GpuContext {
 
     /// Whether a `w` x `h` image fits one texture of this adapter.
     fn fits_texture(&self, w: u32, h: u32) -> bool {
-        w <= self.max_texture_side && h <= self.max_texture_side
+        let side = self.max_texture_side();
+        w <= side && h <= side
     }
 
     /// Layer `index`'s image resampled with `xw` x `yw`: the loan of the
@@ -1244,7 +1260,7 @@ fn entry_buf(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
     }
 }
 
-/// What a submitted strip's readback needs: the loan index of its staging
+/// What a submitted tile's readback needs: the loan index of its staging
 /// buffer, its padded row length and size, its submission, and the channel
 /// on which wgpu says that the staging buffer is mapped.
 struct Submitted {
@@ -1255,7 +1271,7 @@ struct Submitted {
     mapped: std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
 }
 
-/// A strip submitted to the GPU whose result has not been read back. Its
+/// A tile (or whole canvas) submitted to the GPU whose result has not been read back. Its
 /// loans go back to the pool when it is finished or dropped (after the GPU
 /// is done with them).
 pub(crate) struct InFlight<'a> {
@@ -1347,7 +1363,7 @@ impl Drop for Unmap<'_> {
     }
 }
 
-/// A submitted scene: one strip in flight, or a scene rendered in strips
+/// A submitted scene: one tile (the whole canvas) in flight, or a canvas rendered in tiles
 /// (already read back).
 pub(crate) enum Pending<'a> {
     InFlight(InFlight<'a>),
