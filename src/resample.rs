@@ -258,15 +258,6 @@ impl PassPlan {
         } else {
             PassOrder::HorizontalFirst
         };
-        // Pixels of intermediate a band holds: horizontal first, the output
-        // width times the source rows it reads; vertical first, the source
-        // columns read times its rows.
-        let band_pixels = |lo: u32, hi: u32, rows: usize| -> u64 {
-            match order {
-                PassOrder::HorizontalFirst => dw * (hi - lo) as u64,
-                PassOrder::VerticalFirst => (cols.1 - cols.0) as u64 * rows as u64,
-            }
-        };
         let max_rows = max_band_rows.max(1) as usize;
         let budget = BAND_BYTES / 16;
         let mut bands = Vec::new();
@@ -279,7 +270,13 @@ impl PassPlan {
             while k1 < dh && k1 - k0 < max_rows {
                 let (l, h) = span(yw, k1, k1 + 1, sh);
                 let (l, h) = (l.min(lo), h.max(hi));
-                if band_pixels(l, h, k1 + 1 - k0) > budget {
+                let grown = Band {
+                    k0: k0 as u32,
+                    k1: k1 as u32 + 1,
+                    lo: l,
+                    hi: h,
+                };
+                if intermediate_pixels(order, cols, &grown, dw) > budget {
                     break;
                 }
                 (lo, hi, k1) = (l, h, k1 + 1);
@@ -297,12 +294,17 @@ impl PassPlan {
 
     /// Pixels of intermediate the band holds (`f32` RGBA each).
     pub fn band_pixels(&self, band: &Band, dst_w: u32) -> u64 {
-        match self.order {
-            PassOrder::HorizontalFirst => dst_w as u64 * (band.hi - band.lo) as u64,
-            PassOrder::VerticalFirst => {
-                (self.cols.1 - self.cols.0) as u64 * (band.k1 - band.k0) as u64
-            }
-        }
+        intermediate_pixels(self.order, self.cols, band, dst_w as u64)
+    }
+}
+
+/// Pixels of intermediate a band holds: horizontal first, the output width
+/// times the source rows it reads; vertical first, the source columns read
+/// times its output rows.
+fn intermediate_pixels(order: PassOrder, cols: (u32, u32), band: &Band, dst_w: u64) -> u64 {
+    match order {
+        PassOrder::HorizontalFirst => dst_w * (band.hi - band.lo) as u64,
+        PassOrder::VerticalFirst => (cols.1 - cols.0) as u64 * (band.k1 - band.k0) as u64,
     }
 }
 

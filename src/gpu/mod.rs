@@ -419,10 +419,8 @@ impl GpuContext {
     /// adapter's own limit.
     pub fn cap_texture_side(&self, side: u32) {
         let limit = self.adapter.max_texture_side;
-        self.max_texture_side.store(
-            side.clamp(256, limit.max(256)).min(limit),
-            Ordering::Relaxed,
-        );
+        self.max_texture_side
+            .store(side.max(256).min(limit), Ordering::Relaxed);
     }
 
     /// Changes the pool's byte budget.
