@@ -1,13 +1,13 @@
 // One layer composited onto the premultiplied f32 canvas. Keep in sync with
-// src/cpu.rs (`paint_row`, `gradient_at`, `sample_bilinear`) and
-// src/geometry.rs (`BoxGeometry::coverage`). Prepended: color.wgsl, blend.wgsl.
+// src/cpu/mod.rs (`paint_row`, `gradient_at`, `sample_bilinear`) and
+// src/plan/geometry.rs (`BoxGeometry::coverage`). Prepended: color.wgsl, blend.wgsl.
 
 const KIND_SOLID: u32 = 0u;
 const KIND_LINEAR: u32 = 1u;
 const KIND_RADIAL: u32 = 2u;
-const KIND_DIRECT: u32 = 3u;
-const KIND_INTER: u32 = 4u;
-const KIND_ROTATED: u32 = 5u;
+const KIND_COPY: u32 = 3u;
+const KIND_GRID: u32 = 4u;
+const KIND_PLACED: u32 = 5u;
 const KIND_NONE: u32 = 6u;
 const KIND_TEXT: u32 = 7u;
 
@@ -44,7 +44,7 @@ struct LayerParams {
 // starting at row lp.img.y.
 @group(0) @binding(6) var text_tex: texture_2d<f32>;
 
-fn to_local(p: vec2<f32>) -> vec2<f32> {
+fn local_point(p: vec2<f32>) -> vec2<f32> {
     if (lp.flags.x != 0u) { return p; }
     let c = (lp.box_.xy + lp.box_.zw) * 0.5;
     let d = p - c;
@@ -54,7 +54,7 @@ fn to_local(p: vec2<f32>) -> vec2<f32> {
 }
 
 fn coverage(p: vec2<f32>) -> f32 {
-    let l = to_local(p);
+    let l = local_point(p);
     let cx = clamp(min(lp.clip.z, l.x + 0.5) - max(lp.clip.x, l.x - 0.5), 0.0, 1.0);
     let cy = clamp(min(lp.clip.w, l.y + 0.5) - max(lp.clip.y, l.y - 0.5), 0.0, 1.0);
     var cov = cx * cy;
@@ -99,8 +99,8 @@ fn inter_at(x: i32, y: i32) -> vec4<f32> {
     return inter[u32(y * lp.img.z + x)];
 }
 
-fn sample_rotated(p: vec2<f32>) -> vec4<f32> {
-    let l = to_local(p);
+fn sample_placed(p: vec2<f32>) -> vec4<f32> {
+    let l = local_point(p);
     let w = lp.img.z;
     let h = lp.img.w;
     let u = (l.x - lp.placed.x) * (f32(w) / lp.placed.z);
@@ -127,22 +127,22 @@ fn sample_rotated(p: vec2<f32>) -> vec4<f32> {
 fn paint(x: u32, y: u32) -> vec4<f32> {
     let p = vec2<f32>(f32(x) + 0.5, f32(y) + 0.5);
     switch lp.kind {
-        case 0u: { return lp.color; }
-        case 1u: { return gradient_at(lp.ramp.x + lp.ramp.y * p.x + lp.ramp.z * p.y); }
-        case 2u: { return gradient_at(length(p - lp.ramp.xy) / lp.ramp.z); }
-        case 3u: {
+        case KIND_SOLID: { return lp.color; }
+        case KIND_LINEAR: { return gradient_at(lp.ramp.x + lp.ramp.y * p.x + lp.ramp.z * p.y); }
+        case KIND_RADIAL: { return gradient_at(length(p - lp.ramp.xy) / lp.ramp.z); }
+        case KIND_COPY: {
             let sx = i32(x) - lp.img.x;
             let sy = i32(y) - lp.img.y;
             if (sx < 0 || sy < 0 || sx >= lp.img.z || sy >= lp.img.w) { return vec4<f32>(0.0); }
             return premultiply_bytes(texel_bytes(textureLoad(src_tex, vec2<i32>(sx, sy), 0)), lp.flags.w);
         }
-        case 4u: {
+        case KIND_GRID: {
             let rx = i32(x) - lp.img.x;
             let ry = i32(y) - lp.img.y;
             if (rx < 0 || ry < 0 || rx >= lp.img.z || ry >= lp.img.w) { return vec4<f32>(0.0); }
             return inter_at(rx, ry);
         }
-        case 5u, 7u: { return sample_rotated(p); }
+        case KIND_PLACED, KIND_TEXT: { return sample_placed(p); }
         default: { return vec4<f32>(0.0); }
     }
 }

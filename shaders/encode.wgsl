@@ -1,5 +1,5 @@
 // The encode edge on the GPU: premultiplied f32 canvas to straight 8-bit
-// sRGB, rounded once. Keep in sync with src/kernels.rs (`encode_srgb_impl`,
+// sRGB, rounded once. Keep in sync with src/cpu/kernels.rs (`encode_srgb_impl`,
 // `encode_linear_impl`) and src/color.rs (`linear_to_srgb8`; `thresholds`
 // and `buckets` are its tables).
 

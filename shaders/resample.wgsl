@@ -1,5 +1,5 @@
 // Separable resampling on premultiplied colour (keep in sync with
-// src/resample.rs `resample`): the first pass premultiplies each source
+// src/cpu/resample.rs `resample`): the first pass premultiplies each source
 // texel in the blend space *before* filtering, the second pass writes valid
 // premultiplied colour (0 <= c <= a <= 1). Both read the same AxisWeights
 // tables as the CPU, in the pass order and bands of `PassPlan`: one dispatch

@@ -57,14 +57,16 @@ impl OutputFormat {
     }
 }
 
-/// Why a file could not be decoded (the caller adds layer and field).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a file could not be decoded (the renderer adds layer and field).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct DecodeError(pub String);
 
 /// Reads and decodes an image file, refusing images of more than
 /// `max_pixels` pixels before decoding them.
-pub fn decode_file(path: &Path, max_pixels: u64) -> Result<RgbaImage, DecodeError> {
-    let bytes = std::fs::read(path).map_err(|e| DecodeError(format!("cannot read: {e}")))?;
+pub fn decode_file(path: impl AsRef<Path>, max_pixels: u64) -> Result<RgbaImage, DecodeError> {
+    let bytes =
+        std::fs::read(path.as_ref()).map_err(|e| DecodeError(format!("cannot read: {e}")))?;
     decode_bytes(&bytes, max_pixels)
 }
 
@@ -152,7 +154,7 @@ pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
 }
 
 /// Straight RGBA to RGB over opaque white, rounded: `c·a + 255·(1 - a)`.
-pub fn flatten_over_white(img: &RgbaImage) -> Vec<u8> {
+pub(crate) fn flatten_over_white(img: &RgbaImage) -> Vec<u8> {
     use rayon::prelude::*;
     let src = img.as_raw();
     let mut rgb = vec![0u8; src.len() / 4 * 3];
@@ -175,7 +177,7 @@ pub fn flatten_over_white(img: &RgbaImage) -> Vec<u8> {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder,
 /// renamed into place: either the whole file appears or nothing does.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -203,7 +205,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 /// Encodes `img` in the format its extension names and writes it atomically.
-pub fn save(img: &RgbaImage, path: &Path, jpeg_quality: u8) -> Result<(), Error> {
+pub fn save(img: &RgbaImage, path: impl AsRef<Path>, jpeg_quality: u8) -> Result<(), Error> {
+    let path = path.as_ref();
     let format = OutputFormat::from_path(path, jpeg_quality)?;
     let bytes = encode(img, format)?;
     write_atomic(path, &bytes)

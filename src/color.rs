@@ -86,6 +86,7 @@ pub fn srgb_to_linear(v: f64) -> f64 {
     }
 }
 
+#[cfg(test)] // the scalar reference the SIMD kernels are tested against
 /// The inverse transfer function: linear light to sRGB-encoded value.
 pub fn linear_to_srgb(v: f64) -> f64 {
     if v <= 0.0031308 {
@@ -175,6 +176,7 @@ pub fn premultiply_rgba8(p: [u8; 4], space: BlendSpace) -> [f32; 4] {
     }
 }
 
+#[cfg(test)] // the scalar reference the SIMD kernels are tested against
 /// Rounds a value in 0..=1 to 8 bits, to nearest with ties to even
 /// (clamping first).
 #[inline]
@@ -201,6 +203,7 @@ pub fn linear_to_srgb8(v: f32) -> u8 {
     }
 }
 
+#[cfg(test)] // the scalar reference the SIMD kernels are tested against
 /// Converts a premultiplied pixel in `space` to straight 8-bit sRGB (the
 /// encode edge of the engine). A pixel whose alpha rounds to 0 becomes all zeros.
 #[inline]

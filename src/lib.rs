@@ -1,50 +1,52 @@
 //! impasto composes layered images (photos, logos, gradients, shapes and
 //! text) into posters, social cards and thumbnails, with exact
-//! premultiplied-alpha compositing maths.
+//! premultiplied-alpha compositing maths, on the CPU or on a GPU (wgpu).
 //!
 //! ```no_run
 //! use impasto::{Backend, Renderer, Scene};
 //!
 //! let scene = Scene::from_path("examples/poster/poster.json")?;
 //! let renderer = Renderer::new(Backend::Auto)?;
-//! let image = renderer.render(&scene)?; // straight-alpha RGBA8
-//! impasto::codec::save(&image, "poster.png".as_ref(), 90)?;
+//! renderer.render_to_file(&scene, "poster.png", 90)?;
 //! # Ok::<(), impasto::Error>(())
 //! ```
 //!
-//! A tour of the modules:
-//! - [`scene`]: the scene format (`shared/spec/scene-format.md`) and its strict parser;
-//! - [`color`]: colour parsing, the sRGB transfer function, and the named
-//!   premultiply / unpremultiply conversions at the engine's edges;
-//! - [`blend`]: every compositing formula, in one place;
-//! - [`geometry`]: boxes, rotation, antialiased coverage, gradient and image placement;
-//! - [`resample`]: premultiplied resampling filters;
-//! - [`codec`]: decoding (limits, EXIF orientation) and encoding (PNG, JPEG, WebP);
-//! - `cpu`: the band-streaming CPU compositor (and `kernels`, its SIMD row loops);
-//! - [`gpu`]: the wgpu backend and its resource pool;
-//! - [`text`]: fonts, text layout and glyph rasterization;
-//! - [`render`]: [`Renderer`], [`Backend`], [`Limits`], [`Assets`].
+//! The scene format is documented in `docs/scene-format.md` (and as a JSON
+//! Schema in `docs/scene.schema.json`, which `impasto schema` prints).
+//!
+//! The public surface: [`Renderer`] (built with a [`Backend`] and
+//! [`Limits`]) renders a [`Scene`] whose images are files under the asset
+//! root or in-memory [`Assets`]; [`codec`] decodes and encodes files;
+//! [`scene`] holds the scene types. How a render flows, module by module, is
+//! in `ARCHITECTURE.md`.
 
 #![warn(missing_docs)]
 
-pub mod blend;
+mod assets;
+mod blend;
 pub mod codec;
-pub mod color;
+mod color;
 mod cpu;
-pub mod error;
-pub mod geometry;
-pub mod gpu;
-mod kernels;
-pub mod render;
-pub mod resample;
+mod error;
+mod gpu;
+mod pixels;
+mod plan;
+mod renderer;
 pub mod scene;
-pub mod text;
+mod text;
 
+#[cfg(test)]
+mod blend_crosscheck;
+
+// The blend formulas' row loop uses the CPU's SIMD kernels.
+pub(crate) use cpu::kernels;
+
+pub use assets::Assets;
 pub use blend::BlendMode;
 pub use color::{BlendSpace, Color};
 pub use error::{Error, Location, SceneError};
 pub use gpu::pool::PoolStats;
-pub use gpu::AdapterSummary;
+pub use gpu::{list_adapters, AdapterSummary};
 pub use image::RgbaImage;
-pub use render::{Assets, Backend, Limits, Renderer};
+pub use renderer::{Backend, Limits, Renderer};
 pub use scene::{Layer, LayerKind, Scene};

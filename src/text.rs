@@ -21,10 +21,11 @@ use cosmic_text::{
     SwashContent, Weight, Wrap,
 };
 
+use crate::blend::{composite, BlendMode};
 use crate::color::{premultiply_rgba8, BlendSpace};
 use crate::error::{Error, Location};
-use crate::geometry::BoxGeometry;
-use crate::resample::PremulImage;
+use crate::pixels::{store16, PremulImage};
+use crate::plan::geometry::BoxGeometry;
 use crate::scene::{Align, Layer, TextLayer, VAlign};
 
 /// The bundled default family.
@@ -250,21 +251,13 @@ impl TextEngine {
                             }
                         };
                         let dst = &mut acc[ry as usize * rw + rx as usize];
-                        let k = 1.0 - src[3];
-                        *dst = std::array::from_fn(|c| src[c] + dst[c] * k);
+                        *dst = composite(BlendMode::SourceOver, src, *dst);
                     }
                 }
             }
         }
         drop(guard);
-        let data = acc
-            .iter()
-            .map(|p| {
-                let a = p[3].clamp(0.0, 1.0);
-                let q = |v: f32| (v.clamp(0.0, a) * 65535.0 + 0.5) as u16;
-                [q(p[0]), q(p[1]), q(p[2]), (a * 65535.0 + 0.5) as u16]
-            })
-            .collect();
+        let data = acc.into_iter().map(store16).collect();
         Some(TextRaster {
             image: PremulImage {
                 width: rw as u32,
@@ -309,10 +302,10 @@ pub(crate) fn plan(
     canvas_h: u32,
 ) -> Option<(Buffer, TextPlan)> {
     let corners = [
-        geom.to_local(0.0, 0.0),
-        geom.to_local(canvas_w as f64, 0.0),
-        geom.to_local(0.0, canvas_h as f64),
-        geom.to_local(canvas_w as f64, canvas_h as f64),
+        geom.local_point(0.0, 0.0),
+        geom.local_point(canvas_w as f64, 0.0),
+        geom.local_point(0.0, canvas_h as f64),
+        geom.local_point(canvas_w as f64, canvas_h as f64),
     ];
     let margin = if geom.axis_aligned { 0.0 } else { 2.0 };
     let lx0 = corners.iter().map(|c| c.0).fold(f64::INFINITY, f64::min) - margin;

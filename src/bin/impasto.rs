@@ -103,7 +103,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Info => {
-            let adapters = impasto::gpu::list_adapters();
+            let adapters = impasto::list_adapters();
             if adapters.is_empty() {
                 println!("no GPU adapters found");
             }

@@ -21,10 +21,9 @@ use image::RgbaImage;
 
 use crate::color::{linear_encode_tables, srgb8_to_linear_table, BlendSpace};
 use crate::error::Error;
-use crate::geometry::{BoxGeometry, LinearRamp, RadialRamp};
-use crate::render::Resolved;
-use crate::resample::{plan_image, AxisWeights, ImagePlan, PassOrder, PassPlan, PremulImage};
-use crate::scene::{Filter, LayerKind, Scene, Stop};
+use crate::pixels::PremulImage;
+use crate::plan::weights::{AxisWeights, PassOrder, PassPlan};
+use crate::plan::{Paint, Plan, PlannedLayer, Sampling, Stops};
 use pool::{Key, Loan, Pool, PoolStats};
 
 /// The WGSL of the per-layer composite pass (color + blend + composite).
@@ -140,9 +139,9 @@ const _: () = assert!(std::mem::size_of::<EncodeParams>() == 16);
 const KIND_SOLID: u32 = 0;
 const KIND_LINEAR: u32 = 1;
 const KIND_RADIAL: u32 = 2;
-const KIND_DIRECT: u32 = 3;
-const KIND_INTER: u32 = 4;
-const KIND_ROTATED: u32 = 5;
+const KIND_COPY: u32 = 3;
+const KIND_GRID: u32 = 4;
+const KIND_PLACED: u32 = 5;
 const KIND_NONE: u32 = 6;
 const KIND_TEXT: u32 = 7;
 
@@ -487,21 +486,21 @@ impl GpuContext {
     }
 
     /// Renders a validated, resolved scene. Straight-alpha 8-bit sRGB out.
-    pub fn render(&self, scene: &Scene, resolved: &Resolved) -> Result<RgbaImage, Error> {
-        self.submit(scene, resolved)?.finish()
+    pub fn render(&self, plan: &Plan<'_>) -> Result<RgbaImage, Error> {
+        self.submit(plan)?.finish()
     }
 
     /// Submits a validated, resolved scene and returns without waiting for
     /// the GPU: [`Pending::finish`] reads the result back. A canvas over the
     /// adapter's texture or storage limits is rendered in tiles here and
     /// comes back finished.
-    pub(crate) fn submit(&self, scene: &Scene, resolved: &Resolved) -> Result<Pending<'_>, Error> {
+    pub(crate) fn submit(&self, plan: &Plan<'_>) -> Result<Pending<'_>, Error> {
         if self.lost.load(Ordering::SeqCst) {
             return Err(Error::Gpu(
                 "the GPU device was lost; create a new Renderer (or use the CPU backend)".into(),
             ));
         }
-        let (w, h) = (scene.width, scene.height);
+        let (w, h) = (plan.width, plan.height);
         // A canvas wider than one texture or larger than one storage binding
         // is rendered in tiles: each tile is the same scene moved up and
         // left by whole pixels, which every formula is invariant under.
@@ -516,21 +515,15 @@ impl GpuContext {
             ));
         }
         if tile_w == w && tile_h == h {
-            return self.submit_tile(scene, resolved).map(Pending::InFlight);
+            return self.submit_tile(plan).map(Pending::InFlight);
         }
         let mut out = RgbaImage::new(w, h);
         // Tile `k + 1` is submitted before tile `k` is read back.
         let mut previous: Option<(InFlight, u32, u32)> = None;
         for y0 in (0..h).step_by(tile_h as usize) {
             for x0 in (0..w).step_by(tile_w as usize) {
-                let mut tile = scene.clone();
-                tile.width = tile_w.min(w - x0);
-                tile.height = tile_h.min(h - y0);
-                for layer in &mut tile.layers {
-                    layer.x -= x0 as f64;
-                    layer.y -= y0 as f64;
-                }
-                let next = self.submit_tile(&tile, resolved)?;
+                let tile = plan.tile_scene(x0, y0, tile_w.min(w - x0), tile_h.min(h - y0));
+                let next = self.submit_tile(&Plan::new(&tile, plan.resolved))?;
                 if let Some((done, x, y)) = previous.replace((next, x0, y0)) {
                     image::imageops::replace(&mut out, &done.finish()?, x as i64, y as i64);
                 }
@@ -545,11 +538,11 @@ impl GpuContext {
     /// Submits one tile (or a whole canvas) under error scopes: validation
     /// and out-of-memory errors of its uploads, recording and submission
     /// become `Error`s.
-    fn submit_tile(&self, scene: &Scene, resolved: &Resolved) -> Result<InFlight<'_>, Error> {
+    fn submit_tile(&self, plan: &Plan<'_>) -> Result<InFlight<'_>, Error> {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let mut loans = Vec::new();
-        let submitted = self.record_and_submit(scene, resolved, &mut loans);
+        let submitted = self.record_and_submit(plan, &mut loans);
         // wgpu-core reports these when the call is made, so the scopes can
         // close before the GPU has finished.
         let oom_err = pollster::block_on(oom.pop());
@@ -588,12 +581,11 @@ impl GpuContext {
     /// tile, and asks for its staging buffer to be mapped.
     fn record_and_submit(
         &self,
-        scene: &Scene,
-        resolved: &Resolved,
+        plan: &Plan<'_>,
         loans: &mut Vec<Loan>,
     ) -> Result<Submitted, Error> {
-        let (w, h) = (scene.width, scene.height);
-        let space = scene.blend_space;
+        let (w, h) = (plan.width, plan.height);
+        let space = plan.space;
         let space_code = space_code(space);
         let canvas = self.scratch(w as u64 * h as u64 * 16, loans);
         let mut encoder = self
@@ -609,7 +601,7 @@ impl GpuContext {
 
         // Text layers first: laid out once (the CPU's plan), drawn by glyphon
         // into one premultiplied texture, a region per layer.
-        let text = self.draw_text(scene, resolved, loans)?;
+        let text = self.draw_text(plan, loans)?;
 
         // Prepare: every upload and every bind group, before any pass.
         struct Pass {
@@ -618,15 +610,9 @@ impl GpuContext {
             resample: Vec<(wgpu::BindGroup, ResampleEntry, (u32, u32))>,
         }
         let mut passes = Vec::new();
-        let background = Layerish::background(scene);
-        for item in std::iter::once(background).chain(
-            scene
-                .layers
-                .iter()
-                .enumerate()
-                .map(|(i, l)| Layerish::Layer(i, l)),
-        ) {
-            let prepared = self.prepare_layer(scene, resolved, &text, &item, space_code, loans)?;
+        let background = Layerish::Background(plan.background);
+        for item in std::iter::once(background).chain(plan.layers.iter().map(Layerish::Layer)) {
+            let prepared = self.prepare_layer(plan, &text, &item, space_code, loans)?;
             let Some(prep) = prepared else { continue };
             let mut resample = Vec::new();
             if let Some(r) = &prep.resample {
@@ -809,16 +795,14 @@ impl GpuContext {
     /// touches nothing (and is not an erasing operator).
     fn prepare_layer(
         &self,
-        scene: &Scene,
-        resolved: &Resolved,
+        plan: &Plan<'_>,
         text: &TextDrawn,
         item: &Layerish,
         space_code: u32,
         loans: &mut Vec<Loan>,
     ) -> Result<Option<Prepared>, Error> {
-        let (w, h) = (scene.width, scene.height);
-        let space = scene.blend_space;
-        let (layer, index) = match item {
+        let (w, h) = (plan.width, plan.height);
+        let layer = match item {
             Layerish::Background(color) => {
                 // The background: a full-canvas solid drawn over the cleared canvas.
                 let p = LayerParams {
@@ -830,7 +814,7 @@ impl GpuContext {
                     clip: [0.0, 0.0, w as f32, h as f32],
                     box_: [0.0, 0.0, w as f32, h as f32],
                     rot: [1.0, 0.0, 0.0, 1.0],
-                    color: color.to_premul(space),
+                    color: *color,
                     ramp: [0.0; 4],
                     img: [0; 4],
                     placed: [0.0; 4],
@@ -842,16 +826,20 @@ impl GpuContext {
                     (w.div_ceil(16), h.div_ceil(16)),
                 )));
             }
-            Layerish::Layer(i, l) => (*l, *i),
+            Layerish::Layer(l) => *l,
         };
-        let mut geom = BoxGeometry::of(layer);
+        // The layers the operator changes nothing of are skipped.
+        let Some([x0, y0, x1, y1]) = layer.region(w, h) else {
+            return Ok(None);
+        };
+        let geom = &layer.geom;
         let mut p = LayerParams {
             canvas: [w, h],
-            origin: [0, 0],
-            size: [0, 0],
+            origin: [x0, y0],
+            size: [x1 - x0, y1 - y0],
             kind: KIND_NONE,
             mode: layer.blend as u32,
-            clip: [0.0; 4],
+            clip: geom.clip.map(|v| v as f32),
             box_: [
                 geom.x0 as f32,
                 geom.y0 as f32,
@@ -862,120 +850,57 @@ impl GpuContext {
                 geom.cos as f32,
                 geom.sin as f32,
                 geom.radius as f32,
-                layer.opacity as f32,
+                layer.opacity,
             ],
             color: [0.0; 4],
             ramp: [0.0; 4],
             img: [0; 4],
             placed: [0.0; 4],
-            flags: [0, 0, 0, space_code],
+            flags: [u32::from(geom.axis_aligned), 0, 0, space_code],
         };
-        let mut prep = Prepared::simple(0, (0, 0));
-        match &layer.kind {
-            LayerKind::Rect { color } => {
+        let mut prep = Prepared::simple(0, ((x1 - x0).div_ceil(16), (y1 - y0).div_ceil(16)));
+        match &layer.paint {
+            Paint::Solid(color) => {
                 p.kind = KIND_SOLID;
-                p.color = color.to_premul(space);
+                p.color = *color;
             }
-            LayerKind::LinearGradient { angle, stops } => {
-                let r = LinearRamp::new(&geom, *angle);
+            Paint::Linear { ramp, stops } => {
                 p.kind = KIND_LINEAR;
-                p.ramp = [r.t0 as f32, r.dx as f32, r.dy as f32, 0.0];
+                p.ramp = [ramp.t0 as f32, ramp.dx as f32, ramp.dy as f32, 0.0];
                 p.flags[2] = stops.len() as u32;
-                prep.stops = Some(self.stops(stops, space, loans));
+                prep.stops = Some(self.stops(stops, loans));
             }
-            LayerKind::RadialGradient {
-                center,
-                radius,
-                stops,
-            } => {
-                let r = RadialRamp::new(&geom, *center, *radius);
+            Paint::Radial { ramp, stops } => {
                 p.kind = KIND_RADIAL;
-                p.ramp = [r.cx as f32, r.cy as f32, r.radius as f32, 0.0];
+                p.ramp = [ramp.cx as f32, ramp.cy as f32, ramp.radius as f32, 0.0];
                 p.flags[2] = stops.len() as u32;
-                prep.stops = Some(self.stops(stops, space, loans));
+                prep.stops = Some(self.stops(stops, loans));
             }
-            LayerKind::Image(il) => {
-                if let Some(img) = resolved.images.get(index).cloned().flatten() {
-                    let (sw, sh) = img.dimensions();
-                    let (plan, g) = plan_image(layer, il, sw, sh, w, h);
-                    geom = g;
-                    match plan {
-                        ImagePlan::Direct { ox, oy } => {
-                            p.kind = KIND_DIRECT;
-                            // An image over the texture size limit: only the
-                            // part on the canvas, which fits one.
-                            let [cx, cy, cw, ch] = if self.fits_texture(sw, sh) {
-                                [0, 0, sw, sh]
-                            } else {
-                                visible_crop(ox, oy, sw, sh, w, h)
-                            };
-                            p.img = [
-                                (ox + cx as i64) as i32,
-                                (oy + cy as i64) as i32,
-                                cw as i32,
-                                ch as i32,
-                            ];
-                            prep.texture = Some(if [cw, ch] == [sw, sh] {
-                                self.upload_texture(&img, loans)
-                            } else {
-                                let crop = image::imageops::crop_imm(&*img, cx, cy, cw, ch);
-                                self.upload_texture(&crop.to_image(), loans)
-                            });
-                        }
-                        ImagePlan::Canvas { bounds, xw, yw } => {
-                            let [x0, y0, x1, y1] = bounds;
-                            p.kind = KIND_INTER;
-                            p.img = [x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32];
-                            let (inter, resample) =
-                                self.resampled(index, &img, &xw, &yw, space, loans)?;
-                            prep.inter = Some(inter);
-                            prep.resample = resample;
-                        }
-                        ImagePlan::Placed { xw, yw, placed } => {
-                            p.kind = KIND_ROTATED;
-                            p.img = [0, 0, xw.len() as i32, yw.len() as i32];
-                            p.placed = placed.map(|v| v as f32);
-                            p.flags[1] = u32::from(il.filter == Filter::Nearest);
-                            let (inter, resample) =
-                                self.resampled(index, &img, &xw, &yw, space, loans)?;
-                            prep.inter = Some(inter);
-                            prep.resample = resample;
-                        }
-                        ImagePlan::Hidden => {}
-                    }
-                }
+            Paint::Image { image, sampling } => {
+                self.prepare_image(plan, layer.index, image, sampling, &mut p, &mut prep, loans)?
             }
-            LayerKind::Text(_) if text.regions.iter().any(|r| r.0 == index) => {
-                // Drawn by glyphon above; `regions` holds this layer.
-                let (_, region, origin) = text
-                    .regions
-                    .iter()
-                    .find(|r| r.0 == index)
-                    .copied()
-                    .unwrap_or_default();
-                p.kind = KIND_TEXT;
-                p.img = [
-                    0,
-                    region[1] as i32,
-                    (region[2] - region[0]) as i32,
-                    (region[3] - region[1]) as i32,
-                ];
-                p.placed = [
-                    origin.0 as f32,
-                    origin.1 as f32,
-                    (region[2] - region[0]) as f32,
-                    (region[3] - region[1]) as f32,
-                ];
-                prep.text_tex = text.texture;
-            }
-            LayerKind::Text(t) => {
-                let raster = resolved
-                    .text
-                    .as_ref()
-                    .and_then(|engine| engine.rasterize(layer, t, &geom, space, w, h));
-                if let Some(r) = raster {
-                    prep.inter = Some(self.upload_premul16(index, &r.image, loans)?);
-                    p.kind = KIND_ROTATED;
+            Paint::Text { .. } => {
+                if let Some(&(_, region, origin)) = text.regions.iter().find(|r| r.0 == layer.index)
+                {
+                    // Drawn by glyphon into the text texture.
+                    p.kind = KIND_TEXT;
+                    p.img = [
+                        0,
+                        region[1] as i32,
+                        (region[2] - region[0]) as i32,
+                        (region[3] - region[1]) as i32,
+                    ];
+                    p.placed = [
+                        origin.0 as f32,
+                        origin.1 as f32,
+                        (region[2] - region[0]) as f32,
+                        (region[3] - region[1]) as f32,
+                    ];
+                    prep.text_tex = text.texture;
+                } else if let Some(r) = layer.text_raster(plan) {
+                    // Too large for the text texture: the CPU's raster.
+                    prep.inter = Some(self.upload_premul16(layer.index, &r.image, loans)?);
+                    p.kind = KIND_PLACED;
                     p.img = [0, 0, r.image.width as i32, r.image.height as i32];
                     p.placed = [
                         r.origin.0 as f32,
@@ -985,70 +910,113 @@ impl GpuContext {
                     ];
                 }
             }
+            Paint::Nothing => {}
         }
-        p.clip = geom.clip.map(|v| v as f32);
-        p.flags[0] = u32::from(geom.axis_aligned);
-        // Bounded operators touch only the layer's pixels; the erasing ones
-        // act on the whole canvas (transparent outside the shape).
-        let region = if layer.blend.is_unbounded() {
-            Some([0, 0, w, h])
-        } else {
-            geom.pixel_bounds(w, h)
-        };
-        let Some([x0, y0, x1, y1]) = region else {
-            return Ok(None);
-        };
-        p.origin = [x0, y0];
-        p.size = [x1 - x0, y1 - y0];
         prep.params = self.uniform(bytemuck::bytes_of(&p), loans);
-        prep.groups = ((x1 - x0).div_ceil(16), (y1 - y0).div_ceil(16));
         Ok(Some(prep))
+    }
+
+    /// Uploads an image layer's texture (and records its resampling passes).
+    #[allow(clippy::too_many_arguments)]
+    fn prepare_image(
+        &self,
+        plan: &Plan<'_>,
+        index: usize,
+        img: &RgbaImage,
+        sampling: &Sampling,
+        p: &mut LayerParams,
+        prep: &mut Prepared,
+        loans: &mut Vec<Loan>,
+    ) -> Result<(), Error> {
+        let (sw, sh) = img.dimensions();
+        match sampling {
+            Sampling::Copy { ox, oy } => {
+                p.kind = KIND_COPY;
+                // An image over the texture size limit: only the part on the
+                // canvas, which fits one.
+                let [cx, cy, cw, ch] = if self.fits_texture(sw, sh) {
+                    [0, 0, sw, sh]
+                } else {
+                    visible_crop(*ox, *oy, sw, sh, plan.width, plan.height)
+                };
+                p.img = [
+                    (ox + cx as i64) as i32,
+                    (oy + cy as i64) as i32,
+                    cw as i32,
+                    ch as i32,
+                ];
+                prep.texture = Some(if [cw, ch] == [sw, sh] {
+                    self.upload_texture(img, loans)
+                } else {
+                    let crop = image::imageops::crop_imm(img, cx, cy, cw, ch);
+                    self.upload_texture(&crop.to_image(), loans)
+                });
+            }
+            Sampling::Grid { bounds, xw, yw } => {
+                let [x0, y0, x1, y1] = *bounds;
+                p.kind = KIND_GRID;
+                p.img = [x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32];
+                let (inter, resample) = self.resampled(index, img, xw, yw, plan.space, loans)?;
+                prep.inter = Some(inter);
+                prep.resample = resample;
+            }
+            Sampling::Placed {
+                xw,
+                yw,
+                placed,
+                nearest,
+            } => {
+                p.kind = KIND_PLACED;
+                p.img = [0, 0, xw.len() as i32, yw.len() as i32];
+                p.placed = placed.map(|v| v as f32);
+                p.flags[1] = u32::from(*nearest);
+                let (inter, resample) = self.resampled(index, img, xw, yw, plan.space, loans)?;
+                prep.inter = Some(inter);
+                prep.resample = resample;
+            }
+        }
+        Ok(())
     }
 
     /// Lays out every text layer and draws them all with glyphon into one
     /// pooled texture. Layers that do not fit the adapter's texture size are
     /// left to the CPU raster path.
-    fn draw_text(
-        &self,
-        scene: &Scene,
-        resolved: &Resolved,
-        loans: &mut Vec<Loan>,
-    ) -> Result<TextDrawn, Error> {
+    fn draw_text(&self, plan: &Plan<'_>, loans: &mut Vec<Loan>) -> Result<TextDrawn, Error> {
         let mut drawn = TextDrawn::default();
-        let Some(engine) = &resolved.text else {
+        let Some(engine) = &plan.resolved.text else {
             return Ok(drawn);
         };
-        let (w, h) = (scene.width, scene.height);
+        let (w, h) = (plan.width, plan.height);
         let mut state = engine.lock();
         let mut jobs = Vec::new();
         let (mut tex_w, mut tex_h) = (1u32, 0u32);
-        for (index, layer) in scene.layers.iter().enumerate() {
-            let LayerKind::Text(t) = &layer.kind else {
+        for planned in &plan.layers {
+            let Paint::Text { layer, text: t } = &planned.paint else {
                 continue;
             };
-            let geom = BoxGeometry::of(layer);
-            let Some((buffer, plan)) = crate::text::plan(&mut state.fonts, layer, t, &geom, w, h)
+            let Some((buffer, tp)) =
+                crate::text::plan(&mut state.fonts, layer, t, &planned.geom, w, h)
             else {
                 continue;
             };
             // glyphon truncates the text's vertical position toward zero;
             // rows of padding above the region keep that position positive,
             // so it rounds down exactly as the CPU raster does.
-            let pad = (-plan.top.floor()).max(0.0) as u64;
-            let end = tex_h as u64 + pad + plan.height as u64;
+            let pad = (-tp.top.floor()).max(0.0) as u64;
+            let end = tex_h as u64 + pad + tp.height as u64;
             let side = self.max_texture_side();
-            if plan.width > side || end > side as u64 {
+            if tp.width > side || end > side as u64 {
                 continue;
             }
-            let region = [0, tex_h + pad as u32, plan.width, end as u32];
+            let region = [0, tex_h + pad as u32, tp.width, end as u32];
             tex_h = end as u32;
-            tex_w = tex_w.max(plan.width);
-            drawn.regions.push((index, region, plan.origin));
+            tex_w = tex_w.max(tp.width);
+            drawn.regions.push((planned.index, region, tp.origin));
             jobs.push(glyphs::TextJob {
                 buffer,
                 color: t.color,
-                left: plan.left,
-                top: plan.top,
+                left: tp.left,
+                top: tp.top,
                 region,
             });
         }
@@ -1065,7 +1033,7 @@ impl GpuContext {
             &self.device,
             &self.queue,
             &mut state,
-            scene.blend_space,
+            plan.space,
             &jobs,
             loan.res.texture(),
         );
@@ -1095,7 +1063,7 @@ impl GpuContext {
     ) -> Result<(usize, Option<Resample>), Error> {
         let (sw, sh) = img.dimensions();
         if !self.fits_texture(sw, sh) {
-            let r = crate::resample::resample(img, space, xw, yw);
+            let r = crate::cpu::resample::resample(img, space, xw, yw);
             return Ok((self.upload_premul16(index, &r, loans)?, None));
         }
         let texture = self.upload_texture(img, loans);
@@ -1126,10 +1094,10 @@ impl GpuContext {
         Ok(self.storage(bytemuck::cast_slice(&floats), loans))
     }
 
-    fn stops(&self, stops: &[Stop], space: BlendSpace, loans: &mut Vec<Loan>) -> usize {
+    fn stops(&self, stops: &Stops, loans: &mut Vec<Loan>) -> usize {
         let data: Vec<[f32; 4]> = stops
             .iter()
-            .flat_map(|s| [[s.offset as f32, 0.0, 0.0, 0.0], s.color.to_premul(space)])
+            .flat_map(|&(offset, color)| [[offset as f32, 0.0, 0.0, 0.0], color])
             .collect();
         self.storage(bytemuck::cast_slice(&data), loans)
     }
@@ -1378,16 +1346,10 @@ impl Pending<'_> {
     }
 }
 
-/// The background or a scene layer.
+/// The background (premultiplied) or a planned layer.
 enum Layerish<'a> {
-    Background(crate::Color),
-    Layer(usize, &'a crate::scene::Layer),
-}
-
-impl Layerish<'_> {
-    fn background(scene: &Scene) -> Layerish<'static> {
-        Layerish::Background(scene.background)
-    }
+    Background([f32; 4]),
+    Layer(&'a PlannedLayer<'a>),
 }
 
 /// Text layers drawn by glyphon: (layer index, region in the texture,

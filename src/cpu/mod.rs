@@ -13,80 +13,69 @@
 //! copy), and otherwise resampled once, before compositing, into a 16-bit
 //! premultiplied buffer of the part that is visible.
 
-use std::sync::Arc;
+pub(crate) mod kernels;
+pub(crate) mod resample;
 
 use image::RgbaImage;
 use rayon::prelude::*;
 
 use crate::blend::{composite_row, BlendMode};
 use crate::color::BlendSpace;
-use crate::geometry::{BoxGeometry, LinearRamp, RadialRamp};
-use crate::kernels;
-use crate::render::Resolved;
-use crate::resample::{plan_image, resample, ImagePlan, PremulImage};
-use crate::scene::{Filter, ImageLayer, Layer, LayerKind, Scene, Stop};
+use crate::pixels::PremulImage;
+use crate::plan::geometry::{LinearRamp, RadialRamp};
+use crate::plan::{Paint, Plan, PlannedLayer, Sampling, Stops};
+use resample::resample;
 
 /// Rows per band. 16 rows of a 2048-pixel canvas is a 512 KiB accumulator,
 /// which stays in a core's L2 cache while every layer passes over it.
 const BAND_ROWS: usize = 16;
 
-/// What a layer paints, ready for per-row evaluation.
-enum Paint {
+/// How the CPU paints a planned layer's colour, row by row: the plan's
+/// paint, with images resampled and text rasterized.
+enum Painter<'p> {
     Solid([f32; 4]),
-    Linear {
-        ramp: LinearRamp,
-        stops: Vec<(f64, [f32; 4])>,
-    },
-    Radial {
-        ramp: RadialRamp,
-        stops: Vec<(f64, [f32; 4])>,
-    },
-    /// Natural size on whole pixels: canvas pixel (x, y) is source pixel
-    /// (x - ox, y - oy).
-    Direct {
-        img: Arc<RgbaImage>,
+    Linear(&'p LinearRamp, &'p Stops),
+    Radial(&'p RadialRamp, &'p Stops),
+    /// [`Sampling::Copy`]: canvas pixel (x, y) is source pixel (x - ox, y - oy).
+    Copy {
+        img: &'p RgbaImage,
         ox: i64,
         oy: i64,
     },
-    /// Unrotated and resampled onto the canvas grid: canvas pixel (x, y) is
-    /// `img` pixel (x - x0, y - y0).
-    Resampled {
+    /// [`Sampling::Grid`]: canvas pixel (x, y) is `img` pixel (x - x0, y - y0).
+    Grid {
         img: PremulImage,
         x0: u32,
         y0: u32,
     },
-    /// Rotated: `img` is the image at its placed size, sampled bilinearly
-    /// (or nearest) at box-local positions.
-    Rotated {
+    /// [`Sampling::Placed`] and text rasters: `img` spans the box-local
+    /// rectangle `placed` and is sampled bilinearly (or nearest).
+    Placed {
         img: PremulImage,
-        /// Placed rectangle `[x, y, w, h]` in box-local coordinates.
         placed: [f64; 4],
         nearest: bool,
     },
 }
 
-/// One layer, prepared for the band compositor.
-struct Prepared {
-    blend: BlendMode,
-    opacity: f32,
-    geom: BoxGeometry,
-    /// Pixel bounds `[x0, y0, x1, y1)` the layer can touch; `None` if none.
-    bounds: Option<[u32; 4]>,
-    paint: Paint,
+/// A planned layer and its CPU painter.
+struct Prepared<'p> {
+    layer: &'p PlannedLayer<'p>,
+    painter: Painter<'p>,
 }
 
-/// Renders a validated scene whose images are decoded. Returns straight-alpha
-/// 8-bit sRGB RGBA.
-pub(crate) fn render(scene: &Scene, resolved: &Resolved) -> RgbaImage {
-    let space = scene.blend_space;
-    let (w, h) = (scene.width, scene.height);
-    let prepared: Vec<Prepared> = scene
+/// Paints a plan. Returns straight-alpha 8-bit sRGB RGBA.
+pub(crate) fn render(plan: &Plan<'_>) -> RgbaImage {
+    let space = plan.space;
+    let (w, h) = (plan.width, plan.height);
+    let prepared: Vec<Prepared<'_>> = plan
         .layers
         .iter()
-        .enumerate()
-        .map(|(i, layer)| prepare(layer, i, resolved, space, w, h))
+        .map(|layer| Prepared {
+            layer,
+            painter: painter(layer, plan),
+        })
         .collect();
-    let background = scene.background.to_premul(space);
+    let background = plan.background;
     let width = w as usize;
     let mut out = vec![0u8; width * h as usize * 4];
     out.par_chunks_mut(BAND_ROWS * width * 4)
@@ -117,6 +106,53 @@ pub(crate) fn render(scene: &Scene, resolved: &Resolved) -> RgbaImage {
     RgbaImage::from_raw(w, h, out).expect("buffer size matches the canvas")
 }
 
+/// The CPU painter of a planned layer: images are resampled here (once per
+/// render) and text rasterized.
+fn painter<'p>(layer: &'p PlannedLayer<'p>, plan: &Plan<'_>) -> Painter<'p> {
+    let space = plan.space;
+    match &layer.paint {
+        Paint::Solid(c) => Painter::Solid(*c),
+        Paint::Linear { ramp, stops } => Painter::Linear(ramp, stops),
+        Paint::Radial { ramp, stops } => Painter::Radial(ramp, stops),
+        Paint::Image { image, sampling } => match sampling {
+            Sampling::Copy { ox, oy } => Painter::Copy {
+                img: image,
+                ox: *ox,
+                oy: *oy,
+            },
+            Sampling::Grid { bounds, xw, yw } => Painter::Grid {
+                img: resample(image, space, xw, yw),
+                x0: bounds[0],
+                y0: bounds[1],
+            },
+            Sampling::Placed {
+                xw,
+                yw,
+                placed,
+                nearest,
+            } => Painter::Placed {
+                img: resample(image, space, xw, yw),
+                placed: *placed,
+                nearest: *nearest,
+            },
+        },
+        Paint::Text { .. } => match layer.text_raster(plan) {
+            Some(r) => Painter::Placed {
+                placed: [
+                    r.origin.0,
+                    r.origin.1,
+                    r.image.width as f64,
+                    r.image.height as f64,
+                ],
+                img: r.image,
+                nearest: false,
+            },
+            None => Painter::Solid([0.0; 4]),
+        },
+        Paint::Nothing => Painter::Solid([0.0; 4]),
+    }
+}
+
 fn encode_band(acc: &[[f32; 4]], out: &mut [u8], space: BlendSpace) {
     match space {
         BlendSpace::Srgb => kernels::encode_srgb_row(acc, out),
@@ -131,8 +167,8 @@ fn composite_layer_row(
     scratch: &mut [[f32; 4]],
     space: BlendSpace,
 ) {
-    let unbounded = layer.blend.is_unbounded();
-    let (x0, x1) = match layer.bounds {
+    let unbounded = layer.layer.blend.is_unbounded();
+    let (x0, x1) = match layer.layer.bounds {
         Some([x0, y0, x1, y1]) if y >= y0 && y < y1 => (x0 as usize, x1 as usize),
         _ => {
             if unbounded {
@@ -145,7 +181,7 @@ fn composite_layer_row(
         acc_row[..x0].fill([0.0; 4]);
         acc_row[x1..].fill([0.0; 4]);
     }
-    if let Some((i0, i1, src)) = direct_over_run(layer, y, x0, x1) {
+    if let Some((i0, i1, src)) = copy_over_run(layer, y, x0, x1) {
         // The fully covered run of a natural-size image drawn source-over:
         // premultiply and composite in one pass, no scratch row.
         composite_span(layer, y, x0, i0, acc_row, scratch, space);
@@ -159,18 +195,18 @@ fn composite_layer_row(
 /// For a natural-size image layer drawn source-over at full opacity without
 /// rounding or rotation: the columns `i0..i1` of row `y` (within `x0..x1`)
 /// that the layer covers fully, and the source bytes that land there.
-fn direct_over_run(
-    layer: &Prepared,
+fn copy_over_run<'a>(
+    layer: &'a Prepared<'a>,
     y: u32,
     x0: usize,
     x1: usize,
-) -> Option<(usize, usize, &[u8])> {
-    let Paint::Direct { img, ox, oy } = &layer.paint else {
+) -> Option<(usize, usize, &'a [u8])> {
+    let Painter::Copy { img, ox, oy } = &layer.painter else {
         return None;
     };
-    let g = &layer.geom;
-    if layer.blend != BlendMode::SourceOver
-        || layer.opacity != 1.0
+    let g = &layer.layer.geom;
+    if layer.layer.blend != BlendMode::SourceOver
+        || layer.layer.opacity != 1.0
         || !g.axis_aligned
         || g.radius != 0.0
     {
@@ -212,30 +248,30 @@ fn composite_span(
     }
     let src = &mut scratch[x0..x1];
     paint_row(layer, y, x0 as u32, src, space);
-    composite_row(layer.blend, src, &mut acc_row[x0..x1]);
+    composite_row(layer.layer.blend, src, &mut acc_row[x0..x1]);
 }
 
 /// Writes the layer's premultiplied colour times coverage times opacity for
 /// pixels `x0..x0 + out.len()` of row `y`.
 fn paint_row(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: BlendSpace) {
-    let g = &layer.geom;
+    let g = &layer.layer.geom;
     let py = y as f64 + 0.5;
     // Colour first.
-    match &layer.paint {
-        Paint::Solid(c) => out.fill(*c),
-        Paint::Linear { ramp, stops } => {
+    match &layer.painter {
+        Painter::Solid(c) => out.fill(*c),
+        Painter::Linear(ramp, stops) => {
             for (i, o) in out.iter_mut().enumerate() {
                 let px = (x0 as usize + i) as f64 + 0.5;
                 *o = gradient_at(stops, ramp.at(px, py));
             }
         }
-        Paint::Radial { ramp, stops } => {
+        Painter::Radial(ramp, stops) => {
             for (i, o) in out.iter_mut().enumerate() {
                 let px = (x0 as usize + i) as f64 + 0.5;
                 *o = gradient_at(stops, ramp.at(px, py));
             }
         }
-        Paint::Direct { img, ox, oy } => {
+        Painter::Copy { img, ox, oy } => {
             let sy = y as i64 - oy;
             if sy < 0 || sy >= img.height() as i64 {
                 out.fill([0.0; 4]);
@@ -252,7 +288,7 @@ fn paint_row(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: Ble
                 kernels::premultiply_rgba8_row(src, &mut out[first..last], space);
             }
         }
-        Paint::Resampled {
+        Painter::Grid {
             img,
             x0: bx,
             y0: by,
@@ -271,7 +307,7 @@ fn paint_row(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: Ble
                 }
             }
         }
-        Paint::Rotated {
+        Painter::Placed {
             img,
             placed,
             nearest,
@@ -280,7 +316,7 @@ fn paint_row(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: Ble
             let sy = img.height as f64 / placed[3];
             for (i, o) in out.iter_mut().enumerate() {
                 let px = (x0 as usize + i) as f64 + 0.5;
-                let (lx, ly) = g.to_local(px, py);
+                let (lx, ly) = g.local_point(px, py);
                 let u = (lx - placed[0]) * sx;
                 let v = (ly - placed[1]) * sy;
                 *o = if *nearest {
@@ -292,7 +328,7 @@ fn paint_row(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: Ble
         }
     }
     // Then coverage and opacity.
-    let opacity = layer.opacity;
+    let opacity = layer.layer.opacity;
     if g.axis_aligned && g.radius == 0.0 {
         // Exact area coverage factors into a row factor and a column factor,
         // and interior columns are fully covered.
@@ -335,7 +371,7 @@ fn scale(p: &mut [f32; 4], k: f32) {
 /// The gradient colour at `t`, clamped to the first and last stops;
 /// premultiplied stop colours are interpolated linearly.
 #[inline]
-pub(crate) fn gradient_at(stops: &[(f64, [f32; 4])], t: f64) -> [f32; 4] {
+fn gradient_at(stops: &[(f64, [f32; 4])], t: f64) -> [f32; 4] {
     // Stops are validated: at least two, offsets non-decreasing.
     let first = &stops[0];
     if t <= first.0 {
@@ -349,13 +385,6 @@ pub(crate) fn gradient_at(stops: &[(f64, [f32; 4])], t: f64) -> [f32; 4] {
         }
     }
     stops[stops.len() - 1].1
-}
-
-fn premul_stops(stops: &[Stop], space: BlendSpace) -> Vec<(f64, [f32; 4])> {
-    stops
-        .iter()
-        .map(|s| (s.offset, s.color.to_premul(space)))
-        .collect()
 }
 
 fn sample_nearest(img: &PremulImage, u: f64, v: f64) -> [f32; 4] {
@@ -385,94 +414,4 @@ fn sample_bilinear(img: &PremulImage, u: f64, v: f64) -> [f32; 4] {
         let bot = p01[c] + (p11[c] - p01[c]) * tx;
         top + (bot - top) * ty
     })
-}
-
-fn prepare(
-    layer: &Layer,
-    index: usize,
-    resolved: &Resolved,
-    space: BlendSpace,
-    w: u32,
-    h: u32,
-) -> Prepared {
-    let mut geom = BoxGeometry::of(layer);
-    let paint = match &layer.kind {
-        LayerKind::Rect { color } => Paint::Solid(color.to_premul(space)),
-        LayerKind::LinearGradient { angle, stops } => Paint::Linear {
-            ramp: LinearRamp::new(&geom, *angle),
-            stops: premul_stops(stops, space),
-        },
-        LayerKind::RadialGradient {
-            center,
-            radius,
-            stops,
-        } => Paint::Radial {
-            ramp: RadialRamp::new(&geom, *center, *radius),
-            stops: premul_stops(stops, space),
-        },
-        LayerKind::Image(il) => match resolved.images.get(index).cloned().flatten() {
-            Some(img) => {
-                let (paint, g) = prepare_image(layer, il, img, space, w, h);
-                geom = g;
-                paint
-            }
-            // The renderer decodes every image layer before calling the
-            // backend; a missing image paints nothing rather than panicking.
-            None => Paint::Solid([0.0; 4]),
-        },
-        LayerKind::Text(t) => {
-            // The renderer loads the text engine for any scene with text.
-            let raster = resolved
-                .text
-                .as_ref()
-                .and_then(|engine| engine.rasterize(layer, t, &geom, space, w, h));
-            match raster {
-                Some(r) => Paint::Rotated {
-                    placed: [
-                        r.origin.0,
-                        r.origin.1,
-                        r.image.width as f64,
-                        r.image.height as f64,
-                    ],
-                    img: r.image,
-                    nearest: false,
-                },
-                None => Paint::Solid([0.0; 4]),
-            }
-        }
-    };
-    Prepared {
-        blend: layer.blend,
-        opacity: layer.opacity as f32,
-        bounds: geom.pixel_bounds(w, h),
-        geom,
-        paint,
-    }
-}
-
-fn prepare_image(
-    layer: &Layer,
-    il: &ImageLayer,
-    img: Arc<RgbaImage>,
-    space: BlendSpace,
-    w: u32,
-    h: u32,
-) -> (Paint, BoxGeometry) {
-    let (sw, sh) = img.dimensions();
-    let (plan, geom) = plan_image(layer, il, sw, sh, w, h);
-    let paint = match plan {
-        ImagePlan::Direct { ox, oy } => Paint::Direct { img, ox, oy },
-        ImagePlan::Canvas { bounds, xw, yw } => Paint::Resampled {
-            img: resample(&img, space, &xw, &yw),
-            x0: bounds[0],
-            y0: bounds[1],
-        },
-        ImagePlan::Placed { xw, yw, placed } => Paint::Rotated {
-            img: resample(&img, space, &xw, &yw),
-            placed,
-            nearest: il.filter == Filter::Nearest,
-        },
-        ImagePlan::Hidden => Paint::Solid([0.0; 4]),
-    };
-    (paint, geom)
 }

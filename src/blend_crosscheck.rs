@@ -14,7 +14,7 @@
 //! premultiplied 8-bit and its result is rounded to 8 bits again, so each
 //! side of the comparison carries up to about one level of rounding.
 
-use impasto::blend::{composite, BlendMode};
+use crate::blend::{composite, BlendMode};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tiny_skia as sk;

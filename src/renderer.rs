@@ -1,21 +1,22 @@
 //! The public entry point: [`Renderer`], built with a [`Backend`], an asset
 //! root and [`Limits`].
 //!
-//! A render runs in two steps. `resolve` checks everything that can be wrong
-//! with the input (limits, asset paths, decoding) before any pixel is drawn;
-//! then the chosen backend composites. Both backends receive the same
-//! resolved input.
+//! A render runs in three steps: [`Assets::resolve`] checks everything that
+//! can be wrong with the input (limits, asset paths, decoding, fonts) before
+//! any pixel is drawn; [`Plan::new`] decides what to draw; the chosen
+//! backend paints the plan. Both backends paint the same plan.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use image::RgbaImage;
-use rayon::prelude::*;
 
+use crate::assets::{Assets, Resolved};
 use crate::codec;
-use crate::error::{Error, Location};
+use crate::error::Error;
 use crate::gpu::pool::PoolStats;
 use crate::gpu::{AdapterSummary, GpuContext};
+use crate::plan::Plan;
 use crate::scene::{LayerKind, Scene};
 use crate::text::{FontOptions, TextEngine};
 
@@ -63,32 +64,21 @@ impl Default for Limits {
     }
 }
 
-/// Decoded images supplied in memory, by the `src` names scenes use for
-/// them. They take precedence over files, so a service can decode its logos
-/// and templates once and render thousands of scenes from them.
-#[derive(Debug, Clone, Default)]
-pub struct Assets {
-    images: std::collections::HashMap<String, Arc<RgbaImage>>,
-}
-
-impl Assets {
-    /// An empty set.
-    pub fn new() -> Assets {
-        Assets::default()
-    }
-
-    /// Registers a decoded straight-alpha image under the `src` name scenes use.
-    pub fn insert(&mut self, src: impl Into<String>, image: impl Into<Arc<RgbaImage>>) {
-        self.images.insert(src.into(), image.into());
-    }
-
-    /// The image registered under `src`, if any.
-    pub fn get(&self, src: &str) -> Option<&Arc<RgbaImage>> {
-        self.images.get(src)
-    }
-}
-
-/// Renders scenes. Cheap to share between threads (`Send + Sync`).
+/// Renders scenes. Cheap to share between threads (`Send + Sync`); its
+/// clones share the fonts, the glyph cache and the GPU device.
+///
+/// ```
+/// use impasto::{Backend, Renderer, Scene};
+///
+/// let renderer = Renderer::new(Backend::Cpu)?.with_system_fonts(false);
+/// let scene = Scene::from_json(r##"{
+///     "width": 64, "height": 32, "background": "#ffffff",
+///     "layers": [ { "type": "rect", "x": 8, "y": 8, "width": 16, "height": 16, "color": "#e4572e" } ]
+/// }"##)?;
+/// let image = renderer.render(&scene)?; // straight-alpha 8-bit sRGB RGBA
+/// assert_eq!(image.get_pixel(12, 12).0, [0xe4, 0x57, 0x2e, 255]);
+/// # Ok::<(), impasto::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Renderer {
     backend: Backend,
@@ -100,13 +90,6 @@ pub struct Renderer {
     text: Arc<OnceLock<Result<Arc<TextEngine>, String>>>,
     /// The GPU device and its resources, when rendering on the GPU.
     gpu: Option<Arc<GpuContext>>,
-}
-
-/// What a backend receives besides the scene: every image layer's decoded
-/// pixels (by layer index) and, when the scene has text, the text engine.
-pub(crate) struct Resolved {
-    pub images: Vec<Option<Arc<RgbaImage>>>,
-    pub text: Option<Arc<TextEngine>>,
 }
 
 impl Renderer {
@@ -268,12 +251,13 @@ impl Renderer {
     /// (looked up by `src` before the asset root is searched).
     pub fn render_with_assets(&self, scene: &Scene, assets: &Assets) -> Result<RgbaImage, Error> {
         let resolved = self.resolve(scene, assets)?;
+        let plan = Plan::new(scene, &resolved);
         match self.backend {
             Backend::Gpu => match &self.gpu {
-                Some(g) => g.render(scene, &resolved),
+                Some(g) => g.render(&plan),
                 None => Err(Error::Gpu("this renderer has no GPU device".into())),
             },
-            Backend::Cpu | Backend::Auto => Ok(crate::cpu::render(scene, &resolved)),
+            Backend::Cpu | Backend::Auto => Ok(crate::cpu::render(&plan)),
         }
     }
 
@@ -306,7 +290,7 @@ impl Renderer {
         for (i, scene) in scenes.into_iter().enumerate() {
             let next = self
                 .resolve(scene, assets)
-                .and_then(|resolved| gpu.submit(scene, &resolved));
+                .and_then(|resolved| gpu.submit(&Plan::new(scene, &resolved)));
             if let Some((j, previous)) = pending.take() {
                 on_result(j, previous.finish());
             }
@@ -320,6 +304,13 @@ impl Renderer {
         }
     }
 
+    /// Checks and loads everything `scene` refers to (see [`Assets::resolve`]).
+    fn resolve(&self, scene: &Scene, assets: &Assets) -> Result<Resolved, Error> {
+        assets.resolve(scene, self.asset_root.as_deref(), &self.limits, || {
+            self.text_engine()
+        })
+    }
+
     /// Renders `scenes` in order, overlapping their work on the GPU (see
     /// [`Renderer::render_each`]); one result per scene.
     pub fn render_batch(&self, scenes: &[Scene], assets: &Assets) -> Vec<Result<RgbaImage, Error>> {
@@ -328,178 +319,49 @@ impl Renderer {
         out
     }
 
+    /// Renders a scene (its image layers may name in-memory `assets`) and
+    /// encodes it in `format`: the bytes a service sends.
+    ///
+    /// ```
+    /// use impasto::codec::OutputFormat;
+    /// use impasto::{Assets, Backend, Renderer, Scene};
+    ///
+    /// let scene = Scene::from_json(r##"{ "width": 8, "height": 8, "background": "#336699" }"##)?;
+    /// let renderer = Renderer::new(Backend::Cpu)?;
+    /// let png = renderer.render_to_vec(&scene, &Assets::new(), OutputFormat::Png)?;
+    /// assert_eq!(&png[1..4], b"PNG");
+    /// # Ok::<(), impasto::Error>(())
+    /// ```
+    pub fn render_to_vec(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        format: codec::OutputFormat,
+    ) -> Result<Vec<u8>, Error> {
+        let img = self.render_with_assets(scene, assets)?;
+        codec::encode(&img, format)
+    }
+
     /// Renders a scene and writes it to `path` in the format its extension
     /// names (`.png`, `.jpg`/`.jpeg` with `jpeg_quality`, `.webp`). The file
-    /// appears whole or not at all.
+    /// appears whole or not at all: a failed render leaves no file behind.
     pub fn render_to_file(
         &self,
         scene: &Scene,
-        path: &Path,
+        path: impl AsRef<Path>,
         jpeg_quality: u8,
     ) -> Result<(), Error> {
+        let path = path.as_ref();
         // Refuse a bad output name before spending time on the render.
         codec::OutputFormat::from_path(path, jpeg_quality)?;
         let img = self.render(scene)?;
         codec::save(&img, path, jpeg_quality)
     }
-
-    /// Checks limits and layer support, and decodes every image layer's file
-    /// (in parallel), so that a render either fails here or succeeds.
-    fn resolve(&self, scene: &Scene, assets: &Assets) -> Result<Resolved, Error> {
-        let pixels = scene.width as u64 * scene.height as u64;
-        if pixels > self.limits.max_canvas_pixels {
-            return Err(Error::scene(
-                Location::Canvas,
-                Some("width"),
-                format!(
-                    "canvas {}x{} = {pixels} pixels is over the limit of {} pixels",
-                    scene.width, scene.height, self.limits.max_canvas_pixels
-                ),
-            ));
-        }
-        let mut text = None;
-        for (index, layer) in scene.layers.iter().enumerate() {
-            if let LayerKind::Text(t) = &layer.kind {
-                let engine = match &text {
-                    Some(e) => Arc::clone(e),
-                    None => self.text_engine()?,
-                };
-                engine.check_family(index, t)?;
-                text = Some(engine);
-            }
-        }
-        let root = self
-            .asset_root
-            .clone()
-            .or_else(|| scene.base_dir.clone())
-            .unwrap_or_else(|| PathBuf::from("."));
-        let max_pixels = self.limits.max_image_pixels;
-        scene
-            .layers
-            .par_iter()
-            .enumerate()
-            .map(|(index, layer)| match &layer.kind {
-                LayerKind::Image(il) => {
-                    let loc = Location::Layer {
-                        index,
-                        kind: Some("image".into()),
-                    };
-                    if let Some(img) = assets.get(&il.src) {
-                        let pixels = img.width() as u64 * img.height() as u64;
-                        if pixels > max_pixels {
-                            return Err(Error::scene(
-                                loc,
-                                Some("src"),
-                                format!("{:?}: image is {}x{} = {pixels} pixels, over the limit of {max_pixels} pixels", il.src, img.width(), img.height()),
-                            ));
-                        }
-                        if pixels == 0 {
-                            return Err(Error::scene(loc, Some("src"), format!("{:?}: image has no pixels", il.src)));
-                        }
-                        return Ok(Some(img.clone()));
-                    }
-                    let path = resolve_asset(&root, &il.src)
-                        .map_err(|m| Error::scene(loc.clone(), Some("src"), m))?;
-                    let img = codec::decode_file(&path, max_pixels).map_err(|e| {
-                        Error::scene(loc.clone(), Some("src"), format!("{:?}: {}", il.src, e.0))
-                    })?;
-                    Ok(Some(Arc::new(img)))
-                }
-                _ => Ok(None),
-            })
-            .collect::<Result<Vec<_>, Error>>()
-            .map(|images| Resolved { images, text })
-    }
-}
-
-/// Resolves `src` under `root`, refusing absolute paths and paths that lead
-/// outside the root (lexically, or through a symbolic link).
-pub fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
-    let rel = Path::new(src);
-    if rel.is_absolute() || rel.has_root() || src.starts_with('/') || src.starts_with('\\') {
-        return Err(format!(
-            "{src:?} is an absolute path; image paths must be relative to the asset root"
-        ));
-    }
-    let mut depth: i64 = 0;
-    for c in rel.components() {
-        match c {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir => {
-                depth -= 1;
-                if depth < 0 {
-                    return Err(format!("{src:?} resolves outside the asset root"));
-                }
-            }
-            Component::Prefix(_) | Component::RootDir => {
-                return Err(format!(
-                    "{src:?} is an absolute path; image paths must be relative to the asset root"
-                ))
-            }
-        }
-    }
-    let joined = root.join(rel);
-    let canon_root = root
-        .canonicalize()
-        .map_err(|e| format!("asset root {} cannot be opened: {e}", root.display()))?;
-    let canon = joined
-        .canonicalize()
-        .map_err(|e| format!("{src:?} cannot be read: {e}"))?;
-    if !canon.starts_with(&canon_root) {
-        return Err(format!(
-            "{src:?} resolves outside the asset root (through a symbolic link)"
-        ));
-    }
-    if !canon.is_file() {
-        return Err(format!("{src:?} is not a file"));
-    }
-    Ok(canon)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn asset_paths_stay_inside_the_root() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
-        std::fs::write(dir.path().join("sub/a.png"), b"x").unwrap();
-        assert!(resolve_asset(dir.path(), "sub/a.png").is_ok());
-        assert!(resolve_asset(dir.path(), "sub/../sub/a.png").is_ok());
-        assert!(resolve_asset(dir.path(), "../a.png")
-            .unwrap_err()
-            .contains("outside the asset root"));
-        assert!(resolve_asset(dir.path(), "sub/../../a.png")
-            .unwrap_err()
-            .contains("outside"));
-        assert!(resolve_asset(dir.path(), "/etc/passwd")
-            .unwrap_err()
-            .contains("absolute"));
-        assert!(resolve_asset(dir.path(), "missing.png")
-            .unwrap_err()
-            .contains("cannot be read"));
-        assert!(resolve_asset(dir.path(), "sub")
-            .unwrap_err()
-            .contains("not a file"));
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn symlinks_out_of_the_root_are_refused() {
-        let outside = tempfile::tempdir().unwrap();
-        std::fs::write(outside.path().join("secret.png"), b"x").unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(
-            outside.path().join("secret.png"),
-            dir.path().join("link.png"),
-        )
-        .unwrap();
-        assert!(resolve_asset(dir.path(), "link.png")
-            .unwrap_err()
-            .contains("outside"));
-    }
 
     #[test]
     fn renderer_is_send_and_sync() {

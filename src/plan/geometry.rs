@@ -75,7 +75,7 @@ impl BoxGeometry {
 
     /// Maps a canvas point into box-local (unrotated) coordinates.
     #[inline]
-    pub fn to_local(&self, px: f64, py: f64) -> (f64, f64) {
+    pub fn local_point(&self, px: f64, py: f64) -> (f64, f64) {
         if self.axis_aligned {
             return (px, py);
         }
@@ -88,7 +88,7 @@ impl BoxGeometry {
     }
 
     /// Maps a box-local point to canvas coordinates.
-    pub fn to_canvas(&self, lx: f64, ly: f64) -> (f64, f64) {
+    pub fn canvas_point(&self, lx: f64, ly: f64) -> (f64, f64) {
         let (cx, cy) = self.centre();
         let (dx, dy) = (lx - cx, ly - cy);
         (
@@ -106,10 +106,10 @@ impl BoxGeometry {
             return None;
         }
         let corners = [
-            self.to_canvas(x0, y0),
-            self.to_canvas(x1, y0),
-            self.to_canvas(x0, y1),
-            self.to_canvas(x1, y1),
+            self.canvas_point(x0, y0),
+            self.canvas_point(x1, y0),
+            self.canvas_point(x0, y1),
+            self.canvas_point(x1, y1),
         ];
         let minx = corners.iter().map(|c| c.0).fold(f64::INFINITY, f64::min);
         let maxx = corners
@@ -134,7 +134,7 @@ impl BoxGeometry {
     /// corner's circle, `clamp(r - dist + 0.5, 0, 1)`.
     #[inline]
     pub fn coverage(&self, px: f64, py: f64) -> f64 {
-        let (lx, ly) = self.to_local(px, py);
+        let (lx, ly) = self.local_point(px, py);
         let [x0, y0, x1, y1] = self.clip;
         let cx = (x1.min(lx + 0.5) - x0.max(lx - 0.5)).clamp(0.0, 1.0);
         let cy = (y1.min(ly + 0.5) - y0.max(ly - 0.5)).clamp(0.0, 1.0);
@@ -262,7 +262,7 @@ impl RadialRamp {
             let fy = (ly - g.y0).abs().max((g.y1 - ly).abs());
             (fx * fx + fy * fy).sqrt()
         });
-        let (cx, cy) = g.to_canvas(lx, ly);
+        let (cx, cy) = g.canvas_point(lx, ly);
         RadialRamp {
             cx,
             cy,

@@ -1,0 +1,247 @@
+//! Inputs a scene refers to: in-memory [`Assets`], files under the asset
+//! root, and fonts. [`Assets::resolve`] checks and loads all of them before
+//! anything is planned or drawn, so a render either fails there or succeeds.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use image::RgbaImage;
+use rayon::prelude::*;
+
+use crate::codec;
+use crate::error::{Error, Location};
+use crate::renderer::Limits;
+use crate::scene::{LayerKind, Scene};
+use crate::text::TextEngine;
+
+/// What the planner receives besides the scene: every image layer's decoded
+/// pixels (by layer index) and, when the scene has text, the text engine.
+pub(crate) struct Resolved {
+    pub images: Vec<Option<Arc<RgbaImage>>>,
+    pub text: Option<Arc<TextEngine>>,
+}
+
+/// Decoded images supplied in memory, by the `src` names scenes use for
+/// them. They take precedence over files, so a service can decode its logos
+/// and templates once and render thousands of scenes from them.
+///
+/// ```
+/// use impasto::{Assets, Backend, Renderer, RgbaImage, Scene};
+///
+/// let mut assets = Assets::new();
+/// assets.insert("dot.png", RgbaImage::from_pixel(1, 1, image::Rgba([255, 0, 0, 255])));
+/// let scene = Scene::from_json(
+///     r#"{ "width": 4, "height": 4,
+///          "layers": [ { "type": "image", "src": "dot.png", "fit": "fill" } ] }"#,
+/// )?;
+/// let image = Renderer::new(Backend::Cpu)?.render_with_assets(&scene, &assets)?;
+/// assert_eq!(image.get_pixel(2, 2).0, [255, 0, 0, 255]);
+/// # Ok::<(), impasto::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Assets {
+    images: std::collections::HashMap<String, Arc<RgbaImage>>,
+}
+
+impl Assets {
+    /// An empty set.
+    pub fn new() -> Assets {
+        Assets::default()
+    }
+
+    /// Registers a decoded straight-alpha image under the `src` name scenes use.
+    pub fn insert(&mut self, src: impl Into<String>, image: impl Into<Arc<RgbaImage>>) {
+        self.images.insert(src.into(), image.into());
+    }
+
+    /// Decodes the image file at `path` (PNG, JPEG or WebP; EXIF orientation
+    /// applied; at most `max_pixels` pixels, refused from the header) and
+    /// registers it under `src`.
+    ///
+    /// ```no_run
+    /// let mut assets = impasto::Assets::new();
+    /// assets.insert_file("logo.png", "brand/logo.png", 64 << 20)?;
+    /// # Ok::<(), impasto::codec::DecodeError>(())
+    /// ```
+    pub fn insert_file(
+        &mut self,
+        src: impl Into<String>,
+        path: impl AsRef<Path>,
+        max_pixels: u64,
+    ) -> Result<(), codec::DecodeError> {
+        let path = path.as_ref();
+        let image = codec::decode_file(path, max_pixels)
+            .map_err(|e| codec::DecodeError(format!("{}: {}", path.display(), e.0)))?;
+        self.insert(src, image);
+        Ok(())
+    }
+
+    /// The image registered under `src`, if any.
+    pub fn get(&self, src: &str) -> Option<&Arc<RgbaImage>> {
+        self.images.get(src)
+    }
+
+    /// Checks limits and layer support, and decodes every image layer's file
+    /// (in parallel), so that a render either fails here or succeeds.
+    /// `text_engine` loads the fonts, and is called only for scenes with text.
+    pub(crate) fn resolve(
+        &self,
+        scene: &Scene,
+        root: Option<&Path>,
+        limits: &Limits,
+        text_engine: impl Fn() -> Result<Arc<TextEngine>, Error>,
+    ) -> Result<Resolved, Error> {
+        let pixels = scene.width as u64 * scene.height as u64;
+        if pixels > limits.max_canvas_pixels {
+            return Err(Error::scene(
+                Location::Canvas,
+                Some("width"),
+                format!(
+                    "canvas {}x{} = {pixels} pixels is over the limit of {} pixels",
+                    scene.width, scene.height, limits.max_canvas_pixels
+                ),
+            ));
+        }
+        let mut text = None;
+        for (index, layer) in scene.layers.iter().enumerate() {
+            if let LayerKind::Text(t) = &layer.kind {
+                let engine = match &text {
+                    Some(e) => Arc::clone(e),
+                    None => text_engine()?,
+                };
+                engine.check_family(index, t)?;
+                text = Some(engine);
+            }
+        }
+        let root = root
+            .map(Path::to_path_buf)
+            .or_else(|| scene.base_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let max_pixels = limits.max_image_pixels;
+        scene
+            .layers
+            .par_iter()
+            .enumerate()
+            .map(|(index, layer)| match &layer.kind {
+                LayerKind::Image(il) => {
+                    let loc = Location::Layer {
+                        index,
+                        kind: Some("image".into()),
+                    };
+                    if let Some(img) = self.get(&il.src) {
+                        let pixels = img.width() as u64 * img.height() as u64;
+                        if pixels > max_pixels {
+                            return Err(Error::scene(
+                                loc,
+                                Some("src"),
+                                format!("{:?}: image is {}x{} = {pixels} pixels, over the limit of {max_pixels} pixels", il.src, img.width(), img.height()),
+                            ));
+                        }
+                        if pixels == 0 {
+                            return Err(Error::scene(loc, Some("src"), format!("{:?}: image has no pixels", il.src)));
+                        }
+                        return Ok(Some(img.clone()));
+                    }
+                    let path = resolve_asset(&root, &il.src)
+                        .map_err(|m| Error::scene(loc.clone(), Some("src"), m))?;
+                    let img = codec::decode_file(&path, max_pixels).map_err(|e| {
+                        Error::scene(loc.clone(), Some("src"), format!("{:?}: {}", il.src, e.0))
+                    })?;
+                    Ok(Some(Arc::new(img)))
+                }
+                _ => Ok(None),
+            })
+            .collect::<Result<Vec<_>, Error>>()
+            .map(|images| Resolved { images, text })
+    }
+}
+
+/// Resolves `src` under `root`, refusing absolute paths and paths that lead
+/// outside the root (lexically, or through a symbolic link).
+pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
+    let rel = Path::new(src);
+    if rel.is_absolute() || rel.has_root() || src.starts_with('/') || src.starts_with('\\') {
+        return Err(format!(
+            "{src:?} is an absolute path; image paths must be relative to the asset root"
+        ));
+    }
+    let mut depth: i64 = 0;
+    for c in rel.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(format!("{src:?} resolves outside the asset root"));
+                }
+            }
+            Component::Prefix(_) | Component::RootDir => {
+                return Err(format!(
+                    "{src:?} is an absolute path; image paths must be relative to the asset root"
+                ))
+            }
+        }
+    }
+    let joined = root.join(rel);
+    let canon_root = root
+        .canonicalize()
+        .map_err(|e| format!("asset root {} cannot be opened: {e}", root.display()))?;
+    let canon = joined
+        .canonicalize()
+        .map_err(|e| format!("{src:?} cannot be read: {e}"))?;
+    if !canon.starts_with(&canon_root) {
+        return Err(format!(
+            "{src:?} resolves outside the asset root (through a symbolic link)"
+        ));
+    }
+    if !canon.is_file() {
+        return Err(format!("{src:?} is not a file"));
+    }
+    Ok(canon)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_paths_stay_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/a.png"), b"x").unwrap();
+        assert!(resolve_asset(dir.path(), "sub/a.png").is_ok());
+        assert!(resolve_asset(dir.path(), "sub/../sub/a.png").is_ok());
+        assert!(resolve_asset(dir.path(), "../a.png")
+            .unwrap_err()
+            .contains("outside the asset root"));
+        assert!(resolve_asset(dir.path(), "sub/../../a.png")
+            .unwrap_err()
+            .contains("outside"));
+        assert!(resolve_asset(dir.path(), "/etc/passwd")
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(resolve_asset(dir.path(), "missing.png")
+            .unwrap_err()
+            .contains("cannot be read"));
+        assert!(resolve_asset(dir.path(), "sub")
+            .unwrap_err()
+            .contains("not a file"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.png"), b"x").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.png"),
+            dir.path().join("link.png"),
+        )
+        .unwrap();
+        assert!(resolve_asset(dir.path(), "link.png")
+            .unwrap_err()
+            .contains("outside"));
+    }
+}

@@ -1,0 +1,98 @@
+//! How an image layer is drawn, decided once for both backends.
+
+use crate::plan::geometry::{place_image, BoxGeometry};
+use crate::plan::weights::AxisWeights;
+use crate::scene::{Filter, ImageLayer, Layer};
+
+/// How an image's pixels reach the canvas. The same three cases are the
+/// three image painters of each backend (`Copy`, `Grid`, `Placed`), under
+/// these names everywhere.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Sampling {
+    /// Natural size on whole pixels, not rotated: canvas pixel (x, y) is
+    /// source pixel (x - ox, y - oy), copied exactly.
+    Copy {
+        /// Canvas x of the image's left edge.
+        ox: i64,
+        /// Canvas y of the image's top edge.
+        oy: i64,
+    },
+    /// Not rotated: resampled once onto the canvas grid, over `bounds`
+    /// (`[x0, y0, x1, y1)`, the visible pixels) with these weights; canvas
+    /// pixel (x, y) is pixel (x - x0, y - y0) of the result.
+    Grid {
+        /// Canvas pixels covered.
+        bounds: [u32; 4],
+        /// Horizontal weights (one entry per column of `bounds`).
+        xw: AxisWeights,
+        /// Vertical weights (one entry per row of `bounds`).
+        yw: AxisWeights,
+    },
+    /// Rotated: resampled to `xw.len()` x `yw.len()` pixels spanning the
+    /// placed rectangle, then sampled (bilinear, or nearest) at each
+    /// pixel's box-local position.
+    Placed {
+        /// Horizontal weights.
+        xw: AxisWeights,
+        /// Vertical weights.
+        yw: AxisWeights,
+        /// The placed rectangle `[x, y, w, h]`, box-local.
+        placed: [f64; 4],
+        /// Nearest-neighbour sampling of the placed raster (the layer's
+        /// filter is `nearest`); otherwise bilinear.
+        nearest: bool,
+    },
+}
+
+/// Plans an image layer: where its `sw` x `sh` image lands in the box
+/// (fit, position), the layer's area clip narrowed to it, and how the pixels
+/// get there on a `canvas_w` x `canvas_h` canvas (`None`: nothing of it is
+/// visible).
+pub(crate) fn plan_image(
+    layer: &Layer,
+    il: &ImageLayer,
+    (sw, sh): (u32, u32),
+    (canvas_w, canvas_h): (u32, u32),
+) -> (Option<Sampling>, BoxGeometry) {
+    let (px, py, pw, ph) = place_image(layer, il.fit, il.position, sw, sh);
+    let geom = BoxGeometry::of(layer).with_clip([px, py, px + pw, py + ph]);
+    if geom.axis_aligned {
+        let natural = pw == sw as f64 && ph == sh as f64;
+        if natural && px.fract() == 0.0 && py.fract() == 0.0 {
+            let plan = Sampling::Copy {
+                ox: px as i64,
+                oy: py as i64,
+            };
+            return (Some(plan), geom);
+        }
+        // Resample onto the canvas grid, only where the layer is visible.
+        let Some([x0, y0, x1, y1]) = geom.pixel_bounds(canvas_w, canvas_h) else {
+            return (None, geom);
+        };
+        let (kx, ky) = (sw as f64 / pw, sh as f64 / ph);
+        let xw = AxisWeights::new(il.filter, sw, x1 - x0, (x0 as f64 - px) * kx, kx);
+        let yw = AxisWeights::new(il.filter, sh, y1 - y0, (y0 as f64 - py) * ky, ky);
+        let plan = Sampling::Grid {
+            bounds: [x0, y0, x1, y1],
+            xw,
+            yw,
+        };
+        return (Some(plan), geom);
+    }
+    // Rotated. The intermediate is capped at four canvases' worth of pixels
+    // (an extreme `cover` of a sliver-shaped box could otherwise ask for
+    // gigabytes); past that it has a proportionally lower resolution.
+    let budget = (4.0 * canvas_w as f64 * canvas_h as f64).max((1u32 << 20) as f64);
+    let shrink = ((pw.max(1.0) * ph.max(1.0)) / budget).sqrt().max(1.0);
+    let nw = (pw / shrink).round().clamp(1.0, 1e6) as u32;
+    let nh = (ph / shrink).round().clamp(1.0, 1e6) as u32;
+    let xw = AxisWeights::new(il.filter, sw, nw, 0.0, sw as f64 / nw as f64);
+    let yw = AxisWeights::new(il.filter, sh, nh, 0.0, sh as f64 / nh as f64);
+    let plan = Sampling::Placed {
+        xw,
+        yw,
+        placed: [px, py, pw, ph],
+        nearest: il.filter == Filter::Nearest,
+    };
+    (Some(plan), geom)
+}
