@@ -254,9 +254,15 @@ fn composite_span(
 /// Writes the layer's premultiplied colour times coverage times opacity for
 /// pixels `x0..x0 + out.len()` of row `y`.
 fn paint_row(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: BlendSpace) {
+    paint_colour(layer, y, x0, out, space);
+    apply_coverage(layer, y, x0, out);
+}
+
+/// Writes the layer's premultiplied colour (before coverage and opacity)
+/// for pixels `x0..x0 + out.len()` of row `y`.
+fn paint_colour(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: BlendSpace) {
     let g = &layer.layer.geom;
     let py = y as f64 + 0.5;
-    // Colour first.
     match &layer.painter {
         Painter::Solid(c) => out.fill(*c),
         Painter::Linear(ramp, stops) => {
@@ -327,7 +333,13 @@ fn paint_row(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: Ble
             }
         }
     }
-    // Then coverage and opacity.
+}
+
+/// Multiplies pixels `x0..x0 + out.len()` of row `y` by the layer's exact
+/// area coverage times its opacity.
+fn apply_coverage(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]]) {
+    let g = &layer.layer.geom;
+    let py = y as f64 + 0.5;
     let opacity = layer.layer.opacity;
     if g.axis_aligned && g.radius == 0.0 {
         // Exact area coverage factors into a row factor and a column factor,
