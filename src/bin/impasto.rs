@@ -1,13 +1,15 @@
 //! The `impasto` command line.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use impasto::{Backend, Error, Limits, Renderer, Scene};
 
 /// impasto composes layered images (posters, social cards, thumbnails) from a
-/// JSON scene. See shared/spec/scene-format.md for the scene format.
+/// JSON scene. The scene format is described in docs/scene-format.md;
+/// `impasto schema` prints its JSON Schema.
 ///
 /// Exit status: 0 on success, 2 for bad input (scene, assets, arguments),
 /// 1 for any other failure. Errors are one line on stderr. A failed render
@@ -23,6 +25,9 @@ struct Cli {
 enum Command {
     /// List the GPU adapters wgpu finds, and which backend `auto` would use.
     Info,
+    /// Print the JSON Schema (draft 2020-12) of the scene format, for editors
+    /// and for validating scenes elsewhere (docs/scene.schema.json).
+    Schema,
     /// Render a scene to an image file.
     Render {
         /// The scene file (JSON).
@@ -31,10 +36,9 @@ enum Command {
         /// straight alpha), .jpg/.jpeg (flattened over white), .webp (lossless).
         #[arg(short, long)]
         output: PathBuf,
-        /// Which compositor: auto (a hardware GPU if present, else the CPU),
-        /// cpu, or gpu (any adapter, software ones included).
-        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "gpu"])]
-        backend: String,
+        /// Which compositor renders.
+        #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+        backend: BackendArg,
         /// Folder that image `src` paths are relative to (default: the scene
         /// file's folder). Paths may not leave it.
         #[arg(long)]
@@ -60,6 +64,31 @@ enum Command {
         max_image_pixels: u64,
     },
 }
+
+/// The `--backend` values; `impasto::Backend` is the library's, this is the
+/// command line's spelling of it.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum BackendArg {
+    /// A hardware GPU when there is one, otherwise the CPU.
+    Auto,
+    /// The CPU compositor.
+    Cpu,
+    /// The GPU compositor, on any adapter (software ones included).
+    Gpu,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Backend {
+        match b {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Cpu => Backend::Cpu,
+            BackendArg::Gpu => Backend::Gpu,
+        }
+    }
+}
+
+/// The scene format's JSON Schema, as `impasto schema` prints it.
+const SCENE_SCHEMA: &str = include_str!("../../docs/scene.schema.json");
 
 fn main() -> ExitCode {
     // Mesa's Vulkan drivers complain on stderr when this is unset (headless
@@ -124,6 +153,21 @@ fn run(cli: Cli) -> Result<(), Error> {
             println!("backend auto would use: {auto}");
             Ok(())
         }
+        Command::Schema => {
+            // Written by hand rather than with `print!`, which panics when
+            // the reader has gone (`impasto schema | head`).
+            let mut out = std::io::stdout().lock();
+            match out
+                .write_all(SCENE_SCHEMA.as_bytes())
+                .and_then(|()| out.flush())
+            {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+                    path: PathBuf::from("<stdout>"),
+                    source: e,
+                }),
+                _ => Ok(()),
+            }
+        }
         Command::Render {
             scene,
             output,
@@ -135,10 +179,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             font_dirs,
             no_system_fonts,
         } => {
-            // The value parser admits only these three names.
-            let backend = Backend::from_name(&backend).unwrap_or(Backend::Auto);
             let scene = Scene::from_path(&scene)?;
-            let mut renderer = Renderer::new(backend)?.with_limits(Limits {
+            let mut renderer = Renderer::new(backend.into())?.with_limits(Limits {
                 max_canvas_pixels,
                 max_image_pixels,
             });
