@@ -1,5 +1,5 @@
-//! The scene model of `shared/spec/scene-format.md`, version 1, and its strict
-//! parser.
+//! The scene model of `shared/spec/scene-format.md`, version 1: its strict
+//! parser and its builders.
 //!
 //! Parsing walks the JSON by hand rather than through `#[derive(Deserialize)]`
 //! so that every error names the layer (index and type), the field and the
@@ -8,12 +8,18 @@
 //! `"heigth"` never passes silently. Every default of the spec is applied here,
 //! so the renderers see fully resolved values.
 //!
+//! Building a scene in code ([`Scene::new`], [`Layer::text`], ...) starts
+//! from the same defaults, stated on every field. See [`Scene`] for a social
+//! card built in code.
+//!
 //! The parts:
 //! - `types`: the model, [`Scene`], [`Layer`] and the rest;
 //! - `names`: [`Named`], the one table of names per enum (`"cover"`,
 //!   `"center"`...), used to parse and to write;
-//! - `parse` (with `fields`, the field-by-field reader): JSON to [`Scene`].
+//! - `parse` (with `fields`, the field-by-field reader): JSON to [`Scene`];
+//! - `build`: constructors, [`Default`]s and chainable setters.
 
+mod build;
 mod fields;
 mod names;
 mod parse;

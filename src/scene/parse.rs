@@ -6,14 +6,13 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::blend::BlendMode;
-use crate::color::{BlendSpace, Color};
+use crate::color::Color;
 use crate::error::{Error, Location};
 
 use super::fields::{kind_of, Fields};
 use super::names::{expected, LayerType, Named, Style};
 use super::{
-    Align, Filter, Fit, ImageLayer, Layer, LayerKind, Scene, TextLayer, VAlign, LINEAR_ANGLE,
-    MAX_COORD, RADIAL_CENTER,
+    ImageLayer, Layer, LayerKind, Scene, TextLayer, LINEAR_ANGLE, MAX_COORD, RADIAL_CENTER,
 };
 
 const CANVAS_FIELDS: &[&str] = &["width", "height", "background", "blend_space", "layers"];
@@ -69,14 +68,7 @@ impl Scene {
             )
         })?;
         let o = Fields::new(map, Location::Canvas, CANVAS_FIELDS)?;
-        let mut scene = Scene {
-            width: o.canvas_side("width")?,
-            height: o.canvas_side("height")?,
-            background: Color::TRANSPARENT,
-            blend_space: BlendSpace::default(),
-            layers: Vec::new(),
-            base_dir: None,
-        };
+        let mut scene = Scene::new(o.canvas_side("width")?, o.canvas_side("height")?);
         if let Some(background) = o.color("background")? {
             scene.background = background;
         }
@@ -113,23 +105,13 @@ fn parse_layer(index: usize, v: &Value, canvas_w: u32, canvas_h: u32) -> Result<
 
     // Start from the defaults and read each field in the order that decides
     // which error a scene with several gets.
-    let mut l = Layer {
-        x: 0.0,
-        y: 0.0,
-        width: f64::from(canvas_w),
-        height: f64::from(canvas_h),
-        opacity: 1.0,
-        blend: BlendMode::SourceOver,
-        corner_radius: 0.0,
-        rotate: 0.0,
-        kind: LayerKind::Rect {
-            color: Color::TRANSPARENT,
-        },
-    };
+    let mut l = Layer::new(LayerKind::Rect {
+        color: Color::TRANSPARENT,
+    });
     l.x = o.coord("x", l.x)?;
     l.y = o.coord("y", l.y)?;
-    l.width = o.size("width", l.width)?;
-    l.height = o.size("height", l.height)?;
+    l.width = o.size("width", f64::from(canvas_w))?;
+    l.height = o.size("height", f64::from(canvas_h))?;
     l.opacity = o.number_in("opacity", l.opacity, 0.0, 1.0)?;
     l.blend = o.named::<BlendMode>("blend", l.blend)?;
     l.corner_radius = o.number_in("corner_radius", l.corner_radius, 0.0, MAX_COORD)?;
@@ -190,12 +172,7 @@ fn parse_image(o: &Fields) -> Result<ImageLayer, Error> {
     if src.is_empty() {
         return Err(o.err("src", "is empty"));
     }
-    let mut image = ImageLayer {
-        src: src.to_owned(),
-        fit: Fit::default(),
-        position: [0.5, 0.5],
-        filter: Filter::default(),
-    };
+    let mut image = ImageLayer::new(src);
     image.fit = o.named("fit", image.fit)?;
     image.filter = o.named("filter", image.filter)?;
     image.position = o.pair("position", image.position)?;
@@ -203,17 +180,7 @@ fn parse_image(o: &Fields) -> Result<ImageLayer, Error> {
 }
 
 fn parse_text(o: &Fields) -> Result<TextLayer, Error> {
-    let d = TextLayer {
-        text: String::new(),
-        size: 32.0,
-        color: Color::BLACK,
-        font: None,
-        weight: 400,
-        italic: false,
-        align: Align::default(),
-        valign: VAlign::default(),
-        line_height: 1.2,
-    };
+    let d = TextLayer::default();
     let text = o
         .string("text")?
         .ok_or_else(|| o.err("text", "missing (required for a text layer)"))?
@@ -248,6 +215,7 @@ fn parse_text(o: &Fields) -> Result<TextLayer, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::color::BlendSpace;
     use crate::scene::{Filter, Fit};
 
     fn err(json: &str) -> String {

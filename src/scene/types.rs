@@ -1,7 +1,8 @@
 //! The scene model: what a parsed scene holds, every default resolved.
 //!
 //! Each field's rustdoc gives its default: the value the parser uses when a
-//! scene file leaves the field out.
+//! scene file leaves the field out, and the value the constructors
+//! ([`Scene::new`], [`Layer::text`], ...) start from.
 
 use std::path::PathBuf;
 
@@ -9,6 +10,49 @@ use crate::blend::BlendMode;
 use crate::color::{BlendSpace, Color};
 
 /// One scene: a canvas and its layers, bottom first.
+///
+/// Read one with [`Scene::from_json`] or [`Scene::from_path`], or build one
+/// in code with [`Scene::new`] and [`Scene::layer`].
+///
+/// A social card, built in code:
+///
+/// ```
+/// use impasto::scene::{Align, Fit, Layer, Scene, VAlign};
+/// use impasto::Color;
+///
+/// let card = Scene::new(1200, 630)
+///     .background(Color::hex("#0f172a"))
+///     // No size: the layer covers the canvas.
+///     .layer(
+///         Layer::linear_gradient([(0.0, Color::hex("#1e3a8a")), (1.0, Color::hex("#0f172a"))])
+///             .angle(135),
+///     )
+///     .layer(Layer::image("logo.png").at(64, 64).size(96, 96).fit(Fit::Contain))
+///     .layer(
+///         Layer::text("Shipping faster with impasto", 64)
+///             .at(64, 200)
+///             .size(1072, 300)
+///             .color(Color::WHITE)
+///             .weight(700)
+///             .align(Align::Left)
+///             .valign(VAlign::Middle),
+///     )
+///     .layer(Layer::rect(Color::hex("#f59e0b")).at(64, 560).size(200, 8).corner_radius(4));
+///
+/// assert_eq!(card.layers.len(), 4);
+/// assert_eq!((card.layers[0].width, card.layers[0].height), (1200.0, 630.0));
+/// ```
+///
+/// Rendering it (the logo is read from the asset root, here the current
+/// folder):
+///
+/// ```no_run
+/// # use impasto::{Backend, Renderer, Scene};
+/// # let card = Scene::new(1200, 630);
+/// let image = Renderer::new(Backend::Auto)?.render(&card)?;
+/// impasto::codec::save(&image, "card.png".as_ref(), 90)?;
+/// # Ok::<(), impasto::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scene {
     /// Output width in pixels, 1..=16384. Required: no default.
@@ -31,15 +75,37 @@ pub struct Scene {
 }
 
 /// One layer: the fields every layer has, and its type-specific part.
+///
+/// Build one with [`Layer::rect`], [`Layer::linear_gradient`],
+/// [`Layer::radial_gradient`], [`Layer::image`] or [`Layer::text`] and the
+/// chainable setters; see [`Scene`] for a whole card.
+///
+/// ```
+/// use impasto::scene::Layer;
+/// use impasto::{BlendMode, Color};
+///
+/// let badge = Layer::rect(Color::hex("#e4572e"))
+///     .at(800, 820)
+///     .size(220, 220)
+///     .corner_radius(110)
+///     .rotate(12)
+///     .opacity(0.9)
+///     .blend(BlendMode::Multiply);
+/// assert_eq!((badge.x, badge.width, badge.rotate), (800.0, 220.0, 12.0));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layer {
     /// Left edge of the layer's box, in pixels. Default: 0.
     pub x: f64,
     /// Top edge of the layer's box, in pixels. Default: 0.
     pub y: f64,
-    /// Width of the box (> 0). Default: the canvas width.
+    /// Width of the box (> 0). Default: the canvas width. (A layer built in
+    /// code starts at 0, "unsized", and [`Scene::layer`] gives it the canvas
+    /// width.)
     pub width: f64,
-    /// Height of the box (> 0). Default: the canvas height.
+    /// Height of the box (> 0). Default: the canvas height. (A layer built in
+    /// code starts at 0, "unsized", and [`Scene::layer`] gives it the canvas
+    /// height.)
     pub height: f64,
     /// Multiplies the layer's alpha, 0..=1. Default: 1.
     pub opacity: f64,
@@ -179,9 +245,12 @@ pub enum VAlign {
 }
 
 /// The fields of a `text` layer.
+///
+/// Its [`Default`] is every default of the format, with empty text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextLayer {
-    /// UTF-8 text; `\n` breaks lines. Required: no default.
+    /// UTF-8 text; `\n` breaks lines. Required in a scene file; the
+    /// [`Default`] is empty.
     pub text: String,
     /// Font size in pixels, 0.01..=10000. Default: 32.
     pub size: f64,
