@@ -12,7 +12,8 @@
 //!   as the format does for an omitted `width` or `height`;
 //! - a type-specific setter on a layer of another type (`.fit` on a rect) is
 //!   a bug in the calling code, and panics;
-//! - nothing is checked while building.
+//! - nothing is checked while building: [`Scene::validate`] applies every
+//!   rule of the parser, with its messages.
 
 use crate::blend::BlendMode;
 use crate::color::{BlendSpace, Color};

@@ -1,5 +1,5 @@
 //! The scene model of `shared/spec/scene-format.md`, version 1: its strict
-//! parser and its builders.
+//! parser, its builders and its serializer.
 //!
 //! Parsing walks the JSON by hand rather than through `#[derive(Deserialize)]`
 //! so that every error names the layer (index and type), the field and the
@@ -9,20 +9,23 @@
 //! so the renderers see fully resolved values.
 //!
 //! Building a scene in code ([`Scene::new`], [`Layer::text`], ...) starts
-//! from the same defaults, stated on every field. See [`Scene`] for a social
-//! card built in code.
+//! from the same defaults, stated on every field; [`Scene::to_json`] (or
+//! `serde`) writes a scene back in the format. See [`Scene`] for a social card
+//! built in code.
 //!
 //! The parts:
 //! - `types`: the model, [`Scene`], [`Layer`] and the rest;
 //! - `names`: [`Named`], the one table of names per enum (`"cover"`,
 //!   `"center"`...), used to parse and to write;
 //! - `parse` (with `fields`, the field-by-field reader): JSON to [`Scene`];
-//! - `build`: constructors, [`Default`]s and chainable setters.
+//! - `build`: constructors, [`Default`]s and chainable setters;
+//! - `ser`: [`Scene`] to JSON, and `Deserialize` through the parser.
 
 mod build;
 mod fields;
 mod names;
 mod parse;
+mod ser;
 mod types;
 
 pub use names::Named;

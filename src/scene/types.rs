@@ -12,7 +12,8 @@ use crate::color::{BlendSpace, Color};
 /// One scene: a canvas and its layers, bottom first.
 ///
 /// Read one with [`Scene::from_json`] or [`Scene::from_path`], or build one
-/// in code with [`Scene::new`] and [`Scene::layer`].
+/// in code with [`Scene::new`] and [`Scene::layer`]; write one with
+/// [`Scene::to_json`] (or through `serde`, as the scene format).
 ///
 /// A social card, built in code:
 ///
@@ -41,6 +42,10 @@ use crate::color::{BlendSpace, Color};
 ///
 /// assert_eq!(card.layers.len(), 4);
 /// assert_eq!((card.layers[0].width, card.layers[0].height), (1200.0, 630.0));
+/// card.validate()?; // the checks of the parser, with its messages
+/// // The JSON is the scene format, and reads back to the same scene.
+/// assert_eq!(Scene::from_json(&card.to_json())?, card);
+/// # Ok::<(), impasto::Error>(())
 /// ```
 ///
 /// Rendering it (the logo is read from the asset root, here the current
