@@ -101,77 +101,70 @@ impl BlendMode {
         BlendMode::Luminosity,
     ];
 
-    /// Every name the scene format accepts (including the alias `normal`).
-    pub const NAMES: &'static [&'static str] = &[
-        "source-over",
-        "normal",
-        "source-in",
-        "source-out",
-        "source-atop",
-        "destination-over",
-        "destination-in",
-        "destination-out",
-        "destination-atop",
-        "copy",
-        "xor",
-        "lighter",
-        "clear",
-        "multiply",
-        "screen",
-        "overlay",
-        "darken",
-        "lighten",
-        "color-dodge",
-        "color-burn",
-        "hard-light",
-        "soft-light",
-        "difference",
-        "exclusion",
-        "hue",
-        "saturation",
-        "color",
-        "luminosity",
+    /// Every name the scene format accepts and the mode it stands for: the one
+    /// table of blend names in Rust. A mode's first entry is its canonical
+    /// name (what [`name`](Self::name) returns and a serialized scene holds);
+    /// `normal` is an alias of `source-over`. `shaders/blend.wgsl` spells the
+    /// same modes as upper-case `u32` constants (checked by a test in
+    /// `gpu/mod.rs`).
+    pub const NAME_TABLE: &'static [(&'static str, BlendMode)] = &[
+        ("source-over", BlendMode::SourceOver),
+        ("normal", BlendMode::SourceOver),
+        ("source-in", BlendMode::SourceIn),
+        ("source-out", BlendMode::SourceOut),
+        ("source-atop", BlendMode::SourceAtop),
+        ("destination-over", BlendMode::DestinationOver),
+        ("destination-in", BlendMode::DestinationIn),
+        ("destination-out", BlendMode::DestinationOut),
+        ("destination-atop", BlendMode::DestinationAtop),
+        ("copy", BlendMode::Copy),
+        ("xor", BlendMode::Xor),
+        ("lighter", BlendMode::Lighter),
+        ("clear", BlendMode::Clear),
+        ("multiply", BlendMode::Multiply),
+        ("screen", BlendMode::Screen),
+        ("overlay", BlendMode::Overlay),
+        ("darken", BlendMode::Darken),
+        ("lighten", BlendMode::Lighten),
+        ("color-dodge", BlendMode::ColorDodge),
+        ("color-burn", BlendMode::ColorBurn),
+        ("hard-light", BlendMode::HardLight),
+        ("soft-light", BlendMode::SoftLight),
+        ("difference", BlendMode::Difference),
+        ("exclusion", BlendMode::Exclusion),
+        ("hue", BlendMode::Hue),
+        ("saturation", BlendMode::Saturation),
+        ("color", BlendMode::Color),
+        ("luminosity", BlendMode::Luminosity),
     ];
+
+    /// Every name the scene format accepts (including the alias `normal`), in
+    /// the order of [`NAME_TABLE`](Self::NAME_TABLE).
+    pub const NAMES: &'static [&'static str] = &{
+        let mut names = [""; Self::NAME_TABLE.len()];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Self::NAME_TABLE[i].0;
+            i += 1;
+        }
+        names
+    };
 
     /// Looks a blend name up (`"normal"` is `source-over`).
     pub fn from_name(name: &str) -> Option<BlendMode> {
-        if name == "normal" {
-            return Some(BlendMode::SourceOver);
-        }
-        BlendMode::ALL.into_iter().find(|m| m.name() == name)
+        BlendMode::NAME_TABLE
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, m)| m)
     }
 
     /// The canonical name.
     pub fn name(self) -> &'static str {
-        match self {
-            BlendMode::SourceOver => "source-over",
-            BlendMode::SourceIn => "source-in",
-            BlendMode::SourceOut => "source-out",
-            BlendMode::SourceAtop => "source-atop",
-            BlendMode::DestinationOver => "destination-over",
-            BlendMode::DestinationIn => "destination-in",
-            BlendMode::DestinationOut => "destination-out",
-            BlendMode::DestinationAtop => "destination-atop",
-            BlendMode::Copy => "copy",
-            BlendMode::Xor => "xor",
-            BlendMode::Lighter => "lighter",
-            BlendMode::Clear => "clear",
-            BlendMode::Multiply => "multiply",
-            BlendMode::Screen => "screen",
-            BlendMode::Overlay => "overlay",
-            BlendMode::Darken => "darken",
-            BlendMode::Lighten => "lighten",
-            BlendMode::ColorDodge => "color-dodge",
-            BlendMode::ColorBurn => "color-burn",
-            BlendMode::HardLight => "hard-light",
-            BlendMode::SoftLight => "soft-light",
-            BlendMode::Difference => "difference",
-            BlendMode::Exclusion => "exclusion",
-            BlendMode::Hue => "hue",
-            BlendMode::Saturation => "saturation",
-            BlendMode::Color => "color",
-            BlendMode::Luminosity => "luminosity",
-        }
+        BlendMode::NAME_TABLE
+            .iter()
+            .find(|&&(_, m)| m == self)
+            .map(|&(n, _)| n)
+            .expect("NAME_TABLE names every mode")
     }
 
     /// True for the operators that erase where the source is transparent
@@ -439,6 +432,11 @@ mod tests {
         assert_eq!(BlendMode::from_name("normal"), Some(BlendMode::SourceOver));
         assert_eq!(BlendMode::from_name("plus"), None);
         assert_eq!(BlendMode::NAMES.len(), 28);
+        assert_eq!(
+            BlendMode::NAMES[..3],
+            ["source-over", "normal", "source-in"]
+        );
+        assert_eq!(BlendMode::SourceOver.name(), "source-over");
         for (i, m) in BlendMode::ALL.iter().enumerate() {
             assert_eq!(*m as usize, i, "ALL must follow the u32 codes");
         }

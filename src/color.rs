@@ -30,50 +30,129 @@ pub struct Color {
 }
 
 impl Color {
+    /// Transparent black, `#00000000`: the default canvas background.
+    pub const TRANSPARENT: Color = Color::rgba(0, 0, 0, 0);
+    /// Opaque black, `#000000`: the default text colour.
+    pub const BLACK: Color = Color::rgb(0, 0, 0);
+    /// Opaque white, `#ffffff`.
+    pub const WHITE: Color = Color::rgb(255, 255, 255);
+
+    /// An opaque colour from sRGB-encoded channels.
+    pub const fn rgb(r: u8, g: u8, b: u8) -> Color {
+        Color { r, g, b, a: 255 }
+    }
+
+    /// A colour from sRGB-encoded channels and straight (not premultiplied)
+    /// alpha.
+    pub const fn rgba(r: u8, g: u8, b: u8, a: u8) -> Color {
+        Color { r, g, b, a }
+    }
+
+    /// A colour from a hex literal written in code: `#rgb`, `#rgba`,
+    /// `#rrggbb` or `#rrggbbaa`, as in a scene file.
+    ///
+    /// # Panics
+    ///
+    /// If `s` is not one of those forms; in a `const` the build fails
+    /// instead. Use [`Color::parse_hex`] (or `str::parse`) for text that
+    /// comes from outside the program.
+    ///
+    /// ```
+    /// use impasto::Color;
+    ///
+    /// const INK: Color = Color::hex("#1d1d1f");
+    /// assert_eq!(INK, Color::rgb(0x1d, 0x1d, 0x1f));
+    /// assert_eq!(Color::hex("#fff8"), Color::rgba(255, 255, 255, 0x88));
+    /// ```
+    #[track_caller]
+    pub const fn hex(s: &str) -> Color {
+        match parse_hex_bytes(s.as_bytes()) {
+            Some(c) => c,
+            None => {
+                panic!("Color::hex: expected \"#rgb\", \"#rgba\", \"#rrggbb\" or \"#rrggbbaa\"")
+            }
+        }
+    }
+
     /// Parses `#rgb`, `#rgba`, `#rrggbb` or `#rrggbbaa`.
     pub fn parse_hex(s: &str) -> Result<Color, String> {
-        let hex = s.strip_prefix('#').ok_or_else(|| {
-            format!(
+        if !s.starts_with('#') {
+            return Err(format!(
                 "{s:?} is not a colour: expected \"#rgb\", \"#rgba\", \"#rrggbb\" or \"#rrggbbaa\""
-            )
-        })?;
-        let bad = || {
-            format!("{s:?} is not a colour: expected \"#rgb\", \"#rgba\", \"#rrggbb\" or \"#rrggbbaa\" with hex digits")
-        };
-        if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
-            return Err(bad());
+            ));
         }
-        let nib = |i: usize| u8::from_str_radix(&hex[i..i + 1], 16).map(|v| v * 17);
-        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16);
-        let c = match hex.len() {
-            3 | 4 => Color {
-                r: nib(0).map_err(|_| bad())?,
-                g: nib(1).map_err(|_| bad())?,
-                b: nib(2).map_err(|_| bad())?,
-                a: if hex.len() == 4 {
-                    nib(3).map_err(|_| bad())?
-                } else {
-                    255
-                },
-            },
-            6 | 8 => Color {
-                r: byte(0).map_err(|_| bad())?,
-                g: byte(2).map_err(|_| bad())?,
-                b: byte(4).map_err(|_| bad())?,
-                a: if hex.len() == 8 {
-                    byte(6).map_err(|_| bad())?
-                } else {
-                    255
-                },
-            },
-            _ => return Err(bad()),
-        };
-        Ok(c)
+        parse_hex_bytes(s.as_bytes()).ok_or_else(|| {
+            format!("{s:?} is not a colour: expected \"#rgb\", \"#rgba\", \"#rrggbb\" or \"#rrggbbaa\" with hex digits")
+        })
     }
 
     /// Straight 8-bit sRGB to premultiplied floating point in `space`.
     pub fn to_premul(self, space: BlendSpace) -> [f32; 4] {
         premultiply_rgba8([self.r, self.g, self.b, self.a], space)
+    }
+}
+
+/// Parses `#rgb`, `#rgba`, `#rrggbb` or `#rrggbbaa` (const, so that
+/// [`Color::hex`] works in constants).
+const fn parse_hex_bytes(s: &[u8]) -> Option<Color> {
+    let [b'#', hex @ ..] = s else {
+        return None;
+    };
+    let n = hex.len();
+    if !matches!(n, 3 | 4 | 6 | 8) {
+        return None;
+    }
+    let mut digits = [0u8; 8];
+    let mut i = 0;
+    while i < n {
+        digits[i] = match hex[i] {
+            c @ b'0'..=b'9' => c - b'0',
+            c @ b'a'..=b'f' => c - b'a' + 10,
+            c @ b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        i += 1;
+    }
+    // r, g, b and alpha (opaque unless given).
+    let mut ch = [0, 0, 0, 255u8];
+    let channels = if n == 3 || n == 6 { 3 } else { 4 };
+    let mut k = 0;
+    while k < channels {
+        ch[k] = if n <= 4 {
+            digits[k] * 17
+        } else {
+            digits[2 * k] * 16 + digits[2 * k + 1]
+        };
+        k += 1;
+    }
+    Some(Color::rgba(ch[0], ch[1], ch[2], ch[3]))
+}
+
+/// `#rrggbb` when opaque, else `#rrggbbaa`: the form a scene file accepts.
+impl std::fmt::Display for Color {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{:02x}{:02x}{:02x}", self.r, self.g, self.b)?;
+        if self.a != 255 {
+            write!(f, "{:02x}", self.a)?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses a hex colour as [`Color::parse_hex`] does.
+impl std::str::FromStr for Color {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Color, String> {
+        Color::parse_hex(s)
+    }
+}
+
+/// Serializes as the hex string of [`Display`](std::fmt::Display), as a scene
+/// file writes colours.
+impl serde::Serialize for Color {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -256,6 +335,32 @@ mod tests {
             }
         );
         assert_eq!(Color::parse_hex("#10203040").unwrap().a, 0x40);
+    }
+
+    #[test]
+    fn hex_constructor_agrees_with_the_parser() {
+        for s in ["#f0a", "#f0a8", "#102030", "#10203040", "#ABCDEF"] {
+            assert_eq!(Color::hex(s), Color::parse_hex(s).unwrap(), "{s}");
+        }
+        assert_eq!(Color::hex("#000"), Color::BLACK);
+        assert_eq!(Color::hex("#00000000"), Color::TRANSPARENT);
+        assert_eq!("#fff".parse::<Color>(), Ok(Color::WHITE));
+    }
+
+    #[test]
+    #[should_panic(expected = "Color::hex: expected")]
+    fn hex_constructor_panics_on_a_malformed_literal() {
+        let _ = Color::hex("fff");
+    }
+
+    #[test]
+    fn display_writes_a_hex_colour_the_parser_reads_back() {
+        assert_eq!(Color::rgb(0x1d, 0x1d, 0x1f).to_string(), "#1d1d1f");
+        assert_eq!(Color::rgba(255, 0, 0, 0x80).to_string(), "#ff000080");
+        for a in [0, 1, 254, 255] {
+            let c = Color::rgba(1, 128, 255, a);
+            assert_eq!(Color::parse_hex(&c.to_string()), Ok(c));
+        }
     }
 
     #[test]

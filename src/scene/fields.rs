@@ -1,0 +1,302 @@
+//! Reading one JSON object field by field, with errors that name where they
+//! are: the location (canvas or layer), the field and the problem.
+
+use serde_json::{Map, Value};
+
+use crate::color::Color;
+use crate::error::{Error, Location};
+
+use super::names::{not_a_name, Named};
+use super::{Stop, MAX_CANVAS_SIDE, MAX_COORD};
+
+/// A JSON object being read field by field, with errors that know where they are.
+pub(super) struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    loc: Location,
+}
+
+impl<'a> Fields<'a> {
+    /// Checks that every key of `map` is in `allowed`.
+    pub(super) fn new(
+        map: &'a Map<String, Value>,
+        loc: Location,
+        allowed: &[&str],
+    ) -> Result<Self, Error> {
+        for key in map.keys() {
+            if !allowed.contains(&key.as_str()) {
+                let hint = match closest(key, allowed) {
+                    Some(s) => format!("; did you mean \"{s}\"?"),
+                    None => String::new(),
+                };
+                let what = match &loc {
+                    Location::Layer {
+                        kind: Some(kind), ..
+                    } => format!(
+                        "unknown field for a {kind} layer{hint} (allowed: {})",
+                        allowed.join(", ")
+                    ),
+                    _ => format!("unknown field{hint} (allowed: {})", allowed.join(", ")),
+                };
+                return Err(Error::scene(loc, Some(key), what));
+            }
+        }
+        Ok(Fields { map, loc })
+    }
+
+    pub(super) fn err(&self, field: &str, message: impl Into<String>) -> Error {
+        Error::scene(self.loc.clone(), Some(field), message)
+    }
+
+    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key)
+    }
+
+    fn number(&self, key: &str, v: &Value) -> Result<f64, Error> {
+        v.as_f64()
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| self.err(key, format!("expected a number, got {}", kind_of(v))))
+    }
+
+    /// The number at `key`, `default` when absent. `lo == f64::MIN_POSITIVE`
+    /// reads as "greater than 0".
+    pub(super) fn number_in(
+        &self,
+        key: &str,
+        default: f64,
+        lo: f64,
+        hi: f64,
+    ) -> Result<f64, Error> {
+        let Some(v) = self.get(key) else {
+            return Ok(default);
+        };
+        let n = self.number(key, v)?;
+        if n < lo || n > hi {
+            let range = if lo == f64::MIN_POSITIVE {
+                format!("greater than 0 and at most {hi}")
+            } else {
+                format!("from {lo} to {hi}")
+            };
+            return Err(self.err(
+                key,
+                format!("{n} is out of range: expected a number {range}"),
+            ));
+        }
+        Ok(n)
+    }
+
+    pub(super) fn coord(&self, key: &str, default: f64) -> Result<f64, Error> {
+        self.number_in(key, default, -MAX_COORD, MAX_COORD)
+    }
+
+    /// A box side: greater than 0, at most [`MAX_COORD`].
+    pub(super) fn size(&self, key: &str, default: f64) -> Result<f64, Error> {
+        let Some(v) = self.get(key) else {
+            return Ok(default);
+        };
+        let n = self.number(key, v)?;
+        if n <= 0.0 || n > MAX_COORD {
+            return Err(self.err(
+                key,
+                format!(
+                    "{n} is out of range: expected a number greater than 0 and at most {MAX_COORD}"
+                ),
+            ));
+        }
+        Ok(n)
+    }
+
+    pub(super) fn canvas_side(&self, key: &str) -> Result<u32, Error> {
+        let v = self
+            .get(key)
+            .ok_or_else(|| self.err(key, "missing (required)"))?;
+        let n = self.number(key, v)?;
+        if n.fract() != 0.0 || !(1.0..=MAX_CANVAS_SIDE as f64).contains(&n) {
+            return Err(self.err(
+                key,
+                format!("{n} is out of range: expected an integer from 1 to {MAX_CANVAS_SIDE}"),
+            ));
+        }
+        Ok(n as u32)
+    }
+
+    pub(super) fn string(&self, key: &str) -> Result<Option<&'a str>, Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(v) => Err(self.err(key, format!("expected a string, got {}", kind_of(v)))),
+        }
+    }
+
+    /// The value a name at `key` stands for, `default` when absent.
+    pub(super) fn named<T: Named>(&self, key: &str, default: T) -> Result<T, Error> {
+        match self.string(key)? {
+            None => Ok(default),
+            Some(name) => T::from_name(name).ok_or_else(|| self.err(key, not_a_name::<T>(name))),
+        }
+    }
+
+    pub(super) fn color(&self, key: &str) -> Result<Option<Color>, Error> {
+        match self.string(key)? {
+            None => Ok(None),
+            Some(s) => Color::parse_hex(s).map(Some).map_err(|m| self.err(key, m)),
+        }
+    }
+
+    pub(super) fn required_color(&self, key: &str) -> Result<Color, Error> {
+        self.color(key)?
+            .ok_or_else(|| self.err(key, "missing (required)"))
+    }
+
+    pub(super) fn pair(&self, key: &str, default: [f64; 2]) -> Result<[f64; 2], Error> {
+        let Some(v) = self.get(key) else {
+            return Ok(default);
+        };
+        let bad = || {
+            self.err(
+                key,
+                format!("expected an array of two numbers, got {}", kind_of(v)),
+            )
+        };
+        let arr = v.as_array().ok_or_else(bad)?;
+        if arr.len() != 2 {
+            return Err(bad());
+        }
+        let a = arr[0].as_f64().filter(|n| n.is_finite()).ok_or_else(bad)?;
+        let b = arr[1].as_f64().filter(|n| n.is_finite()).ok_or_else(bad)?;
+        if a.abs() > MAX_COORD || b.abs() > MAX_COORD {
+            return Err(self.err(key, format!("[{a}, {b}] is out of range")));
+        }
+        Ok([a, b])
+    }
+
+    /// The `stops` of a gradient: at least two, offsets not decreasing.
+    pub(super) fn stops(&self) -> Result<Vec<Stop>, Error> {
+        let v = self
+            .get("stops")
+            .ok_or_else(|| self.err("stops", "missing (required: at least two stops)"))?;
+        let arr = v
+            .as_array()
+            .ok_or_else(|| self.err("stops", format!("expected an array, got {}", kind_of(v))))?;
+        if arr.len() < 2 {
+            return Err(self.err(
+                "stops",
+                format!("expected at least two stops, got {}", arr.len()),
+            ));
+        }
+        let mut stops: Vec<Stop> = Vec::with_capacity(arr.len());
+        for (i, sv) in arr.iter().enumerate() {
+            let prev = stops.last().map(|s| s.offset);
+            stops.push(self.stop(i, sv, prev)?);
+        }
+        Ok(stops)
+    }
+
+    /// Stop `i` of `stops`, whose offset must not be less than `prev`.
+    fn stop(&self, i: usize, sv: &Value, prev: Option<f64>) -> Result<Stop, Error> {
+        let field = format!("stops[{i}]");
+        let map = sv.as_object().ok_or_else(|| {
+            self.err(
+                &field,
+                format!(
+                    "expected an object with \"offset\" and \"color\", got {}",
+                    kind_of(sv)
+                ),
+            )
+        })?;
+        for key in map.keys() {
+            if key != "offset" && key != "color" {
+                return Err(self.err(
+                    &format!("{field}.{key}"),
+                    "unknown field (allowed: offset, color)",
+                ));
+            }
+        }
+        let off_field = format!("{field}.offset");
+        let offset = match map.get("offset") {
+            None => return Err(self.err(&off_field, "missing (required)")),
+            Some(ov) => self.number(&off_field, ov)?,
+        };
+        if !(0.0..=1.0).contains(&offset) {
+            return Err(self.err(
+                &off_field,
+                format!("{offset} is out of range: expected a number from 0 to 1"),
+            ));
+        }
+        if let Some(prev) = prev {
+            if offset < prev {
+                return Err(self.err(
+                    &off_field,
+                    format!("{offset} is less than the previous stop's offset {prev}: offsets must not decrease"),
+                ));
+            }
+        }
+        let col_field = format!("{field}.color");
+        let color = match map.get("color") {
+            None => return Err(self.err(&col_field, "missing (required)")),
+            Some(Value::String(s)) => Color::parse_hex(s).map_err(|m| self.err(&col_field, m))?,
+            Some(cv) => {
+                return Err(self.err(
+                    &col_field,
+                    format!("expected a string, got {}", kind_of(cv)),
+                ))
+            }
+        };
+        Ok(Stop { offset, color })
+    }
+}
+
+/// How an error message describes a JSON value it did not expect.
+pub(super) fn kind_of(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// The allowed name closest to `key` (edit distance at most 2), for hints.
+fn closest<'b>(key: &str, allowed: &[&'b str]) -> Option<&'b str> {
+    allowed
+        .iter()
+        .map(|a| (edit_distance(key, a), *a))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let sub = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("heigth", "height"), 2);
+        assert_eq!(edit_distance("x", "x"), 0);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn closest_suggests_only_near_names() {
+        assert_eq!(closest("heigth", &["width", "height"]), Some("height"));
+        assert_eq!(closest("colour", &["color"]), Some("color"));
+        assert_eq!(closest("banana", &["width", "height"]), None);
+    }
+}
