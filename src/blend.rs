@@ -395,7 +395,7 @@ pub fn composite_row(mode: BlendMode, src: &[[f32; 4]], dst: &mut [[f32; 4]]) {
     debug_assert_eq!(src.len(), dst.len());
     match mode {
         // s + d(1 - as), in the vectorised row kernel.
-        BlendMode::SourceOver => crate::kernels::over_row(src, dst),
+        BlendMode::SourceOver => crate::cpu::kernels::over_row(src, dst),
         BlendMode::Copy => dst.copy_from_slice(src),
         BlendMode::Clear => dst.fill([0.0; 4]),
         m if m.porter_duff_factors(0.0, 0.0).is_some() || m == BlendMode::Lighter => {

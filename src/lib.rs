@@ -38,9 +38,6 @@ mod text;
 #[cfg(test)]
 mod blend_crosscheck;
 
-// The blend formulas' row loop uses the CPU's SIMD kernels.
-pub(crate) use cpu::kernels;
-
 pub use assets::Assets;
 pub use blend::BlendMode;
 pub use color::{BlendSpace, Color};

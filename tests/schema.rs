@@ -288,6 +288,10 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
     }
     vec![
         ("smallest scene", json!({"width": 1, "height": 1})),
+        (
+            "scene naming its schema for editors",
+            json!({"$schema": "./scene.schema.json", "width": 1, "height": 1}),
+        ),
         ("largest canvas", json!({"width": 16384, "height": 16384})),
         (
             "canvas sides written as floats with a zero fraction",
@@ -655,8 +659,13 @@ fn invalid_scenes() -> Vec<(&'static str, Value, &'static str)> {
             "field \"colour\": unknown field",
         ),
         (
-            "$schema key in a scene",
-            json!({"$schema": "./scene.schema.json", "width": 10, "height": 10}),
+            "$schema that is not a string",
+            json!({"$schema": 3, "width": 10, "height": 10}),
+            "field \"$schema\": expected a string",
+        ),
+        (
+            "$schema on a layer",
+            json!({"width": 10, "height": 10, "layers": [{"type": "rect", "color": "#fff", "$schema": "x"}]}),
             "field \"$schema\": unknown field",
         ),
         (

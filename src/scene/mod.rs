@@ -1,4 +1,4 @@
-//! The scene model of `shared/spec/scene-format.md`, version 1: its strict
+//! The scene model of `docs/scene-format.md`, version 1: its strict
 //! parser, its builders and its serializer.
 //!
 //! Parsing walks the JSON by hand rather than through `#[derive(Deserialize)]`

@@ -15,7 +15,16 @@ use super::{
     ImageLayer, Layer, LayerKind, Scene, TextLayer, LINEAR_ANGLE, MAX_COORD, RADIAL_CENTER,
 };
 
-const CANVAS_FIELDS: &[&str] = &["width", "height", "background", "blend_space", "layers"];
+/// `$schema` names the JSON Schema for editors (`docs/scene.schema.json`);
+/// it must be a string and does not change the scene.
+const CANVAS_FIELDS: &[&str] = &[
+    "$schema",
+    "width",
+    "height",
+    "background",
+    "blend_space",
+    "layers",
+];
 const COMMON_FIELDS: &[&str] = &[
     "type",
     "x",
@@ -68,6 +77,7 @@ impl Scene {
             )
         })?;
         let o = Fields::new(map, Location::Canvas, CANVAS_FIELDS)?;
+        o.string("$schema")?;
         let mut scene = Scene::new(o.canvas_side("width")?, o.canvas_side("height")?);
         if let Some(background) = o.color("background")? {
             scene.background = background;
