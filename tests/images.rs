@@ -225,3 +225,32 @@ fn contain_letterboxes_and_cover_fills_the_box_on_every_backend() {
         assert!(cover.pixels().all(|p| p.0 == [10, 200, 30, 255]), "{b}");
     }
 }
+
+/// A `fill` image in a box far thinner than a pixel (1e-307) once made the
+/// CPU resampler panic on NaN weights; it must render, and draw (almost)
+/// nothing, on every backend.
+#[test]
+fn an_image_filled_into_a_subpixel_box_renders_without_panicking() {
+    let mut assets = Assets::new();
+    assets.insert(
+        "a.png",
+        Arc::new(RgbaImage::from_pixel(
+            40,
+            30,
+            image::Rgba([200, 30, 30, 255]),
+        )),
+    );
+    for backend in backends() {
+        for (w, h) in [(1e-307, 30.0), (30.0, 1e-307), (1e-307, 1e-307)] {
+            let scene = json!({"width": 16, "height": 16, "background": "#ffffff", "layers": [
+                {"type": "image", "src": "a.png", "fit": "fill", "x": 3, "y": 2, "width": w, "height": h}
+            ]});
+            let img = render(&backend, scene, &assets);
+            assert!(
+                img.pixels().all(|p| p.0 == [255, 255, 255, 255]),
+                "{}: a {w}x{h} box drew visible pixels",
+                backend.name
+            );
+        }
+    }
+}

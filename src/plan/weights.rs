@@ -58,6 +58,17 @@ impl AxisWeights {
     /// centre at `j + 0.5`), over a source of `src_len` pixels. Taps that fall
     /// outside the source are dropped and the rest renormalised.
     pub fn new(filter: Filter, src_len: u32, dst_len: u32, u0: f64, step: f64) -> AxisWeights {
+        // A box far thinner than a pixel (say 1e-300 wide) makes the step,
+        // and with it `u0`, infinite or NaN. Past a few source lengths a
+        // larger step only widens a filter that already spans the whole
+        // source, so both are capped there and every weight stays finite.
+        let cap = 4.0 * (src_len as f64 + 1.0);
+        let step = if step.is_nan() { cap } else { step.min(cap) };
+        let u0 = if u0.is_nan() {
+            0.0
+        } else {
+            u0.clamp(-cap, cap)
+        };
         let widen = step.max(1.0);
         let reach = if filter == Filter::Nearest {
             0.5
@@ -252,5 +263,28 @@ fn intermediate_pixels(order: PassOrder, cols: (u32, u32), band: &Band, dst_w: u
     match order {
         PassOrder::HorizontalFirst => dst_w * (band.hi - band.lo) as u64,
         PassOrder::VerticalFirst => (cols.1 - cols.0) as u64 * (band.k1 - band.k0) as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn infinitely_thin_boxes_get_finite_weights() {
+        for filter in [Filter::Lanczos3, Filter::Bilinear, Filter::Nearest] {
+            for (u0, step) in [
+                (f64::NAN, f64::INFINITY),
+                (f64::INFINITY, f64::INFINITY),
+                (0.0, 1e300),
+            ] {
+                let w = AxisWeights::new(filter, 40, 3, u0, step);
+                assert!(
+                    w.weights.iter().all(|v| v.is_finite()),
+                    "{filter:?} {u0} {step}"
+                );
+                assert!(w.start.iter().all(|&s| s < 40));
+            }
+        }
     }
 }
