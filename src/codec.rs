@@ -82,6 +82,12 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
         ));
     };
     let fmt = format!("{format:?}").to_uppercase();
+    if format == image::ImageFormat::Jpeg && !jpeg_has_end(bytes) {
+        // The decoder would fill the missing part with grey.
+        return Err(DecodeError(
+            "truncated JPEG file: no end-of-image marker after the last scan".into(),
+        ));
+    }
     let mut limits = image::Limits::default();
     // The decoder's own allocation limit backs up the pixel check below.
     limits.max_alloc = Some(max_pixels.saturating_mul(16).max(64 << 20));
@@ -107,6 +113,18 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
         .map_err(|e| DecodeError(format!("truncated or corrupt {fmt} file: {e}")))?;
     img.apply_orientation(orientation);
     Ok(img.into_rgba8())
+}
+
+/// Whether a JPEG stream has its end-of-image marker (`FF D9`) after the
+/// start of its last scan (`FF DA`). Inside entropy-coded data a `FF` byte is
+/// always followed by `00` or a restart marker, so an `FF D9` there is the
+/// real end; an embedded EXIF thumbnail's end comes before the scans.
+fn jpeg_has_end(bytes: &[u8]) -> bool {
+    let marker = |m: u8| move |w: &[u8]| w == [0xFF, m];
+    let Some(last_scan) = bytes.windows(2).rposition(marker(0xDA)) else {
+        return false;
+    };
+    bytes[last_scan..].windows(2).any(marker(0xD9))
 }
 
 /// Encodes straight 8-bit RGBA in `format`.
@@ -215,6 +233,34 @@ pub fn save(img: &RgbaImage, path: impl AsRef<Path>, jpeg_quality: u8) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn jpeg(progressive: bool) -> Vec<u8> {
+        let rgb: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+        enc.set_progressive(progressive);
+        enc.encode(&rgb, 64, 48, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn truncated_jpegs_are_refused_baseline_and_progressive() {
+        for progressive in [false, true] {
+            let whole = jpeg(progressive);
+            assert!(decode_bytes(&whole, 1 << 20).is_ok());
+            let mut trailing = whole.clone();
+            trailing.extend_from_slice(b"trailing bytes some cameras write");
+            assert!(decode_bytes(&trailing, 1 << 20).is_ok());
+            for cut in [whole.len() - 2, whole.len() * 2 / 3, whole.len() / 3] {
+                let e = decode_bytes(&whole[..cut], 1 << 20).unwrap_err();
+                assert!(
+                    e.0.contains("truncated"),
+                    "progressive={progressive} cut={cut}: {e}"
+                );
+            }
+        }
+    }
 
     fn sample() -> RgbaImage {
         RgbaImage::from_fn(7, 5, |x, y| {
