@@ -2,6 +2,7 @@
 //! root, and fonts. [`Assets::resolve`] checks and loads all of them before
 //! anything is planned or drawn, so a render either fails there or succeeds.
 
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -40,7 +41,7 @@ pub(crate) struct Resolved {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Assets {
-    images: std::collections::HashMap<String, Arc<RgbaImage>>,
+    images: HashMap<String, Arc<RgbaImage>>,
 }
 
 impl Assets {
@@ -82,8 +83,9 @@ impl Assets {
     }
 
     /// Checks limits and layer support, and decodes every image layer's file
-    /// (in parallel), so that a render either fails here or succeeds.
-    /// `text_engine` loads the fonts, and is called only for scenes with text.
+    /// (in parallel, each distinct file once), so that a render either fails
+    /// here or succeeds. `text_engine` loads the fonts, and is called only
+    /// for scenes with text.
     pub(crate) fn resolve(
         &self,
         scene: &Scene,
@@ -117,42 +119,76 @@ impl Assets {
             .map(Path::to_path_buf)
             .or_else(|| scene.base_dir.clone())
             .unwrap_or_else(|| PathBuf::from("."));
-        let max_pixels = limits.max_image_pixels;
-        scene
-            .layers
-            .par_iter()
-            .enumerate()
-            .map(|(index, layer)| match &layer.kind {
-                LayerKind::Image(il) => {
-                    let loc = Location::Layer {
-                        index,
-                        kind: Some("image".into()),
-                    };
-                    if let Some(img) = self.get(&il.src) {
-                        let pixels = img.width() as u64 * img.height() as u64;
-                        if pixels > max_pixels {
-                            return Err(Error::scene(
-                                loc,
-                                Some("src"),
-                                format!("{:?}: image is {}x{} = {pixels} pixels, over the limit of {max_pixels} pixels", il.src, img.width(), img.height()),
-                            ));
-                        }
-                        if pixels == 0 {
-                            return Err(Error::scene(loc, Some("src"), format!("{:?}: image has no pixels", il.src)));
-                        }
-                        return Ok(Some(img.clone()));
-                    }
-                    let path = resolve_asset(&root, &il.src)
-                        .map_err(|m| Error::scene(loc.clone(), Some("src"), m))?;
-                    let img = codec::decode_file(&path, max_pixels).map_err(|e| {
-                        Error::scene(loc.clone(), Some("src"), format!("{:?}: {}", il.src, e.0))
-                    })?;
-                    Ok(Some(Arc::new(img)))
+        let images = self.load_images(scene, &root, limits.max_image_pixels)?;
+        Ok(Resolved { images, text })
+    }
+
+    /// Every image layer's pixels, by layer index: in-memory assets first,
+    /// then files under `root`. A file used by several layers is read and
+    /// decoded once; a decoding error names the first layer that uses it.
+    fn load_images(
+        &self,
+        scene: &Scene,
+        root: &Path,
+        max_pixels: u64,
+    ) -> Result<Vec<Option<Arc<RgbaImage>>>, Error> {
+        let loc = |index| Location::Layer {
+            index,
+            kind: Some("image".into()),
+        };
+        let mut images = vec![None; scene.layers.len()];
+        // Distinct files, each with its `src` and the layers that use it, in
+        // layer order.
+        let mut files: Vec<(PathBuf, &str, Vec<usize>)> = Vec::new();
+        let mut seen: HashMap<PathBuf, usize> = HashMap::new();
+        for (index, layer) in scene.layers.iter().enumerate() {
+            let LayerKind::Image(il) = &layer.kind else {
+                continue;
+            };
+            if let Some(img) = self.get(&il.src) {
+                let pixels = img.width() as u64 * img.height() as u64;
+                if pixels > max_pixels {
+                    return Err(Error::scene(
+                        loc(index),
+                        Some("src"),
+                        format!("{:?}: image is {}x{} = {pixels} pixels, over the limit of {max_pixels} pixels", il.src, img.width(), img.height()),
+                    ));
                 }
-                _ => Ok(None),
+                if pixels == 0 {
+                    return Err(Error::scene(
+                        loc(index),
+                        Some("src"),
+                        format!("{:?}: image has no pixels", il.src),
+                    ));
+                }
+                images[index] = Some(Arc::clone(img));
+                continue;
+            }
+            let path = resolve_asset(root, &il.src)
+                .map_err(|m| Error::scene(loc(index), Some("src"), m))?;
+            match seen.get(&path) {
+                Some(&i) => files[i].2.push(index),
+                None => {
+                    seen.insert(path.clone(), files.len());
+                    files.push((path, &il.src, vec![index]));
+                }
+            }
+        }
+        let decoded = files
+            .par_iter()
+            .map(|(path, src, layers)| {
+                codec::decode_file(path, max_pixels).map_err(|e| {
+                    Error::scene(loc(layers[0]), Some("src"), format!("{src:?}: {}", e.0))
+                })
             })
-            .collect::<Result<Vec<_>, Error>>()
-            .map(|images| Resolved { images, text })
+            .collect::<Result<Vec<_>, Error>>()?;
+        for ((_, _, layers), img) in files.iter().zip(decoded) {
+            let img = Arc::new(img);
+            for &index in layers {
+                images[index] = Some(Arc::clone(&img));
+            }
+        }
+        Ok(images)
     }
 }
 
@@ -243,5 +279,52 @@ mod tests {
         assert!(resolve_asset(dir.path(), "link.png")
             .unwrap_err()
             .contains("outside"));
+    }
+
+    #[test]
+    fn a_file_shared_by_layers_is_decoded_once_and_errors_name_the_first_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = RgbaImage::from_pixel(3, 2, image::Rgba([1, 2, 3, 255]));
+        img.save(dir.path().join("a.png")).unwrap();
+        // Not an image: refused from its first bytes.
+        std::fs::write(dir.path().join("b.png"), vec![0u8; 1 << 20]).unwrap();
+        let scene = |srcs: &[&str]| {
+            let layers: Vec<String> = srcs
+                .iter()
+                .map(|s| format!(r#"{{"type": "image", "src": "{s}"}}"#))
+                .collect();
+            Scene::from_json(&format!(
+                r##"{{"width": 4, "height": 4, "layers": [{{"type": "rect", "color": "#fff"}}, {}]}}"##,
+                layers.join(",")
+            ))
+            .unwrap()
+        };
+        let limits = Limits::default();
+        let no_text = || -> Result<Arc<TextEngine>, Error> { unreachable!("no text layers") };
+        let ok = Assets::new()
+            .resolve(
+                &scene(&["a.png", "a.png"]),
+                Some(dir.path()),
+                &limits,
+                no_text,
+            )
+            .unwrap();
+        let (one, two) = (
+            ok.images[1].as_ref().unwrap(),
+            ok.images[2].as_ref().unwrap(),
+        );
+        assert!(Arc::ptr_eq(one, two), "one decode shared by both layers");
+        let err = Assets::new()
+            .resolve(
+                &scene(&["a.png", "b.png", "b.png"]),
+                Some(dir.path()),
+                &limits,
+                no_text,
+            )
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("layer 2 (image): field \"src\""), "{err}");
+        assert!(err.contains("not an image"), "{err}");
     }
 }

@@ -9,7 +9,7 @@
 //! extension, and writes through a temporary file in the same folder that is
 //! renamed into place, so a failed render never leaves a file behind.
 
-use std::io::{BufReader, Cursor, Write};
+use std::io::{BufReader, Cursor, Read, Write};
 use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
@@ -65,9 +65,35 @@ pub struct DecodeError(pub String);
 /// Reads and decodes an image file, refusing images of more than
 /// `max_pixels` pixels before decoding them.
 pub fn decode_file(path: impl AsRef<Path>, max_pixels: u64) -> Result<RgbaImage, DecodeError> {
-    let bytes =
-        std::fs::read(path.as_ref()).map_err(|e| DecodeError(format!("cannot read: {e}")))?;
+    let path = path.as_ref();
+    let read_err = |e: std::io::Error| DecodeError(format!("cannot read: {e}"));
+    // Sniff the format from the first bytes before reading the whole file:
+    // a large file that is no image costs nothing.
+    let mut head = [0u8; 32];
+    let mut file = std::fs::File::open(path).map_err(read_err)?;
+    let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
+    if image::guess_format(&head[..n]).is_err() {
+        return Err(not_an_image());
+    }
+    let mut bytes = head[..n].to_vec();
+    file.read_to_end(&mut bytes).map_err(read_err)?;
     decode_bytes(&bytes, max_pixels)
+}
+
+fn not_an_image() -> DecodeError {
+    DecodeError("not an image impasto can decode (expected PNG, JPEG or WebP)".into())
+}
+
+/// Reads until `buf` is full or the file ends; the bytes read.
+fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// Decodes an encoded image held in memory (PNG, JPEG or WebP), EXIF
@@ -77,9 +103,7 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
         .with_guessed_format()
         .map_err(|e| DecodeError(format!("cannot read: {e}")))?;
     let Some(format) = reader.format() else {
-        return Err(DecodeError(
-            "not an image impasto can decode (expected PNG, JPEG or WebP)".into(),
-        ));
+        return Err(not_an_image());
     };
     let fmt = format!("{format:?}").to_uppercase();
     if format == image::ImageFormat::Jpeg && !jpeg_has_end(bytes) {
