@@ -304,8 +304,11 @@ impl Renderer {
         }
     }
 
-    /// Checks and loads everything `scene` refers to (see [`Assets::resolve`]).
+    /// Checks the scene against the format's rules ([`Scene::validate`]:
+    /// scenes built or changed in code skip the parser) and loads everything
+    /// it refers to (see [`Assets::resolve`]).
     fn resolve(&self, scene: &Scene, assets: &Assets) -> Result<Resolved, Error> {
+        scene.validate()?;
         assets.resolve(scene, self.asset_root.as_deref(), &self.limits, || {
             self.text_engine()
         })

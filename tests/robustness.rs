@@ -164,3 +164,66 @@ fn mutated_scenes_parse_or_fail_with_a_located_message() {
         "the mutations should break most scenes ({errors})"
     );
 }
+
+/// Scenes built in code skip the parser; every render entry point checks
+/// them with the parser's rules, so what once panicked the library (a
+/// zero-width canvas, text of size 0, a gradient without stops) or rendered
+/// silently (NaN sizes, opacity 3) is one located error on every backend.
+#[test]
+fn invalid_scenes_built_in_code_are_errors_not_panics_on_every_backend() {
+    use impasto::scene::Stop;
+    use impasto::{Color, Layer, LayerKind};
+    let red = Color::rgb(255, 0, 0);
+    let rect = || Layer::rect(red).at(1, 1).size(4, 4);
+    let mut cases: Vec<(&str, Scene, &str)> = Vec::new();
+    let mut zero = Scene::new(8, 8);
+    zero.width = 0;
+    cases.push(("zero-width canvas", zero, "field \"width\""));
+    let mut text = Layer::text("hi", 10).size(8, 8);
+    if let LayerKind::Text(t) = &mut text.kind {
+        t.size = 0.0;
+    }
+    cases.push((
+        "text of size 0",
+        Scene::new(8, 8).layer(text),
+        "field \"size\"",
+    ));
+    let mut gradient = Layer::linear_gradient([Stop::new(0.0, red), Stop::new(1.0, red)]);
+    if let LayerKind::LinearGradient { stops, .. } = &mut gradient.kind {
+        stops.clear();
+    }
+    cases.push((
+        "gradient without stops",
+        Scene::new(8, 8).layer(gradient),
+        "field \"stops\"",
+    ));
+    let mut nan = rect();
+    nan.width = f64::NAN;
+    cases.push(("NaN width", Scene::new(8, 8).layer(nan), "field \"width\""));
+    cases.push((
+        "opacity 3",
+        Scene::new(8, 8).layer(rect().opacity(3)),
+        "field \"opacity\"",
+    ));
+    let mut negative = rect();
+    negative.height = -4.0;
+    cases.push((
+        "negative height",
+        Scene::new(8, 8).layer(negative),
+        "field \"height\"",
+    ));
+    for backend in backends() {
+        for (what, scene, field) in &cases {
+            let err = match backend.renderer.render(scene) {
+                Ok(_) => panic!("{}: {what}: rendered", backend.name),
+                Err(e) => e,
+            };
+            assert!(err.is_bad_input(), "{}: {what}: {err}", backend.name);
+            assert!(
+                err.to_string().contains(field),
+                "{}: {what}: {err}",
+                backend.name
+            );
+        }
+    }
+}
