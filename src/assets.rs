@@ -104,6 +104,7 @@ impl Assets {
                 ),
             ));
         }
+        check_work(scene, limits)?;
         let mut text = None;
         for (index, layer) in scene.layers.iter().enumerate() {
             if let LayerKind::Text(t) = &layer.kind {
@@ -190,6 +191,48 @@ impl Assets {
         }
         Ok(images)
     }
+}
+
+/// Refuses scenes that ask for more work than `limits` allow: too many
+/// layers, gradients with too many stops, text layers too long.
+fn check_work(scene: &Scene, limits: &Limits) -> Result<(), Error> {
+    if scene.layers.len() > limits.max_layers {
+        return Err(Error::scene(
+            Location::Canvas,
+            Some("layers"),
+            format!(
+                "{} layers, over the limit of {}",
+                scene.layers.len(),
+                limits.max_layers
+            ),
+        ));
+    }
+    for (index, layer) in scene.layers.iter().enumerate() {
+        let loc = || Location::Layer {
+            index,
+            kind: Some(layer.kind.type_name().into()),
+        };
+        let (field, count, max, what) = match &layer.kind {
+            LayerKind::LinearGradient { stops, .. } | LayerKind::RadialGradient { stops, .. } => {
+                ("stops", stops.len(), limits.max_gradient_stops, "stops")
+            }
+            LayerKind::Text(t) => (
+                "text",
+                t.text.chars().count(),
+                limits.max_text_chars,
+                "characters",
+            ),
+            _ => continue,
+        };
+        if count > max {
+            return Err(Error::scene(
+                loc(),
+                Some(field),
+                format!("{count} {what}, over the limit of {max}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Resolves `src` under `root`, refusing absolute paths and paths that lead

@@ -53,6 +53,12 @@ pub struct Limits {
     /// Largest decoded image, in pixels. Default 128 megapixels (512 MiB as
     /// RGBA8); larger files are refused from their header, before decoding.
     pub max_image_pixels: u64,
+    /// Most layers in a scene. Default 10,000 (real posters have tens).
+    pub max_layers: usize,
+    /// Most stops in one gradient. Default 1,024.
+    pub max_gradient_stops: usize,
+    /// Most characters in one text layer. Default 100,000.
+    pub max_text_chars: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +66,9 @@ impl Default for Limits {
         Limits {
             max_canvas_pixels: 16384 * 16384,
             max_image_pixels: 128 * 1024 * 1024,
+            max_layers: 10_000,
+            max_gradient_stops: 1024,
+            max_text_chars: 100_000,
         }
     }
 }

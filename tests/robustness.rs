@@ -227,3 +227,67 @@ fn invalid_scenes_built_in_code_are_errors_not_panics_on_every_backend() {
         }
     }
 }
+
+/// A scene can ask for only so much work: layers, gradient stops and text
+/// length are bounded by `Limits` (configurable), each a located error.
+#[test]
+fn scenes_over_the_work_limits_are_refused_naming_the_field() {
+    let limits = impasto::Limits {
+        max_layers: 3,
+        max_gradient_stops: 4,
+        max_text_chars: 10,
+        ..impasto::Limits::default()
+    };
+    let renderer = impasto::Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false)
+        .with_limits(limits);
+    let stops: Vec<Value> = (0..5)
+        .map(|i| json!({"offset": i as f64 / 4.0, "color": "#fff"}))
+        .collect();
+    let rect = json!({"type": "rect", "color": "#fff"});
+    let cases = [
+        (
+            json!([rect, rect, rect, rect]),
+            "canvas: field \"layers\": 4 layers, over the limit of 3",
+        ),
+        (
+            json!([{"type": "radial-gradient", "stops": stops}]),
+            "layer 0 (radial-gradient): field \"stops\": 5 stops, over the limit of 4",
+        ),
+        (
+            json!([rect, {"type": "text", "text": "eleven char"}]),
+            "layer 1 (text): field \"text\": 11 characters, over the limit of 10",
+        ),
+    ];
+    for (layers, want) in cases {
+        let scene = Scene::from_value(&json!({"width": 8, "height": 8, "layers": layers})).unwrap();
+        let err = renderer.render(&scene).unwrap_err();
+        assert!(err.is_bad_input(), "{err}");
+        assert_eq!(err.to_string(), want);
+    }
+}
+
+/// Scene files: a path that is no regular file (a device, a FIFO with no
+/// writer) is refused at once instead of read forever; a file over the size
+/// limit is refused from its size; a UTF-8 byte-order mark is accepted.
+#[test]
+fn scene_files_that_are_devices_fifos_or_too_large_are_refused_at_once() {
+    let err = Scene::from_path("/dev/zero").unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("scene.fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let err = Scene::from_path(&fifo).unwrap_err().to_string();
+            assert!(err.contains("not a regular file"), "{err}");
+        }
+    }
+    let path = dir.path().join("s.json");
+    std::fs::write(&path, "\u{feff}{\"width\": 4, \"height\": 4}").unwrap();
+    assert_eq!(Scene::from_path(&path).unwrap().width, 4);
+    let err = Scene::from_path_limited(&path, 10).unwrap_err().to_string();
+    assert!(err.contains("bytes, over the limit of 10 bytes"), "{err}");
+}

@@ -183,6 +183,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let mut renderer = Renderer::new(backend.into())?.with_limits(Limits {
                 max_canvas_pixels,
                 max_image_pixels,
+                ..Limits::default()
             });
             if let Some(root) = assets {
                 renderer = renderer.with_asset_root(root);

@@ -36,6 +36,9 @@ pub const MAX_CANVAS_SIDE: u32 = 16384;
 /// Largest magnitude accepted for a coordinate or size, in pixels. Far outside
 /// any canvas; it keeps the geometry maths well inside `f32`/`f64` range.
 pub const MAX_COORD: f64 = 1.0e6;
+/// Largest scene file [`Scene::from_path`] reads: 64 MiB, far beyond any
+/// poster (`Scene::from_path_limited` takes another).
+pub const MAX_SCENE_BYTES: u64 = 64 << 20;
 
 /// The default `angle` of a linear gradient: 180, top to bottom.
 const LINEAR_ANGLE: f64 = 180.0;

@@ -1,6 +1,7 @@
 //! The strict parser: JSON to [`Scene`], every default applied, every error
 //! located.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -41,6 +42,8 @@ impl Scene {
     /// Parses a scene from JSON text. Its asset root is the current directory
     /// unless the [`Renderer`](crate::Renderer) is given one.
     pub fn from_json(json: &str) -> Result<Scene, Error> {
+        // A UTF-8 byte-order mark, as some editors write, is not content.
+        let json = json.strip_prefix('\u{feff}').unwrap_or(json);
         let value: Value = serde_json::from_str(json)
             .map_err(|e| Error::scene(Location::Document, None, format!("invalid JSON: {e}")))?;
         Scene::from_value(&value)
@@ -49,14 +52,40 @@ impl Scene {
     /// Reads and parses a scene file; the folder that holds it becomes the
     /// default asset root.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Scene, Error> {
+        Scene::from_path_limited(path, super::MAX_SCENE_BYTES)
+    }
+
+    /// [`Scene::from_path`] with another limit on the file's size: a path
+    /// that is not a regular file (a FIFO, `/dev/zero`) or a file over
+    /// `max_bytes` is refused before it is read.
+    pub fn from_path_limited(path: impl AsRef<Path>, max_bytes: u64) -> Result<Scene, Error> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::scene(
-                Location::Document,
-                None,
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
+        let fail = |m: String| Error::scene(Location::Document, None, m);
+        let cannot = |e: std::io::Error| fail(format!("cannot read {}: {e}", path.display()));
+        let meta = std::fs::metadata(path).map_err(cannot)?;
+        if !meta.is_file() {
+            return Err(fail(format!("{}: not a regular file", path.display())));
+        }
+        let too_big = |n: u64| {
+            fail(format!(
+                "{}: the scene file is {n} bytes, over the limit of {max_bytes} bytes",
+                path.display()
+            ))
+        };
+        if meta.len() > max_bytes {
+            return Err(too_big(meta.len()));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        // The file may grow after the check: read one byte past the limit at most.
+        file.take(max_bytes + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+        if bytes.len() as u64 > max_bytes {
+            return Err(too_big(bytes.len() as u64));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|e| fail(format!("{}: not UTF-8: {e}", path.display())))?;
         let mut scene = Scene::from_json(&text)?;
         let dir = path.parent().unwrap_or(Path::new(""));
         scene.base_dir = Some(if dir.as_os_str().is_empty() {
