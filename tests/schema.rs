@@ -1140,9 +1140,14 @@ fn invalid_json_and_numbers_beyond_f64_are_refused_by_the_parser() {
 }
 
 #[test]
-fn duplicate_keys_take_the_last_value() {
-    let s = Scene::from_json(r#"{"width": 0, "height": 10, "width": 20}"#).unwrap();
-    assert_eq!(s.width, 20);
+fn duplicate_keys_are_refused_by_the_parser() {
+    let e = Scene::from_json(r#"{"width": 0, "height": 10, "width": 20}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("scene: invalid JSON: duplicate key \"width\""),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------

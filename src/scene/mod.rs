@@ -26,6 +26,7 @@ mod fields;
 mod names;
 mod parse;
 mod ser;
+mod strict_json;
 mod types;
 
 pub use names::Named;

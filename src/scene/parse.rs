@@ -44,7 +44,7 @@ impl Scene {
     pub fn from_json(json: &str) -> Result<Scene, Error> {
         // A UTF-8 byte-order mark, as some editors write, is not content.
         let json = json.strip_prefix('\u{feff}').unwrap_or(json);
-        let value: Value = serde_json::from_str(json)
+        let value: Value = super::strict_json::from_str(json)
             .map_err(|e| Error::scene(Location::Document, None, format!("invalid JSON: {e}")))?;
         Scene::from_value(&value)
     }
