@@ -111,6 +111,11 @@ pub enum Error {
     /// The GPU backend failed (no adapter, device lost, out of memory, validation).
     #[error("gpu: {0}")]
     Gpu(String),
+
+    /// A bug in impasto: a panic inside a render, caught at the library's
+    /// boundary so that it fails this render only.
+    #[error("internal error (a bug in impasto; please report it): {0}")]
+    Internal(String),
 }
 
 impl Error {

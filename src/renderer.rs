@@ -259,15 +259,17 @@ impl Renderer {
     /// Renders a scene whose image layers may name in-memory `assets`
     /// (looked up by `src` before the asset root is searched).
     pub fn render_with_assets(&self, scene: &Scene, assets: &Assets) -> Result<RgbaImage, Error> {
-        let resolved = self.resolve(scene, assets)?;
-        let plan = Plan::new(scene, &resolved);
-        match self.backend {
-            Backend::Gpu => match &self.gpu {
-                Some(g) => g.render(&plan),
-                None => Err(Error::Gpu("this renderer has no GPU device".into())),
-            },
-            Backend::Cpu | Backend::Auto => Ok(crate::cpu::render(&plan)),
-        }
+        guarded(|| {
+            let resolved = self.resolve(scene, assets)?;
+            let plan = Plan::new(scene, &resolved);
+            match self.backend {
+                Backend::Gpu => match &self.gpu {
+                    Some(g) => g.render(&plan),
+                    None => Err(Error::Gpu("this renderer has no GPU device".into())),
+                },
+                Backend::Cpu | Backend::Auto => Ok(crate::cpu::render(&plan)),
+            }
+        })
     }
 
     /// Renders `scenes` in order and hands each result, with its index, to
@@ -297,11 +299,12 @@ impl Renderer {
         };
         let mut pending: Option<(usize, crate::gpu::Pending<'_>)> = None;
         for (i, scene) in scenes.into_iter().enumerate() {
-            let next = self
-                .resolve(scene, assets)
-                .and_then(|resolved| gpu.submit(&Plan::new(scene, &resolved)));
+            let next = guarded(|| {
+                let resolved = self.resolve(scene, assets)?;
+                gpu.submit(&Plan::new(scene, &resolved))
+            });
             if let Some((j, previous)) = pending.take() {
-                on_result(j, previous.finish());
+                on_result(j, guarded(|| previous.finish()));
             }
             match next {
                 Ok(p) => pending = Some((i, p)),
@@ -309,7 +312,7 @@ impl Renderer {
             }
         }
         if let Some((j, last)) = pending {
-            on_result(j, last.finish());
+            on_result(j, guarded(|| last.finish()));
         }
     }
 
@@ -371,6 +374,23 @@ impl Renderer {
     }
 }
 
+/// Runs `f`, turning a panic (in it or in a worker thread it waits for)
+/// into [`Error::Internal`], so that a bug in impasto fails one render
+/// instead of taking the caller down.
+fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    // The renderer's shared state stays usable after a panic: its locks are
+    // taken with `unwrap_or_else(PoisonError::into_inner)` and a render's
+    // resources go back to the pool on drop.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::Internal(message))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +399,22 @@ mod tests {
     fn renderer_is_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<Renderer>();
+    }
+
+    #[test]
+    fn a_panic_inside_a_render_becomes_an_internal_error() {
+        let err = guarded::<()>(|| panic!("boom {}", 7)).unwrap_err();
+        assert!(matches!(&err, Error::Internal(m) if m == "boom 7"), "{err}");
+        assert!(!err.is_bad_input());
+        // Panics in rayon workers reach the caller's thread too.
+        use rayon::prelude::*;
+        let err = guarded(|| {
+            (0..64)
+                .into_par_iter()
+                .for_each(|i| assert!(i != 40, "worker {i}"));
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("worker 40"), "{err}");
     }
 }
