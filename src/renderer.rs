@@ -202,10 +202,25 @@ impl Renderer {
     /// How many rasterized glyph images the text engine holds (0 before any
     /// text is rendered). A glyph seen before is drawn from this cache.
     pub fn cached_glyphs(&self) -> usize {
+        self.glyph_cache().0
+    }
+
+    /// The glyph cache's figures: glyph images held and their bytes (kept
+    /// under the budget of [`Renderer::with_glyph_cache_budget`]).
+    pub fn glyph_cache(&self) -> (usize, u64) {
         match self.text.get() {
-            Some(Ok(engine)) => engine.cached_glyphs(),
-            _ => 0,
+            Some(Ok(engine)) => engine.glyph_cache(),
+            _ => (0, 0),
         }
+    }
+
+    /// Sets the glyph cache's byte budget (default 64 MiB). Glyphs larger
+    /// than 1/64 of it are rasterized for the render that needs them and not
+    /// kept.
+    pub fn with_glyph_cache_budget(mut self, bytes: u64) -> Renderer {
+        self.fonts.glyph_cache_bytes = bytes;
+        self.text = Arc::default();
+        self
     }
 
     /// The widths of the lines a text layer lays out into (its box width

@@ -40,8 +40,13 @@ const BUNDLED: &[&[u8]] = &[
     include_bytes!("../fonts/inter/Inter-BoldItalic.otf"),
 ];
 
-/// Rasterized glyph images kept between renders before the cache is emptied.
-const GLYPH_CACHE_LIMIT: usize = 16_384;
+/// Default byte budget of the rasterized-glyph cache: 64 MiB.
+pub const DEFAULT_GLYPH_CACHE_BYTES: u64 = 64 << 20;
+
+/// Share of the glyph budget one glyph may take and still be kept: a larger
+/// glyph (a 10,000-pixel emoji) is rasterized for the render that needs it
+/// and dropped.
+const LARGEST_KEPT_GLYPH_SHARE: u64 = 64;
 
 /// Where fonts come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +56,8 @@ pub struct FontOptions {
     /// Whether the system's fonts are available (on by default; turn off for
     /// output that does not depend on the machine).
     pub system_fonts: bool,
+    /// Byte budget of the rasterized-glyph cache kept between renders.
+    pub glyph_cache_bytes: u64,
 }
 
 impl Default for FontOptions {
@@ -58,6 +65,7 @@ impl Default for FontOptions {
         FontOptions {
             font_dirs: Vec::new(),
             system_fonts: true,
+            glyph_cache_bytes: DEFAULT_GLYPH_CACHE_BYTES,
         }
     }
 }
@@ -128,14 +136,10 @@ impl TextEngine {
         })
     }
 
-    /// Glyph images held in the cache.
-    pub fn cached_glyphs(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .glyphs
-            .image_cache
-            .len()
+    /// Glyph images held in the cache, and their bytes.
+    pub fn glyph_cache(&self) -> (usize, u64) {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        (guard.glyphs.image_cache.len(), cache_bytes(&guard.glyphs))
     }
 
     /// The family names available.
@@ -182,11 +186,11 @@ impl TextEngine {
 
     /// Locks the font system and glyph cache (for the GPU backend's glyphon
     /// pass, which shares them).
+    /// The glyph cache is trimmed to its byte budget here, before the
+    /// render that takes the lock adds to it.
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, TextState> {
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.glyphs.image_cache.len() > GLYPH_CACHE_LIMIT {
-            guard.glyphs.image_cache.clear();
-        }
+        trim_glyph_cache(&mut guard.glyphs, self.options.glyph_cache_bytes);
         guard
     }
 
@@ -256,6 +260,7 @@ impl TextEngine {
                 }
             }
         }
+        trim_glyph_cache(glyphs, self.options.glyph_cache_bytes);
         drop(guard);
         let data = acc.into_iter().map(store16).collect();
         Some(TextRaster {
@@ -273,6 +278,32 @@ impl TextEngine {
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let buffer = layout(&mut guard.fonts, layer, t);
         buffer.layout_runs().map(|r| r.line_w).collect()
+    }
+}
+
+/// Bytes of glyph images a cache holds.
+fn cache_bytes(cache: &SwashCache) -> u64 {
+    cache
+        .image_cache
+        .values()
+        .flatten()
+        .map(|g| g.data.len() as u64)
+        .sum()
+}
+
+/// Brings the glyph cache under `budget` bytes: glyphs over a share of the
+/// budget are dropped (they served the render that drew them), then, if it
+/// is still over, everything. Called after the CPU rasterizes a layer and
+/// when a render takes the lock (the GPU's glyph renderer fills the same
+/// cache). One pass over the cache per text render, next to which
+/// rasterizing a glyph again is slow.
+fn trim_glyph_cache(cache: &mut SwashCache, budget: u64) {
+    let largest = budget / LARGEST_KEPT_GLYPH_SHARE;
+    cache
+        .image_cache
+        .retain(|_, g| g.as_ref().is_none_or(|g| g.data.len() as u64 <= largest));
+    if cache_bytes(cache) > budget {
+        cache.image_cache.clear();
     }
 }
 

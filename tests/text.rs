@@ -207,3 +207,26 @@ fn glyphs_seen_before_are_not_rasterized_again() {
     render(&r, scene("xyz", 0));
     assert!(r.cached_glyphs() > after_first);
 }
+
+/// The glyph cache is bounded in bytes: large glyphs (over 1/64 of the
+/// budget) serve the render that drew them and are not kept, and many
+/// medium glyphs never hold more than the budget after a render.
+#[test]
+fn the_glyph_cache_stays_under_its_byte_budget() {
+    let budget = 1 << 20;
+    let r = renderer().with_glyph_cache_budget(budget);
+    let scene = |text: &str, size: u32| json!({"width": 64, "height": 64, "layers": [{"type": "text", "text": text, "size": size}]});
+    // One 2000-pixel glyph: megabytes of coverage, drawn and dropped.
+    render(&r, scene("W", 2000));
+    assert_eq!(r.glyph_cache(), (0, 0), "a huge glyph was kept");
+    // Medium glyphs (under 16 KiB each) are kept until the budget is reached.
+    let letters: Vec<char> = ('A'..='Z').chain('a'..='z').chain('0'..='9').collect();
+    for chunk in letters.chunks(4) {
+        for size in [60, 70, 80, 90, 100] {
+            render(&r, scene(&chunk.iter().collect::<String>(), size));
+            let (glyphs, bytes) = r.glyph_cache();
+            assert!(bytes <= budget, "{glyphs} glyphs hold {bytes} bytes");
+        }
+    }
+    assert!(r.glyph_cache().0 > 0, "medium glyphs are kept");
+}
