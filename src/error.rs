@@ -112,6 +112,14 @@ pub enum Error {
     #[error("gpu: {0}")]
     Gpu(String),
 
+    /// The render was cancelled through its [`crate::CancelToken`].
+    #[error("render cancelled")]
+    Cancelled,
+
+    /// The render passed its deadline ([`crate::RenderOptions::deadline`]).
+    #[error("render deadline exceeded")]
+    DeadlineExceeded,
+
     /// A bug in impasto: a panic inside a render, caught at the library's
     /// boundary so that it fails this render only.
     #[error("internal error (a bug in impasto; please report it): {0}")]

@@ -24,6 +24,7 @@
 
 mod assets;
 mod blend;
+mod cancel;
 pub mod codec;
 mod color;
 mod cpu;
@@ -40,6 +41,7 @@ mod blend_crosscheck;
 
 pub use assets::Assets;
 pub use blend::BlendMode;
+pub use cancel::{CancelToken, RenderOptions};
 pub use color::{BlendSpace, Color};
 pub use error::{Error, Location, SceneError};
 pub use gpu::pool::PoolStats;

@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock};
 use image::RgbaImage;
 
 use crate::assets::{Assets, Resolved};
+use crate::cancel::RenderOptions;
 use crate::codec;
 use crate::error::Error;
 use crate::gpu::pool::PoolStats;
@@ -274,15 +275,44 @@ impl Renderer {
     /// Renders a scene whose image layers may name in-memory `assets`
     /// (looked up by `src` before the asset root is searched).
     pub fn render_with_assets(&self, scene: &Scene, assets: &Assets) -> Result<RgbaImage, Error> {
+        self.render_with(scene, assets, &RenderOptions::default())
+    }
+
+    /// [`Renderer::render_with_assets`] under a deadline and a cancel token:
+    /// the render stops with [`Error::DeadlineExceeded`] or
+    /// [`Error::Cancelled`] and frees its memory.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use impasto::{Assets, Backend, Error, RenderOptions, Renderer, Scene};
+    ///
+    /// let scene = Scene::from_json(r#"{ "width": 4096, "height": 4096 }"#)?;
+    /// let options = RenderOptions::with_timeout(Duration::ZERO);
+    /// let result = Renderer::new(Backend::Cpu)?.render_with(&scene, &Assets::new(), &options);
+    /// assert!(matches!(result, Err(Error::DeadlineExceeded)));
+    /// # Ok::<(), impasto::Error>(())
+    /// ```
+    pub fn render_with(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        options: &RenderOptions,
+    ) -> Result<RgbaImage, Error> {
+        let stop = options.stop();
         guarded(|| {
+            stop.check()?;
             let resolved = self.resolve(scene, assets)?;
+            stop.check()?;
             let plan = Plan::new(scene, &resolved);
             match self.backend {
                 Backend::Gpu => match &self.gpu {
-                    Some(g) => g.render(&plan),
+                    Some(g) => {
+                        let image = g.render(&plan)?;
+                        stop.check().map(|()| image)
+                    }
                     None => Err(Error::Gpu("this renderer has no GPU device".into())),
                 },
-                Backend::Cpu | Backend::Auto => Ok(crate::cpu::render(&plan)),
+                Backend::Cpu | Backend::Auto => crate::cpu::render(&plan, &stop),
             }
         })
     }

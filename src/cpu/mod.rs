@@ -20,11 +20,13 @@ use image::RgbaImage;
 use rayon::prelude::*;
 
 use crate::blend::{composite_row, BlendMode};
+use crate::cancel::Stop;
 use crate::color::BlendSpace;
+use crate::error::Error;
 use crate::pixels::PremulImage;
 use crate::plan::geometry::{LinearRamp, RadialRamp};
 use crate::plan::{Paint, Plan, PlannedLayer, Sampling, Stops};
-use resample::resample;
+use resample::resample_until;
 
 /// Rows per band. 16 rows of a 2048-pixel canvas is a 512 KiB accumulator,
 /// which stays in a core's L2 cache while every layer passes over it.
@@ -63,18 +65,20 @@ struct Prepared<'p> {
     painter: Painter<'p>,
 }
 
-/// Paints a plan. Returns straight-alpha 8-bit sRGB RGBA.
-pub(crate) fn render(plan: &Plan<'_>) -> RgbaImage {
+/// Paints a plan. Returns straight-alpha 8-bit sRGB RGBA, or `stop`'s
+/// error once it says stop (checked between layers while preparing, between
+/// resampling bands, and between layers of every band of rows).
+pub(crate) fn render(plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
     let space = plan.space;
     let (w, h) = (plan.width, plan.height);
-    let prepared: Vec<Prepared<'_>> = plan
-        .layers
-        .iter()
-        .map(|layer| Prepared {
+    let mut prepared: Vec<Prepared<'_>> = Vec::with_capacity(plan.layers.len());
+    for layer in &plan.layers {
+        stop.check()?;
+        prepared.push(Prepared {
             layer,
-            painter: painter(layer, plan),
-        })
-        .collect();
+            painter: painter(layer, plan, stop),
+        });
+    }
     let background = plan.background;
     let width = w as usize;
     let mut out = vec![0u8; width * h as usize * 4];
@@ -88,6 +92,9 @@ pub(crate) fn render(plan: &Plan<'_>) -> RgbaImage {
                 let acc = &mut acc[..rows * width];
                 acc.fill(background);
                 for layer in &prepared {
+                    if stop.now() {
+                        return;
+                    }
                     for r in 0..rows {
                         let y = (y0 + r) as u32;
                         composite_layer_row(
@@ -102,13 +109,14 @@ pub(crate) fn render(plan: &Plan<'_>) -> RgbaImage {
                 encode_band(acc, out_band, space);
             },
         );
+    stop.check()?;
     // The buffer has exactly width * height * 4 bytes.
-    RgbaImage::from_raw(w, h, out).expect("buffer size matches the canvas")
+    Ok(RgbaImage::from_raw(w, h, out).expect("buffer size matches the canvas"))
 }
 
 /// The CPU painter of a planned layer: images are resampled here (once per
 /// render) and text rasterized.
-fn painter<'p>(layer: &'p PlannedLayer<'p>, plan: &Plan<'_>) -> Painter<'p> {
+fn painter<'p>(layer: &'p PlannedLayer<'p>, plan: &Plan<'_>, stop: &Stop<'_>) -> Painter<'p> {
     let space = plan.space;
     match &layer.paint {
         Paint::Solid(c) => Painter::Solid(*c),
@@ -121,7 +129,7 @@ fn painter<'p>(layer: &'p PlannedLayer<'p>, plan: &Plan<'_>) -> Painter<'p> {
                 oy: *oy,
             },
             Sampling::Grid { bounds, xw, yw } => Painter::Grid {
-                img: resample(image, space, xw, yw),
+                img: resample_until(image, space, xw, yw, stop),
                 x0: bounds[0],
                 y0: bounds[1],
             },
@@ -131,7 +139,7 @@ fn painter<'p>(layer: &'p PlannedLayer<'p>, plan: &Plan<'_>) -> Painter<'p> {
                 placed,
                 nearest,
             } => Painter::Placed {
-                img: resample(image, space, xw, yw),
+                img: resample_until(image, space, xw, yw, stop),
                 placed: *placed,
                 nearest: *nearest,
             },

@@ -5,6 +5,7 @@
 use image::RgbaImage;
 use rayon::prelude::*;
 
+use crate::cancel::Stop;
 use crate::color::{premultiply_rgba8, BlendSpace};
 use crate::pixels::{store16, PremulImage};
 use crate::plan::weights::{AxisWeights, PassOrder, PassPlan};
@@ -38,6 +39,18 @@ pub fn resample(
     xw: &AxisWeights,
     yw: &AxisWeights,
 ) -> PremulImage {
+    resample_until(src, space, xw, yw, &Stop::never())
+}
+
+/// [`resample`], skipping the bands left once `stop` says stop (the result
+/// is then incomplete, and the caller returns `stop`'s error instead).
+pub(crate) fn resample_until(
+    src: &RgbaImage,
+    space: BlendSpace,
+    xw: &AxisWeights,
+    yw: &AxisWeights,
+    stop: &Stop<'_>,
+) -> PremulImage {
     let (sw, sh) = src.dimensions();
     let dw = xw.len();
     let dh = yw.len();
@@ -49,7 +62,7 @@ pub fn resample(
         };
     }
     let plan = PassPlan::new(xw, yw, sw, sh, CPU_BAND_ROWS);
-    resample_planned(src, space, xw, yw, &plan)
+    resample_planned(src, space, xw, yw, &plan, stop)
 }
 
 /// [`resample`] in the order and bands of `plan` (made for these weights).
@@ -59,6 +72,7 @@ fn resample_planned(
     xw: &AxisWeights,
     yw: &AxisWeights,
     plan: &PassPlan,
+    stop: &Stop<'_>,
 ) -> PremulImage {
     let (sw, sh) = src.dimensions();
     let (dw, dh) = (xw.len(), yw.len());
@@ -78,6 +92,9 @@ fn resample_planned(
     }
     let (col_lo, col_hi) = (plan.cols.0 as usize, plan.cols.1 as usize);
     work.into_par_iter().for_each(|(band, out_band)| {
+        if stop.now() {
+            return;
+        }
         let (k0, lo) = (band.k0 as usize, band.lo as usize);
         match plan.order {
             PassOrder::HorizontalFirst => {
@@ -178,12 +195,20 @@ mod tests {
                 let xw = AxisWeights::new(filter, 37, dw, 0.0, 37.0 / dw as f64);
                 let yw = AxisWeights::new(filter, 29, dh, 0.0, 29.0 / dh as f64);
                 let plan = PassPlan::new(&xw, &yw, 37, 29, 32);
-                let want = resample_planned(&src, BlendSpace::Linear, &xw, &yw, &plan);
+                let want =
+                    resample_planned(&src, BlendSpace::Linear, &xw, &yw, &plan, &Stop::never());
                 for order in [PassOrder::HorizontalFirst, PassOrder::VerticalFirst] {
                     for band_rows in [1, 7, 1000] {
                         let mut other = PassPlan::new(&xw, &yw, 37, 29, band_rows);
                         other.order = order;
-                        let got = resample_planned(&src, BlendSpace::Linear, &xw, &yw, &other);
+                        let got = resample_planned(
+                            &src,
+                            BlendSpace::Linear,
+                            &xw,
+                            &yw,
+                            &other,
+                            &Stop::never(),
+                        );
                         for (g, w) in got.data.iter().zip(&want.data) {
                             for c in 0..4 {
                                 // Float sums in another order: a last-bit
