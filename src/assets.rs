@@ -120,7 +120,7 @@ impl Assets {
             .map(Path::to_path_buf)
             .or_else(|| scene.base_dir.clone())
             .unwrap_or_else(|| PathBuf::from("."));
-        let images = self.load_images(scene, &root, limits.max_image_pixels)?;
+        let images = self.load_images(scene, &root, limits)?;
         Ok(Resolved { images, text })
     }
 
@@ -131,8 +131,9 @@ impl Assets {
         &self,
         scene: &Scene,
         root: &Path,
-        max_pixels: u64,
+        limits: &Limits,
     ) -> Result<Vec<Option<Arc<RgbaImage>>>, Error> {
+        let max_pixels = limits.max_image_pixels;
         let loc = |index| Location::Layer {
             index,
             kind: Some("image".into()),
@@ -178,9 +179,16 @@ impl Assets {
         let decoded = files
             .par_iter()
             .map(|(path, src, layers)| {
-                codec::decode_file(path, max_pixels).map_err(|e| {
-                    Error::scene(loc(layers[0]), Some("src"), format!("{src:?}: {}", e.0))
-                })
+                let fail =
+                    |m: String| Error::scene(loc(layers[0]), Some("src"), format!("{src:?}: {m}"));
+                let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+                if bytes > limits.max_image_file_bytes {
+                    return Err(fail(format!(
+                        "the file is {bytes} bytes, over the limit of {} bytes",
+                        limits.max_image_file_bytes
+                    )));
+                }
+                codec::decode_file(path, max_pixels).map_err(|e| fail(e.0))
             })
             .collect::<Result<Vec<_>, Error>>()?;
         for ((_, _, layers), img) in files.iter().zip(decoded) {

@@ -60,6 +60,9 @@ pub struct Limits {
     pub max_gradient_stops: usize,
     /// Most characters in one text layer. Default 100,000.
     pub max_text_chars: usize,
+    /// Largest image file read, in bytes. Default 256 MiB; larger files are
+    /// refused from their size, before they are read.
+    pub max_image_file_bytes: u64,
 }
 
 impl Default for Limits {
@@ -70,6 +73,7 @@ impl Default for Limits {
             max_layers: 10_000,
             max_gradient_stops: 1024,
             max_text_chars: 100_000,
+            max_image_file_bytes: 256 << 20,
         }
     }
 }

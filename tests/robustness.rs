@@ -291,3 +291,30 @@ fn scene_files_that_are_devices_fifos_or_too_large_are_refused_at_once() {
     let err = Scene::from_path_limited(&path, 10).unwrap_err().to_string();
     assert!(err.contains("bytes, over the limit of 10 bytes"), "{err}");
 }
+
+/// An image file over the byte limit is refused from its size, before it
+/// is read or decoded.
+#[test]
+fn image_files_over_the_byte_limit_are_refused_from_their_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image::RgbaImage::from_pixel(64, 64, image::Rgba([9, 9, 9, 255]));
+    img.save(dir.path().join("a.png")).unwrap();
+    let size = std::fs::metadata(dir.path().join("a.png")).unwrap().len();
+    let limits = impasto::Limits {
+        max_image_file_bytes: size - 1,
+        ..impasto::Limits::default()
+    };
+    let r = impasto::Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_asset_root(dir.path())
+        .with_limits(limits);
+    let scene = Scene::from_value(&json!({"width": 8, "height": 8,
+        "layers": [{"type": "rect", "color": "#fff"}, {"type": "image", "src": "a.png"}]}))
+    .unwrap();
+    let err = r.render(&scene).unwrap_err().to_string();
+    let want = format!(
+        "layer 1 (image): field \"src\": \"a.png\": the file is {size} bytes, over the limit of {} bytes",
+        size - 1
+    );
+    assert_eq!(err, want);
+}
