@@ -9,6 +9,7 @@ use std::sync::Arc;
 use image::RgbaImage;
 use rayon::prelude::*;
 
+use crate::asset_cache::AssetCache;
 use crate::codec;
 use crate::error::{Error, Location};
 use crate::renderer::Limits;
@@ -91,6 +92,7 @@ impl Assets {
         scene: &Scene,
         root: Option<&Path>,
         limits: &Limits,
+        cache: &AssetCache,
         text_engine: impl Fn() -> Result<Arc<TextEngine>, Error>,
     ) -> Result<Resolved, Error> {
         let pixels = scene.width as u64 * scene.height as u64;
@@ -120,7 +122,7 @@ impl Assets {
             .map(Path::to_path_buf)
             .or_else(|| scene.base_dir.clone())
             .unwrap_or_else(|| PathBuf::from("."));
-        let images = self.load_images(scene, &root, limits)?;
+        let images = self.load_images(scene, &root, limits, cache)?;
         Ok(Resolved { images, text })
     }
 
@@ -132,6 +134,7 @@ impl Assets {
         scene: &Scene,
         root: &Path,
         limits: &Limits,
+        cache: &AssetCache,
     ) -> Result<Vec<Option<Arc<RgbaImage>>>, Error> {
         let max_pixels = limits.max_image_pixels;
         let loc = |index| Location::Layer {
@@ -188,11 +191,12 @@ impl Assets {
                         limits.max_image_file_bytes
                     )));
                 }
-                codec::decode_file(path, max_pixels).map_err(|e| fail(e.0))
+                cache
+                    .get_or_decode(path, || codec::decode_file(path, max_pixels))
+                    .map_err(|e| fail(e.0))
             })
             .collect::<Result<Vec<_>, Error>>()?;
         for ((_, _, layers), img) in files.iter().zip(decoded) {
-            let img = Arc::new(img);
             for &index in layers {
                 images[index] = Some(Arc::clone(&img));
             }
@@ -351,12 +355,14 @@ mod tests {
             .unwrap()
         };
         let limits = Limits::default();
+        let cache = AssetCache::new(0);
         let no_text = || -> Result<Arc<TextEngine>, Error> { unreachable!("no text layers") };
         let ok = Assets::new()
             .resolve(
                 &scene(&["a.png", "a.png"]),
                 Some(dir.path()),
                 &limits,
+                &cache,
                 no_text,
             )
             .unwrap();
@@ -370,6 +376,7 @@ mod tests {
                 &scene(&["a.png", "b.png", "b.png"]),
                 Some(dir.path()),
                 &limits,
+                &cache,
                 no_text,
             )
             .err()

@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod asset_cache;
 mod assets;
 mod blend;
 mod cancel;
@@ -39,6 +40,7 @@ mod text;
 #[cfg(test)]
 mod blend_crosscheck;
 
+pub use asset_cache::AssetCacheStats;
 pub use assets::Assets;
 pub use blend::BlendMode;
 pub use cancel::{CancelToken, RenderOptions};

@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use image::RgbaImage;
 
+use crate::asset_cache::{AssetCache, AssetCacheStats, DEFAULT_ASSET_CACHE_BYTES};
 use crate::assets::{Assets, Resolved};
 use crate::cancel::RenderOptions;
 use crate::codec;
@@ -104,6 +105,8 @@ pub struct Renderer {
     text: Arc<OnceLock<Result<Arc<TextEngine>, String>>>,
     /// The GPU device and its resources, when rendering on the GPU.
     gpu: Option<Arc<GpuContext>>,
+    /// Decoded image files, shared by every clone of this renderer.
+    asset_cache: Arc<AssetCache>,
 }
 
 impl Renderer {
@@ -181,6 +184,7 @@ impl Renderer {
             fonts: FontOptions::default(),
             text: Arc::default(),
             gpu: None,
+            asset_cache: Arc::new(AssetCache::new(DEFAULT_ASSET_CACHE_BYTES)),
         }
     }
 
@@ -247,6 +251,21 @@ impl Renderer {
             })
             .clone()
             .map_err(Error::Options)
+    }
+
+    /// Sets the byte budget of the decoded-image cache (default 256 MiB):
+    /// an image file used by many renders is decoded once while it is
+    /// unchanged on disk (same size and modification time); the least
+    /// recently used image goes first; 0 turns the cache off.
+    pub fn with_asset_cache_budget(mut self, bytes: u64) -> Renderer {
+        self.asset_cache = Arc::new(AssetCache::new(bytes));
+        self
+    }
+
+    /// The decoded-image cache's figures (images, bytes, hits, misses,
+    /// evictions).
+    pub fn asset_cache_stats(&self) -> AssetCacheStats {
+        self.asset_cache.stats()
     }
 
     /// Resolves image `src` paths under `root` instead of the scene's folder.
@@ -370,9 +389,13 @@ impl Renderer {
     /// it refers to (see [`Assets::resolve`]).
     fn resolve(&self, scene: &Scene, assets: &Assets) -> Result<Resolved, Error> {
         scene.validate()?;
-        assets.resolve(scene, self.asset_root.as_deref(), &self.limits, || {
-            self.text_engine()
-        })
+        assets.resolve(
+            scene,
+            self.asset_root.as_deref(),
+            &self.limits,
+            &self.asset_cache,
+            || self.text_engine(),
+        )
     }
 
     /// Renders `scenes` in order, overlapping their work on the GPU (see

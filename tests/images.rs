@@ -254,3 +254,36 @@ fn an_image_filled_into_a_subpixel_box_renders_without_panicking() {
         }
     }
 }
+
+/// A `Renderer` decodes a file once for many renders (the decoded-image
+/// cache), and again when the file changes on disk.
+#[test]
+fn renders_sharing_a_logo_decode_it_once_until_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.png");
+    RgbaImage::from_pixel(8, 8, image::Rgba([10, 20, 30, 255]))
+        .save(&logo)
+        .unwrap();
+    let r = impasto::Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_asset_root(dir.path());
+    let scene = Scene::from_value(&json!({"width": 16, "height": 16, "layers": [
+        {"type": "image", "src": "logo.png", "x": 4, "y": 4, "width": 8, "height": 8}]}))
+    .unwrap();
+    for _ in 0..20 {
+        assert_eq!(
+            r.render(&scene).unwrap().get_pixel(5, 5).0,
+            [10, 20, 30, 255]
+        );
+    }
+    let s = r.asset_cache_stats();
+    assert_eq!((s.misses, s.hits, s.images), (1, 19, 1), "{s:?}");
+    RgbaImage::from_pixel(4, 4, image::Rgba([200, 0, 0, 255]))
+        .save(&logo)
+        .unwrap();
+    assert_eq!(
+        r.render(&scene).unwrap().get_pixel(5, 5).0,
+        [200, 0, 0, 255]
+    );
+    assert_eq!(r.asset_cache_stats().misses, 2);
+}

@@ -1,0 +1,218 @@
+//! Decoded images kept between renders: a [`crate::Renderer`] decodes a
+//! file once however many renders use it, while the file stays the same
+//! (same size and modification time), within a byte budget.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use image::RgbaImage;
+
+/// Default byte budget of the decoded-image cache: 256 MiB.
+pub const DEFAULT_ASSET_CACHE_BYTES: u64 = 256 << 20;
+
+/// The decoded-image cache's figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AssetCacheStats {
+    /// Images held.
+    pub images: usize,
+    /// Bytes they hold (RGBA8).
+    pub bytes: u64,
+    /// The byte budget.
+    pub budget: u64,
+    /// Lookups that found the image decoded.
+    pub hits: u64,
+    /// Lookups that decoded the file.
+    pub misses: u64,
+    /// Images dropped to stay under the budget.
+    pub evictions: u64,
+}
+
+/// What identifies a file's content without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Identity {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Identity {
+    fn of(path: &Path) -> Option<Identity> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Identity {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
+struct Entry {
+    identity: Identity,
+    image: Arc<RgbaImage>,
+    last_used: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<PathBuf, Entry>,
+    bytes: u64,
+    tick: u64,
+    stats: AssetCacheStats,
+}
+
+/// A byte-bounded cache of decoded images keyed by canonical path and file
+/// identity; the least recently used image goes first.
+pub(crate) struct AssetCache {
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for AssetCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AssetCache").field(&self.stats()).finish()
+    }
+}
+
+fn image_bytes(image: &RgbaImage) -> u64 {
+    image.as_raw().len() as u64
+}
+
+impl AssetCache {
+    pub fn new(budget: u64) -> AssetCache {
+        let inner = Inner {
+            stats: AssetCacheStats {
+                budget,
+                ..AssetCacheStats::default()
+            },
+            ..Inner::default()
+        };
+        AssetCache {
+            inner: Mutex::new(inner),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn stats(&self) -> AssetCacheStats {
+        let inner = self.lock();
+        AssetCacheStats {
+            images: inner.entries.len(),
+            bytes: inner.bytes,
+            ..inner.stats
+        }
+    }
+
+    /// The decoded image of `path`, decoding it with `decode` (outside the
+    /// lock) unless the cache holds the file as it is now.
+    pub fn get_or_decode<E>(
+        &self,
+        path: &Path,
+        decode: impl FnOnce() -> Result<RgbaImage, E>,
+    ) -> Result<Arc<RgbaImage>, E> {
+        let identity = Identity::of(path);
+        {
+            let mut inner = self.lock();
+            inner.tick += 1;
+            let tick = inner.tick;
+            if let (Some(id), Some(entry)) = (identity, inner.entries.get_mut(path)) {
+                if entry.identity == id {
+                    entry.last_used = tick;
+                    let image = Arc::clone(&entry.image);
+                    inner.stats.hits += 1;
+                    return Ok(image);
+                }
+            }
+            inner.stats.misses += 1;
+        }
+        let image = Arc::new(decode()?);
+        if let Some(identity) = identity {
+            self.insert(path, identity, &image);
+        }
+        Ok(image)
+    }
+
+    fn insert(&self, path: &Path, identity: Identity, image: &Arc<RgbaImage>) {
+        let bytes = image_bytes(image);
+        let mut inner = self.lock();
+        let budget = inner.stats.budget;
+        if bytes > budget {
+            return;
+        }
+        if let Some(old) = inner.entries.remove(path) {
+            inner.bytes -= image_bytes(&old.image);
+        }
+        while inner.bytes + bytes > budget {
+            let Some(oldest) = inner
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(p, _)| p.clone())
+            else {
+                break;
+            };
+            if let Some(e) = inner.entries.remove(&oldest) {
+                inner.bytes -= image_bytes(&e.image);
+                inner.stats.evictions += 1;
+            }
+        }
+        let last_used = inner.tick;
+        inner.bytes += bytes;
+        inner.entries.insert(
+            path.to_path_buf(),
+            Entry {
+                identity,
+                image: Arc::clone(image),
+                last_used,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(dir: &Path, name: &str, side: u32) -> PathBuf {
+        let path = dir.join(name);
+        RgbaImage::from_pixel(side, side, image::Rgba([side as u8, 0, 0, 255]))
+            .save(&path)
+            .unwrap();
+        path
+    }
+
+    fn decode(path: &Path) -> Result<RgbaImage, String> {
+        crate::codec::decode_file(path, 1 << 24).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn a_file_is_decoded_once_until_it_changes_and_the_budget_evicts_the_oldest() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = file(dir.path(), "a.png", 16); // 1 KiB decoded
+        let b = file(dir.path(), "b.png", 16);
+        let cache = AssetCache::new(2048 + 1024);
+        let first = cache.get_or_decode(&a, || decode(&a)).unwrap();
+        let again = cache.get_or_decode(&a, || decode(&a)).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        cache.get_or_decode(&b, || decode(&b)).unwrap();
+        let s = cache.stats();
+        assert_eq!((s.hits, s.misses, s.images, s.bytes), (1, 2, 2, 2048));
+        // A changed file (another size) is decoded again.
+        file(dir.path(), "a.png", 20);
+        let changed = cache.get_or_decode(&a, || decode(&a)).unwrap();
+        assert_eq!(changed.width(), 20);
+        assert_eq!(cache.stats().misses, 3);
+        // Over the budget: the least recently used (b) goes.
+        let c = file(dir.path(), "c.png", 16);
+        cache.get_or_decode(&c, || decode(&c)).unwrap();
+        let s = cache.stats();
+        assert!(s.bytes <= s.budget, "{s:?}");
+        assert_eq!(s.evictions, 1);
+        cache.get_or_decode(&b, || decode(&b)).unwrap();
+        assert_eq!(cache.stats().misses, 5, "b was evicted");
+        // An image larger than the budget is decoded but not kept.
+        let big = file(dir.path(), "big.png", 64);
+        cache.get_or_decode(&big, || decode(&big)).unwrap();
+        assert!(cache.stats().bytes <= s.budget);
+    }
+}
