@@ -2,6 +2,7 @@
 // src/cpu/mod.rs (`paint_row`, `gradient_at`, `sample_bilinear`) and
 // src/plan/geometry.rs (`BoxGeometry::coverage`). Prepended: color.wgsl, blend.wgsl.
 
+// What a layer paints: `PaintKind` in src/gpu/params.rs.
 const KIND_SOLID: u32 = 0u;
 const KIND_LINEAR: u32 = 1u;
 const KIND_RADIAL: u32 = 2u;
@@ -11,7 +12,8 @@ const KIND_PLACED: u32 = 5u;
 const KIND_NONE: u32 = 6u;
 const KIND_TEXT: u32 = 7u;
 
-// Keep in sync with `LayerParams` in src/gpu/mod.rs (160 bytes).
+// Keep in sync with `LayerParams` in src/gpu/params.rs (160 bytes;
+// src/gpu/contract_tests.rs compares names, offsets and types).
 struct LayerParams {
     canvas: vec2<u32>,
     origin: vec2<u32>,
@@ -34,15 +36,24 @@ struct LayerParams {
     flags: vec4<u32>,
 }
 
-@group(0) @binding(0) var<uniform> lp: LayerParams;
-@group(0) @binding(1) var<storage, read_write> canvas: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> stops: array<vec4<f32>>;
-@group(0) @binding(3) var src_tex: texture_2d<f32>;
-@group(0) @binding(4) var<storage, read> inter: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> srgb_lut: array<f32, 256>;
+// Binding numbers: `shaders::composite` in src/gpu/shaders.rs.
+const B_PARAMS: u32 = 0u;
+const B_CANVAS: u32 = 1u;
+const B_STOPS: u32 = 2u;
+const B_SRC_TEX: u32 = 3u;
+const B_INTER: u32 = 4u;
+const B_SRGB_LUT: u32 = 5u;
+const B_TEXT_TEX: u32 = 6u;
+
+@group(0) @binding(B_PARAMS) var<uniform> lp: LayerParams;
+@group(0) @binding(B_CANVAS) var<storage, read_write> canvas: array<vec4<f32>>;
+@group(0) @binding(B_STOPS) var<storage, read> stops: array<vec4<f32>>;
+@group(0) @binding(B_SRC_TEX) var src_tex: texture_2d<f32>;
+@group(0) @binding(B_INTER) var<storage, read> inter: array<vec4<f32>>;
+@group(0) @binding(B_SRGB_LUT) var<storage, read> srgb_lut: array<f32, 256>;
 // Text layers drawn by glyphon (premultiplied), one region per layer
 // starting at row lp.img.y.
-@group(0) @binding(6) var text_tex: texture_2d<f32>;
+@group(0) @binding(B_TEXT_TEX) var text_tex: texture_2d<f32>;
 
 fn local_point(p: vec2<f32>) -> vec2<f32> {
     if (lp.flags.x != 0u) { return p; }

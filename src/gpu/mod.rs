@@ -23,7 +23,8 @@
 //! | `frame` | one render: tiles, error scopes, submission |
 //! | `readback` | staging, mapping, unpadding: [`Pending`] |
 //!
-//! `contract_tests` parses and validates the WGSL with naga.
+//! The Rust/WGSL contract (struct layouts, kind, space and blend codes,
+//! binding numbers, entry points) is checked by `contract_tests` with naga.
 
 mod adapter;
 mod context;

@@ -1,6 +1,7 @@
 //! The typed uniforms of the three pipelines and the codes they carry. Each
-//! struct is mirrored field for field by the WGSL struct of the same name,
-//! and each code by a WGSL constant.
+//! struct is mirrored field for field (names, order, offsets, types) by the
+//! WGSL struct of the same name, and each code by a WGSL constant; the
+//! `contract_tests` read the shaders with naga and hold the two sides equal.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -29,6 +30,36 @@ pub(super) enum PaintKind {
     None = 6,
     /// A region of the text texture, from `text_row`, over `placed`.
     Text = 7,
+}
+
+impl PaintKind {
+    /// Every kind, for the contract tests.
+    #[cfg(test)]
+    pub const ALL: [PaintKind; 8] = [
+        PaintKind::Solid,
+        PaintKind::Linear,
+        PaintKind::Radial,
+        PaintKind::Copy,
+        PaintKind::Grid,
+        PaintKind::Placed,
+        PaintKind::None,
+        PaintKind::Text,
+    ];
+
+    /// The name of its WGSL constant.
+    #[cfg(test)]
+    pub fn wgsl_name(self) -> &'static str {
+        match self {
+            PaintKind::Solid => "KIND_SOLID",
+            PaintKind::Linear => "KIND_LINEAR",
+            PaintKind::Radial => "KIND_RADIAL",
+            PaintKind::Copy => "KIND_COPY",
+            PaintKind::Grid => "KIND_GRID",
+            PaintKind::Placed => "KIND_PLACED",
+            PaintKind::None => "KIND_NONE",
+            PaintKind::Text => "KIND_TEXT",
+        }
+    }
 }
 
 /// The `space` fields: `SPACE_SRGB` in the shaders (color.wgsl, encode.wgsl).

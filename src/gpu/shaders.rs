@@ -1,6 +1,7 @@
 //! The WGSL sources, their entry points and their binding numbers. Every
-//! binding number is a named constant here, equal to the number in the
-//! shader's `@binding(..)` of the variable its comment names.
+//! binding number is a named constant here and the `B_*` constant of the
+//! same name in the shader (`@binding(B_PARAMS)`); the `contract_tests`
+//! hold each pair equal and check which variable each one binds.
 
 /// The WGSL of the per-layer composite pass (color + blend + composite).
 pub const COMPOSITE_WGSL: &str = concat!(
