@@ -75,33 +75,65 @@ pub(super) fn space_code(space: BlendSpace) -> u32 {
     }
 }
 
-/// Per-layer uniforms of `composite_layer` (shaders/composite.wgsl). Built
-/// with [`LayerParams::shape`] (or [`LayerParams::background`]) and one
-/// paint method; some fields change meaning with the kind.
+/// Per-layer uniforms of `composite_layer` (shaders/composite.wgsl). Every
+/// field has one meaning; the fields a kind does not read are zero. Booleans
+/// are `u32` 0 or 1.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
 pub(super) struct LayerParams {
+    /// Canvas width and height in pixels.
     pub canvas: [u32; 2],
+    /// First canvas pixel of the dispatch.
     pub origin: [u32; 2],
+    /// Pixels the dispatch covers from `origin`.
     pub size: [u32; 2],
+    /// What the layer paints: a [`PaintKind`].
     pub kind: u32,
+    /// How it meets the canvas: `BlendMode as u32` (blend.wgsl's constants).
     pub mode: u32,
+    /// The blend space: [`SPACE_SRGB`] or [`SPACE_LINEAR`] (images are
+    /// premultiplied in it).
+    pub space: u32,
+    /// Multiplies the coverage.
+    pub opacity: f32,
+    /// cos and sin of the box's rotation.
+    pub rotation: [f32; 2],
+    /// The area clip `[x0, y0, x1, y1]`, box-local.
     pub clip: [f32; 4],
-    pub box_: [f32; 4],
-    /// cos, sin, corner radius, opacity.
-    pub rot: [f32; 4],
+    /// The box `[x0, y0, x1, y1]` before rotation.
+    pub box_rect: [f32; 4],
+    /// The corners' radius; 0 for square corners.
+    pub corner_radius: f32,
+    /// 1 when the box is not rotated (box-local points are canvas points).
+    pub axis_aligned: u32,
+    /// 1 to sample the placed image nearest-neighbour, 0 bilinear.
+    pub nearest: u32,
+    /// Gradient stops in the `stops` binding.
+    pub stop_count: u32,
+    /// The premultiplied colour of a solid.
     pub color: [f32; 4],
-    /// Linear: t0, dx, dy; radial: cx, cy, radius.
-    pub ramp: [f32; 4],
-    /// Copy: ox, oy, w, h; grid: x0, y0, w, h; placed: -, -, w, h of the
-    /// intermediate; text: -, first row, w, h.
-    pub img: [i32; 4],
-    /// Placed: x, y, w, h (box-local).
+    /// A linear ramp's change of `t` per pixel in x and y.
+    pub linear_step: [f32; 2],
+    /// A linear ramp's `t` at the canvas origin.
+    pub linear_t0: f32,
+    /// A radial ramp's radius (`t` = 1 there).
+    pub radial_radius: f32,
+    /// A radial ramp's centre on the canvas.
+    pub radial_center: [f32; 2],
+    /// Canvas position of the image's first pixel (copied texture, or
+    /// resampled image on the canvas grid).
+    pub image_origin: [i32; 2],
+    /// Width and height of the image the layer samples: the texture, the
+    /// resampled image, or the layer's text region.
+    pub image_size: [i32; 2],
+    /// First row of the layer's region in the text texture.
+    pub text_row: i32,
+    pub _pad: u32,
+    /// The box-local rectangle `[x, y, w, h]` the image (or text region) is
+    /// stretched over.
     pub placed: [f32; 4],
-    /// Axis aligned, nearest, stop count, blend space.
-    pub flags: [u32; 4],
 }
-const _: () = assert!(std::mem::size_of::<LayerParams>() == 160);
+const _: () = assert!(std::mem::size_of::<LayerParams>() == 176);
 
 impl LayerParams {
     /// The background: a solid over the whole `w` x `h` canvas, source-over.
@@ -110,10 +142,12 @@ impl LayerParams {
             canvas: [w, h],
             size: [w, h],
             mode: BlendMode::SourceOver as u32,
+            space: space_code(space),
+            opacity: 1.0,
+            rotation: [1.0, 0.0],
             clip: [0.0, 0.0, w as f32, h as f32],
-            box_: [0.0, 0.0, w as f32, h as f32],
-            rot: [1.0, 0.0, 0.0, 1.0],
-            flags: [1, 0, 0, space_code(space)],
+            box_rect: [0.0, 0.0, w as f32, h as f32],
+            axis_aligned: 1,
             ..LayerParams::zeroed()
         }
         .solid(color)
@@ -136,20 +170,18 @@ impl LayerParams {
             size: [x1 - x0, y1 - y0],
             kind: PaintKind::None as u32,
             mode: blend as u32,
+            space: space_code(space),
+            opacity,
+            rotation: [geom.cos as f32, geom.sin as f32],
             clip: geom.clip.map(|v| v as f32),
-            box_: [
+            box_rect: [
                 geom.x0 as f32,
                 geom.y0 as f32,
                 geom.x1 as f32,
                 geom.y1 as f32,
             ],
-            rot: [
-                geom.cos as f32,
-                geom.sin as f32,
-                geom.radius as f32,
-                opacity,
-            ],
-            flags: [u32::from(geom.axis_aligned), 0, 0, space_code(space)],
+            corner_radius: geom.radius as f32,
+            axis_aligned: u32::from(geom.axis_aligned),
             ..LayerParams::zeroed()
         }
     }
@@ -162,25 +194,32 @@ impl LayerParams {
         }
     }
 
-    pub fn linear(mut self, ramp: &LinearRamp, stop_count: usize) -> LayerParams {
-        self.kind = PaintKind::Linear as u32;
-        self.ramp = [ramp.t0 as f32, ramp.dx as f32, ramp.dy as f32, 0.0];
-        self.flags[2] = stop_count as u32;
-        self
+    pub fn linear(self, ramp: &LinearRamp, stop_count: usize) -> LayerParams {
+        LayerParams {
+            kind: PaintKind::Linear as u32,
+            linear_t0: ramp.t0 as f32,
+            linear_step: [ramp.dx as f32, ramp.dy as f32],
+            stop_count: stop_count as u32,
+            ..self
+        }
     }
 
-    pub fn radial(mut self, ramp: &RadialRamp, stop_count: usize) -> LayerParams {
-        self.kind = PaintKind::Radial as u32;
-        self.ramp = [ramp.cx as f32, ramp.cy as f32, ramp.radius as f32, 0.0];
-        self.flags[2] = stop_count as u32;
-        self
+    pub fn radial(self, ramp: &RadialRamp, stop_count: usize) -> LayerParams {
+        LayerParams {
+            kind: PaintKind::Radial as u32,
+            radial_center: [ramp.cx as f32, ramp.cy as f32],
+            radial_radius: ramp.radius as f32,
+            stop_count: stop_count as u32,
+            ..self
+        }
     }
 
     /// A texture of `size` copied texel for texel, its first at `origin`.
-    pub fn copy(self, [ox, oy]: [i64; 2], [w, h]: [u32; 2]) -> LayerParams {
+    pub fn copy(self, origin: [i64; 2], size: [u32; 2]) -> LayerParams {
         LayerParams {
             kind: PaintKind::Copy as u32,
-            img: [ox as i32, oy as i32, w as i32, h as i32],
+            image_origin: origin.map(|v| v as i32),
+            image_size: size.map(|v| v as i32),
             ..self
         }
     }
@@ -189,27 +228,36 @@ impl LayerParams {
     pub fn grid(self, [x0, y0, x1, y1]: [u32; 4]) -> LayerParams {
         LayerParams {
             kind: PaintKind::Grid as u32,
-            img: [x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32],
+            image_origin: [x0 as i32, y0 as i32],
+            image_size: [(x1 - x0) as i32, (y1 - y0) as i32],
             ..self
         }
     }
 
     /// A resampled image of `size` stretched over `placed` (box-local).
-    pub fn placed(mut self, [w, h]: [u32; 2], placed: [f32; 4], nearest: bool) -> LayerParams {
-        self.kind = PaintKind::Placed as u32;
-        self.img = [0, 0, w as i32, h as i32];
-        self.placed = placed;
-        self.flags[1] = u32::from(nearest);
-        self
+    pub fn placed(self, size: [u32; 2], placed: [f32; 4], nearest: bool) -> LayerParams {
+        LayerParams {
+            kind: PaintKind::Placed as u32,
+            image_size: size.map(|v| v as i32),
+            placed,
+            nearest: u32::from(nearest),
+            ..self
+        }
     }
 
     /// The text texture's rows `row ..` (`size` pixels), whose top left is
     /// box-local `origin`.
-    pub fn text(self, row: u32, [w, h]: [u32; 2], origin: (f64, f64)) -> LayerParams {
+    pub fn text(self, row: u32, size: [u32; 2], origin: (f64, f64)) -> LayerParams {
         LayerParams {
             kind: PaintKind::Text as u32,
-            img: [0, row as i32, w as i32, h as i32],
-            placed: [origin.0 as f32, origin.1 as f32, w as f32, h as f32],
+            text_row: row as i32,
+            image_size: size.map(|v| v as i32),
+            placed: [
+                origin.0 as f32,
+                origin.1 as f32,
+                size[0] as f32,
+                size[1] as f32,
+            ],
             ..self
         }
     }
@@ -259,12 +307,15 @@ const _: () = assert!(std::mem::size_of::<EncodeParams>() == 16);
 mod tests {
     use super::*;
 
+    /// The text kind's fields as the one uniform of old had them: region
+    /// row and size, and the placed rectangle of the same size.
     #[test]
     fn text_params_place_the_region_at_its_origin_with_its_size() {
         let p = LayerParams::zeroed().text(7, [30, 12], (-1.5, 2.25));
         assert_eq!(p.kind, PaintKind::Text as u32);
-        assert_eq!(p.img, [0, 7, 30, 12]);
+        assert_eq!((p.text_row, p.image_size), (7, [30, 12]));
         assert_eq!(p.placed, [-1.5, 2.25, 30.0, 12.0]);
+        assert_eq!(p.image_origin, [0, 0]);
     }
 
     #[test]
@@ -272,7 +323,7 @@ mod tests {
         let p = LayerParams::background([5, 3], [0.5; 4], BlendSpace::Linear);
         assert_eq!(p.kind, PaintKind::Solid as u32);
         assert_eq!((p.origin, p.size), ([0, 0], [5, 3]));
-        assert_eq!((p.rot[3], p.flags), (1.0, [1, 0, 0, SPACE_LINEAR]));
-        assert_eq!(p.box_, [0.0, 0.0, 5.0, 3.0]);
+        assert_eq!((p.opacity, p.axis_aligned, p.space), (1.0, 1, SPACE_LINEAR));
+        assert_eq!(p.box_rect, [0.0, 0.0, 5.0, 3.0]);
     }
 }
