@@ -2,6 +2,7 @@
 // in the blend space. Keep in sync with src/color.rs `premultiply_rgba8`
 // (same operations in the same order; `srgb_lut` is the same 256-entry table).
 
+// Blend space codes: `SPACE_*` in src/gpu/params.rs.
 const SPACE_SRGB: u32 = 0u;
 const SPACE_LINEAR: u32 = 1u;
 

@@ -3,18 +3,30 @@
 // `encode_linear_impl`) and src/color.rs (`linear_to_srgb8`; `thresholds`
 // and `buckets` are its tables).
 
-// Keep in sync with `EncodeParams` in src/gpu/mod.rs.
+// Keep in sync with `EncodeParams` in src/gpu/params.rs (16 bytes;
+// src/gpu/contract_tests.rs compares names, offsets and types).
 struct EncodeParams {
     canvas: vec2<u32>,
     space: u32,
     _pad: u32,
 }
 
-@group(0) @binding(0) var<uniform> ep: EncodeParams;
-@group(0) @binding(1) var<storage, read> acc_in: array<vec4<f32>>;
-@group(0) @binding(2) var out_tex: texture_storage_2d<rgba8uint, write>;
-@group(0) @binding(3) var<storage, read> thresholds: array<f32, 257>;
-@group(0) @binding(4) var<storage, read> buckets: array<i32, 4096>;
+// `space` of the canvas (as in color.wgsl, which this module does not include).
+const SPACE_SRGB: u32 = 0u;
+const SPACE_LINEAR: u32 = 1u;
+
+// Binding numbers: `shaders::encode` in src/gpu/shaders.rs.
+const B_PARAMS: u32 = 0u;
+const B_CANVAS: u32 = 1u;
+const B_OUT_TEX: u32 = 2u;
+const B_THRESHOLDS: u32 = 3u;
+const B_BUCKETS: u32 = 4u;
+
+@group(0) @binding(B_PARAMS) var<uniform> ep: EncodeParams;
+@group(0) @binding(B_CANVAS) var<storage, read> acc_in: array<vec4<f32>>;
+@group(0) @binding(B_OUT_TEX) var out_tex: texture_storage_2d<rgba8uint, write>;
+@group(0) @binding(B_THRESHOLDS) var<storage, read> thresholds: array<f32, 257>;
+@group(0) @binding(B_BUCKETS) var<storage, read> buckets: array<i32, 4096>;
 
 // src/color.rs `linear_to_srgb8`: bucket, then one step either way.
 fn linear_to_srgb8(v_in: f32) -> u32 {
@@ -33,7 +45,7 @@ fn encode(@builtin(global_invocation_id) id: vec3<u32>) {
     let a255 = a * 255.0;
     var out = vec4<u32>(0u);
     if (a255 > 0.5) {
-        if (ep.space == 1u) {
+        if (ep.space == SPACE_LINEAR) {
             let inv = 1.0 / a;
             out = vec4<u32>(
                 linear_to_srgb8(p.r * inv),

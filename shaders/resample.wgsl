@@ -12,7 +12,8 @@
 // the band, source columns `col_lo .. col_lo + cols`), then
 // `horizontal_buf` (mid -> out).
 
-// Keep in sync with `ResampleParams` in src/gpu/mod.rs.
+// Keep in sync with `ResampleParams` in src/gpu/params.rs (48 bytes;
+// src/gpu/contract_tests.rs compares names, offsets and types).
 struct ResampleParams {
     dst_w: u32,
     rows: u32,
@@ -28,14 +29,23 @@ struct ResampleParams {
     _pad2: u32,
 }
 
-@group(0) @binding(0) var<uniform> rp: ResampleParams;
-@group(0) @binding(1) var src_tex: texture_2d<f32>;
+// Binding numbers: `shaders::resample` in src/gpu/shaders.rs.
+const B_PARAMS: u32 = 0u;
+const B_SRC_TEX: u32 = 1u;
+const B_STARTS: u32 = 2u;
+const B_WEIGHTS: u32 = 3u;
+const B_SRGB_LUT: u32 = 4u;
+const B_MID: u32 = 5u;
+const B_OUT: u32 = 6u;
+
+@group(0) @binding(B_PARAMS) var<uniform> rp: ResampleParams;
+@group(0) @binding(B_SRC_TEX) var src_tex: texture_2d<f32>;
 // The weight table of the axis this pass filters.
-@group(0) @binding(2) var<storage, read> starts: array<u32>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-@group(0) @binding(4) var<storage, read> srgb_lut: array<f32, 256>;
-@group(0) @binding(5) var<storage, read_write> mid: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> out_buf: array<vec4<f32>>;
+@group(0) @binding(B_STARTS) var<storage, read> starts: array<u32>;
+@group(0) @binding(B_WEIGHTS) var<storage, read> weights: array<f32>;
+@group(0) @binding(B_SRGB_LUT) var<storage, read> srgb_lut: array<f32, 256>;
+@group(0) @binding(B_MID) var<storage, read_write> mid: array<vec4<f32>>;
+@group(0) @binding(B_OUT) var<storage, read_write> out_buf: array<vec4<f32>>;
 
 fn store_valid(acc: vec4<f32>) -> vec4<f32> {
     let a = clamp(acc.a, 0.0, 1.0);

@@ -2,6 +2,10 @@
 //! back after each render, keyed by size class, format and usage, under a
 //! byte budget. Idle resources beyond the budget are dropped, least recently
 //! used first, so memory stays flat over any number of renders.
+//!
+//! A buffer is lent as a [`BufferLoan`] and a texture as a [`TextureLoan`]:
+//! the kind is in the type from the moment a resource leaves the pool (a
+//! render keeps them in [`super::loans::Loans`], behind typed handles).
 
 use std::collections::VecDeque;
 
@@ -24,55 +28,47 @@ pub struct PoolStats {
     pub budget: u64,
 }
 
-/// What a pooled resource is for: its kind, size class, format and usage.
+/// What a pooled buffer is for: its size class and usage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Key {
-    Buffer {
-        size: u64,
-        usage: wgpu::BufferUsages,
-    },
-    Texture {
-        width: u32,
-        height: u32,
-        format: wgpu::TextureFormat,
-        usage: wgpu::TextureUsages,
-    },
+pub(crate) struct BufferKey {
+    pub size: u64,
+    pub usage: wgpu::BufferUsages,
 }
 
-impl Key {
-    /// Bytes a resource of this key holds.
-    pub fn bytes(&self) -> u64 {
-        match *self {
-            Key::Buffer { size, .. } => size,
-            Key::Texture {
-                width,
-                height,
-                format,
-                ..
-            } => {
-                let bpp = format.block_copy_size(None).unwrap_or(4) as u64;
-                width as u64 * height as u64 * bpp
-            }
-        }
-    }
-
-    /// A buffer key for at least `size` bytes: sizes round up to a power of
-    /// two (at least 256 bytes), so similar requests share resources.
-    pub fn buffer(size: u64, usage: wgpu::BufferUsages) -> Key {
-        Key::Buffer {
+impl BufferKey {
+    /// A key for at least `size` bytes: sizes round up to a power of two (at
+    /// least 256 bytes), so similar requests share resources.
+    pub fn new(size: u64, usage: wgpu::BufferUsages) -> BufferKey {
+        BufferKey {
             size: size.max(256).next_power_of_two(),
             usage,
         }
     }
 
-    /// A texture key for at least `width` x `height`: sides round up to a
-    /// multiple of 256 (to a power of two below that).
-    pub fn texture(
+    /// Bytes a buffer of this key holds.
+    pub fn bytes(&self) -> u64 {
+        self.size
+    }
+}
+
+/// What a pooled texture is for: its size class, format and usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct TextureKey {
+    pub width: u32,
+    pub height: u32,
+    pub format: wgpu::TextureFormat,
+    pub usage: wgpu::TextureUsages,
+}
+
+impl TextureKey {
+    /// A key for at least `width` x `height`: sides round up to a multiple
+    /// of 256 (to a power of two below that).
+    pub fn new(
         width: u32,
         height: u32,
         format: wgpu::TextureFormat,
         usage: wgpu::TextureUsages,
-    ) -> Key {
+    ) -> TextureKey {
         let class = |v: u32| {
             if v <= 256 {
                 v.max(16).next_power_of_two()
@@ -80,46 +76,53 @@ impl Key {
                 v.div_ceil(256) * 256
             }
         };
-        Key::Texture {
+        TextureKey {
             width: class(width),
             height: class(height),
             format,
             usage,
         }
     }
-}
 
-/// A pooled resource.
-#[derive(Debug)]
-pub(crate) enum Resource {
-    Buffer(wgpu::Buffer),
-    Texture(wgpu::Texture),
-}
-
-impl Resource {
-    pub fn buffer(&self) -> &wgpu::Buffer {
-        match self {
-            Resource::Buffer(b) => b,
-            // Keys decide the kind: a buffer key always makes a buffer.
-            Resource::Texture(_) => unreachable!("buffer key holds a texture"),
-        }
-    }
-
-    pub fn texture(&self) -> &wgpu::Texture {
-        match self {
-            Resource::Texture(t) => t,
-            Resource::Buffer(_) => unreachable!("texture key holds a buffer"),
-        }
+    /// Bytes a texture of this key holds.
+    pub fn bytes(&self) -> u64 {
+        let bpp = self.format.block_copy_size(None).unwrap_or(4) as u64;
+        self.width as u64 * self.height as u64 * bpp
     }
 }
 
-/// A resource on loan from the pool; give it back with [`Pool::give_back`].
+/// A buffer on loan from the pool.
 #[derive(Debug)]
-pub(crate) struct Loan {
-    pub key: Key,
-    pub res: Resource,
-    /// Bytes the borrower asked for (a buffer may be larger: its size class).
+pub(crate) struct BufferLoan {
+    key: BufferKey,
+    pub buffer: wgpu::Buffer,
+    /// Bytes the borrower asked for (the buffer may be larger: its size
+    /// class); bindings cover exactly these.
     pub want: u64,
+}
+
+/// A texture on loan from the pool.
+#[derive(Debug)]
+pub(crate) struct TextureLoan {
+    key: TextureKey,
+    pub texture: wgpu::Texture,
+}
+
+/// A loan of either kind, as it goes back to the pool (idle resources of
+/// both kinds share one least-recently-used queue).
+#[derive(Debug)]
+pub(crate) enum Loan {
+    Buffer(BufferLoan),
+    Texture(TextureLoan),
+}
+
+impl Loan {
+    fn bytes(&self) -> u64 {
+        match self {
+            Loan::Buffer(b) => b.key.bytes(),
+            Loan::Texture(t) => t.key.bytes(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -143,89 +146,100 @@ impl Pool {
         self.stats
     }
 
-    /// Takes a resource of `key` from the pool, or allocates one.
-    pub fn take(&mut self, device: &wgpu::Device, key: Key) -> Loan {
-        if let Some(i) = self.idle.iter().position(|l| l.key == key) {
+    /// Takes a buffer of `key` from the pool, or allocates one.
+    pub fn take_buffer(&mut self, device: &wgpu::Device, key: BufferKey) -> BufferLoan {
+        let found = self
+            .idle
+            .iter()
+            .position(|l| matches!(l, Loan::Buffer(b) if b.key == key));
+        if let Some(Loan::Buffer(mut loan)) = found.and_then(|i| self.idle.remove(i)) {
             self.stats.hits += 1;
-            // `i` was just found in the deque.
-            let mut loan = self.idle.remove(i).expect("index found above");
             loan.want = key.bytes();
             return loan;
         }
         self.stats.misses += 1;
-        // Make room first: drop idle resources while over budget.
-        while self.stats.bytes_live + key.bytes() > self.stats.budget && !self.idle.is_empty() {
-            self.evict_oldest();
-        }
-        let res = match key {
-            Key::Buffer { size, usage } => {
-                self.stats.buffers += 1;
-                Resource::Buffer(device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("impasto pooled buffer"),
-                    size,
-                    usage,
-                    mapped_at_creation: false,
-                }))
-            }
-            Key::Texture {
-                width,
-                height,
-                format,
-                usage,
-            } => {
-                self.stats.textures += 1;
-                Resource::Texture(device.create_texture(&wgpu::TextureDescriptor {
-                    label: Some("impasto pooled texture"),
-                    size: wgpu::Extent3d {
-                        width,
-                        height,
-                        depth_or_array_layers: 1,
-                    },
-                    mip_level_count: 1,
-                    sample_count: 1,
-                    dimension: wgpu::TextureDimension::D2,
-                    format,
-                    usage,
-                    view_formats: &[],
-                }))
-            }
-        };
-        self.stats.bytes_live += key.bytes();
-        self.stats.bytes_peak = self.stats.bytes_peak.max(self.stats.bytes_live);
-        Loan {
+        self.make_room(key.bytes());
+        self.stats.buffers += 1;
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("impasto pooled buffer"),
+            size: key.size,
+            usage: key.usage,
+            mapped_at_creation: false,
+        });
+        self.count_live(key.bytes());
+        BufferLoan {
             key,
-            res,
+            buffer,
             want: key.bytes(),
         }
+    }
+
+    /// Takes a texture of `key` from the pool, or allocates one.
+    pub fn take_texture(&mut self, device: &wgpu::Device, key: TextureKey) -> TextureLoan {
+        let found = self
+            .idle
+            .iter()
+            .position(|l| matches!(l, Loan::Texture(t) if t.key == key));
+        if let Some(Loan::Texture(loan)) = found.and_then(|i| self.idle.remove(i)) {
+            self.stats.hits += 1;
+            return loan;
+        }
+        self.stats.misses += 1;
+        self.make_room(key.bytes());
+        self.stats.textures += 1;
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("impasto pooled texture"),
+            size: wgpu::Extent3d {
+                width: key.width,
+                height: key.height,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: key.format,
+            usage: key.usage,
+            view_formats: &[],
+        });
+        self.count_live(key.bytes());
+        TextureLoan { key, texture }
+    }
+
+    /// Drops idle resources while `bytes` more would be over the budget.
+    fn make_room(&mut self, bytes: u64) {
+        while self.stats.bytes_live + bytes > self.stats.budget && !self.idle.is_empty() {
+            self.evict_oldest();
+        }
+    }
+
+    fn count_live(&mut self, bytes: u64) {
+        self.stats.bytes_live += bytes;
+        self.stats.bytes_peak = self.stats.bytes_peak.max(self.stats.bytes_live);
     }
 
     /// Changes the budget; idle resources over it are dropped at once.
     pub fn set_budget(&mut self, budget: u64) {
         self.stats.budget = budget;
-        while self.stats.bytes_live > budget && !self.idle.is_empty() {
-            self.evict_oldest();
-        }
+        self.make_room(0);
     }
 
     /// Returns a resource; idle resources past the budget are dropped, oldest first.
     pub fn give_back(&mut self, loan: Loan) {
         self.idle.push_back(loan);
-        while self.stats.bytes_live > self.stats.budget && !self.idle.is_empty() {
-            self.evict_oldest();
-        }
+        self.make_room(0);
     }
 
     fn evict_oldest(&mut self) {
         if let Some(old) = self.idle.pop_front() {
-            self.stats.bytes_live -= old.key.bytes();
-            match old.res {
-                Resource::Buffer(b) => {
+            self.stats.bytes_live -= old.bytes();
+            match old {
+                Loan::Buffer(b) => {
                     self.stats.buffers -= 1;
-                    b.destroy();
+                    b.buffer.destroy();
                 }
-                Resource::Texture(t) => {
+                Loan::Texture(t) => {
                     self.stats.textures -= 1;
-                    t.destroy();
+                    t.texture.destroy();
                 }
             }
         }
@@ -240,29 +254,26 @@ mod tests {
     fn size_classes_round_up() {
         let u = wgpu::BufferUsages::STORAGE;
         assert_eq!(
-            Key::buffer(1, u),
-            Key::Buffer {
+            BufferKey::new(1, u),
+            BufferKey {
                 size: 256,
                 usage: u
             }
         );
         assert_eq!(
-            Key::buffer(1000, u),
-            Key::Buffer {
+            BufferKey::new(1000, u),
+            BufferKey {
                 size: 1024,
                 usage: u
             }
         );
-        let t = Key::texture(
+        let t = TextureKey::new(
             257,
             3,
             wgpu::TextureFormat::Rgba8Unorm,
             wgpu::TextureUsages::COPY_DST,
         );
-        match t {
-            Key::Texture { width, height, .. } => assert_eq!((width, height), (512, 16)),
-            _ => unreachable!(),
-        }
+        assert_eq!((t.width, t.height), (512, 16));
         assert_eq!(t.bytes(), 512 * 16 * 4);
     }
 }

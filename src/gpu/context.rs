@@ -1,0 +1,300 @@
+//! The GPU context: the device, its pipelines and fixed tables, the
+//! resource pool and glyphon's state, made once per renderer.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::adapter::{best_adapter, summarize, AdapterSummary};
+use super::glyphs::Glyphs;
+use super::loans::{BufferId, Loans, TextureId};
+use super::pool::{BufferKey, Pool, PoolStats, TextureKey};
+use super::shaders::{
+    ResampleEntry, COMPOSITE_ENTRY, COMPOSITE_WGSL, ENCODE_ENTRY, ENCODE_WGSL, RESAMPLE_WGSL,
+};
+use crate::color::{linear_encode_tables, srgb8_to_linear_table};
+use crate::error::Error;
+
+/// The device, its pipelines, fixed tables and the resource pool.
+pub(crate) struct GpuContext {
+    pub(super) device: wgpu::Device,
+    pub(super) queue: wgpu::Queue,
+    adapter: AdapterSummary,
+    pub(super) pipelines: Pipelines,
+    pub(super) tables: Tables,
+    /// The largest storage buffer binding, in bytes.
+    pub(super) max_storage: u64,
+    pool: Mutex<Pool>,
+    pub(super) glyphs: Mutex<Glyphs>,
+    /// The texture side the backend uses: the adapter's limit, or less
+    /// (`Renderer::with_gpu_max_texture_side`).
+    max_texture_side: AtomicU32,
+    /// Set when the device is lost; every later render is an error.
+    pub(super) lost: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.adapter)
+            .finish()
+    }
+}
+
+/// The compute pipelines, one per entry point.
+pub(super) struct Pipelines {
+    pub composite: wgpu::ComputePipeline,
+    /// One per [`ResampleEntry`], in its order.
+    resample: Vec<wgpu::ComputePipeline>,
+    pub encode: wgpu::ComputePipeline,
+}
+
+impl Pipelines {
+    /// Compiles the three shader modules and their pipelines; a shader that
+    /// does not validate is an error.
+    fn new(device: &wgpu::Device) -> Result<Pipelines, Error> {
+        let module = |label: &str, src: &str| {
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            })
+        };
+        let composite_mod = module("composite", COMPOSITE_WGSL);
+        let resample_mod = module("resample", RESAMPLE_WGSL);
+        let encode_mod = module("encode", ENCODE_WGSL);
+        let pipeline = |m: &wgpu::ShaderModule, entry: &str| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: None,
+                module: m,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let pipelines = Pipelines {
+            composite: pipeline(&composite_mod, COMPOSITE_ENTRY),
+            resample: ResampleEntry::ALL
+                .iter()
+                .map(|e| pipeline(&resample_mod, e.name()))
+                .collect(),
+            encode: pipeline(&encode_mod, ENCODE_ENTRY),
+        };
+        match pollster::block_on(scope.pop()) {
+            Some(e) => Err(wgpu_err("shader pipelines do not validate", &e)),
+            None => Ok(pipelines),
+        }
+    }
+
+    pub fn resample(&self, entry: ResampleEntry) -> &wgpu::ComputePipeline {
+        &self.resample[entry as usize]
+    }
+}
+
+/// Fixed tables the shaders read, and stand-ins for unused bindings.
+pub(super) struct Tables {
+    /// sRGB byte to linear light (`srgb_lut`).
+    pub srgb_lut: wgpu::Buffer,
+    /// The linear-to-sRGB8 thresholds of the encode pass.
+    pub thresholds: wgpu::Buffer,
+    /// The linear-to-sRGB8 buckets of the encode pass.
+    pub buckets: wgpu::Buffer,
+    /// Bound where a layer reads no texture.
+    pub dummy_texture: wgpu::Texture,
+    /// Bound where a layer reads no storage buffer.
+    pub dummy_storage: wgpu::Buffer,
+}
+
+impl Tables {
+    fn new(device: &wgpu::Device, queue: &wgpu::Queue) -> Tables {
+        let init = |label: &str, bytes: &[u8]| {
+            let b = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes.len() as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            queue.write_buffer(&b, 0, bytes);
+            b
+        };
+        let (bucket_table, threshold_table) = linear_encode_tables();
+        let srgb_lut = init("srgb lut", bytemuck::cast_slice(srgb8_to_linear_table()));
+        // +inf and -inf are valid f32 bit patterns for the thresholds.
+        let thresholds = init("srgb thresholds", bytemuck::cast_slice(threshold_table));
+        let buckets = init("srgb buckets", bytemuck::cast_slice(bucket_table));
+        let dummy_storage = init("dummy", &[0u8; 16]);
+        let dummy_texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("dummy"),
+            size: wgpu::Extent3d {
+                width: 1,
+                height: 1,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba8Unorm,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        });
+        Tables {
+            srgb_lut,
+            thresholds,
+            buckets,
+            dummy_texture,
+            dummy_storage,
+        }
+    }
+}
+
+pub(super) fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Gpu(format!("{what}: {e}"))
+}
+
+/// A wgpu error on one line: its text is a summary ("Validation Error")
+/// followed by an indented tree of causes, which are kept.
+pub(super) fn wgpu_err(what: &str, e: &wgpu::Error) -> Error {
+    let text = e.to_string();
+    let causes: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "Caused by:")
+        .collect();
+    Error::Gpu(format!("{what}: {}", causes.join(": ")))
+}
+
+/// Opens `adapter`'s device with all of its limits.
+fn open_device(
+    adapter: &wgpu::Adapter,
+    limits: &wgpu::Limits,
+) -> Result<(wgpu::Device, wgpu::Queue), Error> {
+    pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("impasto"),
+        required_features: wgpu::Features::empty(),
+        required_limits: limits.clone(),
+        ..Default::default()
+    }))
+    .map_err(|e| gpu_err("cannot open the GPU device", e))
+}
+
+/// Logs errors outside any error scope (a bug) instead of wgpu's default
+/// panic, and returns the flag that is set when the device is lost.
+fn watch_device(device: &wgpu::Device) -> Arc<AtomicBool> {
+    let lost = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&lost);
+    // Every GPU call of a render runs under error scopes.
+    device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
+        log::error!("uncaptured GPU error: {e}");
+    }));
+    device.set_device_lost_callback(move |reason, message| {
+        log::error!("GPU device lost ({reason:?}): {message}");
+        flag.store(true, Ordering::SeqCst);
+    });
+    lost
+}
+
+impl GpuContext {
+    /// A context on the best adapter: with `hardware_only`, only a real GPU
+    /// qualifies (`None` when there is none); otherwise any adapter,
+    /// software ones included.
+    pub fn new(hardware_only: bool, pool_budget: u64) -> Result<Option<GpuContext>, Error> {
+        let Some(adapter) = best_adapter(hardware_only) else {
+            return Ok(None);
+        };
+        let limits = adapter.limits();
+        let (device, queue) = open_device(&adapter, &limits)?;
+        let lost = watch_device(&device);
+        let pipelines = Pipelines::new(&device)?;
+        let tables = Tables::new(&device, &queue);
+        let budget = pool_budget.min(limits.max_buffer_size.saturating_mul(4));
+        let glyphs = Mutex::new(Glyphs::new(&device, &queue));
+        Ok(Some(GpuContext {
+            adapter: summarize(&adapter),
+            max_storage: limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size),
+            device,
+            queue,
+            pipelines,
+            tables,
+            pool: Mutex::new(Pool::new(budget)),
+            glyphs,
+            max_texture_side: limits.max_texture_dimension_2d.into(),
+            lost,
+        }))
+    }
+
+    /// The adapter this context renders on.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.adapter
+    }
+
+    fn pool(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The pool's figures.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool().stats()
+    }
+
+    /// Changes the pool's byte budget.
+    pub fn set_pool_budget(&self, bytes: u64) {
+        self.pool().set_budget(bytes);
+    }
+
+    /// The texture side this backend uses.
+    pub(super) fn max_texture_side(&self) -> u32 {
+        self.max_texture_side.load(Ordering::Relaxed)
+    }
+
+    /// Uses textures no larger than `side` (at least 256), below the
+    /// adapter's own limit.
+    pub fn cap_texture_side(&self, side: u32) {
+        let limit = self.adapter.max_texture_side;
+        self.max_texture_side
+            .store(side.max(256).min(limit), Ordering::Relaxed);
+    }
+
+    /// Whether a `w` x `h` image fits one texture of this adapter.
+    pub(super) fn fits_texture(&self, w: u32, h: u32) -> bool {
+        let side = self.max_texture_side();
+        w <= side && h <= side
+    }
+
+    /// A pooled buffer of at least `bytes`, bound later with exactly
+    /// `bytes` (at least 16).
+    pub(super) fn take_buffer(
+        &self,
+        bytes: u64,
+        usage: wgpu::BufferUsages,
+        loans: &mut Loans,
+    ) -> BufferId {
+        let mut loan = self
+            .pool()
+            .take_buffer(&self.device, BufferKey::new(bytes, usage));
+        loan.want = bytes.max(16);
+        loans.add_buffer(loan)
+    }
+
+    /// A pooled texture of at least `width` x `height`.
+    pub(super) fn take_texture(
+        &self,
+        (width, height): (u32, u32),
+        format: wgpu::TextureFormat,
+        usage: wgpu::TextureUsages,
+        loans: &mut Loans,
+    ) -> TextureId {
+        let mut key = TextureKey::new(width, height, format, usage);
+        // A size class never goes past the adapter's limit (the size asked
+        // for is within it).
+        key.width = key.width.min(self.max_texture_side());
+        key.height = key.height.min(self.max_texture_side());
+        loans.add_texture(self.pool().take_texture(&self.device, key))
+    }
+
+    /// Returns a render's loans to the pool.
+    pub(super) fn give_back(&self, loans: &mut Loans) {
+        loans.give_back(&mut self.pool());
+    }
+}

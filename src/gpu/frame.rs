@@ -1,0 +1,168 @@
+//! One render: a scene is submitted whole, or in tiles when the canvas is
+//! over the adapter's limits; each tile is prepared (every upload), bound,
+//! recorded into one command encoder and submitted under error scopes.
+
+use std::sync::atomic::Ordering;
+
+use image::RgbaImage;
+
+use super::context::{wgpu_err, GpuContext};
+use super::loans::Loans;
+use super::params::{space_code, EncodeParams};
+use super::passes::{record, Dispatch};
+use super::prepare::Prepared;
+use super::readback::{InFlight, Pending, Submitted};
+use crate::error::Error;
+use crate::plan::Plan;
+
+impl GpuContext {
+    /// Renders a validated, resolved scene. Straight-alpha 8-bit sRGB out.
+    pub fn render(&self, plan: &Plan<'_>) -> Result<RgbaImage, Error> {
+        self.submit(plan)?.finish()
+    }
+
+    /// Submits a validated, resolved scene and returns without waiting for
+    /// the GPU: [`Pending::finish`] reads the result back. A canvas over the
+    /// adapter's texture or storage limits is rendered in tiles here and
+    /// comes back finished.
+    pub(crate) fn submit(&self, plan: &Plan<'_>) -> Result<Pending<'_>, Error> {
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(Error::Gpu(
+                "the GPU device was lost; create a new Renderer (or use the CPU backend)".into(),
+            ));
+        }
+        let (w, h) = (plan.width, plan.height);
+        // A canvas wider than one texture or larger than one storage binding
+        // is rendered in tiles: each tile is the same scene moved up and
+        // left by whole pixels, which every formula is invariant under.
+        let side = self.max_texture_side();
+        let tile_w = w.min(side);
+        let tile_h = (self.max_storage / (tile_w as u64 * 16))
+            .min(side as u64)
+            .min(h as u64) as u32;
+        if tile_h == 0 {
+            return Err(Error::Gpu(
+                "the canvas does not fit this adapter; use the CPU backend".into(),
+            ));
+        }
+        if tile_w == w && tile_h == h {
+            return self.submit_tile(plan).map(Pending::InFlight);
+        }
+        self.render_tiles(plan, (tile_w, tile_h)).map(Pending::Done)
+    }
+
+    /// Renders `plan` in tiles of at most `tile_w` x `tile_h`; tile `k + 1`
+    /// is submitted before tile `k` is read back.
+    fn render_tiles(
+        &self,
+        plan: &Plan<'_>,
+        (tile_w, tile_h): (u32, u32),
+    ) -> Result<RgbaImage, Error> {
+        let (w, h) = (plan.width, plan.height);
+        let mut out = RgbaImage::new(w, h);
+        let mut previous: Option<(InFlight, u32, u32)> = None;
+        for y0 in (0..h).step_by(tile_h as usize) {
+            for x0 in (0..w).step_by(tile_w as usize) {
+                let tile = plan.tile_scene(x0, y0, tile_w.min(w - x0), tile_h.min(h - y0));
+                let next = self.submit_tile(&Plan::new(&tile, plan.resolved))?;
+                if let Some((done, x, y)) = previous.replace((next, x0, y0)) {
+                    image::imageops::replace(&mut out, &done.finish()?, x as i64, y as i64);
+                }
+            }
+        }
+        if let Some((done, x, y)) = previous {
+            image::imageops::replace(&mut out, &done.finish()?, x as i64, y as i64);
+        }
+        Ok(out)
+    }
+
+    /// Submits one tile (or a whole canvas) under error scopes: validation
+    /// and out-of-memory errors of its uploads, recording and submission
+    /// become `Error`s.
+    fn submit_tile(&self, plan: &Plan<'_>) -> Result<InFlight<'_>, Error> {
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let mut loans = Loans::default();
+        let submitted = self.record_and_submit(plan, &mut loans);
+        // wgpu-core reports these when the call is made, so the scopes can
+        // close before the GPU has finished.
+        let oom_err = pollster::block_on(oom.pop());
+        let val_err = pollster::block_on(validation.pop());
+        let flight = match submitted {
+            Ok(s) => InFlight {
+                ctx: self,
+                loans,
+                job: Some(s),
+            },
+            Err(e) => {
+                self.give_back(&mut loans);
+                return Err(e);
+            }
+        };
+        // On an error the flight is dropped: it waits for the GPU and
+        // returns its loans.
+        if let Some(e) = oom_err {
+            return Err(wgpu_err("out of GPU memory", &e));
+        }
+        if let Some(e) = val_err {
+            return Err(wgpu_err("GPU validation error", &e));
+        }
+        Ok(flight)
+    }
+
+    /// Prepares (every upload, then every bind group), records and submits
+    /// one tile, and asks for its staging buffer to be mapped.
+    fn record_and_submit(&self, plan: &Plan<'_>, loans: &mut Loans) -> Result<Submitted, Error> {
+        let (w, h) = (plan.width, plan.height);
+        let canvas_bytes = w as u64 * h as u64 * 16;
+        let canvas = self.scratch(canvas_bytes, loans);
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("impasto render"),
+            });
+        encoder.clear_buffer(loans.buffer(canvas), 0, Some(canvas_bytes));
+
+        // Uploads, before any pass: the text layers first (glyphon draws
+        // them in a submission of its own), then every layer's inputs, then
+        // the encode pass's.
+        let layers = self.prepare_layers(plan, loans)?;
+        let encode_params = EncodeParams {
+            canvas: [w, h],
+            space: space_code(plan.space),
+            _pad: 0,
+        };
+        let encode_params = self.uniform(&encode_params, loans);
+        let out_tex = self.take_texture(
+            (w, h),
+            wgpu::TextureFormat::Rgba8Uint,
+            wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_SRC,
+            loans,
+        );
+        let staging = self.staging((w, h), loans);
+
+        // Bind, then record: passes only.
+        let mut dispatches: Vec<Dispatch> = Vec::new();
+        for prep in &layers {
+            self.bind_layer(prep, canvas, loans, &mut dispatches);
+        }
+        dispatches.push(self.bind_encode(encode_params, canvas, out_tex, (w, h), loans));
+        record(&mut encoder, &dispatches);
+        staging.record_copy(&mut encoder, out_tex, loans);
+        let index = self.queue.submit([encoder.finish()]);
+        Ok(staging.map(index, loans))
+    }
+
+    /// The background and every layer that changes something, prepared in
+    /// order.
+    fn prepare_layers(&self, plan: &Plan<'_>, loans: &mut Loans) -> Result<Vec<Prepared>, Error> {
+        let text = self.draw_text(plan, loans)?;
+        let mut layers = vec![self.prepare_background(plan, loans)];
+        for layer in &plan.layers {
+            if let Some(prep) = self.prepare_layer(plan, layer, &text, loans)? {
+                layers.push(prep);
+            }
+        }
+        Ok(layers)
+    }
+}

@@ -1,0 +1,74 @@
+//! A render's loans from the [`Pool`], behind typed handles: a [`BufferId`]
+//! can only name a buffer and a [`TextureId`] a texture, so a texture cannot
+//! be bound where a buffer belongs (or the reverse). Handles are made only
+//! here, by [`Loans::add_buffer`] and [`Loans::add_texture`].
+
+use super::pool::{BufferLoan, Loan, Pool, TextureLoan};
+
+/// A buffer lent to this render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct BufferId(usize);
+
+/// A texture lent to this render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TextureId(usize);
+
+/// Every resource one render (one tile) holds, in the order it was taken;
+/// all of them go back to the pool together, in that order.
+#[derive(Debug, Default)]
+pub(super) struct Loans {
+    taken: Vec<Loan>,
+}
+
+impl Loans {
+    pub fn add_buffer(&mut self, loan: BufferLoan) -> BufferId {
+        self.taken.push(Loan::Buffer(loan));
+        BufferId(self.taken.len() - 1)
+    }
+
+    pub fn add_texture(&mut self, loan: TextureLoan) -> TextureId {
+        self.taken.push(Loan::Texture(loan));
+        TextureId(self.taken.len() - 1)
+    }
+
+    fn buffer_loan(&self, id: BufferId) -> &BufferLoan {
+        match &self.taken[id.0] {
+            Loan::Buffer(b) => b,
+            Loan::Texture(_) => unreachable!("a BufferId is only made for a buffer"),
+        }
+    }
+
+    pub fn buffer(&self, id: BufferId) -> &wgpu::Buffer {
+        &self.buffer_loan(id).buffer
+    }
+
+    /// The buffer bound with exactly the bytes the borrower asked for
+    /// (pooled buffers are larger).
+    pub fn binding(&self, id: BufferId) -> wgpu::BindingResource<'_> {
+        let loan = self.buffer_loan(id);
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &loan.buffer,
+            offset: 0,
+            size: std::num::NonZeroU64::new(loan.want),
+        })
+    }
+
+    pub fn texture(&self, id: TextureId) -> &wgpu::Texture {
+        match &self.taken[id.0] {
+            Loan::Texture(t) => &t.texture,
+            Loan::Buffer(_) => unreachable!("a TextureId is only made for a texture"),
+        }
+    }
+
+    /// A view of the whole texture.
+    pub fn view(&self, id: TextureId) -> wgpu::TextureView {
+        self.texture(id).create_view(&Default::default())
+    }
+
+    /// Returns every loan to `pool`, oldest first; the arena is empty after.
+    pub fn give_back(&mut self, pool: &mut Pool) {
+        for loan in self.taken.drain(..) {
+            pool.give_back(loan);
+        }
+    }
+}

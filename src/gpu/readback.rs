@@ -1,0 +1,248 @@
+//! Reading a render back: the staging buffer (rows padded to 256 bytes),
+//! the copy into it, its mapping, and the wait for the GPU under a time
+//! limit. A submitted tile is an [`InFlight`], whose loans go back to the
+//! pool when it is finished or dropped (after the GPU is done with them).
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Duration;
+
+use image::RgbaImage;
+
+use super::context::{gpu_err, GpuContext};
+use super::loans::{BufferId, Loans, TextureId};
+use crate::error::Error;
+
+/// How long a render may wait for the GPU before it is an error.
+const GPU_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Bytes of one readback row of `w` RGBA8 pixels: padded to wgpu's copy
+/// alignment (256 bytes).
+fn padded_row(w: u32) -> u32 {
+    let row = 4 * w;
+    row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT
+}
+
+/// `h` rows of `w` RGBA8 pixels out of rows of `padded` bytes.
+fn unpad(data: &[u8], w: u32, h: u32, padded: u32) -> Vec<u8> {
+    let row = 4 * w as usize;
+    let mut out = Vec::with_capacity(row * h as usize);
+    for y in 0..h as usize {
+        let start = y * padded as usize;
+        out.extend_from_slice(&data[start..start + row]);
+    }
+    out
+}
+
+/// The buffer a `size` result is copied into, rows of `padded` bytes.
+pub(super) struct Staging {
+    buffer: BufferId,
+    padded: u32,
+    size: (u32, u32),
+}
+
+impl Staging {
+    fn bytes(&self) -> u64 {
+        self.padded as u64 * self.size.1 as u64
+    }
+
+    /// Records the copy of `texture` (the encoded result) into the staging
+    /// buffer.
+    pub fn record_copy(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        texture: TextureId,
+        loans: &Loans,
+    ) {
+        let (w, h) = self.size;
+        encoder.copy_texture_to_buffer(
+            wgpu::TexelCopyTextureInfo {
+                texture: loans.texture(texture),
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            wgpu::TexelCopyBufferInfo {
+                buffer: loans.buffer(self.buffer),
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(self.padded),
+                    rows_per_image: Some(h),
+                },
+            },
+            wgpu::Extent3d {
+                width: w,
+                height: h,
+                depth_or_array_layers: 1,
+            },
+        );
+    }
+
+    /// Asks for the staging buffer to be mapped once submission `index` is
+    /// done.
+    pub fn map(self, index: wgpu::SubmissionIndex, loans: &Loans) -> Submitted {
+        let (tx, mapped) = std::sync::mpsc::channel();
+        loans
+            .buffer(self.buffer)
+            .slice(..self.bytes())
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            });
+        Submitted {
+            staging: self,
+            index,
+            mapped,
+        }
+    }
+}
+
+impl GpuContext {
+    /// A staging buffer for a `w` x `h` result.
+    pub(super) fn staging(&self, (w, h): (u32, u32), loans: &mut Loans) -> Staging {
+        let padded = padded_row(w);
+        let buffer = self.take_buffer(
+            padded as u64 * h as u64,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            loans,
+        );
+        Staging {
+            buffer,
+            padded,
+            size: (w, h),
+        }
+    }
+}
+
+/// What a submitted tile's readback needs: its staging buffer, its
+/// submission, and the channel on which wgpu says that the staging buffer
+/// is mapped.
+pub(super) struct Submitted {
+    staging: Staging,
+    index: wgpu::SubmissionIndex,
+    mapped: Receiver<Result<(), wgpu::BufferAsyncError>>,
+}
+
+/// A tile (or whole canvas) submitted to the GPU whose result has not been
+/// read back. Its loans go back to the pool when it is finished or dropped
+/// (after the GPU is done with them).
+pub(crate) struct InFlight<'a> {
+    pub(super) ctx: &'a GpuContext,
+    pub(super) loans: Loans,
+    pub(super) job: Option<Submitted>,
+}
+
+impl InFlight<'_> {
+    /// Waits for the GPU (polling the device, never longer than the GPU
+    /// time limit) and reads the result back, removing the row padding.
+    pub fn finish(mut self) -> Result<RgbaImage, Error> {
+        let result = self.read();
+        if self.ctx.lost.load(Ordering::SeqCst) {
+            return Err(Error::Gpu(
+                "the GPU device was lost during the render".into(),
+            ));
+        }
+        result
+    }
+
+    fn read(&mut self) -> Result<RgbaImage, Error> {
+        let Some(job) = self.job.take() else {
+            return Err(Error::Gpu("the render was already read back".into()));
+        };
+        let (w, h) = job.staging.size;
+        self.ctx
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(job.index),
+                timeout: Some(GPU_TIMEOUT),
+            })
+            .map_err(|e| gpu_err("waiting for the GPU", e))?;
+        let buffer = self.loans.buffer(job.staging.buffer);
+        match job.mapped.recv_timeout(GPU_TIMEOUT) {
+            Ok(Ok(())) => {}
+            // A failed map leaves the buffer unmapped.
+            Ok(Err(e)) => return Err(gpu_err("reading the result back", e)),
+            Err(_) => {
+                // Still waiting: unmapping cancels the request.
+                buffer.unmap();
+                return Err(Error::Gpu("the result was never mapped for reading".into()));
+            }
+        }
+        // Mapped from here: it goes back to the pool unmapped.
+        let _unmap = Unmap(buffer);
+        let data = buffer
+            .slice(..job.staging.bytes())
+            .get_mapped_range()
+            .map_err(|e| gpu_err("reading the result back", e))?;
+        let out = unpad(&data, w, h, job.staging.padded);
+        drop(data);
+        RgbaImage::from_raw(w, h, out).ok_or_else(|| Error::Gpu("readback size mismatch".into()))
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(job) = self.job.take() {
+            // Never read back: let the GPU finish with the loans first.
+            let _ = self.ctx.device.poll(wgpu::PollType::Wait {
+                submission_index: Some(job.index),
+                timeout: Some(GPU_TIMEOUT),
+            });
+            // Mapped, or still waiting: unmap (which cancels a request). A
+            // failed map left it unmapped, and unmapping that is an error.
+            match job.mapped.try_recv() {
+                Ok(Ok(())) | Err(TryRecvError::Empty) => {
+                    self.loans.buffer(job.staging.buffer).unmap()
+                }
+                Ok(Err(_)) | Err(TryRecvError::Disconnected) => {}
+            }
+        }
+        self.ctx.give_back(&mut self.loans);
+    }
+}
+
+/// Unmaps a mapped buffer when dropped.
+struct Unmap<'a>(&'a wgpu::Buffer);
+
+impl Drop for Unmap<'_> {
+    fn drop(&mut self) {
+        self.0.unmap();
+    }
+}
+
+/// A submitted scene: one tile (the whole canvas) in flight, or a canvas
+/// rendered in tiles (already read back).
+pub(crate) enum Pending<'a> {
+    InFlight(InFlight<'a>),
+    Done(RgbaImage),
+}
+
+impl Pending<'_> {
+    /// The rendered scene, read back.
+    pub fn finish(self) -> Result<RgbaImage, Error> {
+        match self {
+            Pending::InFlight(f) => f.finish(),
+            Pending::Done(img) => Ok(img),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readback_rows_are_padded_to_256_bytes() {
+        assert_eq!(padded_row(1), 256);
+        assert_eq!(padded_row(64), 256);
+        assert_eq!(padded_row(65), 512);
+    }
+
+    #[test]
+    fn unpadding_keeps_each_rows_pixels_and_drops_the_padding() {
+        // Two rows of 3 pixels (12 bytes) in rows of 16 bytes.
+        let data: Vec<u8> = (0..32).collect();
+        let out = unpad(&data, 3, 2, 16);
+        let want: Vec<u8> = (0..12).chain(16..28).collect();
+        assert_eq!(out, want);
+    }
+}
