@@ -55,7 +55,7 @@ use crate::color::{BlendSpace, Color};
 /// # use impasto::{Backend, Renderer, Scene};
 /// # let card = Scene::new(1200, 630);
 /// let image = Renderer::new(Backend::Auto)?.render(&card)?;
-/// impasto::codec::save(&image, "card.png".as_ref(), 90)?;
+/// impasto::codec::save(&image, "card.png", 90)?;
 /// # Ok::<(), impasto::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
