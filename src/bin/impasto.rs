@@ -68,7 +68,8 @@ enum Command {
     },
     /// Measure a fixed suite of cases (composite, poster, social cards,
     /// thumbnails) on the CPU and/or GPU backend, with warm-up runs and timed
-    /// repetitions. See docs/benchmark-harness.md.
+    /// repetitions; or compare two reports (`impasto bench compare OLD NEW`).
+    /// See docs/benchmark-harness.md.
     Bench(bench::BenchArgs),
 }
 

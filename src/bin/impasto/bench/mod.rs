@@ -1,8 +1,10 @@
 //! `impasto bench`: a fixed suite of cases, each with warm-up runs and timed
-//! repetitions, on the CPU backend, the GPU backend or both. The report
-//! format and how to read it are in docs/benchmark-harness.md.
+//! repetitions, on the CPU backend, the GPU backend or both; and `impasto
+//! bench compare`, which compares two of its JSON reports. The report format
+//! and how to read it are in docs/benchmark-harness.md.
 
 mod cases;
+mod compare;
 mod report;
 mod stats;
 mod suite;
@@ -11,17 +13,38 @@ mod table;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use impasto::{Backend, Error, Renderer};
 
 use report::{BackendReport, CaseReport, Report, Status, System};
 use suite::{Fixtures, Suite};
 
-/// `impasto bench [options]`.
+/// `impasto bench [options]` or `impasto bench compare OLD NEW`.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    command: Option<BenchCommand>,
     #[command(flatten)]
     run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Compare two JSON reports: each case's p50 latency and images/s per
+    /// backend. Exit status 1 when a case regressed by more than the
+    /// threshold, 2 when the files cannot be read or do not match.
+    Compare {
+        /// The baseline report (`impasto bench --json`).
+        old: PathBuf,
+        /// The report to check against it.
+        new: PathBuf,
+        /// Largest accepted slowdown, in percent: p50 latency up by more,
+        /// or images/s down by more, is a regression.
+        #[arg(long, value_name = "PCT", default_value_t = 10.0,
+              value_parser = compare::parse_threshold)]
+        threshold: f64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -57,9 +80,17 @@ enum BenchBackend {
     All,
 }
 
-/// Runs `impasto bench`: exit status 0, or 1 when a case failed.
+/// Runs `impasto bench`: exit status 0, or 1 when a case failed or (for
+/// `compare`) regressed.
 pub fn run(args: BenchArgs) -> Result<ExitCode, Error> {
-    run_suite(&args.run)
+    match args.command {
+        Some(BenchCommand::Compare {
+            old,
+            new,
+            threshold,
+        }) => compare::run(&old, &new, threshold),
+        None => run_suite(&args.run),
+    }
 }
 
 /// A backend to measure: its name, and its renderer or why it cannot run.
