@@ -111,9 +111,14 @@ fn renderers(which: BenchBackend) -> Result<Vec<Candidate>, Error> {
             out.push(("gpu", gpu.map_err(|e| e.to_string())));
         }
     }
+    // Bundled fonts only, so text costs the same everywhere; no
+    // decoded-image cache, so `poster` decodes its files in every
+    // repetition, as its first render does (the other cases' images are
+    // in memory or decoded by the case itself).
+    let setup = |r: Renderer| r.with_system_fonts(false).with_asset_cache_budget(0);
     Ok(out
         .into_iter()
-        .map(|(name, r)| (name, r.map(|r| r.with_system_fonts(false))))
+        .map(|(name, r)| (name, r.map(setup)))
         .collect())
 }
 
