@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use impasto::{Backend, Error, Limits, Renderer, Scene};
 
+#[path = "impasto/bench/mod.rs"]
+mod bench;
+
 /// impasto composes layered images (posters, social cards, thumbnails) from a
 /// JSON scene. The scene format is described in docs/scene-format.md;
 /// `impasto schema` prints its JSON Schema.
@@ -63,6 +66,11 @@ enum Command {
         #[arg(long, default_value_t = Limits::default().max_image_pixels)]
         max_image_pixels: u64,
     },
+    /// Measure a fixed suite of cases (composite, poster, social cards,
+    /// thumbnails) on the CPU and/or GPU backend, with warm-up runs and timed
+    /// repetitions; or compare two reports (`impasto bench compare OLD NEW`).
+    /// See docs/benchmark-harness.md.
+    Bench(bench::BenchArgs),
 }
 
 /// The `--backend` values; `impasto::Backend` is the library's, this is the
@@ -120,7 +128,7 @@ fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             let one_line = e.to_string().replace('\n', " ");
             eprintln!("impasto: {one_line}");
@@ -129,8 +137,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), Error> {
+fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
+        Command::Bench(args) => bench::run(args),
+        command => run_command(command).map(|()| ExitCode::SUCCESS),
+    }
+}
+
+fn run_command(command: Command) -> Result<(), Error> {
+    match command {
         Command::Info => {
             let adapters = impasto::list_adapters();
             if adapters.is_empty() {
@@ -194,5 +209,6 @@ fn run(cli: Cli) -> Result<(), Error> {
             renderer = renderer.with_system_fonts(!no_system_fonts);
             renderer.render_to_file(&scene, &output, quality)
         }
+        Command::Bench(_) => unreachable!("run() handles bench"),
     }
 }

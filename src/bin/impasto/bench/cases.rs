@@ -1,0 +1,151 @@
+//! The four cases: what one repetition of each does.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use impasto::codec::{decode_file, encode, OutputFormat};
+use impasto::{Assets, Error, Renderer, RgbaImage, Scene};
+use rayon::prelude::*;
+
+use super::report::{CaseReport, Status};
+use super::stats::measure;
+use super::suite::Fixtures;
+
+/// Every case, in the order they run and are reported: name, description.
+pub const CASES: [(&str, &str); 4] = [
+    (
+        "composite_10x2048",
+        "ten 2048x2048 RGBA layers from memory, source-over; result kept in memory",
+    ),
+    (
+        "poster",
+        "examples/poster/poster.json end to end: decode files, render, encode PNG in memory",
+    ),
+    (
+        "social_cards_batch",
+        "a batch of 1200x630 cards (photo, gradient, logo, two text layers), render_each, JPEG q85",
+    ),
+    (
+        "thumbnails",
+        "a folder of images: decode each, render a 256 px longest-side thumbnail, JPEG q85",
+    ),
+];
+
+const JPEG_Q85: OutputFormat = OutputFormat::Jpeg { quality: 85 };
+
+/// Images one repetition of `case` produces.
+pub fn images_per_rep(case: &str, fx: &Fixtures) -> u32 {
+    match case {
+        "social_cards_batch" => fx.cards.0.len() as u32,
+        "thumbnails" => fx.thumbs.len() as u32,
+        _ => 1,
+    }
+}
+
+/// Runs one case on `renderer` and reports it (`failed` with the error's
+/// message when a render fails).
+pub fn run_case(
+    (name, description): (&str, &str),
+    renderer: &Renderer,
+    fx: &Fixtures,
+    warmup: u32,
+    reps: u32,
+) -> CaseReport {
+    let one_rep = || -> Result<(), Error> {
+        match name {
+            "composite_10x2048" => {
+                let (scene, assets) = &fx.composite;
+                black_box(renderer.render_with_assets(scene, assets)?);
+                Ok(())
+            }
+            "poster" => poster(renderer, fx.poster_path()),
+            "social_cards_batch" => render_and_encode(renderer, &fx.cards.0, &fx.cards.1),
+            "thumbnails" => thumbnails(renderer, &fx.thumbs),
+            _ => unreachable!("unknown case {name}"),
+        }
+    };
+    let images = images_per_rep(name, fx);
+    let mut report = CaseReport {
+        name: name.into(),
+        description: description.into(),
+        status: Status::Ok,
+        reason: None,
+        images_per_rep: images,
+        warmup,
+        reps,
+        latency_ms: None,
+        images_per_second: None,
+        samples_ms: Vec::new(),
+    };
+    match measure(warmup, reps, one_rep) {
+        Ok(samples) => {
+            report.latency_ms = samples.latency();
+            report.images_per_second = samples.images_per_second(images);
+            report.samples_ms = samples.ms;
+        }
+        Err(e) => {
+            report.status = Status::Failed;
+            report.reason = Some(e.to_string());
+        }
+    }
+    report
+}
+
+/// The sample poster: parse the scene file, decode its images from files,
+/// render, encode PNG in memory.
+fn poster(renderer: &Renderer, path: PathBuf) -> Result<(), Error> {
+    let scene = Scene::from_path(path)?;
+    black_box(renderer.render_to_vec(&scene, &Assets::new(), OutputFormat::Png)?);
+    Ok(())
+}
+
+/// Renders `scenes` with `render_each` (overlapped on the GPU) and encodes
+/// each result as JPEG q85 in memory as soon as it is ready.
+fn render_and_encode(renderer: &Renderer, scenes: &[Scene], assets: &Assets) -> Result<(), Error> {
+    let mut first_error = None;
+    renderer.render_each(scenes, assets, |_, result| {
+        match result.and_then(|img| encode(&img, JPEG_Q85)) {
+            Ok(bytes) => {
+                black_box(bytes);
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    });
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The thumbnail side: 256 px on the longest side, the other in proportion
+/// (at least 1).
+pub fn thumbnail_size(w: u32, h: u32) -> (u32, u32) {
+    let long = w.max(h) as f64;
+    let scale = |v: u32| ((v as f64 * 256.0 / long).round() as u32).max(1);
+    (scale(w), scale(h))
+}
+
+/// Decodes every file (in parallel, as a thumbnailer would), then renders
+/// each into a thumbnail-sized canvas (one image layer, fit contain) and
+/// encodes it as JPEG q85.
+fn thumbnails(renderer: &Renderer, files: &[PathBuf]) -> Result<(), Error> {
+    let max_pixels = renderer.limits().max_image_pixels;
+    let decoded: Vec<RgbaImage> = files
+        .par_iter()
+        .map(|path| {
+            decode_file(path, max_pixels)
+                .map_err(|e| Error::Options(format!("{}: {}", path.display(), e.0)))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut assets = Assets::new();
+    let mut scenes = Vec::with_capacity(decoded.len());
+    for (i, img) in decoded.into_iter().enumerate() {
+        let (w, h) = thumbnail_size(img.width(), img.height());
+        let src = format!("image{i}");
+        scenes.push(Scene::from_value(&serde_json::json!({
+            "width": w, "height": h,
+            "layers": [ { "type": "image", "src": src, "fit": "contain" } ]
+        }))?);
+        assets.insert(src, img);
+    }
+    render_and_encode(renderer, &scenes, &assets)
+}

@@ -1,0 +1,256 @@
+//! `impasto bench`: a fixed suite of cases, each with warm-up runs and timed
+//! repetitions, on the CPU backend, the GPU backend or both; and `impasto
+//! bench compare`, which compares two of its JSON reports. The report format
+//! and how to read it are in docs/benchmark-harness.md.
+
+mod cases;
+mod compare;
+mod report;
+mod stats;
+mod suite;
+mod table;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use impasto::{Backend, Error, Renderer};
+
+use report::{BackendReport, CaseReport, Report, Status, System};
+use suite::{Fixtures, Suite};
+
+/// `impasto bench [options]` or `impasto bench compare OLD NEW`.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    command: Option<BenchCommand>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Compare two JSON reports: each case's p50 latency and images/s per
+    /// backend. Exit status 1 when a case regressed by more than the
+    /// threshold, 2 when the files cannot be read or do not match.
+    Compare {
+        /// The baseline report (`impasto bench --json`).
+        old: PathBuf,
+        /// The report to check against it.
+        new: PathBuf,
+        /// Largest accepted slowdown, in percent: p50 latency up by more,
+        /// or images/s down by more, is a regression.
+        #[arg(long, value_name = "PCT", default_value_t = 10.0,
+              value_parser = compare::parse_threshold)]
+        threshold: f64,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Which backends to measure: `all` is the CPU and the GPU (on any
+    /// adapter wgpu finds; reported as skipped when there is none).
+    #[arg(long, value_enum, default_value_t = BenchBackend::All)]
+    backend: BenchBackend,
+    /// `quick`: a smoke run of every case; `standard`: figures worth comparing.
+    #[arg(long, value_enum, default_value_t = Suite::Quick)]
+    suite: Suite,
+    /// Write the report as JSON to FILE (schema: docs/benchmark-harness.md).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the report as a Markdown table to FILE.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Untimed runs of each case before the timed ones (default: the suite's).
+    #[arg(long, value_name = "N")]
+    warmup: Option<u32>,
+    /// Timed runs of each case (default: the suite's).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    reps: Option<u32>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum BenchBackend {
+    /// The CPU backend.
+    Cpu,
+    /// The GPU backend; an error when wgpu finds no adapter.
+    Gpu,
+    /// Both; the GPU's cases are reported as skipped when there is no adapter.
+    All,
+}
+
+/// Runs `impasto bench`: exit status 0, or 1 when a case failed or (for
+/// `compare`) regressed.
+pub fn run(args: BenchArgs) -> Result<ExitCode, Error> {
+    match args.command {
+        Some(BenchCommand::Compare {
+            old,
+            new,
+            threshold,
+        }) => compare::run(&old, &new, threshold),
+        None => run_suite(&args.run),
+    }
+}
+
+/// A backend to measure: its name, and its renderer or why it cannot run.
+type Candidate = (&'static str, Result<Renderer, String>);
+
+/// The renderers to measure, by backend name: a GPU that cannot be opened
+/// is an error when asked for alone, a skipped backend under `all`.
+fn renderers(which: BenchBackend) -> Result<Vec<Candidate>, Error> {
+    let mut out = Vec::new();
+    if which != BenchBackend::Gpu {
+        out.push(("cpu", Ok(Renderer::new(Backend::Cpu)?)));
+    }
+    if which != BenchBackend::Cpu {
+        let gpu = Renderer::new(Backend::Gpu);
+        if which == BenchBackend::Gpu {
+            out.push(("gpu", Ok(gpu?)));
+        } else {
+            out.push(("gpu", gpu.map_err(|e| e.to_string())));
+        }
+    }
+    // Bundled fonts only, so text costs the same everywhere; no
+    // decoded-image cache, so `poster` decodes its files in every
+    // repetition, as its first render does (the other cases' images are
+    // in memory or decoded by the case itself).
+    let setup = |r: Renderer| r.with_system_fonts(false).with_asset_cache_budget(0);
+    Ok(out
+        .into_iter()
+        .map(|(name, r)| (name, r.map(setup)))
+        .collect())
+}
+
+/// Refuses an output path whose folder does not exist before the run,
+/// rather than after minutes of measuring.
+fn check_output(path: &Option<PathBuf>) -> Result<(), Error> {
+    let Some(path) = path else { return Ok(()) };
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    match parent {
+        Some(dir) if !dir.is_dir() => Err(Error::Output(format!(
+            "{}: folder {} does not exist",
+            path.display(),
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn run_suite(args: &RunArgs) -> Result<ExitCode, Error> {
+    check_output(&args.json)?;
+    check_output(&args.markdown)?;
+    let params = args.suite.params();
+    let (warmup, reps) = (
+        args.warmup.unwrap_or(params.warmup),
+        args.reps.unwrap_or(params.reps),
+    );
+    let timestamp = report::timestamp_now();
+    let renderers = renderers(args.backend)?;
+    let fixtures = Fixtures::new(&params)?;
+    let backends = renderers
+        .iter()
+        .map(|(name, r)| match r {
+            Ok(r) => run_backend(name, r, &fixtures, warmup, reps),
+            Err(reason) => skipped_backend(name, reason, &fixtures, warmup, reps),
+        })
+        .collect();
+    let report = Report {
+        schema: report::SCHEMA.into(),
+        suite: args.suite.name().into(),
+        timestamp,
+        impasto_version: env!("CARGO_PKG_VERSION").into(),
+        git_revision: report::git_revision(),
+        warmup,
+        reps,
+        system: System::detect(),
+        adapters: impasto::list_adapters().iter().map(Into::into).collect(),
+        backends,
+    };
+    print!("{}", table::text(&report));
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Options(format!("report: {e}")))?;
+        write(path, json + "\n")?;
+    }
+    if let Some(path) = &args.markdown {
+        write(path, table::markdown(&report))?;
+    }
+    let failed = report
+        .backends
+        .iter()
+        .flat_map(|b| &b.cases)
+        .any(|c| c.status == Status::Failed);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write(path: &Path, text: String) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|e| suite::io_error(path, e))
+}
+
+fn run_backend(
+    name: &str,
+    renderer: &Renderer,
+    fx: &Fixtures,
+    warmup: u32,
+    reps: u32,
+) -> BackendReport {
+    let cases = cases::CASES
+        .iter()
+        .map(|&case| {
+            eprintln!("impasto bench: {name} {} ...", case.0);
+            let report = cases::run_case(case, renderer, fx, warmup, reps);
+            if let Some(reason) = &report.reason {
+                eprintln!("impasto bench: {name} {} failed: {reason}", case.0);
+            }
+            report
+        })
+        .collect();
+    BackendReport {
+        backend: name.into(),
+        status: Status::Ok,
+        reason: None,
+        adapter: renderer.adapter().map(Into::into),
+        threads: rayon::current_num_threads(),
+        cases,
+    }
+}
+
+/// A backend that could not run here: every case listed as skipped, with
+/// the reason.
+fn skipped_backend(
+    name: &str,
+    reason: &str,
+    fx: &Fixtures,
+    warmup: u32,
+    reps: u32,
+) -> BackendReport {
+    eprintln!("impasto bench: {name} skipped: {reason}");
+    let cases = cases::CASES
+        .iter()
+        .map(|&(case, description)| CaseReport {
+            name: case.into(),
+            description: description.into(),
+            status: Status::Skipped,
+            reason: Some(reason.into()),
+            images_per_rep: cases::images_per_rep(case, fx),
+            warmup,
+            reps,
+            latency_ms: None,
+            images_per_second: None,
+            samples_ms: Vec::new(),
+        })
+        .collect();
+    BackendReport {
+        backend: name.into(),
+        status: Status::Skipped,
+        reason: Some(reason.into()),
+        adapter: None,
+        threads: rayon::current_num_threads(),
+        cases,
+    }
+}
