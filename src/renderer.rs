@@ -438,10 +438,40 @@ impl Renderer {
         path: impl AsRef<Path>,
         jpeg_quality: u8,
     ) -> Result<(), Error> {
+        self.render_to_file_with(
+            scene,
+            &Assets::new(),
+            path,
+            jpeg_quality,
+            &RenderOptions::default(),
+        )
+    }
+
+    /// [`Renderer::render_to_file`] with in-memory `assets` and render
+    /// `options` (deadline, cancel token). A bad output name or a missing
+    /// output folder is refused before the render starts.
+    pub fn render_to_file_with(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        path: impl AsRef<Path>,
+        jpeg_quality: u8,
+        options: &RenderOptions,
+    ) -> Result<(), Error> {
         let path = path.as_ref();
-        // Refuse a bad output name before spending time on the render.
         codec::OutputFormat::from_path(path, jpeg_quality)?;
-        let img = self.render(scene)?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::Output(format!(
+                "{}: the folder {} does not exist",
+                path.display(),
+                dir.display()
+            )));
+        }
+        let img = self.render_with(scene, assets, options)?;
         codec::save(&img, path, jpeg_quality)
     }
 }

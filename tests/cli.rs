@@ -325,8 +325,10 @@ fn bad_arguments_are_bad_input() {
     assert_bad_input(&c, &c.render("o.png", &["--backend", "tpu"]), "backend");
 }
 
+/// A missing output folder is bad input (exit 2), found before the render
+/// rather than after it.
 #[test]
-fn unwritable_output_folder_fails_without_a_file() {
+fn a_missing_output_folder_is_bad_input_without_a_file() {
     let c = Case::new();
     c.scene(&layer_scene(r##"{"type": "rect", "color": "#fff"}"##));
     std::fs::create_dir_all(c.path("out")).unwrap();
@@ -334,8 +336,11 @@ fn unwritable_output_folder_fails_without_a_file() {
         &["render", "assets/scene.json", "-o", "no/such/dir/o.png"],
         c.dir.path(),
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "impasto: output: no/such/dir/o.png: the folder no/such/dir does not exist"
+    );
     assert!(!c.path("no").exists());
 }
 
@@ -416,4 +421,23 @@ fn assets_option_moves_the_asset_root() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let img = image::open(c.path("out/o.png")).unwrap().into_rgba8();
     assert_eq!(img.get_pixel(8, 6).0, [0, 0, 255, 255]);
+}
+
+#[test]
+fn a_render_past_its_timeout_exits_1_with_one_line_and_no_file() {
+    let c = Case::new();
+    // 300 rotated full-canvas layers on 8192 x 8192: minutes of work.
+    let layers: Vec<String> = (0..300)
+        .map(|i| format!(r##"{{"type": "rect", "color": "#33669980", "rotate": {i}.5}}"##))
+        .collect();
+    c.scene(&format!(
+        r#"{{"width": 8192, "height": 8192, "layers": [{}]}}"#,
+        layers.join(",")
+    ));
+    let run = c.render("o.png", &["--timeout", "0.2"]);
+    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
+    assert_eq!(run.stderr.trim(), "impasto: render deadline exceeded");
+    assert!(c.out_is_empty());
+    let bad = c.render("o.png", &["--timeout", "-1"]);
+    assert_eq!(bad.code, 2, "stderr: {}", bad.stderr);
 }

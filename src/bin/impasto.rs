@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use impasto::{Backend, Error, Limits, Renderer, Scene};
+use impasto::{Assets, Backend, Error, Limits, RenderOptions, Renderer, Scene};
 
 #[path = "impasto/bench/mod.rs"]
 mod bench;
@@ -65,6 +65,10 @@ enum Command {
         /// Largest decoded image in pixels; larger files are refused before decoding.
         #[arg(long, default_value_t = Limits::default().max_image_pixels)]
         max_image_pixels: u64,
+        /// Give up (exit 1, no file written) if the render is not done within
+        /// this many seconds.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+        timeout: Option<std::time::Duration>,
     },
     /// Measure a fixed suite of cases (composite, poster, social cards,
     /// thumbnails) on the CPU and/or GPU backend, with warm-up runs and timed
@@ -92,6 +96,14 @@ impl From<BackendArg> for Backend {
             BackendArg::Cpu => Backend::Cpu,
             BackendArg::Gpu => Backend::Gpu,
         }
+    }
+}
+
+/// `--timeout`: seconds, a positive number.
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() && v < 1e9 => Ok(std::time::Duration::from_secs_f64(v)),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
     }
 }
 
@@ -193,6 +205,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             max_image_pixels,
             font_dirs,
             no_system_fonts,
+            timeout,
         } => {
             let scene = Scene::from_path(&scene)?;
             let mut renderer = Renderer::new(backend.into())?.with_limits(Limits {
@@ -207,7 +220,11 @@ fn run_command(command: Command) -> Result<(), Error> {
                 renderer = renderer.with_font_dir(dir);
             }
             renderer = renderer.with_system_fonts(!no_system_fonts);
-            renderer.render_to_file(&scene, &output, quality)
+            let options = match timeout {
+                Some(t) => RenderOptions::with_timeout(t),
+                None => RenderOptions::default(),
+            };
+            renderer.render_to_file_with(&scene, &Assets::new(), &output, quality, &options)
         }
         Command::Bench(_) => unreachable!("run() handles bench"),
     }
