@@ -127,6 +127,7 @@ impl GpuContext {
         // them in a submission of its own), then every layer's inputs, then
         // the encode pass's.
         let layers = self.prepare_layers(plan, loans)?;
+        loans.record_copies(&mut encoder);
         let encode_params = EncodeParams {
             canvas: [w, h],
             space: space_code(plan.space),

@@ -18,6 +18,19 @@ pub(super) struct TextureId(usize);
 #[derive(Debug, Default)]
 pub(super) struct Loans {
     taken: Vec<Loan>,
+    /// Staged image uploads to record (buffer to texture) before any pass.
+    copies: Vec<TextureCopy>,
+}
+
+/// An image written into a staging buffer, to be copied into its texture
+/// at the start of the render's command encoder.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TextureCopy {
+    pub from: BufferId,
+    pub to: TextureId,
+    pub size: (u32, u32),
+    /// Bytes per row in the staging buffer (a multiple of 256).
+    pub row_bytes: u32,
 }
 
 impl Loans {
@@ -65,8 +78,42 @@ impl Loans {
         self.texture(id).create_view(&Default::default())
     }
 
+    /// Remembers a staged upload for [`Loans::record_copies`].
+    pub fn add_copy(&mut self, copy: TextureCopy) {
+        self.copies.push(copy);
+    }
+
+    /// Records every staged upload into `encoder` (before the passes that
+    /// read the textures).
+    pub fn record_copies(&mut self, encoder: &mut wgpu::CommandEncoder) {
+        for c in std::mem::take(&mut self.copies) {
+            encoder.copy_buffer_to_texture(
+                wgpu::TexelCopyBufferInfo {
+                    buffer: self.buffer(c.from),
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset: 0,
+                        bytes_per_row: Some(c.row_bytes),
+                        rows_per_image: Some(c.size.1),
+                    },
+                },
+                wgpu::TexelCopyTextureInfo {
+                    texture: self.texture(c.to),
+                    mip_level: 0,
+                    origin: wgpu::Origin3d::ZERO,
+                    aspect: wgpu::TextureAspect::All,
+                },
+                wgpu::Extent3d {
+                    width: c.size.0,
+                    height: c.size.1,
+                    depth_or_array_layers: 1,
+                },
+            );
+        }
+    }
+
     /// Returns every loan to `pool`, oldest first; the arena is empty after.
     pub fn give_back(&mut self, pool: &mut Pool) {
+        self.copies.clear();
         for loan in self.taken.drain(..) {
             pool.give_back(loan);
         }

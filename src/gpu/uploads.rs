@@ -6,10 +6,15 @@ use bytemuck::Pod;
 use image::RgbaImage;
 
 use super::context::GpuContext;
-use super::loans::{BufferId, Loans, TextureId};
+use rayon::prelude::*;
+
+use super::loans::{BufferId, Loans, TextureCopy, TextureId};
 use crate::error::Error;
 use crate::pixels::PremulImage;
 use crate::plan::Stops;
+
+/// Images at least this large are uploaded through parallel staging.
+const STAGED_UPLOAD_BYTES: usize = 1 << 20;
 
 impl GpuContext {
     /// A pooled buffer for `usage` holding `bytes`.
@@ -46,7 +51,12 @@ impl GpuContext {
         )
     }
 
-    /// A straight 8-bit image as an `Rgba8Unorm` texture.
+    /// A straight 8-bit image as an `Rgba8Unorm` texture. Images of a
+    /// megabyte or more are staged: copied into mapped staging memory from
+    /// every core, then copied into the texture at the start of the render's
+    /// commands ([`Loans::record_copies`]); `queue.write_texture` copies on
+    /// one thread, which bound a ten-layer 2048x2048 frame on an H100 host
+    /// (45 ms of uploads against 17 ms staged; BENCHMARKS.md).
     pub(super) fn upload_texture(&self, img: &RgbaImage, loans: &mut Loans) -> TextureId {
         let (w, h) = img.dimensions();
         let id = self.take_texture(
@@ -55,6 +65,9 @@ impl GpuContext {
             wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
             loans,
         );
+        if img.as_raw().len() >= STAGED_UPLOAD_BYTES && self.stage_image(img, id, loans) {
+            return id;
+        }
         self.queue.write_texture(
             wgpu::TexelCopyTextureInfo {
                 texture: loans.texture(id),
@@ -75,6 +88,55 @@ impl GpuContext {
             },
         );
         id
+    }
+
+    /// Writes `img` into a pooled staging buffer (rows padded to 256 bytes)
+    /// from every core and queues its copy into texture `to`. False when
+    /// wgpu gives no staging memory (then the caller writes it directly).
+    fn stage_image(&self, img: &RgbaImage, to: TextureId, loans: &mut Loans) -> bool {
+        const CHUNK: usize = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize;
+        let (w, h) = img.dimensions();
+        let row = 4 * w as usize;
+        let row_bytes = row.div_ceil(CHUNK) * CHUNK;
+        let Some(size) = std::num::NonZeroU64::new((row_bytes * h as usize) as u64) else {
+            return false;
+        };
+        let from = self.take_buffer(
+            size.get(),
+            wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            loans,
+        );
+        let Some(mut view) = self.queue.write_buffer_with(loans.buffer(from), 0, size) else {
+            return false;
+        };
+        // Whole 256-byte chunks (the size is a multiple of 256), each filled
+        // from its row's bytes; the padding past a row's end is never read.
+        let (chunks, _) = view.slice(..).into_chunks::<CHUNK>();
+        let chunks: Vec<wgpu::WriteOnly<'_, [u8; CHUNK]>> = chunks.into_iter().collect();
+        let per_row = row_bytes / CHUNK;
+        let raw = img.as_raw();
+        chunks
+            .into_par_iter()
+            .enumerate()
+            .with_min_len(4096)
+            .for_each(|(k, chunk)| {
+                let (y, x) = (k / per_row, (k % per_row) * CHUNK);
+                if x >= row {
+                    return;
+                }
+                let n = (row - x).min(CHUNK);
+                let src = &raw[y * row + x..y * row + x + n];
+                let mut dst: wgpu::WriteOnly<'_, [u8]> = chunk.into();
+                dst.slice(..n).copy_from_slice(src);
+            });
+        drop(view);
+        loans.add_copy(TextureCopy {
+            from,
+            to,
+            size: (w, h),
+            row_bytes: row_bytes as u32,
+        });
+        true
     }
 
     /// Uploads a premultiplied image resampled or rasterized on the CPU
