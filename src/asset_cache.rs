@@ -1,6 +1,8 @@
 //! Decoded images kept between renders: a [`crate::Renderer`] decodes a
 //! file once however many renders use it, while the file stays the same
-//! (same size and modification time), within a byte budget.
+//! (same size and modification time), within a byte budget. A file is kept
+//! once per shrink-on-load factor it was decoded at ([`crate::shrink`]), so
+//! the same scene always gets the same pixels, whatever else was rendered.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use image::RgbaImage;
+
+use crate::shrink::{Decoded, SourceImage};
 
 /// Default byte budget of the decoded-image cache: 256 MiB.
 pub const DEFAULT_ASSET_CACHE_BYTES: u64 = 256 << 20;
@@ -49,12 +53,16 @@ impl Identity {
 struct Entry {
     identity: Identity,
     image: Arc<RgbaImage>,
+    natural: (u32, u32),
     last_used: u64,
 }
 
+/// The shrink factors a file can be decoded at.
+const SHRINKS: [u32; 4] = [1, 2, 4, 8];
+
 #[derive(Default)]
 struct Inner {
-    entries: HashMap<PathBuf, Entry>,
+    entries: HashMap<(PathBuf, u32), Entry>,
     bytes: u64,
     tick: u64,
     stats: AssetCacheStats,
@@ -103,51 +111,83 @@ impl AssetCache {
         }
     }
 
-    /// The decoded image of `path`, decoding it with `decode` (outside the
-    /// lock) unless the cache holds the file as it is now.
+    /// The decoded image of `path` at the shrink factor `choose` picks for
+    /// its natural size, decoding it with `decode` (outside the lock; it
+    /// must pick with `choose` too) unless the cache holds the file as it is
+    /// now at that factor.
     pub fn get_or_decode<E>(
         &self,
         path: &Path,
-        decode: impl FnOnce() -> Result<RgbaImage, E>,
-    ) -> Result<Arc<RgbaImage>, E> {
+        choose: impl Fn((u32, u32)) -> u32,
+        decode: impl FnOnce() -> Result<Decoded, E>,
+    ) -> Result<SourceImage, E> {
         let identity = Identity::of(path);
         {
             let mut inner = self.lock();
             inner.tick += 1;
             let tick = inner.tick;
-            if let (Some(id), Some(entry)) = (identity, inner.entries.get_mut(path)) {
-                if entry.identity == id {
-                    entry.last_used = tick;
-                    let image = Arc::clone(&entry.image);
-                    inner.stats.hits += 1;
-                    return Ok(image);
+            if let Some(id) = identity {
+                // Any factor's entry of the unchanged file knows its size.
+                let natural = SHRINKS.iter().find_map(|&d| {
+                    let e = inner.entries.get(&(path.to_path_buf(), d))?;
+                    (e.identity == id).then_some(e.natural)
+                });
+                if let Some(natural) = natural {
+                    let shrink = choose(natural);
+                    if let Some(entry) = inner.entries.get_mut(&(path.to_path_buf(), shrink)) {
+                        if entry.identity == id {
+                            entry.last_used = tick;
+                            let image = Arc::clone(&entry.image);
+                            inner.stats.hits += 1;
+                            return Ok(SourceImage {
+                                image,
+                                natural,
+                                shrink,
+                            });
+                        }
+                    }
                 }
             }
             inner.stats.misses += 1;
         }
-        let image = Arc::new(decode()?);
+        let decoded = decode()?;
+        let cached = SourceImage {
+            image: Arc::new(decoded.image),
+            natural: decoded.natural,
+            shrink: decoded.shrink,
+        };
         if let Some(identity) = identity {
-            self.insert(path, identity, &image);
+            self.insert(path, identity, &cached);
         }
-        Ok(image)
+        Ok(cached)
     }
 
-    fn insert(&self, path: &Path, identity: Identity, image: &Arc<RgbaImage>) {
-        let bytes = image_bytes(image);
+    fn insert(&self, path: &Path, identity: Identity, cached: &SourceImage) {
+        let bytes = image_bytes(&cached.image);
         let mut inner = self.lock();
         let budget = inner.stats.budget;
         if bytes > budget {
             return;
         }
-        if let Some(old) = inner.entries.remove(path) {
-            inner.bytes -= image_bytes(&old.image);
+        // Entries of an older version of the file, and this factor's own.
+        for d in SHRINKS {
+            let key = (path.to_path_buf(), d);
+            let stale = inner
+                .entries
+                .get(&key)
+                .is_some_and(|e| e.identity != identity || d == cached.shrink);
+            if stale {
+                if let Some(old) = inner.entries.remove(&key) {
+                    inner.bytes -= image_bytes(&old.image);
+                }
+            }
         }
         while inner.bytes + bytes > budget {
             let Some(oldest) = inner
                 .entries
                 .iter()
                 .min_by_key(|(_, e)| e.last_used)
-                .map(|(p, _)| p.clone())
+                .map(|(k, _)| k.clone())
             else {
                 break;
             };
@@ -159,10 +199,11 @@ impl AssetCache {
         let last_used = inner.tick;
         inner.bytes += bytes;
         inner.entries.insert(
-            path.to_path_buf(),
+            (path.to_path_buf(), cached.shrink),
             Entry {
                 identity,
-                image: Arc::clone(image),
+                image: Arc::clone(&cached.image),
+                natural: cached.natural,
                 last_used,
             },
         );
@@ -181,8 +222,12 @@ mod tests {
         path
     }
 
-    fn decode(path: &Path) -> Result<RgbaImage, String> {
-        crate::codec::decode_file(path, 1 << 24).map_err(|e| e.0)
+    fn decode(path: &Path) -> Result<Decoded, String> {
+        crate::shrink::decode_file(path, 1 << 24, |_| 1).map_err(|e| e.0)
+    }
+
+    fn full(_: (u32, u32)) -> u32 {
+        1
     }
 
     #[test]
@@ -191,28 +236,28 @@ mod tests {
         let a = file(dir.path(), "a.png", 16); // 1 KiB decoded
         let b = file(dir.path(), "b.png", 16);
         let cache = AssetCache::new(2048 + 1024);
-        let first = cache.get_or_decode(&a, || decode(&a)).unwrap();
-        let again = cache.get_or_decode(&a, || decode(&a)).unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
-        cache.get_or_decode(&b, || decode(&b)).unwrap();
+        let first = cache.get_or_decode(&a, full, || decode(&a)).unwrap();
+        let again = cache.get_or_decode(&a, full, || decode(&a)).unwrap();
+        assert!(Arc::ptr_eq(&first.image, &again.image));
+        cache.get_or_decode(&b, full, || decode(&b)).unwrap();
         let s = cache.stats();
         assert_eq!((s.hits, s.misses, s.images, s.bytes), (1, 2, 2, 2048));
         // A changed file (another size) is decoded again.
         file(dir.path(), "a.png", 20);
-        let changed = cache.get_or_decode(&a, || decode(&a)).unwrap();
-        assert_eq!(changed.width(), 20);
+        let changed = cache.get_or_decode(&a, full, || decode(&a)).unwrap();
+        assert_eq!(changed.image.width(), 20);
         assert_eq!(cache.stats().misses, 3);
         // Over the budget: the least recently used (b) goes.
         let c = file(dir.path(), "c.png", 16);
-        cache.get_or_decode(&c, || decode(&c)).unwrap();
+        cache.get_or_decode(&c, full, || decode(&c)).unwrap();
         let s = cache.stats();
         assert!(s.bytes <= s.budget, "{s:?}");
         assert_eq!(s.evictions, 1);
-        cache.get_or_decode(&b, || decode(&b)).unwrap();
+        cache.get_or_decode(&b, full, || decode(&b)).unwrap();
         assert_eq!(cache.stats().misses, 5, "b was evicted");
         // An image larger than the budget is decoded but not kept.
         let big = file(dir.path(), "big.png", 64);
-        cache.get_or_decode(&big, || decode(&big)).unwrap();
+        cache.get_or_decode(&big, full, || decode(&big)).unwrap();
         assert!(cache.stats().bytes <= s.budget);
     }
 }

@@ -12,14 +12,16 @@ use rayon::prelude::*;
 use crate::asset_cache::AssetCache;
 use crate::codec;
 use crate::error::{Error, Location};
+use crate::plan::geometry::place_image;
 use crate::renderer::Limits;
-use crate::scene::{LayerKind, Scene};
+use crate::scene::{Filter, LayerKind, Scene};
+use crate::shrink::{self, SourceImage};
 use crate::text::TextEngine;
 
 /// What the planner receives besides the scene: every image layer's decoded
 /// pixels (by layer index) and, when the scene has text, the text engine.
 pub(crate) struct Resolved {
-    pub images: Vec<Option<Arc<RgbaImage>>>,
+    pub images: Vec<Option<SourceImage>>,
     pub text: Option<Arc<TextEngine>>,
 }
 
@@ -93,6 +95,7 @@ impl Assets {
         root: Option<&Path>,
         limits: &Limits,
         cache: &AssetCache,
+        shrink_on_load: bool,
         text_engine: impl Fn() -> Result<Arc<TextEngine>, Error>,
     ) -> Result<Resolved, Error> {
         let pixels = scene.width as u64 * scene.height as u64;
@@ -122,20 +125,23 @@ impl Assets {
             .map(Path::to_path_buf)
             .or_else(|| scene.base_dir.clone())
             .unwrap_or_else(|| PathBuf::from("."));
-        let images = self.load_images(scene, &root, limits, cache)?;
+        let images = self.load_images(scene, &root, limits, cache, shrink_on_load)?;
         Ok(Resolved { images, text })
     }
 
     /// Every image layer's pixels, by layer index: in-memory assets first,
     /// then files under `root`. A file used by several layers is read and
-    /// decoded once; a decoding error names the first layer that uses it.
+    /// decoded once, shrunk on load (with `shrink_on_load`) only as far as
+    /// its largest use allows; a decoding error names the first layer that
+    /// uses it.
     fn load_images(
         &self,
         scene: &Scene,
         root: &Path,
         limits: &Limits,
         cache: &AssetCache,
-    ) -> Result<Vec<Option<Arc<RgbaImage>>>, Error> {
+        shrink_on_load: bool,
+    ) -> Result<Vec<Option<SourceImage>>, Error> {
         let max_pixels = limits.max_image_pixels;
         let loc = |index| Location::Layer {
             index,
@@ -166,7 +172,7 @@ impl Assets {
                         format!("{:?}: image has no pixels", il.src),
                     ));
                 }
-                images[index] = Some(Arc::clone(img));
+                images[index] = Some(SourceImage::full(Arc::clone(img)));
                 continue;
             }
             let path = resolve_asset(root, &il.src)
@@ -191,18 +197,47 @@ impl Assets {
                         limits.max_image_file_bytes
                     )));
                 }
+                let choose = |natural| {
+                    if shrink_on_load {
+                        shrink_for_layers(scene, layers, natural)
+                    } else {
+                        1
+                    }
+                };
                 cache
-                    .get_or_decode(path, || codec::decode_file(path, max_pixels))
+                    .get_or_decode(path, choose, || {
+                        shrink::decode_file(path, max_pixels, choose)
+                    })
                     .map_err(|e| fail(e.0))
             })
             .collect::<Result<Vec<_>, Error>>()?;
         for ((_, _, layers), img) in files.iter().zip(decoded) {
             for &index in layers {
-                images[index] = Some(Arc::clone(&img));
+                images[index] = Some(img.clone());
             }
         }
         Ok(images)
     }
+}
+
+/// The largest shrink-on-load factor that leaves every layer in `layers`
+/// (image layers drawing the same file) at least the pixels it is drawn
+/// with; 1 for a layer that samples the nearest pixel, whose exact pixels
+/// are the point.
+fn shrink_for_layers(scene: &Scene, layers: &[usize], natural: (u32, u32)) -> u32 {
+    let mut shrink = 8;
+    for &index in layers {
+        let layer = &scene.layers[index];
+        let LayerKind::Image(il) = &layer.kind else {
+            continue;
+        };
+        if il.filter == Filter::Nearest {
+            return 1;
+        }
+        let (_, _, pw, ph) = place_image(layer, il.fit, il.position, natural.0, natural.1);
+        shrink = shrink.min(shrink::shrink_for(natural, (pw, ph)));
+    }
+    shrink
 }
 
 /// Refuses scenes that ask for more work than `limits` allow: too many
@@ -363,6 +398,7 @@ mod tests {
                 Some(dir.path()),
                 &limits,
                 &cache,
+                true,
                 no_text,
             )
             .unwrap();
@@ -370,13 +406,17 @@ mod tests {
             ok.images[1].as_ref().unwrap(),
             ok.images[2].as_ref().unwrap(),
         );
-        assert!(Arc::ptr_eq(one, two), "one decode shared by both layers");
+        assert!(
+            Arc::ptr_eq(&one.image, &two.image),
+            "one decode shared by both layers"
+        );
         let err = Assets::new()
             .resolve(
                 &scene(&["a.png", "b.png", "b.png"]),
                 Some(dir.path()),
                 &limits,
                 &cache,
+                true,
                 no_text,
             )
             .err()

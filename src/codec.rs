@@ -80,12 +80,12 @@ pub fn decode_file(path: impl AsRef<Path>, max_pixels: u64) -> Result<RgbaImage,
     decode_bytes(&bytes, max_pixels)
 }
 
-fn not_an_image() -> DecodeError {
+pub(crate) fn not_an_image() -> DecodeError {
     DecodeError("not an image impasto can decode (expected PNG, JPEG or WebP)".into())
 }
 
 /// Reads until `buf` is full or the file ends; the bytes read.
-fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..])? {
@@ -143,7 +143,7 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
 /// start of its last scan (`FF DA`). Inside entropy-coded data a `FF` byte is
 /// always followed by `00` or a restart marker, so an `FF D9` there is the
 /// real end; an embedded EXIF thumbnail's end comes before the scans.
-fn jpeg_has_end(bytes: &[u8]) -> bool {
+pub(crate) fn jpeg_has_end(bytes: &[u8]) -> bool {
     let marker = |m: u8| move |w: &[u8]| w == [0xFF, m];
     let Some(last_scan) = bytes.windows(2).rposition(marker(0xDA)) else {
         return false;

@@ -35,6 +35,7 @@ mod pixels;
 mod plan;
 mod renderer;
 pub mod scene;
+mod shrink;
 mod text;
 
 #[cfg(test)]

@@ -107,6 +107,8 @@ pub struct Renderer {
     gpu: Option<Arc<GpuContext>>,
     /// Decoded image files, shared by every clone of this renderer.
     asset_cache: Arc<AssetCache>,
+    /// Whether JPEGs drawn smaller than their size are decoded smaller.
+    shrink_on_load: bool,
 }
 
 impl Renderer {
@@ -185,6 +187,7 @@ impl Renderer {
             text: Arc::default(),
             gpu: None,
             asset_cache: Arc::new(AssetCache::new(DEFAULT_ASSET_CACHE_BYTES)),
+            shrink_on_load: true,
         }
     }
 
@@ -251,6 +254,19 @@ impl Renderer {
             })
             .clone()
             .map_err(Error::Options)
+    }
+
+    /// Whether a JPEG drawn smaller than its natural size is decoded at 1/2,
+    /// 1/4 or 1/8 of it in the DCT (on by default): the largest of those
+    /// that still leaves at least the pixels of every placed size that uses
+    /// the file, on both axes (EXIF orientation applied first), the rest of
+    /// the way filtered as the layer says. Layers with `filter: nearest`
+    /// always get the full-size decode. Off: every image is decoded at full
+    /// precision (slower for large photos; the output differs by a few
+    /// levels at most).
+    pub fn with_shrink_on_load(mut self, on: bool) -> Renderer {
+        self.shrink_on_load = on;
+        self
     }
 
     /// Sets the byte budget of the decoded-image cache (default 256 MiB):
@@ -394,6 +410,7 @@ impl Renderer {
             self.asset_root.as_deref(),
             &self.limits,
             &self.asset_cache,
+            self.shrink_on_load,
             || self.text_engine(),
         )
     }

@@ -3,6 +3,7 @@
 use crate::plan::geometry::{place_image, BoxGeometry};
 use crate::plan::weights::AxisWeights;
 use crate::scene::{Filter, ImageLayer, Layer};
+use crate::shrink::SourceImage;
 
 /// How an image's pixels reach the canvas. The same three cases are the
 /// three image painters of each backend (`Copy`, `Grid`, `Placed`), under
@@ -44,20 +45,24 @@ pub(crate) enum Sampling {
     },
 }
 
-/// Plans an image layer: where its `sw` x `sh` image lands in the box
-/// (fit, position), the layer's area clip narrowed to it, and how the pixels
-/// get there on a `canvas_w` x `canvas_h` canvas (`None`: nothing of it is
-/// visible).
+/// Plans an image layer: where its image lands in the box (fit, position,
+/// by the image's natural size), the layer's area clip narrowed to it, and
+/// how the pixels get there on a `canvas_w` x `canvas_h` canvas (`None`:
+/// nothing of it is visible). Weights index the decoded raster: natural
+/// positions divided by the shrink-on-load factor.
 pub(crate) fn plan_image(
     layer: &Layer,
     il: &ImageLayer,
-    (sw, sh): (u32, u32),
+    source: &SourceImage,
     (canvas_w, canvas_h): (u32, u32),
 ) -> (Option<Sampling>, BoxGeometry) {
+    let (sw, sh) = source.natural;
+    let (rw, rh) = source.image.dimensions();
+    let d = source.shrink.max(1) as f64;
     let (px, py, pw, ph) = place_image(layer, il.fit, il.position, sw, sh);
     let geom = BoxGeometry::of(layer).with_clip([px, py, px + pw, py + ph]);
     if geom.axis_aligned {
-        let natural = pw == sw as f64 && ph == sh as f64;
+        let natural = pw == sw as f64 && ph == sh as f64 && source.shrink == 1;
         if natural && px.fract() == 0.0 && py.fract() == 0.0 {
             let plan = Sampling::Copy {
                 ox: px as i64,
@@ -69,9 +74,9 @@ pub(crate) fn plan_image(
         let Some([x0, y0, x1, y1]) = geom.pixel_bounds(canvas_w, canvas_h) else {
             return (None, geom);
         };
-        let (kx, ky) = (sw as f64 / pw, sh as f64 / ph);
-        let xw = AxisWeights::new(il.filter, sw, x1 - x0, (x0 as f64 - px) * kx, kx);
-        let yw = AxisWeights::new(il.filter, sh, y1 - y0, (y0 as f64 - py) * ky, ky);
+        let (kx, ky) = (sw as f64 / pw / d, sh as f64 / ph / d);
+        let xw = AxisWeights::new(il.filter, rw, x1 - x0, (x0 as f64 - px) * kx, kx);
+        let yw = AxisWeights::new(il.filter, rh, y1 - y0, (y0 as f64 - py) * ky, ky);
         let plan = Sampling::Grid {
             bounds: [x0, y0, x1, y1],
             xw,
@@ -86,8 +91,8 @@ pub(crate) fn plan_image(
     let shrink = ((pw.max(1.0) * ph.max(1.0)) / budget).sqrt().max(1.0);
     let nw = (pw / shrink).round().clamp(1.0, 1e6) as u32;
     let nh = (ph / shrink).round().clamp(1.0, 1e6) as u32;
-    let xw = AxisWeights::new(il.filter, sw, nw, 0.0, sw as f64 / nw as f64);
-    let yw = AxisWeights::new(il.filter, sh, nh, 0.0, sh as f64 / nh as f64);
+    let xw = AxisWeights::new(il.filter, rw, nw, 0.0, sw as f64 / d / nw as f64);
+    let yw = AxisWeights::new(il.filter, rh, nh, 0.0, sh as f64 / d / nh as f64);
     let plan = Sampling::Placed {
         xw,
         yw,

@@ -184,11 +184,14 @@ fn plan_layer<'s>(
         // `resolve` decodes every image layer; a missing one paints nothing
         // rather than panicking.
         LayerKind::Image(il) => match resolved.images.get(index).cloned().flatten() {
-            Some(image) => {
-                let (sampling, g) = image::plan_image(layer, il, image.dimensions(), (w, h));
+            Some(source) => {
+                let (sampling, g) = image::plan_image(layer, il, &source, (w, h));
                 geom = g;
                 match sampling {
-                    Some(sampling) => Paint::Image { image, sampling },
+                    Some(sampling) => Paint::Image {
+                        image: source.image,
+                        sampling,
+                    },
                     None => Paint::Nothing,
                 }
             }

@@ -1,0 +1,322 @@
+//! Shrink-on-load: a JPEG drawn smaller than its natural size is decoded at
+//! 1/2, 1/4 or 1/8 of it in the DCT (`jpeg-decoder`'s reduced inverse
+//! transforms), so the decoder writes, and the resampler reads, up to 64
+//! times fewer pixels. Other formats, and JPEGs the scaled decoder does not
+//! cover (CMYK, 16-bit), are decoded at full size by [`codec::decode_bytes`].
+//!
+//! Why two JPEG decoders: `zune-jpeg` (through `image`) decodes a full-size
+//! 4000x2250 photo in about the instructions `jpeg-decoder` needs at 1/8
+//! scale (392 M against 363 M, callgrind, 2026-11-25), and it has no
+//! reduced transforms; `jpeg-decoder` is the maintained crate that has them.
+//! So a full-size decode stays with `zune-jpeg`, a reduced one goes to
+//! `jpeg-decoder`.
+//!
+//! Pixel `i` of an image decoded at `1/d` covers natural pixels
+//! `[i d, (i + 1) d)`: the planner places the image by its natural size and
+//! maps positions into the decoded raster by dividing by `d`
+//! ([`crate::plan`]), so a shrunk decode moves nothing, it only has less
+//! detail to filter.
+
+use std::io::Read;
+use std::path::Path;
+
+use image::metadata::Orientation;
+use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
+
+use crate::codec::{self, DecodeError};
+
+/// A decoded image, the size it has at full resolution (EXIF orientation
+/// applied), and the factor it was shrunk by on load (1, 2, 4 or 8).
+#[derive(Debug, Clone)]
+pub(crate) struct Decoded {
+    pub image: RgbaImage,
+    pub natural: (u32, u32),
+    pub shrink: u32,
+}
+
+/// An image layer's source as the planner receives it: the pixels, the
+/// image's natural size, and the factor the pixels were shrunk by on load
+/// (1 for in-memory assets and full-size decodes).
+#[derive(Debug, Clone)]
+pub(crate) struct SourceImage {
+    pub image: std::sync::Arc<RgbaImage>,
+    pub natural: (u32, u32),
+    pub shrink: u32,
+}
+
+impl SourceImage {
+    /// An image used at its full size.
+    pub fn full(image: std::sync::Arc<RgbaImage>) -> SourceImage {
+        SourceImage {
+            natural: image.dimensions(),
+            image,
+            shrink: 1,
+        }
+    }
+}
+
+/// The largest DCT shrink (1, 2, 4 or 8) that leaves at least `need` pixels
+/// on both axes of a `natural`-sized image.
+pub(crate) fn shrink_for(natural: (u32, u32), need: (f64, f64)) -> u32 {
+    [8u32, 4, 2]
+        .into_iter()
+        .find(|&d| natural.0 as f64 / d as f64 >= need.0 && natural.1 as f64 / d as f64 >= need.1)
+        .unwrap_or(1)
+}
+
+/// Reads and decodes the image file at `path` (at most `max_pixels` at full
+/// size, refused from the header), asking `choose` for the shrink factor
+/// once the natural (oriented) size is known.
+pub(crate) fn decode_file(
+    path: &Path,
+    max_pixels: u64,
+    choose: impl FnOnce((u32, u32)) -> u32,
+) -> Result<Decoded, DecodeError> {
+    let read_err = |e: std::io::Error| DecodeError(format!("cannot read: {e}"));
+    let mut file = std::fs::File::open(path).map_err(read_err)?;
+    let mut head = [0u8; 32];
+    let n = codec::read_up_to(&mut file, &mut head).map_err(read_err)?;
+    let format = image::guess_format(&head[..n]).map_err(|_| codec::not_an_image())?;
+    let mut bytes = head[..n].to_vec();
+    file.read_to_end(&mut bytes).map_err(read_err)?;
+    if format == image::ImageFormat::Jpeg {
+        if let Some(decoded) = decode_jpeg_scaled(&bytes, max_pixels, choose)? {
+            return Ok(decoded);
+        }
+    }
+    let image = codec::decode_bytes(&bytes, max_pixels)?;
+    Ok(Decoded {
+        natural: image.dimensions(),
+        image,
+        shrink: 1,
+    })
+}
+
+/// Whether `o` swaps width and height.
+fn swaps_axes(o: Orientation) -> bool {
+    matches!(
+        o,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// A JPEG decoded at the shrink `choose` picks, or `None` when that is 1 or
+/// the scaled decoder does not apply (the caller then decodes at full size).
+fn decode_jpeg_scaled(
+    bytes: &[u8],
+    max_pixels: u64,
+    choose: impl FnOnce((u32, u32)) -> u32,
+) -> Result<Option<Decoded>, DecodeError> {
+    if !codec::jpeg_has_end(bytes) {
+        // The full-size path refuses it with the precise message.
+        return Ok(None);
+    }
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    if decoder.read_info().is_err() {
+        return Ok(None);
+    }
+    let Some(info) = decoder.info() else {
+        return Ok(None);
+    };
+    let (w, h) = (info.width as u32, info.height as u32);
+    let pixels = w as u64 * h as u64;
+    if pixels > max_pixels || pixels == 0 {
+        return Ok(None); // refused by the full-size path, with its message
+    }
+    let orientation = decoder
+        .exif_data()
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
+    let natural = if swaps_axes(orientation) {
+        (h, w)
+    } else {
+        (w, h)
+    };
+    let d = choose(natural);
+    let gray = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => true,
+        jpeg_decoder::PixelFormat::RGB24 => false,
+        _ => return Ok(None),
+    };
+    if !matches!(d, 2 | 4 | 8) {
+        return Ok(None);
+    }
+    let (sw, sh) = (w.div_ceil(d), h.div_ceil(d));
+    // Only sizes below 65536 reach here: JPEG sizes are 16-bit.
+    let got = decoder.scale(sw as u16, sh as u16);
+    if got.ok() != Some((sw as u16, sh as u16)) {
+        return Ok(None);
+    }
+    let channels = if gray { 1 } else { 3 };
+    decoder.set_max_decoding_buffer_size((sw as usize * sh as usize * channels).max(1 << 20));
+    let data = decoder
+        .decode()
+        .map_err(|e| DecodeError(format!("truncated or corrupt JPEG file: {e}")))?;
+    let mut img = if gray {
+        GrayImage::from_raw(sw, sh, data).map(DynamicImage::ImageLuma8)
+    } else {
+        RgbImage::from_raw(sw, sh, data).map(DynamicImage::ImageRgb8)
+    }
+    .ok_or_else(|| DecodeError("corrupt JPEG file: fewer pixels than its header says".into()))?;
+    img.apply_orientation(orientation);
+    Ok(Some(Decoded {
+        image: img.into_rgba8(),
+        natural,
+        shrink: d,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `w` x `h` JPEG of smooth colour, with an EXIF orientation tag when
+    /// `orientation` is not 1.
+    fn jpeg(w: u16, h: u16, orientation: u16) -> Vec<u8> {
+        let rgb: Vec<u8> = (0..w as u32 * h as u32)
+            .flat_map(|i| {
+                let (x, y) = (i % w as u32, i / w as u32);
+                [(x * 255 / w as u32) as u8, (y * 255 / h as u32) as u8, 90]
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 92);
+        if orientation != 1 {
+            // A little-endian TIFF header with one IFD entry: Orientation.
+            let mut exif = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0".to_vec();
+            exif.extend_from_slice(&orientation.to_le_bytes());
+            exif.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+            let mut app1 = b"Exif\0\0".to_vec();
+            app1.extend_from_slice(&exif);
+            enc.add_app_segment(1, app1).unwrap();
+        }
+        enc.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        out
+    }
+
+    fn decode(bytes: &[u8], d: u32) -> Decoded {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jpg");
+        std::fs::write(&path, bytes).unwrap();
+        decode_file(&path, 1 << 30, |_| d).unwrap()
+    }
+
+    #[test]
+    fn the_shrink_is_the_largest_that_keeps_the_pixels_needed() {
+        assert_eq!(shrink_for((4000, 3000), (1200.0, 900.0)), 2);
+        assert_eq!(shrink_for((4000, 3000), (1000.0, 750.0)), 4);
+        assert_eq!(shrink_for((6000, 4000), (256.0, 171.0)), 8);
+        assert_eq!(shrink_for((4000, 3000), (2001.0, 10.0)), 1);
+        assert_eq!(shrink_for((4000, 3000), (10.0, 1501.0)), 1);
+        assert_eq!(shrink_for((8, 8), (1.0, 1.0)), 8);
+    }
+
+    #[test]
+    fn a_jpeg_decodes_at_the_chosen_scale_with_the_natural_size_kept() {
+        let bytes = jpeg(203, 101, 1);
+        for d in [1, 2, 4, 8] {
+            let got = decode(&bytes, d);
+            assert_eq!(got.natural, (203, 101));
+            assert_eq!(got.shrink, d);
+            assert_eq!(
+                got.image.dimensions(),
+                (203u32.div_ceil(d), 101u32.div_ceil(d))
+            );
+        }
+        // The colour survives: the left edge is dark red, the right bright.
+        let small = decode(&bytes, 8).image;
+        assert!(small.get_pixel(0, 6).0[0] < 40 && small.get_pixel(25, 6).0[0] > 210);
+    }
+
+    #[test]
+    fn exif_rotation_is_applied_and_the_natural_size_is_the_rotated_one() {
+        // Orientation 6: rotate 90 degrees clockwise to display.
+        let bytes = jpeg(160, 80, 6);
+        let mut asked = None;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jpg");
+        std::fs::write(&path, &bytes).unwrap();
+        let got = decode_file(&path, 1 << 30, |n| {
+            asked = Some(n);
+            4
+        })
+        .unwrap();
+        assert_eq!(asked, Some((80, 160)), "the choice sees the displayed size");
+        assert_eq!(got.natural, (80, 160));
+        assert_eq!(got.image.dimensions(), (20, 40));
+        let full = codec::decode_bytes(&bytes, 1 << 30).unwrap();
+        assert_eq!(full.dimensions(), (80, 160));
+        // Same corner content as the full decode: the top row comes from the
+        // source's left column (dark red), the bottom from its right.
+        let (top, bottom) = (got.image.get_pixel(10, 0).0, got.image.get_pixel(10, 39).0);
+        let (ftop, fbottom) = (full.get_pixel(40, 0).0, full.get_pixel(40, 159).0);
+        assert!(top[0].abs_diff(ftop[0]) < 24 && bottom[0].abs_diff(fbottom[0]) < 24);
+    }
+
+    #[test]
+    fn a_reduced_decode_is_close_to_a_box_average_of_the_full_decode() {
+        let bytes = jpeg(256, 192, 1);
+        let full = codec::decode_bytes(&bytes, 1 << 30).unwrap();
+        let half = decode(&bytes, 2).image;
+        let mut worst = 0u8;
+        for y in 0..96 {
+            for x in 0..128 {
+                for c in 0..3 {
+                    let sum: u32 = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                        .iter()
+                        .map(|(dx, dy)| full.get_pixel(2 * x + dx, 2 * y + dy).0[c] as u32)
+                        .sum();
+                    let avg = ((sum + 2) / 4) as u8;
+                    worst = worst.max(avg.abs_diff(half.get_pixel(x, y).0[c]));
+                }
+            }
+        }
+        assert!(worst <= 6, "worst difference {worst}");
+    }
+
+    #[test]
+    fn hostile_jpegs_through_the_scaled_decoder_never_panic() {
+        // Deterministic mutations of a valid file: byte flips, truncations
+        // with the end marker put back, and lying sizes in the frame header.
+        let base = jpeg(64, 48, 6);
+        let mut state = 0x2545_F491u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.jpg");
+        for case in 0..600 {
+            let mut bytes = base.clone();
+            match case % 3 {
+                0 => {
+                    for _ in 0..1 + next() % 8 {
+                        let i = next() as usize % bytes.len();
+                        bytes[i] ^= 1 << (next() % 8);
+                    }
+                }
+                1 => {
+                    let cut = 2 + next() as usize % (bytes.len() - 2);
+                    bytes.truncate(cut);
+                    bytes.extend_from_slice(&[0xFF, 0xD9]);
+                }
+                _ => {
+                    if let Some(sof) = bytes.windows(2).position(|w| w == [0xFF, 0xC0]) {
+                        let i = sof + 5 + next() as usize % 4;
+                        bytes[i] = next() as u8;
+                    }
+                }
+            }
+            std::fs::write(&path, &bytes).unwrap();
+            let d = [1, 2, 4, 8][case % 4];
+            let run = std::panic::catch_unwind(|| decode_file(&path, 1 << 24, |_| d));
+            assert!(run.is_ok(), "case {case} panicked");
+        }
+    }
+}
