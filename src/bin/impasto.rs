@@ -59,6 +59,12 @@ enum Command {
         /// system's fonts (output that does not depend on the machine).
         #[arg(long)]
         no_system_fonts: bool,
+        /// Decode every image at full size. By default a JPEG drawn smaller
+        /// than its size is decoded at 1/2, 1/4 or 1/8 in the DCT (the
+        /// smallest that keeps the pixels it is drawn with), much faster for
+        /// photos; this gives full-precision output instead.
+        #[arg(long)]
+        no_shrink_on_load: bool,
         /// Largest canvas in pixels (width x height).
         #[arg(long, default_value_t = Limits::default().max_canvas_pixels)]
         max_canvas_pixels: u64,
@@ -205,6 +211,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             max_image_pixels,
             font_dirs,
             no_system_fonts,
+            no_shrink_on_load,
             timeout,
         } => {
             let scene = Scene::from_path(&scene)?;
@@ -219,7 +226,9 @@ fn run_command(command: Command) -> Result<(), Error> {
             for dir in font_dirs {
                 renderer = renderer.with_font_dir(dir);
             }
-            renderer = renderer.with_system_fonts(!no_system_fonts);
+            renderer = renderer
+                .with_system_fonts(!no_system_fonts)
+                .with_shrink_on_load(!no_shrink_on_load);
             let options = match timeout {
                 Some(t) => RenderOptions::with_timeout(t),
                 None => RenderOptions::default(),
