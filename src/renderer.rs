@@ -15,7 +15,7 @@ use crate::asset_cache::{AssetCache, AssetCacheStats, DEFAULT_ASSET_CACHE_BYTES}
 use crate::assets::{Assets, Resolved};
 use crate::cancel::RenderOptions;
 use crate::codec;
-use crate::error::Error;
+use crate::error::{Error, Location};
 use crate::gpu::pool::PoolStats;
 use crate::gpu::{AdapterSummary, GpuContext};
 use crate::plan::Plan;
@@ -64,6 +64,12 @@ pub struct Limits {
     /// Largest image file read, in bytes. Default 256 MiB; larger files are
     /// refused from their size, before they are read.
     pub max_image_file_bytes: u64,
+    /// Most memory one render may need, in bytes, as estimated once its
+    /// images are decoded and before any layer is painted: the canvas, the
+    /// decoded images, every resampled image and text raster, and the
+    /// working buffers of every thread. Default 1 GiB (a 1080x1350 poster
+    /// needs about 30 MiB; a full 16384x16384 canvas alone needs 2 GiB).
+    pub max_render_bytes: u64,
 }
 
 impl Default for Limits {
@@ -75,6 +81,7 @@ impl Default for Limits {
             max_gradient_stops: 1024,
             max_text_chars: 100_000,
             max_image_file_bytes: 256 << 20,
+            max_render_bytes: 1 << 30,
         }
     }
 }
@@ -343,6 +350,7 @@ impl Renderer {
             let resolved = self.resolve(scene, assets)?;
             stop.check()?;
             let plan = Plan::new(scene, &resolved);
+            self.check_memory(&plan)?;
             match self.backend {
                 Backend::Gpu => match &self.gpu {
                     Some(g) => {
@@ -385,7 +393,9 @@ impl Renderer {
         for (i, scene) in scenes.into_iter().enumerate() {
             let next = guarded(|| {
                 let resolved = self.resolve(scene, assets)?;
-                gpu.submit(&Plan::new(scene, &resolved))
+                let plan = Plan::new(scene, &resolved);
+                self.check_memory(&plan)?;
+                gpu.submit(&plan)
             });
             if let Some((j, previous)) = pending.take() {
                 on_result(j, guarded(|| previous.finish()));
@@ -398,6 +408,38 @@ impl Renderer {
         if let Some((j, last)) = pending {
             on_result(j, guarded(|| last.finish()));
         }
+    }
+
+    /// The memory a render of `scene` would need at its peak, in bytes, as
+    /// [`Limits::max_render_bytes`] counts it: its images are decoded (and
+    /// kept in the decoded-asset cache) to know it, nothing is painted. A
+    /// service can reserve this much before rendering.
+    pub fn estimate_render_bytes(&self, scene: &Scene, assets: &Assets) -> Result<u64, Error> {
+        guarded(|| {
+            let resolved = self.resolve(scene, assets)?;
+            let plan = Plan::new(scene, &resolved);
+            Ok(crate::plan::memory::estimate(&plan, rayon::current_num_threads()).total)
+        })
+    }
+
+    /// Refuses a plan whose estimated peak memory is over
+    /// [`Limits::max_render_bytes`], naming the figure and its largest parts.
+    fn check_memory(&self, plan: &Plan<'_>) -> Result<(), Error> {
+        let estimate = crate::plan::memory::estimate(plan, rayon::current_num_threads());
+        let max = self.limits.max_render_bytes;
+        if estimate.total <= max {
+            return Ok(());
+        }
+        Err(Error::scene(
+            Location::Canvas,
+            None,
+            format!(
+                "the render would need about {} of memory, over the limit of {} (max_render_bytes); largest parts: {}",
+                crate::plan::memory::mib(estimate.total),
+                crate::plan::memory::mib(max),
+                estimate.largest(3)
+            ),
+        ))
     }
 
     /// Checks the scene against the format's rules ([`Scene::validate`]:

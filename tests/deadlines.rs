@@ -71,6 +71,59 @@ fn a_deadline_also_stops_resampling_a_large_image() {
     let scene =
         Scene::from_value(&json!({"width": 8192, "height": 8192, "layers": layers})).unwrap();
     let options = RenderOptions::with_timeout(Duration::from_millis(100));
-    let result = renderer().render_with(&scene, &assets, &options);
+    // About 3.6 GiB at its peak: over the default memory budget, which
+    // would refuse it before the deadline is reached.
+    let unbounded = impasto::Limits {
+        max_render_bytes: u64::MAX,
+        ..impasto::Limits::default()
+    };
+    let result = renderer()
+        .with_limits(unbounded)
+        .render_with(&scene, &assets, &options);
     assert!(matches!(result, Err(Error::DeadlineExceeded)), "{result:?}");
+}
+
+#[test]
+fn a_render_over_the_memory_budget_is_refused_before_painting_naming_its_largest_parts() {
+    // Two layers of a small image stretched over 8192 x 8192: each
+    // resampled copy is 512 MiB.
+    let mut assets = Assets::new();
+    assets.insert("small.png", impasto::RgbaImage::new(40, 30));
+    let scene = Scene::from_value(&json!({"width": 8192, "height": 8192, "layers": [
+        {"type": "image", "src": "small.png", "fit": "fill"},
+        {"type": "image", "src": "small.png", "fit": "fill", "x": 1}
+    ]}))
+    .unwrap();
+    let err = renderer()
+        .render_with_assets(&scene, &assets)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("canvas: the render would need about"),
+        "{err}"
+    );
+    assert!(
+        err.contains("over the limit of 1024.0 MiB (max_render_bytes)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("layer 0 (image, resampled 8192x8192): 512.0 MiB"),
+        "{err}"
+    );
+    // A small poster is far under the default budget, and a budget lowered
+    // under it refuses it too.
+    let poster = Scene::from_value(&json!({"width": 1080, "height": 1350, "layers": [
+        {"type": "image", "src": "small.png", "fit": "cover", "height": 900}
+    ]}))
+    .unwrap();
+    renderer().render_with_assets(&poster, &assets).unwrap();
+    let tight = impasto::Limits {
+        max_render_bytes: 8 << 20,
+        ..impasto::Limits::default()
+    };
+    let err = renderer()
+        .with_limits(tight)
+        .render_with_assets(&poster, &assets)
+        .unwrap_err();
+    assert!(err.to_string().contains("max_render_bytes"), "{err}");
 }

@@ -71,6 +71,10 @@ enum Command {
         /// Largest decoded image in pixels; larger files are refused before decoding.
         #[arg(long, default_value_t = Limits::default().max_image_pixels)]
         max_image_pixels: u64,
+        /// Most memory one render may need, in bytes (estimated before any
+        /// layer is painted; a render over it is refused, exit 2).
+        #[arg(long, default_value_t = Limits::default().max_render_bytes)]
+        max_render_bytes: u64,
         /// Give up (exit 1, no file written) if the render is not done within
         /// this many seconds.
         #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
@@ -209,6 +213,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             quality,
             max_canvas_pixels,
             max_image_pixels,
+            max_render_bytes,
             font_dirs,
             no_system_fonts,
             no_shrink_on_load,
@@ -218,6 +223,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             let mut renderer = Renderer::new(backend.into())?.with_limits(Limits {
                 max_canvas_pixels,
                 max_image_pixels,
+                max_render_bytes,
                 ..Limits::default()
             });
             if let Some(root) = assets {

@@ -12,6 +12,7 @@
 
 pub(crate) mod geometry;
 pub(crate) mod image;
+pub(crate) mod memory;
 pub(crate) mod weights;
 
 use std::sync::Arc;

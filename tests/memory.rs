@@ -1,0 +1,123 @@
+//! Peak memory of renders, measured with a counting global allocator, held
+//! to the renderer's own estimate (`Renderer::estimate_render_bytes`, what
+//! `Limits::max_render_bytes` is checked against): the estimate is an upper
+//! bound, so a render admitted under the budget stays under it.
+//!
+//! One test function: the allocator counts every thread of the process, so
+//! the cases run one after another, nothing else running.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use impasto::{Assets, Backend, Renderer, RgbaImage, Scene};
+use serde_json::json;
+
+struct Counting;
+
+static LIVE: AtomicI64 = AtomicI64::new(0);
+static PEAK: AtomicI64 = AtomicI64::new(0);
+
+// SAFETY: forwards to the system allocator; only counts sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now =
+                LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed) + layout.size() as i64;
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            let delta = new_size as i64 - layout.size() as i64;
+            let now = LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Bytes allocated at the peak of `f`, above what was live before it.
+fn peak_of<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let out = f();
+    (out, (PEAK.load(Ordering::Relaxed) - base).max(0) as u64)
+}
+
+fn scene(value: serde_json::Value) -> Scene {
+    Scene::from_value(&value).unwrap()
+}
+
+#[test]
+fn measured_peak_allocation_stays_under_the_renderers_estimate() {
+    let mut assets = Assets::new();
+    assets.insert(
+        "photo.png",
+        RgbaImage::from_fn(1600, 1200, |x, y| image::Rgba([x as u8, y as u8, 90, 255])),
+    );
+    assets.insert(
+        "logo.png",
+        RgbaImage::from_pixel(64, 64, image::Rgba([9, 9, 9, 200])),
+    );
+    let cases = [
+        (
+            "poster",
+            scene(json!({"width": 1080, "height": 1350, "layers": [
+                {"type": "image", "src": "photo.png", "height": 900, "fit": "cover"},
+                {"type": "linear-gradient", "y": 500, "height": 400,
+                 "stops": [{"offset": 0, "color": "#0000"}, {"offset": 1, "color": "#000b"}]},
+                {"type": "text", "text": "Espresso Week", "x": 60, "y": 980, "width": 900,
+                 "height": 120, "size": 72},
+                {"type": "image", "src": "logo.png", "x": 40, "y": 40, "width": 160, "height": 160}
+            ]})),
+        ),
+        (
+            "rotated photo on a large canvas",
+            scene(json!({"width": 4096, "height": 4096, "layers": [
+                {"type": "image", "src": "photo.png", "fit": "fill", "rotate": 7}
+            ]})),
+        ),
+        (
+            "twenty stretched layers",
+            scene(json!({"width": 2048, "height": 2048, "layers":
+                (0..20).map(|i| json!({"type": "image", "src": "logo.png", "fit": "fill", "x": i}))
+                    .collect::<Vec<_>>()
+            })),
+        ),
+        (
+            "large text",
+            scene(json!({"width": 1024, "height": 1024, "layers": [
+                {"type": "text", "text": "Ag", "width": 1024, "height": 1024, "size": 700}
+            ]})),
+        ),
+    ];
+    let renderer = Renderer::new(Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false);
+    for (name, s) in &cases {
+        // Warm: fonts loaded, glyphs cached, thread pool started.
+        renderer.render_with_assets(s, &assets).unwrap();
+        let estimate = renderer.estimate_render_bytes(s, &assets).unwrap();
+        let (_, peak) = peak_of(|| renderer.render_with_assets(s, &assets).unwrap());
+        eprintln!("{name}: peak {peak} bytes, estimate {estimate} bytes");
+        assert!(
+            peak <= estimate,
+            "{name}: peak {peak} bytes over the estimate {estimate}"
+        );
+        // Not a vacuous bound: the estimate is within a small factor.
+        assert!(
+            estimate <= 8 * peak.max(1 << 20),
+            "{name}: {estimate} vs {peak}"
+        );
+    }
+}
