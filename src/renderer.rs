@@ -205,7 +205,7 @@ impl Renderer {
 
     /// The font families text layers can name (loads the fonts if needed).
     pub fn font_families(&self) -> Result<Vec<String>, Error> {
-        Ok(self.text_engine()?.families().to_vec())
+        Ok(self.text_engine()?.families())
     }
 
     /// How many rasterized glyph images the text engine holds (0 before any
