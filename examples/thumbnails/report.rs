@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 /// Counts and prints results; shared by the workers.
 pub struct Reporter {
@@ -63,9 +63,16 @@ impl Reporter {
         let bar = terminal.then(|| {
             let bar = ProgressBar::new(0);
             let style = ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}",
+                "{elapsed_precise} [{bar:30}] {pos}/{len} {rate} images/s, ETA {eta}",
             )
-            .map(|s| s.progress_chars("=> "));
+            .map(|s| {
+                s.progress_chars("=> ").with_key(
+                    "rate",
+                    |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.1}", state.per_sec());
+                    },
+                )
+            });
             // The template is fixed; a bad one would only lose the style.
             if let Ok(style) = style {
                 bar.set_style(style);
