@@ -16,6 +16,9 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 use crate::error::Error;
 
+mod probe;
+pub use probe::probe_file;
+
 /// Output formats, chosen by the output file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {

@@ -25,7 +25,10 @@ use crate::text::{FontOptions, TextEngine};
 /// Which compositor renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
-    /// A hardware GPU when there is one, otherwise the CPU.
+    /// A hardware GPU when there is one, otherwise the CPU. On Linux a
+    /// machine with no GPU device node (`/dev/dri/*`, `/dev/nvidia*`,
+    /// `/dev/dxg`) gets the CPU at once, without loading any GPU driver; a
+    /// probe that finds no hardware adapter is remembered for the process.
     #[default]
     Auto,
     /// The CPU backend.
@@ -130,18 +133,36 @@ impl Renderer {
                     "no GPU adapter found (on Linux without a GPU, install Mesa's lavapipe: apt-get install mesa-vulkan-drivers); use --backend cpu".into(),
                 )),
             },
-            Backend::Auto => match GpuContext::new(true, budget) {
-                Ok(Some(ctx)) => Ok(Renderer::on_gpu(ctx, "backend auto: hardware GPU found, using")),
-                Ok(None) => {
-                    log::info!("backend auto: no hardware GPU adapter, using the CPU backend");
+            Backend::Auto => match crate::gpu::auto_needs_no_probe() {
+                Some(why) => {
+                    log::info!("backend auto: {why}, using the CPU backend");
                     Ok(Renderer::with_backend(Backend::Cpu))
                 }
-                Err(e) => {
-                    log::info!("backend auto: the GPU could not be opened ({e}), using the CPU backend");
-                    Ok(Renderer::with_backend(Backend::Cpu))
-                }
+                None => Renderer::probe_auto(budget),
             },
             Backend::Cpu => Ok(Renderer::with_backend(backend)),
+        }
+    }
+
+    /// `Backend::Auto` when a hardware GPU may be there: asks wgpu for one,
+    /// and falls back to the CPU when there is none or it cannot be opened.
+    fn probe_auto(budget: u64) -> Result<Renderer, Error> {
+        match GpuContext::new(true, budget) {
+            Ok(Some(ctx)) => Ok(Renderer::on_gpu(
+                ctx,
+                "backend auto: hardware GPU found, using",
+            )),
+            Ok(None) => {
+                crate::gpu::remember_no_hardware_adapter();
+                log::info!("backend auto: no hardware GPU adapter, using the CPU backend");
+                Ok(Renderer::with_backend(Backend::Cpu))
+            }
+            Err(e) => {
+                log::info!(
+                    "backend auto: the GPU could not be opened ({e}), using the CPU backend"
+                );
+                Ok(Renderer::with_backend(Backend::Cpu))
+            }
         }
     }
 
@@ -215,7 +236,7 @@ impl Renderer {
 
     /// The font families text layers can name (loads the fonts if needed).
     pub fn font_families(&self) -> Result<Vec<String>, Error> {
-        Ok(self.text_engine()?.families().to_vec())
+        Ok(self.text_engine()?.families())
     }
 
     /// How many rasterized glyph images the text engine holds (0 before any

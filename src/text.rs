@@ -12,6 +12,15 @@
 //! (compiled in, see `fonts/inter/README.md`), the folders given with
 //! [`crate::Renderer::with_font_dir`], and the system's fonts unless turned
 //! off with [`crate::Renderer::with_system_fonts`].
+//!
+//! The system's fonts are scanned lazily (tens of milliseconds): only when a
+//! text layer names a family the bundled fonts and font folders lack, or has
+//! a character its font lacks (so glyph fallback may need them), or when the
+//! list of families is asked for; then once per engine. A scene those fonts
+//! serve renders without the scan. Scanning later gives the same font
+//! database (bundled, folders, system, in that order) and the same font
+//! system as scanning up front, so scenes that need the system's fonts render
+//! exactly as before.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -75,21 +84,23 @@ impl Default for FontOptions {
 pub(crate) struct TextEngine {
     inner: Mutex<TextState>,
     options: FontOptions,
-    families: Vec<String>,
 }
 
 /// The font system and the glyph cache, behind the engine's lock.
 pub(crate) struct TextState {
     pub fonts: FontSystem,
     pub glyphs: SwashCache,
+    /// Whether the system's fonts are in `fonts` (loaded at most once).
+    system_loaded: bool,
+    /// The family names in `fonts`, sorted.
+    families: Vec<String>,
 }
 
 impl std::fmt::Debug for TextEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TextEngine")
             .field("options", &self.options)
-            .field("families", &self.families.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -101,7 +112,9 @@ pub(crate) struct TextRaster {
 }
 
 impl TextEngine {
-    /// Loads the bundled fonts, the font folders and (if asked) the system fonts.
+    /// Loads the bundled fonts and the font folders; the system fonts (if
+    /// asked for) wait until a text layer needs them
+    /// ([`TextEngine::ensure_fonts_for`]).
     pub fn new(options: FontOptions) -> Result<TextEngine, Error> {
         let mut db = cosmic_text::fontdb::Database::new();
         for data in BUNDLED {
@@ -116,24 +129,37 @@ impl TextEngine {
             }
             db.load_fonts_dir(dir);
         }
-        if options.system_fonts {
-            db.load_system_fonts();
-        }
-        let mut families: Vec<String> = db
-            .faces()
-            .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))
-            .collect();
-        families.sort();
-        families.dedup();
-        let fonts = FontSystem::new_with_locale_and_db("en-US".into(), db);
+        let families = family_names(&db);
+        let fonts = FontSystem::new_with_locale_and_db(LOCALE.into(), db);
         Ok(TextEngine {
             inner: Mutex::new(TextState {
                 fonts,
                 glyphs: SwashCache::new(),
+                system_loaded: false,
+                families,
             }),
             options,
-            families,
         })
+    }
+
+    /// Loads the system's fonts, once, if they are on and `t` may need them:
+    /// its family is not among the fonts loaded, or its family's font (the
+    /// face cosmic-text picks for its weight and style) lacks one of its
+    /// characters, so fallback searches every font.
+    pub fn ensure_fonts_for(&self, t: &TextLayer) {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if self.options.system_fonts && !guard.system_loaded && !covers(&mut guard.fonts, t) {
+            load_system_fonts(&mut guard);
+        }
+    }
+
+    /// Loads the system's fonts now if they are on and not loaded yet.
+    fn ensure_all_fonts(&self) -> std::sync::MutexGuard<'_, TextState> {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if self.options.system_fonts && !guard.system_loaded {
+            load_system_fonts(&mut guard);
+        }
+        guard
     }
 
     /// Glyph images held in the cache, and their bytes.
@@ -142,20 +168,23 @@ impl TextEngine {
         (guard.glyphs.image_cache.len(), cache_bytes(&guard.glyphs))
     }
 
-    /// The family names available.
-    pub fn families(&self) -> &[String] {
-        &self.families
+    /// The family names available (scans the system's fonts if they are on).
+    pub fn families(&self) -> Vec<String> {
+        self.ensure_all_fonts().families.clone()
     }
 
     /// Checks that a text layer's family exists; the error names the family
     /// and everything searched.
     pub fn check_family(&self, index: usize, t: &TextLayer) -> Result<(), Error> {
+        self.ensure_fonts_for(t);
         let Some(name) = &t.font else {
             return Ok(());
         };
-        if self.families.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.families.iter().any(|f| f.eq_ignore_ascii_case(name)) {
             return Ok(());
         }
+        drop(guard);
         let mut searched = vec![format!("the bundled fonts ({DEFAULT_FAMILY})")];
         if !self.options.font_dirs.is_empty() {
             let dirs: Vec<String> = self
@@ -207,7 +236,7 @@ impl TextEngine {
         canvas_h: u32,
     ) -> Option<TextRaster> {
         let mut guard = self.lock();
-        let TextState { fonts, glyphs } = &mut *guard;
+        let TextState { fonts, glyphs, .. } = &mut *guard;
         let (buffer, plan) = plan(fonts, layer, t, geom, canvas_w, canvas_h)?;
         let (rw, rh) = (plan.width as usize, plan.height as usize);
         let (ox, oy) = (plan.left, plan.top);
@@ -275,10 +304,68 @@ impl TextEngine {
 
     /// The laid-out width of each line of a text layer (tests, diagnostics).
     pub fn line_widths(&self, layer: &Layer, t: &TextLayer) -> Vec<f32> {
+        self.ensure_fonts_for(t);
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let buffer = layout(&mut guard.fonts, layer, t);
         buffer.layout_runs().map(|r| r.line_w).collect()
     }
+}
+
+/// The locale the font system is made with.
+const LOCALE: &str = "en-US";
+
+/// Every family name in `db`, sorted, without repeats.
+fn family_names(db: &cosmic_text::fontdb::Database) -> Vec<String> {
+    let mut families: Vec<String> = db
+        .faces()
+        .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))
+        .collect();
+    families.sort();
+    families.dedup();
+    families
+}
+
+/// Adds the system's fonts after those loaded, and makes the font system
+/// again from the database: the same database, in the same order, and the
+/// same font system as loading them up front gives. Face ids of fonts
+/// already loaded do not change, so cached glyphs stay valid.
+fn load_system_fonts(state: &mut TextState) {
+    let empty =
+        FontSystem::new_with_locale_and_db(LOCALE.into(), cosmic_text::fontdb::Database::new());
+    let (locale, mut db) = std::mem::replace(&mut state.fonts, empty).into_locale_and_db();
+    db.load_system_fonts();
+    state.families = family_names(&db);
+    state.fonts = FontSystem::new_with_locale_and_db(locale, db);
+    state.system_loaded = true;
+}
+
+/// Whether the font cosmic-text picks for `t` (its family, weight and style)
+/// is loaded and has every character of its text, so that shaping needs no
+/// fallback. Line breaks are not drawn and need no glyph.
+fn covers(fonts: &mut FontSystem, t: &TextLayer) -> bool {
+    let family = t.font.as_deref().unwrap_or(DEFAULT_FAMILY);
+    let weight = Weight(t.weight);
+    let query = cosmic_text::fontdb::Query {
+        families: &[Family::Name(family)],
+        weight,
+        stretch: cosmic_text::fontdb::Stretch::Normal,
+        style: if t.italic {
+            Style::Italic
+        } else {
+            Style::Normal
+        },
+    };
+    let Some(id) = fonts.db().query(&query) else {
+        return false;
+    };
+    let Some(font) = fonts.get_font(id, weight) else {
+        return false;
+    };
+    let charmap = font.as_swash().charmap();
+    t.text
+        .chars()
+        .filter(|&c| c != '\n' && c != '\r')
+        .all(|c| charmap.map(c) != 0)
 }
 
 /// Bytes of glyph images a cache holds.
@@ -400,4 +487,84 @@ fn layout(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Buffer {
     buffer.set_text(&t.text, &attrs, Shaping::Advanced, Some(align));
     buffer.shape_until_scroll(fonts, false);
     buffer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> TextEngine {
+        TextEngine::new(FontOptions::default()).expect("no font folders to fail on")
+    }
+
+    fn layer(text: &str, font: Option<&str>) -> TextLayer {
+        TextLayer {
+            text: text.into(),
+            font: font.map(Into::into),
+            ..TextLayer::default()
+        }
+    }
+
+    fn system_loaded(e: &TextEngine) -> bool {
+        e.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .system_loaded
+    }
+
+    #[test]
+    fn text_the_bundled_font_covers_does_not_scan_system_fonts() {
+        let e = engine();
+        e.check_family(0, &layer("Hello, world!\nCafé – 42", None))
+            .expect("Inter is bundled");
+        e.check_family(1, &layer("Bold", Some("Inter")))
+            .expect("Inter is bundled");
+        assert!(!system_loaded(&e));
+        // cosmic-text matches family names exactly: "inter" goes through
+        // fallback over every font, so the system's fonts are loaded.
+        e.check_family(2, &layer("x", Some("inter")))
+            .expect("family names are checked without case");
+        assert!(system_loaded(&e));
+    }
+
+    #[test]
+    fn a_character_the_font_lacks_scans_system_fonts_once() {
+        let e = engine();
+        e.check_family(0, &layer("咖啡", None))
+            .expect("default family");
+        assert!(system_loaded(&e));
+    }
+
+    #[test]
+    fn an_unknown_family_scans_system_fonts_before_it_is_refused() {
+        let e = engine();
+        let err = e
+            .check_family(3, &layer("x", Some("No Such Family 1234")))
+            .unwrap_err();
+        assert!(system_loaded(&e));
+        assert!(err.to_string().contains("the system fonts"), "{err}");
+    }
+
+    #[test]
+    fn system_fonts_turned_off_are_never_scanned() {
+        let e = TextEngine::new(FontOptions {
+            system_fonts: false,
+            ..FontOptions::default()
+        })
+        .expect("no font folders to fail on");
+        e.check_family(0, &layer("咖啡", None))
+            .expect("default family");
+        assert!(e.families().iter().all(|f| f == DEFAULT_FAMILY));
+        assert!(!system_loaded(&e));
+    }
+
+    #[test]
+    fn lazily_scanned_families_equal_those_scanned_up_front() {
+        let mut db = cosmic_text::fontdb::Database::new();
+        for data in BUNDLED {
+            db.load_font_data(data.to_vec());
+        }
+        db.load_system_fonts();
+        assert_eq!(engine().families(), family_names(&db));
+    }
 }

@@ -72,3 +72,76 @@ pub(super) fn best_adapter(hardware_only: bool) -> Option<wgpu::Adapter> {
         .into_iter()
         .find(|a| !hardware_only || is_hardware(a.get_info().device_type))
 }
+
+/// Set once `Backend::Auto` has probed and found no hardware adapter: later
+/// renderers in this process choose the CPU without probing again.
+static NO_HARDWARE_ADAPTER: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Why `Backend::Auto` can choose the CPU without asking wgpu (which loads
+/// the Vulkan drivers and opens every adapter, software ones included:
+/// about 100 ms and 50 MB), or `None` when it must probe.
+///
+/// On Linux a hardware GPU is reachable only through a device node:
+/// `/dev/dri/renderD*` or `/dev/dri/card*` (Mesa and most drivers),
+/// `/dev/nvidia*` (NVIDIA's driver) or `/dev/dxg` (WSL 2); with none of
+/// them there is no hardware adapter to find. Elsewhere this only
+/// remembers an earlier probe of this process that found none.
+pub(crate) fn auto_needs_no_probe() -> Option<&'static str> {
+    if NO_HARDWARE_ADAPTER.load(std::sync::atomic::Ordering::Relaxed) {
+        return Some("an earlier probe in this process found no hardware GPU adapter");
+    }
+    if cfg!(target_os = "linux") && !linux_gpu_device_node(std::path::Path::new("/dev")) {
+        return Some("no GPU device node (/dev/dri, /dev/nvidia*, /dev/dxg)");
+    }
+    None
+}
+
+/// Remembers, for this process, that probing found no hardware adapter.
+pub(crate) fn remember_no_hardware_adapter() {
+    NO_HARDWARE_ADAPTER.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `dev` (Linux's `/dev`) holds a node a hardware GPU is reached by.
+fn linux_gpu_device_node(dev: &std::path::Path) -> bool {
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let dri = names(&dev.join("dri"))
+        .iter()
+        .any(|n| n.starts_with("renderD") || n.starts_with("card"));
+    dri || names(dev)
+        .iter()
+        .any(|n| n.starts_with("nvidia") || n == "dxg")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gpu_device_nodes_are_recognised_and_their_absence_too() {
+        let dev = tempfile::tempdir().expect("temporary folder");
+        let touch = |p: &str| std::fs::write(dev.path().join(p), b"").expect("write");
+        touch("null");
+        touch("tty0");
+        assert!(!linux_gpu_device_node(dev.path()));
+        std::fs::create_dir(dev.path().join("dri")).expect("mkdir");
+        touch("dri/by-path");
+        assert!(!linux_gpu_device_node(dev.path()));
+        touch("dri/renderD128");
+        assert!(linux_gpu_device_node(dev.path()));
+        for node in ["nvidia0", "nvidiactl", "dxg"] {
+            let other = tempfile::tempdir().expect("temporary folder");
+            std::fs::write(other.path().join(node), b"").expect("write");
+            assert!(linux_gpu_device_node(other.path()), "{node}");
+        }
+    }
+}

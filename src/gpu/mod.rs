@@ -43,6 +43,7 @@ mod shaders;
 mod text;
 mod uploads;
 
+pub(crate) use adapter::{auto_needs_no_probe, remember_no_hardware_adapter};
 pub use adapter::{list_adapters, AdapterSummary};
 pub(crate) use context::GpuContext;
 pub(crate) use readback::Pending;

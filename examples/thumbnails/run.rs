@@ -1,0 +1,162 @@
+//! The run: a walker thread feeding a bounded channel, and worker threads
+//! sharing one `Renderer` that render each image through a one-layer scene.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Mutex;
+
+use impasto::scene::Fit;
+use impasto::{Layer, Renderer, Scene};
+
+use crate::options::{thumbnail_size, Args, FitArg};
+use crate::report::Reporter;
+use crate::walk::{walk, Found};
+
+/// Exit status when every file was converted (unsupported formats aside).
+pub const EXIT_OK: u8 = 0;
+/// Exit status when the run could not start for another reason (no GPU).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status for bad arguments.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status when some files failed.
+pub const EXIT_SOME_FAILED: u8 = 3;
+
+/// Runs the command line `args` (the program's name first): messages and
+/// the summary go to `err`, with a progress bar instead of a line per file
+/// when `terminal`. Returns the exit status.
+pub fn run_cli(
+    args: impl IntoIterator<Item = OsString>,
+    mut err: Box<dyn Write + Send>,
+    terminal: bool,
+) -> u8 {
+    let args = match Args::parse_from_os(args) {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.use_stderr() {
+                // --help and --version go to stdout.
+                let _ = e.print();
+                return EXIT_OK;
+            }
+            let _ = write!(err, "{}", e.render());
+            return EXIT_USAGE;
+        }
+    };
+    if !args.input_dir.is_dir() {
+        let _ = writeln!(
+            err,
+            "thumbnails: {}: not a folder",
+            args.input_dir.display()
+        );
+        return EXIT_USAGE;
+    }
+    if let Err(e) = std::fs::create_dir_all(&args.output_dir) {
+        let _ = writeln!(
+            err,
+            "thumbnails: cannot make the output folder {}: {e}",
+            args.output_dir.display()
+        );
+        return EXIT_USAGE;
+    }
+    let renderer = match Renderer::new(args.backend.backend()) {
+        Ok(r) => r
+            // Thumbnails have no text, and each file is used once: no fonts,
+            // no decoded files kept (memory stays that of the images in flight).
+            .with_system_fonts(false)
+            .with_asset_cache_budget(0)
+            .with_asset_root(&args.input_dir),
+        Err(e) => {
+            let _ = writeln!(err, "thumbnails: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let reporter = Reporter::new(err, terminal);
+    run(&args, &renderer, &reporter);
+    let summary = reporter.finish();
+    if summary.failed > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Walks, renders with `args.workers()` threads and reports every file.
+fn run(args: &Args, renderer: &Renderer, reporter: &Reporter) {
+    let workers = args.workers();
+    let ext = args.format.extension();
+    // Room for two files per worker: the walk stays just ahead of the work.
+    let (tx, rx) = sync_channel::<Found>(workers * 2);
+    let rx = Mutex::new(rx);
+    std::thread::scope(|s| {
+        if reporter.has_bar() {
+            s.spawn(|| count(args, ext, reporter));
+        }
+        s.spawn(move || walk(&args.input_dir, &args.output_dir, ext, &tx));
+        for _ in 0..workers {
+            s.spawn(|| work(args, renderer, reporter, &rx));
+        }
+    });
+}
+
+/// Counts the files for the progress bar's length, by a walk of its own
+/// (names only, nothing kept).
+fn count(args: &Args, ext: &str, reporter: &Reporter) {
+    let (tx, rx) = sync_channel::<Found>(256);
+    std::thread::scope(|s| {
+        s.spawn(move || walk(&args.input_dir, &args.output_dir, ext, &tx));
+        for _ in rx {
+            reporter.add_to_do(1);
+        }
+    });
+}
+
+/// One worker: takes the next file until the walk is done.
+fn work(args: &Args, renderer: &Renderer, reporter: &Reporter, rx: &Mutex<Receiver<Found>>) {
+    loop {
+        let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        match next {
+            Err(_) => return, // the walk is over and everything is taken
+            Ok(Found::Failed { path, why }) => reporter.failed(&path, &why),
+            Ok(Found::Unsupported { path, why }) => reporter.unsupported(&path, &why),
+            Ok(Found::Image { input, output }) => {
+                match thumbnail(args, renderer, &input, &output) {
+                    Ok(size) => reporter.written(&input, &output, size),
+                    Err(why) => reporter.failed(&input, &why),
+                }
+            }
+        }
+    }
+}
+
+/// Renders the thumbnail of `input` to `output`; its size.
+fn thumbnail(
+    args: &Args,
+    renderer: &Renderer,
+    input: &Path,
+    output: &Path,
+) -> Result<(u32, u32), String> {
+    let src = input
+        .strip_prefix(&args.input_dir)
+        .ok()
+        .and_then(Path::to_str)
+        .ok_or("the path is not UTF-8, which scenes need")?;
+    // The oriented size, from the header: the canvas is the thumbnail.
+    let (w, h) = impasto::codec::probe_file(input, renderer.limits().max_image_pixels)
+        .map_err(|e| e.to_string())?;
+    let (tw, th) = thumbnail_size(args, w, h);
+    let fit = match args.fit {
+        // The canvas has the image's shape, to the rounding of a pixel.
+        FitArg::Contain => Fit::Fill,
+        FitArg::Cover => Fit::Cover,
+    };
+    let scene = Scene::new(tw, th).layer(Layer::image(src).size(tw, th).fit(fit));
+    if let Some(dir) = output.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot make the folder {}: {e}", dir.display()))?;
+    }
+    renderer
+        .render_to_file(&scene, output, args.quality)
+        .map_err(|e| e.to_string())?;
+    Ok((tw, th))
+}

@@ -1,0 +1,176 @@
+//! The folder walk: streams the images found under the input folder, one
+//! folder at a time, into a bounded channel, so memory stays that of one
+//! folder's listing however many files there are.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
+
+/// What the walk finds.
+#[derive(Debug)]
+pub enum Found {
+    /// An image to render: its path, and where its thumbnail goes.
+    Image { input: PathBuf, output: PathBuf },
+    /// A file that is not rendered, and why (reported, counted as failed).
+    Failed { path: PathBuf, why: String },
+    /// A file in a format impasto does not decode (reported, not a failure).
+    Unsupported { path: PathBuf, why: String },
+}
+
+/// Extensions of the files rendered (compared without case).
+const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp"];
+
+/// Extensions of image files impasto does not decode: reported, not failed.
+const UNSUPPORTED_EXTENSIONS: &[&str] = &["gif", "bmp", "tif", "tiff", "avif", "heic"];
+
+/// Walks `input` depth first, in name order, sending what it finds to
+/// `out`. Thumbnails go under `output` at the same relative path with the
+/// extension `ext`; `output` itself is not walked when it lies inside
+/// `input`. Returns when everything is sent, or when the receiver is gone.
+pub fn walk(input: &Path, output: &Path, ext: &str, out: &SyncSender<Found>) {
+    let skip = std::fs::canonicalize(output).ok();
+    let mut folders = vec![PathBuf::new()];
+    while let Some(rel) = folders.pop() {
+        let dir = input.join(&rel);
+        let mut entries = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd.filter_map(Result::ok).collect::<Vec<_>>(),
+            Err(e) => {
+                let why = format!("cannot read the folder: {e}");
+                if out.send(Found::Failed { path: dir, why }).is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        entries.sort_by_key(|e| e.file_name());
+        let mut subfolders = Vec::new();
+        // Output names taken in this folder: `a.jpg` and `a.png` both make
+        // `a.<ext>`; the first in name order wins and the second is reported.
+        let mut taken: HashSet<OsString> = HashSet::new();
+        for entry in entries {
+            let name = entry.file_name();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                let path = entry.path();
+                if skip.is_none() || std::fs::canonicalize(&path).ok() != skip {
+                    subfolders.push(rel.join(&name));
+                }
+                continue;
+            }
+            let found = classify(input, &rel, &name, kind.is_file(), output, ext, &mut taken);
+            if let Some(found) = found {
+                if out.send(found).is_err() {
+                    return;
+                }
+            }
+        }
+        // Popped from the end: reversed, so folders are walked in name order.
+        folders.extend(subfolders.into_iter().rev());
+    }
+}
+
+/// What one directory entry that is not a folder is: an image to render,
+/// a failure, an unsupported format, or (`None`) not an image at all.
+fn classify(
+    input: &Path,
+    rel: &Path,
+    name: &std::ffi::OsStr,
+    regular: bool,
+    output: &Path,
+    ext: &str,
+    taken: &mut HashSet<OsString>,
+) -> Option<Found> {
+    let path = input.join(rel).join(name);
+    let lower = Path::new(name)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())?;
+    if UNSUPPORTED_EXTENSIONS.contains(&lower.as_str()) {
+        let why = format!(
+            "skipped: {} files are not supported (impasto decodes PNG, JPEG and WebP)",
+            lower.to_ascii_uppercase()
+        );
+        return Some(Found::Unsupported { path, why });
+    }
+    if !IMAGE_EXTENSIONS.contains(&lower.as_str()) {
+        return None;
+    }
+    if !regular {
+        let why = "not a regular file (symbolic links are not followed)".to_string();
+        return Some(Found::Failed { path, why });
+    }
+    let out_name = Path::new(name).with_extension(ext).into_os_string();
+    let output = output.join(rel).join(&out_name);
+    if !taken.insert(out_name) {
+        let why = format!(
+            "its thumbnail {} is already made from another file of the same name",
+            output.display()
+        );
+        return Some(Found::Failed { path, why });
+    }
+    Some(Found::Image {
+        input: path,
+        output,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk_all(input: &Path, output: &Path) -> Vec<Found> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (i, o) = (input.to_path_buf(), output.to_path_buf());
+        let walker = std::thread::spawn(move || walk(&i, &o, "webp", &tx));
+        let found: Vec<Found> = rx.iter().collect();
+        walker.join().expect("the walker does not panic");
+        found
+    }
+
+    #[test]
+    fn the_walk_mirrors_folders_in_name_order_and_reports_clashes() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let input = dir.path().join("in");
+        for (p, bytes) in [
+            ("b.JPG", &b"x"[..]),
+            ("a.png", b"x"),
+            ("a.jpg", b"x"),
+            ("notes.txt", b"x"),
+            ("anim.gif", b"x"),
+            ("sub/deeper/c.webp", b"x"),
+        ] {
+            let path = input.join(p);
+            std::fs::create_dir_all(path.parent().expect("has a folder")).expect("mkdir");
+            std::fs::write(path, bytes).expect("write");
+        }
+        let output = input.join("thumbs");
+        std::fs::create_dir_all(output.join("old")).expect("mkdir");
+        std::fs::write(output.join("old/z.png"), b"x").expect("write");
+        let lines: Vec<String> = walk_all(&input, &output)
+            .into_iter()
+            .map(|f| match f {
+                Found::Image {
+                    input: i,
+                    output: o,
+                } => {
+                    format!("{} -> {}", i.display(), o.display())
+                }
+                Found::Failed { path, .. } => format!("failed {}", path.display()),
+                Found::Unsupported { path, .. } => format!("unsupported {}", path.display()),
+            })
+            .collect();
+        let (i, o) = (input.display(), output.display());
+        assert_eq!(
+            lines,
+            [
+                format!("{i}/a.jpg -> {o}/a.webp"),
+                format!("failed {i}/a.png"),
+                format!("unsupported {i}/anim.gif"),
+                format!("{i}/b.JPG -> {o}/b.webp"),
+                format!("{i}/sub/deeper/c.webp -> {o}/sub/deeper/c.webp"),
+            ]
+        );
+    }
+}

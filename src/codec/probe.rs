@@ -1,0 +1,44 @@
+//! Reading an image's size from its header, without decoding it.
+
+use std::io::{BufReader, Seek, SeekFrom};
+use std::path::Path;
+
+use image::{ImageDecoder, ImageReader};
+
+use super::{not_an_image, read_up_to, DecodeError};
+
+/// The width and height an image file will have once decoded with its EXIF
+/// orientation applied (a quarter turn swaps them), read from its header
+/// without decoding any pixels. Refuses what [`decode_file`](super::decode_file) would refuse
+/// from the header: a file that is no image impasto decodes, an image of
+/// more than `max_pixels` pixels, one with no pixels.
+pub fn probe_file(path: impl AsRef<Path>, max_pixels: u64) -> Result<(u32, u32), DecodeError> {
+    let read_err = |e: std::io::Error| DecodeError(format!("cannot read: {e}"));
+    // The format comes from the first bytes, never the extension, as in
+    // `decode_file`.
+    let mut file = std::fs::File::open(path.as_ref()).map_err(read_err)?;
+    let mut head = [0u8; 32];
+    let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
+    let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
+    file.seek(SeekFrom::Start(0)).map_err(read_err)?;
+    let reader = ImageReader::with_format(BufReader::new(file), format);
+    let fmt = format!("{format:?}").to_uppercase();
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| DecodeError(format!("not a valid {fmt} file: {e}")))?;
+    let (w, h) = decoder.dimensions();
+    let pixels = w as u64 * h as u64;
+    if pixels > max_pixels {
+        return Err(DecodeError(format!(
+            "decoded image would be {w}x{h} = {pixels} pixels, over the limit of {max_pixels} pixels"
+        )));
+    }
+    if w == 0 || h == 0 {
+        return Err(DecodeError(format!("image has no pixels ({w}x{h})")));
+    }
+    use image::metadata::Orientation::*;
+    match decoder.orientation().unwrap_or(NoTransforms) {
+        Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH => Ok((h, w)),
+        NoTransforms | Rotate180 | FlipHorizontal | FlipVertical => Ok((w, h)),
+    }
+}

@@ -1,0 +1,260 @@
+//! The thumbnails example (`examples/thumbnails/`), run in process: its
+//! modules are included here with `#[path]` (an example has no
+//! `CARGO_BIN_EXE_*`, and building it with a nested `cargo` would wait on
+//! the build lock this test's own `cargo test` holds). Their unit tests run
+//! here too. Also `codec::probe_file`, which the example sizes canvases by.
+
+#[path = "../examples/thumbnails/options.rs"]
+mod options;
+#[path = "../examples/thumbnails/report.rs"]
+mod report;
+#[path = "../examples/thumbnails/run.rs"]
+mod run;
+#[path = "../examples/thumbnails/walk.rs"]
+mod walk;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use image::{Rgba, RgbaImage};
+
+/// A `Write` whose bytes the test reads afterwards.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("not poisoned").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs the example with `args` after the program name; its exit status
+/// and what it wrote to stderr.
+fn thumbnails(args: &[&str]) -> (u8, String) {
+    let err = Captured::default();
+    let all = std::iter::once("thumbnails").chain(args.iter().copied());
+    let status = run::run_cli(all.map(OsString::from), Box::new(err.clone()), false);
+    let text = String::from_utf8(err.0.lock().expect("not poisoned").clone()).expect("UTF-8");
+    (status, text)
+}
+
+/// A JPEG of `img` carrying an EXIF APP1 segment with `orientation`.
+fn jpeg_with_orientation(img: &RgbaImage, orientation: u16) -> Vec<u8> {
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
+    exif.extend_from_slice(&1u16.to_be_bytes()); // one entry
+    exif.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
+    exif.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+    exif.extend_from_slice(&1u32.to_be_bytes()); // count
+    exif.extend_from_slice(&orientation.to_be_bytes());
+    exif.extend_from_slice(&[0, 0]);
+    exif.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    let rgb: Vec<u8> = img.pixels().flat_map(|p| [p[0], p[1], p[2]]).collect();
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 95);
+    enc.add_app_segment(1, exif).expect("a small segment");
+    let (w, h) = (img.width() as u16, img.height() as u16);
+    enc.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
+        .expect("encodes");
+    out
+}
+
+/// 40 x 20 stored, red on top and blue below; orientation 6 turns it a
+/// quarter clockwise: 20 x 40, red on the right.
+fn rotated_jpeg() -> Vec<u8> {
+    let img = RgbaImage::from_fn(40, 20, |_, y| {
+        if y < 10 {
+            Rgba([255, 0, 0, 255])
+        } else {
+            Rgba([0, 0, 255, 255])
+        }
+    });
+    jpeg_with_orientation(&img, 6)
+}
+
+/// 30 x 30, the left half transparent, the right half opaque green.
+fn half_transparent_png() -> Vec<u8> {
+    let img = RgbaImage::from_fn(30, 30, |x, _| {
+        if x < 15 {
+            Rgba([0, 0, 0, 0])
+        } else {
+            Rgba([0, 200, 0, 255])
+        }
+    });
+    impasto::codec::encode(&img, impasto::codec::OutputFormat::Png).expect("encodes")
+}
+
+fn write(root: &Path, rel: &str, bytes: &[u8]) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().expect("has a folder")).expect("mkdir");
+    std::fs::write(path, bytes).expect("write");
+}
+
+/// Every file under `root`, relative, sorted.
+fn files_under(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dirs = vec![PathBuf::from(root)];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d)
+            .expect("readable")
+            .map(|e| e.expect("entry"))
+        {
+            if e.file_type().expect("type").is_dir() {
+                dirs.push(e.path());
+            } else {
+                let rel = e
+                    .path()
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_path_buf();
+                out.push(rel.display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn decode(path: &Path) -> RgbaImage {
+    impasto::codec::decode_file(path, 1 << 20).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn a_folder_is_converted_with_oriented_sizes_and_bad_files_are_named_and_leave_nothing() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let coffee = std::fs::read("examples/poster/coffee.jpg").expect("the sample photo");
+    write(&input, "photos/2024/coffee.jpg", &coffee); // 400x600 stored, rotated by EXIF
+    write(&input, "a/b/rotated.jpg", &rotated_jpeg());
+    write(&input, "logo.png", &half_transparent_png());
+    write(&input, "broken.jpg", &coffee[..coffee.len() / 2]);
+    write(&input, "nested/fake.png", b"these are words, not pixels");
+    write(&input, "notes.txt", b"not an image and not named like one");
+    write(&input, "anim.gif", b"GIF89a");
+    let (i, o) = (
+        input.to_str().expect("UTF-8"),
+        output.to_str().expect("UTF-8"),
+    );
+    let (status, err) = thumbnails(&[i, o, "--size", "64", "--format", "png", "--jobs", "2"]);
+
+    assert_eq!(status, 3, "{err}");
+    assert_eq!(
+        files_under(&output),
+        ["a/b/rotated.png", "logo.png", "photos/2024/coffee.png"],
+        "{err}"
+    );
+    // The sample photo is stored portrait and shown landscape.
+    assert_eq!(
+        decode(&output.join("photos/2024/coffee.png")).dimensions(),
+        (64, 43)
+    );
+    let rotated = decode(&output.join("a/b/rotated.png"));
+    assert_eq!(rotated.dimensions(), (32, 64));
+    let (left, right) = (rotated.get_pixel(4, 32).0, rotated.get_pixel(27, 32).0);
+    assert!(
+        left[2] > 200 && left[0] < 60,
+        "left should be blue: {left:?}"
+    );
+    assert!(
+        right[0] > 200 && right[2] < 60,
+        "right should be red: {right:?}"
+    );
+    let logo = decode(&output.join("logo.png"));
+    assert_eq!(logo.dimensions(), (64, 64));
+    assert_eq!(logo.get_pixel(5, 30).0[3], 0, "transparency is kept");
+    assert_eq!(logo.get_pixel(58, 30).0, [0, 200, 0, 255]);
+
+    let broken = input.join("broken.jpg");
+    let fake = input.join("nested/fake.png");
+    assert!(
+        err.contains(&format!("error: {}: ", broken.display())),
+        "{err}"
+    );
+    assert!(err.contains("truncated"), "{err}");
+    assert!(
+        err.contains(&format!("error: {}: not an image", fake.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("anim.gif: skipped: GIF files are not supported"),
+        "{err}"
+    );
+    assert!(!err.contains("notes.txt"), "{err}");
+    assert!(
+        err.contains("thumbnails: 6 files, 3 written, 2 failed, 1 unsupported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cover_makes_squares_and_a_clean_run_exits_zero() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    write(&input, "x/rotated.JPG", &rotated_jpeg());
+    write(&input, "logo.png", &half_transparent_png());
+    let (i, o) = (
+        input.to_str().expect("UTF-8"),
+        output.to_str().expect("UTF-8"),
+    );
+    let (status, err) = thumbnails(&[i, o, "--fit", "cover", "--size", "24", "--format", "webp"]);
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(files_under(&output), ["logo.webp", "x/rotated.webp"]);
+    assert_eq!(
+        decode(&output.join("x/rotated.webp")).dimensions(),
+        (24, 24)
+    );
+    assert!(
+        err.contains("thumbnails: 2 files, 2 written, 0 failed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_two_before_anything_is_written() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let missing = dir.path().join("missing");
+    let out = dir.path().join("out");
+    let (m, o) = (
+        missing.to_str().expect("UTF-8"),
+        out.to_str().expect("UTF-8"),
+    );
+    let (status, err) = thumbnails(&[m, o]);
+    assert_eq!(status, 2);
+    assert!(err.contains("missing: not a folder"), "{err}");
+    assert!(!out.exists());
+    let here = dir.path().to_str().expect("UTF-8");
+    assert_eq!(thumbnails(&[here, o, "--fit", "stretch"]).0, 2);
+    assert_eq!(thumbnails(&[here]).0, 2);
+}
+
+#[test]
+fn probe_file_gives_the_oriented_size_of_all_eight_orientations() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let img = RgbaImage::from_fn(40, 20, |x, y| Rgba([x as u8 * 6, y as u8 * 12, 90, 255]));
+    for orientation in 1..=8u16 {
+        let path = dir.path().join(format!("o{orientation}.jpg"));
+        std::fs::write(&path, jpeg_with_orientation(&img, orientation)).expect("write");
+        let probed = impasto::codec::probe_file(&path, 1 << 20).expect("probes");
+        assert_eq!(
+            probed,
+            decode(&path).dimensions(),
+            "orientation {orientation}"
+        );
+        let want = if orientation >= 5 { (20, 40) } else { (40, 20) };
+        assert_eq!(probed, want, "orientation {orientation}");
+    }
+    let path = dir.path().join("o1.jpg");
+    let e = impasto::codec::probe_file(&path, 799).expect_err("800 pixels");
+    assert!(e.0.contains("over the limit of 799 pixels"), "{e}");
+    let text = dir.path().join("t.png");
+    std::fs::write(&text, b"plain words").expect("write");
+    let e = impasto::codec::probe_file(&text, 1 << 20).expect_err("no image");
+    assert!(e.0.contains("not an image"), "{e}");
+}
