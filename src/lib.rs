@@ -35,6 +35,7 @@ mod pixels;
 mod plan;
 mod renderer;
 pub mod scene;
+pub mod template;
 mod text;
 
 #[cfg(test)]
@@ -51,3 +52,4 @@ pub use gpu::{list_adapters, AdapterSummary};
 pub use image::RgbaImage;
 pub use renderer::{Backend, Limits, Renderer};
 pub use scene::{Layer, LayerKind, Scene};
+pub use template::{Template, TemplateError};

@@ -320,18 +320,18 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
             "rect with every common field at the low end of its range",
             one_layer(json!({"type": "rect", "color": "#fff", "x": -1_000_000, "y": -1_000_000,
                 "width": 1e-9, "height": 1e-9, "opacity": 0, "blend": "normal", "corner_radius": 0,
-                "rotate": -1_000_000})),
+                "rotate": -1_000_000, "visible": false})),
         ),
         (
             "rect with every common field at the high end of its range",
             one_layer(json!({"type": "rect", "color": "#fff", "x": 1_000_000, "y": 1_000_000,
                 "width": 1_000_000, "height": 1_000_000, "opacity": 1, "blend": "luminosity",
-                "corner_radius": 1_000_000, "rotate": 1_000_000})),
+                "corner_radius": 1_000_000, "rotate": 1_000_000, "visible": true})),
         ),
         (
             "linear gradient with every field, equal offsets",
             one_layer(json!({"type": "linear-gradient", "x": 1.5, "y": 2.25, "width": 10, "height": 5,
-                "opacity": 0.5, "blend": "multiply", "corner_radius": 2, "rotate": 30, "angle": -45.5,
+                "opacity": 0.5, "blend": "multiply", "corner_radius": 2, "rotate": 30, "visible": false, "angle": -45.5,
                 "stops": [{"offset": 0, "color": "#000"}, {"offset": 0.5, "color": "#f00"},
                           {"offset": 0.5, "color": "#0f0"}, {"offset": 1, "color": "#00f"}]})),
         ),
@@ -344,7 +344,7 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
         (
             "radial gradient with every field",
             one_layer(json!({"type": "radial-gradient", "x": -3, "y": 4, "width": 20, "height": 8,
-                "opacity": 0.25, "blend": "screen", "corner_radius": 4, "rotate": -90,
+                "opacity": 0.25, "blend": "screen", "corner_radius": 4, "rotate": -90, "visible": true,
                 "center": [-0.5, 1.5], "radius": 7.5,
                 "stops": [{"offset": 0.2, "color": "#ffd27a90"}, {"offset": 0.2, "color": "#ffd27a00"}]})),
         ),
@@ -359,7 +359,7 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
             "image with every field",
             one_layer(json!({"type": "image", "src": "photos/coffee.jpg", "x": 0, "y": 0,
                 "width": 16, "height": 9, "opacity": 0.95, "blend": "source-atop", "corner_radius": 3,
-                "rotate": 12, "fit": "contain", "position": [0, 1], "filter": "bilinear"})),
+                "rotate": 12, "visible": false, "fit": "contain", "position": [0, 1], "filter": "bilinear"})),
         ),
         (
             "image position bounds",
@@ -372,7 +372,7 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
             "text with every field",
             one_layer(json!({"type": "text", "text": "Summer Sale\nline two", "x": 1, "y": 2,
                 "width": 14, "height": 10, "opacity": 0.8, "blend": "difference", "corner_radius": 1,
-                "rotate": 5, "size": 96, "color": "#1d1d1f", "font": "Inter", "weight": 700,
+                "rotate": 5, "visible": true, "size": 96, "color": "#1d1d1f", "font": "Inter", "weight": 700,
                 "style": "italic", "align": "center", "valign": "middle", "line_height": 1.3})),
         ),
         (
@@ -564,10 +564,10 @@ fn schema_defaults_are_the_parsers_defaults() {
             checked += 1;
         }
     }
-    // 3 canvas fields; x, y, opacity, blend, corner_radius, rotate on 5
-    // types; angle; center; fit, position, filter; size, color, weight,
+    // 3 canvas fields; x, y, opacity, blend, corner_radius, rotate, visible
+    // on 5 types; angle; center; fit, position, filter; size, color, weight,
     // style, align, valign, line_height.
-    assert_eq!(checked, 3 + 6 * 5 + 1 + 1 + 3 + 7, "defaults checked");
+    assert_eq!(checked, 3 + 7 * 5 + 1 + 1 + 3 + 7, "defaults checked");
 }
 
 // ---------------------------------------------------------------------------
@@ -864,6 +864,11 @@ fn invalid_scenes() -> Vec<(&'static str, Value, &'static str)> {
             "rotate as a boolean",
             rect(json!({"rotate": true})),
             "field \"rotate\": expected a number",
+        ),
+        (
+            "visible as a string",
+            rect(json!({"visible": "false"})),
+            "field \"visible\": expected true or false",
         ),
         // Gradients.
         (
