@@ -135,6 +135,7 @@ fn read(
             ms: start.elapsed().as_millis() as u64,
             failure,
         };
+        let mut failed = true;
         let sent = match data {
             Err(message) => results
                 .send(outcome(Status::Failed, None, None, Some(Failure::text(message))))
@@ -147,9 +148,11 @@ fn read(
                         results.send(o).is_ok()
                     }
                     Ok(path) if ctx.skip_existing && path.exists() => {
+                        failed = false;
                         results.send(outcome(Status::Skipped, id, Some(path), None)).is_ok()
                     }
                     Ok(output) => {
+                        failed = false;
                         let job = Job { seq, row, id, data, output, start };
                         jobs.send(job).is_ok()
                     }
@@ -158,6 +161,9 @@ fn read(
         };
         if !sent {
             break;
+        }
+        if failed && ctx.fail_fast {
+            shared.stop.store(true, Ordering::Relaxed);
         }
         seq += 1;
     }
@@ -186,6 +192,11 @@ fn work(ctx: &Context<'_>, jobs: &Mutex<Receiver<Job>>, results: Sender<Outcome>
         } else {
             render(ctx, job)
         };
+        if outcome.status == Status::Failed && ctx.fail_fast {
+            // Stop here rather than in the collector, so that the next job
+            // this worker takes is not started.
+            shared.stop.store(true, Ordering::Relaxed);
+        }
         // A closed channel means the collector gave up: keep draining so
         // that the reader never blocks on a full queue.
         let _ = results.send(outcome);
