@@ -1457,3 +1457,38 @@ fn every_field_set_to_edge_and_wrong_values_gets_the_same_verdict_from_schema_an
     }
     assert!(compared > 1000, "{compared}");
 }
+
+// ---------------------------------------------------------------------------
+// Templates
+
+/// The schema's `#/$defs/variables` as a schema of its own.
+fn variables_validator() -> Validator {
+    let doc = json!({"$defs": schema()["$defs"].clone(), "$ref": "#/$defs/variables"});
+    jsonschema::draft202012::new(&doc).expect("#/$defs/variables compiles")
+}
+
+#[test]
+fn template_declarations_get_the_same_verdict_from_the_schema_and_the_template_parser() {
+    let validator = variables_validator();
+    let example = read_json("examples/batch/card.json");
+    let mut cases = vec![(example["variables"].clone(), true)];
+    for (decl, ok) in [
+        (json!({"t": {"type": "string"}}), true),
+        (json!({"t": {"type": "color", "default": "#fff", "description": "d"}}), true),
+        (json!({"t": {"type": "boolean", "required": true}}), true),
+        (json!({"t": {"type": "text"}}), false),
+        (json!({"t": {}}), false),
+        (json!({"t": {"type": "string", "typ": 1}}), false),
+        (json!({"1t": {"type": "string"}}), false),
+        (json!({"t": {"type": "string", "required": "yes"}}), false),
+        (json!([]), false),
+    ] {
+        cases.push((decl, ok));
+    }
+    for (decl, ok) in cases {
+        let template = json!({"variables": decl, "width": 4, "height": 4});
+        let parsed = impasto::Template::from_value(template.clone());
+        assert_eq!(parsed.is_ok(), ok, "template parser on {decl}: {parsed:?}");
+        assert_eq!(validator.is_valid(&decl), ok, "schema on {decl}");
+    }
+}
