@@ -82,7 +82,14 @@ impl Case {
     /// `impasto batch card.json --data DATA --output PATTERN ...` on the CPU.
     fn batch(&self, data: &str, output: &str, extra: &[&str]) -> Run {
         let mut args = vec![
-            "batch", "card.json", "--data", data, "--output", output, "--backend", "cpu",
+            "batch",
+            "card.json",
+            "--data",
+            data,
+            "--output",
+            output,
+            "--backend",
+            "cpu",
             "--no-system-fonts",
         ];
         args.extend_from_slice(extra);
@@ -140,7 +147,14 @@ fn four_shards_in_four_processes_write_what_one_process_writes() {
             let shard = format!("{k}/4");
             let manifest = format!("shard{k}.jsonl");
             Command::new(env!("CARGO_BIN_EXE_impasto"))
-                .args(["batch", "card.json", "--data", "rows.csv", "--output", "sharded/{{id}}.png"])
+                .args([
+                    "batch",
+                    "card.json",
+                    "--data",
+                    "rows.csv",
+                    "--output",
+                    "sharded/{{id}}.png",
+                ])
                 .args(["--backend", "cpu", "--no-system-fonts", "--shard", &shard])
                 .args(["--manifest", &manifest])
                 .current_dir(case.dir.path())
@@ -157,7 +171,11 @@ fn four_shards_in_four_processes_write_what_one_process_writes() {
         .map(untimed)
         .collect();
     union.sort_by_key(|l| l["row"].as_u64());
-    let single: Vec<Value> = case.manifest("one.jsonl").into_iter().map(untimed).collect();
+    let single: Vec<Value> = case
+        .manifest("one.jsonl")
+        .into_iter()
+        .map(untimed)
+        .collect();
     let renamed: Vec<Value> = union
         .into_iter()
         .map(|mut l| {
@@ -170,7 +188,11 @@ fn four_shards_in_four_processes_write_what_one_process_writes() {
     assert_eq!(single.len(), 12);
     assert_eq!(case.files("sharded"), case.files("one"));
     // Shard 1 of 4 holds rows 2, 6 and 10 (0-based indices 1, 5, 9).
-    let rows: Vec<u64> = case.manifest("shard1.jsonl").iter().map(|l| l["row"].as_u64().unwrap()).collect();
+    let rows: Vec<u64> = case
+        .manifest("shard1.jsonl")
+        .iter()
+        .map(|l| l["row"].as_u64().unwrap())
+        .collect();
     assert_eq!(rows, [2, 6, 10]);
 }
 
@@ -178,8 +200,16 @@ fn four_shards_in_four_processes_write_what_one_process_writes() {
 fn one_job_and_two_jobs_write_byte_identical_files() {
     let case = Case::new(TEMPLATE);
     case.write("rows.csv", &rows_csv());
-    assert_eq!(case.batch("rows.csv", "a/{{id}}.jpg", &["--jobs", "1"]).code, 0);
-    assert_eq!(case.batch("rows.csv", "b/{{id}}.jpg", &["--jobs", "2"]).code, 0);
+    assert_eq!(
+        case.batch("rows.csv", "a/{{id}}.jpg", &["--jobs", "1"])
+            .code,
+        0
+    );
+    assert_eq!(
+        case.batch("rows.csv", "b/{{id}}.jpg", &["--jobs", "2"])
+            .code,
+        0
+    );
     let (a, b) = (case.files("a"), case.files("b"));
     assert_eq!(a.len(), 12);
     assert_eq!(a, b);
@@ -191,7 +221,12 @@ fn an_undeclared_variable_exits_2_before_anything_is_written() {
     case.write("rows.csv", &rows_csv());
     let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("{{titel}} refers to an undeclared variable"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("{{titel}} refers to an undeclared variable"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("layer 2 (text)"), "{}", run.stderr);
     assert!(case.files("out").is_empty());
     assert!(!case.path("m.jsonl").exists());
@@ -206,9 +241,16 @@ fn a_bad_colour_and_a_missing_required_value_fail_their_rows_and_the_rest_are_wr
     );
     let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("impasto: row 2: variable \"accent\""), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("impasto: row 2: variable \"accent\""),
+        "{}",
+        run.stderr
+    );
     let lines = case.manifest("m.jsonl");
-    let status: Vec<&str> = lines.iter().map(|l| l["status"].as_str().unwrap()).collect();
+    let status: Vec<&str> = lines
+        .iter()
+        .map(|l| l["status"].as_str().unwrap())
+        .collect();
     assert_eq!(status, ["ok", "failed", "failed", "ok"]);
     assert_eq!(lines[1]["row"], 2);
     assert_eq!(lines[1]["variable"], "accent");
@@ -217,7 +259,10 @@ fn a_bad_colour_and_a_missing_required_value_fail_their_rows_and_the_rest_are_wr
     assert_eq!(lines[2]["row"], 3);
     assert_eq!(lines[2]["variable"], "title");
     assert_eq!(lines[2]["layer"], 2);
-    assert!(lines[2]["error"].as_str().unwrap().contains("missing (required)"));
+    assert!(lines[2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("missing (required)"));
     let files: Vec<String> = case.files("out").into_keys().collect();
     assert_eq!(files, ["a.png", "d.png"]);
 }
@@ -233,8 +278,20 @@ fn an_output_pattern_that_leaves_its_folder_exits_2_and_a_value_that_does_fails_
     let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     let lines = case.manifest("m.jsonl");
-    assert!(lines[1]["error"].as_str().unwrap().contains("outside the output folder"));
-    assert!(!case.path("escaped.png").exists() && !case.dir.path().parent().unwrap().join("escaped.png").exists());
+    assert!(lines[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("outside the output folder"));
+    assert!(
+        !case.path("escaped.png").exists()
+            && !case
+                .dir
+                .path()
+                .parent()
+                .unwrap()
+                .join("escaped.png")
+                .exists()
+    );
 }
 
 #[test]
@@ -246,7 +303,10 @@ fn two_rows_that_would_write_one_file_fail_the_later_row() {
     let lines = case.manifest("m.jsonl");
     assert_eq!(lines[0]["status"], "ok");
     assert_eq!(lines[2]["status"], "failed");
-    assert!(lines[2]["error"].as_str().unwrap().contains("also the output of row 1"));
+    assert!(lines[2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("also the output of row 1"));
 }
 
 #[test]
@@ -266,7 +326,11 @@ fn a_layer_with_visible_false_is_not_painted() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let on = image::open(case.path("out/on.png")).unwrap().to_rgba8();
     let off = image::open(case.path("out/off.png")).unwrap().to_rgba8();
-    assert_eq!(on.get_pixel(40, 6).0, [255, 255, 255, 255], "the badge is painted");
+    assert_eq!(
+        on.get_pixel(40, 6).0,
+        [255, 255, 255, 255],
+        "the badge is painted"
+    );
     // Without the badge the image is that of the template without the layer.
     let badge = ",\n    {\"type\": \"rect\", \"x\": 36, \"y\": 2, \"width\": 10, \"height\": 10, \"color\": \"#fff\", \"visible\": \"{{badge}}\"}";
     assert!(TEMPLATE.contains(badge));
@@ -283,12 +347,23 @@ fn rows_on_standard_input_skip_existing_and_fail_fast() {
     let case = Case::new(TEMPLATE);
     let rows = "{\"id\": \"a\", \"title\": \"A\"}\n{\"id\": \"b\", \"title\": \"B\", \"size\": \"big\"}\n{\"id\": \"c\", \"title\": \"C\"}\n";
     let args = |extra: &[&'static str]| {
-        let mut a = vec!["batch", "card.json", "--data", "-", "--output", "out/{{id}}.png"];
+        let mut a = vec![
+            "batch",
+            "card.json",
+            "--data",
+            "-",
+            "--output",
+            "out/{{id}}.png",
+        ];
         a.extend_from_slice(&["--backend", "cpu", "--no-system-fonts", "--jobs", "1"]);
         a.extend_from_slice(extra);
         a
     };
-    let run = impasto_with_stdin(&args(&["--manifest", "m.jsonl"]), case.dir.path(), rows.as_bytes());
+    let run = impasto_with_stdin(
+        &args(&["--manifest", "m.jsonl"]),
+        case.dir.path(),
+        rows.as_bytes(),
+    );
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.stderr.contains("variable \"size\""), "{}", run.stderr);
     assert_eq!(case.files("out").len(), 2);
@@ -298,12 +373,19 @@ fn rows_on_standard_input_skip_existing_and_fail_fast() {
         rows.as_bytes(),
     );
     assert_eq!(run.code, 3, "{}", run.stderr);
-    let status: Vec<Value> = case.manifest("m.jsonl").into_iter().map(|l| l["status"].clone()).collect();
+    let status: Vec<Value> = case
+        .manifest("m.jsonl")
+        .into_iter()
+        .map(|l| l["status"].clone())
+        .collect();
     assert_eq!(status, ["skipped", "failed", "skipped"]);
     std::fs::remove_dir_all(case.path("out")).unwrap();
     let run = impasto_with_stdin(&args(&["--fail-fast"]), case.dir.path(), rows.as_bytes());
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(!case.path("out/c.png").exists(), "fail-fast rendered the row after a failure");
+    assert!(
+        !case.path("out/c.png").exists(),
+        "fail-fast rendered the row after a failure"
+    );
 }
 
 #[test]
@@ -311,21 +393,56 @@ fn render_set_binds_one_row_and_render_dash_reads_standard_input() {
     let case = Case::new(TEMPLATE);
     let base = ["--backend", "cpu", "--no-system-fonts"];
     let run = impasto(
-        &[&["render", "card.json", "--set", "title=Hi", "--set", "accent=#00f", "-o", "set.png"][..], &base].concat(),
+        &[
+            &[
+                "render",
+                "card.json",
+                "--set",
+                "title=Hi",
+                "--set",
+                "accent=#00f",
+                "-o",
+                "set.png",
+            ][..],
+            &base,
+        ]
+        .concat(),
         case.dir.path(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let img = image::open(case.path("set.png")).unwrap().to_rgba8();
     assert_eq!(img.get_pixel(40, 27).0, [0, 0, 255, 255]);
-    let run = impasto(&[&["render", "card.json", "--set", "titel=Hi", "-o", "x.png"][..], &base].concat(), case.dir.path());
+    let run = impasto(
+        &[
+            &["render", "card.json", "--set", "titel=Hi", "-o", "x.png"][..],
+            &base,
+        ]
+        .concat(),
+        case.dir.path(),
+    );
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("\"titel\" is not declared"), "{}", run.stderr);
-    let run = impasto(&[&["render", "card.json", "-o", "x.png"][..], &base].concat(), case.dir.path());
+    assert!(
+        run.stderr.contains("\"titel\" is not declared"),
+        "{}",
+        run.stderr
+    );
+    let run = impasto(
+        &[&["render", "card.json", "-o", "x.png"][..], &base].concat(),
+        case.dir.path(),
+    );
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("variable \"title\": missing"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("variable \"title\": missing"),
+        "{}",
+        run.stderr
+    );
     assert!(!case.path("x.png").exists());
     let scene = r##"{"width": 4, "height": 4, "layers": [{"type": "rect", "color": "#f00"}]}"##;
-    let run = impasto_with_stdin(&[&["render", "-", "-o", "stdin.png"][..], &base].concat(), case.dir.path(), scene.as_bytes());
+    let run = impasto_with_stdin(
+        &[&["render", "-", "-o", "stdin.png"][..], &base].concat(),
+        case.dir.path(),
+        scene.as_bytes(),
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let img = image::open(case.path("stdin.png")).unwrap().to_rgba8();
     assert_eq!(img.get_pixel(1, 1).0, [255, 0, 0, 255]);

@@ -1474,7 +1474,10 @@ fn template_declarations_get_the_same_verdict_from_the_schema_and_the_template_p
     let mut cases = vec![(example["variables"].clone(), true)];
     for (decl, ok) in [
         (json!({"t": {"type": "string"}}), true),
-        (json!({"t": {"type": "color", "default": "#fff", "description": "d"}}), true),
+        (
+            json!({"t": {"type": "color", "default": "#fff", "description": "d"}}),
+            true,
+        ),
         (json!({"t": {"type": "boolean", "required": true}}), true),
         (json!({"t": {"type": "text"}}), false),
         (json!({"t": {}}), false),

@@ -198,7 +198,11 @@ impl Template {
     fn first_use(&self, name: &str) -> Option<Place> {
         self.slots
             .iter()
-            .find(|s| s.parts.iter().any(|p| matches!(p, Part::Var(n) if n == name)))
+            .find(|s| {
+                s.parts
+                    .iter()
+                    .any(|p| matches!(p, Part::Var(n) if n == name))
+            })
             .map(|s| s.place.clone())
     }
 

@@ -44,11 +44,18 @@ fn text_of(scene: &Scene, i: usize) -> &str {
 #[test]
 fn binding_substitutes_inside_strings_and_lone_references_keep_their_type() {
     let scene = card()
-        .bind(&row(&[("title", "Mug"), ("price", "12"), ("badge", "true"), ("sku", "x")]))
+        .bind(&row(&[
+            ("title", "Mug"),
+            ("price", "12"),
+            ("badge", "true"),
+            ("sku", "x"),
+        ]))
         .unwrap();
     assert_eq!(text_of(&scene, 2), "Mug — 12 {{x}}");
     assert_eq!(scene.layers[0].x, 12.0);
-    assert!(matches!(scene.layers[0].kind, LayerKind::Rect { color } if color == Color::hex("#e4572e")));
+    assert!(
+        matches!(scene.layers[0].kind, LayerKind::Rect { color } if color == Color::hex("#e4572e"))
+    );
     assert!(matches!(&scene.layers[1].kind, LayerKind::Image(i) if i.src == "photos/a.png"));
     assert!(scene.layers[3].visible);
     let json_row = json!({"title": "Mug", "price": 3.25, "badge": null});
@@ -77,7 +84,10 @@ fn a_bad_colour_names_the_variable_the_layer_and_the_field() {
     };
     assert_eq!(t.variable(), Some("accent"));
     assert_eq!(t.field(), Some("color"));
-    assert!(e.to_string().contains("layer 0 (rect): field \"color\""), "{e}");
+    assert!(
+        e.to_string().contains("layer 0 (rect): field \"color\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -106,10 +116,14 @@ fn an_undeclared_reference_is_refused_when_the_template_is_loaded() {
 
 #[test]
 fn a_scene_without_variables_binds_to_exactly_the_scene_it_describes() {
-    let text = r##"{"width": 8, "height": 8, "layers": [{"type": "text", "text": "{{kept}} \\{{"}]}"##;
+    let text =
+        r##"{"width": 8, "height": 8, "layers": [{"type": "text", "text": "{{kept}} \\{{"}]}"##;
     let template = Template::from_json(text).unwrap();
     assert!(template.variables().is_empty());
-    assert_eq!(template.bind(&row(&[("kept", "x")])).unwrap(), Scene::from_json(text).unwrap());
+    assert_eq!(
+        template.bind(&row(&[("kept", "x")])).unwrap(),
+        Scene::from_json(text).unwrap()
+    );
     assert!(Template::from_json(r#"{"width": 0, "height": 8}"#).is_err());
 }
 
@@ -122,5 +136,9 @@ fn a_template_given_to_the_scene_parser_says_it_is_a_template() {
 #[test]
 fn check_names_refuses_a_value_for_an_undeclared_variable() {
     let e = card().check_names(["title", "titel"]).unwrap_err();
-    assert!(e.to_string().starts_with("variable \"titel\" is not declared"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("variable \"titel\" is not declared"),
+        "{e}"
+    );
 }

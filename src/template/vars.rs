@@ -105,7 +105,12 @@ fn declaration(name: &str, d: &Value) -> Result<Variable, TemplateError> {
     let ty = match map.get("type") {
         Some(Value::String(t)) => VarType::from_name(t)
             .ok_or_else(|| err(format!("type {t:?} is not one of {}", names())))?,
-        Some(other) => return Err(err(format!("type: expected one of {}, got {other}", names()))),
+        Some(other) => {
+            return Err(err(format!(
+                "type: expected one of {}, got {other}",
+                names()
+            )))
+        }
         None => return Err(err(format!("missing \"type\" (one of {})", names()))),
     };
     let description = match map.get("description") {
@@ -121,7 +126,9 @@ fn declaration(name: &str, d: &Value) -> Result<Variable, TemplateError> {
         description,
     };
     if let Some(dv) = map.get("default") {
-        let typed = var.check(Raw::Json(dv)).map_err(|m| err(format!("default: {m}")))?;
+        let typed = var
+            .check(Raw::Json(dv))
+            .map_err(|m| err(format!("default: {m}")))?;
         var.default = typed;
     }
     var.required = match map.get("required") {
@@ -222,13 +229,31 @@ mod tests {
     #[test]
     fn bad_declarations_name_the_variable_and_the_problem() {
         for (v, want) in [
-            (json!({"t": {"type": "text"}}), "variables.t\": type \"text\" is not one of"),
+            (
+                json!({"t": {"type": "text"}}),
+                "variables.t\": type \"text\" is not one of",
+            ),
             (json!({"t": {}}), "missing \"type\""),
-            (json!({"t": {"type": "color", "default": "#zz"}}), "default:"),
-            (json!({"t": {"type": "number", "default": "3"}}), "expected a number"),
-            (json!({"t": {"type": "string", "required": false}}), "has no default"),
-            (json!({"t": {"type": "string", "default": "", "required": true}}), "choose one"),
-            (json!({"t": {"type": "string", "typ": 1}}), "unknown field \"typ\""),
+            (
+                json!({"t": {"type": "color", "default": "#zz"}}),
+                "default:",
+            ),
+            (
+                json!({"t": {"type": "number", "default": "3"}}),
+                "expected a number",
+            ),
+            (
+                json!({"t": {"type": "string", "required": false}}),
+                "has no default",
+            ),
+            (
+                json!({"t": {"type": "string", "default": "", "required": true}}),
+                "choose one",
+            ),
+            (
+                json!({"t": {"type": "string", "typ": 1}}),
+                "unknown field \"typ\"",
+            ),
             (json!({"1t": {"type": "string"}}), "not a variable name"),
             (json!([]), "expected an object"),
         ] {
@@ -259,6 +284,9 @@ mod tests {
         assert!(c.check(Raw::Text("#12345")).is_err());
         assert_eq!(c.check(Raw::Text("#fff")).unwrap(), Some(json!("#fff")));
         assert_eq!(var(VarType::String).check(Raw::Text("")).unwrap(), None);
-        assert_eq!(var(VarType::Image).check(Raw::Json(&Value::Null)).unwrap(), None);
+        assert_eq!(
+            var(VarType::Image).check(Raw::Json(&Value::Null)).unwrap(),
+            None
+        );
     }
 }

@@ -24,9 +24,9 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Scene, Error> {
 fn values(sets: &[String]) -> Result<BTreeMap<String, String>, Error> {
     let mut row = BTreeMap::new();
     for set in sets {
-        let (name, value) = set.split_once('=').ok_or_else(|| {
-            Error::Options(format!("--set {set:?}: expected NAME=VALUE"))
-        })?;
+        let (name, value) = set
+            .split_once('=')
+            .ok_or_else(|| Error::Options(format!("--set {set:?}: expected NAME=VALUE")))?;
         if row.insert(name.to_owned(), value.to_owned()).is_some() {
             return Err(Error::Options(format!("--set: {name:?} is given twice")));
         }

@@ -38,7 +38,7 @@ impl Pattern {
         let pieces = pieces(pattern).map_err(bad)?;
         if !pieces.iter().any(|p| matches!(p, Piece::Key(_))) {
             return Err(bad(
-                "has no {{name}}: every row would write the same file".into(),
+                "has no {{name}}: every row would write the same file".into()
             ));
         }
         let first = pattern.find("{{").unwrap_or(pattern.len());
@@ -114,7 +114,8 @@ impl Pattern {
         }
         let path = PathBuf::from(&s);
         let inside = path.strip_prefix(&self.base).is_ok_and(|rest| {
-            rest.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+            rest.components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
                 && rest.components().any(|c| matches!(c, Component::Normal(_)))
         });
         if !inside {
@@ -185,7 +186,10 @@ mod tests {
     #[test]
     fn resolving_confines_values_to_the_folder_and_refuses_a_second_row_on_one_file() {
         let mut p = Pattern::new("out/{{id}}.jpg", 85).unwrap();
-        assert_eq!(p.resolve(1, &data(&[("id", "a")])).unwrap(), PathBuf::from("out/a.jpg"));
+        assert_eq!(
+            p.resolve(1, &data(&[("id", "a")])).unwrap(),
+            PathBuf::from("out/a.jpg")
+        );
         assert_eq!(
             p.resolve(2, &data(&[("id", "sub/b")])).unwrap(),
             PathBuf::from("out/sub/b.jpg")

@@ -138,7 +138,12 @@ fn read(
         let mut failed = true;
         let sent = match data {
             Err(message) => results
-                .send(outcome(Status::Failed, None, None, Some(Failure::text(message))))
+                .send(outcome(
+                    Status::Failed,
+                    None,
+                    None,
+                    Some(Failure::text(message)),
+                ))
                 .is_ok(),
             Ok(data) => {
                 let id = data.text("id");
@@ -149,11 +154,20 @@ fn read(
                     }
                     Ok(path) if ctx.skip_existing && path.exists() => {
                         failed = false;
-                        results.send(outcome(Status::Skipped, id, Some(path), None)).is_ok()
+                        results
+                            .send(outcome(Status::Skipped, id, Some(path), None))
+                            .is_ok()
                     }
                     Ok(output) => {
                         failed = false;
-                        let job = Job { seq, row, id, data, output, start };
+                        let job = Job {
+                            seq,
+                            row,
+                            id,
+                            data,
+                            output,
+                            start,
+                        };
                         jobs.send(job).is_ok()
                     }
                 }
@@ -213,8 +227,13 @@ fn render(ctx: &Context<'_>, job: Job) -> Outcome {
             })?;
         }
         let options = RenderOptions::default();
-        ctx.renderer
-            .render_to_file_with(&scene, &Assets::new(), &job.output, ctx.quality, &options)?;
+        ctx.renderer.render_to_file_with(
+            &scene,
+            &Assets::new(),
+            &job.output,
+            ctx.quality,
+            &options,
+        )?;
         std::fs::metadata(&job.output)
             .map(|m| m.len())
             .map_err(|source| Error::Io {

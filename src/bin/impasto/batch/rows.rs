@@ -258,7 +258,10 @@ mod tests {
         assert!(r2.unwrap_err().contains("expected a JSON object"));
         let (n3, r3) = rows.next_row().unwrap().unwrap();
         let r3 = r3.unwrap();
-        assert_eq!((n3, r3.text("id"), r3.text("n")), (3, Some("b".into()), None));
+        assert_eq!(
+            (n3, r3.text("id"), r3.text("n")),
+            (3, Some("b".into()), None)
+        );
         assert!(rows.next_row().unwrap().is_none());
     }
 }
