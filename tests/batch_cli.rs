@@ -233,6 +233,20 @@ fn an_undeclared_variable_exits_2_before_anything_is_written() {
 }
 
 #[test]
+fn a_misspelt_field_in_the_template_exits_2_before_any_row() {
+    let case = Case::new(&TEMPLATE.replace("\"height\": 12, \"size\"", "\"heigth\": 12, \"size\""));
+    case.write("rows.csv", &rows_csv());
+    let run = case.batch("rows.csv", "out/{{id}}.png", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("layer 2 (text): field \"heigth\""),
+        "{}",
+        run.stderr
+    );
+    assert!(case.files("out").is_empty());
+}
+
+#[test]
 fn a_bad_colour_and_a_missing_required_value_fail_their_rows_and_the_rest_are_written() {
     let case = Case::new(TEMPLATE);
     case.write(

@@ -138,7 +138,45 @@ impl Template {
                 }
             }
         }
+        template.probe()?;
         Ok(template)
+    }
+
+    /// Binds stand-in values (each default, or a value of the type) and
+    /// refuses the template when the scene is wrong in a field that holds
+    /// no reference (a misspelt field, a bad literal colour): that would
+    /// fail every row, so it fails the template. Errors in fields fed by
+    /// variables are left to the rows, whose values decide them.
+    fn probe(&self) -> Result<(), Error> {
+        let values: BTreeMap<&str, Value> = self
+            .variables
+            .iter()
+            .map(|v| {
+                (
+                    v.name.as_str(),
+                    v.default.clone().unwrap_or_else(|| v.ty.stand_in()),
+                )
+            })
+            .collect();
+        match Scene::from_value(&self.substituted(&values)).map_err(|e| self.attribute(e)) {
+            Err(Error::Template(TemplateError::Scene { error, variables }))
+                if variables.is_empty() =>
+            {
+                Err(Error::Scene(error))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The document with `values` in every slot.
+    fn substituted(&self, values: &BTreeMap<&str, Value>) -> Value {
+        let mut doc = self.doc.clone();
+        for slot in &self.slots {
+            if let Some(target) = refs::at_mut(&mut doc, &slot.path) {
+                *target = substitute(&slot.parts, values);
+            }
+        }
+        doc
     }
 
     /// The declared variables, in name order.
@@ -230,12 +268,7 @@ impl Template {
                 }
             }
         }
-        let mut doc = self.doc.clone();
-        for slot in &self.slots {
-            if let Some(target) = refs::at_mut(&mut doc, &slot.path) {
-                *target = substitute(&slot.parts, &values);
-            }
-        }
+        let doc = self.substituted(&values);
         let mut scene = Scene::from_value(&doc).map_err(|e| self.attribute(e))?;
         scene.base_dir.clone_from(&self.base_dir);
         Ok(scene)

@@ -142,3 +142,28 @@ fn check_names_refuses_a_value_for_an_undeclared_variable() {
         "{e}"
     );
 }
+
+#[test]
+fn a_scene_error_outside_the_references_is_refused_when_the_template_is_loaded() {
+    let e = Template::from_value(json!({
+        "variables": {"c": {"type": "color"}, "w": {"type": "number"}},
+        "width": 10, "height": 10,
+        "layers": [{"type": "rect", "color": "{{c}}", "heigth": 3}]
+    }))
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("layer 0 (rect): field \"heigth\""),
+        "{e}"
+    );
+    // A stand-in value that the field refuses is left to the rows.
+    let t = Template::from_value(json!({
+        "variables": {"w": {"type": "number"}},
+        "width": 10, "height": 10,
+        "layers": [{"type": "text", "text": "a", "weight": "{{w}}"}]
+    }))
+    .unwrap();
+    let e = t.bind(&row(&[("w", "50")])).unwrap_err();
+    assert!(e.to_string().ends_with("(from variable \"w\")"), "{e}");
+    assert!(t.bind(&row(&[("w", "700")])).is_ok());
+}

@@ -39,6 +39,17 @@ impl VarType {
             .map_or("string", |(n, _)| n)
     }
 
+    /// A valid value of the type, to check a template before any row.
+    pub(super) fn stand_in(self) -> Value {
+        match self {
+            VarType::String => Value::from("x"),
+            VarType::Image => Value::from("x.png"),
+            VarType::Number => Value::from(1),
+            VarType::Color => Value::from("#000"),
+            VarType::Boolean => Value::Bool(true),
+        }
+    }
+
     fn from_name(name: &str) -> Option<VarType> {
         Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
     }
