@@ -42,9 +42,9 @@ impl Progress {
                 None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
             };
             let template = if total.is_some() {
-                "{bar:30} {pos}/{len} rows, {per_sec}, ETA {eta} {msg}"
+                "{bar:30} {pos}/{len} rows, ETA {eta}, {msg}"
             } else {
-                "{spinner} {pos} rows, {per_sec} {msg}"
+                "{spinner} {pos} rows, {msg}"
             };
             if let Ok(style) = ProgressStyle::with_template(template) {
                 bar.set_style(style);
@@ -81,9 +81,8 @@ impl Progress {
         match &self.bar {
             Some(bar) => {
                 bar.set_position(counts.rows);
-                if counts.failed > 0 {
-                    bar.set_message(format!("{} failed", counts.failed));
-                }
+                let rate = rate(counts.written, self.start.elapsed());
+                bar.set_message(format!("{rate:.1} images/s, {} failed", counts.failed));
             }
             None if self.last_line.elapsed() >= LINE_EVERY => {
                 self.last_line = Instant::now();
