@@ -71,6 +71,11 @@ pub enum Error {
     #[error("{0}")]
     Scene(#[from] SceneError),
 
+    /// A template or the values bound to it are invalid (bad input): names
+    /// the variable and, where it is used, the layer and field.
+    #[error("{0}")]
+    Template(#[from] crate::template::TemplateError),
+
     /// The scene is valid but asks for something this build cannot render yet.
     #[error("{location}: {message}")]
     Unsupported {
@@ -130,7 +135,10 @@ impl Error {
     /// True when the error is the user's input's fault (scene, assets, output
     /// path, options): the CLI exits with status 2 for these, 1 otherwise.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::Scene(_) | Error::Output(_) | Error::Options(_))
+        matches!(
+            self,
+            Error::Scene(_) | Error::Template(_) | Error::Output(_) | Error::Options(_)
+        )
     }
 
     /// Shorthand for a [`SceneError`] wrapped in [`Error::Scene`].

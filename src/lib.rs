@@ -36,6 +36,7 @@ mod plan;
 mod renderer;
 pub mod scene;
 mod shrink;
+pub mod template;
 mod text;
 
 #[cfg(test)]
@@ -52,3 +53,4 @@ pub use gpu::{list_adapters, AdapterSummary};
 pub use image::RgbaImage;
 pub use renderer::{Backend, Limits, Renderer};
 pub use scene::{Layer, LayerKind, Scene};
+pub use template::{Template, TemplateError};

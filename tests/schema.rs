@@ -320,18 +320,18 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
             "rect with every common field at the low end of its range",
             one_layer(json!({"type": "rect", "color": "#fff", "x": -1_000_000, "y": -1_000_000,
                 "width": 1e-9, "height": 1e-9, "opacity": 0, "blend": "normal", "corner_radius": 0,
-                "rotate": -1_000_000})),
+                "rotate": -1_000_000, "visible": false})),
         ),
         (
             "rect with every common field at the high end of its range",
             one_layer(json!({"type": "rect", "color": "#fff", "x": 1_000_000, "y": 1_000_000,
                 "width": 1_000_000, "height": 1_000_000, "opacity": 1, "blend": "luminosity",
-                "corner_radius": 1_000_000, "rotate": 1_000_000})),
+                "corner_radius": 1_000_000, "rotate": 1_000_000, "visible": true})),
         ),
         (
             "linear gradient with every field, equal offsets",
             one_layer(json!({"type": "linear-gradient", "x": 1.5, "y": 2.25, "width": 10, "height": 5,
-                "opacity": 0.5, "blend": "multiply", "corner_radius": 2, "rotate": 30, "angle": -45.5,
+                "opacity": 0.5, "blend": "multiply", "corner_radius": 2, "rotate": 30, "visible": false, "angle": -45.5,
                 "stops": [{"offset": 0, "color": "#000"}, {"offset": 0.5, "color": "#f00"},
                           {"offset": 0.5, "color": "#0f0"}, {"offset": 1, "color": "#00f"}]})),
         ),
@@ -344,7 +344,7 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
         (
             "radial gradient with every field",
             one_layer(json!({"type": "radial-gradient", "x": -3, "y": 4, "width": 20, "height": 8,
-                "opacity": 0.25, "blend": "screen", "corner_radius": 4, "rotate": -90,
+                "opacity": 0.25, "blend": "screen", "corner_radius": 4, "rotate": -90, "visible": true,
                 "center": [-0.5, 1.5], "radius": 7.5,
                 "stops": [{"offset": 0.2, "color": "#ffd27a90"}, {"offset": 0.2, "color": "#ffd27a00"}]})),
         ),
@@ -359,7 +359,7 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
             "image with every field",
             one_layer(json!({"type": "image", "src": "photos/coffee.jpg", "x": 0, "y": 0,
                 "width": 16, "height": 9, "opacity": 0.95, "blend": "source-atop", "corner_radius": 3,
-                "rotate": 12, "fit": "contain", "position": [0, 1], "filter": "bilinear"})),
+                "rotate": 12, "visible": false, "fit": "contain", "position": [0, 1], "filter": "bilinear"})),
         ),
         (
             "image position bounds",
@@ -372,7 +372,7 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
             "text with every field",
             one_layer(json!({"type": "text", "text": "Summer Sale\nline two", "x": 1, "y": 2,
                 "width": 14, "height": 10, "opacity": 0.8, "blend": "difference", "corner_radius": 1,
-                "rotate": 5, "size": 96, "color": "#1d1d1f", "font": "Inter", "weight": 700,
+                "rotate": 5, "visible": true, "size": 96, "color": "#1d1d1f", "font": "Inter", "weight": 700,
                 "style": "italic", "align": "center", "valign": "middle", "line_height": 1.3})),
         ),
         (
@@ -564,10 +564,10 @@ fn schema_defaults_are_the_parsers_defaults() {
             checked += 1;
         }
     }
-    // 3 canvas fields; x, y, opacity, blend, corner_radius, rotate on 5
-    // types; angle; center; fit, position, filter; size, color, weight,
+    // 3 canvas fields; x, y, opacity, blend, corner_radius, rotate, visible
+    // on 5 types; angle; center; fit, position, filter; size, color, weight,
     // style, align, valign, line_height.
-    assert_eq!(checked, 3 + 6 * 5 + 1 + 1 + 3 + 7, "defaults checked");
+    assert_eq!(checked, 3 + 7 * 5 + 1 + 1 + 3 + 7, "defaults checked");
 }
 
 // ---------------------------------------------------------------------------
@@ -864,6 +864,11 @@ fn invalid_scenes() -> Vec<(&'static str, Value, &'static str)> {
             "rotate as a boolean",
             rect(json!({"rotate": true})),
             "field \"rotate\": expected a number",
+        ),
+        (
+            "visible as a string",
+            rect(json!({"visible": "false"})),
+            "field \"visible\": expected true or false",
         ),
         // Gradients.
         (
@@ -1451,4 +1456,42 @@ fn every_field_set_to_edge_and_wrong_values_gets_the_same_verdict_from_schema_an
         }
     }
     assert!(compared > 1000, "{compared}");
+}
+
+// ---------------------------------------------------------------------------
+// Templates
+
+/// The schema's `#/$defs/variables` as a schema of its own.
+fn variables_validator() -> Validator {
+    let doc = json!({"$defs": schema()["$defs"].clone(), "$ref": "#/$defs/variables"});
+    jsonschema::draft202012::new(&doc).expect("#/$defs/variables compiles")
+}
+
+#[test]
+fn template_declarations_get_the_same_verdict_from_the_schema_and_the_template_parser() {
+    let validator = variables_validator();
+    let example = read_json("examples/batch/card.json");
+    let mut cases = vec![(example["variables"].clone(), true)];
+    for (decl, ok) in [
+        (json!({"t": {"type": "string"}}), true),
+        (
+            json!({"t": {"type": "color", "default": "#fff", "description": "d"}}),
+            true,
+        ),
+        (json!({"t": {"type": "boolean", "required": true}}), true),
+        (json!({"t": {"type": "text"}}), false),
+        (json!({"t": {}}), false),
+        (json!({"t": {"type": "string", "typ": 1}}), false),
+        (json!({"1t": {"type": "string"}}), false),
+        (json!({"t": {"type": "string", "required": "yes"}}), false),
+        (json!([]), false),
+    ] {
+        cases.push((decl, ok));
+    }
+    for (decl, ok) in cases {
+        let template = json!({"variables": decl, "width": 4, "height": 4});
+        let parsed = impasto::Template::from_value(template.clone());
+        assert_eq!(parsed.is_ok(), ok, "template parser on {decl}: {parsed:?}");
+        assert_eq!(validator.is_valid(&decl), ok, "schema on {decl}");
+    }
 }

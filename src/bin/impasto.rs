@@ -5,10 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use impasto::{Assets, Backend, Error, Limits, RenderOptions, Renderer, Scene};
+use impasto::{Assets, Backend, Error, Limits, RenderOptions, Renderer};
 
+#[path = "impasto/batch/mod.rs"]
+mod batch;
 #[path = "impasto/bench/mod.rs"]
 mod bench;
+#[path = "impasto/oneoff.rs"]
+mod oneoff;
 
 /// impasto composes layered images (posters, social cards, thumbnails) from a
 /// JSON scene. The scene format is described in docs/scene-format.md;
@@ -33,8 +37,14 @@ enum Command {
     Schema,
     /// Render a scene to an image file.
     Render {
-        /// The scene file (JSON).
+        /// The scene file (JSON), or a template (with --set), or - to read
+        /// either from standard input (image paths then relative to the
+        /// current folder unless --assets).
         scene: PathBuf,
+        /// A template variable's value, NAME=VALUE; may be given more than
+        /// once (docs/scene-format.md, Templates).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
         /// The output file; its extension picks the format: .png (RGBA,
         /// straight alpha), .jpg/.jpeg (flattened over white), .webp (lossless).
         #[arg(short, long)]
@@ -85,6 +95,12 @@ enum Command {
     /// repetitions; or compare two reports (`impasto bench compare OLD NEW`).
     /// See docs/benchmark-harness.md.
     Bench(bench::BenchArgs),
+    /// Render a template once per row of a CSV or JSON Lines file
+    /// (docs/batch.md). Exit status: 0 when every row was written (or
+    /// skipped), 3 when some rows failed (each is in the manifest with its
+    /// row number and error), 2 when the template or the arguments are bad
+    /// (nothing rendered), 1 for any other failure.
+    Batch(batch::BatchArgs),
 }
 
 /// The `--backend` values; `impasto::Backend` is the library's, this is the
@@ -162,6 +178,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Bench(args) => bench::run(args),
+        Command::Batch(args) => batch::run(args),
         command => run_command(command).map(|()| ExitCode::SUCCESS),
     }
 }
@@ -207,6 +224,7 @@ fn run_command(command: Command) -> Result<(), Error> {
         }
         Command::Render {
             scene,
+            set,
             output,
             backend,
             assets,
@@ -219,7 +237,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             no_shrink_on_load,
             timeout,
         } => {
-            let scene = Scene::from_path(&scene)?;
+            let scene = oneoff::load(&scene, &set)?;
             let mut renderer = Renderer::new(backend.into())?.with_limits(Limits {
                 max_canvas_pixels,
                 max_image_pixels,
@@ -241,6 +259,6 @@ fn run_command(command: Command) -> Result<(), Error> {
             };
             renderer.render_to_file_with(&scene, &Assets::new(), &output, quality, &options)
         }
-        Command::Bench(_) => unreachable!("run() handles bench"),
+        Command::Bench(_) | Command::Batch(_) => unreachable!("run() handles bench and batch"),
     }
 }

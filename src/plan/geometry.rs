@@ -326,6 +326,7 @@ mod tests {
             blend: BlendMode::SourceOver,
             corner_radius: r,
             rotate: rot,
+            visible: true,
             kind: LayerKind::Rect {
                 color: Color::default(),
             },

@@ -37,7 +37,7 @@ pub(crate) struct Plan<'s> {
     pub space: BlendSpace,
     /// The background, premultiplied in `space`.
     pub background: [f32; 4],
-    /// The layers, bottom first, one per scene layer.
+    /// The layers, bottom first, one per visible scene layer.
     pub layers: Vec<PlannedLayer<'s>>,
     /// What was planned, for [`Plan::tile_scene`].
     scene: &'s Scene,
@@ -97,6 +97,8 @@ impl<'s> Plan<'s> {
             .layers
             .iter()
             .enumerate()
+            // An invisible layer is not planned: no backend paints it.
+            .filter(|(_, layer)| layer.visible)
             .map(|(index, layer)| plan_layer(index, layer, resolved, space, canvas))
             .collect();
         Plan {

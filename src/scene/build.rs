@@ -86,6 +86,7 @@ impl Layer {
             blend: BlendMode::SourceOver,
             corner_radius: 0.0,
             rotate: 0.0,
+            visible: true,
             kind: kind.into(),
         }
     }
@@ -171,6 +172,13 @@ impl Layer {
     #[must_use]
     pub fn rotate(mut self, degrees: impl Into<f64>) -> Layer {
         self.rotate = degrees.into();
+        self
+    }
+
+    /// Sets [`visible`](Layer::visible): false skips the layer.
+    #[must_use]
+    pub fn visible(mut self, visible: bool) -> Layer {
+        self.visible = visible;
         self
     }
 

@@ -119,6 +119,15 @@ impl<'a> Fields<'a> {
         Ok(n as u32)
     }
 
+    /// The boolean at `key`, `default` when absent.
+    pub(super) fn boolean(&self, key: &str, default: bool) -> Result<bool, Error> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(v) => Err(self.err(key, format!("expected true or false, got {}", kind_of(v)))),
+        }
+    }
+
     pub(super) fn string(&self, key: &str) -> Result<Option<&'a str>, Error> {
         match self.get(key) {
             None => Ok(None),

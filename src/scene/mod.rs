@@ -30,6 +30,7 @@ mod strict_json;
 mod types;
 
 pub use names::Named;
+pub(crate) use parse::{read_limited, read_text, strict_value};
 pub use types::{Align, Filter, Fit, ImageLayer, Layer, LayerKind, Scene, Stop, TextLayer, VAlign};
 
 /// Largest canvas side the format allows.

@@ -36,6 +36,7 @@ const COMMON_FIELDS: &[&str] = &[
     "blend",
     "corner_radius",
     "rotate",
+    "visible",
 ];
 
 impl Scene {
@@ -44,9 +45,7 @@ impl Scene {
     pub fn from_json(json: &str) -> Result<Scene, Error> {
         // A UTF-8 byte-order mark, as some editors write, is not content.
         let json = json.strip_prefix('\u{feff}').unwrap_or(json);
-        let value: Value = super::strict_json::from_str(json)
-            .map_err(|e| Error::scene(Location::Document, None, format!("invalid JSON: {e}")))?;
-        Scene::from_value(&value)
+        Scene::from_value(&strict_value(json)?)
     }
 
     /// Reads and parses a scene file; the folder that holds it becomes the
@@ -60,32 +59,7 @@ impl Scene {
     /// `max_bytes` is refused before it is read.
     pub fn from_path_limited(path: impl AsRef<Path>, max_bytes: u64) -> Result<Scene, Error> {
         let path = path.as_ref();
-        let fail = |m: String| Error::scene(Location::Document, None, m);
-        let cannot = |e: std::io::Error| fail(format!("cannot read {}: {e}", path.display()));
-        let meta = std::fs::metadata(path).map_err(cannot)?;
-        if !meta.is_file() {
-            return Err(fail(format!("{}: not a regular file", path.display())));
-        }
-        let too_big = |n: u64| {
-            fail(format!(
-                "{}: the scene file is {n} bytes, over the limit of {max_bytes} bytes",
-                path.display()
-            ))
-        };
-        if meta.len() > max_bytes {
-            return Err(too_big(meta.len()));
-        }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
-        let file = std::fs::File::open(path).map_err(cannot)?;
-        // The file may grow after the check: read one byte past the limit at most.
-        file.take(max_bytes + 1)
-            .read_to_end(&mut bytes)
-            .map_err(cannot)?;
-        if bytes.len() as u64 > max_bytes {
-            return Err(too_big(bytes.len() as u64));
-        }
-        let text = String::from_utf8(bytes)
-            .map_err(|e| fail(format!("{}: not UTF-8: {e}", path.display())))?;
+        let text = read_limited(path, max_bytes)?;
         let mut scene = Scene::from_json(&text)?;
         let dir = path.parent().unwrap_or(Path::new(""));
         scene.base_dir = Some(if dir.as_os_str().is_empty() {
@@ -105,6 +79,14 @@ impl Scene {
                 format!("expected a JSON object, got {}", kind_of(value)),
             )
         })?;
+        if map.contains_key("variables") {
+            return Err(Error::scene(
+                Location::Canvas,
+                Some("variables"),
+                "this scene is a template: bind its variables first \
+                 (impasto::Template, `impasto render --set`, `impasto batch`)",
+            ));
+        }
         let o = Fields::new(map, Location::Canvas, CANVAS_FIELDS)?;
         o.string("$schema")?;
         let mut scene = Scene::new(o.canvas_side("width")?, o.canvas_side("height")?);
@@ -123,6 +105,51 @@ impl Scene {
         }
         Ok(scene)
     }
+}
+
+/// JSON text to a value, refusing duplicate keys; errors are scene errors.
+pub(crate) fn strict_value(json: &str) -> Result<Value, Error> {
+    super::strict_json::from_str(json)
+        .map_err(|e| Error::scene(Location::Document, None, format!("invalid JSON: {e}")))
+}
+
+/// Reads a scene (or template) file of at most `max_bytes` as UTF-8 text: a
+/// path that is not a regular file (a FIFO, `/dev/zero`) or a file over the
+/// limit is refused before it is read.
+pub(crate) fn read_limited(path: &Path, max_bytes: u64) -> Result<String, Error> {
+    let fail = |m: String| Error::scene(Location::Document, None, m);
+    let cannot = |e: std::io::Error| fail(format!("cannot read {}: {e}", path.display()));
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(fail(format!("{}: not a regular file", path.display())));
+    }
+    if meta.len() > max_bytes {
+        return Err(fail(format!(
+            "{}: the scene file is {} bytes, over the limit of {max_bytes} bytes",
+            path.display(),
+            meta.len()
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    read_text(file, max_bytes, &path.display().to_string())
+}
+
+/// Reads at most `max_bytes` of UTF-8 text from `reader` (a file, standard
+/// input); `what` names it in errors.
+pub(crate) fn read_text(reader: impl Read, max_bytes: u64, what: &str) -> Result<String, Error> {
+    let fail = |m: String| Error::scene(Location::Document, None, m);
+    let mut bytes = Vec::new();
+    // The input may be longer than announced: read one byte past the limit at most.
+    reader
+        .take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read {what}: {e}")))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(fail(format!(
+            "{what}: the scene is more than {max_bytes} bytes, over the limit of {max_bytes} bytes"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| fail(format!("{what}: not UTF-8: {e}")))
 }
 
 /// Layer `index` of a `canvas_w` x `canvas_h` scene.
@@ -155,6 +182,7 @@ fn parse_layer(index: usize, v: &Value, canvas_w: u32, canvas_h: u32) -> Result<
     l.blend = o.named::<BlendMode>("blend", l.blend)?;
     l.corner_radius = o.number_in("corner_radius", l.corner_radius, 0.0, MAX_COORD)?;
     l.rotate = o.number_in("rotate", l.rotate, -MAX_COORD, MAX_COORD)?;
+    l.visible = o.boolean("visible", l.visible)?;
     l.kind = match ty {
         LayerType::Rect => LayerKind::Rect {
             color: o.required_color("color")?,

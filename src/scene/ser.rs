@@ -98,6 +98,9 @@ impl Serialize for Layer {
         }
         number_unless(&mut m, "corner_radius", self.corner_radius, d.corner_radius)?;
         number_unless(&mut m, "rotate", self.rotate, d.rotate)?;
+        if !self.visible {
+            m.serialize_entry("visible", &false)?;
+        }
         match &self.kind {
             LayerKind::Rect { color } => m.serialize_entry("color", color)?,
             LayerKind::LinearGradient { angle, stops } => {

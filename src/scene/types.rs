@@ -121,6 +121,11 @@ pub struct Layer {
     pub corner_radius: f64,
     /// Degrees clockwise about the box centre. Default: 0.
     pub rotate: f64,
+    /// Whether the layer is painted; an invisible layer is skipped as if it
+    /// were not in the scene (its fields are still checked, its image still
+    /// read). Default: true. A template can hide a layer per row with
+    /// `"visible": "{{has_badge}}"`.
+    pub visible: bool,
     /// What the layer paints. Required: no default.
     pub kind: LayerKind,
 }

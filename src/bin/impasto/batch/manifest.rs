@@ -1,0 +1,234 @@
+//! What happened to each row, and the manifest: one JSON line per row, in
+//! row order.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use impasto::{Error, Location};
+use serde_json::{json, Map, Value};
+
+/// What happened to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The image was written.
+    Ok,
+    /// `--skip-existing` found the file.
+    Skipped,
+    /// The row failed.
+    Failed,
+    /// Not started, because `--fail-fast` stopped the batch: not in the
+    /// manifest.
+    NotRun,
+}
+
+/// Why a row failed, with the facts the manifest carries.
+#[derive(Debug, Clone, Default)]
+pub struct Failure {
+    /// The whole message.
+    pub message: String,
+    /// The variable at fault.
+    pub variable: Option<String>,
+    /// The layer index at fault.
+    pub layer: Option<usize>,
+    /// The field at fault.
+    pub field: Option<String>,
+}
+
+impl Failure {
+    /// A failure with a message only (bad data line, output refused).
+    pub fn text(message: String) -> Failure {
+        Failure {
+            message,
+            ..Failure::default()
+        }
+    }
+
+    /// The facts of a library error.
+    pub fn of(e: &Error) -> Failure {
+        let (variable, location, field) = match e {
+            Error::Template(t) => (
+                t.variable().map(str::to_owned),
+                t.location().cloned(),
+                t.field().map(str::to_owned),
+            ),
+            Error::Scene(s) => (None, Some(s.location.clone()), s.field.clone()),
+            _ => (None, None, None),
+        };
+        Failure {
+            message: e.to_string().replace('\n', " "),
+            variable,
+            layer: match location {
+                Some(Location::Layer { index, .. }) => Some(index),
+                _ => None,
+            },
+            field,
+        }
+    }
+}
+
+/// One row's outcome.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Position among the rows this process handles (0, 1, 2...): the
+    /// manifest's order.
+    pub seq: u64,
+    /// The row number, from 1.
+    pub row: u64,
+    /// The row's `id` value, when it has one.
+    pub id: Option<String>,
+    /// What happened.
+    pub status: Status,
+    /// The output file, once known.
+    pub output: Option<PathBuf>,
+    /// Its size in bytes, when written.
+    pub bytes: Option<u64>,
+    /// Milliseconds spent on the row (binding, rendering, encoding, writing).
+    pub ms: u64,
+    /// Why it failed.
+    pub failure: Option<Failure>,
+}
+
+impl Outcome {
+    /// The manifest line.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("row".into(), json!(self.row));
+        if let Some(id) = &self.id {
+            m.insert("id".into(), json!(id));
+        }
+        let status = match self.status {
+            Status::Ok => "ok",
+            Status::Skipped => "skipped",
+            Status::Failed | Status::NotRun => "failed",
+        };
+        m.insert("status".into(), json!(status));
+        if let Some(p) = &self.output {
+            m.insert("output".into(), json!(p.to_string_lossy()));
+        }
+        if let Some(b) = self.bytes {
+            m.insert("bytes".into(), json!(b));
+        }
+        m.insert("ms".into(), json!(self.ms));
+        if let Some(f) = &self.failure {
+            m.insert("error".into(), json!(f.message));
+            for (k, v) in [
+                ("variable", f.variable.as_ref().map(|v| json!(v))),
+                ("layer", f.layer.map(|l| json!(l))),
+                ("field", f.field.as_ref().map(|v| json!(v))),
+            ] {
+                if let Some(v) = v {
+                    m.insert(k.into(), v);
+                }
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// Puts outcomes that arrive out of order back in order. It holds at most
+/// the batch's window of rows (the reader never runs further ahead).
+#[derive(Default)]
+pub struct Reorder {
+    next: u64,
+    pending: BTreeMap<u64, Outcome>,
+}
+
+impl Reorder {
+    /// Adds `o` and returns the outcomes now in order.
+    pub fn push(&mut self, o: Outcome) -> Vec<Outcome> {
+        self.pending.insert(o.seq, o);
+        let mut ready = Vec::new();
+        while let Some(o) = self.pending.remove(&self.next) {
+            self.next += 1;
+            ready.push(o);
+        }
+        ready
+    }
+
+    /// How many rows are done and written, in order.
+    pub fn done(&self) -> u64 {
+        self.next
+    }
+}
+
+/// The manifest file, written line by line.
+pub struct Manifest {
+    out: BufWriter<File>,
+    path: PathBuf,
+}
+
+impl Manifest {
+    /// Creates (or truncates) the manifest at `path`.
+    pub fn create(path: &Path) -> Result<Manifest, Error> {
+        let file = File::create(path)
+            .map_err(|e| Error::Output(format!("--manifest {}: {e}", path.display())))?;
+        Ok(Manifest {
+            out: BufWriter::new(file),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Appends one row's line.
+    pub fn write(&mut self, o: &Outcome) -> Result<(), Error> {
+        writeln!(self.out, "{}", o.to_json()).map_err(|e| self.io(e))
+    }
+
+    /// Flushes what is buffered.
+    pub fn finish(mut self) -> Result<(), Error> {
+        self.out.flush().map_err(|e| self.io(e))
+    }
+
+    fn io(&self, source: std::io::Error) -> Error {
+        Error::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(seq: u64) -> Outcome {
+        Outcome {
+            seq,
+            row: seq + 1,
+            id: None,
+            status: Status::Ok,
+            output: None,
+            bytes: None,
+            ms: 0,
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn reorder_releases_outcomes_in_sequence_whatever_order_they_arrive_in() {
+        let mut r = Reorder::default();
+        assert!(r.push(outcome(1)).is_empty());
+        assert!(r.push(outcome(2)).is_empty());
+        let seqs: Vec<u64> = r.push(outcome(0)).iter().map(|o| o.seq).collect();
+        assert_eq!(seqs, [0, 1, 2]);
+        assert_eq!(r.done(), 3);
+    }
+
+    #[test]
+    fn a_failed_line_carries_the_variable_layer_and_field() {
+        let mut o = outcome(0);
+        o.status = Status::Failed;
+        o.failure = Some(Failure {
+            message: "m".into(),
+            variable: Some("accent".into()),
+            layer: Some(0),
+            field: Some("color".into()),
+        });
+        let line = o.to_json().to_string();
+        assert_eq!(
+            line,
+            r#"{"error":"m","field":"color","layer":0,"ms":0,"row":1,"status":"failed","variable":"accent"}"#
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! `impasto batch`: one template, many rows, one image per row. Rows are
+//! streamed from CSV or JSON Lines into a bounded queue that N worker
+//! threads take from, sharing one `Renderer`; a collector writes the
+//! manifest in row order and reports progress. docs/batch.md is the guide.
+
+mod manifest;
+mod output;
+mod pipeline;
+mod progress;
+mod rows;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use impasto::{Error, Limits, Renderer, Template};
+
+use manifest::Manifest;
+use output::Pattern;
+use rows::Source;
+
+/// `impasto batch TEMPLATE --data ROWS --output PATTERN [options]`.
+#[derive(Args, Debug)]
+pub struct BatchArgs {
+    /// The template: a scene with `variables` (docs/scene-format.md,
+    /// Templates). Image paths are relative to its folder unless --assets.
+    template: PathBuf,
+    /// The rows: a .csv file whose header row names the columns, a .jsonl
+    /// file (one JSON object per line), or - for JSON Lines on standard
+    /// input. Columns (keys) are matched to variables by name; others are
+    /// ignored, except that the output pattern may use them (`id`, say).
+    #[arg(long, value_name = "ROWS")]
+    data: PathBuf,
+    /// Where each row's image goes, e.g. 'out/{{id}}.jpg': `{{column}}` is
+    /// that row's value, `{{row}}` its number. The extension picks the
+    /// format. No row may write outside the folder before the first `{{`
+    /// (created when missing), nor to another row's file.
+    #[arg(short, long, value_name = "PATTERN")]
+    output: String,
+    /// Render this many rows at once (default: the number of CPUs).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
+    /// Render only shard K of N (0 <= K < N): the rows whose 0-based index
+    /// (row number - 1) is K modulo N. N processes with K = 0..N-1 render
+    /// every row exactly once.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+    /// Stop at the first failed row (rows already started finish).
+    #[arg(long)]
+    fail_fast: bool,
+    /// Leave a row whose output file exists alone (status `skipped`), to
+    /// resume a batch.
+    #[arg(long)]
+    skip_existing: bool,
+    /// Write one JSON line per row, in row order: row, id, status (ok,
+    /// skipped, failed), output, bytes, ms, and for a failure error,
+    /// variable, layer, field.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Which compositor renders.
+    #[arg(long, value_enum, default_value_t = crate::BackendArg::Auto)]
+    backend: crate::BackendArg,
+    /// Folder that image `src` paths are relative to (default: the
+    /// template's folder). Paths may not leave it.
+    #[arg(long)]
+    assets: Option<PathBuf>,
+    /// JPEG quality, 1..=100.
+    #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: u8,
+    /// A folder searched for fonts; may be given more than once.
+    #[arg(long = "font-dir", value_name = "DIR")]
+    font_dirs: Vec<PathBuf>,
+    /// Use only the bundled fonts and --font-dir folders.
+    #[arg(long)]
+    no_system_fonts: bool,
+}
+
+/// `K/N` with `K < N`.
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("{s:?} is not a shard K/N with 0 <= K < N (e.g. 0/4)");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let k: u64 = k.trim().parse().map_err(|_| bad())?;
+    let n: u64 = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || k >= n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// Runs the batch: exit 0 when every row was written or skipped, 3 when
+/// some failed; an `Err` (exit 2 for bad input, 1 otherwise) when the
+/// batch could not run.
+pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
+    let template = Template::from_path(&args.template)?;
+    let pattern = Pattern::new(&args.output, args.quality)?;
+    let source = Source::of(&args.data)?;
+    let (rows, headers) = source.open()?;
+    if let Some(headers) = &headers {
+        check_columns(&template, &pattern, headers)?;
+    }
+    let total = source.count()?.map(|n| match args.shard {
+        Some((k, m)) => n / m + u64::from(n % m > k),
+        None => n,
+    });
+    let renderer = renderer(&args)?;
+    let manifest = args.manifest.as_deref().map(Manifest::create).transpose()?;
+    let jobs = match args.jobs {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let ctx = pipeline::Context {
+        template: &template,
+        renderer: &renderer,
+        quality: args.quality,
+        jobs,
+        shard: args.shard,
+        fail_fast: args.fail_fast,
+        skip_existing: args.skip_existing,
+    };
+    let counts = pipeline::run(&ctx, rows, pattern, manifest, total)?;
+    Ok(if counts.failed > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// With CSV the columns are known first: the output pattern's must exist;
+/// columns that are neither variables, `id` nor in the pattern are
+/// ignored, with a warning.
+fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> Result<(), Error> {
+    let missing = pattern.missing_keys(headers);
+    if !missing.is_empty() {
+        return Err(Error::Options(format!(
+            "--output uses {} but the data has no such column (columns: {})",
+            missing.join(", "),
+            headers.join(", ")
+        )));
+    }
+    let unused: Vec<&str> = headers
+        .iter()
+        .map(String::as_str)
+        .filter(|h| *h != "id" && template.variable(h).is_none())
+        .filter(|h| !pattern.uses(h))
+        .collect();
+    if !unused.is_empty() {
+        eprintln!(
+            "impasto: --data: columns that are not template variables are ignored: {}",
+            unused.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn renderer(args: &BatchArgs) -> Result<Renderer, Error> {
+    let mut renderer = Renderer::new(args.backend.into())?.with_limits(Limits::default());
+    if let Some(root) = &args.assets {
+        renderer = renderer.with_asset_root(root);
+    }
+    for dir in &args.font_dirs {
+        renderer = renderer.with_font_dir(dir);
+    }
+    Ok(renderer.with_system_fonts(!args.no_system_fonts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_k_of_n_with_k_below_n() {
+        assert_eq!(parse_shard("0/4"), Ok((0, 4)));
+        assert_eq!(parse_shard("3/4"), Ok((3, 4)));
+        for bad in ["4/4", "1/0", "a/2", "2", "-1/3"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The output pattern (`out/{{id}}.jpg`): checked once, resolved per row,
+//! confined to its folder, and never the same file for two rows.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use impasto::Error;
+
+use super::rows::RowData;
+
+/// `{{row}}` in the pattern is the row number (unless a column is called
+/// `row`).
+const ROW: &str = "row";
+
+/// A piece of the output pattern.
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Lit(String),
+    Key(String),
+}
+
+/// The output pattern: its pieces and its folder, the literal directory
+/// before the first `{{`, which no row may leave.
+#[derive(Debug)]
+pub struct Pattern {
+    pieces: Vec<Piece>,
+    base: PathBuf,
+    /// Paths already given to a row, with that row's number (bounded by the
+    /// number of rows: about 100 bytes a row).
+    taken: HashMap<PathBuf, u64>,
+}
+
+impl Pattern {
+    /// Checks `pattern`: at least one `{{name}}`, a known image extension,
+    /// no `..` after its folder.
+    pub fn new(pattern: &str, quality: u8) -> Result<Pattern, Error> {
+        let bad = |m: String| Error::Output(format!("--output {pattern:?}: {m}"));
+        let pieces = pieces(pattern).map_err(bad)?;
+        if !pieces.iter().any(|p| matches!(p, Piece::Key(_))) {
+            return Err(bad(
+                "has no {{name}}: every row would write the same file".into()
+            ));
+        }
+        let first = pattern.find("{{").unwrap_or(pattern.len());
+        let base = match pattern[..first].rfind('/') {
+            Some(slash) => PathBuf::from(&pattern[..=slash]),
+            None => PathBuf::new(),
+        };
+        let sample: String = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Lit(l) => l.as_str(),
+                Piece::Key(_) => "x",
+            })
+            .collect();
+        impasto::codec::OutputFormat::from_path(Path::new(&sample), quality)
+            .map_err(|e| bad(e.to_string()))?;
+        let rest = Path::new(&sample)
+            .strip_prefix(&base)
+            .map_err(|_| bad("cannot find its folder".into()))?;
+        if rest
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(bad(format!(
+                "leaves its folder {:?} (\"..\" after the first {{{{)",
+                base.display().to_string()
+            )));
+        }
+        Ok(Pattern {
+            pieces,
+            base,
+            taken: HashMap::new(),
+        })
+    }
+
+    /// The names the pattern uses that are not among `columns` (and not
+    /// `row`): with CSV these are known before any row.
+    pub fn missing_keys(&self, columns: &[String]) -> Vec<String> {
+        self.keys()
+            .filter(|k| *k != ROW && !columns.iter().any(|c| c == k))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// True when the pattern uses the column `key`.
+    pub fn uses(&self, key: &str) -> bool {
+        self.keys().any(|k| k == key)
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Key(k) => Some(k.as_str()),
+            Piece::Lit(_) => None,
+        })
+    }
+
+    /// The output path of row `row`: refused when a value is missing, when
+    /// it leaves the pattern's folder, or when an earlier row took it.
+    pub fn resolve(&mut self, row: u64, data: &RowData) -> Result<PathBuf, String> {
+        let mut s = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Lit(l) => s.push_str(l),
+                Piece::Key(k) => match data.text(k) {
+                    Some(v) if v.contains('\0') => {
+                        return Err(format!("output: {{{{{k}}}}} holds a NUL character"))
+                    }
+                    Some(v) => s.push_str(&v),
+                    None if k == ROW => s.push_str(&row.to_string()),
+                    None => return Err(format!("output: {{{{{k}}}}} has no value in this row")),
+                },
+            }
+        }
+        let path = PathBuf::from(&s);
+        let inside = path.strip_prefix(&self.base).is_ok_and(|rest| {
+            rest.components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+                && rest.components().any(|c| matches!(c, Component::Normal(_)))
+        });
+        if !inside {
+            return Err(format!(
+                "output: {s:?} is outside the output folder {:?}",
+                self.base.display().to_string()
+            ));
+        }
+        if let Some(first) = self.taken.get(&path) {
+            return Err(format!(
+                "output: {s:?} is also the output of row {first}: two rows may not write the same file"
+            ));
+        }
+        self.taken.insert(path.clone(), row);
+        Ok(path)
+    }
+}
+
+fn pieces(pattern: &str) -> Result<Vec<Piece>, String> {
+    let mut out = Vec::new();
+    let mut rest = pattern;
+    while let Some(at) = rest.find("{{") {
+        if at > 0 {
+            out.push(Piece::Lit(rest[..at].to_owned()));
+        }
+        let after = &rest[at + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "\"{{\" without a closing \"}}\"".to_owned())?;
+        let key = after[..end].trim();
+        if key.is_empty() || key.contains(['{', '}']) {
+            return Err(format!("{:?} is not a column name", &after[..end]));
+        }
+        out.push(Piece::Key(key.to_owned()));
+        rest = &after[end + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Lit(rest.to_owned()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn data(pairs: &[(&str, &str)]) -> RowData {
+        RowData::Text(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    }
+
+    #[test]
+    fn a_pattern_needs_a_reference_a_known_extension_and_no_way_out() {
+        assert!(Pattern::new("out/card.jpg", 85).is_err());
+        assert!(Pattern::new("out/{{id}}.gif", 85).is_err());
+        let e = Pattern::new("out/{{id}}/../../x.jpg", 85).unwrap_err();
+        assert!(e.to_string().contains("leaves its folder"), "{e}");
+        assert!(Pattern::new("out/{{id}.jpg", 85).is_err());
+        let p = Pattern::new("out/{{id}}-{{size}}.png", 85).unwrap();
+        assert_eq!(p.missing_keys(&["id".into()]), ["size"]);
+    }
+
+    #[test]
+    fn resolving_confines_values_to_the_folder_and_refuses_a_second_row_on_one_file() {
+        let mut p = Pattern::new("out/{{id}}.jpg", 85).unwrap();
+        assert_eq!(
+            p.resolve(1, &data(&[("id", "a")])).unwrap(),
+            PathBuf::from("out/a.jpg")
+        );
+        assert_eq!(
+            p.resolve(2, &data(&[("id", "sub/b")])).unwrap(),
+            PathBuf::from("out/sub/b.jpg")
+        );
+        let e = p.resolve(3, &data(&[("id", "../../etc/x")])).unwrap_err();
+        assert!(e.contains("outside the output folder"), "{e}");
+        let e = p.resolve(4, &data(&[("id", "a")])).unwrap_err();
+        assert!(e.contains("also the output of row 1"), "{e}");
+        let e = p.resolve(5, &data(&[("id", "")])).unwrap_err();
+        assert!(e.contains("has no value"), "{e}");
+        let mut p = Pattern::new("{{row}}.png", 85).unwrap();
+        assert_eq!(p.resolve(7, &data(&[])).unwrap(), PathBuf::from("7.png"));
+    }
+}

@@ -1,0 +1,303 @@
+//! The batch's threads: the reader (this thread) streams rows into a
+//! bounded queue, N workers render from it with one shared `Renderer`, and
+//! a collector puts outcomes back in row order for the manifest.
+//!
+//! Memory stays flat: the queue holds at most 2N rows, and the reader waits
+//! while it is more than `WINDOW` rows ahead of the last row written in
+//! order, so the reorder buffer never holds more than `WINDOW` outcomes.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Instant;
+
+use impasto::{Assets, Error, RenderOptions, Renderer, Template};
+
+use super::manifest::{Failure, Manifest, Outcome, Reorder, Status};
+use super::output::Pattern;
+use super::progress::{Counts, Progress};
+use super::rows::{RowData, Rows};
+
+/// How far the reader may run ahead of the manifest, per worker.
+const WINDOW_PER_JOB: u64 = 16;
+
+/// What every thread reads.
+pub struct Context<'a> {
+    pub template: &'a Template,
+    pub renderer: &'a Renderer,
+    pub quality: u8,
+    pub jobs: usize,
+    pub shard: Option<(u64, u64)>,
+    pub fail_fast: bool,
+    pub skip_existing: bool,
+}
+
+/// A row to render.
+struct Job {
+    seq: u64,
+    row: u64,
+    id: Option<String>,
+    data: RowData,
+    output: PathBuf,
+    start: Instant,
+}
+
+/// What the threads share: stop (fail-fast, or the collector gave up) and
+/// how many rows are written in order (the reader's window).
+#[derive(Default)]
+struct Shared {
+    stop: AtomicBool,
+    done: Mutex<u64>,
+    moved: Condvar,
+}
+
+impl Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn set_done(&self, done: u64, stop: bool) {
+        let mut d = self.done.lock().unwrap_or_else(PoisonError::into_inner);
+        *d = done;
+        if stop {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        self.moved.notify_all();
+    }
+
+    /// Waits until row `seq` is within `window` of the rows written.
+    fn wait_window(&self, seq: u64, window: u64) {
+        let mut d = self.done.lock().unwrap_or_else(PoisonError::into_inner);
+        while seq >= *d + window && !self.stopped() {
+            d = self.moved.wait(d).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// Runs every row; the counts, or why the batch had to stop.
+pub fn run(
+    ctx: &Context<'_>,
+    rows: Rows,
+    pattern: Pattern,
+    manifest: Option<Manifest>,
+    total: Option<u64>,
+) -> Result<Counts, Error> {
+    let shared = Shared::default();
+    let (job_tx, job_rx) = sync_channel::<Job>(ctx.jobs * 2);
+    let job_rx = Mutex::new(job_rx);
+    let (res_tx, res_rx) = channel::<Outcome>();
+    std::thread::scope(|s| {
+        for _ in 0..ctx.jobs {
+            let (res_tx, job_rx, shared) = (res_tx.clone(), &job_rx, &shared);
+            s.spawn(move || work(ctx, job_rx, res_tx, shared));
+        }
+        let shared_ref = &shared;
+        let collector = s.spawn(move || collect(ctx, res_rx, manifest, total, shared_ref));
+        let read = read(ctx, rows, pattern, job_tx, res_tx, &shared);
+        let collected = collector
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the batch collector panicked".into())));
+        read.and(collected)
+    })
+}
+
+/// The reader: every row of this shard, in order, to a worker or (when it
+/// fails or is skipped before rendering) straight to the collector.
+fn read(
+    ctx: &Context<'_>,
+    mut rows: Rows,
+    mut pattern: Pattern,
+    jobs: SyncSender<Job>,
+    results: Sender<Outcome>,
+    shared: &Shared,
+) -> Result<(), Error> {
+    let window = WINDOW_PER_JOB * ctx.jobs as u64;
+    let mut seq = 0;
+    while let Some((row, data)) = rows.next_row()? {
+        if let Some((k, n)) = ctx.shard {
+            if (row - 1) % n != k {
+                continue;
+            }
+        }
+        shared.wait_window(seq, window);
+        if shared.stopped() {
+            break;
+        }
+        let start = Instant::now();
+        let outcome = |status, id, output, failure| Outcome {
+            seq,
+            row,
+            id,
+            status,
+            output,
+            bytes: None,
+            ms: start.elapsed().as_millis() as u64,
+            failure,
+        };
+        let mut failed = true;
+        let sent = match data {
+            Err(message) => results
+                .send(outcome(
+                    Status::Failed,
+                    None,
+                    None,
+                    Some(Failure::text(message)),
+                ))
+                .is_ok(),
+            Ok(data) => {
+                let id = data.text("id");
+                match pattern.resolve(row, &data) {
+                    Err(m) => {
+                        let o = outcome(Status::Failed, id, None, Some(Failure::text(m)));
+                        results.send(o).is_ok()
+                    }
+                    Ok(path) if ctx.skip_existing && path.exists() => {
+                        failed = false;
+                        results
+                            .send(outcome(Status::Skipped, id, Some(path), None))
+                            .is_ok()
+                    }
+                    Ok(output) => {
+                        failed = false;
+                        let job = Job {
+                            seq,
+                            row,
+                            id,
+                            data,
+                            output,
+                            start,
+                        };
+                        jobs.send(job).is_ok()
+                    }
+                }
+            }
+        };
+        if !sent {
+            break;
+        }
+        if failed && ctx.fail_fast {
+            shared.stop.store(true, Ordering::Relaxed);
+        }
+        seq += 1;
+    }
+    Ok(())
+}
+
+/// A worker: renders jobs until the queue closes (after a stop, it only
+/// drains the queue).
+fn work(ctx: &Context<'_>, jobs: &Mutex<Receiver<Job>>, results: Sender<Outcome>, shared: &Shared) {
+    loop {
+        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(job) = job else {
+            return;
+        };
+        let outcome = if shared.stopped() {
+            Outcome {
+                seq: job.seq,
+                row: job.row,
+                id: job.id,
+                status: Status::NotRun,
+                output: None,
+                bytes: None,
+                ms: 0,
+                failure: None,
+            }
+        } else {
+            render(ctx, job)
+        };
+        if outcome.status == Status::Failed && ctx.fail_fast {
+            // Stop here rather than in the collector, so that the next job
+            // this worker takes is not started.
+            shared.stop.store(true, Ordering::Relaxed);
+        }
+        // A closed channel means the collector gave up: keep draining so
+        // that the reader never blocks on a full queue.
+        let _ = results.send(outcome);
+    }
+}
+
+/// Binds, renders and writes one row (atomically: a temporary file renamed).
+fn render(ctx: &Context<'_>, job: Job) -> Outcome {
+    let result = job.data.bind(ctx.template).and_then(|scene| {
+        if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let options = RenderOptions::default();
+        ctx.renderer.render_to_file_with(
+            &scene,
+            &Assets::new(),
+            &job.output,
+            ctx.quality,
+            &options,
+        )?;
+        std::fs::metadata(&job.output)
+            .map(|m| m.len())
+            .map_err(|source| Error::Io {
+                path: job.output.clone(),
+                source,
+            })
+    });
+    let (status, bytes, failure) = match result {
+        Ok(bytes) => (Status::Ok, Some(bytes), None),
+        Err(e) => (Status::Failed, None, Some(Failure::of(&e))),
+    };
+    Outcome {
+        seq: job.seq,
+        row: job.row,
+        id: job.id,
+        status,
+        output: Some(job.output),
+        bytes,
+        ms: job.start.elapsed().as_millis() as u64,
+        failure,
+    }
+}
+
+/// The collector: counts, progress, and the manifest in row order.
+fn collect(
+    ctx: &Context<'_>,
+    results: Receiver<Outcome>,
+    mut manifest: Option<Manifest>,
+    total: Option<u64>,
+    shared: &Shared,
+) -> Result<Counts, Error> {
+    let mut progress = Progress::new(total);
+    let mut counts = Counts::default();
+    let mut reorder = Reorder::default();
+    for o in results {
+        let mut stop = false;
+        match o.status {
+            Status::Ok => counts.written += 1,
+            Status::Skipped => counts.skipped += 1,
+            Status::Failed => {
+                counts.failed += 1;
+                let message = o.failure.as_ref().map_or("", |f| f.message.as_str());
+                progress.failure(&counts, o.row, message);
+                stop = ctx.fail_fast;
+            }
+            Status::NotRun => {}
+        }
+        if o.status != Status::NotRun {
+            counts.rows += 1;
+        }
+        for ready in reorder.push(o) {
+            if let (Some(m), true) = (manifest.as_mut(), ready.status != Status::NotRun) {
+                if let Err(e) = m.write(&ready) {
+                    shared.set_done(reorder.done(), true);
+                    return Err(e);
+                }
+            }
+        }
+        shared.set_done(reorder.done(), stop);
+        progress.update(&counts);
+    }
+    if let Some(m) = manifest {
+        m.finish()?;
+    }
+    progress.finish(&counts);
+    Ok(counts)
+}

@@ -1,0 +1,126 @@
+//! Progress on stderr: a bar on a terminal, a plain line every few seconds
+//! otherwise, and a summary line at the end.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// How many failures are printed one per line before the rest go to the
+/// manifest only.
+const FAILURES_SHOWN: u64 = 20;
+/// How often a plain progress line is printed.
+const LINE_EVERY: Duration = Duration::from_secs(5);
+
+/// The counts so far.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    /// Rows finished (any status).
+    pub rows: u64,
+    /// Images written.
+    pub written: u64,
+    /// Rows skipped (`--skip-existing`).
+    pub skipped: u64,
+    /// Rows failed.
+    pub failed: u64,
+}
+
+/// The reporter.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    start: Instant,
+    last_line: Instant,
+    total: Option<u64>,
+}
+
+impl Progress {
+    /// A bar when stderr is a terminal; `total` rows when known.
+    pub fn new(total: Option<u64>) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = match total {
+                Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
+                None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+            };
+            let template = if total.is_some() {
+                "{bar:30} {pos}/{len} rows, ETA {eta}, {msg}"
+            } else {
+                "{spinner} {pos} rows, {msg}"
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        let now = Instant::now();
+        Progress {
+            bar,
+            start: now,
+            last_line: now,
+            total,
+        }
+    }
+
+    /// Reports a failure (the first few, one line each).
+    pub fn failure(&self, counts: &Counts, row: u64, message: &str) {
+        if counts.failed > FAILURES_SHOWN {
+            return;
+        }
+        let line = if counts.failed == FAILURES_SHOWN {
+            format!("impasto: row {row}: {message} (further failures are in the manifest only)")
+        } else {
+            format!("impasto: row {row}: {message}")
+        };
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// Reports the counts so far.
+    pub fn update(&mut self, counts: &Counts) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(counts.rows);
+                let rate = rate(counts.written, self.start.elapsed());
+                bar.set_message(format!("{rate:.1} images/s, {} failed", counts.failed));
+            }
+            None if self.last_line.elapsed() >= LINE_EVERY => {
+                self.last_line = Instant::now();
+                let of = self.total.map(|t| format!("/{t}")).unwrap_or_default();
+                eprintln!(
+                    "impasto batch: {}{of} rows, {} failed, {:.1} images/s",
+                    counts.rows,
+                    counts.failed,
+                    rate(counts.written, self.start.elapsed())
+                );
+            }
+            None => {}
+        }
+    }
+
+    /// The summary line.
+    pub fn finish(self, counts: &Counts) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        let elapsed = self.start.elapsed();
+        eprintln!(
+            "impasto batch: {} rows, {} written, {} skipped, {} failed in {:.1} s ({:.1} images/s)",
+            counts.rows,
+            counts.written,
+            counts.skipped,
+            counts.failed,
+            elapsed.as_secs_f64(),
+            rate(counts.written, elapsed)
+        );
+    }
+}
+
+fn rate(n: u64, elapsed: Duration) -> f64 {
+    let s = elapsed.as_secs_f64();
+    if s > 0.0 {
+        n as f64 / s
+    } else {
+        0.0
+    }
+}

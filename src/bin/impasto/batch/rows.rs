@@ -1,0 +1,267 @@
+//! The rows of a batch, streamed one at a time: a CSV file with a header
+//! row, a JSON Lines file, or JSON Lines on standard input.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use impasto::{Error, Template};
+use serde_json::{Map, Value};
+
+/// One row's values: text from CSV, JSON from JSONL.
+#[derive(Debug, Clone)]
+pub enum RowData {
+    /// A CSV row, keyed by header name.
+    Text(BTreeMap<String, String>),
+    /// A JSONL object.
+    Json(Map<String, Value>),
+}
+
+impl RowData {
+    /// The value of `key` as text, for the output pattern and the `id`;
+    /// `None` when absent, empty or null.
+    pub fn text(&self, key: &str) -> Option<String> {
+        let s = match self {
+            RowData::Text(m) => m.get(key).cloned(),
+            RowData::Json(m) => match m.get(key) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(other) => Some(other.to_string()),
+            },
+        };
+        s.filter(|s| !s.is_empty())
+    }
+
+    /// The scene this row makes from `template`.
+    pub fn bind(&self, template: &Template) -> Result<impasto::Scene, Error> {
+        match self {
+            RowData::Text(m) => template.bind(m),
+            RowData::Json(m) => template.bind_json(m),
+        }
+    }
+}
+
+/// A row as read: its number (from 1, header excluded) and its values, or
+/// why it could not be read (that row fails; the others go on).
+pub type Row = (u64, Result<RowData, String>);
+
+/// Where the rows come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A CSV file whose first row names the columns.
+    Csv(PathBuf),
+    /// A JSON Lines file: one object per line.
+    Jsonl(PathBuf),
+    /// JSON Lines on standard input.
+    Stdin,
+}
+
+impl Source {
+    /// `-` is JSONL on standard input; otherwise the extension decides.
+    pub fn of(path: &Path) -> Result<Source, Error> {
+        if path.as_os_str() == "-" {
+            return Ok(Source::Stdin);
+        }
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("csv") => Ok(Source::Csv(path.to_path_buf())),
+            Some(e) if e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson") => {
+                Ok(Source::Jsonl(path.to_path_buf()))
+            }
+            _ => Err(Error::Options(format!(
+                "--data {}: expected a .csv file (with a header row), a .jsonl file, or - for JSON Lines on standard input",
+                path.display()
+            ))),
+        }
+    }
+
+    /// The number of rows, counted by a first pass over a file (memory
+    /// stays flat); `None` for standard input.
+    pub fn count(&self) -> Result<Option<u64>, Error> {
+        match self {
+            Source::Stdin => Ok(None),
+            Source::Csv(path) => {
+                let mut reader = csv_reader(open(path)?);
+                let mut record = csv::ByteRecord::new();
+                let mut n = 0;
+                // A malformed record still counts: it is a row that fails.
+                loop {
+                    match reader.read_byte_record(&mut record) {
+                        Ok(true) => n += 1,
+                        Ok(false) => break,
+                        Err(e) if e.is_io_error() => return Err(io_error(path, e)),
+                        Err(_) => n += 1,
+                    }
+                }
+                Ok(Some(n))
+            }
+            Source::Jsonl(path) => {
+                let mut n = 0;
+                for line in BufReader::new(open(path)?).split(b'\n') {
+                    let line = line.map_err(|e| Error::Io {
+                        path: path.clone(),
+                        source: e,
+                    })?;
+                    if !line.trim_ascii().is_empty() {
+                        n += 1;
+                    }
+                }
+                Ok(Some(n))
+            }
+        }
+    }
+
+    /// Opens the rows; for CSV, also the header's column names.
+    pub fn open(&self) -> Result<(Rows, Option<Vec<String>>), Error> {
+        match self {
+            Source::Stdin => Ok((Rows::jsonl(Box::new(std::io::stdin()), "-"), None)),
+            Source::Jsonl(path) => Ok((
+                Rows::jsonl(Box::new(open(path)?), &path.display().to_string()),
+                None,
+            )),
+            Source::Csv(path) => {
+                let mut reader = csv_reader(open(path)?);
+                let headers: Vec<String> = reader
+                    .headers()
+                    .map_err(|e| Error::Options(format!("--data {}: {e}", path.display())))?
+                    .iter()
+                    .map(str::to_owned)
+                    .collect();
+                for (i, h) in headers.iter().enumerate() {
+                    if headers[..i].contains(h) {
+                        return Err(Error::Options(format!(
+                            "--data {}: the column {h:?} appears twice in the header",
+                            path.display()
+                        )));
+                    }
+                }
+                let rows = Rows::Csv {
+                    reader: Box::new(reader),
+                    headers: headers.clone(),
+                    path: path.clone(),
+                    n: 0,
+                };
+                Ok((rows, Some(headers)))
+            }
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<File, Error> {
+    File::open(path).map_err(|e| Error::Options(format!("--data {}: {e}", path.display())))
+}
+
+fn csv_reader(r: impl Read + 'static) -> csv::Reader<Box<dyn Read>> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(Box::new(r) as Box<dyn Read>)
+}
+
+fn io_error(path: &Path, e: csv::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// The rows, read one at a time.
+pub enum Rows {
+    Csv {
+        reader: Box<csv::Reader<Box<dyn Read>>>,
+        headers: Vec<String>,
+        path: PathBuf,
+        n: u64,
+    },
+    Jsonl {
+        lines: std::io::Split<BufReader<Box<dyn Read>>>,
+        what: String,
+        n: u64,
+    },
+}
+
+impl Rows {
+    fn jsonl(r: Box<dyn Read>, what: &str) -> Rows {
+        Rows::Jsonl {
+            lines: BufReader::new(r).split(b'\n'),
+            what: what.to_owned(),
+            n: 0,
+        }
+    }
+
+    /// The next row; `Err` only when the input itself cannot be read (the
+    /// batch stops).
+    pub fn next_row(&mut self) -> Result<Option<Row>, Error> {
+        match self {
+            Rows::Csv {
+                reader,
+                headers,
+                path,
+                n,
+            } => {
+                let mut record = csv::StringRecord::new();
+                match reader.read_record(&mut record) {
+                    Ok(false) => Ok(None),
+                    Ok(true) => {
+                        *n += 1;
+                        let map = headers
+                            .iter()
+                            .cloned()
+                            .zip(record.iter().map(str::to_owned))
+                            .collect();
+                        Ok(Some((*n, Ok(RowData::Text(map)))))
+                    }
+                    Err(e) if e.is_io_error() => Err(io_error(path, e)),
+                    Err(e) => {
+                        *n += 1;
+                        Ok(Some((*n, Err(format!("data: {e}")))))
+                    }
+                }
+            }
+            Rows::Jsonl { lines, what, n } => loop {
+                let Some(line) = lines.next() else {
+                    return Ok(None);
+                };
+                let line = line.map_err(|e| Error::Io {
+                    path: PathBuf::from(what.as_str()),
+                    source: e,
+                })?;
+                if line.trim_ascii().is_empty() {
+                    continue;
+                }
+                *n += 1;
+                return Ok(Some((*n, json_row(&line))));
+            },
+        }
+    }
+}
+
+fn json_row(line: &[u8]) -> Result<RowData, String> {
+    match serde_json::from_slice::<Value>(line) {
+        Ok(Value::Object(map)) => Ok(RowData::Json(map)),
+        Ok(other) => Err(format!("data: expected a JSON object, got {other}")),
+        Err(e) => Err(format!("data: invalid JSON: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonl_rows_skip_blank_lines_and_a_bad_line_fails_only_its_row() {
+        let input = b"{\"id\": 1}\n\n[1]\n{\"id\": \"b\", \"n\": null}\n".to_vec();
+        let mut rows = Rows::jsonl(Box::new(std::io::Cursor::new(input)), "t");
+        let (n1, r1) = rows.next_row().unwrap().unwrap();
+        assert_eq!((n1, r1.unwrap().text("id")), (1, Some("1".into())));
+        let (n2, r2) = rows.next_row().unwrap().unwrap();
+        assert_eq!(n2, 2);
+        assert!(r2.unwrap_err().contains("expected a JSON object"));
+        let (n3, r3) = rows.next_row().unwrap().unwrap();
+        let r3 = r3.unwrap();
+        assert_eq!(
+            (n3, r3.text("id"), r3.text("n")),
+            (3, Some("b".into()), None)
+        );
+        assert!(rows.next_row().unwrap().is_none());
+    }
+}

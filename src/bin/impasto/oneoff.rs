@@ -1,0 +1,49 @@
+//! `impasto render` of a template with `--set NAME=VALUE`, and of a scene
+//! or template read from standard input (`-`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use impasto::{Error, Scene, Template};
+
+/// The scene to render: `path` (or standard input for `-`), a plain scene
+/// or a template bound to the `--set` values.
+pub fn load(path: &Path, sets: &[String]) -> Result<Scene, Error> {
+    let template = if path.as_os_str() == "-" {
+        let stdin = std::io::stdin().lock();
+        Template::from_reader(stdin, impasto::scene::MAX_SCENE_BYTES, "<stdin>")?
+    } else {
+        Template::from_path(path)?
+    };
+    let row = values(sets)?;
+    template.check_names(row.keys().map(String::as_str))?;
+    template.bind(&row)
+}
+
+/// `NAME=VALUE` pairs; a name given twice is refused.
+fn values(sets: &[String]) -> Result<BTreeMap<String, String>, Error> {
+    let mut row = BTreeMap::new();
+    for set in sets {
+        let (name, value) = set
+            .split_once('=')
+            .ok_or_else(|| Error::Options(format!("--set {set:?}: expected NAME=VALUE")))?;
+        if row.insert(name.to_owned(), value.to_owned()).is_some() {
+            return Err(Error::Options(format!("--set: {name:?} is given twice")));
+        }
+    }
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_values_are_name_value_pairs_each_given_once() {
+        let row = values(&["a=1".into(), "b=x=y".into(), "c=".into()]).unwrap();
+        assert_eq!(row["b"], "x=y");
+        assert_eq!(row["c"], "");
+        assert!(values(&["a".into()]).is_err());
+        assert!(values(&["a=1".into(), "a=2".into()]).is_err());
+    }
+}

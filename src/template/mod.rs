@@ -1,0 +1,338 @@
+//! Templates: a scene with `variables`, bound to one row of values at a
+//! time to make ordinary [`Scene`]s (`docs/scene-format.md`, Templates).
+//!
+//! A template is checked when it is loaded: its declarations, and every
+//! `{{name}}` reference, which must name a declared variable. Binding a row
+//! checks each value against its variable's type, substitutes the values
+//! into a copy of the document and hands it to the strict scene parser, so
+//! a bound scene is checked exactly as a scene file is.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use impasto::Template;
+//!
+//! let template = Template::from_json(r##"{
+//!     "variables": {
+//!         "title": { "type": "string" },
+//!         "accent": { "type": "color", "default": "#e4572e" },
+//!         "badge": { "type": "boolean", "default": false }
+//!     },
+//!     "width": 400, "height": 200,
+//!     "layers": [
+//!         { "type": "rect", "color": "{{accent}}" },
+//!         { "type": "text", "text": "{{title}} \\{{not a reference}}" },
+//!         { "type": "rect", "color": "#fff", "visible": "{{badge}}" }
+//!     ]
+//! }"##)?;
+//! let row = BTreeMap::from([("title".to_string(), "Hello".to_string())]);
+//! let scene = template.bind(&row)?;
+//! assert!(!scene.layers[2].visible);
+//! # Ok::<(), impasto::Error>(())
+//! ```
+
+mod error;
+mod refs;
+mod vars;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Location};
+use crate::scene::Scene;
+
+pub use error::TemplateError;
+pub use refs::Place;
+pub use vars::{VarType, Variable};
+
+use refs::{Part, Slot};
+use vars::Raw;
+
+/// A scene with variables; see the [module documentation](self).
+///
+/// A scene file without `variables` is a template with none: binding it
+/// gives the scene the file describes, its strings untouched.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The document without `variables`.
+    doc: Value,
+    /// The declarations, in name order.
+    variables: Vec<Variable>,
+    /// Every string with a reference or an escape (none without `variables`).
+    slots: Vec<Slot>,
+    /// The folder of the template file: the bound scenes' asset root.
+    base_dir: Option<PathBuf>,
+}
+
+impl Template {
+    /// Parses a template (or a plain scene) from JSON text.
+    pub fn from_json(json: &str) -> Result<Template, Error> {
+        let json = json.strip_prefix('\u{feff}').unwrap_or(json);
+        let value = crate::scene::strict_value(json)?;
+        Template::from_value(value)
+    }
+
+    /// Reads a template file (at most [`crate::scene::MAX_SCENE_BYTES`]);
+    /// its folder becomes the bound scenes' default asset root.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Template, Error> {
+        let path = path.as_ref();
+        let text = crate::scene::read_limited(path, crate::scene::MAX_SCENE_BYTES)?;
+        let mut template = Template::from_json(&text)?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        template.base_dir = Some(if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir.to_path_buf()
+        });
+        Ok(template)
+    }
+
+    /// Reads a template (or a plain scene) from `reader`, such as standard
+    /// input, refusing more than `max_bytes`; `what` names it in errors.
+    pub fn from_reader(
+        reader: impl std::io::Read,
+        max_bytes: u64,
+        what: &str,
+    ) -> Result<Template, Error> {
+        Template::from_json(&crate::scene::read_text(reader, max_bytes, what)?)
+    }
+
+    /// Builds a template from a parsed JSON document. Checks the
+    /// declarations and every reference; a scene without `variables` is
+    /// also checked as a scene, so a bad one fails here.
+    pub fn from_value(mut doc: Value) -> Result<Template, Error> {
+        let declared = match doc.as_object_mut() {
+            Some(map) => map.remove("variables"),
+            None => None,
+        };
+        let Some(declared) = declared else {
+            Scene::from_value(&doc)?;
+            return Ok(Template {
+                doc,
+                variables: Vec::new(),
+                slots: Vec::new(),
+                base_dir: None,
+            });
+        };
+        let variables = vars::declarations(&declared)?;
+        let slots = refs::collect(&doc)
+            .map_err(|(place, message)| TemplateError::Syntax { place, message })?;
+        let template = Template {
+            doc,
+            variables,
+            slots,
+            base_dir: None,
+        };
+        for slot in &template.slots {
+            for part in &slot.parts {
+                if let Part::Var(name) = part {
+                    if template.variable(name).is_none() {
+                        return Err(TemplateError::Undeclared {
+                            name: name.clone(),
+                            place: slot.place.clone(),
+                            declared: template.declared(),
+                        }
+                        .into());
+                    }
+                }
+            }
+        }
+        template.probe()?;
+        Ok(template)
+    }
+
+    /// Binds stand-in values (each default, or a value of the type) and
+    /// refuses the template when the scene is wrong in a field that holds
+    /// no reference (a misspelt field, a bad literal colour): that would
+    /// fail every row, so it fails the template. Errors in fields fed by
+    /// variables are left to the rows, whose values decide them.
+    fn probe(&self) -> Result<(), Error> {
+        let values: BTreeMap<&str, Value> = self
+            .variables
+            .iter()
+            .map(|v| {
+                (
+                    v.name.as_str(),
+                    v.default.clone().unwrap_or_else(|| v.ty.stand_in()),
+                )
+            })
+            .collect();
+        match Scene::from_value(&self.substituted(&values)).map_err(|e| self.attribute(e)) {
+            Err(Error::Template(TemplateError::Scene { error, variables }))
+                if variables.is_empty() =>
+            {
+                Err(Error::Scene(error))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The document with `values` in every slot.
+    fn substituted(&self, values: &BTreeMap<&str, Value>) -> Value {
+        let mut doc = self.doc.clone();
+        for slot in &self.slots {
+            if let Some(target) = refs::at_mut(&mut doc, &slot.path) {
+                *target = substitute(&slot.parts, values);
+            }
+        }
+        doc
+    }
+
+    /// The declared variables, in name order.
+    pub fn variables(&self) -> &[Variable] {
+        &self.variables
+    }
+
+    /// The variable called `name`, if declared.
+    pub fn variable(&self, name: &str) -> Option<&Variable> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+
+    /// Sets the folder the bound scenes' image paths are relative to
+    /// (by default the template file's folder).
+    pub fn with_base_dir(mut self, dir: impl Into<PathBuf>) -> Template {
+        self.base_dir = Some(dir.into());
+        self
+    }
+
+    /// Binds one row of text values (a CSV row, `--set name=value`), keyed
+    /// by variable name. Keys that are not variables are ignored; an empty
+    /// value counts as absent.
+    pub fn bind(&self, row: &BTreeMap<String, String>) -> Result<Scene, Error> {
+        self.bind_raw(|name| row.get(name).map(|s| Raw::Text(s)))
+    }
+
+    /// Binds one row of JSON values (a JSONL line), keyed by variable name.
+    /// Keys that are not variables are ignored; `null` counts as absent.
+    pub fn bind_json(&self, row: &Map<String, Value>) -> Result<Scene, Error> {
+        self.bind_raw(|name| row.get(name).map(Raw::Json))
+    }
+
+    /// Refuses a name that is not a declared variable (for `--set`, where an
+    /// unknown name is a typo rather than an extra column).
+    pub fn check_names<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Result<(), Error> {
+        for name in names {
+            if self.variable(name).is_none() {
+                return Err(TemplateError::Unknown {
+                    name: name.to_owned(),
+                    declared: self.declared(),
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    fn declared(&self) -> String {
+        if self.variables.is_empty() {
+            return "none".into();
+        }
+        let names: Vec<&str> = self.variables.iter().map(|v| v.name.as_str()).collect();
+        names.join(", ")
+    }
+
+    /// The first place `name` is used.
+    fn first_use(&self, name: &str) -> Option<Place> {
+        self.slots
+            .iter()
+            .find(|s| {
+                s.parts
+                    .iter()
+                    .any(|p| matches!(p, Part::Var(n) if n == name))
+            })
+            .map(|s| s.place.clone())
+    }
+
+    fn bind_raw<'r>(&self, get: impl Fn(&str) -> Option<Raw<'r>>) -> Result<Scene, Error> {
+        let mut values: BTreeMap<&str, Value> = BTreeMap::new();
+        for var in &self.variables {
+            let given = match get(&var.name) {
+                Some(raw) => var.check(raw).map_err(|message| TemplateError::Value {
+                    name: var.name.clone(),
+                    message,
+                    place: self.first_use(&var.name),
+                })?,
+                None => None,
+            };
+            match given.or_else(|| var.default.clone()) {
+                Some(v) => {
+                    values.insert(&var.name, v);
+                }
+                None => {
+                    return Err(TemplateError::Missing {
+                        name: var.name.clone(),
+                        place: self.first_use(&var.name),
+                    }
+                    .into())
+                }
+            }
+        }
+        let doc = self.substituted(&values);
+        let mut scene = Scene::from_value(&doc).map_err(|e| self.attribute(e))?;
+        scene.base_dir.clone_from(&self.base_dir);
+        Ok(scene)
+    }
+
+    /// A scene error in a field that holds references names their variables.
+    fn attribute(&self, e: Error) -> Error {
+        let Error::Scene(error) = e else {
+            return e;
+        };
+        if self.variables.is_empty() {
+            return Error::Scene(error);
+        }
+        let mut variables: Vec<String> = Vec::new();
+        for slot in &self.slots {
+            if slot.place.location != error.location || !same_field(&slot.place, &error) {
+                continue;
+            }
+            for part in &slot.parts {
+                if let Part::Var(n) = part {
+                    if !variables.contains(n) {
+                        variables.push(n.clone());
+                    }
+                }
+            }
+        }
+        TemplateError::Scene { error, variables }.into()
+    }
+}
+
+/// True when the scene error's field is the slot's field or inside it
+/// (`stops[1].color` in `stops`), or the other way round.
+fn same_field(place: &Place, error: &crate::SceneError) -> bool {
+    let Some(field) = error.field.as_deref() else {
+        return false;
+    };
+    let within = |a: &str, b: &str| {
+        a == b || a.starts_with(&format!("{b}.")) || a.starts_with(&format!("{b}["))
+    };
+    matches!(place.location, Location::Canvas | Location::Layer { .. })
+        && (within(&place.field, field) || within(field, &place.field))
+}
+
+/// The value a slot takes: a lone reference keeps its variable's type;
+/// otherwise the pieces are joined as text.
+fn substitute(parts: &[Part], values: &BTreeMap<&str, Value>) -> Value {
+    if let [Part::Var(name)] = parts {
+        if let Some(v) = values.get(name.as_str()) {
+            return v.clone();
+        }
+    }
+    let mut s = String::new();
+    for part in parts {
+        match part {
+            Part::Lit(l) => s.push_str(l),
+            Part::Var(name) => {
+                if let Some(v) = values.get(name.as_str()) {
+                    s.push_str(&vars::as_text(v));
+                }
+            }
+        }
+    }
+    Value::String(s)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::*;
+use crate::color::Color;
+use crate::scene::LayerKind;
+
+/// A card with a text, a colour, a number, a boolean and an image.
+fn card() -> Template {
+    Template::from_value(json!({
+        "variables": {
+            "title": {"type": "string"},
+            "price": {"type": "number", "default": 9.5},
+            "accent": {"type": "color", "default": "#e4572e"},
+            "badge": {"type": "boolean", "default": false},
+            "photo": {"type": "image", "default": "a.png"}
+        },
+        "width": 100, "height": 50,
+        "layers": [
+            {"type": "rect", "color": "{{accent}}", "x": "{{price}}"},
+            {"type": "image", "src": "photos/{{photo}}"},
+            {"type": "text", "text": "{{title}} — {{price}} \\{{x}}"},
+            {"type": "rect", "color": "#fff", "visible": "{{badge}}"}
+        ]
+    }))
+    .unwrap()
+}
+
+fn row(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn text_of(scene: &Scene, i: usize) -> &str {
+    match &scene.layers[i].kind {
+        LayerKind::Text(t) => &t.text,
+        other => panic!("layer {i} is {other:?}"),
+    }
+}
+
+#[test]
+fn binding_substitutes_inside_strings_and_lone_references_keep_their_type() {
+    let scene = card()
+        .bind(&row(&[
+            ("title", "Mug"),
+            ("price", "12"),
+            ("badge", "true"),
+            ("sku", "x"),
+        ]))
+        .unwrap();
+    assert_eq!(text_of(&scene, 2), "Mug — 12 {{x}}");
+    assert_eq!(scene.layers[0].x, 12.0);
+    assert!(
+        matches!(scene.layers[0].kind, LayerKind::Rect { color } if color == Color::hex("#e4572e"))
+    );
+    assert!(matches!(&scene.layers[1].kind, LayerKind::Image(i) if i.src == "photos/a.png"));
+    assert!(scene.layers[3].visible);
+    let json_row = json!({"title": "Mug", "price": 3.25, "badge": null});
+    let scene = card().bind_json(json_row.as_object().unwrap()).unwrap();
+    assert_eq!(text_of(&scene, 2), "Mug — 3.25 {{x}}");
+    assert!(!scene.layers[3].visible, "null takes the default");
+}
+
+#[test]
+fn a_missing_required_value_names_the_variable_and_where_it_is_used() {
+    let e = card().bind(&row(&[("title", "")])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "variable \"title\": missing (required) (used at layer 2 (text): field \"text\")"
+    );
+    assert!(e.is_bad_input());
+}
+
+#[test]
+fn a_bad_colour_names_the_variable_the_layer_and_the_field() {
+    let e = card()
+        .bind(&row(&[("title", "a"), ("accent", "#12345")]))
+        .unwrap_err();
+    let Error::Template(t) = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(t.variable(), Some("accent"));
+    assert_eq!(t.field(), Some("color"));
+    assert!(
+        e.to_string().contains("layer 0 (rect): field \"color\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_scene_error_in_a_substituted_field_names_its_variable() {
+    let e = card()
+        .bind(&row(&[("title", "a"), ("price", "-2000000")]))
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.starts_with("layer 0 (rect): field \"x\""), "{msg}");
+    assert!(msg.ends_with("(from variable \"price\")"), "{msg}");
+}
+
+#[test]
+fn an_undeclared_reference_is_refused_when_the_template_is_loaded() {
+    let e = Template::from_value(json!({
+        "variables": {"a": {"type": "string"}},
+        "width": 10, "height": 10,
+        "layers": [{"type": "text", "text": "{{a}} {{b}}"}]
+    }))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "layer 0 (text): field \"text\": {{b}} refers to an undeclared variable (declared: a)"
+    );
+}
+
+#[test]
+fn a_scene_without_variables_binds_to_exactly_the_scene_it_describes() {
+    let text =
+        r##"{"width": 8, "height": 8, "layers": [{"type": "text", "text": "{{kept}} \\{{"}]}"##;
+    let template = Template::from_json(text).unwrap();
+    assert!(template.variables().is_empty());
+    assert_eq!(
+        template.bind(&row(&[("kept", "x")])).unwrap(),
+        Scene::from_json(text).unwrap()
+    );
+    assert!(Template::from_json(r#"{"width": 0, "height": 8}"#).is_err());
+}
+
+#[test]
+fn a_template_given_to_the_scene_parser_says_it_is_a_template() {
+    let e = Scene::from_json(r#"{"variables": {}, "width": 8, "height": 8}"#).unwrap_err();
+    assert!(e.to_string().contains("this scene is a template"), "{e}");
+}
+
+#[test]
+fn check_names_refuses_a_value_for_an_undeclared_variable() {
+    let e = card().check_names(["title", "titel"]).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("variable \"titel\" is not declared"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_scene_error_outside_the_references_is_refused_when_the_template_is_loaded() {
+    let e = Template::from_value(json!({
+        "variables": {"c": {"type": "color"}, "w": {"type": "number"}},
+        "width": 10, "height": 10,
+        "layers": [{"type": "rect", "color": "{{c}}", "heigth": 3}]
+    }))
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("layer 0 (rect): field \"heigth\""),
+        "{e}"
+    );
+    // A stand-in value that the field refuses is left to the rows.
+    let t = Template::from_value(json!({
+        "variables": {"w": {"type": "number"}},
+        "width": 10, "height": 10,
+        "layers": [{"type": "text", "text": "a", "weight": "{{w}}"}]
+    }))
+    .unwrap();
+    let e = t.bind(&row(&[("w", "50")])).unwrap_err();
+    assert!(e.to_string().ends_with("(from variable \"w\")"), "{e}");
+    assert!(t.bind(&row(&[("w", "700")])).is_ok());
+}

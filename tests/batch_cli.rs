@@ -1,0 +1,463 @@
+//! `impasto batch` and `impasto render --set` / `render -`: templates bound
+//! from CSV and JSON Lines, shards, manifests, exit statuses and the files
+//! written. (tests/batch.rs is the library's `render_batch`.)
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stderr: String,
+}
+
+fn impasto_with_stdin(args: &[&str], cwd: &Path, stdin: &[u8]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run impasto");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    let out = child.wait_with_output().expect("wait for impasto");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn impasto(args: &[&str], cwd: &Path) -> Run {
+    impasto_with_stdin(args, cwd, b"")
+}
+
+/// A card template: a photo, a colour, text, and a badge shown per row.
+const TEMPLATE: &str = r##"{
+  "variables": {
+    "title": {"type": "string", "required": true},
+    "accent": {"type": "color", "default": "#e4572e"},
+    "size": {"type": "number", "default": 12},
+    "badge": {"type": "boolean", "default": false}
+  },
+  "width": 48, "height": 32, "background": "#f4efe6",
+  "layers": [
+    {"type": "image", "src": "photo.png", "width": 48, "height": 20},
+    {"type": "rect", "x": 2, "y": 22, "width": 44, "height": 8, "color": "{{accent}}"},
+    {"type": "text", "text": "{{title}}", "x": 2, "y": 20, "width": 44, "height": 12, "size": "{{size}}"},
+    {"type": "rect", "x": 36, "y": 2, "width": 10, "height": 10, "color": "#fff", "visible": "{{badge}}"}
+  ]
+}"##;
+
+/// A folder holding the template, its photo and data.
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new(template: &str) -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        let photo = image::RgbaImage::from_fn(12, 5, |x, y| {
+            image::Rgba([(x * 20) as u8, (y * 50) as u8, 120, 255])
+        });
+        photo.save(dir.path().join("photo.png")).unwrap();
+        std::fs::write(dir.path().join("card.json"), template).unwrap();
+        Case { dir }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn write(&self, name: &str, text: &str) -> &Case {
+        std::fs::write(self.path(name), text).unwrap();
+        self
+    }
+
+    /// `impasto batch card.json --data DATA --output PATTERN ...` on the CPU.
+    fn batch(&self, data: &str, output: &str, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "batch",
+            "card.json",
+            "--data",
+            data,
+            "--output",
+            output,
+            "--backend",
+            "cpu",
+            "--no-system-fonts",
+        ];
+        args.extend_from_slice(extra);
+        impasto(&args, self.dir.path())
+    }
+
+    /// The manifest's lines, parsed.
+    fn manifest(&self, name: &str) -> Vec<Value> {
+        std::fs::read_to_string(self.path(name))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Every file under `folder`, by name, with its bytes.
+    fn files(&self, folder: &str) -> BTreeMap<String, Vec<u8>> {
+        match std::fs::read_dir(self.path(folder)) {
+            Err(_) => BTreeMap::new(),
+            Ok(entries) => entries
+                .map(|e| e.unwrap())
+                .map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    (name, std::fs::read(e.path()).unwrap())
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Twelve good rows.
+fn rows_csv() -> String {
+    let mut csv = String::from("id,title,accent,badge,notes\n");
+    for i in 0..12 {
+        let accent = ["#e4572e", "#3b82f6", "#10b981"][i % 3];
+        csv.push_str(&format!("card-{i},Card {i},{accent},{},x\n", i % 2 == 0));
+    }
+    csv
+}
+
+/// A manifest line without its timing.
+fn untimed(mut line: Value) -> Value {
+    line.as_object_mut().unwrap().remove("ms");
+    line
+}
+
+#[test]
+fn four_shards_in_four_processes_write_what_one_process_writes() {
+    let case = Case::new(TEMPLATE);
+    case.write("rows.csv", &rows_csv());
+    let one = case.batch("rows.csv", "one/{{id}}.png", &["--manifest", "one.jsonl"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    let children: Vec<_> = (0..4)
+        .map(|k| {
+            let shard = format!("{k}/4");
+            let manifest = format!("shard{k}.jsonl");
+            Command::new(env!("CARGO_BIN_EXE_impasto"))
+                .args([
+                    "batch",
+                    "card.json",
+                    "--data",
+                    "rows.csv",
+                    "--output",
+                    "sharded/{{id}}.png",
+                ])
+                .args(["--backend", "cpu", "--no-system-fonts", "--shard", &shard])
+                .args(["--manifest", &manifest])
+                .current_dir(case.dir.path())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let mut union: Vec<Value> = (0..4)
+        .flat_map(|k| case.manifest(&format!("shard{k}.jsonl")))
+        .map(untimed)
+        .collect();
+    union.sort_by_key(|l| l["row"].as_u64());
+    let single: Vec<Value> = case
+        .manifest("one.jsonl")
+        .into_iter()
+        .map(untimed)
+        .collect();
+    let renamed: Vec<Value> = union
+        .into_iter()
+        .map(|mut l| {
+            let out = l["output"].as_str().unwrap().replace("sharded/", "one/");
+            l["output"] = Value::from(out);
+            l
+        })
+        .collect();
+    assert_eq!(renamed, single);
+    assert_eq!(single.len(), 12);
+    assert_eq!(case.files("sharded"), case.files("one"));
+    // Shard 1 of 4 holds rows 2, 6 and 10 (0-based indices 1, 5, 9).
+    let rows: Vec<u64> = case
+        .manifest("shard1.jsonl")
+        .iter()
+        .map(|l| l["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [2, 6, 10]);
+}
+
+#[test]
+fn one_job_and_two_jobs_write_byte_identical_files() {
+    let case = Case::new(TEMPLATE);
+    case.write("rows.csv", &rows_csv());
+    assert_eq!(
+        case.batch("rows.csv", "a/{{id}}.jpg", &["--jobs", "1"])
+            .code,
+        0
+    );
+    assert_eq!(
+        case.batch("rows.csv", "b/{{id}}.jpg", &["--jobs", "2"])
+            .code,
+        0
+    );
+    let (a, b) = (case.files("a"), case.files("b"));
+    assert_eq!(a.len(), 12);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn an_undeclared_variable_exits_2_before_anything_is_written() {
+    let case = Case::new(&TEMPLATE.replace("\"{{title}}\"", "\"{{titel}}\""));
+    case.write("rows.csv", &rows_csv());
+    let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("{{titel}} refers to an undeclared variable"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("layer 2 (text)"), "{}", run.stderr);
+    assert!(case.files("out").is_empty());
+    assert!(!case.path("m.jsonl").exists());
+}
+
+#[test]
+fn a_misspelt_field_in_the_template_exits_2_before_any_row() {
+    let case = Case::new(&TEMPLATE.replace("\"height\": 12, \"size\"", "\"heigth\": 12, \"size\""));
+    case.write("rows.csv", &rows_csv());
+    let run = case.batch("rows.csv", "out/{{id}}.png", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("layer 2 (text): field \"heigth\""),
+        "{}",
+        run.stderr
+    );
+    assert!(case.files("out").is_empty());
+}
+
+#[test]
+fn a_bad_colour_and_a_missing_required_value_fail_their_rows_and_the_rest_are_written() {
+    let case = Case::new(TEMPLATE);
+    case.write(
+        "rows.csv",
+        "id,title,accent\na,Alpha,#123\nb,Beta,#12345\nc,,#fff\nd,Delta,\n",
+    );
+    let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("impasto: row 2: variable \"accent\""),
+        "{}",
+        run.stderr
+    );
+    let lines = case.manifest("m.jsonl");
+    let status: Vec<&str> = lines
+        .iter()
+        .map(|l| l["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(status, ["ok", "failed", "failed", "ok"]);
+    assert_eq!(lines[1]["row"], 2);
+    assert_eq!(lines[1]["variable"], "accent");
+    assert_eq!(lines[1]["layer"], 1);
+    assert_eq!(lines[1]["field"], "color");
+    assert_eq!(lines[2]["row"], 3);
+    assert_eq!(lines[2]["variable"], "title");
+    assert_eq!(lines[2]["layer"], 2);
+    assert!(lines[2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("missing (required)"));
+    let files: Vec<String> = case.files("out").into_keys().collect();
+    assert_eq!(files, ["a.png", "d.png"]);
+}
+
+#[test]
+fn an_output_pattern_that_leaves_its_folder_exits_2_and_a_value_that_does_fails_its_row() {
+    let case = Case::new(TEMPLATE);
+    case.write("rows.csv", "id,title\nok,A\n../../escaped,B\n");
+    let run = case.batch("rows.csv", "out/{{id}}/../../x.png", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("leaves its folder"), "{}", run.stderr);
+    assert!(case.files("out").is_empty());
+    let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let lines = case.manifest("m.jsonl");
+    assert!(lines[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("outside the output folder"));
+    assert!(
+        !case.path("escaped.png").exists()
+            && !case
+                .dir
+                .path()
+                .parent()
+                .unwrap()
+                .join("escaped.png")
+                .exists()
+    );
+}
+
+#[test]
+fn two_rows_that_would_write_one_file_fail_the_later_row() {
+    let case = Case::new(TEMPLATE);
+    case.write("rows.csv", "id,title\nsame,A\nother,B\nsame,C\n");
+    let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let lines = case.manifest("m.jsonl");
+    assert_eq!(lines[0]["status"], "ok");
+    assert_eq!(lines[2]["status"], "failed");
+    assert!(lines[2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("also the output of row 1"));
+}
+
+#[test]
+fn a_column_the_output_pattern_needs_but_the_data_lacks_exits_2() {
+    let case = Case::new(TEMPLATE);
+    case.write("rows.csv", "title\nA\n");
+    let run = case.batch("rows.csv", "out/{{id}}.png", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no such column"), "{}", run.stderr);
+}
+
+#[test]
+fn a_layer_with_visible_false_is_not_painted() {
+    let case = Case::new(TEMPLATE);
+    case.write("rows.jsonl", "{\"id\": \"on\", \"title\": \"\\u00a0\", \"badge\": true}\n{\"id\": \"off\", \"title\": \"\\u00a0\"}\n");
+    let run = case.batch("rows.jsonl", "out/{{id}}.png", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let on = image::open(case.path("out/on.png")).unwrap().to_rgba8();
+    let off = image::open(case.path("out/off.png")).unwrap().to_rgba8();
+    assert_eq!(
+        on.get_pixel(40, 6).0,
+        [255, 255, 255, 255],
+        "the badge is painted"
+    );
+    // Without the badge the image is that of the template without the layer.
+    let badge = ",\n    {\"type\": \"rect\", \"x\": 36, \"y\": 2, \"width\": 10, \"height\": 10, \"color\": \"#fff\", \"visible\": \"{{badge}}\"}";
+    assert!(TEMPLATE.contains(badge));
+    case.write("card.json", &TEMPLATE.replace(badge, ""));
+    let run = case.batch("rows.jsonl", "ref/{{id}}.png", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reference = image::open(case.path("ref/off.png")).unwrap().to_rgba8();
+    assert_eq!(off, reference);
+    assert_ne!(on, reference);
+}
+
+#[test]
+fn rows_on_standard_input_skip_existing_and_fail_fast() {
+    let case = Case::new(TEMPLATE);
+    let rows = "{\"id\": \"a\", \"title\": \"A\"}\n{\"id\": \"b\", \"title\": \"B\", \"size\": \"big\"}\n{\"id\": \"c\", \"title\": \"C\"}\n";
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "batch",
+            "card.json",
+            "--data",
+            "-",
+            "--output",
+            "out/{{id}}.png",
+        ];
+        a.extend_from_slice(&["--backend", "cpu", "--no-system-fonts", "--jobs", "1"]);
+        a.extend_from_slice(extra);
+        a
+    };
+    let run = impasto_with_stdin(
+        &args(&["--manifest", "m.jsonl"]),
+        case.dir.path(),
+        rows.as_bytes(),
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("variable \"size\""), "{}", run.stderr);
+    assert_eq!(case.files("out").len(), 2);
+    let run = impasto_with_stdin(
+        &args(&["--skip-existing", "--manifest", "m.jsonl"]),
+        case.dir.path(),
+        rows.as_bytes(),
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let status: Vec<Value> = case
+        .manifest("m.jsonl")
+        .into_iter()
+        .map(|l| l["status"].clone())
+        .collect();
+    assert_eq!(status, ["skipped", "failed", "skipped"]);
+    std::fs::remove_dir_all(case.path("out")).unwrap();
+    let run = impasto_with_stdin(&args(&["--fail-fast"]), case.dir.path(), rows.as_bytes());
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        !case.path("out/c.png").exists(),
+        "fail-fast rendered the row after a failure"
+    );
+}
+
+#[test]
+fn render_set_binds_one_row_and_render_dash_reads_standard_input() {
+    let case = Case::new(TEMPLATE);
+    let base = ["--backend", "cpu", "--no-system-fonts"];
+    let run = impasto(
+        &[
+            &[
+                "render",
+                "card.json",
+                "--set",
+                "title=Hi",
+                "--set",
+                "accent=#00f",
+                "-o",
+                "set.png",
+            ][..],
+            &base,
+        ]
+        .concat(),
+        case.dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let img = image::open(case.path("set.png")).unwrap().to_rgba8();
+    assert_eq!(img.get_pixel(40, 27).0, [0, 0, 255, 255]);
+    let run = impasto(
+        &[
+            &["render", "card.json", "--set", "titel=Hi", "-o", "x.png"][..],
+            &base,
+        ]
+        .concat(),
+        case.dir.path(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("\"titel\" is not declared"),
+        "{}",
+        run.stderr
+    );
+    let run = impasto(
+        &[&["render", "card.json", "-o", "x.png"][..], &base].concat(),
+        case.dir.path(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("variable \"title\": missing"),
+        "{}",
+        run.stderr
+    );
+    assert!(!case.path("x.png").exists());
+    let scene = r##"{"width": 4, "height": 4, "layers": [{"type": "rect", "color": "#f00"}]}"##;
+    let run = impasto_with_stdin(
+        &[&["render", "-", "-o", "stdin.png"][..], &base].concat(),
+        case.dir.path(),
+        scene.as_bytes(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let img = image::open(case.path("stdin.png")).unwrap().to_rgba8();
+    assert_eq!(img.get_pixel(1, 1).0, [255, 0, 0, 255]);
+}
