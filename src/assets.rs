@@ -111,7 +111,12 @@ impl Assets {
         }
         check_work(scene, limits)?;
         let mut text = None;
+        // Hidden layers (`visible: false`) are not drawn: their fonts and
+        // files are not needed, and a missing one is no error.
         for (index, layer) in scene.layers.iter().enumerate() {
+            if !layer.visible {
+                continue;
+            }
             if let LayerKind::Text(t) = &layer.kind {
                 let engine = match &text {
                     Some(e) => Arc::clone(e),
@@ -156,6 +161,9 @@ impl Assets {
             let LayerKind::Image(il) = &layer.kind else {
                 continue;
             };
+            if !layer.visible {
+                continue;
+            }
             if let Some(img) = self.get(&il.src) {
                 let pixels = img.width() as u64 * img.height() as u64;
                 if pixels > max_pixels {

@@ -287,3 +287,31 @@ fn renders_sharing_a_logo_decode_it_once_until_it_changes() {
     );
     assert_eq!(r.asset_cache_stats().misses, 2);
 }
+
+#[test]
+fn a_hidden_image_layer_is_not_read_so_a_missing_file_is_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut scene = Scene::from_value(
+        &json!({"width": 4, "height": 4, "background": "#fff", "layers": [
+            {"type": "image", "src": "badges/missing.png", "visible": false},
+            {"type": "text", "text": "x", "font": "No Such Family", "visible": false}
+        ]}),
+    )
+    .unwrap();
+    scene.base_dir = Some(dir.path().to_path_buf());
+    for b in backends() {
+        let img = b
+            .renderer
+            .render(&scene)
+            .unwrap_or_else(|e| panic!("{}: {e}", b.name));
+        assert!(
+            img.pixels().all(|p| p.0 == [255, 255, 255, 255]),
+            "{}",
+            b.name
+        );
+        scene.layers[0].visible = true;
+        let err = b.renderer.render(&scene).unwrap_err().to_string();
+        assert!(err.contains("missing.png"), "{}: {err}", b.name);
+        scene.layers[0].visible = false;
+    }
+}
