@@ -147,11 +147,11 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
 /// always followed by `00` or a restart marker, so an `FF D9` there is the
 /// real end; an embedded EXIF thumbnail's end comes before the scans.
 pub(crate) fn jpeg_has_end(bytes: &[u8]) -> bool {
-    let marker = |m: u8| move |w: &[u8]| w == [0xFF, m];
-    let Some(last_scan) = bytes.windows(2).rposition(marker(0xDA)) else {
+    // memchr's vectorised search: this scans the whole entropy-coded data.
+    let Some(last_scan) = memchr::memmem::rfind(bytes, &[0xFF, 0xDA]) else {
         return false;
     };
-    bytes[last_scan..].windows(2).any(marker(0xD9))
+    memchr::memmem::find(&bytes[last_scan..], &[0xFF, 0xD9]).is_some()
 }
 
 /// Encodes straight 8-bit RGBA in `format`.
