@@ -7,34 +7,9 @@ use rayon::prelude::*;
 
 use crate::cancel::Stop;
 use crate::color::{premultiply_rgba8, BlendSpace};
+use crate::cpu::kernels;
 use crate::pixels::{store16, PremulImage};
 use crate::plan::weights::{AxisWeights, PassOrder, PassPlan};
-
-/// `sum_i ws[i] * px[i]` over the taps that exist (`px` may be shorter
-/// than `ws` at the source's end), in tap order: the filter of one output
-/// pixel along a row.
-#[inline]
-fn row_taps(ws: &[f32], px: &[[f32; 4]]) -> [f32; 4] {
-    let mut acc = [0f32; 4];
-    for (&w, p) in ws.iter().zip(px) {
-        for c in 0..4 {
-            acc[c] += w * p[c];
-        }
-    }
-    acc
-}
-
-/// `acc[x] += w * row[x]` for every x: one tap of the vertical filter for a
-/// whole output row at once (contiguous, so it vectorises). Adding taps row
-/// by row in tap order gives each pixel exactly the sum [`row_taps`] would.
-#[inline]
-fn accumulate(acc: &mut [[f32; 4]], w: f32, row: &[[f32; 4]]) {
-    for (a, p) in acc.iter_mut().zip(row) {
-        for c in 0..4 {
-            a[c] += w * p[c];
-        }
-    }
-}
 
 /// The weights and first source index of output pixel `k` of `w`.
 #[inline]
@@ -157,10 +132,7 @@ fn resample_planned(
                 let mut horiz = vec![[0f32; 4]; (band.hi as usize - lo) * dw];
                 for (r, out) in horiz.chunks_exact_mut(dw).enumerate() {
                     premul_row(lo + r, 0, &mut premul);
-                    for (k, o) in out.iter_mut().enumerate() {
-                        let (ws, s) = tap_span(xw, k);
-                        *o = row_taps(ws, &premul[s.min(sw)..]);
-                    }
+                    kernels::filter_row(out, &premul, &xw.weights, &xw.start, xw.taps, 0);
                 }
                 for (r, out) in out_band.chunks_exact_mut(dw).enumerate() {
                     let (ws, s) = tap_span(yw, k0 + r);
@@ -169,7 +141,7 @@ fn resample_planned(
                         let Some(row) = horiz.get((s - lo + i) * dw..(s - lo + i + 1) * dw) else {
                             break;
                         };
-                        accumulate(&mut acc, w, row);
+                        kernels::accumulate_row(&mut acc, w, row);
                     }
                     for (o, a) in out.iter_mut().zip(&acc) {
                         *o = store16(*a);
@@ -187,11 +159,12 @@ fn resample_planned(
                     vert.fill([0.0; 4]);
                     for (i, &w) in ws.iter().enumerate().take(sh.saturating_sub(s)) {
                         let row = ring.row(s + i, |buf| premul_row(s + i, col_lo, buf));
-                        accumulate(&mut vert, w, row);
+                        kernels::accumulate_row(&mut vert, w, row);
                     }
-                    for (x, o) in out.iter_mut().enumerate() {
-                        let (ws, s) = tap_span(xw, x);
-                        *o = store16(row_taps(ws, &vert[(s - col_lo).min(cols)..]));
+                    let (w, s, t) = (&xw.weights, &xw.start, xw.taps);
+                    kernels::filter_row(&mut acc, &vert, w, s, t, col_lo);
+                    for (o, a) in out.iter_mut().zip(&acc) {
+                        *o = store16(*a);
                     }
                 }
             }
