@@ -69,6 +69,10 @@ fn bench(c: &mut Criterion) {
     g.bench_function("jpeg_file_cover_1200x630", |b| {
         b.iter(|| black_box(renderer.render(&scene).unwrap()))
     });
+    let full = renderer.clone().with_shrink_on_load(false);
+    g.bench_function("jpeg_file_cover_1200x630_full_decode", |b| {
+        b.iter(|| black_box(full.render(&scene).unwrap()))
+    });
     g.finish();
 }
 
