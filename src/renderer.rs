@@ -375,7 +375,7 @@ impl Renderer {
             match self.backend {
                 Backend::Gpu => match &self.gpu {
                     Some(g) => {
-                        let image = g.render(&plan)?;
+                        let image = g.render_until(&plan, &stop)?;
                         stop.check().map(|()| image)
                     }
                     None => Err(Error::Gpu("this renderer has no GPU device".into())),

@@ -3,6 +3,8 @@
 //! token is cancelled from another thread, and the renderer renders on
 //! afterwards.
 
+mod common;
+
 use std::time::Duration;
 
 use impasto::{Assets, Backend, CancelToken, Error, RenderOptions, Renderer, Scene};
@@ -126,4 +128,42 @@ fn a_render_over_the_memory_budget_is_refused_before_painting_naming_its_largest
         .render_with_assets(&poster, &assets)
         .unwrap_err();
     assert!(err.to_string().contains("max_render_bytes"), "{err}");
+}
+
+#[test]
+fn a_gpu_render_past_its_deadline_stops_waiting_and_the_renderer_renders_on() {
+    // Under CI=true a missing adapter fails here (common::backends).
+    let Some(gpu) = common::backends::gpu_renderer() else {
+        eprintln!("skipped: no GPU adapter (CI=true makes this a failure)");
+        return;
+    };
+    // 40 rotated, rounded full-canvas layers on 2048 x 2048: seconds of
+    // work on a software rasterizer such as lavapipe.
+    let layers: Vec<_> = (0..40)
+        .map(|i| {
+            json!({"type": "rect", "color": "#33669980", "rotate": i as f64 * 0.7,
+                   "corner_radius": 40, "blend": "multiply"})
+        })
+        .collect();
+    let heavy =
+        Scene::from_value(&json!({"width": 2048, "height": 2048, "layers": layers})).unwrap();
+    let timeout = Duration::from_millis(50);
+    let start = std::time::Instant::now();
+    let result = gpu.render_with(
+        &heavy,
+        &Assets::new(),
+        &RenderOptions::with_timeout(timeout),
+    );
+    let elapsed = start.elapsed();
+    // A GPU fast enough to finish inside the deadline may return the image;
+    // otherwise the render ends with the deadline's error.
+    assert!(
+        matches!(result, Err(Error::DeadlineExceeded)) || (result.is_ok() && elapsed <= timeout),
+        "{result:?} after {elapsed:?}"
+    );
+    // The abandoned frame's loans come back once the GPU is done with it;
+    // the next render queues behind it and succeeds.
+    let small = Scene::from_value(&json!({"width": 8, "height": 8, "background": "#fff"})).unwrap();
+    let img = gpu.render(&small).unwrap();
+    assert_eq!(img.get_pixel(3, 3).0, [255, 255, 255, 255]);
 }

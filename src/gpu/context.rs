@@ -30,6 +30,9 @@ pub(crate) struct GpuContext {
     max_texture_side: AtomicU32,
     /// Set when the device is lost; every later render is an error.
     pub(super) lost: Arc<AtomicBool>,
+    /// Frames given up on (a deadline or a cancel) while the GPU still
+    /// worked on them: their loans go back to the pool once it is done.
+    pub(super) abandoned: Mutex<Vec<super::readback::Abandoned>>,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -221,6 +224,7 @@ impl GpuContext {
             glyphs,
             max_texture_side: limits.max_texture_dimension_2d.into(),
             lost,
+            abandoned: Mutex::new(Vec::new()),
         }))
     }
 

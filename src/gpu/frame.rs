@@ -12,13 +12,21 @@ use super::params::{space_code, EncodeParams};
 use super::passes::{record, Dispatch};
 use super::prepare::Prepared;
 use super::readback::{InFlight, Pending, Submitted};
+use crate::cancel::Stop;
 use crate::error::Error;
 use crate::plan::Plan;
 
 impl GpuContext {
-    /// Renders a validated, resolved scene. Straight-alpha 8-bit sRGB out.
-    pub fn render(&self, plan: &Plan<'_>) -> Result<RgbaImage, Error> {
-        self.submit(plan)?.finish()
+    /// Renders a validated, resolved scene (straight-alpha 8-bit sRGB out)
+    /// under `stop`: no tile is submitted once it
+    /// says stop, and the wait for the GPU gives up then instead of reading
+    /// the result back (the loans go back to the pool once the GPU is done
+    /// with the work already submitted, which cannot be recalled).
+    pub fn render_until(&self, plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
+        match self.submit_until(plan, stop)? {
+            Pending::InFlight(f) => f.finish_until(stop),
+            Pending::Done(img) => Ok(img),
+        }
     }
 
     /// Submits a validated, resolved scene and returns without waiting for
@@ -26,6 +34,13 @@ impl GpuContext {
     /// adapter's texture or storage limits is rendered in tiles here and
     /// comes back finished.
     pub(crate) fn submit(&self, plan: &Plan<'_>) -> Result<Pending<'_>, Error> {
+        self.submit_until(plan, &Stop::never())
+    }
+
+    /// [`GpuContext::submit`], checking `stop` before each tile.
+    fn submit_until(&self, plan: &Plan<'_>, stop: &Stop<'_>) -> Result<Pending<'_>, Error> {
+        stop.check()?;
+        self.reap_abandoned();
         if self.lost.load(Ordering::SeqCst) {
             return Err(Error::Gpu(
                 "the GPU device was lost; create a new Renderer (or use the CPU backend)".into(),
@@ -48,7 +63,8 @@ impl GpuContext {
         if tile_w == w && tile_h == h {
             return self.submit_tile(plan).map(Pending::InFlight);
         }
-        self.render_tiles(plan, (tile_w, tile_h)).map(Pending::Done)
+        self.render_tiles(plan, (tile_w, tile_h), stop)
+            .map(Pending::Done)
     }
 
     /// Renders `plan` in tiles of at most `tile_w` x `tile_h`; tile `k + 1`
@@ -57,21 +73,25 @@ impl GpuContext {
         &self,
         plan: &Plan<'_>,
         (tile_w, tile_h): (u32, u32),
+        stop: &Stop<'_>,
     ) -> Result<RgbaImage, Error> {
         let (w, h) = (plan.width, plan.height);
         let mut out = RgbaImage::new(w, h);
         let mut previous: Option<(InFlight, u32, u32)> = None;
         for y0 in (0..h).step_by(tile_h as usize) {
             for x0 in (0..w).step_by(tile_w as usize) {
+                stop.check()?;
                 let tile = plan.tile_scene(x0, y0, tile_w.min(w - x0), tile_h.min(h - y0));
                 let next = self.submit_tile(&Plan::new(&tile, plan.resolved))?;
                 if let Some((done, x, y)) = previous.replace((next, x0, y0)) {
-                    image::imageops::replace(&mut out, &done.finish()?, x as i64, y as i64);
+                    let done = done.finish_until(stop)?;
+                    image::imageops::replace(&mut out, &done, x as i64, y as i64);
                 }
             }
         }
         if let Some((done, x, y)) = previous {
-            image::imageops::replace(&mut out, &done.finish()?, x as i64, y as i64);
+            let done = done.finish_until(stop)?;
+            image::imageops::replace(&mut out, &done, x as i64, y as i64);
         }
         Ok(out)
     }

@@ -5,16 +5,21 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, TryRecvError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use image::RgbaImage;
 
 use super::context::{gpu_err, GpuContext};
 use super::loans::{BufferId, Loans, TextureId};
+use crate::cancel::Stop;
 use crate::error::Error;
 
 /// How long a render may wait for the GPU before it is an error.
 const GPU_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often a wait for the GPU looks at the render's deadline and cancel
+/// token.
+const STOP_POLL: Duration = Duration::from_millis(5);
 
 /// Bytes of one readback row of `w` RGBA8 pixels: padded to wgpu's copy
 /// alignment (256 bytes).
@@ -134,8 +139,21 @@ pub(crate) struct InFlight<'a> {
 impl InFlight<'_> {
     /// Waits for the GPU (polling the device, never longer than the GPU
     /// time limit) and reads the result back, removing the row padding.
-    pub fn finish(mut self) -> Result<RgbaImage, Error> {
-        let result = self.read();
+    pub fn finish(self) -> Result<RgbaImage, Error> {
+        self.finish_until(&Stop::never())
+    }
+
+    /// [`InFlight::finish`], giving up with `stop`'s error once it says
+    /// stop (checked every few milliseconds while the GPU works).
+    pub fn finish_until(mut self, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
+        let result = self.read(stop);
+        if let (Err(Error::Cancelled | Error::DeadlineExceeded), Some(job)) =
+            (&result, self.job.take())
+        {
+            // Given up while the GPU still works: do not wait for it here.
+            let loans = std::mem::take(&mut self.loans);
+            self.ctx.abandon(Abandoned { job, loans });
+        }
         if self.ctx.lost.load(Ordering::SeqCst) {
             return Err(Error::Gpu(
                 "the GPU device was lost during the render".into(),
@@ -144,18 +162,30 @@ impl InFlight<'_> {
         result
     }
 
-    fn read(&mut self) -> Result<RgbaImage, Error> {
+    fn read(&mut self, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
+        let Some(job) = self.job.as_ref() else {
+            return Err(Error::Gpu("the render was already read back".into()));
+        };
+        // Wait in short slices, so that a cancel or a deadline is seen
+        // while the GPU works; the job stays in `self` until then, so that
+        // dropping `self` after a stop waits for the GPU and unmaps.
+        let give_up = Instant::now() + GPU_TIMEOUT;
+        loop {
+            stop.check()?;
+            let slice = STOP_POLL.min(give_up.saturating_duration_since(Instant::now()));
+            match self.ctx.device.poll(wgpu::PollType::Wait {
+                submission_index: Some(job.index.clone()),
+                timeout: Some(slice),
+            }) {
+                Ok(_) => break,
+                Err(wgpu::PollError::Timeout) if Instant::now() < give_up => continue,
+                Err(e) => return Err(gpu_err("waiting for the GPU", e)),
+            }
+        }
         let Some(job) = self.job.take() else {
             return Err(Error::Gpu("the render was already read back".into()));
         };
         let (w, h) = job.staging.size;
-        self.ctx
-            .device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(job.index),
-                timeout: Some(GPU_TIMEOUT),
-            })
-            .map_err(|e| gpu_err("waiting for the GPU", e))?;
         let buffer = self.loans.buffer(job.staging.buffer);
         match job.mapped.recv_timeout(GPU_TIMEOUT) {
             Ok(Ok(())) => {}
@@ -197,6 +227,47 @@ impl Drop for InFlight<'_> {
             }
         }
         self.ctx.give_back(&mut self.loans);
+    }
+}
+
+/// A frame given up on while the GPU worked on it, kept until the GPU is
+/// done with its loans ([`GpuContext::reap_abandoned`]).
+pub(crate) struct Abandoned {
+    job: Submitted,
+    loans: Loans,
+}
+
+impl GpuContext {
+    /// Keeps `frame` until the GPU is done with it.
+    fn abandon(&self, frame: Abandoned) {
+        self.abandoned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(frame);
+    }
+
+    /// Gives the loans of abandoned frames the GPU has finished back to the
+    /// pool (without waiting for the others); called before each submission.
+    pub(super) fn reap_abandoned(&self) {
+        let mut frames = self.abandoned.lock().unwrap_or_else(|p| p.into_inner());
+        if frames.is_empty() {
+            return;
+        }
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        let mut kept = Vec::new();
+        for mut frame in frames.drain(..) {
+            // The staging buffer is mapped (or failed to map) only once the
+            // GPU has finished the submission that wrote it.
+            match frame.job.mapped.try_recv() {
+                Ok(Ok(())) => {
+                    frame.loans.buffer(frame.job.staging.buffer).unmap();
+                    self.give_back(&mut frame.loans);
+                }
+                Ok(Err(_)) | Err(TryRecvError::Disconnected) => self.give_back(&mut frame.loans),
+                Err(TryRecvError::Empty) => kept.push(frame),
+            }
+        }
+        *frames = kept;
     }
 }
 
