@@ -16,14 +16,17 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 use crate::error::Error;
 
+mod jpeg;
+
 /// Output formats, chosen by the output file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     /// `.png`: 8-bit RGBA, straight alpha, fast compression.
     Png,
-    /// `.jpg` / `.jpeg`: flattened over opaque white.
+    /// `.jpg` / `.jpeg`: flattened over opaque white; baseline, encoded in
+    /// parallel strips joined by restart markers on large images.
     Jpeg {
-        /// 1..=100.
+        /// 1..=100; below 90 colour is subsampled 4:2:0.
         quality: u8,
     },
     /// `.webp`: lossless, 8-bit RGBA.
@@ -182,8 +185,7 @@ pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
                 u16::try_from(w).map_err(|_| err(format!("width {w} exceeds JPEG's 65535")))?,
                 u16::try_from(h).map_err(|_| err(format!("height {h} exceeds JPEG's 65535")))?,
             );
-            let enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
-            enc.encode(&rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
+            out = jpeg::encode_rgb(&rgb, w16, h16, quality.clamp(1, 100))
                 .map_err(|e| err(e.to_string()))?;
         }
         OutputFormat::WebP => {
