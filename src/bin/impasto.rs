@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use impasto::codec::OutputFormat;
 use impasto::{Assets, Backend, Error, Limits, RenderOptions, Renderer, Scene};
 
 #[path = "impasto/bench/mod.rs"]
@@ -36,7 +37,8 @@ enum Command {
         /// The scene file (JSON).
         scene: PathBuf,
         /// The output file; its extension picks the format: .png (RGBA,
-        /// straight alpha), .jpg/.jpeg (flattened over white), .webp (lossless).
+        /// straight alpha), .jpg/.jpeg (flattened over white), .webp (lossy
+        /// at --quality with straight alpha kept, or lossless with --lossless).
         #[arg(short, long)]
         output: PathBuf,
         /// Which compositor renders.
@@ -46,11 +48,15 @@ enum Command {
         /// file's folder). Paths may not leave it.
         #[arg(long)]
         assets: Option<PathBuf>,
-        /// JPEG quality, 1..=100. Below 90 colour is subsampled 4:2:0 (smaller,
-        /// about twice as fast to encode); 90 and above keep it at full
-        /// resolution (4:4:4).
+        /// JPEG and lossy WebP quality, 1..=100. For JPEG, below 90 colour is
+        /// subsampled 4:2:0 (smaller, about twice as fast to encode); 90 and
+        /// above keep it at full resolution (4:4:4).
         #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
         quality: u8,
+        /// Write .webp lossless (every visible pixel exact; larger and slower)
+        /// instead of lossy. .png is always lossless; refused for .jpg.
+        #[arg(long, conflicts_with = "quality")]
+        lossless: bool,
         /// A folder searched (recursively) for fonts that text layers can
         /// name; may be given more than once.
         #[arg(long = "font-dir", value_name = "DIR")]
@@ -201,6 +207,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             backend,
             assets,
             quality,
+            lossless,
             max_canvas_pixels,
             max_image_pixels,
             font_dirs,
@@ -224,7 +231,12 @@ fn run_command(command: Command) -> Result<(), Error> {
                 Some(t) => RenderOptions::with_timeout(t),
                 None => RenderOptions::default(),
             };
-            renderer.render_to_file_with(&scene, &Assets::new(), &output, quality, &options)
+            let format = if lossless {
+                OutputFormat::from_path_lossless(&output)?
+            } else {
+                OutputFormat::from_path(&output, quality)?
+            };
+            renderer.render_to_file_as(&scene, &Assets::new(), &output, format, &options)
         }
         Command::Bench(_) => unreachable!("run() handles bench"),
     }
