@@ -13,8 +13,11 @@
 //! byte-for-byte what `jpeg-encoder` writes for the whole image with the
 //! same restart interval (a unit test checks it).
 
+use image::RgbaImage;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 use rayon::prelude::*;
+
+use super::{flatten_over_white, flatten_pixels_over_white};
 
 /// About how many pixels one strip holds: small enough that a 2048x2048
 /// image makes 16 strips (work for every core, and for rayon to balance),
@@ -28,6 +31,14 @@ const STRIP_PIXELS: usize = 1 << 18;
 /// module does not expect (a bug here or a changed encoder), never bad input.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum JpegError {
+    /// The image is larger than the format allows.
+    #[error("{width}x{height} is larger than JPEG's 65535x65535")]
+    TooLarge {
+        /// The image's width.
+        width: u32,
+        /// The image's height.
+        height: u32,
+    },
     /// The encoder itself failed.
     #[error("{0}")]
     Encoder(#[from] jpeg_encoder::EncodingError),
@@ -90,42 +101,45 @@ fn strips(width: u16, height: u16, quality: u8, strip_pixels: usize) -> Option<S
     })
 }
 
-/// Encodes 8-bit RGB (`width * height * 3` bytes) as a baseline JPEG at
-/// `quality` (1..=100), in parallel strips when the image is large enough.
-pub(crate) fn encode_rgb(
-    rgb: &[u8],
-    width: u16,
-    height: u16,
-    quality: u8,
-) -> Result<Vec<u8>, JpegError> {
-    encode_in_strips(rgb, width, height, quality, STRIP_PIXELS)
+/// Encodes straight 8-bit RGBA, flattened over opaque white, as a baseline
+/// JPEG at `quality` (1..=100), in parallel strips when the image is large
+/// enough.
+pub(crate) fn encode_over_white(img: &RgbaImage, quality: u8) -> Result<Vec<u8>, JpegError> {
+    encode_in_strips(img, quality, STRIP_PIXELS)
 }
 
-/// [`encode_rgb`] with strips of about `strip_pixels` pixels.
+/// [`encode_over_white`] with strips of about `strip_pixels` pixels.
 fn encode_in_strips(
-    rgb: &[u8],
-    width: u16,
-    height: u16,
+    img: &RgbaImage,
     quality: u8,
     strip_pixels: usize,
 ) -> Result<Vec<u8>, JpegError> {
-    let Some(plan) = strips(width, height, quality, strip_pixels) else {
+    let (width, height) = img.dimensions();
+    let too_large = || JpegError::TooLarge { width, height };
+    let w = u16::try_from(width).map_err(|_| too_large())?;
+    let h = u16::try_from(height).map_err(|_| too_large())?;
+    let Some(plan) = strips(w, h, quality, strip_pixels) else {
         let mut out = Vec::new();
-        encoder(&mut out, quality, 0).encode(rgb, width, height, ColorType::Rgb)?;
+        encoder(&mut out, quality, 0).encode(&flatten_over_white(img), w, h, ColorType::Rgb)?;
         return Ok(out);
     };
-    let row_bytes = usize::from(width) * 3;
-    let parts: Vec<Vec<u8>> = rgb[..row_bytes * usize::from(height)]
+    let row_bytes = usize::from(w) * 4;
+    // Each strip is flattened by the thread that encodes it, while its
+    // rows are in that core's cache.
+    let parts: Vec<Vec<u8>> = img
+        .as_raw()
         .par_chunks(plan.rows * row_bytes)
         .map(|strip| {
-            let mut out = Vec::with_capacity(strip.len() / 8);
+            let mut rgb = vec![0u8; strip.len() / 4 * 3];
+            flatten_pixels_over_white(strip, &mut rgb);
+            let mut out = Vec::with_capacity(rgb.len() / 8);
             // A strip has at most plan.rows <= height rows: it fits a u16.
             let rows = (strip.len() / row_bytes) as u16;
-            encoder(&mut out, quality, 0).encode(strip, width, rows, ColorType::Rgb)?;
+            encoder(&mut out, quality, 0).encode(&rgb, w, rows, ColorType::Rgb)?;
             Ok(out)
         })
         .collect::<Result<_, JpegError>>()?;
-    join(&parts, height, plan.mcus)
+    join(&parts, h, plan.mcus)
 }
 
 /// Where the parts of one strip's stream are.

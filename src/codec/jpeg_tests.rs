@@ -1,28 +1,32 @@
 use super::*;
 
-/// A deterministic RGB test image: gradients with noise, so every block
-/// has AC energy and the DC values change across strips.
-fn rgb(width: u16, height: u16) -> Vec<u8> {
+/// A deterministic test image: gradients with noise, so every block has AC
+/// energy and the DC values change across strips, and alpha that varies
+/// (flattened over white).
+fn rgba(width: u16, height: u16) -> RgbaImage {
     let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut out = Vec::with_capacity(usize::from(width) * usize::from(height) * 3);
-    for y in 0..usize::from(height) {
-        for x in 0..usize::from(width) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let noise = (state % 48) as usize;
-            out.push(((x * 255 / usize::from(width)) ^ noise) as u8);
-            out.push(((y * 255 / usize::from(height)) + noise / 2) as u8);
-            out.push(((x + y) * 3 % 256) as u8);
-        }
-    }
-    out
+    let (w, h) = (u32::from(width), u32::from(height));
+    RgbaImage::from_fn(w, h, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let noise = (state % 48) as u32;
+        image::Rgba([
+            ((x * 255 / w) ^ noise) as u8,
+            ((y * 255 / h) + noise / 2) as u8,
+            ((x + y) * 3 % 256) as u8,
+            (255 - (x + 2 * y) % 64) as u8,
+        ])
+    })
 }
 
-fn single(rgb: &[u8], width: u16, height: u16, quality: u8, interval: u16) -> Vec<u8> {
+/// jpeg-encoder's one stream of the flattened image, with `interval` MCUs
+/// between restart markers (0: none).
+fn single(img: &RgbaImage, quality: u8, interval: u16) -> Vec<u8> {
+    let (w, h) = (img.width() as u16, img.height() as u16);
     let mut out = Vec::new();
     encoder(&mut out, quality, interval)
-        .encode(rgb, width, height, ColorType::Rgb)
+        .encode(&flatten_over_white(img), w, h, ColorType::Rgb)
         .unwrap();
     out
 }
@@ -64,10 +68,10 @@ const SIZES: [(u16, u16); 7] = [
 fn joined_strips_are_byte_identical_to_one_encode_with_the_same_restart_interval() {
     for quality in [85, 90] {
         for (w, h) in SIZES {
-            let px = rgb(w, h);
+            let img = rgba(w, h);
             let plan = strips(w, h, quality, 2048).unwrap();
-            let joined = encode_in_strips(&px, w, h, quality, 2048).unwrap();
-            let whole = single(&px, w, h, quality, plan.mcus);
+            let joined = encode_in_strips(&img, quality, 2048).unwrap();
+            let whole = single(&img, quality, plan.mcus);
             assert!(joined == whole, "{w}x{h} q{quality}: {plan:?}");
         }
     }
@@ -77,12 +81,12 @@ fn joined_strips_are_byte_identical_to_one_encode_with_the_same_restart_interval
 fn joined_strips_decode_to_the_pixels_of_the_plain_single_stream() {
     for quality in [85, 90] {
         for (w, h) in SIZES {
-            let px = rgb(w, h);
-            let joined = encode_in_strips(&px, w, h, quality, 2048).unwrap();
-            let plain = single(&px, w, h, quality, 0);
+            let img = rgba(w, h);
+            let joined = encode_in_strips(&img, quality, 2048).unwrap();
+            let plain = single(&img, quality, 0);
             assert!(restart_markers(&plain).is_empty());
             let want = decode_image(&plain);
-            assert_eq!(want.len(), px.len());
+            assert_eq!(want.len(), img.as_raw().len() / 4 * 3);
             assert!(decode_image(&joined) == want, "image: {w}x{h} q{quality}");
             assert!(
                 decode_jpeg_decoder(&joined) == decode_jpeg_decoder(&plain),
@@ -98,7 +102,7 @@ fn restart_markers_cycle_once_between_each_pair_of_strips() {
     let plan = strips(w, h, 85, 1024).unwrap();
     assert_eq!(plan.rows % 16, 0, "strips are whole 4:2:0 MCU rows");
     assert!(plan.count > 9, "enough strips to wrap past RST7: {plan:?}");
-    let joined = encode_in_strips(&rgb(w, h), w, h, 85, 1024).unwrap();
+    let joined = encode_in_strips(&rgba(w, h), 85, 1024).unwrap();
     let want: Vec<u8> = (0..plan.count - 1).map(|i| (i % 8) as u8).collect();
     assert_eq!(restart_markers(&joined), want);
     let dri = joined.windows(2).position(|w| w == [0xFF, 0xDD]).unwrap();
@@ -112,10 +116,10 @@ fn images_too_small_for_two_strips_get_one_plain_stream() {
     // One pixel tall is one MCU row: one strip whatever its size.
     for (w, h, q) in [(300, 1, 85), (300, 1, 90), (16, 16, 85), (64, 8, 90)] {
         assert_eq!(strips(w, h, q, 16), None, "{w}x{h}");
-        let px = rgb(w, h);
-        let out = encode_in_strips(&px, w, h, q, 16).unwrap();
-        assert!(out == single(&px, w, h, q, 0), "{w}x{h}");
-        assert_eq!(decode_image(&out).len(), px.len());
+        let img = rgba(w, h);
+        let out = encode_in_strips(&img, q, 16).unwrap();
+        assert!(out == single(&img, q, 0), "{w}x{h}");
+        assert_eq!(decode_image(&out).len(), img.as_raw().len() / 4 * 3);
     }
 }
 
@@ -132,12 +136,12 @@ fn restart_interval_fits_a_u16_at_the_widest_image() {
 #[test]
 fn parallel_file_is_within_one_percent_of_the_single_stream() {
     let (w, h) = (1024, 1024);
-    let px = rgb(w, h);
+    let img = rgba(w, h);
     for quality in [85, 90] {
         let plan = strips(w, h, quality, STRIP_PIXELS).unwrap();
         assert!(plan.count >= 4, "{plan:?}");
-        let joined = encode_rgb(&px, w, h, quality).unwrap().len() as f64;
-        let plain = single(&px, w, h, quality, 0).len() as f64;
+        let joined = encode_over_white(&img, quality).unwrap().len() as f64;
+        let plain = single(&img, quality, 0).len() as f64;
         assert!(
             (joined / plain - 1.0).abs() < 0.01,
             "q{quality}: {joined} vs {plain} bytes"
@@ -146,8 +150,14 @@ fn parallel_file_is_within_one_percent_of_the_single_stream() {
 }
 
 #[test]
+fn images_wider_than_jpeg_allows_are_refused_with_their_size() {
+    let e = encode_over_white(&RgbaImage::new(65536, 1), 85).unwrap_err();
+    assert!(e.to_string().contains("65536x1"), "{e}");
+}
+
+#[test]
 fn a_stream_without_a_scan_is_reported_with_its_strip() {
-    let good = single(&rgb(16, 16), 16, 16, 85, 0);
+    let good = single(&rgba(16, 16), 85, 0);
     let sos = good.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
     let mut cut = good[..sos].to_vec();
     cut.extend_from_slice(&[0xFF, 0xD9]);
