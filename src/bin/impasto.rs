@@ -53,8 +53,9 @@ enum Command {
         /// above keep it at full resolution (4:4:4).
         #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
         quality: u8,
-        /// Write .webp lossless (every visible pixel exact; larger and slower)
-        /// instead of lossy. .png is always lossless; refused for .jpg.
+        /// Write .webp lossless (every visible pixel exact; files several
+        /// times larger) instead of lossy. .png is always lossless; refused
+        /// for .jpg.
         #[arg(long, conflicts_with = "quality")]
         lossless: bool,
         /// A folder searched (recursively) for fonts that text layers can
