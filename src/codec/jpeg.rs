@@ -88,10 +88,14 @@ fn strips(width: u16, height: u16, quality: u8, strip_pixels: usize) -> Option<S
     };
     let cols = usize::from(width).div_ceil(mcu);
     let mcu_rows = usize::from(height).div_ceil(mcu);
+    if cols == 0 {
+        // No pixels: the plain encoder reports it.
+        return None;
+    }
     // DRI is a u16: at most 65535 MCUs a strip. `cols` <= 8192 (65535 / 8
     // rounded up), so this is at least 7 MCU rows.
-    let most = usize::from(u16::MAX) / cols.max(1);
-    let per_strip = (strip_pixels / (cols * mcu * mcu).max(1)).clamp(1, most);
+    let most = usize::from(u16::MAX) / cols;
+    let per_strip = (strip_pixels / (cols * mcu * mcu)).clamp(1, most);
     let count = mcu_rows.div_ceil(per_strip);
     let mcus = u16::try_from(per_strip * cols).ok()?;
     (count >= 2).then_some(Strips {

@@ -150,6 +150,15 @@ fn parallel_file_is_within_one_percent_of_the_single_stream() {
 }
 
 #[test]
+fn images_without_pixels_are_an_error_not_a_panic() {
+    for (w, h) in [(0, 5000), (5000, 0), (0, 0)] {
+        assert_eq!(strips(w, h, 85, 16), None, "{w}x{h}");
+        let e = encode_over_white(&RgbaImage::new(w.into(), h.into()), 85).unwrap_err();
+        assert!(e.to_string().contains("zero"), "{w}x{h}: {e}");
+    }
+}
+
+#[test]
 fn images_wider_than_jpeg_allows_are_refused_with_their_size() {
     let e = encode_over_white(&RgbaImage::new(65536, 1), 85).unwrap_err();
     assert!(e.to_string().contains("65536x1"), "{e}");

@@ -167,6 +167,13 @@ mod tests {
     }
 
     #[test]
+    fn images_without_pixels_are_an_error_not_a_panic() {
+        for (w, h) in [(0, 10), (10, 0)] {
+            assert!(encode_lossy(&RgbaImage::new(w, h), 80).is_err(), "{w}x{h}");
+        }
+    }
+
+    #[test]
     fn images_wider_than_webp_allows_are_refused_with_their_size() {
         let img = RgbaImage::new(MAX_SIDE + 1, 1);
         for e in [
