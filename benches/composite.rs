@@ -11,7 +11,12 @@
 //!   the GPU backend, rendered one by one and as a batch
 //!   (`Renderer::render_each`, which overlaps one poster's readback and
 //!   encoding with the next one's decoding, upload and drawing).
-//! - `encode/png_2048`, `encode/jpeg_q85_2048`: encoding a 2048x2048 result (PNG default settings; JPEG at the CLI default quality, 4:2:0).
+//! - `encode/...`: encoding the 2048x2048 ten-layer result: `png_2048` (the
+//!   default settings), `jpeg_q85_2048` (the CLI default, 4:2:0, parallel
+//!   strips), `jpeg_q90_2048` (4:4:4), `jpeg_q85_2048_strips_1_thread` (the
+//!   strips on one thread), `jpeg_q85_2048_one_stream` (jpeg-encoder alone,
+//!   the previous path), `webp_q85_2048`, `webp_lossless_2048`; and a
+//!   1200x630 piece of the sample poster (scaled to 1200 wide): `jpeg_q85_card`, `webp_q85_card`.
 //!
 //! - `text/20_layers_2000_chars`: a text-heavy 1080x1350 poster (glyph cache
 //!   warm after the first iteration: seen glyphs are not rasterized again).
@@ -58,6 +63,90 @@ fn ten_layers(space: &str) -> (Scene, Assets) {
     .unwrap();
     assert_eq!(format!("{:?}", scene.blend_space).to_lowercase(), space);
     (scene, assets)
+}
+
+/// Straight RGBA over white, as `codec::encode` flattens for JPEG.
+fn flatten(img: &RgbaImage) -> Vec<u8> {
+    img.pixels()
+        .flat_map(|p| {
+            let a = p[3] as u32;
+            [0, 1, 2].map(|c| ((p[c] as u32 * a + 255 * (255 - a) + 127) / 255) as u8)
+        })
+        .collect()
+}
+
+/// The `encode` group: `result` (the ten-layer composite) in each format,
+/// and a 1200x630 social-card-sized piece of the sample poster (a photo).
+fn encoders(c: &mut Criterion, result: &RgbaImage, renderer: &Renderer) {
+    let poster = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/poster/poster.json");
+    let poster = renderer
+        .render(&Scene::from_path(&poster).unwrap())
+        .unwrap();
+    // The 1080x1350 poster, scaled to 1200 wide, its top 630 rows.
+    let wide = image::imageops::resize(&poster, 1200, 1500, image::imageops::Triangle);
+    let card = image::imageops::crop_imm(&wide, 0, 0, 1200, 630).to_image();
+    let (q85, q90) = (
+        OutputFormat::Jpeg { quality: 85 },
+        OutputFormat::Jpeg { quality: 90 },
+    );
+    let (webp85, exact) = (
+        OutputFormat::WebP { quality: 85 },
+        OutputFormat::WebPLossless,
+    );
+    for (name, img, format) in [
+        ("2048", result, q85),
+        ("2048", result, q90),
+        ("2048", result, webp85),
+        ("2048", result, exact),
+        ("card", &card, q85),
+        ("card", &card, webp85),
+    ] {
+        let bytes = encode(img, format).unwrap().len();
+        eprintln!("{name} {format:?}: {bytes} bytes");
+    }
+    let mut g = c.benchmark_group("encode");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    g.bench_function("png_2048", |b| {
+        b.iter(|| black_box(encode(result, OutputFormat::Png).unwrap()))
+    });
+    g.bench_function("jpeg_q85_2048", |b| {
+        b.iter(|| black_box(encode(result, q85).unwrap()))
+    });
+    g.bench_function("jpeg_q90_2048", |b| {
+        b.iter(|| black_box(encode(result, q90).unwrap()))
+    });
+    // The strips on one thread: what joining costs.
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    g.bench_function("jpeg_q85_2048_strips_1_thread", |b| {
+        b.iter(|| one.install(|| black_box(encode(result, q85).unwrap())))
+    });
+    // The previous encoder: jpeg-encoder's one stream (flattening not timed).
+    let rgb = flatten(result);
+    g.bench_function("jpeg_q85_2048_one_stream", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            let enc = jpeg_encoder::Encoder::new(&mut out, 85);
+            enc.encode(&rgb, 2048, 2048, jpeg_encoder::ColorType::Rgb)
+                .unwrap();
+            black_box(out)
+        })
+    });
+    g.bench_function("webp_q85_2048", |b| {
+        b.iter(|| black_box(encode(result, webp85).unwrap()))
+    });
+    g.bench_function("webp_lossless_2048", |b| {
+        b.iter(|| black_box(encode(result, exact).unwrap()))
+    });
+    g.bench_function("jpeg_q85_card", |b| {
+        b.iter(|| black_box(encode(&card, q85).unwrap()))
+    });
+    g.bench_function("webp_q85_card", |b| {
+        b.iter(|| black_box(encode(&card, webp85).unwrap()))
+    });
+    g.finish();
 }
 
 fn bench(c: &mut Criterion) {
@@ -123,15 +212,7 @@ fn bench(c: &mut Criterion) {
     }
 
     let result = renderer.render_with_assets(&scene, &assets).unwrap();
-    let mut g = c.benchmark_group("encode");
-    g.sample_size(10).measurement_time(Duration::from_secs(8));
-    g.bench_function("png_2048", |b| {
-        b.iter(|| black_box(encode(&result, OutputFormat::Png).unwrap()))
-    });
-    g.bench_function("jpeg_q85_2048", |b| {
-        b.iter(|| black_box(encode(&result, OutputFormat::Jpeg { quality: 85 }).unwrap()))
-    });
-    g.finish();
+    encoders(c, &result, &renderer);
 
     // A text-heavy poster: 20 text layers, 2000 characters, bundled font.
     let words = "Fresh roasted beans daily, espresso, cortado, flat white and filter coffee; ";

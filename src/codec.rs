@@ -16,6 +16,8 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 use crate::error::Error;
 
+mod jpeg;
+mod webp;
 mod probe;
 pub use probe::probe_file;
 
@@ -24,17 +26,25 @@ pub use probe::probe_file;
 pub enum OutputFormat {
     /// `.png`: 8-bit RGBA, straight alpha, fast compression.
     Png,
-    /// `.jpg` / `.jpeg`: flattened over opaque white.
+    /// `.jpg` / `.jpeg`: flattened over opaque white; baseline, encoded in
+    /// parallel strips joined by restart markers on large images.
     Jpeg {
-        /// 1..=100.
+        /// 1..=100; below 90 colour is subsampled 4:2:0.
         quality: u8,
     },
-    /// `.webp`: lossless, 8-bit RGBA.
-    WebP,
+    /// `.webp`, lossy (libwebp): colour lossy at `quality`, straight alpha
+    /// kept losslessly beside it.
+    WebP {
+        /// 1..=100, libwebp's scale.
+        quality: u8,
+    },
+    /// `.webp`, lossless: 8-bit RGBA, every visible pixel exact.
+    WebPLossless,
 }
 
 impl OutputFormat {
-    /// The format for a path's extension (case-insensitive); JPEG gets `quality`.
+    /// The format for a path's extension (case-insensitive); JPEG and WebP
+    /// get `quality` (WebP is lossy).
     pub fn from_path(path: &Path, quality: u8) -> Result<OutputFormat, Error> {
         let ext = path
             .extension()
@@ -43,7 +53,7 @@ impl OutputFormat {
         match ext.as_deref() {
             Some("png") => Ok(OutputFormat::Png),
             Some("jpg") | Some("jpeg") => Ok(OutputFormat::Jpeg { quality }),
-            Some("webp") => Ok(OutputFormat::WebP),
+            Some("webp") => Ok(OutputFormat::WebP { quality }),
             _ => Err(Error::Output(format!(
                 "{}: unknown output format: the file name must end in .png, .jpg, .jpeg or .webp",
                 path.display()
@@ -51,11 +61,25 @@ impl OutputFormat {
         }
     }
 
+    /// The lossless format for a path's extension: `.webp` gives
+    /// [`OutputFormat::WebPLossless`], `.png` is lossless anyway, and JPEG,
+    /// which has no lossless mode here, is refused.
+    pub fn from_path_lossless(path: &Path) -> Result<OutputFormat, Error> {
+        match OutputFormat::from_path(path, 100)? {
+            OutputFormat::Jpeg { .. } => Err(Error::Output(format!(
+                "{}: JPEG output cannot be lossless (write .png or .webp)",
+                path.display()
+            ))),
+            OutputFormat::WebP { .. } => Ok(OutputFormat::WebPLossless),
+            other => Ok(other),
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             OutputFormat::Png => "png",
             OutputFormat::Jpeg { .. } => "jpeg",
-            OutputFormat::WebP => "webp",
+            OutputFormat::WebP { .. } | OutputFormat::WebPLossless => "webp",
         }
     }
 }
@@ -180,19 +204,14 @@ pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
             writer.finish().map_err(|e| err(e.to_string()))?;
         }
         OutputFormat::Jpeg { quality } => {
-            let rgb = flatten_over_white(img);
-            let (w16, h16) = (
-                u16::try_from(w).map_err(|_| err(format!("width {w} exceeds JPEG's 65535")))?,
-                u16::try_from(h).map_err(|_| err(format!("height {h} exceeds JPEG's 65535")))?,
-            );
-            let enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
-            enc.encode(&rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
+            out = jpeg::encode_over_white(img, quality.clamp(1, 100))
                 .map_err(|e| err(e.to_string()))?;
         }
-        OutputFormat::WebP => {
-            let enc = image::codecs::webp::WebPEncoder::new_lossless(&mut out);
-            enc.encode(img.as_raw(), w, h, image::ExtendedColorType::Rgba8)
-                .map_err(|e| err(e.to_string()))?;
+        OutputFormat::WebP { quality } => {
+            out = webp::encode_lossy(img, quality).map_err(|e| err(e.to_string()))?;
+        }
+        OutputFormat::WebPLossless => {
+            out = webp::encode_lossless(img).map_err(|e| err(e.to_string()))?;
         }
     }
     Ok(out)
@@ -206,18 +225,27 @@ pub(crate) fn flatten_over_white(img: &RgbaImage) -> Vec<u8> {
     // 4096-pixel chunks, in parallel.
     rgb.par_chunks_mut(4096 * 3)
         .zip(src.par_chunks(4096 * 4))
-        .for_each(|(out, inp)| {
-            for (p, o) in inp.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
-                let a = p[3] as u32;
-                let white = 255 * (255 - a) + 127;
-                // (x + 1 + (x >> 8)) >> 8 is x / 255 for x < 65535, without a division.
-                let div255 = |x: u32| (x + 1 + (x >> 8)) >> 8;
-                o[0] = div255(p[0] as u32 * a + white) as u8;
-                o[1] = div255(p[1] as u32 * a + white) as u8;
-                o[2] = div255(p[2] as u32 * a + white) as u8;
-            }
-        });
+        .for_each(|(out, inp)| flatten_pixels_over_white(inp, out));
     rgb
+}
+
+/// [`flatten_over_white`] on one thread, from RGBA pixels `src` into RGB
+/// pixels `out` (as many pixels as both hold).
+pub(crate) fn flatten_pixels_over_white(src: &[u8], out: &mut [u8]) {
+    for (p, o) in src.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+        let a = p[3] as u32;
+        if a == 255 {
+            // The formula gives c: most pixels of most images take this path.
+            o.copy_from_slice(&p[..3]);
+            continue;
+        }
+        let white = 255 * (255 - a) + 127;
+        // (x + 1 + (x >> 8)) >> 8 is x / 255 for x < 65535, without a division.
+        let div255 = |x: u32| (x + 1 + (x >> 8)) >> 8;
+        o[0] = div255(p[0] as u32 * a + white) as u8;
+        o[1] = div255(p[1] as u32 * a + white) as u8;
+        o[2] = div255(p[2] as u32 * a + white) as u8;
+    }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder,
@@ -249,12 +277,18 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Encodes `img` in the format its extension names and writes it atomically.
-pub fn save(img: &RgbaImage, path: impl AsRef<Path>, jpeg_quality: u8) -> Result<(), Error> {
+/// Encodes `img` in the format its extension names (JPEG and WebP at
+/// `quality`) and writes it atomically.
+pub fn save(img: &RgbaImage, path: impl AsRef<Path>, quality: u8) -> Result<(), Error> {
     let path = path.as_ref();
-    let format = OutputFormat::from_path(path, jpeg_quality)?;
+    save_as(img, path, OutputFormat::from_path(path, quality)?)
+}
+
+/// Encodes `img` in `format`, whatever `path`'s extension, and writes it
+/// atomically.
+pub fn save_as(img: &RgbaImage, path: impl AsRef<Path>, format: OutputFormat) -> Result<(), Error> {
     let bytes = encode(img, format)?;
-    write_atomic(path, &bytes)
+    write_atomic(path.as_ref(), &bytes)
 }
 
 #[cfg(test)]
@@ -317,9 +351,9 @@ mod tests {
     }
 
     #[test]
-    fn webp_round_trips_exactly() {
+    fn lossless_webp_round_trips_exactly() {
         let img = sample();
-        let bytes = encode(&img, OutputFormat::WebP).unwrap();
+        let bytes = encode(&img, OutputFormat::WebPLossless).unwrap();
         let back = decode_bytes(&bytes, 1000).unwrap();
         // Lossless WebP may drop the colour of fully transparent pixels.
         for (a, b) in back.pixels().zip(img.pixels()) {
@@ -384,5 +418,24 @@ mod tests {
             OutputFormat::from_path(Path::new("a.JPG"), 80).unwrap(),
             OutputFormat::Jpeg { quality: 80 }
         );
+    }
+
+    #[test]
+    fn webp_is_lossy_at_the_quality_unless_lossless_is_asked_for() {
+        let webp = Path::new("a.WebP");
+        assert_eq!(
+            OutputFormat::from_path(webp, 70).unwrap(),
+            OutputFormat::WebP { quality: 70 }
+        );
+        assert_eq!(
+            OutputFormat::from_path_lossless(webp).unwrap(),
+            OutputFormat::WebPLossless
+        );
+        assert_eq!(
+            OutputFormat::from_path_lossless(Path::new("a.png")).unwrap(),
+            OutputFormat::Png
+        );
+        let e = OutputFormat::from_path_lossless(Path::new("a.jpg")).unwrap_err();
+        assert!(e.to_string().contains("cannot be lossless"), "{e}");
     }
 }

@@ -510,19 +510,20 @@ impl Renderer {
     }
 
     /// Renders a scene and writes it to `path` in the format its extension
-    /// names (`.png`, `.jpg`/`.jpeg` with `jpeg_quality`, `.webp`). The file
-    /// appears whole or not at all: a failed render leaves no file behind.
+    /// names (`.png`, `.jpg`/`.jpeg` and lossy `.webp` at `quality`; see
+    /// [`codec::OutputFormat::from_path`]). The file appears whole or not at
+    /// all: a failed render leaves no file behind.
     pub fn render_to_file(
         &self,
         scene: &Scene,
         path: impl AsRef<Path>,
-        jpeg_quality: u8,
+        quality: u8,
     ) -> Result<(), Error> {
         self.render_to_file_with(
             scene,
             &Assets::new(),
             path,
-            jpeg_quality,
+            quality,
             &RenderOptions::default(),
         )
     }
@@ -535,11 +536,27 @@ impl Renderer {
         scene: &Scene,
         assets: &Assets,
         path: impl AsRef<Path>,
-        jpeg_quality: u8,
+        quality: u8,
         options: &RenderOptions,
     ) -> Result<(), Error> {
         let path = path.as_ref();
-        codec::OutputFormat::from_path(path, jpeg_quality)?;
+        let format = codec::OutputFormat::from_path(path, quality)?;
+        self.render_to_file_as(scene, assets, path, format, options)
+    }
+
+    /// [`Renderer::render_to_file_with`] in a chosen `format` (for example
+    /// [`codec::OutputFormat::WebPLossless`], from
+    /// [`codec::OutputFormat::from_path_lossless`]), whatever `path`'s
+    /// extension. A missing output folder is refused before the render starts.
+    pub fn render_to_file_as(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        path: impl AsRef<Path>,
+        format: codec::OutputFormat,
+        options: &RenderOptions,
+    ) -> Result<(), Error> {
+        let path = path.as_ref();
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -552,7 +569,7 @@ impl Renderer {
             )));
         }
         let img = self.render_with(scene, assets, options)?;
-        codec::save(&img, path, jpeg_quality)
+        codec::save_as(&img, path, format)
     }
 }
 

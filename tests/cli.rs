@@ -109,6 +109,46 @@ fn renders_png_jpeg_and_webp() {
 }
 
 #[test]
+fn webp_is_lossy_at_the_quality_and_lossless_on_request() {
+    let c = Case::new();
+    c.scene(&layer_scene(
+        r#"{"type": "image", "src": "ok.png", "fit": "contain"}"#,
+    ));
+    let riff_chunk = |name: &str| {
+        let bytes = std::fs::read(c.path(&format!("out/{name}"))).unwrap();
+        // RIFF, size, WEBP, then the first chunk's tag (VP8X when alpha or
+        // other extras follow, then the image chunk).
+        let image_chunk = ["VP8 ", "VP8L"]
+            .into_iter()
+            .find(|tag| bytes.windows(4).any(|w| w == tag.as_bytes()));
+        image_chunk.unwrap_or("none").to_string()
+    };
+    assert_eq!(c.render("lossy.webp", &["--quality", "60"]).code, 0);
+    assert_eq!(riff_chunk("lossy.webp"), "VP8 ");
+    let run = c.render("exact.webp", &["--lossless"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(riff_chunk("exact.webp"), "VP8L");
+    assert_eq!(c.render("ref.png", &[]).code, 0);
+    let open = |name: &str| {
+        image::open(c.path(&format!("out/{name}")))
+            .unwrap()
+            .into_rgba8()
+    };
+    assert!(open("exact.webp") == open("ref.png"), "lossless is exact");
+}
+
+#[test]
+fn lossless_jpeg_is_bad_input() {
+    let c = Case::new();
+    c.scene(&layer_scene(r##"{"type": "rect", "color": "#fff"}"##));
+    assert_bad_input(
+        &c,
+        &c.render("o.jpg", &["--lossless"]),
+        "JPEG output cannot be lossless",
+    );
+}
+
+#[test]
 fn unknown_field_is_bad_input() {
     let c = Case::new();
     c.scene(&layer_scene(
@@ -400,6 +440,7 @@ fn help_documents_every_option() {
         "--backend",
         "--assets",
         "--quality",
+        "--lossless",
         "--max-canvas-pixels",
         "--max-image-pixels",
     ] {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use impasto::codec::OutputFormat;
 use impasto::{Assets, Backend, Error, Limits, RenderOptions, Renderer};
 
 #[path = "impasto/batch/mod.rs"]
@@ -46,7 +47,8 @@ enum Command {
         #[arg(long = "set", value_name = "NAME=VALUE")]
         set: Vec<String>,
         /// The output file; its extension picks the format: .png (RGBA,
-        /// straight alpha), .jpg/.jpeg (flattened over white), .webp (lossless).
+        /// straight alpha), .jpg/.jpeg (flattened over white), .webp (lossy
+        /// at --quality with straight alpha kept, or lossless with --lossless).
         #[arg(short, long)]
         output: PathBuf,
         /// Which compositor renders.
@@ -56,11 +58,16 @@ enum Command {
         /// file's folder). Paths may not leave it.
         #[arg(long)]
         assets: Option<PathBuf>,
-        /// JPEG quality, 1..=100. Below 90 colour is subsampled 4:2:0 (smaller,
-        /// about twice as fast to encode); 90 and above keep it at full
-        /// resolution (4:4:4).
+        /// JPEG and lossy WebP quality, 1..=100. For JPEG, below 90 colour is
+        /// subsampled 4:2:0 (smaller, about twice as fast to encode); 90 and
+        /// above keep it at full resolution (4:4:4).
         #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
         quality: u8,
+        /// Write .webp lossless (every visible pixel exact; files several
+        /// times larger) instead of lossy. .png is always lossless; refused
+        /// for .jpg.
+        #[arg(long, conflicts_with = "quality")]
+        lossless: bool,
         /// A folder searched (recursively) for fonts that text layers can
         /// name; may be given more than once.
         #[arg(long = "font-dir", value_name = "DIR")]
@@ -229,6 +236,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             backend,
             assets,
             quality,
+            lossless,
             max_canvas_pixels,
             max_image_pixels,
             max_render_bytes,
@@ -257,7 +265,12 @@ fn run_command(command: Command) -> Result<(), Error> {
                 Some(t) => RenderOptions::with_timeout(t),
                 None => RenderOptions::default(),
             };
-            renderer.render_to_file_with(&scene, &Assets::new(), &output, quality, &options)
+            let format = if lossless {
+                OutputFormat::from_path_lossless(&output)?
+            } else {
+                OutputFormat::from_path(&output, quality)?
+            };
+            renderer.render_to_file_as(&scene, &Assets::new(), &output, format, &options)
         }
         Command::Bench(_) | Command::Batch(_) => unreachable!("run() handles bench and batch"),
     }

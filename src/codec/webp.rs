@@ -1,0 +1,186 @@
+//! WebP encoding: lossy through libwebp (the `webp` crate, libwebp built
+//! from source with the C compiler), lossless through the pure-Rust
+//! `image-webp`.
+//!
+//! Both take straight (un-premultiplied) 8-bit RGBA, as the PNG encoder
+//! does: the renderer converts its premultiplied result to straight alpha
+//! before any encoder sees it. Lossy WebP keeps the alpha channel, stored
+//! losslessly beside the lossy colour (libwebp's `ALPH` chunk); colour under
+//! fully transparent pixels may change (it is invisible), and an opaque
+//! image gets no alpha chunk at all.
+
+use image::RgbaImage;
+
+/// WebP's largest width and height.
+const MAX_SIDE: u32 = 16383;
+
+/// Why a WebP could not be written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WebPError {
+    /// The image is larger than the format allows.
+    #[error("{width}x{height} is larger than WebP's {MAX_SIDE}x{MAX_SIDE}")]
+    TooLarge {
+        /// The image's width.
+        width: u32,
+        /// The image's height.
+        height: u32,
+    },
+    /// libwebp refused its own default configuration (a header and
+    /// library version mismatch).
+    #[error("libwebp refused its default configuration")]
+    Config,
+    /// libwebp refused the image or its settings.
+    #[error("libwebp: {0:?}")]
+    Lossy(webp::WebPEncodingError),
+    /// The lossless encoder failed.
+    #[error("{0}")]
+    Lossless(#[from] image::ImageError),
+}
+
+fn check_size(img: &RgbaImage) -> Result<(), WebPError> {
+    let (width, height) = img.dimensions();
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(WebPError::TooLarge { width, height });
+    }
+    Ok(())
+}
+
+/// Lossy WebP at `quality` (1..=100, libwebp's scale: 75 is its default),
+/// alpha kept.
+pub(crate) fn encode_lossy(img: &RgbaImage, quality: u8) -> Result<Vec<u8>, WebPError> {
+    check_size(img)?;
+    let mut config = webp::WebPConfig::new().map_err(|()| WebPError::Config)?;
+    config.lossless = 0;
+    config.quality = f32::from(quality.clamp(1, 100));
+    // Effort (0..=6, libwebp's default 4), chosen by measurement
+    // (BENCHMARKS.md): on an opaque 400x600 photo, 2 takes half the time of
+    // 4 for 1% more bytes. With translucent pixels every effort above 0 was
+    // 5-10x slower (3.5 s instead of 0.36 s on the 2048x2048 benchmark
+    // composite, for 3% fewer bytes; probably the alpha plane, which libwebp
+    // compresses losslessly at the same effort).
+    config.method = if img.pixels().all(|p| p[3] == 255) {
+        2
+    } else {
+        0
+    };
+    // A second thread works on analysis and alpha; the bytes written do not
+    // depend on it.
+    config.thread_level = 1;
+    config.alpha_compression = 1;
+    let (w, h) = img.dimensions();
+    let bytes = webp::Encoder::from_rgba(img.as_raw(), w, h)
+        .encode_advanced(&config)
+        .map_err(WebPError::Lossy)?;
+    Ok(bytes.to_vec())
+}
+
+/// Lossless WebP: every visible pixel exact.
+pub(crate) fn encode_lossless(img: &RgbaImage) -> Result<Vec<u8>, WebPError> {
+    check_size(img)?;
+    let mut out = Vec::new();
+    let (w, h) = img.dimensions();
+    image::codecs::webp::WebPEncoder::new_lossless(&mut out).encode(
+        img.as_raw(),
+        w,
+        h,
+        image::ExtendedColorType::Rgba8,
+    )?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::decode_bytes;
+
+    /// Smooth colour gradients, alpha from 0 on the left to 255 on the right.
+    fn gradient(width: u32, height: u32) -> RgbaImage {
+        RgbaImage::from_fn(width, height, |x, y| {
+            image::Rgba([
+                (x * 255 / width) as u8,
+                (y * 255 / height) as u8,
+                ((x + y) * 2 % 256) as u8,
+                (x * 255 / (width - 1)) as u8,
+            ])
+        })
+    }
+
+    fn noise(width: u32, height: u32) -> RgbaImage {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        RgbaImage::from_fn(width, height, |_, _| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let [r, g, b, ..] = state.to_le_bytes();
+            image::Rgba([r, g, b, 255])
+        })
+    }
+
+    #[test]
+    fn lossy_webp_keeps_alpha_exactly_and_colour_within_tolerance() {
+        let img = gradient(96, 64);
+        let bytes = encode_lossy(&img, 90).unwrap();
+        assert_eq!(&bytes[12..16], b"VP8X", "extended format, for the alpha");
+        let back = decode_bytes(&bytes, 1 << 20).unwrap();
+        assert_eq!(back.dimensions(), img.dimensions());
+        let (mut sum, mut count) = (0u64, 0u64);
+        for (a, b) in back.pixels().zip(img.pixels()) {
+            assert_eq!(a[3], b[3], "alpha is stored losslessly");
+            if b[3] >= 128 {
+                sum += (0..3).map(|c| a[c].abs_diff(b[c]) as u64).sum::<u64>();
+                count += 3;
+            }
+        }
+        let mean = sum as f64 / count as f64;
+        // Stated tolerance: at q90 a smooth image is off by under 2.5 levels
+        // on average where it is at least half opaque.
+        assert!(mean < 2.5, "mean colour error {mean}");
+    }
+
+    #[test]
+    fn opaque_lossy_webp_gets_no_alpha_chunk() {
+        let bytes = encode_lossy(&noise(64, 64), 80).unwrap();
+        assert!(!bytes.windows(4).any(|w| w == b"ALPH"));
+        let back = decode_bytes(&bytes, 1 << 20).unwrap();
+        assert!(back.pixels().all(|p| p[3] == 255));
+    }
+
+    #[test]
+    fn lower_lossy_quality_writes_a_smaller_file() {
+        let img = noise(128, 128);
+        let low = encode_lossy(&img, 30).unwrap().len();
+        let high = encode_lossy(&img, 90).unwrap().len();
+        assert!(low * 3 / 2 < high, "q30 {low} bytes, q90 {high} bytes");
+    }
+
+    #[test]
+    fn lossless_webp_is_smaller_than_raw_and_exact_where_visible() {
+        let img = gradient(96, 64);
+        let bytes = encode_lossless(&img).unwrap();
+        assert!(bytes.len() < img.as_raw().len());
+        let back = decode_bytes(&bytes, 1 << 20).unwrap();
+        for (a, b) in back.pixels().zip(img.pixels()) {
+            if b[3] > 0 {
+                assert_eq!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn images_without_pixels_are_an_error_not_a_panic() {
+        for (w, h) in [(0, 10), (10, 0)] {
+            assert!(encode_lossy(&RgbaImage::new(w, h), 80).is_err(), "{w}x{h}");
+        }
+    }
+
+    #[test]
+    fn images_wider_than_webp_allows_are_refused_with_their_size() {
+        let img = RgbaImage::new(MAX_SIDE + 1, 1);
+        for e in [
+            encode_lossy(&img, 80).unwrap_err(),
+            encode_lossless(&img).unwrap_err(),
+        ] {
+            assert!(e.to_string().contains("16384x1"), "{e}");
+        }
+    }
+}
