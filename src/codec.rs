@@ -2,8 +2,9 @@
 //!
 //! Decoding checks the image's size against the pixel limit *before* the
 //! pixels are allocated (decompression bombs are refused from the header),
-//! applies the EXIF orientation, and returns straight-alpha 8-bit RGBA as the
-//! file holds it; the renderers premultiply when they read it.
+//! applies the EXIF orientation, converts the colours to sRGB when the file
+//! embeds an ICC profile ([`icc`]), and returns straight-alpha 8-bit sRGB
+//! RGBA; the renderers premultiply when they read it.
 //!
 //! Encoding takes straight-alpha 8-bit RGBA, picks the format from the file
 //! extension, and writes through a temporary file in the same folder that is
@@ -16,6 +17,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 use crate::error::Error;
 
+pub(crate) mod icc;
 mod probe;
 pub use probe::probe_file;
 
@@ -100,7 +102,8 @@ pub(crate) fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::R
 }
 
 /// Decodes an encoded image held in memory (PNG, JPEG or WebP), EXIF
-/// orientation applied, to straight 8-bit RGBA.
+/// orientation applied, to straight 8-bit RGBA in sRGB (an embedded ICC
+/// profile is applied; without one the file is taken to be sRGB).
 pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeError> {
     let reader = ImageReader::new(BufReader::new(Cursor::new(bytes)))
         .with_guessed_format()
@@ -136,10 +139,28 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
+    // A profile the decoder cannot even extract is no profile: sRGB.
+    let profile = decoder.icc_profile().ok().flatten();
+    let source = icc_source(decoder.original_color_type(), decoder.color_type());
     let mut img = DynamicImage::from_decoder(decoder)
         .map_err(|e| DecodeError(format!("truncated or corrupt {fmt} file: {e}")))?;
     img.apply_orientation(orientation);
-    Ok(img.into_rgba8())
+    let mut img = img.into_rgba8();
+    icc::to_srgb(&mut img, profile.as_deref(), source);
+    Ok(img)
+}
+
+/// What kind of pixels a decoder's profile describes.
+fn icc_source(original: image::ExtendedColorType, decoded: image::ColorType) -> icc::Source {
+    use image::ExtendedColorType as E;
+    if matches!(original, E::Cmyk8 | E::Cmyk16) {
+        return icc::Source::Cmyk;
+    }
+    if decoded.has_color() {
+        icc::Source::Rgb
+    } else {
+        icc::Source::Grey
+    }
 }
 
 /// Whether a JPEG stream has its end-of-image marker (`FF D9`) after the
