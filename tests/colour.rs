@@ -159,3 +159,19 @@ fn a_broken_profile_is_ignored_and_the_pixels_taken_as_srgb() {
         assert_eq!(got, raw);
     }
 }
+
+#[test]
+fn png_output_is_tagged_srgb() {
+    let img = image::RgbaImage::from_pixel(4, 4, image::Rgba([1, 2, 3, 4]));
+    let bytes = encode(&img, OutputFormat::Png).unwrap();
+    let chunks = png_chunks(&bytes);
+    let srgb = chunks
+        .iter()
+        .find(|(k, _)| k == b"sRGB")
+        .expect("an sRGB chunk");
+    // Rendering intent 0: perceptual.
+    assert_eq!(srgb.1, vec![0]);
+    assert!(!chunks.iter().any(|(k, _)| k == b"iCCP"));
+    // And it reads back unchanged: sRGB-tagged is sRGB.
+    assert_eq!(decode_bytes(&bytes, 1 << 20).unwrap(), img);
+}
