@@ -133,8 +133,8 @@ fn make_unguarded(icc: &[u8]) -> Conversion {
     let srgb = ColorProfile::new_srgb();
     match profile.color_space {
         DataColorSpace::Rgb => {
-            match profile.create_transform_8bit(Layout::Rgb, &srgb, Layout::Rgb, options()) {
-                Ok(t) if is_identity_rgb(&*t) => Conversion::Identity,
+            match profile.create_transform_8bit(Layout::Rgba, &srgb, Layout::Rgba, options()) {
+                Ok(t) if is_identity_rgba(&*t) => Conversion::Identity,
                 Ok(t) => Conversion::Rgb(t),
                 Err(e) => unusable("no transform from this RGB profile to sRGB", e),
             }
@@ -151,21 +151,21 @@ fn make_unguarded(icc: &[u8]) -> Conversion {
     }
 }
 
-/// Every 16th level on each axis (and 255): 4913 colours.
+/// Every 16th level on each axis (and 255): 4913 opaque colours.
 fn grid() -> Vec<u8> {
     let levels: Vec<u8> = (0..=16u32).map(|i| (i * 16).min(255) as u8).collect();
-    let mut v = Vec::with_capacity(levels.len().pow(3) * 3);
+    let mut v = Vec::with_capacity(levels.len().pow(3) * 4);
     for &r in &levels {
         for &g in &levels {
             for &b in &levels {
-                v.extend_from_slice(&[r, g, b]);
+                v.extend_from_slice(&[r, g, b, 255]);
             }
         }
     }
     v
 }
 
-fn is_identity_rgb(t: &Transform8BitExecutor) -> bool {
+fn is_identity_rgba(t: &Transform8BitExecutor) -> bool {
     let src = grid();
     let mut dst = vec![0u8; src.len()];
     t.transform(&src, &mut dst).is_ok() && src.iter().zip(&dst).all(|(a, b)| a.abs_diff(*b) <= 1)
@@ -223,18 +223,14 @@ fn apply_rgb(img: &mut RgbaImage, t: &Transform8BitExecutor) {
     let failed = std::sync::atomic::AtomicBool::new(false);
     let raw: &mut [u8] = img;
     raw.par_chunks_mut(CHUNK * 4).for_each(|px| {
-        let rgb: Vec<u8> = px
-            .chunks_exact(4)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect();
-        let mut out = vec![0u8; rgb.len()];
-        if t.transform(&rgb, &mut out).is_err() {
+        // RGBA to RGBA: moxcms carries alpha through unchanged (the tests
+        // check it), so the scratch copies back whole.
+        let mut out = vec![0u8; px.len()];
+        if t.transform(px, &mut out).is_err() {
             failed.store(true, std::sync::atomic::Ordering::Relaxed);
             return;
         }
-        for (p, c) in px.chunks_exact_mut(4).zip(out.chunks_exact(3)) {
-            p[..3].copy_from_slice(c);
-        }
+        px.copy_from_slice(&out);
     });
     if failed.into_inner() {
         // Cannot happen: the buffers are whole pixels of the layout the
