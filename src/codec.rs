@@ -153,6 +153,9 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
 /// What kind of pixels a decoder's profile describes.
 fn icc_source(original: image::ExtendedColorType, decoded: image::ColorType) -> icc::Source {
     use image::ExtendedColorType as E;
+    // image 0.25's JPEG decoder reports a CMYK file as the RGB it converts
+    // it to; its CMYK profile is then refused by the colour-space check in
+    // `icc` all the same (warned, pixels left as decoded).
     if matches!(original, E::Cmyk8 | E::Cmyk16) {
         return icc::Source::Cmyk;
     }
