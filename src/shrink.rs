@@ -11,6 +11,8 @@
 //! So a full-size decode stays with `zune-jpeg`, a reduced one goes to
 //! `jpeg-decoder`.
 //!
+//! Both paths apply an embedded ICC profile the same way ([`codec::icc`]).
+//!
 //! Pixel `i` of an image decoded at `1/d` covers natural pixels
 //! `[i d, (i + 1) d)`: the planner places the image by its natural size and
 //! maps positions into the decoded raster by dividing by `d`
@@ -136,6 +138,7 @@ fn decode_jpeg_scaled(
         (w, h)
     };
     let d = choose(natural);
+    let profile = decoder.icc_profile();
     let gray = match info.pixel_format {
         jpeg_decoder::PixelFormat::L8 => true,
         jpeg_decoder::PixelFormat::RGB24 => false,
@@ -162,8 +165,15 @@ fn decode_jpeg_scaled(
     }
     .ok_or_else(|| DecodeError("corrupt JPEG file: fewer pixels than its header says".into()))?;
     img.apply_orientation(orientation);
+    let mut image = img.into_rgba8();
+    let source = if gray {
+        codec::icc::Source::Grey
+    } else {
+        codec::icc::Source::Rgb
+    };
+    codec::icc::to_srgb(&mut image, profile.as_deref(), source);
     Ok(Some(Decoded {
-        image: img.into_rgba8(),
+        image,
         natural,
         shrink: d,
     }))
@@ -172,6 +182,7 @@ fn decode_jpeg_scaled(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     /// A `w` x `h` JPEG of smooth colour, with an EXIF orientation tag when
     /// `orientation` is not 1.
@@ -276,6 +287,35 @@ mod tests {
             }
         }
         assert!(worst <= 6, "worst difference {worst}");
+    }
+
+    #[test]
+    fn embedded_profiles_are_applied_at_every_scale_as_at_full_size() {
+        // tests/colour: 16x16 flat blocks, so a 1/8 decode has 2x2 pixels
+        // per block, each the block's colour.
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/colour");
+        for name in ["adobe-rgb", "display-p3", "prophoto", "grey-linear"] {
+            let path = dir.join(format!("{name}.jpg"));
+            let full = codec::decode_file(&path, 1 << 20).unwrap();
+            for d in [2, 4, 8] {
+                let small = decode_file(&path, 1 << 20, |_| d).unwrap();
+                assert_eq!(small.shrink, d, "{name}: the scaled decoder was used");
+                for i in 0..full.width() / 16 {
+                    let want = full.get_pixel(16 * i + 8, 8).0;
+                    let got = small.image.get_pixel((16 * i + 8) / d, 8 / d).0;
+                    for c in 0..4 {
+                        assert!(
+                            got[c].abs_diff(want[c]) <= 1,
+                            "{name} 1/{d} block {i}: {got:?} against full size {want:?}"
+                        );
+                    }
+                }
+            }
+        }
+        // LittleCMS's Adobe RGB (200, 100, 50): (227, 100, 42).
+        let small = decode_file(&dir.join("adobe-rgb.jpg"), 1 << 20, |_| 8).unwrap();
+        let p = small.image.get_pixel(1, 1).0;
+        assert!(p[0].abs_diff(227) <= 1 && p[1].abs_diff(100) <= 1 && p[2].abs_diff(42) <= 1);
     }
 
     #[test]
