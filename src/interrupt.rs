@@ -106,3 +106,29 @@ impl Drop for Registration {
         state().files.retain(|(id, _)| *id != self.id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_registered(path: &Path) -> bool {
+        state().files.iter().any(|(_, p)| p == path)
+    }
+
+    // `remove_temp_files` closes the list for the whole process, so it is
+    // tested from the command line (tests/cli.rs, signals), not here.
+
+    #[test]
+    fn a_registration_lasts_until_it_is_dropped_or_finished() {
+        let a = Path::new("/nonexistent/.impasto-a.tmp");
+        let b = Path::new("/nonexistent/.impasto-b.tmp");
+        let ra = register(a).unwrap();
+        let rb = register(b).unwrap();
+        assert!(is_registered(a) && is_registered(b));
+        drop(ra);
+        assert!(!is_registered(a) && is_registered(b));
+        let ran = rb.finish(|| Ok(7)).unwrap();
+        assert_eq!(ran, 7);
+        assert!(!is_registered(b));
+    }
+}
