@@ -278,30 +278,73 @@ pub(crate) fn flatten_pixels_over_white(src: &[u8], out: &mut [u8]) {
 /// Writes `bytes` to `path` through a temporary file in the same folder,
 /// renamed into place: either the whole file appears or nothing does.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".impasto-").suffix(".tmp");
-    // The file gets the permissions `File::create` would give it (0666
-    // less the umask), not a temporary file's owner-only 0600: a poster is
-    // usually served by another user (a web server).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    PendingFile::create(path)?.commit(bytes)
+}
+
+/// An output file being made: a temporary file in the output's folder
+/// (`.impasto-XXXX.tmp`), registered with [`crate::interrupt`] so that a
+/// program stopped by a signal can delete it. Dropped without
+/// [`PendingFile::commit`], it deletes itself.
+#[derive(Debug)]
+pub(crate) struct PendingFile {
+    // Field order matters: the file is deleted before it is unregistered,
+    // so a clean-up in between finds it gone rather than missing it.
+    tmp: tempfile::NamedTempFile,
+    registration: crate::interrupt::Registration,
+    path: std::path::PathBuf,
+}
+
+impl PendingFile {
+    /// Creates the temporary file for `path` (which must be in an existing
+    /// folder).
+    pub(crate) fn create(path: &Path) -> Result<PendingFile, Error> {
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".impasto-").suffix(".tmp");
+        // The file gets the permissions `File::create` would give it (0666
+        // less the umask), not a temporary file's owner-only 0600: a poster is
+        // usually served by another user (a web server).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder.tempfile_in(dir).map_err(io)?;
+        // On failure `tmp` is dropped and deletes itself.
+        let registration = crate::interrupt::register(tmp.path()).map_err(io)?;
+        Ok(PendingFile {
+            tmp,
+            registration,
+            path: path.to_path_buf(),
+        })
     }
-    let mut tmp = builder.tempfile_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    // On failure the NamedTempFile is dropped and deletes itself.
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+
+    /// Writes `bytes`, syncs them and renames the file into place.
+    pub(crate) fn commit(self, bytes: &[u8]) -> Result<(), Error> {
+        let PendingFile {
+            mut tmp,
+            registration,
+            path,
+        } = self;
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        tmp.write_all(bytes).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        // On failure the NamedTempFile is dropped and deletes itself.
+        registration
+            .finish(|| tmp.persist(&path).map_err(|e| e.error))
+            .map_err(io)?;
+        Ok(())
+    }
 }
 
 /// Encodes `img` in the format its extension names (JPEG and WebP at

@@ -31,6 +31,7 @@ mod color;
 mod cpu;
 mod error;
 mod gpu;
+pub mod interrupt;
 mod pixels;
 mod plan;
 mod renderer;

@@ -568,8 +568,13 @@ impl Renderer {
                 dir.display()
             )));
         }
+        // The temporary file exists from the start of the render, so a
+        // program stopped by a signal mid-render finds it through
+        // `interrupt::remove_temp_files` (an unwritable folder also fails
+        // before the work rather than after).
+        let pending = codec::PendingFile::create(path)?;
         let img = self.render_with(scene, assets, options)?;
-        codec::save_as(&img, path, format)
+        pending.commit(&codec::encode(&img, format)?)
     }
 }
 

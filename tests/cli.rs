@@ -482,3 +482,114 @@ fn a_render_past_its_timeout_exits_1_with_one_line_and_no_file() {
     let bad = c.render("o.png", &["--timeout", "-1"]);
     assert_eq!(bad.code, 2, "stderr: {}", bad.stderr);
 }
+
+/// The `.impasto-*.tmp` files in `dir`.
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with(".impasto-") && name.ends_with(".tmp")
+        })
+        .collect()
+}
+
+/// Starts `impasto args` in `cwd`, waits (up to two minutes) for a
+/// temporary output file in `out`, sends `signal` with kill(1) and returns
+/// the exit status and stderr.
+fn signal_mid_render(args: &[&str], cwd: &Path, out: &Path, signal: &str) -> Run {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run impasto");
+    // The temporary file is created before the render starts, and the
+    // render is minutes of work: poll for it (a bound, not a timing claim).
+    let mut seen = false;
+    for _ in 0..1200 {
+        if out.is_dir() && !temp_files(out).is_empty() {
+            seen = true;
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("impasto ended before writing a temporary file: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if !seen {
+        child.kill().unwrap();
+        panic!("no temporary file appeared in {}", out.display());
+    }
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -{signal} failed");
+    let output = child.wait_with_output().expect("wait for impasto");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// 300 rotated full-canvas layers on 8192 x 8192: minutes of work.
+fn compute_bomb() -> String {
+    let layers: Vec<String> = (0..300)
+        .map(|i| format!(r##"{{"type": "rect", "color": "#33669980", "rotate": {i}.5}}"##))
+        .collect();
+    format!(
+        r#"{{"width": 8192, "height": 8192, "layers": [{}]}}"#,
+        layers.join(",")
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_and_sigint_mid_render_exit_128_plus_signal_and_leave_no_file() {
+    let c = Case::new();
+    c.scene(&compute_bomb());
+    std::fs::create_dir_all(c.path("out")).unwrap();
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let args = [
+            "render",
+            "assets/scene.json",
+            "-o",
+            "out/o.png",
+            "--backend",
+            "cpu",
+        ];
+        let run = signal_mid_render(&args, c.dir.path(), &c.path("out"), signal);
+        assert_eq!(run.code, code, "SIG{signal}; stderr: {}", run.stderr);
+        assert!(
+            c.out_is_empty(),
+            "SIG{signal} left {:?}",
+            temp_files(&c.path("out"))
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_a_batch_leaves_no_temporary_file() {
+    let c = Case::new();
+    std::fs::write(c.path("bomb.json"), compute_bomb()).unwrap();
+    std::fs::write(c.path("rows.csv"), "name\na\nb\n").unwrap();
+    let args = [
+        "batch",
+        "bomb.json",
+        "--data",
+        "rows.csv",
+        "--output",
+        "out/{{name}}.png",
+        "--backend",
+        "cpu",
+        "--no-system-fonts",
+    ];
+    let run = signal_mid_render(&args, c.dir.path(), &c.path("out"), "TERM");
+    assert_eq!(run.code, 143, "stderr: {}", run.stderr);
+    assert!(c.out_is_empty(), "left {:?}", temp_files(&c.path("out")));
+}

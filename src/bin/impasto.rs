@@ -172,12 +172,43 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    remove_temp_files_on_signal();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             let one_line = e.to_string().replace('\n', " ");
             eprintln!("impasto: {one_line}");
             ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
+        }
+    }
+}
+
+/// On SIGTERM or SIGINT, deletes the temporary file of any output being
+/// written (`impasto::interrupt`) and exits with status 128 + the signal's
+/// number (143, 130), as a shell reports a process the signal ended.
+fn remove_temp_files_on_signal() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = match signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) {
+            Ok(s) => s,
+            Err(e) => {
+                // The default disposition stays: the signal still ends the
+                // process, only the clean-up is lost.
+                log::warn!("cannot install the SIGTERM/SIGINT handler: {e}");
+                return;
+            }
+        };
+        let spawned = std::thread::Builder::new()
+            .name("impasto-signals".into())
+            .spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    impasto::interrupt::remove_temp_files();
+                    std::process::exit(128 + signal);
+                }
+            });
+        if let Err(e) = spawned {
+            log::warn!("cannot start the signal thread: {e}");
         }
     }
 }
