@@ -19,8 +19,8 @@ use crate::error::Error;
 
 pub(crate) mod icc;
 mod jpeg;
-mod webp;
 mod probe;
+mod webp;
 pub use probe::probe_file;
 
 /// Output formats, chosen by the output file's extension.

@@ -32,6 +32,7 @@ mod cpu;
 mod error;
 mod gpu;
 pub mod interrupt;
+mod limits;
 mod pixels;
 mod plan;
 mod renderer;

@@ -18,6 +18,7 @@ use crate::codec;
 use crate::error::{Error, Location};
 use crate::gpu::pool::PoolStats;
 use crate::gpu::{AdapterSummary, GpuContext};
+pub use crate::limits::Limits;
 use crate::plan::Plan;
 use crate::scene::{LayerKind, Scene};
 use crate::text::{FontOptions, TextEngine};
@@ -45,46 +46,6 @@ impl Backend {
             "cpu" => Some(Backend::Cpu),
             "gpu" => Some(Backend::Gpu),
             _ => None,
-        }
-    }
-}
-
-/// Size limits enforced before any allocation of the size they bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest canvas, in pixels (width x height). Default 16384 x 16384, the
-    /// format's own bound.
-    pub max_canvas_pixels: u64,
-    /// Largest decoded image, in pixels. Default 128 megapixels (512 MiB as
-    /// RGBA8); larger files are refused from their header, before decoding.
-    pub max_image_pixels: u64,
-    /// Most layers in a scene. Default 10,000 (real posters have tens).
-    pub max_layers: usize,
-    /// Most stops in one gradient. Default 1,024.
-    pub max_gradient_stops: usize,
-    /// Most characters in one text layer. Default 100,000.
-    pub max_text_chars: usize,
-    /// Largest image file read, in bytes. Default 256 MiB; larger files are
-    /// refused from their size, before they are read.
-    pub max_image_file_bytes: u64,
-    /// Most memory one render may need, in bytes, as estimated once its
-    /// images are decoded and before any layer is painted: the canvas, the
-    /// decoded images, every resampled image and text raster, and the
-    /// working buffers of every thread. Default 1 GiB (a 1080x1350 poster
-    /// needs about 30 MiB; a full 16384x16384 canvas alone needs 2 GiB).
-    pub max_render_bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_canvas_pixels: 16384 * 16384,
-            max_image_pixels: 128 * 1024 * 1024,
-            max_layers: 10_000,
-            max_gradient_stops: 1024,
-            max_text_chars: 100_000,
-            max_image_file_bytes: 256 << 20,
-            max_render_bytes: 1 << 30,
         }
     }
 }
