@@ -21,7 +21,14 @@ impl Server {
     /// and reads the bound address from its first line of output.
     fn start(args: &[&str]) -> Server {
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--backend", "cpu", "--no-system-fonts"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--backend",
+                "cpu",
+                "--no-system-fonts",
+            ])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -29,14 +36,19 @@ impl Server {
             .expect("impasto serve starts");
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("first line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("first line");
         let base = line
             .trim()
             .rsplit(' ')
             .next()
             .expect("the line ends with the address")
             .to_owned();
-        assert!(base.starts_with("http://127.0.0.1:"), "first line: {line:?}");
+        assert!(
+            base.starts_with("http://127.0.0.1:"),
+            "first line: {line:?}"
+        );
         Server { child, base }
     }
 
@@ -173,7 +185,11 @@ fn format_comes_from_the_query_or_accept() {
     let jpeg = post(&server.url("/render?format=jpg&quality=70"), SMALL, &[]);
     assert_eq!(header(&jpeg, "content-type"), Some("image/jpeg"));
     assert_eq!(&jpeg.2[..2], &[0xff, 0xd8]);
-    let webp = post(&server.url("/render"), SMALL, &[("accept", "image/avif, image/webp;q=0.9")]);
+    let webp = post(
+        &server.url("/render"),
+        SMALL,
+        &[("accept", "image/avif, image/webp;q=0.9")],
+    );
     assert_eq!(header(&webp, "content-type"), Some("image/webp"));
     let bad = post(&server.url("/render?format=gif"), SMALL, &[]);
     assert_eq!(bad.0, 400);
@@ -185,7 +201,10 @@ fn etag_is_stable_and_if_none_match_answers_304() {
     let first = post(&server.url("/render"), SMALL, &[]);
     let second = post(&server.url("/render"), SMALL, &[]);
     let etag = header(&first, "etag").expect("an ETag").to_owned();
-    assert!(etag.starts_with('"') && !etag.starts_with("W/"), "strong: {etag}");
+    assert!(
+        etag.starts_with('"') && !etag.starts_with("W/"),
+        "strong: {etag}"
+    );
     assert_eq!(header(&second, "etag"), Some(etag.as_str()));
     assert!(header(&first, "cache-control").is_some_and(|c| c.contains("max-age")));
     let cached = post(&server.url("/render"), SMALL, &[("if-none-match", &etag)]);
@@ -208,8 +227,14 @@ fn bad_scene_is_400_naming_the_layer_and_field() {
     assert_eq!(body["field"], "color");
     assert_eq!(body["location"], "layer");
     let message = body["error"].as_str().expect("a message");
-    assert!(message.starts_with("layer 1 (rect): field \"color\""), "{message}");
-    assert_eq!(server.metric("impasto_rejections_total{reason=\"bad_input\"}"), 1.0);
+    assert!(
+        message.starts_with("layer 1 (rect): field \"color\""),
+        "{message}"
+    );
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"bad_input\"}"),
+        1.0
+    );
 }
 
 #[test]
@@ -221,13 +246,24 @@ fn full_queue_answers_only_200_or_429_with_retry_after() {
         let handles: Vec<_> = (0..8)
             .map(|_| s.spawn(|| post(&url, &scene, &[])))
             .collect();
-        handles.into_iter().map(|h| h.join().expect("client thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client thread"))
+            .collect()
     });
     let ok = answers.iter().filter(|a| a.0 == 200).count();
     let refused: Vec<&Answer> = answers.iter().filter(|a| a.0 == 429).collect();
-    assert_eq!(ok + refused.len(), 8, "statuses: {:?}", answers.iter().map(|a| a.0).collect::<Vec<_>>());
+    assert_eq!(
+        ok + refused.len(),
+        8,
+        "statuses: {:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
     assert!(ok >= 1);
-    assert!(!refused.is_empty(), "8 at once with one worker and one queue place");
+    assert!(
+        !refused.is_empty(),
+        "8 at once with one worker and one queue place"
+    );
     for answer in refused {
         assert_eq!(header(answer, "retry-after"), Some("1"));
     }
@@ -238,12 +274,19 @@ fn full_queue_answers_only_200_or_429_with_retry_after() {
 #[test]
 fn a_deadline_gives_504_and_frees_the_worker_and_memory() {
     let server = Server::start(&["--workers", "1"]);
-    let answer = post(&server.url("/render"), &heavy_scene(24), &[("x-impasto-timeout-ms", "300")]);
+    let answer = post(
+        &server.url("/render"),
+        &heavy_scene(24),
+        &[("x-impasto-timeout-ms", "300")],
+    );
     assert_eq!(answer.0, 504, "{}", String::from_utf8_lossy(&answer.2));
     server.wait_for("impasto_renders_in_flight", 0.0);
     server.wait_for("impasto_reserved_render_bytes", 0.0);
     assert_eq!(server.metric("impasto_queue_depth"), 0.0);
-    assert_eq!(server.metric("impasto_rejections_total{reason=\"timeout\"}"), 1.0);
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"timeout\"}"),
+        1.0
+    );
 }
 
 #[test]
@@ -253,8 +296,13 @@ fn a_render_over_the_memory_budget_is_413() {
     let answer = post(&server.url("/render"), scene, &[]);
     assert_eq!(answer.0, 413);
     let body: serde_json::Value = serde_json::from_slice(&answer.2).expect("JSON body");
-    assert!(body["error"].as_str().is_some_and(|e| e.contains("memory budget")));
-    assert_eq!(server.metric("impasto_rejections_total{reason=\"over_memory_budget\"}"), 1.0);
+    assert!(body["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("memory budget")));
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"over_memory_budget\"}"),
+        1.0
+    );
 }
 
 #[test]
@@ -262,7 +310,10 @@ fn a_body_over_max_body_is_413() {
     let server = Server::start(&["--max-body", "100"]);
     let answer = post(&server.url("/render"), SMALL, &[]);
     assert_eq!(answer.0, 413);
-    assert_eq!(server.metric("impasto_rejections_total{reason=\"body_too_large\"}"), 1.0);
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"body_too_large\"}"),
+        1.0
+    );
 }
 
 const TEMPLATE: &str = r##"{ "variables": { "accent": { "type": "color", "default": "#e4572e" } },
@@ -273,7 +324,11 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("card.json"), TEMPLATE).expect("write template");
     let server = Server::start(&["--templates", dir.path().to_str().expect("utf-8")]);
-    let posted = post(&server.url("/templates/card"), r##"{ "accent": "#00ff00" }"##, &[]);
+    let posted = post(
+        &server.url("/templates/card"),
+        r##"{ "accent": "#00ff00" }"##,
+        &[],
+    );
     assert_eq!(posted.0, 200, "{}", String::from_utf8_lossy(&posted.2));
     let got = get(&server.url("/t/card.png?accent=%2300ff00"));
     assert_eq!(got.0, 200);
@@ -285,7 +340,12 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
     assert_eq!(bad_value.0, 400);
     let body: serde_json::Value = serde_json::from_slice(&bad_value.2).expect("JSON body");
     assert_eq!(body["variable"], "accent");
-    for tricky in ["/t/..%2Fcard.png", "/t/.card.png", "/templates/..", "/t/missing.png"] {
+    for tricky in [
+        "/t/..%2Fcard.png",
+        "/t/.card.png",
+        "/templates/..",
+        "/t/missing.png",
+    ] {
         let answer = if tricky.starts_with("/t/") {
             get(&server.url(tricky))
         } else {
@@ -307,11 +367,23 @@ fn metrics_counts_add_up_to_the_requests_sent() {
     assert_eq!(get(&server.url("/nowhere")).0, 404);
     // /metrics counts a scrape after answering it: the first scrape is not
     // in its own figures, the second sees the first.
-    assert_eq!(server.metric("impasto_http_requests_total{status=\"200\"}"), 5.0);
-    assert_eq!(server.metric("impasto_http_requests_total{status=\"400\"}"), 1.0);
-    assert_eq!(server.metric("impasto_http_requests_total{status=\"404\"}"), 1.0);
+    assert_eq!(
+        server.metric("impasto_http_requests_total{status=\"200\"}"),
+        5.0
+    );
+    assert_eq!(
+        server.metric("impasto_http_requests_total{status=\"400\"}"),
+        1.0
+    );
+    assert_eq!(
+        server.metric("impasto_http_requests_total{status=\"404\"}"),
+        1.0
+    );
     assert_eq!(server.metric("impasto_render_seconds_count"), 3.0);
-    assert_eq!(server.metric("impasto_rejections_total{reason=\"bad_input\"}"), 1.0);
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"bad_input\"}"),
+        1.0
+    );
     // The shared decoded-image cache was consulted (its figures are exported).
     let lookups = server.metric("impasto_asset_cache_hits_total")
         + server.metric("impasto_asset_cache_misses_total");
@@ -333,7 +405,10 @@ fn sigterm_finishes_the_render_in_flight_and_exits_0() {
             std::thread::sleep(Duration::from_millis(20));
         }
         let pid = server.child.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
         assert!(killed.success());
         assert_eq!(client.join().expect("client thread").0, 200);
     });

@@ -66,7 +66,9 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
         let bytes = i64::try_from(self.bytes).unwrap_or(i64::MAX);
-        self.metrics.reserved_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        self.metrics
+            .reserved_bytes
+            .fetch_sub(bytes, Ordering::Relaxed);
     }
 }
 
@@ -138,7 +140,9 @@ impl Admission {
             .await
             .map_err(closed)?;
         let signed = i64::try_from(bytes).unwrap_or(i64::MAX);
-        self.metrics.reserved_bytes.fetch_add(signed, Ordering::Relaxed);
+        self.metrics
+            .reserved_bytes
+            .fetch_add(signed, Ordering::Relaxed);
         self.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
         let Some(permit) = slot.permit.take() else {
             return Err(ServeError::Internal("admission slot used twice".into()));

@@ -38,7 +38,10 @@ fn params(query: Params) -> Result<Vec<(String, String)>, ServeError> {
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn body(state: &AppState, body: Body) -> Result<Bytes, ServeError> {
@@ -87,7 +90,11 @@ pub async fn post_template(
     let bytes = body(&state, bytes)?;
     let values: Map<String, Value> = match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => map,
-        Ok(_) => return Err(ServeError::BadRequest("the body must be a JSON object of variable values".into())),
+        Ok(_) => {
+            return Err(ServeError::BadRequest(
+                "the body must be a JSON object of variable values".into(),
+            ))
+        }
         Err(e) => return Err(ServeError::BadRequest(format!("the body is not JSON: {e}"))),
     };
     let template = load_template(&state, &name).await?;
@@ -111,7 +118,8 @@ pub async fn get_template(
         )));
     };
     let format = format_named(ext, quality)?;
-    let row: BTreeMap<String, String> = params.into_iter().filter(|(k, _)| k != "quality").collect();
+    let row: BTreeMap<String, String> =
+        params.into_iter().filter(|(k, _)| k != "quality").collect();
     let template = load_template(&state, name).await?;
     let scene = template.bind(&row)?;
     respond(state, scene, format, &headers).await
@@ -169,11 +177,15 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let text = state
-        .metrics
-        .render_text(&state.renderer, state.admission.budget(), is_ready(&state));
+    let text =
+        state
+            .metrics
+            .render_text(&state.renderer, state.admission.budget(), is_ready(&state));
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response()

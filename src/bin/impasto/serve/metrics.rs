@@ -126,34 +126,121 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        head(&mut out, "impasto_http_requests_total", "counter", "HTTP answers by status code.");
+        head(
+            &mut out,
+            "impasto_http_requests_total",
+            "counter",
+            "HTTP answers by status code.",
+        );
         for (status, n) in statuses {
-            let _ = writeln!(out, "impasto_http_requests_total{{status=\"{status}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "impasto_http_requests_total{{status=\"{status}\"}} {n}"
+            );
         }
-        head(&mut out, "impasto_rejections_total", "counter", "Requests refused or not rendered, by reason.");
+        head(
+            &mut out,
+            "impasto_rejections_total",
+            "counter",
+            "Requests refused or not rendered, by reason.",
+        );
         for (reason, n) in Reason::ALL.iter().zip(&self.rejections) {
             let n = n.load(Ordering::Relaxed);
-            let _ = writeln!(out, "impasto_rejections_total{{reason=\"{}\"}} {n}", reason.name());
+            let _ = writeln!(
+                out,
+                "impasto_rejections_total{{reason=\"{}\"}} {n}",
+                reason.name()
+            );
         }
         let load = |a: &AtomicI64| a.load(Ordering::Relaxed);
         let cache = renderer.asset_cache_stats();
         let (glyphs, glyph_bytes) = renderer.glyph_cache();
         let ready = u64::from(ready);
         let single: [(&str, &str, &str, String); 14] = [
-            ("impasto_not_modified_total", "counter", "304 answers given without rendering.", self.not_modified.load(Ordering::Relaxed).to_string()),
-            ("impasto_queue_depth", "gauge", "Admitted requests waiting for a worker or memory.", load(&self.queued).to_string()),
-            ("impasto_renders_in_flight", "gauge", "Renders running on a worker.", load(&self.in_flight).to_string()),
-            ("impasto_reserved_render_bytes", "gauge", "Bytes reserved from the memory budget.", load(&self.reserved_bytes).to_string()),
-            ("impasto_memory_budget_bytes", "gauge", "The memory budget (--memory-budget).", budget.to_string()),
-            ("impasto_ready", "gauge", "1 when /readyz answers 200.", ready.to_string()),
-            ("impasto_asset_cache_hits_total", "counter", "Decoded-image cache hits.", cache.hits.to_string()),
-            ("impasto_asset_cache_misses_total", "counter", "Decoded-image cache misses (files decoded).", cache.misses.to_string()),
-            ("impasto_asset_cache_evictions_total", "counter", "Images dropped from the decoded-image cache.", cache.evictions.to_string()),
-            ("impasto_asset_cache_bytes", "gauge", "Bytes held by the decoded-image cache.", cache.bytes.to_string()),
-            ("impasto_asset_cache_images", "gauge", "Images held by the decoded-image cache.", cache.images.to_string()),
-            ("impasto_asset_cache_budget_bytes", "gauge", "The decoded-image cache's budget.", cache.budget.to_string()),
-            ("impasto_glyph_cache_glyphs", "gauge", "Glyph images held by the glyph cache.", glyphs.to_string()),
-            ("impasto_glyph_cache_bytes", "gauge", "Bytes held by the glyph cache.", glyph_bytes.to_string()),
+            (
+                "impasto_not_modified_total",
+                "counter",
+                "304 answers given without rendering.",
+                self.not_modified.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "impasto_queue_depth",
+                "gauge",
+                "Admitted requests waiting for a worker or memory.",
+                load(&self.queued).to_string(),
+            ),
+            (
+                "impasto_renders_in_flight",
+                "gauge",
+                "Renders running on a worker.",
+                load(&self.in_flight).to_string(),
+            ),
+            (
+                "impasto_reserved_render_bytes",
+                "gauge",
+                "Bytes reserved from the memory budget.",
+                load(&self.reserved_bytes).to_string(),
+            ),
+            (
+                "impasto_memory_budget_bytes",
+                "gauge",
+                "The memory budget (--memory-budget).",
+                budget.to_string(),
+            ),
+            (
+                "impasto_ready",
+                "gauge",
+                "1 when /readyz answers 200.",
+                ready.to_string(),
+            ),
+            (
+                "impasto_asset_cache_hits_total",
+                "counter",
+                "Decoded-image cache hits.",
+                cache.hits.to_string(),
+            ),
+            (
+                "impasto_asset_cache_misses_total",
+                "counter",
+                "Decoded-image cache misses (files decoded).",
+                cache.misses.to_string(),
+            ),
+            (
+                "impasto_asset_cache_evictions_total",
+                "counter",
+                "Images dropped from the decoded-image cache.",
+                cache.evictions.to_string(),
+            ),
+            (
+                "impasto_asset_cache_bytes",
+                "gauge",
+                "Bytes held by the decoded-image cache.",
+                cache.bytes.to_string(),
+            ),
+            (
+                "impasto_asset_cache_images",
+                "gauge",
+                "Images held by the decoded-image cache.",
+                cache.images.to_string(),
+            ),
+            (
+                "impasto_asset_cache_budget_bytes",
+                "gauge",
+                "The decoded-image cache's budget.",
+                cache.budget.to_string(),
+            ),
+            (
+                "impasto_glyph_cache_glyphs",
+                "gauge",
+                "Glyph images held by the glyph cache.",
+                glyphs.to_string(),
+            ),
+            (
+                "impasto_glyph_cache_bytes",
+                "gauge",
+                "Bytes held by the glyph cache.",
+                glyph_bytes.to_string(),
+            ),
         ];
         for (name, kind, help, value) in single {
             head(&mut out, name, kind, help);
@@ -165,7 +252,12 @@ impl Metrics {
 
     fn histogram_text(&self, out: &mut String) {
         let name = "impasto_render_seconds";
-        head(out, name, "histogram", "Time a worker spent rendering and encoding one image.");
+        head(
+            out,
+            name,
+            "histogram",
+            "Time a worker spent rendering and encoding one image.",
+        );
         for (bound, bucket) in BUCKETS.iter().zip(&self.render_buckets) {
             let n = bucket.load(Ordering::Relaxed);
             let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {n}");

@@ -165,12 +165,18 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     Ok(code)
 }
 
-async fn serve(listen: SocketAddr, grace: Duration, state: Arc<AppState>) -> Result<ExitCode, Error> {
+async fn serve(
+    listen: SocketAddr,
+    grace: Duration,
+    state: Arc<AppState>,
+) -> Result<ExitCode, Error> {
     let io_error = |source| Error::Io {
         path: PathBuf::from(listen.to_string()),
         source,
     };
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(io_error)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(io_error)?;
     let bound = listener.local_addr().map_err(io_error)?;
     println!("impasto serve listening on http://{bound}");
     let signalled = Arc::new(tokio::sync::Notify::new());

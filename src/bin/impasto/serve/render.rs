@@ -50,7 +50,11 @@ pub fn quality(value: Option<&str>) -> Result<u8, ServeError> {
 
 /// The format from `?format=`, else the first image type the `Accept`
 /// header lists that impasto writes, else PNG.
-pub fn negotiate(format: Option<&str>, quality: u8, headers: &HeaderMap) -> Result<OutputFormat, ServeError> {
+pub fn negotiate(
+    format: Option<&str>,
+    quality: u8,
+    headers: &HeaderMap,
+) -> Result<OutputFormat, ServeError> {
     if let Some(name) = format {
         return format_named(name, quality);
     }
@@ -60,7 +64,12 @@ pub fn negotiate(format: Option<&str>, quality: u8, headers: &HeaderMap) -> Resu
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','));
     for media in accept {
-        let media = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = media
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match media.as_str() {
             "image/png" => return Ok(OutputFormat::Png),
             "image/jpeg" => return Ok(OutputFormat::Jpeg { quality }),
@@ -93,7 +102,11 @@ async fn etag(state: &AppState, scene: &Scene, format: OutputFormat) -> Result<S
         if let LayerKind::Image(image) = &layer.kind {
             hash.update(b"\0");
             hash.update(image.src.as_bytes());
-            hash.update(file_identity(&state.asset_root, &image.src).await.as_bytes());
+            hash.update(
+                file_identity(&state.asset_root, &image.src)
+                    .await
+                    .as_bytes(),
+            );
         }
     }
     let digest = hash.finalize();
@@ -105,7 +118,10 @@ async fn etag(state: &AppState, scene: &Scene, format: OutputFormat) -> Result<S
 /// read or its path would leave the root (the render then refuses it).
 async fn file_identity(root: &Path, src: &str) -> String {
     let rel = Path::new(src);
-    if !rel.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
+    if !rel
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
         return "-".into();
     }
     match tokio::fs::metadata(root.join(rel)).await {
@@ -138,7 +154,11 @@ fn request_timeout(state: &AppState, headers: &HeaderMap) -> Result<Duration, Se
     let Some(value) = headers.get(TIMEOUT_HEADER) else {
         return Ok(state.timeout);
     };
-    match value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) {
+    match value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
         Some(ms) if ms > 0 => Ok(state.timeout.min(Duration::from_millis(ms))),
         _ => Err(ServeError::BadRequest(format!(
             "{TIMEOUT_HEADER} must be a positive whole number of milliseconds"
