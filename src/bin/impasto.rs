@@ -14,6 +14,8 @@ mod batch;
 mod bench;
 #[path = "impasto/oneoff.rs"]
 mod oneoff;
+#[path = "impasto/serve/mod.rs"]
+mod serve;
 
 /// impasto composes layered images (posters, social cards, thumbnails) from a
 /// JSON scene. The scene format is described in docs/scene-format.md;
@@ -108,6 +110,10 @@ enum Command {
     /// row number and error), 2 when the template or the arguments are bad
     /// (nothing rendered), 1 for any other failure.
     Batch(batch::BatchArgs),
+    /// Serve renders over HTTP: POST /render, templates, /metrics
+    /// (docs/serve.md). Exit status 0 after a clean drain on SIGTERM or
+    /// ctrl-c, 1 when the grace period cut requests off.
+    Serve(serve::ServeArgs),
 }
 
 /// The `--backend` values; `impasto::Backend` is the library's, this is the
@@ -217,6 +223,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Bench(args) => bench::run(args),
         Command::Batch(args) => batch::run(args),
+        Command::Serve(args) => serve::run(args),
         command => run_command(command).map(|()| ExitCode::SUCCESS),
     }
 }
@@ -303,6 +310,8 @@ fn run_command(command: Command) -> Result<(), Error> {
             };
             renderer.render_to_file_as(&scene, &Assets::new(), &output, format, &options)
         }
-        Command::Bench(_) | Command::Batch(_) => unreachable!("run() handles bench and batch"),
+        Command::Bench(_) | Command::Batch(_) | Command::Serve(_) => {
+            unreachable!("run() handles bench, batch and serve")
+        }
     }
 }

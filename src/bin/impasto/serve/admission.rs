@@ -1,0 +1,159 @@
+//! Admission control: at most `workers` renders run, at most `queue`
+//! requests wait, and every render first reserves its estimated bytes from
+//! the memory budget. A full queue is refused at once (429); a render that
+//! could never fit the budget is refused (413); one that cannot fit now
+//! waits in the queue, in arrival order (tokio's semaphores are fair).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::error::ServeError;
+use super::metrics::Metrics;
+
+/// The memory semaphore counts KiB, so that `acquire_many`'s `u32` covers
+/// budgets up to 4 TiB.
+const UNIT: u64 = 1024;
+
+/// The largest `--memory-budget` (4 TiB less one KiB).
+pub const MAX_BUDGET: u64 = u32::MAX as u64 * UNIT;
+
+/// The gates every render passes.
+#[derive(Debug)]
+pub struct Admission {
+    workers: usize,
+    queue: usize,
+    budget: u64,
+    /// `workers + queue` permits: one per admitted request.
+    slots: Arc<Semaphore>,
+    /// `workers` permits.
+    running: Arc<Semaphore>,
+    /// The budget in KiB.
+    memory: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
+}
+
+/// An admitted request, waiting (counted in the queue depth) until
+/// [`Admission::start`] turns it into a [`Running`] render.
+#[derive(Debug)]
+pub struct Slot {
+    /// `None` once [`Admission::start`] has moved it to a [`Running`].
+    permit: Option<OwnedSemaphorePermit>,
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.permit.is_some() {
+            self.metrics.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A render holding a worker and its memory; dropping it (when the render
+/// ends, whether or not anyone still waits for it) frees both.
+#[derive(Debug)]
+pub struct Running {
+    _slot: OwnedSemaphorePermit,
+    _worker: OwnedSemaphorePermit,
+    _memory: OwnedSemaphorePermit,
+    bytes: u64,
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let bytes = i64::try_from(self.bytes).unwrap_or(i64::MAX);
+        self.metrics
+            .reserved_bytes
+            .fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
+fn units(bytes: u64) -> u64 {
+    bytes.div_ceil(UNIT)
+}
+
+impl Admission {
+    /// Gates for `workers` renders, `queue` waiting requests and `budget`
+    /// bytes (at most [`MAX_BUDGET`]; `workers` at least 1).
+    pub fn new(workers: usize, queue: usize, budget: u64, metrics: Arc<Metrics>) -> Admission {
+        let budget = budget.min(MAX_BUDGET);
+        let workers = workers.max(1);
+        let memory_units = usize::try_from(budget / UNIT).unwrap_or(Semaphore::MAX_PERMITS);
+        Admission {
+            workers,
+            queue,
+            budget,
+            slots: Arc::new(Semaphore::new(workers.saturating_add(queue))),
+            running: Arc::new(Semaphore::new(workers)),
+            memory: Arc::new(Semaphore::new(memory_units.min(Semaphore::MAX_PERMITS))),
+            metrics,
+        }
+    }
+
+    /// The memory budget in bytes.
+    pub fn budget(&self) -> u64 {
+        self.budget
+    }
+
+    /// Admits a request or refuses it at once when `workers + queue`
+    /// requests are admitted already.
+    pub fn enter(&self) -> Result<Slot, ServeError> {
+        match Arc::clone(&self.slots).try_acquire_owned() {
+            Ok(permit) => {
+                self.metrics.queued.fetch_add(1, Ordering::Relaxed);
+                Ok(Slot {
+                    permit: Some(permit),
+                    metrics: Arc::clone(&self.metrics),
+                })
+            }
+            Err(_) => Err(ServeError::QueueFull {
+                workers: self.workers,
+                queue: self.queue,
+            }),
+        }
+    }
+
+    /// Waits until `bytes` of the budget and a worker are free (in that
+    /// order), or refuses a render that could never fit the budget.
+    pub async fn start(&self, mut slot: Slot, bytes: u64) -> Result<Running, ServeError> {
+        let too_large = ServeError::OverMemoryBudget {
+            needed: bytes,
+            budget: self.budget,
+        };
+        // Whole KiB of the budget, rounded down, must hold the estimate
+        // rounded up: otherwise it would wait for ever.
+        let need = match u32::try_from(units(bytes)) {
+            Ok(n) if u64::from(n) <= self.budget / UNIT => n,
+            _ => return Err(too_large),
+        };
+        let closed = |_| ServeError::Draining;
+        let memory = Arc::clone(&self.memory)
+            .acquire_many_owned(need)
+            .await
+            .map_err(closed)?;
+        let worker = Arc::clone(&self.running)
+            .acquire_owned()
+            .await
+            .map_err(closed)?;
+        let signed = i64::try_from(bytes).unwrap_or(i64::MAX);
+        self.metrics
+            .reserved_bytes
+            .fetch_add(signed, Ordering::Relaxed);
+        self.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        let Some(permit) = slot.permit.take() else {
+            return Err(ServeError::Internal("admission slot used twice".into()));
+        };
+        self.metrics.queued.fetch_sub(1, Ordering::Relaxed);
+        Ok(Running {
+            _slot: permit,
+            _worker: worker,
+            _memory: memory,
+            bytes,
+            metrics: Arc::clone(&self.metrics),
+        })
+    }
+}

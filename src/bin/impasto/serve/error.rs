@@ -1,0 +1,134 @@
+//! Why a request did not get its image, and the HTTP answer for each case:
+//! a status, a JSON body `{ "error", "location", "layer", "field",
+//! "variable" }` and the metrics reason.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use impasto::{Error, Location};
+use serde_json::{json, Value};
+
+use super::metrics::Reason;
+
+/// A request that ends without an image.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The library refused the scene, template or values (400), or failed (500).
+    #[error(transparent)]
+    Render(#[from] Error),
+    /// Every worker is busy and the queue holds `queue` requests already (429).
+    #[error("overloaded: {workers} renders running and {queue} waiting; retry later")]
+    QueueFull {
+        /// `--workers`.
+        workers: usize,
+        /// `--queue`.
+        queue: usize,
+    },
+    /// The render needs more memory than the whole budget (413).
+    #[error("the render needs about {needed} bytes, more than the server's whole memory budget of {budget} bytes (--memory-budget)")]
+    OverMemoryBudget {
+        /// The estimate.
+        needed: u64,
+        /// `--memory-budget`.
+        budget: u64,
+    },
+    /// The body was over `--max-body` (413).
+    #[error("request body over the limit of {limit} bytes (--max-body)")]
+    BodyTooLarge {
+        /// `--max-body`.
+        limit: usize,
+    },
+    /// The request was unusable (400): format, quality, header, body encoding.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No template of that name (404).
+    #[error("no template named {0:?}")]
+    NoTemplate(String),
+    /// The deadline passed (504).
+    #[error("the render did not finish within {ms} ms")]
+    Timeout {
+        /// The deadline that applied, in milliseconds.
+        ms: u128,
+    },
+    /// The server is shutting down (503).
+    #[error("the server is shutting down")]
+    Draining,
+    /// A worker task died (500).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServeError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ServeError::Render(Error::Cancelled | Error::DeadlineExceeded) => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
+            ServeError::Render(e) if e.is_bad_input() => StatusCode::BAD_REQUEST,
+            ServeError::Render(_) | ServeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ServeError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServeError::OverMemoryBudget { .. } | ServeError::BodyTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ServeError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ServeError::NoTemplate(_) => StatusCode::NOT_FOUND,
+            ServeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ServeError::Draining => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The metrics reason.
+    pub fn reason(&self) -> Reason {
+        match self {
+            ServeError::Render(Error::Cancelled | Error::DeadlineExceeded) => Reason::Timeout,
+            ServeError::Render(e) if e.is_bad_input() => Reason::BadInput,
+            ServeError::Render(_) | ServeError::Internal(_) => Reason::Internal,
+            ServeError::QueueFull { .. } => Reason::QueueFull,
+            ServeError::OverMemoryBudget { .. } => Reason::OverMemoryBudget,
+            ServeError::BodyTooLarge { .. } => Reason::BodyTooLarge,
+            ServeError::BadRequest(_) => Reason::BadRequest,
+            ServeError::NoTemplate(_) => Reason::NotFound,
+            ServeError::Timeout { .. } => Reason::Timeout,
+            ServeError::Draining => Reason::Draining,
+        }
+    }
+
+    /// The JSON body: the library's one-line message and, for scene and
+    /// template errors, where it is.
+    pub fn body(&self) -> Value {
+        let one_line = self.to_string().replace('\n', " ");
+        let (location, field, variable) = match self {
+            ServeError::Render(Error::Scene(e)) => (Some(&e.location), e.field.as_deref(), None),
+            ServeError::Render(Error::Template(e)) => (e.location(), e.field(), e.variable()),
+            ServeError::Render(Error::Unsupported { location, .. }) => (Some(location), None, None),
+            _ => (None, None, None),
+        };
+        let (where_, layer) = match location {
+            Some(Location::Document) => (Some("scene"), None),
+            Some(Location::Canvas) => (Some("canvas"), None),
+            Some(Location::Layer { index, .. }) => (Some("layer"), Some(*index)),
+            None => (None, None),
+        };
+        json!({
+            "error": one_line,
+            "location": where_,
+            "layer": layer,
+            "field": field,
+            "variable": variable,
+        })
+    }
+}
+
+impl IntoResponse for ServeError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        // The status-counting middleware reads the reason from here.
+        response.extensions_mut().insert(self.reason());
+        if let ServeError::QueueFull { .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

@@ -1,0 +1,192 @@
+//! The HTTP endpoints.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use impasto::{Scene, Template};
+use serde_json::{Map, Value};
+
+use super::error::ServeError;
+use super::metrics::Reason;
+use super::render::{format_named, negotiate, quality, respond};
+use super::AppState;
+
+type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
+type Body = Result<Bytes, BytesRejection>;
+
+/// Counts every answer by status, and its refusal reason when it has one.
+pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    state.metrics.count_status(response.status().as_u16());
+    if let Some(reason) = response.extensions().get::<Reason>() {
+        state.metrics.reject(*reason);
+    }
+    response
+}
+
+fn params(query: Params) -> Result<Vec<(String, String)>, ServeError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ServeError::BadRequest(e.body_text()))
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn body(state: &AppState, body: Body) -> Result<Bytes, ServeError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ServeError::BodyTooLarge {
+                limit: state.max_body,
+            }
+        } else {
+            ServeError::BadRequest(e.body_text())
+        }
+    })
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, ServeError> {
+    std::str::from_utf8(bytes)
+        .map_err(|e| ServeError::BadRequest(format!("the body is not UTF-8 text: {e}")))
+}
+
+/// `POST /render`: the body is a scene.
+pub async fn render(
+    State(state): State<Arc<AppState>>,
+    query: Params,
+    headers: HeaderMap,
+    bytes: Body,
+) -> Result<Response, ServeError> {
+    let params = params(query)?;
+    let quality = quality(param(&params, "quality"))?;
+    let format = negotiate(param(&params, "format"), quality, &headers)?;
+    let bytes = body(&state, bytes)?;
+    let scene = Scene::from_json(utf8(&bytes)?)?;
+    respond(state, scene, format, &headers).await
+}
+
+/// `POST /templates/{name}`: the body is a JSON object of variable values.
+pub async fn post_template(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    query: Params,
+    headers: HeaderMap,
+    bytes: Body,
+) -> Result<Response, ServeError> {
+    let params = params(query)?;
+    let quality = quality(param(&params, "quality"))?;
+    let format = negotiate(param(&params, "format"), quality, &headers)?;
+    let bytes = body(&state, bytes)?;
+    let values: Map<String, Value> = match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => {
+            return Err(ServeError::BadRequest(
+                "the body must be a JSON object of variable values".into(),
+            ))
+        }
+        Err(e) => return Err(ServeError::BadRequest(format!("the body is not JSON: {e}"))),
+    };
+    let template = load_template(&state, &name).await?;
+    let scene = template.bind_json(&values)?;
+    respond(state, scene, format, &headers).await
+}
+
+/// `GET /t/{name}.{ext}?var=value&...`: the query holds the variables
+/// (`quality` is the JPEG quality, not a variable).
+pub async fn get_template(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    query: Params,
+    headers: HeaderMap,
+) -> Result<Response, ServeError> {
+    let params = params(query)?;
+    let quality = quality(param(&params, "quality"))?;
+    let Some((name, ext)) = file.rsplit_once('.') else {
+        return Err(ServeError::BadRequest(format!(
+            "{file:?} has no extension: ask for /t/{{name}}.png, .jpg or .webp"
+        )));
+    };
+    let format = format_named(ext, quality)?;
+    let row: BTreeMap<String, String> =
+        params.into_iter().filter(|(k, _)| k != "quality").collect();
+    let template = load_template(&state, name).await?;
+    let scene = template.bind(&row)?;
+    respond(state, scene, format, &headers).await
+}
+
+/// Whether `name` may name a template file: 1 to 64 ASCII letters, digits,
+/// `-` and `_` (so no `/`, `..` or hidden files).
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Reads `--templates DIR/{name}.json` (read on every request, so an edited
+/// template is served at once).
+async fn load_template(state: &AppState, name: &str) -> Result<Template, ServeError> {
+    let (Some(dir), true) = (&state.templates, valid_name(name)) else {
+        return Err(ServeError::NoTemplate(name.to_owned()));
+    };
+    let path = dir.join(format!("{name}.json"));
+    let text = match tokio::fs::read_to_string(&path).await {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ServeError::NoTemplate(name.to_owned()))
+        }
+        Err(e) => return Err(ServeError::Internal(format!("template {name}: {e}"))),
+    };
+    // A broken template file is the server's fault, not the client's.
+    Template::from_json(&text).map_err(|e| ServeError::Internal(format!("template {name}: {e}")))
+}
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Whether the server takes renders: not draining, and the reserved bytes
+/// under the watermark.
+pub fn is_ready(state: &AppState) -> bool {
+    let reserved = state.metrics.reserved_bytes.load(Ordering::Relaxed).max(0) as f64;
+    let watermark = state.admission.budget() as f64 * state.ready_watermark;
+    !state.draining.load(Ordering::Relaxed) && reserved <= watermark
+}
+
+/// `GET /readyz`: 200 when ready, 503 when draining or over the memory
+/// watermark.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if is_ready(&state) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let text =
+        state
+            .metrics
+            .render_text(&state.renderer, state.admission.budget(), is_ready(&state));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}

@@ -1,0 +1,233 @@
+//! `impasto serve`: an HTTP server that renders scenes and templates
+//! (docs/serve.md). Requests are handled on a small tokio runtime; renders
+//! run on blocking threads, at most `--workers` at a time, each holding its
+//! estimated memory from `--memory-budget`.
+
+mod admission;
+mod error;
+mod handlers;
+mod metrics;
+mod render;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use clap::Args;
+use impasto::{Error, Limits, Renderer};
+
+use crate::BackendArg;
+use admission::Admission;
+use metrics::Metrics;
+
+/// `impasto serve` arguments.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port. The first line on
+    /// standard output names the address bound.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Folder that image `src` paths are relative to (they may not leave it).
+    #[arg(long, default_value = ".")]
+    assets: PathBuf,
+    /// Folder of templates, served as /templates/{name} and /t/{name}.{ext}
+    /// from DIR/{name}.json. Without it there are no templates (404).
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    /// Renders that run at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    workers: u16,
+    /// Requests that may wait for a worker or memory; past that, 429.
+    #[arg(long, default_value_t = 16)]
+    queue: u16,
+    /// Bytes of memory the renders running at once may need together (each
+    /// reserves its estimate); a render needing more than this is refused
+    /// (413). Also each render's own limit.
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    memory_budget: u64,
+    /// Most seconds a request may take, queue included (504 after). A
+    /// request may lower it with the X-Impasto-Timeout-Ms header.
+    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = crate::parse_timeout)]
+    timeout: Duration,
+    /// Largest request body in bytes (413 over it).
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    max_body: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM or ctrl-c.
+    #[arg(long, default_value = "25", value_name = "SECONDS", value_parser = crate::parse_timeout)]
+    grace: Duration,
+    /// /readyz fails while the reserved render memory is over this fraction
+    /// of --memory-budget.
+    #[arg(long, default_value_t = 0.9)]
+    ready_watermark: f64,
+    /// `Cache-Control: public, max-age=N` on images and 304s.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    cache_max_age: u64,
+    /// Which compositor renders.
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
+    /// A folder searched for fonts; may be given more than once.
+    #[arg(long = "font-dir", value_name = "DIR")]
+    font_dirs: Vec<PathBuf>,
+    /// Use only the bundled fonts and --font-dir folders (output, and so
+    /// ETags, that do not depend on the machine's fonts).
+    #[arg(long)]
+    no_system_fonts: bool,
+}
+
+/// What every request shares.
+#[derive(Debug)]
+pub struct AppState {
+    renderer: Renderer,
+    admission: Admission,
+    metrics: Arc<Metrics>,
+    asset_root: PathBuf,
+    templates: Option<PathBuf>,
+    timeout: Duration,
+    max_body: usize,
+    cache_max_age: u64,
+    ready_watermark: f64,
+    draining: AtomicBool,
+}
+
+fn state(args: &ServeArgs) -> Result<AppState, Error> {
+    if args.memory_budget == 0 || args.memory_budget > admission::MAX_BUDGET {
+        return Err(Error::Options(format!(
+            "--memory-budget must be from 1 to {} bytes",
+            admission::MAX_BUDGET
+        )));
+    }
+    if !(args.ready_watermark > 0.0 && args.ready_watermark <= 1.0) {
+        return Err(Error::Options("--ready-watermark must be in (0, 1]".into()));
+    }
+    let mut renderer = Renderer::new(args.backend.into())?
+        .with_limits(Limits {
+            max_render_bytes: args.memory_budget,
+            ..Limits::default()
+        })
+        .with_asset_root(&args.assets)
+        .with_system_fonts(!args.no_system_fonts);
+    for dir in &args.font_dirs {
+        renderer = renderer.with_font_dir(dir);
+    }
+    let metrics = Arc::new(Metrics::default());
+    let workers = usize::from(args.workers);
+    let queue = usize::from(args.queue);
+    Ok(AppState {
+        renderer,
+        admission: Admission::new(workers, queue, args.memory_budget, Arc::clone(&metrics)),
+        metrics,
+        asset_root: args.assets.clone(),
+        templates: args.templates.clone(),
+        timeout: args.timeout,
+        max_body: args.max_body,
+        cache_max_age: args.cache_max_age,
+        ready_watermark: args.ready_watermark,
+        draining: AtomicBool::new(false),
+    })
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/render", post(handlers::render))
+        .route("/templates/{name}", post(handlers::post_template))
+        .route("/t/{file}", get(handlers::get_template))
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .route("/metrics", get(handlers::metrics))
+        .layer(DefaultBodyLimit::max(state.max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            handlers::count,
+        ))
+        .with_state(state)
+}
+
+/// Runs the server until SIGTERM or ctrl-c, then drains: exit 0 when every
+/// in-flight request finished within `--grace`, 1 when some were cut off.
+pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
+    let state = Arc::new(state(&args)?);
+    let blocking = usize::from(args.workers) + usize::from(args.queue) + 16;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(blocking)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Options(format!("starting the async runtime: {e}")))?;
+    let code = runtime.block_on(serve(args.listen, args.grace, state))?;
+    // Renders whose clients went away were cancelled; give them a moment.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    Ok(code)
+}
+
+async fn serve(
+    listen: SocketAddr,
+    grace: Duration,
+    state: Arc<AppState>,
+) -> Result<ExitCode, Error> {
+    let io_error = |source| Error::Io {
+        path: PathBuf::from(listen.to_string()),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(io_error)?;
+    let bound = listener.local_addr().map_err(io_error)?;
+    println!("impasto serve listening on http://{bound}");
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let on_signal = {
+        let (signalled, state) = (Arc::clone(&signalled), Arc::clone(&state));
+        async move {
+            shutdown_signal().await;
+            state.draining.store(true, Ordering::Relaxed);
+            eprintln!("impasto serve: draining (up to {} s)", grace.as_secs_f64());
+            signalled.notify_one();
+        }
+    };
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(on_signal);
+    let grace_over = async {
+        signalled.notified().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = std::future::IntoFuture::into_future(server) => {
+            result.map_err(io_error)?;
+            eprintln!("impasto serve: stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        () = grace_over => {
+            eprintln!("impasto serve: grace period over with requests still running; stopping");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// SIGTERM or ctrl-c (SIGINT).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

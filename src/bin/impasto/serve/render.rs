@@ -1,0 +1,274 @@
+//! One render through the server: output format, ETag and 304, deadline,
+//! admission, the render on a blocking worker, and cancellation when the
+//! deadline passes or the client goes away.
+
+use std::path::{Component, Path};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use impasto::codec::OutputFormat;
+use impasto::{Assets, CancelToken, LayerKind, RenderOptions, Scene};
+use sha2::{Digest, Sha256};
+
+use super::error::ServeError;
+use super::metrics::{Metrics, Reason};
+use super::AppState;
+
+/// The header that lowers the deadline of one request, in milliseconds.
+pub const TIMEOUT_HEADER: &str = "x-impasto-timeout-ms";
+
+/// The JPEG quality when `?quality` is not given.
+const DEFAULT_QUALITY: u8 = 85;
+
+/// The format named by `?format=` or a `/t/{name}.{ext}` extension.
+pub fn format_named(name: &str, quality: u8) -> Result<OutputFormat, ServeError> {
+    match name.to_ascii_lowercase().as_str() {
+        "png" => Ok(OutputFormat::Png),
+        "jpg" | "jpeg" => Ok(OutputFormat::Jpeg { quality }),
+        "webp" => Ok(OutputFormat::WebP { quality }),
+        other => Err(ServeError::BadRequest(format!(
+            "unknown output format {other:?}: use png, jpg or webp"
+        ))),
+    }
+}
+
+/// `?quality=`: 1..=100, default 85.
+pub fn quality(value: Option<&str>) -> Result<u8, ServeError> {
+    match value {
+        None => Ok(DEFAULT_QUALITY),
+        Some(v) => match v.parse::<u8>() {
+            Ok(q) if (1..=100).contains(&q) => Ok(q),
+            _ => Err(ServeError::BadRequest(format!(
+                "quality {v:?} is not a whole number from 1 to 100"
+            ))),
+        },
+    }
+}
+
+/// The format from `?format=`, else the first image type the `Accept`
+/// header lists that impasto writes, else PNG.
+pub fn negotiate(
+    format: Option<&str>,
+    quality: u8,
+    headers: &HeaderMap,
+) -> Result<OutputFormat, ServeError> {
+    if let Some(name) = format {
+        return format_named(name, quality);
+    }
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','));
+    for media in accept {
+        let media = media
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match media.as_str() {
+            "image/png" => return Ok(OutputFormat::Png),
+            "image/jpeg" => return Ok(OutputFormat::Jpeg { quality }),
+            "image/webp" => return Ok(OutputFormat::WebP { quality }),
+            _ => {}
+        }
+    }
+    Ok(OutputFormat::Png)
+}
+
+fn mime(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Png => "image/png",
+        OutputFormat::Jpeg { .. } => "image/jpeg",
+        OutputFormat::WebP { .. } | OutputFormat::WebPLossless => "image/webp",
+    }
+}
+
+/// The strong ETag of a render: SHA-256 over the crate version, the
+/// backend, the output format and quality, the scene's canonical JSON and
+/// the size and modification time of every image file it names.
+async fn etag(state: &AppState, scene: &Scene, format: OutputFormat) -> Result<String, ServeError> {
+    let json = serde_json::to_string(scene)
+        .map_err(|e| ServeError::Internal(format!("serializing the scene: {e}")))?;
+    let mut hash = Sha256::new();
+    hash.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hash.update(format!("\0{:?}\0{format:?}\0", state.renderer.backend()).as_bytes());
+    hash.update(json.as_bytes());
+    for layer in &scene.layers {
+        if let LayerKind::Image(image) = &layer.kind {
+            hash.update(b"\0");
+            hash.update(image.src.as_bytes());
+            hash.update(
+                file_identity(&state.asset_root, &image.src)
+                    .await
+                    .as_bytes(),
+            );
+        }
+    }
+    let digest = hash.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("\"{hex}\""))
+}
+
+/// `size:mtime` of an image under the asset root, or `-` when it cannot be
+/// read or its path would leave the root (the render then refuses it).
+async fn file_identity(root: &Path, src: &str) -> String {
+    let rel = Path::new(src);
+    if !rel
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return "-".into();
+    }
+    match tokio::fs::metadata(root.join(rel)).await {
+        Ok(meta) => {
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!(":{}:{mtime}", meta.len())
+        }
+        Err(_) => "-".into(),
+    }
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`); weak comparison, as
+/// RFC 9110 asks for this header.
+fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}
+
+/// The deadline: `--timeout`, lowered (never raised) by the header.
+fn request_timeout(state: &AppState, headers: &HeaderMap) -> Result<Duration, ServeError> {
+    let Some(value) = headers.get(TIMEOUT_HEADER) else {
+        return Ok(state.timeout);
+    };
+    match value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        Some(ms) if ms > 0 => Ok(state.timeout.min(Duration::from_millis(ms))),
+        _ => Err(ServeError::BadRequest(format!(
+            "{TIMEOUT_HEADER} must be a positive whole number of milliseconds"
+        ))),
+    }
+}
+
+/// Cancels the render when the request's future is dropped before it
+/// finished: the client went away (hyper drops the handler).
+struct CancelOnDrop {
+    token: CancelToken,
+    metrics: Arc<Metrics>,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            self.token.cancel();
+            self.metrics.reject(Reason::ClientGone);
+        }
+    }
+}
+
+fn cached_headers(response: &mut Response, etag: &str, max_age: u64) {
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        headers.insert(header::CACHE_CONTROL, v);
+    }
+}
+
+/// Renders `scene` as `format` for a request with `headers`: 304 when the
+/// client has it, else the image, or the error.
+pub async fn respond(
+    state: Arc<AppState>,
+    scene: Scene,
+    format: OutputFormat,
+    headers: &HeaderMap,
+) -> Result<Response, ServeError> {
+    if state.draining.load(Ordering::Relaxed) {
+        return Err(ServeError::Draining);
+    }
+    let etag = etag(&state, &scene, format).await?;
+    if matches_etag(headers, &etag) {
+        state.metrics.not_modified.fetch_add(1, Ordering::Relaxed);
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        cached_headers(&mut response, &etag, state.cache_max_age);
+        return Ok(response);
+    }
+    let timeout = request_timeout(&state, headers)?;
+    let deadline = Instant::now() + timeout;
+    let token = CancelToken::new();
+    let mut guard = CancelOnDrop {
+        token: token.clone(),
+        metrics: Arc::clone(&state.metrics),
+        armed: true,
+    };
+    let work = render_admitted(Arc::clone(&state), scene, format, deadline, token);
+    let result = tokio::time::timeout_at(deadline.into(), work).await;
+    guard.armed = false;
+    let bytes = match result {
+        Err(_elapsed) => {
+            guard.token.cancel();
+            return Err(ServeError::Timeout {
+                ms: timeout.as_millis(),
+            });
+        }
+        Ok(outcome) => outcome?,
+    };
+    let mut response = ([(header::CONTENT_TYPE, mime(format))], bytes).into_response();
+    cached_headers(&mut response, &etag, state.cache_max_age);
+    Ok(response)
+}
+
+/// Admission, the memory estimate, then the render and encoding on a
+/// blocking thread that holds the worker and the memory until it ends.
+async fn render_admitted(
+    state: Arc<AppState>,
+    scene: Scene,
+    format: OutputFormat,
+    deadline: Instant,
+    token: CancelToken,
+) -> Result<Vec<u8>, ServeError> {
+    let slot = state.admission.enter()?;
+    let scene = Arc::new(scene);
+    let (renderer, for_estimate) = (state.renderer.clone(), Arc::clone(&scene));
+    let estimate = tokio::task::spawn_blocking(move || {
+        renderer.estimate_render_bytes(&for_estimate, &Assets::new())
+    })
+    .await
+    .map_err(|e| ServeError::Internal(format!("estimate task: {e}")))??;
+    let running = state.admission.start(slot, estimate).await?;
+    let (renderer, metrics) = (state.renderer.clone(), Arc::clone(&state.metrics));
+    tokio::task::spawn_blocking(move || {
+        let _running = running;
+        let started = Instant::now();
+        let options = RenderOptions {
+            deadline: Some(deadline),
+            cancel: Some(token),
+        };
+        let encoded = renderer
+            .render_with(&scene, &Assets::new(), &options)
+            .and_then(|image| impasto::codec::encode(&image, format));
+        metrics.observe_render(started.elapsed());
+        encoded
+    })
+    .await
+    .map_err(|e| ServeError::Internal(format!("render task: {e}")))?
+    .map_err(ServeError::from)
+}

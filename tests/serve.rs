@@ -1,0 +1,417 @@
+//! `impasto serve` end to end: the built binary on 127.0.0.1 port 0, a
+//! plain HTTP client (ureq), every server stopped by the test that started it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ureq::Agent;
+
+const BIN: &str = env!("CARGO_BIN_EXE_impasto");
+
+/// A running server, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    /// Starts `impasto serve --listen 127.0.0.1:0 --backend cpu` with `args`
+    /// and reads the bound address from its first line of output.
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--backend",
+                "cpu",
+                "--no-system-fonts",
+            ])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("impasto serve starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("first line");
+        let base = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .expect("the line ends with the address")
+            .to_owned();
+        assert!(
+            base.starts_with("http://127.0.0.1:"),
+            "first line: {line:?}"
+        );
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The value of one unlabelled or labelled series in /metrics.
+    fn metric(&self, series: &str) -> f64 {
+        let text = get(&self.url("/metrics")).2;
+        let text = String::from_utf8(text).expect("metrics are text");
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {series} in metrics:\n{text}"))
+            .parse()
+            .expect("a number")
+    }
+
+    /// Polls /metrics until `series` reads `value` (at most a minute: the
+    /// test fails rather than hangs if it never does).
+    fn wait_for(&self, series: &str, value: f64) {
+        for _ in 0..600 {
+            if self.metric(series) == value {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{series} never became {value}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
+fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+    let mut response = response.expect("the server answers");
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .expect("body");
+    (status, headers, body)
+}
+
+fn header<'a>(answer: &'a Answer, name: &str) -> Option<&'a str> {
+    answer
+        .1
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn get(url: &str) -> Answer {
+    answer(agent().get(url).call())
+}
+
+fn post(url: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut request = agent().post(url);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    answer(request.send(body))
+}
+
+fn poster_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/poster")
+}
+
+/// A small scene with an image from examples/poster, no text.
+const SMALL: &str = r##"{ "width": 200, "height": 120, "background": "#f4efe6",
+  "layers": [
+    { "type": "image", "src": "logo.png", "x": 10, "y": 10, "width": 100, "height": 100, "fit": "contain" },
+    { "type": "linear-gradient", "x": 100, "width": 100, "angle": 90,
+      "stops": [ { "offset": 0, "color": "#e4572e" }, { "offset": 1, "color": "#f3a712" } ] },
+    { "type": "rect", "x": 20, "y": 80, "width": 160, "height": 30, "corner_radius": 12, "rotate": 7, "color": "#1d1d1fcc" }
+  ] }"##;
+
+/// A scene that keeps a worker busy for a while (large, many blended,
+/// rotated gradients).
+fn heavy_scene(layers: usize) -> String {
+    let layer = r##"{ "type": "radial-gradient", "rotate": 13, "corner_radius": 300, "blend": "soft-light", "opacity": 0.7,
+      "stops": [ { "offset": 0, "color": "#ffd27a90" }, { "offset": 1, "color": "#2e57e400" } ] }"##;
+    let layers = vec![layer; layers].join(",");
+    format!(r#"{{ "width": 4096, "height": 4096, "blend_space": "linear", "layers": [{layers}] }}"#)
+}
+
+#[test]
+fn render_returns_the_same_png_as_impasto_render() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scene = dir.path().join("scene.json");
+    let out = dir.path().join("cli.png");
+    std::fs::write(&scene, SMALL).expect("write scene");
+    let assets = poster_dir();
+    let status = Command::new(BIN)
+        .arg("render")
+        .arg(&scene)
+        .arg("-o")
+        .arg(&out)
+        .args(["--backend", "cpu", "--no-system-fonts", "--assets"])
+        .arg(&assets)
+        .status()
+        .expect("impasto render runs");
+    assert!(status.success());
+    let server = Server::start(&["--assets", assets.to_str().expect("utf-8 path")]);
+    let answer = post(&server.url("/render"), SMALL, &[]);
+    assert_eq!(answer.0, 200, "{}", String::from_utf8_lossy(&answer.2));
+    assert_eq!(header(&answer, "content-type"), Some("image/png"));
+    assert_eq!(answer.2, std::fs::read(&out).expect("cli output"));
+}
+
+#[test]
+fn format_comes_from_the_query_or_accept() {
+    let server = Server::start(&["--assets", poster_dir().to_str().expect("utf-8")]);
+    let jpeg = post(&server.url("/render?format=jpg&quality=70"), SMALL, &[]);
+    assert_eq!(header(&jpeg, "content-type"), Some("image/jpeg"));
+    assert_eq!(&jpeg.2[..2], &[0xff, 0xd8]);
+    let webp = post(
+        &server.url("/render"),
+        SMALL,
+        &[("accept", "image/avif, image/webp;q=0.9")],
+    );
+    assert_eq!(header(&webp, "content-type"), Some("image/webp"));
+    let bad = post(&server.url("/render?format=gif"), SMALL, &[]);
+    assert_eq!(bad.0, 400);
+}
+
+#[test]
+fn etag_is_stable_and_if_none_match_answers_304() {
+    let server = Server::start(&["--assets", poster_dir().to_str().expect("utf-8")]);
+    let first = post(&server.url("/render"), SMALL, &[]);
+    let second = post(&server.url("/render"), SMALL, &[]);
+    let etag = header(&first, "etag").expect("an ETag").to_owned();
+    assert!(
+        etag.starts_with('"') && !etag.starts_with("W/"),
+        "strong: {etag}"
+    );
+    assert_eq!(header(&second, "etag"), Some(etag.as_str()));
+    assert!(header(&first, "cache-control").is_some_and(|c| c.contains("max-age")));
+    let cached = post(&server.url("/render"), SMALL, &[("if-none-match", &etag)]);
+    assert_eq!(cached.0, 304);
+    assert!(cached.2.is_empty());
+    assert_eq!(server.metric("impasto_not_modified_total"), 1.0);
+    let other_format = post(&server.url("/render?format=webp"), SMALL, &[]);
+    assert_ne!(header(&other_format, "etag"), Some(etag.as_str()));
+}
+
+#[test]
+fn bad_scene_is_400_naming_the_layer_and_field() {
+    let server = Server::start(&[]);
+    let scene = r##"{ "width": 10, "height": 10, "layers": [
+        { "type": "rect", "color": "#fff" }, { "type": "rect", "color": "not a colour" } ] }"##;
+    let answer = post(&server.url("/render"), scene, &[]);
+    assert_eq!(answer.0, 400);
+    let body: serde_json::Value = serde_json::from_slice(&answer.2).expect("JSON body");
+    assert_eq!(body["layer"], 1);
+    assert_eq!(body["field"], "color");
+    assert_eq!(body["location"], "layer");
+    let message = body["error"].as_str().expect("a message");
+    assert!(
+        message.starts_with("layer 1 (rect): field \"color\""),
+        "{message}"
+    );
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"bad_input\"}"),
+        1.0
+    );
+}
+
+#[test]
+fn full_queue_answers_only_200_or_429_with_retry_after() {
+    let server = Server::start(&["--workers", "1", "--queue", "1"]);
+    let scene = heavy_scene(4);
+    let url = server.url("/render");
+    let answers: Vec<Answer> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| post(&url, &scene, &[])))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client thread"))
+            .collect()
+    });
+    let ok = answers.iter().filter(|a| a.0 == 200).count();
+    let refused: Vec<&Answer> = answers.iter().filter(|a| a.0 == 429).collect();
+    assert_eq!(
+        ok + refused.len(),
+        8,
+        "statuses: {:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    assert!(ok >= 1);
+    assert!(
+        !refused.is_empty(),
+        "8 at once with one worker and one queue place"
+    );
+    for answer in refused {
+        assert_eq!(header(answer, "retry-after"), Some("1"));
+    }
+    let counted = server.metric("impasto_rejections_total{reason=\"queue_full\"}");
+    assert_eq!(counted as usize, 8 - ok);
+}
+
+#[test]
+fn a_deadline_gives_504_and_frees_the_worker_and_memory() {
+    let server = Server::start(&["--workers", "1"]);
+    let answer = post(
+        &server.url("/render"),
+        &heavy_scene(24),
+        &[("x-impasto-timeout-ms", "300")],
+    );
+    assert_eq!(answer.0, 504, "{}", String::from_utf8_lossy(&answer.2));
+    server.wait_for("impasto_renders_in_flight", 0.0);
+    server.wait_for("impasto_reserved_render_bytes", 0.0);
+    assert_eq!(server.metric("impasto_queue_depth"), 0.0);
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"timeout\"}"),
+        1.0
+    );
+}
+
+#[test]
+fn a_render_over_the_memory_budget_is_413() {
+    let server = Server::start(&["--memory-budget", "1000000"]);
+    let scene = r##"{ "width": 2000, "height": 2000, "background": "#fff" }"##;
+    let answer = post(&server.url("/render"), scene, &[]);
+    assert_eq!(answer.0, 413);
+    let body: serde_json::Value = serde_json::from_slice(&answer.2).expect("JSON body");
+    assert!(body["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("memory budget")));
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"over_memory_budget\"}"),
+        1.0
+    );
+}
+
+#[test]
+fn a_body_over_max_body_is_413() {
+    let server = Server::start(&["--max-body", "100"]);
+    let answer = post(&server.url("/render"), SMALL, &[]);
+    assert_eq!(answer.0, 413);
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"body_too_large\"}"),
+        1.0
+    );
+}
+
+const TEMPLATE: &str = r##"{ "variables": { "accent": { "type": "color", "default": "#e4572e" } },
+  "width": 64, "height": 32, "layers": [ { "type": "rect", "color": "{{accent}}" } ] }"##;
+
+#[test]
+fn templates_render_by_post_and_get_and_refuse_path_tricks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("card.json"), TEMPLATE).expect("write template");
+    let server = Server::start(&["--templates", dir.path().to_str().expect("utf-8")]);
+    let posted = post(
+        &server.url("/templates/card"),
+        r##"{ "accent": "#00ff00" }"##,
+        &[],
+    );
+    assert_eq!(posted.0, 200, "{}", String::from_utf8_lossy(&posted.2));
+    let got = get(&server.url("/t/card.png?accent=%2300ff00"));
+    assert_eq!(got.0, 200);
+    assert_eq!(posted.2, got.2, "same values, same image");
+    assert_eq!(header(&posted, "etag"), header(&got, "etag"));
+    let jpeg = get(&server.url("/t/card.jpg?quality=50"));
+    assert_eq!(header(&jpeg, "content-type"), Some("image/jpeg"));
+    let bad_value = get(&server.url("/t/card.png?accent=nope"));
+    assert_eq!(bad_value.0, 400);
+    let body: serde_json::Value = serde_json::from_slice(&bad_value.2).expect("JSON body");
+    assert_eq!(body["variable"], "accent");
+    for tricky in [
+        "/t/..%2Fcard.png",
+        "/t/.card.png",
+        "/templates/..",
+        "/t/missing.png",
+    ] {
+        let answer = if tricky.starts_with("/t/") {
+            get(&server.url(tricky))
+        } else {
+            post(&server.url(tricky), "{}", &[])
+        };
+        assert_eq!(answer.0, 404, "{tricky}");
+    }
+}
+
+#[test]
+fn metrics_counts_add_up_to_the_requests_sent() {
+    let server = Server::start(&["--assets", poster_dir().to_str().expect("utf-8")]);
+    for _ in 0..3 {
+        assert_eq!(post(&server.url("/render"), SMALL, &[]).0, 200);
+    }
+    assert_eq!(post(&server.url("/render"), "{", &[]).0, 400);
+    assert_eq!(get(&server.url("/healthz")).0, 200);
+    assert_eq!(get(&server.url("/readyz")).0, 200);
+    assert_eq!(get(&server.url("/nowhere")).0, 404);
+    // /metrics counts a scrape after answering it: the first scrape is not
+    // in its own figures, the second sees the first.
+    assert_eq!(
+        server.metric("impasto_http_requests_total{status=\"200\"}"),
+        5.0
+    );
+    assert_eq!(
+        server.metric("impasto_http_requests_total{status=\"400\"}"),
+        1.0
+    );
+    assert_eq!(
+        server.metric("impasto_http_requests_total{status=\"404\"}"),
+        1.0
+    );
+    assert_eq!(server.metric("impasto_render_seconds_count"), 3.0);
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"bad_input\"}"),
+        1.0
+    );
+    // The shared decoded-image cache was consulted (its figures are exported).
+    let lookups = server.metric("impasto_asset_cache_hits_total")
+        + server.metric("impasto_asset_cache_misses_total");
+    assert!(lookups >= 1.0);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_finishes_the_render_in_flight_and_exits_0() {
+    let mut server = Server::start(&["--workers", "1"]);
+    let url = server.url("/render");
+    let scene = heavy_scene(12);
+    std::thread::scope(|s| {
+        let client = s.spawn(|| post(&url, &scene, &[]));
+        // Once the render runs (or already ran), ask the server to stop.
+        while server.metric("impasto_render_seconds_count") == 0.0
+            && server.metric("impasto_renders_in_flight") == 0.0
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pid = server.child.id().to_string();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        assert_eq!(client.join().expect("client thread").0, 200);
+    });
+    let status = server.child.wait().expect("the server exits");
+    assert_eq!(status.code(), Some(0));
+}
