@@ -25,28 +25,27 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use cosmic_text::{
-    Align as CtAlign, Attrs, Buffer, Family, FontSystem, Metrics, Shaping, Style, SwashCache,
-    SwashContent, Weight, Wrap,
-};
+use cosmic_text::{Family, FontSystem, Style, SwashCache, Weight};
 
-use crate::blend::{composite, BlendMode};
-use crate::color::{premultiply_rgba8, BlendSpace};
 use crate::error::{Error, Location};
-use crate::pixels::{store16, PremulImage};
-use crate::plan::geometry::BoxGeometry;
-use crate::scene::{Align, Layer, TextLayer, VAlign};
+use crate::pixels::PremulImage;
+use crate::scene::{Layer, TextLayer};
+
+mod layout;
+mod raster;
+
+pub(crate) use layout::plan;
 
 /// The bundled default family.
 pub const DEFAULT_FAMILY: &str = "Inter";
 
 const BUNDLED: &[&[u8]] = &[
-    include_bytes!("../fonts/inter/Inter-Light.otf"),
-    include_bytes!("../fonts/inter/Inter-Regular.otf"),
-    include_bytes!("../fonts/inter/Inter-Italic.otf"),
-    include_bytes!("../fonts/inter/Inter-SemiBold.otf"),
-    include_bytes!("../fonts/inter/Inter-Bold.otf"),
-    include_bytes!("../fonts/inter/Inter-BoldItalic.otf"),
+    include_bytes!("../../fonts/inter/Inter-Light.otf"),
+    include_bytes!("../../fonts/inter/Inter-Regular.otf"),
+    include_bytes!("../../fonts/inter/Inter-Italic.otf"),
+    include_bytes!("../../fonts/inter/Inter-SemiBold.otf"),
+    include_bytes!("../../fonts/inter/Inter-Bold.otf"),
+    include_bytes!("../../fonts/inter/Inter-BoldItalic.otf"),
 ];
 
 /// Default byte budget of the rasterized-glyph cache: 64 MiB.
@@ -67,6 +66,43 @@ pub struct FontOptions {
     pub system_fonts: bool,
     /// Byte budget of the rasterized-glyph cache kept between renders.
     pub glyph_cache_bytes: u64,
+    /// What a character no font can draw does to a render.
+    pub missing_glyphs: MissingGlyphs,
+}
+
+/// What a render does with a text layer's characters that no available font
+/// can draw (they would be drawn as the font's empty box), set with
+/// [`crate::Renderer::with_missing_glyphs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingGlyphs {
+    /// Log a warning naming the layer and the characters, and draw (the
+    /// default).
+    #[default]
+    Warn,
+    /// Refuse the scene: a bad-input error naming the layer, the field
+    /// `text` and the characters.
+    Error,
+}
+
+/// How a text layer lays out, from [`crate::Renderer::measure_text`]: what
+/// both backends draw.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct TextMeasure {
+    /// The width of each line drawn, in pixels, top to bottom (letter
+    /// spacing included; an ellipsized line includes its "…").
+    pub lines: Vec<f32>,
+    /// The height of the lines drawn together, in pixels.
+    pub height: f32,
+    /// The font size used: the layer's `size`, or less with
+    /// `overflow: shrink`.
+    pub size: f32,
+    /// Whether some of the text is not drawn: lines past `max_lines` cut
+    /// off, or ellipsized (lines overflowing the box height with `clip` are
+    /// drawn, cut at the box edge, and do not count).
+    pub truncated: bool,
+    /// Characters no available font can draw, each once, in order.
+    pub missing: Vec<char>,
 }
 
 impl Default for FontOptions {
@@ -75,6 +111,7 @@ impl Default for FontOptions {
             font_dirs: Vec::new(),
             system_fonts: true,
             glyph_cache_bytes: DEFAULT_GLYPH_CACHE_BYTES,
+            missing_glyphs: MissingGlyphs::default(),
         }
     }
 }
@@ -173,6 +210,13 @@ impl TextEngine {
         self.ensure_all_fonts().families.clone()
     }
 
+    /// Checks a text layer before it is drawn: its family exists, and its
+    /// characters are drawable (or only warned about, as the options say).
+    pub fn check(&self, index: usize, layer: &Layer, t: &TextLayer) -> Result<(), Error> {
+        self.check_family(index, t)?;
+        self.check_glyphs(index, layer, t)
+    }
+
     /// Checks that a text layer's family exists; the error names the family
     /// and everything searched.
     pub fn check_family(&self, index: usize, t: &TextLayer) -> Result<(), Error> {
@@ -223,91 +267,52 @@ impl TextEngine {
         guard
     }
 
-    /// Lays out and rasterizes a text layer: premultiplied colour in the
-    /// blend space, covering the part of the box that can be visible on a
-    /// `canvas_w` x `canvas_h` canvas. `None` when nothing is visible.
-    pub fn rasterize(
-        &self,
-        layer: &Layer,
-        t: &TextLayer,
-        geom: &BoxGeometry,
-        space: BlendSpace,
-        canvas_w: u32,
-        canvas_h: u32,
-    ) -> Option<TextRaster> {
-        let mut guard = self.lock();
-        let TextState { fonts, glyphs, .. } = &mut *guard;
-        let (buffer, plan) = plan(fonts, layer, t, geom, canvas_w, canvas_h)?;
-        let (rw, rh) = (plan.width as usize, plan.height as usize);
-        let (ox, oy) = (plan.left, plan.top);
-        let oy_int = oy.floor() as i32;
-        let oy_frac = oy - oy.floor();
-        let colour = t.color.to_premul(space);
-        let mut acc = vec![[0f32; 4]; rw * rh];
-        for run in buffer.layout_runs() {
-            for glyph in run.glyphs {
-                // Positioned exactly as glyphon positions it on the GPU:
-                // the whole-pixel part of the vertical offset is added after
-                // cosmic-text truncates (see gpu/glyphs.rs).
-                let phys = glyph.physical((ox, oy_frac), 1.0);
-                let Some(img) = glyphs.get_image(fonts, phys.cache_key) else {
-                    continue;
-                };
-                let p = img.placement;
-                let gx = phys.x + p.left;
-                let gy = run.line_y.round() as i32 + phys.y + oy_int - p.top;
-                for yy in 0..p.height as i64 {
-                    let ry = gy as i64 + yy;
-                    if ry < 0 || ry >= rh as i64 {
-                        continue;
-                    }
-                    for xx in 0..p.width as i64 {
-                        let rx = gx as i64 + xx;
-                        if rx < 0 || rx >= rw as i64 {
-                            continue;
-                        }
-                        let i = (yy * p.width as i64 + xx) as usize;
-                        let src = match img.content {
-                            SwashContent::Mask => {
-                                let m = img.data[i] as f32 * (1.0 / 255.0);
-                                colour.map(|c| c * m)
-                            }
-                            SwashContent::Color => {
-                                // Colour glyphs (emoji) keep their own colours.
-                                let d = &img.data[i * 4..i * 4 + 4];
-                                premultiply_rgba8([d[0], d[1], d[2], d[3]], space)
-                            }
-                            SwashContent::SubpixelMask => {
-                                let d = &img.data[i * 4..i * 4 + 4];
-                                let m = (d[0] as f32 + d[1] as f32 + d[2] as f32) / (3.0 * 255.0);
-                                colour.map(|c| c * m)
-                            }
-                        };
-                        let dst = &mut acc[ry as usize * rw + rx as usize];
-                        *dst = composite(BlendMode::SourceOver, src, *dst);
-                    }
-                }
-            }
-        }
-        trim_glyph_cache(glyphs, self.options.glyph_cache_bytes);
-        drop(guard);
-        let data = acc.into_iter().map(store16).collect();
-        Some(TextRaster {
-            image: PremulImage {
-                width: rw as u32,
-                height: rh as u32,
-                data,
-            },
-            origin: plan.origin,
-        })
-    }
-
-    /// The laid-out width of each line of a text layer (tests, diagnostics).
-    pub fn line_widths(&self, layer: &Layer, t: &TextLayer) -> Vec<f32> {
+    /// How a text layer lays out (what both backends draw).
+    pub fn measure(&self, layer: &Layer, t: &TextLayer) -> TextMeasure {
         self.ensure_fonts_for(t);
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let buffer = layout(&mut guard.fonts, layer, t);
-        buffer.layout_runs().map(|r| r.line_w).collect()
+        let fitted = layout::fit(&mut guard.fonts, layer, t);
+        TextMeasure {
+            lines: fitted.buffer.layout_runs().map(|r| r.line_w).collect(),
+            height: fitted.buffer.layout_runs().map(|r| r.line_height).sum(),
+            size: fitted.size,
+            truncated: fitted.truncated,
+            missing: layout::missing_chars(&fitted.buffer),
+        }
+    }
+
+    /// Characters of a text layer no available font draws, as the options
+    /// say: a warning, or an error naming the layer, `text` and them. The
+    /// layout is only made when the layer's own font lacks a character.
+    fn check_glyphs(&self, index: usize, layer: &Layer, t: &TextLayer) -> Result<(), Error> {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if covers(&mut guard.fonts, t) {
+            return Ok(());
+        }
+        let missing = layout::missing_chars(&layout::fit(&mut guard.fonts, layer, t).buffer);
+        drop(guard);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let listed: Vec<String> = missing
+            .iter()
+            .map(|c| format!("{c:?} (U+{:04X})", *c as u32))
+            .collect();
+        let what = format!("no available font has {}", listed.join(", "));
+        match self.options.missing_glyphs {
+            MissingGlyphs::Warn => {
+                log::warn!("layer {index} (text): field \"text\": {what}; drawn as empty boxes");
+                Ok(())
+            }
+            MissingGlyphs::Error => Err(Error::scene(
+                Location::Layer {
+                    index,
+                    kind: Some("text".into()),
+                },
+                Some("text"),
+                what,
+            )),
+        }
     }
 }
 
@@ -392,101 +397,6 @@ fn trim_glyph_cache(cache: &mut SwashCache, budget: u64) {
     if cache_bytes(cache) > budget {
         cache.image_cache.clear();
     }
-}
-
-/// Where a text layer's raster lies and where its text starts in it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct TextPlan {
-    /// Box-local position of the raster's top-left pixel (whole canvas
-    /// pixels when the box is not rotated).
-    pub origin: (f64, f64),
-    /// Raster size in pixels.
-    pub width: u32,
-    pub height: u32,
-    /// The text's top-left corner in raster pixels (valign applied).
-    pub left: f32,
-    pub top: f32,
-}
-
-/// Lays a text layer out and plans its raster: the part of the box that can
-/// be visible on the canvas (the box intersected with the canvas taken back
-/// through the rotation). `None` when nothing is visible.
-pub(crate) fn plan(
-    fonts: &mut FontSystem,
-    layer: &Layer,
-    t: &TextLayer,
-    geom: &BoxGeometry,
-    canvas_w: u32,
-    canvas_h: u32,
-) -> Option<(Buffer, TextPlan)> {
-    let corners = [
-        geom.local_point(0.0, 0.0),
-        geom.local_point(canvas_w as f64, 0.0),
-        geom.local_point(0.0, canvas_h as f64),
-        geom.local_point(canvas_w as f64, canvas_h as f64),
-    ];
-    let margin = if geom.axis_aligned { 0.0 } else { 2.0 };
-    let lx0 = corners.iter().map(|c| c.0).fold(f64::INFINITY, f64::min) - margin;
-    let ly0 = corners.iter().map(|c| c.1).fold(f64::INFINITY, f64::min) - margin;
-    let lx1 = corners
-        .iter()
-        .map(|c| c.0)
-        .fold(f64::NEG_INFINITY, f64::max)
-        + margin;
-    let ly1 = corners
-        .iter()
-        .map(|c| c.1)
-        .fold(f64::NEG_INFINITY, f64::max)
-        + margin;
-    let rx0 = geom.x0.max(lx0).floor();
-    let ry0 = geom.y0.max(ly0).floor();
-    let rx1 = geom.x1.min(lx1).ceil();
-    let ry1 = geom.y1.min(ly1).ceil();
-    if rx0 >= rx1 || ry0 >= ry1 {
-        return None;
-    }
-    let buffer = layout(fonts, layer, t);
-    let text_height: f32 = buffer.layout_runs().map(|r| r.line_height).sum();
-    let free = layer.height as f32 - text_height;
-    let dy = match t.valign {
-        VAlign::Top => 0.0,
-        VAlign::Middle => free / 2.0,
-        VAlign::Bottom => free,
-    };
-    let plan = TextPlan {
-        origin: (rx0, ry0),
-        width: (rx1 - rx0) as u32,
-        height: (ry1 - ry0) as u32,
-        left: (layer.x - rx0) as f32,
-        top: (layer.y - ry0) as f32 + dy,
-    };
-    Some((buffer, plan))
-}
-
-/// Shapes and lays out a text layer in its box: wrapping at the box width on
-/// word boundaries (anywhere a word must break), with the layer's alignment.
-fn layout(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Buffer {
-    let size = t.size as f32;
-    let mut buffer = Buffer::new(fonts, Metrics::new(size, size * t.line_height as f32));
-    buffer.set_wrap(Wrap::WordOrGlyph);
-    buffer.set_size(Some(layer.width as f32), None);
-    let family = t.font.as_deref().unwrap_or(DEFAULT_FAMILY);
-    let attrs = Attrs::new()
-        .family(Family::Name(family))
-        .weight(Weight(t.weight))
-        .style(if t.italic {
-            Style::Italic
-        } else {
-            Style::Normal
-        });
-    let align = match t.align {
-        Align::Left => CtAlign::Left,
-        Align::Center => CtAlign::Center,
-        Align::Right => CtAlign::Right,
-    };
-    buffer.set_text(&t.text, &attrs, Shaping::Advanced, Some(align));
-    buffer.shape_until_scroll(fonts, false);
-    buffer
 }
 
 #[cfg(test)]
