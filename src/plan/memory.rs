@@ -102,7 +102,7 @@ pub(crate) fn estimate(plan: &Plan<'_>, threads: usize) -> MemoryEstimate {
         let what = format!("resampling bands ({threads} threads)");
         parts.push((what, threads * resample_bands));
     }
-    parts.sort_by(|a, b| b.1.cmp(&a.1));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.1));
     let total = parts.iter().map(|p| p.1).fold(0u64, u64::saturating_add);
     MemoryEstimate { total, parts }
 }
