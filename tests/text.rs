@@ -262,8 +262,10 @@ fn ellipsis_ends_the_last_line_that_fits_the_box_height() {
     let r = renderer();
     // 50 px of box holds two lines of 21.6 px.
     let m = r
-        .measure_text(&text_layer(json!({"text": LONG, "width": 220, "height": 50,
-            "size": 18, "overflow": "ellipsis"})))
+        .measure_text(&text_layer(
+            json!({"text": LONG, "width": 220, "height": 50,
+            "size": 18, "overflow": "ellipsis"}),
+        ))
         .unwrap();
     assert_eq!(m.lines.len(), 2, "{m:?}");
     assert!(m.truncated);
@@ -277,8 +279,10 @@ fn ellipsis_ends_the_last_line_that_fits_the_box_height() {
 #[test]
 fn ellipsis_stops_at_max_lines_before_the_box_height() {
     let m = renderer()
-        .measure_text(&text_layer(json!({"text": LONG, "width": 220, "height": 300,
-            "size": 18, "overflow": "ellipsis", "max_lines": 1})))
+        .measure_text(&text_layer(
+            json!({"text": LONG, "width": 220, "height": 300,
+            "size": 18, "overflow": "ellipsis", "max_lines": 1}),
+        ))
         .unwrap();
     assert_eq!(m.lines.len(), 1, "{m:?}");
     assert!(m.truncated && m.lines[0] <= 220.0, "{m:?}");
@@ -301,8 +305,10 @@ fn ellipsis_on_text_that_fits_changes_nothing() {
 #[test]
 fn shrink_keeps_the_size_of_text_that_fits() {
     let m = renderer()
-        .measure_text(&text_layer(json!({"text": "Fits", "width": 220, "height": 60,
-            "size": 40, "overflow": "shrink"})))
+        .measure_text(&text_layer(
+            json!({"text": "Fits", "width": 220, "height": 60,
+            "size": 40, "overflow": "shrink"}),
+        ))
         .unwrap();
     assert_eq!(m.size, 40.0);
     assert!(!m.truncated);
@@ -312,13 +318,22 @@ fn shrink_keeps_the_size_of_text_that_fits() {
 fn shrink_picks_the_largest_half_pixel_step_that_fits() {
     let r = renderer();
     let layer = |size: f32| {
-        text_layer(json!({"text": LONG, "width": 220, "height": 38, "size": size,
-            "overflow": "shrink", "min_size": 6}))
+        text_layer(
+            json!({"text": LONG, "width": 220, "height": 38, "size": size,
+            "overflow": "shrink", "min_size": 6}),
+        )
     };
     let m = r.measure_text(&layer(24.0)).unwrap();
     assert!(m.size < 24.0 && m.size >= 6.0, "{m:?}");
-    assert_eq!(((24.0 - m.size) / 0.5).fract(), 0.0, "{m:?}: not a 0.5 px step");
-    assert!(m.height <= 38.0 && m.lines.iter().all(|w| *w <= 220.0), "{m:?}");
+    assert_eq!(
+        ((24.0 - m.size) / 0.5).fract(),
+        0.0,
+        "{m:?}: not a 0.5 px step"
+    );
+    assert!(
+        m.height <= 38.0 && m.lines.iter().all(|w| *w <= 220.0),
+        "{m:?}"
+    );
     assert!(!m.truncated);
     // The next step up did not fit: starting there, shrink goes below it.
     let up = r.measure_text(&layer(m.size + 0.5)).unwrap();
@@ -330,8 +345,10 @@ fn shrink_picks_the_largest_half_pixel_step_that_fits() {
 #[test]
 fn shrink_that_cannot_fit_at_min_size_ellipsizes_there() {
     let m = renderer()
-        .measure_text(&text_layer(json!({"text": LONG, "width": 120, "height": 20,
-            "size": 30, "overflow": "shrink", "min_size": 12})))
+        .measure_text(&text_layer(
+            json!({"text": LONG, "width": 120, "height": 20,
+            "size": 30, "overflow": "shrink", "min_size": 12}),
+        ))
         .unwrap();
     assert_eq!(m.size, 12.0);
     assert!(m.truncated);
@@ -352,14 +369,24 @@ fn shrink_defaults_to_a_min_size_of_8_px() {
 fn letter_spacing_adds_its_pixels_after_every_character() {
     let r = renderer();
     let width = |spacing: f64| {
-        r.measure_text(&text_layer(json!({"text": "ABCDE", "width": 400, "size": 20,
-            "letter_spacing": spacing})))
-            .unwrap()
-            .lines[0]
+        r.measure_text(&text_layer(
+            json!({"text": "ABCDE", "width": 400, "size": 20,
+            "letter_spacing": spacing}),
+        ))
+        .unwrap()
+        .lines[0]
     };
     let plain = width(0.0);
-    assert!((width(4.0) - plain - 20.0).abs() < 0.01, "{} {plain}", width(4.0));
-    assert!((width(-1.0) - plain + 5.0).abs() < 0.01, "{} {plain}", width(-1.0));
+    assert!(
+        (width(4.0) - plain - 20.0).abs() < 0.01,
+        "{} {plain}",
+        width(4.0)
+    );
+    assert!(
+        (width(-1.0) - plain + 5.0).abs() < 0.01,
+        "{} {plain}",
+        width(-1.0)
+    );
 }
 
 #[test]

@@ -20,8 +20,7 @@ use crate::color::{BlendSpace, Color};
 
 use super::{
     Align, Filter, Fit, ImageLayer, Layer, LayerKind, Overflow, Scene, Stop, TextLayer, VAlign,
-    LINEAR_ANGLE,
-    RADIAL_CENTER,
+    LINEAR_ANGLE, RADIAL_CENTER,
 };
 
 impl Scene {

@@ -21,8 +21,8 @@
 //!   an ellipsis.
 
 use cosmic_text::{
-    Align as CtAlign, Attrs, Buffer, Family, FontSystem, LineIter, Metrics, Shaping, Style,
-    Weight, Wrap,
+    Align as CtAlign, Attrs, Buffer, Family, FontSystem, LineIter, Metrics, Shaping, Style, Weight,
+    Wrap,
 };
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -128,7 +128,13 @@ pub(crate) fn fit(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Fitte
 /// The text at `size`, wrapped at the box width, with the lines past
 /// `max_lines` cut off; with `ellipsis`, also those past the box height,
 /// and the last line kept ends with "…".
-fn limit(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer, size: f32, ellipsis: bool) -> Fitted {
+fn limit(
+    fonts: &mut FontSystem,
+    layer: &Layer,
+    t: &TextLayer,
+    size: f32,
+    ellipsis: bool,
+) -> Fitted {
     let buffer = shape(fonts, layer, t, &t.text, size, Wrap::WordOrGlyph);
     let mut allowed = t.max_lines.map_or(usize::MAX, |n| n as usize);
     if ellipsis {
@@ -184,8 +190,17 @@ fn last_kept_line(buffer: &Buffer, text: &str, allowed: usize) -> Option<(usize,
 
 /// `line` shortened by as many trailing graphemes as needed for it and "…"
 /// to fit the box width on one line (just "…" if nothing else fits).
-fn ellipsize(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer, size: f32, line: &str) -> String {
-    let ends: Vec<usize> = line.grapheme_indices(true).map(|(i, g)| i + g.len()).collect();
+fn ellipsize(
+    fonts: &mut FontSystem,
+    layer: &Layer,
+    t: &TextLayer,
+    size: f32,
+    line: &str,
+) -> String {
+    let ends: Vec<usize> = line
+        .grapheme_indices(true)
+        .map(|(i, g)| i + g.len())
+        .collect();
     let with = |n: usize| {
         let kept = if n == 0 { "" } else { &line[..ends[n - 1]] };
         format!("{}\u{2026}", kept.trim_end())
@@ -193,7 +208,8 @@ fn ellipsize(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer, size: f32, li
     let mut fits = |n: usize| {
         let candidate = with(n);
         let b = shape(fonts, layer, t, &candidate, size, Wrap::None);
-        b.layout_runs().all(|r| r.line_w <= layer.width as f32 + SLACK)
+        b.layout_runs()
+            .all(|r| r.line_w <= layer.width as f32 + SLACK)
     };
     // The largest number of graphemes kept that fits: bisection, taking
     // fitting to shrink with fewer graphemes kept.
@@ -260,7 +276,14 @@ fn fits_box(buffer: &Buffer, layer: &Layer, t: &TextLayer) -> bool {
 
 /// Shapes and lays out `text` with a text layer's font, alignment and
 /// letter spacing at `size`, wrapping at the box width as `wrap` says.
-fn shape(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer, text: &str, size: f32, wrap: Wrap) -> Buffer {
+fn shape(
+    fonts: &mut FontSystem,
+    layer: &Layer,
+    t: &TextLayer,
+    text: &str,
+    size: f32,
+    wrap: Wrap,
+) -> Buffer {
     let mut buffer = Buffer::new(fonts, Metrics::new(size, size * t.line_height as f32));
     buffer.set_wrap(wrap);
     buffer.set_size(Some(layer.width as f32), None);

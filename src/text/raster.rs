@@ -90,5 +90,4 @@ impl TextEngine {
             origin: plan.origin,
         })
     }
-
 }
