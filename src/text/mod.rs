@@ -23,7 +23,7 @@
 //! exactly as before.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use cosmic_text::{Family, FontSystem, Style, SwashCache, Weight};
 
@@ -31,8 +31,11 @@ use crate::error::{Error, Location};
 use crate::pixels::PremulImage;
 use crate::scene::{Layer, TextLayer};
 
+mod glyph_cache;
 mod layout;
 mod raster;
+
+use glyph_cache::{GlyphCache, LARGEST_KEPT_GLYPH_SHARE};
 
 pub(crate) use layout::plan;
 
@@ -50,11 +53,6 @@ const BUNDLED: &[&[u8]] = &[
 
 /// Default byte budget of the rasterized-glyph cache: 64 MiB.
 pub const DEFAULT_GLYPH_CACHE_BYTES: u64 = 64 << 20;
-
-/// Share of the glyph budget one glyph may take and still be kept: a larger
-/// glyph (a 10,000-pixel emoji) is rasterized for the render that needs it
-/// and dropped.
-const LARGEST_KEPT_GLYPH_SHARE: u64 = 64;
 
 /// Where fonts come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,21 +114,72 @@ impl Default for FontOptions {
     }
 }
 
-/// The font database and the glyph cache, shared by every render of a
-/// [`crate::Renderer`].
+/// The font database and the glyph images, shared by every render of a
+/// [`crate::Renderer`]. Each thread shapes with a font system of its own
+/// ([`Shaper`], from a pool), so text layers lay out and rasterize in
+/// parallel; glyph images are shared ([`GlyphCache`]).
 pub(crate) struct TextEngine {
-    inner: Mutex<TextState>,
+    db: Mutex<FontDb>,
+    /// Idle shapers, of the database's current generation or older.
+    pool: Mutex<Vec<Shaper>>,
+    glyphs: GlyphCache,
+    /// glyphon's glyph cache (the GPU backend draws one render at a time).
+    gpu_glyphs: Mutex<SwashCache>,
     options: FontOptions,
 }
 
-/// The font system and the glyph cache, behind the engine's lock.
-pub(crate) struct TextState {
-    pub fonts: FontSystem,
-    pub glyphs: SwashCache,
-    /// Whether the system's fonts are in `fonts` (loaded at most once).
+/// The fonts every shaper is made from.
+struct FontDb {
+    db: cosmic_text::fontdb::Database,
+    /// Counts changes of `db` (the system's fonts loaded): shapers of an
+    /// older generation are dropped.
+    generation: u64,
+    /// Whether the system's fonts are in `db` (loaded at most once).
     system_loaded: bool,
-    /// The family names in `fonts`, sorted.
+    /// The family names in `db`, sorted.
     families: Vec<String>,
+}
+
+/// One thread's shaping state: a font system made from the engine's font
+/// database (face ids are the database's, so glyph images are shared by
+/// every shaper) and a swash scaler.
+pub(crate) struct Shaper {
+    generation: u64,
+    pub fonts: FontSystem,
+    pub scratch: SwashCache,
+}
+
+/// A shaper taken from the engine's pool; back to the pool when dropped.
+pub(crate) struct ShaperGuard<'a> {
+    engine: &'a TextEngine,
+    shaper: Option<Shaper>,
+}
+
+impl std::ops::Deref for ShaperGuard<'_> {
+    type Target = Shaper;
+    fn deref(&self) -> &Shaper {
+        self.shaper.as_ref().expect("present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for ShaperGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Shaper {
+        self.shaper.as_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for ShaperGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(shaper) = self.shaper.take() {
+            if shaper.generation == self.engine.db().generation {
+                lock(&self.engine.pool).push(shaper);
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl std::fmt::Debug for TextEngine {
@@ -167,16 +216,61 @@ impl TextEngine {
             db.load_fonts_dir(dir);
         }
         let families = family_names(&db);
-        let fonts = FontSystem::new_with_locale_and_db(LOCALE.into(), db);
         Ok(TextEngine {
-            inner: Mutex::new(TextState {
-                fonts,
-                glyphs: SwashCache::new(),
+            db: Mutex::new(FontDb {
+                db,
+                generation: 0,
                 system_loaded: false,
                 families,
             }),
+            pool: Mutex::new(Vec::new()),
+            glyphs: GlyphCache::new(options.glyph_cache_bytes),
+            gpu_glyphs: Mutex::new(SwashCache::new()),
             options,
         })
+    }
+
+    fn db(&self) -> MutexGuard<'_, FontDb> {
+        lock(&self.db)
+    }
+
+    /// A shaper for this thread: an idle one of the current fonts, or a new
+    /// one (a font system over a copy of the database; its font files are
+    /// shared, not copied).
+    pub(crate) fn shaper(&self) -> ShaperGuard<'_> {
+        let generation = self.db().generation;
+        let idle = {
+            let mut pool = lock(&self.pool);
+            pool.retain(|s| s.generation == generation);
+            pool.pop()
+        };
+        let shaper = idle.unwrap_or_else(|| {
+            let (generation, db) = {
+                let db = self.db();
+                (db.generation, db.db.clone())
+            };
+            Shaper {
+                generation,
+                fonts: FontSystem::new_with_locale_and_db(LOCALE.into(), db),
+                scratch: SwashCache::new(),
+            }
+        });
+        ShaperGuard {
+            engine: self,
+            shaper: Some(shaper),
+        }
+    }
+
+    /// Adds the system's fonts after those loaded: the same database, in
+    /// the same order, as loading them up front gives. Face ids of fonts
+    /// already loaded do not change, so cached glyphs stay valid; shapers
+    /// made before are dropped.
+    fn load_system_fonts(&self, db: &mut FontDb) {
+        db.db.load_system_fonts();
+        db.families = family_names(&db.db);
+        db.generation += 1;
+        db.system_loaded = true;
+        lock(&self.pool).clear();
     }
 
     /// Loads the system's fonts, once, if they are on and `t` may need them:
@@ -184,25 +278,29 @@ impl TextEngine {
     /// face cosmic-text picks for its weight and style) lacks one of its
     /// characters, so fallback searches every font.
     pub fn ensure_fonts_for(&self, t: &TextLayer) {
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if self.options.system_fonts && !guard.system_loaded && !covers(&mut guard.fonts, t) {
-            load_system_fonts(&mut guard);
+        if !self.options.system_fonts || self.db().system_loaded {
+            return;
+        }
+        if !covers(&mut self.shaper().fonts, t) {
+            drop(self.ensure_all_fonts());
         }
     }
 
     /// Loads the system's fonts now if they are on and not loaded yet.
-    fn ensure_all_fonts(&self) -> std::sync::MutexGuard<'_, TextState> {
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if self.options.system_fonts && !guard.system_loaded {
-            load_system_fonts(&mut guard);
+    fn ensure_all_fonts(&self) -> MutexGuard<'_, FontDb> {
+        let mut db = self.db();
+        if self.options.system_fonts && !db.system_loaded {
+            self.load_system_fonts(&mut db);
         }
-        guard
+        db
     }
 
-    /// Glyph images held in the cache, and their bytes.
+    /// Glyph images held in the caches (the CPU's and glyphon's), and their
+    /// bytes.
     pub fn glyph_cache(&self) -> (usize, u64) {
-        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        (guard.glyphs.image_cache.len(), cache_bytes(&guard.glyphs))
+        let (n, bytes) = self.glyphs.stats();
+        let gpu = lock(&self.gpu_glyphs);
+        (n + gpu.image_cache.len(), bytes + cache_bytes(&gpu))
     }
 
     /// The family names available (scans the system's fonts if they are on).
@@ -224,11 +322,14 @@ impl TextEngine {
         let Some(name) = &t.font else {
             return Ok(());
         };
-        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.families.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+        if self
+            .db()
+            .families
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(name))
+        {
             return Ok(());
         }
-        drop(guard);
         let mut searched = vec![format!("the bundled fonts ({DEFAULT_FAMILY})")];
         if !self.options.font_dirs.is_empty() {
             let dirs: Vec<String> = self
@@ -257,21 +358,18 @@ impl TextEngine {
         ))
     }
 
-    /// Locks the font system and glyph cache (for the GPU backend's glyphon
-    /// pass, which shares them).
-    /// The glyph cache is trimmed to its byte budget here, before the
-    /// render that takes the lock adds to it.
-    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, TextState> {
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        trim_glyph_cache(&mut guard.glyphs, self.options.glyph_cache_bytes);
-        guard
+    /// glyphon's glyph cache, for the GPU backend's text pass, trimmed to
+    /// the byte budget before the render that takes it adds to it.
+    pub(crate) fn gpu_glyphs(&self) -> MutexGuard<'_, SwashCache> {
+        let mut cache = lock(&self.gpu_glyphs);
+        trim_glyph_cache(&mut cache, self.options.glyph_cache_bytes);
+        cache
     }
 
     /// How a text layer lays out (what both backends draw).
     pub fn measure(&self, layer: &Layer, t: &TextLayer) -> TextMeasure {
         self.ensure_fonts_for(t);
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let fitted = layout::fit(&mut guard.fonts, layer, t);
+        let fitted = layout::fit(&mut self.shaper().fonts, layer, t);
         TextMeasure {
             lines: fitted.buffer.layout_runs().map(|r| r.line_w).collect(),
             height: fitted.buffer.layout_runs().map(|r| r.line_height).sum(),
@@ -285,12 +383,12 @@ impl TextEngine {
     /// say: a warning, or an error naming the layer, `text` and them. The
     /// layout is only made when the layer's own font lacks a character.
     fn check_glyphs(&self, index: usize, layer: &Layer, t: &TextLayer) -> Result<(), Error> {
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if covers(&mut guard.fonts, t) {
+        let mut shaper = self.shaper();
+        if covers(&mut shaper.fonts, t) {
             return Ok(());
         }
-        let missing = layout::missing_chars(&layout::fit(&mut guard.fonts, layer, t).buffer);
-        drop(guard);
+        let missing = layout::missing_chars(&layout::fit(&mut shaper.fonts, layer, t).buffer);
+        drop(shaper);
         if missing.is_empty() {
             return Ok(());
         }
@@ -328,20 +426,6 @@ fn family_names(db: &cosmic_text::fontdb::Database) -> Vec<String> {
     families.sort();
     families.dedup();
     families
-}
-
-/// Adds the system's fonts after those loaded, and makes the font system
-/// again from the database: the same database, in the same order, and the
-/// same font system as loading them up front gives. Face ids of fonts
-/// already loaded do not change, so cached glyphs stay valid.
-fn load_system_fonts(state: &mut TextState) {
-    let empty =
-        FontSystem::new_with_locale_and_db(LOCALE.into(), cosmic_text::fontdb::Database::new());
-    let (locale, mut db) = std::mem::replace(&mut state.fonts, empty).into_locale_and_db();
-    db.load_system_fonts();
-    state.families = family_names(&db);
-    state.fonts = FontSystem::new_with_locale_and_db(locale, db);
-    state.system_loaded = true;
 }
 
 /// Whether the font cosmic-text picks for `t` (its family, weight and style)
@@ -383,12 +467,11 @@ fn cache_bytes(cache: &SwashCache) -> u64 {
         .sum()
 }
 
-/// Brings the glyph cache under `budget` bytes: glyphs over a share of the
-/// budget are dropped (they served the render that drew them), then, if it
-/// is still over, everything. Called after the CPU rasterizes a layer and
-/// when a render takes the lock (the GPU's glyph renderer fills the same
-/// cache). One pass over the cache per text render, next to which
-/// rasterizing a glyph again is slow.
+/// Brings glyphon's glyph cache under `budget` bytes: glyphs over a share
+/// of the budget are dropped (they served the render that drew them), then,
+/// if it is still over, everything. Called when a GPU render takes the
+/// cache. One pass over the cache per render, next to which rasterizing a
+/// glyph again is slow.
 fn trim_glyph_cache(cache: &mut SwashCache, budget: u64) {
     let largest = budget / LARGEST_KEPT_GLYPH_SHARE;
     cache
@@ -416,10 +499,7 @@ mod tests {
     }
 
     fn system_loaded(e: &TextEngine) -> bool {
-        e.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .system_loaded
+        e.db().system_loaded
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use cosmic_text::SwashContent;
 
-use super::{trim_glyph_cache, TextEngine, TextRaster, TextState};
+use super::{TextEngine, TextRaster};
 use crate::blend::{composite, BlendMode};
 use crate::color::{premultiply_rgba8, BlendSpace};
 use crate::pixels::{store16, PremulImage};
@@ -24,9 +24,9 @@ impl TextEngine {
         canvas_w: u32,
         canvas_h: u32,
     ) -> Option<TextRaster> {
-        let mut guard = self.lock();
-        let TextState { fonts, glyphs, .. } = &mut *guard;
-        let (buffer, plan) = super::layout::plan(fonts, layer, t, geom, canvas_w, canvas_h)?;
+        let mut shaper = self.shaper();
+        let (buffer, plan) =
+            super::layout::plan(&mut shaper.fonts, layer, t, geom, canvas_w, canvas_h)?;
         let (rw, rh) = (plan.width as usize, plan.height as usize);
         let (ox, oy) = (plan.left, plan.top);
         let oy_int = oy.floor() as i32;
@@ -39,7 +39,7 @@ impl TextEngine {
                 // the whole-pixel part of the vertical offset is added after
                 // cosmic-text truncates (see gpu/glyphs.rs).
                 let phys = glyph.physical((ox, oy_frac), 1.0);
-                let Some(img) = glyphs.get_image(fonts, phys.cache_key) else {
+                let Some(img) = self.glyphs.get(&mut shaper, phys.cache_key) else {
                     continue;
                 };
                 let p = img.placement;
@@ -78,8 +78,7 @@ impl TextEngine {
                 }
             }
         }
-        trim_glyph_cache(glyphs, self.options.glyph_cache_bytes);
-        drop(guard);
+        drop(shaper);
         let data = acc.into_iter().map(store16).collect();
         Some(TextRaster {
             image: PremulImage {
