@@ -122,7 +122,7 @@ impl Assets {
                     Some(e) => Arc::clone(e),
                     None => text_engine()?,
                 };
-                engine.check_family(index, t)?;
+                engine.check(index, layer, t)?;
                 text = Some(engine);
             }
         }

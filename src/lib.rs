@@ -56,3 +56,4 @@ pub use image::RgbaImage;
 pub use renderer::{Backend, Limits, Renderer};
 pub use scene::{Layer, LayerKind, Scene};
 pub use template::{Template, TemplateError};
+pub use text::{MissingGlyphs, TextMeasure};

@@ -21,7 +21,7 @@ use crate::gpu::{AdapterSummary, GpuContext};
 pub use crate::limits::Limits;
 use crate::plan::Plan;
 use crate::scene::{LayerKind, Scene};
-use crate::text::{FontOptions, TextEngine};
+use crate::text::{FontOptions, MissingGlyphs, TextEngine, TextMeasure};
 
 /// Which compositor renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -224,14 +224,24 @@ impl Renderer {
         self
     }
 
-    /// The widths of the lines a text layer lays out into (its box width
-    /// wraps them); useful to check that a template's text fits. Other
-    /// layer kinds have no lines.
-    pub fn measure_text(&self, layer: &crate::scene::Layer) -> Result<Vec<f32>, Error> {
+    /// How a text layer lays out, as both backends draw it: the width of
+    /// each line drawn, their height, the size chosen (`overflow: shrink`),
+    /// whether text was cut off, and the characters no font has; useful to
+    /// check that a template's text fits. Other layer kinds measure empty.
+    pub fn measure_text(&self, layer: &crate::scene::Layer) -> Result<TextMeasure, Error> {
         match &layer.kind {
-            LayerKind::Text(t) => Ok(self.text_engine()?.line_widths(layer, t)),
-            _ => Ok(Vec::new()),
+            LayerKind::Text(t) => Ok(self.text_engine()?.measure(layer, t)),
+            _ => Ok(TextMeasure::default()),
         }
+    }
+
+    /// What a text layer's characters that no available font can draw do
+    /// (default [`MissingGlyphs::Warn`]: a logged warning naming the layer
+    /// and the characters; [`MissingGlyphs::Error`] refuses the scene).
+    pub fn with_missing_glyphs(mut self, policy: MissingGlyphs) -> Renderer {
+        self.fonts.missing_glyphs = policy;
+        self.text = Arc::default();
+        self
     }
 
     fn text_engine(&self) -> Result<Arc<TextEngine>, Error> {

@@ -373,13 +373,16 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
             one_layer(json!({"type": "text", "text": "Summer Sale\nline two", "x": 1, "y": 2,
                 "width": 14, "height": 10, "opacity": 0.8, "blend": "difference", "corner_radius": 1,
                 "rotate": 5, "visible": true, "size": 96, "color": "#1d1d1f", "font": "Inter", "weight": 700,
-                "style": "italic", "align": "center", "valign": "middle", "line_height": 1.3})),
+                "style": "italic", "align": "center", "valign": "middle", "line_height": 1.3,
+                "max_lines": 2, "overflow": "ellipsis", "min_size": 12, "letter_spacing": -0.5})),
         ),
         (
             "text bounds",
             canvas(json!([
-                {"type": "text", "text": "", "size": 0.01, "weight": 100, "line_height": 0.01, "style": "normal"},
-                {"type": "text", "text": "夏 🌞", "size": 10000, "weight": 900, "line_height": 100}])),
+                {"type": "text", "text": "", "size": 0.01, "weight": 100, "line_height": 0.01, "style": "normal",
+                 "max_lines": 1, "min_size": 0.01, "letter_spacing": -1000, "overflow": "clip"},
+                {"type": "text", "text": "夏 🌞", "size": 10000, "weight": 900, "line_height": 100,
+                 "max_lines": 100000, "min_size": 10000, "letter_spacing": 1000, "overflow": "shrink"}])),
         ),
         (
             "text weight written as a float with a zero fraction",
@@ -453,8 +456,8 @@ fn hand_written_scenes_use_every_field_enumerated_value_and_colour_syntax() {
         }
     }
     // 2 blend spaces, 5 layer types, 28 blend names, 4 fits, 3 filters,
-    // 2 styles, 3 aligns, 3 valigns.
-    assert_eq!(checked, 50, "enumerated values checked");
+    // 2 styles, 3 aligns, 3 valigns, 3 overflows.
+    assert_eq!(checked, 53, "enumerated values checked");
 
     // Every field of the canvas and of every layer type.
     let defs = schema()["$defs"].as_object().unwrap();
@@ -566,8 +569,8 @@ fn schema_defaults_are_the_parsers_defaults() {
     }
     // 3 canvas fields; x, y, opacity, blend, corner_radius, rotate, visible
     // on 5 types; angle; center; fit, position, filter; size, color, weight,
-    // style, align, valign, line_height.
-    assert_eq!(checked, 3 + 7 * 5 + 1 + 1 + 3 + 7, "defaults checked");
+    // style, align, valign, line_height, overflow, letter_spacing.
+    assert_eq!(checked, 3 + 7 * 5 + 1 + 1 + 3 + 9, "defaults checked");
 }
 
 // ---------------------------------------------------------------------------
@@ -1084,6 +1087,41 @@ fn invalid_scenes() -> Vec<(&'static str, Value, &'static str)> {
             "line height over 100",
             text(json!({"line_height": 101})),
             "field \"line_height\"",
+        ),
+        (
+            "max_lines 0",
+            text(json!({"max_lines": 0})),
+            "field \"max_lines\"",
+        ),
+        (
+            "fractional max_lines",
+            text(json!({"max_lines": 2.5})),
+            "field \"max_lines\": expected an integer",
+        ),
+        (
+            "max_lines over 100000",
+            text(json!({"max_lines": 100001})),
+            "field \"max_lines\"",
+        ),
+        (
+            "unknown overflow",
+            text(json!({"overflow": "scroll"})),
+            "field \"overflow\"",
+        ),
+        (
+            "min_size 0",
+            text(json!({"min_size": 0})),
+            "field \"min_size\"",
+        ),
+        (
+            "letter_spacing beyond -1000",
+            text(json!({"letter_spacing": -1001})),
+            "field \"letter_spacing\"",
+        ),
+        (
+            "letter_spacing as a string",
+            text(json!({"letter_spacing": "1px"})),
+            "field \"letter_spacing\"",
         ),
         (
             "empty font",

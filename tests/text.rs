@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::backends::{backends, gpu_renderer};
+use common::backends::{backends, check_images, gpu_renderer};
 use image::RgbaImage;
 use impasto::{Backend, Renderer, Scene};
 use serde_json::{json, Value};
@@ -52,18 +52,21 @@ fn lines_wrap_at_the_box_width_on_word_boundaries() {
         .measure_text(&text_layer(
             json!({"text": text, "width": 2000, "size": 20}),
         ))
-        .unwrap();
+        .unwrap()
+        .lines;
     assert_eq!(wide.len(), 1);
     let narrow = r
         .measure_text(&text_layer(json!({"text": text, "width": 120, "size": 20})))
-        .unwrap();
+        .unwrap()
+        .lines;
     assert!(narrow.len() >= 3, "{narrow:?}");
     assert!(narrow.iter().all(|w| *w <= 120.0), "{narrow:?}");
     let explicit = r
         .measure_text(&text_layer(
             json!({"text": "one\ntwo\nthree", "width": 2000}),
         ))
-        .unwrap();
+        .unwrap()
+        .lines;
     assert_eq!(explicit.len(), 3);
 }
 
@@ -74,7 +77,8 @@ fn a_word_longer_than_the_box_is_broken_rather_than_overflowing() {
         .measure_text(&text_layer(
             json!({"text": "Donaudampfschifffahrtsgesellschaft", "width": 100, "size": 24}),
         ))
-        .unwrap();
+        .unwrap()
+        .lines;
     assert!(lines.len() >= 3, "{lines:?}");
     assert!(lines.iter().all(|w| *w <= 100.0), "{lines:?}");
 }
@@ -229,4 +233,243 @@ fn the_glyph_cache_stays_under_its_byte_budget() {
         }
     }
     assert!(r.glyph_cache().0 > 0, "medium glyphs are kept");
+}
+
+const LONG: &str =
+    "Templates carry text of unknown length, so a text layer must say what happens when it does not fit";
+
+#[test]
+fn max_lines_drops_the_lines_past_it() {
+    let r = renderer();
+    let all = r
+        .measure_text(&text_layer(json!({"text": LONG, "width": 220, "size": 18})))
+        .unwrap();
+    assert!(all.lines.len() > 2, "{all:?}");
+    assert!(!all.truncated);
+    let two = r
+        .measure_text(&text_layer(
+            json!({"text": LONG, "width": 220, "size": 18, "max_lines": 2}),
+        ))
+        .unwrap();
+    assert_eq!(two.lines, all.lines[..2], "the kept lines are unchanged");
+    assert!(two.truncated);
+    assert!((two.height - 2.0 * 18.0 * 1.2).abs() < 0.01, "{two:?}");
+    assert_eq!(two.size, 18.0);
+}
+
+#[test]
+fn ellipsis_ends_the_last_line_that_fits_the_box_height() {
+    let r = renderer();
+    // 50 px of box holds two lines of 21.6 px.
+    let m = r
+        .measure_text(&text_layer(
+            json!({"text": LONG, "width": 220, "height": 50,
+            "size": 18, "overflow": "ellipsis"}),
+        ))
+        .unwrap();
+    assert_eq!(m.lines.len(), 2, "{m:?}");
+    assert!(m.truncated);
+    assert!(m.lines.iter().all(|w| *w <= 220.0), "{m:?}");
+    let clip = r
+        .measure_text(&text_layer(json!({"text": LONG, "width": 220, "size": 18})))
+        .unwrap();
+    assert_eq!(m.lines[0], clip.lines[0], "lines before the last are kept");
+}
+
+#[test]
+fn ellipsis_stops_at_max_lines_before_the_box_height() {
+    let m = renderer()
+        .measure_text(&text_layer(
+            json!({"text": LONG, "width": 220, "height": 300,
+            "size": 18, "overflow": "ellipsis", "max_lines": 1}),
+        ))
+        .unwrap();
+    assert_eq!(m.lines.len(), 1, "{m:?}");
+    assert!(m.truncated && m.lines[0] <= 220.0, "{m:?}");
+}
+
+#[test]
+fn ellipsis_on_text_that_fits_changes_nothing() {
+    let r = renderer();
+    let fields = json!({"text": "Short", "width": 220, "height": 50, "size": 18});
+    let mut ellipsis = fields.clone();
+    ellipsis["overflow"] = json!("ellipsis");
+    let (a, b) = (
+        r.measure_text(&text_layer(fields)).unwrap(),
+        r.measure_text(&text_layer(ellipsis)).unwrap(),
+    );
+    assert_eq!(a, b);
+    assert!(!b.truncated);
+}
+
+#[test]
+fn shrink_keeps_the_size_of_text_that_fits() {
+    let m = renderer()
+        .measure_text(&text_layer(
+            json!({"text": "Fits", "width": 220, "height": 60,
+            "size": 40, "overflow": "shrink"}),
+        ))
+        .unwrap();
+    assert_eq!(m.size, 40.0);
+    assert!(!m.truncated);
+}
+
+#[test]
+fn shrink_picks_the_largest_half_pixel_step_that_fits() {
+    let r = renderer();
+    let layer = |size: f32| {
+        text_layer(
+            json!({"text": LONG, "width": 220, "height": 38, "size": size,
+            "overflow": "shrink", "min_size": 6}),
+        )
+    };
+    let m = r.measure_text(&layer(24.0)).unwrap();
+    assert!(m.size < 24.0 && m.size >= 6.0, "{m:?}");
+    assert_eq!(
+        ((24.0 - m.size) / 0.5).fract(),
+        0.0,
+        "{m:?}: not a 0.5 px step"
+    );
+    assert!(
+        m.height <= 38.0 && m.lines.iter().all(|w| *w <= 220.0),
+        "{m:?}"
+    );
+    assert!(!m.truncated);
+    // The next step up did not fit: starting there, shrink goes below it.
+    let up = r.measure_text(&layer(m.size + 0.5)).unwrap();
+    assert!(up.size < m.size + 0.5, "{up:?}");
+    // The same layer always chooses the same size.
+    assert_eq!(r.measure_text(&layer(24.0)).unwrap(), m);
+}
+
+#[test]
+fn shrink_that_cannot_fit_at_min_size_ellipsizes_there() {
+    let m = renderer()
+        .measure_text(&text_layer(
+            json!({"text": LONG, "width": 120, "height": 20,
+            "size": 30, "overflow": "shrink", "min_size": 12}),
+        ))
+        .unwrap();
+    assert_eq!(m.size, 12.0);
+    assert!(m.truncated);
+    assert_eq!(m.lines.len(), 1, "{m:?}");
+    assert!(m.lines[0] <= 120.0, "{m:?}");
+}
+
+#[test]
+fn shrink_defaults_to_a_min_size_of_8_px() {
+    let m = renderer()
+        .measure_text(&text_layer(json!({"text": LONG, "width": 40, "height": 10,
+            "size": 30, "overflow": "shrink"})))
+        .unwrap();
+    assert_eq!(m.size, 8.0, "{m:?}");
+}
+
+#[test]
+fn letter_spacing_adds_its_pixels_after_every_character() {
+    let r = renderer();
+    let width = |spacing: f64| {
+        r.measure_text(&text_layer(
+            json!({"text": "ABCDE", "width": 400, "size": 20,
+            "letter_spacing": spacing}),
+        ))
+        .unwrap()
+        .lines[0]
+    };
+    let plain = width(0.0);
+    assert!(
+        (width(4.0) - plain - 20.0).abs() < 0.01,
+        "{} {plain}",
+        width(4.0)
+    );
+    assert!(
+        (width(-1.0) - plain + 5.0).abs() < 0.01,
+        "{} {plain}",
+        width(-1.0)
+    );
+}
+
+#[test]
+fn missing_glyphs_are_measured_and_refused_when_asked() {
+    let r = renderer();
+    let layer = text_layer(json!({"text": "hi 😀 ok 😀 \u{10FFFD}"}));
+    let m = r.measure_text(&layer).unwrap();
+    assert_eq!(m.missing, ['😀', '\u{10FFFD}']);
+    let scene = json!({"width": 100, "height": 40, "layers": [
+        {"type": "rect", "color": "#fff"},
+        {"type": "text", "text": "hi 😀"}]});
+    // The default only warns.
+    render(&r, scene.clone());
+    let strict = r.clone().with_missing_glyphs(impasto::MissingGlyphs::Error);
+    let err = strict
+        .render(&Scene::from_value(&scene).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("layer 1") && err.contains("\"text\"") && err.contains("U+1F600"),
+        "{err}"
+    );
+}
+
+#[test]
+fn overflow_modes_and_letter_spacing_render_alike_on_every_backend() {
+    let scene = json!({"width": 240, "height": 200, "background": "#ffffff", "layers": [
+        {"type": "text", "text": LONG, "x": 5, "y": 0, "width": 230, "height": 50, "size": 16,
+         "max_lines": 2},
+        {"type": "text", "text": LONG, "x": 5, "y": 50, "width": 230, "height": 50, "size": 16,
+         "overflow": "ellipsis", "align": "right"},
+        {"type": "text", "text": LONG, "x": 5, "y": 100, "width": 230, "height": 50, "size": 30,
+         "overflow": "shrink", "valign": "middle"},
+        {"type": "text", "text": "Spaced out", "x": 5, "y": 150, "width": 230, "height": 50,
+         "size": 20, "letter_spacing": 3.5, "align": "center"}]});
+    let all = backends();
+    let cpu = render(&all[0].renderer, scene.clone());
+    assert!(ink(&cpu).is_some());
+    for backend in &all[1..] {
+        let got = render(&backend.renderer, scene.clone());
+        let name = format!("text-fit-parity.{}", backend.name);
+        if let Some(problem) = check_images(&name, &got, &cpu, &backend.text_tolerance) {
+            panic!("{problem}");
+        }
+    }
+}
+
+#[test]
+fn text_fit_fields_parse_serialize_and_build_alike() {
+    use impasto::scene::{Layer, Overflow, TextLayer};
+    let json = r#"{"width": 10, "height": 10, "layers": [{"type": "text", "text": "x",
+        "max_lines": 3, "overflow": "shrink", "min_size": 9.5, "letter_spacing": -0.5}]}"#;
+    let parsed = Scene::from_json(json).unwrap();
+    let built = Layer::new(TextLayer {
+        text: "x".into(),
+        ..TextLayer::default()
+    })
+    .size(10, 10)
+    .max_lines(3)
+    .overflow(Overflow::Shrink)
+    .min_size(9.5)
+    .letter_spacing(-0.5);
+    assert_eq!(parsed.layers[0], built);
+    let again = Scene::from_json(&parsed.to_json()).unwrap();
+    assert_eq!(again, parsed);
+    assert!(parsed.validate().is_ok());
+}
+
+#[test]
+fn bad_text_fit_fields_are_refused_naming_the_field() {
+    for (field, value, says) in [
+        ("max_lines", json!(0), "out of range"),
+        ("max_lines", json!(1.5), "expected an integer"),
+        ("overflow", json!("wrap"), "wrap"),
+        ("min_size", json!(0), "out of range"),
+        ("letter_spacing", json!(5000), "out of range"),
+        ("letter_spacing", json!("wide"), "expected a number"),
+    ] {
+        let mut layer = json!({"type": "text", "text": "x"});
+        layer[field] = value;
+        let err = Scene::from_value(&json!({"width": 10, "height": 10, "layers": [layer]}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(field) && err.contains(says), "{field}: {err}");
+    }
 }

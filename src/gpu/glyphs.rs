@@ -1,6 +1,6 @@
 //! Text on the GPU with glyphon. The layout is the one the CPU backend uses
-//! (`text::plan`); glyphon rasterizes the glyphs with the same swash cache
-//! into its atlas and draws them into a premultiplied `Rgba16Float` texture,
+//! (`text::plan`); glyphon rasterizes the glyphs with swash (its own glyph
+//! cache, kept within the same byte budget as the CPU's) into its atlas and draws them into a premultiplied `Rgba16Float` texture,
 //! one region per text layer, which the composite pass then reads like any
 //! other layer (blend, opacity, rotation and rounding included).
 //!
@@ -64,7 +64,8 @@ impl Glyphs {
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
-        state: &mut crate::text::TextState,
+        fonts: &mut glyphon::FontSystem,
+        swash: &mut glyphon::SwashCache,
         space: BlendSpace,
         jobs: &[TextJob],
         target: &wgpu::Texture,
@@ -95,15 +96,7 @@ impl Glyphs {
             custom_glyphs: &[],
         });
         renderer
-            .prepare(
-                device,
-                queue,
-                &mut state.fonts,
-                atlas,
-                &self.viewport,
-                areas,
-                &mut state.glyphs,
-            )
+            .prepare(device, queue, fonts, atlas, &self.viewport, areas, swash)
             .map_err(|e| Error::Gpu(format!("preparing text: {e}")))?;
         let view = target.create_view(&Default::default());
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {

@@ -49,7 +49,7 @@ impl GpuContext {
             return Ok(drawn);
         };
         let (w, h) = (plan.width, plan.height);
-        let mut state = engine.lock();
+        let mut shaper = engine.shaper();
         let mut jobs = Vec::new();
         let (mut tex_w, mut tex_h) = (1u32, 0u32);
         for planned in &plan.layers {
@@ -57,7 +57,7 @@ impl GpuContext {
                 continue;
             };
             let Some((buffer, tp)) =
-                crate::text::plan(&mut state.fonts, layer, t, &planned.geom, w, h)
+                crate::text::plan(&mut shaper.fonts, layer, t, &planned.geom, w, h)
             else {
                 continue;
             };
@@ -99,7 +99,8 @@ impl GpuContext {
         self.glyphs.lock().unwrap_or_else(|p| p.into_inner()).draw(
             &self.device,
             &self.queue,
-            &mut state,
+            &mut shaper.fonts,
+            &mut engine.gpu_glyphs(),
             plan.space,
             &jobs,
             loans.texture(texture),

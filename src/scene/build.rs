@@ -19,8 +19,8 @@ use crate::blend::BlendMode;
 use crate::color::{BlendSpace, Color};
 
 use super::{
-    Align, Filter, Fit, ImageLayer, Layer, LayerKind, Scene, Stop, TextLayer, VAlign, LINEAR_ANGLE,
-    RADIAL_CENTER,
+    Align, Filter, Fit, ImageLayer, Layer, LayerKind, Overflow, Scene, Stop, TextLayer, VAlign,
+    LINEAR_ANGLE, RADIAL_CENTER,
 };
 
 impl Scene {
@@ -352,6 +352,57 @@ impl Layer {
         self
     }
 
+    /// Sets a text layer's [`max_lines`](TextLayer::max_lines).
+    ///
+    /// # Panics
+    ///
+    /// On a layer of another type.
+    #[must_use]
+    #[track_caller]
+    pub fn max_lines(mut self, lines: u32) -> Layer {
+        self.text_mut("max_lines").max_lines = Some(lines);
+        self
+    }
+
+    /// Sets what a text layer does with text that does not fit
+    /// ([`overflow`](TextLayer::overflow)).
+    ///
+    /// # Panics
+    ///
+    /// On a layer of another type.
+    #[must_use]
+    #[track_caller]
+    pub fn overflow(mut self, overflow: Overflow) -> Layer {
+        self.text_mut("overflow").overflow = overflow;
+        self
+    }
+
+    /// Sets the smallest size [`Overflow::Shrink`] goes down to
+    /// ([`min_size`](TextLayer::min_size)).
+    ///
+    /// # Panics
+    ///
+    /// On a layer of another type.
+    #[must_use]
+    #[track_caller]
+    pub fn min_size(mut self, size: impl Into<f64>) -> Layer {
+        self.text_mut("min_size").min_size = Some(size.into());
+        self
+    }
+
+    /// Sets a text layer's [`letter_spacing`](TextLayer::letter_spacing) in
+    /// pixels.
+    ///
+    /// # Panics
+    ///
+    /// On a layer of another type.
+    #[must_use]
+    #[track_caller]
+    pub fn letter_spacing(mut self, px: impl Into<f64>) -> Layer {
+        self.text_mut("letter_spacing").letter_spacing = px.into();
+        self
+    }
+
     #[track_caller]
     fn image_mut(&mut self, setter: &str) -> &mut ImageLayer {
         match &mut self.kind {
@@ -403,6 +454,10 @@ impl Default for TextLayer {
             align: Align::default(),
             valign: VAlign::default(),
             line_height: 1.2,
+            max_lines: None,
+            overflow: Overflow::default(),
+            min_size: None,
+            letter_spacing: 0.0,
         }
     }
 }

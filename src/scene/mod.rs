@@ -31,7 +31,10 @@ mod types;
 
 pub use names::Named;
 pub(crate) use parse::{read_limited, read_text, strict_value};
-pub use types::{Align, Filter, Fit, ImageLayer, Layer, LayerKind, Scene, Stop, TextLayer, VAlign};
+pub use types::{
+    Align, Filter, Fit, ImageLayer, Layer, LayerKind, Overflow, Scene, Stop, TextLayer, VAlign,
+    DEFAULT_MIN_SIZE,
+};
 
 /// Largest canvas side the format allows.
 pub const MAX_CANVAS_SIDE: u32 = 16384;

@@ -4,7 +4,7 @@
 use crate::blend::BlendMode;
 use crate::color::BlendSpace;
 
-use super::{Align, Filter, Fit, VAlign};
+use super::{Align, Filter, Fit, Overflow, VAlign};
 
 /// A value the scene format writes as a name, such as [`Fit`] (`"cover"`,
 /// `"contain"`, ...).
@@ -116,6 +116,15 @@ impl Named for VAlign {
     const WHAT: &'static str = "a vertical alignment";
 }
 
+impl Named for Overflow {
+    const TABLE: &'static [(&'static str, Overflow)] = &[
+        ("clip", Overflow::Clip),
+        ("ellipsis", Overflow::Ellipsis),
+        ("shrink", Overflow::Shrink),
+    ];
+    const WHAT: &'static str = "an overflow mode";
+}
+
 /// A text layer's `style`; the model keeps it as [`TextLayer::italic`](super::TextLayer::italic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Style {
@@ -167,6 +176,10 @@ impl LayerType {
                 "align",
                 "valign",
                 "line_height",
+                "max_lines",
+                "overflow",
+                "min_size",
+                "letter_spacing",
             ],
         }
     }

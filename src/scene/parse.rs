@@ -276,8 +276,33 @@ fn parse_text(o: &Fields) -> Result<TextLayer, Error> {
         align,
         valign,
         line_height: o.number_in("line_height", d.line_height, 0.01, 100.0)?,
+        max_lines: max_lines(o)?,
+        overflow: o.named("overflow", d.overflow)?,
+        min_size: match o.get("min_size") {
+            Some(_) => Some(o.number_in("min_size", 0.0, 0.01, 10000.0)?),
+            None => d.min_size,
+        },
+        letter_spacing: o.number_in("letter_spacing", d.letter_spacing, -1000.0, 1000.0)?,
     })
 }
+
+/// A text layer's `max_lines`: an integer from 1 to [`MAX_LINES`].
+fn max_lines(o: &Fields) -> Result<Option<u32>, Error> {
+    if o.get("max_lines").is_none() {
+        return Ok(None);
+    }
+    let n = o.number_in("max_lines", 1.0, 1.0, f64::from(MAX_LINES))?;
+    if n.fract() != 0.0 {
+        return Err(o.err(
+            "max_lines",
+            format!("expected an integer from 1 to {MAX_LINES}, got {n}"),
+        ));
+    }
+    Ok(Some(n as u32))
+}
+
+/// The largest `max_lines`.
+const MAX_LINES: u32 = 100_000;
 
 #[cfg(test)]
 mod tests {

@@ -159,7 +159,15 @@ fn text_fields<M: SerializeMap>(m: &mut M, text: &TextLayer) -> Result<(), M::Er
     named_unless(m, "style", Style::of(text.italic), Style::of(d.italic))?;
     named_unless(m, "align", text.align, d.align)?;
     named_unless(m, "valign", text.valign, d.valign)?;
-    number_unless(m, "line_height", text.line_height, d.line_height)
+    number_unless(m, "line_height", text.line_height, d.line_height)?;
+    if let Some(lines) = text.max_lines {
+        m.serialize_entry("max_lines", &lines)?;
+    }
+    named_unless(m, "overflow", text.overflow, d.overflow)?;
+    if let Some(size) = text.min_size {
+        m.serialize_entry("min_size", &Number(size))?;
+    }
+    number_unless(m, "letter_spacing", text.letter_spacing, d.letter_spacing)
 }
 
 /// A number as the format writes it: whole numbers as integers. A value that

@@ -278,4 +278,40 @@ pub struct TextLayer {
     pub valign: VAlign,
     /// Line height as a multiple of `size`, 0.01..=100. Default: 1.2.
     pub line_height: f64,
+    /// The most lines drawn, 1..=100000; `None` (the default) is no limit.
+    /// Lines past it are not drawn (with [`Overflow::Ellipsis`] the last
+    /// one drawn ends with "…").
+    pub max_lines: Option<u32>,
+    /// What happens to text that does not fit its box or `max_lines`.
+    /// Default: [`Overflow::Clip`].
+    pub overflow: Overflow,
+    /// The smallest size [`Overflow::Shrink`] goes down to, 0.01..=10000
+    /// pixels; `None` (the default) is [`DEFAULT_MIN_SIZE`] (8 px), or
+    /// `size` if that is smaller. Ignored by the other overflow modes.
+    pub min_size: Option<f64>,
+    /// Extra space after every character in pixels (tracking),
+    /// -1000..=1000; negative tightens. Default: 0. Stays in pixels when
+    /// [`Overflow::Shrink`] reduces the size.
+    pub letter_spacing: f64,
+}
+
+/// The smallest size [`Overflow::Shrink`] goes down to when a text layer
+/// gives no `min_size`: 8 pixels (or its `size`, if smaller).
+pub const DEFAULT_MIN_SIZE: f64 = 8.0;
+
+/// What a text layer does with text that does not fit (`overflow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// `"clip"` (default): lines wrap at the box width, lines past
+    /// `max_lines` are dropped, and what lies outside the box is cut off.
+    #[default]
+    Clip,
+    /// `"ellipsis"`: the last line that fits (within the box height and
+    /// `max_lines`) ends with "…", replacing as many trailing characters as
+    /// needed to fit the box width; later lines are dropped.
+    Ellipsis,
+    /// `"shrink"`: the largest size, in steps of 0.5 px down from `size` to
+    /// `min_size`, at which the text fits the box and `max_lines` without
+    /// breaking a word; if none does, `min_size` with an ellipsis.
+    Shrink,
 }

@@ -1,0 +1,82 @@
+//! Glyph images shared by every thread of a renderer: looked up under a
+//! short lock, rasterized on a miss outside it (with the calling thread's
+//! own swash scaler, so threads rasterize in parallel), and kept within a
+//! byte budget.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use cosmic_text::{CacheKey, SwashImage};
+
+use super::Shaper;
+
+/// Share of the glyph budget one glyph may take and still be kept: a larger
+/// glyph (a 10,000-pixel emoji) is rasterized for the render that needs it
+/// and dropped.
+pub(super) const LARGEST_KEPT_GLYPH_SHARE: u64 = 64;
+
+/// The rasterized glyphs, by glyph, size and sub-pixel position.
+pub(crate) struct GlyphCache {
+    inner: Mutex<Held>,
+    budget: u64,
+}
+
+#[derive(Default)]
+struct Held {
+    /// `None`: the glyph has no image (a blank).
+    images: HashMap<CacheKey, Option<Arc<SwashImage>>>,
+    bytes: u64,
+}
+
+fn bytes_of(image: &Option<Arc<SwashImage>>) -> u64 {
+    image.as_ref().map_or(0, |i| i.data.len() as u64)
+}
+
+impl GlyphCache {
+    pub fn new(budget: u64) -> GlyphCache {
+        GlyphCache {
+            inner: Mutex::new(Held::default()),
+            budget,
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The image of a glyph: from the cache, or rasterized with `shaper`'s
+    /// scaler and kept if it is small enough. When keeping it would go over
+    /// the budget, the cache is emptied first (rasterizing a glyph again is
+    /// slow next to one pass of bookkeeping, and the next render refills
+    /// what it uses).
+    pub fn get(&self, shaper: &mut Shaper, key: CacheKey) -> Option<Arc<SwashImage>> {
+        if let Some(hit) = self.held().images.get(&key) {
+            return hit.clone();
+        }
+        let image = shaper
+            .scratch
+            .get_image_uncached(&mut shaper.fonts, key)
+            .map(Arc::new);
+        let size = bytes_of(&image);
+        if size > self.budget / LARGEST_KEPT_GLYPH_SHARE {
+            return image;
+        }
+        let mut held = self.held();
+        if held.bytes + size > self.budget {
+            held.images.clear();
+            held.bytes = 0;
+        }
+        // Another thread may have rasterized the same glyph meanwhile.
+        if let Some(old) = held.images.insert(key, image.clone()) {
+            held.bytes -= bytes_of(&old);
+        }
+        held.bytes += size;
+        image
+    }
+
+    /// Glyphs held (blanks included) and their bytes.
+    pub fn stats(&self) -> (usize, u64) {
+        let held = self.held();
+        (held.images.len(), held.bytes)
+    }
+}

@@ -1,0 +1,329 @@
+//! What a text layer draws, decided once for both painters: its lines and
+//! the size chosen, as one cosmic-text [`Buffer`]. The CPU rasterizes that
+//! buffer's glyphs ([`super::raster`]); the GPU hands the same buffer to
+//! glyphon (`gpu/text.rs`), so `max_lines`, `overflow` and `letter_spacing`
+//! need nothing of either painter.
+//!
+//! Overflow is settled by changing the text the buffer holds, never by
+//! skipping lines while painting:
+//!
+//! - lines past `max_lines` are cut off the text (`clip`);
+//! - with `ellipsis`, the text keeps the lines before the last line that
+//!   fits (in the box height and `max_lines`, at least one line), then that
+//!   line, shortened by whole graphemes until it and "…" fit the box width,
+//!   as a paragraph of its own;
+//! - with `shrink`, sizes are tried in steps of [`SHRINK_STEP`] down from
+//!   `size` to `min_size` (bisection over the steps, so about log2 of their
+//!   number of layouts, always the same ones), and the largest at which
+//!   the text fits is kept: as many lines as `max_lines` at most, their
+//!   height within the box, no line wider than the box (no word broken).
+//!   If even `min_size` does not fit, the text is drawn at `min_size` with
+//!   an ellipsis.
+
+use cosmic_text::{
+    Align as CtAlign, Attrs, Buffer, Family, FontSystem, LineIter, Metrics, Shaping, Style, Weight,
+    Wrap,
+};
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::DEFAULT_FAMILY;
+use crate::plan::geometry::BoxGeometry;
+use crate::scene::{Align, Layer, Overflow, TextLayer, VAlign, DEFAULT_MIN_SIZE};
+
+/// The precision of `overflow: shrink`: sizes tried are `size`, `size` -
+/// 0.5, `size` - 1, ... down to `min_size`.
+pub(crate) const SHRINK_STEP: f32 = 0.5;
+
+/// Slack when comparing laid-out lengths with the box (float noise).
+const SLACK: f32 = 0.01;
+
+/// A text layer laid out as it is drawn.
+pub(crate) struct Fitted {
+    pub buffer: Buffer,
+    /// The font size used (below the layer's `size` only with `shrink`).
+    pub size: f32,
+    /// Whether some of the text is not drawn (lines cut off, or ellipsized).
+    pub truncated: bool,
+}
+
+/// Where a text layer's raster lies and where its text starts in it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct TextPlan {
+    /// Box-local position of the raster's top-left pixel (whole canvas
+    /// pixels when the box is not rotated).
+    pub origin: (f64, f64),
+    /// Raster size in pixels.
+    pub width: u32,
+    pub height: u32,
+    /// The text's top-left corner in raster pixels (valign applied).
+    pub left: f32,
+    pub top: f32,
+}
+
+/// Lays a text layer out and plans its raster: the part of the box that can
+/// be visible on the canvas (the box intersected with the canvas taken back
+/// through the rotation). `None` when nothing is visible.
+pub(crate) fn plan(
+    fonts: &mut FontSystem,
+    layer: &Layer,
+    t: &TextLayer,
+    geom: &BoxGeometry,
+    canvas_w: u32,
+    canvas_h: u32,
+) -> Option<(Buffer, TextPlan)> {
+    let corners = [
+        geom.local_point(0.0, 0.0),
+        geom.local_point(canvas_w as f64, 0.0),
+        geom.local_point(0.0, canvas_h as f64),
+        geom.local_point(canvas_w as f64, canvas_h as f64),
+    ];
+    let margin = if geom.axis_aligned { 0.0 } else { 2.0 };
+    let lx0 = corners.iter().map(|c| c.0).fold(f64::INFINITY, f64::min) - margin;
+    let ly0 = corners.iter().map(|c| c.1).fold(f64::INFINITY, f64::min) - margin;
+    let lx1 = corners
+        .iter()
+        .map(|c| c.0)
+        .fold(f64::NEG_INFINITY, f64::max)
+        + margin;
+    let ly1 = corners
+        .iter()
+        .map(|c| c.1)
+        .fold(f64::NEG_INFINITY, f64::max)
+        + margin;
+    let rx0 = geom.x0.max(lx0).floor();
+    let ry0 = geom.y0.max(ly0).floor();
+    let rx1 = geom.x1.min(lx1).ceil();
+    let ry1 = geom.y1.min(ly1).ceil();
+    if rx0 >= rx1 || ry0 >= ry1 {
+        return None;
+    }
+    let buffer = fit(fonts, layer, t).buffer;
+    let text_height: f32 = buffer.layout_runs().map(|r| r.line_height).sum();
+    let free = layer.height as f32 - text_height;
+    let dy = match t.valign {
+        VAlign::Top => 0.0,
+        VAlign::Middle => free / 2.0,
+        VAlign::Bottom => free,
+    };
+    let plan = TextPlan {
+        origin: (rx0, ry0),
+        width: (rx1 - rx0) as u32,
+        height: (ry1 - ry0) as u32,
+        left: (layer.x - rx0) as f32,
+        top: (layer.y - ry0) as f32 + dy,
+    };
+    Some((buffer, plan))
+}
+
+/// Lays a text layer out as it is drawn, overflow settled.
+pub(crate) fn fit(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Fitted {
+    let size = t.size as f32;
+    match t.overflow {
+        Overflow::Clip => limit(fonts, layer, t, size, false),
+        Overflow::Ellipsis => limit(fonts, layer, t, size, true),
+        Overflow::Shrink => shrink(fonts, layer, t),
+    }
+}
+
+/// The text at `size`, wrapped at the box width, with the lines past
+/// `max_lines` cut off; with `ellipsis`, also those past the box height,
+/// and the last line kept ends with "…".
+fn limit(
+    fonts: &mut FontSystem,
+    layer: &Layer,
+    t: &TextLayer,
+    size: f32,
+    ellipsis: bool,
+) -> Fitted {
+    let buffer = shape(fonts, layer, t, &t.text, size, Wrap::WordOrGlyph);
+    let mut allowed = t.max_lines.map_or(usize::MAX, |n| n as usize);
+    if ellipsis {
+        let line = size * t.line_height as f32;
+        let by_height = ((layer.height as f32 + SLACK) / line).floor().max(1.0) as usize;
+        allowed = allowed.min(by_height);
+    }
+    let Some((start, end)) = last_kept_line(&buffer, &t.text, allowed) else {
+        return Fitted {
+            buffer,
+            size,
+            truncated: false,
+        };
+    };
+    let text = if ellipsis {
+        let line = ellipsize(fonts, layer, t, size, &t.text[start..end]);
+        let prefix = &t.text[..start];
+        if prefix.is_empty() || prefix.ends_with(['\n', '\r']) {
+            format!("{prefix}{line}")
+        } else {
+            // The blanks the line was wrapped at would count at the end of
+            // a paragraph.
+            let prefix = prefix.trim_end_matches(|c: char| c.is_whitespace() && !is_newline(c));
+            format!("{prefix}\n{line}")
+        }
+    } else {
+        t.text[..end].to_owned()
+    };
+    Fitted {
+        buffer: shape(fonts, layer, t, &text, size, Wrap::WordOrGlyph),
+        size,
+        truncated: true,
+    }
+}
+
+fn is_newline(c: char) -> bool {
+    c == '\n' || c == '\r'
+}
+
+/// When `buffer` has more than `allowed` lines: the byte range in `text` of
+/// the last line kept. `None` when every line is kept.
+fn last_kept_line(buffer: &Buffer, text: &str, allowed: usize) -> Option<(usize, usize)> {
+    let mut runs = buffer.layout_runs();
+    let last = runs.nth(allowed.checked_sub(1)?)?;
+    runs.next()?;
+    // Glyph offsets are within the run's paragraph, split as cosmic-text
+    // splits the text it is given.
+    let para = LineIter::new(text).nth(last.line_i)?.0;
+    let start = last.glyphs.iter().map(|g| g.start).min().unwrap_or(0);
+    let end = last.glyphs.iter().map(|g| g.end).max().unwrap_or(0);
+    Some((para.start + start, para.start + end))
+}
+
+/// `line` shortened by as many trailing graphemes as needed for it and "…"
+/// to fit the box width on one line (just "…" if nothing else fits).
+fn ellipsize(
+    fonts: &mut FontSystem,
+    layer: &Layer,
+    t: &TextLayer,
+    size: f32,
+    line: &str,
+) -> String {
+    let ends: Vec<usize> = line
+        .grapheme_indices(true)
+        .map(|(i, g)| i + g.len())
+        .collect();
+    let with = |n: usize| {
+        let kept = if n == 0 { "" } else { &line[..ends[n - 1]] };
+        format!("{}\u{2026}", kept.trim_end())
+    };
+    let mut fits = |n: usize| {
+        let candidate = with(n);
+        let b = shape(fonts, layer, t, &candidate, size, Wrap::None);
+        b.layout_runs()
+            .all(|r| r.line_w <= layer.width as f32 + SLACK)
+    };
+    // The largest number of graphemes kept that fits: bisection, taking
+    // fitting to shrink with fewer graphemes kept.
+    let (mut lo, mut hi) = (0, ends.len());
+    if fits(hi) {
+        return with(hi);
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    with(lo)
+}
+
+/// `overflow: shrink`: the largest size of the steps from `size` down to
+/// `min_size` at which the text fits; `min_size` with an ellipsis if none.
+fn shrink(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Fitted {
+    let max = t.size as f32;
+    let min = (t.min_size.unwrap_or(DEFAULT_MIN_SIZE) as f32).min(max);
+    let steps = ((max - min) / SHRINK_STEP).ceil() as u32;
+    let size_at = |k: u32| (max - k as f32 * SHRINK_STEP).max(min);
+    if fits_at(fonts, layer, t, max) {
+        return limit(fonts, layer, t, max, false);
+    }
+    if !fits_at(fonts, layer, t, min) {
+        return limit(fonts, layer, t, min, true);
+    }
+    // The text does not fit at step lo and fits at step hi.
+    let (mut lo, mut hi) = (0, steps);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits_at(fonts, layer, t, size_at(mid)) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    limit(fonts, layer, t, size_at(hi), false)
+}
+
+/// Whether the text at `size`, wrapped on words only, fits the box and
+/// `max_lines`.
+fn fits_at(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer, size: f32) -> bool {
+    let buffer = shape(fonts, layer, t, &t.text, size, Wrap::Word);
+    fits_box(&buffer, layer, t)
+}
+
+/// Whether a layout (wrapped on words only) fits the box and `max_lines`.
+fn fits_box(buffer: &Buffer, layer: &Layer, t: &TextLayer) -> bool {
+    let (mut lines, mut height) = (0usize, 0f32);
+    for run in buffer.layout_runs() {
+        if run.line_w > layer.width as f32 + SLACK {
+            return false;
+        }
+        lines += 1;
+        height += run.line_height;
+    }
+    lines <= t.max_lines.map_or(usize::MAX, |n| n as usize) && height <= layer.height as f32 + SLACK
+}
+
+/// Shapes and lays out `text` with a text layer's font, alignment and
+/// letter spacing at `size`, wrapping at the box width as `wrap` says.
+fn shape(
+    fonts: &mut FontSystem,
+    layer: &Layer,
+    t: &TextLayer,
+    text: &str,
+    size: f32,
+    wrap: Wrap,
+) -> Buffer {
+    let mut buffer = Buffer::new(fonts, Metrics::new(size, size * t.line_height as f32));
+    buffer.set_wrap(wrap);
+    buffer.set_size(Some(layer.width as f32), None);
+    let family = t.font.as_deref().unwrap_or(DEFAULT_FAMILY);
+    let mut attrs = Attrs::new()
+        .family(Family::Name(family))
+        .weight(Weight(t.weight))
+        .style(if t.italic {
+            Style::Italic
+        } else {
+            Style::Normal
+        });
+    if t.letter_spacing != 0.0 {
+        // cosmic-text's letter spacing is in ems of the size laid out.
+        attrs = attrs.letter_spacing(t.letter_spacing as f32 / size);
+    }
+    let align = match t.align {
+        Align::Left => CtAlign::Left,
+        Align::Center => CtAlign::Center,
+        Align::Right => CtAlign::Right,
+    };
+    buffer.set_text(text, &attrs, Shaping::Advanced, Some(align));
+    buffer.shape_until_scroll(fonts, false);
+    buffer
+}
+
+/// The characters of a layout that no available font can draw (shaped as
+/// glyph 0), each once, in order of appearance; blanks are not drawn and
+/// not listed.
+pub(crate) fn missing_chars(buffer: &Buffer) -> Vec<char> {
+    let mut missing = Vec::new();
+    for run in buffer.layout_runs() {
+        for g in run.glyphs.iter().filter(|g| g.glyph_id == 0) {
+            let chars = run.text.get(g.start..g.end).unwrap_or("").chars();
+            for c in chars.filter(|c| !c.is_whitespace() && !c.is_control()) {
+                if !missing.contains(&c) {
+                    missing.push(c);
+                }
+            }
+        }
+    }
+    missing
+}
