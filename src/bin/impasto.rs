@@ -178,7 +178,11 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    remove_temp_files_on_signal();
+    // `serve` drains on SIGTERM itself (it must answer the renders in
+    // flight); every other command writes files and cleans up on a signal.
+    if !matches!(cli.command, Command::Serve(_)) {
+        remove_temp_files_on_signal();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
