@@ -89,6 +89,12 @@ impl Stop<'_> {
         NONE.stop()
     }
 
+    /// Whether this check can ever say stop (a deadline or a cancel token
+    /// was given).
+    pub(crate) fn can_stop(&self) -> bool {
+        self.options.deadline.is_some() || self.options.cancel.is_some()
+    }
+
     /// True when the render is cancelled or past its deadline.
     pub(crate) fn now(&self) -> bool {
         if self.stopped.load(Ordering::Relaxed) {

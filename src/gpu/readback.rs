@@ -172,7 +172,14 @@ impl InFlight<'_> {
         let give_up = Instant::now() + GPU_TIMEOUT;
         loop {
             stop.check()?;
-            let slice = STOP_POLL.min(give_up.saturating_duration_since(Instant::now()));
+            // Without a deadline or a cancel token, one wait (short waits
+            // polled from many threads at once trip a wgpu-core assertion).
+            let left = give_up.saturating_duration_since(Instant::now());
+            let slice = if stop.can_stop() {
+                STOP_POLL.min(left)
+            } else {
+                left
+            };
             match self.ctx.device.poll(wgpu::PollType::Wait {
                 submission_index: Some(job.index.clone()),
                 timeout: Some(slice),
