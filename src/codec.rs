@@ -94,19 +94,34 @@ pub struct DecodeError(pub String);
 /// Reads and decodes an image file, refusing images of more than
 /// `max_pixels` pixels before decoding them.
 pub fn decode_file(path: impl AsRef<Path>, max_pixels: u64) -> Result<RgbaImage, DecodeError> {
-    let path = path.as_ref();
+    let (_, bytes) = read_image_file(path.as_ref())?;
+    decode_bytes(&bytes, max_pixels)
+}
+
+/// Reads an image file whole, after sniffing its format from the first
+/// bytes: a large file that is no image costs nothing.
+pub(crate) fn read_image_file(path: &Path) -> Result<(image::ImageFormat, Vec<u8>), DecodeError> {
     let read_err = |e: std::io::Error| DecodeError(format!("cannot read: {e}"));
-    // Sniff the format from the first bytes before reading the whole file:
-    // a large file that is no image costs nothing.
     let mut head = [0u8; 32];
     let mut file = std::fs::File::open(path).map_err(read_err)?;
     let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
-    if image::guess_format(&head[..n]).is_err() {
-        return Err(not_an_image());
-    }
+    let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
     let mut bytes = head[..n].to_vec();
     file.read_to_end(&mut bytes).map_err(read_err)?;
-    decode_bytes(&bytes, max_pixels)
+    Ok((format, bytes))
+}
+
+/// `(width, height)` as shown once `orientation` is applied: a quarter
+/// turn swaps them.
+pub(crate) fn oriented_size(
+    (w, h): (u32, u32),
+    orientation: image::metadata::Orientation,
+) -> (u32, u32) {
+    use image::metadata::Orientation::*;
+    match orientation {
+        Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH => (h, w),
+        NoTransforms | Rotate180 | FlipHorizontal | FlipVertical => (w, h),
+    }
 }
 
 pub(crate) fn not_an_image() -> DecodeError {

@@ -19,7 +19,6 @@
 //! ([`crate::plan`]), so a shrunk decode moves nothing, it only has less
 //! detail to filter.
 
-use std::io::Read;
 use std::path::Path;
 
 use image::metadata::Orientation;
@@ -74,13 +73,7 @@ pub(crate) fn decode_file(
     max_pixels: u64,
     choose: impl FnOnce((u32, u32)) -> u32,
 ) -> Result<Decoded, DecodeError> {
-    let read_err = |e: std::io::Error| DecodeError(format!("cannot read: {e}"));
-    let mut file = std::fs::File::open(path).map_err(read_err)?;
-    let mut head = [0u8; 32];
-    let n = codec::read_up_to(&mut file, &mut head).map_err(read_err)?;
-    let format = image::guess_format(&head[..n]).map_err(|_| codec::not_an_image())?;
-    let mut bytes = head[..n].to_vec();
-    file.read_to_end(&mut bytes).map_err(read_err)?;
+    let (format, bytes) = codec::read_image_file(path)?;
     if format == image::ImageFormat::Jpeg {
         if let Some(decoded) = decode_jpeg_scaled(&bytes, max_pixels, choose)? {
             return Ok(decoded);
@@ -94,17 +87,6 @@ pub(crate) fn decode_file(
     })
 }
 
-/// Whether `o` swaps width and height.
-fn swaps_axes(o: Orientation) -> bool {
-    matches!(
-        o,
-        Orientation::Rotate90
-            | Orientation::Rotate270
-            | Orientation::Rotate90FlipH
-            | Orientation::Rotate270FlipH
-    )
-}
-
 /// A JPEG decoded at the shrink `choose` picks, or `None` when that is 1 or
 /// the scaled decoder does not apply (the caller then decodes at full size).
 fn decode_jpeg_scaled(
@@ -112,10 +94,6 @@ fn decode_jpeg_scaled(
     max_pixels: u64,
     choose: impl FnOnce((u32, u32)) -> u32,
 ) -> Result<Option<Decoded>, DecodeError> {
-    if !codec::jpeg_has_end(bytes) {
-        // The full-size path refuses it with the precise message.
-        return Ok(None);
-    }
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
     if decoder.read_info().is_err() {
         return Ok(None);
@@ -132,11 +110,7 @@ fn decode_jpeg_scaled(
         .exif_data()
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
-    let natural = if swaps_axes(orientation) {
-        (h, w)
-    } else {
-        (w, h)
-    };
+    let natural = codec::oriented_size((w, h), orientation);
     let d = choose(natural);
     let profile = decoder.icc_profile();
     let gray = match info.pixel_format {
@@ -144,7 +118,10 @@ fn decode_jpeg_scaled(
         jpeg_decoder::PixelFormat::RGB24 => false,
         _ => return Ok(None),
     };
-    if !matches!(d, 2 | 4 | 8) {
+    // A truncated file goes to the full-size path, which refuses it with
+    // the precise message; checked here, where the scaled decoder is sure
+    // to run, so a full-size decode scans the file for its end only once.
+    if !matches!(d, 2 | 4 | 8) || !codec::jpeg_has_end(bytes) {
         return Ok(None);
     }
     let (sw, sh) = (w.div_ceil(d), h.div_ceil(d));

@@ -23,30 +23,6 @@ fn render(backend: &TestBackend, scene: serde_json::Value, assets: &Assets) -> R
         .unwrap_or_else(|e| panic!("{}: {e}", backend.name))
 }
 
-/// A JPEG of `img` carrying an EXIF APP1 segment with `orientation`.
-fn jpeg_with_orientation(img: &RgbaImage, orientation: u16) -> Vec<u8> {
-    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
-    exif.extend_from_slice(&1u16.to_be_bytes()); // one entry
-    exif.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
-    exif.extend_from_slice(&3u16.to_be_bytes()); // SHORT
-    exif.extend_from_slice(&1u32.to_be_bytes()); // count
-    exif.extend_from_slice(&orientation.to_be_bytes());
-    exif.extend_from_slice(&[0, 0]);
-    exif.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
-    let rgb: Vec<u8> = img.pixels().flat_map(|p| [p[0], p[1], p[2]]).collect();
-    let mut out = Vec::new();
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, 95);
-    enc.add_app_segment(1, exif).unwrap();
-    enc.encode(
-        &rgb,
-        img.width() as u16,
-        img.height() as u16,
-        jpeg_encoder::ColorType::Rgb,
-    )
-    .unwrap();
-    out
-}
-
 #[test]
 fn exif_orientation_is_applied_for_all_eight_values() {
     // 3 x 2 blocks of 8 x 8 pixels, each a distinct colour.
@@ -64,7 +40,7 @@ fn exif_orientation_is_applied_for_all_eight_values() {
         image::Rgba([c[0], c[1], c[2], 255])
     });
     for orientation in 1..=8u16 {
-        let bytes = jpeg_with_orientation(&src, orientation);
+        let bytes = common::jpeg_with_orientation(&src, orientation);
         let out = impasto::codec::decode_bytes(&bytes, 1 << 20).unwrap();
         let transposed = orientation >= 5;
         let (ow, oh) = if transposed { (h, w) } else { (w, h) };

@@ -23,22 +23,13 @@ fn photo(w: u32, h: u32) -> RgbaImage {
     })
 }
 
-/// `img` as a q95 JPEG file in `dir`, with an EXIF orientation tag when
-/// `orientation` is not 1.
+/// `img` as a q95 JPEG file in `dir`, with an EXIF orientation tag.
 fn write_jpeg(dir: &std::path::Path, name: &str, img: &RgbaImage, orientation: u16) {
-    let rgb: Vec<u8> = img.pixels().flat_map(|p| [p[0], p[1], p[2]]).collect();
-    let mut out = Vec::new();
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, 95);
-    if orientation != 1 {
-        let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
-        exif.extend_from_slice(&orientation.to_be_bytes());
-        exif.extend_from_slice(&[0; 6]);
-        enc.add_app_segment(1, exif).unwrap();
-    }
-    let (w, h) = (img.width() as u16, img.height() as u16);
-    enc.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    std::fs::write(dir.join(name), out).unwrap();
+    std::fs::write(
+        dir.join(name),
+        common::jpeg_with_orientation(img, orientation),
+    )
+    .unwrap();
 }
 
 fn scene(dir: &std::path::Path, (w, h): (u32, u32), layer: serde_json::Value) -> Scene {

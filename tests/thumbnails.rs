@@ -13,6 +13,8 @@ mod run;
 #[path = "../examples/thumbnails/walk.rs"]
 mod walk;
 
+mod common;
+
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,26 +46,6 @@ fn thumbnails(args: &[&str]) -> (u8, String) {
     (status, text)
 }
 
-/// A JPEG of `img` carrying an EXIF APP1 segment with `orientation`.
-fn jpeg_with_orientation(img: &RgbaImage, orientation: u16) -> Vec<u8> {
-    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
-    exif.extend_from_slice(&1u16.to_be_bytes()); // one entry
-    exif.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
-    exif.extend_from_slice(&3u16.to_be_bytes()); // SHORT
-    exif.extend_from_slice(&1u32.to_be_bytes()); // count
-    exif.extend_from_slice(&orientation.to_be_bytes());
-    exif.extend_from_slice(&[0, 0]);
-    exif.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
-    let rgb: Vec<u8> = img.pixels().flat_map(|p| [p[0], p[1], p[2]]).collect();
-    let mut out = Vec::new();
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, 95);
-    enc.add_app_segment(1, exif).expect("a small segment");
-    let (w, h) = (img.width() as u16, img.height() as u16);
-    enc.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
-        .expect("encodes");
-    out
-}
-
 /// 40 x 20 stored, red on top and blue below; orientation 6 turns it a
 /// quarter clockwise: 20 x 40, red on the right.
 fn rotated_jpeg() -> Vec<u8> {
@@ -74,7 +56,7 @@ fn rotated_jpeg() -> Vec<u8> {
             Rgba([0, 0, 255, 255])
         }
     });
-    jpeg_with_orientation(&img, 6)
+    common::jpeg_with_orientation(&img, 6)
 }
 
 /// 30 x 30, the left half transparent, the right half opaque green.
@@ -240,7 +222,7 @@ fn probe_file_gives_the_oriented_size_of_all_eight_orientations() {
     let img = RgbaImage::from_fn(40, 20, |x, y| Rgba([x as u8 * 6, y as u8 * 12, 90, 255]));
     for orientation in 1..=8u16 {
         let path = dir.path().join(format!("o{orientation}.jpg"));
-        std::fs::write(&path, jpeg_with_orientation(&img, orientation)).expect("write");
+        std::fs::write(&path, common::jpeg_with_orientation(&img, orientation)).expect("write");
         let probed = impasto::codec::probe_file(&path, 1 << 20).expect("probes");
         assert_eq!(
             probed,

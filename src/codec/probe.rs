@@ -36,9 +36,8 @@ pub fn probe_file(path: impl AsRef<Path>, max_pixels: u64) -> Result<(u32, u32),
     if w == 0 || h == 0 {
         return Err(DecodeError(format!("image has no pixels ({w}x{h})")));
     }
-    use image::metadata::Orientation::*;
-    match decoder.orientation().unwrap_or(NoTransforms) {
-        Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH => Ok((h, w)),
-        NoTransforms | Rotate180 | FlipHorizontal | FlipVertical => Ok((w, h)),
-    }
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    Ok(super::oriented_size((w, h), orientation))
 }
