@@ -97,6 +97,14 @@ fn check_adapter(a: &Value) {
     assert!(a["hardware"].is_boolean());
     assert!(num(a, "max_texture_side") > 0.0);
     assert!(a.get("driver").is_some(), "adapter.driver missing");
+    // Vulkan drivers (lavapipe in CI) report their name and version.
+    if a["backend"] == "Vulkan" {
+        assert!(
+            a["driver"].as_str().is_some_and(|d| !d.is_empty()),
+            "adapter.driver is {} on Vulkan",
+            a["driver"]
+        );
+    }
 }
 
 /// A case that ran: figures positive and consistent with each other and

@@ -241,10 +241,11 @@ fn run_command(command: Command) -> Result<(), Error> {
             }
             for a in &adapters {
                 println!(
-                    "adapter: {} | type: {} | backend: {} | max texture side: {}{}",
+                    "adapter: {} | type: {} | backend: {} | driver: {} | max texture side: {}{}",
                     a.name,
                     a.device_type,
                     a.backend,
+                    a.driver_line().as_deref().unwrap_or("not reported"),
                     a.max_texture_side,
                     if a.hardware { " | hardware" } else { "" }
                 );

@@ -16,6 +16,22 @@ pub struct AdapterSummary {
     /// The largest texture side the adapter allows. Larger images are
     /// resampled (or cropped to the canvas) on the CPU before upload.
     pub max_texture_side: u32,
+    /// The driver's name (`llvmpipe`, `NVIDIA`, ...); empty when the
+    /// graphics API does not report it.
+    pub driver: String,
+    /// The driver's version and details (`Mesa 24.0.5 (LLVM 17.0.6)`,
+    /// `550.54.15`, ...); empty when not reported.
+    pub driver_info: String,
+}
+
+impl AdapterSummary {
+    /// The driver's name and version on one line (`llvmpipe Mesa 24.0.5`),
+    /// or `None` when the graphics API reports neither.
+    pub fn driver_line(&self) -> Option<String> {
+        let line = format!("{} {}", self.driver.trim(), self.driver_info.trim());
+        let line = line.trim();
+        (!line.is_empty()).then(|| line.to_string())
+    }
 }
 
 fn is_hardware(t: wgpu::DeviceType) -> bool {
@@ -43,6 +59,8 @@ pub(super) fn summarize(a: &wgpu::Adapter) -> AdapterSummary {
         backend: format!("{:?}", info.backend),
         hardware: is_hardware(info.device_type),
         max_texture_side: a.limits().max_texture_dimension_2d,
+        driver: info.driver.clone(),
+        driver_info: info.driver_info.clone(),
     }
 }
 
@@ -125,6 +143,24 @@ fn linux_gpu_device_node(dev: &std::path::Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_driver_line_joins_name_and_version_and_is_none_when_both_are_empty() {
+        let mut a = AdapterSummary {
+            name: "llvmpipe (LLVM 17.0.6, 256 bits)".into(),
+            device_type: "Cpu".into(),
+            backend: "Vulkan".into(),
+            hardware: false,
+            max_texture_side: 8192,
+            driver: "llvmpipe".into(),
+            driver_info: "Mesa 24.0.5".into(),
+        };
+        assert_eq!(a.driver_line().as_deref(), Some("llvmpipe Mesa 24.0.5"));
+        a.driver_info.clear();
+        assert_eq!(a.driver_line().as_deref(), Some("llvmpipe"));
+        a.driver = " ".into();
+        assert_eq!(a.driver_line(), None);
+    }
 
     #[test]
     fn gpu_device_nodes_are_recognised_and_their_absence_too() {

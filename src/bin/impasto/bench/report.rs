@@ -47,8 +47,8 @@ pub struct Adapter {
     pub backend: String,
     pub hardware: bool,
     pub max_texture_side: u32,
-    /// The driver's name and version; `null` while `AdapterSummary` does not
-    /// expose them.
+    /// The driver's name and version (`AdapterSummary::driver_line`);
+    /// `null` when the graphics API reports neither.
     pub driver: Option<String>,
 }
 
@@ -60,7 +60,7 @@ impl From<&impasto::AdapterSummary> for Adapter {
             backend: a.backend.clone(),
             hardware: a.hardware,
             max_texture_side: a.max_texture_side,
-            driver: None,
+            driver: a.driver_line(),
         }
     }
 }
