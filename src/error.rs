@@ -113,9 +113,28 @@ pub enum Error {
         message: String,
     },
 
-    /// The GPU backend failed (no adapter, device lost, out of memory, validation).
+    /// The GPU backend failed (no adapter, out of memory, validation, a
+    /// readback that failed or timed out).
     #[error("gpu: {0}")]
     Gpu(String),
+
+    /// The GPU device was lost while this render used it (a driver reset,
+    /// the GPU removed or out of memory, `Device::destroy`): the render's
+    /// result is lost with it. The renderer opens a new device on its next
+    /// render.
+    #[error("gpu: the device ({adapter}) was lost during the render: {reason}; the next render opens a new device")]
+    GpuDeviceLost {
+        /// The adapter whose device was lost.
+        adapter: String,
+        /// Why, as the driver said (`Destroyed`, `Unknown: ...`).
+        reason: String,
+    },
+
+    /// The scene is valid but over a limit of this GPU adapter (a buffer
+    /// larger than its storage binding limit, a canvas no tile of which
+    /// fits): the CPU backend renders it.
+    #[error("gpu: {0}")]
+    GpuLimit(String),
 
     /// The render was cancelled through its [`crate::CancelToken`].
     #[error("render cancelled")]
@@ -139,6 +158,15 @@ impl Error {
             self,
             Error::Scene(_) | Error::Template(_) | Error::Output(_) | Error::Options(_)
         )
+    }
+
+    /// True when the error says the GPU itself failed: a lost device,
+    /// out of memory, a validation error, a readback that failed or timed
+    /// out. These are what trip the `Backend::Auto` circuit breaker
+    /// ([`crate::Renderer::gpu_breaker`]); bad input, an adapter's limits,
+    /// a cancel or a deadline never do.
+    pub fn is_gpu_failure(&self) -> bool {
+        matches!(self, Error::Gpu(_) | Error::GpuDeviceLost { .. })
     }
 
     /// Shorthand for a [`SceneError`] wrapped in [`Error::Scene`].

@@ -25,6 +25,7 @@
 mod asset_cache;
 mod assets;
 mod blend;
+mod breaker;
 mod cancel;
 pub mod codec;
 mod color;
@@ -47,6 +48,7 @@ mod blend_crosscheck;
 pub use asset_cache::AssetCacheStats;
 pub use assets::Assets;
 pub use blend::BlendMode;
+pub use breaker::{BreakerConfig, BreakerState, BreakerStats};
 pub use cancel::{CancelToken, RenderOptions};
 pub use color::{BlendSpace, Color};
 pub use error::{Error, Location, SceneError};

@@ -17,11 +17,13 @@ use crate::cancel::RenderOptions;
 use crate::codec;
 use crate::error::{Error, Location};
 use crate::gpu::pool::PoolStats;
-use crate::gpu::{AdapterSummary, GpuContext};
+use crate::gpu::{AdapterSummary, GpuContext, GpuDevice};
 pub use crate::limits::Limits;
 use crate::plan::Plan;
 use crate::scene::{LayerKind, Scene};
 use crate::text::{FontOptions, MissingGlyphs, TextEngine, TextMeasure};
+
+mod gpu;
 
 /// Which compositor renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,11 +32,14 @@ pub enum Backend {
     /// machine with no GPU device node (`/dev/dri/*`, `/dev/nvidia*`,
     /// `/dev/dxg`) gets the CPU at once, without loading any GPU driver; a
     /// probe that finds no hardware adapter is remembered for the process.
+    /// On a GPU, a circuit breaker sends renders to the CPU while the GPU
+    /// keeps failing ([`Renderer::gpu_breaker`]).
     #[default]
     Auto,
     /// The CPU backend.
     Cpu,
-    /// The GPU backend (any adapter, software ones included).
+    /// The GPU backend (any adapter, software ones included). GPU failures
+    /// are returned as errors; a lost device is replaced on the next render.
     Gpu,
 }
 
@@ -75,7 +80,7 @@ pub struct Renderer {
     /// every clone of this renderer.
     text: Arc<OnceLock<Result<Arc<TextEngine>, String>>>,
     /// The GPU device and its resources, when rendering on the GPU.
-    gpu: Option<Arc<GpuContext>>,
+    gpu: Option<Arc<GpuDevice>>,
     /// Decoded image files, shared by every clone of this renderer.
     asset_cache: Arc<AssetCache>,
     /// Whether JPEGs drawn smaller than their size are decoded smaller.
@@ -89,7 +94,10 @@ impl Renderer {
         let budget = crate::gpu::DEFAULT_POOL_BUDGET;
         match backend {
             Backend::Gpu => match GpuContext::new(false, budget)? {
-                Some(ctx) => Ok(Renderer::on_gpu(ctx, "backend gpu: using")),
+                Some(ctx) => Ok(Renderer::on_gpu(
+                    GpuDevice::new(ctx, false, budget, false),
+                    "backend gpu: using",
+                )),
                 None => Err(Error::Gpu(
                     "no GPU adapter found (on Linux without a GPU, install Mesa's lavapipe: apt-get install mesa-vulkan-drivers); use --backend cpu".into(),
                 )),
@@ -110,7 +118,7 @@ impl Renderer {
     fn probe_auto(budget: u64) -> Result<Renderer, Error> {
         match GpuContext::new(true, budget) {
             Ok(Some(ctx)) => Ok(Renderer::on_gpu(
-                ctx,
+                GpuDevice::new(ctx, true, budget, true),
                 "backend auto: hardware GPU found, using",
             )),
             Ok(None) => {
@@ -132,9 +140,10 @@ impl Renderer {
         self.gpu.as_ref().map(|g| g.adapter())
     }
 
-    /// The GPU resource pool's figures (`None` on the CPU backend).
+    /// The GPU resource pool's figures (`None` on the CPU backend). A
+    /// device opened after a loss starts with an empty pool.
     pub fn gpu_pool_stats(&self) -> Option<PoolStats> {
-        self.gpu.as_ref().map(|g| g.pool_stats())
+        self.gpu.as_ref().map(|g| g.current().pool_stats())
     }
 
     /// Sets the GPU resource pool's byte budget (default 512 MiB). Shared by
@@ -159,11 +168,11 @@ impl Renderer {
         self
     }
 
-    fn on_gpu(ctx: GpuContext, why: &str) -> Renderer {
-        let a = ctx.adapter();
+    fn on_gpu(gpu: GpuDevice, why: &str) -> Renderer {
+        let a = gpu.adapter();
         log::info!("{why} {} ({}, {})", a.name, a.device_type, a.backend);
         let mut r = Renderer::with_backend(Backend::Gpu);
-        r.gpu = Some(Arc::new(ctx));
+        r.gpu = Some(Arc::new(gpu));
         r
     }
 
@@ -345,10 +354,7 @@ impl Renderer {
             self.check_memory(&plan)?;
             match self.backend {
                 Backend::Gpu => match &self.gpu {
-                    Some(g) => {
-                        let image = g.render_until(&plan, &stop)?;
-                        stop.check().map(|()| image)
-                    }
+                    Some(g) => gpu::paint(g, g.route(), &plan, &stop),
                     None => Err(Error::Gpu("this renderer has no GPU device".into())),
                 },
                 Backend::Cpu | Backend::Auto => crate::cpu::render(&plan, &stop),
@@ -372,33 +378,17 @@ impl Renderer {
         assets: &Assets,
         mut on_result: impl FnMut(usize, Result<RgbaImage, Error>),
     ) {
-        let gpu = match (self.backend, &self.gpu) {
-            (Backend::Gpu, Some(gpu)) => gpu,
-            _ => {
-                for (i, scene) in scenes.into_iter().enumerate() {
+        let mut scenes = scenes.into_iter().enumerate().peekable();
+        while let Some(&(i, scene)) = scenes.peek() {
+            // Overlapped on the GPU while it works (a lost device is
+            // replaced between runs); one by one otherwise.
+            match self.gpu_for_batch() {
+                Some((gpu, ctx)) => self.render_run(gpu, &ctx, &mut scenes, assets, &mut on_result),
+                None => {
+                    scenes.next();
                     on_result(i, self.render_with_assets(scene, assets));
                 }
-                return;
             }
-        };
-        let mut pending: Option<(usize, crate::gpu::Pending<'_>)> = None;
-        for (i, scene) in scenes.into_iter().enumerate() {
-            let next = guarded(|| {
-                let resolved = self.resolve(scene, assets)?;
-                let plan = Plan::new(scene, &resolved);
-                self.check_memory(&plan)?;
-                gpu.submit(&plan)
-            });
-            if let Some((j, previous)) = pending.take() {
-                on_result(j, guarded(|| previous.finish()));
-            }
-            match next {
-                Ok(p) => pending = Some((i, p)),
-                Err(e) => on_result(i, Err(e)),
-            }
-        }
-        if let Some((j, last)) = pending {
-            on_result(j, guarded(|| last.finish()));
         }
     }
 

@@ -28,8 +28,10 @@ pub(crate) struct GpuContext {
     /// The texture side the backend uses: the adapter's limit, or less
     /// (`Renderer::with_gpu_max_texture_side`).
     max_texture_side: AtomicU32,
-    /// Set when the device is lost; every later render is an error.
-    pub(super) lost: Arc<AtomicBool>,
+    /// Set when the device is lost: renders in flight fail with
+    /// [`Error::GpuDeviceLost`], and the renderer opens a new context
+    /// (`super::device::GpuDevice`).
+    loss: Arc<Loss>,
     /// Frames given up on (a deadline or a cancel) while the GPU still
     /// worked on them: their loans go back to the pool once it is done.
     pub(super) abandoned: Mutex<Vec<super::readback::Abandoned>>,
@@ -180,10 +182,28 @@ fn open_device(
     .map_err(|e| gpu_err("cannot open the GPU device", e))
 }
 
+/// Whether, and why, a device was lost: set by wgpu's device-lost callback,
+/// which runs on a later poll of the device (`Device::destroy` waits for the
+/// work already submitted).
+#[derive(Debug, Default)]
+struct Loss {
+    lost: AtomicBool,
+    reason: Mutex<Option<String>>,
+}
+
+impl Loss {
+    /// Records the loss; the first reason is kept.
+    fn mark(&self, reason: String) {
+        let mut r = self.reason.lock().unwrap_or_else(|p| p.into_inner());
+        r.get_or_insert(reason);
+        self.lost.store(true, Ordering::SeqCst);
+    }
+}
+
 /// Logs errors outside any error scope (a bug) instead of wgpu's default
 /// panic, and returns the flag that is set when the device is lost.
-fn watch_device(device: &wgpu::Device) -> Arc<AtomicBool> {
-    let lost = Arc::new(AtomicBool::new(false));
+fn watch_device(device: &wgpu::Device) -> Arc<Loss> {
+    let lost = Arc::new(Loss::default());
     let flag = Arc::clone(&lost);
     // Every GPU call of a render runs under error scopes.
     device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
@@ -191,7 +211,11 @@ fn watch_device(device: &wgpu::Device) -> Arc<AtomicBool> {
     }));
     device.set_device_lost_callback(move |reason, message| {
         log::error!("GPU device lost ({reason:?}): {message}");
-        flag.store(true, Ordering::SeqCst);
+        flag.mark(if message.is_empty() {
+            format!("{reason:?}")
+        } else {
+            format!("{reason:?}: {message}")
+        });
     });
     lost
 }
@@ -223,7 +247,7 @@ impl GpuContext {
             pool: Mutex::new(Pool::new(budget)),
             glyphs,
             max_texture_side: limits.max_texture_dimension_2d.into(),
-            lost,
+            loss: lost,
             abandoned: Mutex::new(Vec::new()),
         }))
     }
@@ -231,6 +255,47 @@ impl GpuContext {
     /// The adapter this context renders on.
     pub fn adapter(&self) -> &AdapterSummary {
         &self.adapter
+    }
+
+    /// Whether the device is lost (as far as wgpu has said: its callback
+    /// runs when the device is polled).
+    pub fn is_lost(&self) -> bool {
+        self.loss.lost.load(Ordering::SeqCst)
+    }
+
+    /// Polls the device without waiting, so that a loss wgpu knows of
+    /// reaches the device-lost callback, and says whether it is lost.
+    pub fn check_lost(&self) -> bool {
+        if !self.is_lost() {
+            let _ = self.device.poll(wgpu::PollType::Poll);
+        }
+        self.is_lost()
+    }
+
+    /// The error of a render that used this context's device after its loss.
+    pub fn lost_error(&self) -> Error {
+        let reason = self
+            .loss
+            .reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_else(|| "reason not given".into());
+        Error::GpuDeviceLost {
+            adapter: self.adapter.name.clone(),
+            reason,
+        }
+    }
+
+    /// Destroys the device, as a driver reset would lose it (a test hook:
+    /// `Renderer::lose_gpu_device_for_test`), and waits for the work
+    /// already submitted: then wgpu runs the device-lost callback.
+    pub fn destroy_device(&self) {
+        self.device.destroy();
+        let _ = self.device.poll(wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: Some(std::time::Duration::from_secs(60)),
+        });
     }
 
     fn pool(&self) -> MutexGuard<'_, Pool> {

@@ -2,8 +2,6 @@
 //! over the adapter's limits; each tile is prepared (every upload), bound,
 //! recorded into one command encoder and submitted under error scopes.
 
-use std::sync::atomic::Ordering;
-
 use image::RgbaImage;
 
 use super::context::{wgpu_err, GpuContext};
@@ -41,10 +39,8 @@ impl GpuContext {
     fn submit_until(&self, plan: &Plan<'_>, stop: &Stop<'_>) -> Result<Pending<'_>, Error> {
         stop.check()?;
         self.reap_abandoned();
-        if self.lost.load(Ordering::SeqCst) {
-            return Err(Error::Gpu(
-                "the GPU device was lost; create a new Renderer (or use the CPU backend)".into(),
-            ));
+        if self.is_lost() {
+            return Err(self.lost_error());
         }
         let (w, h) = (plan.width, plan.height);
         // A canvas wider than one texture or larger than one storage binding
@@ -56,7 +52,7 @@ impl GpuContext {
             .min(side as u64)
             .min(h as u64) as u32;
         if tile_h == 0 {
-            return Err(Error::Gpu(
+            return Err(Error::GpuLimit(
                 "the canvas does not fit this adapter; use the CPU backend".into(),
             ));
         }
@@ -121,6 +117,9 @@ impl GpuContext {
         };
         // On an error the flight is dropped: it waits for the GPU and
         // returns its loans.
+        if (oom_err.is_some() || val_err.is_some()) && self.check_lost() {
+            return Err(self.lost_error());
+        }
         if let Some(e) = oom_err {
             return Err(wgpu_err("out of GPU memory", &e));
         }

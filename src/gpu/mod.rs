@@ -13,6 +13,7 @@
 //! |---|---|
 //! | `adapter` | adapter listing and choice |
 //! | `context` | [`GpuContext`]: device, pipelines, fixed tables, pool access |
+//! | `device` | [`GpuDevice`]: the current context, reopened after a loss; the breaker |
 //! | `shaders` | the WGSL sources, entry points and binding numbers |
 //! | `params` | the typed uniforms (`LayerParams`, ...) and their codes |
 //! | `pool`, `loans` | pooled resources, and a render's loans behind typed handles |
@@ -28,6 +29,7 @@
 
 mod adapter;
 mod context;
+mod device;
 #[cfg(test)]
 mod contract_tests;
 mod frame;
@@ -46,6 +48,7 @@ mod uploads;
 pub(crate) use adapter::{auto_needs_no_probe, remember_no_hardware_adapter};
 pub use adapter::{list_adapters, AdapterSummary};
 pub(crate) use context::GpuContext;
+pub(crate) use device::GpuDevice;
 pub(crate) use readback::Pending;
 
 /// Default byte budget of the resource pool: 512 MiB.

@@ -3,7 +3,6 @@
 //! limit. A submitted tile is an [`InFlight`], whose loans go back to the
 //! pool when it is finished or dropped (after the GPU is done with them).
 
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -154,10 +153,15 @@ impl InFlight<'_> {
             let loans = std::mem::take(&mut self.loans);
             self.ctx.abandon(Abandoned { job, loans });
         }
-        if self.ctx.lost.load(Ordering::SeqCst) {
-            return Err(Error::Gpu(
-                "the GPU device was lost during the render".into(),
-            ));
+        // A loss shows as the device-lost callback, which runs on a poll:
+        // the wait above polled; after a failure, poll once more.
+        let lost = match &result {
+            Ok(_) => self.ctx.is_lost(),
+            Err(Error::Cancelled | Error::DeadlineExceeded) => false,
+            Err(_) => self.ctx.check_lost(),
+        };
+        if lost {
+            return Err(self.ctx.lost_error());
         }
         result
     }

@@ -1,0 +1,168 @@
+//! A renderer's GPU: its current [`GpuContext`], replaced by a new one (a
+//! new device, pool, pipelines, tables and glyph atlas) on the first render
+//! after the device is lost, and, for `Backend::Auto`, the circuit breaker
+//! that sends renders to the CPU while the GPU keeps failing.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use image::RgbaImage;
+
+use super::adapter::AdapterSummary;
+use super::context::GpuContext;
+use crate::breaker::{Breaker, BreakerConfig, Route};
+use crate::cancel::Stop;
+use crate::error::Error;
+use crate::plan::Plan;
+
+/// A renderer's GPU, shared by its clones.
+#[derive(Debug)]
+pub(crate) struct GpuDevice {
+    /// Whether a new context, like the first, must be on a hardware GPU.
+    hardware_only: bool,
+    /// The adapter of the first context (a new one opens the best adapter
+    /// again: the same one, unless the machine changed).
+    adapter: AdapterSummary,
+    current: Mutex<Arc<GpuContext>>,
+    /// The settings a new context gets: the pool's byte budget, and the
+    /// texture side cap (0: the adapter's own limit).
+    pool_budget: AtomicU64,
+    texture_cap: AtomicU32,
+    /// Contexts opened to replace a lost one.
+    recoveries: AtomicU64,
+    /// `Backend::Auto` only.
+    breaker: Option<Breaker>,
+    /// Test hook: GPU renders still to fail as if the GPU had.
+    injected_failures: AtomicU32,
+}
+
+impl GpuDevice {
+    /// `ctx`, opened on a hardware GPU only when `hardware_only`; with a
+    /// breaker for `Backend::Auto`.
+    pub fn new(ctx: GpuContext, hardware_only: bool, pool_budget: u64, auto: bool) -> GpuDevice {
+        GpuDevice {
+            hardware_only,
+            adapter: ctx.adapter().clone(),
+            current: Mutex::new(Arc::new(ctx)),
+            pool_budget: pool_budget.into(),
+            texture_cap: 0.into(),
+            recoveries: 0.into(),
+            breaker: auto.then(|| Breaker::new(BreakerConfig::default())),
+            injected_failures: 0.into(),
+        }
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Arc<GpuContext>> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The adapter the renderer opened.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.adapter
+    }
+
+    /// The context now in use (lost or not).
+    pub fn current(&self) -> Arc<GpuContext> {
+        Arc::clone(&self.slot())
+    }
+
+    /// The context to render with: the current one, or, when its device is
+    /// lost, a new one in its place. Renders still holding the lost one
+    /// fail with [`Error::GpuDeviceLost`]; the others wait for the new one
+    /// rather than open their own.
+    pub fn context(&self) -> Result<Arc<GpuContext>, Error> {
+        let mut slot = self.slot();
+        if !slot.is_lost() {
+            return Ok(Arc::clone(&slot));
+        }
+        let lost = slot.adapter().name.clone();
+        let budget = self.pool_budget.load(Ordering::Relaxed);
+        let ctx = GpuContext::new(self.hardware_only, budget)
+            .map_err(|e| Error::Gpu(format!("the device of {lost} was lost, and a new one cannot be opened: {e}")))?
+            .ok_or_else(|| Error::Gpu(format!("the device of {lost} was lost, and no adapter is left to open a new one")))?;
+        let cap = self.texture_cap.load(Ordering::Relaxed);
+        if cap > 0 {
+            ctx.cap_texture_side(cap);
+        }
+        let n = self.recoveries.fetch_add(1, Ordering::Relaxed) + 1;
+        log::warn!(
+            "the GPU device of {lost} was lost; opened a new one on {} (recovery {n})",
+            ctx.adapter().name
+        );
+        *slot = Arc::new(ctx);
+        Ok(Arc::clone(&slot))
+    }
+
+    /// Contexts opened to replace a lost one.
+    pub fn recoveries(&self) -> u64 {
+        self.recoveries.load(Ordering::Relaxed)
+    }
+
+    /// Sets the pool's byte budget, now and for contexts opened later.
+    pub fn set_pool_budget(&self, bytes: u64) {
+        self.pool_budget.store(bytes, Ordering::Relaxed);
+        self.current().set_pool_budget(bytes);
+    }
+
+    /// Caps the texture side, now and for contexts opened later.
+    pub fn cap_texture_side(&self, side: u32) {
+        self.texture_cap.store(side, Ordering::Relaxed);
+        self.current().cap_texture_side(side);
+    }
+
+    /// The breaker (`Backend::Auto` only).
+    pub fn breaker(&self) -> Option<&Breaker> {
+        self.breaker.as_ref()
+    }
+
+    /// Whether renders go to the GPU without a trial (always, without a
+    /// breaker).
+    pub fn is_closed(&self) -> bool {
+        self.breaker.as_ref().is_none_or(Breaker::is_closed)
+    }
+
+    /// Test hook: loses the current device (`Device::destroy`).
+    pub fn lose_device(&self) {
+        self.current().destroy_device();
+    }
+
+    /// Where the next render goes: always the GPU without a breaker.
+    pub fn route(&self) -> Route {
+        self.breaker.as_ref().map_or(Route::Gpu, Breaker::route)
+    }
+
+    /// Counts a GPU render's outcome with the breaker, if there is one.
+    pub fn record<T>(&self, route: Route, result: &Result<T, Error>) {
+        if let Some(b) = &self.breaker {
+            b.record(route, result);
+        }
+    }
+
+    /// Renders `plan` on the GPU, on a new device if the last one was lost.
+    pub fn render(&self, plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
+        self.injected_failure()?;
+        let ctx = self.context()?;
+        // Whatever failed, a lost device is the reason.
+        ctx.render_until(plan, stop)
+            .map_err(|e| if ctx.check_lost() { ctx.lost_error() } else { e })
+    }
+
+    /// Test hook: the next `n` GPU renders fail as if the GPU had failed.
+    pub fn inject_failures(&self, n: u32) {
+        self.injected_failures.store(n, Ordering::SeqCst);
+    }
+
+    /// An injected failure, if one is left (consumed).
+    pub fn injected_failure(&self) -> Result<(), Error> {
+        let left = self
+            .injected_failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        match left {
+            Ok(n) => Err(Error::Gpu(format!(
+                "a GPU failure injected by a test ({} more to come)",
+                n - 1
+            ))),
+            Err(_) => Ok(()),
+        }
+    }
+}

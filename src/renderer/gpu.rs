@@ -1,0 +1,196 @@
+//! The renderer on a GPU: where each render goes (the `Backend::Auto`
+//! circuit breaker), renders overlapped on the device in batches, device
+//! loss recovery, and the hooks tests use to make the GPU fail.
+
+use std::iter::Peekable;
+use std::sync::Arc;
+use std::time::Instant;
+
+use image::RgbaImage;
+
+use super::{guarded, Backend, Renderer};
+use crate::assets::Assets;
+use crate::breaker::{BreakerConfig, BreakerStats, Route};
+use crate::cancel::Stop;
+use crate::error::Error;
+use crate::gpu::{GpuContext, GpuDevice, Pending};
+use crate::plan::Plan;
+use crate::scene::Scene;
+
+/// Paints `plan` where `route` says: the CPU, or the GPU (on a new device
+/// if the last one was lost), whose outcome the breaker counts.
+pub(super) fn paint(
+    gpu: &GpuDevice,
+    route: Route,
+    plan: &Plan<'_>,
+    stop: &Stop<'_>,
+) -> Result<RgbaImage, Error> {
+    if route == Route::Cpu {
+        return crate::cpu::render(plan, stop);
+    }
+    // A panic is caught here so that a trial render is always counted.
+    let result = guarded(|| {
+        let image = gpu.render(plan, stop)?;
+        stop.check().map(|()| image)
+    });
+    gpu.record(route, &result);
+    result
+}
+
+/// A scene of a batch once it is resolved: submitted to the GPU, or
+/// already painted elsewhere (the breaker sent it to the CPU, or it was
+/// the trial) and counted.
+enum Next<'a> {
+    Submitted(Pending<'a>),
+    Painted(Result<RgbaImage, Error>),
+}
+
+impl Renderer {
+    /// The GPU and its current context, when a batch is to overlap its
+    /// scenes on it: on the GPU backend, with the breaker closed.
+    pub(super) fn gpu_for_batch(&self) -> Option<(&GpuDevice, Arc<GpuContext>)> {
+        match (self.backend, &self.gpu) {
+            (Backend::Gpu, Some(gpu)) if gpu.is_closed() => {
+                // A device that cannot be opened: the scene goes one by one,
+                // which reports (and counts) that.
+                gpu.context().ok().map(|ctx| (&**gpu, ctx))
+            }
+            _ => None,
+        }
+    }
+
+    /// Renders scenes overlapped on `ctx` (scene `i + 1` submitted before
+    /// scene `i` is read back) while its device is not lost and the breaker
+    /// stays closed; the scene in flight is finished before returning.
+    pub(super) fn render_run<'s>(
+        &self,
+        gpu: &GpuDevice,
+        ctx: &GpuContext,
+        scenes: &mut Peekable<impl Iterator<Item = (usize, &'s Scene)>>,
+        assets: &Assets,
+        on_result: &mut impl FnMut(usize, Result<RgbaImage, Error>),
+    ) {
+        let mut pending: Option<(usize, Pending<'_>)> = None;
+        while gpu.is_closed() && !ctx.is_lost() {
+            let Some((i, scene)) = scenes.next() else {
+                break;
+            };
+            let next = guarded(|| {
+                let resolved = self.resolve(scene, assets)?;
+                let plan = Plan::new(scene, &resolved);
+                self.check_memory(&plan)?;
+                match gpu.route() {
+                    Route::Gpu => {
+                        gpu.injected_failure()?;
+                        ctx.submit(&plan).map(Next::Submitted)
+                    }
+                    // The breaker opened meanwhile (a failure elsewhere).
+                    route => Ok(Next::Painted(paint(gpu, route, &plan, &Stop::never()))),
+                }
+            });
+            if let Some((j, previous)) = pending.take() {
+                on_result(j, finish(gpu, ctx, previous));
+            }
+            match next {
+                Ok(Next::Submitted(p)) => pending = Some((i, p)),
+                Ok(Next::Painted(result)) => on_result(i, result),
+                Err(e) => {
+                    let result = Err(blame_loss(ctx, e));
+                    gpu.record(Route::Gpu, &result);
+                    on_result(i, result);
+                }
+            }
+        }
+        if let Some((j, last)) = pending {
+            on_result(j, finish(gpu, ctx, last));
+        }
+    }
+
+    /// The `Backend::Auto` circuit breaker's figures: `None` unless this
+    /// renderer chose the GPU for `Backend::Auto` (`Backend::Gpu` returns
+    /// every GPU failure as an error instead; the CPU backend has none).
+    /// Shared by every clone of this renderer.
+    pub fn gpu_breaker(&self) -> Option<BreakerStats> {
+        self.gpu.as_ref()?.breaker().map(|b| b.stats())
+    }
+
+    /// Sets when the `Backend::Auto` circuit breaker opens and how long it
+    /// stays open (defaults in [`BreakerConfig::default`]: 3 GPU failures in
+    /// a row, 30 s on the CPU). No effect without a breaker. Shared by
+    /// every clone of this renderer.
+    pub fn with_gpu_breaker(self, config: BreakerConfig) -> Renderer {
+        if let Some(b) = self.gpu.as_ref().and_then(|g| g.breaker()) {
+            b.configure(config);
+        }
+        self
+    }
+
+    /// How many times a lost GPU device was replaced by a new one (0 on
+    /// the CPU backend).
+    pub fn gpu_recoveries(&self) -> u64 {
+        self.gpu.as_ref().map_or(0, |g| g.recoveries())
+    }
+
+    /// `Backend::Auto` as on a machine whose GPU is any adapter, software
+    /// ones included (lavapipe): breaker included. For tests.
+    #[doc(hidden)]
+    pub fn auto_on_any_gpu_for_test() -> Result<Renderer, Error> {
+        let budget = crate::gpu::DEFAULT_POOL_BUDGET;
+        match GpuContext::new(false, budget)? {
+            Some(ctx) => Ok(Renderer::on_gpu(
+                GpuDevice::new(ctx, false, budget, true),
+                "backend auto (test): using",
+            )),
+            None => Err(Error::Gpu("no GPU adapter found".into())),
+        }
+    }
+
+    /// Destroys the GPU device (`wgpu::Device::destroy`), as a driver reset
+    /// would lose it: renders in flight fail, the next one opens a new
+    /// device. For tests.
+    #[doc(hidden)]
+    pub fn lose_gpu_device_for_test(&self) {
+        if let Some(g) = &self.gpu {
+            g.lose_device();
+        }
+    }
+
+    /// Makes the next `n` GPU renders fail as the GPU failing would
+    /// ([`Error::Gpu`]), before they reach the device. For tests.
+    #[doc(hidden)]
+    pub fn inject_gpu_failures_for_test(&self, n: u32) {
+        if let Some(g) = &self.gpu {
+            g.inject_failures(n);
+        }
+    }
+
+    /// Replaces the clock the breaker's cool-down is measured with. For
+    /// tests.
+    #[doc(hidden)]
+    pub fn with_gpu_breaker_clock_for_test(
+        self,
+        now: impl Fn() -> Instant + Send + Sync + 'static,
+    ) -> Renderer {
+        if let Some(b) = self.gpu.as_ref().and_then(|g| g.breaker()) {
+            b.set_clock(Arc::new(now));
+        }
+        self
+    }
+}
+
+/// Reads back a scene of a batch, and counts the outcome.
+fn finish(gpu: &GpuDevice, ctx: &GpuContext, pending: Pending<'_>) -> Result<RgbaImage, Error> {
+    let result = guarded(|| pending.finish()).map_err(|e| blame_loss(ctx, e));
+    gpu.record(Route::Gpu, &result);
+    result
+}
+
+/// `e`, or the loss of the device when it is lost: whatever failed then
+/// (a panic in a library included), the loss is the reason.
+fn blame_loss(ctx: &GpuContext, e: Error) -> Error {
+    match e {
+        e if e.is_bad_input() => e,
+        _ if ctx.check_lost() => ctx.lost_error(),
+        e => e,
+    }
+}
