@@ -241,9 +241,11 @@ impl Breaker {
         let now = self.now();
         let b = self.inner();
         let cool_down_left = match (b.state, b.opened_at) {
-            (BreakerState::Open, Some(t)) => {
-                Some(b.config.cool_down.saturating_sub(now.saturating_duration_since(t)))
-            }
+            (BreakerState::Open, Some(t)) => Some(
+                b.config
+                    .cool_down
+                    .saturating_sub(now.saturating_duration_since(t)),
+            ),
             _ => None,
         };
         // Open with its cool-down over: the next render is the trial.
@@ -308,7 +310,10 @@ mod tests {
             b.record(b.route(), &gpu_failure());
         }
         let s = b.stats();
-        assert_eq!((s.state, s.consecutive_failures, s.trips), (BreakerState::Closed, 2, 0));
+        assert_eq!(
+            (s.state, s.consecutive_failures, s.trips),
+            (BreakerState::Closed, 2, 0)
+        );
         assert_eq!(s.gpu_failures, 4);
     }
 
@@ -345,7 +350,10 @@ mod tests {
         assert_eq!(b.route(), Route::Cpu);
         b.record(Route::Trial, &gpu_failure());
         let s = b.stats();
-        assert_eq!((s.state, s.trips, s.cpu_renders), (BreakerState::Open, 2, 2));
+        assert_eq!(
+            (s.state, s.trips, s.cpu_renders),
+            (BreakerState::Open, 2, 2)
+        );
         *now.lock().unwrap() += Duration::from_secs(10);
         assert_eq!(b.route(), Route::Trial);
         b.record(Route::Trial, &Ok(()));

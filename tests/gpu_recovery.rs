@@ -49,21 +49,25 @@ fn cpu() -> Renderer {
 /// Gradients and a rotated rounded rectangle: no text.
 fn shapes(seed: u32) -> Scene {
     let x = 10 + (seed % 7) as i32 * 9;
-    Scene::from_value(&json!({"width": 160, "height": 120, "background": "#f4efe6", "layers": [
+    Scene::from_value(
+        &json!({"width": 160, "height": 120, "background": "#f4efe6", "layers": [
         {"type": "linear-gradient", "angle": 30 + seed * 11, "opacity": 0.7,
          "stops": [{"offset": 0, "color": "#e4572e"}, {"offset": 1, "color": "#2e86ab80"}]},
         {"type": "rect", "x": x, "y": 20.5, "width": 90, "height": 60, "rotate": 12,
          "corner_radius": 14, "color": "#1d1d1fc0", "blend": "multiply"},
         {"type": "radial-gradient", "x": 70, "y": 40, "width": 70, "height": 50, "blend": "screen",
-         "stops": [{"offset": 0, "color": "#ffcc00"}, {"offset": 1, "color": "#ffcc0000"}]}]}))
+         "stops": [{"offset": 0, "color": "#ffcc00"}, {"offset": 1, "color": "#ffcc0000"}]}]}),
+    )
     .expect("a valid scene")
 }
 
 /// Text: drawn through the glyph atlas, which a new device rebuilds.
 fn text() -> Scene {
-    Scene::from_value(&json!({"width": 240, "height": 80, "background": "#102030", "layers": [
+    Scene::from_value(
+        &json!({"width": 240, "height": 80, "background": "#102030", "layers": [
         {"type": "text", "text": "Lost and found", "x": 8, "y": 8, "width": 224, "height": 64,
-         "size": 30, "weight": 700, "color": "#ffffff"}]}))
+         "size": 30, "weight": 700, "color": "#ffffff"}]}),
+    )
     .expect("a valid scene")
 }
 
@@ -77,7 +81,10 @@ fn assert_matches_cpu(name: &str, scene: &Scene, got: &RgbaImage, text: bool) {
 }
 
 /// A clock the test moves by hand, and the function the breaker reads it by.
-fn manual_clock() -> (Arc<Mutex<Instant>>, impl Fn() -> Instant + Send + Sync + 'static) {
+fn manual_clock() -> (
+    Arc<Mutex<Instant>>,
+    impl Fn() -> Instant + Send + Sync + 'static,
+) {
     let now = Arc::new(Mutex::new(Instant::now()));
     let read = Arc::clone(&now);
     (now, move || *read.lock().expect("clock"))
@@ -107,7 +114,9 @@ fn a_lost_device_is_replaced_on_the_next_render_which_matches_the_cpu() {
     // Its clones share the device, lost or new.
     let clone = gpu.clone();
     gpu.lose_gpu_device_for_test();
-    clone.render(&shapes).expect("a clone renders on a new device");
+    clone
+        .render(&shapes)
+        .expect("a clone renders on a new device");
     assert_eq!(gpu.gpu_recoveries(), 2);
 }
 
@@ -136,7 +145,9 @@ fn a_render_in_flight_at_the_loss_fails_saying_so_and_the_batch_goes_on() {
         other => panic!("scene 1 in flight at the loss: {other:?}"),
     }
     for i in [2, 3] {
-        let got = results[i].as_ref().unwrap_or_else(|e| panic!("scene {i}: {e}"));
+        let got = results[i]
+            .as_ref()
+            .unwrap_or_else(|e| panic!("scene {i}: {e}"));
         assert_matches_cpu(&format!("recovery-batch-{i}"), &scenes[i], got, false);
     }
     assert_eq!(gpu.gpu_recoveries(), 1);
@@ -177,9 +188,15 @@ fn the_auto_breaker_opens_on_gpu_failures_half_opens_after_the_cool_down_and_clo
         assert!(e.is_gpu_failure(), "failure {k}: {e}");
     }
     let s = state(&auto);
-    assert_eq!((s.state, s.trips, s.consecutive_failures), (BreakerState::Open, 1, 2));
+    assert_eq!(
+        (s.state, s.trips, s.consecutive_failures),
+        (BreakerState::Open, 1, 2)
+    );
     assert_eq!(s.cool_down_left, Some(cool_down));
-    assert!(s.last_failure.as_deref().is_some_and(|m| m.contains("injected")));
+    assert!(s
+        .last_failure
+        .as_deref()
+        .is_some_and(|m| m.contains("injected")));
 
     // Open: renders go to the CPU, exactly its output; a batch too.
     assert_eq!(auto.render(&scene).expect("on the CPU"), cpu_image);
@@ -198,7 +215,10 @@ fn the_auto_breaker_opens_on_gpu_failures_half_opens_after_the_cool_down_and_clo
     auto.inject_gpu_failures_for_test(1);
     assert!(auto.render(&scene).unwrap_err().is_gpu_failure());
     let s = state(&auto);
-    assert_eq!((s.state, s.trips, s.cpu_renders), (BreakerState::Open, 2, 3));
+    assert_eq!(
+        (s.state, s.trips, s.cpu_renders),
+        (BreakerState::Open, 2, 3)
+    );
     assert_eq!(auto.render(&scene).expect("on the CPU"), cpu_image);
 
     // Cooled down again: the trial succeeds on the GPU and closes it.
@@ -207,7 +227,10 @@ fn the_auto_breaker_opens_on_gpu_failures_half_opens_after_the_cool_down_and_clo
     let got = auto.render(&scene).expect("the trial renders on the GPU");
     assert_matches_cpu("breaker-trial", &scene, &got, false);
     let s = state(&auto);
-    assert_eq!((s.state, s.consecutive_failures, s.trips), (BreakerState::Closed, 0, 2));
+    assert_eq!(
+        (s.state, s.consecutive_failures, s.trips),
+        (BreakerState::Closed, 0, 2)
+    );
     assert_eq!(s.cpu_renders, 4, "the trial was not a CPU render");
     assert_eq!(s.gpu_failures, 3);
 }
@@ -243,8 +266,14 @@ fn a_device_lost_under_a_render_counts_toward_the_auto_breaker() {
         assert_eq!(results[i].as_ref().expect("on the CPU"), &want, "scene {i}");
     }
     let s = auto.gpu_breaker().expect("a breaker");
-    assert_eq!((s.state, s.trips, s.cpu_renders), (BreakerState::Open, 1, 2));
-    assert!(s.last_failure.as_deref().is_some_and(|m| m.contains("lost")));
+    assert_eq!(
+        (s.state, s.trips, s.cpu_renders),
+        (BreakerState::Open, 1, 2)
+    );
+    assert!(s
+        .last_failure
+        .as_deref()
+        .is_some_and(|m| m.contains("lost")));
 }
 
 #[test]
@@ -258,6 +287,7 @@ fn backend_gpu_and_the_cpu_have_no_breaker() {
         for _ in 0..5 {
             assert!(gpu.render(&shapes(2)).unwrap_err().is_gpu_failure());
         }
-        gpu.render(&shapes(2)).expect("renders once the failures are spent");
+        gpu.render(&shapes(2))
+            .expect("renders once the failures are spent");
     }
 }

@@ -78,8 +78,16 @@ impl GpuDevice {
         let lost = slot.adapter().name.clone();
         let budget = self.pool_budget.load(Ordering::Relaxed);
         let ctx = GpuContext::new(self.hardware_only, budget)
-            .map_err(|e| Error::Gpu(format!("the device of {lost} was lost, and a new one cannot be opened: {e}")))?
-            .ok_or_else(|| Error::Gpu(format!("the device of {lost} was lost, and no adapter is left to open a new one")))?;
+            .map_err(|e| {
+                Error::Gpu(format!(
+                    "the device of {lost} was lost, and a new one cannot be opened: {e}"
+                ))
+            })?
+            .ok_or_else(|| {
+                Error::Gpu(format!(
+                    "the device of {lost} was lost, and no adapter is left to open a new one"
+                ))
+            })?;
         let cap = self.texture_cap.load(Ordering::Relaxed);
         if cap > 0 {
             ctx.cap_texture_side(cap);
@@ -143,8 +151,13 @@ impl GpuDevice {
         self.injected_failure()?;
         let ctx = self.context()?;
         // Whatever failed, a lost device is the reason.
-        ctx.render_until(plan, stop)
-            .map_err(|e| if ctx.check_lost() { ctx.lost_error() } else { e })
+        ctx.render_until(plan, stop).map_err(|e| {
+            if ctx.check_lost() {
+                ctx.lost_error()
+            } else {
+                e
+            }
+        })
     }
 
     /// Test hook: the next `n` GPU renders fail as if the GPU had failed.

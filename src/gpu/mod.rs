@@ -29,9 +29,9 @@
 
 mod adapter;
 mod context;
-mod device;
 #[cfg(test)]
 mod contract_tests;
+mod device;
 mod frame;
 mod glyphs;
 mod loans;

@@ -61,7 +61,8 @@ impl Renderer {
 
     /// Renders scenes overlapped on `ctx` (scene `i + 1` submitted before
     /// scene `i` is read back) while its device is not lost and the breaker
-    /// stays closed; the scene in flight is finished before returning.
+    /// stays closed, and at least one; the scene in flight is finished
+    /// before returning.
     pub(super) fn render_run<'s>(
         &self,
         gpu: &GpuDevice,
@@ -71,7 +72,11 @@ impl Renderer {
         on_result: &mut impl FnMut(usize, Result<RgbaImage, Error>),
     ) {
         let mut pending: Option<(usize, Pending<'_>)> = None;
-        while gpu.is_closed() && !ctx.is_lost() {
+        // At least one scene per run (the route decides where it goes), so
+        // that the caller's loop always moves on.
+        let mut first = true;
+        while first || (gpu.is_closed() && !ctx.is_lost()) {
+            first = false;
             let Some((i, scene)) = scenes.next() else {
                 break;
             };
