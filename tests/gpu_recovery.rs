@@ -154,6 +154,56 @@ fn a_render_in_flight_at_the_loss_fails_saying_so_and_the_batch_goes_on() {
 }
 
 #[test]
+fn renders_on_many_threads_across_a_loss_succeed_or_say_the_device_was_lost() {
+    let Some(gpu) = fresh_gpu(false) else { return };
+    let scenes = [shapes(3), text()];
+    let want: Vec<RgbaImage> = scenes
+        .iter()
+        .map(|s| cpu().render(s).expect("CPU"))
+        .collect();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let (ok, lost) = std::thread::scope(|threads| {
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                let (gpu, scenes, want, done) = (&gpu, &scenes, &want, &done);
+                threads.spawn(move || {
+                    let (mut ok, mut lost) = (0, 0);
+                    for k in 0..8 {
+                        done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let which = (t + k) % 2;
+                        match gpu.render(&scenes[which]) {
+                            Ok(got) => {
+                                let name = format!("recovery-threads-{t}-{k}");
+                                assert_matches_cpu(&name, &scenes[which], &got, which == 1);
+                                assert_eq!(got.dimensions(), want[which].dimensions());
+                                ok += 1;
+                            }
+                            Err(Error::GpuDeviceLost { .. }) => lost += 1,
+                            Err(e) => panic!("thread {t}, render {k}: {e}"),
+                        }
+                    }
+                    (ok, lost)
+                })
+            })
+            .collect();
+        // Lose the device once every thread has started rendering.
+        while done.load(std::sync::atomic::Ordering::SeqCst) < 4 {
+            std::thread::yield_now();
+        }
+        gpu.lose_gpu_device_for_test();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a worker"))
+            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
+    });
+    eprintln!("{ok} renders succeeded, {lost} were in flight at the loss");
+    assert_eq!(ok + lost, 32);
+    // One loss, one new device, whoever found it lost first.
+    gpu.render(&scenes[0]).expect("renders after the loss");
+    assert_eq!(gpu.gpu_recoveries(), 1);
+}
+
+#[test]
 fn the_auto_breaker_opens_on_gpu_failures_half_opens_after_the_cool_down_and_closes() {
     let Some(auto) = fresh_gpu(true) else { return };
     let (clock, now) = manual_clock();

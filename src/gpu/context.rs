@@ -288,14 +288,16 @@ impl GpuContext {
     }
 
     /// Destroys the device, as a driver reset would lose it (a test hook:
-    /// `Renderer::lose_gpu_device_for_test`), and waits for the work
-    /// already submitted: then wgpu runs the device-lost callback.
+    /// `Renderer::lose_gpu_device_for_test`). wgpu runs the device-lost
+    /// callback of a destroyed device only once a poll finds its queue
+    /// empty, while a device lost by the driver calls it at once: the loss
+    /// is marked here at once too, so that renders racing the destruction
+    /// are blamed on it.
     pub fn destroy_device(&self) {
         self.device.destroy();
-        let _ = self.device.poll(wgpu::PollType::Wait {
-            submission_index: None,
-            timeout: Some(std::time::Duration::from_secs(60)),
-        });
+        self.loss
+            .mark("Destroyed (Renderer::lose_gpu_device_for_test)".into());
+        let _ = self.device.poll(wgpu::PollType::Poll);
     }
 
     fn pool(&self) -> MutexGuard<'_, Pool> {
@@ -365,5 +367,42 @@ impl GpuContext {
     /// Returns a render's loans to the pool.
     pub(super) fn give_back(&self, loans: &mut Loans) {
         loans.give_back(&mut self.pool());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without the test hook: wgpu's device-lost callback alone marks the
+    /// context lost, with its reason.
+    #[test]
+    fn the_device_lost_callback_marks_the_context_lost() {
+        let ctx = match GpuContext::new(false, 1 << 20) {
+            Ok(Some(ctx)) => ctx,
+            other => {
+                let why = other.err().map_or("no adapter".into(), |e| e.to_string());
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "CI=true and no GPU adapter: {why}"
+                );
+                eprintln!("SKIPPED (no GPU adapter): {why}");
+                return;
+            }
+        };
+        assert!(!ctx.check_lost());
+        ctx.device.destroy();
+        let _ = ctx.device.poll(wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: Some(std::time::Duration::from_secs(10)),
+        });
+        assert!(ctx.is_lost());
+        match ctx.lost_error() {
+            Error::GpuDeviceLost { adapter, reason } => {
+                assert_eq!(adapter, ctx.adapter().name);
+                assert_eq!(reason, "Destroyed");
+            }
+            other => panic!("{other}"),
+        }
     }
 }
