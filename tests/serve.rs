@@ -20,7 +20,14 @@ impl Server {
     /// Starts `impasto serve --listen 127.0.0.1:0 --backend cpu` with `args`
     /// and reads the bound address from its first line of output.
     fn start(args: &[&str]) -> Server {
+        Server::start_with_env(args, &[])
+    }
+
+    /// As [`Server::start`], with environment variables set.
+    fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
+            .env_remove("IMPASTO_SIGNING_KEY")
+            .envs(env.iter().copied())
             .args([
                 "serve",
                 "--listen",
@@ -393,7 +400,9 @@ fn metrics_counts_add_up_to_the_requests_sent() {
 #[cfg(unix)]
 #[test]
 fn sigterm_finishes_the_render_in_flight_and_exits_0() {
-    let mut server = Server::start(&["--workers", "1"]);
+    // A long grace period: on a loaded machine (tests run in parallel, each
+    // server using every core) the render may take longer than the default.
+    let mut server = Server::start(&["--workers", "1", "--grace", "300"]);
     let url = server.url("/render");
     let scene = heavy_scene(12);
     std::thread::scope(|s| {
@@ -414,4 +423,88 @@ fn sigterm_finishes_the_render_in_flight_and_exits_0() {
     });
     let status = server.child.wait().expect("the server exits");
     assert_eq!(status.code(), Some(0));
+}
+
+/// HMAC-SHA256 of `target` under `key`, in lowercase hex: the canonical
+/// form of docs/serve.md, computed independently of the server.
+fn signature(key: &str, target: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(target.as_bytes());
+    let bytes = mac.finalize().into_bytes();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn signed(key: &str, target: &str) -> String {
+    let joiner = if target.contains('?') { '&' } else { '?' };
+    format!("{target}{joiner}sig={}", signature(key, target))
+}
+
+fn template_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("card.json"), TEMPLATE).expect("write template");
+    dir
+}
+
+#[test]
+fn signed_urls_are_served_and_tampered_or_missing_ones_are_403() {
+    let dir = template_dir();
+    let templates = dir.path().to_str().expect("utf-8");
+    let server = Server::start(&["--templates", templates, "--signing-key", "s3cret"]);
+    let good = signed("s3cret", "/t/card.png?accent=%2300ff00");
+    let ok = get(&server.url(&good));
+    assert_eq!(ok.0, 200, "{}", String::from_utf8_lossy(&ok.2));
+    let bare = get(&server.url(&signed("s3cret", "/t/card.png")));
+    assert_eq!(bare.0, 200, "a URL without variables is signed too");
+    let sig = good.rsplit_once("sig=").expect("signed").1.to_owned();
+    let flipped = format!(
+        "{}{}",
+        if sig.starts_with('0') { '1' } else { '0' },
+        &sig[1..]
+    );
+    let refused = [
+        ("query changed", good.replace("00ff00", "ff0000")),
+        ("query added", good.replace("?accent", "?quality=5&accent")),
+        ("path changed", good.replace("card.png", "card.jpg")),
+        ("signature changed", good.replace(&sig, &flipped)),
+        ("signature cut", good.replace(&sig, &sig[..60])),
+        ("other key", signed("other", "/t/card.png?accent=%2300ff00")),
+        ("no signature", "/t/card.png?accent=%2300ff00".to_owned()),
+        (
+            "signature not last",
+            format!("/t/card.png?sig={sig}&accent=%2300ff00"),
+        ),
+    ];
+    for (what, target) in &refused {
+        let answer = get(&server.url(target));
+        assert_eq!(answer.0, 403, "{what}: {target}");
+        let body: serde_json::Value = serde_json::from_slice(&answer.2).expect("JSON body");
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"bad_signature\"}"),
+        refused.len() as f64
+    );
+}
+
+#[test]
+fn the_signing_key_can_come_from_the_environment() {
+    let dir = template_dir();
+    let templates = dir.path().to_str().expect("utf-8");
+    let server =
+        Server::start_with_env(&["--templates", templates], &[("IMPASTO_SIGNING_KEY", "k")]);
+    assert_eq!(get(&server.url("/t/card.png")).0, 403);
+    assert_eq!(get(&server.url(&signed("k", "/t/card.png"))).0, 200);
+}
+
+#[test]
+fn unsigned_urls_are_served_when_no_key_is_set() {
+    let dir = template_dir();
+    let server = Server::start(&["--templates", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(get(&server.url("/t/card.png?accent=%2300ff00")).0, 200);
+    // A `sig` parameter is not a template variable, signed or not.
+    assert_eq!(get(&server.url("/t/card.png?sig=whatever")).0, 200);
 }
