@@ -209,7 +209,6 @@ fn a_heavy_render_past_a_200ms_deadline_is_504_and_frees_its_worker() {
     let small = r##"{ "width": 64, "height": 64, "background": "#e4572e" }"##;
     let next = answer(agent().post(&server.url("/render")).send(small));
     assert_eq!(next.0, 200, "{}", String::from_utf8_lossy(&next.2));
-    assert_eq!(server.metric("impasto_render_seconds_count"), 2.0);
     assert_eq!(
         server.metric("impasto_rejections_total{reason=\"timeout\"}"),
         1.0

@@ -153,6 +153,7 @@ impl Metrics {
             let _ = writeln!(out, "{name} {value}");
         }
         self.fetches_text(&mut out);
+        gpu_pool_text(&mut out, renderer);
         self.histogram_text(&mut out);
         out
     }
@@ -317,6 +318,29 @@ fn cache_figures(renderer: &Renderer) -> [Figure; 8] {
             glyph_bytes.to_string(),
         ),
     ]
+}
+
+/// The GPU resource pool's bytes, when rendering on the GPU (no series on
+/// the CPU backend).
+fn gpu_pool_text(out: &mut String, renderer: &Renderer) {
+    let Some(pool) = renderer.gpu_pool_stats() else {
+        return;
+    };
+    for (name, help, value) in [
+        (
+            "impasto_gpu_pool_bytes",
+            "Bytes of GPU textures and buffers allocated, in use or idle.",
+            pool.bytes_live,
+        ),
+        (
+            "impasto_gpu_pool_budget_bytes",
+            "The GPU resource pool's budget.",
+            pool.budget,
+        ),
+    ] {
+        head(out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {value}");
+    }
 }
 
 fn head(out: &mut String, name: &str, kind: &str, help: &str) {
