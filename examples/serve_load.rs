@@ -88,14 +88,23 @@ fn start(args: &Args, templates: &Path) -> Result<(Started, String), String> {
         .args(["--queue", &args.queue.to_string()])
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("{}: {e} (cargo build --release first)", args.server.display()))?;
+        .map_err(|e| {
+            format!(
+                "{}: {e} (cargo build --release first)",
+                args.server.display()
+            )
+        })?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
         .map_err(|e| e.to_string())?;
     let url = line.trim().rsplit(' ').next().unwrap_or("").to_owned();
-    println!("started {} with --workers {workers} --queue {}", args.server.display(), args.queue);
+    println!(
+        "started {} with --workers {workers} --queue {}",
+        args.server.display(),
+        args.queue
+    );
     Ok((Started(child), url))
 }
 
@@ -178,7 +187,10 @@ fn report(answers: &[(u16, Duration)], took: Duration) {
 fn main() -> Result<(), String> {
     let args = Args::parse();
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let templates = args.write_template.clone().unwrap_or(dir.path().to_path_buf());
+    let templates = args
+        .write_template
+        .clone()
+        .unwrap_or(dir.path().to_path_buf());
     std::fs::write(templates.join("social.json"), SOCIAL).map_err(|e| e.to_string())?;
     if args.write_template.is_some() {
         return Ok(());

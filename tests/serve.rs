@@ -3,7 +3,6 @@
 
 mod serve_common;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
