@@ -372,3 +372,24 @@ fn unsigned_urls_are_served_when_no_key_is_set() {
     // A `sig` parameter is not a template variable, signed or not.
     assert_eq!(get(&server.url("/t/card.png?sig=whatever")).0, 200);
 }
+
+#[test]
+fn the_signing_key_can_come_from_a_file_without_its_newline() {
+    let dir = template_dir();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, "from-a-file\n").expect("write key");
+    let server = Server::start(&[
+        "--templates",
+        dir.path().to_str().expect("utf-8"),
+        "--signing-key-file",
+        key_file.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        get(&server.url(&signed("from-a-file", "/t/card.png"))).0,
+        200
+    );
+    assert_eq!(
+        get(&server.url(&signed("from-a-file\n", "/t/card.png"))).0,
+        403
+    );
+}
