@@ -1,141 +1,12 @@
 //! `impasto serve` end to end: the built binary on 127.0.0.1 port 0, a
 //! plain HTTP client (ureq), every server stopped by the test that started it.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod serve_common;
+
+use std::process::Command;
 use std::time::Duration;
 
-use ureq::Agent;
-
-const BIN: &str = env!("CARGO_BIN_EXE_impasto");
-
-/// A running server, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    /// Starts `impasto serve --listen 127.0.0.1:0 --backend cpu` with `args`
-    /// and reads the bound address from its first line of output.
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--backend",
-                "cpu",
-                "--no-system-fonts",
-            ])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("impasto serve starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("first line");
-        let base = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .expect("the line ends with the address")
-            .to_owned();
-        assert!(
-            base.starts_with("http://127.0.0.1:"),
-            "first line: {line:?}"
-        );
-        Server { child, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// The value of one unlabelled or labelled series in /metrics.
-    fn metric(&self, series: &str) -> f64 {
-        let text = get(&self.url("/metrics")).2;
-        let text = String::from_utf8(text).expect("metrics are text");
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("no {series} in metrics:\n{text}"))
-            .parse()
-            .expect("a number")
-    }
-
-    /// Polls /metrics until `series` reads `value` (at most a minute: the
-    /// test fails rather than hangs if it never does).
-    fn wait_for(&self, series: &str, value: f64) {
-        for _ in 0..600 {
-            if self.metric(series) == value {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("{series} never became {value}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn agent() -> Agent {
-    Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-type Answer = (u16, Vec<(String, String)>, Vec<u8>);
-
-fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
-    let mut response = response.expect("the server answers");
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_vec()
-        .expect("body");
-    (status, headers, body)
-}
-
-fn header<'a>(answer: &'a Answer, name: &str) -> Option<&'a str> {
-    answer
-        .1
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-fn get(url: &str) -> Answer {
-    answer(agent().get(url).call())
-}
-
-fn post(url: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut request = agent().post(url);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    answer(request.send(body))
-}
-
-fn poster_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/poster")
-}
+use serve_common::{get, header, post, poster_dir, Answer, Server, BIN};
 
 /// A small scene with an image from examples/poster, no text.
 const SMALL: &str = r##"{ "width": 200, "height": 120, "background": "#f4efe6",
@@ -393,7 +264,9 @@ fn metrics_counts_add_up_to_the_requests_sent() {
 #[cfg(unix)]
 #[test]
 fn sigterm_finishes_the_render_in_flight_and_exits_0() {
-    let mut server = Server::start(&["--workers", "1"]);
+    // A long grace period: on a loaded machine (tests run in parallel, each
+    // server using every core) the render may take longer than the default.
+    let mut server = Server::start(&["--workers", "1", "--grace", "300"]);
     let url = server.url("/render");
     let scene = heavy_scene(12);
     std::thread::scope(|s| {
@@ -414,4 +287,109 @@ fn sigterm_finishes_the_render_in_flight_and_exits_0() {
     });
     let status = server.child.wait().expect("the server exits");
     assert_eq!(status.code(), Some(0));
+}
+
+/// HMAC-SHA256 of `target` under `key`, in lowercase hex: the canonical
+/// form of docs/serve.md, computed independently of the server.
+fn signature(key: &str, target: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(target.as_bytes());
+    let bytes = mac.finalize().into_bytes();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn signed(key: &str, target: &str) -> String {
+    let joiner = if target.contains('?') { '&' } else { '?' };
+    format!("{target}{joiner}sig={}", signature(key, target))
+}
+
+fn template_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("card.json"), TEMPLATE).expect("write template");
+    dir
+}
+
+#[test]
+fn signed_urls_are_served_and_tampered_or_missing_ones_are_403() {
+    let dir = template_dir();
+    let templates = dir.path().to_str().expect("utf-8");
+    let server = Server::start(&["--templates", templates, "--signing-key", "s3cret"]);
+    let good = signed("s3cret", "/t/card.png?accent=%2300ff00");
+    let ok = get(&server.url(&good));
+    assert_eq!(ok.0, 200, "{}", String::from_utf8_lossy(&ok.2));
+    let bare = get(&server.url(&signed("s3cret", "/t/card.png")));
+    assert_eq!(bare.0, 200, "a URL without variables is signed too");
+    let sig = good.rsplit_once("sig=").expect("signed").1.to_owned();
+    let flipped = format!(
+        "{}{}",
+        if sig.starts_with('0') { '1' } else { '0' },
+        &sig[1..]
+    );
+    let refused = [
+        ("query changed", good.replace("00ff00", "ff0000")),
+        ("query added", good.replace("?accent", "?quality=5&accent")),
+        ("path changed", good.replace("card.png", "card.jpg")),
+        ("signature changed", good.replace(&sig, &flipped)),
+        ("signature cut", good.replace(&sig, &sig[..60])),
+        ("other key", signed("other", "/t/card.png?accent=%2300ff00")),
+        ("no signature", "/t/card.png?accent=%2300ff00".to_owned()),
+        (
+            "signature not last",
+            format!("/t/card.png?sig={sig}&accent=%2300ff00"),
+        ),
+    ];
+    for (what, target) in &refused {
+        let answer = get(&server.url(target));
+        assert_eq!(answer.0, 403, "{what}: {target}");
+        let body: serde_json::Value = serde_json::from_slice(&answer.2).expect("JSON body");
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"bad_signature\"}"),
+        refused.len() as f64
+    );
+}
+
+#[test]
+fn the_signing_key_can_come_from_the_environment() {
+    let dir = template_dir();
+    let templates = dir.path().to_str().expect("utf-8");
+    let server =
+        Server::start_with_env(&["--templates", templates], &[("IMPASTO_SIGNING_KEY", "k")]);
+    assert_eq!(get(&server.url("/t/card.png")).0, 403);
+    assert_eq!(get(&server.url(&signed("k", "/t/card.png"))).0, 200);
+}
+
+#[test]
+fn unsigned_urls_are_served_when_no_key_is_set() {
+    let dir = template_dir();
+    let server = Server::start(&["--templates", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(get(&server.url("/t/card.png?accent=%2300ff00")).0, 200);
+    // A `sig` parameter is not a template variable, signed or not.
+    assert_eq!(get(&server.url("/t/card.png?sig=whatever")).0, 200);
+}
+
+#[test]
+fn the_signing_key_can_come_from_a_file_without_its_newline() {
+    let dir = template_dir();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, "from-a-file\n").expect("write key");
+    let server = Server::start(&[
+        "--templates",
+        dir.path().to_str().expect("utf-8"),
+        "--signing-key-file",
+        key_file.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        get(&server.url(&signed("from-a-file", "/t/card.png"))).0,
+        200
+    );
+    assert_eq!(
+        get(&server.url(&signed("from-a-file\n", "/t/card.png"))).0,
+        403
+    );
 }

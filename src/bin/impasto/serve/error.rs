@@ -4,7 +4,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use impasto::{Error, Location};
+use impasto::{Error, Location, SceneError};
 use serde_json::{json, Value};
 
 use super::metrics::Reason;
@@ -40,6 +40,18 @@ pub enum ServeError {
     /// The request was unusable (400): format, quality, header, body encoding.
     #[error("{0}")]
     BadRequest(String),
+    /// A `/t/` URL without a valid signature while `--signing-key` is set (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A remote image was refused (not on `--allow-host`, too large, not
+    /// an image: 400) or its host failed (timeout, error status: 502).
+    #[error("{error}")]
+    Fetch {
+        /// Where (the image layer, field `src`) and what.
+        error: SceneError,
+        /// Refused by policy or input (400) rather than failed (502).
+        refused: bool,
+    },
     /// No template of that name (404).
     #[error("no template named {0:?}")]
     NoTemplate(String),
@@ -72,6 +84,9 @@ impl ServeError {
             }
             ServeError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServeError::NoTemplate(_) => StatusCode::NOT_FOUND,
+            ServeError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServeError::Fetch { refused: true, .. } => StatusCode::BAD_REQUEST,
+            ServeError::Fetch { refused: false, .. } => StatusCode::BAD_GATEWAY,
             ServeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ServeError::Draining => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -88,6 +103,9 @@ impl ServeError {
             ServeError::BodyTooLarge { .. } => Reason::BodyTooLarge,
             ServeError::BadRequest(_) => Reason::BadRequest,
             ServeError::NoTemplate(_) => Reason::NotFound,
+            ServeError::Forbidden(_) => Reason::BadSignature,
+            ServeError::Fetch { refused: true, .. } => Reason::FetchRefused,
+            ServeError::Fetch { refused: false, .. } => Reason::FetchFailed,
             ServeError::Timeout { .. } => Reason::Timeout,
             ServeError::Draining => Reason::Draining,
         }
@@ -98,7 +116,9 @@ impl ServeError {
     pub fn body(&self) -> Value {
         let one_line = self.to_string().replace('\n', " ");
         let (location, field, variable) = match self {
-            ServeError::Render(Error::Scene(e)) => (Some(&e.location), e.field.as_deref(), None),
+            ServeError::Render(Error::Scene(e)) | ServeError::Fetch { error: e, .. } => {
+                (Some(&e.location), e.field.as_deref(), None)
+            }
             ServeError::Render(Error::Template(e)) => (e.location(), e.field(), e.variable()),
             ServeError::Render(Error::Unsupported { location, .. }) => (Some(location), None, None),
             _ => (None, None, None),

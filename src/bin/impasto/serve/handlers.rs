@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use impasto::{Scene, Template};
@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::error::ServeError;
 use super::metrics::Reason;
 use super::render::{format_named, negotiate, quality, respond};
+use super::signing::SIG_PARAM;
 use super::AppState;
 
 type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -103,13 +104,18 @@ pub async fn post_template(
 }
 
 /// `GET /t/{name}.{ext}?var=value&...`: the query holds the variables
-/// (`quality` is the JPEG quality, not a variable).
+/// (`quality` is the JPEG quality and `sig` the signature, not variables).
+/// With `--signing-key`, the URL must be signed (403 otherwise).
 pub async fn get_template(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
+    uri: Uri,
     query: Params,
     headers: HeaderMap,
 ) -> Result<Response, ServeError> {
+    if let Some(key) = &state.signing_key {
+        key.verify(uri.path(), uri.query())?;
+    }
     let params = params(query)?;
     let quality = quality(param(&params, "quality"))?;
     let Some((name, ext)) = file.rsplit_once('.') else {
@@ -118,8 +124,10 @@ pub async fn get_template(
         )));
     };
     let format = format_named(ext, quality)?;
-    let row: BTreeMap<String, String> =
-        params.into_iter().filter(|(k, _)| k != "quality").collect();
+    let row: BTreeMap<String, String> = params
+        .into_iter()
+        .filter(|(k, _)| k != "quality" && k != SIG_PARAM)
+        .collect();
     let template = load_template(&state, name).await?;
     let scene = template.bind(&row)?;
     respond(state, scene, format, &headers).await

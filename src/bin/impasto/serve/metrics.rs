@@ -25,6 +25,13 @@ pub enum Reason {
     BadRequest,
     /// No such template (404).
     NotFound,
+    /// A `/t/` URL unsigned or with a wrong signature (403).
+    BadSignature,
+    /// A remote image was refused: host not allowed, too large, not an
+    /// image (400).
+    FetchRefused,
+    /// A remote image's host failed: timeout, connection, status (502).
+    FetchFailed,
     /// The deadline passed (504).
     Timeout,
     /// The client went away before the answer; the render was cancelled.
@@ -36,13 +43,16 @@ pub enum Reason {
 }
 
 impl Reason {
-    const ALL: [Reason; 10] = [
+    const ALL: [Reason; 13] = [
         Reason::QueueFull,
         Reason::OverMemoryBudget,
         Reason::BodyTooLarge,
         Reason::BadInput,
         Reason::BadRequest,
         Reason::NotFound,
+        Reason::BadSignature,
+        Reason::FetchRefused,
+        Reason::FetchFailed,
         Reason::Timeout,
         Reason::ClientGone,
         Reason::Draining,
@@ -58,6 +68,9 @@ impl Reason {
             Reason::BadInput => "bad_input",
             Reason::BadRequest => "bad_request",
             Reason::NotFound => "not_found",
+            Reason::BadSignature => "bad_signature",
+            Reason::FetchRefused => "fetch_refused",
+            Reason::FetchFailed => "fetch_failed",
             Reason::Timeout => "timeout",
             Reason::ClientGone => "client_gone",
             Reason::Draining => "draining",
@@ -85,6 +98,14 @@ pub struct Metrics {
     pub reserved_bytes: AtomicI64,
     /// 304 answers (no render).
     pub not_modified: AtomicU64,
+    /// Remote images fetched.
+    pub fetches_ok: AtomicU64,
+    /// Remote images refused (host, size, not an image).
+    pub fetches_refused: AtomicU64,
+    /// Remote images whose host failed (timeout, connection, status).
+    pub fetches_failed: AtomicU64,
+    /// Bytes of remote images fetched.
+    pub fetched_bytes: AtomicU64,
     render_buckets: [AtomicU64; BUCKETS.len()],
     render_count: AtomicU64,
     render_micros: AtomicU64,
@@ -120,43 +141,67 @@ impl Metrics {
 
     /// The Prometheus text exposition of every figure.
     pub fn render_text(&self, renderer: &Renderer, budget: u64, ready: bool) -> String {
-        let mut out = String::with_capacity(4096);
+        let mut out = String::with_capacity(8192);
+        self.statuses_text(&mut out);
+        self.rejections_text(&mut out);
+        for (name, kind, help, value) in self
+            .server_figures(budget, ready)
+            .into_iter()
+            .chain(cache_figures(renderer))
+        {
+            head(&mut out, name, kind, help);
+            let _ = writeln!(out, "{name} {value}");
+        }
+        self.fetches_text(&mut out);
+        gpu_pool_text(&mut out, renderer);
+        self.histogram_text(&mut out);
+        out
+    }
+
+    fn statuses_text(&self, out: &mut String) {
+        let name = "impasto_http_requests_total";
+        head(out, name, "counter", "HTTP answers by status code.");
         let statuses = self
             .statuses
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        head(
-            &mut out,
-            "impasto_http_requests_total",
-            "counter",
-            "HTTP answers by status code.",
-        );
         for (status, n) in statuses {
-            let _ = writeln!(
-                out,
-                "impasto_http_requests_total{{status=\"{status}\"}} {n}"
-            );
+            let _ = writeln!(out, "{name}{{status=\"{status}\"}} {n}");
         }
-        head(
-            &mut out,
-            "impasto_rejections_total",
-            "counter",
-            "Requests refused or not rendered, by reason.",
-        );
+    }
+
+    fn rejections_text(&self, out: &mut String) {
+        let name = "impasto_rejections_total";
+        let help = "Requests refused or not rendered, by reason.";
+        head(out, name, "counter", help);
         for (reason, n) in Reason::ALL.iter().zip(&self.rejections) {
             let n = n.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "impasto_rejections_total{{reason=\"{}\"}} {n}",
-                reason.name()
-            );
+            let _ = writeln!(out, "{name}{{reason=\"{}\"}} {n}", reason.name());
         }
-        let load = |a: &AtomicI64| a.load(Ordering::Relaxed);
-        let cache = renderer.asset_cache_stats();
-        let (glyphs, glyph_bytes) = renderer.glyph_cache();
-        let ready = u64::from(ready);
-        let single: [(&str, &str, &str, String); 14] = [
+    }
+
+    fn fetches_text(&self, out: &mut String) {
+        let name = "impasto_remote_fetches_total";
+        let help = "Remote images (--allow-host) by result: ok, refused (400), failed (502).";
+        head(out, name, "counter", help);
+        for (result, n) in [
+            ("ok", &self.fetches_ok),
+            ("refused", &self.fetches_refused),
+            ("failed", &self.fetches_failed),
+        ] {
+            let n = n.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}{{result=\"{result}\"}} {n}");
+        }
+        let name = "impasto_remote_fetched_bytes_total";
+        head(out, name, "counter", "Bytes of remote images fetched.");
+        let _ = writeln!(out, "{name} {}", self.fetched_bytes.load(Ordering::Relaxed));
+    }
+
+    /// The server's own unlabelled figures.
+    fn server_figures(&self, budget: u64, ready: bool) -> [Figure; 6] {
+        let load = |a: &AtomicI64| a.load(Ordering::Relaxed).to_string();
+        [
             (
                 "impasto_not_modified_total",
                 "counter",
@@ -167,19 +212,19 @@ impl Metrics {
                 "impasto_queue_depth",
                 "gauge",
                 "Admitted requests waiting for a worker or memory.",
-                load(&self.queued).to_string(),
+                load(&self.queued),
             ),
             (
                 "impasto_renders_in_flight",
                 "gauge",
                 "Renders running on a worker.",
-                load(&self.in_flight).to_string(),
+                load(&self.in_flight),
             ),
             (
                 "impasto_reserved_render_bytes",
                 "gauge",
                 "Bytes reserved from the memory budget.",
-                load(&self.reserved_bytes).to_string(),
+                load(&self.reserved_bytes),
             ),
             (
                 "impasto_memory_budget_bytes",
@@ -191,63 +236,9 @@ impl Metrics {
                 "impasto_ready",
                 "gauge",
                 "1 when /readyz answers 200.",
-                ready.to_string(),
+                u64::from(ready).to_string(),
             ),
-            (
-                "impasto_asset_cache_hits_total",
-                "counter",
-                "Decoded-image cache hits.",
-                cache.hits.to_string(),
-            ),
-            (
-                "impasto_asset_cache_misses_total",
-                "counter",
-                "Decoded-image cache misses (files decoded).",
-                cache.misses.to_string(),
-            ),
-            (
-                "impasto_asset_cache_evictions_total",
-                "counter",
-                "Images dropped from the decoded-image cache.",
-                cache.evictions.to_string(),
-            ),
-            (
-                "impasto_asset_cache_bytes",
-                "gauge",
-                "Bytes held by the decoded-image cache.",
-                cache.bytes.to_string(),
-            ),
-            (
-                "impasto_asset_cache_images",
-                "gauge",
-                "Images held by the decoded-image cache.",
-                cache.images.to_string(),
-            ),
-            (
-                "impasto_asset_cache_budget_bytes",
-                "gauge",
-                "The decoded-image cache's budget.",
-                cache.budget.to_string(),
-            ),
-            (
-                "impasto_glyph_cache_glyphs",
-                "gauge",
-                "Glyph images held by the glyph cache.",
-                glyphs.to_string(),
-            ),
-            (
-                "impasto_glyph_cache_bytes",
-                "gauge",
-                "Bytes held by the glyph cache.",
-                glyph_bytes.to_string(),
-            ),
-        ];
-        for (name, kind, help, value) in single {
-            head(&mut out, name, kind, help);
-            let _ = writeln!(out, "{name} {value}");
-        }
-        self.histogram_text(&mut out);
-        out
+        ]
     }
 
     fn histogram_text(&self, out: &mut String) {
@@ -267,6 +258,88 @@ impl Metrics {
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
         let _ = writeln!(out, "{name}_sum {sum}");
         let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
+/// One unlabelled series: name, type, help, value.
+type Figure = (&'static str, &'static str, &'static str, String);
+
+/// The renderer's caches: decoded images and glyphs.
+fn cache_figures(renderer: &Renderer) -> [Figure; 8] {
+    let cache = renderer.asset_cache_stats();
+    let (glyphs, glyph_bytes) = renderer.glyph_cache();
+    [
+        (
+            "impasto_asset_cache_hits_total",
+            "counter",
+            "Decoded-image cache hits.",
+            cache.hits.to_string(),
+        ),
+        (
+            "impasto_asset_cache_misses_total",
+            "counter",
+            "Decoded-image cache misses (files decoded).",
+            cache.misses.to_string(),
+        ),
+        (
+            "impasto_asset_cache_evictions_total",
+            "counter",
+            "Images dropped from the decoded-image cache.",
+            cache.evictions.to_string(),
+        ),
+        (
+            "impasto_asset_cache_bytes",
+            "gauge",
+            "Bytes held by the decoded-image cache.",
+            cache.bytes.to_string(),
+        ),
+        (
+            "impasto_asset_cache_images",
+            "gauge",
+            "Images held by the decoded-image cache.",
+            cache.images.to_string(),
+        ),
+        (
+            "impasto_asset_cache_budget_bytes",
+            "gauge",
+            "The decoded-image cache's budget.",
+            cache.budget.to_string(),
+        ),
+        (
+            "impasto_glyph_cache_glyphs",
+            "gauge",
+            "Glyph images held by the glyph cache.",
+            glyphs.to_string(),
+        ),
+        (
+            "impasto_glyph_cache_bytes",
+            "gauge",
+            "Bytes held by the glyph cache.",
+            glyph_bytes.to_string(),
+        ),
+    ]
+}
+
+/// The GPU resource pool's bytes, when rendering on the GPU (no series on
+/// the CPU backend).
+fn gpu_pool_text(out: &mut String, renderer: &Renderer) {
+    let Some(pool) = renderer.gpu_pool_stats() else {
+        return;
+    };
+    for (name, help, value) in [
+        (
+            "impasto_gpu_pool_bytes",
+            "Bytes of GPU textures and buffers allocated, in use or idle.",
+            pool.bytes_live,
+        ),
+        (
+            "impasto_gpu_pool_budget_bytes",
+            "The GPU resource pool's budget.",
+            pool.budget,
+        ),
+    ] {
+        head(out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {value}");
     }
 }
 

@@ -7,7 +7,9 @@ mod admission;
 mod error;
 mod handlers;
 mod metrics;
+mod remote;
 mod render;
+mod signing;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,6 +27,8 @@ use impasto::{Error, Limits, Renderer};
 use crate::BackendArg;
 use admission::Admission;
 use metrics::Metrics;
+use remote::{AllowedHost, FetchLimits, Fetcher};
+use signing::SigningKey;
 
 /// `impasto serve` arguments.
 #[derive(Args, Debug)]
@@ -78,6 +82,30 @@ pub struct ServeArgs {
     /// ETags, that do not depend on the machine's fonts).
     #[arg(long)]
     no_system_fonts: bool,
+    /// Require signed /t/ URLs: HMAC-SHA256 with this key over the path and
+    /// query, as a last `sig` parameter (docs/serve.md). Also read from the
+    /// environment variable IMPASTO_SIGNING_KEY.
+    #[arg(long, value_name = "KEY", conflicts_with = "signing_key_file")]
+    signing_key: Option<String>,
+    /// Like --signing-key, the key read from a file (one trailing newline
+    /// dropped), so that it is not in the process list.
+    #[arg(long, value_name = "FILE")]
+    signing_key_file: Option<PathBuf>,
+    /// Allow image layers whose `src` is an http:// or https:// URL on this
+    /// host: HOST (the scheme's default port), HOST:PORT, or *.DOMAIN; may
+    /// be given more than once. Without it, no remote fetches.
+    #[arg(long = "allow-host", value_name = "HOST[:PORT]")]
+    allow_hosts: Vec<AllowedHost>,
+    /// Most seconds to connect to a remote image's host.
+    #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = crate::parse_timeout)]
+    fetch_connect_timeout: Duration,
+    /// Most seconds a remote image's host may stay silent (between reads);
+    /// the request's deadline bounds the whole fetch.
+    #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = crate::parse_timeout)]
+    fetch_read_timeout: Duration,
+    /// Largest image file, local or fetched, in bytes.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    max_image_file_bytes: u64,
 }
 
 /// What every request shares.
@@ -93,6 +121,24 @@ pub struct AppState {
     cache_max_age: u64,
     ready_watermark: f64,
     draining: AtomicBool,
+    /// `--signing-key`: when set, `/t/` URLs must be signed.
+    signing_key: Option<SigningKey>,
+    /// Remote images (`--allow-host`).
+    fetcher: Fetcher,
+}
+
+/// `--signing-key`, `--signing-key-file`, else `IMPASTO_SIGNING_KEY`.
+fn signing_key(args: &ServeArgs) -> Result<Option<SigningKey>, Error> {
+    let key = match (&args.signing_key, &args.signing_key_file) {
+        (Some(text), _) => SigningKey::new(text),
+        (None, Some(path)) => SigningKey::from_file(path),
+        (None, None) => match std::env::var(signing::KEY_ENV) {
+            Ok(text) => SigningKey::new(&text),
+            Err(std::env::VarError::NotPresent) => return Ok(None),
+            Err(e) => Err(format!("{}: {e}", signing::KEY_ENV)),
+        },
+    };
+    key.map(Some).map_err(Error::Options)
 }
 
 fn state(args: &ServeArgs) -> Result<AppState, Error> {
@@ -105,11 +151,13 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
     if !(args.ready_watermark > 0.0 && args.ready_watermark <= 1.0) {
         return Err(Error::Options("--ready-watermark must be in (0, 1]".into()));
     }
+    let limits = Limits {
+        max_render_bytes: args.memory_budget,
+        max_image_file_bytes: args.max_image_file_bytes,
+        ..Limits::default()
+    };
     let mut renderer = Renderer::new(args.backend.into())?
-        .with_limits(Limits {
-            max_render_bytes: args.memory_budget,
-            ..Limits::default()
-        })
+        .with_limits(limits)
         .with_asset_root(&args.assets)
         .with_system_fonts(!args.no_system_fonts);
     for dir in &args.font_dirs {
@@ -118,6 +166,13 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
     let metrics = Arc::new(Metrics::default());
     let workers = usize::from(args.workers);
     let queue = usize::from(args.queue);
+    let fetch_limits = FetchLimits {
+        connect: args.fetch_connect_timeout,
+        read: args.fetch_read_timeout,
+        max_bytes: args.max_image_file_bytes,
+        max_pixels: limits.max_image_pixels,
+    };
+    let fetcher = Fetcher::new(args.allow_hosts.clone(), fetch_limits, Arc::clone(&metrics));
     Ok(AppState {
         renderer,
         admission: Admission::new(workers, queue, args.memory_budget, Arc::clone(&metrics)),
@@ -129,6 +184,8 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         cache_max_age: args.cache_max_age,
         ready_watermark: args.ready_watermark,
         draining: AtomicBool::new(false),
+        signing_key: signing_key(args)?,
+        fetcher,
     })
 }
 

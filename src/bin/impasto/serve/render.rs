@@ -1,7 +1,8 @@
 //! One render through the server: output format, ETag and 304, deadline,
-//! admission, the render on a blocking worker, and cancellation when the
-//! deadline passes or the client goes away.
+//! admission, remote images, the render on a blocking worker, and
+//! cancellation when the deadline passes or the client goes away.
 
+use std::collections::HashMap;
 use std::path::{Component, Path};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -13,8 +14,10 @@ use impasto::codec::OutputFormat;
 use impasto::{Assets, CancelToken, LayerKind, RenderOptions, Scene};
 use sha2::{Digest, Sha256};
 
+use super::admission::Slot;
 use super::error::ServeError;
 use super::metrics::{Metrics, Reason};
+use super::remote::{self, Fetched};
 use super::AppState;
 
 /// The header that lowers the deadline of one request, in milliseconds.
@@ -89,9 +92,15 @@ fn mime(format: OutputFormat) -> &'static str {
 }
 
 /// The strong ETag of a render: SHA-256 over the crate version, the
-/// backend, the output format and quality, the scene's canonical JSON and
-/// the size and modification time of every image file it names.
-async fn etag(state: &AppState, scene: &Scene, format: OutputFormat) -> Result<String, ServeError> {
+/// backend, the output format and quality, the scene's canonical JSON, the
+/// size and modification time of every image file it names and the SHA-256
+/// of every remote image's body (`remote`, by `src`).
+async fn etag(
+    state: &AppState,
+    scene: &Scene,
+    format: OutputFormat,
+    remote: &HashMap<String, [u8; 32]>,
+) -> Result<String, ServeError> {
     let json = serde_json::to_string(scene)
         .map_err(|e| ServeError::Internal(format!("serializing the scene: {e}")))?;
     let mut hash = Sha256::new();
@@ -102,6 +111,10 @@ async fn etag(state: &AppState, scene: &Scene, format: OutputFormat) -> Result<S
         if let LayerKind::Image(image) = &layer.kind {
             hash.update(b"\0");
             hash.update(image.src.as_bytes());
+            if let Some(digest) = remote.get(&image.src) {
+                hash.update(digest);
+                continue;
+            }
             hash.update(
                 file_identity(&state.asset_root, &image.src)
                     .await
@@ -193,8 +206,25 @@ fn cached_headers(response: &mut Response, etag: &str, max_age: u64) {
     }
 }
 
+fn not_modified(state: &AppState, etag: &str) -> Response {
+    state.metrics.not_modified.fetch_add(1, Ordering::Relaxed);
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    cached_headers(&mut response, etag, state.cache_max_age);
+    response
+}
+
+/// What a request admitted for rendering ends with.
+enum Outcome {
+    /// The encoded image and its ETag.
+    Image(Vec<u8>, String),
+    /// The client has it (known only once its remote images were fetched).
+    NotModified(String),
+}
+
 /// Renders `scene` as `format` for a request with `headers`: 304 when the
-/// client has it, else the image, or the error.
+/// client has it, else the image, or the error. A scene without remote
+/// images is answered 304 before admission; one with remote images is
+/// admitted first, since its ETag needs their bodies.
 pub async fn respond(
     state: Arc<AppState>,
     scene: Scene,
@@ -204,12 +234,13 @@ pub async fn respond(
     if state.draining.load(Ordering::Relaxed) {
         return Err(ServeError::Draining);
     }
-    let etag = etag(&state, &scene, format).await?;
-    if matches_etag(headers, &etag) {
-        state.metrics.not_modified.fetch_add(1, Ordering::Relaxed);
-        let mut response = StatusCode::NOT_MODIFIED.into_response();
-        cached_headers(&mut response, &etag, state.cache_max_age);
-        return Ok(response);
+    let remote = remote::has_remote(&scene);
+    let local_etag = match remote {
+        false => Some(etag(&state, &scene, format, &HashMap::new()).await?),
+        true => None,
+    };
+    if let Some(etag) = local_etag.as_deref().filter(|e| matches_etag(headers, e)) {
+        return Ok(not_modified(&state, etag));
     }
     let timeout = request_timeout(&state, headers)?;
     let deadline = Instant::now() + timeout;
@@ -219,52 +250,99 @@ pub async fn respond(
         metrics: Arc::clone(&state.metrics),
         armed: true,
     };
-    let work = render_admitted(Arc::clone(&state), scene, format, deadline, token);
+    let work = async {
+        let slot = state.admission.enter()?;
+        let scene = Arc::new(scene);
+        let fetched = match remote {
+            true => fetch(&state, &scene, deadline).await?,
+            false => Fetched::default(),
+        };
+        let etag = match local_etag {
+            Some(etag) => etag,
+            None => etag(&state, &scene, format, &fetched.digests).await?,
+        };
+        if matches_etag(headers, &etag) {
+            return Ok(Outcome::NotModified(etag));
+        }
+        let job = Job {
+            scene,
+            assets: fetched.assets,
+            format,
+            deadline,
+            token,
+        };
+        let bytes = render_admitted(Arc::clone(&state), slot, job).await?;
+        Ok::<_, ServeError>(Outcome::Image(bytes, etag))
+    };
     let result = tokio::time::timeout_at(deadline.into(), work).await;
     guard.armed = false;
-    let bytes = match result {
+    let (bytes, etag) = match result {
         Err(_elapsed) => {
             guard.token.cancel();
             return Err(ServeError::Timeout {
                 ms: timeout.as_millis(),
             });
         }
-        Ok(outcome) => outcome?,
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(Outcome::NotModified(etag))) => return Ok(not_modified(&state, &etag)),
+        Ok(Ok(Outcome::Image(bytes, etag))) => (bytes, etag),
     };
     let mut response = ([(header::CONTENT_TYPE, mime(format))], bytes).into_response();
     cached_headers(&mut response, &etag, state.cache_max_age);
     Ok(response)
 }
 
-/// Admission, the memory estimate, then the render and encoding on a
-/// blocking thread that holds the worker and the memory until it ends.
-async fn render_admitted(
-    state: Arc<AppState>,
-    scene: Scene,
+/// Fetches the scene's remote images on the blocking pool.
+async fn fetch(
+    state: &Arc<AppState>,
+    scene: &Arc<Scene>,
+    deadline: Instant,
+) -> Result<Fetched, ServeError> {
+    let (state, scene) = (Arc::clone(state), Arc::clone(scene));
+    tokio::task::spawn_blocking(move || state.fetcher.fetch_scene(&scene, deadline))
+        .await
+        .map_err(|e| ServeError::Internal(format!("fetch task: {e}")))?
+}
+
+/// One admitted render's inputs.
+struct Job {
+    scene: Arc<Scene>,
+    /// Remote images, fetched and decoded.
+    assets: Assets,
     format: OutputFormat,
     deadline: Instant,
     token: CancelToken,
+}
+
+/// The memory estimate, then the render and encoding on a blocking thread
+/// that holds the worker and the memory until it ends.
+async fn render_admitted(
+    state: Arc<AppState>,
+    slot: Slot,
+    job: Job,
 ) -> Result<Vec<u8>, ServeError> {
-    let slot = state.admission.enter()?;
-    let scene = Arc::new(scene);
-    let (renderer, for_estimate) = (state.renderer.clone(), Arc::clone(&scene));
-    let estimate = tokio::task::spawn_blocking(move || {
-        renderer.estimate_render_bytes(&for_estimate, &Assets::new())
-    })
-    .await
-    .map_err(|e| ServeError::Internal(format!("estimate task: {e}")))??;
+    let assets = Arc::new(job.assets);
+    let (renderer, scene, for_estimate) = (
+        state.renderer.clone(),
+        Arc::clone(&job.scene),
+        Arc::clone(&assets),
+    );
+    let estimate =
+        tokio::task::spawn_blocking(move || renderer.estimate_render_bytes(&scene, &for_estimate))
+            .await
+            .map_err(|e| ServeError::Internal(format!("estimate task: {e}")))??;
     let running = state.admission.start(slot, estimate).await?;
     let (renderer, metrics) = (state.renderer.clone(), Arc::clone(&state.metrics));
     tokio::task::spawn_blocking(move || {
         let _running = running;
         let started = Instant::now();
         let options = RenderOptions {
-            deadline: Some(deadline),
-            cancel: Some(token),
+            deadline: Some(job.deadline),
+            cancel: Some(job.token),
         };
         let encoded = renderer
-            .render_with(&scene, &Assets::new(), &options)
-            .and_then(|image| impasto::codec::encode(&image, format));
+            .render_with(&job.scene, &assets, &options)
+            .and_then(|image| impasto::codec::encode(&image, job.format));
         metrics.observe_render(started.elapsed());
         encoded
     })

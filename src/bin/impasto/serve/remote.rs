@@ -1,0 +1,379 @@
+//! Remote images (`--allow-host`): image layers whose `src` is an
+//! `http://` or `https://` URL are fetched before the render, only from the
+//! hosts listed, with connect and read timeouts, a byte limit, and redirects
+//! followed by hand (each hop checked against the list again, at most
+//! [`MAX_REDIRECTS`]). Without `--allow-host` such a scene is refused (400).
+//!
+//! The client is ureq (blocking, rustls with ring); fetches run on the
+//! blocking pool, never on the async runtime's threads.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use impasto::{Assets, LayerKind, Location, Scene, SceneError};
+use sha2::{Digest, Sha256};
+use ureq::http::Uri;
+use ureq::Agent;
+
+use super::error::ServeError;
+use super::metrics::Metrics;
+
+/// Redirects followed per image, each re-checked against the list.
+pub const MAX_REDIRECTS: usize = 3;
+
+/// One `--allow-host` entry: `HOST` (the scheme's default port only),
+/// `HOST:PORT`, or `*.DOMAIN[:PORT]` (any subdomain of DOMAIN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedHost {
+    /// Lowercase; `*.` kept for wildcards; IPv6 in brackets.
+    host: String,
+    port: Option<u16>,
+}
+
+impl FromStr for AllowedHost {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<AllowedHost, String> {
+        let bad = || format!("--allow-host {text:?}: expected HOST or HOST:PORT");
+        if text.contains(['/', '@', '?', '#']) || text.trim() != text {
+            return Err(bad());
+        }
+        let authority: ureq::http::uri::Authority = text.parse().map_err(|_| bad())?;
+        let host = authority.host().to_ascii_lowercase();
+        let name = host.strip_prefix("*.").unwrap_or(&host);
+        if name.is_empty() || name.contains('*') {
+            return Err(bad());
+        }
+        Ok(AllowedHost {
+            host,
+            port: authority.port_u16(),
+        })
+    }
+}
+
+impl fmt::Display for AllowedHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}:{port}", self.host),
+            None => write!(f, "{}", self.host),
+        }
+    }
+}
+
+impl AllowedHost {
+    fn allows(&self, host: &str, port: u16, default_port: u16) -> bool {
+        let host_ok = match self.host.strip_prefix('*') {
+            Some(suffix) => host.ends_with(suffix) && host.len() > suffix.len(),
+            None => host == self.host,
+        };
+        host_ok && self.port.unwrap_or(default_port) == port
+    }
+}
+
+/// Whether `src` names a remote image.
+pub fn is_remote(src: &str) -> bool {
+    let lower = |n: usize| src.get(..n).map(str::to_ascii_lowercase);
+    lower(7).as_deref() == Some("http://") || lower(8).as_deref() == Some("https://")
+}
+
+/// The fetch limits.
+#[derive(Debug, Clone)]
+pub struct FetchLimits {
+    /// Most time to open a connection.
+    pub connect: Duration,
+    /// Most time between two reads (headers or body).
+    pub read: Duration,
+    /// Largest body, in bytes.
+    pub max_bytes: u64,
+    /// Largest decoded image, in pixels (the library's limit).
+    pub max_pixels: u64,
+}
+
+/// The remote-image fetcher shared by all requests.
+#[derive(Debug)]
+pub struct Fetcher {
+    allow: Vec<AllowedHost>,
+    limits: FetchLimits,
+    agent: Agent,
+    metrics: Arc<Metrics>,
+}
+
+/// Remote images fetched for one scene: decoded, by `src`, and the SHA-256
+/// of each body (for the ETag).
+#[derive(Debug, Default)]
+pub struct Fetched {
+    pub assets: Assets,
+    pub digests: HashMap<String, [u8; 32]>,
+}
+
+/// Why one URL gave no image: refused by policy or input (400), or the
+/// remote failed (502).
+enum Failure {
+    Refused(String),
+    Failed(String),
+}
+
+impl Fetcher {
+    /// A fetcher for `allow` (empty: every remote image is refused).
+    pub fn new(allow: Vec<AllowedHost>, limits: FetchLimits, metrics: Arc<Metrics>) -> Fetcher {
+        let agent = Agent::config_builder()
+            .timeout_connect(Some(limits.connect))
+            .timeout_per_read(Some(limits.read))
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .proxy(None)
+            .user_agent(concat!("impasto/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Fetcher {
+            allow,
+            limits,
+            agent,
+            metrics,
+        }
+    }
+
+    /// Fetches and decodes every remote image of `scene`'s visible layers
+    /// (each distinct URL once, in layer order) before `deadline`.
+    /// Blocking: call it on the blocking pool.
+    pub fn fetch_scene(&self, scene: &Scene, deadline: Instant) -> Result<Fetched, ServeError> {
+        let mut fetched = Fetched::default();
+        for (index, layer) in scene.layers.iter().enumerate() {
+            let LayerKind::Image(image) = &layer.kind else {
+                continue;
+            };
+            if !layer.visible || !is_remote(&image.src) || fetched.digests.contains_key(&image.src)
+            {
+                continue;
+            }
+            let fail = |refused: bool, message: String| ServeError::Fetch {
+                error: SceneError {
+                    location: Location::Layer {
+                        index,
+                        kind: Some("image".into()),
+                    },
+                    field: Some("src".into()),
+                    message: format!("{:?}: {message}", image.src),
+                },
+                refused,
+            };
+            let bytes = match self.fetch(&image.src, deadline) {
+                Ok(bytes) => bytes,
+                Err(Failure::Refused(m)) => return Err(fail(true, m)),
+                Err(Failure::Failed(m)) => return Err(fail(false, m)),
+            };
+            let decoded = impasto::codec::decode_bytes(&bytes, self.limits.max_pixels)
+                .map_err(|e| fail(true, e.0))?;
+            fetched
+                .digests
+                .insert(image.src.clone(), Sha256::digest(&bytes).into());
+            fetched.assets.insert(image.src.clone(), decoded);
+        }
+        Ok(fetched)
+    }
+
+    /// One URL's body, counted in the metrics.
+    fn fetch(&self, url: &str, deadline: Instant) -> Result<Vec<u8>, Failure> {
+        let result = self.follow(url, deadline);
+        let m = &self.metrics;
+        match &result {
+            Ok(bytes) => {
+                m.fetches_ok.fetch_add(1, Ordering::Relaxed);
+                m.fetched_bytes
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            }
+            Err(Failure::Refused(_)) => {
+                m.fetches_refused.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(Failure::Failed(_)) => {
+                m.fetches_failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+
+    /// GETs `url`, following redirects by hand, each hop checked.
+    fn follow(&self, url: &str, deadline: Instant) -> Result<Vec<u8>, Failure> {
+        if self.allow.is_empty() {
+            return Err(Failure::Refused(
+                "remote images are off: the server was started without --allow-host".into(),
+            ));
+        }
+        let give_up = deadline;
+        let mut uri = self.check(url, None)?;
+        for _hop in 0..=MAX_REDIRECTS {
+            let left = give_up.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Failure::Failed("timed out".into()));
+            }
+            let mut response = self
+                .agent
+                .get(&uri)
+                .header("accept", "image/png, image/jpeg, image/webp, image/*;q=0.8")
+                .config()
+                .timeout_global(Some(left))
+                .build()
+                .call()
+                .map_err(|e| Failure::Failed(describe(&e)))?;
+            let status = response.status();
+            if status.is_redirection() {
+                let Some(location) = response
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                else {
+                    return Err(Failure::Failed(format!("{status} without a Location")));
+                };
+                let next = resolve(&uri, location);
+                uri = self.check(&next, Some(&uri))?;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(Failure::Failed(format!("the server answered {status}")));
+            }
+            let limit = self.limits.max_bytes;
+            let too_large = || {
+                Failure::Refused(format!(
+                    "the image is over the limit of {limit} bytes (--max-image-file-bytes)"
+                ))
+            };
+            let declared = response
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            if declared.is_some_and(|n| n > limit) {
+                return Err(too_large());
+            }
+            return match response.body_mut().with_config().limit(limit).read_to_vec() {
+                Ok(bytes) => Ok(bytes),
+                Err(ureq::Error::BodyExceedsLimit(_)) => Err(too_large()),
+                Err(e) => Err(Failure::Failed(describe(&e))),
+            };
+        }
+        Err(Failure::Failed(format!(
+            "more than {MAX_REDIRECTS} redirects"
+        )))
+    }
+
+    /// Parses `url` and checks it against the list; `from` is the URL that
+    /// redirected to it.
+    fn check(&self, url: &str, from: Option<&Uri>) -> Result<Uri, Failure> {
+        let via = from.map_or(String::new(), |f| format!(" (redirected from {f})"));
+        let refuse = |why: String| Failure::Refused(format!("{why}{via}"));
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| refuse(format!("{url:?} is not a URL: {e}")))?;
+        let default_port = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("http") => 80,
+            Some("https") => 443,
+            _ => return Err(refuse(format!("{url:?} is not an http or https URL"))),
+        };
+        let Some(authority) = uri.authority() else {
+            return Err(refuse(format!("{url:?} names no host")));
+        };
+        if authority.as_str().contains('@') {
+            return Err(refuse(format!("{url:?}: user names in URLs are refused")));
+        }
+        let host = authority.host().to_ascii_lowercase();
+        let port = authority.port_u16().unwrap_or(default_port);
+        if !self
+            .allow
+            .iter()
+            .any(|a| a.allows(&host, port, default_port))
+        {
+            let list: Vec<String> = self.allow.iter().map(ToString::to_string).collect();
+            return Err(refuse(format!(
+                "host {host}:{port} is not allowed (--allow-host {})",
+                list.join(", ")
+            )));
+        }
+        Ok(uri)
+    }
+}
+
+/// `location` (a Location header) resolved against `base`.
+fn resolve(base: &Uri, location: &str) -> String {
+    let scheme = base.scheme_str().unwrap_or("http");
+    let authority = base.authority().map_or("", |a| a.as_str());
+    if is_remote(location) || location.contains("://") {
+        location.to_owned()
+    } else if location.starts_with("//") {
+        format!("{scheme}:{location}")
+    } else if location.starts_with('/') {
+        format!("{scheme}://{authority}{location}")
+    } else {
+        let path = base.path();
+        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+        let dir = if dir.is_empty() { "/" } else { dir };
+        format!("{scheme}://{authority}{dir}{location}")
+    }
+}
+
+/// A ureq error in words, timeouts named as such.
+fn describe(error: &ureq::Error) -> String {
+    match error {
+        ureq::Error::Timeout(what) => format!("timed out ({what})"),
+        other => other.to_string(),
+    }
+}
+
+/// Whether `scene` has a visible image layer with a remote `src`.
+pub fn has_remote(scene: &Scene) -> bool {
+    scene.layers.iter().any(|layer| {
+        layer.visible && matches!(&layer.kind, LayerKind::Image(i) if is_remote(&i.src))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allows(rule: &str, url: &str) -> bool {
+        let rule: AllowedHost = rule.parse().expect("a rule");
+        let uri: Uri = url.parse().expect("a URL");
+        let default = if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        };
+        let host = uri.host().expect("a host").to_ascii_lowercase();
+        rule.allows(&host, uri.port_u16().unwrap_or(default), default)
+    }
+
+    #[test]
+    fn allow_rules_match_host_and_port() {
+        assert!(allows("img.example.com", "https://IMG.example.com/a.png"));
+        assert!(!allows(
+            "img.example.com",
+            "https://img.example.com:8443/a.png"
+        ));
+        assert!(allows(
+            "img.example.com:8443",
+            "https://img.example.com:8443/a"
+        ));
+        assert!(!allows(
+            "img.example.com",
+            "https://img.example.com.evil.net/a"
+        ));
+        assert!(allows("*.example.com", "http://a.b.example.com/x"));
+        assert!(!allows("*.example.com", "http://example.com/x"));
+        assert!(!allows("*.example.com", "http://badexample.com/x"));
+        assert!(allows("127.0.0.1:9000", "http://127.0.0.1:9000/x"));
+        assert!("http://x".parse::<AllowedHost>().is_err());
+        assert!("user@x".parse::<AllowedHost>().is_err());
+        assert!("".parse::<AllowedHost>().is_err());
+    }
+
+    #[test]
+    fn redirects_resolve_against_the_url_that_sent_them() {
+        let base: Uri = "https://a.example/img/x.png?q=1".parse().expect("URL");
+        assert_eq!(resolve(&base, "y.png"), "https://a.example/img/y.png");
+        assert_eq!(resolve(&base, "/z.png"), "https://a.example/z.png");
+        assert_eq!(resolve(&base, "//b.example/z"), "https://b.example/z");
+        assert_eq!(resolve(&base, "http://c/z"), "http://c/z");
+    }
+}

@@ -1,0 +1,162 @@
+//! Signed `/t/` URLs (`--signing-key`): HMAC-SHA256 over the request target.
+//!
+//! The canonical form (docs/serve.md, "Signed URLs"): the signature is the
+//! **last** query parameter, `sig=` followed by 64 lowercase hex digits of
+//! HMAC-SHA256(key, message), where the message is the request target
+//! exactly as sent, up to (not including) the `?sig=` or `&sig=` that starts
+//! it: the path, and `?` and the query before the signature when there is
+//! one. Nothing is decoded or reordered, so any client that appends the
+//! signature to the URL it signed gets it right, and any change to the path
+//! or the query (even of percent-encoding) breaks it. The key is the bytes
+//! of the text given (as `openssl dgst -sha256 -hmac KEY` uses it).
+
+use std::fmt;
+use std::path::Path;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::error::ServeError;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The query parameter holding the signature.
+pub const SIG_PARAM: &str = "sig";
+
+/// The environment variable read when `--signing-key` is not given.
+pub const KEY_ENV: &str = "IMPASTO_SIGNING_KEY";
+
+/// The secret; its `Debug` form does not show it.
+#[derive(Clone)]
+pub struct SigningKey(Vec<u8>);
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKey({} bytes)", self.0.len())
+    }
+}
+
+impl SigningKey {
+    /// A key from its text; empty keys are refused (they sign nothing).
+    pub fn new(text: &str) -> Result<SigningKey, String> {
+        if text.is_empty() {
+            return Err("the signing key is empty".into());
+        }
+        Ok(SigningKey(text.as_bytes().to_vec()))
+    }
+
+    /// A key from a file: its text, less one trailing newline.
+    pub fn from_file(path: &Path) -> Result<SigningKey, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--signing-key-file {}: {e}", path.display()))?;
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        SigningKey::new(text)
+    }
+
+    fn mac(&self, message: &str) -> HmacSha256 {
+        // HMAC takes keys of any length: `new_from_slice` fails only for
+        // fixed-length-key MACs, never for HMAC.
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        mac.update(message.as_bytes());
+        mac
+    }
+
+    /// The signature of `target` (a path and optional query, as it will be
+    /// sent), in lowercase hex.
+    pub fn sign(&self, target: &str) -> String {
+        hex(&self.mac(target).finalize().into_bytes())
+    }
+
+    /// `target` with its signature appended (`?sig=` or `&sig=`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn signed_url(&self, target: &str) -> String {
+        let joiner = if target.contains('?') { '&' } else { '?' };
+        format!("{target}{joiner}{SIG_PARAM}={}", self.sign(target))
+    }
+
+    /// Checks the signature of a request for `path` with the raw `query`
+    /// (as sent, without the `?`). The comparison is constant-time
+    /// (`Mac::verify_slice`).
+    pub fn verify(&self, path: &str, query: Option<&str>) -> Result<(), ServeError> {
+        let (message, sig) = split_signature(path, query)?;
+        let Some(bytes) = unhex(sig) else {
+            return Err(ServeError::Forbidden(format!(
+                "the {SIG_PARAM} parameter is not 64 hex digits"
+            )));
+        };
+        self.mac(&message)
+            .verify_slice(&bytes)
+            .map_err(|_| ServeError::Forbidden("the URL's signature does not match".into()))
+    }
+}
+
+/// The signed message and the signature text of a request target.
+fn split_signature<'a>(
+    path: &str,
+    query: Option<&'a str>,
+) -> Result<(String, &'a str), ServeError> {
+    let missing = || {
+        ServeError::Forbidden(format!(
+            "this server requires signed URLs: append {SIG_PARAM}=HMAC-SHA256 (hex) of the path and query as the last parameter"
+        ))
+    };
+    let query = query.ok_or_else(missing)?;
+    let prefix = format!("{SIG_PARAM}=");
+    let (before, sig) = match query.rfind('&') {
+        Some(i) => (Some(&query[..i]), &query[i + 1..]),
+        None => (None, query),
+    };
+    let sig = sig.strip_prefix(&prefix).ok_or_else(missing)?;
+    let message = match before {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    Ok((message, sig))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 64 hex digits (either case) as 32 bytes.
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16);
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_the_rfc_4231_test_case_2() {
+        let key = SigningKey::new("Jefe").expect("key");
+        assert_eq!(
+            key.sign("what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn signed_urls_verify_and_changes_do_not() {
+        let key = SigningKey::new("secret").expect("key");
+        let url = key.signed_url("/t/card.png?title=Hi&accent=%23fff");
+        let (path, query) = url.split_once('?').expect("a query");
+        assert!(key.verify(path, Some(query)).is_ok());
+        let tampered = query.replace("Hi", "Ho");
+        assert!(key.verify(path, Some(&tampered)).is_err());
+        assert!(key.verify("/t/card.jpg", Some(query)).is_err());
+        let bare = key.signed_url("/t/card.png");
+        let (path, query) = bare.split_once('?').expect("a query");
+        assert!(key.verify(path, Some(query)).is_ok());
+        assert!(key.verify(path, None).is_err());
+        assert!(key.verify(path, Some("sig=00")).is_err());
+    }
+}

@@ -1,0 +1,240 @@
+//! `impasto serve --allow-host`: remote images fetched from a tiny HTTP
+//! server on 127.0.0.1 started by each test (redirects, a disallowed host,
+//! an oversized body, a silent host).
+
+mod serve_common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use serve_common::{header, post, poster_dir, Server};
+
+/// A tiny HTTP/1.0 origin on 127.0.0.1: answers by path, one thread per
+/// connection, `Connection: close`. Its threads end with the test process.
+struct Origin {
+    port: u16,
+}
+
+impl Origin {
+    fn start() -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind origin");
+        let port = listener.local_addr().expect("address").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || serve_one(stream, port));
+            }
+        });
+        Origin { port }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn allow(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+fn serve_one(stream: TcpStream, port: u16) {
+    let mut reader = BufReader::new(stream);
+    let mut request = String::new();
+    if reader.read_line(&mut request).is_err() {
+        return;
+    }
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+        line.clear();
+    }
+    let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
+    let mut stream = reader.into_inner();
+    let logo = std::fs::read(poster_dir().join("logo.png")).expect("logo.png");
+    let (head, body): (String, Vec<u8>) = match path.as_str() {
+        "/logo.png" => ("200 OK\r\nContent-Type: image/png".into(), logo),
+        "/hop" => ("302 Found\r\nLocation: /logo.png".into(), Vec::new()),
+        "/hop-away" => (
+            format!("302 Found\r\nLocation: http://localhost:{port}/logo.png"),
+            Vec::new(),
+        ),
+        "/loop" => ("302 Found\r\nLocation: /loop".into(), Vec::new()),
+        // No Content-Length: the limit must hold while streaming.
+        "/big" => (
+            "200 OK\r\nContent-Type: image/png".into(),
+            vec![0u8; 300_000],
+        ),
+        "/slow" => {
+            std::thread::sleep(Duration::from_secs(4));
+            ("200 OK".into(), logo)
+        }
+        _ => ("404 Not Found".into(), Vec::new()),
+    };
+    let _ = write!(stream, "HTTP/1.0 {head}\r\nConnection: close\r\n\r\n");
+    let _ = stream.write_all(&body);
+}
+
+fn scene(src: &str) -> String {
+    format!(
+        r##"{{ "width": 120, "height": 80, "background": "#f4efe6", "layers": [
+          {{ "type": "rect", "color": "#1d1d1f", "width": 40 }},
+          {{ "type": "image", "src": "{src}", "x": 10, "y": 10, "width": 60, "height": 60, "fit": "contain" }} ] }}"##
+    )
+}
+
+fn error_body(answer: &serve_common::Answer) -> serde_json::Value {
+    serde_json::from_slice(&answer.2).expect("a JSON error body")
+}
+
+fn server(origin: &Origin) -> Server {
+    Server::start(&[
+        "--assets",
+        poster_dir().to_str().expect("utf-8"),
+        "--allow-host",
+        &origin.allow(),
+        "--max-image-file-bytes",
+        "100000",
+        "--fetch-read-timeout",
+        "1",
+    ])
+}
+
+#[test]
+fn an_allowed_host_is_fetched_and_renders_like_the_local_file() {
+    let origin = Origin::start();
+    let server = server(&origin);
+    let local = post(&server.url("/render"), &scene("logo.png"), &[]);
+    assert_eq!(local.0, 200);
+    let remote = post(
+        &server.url("/render"),
+        &scene(&origin.url("/logo.png")),
+        &[],
+    );
+    assert_eq!(remote.0, 200, "{}", String::from_utf8_lossy(&remote.2));
+    assert_eq!(remote.2, local.2, "same pixels from the same file");
+    let hopped = post(&server.url("/render"), &scene(&origin.url("/hop")), &[]);
+    assert_eq!(hopped.0, 200, "a redirect on the allowed host is followed");
+    assert_eq!(hopped.2, local.2);
+    // The ETag covers the fetched body: asking again with it is a 304.
+    let etag = header(&remote, "etag").expect("an ETag").to_owned();
+    let again = post(
+        &server.url("/render"),
+        &scene(&origin.url("/logo.png")),
+        &[("if-none-match", &etag)],
+    );
+    assert_eq!(again.0, 304);
+    assert_eq!(
+        server.metric("impasto_remote_fetches_total{result=\"ok\"}"),
+        3.0
+    );
+}
+
+#[test]
+fn a_host_not_on_the_list_is_400_naming_the_layer_and_field() {
+    let origin = Origin::start();
+    let server = server(&origin);
+    let url = format!("http://localhost:{}/logo.png", origin.port);
+    let answer = post(&server.url("/render"), &scene(&url), &[]);
+    assert_eq!(answer.0, 400);
+    let body = error_body(&answer);
+    assert_eq!(body["layer"], 1);
+    assert_eq!(body["field"], "src");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not allowed")),
+        "{body}"
+    );
+    assert_eq!(
+        server.metric("impasto_remote_fetches_total{result=\"refused\"}"),
+        1.0
+    );
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"fetch_refused\"}"),
+        1.0
+    );
+}
+
+#[test]
+fn without_allow_host_no_remote_image_is_fetched() {
+    let origin = Origin::start();
+    let server = Server::start(&[]);
+    let answer = post(
+        &server.url("/render"),
+        &scene(&origin.url("/logo.png")),
+        &[],
+    );
+    assert_eq!(answer.0, 400);
+    let body = error_body(&answer);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("--allow-host")),
+        "{body}"
+    );
+    assert_eq!(
+        server.metric("impasto_remote_fetches_total{result=\"ok\"}"),
+        0.0
+    );
+}
+
+#[test]
+fn a_redirect_to_a_host_not_on_the_list_is_refused() {
+    let origin = Origin::start();
+    let server = server(&origin);
+    let answer = post(
+        &server.url("/render"),
+        &scene(&origin.url("/hop-away")),
+        &[],
+    );
+    assert_eq!(answer.0, 400);
+    let body = error_body(&answer);
+    assert_eq!(body["field"], "src");
+    let message = body["error"].as_str().expect("a message");
+    assert!(
+        message.contains("localhost") && message.contains("redirected from"),
+        "{message}"
+    );
+}
+
+#[test]
+fn endless_redirects_are_cut_off() {
+    let origin = Origin::start();
+    let server = server(&origin);
+    let answer = post(&server.url("/render"), &scene(&origin.url("/loop")), &[]);
+    assert_eq!(answer.0, 502);
+    assert!(error_body(&answer)["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("redirects")));
+}
+
+#[test]
+fn a_body_over_the_image_file_limit_is_refused() {
+    let origin = Origin::start();
+    let server = server(&origin);
+    let answer = post(&server.url("/render"), &scene(&origin.url("/big")), &[]);
+    assert_eq!(answer.0, 400);
+    let message = error_body(&answer)["error"]
+        .as_str()
+        .expect("a message")
+        .to_owned();
+    assert!(message.contains("100000 bytes"), "{message}");
+}
+
+#[test]
+fn a_silent_host_times_out_with_502() {
+    let origin = Origin::start();
+    let server = server(&origin);
+    let answer = post(&server.url("/render"), &scene(&origin.url("/slow")), &[]);
+    assert_eq!(answer.0, 502);
+    let message = error_body(&answer)["error"]
+        .as_str()
+        .expect("a message")
+        .to_owned();
+    assert!(message.contains("timed out"), "{message}");
+    assert_eq!(
+        server.metric("impasto_remote_fetches_total{result=\"failed\"}"),
+        1.0
+    );
+    // The request's slot was given back.
+    assert_eq!(server.metric("impasto_queue_depth"), 0.0);
+}
