@@ -355,6 +355,34 @@ fn signed_urls_are_served_and_tampered_or_missing_ones_are_403() {
 }
 
 #[test]
+fn urls_made_by_impasto_sign_are_served_and_match_the_documented_form() {
+    let dir = template_dir();
+    let templates = dir.path().to_str().expect("utf-8");
+    let server = Server::start(&["--templates", templates, "--signing-key", "s3cret"]);
+    let target = "/t/card.png?accent=%2300ff00";
+    let out = Command::new(BIN)
+        .args(["sign", target, "--signing-key", "s3cret"])
+        .output()
+        .expect("run impasto sign");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).expect("utf-8");
+    let url = url.trim_end();
+    assert_eq!(url, signed("s3cret", target));
+    assert_eq!(get(&server.url(url)).0, 200);
+    let no_key = Command::new(BIN)
+        .args(["sign", target])
+        .env_remove("IMPASTO_SIGNING_KEY")
+        .output()
+        .expect("run impasto sign");
+    assert_eq!(no_key.status.code(), Some(2), "no key is bad usage");
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("no signing key"));
+}
+
+#[test]
 fn the_signing_key_can_come_from_the_environment() {
     let dir = template_dir();
     let templates = dir.path().to_str().expect("utf-8");

@@ -114,6 +114,9 @@ enum Command {
     /// (docs/serve.md). Exit status 0 after a clean drain on SIGTERM or
     /// ctrl-c, 1 when the grace period cut requests off.
     Serve(serve::ServeArgs),
+    /// Sign a /t/ URL for a server started with --signing-key: prints the
+    /// path and query with the `sig` parameter appended (docs/serve.md).
+    Sign(serve::SignArgs),
 }
 
 /// The `--backend` values; `impasto::Backend` is the library's, this is the
@@ -228,6 +231,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Bench(args) => bench::run(args),
         Command::Batch(args) => batch::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Sign(args) => serve::sign(args),
         command => run_command(command).map(|()| ExitCode::SUCCESS),
     }
 }
@@ -315,8 +319,8 @@ fn run_command(command: Command) -> Result<(), Error> {
             };
             renderer.render_to_file_as(&scene, &Assets::new(), &output, format, &options)
         }
-        Command::Bench(_) | Command::Batch(_) | Command::Serve(_) => {
-            unreachable!("run() handles bench, batch and serve")
+        Command::Bench(_) | Command::Batch(_) | Command::Serve(_) | Command::Sign(_) => {
+            unreachable!("run() handles bench, batch, serve and sign")
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use impasto::Renderer;
+use impasto::{BreakerState, BreakerStats, Renderer};
 
 /// Why a request was refused or did not get its image; every reason is
 /// always printed (0 until it happens), so dashboards see the series.
@@ -154,6 +154,7 @@ impl Metrics {
         }
         self.fetches_text(&mut out);
         gpu_pool_text(&mut out, renderer);
+        gpu_breaker_text(&mut out, renderer.gpu_breaker(), renderer.gpu_recoveries());
         self.histogram_text(&mut out);
         out
     }
@@ -343,7 +344,97 @@ fn gpu_pool_text(out: &mut String, renderer: &Renderer) {
     }
 }
 
+/// The `Backend::Auto` circuit breaker and device recoveries, when the
+/// renderer has a GPU (no series on the CPU backend). The state is one
+/// gauge per state name, 1 for the current one, as Prometheus enums are.
+fn gpu_breaker_text(out: &mut String, breaker: Option<BreakerStats>, recoveries: u64) {
+    let Some(b) = breaker else {
+        return;
+    };
+    let name = "impasto_gpu_breaker_state";
+    head(
+        out,
+        name,
+        "gauge",
+        "The GPU circuit breaker's state (1 for the current one).",
+    );
+    for (label, state) in [
+        ("closed", BreakerState::Closed),
+        ("open", BreakerState::Open),
+        ("half_open", BreakerState::HalfOpen),
+    ] {
+        let _ = writeln!(
+            out,
+            "{name}{{state=\"{label}\"}} {}",
+            u8::from(b.state == state)
+        );
+    }
+    for (name, help, value) in [
+        (
+            "impasto_gpu_breaker_trips_total",
+            "Times the GPU circuit breaker opened.",
+            b.trips,
+        ),
+        (
+            "impasto_gpu_breaker_cpu_renders_total",
+            "Renders the open breaker sent to the CPU backend.",
+            b.cpu_renders,
+        ),
+        (
+            "impasto_gpu_failures_total",
+            "GPU failures counted by the breaker (loss, out of memory, timeouts).",
+            b.gpu_failures,
+        ),
+        (
+            "impasto_gpu_device_recoveries_total",
+            "Lost GPU devices replaced by a new one.",
+            recoveries,
+        ),
+    ] {
+        head(out, name, "counter", help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+}
+
 fn head(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(state: BreakerState) -> BreakerStats {
+        BreakerStats {
+            state,
+            consecutive_failures: 3,
+            trips: 2,
+            cpu_renders: 17,
+            gpu_failures: 6,
+            last_failure: Some("device lost".into()),
+            cool_down_left: None,
+            config: impasto::BreakerConfig::default(),
+        }
+    }
+
+    #[test]
+    fn breaker_series_mark_only_the_current_state_and_carry_the_counts() {
+        let mut out = String::new();
+        gpu_breaker_text(&mut out, Some(stats(BreakerState::HalfOpen)), 1);
+        assert!(out.contains("impasto_gpu_breaker_state{state=\"closed\"} 0\n"));
+        assert!(out.contains("impasto_gpu_breaker_state{state=\"open\"} 0\n"));
+        assert!(out.contains("impasto_gpu_breaker_state{state=\"half_open\"} 1\n"));
+        assert!(out.contains("impasto_gpu_breaker_trips_total 2\n"));
+        assert!(out.contains("impasto_gpu_breaker_cpu_renders_total 17\n"));
+        assert!(out.contains("impasto_gpu_failures_total 6\n"));
+        assert!(out.contains("impasto_gpu_device_recoveries_total 1\n"));
+    }
+
+    #[test]
+    fn no_breaker_series_without_a_gpu() {
+        let mut out = String::new();
+        gpu_breaker_text(&mut out, None, 0);
+        assert!(out.is_empty());
+    }
 }

@@ -128,8 +128,8 @@ pub struct AppState {
 }
 
 /// `--signing-key`, `--signing-key-file`, else `IMPASTO_SIGNING_KEY`.
-fn signing_key(args: &ServeArgs) -> Result<Option<SigningKey>, Error> {
-    let key = match (&args.signing_key, &args.signing_key_file) {
+fn signing_key(text: Option<&String>, file: Option<&PathBuf>) -> Result<Option<SigningKey>, Error> {
+    let key = match (text, file) {
         (Some(text), _) => SigningKey::new(text),
         (None, Some(path)) => SigningKey::from_file(path),
         (None, None) => match std::env::var(signing::KEY_ENV) {
@@ -139,6 +139,42 @@ fn signing_key(args: &ServeArgs) -> Result<Option<SigningKey>, Error> {
         },
     };
     key.map(Some).map_err(Error::Options)
+}
+
+/// `impasto sign` arguments.
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    /// The request target to sign: path and query exactly as they will be
+    /// sent, e.g. '/t/card.png?title=Hello%20world'.
+    target: String,
+    /// The server's key (as `impasto serve --signing-key`); also read from
+    /// the environment variable IMPASTO_SIGNING_KEY.
+    #[arg(long, value_name = "KEY", conflicts_with = "signing_key_file")]
+    signing_key: Option<String>,
+    /// The key read from a file (one trailing newline dropped).
+    #[arg(long, value_name = "FILE")]
+    signing_key_file: Option<PathBuf>,
+}
+
+/// `impasto sign`: prints the target with its `sig` parameter appended, the
+/// URL path a server started with the same key accepts.
+pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
+    let key = signing_key(args.signing_key.as_ref(), args.signing_key_file.as_ref())?.ok_or_else(
+        || {
+            Error::Options(format!(
+                "no signing key: give --signing-key, --signing-key-file or {}",
+                signing::KEY_ENV
+            ))
+        },
+    )?;
+    if !args.target.starts_with('/') {
+        return Err(Error::Options(format!(
+            "the target to sign must be a path starting with '/' (got '{}')",
+            args.target
+        )));
+    }
+    println!("{}", key.signed_url(&args.target));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn state(args: &ServeArgs) -> Result<AppState, Error> {
@@ -184,7 +220,7 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         cache_max_age: args.cache_max_age,
         ready_watermark: args.ready_watermark,
         draining: AtomicBool::new(false),
-        signing_key: signing_key(args)?,
+        signing_key: signing_key(args.signing_key.as_ref(), args.signing_key_file.as_ref())?,
         fetcher,
     })
 }

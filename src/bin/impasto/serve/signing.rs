@@ -69,7 +69,6 @@ impl SigningKey {
     }
 
     /// `target` with its signature appended (`?sig=` or `&sig=`).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn signed_url(&self, target: &str) -> String {
         let joiner = if target.contains('?') { '&' } else { '?' };
         format!("{target}{joiner}{SIG_PARAM}={}", self.sign(target))
