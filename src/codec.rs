@@ -209,12 +209,19 @@ fn icc_source(original: image::ExtendedColorType, decoded: image::ColorType) -> 
 /// start of its last scan (`FF DA`). Inside entropy-coded data a `FF` byte is
 /// always followed by `00` or a restart marker, so an `FF D9` there is the
 /// real end; an embedded EXIF thumbnail's end comes before the scans.
+///
+/// Found from both ends, so that the entropy-coded data in between (nearly
+/// all of the file) is not scanned: the last `FF D9` (near the end of a
+/// whole file), no `FF DA` after it, and an `FF DA` before it (the first
+/// scan's header, near the start). That is the same answer as "an `FF D9`
+/// after the last `FF DA`".
 pub(crate) fn jpeg_has_end(bytes: &[u8]) -> bool {
-    // memchr's vectorised search: this scans the whole entropy-coded data.
-    let Some(last_scan) = memchr::memmem::rfind(bytes, &[0xFF, 0xDA]) else {
+    use memchr::memmem;
+    let Some(end) = memmem::rfind(bytes, &[0xFF, 0xD9]) else {
         return false;
     };
-    memchr::memmem::find(&bytes[last_scan..], &[0xFF, 0xD9]).is_some()
+    memmem::find(&bytes[end..], &[0xFF, 0xDA]).is_none()
+        && memmem::find(&bytes[..end], &[0xFF, 0xDA]).is_some()
 }
 
 /// Encodes straight 8-bit RGBA in `format`.
@@ -405,6 +412,46 @@ mod tests {
                     "progressive={progressive} cut={cut}: {e}"
                 );
             }
+        }
+    }
+
+    /// The rule `jpeg_has_end` answers, searched the slow way.
+    fn has_end_after_last_scan(bytes: &[u8]) -> bool {
+        let at = |m: u8| {
+            (0..bytes.len().saturating_sub(1))
+                .filter(move |&i| bytes[i] == 0xFF && bytes[i + 1] == m)
+        };
+        match at(0xDA).last() {
+            Some(scan) => at(0xD9).any(|i| i > scan),
+            None => false,
+        }
+    }
+
+    #[test]
+    fn the_end_marker_search_from_both_ends_agrees_with_the_rule() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0xFF, 0xD9],
+            vec![0xFF, 0xDA, 0xFF, 0xD9],
+            vec![0xFF, 0xD9, 0xFF, 0xDA],
+            vec![0xFF, 0xDA, 0xFF, 0xD9, 0xFF, 0xDA, 1, 2],
+            vec![0xFF, 0xDA, 0xFF, 0xD9, 0xFF, 0xDA, 0xFF, 0xD9, 9],
+            vec![0xFF, 0xFF, 0xDA, 0xFF, 0xFF, 0xD9],
+        ];
+        for progressive in [false, true] {
+            let whole = jpeg(progressive);
+            // Every prefix: truncated in the headers, the scans, the end.
+            cases.extend((0..=whole.len()).map(|n| whole[..n].to_vec()));
+            let mut trailing = whole.clone();
+            trailing.extend_from_slice(&[0xFF, 0xDA, 0, 0xFF, 0xD9, 0xFF]);
+            cases.push(trailing);
+        }
+        for bytes in &cases {
+            assert_eq!(
+                jpeg_has_end(bytes),
+                has_end_after_last_scan(bytes),
+                "{bytes:x?}"
+            );
         }
     }
 
