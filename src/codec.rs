@@ -181,12 +181,52 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
     // A profile the decoder cannot even extract is no profile: sRGB.
     let profile = decoder.icc_profile().ok().flatten();
     let source = icc_source(decoder.original_color_type(), decoder.color_type());
-    let mut img = DynamicImage::from_decoder(decoder)
+    let img = DynamicImage::from_decoder(decoder)
         .map_err(|e| DecodeError(format!("truncated or corrupt {fmt} file: {e}")))?;
+    let mut img = DynamicImage::ImageRgba8(into_rgba8(img));
     img.apply_orientation(orientation);
     let mut img = img.into_rgba8();
     icc::to_srgb(&mut img, profile.as_deref(), source);
     Ok(img)
+}
+
+/// `img` as 8-bit RGBA, the same pixels `DynamicImage::into_rgba8` gives:
+/// 8-bit RGB and grey (what JPEG decoders return) are expanded on every
+/// core, in bands of rows; other layouts go through `image`'s conversion,
+/// which runs on one thread (BENCHMARKS.md, "the social card's serial
+/// path").
+pub(crate) fn into_rgba8(img: DynamicImage) -> RgbaImage {
+    use rayon::prelude::*;
+    // Pixels per job: large enough that rayon's splitting costs nothing
+    // next to the copy.
+    const BAND: usize = 1 << 14;
+    let (w, h) = (img.width(), img.height());
+    let n = w as usize * h as usize;
+    let mut out = vec![0u8; n * 4];
+    let bands = out.par_chunks_mut(4 * BAND);
+    match &img {
+        DynamicImage::ImageRgb8(rgb) => bands
+            .zip(rgb.as_raw()[..n * 3].par_chunks(3 * BAND))
+            .for_each(|(d, s)| {
+                for (d, s) in d.chunks_exact_mut(4).zip(s.chunks_exact(3)) {
+                    d[..3].copy_from_slice(s);
+                    d[3] = 255;
+                }
+            }),
+        DynamicImage::ImageLuma8(grey) => {
+            bands
+                .zip(grey.as_raw()[..n].par_chunks(BAND))
+                .for_each(|(d, s)| {
+                    for (d, &l) in d.chunks_exact_mut(4).zip(s) {
+                        d.copy_from_slice(&[l, l, l, 255]);
+                    }
+                })
+        }
+        _ => return img.into_rgba8(),
+    }
+    // `out` holds exactly w * h pixels of 4 bytes, so `from_raw` (which
+    // only checks that the buffer is large enough) cannot fail.
+    RgbaImage::from_raw(w, h, out).expect("w * h RGBA pixels")
 }
 
 /// What kind of pixels a decoder's profile describes.
