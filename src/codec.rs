@@ -461,7 +461,7 @@ mod tests {
             (0..bytes.len().saturating_sub(1))
                 .filter(move |&i| bytes[i] == 0xFF && bytes[i + 1] == m)
         };
-        match at(0xDA).last() {
+        match at(0xDA).next_back() {
             Some(scan) => at(0xD9).any(|i| i > scan),
             None => false,
         }
