@@ -181,12 +181,52 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
     // A profile the decoder cannot even extract is no profile: sRGB.
     let profile = decoder.icc_profile().ok().flatten();
     let source = icc_source(decoder.original_color_type(), decoder.color_type());
-    let mut img = DynamicImage::from_decoder(decoder)
+    let img = DynamicImage::from_decoder(decoder)
         .map_err(|e| DecodeError(format!("truncated or corrupt {fmt} file: {e}")))?;
+    let mut img = DynamicImage::ImageRgba8(into_rgba8(img));
     img.apply_orientation(orientation);
     let mut img = img.into_rgba8();
     icc::to_srgb(&mut img, profile.as_deref(), source);
     Ok(img)
+}
+
+/// `img` as 8-bit RGBA, the same pixels `DynamicImage::into_rgba8` gives:
+/// 8-bit RGB and grey (what JPEG decoders return) are expanded on every
+/// core, in bands of rows; other layouts go through `image`'s conversion,
+/// which runs on one thread (BENCHMARKS.md, "the social card's serial
+/// path").
+pub(crate) fn into_rgba8(img: DynamicImage) -> RgbaImage {
+    use rayon::prelude::*;
+    // Pixels per job: large enough that rayon's splitting costs nothing
+    // next to the copy.
+    const BAND: usize = 1 << 14;
+    let (w, h) = (img.width(), img.height());
+    let n = w as usize * h as usize;
+    let mut out = vec![0u8; n * 4];
+    let bands = out.par_chunks_mut(4 * BAND);
+    match &img {
+        DynamicImage::ImageRgb8(rgb) => bands
+            .zip(rgb.as_raw()[..n * 3].par_chunks(3 * BAND))
+            .for_each(|(d, s)| {
+                for (d, s) in d.chunks_exact_mut(4).zip(s.chunks_exact(3)) {
+                    d[..3].copy_from_slice(s);
+                    d[3] = 255;
+                }
+            }),
+        DynamicImage::ImageLuma8(grey) => {
+            bands
+                .zip(grey.as_raw()[..n].par_chunks(BAND))
+                .for_each(|(d, s)| {
+                    for (d, &l) in d.chunks_exact_mut(4).zip(s) {
+                        d.copy_from_slice(&[l, l, l, 255]);
+                    }
+                })
+        }
+        _ => return img.into_rgba8(),
+    }
+    // `out` holds exactly w * h pixels of 4 bytes, so `from_raw` (which
+    // only checks that the buffer is large enough) cannot fail.
+    RgbaImage::from_raw(w, h, out).expect("w * h RGBA pixels")
 }
 
 /// What kind of pixels a decoder's profile describes.
@@ -209,12 +249,19 @@ fn icc_source(original: image::ExtendedColorType, decoded: image::ColorType) -> 
 /// start of its last scan (`FF DA`). Inside entropy-coded data a `FF` byte is
 /// always followed by `00` or a restart marker, so an `FF D9` there is the
 /// real end; an embedded EXIF thumbnail's end comes before the scans.
+///
+/// Found from both ends, so that the entropy-coded data in between (nearly
+/// all of the file) is not scanned: the last `FF D9` (near the end of a
+/// whole file), no `FF DA` after it, and an `FF DA` before it (the first
+/// scan's header, near the start). That is the same answer as "an `FF D9`
+/// after the last `FF DA`".
 pub(crate) fn jpeg_has_end(bytes: &[u8]) -> bool {
-    // memchr's vectorised search: this scans the whole entropy-coded data.
-    let Some(last_scan) = memchr::memmem::rfind(bytes, &[0xFF, 0xDA]) else {
+    use memchr::memmem;
+    let Some(end) = memmem::rfind(bytes, &[0xFF, 0xD9]) else {
         return false;
     };
-    memchr::memmem::find(&bytes[last_scan..], &[0xFF, 0xD9]).is_some()
+    memmem::find(&bytes[end..], &[0xFF, 0xDA]).is_none()
+        && memmem::find(&bytes[..end], &[0xFF, 0xDA]).is_some()
 }
 
 /// Encodes straight 8-bit RGBA in `format`.
@@ -405,6 +452,46 @@ mod tests {
                     "progressive={progressive} cut={cut}: {e}"
                 );
             }
+        }
+    }
+
+    /// The rule `jpeg_has_end` answers, searched the slow way.
+    fn has_end_after_last_scan(bytes: &[u8]) -> bool {
+        let at = |m: u8| {
+            (0..bytes.len().saturating_sub(1))
+                .filter(move |&i| bytes[i] == 0xFF && bytes[i + 1] == m)
+        };
+        match at(0xDA).next_back() {
+            Some(scan) => at(0xD9).any(|i| i > scan),
+            None => false,
+        }
+    }
+
+    #[test]
+    fn the_end_marker_search_from_both_ends_agrees_with_the_rule() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0xFF, 0xD9],
+            vec![0xFF, 0xDA, 0xFF, 0xD9],
+            vec![0xFF, 0xD9, 0xFF, 0xDA],
+            vec![0xFF, 0xDA, 0xFF, 0xD9, 0xFF, 0xDA, 1, 2],
+            vec![0xFF, 0xDA, 0xFF, 0xD9, 0xFF, 0xDA, 0xFF, 0xD9, 9],
+            vec![0xFF, 0xFF, 0xDA, 0xFF, 0xFF, 0xD9],
+        ];
+        for progressive in [false, true] {
+            let whole = jpeg(progressive);
+            // Every prefix: truncated in the headers, the scans, the end.
+            cases.extend((0..=whole.len()).map(|n| whole[..n].to_vec()));
+            let mut trailing = whole.clone();
+            trailing.extend_from_slice(&[0xFF, 0xDA, 0, 0xFF, 0xD9, 0xFF]);
+            cases.push(trailing);
+        }
+        for bytes in &cases {
+            assert_eq!(
+                jpeg_has_end(bytes),
+                has_end_after_last_scan(bytes),
+                "{bytes:x?}"
+            );
         }
     }
 

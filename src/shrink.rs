@@ -135,12 +135,13 @@ fn decode_jpeg_scaled(
     let data = decoder
         .decode()
         .map_err(|e| DecodeError(format!("truncated or corrupt JPEG file: {e}")))?;
-    let mut img = if gray {
+    let img = if gray {
         GrayImage::from_raw(sw, sh, data).map(DynamicImage::ImageLuma8)
     } else {
         RgbImage::from_raw(sw, sh, data).map(DynamicImage::ImageRgb8)
     }
     .ok_or_else(|| DecodeError("corrupt JPEG file: fewer pixels than its header says".into()))?;
+    let mut img = DynamicImage::ImageRgba8(codec::into_rgba8(img));
     img.apply_orientation(orientation);
     let mut image = img.into_rgba8();
     let source = if gray {

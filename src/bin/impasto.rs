@@ -8,6 +8,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use impasto::codec::OutputFormat;
 use impasto::{Assets, Backend, Error, Limits, RenderOptions, Renderer};
 
+/// mimalloc: faster JPEG decoding here (see its entry in Cargo.toml).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "impasto/batch/mod.rs"]
 mod batch;
 #[path = "impasto/bench/mod.rs"]
