@@ -95,6 +95,29 @@ fn measured_peak_allocation_stays_under_the_renderers_estimate() {
             })),
         ),
         (
+            "two stretched images on a large canvas",
+            scene(json!({"width": 4096, "height": 4096, "layers": [
+                {"type": "image", "src": "logo.png", "fit": "fill"},
+                {"type": "image", "src": "photo.png", "fit": "fill", "opacity": 0.5}
+            ]})),
+        ),
+        (
+            "sixty stretched layers",
+            scene(json!({"width": 1024, "height": 1024, "layers":
+                (0..60).map(|i| json!({"type": "image", "src": "logo.png", "fit": "fill",
+                    "x": i, "filter": if i % 2 == 0 { "lanczos3" } else { "bilinear" }}))
+                    .collect::<Vec<_>>()
+            })),
+        ),
+        (
+            "many large text layers",
+            scene(json!({"width": 512, "height": 512, "layers":
+                (0..200).map(|i| json!({"type": "text", "text": "Ag", "x": i % 7, "y": -40,
+                    "width": 512, "height": 512, "size": 400, "rotate": if i % 10 == 0 { 5 } else { 0 }}))
+                    .collect::<Vec<_>>()
+            })),
+        ),
+        (
             "large text",
             scene(json!({"width": 1024, "height": 1024, "layers": [
                 {"type": "text", "text": "Ag", "width": 1024, "height": 1024, "size": 700}
