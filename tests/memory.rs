@@ -6,11 +6,12 @@
 //! The CPU streams every layer through its bands, so a render's peak does
 //! not grow with layers x canvas: each case is also held to
 //!
-//! `canvas + threads x 40 rows x width x 16 B + layers x 64 B x (width + height) + 2 MiB`
+//! `canvas + threads x (40 rows x width x 16 B + 4 MiB) + layers x 64 B x (width + height) + 2 MiB`
 //!
 //! that is the 8-bit canvas; per worker thread the band accumulator, a
 //! scratch row and one layer's window of its resample or text raster with
-//! the resampler's row ring; per layer its resampling weights (up to 16
+//! the resampler's row ring, and the rings it keeps from band to band
+//! (4 MiB at most); per layer its resampling weights (up to 16
 //! taps a pixel) or glyph list; and some slack. The images are given in
 //! memory, so decoded sources are not part of the peak here.
 //!

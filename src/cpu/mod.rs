@@ -30,10 +30,10 @@ use crate::cancel::Stop;
 use crate::color::BlendSpace;
 use crate::error::Error;
 use crate::plan::geometry::{LinearRamp, RadialRamp};
-use crate::plan::memory::{BAND_ROWS, CHUNK_COLS};
+use crate::plan::memory::{BAND_ROWS, CHUNK_COLS, KEPT_RINGS_BYTES};
 use crate::plan::{Paint, Plan, PlannedLayer, Sampling, Stops};
 use crate::text::TextGlyphs;
-use paint::{paint_row, View};
+use paint::{paint_row, sampled_window, View};
 use resample::{WindowScratch, Windowed};
 
 /// How the CPU paints a planned layer's colour, row by row: the plan's
@@ -103,6 +103,33 @@ struct Work {
     scratch: Vec<[f32; 4]>,
     window: Vec<[f32; 4]>,
     resample: WindowScratch,
+    /// Per layer (by position), the resampling scratch of a
+    /// [`Painter::Grid`] kept from one band to the next, so the source rows
+    /// two bands share are filtered once; [`KEPT_RINGS_BYTES`] at most in
+    /// all, the first layers that fit.
+    kept: Vec<Option<WindowScratch>>,
+    kept_bytes: usize,
+}
+
+impl Work {
+    /// Resamples rows `rows` of the layer at `index` into `self.window`,
+    /// with the layer's kept scratch if it has one (or is given one now).
+    fn grid_window(&mut self, index: usize, resample: &Windowed, rows: std::ops::Range<usize>) {
+        let cols = 0..resample.size().0;
+        match self.kept.get_mut(index) {
+            Some(Some(kept)) => resample.window(cols, rows, kept, &mut self.window),
+            Some(slot) => {
+                let mut scratch = WindowScratch::default();
+                resample.window(cols, rows, &mut scratch, &mut self.window);
+                let bytes = scratch.bytes();
+                if self.kept_bytes + bytes <= KEPT_RINGS_BYTES as usize {
+                    self.kept_bytes += bytes;
+                    *slot = Some(scratch);
+                }
+            }
+            None => resample.window(cols, rows, &mut self.resample, &mut self.window),
+        }
+    }
 }
 
 /// Paints a plan. Returns straight-alpha 8-bit sRGB RGBA, or `stop`'s
@@ -130,16 +157,18 @@ pub(crate) fn render(plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Erro
                 scratch: vec![[0f32; 4]; width],
                 window: Vec::new(),
                 resample: WindowScratch::default(),
+                kept: (0..prepared.len()).map(|_| None).collect(),
+                kept_bytes: 0,
             },
             |work, (band, out_band)| {
                 let y0 = (band * BAND_ROWS) as u32;
                 let rows = out_band.len() / (width * 4);
                 work.acc[..rows * width].fill(background);
-                for layer in &prepared {
+                for (index, layer) in prepared.iter().enumerate() {
                     if stop.now() {
                         return;
                     }
-                    composite_band(layer, y0, rows, width, work, space);
+                    composite_band(index, layer, y0, rows, width, work, space);
                 }
                 encode_band(&work.acc[..rows * width], out_band, space);
             },
@@ -198,9 +227,10 @@ fn encode_band(acc: &[[f32; 4]], out: &mut [u8], space: BlendSpace) {
     }
 }
 
-/// Composites a layer onto the band's `rows` rows from canvas row `y0`,
-/// making first the part of its resample or raster they show.
+/// Composites the layer at `index` onto the band's `rows` rows from canvas
+/// row `y0`, making first the part of its resample or raster they show.
 fn composite_band(
+    index: usize,
     layer: &Prepared,
     y0: u32,
     rows: usize,
@@ -220,7 +250,11 @@ fn composite_band(
         let (dw, dh) = resample.size();
         let k0 = (y0 as i64 - *by as i64).clamp(0, dh as i64) as usize;
         let k1 = ((y0 as usize + rows) as i64 - *by as i64).clamp(k0 as i64, dh as i64) as usize;
-        resample.window(0..dw, k0..k1, &mut work.resample, &mut work.window);
+        if k0 < k1 {
+            work.grid_window(index, resample, k0..k1);
+        } else {
+            work.window.clear();
+        }
         view = Some(View::new(&work.window, 0, k0, dw));
     }
     for r in 0..rows {
@@ -260,7 +294,6 @@ fn composite_placed(
         return;
     }
     let g = &layer.layer.geom;
-    let (kx, ky) = (sw as f64 / placed[2], sh as f64 / placed[3]);
     let chunk = if g.axis_aligned {
         bx1 - bx0
     } else {
@@ -269,27 +302,7 @@ fn composite_placed(
     let mut xa = bx0;
     while xa < bx1 {
         let xb = (xa + chunk).min(bx1);
-        // The source pixels the chunk's samples read: the extremes of their
-        // (affine) positions are at the corner pixels; a pixel of margin
-        // each side absorbs rounding.
-        let (mut u0, mut u1, mut v0, mut v1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for (px, py) in [
-            (xa as f64 + 0.5, ya as f64 + 0.5),
-            (xb as f64 - 0.5, ya as f64 + 0.5),
-            (xa as f64 + 0.5, yb as f64 - 0.5),
-            (xb as f64 - 0.5, yb as f64 - 0.5),
-        ] {
-            let (lx, ly) = g.local_point(px, py);
-            let (u, v) = ((lx - placed[0]) * kx, (ly - placed[1]) * ky);
-            (u0, u1, v0, v1) = (u0.min(u), u1.max(u), v0.min(v), v1.max(v));
-        }
-        let range = |lo: f64, hi: f64, n: usize| {
-            let last = (n - 1) as f64;
-            let a = ((lo - 0.5).floor() - 1.0).clamp(0.0, last) as usize;
-            let b = (hi.floor() + 2.0).clamp(0.0, last) as usize;
-            a..b.max(a) + 1
-        };
-        let (cols, src_rows) = (range(u0, u1, sw), range(v0, v1, sh));
+        let (cols, src_rows) = sampled_window(g, placed, (sw, sh), xa..xb, ya..yb);
         let (c0, r0) = (cols.start, src_rows.start);
         src.window(cols.clone(), src_rows, work);
         let view = View::new(&work.window, c0, r0, cols.len());

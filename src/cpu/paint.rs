@@ -3,8 +3,11 @@
 //! resample or raster made for the band), times its exact coverage and
 //! opacity.
 
+use std::ops::Range;
+
 use super::{kernels, Painter, Prepared};
 use crate::color::BlendSpace;
+use crate::plan::geometry::BoxGeometry;
 
 /// A window of a layer's resample or text raster: its pixels `c0..c0 + w`
 /// of rows `r0..`, row-major, as floats.
@@ -131,13 +134,9 @@ fn paint_colour(
             nearest,
         } => {
             let size = src.size();
-            let sx = size.0 as f64 / placed[2];
-            let sy = size.1 as f64 / placed[3];
             for (i, o) in out.iter_mut().enumerate() {
                 let px = (x0 as usize + i) as f64 + 0.5;
-                let (lx, ly) = g.local_point(px, py);
-                let u = (lx - placed[0]) * sx;
-                let v = (ly - placed[1]) * sy;
+                let (u, v) = source_point(g, placed, size, px, py);
                 *o = if *nearest {
                     sample_nearest(view, size, u, v)
                 } else {
@@ -210,6 +209,70 @@ fn gradient_at(stops: &[(f64, [f32; 4])], t: f64) -> [f32; 4] {
         }
     }
     stops[stops.len() - 1].1
+}
+
+/// Where the canvas point `(px, py)` falls in a `size` source spanning the
+/// box-local rectangle `placed`, in source pixels.
+#[inline]
+fn source_point(
+    g: &BoxGeometry,
+    placed: &[f64; 4],
+    size: (usize, usize),
+    px: f64,
+    py: f64,
+) -> (f64, f64) {
+    let sx = size.0 as f64 / placed[2];
+    let sy = size.1 as f64 / placed[3];
+    let (lx, ly) = g.local_point(px, py);
+    ((lx - placed[0]) * sx, (ly - placed[1]) * sy)
+}
+
+/// The source columns and rows that [`sample_bilinear`] and
+/// [`sample_nearest`] read for canvas pixels `xs` x `ys` of a `size` source
+/// spanning the box-local rectangle `placed`. Positions are affine in the
+/// pixel, so their extremes are at the corner pixels; a margin far above
+/// the rounding of `local_point` (a billionth of the coordinates' size)
+/// keeps every pixel's own position inside, and widens the window by a
+/// pixel only when an extreme lies that close to a pixel boundary.
+pub(super) fn sampled_window(
+    g: &BoxGeometry,
+    placed: &[f64; 4],
+    size: (usize, usize),
+    xs: Range<u32>,
+    ys: Range<u32>,
+) -> (Range<usize>, Range<usize>) {
+    let (mut u0, mut u1, mut v0, mut v1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let mut nan = false;
+    let (x0, x1) = (xs.start as f64 + 0.5, xs.end as f64 - 0.5);
+    let (y0, y1) = (ys.start as f64 + 0.5, ys.end as f64 - 0.5);
+    for (px, py) in [(x0, y0), (x1, y0), (x0, y1), (x1, y1)] {
+        let (u, v) = source_point(g, placed, size, px, py);
+        nan |= u.is_nan() || v.is_nan();
+        (u0, u1, v0, v1) = (u0.min(u), u1.max(u), v0.min(v), v1.max(v));
+    }
+    let (cx, cy) = g.centre();
+    let magnitude = [cx, cy, placed[0], placed[1], x1, y1]
+        .iter()
+        .fold(1.0f64, |m, c| m.max(c.abs()));
+    let slack = |k: f64| 1e-9 * magnitude * (1.0 + k.abs());
+    let (eu, ev) = (
+        slack(size.0 as f64 / placed[2]),
+        slack(size.1 as f64 / placed[3]),
+    );
+    // Bilinear reads floor(t - 0.5) and the next pixel, nearest floor(t),
+    // clamped to the source; a NaN position reads pixel 0.
+    let range = |lo: f64, hi: f64, e: f64, n: usize| {
+        let last = n.saturating_sub(1) as f64;
+        let a = if nan || e.is_nan() {
+            0
+        } else {
+            ((lo - 0.5 - e).floor().clamp(0.0, last)) as usize
+        };
+        let b = ((hi - 0.5 + e).floor() + 1.0).clamp(0.0, last) as usize;
+        let b = if e.is_nan() { n.saturating_sub(1) } else { b };
+        a..b.max(a) + 1
+    };
+    (range(u0, u1, eu, size.0), range(v0, v1, ev, size.1))
 }
 
 /// Nearest sample of a `size` source at `(u, v)`, read from `view`.

@@ -100,16 +100,24 @@ pub(crate) struct Windowed<'a> {
     xw: &'a AxisWeights,
     yw: &'a AxisWeights,
     order: PassOrder,
+    /// Unique to this resample.
+    id: u64,
 }
 
 /// The reusable buffers of [`Windowed::window`] (one per thread): a ring
 /// of filtered or premultiplied source rows, one premultiplied source row
 /// and one row of vertical sums. They grow to the largest window's need
 /// and keep it.
+///
+/// The ring carries over from one window to the next of the same resample
+/// and columns (a band's rows to the next band's: the source rows both
+/// read are filtered once), and is emptied for any other.
 pub(crate) struct WindowScratch {
     ring: RowRing,
     premul: Vec<[f32; 4]>,
     line: Vec<[f32; 4]>,
+    /// The resample ([`Windowed::id`]) and columns the ring holds rows of.
+    key: Option<(u64, usize, usize)>,
 }
 
 impl Default for WindowScratch {
@@ -118,9 +126,21 @@ impl Default for WindowScratch {
             ring: RowRing::new(1, 0),
             premul: Vec::new(),
             line: Vec::new(),
+            key: None,
         }
     }
 }
+
+impl WindowScratch {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        (self.ring.rows.capacity() + self.premul.capacity() + self.line.capacity()) * 16
+    }
+}
+
+/// Numbers every [`Windowed`], so a scratch never mistakes another
+/// resample's rows for its own.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl<'a> Windowed<'a> {
     /// The resample of `src` with `xw` and `yw`, premultiplied in `space`.
@@ -137,6 +157,7 @@ impl<'a> Windowed<'a> {
             xw,
             yw,
             order,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -175,13 +196,20 @@ impl<'a> Windowed<'a> {
                 *o = premultiply_rgba8([p[0], p[1], p[2], p[3]], space);
             }
         };
-        let WindowScratch { ring, premul, line } = scratch;
+        let key = Some((self.id, cols.start, cols.end));
+        let fresh = scratch.key != key;
+        scratch.key = key;
+        let WindowScratch {
+            ring, premul, line, ..
+        } = scratch;
         let capacity = self.yw.taps.min(sh);
         match self.order {
             PassOrder::HorizontalFirst => {
                 // The ring holds source rows filtered horizontally, for the
                 // window's columns.
-                ring.reset(capacity, cw);
+                if fresh {
+                    ring.reset(capacity, cw);
+                }
                 resize_exact(premul, xhi - xlo);
                 resize_exact(line, cw);
                 for (k, out_row) in rows.zip(out.chunks_exact_mut(cw)) {
@@ -201,7 +229,9 @@ impl<'a> Windowed<'a> {
             }
             PassOrder::VerticalFirst => {
                 // The ring holds premultiplied source rows, the columns read.
-                ring.reset(capacity, xhi - xlo);
+                if fresh {
+                    ring.reset(capacity, xhi - xlo);
+                }
                 resize_exact(line, xhi - xlo);
                 for (k, out_row) in rows.zip(out.chunks_exact_mut(cw)) {
                     let (ws, s) = tap_span(self.yw, k);

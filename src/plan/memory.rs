@@ -15,7 +15,9 @@
 //!   visible area when its size allows such glyphs);
 //! - per worker thread, a bounded working set: the band accumulator and a
 //!   scratch row, and for the largest layer one band's window of its
-//!   resample or raster with the resampler's row ring ([`working_set`]).
+//!   resample or raster with the resampler's row ring ([`working_set`]),
+//!   and the rings of source rows it keeps from band to band for layers
+//!   resampled onto the canvas grid (at most [`KEPT_RINGS_BYTES`]).
 //!
 //! The GPU backend's device memory is bounded by its own pool budget.
 
@@ -33,6 +35,11 @@ pub(crate) const BAND_ROWS: usize = 16;
 /// Canvas columns per chunk of a rotated image or text layer: the CPU makes
 /// the window of its source that one chunk of a band samples.
 pub(crate) const CHUNK_COLS: u32 = 32;
+
+/// Bytes of resampling scratch (rings of source rows) one CPU thread keeps
+/// from band to band for the layers resampled onto the canvas grid, so the
+/// source rows two bands share are filtered once.
+pub(crate) const KEPT_RINGS_BYTES: u64 = 4 << 20;
 
 /// Bytes per pixel of the compositor's `f32` rows and windows.
 const F32X4: u64 = 16;
@@ -80,7 +87,17 @@ pub(crate) fn estimate(plan: &Plan<'_>, threads: usize) -> MemoryEstimate {
     let mut sources = 0u64;
     let mut kept = 0u64;
     let mut largest_window = 0u64;
+    let mut rings = 0u64;
     for layer in &plan.layers {
+        if let Paint::Image {
+            image,
+            sampling: Sampling::Grid { xw, yw, .. },
+        } = &layer.paint
+        {
+            let n = xw.len() as u64;
+            let window = n * BAND_ROWS as u64 * F32X4;
+            rings += resample_set(xw, yw, image.dimensions(), n, BAND_ROWS as u64) - window;
+        }
         if let Paint::Image { image, .. } = &layer.paint {
             if seen.insert(Arc::as_ptr(image)) {
                 sources += image.as_raw().len() as u64;
@@ -96,8 +113,10 @@ pub(crate) fn estimate(plan: &Plan<'_>, threads: usize) -> MemoryEstimate {
         let what = "layers' weights and glyphs".to_string();
         parts.push((what, kept));
     }
-    // The band accumulator and a scratch row, and the largest layer window.
-    let per_thread = (BAND_ROWS as u64 + 1) * w * F32X4 + largest_window;
+    // The band accumulator and a scratch row, the largest layer window,
+    // and the rings kept from band to band.
+    let per_thread =
+        (BAND_ROWS as u64 + 1) * w * F32X4 + largest_window + rings.min(KEPT_RINGS_BYTES);
     parts.push((
         format!("band working sets ({threads} threads)"),
         threads.saturating_mul(per_thread),
