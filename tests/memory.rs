@@ -147,8 +147,10 @@ fn measured_peak_allocation_stays_under_the_renderers_estimate() {
         let estimate = renderer.estimate_render_bytes(s, &assets).unwrap();
         let (_, peak) = peak_of(|| renderer.render_with_assets(s, &assets).unwrap());
         let (w, h) = (s.width as u64, s.height as u64);
-        let streamed =
-            w * h * 4 + threads * 40 * w * 16 + s.layers.len() as u64 * 64 * (w + h) + (2 << 20);
+        let streamed = w * h * 4
+            + threads * (40 * w * 16 + (4 << 20))
+            + s.layers.len() as u64 * 64 * (w + h)
+            + (2 << 20);
         eprintln!(
             "{name}: peak {peak} bytes, estimate {estimate} bytes, streaming bound {streamed} bytes"
         );
