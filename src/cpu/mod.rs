@@ -11,7 +11,7 @@
 //! Layers stream through the bands too. Images are read straight from their
 //! decoded 8-bit pixels when they land at natural size on whole pixels
 //! (premultiplied as they are read: an exact copy); otherwise each band
-//! resamples just the rows it shows ([`resample::Windowed`]), and a rotated
+//! resamples just the rows it shows ([`window::Windowed`]), and a rotated
 //! image or a text layer just the window of its raster that a chunk of the
 //! band samples. A window is the exact value the whole resampled image (or
 //! text raster) would hold there, so streaming changes no pixel, only
@@ -21,6 +21,7 @@
 pub(crate) mod kernels;
 mod paint;
 pub(crate) mod resample;
+pub(crate) mod window;
 
 use image::RgbaImage;
 use rayon::prelude::*;
@@ -34,7 +35,7 @@ use crate::plan::memory::{BAND_ROWS, CHUNK_COLS, KEPT_RINGS_BYTES};
 use crate::plan::{Paint, Plan, PlannedLayer, Sampling, Stops};
 use crate::text::TextGlyphs;
 use paint::{paint_row, sampled_window, View};
-use resample::{WindowScratch, Windowed};
+use window::{WindowScratch, Windowed};
 
 /// How the CPU paints a planned layer's colour, row by row: the plan's
 /// paint, with images resampled and text rasterized window by window.

@@ -186,14 +186,14 @@ impl TextGlyphs {
     pub fn paint(&self, cols: Range<usize>, rows: Range<usize>, out: &mut Vec<[f32; 4]>) {
         self.paint_exact(cols, rows, out);
         for o in out.iter_mut() {
-            *o = crate::cpu::resample::quantized(*o);
+            *o = crate::cpu::window::quantized(*o);
         }
     }
 
     /// [`TextGlyphs::paint`] before the raster's 16-bit rounding.
     fn paint_exact(&self, cols: Range<usize>, rows: Range<usize>, out: &mut Vec<[f32; 4]>) {
         let cw = cols.len();
-        crate::cpu::resample::resize_exact(out, cw * rows.len());
+        crate::cpu::window::resize_exact(out, cw * rows.len());
         let (c0, c1) = (cols.start as i64, cols.end as i64);
         let (r0, r1) = (rows.start as i64, rows.end as i64);
         let colour = self.colour;
