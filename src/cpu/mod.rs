@@ -120,12 +120,13 @@ impl Work {
         match self.kept.get_mut(index) {
             Some(Some(kept)) => resample.window(cols, rows, kept, &mut self.window),
             Some(slot) => {
-                let mut scratch = WindowScratch::default();
-                resample.window(cols, rows, &mut scratch, &mut self.window);
-                let bytes = scratch.bytes();
+                // With the shared scratch; kept (and the shared one started
+                // afresh) if it fits the budget.
+                resample.window(cols, rows, &mut self.resample, &mut self.window);
+                let bytes = self.resample.bytes();
                 if self.kept_bytes + bytes <= KEPT_RINGS_BYTES as usize {
                     self.kept_bytes += bytes;
-                    *slot = Some(scratch);
+                    *slot = Some(std::mem::take(&mut self.resample));
                 }
             }
             None => resample.window(cols, rows, &mut self.resample, &mut self.window),
