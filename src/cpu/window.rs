@@ -197,6 +197,12 @@ mod tests {
     use crate::cpu::resample::resample_planned;
     use crate::scene::Filter;
 
+    #[test]
+    fn a_kept_ring_slot_is_within_what_the_estimate_counts() {
+        let slot = std::mem::size_of::<Option<WindowScratch>>() as u64;
+        assert!(slot <= crate::plan::memory::KEPT_SLOT_BYTES, "{slot} bytes");
+    }
+
     /// A random straight-alpha image.
     fn noise(w: u32, h: u32, seed: u32) -> RgbaImage {
         let mut v = seed.wrapping_mul(2654435761).max(1);

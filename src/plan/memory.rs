@@ -41,6 +41,10 @@ pub(crate) const CHUNK_COLS: u32 = 32;
 /// source rows two bands share are filtered once.
 pub(crate) const KEPT_RINGS_BYTES: u64 = 4 << 20;
 
+/// Bytes of a CPU thread's per-layer slot for a kept ring (an empty
+/// resampling scratch), with slack.
+pub(crate) const KEPT_SLOT_BYTES: u64 = 256;
+
 /// Bytes per pixel of the compositor's `f32` rows and windows.
 const F32X4: u64 = 16;
 
@@ -114,9 +118,11 @@ pub(crate) fn estimate(plan: &Plan<'_>, threads: usize) -> MemoryEstimate {
         parts.push((what, kept));
     }
     // The band accumulator and a scratch row, the largest layer window,
-    // and the rings kept from band to band.
-    let per_thread =
-        (BAND_ROWS as u64 + 1) * w * F32X4 + largest_window + rings.min(KEPT_RINGS_BYTES);
+    // the rings kept from band to band and a slot per layer for them.
+    let per_thread = (BAND_ROWS as u64 + 1) * w * F32X4
+        + largest_window
+        + rings.min(KEPT_RINGS_BYTES)
+        + plan.layers.len() as u64 * KEPT_SLOT_BYTES;
     parts.push((
         format!("band working sets ({threads} threads)"),
         threads.saturating_mul(per_thread),
