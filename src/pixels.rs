@@ -13,12 +13,18 @@ pub struct PremulImage {
 }
 
 impl PremulImage {
-    /// The pixel at `(x, y)` as floats in 0..=1.
-    #[inline]
+    /// The pixel at `(x, y)` as floats in 0..=1 (the CPU reads windows
+    /// of such images made on demand, through [`load16`]).
+    #[cfg(test)]
     pub fn get(&self, x: u32, y: u32) -> [f32; 4] {
-        let p = self.data[(y * self.width + x) as usize];
-        p.map(|v| v as f32 * (1.0 / 65535.0))
+        load16(self.data[(y * self.width + x) as usize])
     }
+}
+
+/// A unorm16 premultiplied pixel as floats in 0..=1.
+#[inline]
+pub(crate) fn load16(p: [u16; 4]) -> [f32; 4] {
+    p.map(|v| v as f32 * (1.0 / 65535.0))
 }
 
 /// Stores a premultiplied float pixel as unorm16, keeping it valid

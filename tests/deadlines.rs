@@ -87,11 +87,12 @@ fn a_deadline_also_stops_resampling_a_large_image() {
 
 #[test]
 fn a_render_over_the_memory_budget_is_refused_before_painting_naming_its_largest_parts() {
-    // Two layers of a small image stretched over 8192 x 8192: each
-    // resampled copy is 512 MiB.
+    // Two layers of a small image stretched over 16384 x 16384: the layers
+    // stream through the bands, but the 8-bit canvas and the encoder's copy
+    // are 1 GiB each. (On 8192 x 8192 the same scene now fits.)
     let mut assets = Assets::new();
     assets.insert("small.png", impasto::RgbaImage::new(40, 30));
-    let scene = Scene::from_value(&json!({"width": 8192, "height": 8192, "layers": [
+    let scene = Scene::from_value(&json!({"width": 16384, "height": 16384, "layers": [
         {"type": "image", "src": "small.png", "fit": "fill"},
         {"type": "image", "src": "small.png", "fit": "fill", "x": 1}
     ]}))
@@ -108,10 +109,7 @@ fn a_render_over_the_memory_budget_is_refused_before_painting_naming_its_largest
         err.contains("over the limit of 1024.0 MiB (max_render_bytes)"),
         "{err}"
     );
-    assert!(
-        err.contains("layer 0 (image, resampled 8192x8192): 512.0 MiB"),
-        "{err}"
-    );
+    assert!(err.contains("canvas (8-bit RGBA): 1024.0 MiB"), "{err}");
     // A small poster is far under the default budget, and a budget lowered
     // under it refuses it too.
     let poster = Scene::from_value(&json!({"width": 1080, "height": 1350, "layers": [

@@ -3,6 +3,18 @@
 //! `Limits::max_render_bytes` is checked against): the estimate is an upper
 //! bound, so a render admitted under the budget stays under it.
 //!
+//! The CPU streams every layer through its bands, so a render's peak does
+//! not grow with layers x canvas: each case is also held to
+//!
+//! `canvas + threads x (40 rows x width x 16 B + 4 MiB) + layers x 64 B x (width + height) + 2 MiB`
+//!
+//! that is the 8-bit canvas; per worker thread the band accumulator, a
+//! scratch row and one layer's window of its resample or text raster with
+//! the resampler's row ring, and the rings it keeps from band to band
+//! (4 MiB at most); per layer its resampling weights (up to 16
+//! taps a pixel) or glyph list; and some slack. The images are given in
+//! memory, so decoded sources are not part of the peak here.
+//!
 //! One test function: the allocator counts every thread of the process, so
 //! the cases run one after another, nothing else running.
 
@@ -95,6 +107,29 @@ fn measured_peak_allocation_stays_under_the_renderers_estimate() {
             })),
         ),
         (
+            "two stretched images on a large canvas",
+            scene(json!({"width": 4096, "height": 4096, "layers": [
+                {"type": "image", "src": "logo.png", "fit": "fill"},
+                {"type": "image", "src": "photo.png", "fit": "fill", "opacity": 0.5}
+            ]})),
+        ),
+        (
+            "sixty stretched layers",
+            scene(json!({"width": 1024, "height": 1024, "layers":
+                (0..60).map(|i| json!({"type": "image", "src": "logo.png", "fit": "fill",
+                    "x": i, "filter": if i % 2 == 0 { "lanczos3" } else { "bilinear" }}))
+                    .collect::<Vec<_>>()
+            })),
+        ),
+        (
+            "many large text layers",
+            scene(json!({"width": 512, "height": 512, "layers":
+                (0..200).map(|i| json!({"type": "text", "text": "Ag", "x": i % 7, "y": -40,
+                    "width": 512, "height": 512, "size": 400, "rotate": if i % 10 == 0 { 5 } else { 0 }}))
+                    .collect::<Vec<_>>()
+            })),
+        ),
+        (
             "large text",
             scene(json!({"width": 1024, "height": 1024, "layers": [
                 {"type": "text", "text": "Ag", "width": 1024, "height": 1024, "size": 700}
@@ -104,12 +139,25 @@ fn measured_peak_allocation_stays_under_the_renderers_estimate() {
     let renderer = Renderer::new(Backend::Cpu)
         .unwrap()
         .with_system_fonts(false);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     for (name, s) in &cases {
-        // Warm: fonts loaded, glyphs cached, thread pool started.
+        // Warm: fonts loaded, glyphs cached, thread pool started. Every
+        // case renders under the default budget (1 GiB).
         renderer.render_with_assets(s, &assets).unwrap();
         let estimate = renderer.estimate_render_bytes(s, &assets).unwrap();
         let (_, peak) = peak_of(|| renderer.render_with_assets(s, &assets).unwrap());
-        eprintln!("{name}: peak {peak} bytes, estimate {estimate} bytes");
+        let (w, h) = (s.width as u64, s.height as u64);
+        let streamed = w * h * 4
+            + threads * (40 * w * 16 + (4 << 20))
+            + s.layers.len() as u64 * 64 * (w + h)
+            + (2 << 20);
+        eprintln!(
+            "{name}: peak {peak} bytes, estimate {estimate} bytes, streaming bound {streamed} bytes"
+        );
+        assert!(
+            peak <= streamed,
+            "{name}: peak {peak} bytes over canvas + bounded working set {streamed}"
+        );
         assert!(
             peak <= estimate,
             "{name}: peak {peak} bytes over the estimate {estimate}"

@@ -8,13 +8,20 @@
 //! coverage times opacity, premultiplied in the blend space) and composited
 //! with [`crate::blend::composite_row`].
 //!
-//! Images are read straight from their decoded 8-bit pixels when they land at
-//! natural size on whole pixels (premultiplied as they are read: an exact
-//! copy), and otherwise resampled once, before compositing, into a 16-bit
-//! premultiplied buffer of the part that is visible.
+//! Layers stream through the bands too. Images are read straight from their
+//! decoded 8-bit pixels when they land at natural size on whole pixels
+//! (premultiplied as they are read: an exact copy); otherwise each band
+//! resamples just the rows it shows ([`window::Windowed`]), and a rotated
+//! image or a text layer just the window of its raster that a chunk of the
+//! band samples. A window is the exact value the whole resampled image (or
+//! text raster) would hold there, so streaming changes no pixel, only
+//! memory: the canvas, the decoded sources, and per thread one band and one
+//! layer's window (see `plan::memory` for the bound).
 
 pub(crate) mod kernels;
+mod paint;
 pub(crate) mod resample;
+pub(crate) mod window;
 
 use image::RgbaImage;
 use rayon::prelude::*;
@@ -23,17 +30,15 @@ use crate::blend::{composite_row, BlendMode};
 use crate::cancel::Stop;
 use crate::color::BlendSpace;
 use crate::error::Error;
-use crate::pixels::PremulImage;
 use crate::plan::geometry::{LinearRamp, RadialRamp};
+use crate::plan::memory::{BAND_ROWS, CHUNK_COLS, KEPT_RINGS_BYTES};
 use crate::plan::{Paint, Plan, PlannedLayer, Sampling, Stops};
-use resample::resample_until;
-
-/// Rows per band. 16 rows of a 2048-pixel canvas is a 512 KiB accumulator,
-/// which stays in a core's L2 cache while every layer passes over it.
-const BAND_ROWS: usize = 16;
+use crate::text::TextGlyphs;
+use paint::{paint_row, sampled_window, View};
+use window::{WindowScratch, Windowed};
 
 /// How the CPU paints a planned layer's colour, row by row: the plan's
-/// paint, with images resampled and text rasterized.
+/// paint, with images resampled and text rasterized window by window.
 enum Painter<'p> {
     Solid([f32; 4]),
     Linear(&'p LinearRamp, &'p Stops),
@@ -44,19 +49,46 @@ enum Painter<'p> {
         ox: i64,
         oy: i64,
     },
-    /// [`Sampling::Grid`]: canvas pixel (x, y) is `img` pixel (x - x0, y - y0).
+    /// [`Sampling::Grid`]: canvas pixel (x, y) is pixel (x - x0, y - y0) of
+    /// the resample, made band by band.
     Grid {
-        img: PremulImage,
+        resample: Windowed<'p>,
         x0: u32,
         y0: u32,
     },
-    /// [`Sampling::Placed`] and text rasters: `img` spans the box-local
-    /// rectangle `placed` and is sampled bilinearly (or nearest).
+    /// [`Sampling::Placed`] and text rasters: `src` spans the box-local
+    /// rectangle `placed` and is sampled bilinearly (or nearest), made a
+    /// window at a time.
     Placed {
-        img: PremulImage,
+        src: Source<'p>,
         placed: [f64; 4],
         nearest: bool,
     },
+}
+
+/// What a [`Painter::Placed`] samples: a rotated image's resample or a
+/// text layer's raster, both made on demand.
+enum Source<'p> {
+    Image(Windowed<'p>),
+    Text(TextGlyphs),
+}
+
+impl Source<'_> {
+    /// Size in pixels.
+    fn size(&self) -> (usize, usize) {
+        match self {
+            Source::Image(r) => r.size(),
+            Source::Text(t) => (t.width as usize, t.height as usize),
+        }
+    }
+
+    /// Pixels `cols` x `rows` into `work.window`.
+    fn window(&self, cols: std::ops::Range<usize>, rows: std::ops::Range<usize>, work: &mut Work) {
+        match self {
+            Source::Image(r) => r.window(cols, rows, &mut work.resample, &mut work.window),
+            Source::Text(t) => t.paint(cols, rows, &mut work.window),
+        }
+    }
 }
 
 /// A planned layer and its CPU painter.
@@ -65,9 +97,46 @@ struct Prepared<'p> {
     painter: Painter<'p>,
 }
 
+/// One thread's buffers: the band accumulator, a scratch row, and the
+/// window of the layer being painted with its resampling scratch.
+struct Work {
+    acc: Vec<[f32; 4]>,
+    scratch: Vec<[f32; 4]>,
+    window: Vec<[f32; 4]>,
+    resample: WindowScratch,
+    /// Per layer (by position), the resampling scratch of a
+    /// [`Painter::Grid`] kept from one band to the next, so the source rows
+    /// two bands share are filtered once; [`KEPT_RINGS_BYTES`] at most in
+    /// all, the first layers that fit.
+    kept: Vec<Option<WindowScratch>>,
+    kept_bytes: usize,
+}
+
+impl Work {
+    /// Resamples rows `rows` of the layer at `index` into `self.window`,
+    /// with the layer's kept scratch if it has one (or is given one now).
+    fn grid_window(&mut self, index: usize, resample: &Windowed, rows: std::ops::Range<usize>) {
+        let cols = 0..resample.size().0;
+        match self.kept.get_mut(index) {
+            Some(Some(kept)) => resample.window(cols, rows, kept, &mut self.window),
+            Some(slot) => {
+                // With the shared scratch; kept (and the shared one started
+                // afresh) if it fits the budget.
+                resample.window(cols, rows, &mut self.resample, &mut self.window);
+                let bytes = self.resample.bytes();
+                if self.kept_bytes + bytes <= KEPT_RINGS_BYTES as usize {
+                    self.kept_bytes += bytes;
+                    *slot = Some(std::mem::take(&mut self.resample));
+                }
+            }
+            None => resample.window(cols, rows, &mut self.resample, &mut self.window),
+        }
+    }
+}
+
 /// Paints a plan. Returns straight-alpha 8-bit sRGB RGBA, or `stop`'s
-/// error once it says stop (checked between layers while preparing, between
-/// resampling bands, and between layers of every band of rows).
+/// error once it says stop (checked between layers while preparing and
+/// between layers of every band of rows).
 pub(crate) fn render(plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
     let space = plan.space;
     let (w, h) = (plan.width, plan.height);
@@ -76,7 +145,7 @@ pub(crate) fn render(plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Erro
         stop.check()?;
         prepared.push(Prepared {
             layer,
-            painter: painter(layer, plan, stop),
+            painter: painter(layer, plan),
         });
     }
     let background = plan.background;
@@ -85,28 +154,25 @@ pub(crate) fn render(plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Erro
     out.par_chunks_mut(BAND_ROWS * width * 4)
         .enumerate()
         .for_each_init(
-            || (vec![[0f32; 4]; BAND_ROWS * width], vec![[0f32; 4]; width]),
-            |(acc, scratch), (band, out_band)| {
-                let y0 = band * BAND_ROWS;
+            || Work {
+                acc: vec![[0f32; 4]; BAND_ROWS * width],
+                scratch: vec![[0f32; 4]; width],
+                window: Vec::new(),
+                resample: WindowScratch::default(),
+                kept: (0..prepared.len()).map(|_| None).collect(),
+                kept_bytes: 0,
+            },
+            |work, (band, out_band)| {
+                let y0 = (band * BAND_ROWS) as u32;
                 let rows = out_band.len() / (width * 4);
-                let acc = &mut acc[..rows * width];
-                acc.fill(background);
-                for layer in &prepared {
+                work.acc[..rows * width].fill(background);
+                for (index, layer) in prepared.iter().enumerate() {
                     if stop.now() {
                         return;
                     }
-                    for r in 0..rows {
-                        let y = (y0 + r) as u32;
-                        composite_layer_row(
-                            layer,
-                            y,
-                            &mut acc[r * width..(r + 1) * width],
-                            scratch,
-                            space,
-                        );
-                    }
+                    composite_band(index, layer, y0, rows, width, work, space);
                 }
-                encode_band(acc, out_band, space);
+                encode_band(&work.acc[..rows * width], out_band, space);
             },
         );
     stop.check()?;
@@ -114,9 +180,9 @@ pub(crate) fn render(plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Erro
     Ok(RgbaImage::from_raw(w, h, out).expect("buffer size matches the canvas"))
 }
 
-/// The CPU painter of a planned layer: images are resampled here (once per
-/// render) and text rasterized.
-fn painter<'p>(layer: &'p PlannedLayer<'p>, plan: &Plan<'_>, stop: &Stop<'_>) -> Painter<'p> {
+/// The CPU painter of a planned layer: how its images are resampled and
+/// its text laid out (glyphs rasterized once, painted per window).
+fn painter<'p>(layer: &'p PlannedLayer<'p>, plan: &Plan<'_>) -> Painter<'p> {
     let space = plan.space;
     match &layer.paint {
         Paint::Solid(c) => Painter::Solid(*c),
@@ -129,7 +195,7 @@ fn painter<'p>(layer: &'p PlannedLayer<'p>, plan: &Plan<'_>, stop: &Stop<'_>) ->
                 oy: *oy,
             },
             Sampling::Grid { bounds, xw, yw } => Painter::Grid {
-                img: resample_until(image, space, xw, yw, stop),
+                resample: Windowed::new(image, space, xw, yw),
                 x0: bounds[0],
                 y0: bounds[1],
             },
@@ -139,20 +205,15 @@ fn painter<'p>(layer: &'p PlannedLayer<'p>, plan: &Plan<'_>, stop: &Stop<'_>) ->
                 placed,
                 nearest,
             } => Painter::Placed {
-                img: resample_until(image, space, xw, yw, stop),
+                src: Source::Image(Windowed::new(image, space, xw, yw)),
                 placed: *placed,
                 nearest: *nearest,
             },
         },
-        Paint::Text { .. } => match layer.text_raster(plan) {
-            Some(r) => Painter::Placed {
-                placed: [
-                    r.origin.0,
-                    r.origin.1,
-                    r.image.width as f64,
-                    r.image.height as f64,
-                ],
-                img: r.image,
+        Paint::Text { .. } => match layer.text_glyphs(plan) {
+            Some(g) => Painter::Placed {
+                placed: [g.origin.0, g.origin.1, g.width as f64, g.height as f64],
+                src: Source::Text(g),
                 nearest: false,
             },
             None => Painter::Solid([0.0; 4]),
@@ -168,38 +229,149 @@ fn encode_band(acc: &[[f32; 4]], out: &mut [u8], space: BlendSpace) {
     }
 }
 
-fn composite_layer_row(
+/// Composites the layer at `index` onto the band's `rows` rows from canvas
+/// row `y0`, making first the part of its resample or raster they show.
+fn composite_band(
+    index: usize,
     layer: &Prepared,
-    y: u32,
-    acc_row: &mut [[f32; 4]],
-    scratch: &mut [[f32; 4]],
+    y0: u32,
+    rows: usize,
+    width: usize,
+    work: &mut Work,
     space: BlendSpace,
 ) {
+    if let Painter::Placed { src, placed, .. } = &layer.painter {
+        return composite_placed(layer, src, placed, y0, rows, width, work, space);
+    }
+    let mut view = None;
+    if let Painter::Grid {
+        resample, y0: by, ..
+    } = &layer.painter
+    {
+        // The resampled rows this band shows, every column.
+        let (dw, dh) = resample.size();
+        let k0 = (y0 as i64 - *by as i64).clamp(0, dh as i64) as usize;
+        let k1 = ((y0 as usize + rows) as i64 - *by as i64).clamp(k0 as i64, dh as i64) as usize;
+        if k0 < k1 {
+            work.grid_window(index, resample, k0..k1);
+        } else {
+            work.window.clear();
+        }
+        view = Some(View::new(&work.window, 0, k0, dw));
+    }
+    for r in 0..rows {
+        let y = y0 + r as u32;
+        let acc_row = &mut work.acc[r * width..(r + 1) * width];
+        if let Some((x0, x1)) = clear_outside(layer, y, acc_row) {
+            composite_layer_row(layer, y, x0, x1, acc_row, &mut work.scratch, space, view);
+        }
+    }
+}
+
+/// Composites a rotated image or a text layer onto the band, in chunks of
+/// columns (the whole span when not rotated), each from the window of its
+/// source that the chunk samples.
+#[allow(clippy::too_many_arguments)]
+fn composite_placed(
+    layer: &Prepared,
+    src: &Source,
+    placed: &[f64; 4],
+    y0: u32,
+    rows: usize,
+    width: usize,
+    work: &mut Work,
+    space: BlendSpace,
+) {
+    let mut span = None;
+    for r in 0..rows {
+        let acc_row = &mut work.acc[r * width..(r + 1) * width];
+        span = clear_outside(layer, y0 + r as u32, acc_row).or(span);
+    }
+    let (Some((bx0, bx1)), Some([_, by0, _, by1])) = (span, layer.layer.bounds) else {
+        return;
+    };
+    let (ya, yb) = (y0.max(by0), (y0 + rows as u32).min(by1));
+    let (sw, sh) = src.size();
+    if sw == 0 || sh == 0 {
+        return;
+    }
+    let g = &layer.layer.geom;
+    let chunk = if g.axis_aligned {
+        bx1 - bx0
+    } else {
+        CHUNK_COLS
+    };
+    let mut xa = bx0;
+    while xa < bx1 {
+        let xb = (xa + chunk).min(bx1);
+        let (cols, src_rows) = sampled_window(g, placed, (sw, sh), xa..xb, ya..yb);
+        let (c0, r0) = (cols.start, src_rows.start);
+        src.window(cols.clone(), src_rows, work);
+        let view = View::new(&work.window, c0, r0, cols.len());
+        for y in ya..yb {
+            let r = (y - y0) as usize;
+            let acc_row = &mut work.acc[r * width..(r + 1) * width];
+            let (xa, xb) = (xa as usize, xb as usize);
+            composite_span(
+                layer,
+                y,
+                xa,
+                xb,
+                acc_row,
+                &mut work.scratch,
+                space,
+                Some(view),
+            );
+        }
+        xa = xb;
+    }
+}
+
+/// Clears what an unbounded operator clears outside the layer in row `y`,
+/// and returns the columns `x0..x1` the layer paints there, if any.
+fn clear_outside(layer: &Prepared, y: u32, acc_row: &mut [[f32; 4]]) -> Option<(u32, u32)> {
     let unbounded = layer.layer.blend.is_unbounded();
-    let (x0, x1) = match layer.layer.bounds {
-        Some([x0, y0, x1, y1]) if y >= y0 && y < y1 => (x0 as usize, x1 as usize),
+    match layer.layer.bounds {
+        Some([x0, y0, x1, y1]) if y >= y0 && y < y1 => {
+            if unbounded {
+                acc_row[..x0 as usize].fill([0.0; 4]);
+                acc_row[x1 as usize..].fill([0.0; 4]);
+            }
+            Some((x0, x1))
+        }
         _ => {
             if unbounded {
                 acc_row.fill([0.0; 4]);
             }
-            return;
+            None
         }
-    };
-    if unbounded {
-        acc_row[..x0].fill([0.0; 4]);
-        acc_row[x1..].fill([0.0; 4]);
-    }
-    if let Some((i0, i1, src)) = copy_over_run(layer, y, x0, x1) {
-        // The fully covered run of a natural-size image drawn source-over:
-        // premultiply and composite in one pass, no scratch row.
-        composite_span(layer, y, x0, i0, acc_row, scratch, space);
-        kernels::over_rgba8(src, &mut acc_row[i0..i1], space);
-        composite_span(layer, y, i1, x1, acc_row, scratch, space);
-    } else {
-        composite_span(layer, y, x0, x1, acc_row, scratch, space);
     }
 }
 
+/// Composites columns `x0..x1` of row `y` of a layer that is not
+/// [`Painter::Placed`].
+#[allow(clippy::too_many_arguments)]
+fn composite_layer_row(
+    layer: &Prepared,
+    y: u32,
+    x0: u32,
+    x1: u32,
+    acc_row: &mut [[f32; 4]],
+    scratch: &mut [[f32; 4]],
+    space: BlendSpace,
+    view: Option<View>,
+) {
+    let (x0, x1) = (x0 as usize, x1 as usize);
+    if let Some((i0, i1, src)) = copy_over_run(layer, y, x0, x1) {
+        // The fully covered run of a natural-size image drawn source-over:
+        // premultiply and composite in one pass, no scratch row.
+        composite_span(layer, y, x0, i0, acc_row, scratch, space, view);
+        kernels::over_rgba8(src, &mut acc_row[i0..i1], space);
+        composite_span(layer, y, i1, x1, acc_row, scratch, space, view);
+    } else {
+        composite_span(layer, y, x0, x1, acc_row, scratch, space, view);
+    }
+}
 /// For a natural-size image layer drawn source-over at full opacity without
 /// rounding or rotation: the columns `i0..i1` of row `y` (within `x0..x1`)
 /// that the layer covers fully, and the source bytes that land there.
@@ -241,7 +413,9 @@ fn copy_over_run<'a>(
     ))
 }
 
-/// Paints columns `x0..x1` of row `y` into the scratch row and composites them.
+/// Paints columns `x0..x1` of row `y` into the scratch row and composites
+/// them; `view` is the part of the layer's resample or raster the row reads.
+#[allow(clippy::too_many_arguments)]
 fn composite_span(
     layer: &Prepared,
     y: u32,
@@ -250,188 +424,12 @@ fn composite_span(
     acc_row: &mut [[f32; 4]],
     scratch: &mut [[f32; 4]],
     space: BlendSpace,
+    view: Option<View>,
 ) {
     if x0 >= x1 {
         return;
     }
     let src = &mut scratch[x0..x1];
-    paint_row(layer, y, x0 as u32, src, space);
+    paint_row(layer, y, x0 as u32, src, space, view);
     composite_row(layer.layer.blend, src, &mut acc_row[x0..x1]);
-}
-
-/// Writes the layer's premultiplied colour times coverage times opacity for
-/// pixels `x0..x0 + out.len()` of row `y`.
-fn paint_row(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: BlendSpace) {
-    paint_colour(layer, y, x0, out, space);
-    apply_coverage(layer, y, x0, out);
-}
-
-/// Writes the layer's premultiplied colour (before coverage and opacity)
-/// for pixels `x0..x0 + out.len()` of row `y`.
-fn paint_colour(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]], space: BlendSpace) {
-    let g = &layer.layer.geom;
-    let py = y as f64 + 0.5;
-    match &layer.painter {
-        Painter::Solid(c) => out.fill(*c),
-        Painter::Linear(ramp, stops) => {
-            for (i, o) in out.iter_mut().enumerate() {
-                let px = (x0 as usize + i) as f64 + 0.5;
-                *o = gradient_at(stops, ramp.at(px, py));
-            }
-        }
-        Painter::Radial(ramp, stops) => {
-            for (i, o) in out.iter_mut().enumerate() {
-                let px = (x0 as usize + i) as f64 + 0.5;
-                *o = gradient_at(stops, ramp.at(px, py));
-            }
-        }
-        Painter::Copy { img, ox, oy } => {
-            let sy = y as i64 - oy;
-            if sy < 0 || sy >= img.height() as i64 {
-                out.fill([0.0; 4]);
-            } else {
-                let sw = img.width() as i64;
-                let row = &img.as_raw()[(sy * sw * 4) as usize..((sy + 1) * sw * 4) as usize];
-                // Columns of `out` that have a source pixel.
-                let first = (ox - x0 as i64).clamp(0, out.len() as i64) as usize;
-                let last = (ox + sw - x0 as i64).clamp(0, out.len() as i64) as usize;
-                out[..first].fill([0.0; 4]);
-                out[last..].fill([0.0; 4]);
-                let sx0 = (x0 as i64 + first as i64 - ox) as usize;
-                let src = &row[sx0 * 4..(sx0 + last - first) * 4];
-                kernels::premultiply_rgba8_row(src, &mut out[first..last], space);
-            }
-        }
-        Painter::Grid {
-            img,
-            x0: bx,
-            y0: by,
-        } => {
-            let ry = y as i64 - *by as i64;
-            if ry < 0 || ry >= img.height as i64 {
-                out.fill([0.0; 4]);
-            } else {
-                for (i, o) in out.iter_mut().enumerate() {
-                    let rx = (x0 as usize + i) as i64 - *bx as i64;
-                    *o = if rx >= 0 && rx < img.width as i64 {
-                        img.get(rx as u32, ry as u32)
-                    } else {
-                        [0.0; 4]
-                    };
-                }
-            }
-        }
-        Painter::Placed {
-            img,
-            placed,
-            nearest,
-        } => {
-            let sx = img.width as f64 / placed[2];
-            let sy = img.height as f64 / placed[3];
-            for (i, o) in out.iter_mut().enumerate() {
-                let px = (x0 as usize + i) as f64 + 0.5;
-                let (lx, ly) = g.local_point(px, py);
-                let u = (lx - placed[0]) * sx;
-                let v = (ly - placed[1]) * sy;
-                *o = if *nearest {
-                    sample_nearest(img, u, v)
-                } else {
-                    sample_bilinear(img, u, v)
-                };
-            }
-        }
-    }
-}
-
-/// Multiplies pixels `x0..x0 + out.len()` of row `y` by the layer's exact
-/// area coverage times its opacity.
-fn apply_coverage(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]]) {
-    let g = &layer.layer.geom;
-    let py = y as f64 + 0.5;
-    let opacity = layer.layer.opacity;
-    if g.axis_aligned && g.radius == 0.0 {
-        // Exact area coverage factors into a row factor and a column factor,
-        // and interior columns are fully covered.
-        let [cx0, cy0, cx1, cy1] = g.clip;
-        let row_cov =
-            ((cy1.min(y as f64 + 1.0) - cy0.max(y as f64)).clamp(0.0, 1.0)) as f32 * opacity;
-        let inner0 = (cx0.ceil().max(x0 as f64) as usize)
-            .saturating_sub(x0 as usize)
-            .min(out.len());
-        let inner1 = ((cx1.floor() - x0 as f64).max(0.0) as usize).clamp(inner0, out.len());
-        let col_cov = |i: usize| {
-            let px = (x0 as usize + i) as f64;
-            (cx1.min(px + 1.0) - cx0.max(px)).clamp(0.0, 1.0) as f32
-        };
-        for (i, o) in out[..inner0].iter_mut().enumerate() {
-            scale(o, col_cov(i) * row_cov);
-        }
-        if row_cov != 1.0 {
-            kernels::scale_row(&mut out[inner0..inner1], row_cov);
-        }
-        for (i, o) in out[inner1..].iter_mut().enumerate() {
-            scale(o, col_cov(inner1 + i) * row_cov);
-        }
-    } else {
-        for (i, o) in out.iter_mut().enumerate() {
-            let px = (x0 as usize + i) as f64 + 0.5;
-            let cov = g.coverage(px, py) as f32 * opacity;
-            scale(o, cov);
-        }
-    }
-}
-
-#[inline]
-fn scale(p: &mut [f32; 4], k: f32) {
-    for c in p.iter_mut() {
-        *c *= k;
-    }
-}
-
-/// The gradient colour at `t`, clamped to the first and last stops;
-/// premultiplied stop colours are interpolated linearly.
-#[inline]
-fn gradient_at(stops: &[(f64, [f32; 4])], t: f64) -> [f32; 4] {
-    // Stops are validated: at least two, offsets non-decreasing.
-    let first = &stops[0];
-    if t <= first.0 {
-        return first.1;
-    }
-    for pair in stops.windows(2) {
-        let (a, b) = (&pair[0], &pair[1]);
-        if t < b.0 {
-            let f = ((t - a.0) / (b.0 - a.0)) as f32;
-            return std::array::from_fn(|c| a.1[c] + (b.1[c] - a.1[c]) * f);
-        }
-    }
-    stops[stops.len() - 1].1
-}
-
-fn sample_nearest(img: &PremulImage, u: f64, v: f64) -> [f32; 4] {
-    if u < 0.0 || v < 0.0 || u >= img.width as f64 || v >= img.height as f64 {
-        return [0.0; 4];
-    }
-    img.get(u as u32, v as u32)
-}
-
-/// Bilinear sample with clamp-to-edge addressing (coverage clips the edges).
-fn sample_bilinear(img: &PremulImage, u: f64, v: f64) -> [f32; 4] {
-    let (w, h) = (img.width as i64, img.height as i64);
-    let fx = u - 0.5;
-    let fy = v - 0.5;
-    let x0 = fx.floor();
-    let y0 = fy.floor();
-    let tx = (fx - x0) as f32;
-    let ty = (fy - y0) as f32;
-    let cx = |x: f64| (x as i64).clamp(0, w - 1) as u32;
-    let cy = |y: f64| (y as i64).clamp(0, h - 1) as u32;
-    let p00 = img.get(cx(x0), cy(y0));
-    let p10 = img.get(cx(x0 + 1.0), cy(y0));
-    let p01 = img.get(cx(x0), cy(y0 + 1.0));
-    let p11 = img.get(cx(x0 + 1.0), cy(y0 + 1.0));
-    std::array::from_fn(|c| {
-        let top = p00[c] + (p10[c] - p00[c]) * tx;
-        let bot = p01[c] + (p11[c] - p01[c]) * tx;
-        top + (bot - top) * ty
-    })
 }

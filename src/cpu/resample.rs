@@ -1,6 +1,8 @@
 //! The CPU's execution of a planned resample ([`crate::plan::weights`]):
 //! a straight-alpha 8-bit source to a premultiplied 16-bit image in the
-//! blend space, bands in parallel.
+//! blend space, bands in parallel ([`resample`], for the GPU's over-limit
+//! images). The compositor makes the same values a window at a time
+//! ([`super::window::Windowed`]).
 
 use image::RgbaImage;
 use rayon::prelude::*;
@@ -13,7 +15,7 @@ use crate::plan::weights::{AxisWeights, PassOrder, PassPlan};
 
 /// The weights and first source index of output pixel `k` of `w`.
 #[inline]
-fn tap_span(w: &AxisWeights, k: usize) -> (&[f32], usize) {
+pub(super) fn tap_span(w: &AxisWeights, k: usize) -> (&[f32], usize) {
     (
         &w.weights[k * w.taps..(k + 1) * w.taps],
         w.start[k] as usize,
@@ -23,24 +25,43 @@ fn tap_span(w: &AxisWeights, k: usize) -> (&[f32], usize) {
 /// Source rows premultiplied once each, kept while the taps of the next
 /// output rows still read them: a ring of `capacity` rows (at least the
 /// taps of one output row, so one output row's rows never evict each other).
-struct RowRing {
+pub(super) struct RowRing {
     width: usize,
     tags: Vec<usize>,
     rows: Vec<[f32; 4]>,
 }
 
 impl RowRing {
-    fn new(capacity: usize, width: usize) -> RowRing {
+    pub(super) fn new(capacity: usize, width: usize) -> RowRing {
+        let mut ring = RowRing {
+            width: 0,
+            tags: Vec::new(),
+            rows: Vec::new(),
+        };
+        ring.reset(capacity, width);
+        ring
+    }
+
+    /// Empties the ring and shapes it to `capacity` rows of `width` pixels,
+    /// keeping its allocation.
+    pub(super) fn reset(&mut self, capacity: usize, width: usize) {
         let capacity = capacity.max(1);
-        RowRing {
-            width,
-            tags: vec![usize::MAX; capacity],
-            rows: vec![[0.0; 4]; capacity * width],
+        self.width = width;
+        self.tags.clear();
+        self.tags.resize(capacity, usize::MAX);
+        if self.rows.len() < capacity * width {
+            self.rows.reserve_exact(capacity * width - self.rows.len());
+            self.rows.resize(capacity * width, [0.0; 4]);
         }
     }
 
+    /// Pixels allocated.
+    pub(super) fn pixels(&self) -> usize {
+        self.rows.capacity()
+    }
+
     /// Row `y`, filled by `fill` unless the ring holds it.
-    fn row(&mut self, y: usize, fill: impl FnOnce(&mut [[f32; 4]])) -> &[[f32; 4]] {
+    pub(super) fn row(&mut self, y: usize, fill: impl FnOnce(&mut [[f32; 4]])) -> &[[f32; 4]] {
         let slot = y % self.tags.len();
         let row = &mut self.rows[slot * self.width..(slot + 1) * self.width];
         if self.tags[slot] != y {
@@ -91,7 +112,7 @@ pub(crate) fn resample_until(
 }
 
 /// [`resample`] in the order and bands of `plan` (made for these weights).
-fn resample_planned(
+pub(super) fn resample_planned(
     src: &RgbaImage,
     space: BlendSpace,
     xw: &AxisWeights,

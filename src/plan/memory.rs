@@ -3,28 +3,54 @@
 //! is refused with the figure and its largest parts instead of taking the
 //! process down.
 //!
-//! The estimate is an upper bound of what the CPU painter holds at once:
-//! the decoded sources (each distinct image once), every resampled image
-//! and text raster (held until compositing), the resampler's band
-//! intermediates and the compositor's band accumulators (one set per
-//! worker thread), the 8-bit canvas, and the encoder's copy of it. The GPU
-//! backend holds the same host-side images while it uploads them; its
-//! device memory is bounded by its own pool budget.
+//! The estimate is an upper bound of what the CPU painter holds at once.
+//! It streams every layer through its bands (`crate::cpu`), so no layer
+//! holds a layer-sized buffer and the peak is
+//!
+//! - the 8-bit canvas, and the encoder's copy of it;
+//! - the decoded sources (each distinct image once);
+//! - per layer, what it keeps for the whole render: its resampling weights,
+//!   and for text its glyph list, plus the crops of glyphs too large for
+//!   the glyph cache to keep (counted as one byte per pixel of the layer's
+//!   visible area when its size allows such glyphs);
+//! - per worker thread, a bounded working set: the band accumulator and a
+//!   scratch row, and for the largest layer one band's window of its
+//!   resample or raster with the resampler's row ring ([`working_set`]),
+//!   and the rings of source rows it keeps from band to band for layers
+//!   resampled onto the canvas grid (at most [`KEPT_RINGS_BYTES`]).
+//!
+//! The GPU backend's device memory is bounded by its own pool budget.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::weights::BAND_BYTES;
-use super::{Paint, Plan, Sampling};
+use super::weights::{AxisWeights, PassOrder, PassPlan};
+use super::{Paint, Plan, PlannedLayer, Sampling};
 
-/// Bytes per pixel of a resampled image or text raster (16-bit RGBA).
-const PREMUL16: u64 = 8;
-/// Bytes per pixel of a text raster while it is made: the `f32`
-/// accumulator and the 16-bit result it is converted into.
-const TEXT_RASTER: u64 = 16 + PREMUL16;
-/// Rows per compositor band (`crate::cpu`), times 16 bytes per pixel, plus
-/// a scratch row.
-const COMPOSITOR_ROWS: u64 = 16 + 1;
+/// Canvas rows per compositor band on the CPU (`crate::cpu`). 16 rows of a
+/// 2048-pixel canvas is a 512 KiB accumulator, which stays in a core's L2
+/// cache while every layer passes over it.
+pub(crate) const BAND_ROWS: usize = 16;
+
+/// Canvas columns per chunk of a rotated image or text layer: the CPU makes
+/// the window of its source that one chunk of a band samples.
+pub(crate) const CHUNK_COLS: u32 = 32;
+
+/// Bytes of resampling scratch (rings of source rows) one CPU thread keeps
+/// from band to band for the layers resampled onto the canvas grid, so the
+/// source rows two bands share are filtered once.
+pub(crate) const KEPT_RINGS_BYTES: u64 = 4 << 20;
+
+/// Bytes of a CPU thread's per-layer slot for a kept ring (an empty
+/// resampling scratch), with slack.
+pub(crate) const KEPT_SLOT_BYTES: u64 = 256;
+
+/// Bytes per pixel of the compositor's `f32` rows and windows.
+const F32X4: u64 = 16;
+
+/// Bytes a text layer keeps per character (its placed glyph, with slack
+/// for the list's growth).
+const TEXT_PER_CHAR: u64 = 256;
 
 /// A render's estimated peak memory and what it is made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +62,8 @@ pub(crate) struct MemoryEstimate {
 }
 
 impl MemoryEstimate {
-    /// The largest parts, for an error message: "layer 3 (image, resampled
-    /// 1200x900): 8.2 MiB, ...".
+    /// The largest parts, for an error message: "decoded images: 8.2 MiB,
+    /// ...".
     pub fn largest(&self, n: usize) -> String {
         self.parts
             .iter()
@@ -60,49 +86,144 @@ pub(crate) fn estimate(plan: &Plan<'_>, threads: usize) -> MemoryEstimate {
     let mut parts = vec![
         ("canvas (8-bit RGBA)".to_string(), w * h * 4),
         ("encoding (a copy of the canvas)".to_string(), w * h * 4),
-        (
-            format!("compositor bands ({threads} threads)"),
-            threads * COMPOSITOR_ROWS * w * 16,
-        ),
     ];
     let mut seen = HashSet::new();
     let mut sources = 0u64;
-    let mut resample_bands = 0u64;
+    let mut kept = 0u64;
+    let mut largest_window = 0u64;
+    let mut rings = 0u64;
     for layer in &plan.layers {
-        let kind = plan.scene.layers[layer.index].kind.type_name();
-        match &layer.paint {
-            Paint::Image { image, sampling } => {
-                if seen.insert(Arc::as_ptr(image)) {
-                    sources += image.as_raw().len() as u64;
-                }
-                let (rw, rh) = match sampling {
-                    Sampling::Copy { .. } => continue,
-                    Sampling::Grid { xw, yw, .. } | Sampling::Placed { xw, yw, .. } => {
-                        (xw.len() as u64, yw.len() as u64)
-                    }
-                };
-                resample_bands = BAND_BYTES;
-                let what = format!("layer {} ({kind}, resampled {rw}x{rh})", layer.index);
-                parts.push((what, rw * rh * PREMUL16));
-            }
-            Paint::Text { .. } => {
-                if let Some([x0, y0, x1, y1]) = layer.bounds {
-                    let area = (x1 - x0) as u64 * (y1 - y0) as u64;
-                    let what = format!("layer {} ({kind}, raster)", layer.index);
-                    parts.push((what, area * TEXT_RASTER));
-                }
-            }
-            _ => {}
+        if let Paint::Image {
+            image,
+            sampling: Sampling::Grid { xw, yw, .. },
+        } = &layer.paint
+        {
+            let n = xw.len() as u64;
+            let window = n * BAND_ROWS as u64 * F32X4;
+            rings += resample_set(xw, yw, image.dimensions(), n, BAND_ROWS as u64) - window;
         }
+        if let Paint::Image { image, .. } = &layer.paint {
+            if seen.insert(Arc::as_ptr(image)) {
+                sources += image.as_raw().len() as u64;
+            }
+        }
+        kept = kept.saturating_add(kept_bytes(plan, layer));
+        largest_window = largest_window.max(working_set(layer));
     }
     if sources > 0 {
         parts.push(("decoded images".to_string(), sources));
     }
-    if resample_bands > 0 {
-        let what = format!("resampling bands ({threads} threads)");
-        parts.push((what, threads * resample_bands));
+    if kept > 0 {
+        let what = "layers' weights and glyphs".to_string();
+        parts.push((what, kept));
     }
+    // The band accumulator and a scratch row, the largest layer window,
+    // the rings kept from band to band and a slot per layer for them.
+    let per_thread = (BAND_ROWS as u64 + 1) * w * F32X4
+        + largest_window
+        + rings.min(KEPT_RINGS_BYTES)
+        + plan.layers.len() as u64 * KEPT_SLOT_BYTES;
+    parts.push((
+        format!("band working sets ({threads} threads)"),
+        threads.saturating_mul(per_thread),
+    ));
     parts.sort_by_key(|p| std::cmp::Reverse(p.1));
     let total = parts.iter().map(|p| p.1).fold(0u64, u64::saturating_add);
     MemoryEstimate { total, parts }
+}
+
+/// Bytes of weight tables.
+fn weights_bytes(w: &AxisWeights) -> u64 {
+    (w.weights.len() + w.start.len()) as u64 * 4
+}
+
+/// What a layer keeps for the whole render: its weights, or its glyphs.
+fn kept_bytes(plan: &Plan<'_>, layer: &PlannedLayer<'_>) -> u64 {
+    match &layer.paint {
+        Paint::Image {
+            sampling: Sampling::Grid { xw, yw, .. } | Sampling::Placed { xw, yw, .. },
+            ..
+        } => weights_bytes(xw) + weights_bytes(yw),
+        Paint::Text { text, .. } => {
+            let glyphs = text.text.chars().count() as u64 * TEXT_PER_CHAR;
+            // A glyph of this size may be too large for the cache: its
+            // crop to the raster (one byte per pixel) is kept instead.
+            let side = 1.5 * text.size;
+            let big = plan
+                .resolved
+                .text
+                .as_ref()
+                .is_some_and(|t| !t.keeps_glyph((side * side).min(u64::MAX as f64) as u64));
+            let crops = match (big, layer.bounds) {
+                (true, Some([x0, y0, x1, y1])) => (x1 - x0) as u64 * (y1 - y0) as u64,
+                _ => 0,
+            };
+            glyphs + crops
+        }
+        _ => 0,
+    }
+}
+
+/// The most bytes one thread holds to paint a band of `layer`, besides the
+/// band itself: the window of its resample or raster, and for images the
+/// resampler's ring of source rows, premultiplied row and row of sums.
+fn working_set(layer: &PlannedLayer<'_>) -> u64 {
+    let rows = BAND_ROWS as u64;
+    let Some([bx0, _, bx1, _]) = layer.bounds else {
+        return 0;
+    };
+    // The canvas columns one window spans, and how far it reaches across
+    // (rotated: a chunk's bounding box, both ways).
+    let (span, reach) = if layer.geom.axis_aligned {
+        ((bx1 - bx0) as u64, rows)
+    } else {
+        let c = CHUNK_COLS as u64 + rows;
+        (c, c)
+    };
+    match &layer.paint {
+        Paint::Image { image, sampling } => {
+            let (sw, sh) = image.dimensions();
+            match sampling {
+                Sampling::Copy { .. } => 0,
+                Sampling::Grid { xw, yw, .. } => {
+                    resample_set(xw, yw, (sw, sh), xw.len() as u64, rows)
+                }
+                Sampling::Placed { xw, yw, placed, .. } => {
+                    // The source pixels per canvas pixel, each way, and a
+                    // margin of four pixels.
+                    let kx = xw.len() as f64 / placed[2];
+                    let ky = yw.len() as f64 / placed[3];
+                    let ww = ((span.max(reach) as f64 * kx).ceil() as u64 + 4).min(xw.len() as u64);
+                    let wh = ((reach.max(span) as f64 * ky).ceil() as u64 + 4).min(yw.len() as u64);
+                    resample_set(xw, yw, (sw, sh), ww, wh)
+                }
+            }
+        }
+        Paint::Text { .. } => {
+            let (ww, wh) = if layer.geom.axis_aligned {
+                (span + 4, rows + 4)
+            } else {
+                (reach + 4, reach + 4)
+            };
+            ww * wh * F32X4
+        }
+        _ => 0,
+    }
+}
+
+/// Bytes of a `ww` x `wh` window of a resample and its scratch: the ring of
+/// `taps` source rows (filtered to the window's columns horizontal first,
+/// premultiplied source columns vertical first), a premultiplied source
+/// row and a row of sums.
+fn resample_set(xw: &AxisWeights, yw: &AxisWeights, (sw, sh): (u32, u32), ww: u64, wh: u64) -> u64 {
+    let (order, _) = PassPlan::order(xw, yw, sw, sh);
+    // The source columns a window of `ww` output columns reads.
+    let step = sw as f64 / xw.len().max(1) as f64;
+    let cols = ((ww as f64 * step).ceil() as u64 + xw.taps as u64).min(sw as u64);
+    let ring_rows = (yw.taps as u64).min(sh as u64).max(1);
+    let ring_w = match order {
+        PassOrder::HorizontalFirst => ww,
+        PassOrder::VerticalFirst => cols,
+    };
+    (ww * wh + ring_rows * ring_w + 2 * cols.max(ww)) * F32X4
 }

@@ -23,7 +23,7 @@ use crate::assets::Resolved;
 use crate::blend::BlendMode;
 use crate::color::BlendSpace;
 use crate::scene::{Layer, LayerKind, Scene, Stop, TextLayer};
-use crate::text::TextRaster;
+use crate::text::{TextGlyphs, TextRaster};
 use geometry::{BoxGeometry, LinearRamp, RadialRamp};
 pub(crate) use image::Sampling;
 
@@ -152,6 +152,19 @@ impl PlannedLayer<'_> {
         // `resolve` loads the text engine for any scene with a text layer.
         let engine = plan.resolved.text.as_ref()?;
         engine.rasterize(layer, text, &self.geom, plan.space, plan.width, plan.height)
+    }
+}
+
+impl PlannedLayer<'_> {
+    /// A text layer laid out and its glyphs rasterized, for the CPU to paint
+    /// window by window ([`TextGlyphs::paint`]). `None` for other paints or
+    /// when nothing is visible.
+    pub fn text_glyphs(&self, plan: &Plan<'_>) -> Option<TextGlyphs> {
+        let Paint::Text { layer, text } = &self.paint else {
+            return None;
+        };
+        let engine = plan.resolved.text.as_ref()?;
+        engine.glyphs(layer, text, &self.geom, plan.space, plan.width, plan.height)
     }
 }
 

@@ -184,7 +184,7 @@ pub struct PassPlan {
 }
 
 /// Source indices `[lo, hi)` read by destination pixels `k0..k1` of `w`.
-fn span(w: &AxisWeights, k0: usize, k1: usize, src_len: u32) -> (u32, u32) {
+pub(crate) fn span(w: &AxisWeights, k0: usize, k1: usize, src_len: u32) -> (u32, u32) {
     let starts = &w.start[k0..k1];
     let lo = starts.iter().copied().min().unwrap_or(0);
     let hi = starts
@@ -206,16 +206,9 @@ impl PassPlan {
         sh: u32,
         max_band_rows: u32,
     ) -> PassPlan {
-        let (dw, dh) = (xw.len() as u64, yw.len());
-        let cols = span(xw, 0, xw.len(), sw);
-        let rows = span(yw, 0, dh, sh);
-        let horizontal_first = dw * (rows.1 - rows.0) as u64;
-        let vertical_first = (cols.1 - cols.0) as u64 * dh as u64;
-        let order = if vertical_first < horizontal_first {
-            PassOrder::VerticalFirst
-        } else {
-            PassOrder::HorizontalFirst
-        };
+        let dw = xw.len() as u64;
+        let dh = yw.len();
+        let (order, cols) = PassPlan::order(xw, yw, sw, sh);
         let max_rows = max_band_rows.max(1) as usize;
         let budget = BAND_BYTES / 16;
         let mut bands = Vec::new();
@@ -248,6 +241,24 @@ impl PassPlan {
             k0 = k1;
         }
         PassPlan { order, cols, bands }
+    }
+
+    /// The pass order of resampling a `sw` x `sh` source with `xw` and `yw`
+    /// (the one with the smaller intermediate), and the source columns
+    /// `[lo, hi)` the horizontal taps read. It defines the result, so a
+    /// painter producing the output piece by piece follows it too.
+    pub fn order(xw: &AxisWeights, yw: &AxisWeights, sw: u32, sh: u32) -> (PassOrder, (u32, u32)) {
+        let (dw, dh) = (xw.len() as u64, yw.len());
+        let cols = span(xw, 0, xw.len(), sw);
+        let rows = span(yw, 0, dh, sh);
+        let horizontal_first = dw * (rows.1 - rows.0) as u64;
+        let vertical_first = (cols.1 - cols.0) as u64 * dh as u64;
+        let order = if vertical_first < horizontal_first {
+            PassOrder::VerticalFirst
+        } else {
+            PassOrder::HorizontalFirst
+        };
+        (order, cols)
     }
 
     /// Pixels of intermediate the band holds (`f32` RGBA each).

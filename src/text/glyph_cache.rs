@@ -58,7 +58,7 @@ impl GlyphCache {
             .get_image_uncached(&mut shaper.fonts, key)
             .map(Arc::new);
         let size = bytes_of(&image);
-        if size > self.budget / LARGEST_KEPT_GLYPH_SHARE {
+        if !self.keeps(size) {
             return image;
         }
         let mut held = self.held();
@@ -72,6 +72,11 @@ impl GlyphCache {
         }
         held.bytes += size;
         image
+    }
+
+    /// Whether a glyph image of `bytes` bytes is small enough to be kept.
+    pub fn keeps(&self, bytes: u64) -> bool {
+        bytes <= self.budget / LARGEST_KEPT_GLYPH_SHARE
     }
 
     /// Glyphs held (blanks included) and their bytes.

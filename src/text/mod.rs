@@ -38,6 +38,7 @@ mod raster;
 use glyph_cache::{GlyphCache, LARGEST_KEPT_GLYPH_SHARE};
 
 pub(crate) use layout::plan;
+pub(crate) use raster::TextGlyphs;
 
 /// The bundled default family.
 pub const DEFAULT_FAMILY: &str = "Inter";
@@ -198,6 +199,12 @@ pub(crate) struct TextRaster {
 }
 
 impl TextEngine {
+    /// Whether the glyph cache keeps a glyph image of `bytes` bytes (a
+    /// larger one is held by a render only as its crop to the raster).
+    pub(crate) fn keeps_glyph(&self, bytes: u64) -> bool {
+        self.glyphs.keeps(bytes)
+    }
+
     /// Loads the bundled fonts and the font folders; the system fonts (if
     /// asked for) wait until a text layer needs them
     /// ([`TextEngine::ensure_fonts_for`]).

@@ -1,8 +1,18 @@
 //! The CPU painter of text layers: the glyphs of the layout
-//! ([`super::layout::plan`]) rasterized with swash into a premultiplied
-//! raster of the visible part of the box.
+//! ([`super::layout::plan`]) rasterized with swash and painted, glyph after
+//! glyph, into a premultiplied raster of the visible part of the box.
+//!
+//! A layer is laid out once ([`TextEngine::glyphs`]: its glyph images and
+//! where they land), then any window of its raster is painted on demand
+//! ([`TextGlyphs::paint`]), so the compositor streams a text layer through
+//! its bands without a layer-sized raster. Glyph images come from the
+//! renderer's glyph cache and are shared; a glyph too large for the cache to
+//! keep is held only as its crop to the raster.
 
-use cosmic_text::SwashContent;
+use std::ops::Range;
+use std::sync::Arc;
+
+use cosmic_text::{SwashContent, SwashImage};
 
 use super::{TextEngine, TextRaster};
 use crate::blend::{composite, BlendMode};
@@ -10,6 +20,58 @@ use crate::color::{premultiply_rgba8, BlendSpace};
 use crate::pixels::{store16, PremulImage};
 use crate::plan::geometry::BoxGeometry;
 use crate::scene::{Layer, TextLayer};
+
+/// A text layer laid out and its glyphs rasterized: what any window of its
+/// raster is painted from.
+pub(crate) struct TextGlyphs {
+    /// Raster size in pixels.
+    pub width: u32,
+    pub height: u32,
+    /// Box-local position of the raster's top-left pixel.
+    pub origin: (f64, f64),
+    /// The text colour, premultiplied in `space`.
+    colour: [f32; 4],
+    space: BlendSpace,
+    /// The glyphs that reach the raster, in painting order.
+    glyphs: Vec<PlacedGlyph>,
+}
+
+/// A glyph's pixels inside the raster: the raster rectangle `x, y, w, h`
+/// is pixel `(dx, dy)` onwards of `pixels` (rows of `stride` pixels).
+struct PlacedGlyph {
+    x: i64,
+    y: i64,
+    w: i64,
+    h: i64,
+    dx: i64,
+    dy: i64,
+    stride: i64,
+    content: SwashContent,
+    pixels: GlyphPixels,
+}
+
+/// A glyph image: the cache's, or a crop of one too large to keep.
+enum GlyphPixels {
+    Shared(Arc<SwashImage>),
+    Cropped(Vec<u8>),
+}
+
+impl GlyphPixels {
+    fn data(&self) -> &[u8] {
+        match self {
+            GlyphPixels::Shared(img) => &img.data,
+            GlyphPixels::Cropped(data) => data,
+        }
+    }
+}
+
+/// Bytes per pixel of a glyph image.
+fn bytes_per_pixel(content: SwashContent) -> usize {
+    match content {
+        SwashContent::Mask => 1,
+        SwashContent::Color | SwashContent::SubpixelMask => 4,
+    }
+}
 
 impl TextEngine {
     /// Lays out and rasterizes a text layer: premultiplied colour in the
@@ -24,15 +86,41 @@ impl TextEngine {
         canvas_w: u32,
         canvas_h: u32,
     ) -> Option<TextRaster> {
+        let glyphs = self.glyphs(layer, t, geom, space, canvas_w, canvas_h)?;
+        let (rw, rh) = (glyphs.width as usize, glyphs.height as usize);
+        let mut acc = Vec::new();
+        glyphs.paint_exact(0..rw, 0..rh, &mut acc);
+        let data = acc.into_iter().map(store16).collect();
+        Some(TextRaster {
+            image: PremulImage {
+                width: rw as u32,
+                height: rh as u32,
+                data,
+            },
+            origin: glyphs.origin,
+        })
+    }
+
+    /// Lays out a text layer and rasterizes its glyphs, keeping those that
+    /// reach its raster (see [`TextEngine::rasterize`]). `None` when nothing
+    /// is visible.
+    pub fn glyphs(
+        &self,
+        layer: &Layer,
+        t: &TextLayer,
+        geom: &BoxGeometry,
+        space: BlendSpace,
+        canvas_w: u32,
+        canvas_h: u32,
+    ) -> Option<TextGlyphs> {
         let mut shaper = self.shaper();
         let (buffer, plan) =
             super::layout::plan(&mut shaper.fonts, layer, t, geom, canvas_w, canvas_h)?;
-        let (rw, rh) = (plan.width as usize, plan.height as usize);
+        let (rw, rh) = (plan.width as i64, plan.height as i64);
         let (ox, oy) = (plan.left, plan.top);
         let oy_int = oy.floor() as i32;
         let oy_frac = oy - oy.floor();
-        let colour = t.color.to_premul(space);
-        let mut acc = vec![[0f32; 4]; rw * rh];
+        let mut glyphs = Vec::new();
         for run in buffer.layout_runs() {
             for glyph in run.glyphs {
                 // Positioned exactly as glyphon positions it on the GPU:
@@ -43,50 +131,174 @@ impl TextEngine {
                     continue;
                 };
                 let p = img.placement;
-                let gx = phys.x + p.left;
-                let gy = run.line_y.round() as i32 + phys.y + oy_int - p.top;
-                for yy in 0..p.height as i64 {
-                    let ry = gy as i64 + yy;
-                    if ry < 0 || ry >= rh as i64 {
-                        continue;
-                    }
-                    for xx in 0..p.width as i64 {
-                        let rx = gx as i64 + xx;
-                        if rx < 0 || rx >= rw as i64 {
-                            continue;
-                        }
-                        let i = (yy * p.width as i64 + xx) as usize;
-                        let src = match img.content {
-                            SwashContent::Mask => {
-                                let m = img.data[i] as f32 * (1.0 / 255.0);
-                                colour.map(|c| c * m)
-                            }
-                            SwashContent::Color => {
-                                // Colour glyphs (emoji) keep their own colours.
-                                let d = &img.data[i * 4..i * 4 + 4];
-                                premultiply_rgba8([d[0], d[1], d[2], d[3]], space)
-                            }
-                            SwashContent::SubpixelMask => {
-                                let d = &img.data[i * 4..i * 4 + 4];
-                                let m = (d[0] as f32 + d[1] as f32 + d[2] as f32) / (3.0 * 255.0);
-                                colour.map(|c| c * m)
-                            }
-                        };
-                        let dst = &mut acc[ry as usize * rw + rx as usize];
-                        *dst = composite(BlendMode::SourceOver, src, *dst);
-                    }
+                let gx = phys.x as i64 + p.left as i64;
+                let gy = run.line_y.round() as i64 + phys.y as i64 + oy_int as i64 - p.top as i64;
+                // The glyph's rectangle clipped to the raster.
+                let (x0, x1) = (gx.max(0), (gx + p.width as i64).min(rw));
+                let (y0, y1) = (gy.max(0), (gy + p.height as i64).min(rh));
+                if x0 >= x1 || y0 >= y1 {
+                    continue;
                 }
+                let (dx, dy) = (x0 - gx, y0 - gy);
+                let content = img.content;
+                let (w, h) = (x1 - x0, y1 - y0);
+                let keep = self.glyphs.keeps(img.data.len() as u64);
+                let (pixels, dx, dy, stride) = if keep {
+                    (GlyphPixels::Shared(img), dx, dy, p.width as i64)
+                } else {
+                    let bpp = bytes_per_pixel(content);
+                    let mut crop = Vec::with_capacity((w * h) as usize * bpp);
+                    for yy in dy..dy + h {
+                        let row = (yy * p.width as i64 + dx) as usize * bpp;
+                        crop.extend_from_slice(&img.data[row..row + w as usize * bpp]);
+                    }
+                    (GlyphPixels::Cropped(crop), 0, 0, w)
+                };
+                glyphs.push(PlacedGlyph {
+                    x: x0,
+                    y: y0,
+                    w,
+                    h,
+                    dx,
+                    dy,
+                    stride,
+                    content,
+                    pixels,
+                });
             }
         }
         drop(shaper);
-        let data = acc.into_iter().map(store16).collect();
-        Some(TextRaster {
-            image: PremulImage {
-                width: rw as u32,
-                height: rh as u32,
-                data,
-            },
+        Some(TextGlyphs {
+            width: plan.width,
+            height: plan.height,
             origin: plan.origin,
+            colour: t.color.to_premul(space),
+            space,
+            glyphs,
         })
+    }
+}
+
+impl TextGlyphs {
+    /// Paints raster pixels `cols` x `rows` into `out` (row-major, resized
+    /// to exactly that) as the compositor reads them: the value each has in
+    /// the whole raster of [`TextEngine::rasterize`], read back as floats.
+    pub fn paint(&self, cols: Range<usize>, rows: Range<usize>, out: &mut Vec<[f32; 4]>) {
+        self.paint_exact(cols, rows, out);
+        for o in out.iter_mut() {
+            *o = crate::cpu::window::quantized(*o);
+        }
+    }
+
+    /// [`TextGlyphs::paint`] before the raster's 16-bit rounding.
+    fn paint_exact(&self, cols: Range<usize>, rows: Range<usize>, out: &mut Vec<[f32; 4]>) {
+        let cw = cols.len();
+        crate::cpu::window::resize_exact(out, cw * rows.len());
+        let (c0, c1) = (cols.start as i64, cols.end as i64);
+        let (r0, r1) = (rows.start as i64, rows.end as i64);
+        let colour = self.colour;
+        for g in &self.glyphs {
+            let (x0, x1) = (g.x.max(c0), (g.x + g.w).min(c1));
+            let (y0, y1) = (g.y.max(r0), (g.y + g.h).min(r1));
+            if x0 >= x1 || y0 >= y1 {
+                continue;
+            }
+            let data = g.pixels.data();
+            for ry in y0..y1 {
+                let src_row = (ry - g.y + g.dy) * g.stride + g.dx - g.x;
+                let dst_row = &mut out[(ry - r0) as usize * cw..][..cw];
+                for rx in x0..x1 {
+                    let i = (src_row + rx) as usize;
+                    let src = match g.content {
+                        SwashContent::Mask => {
+                            let m = data[i] as f32 * (1.0 / 255.0);
+                            colour.map(|c| c * m)
+                        }
+                        SwashContent::Color => {
+                            // Colour glyphs (emoji) keep their own colours.
+                            let d = &data[i * 4..i * 4 + 4];
+                            premultiply_rgba8([d[0], d[1], d[2], d[3]], self.space)
+                        }
+                        SwashContent::SubpixelMask => {
+                            let d = &data[i * 4..i * 4 + 4];
+                            let m = (d[0] as f32 + d[1] as f32 + d[2] as f32) / (3.0 * 255.0);
+                            colour.map(|c| c * m)
+                        }
+                    };
+                    let dst = &mut dst_row[(rx - c0) as usize];
+                    *dst = composite(BlendMode::SourceOver, src, *dst);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scene::LayerKind;
+    use crate::text::FontOptions;
+
+    #[test]
+    fn every_window_equals_the_whole_raster_with_cached_and_cropped_glyphs() {
+        // A 64 KiB glyph budget keeps glyphs up to 1 KiB: at size 90 most
+        // are cropped, at size 12 all are shared with the cache. Cropped or
+        // not, the rasters are the same.
+        let mut first = Vec::new();
+        for budget in [64 << 20, 64 << 10] {
+            let engine = TextEngine::new(FontOptions {
+                system_fonts: false,
+                glyph_cache_bytes: budget,
+                ..FontOptions::default()
+            })
+            .expect("bundled fonts");
+            for (size, rotate) in [(90.0, 0.0), (12.0, 0.0), (90.0, 17.0)] {
+                let mut layer = Layer::text("Wavy Ag, WW", size)
+                    .at(-7.5, 3.25)
+                    .size(300, 200);
+                layer.rotate = rotate;
+                let LayerKind::Text(t) = &layer.kind else {
+                    unreachable!("a text layer")
+                };
+                let geom = BoxGeometry::of(&layer);
+                for space in [BlendSpace::Srgb, BlendSpace::Linear] {
+                    let whole = engine
+                        .rasterize(&layer, t, &geom, space, 256, 160)
+                        .expect("visible");
+                    let glyphs = engine
+                        .glyphs(&layer, t, &geom, space, 256, 160)
+                        .expect("visible");
+                    if budget == 64 << 20 {
+                        first.push(whole.image.clone());
+                    } else {
+                        assert_eq!(first.remove(0), whole.image, "size {size} cropped");
+                    }
+                    let (w, h) = (whole.image.width as usize, whole.image.height as usize);
+                    assert_eq!((glyphs.width as usize, glyphs.height as usize), (w, h));
+                    let mut out = Vec::new();
+                    for (c0, c1, r0, r1) in [
+                        (0, w, 0, h),
+                        (0, w, h / 2, h / 2 + 16),
+                        (w / 3, w / 3 + 32, h / 4, h / 4 + 40),
+                        (w - 1, w, 0, h),
+                    ] {
+                        glyphs.paint(c0..c1, r0..r1, &mut out);
+                        for (i, got) in out.iter().enumerate() {
+                            let (x, y) = (c0 + i % (c1 - c0), r0 + i / (c1 - c0));
+                            let want = whole.image.get(x as u32, y as u32);
+                            assert_eq!(
+                                got.map(f32::to_bits),
+                                want.map(f32::to_bits),
+                                "size {size} rotate {rotate} budget {budget} ({x},{y})"
+                            );
+                        }
+                    }
+                    assert!(
+                        whole.image.data.iter().any(|p| p[3] > 0),
+                        "the test paints some text"
+                    );
+                }
+            }
+        }
     }
 }

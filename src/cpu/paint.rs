@@ -1,0 +1,307 @@
+//! How the CPU paints one row span of a layer: its colour (solid,
+//! gradient, image or text, the last two read from the window of their
+//! resample or raster made for the band), times its exact coverage and
+//! opacity.
+
+use std::ops::Range;
+
+use super::{kernels, Painter, Prepared};
+use crate::color::BlendSpace;
+use crate::plan::geometry::BoxGeometry;
+
+/// A window of a layer's resample or text raster: its pixels `c0..c0 + w`
+/// of rows `r0..`, row-major, as floats.
+#[derive(Clone, Copy)]
+pub(super) struct View<'a> {
+    data: &'a [[f32; 4]],
+    c0: usize,
+    r0: usize,
+    w: usize,
+}
+
+impl<'a> View<'a> {
+    pub fn new(data: &'a [[f32; 4]], c0: usize, r0: usize, w: usize) -> View<'a> {
+        View { data, c0, r0, w }
+    }
+
+    /// Pixel `(x, y)` of the whole resample or raster. The window was made
+    /// to cover every pixel the band reads; should one not be, it reads as
+    /// transparent rather than panicking.
+    #[inline]
+    fn get(&self, x: u32, y: u32) -> [f32; 4] {
+        let (dx, dy) = (
+            (x as usize).wrapping_sub(self.c0),
+            (y as usize).wrapping_sub(self.r0),
+        );
+        debug_assert!(
+            dx < self.w && dy * self.w < self.data.len(),
+            "({x}, {y}) outside the window"
+        );
+        if dx >= self.w {
+            return [0.0; 4];
+        }
+        self.data
+            .get(dy.wrapping_mul(self.w).wrapping_add(dx))
+            .copied()
+            .unwrap_or([0.0; 4])
+    }
+}
+
+/// Writes the layer's premultiplied colour times coverage times opacity for
+/// pixels `x0..x0 + out.len()` of row `y`; `view` is the window of its
+/// resample or raster (for the painters that have one).
+pub(super) fn paint_row(
+    layer: &Prepared,
+    y: u32,
+    x0: u32,
+    out: &mut [[f32; 4]],
+    space: BlendSpace,
+    view: Option<View>,
+) {
+    match view {
+        Some(view) => paint_colour(layer, y, x0, out, space, &view),
+        None => paint_colour(layer, y, x0, out, space, &View::new(&[], 0, 0, 0)),
+    }
+    apply_coverage(layer, y, x0, out);
+}
+
+/// Writes the layer's premultiplied colour (before coverage and opacity)
+/// for pixels `x0..x0 + out.len()` of row `y`.
+fn paint_colour(
+    layer: &Prepared,
+    y: u32,
+    x0: u32,
+    out: &mut [[f32; 4]],
+    space: BlendSpace,
+    view: &View,
+) {
+    let g = &layer.layer.geom;
+    let py = y as f64 + 0.5;
+    match &layer.painter {
+        Painter::Solid(c) => out.fill(*c),
+        Painter::Linear(ramp, stops) => {
+            for (i, o) in out.iter_mut().enumerate() {
+                let px = (x0 as usize + i) as f64 + 0.5;
+                *o = gradient_at(stops, ramp.at(px, py));
+            }
+        }
+        Painter::Radial(ramp, stops) => {
+            for (i, o) in out.iter_mut().enumerate() {
+                let px = (x0 as usize + i) as f64 + 0.5;
+                *o = gradient_at(stops, ramp.at(px, py));
+            }
+        }
+        Painter::Copy { img, ox, oy } => {
+            let sy = y as i64 - oy;
+            if sy < 0 || sy >= img.height() as i64 {
+                out.fill([0.0; 4]);
+            } else {
+                let sw = img.width() as i64;
+                let row = &img.as_raw()[(sy * sw * 4) as usize..((sy + 1) * sw * 4) as usize];
+                // Columns of `out` that have a source pixel.
+                let first = (ox - x0 as i64).clamp(0, out.len() as i64) as usize;
+                let last = (ox + sw - x0 as i64).clamp(0, out.len() as i64) as usize;
+                out[..first].fill([0.0; 4]);
+                out[last..].fill([0.0; 4]);
+                let sx0 = (x0 as i64 + first as i64 - ox) as usize;
+                let src = &row[sx0 * 4..(sx0 + last - first) * 4];
+                kernels::premultiply_rgba8_row(src, &mut out[first..last], space);
+            }
+        }
+        Painter::Grid {
+            resample,
+            x0: bx,
+            y0: by,
+        } => {
+            let (w, h) = resample.size();
+            let ry = y as i64 - *by as i64;
+            if ry < 0 || ry >= h as i64 {
+                out.fill([0.0; 4]);
+            } else {
+                for (i, o) in out.iter_mut().enumerate() {
+                    let rx = (x0 as usize + i) as i64 - *bx as i64;
+                    *o = if rx >= 0 && rx < w as i64 {
+                        view.get(rx as u32, ry as u32)
+                    } else {
+                        [0.0; 4]
+                    };
+                }
+            }
+        }
+        Painter::Placed {
+            src,
+            placed,
+            nearest,
+        } => {
+            let size = src.size();
+            for (i, o) in out.iter_mut().enumerate() {
+                let px = (x0 as usize + i) as f64 + 0.5;
+                let (u, v) = source_point(g, placed, size, px, py);
+                *o = if *nearest {
+                    sample_nearest(view, size, u, v)
+                } else {
+                    sample_bilinear(view, size, u, v)
+                };
+            }
+        }
+    }
+}
+
+/// Multiplies pixels `x0..x0 + out.len()` of row `y` by the layer's exact
+/// area coverage times its opacity.
+fn apply_coverage(layer: &Prepared, y: u32, x0: u32, out: &mut [[f32; 4]]) {
+    let g = &layer.layer.geom;
+    let py = y as f64 + 0.5;
+    let opacity = layer.layer.opacity;
+    if g.axis_aligned && g.radius == 0.0 {
+        // Exact area coverage factors into a row factor and a column factor,
+        // and interior columns are fully covered.
+        let [cx0, cy0, cx1, cy1] = g.clip;
+        let row_cov =
+            ((cy1.min(y as f64 + 1.0) - cy0.max(y as f64)).clamp(0.0, 1.0)) as f32 * opacity;
+        let inner0 = (cx0.ceil().max(x0 as f64) as usize)
+            .saturating_sub(x0 as usize)
+            .min(out.len());
+        let inner1 = ((cx1.floor() - x0 as f64).max(0.0) as usize).clamp(inner0, out.len());
+        let col_cov = |i: usize| {
+            let px = (x0 as usize + i) as f64;
+            (cx1.min(px + 1.0) - cx0.max(px)).clamp(0.0, 1.0) as f32
+        };
+        for (i, o) in out[..inner0].iter_mut().enumerate() {
+            scale(o, col_cov(i) * row_cov);
+        }
+        if row_cov != 1.0 {
+            kernels::scale_row(&mut out[inner0..inner1], row_cov);
+        }
+        for (i, o) in out[inner1..].iter_mut().enumerate() {
+            scale(o, col_cov(inner1 + i) * row_cov);
+        }
+    } else {
+        for (i, o) in out.iter_mut().enumerate() {
+            let px = (x0 as usize + i) as f64 + 0.5;
+            let cov = g.coverage(px, py) as f32 * opacity;
+            scale(o, cov);
+        }
+    }
+}
+
+#[inline]
+fn scale(p: &mut [f32; 4], k: f32) {
+    for c in p.iter_mut() {
+        *c *= k;
+    }
+}
+
+/// The gradient colour at `t`, clamped to the first and last stops;
+/// premultiplied stop colours are interpolated linearly.
+#[inline]
+fn gradient_at(stops: &[(f64, [f32; 4])], t: f64) -> [f32; 4] {
+    // Stops are validated: at least two, offsets non-decreasing.
+    let first = &stops[0];
+    if t <= first.0 {
+        return first.1;
+    }
+    for pair in stops.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if t < b.0 {
+            let f = ((t - a.0) / (b.0 - a.0)) as f32;
+            return std::array::from_fn(|c| a.1[c] + (b.1[c] - a.1[c]) * f);
+        }
+    }
+    stops[stops.len() - 1].1
+}
+
+/// Where the canvas point `(px, py)` falls in a `size` source spanning the
+/// box-local rectangle `placed`, in source pixels.
+#[inline]
+fn source_point(
+    g: &BoxGeometry,
+    placed: &[f64; 4],
+    size: (usize, usize),
+    px: f64,
+    py: f64,
+) -> (f64, f64) {
+    let sx = size.0 as f64 / placed[2];
+    let sy = size.1 as f64 / placed[3];
+    let (lx, ly) = g.local_point(px, py);
+    ((lx - placed[0]) * sx, (ly - placed[1]) * sy)
+}
+
+/// The source columns and rows that [`sample_bilinear`] and
+/// [`sample_nearest`] read for canvas pixels `xs` x `ys` of a `size` source
+/// spanning the box-local rectangle `placed`. Positions are affine in the
+/// pixel, so their extremes are at the corner pixels; a margin far above
+/// the rounding of `local_point` (a billionth of the coordinates' size)
+/// keeps every pixel's own position inside, and widens the window by a
+/// pixel only when an extreme lies that close to a pixel boundary.
+pub(super) fn sampled_window(
+    g: &BoxGeometry,
+    placed: &[f64; 4],
+    size: (usize, usize),
+    xs: Range<u32>,
+    ys: Range<u32>,
+) -> (Range<usize>, Range<usize>) {
+    let (mut u0, mut u1, mut v0, mut v1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let mut nan = false;
+    let (x0, x1) = (xs.start as f64 + 0.5, xs.end as f64 - 0.5);
+    let (y0, y1) = (ys.start as f64 + 0.5, ys.end as f64 - 0.5);
+    for (px, py) in [(x0, y0), (x1, y0), (x0, y1), (x1, y1)] {
+        let (u, v) = source_point(g, placed, size, px, py);
+        nan |= u.is_nan() || v.is_nan();
+        (u0, u1, v0, v1) = (u0.min(u), u1.max(u), v0.min(v), v1.max(v));
+    }
+    let (cx, cy) = g.centre();
+    let magnitude = [cx, cy, placed[0], placed[1], x1, y1]
+        .iter()
+        .fold(1.0f64, |m, c| m.max(c.abs()));
+    let slack = |k: f64| 1e-9 * magnitude * (1.0 + k.abs());
+    let (eu, ev) = (
+        slack(size.0 as f64 / placed[2]),
+        slack(size.1 as f64 / placed[3]),
+    );
+    // Bilinear reads floor(t - 0.5) and the next pixel, nearest floor(t),
+    // clamped to the source; a NaN position reads pixel 0.
+    let range = |lo: f64, hi: f64, e: f64, n: usize| {
+        let last = n.saturating_sub(1) as f64;
+        let a = if nan || e.is_nan() {
+            0
+        } else {
+            ((lo - 0.5 - e).floor().clamp(0.0, last)) as usize
+        };
+        let b = ((hi - 0.5 + e).floor() + 1.0).clamp(0.0, last) as usize;
+        let b = if e.is_nan() { n.saturating_sub(1) } else { b };
+        a..b.max(a) + 1
+    };
+    (range(u0, u1, eu, size.0), range(v0, v1, ev, size.1))
+}
+
+/// Nearest sample of a `size` source at `(u, v)`, read from `view`.
+fn sample_nearest(view: &View, size: (usize, usize), u: f64, v: f64) -> [f32; 4] {
+    if u < 0.0 || v < 0.0 || u >= size.0 as f64 || v >= size.1 as f64 {
+        return [0.0; 4];
+    }
+    view.get(u as u32, v as u32)
+}
+
+/// Bilinear sample of a `size` source with clamp-to-edge addressing
+/// (coverage clips the edges), read from `view`.
+fn sample_bilinear(view: &View, size: (usize, usize), u: f64, v: f64) -> [f32; 4] {
+    let (w, h) = (size.0 as i64, size.1 as i64);
+    let fx = u - 0.5;
+    let fy = v - 0.5;
+    let x0 = fx.floor();
+    let y0 = fy.floor();
+    let tx = (fx - x0) as f32;
+    let ty = (fy - y0) as f32;
+    let cx = |x: f64| (x as i64).clamp(0, w - 1) as u32;
+    let cy = |y: f64| (y as i64).clamp(0, h - 1) as u32;
+    let p00 = view.get(cx(x0), cy(y0));
+    let p10 = view.get(cx(x0 + 1.0), cy(y0));
+    let p01 = view.get(cx(x0), cy(y0 + 1.0));
+    let p11 = view.get(cx(x0 + 1.0), cy(y0 + 1.0));
+    std::array::from_fn(|c| {
+        let top = p00[c] + (p10[c] - p00[c]) * tx;
+        let bot = p01[c] + (p11[c] - p01[c]) * tx;
+        top + (bot - top) * ty
+    })
+}

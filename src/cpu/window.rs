@@ -1,0 +1,266 @@
+//! A planned resample ([`crate::plan::weights`]) computed a rectangle at a
+//! time, for the compositor to stream image layers through its bands: every
+//! pixel of a window is the value the whole-image resample
+//! ([`super::resample::resample`]) gives it, read back as floats.
+
+use std::ops::Range;
+
+use image::RgbaImage;
+
+use super::kernels;
+use super::resample::{tap_span, RowRing};
+use crate::color::{premultiply_rgba8, BlendSpace};
+use crate::pixels::{load16, store16};
+use crate::plan::weights::{span, AxisWeights, PassOrder, PassPlan};
+
+/// Makes `v` `n` transparent pixels, growing its allocation to exactly
+/// `n` if it must (a scratch buffer then holds its largest use, not up to
+/// twice that).
+pub(crate) fn resize_exact(v: &mut Vec<[f32; 4]>, n: usize) {
+    v.clear();
+    v.reserve_exact(n);
+    v.resize(n, [0.0; 4]);
+}
+
+/// A resampled pixel as the compositor reads it: stored as unorm16 (as
+/// [`resample`] stores it) and read back as floats.
+#[inline]
+pub(crate) fn quantized(p: [f32; 4]) -> [f32; 4] {
+    load16(store16(p))
+}
+
+/// A planned resample computed a rectangle at a time: every pixel of a
+/// window is the value [`resample`] gives it (same pass order, same taps in
+/// the same order), as the compositor reads the whole image. A window holds only
+/// its own pixels, and its scratch ([`WindowScratch`]) the source rows its
+/// taps read; nothing the size of the whole output exists.
+pub(crate) struct Windowed<'a> {
+    src: &'a RgbaImage,
+    space: BlendSpace,
+    xw: &'a AxisWeights,
+    yw: &'a AxisWeights,
+    order: PassOrder,
+    /// Unique to this resample.
+    id: u64,
+}
+
+/// The reusable buffers of [`Windowed::window`] (one per thread): a ring
+/// of filtered or premultiplied source rows, one premultiplied source row
+/// and one row of vertical sums. They grow to the largest window's need
+/// and keep it.
+///
+/// The ring carries over from one window to the next of the same resample
+/// and columns (a band's rows to the next band's: the source rows both
+/// read are filtered once), and is emptied for any other.
+pub(crate) struct WindowScratch {
+    ring: RowRing,
+    premul: Vec<[f32; 4]>,
+    line: Vec<[f32; 4]>,
+    /// The resample ([`Windowed::id`]) and columns the ring holds rows of.
+    key: Option<(u64, usize, usize)>,
+}
+
+impl Default for WindowScratch {
+    fn default() -> WindowScratch {
+        WindowScratch {
+            ring: RowRing::new(1, 0),
+            premul: Vec::new(),
+            line: Vec::new(),
+            key: None,
+        }
+    }
+}
+
+impl WindowScratch {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        (self.ring.pixels() + self.premul.capacity() + self.line.capacity()) * 16
+    }
+}
+
+/// Numbers every [`Windowed`], so a scratch never mistakes another
+/// resample's rows for its own.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl<'a> Windowed<'a> {
+    /// The resample of `src` with `xw` and `yw`, premultiplied in `space`.
+    pub fn new(
+        src: &'a RgbaImage,
+        space: BlendSpace,
+        xw: &'a AxisWeights,
+        yw: &'a AxisWeights,
+    ) -> Windowed<'a> {
+        let (order, _) = PassPlan::order(xw, yw, src.width(), src.height());
+        Windowed {
+            src,
+            space,
+            xw,
+            yw,
+            order,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// Output size in pixels.
+    pub fn size(&self) -> (usize, usize) {
+        (self.xw.len(), self.yw.len())
+    }
+
+    /// Output pixels `cols` x `rows` into `out`, row-major (`out` is resized
+    /// to exactly that). Both ranges must lie inside [`Windowed::size`].
+    pub fn window(
+        &self,
+        cols: Range<usize>,
+        rows: Range<usize>,
+        scratch: &mut WindowScratch,
+        out: &mut Vec<[f32; 4]>,
+    ) {
+        let cw = cols.len();
+        resize_exact(out, cw * rows.len());
+        if cw == 0 || rows.is_empty() {
+            return;
+        }
+        let (sw, sh) = (self.src.width() as usize, self.src.height() as usize);
+        // The source columns the window's horizontal taps read; every tap a
+        // full-width pass sums lies inside them, so sums are unchanged.
+        let (xlo, xhi) = span(self.xw, cols.start, cols.end, sw as u32);
+        let (xlo, xhi) = (xlo as usize, xhi as usize);
+        let xt = self.xw.taps;
+        let xws = &self.xw.weights[cols.start * xt..cols.end * xt];
+        let xst = &self.xw.start[cols.clone()];
+        let (raw, space) = (self.src.as_raw(), self.space);
+        // Source row `y`'s columns `[c0, c0 + out.len())`, premultiplied.
+        let premul_row = |y: usize, c0: usize, out: &mut [[f32; 4]]| {
+            let row = &raw[(y * sw + c0) * 4..(y * sw + c0 + out.len()) * 4];
+            for (o, p) in out.iter_mut().zip(row.chunks_exact(4)) {
+                *o = premultiply_rgba8([p[0], p[1], p[2], p[3]], space);
+            }
+        };
+        let key = Some((self.id, cols.start, cols.end));
+        let fresh = scratch.key != key;
+        scratch.key = key;
+        let WindowScratch {
+            ring, premul, line, ..
+        } = scratch;
+        let capacity = self.yw.taps.min(sh);
+        match self.order {
+            PassOrder::HorizontalFirst => {
+                // The ring holds source rows filtered horizontally, for the
+                // window's columns.
+                if fresh {
+                    ring.reset(capacity, cw);
+                }
+                resize_exact(premul, xhi - xlo);
+                resize_exact(line, cw);
+                for (k, out_row) in rows.zip(out.chunks_exact_mut(cw)) {
+                    let (ws, s) = tap_span(self.yw, k);
+                    line.fill([0.0; 4]);
+                    for (i, &w) in ws.iter().enumerate().take(sh.saturating_sub(s)) {
+                        let row = ring.row(s + i, |buf| {
+                            premul_row(s + i, xlo, premul.as_mut_slice());
+                            kernels::filter_row(buf, premul, xws, xst, xt, xlo);
+                        });
+                        kernels::accumulate_row(line, w, row);
+                    }
+                    for (o, a) in out_row.iter_mut().zip(line.iter()) {
+                        *o = quantized(*a);
+                    }
+                }
+            }
+            PassOrder::VerticalFirst => {
+                // The ring holds premultiplied source rows, the columns read.
+                if fresh {
+                    ring.reset(capacity, xhi - xlo);
+                }
+                resize_exact(line, xhi - xlo);
+                for (k, out_row) in rows.zip(out.chunks_exact_mut(cw)) {
+                    let (ws, s) = tap_span(self.yw, k);
+                    line.fill([0.0; 4]);
+                    for (i, &w) in ws.iter().enumerate().take(sh.saturating_sub(s)) {
+                        let row = ring.row(s + i, |buf| premul_row(s + i, xlo, buf));
+                        kernels::accumulate_row(line, w, row);
+                    }
+                    kernels::filter_row(out_row, line, xws, xst, xt, xlo);
+                    for o in out_row.iter_mut() {
+                        *o = quantized(*o);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cancel::Stop;
+    use crate::cpu::resample::resample_planned;
+    use crate::scene::Filter;
+
+    #[test]
+    fn a_kept_ring_slot_is_within_what_the_estimate_counts() {
+        let slot = std::mem::size_of::<Option<WindowScratch>>() as u64;
+        assert!(slot <= crate::plan::memory::KEPT_SLOT_BYTES, "{slot} bytes");
+    }
+
+    /// A random straight-alpha image.
+    fn noise(w: u32, h: u32, seed: u32) -> RgbaImage {
+        let mut v = seed.wrapping_mul(2654435761).max(1);
+        RgbaImage::from_fn(w, h, |_, _| {
+            let mut next = || {
+                v ^= v << 13;
+                v ^= v >> 17;
+                v ^= v << 5;
+                (v >> 24) as u8
+            };
+            image::Rgba([next(), next(), next(), next()])
+        })
+    }
+
+    #[test]
+    fn every_window_equals_the_whole_resample_bit_for_bit() {
+        let mut scratch = WindowScratch::default();
+        let mut out = Vec::new();
+        for (sw, sh, seed) in [(37u32, 29u32, 6u32), (64, 5, 7), (5, 64, 8), (1, 1, 9)] {
+            let src = noise(sw, sh, seed);
+            for filter in [Filter::Lanczos3, Filter::Bilinear, Filter::Nearest] {
+                for (dw, dh, u0) in [(80u32, 9u32, 0.0), (9, 80, -1.5), (13, 13, 2.25)] {
+                    let xw = AxisWeights::new(filter, sw, dw, u0, sw as f64 / dw as f64);
+                    let yw = AxisWeights::new(filter, sh, dh, u0, sh as f64 / dh as f64);
+                    for (space, order) in [
+                        (BlendSpace::Srgb, PassOrder::HorizontalFirst),
+                        (BlendSpace::Linear, PassOrder::VerticalFirst),
+                        (BlendSpace::Srgb, PassOrder::VerticalFirst),
+                    ] {
+                        let mut plan = PassPlan::new(&xw, &yw, sw, sh, 7);
+                        plan.order = order;
+                        let never = Stop::never();
+                        let whole = resample_planned(&src, space, &xw, &yw, &plan, &never);
+                        let mut win = Windowed::new(&src, space, &xw, &yw);
+                        win.order = order;
+                        let (dw, dh) = (dw as usize, dh as usize);
+                        for (c0, c1, r0, r1) in [
+                            (0, dw, 0, dh),
+                            (0, dw, dh / 3, dh / 3 + 1),
+                            (dw / 2, dw, 1, dh),
+                            (1, 2, 0, dh / 2 + 1),
+                            (dw - 1, dw, dh - 1, dh),
+                        ] {
+                            win.window(c0..c1, r0..r1, &mut scratch, &mut out);
+                            assert_eq!(out.len(), (c1 - c0) * (r1 - r0));
+                            for (i, got) in out.iter().enumerate() {
+                                let (x, y) = (c0 + i % (c1 - c0), r0 + i / (c1 - c0));
+                                let want = whole.get(x as u32, y as u32);
+                                assert_eq!(
+                                    got.map(f32::to_bits),
+                                    want.map(f32::to_bits),
+                                    "{sw}x{sh}->{dw}x{dh} {filter:?} {space:?} {order:?} ({x},{y}) of {c0}..{c1} x {r0}..{r1}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
