@@ -40,6 +40,7 @@ pub mod scene;
 mod shrink;
 pub mod template;
 mod text;
+mod warnings;
 
 #[cfg(test)]
 mod blend_crosscheck;
@@ -57,3 +58,4 @@ pub use renderer::{Backend, Limits, Renderer};
 pub use scene::{Layer, LayerKind, Scene};
 pub use template::{Template, TemplateError};
 pub use text::{MissingGlyphs, TextMeasure};
+pub use warnings::{Rendered, Warning};
