@@ -137,7 +137,7 @@ fn untimed(mut line: Value) -> Value {
 }
 
 #[test]
-fn four_shards_in_four_processes_write_what_one_process_writes() {
+fn four_shards_in_four_processes_write_what_one_process_writes_and_make_their_manifest_folder() {
     let case = Case::new(TEMPLATE);
     case.write("rows.csv", &rows_csv());
     let one = case.batch("rows.csv", "one/{{id}}.png", &["--manifest", "one.jsonl"]);
@@ -145,7 +145,8 @@ fn four_shards_in_four_processes_write_what_one_process_writes() {
     let children: Vec<_> = (0..4)
         .map(|k| {
             let shard = format!("{k}/4");
-            let manifest = format!("shard{k}.jsonl");
+            // Into a folder none of the four finds made: each creates it.
+            let manifest = format!("parts/shard{k}.jsonl");
             Command::new(env!("CARGO_BIN_EXE_impasto"))
                 .args([
                     "batch",
@@ -167,7 +168,7 @@ fn four_shards_in_four_processes_write_what_one_process_writes() {
         assert!(child.wait().unwrap().success());
     }
     let mut union: Vec<Value> = (0..4)
-        .flat_map(|k| case.manifest(&format!("shard{k}.jsonl")))
+        .flat_map(|k| case.manifest(&format!("parts/shard{k}.jsonl")))
         .map(untimed)
         .collect();
     union.sort_by_key(|l| l["row"].as_u64());
@@ -189,7 +190,7 @@ fn four_shards_in_four_processes_write_what_one_process_writes() {
     assert_eq!(case.files("sharded"), case.files("one"));
     // Shard 1 of 4 holds rows 2, 6 and 10 (0-based indices 1, 5, 9).
     let rows: Vec<u64> = case
-        .manifest("shard1.jsonl")
+        .manifest("parts/shard1.jsonl")
         .iter()
         .map(|l| l["row"].as_u64().unwrap())
         .collect();

@@ -186,8 +186,14 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Creates (or truncates) the manifest at `path`.
+    /// Creates (or truncates) the manifest at `path`, and its folder when
+    /// missing (as the output folder is: shards started at once, each with
+    /// its own manifest in the output folder, need no `mkdir` first).
     pub fn create(path: &Path) -> Result<Manifest, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Output(format!("--manifest {}: {e}", path.display())))?;
+        }
         let file = File::create(path)
             .map_err(|e| Error::Output(format!("--manifest {}: {e}", path.display())))?;
         Ok(Manifest {
