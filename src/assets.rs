@@ -17,12 +17,16 @@ use crate::renderer::Limits;
 use crate::scene::{Filter, LayerKind, Scene};
 use crate::shrink::{self, SourceImage};
 use crate::text::TextEngine;
+use crate::warnings::Warning;
 
 /// What the planner receives besides the scene: every image layer's decoded
 /// pixels (by layer index) and, when the scene has text, the text engine.
 pub(crate) struct Resolved {
     pub images: Vec<Option<SourceImage>>,
     pub text: Option<Arc<TextEngine>>,
+    /// What the render has to report (characters no font has), in layer
+    /// order.
+    pub warnings: Vec<Warning>,
 }
 
 /// Decoded images supplied in memory, by the `src` names scenes use for
@@ -111,6 +115,7 @@ impl Assets {
         }
         check_work(scene, limits)?;
         let mut text = None;
+        let mut warnings = Vec::new();
         // Hidden layers (`visible: false`) are not drawn: their fonts and
         // files are not needed, and a missing one is no error.
         for (index, layer) in scene.layers.iter().enumerate() {
@@ -122,7 +127,7 @@ impl Assets {
                     Some(e) => Arc::clone(e),
                     None => text_engine()?,
                 };
-                engine.check(index, layer, t)?;
+                warnings.extend(engine.check(index, layer, t)?);
                 text = Some(engine);
             }
         }
@@ -131,7 +136,11 @@ impl Assets {
             .or_else(|| scene.base_dir.clone())
             .unwrap_or_else(|| PathBuf::from("."));
         let images = self.load_images(scene, &root, limits, cache, shrink_on_load)?;
-        Ok(Resolved { images, text })
+        Ok(Resolved {
+            images,
+            text,
+            warnings,
+        })
     }
 
     /// Every image layer's pixels, by layer index: in-memory assets first,

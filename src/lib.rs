@@ -17,8 +17,10 @@
 //! The public surface: [`Renderer`] (built with a [`Backend`] and
 //! [`Limits`]) renders a [`Scene`] whose images are files under the asset
 //! root or in-memory [`Assets`]; [`codec`] decodes and encodes files;
-//! [`scene`] holds the scene types. How a render flows, module by module, is
-//! in `ARCHITECTURE.md`.
+//! [`scene`] holds the scene types; [`Renderer::render_report`] returns a
+//! render's [`Warning`]s (characters no font can draw) with its image, in a
+//! [`Rendered`]. How a render flows, module by module, is in
+//! `ARCHITECTURE.md`.
 
 #![warn(missing_docs)]
 
@@ -41,6 +43,7 @@ pub mod scene;
 mod shrink;
 pub mod template;
 mod text;
+mod warnings;
 
 #[cfg(test)]
 mod blend_crosscheck;
@@ -59,3 +62,4 @@ pub use renderer::{Backend, Limits, Renderer};
 pub use scene::{Layer, LayerKind, Scene};
 pub use template::{Template, TemplateError};
 pub use text::{MissingGlyphs, TextMeasure};
+pub use warnings::{Rendered, Warning};

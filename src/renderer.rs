@@ -22,6 +22,7 @@ pub use crate::limits::Limits;
 use crate::plan::Plan;
 use crate::scene::{LayerKind, Scene};
 use crate::text::{FontOptions, MissingGlyphs, TextEngine, TextMeasure};
+use crate::warnings::Warning;
 
 mod gpu;
 
@@ -345,10 +346,26 @@ impl Renderer {
         assets: &Assets,
         options: &RenderOptions,
     ) -> Result<RgbaImage, Error> {
+        let mut warnings = Vec::new();
+        let image = self.render_collecting(scene, assets, options, &mut warnings);
+        crate::warnings::log_all(&warnings);
+        image
+    }
+
+    /// The render behind [`Renderer::render_with`] and
+    /// [`Renderer::render_report`]; the warnings go to `warnings`.
+    pub(crate) fn render_collecting(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        options: &RenderOptions,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<RgbaImage, Error> {
         let stop = options.stop();
         guarded(|| {
             stop.check()?;
             let resolved = self.resolve(scene, assets)?;
+            warnings.extend_from_slice(&resolved.warnings);
             stop.check()?;
             let plan = Plan::new(scene, &resolved);
             self.check_memory(&plan)?;
@@ -517,25 +534,9 @@ impl Renderer {
         format: codec::OutputFormat,
         options: &RenderOptions,
     ) -> Result<(), Error> {
-        let path = path.as_ref();
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::Output(format!(
-                "{}: the folder {} does not exist",
-                path.display(),
-                dir.display()
-            )));
-        }
-        // The temporary file exists from the start of the render, so a
-        // program stopped by a signal mid-render finds it through
-        // `interrupt::remove_temp_files` (an unwritable folder also fails
-        // before the work rather than after).
-        let pending = codec::PendingFile::create(path)?;
-        let img = self.render_with(scene, assets, options)?;
-        pending.commit(&codec::encode(&img, format)?)
+        let warnings = self.render_to_file_report(scene, assets, path, format, options)?;
+        crate::warnings::log_all(&warnings);
+        Ok(())
     }
 }
 

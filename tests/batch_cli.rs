@@ -137,7 +137,7 @@ fn untimed(mut line: Value) -> Value {
 }
 
 #[test]
-fn four_shards_in_four_processes_write_what_one_process_writes() {
+fn four_shards_in_four_processes_write_what_one_process_writes_and_make_their_manifest_folder() {
     let case = Case::new(TEMPLATE);
     case.write("rows.csv", &rows_csv());
     let one = case.batch("rows.csv", "one/{{id}}.png", &["--manifest", "one.jsonl"]);
@@ -145,7 +145,8 @@ fn four_shards_in_four_processes_write_what_one_process_writes() {
     let children: Vec<_> = (0..4)
         .map(|k| {
             let shard = format!("{k}/4");
-            let manifest = format!("shard{k}.jsonl");
+            // Into a folder none of the four finds made: each creates it.
+            let manifest = format!("parts/shard{k}.jsonl");
             Command::new(env!("CARGO_BIN_EXE_impasto"))
                 .args([
                     "batch",
@@ -167,7 +168,7 @@ fn four_shards_in_four_processes_write_what_one_process_writes() {
         assert!(child.wait().unwrap().success());
     }
     let mut union: Vec<Value> = (0..4)
-        .flat_map(|k| case.manifest(&format!("shard{k}.jsonl")))
+        .flat_map(|k| case.manifest(&format!("parts/shard{k}.jsonl")))
         .map(untimed)
         .collect();
     union.sort_by_key(|l| l["row"].as_u64());
@@ -189,7 +190,7 @@ fn four_shards_in_four_processes_write_what_one_process_writes() {
     assert_eq!(case.files("sharded"), case.files("one"));
     // Shard 1 of 4 holds rows 2, 6 and 10 (0-based indices 1, 5, 9).
     let rows: Vec<u64> = case
-        .manifest("shard1.jsonl")
+        .manifest("parts/shard1.jsonl")
         .iter()
         .map(|l| l["row"].as_u64().unwrap())
         .collect();
@@ -460,4 +461,87 @@ fn render_set_binds_one_row_and_render_dash_reads_standard_input() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let img = image::open(case.path("stdin.png")).unwrap().to_rgba8();
     assert_eq!(img.get_pixel(1, 1).0, [255, 0, 0, 255]);
+}
+
+#[test]
+fn a_row_with_characters_no_font_has_is_written_with_warnings_in_its_manifest_line() {
+    let case = Case::new(TEMPLATE);
+    // U+10FFFD (private use) is in no font; --no-system-fonts keeps the
+    // search to the bundled Inter.
+    case.write(
+        "rows.csv",
+        "id,title\nplain,Plain\nodd,Odd \u{10FFFD}\nplain2,Plain 2\n",
+    );
+    let run = case.batch(
+        "rows.csv",
+        "out/{{id}}.png",
+        &["--manifest", "m.jsonl", "--jobs", "2"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(case.files("out").len(), 3);
+    let lines = case.manifest("m.jsonl");
+    assert!(lines[0].get("warnings").is_none(), "{}", lines[0]);
+    assert!(lines[2].get("warnings").is_none(), "{}", lines[2]);
+    let w = &lines[1]["warnings"];
+    assert_eq!(lines[1]["status"], "ok");
+    assert_eq!(w.as_array().map(Vec::len), Some(1), "{w}");
+    assert_eq!(w[0]["kind"], "missing_glyphs");
+    assert_eq!(w[0]["layer"], 2);
+    assert_eq!(w[0]["field"], "text");
+    assert_eq!(w[0]["chars"], serde_json::json!(["\u{10FFFD}"]));
+    assert_eq!(w[0]["family"], "Inter");
+    assert!(
+        run.stderr.contains("3 written (1 with warnings)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("row 2: warning: layer 2 (text)") && run.stderr.contains("U+10FFFD"),
+        "{}",
+        run.stderr
+    );
+    // --missing-glyphs error fails that row, and only that row.
+    let run = case.batch(
+        "rows.csv",
+        "strict/{{id}}.png",
+        &["--manifest", "s.jsonl", "--missing-glyphs", "error"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let lines = case.manifest("s.jsonl");
+    assert_eq!(lines[1]["status"], "failed");
+    assert_eq!(
+        (lines[1]["layer"].as_u64(), lines[1]["field"].as_str()),
+        (Some(2), Some("text"))
+    );
+    let written: Vec<String> = case.files("strict").into_keys().collect();
+    assert_eq!(written, ["plain.png", "plain2.png"]);
+}
+
+#[test]
+fn render_prints_each_warning_on_one_line_and_missing_glyphs_error_refuses() {
+    let case = Case::new(TEMPLATE);
+    let base = ["--backend", "cpu", "--no-system-fonts"];
+    let set = ["render", "card.json", "--set", "title=A \u{10FFFD} B"];
+    let run = impasto(
+        &[&set[..], &["-o", "w.png"], &base].concat(),
+        case.dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(case.path("w.png").exists());
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(
+        lines[0]
+            .starts_with("impasto: warning: layer 2 (text): field \"text\": no available font has")
+            && lines[0].contains("U+10FFFD"),
+        "{}",
+        run.stderr
+    );
+    let strict = ["--missing-glyphs", "error"];
+    let run = impasto(
+        &[&set[..], &["-o", "e.png"], &base, &strict].concat(),
+        case.dir.path(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(!case.path("e.png").exists());
 }

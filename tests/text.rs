@@ -400,6 +400,28 @@ fn missing_glyphs_are_measured_and_refused_when_asked() {
         {"type": "text", "text": "hi 😀"}]});
     // The default only warns.
     render(&r, scene.clone());
+    // render_report returns the warning with the same image.
+    let parsed = Scene::from_value(&scene).unwrap();
+    let options = impasto::RenderOptions::default();
+    let report = r
+        .render_report(&parsed, &impasto::Assets::new(), &options)
+        .unwrap();
+    assert_eq!(report.image, r.render(&parsed).unwrap());
+    assert_eq!(
+        report.warnings,
+        [impasto::Warning::MissingGlyphs {
+            layer: 1,
+            chars: vec!['😀'],
+            family: "Inter".into()
+        }]
+    );
+    // A layer its font covers has nothing to report.
+    let plain = json!({"width": 100, "height": 40, "layers": [{"type": "text", "text": "hi"}]});
+    let plain = Scene::from_value(&plain).unwrap();
+    let report = r
+        .render_report(&plain, &impasto::Assets::new(), &options)
+        .unwrap();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     let strict = r.clone().with_missing_glyphs(impasto::MissingGlyphs::Error);
     let err = strict
         .render(&Scene::from_value(&scene).unwrap())

@@ -82,6 +82,11 @@ enum Command {
         /// system's fonts (output that does not depend on the machine).
         #[arg(long)]
         no_system_fonts: bool,
+        /// What characters no available font can draw do: `warn` draws
+        /// them as empty boxes and prints a warning on stderr; `error`
+        /// refuses the scene (exit 2).
+        #[arg(long, value_enum, default_value_t = oneoff::MissingGlyphsArg::Warn)]
+        missing_glyphs: oneoff::MissingGlyphsArg,
         /// Decode every image at full size. By default a JPEG drawn smaller
         /// than its size is decoded at 1/2, 1/4 or 1/8 in the DCT (the
         /// smallest that keeps the pixels it is drawn with), much faster for
@@ -293,6 +298,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             max_render_bytes,
             font_dirs,
             no_system_fonts,
+            missing_glyphs,
             no_shrink_on_load,
             timeout,
         } => {
@@ -311,6 +317,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             }
             renderer = renderer
                 .with_system_fonts(!no_system_fonts)
+                .with_missing_glyphs(missing_glyphs.into())
                 .with_shrink_on_load(!no_shrink_on_load);
             let options = match timeout {
                 Some(t) => RenderOptions::with_timeout(t),
@@ -321,7 +328,15 @@ fn run_command(command: Command) -> Result<(), Error> {
             } else {
                 OutputFormat::from_path(&output, quality)?
             };
-            renderer.render_to_file_as(&scene, &Assets::new(), &output, format, &options)
+            let warnings = renderer.render_to_file_report(
+                &scene,
+                &Assets::new(),
+                &output,
+                format,
+                &options,
+            )?;
+            oneoff::print_warnings(&warnings);
+            Ok(())
         }
         Command::Bench(_) | Command::Batch(_) | Command::Serve(_) | Command::Sign(_) => {
             unreachable!("run() handles bench, batch, serve and sign")

@@ -82,6 +82,7 @@ impl Renderer {
             };
             let next = guarded(|| {
                 let resolved = self.resolve(scene, assets)?;
+                crate::warnings::log_all(&resolved.warnings);
                 let plan = Plan::new(scene, &resolved);
                 self.check_memory(&plan)?;
                 match gpu.route() {

@@ -30,6 +30,7 @@ use cosmic_text::{Family, FontSystem, Style, SwashCache, Weight};
 use crate::error::{Error, Location};
 use crate::pixels::PremulImage;
 use crate::scene::{Layer, TextLayer};
+use crate::warnings::Warning;
 
 mod glyph_cache;
 mod layout;
@@ -74,8 +75,9 @@ pub struct FontOptions {
 /// [`crate::Renderer::with_missing_glyphs`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MissingGlyphs {
-    /// Log a warning naming the layer and the characters, and draw (the
-    /// default).
+    /// Draw, with a [`crate::Warning::MissingGlyphs`] naming the layer and
+    /// the characters (returned by [`crate::Renderer::render_report`],
+    /// logged by the entry points that return only the image; the default).
     #[default]
     Warn,
     /// Refuse the scene: a bad-input error naming the layer, the field
@@ -316,8 +318,14 @@ impl TextEngine {
     }
 
     /// Checks a text layer before it is drawn: its family exists, and its
-    /// characters are drawable (or only warned about, as the options say).
-    pub fn check(&self, index: usize, layer: &Layer, t: &TextLayer) -> Result<(), Error> {
+    /// characters are drawable (or only warned about, as the options say:
+    /// the warning is returned).
+    pub fn check(
+        &self,
+        index: usize,
+        layer: &Layer,
+        t: &TextLayer,
+    ) -> Result<Option<Warning>, Error> {
         self.check_family(index, t)?;
         self.check_glyphs(index, layer, t)
     }
@@ -387,17 +395,23 @@ impl TextEngine {
     }
 
     /// Characters of a text layer no available font draws, as the options
-    /// say: a warning, or an error naming the layer, `text` and them. The
-    /// layout is only made when the layer's own font lacks a character.
-    fn check_glyphs(&self, index: usize, layer: &Layer, t: &TextLayer) -> Result<(), Error> {
+    /// say: a warning (returned, for the render's report), or an error
+    /// naming the layer, `text` and them. The layout is only made when the
+    /// layer's own font lacks a character.
+    fn check_glyphs(
+        &self,
+        index: usize,
+        layer: &Layer,
+        t: &TextLayer,
+    ) -> Result<Option<Warning>, Error> {
         let mut shaper = self.shaper();
         if covers(&mut shaper.fonts, t) {
-            return Ok(());
+            return Ok(None);
         }
         let missing = layout::missing_chars(&layout::fit(&mut shaper.fonts, layer, t).buffer);
         drop(shaper);
         if missing.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let listed: Vec<String> = missing
             .iter()
@@ -405,10 +419,11 @@ impl TextEngine {
             .collect();
         let what = format!("no available font has {}", listed.join(", "));
         match self.options.missing_glyphs {
-            MissingGlyphs::Warn => {
-                log::warn!("layer {index} (text): field \"text\": {what}; drawn as empty boxes");
-                Ok(())
-            }
+            MissingGlyphs::Warn => Ok(Some(Warning::MissingGlyphs {
+                layer: index,
+                chars: missing,
+                family: t.font.clone().unwrap_or_else(|| DEFAULT_FAMILY.into()),
+            })),
             MissingGlyphs::Error => Err(Error::scene(
                 Location::Layer {
                     index,

@@ -4,7 +4,35 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use impasto::{Error, Scene, Template};
+use clap::ValueEnum;
+use impasto::{Error, MissingGlyphs, Scene, Template, Warning};
+
+/// `--missing-glyphs`: what characters no font can draw do (`render` and
+/// `batch`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MissingGlyphsArg {
+    /// Draw them as empty boxes, with a warning.
+    #[default]
+    Warn,
+    /// Refuse the scene (exit 2; in a batch, the row fails).
+    Error,
+}
+
+impl From<MissingGlyphsArg> for MissingGlyphs {
+    fn from(m: MissingGlyphsArg) -> MissingGlyphs {
+        match m {
+            MissingGlyphsArg::Warn => MissingGlyphs::Warn,
+            MissingGlyphsArg::Error => MissingGlyphs::Error,
+        }
+    }
+}
+
+/// Prints a render's warnings on stderr, one line each.
+pub fn print_warnings(warnings: &[Warning]) {
+    for w in warnings {
+        eprintln!("impasto: warning: {w}");
+    }
+}
 
 /// The scene to render: `path` (or standard input for `-`), a plain scene
 /// or a template bound to the `--set` values.

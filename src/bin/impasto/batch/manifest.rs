@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use impasto::{Error, Location};
+use impasto::{Error, Location, Warning};
 use serde_json::{json, Map, Value};
 
 /// What happened to one row.
@@ -88,6 +88,9 @@ pub struct Outcome {
     pub ms: u64,
     /// Why it failed.
     pub failure: Option<Failure>,
+    /// What the render had to report (characters no font has), when it
+    /// was written.
+    pub warnings: Vec<Warning>,
 }
 
 impl Outcome {
@@ -123,8 +126,31 @@ impl Outcome {
                 }
             }
         }
+        if !self.warnings.is_empty() {
+            let list: Vec<Value> = self.warnings.iter().map(warning_json).collect();
+            m.insert("warnings".into(), Value::Array(list));
+        }
         Value::Object(m)
     }
+}
+
+/// A warning in the manifest: its kind, message and facts.
+fn warning_json(w: &Warning) -> Value {
+    let mut m = Map::new();
+    m.insert("kind".into(), json!(w.kind()));
+    m.insert("message".into(), json!(w.to_string()));
+    if let Some(layer) = w.layer() {
+        m.insert("layer".into(), json!(layer));
+    }
+    if let Some(field) = w.field() {
+        m.insert("field".into(), json!(field));
+    }
+    if let Warning::MissingGlyphs { chars, family, .. } = w {
+        let chars: Vec<String> = chars.iter().map(char::to_string).collect();
+        m.insert("chars".into(), json!(chars));
+        m.insert("family".into(), json!(family));
+    }
+    Value::Object(m)
 }
 
 /// Puts outcomes that arrive out of order back in order. It holds at most
@@ -160,8 +186,14 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Creates (or truncates) the manifest at `path`.
+    /// Creates (or truncates) the manifest at `path`, and its folder when
+    /// missing (as the output folder is: shards started at once, each with
+    /// its own manifest in the output folder, need no `mkdir` first).
     pub fn create(path: &Path) -> Result<Manifest, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Output(format!("--manifest {}: {e}", path.display())))?;
+        }
         let file = File::create(path)
             .map_err(|e| Error::Output(format!("--manifest {}: {e}", path.display())))?;
         Ok(Manifest {
@@ -202,6 +234,7 @@ mod tests {
             bytes: None,
             ms: 0,
             failure: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -230,5 +263,25 @@ mod tests {
             line,
             r#"{"error":"m","field":"color","layer":0,"ms":0,"row":1,"status":"failed","variable":"accent"}"#
         );
+    }
+
+    #[test]
+    fn a_written_line_carries_its_warnings_and_a_line_without_has_no_key() {
+        let mut o = outcome(0);
+        assert!(o.to_json().get("warnings").is_none());
+        o.warnings.push(Warning::MissingGlyphs {
+            layer: 3,
+            chars: vec!['😀'],
+            family: "Inter".into(),
+        });
+        let w = &o.to_json()["warnings"][0];
+        assert_eq!(w["kind"], "missing_glyphs");
+        assert_eq!(
+            (w["layer"].as_u64(), w["field"].as_str()),
+            (Some(3), Some("text"))
+        );
+        assert_eq!(w["chars"], json!(["😀"]));
+        assert_eq!(w["family"], "Inter");
+        assert!(w["message"].as_str().unwrap().contains("U+1F600"), "{w}");
     }
 }

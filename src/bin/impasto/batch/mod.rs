@@ -53,8 +53,9 @@ pub struct BatchArgs {
     #[arg(long)]
     skip_existing: bool,
     /// Write one JSON line per row, in row order: row, id, status (ok,
-    /// skipped, failed), output, bytes, ms, and for a failure error,
-    /// variable, layer, field.
+    /// skipped, failed), output, bytes, ms, for a failure error, variable,
+    /// layer, field, and for a row written with warnings (characters no
+    /// font has) `warnings`: [{kind, message, layer, field, ...}].
     #[arg(long, value_name = "FILE")]
     manifest: Option<PathBuf>,
     /// Which compositor renders.
@@ -73,6 +74,11 @@ pub struct BatchArgs {
     /// Use only the bundled fonts and --font-dir folders.
     #[arg(long)]
     no_system_fonts: bool,
+    /// What characters no available font can draw do: `warn` draws them
+    /// as empty boxes and lists them under the row's `warnings` in the
+    /// manifest; `error` fails the row.
+    #[arg(long, value_enum, default_value_t = crate::oneoff::MissingGlyphsArg::Warn)]
+    missing_glyphs: crate::oneoff::MissingGlyphsArg,
 }
 
 /// `K/N` with `K < N`.
@@ -160,7 +166,9 @@ fn renderer(args: &BatchArgs) -> Result<Renderer, Error> {
     for dir in &args.font_dirs {
         renderer = renderer.with_font_dir(dir);
     }
-    Ok(renderer.with_system_fonts(!args.no_system_fonts))
+    Ok(renderer
+        .with_system_fonts(!args.no_system_fonts)
+        .with_missing_glyphs(args.missing_glyphs.into()))
 }
 
 #[cfg(test)]

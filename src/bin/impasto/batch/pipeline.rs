@@ -12,6 +12,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
+use impasto::codec::OutputFormat;
 use impasto::{Assets, Error, RenderOptions, Renderer, Template};
 
 use super::manifest::{Failure, Manifest, Outcome, Reorder, Status};
@@ -134,6 +135,7 @@ fn read(
             bytes: None,
             ms: start.elapsed().as_millis() as u64,
             failure,
+            warnings: Vec::new(),
         };
         let mut failed = true;
         let sent = match data {
@@ -202,6 +204,7 @@ fn work(ctx: &Context<'_>, jobs: &Mutex<Receiver<Job>>, results: Sender<Outcome>
                 bytes: None,
                 ms: 0,
                 failure: None,
+                warnings: Vec::new(),
             }
         } else {
             render(ctx, job)
@@ -227,23 +230,24 @@ fn render(ctx: &Context<'_>, job: Job) -> Outcome {
             })?;
         }
         let options = RenderOptions::default();
-        ctx.renderer.render_to_file_with(
+        let format = OutputFormat::from_path(&job.output, ctx.quality)?;
+        let warnings = ctx.renderer.render_to_file_report(
             &scene,
             &Assets::new(),
             &job.output,
-            ctx.quality,
+            format,
             &options,
         )?;
         std::fs::metadata(&job.output)
-            .map(|m| m.len())
+            .map(|m| (m.len(), warnings))
             .map_err(|source| Error::Io {
                 path: job.output.clone(),
                 source,
             })
     });
-    let (status, bytes, failure) = match result {
-        Ok(bytes) => (Status::Ok, Some(bytes), None),
-        Err(e) => (Status::Failed, None, Some(Failure::of(&e))),
+    let (status, bytes, failure, warnings) = match result {
+        Ok((bytes, warnings)) => (Status::Ok, Some(bytes), None, warnings),
+        Err(e) => (Status::Failed, None, Some(Failure::of(&e)), Vec::new()),
     };
     Outcome {
         seq: job.seq,
@@ -254,6 +258,7 @@ fn render(ctx: &Context<'_>, job: Job) -> Outcome {
         bytes,
         ms: job.start.elapsed().as_millis() as u64,
         failure,
+        warnings,
     }
 }
 
@@ -283,6 +288,10 @@ fn collect(
         }
         if o.status != Status::NotRun {
             counts.rows += 1;
+        }
+        if !o.warnings.is_empty() {
+            counts.warned += 1;
+            progress.warnings(&counts, o.row, &o.warnings);
         }
         for ready in reorder.push(o) {
             if let (Some(m), true) = (manifest.as_mut(), ready.status != Status::NotRun) {

@@ -23,6 +23,8 @@ pub struct Counts {
     pub skipped: u64,
     /// Rows failed.
     pub failed: u64,
+    /// Rows written with warnings (in the manifest).
+    pub warned: u64,
 }
 
 /// The reporter.
@@ -76,6 +78,28 @@ impl Progress {
         }
     }
 
+    /// Reports a written row's warnings (those of the first few rows with
+    /// warnings, one line each; `counts.warned` counts this row).
+    pub fn warnings(&self, counts: &Counts, row: u64, warnings: &[impasto::Warning]) {
+        if counts.warned > FAILURES_SHOWN {
+            return;
+        }
+        for w in warnings {
+            let line = format!("impasto: row {row}: warning: {w}");
+            match &self.bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        if counts.warned == FAILURES_SHOWN {
+            let line = "impasto: further warnings are in the manifest only";
+            match &self.bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+    }
+
     /// Reports the counts so far.
     pub fn update(&mut self, counts: &Counts) {
         match &self.bar {
@@ -105,9 +129,10 @@ impl Progress {
         }
         let elapsed = self.start.elapsed();
         eprintln!(
-            "impasto batch: {} rows, {} written, {} skipped, {} failed in {:.1} s ({:.1} images/s)",
+            "impasto batch: {} rows, {} written ({} with warnings), {} skipped, {} failed in {:.1} s ({:.1} images/s)",
             counts.rows,
             counts.written,
+            counts.warned,
             counts.skipped,
             counts.failed,
             elapsed.as_secs_f64(),
