@@ -17,10 +17,19 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 use crate::error::Error;
 
+pub mod anim;
+mod anim_out;
+mod gif;
 pub(crate) mod icc;
 mod jpeg;
 mod probe;
+mod quantize;
 mod webp;
+pub use anim::{
+    decode_animation, decode_animation_file, probe_animation, Animation, AnimationInfo, Delay,
+    Frame, Loop,
+};
+pub use anim_out::{encode_animation, AnimationFormat};
 pub use probe::probe_file;
 
 /// Output formats, chosen by the output file's extension.
@@ -125,7 +134,7 @@ pub(crate) fn oriented_size(
 }
 
 pub(crate) fn not_an_image() -> DecodeError {
-    DecodeError("not an image impasto can decode (expected PNG, JPEG or WebP)".into())
+    DecodeError("not an image impasto can decode (expected PNG, JPEG, WebP or GIF)".into())
 }
 
 /// Reads until `buf` is full or the file ends; the bytes read.
@@ -140,10 +149,17 @@ pub(crate) fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::R
     Ok(n)
 }
 
-/// Decodes an encoded image held in memory (PNG, JPEG or WebP), EXIF
+/// Decodes an encoded image held in memory (PNG, JPEG, WebP or GIF), EXIF
 /// orientation applied, to straight 8-bit RGBA in sRGB (an embedded ICC
-/// profile is applied; without one the file is taken to be sRGB).
+/// profile is applied; without one the file is taken to be sRGB). An
+/// animation gives its first frame ([`decode_animation`] gives them all).
 pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeError> {
+    if bytes.starts_with(b"GIF8") {
+        // The first frame as browsers composite it (transparent canvas).
+        gif::scan(bytes, max_pixels)?;
+        let first = gif::decode(bytes, max_pixels, 1)?.frames.swap_remove(0);
+        return Ok(std::sync::Arc::unwrap_or_clone(first.image));
+    }
     let reader = ImageReader::new(BufReader::new(Cursor::new(bytes)))
         .with_guessed_format()
         .map_err(|e| DecodeError(format!("cannot read: {e}")))?;

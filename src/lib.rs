@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod animation;
 mod asset_cache;
 mod assets;
 mod blend;
@@ -44,6 +45,7 @@ mod text;
 #[cfg(test)]
 mod blend_crosscheck;
 
+pub use animation::RenderedAnimation;
 pub use asset_cache::AssetCacheStats;
 pub use assets::Assets;
 pub use blend::BlendMode;

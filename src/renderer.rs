@@ -305,6 +305,14 @@ impl Renderer {
         self.limits
     }
 
+    /// The folder `scene`'s image `src` paths are resolved under.
+    pub(crate) fn asset_root_for(&self, scene: &Scene) -> PathBuf {
+        self.asset_root
+            .clone()
+            .or_else(|| scene.base_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
     /// Renders a scene to straight-alpha 8-bit sRGB RGBA.
     pub fn render(&self, scene: &Scene) -> Result<RgbaImage, Error> {
         self.render_with_assets(scene, &Assets::default())
@@ -528,17 +536,7 @@ impl Renderer {
         options: &RenderOptions,
     ) -> Result<(), Error> {
         let path = path.as_ref();
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::Output(format!(
-                "{}: the folder {} does not exist",
-                path.display(),
-                dir.display()
-            )));
-        }
+        check_output_dir(path)?;
         // The temporary file exists from the start of the render, so a
         // program stopped by a signal mid-render finds it through
         // `interrupt::remove_temp_files` (an unwritable folder also fails
@@ -547,6 +545,22 @@ impl Renderer {
         let img = self.render_with(scene, assets, options)?;
         pending.commit(&codec::encode(&img, format)?)
     }
+}
+
+/// Refuses an output path whose folder does not exist.
+pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::Output(format!(
+            "{}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Runs `f`, turning a panic (in it or in a worker thread it waits for)

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use impasto::codec::OutputFormat;
-use impasto::{Assets, Backend, Error, Limits, RenderOptions, Renderer};
+use impasto::codec::{AnimationFormat, OutputFormat};
+use impasto::{Assets, Backend, Error, Limits, RenderOptions, RenderedAnimation, Renderer};
 
 #[path = "impasto/batch/mod.rs"]
 mod batch;
@@ -70,6 +70,13 @@ enum Command {
         /// for .jpg.
         #[arg(long, conflicts_with = "quality")]
         lossless: bool,
+        /// Write every frame of the scene's animated sources (GIF, APNG,
+        /// animated WebP) with their delays and loop count, as the scene's
+        /// `"animate": true` does; the output must be .gif, .png (APNG) or
+        /// .webp. Without it (and without "animate"), .gif output is a
+        /// still GIF of the first frame.
+        #[arg(long)]
+        animate: bool,
         /// A folder searched (recursively) for fonts that text layers can
         /// name; may be given more than once.
         #[arg(long = "font-dir", value_name = "DIR")]
@@ -279,6 +286,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             assets,
             quality,
             lossless,
+            animate,
             max_canvas_pixels,
             max_image_pixels,
             max_render_bytes,
@@ -307,6 +315,21 @@ fn run_command(command: Command) -> Result<(), Error> {
                 Some(t) => RenderOptions::with_timeout(t),
                 None => RenderOptions::default(),
             };
+            if animate || scene.animate {
+                let format = AnimationFormat::from_path(&output, quality, lossless)?;
+                return renderer.render_animation_to_file(
+                    &scene,
+                    &Assets::new(),
+                    &output,
+                    format,
+                    &options,
+                );
+            }
+            if oneoff::is_gif(&output) {
+                // No animation asked for: the still scene as a one-frame GIF.
+                let still = renderer.render_with(&scene, &Assets::new(), &options)?;
+                return RenderedAnimation::still(still).save(&output, AnimationFormat::Gif);
+            }
             let format = if lossless {
                 OutputFormat::from_path_lossless(&output)?
             } else {

@@ -20,6 +20,13 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Scene, Error> {
     template.bind(&row)
 }
 
+/// Whether `path` names a GIF file (by its extension).
+pub fn is_gif(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("gif"))
+}
+
 /// `NAME=VALUE` pairs; a name given twice is refused.
 fn values(sets: &[String]) -> Result<BTreeMap<String, String>, Error> {
     let mut row = BTreeMap::new();
