@@ -47,11 +47,10 @@ pub(crate) fn scan(bytes: &[u8], max_pixels: u64) -> Result<AnimationInfo, Decod
     let size = (d.width() as u32, d.height() as u32);
     check_pixels(size, max_pixels, "image")?;
     let mut frames = 0u32;
-    while let Some(f) = d.next_frame_info().map_err(bad)? {
+    // With decoding skipped, each frame's data is copied still compressed.
+    while let Some(f) = d.read_next_frame().map_err(bad)? {
         check_pixels((f.width as u32, f.height as u32), max_pixels, "frame")?;
         frames += 1;
-        // Skips the frame's data (still compressed).
-        d.read_next_frame().map_err(bad)?;
     }
     if frames == 0 {
         return Err(DecodeError("GIF file has no frames".into()));
