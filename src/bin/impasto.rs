@@ -50,7 +50,9 @@ enum Command {
         set: Vec<String>,
         /// The output file; its extension picks the format: .png (RGBA,
         /// straight alpha), .jpg/.jpeg (flattened over white), .webp (lossy
-        /// at --quality with straight alpha kept, or lossless with --lossless).
+        /// at --quality with straight alpha kept, or lossless with --lossless),
+        /// .avif (at --quality, alpha kept), .gif (256 colours; animated
+        /// with --animate).
         #[arg(short, long)]
         output: PathBuf,
         /// Which compositor renders.
@@ -60,7 +62,7 @@ enum Command {
         /// file's folder). Paths may not leave it.
         #[arg(long)]
         assets: Option<PathBuf>,
-        /// JPEG and lossy WebP quality, 1..=100. For JPEG, below 90 colour is
+        /// JPEG, lossy WebP and AVIF quality, 1..=100. For JPEG, below 90 colour is
         /// subsampled 4:2:0 (smaller, about twice as fast to encode); 90 and
         /// above keep it at full resolution (4:4:4).
         #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
@@ -325,7 +327,19 @@ fn run_command(command: Command) -> Result<(), Error> {
                     &options,
                 );
             }
-            if oneoff::is_gif(&output) {
+            if oneoff::has_extension(&output, "avif") {
+                if lossless {
+                    return Err(Error::Output(format!(
+                        "{}: AVIF output is lossy here (write .png or .webp for lossless)",
+                        output.display()
+                    )));
+                }
+                // The folder is checked before the render, as for the others.
+                impasto::codec::check_output_folder(&output)?;
+                let still = renderer.render_with(&scene, &Assets::new(), &options)?;
+                return impasto::codec::save_avif(&still, &output, quality);
+            }
+            if oneoff::has_extension(&output, "gif") {
                 // No animation asked for: the still scene as a one-frame GIF.
                 let still = renderer.render_with(&scene, &Assets::new(), &options)?;
                 return RenderedAnimation::still(still).save(&output, AnimationFormat::Gif);
