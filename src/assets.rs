@@ -162,10 +162,10 @@ impl Assets {
             kind: Some("image".into()),
         };
         let mut images = vec![None; scene.layers.len()];
-        // Distinct files, each with its `src` and the layers that use it, in
-        // layer order.
-        let mut files: Vec<(PathBuf, &str, Vec<usize>)> = Vec::new();
-        let mut seen: HashMap<PathBuf, usize> = HashMap::new();
+        // Distinct files (and frames of them), each with its `src` and the
+        // layers that use it, in layer order.
+        let mut files: Vec<(FileKey, &str, Vec<usize>)> = Vec::new();
+        let mut seen: HashMap<FileKey, usize> = HashMap::new();
         for (index, layer) in scene.layers.iter().enumerate() {
             let LayerKind::Image(il) = &layer.kind else {
                 continue;
@@ -189,22 +189,33 @@ impl Assets {
                         format!("{:?}: image has no pixels", il.src),
                     ));
                 }
+                if il.frame.unwrap_or(0) > 0 {
+                    return Err(Error::scene(
+                        loc(index),
+                        Some("frame"),
+                        format!(
+                            "{:?} is a still image in memory: it has only frame 0",
+                            il.src
+                        ),
+                    ));
+                }
                 images[index] = Some(SourceImage::full(Arc::clone(img)));
                 continue;
             }
             let path = resolve_asset(root, &il.src)
                 .map_err(|m| Error::scene(loc(index), Some("src"), m))?;
-            match seen.get(&path) {
+            let key = (path, il.frame);
+            match seen.get(&key) {
                 Some(&i) => files[i].2.push(index),
                 None => {
-                    seen.insert(path.clone(), files.len());
-                    files.push((path, &il.src, vec![index]));
+                    seen.insert(key.clone(), files.len());
+                    files.push((key, &il.src, vec![index]));
                 }
             }
         }
         let decoded = files
             .par_iter()
-            .map(|(path, src, layers)| {
+            .map(|((path, frame), src, layers)| {
                 let fail =
                     |m: String| Error::scene(loc(layers[0]), Some("src"), format!("{src:?}: {m}"));
                 let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
@@ -213,6 +224,11 @@ impl Assets {
                         "the file is {bytes} bytes, over the limit of {} bytes",
                         limits.max_image_file_bytes
                     )));
+                }
+                if let Some(frame) = *frame {
+                    return decode_frame(path, frame, limits).map_err(|(field, m)| {
+                        Error::scene(loc(layers[0]), Some(field), format!("{src:?}: {m}"))
+                    });
                 }
                 let choose = |natural| {
                     if shrink_on_load {
@@ -235,6 +251,41 @@ impl Assets {
         }
         Ok(images)
     }
+}
+
+/// A file, and the frame of it a layer picks (`None`: the still image).
+type FileKey = (PathBuf, Option<u32>);
+
+/// Frame `frame` of the image file at `path`, composited as browsers show
+/// it (not kept in the decoded-image cache); a failure names its field.
+pub(crate) fn decode_frame(
+    path: &Path,
+    frame: u32,
+    limits: &Limits,
+) -> Result<SourceImage, (&'static str, String)> {
+    let (_, bytes) = codec::read_image_file(path).map_err(|e| ("src", e.0))?;
+    let info = codec::probe_animation(&bytes, limits).map_err(|e| ("src", e.0))?;
+    if frame >= info.frames {
+        return Err((
+            "frame",
+            format!(
+                "frame {frame} does not exist: the image has {} frame{} (counted from 0)",
+                info.frames,
+                if info.frames == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    let anim =
+        codec::decode_animation(&bytes, limits, Some(frame as usize)).map_err(|e| ("src", e.0))?;
+    // The headers may promise more frames than the file holds.
+    let found = anim.frames.len();
+    let picked = anim.frames.into_iter().nth(frame as usize).ok_or_else(|| {
+        (
+            "frame",
+            format!("frame {frame} does not exist: the file holds {found} frames"),
+        )
+    })?;
+    Ok(SourceImage::full(picked.image))
 }
 
 /// The largest shrink-on-load factor that leaves every layer in `layers`

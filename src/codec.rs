@@ -17,10 +17,20 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 use crate::error::Error;
 
+pub mod anim;
+mod anim_out;
+mod avif;
+mod gif;
 pub(crate) mod icc;
 mod jpeg;
 mod probe;
+mod quantize;
 mod webp;
+pub use anim::{
+    decode_animation, decode_animation_file, probe_animation, Animation, AnimationInfo, Delay,
+    Frame, Loop,
+};
+pub use anim_out::{encode_animation, AnimationFormat};
 pub use probe::probe_file;
 
 /// Output formats, chosen by the output file's extension.
@@ -57,7 +67,7 @@ impl OutputFormat {
             Some("jpg") | Some("jpeg") => Ok(OutputFormat::Jpeg { quality }),
             Some("webp") => Ok(OutputFormat::WebP { quality }),
             _ => Err(Error::Output(format!(
-                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg or .webp",
+                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg or .webp (.gif and .avif: impasto render, codec::encode_animation, codec::encode_avif)",
                 path.display()
             ))),
         }
@@ -125,7 +135,7 @@ pub(crate) fn oriented_size(
 }
 
 pub(crate) fn not_an_image() -> DecodeError {
-    DecodeError("not an image impasto can decode (expected PNG, JPEG or WebP)".into())
+    DecodeError("not an image impasto can decode (expected PNG, JPEG, WebP or GIF)".into())
 }
 
 /// Reads until `buf` is full or the file ends; the bytes read.
@@ -140,10 +150,17 @@ pub(crate) fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::R
     Ok(n)
 }
 
-/// Decodes an encoded image held in memory (PNG, JPEG or WebP), EXIF
+/// Decodes an encoded image held in memory (PNG, JPEG, WebP or GIF), EXIF
 /// orientation applied, to straight 8-bit RGBA in sRGB (an embedded ICC
-/// profile is applied; without one the file is taken to be sRGB).
+/// profile is applied; without one the file is taken to be sRGB). An
+/// animation gives its first frame ([`decode_animation`] gives them all).
 pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeError> {
+    if bytes.starts_with(b"GIF8") {
+        // The first frame as browsers composite it (transparent canvas).
+        gif::scan(bytes, max_pixels)?;
+        let first = gif::decode(bytes, max_pixels, 1)?.frames.swap_remove(0);
+        return Ok(std::sync::Arc::unwrap_or_clone(first.image));
+    }
     let reader = ImageReader::new(BufReader::new(Cursor::new(bytes)))
         .with_guessed_format()
         .map_err(|e| DecodeError(format!("cannot read: {e}")))?;
@@ -407,6 +424,39 @@ impl PendingFile {
             .map_err(io)?;
         Ok(())
     }
+}
+
+/// Encodes straight 8-bit RGBA as AVIF at `quality` (1..=100, ravif's
+/// scale; `impasto render -o x.avif --quality N`): 10-bit YCbCr colour,
+/// alpha kept (left out when every pixel is opaque), tagged sRGB; encoded
+/// by rav1e (pure Rust) at speed 6 of 1..=10.
+pub fn encode_avif(img: &RgbaImage, quality: u8) -> Result<Vec<u8>, Error> {
+    avif::encode(img, quality).map_err(|message| Error::Encode {
+        format: "avif",
+        message,
+    })
+}
+
+/// [`encode_avif`] at a chosen rav1e speed, 1 (slowest, smallest) to 10
+/// (fastest); for measurements.
+#[doc(hidden)]
+pub fn encode_avif_at_speed(img: &RgbaImage, quality: u8, speed: u8) -> Result<Vec<u8>, Error> {
+    avif::encode_at_speed(img, quality, speed).map_err(|message| Error::Encode {
+        format: "avif",
+        message,
+    })
+}
+
+/// Refuses an output path whose folder does not exist ([`Error::Output`]),
+/// so that a program can check before it renders.
+pub fn check_output_folder(path: impl AsRef<Path>) -> Result<(), Error> {
+    crate::renderer::check_output_dir(path.as_ref())
+}
+
+/// Encodes `img` as AVIF at `quality` ([`encode_avif`]) and writes it to
+/// `path` atomically, whatever its extension.
+pub fn save_avif(img: &RgbaImage, path: impl AsRef<Path>, quality: u8) -> Result<(), Error> {
+    write_atomic(path.as_ref(), &encode_avif(img, quality)?)
 }
 
 /// Encodes `img` in the format its extension names (JPEG and WebP at

@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+mod animation;
 mod asset_cache;
 mod assets;
 mod blend;
@@ -48,6 +49,7 @@ mod warnings;
 #[cfg(test)]
 mod blend_crosscheck;
 
+pub use animation::RenderedAnimation;
 pub use asset_cache::AssetCacheStats;
 pub use assets::Assets;
 pub use blend::BlendMode;

@@ -25,6 +25,16 @@ pub struct Limits {
     /// working buffers of every thread. Default 1 GiB (a 1080x1350 poster
     /// needs about 30 MiB; a full 16384x16384 canvas alone needs 2 GiB).
     pub max_render_bytes: u64,
+    /// Most frames in one animated source (GIF, APNG, animated WebP) or in
+    /// one animated output. Default 1,000. Counted from the file's headers
+    /// (for GIF, a walk over its blocks that decompresses nothing) before
+    /// any frame is decoded.
+    pub max_animation_frames: u32,
+    /// Most pixels all the frames of one animation hold together (frames x
+    /// width x height), for a decoded source and for a rendered output.
+    /// Default 128 megapixels (512 MiB as RGBA8), refused from the headers
+    /// like the frame count.
+    pub max_animation_pixels: u64,
 }
 
 impl Default for Limits {
@@ -37,6 +47,8 @@ impl Default for Limits {
             max_text_chars: 100_000,
             max_image_file_bytes: 256 << 20,
             max_render_bytes: 1 << 30,
+            max_animation_frames: 1000,
+            max_animation_pixels: 128 * 1024 * 1024,
         }
     }
 }

@@ -315,6 +315,14 @@ impl Renderer {
         self.limits
     }
 
+    /// The folder `scene`'s image `src` paths are resolved under.
+    pub(crate) fn asset_root_for(&self, scene: &Scene) -> PathBuf {
+        self.asset_root
+            .clone()
+            .or_else(|| scene.base_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
     /// Renders a scene to straight-alpha 8-bit sRGB RGBA.
     pub fn render(&self, scene: &Scene) -> Result<RgbaImage, Error> {
         self.render_with_assets(scene, &Assets::default())
@@ -538,6 +546,22 @@ impl Renderer {
         crate::warnings::log_all(&warnings);
         Ok(())
     }
+}
+
+/// Refuses an output path whose folder does not exist.
+pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::Output(format!(
+            "{}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Runs `f`, turning a panic (in it or in a worker thread it waits for)

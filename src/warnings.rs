@@ -130,17 +130,7 @@ impl Renderer {
         options: &RenderOptions,
     ) -> Result<Vec<Warning>, Error> {
         let path = path.as_ref();
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::Output(format!(
-                "{}: the folder {} does not exist",
-                path.display(),
-                dir.display()
-            )));
-        }
+        crate::renderer::check_output_dir(path)?;
         // The temporary file exists from the start of the render, so a
         // program stopped by a signal mid-render finds it through
         // `interrupt::remove_temp_files` (an unwritable folder also fails

@@ -304,7 +304,7 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
         ),
         (
             "every canvas field",
-            json!({"width": 20, "height": 10, "background": "#f4efe6", "blend_space": "linear", "layers": []}),
+            json!({"width": 20, "height": 10, "background": "#f4efe6", "blend_space": "linear", "animate": true, "layers": []}),
         ),
         ("srgb blend space", json!({"width": 2, "height": 2, "blend_space": "srgb"})),
         (
@@ -359,7 +359,8 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
             "image with every field",
             one_layer(json!({"type": "image", "src": "photos/coffee.jpg", "x": 0, "y": 0,
                 "width": 16, "height": 9, "opacity": 0.95, "blend": "source-atop", "corner_radius": 3,
-                "rotate": 12, "visible": false, "fit": "contain", "position": [0, 1], "filter": "bilinear"})),
+                "rotate": 12, "visible": false, "fit": "contain", "position": [0, 1], "filter": "bilinear",
+                "frame": 2})),
         ),
         (
             "image position bounds",
@@ -567,10 +568,10 @@ fn schema_defaults_are_the_parsers_defaults() {
             checked += 1;
         }
     }
-    // 3 canvas fields; x, y, opacity, blend, corner_radius, rotate, visible
+    // 4 canvas fields; x, y, opacity, blend, corner_radius, rotate, visible
     // on 5 types; angle; center; fit, position, filter; size, color, weight,
     // style, align, valign, line_height, overflow, letter_spacing.
-    assert_eq!(checked, 3 + 7 * 5 + 1 + 1 + 3 + 9, "defaults checked");
+    assert_eq!(checked, 4 + 7 * 5 + 1 + 1 + 3 + 9, "defaults checked");
 }
 
 // ---------------------------------------------------------------------------
@@ -1009,6 +1010,16 @@ fn invalid_scenes() -> Vec<(&'static str, Value, &'static str)> {
             "unknown filter",
             image(json!({"filter": "bicubic"})),
             "field \"filter\"",
+        ),
+        (
+            "negative frame",
+            image(json!({"frame": -1})),
+            "field \"frame\"",
+        ),
+        (
+            "fractional frame",
+            image(json!({"frame": 1.5})),
+            "field \"frame\"",
         ),
         (
             "position beyond MAX_COORD",

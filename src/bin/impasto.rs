@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use impasto::codec::OutputFormat;
-use impasto::{Assets, Backend, Error, Limits, RenderOptions, Renderer};
+use impasto::codec::{AnimationFormat, OutputFormat};
+use impasto::{Assets, Backend, Error, Limits, RenderOptions, RenderedAnimation, Renderer};
 
 /// mimalloc: faster JPEG decoding here (see its entry in Cargo.toml).
 #[global_allocator]
@@ -54,7 +54,9 @@ enum Command {
         set: Vec<String>,
         /// The output file; its extension picks the format: .png (RGBA,
         /// straight alpha), .jpg/.jpeg (flattened over white), .webp (lossy
-        /// at --quality with straight alpha kept, or lossless with --lossless).
+        /// at --quality with straight alpha kept, or lossless with --lossless),
+        /// .avif (at --quality, alpha kept), .gif (256 colours; animated
+        /// with --animate).
         #[arg(short, long)]
         output: PathBuf,
         /// Which compositor renders.
@@ -64,7 +66,7 @@ enum Command {
         /// file's folder). Paths may not leave it.
         #[arg(long)]
         assets: Option<PathBuf>,
-        /// JPEG and lossy WebP quality, 1..=100. For JPEG, below 90 colour is
+        /// JPEG, lossy WebP and AVIF quality, 1..=100. For JPEG, below 90 colour is
         /// subsampled 4:2:0 (smaller, about twice as fast to encode); 90 and
         /// above keep it at full resolution (4:4:4).
         #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
@@ -74,6 +76,13 @@ enum Command {
         /// for .jpg.
         #[arg(long, conflicts_with = "quality")]
         lossless: bool,
+        /// Write every frame of the scene's animated sources (GIF, APNG,
+        /// animated WebP) with their delays and loop count, as the scene's
+        /// `"animate": true` does; the output must be .gif, .png (APNG) or
+        /// .webp. Without it (and without "animate"), .gif output is a
+        /// still GIF of the first frame.
+        #[arg(long)]
+        animate: bool,
         /// A folder searched (recursively) for fonts that text layers can
         /// name; may be given more than once.
         #[arg(long = "font-dir", value_name = "DIR")]
@@ -293,6 +302,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             assets,
             quality,
             lossless,
+            animate,
             max_canvas_pixels,
             max_image_pixels,
             max_render_bytes,
@@ -323,6 +333,33 @@ fn run_command(command: Command) -> Result<(), Error> {
                 Some(t) => RenderOptions::with_timeout(t),
                 None => RenderOptions::default(),
             };
+            if animate || scene.animate {
+                let format = AnimationFormat::from_path(&output, quality, lossless)?;
+                return renderer.render_animation_to_file(
+                    &scene,
+                    &Assets::new(),
+                    &output,
+                    format,
+                    &options,
+                );
+            }
+            if oneoff::has_extension(&output, "avif") {
+                if lossless {
+                    return Err(Error::Output(format!(
+                        "{}: AVIF output is lossy here (write .png or .webp for lossless)",
+                        output.display()
+                    )));
+                }
+                // The folder is checked before the render, as for the others.
+                impasto::codec::check_output_folder(&output)?;
+                let still = renderer.render_with(&scene, &Assets::new(), &options)?;
+                return impasto::codec::save_avif(&still, &output, quality);
+            }
+            if oneoff::has_extension(&output, "gif") {
+                // No animation asked for: the still scene as a one-frame GIF.
+                let still = renderer.render_with(&scene, &Assets::new(), &options)?;
+                return RenderedAnimation::still(still).save(&output, AnimationFormat::Gif);
+            }
             let format = if lossless {
                 OutputFormat::from_path_lossless(&output)?
             } else {

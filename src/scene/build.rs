@@ -33,8 +33,16 @@ impl Scene {
             background: Color::TRANSPARENT,
             blend_space: BlendSpace::default(),
             layers: Vec::new(),
+            animate: false,
             base_dir: None,
         }
+    }
+
+    /// Sets [`animate`](Scene::animate).
+    #[must_use]
+    pub fn animate(mut self, on: bool) -> Scene {
+        self.animate = on;
+        self
     }
 
     /// Sets [`background`](Scene::background).
@@ -279,6 +287,19 @@ impl Layer {
         self
     }
 
+    /// Sets an image layer's [`frame`](ImageLayer::frame): which frame of
+    /// an animated source it shows.
+    ///
+    /// # Panics
+    ///
+    /// On a layer of another type.
+    #[must_use]
+    #[track_caller]
+    pub fn frame(mut self, index: u32) -> Layer {
+        self.image_mut("frame").frame = Some(index);
+        self
+    }
+
     /// Sets a text layer's [`font`](TextLayer::font) family.
     ///
     /// # Panics
@@ -436,6 +457,7 @@ impl ImageLayer {
             fit: Fit::default(),
             position: [0.5, 0.5],
             filter: Filter::default(),
+            frame: None,
         }
     }
 }
@@ -557,14 +579,16 @@ mod tests {
         let i = Layer::image("p.png")
             .fit(Fit::None)
             .position(0, 1)
-            .filter(Filter::Nearest);
+            .filter(Filter::Nearest)
+            .frame(3);
         assert_eq!(
             i.kind,
             LayerKind::Image(ImageLayer {
                 src: "p.png".into(),
                 fit: Fit::None,
                 position: [0.0, 1.0],
-                filter: Filter::Nearest
+                filter: Filter::Nearest,
+                frame: Some(3),
             })
         );
         let stops = [Stop::new(0.0, Color::BLACK), Stop::new(1.0, Color::WHITE)];

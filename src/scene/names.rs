@@ -165,7 +165,7 @@ impl LayerType {
             LayerType::Rect => &["color"],
             LayerType::LinearGradient => &["angle", "stops"],
             LayerType::RadialGradient => &["center", "radius", "stops"],
-            LayerType::Image => &["src", "fit", "position", "filter"],
+            LayerType::Image => &["src", "fit", "position", "filter", "frame"],
             LayerType::Text => &[
                 "text",
                 "size",

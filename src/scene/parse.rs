@@ -24,6 +24,7 @@ const CANVAS_FIELDS: &[&str] = &[
     "height",
     "background",
     "blend_space",
+    "animate",
     "layers",
 ];
 const COMMON_FIELDS: &[&str] = &[
@@ -94,6 +95,7 @@ impl Scene {
             scene.background = background;
         }
         scene.blend_space = o.named("blend_space", scene.blend_space)?;
+        scene.animate = o.boolean("animate", scene.animate)?;
         if let Some(v) = o.get("layers") {
             let arr = v
                 .as_array()
@@ -243,6 +245,16 @@ fn parse_image(o: &Fields) -> Result<ImageLayer, Error> {
     image.fit = o.named("fit", image.fit)?;
     image.filter = o.named("filter", image.filter)?;
     image.position = o.pair("position", image.position)?;
+    if o.get("frame").is_some() {
+        let n = o.number_in("frame", 0.0, 0.0, u32::MAX as f64)?;
+        if n.fract() != 0.0 {
+            return Err(o.err(
+                "frame",
+                format!("expected a frame index (an integer from 0), got {n}"),
+            ));
+        }
+        image.frame = Some(n as u32);
+    }
     Ok(image)
 }
 

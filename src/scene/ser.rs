@@ -66,6 +66,9 @@ impl Serialize for Scene {
         if self.blend_space != BlendSpace::default() {
             m.serialize_entry("blend_space", self.blend_space.name())?;
         }
+        if self.animate {
+            m.serialize_entry("animate", &true)?;
+        }
         m.serialize_entry("layers", &self.layers)?;
         m.end()
     }
@@ -140,7 +143,11 @@ fn image_fields<M: SerializeMap>(m: &mut M, image: &ImageLayer) -> Result<(), M:
     m.serialize_entry("src", &image.src)?;
     named_unless(m, "fit", image.fit, d.fit)?;
     pair_unless(m, "position", image.position, d.position)?;
-    named_unless(m, "filter", image.filter, d.filter)
+    named_unless(m, "filter", image.filter, d.filter)?;
+    match image.frame {
+        Some(frame) => m.serialize_entry("frame", &frame),
+        None => Ok(()),
+    }
 }
 
 fn text_fields<M: SerializeMap>(m: &mut M, text: &TextLayer) -> Result<(), M::Error> {

@@ -72,6 +72,10 @@ pub struct Scene {
     pub blend_space: BlendSpace,
     /// The layers, painted first to last. Default: none.
     pub layers: Vec<Layer>,
+    /// Whether output to `.gif`, `.png` (APNG) or `.webp` is an animation
+    /// of the scene's animated sources (`"animate": true`), as `impasto
+    /// render --animate` asks. Default: `false`.
+    pub animate: bool,
     /// The folder that held the scene file, when it was read from one: the
     /// default asset root. Default: `None` (the current folder, unless the
     /// [`Renderer`](crate::Renderer) is given a root). Not part of the
@@ -228,6 +232,11 @@ pub struct ImageLayer {
     pub position: [f64; 2],
     /// Resampling filter. Default: [`Filter::Lanczos3`].
     pub filter: Filter,
+    /// Which frame of an animated source (GIF, APNG, animated WebP) to
+    /// draw, from 0; the layer then shows that frame in animated output
+    /// too. Default: `None`: a still render shows frame 0, an animated one
+    /// plays the source.
+    pub frame: Option<u32>,
 }
 
 /// Horizontal alignment of text (`align`).

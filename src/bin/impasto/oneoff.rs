@@ -48,6 +48,13 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Scene, Error> {
     template.bind(&row)
 }
 
+/// Whether `path`'s extension is `ext` (ASCII case ignored).
+pub fn has_extension(path: &Path, ext: &str) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
 /// `NAME=VALUE` pairs; a name given twice is refused.
 fn values(sets: &[String]) -> Result<BTreeMap<String, String>, Error> {
     let mut row = BTreeMap::new();

@@ -1,0 +1,373 @@
+//! Animated images in: GIF, APNG and animated WebP decoded to full-canvas
+//! frames, composited as browsers show them, with their delays and loop
+//! count.
+//!
+//! Every frame is the whole canvas in straight-alpha 8-bit sRGB RGBA, the
+//! previous frames' disposal and blending already applied: frame `i` is
+//! what a browser shows during its delay. The canvas starts transparent
+//! (browsers ignore GIF and WebP background colours, and so does this).
+//!
+//! Bombs are refused from the headers, before any frame is decoded: the
+//! canvas and each frame's rectangle against [`Limits::max_image_pixels`],
+//! the frame count against [`Limits::max_animation_frames`], and frames x
+//! canvas against [`Limits::max_animation_pixels`]. APNG and WebP give the
+//! frame count in their headers; a GIF's frames are counted by walking its
+//! blocks without decompressing any.
+
+use std::io::Cursor;
+use std::path::Path;
+use std::sync::Arc;
+
+use image::{AnimationDecoder, ImageDecoder, RgbaImage};
+
+use super::{gif, icc, DecodeError};
+use crate::limits::Limits;
+
+/// How long a frame shows: `num / den` seconds (`den > 0`). GIF delays are
+/// hundredths (`n / 100`), WebP's thousandths, APNG's any fraction; the
+/// fraction is kept as the file gives it, so a GIF's delays are written
+/// back exactly. Equality compares the values (`10/100 == 100/1000`).
+#[derive(Debug, Clone, Copy, Eq)]
+pub struct Delay {
+    /// Numerator, in seconds.
+    pub num: u32,
+    /// Denominator (never 0).
+    pub den: u32,
+}
+
+impl PartialEq for Delay {
+    fn eq(&self, other: &Delay) -> bool {
+        self.num as u64 * other.den as u64 == other.num as u64 * self.den as u64
+    }
+}
+
+impl Delay {
+    /// `cs` hundredths of a second (GIF's unit).
+    pub fn from_centis(cs: u32) -> Delay {
+        Delay { num: cs, den: 100 }
+    }
+
+    /// `ms` thousandths of a second (WebP's unit).
+    pub fn from_millis(ms: u32) -> Delay {
+        Delay { num: ms, den: 1000 }
+    }
+
+    /// `num / den` seconds, reduced; a zero denominator is taken as 100
+    /// (as APNG says).
+    pub fn new(num: u64, den: u64) -> Delay {
+        let den = if den == 0 { 100 } else { den };
+        let g = gcd(num, den).max(1);
+        let (mut num, mut den) = (num / g, den / g);
+        while den > u32::MAX as u64 || num > u32::MAX as u64 {
+            num /= 2;
+            den = (den / 2).max(1);
+        }
+        Delay {
+            num: num as u32,
+            den: den as u32,
+        }
+    }
+
+    /// In hundredths of a second, rounded to nearest (for GIF output).
+    pub fn centis(self) -> u64 {
+        (self.num as u64 * 100 + self.den as u64 / 2) / self.den as u64
+    }
+
+    /// In thousandths of a second, rounded to nearest (for WebP output).
+    pub fn millis(self) -> u64 {
+        (self.num as u64 * 1000 + self.den as u64 / 2) / self.den as u64
+    }
+}
+
+pub(crate) fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// How many times an animation plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loop {
+    /// Forever (GIF's NETSCAPE loop count 0, APNG `num_plays` 0, WebP loop
+    /// count 0).
+    Forever,
+    /// This many times in all, at least 1. A GIF without a NETSCAPE block
+    /// plays once; a NETSCAPE loop count `n > 0` means `n` repeats after
+    /// the first play (as Chrome and Firefox play it), so `Times(n + 1)`.
+    /// APNG's `num_plays` and WebP's loop count are the plays themselves.
+    Times(u32),
+}
+
+/// One frame: the whole canvas as shown, and how long it shows.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// Straight-alpha sRGB RGBA, the canvas size.
+    pub image: Arc<RgbaImage>,
+    /// How long the frame shows.
+    pub delay: Delay,
+}
+
+/// A decoded animation (a still image is one frame that plays once).
+#[derive(Debug, Clone)]
+pub struct Animation {
+    /// Canvas width.
+    pub width: u32,
+    /// Canvas height.
+    pub height: u32,
+    /// The frames, in order (at least one).
+    pub frames: Vec<Frame>,
+    /// How many times it plays.
+    pub loop_count: Loop,
+}
+
+/// What an image file's headers say about its animation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnimationInfo {
+    /// Canvas width and height.
+    pub size: (u32, u32),
+    /// How many frames (1 for a still image).
+    pub frames: u32,
+}
+
+impl AnimationInfo {
+    /// Whether there is more than one frame.
+    pub fn is_animated(&self) -> bool {
+        self.frames > 1
+    }
+}
+
+/// Reads an image file's animation headers and checks them against
+/// `limits` (see the module's rules), decoding no pixels.
+pub fn probe_animation(bytes: &[u8], limits: &Limits) -> Result<AnimationInfo, DecodeError> {
+    let info = match image::guess_format(bytes).map_err(|_| super::not_an_image())? {
+        image::ImageFormat::Gif => gif::scan(bytes, limits.max_image_pixels)?,
+        image::ImageFormat::Png => png_info(bytes)?,
+        image::ImageFormat::WebP => {
+            let d = image_webp::WebPDecoder::new(Cursor::new(bytes))
+                .map_err(|e| DecodeError(format!("not a valid WEBP file: {e}")))?;
+            AnimationInfo {
+                size: d.dimensions(),
+                frames: d.num_frames().max(1),
+            }
+        }
+        _ => AnimationInfo {
+            size: (0, 0),
+            frames: 1,
+        },
+    };
+    check_limits(&info, limits)?;
+    Ok(info)
+}
+
+fn check_limits(info: &AnimationInfo, limits: &Limits) -> Result<(), DecodeError> {
+    let (w, h) = info.size;
+    let canvas = w as u64 * h as u64;
+    if canvas > limits.max_image_pixels {
+        return Err(DecodeError(format!(
+            "decoded image would be {w}x{h} = {canvas} pixels, over the limit of {} pixels",
+            limits.max_image_pixels
+        )));
+    }
+    if info.frames > limits.max_animation_frames {
+        return Err(DecodeError(format!(
+            "animation has {} frames, over the limit of {} frames (max_animation_frames)",
+            info.frames, limits.max_animation_frames
+        )));
+    }
+    let total = canvas.saturating_mul(info.frames as u64);
+    if total > limits.max_animation_pixels {
+        return Err(DecodeError(format!(
+            "animation would decode to {} frames of {w}x{h} = {total} pixels, over the limit of {} pixels (max_animation_pixels)",
+            info.frames, limits.max_animation_pixels
+        )));
+    }
+    Ok(())
+}
+
+/// A PNG's size from `IHDR` and its frame count from `acTL` (1 without
+/// one), read from the chunks before the image data.
+fn png_info(bytes: &[u8]) -> Result<AnimationInfo, DecodeError> {
+    let bad = || DecodeError("not a valid PNG file: truncated header".into());
+    let mut pos = 8;
+    let mut size = None;
+    let mut frames = 1;
+    while pos + 8 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().map_err(|_| bad())?) as usize;
+        let kind = &bytes[pos + 4..pos + 8];
+        let data = bytes.get(pos + 8..pos + 8 + len).ok_or_else(bad)?;
+        match kind {
+            b"IHDR" if len >= 8 => {
+                let w = u32::from_be_bytes(data[0..4].try_into().map_err(|_| bad())?);
+                let h = u32::from_be_bytes(data[4..8].try_into().map_err(|_| bad())?);
+                size = Some((w, h));
+            }
+            b"acTL" if len >= 8 => {
+                frames = u32::from_be_bytes(data[0..4].try_into().map_err(|_| bad())?).max(1);
+            }
+            b"IDAT" | b"IEND" => break,
+            _ => {}
+        }
+        pos += 12 + len;
+    }
+    Ok(AnimationInfo {
+        size: size.ok_or_else(bad)?,
+        frames,
+    })
+}
+
+/// Reads and decodes an image file to its frames (see [`decode_animation`]).
+pub fn decode_animation_file(
+    path: impl AsRef<Path>,
+    limits: &Limits,
+) -> Result<Animation, DecodeError> {
+    let (_, bytes) = super::read_image_file(path.as_ref())?;
+    decode_animation(&bytes, limits, None)
+}
+
+/// Decodes an image held in memory to its frames, after checking its
+/// headers against `limits`; with `until`, stops after frame `until`
+/// (the frames before it are needed to composite it). A still image (JPEG,
+/// a PNG without `acTL`, a still WebP) is one frame that plays once, EXIF
+/// orientation applied. Frames get the file's ICC profile, as stills do.
+pub fn decode_animation(
+    bytes: &[u8],
+    limits: &Limits,
+    until: Option<usize>,
+) -> Result<Animation, DecodeError> {
+    let info = probe_animation(bytes, limits)?;
+    let format = image::guess_format(bytes).map_err(|_| super::not_an_image())?;
+    let stop = until.map_or(usize::MAX, |u| u + 1);
+    let anim = match format {
+        image::ImageFormat::Gif => gif::decode(bytes, limits.max_image_pixels, stop)?,
+        image::ImageFormat::Png if info.frames > 1 => decode_apng(bytes, limits, stop)?,
+        image::ImageFormat::WebP if info.frames > 1 => decode_webp(bytes, limits, stop)?,
+        _ => {
+            let image = super::decode_bytes(bytes, limits.max_image_pixels)?;
+            Animation {
+                width: image.width(),
+                height: image.height(),
+                frames: vec![Frame {
+                    image: Arc::new(image),
+                    delay: Delay::from_centis(0),
+                }],
+                loop_count: Loop::Times(1),
+            }
+        }
+    };
+    if anim.frames.is_empty() {
+        return Err(DecodeError("animation has no frames".into()));
+    }
+    Ok(anim)
+}
+
+fn image_limits(limits: &Limits) -> image::Limits {
+    let mut l = image::Limits::default();
+    l.max_alloc = Some(limits.max_image_pixels.saturating_mul(16).max(64 << 20));
+    l
+}
+
+fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, DecodeError> {
+    let corrupt = |e: image::ImageError| DecodeError(format!("truncated or corrupt PNG file: {e}"));
+    let mut decoder =
+        image::codecs::png::PngDecoder::with_limits(Cursor::new(bytes), image_limits(limits))
+            .map_err(|e| DecodeError(format!("not a valid PNG file: {e}")))?;
+    let (width, height) = decoder.dimensions();
+    let profile = decoder.icc_profile().ok().flatten();
+    let apng = decoder.apng().map_err(corrupt)?;
+    let loop_count = match apng.loop_count() {
+        image::metadata::LoopCount::Infinite => Loop::Forever,
+        image::metadata::LoopCount::Finite(n) => Loop::Times(n.get()),
+    };
+    let mut frames = Vec::new();
+    for frame in apng.into_frames().take(stop) {
+        let frame = frame.map_err(corrupt)?;
+        let (n, d) = frame.delay().numer_denom_ms();
+        let mut image = frame.into_buffer();
+        icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
+        frames.push(Frame {
+            image: Arc::new(image),
+            delay: Delay::new(n as u64, d as u64 * 1000),
+        });
+    }
+    Ok(Animation {
+        width,
+        height,
+        frames,
+        loop_count,
+    })
+}
+
+fn decode_webp(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, DecodeError> {
+    let corrupt =
+        |e: image_webp::DecodingError| DecodeError(format!("truncated or corrupt WEBP file: {e}"));
+    let mut d = image_webp::WebPDecoder::new(Cursor::new(bytes))
+        .map_err(|e| DecodeError(format!("not a valid WEBP file: {e}")))?;
+    d.set_memory_limit(limits.max_image_pixels.saturating_mul(16).max(64 << 20) as usize);
+    let (width, height) = d.dimensions();
+    let profile = d.icc_profile().ok().flatten();
+    let loop_count = match d.loop_count() {
+        image_webp::LoopCount::Forever => Loop::Forever,
+        image_webp::LoopCount::Times(n) => Loop::Times(n.get().into()),
+    };
+    let size = d
+        .output_buffer_size()
+        .ok_or_else(|| DecodeError("WEBP frame too large".into()))?;
+    let alpha = d.has_alpha();
+    let mut buf = vec![0u8; size];
+    let mut frames = Vec::new();
+    for _ in 0..(d.num_frames() as usize).min(stop) {
+        let ms = d.read_frame(&mut buf).map_err(corrupt)?;
+        let mut image = if alpha {
+            RgbaImage::from_raw(width, height, buf.clone())
+        } else {
+            let rgb = image::RgbImage::from_raw(width, height, buf.clone());
+            rgb.map(|i| image::DynamicImage::ImageRgb8(i).into_rgba8())
+        }
+        .ok_or_else(|| DecodeError("WEBP frame has the wrong size".into()))?;
+        icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
+        frames.push(Frame {
+            image: Arc::new(image),
+            delay: Delay::from_millis(ms),
+        });
+    }
+    Ok(Animation {
+        width,
+        height,
+        frames,
+        loop_count,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_compare_by_value_and_round_to_each_unit() {
+        assert_eq!(Delay::from_centis(10), Delay::from_millis(100));
+        assert_ne!(Delay::from_centis(10), Delay::from_millis(101));
+        assert_eq!(Delay::new(1, 30).millis(), 33);
+        assert_eq!(Delay::new(1, 30).centis(), 3);
+        assert_eq!(Delay::new(7, 0), Delay::from_centis(7));
+    }
+
+    #[test]
+    fn apng_frame_count_comes_from_actl() {
+        let mut png = Vec::new();
+        png.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+        let mut chunk = |kind: &[u8], data: &[u8]| {
+            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            png.extend_from_slice(kind);
+            png.extend_from_slice(data);
+            png.extend_from_slice(&[0; 4]);
+        };
+        chunk(b"IHDR", &[0, 0, 1, 0, 0, 0, 2, 0, 8, 6, 0, 0, 0]);
+        chunk(b"acTL", &[0, 1, 0, 0, 0, 0, 0, 0]);
+        chunk(b"IDAT", &[]);
+        let info = png_info(&png).unwrap();
+        assert_eq!((info.size, info.frames), ((256, 512), 65536));
+        let e = probe_animation(&png, &Limits::default()).unwrap_err();
+        assert!(e.0.contains("max_animation_frames"), "{e}");
+    }
+}

@@ -1,0 +1,270 @@
+//! Animated images out: GIF, APNG and animated WebP, each frame the whole
+//! canvas, with its delay and the animation's loop count.
+//!
+//! - GIF ([`super::gif`]): one shared palette, exact or NeuQuant with
+//!   Floyd-Steinberg dithering; delays in hundredths of a second (rounded);
+//!   one-bit transparency.
+//! - APNG (the `png` crate): RGBA8, exact pixels, every frame replacing the
+//!   canvas (`APNG_BLEND_OP_SOURCE`); delays as the fraction they are
+//!   (reduced to fit 16 bits when needed).
+//! - WebP (libwebp's `WebPAnimEncoder`, through the `webp` crate): lossy at
+//!   a quality or lossless; delays in milliseconds (rounded). libwebp may
+//!   merge a frame identical to the one before into it (its delay added):
+//!   what is shown, and when, is the same.
+
+use image::RgbaImage;
+
+use super::anim::{Delay, Loop};
+use crate::error::Error;
+
+/// The format of an animated output file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnimationFormat {
+    /// `.gif`: 256 colours, one-bit alpha.
+    Gif,
+    /// `.png`: APNG, RGBA8, exact.
+    Png,
+    /// `.webp`, lossy at `quality` (1..=100), alpha kept.
+    WebP {
+        /// libwebp's quality.
+        quality: u8,
+    },
+    /// `.webp`, lossless.
+    WebPLossless,
+}
+
+impl AnimationFormat {
+    /// The format for a path's extension: `.gif`, `.png`, `.webp` (lossy at
+    /// `quality`, or lossless with `lossless`); anything else is refused.
+    pub fn from_path(
+        path: &std::path::Path,
+        quality: u8,
+        lossless: bool,
+    ) -> Result<AnimationFormat, Error> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("gif") => Ok(AnimationFormat::Gif),
+            Some("png") | Some("apng") => Ok(AnimationFormat::Png),
+            Some("webp") if lossless => Ok(AnimationFormat::WebPLossless),
+            Some("webp") => Ok(AnimationFormat::WebP { quality }),
+            _ => Err(Error::Output(format!(
+                "{}: an animation is written as .gif, .png (APNG) or .webp",
+                path.display()
+            ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            AnimationFormat::Gif => "gif",
+            AnimationFormat::Png => "apng",
+            AnimationFormat::WebP { .. } | AnimationFormat::WebPLossless => "webp",
+        }
+    }
+}
+
+/// Encodes `frames` (straight-alpha RGBA, all one size, at least one) with
+/// their `delays` and `loop_count` in `format`.
+pub fn encode_animation(
+    frames: &[&RgbaImage],
+    delays: &[Delay],
+    loop_count: Loop,
+    format: AnimationFormat,
+) -> Result<Vec<u8>, Error> {
+    let err = |message: String| Error::Encode {
+        format: format.name(),
+        message,
+    };
+    let Some(first) = frames.first() else {
+        return Err(err("an animation needs at least one frame".into()));
+    };
+    if delays.len() != frames.len() || frames.iter().any(|f| f.dimensions() != first.dimensions()) {
+        return Err(err("every frame needs a delay and the same size".into()));
+    }
+    match format {
+        AnimationFormat::Gif => super::gif::encode(frames, delays, loop_count).map_err(err),
+        AnimationFormat::Png => {
+            encode_apng(frames, delays, loop_count).map_err(|e| err(e.to_string()))
+        }
+        AnimationFormat::WebP { quality } => {
+            encode_webp(frames, delays, loop_count, Some(quality)).map_err(err)
+        }
+        AnimationFormat::WebPLossless => encode_webp(frames, delays, loop_count, None).map_err(err),
+    }
+}
+
+/// A delay as APNG's 16-bit fraction of a second: exact when it fits,
+/// otherwise the nearest thousandths (or hundredths past 65.535 s).
+fn apng_delay(d: Delay) -> (u16, u16) {
+    let r = Delay::new(d.num as u64, d.den as u64);
+    if let (Ok(n), Ok(m)) = (u16::try_from(r.num), u16::try_from(r.den)) {
+        return (n, m);
+    }
+    match u16::try_from(d.millis()) {
+        Ok(ms) => (ms, 1000),
+        Err(_) => (d.centis().min(65535) as u16, 100),
+    }
+}
+
+fn encode_apng(
+    frames: &[&RgbaImage],
+    delays: &[Delay],
+    loop_count: Loop,
+) -> Result<Vec<u8>, png::EncodingError> {
+    let (w, h) = frames[0].dimensions();
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
+    enc.set_compression(png::Compression::Fast);
+    let plays = match loop_count {
+        Loop::Forever => 0,
+        Loop::Times(n) => n.max(1),
+    };
+    enc.set_animated(frames.len() as u32, plays)?;
+    let mut writer = enc.write_header()?;
+    for (img, &delay) in frames.iter().zip(delays) {
+        let (n, d) = apng_delay(delay);
+        writer.set_frame_delay(n, d)?;
+        writer.set_dispose_op(png::DisposeOp::None)?;
+        writer.set_blend_op(png::BlendOp::Source)?;
+        writer.write_image_data(img.as_raw())?;
+    }
+    writer.finish()?;
+    Ok(out)
+}
+
+fn encode_webp(
+    frames: &[&RgbaImage],
+    delays: &[Delay],
+    loop_count: Loop,
+    quality: Option<u8>,
+) -> Result<Vec<u8>, String> {
+    let (w, h) = frames[0].dimensions();
+    if w > 16383 || h > 16383 {
+        return Err(format!("{w}x{h} is larger than WebP's 16383x16383"));
+    }
+    let mut config =
+        webp::WebPConfig::new().map_err(|()| "libwebp refused its default configuration")?;
+    match quality {
+        Some(q) => {
+            config.lossless = 0;
+            config.quality = f32::from(q.clamp(1, 100));
+            config.alpha_compression = 1;
+            // As for still lossy WebP (BENCHMARKS.md): effort 2.
+            config.method = 2;
+        }
+        None => {
+            config.lossless = 1;
+            config.quality = 75.0;
+            config.method = 2;
+        }
+    }
+    let mut enc = webp::AnimEncoder::new(w, h, &config);
+    enc.set_loop_count(match loop_count {
+        Loop::Forever => 0,
+        Loop::Times(n) => n.clamp(1, 65535) as i32,
+    });
+    let mut t: u64 = 0;
+    for (img, delay) in frames.iter().zip(delays) {
+        let ts = i32::try_from(t).map_err(|_| "animation longer than 24 days")?;
+        enc.add_frame(webp::AnimFrame::from_rgba(img.as_raw(), w, h, ts));
+        t += delay.millis();
+    }
+    let bytes = enc
+        .try_encode()
+        .map_err(|e| format!("libwebp: {e:?}"))?
+        .to_vec();
+    set_last_duration(bytes, t)
+}
+
+/// The `webp` crate ends the animation at timestamp 0, so libwebp gives
+/// the last frame the mean duration of the others: this sets it to what
+/// is left of the `total` milliseconds, in the last `ANMF` chunk's
+/// 24-bit duration field.
+fn set_last_duration(mut bytes: Vec<u8>, total: u64) -> Result<Vec<u8>, String> {
+    let bad = || "libwebp wrote an animation without frames".to_string();
+    let mut pos = 12;
+    let mut frames = Vec::new();
+    while pos + 8 <= bytes.len() {
+        let size = u32::from_le_bytes([
+            bytes[pos + 4],
+            bytes[pos + 5],
+            bytes[pos + 6],
+            bytes[pos + 7],
+        ]) as usize;
+        if &bytes[pos..pos + 4] == b"ANMF" && pos + 8 + 16 <= bytes.len() {
+            frames.push(pos + 8 + 12);
+        }
+        pos += 8 + size + (size & 1);
+    }
+    let (&last, others) = frames.split_last().ok_or_else(bad)?;
+    let read =
+        |b: &[u8], at: usize| b[at] as u64 | (b[at + 1] as u64) << 8 | (b[at + 2] as u64) << 16;
+    let before: u64 = others.iter().map(|&at| read(&bytes, at)).sum();
+    let left = total.saturating_sub(before).min(0xFF_FFFF);
+    bytes[last..last + 3].copy_from_slice(&left.to_le_bytes()[..3]);
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::anim::decode_animation;
+    use crate::Limits;
+
+    fn frames() -> Vec<RgbaImage> {
+        (0..3)
+            .map(|i| {
+                RgbaImage::from_fn(8, 6, |x, y| {
+                    let a = if x == 0 { 0 } else { 255 };
+                    image::Rgba([(i * 80) as u8, (x * 30) as u8, (y * 40) as u8, a])
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_format_keeps_the_frames_delays_and_loop_count() {
+        let frames = frames();
+        let refs: Vec<&RgbaImage> = frames.iter().collect();
+        let delays = [
+            Delay::from_centis(10),
+            Delay::from_centis(20),
+            Delay::from_centis(70),
+        ];
+        for format in [
+            AnimationFormat::Gif,
+            AnimationFormat::Png,
+            AnimationFormat::WebPLossless,
+            AnimationFormat::WebP { quality: 90 },
+        ] {
+            let bytes = encode_animation(&refs, &delays, Loop::Times(3), format).unwrap();
+            let back = decode_animation(&bytes, &Limits::default(), None).unwrap();
+            assert_eq!(back.frames.len(), 3, "{format:?}");
+            assert_eq!(back.loop_count, Loop::Times(3), "{format:?}");
+            for (i, f) in back.frames.iter().enumerate() {
+                assert_eq!(f.delay, delays[i], "{format:?} frame {i}");
+                if !matches!(format, AnimationFormat::WebP { .. }) {
+                    for (p, q) in f.image.pixels().zip(frames[i].pixels()) {
+                        assert_eq!(p[3], q[3], "{format:?} frame {i}");
+                        if q[3] > 0 {
+                            assert_eq!(p, q, "{format:?} frame {i}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn apng_delays_are_exact_fractions_when_they_fit() {
+        assert_eq!(apng_delay(Delay::new(1, 30)), (1, 30));
+        assert_eq!(apng_delay(Delay::from_centis(7)), (7, 100));
+        assert_eq!(apng_delay(Delay::new(1, 100_003)), (0, 1000));
+    }
+}
