@@ -118,7 +118,10 @@ fn a_folder_is_converted_with_oriented_sizes_and_bad_files_are_named_and_leave_n
     write(&input, "broken.jpg", &coffee[..coffee.len() / 2]);
     write(&input, "nested/fake.png", b"these are words, not pixels");
     write(&input, "notes.txt", b"not an image and not named like one");
-    write(&input, "anim.gif", b"GIF89a");
+    let gif = std::fs::read("examples/animation/bouncing.gif").expect("the sample GIF");
+    write(&input, "anim.gif", &gif); // 160x100, 6 frames: the first is drawn
+    write(&input, "cut.gif", b"GIF89a");
+    write(&input, "scan.tiff", b"II*\0");
     let (i, o) = (
         input.to_str().expect("UTF-8"),
         output.to_str().expect("UTF-8"),
@@ -128,7 +131,12 @@ fn a_folder_is_converted_with_oriented_sizes_and_bad_files_are_named_and_leave_n
     assert_eq!(status, 3, "{err}");
     assert_eq!(
         files_under(&output),
-        ["a/b/rotated.png", "logo.png", "photos/2024/coffee.png"],
+        [
+            "a/b/rotated.png",
+            "anim.png",
+            "logo.png",
+            "photos/2024/coffee.png"
+        ],
         "{err}"
     );
     // The sample photo is stored portrait and shown landscape.
@@ -163,13 +171,18 @@ fn a_folder_is_converted_with_oriented_sizes_and_bad_files_are_named_and_leave_n
         err.contains(&format!("error: {}: not an image", fake.display())),
         "{err}"
     );
+    assert_eq!(decode(&output.join("anim.png")).dimensions(), (64, 40));
     assert!(
-        err.contains("anim.gif: skipped: GIF files are not supported"),
+        err.contains(&format!("error: {}: ", input.join("cut.gif").display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("scan.tiff: skipped: TIFF files are not supported"),
         "{err}"
     );
     assert!(!err.contains("notes.txt"), "{err}");
     assert!(
-        err.contains("thumbnails: 6 files, 3 written, 2 failed, 1 unsupported"),
+        err.contains("thumbnails: 8 files, 4 written, 3 failed, 1 unsupported"),
         "{err}"
     );
 }

@@ -7,8 +7,9 @@
 //!     [--quality 85] [--backend auto|cpu|gpu] [--jobs N]
 //! ```
 //!
-//! PNG, JPEG and WebP files are rendered (EXIF orientation applied); GIF and
-//! other image formats impasto does not decode are reported as unsupported;
+//! PNG, JPEG, WebP and GIF (its first frame) files are rendered (EXIF
+//! orientation applied); other image formats impasto does not decode (BMP,
+//! TIFF, AVIF, HEIC) are reported as unsupported;
 //! other files are ignored. A file that fails is reported with its path and
 //! the error, and leaves no output. Exit status: 0 all converted, 3 some
 //! failed, 2 bad arguments, 1 the renderer could not be made (`--backend

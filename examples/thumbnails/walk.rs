@@ -19,10 +19,10 @@ pub enum Found {
 }
 
 /// Extensions of the files rendered (compared without case).
-const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp"];
+const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "gif"];
 
 /// Extensions of image files impasto does not decode: reported, not failed.
-const UNSUPPORTED_EXTENSIONS: &[&str] = &["gif", "bmp", "tif", "tiff", "avif", "heic"];
+const UNSUPPORTED_EXTENSIONS: &[&str] = &["bmp", "tif", "tiff", "avif", "heic"];
 
 /// Walks `input` depth first, in name order, sending what it finds to
 /// `out`. Thumbnails go under `output` at the same relative path with the
@@ -89,7 +89,7 @@ fn classify(
         .map(|e| e.to_string_lossy().to_ascii_lowercase())?;
     if UNSUPPORTED_EXTENSIONS.contains(&lower.as_str()) {
         let why = format!(
-            "skipped: {} files are not supported (impasto decodes PNG, JPEG and WebP)",
+            "skipped: {} files are not supported (impasto decodes PNG, JPEG, WebP and GIF)",
             lower.to_ascii_uppercase()
         );
         return Some(Found::Unsupported { path, why });
@@ -139,6 +139,7 @@ mod tests {
             ("a.jpg", b"x"),
             ("notes.txt", b"x"),
             ("anim.gif", b"x"),
+            ("scan.tiff", b"x"),
             ("sub/deeper/c.webp", b"x"),
         ] {
             let path = input.join(p);
@@ -167,8 +168,9 @@ mod tests {
             [
                 format!("{i}/a.jpg -> {o}/a.webp"),
                 format!("failed {i}/a.png"),
-                format!("unsupported {i}/anim.gif"),
+                format!("{i}/anim.gif -> {o}/anim.webp"),
                 format!("{i}/b.JPG -> {o}/b.webp"),
+                format!("unsupported {i}/scan.tiff"),
                 format!("{i}/sub/deeper/c.webp -> {o}/sub/deeper/c.webp"),
             ]
         );
