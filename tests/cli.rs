@@ -149,6 +149,25 @@ fn lossless_jpeg_is_bad_input() {
 }
 
 #[test]
+fn avif_is_written_at_the_quality_and_lossless_avif_is_bad_input() {
+    let c = Case::new();
+    c.scene(&layer_scene(
+        r#"{"type": "image", "src": "ok.png", "fit": "contain"}"#,
+    ));
+    let run = c.render("card.avif", &["--quality", "60"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let bytes = std::fs::read(c.path("out/card.avif")).unwrap();
+    // ISO BMFF: a size, then `ftyp` and the brand `avif`.
+    assert_eq!(&bytes[4..12], b"ftypavif");
+    std::fs::remove_file(c.path("out/card.avif")).unwrap();
+    assert_bad_input(
+        &c,
+        &c.render("o.avif", &["--lossless"]),
+        "AVIF output is lossy here",
+    );
+}
+
+#[test]
 fn unknown_field_is_bad_input() {
     let c = Case::new();
     c.scene(&layer_scene(

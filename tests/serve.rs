@@ -61,7 +61,13 @@ fn format_comes_from_the_query_or_accept() {
         SMALL,
         &[("accept", "image/avif, image/webp;q=0.9")],
     );
+    // image/avif in Accept is passed over (AVIF takes seconds per card);
+    // named in the query it is written.
     assert_eq!(header(&webp, "content-type"), Some("image/webp"));
+    let avif = post(&server.url("/render?format=avif&quality=50"), SMALL, &[]);
+    assert_eq!(avif.0, 200, "{}", String::from_utf8_lossy(&avif.2));
+    assert_eq!(header(&avif, "content-type"), Some("image/avif"));
+    assert_eq!(&avif.2[4..12], b"ftypavif");
     let bad = post(&server.url("/render?format=gif"), SMALL, &[]);
     assert_eq!(bad.0, 400);
 }

@@ -343,18 +343,6 @@ fn run_command(command: Command) -> Result<(), Error> {
                     &options,
                 );
             }
-            if oneoff::has_extension(&output, "avif") {
-                if lossless {
-                    return Err(Error::Output(format!(
-                        "{}: AVIF output is lossy here (write .png or .webp for lossless)",
-                        output.display()
-                    )));
-                }
-                // The folder is checked before the render, as for the others.
-                impasto::codec::check_output_folder(&output)?;
-                let still = renderer.render_with(&scene, &Assets::new(), &options)?;
-                return impasto::codec::save_avif(&still, &output, quality);
-            }
             if oneoff::has_extension(&output, "gif") {
                 // No animation asked for: the still scene as a one-frame GIF.
                 let still = renderer.render_with(&scene, &Assets::new(), &options)?;
