@@ -1,0 +1,282 @@
+//! The output side of the codec: the formats written, encoding straight
+//! 8-bit RGBA in each, and the atomic file writes (a temporary file in the
+//! same folder renamed into place, so a failed render never leaves a file).
+
+use std::io::Write;
+use std::path::Path;
+
+use image::RgbaImage;
+
+use super::{avif, jpeg, webp};
+use crate::error::Error;
+
+/// Output formats, chosen by the output file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// `.png`: 8-bit RGBA, straight alpha, fast compression.
+    Png,
+    /// `.jpg` / `.jpeg`: flattened over opaque white; baseline, encoded in
+    /// parallel strips joined by restart markers on large images.
+    Jpeg {
+        /// 1..=100; below 90 colour is subsampled 4:2:0.
+        quality: u8,
+    },
+    /// `.webp`, lossy (libwebp): colour lossy at `quality`, straight alpha
+    /// kept losslessly beside it.
+    WebP {
+        /// 1..=100, libwebp's scale.
+        quality: u8,
+    },
+    /// `.webp`, lossless: 8-bit RGBA, every visible pixel exact.
+    WebPLossless,
+    /// `.avif` (AV1 through `ravif`, pure Rust), lossy at `quality`, alpha
+    /// kept. Seconds per megapixel on two cores: for files kept, not for
+    /// latency-bound requests.
+    Avif {
+        /// 1..=100, ravif's scale.
+        quality: u8,
+    },
+}
+
+impl OutputFormat {
+    /// The format for a path's extension (case-insensitive); JPEG and WebP
+    /// get `quality` (WebP is lossy).
+    pub fn from_path(path: &Path, quality: u8) -> Result<OutputFormat, Error> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("png") => Ok(OutputFormat::Png),
+            Some("jpg") | Some("jpeg") => Ok(OutputFormat::Jpeg { quality }),
+            Some("webp") => Ok(OutputFormat::WebP { quality }),
+            Some("avif") => Ok(OutputFormat::Avif { quality }),
+            _ => Err(Error::Output(format!(
+                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp or .avif (.gif: impasto render, codec::encode_animation)",
+                path.display()
+            ))),
+        }
+    }
+
+    /// The lossless format for a path's extension: `.webp` gives
+    /// [`OutputFormat::WebPLossless`], `.png` is lossless anyway, and JPEG,
+    /// which has no lossless mode here, is refused.
+    pub fn from_path_lossless(path: &Path) -> Result<OutputFormat, Error> {
+        match OutputFormat::from_path(path, 100)? {
+            OutputFormat::Jpeg { .. } => Err(Error::Output(format!(
+                "{}: JPEG output cannot be lossless (write .png or .webp)",
+                path.display()
+            ))),
+            OutputFormat::WebP { .. } => Ok(OutputFormat::WebPLossless),
+            OutputFormat::Avif { .. } => Err(Error::Output(format!(
+                "{}: AVIF output is lossy here (write .png or .webp for lossless)",
+                path.display()
+            ))),
+            other => Ok(other),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Png => "png",
+            OutputFormat::Jpeg { .. } => "jpeg",
+            OutputFormat::WebP { .. } | OutputFormat::WebPLossless => "webp",
+            OutputFormat::Avif { .. } => "avif",
+        }
+    }
+}
+
+/// Encodes straight 8-bit RGBA in `format`.
+pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
+    let err = |message: String| Error::Encode {
+        format: format.name(),
+        message,
+    };
+    let (w, h) = img.dimensions();
+    let mut out = Vec::new();
+    match format {
+        OutputFormat::Png => {
+            let mut enc = png::Encoder::new(&mut out, w, h);
+            enc.set_color(png::ColorType::Rgba);
+            enc.set_depth(png::BitDepth::Eight);
+            // Colour (the decode side's change): the engine's pixels are
+            // sRGB, so say so; 13 bytes. Perceptual, as most encoders write.
+            enc.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
+            // Chosen by measurement (BENCHMARKS.md): the Sub filter with
+            // fdeflate's fast mode encodes a 2048x2048 canvas in about the
+            // time it takes to composite ten layers of it; adaptive filtering
+            // is 40% slower for 0-15% smaller files.
+            enc.set_compression(png::Compression::Fast);
+            enc.set_filter(png::Filter::Sub);
+            let mut writer = enc.write_header().map_err(|e| err(e.to_string()))?;
+            writer
+                .write_image_data(img.as_raw())
+                .map_err(|e| err(e.to_string()))?;
+            writer.finish().map_err(|e| err(e.to_string()))?;
+        }
+        OutputFormat::Jpeg { quality } => {
+            out = jpeg::encode_over_white(img, quality.clamp(1, 100))
+                .map_err(|e| err(e.to_string()))?;
+        }
+        OutputFormat::WebP { quality } => {
+            out = webp::encode_lossy(img, quality).map_err(|e| err(e.to_string()))?;
+        }
+        OutputFormat::WebPLossless => {
+            out = webp::encode_lossless(img).map_err(|e| err(e.to_string()))?;
+        }
+        OutputFormat::Avif { quality } => {
+            out = avif::encode(img, quality).map_err(err)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Straight RGBA to RGB over opaque white, rounded: `c·a + 255·(1 - a)`.
+pub(crate) fn flatten_over_white(img: &RgbaImage) -> Vec<u8> {
+    use rayon::prelude::*;
+    let src = img.as_raw();
+    let mut rgb = vec![0u8; src.len() / 4 * 3];
+    // 4096-pixel chunks, in parallel.
+    rgb.par_chunks_mut(4096 * 3)
+        .zip(src.par_chunks(4096 * 4))
+        .for_each(|(out, inp)| flatten_pixels_over_white(inp, out));
+    rgb
+}
+
+/// [`flatten_over_white`] on one thread, from RGBA pixels `src` into RGB
+/// pixels `out` (as many pixels as both hold).
+pub(crate) fn flatten_pixels_over_white(src: &[u8], out: &mut [u8]) {
+    for (p, o) in src.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+        let a = p[3] as u32;
+        if a == 255 {
+            // The formula gives c: most pixels of most images take this path.
+            o.copy_from_slice(&p[..3]);
+            continue;
+        }
+        let white = 255 * (255 - a) + 127;
+        // (x + 1 + (x >> 8)) >> 8 is x / 255 for x < 65535, without a division.
+        let div255 = |x: u32| (x + 1 + (x >> 8)) >> 8;
+        o[0] = div255(p[0] as u32 * a + white) as u8;
+        o[1] = div255(p[1] as u32 * a + white) as u8;
+        o[2] = div255(p[2] as u32 * a + white) as u8;
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder,
+/// renamed into place: either the whole file appears or nothing does.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    PendingFile::create(path)?.commit(bytes)
+}
+
+/// An output file being made: a temporary file in the output's folder
+/// (`.impasto-XXXX.tmp`), registered with [`crate::interrupt`] so that a
+/// program stopped by a signal can delete it. Dropped without
+/// [`PendingFile::commit`], it deletes itself.
+#[derive(Debug)]
+pub(crate) struct PendingFile {
+    // Field order matters: the file is deleted before it is unregistered,
+    // so a clean-up in between finds it gone rather than missing it.
+    tmp: tempfile::NamedTempFile,
+    registration: crate::interrupt::Registration,
+    path: std::path::PathBuf,
+}
+
+impl PendingFile {
+    /// Creates the temporary file for `path` (which must be in an existing
+    /// folder).
+    pub(crate) fn create(path: &Path) -> Result<PendingFile, Error> {
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".impasto-").suffix(".tmp");
+        // The file gets the permissions `File::create` would give it (0666
+        // less the umask), not a temporary file's owner-only 0600: a poster is
+        // usually served by another user (a web server).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder.tempfile_in(dir).map_err(io)?;
+        // On failure `tmp` is dropped and deletes itself.
+        let registration = crate::interrupt::register(tmp.path()).map_err(io)?;
+        Ok(PendingFile {
+            tmp,
+            registration,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Writes `bytes`, syncs them and renames the file into place.
+    pub(crate) fn commit(self, bytes: &[u8]) -> Result<(), Error> {
+        let PendingFile {
+            mut tmp,
+            registration,
+            path,
+        } = self;
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        tmp.write_all(bytes).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        // On failure the NamedTempFile is dropped and deletes itself.
+        registration
+            .finish(|| tmp.persist(&path).map_err(|e| e.error))
+            .map_err(io)?;
+        Ok(())
+    }
+}
+
+/// Encodes straight 8-bit RGBA as AVIF at `quality` (1..=100, ravif's
+/// scale; `impasto render -o x.avif --quality N`): 10-bit YCbCr colour,
+/// alpha kept (left out when every pixel is opaque), tagged sRGB; encoded
+/// by rav1e (pure Rust) at speed 6 of 1..=10.
+pub fn encode_avif(img: &RgbaImage, quality: u8) -> Result<Vec<u8>, Error> {
+    avif::encode(img, quality).map_err(|message| Error::Encode {
+        format: "avif",
+        message,
+    })
+}
+
+/// [`encode_avif`] at a chosen rav1e speed, 1 (slowest, smallest) to 10
+/// (fastest); for measurements.
+#[doc(hidden)]
+pub fn encode_avif_at_speed(img: &RgbaImage, quality: u8, speed: u8) -> Result<Vec<u8>, Error> {
+    avif::encode_at_speed(img, quality, speed).map_err(|message| Error::Encode {
+        format: "avif",
+        message,
+    })
+}
+
+/// Refuses an output path whose folder does not exist ([`Error::Output`]),
+/// so that a program can check before it renders.
+pub fn check_output_folder(path: impl AsRef<Path>) -> Result<(), Error> {
+    crate::renderer::check_output_dir(path.as_ref())
+}
+
+/// Encodes `img` as AVIF at `quality` ([`encode_avif`]) and writes it to
+/// `path` atomically, whatever its extension.
+pub fn save_avif(img: &RgbaImage, path: impl AsRef<Path>, quality: u8) -> Result<(), Error> {
+    write_atomic(path.as_ref(), &encode_avif(img, quality)?)
+}
+
+/// Encodes `img` in the format its extension names (JPEG and WebP at
+/// `quality`) and writes it atomically.
+pub fn save(img: &RgbaImage, path: impl AsRef<Path>, quality: u8) -> Result<(), Error> {
+    let path = path.as_ref();
+    save_as(img, path, OutputFormat::from_path(path, quality)?)
+}
+
+/// Encodes `img` in `format`, whatever `path`'s extension, and writes it
+/// atomically.
+pub fn save_as(img: &RgbaImage, path: impl AsRef<Path>, format: OutputFormat) -> Result<(), Error> {
+    let bytes = encode(img, format)?;
+    write_atomic(path.as_ref(), &bytes)
+}
