@@ -5,6 +5,10 @@
 //! can be wrong with the input (limits, asset paths, decoding, fonts) before
 //! any pixel is drawn; [`Plan::new`] decides what to draw; the chosen
 //! backend paints the plan. Both backends paint the same plan.
+//!
+//! About 600 lines, most of them the documented public methods (with their
+//! examples) of the one type users hold; the GPU routing, device loss and
+//! breaker live in `renderer/gpu.rs`, warnings in `crate::warnings`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

@@ -1,4 +1,6 @@
 //! Building scenes in code: constructors, [`Default`]s and chainable setters.
+//! (Just over 600 lines: one short documented setter per field of every
+//! layer type, kept together so the builder reads as one table.)
 //!
 //! The rules, so that a card reads top to bottom:
 //! - a constructor takes what a layer of its type cannot do without (a
