@@ -1,4 +1,5 @@
-//! Binds rows to a template in code and renders each:
+//! Binds rows to a template in code and renders them with the library's
+//! batch runner (`Renderer::render_rows`):
 //!
 //! ```text
 //! cargo run --release --example template [-- OUTPUT_DIR]
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use impasto::{Backend, Renderer, Template};
+use impasto::{Assets, Backend, Renderer, Template};
 
 fn main() -> ExitCode {
     let out = PathBuf::from(
@@ -56,17 +57,29 @@ fn run(out: &std::path::Path) -> Result<(), impasto::Error> {
             ("subtitle", "A spot of foam"),
         ],
     ];
-    for (i, row) in rows.iter().enumerate() {
-        let row: BTreeMap<String, String> = row
-            .iter()
+    let rows = rows.iter().map(|row| {
+        row.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        // Each value is checked against its variable's type; the scene is
-        // then checked as strictly as a scene file.
-        let scene = template.bind(&row)?;
+            .collect::<BTreeMap<String, String>>()
+    });
+    // The library's batch runner: each row is bound (its values checked
+    // against their variables' types, the scene then checked as strictly as
+    // a scene file) and rendered, the rows of a group in parallel on the CPU
+    // or overlapped on the GPU; results come back in row order, and a bad
+    // row does not stop the others.
+    let mut failed = None;
+    renderer.render_rows(&template, rows, &Assets::new(), |i, result| {
         let path = out.join(format!("card-{}.png", i + 1));
-        renderer.render_to_file(&scene, &path, 90)?;
-        println!("wrote {}", path.display());
+        match result.and_then(|image| impasto::codec::save(&image, &path, 90)) {
+            Ok(()) => println!("wrote {}", path.display()),
+            Err(e) => {
+                eprintln!("template: row {}: {e}", i + 1);
+                failed.get_or_insert(e);
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ use crate::text::{FontOptions, MissingGlyphs, TextEngine, TextMeasure};
 use crate::warnings::Warning;
 
 mod gpu;
+mod rows;
 
 /// Which compositor renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

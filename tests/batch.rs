@@ -76,3 +76,79 @@ fn a_batch_of_canvases_rendered_in_strips_matches_single_renders_on_every_backen
         }
     }
 }
+
+#[test]
+fn render_rows_binds_each_row_and_gives_single_renders_in_row_order_on_every_backend() {
+    let template = impasto::Template::from_json(
+        r##"{
+        "width": 96, "height": 48, "background": "#101820",
+        "variables": {
+            "accent": { "type": "color", "required": true },
+            "width": { "type": "number", "default": 40 },
+            "badge": { "type": "boolean", "default": false }
+        },
+        "layers": [
+            { "type": "linear-gradient", "angle": 30, "stops": [
+                { "offset": 0, "color": "{{accent}}" }, { "offset": 1, "color": "#ffffff20" } ] },
+            { "type": "rect", "x": 4.5, "y": 6.25, "width": "{{width}}", "height": 20,
+              "rotate": 12, "corner_radius": 5, "color": "{{accent}}" },
+            { "type": "rect", "x": 70, "y": 4, "width": 20, "height": 10,
+              "color": "#ffd400", "visible": "{{badge}}" }
+        ]
+    }"##,
+    )
+    .unwrap();
+    // 11 rows, more than one group on two threads; row 4 has a bad colour
+    // and row 8 misses its required value.
+    let rows: Vec<std::collections::BTreeMap<String, String>> = (0..11)
+        .map(|i| {
+            let mut row = std::collections::BTreeMap::new();
+            let accent = match i {
+                4 => Some("#12345".to_string()),
+                8 => None,
+                _ => Some(format!("#{:02x}{:02x}c0", 20 * i, 255 - 20 * i)),
+            };
+            if let Some(a) = accent {
+                row.insert("accent".to_string(), a);
+            }
+            row.insert("width".to_string(), format!("{}", 20 + 3 * i));
+            row.insert("badge".to_string(), (i % 2 == 0).to_string());
+            row
+        })
+        .collect();
+    for backend in backends() {
+        let (b, r) = (backend.name, &backend.renderer);
+        let mut got = Vec::new();
+        r.render_rows(
+            &template,
+            rows.clone(),
+            &impasto::Assets::new(),
+            |i, result| {
+                got.push((i, result));
+            },
+        );
+        let order: Vec<usize> = got.iter().map(|(i, _)| *i).collect();
+        assert_eq!(order, (0..rows.len()).collect::<Vec<_>>(), "{b}: row order");
+        for ((i, result), row) in got.iter().zip(&rows) {
+            match template.bind(row) {
+                Ok(scene) => {
+                    let want = r.render(&scene).unwrap();
+                    let image = result
+                        .as_ref()
+                        .unwrap_or_else(|e| panic!("{b}: row {i}: {e}"));
+                    assert!(
+                        *image == want,
+                        "{b}: row {i} differs from its single render"
+                    );
+                }
+                Err(bind_error) => {
+                    let e = result.as_ref().expect_err("a row that does not bind fails");
+                    assert_eq!(e.to_string(), bind_error.to_string(), "{b}: row {i}");
+                    assert!(e.to_string().contains("accent"), "{b}: row {i}: {e}");
+                }
+            }
+        }
+        assert!(got[4].1.is_err() && got[8].1.is_err(), "{b}");
+        assert_eq!(got.iter().filter(|(_, r)| r.is_ok()).count(), 9, "{b}");
+    }
+}
