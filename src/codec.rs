@@ -31,10 +31,7 @@ pub use anim::{
     Frame, Loop,
 };
 pub use anim_out::{encode_animation, AnimationFormat};
-pub use output::{
-    check_output_folder, encode, encode_avif, encode_avif_at_speed, save, save_as, save_avif,
-    OutputFormat,
-};
+pub use output::{encode, encode_avif_at_speed, save, save_as, OutputFormat};
 pub(crate) use output::{flatten_over_white, flatten_pixels_over_white, write_atomic, PendingFile};
 pub use probe::probe_file;
 

@@ -234,37 +234,14 @@ impl PendingFile {
     }
 }
 
-/// Encodes straight 8-bit RGBA as AVIF at `quality` (1..=100, ravif's
-/// scale; `impasto render -o x.avif --quality N`): 10-bit YCbCr colour,
-/// alpha kept (left out when every pixel is opaque), tagged sRGB; encoded
-/// by rav1e (pure Rust) at speed 6 of 1..=10.
-pub fn encode_avif(img: &RgbaImage, quality: u8) -> Result<Vec<u8>, Error> {
-    avif::encode(img, quality).map_err(|message| Error::Encode {
-        format: "avif",
-        message,
-    })
-}
-
-/// [`encode_avif`] at a chosen rav1e speed, 1 (slowest, smallest) to 10
-/// (fastest); for measurements.
+/// AVIF ([`OutputFormat::Avif`], speed 6) at a chosen rav1e speed, 1
+/// (slowest, smallest) to 10 (fastest); for measurements.
 #[doc(hidden)]
 pub fn encode_avif_at_speed(img: &RgbaImage, quality: u8, speed: u8) -> Result<Vec<u8>, Error> {
     avif::encode_at_speed(img, quality, speed).map_err(|message| Error::Encode {
         format: "avif",
         message,
     })
-}
-
-/// Refuses an output path whose folder does not exist ([`Error::Output`]),
-/// so that a program can check before it renders.
-pub fn check_output_folder(path: impl AsRef<Path>) -> Result<(), Error> {
-    crate::renderer::check_output_dir(path.as_ref())
-}
-
-/// Encodes `img` as AVIF at `quality` ([`encode_avif`]) and writes it to
-/// `path` atomically, whatever its extension.
-pub fn save_avif(img: &RgbaImage, path: impl AsRef<Path>, quality: u8) -> Result<(), Error> {
-    write_atomic(path.as_ref(), &encode_avif(img, quality)?)
 }
 
 /// Encodes `img` in the format its extension names (JPEG and WebP at

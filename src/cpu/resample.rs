@@ -198,7 +198,7 @@ pub(super) fn resample_planned(
     }
 }
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::plan::weights::BAND_BYTES;
     use crate::scene::Filter;
@@ -356,8 +356,8 @@ mod tests {
         }
     }
 
-    /// A random straight-alpha image.
-    fn noise(w: u32, h: u32, seed: u32) -> RgbaImage {
+    /// A random straight-alpha image (also used by `cpu::window`'s tests).
+    pub(crate) fn noise(w: u32, h: u32, seed: u32) -> RgbaImage {
         let mut v = seed.wrapping_mul(2654435761).max(1);
         RgbaImage::from_fn(w, h, |_, _| {
             let mut next = || {

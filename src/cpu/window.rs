@@ -195,26 +195,13 @@ mod tests {
     use super::*;
     use crate::cancel::Stop;
     use crate::cpu::resample::resample_planned;
+    use crate::cpu::resample::tests::noise;
     use crate::scene::Filter;
 
     #[test]
     fn a_kept_ring_slot_is_within_what_the_estimate_counts() {
         let slot = std::mem::size_of::<Option<WindowScratch>>() as u64;
         assert!(slot <= crate::plan::memory::KEPT_SLOT_BYTES, "{slot} bytes");
-    }
-
-    /// A random straight-alpha image.
-    fn noise(w: u32, h: u32, seed: u32) -> RgbaImage {
-        let mut v = seed.wrapping_mul(2654435761).max(1);
-        RgbaImage::from_fn(w, h, |_, _| {
-            let mut next = || {
-                v ^= v << 13;
-                v ^= v >> 17;
-                v ^= v << 5;
-                (v >> 24) as u8
-            };
-            image::Rgba([next(), next(), next(), next()])
-        })
     }
 
     #[test]
