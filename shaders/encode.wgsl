@@ -1,4 +1,4 @@
-// The encode edge on the GPU: premultiplied f32 canvas to straight 8-bit
+// The encode edge on the GPU: the premultiplied float canvas to straight 8-bit
 // sRGB, rounded once. Keep in sync with src/cpu/kernels.rs (`encode_srgb_impl`,
 // `encode_linear_impl`) and src/color.rs (`linear_to_srgb8`; `thresholds`
 // and `buckets` are its tables).
@@ -21,12 +21,15 @@ const B_CANVAS: u32 = 1u;
 const B_OUT_TEX: u32 = 2u;
 const B_THRESHOLDS: u32 = 3u;
 const B_BUCKETS: u32 = 4u;
+const B_CANVAS_TEX: u32 = 5u;
 
 @group(0) @binding(B_PARAMS) var<uniform> ep: EncodeParams;
 @group(0) @binding(B_CANVAS) var<storage, read> acc_in: array<vec4<f32>>;
 @group(0) @binding(B_OUT_TEX) var out_tex: texture_storage_2d<rgba8uint, write>;
 @group(0) @binding(B_THRESHOLDS) var<storage, read> thresholds: array<f32, 257>;
 @group(0) @binding(B_BUCKETS) var<storage, read> buckets: array<i32, 4096>;
+// The fragment path's canvas (a float texture), read by `encode_texture`.
+@group(0) @binding(B_CANVAS_TEX) var canvas_tex: texture_2d<f32>;
 
 // src/color.rs `linear_to_srgb8`: bucket, then one step either way.
 fn linear_to_srgb8(v_in: f32) -> u32 {
@@ -37,10 +40,8 @@ fn linear_to_srgb8(v_in: f32) -> u32 {
     return u32(k);
 }
 
-@compute @workgroup_size(16, 16)
-fn encode(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= ep.canvas.x || id.y >= ep.canvas.y) { return; }
-    let p = acc_in[id.y * ep.canvas.x + id.x];
+// One premultiplied canvas pixel to straight 8-bit sRGB.
+fn encode_pixel(p: vec4<f32>) -> vec4<u32> {
     let a = clamp(p.a, 0.0, 1.0);
     let a255 = a * 255.0;
     var out = vec4<u32>(0u);
@@ -59,5 +60,21 @@ fn encode(@builtin(global_invocation_id) id: vec3<u32>) {
             out = vec4<u32>(vec3<u32>(c), u32(round(a255)));
         }
     }
-    textureStore(out_tex, vec2<i32>(i32(id.x), i32(id.y)), out);
+    return out;
+}
+
+// The compute path's canvas (a storage buffer).
+@compute @workgroup_size(16, 16)
+fn encode(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= ep.canvas.x || id.y >= ep.canvas.y) { return; }
+    let p = acc_in[id.y * ep.canvas.x + id.x];
+    textureStore(out_tex, vec2<i32>(i32(id.x), i32(id.y)), encode_pixel(p));
+}
+
+// The fragment path's canvas (a texture).
+@compute @workgroup_size(16, 16)
+fn encode_texture(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= ep.canvas.x || id.y >= ep.canvas.y) { return; }
+    let q = vec2<i32>(i32(id.x), i32(id.y));
+    textureStore(out_tex, q, encode_pixel(textureLoad(canvas_tex, q, 0)));
 }

@@ -58,7 +58,7 @@ pub use cancel::{CancelToken, RenderOptions};
 pub use color::{BlendSpace, Color};
 pub use error::{Error, Location, SceneError};
 pub use gpu::pool::PoolStats;
-pub use gpu::{list_adapters, AdapterSummary};
+pub use gpu::{list_adapters, AdapterSummary, GpuCompositor};
 pub use image::RgbaImage;
 pub use renderer::{Backend, Limits, Renderer};
 pub use scene::{Layer, LayerKind, Scene};

@@ -1,15 +1,17 @@
 //! The GPU context: the device, its pipelines and fixed tables, the
 //! resource pool and glyphon's state, made once per renderer.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::adapter::{best_adapter, summarize, AdapterSummary};
+use super::draw::{DrawPipelines, GpuCompositor};
 use super::glyphs::Glyphs;
 use super::loans::{BufferId, Loans, TextureId};
 use super::pool::{BufferKey, Pool, PoolStats, TextureKey};
 use super::shaders::{
-    ResampleEntry, COMPOSITE_ENTRY, COMPOSITE_WGSL, ENCODE_ENTRY, ENCODE_WGSL, RESAMPLE_WGSL,
+    ResampleEntry, COMPOSITE_ENTRY, COMPOSITE_WGSL, ENCODE_ENTRY, ENCODE_TEXTURE_ENTRY,
+    ENCODE_WGSL, RESAMPLE_WGSL,
 };
 use crate::color::{linear_encode_tables, srgb8_to_linear_table};
 use crate::error::Error;
@@ -20,7 +22,17 @@ pub(crate) struct GpuContext {
     pub(super) queue: wgpu::Queue,
     adapter: AdapterSummary,
     pub(super) pipelines: Pipelines,
+    /// The fragment path's render pipelines.
+    pub(super) draw: DrawPipelines,
     pub(super) tables: Tables,
+    /// Whether the adapter blends `Rgba32Float` (the fragment path's canvas
+    /// is `Rgba16Float` otherwise).
+    float32_blendable: bool,
+    /// [`GpuCompositor`] as `u8`: 0 fragment, 1 compute.
+    compositor: AtomicU8,
+    /// Test hook: the fragment path's canvas is `Rgba16Float` even where
+    /// `Rgba32Float` blends.
+    half_canvas: AtomicBool,
     /// The largest storage buffer binding, in bytes.
     pub(super) max_storage: u64,
     pool: Mutex<Pool>,
@@ -51,6 +63,7 @@ pub(super) struct Pipelines {
     /// One per [`ResampleEntry`], in its order.
     resample: Vec<wgpu::ComputePipeline>,
     pub encode: wgpu::ComputePipeline,
+    pub encode_texture: wgpu::ComputePipeline,
 }
 
 impl Pipelines {
@@ -84,6 +97,7 @@ impl Pipelines {
                 .map(|e| pipeline(&resample_mod, e.name()))
                 .collect(),
             encode: pipeline(&encode_mod, ENCODE_ENTRY),
+            encode_texture: pipeline(&encode_mod, ENCODE_TEXTURE_ENTRY),
         };
         match pollster::block_on(scope.pop()) {
             Some(e) => Err(wgpu_err("shader pipelines do not validate", &e)),
@@ -168,14 +182,15 @@ pub(super) fn wgpu_err(what: &str, e: &wgpu::Error) -> Error {
     Error::Gpu(format!("{what}: {}", causes.join(": ")))
 }
 
-/// Opens `adapter`'s device with all of its limits.
+/// Opens `adapter`'s device with all of its limits and `features`.
 fn open_device(
     adapter: &wgpu::Adapter,
     limits: &wgpu::Limits,
+    features: wgpu::Features,
 ) -> Result<(wgpu::Device, wgpu::Queue), Error> {
     pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("impasto"),
-        required_features: wgpu::Features::empty(),
+        required_features: features,
         required_limits: limits.clone(),
         ..Default::default()
     }))
@@ -229,9 +244,11 @@ impl GpuContext {
             return Ok(None);
         };
         let limits = adapter.limits();
-        let (device, queue) = open_device(&adapter, &limits)?;
+        let features = adapter.features() & wgpu::Features::FLOAT32_BLENDABLE;
+        let (device, queue) = open_device(&adapter, &limits, features)?;
         let lost = watch_device(&device);
         let pipelines = Pipelines::new(&device)?;
+        let draw = DrawPipelines::new(&device);
         let tables = Tables::new(&device, &queue);
         let budget = pool_budget.min(limits.max_buffer_size.saturating_mul(4));
         let glyphs = Mutex::new(Glyphs::new(&device, &queue));
@@ -243,7 +260,11 @@ impl GpuContext {
             device,
             queue,
             pipelines,
+            draw,
             tables,
+            float32_blendable: !features.is_empty(),
+            compositor: AtomicU8::new(0),
+            half_canvas: AtomicBool::new(false),
             pool: Mutex::new(Pool::new(budget)),
             glyphs,
             max_texture_side: limits.max_texture_dimension_2d.into(),
@@ -312,6 +333,38 @@ impl GpuContext {
     /// Changes the pool's byte budget.
     pub fn set_pool_budget(&self, bytes: u64) {
         self.pool().set_budget(bytes);
+    }
+
+    /// How layers are composited.
+    pub fn compositor(&self) -> GpuCompositor {
+        match self.compositor.load(Ordering::Relaxed) {
+            1 => GpuCompositor::Compute,
+            _ => GpuCompositor::Fragment,
+        }
+    }
+
+    /// Composites the next renders with `c`.
+    pub fn set_compositor(&self, c: GpuCompositor) {
+        let code = match c {
+            GpuCompositor::Fragment => 0,
+            GpuCompositor::Compute => 1,
+        };
+        self.compositor.store(code, Ordering::Relaxed);
+    }
+
+    /// Test hook: draws into an `Rgba16Float` canvas even where
+    /// `Rgba32Float` blends (what adapters without it get).
+    pub fn force_half_float_canvas(&self, on: bool) {
+        self.half_canvas.store(on, Ordering::Relaxed);
+    }
+
+    /// The fragment path's canvas format.
+    pub fn canvas_format(&self) -> wgpu::TextureFormat {
+        if self.float32_blendable && !self.half_canvas.load(Ordering::Relaxed) {
+            wgpu::TextureFormat::Rgba32Float
+        } else {
+            wgpu::TextureFormat::Rgba16Float
+        }
     }
 
     /// The texture side this backend uses.

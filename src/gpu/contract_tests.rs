@@ -10,13 +10,15 @@ use super::params::{
     EncodeParams, LayerParams, PaintKind, ResampleParams, SPACE_LINEAR, SPACE_SRGB,
 };
 use super::shaders::{
-    composite, encode, resample, ResampleEntry, COMPOSITE_ENTRY, COMPOSITE_WGSL, ENCODE_ENTRY,
-    ENCODE_WGSL, RESAMPLE_WGSL,
+    composite, draw, encode, layer, resample, ResampleEntry, COMPOSITE_ENTRY, COMPOSITE_WGSL,
+    DRAW_WGSL, ENCODE_ENTRY, ENCODE_TEXTURE_ENTRY, ENCODE_WGSL, FRAGMENT_BACKDROP_ENTRY,
+    FRAGMENT_ONE_ENTRY, FRAGMENT_SOURCE_ENTRY, RESAMPLE_WGSL, VERTEX_ENTRY,
 };
 use crate::BlendMode;
 
-const MODULES: [(&str, &str); 3] = [
+const MODULES: [(&str, &str); 4] = [
     ("composite", COMPOSITE_WGSL),
+    ("draw", DRAW_WGSL),
     ("resample", RESAMPLE_WGSL),
     ("encode", ENCODE_WGSL),
 ];
@@ -274,19 +276,32 @@ fn space_codes_in_every_module_equal_the_rust_constants() {
 type Binding = (&'static str, u32, &'static str);
 
 /// Per module (name, WGSL): its bindings.
-fn binding_tables() -> [(&'static str, &'static str, Vec<Binding>); 3] {
+fn binding_tables() -> [(&'static str, &'static str, Vec<Binding>); 4] {
     [
         (
             "composite",
             COMPOSITE_WGSL,
             vec![
-                ("B_PARAMS", composite::B_PARAMS, "lp"),
+                ("B_PARAMS", layer::B_PARAMS, "lp"),
                 ("B_CANVAS", composite::B_CANVAS, "canvas"),
-                ("B_STOPS", composite::B_STOPS, "stops"),
-                ("B_SRC_TEX", composite::B_SRC_TEX, "src_tex"),
-                ("B_INTER", composite::B_INTER, "inter"),
-                ("B_SRGB_LUT", composite::B_SRGB_LUT, "srgb_lut"),
-                ("B_TEXT_TEX", composite::B_TEXT_TEX, "text_tex"),
+                ("B_STOPS", layer::B_STOPS, "stops"),
+                ("B_SRC_TEX", layer::B_SRC_TEX, "src_tex"),
+                ("B_INTER", layer::B_INTER, "inter"),
+                ("B_SRGB_LUT", layer::B_SRGB_LUT, "srgb_lut"),
+                ("B_TEXT_TEX", layer::B_TEXT_TEX, "text_tex"),
+            ],
+        ),
+        (
+            "draw",
+            DRAW_WGSL,
+            vec![
+                ("B_PARAMS", draw::B_PARAMS, "lp"),
+                ("B_STOPS", draw::B_STOPS, "stops"),
+                ("B_SRC_TEX", draw::B_SRC_TEX, "src_tex"),
+                ("B_INTER", draw::B_INTER, "inter"),
+                ("B_SRGB_LUT", draw::B_SRGB_LUT, "srgb_lut"),
+                ("B_TEXT_TEX", draw::B_TEXT_TEX, "text_tex"),
+                ("B_BACKDROP", draw::B_BACKDROP, "backdrop"),
             ],
         ),
         (
@@ -311,6 +326,7 @@ fn binding_tables() -> [(&'static str, &'static str, Vec<Binding>); 3] {
                 ("B_OUT_TEX", encode::B_OUT_TEX, "out_tex"),
                 ("B_THRESHOLDS", encode::B_THRESHOLDS, "thresholds"),
                 ("B_BUCKETS", encode::B_BUCKETS, "buckets"),
+                ("B_CANVAS_TEX", encode::B_CANVAS_TEX, "canvas_tex"),
             ],
         ),
     ]
@@ -373,10 +389,45 @@ fn entry_points_exist_and_use_exactly_the_bindings_rust_binds() {
     let all: BTreeSet<u32> = binding_tables()[0].2.iter().map(|b| b.1).collect();
     assert_eq!(used_bindings(&module, &info, COMPOSITE_ENTRY), all);
 
+    // The fragment path binds every binding of draw.wgsl through one
+    // explicit layout (`draw::DrawPipelines`); the entry points use these.
+    let module = parse("draw", DRAW_WGSL);
+    let info = validate("draw", DRAW_WGSL, &module);
+    let all: BTreeSet<u32> = binding_tables()[1].2.iter().map(|b| b.1).collect();
+    let source: BTreeSet<u32> = all
+        .iter()
+        .copied()
+        .filter(|&b| b != draw::B_BACKDROP)
+        .collect();
+    assert_eq!(
+        used_bindings(&module, &info, VERTEX_ENTRY),
+        BTreeSet::from([draw::B_PARAMS])
+    );
+    assert_eq!(used_bindings(&module, &info, FRAGMENT_SOURCE_ENTRY), source);
+    assert_eq!(used_bindings(&module, &info, FRAGMENT_BACKDROP_ENTRY), all);
+    assert_eq!(
+        used_bindings(&module, &info, FRAGMENT_ONE_ENTRY),
+        BTreeSet::new()
+    );
+
+    // Each encode entry reads its path's canvas and nothing of the other's.
     let module = parse("encode", ENCODE_WGSL);
     let info = validate("encode", ENCODE_WGSL, &module);
-    let all: BTreeSet<u32> = binding_tables()[2].2.iter().map(|b| b.1).collect();
-    assert_eq!(used_bindings(&module, &info, ENCODE_ENTRY), all);
+    let all: BTreeSet<u32> = binding_tables()[3].2.iter().map(|b| b.1).collect();
+    let without = |b: u32| {
+        all.iter()
+            .copied()
+            .filter(|&x| x != b)
+            .collect::<BTreeSet<u32>>()
+    };
+    assert_eq!(
+        used_bindings(&module, &info, ENCODE_ENTRY),
+        without(encode::B_CANVAS_TEX)
+    );
+    assert_eq!(
+        used_bindings(&module, &info, ENCODE_TEXTURE_ENTRY),
+        without(encode::B_CANVAS)
+    );
 
     // `passes::bind_resample`: params, weights and the intermediate always;
     // the source and the sRGB table for first passes, the output otherwise.
@@ -415,7 +466,7 @@ fn every_wgsl_constant_is_checked_against_rust() {
             let known = c.starts_with("KIND_")
                 || c.starts_with("SPACE_")
                 || c.starts_with("B_")
-                || (name == "composite" && blend.contains(c));
+                || ((name == "composite" || name == "draw") && blend.contains(c));
             assert!(
                 known,
                 "{name}: WGSL constant {c} has no Rust twin checked here"

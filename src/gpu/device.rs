@@ -3,13 +3,14 @@
 //! after the device is lost, and, for `Backend::Auto`, the circuit breaker
 //! that sends renders to the CPU while the GPU keeps failing.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use image::RgbaImage;
 
 use super::adapter::AdapterSummary;
 use super::context::GpuContext;
+use super::draw::GpuCompositor;
 use crate::breaker::{Breaker, BreakerConfig, Route};
 use crate::cancel::Stop;
 use crate::error::Error;
@@ -28,6 +29,10 @@ pub(crate) struct GpuDevice {
     /// texture side cap (0: the adapter's own limit).
     pool_budget: AtomicU64,
     texture_cap: AtomicU32,
+    /// How layers are composited, and the test hook forcing a half-float
+    /// canvas.
+    compositor: Mutex<GpuCompositor>,
+    half_canvas: AtomicBool,
     /// Contexts opened to replace a lost one.
     recoveries: AtomicU64,
     /// `Backend::Auto` only.
@@ -46,6 +51,8 @@ impl GpuDevice {
             current: Mutex::new(Arc::new(ctx)),
             pool_budget: pool_budget.into(),
             texture_cap: 0.into(),
+            compositor: Mutex::new(GpuCompositor::default()),
+            half_canvas: false.into(),
             recoveries: 0.into(),
             breaker: auto.then(|| Breaker::new(BreakerConfig::default())),
             injected_failures: 0.into(),
@@ -92,6 +99,8 @@ impl GpuDevice {
         if cap > 0 {
             ctx.cap_texture_side(cap);
         }
+        ctx.set_compositor(self.compositor());
+        ctx.force_half_float_canvas(self.half_canvas.load(Ordering::Relaxed));
         let n = self.recoveries.fetch_add(1, Ordering::Relaxed) + 1;
         log::warn!(
             "the GPU device of {lost} was lost; opened a new one on {} (recovery {n})",
@@ -116,6 +125,24 @@ impl GpuDevice {
     pub fn cap_texture_side(&self, side: u32) {
         self.texture_cap.store(side, Ordering::Relaxed);
         self.current().cap_texture_side(side);
+    }
+
+    /// How layers are composited.
+    pub fn compositor(&self) -> GpuCompositor {
+        *self.compositor.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Composites with `c`, now and in contexts opened later.
+    pub fn set_compositor(&self, c: GpuCompositor) {
+        *self.compositor.lock().unwrap_or_else(|p| p.into_inner()) = c;
+        self.current().set_compositor(c);
+    }
+
+    /// Test hook: an `Rgba16Float` canvas on the fragment path, now and in
+    /// contexts opened later.
+    pub fn force_half_float_canvas(&self, on: bool) {
+        self.half_canvas.store(on, Ordering::Relaxed);
+        self.current().force_half_float_canvas(on);
     }
 
     /// The breaker (`Backend::Auto` only).

@@ -1,11 +1,13 @@
 //! One render: a scene is submitted whole, or in tiles when the canvas is
 //! over the adapter's limits; each tile is prepared (every upload), bound,
-//! recorded into one command encoder and submitted under error scopes.
+//! recorded into one command encoder (by the fragment or the compute path)
+//! and submitted under error scopes.
 
 use image::RgbaImage;
 
 use super::context::{wgpu_err, GpuContext};
-use super::loans::Loans;
+use super::draw::{draw_blend, record_draws, DrawBlend, GpuCompositor, Targets};
+use super::loans::{BufferId, Loans, TextureId};
 use super::params::{space_code, EncodeParams};
 use super::passes::{record, Dispatch};
 use super::prepare::Prepared;
@@ -133,14 +135,11 @@ impl GpuContext {
     /// one tile, and asks for its staging buffer to be mapped.
     fn record_and_submit(&self, plan: &Plan<'_>, loans: &mut Loans) -> Result<Submitted, Error> {
         let (w, h) = (plan.width, plan.height);
-        let canvas_bytes = w as u64 * h as u64 * 16;
-        let canvas = self.scratch(canvas_bytes, loans);
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("impasto render"),
             });
-        encoder.clear_buffer(loans.buffer(canvas), 0, Some(canvas_bytes));
 
         // Uploads, before any pass: the text layers first (glyphon draws
         // them in a submission of its own), then every layer's inputs, then
@@ -162,15 +161,79 @@ impl GpuContext {
         let staging = self.staging((w, h), loans);
 
         // Bind, then record: passes only.
-        let mut dispatches: Vec<Dispatch> = Vec::new();
-        for prep in &layers {
-            self.bind_layer(prep, canvas, loans, &mut dispatches);
+        let out = Output {
+            params: encode_params,
+            texture: out_tex,
+            size: (w, h),
+        };
+        match self.compositor() {
+            GpuCompositor::Fragment => self.record_fragment(&mut encoder, &layers, out, loans),
+            GpuCompositor::Compute => self.record_compute(&mut encoder, &layers, out, loans),
         }
-        dispatches.push(self.bind_encode(encode_params, canvas, out_tex, (w, h), loans));
-        record(&mut encoder, &dispatches);
         staging.record_copy(&mut encoder, out_tex, loans);
         let index = self.queue.submit([encoder.finish()]);
         Ok(staging.map(index, loans))
+    }
+
+    /// The fragment path: every resampling dispatch, then the layers drawn
+    /// into the canvas texture, then the encode.
+    fn record_fragment(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        layers: &[Prepared],
+        out: Output,
+        loans: &mut Loans,
+    ) {
+        let format = self.canvas_format();
+        let usage = wgpu::TextureUsages::RENDER_ATTACHMENT
+            | wgpu::TextureUsages::TEXTURE_BINDING
+            | wgpu::TextureUsages::COPY_SRC;
+        let canvas = self.take_texture(out.size, format, usage, loans);
+        let reads_backdrop = layers
+            .iter()
+            .any(|p| draw_blend(p.mode) == DrawBlend::Backdrop);
+        let backdrop = reads_backdrop.then(|| {
+            let usage = wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST;
+            self.take_texture(out.size, format, usage, loans)
+        });
+        let resamples = self.bind_resamples(layers, loans);
+        if !resamples.is_empty() {
+            record(encoder, &resamples);
+        }
+        let draws: Vec<_> = layers
+            .iter()
+            .map(|p| self.bind_draw(p, backdrop, format, loans))
+            .collect();
+        let targets = Targets {
+            canvas,
+            backdrop,
+            size: out.size,
+        };
+        record_draws(encoder, &draws, &targets, loans);
+        let encode = self.bind_encode_texture(out.params, canvas, out.texture, out.size, loans);
+        record(encoder, &[encode]);
+    }
+
+    /// The compute path: per layer its resampling dispatches and its
+    /// composite dispatch over the `f32` storage canvas, then the encode,
+    /// all in one compute pass.
+    fn record_compute(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        layers: &[Prepared],
+        out: Output,
+        loans: &mut Loans,
+    ) {
+        let (w, h) = out.size;
+        let canvas_bytes = w as u64 * h as u64 * 16;
+        let canvas = self.scratch(canvas_bytes, loans);
+        encoder.clear_buffer(loans.buffer(canvas), 0, Some(canvas_bytes));
+        let mut dispatches: Vec<Dispatch> = Vec::new();
+        for prep in layers {
+            self.bind_layer(prep, canvas, loans, &mut dispatches);
+        }
+        dispatches.push(self.bind_encode(out.params, canvas, out.texture, out.size, loans));
+        record(encoder, &dispatches);
     }
 
     /// The background and every layer that changes something, prepared in
@@ -185,4 +248,13 @@ impl GpuContext {
         }
         Ok(layers)
     }
+}
+
+/// Where a render's canvas is encoded to: the encode pass's uniforms and the
+/// 8-bit texture read back, of the render's size.
+#[derive(Clone, Copy)]
+struct Output {
+    params: BufferId,
+    texture: TextureId,
+    size: (u32, u32),
 }

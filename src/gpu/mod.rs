@@ -32,6 +32,7 @@ mod context;
 #[cfg(test)]
 mod contract_tests;
 mod device;
+mod draw;
 mod frame;
 mod glyphs;
 mod loans;
@@ -49,6 +50,7 @@ pub(crate) use adapter::{auto_needs_no_probe, remember_no_hardware_adapter};
 pub use adapter::{list_adapters, AdapterSummary};
 pub(crate) use context::GpuContext;
 pub(crate) use device::GpuDevice;
+pub use draw::GpuCompositor;
 pub(crate) use readback::Pending;
 
 /// Default byte budget of the resource pool: 512 MiB.

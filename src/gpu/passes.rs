@@ -1,13 +1,16 @@
-//! Binding and recording. Every prepared layer becomes its dispatches (its
-//! resampling passes, then its composite pass), each with a bind group whose
-//! entries are named by the binding constants of [`super::shaders`]; then
-//! the dispatches are recorded, in order, into one compute pass.
+//! Binding and recording. Every prepared layer becomes its resampling
+//! dispatches and either its draw (the fragment path, recorded by
+//! [`super::draw`]) or its composite dispatch (the compute path), each with a
+//! bind group whose entries are named by the binding constants of
+//! [`super::shaders`]; dispatches are recorded, in order, into one compute
+//! pass.
 
 use super::context::GpuContext;
+use super::draw::Draw;
 use super::loans::{BufferId, Loans, TextureId};
 use super::prepare::Prepared;
 use super::resample::Resample;
-use super::shaders::{composite, encode, resample};
+use super::shaders::{composite, draw, encode, layer, resample};
 
 /// One compute dispatch, bound and ready to record.
 pub(super) struct Dispatch<'a> {
@@ -74,6 +77,22 @@ impl GpuContext {
         out.push(self.bind_composite(prep, canvas, loans));
     }
 
+    /// The resampling dispatches of every layer, in order (the fragment
+    /// path runs them all before the first draw).
+    pub(super) fn bind_resamples<'a>(
+        &'a self,
+        layers: &[Prepared],
+        loans: &Loans,
+    ) -> Vec<Dispatch<'a>> {
+        let mut out = Vec::new();
+        for prep in layers {
+            if let Some(r) = &prep.sources.resample {
+                self.bind_resample(r, loans, &mut out);
+            }
+        }
+        out
+    }
+
     /// The two dispatches per band of a resampled image.
     fn bind_resample<'a>(&'a self, r: &Resample, loans: &Loans, out: &mut Vec<Dispatch<'a>>) {
         let src_view = loans.view(r.texture);
@@ -95,33 +114,103 @@ impl GpuContext {
         }
     }
 
-    /// The composite dispatch of a layer; what its paint does not read is
-    /// bound to a stand-in.
-    fn bind_composite(&self, prep: &Prepared, canvas: BufferId, loans: &Loans) -> Dispatch<'_> {
-        let src = &prep.sources;
-        let view = |t: Option<TextureId>| match t {
+    /// A view of `t`, or of the stand-in texture.
+    fn view_or_dummy(&self, t: Option<TextureId>, loans: &Loans) -> wgpu::TextureView {
+        match t {
             Some(t) => loans.view(t),
             None => self.tables.dummy_texture.create_view(&Default::default()),
-        };
-        let (tex_view, text_view) = (view(src.texture), view(src.text));
+        }
+    }
+
+    /// The entries of shaders/layer.wgsl for `prep` (what its paint does
+    /// not read is bound to a stand-in), given its two texture views, each
+    /// handed to `with` with the path's own entries.
+    fn with_layer_entries<R>(
+        &self,
+        prep: &Prepared,
+        loans: &Loans,
+        extra: &[wgpu::BindGroupEntry<'_>],
+        with: impl FnOnce(&[wgpu::BindGroupEntry<'_>]) -> R,
+    ) -> R {
+        let src = &prep.sources;
+        let tex_view = self.view_or_dummy(src.texture, loans);
+        let text_view = self.view_or_dummy(src.text, loans);
         let storage = |binding: u32, b: Option<BufferId>| match b {
             Some(b) => loan_entry(binding, loans, b),
             None => buffer_entry(binding, &self.tables.dummy_storage),
         };
-        let entries = [
-            loan_entry(composite::B_PARAMS, loans, prep.params),
-            loan_entry(composite::B_CANVAS, loans, canvas),
-            storage(composite::B_STOPS, src.stops),
-            view_entry(composite::B_SRC_TEX, &tex_view),
-            storage(composite::B_INTER, src.inter),
-            buffer_entry(composite::B_SRGB_LUT, &self.tables.srgb_lut),
-            view_entry(composite::B_TEXT_TEX, &text_view),
+        let mut entries = vec![
+            loan_entry(layer::B_PARAMS, loans, prep.params),
+            storage(layer::B_STOPS, src.stops),
+            view_entry(layer::B_SRC_TEX, &tex_view),
+            storage(layer::B_INTER, src.inter),
+            buffer_entry(layer::B_SRGB_LUT, &self.tables.srgb_lut),
+            view_entry(layer::B_TEXT_TEX, &text_view),
         ];
-        self.dispatch("layer", &self.pipelines.composite, &entries, prep.groups)
+        entries.extend(extra.iter().cloned());
+        with(&entries)
     }
 
-    /// The encode dispatch: `canvas` (premultiplied `f32`, `w` x `h`) to
-    /// straight 8-bit sRGB in `out_tex`.
+    /// The compute path's composite dispatch of a layer.
+    fn bind_composite(&self, prep: &Prepared, canvas: BufferId, loans: &Loans) -> Dispatch<'_> {
+        let canvas = [loan_entry(composite::B_CANVAS, loans, canvas)];
+        self.with_layer_entries(prep, loans, &canvas, |entries| {
+            self.dispatch("layer", &self.pipelines.composite, entries, prep.groups)
+        })
+    }
+
+    /// The fragment path's draw of a layer; `backdrop` is bound where the
+    /// layer reads it (a stand-in otherwise).
+    pub(super) fn bind_draw(
+        &self,
+        prep: &Prepared,
+        backdrop: Option<TextureId>,
+        format: wgpu::TextureFormat,
+        loans: &Loans,
+    ) -> Draw {
+        let backdrop_view = self.view_or_dummy(backdrop, loans);
+        let extra = [view_entry(draw::B_BACKDROP, &backdrop_view)];
+        let bind = self.with_layer_entries(prep, loans, &extra, |entries| {
+            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("layer"),
+                layout: &self.draw.layout,
+                entries,
+            })
+        });
+        Draw::new(
+            &self.device,
+            &self.draw,
+            prep.mode,
+            bind,
+            prep.region,
+            format,
+        )
+    }
+
+    /// The encode dispatch of the fragment path: the canvas texture
+    /// (premultiplied float, `w` x `h`) to straight 8-bit sRGB in `out_tex`.
+    pub(super) fn bind_encode_texture(
+        &self,
+        params: BufferId,
+        canvas: TextureId,
+        out_tex: TextureId,
+        (w, h): (u32, u32),
+        loans: &Loans,
+    ) -> Dispatch<'_> {
+        let (canvas_view, out_view) = (loans.view(canvas), loans.view(out_tex));
+        let entries = [
+            loan_entry(encode::B_PARAMS, loans, params),
+            view_entry(encode::B_CANVAS_TEX, &canvas_view),
+            view_entry(encode::B_OUT_TEX, &out_view),
+            buffer_entry(encode::B_THRESHOLDS, &self.tables.thresholds),
+            buffer_entry(encode::B_BUCKETS, &self.tables.buckets),
+        ];
+        let groups = (w.div_ceil(16), h.div_ceil(16));
+        self.dispatch("encode", &self.pipelines.encode_texture, &entries, groups)
+    }
+
+    /// The encode dispatch of the compute path: `canvas` (premultiplied
+    /// `f32`, `w` x `h`) to straight 8-bit sRGB in `out_tex`.
     pub(super) fn bind_encode(
         &self,
         params: BufferId,

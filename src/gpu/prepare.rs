@@ -10,13 +10,18 @@ use super::loans::{BufferId, Loans, TextureId};
 use super::params::LayerParams;
 use super::resample::Resample;
 use super::text::TextDrawn;
+use crate::blend::BlendMode;
 use crate::error::Error;
 use crate::plan::{Paint, Plan, PlannedLayer, Sampling};
 
-/// One composite dispatch, ready to bind: its uniforms, what its paint
-/// reads, and its workgroups.
+/// One layer, ready to bind: its uniforms, what its paint reads, how it
+/// meets the canvas, the pixels it may change and its workgroups there
+/// (the compute path).
 pub(super) struct Prepared {
     pub params: BufferId,
+    pub mode: BlendMode,
+    /// `[x0, y0, x1, y1]`: its dispatch (compute) or scissor (fragment).
+    pub region: [u32; 4],
     pub groups: (u32, u32),
     pub sources: Sources,
 }
@@ -49,6 +54,8 @@ impl GpuContext {
         let p = LayerParams::background([w, h], plan.background, plan.space);
         Prepared {
             params: self.uniform(&p, loans),
+            mode: BlendMode::SourceOver,
+            region: [0, 0, w, h],
             groups: groups(w, h),
             sources: Sources::default(),
         }
@@ -101,6 +108,8 @@ impl GpuContext {
         };
         Ok(Some(Prepared {
             params: self.uniform(&p, loans),
+            mode: layer.blend,
+            region,
             groups: groups(x1 - x0, y1 - y0),
             sources,
         }))

@@ -3,10 +3,20 @@
 //! same name in the shader (`@binding(B_PARAMS)`); the `contract_tests`
 //! hold each pair equal and check which variable each one binds.
 
-/// The WGSL of the per-layer composite pass (color + blend + composite).
+/// The WGSL of the fragment path's layer pipelines (color + blend + layer +
+/// draw).
+pub const DRAW_WGSL: &str = concat!(
+    include_str!("../../shaders/color.wgsl"),
+    include_str!("../../shaders/blend.wgsl"),
+    include_str!("../../shaders/layer.wgsl"),
+    include_str!("../../shaders/draw.wgsl")
+);
+/// The WGSL of the compute path's per-layer composite pass (color + blend +
+/// layer + composite).
 pub const COMPOSITE_WGSL: &str = concat!(
     include_str!("../../shaders/color.wgsl"),
     include_str!("../../shaders/blend.wgsl"),
+    include_str!("../../shaders/layer.wgsl"),
     include_str!("../../shaders/composite.wgsl")
 );
 /// The WGSL of the resampling passes (color + resample).
@@ -17,17 +27,25 @@ pub const RESAMPLE_WGSL: &str = concat!(
 /// The WGSL of the encode pass.
 pub const ENCODE_WGSL: &str = include_str!("../../shaders/encode.wgsl");
 
-/// The composite pass's entry point.
+/// The fragment path's vertex shader: the layer's quad.
+pub const VERTEX_ENTRY: &str = "vs_layer";
+/// The fragment shader of the Porter-Duff operators (fixed-function blend).
+pub const FRAGMENT_SOURCE_ENTRY: &str = "fs_source";
+/// The fragment shader of the blend modes (reads the backdrop).
+pub const FRAGMENT_BACKDROP_ENTRY: &str = "fs_backdrop";
+/// The fragment shader of `lighter`'s clamp (writes 1, blended with `Min`).
+pub const FRAGMENT_ONE_ENTRY: &str = "fs_one";
+/// The compute path's composite pass's entry point.
 pub const COMPOSITE_ENTRY: &str = "composite_layer";
-/// The encode pass's entry point.
+/// The encode pass's entry point for the compute path's storage canvas.
 pub const ENCODE_ENTRY: &str = "encode";
+/// The encode pass's entry point for the fragment path's canvas texture.
+pub const ENCODE_TEXTURE_ENTRY: &str = "encode_texture";
 
-/// Bindings (group 0) of shaders/composite.wgsl.
-pub mod composite {
+/// Bindings (group 0) of shaders/layer.wgsl, shared by the two paths.
+pub mod layer {
     /// `lp`: the layer's `LayerParams` (uniform).
     pub const B_PARAMS: u32 = 0;
-    /// `canvas`: the premultiplied `f32` canvas (read-write storage).
-    pub const B_CANVAS: u32 = 1;
     /// `stops`: gradient stops, offset then colour (storage).
     pub const B_STOPS: u32 = 2;
     /// `src_tex`: a straight 8-bit image copied texel for texel.
@@ -38,6 +56,21 @@ pub mod composite {
     pub const B_SRGB_LUT: u32 = 5;
     /// `text_tex`: text layers drawn by glyphon, premultiplied.
     pub const B_TEXT_TEX: u32 = 6;
+}
+
+/// Bindings (group 0) of shaders/composite.wgsl (the compute path): the
+/// layer's ([`layer`]), and its canvas.
+pub mod composite {
+    /// `canvas`: the premultiplied `f32` canvas (read-write storage).
+    pub const B_CANVAS: u32 = 1;
+}
+
+/// Bindings (group 0) of shaders/draw.wgsl (the fragment path): the
+/// layer's, and the backdrop.
+pub mod draw {
+    pub use super::layer::*;
+    /// `backdrop`: a copy of the canvas under a blend mode's region.
+    pub const B_BACKDROP: u32 = 7;
 }
 
 /// Bindings (group 0) of shaders/resample.wgsl.
@@ -70,6 +103,8 @@ pub mod encode {
     pub const B_THRESHOLDS: u32 = 3;
     /// `buckets`: the linear-to-sRGB8 first guesses.
     pub const B_BUCKETS: u32 = 4;
+    /// `canvas_tex`: the fragment path's canvas texture.
+    pub const B_CANVAS_TEX: u32 = 5;
 }
 
 /// The resampling shader's entry points, in the order of

@@ -13,7 +13,7 @@ use crate::assets::Assets;
 use crate::breaker::{BreakerConfig, BreakerStats, Route};
 use crate::cancel::Stop;
 use crate::error::Error;
-use crate::gpu::{GpuContext, GpuDevice, Pending};
+use crate::gpu::{GpuCompositor, GpuContext, GpuDevice, Pending};
 use crate::plan::Plan;
 use crate::scene::Scene;
 
@@ -127,6 +127,35 @@ impl Renderer {
     pub fn with_gpu_breaker(self, config: BreakerConfig) -> Renderer {
         if let Some(b) = self.gpu.as_ref().and_then(|g| g.breaker()) {
             b.configure(config);
+        }
+        self
+    }
+
+    /// Makes the GPU backend composite layers with `c`:
+    /// [`GpuCompositor::Fragment`] (render pipelines, the default) or
+    /// [`GpuCompositor::Compute`] (compute dispatches over a storage canvas,
+    /// kept for measurement). Both give the same pixels within the GPU's
+    /// stated tolerance. Shared by every clone of this renderer; no effect
+    /// on the CPU backend.
+    pub fn with_gpu_compositor(self, c: GpuCompositor) -> Renderer {
+        if let Some(g) = &self.gpu {
+            g.set_compositor(c);
+        }
+        self
+    }
+
+    /// How the GPU backend composites (`None` on the CPU backend).
+    pub fn gpu_compositor(&self) -> Option<GpuCompositor> {
+        self.gpu.as_ref().map(|g| g.compositor())
+    }
+
+    /// Draws into an `Rgba16Float` canvas on the fragment path even where
+    /// the adapter blends `Rgba32Float`, as adapters without that feature
+    /// do. For tests.
+    #[doc(hidden)]
+    pub fn with_half_float_canvas_for_test(self) -> Renderer {
+        if let Some(g) = &self.gpu {
+            g.force_half_float_canvas(true);
         }
         self
     }

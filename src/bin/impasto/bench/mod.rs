@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use impasto::{Backend, Error, Renderer};
+use impasto::{Backend, Error, GpuCompositor, Renderer};
 
 use report::{BackendReport, CaseReport, Report, Status, System};
 use suite::{Fixtures, Suite};
@@ -68,6 +68,21 @@ struct RunArgs {
     /// Timed runs of each case (default: the suite's).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     reps: Option<u32>,
+    /// How the GPU backend composites: `fragment` (render pipelines, the
+    /// default), `compute` (compute dispatches; reported as backend
+    /// `gpu-compute`), or `both`, measured one after the other.
+    #[arg(long, value_enum, default_value_t = Compositors::Fragment)]
+    gpu_compositor: Compositors,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Compositors {
+    /// `GpuCompositor::Fragment`, reported as backend `gpu`.
+    Fragment,
+    /// `GpuCompositor::Compute`, reported as backend `gpu-compute`.
+    Compute,
+    /// Both.
+    Both,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,17 +113,26 @@ type Candidate = (&'static str, Result<Renderer, String>);
 
 /// The renderers to measure, by backend name: a GPU that cannot be opened
 /// is an error when asked for alone, a skipped backend under `all`.
-fn renderers(which: BenchBackend) -> Result<Vec<Candidate>, Error> {
+fn renderers(which: BenchBackend, paths: Compositors) -> Result<Vec<Candidate>, Error> {
     let mut out = Vec::new();
     if which != BenchBackend::Gpu {
         out.push(("cpu", Ok(Renderer::new(Backend::Cpu)?)));
     }
     if which != BenchBackend::Cpu {
-        let gpu = Renderer::new(Backend::Gpu);
-        if which == BenchBackend::Gpu {
-            out.push(("gpu", Ok(gpu?)));
-        } else {
-            out.push(("gpu", gpu.map_err(|e| e.to_string())));
+        let mut gpus = Vec::new();
+        if paths != Compositors::Compute {
+            gpus.push(("gpu", GpuCompositor::Fragment));
+        }
+        if paths != Compositors::Fragment {
+            gpus.push(("gpu-compute", GpuCompositor::Compute));
+        }
+        for (name, c) in gpus {
+            let gpu = Renderer::new(Backend::Gpu).map(|r| r.with_gpu_compositor(c));
+            if which == BenchBackend::Gpu {
+                out.push((name, Ok(gpu?)));
+            } else {
+                out.push((name, gpu.map_err(|e| e.to_string())));
+            }
         }
     }
     // Bundled fonts only, so text costs the same everywhere; no
@@ -146,7 +170,7 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, Error> {
         args.reps.unwrap_or(params.reps),
     );
     let timestamp = report::timestamp_now();
-    let renderers = renderers(args.backend)?;
+    let renderers = renderers(args.backend, args.gpu_compositor)?;
     let fixtures = Fixtures::new(&params)?;
     let backends = renderers
         .iter()

@@ -1,0 +1,137 @@
+//! The GPU backend's two ways of compositing layers, held to the same
+//! references: the fragment path (render pipelines, the default; every other
+//! GPU test runs it) and the compute path (`GpuCompositor::Compute`, kept for
+//! measurement), plus the fragment path on an `Rgba16Float` canvas, which
+//! adapters that cannot blend `Rgba32Float` get. Each renderer here has a
+//! device of its own, so switching paths does not touch the other tests.
+//!
+//! Tolerances:
+//! - Compute path and `Rgba32Float` fragment path against the float64
+//!   reference: alpha within 1, colour within 1.01 (as `tests/gpu.rs`).
+//! - `Rgba16Float` canvas: alpha and colour within 2. Half floats keep 11
+//!   significant bits, a step of 1/2048 to 1/1024 of full scale near 1, so
+//!   each layer's blend may be off by up to a quarter of an 8-bit level
+//!   before the final rounding; the random scenes have up to four layers.
+//! - The two paths against each other: `common::backends::GPU`.
+
+mod common;
+
+use common::backends::{difference, GPU};
+use common::{compare_with_reference, reference, write_failure, BLEND_NAMES};
+use impasto::{Backend, GpuCompositor, Renderer, Scene};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// A GPU renderer with its own device, compositing with `c`; `None` without
+/// an adapter (a failure under `CI=true`).
+fn own_gpu(c: GpuCompositor) -> Option<Renderer> {
+    match Renderer::new(Backend::Gpu) {
+        Ok(r) => Some(r.with_system_fonts(false).with_gpu_compositor(c)),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true and no GPU adapter: {e}"
+            );
+            eprintln!("SKIPPED (no GPU adapter): {e}");
+            None
+        }
+    }
+}
+
+/// Renders `per_blend` random exact scenes per blend name and space on
+/// `gpu` and compares each with the float64 reference; returns the worst
+/// alpha and colour differences and the scenes over `(alpha, colour)`.
+fn against_reference(
+    gpu: &Renderer,
+    label: &str,
+    per_blend: usize,
+    (alpha_tol, colour_tol): (f64, f64),
+) -> (f64, f64, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let gpu = gpu.clone().with_asset_root(dir.path());
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_9a7b);
+    let (mut worst_a, mut worst_c, mut failures) = (0.0f64, 0.0f64, Vec::new());
+    for space in ["srgb", "linear"] {
+        for blend in BLEND_NAMES {
+            for k in 0..per_blend {
+                let json = common::random_exact_scene(&mut rng, dir.path(), blend, space);
+                let img = gpu.render(&Scene::from_value(&json).unwrap()).unwrap();
+                let (_, _, linear, want) = reference::render(&json, &|src| {
+                    let img = image::open(dir.path().join(src)).unwrap().into_rgba8();
+                    reference::RefImage {
+                        width: img.width(),
+                        height: img.height(),
+                        pixels: img.pixels().map(|p| p.0).collect(),
+                    }
+                });
+                let d = compare_with_reference(&img, &want, linear);
+                worst_a = worst_a.max(d.max_alpha);
+                worst_c = worst_c.max(d.max_color);
+                if d.max_alpha > alpha_tol || d.max_color > colour_tol {
+                    let name = format!("{label}-{space}-{blend}-{k}");
+                    write_failure(&name, &img, &want, linear, &json);
+                    failures.push(format!(
+                        "{name}: alpha {:.3}, colour {:.3}",
+                        d.max_alpha, d.max_color
+                    ));
+                }
+            }
+        }
+    }
+    (worst_a, worst_c, failures)
+}
+
+#[test]
+fn the_fragment_path_is_the_default_compositor() {
+    let Some(gpu) = common::backends::gpu_renderer() else {
+        return;
+    };
+    assert_eq!(gpu.gpu_compositor(), Some(GpuCompositor::Fragment));
+    let cpu = Renderer::new(Backend::Cpu).unwrap();
+    assert_eq!(cpu.gpu_compositor(), None);
+}
+
+#[test]
+fn the_compute_path_matches_the_float64_reference_for_every_blend_name_in_both_spaces() {
+    let Some(gpu) = own_gpu(GpuCompositor::Compute) else {
+        return;
+    };
+    let (a, c, failures) = against_reference(&gpu, "compute-reference", 2, (1.0, 1.01));
+    eprintln!("compute path: worst alpha {a:.3}, colour {c:.3}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_half_float_canvas_stays_within_two_levels_of_the_float64_reference() {
+    let Some(gpu) = own_gpu(GpuCompositor::Fragment) else {
+        return;
+    };
+    let gpu = gpu.with_half_float_canvas_for_test();
+    let (a, c, failures) = against_reference(&gpu, "half-float-reference", 2, (2.0, 2.0));
+    eprintln!("Rgba16Float canvas: worst alpha {a:.3}, colour {c:.3}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_compute_and_fragment_paths_agree_on_rotated_rounded_scaled_and_text_layers() {
+    let (Some(fragment), Some(compute)) = (
+        own_gpu(GpuCompositor::Fragment),
+        own_gpu(GpuCompositor::Compute),
+    ) else {
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(0xfa7);
+    let assets = common::full_scene_assets(&mut rng);
+    let mut failures = Vec::new();
+    for k in 0..60 {
+        let json = common::random_full_scene(&mut rng);
+        let scene = Scene::from_value(&json).unwrap();
+        let a = compute.render_with_assets(&scene, &assets).unwrap();
+        let b = fragment.render_with_assets(&scene, &assets).unwrap();
+        let d = difference(&a, &b, &GPU);
+        if !d.within(&GPU) {
+            failures.push(format!("scene {k}: {d:?}\n{json}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
