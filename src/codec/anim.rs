@@ -273,7 +273,14 @@ fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
         image::codecs::png::PngDecoder::with_limits(Cursor::new(bytes), image_limits(limits))
             .map_err(|e| DecodeError(format!("not a valid PNG file: {e}")))?;
     let (width, height) = decoder.dimensions();
-    let profile = decoder.icc_profile().ok().flatten();
+    // cICP, iCCP, sRGB, gAMA/cHRM, as for a still PNG.
+    let colour = super::png_colour::colour(bytes, decoder.icc_profile().ok().flatten());
+    let source = if colour.made || decoder.color_type().has_color() {
+        icc::Source::Rgb
+    } else {
+        icc::Source::Grey
+    };
+    let profile = colour.profile;
     let apng = decoder.apng().map_err(corrupt)?;
     let loop_count = match apng.loop_count() {
         image::metadata::LoopCount::Infinite => Loop::Forever,
@@ -284,7 +291,7 @@ fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
         let frame = frame.map_err(corrupt)?;
         let (n, d) = frame.delay().numer_denom_ms();
         let mut image = frame.into_buffer();
-        icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
+        icc::to_srgb(&mut image, profile.as_deref(), source);
         frames.push(Frame {
             image: Arc::new(image),
             delay: Delay::new(n as u64, d as u64 * 1000),
