@@ -460,3 +460,60 @@ fn cicp_wins_over_iccp_and_hdr_cicp_falls_back_to_it() {
     let e = decode_bytes(&png_with(&[(b"cICP", vec![1, 13, 1, 1])]), 1 << 20).unwrap_err();
     assert!(e.0.contains("PNG"), "{e}");
 }
+
+// ---- The render's warnings ----
+
+#[test]
+fn an_ignored_profile_is_a_render_warning_naming_the_layer_and_file() {
+    use impasto::{Assets, Backend, RenderOptions, Renderer, Scene, Warning};
+    let dir = tempfile::tempdir().unwrap();
+    let png = std::fs::read(fixture("adobe-rgb.png")).unwrap();
+    std::fs::write(
+        dir.path().join("broken.png"),
+        with_iccp(&png, b"not a profile"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("hdr.png"), png_with(&[cicp(9, 16)])).unwrap();
+    std::fs::copy(fixture("adobe-rgb.png"), dir.path().join("fine.png")).unwrap();
+    let mut scene = Scene::from_json(
+        r#"{ "width": 32, "height": 16, "layers": [
+            { "type": "image", "src": "fine.png" },
+            { "type": "image", "src": "broken.png" },
+            { "type": "image", "src": "hdr.png" },
+            { "type": "image", "src": "broken.png", "opacity": 0.5 } ] }"#,
+    )
+    .unwrap();
+    scene.base_dir = Some(dir.path().to_path_buf());
+    let renderer = Renderer::new(Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false);
+    for _ in 0..2 {
+        // The second render finds the files decoded: the warnings stay.
+        let rendered = renderer
+            .render_report(&scene, &Assets::new(), &RenderOptions::default())
+            .unwrap();
+        let got: Vec<(usize, &str, &str)> = rendered
+            .warnings
+            .iter()
+            .map(|w| match w {
+                Warning::ColourProfileIgnored { layer, src, reason } => {
+                    (*layer, src.as_str(), reason.as_str())
+                }
+                other => panic!("unexpected warning {other}"),
+            })
+            .collect();
+        assert_eq!(got.len(), 2, "one per file: {got:?}");
+        assert_eq!((got[0].0, got[0].1), (1, "broken.png"));
+        assert!(got[0].2.contains("not a valid ICC profile"), "{}", got[0].2);
+        assert_eq!((got[1].0, got[1].1), (2, "hdr.png"));
+        assert!(got[1].2.contains("PQ"), "{}", got[1].2);
+        let w = &rendered.warnings[0];
+        assert_eq!(
+            (w.kind(), w.field()),
+            ("colour_profile_ignored", Some("src"))
+        );
+        assert!(w
+            .to_string()
+            .starts_with("layer 1 (image): field \"src\": \"broken.png\""));
+    }
+}
