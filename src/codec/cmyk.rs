@@ -60,3 +60,73 @@ pub(crate) fn decode(
     img.apply_orientation(orientation);
     Ok(Some((img.into_rgba8(), why)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `w` x `h` CMYK (or YCCK) JPEG of smooth ink ramps.
+    fn jpeg(w: u16, h: u16, kind: jpeg_encoder::ColorType) -> Vec<u8> {
+        let ink: Vec<u8> = (0..w as u32 * h as u32)
+            .flat_map(|i| {
+                let (x, y) = (i % w as u32, i / w as u32);
+                [
+                    (x * 255 / w as u32) as u8,
+                    (y * 255 / h as u32) as u8,
+                    40,
+                    90,
+                ]
+            })
+            .collect();
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 90)
+            .encode(&ink, w, h, kind)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn only_four_channel_jpegs_within_the_limit_are_taken() {
+        let cmyk = jpeg(40, 24, jpeg_encoder::ColorType::Cmyk);
+        let (img, why) = decode(&cmyk, 40 * 24).unwrap().expect("a CMYK JPEG");
+        assert_eq!((img.dimensions(), why), ((40, 24), None));
+        assert!(
+            decode(&cmyk, 40 * 24 - 1).unwrap().is_none(),
+            "over the limit"
+        );
+        let mut rgb = Vec::new();
+        jpeg_encoder::Encoder::new(&mut rgb, 90)
+            .encode(&[9; 8 * 8 * 3], 8, 8, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        assert!(decode(&rgb, 1 << 20).unwrap().is_none());
+        assert!(decode(b"not a jpeg", 1 << 20).unwrap().is_none());
+    }
+
+    #[test]
+    fn hostile_cmyk_jpegs_never_panic() {
+        let bases = [
+            jpeg(48, 32, jpeg_encoder::ColorType::Cmyk),
+            jpeg(48, 32, jpeg_encoder::ColorType::CmykAsYcck),
+        ];
+        let mut state = 0x1234_5677u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for case in 0..400 {
+            let mut bytes = bases[case % 2].clone();
+            if case % 3 == 0 {
+                bytes.truncate(2 + next() as usize % (bytes.len() - 2));
+            } else {
+                for _ in 0..1 + next() % 8 {
+                    let i = next() as usize % bytes.len();
+                    bytes[i] ^= 1 << (next() % 8);
+                }
+            }
+            let run = std::panic::catch_unwind(|| super::super::decode_bytes(&bytes, 1 << 20));
+            assert!(run.is_ok(), "case {case} panicked");
+        }
+    }
+}

@@ -227,3 +227,59 @@ fn gama_chrm_profile(gama: Option<u32>, chrm: Option<[u32; 8]>) -> Result<Option
         .map(Some)
         .map_err(|e| format!("no profile can be made from them: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srgb_like_gama_chrm_make_no_profile_and_others_do() {
+        assert_eq!(gama_chrm_profile(None, None), Ok(None));
+        assert_eq!(gama_chrm_profile(Some(45455), Some(SRGB_CHRM)), Ok(None));
+        assert_eq!(gama_chrm_profile(Some(45000), None), Ok(None));
+        assert!(matches!(gama_chrm_profile(Some(55556), None), Ok(Some(_))));
+        assert!(matches!(
+            gama_chrm_profile(
+                None,
+                Some([34570, 35850, 73470, 26530, 15960, 84040, 3660, 10])
+            ),
+            Ok(Some(_))
+        ));
+    }
+
+    #[test]
+    fn degenerate_gama_and_chrm_are_refused_with_a_reason() {
+        assert!(gama_chrm_profile(Some(0), None).is_err());
+        let mut flat = SRGB_CHRM;
+        flat[1] = 0; // white y = 0
+        assert!(gama_chrm_profile(None, Some(flat)).is_err());
+        // Three primaries on one line: no RGB space.
+        let line = [31270, 32900, 10000, 10000, 20000, 20000, 30000, 30000];
+        assert!(gama_chrm_profile(None, Some(line)).is_err());
+    }
+
+    #[test]
+    fn chunks_after_the_image_data_and_malformed_streams_are_not_read() {
+        let chunk = |kind: &[u8; 4], data: &[u8]| {
+            let mut c = (data.len() as u32).to_be_bytes().to_vec();
+            c.extend(kind);
+            c.extend(data);
+            c.extend([0; 4]); // CRC, not checked here
+            c
+        };
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(chunk(b"IHDR", &[0; 13]));
+        png.extend(chunk(b"gAMA", &55556u32.to_be_bytes()));
+        png.extend(chunk(b"IDAT", &[1, 2]));
+        png.extend(chunk(b"cICP", &[12, 13, 0, 1]));
+        let found = chunks(&png);
+        assert_eq!((found.gama, found.cicp), (Some(55556), None));
+        // A length running past the end stops the walk.
+        let mut cut = png[..8].to_vec();
+        cut.extend(chunk(b"sRGB", &[0]));
+        cut.extend(0xFFFF_FFF0u32.to_be_bytes());
+        cut.extend(b"gAMA");
+        assert!(chunks(&cut).srgb);
+        assert_eq!(chunks(&cut).gama, None);
+    }
+}
