@@ -295,6 +295,28 @@ fn ycck_and_cmyk_jpegs_from_another_encoder_decode_alike() {
     }
 }
 
+#[test]
+fn a_cmyk_profile_without_a2b1_converts_through_its_a2b0() {
+    // The fixture's profile with its A2B1 tag renamed A2B2 (saturation):
+    // LittleCMS falls back to A2B0 for relative colorimetric, as the ICC
+    // specification says, and so must impasto (moxcms alone refuses).
+    let mut profile = cmyk_profile();
+    let count = u32::from_be_bytes(profile[128..132].try_into().unwrap()) as usize;
+    let entry = (0..count)
+        .map(|i| 132 + 12 * i)
+        .find(|&at| &profile[at..at + 4] == b"A2B1")
+        .expect("the fixture has A2B1");
+    profile[entry..entry + 4].copy_from_slice(b"A2B2");
+    let img = decode_bytes(
+        &cmyk_jpeg(jpeg_encoder::ColorType::Cmyk, Some(&profile)),
+        1 << 20,
+    )
+    .unwrap();
+    let want: Vec<[u8; 3]> = CMYK_LITTLECMS.iter().map(|(_, w)| *w).collect();
+    let w = worst(&centres(&img), &want);
+    assert!(w <= 1, "{w} levels from LittleCMS");
+}
+
 // ---- PNG cICP, sRGB, gAMA and cHRM (tests/colour/png_chunks_reference.py) ----
 
 /// The fixture colours, as in tests/colour/make_fixtures.py.
@@ -312,6 +334,9 @@ const COLOURS: [[u8; 3]; 10] = [
 ];
 
 type Chunk<'a> = (&'a [u8; 4], Vec<u8>);
+
+/// A case: its name, the chunks the PNG carries, the sRGB expected.
+type ChunkCase<'a> = (&'a str, Vec<Chunk<'a>>, &'a [[u8; 3]]);
 
 /// An untagged RGB PNG of the colours' blocks, with `extra` chunks
 /// inserted before its image data.
@@ -387,7 +412,7 @@ fn decoded(png: &[u8]) -> Vec<[u8; 4]> {
 
 #[test]
 fn png_cicp_and_gama_chrm_convert_as_the_colour_maths_says() {
-    let cases: &[(&str, Vec<Chunk>, &[[u8; 3]])] = &[
+    let cases: &[ChunkCase] = &[
         ("cICP 12/13", vec![cicp(12, 13)], P3_SRGB),
         ("cICP 9/13", vec![cicp(9, 13)], BT2020_SRGB),
         ("cICP 9/1", vec![cicp(9, 1)], BT2020_BT709),

@@ -399,6 +399,23 @@ mod tests {
     }
 
     #[test]
+    fn cmyk_without_a_usable_profile_is_converted_naively_and_says_why() {
+        let cmyk = [0u8, 0, 0, 0, 255, 0, 0, 0, 20, 90, 180, 10, 0, 0, 0, 255];
+        let naive = [
+            255u8, 255, 255, 255, 0, 255, 255, 255, 226, 159, 72, 255, 0, 0, 0, 255,
+        ];
+        for (icc, says) in [
+            (None, false),
+            (Some(adobe_icc()), true),
+            (Some(b"garbage".to_vec()), true),
+        ] {
+            let (img, why) = cmyk_to_srgb(&cmyk, 2, 2, icc.as_deref());
+            assert_eq!(img.as_raw(), &naive.to_vec());
+            assert_eq!(why.is_some(), says, "{why:?}");
+        }
+    }
+
+    #[test]
     fn hostile_profiles_never_panic() {
         // Deterministic mutations of valid profiles: byte flips, truncation,
         // and lying sizes and offsets in the header and tag table.
@@ -436,6 +453,44 @@ mod tests {
             let _ = make_unguarded(&icc);
             let source = [Source::Rgb, Source::Grey][case % 2];
             to_srgb(&mut img, Some(&icc), source);
+        }
+    }
+
+    #[test]
+    fn hostile_cmyk_profiles_never_panic() {
+        // The lut16 CMYK profile of tests/colour/cmyk.jpg, its header, tag
+        // table and table header (grid size, entry counts) mutated.
+        let jpg = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/colour/cmyk.jpg"
+        ));
+        let mut d = jpeg_decoder::Decoder::new(std::io::Cursor::new(jpg.unwrap()));
+        d.read_info().unwrap();
+        let base = d.icc_profile().unwrap();
+        let lut = (0..base.len() - 4)
+            .find(|&i| &base[i..i + 4] == b"mft2")
+            .unwrap();
+        let mut state = 0x2468_ACE1u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        let cmyk = [10u8, 200, 30, 40, 0, 0, 0, 0];
+        for case in 0..240 {
+            let mut icc = base.clone();
+            let i = match case % 3 {
+                0 => next() as usize % 200,
+                1 => lut + next() as usize % 64,
+                _ => next() as usize % icc.len(),
+            };
+            icc[i] = [0, 1, 0xFF, 0x80, next() as u8][next() as usize % 5];
+            // Each build makes a 17^4 grid: a few hundred cases only.
+            if let Conversion::Cmyk(t) = make_unguarded(&icc) {
+                let mut rgba = [0u8; 8];
+                apply_cmyk(&cmyk, &mut rgba, &*t);
+            }
         }
     }
 
