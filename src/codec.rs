@@ -97,8 +97,21 @@ pub(crate) fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::R
 /// file is taken to be sRGB; CMYK JPEGs are converted through their
 /// profile). An animation gives its first frame ([`decode_animation`] gives
 /// them all).
+///
+/// A profile that cannot be applied is logged (`log::warn!`) and the pixels
+/// taken as sRGB; a render reports it as a
+/// [`crate::Warning::ColourProfileIgnored`] instead.
 pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeError> {
-    decode_bytes_noting(bytes, max_pixels).map(|(img, _)| img)
+    let (img, note) = decode_bytes_noting(bytes, max_pixels)?;
+    log_colour_note(note.as_deref());
+    Ok(img)
+}
+
+/// Logs why a colour profile was ignored, if one was.
+pub(crate) fn log_colour_note(note: Option<&str>) {
+    if let Some(why) = note {
+        log::warn!("colour profile ignored, colours taken as sRGB: {why}");
+    }
 }
 
 /// Joins two reasons a colour profile was ignored.

@@ -287,16 +287,21 @@ fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
         image::metadata::LoopCount::Finite(n) => Loop::Times(n.get()),
     };
     let mut frames = Vec::new();
+    let mut note = colour.ignored;
     for frame in apng.into_frames().take(stop) {
         let frame = frame.map_err(corrupt)?;
         let (n, d) = frame.delay().numer_denom_ms();
         let mut image = frame.into_buffer();
-        icc::to_srgb(&mut image, profile.as_deref(), source);
+        let why = icc::to_srgb(&mut image, profile.as_deref(), source);
+        if frames.is_empty() {
+            note = super::join_notes(note, why);
+        }
         frames.push(Frame {
             image: Arc::new(image),
             delay: Delay::new(n as u64, d as u64 * 1000),
         });
     }
+    super::log_colour_note(note.as_deref());
     Ok(Animation {
         width,
         height,
@@ -332,7 +337,10 @@ fn decode_webp(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
             rgb.map(|i| image::DynamicImage::ImageRgb8(i).into_rgba8())
         }
         .ok_or_else(|| DecodeError("WEBP frame has the wrong size".into()))?;
-        icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
+        let why = icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
+        if frames.is_empty() {
+            super::log_colour_note(why.as_deref());
+        }
         frames.push(Frame {
             image: Arc::new(image),
             delay: Delay::from_millis(ms),

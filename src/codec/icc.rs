@@ -21,8 +21,8 @@
 //!   photos from one camera builds its transform once.
 //! * A profile that cannot be used (it does not parse, moxcms cannot build a
 //!   transform from it, or its colour space does not match the pixels, as a
-//!   CMYK profile on an RGB JPEG) is ignored with a logged warning (and the
-//!   reason returned, for the render's warnings), and the pixels are taken
+//!   CMYK profile on an RGB JPEG) is ignored, its reason returned (the
+//!   callers log it or make it a render warning), and the pixels are taken
 //!   as sRGB. This
 //!   is what web browsers do, so a poster shows the photo as the web shows
 //!   it, and one odd file does not stop a batch. Parsing is additionally
@@ -104,9 +104,6 @@ fn conversion(icc: &[u8]) -> Conversion {
         }
     }
     let conversion = make(icc);
-    if let Conversion::Unusable(why) = &conversion {
-        log::warn!("embedded ICC profile ignored, colours taken as sRGB: {why}");
-    }
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
     if !cache.iter().any(|e| e.hash == hash && *e.bytes == *icc) {
         if cache.len() == CACHE_ENTRIES {
@@ -237,9 +234,7 @@ pub(crate) fn to_srgb(img: &mut RgbaImage, icc: Option<&[u8]>, source: Source) -
                 Source::Rgb => "RGB",
                 Source::Grey => "grey",
             };
-            let why = format!("it does not match the {kind} pixels");
-            log::warn!("embedded ICC profile ignored, colours taken as sRGB: {why}");
-            why
+            format!("it does not match the {kind} pixels")
         }
     };
     Some(why)
@@ -264,11 +259,7 @@ pub(crate) fn cmyk_to_srgb(
         Some(Conversion::Cmyk(t)) if apply_cmyk(cmyk, rgba, &*t) => return (out, None),
         Some(Conversion::Cmyk(_)) => Some("the CMYK transform failed".to_string()),
         Some(Conversion::Unusable(why)) => Some(why),
-        Some(_) => {
-            let why = "an RGB or grey profile does not match the CMYK pixels".to_string();
-            log::warn!("embedded ICC profile ignored, CMYK converted naively: {why}");
-            Some(why)
-        }
+        Some(_) => Some("an RGB or grey profile does not match the CMYK pixels".to_string()),
     };
     cmyk_naive(cmyk, rgba);
     (out, why)
@@ -333,7 +324,6 @@ fn apply_rgb(img: &mut RgbaImage, t: &Transform8BitExecutor) -> Option<String> {
     if failed.into_inner() {
         // Cannot happen: the buffers are whole pixels of the layout the
         // transform was made for. Say so rather than hide it.
-        log::warn!("ICC transform refused a buffer; some pixels were left unconverted");
         return Some("the transform refused a buffer; some pixels are unconverted".into());
     }
     None

@@ -119,10 +119,7 @@ pub(crate) fn colour(png: &[u8], embedded: Option<Vec<u8>>) -> PngColour {
                     ignored: None,
                 }
             }
-            Err(why) => {
-                log::warn!("PNG cICP chunk ignored: {why}");
-                ignored = Some(format!("cICP chunk ignored: {why}"));
-            }
+            Err(why) => ignored = Some(format!("cICP chunk ignored: {why}")),
         }
     }
     let (profile, made) = if found.iccp {
@@ -133,7 +130,6 @@ pub(crate) fn colour(png: &[u8], embedded: Option<Vec<u8>>) -> PngColour {
         match gama_chrm_profile(found.gama, found.chrm) {
             Ok(p) => (p, true),
             Err(why) => {
-                log::warn!("PNG gAMA/cHRM chunks ignored: {why}");
                 ignored = Some(format!("gAMA/cHRM chunks ignored: {why}"));
                 (None, false)
             }
