@@ -26,6 +26,11 @@ pub(crate) fn decode(
     bytes: &[u8],
     max_pixels: u64,
 ) -> Result<Option<(RgbaImage, Option<String>)>, DecodeError> {
+    // Most JPEGs are not CMYK: the frame header says so for the cost of
+    // walking a few marker segments.
+    if frame_components(bytes) != Some(4) {
+        return Ok(None);
+    }
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
     if decoder.read_info().is_err() {
         return Ok(None);
@@ -61,9 +66,55 @@ pub(crate) fn decode(
     Ok(Some((img.into_rgba8(), why)))
 }
 
+/// The number of components in the frame header (`SOFn`) of the JPEG
+/// `bytes`, found by walking the marker segments before it; `None` when
+/// the walk fails.
+fn frame_components(bytes: &[u8]) -> Option<u8> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut at = 2;
+    loop {
+        let &[0xFF, marker, hi, lo] = bytes.get(at..at + 4)? else {
+            return None;
+        };
+        match marker {
+            // Fill bytes before a marker.
+            0xFF => at += 1,
+            // SOF0..SOF15 but DHT (C4), JPG (C8) and DAC (CC): precision,
+            // height, width, then the component count.
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                return bytes.get(at + 9).copied();
+            }
+            // Image data before any frame header: malformed.
+            0xDA | 0xD9 => return None,
+            _ => at += 2 + usize::from(u16::from_be_bytes([hi, lo])),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_frame_header_gives_the_component_count() {
+        let cmyk = jpeg(16, 8, jpeg_encoder::ColorType::Cmyk);
+        assert_eq!(frame_components(&cmyk), Some(4));
+        let ycck = jpeg(16, 8, jpeg_encoder::ColorType::CmykAsYcck);
+        assert_eq!(frame_components(&ycck), Some(4));
+        let mut rgb = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut rgb, 90);
+        enc.add_app_segment(1, vec![0xC0; 300]).unwrap();
+        enc.encode(&[9; 8 * 8 * 3], 8, 8, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        assert_eq!(frame_components(&rgb), Some(3));
+        for cut in 0..cmyk.len().min(400) {
+            // Never past the end, whatever the cut.
+            let _ = frame_components(&cmyk[..cut]);
+        }
+        assert_eq!(frame_components(b"\xFF\xD8\xFF\xDA"), None);
+    }
 
     /// A `w` x `h` CMYK (or YCCK) JPEG of smooth ink ramps.
     fn jpeg(w: u16, h: u16, kind: jpeg_encoder::ColorType) -> Vec<u8> {
