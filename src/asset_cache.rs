@@ -53,6 +53,7 @@ impl Identity {
 struct Entry {
     identity: Identity,
     image: Arc<RgbaImage>,
+    colour_note: Option<Arc<str>>,
     natural: (u32, u32),
     last_used: u64,
 }
@@ -138,11 +139,13 @@ impl AssetCache {
                         if entry.identity == id {
                             entry.last_used = tick;
                             let image = Arc::clone(&entry.image);
+                            let colour_note = entry.colour_note.clone();
                             inner.stats.hits += 1;
                             return Ok(SourceImage {
                                 image,
                                 natural,
                                 shrink,
+                                colour_note,
                             });
                         }
                     }
@@ -155,6 +158,7 @@ impl AssetCache {
             image: Arc::new(decoded.image),
             natural: decoded.natural,
             shrink: decoded.shrink,
+            colour_note: decoded.colour_note,
         };
         if let Some(identity) = identity {
             self.insert(path, identity, &cached);
@@ -203,6 +207,7 @@ impl AssetCache {
             Entry {
                 identity,
                 image: Arc::clone(&cached.image),
+                colour_note: cached.colour_note.clone(),
                 natural: cached.natural,
                 last_used,
             },

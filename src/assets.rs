@@ -136,6 +136,9 @@ impl Assets {
             .or_else(|| scene.base_dir.clone())
             .unwrap_or_else(|| PathBuf::from("."));
         let images = self.load_images(scene, &root, limits, cache, shrink_on_load)?;
+        warnings.extend(colour_warnings(scene, &images));
+        // In layer order (stable: a layer's own warnings keep theirs).
+        warnings.sort_by_key(|w| w.layer());
         Ok(Resolved {
             images,
             text,
@@ -251,6 +254,38 @@ impl Assets {
         }
         Ok(images)
     }
+}
+
+/// A [`Warning::ColourProfileIgnored`] for each file whose colour profile
+/// was ignored, naming the first visible layer that draws it.
+fn colour_warnings(scene: &Scene, images: &[Option<SourceImage>]) -> Vec<Warning> {
+    let mut warned: Vec<&Arc<RgbaImage>> = Vec::new();
+    let mut out = Vec::new();
+    for (index, img) in images.iter().enumerate() {
+        let Some(SourceImage {
+            image,
+            colour_note: Some(reason),
+            ..
+        }) = img
+        else {
+            continue;
+        };
+        // Layers drawing one file share its decoded pixels.
+        if warned.iter().any(|w| Arc::ptr_eq(w, image)) {
+            continue;
+        }
+        warned.push(image);
+        let src = match &scene.layers[index].kind {
+            LayerKind::Image(il) => il.src.clone(),
+            _ => String::new(),
+        };
+        out.push(Warning::ColourProfileIgnored {
+            layer: index,
+            src,
+            reason: reason.to_string(),
+        });
+    }
+    out
 }
 
 /// A file, and the frame of it a layer picks (`None`: the still image).

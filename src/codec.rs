@@ -19,10 +19,12 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 pub mod anim;
 mod anim_out;
 mod avif;
+mod cmyk;
 mod gif;
 pub(crate) mod icc;
 mod jpeg;
 mod output;
+mod png_colour;
 mod probe;
 mod quantize;
 mod webp;
@@ -91,14 +93,46 @@ pub(crate) fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::R
 
 /// Decodes an encoded image held in memory (PNG, JPEG, WebP or GIF), EXIF
 /// orientation applied, to straight 8-bit RGBA in sRGB (an embedded ICC
-/// profile is applied; without one the file is taken to be sRGB). An
-/// animation gives its first frame ([`decode_animation`] gives them all).
+/// profile, or a PNG's `cICP` or `gAMA`/`cHRM`, is applied; without one the
+/// file is taken to be sRGB; CMYK JPEGs are converted through their
+/// profile). An animation gives its first frame ([`decode_animation`] gives
+/// them all).
+///
+/// A profile that cannot be applied is logged (`log::warn!`) and the pixels
+/// taken as sRGB; a render reports it as a
+/// [`crate::Warning::ColourProfileIgnored`] instead.
 pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeError> {
+    let (img, note) = decode_bytes_noting(bytes, max_pixels)?;
+    log_colour_note(note.as_deref());
+    Ok(img)
+}
+
+/// Logs why a colour profile was ignored, if one was.
+pub(crate) fn log_colour_note(note: Option<&str>) {
+    if let Some(why) = note {
+        log::warn!("colour profile ignored, colours taken as sRGB: {why}");
+    }
+}
+
+/// Joins two reasons a colour profile was ignored.
+pub(crate) fn join_notes(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    }
+}
+
+/// [`decode_bytes`], and why the file's colour profile (or PNG colour
+/// chunk) was ignored, if it was: the pixels are then taken as sRGB.
+pub(crate) fn decode_bytes_noting(
+    bytes: &[u8],
+    max_pixels: u64,
+) -> Result<(RgbaImage, Option<String>), DecodeError> {
     if bytes.starts_with(b"GIF8") {
         // The first frame as browsers composite it (transparent canvas).
         gif::scan(bytes, max_pixels)?;
         let first = gif::decode(bytes, max_pixels, 1)?.frames.swap_remove(0);
-        return Ok(std::sync::Arc::unwrap_or_clone(first.image));
+        return Ok((std::sync::Arc::unwrap_or_clone(first.image), None));
     }
     let reader = ImageReader::new(BufReader::new(Cursor::new(bytes)))
         .with_guessed_format()
@@ -112,6 +146,11 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
         return Err(DecodeError(
             "truncated JPEG file: no end-of-image marker after the last scan".into(),
         ));
+    }
+    if format == image::ImageFormat::Jpeg {
+        if let Some(decoded) = cmyk::decode(bytes, max_pixels)? {
+            return Ok(decoded);
+        }
     }
     let mut limits = image::Limits::default();
     // The decoder's own allocation limit backs up the pixel check below.
@@ -135,15 +174,26 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     // A profile the decoder cannot even extract is no profile: sRGB.
-    let profile = decoder.icc_profile().ok().flatten();
-    let source = icc_source(decoder.original_color_type(), decoder.color_type());
+    let embedded = decoder.icc_profile().ok().flatten();
+    let mut source = icc_source(decoder.color_type());
+    let (profile, note) = if format == image::ImageFormat::Png {
+        let c = png_colour::colour(bytes, embedded);
+        if c.made {
+            // Made from code points or chunks: an RGB profile, which
+            // applies to grey expanded to RGB as well.
+            source = icc::Source::Rgb;
+        }
+        (c.profile, c.ignored)
+    } else {
+        (embedded, None)
+    };
     let img = DynamicImage::from_decoder(decoder)
         .map_err(|e| DecodeError(format!("truncated or corrupt {fmt} file: {e}")))?;
     let mut img = DynamicImage::ImageRgba8(into_rgba8(img));
     img.apply_orientation(orientation);
     let mut img = img.into_rgba8();
-    icc::to_srgb(&mut img, profile.as_deref(), source);
-    Ok(img)
+    let why = icc::to_srgb(&mut img, profile.as_deref(), source);
+    Ok((img, join_notes(note, why)))
 }
 
 /// `img` as 8-bit RGBA, the same pixels `DynamicImage::into_rgba8` gives:
@@ -185,15 +235,9 @@ pub(crate) fn into_rgba8(img: DynamicImage) -> RgbaImage {
     RgbaImage::from_raw(w, h, out).expect("w * h RGBA pixels")
 }
 
-/// What kind of pixels a decoder's profile describes.
-fn icc_source(original: image::ExtendedColorType, decoded: image::ColorType) -> icc::Source {
-    use image::ExtendedColorType as E;
-    // image 0.25's JPEG decoder reports a CMYK file as the RGB it converts
-    // it to; its CMYK profile is then refused by the colour-space check in
-    // `icc` all the same (warned, pixels left as decoded).
-    if matches!(original, E::Cmyk8 | E::Cmyk16) {
-        return icc::Source::Cmyk;
-    }
+/// What kind of pixels a decoder's profile describes. (CMYK JPEGs do not
+/// come here: [`cmyk`] decodes them.)
+fn icc_source(decoded: image::ColorType) -> icc::Source {
     if decoded.has_color() {
         icc::Source::Rgb
     } else {

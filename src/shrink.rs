@@ -33,6 +33,8 @@ pub(crate) struct Decoded {
     pub image: RgbaImage,
     pub natural: (u32, u32),
     pub shrink: u32,
+    /// Why the file's colour profile was ignored, if it was.
+    pub colour_note: Option<std::sync::Arc<str>>,
 }
 
 /// An image layer's source as the planner receives it: the pixels, the
@@ -43,6 +45,8 @@ pub(crate) struct SourceImage {
     pub image: std::sync::Arc<RgbaImage>,
     pub natural: (u32, u32),
     pub shrink: u32,
+    /// Why the file's colour profile was ignored, if it was.
+    pub colour_note: Option<std::sync::Arc<str>>,
 }
 
 impl SourceImage {
@@ -52,6 +56,7 @@ impl SourceImage {
             natural: image.dimensions(),
             image,
             shrink: 1,
+            colour_note: None,
         }
     }
 }
@@ -79,11 +84,12 @@ pub(crate) fn decode_file(
             return Ok(decoded);
         }
     }
-    let image = codec::decode_bytes(&bytes, max_pixels)?;
+    let (image, note) = codec::decode_bytes_noting(&bytes, max_pixels)?;
     Ok(Decoded {
         natural: image.dimensions(),
         image,
         shrink: 1,
+        colour_note: note.map(Into::into),
     })
 }
 
@@ -149,11 +155,12 @@ fn decode_jpeg_scaled(
     } else {
         codec::icc::Source::Rgb
     };
-    codec::icc::to_srgb(&mut image, profile.as_deref(), source);
+    let note = codec::icc::to_srgb(&mut image, profile.as_deref(), source);
     Ok(Some(Decoded {
         image,
         natural,
         shrink: d,
+        colour_note: note.map(Into::into),
     }))
 }
 

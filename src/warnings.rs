@@ -30,6 +30,18 @@ pub enum Warning {
         /// none); every other available font was searched too.
         family: String,
     },
+    /// An image layer's file carries colour information that could not be
+    /// applied (an ICC profile that does not parse or does not match the
+    /// pixels, a PNG `cICP` with an HDR transfer, ...): its colours were
+    /// taken as sRGB (a CMYK file's converted without a profile).
+    ColourProfileIgnored {
+        /// The index of the first image layer drawing the file.
+        layer: usize,
+        /// The layer's `src`.
+        src: String,
+        /// Why it was ignored.
+        reason: String,
+    },
 }
 
 impl Warning {
@@ -38,13 +50,16 @@ impl Warning {
     pub fn kind(&self) -> &'static str {
         match self {
             Warning::MissingGlyphs { .. } => "missing_glyphs",
+            Warning::ColourProfileIgnored { .. } => "colour_profile_ignored",
         }
     }
 
     /// The index of the layer the warning is about, if it is about one.
     pub fn layer(&self) -> Option<usize> {
         match self {
-            Warning::MissingGlyphs { layer, .. } => Some(*layer),
+            Warning::MissingGlyphs { layer, .. } | Warning::ColourProfileIgnored { layer, .. } => {
+                Some(*layer)
+            }
         }
     }
 
@@ -52,6 +67,7 @@ impl Warning {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             Warning::MissingGlyphs { .. } => Some("text"),
+            Warning::ColourProfileIgnored { .. } => Some("src"),
         }
     }
 }
@@ -77,6 +93,10 @@ impl fmt::Display for Warning {
                     listed.join(", ")
                 )
             }
+            Warning::ColourProfileIgnored { layer, src, reason } => write!(
+                f,
+                "layer {layer} (image): field \"src\": {src:?}: colour profile ignored, colours taken as sRGB: {reason}"
+            ),
         }
     }
 }

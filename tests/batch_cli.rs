@@ -545,3 +545,46 @@ fn render_prints_each_warning_on_one_line_and_missing_glyphs_error_refuses() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(!case.path("e.png").exists());
 }
+
+#[test]
+fn a_photo_whose_colour_profile_is_ignored_is_a_warning_in_every_row_that_draws_it() {
+    let case = Case::new(TEMPLATE);
+    // A JPEG (sniffed by content, whatever its name) whose APP2 profile
+    // is no ICC profile.
+    let mut jpeg = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 90);
+    enc.add_icc_profile(b"not an ICC profile").unwrap();
+    enc.encode(&[90; 12 * 5 * 3], 12, 5, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    std::fs::write(case.path("photo.png"), jpeg).unwrap();
+    case.write("rows.csv", "id,title\na,A\nb,B\n");
+    let run = case.batch(
+        "rows.csv",
+        "out/{{id}}.png",
+        &["--manifest", "m.jsonl", "--jobs", "1"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines = case.manifest("m.jsonl");
+    // The second row finds the photo decoded: its warning is kept too.
+    for line in &lines {
+        let w = &line["warnings"];
+        assert_eq!(w.as_array().map(Vec::len), Some(1), "{line}");
+        assert_eq!(w[0]["kind"], "colour_profile_ignored");
+        assert_eq!(
+            (w[0]["layer"].as_u64(), w[0]["field"].as_str()),
+            (Some(0), Some("src"))
+        );
+        let message = w[0]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(
+                "layer 0 (image): field \"src\": \"photo.png\": colour profile ignored"
+            ) && message.contains("not a valid ICC profile"),
+            "{message}"
+        );
+    }
+    assert!(
+        run.stderr.contains("2 written (2 with warnings)"),
+        "{}",
+        run.stderr
+    );
+}

@@ -273,23 +273,35 @@ fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
         image::codecs::png::PngDecoder::with_limits(Cursor::new(bytes), image_limits(limits))
             .map_err(|e| DecodeError(format!("not a valid PNG file: {e}")))?;
     let (width, height) = decoder.dimensions();
-    let profile = decoder.icc_profile().ok().flatten();
+    // cICP, iCCP, sRGB, gAMA/cHRM, as for a still PNG.
+    let colour = super::png_colour::colour(bytes, decoder.icc_profile().ok().flatten());
+    let source = if colour.made || decoder.color_type().has_color() {
+        icc::Source::Rgb
+    } else {
+        icc::Source::Grey
+    };
+    let profile = colour.profile;
     let apng = decoder.apng().map_err(corrupt)?;
     let loop_count = match apng.loop_count() {
         image::metadata::LoopCount::Infinite => Loop::Forever,
         image::metadata::LoopCount::Finite(n) => Loop::Times(n.get()),
     };
     let mut frames = Vec::new();
+    let mut note = colour.ignored;
     for frame in apng.into_frames().take(stop) {
         let frame = frame.map_err(corrupt)?;
         let (n, d) = frame.delay().numer_denom_ms();
         let mut image = frame.into_buffer();
-        icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
+        let why = icc::to_srgb(&mut image, profile.as_deref(), source);
+        if frames.is_empty() {
+            note = super::join_notes(note, why);
+        }
         frames.push(Frame {
             image: Arc::new(image),
             delay: Delay::new(n as u64, d as u64 * 1000),
         });
     }
+    super::log_colour_note(note.as_deref());
     Ok(Animation {
         width,
         height,
@@ -325,7 +337,10 @@ fn decode_webp(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
             rgb.map(|i| image::DynamicImage::ImageRgb8(i).into_rgba8())
         }
         .ok_or_else(|| DecodeError("WEBP frame has the wrong size".into()))?;
-        icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
+        let why = icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
+        if frames.is_empty() {
+            super::log_colour_note(why.as_deref());
+        }
         frames.push(Frame {
             image: Arc::new(image),
             delay: Delay::from_millis(ms),

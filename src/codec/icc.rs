@@ -13,12 +13,17 @@
 //!   photo tagged "sRGB IEC61966-2.1" costs nothing.
 //! * Grey images with a grey profile are converted through a 256-entry
 //!   table made once per profile.
+//! * CMYK pixels (from CMYK and YCCK JPEGs, [`super::cmyk`]) with a CMYK
+//!   profile are converted through its `A2B1` table (its `A2B0` when it has
+//!   no `A2B1`, as the ICC specification says); without a usable one they
+//!   get the naive conversion of [`cmyk_naive`].
 //! * Transforms are cached, keyed by the profile's bytes, so a batch of
 //!   photos from one camera builds its transform once.
 //! * A profile that cannot be used (it does not parse, moxcms cannot build a
 //!   transform from it, or its colour space does not match the pixels, as a
-//!   CMYK profile on a JPEG the decoder has already turned into RGB) is
-//!   ignored with a logged warning, and the pixels are taken as sRGB. This
+//!   CMYK profile on an RGB JPEG) is ignored, its reason returned (the
+//!   callers log it or make it a render warning), and the pixels are taken
+//!   as sRGB. This
 //!   is what web browsers do, so a poster shows the photo as the web shows
 //!   it, and one odd file does not stop a batch. Parsing is additionally
 //!   guarded against a panic inside the parser.
@@ -39,8 +44,6 @@ pub(crate) enum Source {
     Rgb,
     /// Grey (with or without alpha), expanded to R = G = B: a grey profile applies.
     Grey,
-    /// CMYK already converted to RGB by the decoder without its profile.
-    Cmyk,
 }
 
 /// A profile made ready to apply.
@@ -51,6 +54,8 @@ enum Conversion {
     Rgb(Arc<Transform8BitExecutor>),
     /// A grey profile: grey level to sRGB.
     Grey(Arc<[[u8; 3]; 256]>),
+    /// A CMYK profile: CMYK (4 bytes, ink amounts) to sRGB (3 bytes).
+    Cmyk(Arc<Transform8BitExecutor>),
     /// Not usable; why.
     Unusable(String),
 }
@@ -61,6 +66,7 @@ impl Clone for Conversion {
             Conversion::Identity => Conversion::Identity,
             Conversion::Rgb(t) => Conversion::Rgb(Arc::clone(t)),
             Conversion::Grey(t) => Conversion::Grey(Arc::clone(t)),
+            Conversion::Cmyk(t) => Conversion::Cmyk(Arc::clone(t)),
             Conversion::Unusable(why) => Conversion::Unusable(why.clone()),
         }
     }
@@ -98,9 +104,6 @@ fn conversion(icc: &[u8]) -> Conversion {
         }
     }
     let conversion = make(icc);
-    if let Conversion::Unusable(why) = &conversion {
-        log::warn!("embedded ICC profile ignored, colours taken as sRGB: {why}");
-    }
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
     if !cache.iter().any(|e| e.hash == hash && *e.bytes == *icc) {
         if cache.len() == CACHE_ENTRIES {
@@ -145,8 +148,30 @@ fn make_unguarded(icc: &[u8]) -> Conversion {
                 Err(e) => unusable("no transform from this grey profile to sRGB", e),
             }
         }
+        DataColorSpace::Cmyk => {
+            let with_intent = |intent| {
+                let options = TransformOptions {
+                    rendering_intent: intent,
+                    ..options()
+                };
+                profile.create_transform_8bit(Layout::Rgba, &srgb, Layout::Rgb, options)
+            };
+            // moxcms reads relative colorimetric from `A2B1` only; the ICC
+            // specification says to use `A2B0` when there is no `A2B1`,
+            // which is the perceptual intent's table.
+            let transform = match with_intent(RenderingIntent::RelativeColorimetric) {
+                Err(moxcms::CmsError::UnsupportedLutRenderingIntent(_)) => {
+                    with_intent(RenderingIntent::Perceptual)
+                }
+                other => other,
+            };
+            match transform {
+                Ok(t) => Conversion::Cmyk(t),
+                Err(e) => unusable("no transform from this CMYK profile to sRGB", e),
+            }
+        }
         other => Conversion::Unusable(format!(
-            "a {other:?} profile: only RGB and grey profiles are converted"
+            "a {other:?} profile: only RGB, grey and CMYK profiles are converted"
         )),
     }
 }
@@ -194,31 +219,95 @@ fn grey_table(t: &Transform8BitExecutor) -> Conversion {
 
 /// Converts `img` (straight 8-bit RGBA, as decoded from pixels of kind
 /// `source`) from its embedded profile `icc` to sRGB, in place; alpha is
-/// left as it is. Without a profile, or with an unusable one (warned), the
-/// pixels are left as they are: sRGB.
-pub(crate) fn to_srgb(img: &mut RgbaImage, icc: Option<&[u8]>, source: Source) {
-    let Some(icc) = icc.filter(|p| !p.is_empty()) else {
-        return;
-    };
-    match (conversion(icc), source) {
-        (Conversion::Identity | Conversion::Unusable(_), _) => {}
-        (Conversion::Rgb(t), Source::Rgb) => apply_rgb(img, &*t),
-        (Conversion::Grey(table), Source::Grey) => apply_grey(img, &table),
-        (Conversion::Rgb(_), _) | (Conversion::Grey(_), _) => log::warn!(
-            "embedded ICC profile ignored, colours taken as sRGB: it does not match the {} pixels",
-            match source {
+/// left as it is. Without a profile, or with an unusable one, the pixels
+/// are left as they are: sRGB. Returns why a profile was ignored (also
+/// logged), `None` when there was none or it was applied.
+pub(crate) fn to_srgb(img: &mut RgbaImage, icc: Option<&[u8]>, source: Source) -> Option<String> {
+    let icc = icc.filter(|p| !p.is_empty())?;
+    let why = match (conversion(icc), source) {
+        (Conversion::Identity, _) => return None,
+        (Conversion::Unusable(why), _) => why,
+        (Conversion::Rgb(t), Source::Rgb) => return apply_rgb(img, &*t),
+        (Conversion::Grey(table), Source::Grey) => return apply_grey(img, &table),
+        (Conversion::Rgb(_) | Conversion::Grey(_) | Conversion::Cmyk(_), _) => {
+            let kind = match source {
                 Source::Rgb => "RGB",
                 Source::Grey => "grey",
-                Source::Cmyk => "CMYK",
+            };
+            format!("it does not match the {kind} pixels")
+        }
+    };
+    Some(why)
+}
+
+/// CMYK pixels (4 bytes each: cyan, magenta, yellow and black ink, 0 is
+/// none) of a `width` x `height` image to opaque sRGB RGBA, through the
+/// CMYK profile `icc`, or with [`cmyk_naive`] when there is none or it
+/// cannot be used. Returns the image and why a profile was ignored (also
+/// logged).
+pub(crate) fn cmyk_to_srgb(
+    cmyk: &[u8],
+    width: u32,
+    height: u32,
+    icc: Option<&[u8]>,
+) -> (RgbaImage, Option<String>) {
+    let mut out = RgbaImage::new(width, height);
+    let n = (width as usize * height as usize).min(cmyk.len() / 4);
+    let (cmyk, rgba) = (&cmyk[..n * 4], &mut out.as_mut()[..n * 4]);
+    let why = match icc.filter(|p| !p.is_empty()).map(conversion) {
+        None => None,
+        Some(Conversion::Cmyk(t)) if apply_cmyk(cmyk, rgba, &*t) => return (out, None),
+        Some(Conversion::Cmyk(_)) => Some("the CMYK transform failed".to_string()),
+        Some(Conversion::Unusable(why)) => Some(why),
+        Some(_) => Some("an RGB or grey profile does not match the CMYK pixels".to_string()),
+    };
+    cmyk_naive(cmyk, rgba);
+    (out, why)
+}
+
+/// The conversion without a profile, as web browsers do it: each of red,
+/// green and blue is what its complementary ink and the black ink leave
+/// of the paper, `R = (255 - C)(255 - K) / 255`, rounded.
+pub(crate) fn cmyk_naive(cmyk: &[u8], rgba: &mut [u8]) {
+    use rayon::prelude::*;
+    let leave = |ink: u8, k: u8| ((255 - ink as u32) * (255 - k as u32) + 127) / 255;
+    rgba.par_chunks_mut(CHUNK * 4)
+        .zip(cmyk.par_chunks(CHUNK * 4))
+        .for_each(|(d, s)| {
+            for (d, s) in d.chunks_exact_mut(4).zip(s.chunks_exact(4)) {
+                let k = s[3];
+                d.copy_from_slice(&[
+                    leave(s[0], k) as u8,
+                    leave(s[1], k) as u8,
+                    leave(s[2], k) as u8,
+                    255,
+                ]);
             }
-        ),
-    }
+        });
+}
+
+/// CMYK to opaque RGBA through `t` (CMYK to RGB), in parallel chunks;
+/// whether the transform took every chunk.
+fn apply_cmyk(cmyk: &[u8], rgba: &mut [u8], t: &Transform8BitExecutor) -> bool {
+    use rayon::prelude::*;
+    rgba.par_chunks_mut(CHUNK * 4)
+        .zip(cmyk.par_chunks(CHUNK * 4))
+        .all(|(d, s)| {
+            let mut rgb = vec![0u8; s.len() / 4 * 3];
+            if t.transform(s, &mut rgb).is_err() {
+                return false;
+            }
+            for (d, s) in d.chunks_exact_mut(4).zip(rgb.chunks_exact(3)) {
+                d.copy_from_slice(&[s[0], s[1], s[2], 255]);
+            }
+            true
+        })
 }
 
 /// Pixels per parallel task (and per scratch buffer).
 const CHUNK: usize = 16 * 1024;
 
-fn apply_rgb(img: &mut RgbaImage, t: &Transform8BitExecutor) {
+fn apply_rgb(img: &mut RgbaImage, t: &Transform8BitExecutor) -> Option<String> {
     use rayon::prelude::*;
     let failed = std::sync::atomic::AtomicBool::new(false);
     let raw: &mut [u8] = img;
@@ -235,16 +324,18 @@ fn apply_rgb(img: &mut RgbaImage, t: &Transform8BitExecutor) {
     if failed.into_inner() {
         // Cannot happen: the buffers are whole pixels of the layout the
         // transform was made for. Say so rather than hide it.
-        log::warn!("ICC transform refused a buffer; some pixels were left unconverted");
+        return Some("the transform refused a buffer; some pixels are unconverted".into());
     }
+    None
 }
 
-fn apply_grey(img: &mut RgbaImage, table: &[[u8; 3]; 256]) {
+fn apply_grey(img: &mut RgbaImage, table: &[[u8; 3]; 256]) -> Option<String> {
     for p in img.pixels_mut() {
         // Expanded grey: R = G = B.
         let c = table[p[0] as usize];
         p.0[..3].copy_from_slice(&c);
     }
+    None
 }
 
 #[cfg(test)]
@@ -286,14 +377,31 @@ mod tests {
         let adobe = adobe_icc();
         for (icc, source) in [
             (&adobe[..], Source::Grey),
-            (&adobe[..], Source::Cmyk),
             (&b"not a profile"[..], Source::Rgb),
             (&adobe[..adobe.len() / 2], Source::Rgb),
             (&[][..], Source::Rgb),
         ] {
             let mut got = img.clone();
-            to_srgb(&mut got, Some(icc), source);
+            let why = to_srgb(&mut got, Some(icc), source);
             assert_eq!(got, img);
+            assert_eq!(why.is_some(), !icc.is_empty(), "the reason is returned");
+        }
+    }
+
+    #[test]
+    fn cmyk_without_a_usable_profile_is_converted_naively_and_says_why() {
+        let cmyk = [0u8, 0, 0, 0, 255, 0, 0, 0, 20, 90, 180, 10, 0, 0, 0, 255];
+        let naive = [
+            255u8, 255, 255, 255, 0, 255, 255, 255, 226, 159, 72, 255, 0, 0, 0, 255,
+        ];
+        for (icc, says) in [
+            (None, false),
+            (Some(adobe_icc()), true),
+            (Some(b"garbage".to_vec()), true),
+        ] {
+            let (img, why) = cmyk_to_srgb(&cmyk, 2, 2, icc.as_deref());
+            assert_eq!(img.as_raw(), &naive.to_vec());
+            assert_eq!(why.is_some(), says, "{why:?}");
         }
     }
 
@@ -335,6 +443,44 @@ mod tests {
             let _ = make_unguarded(&icc);
             let source = [Source::Rgb, Source::Grey][case % 2];
             to_srgb(&mut img, Some(&icc), source);
+        }
+    }
+
+    #[test]
+    fn hostile_cmyk_profiles_never_panic() {
+        // The lut16 CMYK profile of tests/colour/cmyk.jpg, its header, tag
+        // table and table header (grid size, entry counts) mutated.
+        let jpg = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/colour/cmyk.jpg"
+        ));
+        let mut d = jpeg_decoder::Decoder::new(std::io::Cursor::new(jpg.unwrap()));
+        d.read_info().unwrap();
+        let base = d.icc_profile().unwrap();
+        let lut = (0..base.len() - 4)
+            .find(|&i| &base[i..i + 4] == b"mft2")
+            .unwrap();
+        let mut state = 0x2468_ACE1u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        let cmyk = [10u8, 200, 30, 40, 0, 0, 0, 0];
+        for case in 0..240 {
+            let mut icc = base.clone();
+            let i = match case % 3 {
+                0 => next() as usize % 200,
+                1 => lut + next() as usize % 64,
+                _ => next() as usize % icc.len(),
+            };
+            icc[i] = [0, 1, 0xFF, 0x80, next() as u8][next() as usize % 5];
+            // Each build makes a 17^4 grid: a few hundred cases only.
+            if let Conversion::Cmyk(t) = make_unguarded(&icc) {
+                let mut rgba = [0u8; 8];
+                apply_cmyk(&cmyk, &mut rgba, &*t);
+            }
         }
     }
 
