@@ -16,7 +16,9 @@
 //! band samples. A window is the exact value the whole resampled image (or
 //! text raster) would hold there, so streaming changes no pixel, only
 //! memory: the canvas, the decoded sources, and per thread one band and one
-//! layer's window (see `plan::memory` for the bound).
+//! layer's window (see `plan::memory` for the bound). An image resampled
+//! onto the canvas grid may instead be read from, or copied into, the
+//! renderer's cache of resampled images (`placed.rs`), with the same values.
 
 pub(crate) mod kernels;
 mod paint;
