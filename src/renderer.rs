@@ -19,8 +19,7 @@ use crate::asset_cache::{AssetCache, AssetCacheStats, DEFAULT_ASSET_CACHE_BYTES}
 use crate::assets::{Assets, Resolved};
 use crate::cancel::RenderOptions;
 use crate::codec;
-use crate::cpu::placed::Placed;
-use crate::error::{Error, Location};
+use crate::error::Error;
 use crate::gpu::pool::PoolStats;
 use crate::gpu::{AdapterSummary, GpuContext, GpuDevice};
 pub use crate::limits::Limits;
@@ -444,33 +443,6 @@ impl Renderer {
                 estimate.total
             })
         })
-    }
-
-    /// Refuses a plan whose estimated peak memory is over
-    /// [`Limits::max_render_bytes`], naming the figure and its largest parts;
-    /// `placed` fills the resampled-image cache only if its buffers fit
-    /// under the limit too.
-    fn check_memory(&self, plan: &Plan<'_>, placed: Option<&mut Placed>) -> Result<(), Error> {
-        let estimate = crate::plan::memory::estimate(plan, rayon::current_num_threads());
-        let max = self.limits.max_render_bytes;
-        if estimate.total <= max {
-            if let Some(p) = placed {
-                if estimate.total.saturating_add(p.fill_bytes()) > max {
-                    p.drop_fills();
-                }
-            }
-            return Ok(());
-        }
-        Err(Error::scene(
-            Location::Canvas,
-            None,
-            format!(
-                "the render would need about {} of memory, over the limit of {} (max_render_bytes); largest parts: {}",
-                crate::plan::memory::mib(estimate.total),
-                crate::plan::memory::mib(max),
-                estimate.largest(3)
-            ),
-        ))
     }
 
     /// Checks the scene against the format's rules ([`Scene::validate`]:

@@ -1,10 +1,12 @@
 //! The renderer's resampled-image cache ([`crate::placed_cache`]): its
-//! budget, its figures, and a render's lookups in it.
+//! budget, its figures, a render's lookups in it, and the memory check that
+//! admits a render and the cache fills it may make.
 
 use std::sync::Arc;
 
 use super::{Backend, Renderer};
 use crate::cpu::placed::Placed;
+use crate::error::{Error, Location};
 use crate::placed_cache::{PlacedCache, PlacedCacheStats};
 use crate::plan::Plan;
 
@@ -43,5 +45,36 @@ impl Renderer {
             Backend::Cpu | Backend::Auto => Placed::lookup(plan, &self.placed_cache, count),
             Backend::Gpu => None,
         }
+    }
+
+    /// Refuses a plan whose estimated peak memory is over
+    /// [`Limits::max_render_bytes`], naming the figure and its largest parts;
+    /// `placed` fills the resampled-image cache only if its buffers fit
+    /// under the limit too.
+    pub(super) fn check_memory(
+        &self,
+        plan: &Plan<'_>,
+        placed: Option<&mut Placed>,
+    ) -> Result<(), Error> {
+        let estimate = crate::plan::memory::estimate(plan, rayon::current_num_threads());
+        let max = self.limits.max_render_bytes;
+        if estimate.total <= max {
+            if let Some(p) = placed {
+                if estimate.total.saturating_add(p.fill_bytes()) > max {
+                    p.drop_fills();
+                }
+            }
+            return Ok(());
+        }
+        Err(Error::scene(
+            Location::Canvas,
+            None,
+            format!(
+                "the render would need about {} of memory, over the limit of {} (max_render_bytes); largest parts: {}",
+                crate::plan::memory::mib(estimate.total),
+                crate::plan::memory::mib(max),
+                estimate.largest(3)
+            ),
+        ))
     }
 }
