@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use image::RgbaImage;
 
-use crate::shrink::{Decoded, SourceImage};
+use crate::shrink::{Decoded, SourceImage, SourceKey};
 
 /// Default byte budget of the decoded-image cache: 256 MiB.
 pub const DEFAULT_ASSET_CACHE_BYTES: u64 = 256 << 20;
@@ -41,6 +41,17 @@ struct Identity {
 }
 
 impl Identity {
+    /// The key of `path`'s pixels decoded at `shrink` while it has this
+    /// identity.
+    fn key(self, path: &Path, shrink: u32) -> SourceKey {
+        SourceKey::File {
+            path: path.to_path_buf(),
+            len: self.len,
+            modified: self.modified,
+            shrink,
+        }
+    }
+
     fn of(path: &Path) -> Option<Identity> {
         let meta = std::fs::metadata(path).ok()?;
         Some(Identity {
@@ -146,6 +157,7 @@ impl AssetCache {
                                 natural,
                                 shrink,
                                 colour_note,
+                                key: Some(id.key(path, shrink)),
                             });
                         }
                     }
@@ -159,6 +171,7 @@ impl AssetCache {
             natural: decoded.natural,
             shrink: decoded.shrink,
             colour_note: decoded.colour_note,
+            key: identity.map(|id| id.key(path, decoded.shrink)),
         };
         if let Some(identity) = identity {
             self.insert(path, identity, &cached);

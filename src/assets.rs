@@ -15,7 +15,7 @@ use crate::error::{Error, Location};
 use crate::plan::geometry::place_image;
 use crate::renderer::Limits;
 use crate::scene::{Filter, LayerKind, Scene};
-use crate::shrink::{self, SourceImage};
+use crate::shrink::{self, SourceImage, SourceKey};
 use crate::text::TextEngine;
 use crate::warnings::Warning;
 
@@ -48,8 +48,14 @@ pub(crate) struct Resolved {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Assets {
-    images: HashMap<String, Arc<RgbaImage>>,
+    /// Each image with the number it was registered under
+    /// ([`SourceKey::Memory`]).
+    images: HashMap<String, (Arc<RgbaImage>, u64)>,
 }
+
+/// Numbers every image registered in an [`Assets`], so that the cache of
+/// resampled images tells them apart (a pointer could be reused).
+static NEXT_ASSET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Assets {
     /// An empty set.
@@ -59,7 +65,8 @@ impl Assets {
 
     /// Registers a decoded straight-alpha image under the `src` name scenes use.
     pub fn insert(&mut self, src: impl Into<String>, image: impl Into<Arc<RgbaImage>>) {
-        self.images.insert(src.into(), image.into());
+        let id = NEXT_ASSET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.images.insert(src.into(), (image.into(), id));
     }
 
     /// Decodes the image file at `path` (PNG, JPEG or WebP; EXIF orientation
@@ -86,7 +93,7 @@ impl Assets {
 
     /// The image registered under `src`, if any.
     pub fn get(&self, src: &str) -> Option<&Arc<RgbaImage>> {
-        self.images.get(src)
+        self.images.get(src).map(|(image, _)| image)
     }
 
     /// Checks limits and layer support, and decodes every image layer's file
@@ -176,7 +183,7 @@ impl Assets {
             if !layer.visible {
                 continue;
             }
-            if let Some(img) = self.get(&il.src) {
+            if let Some((img, id)) = self.images.get(&il.src) {
                 let pixels = img.width() as u64 * img.height() as u64;
                 if pixels > max_pixels {
                     return Err(Error::scene(
@@ -202,7 +209,10 @@ impl Assets {
                         ),
                     ));
                 }
-                images[index] = Some(SourceImage::full(Arc::clone(img)));
+                images[index] = Some(SourceImage::full(
+                    Arc::clone(img),
+                    Some(SourceKey::Memory(*id)),
+                ));
                 continue;
             }
             let path = resolve_asset(root, &il.src)
@@ -320,7 +330,7 @@ pub(crate) fn decode_frame(
             format!("frame {frame} does not exist: the file holds {found} frames"),
         )
     })?;
-    Ok(SourceImage::full(picked.image))
+    Ok(SourceImage::full(picked.image, None))
 }
 
 /// The largest shrink-on-load factor that leaves every layer in `layers`

@@ -19,16 +19,18 @@ use crate::asset_cache::{AssetCache, AssetCacheStats, DEFAULT_ASSET_CACHE_BYTES}
 use crate::assets::{Assets, Resolved};
 use crate::cancel::RenderOptions;
 use crate::codec;
-use crate::error::{Error, Location};
+use crate::error::Error;
 use crate::gpu::pool::PoolStats;
 use crate::gpu::{AdapterSummary, GpuContext, GpuDevice};
 pub use crate::limits::Limits;
+use crate::placed_cache::{PlacedCache, DEFAULT_PLACED_CACHE_BYTES};
 use crate::plan::Plan;
 use crate::scene::{LayerKind, Scene};
 use crate::text::{FontOptions, MissingGlyphs, TextEngine, TextMeasure};
 use crate::warnings::Warning;
 
 mod gpu;
+mod placed;
 mod rows;
 
 /// Which compositor renders.
@@ -89,6 +91,8 @@ pub struct Renderer {
     gpu: Option<Arc<GpuDevice>>,
     /// Decoded image files, shared by every clone of this renderer.
     asset_cache: Arc<AssetCache>,
+    /// Resampled images, shared by every clone of this renderer.
+    placed_cache: Arc<PlacedCache>,
     /// Whether JPEGs drawn smaller than their size are decoded smaller.
     shrink_on_load: bool,
 }
@@ -191,6 +195,7 @@ impl Renderer {
             text: Arc::default(),
             gpu: None,
             asset_cache: Arc::new(AssetCache::new(DEFAULT_ASSET_CACHE_BYTES)),
+            placed_cache: Arc::new(PlacedCache::new(DEFAULT_PLACED_CACHE_BYTES)),
             shrink_on_load: true,
         }
     }
@@ -381,13 +386,14 @@ impl Renderer {
             warnings.extend_from_slice(&resolved.warnings);
             stop.check()?;
             let plan = Plan::new(scene, &resolved);
-            self.check_memory(&plan)?;
+            let mut placed = self.placed_for(&plan, true);
+            self.check_memory(&plan, placed.as_mut())?;
             match self.backend {
                 Backend::Gpu => match &self.gpu {
                     Some(g) => gpu::paint(g, g.route(), &plan, &stop),
                     None => Err(Error::Gpu("this renderer has no GPU device".into())),
                 },
-                Backend::Cpu | Backend::Auto => crate::cpu::render(&plan, &stop),
+                Backend::Cpu | Backend::Auto => crate::cpu::render_cached(&plan, &stop, placed),
             }
         })
     }
@@ -408,18 +414,15 @@ impl Renderer {
         assets: &Assets,
         mut on_result: impl FnMut(usize, Result<RgbaImage, Error>),
     ) {
-        let mut scenes = scenes.into_iter().enumerate().peekable();
-        while let Some(&(i, scene)) = scenes.peek() {
-            // Overlapped on the GPU while it works (a lost device is
-            // replaced between runs); one by one otherwise.
-            match self.gpu_for_batch() {
-                Some((gpu, ctx)) => self.render_run(gpu, &ctx, &mut scenes, assets, &mut on_result),
-                None => {
-                    scenes.next();
-                    on_result(i, self.render_with_assets(scene, assets));
-                }
-            }
-        }
+        self.render_each_report(scenes, assets, |i, result| {
+            on_result(
+                i,
+                result.map(|r| {
+                    crate::warnings::log_all(&r.warnings);
+                    r.image
+                }),
+            )
+        });
     }
 
     /// The memory a render of `scene` would need at its peak, in bytes, as
@@ -430,28 +433,16 @@ impl Renderer {
         guarded(|| {
             let resolved = self.resolve(scene, assets)?;
             let plan = Plan::new(scene, &resolved);
-            Ok(crate::plan::memory::estimate(&plan, rayon::current_num_threads()).total)
+            let estimate = crate::plan::memory::estimate(&plan, rayon::current_num_threads());
+            let fill = self.placed_for(&plan, false).map_or(0, |p| p.fill_bytes());
+            // As `check_memory`: the cache is filled only within the limit.
+            let with_fill = estimate.total.saturating_add(fill);
+            Ok(if with_fill <= self.limits.max_render_bytes {
+                with_fill
+            } else {
+                estimate.total
+            })
         })
-    }
-
-    /// Refuses a plan whose estimated peak memory is over
-    /// [`Limits::max_render_bytes`], naming the figure and its largest parts.
-    fn check_memory(&self, plan: &Plan<'_>) -> Result<(), Error> {
-        let estimate = crate::plan::memory::estimate(plan, rayon::current_num_threads());
-        let max = self.limits.max_render_bytes;
-        if estimate.total <= max {
-            return Ok(());
-        }
-        Err(Error::scene(
-            Location::Canvas,
-            None,
-            format!(
-                "the render would need about {} of memory, over the limit of {} (max_render_bytes); largest parts: {}",
-                crate::plan::memory::mib(estimate.total),
-                crate::plan::memory::mib(max),
-                estimate.largest(3)
-            ),
-        ))
     }
 
     /// Checks the scene against the format's rules ([`Scene::validate`]:

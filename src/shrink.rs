@@ -47,16 +47,38 @@ pub(crate) struct SourceImage {
     pub shrink: u32,
     /// Why the file's colour profile was ignored, if it was.
     pub colour_note: Option<std::sync::Arc<str>>,
+    /// What identifies these pixels across renders, for the cache of
+    /// resampled images (`None`: not cached).
+    pub key: Option<SourceKey>,
+}
+
+/// What identifies a decoded image's pixels across renders: a file as the
+/// decoded-image cache keys it (path, size, modification time, shrink
+/// factor), or an in-memory asset by the number it was given when it was
+/// registered (never reused within a process).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum SourceKey {
+    /// A still image decoded from a file.
+    File {
+        path: std::path::PathBuf,
+        len: u64,
+        modified: Option<std::time::SystemTime>,
+        shrink: u32,
+    },
+    /// An image registered in [`crate::Assets`].
+    Memory(u64),
 }
 
 impl SourceImage {
-    /// An image used at its full size.
-    pub fn full(image: std::sync::Arc<RgbaImage>) -> SourceImage {
+    /// An image used at its full size, `key` identifying it (if anything
+    /// does).
+    pub fn full(image: std::sync::Arc<RgbaImage>, key: Option<SourceKey>) -> SourceImage {
         SourceImage {
             natural: image.dimensions(),
             image,
             shrink: 1,
             colour_note: None,
+            key,
         }
     }
 }

@@ -112,6 +112,16 @@ pub struct Rendered {
     pub warnings: Vec<Warning>,
 }
 
+impl Rendered {
+    /// An image without warnings.
+    pub(crate) fn new(image: RgbaImage) -> Rendered {
+        Rendered {
+            image,
+            warnings: Vec::new(),
+        }
+    }
+}
+
 impl Renderer {
     /// [`Renderer::render_with`] that returns the render's warnings (such
     /// as characters no font can draw) with the image, instead of logging
@@ -137,6 +147,29 @@ impl Renderer {
         let mut warnings = Vec::new();
         let image = self.render_collecting(scene, assets, options, &mut warnings)?;
         Ok(Rendered { image, warnings })
+    }
+
+    /// [`Renderer::render_each`] that hands each scene's warnings with its
+    /// image ([`Renderer::render_report`]) instead of logging them.
+    pub fn render_each_report<'s>(
+        &self,
+        scenes: impl IntoIterator<Item = &'s Scene>,
+        assets: &Assets,
+        mut on_result: impl FnMut(usize, Result<Rendered, Error>),
+    ) {
+        let mut scenes = scenes.into_iter().enumerate().peekable();
+        let options = RenderOptions::default();
+        while let Some(&(i, scene)) = scenes.peek() {
+            // Overlapped on the GPU while it works (a lost device is
+            // replaced between runs); one by one otherwise.
+            match self.gpu_for_batch() {
+                Some((gpu, ctx)) => self.render_run(gpu, &ctx, &mut scenes, assets, &mut on_result),
+                None => {
+                    scenes.next();
+                    on_result(i, self.render_report(scene, assets, &options));
+                }
+            }
+        }
     }
 
     /// [`Renderer::render_to_file_as`] that returns the render's warnings

@@ -9,6 +9,19 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+mod common;
+
+/// The backends to run a batch on: the CPU, and the GPU where there is an
+/// adapter (required under `CI=true`; there the batch goes through the
+/// overlapped GPU path).
+fn backends_here() -> Vec<&'static str> {
+    let mut all = vec!["cpu"];
+    if common::backends::gpu_renderer().is_some() {
+        all.push("gpu");
+    }
+    all
+}
+
 struct Run {
     code: i32,
     stderr: String,
@@ -57,6 +70,7 @@ const TEMPLATE: &str = r##"{
 /// A folder holding the template, its photo and data.
 struct Case {
     dir: tempfile::TempDir,
+    backend: &'static str,
 }
 
 impl Case {
@@ -67,7 +81,16 @@ impl Case {
         });
         photo.save(dir.path().join("photo.png")).unwrap();
         std::fs::write(dir.path().join("card.json"), template).unwrap();
-        Case { dir }
+        Case {
+            dir,
+            backend: "cpu",
+        }
+    }
+
+    /// The case, batches run on `backend`.
+    fn on(mut self, backend: &'static str) -> Case {
+        self.backend = backend;
+        self
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -79,7 +102,8 @@ impl Case {
         self
     }
 
-    /// `impasto batch card.json --data DATA --output PATTERN ...` on the CPU.
+    /// `impasto batch card.json --data DATA --output PATTERN ...` on the
+    /// case's backend (the CPU unless [`Case::on`]).
     fn batch(&self, data: &str, output: &str, extra: &[&str]) -> Run {
         let mut args = vec![
             "batch",
@@ -89,7 +113,7 @@ impl Case {
             "--output",
             output,
             "--backend",
-            "cpu",
+            self.backend,
             "--no-system-fonts",
         ];
         args.extend_from_slice(extra);
@@ -198,8 +222,14 @@ fn four_shards_in_four_processes_write_what_one_process_writes_and_make_their_ma
 }
 
 #[test]
-fn one_job_and_two_jobs_write_byte_identical_files() {
-    let case = Case::new(TEMPLATE);
+fn one_job_and_two_jobs_write_byte_identical_files_on_every_backend() {
+    for backend in backends_here() {
+        one_job_and_two_jobs_write_byte_identical_files_on(backend);
+    }
+}
+
+fn one_job_and_two_jobs_write_byte_identical_files_on(backend: &'static str) {
+    let case = Case::new(TEMPLATE).on(backend);
     case.write("rows.csv", &rows_csv());
     assert_eq!(
         case.batch("rows.csv", "a/{{id}}.jpg", &["--jobs", "1"])
@@ -248,8 +278,19 @@ fn a_misspelt_field_in_the_template_exits_2_before_any_row() {
 }
 
 #[test]
-fn a_bad_colour_and_a_missing_required_value_fail_their_rows_and_the_rest_are_written() {
-    let case = Case::new(TEMPLATE);
+fn a_bad_colour_and_a_missing_required_value_fail_their_rows_and_the_rest_are_written_on_every_backend(
+) {
+    for backend in backends_here() {
+        a_bad_colour_and_a_missing_required_value_fail_their_rows_and_the_rest_are_written_on(
+            backend,
+        );
+    }
+}
+
+fn a_bad_colour_and_a_missing_required_value_fail_their_rows_and_the_rest_are_written_on(
+    backend: &'static str,
+) {
+    let case = Case::new(TEMPLATE).on(backend);
     case.write(
         "rows.csv",
         "id,title,accent\na,Alpha,#123\nb,Beta,#12345\nc,,#fff\nd,Delta,\n",
@@ -464,8 +505,17 @@ fn render_set_binds_one_row_and_render_dash_reads_standard_input() {
 }
 
 #[test]
-fn a_row_with_characters_no_font_has_is_written_with_warnings_in_its_manifest_line() {
-    let case = Case::new(TEMPLATE);
+fn a_row_with_characters_no_font_has_is_written_with_warnings_in_its_manifest_line_on_every_backend(
+) {
+    for backend in backends_here() {
+        a_row_with_characters_no_font_has_is_written_with_warnings_in_its_manifest_line_on(backend);
+    }
+}
+
+fn a_row_with_characters_no_font_has_is_written_with_warnings_in_its_manifest_line_on(
+    backend: &'static str,
+) {
+    let case = Case::new(TEMPLATE).on(backend);
     // U+10FFFD (private use) is in no font; --no-system-fonts keeps the
     // search to the bundled Inter.
     case.write(

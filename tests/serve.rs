@@ -265,6 +265,11 @@ fn metrics_counts_add_up_to_the_requests_sent() {
     let lookups = server.metric("impasto_asset_cache_hits_total")
         + server.metric("impasto_asset_cache_misses_total");
     assert!(lookups >= 1.0);
+    // So are the resampled-image cache's.
+    assert_eq!(
+        server.metric("impasto_placed_cache_budget_bytes"),
+        (256u64 << 20) as f64
+    );
 }
 
 #[cfg(unix)]

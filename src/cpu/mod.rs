@@ -16,10 +16,13 @@
 //! band samples. A window is the exact value the whole resampled image (or
 //! text raster) would hold there, so streaming changes no pixel, only
 //! memory: the canvas, the decoded sources, and per thread one band and one
-//! layer's window (see `plan::memory` for the bound).
+//! layer's window (see `plan::memory` for the bound). An image resampled
+//! onto the canvas grid may instead be read from, or copied into, the
+//! renderer's cache of resampled images (`placed.rs`), with the same values.
 
 pub(crate) mod kernels;
 mod paint;
+pub(crate) mod placed;
 pub(crate) mod resample;
 pub(crate) mod window;
 
@@ -35,6 +38,7 @@ use crate::plan::memory::{BAND_ROWS, CHUNK_COLS, KEPT_RINGS_BYTES};
 use crate::plan::{Paint, Plan, PlannedLayer, Sampling, Stops};
 use crate::text::TextGlyphs;
 use paint::{paint_row, sampled_window, View};
+use placed::{GridRows, Placed};
 use window::{WindowScratch, Windowed};
 
 /// How the CPU paints a planned layer's colour, row by row: the plan's
@@ -50,9 +54,9 @@ enum Painter<'p> {
         oy: i64,
     },
     /// [`Sampling::Grid`]: canvas pixel (x, y) is pixel (x - x0, y - y0) of
-    /// the resample, made band by band.
+    /// the resample, made band by band (or read from the cache).
     Grid {
-        resample: Windowed<'p>,
+        rows: GridRows<'p>,
         x0: u32,
         y0: u32,
     },
@@ -138,14 +142,26 @@ impl Work {
 /// error once it says stop (checked between layers while preparing and
 /// between layers of every band of rows).
 pub(crate) fn render(plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
+    render_cached(plan, stop, None)
+}
+
+/// [`render`], with the image layers' uses of the resampled-image cache
+/// ([`Placed::lookup`]): hits are read from it, and fills kept in it once
+/// the render has made every row.
+pub(crate) fn render_cached(
+    plan: &Plan<'_>,
+    stop: &Stop<'_>,
+    mut placed: Option<Placed<'_>>,
+) -> Result<RgbaImage, Error> {
     let space = plan.space;
     let (w, h) = (plan.width, plan.height);
     let mut prepared: Vec<Prepared<'_>> = Vec::with_capacity(plan.layers.len());
-    for layer in &plan.layers {
+    for (i, layer) in plan.layers.iter().enumerate() {
         stop.check()?;
+        let cached = placed.as_mut().and_then(|p| p.take(i));
         prepared.push(Prepared {
             layer,
-            painter: painter(layer, plan),
+            painter: painter(layer, plan, cached),
         });
     }
     let background = plan.background;
@@ -176,13 +192,24 @@ pub(crate) fn render(plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Erro
             },
         );
     stop.check()?;
+    if let Some(placed) = placed {
+        placed.keep(prepared.into_iter().filter_map(|p| match p.painter {
+            Painter::Grid { rows, .. } => rows.into_filling(),
+            _ => None,
+        }));
+    }
     // The buffer has exactly width * height * 4 bytes.
     Ok(RgbaImage::from_raw(w, h, out).expect("buffer size matches the canvas"))
 }
 
 /// The CPU painter of a planned layer: how its images are resampled and
-/// its text laid out (glyphs rasterized once, painted per window).
-fn painter<'p>(layer: &'p PlannedLayer<'p>, plan: &Plan<'_>) -> Painter<'p> {
+/// its text laid out (glyphs rasterized once, painted per window); `cached`
+/// is its use of the resampled-image cache.
+fn painter<'p>(
+    layer: &'p PlannedLayer<'p>,
+    plan: &Plan<'_>,
+    cached: Option<placed::Use>,
+) -> Painter<'p> {
     let space = plan.space;
     match &layer.paint {
         Paint::Solid(c) => Painter::Solid(*c),
@@ -195,7 +222,7 @@ fn painter<'p>(layer: &'p PlannedLayer<'p>, plan: &Plan<'_>) -> Painter<'p> {
                 oy: *oy,
             },
             Sampling::Grid { bounds, xw, yw } => Painter::Grid {
-                resample: Windowed::new(image, space, xw, yw),
+                rows: GridRows::new(Windowed::new(image, space, xw, yw), cached),
                 x0: bounds[0],
                 y0: bounds[1],
             },
@@ -245,15 +272,15 @@ fn composite_band(
     }
     let mut view = None;
     if let Painter::Grid {
-        resample, y0: by, ..
+        rows: grid, y0: by, ..
     } = &layer.painter
     {
         // The resampled rows this band shows, every column.
-        let (dw, dh) = resample.size();
+        let (dw, dh) = grid.size();
         let k0 = (y0 as i64 - *by as i64).clamp(0, dh as i64) as usize;
         let k1 = ((y0 as usize + rows) as i64 - *by as i64).clamp(k0 as i64, dh as i64) as usize;
         if k0 < k1 {
-            work.grid_window(index, resample, k0..k1);
+            work.grid_rows(index, grid, k0..k1);
         } else {
             work.window.clear();
         }

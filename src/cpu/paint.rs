@@ -109,11 +109,11 @@ fn paint_colour(
             }
         }
         Painter::Grid {
-            resample,
+            rows,
             x0: bx,
             y0: by,
         } => {
-            let (w, h) = resample.size();
+            let (w, h) = rows.size();
             let ry = y as i64 - *by as i64;
             if ry < 0 || ry >= h as i64 {
                 out.fill([0.0; 4]);

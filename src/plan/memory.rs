@@ -19,6 +19,11 @@
 //!   and the rings of source rows it keeps from band to band for layers
 //!   resampled onto the canvas grid (at most [`KEPT_RINGS_BYTES`]).
 //!
+//! A render that fills the renderer's resampled-image cache
+//! (`crate::cpu::placed`) also holds each filled layer's resample (8 bytes a
+//! pixel) until it ends; the renderer adds that to this estimate, and fills
+//! the cache only when the sum stays within the limit.
+//!
 //! The GPU backend's device memory is bounded by its own pool budget.
 
 use std::collections::HashSet;

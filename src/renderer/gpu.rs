@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::gpu::{GpuCompositor, GpuContext, GpuDevice, Pending};
 use crate::plan::Plan;
 use crate::scene::Scene;
+use crate::warnings::{Rendered, Warning};
 
 /// Paints `plan` where `route` says: the CPU, or the GPU (on a new device
 /// if the last one was lost), whose outcome the breaker counts.
@@ -48,7 +49,7 @@ enum Next<'a> {
 impl Renderer {
     /// The GPU and its current context, when a batch is to overlap its
     /// scenes on it: on the GPU backend, with the breaker closed.
-    pub(super) fn gpu_for_batch(&self) -> Option<(&GpuDevice, Arc<GpuContext>)> {
+    pub(crate) fn gpu_for_batch(&self) -> Option<(&GpuDevice, Arc<GpuContext>)> {
         match (self.backend, &self.gpu) {
             (Backend::Gpu, Some(gpu)) if gpu.is_closed() => {
                 // A device that cannot be opened: the scene goes one by one,
@@ -63,15 +64,15 @@ impl Renderer {
     /// scene `i` is read back) while its device is not lost and the breaker
     /// stays closed, and at least one; the scene in flight is finished
     /// before returning.
-    pub(super) fn render_run<'s>(
+    pub(crate) fn render_run<'s>(
         &self,
         gpu: &GpuDevice,
         ctx: &GpuContext,
         scenes: &mut Peekable<impl Iterator<Item = (usize, &'s Scene)>>,
         assets: &Assets,
-        on_result: &mut impl FnMut(usize, Result<RgbaImage, Error>),
+        on_result: &mut impl FnMut(usize, Result<Rendered, Error>),
     ) {
-        let mut pending: Option<(usize, Pending<'_>)> = None;
+        let mut pending: Option<(usize, Pending<'_>, Vec<Warning>)> = None;
         // At least one scene per run (the route decides where it goes), so
         // that the caller's loop always moves on.
         let mut first = true;
@@ -80,11 +81,12 @@ impl Renderer {
             let Some((i, scene)) = scenes.next() else {
                 break;
             };
+            let mut warnings = Vec::new();
             let next = guarded(|| {
                 let resolved = self.resolve(scene, assets)?;
-                crate::warnings::log_all(&resolved.warnings);
+                warnings.clone_from(&resolved.warnings);
                 let plan = Plan::new(scene, &resolved);
-                self.check_memory(&plan)?;
+                self.check_memory(&plan, None)?;
                 match gpu.route() {
                     Route::Gpu => {
                         gpu.injected_failure()?;
@@ -94,12 +96,15 @@ impl Renderer {
                     route => Ok(Next::Painted(paint(gpu, route, &plan, &Stop::never()))),
                 }
             });
-            if let Some((j, previous)) = pending.take() {
-                on_result(j, finish(gpu, ctx, previous));
+            if let Some((j, previous, w)) = pending.take() {
+                on_result(
+                    j,
+                    finish(gpu, ctx, previous).map(|image| rendered(image, w)),
+                );
             }
             match next {
-                Ok(Next::Submitted(p)) => pending = Some((i, p)),
-                Ok(Next::Painted(result)) => on_result(i, result),
+                Ok(Next::Submitted(p)) => pending = Some((i, p, warnings)),
+                Ok(Next::Painted(result)) => on_result(i, result.map(|im| rendered(im, warnings))),
                 Err(e) => {
                     let result = Err(blame_loss(ctx, e));
                     gpu.record(Route::Gpu, &result);
@@ -107,8 +112,8 @@ impl Renderer {
                 }
             }
         }
-        if let Some((j, last)) = pending {
-            on_result(j, finish(gpu, ctx, last));
+        if let Some((j, last, w)) = pending {
+            on_result(j, finish(gpu, ctx, last).map(|image| rendered(image, w)));
         }
     }
 
@@ -211,6 +216,13 @@ impl Renderer {
         }
         self
     }
+}
+
+/// A render's image and warnings.
+fn rendered(image: RgbaImage, warnings: Vec<Warning>) -> Rendered {
+    let mut r = Rendered::new(image);
+    r.warnings = warnings;
+    r
 }
 
 /// Reads back a scene of a batch, and counts the outcome.

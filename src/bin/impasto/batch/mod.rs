@@ -1,7 +1,9 @@
 //! `impasto batch`: one template, many rows, one image per row. Rows are
 //! streamed from CSV or JSON Lines into a bounded queue that N worker
-//! threads take from, sharing one `Renderer`; a collector writes the
-//! manifest in row order and reports progress. docs/batch.md is the guide.
+//! threads take from, sharing one `Renderer` (on the GPU one thread renders
+//! through the overlapped path and the workers encode and write); a
+//! collector writes the manifest in row order and reports progress.
+//! docs/batch.md is the guide.
 
 mod manifest;
 mod output;

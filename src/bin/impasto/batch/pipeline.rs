@@ -1,6 +1,8 @@
 //! The batch's threads: the reader (this thread) streams rows into a
-//! bounded queue, N workers render from it with one shared `Renderer`, and
-//! a collector puts outcomes back in row order for the manifest.
+//! bounded queue, N workers render from it with one shared `Renderer` (on
+//! the GPU, `gpu.rs`: one thread renders them overlapped and the N workers
+//! encode and write), and a collector puts outcomes back in row order for
+//! the manifest.
 //!
 //! Memory stays flat: the queue holds at most 2N rows, and the reader waits
 //! while it is more than `WINDOW` rows ahead of the last row written in
@@ -13,12 +15,14 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
 use impasto::codec::OutputFormat;
-use impasto::{Assets, Error, RenderOptions, Renderer, Template};
+use impasto::{Assets, Backend, Error, RenderOptions, Renderer, Template, Warning};
 
 use super::manifest::{Failure, Manifest, Outcome, Reorder, Status};
 use super::output::Pattern;
 use super::progress::{Counts, Progress};
 use super::rows::{RowData, Rows};
+
+mod gpu;
 
 /// How far the reader may run ahead of the manifest, per worker.
 const WINDOW_PER_JOB: u64 = 16;
@@ -88,10 +92,26 @@ pub fn run(
     let (job_tx, job_rx) = sync_channel::<Job>(ctx.jobs * 2);
     let job_rx = Mutex::new(job_rx);
     let (res_tx, res_rx) = channel::<Outcome>();
+    // On the GPU, one thread drives the device through the overlapped
+    // path and the workers encode and write what it renders.
+    let on_gpu = ctx.renderer.backend() == Backend::Gpu;
+    let (img_tx, img_rx) = sync_channel::<gpu::Rendered>(ctx.jobs);
+    let img_rx = Mutex::new(img_rx);
     std::thread::scope(|s| {
         for _ in 0..ctx.jobs {
             let (res_tx, job_rx, shared) = (res_tx.clone(), &job_rx, &shared);
-            s.spawn(move || work(ctx, job_rx, res_tx, shared));
+            if on_gpu {
+                let img_rx = &img_rx;
+                s.spawn(move || gpu::write_work(ctx, img_rx, res_tx, shared));
+            } else {
+                s.spawn(move || work(ctx, job_rx, res_tx, shared));
+            }
+        }
+        if on_gpu {
+            let (res_tx, job_rx, shared) = (res_tx.clone(), &job_rx, &shared);
+            s.spawn(move || gpu::drive(ctx, job_rx, img_tx, res_tx, shared));
+        } else {
+            drop(img_tx);
         }
         let shared_ref = &shared;
         let collector = s.spawn(move || collect(ctx, res_rx, manifest, total, shared_ref));
@@ -195,40 +215,66 @@ fn work(ctx: &Context<'_>, jobs: &Mutex<Receiver<Job>>, results: Sender<Outcome>
             return;
         };
         let outcome = if shared.stopped() {
-            Outcome {
-                seq: job.seq,
-                row: job.row,
-                id: job.id,
-                status: Status::NotRun,
-                output: None,
-                bytes: None,
-                ms: 0,
-                failure: None,
-                warnings: Vec::new(),
-            }
+            not_run(job)
         } else {
             render(ctx, job)
         };
-        if outcome.status == Status::Failed && ctx.fail_fast {
-            // Stop here rather than in the collector, so that the next job
-            // this worker takes is not started.
-            shared.stop.store(true, Ordering::Relaxed);
-        }
-        // A closed channel means the collector gave up: keep draining so
-        // that the reader never blocks on a full queue.
-        let _ = results.send(outcome);
+        send(ctx, &results, shared, outcome);
     }
+}
+
+/// A job not rendered because the batch stopped.
+fn not_run(job: Job) -> Outcome {
+    Outcome {
+        seq: job.seq,
+        row: job.row,
+        id: job.id,
+        status: Status::NotRun,
+        output: None,
+        bytes: None,
+        ms: 0,
+        failure: None,
+        warnings: Vec::new(),
+    }
+}
+
+/// Hands a worker's outcome to the collector.
+fn send(ctx: &Context<'_>, results: &Sender<Outcome>, shared: &Shared, outcome: Outcome) {
+    if outcome.status == Status::Failed && ctx.fail_fast {
+        // Stop here rather than in the collector, so that the next job
+        // this worker takes is not started.
+        shared.stop.store(true, Ordering::Relaxed);
+    }
+    // A closed channel means the collector gave up: keep draining so
+    // that the reader never blocks on a full queue.
+    let _ = results.send(outcome);
+}
+
+/// Creates the folder of a job's output file.
+fn create_folder(job: &Job) -> Result<(), Error> {
+    if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// The size of a job's written file, and its warnings.
+fn written(job: &Job, warnings: Vec<Warning>) -> Result<(u64, Vec<Warning>), Error> {
+    std::fs::metadata(&job.output)
+        .map(|m| (m.len(), warnings))
+        .map_err(|source| Error::Io {
+            path: job.output.clone(),
+            source,
+        })
 }
 
 /// Binds, renders and writes one row (atomically: a temporary file renamed).
 fn render(ctx: &Context<'_>, job: Job) -> Outcome {
     let result = job.data.bind(ctx.template).and_then(|scene| {
-        if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
+        create_folder(&job)?;
         let options = RenderOptions::default();
         let format = OutputFormat::from_path(&job.output, ctx.quality)?;
         let warnings = ctx.renderer.render_to_file_report(
@@ -238,13 +284,13 @@ fn render(ctx: &Context<'_>, job: Job) -> Outcome {
             format,
             &options,
         )?;
-        std::fs::metadata(&job.output)
-            .map(|m| (m.len(), warnings))
-            .map_err(|source| Error::Io {
-                path: job.output.clone(),
-                source,
-            })
+        written(&job, warnings)
     });
+    finish(job, result)
+}
+
+/// A job's outcome from its written file's size and warnings.
+fn finish(job: Job, result: Result<(u64, Vec<Warning>), Error>) -> Outcome {
     let (status, bytes, failure, warnings) = match result {
         Ok((bytes, warnings)) => (Status::Ok, Some(bytes), None, warnings),
         Err(e) => (Status::Failed, None, Some(Failure::of(&e)), Vec::new()),

@@ -138,8 +138,13 @@ fn renderers(which: BenchBackend, paths: Compositors) -> Result<Vec<Candidate>, 
     // Bundled fonts only, so text costs the same everywhere; no
     // decoded-image cache, so `poster` decodes its files in every
     // repetition, as its first render does (the other cases' images are
-    // in memory or decoded by the case itself).
-    let setup = |r: Renderer| r.with_system_fonts(false).with_asset_cache_budget(0);
+    // in memory or decoded by the case itself); no resampled-image cache,
+    // so every repetition resamples, as a single render does.
+    let setup = |r: Renderer| {
+        r.with_system_fonts(false)
+            .with_asset_cache_budget(0)
+            .with_placed_cache_budget(0)
+    };
     Ok(out
         .into_iter()
         .map(|(name, r)| (name, r.map(setup)))

@@ -148,6 +148,7 @@ impl Metrics {
             .server_figures(budget, ready)
             .into_iter()
             .chain(cache_figures(renderer))
+            .chain(placed_figures(renderer))
         {
             head(&mut out, name, kind, help);
             let _ = writeln!(out, "{name} {value}");
@@ -317,6 +318,49 @@ fn cache_figures(renderer: &Renderer) -> [Figure; 8] {
             "gauge",
             "Bytes held by the glyph cache.",
             glyph_bytes.to_string(),
+        ),
+    ]
+}
+
+/// The resampled-image cache's figures.
+fn placed_figures(renderer: &Renderer) -> [Figure; 6] {
+    let cache = renderer.placed_cache_stats();
+    [
+        (
+            "impasto_placed_cache_hits_total",
+            "counter",
+            "Image layers whose resample was read from the resampled-image cache.",
+            cache.hits.to_string(),
+        ),
+        (
+            "impasto_placed_cache_misses_total",
+            "counter",
+            "Image layers resampled (not in the resampled-image cache).",
+            cache.misses.to_string(),
+        ),
+        (
+            "impasto_placed_cache_evictions_total",
+            "counter",
+            "Resampled images dropped from the cache.",
+            cache.evictions.to_string(),
+        ),
+        (
+            "impasto_placed_cache_bytes",
+            "gauge",
+            "Bytes held by the resampled-image cache.",
+            cache.bytes.to_string(),
+        ),
+        (
+            "impasto_placed_cache_images",
+            "gauge",
+            "Resampled images held by the cache.",
+            cache.images.to_string(),
+        ),
+        (
+            "impasto_placed_cache_budget_bytes",
+            "gauge",
+            "The resampled-image cache's budget.",
+            cache.budget.to_string(),
         ),
     ]
 }

@@ -1,0 +1,92 @@
+//! The batch on the GPU backend: one thread drives the device through the
+//! overlapped path (`Renderer::render_each_report`: a row is uploaded and
+//! submitted while the previous one is drawn and read back), taking the
+//! queued rows a group at a time, and the workers encode and write the
+//! images it hands them. Rows in flight stay bounded: the queue, one group,
+//! the hand-over queue (one image per worker) and one image per worker.
+
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
+use std::sync::{Mutex, PoisonError};
+
+use impasto::codec::{self, OutputFormat};
+use impasto::{Assets, Error};
+
+use super::{create_folder, finish, not_run, send, written, Context, Job, Outcome, Shared};
+
+/// A row rendered on the GPU, to be written.
+pub(super) type Rendered = (Job, Result<impasto::Rendered, Error>);
+
+/// The GPU thread: renders the queued rows a group at a time until the
+/// queue closes, and hands each image to the writers.
+pub(super) fn drive(
+    ctx: &Context<'_>,
+    jobs: &Mutex<Receiver<Job>>,
+    images: SyncSender<Rendered>,
+    results: Sender<Outcome>,
+    shared: &Shared,
+) {
+    let group_max = 2 * ctx.jobs.max(1);
+    loop {
+        let rx = jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        let Ok(first) = rx.recv() else {
+            return;
+        };
+        let mut group = vec![first];
+        while group.len() < group_max {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        drop(rx);
+        let mut scenes = Vec::with_capacity(group.len());
+        let mut bound = Vec::with_capacity(group.len());
+        for job in group {
+            if shared.stopped() {
+                send(ctx, &results, shared, not_run(job));
+                continue;
+            }
+            match job.data.bind(ctx.template) {
+                Ok(scene) => {
+                    scenes.push(scene);
+                    bound.push(Some(job));
+                }
+                Err(e) => send(ctx, &results, shared, finish(job, Err(e))),
+            }
+        }
+        ctx.renderer
+            .render_each_report(&scenes, &Assets::new(), |k, result| {
+                if let Some(job) = bound.get_mut(k).and_then(Option::take) {
+                    // A closed channel: every writer is gone, nothing to do.
+                    let _ = images.send((job, result));
+                }
+            });
+    }
+}
+
+/// A writer: encodes and writes (atomically) what the GPU thread renders.
+pub(super) fn write_work(
+    ctx: &Context<'_>,
+    images: &Mutex<Receiver<Rendered>>,
+    results: Sender<Outcome>,
+    shared: &Shared,
+) {
+    loop {
+        let next = images.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok((job, rendered)) = next else {
+            return;
+        };
+        let outcome = if shared.stopped() {
+            not_run(job)
+        } else {
+            let result = rendered.and_then(|r| {
+                create_folder(&job)?;
+                let format = OutputFormat::from_path(&job.output, ctx.quality)?;
+                codec::save_as(&r.image, &job.output, format)?;
+                written(&job, r.warnings)
+            });
+            finish(job, result)
+        };
+        send(ctx, &results, shared, outcome);
+    }
+}

@@ -1,0 +1,287 @@
+//! Resampled ("placed") images kept between renders: a batch that draws
+//! the same photo at the same place on every card resamples it once. An
+//! entry is keyed by what determines every resampled pixel: the decoded
+//! image's identity ([`SourceKey`]: the decoded-image cache's key, or an
+//! in-memory asset's number), its size, the blend space its pixels are
+//! premultiplied in, and both axes' weight tables (the filter, the source
+//! crop, the target size and the phase are all in them, bit for bit). The
+//! pixels are the unorm16 premultiplied values the CPU compositor reads, so
+//! a render from the cache is byte-identical to one that resamples.
+//!
+//! A key is filled on its second miss only (a small "doorkeeper" set of
+//! keys missed once): a one-off render never pays for filling, and a batch
+//! that draws each image once or cycles through more images than fit does
+//! not churn the cache. Bounded by a byte budget (least recently used first).
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use crate::color::BlendSpace;
+use crate::pixels::PremulImage;
+use crate::plan::weights::AxisWeights;
+use crate::shrink::SourceKey;
+
+/// Default byte budget of the resampled-image cache: 256 MiB.
+pub const DEFAULT_PLACED_CACHE_BYTES: u64 = 256 << 20;
+
+/// Keys the doorkeeper remembers (missed once, not yet filled).
+const DOORKEEPER_KEYS: usize = 4096;
+
+/// The resampled-image cache's figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlacedCacheStats {
+    /// Resampled images held.
+    pub images: usize,
+    /// Bytes they hold (8 per pixel: unorm16 premultiplied RGBA).
+    pub bytes: u64,
+    /// The byte budget.
+    pub budget: u64,
+    /// Image layers that read their resample from the cache.
+    pub hits: u64,
+    /// Image layers that resampled (their key was not held).
+    pub misses: u64,
+    /// Images dropped to stay under the budget.
+    pub evictions: u64,
+}
+
+/// One axis's weight table, bit for bit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct WeightsKey {
+    taps: usize,
+    start: Vec<u32>,
+    weights: Vec<u32>,
+}
+
+impl WeightsKey {
+    fn of(w: &AxisWeights) -> WeightsKey {
+        WeightsKey {
+            taps: w.taps,
+            start: w.start.clone(),
+            weights: w.weights.iter().map(|v| v.to_bits()).collect(),
+        }
+    }
+}
+
+/// Everything that determines a resampled image's pixels.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct PlacedKey {
+    source: SourceKey,
+    size: (u32, u32),
+    linear: bool,
+    x: WeightsKey,
+    y: WeightsKey,
+}
+
+impl PlacedKey {
+    /// The key of resampling the `size` image `source` with `xw` and `yw`,
+    /// premultiplied in `space`.
+    pub fn new(
+        source: &SourceKey,
+        size: (u32, u32),
+        space: BlendSpace,
+        xw: &AxisWeights,
+        yw: &AxisWeights,
+    ) -> PlacedKey {
+        PlacedKey {
+            source: source.clone(),
+            size,
+            linear: space == BlendSpace::Linear,
+            x: WeightsKey::of(xw),
+            y: WeightsKey::of(yw),
+        }
+    }
+
+    /// Bytes the resampled image holds.
+    pub fn bytes(&self) -> u64 {
+        self.x.start.len() as u64 * self.y.start.len() as u64 * 8
+    }
+
+    fn digest(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        self.hash(&mut h);
+        h.finish()
+    }
+}
+
+/// What a lookup found.
+pub(crate) enum Lookup {
+    /// The resampled image.
+    Hit(Arc<PremulImage>),
+    /// Not held; worth filling (missed before, and fits the budget).
+    Fill,
+    /// Not held; resample without keeping it.
+    Pass,
+}
+
+struct Entry {
+    image: Arc<PremulImage>,
+    last_used: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<PlacedKey, Entry>,
+    /// Digests of keys missed once, oldest first.
+    seen: VecDeque<u64>,
+    seen_set: HashSet<u64>,
+    bytes: u64,
+    tick: u64,
+    stats: PlacedCacheStats,
+}
+
+/// A byte-bounded cache of resampled images shared by a renderer's threads.
+pub(crate) struct PlacedCache {
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for PlacedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PlacedCache").field(&self.stats()).finish()
+    }
+}
+
+impl PlacedCache {
+    pub fn new(budget: u64) -> PlacedCache {
+        let inner = Inner {
+            stats: PlacedCacheStats {
+                budget,
+                ..PlacedCacheStats::default()
+            },
+            ..Inner::default()
+        };
+        PlacedCache {
+            inner: Mutex::new(inner),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The byte budget (0: off).
+    pub fn budget(&self) -> u64 {
+        self.lock().stats.budget
+    }
+
+    pub fn stats(&self) -> PlacedCacheStats {
+        let inner = self.lock();
+        PlacedCacheStats {
+            images: inner.entries.len(),
+            bytes: inner.bytes,
+            ..inner.stats
+        }
+    }
+
+    /// Looks `key` up. `count` records the lookup (hit or miss, and the
+    /// doorkeeper); an estimate looks without it.
+    pub fn lookup(&self, key: &PlacedKey, count: bool) -> Lookup {
+        let mut inner = self.lock();
+        inner.tick += 1;
+        let tick = inner.tick;
+        if let Some(entry) = inner.entries.get_mut(key) {
+            let image = Arc::clone(&entry.image);
+            if count {
+                entry.last_used = tick;
+                inner.stats.hits += 1;
+            }
+            return Lookup::Hit(image);
+        }
+        if count {
+            inner.stats.misses += 1;
+        }
+        if key.bytes() > inner.stats.budget {
+            return Lookup::Pass;
+        }
+        let digest = key.digest();
+        if inner.seen_set.contains(&digest) {
+            return Lookup::Fill;
+        }
+        if count {
+            inner.seen_set.insert(digest);
+            inner.seen.push_back(digest);
+            if inner.seen.len() > DOORKEEPER_KEYS {
+                if let Some(old) = inner.seen.pop_front() {
+                    inner.seen_set.remove(&old);
+                }
+            }
+        }
+        Lookup::Pass
+    }
+
+    /// Keeps `image`, the resample `key` names, evicting the least
+    /// recently used images to stay within the budget.
+    pub fn insert(&self, key: PlacedKey, image: Arc<PremulImage>) {
+        let bytes = image.data.len() as u64 * 8;
+        let mut inner = self.lock();
+        if bytes > inner.stats.budget || inner.entries.contains_key(&key) {
+            return;
+        }
+        while inner.bytes + bytes > inner.stats.budget {
+            let Some(oldest) = inner
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(e) = inner.entries.remove(&oldest) {
+                inner.bytes -= e.image.data.len() as u64 * 8;
+                inner.stats.evictions += 1;
+            }
+        }
+        let digest = key.digest();
+        inner.seen_set.remove(&digest);
+        inner.tick += 1;
+        let last_used = inner.tick;
+        inner.bytes += bytes;
+        inner.entries.insert(key, Entry { image, last_used });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scene::Filter;
+
+    fn key(id: u64, n: u32) -> PlacedKey {
+        let w = AxisWeights::new(Filter::Lanczos3, 40, n, 0.0, 40.0 / n as f64);
+        PlacedKey::new(&SourceKey::Memory(id), (40, 40), BlendSpace::Srgb, &w, &w)
+    }
+
+    fn image(n: u32) -> Arc<PremulImage> {
+        Arc::new(PremulImage {
+            width: n,
+            height: n,
+            data: vec![[1, 2, 3, 4]; (n * n) as usize],
+        })
+    }
+
+    #[test]
+    fn a_key_is_filled_on_its_second_miss_and_the_budget_evicts_the_oldest() {
+        let cache = PlacedCache::new(3 * 16 * 16 * 8);
+        assert!(matches!(cache.lookup(&key(1, 16), true), Lookup::Pass));
+        assert!(matches!(cache.lookup(&key(1, 16), false), Lookup::Fill));
+        assert!(matches!(cache.lookup(&key(1, 16), true), Lookup::Fill));
+        cache.insert(key(1, 16), image(16));
+        assert!(matches!(cache.lookup(&key(1, 16), true), Lookup::Hit(_)));
+        // Another source, or other weights, is another key.
+        assert!(matches!(cache.lookup(&key(2, 16), true), Lookup::Pass));
+        assert!(matches!(cache.lookup(&key(1, 15), true), Lookup::Pass));
+        let s = cache.stats();
+        assert_eq!((s.hits, s.misses, s.images, s.bytes), (1, 4, 1, 2048));
+        for id in 2..5 {
+            cache.insert(key(id, 16), image(16));
+        }
+        let s = cache.stats();
+        assert_eq!((s.images, s.evictions), (3, 1));
+        assert!(s.bytes <= s.budget);
+        // Larger than the whole budget: never filled, never kept.
+        assert!(matches!(cache.lookup(&key(9, 40), true), Lookup::Pass));
+        assert!(matches!(cache.lookup(&key(9, 40), true), Lookup::Pass));
+        cache.insert(key(9, 40), image(40));
+        assert_eq!(cache.stats().images, 3);
+    }
+}

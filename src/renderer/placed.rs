@@ -1,0 +1,80 @@
+//! The renderer's resampled-image cache ([`crate::placed_cache`]): its
+//! budget, its figures, a render's lookups in it, and the memory check that
+//! admits a render and the cache fills it may make.
+
+use std::sync::Arc;
+
+use super::{Backend, Renderer};
+use crate::cpu::placed::Placed;
+use crate::error::{Error, Location};
+use crate::placed_cache::{PlacedCache, PlacedCacheStats};
+use crate::plan::Plan;
+
+impl Renderer {
+    /// Sets the byte budget of the resampled-image cache (default 256 MiB):
+    /// an image drawn at the same size and place by many renders (a photo
+    /// or a logo of a batch's template) is resampled once, and later renders
+    /// read its pixels, byte-identical to resampling them. A resample is
+    /// kept from the second render that needs it; the least recently used
+    /// goes first; rotated images are not kept; 0 turns the cache off. Used
+    /// by the CPU backend (the GPU resamples on the device).
+    ///
+    /// ```
+    /// use impasto::{Backend, Renderer};
+    ///
+    /// let renderer = Renderer::new(Backend::Cpu)?.with_placed_cache_budget(64 << 20);
+    /// assert_eq!(renderer.placed_cache_stats().budget, 64 << 20);
+    /// # Ok::<(), impasto::Error>(())
+    /// ```
+    pub fn with_placed_cache_budget(mut self, bytes: u64) -> Renderer {
+        self.placed_cache = Arc::new(PlacedCache::new(bytes));
+        self
+    }
+
+    /// The resampled-image cache's figures (images, bytes, hits, misses,
+    /// evictions).
+    pub fn placed_cache_stats(&self) -> PlacedCacheStats {
+        self.placed_cache.stats()
+    }
+
+    /// The uses of the resampled-image cache of a render of `plan` on the
+    /// CPU (`count`: counted in the stats, as a render does); `None` on the
+    /// GPU or with the cache off.
+    pub(super) fn placed_for<'c>(&'c self, plan: &Plan<'_>, count: bool) -> Option<Placed<'c>> {
+        match self.backend {
+            Backend::Cpu | Backend::Auto => Placed::lookup(plan, &self.placed_cache, count),
+            Backend::Gpu => None,
+        }
+    }
+
+    /// Refuses a plan whose estimated peak memory is over
+    /// [`Limits::max_render_bytes`], naming the figure and its largest parts;
+    /// `placed` fills the resampled-image cache only if its buffers fit
+    /// under the limit too.
+    pub(super) fn check_memory(
+        &self,
+        plan: &Plan<'_>,
+        placed: Option<&mut Placed>,
+    ) -> Result<(), Error> {
+        let estimate = crate::plan::memory::estimate(plan, rayon::current_num_threads());
+        let max = self.limits.max_render_bytes;
+        if estimate.total <= max {
+            if let Some(p) = placed {
+                if estimate.total.saturating_add(p.fill_bytes()) > max {
+                    p.drop_fills();
+                }
+            }
+            return Ok(());
+        }
+        Err(Error::scene(
+            Location::Canvas,
+            None,
+            format!(
+                "the render would need about {} of memory, over the limit of {} (max_render_bytes); largest parts: {}",
+                crate::plan::memory::mib(estimate.total),
+                crate::plan::memory::mib(max),
+                estimate.largest(3)
+            ),
+        ))
+    }
+}

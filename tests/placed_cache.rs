@@ -1,0 +1,167 @@
+//! The resampled-image cache (`Renderer::with_placed_cache_budget`): renders
+//! that read a resample from the cache are byte-identical to renders that
+//! resample, over the golden scene set (both blend spaces) and the poster
+//! example, and a cached resample is never used for other pixels: another
+//! in-memory image under the same name, a changed file, another space.
+
+use std::path::{Path, PathBuf};
+
+use image::RgbaImage;
+use impasto::{Assets, Backend, Limits, Renderer, Scene};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn renderer(budget: u64) -> Renderer {
+    Renderer::new(Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false)
+        .with_placed_cache_budget(budget)
+}
+
+/// The golden scenes, each also in the other blend space, and the poster
+/// example, with the folder their images are in.
+fn scenes() -> Vec<(String, Value, PathBuf)> {
+    let golden = root().join("tests/golden");
+    let text = std::fs::read_to_string(golden.join("scenes.json")).unwrap();
+    let all: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
+    let mut out = Vec::new();
+    for (name, json) in all {
+        let mut other = json.clone();
+        let linear = json["blend_space"] == "linear";
+        other["blend_space"] = Value::from(if linear { "srgb" } else { "linear" });
+        out.push((name.clone(), json, golden.clone()));
+        out.push((format!("{name} (other space)"), other, golden.clone()));
+    }
+    let poster = root().join("examples/poster");
+    let json = std::fs::read_to_string(poster.join("poster.json")).unwrap();
+    out.push((
+        "poster".into(),
+        serde_json::from_str(&json).unwrap(),
+        poster,
+    ));
+    out
+}
+
+fn render(r: &Renderer, json: &Value, dir: &Path) -> RgbaImage {
+    let scene = Scene::from_value(json).unwrap();
+    r.clone().with_asset_root(dir).render(&scene).unwrap()
+}
+
+#[test]
+fn renders_from_the_cache_equal_renders_without_it_over_the_scene_set() {
+    let off = renderer(0);
+    // One cache for every scene, so that a key too coarse would show.
+    let on = renderer(256 << 20);
+    let mut images = 0;
+    for (name, json, dir) in scenes() {
+        let want = render(&off, &json, &dir);
+        // Missed once, filled, then read from the cache.
+        for pass in 0..3 {
+            let got = render(&on, &json, &dir);
+            assert!(
+                got == want,
+                "{name}: pass {pass} differs from the uncached render"
+            );
+        }
+        images += json["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["type"] == "image")
+            .count();
+    }
+    let s = on.placed_cache_stats();
+    // Every resample kept was missed twice (missed, filled) and then read.
+    assert!(
+        s.hits >= 8 && s.misses == 2 * s.hits,
+        "{s:?} for {images} image layers"
+    );
+    assert_eq!(s.images as u64, s.hits, "{s:?}");
+    assert!(s.images > 0 && s.bytes <= s.budget, "{s:?}");
+    assert_eq!(
+        off.placed_cache_stats().hits + off.placed_cache_stats().misses,
+        0
+    );
+}
+
+fn photo(seed: u8) -> RgbaImage {
+    RgbaImage::from_fn(300, 200, |x, y| {
+        let v = (x * 7 + y * 13) as u8 ^ seed;
+        image::Rgba([v, v.wrapping_mul(3), seed, 255 - (v >> 2)])
+    })
+}
+
+fn card() -> Scene {
+    Scene::from_json(
+        r#"{ "width": 160, "height": 100, "layers": [
+            { "type": "image", "src": "photo.png", "x": 5, "y": 3, "width": 150, "height": 90,
+              "fit": "cover" } ] }"#,
+    )
+    .unwrap()
+}
+
+#[test]
+fn another_in_memory_image_under_the_same_name_is_resampled_again() {
+    let (off, on) = (renderer(0), renderer(64 << 20));
+    let mut a = Assets::new();
+    a.insert("photo.png", photo(1));
+    for _ in 0..3 {
+        on.render_with_assets(&card(), &a).unwrap();
+    }
+    assert_eq!(on.placed_cache_stats().hits, 1);
+    // Same name, same size, other pixels: both a new set and a replaced entry.
+    let mut b = Assets::new();
+    b.insert("photo.png", photo(2));
+    let want = off.render_with_assets(&card(), &b).unwrap();
+    assert!(on.render_with_assets(&card(), &b).unwrap() == want);
+    a.insert("photo.png", photo(2));
+    assert!(on.render_with_assets(&card(), &a).unwrap() == want);
+    assert_eq!(on.placed_cache_stats().hits, 1);
+}
+
+#[test]
+fn a_changed_file_is_resampled_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("photo.png");
+    let (off, on) = (renderer(0), renderer(64 << 20));
+    let on = on.with_asset_root(dir.path());
+    let off = off.with_asset_root(dir.path());
+    photo(1).save(&path).unwrap();
+    for _ in 0..3 {
+        on.render(&card()).unwrap();
+    }
+    assert_eq!(on.placed_cache_stats().hits, 1);
+    photo(9).save(&path).unwrap();
+    let want = off.render(&card()).unwrap();
+    assert!(on.render(&card()).unwrap() == want);
+    assert_eq!(on.placed_cache_stats().hits, 1);
+}
+
+#[test]
+fn a_render_fills_the_cache_only_within_max_render_bytes() {
+    let mut a = Assets::new();
+    a.insert("photo.png", photo(3));
+    let scene = card();
+    let roomy = renderer(64 << 20);
+    let need = roomy.estimate_render_bytes(&scene, &a).unwrap();
+    // Limited to what the render needs without filling: it renders, keeps
+    // nothing, and still matches.
+    let limits = Limits {
+        max_render_bytes: need,
+        ..Limits::default()
+    };
+    let tight = renderer(64 << 20).with_limits(limits);
+    let want = renderer(0).render_with_assets(&scene, &a).unwrap();
+    for _ in 0..3 {
+        assert!(tight.render_with_assets(&scene, &a).unwrap() == want);
+    }
+    let s = tight.placed_cache_stats();
+    assert_eq!((s.images, s.hits, s.misses), (0, 0, 3), "{s:?}");
+    // With room, the estimate counts the filling buffer once it would fill.
+    roomy.render_with_assets(&scene, &a).unwrap();
+    let filling = roomy.estimate_render_bytes(&scene, &a).unwrap();
+    assert_eq!(filling, need + 150 * 90 * 8);
+}
