@@ -1,7 +1,7 @@
 //! The GPU backend's two ways of compositing layers, held to the same
-//! references: the fragment path (render pipelines, the default; every other
-//! GPU test runs it) and the compute path (`GpuCompositor::Compute`, kept for
-//! measurement), plus the fragment path on an `Rgba16Float` canvas, which
+//! references: the fragment path (render pipelines, the default on all but
+//! NVIDIA's data-center GPUs, so every other GPU test runs it on lavapipe)
+//! and the compute path (`GpuCompositor::Compute`), plus the fragment path on an `Rgba16Float` canvas, which
 //! adapters that cannot blend `Rgba32Float` get. Each renderer here has a
 //! device of its own, so switching paths does not touch the other tests.
 //!
@@ -81,12 +81,23 @@ fn against_reference(
     (worst_a, worst_c, failures)
 }
 
+/// The default (`Auto`) draws with render pipelines on every adapter but
+/// NVIDIA's data-center compute GPUs (the rule's unit test is in
+/// src/gpu/draw.rs), so the other GPU tests run the fragment path on
+/// lavapipe.
 #[test]
-fn the_fragment_path_is_the_default_compositor() {
+fn the_default_compositor_is_the_fragment_path_except_on_compute_only_gpus() {
     let Some(gpu) = common::backends::gpu_renderer() else {
         return;
     };
-    assert_eq!(gpu.gpu_compositor(), Some(GpuCompositor::Fragment));
+    let name = &gpu.adapter().unwrap().name;
+    assert_eq!(
+        gpu.gpu_compositor(),
+        Some(GpuCompositor::Auto.resolve(name))
+    );
+    if name.contains("llvmpipe") {
+        assert_eq!(gpu.gpu_compositor(), Some(GpuCompositor::Fragment));
+    }
     let cpu = Renderer::new(Backend::Cpu).unwrap();
     assert_eq!(cpu.gpu_compositor(), None);
 }

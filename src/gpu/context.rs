@@ -28,7 +28,8 @@ pub(crate) struct GpuContext {
     /// Whether the adapter blends `Rgba32Float` (the fragment path's canvas
     /// is `Rgba16Float` otherwise).
     float32_blendable: bool,
-    /// [`GpuCompositor`] as `u8`: 0 fragment, 1 compute.
+    /// The [`GpuCompositor`] in use, resolved for this adapter, as `u8`:
+    /// 0 fragment, 1 compute.
     compositor: AtomicU8,
     /// Test hook: the fragment path's canvas is `Rgba16Float` even where
     /// `Rgba32Float` blends.
@@ -252,7 +253,7 @@ impl GpuContext {
         let tables = Tables::new(&device, &queue);
         let budget = pool_budget.min(limits.max_buffer_size.saturating_mul(4));
         let glyphs = Mutex::new(Glyphs::new(&device, &queue));
-        Ok(Some(GpuContext {
+        let ctx = GpuContext {
             adapter: summarize(&adapter),
             max_storage: limits
                 .max_storage_buffer_binding_size
@@ -270,7 +271,9 @@ impl GpuContext {
             max_texture_side: limits.max_texture_dimension_2d.into(),
             loss: lost,
             abandoned: Mutex::new(Vec::new()),
-        }))
+        };
+        ctx.set_compositor(GpuCompositor::Auto);
+        Ok(Some(ctx))
     }
 
     /// The adapter this context renders on.
@@ -335,7 +338,7 @@ impl GpuContext {
         self.pool().set_budget(bytes);
     }
 
-    /// How layers are composited.
+    /// How layers are composited ([`GpuCompositor::Auto`] resolved).
     pub fn compositor(&self) -> GpuCompositor {
         match self.compositor.load(Ordering::Relaxed) {
             1 => GpuCompositor::Compute,
@@ -343,11 +346,12 @@ impl GpuContext {
         }
     }
 
-    /// Composites the next renders with `c`.
+    /// Composites the next renders with `c` (`Auto` resolved for this
+    /// adapter).
     pub fn set_compositor(&self, c: GpuCompositor) {
-        let code = match c {
-            GpuCompositor::Fragment => 0,
+        let code = match c.resolve(&self.adapter.name) {
             GpuCompositor::Compute => 1,
+            _ => 0,
         };
         self.compositor.store(code, Ordering::Relaxed);
     }

@@ -29,7 +29,8 @@ pub(crate) struct GpuDevice {
     /// texture side cap (0: the adapter's own limit).
     pool_budget: AtomicU64,
     texture_cap: AtomicU32,
-    /// How layers are composited, and the test hook forcing a half-float
+    /// How layers are composited (as set: `Auto` is resolved by each
+    /// context for its adapter), and the test hook forcing a half-float
     /// canvas.
     compositor: Mutex<GpuCompositor>,
     half_canvas: AtomicBool,
@@ -99,7 +100,7 @@ impl GpuDevice {
         if cap > 0 {
             ctx.cap_texture_side(cap);
         }
-        ctx.set_compositor(self.compositor());
+        ctx.set_compositor(*self.compositor.lock().unwrap_or_else(|p| p.into_inner()));
         ctx.force_half_float_canvas(self.half_canvas.load(Ordering::Relaxed));
         let n = self.recoveries.fetch_add(1, Ordering::Relaxed) + 1;
         log::warn!(
@@ -127,9 +128,9 @@ impl GpuDevice {
         self.current().cap_texture_side(side);
     }
 
-    /// How layers are composited.
+    /// How layers are composited now ([`GpuCompositor::Auto`] resolved).
     pub fn compositor(&self) -> GpuCompositor {
-        *self.compositor.lock().unwrap_or_else(|p| p.into_inner())
+        self.current().compositor()
     }
 
     /// Composites with `c`, now and in contexts opened later.

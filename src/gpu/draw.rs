@@ -21,15 +21,48 @@ use crate::blend::BlendMode;
 /// How the GPU backend composites layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GpuCompositor {
+    /// [`GpuCompositor::Fragment`], except on NVIDIA's data-center compute
+    /// GPUs (A100, A30, H100, H200, H20, B200 and their kin), whose few
+    /// graphics-capable units made it 3 to 30 times slower than
+    /// [`GpuCompositor::Compute`] on an H200 (BENCHMARKS.md). Decided from
+    /// the adapter's name when the device is opened, so every render of a
+    /// renderer takes the same path.
+    #[default]
+    Auto,
     /// Render pipelines into a float canvas texture: fixed-function blend
     /// states for the Porter-Duff operators, a backdrop copy for the blend
-    /// modes (the design's path, and the default).
-    #[default]
+    /// modes (the design's path).
     Fragment,
     /// One compute dispatch per layer over an `f32` storage canvas, every
-    /// operator blended in the shader (the first implementation, kept for
-    /// side-by-side measurement).
+    /// operator blended in the shader.
     Compute,
+}
+
+/// The NVIDIA data-center parts whose graphics units are a small fraction
+/// of the chip (GA100, GH100, GB100 families): a name token of the
+/// adapter's, split at anything but letters and digits.
+const COMPUTE_FIRST_GPUS: [&str; 12] = [
+    "A100", "A800", "A30", "H100", "H200", "H800", "H20", "GH200", "B100", "B200", "GB200",
+    "GB300",
+];
+
+impl GpuCompositor {
+    /// What [`GpuCompositor::Auto`] means on the adapter named `adapter`;
+    /// the other two mean themselves.
+    pub fn resolve(self, adapter: &str) -> GpuCompositor {
+        if self != GpuCompositor::Auto {
+            return self;
+        }
+        let nvidia = adapter.to_ascii_uppercase().contains("NVIDIA");
+        let compute_first = adapter
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|t| COMPUTE_FIRST_GPUS.contains(&t.to_ascii_uppercase().as_str()));
+        if nvidia && compute_first {
+            GpuCompositor::Compute
+        } else {
+            GpuCompositor::Fragment
+        }
+    }
 }
 
 /// How one layer meets the canvas in the fragment path.
@@ -399,6 +432,40 @@ fn record_pass(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_composites_in_compute_only_on_nvidia_data_center_gpus() {
+        let auto = |name| GpuCompositor::Auto.resolve(name);
+        for name in [
+            "NVIDIA H100 80GB HBM3",
+            "NVIDIA H200",
+            "NVIDIA A100-SXM4-80GB",
+            "NVIDIA A30",
+            "NVIDIA GH200 480GB",
+            "NVIDIA B200",
+        ] {
+            assert_eq!(auto(name), GpuCompositor::Compute, "{name}");
+        }
+        for name in [
+            "llvmpipe (LLVM 15.0.6, 256 bits)",
+            "NVIDIA GeForce RTX 4090",
+            "NVIDIA RTX A3000 Laptop GPU",
+            "NVIDIA L40S",
+            "Apple M2",
+            "AMD Radeon RX 7900 XTX (RADV NAVI31)",
+            "Intel(R) UHD Graphics 630",
+        ] {
+            assert_eq!(auto(name), GpuCompositor::Fragment, "{name}");
+        }
+        assert_eq!(
+            GpuCompositor::Fragment.resolve("NVIDIA H100"),
+            GpuCompositor::Fragment
+        );
+        assert_eq!(
+            GpuCompositor::Compute.resolve("llvmpipe"),
+            GpuCompositor::Compute
+        );
+    }
 
     /// Each fixed-function state, evaluated as the blend unit does
     /// (`s * Fa + d * Fb`), gives `blend::composite` of the operator.

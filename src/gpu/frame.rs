@@ -166,9 +166,12 @@ impl GpuContext {
             texture: out_tex,
             size: (w, h),
         };
+        // `compositor()` is resolved for the adapter: never `Auto`.
         match self.compositor() {
-            GpuCompositor::Fragment => self.record_fragment(&mut encoder, &layers, out, loans),
             GpuCompositor::Compute => self.record_compute(&mut encoder, &layers, out, loans),
+            GpuCompositor::Fragment | GpuCompositor::Auto => {
+                self.record_fragment(&mut encoder, &layers, out, loans)
+            }
         }
         staging.record_copy(&mut encoder, out_tex, loans);
         let index = self.queue.submit([encoder.finish()]);

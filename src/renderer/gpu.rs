@@ -137,11 +137,12 @@ impl Renderer {
     }
 
     /// Makes the GPU backend composite layers with `c`:
-    /// [`GpuCompositor::Fragment`] (render pipelines, the default) or
-    /// [`GpuCompositor::Compute`] (compute dispatches over a storage canvas,
-    /// kept for measurement). Both give the same pixels within the GPU's
-    /// stated tolerance. Shared by every clone of this renderer; no effect
-    /// on the CPU backend.
+    /// [`GpuCompositor::Auto`] (the default: render pipelines, except on
+    /// NVIDIA's data-center compute GPUs), [`GpuCompositor::Fragment`]
+    /// (render pipelines with fixed-function blending) or
+    /// [`GpuCompositor::Compute`] (compute dispatches over a storage
+    /// canvas). All give the same pixels within the GPU's stated tolerance.
+    /// Shared by every clone of this renderer; no effect on the CPU backend.
     pub fn with_gpu_compositor(self, c: GpuCompositor) -> Renderer {
         if let Some(g) = &self.gpu {
             g.set_compositor(c);
@@ -149,7 +150,8 @@ impl Renderer {
         self
     }
 
-    /// How the GPU backend composites (`None` on the CPU backend).
+    /// How the GPU backend composites, `Auto` resolved for its adapter
+    /// (`None` on the CPU backend).
     pub fn gpu_compositor(&self) -> Option<GpuCompositor> {
         self.gpu.as_ref().map(|g| g.compositor())
     }

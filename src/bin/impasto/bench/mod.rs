@@ -68,20 +68,23 @@ struct RunArgs {
     /// Timed runs of each case (default: the suite's).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     reps: Option<u32>,
-    /// How the GPU backend composites: `fragment` (render pipelines, the
-    /// default), `compute` (compute dispatches; reported as backend
-    /// `gpu-compute`), or `both`, measured one after the other.
-    #[arg(long, value_enum, default_value_t = Compositors::Fragment)]
+    /// How the GPU backend composites: `auto` (the renderer's default,
+    /// reported as backend `gpu`), `fragment` (render pipelines, reported
+    /// as `gpu-fragment`), `compute` (compute dispatches, `gpu-compute`), or
+    /// `both` (the last two, one after the other).
+    #[arg(long, value_enum, default_value_t = Compositors::Auto)]
     gpu_compositor: Compositors,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Compositors {
-    /// `GpuCompositor::Fragment`, reported as backend `gpu`.
+    /// `GpuCompositor::Auto`, reported as backend `gpu`.
+    Auto,
+    /// `GpuCompositor::Fragment`, reported as backend `gpu-fragment`.
     Fragment,
     /// `GpuCompositor::Compute`, reported as backend `gpu-compute`.
     Compute,
-    /// Both.
+    /// `gpu-fragment` and `gpu-compute`.
     Both,
 }
 
@@ -119,13 +122,15 @@ fn renderers(which: BenchBackend, paths: Compositors) -> Result<Vec<Candidate>, 
         out.push(("cpu", Ok(Renderer::new(Backend::Cpu)?)));
     }
     if which != BenchBackend::Cpu {
-        let mut gpus = Vec::new();
-        if paths != Compositors::Compute {
-            gpus.push(("gpu", GpuCompositor::Fragment));
-        }
-        if paths != Compositors::Fragment {
-            gpus.push(("gpu-compute", GpuCompositor::Compute));
-        }
+        let gpus = match paths {
+            Compositors::Auto => vec![("gpu", GpuCompositor::Auto)],
+            Compositors::Fragment => vec![("gpu-fragment", GpuCompositor::Fragment)],
+            Compositors::Compute => vec![("gpu-compute", GpuCompositor::Compute)],
+            Compositors::Both => vec![
+                ("gpu-fragment", GpuCompositor::Fragment),
+                ("gpu-compute", GpuCompositor::Compute),
+            ],
+        };
         for (name, c) in gpus {
             let gpu = Renderer::new(Backend::Gpu).map(|r| r.with_gpu_compositor(c));
             if which == BenchBackend::Gpu {
