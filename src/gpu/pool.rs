@@ -6,6 +6,10 @@
 //! A buffer is lent as a [`BufferLoan`] and a texture as a [`TextureLoan`]:
 //! the kind is in the type from the moment a resource leaves the pool (a
 //! render keeps them in [`super::loans::Loans`], behind typed handles).
+//!
+//! `MAP_WRITE` buffers (upload staging) are lent mapped: mapped at creation,
+//! and mapped again (`map_async`) when they come back, which is once the GPU
+//! is done with the frame; one still mapping is not lent (nor waited on).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU8, Ordering};
