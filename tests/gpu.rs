@@ -202,6 +202,56 @@ fn pool_live_bytes_stay_under_budget_and_flat_over_1000_renders() {
     );
 }
 
+/// A render with two layers of one 700x500 image (1.4 MB, rows of 2,800
+/// bytes padded to 2,816 in staging): one drawn 1:1 (uploaded as is), one
+/// rotated (uploaded for resampling). Both uploads are staged.
+fn staged_image_scene() -> (Scene, Assets) {
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    let mut assets = Assets::new();
+    assets.insert(
+        "big.png",
+        Arc::new(common::random_image(&mut rng, 700, 500)),
+    );
+    let json = json!({"width": 700, "height": 500, "background": "#ffffff", "layers": [
+        {"type": "image", "src": "big.png", "fit": "cover"},
+        {"type": "image", "src": "big.png", "fit": "contain", "rotate": 10.0, "opacity": 0.5}]});
+    (Scene::from_value(&json).unwrap(), assets)
+}
+
+#[test]
+fn staged_uploads_reuse_their_pooled_mapped_buffers_and_match_the_write_buffer_path() {
+    if gpu_renderer().is_none() {
+        return;
+    }
+    let (scene, assets) = staged_image_scene();
+    // Renderers of their own, so each pool holds only this test's resources.
+    let mapped = Renderer::new(Backend::Gpu).unwrap();
+    let first = mapped.render_with_assets(&scene, &assets).unwrap();
+    let after_first = mapped.gpu_pool_stats().unwrap();
+    for i in 0..20 {
+        let img = mapped.render_with_assets(&scene, &assets).unwrap();
+        assert!(img == first, "render {i} differs from the first");
+    }
+    let s = mapped.gpu_pool_stats().unwrap();
+    assert_eq!(
+        (s.misses, s.bytes_live, s.buffers),
+        (
+            after_first.misses,
+            after_first.bytes_live,
+            after_first.buffers
+        ),
+        "later renders allocated: {after_first:?} then {s:?}"
+    );
+    assert!(s.hits > after_first.hits, "{s:?}");
+    // The fallback (wgpu's staging memory, then one more GPU copy) writes
+    // the same bytes.
+    let written = Renderer::new(Backend::Gpu)
+        .unwrap()
+        .with_unmapped_uploads_for_test();
+    let img = written.render_with_assets(&scene, &assets).unwrap();
+    assert!(img == first, "the write_buffer_with path differs");
+}
+
 #[test]
 fn eight_threads_render_at_once_and_match_single_threaded_renders() {
     let Some(gpu) = gpu() else { return };

@@ -154,6 +154,44 @@ fn a_render_in_flight_at_the_loss_fails_saying_so_and_the_batch_goes_on() {
 }
 
 #[test]
+fn staged_uploads_across_a_loss_fail_saying_so_or_match_the_render_before_it() {
+    use rand::SeedableRng;
+    let Some(gpu) = fresh_gpu(false) else { return };
+    // A 700x500 image (1.4 MB): uploaded through pooled mapped staging
+    // buffers, which the lost device's pool holds, mapped or mapping.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(14);
+    let mut assets = impasto::Assets::new();
+    assets.insert("big.png", common::random_image(&mut rng, 700, 500));
+    let scene = Scene::from_value(
+        &json!({"width": 700, "height": 500, "background": "#ffffff", "layers": [
+        {"type": "image", "src": "big.png", "fit": "cover"},
+        {"type": "image", "src": "big.png", "fit": "contain", "rotate": 10.0, "opacity": 0.5}]}),
+    )
+    .expect("a valid scene");
+    let want = gpu.render_with_assets(&scene, &assets).expect("renders");
+    let scenes = vec![scene.clone(); 4];
+    let mut results: Vec<Option<Result<RgbaImage, Error>>> = vec![None, None, None, None];
+    gpu.render_each(&scenes, &assets, |i, r| {
+        if i == 0 {
+            gpu.lose_gpu_device_for_test();
+        }
+        results[i] = Some(r);
+    });
+    for (i, r) in results.into_iter().enumerate() {
+        match r.expect("a result") {
+            Ok(got) => assert!(got == want, "scene {i} differs from the render before"),
+            Err(Error::GpuDeviceLost { .. }) if i == 1 => {}
+            Err(e) => panic!("scene {i}: {e}"),
+        }
+    }
+    let got = gpu
+        .render_with_assets(&scene, &assets)
+        .expect("renders after");
+    assert!(got == want, "the render after the loss differs");
+    assert_eq!(gpu.gpu_recoveries(), 1);
+}
+
+#[test]
 fn renders_on_many_threads_across_a_loss_succeed_or_say_the_device_was_lost() {
     let Some(gpu) = fresh_gpu(false) else { return };
     let scenes = [shapes(3), text()];

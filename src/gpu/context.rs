@@ -34,6 +34,9 @@ pub(crate) struct GpuContext {
     /// Test hook: the fragment path's canvas is `Rgba16Float` even where
     /// `Rgba32Float` blends.
     half_canvas: AtomicBool,
+    /// Test hook: large images are staged through `queue.write_buffer_with`
+    /// (the fallback) instead of pooled mapped buffers.
+    pub(super) unmapped_uploads: AtomicBool,
     /// The largest storage buffer binding, in bytes.
     pub(super) max_storage: u64,
     pool: Mutex<Pool>,
@@ -266,6 +269,7 @@ impl GpuContext {
             float32_blendable: !features.is_empty(),
             compositor: AtomicU8::new(0),
             half_canvas: AtomicBool::new(false),
+            unmapped_uploads: AtomicBool::new(false),
             pool: Mutex::new(Pool::new(budget)),
             glyphs,
             max_texture_side: limits.max_texture_dimension_2d.into(),
@@ -398,9 +402,14 @@ impl GpuContext {
         usage: wgpu::BufferUsages,
         loans: &mut Loans,
     ) -> BufferId {
-        let mut loan = self
-            .pool()
-            .take_buffer(&self.device, BufferKey::new(bytes, usage));
+        let key = BufferKey::new(bytes, usage);
+        // An upload staging buffer back from a finished frame is mapped
+        // again on the device's next poll: poll once (without waiting, and
+        // not under the pool's lock) rather than allocate another.
+        if self.pool().awaits_mapping(key) {
+            let _ = self.device.poll(wgpu::PollType::Poll);
+        }
+        let mut loan = self.pool().take_buffer(&self.device, key);
         loan.want = bytes.max(16);
         loans.add_buffer(loan)
     }

@@ -34,6 +34,9 @@ pub(crate) struct GpuDevice {
     /// canvas.
     compositor: Mutex<GpuCompositor>,
     half_canvas: AtomicBool,
+    /// Test hook: uploads staged by `queue.write_buffer_with`, not mapped
+    /// pooled buffers.
+    unmapped_uploads: AtomicBool,
     /// Contexts opened to replace a lost one.
     recoveries: AtomicU64,
     /// `Backend::Auto` only.
@@ -54,6 +57,7 @@ impl GpuDevice {
             texture_cap: 0.into(),
             compositor: Mutex::new(GpuCompositor::default()),
             half_canvas: false.into(),
+            unmapped_uploads: false.into(),
             recoveries: 0.into(),
             breaker: auto.then(|| Breaker::new(BreakerConfig::default())),
             injected_failures: 0.into(),
@@ -102,6 +106,8 @@ impl GpuDevice {
         }
         ctx.set_compositor(*self.compositor.lock().unwrap_or_else(|p| p.into_inner()));
         ctx.force_half_float_canvas(self.half_canvas.load(Ordering::Relaxed));
+        let unmapped = self.unmapped_uploads.load(Ordering::Relaxed);
+        ctx.unmapped_uploads.store(unmapped, Ordering::Relaxed);
         let n = self.recoveries.fetch_add(1, Ordering::Relaxed) + 1;
         log::warn!(
             "the GPU device of {lost} was lost; opened a new one on {} (recovery {n})",
@@ -144,6 +150,15 @@ impl GpuDevice {
     pub fn force_half_float_canvas(&self, on: bool) {
         self.half_canvas.store(on, Ordering::Relaxed);
         self.current().force_half_float_canvas(on);
+    }
+
+    /// Test hook: large images staged through `queue.write_buffer_with`
+    /// (the fallback path) instead of pooled mapped buffers, now and in
+    /// contexts opened later.
+    pub fn force_unmapped_uploads(&self, on: bool) {
+        self.unmapped_uploads.store(on, Ordering::Relaxed);
+        let ctx = self.current();
+        ctx.unmapped_uploads.store(on, Ordering::Relaxed);
     }
 
     /// The breaker (`Backend::Auto` only).

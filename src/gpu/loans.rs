@@ -55,6 +55,17 @@ impl Loans {
         &self.buffer_loan(id).buffer
     }
 
+    /// Unmaps a written upload staging buffer (lent mapped) for the GPU.
+    pub fn unmap(&self, id: BufferId) {
+        self.buffer_loan(id).unmap();
+    }
+
+    /// Marks an upload staging buffer whose mapping could not be had: the
+    /// pool drops it when it comes back.
+    pub fn map_failed(&self, id: BufferId) {
+        self.buffer_loan(id).map_failed();
+    }
+
     /// The buffer bound with exactly the bytes the borrower asked for
     /// (pooled buffers are larger).
     pub fn binding(&self, id: BufferId) -> wgpu::BindingResource<'_> {

@@ -6,8 +6,14 @@
 //! A buffer is lent as a [`BufferLoan`] and a texture as a [`TextureLoan`]:
 //! the kind is in the type from the moment a resource leaves the pool (a
 //! render keeps them in [`super::loans::Loans`], behind typed handles).
+//!
+//! `MAP_WRITE` buffers (upload staging) are lent mapped: mapped at creation,
+//! and mapped again (`map_async`) when they come back, which is once the GPU
+//! is done with the frame; one still mapping is not lent (nor waited on).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 
 /// Pool figures, observable through [`crate::Renderer::gpu_pool_stats`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -99,6 +105,62 @@ pub(crate) struct BufferLoan {
     /// Bytes the borrower asked for (the buffer may be larger: its size
     /// class); bindings cover exactly these.
     pub want: u64,
+    /// For a `MAP_WRITE` buffer (upload staging), whether it is mapped:
+    /// it is lent mapped, and re-mapped when it comes back.
+    mapping: Option<Arc<AtomicU8>>,
+}
+
+/// [`BufferLoan::mapping`]'s states.
+const UNMAPPED: u8 = 0;
+const MAPPING: u8 = 1;
+const MAPPED: u8 = 2;
+const MAP_FAILED: u8 = 3;
+
+impl BufferLoan {
+    /// Whether this buffer can be lent: any buffer but a `MAP_WRITE` one
+    /// not (yet) mapped.
+    fn ready(&self) -> bool {
+        self.state().is_none_or(|s| s == MAPPED)
+    }
+
+    fn state(&self) -> Option<u8> {
+        self.mapping.as_ref().map(|m| m.load(Ordering::Acquire))
+    }
+
+    /// Unmaps a mapped `MAP_WRITE` buffer (written, now for the GPU); it
+    /// is mapped again when it goes back to the pool.
+    pub fn unmap(&self) {
+        if let Some(m) = &self.mapping {
+            self.buffer.unmap();
+            m.store(UNMAPPED, Ordering::Release);
+        }
+    }
+
+    /// Marks a `MAP_WRITE` buffer whose mapped range could not be had: it
+    /// is dropped when it goes back to the pool, never lent again.
+    pub fn map_failed(&self) {
+        if let Some(m) = &self.mapping {
+            m.store(MAP_FAILED, Ordering::Release);
+        }
+    }
+
+    /// Asks for an unmapped `MAP_WRITE` buffer to be mapped for writing
+    /// (once the GPU is done with it; the callback runs on a later poll or
+    /// submission).
+    fn remap(&self) {
+        let Some(m) = &self.mapping else { return };
+        if m.load(Ordering::Acquire) != UNMAPPED {
+            return;
+        }
+        m.store(MAPPING, Ordering::Release);
+        let state = Arc::clone(m);
+        self.buffer.map_async(wgpu::MapMode::Write, .., move |r| {
+            state.store(
+                if r.is_ok() { MAPPED } else { MAP_FAILED },
+                Ordering::Release,
+            );
+        });
+    }
 }
 
 /// A texture on loan from the pool.
@@ -146,12 +208,30 @@ impl Pool {
         self.stats
     }
 
-    /// Takes a buffer of `key` from the pool, or allocates one.
+    /// Whether no idle buffer of `key` can be lent but one waits for its
+    /// mapping (a poll of the device may finish it).
+    pub fn awaits_mapping(&self, key: BufferKey) -> bool {
+        let mut of_key = self.idle.iter().filter_map(|l| match l {
+            Loan::Buffer(b) if b.key == key => Some(b),
+            _ => None,
+        });
+        let (mut ready, mut mapping) = (false, false);
+        for b in &mut of_key {
+            ready |= b.ready();
+            mapping |= b.state() == Some(MAPPING);
+        }
+        mapping && !ready
+    }
+
+    /// Takes a buffer of `key` from the pool, or allocates one. A
+    /// `MAP_WRITE` buffer is lent mapped: one mapped again since it came
+    /// back, or a new one mapped at creation.
     pub fn take_buffer(&mut self, device: &wgpu::Device, key: BufferKey) -> BufferLoan {
+        self.drop_failed_maps();
         let found = self
             .idle
             .iter()
-            .position(|l| matches!(l, Loan::Buffer(b) if b.key == key));
+            .position(|l| matches!(l, Loan::Buffer(b) if b.key == key && b.ready()));
         if let Some(Loan::Buffer(mut loan)) = found.and_then(|i| self.idle.remove(i)) {
             self.stats.hits += 1;
             loan.want = key.bytes();
@@ -160,18 +240,33 @@ impl Pool {
         self.stats.misses += 1;
         self.make_room(key.bytes());
         self.stats.buffers += 1;
+        let mappable = key.usage.contains(wgpu::BufferUsages::MAP_WRITE);
         let buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("impasto pooled buffer"),
             size: key.size,
             usage: key.usage,
-            mapped_at_creation: false,
+            mapped_at_creation: mappable,
         });
         self.count_live(key.bytes());
         BufferLoan {
             key,
             buffer,
             want: key.bytes(),
+            mapping: mappable.then(|| Arc::new(AtomicU8::new(MAPPED))),
         }
+    }
+
+    /// Drops idle `MAP_WRITE` buffers whose mapping failed (a lost device,
+    /// say): they can never be lent again.
+    fn drop_failed_maps(&mut self) {
+        let failed = |l: &Loan| matches!(l, Loan::Buffer(b) if b.state() == Some(MAP_FAILED));
+        if !self.idle.iter().any(failed) {
+            return;
+        }
+        let (gone, kept): (VecDeque<Loan>, VecDeque<Loan>) =
+            self.idle.drain(..).partition(|l| failed(l));
+        self.idle = kept;
+        gone.into_iter().for_each(|l| self.drop_loan(l));
     }
 
     /// Takes a texture of `key` from the pool, or allocates one.
@@ -223,24 +318,39 @@ impl Pool {
         self.make_room(0);
     }
 
-    /// Returns a resource; idle resources past the budget are dropped, oldest first.
+    /// Returns a resource; idle resources past the budget are dropped,
+    /// oldest first. The render it served is done with it (the GPU too): a
+    /// `MAP_WRITE` buffer is mapped again for its next loan, and one whose
+    /// mapping failed is dropped.
     pub fn give_back(&mut self, loan: Loan) {
+        if let Loan::Buffer(b) = &loan {
+            if b.state() == Some(MAP_FAILED) {
+                self.drop_loan(loan);
+                return;
+            }
+            b.remap();
+        }
         self.idle.push_back(loan);
         self.make_room(0);
     }
 
     fn evict_oldest(&mut self) {
         if let Some(old) = self.idle.pop_front() {
-            self.stats.bytes_live -= old.bytes();
-            match old {
-                Loan::Buffer(b) => {
-                    self.stats.buffers -= 1;
-                    b.buffer.destroy();
-                }
-                Loan::Texture(t) => {
-                    self.stats.textures -= 1;
-                    t.texture.destroy();
-                }
+            self.drop_loan(old);
+        }
+    }
+
+    /// Destroys a resource and stops counting it.
+    fn drop_loan(&mut self, old: Loan) {
+        self.stats.bytes_live -= old.bytes();
+        match old {
+            Loan::Buffer(b) => {
+                self.stats.buffers -= 1;
+                b.buffer.destroy();
+            }
+            Loan::Texture(t) => {
+                self.stats.textures -= 1;
+                t.texture.destroy();
             }
         }
     }

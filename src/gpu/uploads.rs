@@ -5,6 +5,8 @@
 use bytemuck::Pod;
 use image::RgbaImage;
 
+use std::sync::atomic::Ordering;
+
 use super::context::GpuContext;
 use rayon::prelude::*;
 
@@ -15,6 +17,44 @@ use crate::plan::Stops;
 
 /// Images at least this large are uploaded through parallel staging.
 const STAGED_UPLOAD_BYTES: usize = 1 << 20;
+
+/// wgpu's row alignment for buffer-to-texture copies.
+const CHUNK: usize = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize;
+
+/// An image's rows as a staging buffer holds them: `row` bytes each, at a
+/// stride of `row_bytes` (a multiple of 256).
+struct Rows<'a> {
+    raw: &'a [u8],
+    row: usize,
+    row_bytes: usize,
+}
+
+impl Rows<'_> {
+    /// Copies the rows into `dst` (at least `row_bytes` x rows long) from
+    /// every core, in whole 256-byte chunks, each filled from its row's
+    /// bytes; the padding past a row's end is never written (nor read).
+    fn fill(&self, dst: wgpu::WriteOnly<'_, [u8]>) {
+        let (chunks, _) = dst.into_chunks::<CHUNK>();
+        let chunks: Vec<wgpu::WriteOnly<'_, [u8; CHUNK]>> = chunks.into_iter().collect();
+        let per_row = self.row_bytes / CHUNK;
+        let (raw, row) = (self.raw, self.row);
+        let rows = raw.len() / row.max(1);
+        chunks
+            .into_par_iter()
+            .enumerate()
+            .with_min_len(4096)
+            .for_each(|(k, chunk)| {
+                let (y, x) = (k / per_row, (k % per_row) * CHUNK);
+                if y >= rows || x >= row {
+                    return;
+                }
+                let n = (row - x).min(CHUNK);
+                let src = &raw[y * row + x..y * row + x + n];
+                let mut dst: wgpu::WriteOnly<'_, [u8]> = chunk.into();
+                dst.slice(..n).copy_from_slice(src);
+            });
+    }
+}
 
 impl GpuContext {
     /// A pooled buffer for `usage` holding `bytes`.
@@ -91,45 +131,30 @@ impl GpuContext {
     }
 
     /// Writes `img` into a pooled staging buffer (rows padded to 256 bytes)
-    /// from every core and queues its copy into texture `to`. False when
-    /// wgpu gives no staging memory (then the caller writes it directly).
+    /// from every core and queues its copy into texture `to`: a pooled
+    /// buffer lent mapped, or, where that fails, wgpu's staging memory
+    /// (`queue.write_buffer_with`, one more copy on the GPU). False when
+    /// neither gives memory (then the caller writes it directly).
     fn stage_image(&self, img: &RgbaImage, to: TextureId, loans: &mut Loans) -> bool {
-        const CHUNK: usize = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize;
         let (w, h) = img.dimensions();
         let row = 4 * w as usize;
         let row_bytes = row.div_ceil(CHUNK) * CHUNK;
         let Some(size) = std::num::NonZeroU64::new((row_bytes * h as usize) as u64) else {
             return false;
         };
-        let from = self.take_buffer(
-            size.get(),
-            wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-            loans,
-        );
-        let Some(mut view) = self.queue.write_buffer_with(loans.buffer(from), 0, size) else {
+        let rows = Rows {
+            raw: img.as_raw(),
+            row,
+            row_bytes,
+        };
+        let mapped = !self.unmapped_uploads.load(Ordering::Relaxed);
+        let from = mapped
+            .then(|| self.stage_mapped(&rows, size.get(), loans))
+            .flatten()
+            .or_else(|| self.stage_written(&rows, size, loans));
+        let Some(from) = from else {
             return false;
         };
-        // Whole 256-byte chunks (the size is a multiple of 256), each filled
-        // from its row's bytes; the padding past a row's end is never read.
-        let (chunks, _) = view.slice(..).into_chunks::<CHUNK>();
-        let chunks: Vec<wgpu::WriteOnly<'_, [u8; CHUNK]>> = chunks.into_iter().collect();
-        let per_row = row_bytes / CHUNK;
-        let raw = img.as_raw();
-        chunks
-            .into_par_iter()
-            .enumerate()
-            .with_min_len(4096)
-            .for_each(|(k, chunk)| {
-                let (y, x) = (k / per_row, (k % per_row) * CHUNK);
-                if x >= row {
-                    return;
-                }
-                let n = (row - x).min(CHUNK);
-                let src = &raw[y * row + x..y * row + x + n];
-                let mut dst: wgpu::WriteOnly<'_, [u8]> = chunk.into();
-                dst.slice(..n).copy_from_slice(src);
-            });
-        drop(view);
         loans.add_copy(TextureCopy {
             from,
             to,
@@ -137,6 +162,43 @@ impl GpuContext {
             row_bytes: row_bytes as u32,
         });
         true
+    }
+
+    /// `rows` written into a pooled `MAP_WRITE` buffer lent mapped, then
+    /// unmapped for the GPU (it is mapped again when the frame's loans go
+    /// back). None when its mapped range cannot be had.
+    fn stage_mapped(&self, rows: &Rows<'_>, size: u64, loans: &mut Loans) -> Option<BufferId> {
+        let id = self.take_buffer(
+            size,
+            wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+            loans,
+        );
+        let Ok(mut view) = loans.buffer(id).slice(..size).get_mapped_range_mut() else {
+            loans.map_failed(id);
+            return None;
+        };
+        rows.fill(view.slice(..));
+        drop(view);
+        loans.unmap(id);
+        Some(id)
+    }
+
+    /// `rows` written into wgpu's staging memory for a pooled `COPY_DST`
+    /// buffer (the fallback). None when wgpu gives no staging memory.
+    fn stage_written(
+        &self,
+        rows: &Rows<'_>,
+        size: std::num::NonZeroU64,
+        loans: &mut Loans,
+    ) -> Option<BufferId> {
+        let id = self.take_buffer(
+            size.get(),
+            wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            loans,
+        );
+        let mut view = self.queue.write_buffer_with(loans.buffer(id), 0, size)?;
+        rows.fill(view.slice(..));
+        Some(id)
     }
 
     /// Uploads a premultiplied image resampled or rasterized on the CPU
@@ -170,5 +232,66 @@ impl GpuContext {
             .flat_map(|&(offset, color)| [[offset as f32, 0.0, 0.0, 0.0], color])
             .collect();
         self.storage(bytemuck::cast_slice(&data), loans)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A context on whatever adapter wgpu finds; `None` (a printed skip)
+    /// without one, which is a failure under `CI=true`.
+    fn context() -> Option<GpuContext> {
+        match GpuContext::new(false, 64 << 20) {
+            Ok(Some(ctx)) => Some(ctx),
+            other => {
+                let why = other.err().map_or("no adapter".into(), |e| e.to_string());
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "CI=true and no GPU adapter: {why}"
+                );
+                eprintln!("SKIPPED (no GPU adapter): {why}");
+                None
+            }
+        }
+    }
+
+    const STAGING: wgpu::BufferUsages =
+        wgpu::BufferUsages::MAP_WRITE.union(wgpu::BufferUsages::COPY_SRC);
+
+    #[test]
+    fn an_upload_staging_buffer_is_lent_mapped_and_comes_back_mapped_for_its_next_loan() {
+        let Some(ctx) = context() else { return };
+        let mut loans = Loans::default();
+        let id = ctx.take_buffer(3 << 20, STAGING, &mut loans);
+        let first = loans.buffer(id).clone();
+        // Lent mapped (at creation); written, then unmapped for the GPU.
+        assert!(first.slice(..).get_mapped_range_mut().is_ok());
+        loans.unmap(id);
+        ctx.give_back(&mut loans);
+        // The same buffer again, mapped again (after one poll).
+        let id = ctx.take_buffer(3 << 20, STAGING, &mut loans);
+        assert!(*loans.buffer(id) == first, "a new buffer was allocated");
+        assert!(loans.buffer(id).slice(..).get_mapped_range_mut().is_ok());
+        let s = ctx.pool_stats();
+        assert_eq!((s.hits, s.misses, s.buffers), (1, 1, 1), "{s:?}");
+        assert_eq!(s.bytes_live, 4 << 20);
+        ctx.give_back(&mut loans);
+    }
+
+    #[test]
+    fn an_upload_staging_buffer_whose_mapping_failed_is_dropped_when_it_comes_back() {
+        let Some(ctx) = context() else { return };
+        let mut loans = Loans::default();
+        let id = ctx.take_buffer(1 << 20, STAGING, &mut loans);
+        loans.map_failed(id);
+        ctx.give_back(&mut loans);
+        let s = ctx.pool_stats();
+        assert_eq!((s.buffers, s.bytes_live), (0, 0), "{s:?}");
+        // The next loan is a new buffer, mapped.
+        let id = ctx.take_buffer(1 << 20, STAGING, &mut loans);
+        assert!(loans.buffer(id).slice(..).get_mapped_range_mut().is_ok());
+        assert_eq!(ctx.pool_stats().misses, 2);
+        ctx.give_back(&mut loans);
     }
 }

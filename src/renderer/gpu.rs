@@ -167,6 +167,17 @@ impl Renderer {
         self
     }
 
+    /// Stages large image uploads through `queue.write_buffer_with` (the
+    /// fallback when mapping fails) instead of pooled mapped buffers. For
+    /// tests.
+    #[doc(hidden)]
+    pub fn with_unmapped_uploads_for_test(self) -> Renderer {
+        if let Some(g) = &self.gpu {
+            g.force_unmapped_uploads(true);
+        }
+        self
+    }
+
     /// How many times a lost GPU device was replaced by a new one (0 on
     /// the CPU backend).
     pub fn gpu_recoveries(&self) -> u64 {
