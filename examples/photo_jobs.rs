@@ -8,8 +8,10 @@
 //! One `Renderer` (CPU backend, fonts and decoded-asset cache shared) renders
 //! the scene `N` times on rayon's pool and encodes each to JPEG (quality 85)
 //! in memory; prints renders per second. `--no-cache` turns the
-//! decoded-asset cache off, so that every render decodes its images, as the
-//! peers are measured. The global allocator is mimalloc, as in the `impasto`
+//! decoded-asset cache and the resampled-image cache off, so that every
+//! render decodes and resamples its images, as the peers are measured;
+//! `--no-decode-cache` turns off only the first (every render decodes its
+//! files, resamples of unchanged files are reused, as in a service). The global allocator is mimalloc, as in the `impasto`
 //! binary.
 
 use std::time::Instant;
@@ -24,14 +26,18 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: photo_jobs SCENE.json N [--no-cache]";
+    let usage = "usage: photo_jobs SCENE.json N [--no-cache | --no-decode-cache]";
     let scene_path = args.first().ok_or(usage)?;
     let n: usize = args.get(1).ok_or(usage)?.parse()?;
     let no_cache = args.iter().any(|a| a == "--no-cache");
+    let no_decode_cache = no_cache || args.iter().any(|a| a == "--no-decode-cache");
     let scene = Scene::from_path(scene_path)?;
     let mut renderer = Renderer::new(Backend::Cpu)?.with_system_fonts(false);
-    if no_cache {
+    if no_decode_cache {
         renderer = renderer.with_asset_cache_budget(0);
+    }
+    if no_cache {
+        renderer = renderer.with_placed_cache_budget(0);
     }
     let assets = Assets::new();
     let format = OutputFormat::Jpeg { quality: 85 };

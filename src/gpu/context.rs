@@ -186,6 +186,16 @@ pub(super) fn wgpu_err(what: &str, e: &wgpu::Error) -> Error {
     Error::Gpu(format!("{what}: {}", causes.join(": ")))
 }
 
+/// Held while a device is opened or destroyed: one at a time per process.
+/// On an NVIDIA H200 (driver 580.159.04), `tests/gpu_recovery.rs` on eight
+/// threads (each test opening and destroying devices) deadlocked inside the
+/// driver in 4 of 40 runs without this lock, and in none of 40 with it
+/// (BENCHMARKS.md).
+fn device_lifecycle() -> MutexGuard<'static, ()> {
+    static LIFECYCLE: Mutex<()> = Mutex::new(());
+    LIFECYCLE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Opens `adapter`'s device with all of its limits and `features`.
 fn open_device(
     adapter: &wgpu::Adapter,
@@ -244,6 +254,7 @@ impl GpuContext {
     /// qualifies (`None` when there is none); otherwise any adapter,
     /// software ones included.
     pub fn new(hardware_only: bool, pool_budget: u64) -> Result<Option<GpuContext>, Error> {
+        let _lifecycle = device_lifecycle();
         let Some(adapter) = best_adapter(hardware_only) else {
             return Ok(None);
         };
@@ -322,6 +333,7 @@ impl GpuContext {
     /// is marked here at once too, so that renders racing the destruction
     /// are blamed on it.
     pub fn destroy_device(&self) {
+        let _lifecycle = device_lifecycle();
         self.device.destroy();
         self.loss
             .mark("Destroyed (Renderer::lose_gpu_device_for_test)".into());
