@@ -21,14 +21,22 @@ fn arg(name: &str, default: u32) -> u32 {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name} takes a number"))
+        })
         .unwrap_or(default)
 }
 
 fn pattern(k: u32, size: u32) -> RgbaImage {
     RgbaImage::from_fn(size, size, |x, y| {
         let v = x.wrapping_mul(7).wrapping_add(y.wrapping_mul(13)) + k * 31;
-        image::Rgba([v as u8, (v >> 3) as u8, (x ^ y) as u8, (x + y + k * 17) as u8])
+        image::Rgba([
+            v as u8,
+            (v >> 3) as u8,
+            (x ^ y) as u8,
+            (x + y + k * 17) as u8,
+        ])
     })
 }
 
@@ -58,11 +66,13 @@ fn scenes(size: u32, layers: u32) -> Vec<(&'static str, Value, Assets)> {
             json!({ "type": "image", "src": name, "x": 0, "y": 0 })
         })
         .collect();
-    let scene = |layers: Vec<Value>| {
-        json!({ "width": size, "height": size, "background": "#ffffff", "layers": layers })
-    };
+    let scene = |layers: Vec<Value>| json!({ "width": size, "height": size, "background": "#ffffff", "layers": layers });
     vec![
-        ("solid source-over", scene(solid("source-over")), Assets::new()),
+        (
+            "solid source-over",
+            scene(solid("source-over")),
+            Assets::new(),
+        ),
         ("solid multiply", scene(solid("multiply")), Assets::new()),
         ("rotated rounded rects", scene(rotated), Assets::new()),
         ("images (natural size)", scene(images), assets),
@@ -93,8 +103,13 @@ fn main() {
     };
     let (fragment, compute) = (open(GpuCompositor::Fragment), open(GpuCompositor::Compute));
     let a = fragment.adapter().expect("a GPU renderer has an adapter");
-    println!("adapter: {} ({}, {}, {})", a.name, a.device_type, a.backend, a.driver);
-    println!("canvas {size}x{size}, {layers} layers (images: at most 10), median of {reps} renders\n");
+    println!(
+        "adapter: {} ({}, {}, {})",
+        a.name, a.device_type, a.backend, a.driver
+    );
+    println!(
+        "canvas {size}x{size}, {layers} layers (images: at most 10), median of {reps} renders\n"
+    );
     println!("{:<24} {:>12} {:>12}", "scene", "fragment ms", "compute ms");
     for (name, json, assets) in scenes(size, layers) {
         let scene = Scene::from_value(&json).expect("a valid scene");

@@ -42,8 +42,7 @@ pub enum GpuCompositor {
 /// of the chip (GA100, GH100, GB100 families): a name token of the
 /// adapter's, split at anything but letters and digits.
 const COMPUTE_FIRST_GPUS: [&str; 12] = [
-    "A100", "A800", "A30", "H100", "H200", "H800", "H20", "GH200", "B100", "B200", "GB200",
-    "GB300",
+    "A100", "A800", "A30", "H100", "H200", "H800", "H20", "GH200", "B100", "B200", "GB200", "GB300",
 ];
 
 impl GpuCompositor {
