@@ -122,9 +122,10 @@ impl GpuContext {
         }
     }
 
-    /// The entries of shaders/layer.wgsl for `prep` (what its paint does
-    /// not read is bound to a stand-in), given its two texture views, each
-    /// handed to `with` with the path's own entries.
+    /// Calls `with` on the bind group entries of `prep`: those of
+    /// shaders/layer.wgsl (what its paint does not read bound to a
+    /// stand-in), then `extra`, the path's own. (The texture views the
+    /// entries borrow live only for the call.)
     fn with_layer_entries<R>(
         &self,
         prep: &Prepared,
