@@ -4,13 +4,13 @@
 //! once per shrink-on-load factor it was decoded at ([`crate::shrink`]), so
 //! the same scene always gets the same pixels, whatever else was rendered.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use image::RgbaImage;
 
+use crate::byte_lru::ByteLru;
 use crate::shrink::{Decoded, SourceImage, SourceKey};
 
 /// Default byte budget of the decoded-image cache: 256 MiB.
@@ -66,18 +66,15 @@ struct Entry {
     image: Arc<RgbaImage>,
     colour_note: Option<Arc<str>>,
     natural: (u32, u32),
-    last_used: u64,
 }
 
 /// The shrink factors a file can be decoded at.
 const SHRINKS: [u32; 4] = [1, 2, 4, 8];
 
-#[derive(Default)]
 struct Inner {
-    entries: HashMap<(PathBuf, u32), Entry>,
-    bytes: u64,
-    tick: u64,
-    stats: AssetCacheStats,
+    entries: ByteLru<(PathBuf, u32), Entry>,
+    hits: u64,
+    misses: u64,
 }
 
 /// A byte-bounded cache of decoded images keyed by canonical path and file
@@ -99,11 +96,9 @@ fn image_bytes(image: &RgbaImage) -> u64 {
 impl AssetCache {
     pub fn new(budget: u64) -> AssetCache {
         let inner = Inner {
-            stats: AssetCacheStats {
-                budget,
-                ..AssetCacheStats::default()
-            },
-            ..Inner::default()
+            entries: ByteLru::new(budget),
+            hits: 0,
+            misses: 0,
         };
         AssetCache {
             inner: Mutex::new(inner),
@@ -118,8 +113,11 @@ impl AssetCache {
         let inner = self.lock();
         AssetCacheStats {
             images: inner.entries.len(),
-            bytes: inner.bytes,
-            ..inner.stats
+            bytes: inner.entries.bytes(),
+            budget: inner.entries.budget(),
+            hits: inner.hits,
+            misses: inner.misses,
+            evictions: inner.entries.evictions(),
         }
     }
 
@@ -136,34 +134,32 @@ impl AssetCache {
         let identity = Identity::of(path);
         {
             let mut inner = self.lock();
-            inner.tick += 1;
-            let tick = inner.tick;
             if let Some(id) = identity {
                 // Any factor's entry of the unchanged file knows its size.
                 let natural = SHRINKS.iter().find_map(|&d| {
-                    let e = inner.entries.get(&(path.to_path_buf(), d))?;
+                    let e = inner.entries.peek(&(path.to_path_buf(), d))?;
                     (e.identity == id).then_some(e.natural)
                 });
                 if let Some(natural) = natural {
                     let shrink = choose(natural);
-                    if let Some(entry) = inner.entries.get_mut(&(path.to_path_buf(), shrink)) {
-                        if entry.identity == id {
-                            entry.last_used = tick;
-                            let image = Arc::clone(&entry.image);
-                            let colour_note = entry.colour_note.clone();
-                            inner.stats.hits += 1;
-                            return Ok(SourceImage {
-                                image,
-                                natural,
-                                shrink,
-                                colour_note,
-                                key: Some(id.key(path, shrink)),
-                            });
-                        }
+                    let found = inner
+                        .entries
+                        .get(&(path.to_path_buf(), shrink))
+                        .filter(|e| e.identity == id)
+                        .map(|e| (Arc::clone(&e.image), e.colour_note.clone()));
+                    if let Some((image, colour_note)) = found {
+                        inner.hits += 1;
+                        return Ok(SourceImage {
+                            image,
+                            natural,
+                            shrink,
+                            colour_note,
+                            key: Some(id.key(path, shrink)),
+                        });
                     }
                 }
             }
-            inner.stats.misses += 1;
+            inner.misses += 1;
         }
         let decoded = decode()?;
         let cached = SourceImage {
@@ -182,49 +178,30 @@ impl AssetCache {
     fn insert(&self, path: &Path, identity: Identity, cached: &SourceImage) {
         let bytes = image_bytes(&cached.image);
         let mut inner = self.lock();
-        let budget = inner.stats.budget;
-        if bytes > budget {
+        if bytes > inner.entries.budget() {
             return;
         }
-        // Entries of an older version of the file, and this factor's own.
+        // Entries of an older version of the file (this factor's own is
+        // replaced by the insert).
         for d in SHRINKS {
             let key = (path.to_path_buf(), d);
-            let stale = inner
+            if inner
                 .entries
-                .get(&key)
-                .is_some_and(|e| e.identity != identity || d == cached.shrink);
-            if stale {
-                if let Some(old) = inner.entries.remove(&key) {
-                    inner.bytes -= image_bytes(&old.image);
-                }
+                .peek(&key)
+                .is_some_and(|e| e.identity != identity)
+            {
+                inner.entries.remove(&key);
             }
         }
-        while inner.bytes + bytes > budget {
-            let Some(oldest) = inner
-                .entries
-                .iter()
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some(e) = inner.entries.remove(&oldest) {
-                inner.bytes -= image_bytes(&e.image);
-                inner.stats.evictions += 1;
-            }
-        }
-        let last_used = inner.tick;
-        inner.bytes += bytes;
-        inner.entries.insert(
-            (path.to_path_buf(), cached.shrink),
-            Entry {
-                identity,
-                image: Arc::clone(&cached.image),
-                colour_note: cached.colour_note.clone(),
-                natural: cached.natural,
-                last_used,
-            },
-        );
+        let entry = Entry {
+            identity,
+            image: Arc::clone(&cached.image),
+            colour_note: cached.colour_note.clone(),
+            natural: cached.natural,
+        };
+        inner
+            .entries
+            .insert((path.to_path_buf(), cached.shrink), entry, bytes);
     }
 }
 

@@ -29,6 +29,7 @@ mod asset_cache;
 mod assets;
 mod blend;
 mod breaker;
+mod byte_lru;
 mod cancel;
 pub mod codec;
 mod color;

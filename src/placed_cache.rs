@@ -14,10 +14,11 @@
 //! not churn the cache. Bounded by a byte budget (least recently used first).
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
+use crate::byte_lru::ByteLru;
 use crate::color::BlendSpace;
 use crate::pixels::PremulImage;
 use crate::plan::weights::AxisWeights;
@@ -115,20 +116,13 @@ pub(crate) enum Lookup {
     Pass,
 }
 
-struct Entry {
-    image: Arc<PremulImage>,
-    last_used: u64,
-}
-
-#[derive(Default)]
 struct Inner {
-    entries: HashMap<PlacedKey, Entry>,
+    entries: ByteLru<PlacedKey, Arc<PremulImage>>,
     /// Digests of keys missed once, oldest first.
     seen: VecDeque<u64>,
     seen_set: HashSet<u64>,
-    bytes: u64,
-    tick: u64,
-    stats: PlacedCacheStats,
+    hits: u64,
+    misses: u64,
 }
 
 /// A byte-bounded cache of resampled images shared by a renderer's threads.
@@ -145,11 +139,11 @@ impl std::fmt::Debug for PlacedCache {
 impl PlacedCache {
     pub fn new(budget: u64) -> PlacedCache {
         let inner = Inner {
-            stats: PlacedCacheStats {
-                budget,
-                ..PlacedCacheStats::default()
-            },
-            ..Inner::default()
+            entries: ByteLru::new(budget),
+            seen: VecDeque::new(),
+            seen_set: HashSet::new(),
+            hits: 0,
+            misses: 0,
         };
         PlacedCache {
             inner: Mutex::new(inner),
@@ -162,15 +156,18 @@ impl PlacedCache {
 
     /// The byte budget (0: off).
     pub fn budget(&self) -> u64 {
-        self.lock().stats.budget
+        self.lock().entries.budget()
     }
 
     pub fn stats(&self) -> PlacedCacheStats {
         let inner = self.lock();
         PlacedCacheStats {
             images: inner.entries.len(),
-            bytes: inner.bytes,
-            ..inner.stats
+            bytes: inner.entries.bytes(),
+            budget: inner.entries.budget(),
+            hits: inner.hits,
+            misses: inner.misses,
+            evictions: inner.entries.evictions(),
         }
     }
 
@@ -178,20 +175,21 @@ impl PlacedCache {
     /// doorkeeper); an estimate looks without it.
     pub fn lookup(&self, key: &PlacedKey, count: bool) -> Lookup {
         let mut inner = self.lock();
-        inner.tick += 1;
-        let tick = inner.tick;
-        if let Some(entry) = inner.entries.get_mut(key) {
-            let image = Arc::clone(&entry.image);
+        let found = if count {
+            inner.entries.get(key)
+        } else {
+            inner.entries.peek(key)
+        };
+        if let Some(image) = found.map(Arc::clone) {
             if count {
-                entry.last_used = tick;
-                inner.stats.hits += 1;
+                inner.hits += 1;
             }
             return Lookup::Hit(image);
         }
         if count {
-            inner.stats.misses += 1;
+            inner.misses += 1;
         }
-        if key.bytes() > inner.stats.budget {
+        if key.bytes() > inner.entries.budget() {
             return Lookup::Pass;
         }
         let digest = key.digest();
@@ -215,29 +213,13 @@ impl PlacedCache {
     pub fn insert(&self, key: PlacedKey, image: Arc<PremulImage>) {
         let bytes = image.data.len() as u64 * 8;
         let mut inner = self.lock();
-        if bytes > inner.stats.budget || inner.entries.contains_key(&key) {
+        if inner.entries.peek(&key).is_some() {
             return;
         }
-        while inner.bytes + bytes > inner.stats.budget {
-            let Some(oldest) = inner
-                .entries
-                .iter()
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some(e) = inner.entries.remove(&oldest) {
-                inner.bytes -= e.image.data.len() as u64 * 8;
-                inner.stats.evictions += 1;
-            }
-        }
         let digest = key.digest();
-        inner.seen_set.remove(&digest);
-        inner.tick += 1;
-        let last_used = inner.tick;
-        inner.bytes += bytes;
-        inner.entries.insert(key, Entry { image, last_used });
+        if inner.entries.insert(key, image, bytes) {
+            inner.seen_set.remove(&digest);
+        }
     }
 }
 
