@@ -15,7 +15,6 @@ mod common;
 use std::sync::Arc;
 
 use common::backends::{difference, gpu_renderer, GPU, GPU_TEXT};
-use common::{compare_with_reference, reference, write_failure, BLEND_NAMES};
 use image::RgbaImage;
 use impasto::{Assets, Backend, Renderer, Scene};
 use rand::{Rng, SeedableRng};
@@ -67,38 +66,8 @@ fn save_pair(name: &str, cpu: &RgbaImage, gpu: &RgbaImage, scene: &Value) -> Str
 #[test]
 fn gpu_matches_float64_reference_for_every_blend_name_in_both_spaces() {
     let Some(gpu) = gpu() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let gpu = gpu.clone().with_asset_root(dir.path());
-    let mut rng = ChaCha8Rng::seed_from_u64(0x1a2b_3c4d);
-    let mut failures = Vec::new();
-    let mut scenes = 0;
-    for space in ["srgb", "linear"] {
-        for blend in BLEND_NAMES {
-            for k in 0..4 {
-                let json = common::random_exact_scene(&mut rng, dir.path(), blend, space);
-                let img = gpu.render(&Scene::from_value(&json).unwrap()).unwrap();
-                let (_, _, linear, want) = reference::render(&json, &|src| {
-                    let img = image::open(dir.path().join(src)).unwrap().into_rgba8();
-                    reference::RefImage {
-                        width: img.width(),
-                        height: img.height(),
-                        pixels: img.pixels().map(|p| p.0).collect(),
-                    }
-                });
-                let d = compare_with_reference(&img, &want, linear);
-                if d.max_alpha > 1.0 || d.max_color > 1.01 {
-                    let name = format!("gpu-reference-{space}-{blend}-{k}");
-                    write_failure(&name, &img, &want, linear, &json);
-                    failures.push(format!(
-                        "{name}: alpha {:.3}, colour {:.3}",
-                        d.max_alpha, d.max_color
-                    ));
-                }
-                scenes += 1;
-            }
-        }
-    }
-    assert!(scenes >= 200);
+    let (_, _, failures) =
+        common::blend_reference_check(&gpu, "gpu-reference", 0x1a2b_3c4d, 4, (1.0, 1.01));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -16,8 +16,8 @@
 
 mod common;
 
-use common::backends::{difference, GPU};
-use common::{compare_with_reference, reference, write_failure, BLEND_NAMES};
+use common::backends::{difference, opened_gpu, GPU};
+use common::blend_reference_check;
 use impasto::{Backend, GpuCompositor, Renderer, Scene};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -25,60 +25,8 @@ use rand_chacha::ChaCha8Rng;
 /// A GPU renderer with its own device, compositing with `c`; `None` without
 /// an adapter (a failure under `CI=true`).
 fn own_gpu(c: GpuCompositor) -> Option<Renderer> {
-    match Renderer::new(Backend::Gpu) {
-        Ok(r) => Some(r.with_system_fonts(false).with_gpu_compositor(c)),
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true and no GPU adapter: {e}"
-            );
-            eprintln!("SKIPPED (no GPU adapter): {e}");
-            None
-        }
-    }
-}
-
-/// Renders `per_blend` random exact scenes per blend name and space on
-/// `gpu` and compares each with the float64 reference; returns the worst
-/// alpha and colour differences and the scenes over `(alpha, colour)`.
-fn against_reference(
-    gpu: &Renderer,
-    label: &str,
-    per_blend: usize,
-    (alpha_tol, colour_tol): (f64, f64),
-) -> (f64, f64, Vec<String>) {
-    let dir = tempfile::tempdir().unwrap();
-    let gpu = gpu.clone().with_asset_root(dir.path());
-    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_9a7b);
-    let (mut worst_a, mut worst_c, mut failures) = (0.0f64, 0.0f64, Vec::new());
-    for space in ["srgb", "linear"] {
-        for blend in BLEND_NAMES {
-            for k in 0..per_blend {
-                let json = common::random_exact_scene(&mut rng, dir.path(), blend, space);
-                let img = gpu.render(&Scene::from_value(&json).unwrap()).unwrap();
-                let (_, _, linear, want) = reference::render(&json, &|src| {
-                    let img = image::open(dir.path().join(src)).unwrap().into_rgba8();
-                    reference::RefImage {
-                        width: img.width(),
-                        height: img.height(),
-                        pixels: img.pixels().map(|p| p.0).collect(),
-                    }
-                });
-                let d = compare_with_reference(&img, &want, linear);
-                worst_a = worst_a.max(d.max_alpha);
-                worst_c = worst_c.max(d.max_color);
-                if d.max_alpha > alpha_tol || d.max_color > colour_tol {
-                    let name = format!("{label}-{space}-{blend}-{k}");
-                    write_failure(&name, &img, &want, linear, &json);
-                    failures.push(format!(
-                        "{name}: alpha {:.3}, colour {:.3}",
-                        d.max_alpha, d.max_color
-                    ));
-                }
-            }
-        }
-    }
-    (worst_a, worst_c, failures)
+    let r = opened_gpu(Renderer::new(Backend::Gpu))?;
+    Some(r.with_system_fonts(false).with_gpu_compositor(c))
 }
 
 /// The default (`Auto`) draws with render pipelines on every adapter but
@@ -107,7 +55,8 @@ fn the_compute_path_matches_the_float64_reference_for_every_blend_name_in_both_s
     let Some(gpu) = own_gpu(GpuCompositor::Compute) else {
         return;
     };
-    let (a, c, failures) = against_reference(&gpu, "compute-reference", 2, (1.0, 1.01));
+    let (a, c, failures) =
+        blend_reference_check(&gpu, "compute-reference", 0x5eed_9a7b, 2, (1.0, 1.01));
     eprintln!("compute path: worst alpha {a:.3}, colour {c:.3}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -118,7 +67,8 @@ fn a_half_float_canvas_stays_within_two_levels_of_the_float64_reference() {
         return;
     };
     let gpu = gpu.with_half_float_canvas_for_test();
-    let (a, c, failures) = against_reference(&gpu, "half-float-reference", 2, (2.0, 2.0));
+    let (a, c, failures) =
+        blend_reference_check(&gpu, "half-float-reference", 0x5eed_9a7b, 2, (2.0, 2.0));
     eprintln!("Rgba16Float canvas: worst alpha {a:.3}, colour {c:.3}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -84,21 +84,29 @@ pub struct TestBackend {
 pub fn gpu_renderer() -> Option<&'static Renderer> {
     static GPU_RENDERER: OnceLock<Option<Renderer>> = OnceLock::new();
     GPU_RENDERER
-        .get_or_init(|| match Renderer::new(Backend::Gpu) {
-            Ok(r) => {
-                eprintln!("GPU backend under test: {:?}", r.adapter());
-                Some(r)
-            }
-            Err(e) => {
-                assert!(
-                    std::env::var("CI").as_deref() != Ok("true"),
-                    "CI=true and no GPU adapter: {e}"
-                );
-                eprintln!("SKIPPED the GPU backend (tests ran on the CPU only): {e}");
-                None
-            }
+        .get_or_init(|| {
+            let r = opened_gpu(Renderer::new(Backend::Gpu))?;
+            eprintln!("GPU backend under test: {:?}", r.adapter());
+            Some(r)
         })
         .as_ref()
+}
+
+/// A GPU renderer a test opened for itself (with its own device), or `None`
+/// when there is no adapter: a failure under `CI=true`, a printed skip
+/// elsewhere.
+pub fn opened_gpu(made: Result<Renderer, impasto::Error>) -> Option<Renderer> {
+    match made {
+        Ok(r) => Some(r),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true and no GPU adapter: {e}"
+            );
+            eprintln!("SKIPPED the GPU backend (no adapter): {e}");
+            None
+        }
+    }
 }
 
 /// Every backend on this machine: the CPU, and the GPU when there is an

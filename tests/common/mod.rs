@@ -326,3 +326,51 @@ pub fn jpeg_with_orientation(img: &RgbaImage, orientation: u16) -> Vec<u8> {
     .unwrap();
     out
 }
+
+/// Renders `per_blend` random exact scenes (seeded by `seed`) per blend
+/// name and space with `renderer` and compares each with the float64
+/// reference: the worst alpha and colour differences (premultiplied, 8-bit
+/// units) and a line per scene over `(alpha, colour)`, whose images are
+/// written under `label`.
+pub fn blend_reference_check(
+    renderer: &impasto::Renderer,
+    label: &str,
+    seed: u64,
+    per_blend: usize,
+    (alpha_tol, colour_tol): (f64, f64),
+) -> (f64, f64, Vec<String>) {
+    use rand::SeedableRng;
+    let dir = tempfile::tempdir().unwrap();
+    let renderer = renderer.clone().with_asset_root(dir.path());
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let (mut worst_a, mut worst_c, mut failures) = (0.0f64, 0.0f64, Vec::new());
+    for space in ["srgb", "linear"] {
+        for blend in BLEND_NAMES {
+            for k in 0..per_blend {
+                let json = random_exact_scene(&mut rng, dir.path(), blend, space);
+                let scene = impasto::Scene::from_value(&json).unwrap();
+                let img = renderer.render(&scene).unwrap();
+                let (_, _, linear, want) = reference::render(&json, &|src| {
+                    let img = image::open(dir.path().join(src)).unwrap().into_rgba8();
+                    reference::RefImage {
+                        width: img.width(),
+                        height: img.height(),
+                        pixels: img.pixels().map(|p| p.0).collect(),
+                    }
+                });
+                let d = compare_with_reference(&img, &want, linear);
+                worst_a = worst_a.max(d.max_alpha);
+                worst_c = worst_c.max(d.max_color);
+                if d.max_alpha > alpha_tol || d.max_color > colour_tol {
+                    let name = format!("{label}-{space}-{blend}-{k}");
+                    write_failure(&name, &img, &want, linear, &json);
+                    failures.push(format!(
+                        "{name}: alpha {:.3}, colour {:.3}",
+                        d.max_alpha, d.max_color
+                    ));
+                }
+            }
+        }
+    }
+    (worst_a, worst_c, failures)
+}
