@@ -448,6 +448,25 @@ impl GpuContext {
     }
 }
 
+/// For unit tests: a context on whatever adapter wgpu finds, with a pool of
+/// `pool_budget` bytes; `None` (a printed skip) without one, which is a
+/// failure under `CI=true`.
+#[cfg(test)]
+pub(super) fn test_context(pool_budget: u64) -> Option<GpuContext> {
+    match GpuContext::new(false, pool_budget) {
+        Ok(Some(ctx)) => Some(ctx),
+        other => {
+            let why = other.err().map_or("no adapter".into(), |e| e.to_string());
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true and no GPU adapter: {why}"
+            );
+            eprintln!("SKIPPED (no GPU adapter): {why}");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,17 +475,8 @@ mod tests {
     /// context lost, with its reason.
     #[test]
     fn the_device_lost_callback_marks_the_context_lost() {
-        let ctx = match GpuContext::new(false, 1 << 20) {
-            Ok(Some(ctx)) => ctx,
-            other => {
-                let why = other.err().map_or("no adapter".into(), |e| e.to_string());
-                assert!(
-                    std::env::var("CI").as_deref() != Ok("true"),
-                    "CI=true and no GPU adapter: {why}"
-                );
-                eprintln!("SKIPPED (no GPU adapter): {why}");
-                return;
-            }
+        let Some(ctx) = test_context(1 << 20) else {
+            return;
         };
         assert!(!ctx.check_lost());
         ctx.device.destroy();

@@ -239,21 +239,9 @@ impl GpuContext {
 mod tests {
     use super::*;
 
-    /// A context on whatever adapter wgpu finds; `None` (a printed skip)
-    /// without one, which is a failure under `CI=true`.
+    /// A context on whatever adapter wgpu finds (see `test_context`).
     fn context() -> Option<GpuContext> {
-        match GpuContext::new(false, 64 << 20) {
-            Ok(Some(ctx)) => Some(ctx),
-            other => {
-                let why = other.err().map_or("no adapter".into(), |e| e.to_string());
-                assert!(
-                    std::env::var("CI").as_deref() != Ok("true"),
-                    "CI=true and no GPU adapter: {why}"
-                );
-                eprintln!("SKIPPED (no GPU adapter): {why}");
-                None
-            }
-        }
+        super::super::context::test_context(64 << 20)
     }
 
     const STAGING: wgpu::BufferUsages =
