@@ -613,3 +613,57 @@ fn sigterm_during_a_batch_leaves_no_temporary_file() {
     assert_eq!(run.code, 143, "stderr: {}", run.stderr);
     assert!(c.out_is_empty(), "left {:?}", temp_files(&c.path("out")));
 }
+
+/// `--gpu-compositor` picks how the GPU backend composites: the fragment
+/// and compute paths render the same scene (a rotated image, a blend mode,
+/// `lighter`) within 2 levels of each other; an unknown value is refused
+/// (status 2) before anything is written. Without a GPU adapter the renders
+/// fail, which is a test failure under `CI=true` and a printed skip
+/// elsewhere.
+#[test]
+fn gpu_compositor_fragment_and_compute_render_the_same_scene() {
+    let case = Case::new();
+    case.scene(
+        r##"{"width": 64, "height": 48, "background": "#f4efe6", "layers": [
+        {"type": "image", "src": "ok.png", "x": 8, "y": 6, "width": 40, "height": 30, "rotate": 20},
+        {"type": "rect", "x": 10, "y": 8, "width": 40, "height": 24, "corner_radius": 6,
+         "color": "#2e86abc0", "blend": "multiply"},
+        {"type": "rect", "x": 20, "y": 16, "width": 30, "height": 20, "color": "#e4572e80",
+         "blend": "lighter"}]}"##,
+    );
+    std::fs::create_dir_all(case.path("out")).unwrap();
+    let mut images = Vec::new();
+    for c in ["fragment", "compute"] {
+        let out = format!("out/{c}.png");
+        let args = [
+            "render",
+            "assets/scene.json",
+            "-o",
+            &out,
+            "--backend",
+            "gpu",
+            "--gpu-compositor",
+            c,
+        ];
+        let run = impasto(&args, case.dir.path());
+        if run.code != 0 && std::env::var("CI").as_deref() != Ok("true") {
+            eprintln!("SKIPPED (no GPU adapter?): {}", run.stderr);
+            return;
+        }
+        assert_eq!(run.code, 0, "{c}: {}", run.stderr);
+        images.push(image::open(case.path(&out)).unwrap().into_rgba8());
+    }
+    let worst = images[0]
+        .as_raw()
+        .iter()
+        .zip(images[1].as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap_or(0);
+    assert!(worst <= 2, "fragment and compute differ by {worst}");
+
+    let run = case.render("bogus.png", &["--gpu-compositor", "bogus"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("bogus"), "{}", run.stderr);
+    assert!(!case.path("out/bogus.png").exists());
+}

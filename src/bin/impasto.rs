@@ -62,6 +62,9 @@ enum Command {
         /// Which compositor renders.
         #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
         backend: BackendArg,
+        /// How the GPU backend composites layers (no effect on the CPU).
+        #[arg(long, value_enum, default_value_t = CompositorArg::Auto)]
+        gpu_compositor: CompositorArg,
         /// Folder that image `src` paths are relative to (default: the scene
         /// file's folder). Paths may not leave it.
         #[arg(long)]
@@ -147,6 +150,28 @@ enum BackendArg {
     Cpu,
     /// The GPU compositor, on any adapter (software ones included).
     Gpu,
+}
+
+/// The `--gpu-compositor` values: `impasto::GpuCompositor`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum CompositorArg {
+    /// Render pipelines, except on NVIDIA's data-center compute GPUs
+    /// (A100, H100, H200 and kin), where compute dispatches are faster.
+    Auto,
+    /// Render pipelines with fixed-function blending.
+    Fragment,
+    /// Compute dispatches over a storage canvas.
+    Compute,
+}
+
+impl From<CompositorArg> for impasto::GpuCompositor {
+    fn from(c: CompositorArg) -> impasto::GpuCompositor {
+        match c {
+            CompositorArg::Auto => impasto::GpuCompositor::Auto,
+            CompositorArg::Fragment => impasto::GpuCompositor::Fragment,
+            CompositorArg::Compute => impasto::GpuCompositor::Compute,
+        }
+    }
 }
 
 impl From<BackendArg> for Backend {
@@ -299,6 +324,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             set,
             output,
             backend,
+            gpu_compositor,
             assets,
             quality,
             lossless,
@@ -313,12 +339,14 @@ fn run_command(command: Command) -> Result<(), Error> {
             timeout,
         } => {
             let scene = oneoff::load(&scene, &set)?;
-            let mut renderer = Renderer::new(backend.into())?.with_limits(Limits {
-                max_canvas_pixels,
-                max_image_pixels,
-                max_render_bytes,
-                ..Limits::default()
-            });
+            let mut renderer = Renderer::new(backend.into())?
+                .with_gpu_compositor(gpu_compositor.into())
+                .with_limits(Limits {
+                    max_canvas_pixels,
+                    max_image_pixels,
+                    max_render_bytes,
+                    ..Limits::default()
+                });
             if let Some(root) = assets {
                 renderer = renderer.with_asset_root(root);
             }

@@ -63,6 +63,9 @@ pub struct BatchArgs {
     /// Which compositor renders.
     #[arg(long, value_enum, default_value_t = crate::BackendArg::Auto)]
     backend: crate::BackendArg,
+    /// How the GPU backend composites layers (no effect on the CPU).
+    #[arg(long, value_enum, default_value_t = crate::CompositorArg::Auto)]
+    gpu_compositor: crate::CompositorArg,
     /// Folder that image `src` paths are relative to (default: the
     /// template's folder). Paths may not leave it.
     #[arg(long)]
@@ -161,7 +164,9 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
 }
 
 fn renderer(args: &BatchArgs) -> Result<Renderer, Error> {
-    let mut renderer = Renderer::new(args.backend.into())?.with_limits(Limits::default());
+    let mut renderer = Renderer::new(args.backend.into())?
+        .with_gpu_compositor(args.gpu_compositor.into())
+        .with_limits(Limits::default());
     if let Some(root) = &args.assets {
         renderer = renderer.with_asset_root(root);
     }

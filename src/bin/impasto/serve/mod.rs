@@ -24,7 +24,7 @@ use axum::Router;
 use clap::Args;
 use impasto::{Error, Limits, Renderer};
 
-use crate::BackendArg;
+use crate::{BackendArg, CompositorArg};
 use admission::Admission;
 use metrics::Metrics;
 use remote::{AllowedHost, FetchLimits, Fetcher};
@@ -75,6 +75,9 @@ pub struct ServeArgs {
     /// Which compositor renders.
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
     backend: BackendArg,
+    /// How the GPU backend composites layers (no effect on the CPU).
+    #[arg(long, value_enum, default_value_t = CompositorArg::Auto)]
+    gpu_compositor: CompositorArg,
     /// A folder searched for fonts; may be given more than once.
     #[arg(long = "font-dir", value_name = "DIR")]
     font_dirs: Vec<PathBuf>,
@@ -193,6 +196,7 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         ..Limits::default()
     };
     let mut renderer = Renderer::new(args.backend.into())?
+        .with_gpu_compositor(args.gpu_compositor.into())
         .with_limits(limits)
         .with_asset_root(&args.assets)
         .with_system_fonts(!args.no_system_fonts);
