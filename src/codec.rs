@@ -452,3 +452,16 @@ mod tests {
         assert!(e.to_string().contains("cannot be lossless"), "{e}");
     }
 }
+
+/// For tests: a deterministic xorshift32 sequence from `seed` (non-zero),
+/// to mutate files reproducibly.
+#[cfg(test)]
+pub(crate) fn xorshift32(seed: u32) -> impl FnMut() -> u32 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    }
+}

@@ -330,13 +330,7 @@ mod tests {
         // Deterministic mutations of a valid file: byte flips, truncations
         // with the end marker put back, and lying sizes in the frame header.
         let base = jpeg(64, 48, 6);
-        let mut state = 0x2545_F491u32;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
-        };
+        let mut next = crate::codec::xorshift32(0x2545_F491u32);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.jpg");
         for case in 0..600 {

@@ -159,13 +159,7 @@ mod tests {
             jpeg(48, 32, jpeg_encoder::ColorType::Cmyk),
             jpeg(48, 32, jpeg_encoder::ColorType::CmykAsYcck),
         ];
-        let mut state = 0x1234_5677u32;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
-        };
+        let mut next = super::super::xorshift32(0x1234_5677u32);
         for case in 0..400 {
             let mut bytes = bases[case % 2].clone();
             if case % 3 == 0 {

@@ -414,13 +414,7 @@ mod tests {
             srgb_icc(),
             ColorProfile::new_gray_with_gamma(1.8).encode().unwrap(),
         ];
-        let mut state = 0x9E37_79B9u32;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
-        };
+        let mut next = super::super::xorshift32(0x9E37_79B9u32);
         let mut img = RgbaImage::from_pixel(3, 3, image::Rgba([1, 2, 3, 4]));
         for case in 0..1500 {
             let mut icc = bases[case % 3].clone();
@@ -460,13 +454,7 @@ mod tests {
         let lut = (0..base.len() - 4)
             .find(|&i| &base[i..i + 4] == b"mft2")
             .unwrap();
-        let mut state = 0x2468_ACE1u32;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
-        };
+        let mut next = super::super::xorshift32(0x2468_ACE1u32);
         let cmyk = [10u8, 200, 30, 40, 0, 0, 0, 0];
         for case in 0..240 {
             let mut icc = base.clone();
