@@ -264,6 +264,19 @@ pub(crate) fn jpeg_has_end(bytes: &[u8]) -> bool {
         && memmem::find(&bytes[..end], &[0xFF, 0xDA]).is_some()
 }
 
+/// For tests: a deterministic xorshift32 sequence from `seed` (non-zero),
+/// to mutate files reproducibly.
+#[cfg(test)]
+pub(crate) fn xorshift32(seed: u32) -> impl FnMut() -> u32 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,18 +463,5 @@ mod tests {
         );
         let e = OutputFormat::from_path_lossless(Path::new("a.jpg")).unwrap_err();
         assert!(e.to_string().contains("cannot be lossless"), "{e}");
-    }
-}
-
-/// For tests: a deterministic xorshift32 sequence from `seed` (non-zero),
-/// to mutate files reproducibly.
-#[cfg(test)]
-pub(crate) fn xorshift32(seed: u32) -> impl FnMut() -> u32 {
-    let mut state = seed;
-    move || {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        state
     }
 }
