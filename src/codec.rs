@@ -27,6 +27,7 @@ mod output;
 mod png_colour;
 mod probe;
 mod quantize;
+pub(crate) mod reduced_jpeg;
 mod webp;
 pub use anim::{
     decode_animation, decode_animation_file, probe_animation, Animation, AnimationInfo, Delay,

@@ -158,18 +158,10 @@ fn decode_jpeg_scaled(
     if got.ok() != Some((sw as u16, sh as u16)) {
         return Ok(None);
     }
-    let channels = if gray { 1 } else { 3 };
-    decoder.set_max_decoding_buffer_size((sw as usize * sh as usize * channels).max(1 << 20));
-    let data = decoder
-        .decode()
-        .map_err(|e| DecodeError(format!("truncated or corrupt JPEG file: {e}")))?;
-    let img = if gray {
-        GrayImage::from_raw(sw, sh, data).map(DynamicImage::ImageLuma8)
-    } else {
-        RgbImage::from_raw(sw, sh, data).map(DynamicImage::ImageRgb8)
-    }
-    .ok_or_else(|| DecodeError("corrupt JPEG file: fewer pixels than its header says".into()))?;
-    let mut img = DynamicImage::ImageRgba8(codec::into_rgba8(img));
+    let mut img = match codec::reduced_jpeg::decode(bytes, d) {
+        Some(rgba) => DynamicImage::ImageRgba8(rgba),
+        None => DynamicImage::ImageRgba8(decode_with_jpeg_decoder(decoder, (sw, sh), gray)?),
+    };
     img.apply_orientation(orientation);
     let mut image = img.into_rgba8();
     let source = if gray {
@@ -184,6 +176,28 @@ fn decode_jpeg_scaled(
         shrink: d,
         colour_note: note.map(Into::into),
     }))
+}
+
+/// The files [`codec::reduced_jpeg`] leaves aside (progressive, unusual
+/// layouts, corrupt data), decoded by `jpeg-decoder` (already scaled to
+/// `sw` x `sh`), whose messages name what is wrong.
+fn decode_with_jpeg_decoder(
+    mut decoder: jpeg_decoder::Decoder<&[u8]>,
+    (sw, sh): (u32, u32),
+    gray: bool,
+) -> Result<RgbaImage, DecodeError> {
+    let channels = if gray { 1 } else { 3 };
+    decoder.set_max_decoding_buffer_size((sw as usize * sh as usize * channels).max(1 << 20));
+    let data = decoder
+        .decode()
+        .map_err(|e| DecodeError(format!("truncated or corrupt JPEG file: {e}")))?;
+    let img = if gray {
+        GrayImage::from_raw(sw, sh, data).map(DynamicImage::ImageLuma8)
+    } else {
+        RgbImage::from_raw(sw, sh, data).map(DynamicImage::ImageRgb8)
+    }
+    .ok_or_else(|| DecodeError("corrupt JPEG file: fewer pixels than its header says".into()))?;
+    Ok(codec::into_rgba8(img))
 }
 
 #[cfg(test)]

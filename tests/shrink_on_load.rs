@@ -147,3 +147,69 @@ fn nearest_sampling_and_images_used_larger_get_the_full_decode() {
     assert_eq!(r.render(&two).unwrap(), full.render(&two).unwrap());
     assert_eq!(r.render(&nearest).unwrap(), full.render(&nearest).unwrap());
 }
+
+/// A scene drawing `name` at 1/8 of its 512x512 size, so the reduced
+/// decoder reads it.
+fn small_draw(dir: &std::path::Path, name: &str) -> Scene {
+    let layer = json!({ "type": "image", "src": name, "width": 64, "height": 64 });
+    scene(dir, (64, 64), layer)
+}
+
+#[test]
+fn hostile_jpegs_drawn_small_render_or_fail_as_bad_input_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plain = Vec::new();
+    let img = photo(512, 512);
+    let rgb = image::DynamicImage::ImageRgba8(img).to_rgb8();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90)
+        .encode_image(&rgb)
+        .unwrap();
+    let sos = plain.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+    let renderer = Renderer::new(Backend::Cpu)
+        .unwrap()
+        .with_asset_cache_budget(0);
+    let mut state = 0x9E37_79B9u32;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    let mut variants: Vec<Vec<u8>> = Vec::new();
+    // Bytes of the scan overwritten, stuffing and markers included.
+    for _ in 0..40 {
+        let mut b = plain.clone();
+        for _ in 0..1 + next() % 6 {
+            let at = sos + 12 + next() as usize % (b.len() - sos - 14);
+            b[at] = [0xFF, 0x00, 0xD0, next() as u8][next() as usize % 4];
+        }
+        variants.push(b);
+    }
+    // The scan cut short, with an end marker so it looks complete.
+    for cut in [sos + 20, sos + 400, plain.len() / 2] {
+        let mut b = plain[..cut].to_vec();
+        b.extend_from_slice(&[0xFF, 0xD9]);
+        variants.push(b);
+    }
+    // A header that promises 8000x8000 over the same small scan.
+    let mut big = plain.clone();
+    let sof = big.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    big[sof + 5..sof + 9].copy_from_slice(&[0x1F, 0x40, 0x1F, 0x40]);
+    variants.push(big);
+    let (mut rendered, mut refused) = (0, 0);
+    for (i, bytes) in variants.iter().enumerate() {
+        let name = format!("v{i}.jpg");
+        std::fs::write(dir.path().join(&name), bytes).unwrap();
+        match renderer.render(&small_draw(dir.path(), &name)) {
+            Ok(_) => rendered += 1,
+            Err(e) => {
+                assert!(e.is_bad_input(), "variant {i}: {e}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        rendered > 0 && refused > 0,
+        "{rendered} rendered, {refused} refused"
+    );
+}

@@ -1,0 +1,378 @@
+//! Huffman decoding of baseline blocks: the tables, a bit reader over the
+//! unstuffed scan data, and one block's DC and AC coefficients.
+//!
+//! The arithmetic mirrors `jpeg-decoder` 0.3 (`huffman.rs`, `decode_block`)
+//! symbol for symbol, including what it does with streams no encoder
+//! writes (a run past the 64th coefficient, an end-of-band run in a
+//! sequential scan, zeros read past the end of the data), so a file decodes
+//! to the same coefficients with either. What differs is speed: the reader
+//! takes eight bytes at a time from a slice with the stuffing already
+//! removed, and the tables resolve codes of up to 10 bits, with the AC
+//! value, in one lookup.
+
+/// Zigzag index -> natural (row-major) index.
+pub(super) const UNZIGZAG: [u8; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
+/// Bits resolved by one table lookup.
+const FAST: u32 = 10;
+/// The lookup width of jpeg-decoder's AC table, which decides whether a
+/// value's bits are consumed when its run overshoots the block.
+const JD_LUT_BITS: u32 = 8;
+
+/// The stream is not valid Huffman data for these tables (jpeg-decoder:
+/// "failed to decode huffman code" or "invalid DC difference magnitude
+/// category").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Corrupt;
+
+/// One Huffman table, ready for decoding.
+pub(super) struct HuffTable {
+    /// By the next `FAST` bits: `len << 8 | symbol`, 0 when the code is
+    /// longer.
+    lut: Box<[u16]>,
+    /// AC tables only, by the next `FAST` bits, when code and value fit:
+    /// `value << 16 | run << 12 | size << 8 | code length`; 0 otherwise.
+    fast_ac: Box<[i32]>,
+    /// Largest code of each length (index = length), -1 when none.
+    maxcode: [i32; 17],
+    /// Index of a length's first value minus its first code.
+    delta: [i32; 17],
+    values: Vec<u8>,
+}
+
+impl HuffTable {
+    /// The table of `counts` codes of each length 1..=16 for `values`;
+    /// `None` when the counts describe no valid code (the caller's decoder
+    /// then reports it).
+    pub fn new(counts: &[u8; 16], values: &[u8], ac: bool) -> Option<HuffTable> {
+        if values.is_empty() || values.len() > 256 {
+            return None;
+        }
+        let mut lut = vec![0u16; 1 << FAST].into_boxed_slice();
+        let mut fast_ac = vec![0i32; if ac { 1 << FAST } else { 0 }].into_boxed_slice();
+        let mut maxcode = [-1i32; 17];
+        let mut delta = [0i32; 17];
+        let (mut code, mut k) = (0u32, 0usize);
+        for len in 1..=16u32 {
+            let n = usize::from(counts[len as usize - 1]);
+            if n > 0 {
+                delta[len as usize] = k as i32 - code as i32;
+            }
+            for _ in 0..n {
+                if code >= 1 << len {
+                    return None; // jpeg-decoder: "bad huffman code length"
+                }
+                let symbol = values[k];
+                if len <= FAST {
+                    let spare = FAST - len;
+                    let start = (code << spare) as usize;
+                    for (i, slot) in lut[start..start + (1 << spare)].iter_mut().enumerate() {
+                        *slot = (len as u16) << 8 | u16::from(symbol);
+                        let s = u32::from(symbol & 15);
+                        if ac && s > 0 && len + s <= FAST {
+                            let raw = ((i as u32) >> (spare - s)) as u16;
+                            let value = extend(raw, s);
+                            let run = i32::from(symbol >> 4);
+                            fast_ac[start + i] =
+                                i32::from(value) << 16 | run << 12 | (s as i32) << 8 | len as i32;
+                        }
+                    }
+                }
+                code += 1;
+                k += 1;
+            }
+            if n > 0 {
+                maxcode[len as usize] = code as i32 - 1;
+            }
+            code <<= 1;
+        }
+        (k == values.len()).then_some(HuffTable {
+            lut,
+            fast_ac,
+            maxcode,
+            delta,
+            values: values.to_vec(),
+        })
+    }
+
+    /// The next symbol (the reader holds at least 16 bits).
+    #[inline(always)]
+    fn symbol(&self, bits: &mut Bits) -> Result<u8, Corrupt> {
+        let e = self.lut[bits.peek(FAST) as usize];
+        if e != 0 {
+            bits.consume(u32::from(e >> 8));
+            return Ok(e as u8);
+        }
+        for len in FAST + 1..=16 {
+            let code = bits.peek(len) as i32;
+            if code <= self.maxcode[len as usize] {
+                bits.consume(len);
+                let i = (code + self.delta[len as usize]) as usize;
+                return self.values.get(i).copied().ok_or(Corrupt);
+            }
+        }
+        Err(Corrupt)
+    }
+}
+
+/// F.2.2.1: `raw`, `size` bits long, as a signed coefficient.
+#[inline(always)]
+fn extend(raw: u16, size: u32) -> i16 {
+    if u32::from(raw) < 1 << (size - 1) {
+        (i32::from(raw) - (1 << size) + 1) as i16
+    } else {
+        raw as i16
+    }
+}
+
+/// A reader of the unstuffed scan data between `pos` and `end`; past
+/// `end` it reads zeros, as jpeg-decoder does past a marker.
+#[derive(Clone)]
+pub(super) struct Bits<'a> {
+    data: &'a [u8],
+    end: usize,
+    /// Next byte not yet in `acc`.
+    pos: usize,
+    /// Unconsumed bits, most significant first.
+    acc: u64,
+    /// How many bits of `acc` are valid.
+    n: u32,
+}
+
+impl<'a> Bits<'a> {
+    /// Reads `data[start..end]`.
+    pub fn new(data: &'a [u8], start: usize, end: usize) -> Bits<'a> {
+        Bits {
+            data,
+            end: end.min(data.len()),
+            pos: start,
+            acc: 0,
+            n: 0,
+        }
+    }
+
+    /// The bit position of the next unconsumed bit, from the start of
+    /// `data` (bits past `end` count as zeros).
+    #[inline(always)]
+    pub fn position(&self) -> u64 {
+        self.pos as u64 * 8 - u64::from(self.n)
+    }
+
+    /// Tops the buffer up to at least 56 bits.
+    #[inline(always)]
+    fn refill(&mut self) {
+        if let Some(word) = self.data.get(self.pos..self.pos + 8) {
+            if self.pos + 8 <= self.end {
+                // Eight bytes at once; bits beyond the new count are the
+                // stream's next bits too, so the next OR sets them again.
+                let word = u64::from_be_bytes(word.try_into().unwrap_or([0; 8]));
+                self.acc |= word >> self.n;
+                self.pos += ((63 - self.n) >> 3) as usize;
+                self.n |= 56;
+                return;
+            }
+        }
+        self.refill_slow();
+    }
+
+    #[cold]
+    fn refill_slow(&mut self) {
+        // Clear what a fast refill left beyond `n`.
+        self.acc &= !(u64::MAX.checked_shr(self.n).unwrap_or(0));
+        while self.n <= 56 {
+            let byte = if self.pos < self.end {
+                self.data[self.pos]
+            } else {
+                0
+            };
+            self.acc |= u64::from(byte) << (56 - self.n);
+            self.pos += 1;
+            self.n += 8;
+        }
+    }
+
+    /// Makes sure a whole symbol and its value (at most 31 bits) are
+    /// buffered.
+    #[inline(always)]
+    fn need(&mut self) {
+        if self.n < 32 {
+            self.refill();
+        }
+    }
+
+    #[inline(always)]
+    fn peek(&self, count: u32) -> u32 {
+        (self.acc >> (64 - count)) as u32
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, count: u32) {
+        self.acc <<= count;
+        self.n -= count;
+    }
+
+    #[inline(always)]
+    fn take(&mut self, count: u32) -> u32 {
+        if count == 0 {
+            return 0;
+        }
+        let v = self.peek(count);
+        self.consume(count);
+        v
+    }
+}
+
+/// What a block's decoding carries to the next block of its component and
+/// of the scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Carry {
+    /// Blocks whose AC coefficients an end-of-band run still skips.
+    pub eob_run: u16,
+}
+
+/// Where each zigzag coefficient goes in a stored block: its place in the
+/// kept `k` x `k` corner (row-major), or slot `k * k`, which collects the
+/// rest (a store without a branch).
+pub(super) fn window(k: usize) -> [u8; 64] {
+    let mut w = [(k * k) as u8; 64];
+    for (z, &natural) in UNZIGZAG.iter().enumerate() {
+        let (row, col) = (usize::from(natural) / 8, usize::from(natural) % 8);
+        if row < k && col < k {
+            w[z] = (row * k + col) as u8;
+        }
+    }
+    w
+}
+
+/// Decodes one block: its DC difference (added to `pred`, the stored DC
+/// being the new predictor) and its AC coefficients, each stored where
+/// `window` maps it in `out` (zeroed beforehand, one slot longer than the
+/// kept corner).
+#[inline(always)]
+pub(super) fn decode_block(
+    bits: &mut Bits,
+    dc: &HuffTable,
+    ac: &HuffTable,
+    pred: &mut i16,
+    carry: &mut Carry,
+    window: &[u8; 64],
+    out: &mut [i16],
+) -> Result<(), Corrupt> {
+    bits.need();
+    let s = u32::from(dc.symbol(bits)?);
+    let diff = match s {
+        0 => 0,
+        1..=11 => extend(bits.take(s) as u16, s),
+        _ => return Err(Corrupt),
+    };
+    *pred = pred.wrapping_add(diff);
+    out[0] = *pred;
+    if carry.eob_run > 0 {
+        carry.eob_run -= 1;
+        return Ok(());
+    }
+    let mut index = 1usize;
+    while index < 64 {
+        bits.need();
+        let e = ac.fast_ac[bits.peek(FAST) as usize];
+        if e != 0 {
+            let run = (e >> 12 & 15) as usize;
+            let (size, len) = ((e >> 8 & 15) as u32, (e & 15) as u32);
+            index += run;
+            if index >= 64 {
+                // jpeg-decoder consumed the value only if its 8-bit table
+                // held code and value.
+                let value_too = len + size <= JD_LUT_BITS;
+                bits.consume(if value_too { len + size } else { len });
+                break;
+            }
+            bits.consume(len + size);
+            out[usize::from(window[index])] = (e >> 16) as i16;
+            index += 1;
+            continue;
+        }
+        let rs = ac.symbol(bits)?;
+        let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
+        if s == 0 {
+            if r == 15 {
+                index += 16;
+                continue;
+            }
+            carry.eob_run = ((1u32 << r) - 1 + bits.take(r as u32)) as u16;
+            break;
+        }
+        index += r;
+        if index >= 64 {
+            break;
+        }
+        out[usize::from(window[index])] = extend(bits.take(s) as u16, s);
+        index += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The standard luminance DC table (JPEG Annex K.3).
+    fn dc_table() -> HuffTable {
+        let counts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
+        HuffTable::new(&counts, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], false).unwrap()
+    }
+
+    #[test]
+    fn the_reader_gives_the_same_bits_with_fast_and_byte_refills_and_zeros_past_the_end() {
+        let data: Vec<u8> = (0..40u32).map(|i| (i * 37 + 11) as u8).collect();
+        let mut fast = Bits::new(&data, 0, 30);
+        let mut expected = Vec::new();
+        for byte in &data[..30] {
+            for b in (0..8).rev() {
+                expected.push(u32::from(byte >> b & 1));
+            }
+        }
+        expected.extend([0; 64]);
+        let mut got = Vec::new();
+        // Odd widths so refills happen at every alignment.
+        for w in [3u32, 7, 1, 13, 5, 11, 2].iter().cycle().take(40) {
+            fast.need();
+            let v = fast.take(*w);
+            got.extend((0..*w).rev().map(|b| v >> b & 1));
+        }
+        assert_eq!(got[..], expected[..got.len()]);
+        assert_eq!(fast.position(), got.len() as u64);
+    }
+
+    #[test]
+    fn tables_refuse_overfull_code_lengths_and_decode_canonical_codes() {
+        // Three 1-bit codes cannot exist.
+        assert!(HuffTable::new(
+            &[3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            &[1, 2, 3],
+            false
+        )
+        .is_none());
+        let t = dc_table();
+        // K.3: category 0 is 00, 1 is 010, 5 is 110, 11 is 111111110.
+        let data = [0b0001_0110, 0b1111_1111, 0b0000_0000];
+        let mut bits = Bits::new(&data, 0, 3);
+        bits.need();
+        assert_eq!(t.symbol(&mut bits), Ok(0));
+        assert_eq!(t.symbol(&mut bits), Ok(1));
+        assert_eq!(t.symbol(&mut bits), Ok(5));
+        assert_eq!(t.symbol(&mut bits), Ok(11));
+    }
+
+    #[test]
+    fn extend_maps_raw_bits_to_signed_values_as_f_2_2_1_says() {
+        assert_eq!(extend(0, 1), -1);
+        assert_eq!(extend(1, 1), 1);
+        assert_eq!(extend(0b010, 3), -5);
+        assert_eq!(extend(0b110, 3), 6);
+        assert_eq!(extend(0, 15), -32767);
+    }
+}

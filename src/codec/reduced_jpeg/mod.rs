@@ -1,0 +1,76 @@
+//! impasto's own decoder for baseline JPEGs drawn at 1/2, 1/4 or 1/8 of
+//! their size (shrink-on-load), on every core.
+//!
+//! Why our own: decoding the 4000x3000 photo of a social card took about
+//! 55 of its 82 ms in `jpeg-decoder`, whose Huffman decoding runs on one
+//! thread, reads the file byte by byte through `io::Read` and allocates
+//! each MCU row of coefficients zeroed; sharp's libjpeg-turbo does the same
+//! Huffman work with SIMD around it. Measured in BENCHMARKS.md ("Our own
+//! reduced JPEG decoder"). Huffman data without restart markers is decoded
+//! on several threads speculatively ([`scan`]).
+//!
+//! Every pixel equals `jpeg-decoder` 0.3's at the same scale: each step
+//! mirrors its arithmetic (see [`pixels`]), and the tests compare the two
+//! byte for byte on many files, sizes and subsamplings. Files outside what
+//! this decoder covers (progressive, 12-bit, CMYK, odd subsampling, several
+//! scans, restart markers out of order, corrupt data) return `None`, and
+//! the caller decodes them with `jpeg-decoder` as before, which also gives
+//! its own messages for broken files.
+
+mod entropy;
+mod header;
+mod pixels;
+mod restarts;
+mod scan;
+#[cfg(test)]
+mod tests;
+
+use image::RgbaImage;
+
+/// `bytes` (a whole JPEG file) decoded at 1/`shrink` of its size (2, 4 or
+/// 8; dimensions rounded up) as opaque RGBA, or `None` when this decoder
+/// does not cover the file (the caller then uses `jpeg-decoder`).
+pub(crate) fn decode(bytes: &[u8], shrink: u32) -> Option<RgbaImage> {
+    if !matches!(shrink, 2 | 4 | 8) || !enabled() {
+        return None;
+    }
+    let header = header::parse(bytes)?;
+    if header.restart_interval == 0 && !header.restarts.is_empty() {
+        return None; // restart markers without an interval
+    }
+    let d = shrink as usize;
+    let want = (header.width.div_ceil(d), header.height.div_ceil(d));
+    let k = idct_size((header.width, header.height), want);
+    let got = (scaled(header.width, k), scaled(header.height, k));
+    if k == 8 || got != want {
+        return None;
+    }
+    let layout = scan::Layout::new(&header, k);
+    let coefs = scan::decode(&layout, rayon::current_num_threads()).ok()?;
+    Some(pixels::render(&layout, &coefs, want.0, want.1))
+}
+
+/// Whether this decoder is used: yes unless the environment variable
+/// `IMPASTO_JPEG_DECODER` is `jpeg-decoder` (read once per process), the
+/// switch the benchmarks use to measure the two decoders against each
+/// other on the same build.
+fn enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("IMPASTO_JPEG_DECODER").as_deref() != Ok("jpeg-decoder"))
+}
+
+/// `len` at `k`/8 of its size, rounded up.
+fn scaled(len: usize, k: usize) -> usize {
+    (len * k).div_ceil(8)
+}
+
+/// The transform size jpeg-decoder's `scale` picks for a requested size:
+/// the smallest whose result reaches the request on either axis (so a tiny
+/// image asked for at 1/2 may be decoded at 1/8 when that gives the same
+/// size).
+fn idct_size(full: (usize, usize), want: (usize, usize)) -> usize {
+    [1, 2, 4]
+        .into_iter()
+        .find(|&k| scaled(full.0, k) >= want.0 || scaled(full.1, k) >= want.1)
+        .unwrap_or(8)
+}

@@ -1,0 +1,375 @@
+//! From kept coefficients to RGBA: the reduced inverse DCTs, chroma
+//! upsampling and YCbCr -> RGB, every step on all cores.
+//!
+//! Each step is `jpeg-decoder` 0.3's arithmetic, so the pixels are the ones
+//! it gives: its 4x4 and 2x2 transforms (Dugad and Ahuja, from libjpeg's
+//! `jidctred.c`) and DC-only 1x1, its "fancy" triangle upsamplers, and its
+//! colour conversion, which on x86 with SSSE3 converts all but the last 8
+//! to 15 pixels of a row with 16-bit fixed point (`arch/ssse3.rs`) and the
+//! rest with 20-bit fixed point (`decoder.rs`). The two round differently
+//! by one level here and there; both are reproduced where it uses them.
+
+use image::RgbaImage;
+use rayon::prelude::*;
+
+use super::scan::Layout;
+
+/// One frame component's plane of samples at the reduced scale.
+struct Plane {
+    data: Vec<u8>,
+    stride: usize,
+    /// Its size as jpeg-decoder computes it (for edge handling).
+    width: usize,
+    height: usize,
+    h: usize,
+    v: usize,
+}
+
+/// The decoded image at 1/`8 / k` scale (`k` = [`Layout::k`]).
+pub(super) fn render(layout: &Layout, coefs: &[i16], out_w: usize, out_h: usize) -> RgbaImage {
+    let planes = planes(layout, coefs);
+    let mut img = vec![0u8; out_w * out_h * 4];
+    let (hm, vm) = layout.header.max_factors();
+    let kinds: Vec<Upsample> = planes
+        .iter()
+        .map(|p| Upsample::choose((p.h, p.v), (hm, vm), out_w, out_h))
+        .collect();
+    let vector_pixels = vector_prefix(out_w);
+    const ROWS: usize = 16;
+    img.par_chunks_mut(out_w * 4 * ROWS)
+        .enumerate()
+        .for_each(|(band, rows)| {
+            let mut lines = vec![vec![0u8; out_w * 2 + 2]; planes.len()];
+            let mut cols = Vec::with_capacity(out_w + 1);
+            for (r, out) in rows.chunks_exact_mut(out_w * 4).enumerate() {
+                let y = band * ROWS + r;
+                for ((p, kind), line) in planes.iter().zip(&kinds).zip(&mut lines) {
+                    kind.row(p, y, out_w, line, &mut cols);
+                }
+                if let [l] = &lines[..] {
+                    for (px, &g) in out.chunks_exact_mut(4).zip(&l[..out_w]) {
+                        px.copy_from_slice(&[g, g, g, 255]);
+                    }
+                } else {
+                    ycbcr_row(&lines[0], &lines[1], &lines[2], vector_pixels, out);
+                }
+            }
+        });
+    // The buffer is exactly out_w x out_h x 4 bytes.
+    RgbaImage::from_raw(out_w as u32, out_h as u32, img).unwrap_or_default()
+}
+
+/// Every component's samples: each block's reduced inverse DCT written at
+/// its place, MCU rows in parallel.
+fn planes(layout: &Layout, coefs: &[i16]) -> Vec<Plane> {
+    let h = layout.header;
+    let (k, kk, bpm) = (layout.k, layout.kk(), layout.bpm);
+    let (mcus_x, mcus_y) = h.mcus();
+    let (hm, vm) = h.max_factors();
+    let mut planes = Vec::with_capacity(h.components.len());
+    for (fi, c) in h.components.iter().enumerate() {
+        // The component's first slot in the MCU: after the components the
+        // scan lists before it.
+        let scan_index = h.scan.iter().position(|s| s.frame_index == fi).unwrap_or(0);
+        let base: usize = (0..bpm)
+            .position(|s| layout.slot_component(s) == scan_index)
+            .unwrap_or(0);
+        let stride = mcus_x * c.h * k;
+        let mut data = vec![0u8; stride * mcus_y * c.v * k];
+        let q = &h.quant[c.tq];
+        data.par_chunks_mut(stride * c.v * k)
+            .enumerate()
+            .for_each(|(my, band)| {
+                for vb in 0..c.v {
+                    for bx in 0..mcus_x * c.h {
+                        let slot = base + vb * c.h + bx % c.h;
+                        let ordinal = (my * mcus_x + bx / c.h) * bpm + slot;
+                        let block = &coefs[ordinal * kk..][..kk];
+                        let out = &mut band[vb * k * stride + bx * k..];
+                        match k {
+                            4 => idct4(block, q, out, stride),
+                            2 => idct2(block, q, out, stride),
+                            _ => idct1(block, q, out),
+                        }
+                    }
+                }
+            });
+        planes.push(Plane {
+            data,
+            stride,
+            width: (h.width * c.h * k).div_ceil(hm * 8),
+            height: (h.height * c.v * k).div_ceil(vm * 8),
+            h: c.h,
+            v: c.v,
+        });
+    }
+    planes
+}
+
+fn f2f12(x: f32) -> i32 {
+    (x * 4096.0 + 0.5) as i32
+}
+
+fn clamp(x: i32) -> u8 {
+    x.clamp(0, 255) as u8
+}
+
+/// jpeg-decoder's `dequantize_and_idct_block_4x4`; `c` holds the kept 4x4
+/// corner row by row, `q` the table in natural order. (Its constants are
+/// kept digit for digit; as `f32` they round the same either way.)
+#[allow(clippy::excessive_precision)]
+fn idct4(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
+    const CONST_BITS: u32 = 12;
+    const PASS1_BITS: u32 = 2;
+    const FINAL_BITS: u32 = CONST_BITS + PASS1_BITS + 3;
+    let (k0, k1, k2) = (f2f12(0.541196100), f2f12(-1.847759065), f2f12(0.765366865));
+    let dq =
+        |r: usize, col: usize| i32::from(c[r * 4 + col]).wrapping_mul(i32::from(q[r * 8 + col]));
+    let mut t = [0i32; 16];
+    for i in 0..4 {
+        let (s0, s1, s2, s3) = (dq(0, i), dq(1, i), dq(2, i), dq(3, i));
+        let x0 = s0.wrapping_add(s2) << PASS1_BITS;
+        let x2 = s0.wrapping_sub(s2) << PASS1_BITS;
+        let p1 = s1.wrapping_add(s3).wrapping_mul(k0);
+        let t0 =
+            p1.wrapping_add(s3.wrapping_mul(k1)).wrapping_add(512) >> (CONST_BITS - PASS1_BITS);
+        let t2 =
+            p1.wrapping_add(s1.wrapping_mul(k2)).wrapping_add(512) >> (CONST_BITS - PASS1_BITS);
+        t[i] = x0.wrapping_add(t2);
+        t[i + 12] = x0.wrapping_sub(t2);
+        t[i + 4] = x2.wrapping_add(t0);
+        t[i + 8] = x2.wrapping_sub(t0);
+    }
+    let bias = (1 << (FINAL_BITS - 1)) + (128 << FINAL_BITS);
+    for i in 0..4 {
+        let (s0, s1, s2, s3) = (t[i * 4], t[i * 4 + 1], t[i * 4 + 2], t[i * 4 + 3]);
+        let x0 = (s0.wrapping_add(s2) << CONST_BITS).wrapping_add(bias);
+        let x2 = (s0.wrapping_sub(s2) << CONST_BITS).wrapping_add(bias);
+        let p1 = s1.wrapping_add(s3).wrapping_mul(k0);
+        let t0 = p1.wrapping_add(s3.wrapping_mul(k1));
+        let t2 = p1.wrapping_add(s1.wrapping_mul(k2));
+        let row = &mut out[i * stride..][..4];
+        row[0] = clamp(x0.wrapping_add(t2) >> FINAL_BITS);
+        row[3] = clamp(x0.wrapping_sub(t2) >> FINAL_BITS);
+        row[1] = clamp(x2.wrapping_add(t0) >> FINAL_BITS);
+        row[2] = clamp(x2.wrapping_sub(t0) >> FINAL_BITS);
+    }
+}
+
+/// jpeg-decoder's `dequantize_and_idct_block_2x2`.
+fn idct2(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
+    const SCALE_BITS: u32 = 3;
+    let dq = |i: usize, n: usize| i32::from(c[i]).wrapping_mul(i32::from(q[n]));
+    let (s00, s10, s01, s11) = (dq(0, 0), dq(2, 8), dq(1, 1), dq(3, 9));
+    let bias = (1 << (SCALE_BITS - 1)) + (128 << SCALE_BITS);
+    let x0 = s00.wrapping_add(s10).wrapping_add(bias);
+    let x2 = s00.wrapping_sub(s10).wrapping_add(bias);
+    let (x1, x3) = (s01.wrapping_add(s11), s01.wrapping_sub(s11));
+    out[0] = clamp(x0.wrapping_add(x1) >> SCALE_BITS);
+    out[1] = clamp(x0.wrapping_sub(x1) >> SCALE_BITS);
+    out[stride] = clamp(x2.wrapping_add(x3) >> SCALE_BITS);
+    out[stride + 1] = clamp(x2.wrapping_sub(x3) >> SCALE_BITS);
+}
+
+/// jpeg-decoder's `dequantize_and_idct_block_1x1` (a division that
+/// truncates, as there).
+fn idct1(c: &[i16], q: &[u16; 64], out: &mut [u8]) {
+    let s = i32::from(c[0])
+        .wrapping_mul(i32::from(q[0]))
+        .wrapping_add(128 * 8)
+        / 8;
+    out[0] = clamp(s);
+}
+
+/// jpeg-decoder's choice of upsampler for a component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upsample {
+    H1V1,
+    H2V1,
+    H1V2,
+    H2V2,
+}
+
+impl Upsample {
+    fn choose(f: (usize, usize), max: (usize, usize), out_w: usize, out_h: usize) -> Upsample {
+        let h1 = f.0 == max.0 || out_w == 1;
+        let v1 = f.1 == max.1 || out_h == 1;
+        // `header::parse` admits factors of 1 and 2 only, so a factor that
+        // is not the maximum is half of it.
+        match (h1, v1) {
+            (true, true) => Upsample::H1V1,
+            (false, true) => Upsample::H2V1,
+            (true, false) => Upsample::H1V2,
+            (false, false) => Upsample::H2V2,
+        }
+    }
+
+    /// Output row `y` of plane `p`, at least `out_w` samples, into `line`
+    /// (`cols`: scratch).
+    fn row(self, p: &Plane, y: usize, out_w: usize, line: &mut [u8], cols: &mut Vec<u32>) {
+        let at = |r: usize| &p.data[r * p.stride..];
+        // jpeg-decoder's near and far rows for vertical upsampling.
+        let near_far = || {
+            let near = y / 2;
+            let far = if y % 2 == 0 {
+                near.saturating_sub(1)
+            } else {
+                (near + 1).min(p.height - 1)
+            };
+            (at(near), at(far))
+        };
+        match self {
+            Upsample::H1V1 => line[..out_w].copy_from_slice(&at(y)[..out_w]),
+            Upsample::H2V1 => h2(&at(y)[..p.width], line),
+            Upsample::H1V2 => {
+                let (near, far) = near_far();
+                for ((o, &n), &f) in line[..out_w]
+                    .iter_mut()
+                    .zip(&near[..out_w])
+                    .zip(&far[..out_w])
+                {
+                    *o = ((3 * u32::from(n) + u32::from(f) + 2) >> 2) as u8;
+                }
+            }
+            Upsample::H2V2 => {
+                let (near, far) = near_far();
+                h2v2(&near[..p.width], &far[..p.width], cols, line);
+            }
+        }
+    }
+}
+
+/// jpeg-decoder's `UpsamplerH2V1` of one row.
+fn h2(input: &[u8], out: &mut [u8]) {
+    let w = input.len();
+    if w == 1 {
+        out[..2].copy_from_slice(&[input[0], input[0]]);
+        return;
+    }
+    out[0] = input[0];
+    out[1] = ((u32::from(input[0]) * 3 + u32::from(input[1]) + 2) >> 2) as u8;
+    for i in 1..w - 1 {
+        let sample = 3 * u32::from(input[i]) + 2;
+        out[i * 2] = ((sample + u32::from(input[i - 1])) >> 2) as u8;
+        out[i * 2 + 1] = ((sample + u32::from(input[i + 1])) >> 2) as u8;
+    }
+    out[(w - 1) * 2] = ((u32::from(input[w - 1]) * 3 + u32::from(input[w - 2]) + 2) >> 2) as u8;
+    out[(w - 1) * 2 + 1] = input[w - 1];
+}
+
+/// jpeg-decoder's `UpsamplerH2V2` of one row from its near and far rows
+/// (`cols`: scratch for the vertical sums).
+fn h2v2(near: &[u8], far: &[u8], cols: &mut Vec<u32>, out: &mut [u8]) {
+    let w = near.len();
+    cols.clear();
+    cols.extend(
+        near.iter()
+            .zip(far)
+            .map(|(&n, &f)| 3 * u32::from(n) + u32::from(f)),
+    );
+    if w == 1 {
+        let v = ((cols[0] + 2) >> 2) as u8;
+        out[..2].copy_from_slice(&[v, v]);
+        return;
+    }
+    out[0] = ((cols[0] + 2) >> 2) as u8;
+    for (pair, t) in out[1..2 * w - 1].chunks_exact_mut(2).zip(cols.windows(2)) {
+        pair[0] = ((3 * t[0] + t[1] + 8) >> 4) as u8;
+        pair[1] = ((3 * t[1] + t[0] + 8) >> 4) as u8;
+    }
+    out[w * 2 - 1] = ((cols[w - 1] + 2) >> 2) as u8;
+}
+
+/// How many pixels of an `out_w`-pixel row jpeg-decoder converts with its
+/// SSSE3 routine (none where it does not use one).
+fn vector_prefix(out_w: usize) -> usize {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if std::is_x86_feature_detected!("ssse3") {
+        return (out_w / 8).saturating_sub(1) * 8;
+    }
+    let _ = out_w;
+    0
+}
+
+/// One row of YCbCr lines to RGBA: the first `vector` pixels as
+/// jpeg-decoder's SSSE3 code rounds, the rest as its scalar code does.
+fn ycbcr_row(y: &[u8], cb: &[u8], cr: &[u8], vector: usize, out: &mut [u8]) {
+    let n = out.len() / 4;
+    let (head, tail) = out.split_at_mut(vector * 4);
+    convert(&y[..vector], &cb[..vector], &cr[..vector], head, ycc_16bit);
+    convert(
+        &y[vector..n],
+        &cb[vector..n],
+        &cr[vector..n],
+        tail,
+        ycc_20bit,
+    );
+}
+
+/// `f` over every pixel, sixteen at a time into packed RGBA words so the
+/// compiler can keep the arithmetic in vector registers.
+#[inline(always)]
+fn convert(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8], f: fn(u8, u8, u8) -> [u8; 3]) {
+    const L: usize = 16;
+    let pack = |y: u8, cb: u8, cr: u8| {
+        let [r, g, b] = f(y, cb, cr);
+        u32::from_le_bytes([r, g, b, 255])
+    };
+    let mut o = out.chunks_exact_mut(4 * L);
+    let (mut yc, mut bc, mut rc) = (y.chunks_exact(L), cb.chunks_exact(L), cr.chunks_exact(L));
+    for (((o, y), cb), cr) in o
+        .by_ref()
+        .zip(yc.by_ref())
+        .zip(bc.by_ref())
+        .zip(rc.by_ref())
+    {
+        let mut px = [0u32; L];
+        for i in 0..L {
+            px[i] = pack(y[i], cb[i], cr[i]);
+        }
+        for (o, p) in o.chunks_exact_mut(4).zip(px) {
+            o.copy_from_slice(&p.to_le_bytes());
+        }
+    }
+    let rest = o.into_remainder().chunks_exact_mut(4);
+    for (o, ((&y, &cb), &cr)) in rest.zip(
+        yc.remainder()
+            .iter()
+            .zip(bc.remainder())
+            .zip(rc.remainder()),
+    ) {
+        o.copy_from_slice(&pack(y, cb, cr).to_le_bytes());
+    }
+}
+
+/// jpeg-decoder's SSSE3 conversion, lane by lane: 16-bit samples scaled by
+/// 64, `_mm_mulhrs_epi16` products (which never saturate for 8-bit input:
+/// every sum stays within +-31 000).
+#[inline(always)]
+fn ycc_16bit(y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let y = (i32::from(y) << 6) + 32;
+    let cb = (i32::from(cb) - 128) << 6;
+    let cr = (i32::from(cr) - 128) << 6;
+    let mulhrs = |a: i32, b: i32| (a * b + 0x4000) >> 15;
+    let r = y + mulhrs(cr, 13173) + cr;
+    let g = y - (mulhrs(cb, 11276) + mulhrs(cr, 23401));
+    let b = y + mulhrs(cb, 25297) + cb;
+    [clamp(r >> 6), clamp(g >> 6), clamp(b >> 6)]
+}
+
+fn f2f20(x: f32) -> i32 {
+    (x * ((1 << 20) as f32) + 0.5) as i32
+}
+
+/// jpeg-decoder's scalar `ycbcr_to_rgb` (20-bit fixed point, BT.601).
+#[inline(always)]
+fn ycc_20bit(y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let y = (i32::from(y) << 20) + (1 << 19);
+    let (cb, cr) = (i32::from(cb) - 128, i32::from(cr) - 128);
+    let fix = |v: i32| clamp(v >> 20);
+    [
+        fix(y + f2f20(1.40200) * cr),
+        fix(y - f2f20(0.34414) * cb - f2f20(0.71414) * cr),
+        fix(y + f2f20(1.77200) * cb),
+    ]
+}

@@ -1,0 +1,45 @@
+//! Scans with restart markers: every restart interval starts byte-aligned
+//! with fresh DC predictors, so the intervals are decoded in parallel, each
+//! straight into its place.
+
+use rayon::prelude::*;
+
+use super::entropy::{decode_block, Bits, Carry, Corrupt};
+use super::scan::Layout;
+
+/// The scan's blocks in decode order, `kk` coefficients each. A file whose
+/// restart markers do not match its interval, or whose interval leaves
+/// whole bytes unread, is `Corrupt` here (the caller's decoder judges it).
+pub(super) fn decode(layout: &Layout) -> Result<Vec<i16>, Corrupt> {
+    let h = layout.header;
+    let (kk, bpm) = (layout.kk(), layout.bpm);
+    let mcus = layout.total / bpm;
+    let ri = h.restart_interval;
+    let intervals = mcus.div_ceil(ri);
+    if h.restarts.len() + 1 != intervals {
+        return Err(Corrupt);
+    }
+    let mut out = vec![0i16; layout.total * kk];
+    out.par_chunks_mut(ri * bpm * kk)
+        .enumerate()
+        .try_for_each(|(k, dst)| {
+            let start = if k == 0 { 0 } else { h.restarts[k - 1] };
+            let end = h.restarts.get(k).copied().unwrap_or(h.data.len());
+            let mut bits = Bits::new(&h.data, start, end);
+            let mut pred = [0i16; 3];
+            let mut carry = Carry::default();
+            for (b, block) in dst.chunks_exact_mut(kk).enumerate() {
+                let (dc, ac, comp) = layout.tables(b % bpm);
+                let w = layout.window();
+                decode_block(&mut bits, dc, ac, &mut pred[comp], &mut carry, w, block)?;
+            }
+            // jpeg-decoder looks for the next marker within the bytes it
+            // has buffered; leave files that leave bytes unread to it.
+            let unread = (end as u64 * 8).saturating_sub(bits.position());
+            if k + 1 < intervals && unread >= 8 {
+                return Err(Corrupt);
+            }
+            Ok(())
+        })?;
+    Ok(out)
+}

@@ -1,0 +1,368 @@
+//! Decoding the scan's blocks, on several threads where the file allows.
+//!
+//! With restart markers, each restart interval is decoded on its own (the
+//! DC predictors restart and the data is byte-aligned there). Without them
+//! the scan is one Huffman stream, which has no place to start but the
+//! beginning, so it is decoded speculatively (the approach of Weißenberger
+//! and Schmidt, "Accelerating JPEG decompression on GPUs", 2021): the data
+//! is cut into one chunk per thread, each chunk is decoded from its first
+//! byte as if a block started there, and every thread then decodes on past
+//! its chunk's end until it reaches a block start that the next chunk's
+//! decoder also reached, in the same slot of the MCU with the same
+//! end-of-band run. From that point the two decodings are the same symbol
+//! for symbol (decoding is a function of that state), so the second one's
+//! blocks are kept, their DC values shifted by the difference of the two
+//! decoders' DC predictors there. Huffman codes resynchronise within a few
+//! blocks in practice; where they do not, the earlier thread simply decodes
+//! the whole next chunk itself, so the result never depends on it.
+
+use super::entropy::{decode_block, window, Bits, Carry, Corrupt, HuffTable};
+use super::header::Header;
+
+/// How the blocks of the scan are laid out: the MCU's block slots and the
+/// part of each block that is kept.
+pub(super) struct Layout<'a> {
+    pub header: &'a Header,
+    /// Kept coefficients per axis (8 / the shrink factor).
+    pub k: usize,
+    window: [u8; 64],
+    /// For each block slot of an MCU, the scan component it belongs to.
+    slot_component: Vec<usize>,
+    /// For each block slot of an MCU, its DC and AC tables.
+    slot_tables: Vec<(&'a HuffTable, &'a HuffTable)>,
+    /// Blocks per MCU.
+    pub bpm: usize,
+    /// Blocks in the scan.
+    pub total: usize,
+}
+
+impl<'a> Layout<'a> {
+    pub fn new(header: &'a Header, k: usize) -> Layout<'a> {
+        let mut slot_component = Vec::new();
+        for (i, s) in header.scan.iter().enumerate() {
+            let c = header.components[s.frame_index];
+            slot_component.extend(std::iter::repeat_n(i, c.h * c.v));
+        }
+        let (mx, my) = header.mcus();
+        let slot_tables = slot_component
+            .iter()
+            .map(|&c| {
+                let s = header.scan[c];
+                match (&header.dc[s.dc], &header.ac[s.ac]) {
+                    (Some(dc), Some(ac)) => (dc, ac),
+                    _ => unreachable!("header::parse checks the scan's tables"),
+                }
+            })
+            .collect();
+        Layout {
+            header,
+            k,
+            window: window(k),
+            bpm: slot_component.len(),
+            slot_component,
+            slot_tables,
+            total: mx * my * slot_component_len(header),
+        }
+    }
+
+    /// Values stored per block: the kept `k` x `k` corner, then one slot
+    /// that collects the coefficients not kept.
+    pub fn kk(&self) -> usize {
+        self.k * self.k + 1
+    }
+
+    /// Where each zigzag coefficient goes in a kept block.
+    pub fn window(&self) -> &[u8; 64] {
+        &self.window
+    }
+
+    /// The scan component of an MCU's block slot.
+    pub fn slot_component(&self, slot: usize) -> usize {
+        self.slot_component[slot]
+    }
+
+    /// The DC and AC tables of an MCU's block slot, and its scan component.
+    #[inline(always)]
+    pub fn tables(&self, slot: usize) -> (&HuffTable, &HuffTable, usize) {
+        let (dc, ac) = self.slot_tables[slot];
+        (dc, ac, self.slot_component[slot])
+    }
+}
+
+fn slot_component_len(header: &Header) -> usize {
+    header
+        .scan
+        .iter()
+        .map(|s| header.components[s.frame_index].h * header.components[s.frame_index].v)
+        .sum()
+}
+
+/// A decoder's state at a block start.
+#[derive(Debug, Clone, Copy, Default)]
+struct State {
+    slot: usize,
+    pred: [i16; 3],
+    carry: Carry,
+}
+
+/// A block start seen by a speculative decoder: enough to recognise the
+/// same point in another decoder, and its DC predictors there.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    pos: u64,
+    state: State,
+}
+
+/// Block starts recorded per chunk for synchronisation.
+const MARKS: usize = 8192;
+/// The smallest chunk worth a thread (bytes of scan data).
+const MIN_CHUNK: usize = 192 * 1024;
+
+/// One chunk's decoder and what it produced.
+struct Chunk<'d> {
+    bits: Bits<'d>,
+    state: State,
+    /// Decoded blocks, `kk` coefficients each: the first `count` blocks of
+    /// a zeroed buffer (allocated zeroed, so pages never written cost
+    /// nothing).
+    out: Vec<i16>,
+    count: usize,
+    /// The most blocks this chunk may hold (bounds memory on hostile data;
+    /// a chunk stopped by it is continued by the chain, never trusted
+    /// beyond what it decoded).
+    cap: usize,
+    marks: Vec<Mark>,
+    failed: bool,
+    /// Where this decoder met a later chunk's decoder: (chunk, mark index,
+    /// blocks of this chunk before that point, this decoder's state there).
+    joined: Option<(usize, usize, usize, State)>,
+}
+
+/// Decodes blocks from the current state until `limit` blocks are in `out`
+/// or a block would start at or past bit `stop`; records the first block
+/// starts in `marks` (up to its capacity).
+fn run(layout: &Layout, c: &mut Chunk, limit: usize, stop: u64) {
+    let kk = layout.kk();
+    // The decoder's state in locals, so it stays in registers.
+    let (mut bits, mut state, mut count) = (c.bits.clone(), c.state, c.count);
+    if limit * kk > c.out.len() {
+        c.out.resize(limit * kk, 0);
+    }
+    while count < limit {
+        let pos = bits.position();
+        if pos >= stop {
+            break;
+        }
+        if c.marks.len() < c.marks.capacity() {
+            c.marks.push(Mark { pos, state });
+        }
+        let block = &mut c.out[count * kk..(count + 1) * kk];
+        if step(layout, &mut bits, &mut state, block).is_err() {
+            c.failed = true;
+            break;
+        }
+        count += 1;
+    }
+    (c.bits, c.state, c.count) = (bits, state, count);
+}
+
+/// Decodes one block into `block` (left zeroed if it fails).
+#[inline(always)]
+fn step(
+    layout: &Layout,
+    bits: &mut Bits,
+    state: &mut State,
+    block: &mut [i16],
+) -> Result<(), Corrupt> {
+    let (dc, ac, comp) = layout.tables(state.slot);
+    let r = decode_block(
+        bits,
+        dc,
+        ac,
+        &mut state.pred[comp],
+        &mut state.carry,
+        &layout.window,
+        block,
+    );
+    if r.is_err() {
+        block.fill(0);
+    }
+    state.slot = if state.slot + 1 == layout.bpm {
+        0
+    } else {
+        state.slot + 1
+    };
+    r
+}
+
+/// Continues chunk `i`'s decoding past its end until it reaches a block
+/// start that a later chunk's decoder recorded in the same state, or the
+/// end of the data, or its cap.
+fn join(layout: &Layout, marks: &[Vec<Mark>], i: usize, c: &mut Chunk, end: u64) {
+    let kk = layout.kk();
+    let (mut j, mut m) = (i + 1, 0);
+    while j < marks.len() && c.bits.position() < end && c.count < c.cap {
+        let pos = c.bits.position();
+        let list = &marks[j];
+        while m < list.len() && list[m].pos < pos {
+            m += 1;
+        }
+        if m == list.len() {
+            (j, m) = (j + 1, 0);
+            continue;
+        }
+        let mark = list[m];
+        if mark.pos == pos && mark.state.slot == c.state.slot && mark.state.carry == c.state.carry {
+            c.joined = Some((j, m, c.count, c.state));
+            return;
+        }
+        if (c.count + 1) * kk > c.out.len() {
+            c.out.resize((c.count + 1) * kk, 0);
+        }
+        let block = &mut c.out[c.count * kk..(c.count + 1) * kk];
+        if step(layout, &mut c.bits, &mut c.state, block).is_err() {
+            c.failed = true;
+            return;
+        }
+        c.count += 1;
+    }
+}
+
+/// The scan's blocks in decode order, `kk` coefficients each, or why the
+/// data cannot be decoded. `threads` bounds the chunks decoded at once.
+pub(super) fn decode(layout: &Layout, threads: usize) -> Result<Vec<i16>, Corrupt> {
+    decode_chunked(layout, threads, MIN_CHUNK)
+}
+
+/// [`decode`] with chunks of at least `min_chunk` bytes (the tests cut
+/// small files into many chunks).
+pub(super) fn decode_chunked(
+    layout: &Layout,
+    threads: usize,
+    min_chunk: usize,
+) -> Result<Vec<i16>, Corrupt> {
+    let h = layout.header;
+    if h.restart_interval > 0 {
+        return super::restarts::decode(layout);
+    }
+    let (len, kk, total) = (h.data.len(), layout.kk(), layout.total);
+    let bits_end = len as u64 * 8;
+    let n = threads.min(len / min_chunk.max(1)).max(1);
+    let starts: Vec<usize> = (0..=n).map(|i| len * i / n).collect();
+    let mut chunks: Vec<Chunk> = (0..n)
+        .map(|i| {
+            let expected =
+                (total as u128 * (starts[i + 1] - starts[i]) as u128 / len.max(1) as u128) as usize;
+            let cap = if n == 1 {
+                total
+            } else {
+                total.min(4 * expected + MARKS)
+            };
+            Chunk {
+                bits: Bits::new(&h.data, starts[i], len),
+                state: State::default(),
+                out: vec![0; cap * kk],
+                count: 0,
+                cap,
+                marks: Vec::with_capacity(if i == 0 { 0 } else { MARKS }),
+                failed: false,
+                joined: None,
+            }
+        })
+        .collect();
+    parallel_each(&mut chunks, |i, c| {
+        let stop = if i + 1 == n {
+            bits_end
+        } else {
+            starts[i + 1] as u64 * 8
+        };
+        run(layout, c, c.cap, stop)
+    });
+    let marks: Vec<Vec<Mark>> = chunks
+        .iter_mut()
+        .map(|c| std::mem::take(&mut c.marks))
+        .collect();
+    let last = n - 1;
+    parallel_each(&mut chunks[..last], |i, c| {
+        if !c.failed {
+            join(layout, &marks, i, c, bits_end);
+        }
+    });
+    merge(layout, chunks, &marks)
+}
+
+/// Runs `f` on every item, one rayon task each.
+fn parallel_each<T: Send>(items: &mut [T], f: impl Fn(usize, &mut T) + Sync) {
+    use rayon::prelude::*;
+    items.par_iter_mut().enumerate().for_each(|(i, c)| f(i, c));
+}
+
+/// One stretch of the result: blocks `from..to` of chunk `chunk`, their DC
+/// values shifted by `shift` (by scan component).
+struct Link {
+    chunk: usize,
+    from: usize,
+    to: usize,
+    shift: [i16; 3],
+}
+
+/// Follows the joins from the first chunk, lets the last chunk of the chain
+/// finish the scan if the data ran out early (through zeros, as
+/// jpeg-decoder does), and concatenates the kept blocks.
+fn merge(
+    layout: &Layout,
+    mut chunks: Vec<Chunk>,
+    marks: &[Vec<Mark>],
+) -> Result<Vec<i16>, Corrupt> {
+    let kk = layout.kk();
+    let mut chain = Vec::new();
+    let (mut cur, mut from, mut shift, mut have) = (0, 0, [0i16; 3], 0);
+    while let Some((j, m, before, state)) = chunks[cur].joined {
+        chain.push(Link {
+            chunk: cur,
+            from,
+            to: before,
+            shift,
+        });
+        have += before - from;
+        // The true predictors where the two met, minus the later
+        // decoder's own there.
+        let theirs = marks[j][m].state.pred;
+        for c in 0..3 {
+            shift[c] = state.pred[c].wrapping_add(shift[c]).wrapping_sub(theirs[c]);
+        }
+        (cur, from) = (j, m);
+    }
+    let c = &mut chunks[cur];
+    if have + c.count - from < layout.total {
+        if c.failed {
+            return Err(Corrupt);
+        }
+        run(layout, c, from + layout.total - have, u64::MAX);
+        if c.failed || have + c.count - from < layout.total {
+            return Err(Corrupt);
+        }
+    }
+    let to = from + layout.total - have;
+    chain.push(Link {
+        chunk: cur,
+        from,
+        to,
+        shift,
+    });
+    let mut out = std::mem::take(&mut chunks[0].out);
+    out.resize(chain[0].to * kk, 0);
+    out.reserve(layout.total * kk - out.len());
+    for link in &chain[1..] {
+        let src = &chunks[link.chunk].out[link.from * kk..link.to * kk];
+        let at = out.len();
+        out.extend_from_slice(src);
+        if link.shift != [0; 3] {
+            for (t, block) in (link.from..link.to).zip(out[at..].chunks_exact_mut(kk)) {
+                let comp = layout.slot_component[t % layout.bpm];
+                block[0] = block[0].wrapping_add(link.shift[comp]);
+            }
+        }
+    }
+    Ok(out)
+}

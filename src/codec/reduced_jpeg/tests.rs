@@ -1,0 +1,207 @@
+//! The reduced decoder against `jpeg-decoder`, byte for byte.
+
+use super::*;
+use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+
+/// Photo-like pixels: smooth colour fields with grain, so blocks carry AC
+/// energy of every size.
+fn photo(w: u16, h: u16, channels: usize, seed: u32) -> Vec<u8> {
+    let mut next = crate::codec::xorshift32(seed | 1);
+    let (w, h) = (usize::from(w), usize::from(h));
+    let mut px = Vec::with_capacity(w * h * channels);
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..channels {
+                let smooth = (x * (3 + c) * 255 / w.max(1) + y * 200 / h.max(1)) / 2;
+                let grain = (next() % 40) as usize;
+                px.push(((smooth + grain) % 256) as u8);
+            }
+        }
+    }
+    px
+}
+
+fn encode(w: u16, h: u16, grey: bool, q: u8, sampling: SamplingFactor, restart: u16) -> Vec<u8> {
+    let channels = if grey { 1 } else { 3 };
+    let px = photo(w, h, channels, u32::from(w) * 31 + u32::from(h));
+    let mut out = Vec::new();
+    let mut enc = Encoder::new(&mut out, q);
+    enc.set_sampling_factor(sampling);
+    enc.set_restart_interval(restart);
+    let ct = if grey {
+        ColorType::Luma
+    } else {
+        ColorType::Rgb
+    };
+    enc.encode(&px, w, h, ct).unwrap();
+    out
+}
+
+/// jpeg-decoder's pixels at 1/`d`, as RGBA; `None` when it refuses, or
+/// when its nearest scale does not give the size asked for.
+fn reference(bytes: &[u8], d: u32) -> Option<Vec<u8>> {
+    let mut dec = jpeg_decoder::Decoder::new(bytes);
+    dec.read_info().ok()?;
+    let info = dec.info()?;
+    let (w, h) = (
+        u32::from(info.width).div_ceil(d),
+        u32::from(info.height).div_ceil(d),
+    );
+    if dec.scale(w as u16, h as u16).ok()? != (w as u16, h as u16) {
+        return None; // impasto then decodes at full size
+    }
+    let px = dec.decode().ok()?;
+    let rgba = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => px.iter().flat_map(|&g| [g, g, g, 255]).collect(),
+        jpeg_decoder::PixelFormat::RGB24 => px
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        _ => return None,
+    };
+    Some(rgba)
+}
+
+/// Ours at 1/`d` with the scan cut into chunks of at least `min_chunk`
+/// bytes for up to `threads` threads.
+fn ours(bytes: &[u8], d: u32, threads: usize, min_chunk: usize) -> Option<Vec<u8>> {
+    let header = header::parse(bytes)?;
+    let want = (
+        header.width.div_ceil(d as usize),
+        header.height.div_ceil(d as usize),
+    );
+    let k = idct_size((header.width, header.height), want);
+    let layout = scan::Layout::new(&header, k);
+    let coefs = scan::decode_chunked(&layout, threads, min_chunk).ok()?;
+    let (w, h) = (
+        header.width.div_ceil(d as usize),
+        header.height.div_ceil(d as usize),
+    );
+    Some(pixels::render(&layout, &coefs, w, h).into_raw())
+}
+
+const SAMPLINGS: [SamplingFactor; 4] = [
+    SamplingFactor::F_1_1,
+    SamplingFactor::F_2_1,
+    SamplingFactor::F_1_2,
+    SamplingFactor::F_2_2,
+];
+
+#[test]
+fn every_size_subsampling_quality_restart_interval_and_scale_matches_jpeg_decoder_exactly() {
+    let sizes = [(1, 1), (7, 5), (8, 8), (17, 33), (100, 61), (257, 130)];
+    for (w, h) in sizes {
+        for sampling in SAMPLINGS {
+            for (q, restart) in [(60, 0), (95, 0), (90, 1), (75, 7)] {
+                let bytes = encode(w, h, false, q, sampling, restart);
+                for d in [2, 4, 8] {
+                    let got = decode(&bytes, d).map(RgbaImage::into_raw);
+                    let what = format!("{w}x{h} {sampling:?} q{q} rst{restart} 1/{d}");
+                    assert!(got == reference(&bytes, d), "{what}");
+                    assert!(got.is_some() || w.min(h) < 8, "{what}: not covered");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn grey_files_match_jpeg_decoder_exactly() {
+    for (w, h) in [(1, 9), (33, 17), (300, 200)] {
+        for restart in [0, 3] {
+            let bytes = encode(w, h, true, 85, SamplingFactor::F_1_1, restart);
+            for d in [2, 4, 8] {
+                let got = decode(&bytes, d).map(RgbaImage::into_raw);
+                assert!(got == reference(&bytes, d), "{w}x{h} rst{restart} 1/{d}");
+                assert!(got.is_some() || w.min(h) < 8, "{w}x{h} 1/{d}: not covered");
+            }
+        }
+    }
+}
+
+#[test]
+fn speculative_chunks_rejoin_and_give_the_serial_result_for_any_number_of_chunks() {
+    for sampling in [SamplingFactor::F_2_2, SamplingFactor::F_1_1] {
+        let bytes = encode(480, 360, false, 92, sampling, 0);
+        for d in [2, 8] {
+            let expected = reference(&bytes, d).unwrap();
+            for threads in [1, 2, 3, 8, 31] {
+                let got = ours(&bytes, d, threads, 256).expect("covered");
+                assert!(got == expected, "{sampling:?} 1/{d} {threads} chunks");
+            }
+        }
+    }
+}
+
+#[test]
+fn files_outside_the_reduced_decoder_are_left_to_jpeg_decoder() {
+    let mut progressive = Vec::new();
+    let mut enc = Encoder::new(&mut progressive, 80);
+    enc.set_progressive(true);
+    enc.encode(&photo(64, 64, 3, 5), 64, 64, ColorType::Rgb)
+        .unwrap();
+    assert!(decode(&progressive, 2).is_none());
+    let cmyk = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/colour/cmyk.jpg"
+    ))
+    .unwrap();
+    assert!(decode(&cmyk, 2).is_none());
+    let plain = encode(64, 64, false, 80, SamplingFactor::F_2_2, 0);
+    assert!(
+        decode(&plain, 1).is_none(),
+        "full size is not a reduced decode"
+    );
+    assert!(decode(&plain[..plain.len() - 2], 2).is_none(), "no EOI");
+}
+
+#[test]
+fn the_bundled_photo_matches_jpeg_decoder_exactly() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/poster/coffee.jpg"
+    ))
+    .unwrap();
+    for d in [2, 4, 8] {
+        let expected = reference(&bytes, d).unwrap();
+        for threads in [1, 4] {
+            assert!(
+                ours(&bytes, d, threads, 4096).unwrap() == expected,
+                "1/{d} {threads}"
+            );
+        }
+    }
+}
+
+#[test]
+fn corrupted_scans_never_panic_and_decode_as_jpeg_decoder_does_or_are_left_to_it() {
+    let clean = encode(160, 120, false, 90, SamplingFactor::F_2_2, 0);
+    let with_restarts = encode(160, 120, false, 90, SamplingFactor::F_2_1, 4);
+    let mut next = crate::codec::xorshift32(0x5EED);
+    let (mut same, mut left) = (0, 0);
+    for (i, base) in [clean, with_restarts].iter().enumerate() {
+        let sos = base.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap() + 14;
+        for _ in 0..150 {
+            let mut bytes = base.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = sos + (next() as usize) % (bytes.len() - sos - 2);
+                bytes[at] = next() as u8;
+            }
+            let expected = reference(&bytes, 2);
+            for threads in [1, 5] {
+                match (ours(&bytes, 2, threads, 64), &expected) {
+                    (None, _) => left += 1,
+                    (Some(got), Some(e)) => {
+                        assert!(got == *e, "file {i}: differs from jpeg-decoder");
+                        same += 1;
+                    }
+                    (Some(_), None) => panic!("file {i}: decoded what jpeg-decoder refuses"),
+                }
+            }
+        }
+    }
+    assert!(
+        same > 100 && left > 0,
+        "{same} equal, {left} left to jpeg-decoder"
+    );
+}
