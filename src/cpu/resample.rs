@@ -8,7 +8,7 @@ use image::RgbaImage;
 use rayon::prelude::*;
 
 use crate::cancel::Stop;
-use crate::color::{premultiply_rgba8, BlendSpace};
+use crate::color::BlendSpace;
 use crate::cpu::kernels;
 use crate::pixels::{store16, PremulImage};
 use crate::plan::weights::{AxisWeights, PassOrder, PassPlan};
@@ -126,9 +126,8 @@ pub(super) fn resample_planned(
     // Source row `y`'s columns `[c0, c0 + out.len())`, premultiplied.
     let premul_row = |y: usize, c0: usize, out: &mut [[f32; 4]]| {
         let row = &raw[(y * sw + c0) * 4..(y * sw + c0 + out.len()) * 4];
-        for (o, p) in out.iter_mut().zip(row.chunks_exact(4)) {
-            *o = premultiply_rgba8([p[0], p[1], p[2], p[3]], space);
-        }
+        // The vectorised row kernel (equal to `premultiply_rgba8` per pixel).
+        kernels::premultiply_rgba8_row(row, out, space);
     };
     let mut data = vec![[0u16; 4]; dw * dh];
     // Each band's slice of the output, to fill in parallel.
@@ -200,6 +199,7 @@ pub(super) fn resample_planned(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::color::premultiply_rgba8;
     use crate::plan::weights::BAND_BYTES;
     use crate::scene::Filter;
 

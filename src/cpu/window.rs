@@ -9,7 +9,7 @@ use image::RgbaImage;
 
 use super::kernels;
 use super::resample::{tap_span, RowRing};
-use crate::color::{premultiply_rgba8, BlendSpace};
+use crate::color::BlendSpace;
 use crate::pixels::{load16, store16};
 use crate::plan::weights::{span, AxisWeights, PassOrder, PassPlan};
 
@@ -132,9 +132,8 @@ impl<'a> Windowed<'a> {
         // Source row `y`'s columns `[c0, c0 + out.len())`, premultiplied.
         let premul_row = |y: usize, c0: usize, out: &mut [[f32; 4]]| {
             let row = &raw[(y * sw + c0) * 4..(y * sw + c0 + out.len()) * 4];
-            for (o, p) in out.iter_mut().zip(row.chunks_exact(4)) {
-                *o = premultiply_rgba8([p[0], p[1], p[2], p[3]], space);
-            }
+            // The vectorised row kernel (equal to `premultiply_rgba8` per pixel).
+            kernels::premultiply_rgba8_row(row, out, space);
         };
         let key = Some((self.id, cols.start, cols.end));
         let fresh = scratch.key != key;
