@@ -34,8 +34,8 @@ pub(super) struct HuffTable {
     /// By the next `FAST` bits: `len << 8 | symbol`, 0 when the code is
     /// longer.
     lut: Box<[u16]>,
-    /// AC tables only, by the next `FAST` bits, when code and value fit:
-    /// `value << 16 | run << 12 | size << 8 | code length`; 0 otherwise.
+    /// AC tables only, by the next `FAST` bits: see [`fast_entry`]; 0 when
+    /// the code is longer.
     fast_ac: Box<[i32]>,
     /// Largest code of each length (index = length), -1 when none.
     maxcode: [i32; 17],
@@ -70,16 +70,10 @@ impl HuffTable {
                 if len <= FAST {
                     let spare = FAST - len;
                     let start = (code << spare) as usize;
-                    for (i, slot) in lut[start..start + (1 << spare)].iter_mut().enumerate() {
-                        *slot = (len as u16) << 8 | u16::from(symbol);
-                        let s = u32::from(symbol & 15);
-                        if ac && s > 0 && len + s <= FAST {
-                            let raw = ((i as u32) >> (spare - s)) as u16;
-                            let value = extend(raw, s);
-                            let run = i32::from(symbol >> 4);
-                            fast_ac[start + i] =
-                                i32::from(value) << 16 | run << 12 | (s as i32) << 8 | len as i32;
-                        }
+                    let range = start..start + (1 << spare);
+                    lut[range.clone()].fill((len as u16) << 8 | u16::from(symbol));
+                    if ac {
+                        fast_ac[range].fill(fast_entry(symbol, len));
                     }
                 }
                 code += 1;
@@ -117,6 +111,23 @@ impl HuffTable {
         }
         Err(Corrupt)
     }
+}
+
+/// The fast AC entry of a code of `len` bits for `symbol` (run << 4 |
+/// size): `run << 13 | size << 9 | len << 5 | (len + size)`. The value's
+/// bits are read from the buffer beside the shift that consumes both, so
+/// the shift, the one step each symbol waits for, takes one entry field.
+fn fast_entry(symbol: u8, len: u32) -> i32 {
+    let (run, size) = (i32::from(symbol >> 4), i32::from(symbol & 15));
+    run << 13 | size << 9 | (len as i32) << 5 | (len as i32 + size)
+}
+
+/// [`extend`] without a branch (`size` >= 1).
+#[inline(always)]
+fn extend_flat(raw: u32, size: u32) -> i16 {
+    let v = raw as i32;
+    let low = (v >> (size - 1)) - 1; // -1 when the top bit is clear, else 0
+    (v + (low & (1 - (1 << size)))) as i16
 }
 
 /// F.2.2.1: `raw`, `size` bits long, as a signed coefficient.
@@ -209,6 +220,12 @@ impl<'a> Bits<'a> {
         (self.acc >> (64 - count)) as u32
     }
 
+    /// The `count` bits (1 to 16) after the next `skip` (0 to 16).
+    #[inline(always)]
+    fn peek_after(&self, skip: u32, count: u32) -> u32 {
+        ((self.acc << skip) >> (64 - count)) as u32
+    }
+
     #[inline(always)]
     fn consume(&mut self, count: u32) {
         self.acc <<= count;
@@ -279,37 +296,38 @@ pub(super) fn decode_block(
     while index < 64 {
         bits.need();
         let e = ac.fast_ac[bits.peek(FAST) as usize];
-        if e != 0 {
-            let run = (e >> 12 & 15) as usize;
-            let (size, len) = ((e >> 8 & 15) as u32, (e & 15) as u32);
-            index += run;
-            if index >= 64 {
-                // jpeg-decoder consumed the value only if its 8-bit table
-                // held code and value.
-                let value_too = len + size <= JD_LUT_BITS;
-                bits.consume(if value_too { len + size } else { len });
-                break;
-            }
-            bits.consume(len + size);
-            out[usize::from(window[index])] = (e >> 16) as i16;
-            index += 1;
-            continue;
-        }
-        let rs = ac.symbol(bits)?;
-        let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
-        if s == 0 {
-            if r == 15 {
+        let (run, size, len, total) = if e != 0 {
+            let f = |shift: i32, mask: i32| ((e >> shift) & mask) as u32;
+            (f(13, 15) as usize, f(9, 15), f(5, 15), f(0, 31))
+        } else {
+            let rs = ac.symbol(bits)?; // consumes the code
+            (
+                usize::from(rs >> 4),
+                u32::from(rs & 15),
+                0,
+                u32::from(rs & 15),
+            )
+        };
+        if size == 0 {
+            bits.consume(len);
+            if run == 15 {
                 index += 16;
                 continue;
             }
-            carry.eob_run = ((1u32 << r) - 1 + bits.take(r as u32)) as u16;
+            carry.eob_run = ((1u32 << run) - 1 + bits.take(run as u32)) as u16;
             break;
         }
-        index += r;
+        index += run;
         if index >= 64 {
+            // jpeg-decoder consumed the value only if its 8-bit table held
+            // code and value (its slow path reads the code alone).
+            let value_too = len > 0 && total <= JD_LUT_BITS;
+            bits.consume(if value_too { total } else { len });
             break;
         }
-        out[usize::from(window[index])] = extend(bits.take(s) as u16, s);
+        let raw = bits.peek_after(len, size);
+        bits.consume(total);
+        out[usize::from(window[index])] = extend_flat(raw, size);
         index += 1;
     }
     Ok(())

@@ -123,6 +123,17 @@ fn idct4(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
     const PASS1_BITS: u32 = 2;
     const FINAL_BITS: u32 = CONST_BITS + PASS1_BITS + 3;
     let (k0, k1, k2) = (f2f12(0.541196100), f2f12(-1.847759065), f2f12(0.765366865));
+    let bias = (1 << (FINAL_BITS - 1)) + (128 << FINAL_BITS);
+    if c[1..16].iter().all(|&v| v == 0) {
+        // Only DC: both passes reduce to this one value (the same wrapping
+        // arithmetic with every other input zero).
+        let s0 = i32::from(c[0]).wrapping_mul(i32::from(q[0]));
+        let v = clamp(((s0 << PASS1_BITS) << CONST_BITS).wrapping_add(bias) >> FINAL_BITS);
+        for row in out.chunks_mut(stride).take(4) {
+            row[..4].fill(v);
+        }
+        return;
+    }
     let dq =
         |r: usize, col: usize| i32::from(c[r * 4 + col]).wrapping_mul(i32::from(q[r * 8 + col]));
     let mut t = [0i32; 16];
@@ -140,7 +151,6 @@ fn idct4(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
         t[i + 4] = x2.wrapping_add(t0);
         t[i + 8] = x2.wrapping_sub(t0);
     }
-    let bias = (1 << (FINAL_BITS - 1)) + (128 << FINAL_BITS);
     for i in 0..4 {
         let (s0, s1, s2, s3) = (t[i * 4], t[i * 4 + 1], t[i * 4 + 2], t[i * 4 + 3]);
         let x0 = (s0.wrapping_add(s2) << CONST_BITS).wrapping_add(bias);
