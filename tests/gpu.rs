@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use common::backends::{difference, gpu_renderer, GPU, GPU_TEXT};
 use image::RgbaImage;
-use impasto::{Assets, Backend, Renderer, Scene};
+use impasto::{Assets, Backend, GpuCompositor, Renderer, Scene};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -219,6 +219,88 @@ fn staged_uploads_reuse_their_pooled_mapped_buffers_and_match_the_write_buffer_p
         .with_unmapped_uploads_for_test();
     let img = written.render_with_assets(&scene, &assets).unwrap();
     assert!(img == first, "the write_buffer_with path differs");
+}
+
+/// Six staged images of 1000x1100 (4.4 MB, rows of 4,000 bytes padded to
+/// 4,096): with overlap on, their copies go in three submissions of two;
+/// one is also rotated (its upload feeds the resampling passes), one is a
+/// small image (not staged). The canvas's odd row length pads the readback.
+fn multi_image_scene() -> (Scene, Assets) {
+    let mut rng = ChaCha8Rng::seed_from_u64(41);
+    let mut assets = Assets::new();
+    let mut layers = Vec::new();
+    for k in 0..6 {
+        let name = format!("big{k}.png");
+        assets.insert(
+            name.clone(),
+            Arc::new(common::random_image(&mut rng, 1000, 1100)),
+        );
+        layers.push(json!({"type": "image", "src": name, "x": k * 7, "y": -k * 5, "opacity": 0.8}));
+    }
+    layers.push(json!({"type": "image", "src": "big2.png", "fit": "contain", "rotate": 12.0}));
+    assets.insert(
+        "small.png",
+        Arc::new(common::random_image(&mut rng, 100, 80)),
+    );
+    layers
+        .push(json!({"type": "image", "src": "small.png", "x": 30, "y": 40, "blend": "multiply"}));
+    let json = json!({"width": 1001, "height": 900, "background": "#ffffff", "layers": layers});
+    (Scene::from_value(&json).unwrap(), assets)
+}
+
+#[test]
+fn in_frame_overlap_on_and_off_render_the_same_bytes_on_both_compositors() {
+    if gpu_renderer().is_none() {
+        return;
+    }
+    let (scene, assets) = multi_image_scene();
+    for compositor in [GpuCompositor::Fragment, GpuCompositor::Compute] {
+        let gpu = Renderer::new(Backend::Gpu)
+            .unwrap()
+            .with_gpu_compositor(compositor);
+        let gpu = gpu.with_gpu_overlap_for_test(false);
+        let off = gpu.render_with_assets(&scene, &assets).unwrap();
+        let gpu = gpu.with_gpu_overlap_for_test(true);
+        let on = gpu.render_with_assets(&scene, &assets).unwrap();
+        let again = gpu.render_with_assets(&scene, &assets).unwrap();
+        assert!(on == off, "{compositor:?}: overlap on differs from off");
+        assert!(
+            again == on,
+            "{compositor:?}: a second overlapped render differs"
+        );
+    }
+}
+
+#[test]
+fn the_phase_breakdown_is_off_unless_asked_and_its_phases_fit_in_the_render() {
+    if gpu_renderer().is_none() {
+        return;
+    }
+    let (scene, assets) = multi_image_scene();
+    let gpu = Renderer::new(Backend::Gpu).unwrap();
+    gpu.render_with_assets(&scene, &assets).unwrap();
+    if std::env::var("IMPASTO_GPU_PHASES").as_deref() != Ok("1") {
+        assert_eq!(gpu.gpu_last_phases_for_test(), None, "on by default");
+    }
+    let gpu = gpu.with_gpu_phases_for_test(true);
+    for overlap in [false, true] {
+        let gpu = gpu.clone().with_gpu_overlap_for_test(overlap);
+        let started = std::time::Instant::now();
+        gpu.render_with_assets(&scene, &assets).unwrap();
+        let wall = started.elapsed().as_secs_f64() * 1e3;
+        let p = gpu.gpu_last_phases_for_test().expect("no breakdown");
+        let sum = p.prepare_ms + p.submit_ms + p.between_ms + p.gpu_wait_ms + p.copy_out_ms;
+        assert!(
+            sum <= p.total_ms + 1e-6 && p.total_ms <= wall,
+            "{p:?}, wall {wall} ms"
+        );
+        assert!(p.fill_ms <= p.prepare_ms, "{p:?}");
+        // Seven staged uploads: the six images, and big2 again for the
+        // rotated layer's resampling.
+        assert_eq!((p.size, p.overlap), ((1001, 900), overlap));
+        assert_eq!(p.staged_images, 7, "{p:?}");
+        assert_eq!(p.staged_bytes, 7 * 4096 * 1100, "{p:?}");
+    }
 }
 
 #[test]

@@ -37,6 +37,14 @@ pub(crate) struct GpuContext {
     /// Test hook: large images are staged through `queue.write_buffer_with`
     /// (the fallback) instead of pooled mapped buffers.
     pub(super) unmapped_uploads: AtomicBool,
+    /// In-frame overlap (`IMPASTO_GPU_OVERLAP`, [`super::phases`]): upload
+    /// copies submitted as their staging fills, the readback copied out by
+    /// every core.
+    pub(super) overlap: AtomicBool,
+    /// The phase breakdown (`IMPASTO_GPU_PHASES`): printed per render, the
+    /// last one kept in `last_phases`.
+    pub(super) phases: AtomicBool,
+    pub(super) last_phases: Mutex<Option<super::phases::GpuPhases>>,
     /// The largest storage buffer binding, in bytes.
     pub(super) max_storage: u64,
     pool: Mutex<Pool>,
@@ -281,6 +289,9 @@ impl GpuContext {
             compositor: AtomicU8::new(0),
             half_canvas: AtomicBool::new(false),
             unmapped_uploads: AtomicBool::new(false),
+            overlap: AtomicBool::new(super::phases::overlap_from_env()),
+            phases: AtomicBool::new(super::phases::phases_from_env()),
+            last_phases: Mutex::new(None),
             pool: Mutex::new(Pool::new(budget)),
             glyphs,
             max_texture_side: limits.max_texture_dimension_2d.into(),

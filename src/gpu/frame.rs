@@ -3,6 +3,8 @@
 //! recorded into one command encoder (by the fragment or the compute path)
 //! and submitted under error scopes.
 
+use std::sync::atomic::Ordering;
+
 use image::RgbaImage;
 
 use super::context::{wgpu_err, GpuContext};
@@ -10,6 +12,7 @@ use super::draw::{draw_blend, record_draws, DrawBlend, GpuCompositor, Targets};
 use super::loans::{BufferId, Loans, TextureId};
 use super::params::{space_code, EncodeParams};
 use super::passes::{record, Dispatch};
+use super::phases::PhaseClock;
 use super::prepare::Prepared;
 use super::readback::{InFlight, Pending, Submitted};
 use crate::cancel::Stop;
@@ -101,6 +104,10 @@ impl GpuContext {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let mut loans = Loans::default();
+        if self.phases.load(Ordering::Relaxed) {
+            let overlap = self.overlap.load(Ordering::Relaxed);
+            loans.clock = Some(PhaseClock::start((plan.width, plan.height), overlap));
+        }
         let submitted = self.record_and_submit(plan, &mut loans);
         // wgpu-core reports these when the call is made, so the scopes can
         // close before the GPU has finished.
@@ -145,6 +152,9 @@ impl GpuContext {
         // them in a submission of its own), then every layer's inputs, then
         // the encode pass's.
         let layers = self.prepare_layers(plan, loans)?;
+        if let Some(clock) = &mut loans.clock {
+            clock.prepared();
+        }
         loans.record_copies(&mut encoder);
         let encode_params = EncodeParams {
             canvas: [w, h],
@@ -175,6 +185,9 @@ impl GpuContext {
         }
         staging.record_copy(&mut encoder, out_tex, loans);
         let index = self.queue.submit([encoder.finish()]);
+        if let Some(clock) = &mut loans.clock {
+            clock.submitted();
+        }
         Ok(staging.map(index, loans))
     }
 

@@ -23,6 +23,7 @@
 //! | `passes` | bind groups and pass recording |
 //! | `frame` | one render: tiles, error scopes, submission |
 //! | `readback` | staging, mapping, unpadding: [`Pending`] |
+//! | `phases` | the `IMPASTO_GPU_PHASES` breakdown and the `IMPASTO_GPU_OVERLAP` switch |
 //!
 //! The Rust/WGSL contract (struct layouts, kind, space and blend codes,
 //! binding numbers, entry points) is checked by `contract_tests` with naga.
@@ -38,6 +39,7 @@ mod glyphs;
 mod loans;
 mod params;
 mod passes;
+mod phases;
 pub mod pool;
 mod prepare;
 mod readback;
@@ -51,6 +53,7 @@ pub use adapter::{list_adapters, AdapterSummary};
 pub(crate) use context::GpuContext;
 pub(crate) use device::GpuDevice;
 pub use draw::GpuCompositor;
+pub use phases::GpuPhases;
 pub(crate) use readback::Pending;
 
 /// Default byte budget of the resource pool: 512 MiB.

@@ -6,6 +6,7 @@ use bytemuck::Pod;
 use image::RgbaImage;
 
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use super::context::GpuContext;
 use rayon::prelude::*;
@@ -17,6 +18,11 @@ use crate::plan::Stops;
 
 /// Images at least this large are uploaded through parallel staging.
 const STAGED_UPLOAD_BYTES: usize = 1 << 20;
+
+/// With in-frame overlap on, staged copies are submitted once this many
+/// bytes of staging wait for them: one submission per 16 MiB image of
+/// 2048x2048, a few images of a megabyte or two grouped.
+const OVERLAP_SUBMIT_BYTES: u64 = 8 << 20;
 
 /// wgpu's row alignment for buffer-to-texture copies.
 const CHUNK: usize = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize;
@@ -161,7 +167,26 @@ impl GpuContext {
             size: (w, h),
             row_bytes: row_bytes as u32,
         });
+        if self.overlap.load(Ordering::Relaxed)
+            && loans.pending_copy_bytes() >= OVERLAP_SUBMIT_BYTES
+        {
+            self.submit_copies(loans);
+        }
         true
+    }
+
+    /// Submits the staged copies recorded so far in a submission of their
+    /// own, so that the GPU copies them while the host fills the next
+    /// staging buffers (in-frame overlap). The frame's passes come in a
+    /// later submission on the same queue, which runs after this one.
+    pub(super) fn submit_copies(&self, loans: &mut Loans) {
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("impasto uploads"),
+            });
+        loans.record_copies(&mut encoder);
+        self.queue.submit([encoder.finish()]);
     }
 
     /// `rows` written into a pooled `MAP_WRITE` buffer lent mapped, then
@@ -177,9 +202,14 @@ impl GpuContext {
             loans.map_failed(id);
             return None;
         };
+        let started = Instant::now();
         rows.fill(view.slice(..));
+        let took = started.elapsed();
         drop(view);
         loans.unmap(id);
+        if let Some(clock) = &mut loans.clock {
+            clock.filled(size, took);
+        }
         Some(id)
     }
 
@@ -197,7 +227,13 @@ impl GpuContext {
             loans,
         );
         let mut view = self.queue.write_buffer_with(loans.buffer(id), 0, size)?;
+        let started = Instant::now();
         rows.fill(view.slice(..));
+        let took = started.elapsed();
+        drop(view);
+        if let Some(clock) = &mut loans.clock {
+            clock.filled(size.get(), took);
+        }
         Some(id)
     }
 
