@@ -10,7 +10,9 @@
 //!   while the GPU copies the last), and the mapped readback is copied into
 //!   the result by every core. With 0, every upload is filled before the one
 //!   submission of the frame, and the readback is copied out on one thread.
-//!   Both give the same bytes.
+//!   Both give the same bytes. `IMPASTO_GPU_OVERLAP_SUBMIT_MIB=N` (default
+//!   8) sets how many MiB of filled staging make a submission; a huge value
+//!   leaves only the readback's copy-out overlapped.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -28,6 +30,21 @@ pub(super) fn phases_from_env() -> bool {
 pub(super) fn overlap_from_env() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| std::env::var("IMPASTO_GPU_OVERLAP").as_deref() != Ok("0"))
+}
+
+/// With overlap on, how many bytes of filled staging make a submission of
+/// their copies: `IMPASTO_GPU_OVERLAP_SUBMIT_MIB` (whole MiB, at least 1),
+/// else 8 MiB: one submission per 16 MiB image of 2048x2048, a few images
+/// of a megabyte or two grouped.
+pub(super) fn overlap_submit_bytes() -> u64 {
+    static BYTES: OnceLock<u64> = OnceLock::new();
+    *BYTES.get_or_init(|| {
+        let mib = std::env::var("IMPASTO_GPU_OVERLAP_SUBMIT_MIB")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(8);
+        mib.clamp(1, 1 << 20) << 20
+    })
 }
 
 /// One render's (one tile's) phases, in milliseconds of wall-clock time on

@@ -12,17 +12,13 @@ use super::context::GpuContext;
 use rayon::prelude::*;
 
 use super::loans::{BufferId, Loans, TextureCopy, TextureId};
+use super::phases::overlap_submit_bytes;
 use crate::error::Error;
 use crate::pixels::PremulImage;
 use crate::plan::Stops;
 
 /// Images at least this large are uploaded through parallel staging.
 const STAGED_UPLOAD_BYTES: usize = 1 << 20;
-
-/// With in-frame overlap on, staged copies are submitted once this many
-/// bytes of staging wait for them: one submission per 16 MiB image of
-/// 2048x2048, a few images of a megabyte or two grouped.
-const OVERLAP_SUBMIT_BYTES: u64 = 8 << 20;
 
 /// wgpu's row alignment for buffer-to-texture copies.
 const CHUNK: usize = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize;
@@ -167,8 +163,10 @@ impl GpuContext {
             size: (w, h),
             row_bytes: row_bytes as u32,
         });
+        // With in-frame overlap on, once enough staging is filled
+        // (`IMPASTO_GPU_OVERLAP_SUBMIT_MIB`, 8 MiB by default).
         if self.overlap.load(Ordering::Relaxed)
-            && loans.pending_copy_bytes() >= OVERLAP_SUBMIT_BYTES
+            && loans.pending_copy_bytes() >= overlap_submit_bytes()
         {
             self.submit_copies(loans);
         }
