@@ -7,10 +7,11 @@
 //! - `IMPASTO_GPU_OVERLAP=0|1` (default 1): in-frame overlap. With 1, the
 //!   copies of staged uploads into their textures are submitted as soon as
 //!   a few megabytes of staging are filled (the host fills the next image
-//!   while the GPU copies the last), and the mapped readback is copied into
-//!   the result by every core. With 0, every upload is filled before the one
-//!   submission of the frame, and the readback is copied out on one thread.
-//!   Both give the same bytes. `IMPASTO_GPU_OVERLAP_SUBMIT_MIB=N` (default
+//!   while the GPU copies the last), staging is filled in 16 KiB blocks
+//!   (not 256-byte chunks), and the mapped readback is copied into the
+//!   result by every core. With 0, every upload is filled before the one
+//!   submission of the frame, in 256-byte chunks, and the readback is
+//!   copied out on one thread. Both give the same bytes. `IMPASTO_GPU_OVERLAP_SUBMIT_MIB=N` (default
 //!   8) sets how many MiB of filled staging make a submission; a huge value
 //!   leaves only the readback's copy-out overlapped.
 
