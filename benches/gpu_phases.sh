@@ -33,7 +33,9 @@ echo "== host: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +
 echo
 echo "== 1. phase breakdown (IMPASTO_GPU_PHASES=1), composite_10x2048, overlap off then on"
 echo "   (ms per render: fill = rayon copies into staging, part of prepare; gpu wait = submit to"
-echo "   readback mapped; copy-out = mapped readback into the image; warm-ups included)"
+echo "   readback mapped; copy-out = mapped readback into the image; gpu timestamps = GPU time of
+   the staged copies left in the last submission, the passes and the readback copy; warm-ups
+   included)"
 for o in 0 1; do
   IMPASTO_GPU_OVERLAP=$o IMPASTO_GPU_PHASES=1 timeout 60 "$imp" bench "${composite[@]}" \
     --warmup "$phase_warm" --reps "$phase_reps" 2>&1 | grep -E "gpu phases|^gpu +composite"

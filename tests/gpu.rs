@@ -303,6 +303,59 @@ fn the_phase_breakdown_is_off_unless_asked_and_its_phases_fit_in_the_render() {
     }
 }
 
+/// The environment switches, read by the command line: without
+/// `IMPASTO_GPU_PHASES=1` nothing is printed; with it, one breakdown per
+/// render, naming the `IMPASTO_GPU_OVERLAP` setting; every output is the
+/// same file.
+#[test]
+fn the_phases_and_overlap_environment_variables_work_from_the_command_line() {
+    if gpu_renderer().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    common::random_image(&mut rng, 600, 500)
+        .save(dir.path().join("big.png"))
+        .unwrap();
+    let scene = json!({"width": 600, "height": 500, "layers": [
+        {"type": "image", "src": "big.png"},
+        {"type": "rect", "x": 50, "y": 40, "width": 200, "height": 100, "color": "#2e86ab80"}]});
+    std::fs::write(dir.path().join("scene.json"), scene.to_string()).unwrap();
+    let run = |env: &[(&str, &str)], out: &str| -> String {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_impasto"))
+            .args(["render", "scene.json", "-o", out, "--backend", "gpu"])
+            .envs(env.iter().copied())
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{env:?}: {stderr}");
+        stderr
+    };
+    let quiet = run(&[("IMPASTO_GPU_PHASES", "0")], "quiet.png");
+    assert!(!quiet.contains("gpu phases"), "{quiet}");
+    for overlap in ["0", "1"] {
+        let env = [
+            ("IMPASTO_GPU_PHASES", "1"),
+            ("IMPASTO_GPU_OVERLAP", overlap),
+        ];
+        let stderr = run(&env, &format!("overlap{overlap}.png"));
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("impasto gpu phases: "))
+            .collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        let want = format!("600x500 overlap={overlap}: fill ");
+        assert!(lines[0].contains(&want), "{}", lines[0]);
+        assert!(lines[0].contains("(1 images, 1.2 MiB)"), "{}", lines[0]);
+        assert!(lines[0].contains("| gpu timestamps: "), "{}", lines[0]);
+        eprintln!("{}", lines[0]);
+    }
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    assert!(read("overlap0.png") == read("quiet.png"));
+    assert!(read("overlap1.png") == read("quiet.png"));
+}
+
 #[test]
 fn eight_threads_render_at_once_and_match_single_threaded_renders() {
     let Some(gpu) = gpu() else { return };

@@ -267,7 +267,12 @@ impl GpuContext {
             return Ok(None);
         };
         let limits = adapter.limits();
-        let features = adapter.features() & wgpu::Features::FLOAT32_BLENDABLE;
+        // Timestamps only for the phase breakdown (`IMPASTO_GPU_PHASES=1`).
+        let mut wanted = wgpu::Features::FLOAT32_BLENDABLE;
+        if super::phases::phases_from_env() {
+            wanted |= super::timestamps::FEATURES;
+        }
+        let features = adapter.features() & wanted;
         let (device, queue) = open_device(&adapter, &limits, features)?;
         let lost = watch_device(&device);
         let pipelines = Pipelines::new(&device)?;
@@ -285,7 +290,7 @@ impl GpuContext {
             pipelines,
             draw,
             tables,
-            float32_blendable: !features.is_empty(),
+            float32_blendable: features.contains(wgpu::Features::FLOAT32_BLENDABLE),
             compositor: AtomicU8::new(0),
             half_canvas: AtomicBool::new(false),
             unmapped_uploads: AtomicBool::new(false),

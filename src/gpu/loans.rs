@@ -24,7 +24,7 @@ pub(super) struct Loans {
     /// The render's phase clock, when the breakdown is on
     /// (`IMPASTO_GPU_PHASES`): it travels with the loans from the first
     /// upload to the readback.
-    pub clock: Option<PhaseClock>,
+    pub clock: Option<Box<PhaseClock>>,
 }
 
 /// An image written into a staging buffer, to be copied into its texture

@@ -23,7 +23,7 @@
 //! | `passes` | bind groups and pass recording |
 //! | `frame` | one render: tiles, error scopes, submission |
 //! | `readback` | staging, mapping, unpadding: [`Pending`] |
-//! | `phases` | the `IMPASTO_GPU_PHASES` breakdown and the `IMPASTO_GPU_OVERLAP` switch |
+//! | `phases`, `timestamps` | the `IMPASTO_GPU_PHASES` breakdown (GPU timestamps where the adapter has them) and the `IMPASTO_GPU_OVERLAP` switch |
 //!
 //! The Rust/WGSL contract (struct layouts, kind, space and blend codes,
 //! binding numbers, entry points) is checked by `contract_tests` with naga.
@@ -46,6 +46,7 @@ mod readback;
 mod resample;
 mod shaders;
 mod text;
+mod timestamps;
 mod uploads;
 
 pub(crate) use adapter::{auto_needs_no_probe, remember_no_hardware_adapter};

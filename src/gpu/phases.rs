@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::context::GpuContext;
+use super::timestamps::Timestamps;
 
 /// Whether `IMPASTO_GPU_PHASES` asks for the phase breakdown (`1`).
 pub(super) fn phases_from_env() -> bool {
@@ -78,6 +79,12 @@ pub struct GpuPhases {
     pub copy_out_ms: f64,
     /// From the start of the tile's submission to its image.
     pub total_ms: f64,
+    /// GPU timestamps of the frame's last submission, in milliseconds: the
+    /// staged copies in it (all of them with overlap off, the last group
+    /// with it on), the passes, the readback copy. `None` where the adapter
+    /// has no `TIMESTAMP_QUERY_INSIDE_ENCODERS` or the device was opened
+    /// without `IMPASTO_GPU_PHASES=1`.
+    pub gpu_ms: Option<[f64; 3]>,
 }
 
 impl std::fmt::Display for GpuPhases {
@@ -98,7 +105,14 @@ impl std::fmt::Display for GpuPhases {
             self.gpu_wait_ms,
             self.copy_out_ms,
             self.total_ms
-        )
+        )?;
+        match self.gpu_ms {
+            Some([c, p, r]) => write!(
+                f,
+                " | gpu timestamps: copies {c:.2}, passes {p:.2}, readback copy {r:.2} ms"
+            ),
+            None => write!(f, " | gpu timestamps: none"),
+        }
     }
 }
 
@@ -126,6 +140,8 @@ pub(super) struct PhaseClock {
     start: Instant,
     last: Instant,
     phases: GpuPhases,
+    /// The frame's GPU timestamps, where the device can write them.
+    pub timestamps: Option<Timestamps>,
 }
 
 impl PhaseClock {
@@ -139,6 +155,7 @@ impl PhaseClock {
                 overlap,
                 ..GpuPhases::default()
             },
+            timestamps: None,
         }
     }
 
@@ -177,8 +194,18 @@ impl PhaseClock {
         self.phases.gpu_wait_ms = self.lap();
     }
 
-    /// The image is copied out: the breakdown.
-    pub fn done(mut self) -> GpuPhases {
+    /// The image is copied out: the breakdown (the GPU timestamps are
+    /// read after the clock stops).
+    pub fn done(mut self, ctx: &GpuContext) -> GpuPhases {
+        self.phases.copy_out_ms = self.lap();
+        self.phases.total_ms = ms(self.last - self.start);
+        self.phases.gpu_ms = self.timestamps.take().and_then(|t| t.read(ctx));
+        self.phases
+    }
+
+    /// [`PhaseClock::done`] without GPU timestamps.
+    #[cfg(test)]
+    fn stop(mut self) -> GpuPhases {
         self.phases.copy_out_ms = self.lap();
         self.phases.total_ms = ms(self.last - self.start);
         self.phases
@@ -203,7 +230,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
             mark(&mut c);
         }
-        let p = c.done();
+        let p = c.stop();
         let sum = p.prepare_ms + p.submit_ms + p.between_ms + p.gpu_wait_ms + p.copy_out_ms;
         assert!((sum - p.total_ms).abs() < 1e-6, "{p:?}");
         assert!(p.prepare_ms >= 1.0 && p.gpu_wait_ms >= 1.0, "{p:?}");
@@ -211,5 +238,6 @@ mod tests {
         assert!((p.fill_ms - 0.5).abs() < 1e-9, "{p:?}");
         let line = p.to_string();
         assert!(line.starts_with("4x4 overlap=1: fill 0.50 ms (2 images, 2.0 MiB)"));
+        assert!(line.ends_with("| gpu timestamps: none"), "{line}");
     }
 }

@@ -271,7 +271,7 @@ impl InFlight<'_> {
         let img = RgbaImage::from_raw(w, h, out)
             .ok_or_else(|| Error::Gpu("readback size mismatch".into()))?;
         if let Some(c) = clock {
-            self.ctx.report_phases(c.done());
+            self.ctx.report_phases(c.done(self.ctx));
         }
         Ok(img)
     }
