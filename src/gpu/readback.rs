@@ -40,7 +40,12 @@ fn unpad(data: &[u8], w: u32, h: u32, padded: u32) -> Vec<u8> {
     out
 }
 
-/// [`unpad`] from every core. Without row padding (rows of a multiple of
+/// Results smaller than this are copied out on the calling thread (handing
+/// work to rayon's threads costs more than copying them).
+const PARALLEL_COPY_OUT_BYTES: usize = 256 << 10;
+
+/// [`unpad`] from every core (for results of [`PARALLEL_COPY_OUT_BYTES`]
+/// or more). Without row padding (rows of a multiple of
 /// 256 bytes: widths of a multiple of 64) the bytes are collected by rayon
 /// in 64-byte blocks straight into the result's fresh memory, with no pass
 /// to zero it first (an allocator that reuses memory, mimalloc in the
@@ -50,6 +55,9 @@ fn unpad_parallel(data: &[u8], w: u32, h: u32, padded: u32) -> Vec<u8> {
     const BLOCK: usize = 64;
     let row = 4 * w as usize;
     let n = row * h as usize;
+    if n < PARALLEL_COPY_OUT_BYTES {
+        return unpad(data, w, h, padded);
+    }
     if row == padded as usize && n % BLOCK == 0 {
         let mut blocks: Vec<[u8; BLOCK]> = Vec::new();
         data[..n]
@@ -388,8 +396,8 @@ mod tests {
 
     #[test]
     fn unpadding_from_every_core_gives_the_same_bytes_in_many_bands() {
-        // 700 rows of 300 pixels (1,200 bytes) in rows of 1,280: bands of
-        // 55 rows, so a dozen of them.
+        // 700 rows of 300 pixels (1,200 bytes, 840,000 in all) in rows of
+        // 1,280: bands of 55 rows, so a dozen of them.
         let (w, h, padded) = (300u32, 700u32, 1280u32);
         let data: Vec<u8> = (0..padded * h).map(|i| (i * 7 + i / 251) as u8).collect();
         assert_eq!(
@@ -401,8 +409,9 @@ mod tests {
 
     #[test]
     fn unpadding_rows_without_padding_from_every_core_copies_them_whole() {
-        // 300 rows of 128 pixels (512 bytes, no padding): 64-byte blocks.
-        let (w, h) = (128u32, 300u32);
+        // 600 rows of 128 pixels (512 bytes, no padding; 307,200 in all):
+        // 64-byte blocks.
+        let (w, h) = (128u32, 600u32);
         let data: Vec<u8> = (0..4 * w * h + 512)
             .map(|i| (i * 13 + i / 509) as u8)
             .collect();
