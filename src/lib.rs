@@ -60,6 +60,8 @@ pub use cancel::{CancelToken, RenderOptions};
 pub use color::{BlendSpace, Color};
 pub use error::{Error, Location, SceneError};
 pub use gpu::pool::PoolStats;
+#[doc(hidden)]
+pub use gpu::GpuPhases;
 pub use gpu::{list_adapters, AdapterSummary, GpuCompositor};
 pub use image::RgbaImage;
 pub use placed_cache::PlacedCacheStats;

@@ -212,6 +212,29 @@ fn quick_suite_on_all_backends() {
     }
 }
 
+#[test]
+fn case_runs_only_the_cases_named() {
+    let (run, report, _) = bench(&[
+        "--suite",
+        "quick",
+        "--backend",
+        "cpu",
+        "--case",
+        "poster",
+        "--case",
+        "composite_10x2048",
+        "--reps",
+        "1",
+        "--warmup",
+        "0",
+    ]);
+    let cases = report["backends"][0]["cases"].as_array().unwrap();
+    let names: Vec<&str> = cases.iter().map(|c| text(c, "name")).collect();
+    // In the suite's order, whatever the order of the options.
+    assert_eq!(names, ["composite_10x2048", "poster"]);
+    assert!(!run.stdout.contains("thumbnails"), "{}", run.stdout);
+}
+
 /// Writes `report` as a file in `dir`.
 fn write(dir: &Path, name: &str, report: &Value) -> String {
     std::fs::write(dir.join(name), serde_json::to_string(report).unwrap()).unwrap();
@@ -299,6 +322,7 @@ fn bad_arguments_are_refused() {
         &["bench", "--reps", "0"][..],
         &["bench", "--suite", "huge"],
         &["bench", "--backend", "tpu"],
+        &["bench", "--case", "no_such_case"],
         &["bench", "compare", "only-one.json"],
         &["bench", "compare", "a.json", "b.json", "--threshold", "-5"],
         &["bench", "--json", "no/such/folder/out.json"],

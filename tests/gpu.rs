@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use common::backends::{difference, gpu_renderer, GPU, GPU_TEXT};
 use image::RgbaImage;
-use impasto::{Assets, Backend, Renderer, Scene};
+use impasto::{Assets, Backend, GpuCompositor, Renderer, Scene};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -219,6 +219,141 @@ fn staged_uploads_reuse_their_pooled_mapped_buffers_and_match_the_write_buffer_p
         .with_unmapped_uploads_for_test();
     let img = written.render_with_assets(&scene, &assets).unwrap();
     assert!(img == first, "the write_buffer_with path differs");
+}
+
+/// Six staged images of 1000x1100 (4.4 MB, rows of 4,000 bytes padded to
+/// 4,096): with overlap on, their copies go in three submissions of two;
+/// one is also rotated (its upload feeds the resampling passes), one is a
+/// small image (not staged). The canvas's odd row length pads the readback.
+fn multi_image_scene() -> (Scene, Assets) {
+    let mut rng = ChaCha8Rng::seed_from_u64(41);
+    let mut assets = Assets::new();
+    let mut layers = Vec::new();
+    for k in 0..6 {
+        let name = format!("big{k}.png");
+        assets.insert(
+            name.clone(),
+            Arc::new(common::random_image(&mut rng, 1000, 1100)),
+        );
+        layers.push(json!({"type": "image", "src": name, "x": k * 7, "y": -k * 5, "opacity": 0.8}));
+    }
+    layers.push(json!({"type": "image", "src": "big2.png", "fit": "contain", "rotate": 12.0}));
+    assets.insert(
+        "small.png",
+        Arc::new(common::random_image(&mut rng, 100, 80)),
+    );
+    layers
+        .push(json!({"type": "image", "src": "small.png", "x": 30, "y": 40, "blend": "multiply"}));
+    let json = json!({"width": 1001, "height": 900, "background": "#ffffff", "layers": layers});
+    (Scene::from_value(&json).unwrap(), assets)
+}
+
+#[test]
+fn in_frame_overlap_on_and_off_render_the_same_bytes_on_both_compositors() {
+    if gpu_renderer().is_none() {
+        return;
+    }
+    let (scene, assets) = multi_image_scene();
+    for compositor in [GpuCompositor::Fragment, GpuCompositor::Compute] {
+        let gpu = Renderer::new(Backend::Gpu)
+            .unwrap()
+            .with_gpu_compositor(compositor);
+        let gpu = gpu.with_gpu_overlap_for_test(false);
+        let off = gpu.render_with_assets(&scene, &assets).unwrap();
+        let gpu = gpu.with_gpu_overlap_for_test(true);
+        let on = gpu.render_with_assets(&scene, &assets).unwrap();
+        let again = gpu.render_with_assets(&scene, &assets).unwrap();
+        assert!(on == off, "{compositor:?}: overlap on differs from off");
+        assert!(
+            again == on,
+            "{compositor:?}: a second overlapped render differs"
+        );
+    }
+}
+
+#[test]
+fn the_phase_breakdown_is_off_unless_asked_and_its_phases_fit_in_the_render() {
+    if gpu_renderer().is_none() {
+        return;
+    }
+    let (scene, assets) = multi_image_scene();
+    let gpu = Renderer::new(Backend::Gpu).unwrap();
+    gpu.render_with_assets(&scene, &assets).unwrap();
+    if std::env::var("IMPASTO_GPU_PHASES").as_deref() != Ok("1") {
+        assert_eq!(gpu.gpu_last_phases_for_test(), None, "on by default");
+    }
+    let gpu = gpu.with_gpu_phases_for_test(true);
+    for overlap in [false, true] {
+        let gpu = gpu.clone().with_gpu_overlap_for_test(overlap);
+        let started = std::time::Instant::now();
+        gpu.render_with_assets(&scene, &assets).unwrap();
+        let wall = started.elapsed().as_secs_f64() * 1e3;
+        let p = gpu.gpu_last_phases_for_test().expect("no breakdown");
+        let sum = p.prepare_ms + p.submit_ms + p.between_ms + p.gpu_wait_ms + p.copy_out_ms;
+        assert!(
+            sum <= p.total_ms + 1e-6 && p.total_ms <= wall,
+            "{p:?}, wall {wall} ms"
+        );
+        assert!(p.fill_ms <= p.prepare_ms, "{p:?}");
+        // Seven staged uploads: the six images, and big2 again for the
+        // rotated layer's resampling.
+        assert_eq!((p.size, p.overlap), ((1001, 900), overlap));
+        assert_eq!(p.staged_images, 7, "{p:?}");
+        assert_eq!(p.staged_bytes, 7 * 4096 * 1100, "{p:?}");
+    }
+}
+
+/// The environment switches, read by the command line: without
+/// `IMPASTO_GPU_PHASES=1` nothing is printed; with it, one breakdown per
+/// render, naming the `IMPASTO_GPU_OVERLAP` setting; every output is the
+/// same file.
+#[test]
+fn the_phases_and_overlap_environment_variables_work_from_the_command_line() {
+    if gpu_renderer().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    common::random_image(&mut rng, 600, 500)
+        .save(dir.path().join("big.png"))
+        .unwrap();
+    let scene = json!({"width": 600, "height": 500, "layers": [
+        {"type": "image", "src": "big.png"},
+        {"type": "rect", "x": 50, "y": 40, "width": 200, "height": 100, "color": "#2e86ab80"}]});
+    std::fs::write(dir.path().join("scene.json"), scene.to_string()).unwrap();
+    let run = |env: &[(&str, &str)], out: &str| -> String {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_impasto"))
+            .args(["render", "scene.json", "-o", out, "--backend", "gpu"])
+            .envs(env.iter().copied())
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{env:?}: {stderr}");
+        stderr
+    };
+    let quiet = run(&[("IMPASTO_GPU_PHASES", "0")], "quiet.png");
+    assert!(!quiet.contains("gpu phases"), "{quiet}");
+    for overlap in ["0", "1"] {
+        let env = [
+            ("IMPASTO_GPU_PHASES", "1"),
+            ("IMPASTO_GPU_OVERLAP", overlap),
+        ];
+        let stderr = run(&env, &format!("overlap{overlap}.png"));
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("impasto gpu phases: "))
+            .collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        let want = format!("600x500 overlap={overlap}: fill ");
+        assert!(lines[0].contains(&want), "{}", lines[0]);
+        assert!(lines[0].contains("(1 images, 1.2 MiB)"), "{}", lines[0]);
+        assert!(lines[0].contains("| gpu timestamps: "), "{}", lines[0]);
+        eprintln!("{}", lines[0]);
+    }
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    assert!(read("overlap0.png") == read("quiet.png"));
+    assert!(read("overlap1.png") == read("quiet.png"));
 }
 
 #[test]

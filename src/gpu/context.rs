@@ -37,6 +37,14 @@ pub(crate) struct GpuContext {
     /// Test hook: large images are staged through `queue.write_buffer_with`
     /// (the fallback) instead of pooled mapped buffers.
     pub(super) unmapped_uploads: AtomicBool,
+    /// In-frame overlap (`IMPASTO_GPU_OVERLAP`, [`super::phases`]): upload
+    /// copies submitted as their staging fills, the readback copied out by
+    /// every core.
+    pub(super) overlap: AtomicBool,
+    /// The phase breakdown (`IMPASTO_GPU_PHASES`): printed per render, the
+    /// last one kept in `last_phases`.
+    pub(super) phases: AtomicBool,
+    pub(super) last_phases: Mutex<Option<super::phases::GpuPhases>>,
     /// The largest storage buffer binding, in bytes.
     pub(super) max_storage: u64,
     pool: Mutex<Pool>,
@@ -259,7 +267,12 @@ impl GpuContext {
             return Ok(None);
         };
         let limits = adapter.limits();
-        let features = adapter.features() & wgpu::Features::FLOAT32_BLENDABLE;
+        // Timestamps only for the phase breakdown (`IMPASTO_GPU_PHASES=1`).
+        let mut wanted = wgpu::Features::FLOAT32_BLENDABLE;
+        if super::phases::phases_from_env() {
+            wanted |= super::timestamps::FEATURES;
+        }
+        let features = adapter.features() & wanted;
         let (device, queue) = open_device(&adapter, &limits, features)?;
         let lost = watch_device(&device);
         let pipelines = Pipelines::new(&device)?;
@@ -277,10 +290,13 @@ impl GpuContext {
             pipelines,
             draw,
             tables,
-            float32_blendable: !features.is_empty(),
+            float32_blendable: features.contains(wgpu::Features::FLOAT32_BLENDABLE),
             compositor: AtomicU8::new(0),
             half_canvas: AtomicBool::new(false),
             unmapped_uploads: AtomicBool::new(false),
+            overlap: AtomicBool::new(super::phases::overlap_from_env()),
+            phases: AtomicBool::new(super::phases::phases_from_env()),
+            last_phases: Mutex::new(None),
             pool: Mutex::new(Pool::new(budget)),
             glyphs,
             max_texture_side: limits.max_texture_dimension_2d.into(),

@@ -37,6 +37,10 @@ pub(crate) struct GpuDevice {
     /// Test hook: uploads staged by `queue.write_buffer_with`, not mapped
     /// pooled buffers.
     unmapped_uploads: AtomicBool,
+    /// In-frame overlap and the phase breakdown (`super::phases`), as the
+    /// environment set them or a test since.
+    overlap: AtomicBool,
+    phases: AtomicBool,
     /// Contexts opened to replace a lost one.
     recoveries: AtomicU64,
     /// `Backend::Auto` only.
@@ -49,6 +53,10 @@ impl GpuDevice {
     /// `ctx`, opened on a hardware GPU only when `hardware_only`; with a
     /// breaker for `Backend::Auto`.
     pub fn new(ctx: GpuContext, hardware_only: bool, pool_budget: u64, auto: bool) -> GpuDevice {
+        let (overlap, phases) = (
+            ctx.overlap.load(Ordering::Relaxed),
+            ctx.phases.load(Ordering::Relaxed),
+        );
         GpuDevice {
             hardware_only,
             adapter: ctx.adapter().clone(),
@@ -58,6 +66,8 @@ impl GpuDevice {
             compositor: Mutex::new(GpuCompositor::default()),
             half_canvas: false.into(),
             unmapped_uploads: false.into(),
+            overlap: overlap.into(),
+            phases: phases.into(),
             recoveries: 0.into(),
             breaker: auto.then(|| Breaker::new(BreakerConfig::default())),
             injected_failures: 0.into(),
@@ -108,6 +118,10 @@ impl GpuDevice {
         ctx.force_half_float_canvas(self.half_canvas.load(Ordering::Relaxed));
         let unmapped = self.unmapped_uploads.load(Ordering::Relaxed);
         ctx.unmapped_uploads.store(unmapped, Ordering::Relaxed);
+        let overlap = self.overlap.load(Ordering::Relaxed);
+        ctx.overlap.store(overlap, Ordering::Relaxed);
+        ctx.phases
+            .store(self.phases.load(Ordering::Relaxed), Ordering::Relaxed);
         let n = self.recoveries.fetch_add(1, Ordering::Relaxed) + 1;
         log::warn!(
             "the GPU device of {lost} was lost; opened a new one on {} (recovery {n})",
@@ -159,6 +173,20 @@ impl GpuDevice {
         self.unmapped_uploads.store(on, Ordering::Relaxed);
         let ctx = self.current();
         ctx.unmapped_uploads.store(on, Ordering::Relaxed);
+    }
+
+    /// In-frame overlap on or off (`IMPASTO_GPU_OVERLAP`), now and in
+    /// contexts opened later.
+    pub fn set_overlap(&self, on: bool) {
+        self.overlap.store(on, Ordering::Relaxed);
+        self.current().overlap.store(on, Ordering::Relaxed);
+    }
+
+    /// The phase breakdown on or off (`IMPASTO_GPU_PHASES`), now and in
+    /// contexts opened later.
+    pub fn set_phases(&self, on: bool) {
+        self.phases.store(on, Ordering::Relaxed);
+        self.current().phases.store(on, Ordering::Relaxed);
     }
 
     /// The breaker (`Backend::Auto` only).

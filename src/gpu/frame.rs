@@ -3,6 +3,8 @@
 //! recorded into one command encoder (by the fragment or the compute path)
 //! and submitted under error scopes.
 
+use std::sync::atomic::Ordering;
+
 use image::RgbaImage;
 
 use super::context::{wgpu_err, GpuContext};
@@ -10,6 +12,7 @@ use super::draw::{draw_blend, record_draws, DrawBlend, GpuCompositor, Targets};
 use super::loans::{BufferId, Loans, TextureId};
 use super::params::{space_code, EncodeParams};
 use super::passes::{record, Dispatch};
+use super::phases::PhaseClock;
 use super::prepare::Prepared;
 use super::readback::{InFlight, Pending, Submitted};
 use crate::cancel::Stop;
@@ -101,6 +104,13 @@ impl GpuContext {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let mut loans = Loans::default();
+        if self.phases.load(Ordering::Relaxed) {
+            let overlap = self.overlap.load(Ordering::Relaxed);
+            loans.clock = Some(Box::new(PhaseClock::start(
+                (plan.width, plan.height),
+                overlap,
+            )));
+        }
         let submitted = self.record_and_submit(plan, &mut loans);
         // wgpu-core reports these when the call is made, so the scopes can
         // close before the GPU has finished.
@@ -145,7 +155,20 @@ impl GpuContext {
         // them in a submission of its own), then every layer's inputs, then
         // the encode pass's.
         let layers = self.prepare_layers(plan, loans)?;
+        // The phase breakdown's GPU timestamps, where the device has them.
+        let mut marks = None;
+        if let Some(clock) = &mut loans.clock {
+            clock.prepared();
+            marks = self.frame_timestamps();
+        }
+        let mark = |encoder: &mut wgpu::CommandEncoder, k| {
+            if let Some(m) = &marks {
+                m.mark(encoder, k);
+            }
+        };
+        mark(&mut encoder, 0);
         loans.record_copies(&mut encoder);
+        mark(&mut encoder, 1);
         let encode_params = EncodeParams {
             canvas: [w, h],
             space: space_code(plan.space),
@@ -173,8 +196,20 @@ impl GpuContext {
                 self.record_fragment(&mut encoder, &layers, out, loans)
             }
         }
+        mark(&mut encoder, 2);
         staging.record_copy(&mut encoder, out_tex, loans);
+        mark(&mut encoder, 3);
+        if let Some(m) = &marks {
+            m.resolve(&mut encoder);
+        }
         let index = self.queue.submit([encoder.finish()]);
+        if let Some(clock) = &mut loans.clock {
+            clock.submitted();
+            clock.timestamps = marks.map(|mut m| {
+                m.map();
+                m
+            });
+        }
         Ok(staging.map(index, loans))
     }
 

@@ -3,6 +3,7 @@
 //! be bound where a buffer belongs (or the reverse). Handles are made only
 //! here, by [`Loans::add_buffer`] and [`Loans::add_texture`].
 
+use super::phases::PhaseClock;
 use super::pool::{BufferLoan, Loan, Pool, TextureLoan};
 
 /// A buffer lent to this render.
@@ -20,6 +21,10 @@ pub(super) struct Loans {
     taken: Vec<Loan>,
     /// Staged image uploads to record (buffer to texture) before any pass.
     copies: Vec<TextureCopy>,
+    /// The render's phase clock, when the breakdown is on
+    /// (`IMPASTO_GPU_PHASES`): it travels with the loans from the first
+    /// upload to the readback.
+    pub clock: Option<Box<PhaseClock>>,
 }
 
 /// An image written into a staging buffer, to be copied into its texture
@@ -94,6 +99,14 @@ impl Loans {
         self.copies.push(copy);
     }
 
+    /// Bytes of staging whose copies are not recorded yet.
+    pub fn pending_copy_bytes(&self) -> u64 {
+        self.copies
+            .iter()
+            .map(|c| c.row_bytes as u64 * c.size.1 as u64)
+            .sum()
+    }
+
     /// Records every staged upload into `encoder` (before the passes that
     /// read the textures).
     pub fn record_copies(&mut self, encoder: &mut wgpu::CommandEncoder) {
@@ -125,6 +138,7 @@ impl Loans {
     /// Returns every loan to `pool`, oldest first; the arena is empty after.
     pub fn give_back(&mut self, pool: &mut Pool) {
         self.copies.clear();
+        self.clock = None;
         for loan in self.taken.drain(..) {
             pool.give_back(loan);
         }

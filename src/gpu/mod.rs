@@ -23,6 +23,7 @@
 //! | `passes` | bind groups and pass recording |
 //! | `frame` | one render: tiles, error scopes, submission |
 //! | `readback` | staging, mapping, unpadding: [`Pending`] |
+//! | `phases`, `timestamps` | the `IMPASTO_GPU_PHASES` breakdown (GPU timestamps where the adapter has them) and the `IMPASTO_GPU_OVERLAP` switch |
 //!
 //! The Rust/WGSL contract (struct layouts, kind, space and blend codes,
 //! binding numbers, entry points) is checked by `contract_tests` with naga.
@@ -38,12 +39,14 @@ mod glyphs;
 mod loans;
 mod params;
 mod passes;
+mod phases;
 pub mod pool;
 mod prepare;
 mod readback;
 mod resample;
 mod shaders;
 mod text;
+mod timestamps;
 mod uploads;
 
 pub(crate) use adapter::{auto_needs_no_probe, remember_no_hardware_adapter};
@@ -51,6 +54,7 @@ pub use adapter::{list_adapters, AdapterSummary};
 pub(crate) use context::GpuContext;
 pub(crate) use device::GpuDevice;
 pub use draw::GpuCompositor;
+pub use phases::GpuPhases;
 pub(crate) use readback::Pending;
 
 /// Default byte budget of the resource pool: 512 MiB.

@@ -3,10 +3,12 @@
 //! limit. A submitted tile is an [`InFlight`], whose loans go back to the
 //! pool when it is finished or dropped (after the GPU is done with them).
 
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use image::RgbaImage;
+use rayon::prelude::*;
 
 use super::context::{gpu_err, GpuContext};
 use super::loans::{BufferId, Loans, TextureId};
@@ -35,6 +37,53 @@ fn unpad(data: &[u8], w: u32, h: u32, padded: u32) -> Vec<u8> {
         let start = y * padded as usize;
         out.extend_from_slice(&data[start..start + row]);
     }
+    out
+}
+
+/// Results smaller than this are copied out on the calling thread (handing
+/// work to rayon's threads costs more than copying them).
+const PARALLEL_COPY_OUT_BYTES: usize = 256 << 10;
+
+/// [`unpad`] from every core (for results of [`PARALLEL_COPY_OUT_BYTES`]
+/// or more). Without row padding (rows of a multiple of
+/// 256 bytes: widths of a multiple of 64) the bytes are collected by rayon
+/// in 64-byte blocks straight into the result's fresh memory, with no pass
+/// to zero it first (an allocator that reuses memory, mimalloc in the
+/// `impasto` binary, zeroes a large `vec![0; n]` on the calling thread).
+/// With padding, the result is allocated zeroed and filled in bands of rows.
+fn unpad_parallel(data: &[u8], w: u32, h: u32, padded: u32) -> Vec<u8> {
+    const BLOCK: usize = 64;
+    let row = 4 * w as usize;
+    let n = row * h as usize;
+    if n < PARALLEL_COPY_OUT_BYTES {
+        return unpad(data, w, h, padded);
+    }
+    if row == padded as usize && n % BLOCK == 0 {
+        let mut blocks: Vec<[u8; BLOCK]> = Vec::new();
+        data[..n]
+            .par_chunks_exact(BLOCK)
+            .with_min_len(1024)
+            .map(|c| {
+                let mut b = [0u8; BLOCK];
+                b.copy_from_slice(c);
+                b
+            })
+            .collect_into_vec(&mut blocks);
+        return blocks.into_flattened();
+    }
+    let mut out = vec![0u8; n];
+    if row == 0 {
+        return out;
+    }
+    // Bands of at least 64 KiB, so that small results are not split finely.
+    let min_rows = (64 << 10) / row + 1;
+    out.par_chunks_mut(row)
+        .enumerate()
+        .with_min_len(min_rows)
+        .for_each(|(y, dst)| {
+            let start = y * padded as usize;
+            dst.copy_from_slice(&data[start..start + row]);
+        });
     out
 }
 
@@ -170,6 +219,10 @@ impl InFlight<'_> {
         let Some(job) = self.job.as_ref() else {
             return Err(Error::Gpu("the render was already read back".into()));
         };
+        let mut clock = self.loans.clock.take();
+        if let Some(c) = &mut clock {
+            c.waiting();
+        }
         // Wait in short slices, so that a cancel or a deadline is seen
         // while the GPU works; the job stays in `self` until then, so that
         // dropping `self` after a stop waits for the GPU and unmaps.
@@ -208,15 +261,27 @@ impl InFlight<'_> {
                 return Err(Error::Gpu("the result was never mapped for reading".into()));
             }
         }
+        if let Some(c) = &mut clock {
+            c.mapped();
+        }
         // Mapped from here: it goes back to the pool unmapped.
         let _unmap = Unmap(buffer);
         let data = buffer
             .slice(..job.staging.bytes())
             .get_mapped_range()
             .map_err(|e| gpu_err("reading the result back", e))?;
-        let out = unpad(&data, w, h, job.staging.padded);
+        let out = if self.ctx.overlap.load(Ordering::Relaxed) {
+            unpad_parallel(&data, w, h, job.staging.padded)
+        } else {
+            unpad(&data, w, h, job.staging.padded)
+        };
         drop(data);
-        RgbaImage::from_raw(w, h, out).ok_or_else(|| Error::Gpu("readback size mismatch".into()))
+        let img = RgbaImage::from_raw(w, h, out)
+            .ok_or_else(|| Error::Gpu("readback size mismatch".into()))?;
+        if let Some(c) = clock {
+            self.ctx.report_phases(c.done(self.ctx));
+        }
+        Ok(img)
     }
 }
 
@@ -326,5 +391,32 @@ mod tests {
         let out = unpad(&data, 3, 2, 16);
         let want: Vec<u8> = (0..12).chain(16..28).collect();
         assert_eq!(out, want);
+        assert_eq!(unpad_parallel(&data, 3, 2, 16), want);
+    }
+
+    #[test]
+    fn unpadding_from_every_core_gives_the_same_bytes_in_many_bands() {
+        // 700 rows of 300 pixels (1,200 bytes, 840,000 in all) in rows of
+        // 1,280: bands of 55 rows, so a dozen of them.
+        let (w, h, padded) = (300u32, 700u32, 1280u32);
+        let data: Vec<u8> = (0..padded * h).map(|i| (i * 7 + i / 251) as u8).collect();
+        assert_eq!(
+            unpad_parallel(&data, w, h, padded),
+            unpad(&data, w, h, padded)
+        );
+        assert!(unpad_parallel(&data, 0, 0, 256).is_empty());
+    }
+
+    #[test]
+    fn unpadding_rows_without_padding_from_every_core_copies_them_whole() {
+        // 600 rows of 128 pixels (512 bytes, no padding; 307,200 in all):
+        // 64-byte blocks.
+        let (w, h) = (128u32, 600u32);
+        let data: Vec<u8> = (0..4 * w * h + 512)
+            .map(|i| (i * 13 + i / 509) as u8)
+            .collect();
+        let out = unpad_parallel(&data, w, h, 4 * w);
+        assert_eq!(out, unpad(&data, w, h, 4 * w));
+        assert_eq!(out.len(), (4 * w * h) as usize);
     }
 }

@@ -6,11 +6,13 @@ use bytemuck::Pod;
 use image::RgbaImage;
 
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use super::context::GpuContext;
 use rayon::prelude::*;
 
 use super::loans::{BufferId, Loans, TextureCopy, TextureId};
+use super::phases::overlap_submit_bytes;
 use crate::error::Error;
 use crate::pixels::PremulImage;
 use crate::plan::Stops;
@@ -27,13 +29,61 @@ struct Rows<'a> {
     raw: &'a [u8],
     row: usize,
     row_bytes: usize,
+    /// Fill in blocks of [`BLOCK`] bytes (with in-frame overlap on), not
+    /// of 256.
+    blocks: bool,
 }
 
+/// The blocks of staging rayon fills: 1,024 per 2048x2048 image, against
+/// 65,536 chunks of 256 bytes, whose handles are gathered on the calling
+/// thread before any copy starts.
+const BLOCK: usize = 16 << 10;
+
 impl Rows<'_> {
-    /// Copies the rows into `dst` (at least `row_bytes` x rows long) from
-    /// every core, in whole 256-byte chunks, each filled from its row's
-    /// bytes; the padding past a row's end is never written (nor read).
+    /// Copies the rows into `dst` (`row_bytes` x rows long) from every
+    /// core; the padding past a row's end is never written (nor read).
     fn fill(&self, dst: wgpu::WriteOnly<'_, [u8]>) {
+        if self.blocks {
+            self.fill_blocks(dst);
+        } else {
+            self.fill_chunks(dst);
+        }
+    }
+
+    /// [`Rows::fill`] in blocks of [`BLOCK`] bytes, each from the rows it
+    /// covers; the last partial block on the calling thread.
+    fn fill_blocks(&self, dst: wgpu::WriteOnly<'_, [u8]>) {
+        let (blocks, rest) = dst.into_chunks::<BLOCK>();
+        let whole = blocks.len();
+        let blocks: Vec<wgpu::WriteOnly<'_, [u8; BLOCK]>> = blocks.into_iter().collect();
+        blocks
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(k, block)| self.fill_span(k * BLOCK, block.into()));
+        self.fill_span(whole * BLOCK, rest);
+    }
+
+    /// Fills `dst`, which holds the staging bytes from offset `base`, with
+    /// the parts of rows it covers.
+    fn fill_span(&self, base: usize, mut dst: wgpu::WriteOnly<'_, [u8]>) {
+        let (raw, row, row_bytes) = (self.raw, self.row, self.row_bytes);
+        let rows = raw.len() / row.max(1);
+        let end = base + dst.len();
+        let mut at = base;
+        while at < end {
+            let (y, x) = (at / row_bytes, at % row_bytes);
+            if y < rows && x < row {
+                let n = (row - x).min(end - at);
+                let src = &raw[y * row + x..y * row + x + n];
+                dst.slice(at - base..at - base + n).copy_from_slice(src);
+            }
+            at = ((y + 1) * row_bytes).min(end);
+        }
+    }
+
+    /// [`Rows::fill`] in whole 256-byte chunks, each filled from its row's
+    /// bytes (in-frame overlap off).
+    fn fill_chunks(&self, dst: wgpu::WriteOnly<'_, [u8]>) {
         let (chunks, _) = dst.into_chunks::<CHUNK>();
         let chunks: Vec<wgpu::WriteOnly<'_, [u8; CHUNK]>> = chunks.into_iter().collect();
         let per_row = self.row_bytes / CHUNK;
@@ -146,6 +196,7 @@ impl GpuContext {
             raw: img.as_raw(),
             row,
             row_bytes,
+            blocks: self.overlap.load(Ordering::Relaxed),
         };
         let mapped = !self.unmapped_uploads.load(Ordering::Relaxed);
         let from = mapped
@@ -161,7 +212,28 @@ impl GpuContext {
             size: (w, h),
             row_bytes: row_bytes as u32,
         });
+        // With in-frame overlap on, once enough staging is filled
+        // (`IMPASTO_GPU_OVERLAP_SUBMIT_MIB`, 8 MiB by default).
+        if self.overlap.load(Ordering::Relaxed)
+            && loans.pending_copy_bytes() >= overlap_submit_bytes()
+        {
+            self.submit_copies(loans);
+        }
         true
+    }
+
+    /// Submits the staged copies recorded so far in a submission of their
+    /// own, so that the GPU copies them while the host fills the next
+    /// staging buffers (in-frame overlap). The frame's passes come in a
+    /// later submission on the same queue, which runs after this one.
+    pub(super) fn submit_copies(&self, loans: &mut Loans) {
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("impasto uploads"),
+            });
+        loans.record_copies(&mut encoder);
+        self.queue.submit([encoder.finish()]);
     }
 
     /// `rows` written into a pooled `MAP_WRITE` buffer lent mapped, then
@@ -177,9 +249,14 @@ impl GpuContext {
             loans.map_failed(id);
             return None;
         };
+        let started = Instant::now();
         rows.fill(view.slice(..));
+        let took = started.elapsed();
         drop(view);
         loans.unmap(id);
+        if let Some(clock) = &mut loans.clock {
+            clock.filled(size, took);
+        }
         Some(id)
     }
 
@@ -197,7 +274,13 @@ impl GpuContext {
             loans,
         );
         let mut view = self.queue.write_buffer_with(loans.buffer(id), 0, size)?;
+        let started = Instant::now();
         rows.fill(view.slice(..));
+        let took = started.elapsed();
+        drop(view);
+        if let Some(clock) = &mut loans.clock {
+            clock.filled(size.get(), took);
+        }
         Some(id)
     }
 
@@ -242,6 +325,37 @@ mod tests {
     /// A context on whatever adapter wgpu finds (see `test_context`).
     fn context() -> Option<GpuContext> {
         super::super::context::test_context(64 << 20)
+    }
+
+    /// Staging bytes filled both ways, padding bytes left as they were.
+    #[test]
+    fn filling_in_blocks_writes_what_filling_in_chunks_writes() {
+        // (width, height): padded rows spanning blocks, one-pixel rows,
+        // rows wider than a block, rows that fill blocks exactly.
+        for (w, h) in [
+            (1000usize, 37usize),
+            (1, 3),
+            (5000, 9),
+            (2048, 5),
+            (64, 300),
+        ] {
+            let raw: Vec<u8> = (0..4 * w * h).map(|i| (i * 7 + i / 1000) as u8).collect();
+            let row_bytes = (4 * w).div_ceil(CHUNK) * CHUNK;
+            let fill = |blocks: bool| {
+                let mut staging = vec![0xa5u8; row_bytes * h];
+                let rows = Rows {
+                    raw: &raw,
+                    row: 4 * w,
+                    row_bytes,
+                    blocks,
+                };
+                rows.fill(wgpu::WriteOnly::from(&mut staging[..]));
+                staging
+            };
+            let chunks = fill(false);
+            assert!(fill(true) == chunks, "{w}x{h}");
+            assert_eq!(&chunks[..4 * w], &raw[..4 * w], "{w}x{h}");
+        }
     }
 
     const STAGING: wgpu::BufferUsages =

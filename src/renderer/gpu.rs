@@ -13,7 +13,7 @@ use crate::assets::Assets;
 use crate::breaker::{BreakerConfig, BreakerStats, Route};
 use crate::cancel::Stop;
 use crate::error::Error;
-use crate::gpu::{GpuCompositor, GpuContext, GpuDevice, Pending};
+use crate::gpu::{GpuCompositor, GpuContext, GpuDevice, GpuPhases, Pending};
 use crate::plan::Plan;
 use crate::scene::Scene;
 use crate::warnings::{Rendered, Warning};
@@ -176,6 +176,35 @@ impl Renderer {
             g.force_unmapped_uploads(true);
         }
         self
+    }
+
+    /// Turns in-frame overlap on or off (the `IMPASTO_GPU_OVERLAP`
+    /// environment variable sets it at start: on unless `0`). Both give the
+    /// same bytes. For tests and A/B measurements.
+    #[doc(hidden)]
+    pub fn with_gpu_overlap_for_test(self, on: bool) -> Renderer {
+        if let Some(g) = &self.gpu {
+            g.set_overlap(on);
+        }
+        self
+    }
+
+    /// Turns the GPU phase breakdown on or off (the `IMPASTO_GPU_PHASES=1`
+    /// environment variable turns it on at start): each render prints its
+    /// phases to stderr. For tests and diagnostics.
+    #[doc(hidden)]
+    pub fn with_gpu_phases_for_test(self, on: bool) -> Renderer {
+        if let Some(g) = &self.gpu {
+            g.set_phases(on);
+        }
+        self
+    }
+
+    /// The phase breakdown of the last GPU render read back with the
+    /// breakdown on (`None` before one, or on the CPU backend).
+    #[doc(hidden)]
+    pub fn gpu_last_phases_for_test(&self) -> Option<GpuPhases> {
+        self.gpu.as_ref()?.current().last_phases()
     }
 
     /// How many times a lost GPU device was replaced by a new one (0 on

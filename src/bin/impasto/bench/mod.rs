@@ -74,6 +74,11 @@ struct RunArgs {
     /// `both` (the last two, one after the other).
     #[arg(long, value_enum, default_value_t = Compositors::Auto)]
     gpu_compositor: Compositors,
+    /// Run only this case (repeat the option for several; default: every
+    /// case).
+    #[arg(long = "case", value_name = "NAME",
+          value_parser = clap::builder::PossibleValuesParser::new(cases::CASES.map(|(n, _)| n)))]
+    cases: Vec<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,11 +187,15 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, Error> {
     let timestamp = report::timestamp_now();
     let renderers = renderers(args.backend, args.gpu_compositor)?;
     let fixtures = Fixtures::new(&params)?;
+    let selected: Vec<(&str, &str)> = cases::CASES
+        .into_iter()
+        .filter(|(n, _)| args.cases.is_empty() || args.cases.iter().any(|c| c == n))
+        .collect();
     let backends = renderers
         .iter()
         .map(|(name, r)| match r {
-            Ok(r) => run_backend(name, r, &fixtures, warmup, reps),
-            Err(reason) => skipped_backend(name, reason, &fixtures, warmup, reps),
+            Ok(r) => run_backend(name, r, &selected, &fixtures, (warmup, reps)),
+            Err(reason) => skipped_backend(name, reason, &selected, &fixtures, (warmup, reps)),
         })
         .collect();
     let report = Report {
@@ -229,11 +238,11 @@ fn write(path: &Path, text: String) -> Result<(), Error> {
 fn run_backend(
     name: &str,
     renderer: &Renderer,
+    selected: &[(&str, &str)],
     fx: &Fixtures,
-    warmup: u32,
-    reps: u32,
+    (warmup, reps): (u32, u32),
 ) -> BackendReport {
-    let cases = cases::CASES
+    let cases = selected
         .iter()
         .map(|&case| {
             eprintln!("impasto bench: {name} {} ...", case.0);
@@ -259,12 +268,12 @@ fn run_backend(
 fn skipped_backend(
     name: &str,
     reason: &str,
+    selected: &[(&str, &str)],
     fx: &Fixtures,
-    warmup: u32,
-    reps: u32,
+    (warmup, reps): (u32, u32),
 ) -> BackendReport {
     eprintln!("impasto bench: {name} skipped: {reason}");
-    let cases = cases::CASES
+    let cases = selected
         .iter()
         .map(|&(case, description)| CaseReport {
             name: case.into(),
