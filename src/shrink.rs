@@ -1,17 +1,22 @@
 //! Shrink-on-load: a JPEG drawn smaller than its natural size is decoded at
-//! 1/2, 1/4 or 1/8 of it in the DCT (`jpeg-decoder`'s reduced inverse
-//! transforms), so the decoder writes, and the resampler reads, up to 64
-//! times fewer pixels. Other formats, and JPEGs the scaled decoder does not
-//! cover (CMYK, 16-bit), are decoded at full size by [`codec::decode_bytes`].
+//! 1/2, 1/4 or 1/8 of it in the DCT (reduced inverse transforms), so the
+//! decoder writes, and the resampler reads, up to 64 times fewer pixels.
+//! Baseline files go through impasto's own decoder
+//! ([`codec::reduced_jpeg`]: the Huffman stream on every core), the rest
+//! (progressive, unusual layouts, corrupt data) through `jpeg-decoder`,
+//! whose pixels the first reproduces exactly. Other formats, and JPEGs no
+//! scaled decoder covers (CMYK, 16-bit), are decoded at full size by
+//! [`codec::decode_bytes`].
 //!
-//! Why two JPEG decoders: `zune-jpeg` (through `image`) decodes a full-size
-//! 4000x2250 photo in about the instructions `jpeg-decoder` needs at 1/8
-//! scale (392 M against 363 M, callgrind, 2026-11-25), and it has no
-//! reduced transforms; `jpeg-decoder` is the maintained crate that has them.
-//! So a full-size decode stays with `zune-jpeg`, a reduced one goes to
-//! `jpeg-decoder`.
+//! Why several JPEG decoders: `zune-jpeg` (through `image`) decodes a
+//! full-size 4000x2250 photo in about the instructions `jpeg-decoder` needs
+//! at 1/8 scale (392 M against 363 M, callgrind, 2026-11-25), and it has no
+//! reduced transforms; `jpeg-decoder` is the maintained crate that has
+//! them, but decodes the Huffman stream on one thread, and that stream was
+//! most of a social card's time. So a full-size decode stays with
+//! `zune-jpeg`, a reduced one goes to `reduced_jpeg`, then `jpeg-decoder`.
 //!
-//! Both paths apply an embedded ICC profile the same way ([`codec::icc`]).
+//! All paths apply an embedded ICC profile the same way ([`codec::icc`]).
 //!
 //! Pixel `i` of an image decoded at `1/d` covers natural pixels
 //! `[i d, (i + 1) d)`: the planner places the image by its natural size and
