@@ -175,13 +175,27 @@ fn the_bundled_photo_matches_jpeg_decoder_exactly() {
 
 #[test]
 fn corrupted_scans_never_panic_and_decode_as_jpeg_decoder_does_or_are_left_to_it() {
+    corruption_campaign(0x5EED, 150);
+}
+
+/// The campaign behind the test above, longer: `cargo test --release --lib
+/// reduced_jpeg -- --ignored` (docs/robustness.md).
+#[test]
+#[ignore]
+fn corruption_campaign_of_twenty_thousand_files() {
+    corruption_campaign(0xC0FFEE, 10_000);
+}
+
+/// `per_base` mutations of a file without and one with restart markers,
+/// each decoded by both decoders, ours on one and on five chunks.
+fn corruption_campaign(seed: u32, per_base: usize) {
     let clean = encode(160, 120, false, 90, SamplingFactor::F_2_2, 0);
     let with_restarts = encode(160, 120, false, 90, SamplingFactor::F_2_1, 4);
-    let mut next = crate::codec::xorshift32(0x5EED);
+    let mut next = crate::codec::xorshift32(seed);
     let (mut same, mut left) = (0, 0);
     for (i, base) in [clean, with_restarts].iter().enumerate() {
         let sos = base.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap() + 14;
-        for _ in 0..150 {
+        for _ in 0..per_base {
             let mut bytes = base.clone();
             for _ in 0..1 + next() % 4 {
                 let at = sos + (next() as usize) % (bytes.len() - sos - 2);
