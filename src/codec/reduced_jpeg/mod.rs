@@ -30,6 +30,11 @@ use image::RgbaImage;
 /// `bytes` (a whole JPEG file) decoded at 1/`shrink` of its size (2, 4 or
 /// 8; dimensions rounded up) as opaque RGBA, or `None` when this decoder
 /// does not cover the file (the caller then uses `jpeg-decoder`).
+///
+/// The caller bounds the frame's size first (`shrink.rs` refuses more than
+/// the renderer's pixel limit from the header): memory here is about twice
+/// the output's (kept coefficients, planes) plus the scan's bytes, and the
+/// speculative chunks never hold more than four times their share.
 pub(crate) fn decode(bytes: &[u8], shrink: u32) -> Option<RgbaImage> {
     if !matches!(shrink, 2 | 4 | 8) || !enabled() {
         return None;
