@@ -32,9 +32,10 @@ use image::RgbaImage;
 /// does not cover the file (the caller then uses `jpeg-decoder`).
 ///
 /// The caller bounds the frame's size first (`shrink.rs` refuses more than
-/// the renderer's pixel limit from the header): memory here is about twice
-/// the output's (kept coefficients, planes) plus the scan's bytes, and the
-/// speculative chunks never hold more than four times their share.
+/// the renderer's pixel limit from the header): besides the output, memory
+/// here is at most about one and a half times its size (kept coefficients,
+/// component planes) plus the scan's bytes; a speculative chunk never
+/// holds more than four times its share of the blocks.
 pub(crate) fn decode(bytes: &[u8], shrink: u32) -> Option<RgbaImage> {
     if !matches!(shrink, 2 | 4 | 8) || !enabled() {
         return None;
