@@ -12,7 +12,7 @@
 use image::RgbaImage;
 use rayon::prelude::*;
 
-use super::scan::Layout;
+use super::scan::{Blocks, Layout};
 
 /// One frame component's plane of samples at the reduced scale.
 struct Plane {
@@ -26,7 +26,7 @@ struct Plane {
 }
 
 /// The decoded image at 1/`8 / k` scale (`k` = [`Layout::k`]).
-pub(super) fn render(layout: &Layout, coefs: &[i16], out_w: usize, out_h: usize) -> RgbaImage {
+pub(super) fn render(layout: &Layout, coefs: &Blocks, out_w: usize, out_h: usize) -> RgbaImage {
     let planes = planes(layout, coefs);
     let mut img = vec![0u8; out_w * out_h * 4];
     let (hm, vm) = layout.header.max_factors();
@@ -61,7 +61,7 @@ pub(super) fn render(layout: &Layout, coefs: &[i16], out_w: usize, out_h: usize)
 
 /// Every component's samples: each block's reduced inverse DCT written at
 /// its place, MCU rows in parallel.
-fn planes(layout: &Layout, coefs: &[i16]) -> Vec<Plane> {
+fn planes(layout: &Layout, coefs: &Blocks) -> Vec<Plane> {
     let h = layout.header;
     let (k, kk, bpm) = (layout.k, layout.kk(), layout.bpm);
     let (mcus_x, mcus_y) = h.mcus();
@@ -77,14 +77,19 @@ fn planes(layout: &Layout, coefs: &[i16]) -> Vec<Plane> {
         let stride = mcus_x * c.h * k;
         let mut data = vec![0u8; stride * mcus_y * c.v * k];
         let q = &h.quant[c.tq];
+        let row_blocks = mcus_x * bpm;
         data.par_chunks_mut(stride * c.v * k)
             .enumerate()
             .for_each(|(my, band)| {
+                let run = coefs.run(my * row_blocks, row_blocks);
                 for vb in 0..c.v {
                     for bx in 0..mcus_x * c.h {
                         let slot = base + vb * c.h + bx % c.h;
-                        let ordinal = (my * mcus_x + bx / c.h) * bpm + slot;
-                        let block = &coefs[ordinal * kk..][..kk];
+                        let index = (bx / c.h) * bpm + slot;
+                        let block = match run {
+                            Some(run) => &run[index * kk..][..kk],
+                            None => coefs.block(my * row_blocks + index),
+                        };
                         let out = &mut band[vb * k * stride + bx * k..];
                         match k {
                             4 => idct4(block, q, out, stride),

@@ -230,7 +230,7 @@ fn join(layout: &Layout, marks: &[Vec<Mark>], i: usize, c: &mut Chunk, end: u64)
 
 /// The scan's blocks in decode order, `kk` coefficients each, or why the
 /// data cannot be decoded. `threads` bounds the chunks decoded at once.
-pub(super) fn decode(layout: &Layout, threads: usize) -> Result<Vec<i16>, Corrupt> {
+pub(super) fn decode(layout: &Layout, threads: usize) -> Result<Blocks, Corrupt> {
     decode_chunked(layout, threads, MIN_CHUNK)
 }
 
@@ -240,10 +240,10 @@ pub(super) fn decode_chunked(
     layout: &Layout,
     threads: usize,
     min_chunk: usize,
-) -> Result<Vec<i16>, Corrupt> {
+) -> Result<Blocks, Corrupt> {
     let h = layout.header;
     if h.restart_interval > 0 {
-        return super::restarts::decode(layout);
+        return super::restarts::decode(layout).map(|data| Blocks::whole(data, layout.kk()));
     }
     let (len, kk, total) = (h.data.len(), layout.kk(), layout.total);
     let bits_end = len as u64 * 8;
@@ -306,14 +306,66 @@ struct Link {
     shift: [i16; 3],
 }
 
+/// The scan's blocks in decode order, `kk` values each, as stretches of
+/// the chunks' own buffers (joining them would copy half the coefficients
+/// on one thread).
+pub(super) struct Blocks {
+    parts: Vec<Part>,
+    kk: usize,
+}
+
+/// Blocks `start..start + len` of the scan: `data`'s blocks from `offset`.
+struct Part {
+    data: Vec<i16>,
+    start: usize,
+    offset: usize,
+    len: usize,
+}
+
+impl Blocks {
+    /// One buffer holding every block in order.
+    pub fn whole(data: Vec<i16>, kk: usize) -> Blocks {
+        let len = data.len() / kk;
+        Blocks {
+            parts: vec![Part {
+                data,
+                start: 0,
+                offset: 0,
+                len,
+            }],
+            kk,
+        }
+    }
+
+    /// Blocks `first..first + count` as one slice, when one part holds them
+    /// all (every MCU row but the one a join falls in).
+    #[inline]
+    pub fn run(&self, first: usize, count: usize) -> Option<&[i16]> {
+        let p = self.part(first);
+        let local = p.offset + first - p.start;
+        (first + count <= p.start + p.len)
+            .then(|| &p.data[local * self.kk..(local + count) * self.kk])
+    }
+
+    /// Block `ordinal`.
+    #[inline]
+    pub fn block(&self, ordinal: usize) -> &[i16] {
+        let p = self.part(ordinal);
+        debug_assert!(ordinal - p.start < p.len, "block {ordinal} past its part");
+        let local = p.offset + ordinal - p.start;
+        &p.data[local * self.kk..][..self.kk]
+    }
+
+    fn part(&self, ordinal: usize) -> &Part {
+        // The first part starts at 0, so the index is at least 1.
+        &self.parts[self.parts.partition_point(|p| p.start <= ordinal) - 1]
+    }
+}
+
 /// Follows the joins from the first chunk, lets the last chunk of the chain
 /// finish the scan if the data ran out early (through zeros, as
-/// jpeg-decoder does), and concatenates the kept blocks.
-fn merge(
-    layout: &Layout,
-    mut chunks: Vec<Chunk>,
-    marks: &[Vec<Mark>],
-) -> Result<Vec<i16>, Corrupt> {
+/// jpeg-decoder does), and hands over the kept stretches.
+fn merge(layout: &Layout, mut chunks: Vec<Chunk>, marks: &[Vec<Mark>]) -> Result<Blocks, Corrupt> {
     let kk = layout.kk();
     let mut chain = Vec::new();
     let (mut cur, mut from, mut shift, mut have) = (0, 0, [0i16; 3], 0);
@@ -350,19 +402,51 @@ fn merge(
         to,
         shift,
     });
-    let mut out = std::mem::take(&mut chunks[0].out);
-    out.resize(chain[0].to * kk, 0);
-    out.reserve(layout.total * kk - out.len());
-    for link in &chain[1..] {
-        let src = &chunks[link.chunk].out[link.from * kk..link.to * kk];
-        let at = out.len();
-        out.extend_from_slice(src);
-        if link.shift != [0; 3] {
-            for (t, block) in (link.from..link.to).zip(out[at..].chunks_exact_mut(kk)) {
-                let comp = layout.slot_component[t % layout.bpm];
-                block[0] = block[0].wrapping_add(link.shift[comp]);
-            }
+    let mut parts = Vec::with_capacity(chain.len());
+    let mut start = 0;
+    for link in chain {
+        let len = link.to - link.from;
+        if len > 0 {
+            let mut data = std::mem::take(&mut chunks[link.chunk].out);
+            shift_dc(
+                layout,
+                &mut data[link.from * kk..link.to * kk],
+                link.from,
+                link.shift,
+            );
+            parts.push(Part {
+                data,
+                start,
+                offset: link.from,
+                len,
+            });
         }
+        start += len;
     }
-    Ok(out)
+    Ok(Blocks {
+        parts,
+        kk: layout.kk(),
+    })
+}
+
+/// Adds `shift` (by scan component) to the DC value of each block in
+/// `blocks`, the first of which is block `first` of its chunk (so in MCU
+/// slot `first % bpm`), on every core.
+fn shift_dc(layout: &Layout, blocks: &mut [i16], first: usize, shift: [i16; 3]) {
+    use rayon::prelude::*;
+    if shift == [0; 3] {
+        return;
+    }
+    let kk = layout.kk();
+    const PER_TASK: usize = 4096;
+    blocks
+        .par_chunks_mut(kk * PER_TASK)
+        .enumerate()
+        .for_each(|(n, run)| {
+            for (t, block) in run.chunks_exact_mut(kk).enumerate() {
+                let slot = (first + n * PER_TASK + t) % layout.bpm;
+                let comp = layout.slot_component[slot];
+                block[0] = block[0].wrapping_add(shift[comp]);
+            }
+        });
 }
