@@ -140,14 +140,18 @@ fn extend(raw: u16, size: u32) -> i16 {
     }
 }
 
-/// A reader of the unstuffed scan data between `pos` and `end`; past
-/// `end` it reads zeros, as jpeg-decoder does past a marker.
+/// A reader of the scan data between `pos` and `end` as the file has it:
+/// the `00` after each `FF` is skipped (the caller starts it on a data
+/// byte), and past `end` it reads zeros, as jpeg-decoder does past a
+/// marker.
 #[derive(Clone)]
 pub(super) struct Bits<'a> {
     data: &'a [u8],
     end: usize,
     /// Next byte not yet in `acc`.
     pos: usize,
+    /// Stuffed bytes before `pos` (from the start of `data`).
+    skipped: usize,
     /// Unconsumed bits, most significant first.
     acc: u64,
     /// How many bits of `acc` are valid.
@@ -155,32 +159,42 @@ pub(super) struct Bits<'a> {
 }
 
 impl<'a> Bits<'a> {
-    /// Reads `data[start..end]`.
-    pub fn new(data: &'a [u8], start: usize, end: usize) -> Bits<'a> {
+    /// Reads `data[start..end]`; `skipped`: the stuffed bytes before
+    /// `start`.
+    pub fn new(data: &'a [u8], start: usize, end: usize, skipped: usize) -> Bits<'a> {
         Bits {
             data,
             end: end.min(data.len()),
             pos: start,
+            skipped,
             acc: 0,
             n: 0,
         }
     }
 
-    /// The bit position of the next unconsumed bit, from the start of
-    /// `data` (bits past `end` count as zeros).
+    /// The bit position of the next unconsumed bit in the data without its
+    /// stuffing, from the start of `data` (bits past `end` count as zeros).
     #[inline(always)]
     pub fn position(&self) -> u64 {
-        self.pos as u64 * 8 - u64::from(self.n)
+        (self.pos - self.skipped) as u64 * 8 - u64::from(self.n)
     }
 
     /// Tops the buffer up to at least 56 bits.
     #[inline(always)]
     fn refill(&mut self) {
-        if let Some(word) = self.data.get(self.pos..self.pos + 8) {
-            if self.pos + 8 <= self.end {
-                // Eight bytes at once; bits beyond the new count are the
-                // stream's next bits too, so the next OR sets them again.
-                let word = u64::from_be_bytes(word.try_into().unwrap_or([0; 8]));
+        if self.pos + 8 <= self.end {
+            let word = u64::from_be_bytes(
+                self.data[self.pos..self.pos + 8]
+                    .try_into()
+                    .unwrap_or([0; 8]),
+            );
+            // No `FF` among the eight (a zero byte in the complement), so
+            // no stuffing: take them at once. Bits beyond the new count are
+            // the stream's next bits too, so the next OR sets them again.
+            let inverse = !word;
+            let has_ff =
+                inverse.wrapping_sub(0x0101_0101_0101_0101) & !inverse & 0x8080_8080_8080_8080;
+            if has_ff == 0 {
                 self.acc |= word >> self.n;
                 self.pos += ((63 - self.n) >> 3) as usize;
                 self.n |= 56;
@@ -196,7 +210,12 @@ impl<'a> Bits<'a> {
         self.acc &= !(u64::MAX.checked_shr(self.n).unwrap_or(0));
         while self.n <= 56 {
             let byte = if self.pos < self.end {
-                self.data[self.pos]
+                let b = self.data[self.pos];
+                if b == 0xFF && self.data.get(self.pos + 1) == Some(&0) {
+                    self.pos += 1;
+                    self.skipped += 1;
+                }
+                b
             } else {
                 0
             };
@@ -345,10 +364,28 @@ mod tests {
 
     #[test]
     fn the_reader_gives_the_same_bits_with_fast_and_byte_refills_and_zeros_past_the_end() {
-        let data: Vec<u8> = (0..40u32).map(|i| (i * 37 + 11) as u8).collect();
-        let mut fast = Bits::new(&data, 0, 30);
+        // Stuffed FFs among the bytes: the reader must skip their zeros.
+        let plain: Vec<u8> = (0..30u32)
+            .map(|i| {
+                if i % 7 == 3 {
+                    0xFF
+                } else {
+                    (i * 37 + 11) as u8
+                }
+            })
+            .collect();
+        let mut data = Vec::new();
+        for &b in &plain {
+            data.push(b);
+            if b == 0xFF {
+                data.push(0);
+            }
+        }
+        let end = data.len();
+        data.extend([0xFF, 0xD9, 1, 2, 3, 4, 5, 6, 7, 8]);
+        let mut fast = Bits::new(&data, 0, end, 0);
         let mut expected = Vec::new();
-        for byte in &data[..30] {
+        for byte in &plain {
             for b in (0..8).rev() {
                 expected.push(u32::from(byte >> b & 1));
             }
@@ -377,7 +414,7 @@ mod tests {
         let t = dc_table();
         // K.3: category 0 is 00, 1 is 010, 5 is 110, 11 is 111111110.
         let data = [0b0001_0110, 0b1111_1111, 0b0000_0000];
-        let mut bits = Bits::new(&data, 0, 3);
+        let mut bits = Bits::new(&data, 0, 3, 0);
         bits.need();
         assert_eq!(t.symbol(&mut bits), Ok(0));
         assert_eq!(t.symbol(&mut bits), Ok(1));

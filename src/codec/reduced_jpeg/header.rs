@@ -1,6 +1,6 @@
 //! The markers before the scan: frame, quantization and Huffman tables,
-//! restart interval, scan header, and the scan's entropy-coded data with
-//! its byte stuffing removed.
+//! restart interval, scan header, and where the scan's entropy-coded data,
+//! its stuffed bytes and its restart markers are.
 //!
 //! Only what the reduced decoder covers is accepted: a baseline (or
 //! extended, 8-bit) Huffman frame with one grey or three YCbCr components
@@ -30,7 +30,7 @@ pub(super) struct ScanComponent {
 }
 
 /// Everything the entropy decoder and the pixel stage need.
-pub(super) struct Header {
+pub(super) struct Header<'a> {
     pub width: usize,
     pub height: usize,
     pub components: Vec<Component>,
@@ -40,14 +40,24 @@ pub(super) struct Header {
     pub dc: [Option<HuffTable>; 4],
     pub ac: [Option<HuffTable>; 4],
     pub restart_interval: usize,
-    /// The entropy-coded data, unstuffed (`FF 00` -> `FF`), restart markers
-    /// removed.
-    pub data: Vec<u8>,
-    /// Where each restart interval after the first starts in `data`.
-    pub restarts: Vec<usize>,
+    /// The entropy-coded data as in the file: from after the scan header
+    /// to the marker that ends it (fill bytes excluded), stuffing and
+    /// restart markers included.
+    pub data: &'a [u8],
+    /// Where in `data` each stuffed zero byte (the `00` of `FF 00`) is, in
+    /// order: the reader skips them, and positions count without them.
+    pub stuffed: Vec<usize>,
+    /// For each restart marker: where the interval before it ends (its
+    /// first byte, fill bytes included) and where the next one starts.
+    pub restarts: Vec<(usize, usize)>,
 }
 
-impl Header {
+impl Header<'_> {
+    /// Stuffed bytes before `raw` in `data`.
+    pub fn stuffed_before(&self, raw: usize) -> usize {
+        self.stuffed.partition_point(|&p| p < raw)
+    }
+
     /// Largest sampling factors over the components.
     pub fn max_factors(&self) -> (usize, usize) {
         let h = self.components.iter().map(|c| c.h).max().unwrap_or(1);
@@ -70,7 +80,7 @@ fn be16(b: &[u8], at: usize) -> Option<usize> {
 /// Parses `bytes` up to the end of the first scan; `None` when the file is
 /// outside what the reduced decoder covers (or malformed: the caller's
 /// decoder then reports it).
-pub(super) fn parse(bytes: &[u8]) -> Option<Header> {
+pub(super) fn parse(bytes: &[u8]) -> Option<Header<'_>> {
     if bytes.get(..2)? != [0xFF, 0xD8] {
         return None;
     }
@@ -129,7 +139,9 @@ pub(super) fn parse(bytes: &[u8]) -> Option<Header> {
                 if !tables_present {
                     return None;
                 }
-                let (data, restarts) = unstuff(bytes.get(pos + 2 + len..)?)?;
+                let tail = bytes.get(pos + 2 + len..)?;
+                let (end, stuffed, restarts) = entropy_segment(tail)?;
+                let data = &tail[..end];
                 return Some(Header {
                     width,
                     height,
@@ -140,6 +152,7 @@ pub(super) fn parse(bytes: &[u8]) -> Option<Header> {
                     ac,
                     restart_interval,
                     data,
+                    stuffed,
                     restarts,
                 });
             }
@@ -266,27 +279,28 @@ fn parse_sos(body: &[u8], comps: &[(u8, Component)]) -> Option<Vec<ScanComponent
     (body.get(1 + 2 * n..4 + 2 * n)? == [0, 63, 0]).then_some(scan)
 }
 
-/// The entropy-coded bytes after SOS with `FF 00` unstuffed and restart
-/// markers taken out (their positions returned), up to the marker that
-/// ends the scan, which must be EOI. Restart markers must come in order
-/// (RST0, RST1, ... RST7, RST0, ...).
-fn unstuff(tail: &[u8]) -> Option<(Vec<u8>, Vec<usize>)> {
-    let mut data = Vec::with_capacity(tail.len());
+/// The entropy-coded bytes after SOS: where the marker that ends them
+/// starts (it must be EOI), the stuffed zero bytes in them, and each
+/// restart marker's extent (interval end, next interval's start).
+/// Restart markers must come in order (RST0, RST1, ... RST7, RST0, ...).
+type Segment = (usize, Vec<usize>, Vec<(usize, usize)>);
+
+fn entropy_segment(tail: &[u8]) -> Option<Segment> {
+    let mut stuffed = Vec::with_capacity(tail.len() / 200);
     let mut restarts = Vec::new();
     let mut pos = 0;
     loop {
         let ff = pos + memchr::memchr(0xFF, tail.get(pos..)?)?;
-        data.extend_from_slice(&tail[pos..ff]);
         let mut next = ff + 1;
         while *tail.get(next)? == 0xFF {
             next += 1; // fill bytes before a marker
         }
         match tail[next] {
-            0x00 if next == ff + 1 => data.push(0xFF),
+            0x00 if next == ff + 1 => stuffed.push(next),
             m @ 0xD0..=0xD7 if usize::from(m - 0xD0) == restarts.len() % 8 => {
-                restarts.push(data.len());
+                restarts.push((ff, next + 1));
             }
-            0xD9 => return Some((data, restarts)),
+            0xD9 => return Some((ff, stuffed, restarts)),
             _ => return None,
         }
         pos = next + 1;
@@ -298,20 +312,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unstuffing_drops_stuffed_zeros_and_records_restart_markers_in_order() {
+    fn the_segment_scan_finds_stuffed_bytes_restart_markers_in_order_and_the_end() {
         let tail = [
             1, 0xFF, 0x00, 2, 0xFF, 0xD0, 3, 0xFF, 0xFF, 0xD1, 4, 0xFF, 0xD9,
         ];
-        let (data, restarts) = unstuff(&tail).unwrap();
-        assert_eq!(data, [1, 0xFF, 2, 3, 4]);
-        assert_eq!(restarts, [3, 4]);
+        let (end, stuffed, restarts) = entropy_segment(&tail).unwrap();
+        assert_eq!(end, 11);
+        assert_eq!(stuffed, [2]);
+        assert_eq!(restarts, [(4, 6), (7, 10)]);
     }
 
     #[test]
-    fn unstuffing_refuses_out_of_order_restarts_other_markers_and_a_missing_end() {
-        assert!(unstuff(&[1, 0xFF, 0xD1, 2, 0xFF, 0xD9]).is_none());
-        assert!(unstuff(&[1, 0xFF, 0xDA, 0xFF, 0xD9]).is_none());
-        assert!(unstuff(&[1, 2, 3]).is_none());
-        assert!(unstuff(&[1, 0xFF]).is_none());
+    fn the_segment_scan_refuses_out_of_order_restarts_other_markers_and_a_missing_end() {
+        assert!(entropy_segment(&[1, 0xFF, 0xD1, 2, 0xFF, 0xD9]).is_none());
+        assert!(entropy_segment(&[1, 0xFF, 0xDA, 0xFF, 0xD9]).is_none());
+        assert!(entropy_segment(&[1, 2, 3]).is_none());
+        assert!(entropy_segment(&[1, 0xFF]).is_none());
+        assert!(entropy_segment(&[1, 0xFF, 0xFF, 0x00, 0xFF, 0xD9]).is_none());
     }
 }

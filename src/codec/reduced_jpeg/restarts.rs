@@ -23,9 +23,9 @@ pub(super) fn decode(layout: &Layout) -> Result<Vec<i16>, Corrupt> {
     out.par_chunks_mut(ri * bpm * kk)
         .enumerate()
         .try_for_each(|(k, dst)| {
-            let start = if k == 0 { 0 } else { h.restarts[k - 1] };
-            let end = h.restarts.get(k).copied().unwrap_or(h.data.len());
-            let mut bits = Bits::new(&h.data, start, end);
+            let start = if k == 0 { 0 } else { h.restarts[k - 1].1 };
+            let end = h.restarts.get(k).map_or(h.data.len(), |r| r.0);
+            let mut bits = Bits::new(h.data, start, end, h.stuffed_before(start));
             let mut pred = [0i16; 3];
             let mut carry = Carry::default();
             for (b, block) in dst.chunks_exact_mut(kk).enumerate() {
@@ -35,7 +35,8 @@ pub(super) fn decode(layout: &Layout) -> Result<Vec<i16>, Corrupt> {
             }
             // jpeg-decoder looks for the next marker within the bytes it
             // has buffered; leave files that leave bytes unread to it.
-            let unread = (end as u64 * 8).saturating_sub(bits.position());
+            let logical_end = (end - h.stuffed_before(end)) as u64 * 8;
+            let unread = logical_end.saturating_sub(bits.position());
             if k + 1 < intervals && unread >= 8 {
                 return Err(Corrupt);
             }

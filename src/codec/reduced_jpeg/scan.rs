@@ -22,7 +22,7 @@ use super::header::Header;
 /// How the blocks of the scan are laid out: the MCU's block slots and the
 /// part of each block that is kept.
 pub(super) struct Layout<'a> {
-    pub header: &'a Header,
+    pub header: &'a Header<'a>,
     /// Kept coefficients per axis (8 / the shrink factor).
     pub k: usize,
     window: [u8; 64],
@@ -37,7 +37,7 @@ pub(super) struct Layout<'a> {
 }
 
 impl<'a> Layout<'a> {
-    pub fn new(header: &'a Header, k: usize) -> Layout<'a> {
+    pub fn new(header: &'a Header<'a>, k: usize) -> Layout<'a> {
         let mut slot_component = Vec::new();
         for (i, s) in header.scan.iter().enumerate() {
             let c = header.components[s.frame_index];
@@ -246,20 +246,28 @@ pub(super) fn decode_chunked(
         return super::restarts::decode(layout).map(|data| Blocks::whole(data, layout.kk()));
     }
     let (len, kk, total) = (h.data.len(), layout.kk(), layout.total);
-    let bits_end = len as u64 * 8;
+    // Positions count the data without its stuffed bytes.
+    let logical = |raw: usize| (raw - h.stuffed_before(raw)) as u64 * 8;
+    let bits_end = logical(len);
     let n = threads.min(len / min_chunk.max(1)).max(1);
-    let starts: Vec<usize> = (0..=n).map(|i| len * i / n).collect();
+    // Chunk starts, none on the `00` of an `FF 00`.
+    let starts: Vec<usize> = (0..=n)
+        .map(|i| {
+            let s = len * i / n;
+            s + usize::from(s > 0 && s < len && h.data[s - 1] == 0xFF)
+        })
+        .collect();
     let mut chunks: Vec<Chunk> = (0..n)
         .map(|i| {
-            let expected =
-                (total as u128 * (starts[i + 1] - starts[i]) as u128 / len.max(1) as u128) as usize;
+            let share = starts[i + 1].saturating_sub(starts[i]);
+            let expected = (total as u128 * share as u128 / len.max(1) as u128) as usize;
             let cap = if n == 1 {
                 total
             } else {
                 total.min(4 * expected + MARKS)
             };
             Chunk {
-                bits: Bits::new(&h.data, starts[i], len),
+                bits: Bits::new(h.data, starts[i], len, h.stuffed_before(starts[i])),
                 state: State::default(),
                 out: vec![0; cap * kk],
                 count: 0,
@@ -274,7 +282,7 @@ pub(super) fn decode_chunked(
         let stop = if i + 1 == n {
             bits_end
         } else {
-            starts[i + 1] as u64 * 8
+            logical(starts[i + 1])
         };
         run(layout, c, c.cap, stop)
     });
