@@ -5,7 +5,8 @@
 //! 55 of its 82 ms in `jpeg-decoder`, whose Huffman decoding runs on one
 //! thread, reads the file byte by byte through `io::Read` and allocates
 //! each MCU row of coefficients zeroed; sharp's libjpeg-turbo does the same
-//! Huffman work with SIMD around it. Measured in BENCHMARKS.md ("Our own
+//! Huffman work with SIMD around it. Ours reads the scan in place, eight
+//! bytes at a time. Measured in BENCHMARKS.md ("Our own
 //! reduced JPEG decoder"). Huffman data without restart markers is decoded
 //! on several threads speculatively ([`scan`]).
 //!
@@ -34,7 +35,7 @@ use image::RgbaImage;
 /// The caller bounds the frame's size first (`shrink.rs` refuses more than
 /// the renderer's pixel limit from the header): besides the output, memory
 /// here is at most about one and a half times its size (kept coefficients,
-/// component planes) plus the scan's bytes; a speculative chunk never
+/// component planes; the scan is read in place); a speculative chunk never
 /// holds more than four times its share of the blocks.
 pub(crate) fn decode(bytes: &[u8], shrink: u32) -> Option<RgbaImage> {
     if !matches!(shrink, 2 | 4 | 8) || !enabled() {
