@@ -4,8 +4,8 @@
 
 use rayon::prelude::*;
 
-use super::entropy::{decode_block, Bits, Carry, Corrupt};
-use super::scan::Layout;
+use super::entropy::{Bits, Corrupt};
+use super::scan::{step, Layout, State};
 
 /// The scan's blocks in decode order, `kk` coefficients each. A file whose
 /// restart markers do not match its interval, or whose interval leaves
@@ -26,12 +26,10 @@ pub(super) fn decode(layout: &Layout) -> Result<Vec<i16>, Corrupt> {
             let start = if k == 0 { 0 } else { h.restarts[k - 1].1 };
             let end = h.restarts.get(k).map_or(h.data.len(), |r| r.0);
             let mut bits = Bits::new(h.data, start, end, h.stuffed_before(start));
-            let mut pred = [0i16; 3];
-            let mut carry = Carry::default();
-            for (b, block) in dst.chunks_exact_mut(kk).enumerate() {
-                let (dc, ac, comp) = layout.tables(b % bpm);
-                let w = layout.window();
-                decode_block(&mut bits, dc, ac, &mut pred[comp], &mut carry, w, block)?;
+            // Fresh predictors and slot 0: the interval starts an MCU.
+            let mut state = State::default();
+            for block in dst.chunks_exact_mut(kk) {
+                step(layout, &mut bits, &mut state, block)?;
             }
             // jpeg-decoder looks for the next marker within the bytes it
             // has buffered; leave files that leave bytes unread to it.

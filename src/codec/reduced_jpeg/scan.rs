@@ -71,11 +71,6 @@ impl<'a> Layout<'a> {
         self.k * self.k + 1
     }
 
-    /// Where each zigzag coefficient goes in a kept block.
-    pub fn window(&self) -> &[u8; 64] {
-        &self.window
-    }
-
     /// The scan component of an MCU's block slot.
     pub fn slot_component(&self, slot: usize) -> usize {
         self.slot_component[slot]
@@ -83,7 +78,7 @@ impl<'a> Layout<'a> {
 
     /// The DC and AC tables of an MCU's block slot, and its scan component.
     #[inline(always)]
-    pub fn tables(&self, slot: usize) -> (&HuffTable, &HuffTable, usize) {
+    fn tables(&self, slot: usize) -> (&HuffTable, &HuffTable, usize) {
         let (dc, ac) = self.slot_tables[slot];
         (dc, ac, self.slot_component[slot])
     }
@@ -99,7 +94,7 @@ fn slot_component_len(header: &Header) -> usize {
 
 /// A decoder's state at a block start.
 #[derive(Debug, Clone, Copy, Default)]
-struct State {
+pub(super) struct State {
     slot: usize,
     pred: [i16; 3],
     carry: Carry,
@@ -168,7 +163,7 @@ fn run(layout: &Layout, c: &mut Chunk, limit: usize, stop: u64) {
 
 /// Decodes one block into `block` (left zeroed if it fails).
 #[inline(always)]
-fn step(
+pub(super) fn step(
     layout: &Layout,
     bits: &mut Bits,
     state: &mut State,
@@ -216,9 +211,7 @@ fn join(layout: &Layout, marks: &[Vec<Mark>], i: usize, c: &mut Chunk, end: u64)
             c.joined = Some((j, m, c.count, c.state));
             return;
         }
-        if (c.count + 1) * kk > c.out.len() {
-            c.out.resize((c.count + 1) * kk, 0);
-        }
+        // `out` holds `cap` blocks from the start, and `count < cap` here.
         let block = &mut c.out[c.count * kk..(c.count + 1) * kk];
         if step(layout, &mut c.bits, &mut c.state, block).is_err() {
             c.failed = true;
