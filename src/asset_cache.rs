@@ -3,6 +3,9 @@
 //! (same size and modification time), within a byte budget. A file is kept
 //! once per shrink-on-load factor it was decoded at ([`crate::shrink`]), so
 //! the same scene always gets the same pixels, whatever else was rendered.
+//! A JPEG whose layers read only some rows of it may be decoded to those
+//! rows; the entry then serves lookups that need no other rows, and a
+//! lookup that needs more decodes the file again and replaces it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -11,7 +14,7 @@ use std::time::SystemTime;
 use image::RgbaImage;
 
 use crate::byte_lru::ByteLru;
-use crate::shrink::{Decoded, SourceImage, SourceKey};
+use crate::shrink::{Decoded, Pick, SourceImage, SourceKey};
 
 /// Default byte budget of the decoded-image cache: 256 MiB.
 pub const DEFAULT_ASSET_CACHE_BYTES: u64 = 256 << 20;
@@ -41,14 +44,15 @@ struct Identity {
 }
 
 impl Identity {
-    /// The key of `path`'s pixels decoded at `shrink` while it has this
-    /// identity.
-    fn key(self, path: &Path, shrink: u32) -> SourceKey {
+    /// The key of `path`'s pixels decoded at `shrink`, from raster row
+    /// `first_row`, while it has this identity.
+    fn key(self, path: &Path, shrink: u32, first_row: u32) -> SourceKey {
         SourceKey::File {
             path: path.to_path_buf(),
             len: self.len,
             modified: self.modified,
             shrink,
+            first_row,
         }
     }
 
@@ -66,6 +70,16 @@ struct Entry {
     image: Arc<RgbaImage>,
     colour_note: Option<Arc<str>>,
     natural: (u32, u32),
+    raster: (u32, u32),
+    first_row: u32,
+}
+
+impl Entry {
+    /// Whether the entry holds every row `pick` asks for.
+    fn covers(&self, pick: Pick) -> bool {
+        let (first, end) = pick.rows.unwrap_or((0, self.raster.1));
+        self.first_row <= first && end <= self.first_row + self.image.height()
+    }
 }
 
 /// The shrink factors a file can be decoded at.
@@ -121,14 +135,14 @@ impl AssetCache {
         }
     }
 
-    /// The decoded image of `path` at the shrink factor `choose` picks for
-    /// its natural size, decoding it with `decode` (outside the lock; it
-    /// must pick with `choose` too) unless the cache holds the file as it is
-    /// now at that factor.
+    /// The decoded image of `path` at the shrink factor (and with the
+    /// rows) `choose` picks for its natural size, decoding it with `decode`
+    /// (outside the lock; it must pick with `choose` too) unless the cache
+    /// holds the file as it is now at that factor, with those rows.
     pub fn get_or_decode<E>(
         &self,
         path: &Path,
-        choose: impl Fn((u32, u32)) -> u32,
+        choose: impl Fn((u32, u32)) -> Pick,
         decode: impl FnOnce() -> Result<Decoded, E>,
     ) -> Result<SourceImage, E> {
         let identity = Identity::of(path);
@@ -141,21 +155,24 @@ impl AssetCache {
                     (e.identity == id).then_some(e.natural)
                 });
                 if let Some(natural) = natural {
-                    let shrink = choose(natural);
+                    let pick = choose(natural);
+                    let shrink = pick.shrink;
                     let found = inner
                         .entries
                         .get(&(path.to_path_buf(), shrink))
-                        .filter(|e| e.identity == id)
-                        .map(|e| (Arc::clone(&e.image), e.colour_note.clone()));
-                    if let Some((image, colour_note)) = found {
-                        inner.hits += 1;
-                        return Ok(SourceImage {
-                            image,
+                        .filter(|e| e.identity == id && e.covers(pick))
+                        .map(|e| SourceImage {
+                            image: Arc::clone(&e.image),
                             natural,
                             shrink,
-                            colour_note,
-                            key: Some(id.key(path, shrink)),
+                            raster: e.raster,
+                            first_row: e.first_row,
+                            colour_note: e.colour_note.clone(),
+                            key: Some(id.key(path, shrink, e.first_row)),
                         });
+                    if let Some(found) = found {
+                        inner.hits += 1;
+                        return Ok(found);
                     }
                 }
             }
@@ -166,8 +183,10 @@ impl AssetCache {
             image: Arc::new(decoded.image),
             natural: decoded.natural,
             shrink: decoded.shrink,
+            raster: decoded.raster,
+            first_row: decoded.first_row,
             colour_note: decoded.colour_note,
-            key: identity.map(|id| id.key(path, decoded.shrink)),
+            key: identity.map(|id| id.key(path, decoded.shrink, decoded.first_row)),
         };
         if let Some(identity) = identity {
             self.insert(path, identity, &cached);
@@ -198,6 +217,8 @@ impl AssetCache {
             image: Arc::clone(&cached.image),
             colour_note: cached.colour_note.clone(),
             natural: cached.natural,
+            raster: cached.raster,
+            first_row: cached.first_row,
         };
         inner
             .entries
@@ -218,11 +239,11 @@ mod tests {
     }
 
     fn decode(path: &Path) -> Result<Decoded, String> {
-        crate::shrink::decode_file(path, 1 << 24, |_| 1).map_err(|e| e.0)
+        crate::shrink::decode_file(path, 1 << 24, |_| Pick::whole(1)).map_err(|e| e.0)
     }
 
-    fn full(_: (u32, u32)) -> u32 {
-        1
+    fn full(_: (u32, u32)) -> Pick {
+        Pick::whole(1)
     }
 
     #[test]
@@ -254,5 +275,58 @@ mod tests {
         let big = file(dir.path(), "big.png", 64);
         cache.get_or_decode(&big, full, || decode(&big)).unwrap();
         assert!(cache.stats().bytes <= s.budget);
+    }
+
+    #[test]
+    fn an_entry_of_some_rows_serves_only_lookups_within_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.jpg");
+        let rgb: Vec<u8> = (0..128u32 * 256)
+            .flat_map(|i| [(i % 128) as u8, (i / 128) as u8, 90])
+            .collect();
+        jpeg_encoder::Encoder::new_file(&path, 90)
+            .unwrap()
+            .encode(&rgb, 128, 256, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let cache = AssetCache::new(1 << 20);
+        let rows = |a, b| Pick {
+            shrink: 2,
+            rows: Some((a, b)),
+        };
+        let get = |pick: Pick| {
+            cache
+                .get_or_decode(
+                    &path,
+                    |_| pick,
+                    || crate::shrink::decode_file(&path, 1 << 24, |_| pick).map_err(|e| e.0),
+                )
+                .unwrap()
+        };
+        let some = get(rows(10, 20));
+        assert_eq!(
+            (some.first_row, some.image.height(), some.raster),
+            (10, 10, (64, 128))
+        );
+        let within = get(rows(12, 18));
+        assert!(
+            Arc::ptr_eq(&some.image, &within.image),
+            "rows 12..18 are held"
+        );
+        assert_eq!(within.key, some.key);
+        let more = get(rows(0, 40));
+        assert_eq!((more.first_row, more.image.height()), (0, 40));
+        let all = get(Pick::whole(2));
+        assert_eq!((all.first_row, all.image.height()), (0, 128));
+        let again = get(rows(10, 20));
+        assert!(
+            Arc::ptr_eq(&all.image, &again.image),
+            "the whole image covers any rows"
+        );
+        assert_ne!(some.key, all.key, "pixels from another row are another key");
+        let s = cache.stats();
+        assert_eq!((s.hits, s.misses, s.images), (2, 3, 1));
+        // The rows are those of the whole image.
+        let w = 64 * 4;
+        assert_eq!(some.image.as_raw()[..], all.image.as_raw()[10 * w..20 * w]);
     }
 }

@@ -13,9 +13,10 @@ use crate::asset_cache::AssetCache;
 use crate::codec;
 use crate::error::{Error, Location};
 use crate::plan::geometry::place_image;
+use crate::plan::image::{RowsRead, SourceGeometry};
 use crate::renderer::Limits;
 use crate::scene::{Filter, LayerKind, Scene};
-use crate::shrink::{self, SourceImage, SourceKey};
+use crate::shrink::{self, Pick, SourceImage, SourceKey};
 use crate::text::TextEngine;
 use crate::warnings::Warning;
 
@@ -245,9 +246,13 @@ impl Assets {
                 }
                 let choose = |natural| {
                     if shrink_on_load {
-                        shrink_for_layers(scene, layers, natural)
+                        let shrink = shrink_for_layers(scene, layers, natural);
+                        Pick {
+                            shrink,
+                            rows: rows_for_layers(scene, layers, natural, shrink),
+                        }
                     } else {
-                        1
+                        Pick::whole(1)
                     }
                 };
                 cache
@@ -351,6 +356,36 @@ fn shrink_for_layers(scene: &Scene, layers: &[usize], natural: (u32, u32)) -> u3
         shrink = shrink.min(shrink::shrink_for(natural, (pw, ph)));
     }
     shrink
+}
+
+/// The rows of the file's raster at 1/`shrink` that the layers in
+/// `layers` read, when that is at most nine tenths of them (a decode of
+/// those rows only then saves enough to be worth a separate cache entry);
+/// `None`: all of them.
+fn rows_for_layers(
+    scene: &Scene,
+    layers: &[usize],
+    natural: (u32, u32),
+    shrink: u32,
+) -> Option<(u32, u32)> {
+    let raster = (natural.0.div_ceil(shrink), natural.1.div_ceil(shrink));
+    let mut span: Option<(u32, u32)> = None;
+    for &index in layers {
+        let layer = &scene.layers[index];
+        let LayerKind::Image(il) = &layer.kind else {
+            continue;
+        };
+        let canvas = (scene.width, scene.height);
+        let source = SourceGeometry { natural, raster };
+        match crate::plan::image::rows_read(layer, il, source, shrink, canvas) {
+            RowsRead::All => return None,
+            RowsRead::None => {}
+            RowsRead::Some(a, b) => {
+                span = Some(span.map_or((a, b), |(lo, hi)| (lo.min(a), hi.max(b))));
+            }
+        }
+    }
+    span.filter(|(a, b)| (b - a) as u64 * 10 <= raster.1 as u64 * 9)
 }
 
 /// Refuses scenes that ask for more work than `limits` allow: too many

@@ -35,9 +35,15 @@ use crate::codec::{self, DecodeError};
 /// applied), and the factor it was shrunk by on load (1, 2, 4 or 8).
 #[derive(Debug, Clone)]
 pub(crate) struct Decoded {
+    /// Rows `first_row..` of the decoded raster (all of them unless the
+    /// decode was asked for fewer).
     pub image: RgbaImage,
     pub natural: (u32, u32),
     pub shrink: u32,
+    /// The size of the whole decoded raster (at the shrunk scale).
+    pub raster: (u32, u32),
+    /// The raster row `image`'s first row is.
+    pub first_row: u32,
     /// Why the file's colour profile was ignored, if it was.
     pub colour_note: Option<std::sync::Arc<str>>,
 }
@@ -47,9 +53,15 @@ pub(crate) struct Decoded {
 /// (1 for in-memory assets and full-size decodes).
 #[derive(Debug, Clone)]
 pub(crate) struct SourceImage {
+    /// Rows `first_row..` of the decoded raster: all of them, or (a JPEG
+    /// drawn smaller, whose layers read only some rows) those rows.
     pub image: std::sync::Arc<RgbaImage>,
     pub natural: (u32, u32),
     pub shrink: u32,
+    /// The size of the whole decoded raster, which the planner's weights
+    /// index before they are moved to `image` by `first_row`.
+    pub raster: (u32, u32),
+    pub first_row: u32,
     /// Why the file's colour profile was ignored, if it was.
     pub colour_note: Option<std::sync::Arc<str>>,
     /// What identifies these pixels across renders, for the cache of
@@ -69,6 +81,8 @@ pub(crate) enum SourceKey {
         len: u64,
         modified: Option<std::time::SystemTime>,
         shrink: u32,
+        /// The raster row the decoded pixels start at.
+        first_row: u32,
     },
     /// An image registered in [`crate::Assets`].
     Memory(u64),
@@ -80,6 +94,8 @@ impl SourceImage {
     pub fn full(image: std::sync::Arc<RgbaImage>, key: Option<SourceKey>) -> SourceImage {
         SourceImage {
             natural: image.dimensions(),
+            raster: image.dimensions(),
+            first_row: 0,
             image,
             shrink: 1,
             colour_note: None,
@@ -97,13 +113,31 @@ pub(crate) fn shrink_for(natural: (u32, u32), need: (f64, f64)) -> u32 {
         .unwrap_or(1)
 }
 
+/// How to decode a file, picked once its natural size is known: the
+/// shrink factor, and the rows of the shrunk raster that its layers read
+/// (`[first, end)`; `None`: all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pick {
+    pub shrink: u32,
+    pub rows: Option<(u32, u32)>,
+}
+
+impl Pick {
+    /// Every row at factor `shrink`.
+    pub fn whole(shrink: u32) -> Pick {
+        Pick { shrink, rows: None }
+    }
+}
+
 /// Reads and decodes the image file at `path` (at most `max_pixels` at full
 /// size, refused from the header), asking `choose` for the shrink factor
-/// once the natural (oriented) size is known.
+/// and rows once the natural (oriented) size is known. Only a JPEG that
+/// impasto's own reduced decoder covers, without EXIF rotation or flip, is
+/// decoded to fewer rows; any other file has all of them.
 pub(crate) fn decode_file(
     path: &Path,
     max_pixels: u64,
-    choose: impl FnOnce((u32, u32)) -> u32,
+    choose: impl FnOnce((u32, u32)) -> Pick,
 ) -> Result<Decoded, DecodeError> {
     let (format, bytes) = codec::read_image_file(path)?;
     if format == image::ImageFormat::Jpeg {
@@ -114,6 +148,8 @@ pub(crate) fn decode_file(
     let (image, note) = codec::decode_bytes_noting(&bytes, max_pixels)?;
     Ok(Decoded {
         natural: image.dimensions(),
+        raster: image.dimensions(),
+        first_row: 0,
         image,
         shrink: 1,
         colour_note: note.map(Into::into),
@@ -125,7 +161,7 @@ pub(crate) fn decode_file(
 fn decode_jpeg_scaled(
     bytes: &[u8],
     max_pixels: u64,
-    choose: impl FnOnce((u32, u32)) -> u32,
+    choose: impl FnOnce((u32, u32)) -> Pick,
 ) -> Result<Option<Decoded>, DecodeError> {
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
     if decoder.read_info().is_err() {
@@ -144,7 +180,14 @@ fn decode_jpeg_scaled(
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
     let natural = codec::oriented_size((w, h), orientation);
-    let d = choose(natural);
+    let pick = choose(natural);
+    let d = pick.shrink;
+    // Rows of the file's raster are rows of the displayed one only when the
+    // orientation neither turns nor flips it upside down.
+    let rows = pick
+        .rows
+        .filter(|_| orientation == Orientation::NoTransforms)
+        .map(|(a, b)| (a as usize, b as usize));
     let profile = decoder.icc_profile();
     let gray = match info.pixel_format {
         jpeg_decoder::PixelFormat::L8 => true,
@@ -163,12 +206,18 @@ fn decode_jpeg_scaled(
     if got.ok() != Some((sw as u16, sh as u16)) {
         return Ok(None);
     }
-    let mut img = match codec::reduced_jpeg::decode(bytes, d) {
-        Some(rgba) => DynamicImage::ImageRgba8(rgba),
-        None => DynamicImage::ImageRgba8(decode_with_jpeg_decoder(decoder, (sw, sh), gray)?),
+    let (mut img, first_row) = match codec::reduced_jpeg::decode(bytes, d, rows) {
+        Some((rgba, first)) => (DynamicImage::ImageRgba8(rgba), first as u32),
+        None => (
+            DynamicImage::ImageRgba8(decode_with_jpeg_decoder(decoder, (sw, sh), gray)?),
+            0,
+        ),
     };
+    let whole = first_row == 0 && img.height() == sh;
     img.apply_orientation(orientation);
     let mut image = img.into_rgba8();
+    // Fewer rows only come without orientation.
+    let raster = if whole { image.dimensions() } else { (sw, sh) };
     let source = if gray {
         codec::icc::Source::Grey
     } else {
@@ -179,6 +228,8 @@ fn decode_jpeg_scaled(
         image,
         natural,
         shrink: d,
+        raster,
+        first_row,
         colour_note: note.map(Into::into),
     }))
 }
@@ -239,7 +290,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.jpg");
         std::fs::write(&path, bytes).unwrap();
-        decode_file(&path, 1 << 30, |_| d).unwrap()
+        decode_file(&path, 1 << 30, |_| Pick::whole(d)).unwrap()
     }
 
     #[test]
@@ -279,7 +330,7 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let got = decode_file(&path, 1 << 30, |n| {
             asked = Some(n);
-            4
+            Pick::whole(4)
         })
         .unwrap();
         assert_eq!(asked, Some((80, 160)), "the choice sees the displayed size");
@@ -324,7 +375,7 @@ mod tests {
             let path = dir.join(format!("{name}.jpg"));
             let full = codec::decode_file(&path, 1 << 20).unwrap();
             for d in [2, 4, 8] {
-                let small = decode_file(&path, 1 << 20, |_| d).unwrap();
+                let small = decode_file(&path, 1 << 20, |_| Pick::whole(d)).unwrap();
                 assert_eq!(small.shrink, d, "{name}: the scaled decoder was used");
                 for i in 0..full.width() / 16 {
                     let want = full.get_pixel(16 * i + 8, 8).0;
@@ -339,7 +390,7 @@ mod tests {
             }
         }
         // LittleCMS's Adobe RGB (200, 100, 50): (227, 100, 42).
-        let small = decode_file(&dir.join("adobe-rgb.jpg"), 1 << 20, |_| 8).unwrap();
+        let small = decode_file(&dir.join("adobe-rgb.jpg"), 1 << 20, |_| Pick::whole(8)).unwrap();
         let p = small.image.get_pixel(1, 1).0;
         assert!(p[0].abs_diff(227) <= 1 && p[1].abs_diff(100) <= 1 && p[2].abs_diff(42) <= 1);
     }
@@ -375,7 +426,9 @@ mod tests {
             }
             std::fs::write(&path, &bytes).unwrap();
             let d = [1, 2, 4, 8][case % 4];
-            let run = std::panic::catch_unwind(|| decode_file(&path, 1 << 24, |_| d));
+            let rows = (case % 5 == 0).then_some((case as u32 % 7, 3 + case as u32 % 11));
+            let pick = Pick { shrink: d, rows };
+            let run = std::panic::catch_unwind(|| decode_file(&path, 1 << 24, |_| pick));
             assert!(run.is_ok(), "case {case} panicked");
         }
     }

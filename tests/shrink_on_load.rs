@@ -76,6 +76,51 @@ fn a_shrunk_decode_matches_the_full_precision_render_on_every_backend() {
 }
 
 #[test]
+fn a_cover_crop_decodes_only_the_rows_it_reads_with_the_pixels_of_the_whole_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    write_jpeg(dir.path(), "wide.jpg", &photo(800, 600), 1);
+    // Cover into 300x100: drawn 300x225 at 1/2 (400x300), of which the
+    // middle 100 rows show, so about half the rows are read.
+    let layer = json!({ "type": "image", "src": "wide.jpg", "fit": "cover" });
+    let crop = scene(dir.path(), (300, 100), layer);
+    // The same file drawn whole at the same scale: every row decoded.
+    let whole = scene(
+        dir.path(),
+        (300, 225),
+        json!({ "type": "image", "src": "wide.jpg", "fit": "fill" }),
+    );
+    for b in backends() {
+        let warm = b.renderer.clone().with_asset_cache_budget(1 << 30);
+        warm.render(&whole).unwrap();
+        assert_eq!(warm.asset_cache_stats().bytes, 400 * 300 * 4, "{}", b.name);
+        let from_whole = warm.render(&crop).unwrap();
+        assert_eq!(
+            warm.asset_cache_stats().hits,
+            1,
+            "{}: the crop reads the whole decode",
+            b.name
+        );
+
+        let fresh = b.renderer.clone().with_asset_cache_budget(1 << 30);
+        let from_rows = fresh.render(&crop).unwrap();
+        let held = fresh.asset_cache_stats().bytes;
+        assert!(
+            held < 400 * 200 * 4 && held % (400 * 4) == 0,
+            "{}: {held} bytes decoded, not only the rows read",
+            b.name
+        );
+        assert!(
+            from_rows == from_whole,
+            "{}: the rows decoded alone differ",
+            b.name
+        );
+        // A scene that needs every row does not take the partial decode.
+        assert_eq!(fresh.render(&whole).unwrap(), warm.render(&whole).unwrap());
+        assert_eq!(fresh.asset_cache_stats().misses, 2, "{}", b.name);
+    }
+}
+
+#[test]
 fn exif_rotation_is_applied_before_choosing_the_scale() {
     let dir = tempfile::tempdir().unwrap();
     // Stored 1600x800, displayed 800x1600 (orientation 6: rotate 90 cw).

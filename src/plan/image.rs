@@ -1,7 +1,7 @@
 //! How an image layer is drawn, decided once for both backends.
 
 use crate::plan::geometry::{place_image, BoxGeometry};
-use crate::plan::weights::AxisWeights;
+use crate::plan::weights::{span, AxisWeights};
 use crate::scene::{Filter, ImageLayer, Layer};
 use crate::shrink::SourceImage;
 
@@ -57,7 +57,7 @@ pub(crate) fn plan_image(
     (canvas_w, canvas_h): (u32, u32),
 ) -> (Option<Sampling>, BoxGeometry) {
     let (sw, sh) = source.natural;
-    let (rw, rh) = source.image.dimensions();
+    let (rw, rh) = source.raster;
     let d = source.shrink.max(1) as f64;
     let (px, py, pw, ph) = place_image(layer, il.fit, il.position, sw, sh);
     let geom = BoxGeometry::of(layer).with_clip([px, py, px + pw, py + ph]);
@@ -70,20 +70,29 @@ pub(crate) fn plan_image(
             };
             return (Some(plan), geom);
         }
-        // Resample onto the canvas grid, only where the layer is visible.
-        let Some([x0, y0, x1, y1]) = geom.pixel_bounds(canvas_w, canvas_h) else {
+        let placed = (px, py, pw, ph);
+        let Some((bounds, xw, mut yw)) =
+            grid(il, &geom, placed, d, &source.into(), (canvas_w, canvas_h))
+        else {
             return (None, geom);
         };
-        let (kx, ky) = (sw as f64 / pw / d, sh as f64 / ph / d);
-        let xw = AxisWeights::new(il.filter, rw, x1 - x0, (x0 as f64 - px) * kx, kx);
-        let yw = AxisWeights::new(il.filter, rh, y1 - y0, (y0 as f64 - py) * ky, ky);
-        let plan = Sampling::Grid {
-            bounds: [x0, y0, x1, y1],
-            xw,
-            yw,
-        };
+        // Weights index the whole raster; the pixels may start further
+        // down (a decode of only the rows read, which `rows_read` computed
+        // from these same weights). The clamp only guards a mismatch.
+        let held = source.image.height();
+        if source.first_row != 0 || held != rh {
+            let last = held.saturating_sub(1);
+            for s in &mut yw.start {
+                *s = s.saturating_sub(source.first_row).min(last);
+            }
+        }
+        let plan = Sampling::Grid { bounds, xw, yw };
         return (Some(plan), geom);
     }
+    debug_assert!(
+        source.first_row == 0 && source.image.height() == rh,
+        "rows_read gives every row to rotated layers"
+    );
     // Rotated. The intermediate is capped at four canvases' worth of pixels
     // (an extreme `cover` of a sliver-shaped box could otherwise ask for
     // gigabytes); past that it has a proportionally lower resolution.
@@ -100,4 +109,80 @@ pub(crate) fn plan_image(
         nearest: il.filter == Filter::Nearest,
     };
     (Some(plan), geom)
+}
+
+/// The canvas pixels an axis-aligned resample of `source` placed at
+/// `(px, py, pw, ph)` covers (`None`: none are visible), and its weights
+/// over the whole decoded raster (`source.raster`, shrunk by `d`).
+fn grid(
+    il: &ImageLayer,
+    geom: &BoxGeometry,
+    (px, py, pw, ph): (f64, f64, f64, f64),
+    d: f64,
+    source: &SourceGeometry,
+    (canvas_w, canvas_h): (u32, u32),
+) -> Option<([u32; 4], AxisWeights, AxisWeights)> {
+    let ((sw, sh), (rw, rh)) = (source.natural, source.raster);
+    // Resample onto the canvas grid, only where the layer is visible.
+    let [x0, y0, x1, y1] = geom.pixel_bounds(canvas_w, canvas_h)?;
+    let (kx, ky) = (sw as f64 / pw / d, sh as f64 / ph / d);
+    let xw = AxisWeights::new(il.filter, rw, x1 - x0, (x0 as f64 - px) * kx, kx);
+    let yw = AxisWeights::new(il.filter, rh, y1 - y0, (y0 as f64 - py) * ky, ky);
+    Some(([x0, y0, x1, y1], xw, yw))
+}
+
+/// The sizes `grid` needs: the image's natural size and its whole decoded
+/// raster's.
+pub(crate) struct SourceGeometry {
+    pub natural: (u32, u32),
+    pub raster: (u32, u32),
+}
+
+impl From<&SourceImage> for SourceGeometry {
+    fn from(s: &SourceImage) -> SourceGeometry {
+        SourceGeometry {
+            natural: s.natural,
+            raster: s.raster,
+        }
+    }
+}
+
+/// Which rows of an image's decoded raster drawing a layer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowsRead {
+    /// None: nothing of the layer is visible.
+    None,
+    /// Rows `[first, end)`.
+    Some(u32, u32),
+    /// Any row (a rotated layer, a copy at natural size).
+    All,
+}
+
+/// The rows of the raster of a `natural`-sized image decoded at 1/`shrink`
+/// (`raster` pixels) that `plan_image` will read for `layer` on a
+/// `canvas`-sized canvas: the span of the same weights, two rows wider on
+/// each side (so that a tile of the canvas, whose weights are computed
+/// from shifted positions, stays inside).
+pub(crate) fn rows_read(
+    layer: &Layer,
+    il: &ImageLayer,
+    source: SourceGeometry,
+    shrink: u32,
+    canvas: (u32, u32),
+) -> RowsRead {
+    let (sw, sh) = source.natural;
+    let (px, py, pw, ph) = place_image(layer, il.fit, il.position, sw, sh);
+    let geom = BoxGeometry::of(layer).with_clip([px, py, px + pw, py + ph]);
+    if !geom.axis_aligned || shrink <= 1 {
+        return RowsRead::All;
+    }
+    let placed = (px, py, pw, ph);
+    match grid(il, &geom, placed, shrink as f64, &source, canvas) {
+        None => RowsRead::None,
+        Some((_, _, yw)) => {
+            let rh = source.raster.1;
+            let (lo, hi) = span(&yw, 0, yw.len(), rh);
+            RowsRead::Some(lo.saturating_sub(2), (hi + 2).min(rh))
+        }
+    }
 }

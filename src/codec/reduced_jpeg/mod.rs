@@ -30,14 +30,20 @@ use image::RgbaImage;
 
 /// `bytes` (a whole JPEG file) decoded at 1/`shrink` of its size (2, 4 or
 /// 8; dimensions rounded up) as opaque RGBA, or `None` when this decoder
-/// does not cover the file (the caller then uses `jpeg-decoder`).
+/// does not cover the file (the caller then uses `jpeg-decoder`). With
+/// `rows` (`[first, end)` of the decoded image), only those rows are
+/// transformed and returned: the image and the row it starts at.
 ///
 /// The caller bounds the frame's size first (`shrink.rs` refuses more than
 /// the renderer's pixel limit from the header): besides the output, memory
-/// here is at most about one and a half times its size (kept coefficients,
-/// component planes; the scan is read in place); a speculative chunk never
-/// holds more than four times its share of the blocks.
-pub(crate) fn decode(bytes: &[u8], shrink: u32) -> Option<RgbaImage> {
+/// here is about its size (kept coefficients, and each band's own small
+/// planes; the scan is read in place); a speculative chunk never holds more
+/// than four times its share of the blocks.
+pub(crate) fn decode(
+    bytes: &[u8],
+    shrink: u32,
+    rows: Option<(usize, usize)>,
+) -> Option<(RgbaImage, usize)> {
     if !matches!(shrink, 2 | 4 | 8) || !enabled() {
         return None;
     }
@@ -54,7 +60,13 @@ pub(crate) fn decode(bytes: &[u8], shrink: u32) -> Option<RgbaImage> {
     }
     let layout = scan::Layout::new(&header, k);
     let coefs = scan::decode(&layout, rayon::current_num_threads()).ok()?;
-    Some(pixels::render(&layout, &coefs, want.0, want.1))
+    let (first, end) = rows.map_or((0, want.1), |(a, b)| (a.min(want.1), b.min(want.1)));
+    let (first, end) = if first < end {
+        (first, end)
+    } else {
+        (0, want.1)
+    };
+    Some((pixels::render(&layout, &coefs, want, (first, end)), first))
 }
 
 /// Whether this decoder is used: yes unless the environment variable

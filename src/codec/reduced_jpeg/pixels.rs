@@ -14,101 +14,166 @@ use rayon::prelude::*;
 
 use super::scan::{Blocks, Layout};
 
-/// One frame component's plane of samples at the reduced scale.
-struct Plane {
-    data: Vec<u8>,
+/// A frame component as the pixel stage needs it.
+struct Component<'a> {
+    /// Its first block slot in the MCU.
+    base: usize,
+    /// Samples per row of its plane (whole MCUs).
     stride: usize,
     /// Its size as jpeg-decoder computes it (for edge handling).
     width: usize,
     height: usize,
     h: usize,
     v: usize,
+    quant: &'a [u16; 64],
+    upsample: Upsample,
 }
 
-/// The decoded image at 1/`8 / k` scale (`k` = [`Layout::k`]).
-pub(super) fn render(layout: &Layout, coefs: &Blocks, out_w: usize, out_h: usize) -> RgbaImage {
-    let planes = planes(layout, coefs);
-    let mut img = vec![0u8; out_w * out_h * 4];
-    let (hm, vm) = layout.header.max_factors();
-    let kinds: Vec<Upsample> = planes
+/// Rows `first..` of one component's plane, as many as a band needs.
+struct Plane<'a> {
+    data: &'a [u8],
+    stride: usize,
+    first: usize,
+    width: usize,
+    height: usize,
+}
+
+impl Plane<'_> {
+    /// Row `r` of the plane (at least `first`), from its first sample.
+    fn row(&self, r: usize) -> &[u8] {
+        &self.data[(r - self.first) * self.stride..]
+    }
+}
+
+/// Rows `rows` (`[first, end)`, within `out_h`) of the decoded image at
+/// 1/`8 / k` scale (`k` = [`Layout::k`]), `out_w` pixels wide.
+///
+/// Bands of MCU rows on all cores; each band transforms its blocks (and,
+/// for a component upsampled vertically, one MCU row above and below it)
+/// into small planes of its own, then upsamples and converts them into
+/// its rows of the image. So no plane of the whole image is ever written:
+/// the band's planes stay in cache, and the only large buffer is the
+/// output. Blocks no output row reads are not transformed.
+pub(super) fn render(
+    layout: &Layout,
+    coefs: &Blocks,
+    (out_w, out_h): (usize, usize),
+    (first, end): (usize, usize),
+) -> RgbaImage {
+    let h = layout.header;
+    let (hm, vm) = h.max_factors();
+    let (mcus_x, mcus_y) = h.mcus();
+    let k = layout.k;
+    let comps: Vec<Component> = h
+        .components
         .iter()
-        .map(|p| Upsample::choose((p.h, p.v), (hm, vm), out_w, out_h))
+        .enumerate()
+        .map(|(fi, c)| {
+            // The component's first slot in the MCU: after the components
+            // the scan lists before it.
+            let scan_index = h.scan.iter().position(|s| s.frame_index == fi).unwrap_or(0);
+            Component {
+                base: (0..layout.bpm)
+                    .position(|s| layout.slot_component(s) == scan_index)
+                    .unwrap_or(0),
+                stride: mcus_x * c.h * k,
+                width: (h.width * c.h * k).div_ceil(hm * 8),
+                height: (h.height * c.v * k).div_ceil(vm * 8),
+                h: c.h,
+                v: c.v,
+                quant: &h.quant[c.tq],
+                upsample: Upsample::choose((c.h, c.v), (hm, vm), out_w, out_h),
+            }
+        })
         .collect();
     let vector_pixels = vector_prefix(out_w);
-    const ROWS: usize = 16;
-    img.par_chunks_mut(out_w * 4 * ROWS)
-        .enumerate()
-        .for_each(|(band, rows)| {
-            let mut lines = vec![vec![0u8; out_w * 2 + 2]; planes.len()];
-            let mut cols = Vec::with_capacity(out_w + 1);
-            for (r, out) in rows.chunks_exact_mut(out_w * 4).enumerate() {
-                let y = band * ROWS + r;
-                for ((p, kind), line) in planes.iter().zip(&kinds).zip(&mut lines) {
-                    kind.row(p, y, out_w, line, &mut cols);
-                }
-                if let [l] = &lines[..] {
-                    for (px, &g) in out.chunks_exact_mut(4).zip(&l[..out_w]) {
-                        px.copy_from_slice(&[g, g, g, 255]);
-                    }
-                } else {
-                    ycbcr_row(&lines[0], &lines[1], &lines[2], vector_pixels, out);
-                }
+    // About 64 output rows a band: the extra MCU rows a band transforms for
+    // vertical upsampling cost a quarter of its chroma blocks or less.
+    let band_rows = (64 / (vm * k)).max(2) * vm * k;
+    let end = end.min(out_h);
+    let first = first.min(end);
+    let mut img = vec![0u8; out_w * (end - first) * 4];
+    // The output split where the bands of the whole image split it.
+    let mut bands = Vec::new();
+    let mut rest = &mut img[..];
+    let mut y = first;
+    while y < end {
+        let next = ((y / band_rows + 1) * band_rows).min(end);
+        let (band, tail) = rest.split_at_mut((next - y) * out_w * 4);
+        bands.push((y, band));
+        (rest, y) = (tail, next);
+    }
+    bands.into_par_iter().for_each(|(first_y, rows)| {
+        let last_y = first_y + rows.len() / (out_w * 4) - 1;
+        let mut scratch: Vec<Vec<u8>> = Vec::with_capacity(comps.len());
+        let mut firsts = Vec::with_capacity(comps.len());
+        for c in &comps {
+            let (lo, hi) = c.upsample.rows_read(first_y, last_y, c.height);
+            let per_mcu = c.v * k;
+            let (my0, my1) = (lo / per_mcu, (hi / per_mcu + 1).min(mcus_y));
+            let mut data = vec![0u8; c.stride * (my1 - my0) * per_mcu];
+            for my in my0..my1 {
+                let band = &mut data[(my - my0) * per_mcu * c.stride..][..per_mcu * c.stride];
+                transform_mcu_row(layout, coefs, c, my, band);
             }
-        });
-    // The buffer is exactly out_w x out_h x 4 bytes.
-    RgbaImage::from_raw(out_w as u32, out_h as u32, img).unwrap_or_default()
+            scratch.push(data);
+            firsts.push(my0 * per_mcu);
+        }
+        let planes: Vec<Plane> = comps
+            .iter()
+            .zip(&scratch)
+            .zip(&firsts)
+            .map(|((c, data), &first)| Plane {
+                data,
+                stride: c.stride,
+                first,
+                width: c.width,
+                height: c.height,
+            })
+            .collect();
+        let mut lines = vec![vec![0u8; out_w * 2 + 2]; planes.len()];
+        let mut cols = Vec::with_capacity(out_w + 1);
+        for (r, out) in rows.chunks_exact_mut(out_w * 4).enumerate() {
+            let y = first_y + r;
+            for ((p, c), line) in planes.iter().zip(&comps).zip(&mut lines) {
+                c.upsample.row(p, y, out_w, line, &mut cols);
+            }
+            if let [l] = &lines[..] {
+                for (px, &g) in out.chunks_exact_mut(4).zip(&l[..out_w]) {
+                    px.copy_from_slice(&[g, g, g, 255]);
+                }
+            } else {
+                ycbcr_row(&lines[0], &lines[1], &lines[2], vector_pixels, out);
+            }
+        }
+    });
+    // The buffer is exactly out_w x (end - first) x 4 bytes.
+    RgbaImage::from_raw(out_w as u32, (end - first) as u32, img).unwrap_or_default()
 }
 
-/// Every component's samples: each block's reduced inverse DCT written at
-/// its place, MCU rows in parallel.
-fn planes(layout: &Layout, coefs: &Blocks) -> Vec<Plane> {
-    let h = layout.header;
+/// Component `c`'s blocks of MCU row `my`, each block's reduced inverse DCT
+/// written at its place in `out` (the row's `c.v * k` plane rows).
+fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, out: &mut [u8]) {
     let (k, kk, bpm) = (layout.k, layout.kk(), layout.bpm);
-    let (mcus_x, mcus_y) = h.mcus();
-    let (hm, vm) = h.max_factors();
-    let mut planes = Vec::with_capacity(h.components.len());
-    for (fi, c) in h.components.iter().enumerate() {
-        // The component's first slot in the MCU: after the components the
-        // scan lists before it.
-        let scan_index = h.scan.iter().position(|s| s.frame_index == fi).unwrap_or(0);
-        let base: usize = (0..bpm)
-            .position(|s| layout.slot_component(s) == scan_index)
-            .unwrap_or(0);
-        let stride = mcus_x * c.h * k;
-        let mut data = vec![0u8; stride * mcus_y * c.v * k];
-        let q = &h.quant[c.tq];
-        let row_blocks = mcus_x * bpm;
-        data.par_chunks_mut(stride * c.v * k)
-            .enumerate()
-            .for_each(|(my, band)| {
-                let run = coefs.run(my * row_blocks, row_blocks);
-                for vb in 0..c.v {
-                    for bx in 0..mcus_x * c.h {
-                        let slot = base + vb * c.h + bx % c.h;
-                        let index = (bx / c.h) * bpm + slot;
-                        let block = match run {
-                            Some(run) => &run[index * kk..][..kk],
-                            None => coefs.block(my * row_blocks + index),
-                        };
-                        let out = &mut band[vb * k * stride + bx * k..];
-                        match k {
-                            4 => idct4(block, q, out, stride),
-                            2 => idct2(block, q, out, stride),
-                            _ => idct1(block, q, out),
-                        }
-                    }
-                }
-            });
-        planes.push(Plane {
-            data,
-            stride,
-            width: (h.width * c.h * k).div_ceil(hm * 8),
-            height: (h.height * c.v * k).div_ceil(vm * 8),
-            h: c.h,
-            v: c.v,
-        });
+    let mcus_x = c.stride / (c.h * k);
+    let row_blocks = mcus_x * bpm;
+    let run = coefs.run(my * row_blocks, row_blocks);
+    for vb in 0..c.v {
+        for bx in 0..mcus_x * c.h {
+            let slot = c.base + vb * c.h + bx % c.h;
+            let index = (bx / c.h) * bpm + slot;
+            let block = match run {
+                Some(run) => &run[index * kk..][..kk],
+                None => coefs.block(my * row_blocks + index),
+            };
+            let out = &mut out[vb * k * c.stride + bx * k..];
+            match k {
+                4 => idct4(block, c.quant, out, c.stride),
+                2 => idct2(block, c.quant, out, c.stride),
+                _ => idct1(block, c.quant, out),
+            }
+        }
     }
-    planes
 }
 
 fn f2f12(x: f32) -> i32 {
@@ -219,10 +284,24 @@ impl Upsample {
         }
     }
 
+    /// The first and last plane rows (of a plane `height` rows high) that
+    /// output rows `first..=last` read.
+    fn rows_read(self, first: usize, last: usize, height: usize) -> (usize, usize) {
+        match self {
+            Upsample::H1V1 | Upsample::H2V1 => (first, last),
+            // Each output row reads its near row (half its index) and the
+            // far one next to it, within the plane.
+            Upsample::H1V2 | Upsample::H2V2 => (
+                (first / 2).saturating_sub(1),
+                (last / 2 + 1).min(height.saturating_sub(1)),
+            ),
+        }
+    }
+
     /// Output row `y` of plane `p`, at least `out_w` samples, into `line`
     /// (`cols`: scratch).
     fn row(self, p: &Plane, y: usize, out_w: usize, line: &mut [u8], cols: &mut Vec<u32>) {
-        let at = |r: usize| &p.data[r * p.stride..];
+        let at = |r: usize| p.row(r);
         // jpeg-decoder's near and far rows for vertical upsampling.
         let near_far = || {
             let near = y / 2;
