@@ -24,6 +24,23 @@ impl<'a> View<'a> {
         View { data, c0, r0, w }
     }
 
+    /// Up to `n` pixels of row `y` from column `x` (stopping at the
+    /// resample's right edge, the window's), when the window holds them;
+    /// the same values [`View::get`] gives one at a time.
+    #[inline]
+    fn row(&self, x: u32, y: u32, n: usize) -> Option<&[[f32; 4]]> {
+        let (dx, dy) = (
+            (x as usize).checked_sub(self.c0)?,
+            (y as usize).checked_sub(self.r0)?,
+        );
+        if dx >= self.w {
+            return None;
+        }
+        let start = dy.checked_mul(self.w)? + dx;
+        let end = start + n.min(self.w - dx);
+        self.data.get(start..end)
+    }
+
     /// Pixel `(x, y)` of the whole resample or raster. The window was made
     /// to cover every pixel the band reads; should one not be, it reads as
     /// transparent rather than panicking.
@@ -79,6 +96,12 @@ fn paint_colour(
     let py = y as f64 + 0.5;
     match &layer.painter {
         Painter::Solid(c) => out.fill(*c),
+        // A ramp that does not change along the row (a vertical gradient,
+        // unrotated): every pixel's `t` is the same sum (`dx * px` is a
+        // zero), so one colour fills the row.
+        Painter::Linear(ramp, stops) if ramp.dx == 0.0 => {
+            out.fill(gradient_at(stops, ramp.at(x0 as f64 + 0.5, py)));
+        }
         Painter::Linear(ramp, stops) => {
             for (i, o) in out.iter_mut().enumerate() {
                 let px = (x0 as usize + i) as f64 + 0.5;
@@ -117,6 +140,15 @@ fn paint_colour(
             let ry = y as i64 - *by as i64;
             if ry < 0 || ry >= h as i64 {
                 out.fill([0.0; 4]);
+            } else if let Some(row) =
+                view.row((x0 as i64 - *bx as i64).max(0) as u32, ry as u32, out.len())
+            {
+                // Columns of `out` before and after the resample.
+                let first = (*bx as i64 - x0 as i64).clamp(0, out.len() as i64) as usize;
+                let n = row.len().min(out.len() - first);
+                out[..first].fill([0.0; 4]);
+                out[first..first + n].copy_from_slice(&row[..n]);
+                out[first + n..].fill([0.0; 4]);
             } else {
                 for (i, o) in out.iter_mut().enumerate() {
                     let rx = (x0 as usize + i) as i64 - *bx as i64;
