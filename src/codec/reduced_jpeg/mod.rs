@@ -58,14 +58,16 @@ pub(crate) fn decode(
     if k == 8 || got != want {
         return None;
     }
-    let layout = scan::Layout::new(&header, k);
-    let coefs = scan::decode(&layout, rayon::current_num_threads()).ok()?;
     let (first, end) = rows.map_or((0, want.1), |(a, b)| (a.min(want.1), b.min(want.1)));
     let (first, end) = if first < end {
         (first, end)
     } else {
         (0, want.1)
     };
+    let mut layout = scan::Layout::new(&header, k);
+    // The Huffman data after the last MCU row the rows read is not decoded.
+    layout.limit_rows(pixels::mcu_rows_read(&layout, want, (first, end)));
+    let coefs = scan::decode(&layout, rayon::current_num_threads()).ok()?;
     Some((pixels::render(&layout, &coefs, want, (first, end)), first))
 }
 

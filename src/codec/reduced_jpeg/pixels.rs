@@ -29,6 +29,16 @@ struct Component<'a> {
     upsample: Upsample,
 }
 
+impl Component<'_> {
+    /// The MCU rows `[from, to)` whose blocks output rows `first..=last`
+    /// read (`k`: kept coefficients per axis; `mcus_y`: MCU rows in all).
+    fn mcu_rows(&self, first: usize, last: usize, k: usize, mcus_y: usize) -> (usize, usize) {
+        let (lo, hi) = self.upsample.rows_read(first, last, self.height);
+        let per_mcu = self.v * k;
+        (lo / per_mcu, (hi / per_mcu + 1).min(mcus_y))
+    }
+}
+
 /// Rows `first..` of one component's plane, as many as a band needs.
 struct Plane<'a> {
     data: &'a [u8],
@@ -60,32 +70,10 @@ pub(super) fn render(
     (out_w, out_h): (usize, usize),
     (first, end): (usize, usize),
 ) -> RgbaImage {
-    let h = layout.header;
-    let (hm, vm) = h.max_factors();
-    let (mcus_x, mcus_y) = h.mcus();
+    let (_, vm) = layout.header.max_factors();
+    let mcus_y = layout.header.mcus().1;
     let k = layout.k;
-    let comps: Vec<Component> = h
-        .components
-        .iter()
-        .enumerate()
-        .map(|(fi, c)| {
-            // The component's first slot in the MCU: after the components
-            // the scan lists before it.
-            let scan_index = h.scan.iter().position(|s| s.frame_index == fi).unwrap_or(0);
-            Component {
-                base: (0..layout.bpm)
-                    .position(|s| layout.slot_component(s) == scan_index)
-                    .unwrap_or(0),
-                stride: mcus_x * c.h * k,
-                width: (h.width * c.h * k).div_ceil(hm * 8),
-                height: (h.height * c.v * k).div_ceil(vm * 8),
-                h: c.h,
-                v: c.v,
-                quant: &h.quant[c.tq],
-                upsample: Upsample::choose((c.h, c.v), (hm, vm), out_w, out_h),
-            }
-        })
-        .collect();
+    let comps = components(layout, (out_w, out_h));
     let vector_pixels = vector_prefix(out_w);
     // About 64 output rows a band: the extra MCU rows a band transforms for
     // vertical upsampling cost a quarter of its chroma blocks or less.
@@ -108,9 +96,8 @@ pub(super) fn render(
         let mut scratch: Vec<Vec<u8>> = Vec::with_capacity(comps.len());
         let mut firsts = Vec::with_capacity(comps.len());
         for c in &comps {
-            let (lo, hi) = c.upsample.rows_read(first_y, last_y, c.height);
+            let (my0, my1) = c.mcu_rows(first_y, last_y, k, mcus_y);
             let per_mcu = c.v * k;
-            let (my0, my1) = (lo / per_mcu, (hi / per_mcu + 1).min(mcus_y));
             let mut data = vec![0u8; c.stride * (my1 - my0) * per_mcu];
             for my in my0..my1 {
                 let band = &mut data[(my - my0) * per_mcu * c.stride..][..per_mcu * c.stride];
@@ -149,6 +136,51 @@ pub(super) fn render(
     });
     // The buffer is exactly out_w x (end - first) x 4 bytes.
     RgbaImage::from_raw(out_w as u32, (end - first) as u32, img).unwrap_or_default()
+}
+
+/// How many MCU rows from the top [`render`] reads to make output rows
+/// `[first, end)` (non-empty, within `out_h`) of an `out_w` x `out_h` image.
+pub(super) fn mcu_rows_read(
+    layout: &Layout,
+    (out_w, out_h): (usize, usize),
+    (first, end): (usize, usize),
+) -> usize {
+    let (k, mcus_y) = (layout.k, layout.header.mcus().1);
+    components(layout, (out_w, out_h))
+        .iter()
+        .map(|c| c.mcu_rows(first, end - 1, k, mcus_y).1)
+        .max()
+        .unwrap_or(mcus_y)
+}
+
+/// The frame's components as the pixel stage needs them, for an `out_w` x
+/// `out_h` output.
+fn components<'h>(layout: &Layout<'h>, (out_w, out_h): (usize, usize)) -> Vec<Component<'h>> {
+    let h = layout.header;
+    let (hm, vm) = h.max_factors();
+    let (mcus_x, _) = h.mcus();
+    let k = layout.k;
+    h.components
+        .iter()
+        .enumerate()
+        .map(|(fi, c)| {
+            // The component's first slot in the MCU: after the components
+            // the scan lists before it.
+            let scan_index = h.scan.iter().position(|s| s.frame_index == fi).unwrap_or(0);
+            Component {
+                base: (0..layout.bpm)
+                    .position(|s| layout.slot_component(s) == scan_index)
+                    .unwrap_or(0),
+                stride: mcus_x * c.h * k,
+                width: (h.width * c.h * k).div_ceil(hm * 8),
+                height: (h.height * c.v * k).div_ceil(vm * 8),
+                h: c.h,
+                v: c.v,
+                quant: &h.quant[c.tq],
+                upsample: Upsample::choose((c.h, c.v), (hm, vm), out_w, out_h),
+            }
+        })
+        .collect()
 }
 
 /// Component `c`'s blocks of MCU row `my`, each block's reduced inverse DCT

@@ -13,9 +13,8 @@ use super::scan::{step, Layout, State};
 pub(super) fn decode(layout: &Layout) -> Result<Vec<i16>, Corrupt> {
     let h = layout.header;
     let (kk, bpm) = (layout.kk(), layout.bpm);
-    let mcus = layout.total / bpm;
     let ri = h.restart_interval;
-    let intervals = mcus.div_ceil(ri);
+    let intervals = (layout.all / bpm).div_ceil(ri);
     if h.restarts.len() + 1 != intervals {
         return Err(Corrupt);
     }
@@ -33,9 +32,11 @@ pub(super) fn decode(layout: &Layout) -> Result<Vec<i16>, Corrupt> {
             }
             // jpeg-decoder looks for the next marker within the bytes it
             // has buffered; leave files that leave bytes unread to it.
+            // (An interval cut short by `Layout::limit_rows` stops early.)
             let logical_end = (end - h.stuffed_before(end)) as u64 * 8;
             let unread = logical_end.saturating_sub(bits.position());
-            if k + 1 < intervals && unread >= 8 {
+            let whole = dst.len() == ri * bpm * kk;
+            if k + 1 < intervals && whole && unread >= 8 {
                 return Err(Corrupt);
             }
             Ok(())

@@ -32,8 +32,11 @@ pub(super) struct Layout<'a> {
     slot_tables: Vec<(&'a HuffTable, &'a HuffTable)>,
     /// Blocks per MCU.
     pub bpm: usize,
-    /// Blocks in the scan.
+    /// Blocks decoded: all of the scan's ([`Layout::all`]), or the MCU
+    /// rows [`Layout::limit_rows`] keeps.
     pub total: usize,
+    /// Blocks in the scan.
+    pub all: usize,
 }
 
 impl<'a> Layout<'a> {
@@ -62,7 +65,15 @@ impl<'a> Layout<'a> {
             slot_component,
             slot_tables,
             total: mx * my * slot_component_len(header),
+            all: mx * my * slot_component_len(header),
         }
+    }
+
+    /// Decodes only the first `mcu_rows` MCU rows (at least one): the
+    /// scan's data after them is not read.
+    pub fn limit_rows(&mut self, mcu_rows: usize) {
+        let per_row = self.header.mcus().0 * self.bpm;
+        self.total = self.all.min(mcu_rows.max(1) * per_row);
     }
 
     /// Values stored per block: the kept `k` x `k` corner, then one slot
@@ -112,6 +123,10 @@ struct Mark {
 const MARKS: usize = 8192;
 /// The smallest chunk worth a thread (bytes of scan data).
 const MIN_CHUNK: usize = 192 * 1024;
+/// How many times a speculative decoder that failed before falling into
+/// step starts again, and how many bytes further on each time.
+const RETRIES: usize = 8;
+const RETRY_STEP: usize = 101;
 
 /// One chunk's decoder and what it produced.
 struct Chunk<'d> {
@@ -238,7 +253,17 @@ pub(super) fn decode_chunked(
     if h.restart_interval > 0 {
         return super::restarts::decode(layout).map(|data| Blocks::whole(data, layout.kk()));
     }
-    let (len, kk, total) = (h.data.len(), layout.kk(), layout.total);
+    let (data_len, kk, total) = (h.data.len(), layout.kk(), layout.total);
+    // The data the chunks split: all of it, or, when only the first
+    // `total` blocks are wanted, as far as they should reach in a file of
+    // even density (a little further). Should they reach further still,
+    // the last decoder of the chain goes on past its chunk (`merge`).
+    let len = if total < layout.all {
+        let share = (data_len as u128 * total as u128 / layout.all as u128) as usize;
+        (share + share / 32 + 4096).min(data_len)
+    } else {
+        data_len
+    };
     // Positions count the data without its stuffed bytes.
     let logical = |raw: usize| (raw - h.stuffed_before(raw)) as u64 * 8;
     let bits_end = logical(len);
@@ -260,7 +285,7 @@ pub(super) fn decode_chunked(
                 total.min(4 * expected + MARKS)
             };
             Chunk {
-                bits: Bits::new(h.data, starts[i], len, h.stuffed_before(starts[i])),
+                bits: Bits::new(h.data, starts[i], data_len, h.stuffed_before(starts[i])),
                 state: State::default(),
                 out: vec![0; cap * kk],
                 count: 0,
@@ -277,7 +302,27 @@ pub(super) fn decode_chunked(
         } else {
             logical(starts[i + 1])
         };
-        run(layout, c, c.cap, stop)
+        run(layout, c, c.cap, stop);
+        // A speculative start can meet a code no table has before it falls
+        // into step with the stream; its blocks would then be left to the
+        // chunk before (one thread doing two chunks' work). Start again a
+        // little further on, a few times, while most of the chunk is left.
+        let mut start = starts[i];
+        for _ in 0..RETRIES {
+            if i == 0 || !c.failed || c.count > MARKS / 2 {
+                break;
+            }
+            start += RETRY_STEP;
+            start += usize::from(start < data_len && h.data[start - 1] == 0xFF);
+            if start + (starts[i + 1] - starts[i]) / 2 >= starts[i + 1] {
+                break;
+            }
+            c.out[..c.count * kk].fill(0);
+            c.bits = Bits::new(h.data, start, data_len, h.stuffed_before(start));
+            (c.state, c.count, c.failed) = (State::default(), 0, false);
+            c.marks.clear();
+            run(layout, c, c.cap, stop);
+        }
     });
     let marks: Vec<Vec<Mark>> = chunks
         .iter_mut()
@@ -371,6 +416,9 @@ fn merge(layout: &Layout, mut chunks: Vec<Chunk>, marks: &[Vec<Mark>]) -> Result
     let mut chain = Vec::new();
     let (mut cur, mut from, mut shift, mut have) = (0, 0, [0i16; 3], 0);
     while let Some((j, m, before, state)) = chunks[cur].joined {
+        if have + before - from >= layout.total {
+            break; // this chunk's blocks reach the last one wanted
+        }
         chain.push(Link {
             chunk: cur,
             from,

@@ -122,30 +122,55 @@ fn every_size_subsampling_quality_restart_interval_and_scale_matches_jpeg_decode
     }
 }
 
+/// Ours at 1/`d`, rows `[first, end)` only (the scan decoded as far as
+/// they need), with the scan cut as in [`ours`].
+fn ours_rows(
+    bytes: &[u8],
+    d: u32,
+    threads: usize,
+    (first, end): (usize, usize),
+) -> Option<Vec<u8>> {
+    let header = header::parse(bytes)?;
+    let want = (
+        header.width.div_ceil(d as usize),
+        header.height.div_ceil(d as usize),
+    );
+    let mut layout = scan::Layout::new(&header, idct_size((header.width, header.height), want));
+    layout.limit_rows(pixels::mcu_rows_read(&layout, want, (first, end)));
+    let coefs = scan::decode_chunked(&layout, threads, 256).ok()?;
+    Some(pixels::render(&layout, &coefs, want, (first, end)).into_raw())
+}
+
 #[test]
 fn a_range_of_rows_is_exactly_those_rows_of_the_whole_image() {
     for sampling in SAMPLINGS {
-        let bytes = encode(203, 700, false, 90, sampling, 0);
-        for d in [2, 4, 8] {
-            let all = whole(&bytes, d).unwrap();
-            let (w, h) = (all.width() as usize, all.height() as usize);
-            // Within one band, across band boundaries, the edges, past the
-            // end (clamped), and an empty range (the whole image).
-            for (a, b) in [(0, 1), (5, 9), (60, 70), (63, 200), (h - 3, h + 9), (7, 7)] {
-                let (img, first) = decode(&bytes, d, Some((a, b))).unwrap();
-                let (want_first, want_end) = if a.min(h) < b.min(h) {
-                    (a, b.min(h))
-                } else {
-                    (0, h)
-                };
-                let what = format!("{sampling:?} 1/{d} rows {a}..{b}");
-                assert_eq!(first, want_first, "{what}");
-                assert_eq!(img.width() as usize, w, "{what}");
-                assert_eq!(img.height() as usize, want_end - want_first, "{what}");
-                assert!(
-                    img.as_raw()[..] == all.as_raw()[want_first * w * 4..want_end * w * 4],
-                    "{what}"
-                );
+        for restart in [0, 5] {
+            let bytes = encode(203, 700, false, 90, sampling, restart);
+            for d in [2, 4, 8] {
+                let all = whole(&bytes, d).unwrap();
+                let (w, h) = (all.width() as usize, all.height() as usize);
+                // Within one band, across band boundaries, the edges, past
+                // the end (clamped), and an empty range (the whole image).
+                for (a, b) in [(0, 1), (5, 9), (60, 70), (63, 200), (h - 3, h + 9), (7, 7)] {
+                    let (img, first) = decode(&bytes, d, Some((a, b))).unwrap();
+                    let (want_first, want_end) = if a.min(h) < b.min(h) {
+                        (a, b.min(h))
+                    } else {
+                        (0, h)
+                    };
+                    let what = format!("{sampling:?} rst{restart} 1/{d} rows {a}..{b}");
+                    assert_eq!(first, want_first, "{what}");
+                    assert_eq!(img.width() as usize, w, "{what}");
+                    assert_eq!(img.height() as usize, want_end - want_first, "{what}");
+                    let rows = &all.as_raw()[want_first * w * 4..want_end * w * 4];
+                    assert!(img.as_raw()[..] == *rows, "{what}");
+                    // The scan cut into speculative chunks, decoded only as
+                    // far as the rows need.
+                    for threads in [2, 5] {
+                        let got = ours_rows(&bytes, d, threads, (want_first, want_end));
+                        assert!(got.as_deref() == Some(rows), "{what}, {threads} chunks");
+                    }
+                }
             }
         }
     }
@@ -257,6 +282,15 @@ fn corruption_campaign(seed: u32, per_base: usize) {
                     }
                     (Some(_), None) => panic!("file {i}: decoded what jpeg-decoder refuses"),
                 }
+            }
+            // Rows 8..24 of 60, the scan decoded only as far as they need:
+            // the rows jpeg-decoder gives, or left to it. (Damage past the
+            // rows read goes unseen, as in any decoder that stops early.)
+            if let (Some(got), Some(e)) = (ours_rows(&bytes, 2, 5, (8, 24)), &expected) {
+                assert!(
+                    got[..] == e[8 * 80 * 4..24 * 80 * 4],
+                    "file {i}: rows differ"
+                );
             }
         }
     }
