@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::window::{resize_exact, Windowed};
+use super::window::{size_exact, Windowed};
 use crate::pixels::{load16, store16, PremulImage};
 use crate::placed_cache::{Lookup, PlacedCache, PlacedKey};
 use crate::plan::{Paint, Plan, Sampling};
@@ -196,7 +196,7 @@ impl super::Work {
             GridRows::Cached(image) => {
                 let w = image.width as usize;
                 let src = &image.data[rows.start * w..rows.end * w];
-                resize_exact(&mut self.window, src.len());
+                size_exact(&mut self.window, src.len());
                 for (o, p) in self.window.iter_mut().zip(src) {
                     *o = load16(*p);
                 }

@@ -22,6 +22,15 @@ pub(crate) fn resize_exact(v: &mut Vec<[f32; 4]>, n: usize) {
     v.resize(n, [0.0; 4]);
 }
 
+/// Makes `v` `n` pixels long for a caller that writes every one of them:
+/// zeroed (by [`resize_exact`]) only when its length changes, so windows
+/// of a band's usual size reuse the buffer as it is.
+pub(crate) fn size_exact(v: &mut Vec<[f32; 4]>, n: usize) {
+    if v.len() != n {
+        resize_exact(v, n);
+    }
+}
+
 /// A resampled pixel as the compositor reads it: stored as unorm16 (as
 /// [`resample`] stores it) and read back as floats.
 #[inline]
@@ -116,7 +125,8 @@ impl<'a> Windowed<'a> {
         out: &mut Vec<[f32; 4]>,
     ) {
         let cw = cols.len();
-        resize_exact(out, cw * rows.len());
+        // Every pixel of `out` is written below.
+        size_exact(out, cw * rows.len());
         if cw == 0 || rows.is_empty() {
             return;
         }
@@ -149,8 +159,9 @@ impl<'a> Windowed<'a> {
                 if fresh {
                     ring.reset(capacity, cw);
                 }
-                resize_exact(premul, xhi - xlo);
-                resize_exact(line, cw);
+                // Both are written before they are read.
+                size_exact(premul, xhi - xlo);
+                size_exact(line, cw);
                 for (k, out_row) in rows.zip(out.chunks_exact_mut(cw)) {
                     let (ws, s) = tap_span(self.yw, k);
                     line.fill([0.0; 4]);
@@ -171,7 +182,7 @@ impl<'a> Windowed<'a> {
                 if fresh {
                     ring.reset(capacity, xhi - xlo);
                 }
-                resize_exact(line, xhi - xlo);
+                size_exact(line, xhi - xlo);
                 for (k, out_row) in rows.zip(out.chunks_exact_mut(cw)) {
                     let (ws, s) = tap_span(self.yw, k);
                     line.fill([0.0; 4]);
