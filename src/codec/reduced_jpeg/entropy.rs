@@ -179,6 +179,13 @@ impl<'a> Bits<'a> {
         (self.pos - self.skipped) as u64 * 8 - u64::from(self.n)
     }
 
+    /// The first byte of the data not yet in the buffer (at most the
+    /// data's end): where a decoder that starts afresh may start without
+    /// reading bits this one holds.
+    pub fn byte(&self) -> usize {
+        self.pos.min(self.end)
+    }
+
     /// Tops the buffer up to at least 56 bits.
     #[inline(always)]
     fn refill(&mut self) {

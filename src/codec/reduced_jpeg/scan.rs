@@ -244,6 +244,15 @@ pub(super) fn decode(layout: &Layout, threads: usize) -> Result<Blocks, Corrupt>
 
 /// [`decode`] with chunks of at least `min_chunk` bytes (the tests cut
 /// small files into many chunks).
+///
+/// The data is decoded in rounds. A round cuts the data it expects the
+/// blocks still wanted to lie in into one chunk per thread: the first
+/// continues from the known decoder state, the others start speculatively.
+/// When the chain of joined chunks falls short of the blocks wanted (a
+/// speculative decoder never fell into step, or the wanted rows hold more
+/// of the data than their share, with [`Layout::limit_rows`]), the next
+/// round goes on from where the chain ends, again on every core; the last
+/// round finishes on one.
 pub(super) fn decode_chunked(
     layout: &Layout,
     threads: usize,
@@ -253,40 +262,118 @@ pub(super) fn decode_chunked(
     if h.restart_interval > 0 {
         return super::restarts::decode(layout).map(|data| Blocks::whole(data, layout.kk()));
     }
-    let (data_len, kk, total) = (h.data.len(), layout.kk(), layout.total);
-    // The data the chunks split: all of it, or, when only the first
-    // `total` blocks are wanted, as far as they should reach in a file of
-    // even density (a little further). Should they reach further still,
-    // the last decoder of the chain goes on past its chunk (`merge`).
-    let len = if total < layout.all {
-        let share = (data_len as u128 * total as u128 / layout.all as u128) as usize;
-        (share + share / 32 + 4096).min(data_len)
-    } else {
-        data_len
+    let data_len = h.data.len();
+    let mut head = Head {
+        bits: Bits::new(h.data, 0, data_len, 0),
+        state: State::default(),
     };
+    let (mut parts, mut have) = (Vec::new(), 0);
+    for round in 0..ROUNDS {
+        let want = layout.total - have;
+        let begin = head.bits.byte();
+        // Where the wanted blocks should end: the end of the data, or, when
+        // only the first `total` blocks are wanted, as far as they reach at
+        // the file's average density (the density measured so far, after
+        // the first round), a little further.
+        let end = if layout.total == layout.all {
+            data_len
+        } else {
+            let (bytes, blocks) = if have > 0 {
+                (begin, have)
+            } else {
+                (data_len, layout.all)
+            };
+            let share = (bytes as u128 * want as u128 / blocks.max(1) as u128) as usize;
+            (begin + share + share / 32 + 4096).min(data_len)
+        };
+        let last = round + 1 == ROUNDS;
+        #[cfg(test)]
+        LATER_ROUNDS.with(|r| r.set(r.get() + usize::from(round > 0)));
+        let (got, next) = decode_round(layout, head, want, (begin, end), threads, min_chunk, last)?;
+        let base = have;
+        for mut p in got {
+            p.start += base;
+            have += p.len;
+            parts.push(p);
+        }
+        match next {
+            Some(next) => head = next,
+            None => break,
+        }
+    }
+    if have < layout.total {
+        return Err(Corrupt); // the last round finishes or fails
+    }
+    Ok(Blocks {
+        parts,
+        kk: layout.kk(),
+    })
+}
+
+/// Rounds of [`decode_chunked`] at most.
+const ROUNDS: usize = 4;
+
+#[cfg(test)]
+thread_local! {
+    /// Rounds after the first that [`decode_chunked`] ran on this thread.
+    pub(super) static LATER_ROUNDS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Where a round starts: the true decoder state at a block start.
+struct Head<'d> {
+    bits: Bits<'d>,
+    state: State,
+}
+
+/// One round of [`decode_chunked`]: `want` blocks from `head`, the data
+/// `[begin, end)` (raw bytes) cut into chunks. Returns the stretches the
+/// chain of joined chunks holds (starts counted from the round's first
+/// block), and where the chain stopped if it holds fewer than `want`
+/// blocks (never on the `last` round).
+#[allow(clippy::too_many_arguments)]
+fn decode_round<'d>(
+    layout: &Layout<'d>,
+    head: Head<'d>,
+    want: usize,
+    (begin, end): (usize, usize),
+    threads: usize,
+    min_chunk: usize,
+    last: bool,
+) -> Result<(Vec<Part>, Option<Head<'d>>), Corrupt> {
+    let h = layout.header;
+    let (data_len, kk) = (h.data.len(), layout.kk());
+    let len = end.saturating_sub(begin);
     // Positions count the data without its stuffed bytes.
     let logical = |raw: usize| (raw - h.stuffed_before(raw)) as u64 * 8;
-    let bits_end = logical(len);
+    let bits_end = logical(end.max(begin));
     let n = threads.min(len / min_chunk.max(1)).max(1);
     // Chunk starts, none on the `00` of an `FF 00`.
     let starts: Vec<usize> = (0..=n)
         .map(|i| {
-            let s = len * i / n;
-            s + usize::from(s > 0 && s < len && h.data[s - 1] == 0xFF)
+            let s = begin + len * i / n;
+            s + usize::from(i > 0 && s < data_len && h.data[s - 1] == 0xFF)
         })
         .collect();
+    let mut head = Some(head);
     let mut chunks: Vec<Chunk> = (0..n)
         .map(|i| {
             let share = starts[i + 1].saturating_sub(starts[i]);
-            let expected = (total as u128 * share as u128 / len.max(1) as u128) as usize;
+            let expected = (want as u128 * share as u128 / len.max(1) as u128) as usize;
             let cap = if n == 1 {
-                total
+                want
             } else {
-                total.min(4 * expected + MARKS)
+                want.min(4 * expected + MARKS)
+            };
+            let (bits, state) = match head.take() {
+                Some(head) => (head.bits, head.state),
+                None => (
+                    Bits::new(h.data, starts[i], data_len, h.stuffed_before(starts[i])),
+                    State::default(),
+                ),
             };
             Chunk {
-                bits: Bits::new(h.data, starts[i], data_len, h.stuffed_before(starts[i])),
-                state: State::default(),
+                bits,
+                state,
                 out: vec![0; cap * kk],
                 count: 0,
                 cap,
@@ -328,13 +415,13 @@ pub(super) fn decode_chunked(
         .iter_mut()
         .map(|c| std::mem::take(&mut c.marks))
         .collect();
-    let last = n - 1;
-    parallel_each(&mut chunks[..last], |i, c| {
+    let last_chunk = n - 1;
+    parallel_each(&mut chunks[..last_chunk], |i, c| {
         if !c.failed {
             join(layout, &marks, i, c, bits_end);
         }
     });
-    merge(layout, chunks, &marks)
+    merge(layout, chunks, &marks, want, last || n == 1)
 }
 
 /// Runs `f` on every item, one rayon task each.
@@ -408,15 +495,22 @@ impl Blocks {
     }
 }
 
-/// Follows the joins from the first chunk, lets the last chunk of the chain
-/// finish the scan if the data ran out early (through zeros, as
-/// jpeg-decoder does), and hands over the kept stretches.
-fn merge(layout: &Layout, mut chunks: Vec<Chunk>, marks: &[Vec<Mark>]) -> Result<Blocks, Corrupt> {
+/// Follows the joins from the first chunk and hands over the stretches of
+/// the chain, `want` blocks; when the chain holds fewer, either lets its
+/// last chunk finish (`finish`: the last round; through zeros if the data
+/// ran out, as jpeg-decoder does) or says where the chain stopped.
+fn merge<'d>(
+    layout: &Layout,
+    mut chunks: Vec<Chunk<'d>>,
+    marks: &[Vec<Mark>],
+    want: usize,
+    finish: bool,
+) -> Result<(Vec<Part>, Option<Head<'d>>), Corrupt> {
     let kk = layout.kk();
     let mut chain = Vec::new();
     let (mut cur, mut from, mut shift, mut have) = (0, 0, [0i16; 3], 0);
     while let Some((j, m, before, state)) = chunks[cur].joined {
-        if have + before - from >= layout.total {
+        if have + before - from >= want {
             break; // this chunk's blocks reach the last one wanted
         }
         chain.push(Link {
@@ -435,16 +529,30 @@ fn merge(layout: &Layout, mut chunks: Vec<Chunk>, marks: &[Vec<Mark>]) -> Result
         (cur, from) = (j, m);
     }
     let c = &mut chunks[cur];
-    if have + c.count - from < layout.total {
+    let mut next = None;
+    if have + c.count - from < want {
         if c.failed {
             return Err(Corrupt);
         }
-        run(layout, c, from + layout.total - have, u64::MAX);
-        if c.failed || have + c.count - from < layout.total {
-            return Err(Corrupt);
+        if finish {
+            run(layout, c, from + want - have, u64::MAX);
+            if c.failed || have + c.count - from < want {
+                return Err(Corrupt);
+            }
+        } else {
+            // The next round starts where this decoder stopped, with the
+            // true predictors.
+            let mut state = c.state;
+            for (p, s) in state.pred.iter_mut().zip(shift) {
+                *p = p.wrapping_add(s);
+            }
+            next = Some(Head {
+                bits: c.bits.clone(),
+                state,
+            });
         }
     }
-    let to = from + layout.total - have;
+    let to = (from + want - have).min(c.count);
     chain.push(Link {
         chunk: cur,
         from,
@@ -472,10 +580,7 @@ fn merge(layout: &Layout, mut chunks: Vec<Chunk>, marks: &[Vec<Mark>]) -> Result
         }
         start += len;
     }
-    Ok(Blocks {
-        parts,
-        kk: layout.kk(),
-    })
+    Ok((parts, next))
 }
 
 /// Adds `shift` (by scan component) to the DC value of each block in

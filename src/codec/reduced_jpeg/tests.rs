@@ -177,6 +177,29 @@ fn a_range_of_rows_is_exactly_those_rows_of_the_whole_image() {
 }
 
 #[test]
+fn rows_whose_data_outruns_their_share_are_decoded_in_more_rounds_with_the_same_pixels() {
+    // Grain in the top three quarters, flat grey below: the top rows hold
+    // nearly all of the scan, far past their share of it, so the first
+    // round's chunks stop short and further rounds go on from the chain.
+    let (w, h) = (320u16, 640u16);
+    let mut px = photo(w, h, 3, 7);
+    px[usize::from(w) * 480 * 3..].fill(128);
+    let mut bytes = Vec::new();
+    let mut enc = Encoder::new(&mut bytes, 95);
+    enc.set_sampling_factor(SamplingFactor::F_2_2);
+    enc.encode(&px, w, h, ColorType::Rgb).unwrap();
+    let all = whole(&bytes, 2).unwrap().into_raw();
+    let row = 160 * 4;
+    for threads in [2, 3, 8] {
+        let before = scan::LATER_ROUNDS.with(|r| r.get());
+        let got = ours_rows(&bytes, 2, threads, (0, 236)).unwrap();
+        assert!(got[..] == all[..236 * row], "{threads} chunks");
+        let rounds = scan::LATER_ROUNDS.with(|r| r.get()) - before;
+        assert!(rounds > 0, "{threads} chunks: one round did it all");
+    }
+}
+
+#[test]
 fn grey_files_match_jpeg_decoder_exactly() {
     for (w, h) in [(1, 9), (33, 17), (300, 200)] {
         for restart in [0, 3] {
