@@ -137,15 +137,20 @@ impl AssetCache {
 
     /// The decoded image of `path` at the shrink factor (and with the
     /// rows) `choose` picks for its natural size, decoding it with `decode`
-    /// (outside the lock; it must pick with `choose` too) unless the cache
-    /// holds the file as it is now at that factor, with those rows.
+    /// unless the cache holds the file as it is now at that factor, with
+    /// those rows. `decode` runs outside the lock and must pick with the
+    /// chooser it is given: `choose` with the rows widened to cover those
+    /// the cache holds of the file at that factor, so scenes that crop the
+    /// same file differently in turn end up sharing one entry.
     pub fn get_or_decode<E>(
         &self,
         path: &Path,
         choose: impl Fn((u32, u32)) -> Pick,
-        decode: impl FnOnce() -> Result<Decoded, E>,
+        decode: impl FnOnce(&dyn Fn((u32, u32)) -> Pick) -> Result<Decoded, E>,
     ) -> Result<SourceImage, E> {
         let identity = Identity::of(path);
+        // The factor and rows of the entry held for the file, if any.
+        let mut held: Option<(u32, (u32, u32))> = None;
         {
             let mut inner = self.lock();
             if let Some(id) = identity {
@@ -157,19 +162,20 @@ impl AssetCache {
                 if let Some(natural) = natural {
                     let pick = choose(natural);
                     let shrink = pick.shrink;
-                    let found = inner
+                    let entry = inner
                         .entries
                         .get(&(path.to_path_buf(), shrink))
-                        .filter(|e| e.identity == id && e.covers(pick))
-                        .map(|e| SourceImage {
-                            image: Arc::clone(&e.image),
-                            natural,
-                            shrink,
-                            raster: e.raster,
-                            first_row: e.first_row,
-                            colour_note: e.colour_note.clone(),
-                            key: Some(id.key(path, shrink, e.first_row)),
-                        });
+                        .filter(|e| e.identity == id);
+                    held = entry.map(|e| (shrink, (e.first_row, e.first_row + e.image.height())));
+                    let found = entry.filter(|e| e.covers(pick)).map(|e| SourceImage {
+                        image: Arc::clone(&e.image),
+                        natural,
+                        shrink,
+                        raster: e.raster,
+                        first_row: e.first_row,
+                        colour_note: e.colour_note.clone(),
+                        key: Some(id.key(path, shrink, e.first_row)),
+                    });
                     if let Some(found) = found {
                         inner.hits += 1;
                         return Ok(found);
@@ -178,7 +184,16 @@ impl AssetCache {
             }
             inner.misses += 1;
         }
-        let decoded = decode()?;
+        let widened = |natural| {
+            let mut pick = choose(natural);
+            if let (Some((a, b)), Some((shrink, (c, d)))) = (pick.rows, held) {
+                if shrink == pick.shrink {
+                    pick.rows = Some((a.min(c), b.max(d)));
+                }
+            }
+            pick
+        };
+        let decoded = decode(&widened)?;
         let cached = SourceImage {
             image: Arc::new(decoded.image),
             natural: decoded.natural,
@@ -252,28 +267,28 @@ mod tests {
         let a = file(dir.path(), "a.png", 16); // 1 KiB decoded
         let b = file(dir.path(), "b.png", 16);
         let cache = AssetCache::new(2048 + 1024);
-        let first = cache.get_or_decode(&a, full, || decode(&a)).unwrap();
-        let again = cache.get_or_decode(&a, full, || decode(&a)).unwrap();
+        let first = cache.get_or_decode(&a, full, |_| decode(&a)).unwrap();
+        let again = cache.get_or_decode(&a, full, |_| decode(&a)).unwrap();
         assert!(Arc::ptr_eq(&first.image, &again.image));
-        cache.get_or_decode(&b, full, || decode(&b)).unwrap();
+        cache.get_or_decode(&b, full, |_| decode(&b)).unwrap();
         let s = cache.stats();
         assert_eq!((s.hits, s.misses, s.images, s.bytes), (1, 2, 2, 2048));
         // A changed file (another size) is decoded again.
         file(dir.path(), "a.png", 20);
-        let changed = cache.get_or_decode(&a, full, || decode(&a)).unwrap();
+        let changed = cache.get_or_decode(&a, full, |_| decode(&a)).unwrap();
         assert_eq!(changed.image.width(), 20);
         assert_eq!(cache.stats().misses, 3);
         // Over the budget: the least recently used (b) goes.
         let c = file(dir.path(), "c.png", 16);
-        cache.get_or_decode(&c, full, || decode(&c)).unwrap();
+        cache.get_or_decode(&c, full, |_| decode(&c)).unwrap();
         let s = cache.stats();
         assert!(s.bytes <= s.budget, "{s:?}");
         assert_eq!(s.evictions, 1);
-        cache.get_or_decode(&b, full, || decode(&b)).unwrap();
+        cache.get_or_decode(&b, full, |_| decode(&b)).unwrap();
         assert_eq!(cache.stats().misses, 5, "b was evicted");
         // An image larger than the budget is decoded but not kept.
         let big = file(dir.path(), "big.png", 64);
-        cache.get_or_decode(&big, full, || decode(&big)).unwrap();
+        cache.get_or_decode(&big, full, |_| decode(&big)).unwrap();
         assert!(cache.stats().bytes <= s.budget);
     }
 
@@ -298,7 +313,7 @@ mod tests {
                 .get_or_decode(
                     &path,
                     |_| pick,
-                    || crate::shrink::decode_file(&path, 1 << 24, |_| pick).map_err(|e| e.0),
+                    |choose| crate::shrink::decode_file(&path, 1 << 24, choose).map_err(|e| e.0),
                 )
                 .unwrap()
         };
@@ -312,9 +327,17 @@ mod tests {
             Arc::ptr_eq(&some.image, &within.image),
             "rows 12..18 are held"
         );
-        assert_eq!(within.key, some.key);
         let more = get(rows(0, 40));
         assert_eq!((more.first_row, more.image.height()), (0, 40));
+        // Another crop: decoded widened to the rows held too, so the two
+        // crops share the entry from then on.
+        let other = get(rows(60, 70));
+        assert_eq!((other.first_row, other.image.height()), (0, 70));
+        let back = get(rows(0, 40));
+        assert!(
+            Arc::ptr_eq(&other.image, &back.image),
+            "both crops are held"
+        );
         let all = get(Pick::whole(2));
         assert_eq!((all.first_row, all.image.height()), (0, 128));
         let again = get(rows(10, 20));
@@ -324,7 +347,7 @@ mod tests {
         );
         assert_ne!(some.key, all.key, "pixels from another row are another key");
         let s = cache.stats();
-        assert_eq!((s.hits, s.misses, s.images), (2, 3, 1));
+        assert_eq!((s.hits, s.misses, s.images), (3, 4, 1));
         // The rows are those of the whole image.
         let w = 64 * 4;
         assert_eq!(some.image.as_raw()[..], all.image.as_raw()[10 * w..20 * w]);

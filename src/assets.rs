@@ -256,7 +256,7 @@ impl Assets {
                     }
                 };
                 cache
-                    .get_or_decode(path, choose, || {
+                    .get_or_decode(path, choose, |choose| {
                         shrink::decode_file(path, max_pixels, choose)
                     })
                     .map_err(|e| fail(e.0))

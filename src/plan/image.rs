@@ -160,9 +160,9 @@ pub(crate) enum RowsRead {
 
 /// The rows of the raster of a `natural`-sized image decoded at 1/`shrink`
 /// (`raster` pixels) that `plan_image` will read for `layer` on a
-/// `canvas`-sized canvas: the span of the same weights, two rows wider on
-/// each side (so that a tile of the canvas, whose weights are computed
-/// from shifted positions, stays inside).
+/// `canvas`-sized canvas: the span of the same weights, wider on each side
+/// by two rows and one canvas row's step (so that a tile of the canvas,
+/// whose weights are computed from shifted positions, stays inside).
 pub(crate) fn rows_read(
     layer: &Layer,
     il: &ImageLayer,
@@ -182,7 +182,12 @@ pub(crate) fn rows_read(
         Some((_, _, yw)) => {
             let rh = source.raster.1;
             let (lo, hi) = span(&yw, 0, yw.len(), rh);
-            RowsRead::Some(lo.saturating_sub(2), (hi + 2).min(rh))
+            // A tile's bounds, rounded from shifted positions, may take one
+            // more canvas row at the layer's edge: its taps start up to one
+            // row's step (`ky` raster rows) further out.
+            let ky = sh as f64 / ph / shrink as f64;
+            let margin = 2 + ky.ceil().clamp(0.0, rh as f64) as u32;
+            RowsRead::Some(lo.saturating_sub(margin), hi.saturating_add(margin).min(rh))
         }
     }
 }
