@@ -103,10 +103,12 @@ fn a_cover_crop_decodes_only_the_rows_it_reads_with_the_pixels_of_the_whole_deco
 
         let fresh = b.renderer.clone().with_asset_cache_budget(1 << 30);
         let from_rows = fresh.render(&crop).unwrap();
-        let held = fresh.asset_cache_stats().bytes;
+        // The 100 canvas rows read about 133 of the 300 raster rows, plus
+        // the filter's reach and the margins: well under 200.
+        let rows = fresh.asset_cache_stats().bytes / (400 * 4);
         assert!(
-            held < 400 * 200 * 4 && held % (400 * 4) == 0,
-            "{}: {held} bytes decoded, not only the rows read",
+            (133..200).contains(&rows),
+            "{}: {rows} rows decoded, not only the rows read",
             b.name
         );
         assert!(
