@@ -369,14 +369,14 @@ fn rows_for_layers(
     shrink: u32,
 ) -> Option<(u32, u32)> {
     let raster = (natural.0.div_ceil(shrink), natural.1.div_ceil(shrink));
+    let source = SourceGeometry { natural, raster };
+    let canvas = (scene.width, scene.height);
     let mut span: Option<(u32, u32)> = None;
     for &index in layers {
         let layer = &scene.layers[index];
         let LayerKind::Image(il) = &layer.kind else {
             continue;
         };
-        let canvas = (scene.width, scene.height);
-        let source = SourceGeometry { natural, raster };
         match crate::plan::image::rows_read(layer, il, source, shrink, canvas) {
             RowsRead::All => return None,
             RowsRead::None => {}

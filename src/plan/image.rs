@@ -59,8 +59,7 @@ pub(crate) fn plan_image(
     let (sw, sh) = source.natural;
     let (rw, rh) = source.raster;
     let d = source.shrink.max(1) as f64;
-    let (px, py, pw, ph) = place_image(layer, il.fit, il.position, sw, sh);
-    let geom = BoxGeometry::of(layer).with_clip([px, py, px + pw, py + ph]);
+    let ((px, py, pw, ph), geom) = placement(layer, il, source.natural);
     if geom.axis_aligned {
         let natural = pw == sw as f64 && ph == sh as f64 && source.shrink == 1;
         if natural && px.fract() == 0.0 && py.fract() == 0.0 {
@@ -111,6 +110,18 @@ pub(crate) fn plan_image(
     (Some(plan), geom)
 }
 
+/// Where an image of `natural` size lands in the layer's box, and the
+/// layer's geometry with its area clip narrowed to it.
+fn placement(
+    layer: &Layer,
+    il: &ImageLayer,
+    (sw, sh): (u32, u32),
+) -> ((f64, f64, f64, f64), BoxGeometry) {
+    let (px, py, pw, ph) = place_image(layer, il.fit, il.position, sw, sh);
+    let geom = BoxGeometry::of(layer).with_clip([px, py, px + pw, py + ph]);
+    ((px, py, pw, ph), geom)
+}
+
 /// The canvas pixels an axis-aligned resample of `source` placed at
 /// `(px, py, pw, ph)` covers (`None`: none are visible), and its weights
 /// over the whole decoded raster (`source.raster`, shrunk by `d`).
@@ -133,6 +144,7 @@ fn grid(
 
 /// The sizes `grid` needs: the image's natural size and its whole decoded
 /// raster's.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct SourceGeometry {
     pub natural: (u32, u32),
     pub raster: (u32, u32),
@@ -170,13 +182,11 @@ pub(crate) fn rows_read(
     shrink: u32,
     canvas: (u32, u32),
 ) -> RowsRead {
-    let (sw, sh) = source.natural;
-    let (px, py, pw, ph) = place_image(layer, il.fit, il.position, sw, sh);
-    let geom = BoxGeometry::of(layer).with_clip([px, py, px + pw, py + ph]);
+    let (placed, geom) = placement(layer, il, source.natural);
     if !geom.axis_aligned || shrink <= 1 {
         return RowsRead::All;
     }
-    let placed = (px, py, pw, ph);
+    let (sh, ph) = (source.natural.1, placed.3);
     match grid(il, &geom, placed, shrink as f64, &source, canvas) {
         None => RowsRead::None,
         Some((_, _, yw)) => {

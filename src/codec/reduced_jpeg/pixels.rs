@@ -40,15 +40,15 @@ impl Component<'_> {
 }
 
 /// Rows `first..` of one component's plane, as many as a band needs.
-struct Plane<'a> {
-    data: &'a [u8],
+struct Plane {
+    data: Vec<u8>,
     stride: usize,
     first: usize,
     width: usize,
     height: usize,
 }
 
-impl Plane<'_> {
+impl Plane {
     /// Row `r` of the plane (at least `first`), from its first sample.
     fn row(&self, r: usize) -> &[u8] {
         &self.data[(r - self.first) * self.stride..]
@@ -93,29 +93,22 @@ pub(super) fn render(
     }
     bands.into_par_iter().for_each(|(first_y, rows)| {
         let last_y = first_y + rows.len() / (out_w * 4) - 1;
-        let mut scratch: Vec<Vec<u8>> = Vec::with_capacity(comps.len());
-        let mut firsts = Vec::with_capacity(comps.len());
-        for c in &comps {
-            let (my0, my1) = c.mcu_rows(first_y, last_y, k, mcus_y);
-            let per_mcu = c.v * k;
-            let mut data = vec![0u8; c.stride * (my1 - my0) * per_mcu];
-            for my in my0..my1 {
-                let band = &mut data[(my - my0) * per_mcu * c.stride..][..per_mcu * c.stride];
-                transform_mcu_row(layout, coefs, c, my, band);
-            }
-            scratch.push(data);
-            firsts.push(my0 * per_mcu);
-        }
         let planes: Vec<Plane> = comps
             .iter()
-            .zip(&scratch)
-            .zip(&firsts)
-            .map(|((c, data), &first)| Plane {
-                data,
-                stride: c.stride,
-                first,
-                width: c.width,
-                height: c.height,
+            .map(|c| {
+                let (my0, my1) = c.mcu_rows(first_y, last_y, k, mcus_y);
+                let per_mcu = c.v * k;
+                let mut data = vec![0u8; c.stride * (my1 - my0) * per_mcu];
+                for (my, band) in (my0..my1).zip(data.chunks_exact_mut(per_mcu * c.stride)) {
+                    transform_mcu_row(layout, coefs, c, my, band);
+                }
+                Plane {
+                    data,
+                    stride: c.stride,
+                    first: my0 * per_mcu,
+                    width: c.width,
+                    height: c.height,
+                }
             })
             .collect();
         let mut lines = vec![vec![0u8; out_w * 2 + 2]; planes.len()];

@@ -47,6 +47,7 @@ impl<'a> Layout<'a> {
             slot_component.extend(std::iter::repeat_n(i, c.h * c.v));
         }
         let (mx, my) = header.mcus();
+        let all = mx * my * slot_component_len(header);
         let slot_tables = slot_component
             .iter()
             .map(|&c| {
@@ -64,8 +65,8 @@ impl<'a> Layout<'a> {
             bpm: slot_component.len(),
             slot_component,
             slot_tables,
-            total: mx * my * slot_component_len(header),
-            all: mx * my * slot_component_len(header),
+            total: all,
+            all,
         }
     }
 
