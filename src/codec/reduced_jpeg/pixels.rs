@@ -13,6 +13,7 @@ use image::RgbaImage;
 use rayon::prelude::*;
 
 use super::scan::{Blocks, Layout};
+use crate::cpu::kernels::{self, Stage};
 
 /// A frame component as the pixel stage needs it.
 struct Component<'a> {
@@ -71,7 +72,6 @@ pub(super) fn render(
     (first, end): (usize, usize),
 ) -> RgbaImage {
     let (_, vm) = layout.header.max_factors();
-    let mcus_y = layout.header.mcus().1;
     let k = layout.k;
     let comps = components(layout, (out_w, out_h));
     let vector_pixels = vector_prefix(out_w);
@@ -92,30 +92,73 @@ pub(super) fn render(
         (rest, y) = (tail, next);
     }
     bands.into_par_iter().for_each(|(first_y, rows)| {
+        kernels::vectorised(Band {
+            layout,
+            coefs,
+            comps: &comps,
+            out_w,
+            vector_pixels,
+            first_y,
+            rows,
+        });
+    });
+    // The buffer is exactly out_w x (end - first) x 4 bytes.
+    RgbaImage::from_raw(out_w as u32, (end - first) as u32, img).unwrap_or_default()
+}
+
+/// One band of [`render`]'s output: its blocks transformed into planes of
+/// its own, upsampled and converted into `rows` (output rows from
+/// `first_y`). A [`Stage`] so that its integer loops are compiled for AVX2
+/// where the processor has it (same pixels either way).
+struct Band<'a, 'h> {
+    layout: &'a Layout<'h>,
+    coefs: &'a Blocks,
+    comps: &'a [Component<'h>],
+    out_w: usize,
+    vector_pixels: usize,
+    first_y: usize,
+    rows: &'a mut [u8],
+}
+
+impl Stage for Band<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let Band {
+            layout,
+            coefs,
+            comps,
+            out_w,
+            vector_pixels,
+            first_y,
+            rows,
+        } = self;
+        let (k, mcus_y) = (layout.k, layout.header.mcus().1);
         let last_y = first_y + rows.len() / (out_w * 4) - 1;
-        let planes: Vec<Plane> = comps
-            .iter()
-            .map(|c| {
-                let (my0, my1) = c.mcu_rows(first_y, last_y, k, mcus_y);
-                let per_mcu = c.v * k;
-                let mut data = vec![0u8; c.stride * (my1 - my0) * per_mcu];
-                for (my, band) in (my0..my1).zip(data.chunks_exact_mut(per_mcu * c.stride)) {
-                    transform_mcu_row(layout, coefs, c, my, band);
-                }
-                Plane {
-                    data,
-                    stride: c.stride,
-                    first: my0 * per_mcu,
-                    width: c.width,
-                    height: c.height,
-                }
-            })
-            .collect();
+        // Plain loops, no closures: everything here is compiled into the
+        // stage's wide copy (see `kernels::Stage`).
+        let mut planes = Vec::with_capacity(comps.len());
+        for c in comps {
+            let (my0, my1) = c.mcu_rows(first_y, last_y, k, mcus_y);
+            let per_mcu = c.v * k;
+            let mut data = vec![0u8; c.stride * (my1 - my0) * per_mcu];
+            for (my, band) in (my0..my1).zip(data.chunks_exact_mut(per_mcu * c.stride)) {
+                transform_mcu_row(layout, coefs, c, my, band);
+            }
+            planes.push(Plane {
+                data,
+                stride: c.stride,
+                first: my0 * per_mcu,
+                width: c.width,
+                height: c.height,
+            });
+        }
         let mut lines = vec![vec![0u8; out_w * 2 + 2]; planes.len()];
         let mut cols = Vec::with_capacity(out_w + 1);
         for (r, out) in rows.chunks_exact_mut(out_w * 4).enumerate() {
             let y = first_y + r;
-            for ((p, c), line) in planes.iter().zip(&comps).zip(&mut lines) {
+            for ((p, c), line) in planes.iter().zip(comps).zip(&mut lines) {
                 c.upsample.row(p, y, out_w, line, &mut cols);
             }
             if let [l] = &lines[..] {
@@ -126,9 +169,7 @@ pub(super) fn render(
                 ycbcr_row(&lines[0], &lines[1], &lines[2], vector_pixels, out);
             }
         }
-    });
-    // The buffer is exactly out_w x (end - first) x 4 bytes.
-    RgbaImage::from_raw(out_w as u32, (end - first) as u32, img).unwrap_or_default()
+    }
 }
 
 /// How many MCU rows from the top [`render`] reads to make output rows
@@ -178,6 +219,7 @@ fn components<'h>(layout: &Layout<'h>, (out_w, out_h): (usize, usize)) -> Vec<Co
 
 /// Component `c`'s blocks of MCU row `my`, each block's reduced inverse DCT
 /// written at its place in `out` (the row's `c.v * k` plane rows).
+#[inline(always)]
 fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, out: &mut [u8]) {
     let (k, kk, bpm) = (layout.k, layout.kk(), layout.bpm);
     let mcus_x = c.stride / (c.h * k);
@@ -205,6 +247,7 @@ fn f2f12(x: f32) -> i32 {
     (x * 4096.0 + 0.5) as i32
 }
 
+#[inline(always)]
 fn clamp(x: i32) -> u8 {
     x.clamp(0, 255) as u8
 }
@@ -213,6 +256,7 @@ fn clamp(x: i32) -> u8 {
 /// corner row by row, `q` the table in natural order. (Its constants are
 /// kept digit for digit; as `f32` they round the same either way.)
 #[allow(clippy::excessive_precision)]
+#[inline(always)]
 fn idct4(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
     const CONST_BITS: u32 = 12;
     const PASS1_BITS: u32 = 2;
@@ -262,6 +306,7 @@ fn idct4(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
 }
 
 /// jpeg-decoder's `dequantize_and_idct_block_2x2`.
+#[inline(always)]
 fn idct2(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
     const SCALE_BITS: u32 = 3;
     let dq = |i: usize, n: usize| i32::from(c[i]).wrapping_mul(i32::from(q[n]));
@@ -278,6 +323,7 @@ fn idct2(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
 
 /// jpeg-decoder's `dequantize_and_idct_block_1x1` (a division that
 /// truncates, as there).
+#[inline(always)]
 fn idct1(c: &[i16], q: &[u16; 64], out: &mut [u8]) {
     let s = i32::from(c[0])
         .wrapping_mul(i32::from(q[0]))
@@ -325,6 +371,7 @@ impl Upsample {
 
     /// Output row `y` of plane `p`, at least `out_w` samples, into `line`
     /// (`cols`: scratch).
+    #[inline(always)]
     fn row(self, p: &Plane, y: usize, out_w: usize, line: &mut [u8], cols: &mut Vec<u32>) {
         let at = |r: usize| p.row(r);
         // jpeg-decoder's near and far rows for vertical upsampling.
@@ -359,6 +406,7 @@ impl Upsample {
 }
 
 /// jpeg-decoder's `UpsamplerH2V1` of one row.
+#[inline(always)]
 fn h2(input: &[u8], out: &mut [u8]) {
     let w = input.len();
     if w == 1 {
@@ -378,6 +426,7 @@ fn h2(input: &[u8], out: &mut [u8]) {
 
 /// jpeg-decoder's `UpsamplerH2V2` of one row from its near and far rows
 /// (`cols`: scratch for the vertical sums).
+#[inline(always)]
 fn h2v2(near: &[u8], far: &[u8], cols: &mut Vec<u32>, out: &mut [u8]) {
     let w = near.len();
     cols.clear();
@@ -412,6 +461,7 @@ fn vector_prefix(out_w: usize) -> usize {
 
 /// One row of YCbCr lines to RGBA: the first `vector` pixels as
 /// jpeg-decoder's SSSE3 code rounds, the rest as its scalar code does.
+#[inline(always)]
 fn ycbcr_row(y: &[u8], cb: &[u8], cr: &[u8], vector: usize, out: &mut [u8]) {
     let n = out.len() / 4;
     let (head, tail) = out.split_at_mut(vector * 4);

@@ -122,6 +122,27 @@ fn every_size_subsampling_quality_restart_interval_and_scale_matches_jpeg_decode
     }
 }
 
+#[test]
+fn the_pixel_stage_gives_the_same_bytes_compiled_for_avx2_and_for_the_baseline() {
+    use crate::cpu::kernels::PORTABLE_STAGES;
+    use std::sync::atomic::Ordering;
+    for sampling in SAMPLINGS {
+        for grey in [false, true] {
+            let bytes = encode(257, 130, grey, 90, sampling, 0);
+            for d in [2, 4, 8] {
+                let wide = whole(&bytes, d).unwrap();
+                PORTABLE_STAGES.store(true, Ordering::Relaxed);
+                let portable = whole(&bytes, d);
+                PORTABLE_STAGES.store(false, Ordering::Relaxed);
+                assert!(
+                    portable.as_ref() == Some(&wide),
+                    "{sampling:?} grey {grey} 1/{d}"
+                );
+            }
+        }
+    }
+}
+
 /// Ours at 1/`d`, rows `[first, end)` only (the scan decoded as far as
 /// they need), with the scan cut as in [`ours`].
 fn ours_rows(
