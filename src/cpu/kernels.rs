@@ -5,6 +5,7 @@
 //! hold every path to the float64 reference).
 
 use crate::color::{linear_to_srgb8, srgb8_to_linear_table, BlendSpace};
+use crate::pixels::{load16, store16};
 
 const INV255: f32 = 1.0 / 255.0;
 
@@ -190,7 +191,7 @@ pub fn encode_srgb_row(acc: &[[f32; 4]], out: &mut [u8]) {
     encode_srgb_row_auto(acc, out)
 }
 
-/// Hand-written AVX2 versions of the two hottest loops, one pixel per
+/// Hand-written AVX2 versions of the hottest loops, one pixel per
 /// 128-bit lane (two per register), so no transposition is needed. Same
 /// operations in the same order as the portable code above.
 #[cfg(target_arch = "x86_64")]
@@ -345,6 +346,42 @@ mod avx2 {
         let done = blocks * 8;
         super::encode_linear_impl(&acc[done..n], &mut out[done * 4..n * 4]);
     }
+
+    /// `quantize_row_impl` (`load16(store16(p))` per pixel), two pixels a
+    /// register: the same comparisons, the multiply and add unfused, and
+    /// the truncation through i32 (a NaN gives 0x80000000, whose low 16
+    /// bits are the 0 that `as u16` gives).
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn quantize(row: &mut [[f32; 4]]) {
+        let pairs = row.len() / 2;
+        let zero = _mm256_setzero_ps();
+        let one = _mm256_set1_ps(1.0);
+        let k65535 = _mm256_set1_ps(65535.0);
+        let half = _mm256_set1_ps(0.5);
+        let low16 = _mm256_set1_epi32(0xffff);
+        let inv = _mm256_set1_ps(1.0 / 65535.0);
+        let p = row.as_mut_ptr() as *mut f32;
+        for i in 0..pairs {
+            // SAFETY: pair i is pixels 2i and 2i + 1 < row.len(), floats
+            // 8i..8i + 8 of `row`.
+            unsafe {
+                let v = _mm256_loadu_ps(p.add(i * 8));
+                // a = alpha.clamp(0, 1): below 0 -> 0, above 1 -> 1.
+                let a = _mm256_permute_ps::<0xff>(v);
+                let a = _mm256_blendv_ps(a, zero, _mm256_cmp_ps::<_CMP_LT_OQ>(a, zero));
+                let a = _mm256_blendv_ps(a, one, _mm256_cmp_ps::<_CMP_GT_OQ>(a, one));
+                // Each channel: below 0 -> 0, above a -> a (alpha itself
+                // becomes a).
+                let c = _mm256_blendv_ps(v, zero, _mm256_cmp_ps::<_CMP_LT_OQ>(v, zero));
+                let c = _mm256_blendv_ps(c, a, _mm256_cmp_ps::<_CMP_GT_OQ>(c, a));
+                let f = _mm256_add_ps(_mm256_mul_ps(c, k65535), half);
+                let q = _mm256_and_si256(_mm256_cvttps_epi32(f), low16);
+                let back = _mm256_mul_ps(_mm256_cvtepi32_ps(q), inv);
+                _mm256_storeu_ps(p.add(i * 8), back);
+            }
+        }
+        super::quantize_row_impl(&mut row[pairs * 2..]);
+    }
 }
 
 /// Straight 8-bit sRGB from premultiplied colour in the linear blend space.
@@ -390,6 +427,28 @@ dispatch!(
     (acc: &mut [[f32; 4]], w: f32, row: &[[f32; 4]]),
     accumulate_row_impl(acc, w, row)
 );
+
+/// Each pixel of `row` as the resampler stores it and the compositor reads
+/// it back: rounded to unorm16 premultiplied colour ([`store16`], which
+/// clamps filter overshoot) and converted back to floats ([`load16`]).
+#[inline(always)]
+fn quantize_row_impl(row: &mut [[f32; 4]]) {
+    for p in row {
+        *p = load16(store16(*p));
+    }
+}
+
+/// [`quantize_row_impl`]: by hand with AVX2 where the processor has it
+/// (the compiler's own vectorisation of it gathered lanes one by one).
+pub fn quantize_row(row: &mut [[f32; 4]]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: the processor has AVX2 and FMA (checked just above).
+        unsafe { avx2::quantize(row) };
+        return;
+    }
+    quantize_row_impl(row)
+}
 
 /// One output pixel of the horizontal filter: `sum_i ws[i] * px[i]` over
 /// the taps that exist, in tap order.
@@ -470,7 +529,7 @@ dispatch!(
 /// must be `#[inline(always)]`, down to the loops that matter, so that it
 /// is compiled into [`vectorised`]'s AVX2 copy rather than called from it.
 /// Integer arithmetic gives the same results whichever instructions carry
-/// it out, so no stage needs a second test.
+/// it out; a test still compares the two copies (`PORTABLE_STAGES`).
 pub(crate) trait Stage {
     type Output;
     fn run(self) -> Self::Output;

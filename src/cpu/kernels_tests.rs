@@ -130,3 +130,36 @@ fn fused_over_equals_premultiply_then_over() {
         }
     }
 }
+
+#[test]
+fn quantize_row_wide_equals_store16_then_load16_on_overshoot_edges_and_nan() {
+    let mut next = crate::codec::xorshift32(77);
+    let mut row: Vec<[f32; 4]> = (0..4099)
+        .map(|_| {
+            // Mostly filter overshoot around valid premultiplied colour.
+            let mut v = || (next() % 2600) as f32 / 2000.0 - 0.15;
+            let a = v();
+            [v() * a.max(0.0), v(), v() * 1.1, a]
+        })
+        .collect();
+    let edges = [
+        [-0.0, 0.0, 1.0, 1.0],
+        [2.0, -3.0, 0.5, 0.25],
+        [0.3, 0.3, 0.3, -0.5],
+        [0.3, 0.9, 1.5, 1.7],
+        [f32::NAN, 0.5, 0.2, 0.5],
+        [0.5, 0.2, 0.1, f32::NAN],
+        [1.0 / 131070.0, 3.0 / 131070.0, 0.999_99, 1.0],
+    ];
+    row.extend(edges);
+    let mut wide = row.clone();
+    quantize_row(&mut wide);
+    for (i, (w, p)) in wide.iter().zip(&row).enumerate() {
+        let want = load16(store16(*p));
+        assert_eq!(
+            w.map(f32::to_bits),
+            want.map(f32::to_bits),
+            "pixel {i}: {p:?}"
+        );
+    }
+}

@@ -7,7 +7,7 @@
 //! [`crate::shrink::SourceKey`] (animation frames) bypass the cache.
 //!
 //! The cached pixels are the unorm16 values every window is quantized to
-//! ([`super::window::quantized`]), and reading one back ([`load16`]) gives
+//! ([`super::kernels::quantize_row`]), and reading one back ([`load16`]) gives
 //! the window's float bit for bit, so a render from the cache equals one
 //! that resamples, byte for byte.
 

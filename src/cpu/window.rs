@@ -10,7 +10,6 @@ use image::RgbaImage;
 use super::kernels;
 use super::resample::{tap_span, RowRing};
 use crate::color::BlendSpace;
-use crate::pixels::{load16, store16};
 use crate::plan::weights::{span, AxisWeights, PassOrder, PassPlan};
 
 /// Makes `v` `n` transparent pixels, growing its allocation to exactly
@@ -29,13 +28,6 @@ pub(crate) fn size_exact(v: &mut Vec<[f32; 4]>, n: usize) {
     if v.len() != n {
         resize_exact(v, n);
     }
-}
-
-/// A resampled pixel as the compositor reads it: stored as unorm16 (as
-/// [`resample`] stores it) and read back as floats.
-#[inline]
-pub(crate) fn quantized(p: [f32; 4]) -> [f32; 4] {
-    load16(store16(p))
 }
 
 /// A planned resample computed a rectangle at a time: every pixel of a
@@ -172,9 +164,8 @@ impl<'a> Windowed<'a> {
                         });
                         kernels::accumulate_row(line, w, row);
                     }
-                    for (o, a) in out_row.iter_mut().zip(line.iter()) {
-                        *o = quantized(*a);
-                    }
+                    out_row.copy_from_slice(line);
+                    kernels::quantize_row(out_row);
                 }
             }
             PassOrder::VerticalFirst => {
@@ -191,9 +182,7 @@ impl<'a> Windowed<'a> {
                         kernels::accumulate_row(line, w, row);
                     }
                     kernels::filter_row(out_row, line, xws, xst, xt, xlo);
-                    for o in out_row.iter_mut() {
-                        *o = quantized(*o);
-                    }
+                    kernels::quantize_row(out_row);
                 }
             }
         }

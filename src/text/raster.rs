@@ -185,9 +185,7 @@ impl TextGlyphs {
     /// the whole raster of [`TextEngine::rasterize`], read back as floats.
     pub fn paint(&self, cols: Range<usize>, rows: Range<usize>, out: &mut Vec<[f32; 4]>) {
         self.paint_exact(cols, rows, out);
-        for o in out.iter_mut() {
-            *o = crate::cpu::window::quantized(*o);
-        }
+        crate::cpu::kernels::quantize_row(out);
     }
 
     /// [`TextGlyphs::paint`] before the raster's 16-bit rounding.
