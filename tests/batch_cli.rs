@@ -1,6 +1,10 @@
 //! `impasto batch` and `impasto render --set` / `render -`: templates bound
 //! from CSV and JSON Lines, shards, manifests, exit statuses and the files
 //! written. (tests/batch.rs is the library's `render_batch`.)
+//!
+//! Over 600 lines on purpose: each test writes its own template, data file
+//! and expected manifest inline, so the files a batch reads sit beside what
+//! the test checks.
 
 use std::collections::BTreeMap;
 use std::io::Write;

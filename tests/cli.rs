@@ -1,6 +1,10 @@
 //! The command line: one test per class of bad input (exit status 2, one
 //! line on stderr naming the problem, no output file and no temporary file
 //! left behind), and the successful paths.
+//!
+//! Over 600 lines on purpose: 31 tests of one contract (the CLI's exit
+//! statuses and messages), kept together so that a new subcommand's bad
+//! inputs are added beside the others.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
