@@ -450,6 +450,21 @@ pub fn quantize_row(row: &mut [[f32; 4]]) {
     quantize_row_impl(row)
 }
 
+/// Unorm16 premultiplied pixels as floats ([`load16`] each): a cached
+/// resample read back.
+#[inline(always)]
+fn load16_row_impl(src: &[[u16; 4]], out: &mut [[f32; 4]]) {
+    for (o, p) in out.iter_mut().zip(src) {
+        *o = load16(*p);
+    }
+}
+
+dispatch!(
+    load16_row,
+    (src: &[[u16; 4]], out: &mut [[f32; 4]]),
+    load16_row_impl(src, out)
+);
+
 /// One output pixel of the horizontal filter: `sum_i ws[i] * px[i]` over
 /// the taps that exist, in tap order.
 #[inline(always)]

@@ -162,3 +162,23 @@ fn quantize_row_wide_equals_store16_then_load16_on_overshoot_edges_and_nan() {
         );
     }
 }
+
+#[test]
+fn load16_row_wide_equals_load16_per_pixel() {
+    let src: Vec<[u16; 4]> = (0..1027u32)
+        .map(|i| {
+            let v = |k: u32| (i.wrapping_mul(2654435761u32.wrapping_mul(k + 1)) >> 16) as u16;
+            [v(0), v(1), v(2), v(3).max(v(0))]
+        })
+        .chain([[0, 0, 0, 0], [65535; 4], [1, 2, 3, 65534]])
+        .collect();
+    let mut out = vec![[0f32; 4]; src.len()];
+    load16_row(&src, &mut out);
+    for (i, (o, p)) in out.iter().zip(&src).enumerate() {
+        assert_eq!(
+            o.map(f32::to_bits),
+            load16(*p).map(f32::to_bits),
+            "pixel {i}"
+        );
+    }
+}

@@ -7,7 +7,7 @@
 //! [`crate::shrink::SourceKey`] (animation frames) bypass the cache.
 //!
 //! The cached pixels are the unorm16 values every window is quantized to
-//! ([`super::kernels::quantize_row`]), and reading one back ([`load16`]) gives
+//! ([`super::kernels::quantize_row`]), and reading one back ([`crate::pixels::load16`]) gives
 //! the window's float bit for bit, so a render from the cache equals one
 //! that resamples, byte for byte.
 
@@ -15,8 +15,9 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::kernels;
 use super::window::{size_exact, Windowed};
-use crate::pixels::{load16, store16, PremulImage};
+use crate::pixels::{store16, PremulImage};
 use crate::placed_cache::{Lookup, PlacedCache, PlacedKey};
 use crate::plan::{Paint, Plan, Sampling};
 
@@ -197,9 +198,7 @@ impl super::Work {
                 let w = image.width as usize;
                 let src = &image.data[rows.start * w..rows.end * w];
                 size_exact(&mut self.window, src.len());
-                for (o, p) in self.window.iter_mut().zip(src) {
-                    *o = load16(*p);
-                }
+                kernels::load16_row(src, &mut self.window);
             }
         }
     }
@@ -208,6 +207,7 @@ impl super::Work {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pixels::load16;
 
     #[test]
     fn every_valid_unorm16_pixel_reads_back_and_stores_to_itself() {
