@@ -3,7 +3,7 @@
 //! Decoding checks the image's size against the pixel limit *before* the
 //! pixels are allocated (decompression bombs are refused from the header),
 //! applies the EXIF orientation, converts the colours to sRGB when the file
-//! embeds an ICC profile ([`icc`]), and returns straight-alpha 8-bit sRGB
+//! embeds an ICC profile (module `icc`), and returns straight-alpha 8-bit sRGB
 //! RGBA; the renderers premultiply when they read it.
 //!
 //! Encoding (`output.rs`) takes straight-alpha 8-bit RGBA, picks the format

@@ -31,7 +31,7 @@ pub(crate) fn size_exact(v: &mut Vec<[f32; 4]>, n: usize) {
 }
 
 /// A planned resample computed a rectangle at a time: every pixel of a
-/// window is the value [`resample`] gives it (same pass order, same taps in
+/// window is the value [`super::resample::resample`] gives it (same pass order, same taps in
 /// the same order), as the compositor reads the whole image. A window holds only
 /// its own pixels, and its scratch ([`WindowScratch`]) the source rows its
 /// taps read; nothing the size of the whole output exists.

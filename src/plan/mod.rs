@@ -1,6 +1,6 @@
 //! What to draw, decided once for every backend.
 //!
-//! A render goes scene -> [`crate::assets::resolve`] (limits, decoding,
+//! A render goes scene -> [`crate::Assets::resolve`] (limits, decoding,
 //! fonts) -> [`Plan`] -> one painter per backend (`crate::cpu`,
 //! `crate::gpu`). The plan holds every decision that is not about how a
 //! backend gets pixels on the screen: each layer's box and coverage

@@ -48,7 +48,7 @@ impl Renderer {
     }
 
     /// Refuses a plan whose estimated peak memory is over
-    /// [`Limits::max_render_bytes`], naming the figure and its largest parts;
+    /// [`crate::Limits::max_render_bytes`], naming the figure and its largest parts;
     /// `placed` fills the resampled-image cache only if its buffers fit
     /// under the limit too.
     pub(super) fn check_memory(
