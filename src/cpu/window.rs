@@ -47,8 +47,8 @@ pub(crate) struct Windowed<'a> {
 
 /// The reusable buffers of [`Windowed::window`] (one per thread): a ring
 /// of filtered or premultiplied source rows, one premultiplied source row
-/// and one row of vertical sums. They grow to the largest window's need
-/// and keep it.
+/// and (vertical pass first) one row of vertical sums. They grow to the
+/// largest window's need and keep it.
 ///
 /// The ring carries over from one window to the next of the same resample
 /// and columns (a band's rows to the next band's: the source rows both
@@ -151,20 +151,19 @@ impl<'a> Windowed<'a> {
                 if fresh {
                     ring.reset(capacity, cw);
                 }
-                // Both are written before they are read.
+                // Written before it is read.
                 size_exact(premul, xhi - xlo);
-                size_exact(line, cw);
+                // Each output row sums its taps in place, then is quantized.
                 for (k, out_row) in rows.zip(out.chunks_exact_mut(cw)) {
                     let (ws, s) = tap_span(self.yw, k);
-                    line.fill([0.0; 4]);
+                    out_row.fill([0.0; 4]);
                     for (i, &w) in ws.iter().enumerate().take(sh.saturating_sub(s)) {
                         let row = ring.row(s + i, |buf| {
                             premul_row(s + i, xlo, premul.as_mut_slice());
                             kernels::filter_row(buf, premul, xws, xst, xt, xlo);
                         });
-                        kernels::accumulate_row(line, w, row);
+                        kernels::accumulate_row(out_row, w, row);
                     }
-                    out_row.copy_from_slice(line);
                     kernels::quantize_row(out_row);
                 }
             }
