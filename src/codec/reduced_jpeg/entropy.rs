@@ -37,6 +37,11 @@ pub(super) struct HuffTable {
     /// AC tables only, by the next `FAST` bits: see [`fast_entry`]; 0 when
     /// the code is longer.
     fast_ac: Box<[i32]>,
+    /// AC tables only, by the next `FAST` bits, when they hold a whole
+    /// coefficient (code and value): `value << 16 | run << 8 | bits`; 0 for
+    /// longer ones and for the symbols without a value (end of band, runs
+    /// of sixteen zeros).
+    fast_value: Box<[i32]>,
     /// Largest code of each length (index = length), -1 when none.
     maxcode: [i32; 17],
     /// Index of a length's first value minus its first code.
@@ -54,6 +59,7 @@ impl HuffTable {
         }
         let mut lut = vec![0u16; 1 << FAST].into_boxed_slice();
         let mut fast_ac = vec![0i32; if ac { 1 << FAST } else { 0 }].into_boxed_slice();
+        let mut fast_value = vec![0i32; if ac { 1 << FAST } else { 0 }].into_boxed_slice();
         let mut maxcode = [-1i32; 17];
         let mut delta = [0i32; 17];
         let (mut code, mut k) = (0u32, 0usize);
@@ -73,7 +79,16 @@ impl HuffTable {
                     let range = start..start + (1 << spare);
                     lut[range.clone()].fill((len as u16) << 8 | u16::from(symbol));
                     if ac {
-                        fast_ac[range].fill(fast_entry(symbol, len));
+                        fast_ac[range.clone()].fill(fast_entry(symbol, len));
+                        let (run, size) = (u32::from(symbol >> 4), u32::from(symbol & 15));
+                        if size > 0 && len + size <= FAST {
+                            for (i, slot) in fast_value[range].iter_mut().enumerate() {
+                                // The value's bits follow the code's.
+                                let raw = (i as u32) >> (spare - size) & ((1 << size) - 1);
+                                let value = i32::from(extend(raw as u16, size));
+                                *slot = value << 16 | (run << 8 | (len + size)) as i32;
+                            }
+                        }
                     }
                 }
                 code += 1;
@@ -87,6 +102,7 @@ impl HuffTable {
         (k == values.len()).then_some(HuffTable {
             lut,
             fast_ac,
+            fast_value,
             maxcode,
             delta,
             values: values.to_vec(),
@@ -144,7 +160,7 @@ fn extend(raw: u16, size: u32) -> i16 {
 /// the `00` after each `FF` is skipped (the caller starts it on a data
 /// byte), and past `end` it reads zeros, as jpeg-decoder does past a
 /// marker.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub(super) struct Bits<'a> {
     data: &'a [u8],
     end: usize,
@@ -208,11 +224,14 @@ impl<'a> Bits<'a> {
                 return;
             }
         }
-        self.refill_slow();
+        // By value: a reader whose address is taken lives on the stack, and
+        // every symbol would then wait on a store and a load of it.
+        *self = self.refill_slow();
     }
 
     #[cold]
-    fn refill_slow(&mut self) {
+    #[inline(never)]
+    fn refill_slow(mut self) -> Self {
         // Clear what a fast refill left beyond `n`.
         self.acc &= !(u64::MAX.checked_shr(self.n).unwrap_or(0));
         while self.n <= 56 {
@@ -230,6 +249,7 @@ impl<'a> Bits<'a> {
             self.pos += 1;
             self.n += 8;
         }
+        self
     }
 
     /// Makes sure a whole symbol and its value (at most 31 bits) are
@@ -256,6 +276,19 @@ impl<'a> Bits<'a> {
     fn consume(&mut self, count: u32) {
         self.acc <<= count;
         self.n -= count;
+    }
+
+    /// The next `count` bits (0 to 31; 0 gives 0).
+    #[inline(always)]
+    fn peek_up_to_31(&self, count: u32) -> u32 {
+        ((self.acc >> 1) >> (63 - count)) as u32
+    }
+
+    /// [`Bits::consume`] of `word`'s low six bits (the rest ignored).
+    #[inline(always)]
+    fn consume_low_bits(&mut self, word: u32) {
+        self.acc = self.acc.wrapping_shl(word);
+        self.n -= word & 63;
     }
 
     #[inline(always)]
@@ -305,136 +338,138 @@ pub(super) fn decode_block(
     window: &[u8; 64],
     out: &mut [i16],
 ) -> Result<(), Corrupt> {
+    if !dc_symbol(bits, dc, pred, carry, out)? {
+        return Ok(());
+    }
+    let mut index = 1usize;
+    loop {
+        index = whole_values(bits, &ac.fast_value, window, out, index);
+        if index >= 64 || !ac_symbol(bits, ac, &mut index, carry, window, out)? {
+            return Ok(());
+        }
+    }
+}
+
+/// Decodes AC coefficients from zigzag `index` on while the lookahead
+/// holds each whole (code and value, about 94% of the social card photo's
+/// symbols) and it lands in the block, and returns the index after them:
+/// one lookup, one shift and one store each, the value read from the
+/// table. [`ac_symbol`] decodes the symbol it stops at (an end of band, a
+/// long code or value, a run past the block), with the same result as if
+/// it had decoded them all.
+#[inline(always)]
+fn whole_values(
+    bits: &mut Bits,
+    fast_value: &[i32],
+    window: &[u8; 64],
+    out: &mut [i16],
+    mut index: usize,
+) -> usize {
+    let Ok(table) = <&[i32; 1 << FAST]>::try_from(fast_value) else {
+        return index; // a DC table: none are whole
+    };
+    let mut b = *bits;
+    while index < 64 {
+        b.need();
+        let v = table[b.peek(FAST) as usize];
+        let at = index + (v >> 8 & 15) as usize;
+        if v == 0 || at >= 64 {
+            break;
+        }
+        // `v`'s low six bits are the length (a shift takes its count
+        // modulo 64, so no mask waits between the lookup and the shift).
+        b.consume_low_bits(v as u32);
+        out[usize::from(window[at])] = (v >> 16) as i16;
+        index = at + 1;
+    }
+    *bits = b;
+    index
+}
+
+/// A block's DC difference, added to `pred` and stored (the new predictor)
+/// in `out[0]`. Returns whether the block has AC symbols (not when an
+/// end-of-band run skips them).
+#[inline(always)]
+pub(super) fn dc_symbol(
+    bits: &mut Bits,
+    dc: &HuffTable,
+    pred: &mut i16,
+    carry: &mut Carry,
+    out: &mut [i16],
+) -> Result<bool, Corrupt> {
     bits.need();
     let s = u32::from(dc.symbol(bits)?);
-    let diff = match s {
-        0 => 0,
-        1..=11 => extend(bits.take(s) as u16, s),
-        _ => return Err(Corrupt),
-    };
+    if s > 11 {
+        return Err(Corrupt);
+    }
+    // F.2.2.1 without a branch on the sign (a coin toss per block): the
+    // `s` bits (none when `s` is 0, which gives 0) as a signed difference.
+    let raw = bits.peek_up_to_31(s) as i32;
+    bits.consume(s);
+    let diff = if raw < (1 << s) >> 1 {
+        raw - (1 << s) + 1
+    } else {
+        raw
+    } as i16;
     *pred = pred.wrapping_add(diff);
     out[0] = *pred;
     if carry.eob_run > 0 {
         carry.eob_run -= 1;
-        return Ok(());
+        return Ok(false);
     }
-    let mut index = 1usize;
-    while index < 64 {
-        bits.need();
-        let e = ac.fast_ac[bits.peek(FAST) as usize];
-        let (run, size, len, total) = if e != 0 {
-            let f = |shift: i32, mask: i32| ((e >> shift) & mask) as u32;
-            (f(13, 15) as usize, f(9, 15), f(5, 15), f(0, 31))
-        } else {
-            let rs = ac.symbol(bits)?; // consumes the code
-            (
-                usize::from(rs >> 4),
-                u32::from(rs & 15),
-                0,
-                u32::from(rs & 15),
-            )
-        };
-        if size == 0 {
-            bits.consume(len);
-            if run == 15 {
-                index += 16;
-                continue;
-            }
-            carry.eob_run = ((1u32 << run) - 1 + bits.take(run as u32)) as u16;
-            break;
+    Ok(true)
+}
+
+/// One AC symbol of a block, at zigzag `index` (1 to 63, advanced past
+/// it), its value stored where `window` maps it in `out`. Returns whether
+/// the block goes on.
+#[inline(always)]
+pub(super) fn ac_symbol(
+    bits: &mut Bits,
+    ac: &HuffTable,
+    index: &mut usize,
+    carry: &mut Carry,
+    window: &[u8; 64],
+    out: &mut [i16],
+) -> Result<bool, Corrupt> {
+    bits.need();
+    let e = ac.fast_ac[bits.peek(FAST) as usize];
+    let (run, size, len, total) = if e != 0 {
+        let f = |shift: i32, mask: i32| ((e >> shift) & mask) as u32;
+        (f(13, 15) as usize, f(9, 15), f(5, 15), f(0, 31))
+    } else {
+        let rs = ac.symbol(bits)?; // consumes the code
+        (
+            usize::from(rs >> 4),
+            u32::from(rs & 15),
+            0,
+            u32::from(rs & 15),
+        )
+    };
+    if size == 0 {
+        bits.consume(len);
+        if run == 15 {
+            *index += 16;
+            return Ok(*index < 64);
         }
-        index += run;
-        if index >= 64 {
-            // jpeg-decoder consumed the value only if its 8-bit table held
-            // code and value (its slow path reads the code alone).
-            let value_too = len > 0 && total <= JD_LUT_BITS;
-            bits.consume(if value_too { total } else { len });
-            break;
-        }
-        let raw = bits.peek_after(len, size);
-        bits.consume(total);
-        out[usize::from(window[index])] = extend_flat(raw, size);
-        index += 1;
+        carry.eob_run = ((1u32 << run) - 1 + bits.take(run as u32)) as u16;
+        return Ok(false);
     }
-    Ok(())
+    *index += run;
+    if *index >= 64 {
+        // jpeg-decoder consumed the value only if its 8-bit table held
+        // code and value (its slow path reads the code alone).
+        let value_too = len > 0 && total <= JD_LUT_BITS;
+        bits.consume(if value_too { total } else { len });
+        return Ok(false);
+    }
+    let raw = bits.peek_after(len, size);
+    bits.consume(total);
+    out[usize::from(window[*index])] = extend_flat(raw, size);
+    *index += 1;
+    Ok(*index < 64)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The standard luminance DC table (JPEG Annex K.3).
-    fn dc_table() -> HuffTable {
-        let counts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
-        HuffTable::new(&counts, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], false).unwrap()
-    }
-
-    #[test]
-    fn the_reader_gives_the_same_bits_with_fast_and_byte_refills_and_zeros_past_the_end() {
-        // Stuffed FFs among the bytes: the reader must skip their zeros.
-        let plain: Vec<u8> = (0..30u32)
-            .map(|i| {
-                if i % 7 == 3 {
-                    0xFF
-                } else {
-                    (i * 37 + 11) as u8
-                }
-            })
-            .collect();
-        let mut data = Vec::new();
-        for &b in &plain {
-            data.push(b);
-            if b == 0xFF {
-                data.push(0);
-            }
-        }
-        let end = data.len();
-        data.extend([0xFF, 0xD9, 1, 2, 3, 4, 5, 6, 7, 8]);
-        let mut fast = Bits::new(&data, 0, end, 0);
-        let mut expected = Vec::new();
-        for byte in &plain {
-            for b in (0..8).rev() {
-                expected.push(u32::from(byte >> b & 1));
-            }
-        }
-        expected.extend([0; 64]);
-        let mut got = Vec::new();
-        // Odd widths so refills happen at every alignment.
-        for w in [3u32, 7, 1, 13, 5, 11, 2].iter().cycle().take(40) {
-            fast.need();
-            let v = fast.take(*w);
-            got.extend((0..*w).rev().map(|b| v >> b & 1));
-        }
-        assert_eq!(got[..], expected[..got.len()]);
-        assert_eq!(fast.position(), got.len() as u64);
-    }
-
-    #[test]
-    fn tables_refuse_overfull_code_lengths_and_decode_canonical_codes() {
-        // Three 1-bit codes cannot exist.
-        assert!(HuffTable::new(
-            &[3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-            &[1, 2, 3],
-            false
-        )
-        .is_none());
-        let t = dc_table();
-        // K.3: category 0 is 00, 1 is 010, 5 is 110, 11 is 111111110.
-        let data = [0b0001_0110, 0b1111_1111, 0b0000_0000];
-        let mut bits = Bits::new(&data, 0, 3, 0);
-        bits.need();
-        assert_eq!(t.symbol(&mut bits), Ok(0));
-        assert_eq!(t.symbol(&mut bits), Ok(1));
-        assert_eq!(t.symbol(&mut bits), Ok(5));
-        assert_eq!(t.symbol(&mut bits), Ok(11));
-    }
-
-    #[test]
-    fn extend_maps_raw_bits_to_signed_values_as_f_2_2_1_says() {
-        assert_eq!(extend(0, 1), -1);
-        assert_eq!(extend(1, 1), 1);
-        assert_eq!(extend(0b010, 3), -5);
-        assert_eq!(extend(0b110, 3), 6);
-        assert_eq!(extend(0, 15), -32767);
-    }
-}
+#[path = "entropy_tests.rs"]
+mod tests;

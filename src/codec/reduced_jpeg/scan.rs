@@ -158,7 +158,7 @@ struct Chunk<'d> {
 fn run(layout: &Layout, c: &mut Chunk, limit: usize, stop: u64) {
     let kk = layout.kk();
     // The decoder's state in locals, so it stays in registers.
-    let (mut bits, mut state, mut count) = (c.bits.clone(), c.state, c.count);
+    let (mut bits, mut state, mut count) = (c.bits, c.state, c.count);
     if limit * kk > c.out.len() {
         c.out.resize(limit * kk, 0);
     }
@@ -551,7 +551,7 @@ fn merge<'d>(
                 *p = p.wrapping_add(s);
             }
             next = Some(Head {
-                bits: c.bits.clone(),
+                bits: c.bits,
                 state,
             });
         }
