@@ -38,10 +38,10 @@ pub(super) struct HuffTable {
     /// the code is longer.
     fast_ac: Box<[i32]>,
     /// AC tables only, by the next `FAST` bits, when they hold a whole
-    /// coefficient (code and value): `value << 16 | run << 8 | bits`; 0 for
-    /// longer ones and for the symbols without a value (end of band, runs
-    /// of sixteen zeros).
-    fast_value: Box<[i32]>,
+    /// coefficient (code and value), and the next one too where it fits:
+    /// see [`whole_entry`]; 0 for longer ones and for the symbols without a
+    /// value (end of band, runs of sixteen zeros).
+    whole: Box<[u64]>,
     /// Largest code of each length (index = length), -1 when none.
     maxcode: [i32; 17],
     /// Index of a length's first value minus its first code.
@@ -59,7 +59,8 @@ impl HuffTable {
         }
         let mut lut = vec![0u16; 1 << FAST].into_boxed_slice();
         let mut fast_ac = vec![0i32; if ac { 1 << FAST } else { 0 }].into_boxed_slice();
-        let mut fast_value = vec![0i32; if ac { 1 << FAST } else { 0 }].into_boxed_slice();
+        // One coefficient per entry first (`value << 16 | run << 8 | bits`).
+        let mut single = vec![0i32; if ac { 1 << FAST } else { 0 }];
         let mut maxcode = [-1i32; 17];
         let mut delta = [0i32; 17];
         let (mut code, mut k) = (0u32, 0usize);
@@ -82,7 +83,7 @@ impl HuffTable {
                         fast_ac[range.clone()].fill(fast_entry(symbol, len));
                         let (run, size) = (u32::from(symbol >> 4), u32::from(symbol & 15));
                         if size > 0 && len + size <= FAST {
-                            for (i, slot) in fast_value[range].iter_mut().enumerate() {
+                            for (i, slot) in single[range].iter_mut().enumerate() {
                                 // The value's bits follow the code's.
                                 let raw = (i as u32) >> (spare - size) & ((1 << size) - 1);
                                 let value = i32::from(extend(raw as u16, size));
@@ -99,10 +100,22 @@ impl HuffTable {
             }
             code <<= 1;
         }
+        // Then a second coefficient wherever it is whole in the bits the
+        // first leaves: prefix codes make it the same for every value of
+        // the bits past the lookahead.
+        let whole = (0..single.len())
+            .map(|i| {
+                let first = single[i];
+                let used = (first & 31) as u32;
+                let second = single[(i << used) & ((1 << FAST) - 1)];
+                let fits = first != 0 && second != 0 && (second & 31) as u32 <= FAST - used;
+                whole_entry(first, fits.then_some(second))
+            })
+            .collect();
         (k == values.len()).then_some(HuffTable {
             lut,
             fast_ac,
-            fast_value,
+            whole,
             maxcode,
             delta,
             values: values.to_vec(),
@@ -136,6 +149,28 @@ impl HuffTable {
 fn fast_entry(symbol: u8, len: u32) -> i32 {
     let (run, size) = (i32::from(symbol >> 4), i32::from(symbol & 15));
     run << 13 | size << 9 | (len as i32) << 5 | (len as i32 + size)
+}
+
+/// A [`HuffTable::whole`] entry from one or two single-coefficient entries
+/// (`value << 16 | run << 8 | bits`, 0 for none): `second_value << 48 |
+/// first_value << 32 (both as u16) | (second_run + 1) << 12 | first_run
+/// << 8 | bits of both`. With one coefficient the second is the first
+/// again (a run of -1 after it: the same slot, the same value), so a
+/// decoder stores both without asking which.
+fn whole_entry(first: i32, second: Option<i32>) -> u64 {
+    if first == 0 {
+        return 0;
+    }
+    let (v1, run1, bits1) = (first >> 16, first >> 8 & 15, first & 31);
+    let (v2, step2, bits2) = match second {
+        Some(s) => (s >> 16, (s >> 8 & 15) + 1, s & 31),
+        None => (v1, 0, 0),
+    };
+    u64::from(v2 as u16) << 48
+        | u64::from(v1 as u16) << 32
+        | (step2 as u64) << 12
+        | (run1 as u64) << 8
+        | (bits1 + bits2) as u64
 }
 
 /// [`extend`] without a branch (`size` >= 1).
@@ -343,7 +378,7 @@ pub(super) fn decode_block(
     }
     let mut index = 1usize;
     loop {
-        index = whole_values(bits, &ac.fast_value, window, out, index);
+        index = whole_values(bits, &ac.whole, window, out, index);
         if index >= 64 || !ac_symbol(bits, ac, &mut index, carry, window, out)? {
             return Ok(());
         }
@@ -353,34 +388,38 @@ pub(super) fn decode_block(
 /// Decodes AC coefficients from zigzag `index` on while the lookahead
 /// holds each whole (code and value, about 94% of the social card photo's
 /// symbols) and it lands in the block, and returns the index after them:
-/// one lookup, one shift and one store each, the value read from the
-/// table. [`ac_symbol`] decodes the symbol it stops at (an end of band, a
-/// long code or value, a run past the block), with the same result as if
-/// it had decoded them all.
+/// one lookup, one shift and two stores for one or two coefficients, the
+/// values read from the table (each symbol's lookup waits on the previous
+/// one's length, so two a lookup shortens that chain). [`ac_symbol`]
+/// decodes the symbol it stops at (an end of band, a long code or value, a
+/// run past the block), with the same result as if it had decoded them
+/// all.
 #[inline(always)]
 fn whole_values(
     bits: &mut Bits,
-    fast_value: &[i32],
+    whole: &[u64],
     window: &[u8; 64],
     out: &mut [i16],
     mut index: usize,
 ) -> usize {
-    let Ok(table) = <&[i32; 1 << FAST]>::try_from(fast_value) else {
+    let Ok(table) = <&[u64; 1 << FAST]>::try_from(whole) else {
         return index; // a DC table: none are whole
     };
     let mut b = *bits;
     while index < 64 {
         b.need();
         let v = table[b.peek(FAST) as usize];
-        let at = index + (v >> 8 & 15) as usize;
-        if v == 0 || at >= 64 {
+        let first = index + (v >> 8 & 15) as usize;
+        let second = first + (v >> 12 & 31) as usize;
+        if v == 0 || second >= 64 {
             break;
         }
         // `v`'s low six bits are the length (a shift takes its count
         // modulo 64, so no mask waits between the lookup and the shift).
         b.consume_low_bits(v as u32);
-        out[usize::from(window[at])] = (v >> 16) as i16;
-        index = at + 1;
+        out[usize::from(window[first])] = (v >> 32) as i16;
+        out[usize::from(window[second])] = (v >> 48) as i16;
+        index = second + 1;
     }
     *bits = b;
     index
