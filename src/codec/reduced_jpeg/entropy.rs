@@ -101,15 +101,28 @@ impl HuffTable {
             code <<= 1;
         }
         // Then a second coefficient wherever it is whole in the bits the
-        // first leaves: prefix codes make it the same for every value of
-        // the bits past the lookahead.
+        // first leaves, or else an end of band there: prefix codes make it
+        // the same for every value of the bits past the lookahead.
+        let end_of_band = |j: usize| {
+            let e = lut[j & ((1 << FAST) - 1)];
+            (e != 0 && e & 0xFF == 0).then_some(u32::from(e >> 8))
+        };
         let whole = (0..single.len())
             .map(|i| {
                 let first = single[i];
+                if first == 0 {
+                    return end_of_band(i).map_or(0, |len| WHOLE_END | u64::from(len));
+                }
                 let used = (first & 31) as u32;
-                let second = single[(i << used) & ((1 << FAST) - 1)];
-                let fits = first != 0 && second != 0 && (second & 31) as u32 <= FAST - used;
-                whole_entry(first, fits.then_some(second))
+                let next = (i << used) & ((1 << FAST) - 1);
+                let second = single[next];
+                if second != 0 && (second & 31) as u32 <= FAST - used {
+                    whole_entry(first, Some(second))
+                } else if let Some(len) = end_of_band(next).filter(|&l| l <= FAST - used) {
+                    WHOLE_END | (whole_entry(first, None) + u64::from(len))
+                } else {
+                    whole_entry(first, None)
+                }
             })
             .collect();
         (k == values.len()).then_some(HuffTable {
@@ -150,6 +163,12 @@ fn fast_entry(symbol: u8, len: u32) -> i32 {
     let (run, size) = (i32::from(symbol >> 4), i32::from(symbol & 15));
     run << 13 | size << 9 | (len as i32) << 5 | (len as i32 + size)
 }
+
+/// In a [`HuffTable::whole`] entry: the block ends after its coefficient
+/// (if any: an entry with none stores a zero in the slot of the next
+/// index, which nothing has written yet) with an end of band, whose bits
+/// the entry's count includes.
+const WHOLE_END: u64 = 1 << 24 | 64 << 12;
 
 /// A [`HuffTable::whole`] entry from one or two single-coefficient entries
 /// (`value << 16 | run << 8 | bits`, 0 for none): `second_value << 48 |
@@ -346,8 +365,8 @@ pub(super) struct Carry {
 }
 
 /// Where each zigzag coefficient goes in a stored block: its place in the
-/// kept `k` x `k` corner (row-major), or slot `k * k`, which collects the
-/// rest (a store without a branch).
+/// kept `k` x `k` corner (row-major), or slot `k * k`, which takes the rest
+/// (a store without a branch; what it holds afterwards means nothing).
 pub(super) fn window(k: usize) -> [u8; 64] {
     let mut w = [(k * k) as u8; 64];
     for (z, &natural) in UNZIGZAG.iter().enumerate() {
@@ -387,13 +406,14 @@ pub(super) fn decode_block(
 
 /// Decodes AC coefficients from zigzag `index` on while the lookahead
 /// holds each whole (code and value, about 94% of the social card photo's
-/// symbols) and it lands in the block, and returns the index after them:
-/// one lookup, one shift and two stores for one or two coefficients, the
+/// symbols) and it lands in the block, and returns the index after them
+/// (64 when an end of band ended the block): one lookup, one shift and two
+/// stores for one or two coefficients, or one and the end of band, the
 /// values read from the table (each symbol's lookup waits on the previous
-/// one's length, so two a lookup shortens that chain). [`ac_symbol`]
-/// decodes the symbol it stops at (an end of band, a long code or value, a
-/// run past the block), with the same result as if it had decoded them
-/// all.
+/// one's length, so more than one a lookup shortens that chain).
+/// [`ac_symbol`] decodes the symbol it stops at (a long code or value, a
+/// run of sixteen zeros, a run past the block), with the same result as
+/// if it had decoded them all.
 #[inline(always)]
 fn whole_values(
     bits: &mut Bits,
@@ -410,8 +430,17 @@ fn whole_values(
         b.need();
         let v = table[b.peek(FAST) as usize];
         let first = index + (v >> 8 & 15) as usize;
-        let second = first + (v >> 12 & 31) as usize;
+        let second = first + (v >> 12 & 127) as usize;
         if v == 0 || second >= 64 {
+            // An end of band (its second index is past the block), after
+            // the entry's coefficient when that lands in the block before
+            // its last place (a coefficient there ends the block without
+            // one, and the bits go to the next block).
+            if v & WHOLE_END == WHOLE_END && first < 63 {
+                b.consume_low_bits(v as u32);
+                out[usize::from(window[first])] = (v >> 32) as i16;
+                index = 64;
+            }
             break;
         }
         // `v`'s low six bits are the length (a shift takes its count

@@ -117,7 +117,8 @@ fn blocks_decode_the_same_with_whole_values_from_the_table_as_symbol_by_symbol()
                 if r.is_err() {
                     break;
                 }
-                assert_eq!(a, b, "block {block}");
+                // The slot after the kept corner takes the rest: unspecified.
+                assert_eq!(a[..k * k], b[..k * k], "block {block}");
                 assert_eq!(fast.0.position(), slow.0.position(), "block {block}");
                 assert_eq!((fast.1, fast.2), (slow.1, slow.2), "block {block}");
                 if fast.0.position() > data.len() as u64 * 8 {

@@ -81,7 +81,7 @@ impl<'a> Layout<'a> {
     }
 
     /// Values stored per block: the kept `k` x `k` corner, then one slot
-    /// that collects the coefficients not kept.
+    /// that takes the coefficients not kept (its value means nothing).
     pub fn kk(&self) -> usize {
         self.k * self.k + 1
     }
