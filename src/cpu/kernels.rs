@@ -3,6 +3,11 @@
 //! is written once, as plain per-pixel code the compiler vectorises; the
 //! formulas are those of [`crate::blend`] and [`crate::color`] (the tests
 //! hold every path to the float64 reference).
+//!
+//! A few loops the compiler did not vectorise well are written by hand with
+//! AVX2 intrinsics (`mod avx2`), each tested bit for bit against its plain
+//! form. Over 600 lines on purpose: this is the crate's one module with
+//! `unsafe`, so every hand-written SIMD loop lives here.
 
 use crate::color::{linear_to_srgb8, srgb8_to_linear_table, BlendSpace};
 use crate::pixels::{load16, store16};
@@ -382,6 +387,80 @@ mod avx2 {
         }
         super::quantize_row_impl(&mut row[pairs * 2..]);
     }
+
+    /// [`super::idct4_reduced`]'s body: jpeg-decoder's 4x4 reduced inverse
+    /// DCT, the first pass with the block's columns as lanes, the second
+    /// with its rows.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn idct4(c: &[i16; 16], q: &[u16; 64], k: [i32; 3], bias: i32) -> [u8; 16] {
+        // SAFETY (every load): row r of `c` is its values 4r..4r+4, and row r
+        // of `q` its values 8r..8r+4, inside both arrays for r < 4.
+        let dq = |r: usize| unsafe {
+            let cv = _mm_cvtepi16_epi32(_mm_loadl_epi64(c.as_ptr().add(r * 4) as *const __m128i));
+            let qv = _mm_cvtepu16_epi32(_mm_loadl_epi64(q.as_ptr().add(r * 8) as *const __m128i));
+            _mm_mullo_epi32(cv, qv)
+        };
+        let (s0, s1, s2, s3) = (dq(0), dq(1), dq(2), dq(3));
+        let (k0, k1, k2) = (
+            _mm_set1_epi32(k[0]),
+            _mm_set1_epi32(k[1]),
+            _mm_set1_epi32(k[2]),
+        );
+        let x0 = _mm_slli_epi32::<2>(_mm_add_epi32(s0, s2));
+        let x2 = _mm_slli_epi32::<2>(_mm_sub_epi32(s0, s2));
+        let p1 = _mm_mullo_epi32(_mm_add_epi32(s1, s3), k0);
+        let half = _mm_set1_epi32(512);
+        let t0 = _mm_srai_epi32::<10>(_mm_add_epi32(
+            _mm_add_epi32(p1, _mm_mullo_epi32(s3, k1)),
+            half,
+        ));
+        let t2 = _mm_srai_epi32::<10>(_mm_add_epi32(
+            _mm_add_epi32(p1, _mm_mullo_epi32(s1, k2)),
+            half,
+        ));
+        let (c0, c1, c2, c3) = transpose(
+            _mm_add_epi32(x0, t2),
+            _mm_add_epi32(x2, t0),
+            _mm_sub_epi32(x2, t0),
+            _mm_sub_epi32(x0, t2),
+        );
+        let bias = _mm_set1_epi32(bias);
+        let x0 = _mm_add_epi32(_mm_slli_epi32::<12>(_mm_add_epi32(c0, c2)), bias);
+        let x2 = _mm_add_epi32(_mm_slli_epi32::<12>(_mm_sub_epi32(c0, c2)), bias);
+        let p1 = _mm_mullo_epi32(_mm_add_epi32(c1, c3), k0);
+        let t0 = _mm_add_epi32(p1, _mm_mullo_epi32(c3, k1));
+        let t2 = _mm_add_epi32(p1, _mm_mullo_epi32(c1, k2));
+        let (r0, r1, r2, r3) = transpose(
+            _mm_srai_epi32::<17>(_mm_add_epi32(x0, t2)),
+            _mm_srai_epi32::<17>(_mm_add_epi32(x2, t0)),
+            _mm_srai_epi32::<17>(_mm_sub_epi32(x2, t0)),
+            _mm_srai_epi32::<17>(_mm_sub_epi32(x0, t2)),
+        );
+        // Saturating to i16 and then to u8 clamps to 0..=255, as `clamp`.
+        let bytes = _mm_packus_epi16(_mm_packs_epi32(r0, r1), _mm_packs_epi32(r2, r3));
+        let mut out = [0u8; 16];
+        // SAFETY: `out` holds 16 bytes.
+        unsafe { _mm_storeu_si128(out.as_mut_ptr() as *mut __m128i, bytes) };
+        out
+    }
+
+    /// The columns of the 4x4 matrix whose rows are `a`, `b`, `c`, `d`.
+    #[inline(always)]
+    unsafe fn transpose(
+        a: __m128i,
+        b: __m128i,
+        c: __m128i,
+        d: __m128i,
+    ) -> (__m128i, __m128i, __m128i, __m128i) {
+        let (ab_lo, cd_lo) = (_mm_unpacklo_epi32(a, b), _mm_unpacklo_epi32(c, d));
+        let (ab_hi, cd_hi) = (_mm_unpackhi_epi32(a, b), _mm_unpackhi_epi32(c, d));
+        (
+            _mm_unpacklo_epi64(ab_lo, cd_lo),
+            _mm_unpackhi_epi64(ab_lo, cd_lo),
+            _mm_unpacklo_epi64(ab_hi, cd_hi),
+            _mm_unpackhi_epi64(ab_hi, cd_hi),
+        )
+    }
 }
 
 /// Straight 8-bit sRGB from premultiplied colour in the linear blend space.
@@ -448,6 +527,24 @@ pub fn quantize_row(row: &mut [[f32; 4]]) {
         return;
     }
     quantize_row_impl(row)
+}
+
+/// jpeg-decoder's 4x4 reduced inverse DCT of `c` (the kept corner row by
+/// row, at least 16 values) with quantization table `q` (natural order),
+/// constants `k` and rounding `bias`, as 4 rows of 4 bytes: by hand with
+/// SSE4.1-class instructions where the processor has AVX2 (the compiler
+/// gathered the scalar form's lanes one value at a time), `None` elsewhere,
+/// where the caller runs the scalar form (`reduced_jpeg::pixels`), which a
+/// test holds this to bit for bit. Integer arithmetic, wrapping as there.
+pub fn idct4_reduced(c: &[i16], q: &[u16; 64], k: [i32; 3], bias: i32) -> Option<[u8; 16]> {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        let c: &[i16; 16] = c.get(..16)?.try_into().ok()?;
+        // SAFETY: the processor has AVX2 and FMA (checked just above).
+        return Some(unsafe { avx2::idct4(c, q, k, bias) });
+    }
+    let _ = (c, q, k, bias);
+    None
 }
 
 /// Unorm16 premultiplied pixels as floats ([`load16`] each): a cached

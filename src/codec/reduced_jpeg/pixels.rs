@@ -273,9 +273,28 @@ fn idct4(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
         }
         return;
     }
+    let k = [k0, k1, k2];
+    let px = kernels::idct4_reduced(c, q, k, bias).unwrap_or_else(|| idct4_scalar(c, q, k, bias));
+    for (i, row) in px.chunks_exact(4).enumerate() {
+        out[i * stride..][..4].copy_from_slice(row);
+    }
+}
+
+/// [`idct4`]'s two passes one value at a time (where
+/// [`kernels::idct4_reduced`] does not run, and its reference in tests).
+#[inline(always)]
+pub(super) fn idct4_scalar(
+    c: &[i16],
+    q: &[u16; 64],
+    [k0, k1, k2]: [i32; 3],
+    bias: i32,
+) -> [u8; 16] {
+    const CONST_BITS: u32 = 12;
+    const PASS1_BITS: u32 = 2;
+    const FINAL_BITS: u32 = CONST_BITS + PASS1_BITS + 3;
     let dq =
         |r: usize, col: usize| i32::from(c[r * 4 + col]).wrapping_mul(i32::from(q[r * 8 + col]));
-    let mut t = [0i32; 16];
+    let (mut t, mut out) = ([0i32; 16], [0u8; 16]);
     for i in 0..4 {
         let (s0, s1, s2, s3) = (dq(0, i), dq(1, i), dq(2, i), dq(3, i));
         let x0 = s0.wrapping_add(s2) << PASS1_BITS;
@@ -297,12 +316,13 @@ fn idct4(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
         let p1 = s1.wrapping_add(s3).wrapping_mul(k0);
         let t0 = p1.wrapping_add(s3.wrapping_mul(k1));
         let t2 = p1.wrapping_add(s1.wrapping_mul(k2));
-        let row = &mut out[i * stride..][..4];
+        let row = &mut out[i * 4..][..4];
         row[0] = clamp(x0.wrapping_add(t2) >> FINAL_BITS);
         row[3] = clamp(x0.wrapping_sub(t2) >> FINAL_BITS);
         row[1] = clamp(x2.wrapping_add(t0) >> FINAL_BITS);
         row[2] = clamp(x2.wrapping_sub(t0) >> FINAL_BITS);
     }
+    out
 }
 
 /// jpeg-decoder's `dequantize_and_idct_block_2x2`.

@@ -143,6 +143,62 @@ fn the_pixel_stage_gives_the_same_bytes_compiled_for_avx2_and_for_the_baseline()
     }
 }
 
+#[test]
+#[allow(clippy::excessive_precision)] // jpeg-decoder's digits
+fn the_hand_written_4x4_transform_gives_the_scalar_forms_bytes_at_every_extreme() {
+    // jpeg-decoder's constants, and any others: the kernel must wrap and
+    // saturate exactly as the scalar form for every input.
+    let f2f12 = |x: f32| (x * 4096.0 + 0.5) as i32;
+    let real = [f2f12(0.541196100), f2f12(-1.847759065), f2f12(0.765366865)];
+    let bias = (1 << 16) + (128 << 17);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut compared = 0;
+    for case in 0..20_000 {
+        let mut pick = |small: u64| -> i16 {
+            match next() % 8 {
+                0 => i16::MIN,
+                1 => i16::MAX,
+                2 => 0,
+                _ => ((next() % (2 * small + 1)) as i64 - small as i64) as i16,
+            }
+        };
+        let c: Vec<i16> = (0..17)
+            .map(|_| pick(if case % 2 == 0 { 64 } else { 32767 }))
+            .collect();
+        let q: [u16; 64] = std::array::from_fn(|_| match next() % 6 {
+            0 => u16::MAX,
+            1 => 1,
+            _ => (next() % 255 + 1) as u16,
+        });
+        let (k, b) = if case % 3 == 0 {
+            ([next() as i32, next() as i32, next() as i32], next() as i32)
+        } else {
+            (real, bias)
+        };
+        let scalar = pixels::idct4_scalar(&c, &q, k, b);
+        match crate::cpu::kernels::idct4_reduced(&c, &q, k, b) {
+            Some(fast) => {
+                assert_eq!(fast, scalar, "case {case}: {c:?}");
+                compared += 1;
+            }
+            None => break,
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        assert_eq!(compared, 20_000, "the kernel must run where AVX2 is");
+    }
+    if compared == 0 {
+        eprintln!("no hand-written 4x4 transform on this processor: nothing to compare");
+    }
+}
+
 /// Ours at 1/`d`, rows `[first, end)` only (the scan decoded as far as
 /// they need), with the scan cut as in [`ours`].
 fn ours_rows(
