@@ -29,6 +29,7 @@ mod asset_cache;
 mod assets;
 mod blend;
 mod breaker;
+mod busy;
 mod byte_lru;
 mod cancel;
 pub mod codec;

@@ -380,6 +380,7 @@ impl Renderer {
         warnings: &mut Vec<Warning>,
     ) -> Result<RgbaImage, Error> {
         let stop = options.stop();
+        let _running = crate::busy::Running::start();
         guarded(|| {
             stop.check()?;
             let resolved = self.resolve(scene, assets)?;

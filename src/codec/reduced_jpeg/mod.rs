@@ -67,7 +67,13 @@ pub(crate) fn decode(
     let mut layout = scan::Layout::new(&header, k);
     // The Huffman data after the last MCU row the rows read is not decoded.
     layout.limit_rows(pixels::mcu_rows_read(&layout, want, (first, end)));
-    let coefs = scan::decode(&layout, rayon::current_num_threads()).ok()?;
+    // Speculative chunks only pay where cores would otherwise idle.
+    let threads = if crate::busy::cores_taken() {
+        1
+    } else {
+        rayon::current_num_threads()
+    };
+    let coefs = scan::decode(&layout, threads).ok()?;
     Some((pixels::render(&layout, &coefs, want, (first, end)), first))
 }
 
