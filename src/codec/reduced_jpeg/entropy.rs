@@ -405,7 +405,7 @@ pub(super) fn decode_block(
 }
 
 /// Decodes AC coefficients from zigzag `index` on while the lookahead
-/// holds each whole (code and value, about 94% of the social card photo's
+/// holds each whole (code and value, about 93% of the social card photo's
 /// symbols) and it lands in the block, and returns the index after them
 /// (64 when an end of band ended the block): one lookup, one shift and two
 /// stores for one or two coefficients, or one and the end of band, the
