@@ -8,7 +8,10 @@
 //! to the same coefficients with either. What differs is speed: the reader
 //! takes eight bytes at a time from a slice with the stuffing already
 //! removed, and the tables resolve codes of up to 10 bits, with the AC
-//! value, in one lookup.
+//! value, in one lookup; where the 10 bits hold them, two whole AC
+//! coefficients, or one and the block's end of band, come from one lookup
+//! (the kept coefficients are the same; only the slot that takes the
+//! discarded ones may differ, see [`window`]).
 
 /// Zigzag index -> natural (row-major) index.
 pub(super) const UNZIGZAG: [u8; 64] = [
@@ -38,9 +41,10 @@ pub(super) struct HuffTable {
     /// the code is longer.
     fast_ac: Box<[i32]>,
     /// AC tables only, by the next `FAST` bits, when they hold a whole
-    /// coefficient (code and value), and the next one too where it fits:
-    /// see [`whole_entry`]; 0 for longer ones and for the symbols without a
-    /// value (end of band, runs of sixteen zeros).
+    /// coefficient (code and value), and the next one too where it fits
+    /// (see [`whole_entry`]), or an end of band, alone or after the
+    /// coefficient ([`WHOLE_END`]); 0 for longer codes or values and for
+    /// runs of sixteen zeros.
     whole: Box<[u64]>,
     /// Largest code of each length (index = length), -1 when none.
     maxcode: [i32; 17],
@@ -165,9 +169,9 @@ fn fast_entry(symbol: u8, len: u32) -> i32 {
 }
 
 /// In a [`HuffTable::whole`] entry: the block ends after its coefficient
-/// (if any: an entry with none stores a zero in the slot of the next
-/// index, which nothing has written yet) with an end of band, whose bits
-/// the entry's count includes.
+/// with an end of band, whose bits the entry's count includes. An entry of
+/// an end of band alone stores a zero in the slot of the next index, which
+/// holds nothing yet or is the slot whose value means nothing.
 const WHOLE_END: u64 = 1 << 24 | 64 << 12;
 
 /// A [`HuffTable::whole`] entry from one or two single-coefficient entries
@@ -412,8 +416,8 @@ pub(super) fn decode_block(
 /// values read from the table (each symbol's lookup waits on the previous
 /// one's length, so more than one a lookup shortens that chain).
 /// [`ac_symbol`] decodes the symbol it stops at (a long code or value, a
-/// run of sixteen zeros, a run past the block), with the same result as
-/// if it had decoded them all.
+/// run of sixteen zeros, a run past the block, an end of band the table
+/// does not hold), with the same result as if it had decoded them all.
 #[inline(always)]
 fn whole_values(
     bits: &mut Bits,
