@@ -175,15 +175,12 @@ fn fast_entry(symbol: u8, len: u32) -> i32 {
 const WHOLE_END: u64 = 1 << 24 | 64 << 12;
 
 /// A [`HuffTable::whole`] entry from one or two single-coefficient entries
-/// (`value << 16 | run << 8 | bits`, 0 for none): `second_value << 48 |
+/// (`value << 16 | run << 8 | bits`, the first not 0): `second_value << 48 |
 /// first_value << 32 (both as u16) | (second_run + 1) << 12 | first_run
 /// << 8 | bits of both`. With one coefficient the second is the first
 /// again (a run of -1 after it: the same slot, the same value), so a
 /// decoder stores both without asking which.
 fn whole_entry(first: i32, second: Option<i32>) -> u64 {
-    if first == 0 {
-        return 0;
-    }
     let (v1, run1, bits1) = (first >> 16, first >> 8 & 15, first & 31);
     let (v2, step2, bits2) = match second {
         Some(s) => (s >> 16, (s >> 8 & 15) + 1, s & 31),

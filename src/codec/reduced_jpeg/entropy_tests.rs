@@ -71,17 +71,12 @@ fn blocks_decode_the_same_with_whole_values_from_the_table_as_symbol_by_symbol()
     // Random streams hold every kind of symbol: long codes, long
     // values, runs past the block, end-of-band runs, bad codes.
     let (dc, ac) = (dc_table(), ac_table());
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = crate::codec::xorshift32(0x2545_f491);
     for k in [1usize, 2, 4] {
         let window = window(k);
         for _ in 0..40 {
             let data: Vec<u8> = (0..4096)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    (seed >> 24) as u8 & 0xFE // no FF: no stuffing here
-                })
+                .map(|_| (next() >> 24) as u8 & 0xFE) // no FF: no stuffing here
                 .collect();
             let mut fast = (Bits::new(&data, 0, data.len(), 0), 0i16, Carry::default());
             let mut slow = fast;

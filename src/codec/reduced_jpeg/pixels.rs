@@ -243,6 +243,11 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
     }
 }
 
+/// The 4x4 transform's fixed-point scales (jpeg-decoder's).
+const CONST_BITS: u32 = 12;
+const PASS1_BITS: u32 = 2;
+const FINAL_BITS: u32 = CONST_BITS + PASS1_BITS + 3;
+
 fn f2f12(x: f32) -> i32 {
     (x * 4096.0 + 0.5) as i32
 }
@@ -258,9 +263,6 @@ fn clamp(x: i32) -> u8 {
 #[allow(clippy::excessive_precision)]
 #[inline(always)]
 fn idct4(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
-    const CONST_BITS: u32 = 12;
-    const PASS1_BITS: u32 = 2;
-    const FINAL_BITS: u32 = CONST_BITS + PASS1_BITS + 3;
     let (k0, k1, k2) = (f2f12(0.541196100), f2f12(-1.847759065), f2f12(0.765366865));
     let bias = (1 << (FINAL_BITS - 1)) + (128 << FINAL_BITS);
     if c[1..16].iter().all(|&v| v == 0) {
@@ -289,9 +291,6 @@ pub(super) fn idct4_scalar(
     [k0, k1, k2]: [i32; 3],
     bias: i32,
 ) -> [u8; 16] {
-    const CONST_BITS: u32 = 12;
-    const PASS1_BITS: u32 = 2;
-    const FINAL_BITS: u32 = CONST_BITS + PASS1_BITS + 3;
     let dq =
         |r: usize, col: usize| i32::from(c[r * 4 + col]).wrapping_mul(i32::from(q[r * 8 + col]));
     let (mut t, mut out) = ([0i32; 16], [0u8; 16]);

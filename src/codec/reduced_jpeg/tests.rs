@@ -151,21 +151,15 @@ fn the_hand_written_4x4_transform_gives_the_scalar_forms_bytes_at_every_extreme(
     let f2f12 = |x: f32| (x * 4096.0 + 0.5) as i32;
     let real = [f2f12(0.541196100), f2f12(-1.847759065), f2f12(0.765366865)];
     let bias = (1 << 16) + (128 << 17);
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::codec::xorshift32(0x9e37_79b9);
     let mut compared = 0;
     for case in 0..20_000 {
-        let mut pick = |small: u64| -> i16 {
+        let mut pick = |small: u32| -> i16 {
             match next() % 8 {
                 0 => i16::MIN,
                 1 => i16::MAX,
                 2 => 0,
-                _ => ((next() % (2 * small + 1)) as i64 - small as i64) as i16,
+                _ => (i64::from(next() % (2 * small + 1)) - i64::from(small)) as i16,
             }
         };
         let c: Vec<i16> = (0..17)
