@@ -251,6 +251,27 @@ fn one_job_and_two_jobs_write_byte_identical_files_on(backend: &'static str) {
 }
 
 #[test]
+fn one_and_three_gpu_driving_threads_write_byte_identical_files_on_every_backend() {
+    // On the GPU three threads each drive their own groups of rows through
+    // the overlapped path; on the CPU the option changes nothing.
+    for backend in backends_here() {
+        let case = Case::new(TEMPLATE).on(backend);
+        case.write("rows.csv", &rows_csv());
+        let one = case.batch("rows.csv", "a/{{id}}.jpg", &["--gpu-drivers", "1"]);
+        assert_eq!(one.code, 0, "{}", one.stderr);
+        let three = case.batch(
+            "rows.csv",
+            "b/{{id}}.jpg",
+            &["--gpu-drivers", "3", "--jobs", "2"],
+        );
+        assert_eq!(three.code, 0, "{}", three.stderr);
+        let (a, b) = (case.files("a"), case.files("b"));
+        assert_eq!(a.len(), 12, "{backend}");
+        assert_eq!(a, b, "{backend}");
+    }
+}
+
+#[test]
 fn an_undeclared_variable_exits_2_before_anything_is_written() {
     let case = Case::new(&TEMPLATE.replace("\"{{title}}\"", "\"{{titel}}\""));
     case.write("rows.csv", &rows_csv());

@@ -205,10 +205,54 @@ fn quick_suite_on_all_backends() {
         assert!(gpu_ran, "no GPU adapter in CI: {gpu}");
     }
     check_backend(gpu, gpu_ran);
+    assert!(backends[0]["gpu_drivers"].is_null(), "{}", backends[0]);
     if gpu_ran {
         check_adapter(&gpu["adapter"]);
+        // The default: one on a software adapter, up to three on hardware.
+        let drivers = num(gpu, "gpu_drivers");
+        if gpu["adapter"]["hardware"] == false {
+            assert_eq!(drivers, 1.0);
+        } else {
+            assert!((1.0..=3.0).contains(&drivers), "{gpu}");
+        }
     } else {
         assert!(run.stdout.contains("skipped"), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn gpu_drivers_are_reported_and_several_render_the_batch_cases() {
+    let (_, report, _) = bench(&[
+        "--suite",
+        "quick",
+        "--backend",
+        "all",
+        "--case",
+        "social_cards_batch",
+        "--case",
+        "thumbnails",
+        "--gpu-drivers",
+        "2",
+        "--warmup",
+        "0",
+        "--reps",
+        "1",
+    ]);
+    let backends = report["backends"].as_array().unwrap();
+    assert!(backends[0]["gpu_drivers"].is_null(), "{}", backends[0]);
+    let gpu = &backends[1];
+    if text(gpu, "status") != "ok" {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "no GPU adapter in CI: {gpu}"
+        );
+        eprintln!("no GPU adapter: the GPU half of this test did not run");
+        return;
+    }
+    assert_eq!(num(gpu, "gpu_drivers"), 2.0);
+    for c in gpu["cases"].as_array().unwrap() {
+        assert_eq!(text(c, "status"), "ok", "{c}");
+        check_case_figures(c, 1.0);
     }
 }
 
@@ -320,6 +364,7 @@ fn bad_arguments_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
         &["bench", "--reps", "0"][..],
+        &["bench", "--gpu-drivers", "0"],
         &["bench", "--suite", "huge"],
         &["bench", "--backend", "tpu"],
         &["bench", "--case", "no_such_case"],

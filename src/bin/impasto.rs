@@ -16,6 +16,8 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod batch;
 #[path = "impasto/bench/mod.rs"]
 mod bench;
+#[path = "impasto/gpu_drivers.rs"]
+mod gpu_drivers;
 #[path = "impasto/oneoff.rs"]
 mod oneoff;
 #[path = "impasto/serve/mod.rs"]

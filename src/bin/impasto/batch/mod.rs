@@ -42,6 +42,11 @@ pub struct BatchArgs {
     /// Render this many rows at once (default: the number of CPUs).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,
+    /// Threads that drive the GPU side by side (default: up to three on a
+    /// hardware GPU, one per five cores; one on a software adapter). No
+    /// effect on the CPU backend.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    gpu_drivers: Option<u16>,
     /// Render only shard K of N (0 <= K < N): the rows whose 0-based index
     /// (row number - 1) is K modulo N. N processes with K = 0..N-1 render
     /// every row exactly once.
@@ -124,6 +129,9 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
         renderer: &renderer,
         quality: args.quality,
         jobs,
+        gpu_drivers: args
+            .gpu_drivers
+            .map_or_else(|| crate::gpu_drivers::auto(&renderer), usize::from),
         shard: args.shard,
         fail_fast: args.fail_fast,
         skip_existing: args.skip_existing,

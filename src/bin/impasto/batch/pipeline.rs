@@ -33,6 +33,9 @@ pub struct Context<'a> {
     pub renderer: &'a Renderer,
     pub quality: u8,
     pub jobs: usize,
+    /// Threads driving the GPU side by side (each takes its own groups of
+    /// rows); unused on the CPU.
+    pub gpu_drivers: usize,
     pub shard: Option<(u64, u64)>,
     pub fail_fast: bool,
     pub skip_existing: bool,
@@ -92,8 +95,9 @@ pub fn run(
     let (job_tx, job_rx) = sync_channel::<Job>(ctx.jobs * 2);
     let job_rx = Mutex::new(job_rx);
     let (res_tx, res_rx) = channel::<Outcome>();
-    // On the GPU, one thread drives the device through the overlapped
-    // path and the workers encode and write what it renders.
+    // On the GPU, `gpu_drivers` threads drive the device through the
+    // overlapped path, each over its own groups of rows, and the workers
+    // encode and write what they render.
     let on_gpu = ctx.renderer.backend() == Backend::Gpu;
     let (img_tx, img_rx) = sync_channel::<gpu::Rendered>(ctx.jobs);
     let img_rx = Mutex::new(img_rx);
@@ -108,8 +112,12 @@ pub fn run(
             }
         }
         if on_gpu {
-            let (res_tx, job_rx, shared) = (res_tx.clone(), &job_rx, &shared);
-            s.spawn(move || gpu::drive(ctx, job_rx, img_tx, res_tx, shared));
+            for _ in 0..ctx.gpu_drivers.max(1) {
+                let (img_tx, res_tx) = (img_tx.clone(), res_tx.clone());
+                let (job_rx, shared) = (&job_rx, &shared);
+                s.spawn(move || gpu::drive(ctx, job_rx, img_tx, res_tx, shared));
+            }
+            drop(img_tx);
         } else {
             drop(img_tx);
         }

@@ -74,6 +74,12 @@ struct RunArgs {
     /// `both` (the last two, one after the other).
     #[arg(long, value_enum, default_value_t = Compositors::Auto)]
     gpu_compositor: Compositors,
+    /// Threads that drive the GPU side by side in the batch cases
+    /// (`social_cards_batch`, `thumbnails`), each over its share of the
+    /// images (default: up to three on a hardware GPU, one per five cores;
+    /// one on a software adapter). No effect on the CPU backend.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    gpu_drivers: Option<u16>,
     /// Run only this case (repeat the option for several; default: every
     /// case).
     #[arg(long = "case", value_name = "NAME",
@@ -194,7 +200,10 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, Error> {
     let backends = renderers
         .iter()
         .map(|(name, r)| match r {
-            Ok(r) => run_backend(name, r, &selected, &fixtures, (warmup, reps)),
+            Ok(r) => {
+                let drivers = args.gpu_drivers.map(usize::from);
+                run_backend(name, r, &selected, &fixtures, (warmup, reps), drivers)
+            }
             Err(reason) => skipped_backend(name, reason, &selected, &fixtures, (warmup, reps)),
         })
         .collect();
@@ -241,12 +250,15 @@ fn run_backend(
     selected: &[(&str, &str)],
     fx: &Fixtures,
     (warmup, reps): (u32, u32),
+    drivers: Option<usize>,
 ) -> BackendReport {
+    let on_gpu = renderer.adapter().is_some();
+    let drivers = drivers.unwrap_or_else(|| crate::gpu_drivers::auto(renderer));
     let cases = selected
         .iter()
         .map(|&case| {
             eprintln!("impasto bench: {name} {} ...", case.0);
-            let report = cases::run_case(case, renderer, fx, warmup, reps);
+            let report = cases::run_case(case, renderer, fx, (warmup, reps), drivers);
             if let Some(reason) = &report.reason {
                 eprintln!("impasto bench: {name} {} failed: {reason}", case.0);
             }
@@ -259,6 +271,7 @@ fn run_backend(
         reason: None,
         adapter: renderer.adapter().map(Into::into),
         threads: rayon::current_num_threads(),
+        gpu_drivers: on_gpu.then_some(drivers),
         cases,
     }
 }
@@ -294,6 +307,7 @@ fn skipped_backend(
         reason: Some(reason.into()),
         adapter: None,
         threads: rayon::current_num_threads(),
+        gpu_drivers: None,
         cases,
     }
 }

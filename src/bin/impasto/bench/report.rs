@@ -87,6 +87,10 @@ pub struct BackendReport {
     pub adapter: Option<Adapter>,
     /// Worker threads of the CPU side (rayon's pool).
     pub threads: usize,
+    /// Threads that drove the GPU side by side in the batch cases (`null`
+    /// for the CPU, and in reports written before this field).
+    #[serde(default)]
+    pub gpu_drivers: Option<usize>,
     pub cases: Vec<CaseReport>,
 }
 

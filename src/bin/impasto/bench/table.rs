@@ -77,7 +77,11 @@ fn about(report: &Report) -> Vec<String> {
     ];
     for b in &report.backends {
         if let Some(a) = &b.adapter {
-            lines.push(format!("{} adapter: {}", b.backend, adapter_line(a)));
+            let mut line = format!("{} adapter: {}", b.backend, adapter_line(a));
+            if let Some(n) = b.gpu_drivers {
+                let _ = write!(line, "; {n} driving thread(s) in the batch cases");
+            }
+            lines.push(line);
         }
     }
     if report.adapters.is_empty() {

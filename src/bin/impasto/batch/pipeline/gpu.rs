@@ -1,9 +1,10 @@
-//! The batch on the GPU backend: one thread drives the device through the
-//! overlapped path (`Renderer::render_each_report`: a row is uploaded and
-//! submitted while the previous one is drawn and read back), taking the
-//! queued rows a group at a time, and the workers encode and write the
-//! images it hands them. Rows in flight stay bounded: the queue, one group,
-//! the hand-over queue (one image per worker) and one image per worker.
+//! The batch on the GPU backend: one or a few threads (`--gpu-drivers`,
+//! see `crate::gpu_drivers`) drive the device through the overlapped path
+//! (`Renderer::render_each_report`: a row is uploaded and submitted while
+//! the previous one is drawn and read back), each taking the queued rows a
+//! group at a time, and the workers encode and write the images they hand
+//! over. Rows in flight stay bounded: the queue, one group per driver, the
+//! hand-over queue (one image per worker) and one image per worker.
 
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::{Mutex, PoisonError};
