@@ -4,8 +4,8 @@
 //! One driving thread runs `Renderer::render_each`'s overlapped path: it
 //! lays out and uploads scene `i + 1` while the GPU draws scene `i`, and
 //! other threads encode. On a hardware GPU that one thread is the bound:
-//! on an NVIDIA H100 with a 16-core host (2026-11-26, BENCHMARKS.md, "Several
-//! threads driving the GPU") 32 social cards ran at 531-569 cards/s with
+//! on an NVIDIA H100 with a 16-core host (2026-11-26, BENCHMARKS.md, "On an
+//! NVIDIA H100 again") 32 social cards ran at 531-569 cards/s with
 //! one driver, 778-847 with two, 839-872 with three, 751-835 with four or
 //! six and 695-719 with eight. A software adapter (lavapipe) draws on the
 //! same cores that would drive it, so it gets one.

@@ -122,49 +122,43 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, Error> {
     }
 }
 
-/// A backend to measure: its name, and its renderer or why it cannot run.
-type Candidate = (&'static str, Result<Renderer, String>);
+/// A backend to measure: its name, and the GPU compositor (`None` for the
+/// CPU backend).
+type Spec = (&'static str, Option<GpuCompositor>);
 
-/// The renderers to measure, by backend name: a GPU that cannot be opened
-/// is an error when asked for alone, a skipped backend under `all`.
-fn renderers(which: BenchBackend, paths: Compositors) -> Result<Vec<Candidate>, Error> {
+/// The backends to measure, in order.
+fn specs(which: BenchBackend, paths: Compositors) -> Vec<Spec> {
     let mut out = Vec::new();
     if which != BenchBackend::Gpu {
-        out.push(("cpu", Ok(Renderer::new(Backend::Cpu)?)));
+        out.push(("cpu", None));
     }
     if which != BenchBackend::Cpu {
-        let gpus = match paths {
-            Compositors::Auto => vec![("gpu", GpuCompositor::Auto)],
-            Compositors::Fragment => vec![("gpu-fragment", GpuCompositor::Fragment)],
-            Compositors::Compute => vec![("gpu-compute", GpuCompositor::Compute)],
-            Compositors::Both => vec![
-                ("gpu-fragment", GpuCompositor::Fragment),
-                ("gpu-compute", GpuCompositor::Compute),
-            ],
-        };
-        for (name, c) in gpus {
-            let gpu = Renderer::new(Backend::Gpu).map(|r| r.with_gpu_compositor(c));
-            if which == BenchBackend::Gpu {
-                out.push((name, Ok(gpu?)));
-            } else {
-                out.push((name, gpu.map_err(|e| e.to_string())));
+        match paths {
+            Compositors::Auto => out.push(("gpu", Some(GpuCompositor::Auto))),
+            Compositors::Fragment => out.push(("gpu-fragment", Some(GpuCompositor::Fragment))),
+            Compositors::Compute => out.push(("gpu-compute", Some(GpuCompositor::Compute))),
+            Compositors::Both => {
+                out.push(("gpu-fragment", Some(GpuCompositor::Fragment)));
+                out.push(("gpu-compute", Some(GpuCompositor::Compute)));
             }
         }
     }
-    // Bundled fonts only, so text costs the same everywhere; no
-    // decoded-image cache, so `poster` decodes its files in every
-    // repetition, as its first render does (the other cases' images are
-    // in memory or decoded by the case itself); no resampled-image cache,
-    // so every repetition resamples, as a single render does.
-    let setup = |r: Renderer| {
-        r.with_system_fonts(false)
-            .with_asset_cache_budget(0)
-            .with_placed_cache_budget(0)
+    out
+}
+
+/// The renderer of one backend. Bundled fonts only, so text costs the same
+/// everywhere; no decoded-image cache, so `poster` decodes its files in
+/// every repetition, as its first render does (the other cases' images are
+/// in memory or decoded by the case itself); no resampled-image cache, so
+/// every repetition resamples, as a single render does.
+fn make_renderer(compositor: Option<GpuCompositor>) -> Result<Renderer, Error> {
+    let r = match compositor {
+        None => Renderer::new(Backend::Cpu)?,
+        Some(c) => Renderer::new(Backend::Gpu)?.with_gpu_compositor(c),
     };
-    Ok(out
-        .into_iter()
-        .map(|(name, r)| (name, r.map(setup)))
-        .collect())
+    Ok(r.with_system_fonts(false)
+        .with_asset_cache_budget(0)
+        .with_placed_cache_budget(0))
 }
 
 /// Refuses an output path whose folder does not exist before the run,
@@ -191,22 +185,55 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, Error> {
         args.reps.unwrap_or(params.reps),
     );
     let timestamp = report::timestamp_now();
-    let renderers = renderers(args.backend, args.gpu_compositor)?;
+    let specs = specs(args.backend, args.gpu_compositor);
+    // Each backend's renderer is made just before its cases and dropped
+    // after them, so that no device sits idle while another backend runs
+    // (an idle H100 drops its clocks and a ten-millisecond case does not
+    // raise them again: BENCHMARKS.md, "On an NVIDIA H100 again"). A GPU asked
+    // for alone that cannot be opened is an error before anything runs.
+    let mut first = match specs.first() {
+        Some(&(_, compositor)) if args.backend == BenchBackend::Gpu => {
+            Some(make_renderer(compositor)?)
+        }
+        _ => None,
+    };
     let fixtures = Fixtures::new(&params)?;
     let selected: Vec<(&str, &str)> = cases::CASES
         .into_iter()
         .filter(|(n, _)| args.cases.is_empty() || args.cases.iter().any(|c| c == n))
         .collect();
-    let backends = renderers
-        .iter()
-        .map(|(name, r)| match r {
-            Ok(r) => {
-                let drivers = args.gpu_drivers.map(usize::from);
-                run_backend(name, r, &selected, &fixtures, (warmup, reps), drivers)
-            }
-            Err(reason) => skipped_backend(name, reason, &selected, &fixtures, (warmup, reps)),
-        })
-        .collect();
+    let mut backends = Vec::with_capacity(specs.len());
+    for &(name, compositor) in &specs {
+        let renderer = match first.take() {
+            Some(r) => r,
+            None => match make_renderer(compositor) {
+                Ok(r) => r,
+                Err(e) if args.backend == BenchBackend::Gpu || compositor.is_none() => {
+                    return Err(e)
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    backends.push(skipped_backend(
+                        name,
+                        &why,
+                        &selected,
+                        &fixtures,
+                        (warmup, reps),
+                    ));
+                    continue;
+                }
+            },
+        };
+        let drivers = args.gpu_drivers.map(usize::from);
+        backends.push(run_backend(
+            name,
+            &renderer,
+            &selected,
+            &fixtures,
+            (warmup, reps),
+            drivers,
+        ));
+    }
     let report = Report {
         schema: report::SCHEMA.into(),
         suite: args.suite.name().into(),
