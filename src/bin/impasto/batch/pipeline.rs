@@ -117,10 +117,9 @@ pub fn run(
                 let (job_rx, shared) = (&job_rx, &shared);
                 s.spawn(move || gpu::drive(ctx, job_rx, img_tx, res_tx, shared));
             }
-            drop(img_tx);
-        } else {
-            drop(img_tx);
         }
+        // The writers stop once every driver has dropped its sender.
+        drop(img_tx);
         let shared_ref = &shared;
         let collector = s.spawn(move || collect(ctx, res_rx, manifest, total, shared_ref));
         let read = read(ctx, rows, pattern, job_tx, res_tx, &shared);
