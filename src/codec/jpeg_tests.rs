@@ -97,6 +97,35 @@ fn joined_strips_decode_to_the_pixels_of_the_plain_single_stream() {
 }
 
 #[test]
+fn opaque_strips_read_as_rgba_give_the_bytes_of_the_flattened_encode() {
+    for quality in [85, 90] {
+        for (w, h) in SIZES {
+            let mut img = rgba(w, h);
+            for p in img.pixels_mut() {
+                p[3] = 255;
+            }
+            assert!(is_opaque(img.as_raw()));
+            // Whole image, strips, and one plain stream (too small for two).
+            for strip_pixels in [2048, 1 << 30] {
+                let out = encode_in_strips(&img, quality, strip_pixels).unwrap();
+                let interval = strips(w, h, quality, strip_pixels).map_or(0, |p| p.mcus);
+                assert!(out == single(&img, quality, interval), "{w}x{h} q{quality}");
+            }
+            // One translucent pixel: its strip is flattened, the others not.
+            let (x, y) = (u32::from(w) / 2, u32::from(h) - 1);
+            img.get_pixel_mut(x, y)[3] = 7;
+            assert!(!is_opaque(img.as_raw()));
+            let plan = strips(w, h, quality, 2048).unwrap();
+            let out = encode_in_strips(&img, quality, 2048).unwrap();
+            assert!(
+                out == single(&img, quality, plan.mcus),
+                "{w}x{h} q{quality}"
+            );
+        }
+    }
+}
+
+#[test]
 fn restart_markers_cycle_once_between_each_pair_of_strips() {
     let (w, h) = (40, 400);
     let plan = strips(w, h, 85, 1024).unwrap();
