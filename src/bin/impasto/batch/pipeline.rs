@@ -1,7 +1,7 @@
 //! The batch's threads: the reader (this thread) streams rows into a
 //! bounded queue, N workers render from it with one shared `Renderer` (on
-//! the GPU, `gpu.rs`: one thread renders them overlapped and the N workers
-//! encode and write), and a collector puts outcomes back in row order for
+//! the GPU, `gpu.rs`: one to three driving threads render them overlapped
+//! and the N workers encode and write), and a collector puts outcomes back in row order for
 //! the manifest.
 //!
 //! Memory stays flat: the queue holds at most 2N rows, and the reader waits

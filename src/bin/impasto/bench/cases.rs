@@ -2,6 +2,7 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
 use std::sync::{Mutex, PoisonError};
 
 use impasto::codec::{decode_file, encode, OutputFormat};
@@ -24,7 +25,7 @@ pub const CASES: [(&str, &str); 4] = [
     ),
     (
         "social_cards_batch",
-        "a batch of 1200x630 cards (photo, gradient, logo, two text layers) rendered and encoded as JPEG q85 on every core (GPU: render_each, encodes on the pool)",
+        "a batch of 1200x630 cards (photo, gradient, logo, two text layers) rendered and encoded as JPEG q85 on every core (GPU: render_each on the driving threads, encoders beside them)",
     ),
     (
         "thumbnails",
@@ -105,9 +106,10 @@ fn poster(renderer: &Renderer, path: PathBuf) -> Result<(), Error> {
 /// backend's throughput rather than one thread's encoding: on the GPU
 /// `drivers` threads each drive the overlapped path over their share of
 /// the scenes (`render_each`: scene `i + 1` is uploaded and submitted while
-/// scene `i` is drawn and read back) and hand each image to the pool's
-/// threads to encode; on the CPU the pool's threads render and encode whole
-/// scenes side by side.
+/// scene `i` is drawn and read back) and hand each image, through a queue
+/// of one image per encoder, to as many encoding threads as rayon's pool
+/// has; on the CPU the pool's threads render and encode whole scenes side
+/// by side.
 fn render_and_encode(
     renderer: &Renderer,
     scenes: &[Scene],
@@ -128,29 +130,57 @@ fn render_and_encode(
             .unwrap_or_else(PoisonError::into_inner)
             .get_or_insert(e);
     };
-    let keep = &keep;
-    let per = scenes.len().div_ceil(drivers.max(1)).max(1);
-    rayon::scope(|s| {
-        std::thread::scope(|ts| {
-            for chunk in scenes.chunks(per) {
-                ts.spawn(move || {
-                    renderer.render_each(chunk, assets, |_, result| match result {
-                        Ok(img) => s.spawn(move |_| match encode(&img, JPEG_Q85) {
-                            Ok(bytes) => {
-                                black_box(bytes);
-                            }
-                            Err(e) => keep(e),
-                        }),
-                        Err(e) => keep(e),
-                    });
+    let encoders = rayon::current_num_threads();
+    // Bounded: the drivers wait while every encoder is busy and the queue
+    // holds one image per encoder.
+    let (tx, rx) = sync_channel::<RgbaImage>(encoders);
+    let rx = Mutex::new(rx);
+    // Plain threads, not rayon jobs: the drivers' uploads and readbacks and
+    // the encoder's strips run on rayon's pool, which none of these threads
+    // occupies while it waits.
+    std::thread::scope(|ts| {
+        for _ in 0..encoders {
+            ts.spawn(|| loop {
+                let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                let Ok(img) = next else { return };
+                match encode(&img, JPEG_Q85) {
+                    Ok(bytes) => {
+                        black_box(bytes);
+                    }
+                    Err(e) => keep(e),
+                }
+            });
+        }
+        for share in shares(scenes, drivers) {
+            let tx = tx.clone();
+            let keep = &keep;
+            ts.spawn(move || {
+                renderer.render_each(share, assets, |_, result| match result {
+                    // The encoders outlive the drivers: a send fails only
+                    // if one panicked, which the scope reports.
+                    Ok(img) => drop(tx.send(img)),
+                    Err(e) => keep(e),
                 });
-            }
-        });
+            });
+        }
+        // The encoders stop once every driver has dropped its sender.
+        drop(tx);
     });
     first_error
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner)
         .map_or(Ok(()), Err)
+}
+
+/// `scenes` split into `min(drivers, scenes.len())` consecutive shares
+/// whose sizes differ by at most one (none when there are no scenes).
+fn shares(scenes: &[Scene], drivers: usize) -> Vec<&[Scene]> {
+    let n = drivers.clamp(1, scenes.len().max(1));
+    let len = scenes.len();
+    (0..n)
+        .map(|i| &scenes[i * len / n..(i + 1) * len / n])
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// The thumbnail side: 256 px on the longest side, the other in proportion
@@ -185,4 +215,24 @@ fn thumbnails(renderer: &Renderer, files: &[PathBuf], drivers: usize) -> Result<
         assets.insert(src, img);
     }
     render_and_encode(renderer, &scenes, &assets, drivers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(n: usize, drivers: usize) -> Vec<usize> {
+        let scenes = vec![Scene::new(1, 1); n];
+        shares(&scenes, drivers).iter().map(|s| s.len()).collect()
+    }
+
+    #[test]
+    fn shares_are_one_per_driver_at_most_one_apart_and_cover_every_scene() {
+        assert_eq!(sizes(4, 3), [1, 1, 2]);
+        assert_eq!(sizes(32, 3), [10, 11, 11]);
+        assert_eq!(sizes(8, 1), [8]);
+        assert_eq!(sizes(2, 8), [1, 1]);
+        assert_eq!(sizes(1, 0), [1]);
+        assert!(sizes(0, 3).is_empty());
+    }
 }

@@ -186,43 +186,40 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, Error> {
     );
     let timestamp = report::timestamp_now();
     let specs = specs(args.backend, args.gpu_compositor);
-    // Each backend's renderer is made just before its cases and dropped
-    // after them, so that no device sits idle while another backend runs
-    // (an idle H100 drops its clocks and a ten-millisecond case does not
-    // raise them again: BENCHMARKS.md, "On an NVIDIA H100 again"). A GPU asked
-    // for alone that cannot be opened is an error before anything runs.
-    let mut first = match specs.first() {
-        Some(&(_, compositor)) if args.backend == BenchBackend::Gpu => {
-            Some(make_renderer(compositor)?)
-        }
-        _ => None,
-    };
     let fixtures = Fixtures::new(&params)?;
     let selected: Vec<(&str, &str)> = cases::CASES
         .into_iter()
         .filter(|(n, _)| args.cases.is_empty() || args.cases.iter().any(|c| c == n))
         .collect();
+    // Each backend's renderer is made just before its cases (the inputs
+    // are built first) and dropped after them, so that no device sits idle
+    // while inputs are made or another backend runs (an idle H100 drops its
+    // clock and a ten-millisecond case does not raise it again:
+    // BENCHMARKS.md, "On an NVIDIA H100 again"). With `--backend gpu` a
+    // first GPU that cannot be opened is an error before any case runs; a
+    // later one (`--gpu-compositor both`) is reported as skipped, keeping
+    // the figures already measured, as any GPU is under `all`.
     let mut backends = Vec::with_capacity(specs.len());
     for &(name, compositor) in &specs {
-        let renderer = match first.take() {
-            Some(r) => r,
-            None => match make_renderer(compositor) {
-                Ok(r) => r,
-                Err(e) if args.backend == BenchBackend::Gpu || compositor.is_none() => {
-                    return Err(e)
-                }
-                Err(e) => {
-                    let why = e.to_string();
-                    backends.push(skipped_backend(
-                        name,
-                        &why,
-                        &selected,
-                        &fixtures,
-                        (warmup, reps),
-                    ));
-                    continue;
-                }
-            },
+        let renderer = match make_renderer(compositor) {
+            Ok(r) => r,
+            Err(e)
+                if compositor.is_none()
+                    || (args.backend == BenchBackend::Gpu && backends.is_empty()) =>
+            {
+                return Err(e)
+            }
+            Err(e) => {
+                let why = e.to_string();
+                backends.push(skipped_backend(
+                    name,
+                    &why,
+                    &selected,
+                    &fixtures,
+                    (warmup, reps),
+                ));
+                continue;
+            }
         };
         let drivers = args.gpu_drivers.map(usize::from);
         backends.push(run_backend(

@@ -17,7 +17,7 @@ use super::{create_folder, finish, not_run, send, written, Context, Job, Outcome
 /// A row rendered on the GPU, to be written.
 pub(super) type Rendered = (Job, Result<impasto::Rendered, Error>);
 
-/// The GPU thread: renders the queued rows a group at a time until the
+/// A driving thread: renders the queued rows a group at a time until the
 /// queue closes, and hands each image to the writers.
 pub(super) fn drive(
     ctx: &Context<'_>,
@@ -65,7 +65,8 @@ pub(super) fn drive(
     }
 }
 
-/// A writer: encodes and writes (atomically) what the GPU thread renders.
+/// A writer: encodes and writes (atomically) what the driving threads
+/// render.
 pub(super) fn write_work(
     ctx: &Context<'_>,
     images: &Mutex<Receiver<Rendered>>,
