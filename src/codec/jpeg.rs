@@ -17,7 +17,7 @@ use image::RgbaImage;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 use rayon::prelude::*;
 
-use super::{flatten_over_white, flatten_pixels_over_white};
+use super::flatten_pixels_over_white;
 
 /// About how many pixels one strip holds: small enough that a 2048x2048
 /// image makes 16 strips (work for every core, and for rayon to balance),
@@ -123,14 +123,7 @@ fn encode_in_strips(
     let w = u16::try_from(width).map_err(|_| too_large())?;
     let h = u16::try_from(height).map_err(|_| too_large())?;
     let Some(plan) = strips(w, h, quality, strip_pixels) else {
-        let mut out = Vec::new();
-        if is_opaque(img.as_raw()) {
-            encoder(&mut out, quality, 0).encode(img.as_raw(), w, h, ColorType::Rgba)?;
-        } else {
-            let rgb = flatten_over_white(img);
-            encoder(&mut out, quality, 0).encode(&rgb, w, h, ColorType::Rgb)?;
-        }
-        return Ok(out);
+        return encode_part(img.as_raw(), w, h, quality);
     };
     let row_bytes = usize::from(w) * 4;
     // Each strip is flattened by the thread that encodes it, while its
@@ -139,20 +132,26 @@ fn encode_in_strips(
         .as_raw()
         .par_chunks(plan.rows * row_bytes)
         .map(|strip| {
-            let mut out = Vec::with_capacity(strip.len() / 32);
             // A strip has at most plan.rows <= height rows: it fits a u16.
-            let rows = (strip.len() / row_bytes) as u16;
-            if is_opaque(strip) {
-                encoder(&mut out, quality, 0).encode(strip, w, rows, ColorType::Rgba)?;
-            } else {
-                let mut rgb = vec![0u8; strip.len() / 4 * 3];
-                flatten_pixels_over_white(strip, &mut rgb);
-                encoder(&mut out, quality, 0).encode(&rgb, w, rows, ColorType::Rgb)?;
-            }
-            Ok(out)
+            encode_part(strip, w, (strip.len() / row_bytes) as u16, quality)
         })
         .collect::<Result<_, JpegError>>()?;
     join(&parts, h, plan.mcus)
+}
+
+/// One stream, without restarts, of `rows` rows of `w` straight RGBA
+/// pixels flattened over white: read as RGBA where every pixel is opaque
+/// ([`is_opaque`]), flattened into an RGB copy otherwise.
+fn encode_part(rgba: &[u8], w: u16, rows: u16, quality: u8) -> Result<Vec<u8>, JpegError> {
+    let mut out = Vec::with_capacity(rgba.len() / 32);
+    if is_opaque(rgba) {
+        encoder(&mut out, quality, 0).encode(rgba, w, rows, ColorType::Rgba)?;
+    } else {
+        let mut rgb = vec![0u8; rgba.len() / 4 * 3];
+        flatten_pixels_over_white(rgba, &mut rgb);
+        encoder(&mut out, quality, 0).encode(&rgb, w, rows, ColorType::Rgb)?;
+    }
+    Ok(out)
 }
 
 /// Whether every pixel of the straight RGBA bytes `rgba` is opaque. Then

@@ -1,4 +1,5 @@
 use super::*;
+use crate::codec::flatten_over_white;
 
 /// A deterministic test image: gradients with noise, so every block has AC
 /// energy and the DC values change across strips, and alpha that varies

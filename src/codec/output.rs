@@ -131,7 +131,9 @@ pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// Straight RGBA to RGB over opaque white, rounded: `c·a + 255·(1 - a)`.
+/// [`flatten_pixels_over_white`] of a whole image, in parallel: the tests'
+/// reference (the JPEG encoder flattens strip by strip).
+#[cfg(test)]
 pub(crate) fn flatten_over_white(img: &RgbaImage) -> Vec<u8> {
     use rayon::prelude::*;
     let src = img.as_raw();
@@ -143,8 +145,8 @@ pub(crate) fn flatten_over_white(img: &RgbaImage) -> Vec<u8> {
     rgb
 }
 
-/// [`flatten_over_white`] on one thread, from RGBA pixels `src` into RGB
-/// pixels `out` (as many pixels as both hold).
+/// Straight RGBA pixels `src` to RGB pixels `out` over opaque white,
+/// rounded: `c·a + 255·(1 - a)` (as many pixels as both hold).
 pub(crate) fn flatten_pixels_over_white(src: &[u8], out: &mut [u8]) {
     for (p, o) in src.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
         let a = p[3] as u32;

@@ -8,8 +8,8 @@
 //! NVIDIA H100 again") 32 social cards ran at 531-569 cards/s with
 //! one driver, 778-847 with two, 839-872 with three, 751-843 with four or
 //! six and 695-719 with eight; `impasto batch` wrote 4,000 cards at 404-461
-//! a second with one driver and 951-1,000 with three. A software adapter (lavapipe) draws on the
-//! same cores that would drive it, so it gets one.
+//! a second with one driver and 951-1,000 with three. A software adapter
+//! (lavapipe) draws on the same cores that would drive it, so it gets one.
 
 use impasto::Renderer;
 

@@ -1,8 +1,8 @@
 //! The batch's threads: the reader (this thread) streams rows into a
 //! bounded queue, N workers render from it with one shared `Renderer` (on
 //! the GPU, `gpu.rs`: one to three driving threads render them overlapped
-//! and the N workers encode and write), and a collector puts outcomes back in row order for
-//! the manifest.
+//! and the N workers encode and write), and a collector puts outcomes back
+//! in row order for the manifest.
 //!
 //! Memory stays flat: the queue holds at most 2N rows, and the reader waits
 //! while it is more than `WINDOW` rows ahead of the last row written in

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use impasto::{Backend, Error, GpuCompositor, Renderer};
 
-use report::{BackendReport, CaseReport, Report, Status, System};
+use report::{Adapter, BackendReport, CaseReport, Report, Status, System};
 use suite::{Fixtures, Suite};
 
 /// `impasto bench [options]` or `impasto bench compare OLD NEW`.
@@ -199,6 +199,7 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, Error> {
     // first GPU that cannot be opened is an error before any case runs; a
     // later one (`--gpu-compositor both`) is reported as skipped, keeping
     // the figures already measured, as any GPU is under `all`.
+    let drivers = args.gpu_drivers.map(usize::from);
     let mut backends = Vec::with_capacity(specs.len());
     for &(name, compositor) in &specs {
         let renderer = match make_renderer(compositor) {
@@ -221,7 +222,6 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, Error> {
                 continue;
             }
         };
-        let drivers = args.gpu_drivers.map(usize::from);
         backends.push(run_backend(
             name,
             &renderer,
@@ -276,7 +276,7 @@ fn run_backend(
     (warmup, reps): (u32, u32),
     drivers: Option<usize>,
 ) -> BackendReport {
-    let on_gpu = renderer.adapter().is_some();
+    let adapter = renderer.adapter().map(Adapter::from);
     let drivers = drivers.unwrap_or_else(|| crate::gpu_drivers::auto(renderer));
     let cases = selected
         .iter()
@@ -293,9 +293,9 @@ fn run_backend(
         backend: name.into(),
         status: Status::Ok,
         reason: None,
-        adapter: renderer.adapter().map(Into::into),
+        gpu_drivers: adapter.is_some().then_some(drivers),
+        adapter,
         threads: rayon::current_num_threads(),
-        gpu_drivers: on_gpu.then_some(drivers),
         cases,
     }
 }
