@@ -72,9 +72,19 @@ struct Entry {
     natural: (u32, u32),
     raster: (u32, u32),
     first_row: u32,
+    /// The factors (bit `d` for factor `d`) whose lookups this decode
+    /// answers: its own, and those asked of a file that no scaled decoder
+    /// covers (a PNG, a progressive JPEG), which was decoded at another
+    /// factor and would be again.
+    asked: u16,
 }
 
 impl Entry {
+    /// Whether the entry answers lookups at `factor`.
+    fn answers(&self, factor: u32) -> bool {
+        self.asked & (1 << factor) != 0
+    }
+
     /// Whether the entry holds every row `pick` asks for.
     fn covers(&self, pick: Pick) -> bool {
         let (first, end) = pick.rows.unwrap_or((0, self.raster.1));
@@ -161,7 +171,17 @@ impl AssetCache {
                 });
                 if let Some(natural) = natural {
                     let pick = choose(natural);
-                    let shrink = pick.shrink;
+                    // The entry decoded at the factor asked for, or one
+                    // that a decode asked for it gave (whole images only).
+                    let shrink = SHRINKS
+                        .into_iter()
+                        .find(|&d| {
+                            inner
+                                .entries
+                                .peek(&(path.to_path_buf(), d))
+                                .is_some_and(|e| e.identity == id && e.answers(pick.shrink))
+                        })
+                        .unwrap_or(pick.shrink);
                     let entry = inner
                         .entries
                         .get(&(path.to_path_buf(), shrink))
@@ -194,6 +214,7 @@ impl AssetCache {
             pick
         };
         let decoded = decode(&widened)?;
+        let asked = choose(decoded.natural).shrink;
         let cached = SourceImage {
             image: Arc::new(decoded.image),
             natural: decoded.natural,
@@ -204,12 +225,13 @@ impl AssetCache {
             key: identity.map(|id| id.key(path, decoded.shrink, decoded.first_row)),
         };
         if let Some(identity) = identity {
-            self.insert(path, identity, &cached);
+            self.insert(path, identity, &cached, asked);
         }
         Ok(cached)
     }
 
-    fn insert(&self, path: &Path, identity: Identity, cached: &SourceImage) {
+    /// Keeps `cached` (decoded for a lookup at factor `asked`).
+    fn insert(&self, path: &Path, identity: Identity, cached: &SourceImage, asked: u32) {
         let bytes = image_bytes(&cached.image);
         let mut inner = self.lock();
         if bytes > inner.entries.budget() {
@@ -227,7 +249,17 @@ impl AssetCache {
                 inner.entries.remove(&key);
             }
         }
+        // A decode at a factor no other lookup got: the entry it replaces
+        // answered other lookups with these same pixels, and still does.
+        let whole = cached.first_row == 0 && cached.image.height() == cached.raster.1;
+        let kept = inner
+            .entries
+            .peek(&(path.to_path_buf(), cached.shrink))
+            .filter(|e| e.identity == identity && whole)
+            .map_or(0, |e| e.asked);
+        let asked = if whole { 1 << asked } else { 0 };
         let entry = Entry {
+            asked: kept | asked | (1 << cached.shrink),
             identity,
             image: Arc::clone(&cached.image),
             colour_note: cached.colour_note.clone(),

@@ -264,6 +264,32 @@ fn renders_sharing_a_logo_decode_it_once_until_it_changes() {
     assert_eq!(r.asset_cache_stats().misses, 2);
 }
 
+/// A file that no scaled decoder covers (a PNG) is decoded at full size
+/// whatever shrink its layers would allow; the cache serves that decode
+/// to the next render rather than missing on the factor it was asked for.
+#[test]
+fn a_png_drawn_smaller_than_its_size_is_decoded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.png");
+    RgbaImage::from_pixel(64, 64, image::Rgba([10, 20, 30, 255]))
+        .save(&logo)
+        .unwrap();
+    let r = impasto::Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_asset_root(dir.path());
+    let scene = Scene::from_value(&json!({"width": 16, "height": 16, "layers": [
+        {"type": "image", "src": "logo.png", "x": 4, "y": 4, "width": 8, "height": 8}]}))
+    .unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            r.render(&scene).unwrap().get_pixel(7, 7).0,
+            [10, 20, 30, 255]
+        );
+    }
+    let s = r.asset_cache_stats();
+    assert_eq!((s.misses, s.hits, s.images), (1, 4, 1), "{s:?}");
+}
+
 #[test]
 fn a_hidden_image_layer_is_not_read_so_a_missing_file_is_no_error() {
     let dir = tempfile::tempdir().unwrap();
