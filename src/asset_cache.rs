@@ -1,7 +1,7 @@
 //! Decoded images kept between renders: a [`crate::Renderer`] decodes a
 //! file once however many renders use it, while the file stays the same
 //! (same size and modification time), within a byte budget. A file is kept
-//! once per shrink-on-load factor it was decoded at ([`crate::shrink`]), so
+//! once per shrink-on-load scale it was decoded at ([`crate::shrink`]), so
 //! the same scene always gets the same pixels, whatever else was rendered.
 //! A JPEG whose layers read only some rows of it may be decoded to those
 //! rows; the entry then serves lookups that need no other rows, and a
@@ -44,14 +44,14 @@ struct Identity {
 }
 
 impl Identity {
-    /// The key of `path`'s pixels decoded at `shrink`, from raster row
+    /// The key of `path`'s pixels decoded at `eighths`, from raster row
     /// `first_row`, while it has this identity.
-    fn key(self, path: &Path, shrink: u32, first_row: u32) -> SourceKey {
+    fn key(self, path: &Path, eighths: u32, first_row: u32) -> SourceKey {
         SourceKey::File {
             path: path.to_path_buf(),
             len: self.len,
             modified: self.modified,
-            shrink,
+            eighths,
             first_row,
         }
     }
@@ -72,7 +72,7 @@ struct Entry {
     natural: (u32, u32),
     raster: (u32, u32),
     first_row: u32,
-    /// The factors (bit `d` for factor `d`) whose lookups this decode
+    /// The factors (bit `k` for `k`/8) whose lookups this decode
     /// answers: its own, and those asked of a file that no scaled decoder
     /// covers (a PNG, a progressive JPEG), which was decoded at another
     /// factor and would be again.
@@ -92,8 +92,8 @@ impl Entry {
     }
 }
 
-/// The shrink factors a file can be decoded at.
-const SHRINKS: [u32; 4] = [1, 2, 4, 8];
+/// The scales (eighths of the natural size) a file can be decoded at.
+const SCALES: std::ops::RangeInclusive<u32> = 1..=crate::shrink::FULL;
 
 struct Inner {
     entries: ByteLru<(PathBuf, u32), Entry>,
@@ -145,7 +145,7 @@ impl AssetCache {
         }
     }
 
-    /// The decoded image of `path` at the shrink factor (and with the
+    /// The decoded image of `path` at the scale (and with the
     /// rows) `choose` picks for its natural size, decoding it with `decode`
     /// unless the cache holds the file as it is now at that factor, with
     /// those rows. `decode` runs outside the lock and must pick with the
@@ -165,7 +165,7 @@ impl AssetCache {
             let mut inner = self.lock();
             if let Some(id) = identity {
                 // Any factor's entry of the unchanged file knows its size.
-                let natural = SHRINKS.iter().find_map(|&d| {
+                let natural = SCALES.clone().find_map(|d| {
                     let e = inner.entries.peek(&(path.to_path_buf(), d))?;
                     (e.identity == id).then_some(e.natural)
                 });
@@ -173,28 +173,28 @@ impl AssetCache {
                     let pick = choose(natural);
                     // The entry decoded at the factor asked for, or one
                     // that a decode asked for it gave (whole images only).
-                    let shrink = SHRINKS
-                        .into_iter()
+                    let eighths = SCALES
+                        .clone()
                         .find(|&d| {
                             inner
                                 .entries
                                 .peek(&(path.to_path_buf(), d))
-                                .is_some_and(|e| e.identity == id && e.answers(pick.shrink))
+                                .is_some_and(|e| e.identity == id && e.answers(pick.eighths))
                         })
-                        .unwrap_or(pick.shrink);
+                        .unwrap_or(pick.eighths);
                     let entry = inner
                         .entries
-                        .get(&(path.to_path_buf(), shrink))
+                        .get(&(path.to_path_buf(), eighths))
                         .filter(|e| e.identity == id);
-                    held = entry.map(|e| (shrink, (e.first_row, e.first_row + e.image.height())));
+                    held = entry.map(|e| (eighths, (e.first_row, e.first_row + e.image.height())));
                     let found = entry.filter(|e| e.covers(pick)).map(|e| SourceImage {
                         image: Arc::clone(&e.image),
                         natural,
-                        shrink,
+                        eighths,
                         raster: e.raster,
                         first_row: e.first_row,
                         colour_note: e.colour_note.clone(),
-                        key: Some(id.key(path, shrink, e.first_row)),
+                        key: Some(id.key(path, eighths, e.first_row)),
                     });
                     if let Some(found) = found {
                         inner.hits += 1;
@@ -206,23 +206,23 @@ impl AssetCache {
         }
         let widened = |natural| {
             let mut pick = choose(natural);
-            if let (Some((a, b)), Some((shrink, (c, d)))) = (pick.rows, held) {
-                if shrink == pick.shrink {
+            if let (Some((a, b)), Some((eighths, (c, d)))) = (pick.rows, held) {
+                if eighths == pick.eighths {
                     pick.rows = Some((a.min(c), b.max(d)));
                 }
             }
             pick
         };
         let decoded = decode(&widened)?;
-        let asked = choose(decoded.natural).shrink;
+        let asked = choose(decoded.natural).eighths;
         let cached = SourceImage {
             image: Arc::new(decoded.image),
             natural: decoded.natural,
-            shrink: decoded.shrink,
+            eighths: decoded.eighths,
             raster: decoded.raster,
             first_row: decoded.first_row,
             colour_note: decoded.colour_note,
-            key: identity.map(|id| id.key(path, decoded.shrink, decoded.first_row)),
+            key: identity.map(|id| id.key(path, decoded.eighths, decoded.first_row)),
         };
         if let Some(identity) = identity {
             self.insert(path, identity, &cached, asked);
@@ -239,7 +239,7 @@ impl AssetCache {
         }
         // Entries of an older version of the file (this factor's own is
         // replaced by the insert).
-        for d in SHRINKS {
+        for d in SCALES {
             let key = (path.to_path_buf(), d);
             if inner
                 .entries
@@ -254,12 +254,12 @@ impl AssetCache {
         let whole = cached.first_row == 0 && cached.image.height() == cached.raster.1;
         let kept = inner
             .entries
-            .peek(&(path.to_path_buf(), cached.shrink))
+            .peek(&(path.to_path_buf(), cached.eighths))
             .filter(|e| e.identity == identity && whole)
             .map_or(0, |e| e.asked);
         let asked = if whole { 1 << asked } else { 0 };
         let entry = Entry {
-            asked: kept | asked | (1 << cached.shrink),
+            asked: kept | asked | (1 << cached.eighths),
             identity,
             image: Arc::clone(&cached.image),
             colour_note: cached.colour_note.clone(),
@@ -269,7 +269,7 @@ impl AssetCache {
         };
         inner
             .entries
-            .insert((path.to_path_buf(), cached.shrink), entry, bytes);
+            .insert((path.to_path_buf(), cached.eighths), entry, bytes);
     }
 }
 
@@ -286,11 +286,11 @@ mod tests {
     }
 
     fn decode(path: &Path) -> Result<Decoded, String> {
-        crate::shrink::decode_file(path, 1 << 24, |_| Pick::whole(1)).map_err(|e| e.0)
+        crate::shrink::decode_file(path, 1 << 24, |_| Pick::whole(8)).map_err(|e| e.0)
     }
 
     fn full(_: (u32, u32)) -> Pick {
-        Pick::whole(1)
+        Pick::whole(8)
     }
 
     #[test]
@@ -337,7 +337,7 @@ mod tests {
             .unwrap();
         let cache = AssetCache::new(1 << 20);
         let rows = |a, b| Pick {
-            shrink: 2,
+            eighths: 4,
             rows: Some((a, b)),
         };
         let get = |pick: Pick| {
@@ -370,7 +370,7 @@ mod tests {
             Arc::ptr_eq(&other.image, &back.image),
             "both crops are held"
         );
-        let all = get(Pick::whole(2));
+        let all = get(Pick::whole(4));
         assert_eq!((all.first_row, all.image.height()), (0, 128));
         let again = get(rows(10, 20));
         assert!(

@@ -246,13 +246,13 @@ impl Assets {
                 }
                 let choose = |natural| {
                     if shrink_on_load {
-                        let shrink = shrink_for_layers(scene, layers, natural);
+                        let eighths = eighths_for_layers(scene, layers, natural);
                         Pick {
-                            shrink,
-                            rows: rows_for_layers(scene, layers, natural, shrink),
+                            eighths,
+                            rows: rows_for_layers(scene, layers, natural, eighths),
                         }
                     } else {
-                        Pick::whole(1)
+                        Pick::whole(shrink::FULL)
                     }
                 };
                 cache
@@ -338,27 +338,27 @@ pub(crate) fn decode_frame(
     Ok(SourceImage::full(picked.image, None))
 }
 
-/// The largest shrink-on-load factor that leaves every layer in `layers`
-/// (image layers drawing the same file) at least the pixels it is drawn
-/// with; 1 for a layer that samples the nearest pixel, whose exact pixels
-/// are the point.
-fn shrink_for_layers(scene: &Scene, layers: &[usize], natural: (u32, u32)) -> u32 {
-    let mut shrink = 8;
+/// The smallest shrink-on-load scale (in eighths) that leaves every layer
+/// in `layers` (image layers drawing the same file) at least the pixels it
+/// is drawn with; full size for a layer that samples the nearest pixel,
+/// whose exact pixels are the point.
+fn eighths_for_layers(scene: &Scene, layers: &[usize], natural: (u32, u32)) -> u32 {
+    let mut eighths = 1;
     for &index in layers {
         let layer = &scene.layers[index];
         let LayerKind::Image(il) = &layer.kind else {
             continue;
         };
         if il.filter == Filter::Nearest {
-            return 1;
+            return shrink::FULL;
         }
         let (_, _, pw, ph) = place_image(layer, il.fit, il.position, natural.0, natural.1);
-        shrink = shrink.min(shrink::shrink_for(natural, (pw, ph)));
+        eighths = eighths.max(shrink::eighths_for(natural, (pw, ph)));
     }
-    shrink
+    eighths
 }
 
-/// The rows of the file's raster at 1/`shrink` that the layers in
+/// The rows of the file's raster at `eighths`/8 that the layers in
 /// `layers` read, when that is at most nine tenths of them (a decode of
 /// those rows only then saves enough to be worth a separate cache entry);
 /// `None`: all of them.
@@ -366,9 +366,12 @@ fn rows_for_layers(
     scene: &Scene,
     layers: &[usize],
     natural: (u32, u32),
-    shrink: u32,
+    eighths: u32,
 ) -> Option<(u32, u32)> {
-    let raster = (natural.0.div_ceil(shrink), natural.1.div_ceil(shrink));
+    let raster = (
+        shrink::scaled_len(natural.0, eighths),
+        shrink::scaled_len(natural.1, eighths),
+    );
     let source = SourceGeometry { natural, raster };
     let canvas = (scene.width, scene.height);
     let mut span: Option<(u32, u32)> = None;
@@ -377,7 +380,7 @@ fn rows_for_layers(
         let LayerKind::Image(il) = &layer.kind else {
             continue;
         };
-        match crate::plan::image::rows_read(layer, il, source, shrink, canvas) {
+        match crate::plan::image::rows_read(layer, il, source, eighths, canvas) {
             RowsRead::All => return None,
             RowsRead::None => {}
             RowsRead::Some(a, b) => {

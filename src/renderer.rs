@@ -275,8 +275,8 @@ impl Renderer {
             .map_err(Error::Options)
     }
 
-    /// Whether a JPEG drawn smaller than its natural size is decoded at 1/2,
-    /// 1/4 or 1/8 of it in the DCT (on by default): the largest of those
+    /// Whether a JPEG drawn smaller than its natural size is decoded at k/8
+    /// of it in the DCT, k from 1 to 7 (on by default): the smallest k
     /// that still leaves at least the pixels of every placed size that uses
     /// the file, on both axes (EXIF orientation applied first), the rest of
     /// the way filtered as the layer says. Layers with `filter: nearest`

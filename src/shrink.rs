@@ -1,12 +1,14 @@
 //! Shrink-on-load: a JPEG drawn smaller than its natural size is decoded at
-//! 1/2, 1/4 or 1/8 of it in the DCT (reduced inverse transforms), so the
+//! `k`/8 of it in the DCT (reduced inverse transforms, `k` from 1 to 7: the
+//! smallest that still has the pixels the layers draw on both axes), so the
 //! decoder writes, and the resampler reads, up to 64 times fewer pixels.
 //! Baseline files go through impasto's own decoder
 //! ([`codec::reduced_jpeg`]: the Huffman stream on every core), the rest
 //! (progressive, unusual layouts, corrupt data) through `jpeg-decoder`,
-//! whose pixels the first reproduces exactly. Other formats, and JPEGs no
-//! scaled decoder covers (CMYK, 16-bit), are decoded at full size by
-//! [`codec::decode_bytes`].
+//! whose pixels the first reproduces exactly at 1/8, 1/4 and 1/2, the
+//! scales it has (a file it decodes is taken at the next of those up from
+//! the scale asked for). Other formats, and JPEGs no scaled decoder covers
+//! (CMYK, 16-bit), are decoded at full size by [`codec::decode_bytes`].
 //!
 //! Why several JPEG decoders: `zune-jpeg` (through `image`) decodes a
 //! full-size 4000x2250 photo in about the instructions `jpeg-decoder` needs
@@ -18,11 +20,12 @@
 //!
 //! All paths apply an embedded ICC profile the same way ([`codec::icc`]).
 //!
-//! Pixel `i` of an image decoded at `1/d` covers natural pixels
-//! `[i d, (i + 1) d)`: the planner places the image by its natural size and
-//! maps positions into the decoded raster by dividing by `d`
-//! ([`crate::plan`]), so a shrunk decode moves nothing, it only has less
-//! detail to filter.
+//! Pixel `i` of an image decoded at `k`/8 covers natural pixels
+//! `[i d, (i + 1) d)`, `d = 8 / k`: the planner places the image by its
+//! natural size and maps positions into the decoded raster by dividing by
+//! `d` ([`crate::plan`]), so a shrunk decode moves nothing, it only has
+//! less detail to filter. A raster at `k`/8 has `ceil(n k / 8)` pixels on
+//! an axis of `n`.
 
 use std::path::Path;
 
@@ -32,14 +35,15 @@ use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
 use crate::codec::{self, DecodeError};
 
 /// A decoded image, the size it has at full resolution (EXIF orientation
-/// applied), and the factor it was shrunk by on load (1, 2, 4 or 8).
+/// applied), and the scale it was decoded at (in eighths: 8 is full size).
 #[derive(Debug, Clone)]
 pub(crate) struct Decoded {
     /// Rows `first_row..` of the decoded raster (all of them unless the
     /// decode was asked for fewer).
     pub image: RgbaImage,
     pub natural: (u32, u32),
-    pub shrink: u32,
+    /// The decode's scale, in eighths of the natural size (1 to 8).
+    pub eighths: u32,
     /// The size of the whole decoded raster (at the shrunk scale).
     pub raster: (u32, u32),
     /// The raster row `image`'s first row is.
@@ -49,15 +53,16 @@ pub(crate) struct Decoded {
 }
 
 /// An image layer's source as the planner receives it: the pixels, the
-/// image's natural size, and the factor the pixels were shrunk by on load
-/// (1 for in-memory assets and full-size decodes).
+/// image's natural size, and the scale they were decoded at (8 eighths for
+/// in-memory assets and full-size decodes).
 #[derive(Debug, Clone)]
 pub(crate) struct SourceImage {
     /// Rows `first_row..` of the decoded raster: all of them, or (a JPEG
     /// drawn smaller, whose layers read only some rows) those rows.
     pub image: std::sync::Arc<RgbaImage>,
     pub natural: (u32, u32),
-    pub shrink: u32,
+    /// The decode's scale, in eighths of the natural size (1 to 8).
+    pub eighths: u32,
     /// The size of the whole decoded raster, which the planner's weights
     /// index before they are moved to `image` by `first_row`.
     pub raster: (u32, u32),
@@ -70,8 +75,8 @@ pub(crate) struct SourceImage {
 }
 
 /// What identifies a decoded image's pixels across renders: a file as the
-/// decoded-image cache keys it (path, size, modification time, shrink
-/// factor), or an in-memory asset by the number it was given when it was
+/// decoded-image cache keys it (path, size, modification time, decode
+/// scale), or an in-memory asset by the number it was given when it was
 /// registered (never reused within a process).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum SourceKey {
@@ -80,7 +85,7 @@ pub(crate) enum SourceKey {
         path: std::path::PathBuf,
         len: u64,
         modified: Option<std::time::SystemTime>,
-        shrink: u32,
+        eighths: u32,
         /// The raster row the decoded pixels start at.
         first_row: u32,
     },
@@ -97,40 +102,61 @@ impl SourceImage {
             raster: image.dimensions(),
             first_row: 0,
             image,
-            shrink: 1,
+            eighths: FULL,
             colour_note: None,
             key,
         }
     }
 }
 
-/// The largest DCT shrink (1, 2, 4 or 8) that leaves at least `need` pixels
-/// on both axes of a `natural`-sized image.
-pub(crate) fn shrink_for(natural: (u32, u32), need: (f64, f64)) -> u32 {
-    [8u32, 4, 2]
-        .into_iter()
-        .find(|&d| natural.0 as f64 / d as f64 >= need.0 && natural.1 as f64 / d as f64 >= need.1)
-        .unwrap_or(1)
+/// A full-size decode's scale, in eighths.
+pub(crate) const FULL: u32 = 8;
+
+/// The smallest DCT scale (`k`/8, `k` from 1 to 8) that leaves at least
+/// `need` pixels on both axes of a `natural`-sized image.
+pub(crate) fn eighths_for(natural: (u32, u32), need: (f64, f64)) -> u32 {
+    (1..FULL)
+        .find(|&k| {
+            let at = |n: u32| n as f64 * k as f64 / FULL as f64;
+            at(natural.0) >= need.0 && at(natural.1) >= need.1
+        })
+        .unwrap_or(FULL)
+}
+
+/// A raster's length at `eighths`/8 of `len` (rounded up, as a DCT scaled
+/// decode gives).
+pub(crate) fn scaled_len(len: u32, eighths: u32) -> u32 {
+    ((len as u64 * eighths as u64).div_ceil(FULL as u64)) as u32
+}
+
+/// How much smaller than natural a raster at `eighths`/8 is: the divisor
+/// that maps natural positions into it.
+pub(crate) fn divisor(eighths: u32) -> f64 {
+    FULL as f64 / eighths.clamp(1, FULL) as f64
 }
 
 /// How to decode a file, picked once its natural size is known: the
-/// shrink factor, and the rows of the shrunk raster that its layers read
+/// scale, and the rows of the scaled raster that its layers read
 /// (`[first, end)`; `None`: all of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pick {
-    pub shrink: u32,
+    /// In eighths of the natural size (8: full size).
+    pub eighths: u32,
     pub rows: Option<(u32, u32)>,
 }
 
 impl Pick {
-    /// Every row at factor `shrink`.
-    pub fn whole(shrink: u32) -> Pick {
-        Pick { shrink, rows: None }
+    /// Every row at `eighths`/8.
+    pub fn whole(eighths: u32) -> Pick {
+        Pick {
+            eighths,
+            rows: None,
+        }
     }
 }
 
 /// Reads and decodes the image file at `path` (at most `max_pixels` at full
-/// size, refused from the header), asking `choose` for the shrink factor
+/// size, refused from the header), asking `choose` for the scale
 /// and rows once the natural (oriented) size is known. Only a JPEG that
 /// impasto's own reduced decoder covers, without EXIF rotation or flip, is
 /// decoded to fewer rows; any other file has all of them.
@@ -151,13 +177,15 @@ pub(crate) fn decode_file(
         raster: image.dimensions(),
         first_row: 0,
         image,
-        shrink: 1,
+        eighths: FULL,
         colour_note: note.map(Into::into),
     })
 }
 
-/// A JPEG decoded at the shrink `choose` picks, or `None` when that is 1 or
-/// the scaled decoder does not apply (the caller then decodes at full size).
+/// A JPEG decoded at the scale `choose` picks (or, for a file that only
+/// `jpeg-decoder` decodes, the next of its scales up), or `None` when that
+/// is full size or no scaled decoder applies (the caller then decodes at
+/// full size).
 fn decode_jpeg_scaled(
     bytes: &[u8],
     max_pixels: u64,
@@ -181,7 +209,7 @@ fn decode_jpeg_scaled(
         .unwrap_or(Orientation::NoTransforms);
     let natural = codec::oriented_size((w, h), orientation);
     let pick = choose(natural);
-    let d = pick.shrink;
+    let k = pick.eighths;
     // Rows of the file's raster are rows of the displayed one only when the
     // orientation neither turns nor flips it upside down.
     let rows = pick
@@ -197,21 +225,29 @@ fn decode_jpeg_scaled(
     // A truncated file goes to the full-size path, which refuses it with
     // the precise message; checked here, where the scaled decoder is sure
     // to run, so a full-size decode scans the file for its end only once.
-    if !matches!(d, 2 | 4 | 8) || !codec::jpeg_has_end(bytes) {
+    if !(1..FULL).contains(&k) || !codec::jpeg_has_end(bytes) {
         return Ok(None);
     }
-    let (sw, sh) = (w.div_ceil(d), h.div_ceil(d));
-    // Only sizes below 65536 reach here: JPEG sizes are 16-bit.
-    let got = decoder.scale(sw as u16, sh as u16);
-    if got.ok() != Some((sw as u16, sh as u16)) {
-        return Ok(None);
-    }
-    let (mut img, first_row) = match codec::reduced_jpeg::decode(bytes, d, rows) {
-        Some((rgba, first)) => (DynamicImage::ImageRgba8(rgba), first as u32),
-        None => (
-            DynamicImage::ImageRgba8(decode_with_jpeg_decoder(decoder, (sw, sh), gray)?),
-            0,
-        ),
+    let (k, (sw, sh), mut img, first_row) = match codec::reduced_jpeg::decode(bytes, k, rows) {
+        Some((rgba, first)) => {
+            let size = (scaled_len(w, k), scaled_len(h, k));
+            (k, size, DynamicImage::ImageRgba8(rgba), first as u32)
+        }
+        None => {
+            // jpeg-decoder's scales are 1/8, 1/4 and 1/2.
+            let k = k.next_power_of_two();
+            if k >= FULL {
+                return Ok(None);
+            }
+            let (sw, sh) = (scaled_len(w, k), scaled_len(h, k));
+            // Only sizes below 65536 reach here: JPEG sizes are 16-bit.
+            let got = decoder.scale(sw as u16, sh as u16);
+            if got.ok() != Some((sw as u16, sh as u16)) {
+                return Ok(None);
+            }
+            let rgba = decode_with_jpeg_decoder(decoder, (sw, sh), gray)?;
+            (k, (sw, sh), DynamicImage::ImageRgba8(rgba), 0)
+        }
     };
     let whole = first_row == 0 && img.height() == sh;
     img.apply_orientation(orientation);
@@ -227,7 +263,7 @@ fn decode_jpeg_scaled(
     Ok(Some(Decoded {
         image,
         natural,
-        shrink: d,
+        eighths: k,
         raster,
         first_row,
         colour_note: note.map(Into::into),
@@ -286,37 +322,45 @@ mod tests {
         out
     }
 
-    fn decode(bytes: &[u8], d: u32) -> Decoded {
+    /// `bytes` decoded at `eighths`/8.
+    fn decode(bytes: &[u8], eighths: u32) -> Decoded {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.jpg");
         std::fs::write(&path, bytes).unwrap();
-        decode_file(&path, 1 << 30, |_| Pick::whole(d)).unwrap()
+        decode_file(&path, 1 << 30, |_| Pick::whole(eighths)).unwrap()
     }
 
     #[test]
-    fn the_shrink_is_the_largest_that_keeps_the_pixels_needed() {
-        assert_eq!(shrink_for((4000, 3000), (1200.0, 900.0)), 2);
-        assert_eq!(shrink_for((4000, 3000), (1000.0, 750.0)), 4);
-        assert_eq!(shrink_for((6000, 4000), (256.0, 171.0)), 8);
-        assert_eq!(shrink_for((4000, 3000), (2001.0, 10.0)), 1);
-        assert_eq!(shrink_for((4000, 3000), (10.0, 1501.0)), 1);
-        assert_eq!(shrink_for((8, 8), (1.0, 1.0)), 8);
+    fn the_scale_is_the_smallest_that_keeps_the_pixels_needed() {
+        assert_eq!(eighths_for((4000, 3000), (1200.0, 900.0)), 3);
+        assert_eq!(eighths_for((4000, 3000), (1000.0, 750.0)), 2);
+        assert_eq!(eighths_for((4000, 3000), (1001.0, 750.0)), 3);
+        assert_eq!(eighths_for((4000, 3000), (1500.0, 1125.0)), 3);
+        assert_eq!(eighths_for((4000, 3000), (1501.0, 10.0)), 4);
+        assert_eq!(eighths_for((6000, 4000), (256.0, 171.0)), 1);
+        assert_eq!(eighths_for((4000, 3000), (3501.0, 10.0)), 8);
+        assert_eq!(eighths_for((4000, 3000), (10.0, 2626.0)), 8);
+        assert_eq!(eighths_for((4000, 3000), (10.0, 2625.0)), 7);
+        assert_eq!(eighths_for((8, 8), (1.0, 1.0)), 1);
+        assert_eq!(scaled_len(4000, 3), 1500);
+        assert_eq!(scaled_len(4001, 3), 1501);
+        assert_eq!(scaled_len(203, 4), 102);
     }
 
     #[test]
     fn a_jpeg_decodes_at_the_chosen_scale_with_the_natural_size_kept() {
         let bytes = jpeg(203, 101, 1);
-        for d in [1, 2, 4, 8] {
-            let got = decode(&bytes, d);
+        for k in 1..=8 {
+            let got = decode(&bytes, k);
             assert_eq!(got.natural, (203, 101));
-            assert_eq!(got.shrink, d);
+            assert_eq!(got.eighths, k);
             assert_eq!(
                 got.image.dimensions(),
-                (203u32.div_ceil(d), 101u32.div_ceil(d))
+                (scaled_len(203, k), scaled_len(101, k))
             );
         }
         // The colour survives: the left edge is dark red, the right bright.
-        let small = decode(&bytes, 8).image;
+        let small = decode(&bytes, 1).image;
         assert!(small.get_pixel(0, 6).0[0] < 40 && small.get_pixel(25, 6).0[0] > 210);
     }
 
@@ -330,7 +374,7 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let got = decode_file(&path, 1 << 30, |n| {
             asked = Some(n);
-            Pick::whole(4)
+            Pick::whole(2)
         })
         .unwrap();
         assert_eq!(asked, Some((80, 160)), "the choice sees the displayed size");
@@ -349,7 +393,7 @@ mod tests {
     fn a_reduced_decode_is_close_to_a_box_average_of_the_full_decode() {
         let bytes = jpeg(256, 192, 1);
         let full = codec::decode_bytes(&bytes, 1 << 30).unwrap();
-        let half = decode(&bytes, 2).image;
+        let half = decode(&bytes, 4).image;
         let mut worst = 0u8;
         for y in 0..96 {
             for x in 0..128 {
@@ -375,8 +419,8 @@ mod tests {
             let path = dir.join(format!("{name}.jpg"));
             let full = codec::decode_file(&path, 1 << 20).unwrap();
             for d in [2, 4, 8] {
-                let small = decode_file(&path, 1 << 20, |_| Pick::whole(d)).unwrap();
-                assert_eq!(small.shrink, d, "{name}: the scaled decoder was used");
+                let small = decode_file(&path, 1 << 20, |_| Pick::whole(8 / d)).unwrap();
+                assert_eq!(small.eighths, 8 / d, "{name}: the scaled decoder was used");
                 for i in 0..full.width() / 16 {
                     let want = full.get_pixel(16 * i + 8, 8).0;
                     let got = small.image.get_pixel((16 * i + 8) / d, 8 / d).0;
@@ -390,7 +434,7 @@ mod tests {
             }
         }
         // LittleCMS's Adobe RGB (200, 100, 50): (227, 100, 42).
-        let small = decode_file(&dir.join("adobe-rgb.jpg"), 1 << 20, |_| Pick::whole(8)).unwrap();
+        let small = decode_file(&dir.join("adobe-rgb.jpg"), 1 << 20, |_| Pick::whole(1)).unwrap();
         let p = small.image.get_pixel(1, 1).0;
         assert!(p[0].abs_diff(227) <= 1 && p[1].abs_diff(100) <= 1 && p[2].abs_diff(42) <= 1);
     }
@@ -425,9 +469,9 @@ mod tests {
                 }
             }
             std::fs::write(&path, &bytes).unwrap();
-            let d = [1, 2, 4, 8][case % 4];
+            let eighths = 1 + case as u32 % 8;
             let rows = (case % 5 == 0).then_some((case as u32 % 7, 3 + case as u32 % 11));
-            let pick = Pick { shrink: d, rows };
+            let pick = Pick { eighths, rows };
             let run = std::panic::catch_unwind(|| decode_file(&path, 1 << 24, |_| pick));
             assert!(run.is_ok(), "case {case} panicked");
         }

@@ -79,8 +79,8 @@ fn a_shrunk_decode_matches_the_full_precision_render_on_every_backend() {
 fn a_cover_crop_decodes_only_the_rows_it_reads_with_the_pixels_of_the_whole_decode() {
     let dir = tempfile::tempdir().unwrap();
     write_jpeg(dir.path(), "wide.jpg", &photo(800, 600), 1);
-    // Cover into 300x100: drawn 300x225 at 1/2 (400x300), of which the
-    // middle 100 rows show, so about half the rows are read.
+    // Cover into 300x100: drawn 300x225 at 3/8 (300x225), of which the
+    // middle 100 rows show, so under half the rows are read.
     let layer = json!({ "type": "image", "src": "wide.jpg", "fit": "cover" });
     let crop = scene(dir.path(), (300, 100), layer);
     // The same file drawn whole at the same scale: every row decoded.
@@ -92,7 +92,7 @@ fn a_cover_crop_decodes_only_the_rows_it_reads_with_the_pixels_of_the_whole_deco
     for b in backends() {
         let warm = b.renderer.clone().with_asset_cache_budget(1 << 30);
         warm.render(&whole).unwrap();
-        assert_eq!(warm.asset_cache_stats().bytes, 400 * 300 * 4, "{}", b.name);
+        assert_eq!(warm.asset_cache_stats().bytes, 300 * 225 * 4, "{}", b.name);
         let from_whole = warm.render(&crop).unwrap();
         assert_eq!(
             warm.asset_cache_stats().hits,
@@ -103,11 +103,11 @@ fn a_cover_crop_decodes_only_the_rows_it_reads_with_the_pixels_of_the_whole_deco
 
         let fresh = b.renderer.clone().with_asset_cache_budget(1 << 30);
         let from_rows = fresh.render(&crop).unwrap();
-        // The 100 canvas rows read about 133 of the 300 raster rows, plus
-        // the filter's reach and the margins: well under 200.
-        let rows = fresh.asset_cache_stats().bytes / (400 * 4);
+        // The 100 canvas rows read 100 of the 225 raster rows, plus the
+        // filter's reach and the margins: well under 150.
+        let rows = fresh.asset_cache_stats().bytes / (300 * 4);
         assert!(
-            (133..200).contains(&rows),
+            (100..150).contains(&rows),
             "{}: {rows} rows decoded, not only the rows read",
             b.name
         );
@@ -161,7 +161,7 @@ fn the_cache_keeps_one_decode_per_scale_and_each_scene_always_gets_the_same_one(
     assert_eq!(first, again, "the same scene gets the same pixels");
     let s = r.asset_cache_stats();
     assert_eq!((s.misses, s.hits, s.images), (2, 1, 2), "{s:?}");
-    assert_eq!(s.bytes, (100 * 75 + 800 * 600) * 4, "1/8 and full size");
+    assert_eq!(s.bytes, (100 * 75 + 700 * 525) * 4, "1/8 and 7/8");
     // A fresh renderer gives the same bytes as the warm one.
     assert_eq!(
         Renderer::new(Backend::Cpu).unwrap().render(&small).unwrap(),
@@ -176,9 +176,9 @@ fn nearest_sampling_and_images_used_larger_get_the_full_decode() {
     let r = Renderer::new(Backend::Cpu)
         .unwrap()
         .with_asset_cache_budget(0);
-    // Two layers share the file: one drawn at 1/8, one at 3/4; the file is
-    // decoded once at the scale both can use (full, as 1/2 is too small).
-    let two = Scene::from_value(&json!({ "width": 240, "height": 180, "layers": [
+    // Two layers share the file: one drawn at 1/8, one larger than its
+    // size; the file is decoded once at the scale both can use (full).
+    let two = Scene::from_value(&json!({ "width": 360, "height": 270, "layers": [
         { "type": "image", "src": "p.jpg", "width": 40, "height": 30, "fit": "fill" },
         { "type": "image", "src": "p.jpg", "fit": "fill" }
     ]}))
@@ -193,6 +193,17 @@ fn nearest_sampling_and_images_used_larger_get_the_full_decode() {
     let full = r.clone().with_shrink_on_load(false);
     assert_eq!(r.render(&two).unwrap(), full.render(&two).unwrap());
     assert_eq!(r.render(&nearest).unwrap(), full.render(&nearest).unwrap());
+    // Drawn at 3/4 of its size, alone: decoded at 6/8, not at full size.
+    let three_quarters = scene(
+        dir.path(),
+        (240, 180),
+        json!({ "type": "image", "src": "p.jpg", "fit": "fill" }),
+    );
+    let cached = Renderer::new(Backend::Cpu).unwrap();
+    let got = cached.render(&three_quarters).unwrap();
+    assert_eq!(cached.asset_cache_stats().bytes, 240 * 180 * 4);
+    let (worst, mean) = compare(&got, &full.render(&three_quarters).unwrap());
+    assert!(worst <= 6 && mean <= 0.5, "worst {worst}, mean {mean:.3}");
 }
 
 /// A scene drawing `name` at 1/8 of its 512x512 size, so the reduced

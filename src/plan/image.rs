@@ -58,10 +58,10 @@ pub(crate) fn plan_image(
 ) -> (Option<Sampling>, BoxGeometry) {
     let (sw, sh) = source.natural;
     let (rw, rh) = source.raster;
-    let d = source.shrink.max(1) as f64;
+    let d = crate::shrink::divisor(source.eighths);
     let ((px, py, pw, ph), geom) = placement(layer, il, source.natural);
     if geom.axis_aligned {
-        let natural = pw == sw as f64 && ph == sh as f64 && source.shrink == 1;
+        let natural = pw == sw as f64 && ph == sh as f64 && source.eighths == crate::shrink::FULL;
         if natural && px.fract() == 0.0 && py.fract() == 0.0 {
             let plan = Sampling::Copy {
                 ox: px as i64,
@@ -170,7 +170,7 @@ pub(crate) enum RowsRead {
     All,
 }
 
-/// The rows of the raster of a `natural`-sized image decoded at 1/`shrink`
+/// The rows of the raster of a `natural`-sized image decoded at `eighths`/8
 /// (`raster` pixels) that `plan_image` will read for `layer` on a
 /// `canvas`-sized canvas: the span of the same weights, wider on each side
 /// by two rows and one canvas row's step (so that a tile of the canvas,
@@ -179,15 +179,16 @@ pub(crate) fn rows_read(
     layer: &Layer,
     il: &ImageLayer,
     source: SourceGeometry,
-    shrink: u32,
+    eighths: u32,
     canvas: (u32, u32),
 ) -> RowsRead {
     let (placed, geom) = placement(layer, il, source.natural);
-    if !geom.axis_aligned || shrink <= 1 {
+    if !geom.axis_aligned || eighths >= crate::shrink::FULL {
         return RowsRead::All;
     }
     let (sh, ph) = (source.natural.1, placed.3);
-    match grid(il, &geom, placed, shrink as f64, &source, canvas) {
+    let d = crate::shrink::divisor(eighths);
+    match grid(il, &geom, placed, d, &source, canvas) {
         None => RowsRead::None,
         Some((_, _, yw)) => {
             let rh = source.raster.1;
@@ -195,7 +196,7 @@ pub(crate) fn rows_read(
             // A tile's bounds, rounded from shifted positions, may take one
             // more canvas row at the layer's edge: its taps start up to one
             // row's step (`ky` raster rows) further out.
-            let ky = sh as f64 / ph / shrink as f64;
+            let ky = sh as f64 / ph / d;
             let margin = 2 + ky.ceil().clamp(0.0, rh as f64) as u32;
             RowsRead::Some(lo.saturating_sub(margin), hi.saturating_add(margin).min(rh))
         }

@@ -21,7 +21,14 @@ fn photo(w: u16, h: u16, channels: usize, seed: u32) -> Vec<u8> {
     px
 }
 
-fn encode(w: u16, h: u16, grey: bool, q: u8, sampling: SamplingFactor, restart: u16) -> Vec<u8> {
+pub(super) fn encode(
+    w: u16,
+    h: u16,
+    grey: bool,
+    q: u8,
+    sampling: SamplingFactor,
+    restart: u16,
+) -> Vec<u8> {
     let channels = if grey { 1 } else { 3 };
     let px = photo(w, h, channels, u32::from(w) * 31 + u32::from(h));
     let mut out = Vec::new();
@@ -82,13 +89,13 @@ fn ours(bytes: &[u8], d: u32, threads: usize, min_chunk: usize) -> Option<Vec<u8
 
 /// Ours, every row.
 fn whole(bytes: &[u8], d: u32) -> Option<RgbaImage> {
-    decode(bytes, d, None).map(|(img, first)| {
+    decode(bytes, 8 / d, None).map(|(img, first)| {
         assert_eq!(first, 0);
         img
     })
 }
 
-const SAMPLINGS: [SamplingFactor; 4] = [
+pub(super) const SAMPLINGS: [SamplingFactor; 4] = [
     SamplingFactor::F_1_1,
     SamplingFactor::F_2_1,
     SamplingFactor::F_1_2,
@@ -223,7 +230,7 @@ fn a_range_of_rows_is_exactly_those_rows_of_the_whole_image() {
                 // Within one band, across band boundaries, the edges, past
                 // the end (clamped), and an empty range (the whole image).
                 for (a, b) in [(0, 1), (5, 9), (60, 70), (63, 200), (h - 3, h + 9), (7, 7)] {
-                    let (img, first) = decode(&bytes, d, Some((a, b))).unwrap();
+                    let (img, first) = decode(&bytes, 8 / d, Some((a, b))).unwrap();
                     let (want_first, want_end) = if a.min(h) < b.min(h) {
                         (a, b.min(h))
                     } else {
@@ -365,6 +372,11 @@ fn corruption_campaign(seed: u32, per_base: usize) {
             for _ in 0..1 + next() % 4 {
                 let at = sos + (next() as usize) % (bytes.len() - sos - 2);
                 bytes[at] = next() as u8;
+            }
+            // The scales of this decoder's own transform: no panic, and
+            // a decode where the data allows one.
+            for k in [3, 6] {
+                let _ = decode(&bytes, k, (k == 3).then_some((2, 30)));
             }
             let expected = reference(&bytes, 2);
             for threads in [1, 5] {
