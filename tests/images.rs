@@ -148,6 +148,39 @@ fn resampling_never_darkens_edges_next_to_transparent_pixels_on_every_backend() 
     }
 }
 
+/// A resampled image drawn first onto a transparent canvas is copied into
+/// the accumulator (source-over onto zero is the source); the same image
+/// drawn over a transparent layer goes through source-over. Same bytes,
+/// translucent pixels and both blend spaces included.
+#[test]
+fn a_resampled_first_layer_gives_the_same_bytes_as_one_drawn_over_nothing_on_every_backend() {
+    let img = RgbaImage::from_fn(53, 41, |x, y| {
+        let a = ((x * 37 + y * 11) % 256) as u8;
+        image::Rgba([(x * 5) as u8, (y * 6) as u8, 200, a])
+    });
+    let mut assets = Assets::new();
+    assets.insert("p.png", Arc::new(img));
+    for backend in backends().iter() {
+        for space in ["srgb", "linear"] {
+            let photo = json!({"type": "image", "src": "p.png", "x": 2.5, "y": 1.25,
+                               "width": 91.3, "height": 60.7});
+            let clear = json!({"type": "rect", "width": 96, "height": 64, "color": "#00000000"});
+            let first = render(
+                backend,
+                json!({"width": 96, "height": 64, "blend_space": space, "layers": [photo]}),
+                &assets,
+            );
+            let over = render(
+                backend,
+                json!({"width": 96, "height": 64, "blend_space": space, "layers": [clear, photo]}),
+                &assets,
+            );
+            assert!(first == over, "{} {space}", backend.name);
+            assert!(first.pixels().any(|p| p.0[3] > 0 && p.0[3] < 255));
+        }
+    }
+}
+
 #[test]
 fn nearest_filter_repeats_pixels_when_doubling_on_every_backend() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);

@@ -114,6 +114,9 @@ struct Work {
     /// all, the first layers that fit.
     kept: Vec<Option<WindowScratch>>,
     kept_bytes: usize,
+    /// Whether the band's accumulator is still all zero (a transparent
+    /// background, no layer composited yet): source-over onto it is a copy.
+    fresh: bool,
 }
 
 impl Work {
@@ -177,16 +180,19 @@ pub(crate) fn render_cached(
                 resample: WindowScratch::default(),
                 kept: (0..prepared.len()).map(|_| None).collect(),
                 kept_bytes: 0,
+                fresh: false,
             },
             |work, (band, out_band)| {
                 let y0 = (band * BAND_ROWS) as u32;
                 let rows = out_band.len() / (width * 4);
                 work.acc[..rows * width].fill(background);
+                work.fresh = background == [0.0; 4];
                 for (index, layer) in prepared.iter().enumerate() {
                     if stop.now() {
                         return;
                     }
                     composite_band(index, layer, y0, rows, width, work, space);
+                    work.fresh = false;
                 }
                 encode_band(&work.acc[..rows * width], out_band, space);
             },
@@ -290,7 +296,17 @@ fn composite_band(
         let y = y0 + r as u32;
         let acc_row = &mut work.acc[r * width..(r + 1) * width];
         if let Some((x0, x1)) = clear_outside(layer, y, acc_row) {
-            composite_layer_row(layer, y, x0, x1, acc_row, &mut work.scratch, space, view);
+            let scratch = &mut work.scratch;
+            composite_layer_row(
+                layer,
+                y,
+                (x0, x1),
+                acc_row,
+                scratch,
+                space,
+                view,
+                work.fresh,
+            );
         }
     }
 }
@@ -381,12 +397,12 @@ fn clear_outside(layer: &Prepared, y: u32, acc_row: &mut [[f32; 4]]) -> Option<(
 fn composite_layer_row(
     layer: &Prepared,
     y: u32,
-    x0: u32,
-    x1: u32,
+    (x0, x1): (u32, u32),
     acc_row: &mut [[f32; 4]],
     scratch: &mut [[f32; 4]],
     space: BlendSpace,
     view: Option<View>,
+    fresh: bool,
 ) {
     let (x0, x1) = (x0 as usize, x1 as usize);
     if let Some((i0, i1, src)) = copy_over_run(layer, y, x0, x1) {
@@ -394,6 +410,19 @@ fn composite_layer_row(
         // premultiply and composite in one pass, no scratch row.
         composite_span(layer, y, x0, i0, acc_row, scratch, space, view);
         kernels::over_rgba8(src, &mut acc_row[i0..i1], space);
+        composite_span(layer, y, i1, x1, acc_row, scratch, space, view);
+    } else if let Some((i0, i1, src)) = grid_over_run(layer, y, x0, x1, view) {
+        // The fully covered run of a resampled image drawn source-over:
+        // its pixels composited straight from the resample (painting them
+        // into the scratch row would copy them and multiply by a coverage
+        // of 1). Onto an accumulator still all zero, `s + 0 (1 - a)` is `s`:
+        // a copy.
+        composite_span(layer, y, x0, i0, acc_row, scratch, space, view);
+        if fresh {
+            acc_row[i0..i1].copy_from_slice(src);
+        } else {
+            kernels::over_row(src, &mut acc_row[i0..i1]);
+        }
         composite_span(layer, y, i1, x1, acc_row, scratch, space, view);
     } else {
         composite_span(layer, y, x0, x1, acc_row, scratch, space, view);
@@ -438,6 +467,55 @@ fn copy_over_run<'a>(
         i1,
         &img.as_raw()[row + s0 as usize * 4..row + s1 as usize * 4],
     ))
+}
+
+/// For a resampled image ([`Painter::Grid`]) drawn source-over at full
+/// opacity without rounding or rotation: the columns `i0..i1` of row `y`
+/// (within `x0..x1`) that the layer covers fully, and its pixels there
+/// (what [`paint_row`] writes, the coverage being 1).
+fn grid_over_run<'v>(
+    layer: &Prepared,
+    y: u32,
+    x0: usize,
+    x1: usize,
+    view: Option<View<'v>>,
+) -> Option<(usize, usize, &'v [[f32; 4]])> {
+    let Painter::Grid {
+        rows,
+        x0: bx,
+        y0: by,
+    } = &layer.painter
+    else {
+        return None;
+    };
+    let view = view?;
+    let g = &layer.layer.geom;
+    if layer.layer.blend != BlendMode::SourceOver
+        || layer.layer.opacity != 1.0
+        || !g.axis_aligned
+        || g.radius != 0.0
+    {
+        return None;
+    }
+    let [cx0, cy0, cx1, cy1] = g.clip;
+    let fy = y as f64;
+    if fy < cy0 || fy + 1.0 > cy1 {
+        return None;
+    }
+    let (w, h) = rows.size();
+    let (bx, by) = (i64::from(*bx), i64::from(*by));
+    let ry = y as i64 - by;
+    if ry < 0 || ry >= h as i64 {
+        return None;
+    }
+    let i0 = (cx0.ceil().max(x0 as f64) as i64).max(bx);
+    let i1 = (cx1.floor().min(x1 as f64) as i64).min(bx + w as i64);
+    if i0 >= i1 {
+        return None;
+    }
+    let n = (i1 - i0) as usize;
+    let row = view.row((i0 - bx) as u32, ry as u32, n)?;
+    (row.len() == n).then_some((i0 as usize, i1 as usize, row))
 }
 
 /// Paints columns `x0..x1` of row `y` into the scratch row and composites

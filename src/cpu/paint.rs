@@ -28,7 +28,7 @@ impl<'a> View<'a> {
     /// resample's right edge, the window's), when the window holds them;
     /// the same values [`View::get`] gives one at a time.
     #[inline]
-    fn row(&self, x: u32, y: u32, n: usize) -> Option<&[[f32; 4]]> {
+    pub(super) fn row(&self, x: u32, y: u32, n: usize) -> Option<&'a [[f32; 4]]> {
         let (dx, dy) = (
             (x as usize).checked_sub(self.c0)?,
             (y as usize).checked_sub(self.r0)?,
@@ -323,11 +323,16 @@ fn sample_bilinear(view: &View, size: (usize, usize), u: f64, v: f64) -> [f32; 4
     let fy = v - 0.5;
     let x0 = fx.floor();
     let y0 = fy.floor();
-    let tx = (fx - x0) as f32;
-    let ty = (fy - y0) as f32;
     let cx = |x: f64| (x as i64).clamp(0, w - 1) as u32;
     let cy = |y: f64| (y as i64).clamp(0, h - 1) as u32;
     let p00 = view.get(cx(x0), cy(y0));
+    if fx == x0 && fy == y0 {
+        // On a texel's centre (text drawn at its raster's size on whole
+        // pixels): both weights are 0, and `p + (q - p) 0` is `p`.
+        return p00;
+    }
+    let tx = (fx - x0) as f32;
+    let ty = (fy - y0) as f32;
     let p10 = view.get(cx(x0 + 1.0), cy(y0));
     let p01 = view.get(cx(x0), cy(y0 + 1.0));
     let p11 = view.get(cx(x0 + 1.0), cy(y0 + 1.0));
