@@ -264,13 +264,20 @@ fn an_image_filled_into_a_subpixel_box_renders_without_panicking() {
     }
 }
 
-/// A `Renderer` decodes a file once for many renders (the decoded-image
-/// cache), and again when the file changes on disk.
-#[test]
-fn renders_sharing_a_logo_decode_it_once_until_it_changes() {
+/// A CPU renderer rooted in a new folder holding `logo.png`, a
+/// `side` x `side` square of (10, 20, 30), and a scene drawing it 8x8 at
+/// (4, 4) on a 16x16 canvas. The folder lives as long as the first value.
+fn logo_drawn_8x8(
+    side: u32,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    impasto::Renderer,
+    Scene,
+) {
     let dir = tempfile::tempdir().unwrap();
     let logo = dir.path().join("logo.png");
-    RgbaImage::from_pixel(8, 8, image::Rgba([10, 20, 30, 255]))
+    RgbaImage::from_pixel(side, side, image::Rgba([10, 20, 30, 255]))
         .save(&logo)
         .unwrap();
     let r = impasto::Renderer::new(impasto::Backend::Cpu)
@@ -279,6 +286,14 @@ fn renders_sharing_a_logo_decode_it_once_until_it_changes() {
     let scene = Scene::from_value(&json!({"width": 16, "height": 16, "layers": [
         {"type": "image", "src": "logo.png", "x": 4, "y": 4, "width": 8, "height": 8}]}))
     .unwrap();
+    (dir, logo, r, scene)
+}
+
+/// A `Renderer` decodes a file once for many renders (the decoded-image
+/// cache), and again when the file changes on disk.
+#[test]
+fn renders_sharing_a_logo_decode_it_once_until_it_changes() {
+    let (_dir, logo, r, scene) = logo_drawn_8x8(8);
     for _ in 0..20 {
         assert_eq!(
             r.render(&scene).unwrap().get_pixel(5, 5).0,
@@ -302,17 +317,7 @@ fn renders_sharing_a_logo_decode_it_once_until_it_changes() {
 /// to the next render rather than missing on the factor it was asked for.
 #[test]
 fn a_png_drawn_smaller_than_its_size_is_decoded_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let logo = dir.path().join("logo.png");
-    RgbaImage::from_pixel(64, 64, image::Rgba([10, 20, 30, 255]))
-        .save(&logo)
-        .unwrap();
-    let r = impasto::Renderer::new(impasto::Backend::Cpu)
-        .unwrap()
-        .with_asset_root(dir.path());
-    let scene = Scene::from_value(&json!({"width": 16, "height": 16, "layers": [
-        {"type": "image", "src": "logo.png", "x": 4, "y": 4, "width": 8, "height": 8}]}))
-    .unwrap();
+    let (_dir, _logo, r, scene) = logo_drawn_8x8(64);
     for _ in 0..5 {
         assert_eq!(
             r.render(&scene).unwrap().get_pixel(7, 7).0,

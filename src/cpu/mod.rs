@@ -428,18 +428,11 @@ fn composite_layer_row(
         composite_span(layer, y, x0, x1, acc_row, scratch, space, view);
     }
 }
-/// For a natural-size image layer drawn source-over at full opacity without
-/// rounding or rotation: the columns `i0..i1` of row `y` (within `x0..x1`)
-/// that the layer covers fully, and the source bytes that land there.
-fn copy_over_run<'a>(
-    layer: &'a Prepared<'a>,
-    y: u32,
-    x0: usize,
-    x1: usize,
-) -> Option<(usize, usize, &'a [u8])> {
-    let Painter::Copy { img, ox, oy } = &layer.painter else {
-        return None;
-    };
+/// For a layer drawn source-over at full opacity without rounding or
+/// rotation, whose clip covers row `y` fully: the columns `[i0, i1)` of
+/// `x0..x1` that it covers fully (possibly empty), where its painted
+/// colour is composited with a coverage of 1.
+fn covered_run(layer: &Prepared, y: u32, x0: usize, x1: usize) -> Option<(i64, i64)> {
     let g = &layer.layer.geom;
     if layer.layer.blend != BlendMode::SourceOver
         || layer.layer.opacity != 1.0
@@ -453,26 +446,41 @@ fn copy_over_run<'a>(
     if fy < cy0 || fy + 1.0 > cy1 {
         return None;
     }
-    let i0 = (cx0.ceil().max(x0 as f64)) as usize;
-    let i1 = (cx1.floor().min(x1 as f64)) as usize;
+    Some((
+        cx0.ceil().max(x0 as f64) as i64,
+        cx1.floor().min(x1 as f64) as i64,
+    ))
+}
+
+/// For a natural-size image layer ([`Painter::Copy`]) in a
+/// [`covered_run`]: that run, and the source bytes that land there.
+fn copy_over_run<'a>(
+    layer: &'a Prepared<'a>,
+    y: u32,
+    x0: usize,
+    x1: usize,
+) -> Option<(usize, usize, &'a [u8])> {
+    let Painter::Copy { img, ox, oy } = &layer.painter else {
+        return None;
+    };
+    let (i0, i1) = covered_run(layer, y, x0, x1)?;
     let sy = y as i64 - oy;
-    let (s0, s1) = (i0 as i64 - ox, i1 as i64 - ox);
+    let (s0, s1) = (i0 - ox, i1 - ox);
     // The clip lies inside the placed image, so these hold; checked anyway.
     if i0 >= i1 || sy < 0 || sy >= img.height() as i64 || s0 < 0 || s1 > img.width() as i64 {
         return None;
     }
     let row = (sy as usize) * img.width() as usize * 4;
     Some((
-        i0,
-        i1,
+        i0 as usize,
+        i1 as usize,
         &img.as_raw()[row + s0 as usize * 4..row + s1 as usize * 4],
     ))
 }
 
-/// For a resampled image ([`Painter::Grid`]) drawn source-over at full
-/// opacity without rounding or rotation: the columns `i0..i1` of row `y`
-/// (within `x0..x1`) that the layer covers fully, and its pixels there
-/// (what [`paint_row`] writes, the coverage being 1).
+/// For a resampled image ([`Painter::Grid`]) in a [`covered_run`]: that
+/// run, within the resample, and its pixels there (what [`paint_row`]
+/// writes, the coverage being 1).
 fn grid_over_run<'v>(
     layer: &Prepared,
     y: u32,
@@ -489,27 +497,14 @@ fn grid_over_run<'v>(
         return None;
     };
     let view = view?;
-    let g = &layer.layer.geom;
-    if layer.layer.blend != BlendMode::SourceOver
-        || layer.layer.opacity != 1.0
-        || !g.axis_aligned
-        || g.radius != 0.0
-    {
-        return None;
-    }
-    let [cx0, cy0, cx1, cy1] = g.clip;
-    let fy = y as f64;
-    if fy < cy0 || fy + 1.0 > cy1 {
-        return None;
-    }
+    let (i0, i1) = covered_run(layer, y, x0, x1)?;
     let (w, h) = rows.size();
     let (bx, by) = (i64::from(*bx), i64::from(*by));
     let ry = y as i64 - by;
     if ry < 0 || ry >= h as i64 {
         return None;
     }
-    let i0 = (cx0.ceil().max(x0 as f64) as i64).max(bx);
-    let i1 = (cx1.floor().min(x1 as f64) as i64).min(bx + w as i64);
+    let (i0, i1) = (i0.max(bx), i1.min(bx + w as i64));
     if i0 >= i1 {
         return None;
     }
