@@ -3,7 +3,8 @@
 //! against a full-size decode filtered down, and the same guarantees as at
 //! the other scales (rows, chunks, AVX2 and baseline give the same bytes).
 
-use super::pixels::{idct1, idct2, idct3, idct4, idct_n};
+use super::k_point::{idct3, idct3_x8, idct_n, LANES};
+use super::pixels::{idct1, idct2, idct4};
 use super::tests::{encode, SAMPLINGS};
 use super::*;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
@@ -73,6 +74,33 @@ fn the_fixed_point_3_point_transform_is_within_a_level_of_the_matrix_form() {
     let mut c = [i16::MIN; 64];
     c[4] = i16::MAX;
     idct3(&c, &[u16::MAX; 64], &mut [0u8; 12], 4);
+}
+
+#[test]
+fn eight_blocks_at_a_time_give_the_3_point_transforms_bytes() {
+    let mut photo_like = blocks(3, 8 * 2_000);
+    // Hostile coefficients and steps, which wrap.
+    let mut next = crate::codec::xorshift32(0x3E8);
+    for (c, q) in photo_like.iter_mut().step_by(7) {
+        for v in c.iter_mut().take(9) {
+            *v = next() as i16;
+        }
+        for s in q.iter_mut() {
+            *s = next() as u16;
+        }
+    }
+    let stride = 3 * LANES + 5;
+    for group in photo_like.chunks_exact(LANES) {
+        // One table per call, as for one component's row of blocks.
+        let q = group[0].1;
+        let (mut one, mut eight) = (vec![0u8; 3 * stride], vec![0u8; 3 * stride]);
+        for (b, (c, _)) in group.iter().enumerate() {
+            idct3(c, &q, &mut one[3 * b..], stride);
+        }
+        let lanes = std::array::from_fn(|b| group[b].0.first_chunk::<9>().unwrap());
+        idct3_x8(lanes, &q, &mut eight, stride);
+        assert_eq!(one, eight);
+    }
 }
 
 #[test]

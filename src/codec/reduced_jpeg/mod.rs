@@ -16,7 +16,7 @@
 //! subsamplings. At 3/8, 5/8, 6/8 and 7/8, which jpeg-decoder lacks (as
 //! libvips' shrink-on-load does; libjpeg-turbo has them), the blocks go
 //! through the `k`-point inverse DCT of their kept corner
-//! ([`pixels::idct_n`]) and everything else is the same code. Why: a
+//! ([`k_point::idct_n`]) and everything else is the same code. Why: a
 //! social card's photo, 4000x3000 drawn 1200x900, needs more than 1/4;
 //! at 1/2 the decoder writes and the resampler reads 1.8 times the pixels
 //! that 3/8 has, which measured 14% of the card's time. Files outside what
@@ -29,6 +29,7 @@
 mod eighths_tests;
 mod entropy;
 mod header;
+mod k_point;
 mod pixels;
 mod restarts;
 mod scan;
@@ -41,7 +42,7 @@ use image::RgbaImage;
 /// dimensions rounded up) as opaque RGBA, or `None` when this decoder
 /// does not cover the file (the caller then uses `jpeg-decoder`, at the
 /// scales it has: 1/8, 1/4 and 1/2, which this decoder reproduces exactly;
-/// 3/8, 5/8, 6/8 and 7/8 are this decoder's own, [`pixels::idct_n`]). With
+/// 3/8, 5/8, 6/8 and 7/8 are this decoder's own, [`k_point::idct_n`]). With
 /// `rows` (`[first, end)` of the decoded image), only those rows are
 /// transformed and returned: the image and the row it starts at.
 ///

@@ -12,6 +12,7 @@
 use image::RgbaImage;
 use rayon::prelude::*;
 
+use super::k_point::{idct3, idct3_x8, idct_k, LANES};
 use super::scan::{Blocks, Layout};
 use crate::cpu::kernels::{self, Stage};
 
@@ -225,15 +226,33 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
     let mcus_x = c.stride / (c.h * k);
     let row_blocks = mcus_x * bpm;
     let run = coefs.run(my * row_blocks, row_blocks);
+    // `header::parse` admits sampling factors of 1 and 2 only, so the
+    // block column's MCU and place in it are a shift and a mask.
+    let h_shift = c.h.trailing_zeros();
     for vb in 0..c.v {
-        for bx in 0..mcus_x * c.h {
-            let slot = c.base + vb * c.h + bx % c.h;
-            let index = (bx / c.h) * bpm + slot;
-            let block = match run {
+        let block = |bx: usize| {
+            let slot = c.base + vb * c.h + (bx & (c.h - 1));
+            let index = (bx >> h_shift) * bpm + slot;
+            match run {
                 Some(run) => &run[index * kk..][..kk],
                 None => coefs.block(my * row_blocks + index),
-            };
-            let out = &mut out[vb * k * c.stride + bx * k..];
+            }
+        };
+        let out = &mut out[vb * k * c.stride..];
+        let columns = mcus_x * c.h;
+        let mut bx = 0;
+        if k == 3 {
+            while bx + LANES <= columns {
+                // Blocks hold k * k + 1 values, so the zeros are never read.
+                let lanes =
+                    std::array::from_fn(|b| block(bx + b).first_chunk::<9>().unwrap_or(&[0; 9]));
+                idct3_x8(lanes, c.quant, &mut out[bx * 3..], c.stride);
+                bx += LANES;
+            }
+        }
+        for bx in bx..columns {
+            let out = &mut out[bx * k..];
+            let block = block(bx);
             match k {
                 4 => idct4(block, c.quant, out, c.stride),
                 2 => idct2(block, c.quant, out, c.stride),
@@ -353,155 +372,6 @@ pub(super) fn idct1(c: &[i16], q: &[u16; 64], out: &mut [u8]) {
         .wrapping_add(128 * 8)
         / 8;
     out[0] = clamp(s);
-}
-
-/// The `k`-point inverse DCT's basis, for each `k`: `m[x * k + u]` is
-/// `c(u) cos((2x + 1) u pi / 2k) / sqrt(8)`, `c(0) = 1`, `c(u) = sqrt(2)`.
-/// Applied along both axes it gives `1/8 sum c(u) c(v) F cos cos`, the
-/// 8-point transform's normalisation, so a flat block keeps its level.
-fn basis(k: usize) -> &'static [f32; 64] {
-    static BASES: std::sync::OnceLock<[[f32; 64]; 9]> = std::sync::OnceLock::new();
-    &BASES.get_or_init(|| {
-        let mut all = [[0f32; 64]; 9];
-        for (k, m) in all.iter_mut().enumerate().skip(1) {
-            for x in 0..k {
-                for u in 0..k {
-                    let c = if u == 0 {
-                        1.0
-                    } else {
-                        std::f64::consts::SQRT_2
-                    };
-                    let angle =
-                        (2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / (2 * k) as f64;
-                    m[x * k + u] = (c * angle.cos() / 8f64.sqrt()) as f32;
-                }
-            }
-        }
-        all
-    })[k]
-}
-
-/// The `K`-point inverse DCT of a block's kept `K` x `K` corner (`c`, row
-/// by row; `q` the table in natural order), for the scales jpeg-decoder has
-/// no transform for (3/8, 5/8, 6/8 and 7/8 of the size): what libjpeg's
-/// scaled transforms (`jidctint.c`, `jpeg_idct_3x3` and its siblings)
-/// compute, here in `f32` (tested against the fixed-point 2- and 4-point
-/// ones within one level). The result is rounded to nearest and clamped,
-/// so wild coefficients in a hostile file give 0 or 255.
-#[inline(always)]
-fn idct_k<const K: usize>(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
-    // Plain loops, no closures (see `idct3`).
-    let flat = basis(K);
-    let mut m = [[0f32; K]; K];
-    for (x, mx) in m.iter_mut().enumerate() {
-        mx.copy_from_slice(&flat[x * K..][..K]);
-    }
-    let c = &c[..K * K];
-    if c[1..].iter().all(|&v| v == 0) {
-        // Only DC: every sum below reduces to these two products.
-        let dc = f32::from(c[0]) * f32::from(q[0]);
-        let v = round_level(m[0][0] * (m[0][0] * dc));
-        for row in out.chunks_mut(stride).take(K) {
-            row[..K].fill(v);
-        }
-        return;
-    }
-    let mut dq = [[0f32; K]; K];
-    for (v, dv) in dq.iter_mut().enumerate() {
-        for (u, d) in dv.iter_mut().enumerate() {
-            *d = f32::from(c[v * K + u]) * f32::from(q[v * 8 + u]);
-        }
-    }
-    // Along the columns, then along the rows.
-    let mut t = [[0f32; K]; K];
-    for (ty, my) in t.iter_mut().zip(&m) {
-        for (&w, dv) in my.iter().zip(&dq) {
-            for (t, &d) in ty.iter_mut().zip(dv) {
-                *t += w * d;
-            }
-        }
-    }
-    for (y, ty) in t.iter().enumerate() {
-        let row = &mut out[y * stride..][..K];
-        for (o, mx) in row.iter_mut().zip(&m) {
-            let mut sum = 0.0;
-            for (&w, &t) in mx.iter().zip(ty) {
-                sum += w * t;
-            }
-            *o = round_level(sum);
-        }
-    }
-}
-
-/// [`idct_k`] for `K` = 3 (3/8 scale, a social card's or a poster's photo)
-/// in 13-bit fixed point, as libjpeg's `jpeg_idct_3x3` computes it:
-/// rows first, then columns, each on four lanes (three used) of `i32`, so
-/// it compiles to vector instructions (the `f32` form's saturating
-/// conversions did not, and it cost most of the pixel stage). Within a
-/// level of the `f32` matrix form (tested); wrapping arithmetic on hostile
-/// coefficients, as in the 4x4 transform.
-#[inline(always)]
-pub(super) fn idct3(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
-    const BITS: u32 = 13;
-    const PASS1: u32 = 2;
-    // basis(3) times 2^13: [S0, S1, S2], [S0, 0, -2 S2], [S0, -S1, S2],
-    // S0 = 1/sqrt(8), S1 = sqrt(2) cos(pi/6) / sqrt(8), S2 = 1/4.
-    const S0: i32 = 2896;
-    const S1: i32 = 3547;
-    const S2: i32 = 2048;
-    const M1: [i32; 4] = [S1, 0, -S1, 0];
-    const M2: [i32; 4] = [S2, -2 * S2, S2, 0];
-    const ROUND1: i32 = 1 << (BITS - PASS1 - 1);
-    const BIAS: i32 = (1 << (BITS + PASS1 - 1)) + (128 << (BITS + PASS1));
-    let Some(c) = c.first_chunk::<9>() else {
-        return; // blocks hold k * k + 1 values
-    };
-    let mut r = [[0i32; 4]; 3];
-    for (v, rv) in r.iter_mut().enumerate() {
-        let d = |u: usize| i32::from(c[v * 3 + u]).wrapping_mul(i32::from(q[v * 8 + u]));
-        let (d0, d1, d2) = (d(0).wrapping_mul(S0).wrapping_add(ROUND1), d(1), d(2));
-        for x in 0..4 {
-            let sum = d0
-                .wrapping_add(d1.wrapping_mul(M1[x]))
-                .wrapping_add(d2.wrapping_mul(M2[x]));
-            rv[x] = sum >> (BITS - PASS1);
-        }
-    }
-    for y in 0..3 {
-        let mut px = [0u8; 4];
-        for x in 0..4 {
-            let sum = r[0][x]
-                .wrapping_mul(S0)
-                .wrapping_add(r[1][x].wrapping_mul(M1[y]))
-                .wrapping_add(r[2][x].wrapping_mul(M2[y]))
-                .wrapping_add(BIAS);
-            px[x] = (sum >> (BITS + PASS1)).clamp(0, 255) as u8;
-        }
-        out[y * stride..][..3].copy_from_slice(&px[..3]);
-    }
-}
-
-/// A transform's output (centred on 0) as a sample: level-shifted,
-/// rounded to nearest, clamped. (Truncating a value clamped to
-/// `[0, 255]` after adding 128.5 rounds it.)
-#[inline(always)]
-fn round_level(v: f32) -> u8 {
-    (v + 128.5).clamp(0.0, 255.0) as u8
-}
-
-/// [`idct_k`] for a `k` known at run time (tests).
-#[cfg(test)]
-pub(super) fn idct_n(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize, k: usize) {
-    match k {
-        1 => idct_k::<1>(c, q, out, stride),
-        2 => idct_k::<2>(c, q, out, stride),
-        3 => idct_k::<3>(c, q, out, stride),
-        4 => idct_k::<4>(c, q, out, stride),
-        5 => idct_k::<5>(c, q, out, stride),
-        6 => idct_k::<6>(c, q, out, stride),
-        7 => idct_k::<7>(c, q, out, stride),
-        _ => idct_k::<8>(c, q, out, stride),
-    }
 }
 
 /// jpeg-decoder's choice of upsampler for a component.
