@@ -136,10 +136,23 @@ fn grid(
     let ((sw, sh), (rw, rh)) = (source.natural, source.raster);
     // Resample onto the canvas grid, only where the layer is visible.
     let [x0, y0, x1, y1] = geom.pixel_bounds(canvas_w, canvas_h)?;
-    let (kx, ky) = (sw as f64 / pw / d, sh as f64 / ph / d);
-    let xw = AxisWeights::new(il.filter, rw, x1 - x0, (x0 as f64 - px) * kx, kx);
-    let yw = AxisWeights::new(il.filter, rh, y1 - y0, (y0 as f64 - py) * ky, ky);
+    let xw = grid_axis(il, (x0, x1), (px, pw), (sw, rw), d);
+    let yw = grid_axis(il, (y0, y1), (py, ph), (sh, rh), d);
     Some(([x0, y0, x1, y1], xw, yw))
+}
+
+/// One axis of [`grid`]: canvas pixels `[lo, hi)` of a layer placed at
+/// `pos`, `len` long, from an image `natural` long whose decoded raster is
+/// `raster` long (shrunk by `d`).
+fn grid_axis(
+    il: &ImageLayer,
+    (lo, hi): (u32, u32),
+    (pos, len): (f64, f64),
+    (natural, raster): (u32, u32),
+    d: f64,
+) -> AxisWeights {
+    let k = natural as f64 / len / d;
+    AxisWeights::new(il.filter, raster, hi - lo, (lo as f64 - pos) * k, k)
 }
 
 /// The sizes `grid` needs: the image's natural size and its whole decoded
@@ -188,10 +201,12 @@ pub(crate) fn rows_read(
     }
     let (sh, ph) = (source.natural.1, placed.3);
     let d = crate::shrink::divisor(eighths);
-    match grid(il, &geom, placed, d, &source, canvas) {
+    // [`grid`]'s vertical weights (its horizontal ones are not needed here).
+    match geom.pixel_bounds(canvas.0, canvas.1) {
         None => RowsRead::None,
-        Some((_, _, yw)) => {
+        Some([_, y0, _, y1]) => {
             let rh = source.raster.1;
+            let yw = grid_axis(il, (y0, y1), (placed.1, ph), (sh, rh), d);
             let (lo, hi) = span(&yw, 0, yw.len(), rh);
             // A tile's bounds, rounded from shifted positions, may take one
             // more canvas row at the layer's edge: its taps start up to one
