@@ -166,6 +166,11 @@ fn paint_colour(
             nearest,
         } => {
             let size = src.size();
+            if !*nearest {
+                if let Some(offset) = whole_pixel_offset(g, placed, size) {
+                    return copy_translated(view, size, offset, y, x0, out);
+                }
+            }
             for (i, o) in out.iter_mut().enumerate() {
                 let px = (x0 as usize + i) as f64 + 0.5;
                 let (u, v) = source_point(g, placed, size, px, py);
@@ -315,6 +320,67 @@ fn sample_nearest(view: &View, size: (usize, usize), u: f64, v: f64) -> [f32; 4]
     view.get(u as u32, v as u32)
 }
 
+/// Where a `size` source spanning the box-local rectangle `placed` lies
+/// when it is drawn at its own size, unrotated, at whole canvas pixels
+/// (text at integer coordinates): the canvas position of its first texel.
+/// There every bilinear sample lands on a texel's centre exactly (the
+/// sample points' coordinates are whole numbers plus a half, exact in
+/// `f64` below 2^40).
+fn whole_pixel_offset(
+    g: &BoxGeometry,
+    placed: &[f64; 4],
+    size: (usize, usize),
+) -> Option<(i64, i64)> {
+    const EXACT: f64 = (1u64 << 40) as f64;
+    let whole = |v: f64| v.fract() == 0.0 && v.abs() < EXACT;
+    let fits = g.axis_aligned
+        && size.0 > 0
+        && size.1 > 0
+        && placed[2] == size.0 as f64
+        && placed[3] == size.1 as f64
+        && whole(placed[0])
+        && whole(placed[1]);
+    fits.then(|| (placed[0] as i64, placed[1] as i64))
+}
+
+/// [`sample_bilinear`] of a `size` source at a whole-pixel `offset` (see
+/// [`whole_pixel_offset`]) for pixels `x0..x0 + out.len()` of row `y`:
+/// each sample is the texel under the pixel, clamped to the edge as there,
+/// copied a row of the window at a time.
+fn copy_translated(
+    view: &View,
+    size: (usize, usize),
+    (ox, oy): (i64, i64),
+    y: u32,
+    x0: u32,
+    out: &mut [[f32; 4]],
+) {
+    let (w, h) = (size.0 as i64, size.1 as i64);
+    let sy = (y as i64 - oy).clamp(0, h - 1) as u32;
+    // The source column under `out[0]`, and the columns of `out` whose
+    // source column is inside the source.
+    let sx = x0 as i64 - ox;
+    let n = out.len() as i64;
+    let first = (-sx).clamp(0, n) as usize;
+    let last = (w - sx).clamp(first as i64, n) as usize;
+    if first > 0 {
+        out[..first].fill(view.get(0, sy));
+    }
+    if last < out.len() {
+        out[last..].fill(view.get((w - 1) as u32, sy));
+    }
+    let inside = &mut out[first..last];
+    let sx_first = (sx + first as i64) as u32;
+    match view.row(sx_first, sy, inside.len()) {
+        Some(row) if row.len() == inside.len() => inside.copy_from_slice(row),
+        _ => {
+            for (i, o) in inside.iter_mut().enumerate() {
+                *o = view.get(sx_first + i as u32, sy);
+            }
+        }
+    }
+}
+
 /// Bilinear sample of a `size` source with clamp-to-edge addressing
 /// (coverage clips the edges), read from `view`.
 fn sample_bilinear(view: &View, size: (usize, usize), u: f64, v: f64) -> [f32; 4] {
@@ -341,4 +407,75 @@ fn sample_bilinear(view: &View, size: (usize, usize), u: f64, v: f64) -> [f32; 4
         let bot = p01[c] + (p11[c] - p01[c]) * tx;
         top + (bot - top) * ty
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_at_a_whole_pixel_offset_is_copied_with_the_bilinear_samples_values() {
+        let (w, h) = (7usize, 5usize);
+        let data: Vec<[f32; 4]> = (0..w * h)
+            .map(|i| [i as f32, (i * 3 % 11) as f32, 0.5, 1.0])
+            .collect();
+        let view = View::new(&data, 0, 0, w);
+        // Offsets that put the source inside the span, across either end,
+        // and wholly outside it (clamped rows and columns).
+        for (ox, oy) in [(3i64, 2i64), (-4, -1), (10, 0), (-20, 9), (25, 3)] {
+            for y in 0..12u32 {
+                for x0 in [0u32, 2, 9] {
+                    let mut fast = vec![[9.0f32; 4]; 17];
+                    copy_translated(&view, (w, h), (ox, oy), y, x0, &mut fast);
+                    let slow: Vec<[f32; 4]> = (0..17)
+                        .map(|i| {
+                            let (px, py) = ((x0 + i) as f64 + 0.5, y as f64 + 0.5);
+                            sample_bilinear(&view, (w, h), px - ox as f64, py - oy as f64)
+                        })
+                        .collect();
+                    assert_eq!(fast, slow, "offset ({ox}, {oy}), row {y}, from {x0}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_an_unscaled_source_at_whole_pixels_counts_as_a_translation() {
+        let boxed = |degrees: f64| {
+            let (sin, cos) = degrees.to_radians().sin_cos();
+            BoxGeometry {
+                x0: 10.0,
+                y0: 20.0,
+                x1: 17.0,
+                y1: 25.0,
+                radius: 0.0,
+                cos,
+                sin,
+                axis_aligned: degrees == 0.0,
+                clip: [10.0, 20.0, 17.0, 25.0],
+            }
+        };
+        let g = boxed(0.0);
+        assert_eq!(
+            whole_pixel_offset(&g, &[10.0, 20.0, 7.0, 5.0], (7, 5)),
+            Some((10, 20))
+        );
+        assert_eq!(
+            whole_pixel_offset(&g, &[10.5, 20.0, 7.0, 5.0], (7, 5)),
+            None
+        );
+        assert_eq!(
+            whole_pixel_offset(&g, &[10.0, 20.0, 7.5, 5.0], (7, 5)),
+            None
+        );
+        assert_eq!(
+            whole_pixel_offset(&g, &[10.0, 20.0, 14.0, 10.0], (7, 5)),
+            None
+        );
+        let turned = boxed(30.0);
+        assert_eq!(
+            whole_pixel_offset(&turned, &[10.0, 20.0, 7.0, 5.0], (7, 5)),
+            None
+        );
+    }
 }
