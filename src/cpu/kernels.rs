@@ -461,6 +461,48 @@ mod avx2 {
             _mm_unpackhi_epi64(ab_hi, cd_hi),
         )
     }
+
+    /// Eight output pixels of `filter_row_impl`, all of whose taps lie
+    /// inside `src` (checked): pixel `j` sums `weights[j * taps + i] *
+    /// src[starts[j] + i]` over `i`. Two pixels to a register and four
+    /// registers, so four chains of additions run side by side (the
+    /// compiler's form waited on one). Each lane sums its pixel's taps in
+    /// order, a product then a sum as there (no fused multiply-add), so
+    /// every sum is the same bit for bit.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn filter_eight(
+        out: &mut [[f32; 4]],
+        src: &[[f32; 4]],
+        weights: &[f32],
+        starts: &[usize; 8],
+        taps: usize,
+    ) {
+        assert!(out.len() >= 8 && weights.len() >= 8 * taps);
+        assert!(starts.iter().all(|&s| s + taps <= src.len()));
+        let sp = src.as_ptr() as *const f32;
+        let wp = weights.as_ptr();
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for i in 0..taps {
+            for (r, a) in acc.iter_mut().enumerate() {
+                let (j0, j1) = (2 * r, 2 * r + 1);
+                // SAFETY (all four reads): `j * taps + i < 8 * taps <=
+                // weights.len()`, and `starts[j] + i < src.len()` (both
+                // asserted above), four floats a pixel.
+                let w = _mm256_set_m128(
+                    _mm_broadcast_ss(&*wp.add(j1 * taps + i)),
+                    _mm_broadcast_ss(&*wp.add(j0 * taps + i)),
+                );
+                let p =
+                    _mm256_loadu2_m128(sp.add((starts[j1] + i) * 4), sp.add((starts[j0] + i) * 4));
+                *a = _mm256_add_ps(*a, _mm256_mul_ps(w, p));
+            }
+        }
+        let op = out.as_mut_ptr() as *mut f32;
+        for (r, a) in acc.iter().enumerate() {
+            // SAFETY: pixels 2r and 2r + 1 of `out`, which holds at least 8.
+            _mm256_storeu_ps(op.add(8 * r), *a);
+        }
+    }
 }
 
 /// Straight 8-bit sRGB from premultiplied colour in the linear blend space.
@@ -491,8 +533,9 @@ fn encode_linear_impl(acc: &[[f32; 4]], out: &mut [u8]) {
 }
 
 /// `acc[x] += w * row[x]`: one tap of the resampler's vertical filter for
-/// a whole row.
-#[inline(always)]
+/// a whole row, as it once ran tap after tap (tests: the reference of
+/// [`sum_rows`]).
+#[cfg(test)]
 fn accumulate_row_impl(acc: &mut [[f32; 4]], w: f32, row: &[[f32; 4]]) {
     for (a, p) in acc.iter_mut().zip(row) {
         for c in 0..4 {
@@ -501,10 +544,47 @@ fn accumulate_row_impl(acc: &mut [[f32; 4]], w: f32, row: &[[f32; 4]]) {
     }
 }
 
+/// Pixels [`sum_rows_impl`] sums side by side: four 8-lane registers.
+const SUM_PIXELS: usize = 8;
+
+/// The resampler's vertical filter for a whole row: `out[x] = sum_i
+/// weights[i] * rows[i][x]`, each pixel summed from zero in tap order, the
+/// values [`accumulate_row`] tap after tap into a zeroed row gives. Here
+/// eight pixels' sums stay in registers across all the taps, so the
+/// output row is written once rather than read and written once a tap.
+/// Each of `rows` holds at least `out.len()` pixels.
+#[inline(always)]
+fn sum_rows_impl(out: &mut [[f32; 4]], weights: &[f32], rows: &[&[[f32; 4]]]) {
+    let mut chunks = out.chunks_exact_mut(SUM_PIXELS);
+    let mut x = 0;
+    for chunk in chunks.by_ref() {
+        let mut a = [[0f32; 4]; SUM_PIXELS];
+        for (&w, row) in weights.iter().zip(rows) {
+            let p = &row[x..x + SUM_PIXELS];
+            for (a, p) in a.iter_mut().zip(p) {
+                for c in 0..4 {
+                    a[c] += w * p[c];
+                }
+            }
+        }
+        chunk.copy_from_slice(&a);
+        x += SUM_PIXELS;
+    }
+    for (i, o) in chunks.into_remainder().iter_mut().enumerate() {
+        let mut a = [0f32; 4];
+        for (&w, row) in weights.iter().zip(rows) {
+            for c in 0..4 {
+                a[c] += w * row[x + i][c];
+            }
+        }
+        *o = a;
+    }
+}
+
 dispatch!(
-    accumulate_row,
-    (acc: &mut [[f32; 4]], w: f32, row: &[[f32; 4]]),
-    accumulate_row_impl(acc, w, row)
+    sum_rows,
+    (out: &mut [[f32; 4]], weights: &[f32], rows: &[&[[f32; 4]]]),
+    sum_rows_impl(out, weights, rows)
 );
 
 /// Each pixel of `row` as the resampler stores it and the compositor reads
@@ -622,18 +702,43 @@ fn filter_row_impl(
     }
 }
 
-dispatch!(
-    filter_row,
-    (
-        out: &mut [[f32; 4]],
-        src: &[[f32; 4]],
-        weights: &[f32],
-        starts: &[u32],
-        taps: usize,
-        offset: usize
-    ),
+/// [`filter_row_impl`]: eight output pixels at a time by hand with AVX2
+/// where the processor has it (`avx2::filter_eight`, the same sums bit for
+/// bit), the pixels whose taps run off `src` one at a time.
+pub fn filter_row(
+    out: &mut [[f32; 4]],
+    src: &[[f32; 4]],
+    weights: &[f32],
+    starts: &[u32],
+    taps: usize,
+    offset: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        let mut chunks = out.chunks_exact_mut(8);
+        let mut k = 0;
+        for chunk in chunks.by_ref() {
+            let s: [usize; 8] = std::array::from_fn(|j| starts[k + j] as usize - offset);
+            if s.iter().all(|&s| s + taps <= src.len()) {
+                let w = &weights[k * taps..(k + 8) * taps];
+                // SAFETY: the processor has AVX2 and FMA (checked above).
+                unsafe { avx2::filter_eight(chunk, src, w, &s, taps) };
+            } else {
+                for (j, o) in chunk.iter_mut().enumerate() {
+                    let s = s[j].min(src.len());
+                    *o = taps_one(&weights[(k + j) * taps..(k + j + 1) * taps], &src[s..]);
+                }
+            }
+            k += 8;
+        }
+        for (j, o) in chunks.into_remainder().iter_mut().enumerate() {
+            let s = (starts[k + j] as usize - offset).min(src.len());
+            *o = taps_one(&weights[(k + j) * taps..(k + j + 1) * taps], &src[s..]);
+        }
+        return;
+    }
     filter_row_impl(out, src, weights, starts, taps, offset)
-);
+}
 
 /// A stage of integer work written as plain code outside this module (the
 /// reduced JPEG decoder's pixel stage), to be compiled

@@ -47,11 +47,33 @@ fn resample_kernels_wide_and_baseline_give_identical_sums() {
             assert_eq!(base[k], want, "taps {taps} pixel {k}");
         }
     }
-    let mut wide = src.clone();
-    let mut base = src.clone();
-    accumulate_row(&mut wide, 0.3, &src);
-    accumulate_row_impl(&mut base, 0.3, &src);
-    assert_eq!(wide, base);
+}
+
+#[test]
+fn summed_rows_equal_the_taps_accumulated_one_at_a_time() {
+    let src: Vec<[f32; 4]> = (0..200)
+        .map(|i| {
+            let v = |m: usize| ((i * m) % 23) as f32 * 0.043 - 0.1;
+            [v(7), v(11), v(13), v(3)]
+        })
+        .collect();
+    // Rows of the source at different offsets; widths around the chunk of
+    // eight, and tap counts from one to many.
+    for (taps, width) in [(1usize, 8), (3, 7), (9, 37), (9, 40), (24, 17)] {
+        let rows: Vec<&[[f32; 4]]> = (0..taps).map(|i| &src[i * 3..][..width + i]).collect();
+        let weights: Vec<f32> = (0..taps)
+            .map(|i| ((i * 31 % 17) as f32 - 5.0) * 0.037)
+            .collect();
+        let mut one_at_a_time = vec![[0f32; 4]; width];
+        for (&w, row) in weights.iter().zip(&rows) {
+            accumulate_row_impl(&mut one_at_a_time, w, row);
+        }
+        let (mut wide, mut base) = (vec![[9f32; 4]; width], vec![[9f32; 4]; width]);
+        sum_rows(&mut wide, &weights, &rows);
+        sum_rows_impl(&mut base, &weights, &rows);
+        assert_eq!(wide, one_at_a_time, "{taps} taps, {width} wide");
+        assert_eq!(base, one_at_a_time, "{taps} taps, {width} wide");
+    }
 }
 
 #[test]

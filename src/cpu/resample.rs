@@ -60,15 +60,36 @@ impl RowRing {
         self.rows.capacity()
     }
 
-    /// Row `y`, filled by `fill` unless the ring holds it.
-    pub(super) fn row(&mut self, y: usize, fill: impl FnOnce(&mut [[f32; 4]])) -> &[[f32; 4]] {
+    /// Makes the ring hold row `y`, filled by `fill` unless it does.
+    pub(super) fn fill(&mut self, y: usize, fill: impl FnOnce(&mut [[f32; 4]])) {
         let slot = y % self.tags.len();
-        let row = &mut self.rows[slot * self.width..(slot + 1) * self.width];
         if self.tags[slot] != y {
-            fill(row);
+            fill(&mut self.rows[slot * self.width..(slot + 1) * self.width]);
             self.tags[slot] = y;
         }
-        row
+    }
+
+    /// Row `y`, when the ring holds it.
+    pub(super) fn get(&self, y: usize) -> Option<&[[f32; 4]]> {
+        let slot = y % self.tags.len();
+        (self.tags[slot] == y).then(|| &self.rows[slot * self.width..(slot + 1) * self.width])
+    }
+
+    /// Rows `first..first + count` (at most the ring's capacity, so none
+    /// evicts another), each filled by `fill(y, row)` unless the ring holds
+    /// it: the taps of one output row.
+    pub(super) fn rows(
+        &mut self,
+        first: usize,
+        count: usize,
+        mut fill: impl FnMut(usize, &mut [[f32; 4]]),
+    ) -> Vec<&[[f32; 4]]> {
+        for y in first..first + count {
+            self.fill(y, |row| fill(y, row));
+        }
+        // Every row was just filled or kept, and `count` rows fit in the
+        // ring, so each is there (`map_while` stops short only if not).
+        (first..first + count).map_while(|y| self.get(y)).collect()
     }
 }
 
@@ -156,13 +177,12 @@ pub(super) fn resample_planned(
                 }
                 for (r, out) in out_band.chunks_exact_mut(dw).enumerate() {
                     let (ws, s) = tap_span(yw, k0 + r);
-                    acc.fill([0.0; 4]);
-                    for (i, &w) in ws.iter().enumerate() {
-                        let Some(row) = horiz.get((s - lo + i) * dw..(s - lo + i + 1) * dw) else {
-                            break;
-                        };
-                        kernels::accumulate_row(&mut acc, w, row);
-                    }
+                    // The taps' rows that the band filtered (all of them
+                    // but past the source's last row).
+                    let rows: Vec<&[[f32; 4]]> = (0..ws.len())
+                        .map_while(|i| horiz.get((s - lo + i) * dw..(s - lo + i + 1) * dw))
+                        .collect();
+                    kernels::sum_rows(&mut acc, &ws[..rows.len()], &rows);
                     for (o, a) in out.iter_mut().zip(&acc) {
                         *o = store16(*a);
                     }
@@ -176,11 +196,9 @@ pub(super) fn resample_planned(
                 let mut vert = vec![[0f32; 4]; cols];
                 for (r, out) in out_band.chunks_exact_mut(dw).enumerate() {
                     let (ws, s) = tap_span(yw, k0 + r);
-                    vert.fill([0.0; 4]);
-                    for (i, &w) in ws.iter().enumerate().take(sh.saturating_sub(s)) {
-                        let row = ring.row(s + i, |buf| premul_row(s + i, col_lo, buf));
-                        kernels::accumulate_row(&mut vert, w, row);
-                    }
+                    let n = ws.len().min(sh.saturating_sub(s));
+                    let rows = ring.rows(s, n, |y, buf| premul_row(y, col_lo, buf));
+                    kernels::sum_rows(&mut vert, &ws[..rows.len()], &rows);
                     let (w, s, t) = (&xw.weights, &xw.start, xw.taps);
                     kernels::filter_row(&mut acc, &vert, w, s, t, col_lo);
                     for (o, a) in out.iter_mut().zip(&acc) {

@@ -156,14 +156,12 @@ impl<'a> Windowed<'a> {
                 // Each output row sums its taps in place, then is quantized.
                 for (k, out_row) in rows.zip(out.chunks_exact_mut(cw)) {
                     let (ws, s) = tap_span(self.yw, k);
-                    out_row.fill([0.0; 4]);
-                    for (i, &w) in ws.iter().enumerate().take(sh.saturating_sub(s)) {
-                        let row = ring.row(s + i, |buf| {
-                            premul_row(s + i, xlo, premul.as_mut_slice());
-                            kernels::filter_row(buf, premul, xws, xst, xt, xlo);
-                        });
-                        kernels::accumulate_row(out_row, w, row);
-                    }
+                    let n = ws.len().min(sh.saturating_sub(s));
+                    let taps = ring.rows(s, n, |y, buf| {
+                        premul_row(y, xlo, premul.as_mut_slice());
+                        kernels::filter_row(buf, premul, xws, xst, xt, xlo);
+                    });
+                    kernels::sum_rows(out_row, &ws[..taps.len()], &taps);
                     kernels::quantize_row(out_row);
                 }
             }
@@ -175,11 +173,9 @@ impl<'a> Windowed<'a> {
                 size_exact(line, xhi - xlo);
                 for (k, out_row) in rows.zip(out.chunks_exact_mut(cw)) {
                     let (ws, s) = tap_span(self.yw, k);
-                    line.fill([0.0; 4]);
-                    for (i, &w) in ws.iter().enumerate().take(sh.saturating_sub(s)) {
-                        let row = ring.row(s + i, |buf| premul_row(s + i, xlo, buf));
-                        kernels::accumulate_row(line, w, row);
-                    }
+                    let n = ws.len().min(sh.saturating_sub(s));
+                    let taps = ring.rows(s, n, |y, buf| premul_row(y, xlo, buf));
+                    kernels::sum_rows(line, &ws[..taps.len()], &taps);
                     kernels::filter_row(out_row, line, xws, xst, xt, xlo);
                     kernels::quantize_row(out_row);
                 }
