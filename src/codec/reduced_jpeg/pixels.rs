@@ -230,29 +230,29 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
     // block column's MCU and place in it are a shift and a mask.
     let h_shift = c.h.trailing_zeros();
     for vb in 0..c.v {
-        let block = |bx: usize| {
-            let slot = c.base + vb * c.h + (bx & (c.h - 1));
-            let index = (bx >> h_shift) * bpm + slot;
-            match run {
-                Some(run) => &run[index * kk..][..kk],
-                None => coefs.block(my * row_blocks + index),
-            }
-        };
+        // Block column `bx`'s place in the row: its MCU, then its slot.
+        let (first, slot0, h_mask) = (my * row_blocks, c.base + vb * c.h, c.h - 1);
+        let index = |bx: usize| (bx >> h_shift) * bpm + slot0 + (bx & h_mask);
         let out = &mut out[vb * k * c.stride..];
         let columns = mcus_x * c.h;
         let mut bx = 0;
         if k == 3 {
             while bx + LANES <= columns {
-                // Blocks hold k * k + 1 values, so the zeros are never read.
-                let lanes =
-                    std::array::from_fn(|b| block(bx + b).first_chunk::<9>().unwrap_or(&[0; 9]));
+                // A plain loop (no `array::from_fn`, whose closure was
+                // called from the stage rather than compiled into it).
+                let mut lanes: [&[i16; 9]; LANES] = [&[0; 9]; LANES];
+                for (b, lane) in lanes.iter_mut().enumerate() {
+                    let block = block_at(coefs, run, kk, first, index(bx + b));
+                    // Blocks hold k * k + 1 values, so the zeros are never read.
+                    *lane = block.first_chunk::<9>().unwrap_or(&[0; 9]);
+                }
                 idct3_x8(lanes, c.quant, &mut out[bx * 3..], c.stride);
                 bx += LANES;
             }
         }
         for bx in bx..columns {
             let out = &mut out[bx * k..];
-            let block = block(bx);
+            let block = block_at(coefs, run, kk, first, index(bx));
             match k {
                 4 => idct4(block, c.quant, out, c.stride),
                 2 => idct2(block, c.quant, out, c.stride),
@@ -263,6 +263,24 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
                 _ => idct_k::<7>(block, c.quant, out, c.stride),
             }
         }
+    }
+}
+
+/// Block `index` of the MCU row whose first block is `first`: from `run`,
+/// the row's blocks as one slice, when one part holds them all. A function
+/// rather than a closure so that it is compiled into the pixel stage's
+/// AVX2 copy (`kernels::Stage`) instead of being called from it.
+#[inline(always)]
+fn block_at<'c>(
+    coefs: &'c Blocks,
+    run: Option<&'c [i16]>,
+    kk: usize,
+    first: usize,
+    index: usize,
+) -> &'c [i16] {
+    match run {
+        Some(run) => &run[index * kk..][..kk],
+        None => coefs.block(first + index),
     }
 }
 
