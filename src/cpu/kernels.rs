@@ -548,8 +548,9 @@ fn accumulate_row_impl(acc: &mut [[f32; 4]], w: f32, row: &[[f32; 4]]) {
 const SUM_PIXELS: usize = 8;
 
 /// The resampler's vertical filter for a whole row: `out[x] = sum_i
-/// weights[i] * rows[i][x]`, each pixel summed from zero in tap order, the
-/// values [`accumulate_row`] tap after tap into a zeroed row gives. Here
+/// weights[i] * rows[i][x]`, each pixel summed from zero in tap order: the
+/// values that adding the taps one at a time into a zeroed row gives (the
+/// form it replaced, `accumulate_row_impl`, its reference in tests). Here
 /// eight pixels' sums stay in registers across all the taps, so the
 /// output row is written once rather than read and written once a tap.
 /// Each of `rows` holds at least `out.len()` pixels.

@@ -84,6 +84,11 @@ impl RowRing {
         count: usize,
         mut fill: impl FnMut(usize, &mut [[f32; 4]]),
     ) -> Vec<&[[f32; 4]]> {
+        debug_assert!(
+            count <= self.tags.len(),
+            "{count} rows in a ring of {}",
+            self.tags.len()
+        );
         for y in first..first + count {
             self.fill(y, |row| fill(y, row));
         }
