@@ -656,6 +656,21 @@ fn taps_one(ws: &[f32], px: &[[f32; 4]]) -> [f32; 4] {
     a
 }
 
+/// Output pixel `k` of the horizontal filter ([`filter_row_impl`]) alone,
+/// over the taps that lie inside `src`: the pixels whose taps run off it.
+#[inline(always)]
+fn filter_one(
+    k: usize,
+    src: &[[f32; 4]],
+    weights: &[f32],
+    starts: &[u32],
+    taps: usize,
+    offset: usize,
+) -> [f32; 4] {
+    let s = (starts[k] as usize - offset).min(src.len());
+    taps_one(&weights[k * taps..(k + 1) * taps], &src[s..])
+}
+
 /// The resampler's horizontal filter over one row: output pixel `k` is
 /// `sum_i weights[k * taps + i] * src[starts[k] - offset + i]` over the taps
 /// inside `src`. Two output pixels are filtered side by side (each in its own
@@ -670,10 +685,7 @@ fn filter_row_impl(
     taps: usize,
     offset: usize,
 ) {
-    let one = |k: usize| {
-        let s = (starts[k] as usize - offset).min(src.len());
-        taps_one(&weights[k * taps..(k + 1) * taps], &src[s..])
-    };
+    let one = |k: usize| filter_one(k, src, weights, starts, taps, offset);
     let mut k = 0;
     while k + 1 < out.len() {
         let (s0, s1) = (starts[k] as usize - offset, starts[k + 1] as usize - offset);
@@ -726,15 +738,13 @@ pub fn filter_row(
                 unsafe { avx2::filter_eight(chunk, src, w, &s, taps) };
             } else {
                 for (j, o) in chunk.iter_mut().enumerate() {
-                    let s = s[j].min(src.len());
-                    *o = taps_one(&weights[(k + j) * taps..(k + j + 1) * taps], &src[s..]);
+                    *o = filter_one(k + j, src, weights, starts, taps, offset);
                 }
             }
             k += 8;
         }
         for (j, o) in chunks.into_remainder().iter_mut().enumerate() {
-            let s = (starts[k + j] as usize - offset).min(src.len());
-            *o = taps_one(&weights[(k + j) * taps..(k + j + 1) * taps], &src[s..]);
+            *o = filter_one(k + j, src, weights, starts, taps, offset);
         }
         return;
     }

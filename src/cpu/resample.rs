@@ -61,7 +61,7 @@ impl RowRing {
     }
 
     /// Makes the ring hold row `y`, filled by `fill` unless it does.
-    pub(super) fn fill(&mut self, y: usize, fill: impl FnOnce(&mut [[f32; 4]])) {
+    fn fill(&mut self, y: usize, fill: impl FnOnce(&mut [[f32; 4]])) {
         let slot = y % self.tags.len();
         if self.tags[slot] != y {
             fill(&mut self.rows[slot * self.width..(slot + 1) * self.width]);
@@ -70,7 +70,7 @@ impl RowRing {
     }
 
     /// Row `y`, when the ring holds it.
-    pub(super) fn get(&self, y: usize) -> Option<&[[f32; 4]]> {
+    fn get(&self, y: usize) -> Option<&[[f32; 4]]> {
         let slot = y % self.tags.len();
         (self.tags[slot] == y).then(|| &self.rows[slot * self.width..(slot + 1) * self.width])
     }
