@@ -35,6 +35,7 @@ mod cancel;
 pub mod codec;
 mod color;
 mod cpu;
+mod encodable;
 mod error;
 mod gpu;
 pub mod interrupt;
@@ -59,6 +60,7 @@ pub use blend::BlendMode;
 pub use breaker::{BreakerConfig, BreakerState, BreakerStats};
 pub use cancel::{CancelToken, RenderOptions};
 pub use color::{BlendSpace, Color};
+pub use encodable::Encodable;
 pub use error::{Error, Location, SceneError};
 pub use gpu::pool::PoolStats;
 #[doc(hidden)]

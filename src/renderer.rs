@@ -29,7 +29,7 @@ use crate::scene::{LayerKind, Scene};
 use crate::text::{FontOptions, MissingGlyphs, TextEngine, TextMeasure};
 use crate::warnings::Warning;
 
-mod gpu;
+pub(crate) mod gpu;
 mod placed;
 mod rows;
 

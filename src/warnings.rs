@@ -163,7 +163,16 @@ impl Renderer {
             // Overlapped on the GPU while it works (a lost device is
             // replaced between runs); one by one otherwise.
             match self.gpu_for_batch() {
-                Some((gpu, ctx)) => self.render_run(gpu, &ctx, &mut scenes, assets, &mut on_result),
+                Some((gpu, ctx)) => self.render_run(
+                    gpu,
+                    &ctx,
+                    crate::gpu::Want::Pixels,
+                    &mut scenes,
+                    assets,
+                    &mut |i, r| {
+                        on_result(i, r.and_then(|(r, w)| crate::renderer::gpu::rendered(r, w)))
+                    },
+                ),
                 None => {
                     scenes.next();
                     on_result(i, self.render_report(scene, assets, &options));

@@ -25,7 +25,7 @@ use super::flatten_pixels_over_white;
 /// marker and its padding) stay far below 1% of its encode. Fixed, rather
 /// than derived from the thread count, so the bytes written do not depend
 /// on the machine.
-const STRIP_PIXELS: usize = 1 << 18;
+pub(super) const STRIP_PIXELS: usize = 1 << 18;
 
 /// Why the strips could not be joined: `jpeg-encoder` wrote something this
 /// module does not expect (a bug here or a changed encoder), never bad input.
@@ -54,7 +54,7 @@ pub(crate) enum JpegError {
 
 /// The chroma sampling `jpeg-encoder` picks for `quality` (4:2:0 below 90,
 /// 4:4:4 from 90), set explicitly so the MCU size is known here.
-fn sampling(quality: u8) -> SamplingFactor {
+pub(super) fn sampling(quality: u8) -> SamplingFactor {
     if quality < 90 {
         SamplingFactor::F_2_2
     } else {
@@ -62,7 +62,11 @@ fn sampling(quality: u8) -> SamplingFactor {
     }
 }
 
-fn encoder(out: &mut Vec<u8>, quality: u8, restart_interval: u16) -> Encoder<&mut Vec<u8>> {
+pub(super) fn encoder(
+    out: &mut Vec<u8>,
+    quality: u8,
+    restart_interval: u16,
+) -> Encoder<&mut Vec<u8>> {
     let mut enc = Encoder::new(out, quality);
     enc.set_sampling_factor(sampling(quality));
     enc.set_restart_interval(restart_interval);
@@ -72,15 +76,15 @@ fn encoder(out: &mut Vec<u8>, quality: u8, restart_interval: u16) -> Encoder<&mu
 /// How the image is cut: strips of `rows` pixel rows (a whole number of
 /// MCU rows), each of `mcus` MCUs, the restart interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Strips {
-    rows: usize,
-    mcus: u16,
-    count: usize,
+pub(super) struct Strips {
+    pub rows: usize,
+    pub mcus: u16,
+    pub count: usize,
 }
 
 /// The strips of about `strip_pixels` pixels for a `width` x `height` image
 /// at `quality`, or `None` when it is too small for two.
-fn strips(width: u16, height: u16, quality: u8, strip_pixels: usize) -> Option<Strips> {
+pub(super) fn strips(width: u16, height: u16, quality: u8, strip_pixels: usize) -> Option<Strips> {
     let mcu = if sampling(quality) == SamplingFactor::F_2_2 {
         16
     } else {
@@ -167,19 +171,19 @@ fn is_opaque(rgba: &[u8]) -> bool {
 }
 
 /// Where the parts of one strip's stream are.
-struct Layout {
+pub(super) struct Layout {
     /// Offset of the SOF0 segment's marker.
-    sof: usize,
+    pub sof: usize,
     /// Offset of the SOS segment's marker.
-    sos: usize,
+    pub sos: usize,
     /// Offset of the first entropy-coded byte (after the SOS header).
-    scan: usize,
+    pub scan: usize,
     /// Offset of the EOI marker, the end of the entropy-coded data.
-    eoi: usize,
+    pub eoi: usize,
 }
 
 /// Walks a `jpeg-encoder` stream's marker segments up to its scan.
-fn layout(jpeg: &[u8], strip: usize) -> Result<Layout, JpegError> {
+pub(super) fn layout(jpeg: &[u8], strip: usize) -> Result<Layout, JpegError> {
     let bad = |what| JpegError::Malformed { strip, what };
     if !jpeg.starts_with(&[0xFF, 0xD8]) {
         return Err(bad("no start-of-image marker"));

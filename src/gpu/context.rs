@@ -11,7 +11,7 @@ use super::loans::{BufferId, Loans, TextureId};
 use super::pool::{BufferKey, Pool, PoolStats, TextureKey};
 use super::shaders::{
     ResampleEntry, COMPOSITE_ENTRY, COMPOSITE_WGSL, ENCODE_ENTRY, ENCODE_TEXTURE_ENTRY,
-    ENCODE_WGSL, RESAMPLE_WGSL,
+    ENCODE_WGSL, JPEG_ENTRY, JPEG_WGSL, RESAMPLE_WGSL,
 };
 use crate::color::{linear_encode_tables, srgb8_to_linear_table};
 use crate::error::Error;
@@ -76,10 +76,11 @@ pub(super) struct Pipelines {
     resample: Vec<wgpu::ComputePipeline>,
     pub encode: wgpu::ComputePipeline,
     pub encode_texture: wgpu::ComputePipeline,
+    pub jpeg: wgpu::ComputePipeline,
 }
 
 impl Pipelines {
-    /// Compiles the three shader modules and their pipelines; a shader that
+    /// Compiles the four shader modules and their pipelines; a shader that
     /// does not validate is an error.
     fn new(device: &wgpu::Device) -> Result<Pipelines, Error> {
         let module = |label: &str, src: &str| {
@@ -91,6 +92,7 @@ impl Pipelines {
         let composite_mod = module("composite", COMPOSITE_WGSL);
         let resample_mod = module("resample", RESAMPLE_WGSL);
         let encode_mod = module("encode", ENCODE_WGSL);
+        let jpeg_mod = module("jpeg", JPEG_WGSL);
         let pipeline = |m: &wgpu::ShaderModule, entry: &str| {
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(entry),
@@ -110,6 +112,7 @@ impl Pipelines {
                 .collect(),
             encode: pipeline(&encode_mod, ENCODE_ENTRY),
             encode_texture: pipeline(&encode_mod, ENCODE_TEXTURE_ENTRY),
+            jpeg: pipeline(&jpeg_mod, JPEG_ENTRY),
         };
         match pollster::block_on(scope.pop()) {
             Some(e) => Err(wgpu_err("shader pipelines do not validate", &e)),

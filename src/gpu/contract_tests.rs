@@ -7,20 +7,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use naga::{Expression, Literal, Module, Scalar, ScalarKind, TypeInner};
 
 use super::params::{
-    EncodeParams, LayerParams, PaintKind, ResampleParams, SPACE_LINEAR, SPACE_SRGB,
+    EncodeParams, JpegParams, LayerParams, PaintKind, ResampleParams, SPACE_LINEAR, SPACE_SRGB,
 };
 use super::shaders::{
-    composite, draw, encode, layer, resample, ResampleEntry, COMPOSITE_ENTRY, COMPOSITE_WGSL,
+    composite, draw, encode, jpeg, layer, resample, ResampleEntry, COMPOSITE_ENTRY, COMPOSITE_WGSL,
     DRAW_WGSL, ENCODE_ENTRY, ENCODE_TEXTURE_ENTRY, ENCODE_WGSL, FRAGMENT_BACKDROP_ENTRY,
-    FRAGMENT_ONE_ENTRY, FRAGMENT_SOURCE_ENTRY, RESAMPLE_WGSL, VERTEX_ENTRY,
+    FRAGMENT_ONE_ENTRY, FRAGMENT_SOURCE_ENTRY, JPEG_ENTRY, JPEG_WGSL, RESAMPLE_WGSL, VERTEX_ENTRY,
 };
 use crate::BlendMode;
 
-const MODULES: [(&str, &str); 4] = [
+const MODULES: [(&str, &str); 5] = [
     ("composite", COMPOSITE_WGSL),
     ("draw", DRAW_WGSL),
     ("resample", RESAMPLE_WGSL),
     ("encode", ENCODE_WGSL),
+    ("jpeg", JPEG_WGSL),
 ];
 
 fn parse(name: &str, src: &str) -> Module {
@@ -235,6 +236,29 @@ fn encode_params_has_the_same_fields_offsets_types_and_size_in_rust_and_wgsl() {
 }
 
 #[test]
+fn jpeg_params_has_the_same_fields_offsets_types_and_size_in_rust_and_wgsl() {
+    let rust = rust_layout!(JpegParams {
+        size,
+        mcus,
+        subsampled,
+        blocks,
+        _pad0,
+        _pad1
+    });
+    let module = parse("jpeg", JPEG_WGSL);
+    assert_same_layout(&module, "JpegParams", rust);
+}
+
+/// The JPEG pass's DCT constants are libjpeg's (jfdctint.c), as in the
+/// CPU reference of `codec::jpeg_blocks`' tests.
+#[test]
+fn the_jpeg_passs_dct_constants_are_libjpegs() {
+    let consts = u32_constants(&parse("jpeg", JPEG_WGSL));
+    assert_eq!(consts.get("CONST_BITS"), Some(&13));
+    assert_eq!(consts.get("PASS1_BITS"), Some(&2));
+}
+
+#[test]
 fn kind_codes_in_wgsl_equal_paint_kind_and_every_kind_has_one() {
     let consts = u32_constants(&parse("composite", COMPOSITE_WGSL));
     let rust: BTreeMap<String, u32> = PaintKind::ALL
@@ -264,7 +288,8 @@ fn blend_codes_in_wgsl_equal_blend_mode_as_u32() {
 
 #[test]
 fn space_codes_in_every_module_equal_the_rust_constants() {
-    for (name, src) in MODULES {
+    // The JPEG pass reads 8-bit sRGB whatever the blend space was.
+    for (name, src) in MODULES.into_iter().filter(|(n, _)| *n != "jpeg") {
         let consts = u32_constants(&parse(name, src));
         assert_eq!(consts.get("SPACE_SRGB"), Some(&SPACE_SRGB), "{name}");
         assert_eq!(consts.get("SPACE_LINEAR"), Some(&SPACE_LINEAR), "{name}");
@@ -276,7 +301,7 @@ fn space_codes_in_every_module_equal_the_rust_constants() {
 type Binding = (&'static str, u32, &'static str);
 
 /// Per module (name, WGSL): its bindings.
-fn binding_tables() -> [(&'static str, &'static str, Vec<Binding>); 4] {
+fn binding_tables() -> [(&'static str, &'static str, Vec<Binding>); 5] {
     [
         (
             "composite",
@@ -327,6 +352,16 @@ fn binding_tables() -> [(&'static str, &'static str, Vec<Binding>); 4] {
                 ("B_THRESHOLDS", encode::B_THRESHOLDS, "thresholds"),
                 ("B_BUCKETS", encode::B_BUCKETS, "buckets"),
                 ("B_CANVAS_TEX", encode::B_CANVAS_TEX, "canvas_tex"),
+            ],
+        ),
+        (
+            "jpeg",
+            JPEG_WGSL,
+            vec![
+                ("B_PARAMS", jpeg::B_PARAMS, "jp"),
+                ("B_PIXELS", jpeg::B_PIXELS, "pixels"),
+                ("B_QUANT", jpeg::B_QUANT, "quant"),
+                ("B_BLOCKS", jpeg::B_BLOCKS, "blocks"),
             ],
         ),
     ]
@@ -429,6 +464,12 @@ fn entry_points_exist_and_use_exactly_the_bindings_rust_binds() {
         without(encode::B_CANVAS)
     );
 
+    // `passes::bind_jpeg` binds every binding of the JPEG pass.
+    let module = parse("jpeg", JPEG_WGSL);
+    let info = validate("jpeg", JPEG_WGSL, &module);
+    let all: BTreeSet<u32> = binding_tables()[4].2.iter().map(|b| b.1).collect();
+    assert_eq!(used_bindings(&module, &info, JPEG_ENTRY), all);
+
     // `passes::bind_resample`: params, weights and the intermediate always;
     // the source and the sRGB table for first passes, the output otherwise.
     let module = parse("resample", RESAMPLE_WGSL);
@@ -466,6 +507,7 @@ fn every_wgsl_constant_is_checked_against_rust() {
             let known = c.starts_with("KIND_")
                 || c.starts_with("SPACE_")
                 || c.starts_with("B_")
+                || (name == "jpeg" && (c == "CONST_BITS" || c == "PASS1_BITS"))
                 || ((name == "composite" || name == "draw") && blend.contains(c));
             assert!(
                 known,

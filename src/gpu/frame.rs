@@ -10,14 +10,23 @@ use image::RgbaImage;
 use super::context::{wgpu_err, GpuContext};
 use super::draw::{draw_blend, record_draws, DrawBlend, GpuCompositor, Targets};
 use super::loans::{BufferId, Loans, TextureId};
-use super::params::{space_code, EncodeParams};
+use super::params::{space_code, EncodeParams, JpegParams};
 use super::passes::{record, Dispatch};
 use super::phases::PhaseClock;
 use super::prepare::Prepared;
-use super::readback::{InFlight, Pending, Submitted};
+use super::readback::{InFlight, Pending, Submitted, Want};
 use crate::cancel::Stop;
+use crate::codec::jpeg_blocks::{BlockLayout, JpegTables};
 use crate::error::Error;
 use crate::plan::Plan;
+
+/// The JPEG pass's inputs and output, uploaded and taken before any pass.
+struct JpegPass {
+    layout: BlockLayout,
+    params: BufferId,
+    quant: BufferId,
+    out: BufferId,
+}
 
 impl GpuContext {
     /// Renders a validated, resolved scene (straight-alpha 8-bit sRGB out)
@@ -26,8 +35,8 @@ impl GpuContext {
     /// the result back (the loans go back to the pool once the GPU is done
     /// with the work already submitted, which cannot be recalled).
     pub fn render_until(&self, plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
-        match self.submit_until(plan, stop)? {
-            Pending::InFlight(f) => f.finish_until(stop),
+        match self.submit_until(plan, Want::Pixels, stop)? {
+            Pending::InFlight(f) => f.finish_until(stop)?.into_image(),
             Pending::Done(img) => Ok(img),
         }
     }
@@ -35,13 +44,18 @@ impl GpuContext {
     /// Submits a validated, resolved scene and returns without waiting for
     /// the GPU: [`Pending::finish`] reads the result back. A canvas over the
     /// adapter's texture or storage limits is rendered in tiles here and
-    /// comes back finished.
-    pub(crate) fn submit(&self, plan: &Plan<'_>) -> Result<Pending<'_>, Error> {
-        self.submit_until(plan, &Stop::never())
+    /// comes back finished (as pixels, whatever `want` says).
+    pub(crate) fn submit(&self, plan: &Plan<'_>, want: Want) -> Result<Pending<'_>, Error> {
+        self.submit_until(plan, want, &Stop::never())
     }
 
     /// [`GpuContext::submit`], checking `stop` before each tile.
-    fn submit_until(&self, plan: &Plan<'_>, stop: &Stop<'_>) -> Result<Pending<'_>, Error> {
+    fn submit_until(
+        &self,
+        plan: &Plan<'_>,
+        want: Want,
+        stop: &Stop<'_>,
+    ) -> Result<Pending<'_>, Error> {
         stop.check()?;
         self.reap_abandoned();
         if self.is_lost() {
@@ -62,7 +76,7 @@ impl GpuContext {
             ));
         }
         if tile_w == w && tile_h == h {
-            return self.submit_tile(plan).map(Pending::InFlight);
+            return self.submit_tile(plan, want).map(Pending::InFlight);
         }
         self.render_tiles(plan, (tile_w, tile_h), stop)
             .map(Pending::Done)
@@ -83,15 +97,15 @@ impl GpuContext {
             for x0 in (0..w).step_by(tile_w as usize) {
                 stop.check()?;
                 let tile = plan.tile_scene(x0, y0, tile_w.min(w - x0), tile_h.min(h - y0));
-                let next = self.submit_tile(&Plan::new(&tile, plan.resolved))?;
+                let next = self.submit_tile(&Plan::new(&tile, plan.resolved), Want::Pixels)?;
                 if let Some((done, x, y)) = previous.replace((next, x0, y0)) {
-                    let done = done.finish_until(stop)?;
+                    let done = done.finish_until(stop)?.into_image()?;
                     image::imageops::replace(&mut out, &done, x as i64, y as i64);
                 }
             }
         }
         if let Some((done, x, y)) = previous {
-            let done = done.finish_until(stop)?;
+            let done = done.finish_until(stop)?.into_image()?;
             image::imageops::replace(&mut out, &done, x as i64, y as i64);
         }
         Ok(out)
@@ -100,7 +114,7 @@ impl GpuContext {
     /// Submits one tile (or a whole canvas) under error scopes: validation
     /// and out-of-memory errors of its uploads, recording and submission
     /// become `Error`s.
-    fn submit_tile(&self, plan: &Plan<'_>) -> Result<InFlight<'_>, Error> {
+    fn submit_tile(&self, plan: &Plan<'_>, want: Want) -> Result<InFlight<'_>, Error> {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let mut loans = Loans::default();
@@ -111,7 +125,7 @@ impl GpuContext {
                 overlap,
             )));
         }
-        let submitted = self.record_and_submit(plan, &mut loans);
+        let submitted = self.record_and_submit(plan, want, &mut loans);
         // wgpu-core reports these when the call is made, so the scopes can
         // close before the GPU has finished.
         let oom_err = pollster::block_on(oom.pop());
@@ -143,7 +157,12 @@ impl GpuContext {
 
     /// Prepares (every upload, then every bind group), records and submits
     /// one tile, and asks for its staging buffer to be mapped.
-    fn record_and_submit(&self, plan: &Plan<'_>, loans: &mut Loans) -> Result<Submitted, Error> {
+    fn record_and_submit(
+        &self,
+        plan: &Plan<'_>,
+        want: Want,
+        loans: &mut Loans,
+    ) -> Result<Submitted, Error> {
         let (w, h) = (plan.width, plan.height);
         let mut encoder = self
             .device
@@ -175,13 +194,23 @@ impl GpuContext {
             _pad: 0,
         };
         let encode_params = self.uniform(&encode_params, loans);
+        // Read by the JPEG pass, copied out otherwise: one pooled kind.
         let out_tex = self.take_texture(
             (w, h),
             wgpu::TextureFormat::Rgba8Uint,
-            wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_SRC,
+            wgpu::TextureUsages::STORAGE_BINDING
+                | wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_SRC,
             loans,
         );
-        let staging = self.staging((w, h), loans);
+        let jpeg = match want {
+            Want::Pixels => None,
+            Want::JpegBlocks(quality) => Some(self.prepare_jpeg((w, h), quality, loans)?),
+        };
+        let staging = match &jpeg {
+            None => self.staging((w, h), loans),
+            Some(j) => self.block_staging(j.layout, loans),
+        };
 
         // Bind, then record: passes only.
         let out = Output {
@@ -196,8 +225,19 @@ impl GpuContext {
                 self.record_fragment(&mut encoder, &layers, out, loans)
             }
         }
-        mark(&mut encoder, 2);
-        staging.record_copy(&mut encoder, out_tex, loans);
+        match jpeg {
+            None => {
+                mark(&mut encoder, 2);
+                staging.record_copy(&mut encoder, out_tex, loans);
+            }
+            Some(j) => {
+                let blocks = j.layout.blocks();
+                let pass = self.bind_jpeg(j.params, out_tex, j.quant, j.out, blocks, loans);
+                record(&mut encoder, &[pass]);
+                mark(&mut encoder, 2);
+                staging.record_blocks_copy(&mut encoder, j.out, loans);
+            }
+        }
         mark(&mut encoder, 3);
         if let Some(m) = &marks {
             m.resolve(&mut encoder);
@@ -211,6 +251,43 @@ impl GpuContext {
             });
         }
         Ok(staging.map(index, loans))
+    }
+
+    /// The JPEG pass's uniforms, quantisers and output buffer for a `w` x
+    /// `h` render at `quality`.
+    fn prepare_jpeg(
+        &self,
+        (w, h): (u32, u32),
+        quality: u8,
+        loans: &mut Loans,
+    ) -> Result<JpegPass, Error> {
+        let gpu = |e: crate::codec::jpeg::JpegError| Error::Encode {
+            format: "jpeg",
+            message: e.to_string(),
+        };
+        let layout = BlockLayout::new(w, h, quality).map_err(gpu)?;
+        let tables = JpegTables::cached(layout.quality).map_err(gpu)?;
+        let blocks = layout.blocks();
+        let params = JpegParams {
+            size: [w, h],
+            mcus: [layout.mcu_cols(), layout.mcu_rows()],
+            subsampled: u32::from(layout.subsampled()),
+            blocks: u32::try_from(blocks).map_err(|_| {
+                Error::GpuLimit("the image has too many JPEG blocks for one pass".into())
+            })?,
+            _pad0: 0,
+            _pad1: 0,
+        };
+        Ok(JpegPass {
+            layout,
+            params: self.uniform(&params, loans),
+            quant: self.storage(bytemuck::cast_slice(&tables.quantisers()), loans),
+            out: self.take_buffer(
+                blocks * 128,
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                loans,
+            ),
+        })
     }
 
     /// The fragment path: every resampling dispatch, then the layers drawn

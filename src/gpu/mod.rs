@@ -55,7 +55,7 @@ pub(crate) use context::GpuContext;
 pub(crate) use device::GpuDevice;
 pub use draw::GpuCompositor;
 pub use phases::GpuPhases;
-pub(crate) use readback::Pending;
+pub(crate) use readback::{Pending, Readback, Want};
 
 /// Default byte budget of the resource pool: 512 MiB.
 pub const DEFAULT_POOL_BUDGET: u64 = 512 << 20;

@@ -303,6 +303,23 @@ pub(super) struct EncodeParams {
 }
 const _: () = assert!(std::mem::size_of::<EncodeParams>() == 16);
 
+/// Uniforms of shaders/jpeg_blocks.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub(super) struct JpegParams {
+    /// Image width and height in pixels.
+    pub size: [u32; 2],
+    /// MCUs across and down.
+    pub mcus: [u32; 2],
+    /// 1: 4:2:0 (six blocks an MCU); 0: 4:4:4 (three).
+    pub subsampled: u32,
+    /// Blocks in the image (invocations that write).
+    pub blocks: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+}
+const _: () = assert!(std::mem::size_of::<JpegParams>() == 32);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use super::draw::Draw;
 use super::loans::{BufferId, Loans, TextureId};
 use super::prepare::Prepared;
 use super::resample::Resample;
-use super::shaders::{composite, draw, encode, layer, resample};
+use super::shaders::{composite, draw, encode, jpeg, layer, resample};
 
 /// One compute dispatch, bound and ready to record.
 pub(super) struct Dispatch<'a> {
@@ -230,6 +230,34 @@ impl GpuContext {
         ];
         let groups = (w.div_ceil(16), h.div_ceil(16));
         self.dispatch("encode", &self.pipelines.encode, &entries, groups)
+    }
+}
+
+impl GpuContext {
+    /// The JPEG pass: the encode pass's `pixels` to `blocks` quantised DCT
+    /// blocks, one invocation each, in groups of 64 (two-dimensional past
+    /// 65535 groups).
+    pub(super) fn bind_jpeg(
+        &self,
+        params: BufferId,
+        pixels: TextureId,
+        quant: BufferId,
+        out: BufferId,
+        blocks: u64,
+        loans: &Loans,
+    ) -> Dispatch<'_> {
+        let view = loans.view(pixels);
+        let entries = [
+            loan_entry(jpeg::B_PARAMS, loans, params),
+            view_entry(jpeg::B_PIXELS, &view),
+            loan_entry(jpeg::B_QUANT, loans, quant),
+            loan_entry(jpeg::B_BLOCKS, loans, out),
+        ];
+        let groups = blocks.div_ceil(64).max(1);
+        let x = groups.min(65535);
+        // At most 65535^2 / 6 MCUs of 16 pixels: y stays far below 65535.
+        let groups = (x as u32, groups.div_ceil(x) as u32);
+        self.dispatch("jpeg", &self.pipelines.jpeg, &entries, groups)
     }
 }
 

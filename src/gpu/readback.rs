@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::context::{gpu_err, GpuContext};
 use super::loans::{BufferId, Loans, TextureId};
 use crate::cancel::Stop;
+use crate::codec::jpeg_blocks::BlockLayout;
 use crate::error::Error;
 
 /// How long a render may wait for the GPU before it is an error.
@@ -87,16 +88,79 @@ fn unpad_parallel(data: &[u8], w: u32, h: u32, padded: u32) -> Vec<u8> {
     out
 }
 
-/// The buffer a `size` result is copied into, rows of `padded` bytes.
+/// What a render reads back: its pixels, or (JPEG out, at this quality)
+/// the quantised DCT blocks the JPEG pass computed from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// Straight 8-bit RGBA.
+    Pixels,
+    /// The blocks of a JPEG at this quality (1..=100).
+    JpegBlocks(u8),
+}
+
+/// A render read back, as [`Want`] asked.
+pub(crate) enum Readback {
+    /// Straight 8-bit RGBA.
+    Image(RgbaImage),
+    /// Quantised DCT blocks, laid out as `layout` says.
+    Jpeg {
+        /// Every block's coefficients, zigzag order.
+        blocks: Vec<i16>,
+        /// Size, quality and block order.
+        layout: BlockLayout,
+    },
+}
+
+impl Readback {
+    /// The pixels of a render that asked for them.
+    pub fn into_image(self) -> Result<RgbaImage, Error> {
+        match self {
+            Readback::Image(img) => Ok(img),
+            Readback::Jpeg { .. } => Err(Error::Gpu(
+                "the render read back JPEG blocks where its pixels were asked for".into(),
+            )),
+        }
+    }
+}
+
+/// What a staging buffer receives.
+#[derive(Debug, Clone, Copy)]
+enum Content {
+    /// A `size` image, rows of `padded` bytes.
+    Pixels { padded: u32, size: (u32, u32) },
+    /// The JPEG pass's blocks (128 bytes each).
+    Blocks(BlockLayout),
+}
+
+/// The buffer a result is copied into.
 pub(super) struct Staging {
     buffer: BufferId,
-    padded: u32,
-    size: (u32, u32),
+    content: Content,
 }
 
 impl Staging {
     fn bytes(&self) -> u64 {
-        self.padded as u64 * self.size.1 as u64
+        match self.content {
+            Content::Pixels { padded, size } => padded as u64 * size.1 as u64,
+            Content::Blocks(layout) => layout.blocks() * 128,
+        }
+    }
+
+    /// Records the copy of the JPEG pass's `blocks` into the staging
+    /// buffer.
+    pub fn record_blocks_copy(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        blocks: BufferId,
+        loans: &Loans,
+    ) {
+        encoder.copy_buffer_to_buffer(
+            loans.buffer(blocks),
+            0,
+            loans.buffer(self.buffer),
+            0,
+            self.bytes(),
+        );
     }
 
     /// Records the copy of `texture` (the encoded result) into the staging
@@ -107,7 +171,13 @@ impl Staging {
         texture: TextureId,
         loans: &Loans,
     ) {
-        let (w, h) = self.size;
+        let Content::Pixels {
+            padded,
+            size: (w, h),
+        } = self.content
+        else {
+            return;
+        };
         encoder.copy_texture_to_buffer(
             wgpu::TexelCopyTextureInfo {
                 texture: loans.texture(texture),
@@ -119,7 +189,7 @@ impl Staging {
                 buffer: loans.buffer(self.buffer),
                 layout: wgpu::TexelCopyBufferLayout {
                     offset: 0,
-                    bytes_per_row: Some(self.padded),
+                    bytes_per_row: Some(padded),
                     rows_per_image: Some(h),
                 },
             },
@@ -160,8 +230,23 @@ impl GpuContext {
         );
         Staging {
             buffer,
-            padded,
-            size: (w, h),
+            content: Content::Pixels {
+                padded,
+                size: (w, h),
+            },
+        }
+    }
+
+    /// A staging buffer for the JPEG pass's blocks of `layout`.
+    pub(super) fn block_staging(&self, layout: BlockLayout, loans: &mut Loans) -> Staging {
+        let buffer = self.take_buffer(
+            layout.blocks() * 128,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            loans,
+        );
+        Staging {
+            buffer,
+            content: Content::Blocks(layout),
         }
     }
 }
@@ -187,13 +272,13 @@ pub(crate) struct InFlight<'a> {
 impl InFlight<'_> {
     /// Waits for the GPU (polling the device, never longer than the GPU
     /// time limit) and reads the result back, removing the row padding.
-    pub fn finish(self) -> Result<RgbaImage, Error> {
+    pub fn finish(self) -> Result<Readback, Error> {
         self.finish_until(&Stop::never())
     }
 
     /// [`InFlight::finish`], giving up with `stop`'s error once it says
     /// stop (checked every few milliseconds while the GPU works).
-    pub fn finish_until(mut self, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
+    pub fn finish_until(mut self, stop: &Stop<'_>) -> Result<Readback, Error> {
         let result = self.read(stop);
         if let (Err(Error::Cancelled | Error::DeadlineExceeded), Some(job)) =
             (&result, self.job.take())
@@ -215,7 +300,7 @@ impl InFlight<'_> {
         result
     }
 
-    fn read(&mut self, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
+    fn read(&mut self, stop: &Stop<'_>) -> Result<Readback, Error> {
         let Some(job) = self.job.as_ref() else {
             return Err(Error::Gpu("the render was already read back".into()));
         };
@@ -249,7 +334,6 @@ impl InFlight<'_> {
         let Some(job) = self.job.take() else {
             return Err(Error::Gpu("the render was already read back".into()));
         };
-        let (w, h) = job.staging.size;
         let buffer = self.loans.buffer(job.staging.buffer);
         match job.mapped.recv_timeout(GPU_TIMEOUT) {
             Ok(Ok(())) => {}
@@ -270,18 +354,30 @@ impl InFlight<'_> {
             .slice(..job.staging.bytes())
             .get_mapped_range()
             .map_err(|e| gpu_err("reading the result back", e))?;
-        let out = if self.ctx.overlap.load(Ordering::Relaxed) {
-            unpad_parallel(&data, w, h, job.staging.padded)
-        } else {
-            unpad(&data, w, h, job.staging.padded)
+        let out = match job.staging.content {
+            Content::Pixels {
+                padded,
+                size: (w, h),
+            } => {
+                let out = if self.ctx.overlap.load(Ordering::Relaxed) {
+                    unpad_parallel(&data, w, h, padded)
+                } else {
+                    unpad(&data, w, h, padded)
+                };
+                RgbaImage::from_raw(w, h, out)
+                    .map(Readback::Image)
+                    .ok_or_else(|| Error::Gpu("readback size mismatch".into()))?
+            }
+            Content::Blocks(layout) => Readback::Jpeg {
+                blocks: bytemuck::pod_collect_to_vec(&data[..]),
+                layout,
+            },
         };
         drop(data);
-        let img = RgbaImage::from_raw(w, h, out)
-            .ok_or_else(|| Error::Gpu("readback size mismatch".into()))?;
         if let Some(c) = clock {
             self.ctx.report_phases(c.done(self.ctx));
         }
-        Ok(img)
+        Ok(out)
     }
 }
 
@@ -365,10 +461,10 @@ pub(crate) enum Pending<'a> {
 
 impl Pending<'_> {
     /// The rendered scene, read back.
-    pub fn finish(self) -> Result<RgbaImage, Error> {
+    pub fn finish(self) -> Result<Readback, Error> {
         match self {
             Pending::InFlight(f) => f.finish(),
-            Pending::Done(img) => Ok(img),
+            Pending::Done(img) => Ok(Readback::Image(img)),
         }
     }
 }

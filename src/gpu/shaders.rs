@@ -26,6 +26,11 @@ pub const RESAMPLE_WGSL: &str = concat!(
 );
 /// The WGSL of the encode pass.
 pub const ENCODE_WGSL: &str = include_str!("../../shaders/encode.wgsl");
+/// The WGSL of the JPEG pass (the encode pass's pixels to quantised DCT
+/// blocks).
+pub const JPEG_WGSL: &str = include_str!("../../shaders/jpeg_blocks.wgsl");
+/// The JPEG pass's entry point.
+pub const JPEG_ENTRY: &str = "jpeg_blocks";
 
 /// The fragment path's vertex shader: the layer's quad.
 pub const VERTEX_ENTRY: &str = "vs_layer";
@@ -105,6 +110,18 @@ pub mod encode {
     pub const B_BUCKETS: u32 = 4;
     /// `canvas_tex`: the fragment path's canvas texture.
     pub const B_CANVAS_TEX: u32 = 5;
+}
+
+/// Bindings (group 0) of shaders/jpeg_blocks.wgsl.
+pub mod jpeg {
+    /// `jp`: the `JpegParams` (uniform).
+    pub const B_PARAMS: u32 = 0;
+    /// `pixels`: the encode pass's straight 8-bit output (texture).
+    pub const B_PIXELS: u32 = 1;
+    /// `quant`: the quantisers, per table and zigzag position (storage).
+    pub const B_QUANT: u32 = 2;
+    /// `blocks`: the quantised blocks out (storage).
+    pub const B_BLOCKS: u32 = 3;
 }
 
 /// The resampling shader's entry points, in the order of

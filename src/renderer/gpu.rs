@@ -13,7 +13,7 @@ use crate::assets::Assets;
 use crate::breaker::{BreakerConfig, BreakerStats, Route};
 use crate::cancel::Stop;
 use crate::error::Error;
-use crate::gpu::{GpuCompositor, GpuContext, GpuDevice, GpuPhases, Pending};
+use crate::gpu::{GpuCompositor, GpuContext, GpuDevice, GpuPhases, Pending, Readback, Want};
 use crate::plan::Plan;
 use crate::scene::Scene;
 use crate::warnings::{Rendered, Warning};
@@ -63,14 +63,17 @@ impl Renderer {
     /// Renders scenes overlapped on `ctx` (scene `i + 1` submitted before
     /// scene `i` is read back) while its device is not lost and the breaker
     /// stays closed, and at least one; the scene in flight is finished
-    /// before returning.
+    /// before returning. Each result is read back as `want` asks (a scene
+    /// painted on the CPU, or in tiles, comes back as pixels), with its
+    /// warnings.
     pub(crate) fn render_run<'s>(
         &self,
         gpu: &GpuDevice,
         ctx: &GpuContext,
+        want: Want,
         scenes: &mut Peekable<impl Iterator<Item = (usize, &'s Scene)>>,
         assets: &Assets,
-        on_result: &mut impl FnMut(usize, Result<Rendered, Error>),
+        on_result: &mut impl FnMut(usize, Result<(Readback, Vec<Warning>), Error>),
     ) {
         let mut pending: Option<(usize, Pending<'_>, Vec<Warning>)> = None;
         // At least one scene per run (the route decides where it goes), so
@@ -90,21 +93,20 @@ impl Renderer {
                 match gpu.route() {
                     Route::Gpu => {
                         gpu.injected_failure()?;
-                        ctx.submit(&plan).map(Next::Submitted)
+                        ctx.submit(&plan, want).map(Next::Submitted)
                     }
                     // The breaker opened meanwhile (a failure elsewhere).
                     route => Ok(Next::Painted(paint(gpu, route, &plan, &Stop::never()))),
                 }
             });
             if let Some((j, previous, w)) = pending.take() {
-                on_result(
-                    j,
-                    finish(gpu, ctx, previous).map(|image| rendered(image, w)),
-                );
+                on_result(j, finish(gpu, ctx, previous).map(|r| (r, w)));
             }
             match next {
                 Ok(Next::Submitted(p)) => pending = Some((i, p, warnings)),
-                Ok(Next::Painted(result)) => on_result(i, result.map(|im| rendered(im, warnings))),
+                Ok(Next::Painted(result)) => {
+                    on_result(i, result.map(|im| (Readback::Image(im), warnings)))
+                }
                 Err(e) => {
                     let result = Err(blame_loss(ctx, e));
                     gpu.record(Route::Gpu, &result);
@@ -113,7 +115,7 @@ impl Renderer {
             }
         }
         if let Some((j, last, w)) = pending {
-            on_result(j, finish(gpu, ctx, last).map(|image| rendered(image, w)));
+            on_result(j, finish(gpu, ctx, last).map(|r| (r, w)));
         }
     }
 
@@ -260,15 +262,15 @@ impl Renderer {
     }
 }
 
-/// A render's image and warnings.
-fn rendered(image: RgbaImage, warnings: Vec<Warning>) -> Rendered {
-    let mut r = Rendered::new(image);
+/// A render's image and warnings, from a render that read back pixels.
+pub(crate) fn rendered(readback: Readback, warnings: Vec<Warning>) -> Result<Rendered, Error> {
+    let mut r = Rendered::new(readback.into_image()?);
     r.warnings = warnings;
-    r
+    Ok(r)
 }
 
 /// Reads back a scene of a batch, and counts the outcome.
-fn finish(gpu: &GpuDevice, ctx: &GpuContext, pending: Pending<'_>) -> Result<RgbaImage, Error> {
+fn finish(gpu: &GpuDevice, ctx: &GpuContext, pending: Pending<'_>) -> Result<Readback, Error> {
     let result = guarded(|| pending.finish()).map_err(|e| blame_loss(ctx, e));
     gpu.record(Route::Gpu, &result);
     result

@@ -6,7 +6,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::{Mutex, PoisonError};
 
 use impasto::codec::{decode_file, encode, OutputFormat};
-use impasto::{Assets, Error, Renderer, RgbaImage, Scene};
+use impasto::{Assets, Encodable, Error, Renderer, RgbaImage, Scene};
 use rayon::prelude::*;
 
 use super::report::{CaseReport, Status};
@@ -133,7 +133,7 @@ fn render_and_encode(
     let encoders = rayon::current_num_threads();
     // Bounded: the drivers wait while every encoder is busy and the queue
     // holds one image per encoder.
-    let (tx, rx) = sync_channel::<RgbaImage>(encoders);
+    let (tx, rx) = sync_channel::<Encodable>(encoders);
     let rx = Mutex::new(rx);
     // Plain threads, not rayon jobs: the drivers' uploads and readbacks and
     // the encoder's strips run on rayon's pool, which none of these threads
@@ -143,7 +143,9 @@ fn render_and_encode(
             ts.spawn(|| loop {
                 let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
                 let Ok(img) = next else { return };
-                match encode(&img, JPEG_Q85) {
+                // On the GPU the JPEG pass computed the blocks: only their
+                // entropy coding is left here.
+                match img.encode() {
                     Ok(bytes) => {
                         black_box(bytes);
                     }
@@ -155,7 +157,7 @@ fn render_and_encode(
             let tx = tx.clone();
             let keep = &keep;
             ts.spawn(move || {
-                renderer.render_each(share, assets, |_, result| match result {
+                renderer.render_each_encoded(share, assets, JPEG_Q85, |_, result| match result {
                     // The encoders outlive the drivers: a send fails only
                     // if one panicked, which the scope reports.
                     Ok(img) => drop(tx.send(img)),

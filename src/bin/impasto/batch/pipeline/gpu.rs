@@ -3,19 +3,20 @@
 //! (`Renderer::render_each_report`: a row is uploaded and submitted while
 //! the previous one is drawn and read back), each taking the queued rows a
 //! group at a time, and the workers encode and write the images they hand
-//! over. Rows in flight stay bounded: the queue, one group per driver, the
+//! over (for JPEG, the GPU also computed each image's DCT blocks:
+//! `Renderer::render_each_encoded`, so the workers only entropy-code them). Rows in flight stay bounded: the queue, one group per driver, the
 //! hand-over queue (one image per worker) and one image per worker.
 
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::{Mutex, PoisonError};
 
-use impasto::codec::{self, OutputFormat};
-use impasto::{Assets, Error};
+use impasto::codec::OutputFormat;
+use impasto::{Assets, Encodable, Error, Scene};
 
 use super::{create_folder, finish, not_run, send, written, Context, Job, Outcome, Shared};
 
 /// A row rendered on the GPU, to be written.
-pub(super) type Rendered = (Job, Result<impasto::Rendered, Error>);
+pub(super) type Rendered = (Job, Result<Encodable, Error>);
 
 /// A driving thread: renders the queued rows a group at a time until the
 /// queue closes, and hands each image to the writers.
@@ -40,28 +41,31 @@ pub(super) fn drive(
             }
         }
         drop(rx);
-        let mut scenes = Vec::with_capacity(group.len());
-        let mut bound = Vec::with_capacity(group.len());
+        let mut bound: Vec<(Option<Job>, Scene, OutputFormat)> = Vec::with_capacity(group.len());
         for job in group {
             if shared.stopped() {
                 send(ctx, &results, shared, not_run(job));
                 continue;
             }
-            match job.data.bind(ctx.template) {
-                Ok(scene) => {
-                    scenes.push(scene);
-                    bound.push(Some(job));
-                }
+            let format = OutputFormat::from_path(&job.output, ctx.quality);
+            match job.data.bind(ctx.template).and_then(|s| Ok((s, format?))) {
+                Ok((scene, format)) => bound.push((Some(job), scene, format)),
                 Err(e) => send(ctx, &results, shared, finish(job, Err(e))),
             }
         }
-        ctx.renderer
-            .render_each_report(&scenes, &Assets::new(), |k, result| {
-                if let Some(job) = bound.get_mut(k).and_then(Option::take) {
-                    // A closed channel: every writer is gone, nothing to do.
-                    let _ = images.send((job, result));
-                }
-            });
+        // One run of rows per output format (a pattern seldom mixes them).
+        for run in bound.chunk_by_mut(|a, b| a.2 == b.2) {
+            let format = run[0].2;
+            let mut jobs: Vec<Option<Job>> = run.iter_mut().map(|(j, _, _)| j.take()).collect();
+            let scenes: Vec<&Scene> = run.iter().map(|(_, s, _)| s).collect();
+            ctx.renderer
+                .render_each_encoded(scenes, &Assets::new(), format, |k, result| {
+                    if let Some(job) = jobs.get_mut(k).and_then(Option::take) {
+                        // A closed channel: every writer is gone, nothing to do.
+                        let _ = images.send((job, result));
+                    }
+                });
+        }
     }
 }
 
@@ -83,9 +87,8 @@ pub(super) fn write_work(
         } else {
             let result = rendered.and_then(|r| {
                 create_folder(&job)?;
-                let format = OutputFormat::from_path(&job.output, ctx.quality)?;
-                codec::save_as(&r.image, &job.output, format)?;
-                written(&job, r.warnings)
+                r.save(&job.output)?;
+                written(&job, r.warnings().to_vec())
             });
             finish(job, result)
         };

@@ -1,0 +1,287 @@
+//! Renders on their way to files: [`Renderer::render_each_encoded`] hands
+//! out [`Encodable`]s, whose [`Encodable::encode`] does whatever encoding
+//! work is left, on whichever thread calls it.
+//!
+//! On the GPU backend with JPEG out, the GPU does most of the encoding
+//! too: after the encode pass, a compute pass (shaders/jpeg_blocks.wgsl)
+//! turns the pixels into quantised DCT blocks, and those are read back
+//! instead of the pixels, so that the CPU only entropy-codes them
+//! (`codec::jpeg_blocks`). Everywhere else the pixels are read back and
+//! encoded whole.
+
+use image::RgbaImage;
+
+use crate::assets::Assets;
+use crate::cancel::RenderOptions;
+use crate::codec::jpeg_blocks::{write_jpeg, BlockLayout, JpegTables};
+use crate::codec::{encode, OutputFormat};
+use crate::error::Error;
+use crate::gpu::{Readback, Want};
+use crate::scene::Scene;
+use crate::warnings::Warning;
+use crate::Renderer;
+
+/// A render and the format it is bound for, not yet encoded, with the
+/// render's warnings. It can be sent to another thread to be encoded there.
+pub struct Encodable {
+    format: OutputFormat,
+    inner: Inner,
+    warnings: Vec<Warning>,
+}
+
+enum Inner {
+    /// Straight 8-bit RGBA, to encode whole.
+    Pixels(RgbaImage),
+    /// A JPEG's quantised DCT blocks, computed on the GPU.
+    JpegBlocks {
+        blocks: Vec<i16>,
+        layout: BlockLayout,
+    },
+}
+
+impl std::fmt::Debug for Encodable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encodable")
+            .field("format", &self.format)
+            .field("dimensions", &self.dimensions())
+            .field("gpu_jpeg_blocks", &self.has_gpu_jpeg_blocks())
+            .finish()
+    }
+}
+
+impl Encodable {
+    fn new(readback: Readback, format: OutputFormat, warnings: Vec<Warning>) -> Encodable {
+        let inner = match readback {
+            Readback::Image(img) => Inner::Pixels(img),
+            Readback::Jpeg { blocks, layout } => Inner::JpegBlocks { blocks, layout },
+        };
+        Encodable {
+            format,
+            inner,
+            warnings,
+        }
+    }
+
+    /// What the render had to say, in layer order (as
+    /// [`crate::Rendered::warnings`]); empty for most renders.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// [`Encodable::encode`] written to `path` atomically: a temporary
+    /// file in the same folder renamed into place, so that a failure
+    /// leaves no file behind.
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        let pending = crate::codec::PendingFile::create(path.as_ref())?;
+        pending.commit(&self.encode()?)
+    }
+
+    /// The format [`Encodable::encode`] writes.
+    pub fn format(&self) -> OutputFormat {
+        self.format
+    }
+
+    /// The image's width and height in pixels.
+    pub fn dimensions(&self) -> (u32, u32) {
+        match &self.inner {
+            Inner::Pixels(img) => img.dimensions(),
+            Inner::JpegBlocks { layout, .. } => (u32::from(layout.width), u32::from(layout.height)),
+        }
+    }
+
+    /// Whether the GPU computed this JPEG's blocks, leaving only their
+    /// entropy coding to [`Encodable::encode`].
+    pub fn has_gpu_jpeg_blocks(&self) -> bool {
+        matches!(self.inner, Inner::JpegBlocks { .. })
+    }
+
+    /// The pixels, where they were read back (`None` for a JPEG whose
+    /// blocks the GPU computed).
+    pub fn image(&self) -> Option<&RgbaImage> {
+        match &self.inner {
+            Inner::Pixels(img) => Some(img),
+            Inner::JpegBlocks { .. } => None,
+        }
+    }
+
+    /// The encoded file. For pixels, as [`crate::codec::encode`] writes
+    /// them; for the GPU's JPEG blocks, the entropy coding (in parallel
+    /// strips, as the CPU's JPEG encoder does) under the same headers.
+    pub fn encode(&self) -> Result<Vec<u8>, Error> {
+        match &self.inner {
+            Inner::Pixels(img) => encode(img, self.format),
+            Inner::JpegBlocks { blocks, layout } => {
+                let err = |e: crate::codec::jpeg::JpegError| Error::Encode {
+                    format: "jpeg",
+                    message: e.to_string(),
+                };
+                let tables = JpegTables::cached(layout.quality).map_err(err)?;
+                write_jpeg(blocks, *layout, &tables).map_err(err)
+            }
+        }
+    }
+}
+
+impl Renderer {
+    /// [`Renderer::render_each`] for renders bound for `format`: each result
+    /// is an [`Encodable`], with its warnings. Scenes overlap on the GPU
+    /// as in `render_each`; `on_result` can hand each result to another
+    /// thread to encode.
+    ///
+    /// On the GPU backend with JPEG out, the GPU also computes each JPEG's
+    /// quantised DCT blocks (colour conversion, chroma subsampling, the
+    /// forward DCT and quantisation, as `jpeg-encoder` does them, with
+    /// libjpeg's exact integer DCT), so that [`Encodable::encode`] only
+    /// entropy-codes them: most of a JPEG encode's CPU time moves to the
+    /// GPU. A scene rendered on the CPU instead (the circuit breaker open)
+    /// or in tiles (a canvas over the adapter's limits) comes back as
+    /// pixels and is encoded whole.
+    pub fn render_each_encoded<'s>(
+        &self,
+        scenes: impl IntoIterator<Item = &'s Scene>,
+        assets: &Assets,
+        format: OutputFormat,
+        mut on_result: impl FnMut(usize, Result<Encodable, Error>),
+    ) {
+        let want = match format {
+            OutputFormat::Jpeg { quality } => Want::JpegBlocks(quality),
+            _ => Want::Pixels,
+        };
+        let mut scenes = scenes.into_iter().enumerate().peekable();
+        let options = RenderOptions::default();
+        while let Some(&(i, scene)) = scenes.peek() {
+            match self.gpu_for_batch() {
+                Some((gpu, ctx)) => {
+                    self.render_run(gpu, &ctx, want, &mut scenes, assets, &mut |i, r| {
+                        on_result(
+                            i,
+                            r.map(|(readback, warnings)| {
+                                Encodable::new(readback, format, warnings)
+                            }),
+                        )
+                    })
+                }
+                None => {
+                    scenes.next();
+                    let result = self.render_report(scene, assets, &options);
+                    on_result(
+                        i,
+                        result
+                            .map(|r| Encodable::new(Readback::Image(r.image), format, r.warnings)),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::jpeg_blocks::tests::reference_blocks;
+    use crate::Backend;
+
+    /// Scenes whose pixels exercise the JPEG pass: a photo-like image,
+    /// gradients, text and shapes on an opaque card (4:2:0 and 4:4:4), and
+    /// a translucent canvas off the MCU grid (flattening, edge repetition).
+    fn scenes() -> (Vec<(Scene, u8)>, Assets) {
+        let mut assets = Assets::new();
+        assets.insert(
+            "photo.png",
+            RgbaImage::from_fn(640, 480, |x, y| {
+                let v = ((x * 7) ^ (y * 13)) as u8;
+                image::Rgba([v, (x / 3) as u8, (y / 2) as u8, 255])
+            }),
+        );
+        let card = serde_json::json!({
+            "width": 1200, "height": 630, "background": "#101014",
+            "layers": [
+                {"type": "image", "src": "photo.png", "fit": "cover"},
+                {"type": "linear-gradient", "angle": 90, "stops": [
+                    {"offset": 0, "color": "#000000d8"}, {"offset": 0.75, "color": "#00000000"}]},
+                {"type": "rect", "x": 60, "y": 40, "width": 300, "height": 120,
+                 "corner_radius": 24, "rotate": 7, "color": "#ffcc00"},
+                {"type": "text", "text": "Flat White Week", "x": 60, "y": 200, "width": 760,
+                 "height": 180, "size": 68, "weight": 700, "color": "#ffffff"}
+            ]
+        });
+        let translucent = serde_json::json!({
+            "width": 101, "height": 77, "background": "#00000000",
+            "layers": [
+                {"type": "rect", "x": 10, "y": 5, "width": 70, "height": 60,
+                 "corner_radius": 12, "color": "#2e86ab80"},
+                {"type": "image", "src": "photo.png", "x": 40, "y": 30, "width": 50,
+                 "height": 40, "opacity": 0.6}
+            ]
+        });
+        let scene = |v: &serde_json::Value| Scene::from_value(v).expect("a valid test scene");
+        let all = vec![
+            (scene(&card), 85),
+            (scene(&card), 95),
+            (scene(&translucent), 75),
+            (scene(&translucent), 100),
+        ];
+        (all, assets)
+    }
+
+    #[test]
+    fn the_gpus_jpeg_blocks_equal_the_cpu_reference_of_its_own_pixels() {
+        let renderer = match Renderer::new(Backend::Gpu) {
+            Ok(r) => r.with_system_fonts(false),
+            Err(e) => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "CI=true and no GPU adapter: {e}"
+                );
+                eprintln!("SKIPPED (no GPU adapter): {e}");
+                return;
+            }
+        };
+        let (scenes, assets) = scenes();
+        for (i, (scene, quality)) in scenes.iter().enumerate() {
+            let pixels = renderer.render_with_assets(scene, &assets).unwrap();
+            let format = OutputFormat::Jpeg { quality: *quality };
+            let mut got = None;
+            renderer.render_each_encoded([scene], &assets, format, |_, r| got = Some(r));
+            let encodable = got.expect("one result").expect("the render succeeds");
+            assert_eq!(encodable.dimensions(), pixels.dimensions());
+            let Inner::JpegBlocks { blocks, layout } = &encodable.inner else {
+                panic!("scene {i}: the GPU read back pixels, not JPEG blocks");
+            };
+            assert_eq!(layout.quality, *quality);
+            let want = reference_blocks(&pixels, *quality);
+            assert_eq!(blocks.len(), want.len(), "scene {i} q{quality}");
+            if let Some(k) = (0..want.len()).find(|&k| blocks[k] != want[k]) {
+                panic!(
+                    "scene {i} q{quality}: block {} coefficient {} (zigzag) is {} on the GPU, {} \
+                     in the reference",
+                    k / 64,
+                    k % 64,
+                    blocks[k],
+                    want[k]
+                );
+            }
+            // And the file is the reference blocks' file.
+            let tables = JpegTables::new(*quality).unwrap();
+            let file = encodable.encode().unwrap();
+            assert!(file == write_jpeg(&want, *layout, &tables).unwrap());
+        }
+    }
+
+    #[test]
+    fn formats_other_than_jpeg_and_the_cpu_backend_hand_out_pixels() {
+        let (scenes, assets) = scenes();
+        let (scene, _) = &scenes[2];
+        let cpu = Renderer::new(Backend::Cpu)
+            .unwrap()
+            .with_system_fonts(false);
+        let mut got = None;
+        let format = OutputFormat::Jpeg { quality: 80 };
+        cpu.render_each_encoded([scene], &assets, format, |_, r| got = Some(r));
+        let e = got.unwrap().unwrap();
+        assert!(!e.has_gpu_jpeg_blocks());
+        let pixels = cpu.render_with_assets(scene, &assets).unwrap();
+        assert_eq!(e.image(), Some(&pixels));
+        assert_eq!(e.encode().unwrap(), encode(&pixels, format).unwrap());
+    }
+}
