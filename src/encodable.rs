@@ -122,7 +122,45 @@ impl Encodable {
     }
 }
 
+/// What the GPU reads back for `format`: a JPEG's blocks, else pixels.
+fn want(format: OutputFormat) -> Want {
+    match format {
+        OutputFormat::Jpeg { quality } => Want::JpegBlocks(quality),
+        _ => Want::Pixels,
+    }
+}
+
 impl Renderer {
+    /// One render bound for `format`, under `options` (deadline, cancel
+    /// token), as [`Renderer::render_with`] renders it; on the GPU backend
+    /// with JPEG out the GPU also computes the JPEG's blocks, as
+    /// [`Renderer::render_each_encoded`] says. The warnings are in the
+    /// result, not logged.
+    ///
+    /// ```
+    /// use impasto::codec::OutputFormat;
+    /// use impasto::{Assets, Backend, RenderOptions, Renderer, Scene};
+    ///
+    /// let scene = Scene::from_json(r##"{ "width": 64, "height": 32, "background": "#336699" }"##)?;
+    /// let renderer = Renderer::new(Backend::Cpu)?;
+    /// let jpeg = OutputFormat::Jpeg { quality: 85 };
+    /// let rendered = renderer.render_encoded(&scene, &Assets::new(), jpeg, &RenderOptions::default())?;
+    /// assert_eq!(rendered.dimensions(), (64, 32));
+    /// assert!(rendered.encode()?.starts_with(&[0xFF, 0xD8]));
+    /// # Ok::<(), impasto::Error>(())
+    /// ```
+    pub fn render_encoded(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        format: OutputFormat,
+        options: &RenderOptions,
+    ) -> Result<Encodable, Error> {
+        let mut warnings = Vec::new();
+        let readback = self.render_readback(scene, assets, options, &mut warnings, want(format))?;
+        Ok(Encodable::new(readback, format, warnings))
+    }
+
     /// [`Renderer::render_each`] for renders bound for `format`: each result
     /// is an [`Encodable`], with its warnings. Scenes overlap on the GPU
     /// as in `render_each`; `on_result` can hand each result to another
@@ -143,10 +181,7 @@ impl Renderer {
         format: OutputFormat,
         mut on_result: impl FnMut(usize, Result<Encodable, Error>),
     ) {
-        let want = match format {
-            OutputFormat::Jpeg { quality } => Want::JpegBlocks(quality),
-            _ => Want::Pixels,
-        };
+        let want = want(format);
         let mut scenes = scenes.into_iter().enumerate().peekable();
         let options = RenderOptions::default();
         while let Some(&(i, scene)) = scenes.peek() {

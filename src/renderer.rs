@@ -379,6 +379,20 @@ impl Renderer {
         options: &RenderOptions,
         warnings: &mut Vec<Warning>,
     ) -> Result<RgbaImage, Error> {
+        self.render_readback(scene, assets, options, warnings, crate::gpu::Want::Pixels)?
+            .into_image()
+    }
+
+    /// [`Renderer::render_collecting`], read back from the GPU as `want`
+    /// asks (pixels from the CPU).
+    pub(crate) fn render_readback(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        options: &RenderOptions,
+        warnings: &mut Vec<Warning>,
+        want: crate::gpu::Want,
+    ) -> Result<crate::gpu::Readback, Error> {
         let stop = options.stop();
         let _running = crate::busy::Running::start();
         guarded(|| {
@@ -391,10 +405,12 @@ impl Renderer {
             self.check_memory(&plan, placed.as_mut())?;
             match self.backend {
                 Backend::Gpu => match &self.gpu {
-                    Some(g) => gpu::paint(g, g.route(), &plan, &stop),
+                    Some(g) => gpu::paint_as(g, g.route(), &plan, want, &stop),
                     None => Err(Error::Gpu("this renderer has no GPU device".into())),
                 },
-                Backend::Cpu | Backend::Auto => crate::cpu::render_cached(&plan, &stop, placed),
+                Backend::Cpu | Backend::Auto => {
+                    crate::cpu::render_cached(&plan, &stop, placed).map(crate::gpu::Readback::Image)
+                }
             }
         })
     }

@@ -198,9 +198,9 @@ impl Renderer {
         // `interrupt::remove_temp_files` (an unwritable folder also fails
         // before the work rather than after).
         let pending = codec::PendingFile::create(path)?;
-        let rendered = self.render_report(scene, assets, options)?;
-        pending.commit(&codec::encode(&rendered.image, format)?)?;
-        Ok(rendered.warnings)
+        let rendered = self.render_encoded(scene, assets, format, options)?;
+        pending.commit(&rendered.encode()?)?;
+        Ok(rendered.warnings().to_vec())
     }
 }
 

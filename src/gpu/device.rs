@@ -6,11 +6,10 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use image::RgbaImage;
-
 use super::adapter::AdapterSummary;
 use super::context::GpuContext;
 use super::draw::GpuCompositor;
+use super::readback::{Readback, Want};
 use crate::breaker::{Breaker, BreakerConfig, Route};
 use crate::cancel::Stop;
 use crate::error::Error;
@@ -217,12 +216,13 @@ impl GpuDevice {
         }
     }
 
-    /// Renders `plan` on the GPU, on a new device if the last one was lost.
-    pub fn render(&self, plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
+    /// Renders `plan` on the GPU, on a new device if the last one was lost,
+    /// and reads it back as `want` asks.
+    pub fn render(&self, plan: &Plan<'_>, want: Want, stop: &Stop<'_>) -> Result<Readback, Error> {
         self.injected_failure()?;
         let ctx = self.context()?;
         // Whatever failed, a lost device is the reason.
-        ctx.render_until(plan, stop).map_err(|e| {
+        ctx.render_until(plan, want, stop).map_err(|e| {
             if ctx.check_lost() {
                 ctx.lost_error()
             } else {

@@ -14,7 +14,7 @@ use super::params::{space_code, EncodeParams, JpegParams};
 use super::passes::{record, Dispatch};
 use super::phases::PhaseClock;
 use super::prepare::Prepared;
-use super::readback::{InFlight, Pending, Submitted, Want};
+use super::readback::{InFlight, Pending, Readback, Submitted, Want};
 use crate::cancel::Stop;
 use crate::codec::jpeg_blocks::{BlockLayout, JpegTables};
 use crate::error::Error;
@@ -34,10 +34,17 @@ impl GpuContext {
     /// says stop, and the wait for the GPU gives up then instead of reading
     /// the result back (the loans go back to the pool once the GPU is done
     /// with the work already submitted, which cannot be recalled).
-    pub fn render_until(&self, plan: &Plan<'_>, stop: &Stop<'_>) -> Result<RgbaImage, Error> {
-        match self.submit_until(plan, Want::Pixels, stop)? {
-            Pending::InFlight(f) => f.finish_until(stop)?.into_image(),
-            Pending::Done(img) => Ok(img),
+    /// Read back as `want` asks (a canvas rendered in tiles comes back as
+    /// pixels).
+    pub fn render_until(
+        &self,
+        plan: &Plan<'_>,
+        want: Want,
+        stop: &Stop<'_>,
+    ) -> Result<Readback, Error> {
+        match self.submit_until(plan, want, stop)? {
+            Pending::InFlight(f) => f.finish_until(stop),
+            Pending::Done(img) => Ok(Readback::Image(img)),
         }
     }
 

@@ -26,13 +26,24 @@ pub(super) fn paint(
     plan: &Plan<'_>,
     stop: &Stop<'_>,
 ) -> Result<RgbaImage, Error> {
+    paint_as(gpu, route, plan, Want::Pixels, stop)?.into_image()
+}
+
+/// [`paint`], read back as `want` asks (pixels from the CPU).
+pub(crate) fn paint_as(
+    gpu: &GpuDevice,
+    route: Route,
+    plan: &Plan<'_>,
+    want: Want,
+    stop: &Stop<'_>,
+) -> Result<Readback, Error> {
     if route == Route::Cpu {
-        return crate::cpu::render(plan, stop);
+        return crate::cpu::render(plan, stop).map(Readback::Image);
     }
     // A panic is caught here so that a trial render is always counted.
     let result = guarded(|| {
-        let image = gpu.render(plan, stop)?;
-        stop.check().map(|()| image)
+        let readback = gpu.render(plan, want, stop)?;
+        stop.check().map(|()| readback)
     });
     gpu.record(route, &result);
     result

@@ -344,9 +344,15 @@ async fn render_admitted(
             deadline: Some(job.deadline),
             cancel: Some(job.token),
         };
+        // On the GPU with JPEG out, the GPU computes the JPEG's blocks too.
         let encoded = renderer
-            .render_with(&job.scene, &assets, &options)
-            .and_then(|image| impasto::codec::encode(&image, job.format));
+            .render_encoded(&job.scene, &assets, job.format, &options)
+            .and_then(|rendered| {
+                for w in rendered.warnings() {
+                    log::warn!("{w}");
+                }
+                rendered.encode()
+            });
         metrics.observe_render(started.elapsed());
         encoded
     })
