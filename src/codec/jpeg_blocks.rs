@@ -369,10 +369,7 @@ impl BitWriter {
         let (len, code) = dc[n as usize];
         self.put((u32::from(code) << n) | v, u32::from(len) + n);
         // Bit k - 1 set: coefficient k is non-zero.
-        let mut nonzero = block[1..]
-            .iter()
-            .enumerate()
-            .fold(0u64, |m, (k, &x)| m | (u64::from(x != 0) << k));
+        let mut nonzero = nonzero_mask(block) >> 1;
         let mut next = 1;
         while nonzero != 0 {
             let k = nonzero.trailing_zeros() as usize + 1;
@@ -403,6 +400,21 @@ impl BitWriter {
         }
         self.out
     }
+}
+
+/// Bit `k` set where coefficient `k` is non-zero: sixteen at a time, in a
+/// form the compiler vectorises.
+#[inline(always)]
+fn nonzero_mask(block: &[i16; 64]) -> u64 {
+    let mut mask = 0u64;
+    for (i, chunk) in block.chunks_exact(16).enumerate() {
+        let mut m = 0u16;
+        for (j, &x) in chunk.iter().enumerate() {
+            m |= u16::from(x != 0) << j;
+        }
+        mask |= u64::from(m) << (16 * i);
+    }
+    mask
 }
 
 /// A value's size category (bits of its magnitude) and its bits as JPEG
