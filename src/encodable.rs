@@ -214,7 +214,7 @@ impl Renderer {
 mod tests {
     use super::*;
     use crate::codec::jpeg_blocks::tests::reference_blocks;
-    use crate::Backend;
+    use crate::{Backend, GpuCompositor};
 
     /// Scenes whose pixels exercise the JPEG pass: a photo-like image,
     /// gradients, text and shapes on an opaque card (4:2:0 and 4:4:4), and
@@ -273,11 +273,21 @@ mod tests {
             }
         };
         let (scenes, assets) = scenes();
+        // Both compositors: the encode pass the JPEG pass reads is a
+        // different entry point on each.
+        for compositor in [GpuCompositor::Fragment, GpuCompositor::Compute] {
+            let renderer = renderer.clone().with_gpu_compositor(compositor);
+            assert_eq!(renderer.gpu_compositor(), Some(compositor));
+            same_blocks_as_the_reference(&renderer, &scenes, &assets);
+        }
+    }
+
+    fn same_blocks_as_the_reference(renderer: &Renderer, scenes: &[(Scene, u8)], assets: &Assets) {
         for (i, (scene, quality)) in scenes.iter().enumerate() {
-            let pixels = renderer.render_with_assets(scene, &assets).unwrap();
+            let pixels = renderer.render_with_assets(scene, assets).unwrap();
             let format = OutputFormat::Jpeg { quality: *quality };
             let mut got = None;
-            renderer.render_each_encoded([scene], &assets, format, |_, r| got = Some(r));
+            renderer.render_each_encoded([scene], assets, format, |_, r| got = Some(r));
             let encodable = got.expect("one result").expect("the render succeeds");
             assert_eq!(encodable.dimensions(), pixels.dimensions());
             let Inner::JpegBlocks { blocks, layout } = &encodable.inner else {
