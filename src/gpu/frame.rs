@@ -216,7 +216,7 @@ impl GpuContext {
         };
         let staging = match &jpeg {
             None => self.staging((w, h), loans),
-            Some(j) => self.block_staging(j.layout, loans),
+            Some(j) => self.block_staging(j.layout, j.out, loans),
         };
 
         // Bind, then record: passes only.
@@ -232,19 +232,14 @@ impl GpuContext {
                 self.record_fragment(&mut encoder, &layers, out, loans)
             }
         }
-        match jpeg {
-            None => {
-                mark(&mut encoder, 2);
-                staging.record_copy(&mut encoder, out_tex, loans);
-            }
-            Some(j) => {
-                let blocks = j.layout.blocks();
-                let pass = self.bind_jpeg(j.params, out_tex, j.quant, j.out, blocks, loans);
-                record(&mut encoder, &[pass]);
-                mark(&mut encoder, 2);
-                staging.record_blocks_copy(&mut encoder, j.out, loans);
-            }
+        // The JPEG pass belongs to the passes (timestamp 2 follows it).
+        if let Some(j) = jpeg {
+            let blocks = j.layout.blocks();
+            let pass = self.bind_jpeg(j.params, out_tex, j.quant, j.out, blocks, loans);
+            record(&mut encoder, &[pass]);
         }
+        mark(&mut encoder, 2);
+        staging.record_copy(&mut encoder, out_tex, loans);
         mark(&mut encoder, 3);
         if let Some(m) = &marks {
             m.resolve(&mut encoder);

@@ -128,8 +128,11 @@ impl Readback {
 enum Content {
     /// A `size` image, rows of `padded` bytes.
     Pixels { padded: u32, size: (u32, u32) },
-    /// The JPEG pass's blocks (128 bytes each).
-    Blocks(BlockLayout),
+    /// The JPEG pass's blocks (128 bytes each), copied from `source`.
+    Blocks {
+        layout: BlockLayout,
+        source: BufferId,
+    },
 }
 
 /// The buffer a result is copied into.
@@ -142,41 +145,27 @@ impl Staging {
     fn bytes(&self) -> u64 {
         match self.content {
             Content::Pixels { padded, size } => padded as u64 * size.1 as u64,
-            Content::Blocks(layout) => layout.blocks() * 128,
+            Content::Blocks { layout, .. } => layout.blocks() * 128,
         }
     }
 
-    /// Records the copy of the JPEG pass's `blocks` into the staging
-    /// buffer.
-    pub fn record_blocks_copy(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        blocks: BufferId,
-        loans: &Loans,
-    ) {
-        encoder.copy_buffer_to_buffer(
-            loans.buffer(blocks),
-            0,
-            loans.buffer(self.buffer),
-            0,
-            self.bytes(),
-        );
-    }
-
-    /// Records the copy of `texture` (the encoded result) into the staging
-    /// buffer.
+    /// Records the copy of the result into the staging buffer: `texture`
+    /// (the encode pass's output) for pixels, the JPEG pass's buffer for
+    /// blocks.
     pub fn record_copy(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         texture: TextureId,
         loans: &Loans,
     ) {
-        let Content::Pixels {
-            padded,
-            size: (w, h),
-        } = self.content
-        else {
-            return;
+        let (padded, (w, h)) = match self.content {
+            Content::Pixels { padded, size } => (padded, size),
+            Content::Blocks { source, .. } => {
+                let bytes = self.bytes();
+                let (from, to) = (loans.buffer(source), loans.buffer(self.buffer));
+                encoder.copy_buffer_to_buffer(from, 0, to, 0, bytes);
+                return;
+            }
         };
         encoder.copy_texture_to_buffer(
             wgpu::TexelCopyTextureInfo {
@@ -237,8 +226,14 @@ impl GpuContext {
         }
     }
 
-    /// A staging buffer for the JPEG pass's blocks of `layout`.
-    pub(super) fn block_staging(&self, layout: BlockLayout, loans: &mut Loans) -> Staging {
+    /// A staging buffer for the JPEG pass's blocks of `layout`, which it
+    /// writes into `source`.
+    pub(super) fn block_staging(
+        &self,
+        layout: BlockLayout,
+        source: BufferId,
+        loans: &mut Loans,
+    ) -> Staging {
         let buffer = self.take_buffer(
             layout.blocks() * 128,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
@@ -246,7 +241,7 @@ impl GpuContext {
         );
         Staging {
             buffer,
-            content: Content::Blocks(layout),
+            content: Content::Blocks { layout, source },
         }
     }
 }
@@ -368,7 +363,7 @@ impl InFlight<'_> {
                     .map(Readback::Image)
                     .ok_or_else(|| Error::Gpu("readback size mismatch".into()))?
             }
-            Content::Blocks(layout) => Readback::Jpeg {
+            Content::Blocks { layout, .. } => Readback::Jpeg {
                 blocks: bytemuck::pod_collect_to_vec(&data[..]),
                 layout,
             },
