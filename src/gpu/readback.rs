@@ -88,6 +88,22 @@ fn unpad_parallel(data: &[u8], w: u32, h: u32, padded: u32) -> Vec<u8> {
     out
 }
 
+/// The JPEG pass's blocks out of mapped bytes (128 to a block), copied by
+/// every core as [`unpad_parallel`] copies pixels: 2.3 MB for a 1200x630
+/// card at quality 85, on the thread that drives the GPU otherwise.
+fn blocks_parallel(data: &[u8]) -> Vec<i16> {
+    let mut blocks: Vec<[i16; 64]> = Vec::new();
+    data.par_chunks_exact(128)
+        .with_min_len(256)
+        .map(|c| {
+            let mut b = [0i16; 64];
+            bytemuck::cast_slice_mut::<i16, u8>(&mut b).copy_from_slice(c);
+            b
+        })
+        .collect_into_vec(&mut blocks);
+    blocks.into_flattened()
+}
+
 /// What a render reads back: its pixels, or (JPEG out, at this quality)
 /// the quantised DCT blocks the JPEG pass computed from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,7 +380,11 @@ impl InFlight<'_> {
                     .ok_or_else(|| Error::Gpu("readback size mismatch".into()))?
             }
             Content::Blocks { layout, .. } => Readback::Jpeg {
-                blocks: bytemuck::pod_collect_to_vec(&data[..]),
+                blocks: if self.ctx.overlap.load(Ordering::Relaxed) {
+                    blocks_parallel(&data)
+                } else {
+                    bytemuck::pod_collect_to_vec(&data[..])
+                },
                 layout,
             },
         };
@@ -467,6 +487,13 @@ impl Pending<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_copied_from_every_core_are_the_bytes_read_as_i16() {
+        let data: Vec<u8> = (0..128 * 1000).map(|i| (i * 7 % 251) as u8).collect();
+        let want: Vec<i16> = bytemuck::pod_collect_to_vec(&data);
+        assert_eq!(blocks_parallel(&data), want);
+    }
 
     #[test]
     fn readback_rows_are_padded_to_256_bytes() {
