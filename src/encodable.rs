@@ -249,36 +249,60 @@ mod tests {
                  "height": 40, "opacity": 0.6}
             ]
         });
+        // Sizes under one block and one MCU, at the qualities either side of
+        // the 4:2:0 / 4:4:4 switch and the extremes.
+        let tiny = |w: u32, h: u32| {
+            serde_json::json!({
+                "width": w, "height": h, "background": "#ffffff00",
+                "layers": [{"type": "image", "src": "photo.png", "fit": "cover", "opacity": 0.8}]
+            })
+        };
         let scene = |v: &serde_json::Value| Scene::from_value(v).expect("a valid test scene");
         let all = vec![
             (scene(&card), 85),
             (scene(&card), 95),
             (scene(&translucent), 75),
             (scene(&translucent), 100),
+            (scene(&tiny(1, 1)), 1),
+            (scene(&tiny(5, 3)), 89),
+            (scene(&tiny(17, 9)), 90),
+            (scene(&tiny(33, 31)), 50),
         ];
         (all, assets)
     }
 
     #[test]
     fn the_gpus_jpeg_blocks_equal_the_cpu_reference_of_its_own_pixels() {
-        let renderer = match Renderer::new(Backend::Gpu) {
-            Ok(r) => r.with_system_fonts(false),
-            Err(e) => {
-                assert!(
-                    std::env::var("CI").as_deref() != Ok("true"),
-                    "CI=true and no GPU adapter: {e}"
-                );
-                eprintln!("SKIPPED (no GPU adapter): {e}");
-                return;
-            }
-        };
+        if let Err(e) = Renderer::new(Backend::Gpu) {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true and no GPU adapter: {e}"
+            );
+            eprintln!("SKIPPED (no GPU adapter): {e}");
+            return;
+        }
         let (scenes, assets) = scenes();
-        // Both compositors: the encode pass the JPEG pass reads is a
-        // different entry point on each.
+        // Both compositors (the encode pass the JPEG pass reads is a
+        // different entry point on each), each on a new device, so that no
+        // pooled buffer or texture holds another path's result.
         for compositor in [GpuCompositor::Fragment, GpuCompositor::Compute] {
-            let renderer = renderer.clone().with_gpu_compositor(compositor);
+            let fresh = Renderer::new(Backend::Gpu).expect("the adapter opened above");
+            let renderer = fresh
+                .with_system_fonts(false)
+                .with_gpu_compositor(compositor);
             assert_eq!(renderer.gpu_compositor(), Some(compositor));
             same_blocks_as_the_reference(&renderer, &scenes, &assets);
+        }
+        // The dispatch split into two dimensions, which only images of
+        // about 90 megapixels reach at the real limit (65535 groups). A new
+        // device each time: a pooled output buffer would still hold the
+        // blocks of an earlier render of the same size.
+        for x in [1, 7] {
+            let fresh = Renderer::new(Backend::Gpu).expect("the adapter opened above");
+            let renderer = fresh
+                .with_system_fonts(false)
+                .with_jpeg_groups_x_for_test(x);
+            same_blocks_as_the_reference(&renderer, &scenes[..1], &assets);
         }
     }
 
@@ -314,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn formats_other_than_jpeg_and_the_cpu_backend_hand_out_pixels() {
+    fn the_cpu_backend_hands_out_pixels_even_for_jpeg() {
         let (scenes, assets) = scenes();
         let (scene, _) = &scenes[2];
         let cpu = Renderer::new(Backend::Cpu)

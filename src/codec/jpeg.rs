@@ -27,13 +27,23 @@ use super::flatten_pixels_over_white;
 /// on the machine.
 pub(super) const STRIP_PIXELS: usize = 1 << 18;
 
-/// Why the strips could not be joined: `jpeg-encoder` wrote something this
-/// module does not expect (a bug here or a changed encoder), never bad input.
+/// Why a JPEG could not be written: the image is too large, or (never bad
+/// input) `jpeg-encoder` wrote something this module does not expect (a
+/// bug here or a changed encoder), or the GPU's blocks are not what its
+/// JPEG pass writes.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum JpegError {
     /// The image is larger than the format allows.
     #[error("{width}x{height} is larger than JPEG's 65535x65535")]
     TooLarge {
+        /// The image's width.
+        width: u32,
+        /// The image's height.
+        height: u32,
+    },
+    /// The image has no pixels.
+    #[error("a JPEG needs at least one pixel: the image is {width}x{height}")]
+    Empty {
         /// The image's width.
         width: u32,
         /// The image's height.
@@ -49,6 +59,38 @@ pub(crate) enum JpegError {
         strip: usize,
         /// What was wrong.
         what: &'static str,
+    },
+    /// `jpeg-encoder`'s one-pixel file, whose tables the GPU's JPEGs use,
+    /// is not as expected.
+    #[error("jpeg-encoder's tables at quality {quality} cannot be read: {what}")]
+    Tables {
+        /// The quality.
+        quality: u8,
+        /// What was wrong.
+        what: &'static str,
+    },
+    /// The GPU read back another number of coefficients than the image's
+    /// blocks hold.
+    #[error("{width}x{height} at quality {quality} has {want} DCT coefficients, the GPU read back {got}")]
+    BlockCount {
+        /// The image's width.
+        width: u16,
+        /// The image's height.
+        height: u16,
+        /// The quality.
+        quality: u8,
+        /// The coefficients of every block.
+        want: usize,
+        /// The coefficients read back.
+        got: usize,
+    },
+    /// A block holds a value baseline JPEG's Huffman tables cannot code
+    /// (a DC difference of more than 11 bits, an AC value of more than 10),
+    /// which the GPU's JPEG pass never writes for 8-bit pixels.
+    #[error("DCT block {block} holds a coefficient baseline JPEG cannot code")]
+    Coefficient {
+        /// The block's index in the image's block order.
+        block: usize,
     },
 }
 

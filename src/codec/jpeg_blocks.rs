@@ -3,14 +3,18 @@
 //! DCT and quantisation, `shaders/jpeg_blocks.wgsl`), leaving only the
 //! entropy coding to the CPU.
 //!
-//! The file is byte for byte the one [`super::jpeg::encode_over_white`]
-//! writes for the same straight RGBA pixels (a test checks it on many sizes,
-//! qualities and alphas): the headers are `jpeg-encoder`'s own (taken from a
-//! one-pixel encode, its size patched), the quantisation and Huffman tables
-//! are read back out of them, the blocks follow `jpeg-encoder`'s arithmetic
-//! (its fixed-point colour conversion, top-left chroma sample, libjpeg's
-//! integer "islow" DCT, its reciprocal quantiser), and the entropy-coded data
-//! is cut into the same restart strips and coded in parallel.
+//! Given the blocks `jpeg-encoder` computes, the file is byte for byte the
+//! one [`super::jpeg::encode_over_white`] writes for the same straight RGBA
+//! pixels (a test checks it on many sizes, qualities and alphas): the
+//! headers are `jpeg-encoder`'s own (taken from a one-pixel encode, its
+//! size patched), the quantisation and Huffman tables are read back out of
+//! them, the blocks follow `jpeg-encoder`'s arithmetic (its fixed-point
+//! colour conversion, top-left chroma sample, libjpeg's integer "islow"
+//! DCT, its reciprocal quantiser), and the entropy-coded data is cut into
+//! the same restart strips and coded in parallel. The GPU computes
+//! libjpeg's exact DCT where `jpeg-encoder`'s AVX2 DCT rounds a few
+//! coefficients down (ARCHITECTURE.md, "JPEG on the GPU"), so there a GPU
+//! JPEG can differ from the CPU's by one step in those coefficients.
 
 use std::sync::{Arc, Mutex};
 
@@ -45,6 +49,9 @@ impl BlockLayout {
     /// The layout of a `width` x `height` image at `quality` (clamped to
     /// 1..=100), or an error when JPEG cannot hold the size.
     pub fn new(width: u32, height: u32, quality: u8) -> Result<BlockLayout, JpegError> {
+        if width == 0 || height == 0 {
+            return Err(JpegError::Empty { width, height });
+        }
         let too_large = || JpegError::TooLarge { width, height };
         Ok(BlockLayout {
             width: u16::try_from(width).map_err(|_| too_large())?,
@@ -124,7 +131,7 @@ impl JpegTables {
             jpeg_encoder::ColorType::Rgb,
         )?;
         let at = layout(&one, 0)?;
-        let bad = |what| JpegError::Malformed { strip: 0, what };
+        let bad = |what| JpegError::Tables { quality, what };
         let mut divisors = [[0u16; 64]; 2];
         let mut codes = Box::new([[(0u8, 0u16); 256]; 4]);
         let mut seen = [false; 6];
@@ -136,8 +143,10 @@ impl JpegTables {
             let end = i + 2 + usize::from(u16::from_be_bytes([hi, lo]));
             let body = one.get(i + 4..end).ok_or_else(|| bad("segment too long"))?;
             match marker {
-                0xDB => read_dqt(body, &mut divisors, &mut seen).ok_or_else(|| bad("bad DQT"))?,
-                0xC4 => read_dht(body, &mut codes, &mut seen).ok_or_else(|| bad("bad DHT"))?,
+                0xDB => read_dqt(body, &mut divisors, &mut seen)
+                    .ok_or_else(|| bad("a DQT segment is not two 8-bit tables of 64"))?,
+                0xC4 => read_dht(body, &mut codes, &mut seen)
+                    .ok_or_else(|| bad("a DHT segment is not tables 0 and 1 of DC and AC"))?,
                 _ => {}
             }
             i = end;
@@ -250,7 +259,9 @@ fn reciprocal(divisor: u32) -> (i32, i32) {
 
 /// The JPEG file of `blocks` (laid out as [`BlockLayout`] says), with
 /// `tables` for the layout's quality: the same bytes as
-/// [`super::jpeg::encode_over_white`] of the pixels the blocks came from.
+/// [`super::jpeg::encode_over_white`] writes for the same blocks. Blocks
+/// that do not fill the image, or that hold values baseline JPEG cannot
+/// code, are an error (never a panic, never a corrupt file).
 pub(crate) fn write_jpeg(
     blocks: &[i16],
     layout: BlockLayout,
@@ -259,17 +270,28 @@ pub(crate) fn write_jpeg(
     let per_mcu = layout.blocks_per_mcu() as usize * 64;
     let mcus = layout.mcu_cols() as usize * layout.mcu_rows() as usize;
     if blocks.len() != mcus * per_mcu {
-        return Err(JpegError::Malformed {
-            strip: 0,
-            what: "the blocks do not fill the image's MCUs",
+        return Err(JpegError::BlockCount {
+            width: layout.width,
+            height: layout.height,
+            quality: layout.quality,
+            want: mcus * per_mcu,
+            got: blocks.len(),
         });
     }
     let plan = strips(layout.width, layout.height, layout.quality, STRIP_PIXELS);
     let strip_mcus = plan.map_or(mcus.max(1), |p| usize::from(p.mcus));
+    let strip_blocks = strip_mcus * per_mcu / 64;
     let parts: Vec<Vec<u8>> = blocks
         .par_chunks(strip_mcus * per_mcu)
-        .map(|strip| entropy_code(strip, layout.subsampled(), &tables.codes))
-        .collect();
+        .enumerate()
+        .map(|(i, strip)| {
+            entropy_code(strip, layout.subsampled(), &tables.codes).map_err(|b| {
+                JpegError::Coefficient {
+                    block: i * strip_blocks + b,
+                }
+            })
+        })
+        .collect::<Result<_, _>>()?;
     let scans: usize = parts.iter().map(Vec::len).sum();
     let mut out = Vec::with_capacity(tables.head.len() + 6 + scans + 2 * parts.len() + 2);
     out.extend_from_slice(&tables.head[..tables.sos]);
@@ -294,22 +316,23 @@ pub(crate) fn write_jpeg(
 }
 
 /// The entropy-coded data of whole MCUs, starting with fresh DC
-/// predictors and ending padded to a byte with 1-bits.
-fn entropy_code(mcus: &[i16], subsampled: bool, codes: &[Codes; 4]) -> Vec<u8> {
+/// predictors and ending padded to a byte with 1-bits; or the index (in
+/// these MCUs) of the first block holding a value the tables cannot code.
+fn entropy_code(mcus: &[i16], subsampled: bool, codes: &[Codes; 4]) -> Result<Vec<u8>, usize> {
     let mut bits = BitWriter::with_capacity(mcus.len() / 4);
     let mut prev_dc = [0i16; 3];
     let luma_blocks = if subsampled { 4 } else { 1 };
-    for mcu in mcus.chunks_exact((luma_blocks + 2) * 64) {
-        for (b, block) in mcu.chunks_exact(64).enumerate() {
-            let c = b.saturating_sub(luma_blocks - 1);
-            let t = usize::from(c > 0) * 2;
-            // chunks_exact(64): the block has 64 coefficients.
-            let block: &[i16; 64] = block.try_into().expect("a block of 64");
-            bits.block(block, prev_dc[c], &codes[t], &codes[t + 1]);
-            prev_dc[c] = block[0];
+    for (k, block) in mcus.chunks_exact(64).enumerate() {
+        let c = (k % (luma_blocks + 2)).saturating_sub(luma_blocks - 1);
+        let t = usize::from(c > 0) * 2;
+        // chunks_exact(64): the block has 64 coefficients.
+        let block: &[i16; 64] = block.try_into().expect("a block of 64");
+        if !bits.block(block, prev_dc[c], &codes[t], &codes[t + 1]) {
+            return Err(k);
         }
+        prev_dc[c] = block[0];
     }
-    bits.finish()
+    Ok(bits.finish())
 }
 
 /// JPEG's bit stream: codes written most significant bit first, a 0x00
@@ -362,11 +385,14 @@ impl BitWriter {
     }
 
     /// One block (zigzag order) after a block of the same component whose
-    /// DC was `prev_dc`.
+    /// DC was `prev_dc`; `false` (and bits not worth keeping) when a value
+    /// has no code in the tables.
     #[inline(always)]
-    fn block(&mut self, block: &[i16; 64], prev_dc: i16, dc: &Codes, ac: &Codes) {
+    fn block(&mut self, block: &[i16; 64], prev_dc: i16, dc: &Codes, ac: &Codes) -> bool {
         let (n, v) = category(i32::from(block[0]) - i32::from(prev_dc));
+        // n <= 16 indexes the table; a category without a code has length 0.
         let (len, code) = dc[n as usize];
+        let mut coded = len != 0;
         self.put((u32::from(code) << n) | v, u32::from(len) + n);
         // Bit k - 1 set: coefficient k is non-zero.
         let mut nonzero = nonzero_mask(block) >> 1;
@@ -381,7 +407,10 @@ impl BitWriter {
                 run -= 16;
             }
             let (n, v) = category(i32::from(block[k]));
-            let (len, code) = ac[(run << 4) | n as usize];
+            // AC values have at most 10 bits: a larger category (up to 16)
+            // is masked into the table's range, and refused.
+            let (len, code) = ac[(run << 4) | (n as usize & 0xF)];
+            coded &= n <= 10 && len != 0;
             self.put((u32::from(code) << n) | v, u32::from(len) + n);
             next = k + 1;
         }
@@ -389,6 +418,7 @@ impl BitWriter {
             let (len, code) = ac[0x00];
             self.put(u32::from(code), u32::from(len));
         }
+        coded
     }
 
     /// Pads to a byte with 1-bits and returns the bytes.

@@ -272,3 +272,81 @@ fn the_islow_dct_matches_jpeg_encoders_on_hostile_blocks() {
         }
     }
 }
+
+#[test]
+fn blocks_baseline_jpeg_cannot_code_are_an_error_naming_the_block_not_a_panic() {
+    let layout = BlockLayout::new(32, 16, 85).unwrap();
+    let tables = JpegTables::new(85).unwrap();
+    let n = layout.blocks() as usize * 64;
+    // An AC value of 11 bits, a lone -32768 after fifteen zeros (category
+    // 16: past the table's row), a DC difference of 16 bits.
+    for (block, k, v) in [(3, 5, 1024i16), (7, 16, i16::MIN), (9, 0, i16::MAX)] {
+        let mut blocks = vec![0i16; n];
+        blocks[block * 64 + k] = v;
+        match write_jpeg(&blocks, layout, &tables) {
+            Err(JpegError::Coefficient { block: b }) => assert_eq!(b, block),
+            other => panic!("value {v} at {block}/{k}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        BlockLayout::new(0, 5, 85),
+        Err(JpegError::Empty {
+            width: 0,
+            height: 5
+        })
+    ));
+    let short = vec![0i16; n - 64];
+    let err = write_jpeg(&short, layout, &tables).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("{n} DCT coefficients")) && err.contains(&format!("{}", n - 64)),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_reference_dct_is_eight_times_the_true_dct_to_within_rounding() {
+    // The islow DCT against JPEG's definition of the 2-D DCT in floating
+    // point, F(u, v) = C(u) C(v) / 4 * sum s(x, y) cos((2x+1)u pi/16)
+    // cos((2y+1)v pi/16), which libjpeg's output is scaled up from by 8:
+    // the reference the GPU is held to is a DCT, not only self-consistent.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut worst = 0f64;
+    for _ in 0..500 {
+        let mut d = [0i32; 64];
+        for v in &mut d {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *v = (state % 256) as i32 - 128;
+        }
+        let s = d;
+        fdct_islow(&mut d, Rounding::Libjpeg);
+        for v in 0..8 {
+            for u in 0..8 {
+                let c = |k: usize| {
+                    if k == 0 {
+                        std::f64::consts::FRAC_1_SQRT_2
+                    } else {
+                        1.0
+                    }
+                };
+                let mut f = 0.0;
+                for y in 0..8 {
+                    for x in 0..8 {
+                        let pi = std::f64::consts::PI;
+                        f += s[y * 8 + x] as f64
+                            * ((2 * x + 1) as f64 * u as f64 * pi / 16.0).cos()
+                            * ((2 * y + 1) as f64 * v as f64 * pi / 16.0).cos();
+                    }
+                }
+                let f = c(u) * c(v) / 4.0 * f;
+                worst = worst.max((d[v * 8 + u] as f64 - 8.0 * f).abs());
+            }
+        }
+    }
+    // 1.2 over these blocks: the fixed-point constants and two roundings.
+    assert!(
+        worst <= 1.5,
+        "the islow DCT is off by {worst} (in units of 1/8)"
+    );
+}

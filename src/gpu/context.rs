@@ -37,6 +37,9 @@ pub(crate) struct GpuContext {
     /// Test hook: large images are staged through `queue.write_buffer_with`
     /// (the fallback) instead of pooled mapped buffers.
     pub(super) unmapped_uploads: AtomicBool,
+    /// The most workgroups the JPEG pass dispatches along x before it goes
+    /// two-dimensional: 65535 (the limit wgpu guarantees); tests lower it.
+    pub(crate) jpeg_groups_x: AtomicU32,
     /// In-frame overlap (`IMPASTO_GPU_OVERLAP`, [`super::phases`]): upload
     /// copies submitted as their staging fills, the readback copied out by
     /// every core.
@@ -298,6 +301,7 @@ impl GpuContext {
             half_canvas: AtomicBool::new(false),
             unmapped_uploads: AtomicBool::new(false),
             overlap: AtomicBool::new(super::phases::overlap_from_env()),
+            jpeg_groups_x: AtomicU32::new(65535),
             phases: AtomicBool::new(super::phases::phases_from_env()),
             last_phases: Mutex::new(None),
             pool: Mutex::new(Pool::new(budget)),

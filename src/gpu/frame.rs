@@ -275,7 +275,10 @@ impl GpuContext {
             mcus: [layout.mcu_cols(), layout.mcu_rows()],
             subsampled: u32::from(layout.subsampled()),
             blocks: u32::try_from(blocks).map_err(|_| {
-                Error::GpuLimit("the image has too many JPEG blocks for one pass".into())
+                Error::GpuLimit(format!(
+                    "a {w}x{h} JPEG has {blocks} DCT blocks, more than one GPU pass writes \
+                     (2^32); use the CPU backend"
+                ))
             })?,
             _pad0: 0,
             _pad1: 0,

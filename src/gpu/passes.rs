@@ -254,8 +254,11 @@ impl GpuContext {
             loan_entry(jpeg::B_BLOCKS, loans, out),
         ];
         let groups = blocks.div_ceil(64).max(1);
-        let x = groups.min(65535);
-        // At most 65535^2 / 6 MCUs of 16 pixels: y stays far below 65535.
+        let cap = self
+            .jpeg_groups_x
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let x = groups.min(u64::from(cap.clamp(1, 65535)));
+        // Blocks fit a u32 (`prepare_jpeg`): with x = 65535, y < 1025.
         let groups = (x as u32, groups.div_ceil(x) as u32);
         self.dispatch("jpeg", &self.pipelines.jpeg, &entries, groups)
     }

@@ -202,6 +202,18 @@ impl Renderer {
         self
     }
 
+    /// Test hook: the JPEG pass dispatches at most `n` workgroups along x
+    /// before it goes two-dimensional (65535 otherwise), so that small
+    /// images exercise the split.
+    #[cfg(test)]
+    pub(crate) fn with_jpeg_groups_x_for_test(self, n: u32) -> Renderer {
+        if let Some(Ok(ctx)) = self.gpu.as_ref().map(|g| g.context()) {
+            ctx.jpeg_groups_x
+                .store(n, std::sync::atomic::Ordering::Relaxed);
+        }
+        self
+    }
+
     /// Turns the GPU phase breakdown on or off (the `IMPASTO_GPU_PHASES=1`
     /// environment variable turns it on at start): each render prints its
     /// phases to stderr. For tests and diagnostics.

@@ -105,11 +105,12 @@ fn poster(renderer: &Renderer, path: PathBuf) -> Result<(), Error> {
 /// backend the way `impasto batch` drives it, so that the figure is the
 /// backend's throughput rather than one thread's encoding: on the GPU
 /// `drivers` threads each drive the overlapped path over their share of
-/// the scenes (`render_each`: scene `i + 1` is uploaded and submitted while
-/// scene `i` is drawn and read back) and hand each image, through a queue
-/// of one image per encoder, to as many encoding threads as rayon's pool
-/// has; on the CPU the pool's threads render and encode whole scenes side
-/// by side.
+/// the scenes (`render_each_encoded`: scene `i + 1` is uploaded and
+/// submitted while scene `i` is drawn and read back, and the GPU computes
+/// each JPEG's DCT blocks) and hand each result, through a queue of one per
+/// encoder, to as many encoding threads as rayon's pool has, which
+/// entropy-code it; on the CPU the pool's threads render and encode whole
+/// scenes side by side.
 fn render_and_encode(
     renderer: &Renderer,
     scenes: &[Scene],

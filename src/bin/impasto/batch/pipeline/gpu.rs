@@ -1,11 +1,12 @@
 //! The batch on the GPU backend: one or a few threads (`--gpu-drivers`,
 //! see `crate::gpu_drivers`) drive the device through the overlapped path
-//! (`Renderer::render_each_report`: a row is uploaded and submitted while
+//! (`Renderer::render_each_encoded`: a row is uploaded and submitted while
 //! the previous one is drawn and read back), each taking the queued rows a
-//! group at a time, and the workers encode and write the images they hand
-//! over (for JPEG, the GPU also computed each image's DCT blocks:
-//! `Renderer::render_each_encoded`, so the workers only entropy-code them). Rows in flight stay bounded: the queue, one group per driver, the
-//! hand-over queue (one image per worker) and one image per worker.
+//! group at a time (rendered in runs of one output format), and the workers
+//! encode and write what they hand over; for JPEG the GPU computed each
+//! image's DCT blocks, so the workers only entropy-code them. Rows in
+//! flight stay bounded: the queue, one group per driver, the hand-over
+//! queue (one image per worker) and one image per worker.
 
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::{Mutex, PoisonError};
