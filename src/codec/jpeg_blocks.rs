@@ -322,15 +322,18 @@ fn entropy_code(mcus: &[i16], subsampled: bool, codes: &[Codes; 4]) -> Result<Ve
     let mut bits = BitWriter::with_capacity(mcus.len() / 4);
     let mut prev_dc = [0i16; 3];
     let luma_blocks = if subsampled { 4 } else { 1 };
-    for (k, block) in mcus.chunks_exact(64).enumerate() {
-        let c = (k % (luma_blocks + 2)).saturating_sub(luma_blocks - 1);
-        let t = usize::from(c > 0) * 2;
-        // chunks_exact(64): the block has 64 coefficients.
-        let block: &[i16; 64] = block.try_into().expect("a block of 64");
-        if !bits.block(block, prev_dc[c], &codes[t], &codes[t + 1]) {
-            return Err(k);
+    let per_mcu = luma_blocks + 2;
+    for (m, mcu) in mcus.chunks_exact(per_mcu * 64).enumerate() {
+        for (b, block) in mcu.chunks_exact(64).enumerate() {
+            let c = b.saturating_sub(luma_blocks - 1);
+            let t = usize::from(c > 0) * 2;
+            // chunks_exact(64): the block has 64 coefficients.
+            let block: &[i16; 64] = block.try_into().expect("a block of 64");
+            if !bits.block(block, prev_dc[c], &codes[t], &codes[t + 1]) {
+                return Err(m * per_mcu + b);
+            }
+            prev_dc[c] = block[0];
         }
-        prev_dc[c] = block[0];
     }
     Ok(bits.finish())
 }
@@ -407,10 +410,10 @@ impl BitWriter {
                 run -= 16;
             }
             let (n, v) = category(i32::from(block[k]));
-            // AC values have at most 10 bits: a larger category (up to 16)
-            // is masked into the table's range, and refused.
-            let (len, code) = ac[(run << 4) | (n as usize & 0xF)];
-            coded &= n <= 10 && len != 0;
+            // AC values have at most 10 bits: symbols of sizes 11 to 15 have
+            // no code (length 0), and size 16 (only -32768) is taken as 15.
+            let (len, code) = ac[(run << 4) | (n as usize).min(15)];
+            coded &= len != 0;
             self.put((u32::from(code) << n) | v, u32::from(len) + n);
             next = k + 1;
         }
