@@ -111,12 +111,8 @@ impl Encodable {
         match &self.inner {
             Inner::Pixels(img) => encode(img, self.format),
             Inner::JpegBlocks { blocks, layout } => {
-                let err = |e: crate::codec::jpeg::JpegError| Error::Encode {
-                    format: "jpeg",
-                    message: e.to_string(),
-                };
-                let tables = JpegTables::cached(layout.quality).map_err(err)?;
-                write_jpeg(blocks, *layout, &tables).map_err(err)
+                let tables = JpegTables::cached(layout.quality)?;
+                Ok(write_jpeg(blocks, *layout, &tables)?)
             }
         }
     }

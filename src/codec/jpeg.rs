@@ -94,6 +94,15 @@ pub(crate) enum JpegError {
     },
 }
 
+impl From<JpegError> for crate::error::Error {
+    fn from(e: JpegError) -> Self {
+        crate::error::Error::Encode {
+            format: "jpeg",
+            message: e.to_string(),
+        }
+    }
+}
+
 /// The chroma sampling `jpeg-encoder` picks for `quality` (4:2:0 below 90,
 /// 4:4:4 from 90), set explicitly so the MCU size is known here.
 pub(super) fn sampling(quality: u8) -> SamplingFactor {

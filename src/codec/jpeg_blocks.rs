@@ -113,9 +113,8 @@ pub(crate) struct JpegTables {
     sof: usize,
     /// Offset of the SOS marker in `head`.
     sos: usize,
-    /// The two quantisation tables' divisors (the table's value times 8,
-    /// as the DCT leaves its output scaled by 8), natural order.
-    divisors: [[u16; 64]; 2],
+    /// The quantisers, as [`JpegTables::quantisers`] gives them.
+    quantisers: [[i32; 4]; 128],
     /// DC luma, AC luma, DC chroma, AC chroma.
     codes: Box<[Codes; 4]>,
 }
@@ -154,11 +153,18 @@ impl JpegTables {
         if seen.contains(&false) {
             return Err(bad("a quantisation or Huffman table is missing"));
         }
+        let mut quantisers = [[0i32; 4]; 128];
+        for (t, table) in divisors.iter().enumerate() {
+            for (k, &z) in ZIGZAG.iter().enumerate() {
+                let (reciprocal, correction) = reciprocal(u32::from(table[usize::from(z)]));
+                quantisers[t * 64 + k] = [reciprocal, correction, i32::from(z), 0];
+            }
+        }
         Ok(JpegTables {
             head: one[..at.scan].to_vec(),
             sof: at.sof,
             sos: at.sos,
-            divisors,
+            quantisers,
             codes,
         })
     }
@@ -180,16 +186,11 @@ impl JpegTables {
     /// The quantiser of table `t` (0 luma, 1 chroma) for each coefficient
     /// in zigzag order, as the GPU pass reads it: `jpeg-encoder`'s
     /// reciprocal and rounding correction for the divisor, and the
-    /// coefficient's natural index.
-    pub fn quantisers(&self) -> [[i32; 4]; 128] {
-        let mut out = [[0i32; 4]; 128];
-        for t in 0..2 {
-            for (k, &z) in ZIGZAG.iter().enumerate() {
-                let (reciprocal, correction) = reciprocal(u32::from(self.divisors[t][z as usize]));
-                out[t * 64 + k] = [reciprocal, correction, i32::from(z), 0];
-            }
-        }
-        out
+    /// coefficient's natural index. Computed once, when the tables are
+    /// read (each divisor is the table's value times 8, as the DCT leaves
+    /// its output scaled by 8).
+    pub fn quantisers(&self) -> &[[i32; 4]; 128] {
+        &self.quantisers
     }
 }
 

@@ -115,8 +115,7 @@ pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
             writer.finish().map_err(|e| err(e.to_string()))?;
         }
         OutputFormat::Jpeg { quality } => {
-            out = jpeg::encode_over_white(img, quality.clamp(1, 100))
-                .map_err(|e| err(e.to_string()))?;
+            out = jpeg::encode_over_white(img, quality.clamp(1, 100))?;
         }
         OutputFormat::WebP { quality } => {
             out = webp::encode_lossy(img, quality).map_err(|e| err(e.to_string()))?;

@@ -263,12 +263,8 @@ impl GpuContext {
         quality: u8,
         loans: &mut Loans,
     ) -> Result<JpegPass, Error> {
-        let gpu = |e: crate::codec::jpeg::JpegError| Error::Encode {
-            format: "jpeg",
-            message: e.to_string(),
-        };
-        let layout = BlockLayout::new(w, h, quality).map_err(gpu)?;
-        let tables = JpegTables::cached(layout.quality).map_err(gpu)?;
+        let layout = BlockLayout::new(w, h, quality)?;
+        let tables = JpegTables::cached(layout.quality)?;
         let blocks = layout.blocks();
         let params = JpegParams {
             size: [w, h],
@@ -286,7 +282,7 @@ impl GpuContext {
         Ok(JpegPass {
             layout,
             params: self.uniform(&params, loans),
-            quant: self.storage(bytemuck::cast_slice(&tables.quantisers()), loans),
+            quant: self.storage(bytemuck::cast_slice(tables.quantisers().as_slice()), loans),
             out: self.take_buffer(
                 blocks * 128,
                 wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,

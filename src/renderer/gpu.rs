@@ -6,8 +6,6 @@ use std::iter::Peekable;
 use std::sync::Arc;
 use std::time::Instant;
 
-use image::RgbaImage;
-
 use super::{guarded, Backend, Renderer};
 use crate::assets::Assets;
 use crate::breaker::{BreakerConfig, BreakerStats, Route};
@@ -19,17 +17,8 @@ use crate::scene::Scene;
 use crate::warnings::{Rendered, Warning};
 
 /// Paints `plan` where `route` says: the CPU, or the GPU (on a new device
-/// if the last one was lost), whose outcome the breaker counts.
-pub(super) fn paint(
-    gpu: &GpuDevice,
-    route: Route,
-    plan: &Plan<'_>,
-    stop: &Stop<'_>,
-) -> Result<RgbaImage, Error> {
-    paint_as(gpu, route, plan, Want::Pixels, stop)?.into_image()
-}
-
-/// [`paint`], read back as `want` asks (pixels from the CPU).
+/// if the last one was lost), whose outcome the breaker counts; read back
+/// as `want` asks (pixels from the CPU).
 pub(crate) fn paint_as(
     gpu: &GpuDevice,
     route: Route,
@@ -54,7 +43,7 @@ pub(crate) fn paint_as(
 /// the trial) and counted.
 enum Next<'a> {
     Submitted(Pending<'a>),
-    Painted(Result<RgbaImage, Error>),
+    Painted(Result<Readback, Error>),
 }
 
 impl Renderer {
@@ -107,7 +96,13 @@ impl Renderer {
                         ctx.submit(&plan, want).map(Next::Submitted)
                     }
                     // The breaker opened meanwhile (a failure elsewhere).
-                    route => Ok(Next::Painted(paint(gpu, route, &plan, &Stop::never()))),
+                    route => Ok(Next::Painted(paint_as(
+                        gpu,
+                        route,
+                        &plan,
+                        want,
+                        &Stop::never(),
+                    ))),
                 }
             });
             if let Some((j, previous, w)) = pending.take() {
@@ -115,9 +110,7 @@ impl Renderer {
             }
             match next {
                 Ok(Next::Submitted(p)) => pending = Some((i, p, warnings)),
-                Ok(Next::Painted(result)) => {
-                    on_result(i, result.map(|im| (Readback::Image(im), warnings)))
-                }
+                Ok(Next::Painted(result)) => on_result(i, result.map(|r| (r, warnings))),
                 Err(e) => {
                     let result = Err(blame_loss(ctx, e));
                     gpu.record(Route::Gpu, &result);
