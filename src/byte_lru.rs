@@ -80,6 +80,27 @@ impl<K: Hash + Eq + Clone, V> ByteLru<K, V> {
             return false;
         }
         self.remove(&key);
+        self.make_room(bytes);
+        self.tick += 1;
+        self.bytes += bytes;
+        let slot = Slot {
+            value,
+            bytes,
+            last_used: self.tick,
+        };
+        self.entries.insert(key, slot);
+        true
+    }
+
+    /// Changes the budget, evicting the least recently used entries down
+    /// to it.
+    pub fn set_budget(&mut self, budget: u64) {
+        self.budget = budget;
+        self.make_room(0);
+    }
+
+    /// Evicts the least recently used entries until `bytes` more fit.
+    fn make_room(&mut self, bytes: u64) {
         while self.bytes + bytes > self.budget {
             let Some(oldest) = self
                 .entries
@@ -92,15 +113,6 @@ impl<K: Hash + Eq + Clone, V> ByteLru<K, V> {
             self.remove(&oldest);
             self.evictions += 1;
         }
-        self.tick += 1;
-        self.bytes += bytes;
-        let slot = Slot {
-            value,
-            bytes,
-            last_used: self.tick,
-        };
-        self.entries.insert(key, slot);
-        true
     }
 }
 
@@ -126,5 +138,9 @@ mod tests {
         assert!(!lru.insert("huge", 9, 31));
         assert_eq!(lru.remove(&"c"), Some(3));
         assert_eq!((lru.len(), lru.bytes(), lru.evictions()), (2, 15, 1));
+        // A smaller budget evicts down to it, the oldest first.
+        lru.set_budget(6);
+        assert_eq!((lru.len(), lru.bytes(), lru.evictions()), (1, 5, 2));
+        assert_eq!(lru.peek(&"a"), Some(&5));
     }
 }

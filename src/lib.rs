@@ -68,6 +68,7 @@ pub use gpu::GpuPhases;
 pub use gpu::{list_adapters, AdapterSummary, GpuCompositor};
 pub use image::RgbaImage;
 pub use placed_cache::PlacedCacheStats;
+pub use plan::weights_cache::{weights_cache_stats, WeightsCacheStats, WEIGHTS_CACHE_BYTES};
 pub use renderer::{Backend, Limits, Renderer};
 pub use scene::{Layer, LayerKind, Scene};
 pub use template::{Template, TemplateError};

@@ -1,12 +1,16 @@
 //! Resampled ("placed") images kept between renders: a batch that draws
-//! the same photo at the same place on every card resamples it once. An
+//! the same photo at the same place on every card resamples it once. Both
+//! backends keep one: the CPU's holds `Arc<PremulImage>`s in host memory,
+//! the GPU's (`crate::gpu::placed`) `f32` storage buffers on the device;
+//! the keys, the doorkeeper and the budget are the same code. An
 //! entry is keyed by what determines every resampled pixel: the decoded
 //! image's identity ([`SourceKey`]: the decoded-image cache's key, or an
 //! in-memory asset's number), its size, the blend space its pixels are
 //! premultiplied in, and both axes' weight tables (the filter, the source
-//! crop, the target size and the phase are all in them, bit for bit). The
-//! pixels are the unorm16 premultiplied values the CPU compositor reads, so
-//! a render from the cache is byte-identical to one that resamples.
+//! crop, the target size and the phase are all in them, bit for bit). What
+//! is kept is exactly what the backend's resample produces (the CPU's
+//! unorm16 premultiplied pixels, the GPU's `f32` ones), so a render from
+//! the cache is byte-identical to one that resamples.
 //!
 //! A key is filled on its second miss only (a small "doorkeeper" set of
 //! keys missed once): a one-off render never pays for filling, and a batch
@@ -35,7 +39,8 @@ const DOORKEEPER_KEYS: usize = 4096;
 pub struct PlacedCacheStats {
     /// Resampled images held.
     pub images: usize,
-    /// Bytes they hold (8 per pixel: unorm16 premultiplied RGBA).
+    /// Bytes they hold (per pixel: 8 on the CPU, unorm16 premultiplied
+    /// RGBA; 16 on the GPU, `f32`).
     pub bytes: u64,
     /// The byte budget.
     pub budget: u64,
@@ -94,9 +99,9 @@ impl PlacedKey {
         }
     }
 
-    /// Bytes the resampled image holds.
-    pub fn bytes(&self) -> u64 {
-        self.x.start.len() as u64 * self.y.start.len() as u64 * 8
+    /// Pixels the resampled image holds.
+    pub fn pixels(&self) -> u64 {
+        self.x.start.len() as u64 * self.y.start.len() as u64
     }
 
     fn digest(&self) -> u64 {
@@ -107,17 +112,17 @@ impl PlacedKey {
 }
 
 /// What a lookup found.
-pub(crate) enum Lookup {
+pub(crate) enum Lookup<V> {
     /// The resampled image.
-    Hit(Arc<PremulImage>),
+    Hit(V),
     /// Not held; worth filling (missed before, and fits the budget).
     Fill,
     /// Not held; resample without keeping it.
     Pass,
 }
 
-struct Inner {
-    entries: ByteLru<PlacedKey, Arc<PremulImage>>,
+struct Inner<V> {
+    entries: ByteLru<PlacedKey, V>,
     /// Digests of keys missed once, oldest first.
     seen: VecDeque<u64>,
     seen_set: HashSet<u64>,
@@ -125,19 +130,34 @@ struct Inner {
     misses: u64,
 }
 
-/// A byte-bounded cache of resampled images shared by a renderer's threads.
-pub(crate) struct PlacedCache {
-    inner: Mutex<Inner>,
+/// A byte-bounded cache of resampled images shared by a renderer's threads,
+/// each held as a `V` (cloned out on a hit: an `Arc` or a GPU handle) and
+/// charged `bytes_per_pixel` a pixel.
+pub(crate) struct PlacedCache<V = Arc<PremulImage>> {
+    inner: Mutex<Inner<V>>,
+    bytes_per_pixel: u64,
 }
 
-impl std::fmt::Debug for PlacedCache {
+/// Bytes a pixel of the CPU's resampled images holds (unorm16 RGBA).
+pub(crate) const CPU_BYTES_PER_PIXEL: u64 = 8;
+
+impl<V: Clone> std::fmt::Debug for PlacedCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("PlacedCache").field(&self.stats()).finish()
     }
 }
 
 impl PlacedCache {
+    /// The CPU backend's cache.
     pub fn new(budget: u64) -> PlacedCache {
+        PlacedCache::holding(budget, CPU_BYTES_PER_PIXEL)
+    }
+}
+
+impl<V: Clone> PlacedCache<V> {
+    /// A cache of `budget` bytes whose entries are charged
+    /// `bytes_per_pixel` a pixel.
+    pub fn holding(budget: u64, bytes_per_pixel: u64) -> PlacedCache<V> {
         let inner = Inner {
             entries: ByteLru::new(budget),
             seen: VecDeque::new(),
@@ -147,10 +167,11 @@ impl PlacedCache {
         };
         PlacedCache {
             inner: Mutex::new(inner),
+            bytes_per_pixel,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner<V>> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -171,16 +192,27 @@ impl PlacedCache {
         }
     }
 
+    /// Changes the byte budget (0 turns the cache off), evicting the least
+    /// recently used images down to it.
+    pub fn set_budget(&self, bytes: u64) {
+        self.lock().entries.set_budget(bytes);
+    }
+
+    /// Bytes the resample `key` names is charged.
+    pub fn bytes_of(&self, key: &PlacedKey) -> u64 {
+        key.pixels().saturating_mul(self.bytes_per_pixel)
+    }
+
     /// Looks `key` up. `count` records the lookup (hit or miss, and the
     /// doorkeeper); an estimate looks without it.
-    pub fn lookup(&self, key: &PlacedKey, count: bool) -> Lookup {
+    pub fn lookup(&self, key: &PlacedKey, count: bool) -> Lookup<V> {
         let mut inner = self.lock();
         let found = if count {
             inner.entries.get(key)
         } else {
             inner.entries.peek(key)
         };
-        if let Some(image) = found.map(Arc::clone) {
+        if let Some(image) = found.cloned() {
             if count {
                 inner.hits += 1;
             }
@@ -189,7 +221,7 @@ impl PlacedCache {
         if count {
             inner.misses += 1;
         }
-        if key.bytes() > inner.entries.budget() {
+        if self.bytes_of(key) > inner.entries.budget() {
             return Lookup::Pass;
         }
         let digest = key.digest();
@@ -210,8 +242,8 @@ impl PlacedCache {
 
     /// Keeps `image`, the resample `key` names, evicting the least
     /// recently used images to stay within the budget.
-    pub fn insert(&self, key: PlacedKey, image: Arc<PremulImage>) {
-        let bytes = image.data.len() as u64 * 8;
+    pub fn insert(&self, key: PlacedKey, image: V) {
+        let bytes = self.bytes_of(&key);
         let mut inner = self.lock();
         if inner.entries.peek(&key).is_some() {
             return;

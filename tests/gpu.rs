@@ -277,7 +277,11 @@ fn the_phase_breakdown_is_off_unless_asked_and_its_phases_fit_in_the_render() {
         return;
     }
     let (scene, assets) = multi_image_scene();
-    let gpu = Renderer::new(Backend::Gpu).unwrap();
+    // Without the device's resampled-image cache, which would serve the
+    // repeated renders' resamples with no upload at all.
+    let gpu = Renderer::new(Backend::Gpu)
+        .unwrap()
+        .with_gpu_placed_cache_budget(0);
     gpu.render_with_assets(&scene, &assets).unwrap();
     if std::env::var("IMPASTO_GPU_PHASES").as_deref() != Ok("1") {
         assert_eq!(gpu.gpu_last_phases_for_test(), None, "on by default");

@@ -270,6 +270,15 @@ fn metrics_counts_add_up_to_the_requests_sent() {
         server.metric("impasto_placed_cache_budget_bytes"),
         (256u64 << 20) as f64
     );
+    // And the weight tables': the logo's two axes computed by the first
+    // render, read by the next two.
+    assert_eq!(
+        server.metric("impasto_weights_cache_budget_bytes"),
+        (16u64 << 20) as f64
+    );
+    assert!(server.metric("impasto_weights_cache_misses_total") >= 2.0);
+    assert!(server.metric("impasto_weights_cache_hits_total") >= 4.0);
+    assert!(server.metric("impasto_weights_cache_tables") >= 2.0);
 }
 
 #[cfg(unix)]

@@ -73,7 +73,7 @@ impl<'c> Placed<'c> {
         self.uses
             .iter()
             .map(|u| match u {
-                Some(Use::Fill(key)) => key.bytes(),
+                Some(Use::Fill(key)) => self.cache.bytes_of(key),
                 _ => 0,
             })
             .sum()

@@ -51,6 +51,8 @@ pub(crate) struct GpuContext {
     /// The largest storage buffer binding, in bytes.
     pub(super) max_storage: u64,
     pool: Mutex<Pool>,
+    /// Resamples kept on the device between renders ([`super::placed`]).
+    pub(super) placed: super::placed::GpuPlacedCache,
     pub(super) glyphs: Mutex<Glyphs>,
     /// The texture side the backend uses: the adapter's limit, or less
     /// (`Renderer::with_gpu_max_texture_side`).
@@ -305,6 +307,7 @@ impl GpuContext {
             phases: AtomicBool::new(super::phases::phases_from_env()),
             last_phases: Mutex::new(None),
             pool: Mutex::new(Pool::new(budget)),
+            placed: super::placed::new_cache(super::placed::DEFAULT_GPU_PLACED_CACHE_BYTES),
             glyphs,
             max_texture_side: limits.max_texture_dimension_2d.into(),
             loss: lost,
@@ -375,6 +378,16 @@ impl GpuContext {
     /// Changes the pool's byte budget.
     pub fn set_pool_budget(&self, bytes: u64) {
         self.pool().set_budget(bytes);
+    }
+
+    /// The resampled-image cache's figures.
+    pub fn placed_stats(&self) -> crate::PlacedCacheStats {
+        self.placed.stats()
+    }
+
+    /// Changes the resampled-image cache's byte budget (0: off).
+    pub fn set_placed_budget(&self, bytes: u64) {
+        self.placed.set_budget(bytes);
     }
 
     /// How layers are composited ([`GpuCompositor::Auto`] resolved).

@@ -28,6 +28,8 @@ pub(crate) struct GpuDevice {
     /// texture side cap (0: the adapter's own limit).
     pool_budget: AtomicU64,
     texture_cap: AtomicU32,
+    /// The byte budget of a new context's resampled-image cache.
+    placed_budget: AtomicU64,
     /// How layers are composited (as set: `Auto` is resolved by each
     /// context for its adapter), and the test hook forcing a half-float
     /// canvas.
@@ -52,6 +54,7 @@ impl GpuDevice {
     /// `ctx`, opened on a hardware GPU only when `hardware_only`; with a
     /// breaker for `Backend::Auto`.
     pub fn new(ctx: GpuContext, hardware_only: bool, pool_budget: u64, auto: bool) -> GpuDevice {
+        let placed_budget = ctx.placed.budget();
         let (overlap, phases) = (
             ctx.overlap.load(Ordering::Relaxed),
             ctx.phases.load(Ordering::Relaxed),
@@ -62,6 +65,7 @@ impl GpuDevice {
             current: Mutex::new(Arc::new(ctx)),
             pool_budget: pool_budget.into(),
             texture_cap: 0.into(),
+            placed_budget: placed_budget.into(),
             compositor: Mutex::new(GpuCompositor::default()),
             half_canvas: false.into(),
             unmapped_uploads: false.into(),
@@ -113,6 +117,7 @@ impl GpuDevice {
         if cap > 0 {
             ctx.cap_texture_side(cap);
         }
+        ctx.set_placed_budget(self.placed_budget.load(Ordering::Relaxed));
         ctx.set_compositor(*self.compositor.lock().unwrap_or_else(|p| p.into_inner()));
         ctx.force_half_float_canvas(self.half_canvas.load(Ordering::Relaxed));
         let unmapped = self.unmapped_uploads.load(Ordering::Relaxed);
@@ -139,6 +144,13 @@ impl GpuDevice {
     pub fn set_pool_budget(&self, bytes: u64) {
         self.pool_budget.store(bytes, Ordering::Relaxed);
         self.current().set_pool_budget(bytes);
+    }
+
+    /// Sets the resampled-image cache's byte budget, now and for contexts
+    /// opened later.
+    pub fn set_placed_budget(&self, bytes: u64) {
+        self.placed_budget.store(bytes, Ordering::Relaxed);
+        self.current().set_placed_budget(bytes);
     }
 
     /// Caps the texture side, now and for contexts opened later.

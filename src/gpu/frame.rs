@@ -137,7 +137,7 @@ impl GpuContext {
         // close before the GPU has finished.
         let oom_err = pollster::block_on(oom.pop());
         let val_err = pollster::block_on(validation.pop());
-        let flight = match submitted {
+        let mut flight = match submitted {
             Ok(s) => InFlight {
                 ctx: self,
                 loans,
@@ -159,6 +159,8 @@ impl GpuContext {
         if let Some(e) = val_err {
             return Err(wgpu_err("GPU validation error", &e));
         }
+        // Submitted clean: the resamples it fills are the cache's now.
+        self.keep_fills(&mut flight.loans);
         Ok(flight)
     }
 

@@ -1,14 +1,22 @@
 //! A render's loans from the [`Pool`], behind typed handles: a [`BufferId`]
 //! can only name a buffer and a [`TextureId`] a texture, so a texture cannot
 //! be bound where a buffer belongs (or the reverse). Handles are made only
-//! here, by [`Loans::add_buffer`] and [`Loans::add_texture`].
+//! here, by [`Loans::add_buffer`], [`Loans::add_texture`] and, for the
+//! buffers of the GPU's resampled-image cache ([`super::placed`]), which
+//! the render binds but never gives back to the pool, [`Loans::add_cached`]
+//! and [`Loans::add_filling`].
 
 use super::phases::PhaseClock;
 use super::pool::{BufferLoan, Loan, Pool, TextureLoan};
+use crate::placed_cache::PlacedKey;
 
-/// A buffer lent to this render.
+/// A buffer this render binds: lent by the pool, or held by the
+/// resampled-image cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct BufferId(usize);
+pub(super) enum BufferId {
+    Pool(usize),
+    Cached(usize),
+}
 
 /// A texture lent to this render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +27,12 @@ pub(super) struct TextureId(usize);
 #[derive(Debug, Default)]
 pub(super) struct Loans {
     taken: Vec<Loan>,
+    /// Buffers of the resampled-image cache this render reads (a hit) or
+    /// writes (a fill), with the bytes bound: not the pool's.
+    cached: Vec<(wgpu::Buffer, u64)>,
+    /// Resamples this render fills, kept by the cache once the render is
+    /// submitted without error ([`Loans::take_fills`]).
+    fills: Vec<(PlacedKey, wgpu::Buffer)>,
     /// Staged image uploads to record (buffer to texture) before any pass.
     copies: Vec<TextureCopy>,
     /// The render's phase clock, when the breakdown is on
@@ -41,7 +55,7 @@ pub(super) struct TextureCopy {
 impl Loans {
     pub fn add_buffer(&mut self, loan: BufferLoan) -> BufferId {
         self.taken.push(Loan::Buffer(loan));
-        BufferId(self.taken.len() - 1)
+        BufferId::Pool(self.taken.len() - 1)
     }
 
     pub fn add_texture(&mut self, loan: TextureLoan) -> TextureId {
@@ -49,36 +63,71 @@ impl Loans {
         TextureId(self.taken.len() - 1)
     }
 
-    fn buffer_loan(&self, id: BufferId) -> &BufferLoan {
-        match &self.taken[id.0] {
-            Loan::Buffer(b) => b,
-            Loan::Texture(_) => unreachable!("a BufferId is only made for a buffer"),
+    /// A buffer the resampled-image cache holds, `want` bytes of it bound.
+    pub fn add_cached(&mut self, buffer: wgpu::Buffer, want: u64) -> BufferId {
+        self.cached.push((buffer, want));
+        BufferId::Cached(self.cached.len() - 1)
+    }
+
+    /// A buffer made for the resample `key` names, which this render fills
+    /// and the cache keeps once the render is submitted.
+    pub fn add_filling(&mut self, key: PlacedKey, buffer: wgpu::Buffer, want: u64) -> BufferId {
+        self.fills.push((key, buffer.clone()));
+        self.add_cached(buffer, want)
+    }
+
+    /// The resamples this render filled, for the cache (once it is
+    /// submitted without error).
+    pub fn take_fills(&mut self) -> Vec<(PlacedKey, wgpu::Buffer)> {
+        std::mem::take(&mut self.fills)
+    }
+
+    /// The pool's loan `id` names; `None` for a cache's buffer.
+    fn buffer_loan(&self, id: BufferId) -> Option<&BufferLoan> {
+        match id {
+            BufferId::Pool(i) => match &self.taken[i] {
+                Loan::Buffer(b) => Some(b),
+                Loan::Texture(_) => unreachable!("a BufferId is only made for a buffer"),
+            },
+            BufferId::Cached(_) => None,
         }
     }
 
     pub fn buffer(&self, id: BufferId) -> &wgpu::Buffer {
-        &self.buffer_loan(id).buffer
+        match (id, self.buffer_loan(id)) {
+            (_, Some(loan)) => &loan.buffer,
+            (BufferId::Cached(i), None) => &self.cached[i].0,
+            (BufferId::Pool(_), None) => unreachable!("a Pool id names a pool loan"),
+        }
     }
 
     /// Unmaps a written upload staging buffer (lent mapped) for the GPU.
     pub fn unmap(&self, id: BufferId) {
-        self.buffer_loan(id).unmap();
+        if let Some(b) = self.buffer_loan(id) {
+            b.unmap();
+        }
     }
 
     /// Marks an upload staging buffer whose mapping could not be had: the
     /// pool drops it when it comes back.
     pub fn map_failed(&self, id: BufferId) {
-        self.buffer_loan(id).map_failed();
+        if let Some(b) = self.buffer_loan(id) {
+            b.map_failed();
+        }
     }
 
     /// The buffer bound with exactly the bytes the borrower asked for
     /// (pooled buffers are larger).
     pub fn binding(&self, id: BufferId) -> wgpu::BindingResource<'_> {
-        let loan = self.buffer_loan(id);
+        let (buffer, want) = match (id, self.buffer_loan(id)) {
+            (_, Some(loan)) => (&loan.buffer, loan.want),
+            (BufferId::Cached(i), None) => (&self.cached[i].0, self.cached[i].1),
+            (BufferId::Pool(_), None) => unreachable!("a Pool id names a pool loan"),
+        };
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: &loan.buffer,
+            buffer,
             offset: 0,
-            size: std::num::NonZeroU64::new(loan.want),
+            size: std::num::NonZeroU64::new(want),
         })
     }
 
@@ -135,10 +184,13 @@ impl Loans {
         }
     }
 
-    /// Returns every loan to `pool`, oldest first; the arena is empty after.
+    /// Returns every loan to `pool`, oldest first; the arena is empty after
+    /// (the cache's buffers are let go: the cache, or nobody, holds them).
     pub fn give_back(&mut self, pool: &mut Pool) {
         self.copies.clear();
         self.clock = None;
+        self.cached.clear();
+        self.fills.clear();
         for loan in self.taken.drain(..) {
             pool.give_back(loan);
         }

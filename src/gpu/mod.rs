@@ -20,6 +20,7 @@
 //! | `uploads` | uniforms, tables, textures and scratch space, uploaded |
 //! | `text`, `glyphs` | text layers drawn by glyphon into one texture |
 //! | `prepare`, `resample` | per-layer uploads from the plan; resampling setup |
+//! | `placed` | the resampled-image cache on the device |
 //! | `passes` | bind groups and pass recording |
 //! | `frame` | one render: tiles, error scopes, submission |
 //! | `readback` | staging, mapping, unpadding: [`Pending`] |
@@ -40,6 +41,7 @@ mod loans;
 mod params;
 mod passes;
 mod phases;
+mod placed;
 pub mod pool;
 mod prepare;
 mod readback;

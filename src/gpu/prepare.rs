@@ -168,8 +168,7 @@ impl GpuContext {
                 Ok(shape.copy([ox + cx as i64, oy + cy as i64], [cw, ch]))
             }
             Sampling::Grid { bounds, xw, yw } => {
-                let (inter, resample) =
-                    self.resampled(layer.index, img, (xw, yw), plan.space, loans)?;
+                let (inter, resample) = self.resampled(plan, layer.index, img, (xw, yw), loans)?;
                 sources.inter = Some(inter);
                 sources.resample = resample;
                 Ok(shape.grid(*bounds))
@@ -180,8 +179,7 @@ impl GpuContext {
                 placed,
                 nearest,
             } => {
-                let (inter, resample) =
-                    self.resampled(layer.index, img, (xw, yw), plan.space, loans)?;
+                let (inter, resample) = self.resampled(plan, layer.index, img, (xw, yw), loans)?;
                 sources.inter = Some(inter);
                 sources.resample = resample;
                 let size = [xw.len() as u32, yw.len() as u32];

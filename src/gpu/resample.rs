@@ -8,10 +8,12 @@ use image::RgbaImage;
 use super::context::GpuContext;
 use super::loans::{BufferId, Loans, TextureId};
 use super::params::{space_code, ResampleParams};
+use super::placed::GpuUse;
 use super::shaders::ResampleEntry;
-use crate::color::BlendSpace;
 use crate::error::Error;
+use crate::placed_cache::PlacedKey;
 use crate::plan::weights::{AxisWeights, Band, PassOrder, PassPlan};
+use crate::plan::Plan;
 
 /// A resampled image: its loans and its passes.
 pub(super) struct Resample {
@@ -45,31 +47,41 @@ struct AxisTable {
 }
 
 impl GpuContext {
-    /// Layer `index`'s image resampled with `xw` x `yw`: the premultiplied
-    /// `f32` result, and the passes that fill it. An image over the
-    /// adapter's texture size limit is resampled on the CPU (the same plan
-    /// and weights) and its result uploaded, with no passes.
+    /// Layer `index`'s image resampled with `xw` x `yw` in `plan`'s blend
+    /// space: the premultiplied `f32` result, and the passes that fill it.
+    /// A resample the device's cache holds is bound with no upload and no
+    /// passes ([`super::placed`]). An image over the adapter's texture size
+    /// limit is resampled on the CPU (the same plan and weights) and its
+    /// result uploaded, with no passes.
     pub(super) fn resampled(
         &self,
+        plan: &Plan<'_>,
         index: usize,
         img: &RgbaImage,
         (xw, yw): (&AxisWeights, &AxisWeights),
-        space: BlendSpace,
         loans: &mut Loans,
     ) -> Result<(BufferId, Option<Resample>), Error> {
+        let space = plan.space;
         let (sw, sh) = img.dimensions();
         if !self.fits_texture(sw, sh) {
             let r = crate::cpu::resample::resample(img, space, xw, yw);
             return Ok((self.upload_premul16(index, &r, loans)?, None));
         }
+        let fill = match self.placed_use(plan, index, img, (xw, yw), space, loans) {
+            GpuUse::Hit(kept) => return Ok((kept, None)),
+            GpuUse::Fill(key) => Some(key),
+            GpuUse::Pass => None,
+        };
         let texture = self.upload_texture(img, loans);
-        let r = self.resample(texture, (sw, sh), xw, yw, space_code(space), loans)?;
+        let r = self.resample(texture, (sw, sh), xw, yw, space_code(space), fill, loans)?;
         Ok((r.out, Some(r)))
     }
 
     /// Uploads the weight tables and records nothing: returns the passes
     /// (two per band of [`PassPlan`]) that resample `texture` into an
-    /// `xw.len()` x `yw.len()` premultiplied buffer.
+    /// `xw.len()` x `yw.len()` premultiplied buffer: the pool's scratch, or
+    /// with `fill`, a buffer of its own that the cache keeps.
+    #[allow(clippy::too_many_arguments)]
     fn resample(
         &self,
         texture: TextureId,
@@ -77,6 +89,7 @@ impl GpuContext {
         xw: &AxisWeights,
         yw: &AxisWeights,
         space: u32,
+        fill: Option<PlacedKey>,
         loans: &mut Loans,
     ) -> Result<Resample, Error> {
         let (dw, dh) = (xw.len() as u32, yw.len() as u32);
@@ -107,7 +120,10 @@ impl GpuContext {
             texture,
             passes,
             mid: self.scratch(mid_pixels * 16, loans),
-            out: self.scratch(out_bytes, loans),
+            out: match fill {
+                Some(key) => self.filling(key, loans),
+                None => self.scratch(out_bytes, loans),
+            },
         })
     }
 

@@ -99,8 +99,8 @@ pub(crate) fn plan_image(
     let shrink = ((pw.max(1.0) * ph.max(1.0)) / budget).sqrt().max(1.0);
     let nw = (pw / shrink).round().clamp(1.0, 1e6) as u32;
     let nh = (ph / shrink).round().clamp(1.0, 1e6) as u32;
-    let xw = AxisWeights::new(il.filter, rw, nw, 0.0, sw as f64 / d / nw as f64);
-    let yw = AxisWeights::new(il.filter, rh, nh, 0.0, sh as f64 / d / nh as f64);
+    let xw = AxisWeights::cached(il.filter, rw, nw, 0.0, sw as f64 / d / nw as f64);
+    let yw = AxisWeights::cached(il.filter, rh, nh, 0.0, sh as f64 / d / nh as f64);
     let plan = Sampling::Placed {
         xw,
         yw,
@@ -152,7 +152,7 @@ fn grid_axis(
     d: f64,
 ) -> AxisWeights {
     let k = natural as f64 / len / d;
-    AxisWeights::new(il.filter, raster, hi - lo, (lo as f64 - pos) * k, k)
+    AxisWeights::cached(il.filter, raster, hi - lo, (lo as f64 - pos) * k, k)
 }
 
 /// The sizes `grid` needs: the image's natural size and its whole decoded

@@ -14,6 +14,7 @@ pub(crate) mod geometry;
 pub(crate) mod image;
 pub(crate) mod memory;
 pub(crate) mod weights;
+pub(crate) mod weights_cache;
 
 use std::sync::Arc;
 

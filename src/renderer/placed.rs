@@ -17,7 +17,8 @@ impl Renderer {
     /// read its pixels, byte-identical to resampling them. A resample is
     /// kept from the second render that needs it; the least recently used
     /// goes first; rotated images are not kept; 0 turns the cache off. Used
-    /// by the CPU backend (the GPU resamples on the device).
+    /// by the CPU backend; the GPU backend keeps its resamples on the
+    /// device ([`Renderer::with_gpu_placed_cache_budget`]).
     ///
     /// ```
     /// use impasto::{Backend, Renderer};
@@ -35,6 +36,38 @@ impl Renderer {
     /// evictions).
     pub fn placed_cache_stats(&self) -> PlacedCacheStats {
         self.placed_cache.stats()
+    }
+
+    /// Sets the byte budget of the GPU backend's resampled-image cache
+    /// (default 256 MiB of device memory): as
+    /// [`Renderer::with_placed_cache_budget`] does for the CPU, an image
+    /// layer's resample (the premultiplied `f32` buffer the resampling
+    /// passes write, 16 bytes a pixel) is kept on the device from the second
+    /// render that needs it, and later renders bind it with no upload and
+    /// no resampling passes; rotated images are kept too; the least recently
+    /// used goes first; 0 turns it off. A device opened after a loss starts
+    /// with an empty cache. No effect on the CPU backend. Shared by every
+    /// clone of this renderer.
+    ///
+    /// ```no_run
+    /// use impasto::{Backend, Renderer};
+    ///
+    /// let renderer = Renderer::new(Backend::Gpu)?.with_gpu_placed_cache_budget(64 << 20);
+    /// assert_eq!(renderer.gpu_placed_cache_stats().map(|s| s.budget), Some(64 << 20));
+    /// # Ok::<(), impasto::Error>(())
+    /// ```
+    pub fn with_gpu_placed_cache_budget(self, bytes: u64) -> Renderer {
+        if let Some(g) = &self.gpu {
+            g.set_placed_budget(bytes);
+        }
+        self
+    }
+
+    /// The GPU backend's resampled-image cache's figures (`None` on the CPU
+    /// backend). A device opened after a loss starts with an empty cache
+    /// and counts from zero.
+    pub fn gpu_placed_cache_stats(&self) -> Option<PlacedCacheStats> {
+        self.gpu.as_ref().map(|g| g.current().placed_stats())
     }
 
     /// The uses of the resampled-image cache of a render of `plan` on the

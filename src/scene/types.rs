@@ -208,7 +208,7 @@ pub enum Fit {
 }
 
 /// The resampling filter of an image layer (`filter`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Filter {
     /// `"lanczos3"`: Lanczos, 3 lobes (default).
     #[default]

@@ -149,8 +149,9 @@ fn specs(which: BenchBackend, paths: Compositors) -> Vec<Spec> {
 /// The renderer of one backend. Bundled fonts only, so text costs the same
 /// everywhere; no decoded-image cache, so `poster` decodes its files in
 /// every repetition, as its first render does (the other cases' images are
-/// in memory or decoded by the case itself); no resampled-image cache, so
-/// every repetition resamples, as a single render does.
+/// in memory or decoded by the case itself); no resampled-image cache on
+/// either backend, so every repetition uploads and resamples, as a single
+/// render does.
 fn make_renderer(compositor: Option<GpuCompositor>) -> Result<Renderer, Error> {
     let r = match compositor {
         None => Renderer::new(Backend::Cpu)?,
@@ -158,7 +159,8 @@ fn make_renderer(compositor: Option<GpuCompositor>) -> Result<Renderer, Error> {
     };
     Ok(r.with_system_fonts(false)
         .with_asset_cache_budget(0)
-        .with_placed_cache_budget(0))
+        .with_placed_cache_budget(0)
+        .with_gpu_placed_cache_budget(0))
 }
 
 /// Refuses an output path whose folder does not exist before the run,

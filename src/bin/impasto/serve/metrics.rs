@@ -149,12 +149,14 @@ impl Metrics {
             .into_iter()
             .chain(cache_figures(renderer))
             .chain(placed_figures(renderer))
+            .chain(weights_figures(impasto::weights_cache_stats()))
         {
             head(&mut out, name, kind, help);
             let _ = writeln!(out, "{name} {value}");
         }
         self.fetches_text(&mut out);
         gpu_pool_text(&mut out, renderer);
+        gpu_placed_text(&mut out, renderer.gpu_placed_cache_stats());
         gpu_breaker_text(&mut out, renderer.gpu_breaker(), renderer.gpu_recoveries());
         self.histogram_text(&mut out);
         out
@@ -322,7 +324,7 @@ fn cache_figures(renderer: &Renderer) -> [Figure; 8] {
     ]
 }
 
-/// The resampled-image cache's figures.
+/// The CPU backend's resampled-image cache's figures.
 fn placed_figures(renderer: &Renderer) -> [Figure; 6] {
     let cache = renderer.placed_cache_stats();
     [
@@ -363,6 +365,98 @@ fn placed_figures(renderer: &Renderer) -> [Figure; 6] {
             cache.budget.to_string(),
         ),
     ]
+}
+
+/// The process's cache of resampling weight tables (both backends).
+fn weights_figures(cache: impasto::WeightsCacheStats) -> [Figure; 6] {
+    [
+        (
+            "impasto_weights_cache_hits_total",
+            "counter",
+            "Resampling weight tables read from the weight-table cache.",
+            cache.hits.to_string(),
+        ),
+        (
+            "impasto_weights_cache_misses_total",
+            "counter",
+            "Resampling weight tables computed (not in the cache).",
+            cache.misses.to_string(),
+        ),
+        (
+            "impasto_weights_cache_evictions_total",
+            "counter",
+            "Weight tables dropped from the cache.",
+            cache.evictions.to_string(),
+        ),
+        (
+            "impasto_weights_cache_bytes",
+            "gauge",
+            "Bytes held by the weight-table cache.",
+            cache.bytes.to_string(),
+        ),
+        (
+            "impasto_weights_cache_tables",
+            "gauge",
+            "Weight tables held by the cache.",
+            cache.tables.to_string(),
+        ),
+        (
+            "impasto_weights_cache_budget_bytes",
+            "gauge",
+            "The weight-table cache's budget.",
+            cache.budget.to_string(),
+        ),
+    ]
+}
+
+/// The GPU backend's resampled-image cache (resamples kept on the device),
+/// when rendering on the GPU (no series on the CPU backend). Its counters
+/// start again from zero on a device opened after a loss.
+fn gpu_placed_text(out: &mut String, cache: Option<impasto::PlacedCacheStats>) {
+    let Some(cache) = cache else {
+        return;
+    };
+    for (name, kind, help, value) in [
+        (
+            "impasto_gpu_placed_cache_hits_total",
+            "counter",
+            "Image layers whose resample was read from the GPU's resampled-image cache.",
+            cache.hits,
+        ),
+        (
+            "impasto_gpu_placed_cache_misses_total",
+            "counter",
+            "Image layers resampled on the GPU (not in its resampled-image cache).",
+            cache.misses,
+        ),
+        (
+            "impasto_gpu_placed_cache_evictions_total",
+            "counter",
+            "Resampled images dropped from the GPU's cache.",
+            cache.evictions,
+        ),
+        (
+            "impasto_gpu_placed_cache_bytes",
+            "gauge",
+            "Bytes of device memory held by the GPU's resampled-image cache.",
+            cache.bytes,
+        ),
+        (
+            "impasto_gpu_placed_cache_images",
+            "gauge",
+            "Resampled images held by the GPU's cache.",
+            cache.images as u64,
+        ),
+        (
+            "impasto_gpu_placed_cache_budget_bytes",
+            "gauge",
+            "The GPU's resampled-image cache's budget.",
+            cache.budget,
+        ),
+    ] {
+        head(out, name, kind, help);
+        let _ = writeln!(out, "{name} {value}");
+    }
 }
 
 /// The GPU resource pool's bytes, when rendering on the GPU (no series on
@@ -480,5 +574,33 @@ mod tests {
         let mut out = String::new();
         gpu_breaker_text(&mut out, None, 0);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn gpu_placed_cache_series_carry_its_figures_and_are_absent_without_a_gpu() {
+        let mut out = String::new();
+        gpu_placed_text(&mut out, None);
+        assert!(out.is_empty());
+        let stats = impasto::PlacedCacheStats {
+            images: 2,
+            bytes: 4096,
+            budget: 1 << 20,
+            hits: 7,
+            misses: 5,
+            evictions: 1,
+        };
+        gpu_placed_text(&mut out, Some(stats));
+        for line in [
+            "# TYPE impasto_gpu_placed_cache_hits_total counter\n",
+            "impasto_gpu_placed_cache_hits_total 7\n",
+            "impasto_gpu_placed_cache_misses_total 5\n",
+            "impasto_gpu_placed_cache_evictions_total 1\n",
+            "# TYPE impasto_gpu_placed_cache_bytes gauge\n",
+            "impasto_gpu_placed_cache_bytes 4096\n",
+            "impasto_gpu_placed_cache_images 2\n",
+            "impasto_gpu_placed_cache_budget_bytes 1048576\n",
+        ] {
+            assert!(out.contains(line), "{line:?} missing from {out}");
+        }
     }
 }

@@ -1,0 +1,216 @@
+//! The GPU backend's resampled-image cache
+//! (`Renderer::with_gpu_placed_cache_budget`): renders that bind a resample
+//! kept on the device are byte-identical to renders that upload and
+//! resample, over the golden scenes with images (both blend spaces) and the
+//! poster example; a kept resample is never used for other pixels; rotated
+//! images are kept; the budget bounds it; a device opened after a loss
+//! starts with an empty cache under the same budget. Each test opens its own
+//! device (the figures are per device); under `CI=true` no adapter fails.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use impasto::{Assets, Backend, Renderer, RgbaImage, Scene};
+use serde_json::Value;
+
+use common::backends::opened_gpu;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A GPU renderer of its own with a GPU cache of `budget` bytes (and none
+/// on the CPU side, which a GPU render does not use).
+fn gpu(budget: u64) -> Option<Renderer> {
+    let r = opened_gpu(Renderer::new(Backend::Gpu))?;
+    Some(
+        r.with_system_fonts(false)
+            .with_placed_cache_budget(0)
+            .with_gpu_placed_cache_budget(budget),
+    )
+}
+
+/// The golden scenes that draw an image, each also in the other blend
+/// space, and the poster example, with the folder their images are in.
+fn scenes() -> Vec<(String, Value, PathBuf)> {
+    let golden = root().join("tests/golden");
+    let text = std::fs::read_to_string(golden.join("scenes.json")).unwrap();
+    let all: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
+    let mut out = Vec::new();
+    for (name, json) in all {
+        let layers = json["layers"].as_array().unwrap();
+        if !layers.iter().any(|l| l["type"] == "image") {
+            continue;
+        }
+        let mut other = json.clone();
+        let linear = json["blend_space"] == "linear";
+        other["blend_space"] = Value::from(if linear { "srgb" } else { "linear" });
+        out.push((name.clone(), json, golden.clone()));
+        out.push((format!("{name} (other space)"), other, golden.clone()));
+    }
+    let poster = root().join("examples/poster");
+    let json = std::fs::read_to_string(poster.join("poster.json")).unwrap();
+    out.push((
+        "poster".into(),
+        serde_json::from_str(&json).unwrap(),
+        poster,
+    ));
+    out
+}
+
+fn render(r: &Renderer, json: &Value, dir: &Path) -> RgbaImage {
+    let scene = Scene::from_value(json).unwrap();
+    r.clone().with_asset_root(dir).render(&scene).unwrap()
+}
+
+#[test]
+fn gpu_renders_from_the_cache_equal_renders_without_it_over_the_scenes_with_images() {
+    let (Some(off), Some(on)) = (gpu(0), gpu(256 << 20)) else {
+        return;
+    };
+    let mut layers = 0;
+    for (name, json, dir) in scenes() {
+        let want = render(&off, &json, &dir);
+        // Missed once, filled, then read from the cache.
+        for pass in 0..3 {
+            let got = render(&on, &json, &dir);
+            assert!(
+                got == want,
+                "{name}: pass {pass} differs from the uncached render"
+            );
+        }
+        layers += json["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["type"] == "image")
+            .count();
+    }
+    let s = on.gpu_placed_cache_stats().unwrap();
+    // Every resample kept was missed twice (missed, filled) and then read
+    // once: all of them, rotated ones included, on the GPU.
+    assert!(
+        s.hits >= 6 && s.misses == 2 * s.hits,
+        "{s:?} for {layers} image layers"
+    );
+    assert_eq!(s.images as u64, s.hits, "{s:?}");
+    assert!(s.images > 0 && s.bytes <= s.budget, "{s:?}");
+    let o = off.gpu_placed_cache_stats().unwrap();
+    assert_eq!((o.hits, o.misses, o.images), (0, 0, 0), "{o:?}");
+}
+
+fn photo(seed: u8) -> RgbaImage {
+    RgbaImage::from_fn(300, 200, |x, y| {
+        let v = (x * 7 + y * 13) as u8 ^ seed;
+        image::Rgba([v, v.wrapping_mul(3), seed, 255 - (v >> 2)])
+    })
+}
+
+/// A 160x100 card: the photo cover-fit into 150x90, turned by `rotate`
+/// degrees.
+fn card(rotate: f64) -> Scene {
+    Scene::from_value(&serde_json::json!({
+        "width": 160, "height": 100, "layers": [
+            { "type": "image", "src": "photo.png", "x": 5, "y": 3, "width": 150, "height": 90,
+              "fit": "cover", "rotate": rotate } ] }))
+    .unwrap()
+}
+
+#[test]
+fn gpu_cache_keeps_a_rotated_image_and_charges_it_sixteen_bytes_a_pixel() {
+    let (Some(off), Some(on)) = (gpu(0), gpu(64 << 20)) else {
+        return;
+    };
+    let mut a = Assets::new();
+    a.insert("photo.png", photo(1));
+    let scene = card(17.0);
+    let want = off.render_with_assets(&scene, &a).unwrap();
+    for _ in 0..3 {
+        assert!(on.render_with_assets(&scene, &a).unwrap() == want);
+    }
+    let s = on.gpu_placed_cache_stats().unwrap();
+    assert_eq!((s.hits, s.misses, s.images), (1, 2, 1), "{s:?}");
+    // The resample is the image cover-scaled to 150x100 (the box clips it
+    // to 90 rows when it is drawn).
+    assert_eq!(s.bytes, 150 * 100 * 16, "{s:?}");
+}
+
+#[test]
+fn gpu_cache_never_serves_another_in_memory_image_under_the_same_name() {
+    let (Some(off), Some(on)) = (gpu(0), gpu(64 << 20)) else {
+        return;
+    };
+    let mut a = Assets::new();
+    a.insert("photo.png", photo(1));
+    for _ in 0..3 {
+        on.render_with_assets(&card(0.0), &a).unwrap();
+    }
+    assert_eq!(on.gpu_placed_cache_stats().unwrap().hits, 1);
+    // Same name, same size, other pixels: both a new set and a replaced entry.
+    let mut b = Assets::new();
+    b.insert("photo.png", photo(2));
+    let want = off.render_with_assets(&card(0.0), &b).unwrap();
+    assert!(on.render_with_assets(&card(0.0), &b).unwrap() == want);
+    a.insert("photo.png", photo(2));
+    assert!(on.render_with_assets(&card(0.0), &a).unwrap() == want);
+    assert_eq!(on.gpu_placed_cache_stats().unwrap().hits, 1);
+}
+
+#[test]
+fn gpu_cache_stays_within_its_budget_and_zero_turns_it_off() {
+    // Room for one 150x90 resample, not two.
+    let Some(on) = gpu(150 * 90 * 16 + 1000) else {
+        return;
+    };
+    let mut a = Assets::new();
+    a.insert("one.png", photo(1));
+    a.insert("two.png", photo(2));
+    let scene = |src: &str| {
+        Scene::from_value(&serde_json::json!({
+            "width": 160, "height": 100, "layers": [
+                { "type": "image", "src": src, "x": 5, "y": 3, "width": 150, "height": 90,
+                  "fit": "cover" } ] }))
+        .unwrap()
+    };
+    for src in ["one.png", "one.png", "two.png", "two.png", "one.png"] {
+        on.render_with_assets(&scene(src), &a).unwrap();
+    }
+    let s = on.gpu_placed_cache_stats().unwrap();
+    // one kept, then two in its place; one missed again.
+    assert_eq!((s.images, s.evictions, s.hits), (1, 1, 0), "{s:?}");
+    assert!(s.bytes <= s.budget, "{s:?}");
+    let off = on.with_gpu_placed_cache_budget(0);
+    for _ in 0..3 {
+        off.render_with_assets(&scene("one.png"), &a).unwrap();
+    }
+    let s = off.gpu_placed_cache_stats().unwrap();
+    assert_eq!((s.images, s.bytes, s.budget), (0, 0, 0), "{s:?}");
+    assert_eq!(s.misses, 5, "an off cache counts nothing: {s:?}");
+}
+
+#[test]
+fn gpu_cache_starts_empty_under_the_same_budget_on_a_device_opened_after_a_loss() {
+    let (Some(off), Some(on)) = (gpu(0), gpu(32 << 20)) else {
+        return;
+    };
+    let mut a = Assets::new();
+    a.insert("photo.png", photo(5));
+    let scene = card(0.0);
+    let want = off.render_with_assets(&scene, &a).unwrap();
+    for _ in 0..3 {
+        on.render_with_assets(&scene, &a).unwrap();
+    }
+    assert_eq!(on.gpu_placed_cache_stats().unwrap().images, 1);
+    on.lose_gpu_device_for_test();
+    // The first render after the loss may fail with the lost device; the
+    // next ones run on a new device, whose cache is empty.
+    let _ = on.render_with_assets(&scene, &a);
+    for _ in 0..3 {
+        assert!(on.render_with_assets(&scene, &a).unwrap() == want);
+    }
+    let s = on.gpu_placed_cache_stats().unwrap();
+    assert_eq!(s.budget, 32 << 20, "{s:?}");
+    assert_eq!(s.images, 1, "{s:?}");
+    assert!(s.hits >= 1 && s.hits <= 2, "{s:?}");
+}
