@@ -193,8 +193,13 @@ fn staged_uploads_reuse_their_pooled_mapped_buffers_and_match_the_write_buffer_p
         return;
     }
     let (scene, assets) = staged_image_scene();
-    // Renderers of their own, so each pool holds only this test's resources.
-    let mapped = Renderer::new(Backend::Gpu).unwrap();
+    // Renderers of their own, so each pool holds only this test's resources;
+    // without the device's resampled-image cache, so that every render
+    // uploads the same images (a render reading the rotated layer's resample
+    // from it uploads one image less, and fewer uniforms).
+    let mapped = Renderer::new(Backend::Gpu)
+        .unwrap()
+        .with_gpu_placed_cache_budget(0);
     let first = mapped.render_with_assets(&scene, &assets).unwrap();
     let after_first = mapped.gpu_pool_stats().unwrap();
     for i in 0..20 {

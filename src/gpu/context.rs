@@ -50,6 +50,9 @@ pub(crate) struct GpuContext {
     pub(super) last_phases: Mutex<Option<super::phases::GpuPhases>>,
     /// The largest storage buffer binding, in bytes.
     pub(super) max_storage: u64,
+    /// The offset alignment of a binding into the frame's arena of small
+    /// uploads: the larger of the uniform and storage alignments.
+    pub(super) arena_align: u64,
     pool: Mutex<Pool>,
     /// Resamples kept on the device between renders ([`super::placed`]).
     pub(super) placed: super::placed::GpuPlacedCache,
@@ -290,6 +293,11 @@ impl GpuContext {
         let glyphs = Mutex::new(Glyphs::new(&device, &queue));
         let ctx = GpuContext {
             adapter: summarize(&adapter),
+            arena_align: u64::from(
+                limits
+                    .min_uniform_buffer_offset_alignment
+                    .max(limits.min_storage_buffer_offset_alignment),
+            ),
             max_storage: limits
                 .max_storage_buffer_binding_size
                 .min(limits.max_buffer_size),

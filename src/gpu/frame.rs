@@ -221,6 +221,8 @@ impl GpuContext {
             Some(j) => self.block_staging(j.layout, j.out, loans),
         };
 
+        // Every upload is made: the small ones in one write.
+        self.upload_arena(loans);
         // Bind, then record: passes only.
         let out = Output {
             params: encode_params,

@@ -16,6 +16,21 @@ use crate::placed_cache::PlacedKey;
 pub(super) enum BufferId {
     Pool(usize),
     Cached(usize),
+    /// A slice of the frame's arena of small uploads ([`Loans::arena_push`]).
+    Arena(usize),
+}
+
+/// A frame's uniforms and small tables, gathered on the host and uploaded
+/// in one write into one pooled buffer before anything is bound: a
+/// `queue.write_buffer` each made wgpu allocate and map a staging buffer
+/// each, about a tenth of the driving thread's work on a card.
+#[derive(Debug, Default)]
+struct Arena {
+    bytes: Vec<u8>,
+    /// Each slice's offset and bound size.
+    slices: Vec<(u64, u64)>,
+    /// The pool loan (index in `taken`) holding the uploaded bytes.
+    buffer: Option<usize>,
 }
 
 /// A texture lent to this render.
@@ -33,6 +48,7 @@ pub(super) struct Loans {
     /// Resamples this render fills, kept by the cache once the render is
     /// submitted without error ([`Loans::take_fills`]).
     fills: Vec<(PlacedKey, wgpu::Buffer)>,
+    arena: Arena,
     /// Staged image uploads to record (buffer to texture) before any pass.
     copies: Vec<TextureCopy>,
     /// The render's phase clock, when the breakdown is on
@@ -82,23 +98,67 @@ impl Loans {
         std::mem::take(&mut self.fills)
     }
 
-    /// The pool's loan `id` names; `None` for a cache's buffer.
+    /// Reserves `data` in the frame's arena of small uploads, at an offset
+    /// that is a multiple of `align`, `data.len().max(16)` bytes long (the
+    /// size it is bound with, as a pooled buffer's `want`).
+    pub fn arena_push(&mut self, data: &[u8], align: u64) -> BufferId {
+        let a = &mut self.arena;
+        let offset = (a.bytes.len() as u64).next_multiple_of(align.max(4));
+        let size = (data.len() as u64).max(16);
+        a.bytes.resize(offset as usize, 0);
+        a.bytes.extend_from_slice(data);
+        a.bytes.resize((offset + size) as usize, 0);
+        a.slices.push((offset, size));
+        BufferId::Arena(a.slices.len() - 1)
+    }
+
+    /// The arena's bytes to upload, once, when it holds any and has no
+    /// buffer yet.
+    pub fn arena_to_upload(&self) -> Option<&[u8]> {
+        (self.arena.buffer.is_none() && !self.arena.bytes.is_empty())
+            .then_some(self.arena.bytes.as_slice())
+    }
+
+    /// The pooled buffer the arena was uploaded into.
+    pub fn set_arena_buffer(&mut self, id: BufferId) {
+        if let BufferId::Pool(i) = id {
+            self.arena.buffer = Some(i);
+        }
+    }
+
+    /// The pool's loan `id` names; `None` for a cache's buffer or an arena
+    /// slice.
     fn buffer_loan(&self, id: BufferId) -> Option<&BufferLoan> {
         match id {
             BufferId::Pool(i) => match &self.taken[i] {
                 Loan::Buffer(b) => Some(b),
                 Loan::Texture(_) => unreachable!("a BufferId is only made for a buffer"),
             },
-            BufferId::Cached(_) => None,
+            BufferId::Cached(_) | BufferId::Arena(_) => None,
         }
     }
 
-    pub fn buffer(&self, id: BufferId) -> &wgpu::Buffer {
+    /// The buffer `id` names, the offset of its bytes in it, and how many
+    /// are bound.
+    fn resolve(&self, id: BufferId) -> (&wgpu::Buffer, u64, u64) {
         match (id, self.buffer_loan(id)) {
-            (_, Some(loan)) => &loan.buffer,
-            (BufferId::Cached(i), None) => &self.cached[i].0,
+            (_, Some(loan)) => (&loan.buffer, 0, loan.want),
+            (BufferId::Cached(i), None) => (&self.cached[i].0, 0, self.cached[i].1),
+            (BufferId::Arena(k), None) => {
+                let (offset, size) = self.arena.slices[k];
+                match self.arena.buffer.map(|i| &self.taken[i]) {
+                    Some(Loan::Buffer(b)) => (&b.buffer, offset, size),
+                    _ => unreachable!("the arena is uploaded before anything is bound"),
+                }
+            }
             (BufferId::Pool(_), None) => unreachable!("a Pool id names a pool loan"),
         }
+    }
+
+    /// The whole buffer `id` lives in (for copies: pool loans and the
+    /// cache's buffers; an arena slice is only ever bound).
+    pub fn buffer(&self, id: BufferId) -> &wgpu::Buffer {
+        self.resolve(id).0
     }
 
     /// Unmaps a written upload staging buffer (lent mapped) for the GPU.
@@ -117,17 +177,13 @@ impl Loans {
     }
 
     /// The buffer bound with exactly the bytes the borrower asked for
-    /// (pooled buffers are larger).
+    /// (pooled buffers are larger; an arena slice is part of the arena).
     pub fn binding(&self, id: BufferId) -> wgpu::BindingResource<'_> {
-        let (buffer, want) = match (id, self.buffer_loan(id)) {
-            (_, Some(loan)) => (&loan.buffer, loan.want),
-            (BufferId::Cached(i), None) => (&self.cached[i].0, self.cached[i].1),
-            (BufferId::Pool(_), None) => unreachable!("a Pool id names a pool loan"),
-        };
+        let (buffer, offset, size) = self.resolve(id);
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer,
-            offset: 0,
-            size: std::num::NonZeroU64::new(want),
+            offset,
+            size: std::num::NonZeroU64::new(size),
         })
     }
 
@@ -191,8 +247,40 @@ impl Loans {
         self.clock = None;
         self.cached.clear();
         self.fills.clear();
+        self.arena = Arena::default();
         for loan in self.taken.drain(..) {
             pool.give_back(loan);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arena_slices_start_aligned_hold_at_least_sixteen_bytes_and_upload_once() {
+        let mut loans = Loans::default();
+        assert!(
+            loans.arena_to_upload().is_none(),
+            "an empty arena uploads nothing"
+        );
+        let a = loans.arena_push(&[1; 20], 256);
+        let b = loans.arena_push(&[2; 4], 256);
+        let c = loans.arena_push(&[3; 300], 256);
+        assert_eq!(
+            (a, b, c),
+            (BufferId::Arena(0), BufferId::Arena(1), BufferId::Arena(2))
+        );
+        assert_eq!(loans.arena.slices, vec![(0, 20), (256, 16), (512, 300)]);
+        let bytes = loans.arena_to_upload().expect("bytes to upload");
+        assert_eq!(bytes.len(), 812);
+        assert!(bytes[..20].iter().all(|&v| v == 1) && bytes[20..256].iter().all(|&v| v == 0));
+        assert_eq!(&bytes[256..260], &[2; 4]);
+        assert!(bytes[260..272].iter().all(|&v| v == 0));
+        assert!(bytes[512..].iter().all(|&v| v == 3));
+        // Uploaded (a pool loan holds it): not again.
+        loans.arena.buffer = Some(0);
+        assert!(loans.arena_to_upload().is_none());
     }
 }

@@ -17,6 +17,11 @@ use crate::error::Error;
 use crate::pixels::PremulImage;
 use crate::plan::Stops;
 
+/// Uniforms and tables at most this large go into the frame's arena
+/// (one upload for all of them, [`Loans::arena_push`]); larger ones get a
+/// pooled buffer of their own.
+const ARENA_ITEM_BYTES: usize = 64 << 10;
+
 /// Images at least this large are uploaded through parallel staging.
 const STAGED_UPLOAD_BYTES: usize = 1 << 20;
 
@@ -109,6 +114,9 @@ impl Rows<'_> {
 impl GpuContext {
     /// A pooled buffer for `usage` holding `bytes`.
     fn upload(&self, bytes: &[u8], usage: wgpu::BufferUsages, loans: &mut Loans) -> BufferId {
+        if bytes.len() <= ARENA_ITEM_BYTES {
+            return loans.arena_push(bytes, self.arena_align);
+        }
         let id = self.take_buffer(
             bytes.len() as u64,
             usage | wgpu::BufferUsages::COPY_DST,
@@ -116,6 +124,23 @@ impl GpuContext {
         );
         self.queue.write_buffer(loans.buffer(id), 0, bytes);
         id
+    }
+
+    /// Uploads the frame's arena of small uploads (if it holds any) in one
+    /// write into a pooled buffer: called once every upload is made and
+    /// before anything is bound.
+    pub(super) fn upload_arena(&self, loans: &mut Loans) {
+        let Some(len) = loans.arena_to_upload().map(<[u8]>::len) else {
+            return;
+        };
+        let usage = wgpu::BufferUsages::UNIFORM
+            | wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST;
+        let id = self.take_buffer(len as u64, usage, loans);
+        if let Some(bytes) = loans.arena_to_upload() {
+            self.queue.write_buffer(loans.buffer(id), 0, bytes);
+        }
+        loans.set_arena_buffer(id);
     }
 
     /// A read-only storage buffer holding `bytes`.
