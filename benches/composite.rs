@@ -254,7 +254,9 @@ fn bench(c: &mut Criterion) {
     // Eight posters, each decoded, rendered and PNG-encoded, on the GPU:
     // one after another, and as a batch (the next poster is decoded,
     // uploaded and submitted while the previous one is read back and
-    // encoded).
+    // encoded). The renderer's caches are on, as on the CPU above: since
+    // 2026-11-27 that includes the device's resampled-image cache, so the
+    // photo is resampled once, not per poster as in earlier figures.
     match Renderer::new(Backend::Gpu) {
         Ok(gpu) => {
             eprintln!("GPU backend on {:?}", gpu.adapter());

@@ -44,9 +44,11 @@ pub struct PlacedCacheStats {
     pub bytes: u64,
     /// The byte budget.
     pub budget: u64,
-    /// Image layers that read their resample from the cache.
+    /// Image layers that read their resample from the cache (on the GPU,
+    /// counted per tile of a canvas drawn in tiles).
     pub hits: u64,
-    /// Image layers that resampled (their key was not held).
+    /// Image layers that resampled (their key was not held; per tile on
+    /// the GPU, as `hits`).
     pub misses: u64,
     /// Images dropped to stay under the budget.
     pub evictions: u64,
@@ -126,6 +128,8 @@ struct Inner<V> {
     /// Digests of keys missed once, oldest first.
     seen: VecDeque<u64>,
     seen_set: HashSet<u64>,
+    /// Digests of keys a render has claimed to fill ([`PlacedCache::claim`]).
+    filling: HashSet<u64>,
     hits: u64,
     misses: u64,
 }
@@ -162,6 +166,7 @@ impl<V: Clone> PlacedCache<V> {
             entries: ByteLru::new(budget),
             seen: VecDeque::new(),
             seen_set: HashSet::new(),
+            filling: HashSet::new(),
             hits: 0,
             misses: 0,
         };
@@ -240,15 +245,33 @@ impl<V: Clone> PlacedCache<V> {
         Lookup::Pass
     }
 
+    /// Claims the filling of `key` after a lookup answered
+    /// [`Lookup::Fill`]: true for the first claim, false while another
+    /// render (or another layer of the same render) fills it, which then
+    /// resamples without keeping. The claim ends with [`PlacedCache::insert`]
+    /// or [`PlacedCache::release`].
+    pub fn claim(&self, key: &PlacedKey) -> bool {
+        let digest = key.digest();
+        self.lock().filling.insert(digest)
+    }
+
+    /// Ends a claim whose fill will not be inserted (its render failed).
+    pub fn release(&self, key: &PlacedKey) {
+        let digest = key.digest();
+        self.lock().filling.remove(&digest);
+    }
+
     /// Keeps `image`, the resample `key` names, evicting the least
-    /// recently used images to stay within the budget.
+    /// recently used images to stay within the budget (and ends a claim
+    /// of `key`).
     pub fn insert(&self, key: PlacedKey, image: V) {
         let bytes = self.bytes_of(&key);
+        let digest = key.digest();
         let mut inner = self.lock();
+        inner.filling.remove(&digest);
         if inner.entries.peek(&key).is_some() {
             return;
         }
-        let digest = key.digest();
         if inner.entries.insert(key, image, bytes) {
             inner.seen_set.remove(&digest);
         }
@@ -297,5 +320,18 @@ mod tests {
         assert!(matches!(cache.lookup(&key(9, 40), true), Lookup::Pass));
         cache.insert(key(9, 40), image(40));
         assert_eq!(cache.stats().images, 3);
+    }
+
+    #[test]
+    fn one_render_at_a_time_fills_a_key_until_it_is_kept_or_released() {
+        let cache: PlacedCache<u8> = PlacedCache::holding(1 << 20, 16);
+        let k = key(1, 16);
+        assert!(cache.claim(&k));
+        assert!(!cache.claim(&k), "a second filler while the first fills");
+        cache.release(&k);
+        assert!(cache.claim(&k), "released: claimable again");
+        cache.insert(k.clone(), 7);
+        assert!(cache.claim(&k), "kept: the claim ended");
+        assert_eq!(cache.stats().bytes, 16 * 16 * 16);
     }
 }

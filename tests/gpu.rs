@@ -161,6 +161,11 @@ fn pool_live_bytes_stay_under_budget_and_flat_over_1000_renders() {
     }
     let s = gpu.gpu_pool_stats().unwrap();
     eprintln!("pool after 1000 renders: {s:?}");
+    // The device's resample cache (rotated images of three sources at seven
+    // angles and six sizes) holds device memory of its own, within its own
+    // budget.
+    let c = gpu.gpu_placed_cache_stats().unwrap();
+    assert!(c.images > 0 && c.bytes <= c.budget, "{c:?}");
     assert!(
         peak_second <= peak_first,
         "live bytes grew: {peak_first} then {peak_second}"
@@ -260,9 +265,12 @@ fn in_frame_overlap_on_and_off_render_the_same_bytes_on_both_compositors() {
     }
     let (scene, assets) = multi_image_scene();
     for compositor in [GpuCompositor::Fragment, GpuCompositor::Compute] {
+        // Without the device's resample cache: every render uploads every
+        // image, the rotated one's for resampling too.
         let gpu = Renderer::new(Backend::Gpu)
             .unwrap()
-            .with_gpu_compositor(compositor);
+            .with_gpu_compositor(compositor)
+            .with_gpu_placed_cache_budget(0);
         let gpu = gpu.with_gpu_overlap_for_test(false);
         let off = gpu.render_with_assets(&scene, &assets).unwrap();
         let gpu = gpu.with_gpu_overlap_for_test(true);

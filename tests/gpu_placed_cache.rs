@@ -214,3 +214,34 @@ fn gpu_cache_starts_empty_under_the_same_budget_on_a_device_opened_after_a_loss(
     assert_eq!(s.images, 1, "{s:?}");
     assert!(s.hits >= 1 && s.hits <= 2, "{s:?}");
 }
+
+#[test]
+fn gpu_cache_serves_a_canvas_drawn_in_tiles_the_bytes_it_renders_without_it() {
+    // Textures capped at 256 pixels: the 600x300 canvas is drawn in tiles,
+    // each looking up its own part of the photo (the rotated layer's whole
+    // resample, which tiles share).
+    let (Some(off), Some(on)) = (gpu(0), gpu(64 << 20)) else {
+        return;
+    };
+    let (off, on) = (
+        off.with_gpu_max_texture_side(256),
+        on.with_gpu_max_texture_side(256),
+    );
+    // A photo within the cap (a larger one is resampled on the CPU).
+    let small = image::imageops::crop_imm(&photo(4), 0, 0, 240, 160).to_image();
+    let mut a = Assets::new();
+    a.insert("photo.png", small);
+    let scene = Scene::from_value(&serde_json::json!({
+        "width": 600, "height": 300, "background": "#203040", "layers": [
+            { "type": "image", "src": "photo.png", "fit": "cover" },
+            { "type": "image", "src": "photo.png", "x": 250, "y": 40, "width": 300, "height": 200,
+              "fit": "contain", "rotate": 23, "opacity": 0.8 } ] }))
+    .unwrap();
+    let want = off.render_with_assets(&scene, &a).unwrap();
+    for pass in 0..3 {
+        let got = on.render_with_assets(&scene, &a).unwrap();
+        assert!(got == want, "pass {pass} differs from the uncached render");
+    }
+    let s = on.gpu_placed_cache_stats().unwrap();
+    assert!(s.hits > 0 && s.images > 0, "{s:?}");
+}

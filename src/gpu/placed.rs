@@ -10,9 +10,13 @@
 //! A resample is filled into a buffer of its own (not the pool's), which
 //! the cache takes once the render that writes it is submitted without
 //! error: later renders are submitted after it on the same queue, so they
-//! read it written. Images resampled on the CPU (over the texture size
+//! read it written. One render at a time fills a key (a claim, ended when
+//! the buffer is kept or the render fails); the others resample it into
+//! the pool's scratch meanwhile, so concurrent renders never allocate the
+//! same buffer twice. Images resampled on the CPU (over the texture size
 //! limit) are not kept. The cache belongs to the device: a device opened
-//! after a loss starts empty.
+//! after a loss starts empty. Hits and misses count lookups: one per image
+//! layer and tile.
 
 use super::context::GpuContext;
 use super::loans::{BufferId, Loans};
@@ -48,9 +52,11 @@ pub(super) enum GpuUse {
 
 impl GpuContext {
     /// Looks layer `index`'s resample of `img` with `xw` x `yw` up (counted
-    /// in the stats); a hit is bound through `loans`. `Pass` when the cache
-    /// is off or the image has no identity across renders (an animation's
-    /// frame).
+    /// in the stats: one lookup per layer and tile); a hit is bound through
+    /// `loans`. `Pass` when the cache is off, the image has no identity
+    /// across renders (an animation's frame), the key was not missed before
+    /// (the doorkeeper), its resample is over the whole budget, or another
+    /// render is filling it.
     pub(super) fn placed_use(
         &self,
         plan: &Plan<'_>,
@@ -78,8 +84,10 @@ impl GpuContext {
                 let want = self.placed.bytes_of(&key);
                 GpuUse::Hit(loans.add_cached(buffer, want))
             }
-            Lookup::Fill => GpuUse::Fill(key),
-            Lookup::Pass => GpuUse::Pass,
+            // One filler per key: another render (or layer) filling it
+            // already makes the same buffer.
+            Lookup::Fill if self.placed.claim(&key) => GpuUse::Fill(key),
+            Lookup::Fill | Lookup::Pass => GpuUse::Pass,
         }
     }
 
@@ -101,6 +109,14 @@ impl GpuContext {
     pub(super) fn keep_fills(&self, loans: &mut Loans) {
         for (key, buffer) in loans.take_fills() {
             self.placed.insert(key, buffer);
+        }
+    }
+
+    /// Ends the claims of fills a render will not keep (it failed before
+    /// its submission was clean): called as its loans go back.
+    pub(super) fn release_fills(&self, loans: &mut Loans) {
+        for (key, _) in loans.take_fills() {
+            self.placed.release(&key);
         }
     }
 }

@@ -73,7 +73,7 @@ impl GpuContext {
             GpuUse::Pass => None,
         };
         let texture = self.upload_texture(img, loans);
-        let r = self.resample(texture, (sw, sh), xw, yw, space_code(space), fill, loans)?;
+        let r = self.resample(texture, (sw, sh), (xw, yw), space_code(space), fill, loans)?;
         Ok((r.out, Some(r)))
     }
 
@@ -81,13 +81,11 @@ impl GpuContext {
     /// (two per band of [`PassPlan`]) that resample `texture` into an
     /// `xw.len()` x `yw.len()` premultiplied buffer: the pool's scratch, or
     /// with `fill`, a buffer of its own that the cache keeps.
-    #[allow(clippy::too_many_arguments)]
     fn resample(
         &self,
         texture: TextureId,
         (sw, sh): (u32, u32),
-        xw: &AxisWeights,
-        yw: &AxisWeights,
+        (xw, yw): (&AxisWeights, &AxisWeights),
         space: u32,
         fill: Option<PlacedKey>,
         loans: &mut Loans,
