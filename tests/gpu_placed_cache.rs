@@ -9,16 +9,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use impasto::{Assets, Backend, Renderer, RgbaImage, Scene};
-use serde_json::Value;
 
 use common::backends::opened_gpu;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A GPU renderer of its own with a GPU cache of `budget` bytes (and none
 /// on the CPU side, which a GPU render does not use).
@@ -31,62 +24,12 @@ fn gpu(budget: u64) -> Option<Renderer> {
     )
 }
 
-/// The golden scenes that draw an image, each also in the other blend
-/// space, and the poster example, with the folder their images are in.
-fn scenes() -> Vec<(String, Value, PathBuf)> {
-    let golden = root().join("tests/golden");
-    let text = std::fs::read_to_string(golden.join("scenes.json")).unwrap();
-    let all: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
-    let mut out = Vec::new();
-    for (name, json) in all {
-        let layers = json["layers"].as_array().unwrap();
-        if !layers.iter().any(|l| l["type"] == "image") {
-            continue;
-        }
-        let mut other = json.clone();
-        let linear = json["blend_space"] == "linear";
-        other["blend_space"] = Value::from(if linear { "srgb" } else { "linear" });
-        out.push((name.clone(), json, golden.clone()));
-        out.push((format!("{name} (other space)"), other, golden.clone()));
-    }
-    let poster = root().join("examples/poster");
-    let json = std::fs::read_to_string(poster.join("poster.json")).unwrap();
-    out.push((
-        "poster".into(),
-        serde_json::from_str(&json).unwrap(),
-        poster,
-    ));
-    out
-}
-
-fn render(r: &Renderer, json: &Value, dir: &Path) -> RgbaImage {
-    let scene = Scene::from_value(json).unwrap();
-    r.clone().with_asset_root(dir).render(&scene).unwrap()
-}
-
 #[test]
 fn gpu_renders_from_the_cache_equal_renders_without_it_over_the_scenes_with_images() {
     let (Some(off), Some(on)) = (gpu(0), gpu(256 << 20)) else {
         return;
     };
-    let mut layers = 0;
-    for (name, json, dir) in scenes() {
-        let want = render(&off, &json, &dir);
-        // Missed once, filled, then read from the cache.
-        for pass in 0..3 {
-            let got = render(&on, &json, &dir);
-            assert!(
-                got == want,
-                "{name}: pass {pass} differs from the uncached render"
-            );
-        }
-        layers += json["layers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|l| l["type"] == "image")
-            .count();
-    }
+    let layers = common::cached_renders_match(&off, &on, true);
     let s = on.gpu_placed_cache_stats().unwrap();
     // Every resample kept was missed twice (missed, filled) and then read
     // once: all of them, rotated ones included, on the GPU.
@@ -110,9 +53,14 @@ fn photo(seed: u8) -> RgbaImage {
 /// A 160x100 card: the photo cover-fit into 150x90, turned by `rotate`
 /// degrees.
 fn card(rotate: f64) -> Scene {
+    card_of("photo.png", rotate)
+}
+
+/// [`card`] drawing the image `src`.
+fn card_of(src: &str, rotate: f64) -> Scene {
     Scene::from_value(&serde_json::json!({
         "width": 160, "height": 100, "layers": [
-            { "type": "image", "src": "photo.png", "x": 5, "y": 3, "width": 150, "height": 90,
+            { "type": "image", "src": src, "x": 5, "y": 3, "width": 150, "height": 90,
               "fit": "cover", "rotate": rotate } ] }))
     .unwrap()
 }
@@ -166,15 +114,8 @@ fn gpu_cache_stays_within_its_budget_and_zero_turns_it_off() {
     let mut a = Assets::new();
     a.insert("one.png", photo(1));
     a.insert("two.png", photo(2));
-    let scene = |src: &str| {
-        Scene::from_value(&serde_json::json!({
-            "width": 160, "height": 100, "layers": [
-                { "type": "image", "src": src, "x": 5, "y": 3, "width": 150, "height": 90,
-                  "fit": "cover" } ] }))
-        .unwrap()
-    };
     for src in ["one.png", "one.png", "two.png", "two.png", "one.png"] {
-        on.render_with_assets(&scene(src), &a).unwrap();
+        on.render_with_assets(&card_of(src, 0.0), &a).unwrap();
     }
     let s = on.gpu_placed_cache_stats().unwrap();
     // one kept, then two in its place; one missed again.
@@ -182,7 +123,8 @@ fn gpu_cache_stays_within_its_budget_and_zero_turns_it_off() {
     assert!(s.bytes <= s.budget, "{s:?}");
     let off = on.with_gpu_placed_cache_budget(0);
     for _ in 0..3 {
-        off.render_with_assets(&scene("one.png"), &a).unwrap();
+        off.render_with_assets(&card_of("one.png", 0.0), &a)
+            .unwrap();
     }
     let s = off.gpu_placed_cache_stats().unwrap();
     assert_eq!((s.images, s.bytes, s.budget), (0, 0, 0), "{s:?}");

@@ -4,15 +4,10 @@
 //! example, and a cached resample is never used for other pixels: another
 //! in-memory image under the same name, a changed file, another space.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use image::RgbaImage;
 use impasto::{Assets, Backend, Limits, Renderer, Scene};
-use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn renderer(budget: u64) -> Renderer {
     Renderer::new(Backend::Cpu)
@@ -21,58 +16,12 @@ fn renderer(budget: u64) -> Renderer {
         .with_placed_cache_budget(budget)
 }
 
-/// The golden scenes, each also in the other blend space, and the poster
-/// example, with the folder their images are in.
-fn scenes() -> Vec<(String, Value, PathBuf)> {
-    let golden = root().join("tests/golden");
-    let text = std::fs::read_to_string(golden.join("scenes.json")).unwrap();
-    let all: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
-    let mut out = Vec::new();
-    for (name, json) in all {
-        let mut other = json.clone();
-        let linear = json["blend_space"] == "linear";
-        other["blend_space"] = Value::from(if linear { "srgb" } else { "linear" });
-        out.push((name.clone(), json, golden.clone()));
-        out.push((format!("{name} (other space)"), other, golden.clone()));
-    }
-    let poster = root().join("examples/poster");
-    let json = std::fs::read_to_string(poster.join("poster.json")).unwrap();
-    out.push((
-        "poster".into(),
-        serde_json::from_str(&json).unwrap(),
-        poster,
-    ));
-    out
-}
-
-fn render(r: &Renderer, json: &Value, dir: &Path) -> RgbaImage {
-    let scene = Scene::from_value(json).unwrap();
-    r.clone().with_asset_root(dir).render(&scene).unwrap()
-}
-
 #[test]
 fn renders_from_the_cache_equal_renders_without_it_over_the_scene_set() {
     let off = renderer(0);
     // One cache for every scene, so that a key too coarse would show.
     let on = renderer(256 << 20);
-    let mut images = 0;
-    for (name, json, dir) in scenes() {
-        let want = render(&off, &json, &dir);
-        // Missed once, filled, then read from the cache.
-        for pass in 0..3 {
-            let got = render(&on, &json, &dir);
-            assert!(
-                got == want,
-                "{name}: pass {pass} differs from the uncached render"
-            );
-        }
-        images += json["layers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|l| l["type"] == "image")
-            .count();
-    }
+    let images = common::cached_renders_match(&off, &on, false);
     let s = on.placed_cache_stats();
     // Every resample kept was missed twice (missed, filled) and then read.
     assert!(

@@ -46,6 +46,69 @@ pub const BLEND_NAMES: &[&str] = &[
     "luminosity",
 ];
 
+/// The scenes the resampled-image cache tests render (`tests/placed_cache.rs`
+/// for the CPU, `tests/gpu_placed_cache.rs` for the GPU): the golden scenes
+/// (those that draw an image, with `images_only`), each also in the other
+/// blend space, and the poster example, with the folder their images are in.
+pub fn cache_scenes(images_only: bool) -> Vec<(String, Value, PathBuf)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let golden = root.join("tests/golden");
+    let text = std::fs::read_to_string(golden.join("scenes.json")).unwrap();
+    let all: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
+    let mut out = Vec::new();
+    for (name, json) in all {
+        let layers = json["layers"].as_array().unwrap();
+        if images_only && !layers.iter().any(|l| l["type"] == "image") {
+            continue;
+        }
+        let mut other = json.clone();
+        let linear = json["blend_space"] == "linear";
+        other["blend_space"] = Value::from(if linear { "srgb" } else { "linear" });
+        out.push((name.clone(), json, golden.clone()));
+        out.push((format!("{name} (other space)"), other, golden.clone()));
+    }
+    let poster = root.join("examples/poster");
+    let json = std::fs::read_to_string(poster.join("poster.json")).unwrap();
+    out.push((
+        "poster".into(),
+        serde_json::from_str(&json).unwrap(),
+        poster,
+    ));
+    out
+}
+
+/// Renders each scene of [`cache_scenes`] once with `off` and three times
+/// with `on` (missed once, filled, then read from its cache), asserting the
+/// same bytes every time; returns how many image layers they drew.
+pub fn cached_renders_match(
+    off: &impasto::Renderer,
+    on: &impasto::Renderer,
+    images_only: bool,
+) -> usize {
+    let render = |r: &impasto::Renderer, json: &Value, dir: &Path| {
+        let scene = impasto::Scene::from_value(json).unwrap();
+        r.clone().with_asset_root(dir).render(&scene).unwrap()
+    };
+    let mut images = 0;
+    for (name, json, dir) in cache_scenes(images_only) {
+        let want = render(off, &json, &dir);
+        for pass in 0..3 {
+            let got = render(on, &json, &dir);
+            assert!(
+                got == want,
+                "{name}: pass {pass} differs from the uncached render"
+            );
+        }
+        images += json["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["type"] == "image")
+            .count();
+    }
+    images
+}
+
 /// Where failing tests write images: `target/test-failures/`.
 pub fn failure_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-failures");
