@@ -272,6 +272,38 @@ fn one_and_three_gpu_driving_threads_write_byte_identical_files_on_every_backend
 }
 
 #[test]
+fn every_cache_off_writes_the_bytes_every_cache_on_writes_on_every_backend() {
+    // The photo is drawn by every row: with the caches on it is decoded and
+    // resampled once (on the GPU, uploaded once); with them off, per row.
+    for backend in backends_here() {
+        let case = Case::new(TEMPLATE).on(backend);
+        case.write("rows.csv", &rows_csv());
+        let on = case.batch("rows.csv", "a/{{id}}.jpg", &["--jobs", "1"]);
+        assert_eq!(on.code, 0, "{}", on.stderr);
+        let off = case.batch(
+            "rows.csv",
+            "b/{{id}}.jpg",
+            &[
+                "--jobs",
+                "1",
+                "--asset-cache-bytes",
+                "0",
+                "--placed-cache-bytes",
+                "0",
+                "--gpu-placed-cache-bytes",
+                "0",
+                "--gpu-pool-bytes",
+                "33554432",
+            ],
+        );
+        assert_eq!(off.code, 0, "{}", off.stderr);
+        let (a, b) = (case.files("a"), case.files("b"));
+        assert_eq!(a.len(), 12, "{backend}");
+        assert_eq!(a, b, "{backend}");
+    }
+}
+
+#[test]
 fn an_undeclared_variable_exits_2_before_anything_is_written() {
     let case = Case::new(&TEMPLATE.replace("\"{{title}}\"", "\"{{titel}}\""));
     case.write("rows.csv", &rows_csv());

@@ -281,6 +281,21 @@ fn metrics_counts_add_up_to_the_requests_sent() {
     assert!(server.metric("impasto_weights_cache_tables") >= 2.0);
 }
 
+#[test]
+fn cache_budgets_given_on_the_command_line_are_the_ones_in_the_metrics() {
+    let server = Server::start(&[
+        "--assets",
+        poster_dir().to_str().expect("utf-8"),
+        "--asset-cache-bytes",
+        "1000000",
+        "--placed-cache-bytes",
+        "0",
+    ]);
+    assert_eq!(post(&server.url("/render"), SMALL, &[]).0, 200);
+    assert_eq!(server.metric("impasto_asset_cache_budget_bytes"), 1e6);
+    assert_eq!(server.metric("impasto_placed_cache_budget_bytes"), 0.0);
+}
+
 #[cfg(unix)]
 #[test]
 fn sigterm_finishes_the_render_in_flight_and_exits_0() {

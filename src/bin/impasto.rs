@@ -16,6 +16,8 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod batch;
 #[path = "impasto/bench/mod.rs"]
 mod bench;
+#[path = "impasto/caches.rs"]
+mod caches;
 #[path = "impasto/gpu_drivers.rs"]
 mod gpu_drivers;
 #[path = "impasto/oneoff.rs"]

@@ -89,6 +89,8 @@ pub struct BatchArgs {
     /// manifest; `error` fails the row.
     #[arg(long, value_enum, default_value_t = crate::oneoff::MissingGlyphsArg::Warn)]
     missing_glyphs: crate::oneoff::MissingGlyphsArg,
+    #[command(flatten)]
+    caches: crate::caches::CacheArgs,
 }
 
 /// `K/N` with `K < N`.
@@ -181,9 +183,11 @@ fn renderer(args: &BatchArgs) -> Result<Renderer, Error> {
     for dir in &args.font_dirs {
         renderer = renderer.with_font_dir(dir);
     }
-    Ok(renderer
-        .with_system_fonts(!args.no_system_fonts)
-        .with_missing_glyphs(args.missing_glyphs.into()))
+    Ok(args.caches.apply(
+        renderer
+            .with_system_fonts(!args.no_system_fonts)
+            .with_missing_glyphs(args.missing_glyphs.into()),
+    ))
 }
 
 #[cfg(test)]

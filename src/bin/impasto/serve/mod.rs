@@ -109,6 +109,8 @@ pub struct ServeArgs {
     /// Largest image file, local or fetched, in bytes.
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
     max_image_file_bytes: u64,
+    #[command(flatten)]
+    caches: crate::caches::CacheArgs,
 }
 
 /// What every request shares.
@@ -195,11 +197,13 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         max_image_file_bytes: args.max_image_file_bytes,
         ..Limits::default()
     };
-    let mut renderer = Renderer::new(args.backend.into())?
-        .with_gpu_compositor(args.gpu_compositor.into())
-        .with_limits(limits)
-        .with_asset_root(&args.assets)
-        .with_system_fonts(!args.no_system_fonts);
+    let mut renderer = args.caches.apply(
+        Renderer::new(args.backend.into())?
+            .with_gpu_compositor(args.gpu_compositor.into())
+            .with_limits(limits)
+            .with_asset_root(&args.assets)
+            .with_system_fonts(!args.no_system_fonts),
+    );
     for dir in &args.font_dirs {
         renderer = renderer.with_font_dir(dir);
     }
