@@ -57,7 +57,7 @@ for n in $drivers; do
 done
 
 echo
-echo "== 3. impasto batch: $rows rows of examples/batch (600x750 JPEG cards), CPU then GPU"
+echo "== 3. impasto batch: $rows rows of examples/batch (600x750 JPEG cards), CPU, GPU, GPU without caches"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ -f "$here/examples/batch/card.json" ]; then
@@ -69,13 +69,17 @@ if [ -f "$here/examples/batch/card.json" ]; then
     for ((i = 0; i < rows; i += n)); do printf '%s\n' "$body"; done | head -n "$rows" \
       | awk -F, 'BEGIN { OFS = "," } { $1 = $1 "-" NR; print }'
   } > "$work/rows_many.csv"
+  # gpu-nocache: the GPU with the caches kept between rows turned off
+  # (decoded images, resamples on the device), to see what they save.
   for round in 1 2; do
-    for b in cpu gpu; do
+    for b in cpu gpu gpu-nocache; do
       rm -rf "$work/out"
+      extra=()
+      [ "$b" = gpu-nocache ] && extra=(--asset-cache-bytes 0 --gpu-placed-cache-bytes 0)
       start=$(date +%s.%N)
       summary=$(run 120 "$imp" batch "$work/card.json" --data "$work/rows_many.csv" \
-        --assets "$here/examples/poster" -o "$work/out/{{id}}.jpg" --backend "$b" \
-        --no-system-fonts 2>&1 >/dev/null | grep "impasto batch:")
+        --assets "$here/examples/poster" -o "$work/out/{{id}}.jpg" --backend "${b%-nocache}" \
+        "${extra[@]}" --no-system-fonts 2>&1 >/dev/null | grep "impasto batch:")
       end=$(date +%s.%N)
       written=$(find "$work/out" -name '*.jpg' 2>/dev/null | wc -l)
       awk -v b="$b" -v r="$round" -v s="$start" -v e="$end" -v w="$written" \
