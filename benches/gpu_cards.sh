@@ -70,7 +70,8 @@ if [ -f "$here/examples/batch/card.json" ]; then
       | awk -F, 'BEGIN { OFS = "," } { $1 = $1 "-" NR; print }'
   } > "$work/rows_many.csv"
   # gpu-nocache: the GPU with the caches kept between rows turned off
-  # (decoded images, resamples on the device), to see what they save.
+  # (decoded images, resamples on the device), to see what they save (the
+  # process-wide weight tables and the resource pool stay on).
   for round in 1 2; do
     for b in cpu gpu gpu-nocache; do
       rm -rf "$work/out"
@@ -79,7 +80,7 @@ if [ -f "$here/examples/batch/card.json" ]; then
       start=$(date +%s.%N)
       summary=$(run 120 "$imp" batch "$work/card.json" --data "$work/rows_many.csv" \
         --assets "$here/examples/poster" -o "$work/out/{{id}}.jpg" --backend "${b%-nocache}" \
-        "${extra[@]}" --no-system-fonts 2>&1 >/dev/null | grep "impasto batch:")
+        ${extra[@]+"${extra[@]}"} --no-system-fonts 2>&1 >/dev/null | grep "impasto batch:")
       end=$(date +%s.%N)
       written=$(find "$work/out" -name '*.jpg' 2>/dev/null | wc -l)
       awk -v b="$b" -v r="$round" -v s="$start" -v e="$end" -v w="$written" \

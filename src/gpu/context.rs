@@ -385,7 +385,10 @@ impl GpuContext {
 
     /// Changes the pool's byte budget.
     pub fn set_pool_budget(&self, bytes: u64) {
-        self.pool().set_budget(bytes);
+        // As a new context's (`GpuContext::new`): at most four of the
+        // adapter's largest buffers, so a recovery keeps the same budget.
+        let most = self.device.limits().max_buffer_size.saturating_mul(4);
+        self.pool().set_budget(bytes.min(most));
     }
 
     /// The resampled-image cache's figures.

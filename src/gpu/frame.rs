@@ -83,7 +83,9 @@ impl GpuContext {
             ));
         }
         if tile_w == w && tile_h == h {
-            return self.submit_tile(plan, want).map(Pending::InFlight);
+            return self
+                .submit_tile(plan, want)
+                .map(|f| Pending::InFlight(Box::new(f)));
         }
         self.render_tiles(plan, (tile_w, tile_h), stop)
             .map(Pending::Done)

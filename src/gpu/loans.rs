@@ -48,6 +48,9 @@ pub(super) struct Loans {
     /// Resamples this render fills, kept by the cache once the render is
     /// submitted without error ([`Loans::take_fills`]).
     fills: Vec<(PlacedKey, wgpu::Buffer)>,
+    /// Keys this render claimed to fill (`PlacedCache::claim`): every claim
+    /// is ended when the loans go back, whatever happened in between.
+    claims: Vec<PlacedKey>,
     arena: Arena,
     /// Staged image uploads to record (buffer to texture) before any pass.
     copies: Vec<TextureCopy>,
@@ -98,18 +101,34 @@ impl Loans {
         std::mem::take(&mut self.fills)
     }
 
+    /// Remembers a claim this render made, to end it with the loans.
+    pub fn add_claim(&mut self, key: PlacedKey) {
+        self.claims.push(key);
+    }
+
+    /// The claims this render made.
+    pub fn take_claims(&mut self) -> Vec<PlacedKey> {
+        std::mem::take(&mut self.claims)
+    }
+
     /// Reserves `data` in the frame's arena of small uploads, at an offset
     /// that is a multiple of `align`, `data.len().max(16)` bytes long (the
-    /// size it is bound with, as a pooled buffer's `want`).
-    pub fn arena_push(&mut self, data: &[u8], align: u64) -> BufferId {
+    /// size it is bound with, as a pooled buffer's `want`), rounded up to 4.
+    /// `None` once the arena is uploaded (a push then would bind bytes
+    /// never written) or when it would grow past `max` bytes: the caller
+    /// then uploads into a buffer of its own.
+    pub fn arena_push(&mut self, data: &[u8], align: u64, max: u64) -> Option<BufferId> {
         let a = &mut self.arena;
         let offset = (a.bytes.len() as u64).next_multiple_of(align.max(4));
-        let size = (data.len() as u64).max(16);
+        let size = (data.len() as u64).max(16).next_multiple_of(4);
+        if a.buffer.is_some() || offset + size > max {
+            return None;
+        }
         a.bytes.resize(offset as usize, 0);
         a.bytes.extend_from_slice(data);
         a.bytes.resize((offset + size) as usize, 0);
         a.slices.push((offset, size));
-        BufferId::Arena(a.slices.len() - 1)
+        Some(BufferId::Arena(a.slices.len() - 1))
     }
 
     /// The arena's bytes to upload, once, when it holds any and has no
@@ -155,10 +174,14 @@ impl Loans {
         }
     }
 
-    /// The whole buffer `id` lives in (for copies: pool loans and the
-    /// cache's buffers; an arena slice is only ever bound).
+    /// The whole buffer `id` names (for copies and mapping: pool loans and
+    /// the cache's buffers; an arena slice is only ever bound, through
+    /// [`Loans::binding`]).
     pub fn buffer(&self, id: BufferId) -> &wgpu::Buffer {
-        self.resolve(id).0
+        match id {
+            BufferId::Arena(_) => unreachable!("an arena slice is only bound"),
+            _ => self.resolve(id).0,
+        }
     }
 
     /// Unmaps a written upload staging buffer (lent mapped) for the GPU.
@@ -247,6 +270,7 @@ impl Loans {
         self.clock = None;
         self.cached.clear();
         self.fills.clear();
+        self.claims.clear();
         self.arena = Arena::default();
         for loan in self.taken.drain(..) {
             pool.give_back(loan);
@@ -265,13 +289,13 @@ mod tests {
             loans.arena_to_upload().is_none(),
             "an empty arena uploads nothing"
         );
-        let a = loans.arena_push(&[1; 20], 256);
-        let b = loans.arena_push(&[2; 4], 256);
-        let c = loans.arena_push(&[3; 300], 256);
-        assert_eq!(
-            (a, b, c),
-            (BufferId::Arena(0), BufferId::Arena(1), BufferId::Arena(2))
-        );
+        let a = loans.arena_push(&[1; 20], 256, 1 << 20);
+        let b = loans.arena_push(&[2; 4], 256, 1 << 20);
+        let c = loans.arena_push(&[3; 300], 256, 1 << 20);
+        let ids = [a, b, c].map(Option::unwrap);
+        assert_eq!(ids, [0, 1, 2].map(BufferId::Arena));
+        // Past the cap: not in the arena.
+        assert_eq!(loans.arena_push(&[4; 300], 256, 1000), None);
         assert_eq!(loans.arena.slices, vec![(0, 20), (256, 16), (512, 300)]);
         let bytes = loans.arena_to_upload().expect("bytes to upload");
         assert_eq!(bytes.len(), 812);
@@ -279,8 +303,10 @@ mod tests {
         assert_eq!(&bytes[256..260], &[2; 4]);
         assert!(bytes[260..272].iter().all(|&v| v == 0));
         assert!(bytes[512..].iter().all(|&v| v == 3));
-        // Uploaded (a pool loan holds it): not again.
+        // Uploaded (a pool loan holds it): not again, and nothing more goes
+        // in (it would be bound unwritten).
         loans.arena.buffer = Some(0);
         assert!(loans.arena_to_upload().is_none());
+        assert_eq!(loans.arena_push(&[5; 4], 256, 1 << 20), None);
     }
 }

@@ -86,7 +86,10 @@ impl GpuContext {
             }
             // One filler per key: another render (or layer) filling it
             // already makes the same buffer.
-            Lookup::Fill if self.placed.claim(&key) => GpuUse::Fill(key),
+            Lookup::Fill if self.placed.claim(&key) => {
+                loans.add_claim(key.clone());
+                GpuUse::Fill(key)
+            }
             Lookup::Fill | Lookup::Pass => GpuUse::Pass,
         }
     }
@@ -112,10 +115,13 @@ impl GpuContext {
         }
     }
 
-    /// Ends the claims of fills a render will not keep (it failed before
-    /// its submission was clean): called as its loans go back.
+    /// Ends the render's claims as its loans go back: those whose buffer
+    /// was kept ended when it was (releasing one again does nothing); the
+    /// others (the render failed before its submission was clean, or before
+    /// it made the buffer) end here, so the key can be filled later.
     pub(super) fn release_fills(&self, loans: &mut Loans) {
-        for (key, _) in loans.take_fills() {
+        drop(loans.take_fills());
+        for key in loans.take_claims() {
             self.placed.release(&key);
         }
     }

@@ -472,7 +472,8 @@ impl Drop for Unmap<'_> {
 /// A submitted scene: one tile (the whole canvas) in flight, or a canvas
 /// rendered in tiles (already read back).
 pub(crate) enum Pending<'a> {
-    InFlight(InFlight<'a>),
+    /// Boxed: a frame's loans are a few hundred bytes, its pixels a handle.
+    InFlight(Box<InFlight<'a>>),
     Done(RgbaImage),
 }
 

@@ -22,6 +22,11 @@ use crate::plan::Stops;
 /// pooled buffer of their own.
 const ARENA_ITEM_BYTES: usize = 64 << 10;
 
+/// The most bytes a frame's arena holds (a scene of thousands of layers
+/// uploads the rest into buffers of their own), far under any adapter's
+/// buffer size limit (256 MiB by default).
+const ARENA_MAX_BYTES: u64 = 16 << 20;
+
 /// Images at least this large are uploaded through parallel staging.
 const STAGED_UPLOAD_BYTES: usize = 1 << 20;
 
@@ -115,7 +120,9 @@ impl GpuContext {
     /// A pooled buffer for `usage` holding `bytes`.
     fn upload(&self, bytes: &[u8], usage: wgpu::BufferUsages, loans: &mut Loans) -> BufferId {
         if bytes.len() <= ARENA_ITEM_BYTES {
-            return loans.arena_push(bytes, self.arena_align);
+            if let Some(id) = loans.arena_push(bytes, self.arena_align, ARENA_MAX_BYTES) {
+                return id;
+            }
         }
         let id = self.take_buffer(
             bytes.len() as u64,

@@ -195,6 +195,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_cache_options_size_the_batchs_renderer() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            batch: BatchArgs,
+        }
+        let cli = <Cli as clap::Parser>::parse_from([
+            "t",
+            "card.json",
+            "--data",
+            "rows.csv",
+            "-o",
+            "out/{{id}}.png",
+            "--backend",
+            "cpu",
+            "--asset-cache-bytes",
+            "12345",
+            "--placed-cache-bytes",
+            "0",
+        ]);
+        let r = renderer(&cli.batch).unwrap();
+        assert_eq!(r.asset_cache_stats().budget, 12345);
+        assert_eq!(r.placed_cache_stats().budget, 0);
+    }
+
+    #[test]
     fn shards_are_k_of_n_with_k_below_n() {
         assert_eq!(parse_shard("0/4"), Ok((0, 4)));
         assert_eq!(parse_shard("3/4"), Ok((3, 4)));
