@@ -126,15 +126,15 @@ impl GpuContext {
     fn submit_tile(&self, plan: &Plan<'_>, want: Want) -> Result<InFlight<'_>, Error> {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let mut loans = Loans::default();
+        let mut frame = FrameLoans::new(self);
         if self.phases.load(Ordering::Relaxed) {
             let overlap = self.overlap.load(Ordering::Relaxed);
-            loans.clock = Some(Box::new(PhaseClock::start(
+            frame.loans.clock = Some(Box::new(PhaseClock::start(
                 (plan.width, plan.height),
                 overlap,
             )));
         }
-        let submitted = self.record_and_submit(plan, want, &mut loans);
+        let submitted = self.record_and_submit(plan, want, &mut frame.loans);
         // wgpu-core reports these when the call is made, so the scopes can
         // close before the GPU has finished.
         let oom_err = pollster::block_on(oom.pop());
@@ -142,13 +142,11 @@ impl GpuContext {
         let mut flight = match submitted {
             Ok(s) => InFlight {
                 ctx: self,
-                loans,
+                loans: frame.take(),
                 job: Some(s),
             },
-            Err(e) => {
-                self.give_back(&mut loans);
-                return Err(e);
-            }
+            // `frame` gives its loans back as it drops.
+            Err(e) => return Err(e),
         };
         // On an error the flight is dropped: it waits for the GPU and
         // returns its loans.
@@ -372,6 +370,35 @@ impl GpuContext {
     }
 }
 
+/// A frame's loans until its [`InFlight`] takes them: dropped before that
+/// (an error, or a panic that the renderer's guard turns into one), they go
+/// back to the pool and the frame's claims on the resample cache end, so
+/// neither stays counted for a frame that will never finish.
+struct FrameLoans<'a> {
+    ctx: &'a GpuContext,
+    loans: Loans,
+}
+
+impl<'a> FrameLoans<'a> {
+    fn new(ctx: &'a GpuContext) -> FrameLoans<'a> {
+        FrameLoans {
+            ctx,
+            loans: Loans::default(),
+        }
+    }
+
+    /// The loans, for the frame in flight (this guard keeps none).
+    fn take(mut self) -> Loans {
+        std::mem::take(&mut self.loans)
+    }
+}
+
+impl Drop for FrameLoans<'_> {
+    fn drop(&mut self) {
+        self.ctx.give_back(&mut self.loans);
+    }
+}
+
 /// Where a render's canvas is encoded to: the encode pass's uniforms and the
 /// 8-bit texture read back, of the render's size.
 #[derive(Clone, Copy)]
@@ -379,4 +406,45 @@ struct Output {
     params: BufferId,
     texture: TextureId,
     size: (u32, u32),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::BlendSpace;
+    use crate::placed_cache::PlacedKey;
+    use crate::plan::weights::AxisWeights;
+    use crate::scene::Filter;
+    use crate::shrink::SourceKey;
+
+    #[test]
+    fn a_frame_that_panics_before_its_flight_returns_its_loans_and_ends_its_claims() {
+        let Some(ctx) = super::super::context::test_context(64 << 20) else {
+            return;
+        };
+        let w = AxisWeights::new(Filter::Bilinear, 8, 4, 0.0, 2.0);
+        let key = PlacedKey::new(
+            &SourceKey::Memory(u64::MAX),
+            (8, 8),
+            BlendSpace::Srgb,
+            &w,
+            &w,
+        );
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut frame = FrameLoans::new(&ctx);
+            ctx.scratch(1 << 16, &mut frame.loans);
+            assert!(ctx.placed.claim(&key));
+            frame.loans.add_claim(key.clone());
+            panic!("a bug while preparing the frame");
+        }));
+        assert!(caught.is_err());
+        // The scratch buffer went back: lent again without allocating.
+        let before = ctx.pool_stats();
+        let mut loans = Loans::default();
+        ctx.scratch(1 << 16, &mut loans);
+        let after = ctx.pool_stats();
+        assert_eq!((after.misses, after.hits), (before.misses, before.hits + 1));
+        ctx.give_back(&mut loans);
+        assert!(ctx.placed.claim(&key), "the claim ended with the frame");
+    }
 }
