@@ -225,29 +225,25 @@ fn four_shards_in_four_processes_write_what_one_process_writes_and_make_their_ma
     assert_eq!(rows, [2, 6, 10]);
 }
 
+/// Runs the 12-row batch on `backend` with `a` then with `b` and asserts
+/// that both exit 0 and write the same files, byte for byte.
+fn same_files_with(backend: &'static str, a: &[&str], b: &[&str]) {
+    let case = Case::new(TEMPLATE).on(backend);
+    case.write("rows.csv", &rows_csv());
+    for (folder, args) in [("a", a), ("b", b)] {
+        let run = case.batch("rows.csv", &format!("{folder}/{{{{id}}}}.jpg"), args);
+        assert_eq!(run.code, 0, "{backend} {args:?}: {}", run.stderr);
+    }
+    let (a, b) = (case.files("a"), case.files("b"));
+    assert_eq!(a.len(), 12, "{backend}");
+    assert_eq!(a, b, "{backend}");
+}
+
 #[test]
 fn one_job_and_two_jobs_write_byte_identical_files_on_every_backend() {
     for backend in backends_here() {
-        one_job_and_two_jobs_write_byte_identical_files_on(backend);
+        same_files_with(backend, &["--jobs", "1"], &["--jobs", "2"]);
     }
-}
-
-fn one_job_and_two_jobs_write_byte_identical_files_on(backend: &'static str) {
-    let case = Case::new(TEMPLATE).on(backend);
-    case.write("rows.csv", &rows_csv());
-    assert_eq!(
-        case.batch("rows.csv", "a/{{id}}.jpg", &["--jobs", "1"])
-            .code,
-        0
-    );
-    assert_eq!(
-        case.batch("rows.csv", "b/{{id}}.jpg", &["--jobs", "2"])
-            .code,
-        0
-    );
-    let (a, b) = (case.files("a"), case.files("b"));
-    assert_eq!(a.len(), 12);
-    assert_eq!(a, b);
 }
 
 #[test]
@@ -255,19 +251,11 @@ fn one_and_three_gpu_driving_threads_write_byte_identical_files_on_every_backend
     // On the GPU three threads each drive their own groups of rows through
     // the overlapped path; on the CPU the option changes nothing.
     for backend in backends_here() {
-        let case = Case::new(TEMPLATE).on(backend);
-        case.write("rows.csv", &rows_csv());
-        let one = case.batch("rows.csv", "a/{{id}}.jpg", &["--gpu-drivers", "1"]);
-        assert_eq!(one.code, 0, "{}", one.stderr);
-        let three = case.batch(
-            "rows.csv",
-            "b/{{id}}.jpg",
+        same_files_with(
+            backend,
+            &["--gpu-drivers", "1"],
             &["--gpu-drivers", "3", "--jobs", "2"],
         );
-        assert_eq!(three.code, 0, "{}", three.stderr);
-        let (a, b) = (case.files("a"), case.files("b"));
-        assert_eq!(a.len(), 12, "{backend}");
-        assert_eq!(a, b, "{backend}");
     }
 }
 
@@ -276,13 +264,9 @@ fn every_cache_off_writes_the_bytes_every_cache_on_writes_on_every_backend() {
     // The photo is drawn by every row: with the caches on it is decoded and
     // resampled once (on the GPU, uploaded once); with them off, per row.
     for backend in backends_here() {
-        let case = Case::new(TEMPLATE).on(backend);
-        case.write("rows.csv", &rows_csv());
-        let on = case.batch("rows.csv", "a/{{id}}.jpg", &["--jobs", "1"]);
-        assert_eq!(on.code, 0, "{}", on.stderr);
-        let off = case.batch(
-            "rows.csv",
-            "b/{{id}}.jpg",
+        same_files_with(
+            backend,
+            &["--jobs", "1"],
             &[
                 "--jobs",
                 "1",
@@ -296,10 +280,6 @@ fn every_cache_off_writes_the_bytes_every_cache_on_writes_on_every_backend() {
                 "33554432",
             ],
         );
-        assert_eq!(off.code, 0, "{}", off.stderr);
-        let (a, b) = (case.files("a"), case.files("b"));
-        assert_eq!(a.len(), 12, "{backend}");
-        assert_eq!(a, b, "{backend}");
     }
 }
 

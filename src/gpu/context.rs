@@ -491,7 +491,7 @@ impl GpuContext {
 
     /// Returns a render's loans to the pool.
     pub(super) fn give_back(&self, loans: &mut Loans) {
-        self.release_fills(loans);
+        self.release_claims(loans);
         loans.give_back(&mut self.pool());
     }
 }

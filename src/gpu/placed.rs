@@ -119,8 +119,7 @@ impl GpuContext {
     /// was kept ended when it was (releasing one again does nothing); the
     /// others (the render failed before its submission was clean, or before
     /// it made the buffer) end here, so the key can be filled later.
-    pub(super) fn release_fills(&self, loans: &mut Loans) {
-        drop(loans.take_fills());
+    pub(super) fn release_claims(&self, loans: &mut Loans) {
         for key in loans.take_claims() {
             self.placed.release(&key);
         }

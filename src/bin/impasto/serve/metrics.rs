@@ -144,16 +144,14 @@ impl Metrics {
         let mut out = String::with_capacity(8192);
         self.statuses_text(&mut out);
         self.rejections_text(&mut out);
-        for (name, kind, help, value) in self
-            .server_figures(budget, ready)
-            .into_iter()
-            .chain(cache_figures(renderer))
-            .chain(placed_figures(renderer))
-            .chain(weights_figures(impasto::weights_cache_stats()))
-        {
-            head(&mut out, name, kind, help);
-            let _ = writeln!(out, "{name} {value}");
-        }
+        write_figures(
+            &mut out,
+            self.server_figures(budget, ready)
+                .into_iter()
+                .chain(cache_figures(renderer))
+                .chain(placed_figures(renderer))
+                .chain(weights_figures(impasto::weights_cache_stats())),
+        );
         self.fetches_text(&mut out);
         gpu_pool_text(&mut out, renderer);
         gpu_placed_text(&mut out, renderer.gpu_placed_cache_stats());
@@ -320,6 +318,14 @@ fn gpu_breaker_text(out: &mut String, breaker: Option<BreakerStats>, recoveries:
         ),
     ] {
         head(out, name, "counter", help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+}
+
+/// Writes each unlabelled series: its HELP and TYPE lines, then its value.
+fn write_figures(out: &mut String, figures: impl IntoIterator<Item = Figure>) {
+    for (name, kind, help, value) in figures {
+        head(out, name, kind, help);
         let _ = writeln!(out, "{name} {value}");
     }
 }

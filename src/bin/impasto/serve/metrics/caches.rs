@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use impasto::Renderer;
 
-use super::{head, Figure};
+use super::{head, write_figures, Figure};
 
 /// The renderer's caches: decoded images and glyphs.
 pub(super) fn cache_figures(renderer: &Renderer) -> [Figure; 8] {
@@ -63,47 +63,97 @@ pub(super) fn cache_figures(renderer: &Renderer) -> [Figure; 8] {
     ]
 }
 
+/// A resampled-image cache's six series: names, types and help texts, in
+/// the order of [`placed_series`]'s values.
+type PlacedNames = [(&'static str, &'static str, &'static str); 6];
+
+/// The CPU backend's resampled-image cache.
+const CPU_PLACED: PlacedNames = [
+    (
+        "impasto_placed_cache_hits_total",
+        "counter",
+        "Image layers whose resample was read from the resampled-image cache.",
+    ),
+    (
+        "impasto_placed_cache_misses_total",
+        "counter",
+        "Image layers resampled (not in the resampled-image cache).",
+    ),
+    (
+        "impasto_placed_cache_evictions_total",
+        "counter",
+        "Resampled images dropped from the cache.",
+    ),
+    (
+        "impasto_placed_cache_bytes",
+        "gauge",
+        "Bytes held by the resampled-image cache.",
+    ),
+    (
+        "impasto_placed_cache_images",
+        "gauge",
+        "Resampled images held by the cache.",
+    ),
+    (
+        "impasto_placed_cache_budget_bytes",
+        "gauge",
+        "The resampled-image cache's budget.",
+    ),
+];
+
+/// The GPU backend's resampled-image cache (resamples kept on the device).
+const GPU_PLACED: PlacedNames = [
+    (
+        "impasto_gpu_placed_cache_hits_total",
+        "counter",
+        "Image layers whose resample was read from the GPU's resampled-image cache.",
+    ),
+    (
+        "impasto_gpu_placed_cache_misses_total",
+        "counter",
+        "Image layers resampled on the GPU (not in its resampled-image cache).",
+    ),
+    (
+        "impasto_gpu_placed_cache_evictions_total",
+        "counter",
+        "Resampled images dropped from the GPU's cache.",
+    ),
+    (
+        "impasto_gpu_placed_cache_bytes",
+        "gauge",
+        "Bytes of device memory held by the GPU's resampled-image cache.",
+    ),
+    (
+        "impasto_gpu_placed_cache_images",
+        "gauge",
+        "Resampled images held by the GPU's cache.",
+    ),
+    (
+        "impasto_gpu_placed_cache_budget_bytes",
+        "gauge",
+        "The GPU's resampled-image cache's budget.",
+    ),
+];
+
+/// A resampled-image cache's figures under `names`.
+fn placed_series(names: PlacedNames, cache: impasto::PlacedCacheStats) -> [Figure; 6] {
+    let values = [
+        cache.hits,
+        cache.misses,
+        cache.evictions,
+        cache.bytes,
+        cache.images as u64,
+        cache.budget,
+    ];
+    std::array::from_fn(|i| {
+        let (name, kind, help) = names[i];
+        (name, kind, help, values[i].to_string())
+    })
+}
+
 /// The CPU backend's resampled-image cache's figures.
 pub(super) fn placed_figures(renderer: &Renderer) -> [Figure; 6] {
-    let cache = renderer.placed_cache_stats();
-    [
-        (
-            "impasto_placed_cache_hits_total",
-            "counter",
-            "Image layers whose resample was read from the resampled-image cache.",
-            cache.hits.to_string(),
-        ),
-        (
-            "impasto_placed_cache_misses_total",
-            "counter",
-            "Image layers resampled (not in the resampled-image cache).",
-            cache.misses.to_string(),
-        ),
-        (
-            "impasto_placed_cache_evictions_total",
-            "counter",
-            "Resampled images dropped from the cache.",
-            cache.evictions.to_string(),
-        ),
-        (
-            "impasto_placed_cache_bytes",
-            "gauge",
-            "Bytes held by the resampled-image cache.",
-            cache.bytes.to_string(),
-        ),
-        (
-            "impasto_placed_cache_images",
-            "gauge",
-            "Resampled images held by the cache.",
-            cache.images.to_string(),
-        ),
-        (
-            "impasto_placed_cache_budget_bytes",
-            "gauge",
-            "The resampled-image cache's budget.",
-            cache.budget.to_string(),
-        ),
-    ]
+    placed_series(CPU_PLACED, renderer.placed_cache_stats())
 }
 
 /// The process's cache of resampling weight tables (both backends).
@@ -152,49 +202,8 @@ pub(super) fn weights_figures(cache: impasto::WeightsCacheStats) -> [Figure; 6] 
 /// when rendering on the GPU (no series on the CPU backend). Its counters
 /// start again from zero on a device opened after a loss.
 pub(super) fn gpu_placed_text(out: &mut String, cache: Option<impasto::PlacedCacheStats>) {
-    let Some(cache) = cache else {
-        return;
-    };
-    for (name, kind, help, value) in [
-        (
-            "impasto_gpu_placed_cache_hits_total",
-            "counter",
-            "Image layers whose resample was read from the GPU's resampled-image cache.",
-            cache.hits,
-        ),
-        (
-            "impasto_gpu_placed_cache_misses_total",
-            "counter",
-            "Image layers resampled on the GPU (not in its resampled-image cache).",
-            cache.misses,
-        ),
-        (
-            "impasto_gpu_placed_cache_evictions_total",
-            "counter",
-            "Resampled images dropped from the GPU's cache.",
-            cache.evictions,
-        ),
-        (
-            "impasto_gpu_placed_cache_bytes",
-            "gauge",
-            "Bytes of device memory held by the GPU's resampled-image cache.",
-            cache.bytes,
-        ),
-        (
-            "impasto_gpu_placed_cache_images",
-            "gauge",
-            "Resampled images held by the GPU's cache.",
-            cache.images as u64,
-        ),
-        (
-            "impasto_gpu_placed_cache_budget_bytes",
-            "gauge",
-            "The GPU's resampled-image cache's budget.",
-            cache.budget,
-        ),
-    ] {
-        head(out, name, kind, help);
-        let _ = writeln!(out, "{name} {value}");
+    if let Some(cache) = cache {
+        write_figures(out, placed_series(GPU_PLACED, cache));
     }
 }
 
