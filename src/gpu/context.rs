@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::adapter::{best_adapter, summarize, AdapterSummary};
 use super::draw::{DrawPipelines, GpuCompositor};
-use super::glyphs::Glyphs;
+use super::glyphs::GlyphSets;
 use super::loans::{BufferId, Loans, TextureId};
 use super::pool::{BufferKey, Pool, PoolStats, TextureKey};
 use super::shaders::{
@@ -56,7 +56,8 @@ pub(crate) struct GpuContext {
     pool: Mutex<Pool>,
     /// Resamples kept on the device between renders ([`super::placed`]).
     pub(super) placed: super::placed::GpuPlacedCache,
-    pub(super) glyphs: Mutex<Glyphs>,
+    /// glyphon's state, a set lent to each frame that draws text.
+    pub(super) glyphs: GlyphSets,
     /// The texture side the backend uses: the adapter's limit, or less
     /// (`Renderer::with_gpu_max_texture_side`).
     max_texture_side: AtomicU32,
@@ -290,7 +291,7 @@ impl GpuContext {
         let draw = DrawPipelines::new(&device);
         let tables = Tables::new(&device, &queue);
         let budget = pool_budget.min(limits.max_buffer_size.saturating_mul(4));
-        let glyphs = Mutex::new(Glyphs::new(&device, &queue));
+        let glyphs = GlyphSets::new(&device);
         let ctx = GpuContext {
             adapter: summarize(&adapter),
             arena_align: u64::from(

@@ -15,6 +15,7 @@ use super::passes::{record, Dispatch};
 use super::phases::PhaseClock;
 use super::prepare::Prepared;
 use super::readback::{InFlight, Pending, Readback, Submitted, Want};
+use super::text::TextPass;
 use crate::cancel::Stop;
 use crate::codec::jpeg_blocks::{BlockLayout, JpegTables};
 use crate::error::Error;
@@ -179,10 +180,10 @@ impl GpuContext {
                 label: Some("impasto render"),
             });
 
-        // Uploads, before any pass: the text layers first (glyphon draws
-        // them in a submission of its own), then every layer's inputs, then
-        // the encode pass's.
-        let layers = self.prepare_layers(plan, loans)?;
+        // Uploads, before any pass: the text layers first (glyphon's
+        // vertices and new glyphs, with a glyph set lent to this frame until
+        // it is submitted), then every layer's inputs, then the encode pass's.
+        let (layers, text) = self.prepare_layers(plan, loans)?;
         // The phase breakdown's GPU timestamps, where the device has them.
         let mut marks = None;
         if let Some(clock) = &mut loans.clock {
@@ -197,6 +198,10 @@ impl GpuContext {
         mark(&mut encoder, 0);
         loans.record_copies(&mut encoder);
         mark(&mut encoder, 1);
+        // The text first: the layers' passes sample its texture.
+        if let Some(text) = &text {
+            text.record(&mut encoder, loans)?;
+        }
         let encode_params = EncodeParams {
             canvas: [w, h],
             space: space_code(plan.space),
@@ -249,6 +254,9 @@ impl GpuContext {
             m.resolve(&mut encoder);
         }
         let index = self.queue.submit([encoder.finish()]);
+        // Submitted: the glyph set's uploads and draw are in; another frame
+        // may take it.
+        drop(text);
         if let Some(clock) = &mut loans.clock {
             clock.submitted();
             clock.timestamps = marks.map(|mut m| {
@@ -357,8 +365,12 @@ impl GpuContext {
     }
 
     /// The background and every layer that changes something, prepared in
-    /// order.
-    fn prepare_layers(&self, plan: &Plan<'_>, loans: &mut Loans) -> Result<Vec<Prepared>, Error> {
+    /// order, and the frame's text pass (if glyphon draws any layer).
+    fn prepare_layers(
+        &self,
+        plan: &Plan<'_>,
+        loans: &mut Loans,
+    ) -> Result<(Vec<Prepared>, Option<TextPass<'_>>), Error> {
         let text = self.draw_text(plan, loans)?;
         let mut layers = vec![self.prepare_background(plan, loans)];
         for layer in &plan.layers {
@@ -366,7 +378,7 @@ impl GpuContext {
                 layers.push(prep);
             }
         }
-        Ok(layers)
+        Ok((layers, text.pass))
     }
 }
 

@@ -1,9 +1,11 @@
 //! Text layers on the GPU: laid out once (the CPU's layout), drawn by
 //! glyphon ([`super::glyphs`]) into one premultiplied texture, a region per
-//! layer, which the composite pass then samples like an image.
+//! layer, which the composite pass then samples like an image. The text is
+//! prepared (uploaded) here with a glyph set lent to the frame; its pass is
+//! recorded first in the frame's encoder ([`TextPass::record`]).
 
 use super::context::GpuContext;
-use super::glyphs::{TextJob, TEXT_FORMAT};
+use super::glyphs::{LentGlyphs, TextJob, TEXT_FORMAT};
 use super::loans::{Loans, TextureId};
 use crate::error::Error;
 use crate::plan::{Paint, Plan};
@@ -25,14 +27,30 @@ impl TextRegion {
     }
 }
 
-/// The text layers glyphon drew, and the texture they are in.
+/// The text layers glyphon will draw, and the texture they go to.
 #[derive(Default)]
-pub(super) struct TextDrawn {
+pub(super) struct TextDrawn<'a> {
     pub regions: Vec<TextRegion>,
-    pub texture: Option<TextureId>,
+    /// The prepared draw, if any layer is drawn by glyphon.
+    pub pass: Option<TextPass<'a>>,
 }
 
-impl TextDrawn {
+/// The text of one frame, prepared: recorded by [`TextPass::record`] ahead
+/// of the passes that sample its texture; the glyph set goes back to the
+/// context when this is dropped, after the frame's submission.
+pub(super) struct TextPass<'a> {
+    glyphs: LentGlyphs<'a>,
+    pub texture: TextureId,
+}
+
+impl TextPass<'_> {
+    /// Records the text into its texture (cleared first).
+    pub fn record(&self, encoder: &mut wgpu::CommandEncoder, loans: &Loans) -> Result<(), Error> {
+        self.glyphs.render(encoder, loans.texture(self.texture))
+    }
+}
+
+impl TextDrawn<'_> {
     /// Layer `index`'s region, if glyphon drew it.
     pub fn region(&self, index: usize) -> Option<&TextRegion> {
         self.regions.iter().find(|r| r.layer == index)
@@ -40,10 +58,14 @@ impl TextDrawn {
 }
 
 impl GpuContext {
-    /// Lays out every text layer and draws them all with glyphon into one
-    /// pooled texture. Layers that do not fit the adapter's texture size are
-    /// left to the CPU raster path.
-    pub(super) fn draw_text(&self, plan: &Plan<'_>, loans: &mut Loans) -> Result<TextDrawn, Error> {
+    /// Lays out every text layer and prepares glyphon to draw them all into
+    /// one pooled texture. Layers that do not fit the adapter's texture size
+    /// are left to the CPU raster path.
+    pub(super) fn draw_text(
+        &self,
+        plan: &Plan<'_>,
+        loans: &mut Loans,
+    ) -> Result<TextDrawn<'_>, Error> {
         let mut drawn = TextDrawn::default();
         let Some(engine) = &plan.resolved.text else {
             return Ok(drawn);
@@ -95,16 +117,19 @@ impl GpuContext {
             wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
             loans,
         );
-        drawn.texture = Some(texture);
-        self.glyphs.lock().unwrap_or_else(|p| p.into_inner()).draw(
+        let target = loans.texture(texture);
+        let mut glyphs = self.glyphs.take(&self.device, &self.queue);
+        glyphs.prepare(
             &self.device,
             &self.queue,
             &mut shaper.fonts,
-            &mut engine.gpu_glyphs(),
             plan.space,
             &jobs,
-            loans.texture(texture),
+            // The pooled texture's own size (the pool rounds sizes up): the
+            // viewport maps pixels to clip space over the whole target.
+            (target.width(), target.height()),
         )?;
+        drawn.pass = Some(TextPass { glyphs, texture });
         Ok(drawn)
     }
 }

@@ -13,7 +13,7 @@ use super::Shaper;
 /// Share of the glyph budget one glyph may take and still be kept: a larger
 /// glyph (a 10,000-pixel emoji) is rasterized for the render that needs it
 /// and dropped.
-pub(super) const LARGEST_KEPT_GLYPH_SHARE: u64 = 64;
+const LARGEST_KEPT_GLYPH_SHARE: u64 = 64;
 
 /// The rasterized glyphs, by glyph, size and sub-pixel position.
 pub(crate) struct GlyphCache {

@@ -36,7 +36,7 @@ mod glyph_cache;
 mod layout;
 mod raster;
 
-use glyph_cache::{GlyphCache, LARGEST_KEPT_GLYPH_SHARE};
+use glyph_cache::GlyphCache;
 
 pub(crate) use layout::plan;
 pub(crate) use raster::TextGlyphs;
@@ -126,8 +126,6 @@ pub(crate) struct TextEngine {
     /// Idle shapers, of the database's current generation or older.
     pool: Mutex<Vec<Shaper>>,
     glyphs: GlyphCache,
-    /// glyphon's glyph cache (the GPU backend draws one render at a time).
-    gpu_glyphs: Mutex<SwashCache>,
     options: FontOptions,
 }
 
@@ -237,7 +235,6 @@ impl TextEngine {
             }),
             pool: Mutex::new(Vec::new()),
             glyphs: GlyphCache::new(options.glyph_cache_bytes),
-            gpu_glyphs: Mutex::new(SwashCache::new()),
             options,
         })
     }
@@ -307,12 +304,10 @@ impl TextEngine {
         db
     }
 
-    /// Glyph images held in the caches (the CPU's and glyphon's), and their
-    /// bytes.
+    /// Glyph images held in the CPU's glyph cache, and their bytes (the GPU
+    /// backend's glyphs are in its atlases, `gpu::glyphs`).
     pub fn glyph_cache(&self) -> (usize, u64) {
-        let (n, bytes) = self.glyphs.stats();
-        let gpu = lock(&self.gpu_glyphs);
-        (n + gpu.image_cache.len(), bytes + cache_bytes(&gpu))
+        self.glyphs.stats()
     }
 
     /// The family names available (scans the system's fonts if they are on).
@@ -374,14 +369,6 @@ impl TextEngine {
                 searched.join(", ")
             ),
         ))
-    }
-
-    /// glyphon's glyph cache, for the GPU backend's text pass, trimmed to
-    /// the byte budget before the render that takes it adds to it.
-    pub(crate) fn gpu_glyphs(&self) -> MutexGuard<'_, SwashCache> {
-        let mut cache = lock(&self.gpu_glyphs);
-        trim_glyph_cache(&mut cache, self.options.glyph_cache_bytes);
-        cache
     }
 
     /// How a text layer lays out (what both backends draw).
@@ -483,30 +470,6 @@ fn covers(fonts: &mut FontSystem, t: &TextLayer) -> bool {
 }
 
 /// Bytes of glyph images a cache holds.
-fn cache_bytes(cache: &SwashCache) -> u64 {
-    cache
-        .image_cache
-        .values()
-        .flatten()
-        .map(|g| g.data.len() as u64)
-        .sum()
-}
-
-/// Brings glyphon's glyph cache under `budget` bytes: glyphs over a share
-/// of the budget are dropped (they served the render that drew them), then,
-/// if it is still over, everything. Called when a GPU render takes the
-/// cache. One pass over the cache per render, next to which rasterizing a
-/// glyph again is slow.
-fn trim_glyph_cache(cache: &mut SwashCache, budget: u64) {
-    let largest = budget / LARGEST_KEPT_GLYPH_SHARE;
-    cache
-        .image_cache
-        .retain(|_, g| g.as_ref().is_none_or(|g| g.data.len() as u64 <= largest));
-    if cache_bytes(cache) > budget {
-        cache.image_cache.clear();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
