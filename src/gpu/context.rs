@@ -375,8 +375,10 @@ impl GpuContext {
         let _ = self.device.poll(wgpu::PollType::Poll);
     }
 
-    fn pool(&self) -> MutexGuard<'_, Pool> {
-        self.pool.lock().unwrap_or_else(|p| p.into_inner())
+    /// The pool, locked; what it drops meanwhile is destroyed after the
+    /// lock is released ([`PoolGuard`]).
+    fn pool(&self) -> PoolGuard<'_> {
+        PoolGuard(Some(self.pool.lock().unwrap_or_else(|p| p.into_inner())))
     }
 
     /// The pool's figures.
@@ -497,6 +499,35 @@ impl GpuContext {
     }
 }
 
+/// The pool's lock; on release, the resources the pool dropped meanwhile
+/// are destroyed (outside the lock: see `Pool::take_doomed`).
+struct PoolGuard<'a>(Option<MutexGuard<'a, Pool>>);
+
+impl std::ops::Deref for PoolGuard<'_> {
+    type Target = Pool;
+    fn deref(&self) -> &Pool {
+        // `Some` from `GpuContext::pool` until `drop`.
+        self.0.as_ref().expect("the pool's lock")
+    }
+}
+
+impl std::ops::DerefMut for PoolGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Pool {
+        self.0.as_mut().expect("the pool's lock")
+    }
+}
+
+impl Drop for PoolGuard<'_> {
+    fn drop(&mut self) {
+        let doomed = match self.0.as_mut() {
+            Some(pool) => pool.take_doomed(),
+            None => return,
+        };
+        drop(self.0.take());
+        doomed.into_iter().for_each(super::pool::Loan::destroy);
+    }
+}
+
 /// For unit tests: a context on whatever adapter wgpu finds, with a pool of
 /// `pool_budget` bytes; `None` (a printed skip) without one, which is a
 /// failure under `CI=true`.
@@ -519,6 +550,27 @@ pub(super) fn test_context(pool_budget: u64) -> Option<GpuContext> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resources_dropped_past_the_pool_budget_are_destroyed_after_its_lock_is_released() {
+        let Some(ctx) = test_context(1 << 20) else {
+            return;
+        };
+        let mut loans = super::super::loans::Loans::default();
+        ctx.scratch(1 << 16, &mut loans);
+        ctx.take_texture(
+            (64, 64),
+            wgpu::TextureFormat::Rgba8Unorm,
+            wgpu::TextureUsages::TEXTURE_BINDING,
+            &mut loans,
+        );
+        ctx.set_pool_budget(0);
+        ctx.give_back(&mut loans);
+        let stats = ctx.pool_stats();
+        assert_eq!((stats.buffers, stats.textures, stats.bytes_live), (0, 0, 0));
+        let mut pool = ctx.pool.lock().unwrap();
+        assert!(pool.take_doomed().is_empty(), "left to be destroyed");
+    }
 
     /// Without the test hook: wgpu's device-lost callback alone marks the
     /// context lost, with its reason.

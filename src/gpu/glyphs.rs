@@ -27,8 +27,8 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use glyphon::{
-    Cache, Color, ColorMode, Resolution, SwashCache, TextArea, TextAtlas, TextBounds,
-    TextRenderer, Viewport,
+    Cache, Color, ColorMode, Resolution, SwashCache, TextArea, TextAtlas, TextBounds, TextRenderer,
+    Viewport,
 };
 
 use crate::color::BlendSpace;
@@ -195,6 +195,7 @@ impl GlyphSets {
     }
 
     /// How many sets exist (idle or lent).
+    #[cfg(test)]
     pub fn made(&self) -> usize {
         self.held().made
     }

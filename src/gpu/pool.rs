@@ -185,17 +185,32 @@ impl Loan {
             Loan::Texture(t) => t.key.bytes(),
         }
     }
+
+    /// Frees the resource's memory now (wgpu waits for the GPU's use of it).
+    pub fn destroy(self) {
+        match self {
+            Loan::Buffer(b) => b.buffer.destroy(),
+            Loan::Texture(t) => t.texture.destroy(),
+        }
+    }
 }
 
 #[derive(Debug)]
 pub(crate) struct Pool {
     idle: VecDeque<Loan>,
     stats: PoolStats,
+    /// Resources dropped from the pool, no longer counted, to be destroyed
+    /// once its lock is released ([`Pool::take_doomed`]): destroying takes
+    /// wgpu-core's device-wide write lock, which waits for every thread
+    /// blocked in a wait for the GPU, and the pool's lock must not be held
+    /// through that.
+    doomed: Vec<Loan>,
 }
 
 impl Pool {
     pub fn new(budget: u64) -> Pool {
         Pool {
+            doomed: Vec::new(),
             idle: VecDeque::new(),
             stats: PoolStats {
                 budget,
@@ -340,19 +355,21 @@ impl Pool {
         }
     }
 
-    /// Destroys a resource and stops counting it.
+    /// Stops counting a resource and dooms it (destroyed by whoever takes
+    /// the doomed, outside the lock).
     fn drop_loan(&mut self, old: Loan) {
         self.stats.bytes_live -= old.bytes();
-        match old {
-            Loan::Buffer(b) => {
-                self.stats.buffers -= 1;
-                b.buffer.destroy();
-            }
-            Loan::Texture(t) => {
-                self.stats.textures -= 1;
-                t.texture.destroy();
-            }
+        match &old {
+            Loan::Buffer(_) => self.stats.buffers -= 1,
+            Loan::Texture(_) => self.stats.textures -= 1,
         }
+        self.doomed.push(old);
+    }
+
+    /// The resources dropped from the pool since the last call, to be
+    /// destroyed ([`Loan::destroy`]) once the pool's lock is released.
+    pub fn take_doomed(&mut self) -> Vec<Loan> {
+        std::mem::take(&mut self.doomed)
     }
 }
 
