@@ -237,7 +237,9 @@ impl Renderer {
 
     /// Sets the glyph cache's byte budget (default 64 MiB). Glyphs larger
     /// than 1/64 of it are rasterized for the render that needs them and not
-    /// kept.
+    /// kept. (This is the CPU raster's cache; the GPU backend keeps its
+    /// glyphs in glyphon's atlases, one set per render drawing text at once,
+    /// at most eight, each grown only as far as one render's glyphs need.)
     pub fn with_glyph_cache_budget(mut self, bytes: u64) -> Renderer {
         self.fonts.glyph_cache_bytes = bytes;
         self.text = Arc::default();
