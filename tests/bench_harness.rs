@@ -129,6 +129,30 @@ fn check_case_figures(c: &Value, reps: f64) {
     assert!(ips > 0.0 && (ips / expected - 1.0).abs() < 0.01, "{c}");
 }
 
+/// The host threads' figures: for the batch cases on the GPU (on Linux,
+/// whose scheduler statistics they come from), each share of the driving
+/// threads' wall time within 0..=1 and their sum too; `null` otherwise.
+fn check_threads(backend: &str, c: &Value) {
+    let t = &c["threads"];
+    let batch = ["social_cards_batch", "thumbnails"].contains(&text(c, "name"));
+    if backend != "gpu" || !batch || !cfg!(target_os = "linux") {
+        assert!(t.is_null(), "{c}");
+        return;
+    }
+    assert!(num(t, "driver_cpu_ms_per_image") > 0.0, "{t}");
+    let shares = [
+        "driver_on_cpu",
+        "driver_waiting_for_a_core",
+        "driver_handing_over",
+    ]
+    .map(|k| num(t, k));
+    assert!(shares.iter().all(|s| (0.0..=1.0).contains(s)), "{t}");
+    assert!(shares.iter().sum::<f64>() <= 1.01, "{t}");
+    assert!(num(t, "encoder_cpu_ms_per_image") >= 0.0, "{t}");
+    // The adapter's own threads at least (a software one's shaders).
+    assert!(num(t, "other_threads_cpu_ms_per_image") > 0.0, "{t}");
+}
+
 /// Every case of `backend`, in order; `ran` says whether they must have run.
 fn check_backend(b: &Value, ran: bool) {
     assert!(num(b, "threads") >= 1.0);
@@ -143,6 +167,7 @@ fn check_backend(b: &Value, ran: bool) {
         if ran {
             assert_eq!(text(c, "status"), "ok", "{c}");
             check_case_figures(c, reps);
+            check_threads(text(b, "backend"), c);
         } else {
             assert_eq!(text(c, "status"), "skipped", "{c}");
             text(c, "reason");
@@ -253,6 +278,10 @@ fn gpu_drivers_are_reported_and_several_render_the_batch_cases() {
     for c in gpu["cases"].as_array().unwrap() {
         assert_eq!(text(c, "status"), "ok", "{c}");
         check_case_figures(c, 1.0);
+        check_threads("gpu", c);
+    }
+    for c in backends[0]["cases"].as_array().unwrap() {
+        assert!(c["threads"].is_null(), "{c}");
     }
 }
 

@@ -4,6 +4,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use impasto::codec::{decode_file, encode, OutputFormat};
 use impasto::{Assets, Encodable, Error, Renderer, RgbaImage, Scene};
@@ -12,6 +13,7 @@ use rayon::prelude::*;
 use super::report::{CaseReport, Status};
 use super::stats::measure;
 use super::suite::Fixtures;
+use super::threads::{tasks_cpu, Stamp, Tallies, Tally, ThreadTimes};
 
 /// Every case, in the order they run and are reported: name, description.
 pub const CASES: [(&str, &str); 4] = [
@@ -53,18 +55,26 @@ pub fn run_case(
     (warmup, reps): (u32, u32),
     drivers: usize,
 ) -> CaseReport {
-    let one_rep = || -> Result<(), Error> {
-        match name {
+    // The batch cases' thread clocks on the GPU, one per repetition
+    // (warm-up included).
+    let mut tallies: Vec<Tally> = Vec::new();
+    let mut one_rep = || -> Result<(), Error> {
+        let tally = match name {
             "composite_10x2048" => {
                 let (scene, assets) = &fx.composite;
                 black_box(renderer.render_with_assets(scene, assets)?);
-                Ok(())
+                None
             }
-            "poster" => poster(renderer, fx.poster_path()),
-            "social_cards_batch" => render_and_encode(renderer, &fx.cards.0, &fx.cards.1, drivers),
-            "thumbnails" => thumbnails(renderer, &fx.thumbs, drivers),
+            "poster" => {
+                poster(renderer, fx.poster_path())?;
+                None
+            }
+            "social_cards_batch" => render_and_encode(renderer, &fx.cards.0, &fx.cards.1, drivers)?,
+            "thumbnails" => thumbnails(renderer, &fx.thumbs, drivers)?,
             _ => unreachable!("unknown case {name}"),
-        }
+        };
+        tallies.extend(tally);
+        Ok(())
     };
     let images = images_per_rep(name, fx);
     let mut report = CaseReport {
@@ -78,12 +88,18 @@ pub fn run_case(
         latency_ms: None,
         images_per_second: None,
         samples_ms: Vec::new(),
+        threads: None,
     };
-    match measure(warmup, reps, one_rep) {
+    match measure(warmup, reps, &mut one_rep) {
         Ok(samples) => {
             report.latency_ms = samples.latency();
             report.images_per_second = samples.images_per_second(images);
             report.samples_ms = samples.ms;
+            // The timed repetitions' clocks: the warm-up's came first.
+            if tallies.len() == (warmup + reps) as usize {
+                let timed = &tallies[warmup as usize..];
+                report.threads = ThreadTimes::of(timed, u64::from(images) * u64::from(reps));
+            }
         }
         Err(e) => {
             report.status = Status::Failed;
@@ -110,20 +126,24 @@ fn poster(renderer: &Renderer, path: PathBuf) -> Result<(), Error> {
 /// each JPEG's DCT blocks) and hand each result, through a queue of one per
 /// encoder, to as many encoding threads as rayon's pool has, which
 /// entropy-code it; on the CPU the pool's threads render and encode whole
-/// scenes side by side.
+/// scenes side by side. On the GPU, the threads' clocks come back
+/// ([`super::threads`]).
 fn render_and_encode(
     renderer: &Renderer,
     scenes: &[Scene],
     assets: &Assets,
     drivers: usize,
-) -> Result<(), Error> {
+) -> Result<Option<Tally>, Error> {
     if renderer.adapter().is_none() {
-        return scenes.par_iter().try_for_each(|scene| {
+        scenes.par_iter().try_for_each(|scene| {
             let img = renderer.render_with_assets(scene, assets)?;
             black_box(encode(&img, JPEG_Q85)?);
-            Ok(())
-        });
+            Ok::<(), Error>(())
+        })?;
+        return Ok(None);
     }
+    let tallies = Tallies::new();
+    let before = tasks_cpu();
     let first_error = Mutex::new(None);
     let keep = |e: Error| {
         first_error
@@ -141,38 +161,52 @@ fn render_and_encode(
     // occupies while it waits.
     std::thread::scope(|ts| {
         for _ in 0..encoders {
-            ts.spawn(|| loop {
-                let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                let Ok(img) = next else { return };
-                // On the GPU the JPEG pass computed the blocks: only their
-                // entropy coding is left here.
-                match img.encode() {
-                    Ok(bytes) => {
-                        black_box(bytes);
+            ts.spawn(|| {
+                let start = Stamp::now();
+                loop {
+                    let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    let Ok(img) = next else { break };
+                    // On the GPU the JPEG pass computed the blocks: only
+                    // their entropy coding is left here.
+                    match img.encode() {
+                        Ok(bytes) => {
+                            black_box(bytes);
+                        }
+                        Err(e) => keep(e),
                     }
-                    Err(e) => keep(e),
                 }
+                tallies.encoder_done(&start);
             });
         }
         for share in shares(scenes, drivers) {
             let tx = tx.clone();
-            let keep = &keep;
+            let (keep, tallies) = (&keep, &tallies);
             ts.spawn(move || {
+                let start = Stamp::now();
+                let mut handing_over = Duration::ZERO;
                 renderer.render_each_encoded(share, assets, JPEG_Q85, |_, result| match result {
                     // The encoders outlive the drivers: a send fails only
                     // if one panicked, which the scope reports.
-                    Ok(img) => drop(tx.send(img)),
+                    Ok(img) => {
+                        let sent = Instant::now();
+                        drop(tx.send(img));
+                        handing_over += sent.elapsed();
+                    }
                     Err(e) => keep(e),
                 });
+                tallies.driver_done(&start, handing_over);
             });
         }
         // The encoders stop once every driver has dropped its sender.
         drop(tx);
     });
-    first_error
+    match first_error
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner)
-        .map_or(Ok(()), Err)
+    {
+        Some(e) => Err(e),
+        None => Ok(Some(tallies.into_tally((before, tasks_cpu())))),
+    }
 }
 
 /// `scenes` split into `min(drivers, scenes.len())` consecutive shares
@@ -197,7 +231,11 @@ pub fn thumbnail_size(w: u32, h: u32) -> (u32, u32) {
 /// Decodes every file (in parallel, as a thumbnailer would), then renders
 /// each into a thumbnail-sized canvas (one image layer, fit contain) and
 /// encodes it as JPEG q85.
-fn thumbnails(renderer: &Renderer, files: &[PathBuf], drivers: usize) -> Result<(), Error> {
+fn thumbnails(
+    renderer: &Renderer,
+    files: &[PathBuf],
+    drivers: usize,
+) -> Result<Option<Tally>, Error> {
     let max_pixels = renderer.limits().max_image_pixels;
     let decoded: Vec<RgbaImage> = files
         .par_iter()

@@ -9,6 +9,7 @@ mod report;
 mod stats;
 mod suite;
 mod table;
+mod threads;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -325,6 +326,7 @@ fn skipped_backend(
             latency_ms: None,
             images_per_second: None,
             samples_ms: Vec::new(),
+            threads: None,
         })
         .collect();
     BackendReport {

@@ -111,6 +111,11 @@ pub struct CaseReport {
     pub images_per_second: Option<f64>,
     /// Every timed repetition, in milliseconds, in the order they ran.
     pub samples_ms: Vec<f64>,
+    /// The batch cases on the GPU: where the host threads' time went over
+    /// the timed repetitions (`null` otherwise, without Linux's scheduler
+    /// statistics, and in reports written before 2026-11-27).
+    #[serde(default)]
+    pub threads: Option<super::threads::ThreadTimes>,
 }
 
 /// Latency figures in milliseconds (percentiles by nearest rank).

@@ -93,6 +93,32 @@ fn about(report: &Report) -> Vec<String> {
     lines
 }
 
+/// A line per GPU batch case saying where its host threads' time went.
+fn thread_lines(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    for b in &report.backends {
+        for c in &b.cases {
+            let Some(t) = &c.threads else { continue };
+            let pct = |share: f64| format!("{:.0}%", share * 100.0);
+            lines.push(format!(
+                "{} {}: driving threads {:.3} ms on a CPU per image, on a CPU {} of their time, \
+                 waiting for a core {}, handing over to the encoders {} (the rest: waiting for \
+                 the GPU or a lock); encoders {:.3} ms on a CPU per image; every other thread \
+                 (rayon's pool, the GPU driver's) {:.3} ms",
+                b.backend,
+                c.name,
+                t.driver_cpu_ms_per_image,
+                pct(t.driver_on_cpu),
+                pct(t.driver_waiting_for_a_core),
+                pct(t.driver_handing_over),
+                t.encoder_cpu_ms_per_image,
+                t.other_threads_cpu_ms_per_image,
+            ));
+        }
+    }
+    lines
+}
+
 /// The plain-text table, columns aligned (numbers to the right).
 pub fn text(report: &Report) -> String {
     let rows = rows(report);
@@ -120,6 +146,13 @@ pub fn text(report: &Report) -> String {
         }
         let _ = writeln!(out, "{}", line.trim_end());
     }
+    let threads = thread_lines(report);
+    if !threads.is_empty() {
+        out.push('\n');
+        for line in threads {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     out
 }
 
@@ -135,6 +168,13 @@ pub fn markdown(report: &Report) -> String {
         row.resize(HEADER.len(), String::new());
         let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    let threads = thread_lines(report);
+    if !threads.is_empty() {
+        out.push('\n');
+        for line in threads {
+            let _ = writeln!(out, "- {line}");
+        }
     }
     out
 }
