@@ -36,6 +36,21 @@ pub struct AssetCacheStats {
     pub evictions: u64,
 }
 
+/// What [`AssetCache::lookup`] found.
+pub(crate) enum Looked {
+    /// The image, decoded as asked.
+    Hit(SourceImage),
+    /// Not held as asked: [`AssetCache::fill`] decodes it.
+    Miss(Miss),
+}
+
+/// A lookup that missed: the file's identity, and the factor and rows the
+/// cache holds of it (a decode covers those rows too).
+pub(crate) struct Miss {
+    identity: Option<Identity>,
+    held: Option<(u32, (u32, u32))>,
+}
+
 /// What identifies a file's content without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Identity {
@@ -152,12 +167,26 @@ impl AssetCache {
     /// chooser it is given: `choose` with the rows widened to cover those
     /// the cache holds of the file at that factor, so scenes that crop the
     /// same file differently in turn end up sharing one entry.
+    /// (`lookup` then `fill`, as `Assets` calls them; the tests drive both
+    /// through this.)
+    #[cfg(test)]
     pub fn get_or_decode<E>(
         &self,
         path: &Path,
         choose: impl Fn((u32, u32)) -> Pick,
         decode: impl FnOnce(&dyn Fn((u32, u32)) -> Pick) -> Result<Decoded, E>,
     ) -> Result<SourceImage, E> {
+        match self.lookup(path, &choose) {
+            Looked::Hit(found) => Ok(found),
+            Looked::Miss(miss) => self.fill(path, miss, choose, decode),
+        }
+    }
+
+    /// The lookup half of [`AssetCache::get_or_decode`] (counted as a hit
+    /// or a miss): the image, or what [`AssetCache::fill`] needs to decode
+    /// it. A caller with several files looks them all up on its own thread
+    /// and decodes only the misses in parallel.
+    pub fn lookup(&self, path: &Path, choose: impl Fn((u32, u32)) -> Pick) -> Looked {
         let identity = Identity::of(path);
         // The factor and rows of the entry held for the file, if any.
         let mut held: Option<(u32, (u32, u32))> = None;
@@ -198,12 +227,25 @@ impl AssetCache {
                     });
                     if let Some(found) = found {
                         inner.hits += 1;
-                        return Ok(found);
+                        return Looked::Hit(found);
                     }
                 }
             }
             inner.misses += 1;
         }
+        Looked::Miss(Miss { identity, held })
+    }
+
+    /// The decode half of [`AssetCache::get_or_decode`], after `lookup`
+    /// missed: decodes with `decode` (outside the lock, with the rows
+    /// widened to those the cache holds of the file) and keeps the result.
+    pub fn fill<E>(
+        &self,
+        path: &Path,
+        Miss { identity, held }: Miss,
+        choose: impl Fn((u32, u32)) -> Pick,
+        decode: impl FnOnce(&dyn Fn((u32, u32)) -> Pick) -> Result<Decoded, E>,
+    ) -> Result<SourceImage, E> {
         let widened = |natural| {
             let mut pick = choose(natural);
             if let (Some((a, b)), Some((eighths, (c, d)))) = (pick.rows, held) {

@@ -328,6 +328,52 @@ fn a_png_drawn_smaller_than_its_size_is_decoded_once() {
     assert_eq!((s.misses, s.hits, s.images), (1, 4, 1), "{s:?}");
 }
 
+/// Several files in one scene: those the cache holds are served from it,
+/// the others decoded (together); a file that fails to decode is named by
+/// its layer, and the others stay cached.
+#[test]
+fn a_scene_of_several_files_decodes_only_those_the_cache_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let colours = [[200, 0, 0, 255], [0, 200, 0, 255], [0, 0, 200, 255]];
+    for (name, c) in ["a.png", "b.png", "c.png"].iter().zip(colours) {
+        RgbaImage::from_pixel(4, 4, image::Rgba(c))
+            .save(dir.path().join(name))
+            .unwrap();
+    }
+    std::fs::write(dir.path().join("broken.png"), b"not a png").unwrap();
+    let r = impasto::Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_asset_root(dir.path());
+    let scene = |files: &[&str]| {
+        let layers: Vec<_> = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| json!({"type": "image", "src": f, "x": 4 * i, "y": 0}))
+            .collect();
+        Scene::from_value(&json!({"width": 12, "height": 4, "layers": layers})).unwrap()
+    };
+    let img = r.render(&scene(&["a.png", "b.png"])).unwrap();
+    assert_eq!(img.get_pixel(5, 1).0, colours[1]);
+    let s = r.asset_cache_stats();
+    assert_eq!((s.misses, s.hits, s.images), (2, 0, 2), "{s:?}");
+    let img = r.render(&scene(&["a.png", "b.png", "c.png"])).unwrap();
+    for (i, c) in colours.iter().enumerate() {
+        assert_eq!(img.get_pixel(4 * i as u32 + 1, 1).0, *c, "layer {i}");
+    }
+    let s = r.asset_cache_stats();
+    assert_eq!((s.misses, s.hits, s.images), (3, 2, 3), "{s:?}");
+    let err = r
+        .render(&scene(&["a.png", "broken.png", "c.png"]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("layer 1") && err.contains("broken.png"),
+        "{err}"
+    );
+    let s = r.asset_cache_stats();
+    assert_eq!((s.misses, s.hits, s.images), (4, 4, 3), "{s:?}");
+}
+
 #[test]
 fn a_hidden_image_layer_is_not_read_so_a_missing_file_is_no_error() {
     let dir = tempfile::tempdir().unwrap();
