@@ -3,11 +3,12 @@
 //! loss recovery, and the hooks tests use to make the GPU fail.
 
 use std::iter::Peekable;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::{guarded, Backend, Renderer};
-use crate::assets::Assets;
+use crate::assets::{Assets, Resolved};
 use crate::breaker::{BreakerConfig, BreakerStats, Route};
 use crate::cancel::Stop;
 use crate::error::Error;
@@ -75,52 +76,99 @@ impl Renderer {
         assets: &Assets,
         on_result: &mut impl FnMut(usize, Result<(Readback, Vec<Warning>), Error>),
     ) {
-        let mut pending: Option<(usize, Pending<'_>, Vec<Warning>)> = None;
-        // At least one scene per run (the route decides where it goes), so
-        // that the caller's loop always moves on.
-        let mut first = true;
-        while first || (gpu.is_closed() && !ctx.is_lost()) {
-            first = false;
-            let Some((i, scene)) = scenes.next() else {
-                break;
-            };
-            let mut warnings = Vec::new();
-            let next = guarded(|| {
-                let resolved = self.resolve(scene, assets)?;
-                warnings.clone_from(&resolved.warnings);
-                let plan = Plan::new(scene, &resolved);
-                self.check_memory(&plan, None)?;
-                match gpu.route() {
-                    Route::Gpu => {
-                        gpu.injected_failure()?;
-                        ctx.submit(&plan, want).map(Next::Submitted)
+        let Some(mut current) = scenes.next() else {
+            return;
+        };
+        // With more than one scene, each is resolved (its images looked up
+        // or decoded, its text checked) on a helper thread while the scene
+        // before it is prepared and submitted here: this thread does the
+        // GPU's part only. One scene alone is resolved here.
+        std::thread::scope(|s| {
+            let ahead = scenes
+                .peek()
+                .is_some()
+                .then(|| ResolveAhead::start(s, self, assets));
+            if let Some(a) = &ahead {
+                a.resolve(current.1);
+            }
+            let mut pending: Option<(usize, Pending<'_>, Vec<Warning>)> = None;
+            let mut first = true;
+            loop {
+                let (i, scene) = current;
+                // Overlapped on this context while its device is not lost
+                // and the breaker stays closed, and at least one. A scene
+                // taken ahead after which that changed is the run's last:
+                // the scene in flight is finished first (the breaker counts
+                // it), then this one goes where the breaker says, on its
+                // own, as the caller would send it.
+                let in_run = std::mem::take(&mut first) || (gpu.is_closed() && !ctx.is_lost());
+                if !in_run {
+                    if let Some((j, previous, w)) = pending.take() {
+                        on_result(j, finish(gpu, ctx, previous).map(|r| (r, w)));
                     }
-                    // The breaker opened meanwhile (a failure elsewhere).
-                    route => Ok(Next::Painted(paint_as(
-                        gpu,
-                        route,
-                        &plan,
-                        want,
-                        &Stop::never(),
-                    ))),
                 }
-            });
-            if let Some((j, previous, w)) = pending.take() {
-                on_result(j, finish(gpu, ctx, previous).map(|r| (r, w)));
-            }
-            match next {
-                Ok(Next::Submitted(p)) => pending = Some((i, p, warnings)),
-                Ok(Next::Painted(result)) => on_result(i, result.map(|r| (r, warnings))),
-                Err(e) => {
-                    let result = Err(blame_loss(ctx, e));
-                    gpu.record(Route::Gpu, &result);
-                    on_result(i, result);
+                let resolved = match &ahead {
+                    Some(a) => a.next(),
+                    None => guarded(|| self.resolve(scene, assets)),
+                };
+                // The next scene is taken now, so that it resolves while
+                // this one is submitted.
+                let goes_on = in_run && gpu.is_closed() && !ctx.is_lost();
+                let following = if goes_on { scenes.next() } else { None };
+                if let (Some(a), Some((_, next))) = (&ahead, following) {
+                    a.resolve(next);
+                }
+                let mut warnings = Vec::new();
+                let next = guarded(|| {
+                    let resolved = resolved?;
+                    warnings.clone_from(&resolved.warnings);
+                    let plan = Plan::new(scene, &resolved);
+                    self.check_memory(&plan, None)?;
+                    match gpu.route() {
+                        // Past the run: a render of its own (on a new device
+                        // if this one was lost).
+                        Route::Gpu if !in_run => Ok(Next::Painted(paint_as(
+                            gpu,
+                            Route::Gpu,
+                            &plan,
+                            want,
+                            &Stop::never(),
+                        ))),
+                        Route::Gpu => {
+                            gpu.injected_failure()?;
+                            ctx.submit(&plan, want).map(Next::Submitted)
+                        }
+                        // The breaker opened meanwhile (a failure elsewhere).
+                        route => Ok(Next::Painted(paint_as(
+                            gpu,
+                            route,
+                            &plan,
+                            want,
+                            &Stop::never(),
+                        ))),
+                    }
+                });
+                if let Some((j, previous, w)) = pending.take() {
+                    on_result(j, finish(gpu, ctx, previous).map(|r| (r, w)));
+                }
+                match next {
+                    Ok(Next::Submitted(p)) => pending = Some((i, p, warnings)),
+                    Ok(Next::Painted(result)) => on_result(i, result.map(|r| (r, warnings))),
+                    Err(e) => {
+                        let result = Err(blame_loss(ctx, e));
+                        gpu.record(Route::Gpu, &result);
+                        on_result(i, result);
+                    }
+                }
+                match following {
+                    Some(f) => current = f,
+                    None => break,
                 }
             }
-        }
-        if let Some((j, last, w)) = pending {
-            on_result(j, finish(gpu, ctx, last).map(|r| (r, w)));
-        }
+            if let Some((j, last, w)) = pending {
+                on_result(j, finish(gpu, ctx, last).map(|r| (r, w)));
+            }
+        });
     }
 
     /// The `Backend::Auto` circuit breaker's figures: `None` unless this
@@ -283,6 +331,55 @@ pub(crate) fn rendered(readback: Readback, warnings: Vec<Warning>) -> Result<Ren
     let mut r = Rendered::new(readback.into_image()?);
     r.warnings = warnings;
     Ok(r)
+}
+
+/// A helper thread of a batch run that resolves its scenes one ahead of
+/// the thread driving the GPU, in the order asked.
+struct ResolveAhead<'s> {
+    scenes: SyncSender<&'s Scene>,
+    resolved: Receiver<Result<Resolved, Error>>,
+}
+
+impl<'s> ResolveAhead<'s> {
+    /// Starts the helper in `scope`; it ends when this is dropped.
+    fn start<'scope, 'env: 'scope>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        renderer: &'env Renderer,
+        assets: &'env Assets,
+    ) -> ResolveAhead<'s>
+    where
+        's: 'scope,
+        's: 'env,
+    {
+        let (scenes, todo) = sync_channel::<&'s Scene>(1);
+        let (done, resolved) = sync_channel(1);
+        scope.spawn(move || {
+            for scene in todo {
+                // A panic is an error of that scene, as on the driving thread.
+                if done
+                    .send(guarded(|| renderer.resolve(scene, assets)))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        ResolveAhead { scenes, resolved }
+    }
+
+    /// Asks for `scene` (after those asked before).
+    fn resolve(&self, scene: &'s Scene) {
+        // The helper ends only when this is dropped: a failed send cannot
+        // happen while it runs, and `next` reports a helper gone.
+        let _ = self.scenes.send(scene);
+    }
+
+    /// The next scene asked for, resolved.
+    fn next(&self) -> Result<Resolved, Error> {
+        self.resolved
+            .recv()
+            .unwrap_or_else(|_| Err(Error::Internal("the scene resolver stopped".into())))
+    }
 }
 
 /// Reads back a scene of a batch, and counts the outcome.
