@@ -15,7 +15,7 @@ use super::passes::{record, Dispatch};
 use super::phases::PhaseClock;
 use super::prepare::Prepared;
 use super::readback::{InFlight, Pending, Readback, Submitted, Want};
-use super::text::TextPass;
+use super::text::LaidOut;
 use crate::cancel::Stop;
 use crate::codec::jpeg_blocks::{BlockLayout, JpegTables};
 use crate::error::Error;
@@ -180,9 +180,9 @@ impl GpuContext {
                 label: Some("impasto render"),
             });
 
-        // Uploads, before any pass: the text layers first (glyphon's
-        // vertices and new glyphs, with a glyph set lent to this frame until
-        // it is submitted), then every layer's inputs, then the encode pass's.
+        // Uploads, before any pass: every layer's inputs (the text laid out
+        // into regions of one texture first), then the encode pass's, then
+        // glyphon's (below).
         let (layers, text) = self.prepare_layers(plan, loans)?;
         // The phase breakdown's GPU timestamps, where the device has them.
         let mut marks = None;
@@ -198,10 +198,6 @@ impl GpuContext {
         mark(&mut encoder, 0);
         loans.record_copies(&mut encoder);
         mark(&mut encoder, 1);
-        // The text first: the layers' passes sample its texture.
-        if let Some(text) = &text {
-            text.record(&mut encoder, loans)?;
-        }
         let encode_params = EncodeParams {
             canvas: [w, h],
             space: space_code(plan.space),
@@ -228,6 +224,16 @@ impl GpuContext {
 
         // Every upload is made: the small ones in one write.
         self.upload_arena(loans);
+        // glyphon's, with a glyph set lent to this frame until it is
+        // submitted; its pass goes first, as the layers' passes sample the
+        // text texture.
+        let text = match text {
+            Some(t) => Some(self.prepare_text_pass(plan, t, loans)?),
+            None => None,
+        };
+        if let Some(text) = &text {
+            text.record(&mut encoder, loans)?;
+        }
         // Bind, then record: passes only.
         let out = Output {
             params: encode_params,
@@ -365,20 +371,20 @@ impl GpuContext {
     }
 
     /// The background and every layer that changes something, prepared in
-    /// order, and the frame's text pass (if glyphon draws any layer).
+    /// order, and the frame's text laid out (if glyphon draws any layer).
     fn prepare_layers(
         &self,
         plan: &Plan<'_>,
         loans: &mut Loans,
-    ) -> Result<(Vec<Prepared>, Option<TextPass<'_>>), Error> {
-        let text = self.draw_text(plan, loans)?;
+    ) -> Result<(Vec<Prepared>, Option<LaidOut>), Error> {
+        let text = self.lay_out_text(plan, loans);
         let mut layers = vec![self.prepare_background(plan, loans)];
         for layer in &plan.layers {
             if let Some(prep) = self.prepare_layer(plan, layer, &text, loans)? {
                 layers.push(prep);
             }
         }
-        Ok((layers, text.pass))
+        Ok((layers, text.laid_out))
     }
 }
 

@@ -5,10 +5,13 @@
 //! (blend, opacity, rotation and rounding included).
 //!
 //! glyphon's state (atlas, renderer, viewport, swash's scaler) comes in
-//! [`GlyphSet`]s, lent one per frame by [`GlyphSets`]: a frame prepares its
-//! text with a set of its own (the uploads: vertices, new glyphs), records
-//! the text pass into its own command encoder ahead of the layers, and gives
-//! the set back once the frame is submitted. So several threads driving the
+//! [`GlyphSet`]s, lent one per frame by [`GlyphSets`]: a frame lays its text
+//! out with its other inputs, then, once every other upload is made (so no
+//! set is held while its thread runs rayon's work, which could take another
+//! frame that waits for a set), prepares it with a set of its own (the
+//! uploads: vertices, new glyphs), records the text pass into its own
+//! command encoder ahead of the layers, and gives the set back once the
+//! frame is submitted. So several threads driving the
 //! GPU prepare text at once, and a card is one submission, not two. (Until
 //! 2026-11-27 one set was shared under a lock held from `prepare` through a
 //! submission of its own, which serialised the text of every driving
@@ -179,6 +182,8 @@ pub(crate) struct GlyphSets {
 struct Held {
     idle: Vec<GlyphSet>,
     made: usize,
+    /// Frames waiting for a set given back.
+    waiting: usize,
 }
 
 impl GlyphSets {
@@ -200,6 +205,12 @@ impl GlyphSets {
         self.held().made
     }
 
+    /// How many frames wait for a set.
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.held().waiting
+    }
+
     /// Lends a set: an idle one, else a new one while fewer than
     /// [`MAX_GLYPH_SETS`] exist, else the next one given back.
     pub fn take(&self, device: &wgpu::Device, queue: &wgpu::Queue) -> LentGlyphs<'_> {
@@ -215,18 +226,34 @@ impl GlyphSets {
                 held.made += 1;
                 drop(held);
                 // Made outside the lock: pipelines come from the shared cache,
-                // the atlas textures and buffers are new.
+                // the atlas textures and buffers are new. Counted first, so
+                // that no other frame makes one past the limit meanwhile;
+                // uncounted again if making it panics.
+                let counted = Uncount(self);
                 let set = GlyphSet::new(device, queue, &self.cache);
+                std::mem::forget(counted);
                 return LentGlyphs {
                     sets: self,
                     set: Some(set),
                 };
             }
+            held.waiting += 1;
             held = self
                 .given_back
                 .wait(held)
                 .unwrap_or_else(|p| p.into_inner());
+            held.waiting -= 1;
         }
+    }
+}
+
+/// Takes back the count of a set whose making panicked.
+struct Uncount<'a>(&'a GlyphSets);
+
+impl Drop for Uncount<'_> {
+    fn drop(&mut self) {
+        self.0.held().made -= 1;
+        self.0.given_back.notify_one();
     }
 }
 
@@ -298,11 +325,15 @@ mod tests {
                 let _set = sets.take(&ctx.device, &ctx.queue);
                 tx.send(()).unwrap();
             });
-            // The taker is still waiting (a set made past the limit would
-            // have been sent by now).
-            assert!(rx
-                .recv_timeout(std::time::Duration::from_millis(200))
-                .is_err());
+            // The taker gets no set (one made past the limit would be sent
+            // here) until it waits for one given back.
+            loop {
+                assert!(rx.try_recv().is_err(), "a set was made past the limit");
+                if sets.waiting() == 1 {
+                    break;
+                }
+                std::thread::yield_now();
+            }
             lent.pop();
             rx.recv().unwrap();
         });

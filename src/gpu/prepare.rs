@@ -67,7 +67,7 @@ impl GpuContext {
         &self,
         plan: &Plan<'_>,
         layer: &PlannedLayer<'_>,
-        text: &TextDrawn<'_>,
+        text: &TextDrawn,
         loans: &mut Loans,
     ) -> Result<Option<Prepared>, Error> {
         let (w, h) = (plan.width, plan.height);
@@ -121,13 +121,13 @@ impl GpuContext {
         &self,
         plan: &Plan<'_>,
         layer: &PlannedLayer<'_>,
-        text: &TextDrawn<'_>,
+        text: &TextDrawn,
         shape: LayerParams,
         sources: &mut Sources,
         loans: &mut Loans,
     ) -> Result<LayerParams, Error> {
         if let Some(region) = text.region(layer.index) {
-            sources.text = text.pass.as_ref().map(|p| p.texture);
+            sources.text = text.laid_out.as_ref().map(|l| l.texture);
             return Ok(shape.text(region.rect[1], region.size(), region.origin));
         }
         let Some(r) = layer.text_raster(plan) else {

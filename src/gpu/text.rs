@@ -27,12 +27,20 @@ impl TextRegion {
     }
 }
 
-/// The text layers glyphon will draw, and the texture they go to.
+/// The text layers glyphon will draw, laid out, and the texture they go to.
 #[derive(Default)]
-pub(super) struct TextDrawn<'a> {
+pub(super) struct TextDrawn {
     pub regions: Vec<TextRegion>,
-    /// The prepared draw, if any layer is drawn by glyphon.
-    pub pass: Option<TextPass<'a>>,
+    /// The layout to draw, if any layer is drawn by glyphon.
+    pub laid_out: Option<LaidOut>,
+}
+
+/// A frame's text, laid out into regions of one pooled texture: glyphon
+/// prepares it ([`GpuContext::prepare_text_pass`]) once the frame's other
+/// uploads are made.
+pub(super) struct LaidOut {
+    jobs: Vec<TextJob>,
+    pub texture: TextureId,
 }
 
 /// The text of one frame, prepared: recorded by [`TextPass::record`] ahead
@@ -40,7 +48,7 @@ pub(super) struct TextDrawn<'a> {
 /// context when this is dropped, after the frame's submission.
 pub(super) struct TextPass<'a> {
     glyphs: LentGlyphs<'a>,
-    pub texture: TextureId,
+    texture: TextureId,
 }
 
 impl TextPass<'_> {
@@ -50,7 +58,7 @@ impl TextPass<'_> {
     }
 }
 
-impl TextDrawn<'_> {
+impl TextDrawn {
     /// Layer `index`'s region, if glyphon drew it.
     pub fn region(&self, index: usize) -> Option<&TextRegion> {
         self.regions.iter().find(|r| r.layer == index)
@@ -58,17 +66,13 @@ impl TextDrawn<'_> {
 }
 
 impl GpuContext {
-    /// Lays out every text layer and prepares glyphon to draw them all into
-    /// one pooled texture. Layers that do not fit the adapter's texture size
-    /// are left to the CPU raster path.
-    pub(super) fn draw_text(
-        &self,
-        plan: &Plan<'_>,
-        loans: &mut Loans,
-    ) -> Result<TextDrawn<'_>, Error> {
+    /// Lays out every text layer into a region of one pooled texture.
+    /// Layers that do not fit the adapter's texture size are left to the
+    /// CPU raster path.
+    pub(super) fn lay_out_text(&self, plan: &Plan<'_>, loans: &mut Loans) -> TextDrawn {
         let mut drawn = TextDrawn::default();
         let Some(engine) = &plan.resolved.text else {
-            return Ok(drawn);
+            return drawn;
         };
         let (w, h) = (plan.width, plan.height);
         let mut shaper = engine.shaper();
@@ -109,7 +113,7 @@ impl GpuContext {
             });
         }
         if jobs.is_empty() {
-            return Ok(drawn);
+            return drawn;
         }
         let texture = self.take_texture(
             (tex_w, tex_h),
@@ -117,19 +121,43 @@ impl GpuContext {
             wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
             loans,
         );
-        let target = loans.texture(texture);
+        drawn.laid_out = Some(LaidOut { jobs, texture });
+        drawn
+    }
+
+    /// Prepares glyphon's draw of `text` (its vertices, the glyphs its
+    /// atlas lacks) with a glyph set lent to the frame until the returned
+    /// pass is dropped. Called after the frame's other uploads: nothing
+    /// between this and the submission waits on other threads, so a set is
+    /// never held while its thread runs other work (rayon's), which could
+    /// take another frame that waits for a set.
+    pub(super) fn prepare_text_pass(
+        &self,
+        plan: &Plan<'_>,
+        text: LaidOut,
+        loans: &Loans,
+    ) -> Result<TextPass<'_>, Error> {
+        // A layout exists only for a plan with a text engine.
+        let Some(engine) = &plan.resolved.text else {
+            return Err(Error::Internal(
+                "text laid out without a text engine".into(),
+            ));
+        };
+        let target = loans.texture(text.texture);
         let mut glyphs = self.glyphs.take(&self.device, &self.queue);
         glyphs.prepare(
             &self.device,
             &self.queue,
-            &mut shaper.fonts,
+            &mut engine.shaper().fonts,
             plan.space,
-            &jobs,
+            &text.jobs,
             // The pooled texture's own size (the pool rounds sizes up): the
             // viewport maps pixels to clip space over the whole target.
             (target.width(), target.height()),
         )?;
-        drawn.pass = Some(TextPass { glyphs, texture });
-        Ok(drawn)
+        Ok(TextPass {
+            glyphs,
+            texture: text.texture,
+        })
     }
 }
