@@ -14,6 +14,7 @@
 //! nanoseconds runnable but waiting for one); elsewhere, or on a kernel
 //! without scheduler statistics, there are no figures.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -30,20 +31,36 @@ fn schedstat() -> Option<(u64, u64)> {
     Some((fields.next()?.ok()?, fields.next()?.ok()?))
 }
 
-/// Nanoseconds on a CPU of every thread of the process now (threads that
-/// end before the next reading drop out of the sum).
-pub fn tasks_cpu() -> Option<u64> {
+/// Nanoseconds on a CPU by thread id.
+pub type TasksCpu = HashMap<u64, u64>;
+
+/// Nanoseconds on a CPU of every thread of the process now, by thread id.
+pub fn tasks_cpu() -> Option<TasksCpu> {
     std::thread::yield_now();
-    let mut sum = 0;
+    let mut by_thread = HashMap::new();
     for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let path = task.ok()?.path().join("schedstat");
-        // A thread that ended since the listing: nothing to add.
-        let Ok(s) = std::fs::read_to_string(path) else {
+        let task = task.ok()?;
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
             continue;
         };
-        sum += s.split_whitespace().next()?.parse::<u64>().ok()?;
+        // A thread that ended since the listing: nothing to add.
+        let Ok(s) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        by_thread.insert(tid, s.split_whitespace().next()?.parse::<u64>().ok()?);
     }
-    Some(sum)
+    Some(by_thread)
+}
+
+/// The CPU time between two readings of [`tasks_cpu`] of the threads in
+/// both: a thread that started or ended between them (one of the
+/// repetition's own, still being torn down as the first reading or already
+/// listed at the second) is left out, not counted whole.
+fn cpu_between(before: &TasksCpu, after: &TasksCpu) -> u64 {
+    after
+        .iter()
+        .filter_map(|(tid, a)| before.get(tid).map(|b| a.saturating_sub(*b)))
+        .sum()
 }
 
 /// One thread's clocks from a start: call [`Stamp::since`] at its end.
@@ -132,14 +149,15 @@ impl Tallies {
     }
 
     /// The sums, with the other threads' CPU time between two readings of
-    /// [`tasks_cpu`] taken while none of the repetition's own threads ran.
-    pub fn into_tally(self, (before, after): (Option<u64>, Option<u64>)) -> Tally {
+    /// [`tasks_cpu`], one before the repetition's own threads started and
+    /// one after they ended.
+    pub fn into_tally(self, (before, after): (Option<TasksCpu>, Option<TasksCpu>)) -> Tally {
         let mut t = self
             .sum
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
         match (before, after) {
-            (Some(b), Some(a)) => t.others_cpu = a.saturating_sub(b),
+            (Some(b), Some(a)) => t.others_cpu = cpu_between(&b, &a),
             _ => t.complete = false,
         }
         t
@@ -152,11 +170,14 @@ impl Tallies {
 pub struct ThreadTimes {
     /// The driving threads' time on a CPU, per image, in milliseconds.
     pub driver_cpu_ms_per_image: f64,
-    /// Shares of the driving threads' wall-clock time: on a CPU, runnable
-    /// but waiting for a core, and blocked handing a result to the encoders
-    /// (all busy); the rest they were blocked otherwise (the GPU, a lock).
+    /// Shares of the driving threads' wall-clock time: on a CPU, and
+    /// runnable but waiting for a core (the scheduler's figures, disjoint);
+    /// the rest they were blocked (the GPU, a lock, the encoders).
     pub driver_on_cpu: f64,
     pub driver_waiting_for_a_core: f64,
+    /// Share of their wall-clock time spent in handing a result to the
+    /// encoders (their queue full): mostly blocked, but measured by the
+    /// clock, so it may include some of the two shares above.
     pub driver_handing_over: f64,
     /// The encoding threads' time on a CPU, per image, in milliseconds
     /// (their entropy coding runs on rayon's pool, counted in the next).
