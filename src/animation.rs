@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use image::RgbaImage;
 
-use crate::assets::resolve_asset;
+use crate::asset_files::resolve_asset;
 use crate::codec::{self, AnimationFormat, Delay, Loop};
 use crate::error::{Error, Location};
 use crate::scene::{LayerKind, Scene};
@@ -211,7 +211,7 @@ impl Renderer {
             let path = resolve_asset(&root, &il.src).map_err(|m| fail("src", m))?;
             if let Some(frame) = il.frame {
                 // Pinned to a frame: decoded once, the same on every frame.
-                let image = crate::assets::decode_frame(&path, frame, &limits)
+                let image = crate::asset_files::decode_frame(&path, frame, &limits)
                     .map_err(|(field, m)| fail(field, format!("{:?}: {m}", il.src)))?;
                 let key = format!("\u{1}frame/{index}");
                 assets.insert(key.clone(), image.image);

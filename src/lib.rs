@@ -26,6 +26,7 @@
 
 mod animation;
 mod asset_cache;
+mod asset_files;
 mod assets;
 mod blend;
 mod breaker;

@@ -469,7 +469,6 @@ fn covers(fonts: &mut FontSystem, t: &TextLayer) -> bool {
         .all(|c| charmap.map(c) != 0)
 }
 
-/// Bytes of glyph images a cache holds.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,133 @@
+//! Image files under the asset root: a scene's `src` resolved to a file
+//! inside the root (never outside it, lexically or through a symbolic
+//! link), and one frame of an animated file decoded. Used by
+//! [`crate::assets`] for a render and by [`crate::animation`] for a
+//! timeline.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::codec;
+use crate::renderer::Limits;
+use crate::shrink::SourceImage;
+
+/// Resolves `src` under `root`, refusing absolute paths and paths that lead
+/// outside the root (lexically, or through a symbolic link).
+pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
+    let rel = Path::new(src);
+    if rel.is_absolute() || rel.has_root() || src.starts_with('/') || src.starts_with('\\') {
+        return Err(format!(
+            "{src:?} is an absolute path; image paths must be relative to the asset root"
+        ));
+    }
+    let mut depth: i64 = 0;
+    for c in rel.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(format!("{src:?} resolves outside the asset root"));
+                }
+            }
+            Component::Prefix(_) | Component::RootDir => {
+                return Err(format!(
+                    "{src:?} is an absolute path; image paths must be relative to the asset root"
+                ))
+            }
+        }
+    }
+    let joined = root.join(rel);
+    let canon_root = root
+        .canonicalize()
+        .map_err(|e| format!("asset root {} cannot be opened: {e}", root.display()))?;
+    let canon = joined
+        .canonicalize()
+        .map_err(|e| format!("{src:?} cannot be read: {e}"))?;
+    if !canon.starts_with(&canon_root) {
+        return Err(format!(
+            "{src:?} resolves outside the asset root (through a symbolic link)"
+        ));
+    }
+    if !canon.is_file() {
+        return Err(format!("{src:?} is not a file"));
+    }
+    Ok(canon)
+}
+
+/// Frame `frame` of the image file at `path`, composited as browsers show
+/// it (not kept in the decoded-image cache); a failure names its field.
+pub(crate) fn decode_frame(
+    path: &Path,
+    frame: u32,
+    limits: &Limits,
+) -> Result<SourceImage, (&'static str, String)> {
+    let (_, bytes) = codec::read_image_file(path).map_err(|e| ("src", e.0))?;
+    let info = codec::probe_animation(&bytes, limits).map_err(|e| ("src", e.0))?;
+    if frame >= info.frames {
+        return Err((
+            "frame",
+            format!(
+                "frame {frame} does not exist: the image has {} frame{} (counted from 0)",
+                info.frames,
+                if info.frames == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    let anim =
+        codec::decode_animation(&bytes, limits, Some(frame as usize)).map_err(|e| ("src", e.0))?;
+    // The headers may promise more frames than the file holds.
+    let found = anim.frames.len();
+    let picked = anim.frames.into_iter().nth(frame as usize).ok_or_else(|| {
+        (
+            "frame",
+            format!("frame {frame} does not exist: the file holds {found} frames"),
+        )
+    })?;
+    Ok(SourceImage::full(picked.image, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_paths_stay_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/a.png"), b"x").unwrap();
+        assert!(resolve_asset(dir.path(), "sub/a.png").is_ok());
+        assert!(resolve_asset(dir.path(), "sub/../sub/a.png").is_ok());
+        assert!(resolve_asset(dir.path(), "../a.png")
+            .unwrap_err()
+            .contains("outside the asset root"));
+        assert!(resolve_asset(dir.path(), "sub/../../a.png")
+            .unwrap_err()
+            .contains("outside"));
+        assert!(resolve_asset(dir.path(), "/etc/passwd")
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(resolve_asset(dir.path(), "missing.png")
+            .unwrap_err()
+            .contains("cannot be read"));
+        assert!(resolve_asset(dir.path(), "sub")
+            .unwrap_err()
+            .contains("not a file"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.png"), b"x").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.png"),
+            dir.path().join("link.png"),
+        )
+        .unwrap();
+        assert!(resolve_asset(dir.path(), "link.png")
+            .unwrap_err()
+            .contains("outside"));
+    }
+}
