@@ -131,7 +131,8 @@ fn check_case_figures(c: &Value, reps: f64) {
 
 /// The host threads' figures: for the batch cases on the GPU (on Linux,
 /// whose scheduler statistics they come from), each share of the driving
-/// threads' wall time within 0..=1 and their sum too; `null` otherwise.
+/// threads' wall time within 0..=1, the scheduler's two together too;
+/// `null` otherwise.
 fn check_threads(backend: &str, c: &Value) {
     let t = &c["threads"];
     let batch = ["social_cards_batch", "thumbnails"].contains(&text(c, "name"));
@@ -147,7 +148,9 @@ fn check_threads(backend: &str, c: &Value) {
     ]
     .map(|k| num(t, k));
     assert!(shares.iter().all(|s| (0.0..=1.0).contains(s)), "{t}");
-    assert!(shares.iter().sum::<f64>() <= 1.01, "{t}");
+    // The scheduler's two shares are disjoint (handing over is clock time
+    // and may overlap them).
+    assert!(shares[0] + shares[1] <= 1.01, "{t}");
     assert!(num(t, "encoder_cpu_ms_per_image") >= 0.0, "{t}");
     // The adapter's own threads at least (a software one's shaders).
     assert!(num(t, "other_threads_cpu_ms_per_image") > 0.0, "{t}");
