@@ -29,6 +29,11 @@ pub(crate) struct Resolved {
     /// What the render has to report (characters no font has), in layer
     /// order.
     pub warnings: Vec<Warning>,
+    /// Text layers already laid out (`text::fit`), by layer index, for the
+    /// painter to take instead of laying them out again: a GPU batch lays
+    /// a scene's text out on the thread that resolves it ahead
+    /// (`crate::text::FittedAhead`). Empty otherwise.
+    pub fitted: crate::text::FittedAhead,
 }
 
 /// Decoded images supplied in memory, by the `src` names scenes use for
@@ -152,6 +157,7 @@ impl Assets {
             images,
             text,
             warnings,
+            fitted: Default::default(),
         })
     }
 

@@ -82,9 +82,14 @@ impl GpuContext {
             let Paint::Text { layer, text: t } = &planned.paint else {
                 continue;
             };
-            let Some((buffer, tp)) =
-                crate::text::plan(&mut shaper.fonts, layer, t, &planned.geom, w, h)
-            else {
+            let Some((buffer, tp)) = crate::text::plan(
+                &mut shaper.fonts,
+                layer,
+                t,
+                &planned.geom,
+                (w, h),
+                plan.resolved.fitted.take(planned.index),
+            ) else {
                 continue;
             };
             // glyphon truncates the text's vertical position toward zero;

@@ -333,8 +333,8 @@ pub(crate) fn rendered(readback: Readback, warnings: Vec<Warning>) -> Result<Ren
     Ok(r)
 }
 
-/// A helper thread of a batch run that resolves its scenes one ahead of
-/// the thread driving the GPU, in the order asked.
+/// A helper thread of a batch run that resolves its scenes (and lays their
+/// text out) one ahead of the thread driving the GPU, in the order asked.
 struct ResolveAhead<'s> {
     scenes: SyncSender<&'s Scene>,
     resolved: Receiver<Result<Resolved, Error>>,
@@ -355,11 +355,19 @@ impl<'s> ResolveAhead<'s> {
         let (done, resolved) = sync_channel(1);
         scope.spawn(move || {
             for scene in todo {
-                // A panic is an error of that scene, as on the driving thread.
-                if done
-                    .send(guarded(|| renderer.resolve(scene, assets)))
-                    .is_err()
-                {
+                // Its text laid out too: the driving thread takes each
+                // layer's layout instead of shaping it. A panic is an error
+                // of that scene, as on the driving thread.
+                let resolved = guarded(|| {
+                    let resolved = renderer.resolve(scene, assets)?;
+                    if let Some(engine) = &resolved.text {
+                        resolved
+                            .fitted
+                            .fill(&mut engine.shaper().fonts, &scene.layers);
+                    }
+                    Ok(resolved)
+                });
+                if done.send(resolved).is_err() {
                     return;
                 }
             }

@@ -28,7 +28,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use super::DEFAULT_FAMILY;
 use crate::plan::geometry::BoxGeometry;
-use crate::scene::{Align, Layer, Overflow, TextLayer, VAlign, DEFAULT_MIN_SIZE};
+use crate::scene::{Align, Layer, LayerKind, Overflow, TextLayer, VAlign, DEFAULT_MIN_SIZE};
 
 /// The precision of `overflow: shrink`: sizes tried are `size`, `size` -
 /// 0.5, `size` - 1, ... down to `min_size`.
@@ -60,16 +60,45 @@ pub(crate) struct TextPlan {
     pub top: f32,
 }
 
-/// Lays a text layer out and plans its raster: the part of the box that can
-/// be visible on the canvas (the box intersected with the canvas taken back
-/// through the rotation). `None` when nothing is visible.
+/// Text layers of one scene laid out ahead of their render, by layer index
+/// (`fit`'s buffer: its shaping and overflow, which depend on the layer's
+/// text, style and box size only), each taken once by the painter that
+/// draws it. A GPU batch fills it on the thread that resolves the next
+/// scene, so the thread driving the GPU does not shape text.
+#[derive(Default)]
+pub(crate) struct FittedAhead(std::sync::Mutex<Vec<(usize, Buffer)>>);
+
+impl FittedAhead {
+    /// Lays out every visible text layer of `layers` with `fonts`.
+    pub fn fill(&self, fonts: &mut FontSystem, layers: &[Layer]) {
+        let mut fitted = Vec::new();
+        for (index, layer) in layers.iter().enumerate() {
+            if let (true, LayerKind::Text(t)) = (layer.visible, &layer.kind) {
+                fitted.push((index, fit(fonts, layer, t).buffer));
+            }
+        }
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = fitted;
+    }
+
+    /// Layer `index`'s layout, if it was laid out ahead (and not taken).
+    pub fn take(&self, index: usize) -> Option<Buffer> {
+        let mut fitted = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let at = fitted.iter().position(|(i, _)| *i == index)?;
+        Some(fitted.swap_remove(at).1)
+    }
+}
+
+/// Lays a text layer out (or takes `fitted`, its layout made ahead) and
+/// plans its raster: the part of the box that can be visible on the canvas
+/// (the box intersected with the canvas taken back through the rotation).
+/// `None` when nothing is visible.
 pub(crate) fn plan(
     fonts: &mut FontSystem,
     layer: &Layer,
     t: &TextLayer,
     geom: &BoxGeometry,
-    canvas_w: u32,
-    canvas_h: u32,
+    (canvas_w, canvas_h): (u32, u32),
+    fitted: Option<Buffer>,
 ) -> Option<(Buffer, TextPlan)> {
     let corners = [
         geom.local_point(0.0, 0.0),
@@ -97,7 +126,7 @@ pub(crate) fn plan(
     if rx0 >= rx1 || ry0 >= ry1 {
         return None;
     }
-    let buffer = fit(fonts, layer, t).buffer;
+    let buffer = fitted.unwrap_or_else(|| fit(fonts, layer, t).buffer);
     let text_height: f32 = buffer.layout_runs().map(|r| r.line_height).sum();
     let free = layer.height as f32 - text_height;
     let dy = match t.valign {
@@ -326,4 +355,58 @@ pub(crate) fn missing_chars(buffer: &Buffer) -> Vec<char> {
         }
     }
     missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scene::Scene;
+    use crate::text::{FontOptions, TextEngine};
+
+    /// Glyph ids and pen positions of every run of a layout.
+    fn glyphs(b: &Buffer) -> Vec<(u16, u32, u32)> {
+        b.layout_runs()
+            .flat_map(|r| {
+                r.glyphs
+                    .iter()
+                    .map(move |g| (g.glyph_id, g.x.to_bits(), r.line_y.to_bits()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_layout_made_ahead_is_taken_once_and_plans_as_one_made_then() {
+        let engine = TextEngine::new(FontOptions {
+            system_fonts: false,
+            ..FontOptions::default()
+        })
+        .expect("the bundled fonts");
+        let scene = Scene::from_value(&serde_json::json!({"width": 200, "height": 100, "layers": [
+            {"type": "rect", "color": "#fff"},
+            {"type": "text", "text": "Laid out ahead, wrapped", "x": 10, "y": 5, "width": 90,
+             "height": 60, "size": 18, "overflow": "shrink"},
+            {"type": "text", "text": "hidden", "visible": false}
+        ]}))
+        .unwrap();
+        let ahead = FittedAhead::default();
+        ahead.fill(&mut engine.shaper().fonts, &scene.layers);
+        assert!(
+            ahead.take(0).is_none() && ahead.take(2).is_none(),
+            "only visible text"
+        );
+        let fitted = ahead.take(1).expect("the visible text layer");
+        assert!(ahead.take(1).is_none(), "taken once");
+        let layer = &scene.layers[1];
+        let LayerKind::Text(t) = &layer.kind else {
+            unreachable!("layer 1 is text")
+        };
+        let geom = BoxGeometry::of(layer);
+        let mut fonts = engine.shaper();
+        let (a, plan_a) =
+            plan(&mut fonts.fonts, layer, t, &geom, (200, 100), Some(fitted)).unwrap();
+        let (b, plan_b) = plan(&mut fonts.fonts, layer, t, &geom, (200, 100), None).unwrap();
+        assert_eq!(plan_a, plan_b);
+        assert!(!glyphs(&b).is_empty());
+        assert_eq!(glyphs(&a), glyphs(&b));
+    }
 }

@@ -38,7 +38,7 @@ mod raster;
 
 use glyph_cache::GlyphCache;
 
-pub(crate) use layout::plan;
+pub(crate) use layout::{plan, FittedAhead};
 pub(crate) use raster::TextGlyphs;
 
 /// The bundled default family.

@@ -114,8 +114,14 @@ impl TextEngine {
         canvas_h: u32,
     ) -> Option<TextGlyphs> {
         let mut shaper = self.shaper();
-        let (buffer, plan) =
-            super::layout::plan(&mut shaper.fonts, layer, t, geom, canvas_w, canvas_h)?;
+        let (buffer, plan) = super::layout::plan(
+            &mut shaper.fonts,
+            layer,
+            t,
+            geom,
+            (canvas_w, canvas_h),
+            None,
+        )?;
         let (rw, rh) = (plan.width as i64, plan.height as i64);
         let (ox, oy) = (plan.left, plan.top);
         let oy_int = oy.floor() as i32;
