@@ -227,10 +227,9 @@ impl GpuContext {
         // glyphon's, with a glyph set lent to this frame until it is
         // submitted; its pass goes first, as the layers' passes sample the
         // text texture.
-        let text = match text {
-            Some(t) => Some(self.prepare_text_pass(plan, t, loans)?),
-            None => None,
-        };
+        let text = text
+            .map(|t| self.prepare_text_pass(plan, t, loans))
+            .transpose()?;
         if let Some(text) = &text {
             text.record(&mut encoder, loans)?;
         }

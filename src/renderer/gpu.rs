@@ -103,9 +103,7 @@ impl Renderer {
                 // own, as the caller would send it.
                 let in_run = std::mem::take(&mut first) || (gpu.is_closed() && !ctx.is_lost());
                 if !in_run {
-                    if let Some((j, previous, w)) = pending.take() {
-                        on_result(j, finish(gpu, ctx, previous).map(|r| (r, w)));
-                    }
+                    report(gpu, ctx, pending.take(), on_result);
                 }
                 let resolved = match &ahead {
                     Some(a) => a.next(),
@@ -125,20 +123,13 @@ impl Renderer {
                     let plan = Plan::new(scene, &resolved);
                     self.check_memory(&plan, None)?;
                     match gpu.route() {
-                        // Past the run: a render of its own (on a new device
-                        // if this one was lost).
-                        Route::Gpu if !in_run => Ok(Next::Painted(paint_as(
-                            gpu,
-                            Route::Gpu,
-                            &plan,
-                            want,
-                            &Stop::never(),
-                        ))),
-                        Route::Gpu => {
+                        Route::Gpu if in_run => {
                             gpu.injected_failure()?;
                             ctx.submit(&plan, want).map(Next::Submitted)
                         }
-                        // The breaker opened meanwhile (a failure elsewhere).
+                        // Past the run, a render of its own (on a new device
+                        // if this one was lost); or the breaker opened
+                        // meanwhile (a failure elsewhere).
                         route => Ok(Next::Painted(paint_as(
                             gpu,
                             route,
@@ -148,9 +139,7 @@ impl Renderer {
                         ))),
                     }
                 });
-                if let Some((j, previous, w)) = pending.take() {
-                    on_result(j, finish(gpu, ctx, previous).map(|r| (r, w)));
-                }
+                report(gpu, ctx, pending.take(), on_result);
                 match next {
                     Ok(Next::Submitted(p)) => pending = Some((i, p, warnings)),
                     Ok(Next::Painted(result)) => on_result(i, result.map(|r| (r, warnings))),
@@ -165,9 +154,7 @@ impl Renderer {
                     None => break,
                 }
             }
-            if let Some((j, last, w)) = pending {
-                on_result(j, finish(gpu, ctx, last).map(|r| (r, w)));
-            }
+            report(gpu, ctx, pending, on_result);
         });
     }
 
@@ -387,6 +374,19 @@ impl<'s> ResolveAhead<'s> {
         self.resolved
             .recv()
             .unwrap_or_else(|_| Err(Error::Internal("the scene resolver stopped".into())))
+    }
+}
+
+/// Reads back the scene in flight, if any, counts the outcome and hands
+/// it to `on_result` with its warnings.
+fn report(
+    gpu: &GpuDevice,
+    ctx: &GpuContext,
+    pending: Option<(usize, Pending<'_>, Vec<Warning>)>,
+    on_result: &mut impl FnMut(usize, Result<(Readback, Vec<Warning>), Error>),
+) {
+    if let Some((j, previous, w)) = pending {
+        on_result(j, finish(gpu, ctx, previous).map(|r| (r, w)));
     }
 }
 
