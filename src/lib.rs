@@ -63,6 +63,7 @@ pub use cancel::{CancelToken, RenderOptions};
 pub use color::{BlendSpace, Color};
 pub use encodable::Encodable;
 pub use error::{Error, Location, SceneError};
+pub use gpu::glyphs::GlyphAtlasStats;
 pub use gpu::pool::PoolStats;
 #[doc(hidden)]
 pub use gpu::GpuPhases;

@@ -30,6 +30,7 @@ use crate::text::{FontOptions, MissingGlyphs, TextEngine, TextMeasure};
 use crate::warnings::Warning;
 
 pub(crate) mod gpu;
+mod gpu_glyphs;
 mod placed;
 mod rows;
 

@@ -30,6 +30,8 @@ pub(crate) struct GpuDevice {
     texture_cap: AtomicU32,
     /// The byte budget of a new context's resampled-image cache.
     placed_budget: AtomicU64,
+    /// The byte budget of a new context's glyph atlases.
+    glyph_budget: AtomicU64,
     /// How layers are composited (as set: `Auto` is resolved by each
     /// context for its adapter), and the test hook forcing a half-float
     /// canvas.
@@ -66,6 +68,7 @@ impl GpuDevice {
             pool_budget: pool_budget.into(),
             texture_cap: 0.into(),
             placed_budget: placed_budget.into(),
+            glyph_budget: super::glyphs::DEFAULT_GLYPH_ATLAS_BUDGET.into(),
             compositor: Mutex::new(GpuCompositor::default()),
             half_canvas: false.into(),
             unmapped_uploads: false.into(),
@@ -118,6 +121,7 @@ impl GpuDevice {
             ctx.cap_texture_side(cap);
         }
         ctx.set_placed_budget(self.placed_budget.load(Ordering::Relaxed));
+        ctx.set_glyph_atlas_budget(self.glyph_budget.load(Ordering::Relaxed));
         ctx.set_compositor(*self.compositor.lock().unwrap_or_else(|p| p.into_inner()));
         ctx.force_half_float_canvas(self.half_canvas.load(Ordering::Relaxed));
         let unmapped = self.unmapped_uploads.load(Ordering::Relaxed);
@@ -151,6 +155,13 @@ impl GpuDevice {
     pub fn set_placed_budget(&self, bytes: u64) {
         self.placed_budget.store(bytes, Ordering::Relaxed);
         self.current().set_placed_budget(bytes);
+    }
+
+    /// Sets the glyph atlases' byte budget, now and for contexts opened
+    /// later.
+    pub fn set_glyph_budget(&self, bytes: u64) {
+        self.glyph_budget.store(bytes, Ordering::Relaxed);
+        self.current().set_glyph_atlas_budget(bytes);
     }
 
     /// Caps the texture side, now and for contexts opened later.

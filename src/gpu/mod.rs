@@ -36,7 +36,7 @@ mod contract_tests;
 mod device;
 mod draw;
 mod frame;
-mod glyphs;
+pub(crate) mod glyphs;
 mod loans;
 mod params;
 mod passes;

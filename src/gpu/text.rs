@@ -5,7 +5,7 @@
 //! recorded first in the frame's encoder ([`TextPass::record`]).
 
 use super::context::GpuContext;
-use super::glyphs::{LentGlyphs, TextJob, TEXT_FORMAT};
+use super::glyphs::{GlyphAtlasStats, LentGlyphs, TextJob, TEXT_FORMAT};
 use super::loans::{Loans, TextureId};
 use crate::error::Error;
 use crate::plan::{Paint, Plan};
@@ -164,5 +164,15 @@ impl GpuContext {
             glyphs,
             texture: text.texture,
         })
+    }
+
+    /// The glyph atlases' figures.
+    pub fn glyph_atlas_stats(&self) -> GlyphAtlasStats {
+        self.glyphs.stats()
+    }
+
+    /// Changes the glyph atlases' byte budget.
+    pub fn set_glyph_atlas_budget(&self, bytes: u64) {
+        self.glyphs.set_budget(bytes);
     }
 }

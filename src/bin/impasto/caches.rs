@@ -26,6 +26,12 @@ pub struct CacheArgs {
     /// or idle (default 512 MiB; no effect on the CPU backend).
     #[arg(long, value_name = "BYTES")]
     pub gpu_pool_bytes: Option<u64>,
+    /// Bytes of GPU memory the glyph atlases may hold: a set of atlases
+    /// given back while they hold more is dropped, to be made again at its
+    /// first size (default 64 MiB; read where the device reports its
+    /// allocations; no effect on the CPU backend).
+    #[arg(long, value_name = "BYTES")]
+    pub gpu_glyph_atlas_bytes: Option<u64>,
 }
 
 impl CacheArgs {
@@ -42,6 +48,9 @@ impl CacheArgs {
         }
         if let Some(b) = self.gpu_pool_bytes {
             renderer = renderer.with_gpu_pool_budget(b);
+        }
+        if let Some(b) = self.gpu_glyph_atlas_bytes {
+            renderer = renderer.with_gpu_glyph_atlas_budget(b);
         }
         renderer
     }
@@ -83,11 +92,17 @@ mod tests {
             "5",
             "--gpu-pool-bytes",
             "7",
+            "--gpu-glyph-atlas-bytes",
+            "9",
         ])
         .caches;
         assert_eq!(
-            (set.gpu_placed_cache_bytes, set.gpu_pool_bytes),
-            (Some(5), Some(7))
+            (
+                set.gpu_placed_cache_bytes,
+                set.gpu_pool_bytes,
+                set.gpu_glyph_atlas_bytes
+            ),
+            (Some(5), Some(7), Some(9))
         );
         let set = set.apply(Renderer::new(Backend::Cpu).unwrap());
         assert_eq!(set.asset_cache_stats().budget, 1000);

@@ -155,6 +155,7 @@ impl Metrics {
         self.fetches_text(&mut out);
         gpu_pool_text(&mut out, renderer);
         gpu_placed_text(&mut out, renderer.gpu_placed_cache_stats());
+        gpu_glyph_text(&mut out, renderer.gpu_glyph_atlas_stats());
         gpu_breaker_text(&mut out, renderer.gpu_breaker(), renderer.gpu_recoveries());
         self.histogram_text(&mut out);
         out
@@ -265,7 +266,9 @@ impl Metrics {
 
 mod caches;
 
-use caches::{cache_figures, gpu_placed_text, gpu_pool_text, placed_figures, weights_figures};
+use caches::{
+    cache_figures, gpu_glyph_text, gpu_placed_text, gpu_pool_text, placed_figures, weights_figures,
+};
 
 /// One unlabelled series: name, type, help, value.
 type Figure = (&'static str, &'static str, &'static str, String);

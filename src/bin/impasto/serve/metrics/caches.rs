@@ -1,5 +1,6 @@
 //! The series of the renderer's caches and GPU memory: decoded images,
-//! glyphs, resampled images (CPU and GPU), weight tables, the GPU pool.
+//! glyphs, resampled images (CPU and GPU), weight tables, the GPU pool and
+//! glyph atlases.
 
 use std::fmt::Write as _;
 
@@ -230,9 +231,86 @@ pub(super) fn gpu_pool_text(out: &mut String, renderer: &Renderer) {
     }
 }
 
+/// The GPU backend's glyph atlases, when rendering on the GPU (no series
+/// on the CPU backend); their bytes only where the device's allocator
+/// reports them (Vulkan, DX12). Counters start again from zero on a device
+/// opened after a loss.
+pub(super) fn gpu_glyph_text(out: &mut String, atlases: Option<impasto::GlyphAtlasStats>) {
+    let Some(a) = atlases else {
+        return;
+    };
+    let bytes = a.bytes.map(|b| {
+        (
+            "impasto_gpu_glyph_atlas_bytes",
+            "gauge",
+            "Bytes of device memory held by the GPU's glyph atlases.",
+            b.to_string(),
+        )
+    });
+    let figures = [
+        (
+            "impasto_gpu_glyph_atlas_budget_bytes",
+            "gauge",
+            "The GPU glyph atlases' budget.",
+            a.budget.to_string(),
+        ),
+        (
+            "impasto_gpu_glyph_sets",
+            "gauge",
+            "GPU glyph sets (atlases for one frame drawing text), idle or lent.",
+            a.sets.to_string(),
+        ),
+        (
+            "impasto_gpu_glyph_sets_retired_total",
+            "counter",
+            "GPU glyph sets dropped because the atlases were over their budget.",
+            a.retired.to_string(),
+        ),
+        (
+            "impasto_gpu_glyph_set_waits_total",
+            "counter",
+            "GPU frames that waited for a glyph set, all being lent.",
+            a.waits.to_string(),
+        ),
+    ];
+    write_figures(out, bytes.into_iter().chain(figures));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gpu_glyph_atlas_series_carry_their_figures_and_bytes_only_where_reported() {
+        let mut out = String::new();
+        gpu_glyph_text(&mut out, None);
+        assert!(out.is_empty());
+        let mut stats = impasto::GlyphAtlasStats {
+            sets: 3,
+            lent: 1,
+            bytes: Some(655360),
+            budget: 1 << 26,
+            retired: 2,
+            waits: 5,
+        };
+        gpu_glyph_text(&mut out, Some(stats));
+        for line in [
+            "# TYPE impasto_gpu_glyph_atlas_bytes gauge\n",
+            "impasto_gpu_glyph_atlas_bytes 655360\n",
+            "impasto_gpu_glyph_atlas_budget_bytes 67108864\n",
+            "impasto_gpu_glyph_sets 3\n",
+            "# TYPE impasto_gpu_glyph_sets_retired_total counter\n",
+            "impasto_gpu_glyph_sets_retired_total 2\n",
+            "impasto_gpu_glyph_set_waits_total 5\n",
+        ] {
+            assert!(out.contains(line), "{line:?} missing from {out}");
+        }
+        stats.bytes = None;
+        let mut out = String::new();
+        gpu_glyph_text(&mut out, Some(stats));
+        assert!(!out.contains("impasto_gpu_glyph_atlas_bytes "), "{out}");
+        assert!(out.contains("impasto_gpu_glyph_sets 3\n"), "{out}");
+    }
 
     #[test]
     fn gpu_placed_cache_series_carry_its_figures_and_are_absent_without_a_gpu() {
