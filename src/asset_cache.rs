@@ -71,12 +71,11 @@ impl Identity {
         }
     }
 
-    fn of(path: &Path) -> Option<Identity> {
-        let meta = std::fs::metadata(path).ok()?;
-        Some(Identity {
+    fn of(meta: &std::fs::Metadata) -> Identity {
+        Identity {
             len: meta.len(),
             modified: meta.modified().ok(),
-        })
+        }
     }
 }
 
@@ -176,7 +175,8 @@ impl AssetCache {
         choose: impl Fn((u32, u32)) -> Pick,
         decode: impl FnOnce(&dyn Fn((u32, u32)) -> Pick) -> Result<Decoded, E>,
     ) -> Result<SourceImage, E> {
-        match self.lookup(path, &choose) {
+        let meta = std::fs::metadata(path).ok();
+        match self.lookup(path, meta.as_ref(), &choose) {
             Looked::Hit(found) => Ok(found),
             Looked::Miss(miss) => self.fill(path, miss, choose, decode),
         }
@@ -185,9 +185,16 @@ impl AssetCache {
     /// The lookup half of [`AssetCache::get_or_decode`] (counted as a hit
     /// or a miss): the image, or what [`AssetCache::fill`] needs to decode
     /// it. A caller with several files looks them all up on its own thread
-    /// and decodes only the misses in parallel.
-    pub fn lookup(&self, path: &Path, choose: impl Fn((u32, u32)) -> Pick) -> Looked {
-        let identity = Identity::of(path);
+    /// and decodes only the misses in parallel. `meta` is the file's
+    /// metadata as the caller read it (`None`: it could not be read), which
+    /// identifies the file's content.
+    pub fn lookup(
+        &self,
+        path: &Path,
+        meta: Option<&std::fs::Metadata>,
+        choose: impl Fn((u32, u32)) -> Pick,
+    ) -> Looked {
+        let identity = meta.map(Identity::of);
         // The factor and rows of the entry held for the file, if any.
         let mut held: Option<(u32, (u32, u32))> = None;
         {
@@ -328,7 +335,7 @@ mod tests {
     }
 
     fn decode(path: &Path) -> Result<Decoded, String> {
-        crate::shrink::decode_file(path, 1 << 24, |_| Pick::whole(8)).map_err(|e| e.0)
+        crate::shrink::decode_file(path, (1 << 24, u64::MAX), |_| Pick::whole(8)).map_err(|e| e.0)
     }
 
     fn full(_: (u32, u32)) -> Pick {
@@ -387,7 +394,10 @@ mod tests {
                 .get_or_decode(
                     &path,
                     |_| pick,
-                    |choose| crate::shrink::decode_file(&path, 1 << 24, choose).map_err(|e| e.0),
+                    |choose| {
+                        crate::shrink::decode_file(&path, (1 << 24, u64::MAX), choose)
+                            .map_err(|e| e.0)
+                    },
                 )
                 .unwrap()
         };

@@ -62,7 +62,8 @@ pub(crate) fn decode_frame(
     frame: u32,
     limits: &Limits,
 ) -> Result<SourceImage, (&'static str, String)> {
-    let (_, bytes) = codec::read_image_file(path).map_err(|e| ("src", e.0))?;
+    let (_, bytes) =
+        codec::read_image_file(path, limits.max_image_file_bytes).map_err(|e| ("src", e.0))?;
     let info = codec::probe_animation(&bytes, limits).map_err(|e| ("src", e.0))?;
     if frame >= info.frames {
         return Err((

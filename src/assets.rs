@@ -257,7 +257,10 @@ impl Assets {
         let mut decoded: Vec<Option<SourceImage>> = Vec::with_capacity(files.len());
         let mut to_decode: Vec<(usize, ToDecode)> = Vec::new();
         for (k, ((path, frame), src, layers)) in files.iter().enumerate() {
-            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            // Read once: for the limit here, and as the cache's identity of
+            // the file's content.
+            let meta = std::fs::metadata(path).ok();
+            let bytes = meta.as_ref().map_or(0, |m| m.len());
             if bytes > limits.max_image_file_bytes {
                 return Err(Error::scene(
                     loc(layers[0]),
@@ -270,7 +273,7 @@ impl Assets {
             }
             let todo = match *frame {
                 Some(frame) => ToDecode::Frame(frame),
-                None => match cache.lookup(path, choose_for(layers)) {
+                None => match cache.lookup(path, meta.as_ref(), choose_for(layers)) {
                     Looked::Hit(img) => {
                         decoded.push(Some(img));
                         continue;
@@ -291,7 +294,7 @@ impl Assets {
                 }
                 ToDecode::File(miss) => cache
                     .fill(path, miss, choose_for(layers), |choose| {
-                        shrink::decode_file(path, max_pixels, choose)
+                        shrink::decode_file(path, (max_pixels, limits.max_image_file_bytes), choose)
                     })
                     .map_err(|e| {
                         Error::scene(loc(layers[0]), Some("src"), format!("{src:?}: {}", e.0))

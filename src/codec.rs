@@ -49,20 +49,33 @@ pub struct DecodeError(pub String);
 /// Reads and decodes an image file, refusing images of more than
 /// `max_pixels` pixels before decoding them.
 pub fn decode_file(path: impl AsRef<Path>, max_pixels: u64) -> Result<RgbaImage, DecodeError> {
-    let (_, bytes) = read_image_file(path.as_ref())?;
+    let (_, bytes) = read_image_file(path.as_ref(), u64::MAX)?;
     decode_bytes(&bytes, max_pixels)
 }
 
 /// Reads an image file whole, after sniffing its format from the first
-/// bytes: a large file that is no image costs nothing.
-pub(crate) fn read_image_file(path: &Path) -> Result<(image::ImageFormat, Vec<u8>), DecodeError> {
+/// bytes: a large file that is no image costs nothing. At most `max_bytes`
+/// are read: the caller checks the file's size before, and a file that
+/// grew since (or whose size the system does not know) is refused rather
+/// than read past the limit.
+pub(crate) fn read_image_file(
+    path: &Path,
+    max_bytes: u64,
+) -> Result<(image::ImageFormat, Vec<u8>), DecodeError> {
     let read_err = |e: std::io::Error| DecodeError(format!("cannot read: {e}"));
     let mut head = [0u8; 32];
     let mut file = std::fs::File::open(path).map_err(read_err)?;
     let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
     let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
     let mut bytes = head[..n].to_vec();
-    file.read_to_end(&mut bytes).map_err(read_err)?;
+    // One byte past the limit tells a file over it from one at it.
+    let rest = max_bytes.saturating_sub(n as u64).saturating_add(1);
+    file.take(rest).read_to_end(&mut bytes).map_err(read_err)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(DecodeError(format!(
+            "the file is over the limit of {max_bytes} bytes (it grew after its size was checked)"
+        )));
+    }
     Ok((format, bytes))
 }
 
@@ -284,6 +297,21 @@ pub(crate) fn xorshift32(seed: u32) -> impl FnMut() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_file_is_read_up_to_the_byte_limit_and_refused_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jpg");
+        let bytes = jpeg(false);
+        std::fs::write(&path, &bytes).unwrap();
+        let len = bytes.len() as u64;
+        let (format, read) = read_image_file(&path, len).unwrap();
+        assert_eq!((format, read), (image::ImageFormat::Jpeg, bytes));
+        for max in [len - 1, 10] {
+            let e = read_image_file(&path, max).unwrap_err().0;
+            assert!(e.contains(&format!("over the limit of {max} bytes")), "{e}");
+        }
+    }
 
     fn jpeg(progressive: bool) -> Vec<u8> {
         let rgb: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 7 % 251) as u8).collect();

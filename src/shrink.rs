@@ -155,17 +155,18 @@ impl Pick {
     }
 }
 
-/// Reads and decodes the image file at `path` (at most `max_pixels` at full
-/// size, refused from the header), asking `choose` for the scale
+/// Reads and decodes the image file at `path` (at most `max_bytes` read, at
+/// most `max_pixels` at full size, refused from the header), asking
+/// `choose` for the scale
 /// and rows once the natural (oriented) size is known. Only a JPEG that
 /// impasto's own reduced decoder covers, without EXIF rotation or flip, is
 /// decoded to fewer rows; any other file has all of them.
 pub(crate) fn decode_file(
     path: &Path,
-    max_pixels: u64,
+    (max_pixels, max_bytes): (u64, u64),
     choose: impl FnOnce((u32, u32)) -> Pick,
 ) -> Result<Decoded, DecodeError> {
-    let (format, bytes) = codec::read_image_file(path)?;
+    let (format, bytes) = codec::read_image_file(path, max_bytes)?;
     if format == image::ImageFormat::Jpeg {
         if let Some(decoded) = decode_jpeg_scaled(&bytes, max_pixels, choose)? {
             return Ok(decoded);
@@ -327,7 +328,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.jpg");
         std::fs::write(&path, bytes).unwrap();
-        decode_file(&path, 1 << 30, |_| Pick::whole(eighths)).unwrap()
+        decode_file(&path, (1 << 30, u64::MAX), |_| Pick::whole(eighths)).unwrap()
     }
 
     #[test]
@@ -372,7 +373,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.jpg");
         std::fs::write(&path, &bytes).unwrap();
-        let got = decode_file(&path, 1 << 30, |n| {
+        let got = decode_file(&path, (1 << 30, u64::MAX), |n| {
             asked = Some(n);
             Pick::whole(2)
         })
@@ -419,7 +420,8 @@ mod tests {
             let path = dir.join(format!("{name}.jpg"));
             let full = codec::decode_file(&path, 1 << 20).unwrap();
             for d in [2, 4, 8] {
-                let small = decode_file(&path, 1 << 20, |_| Pick::whole(8 / d)).unwrap();
+                let small =
+                    decode_file(&path, (1 << 20, u64::MAX), |_| Pick::whole(8 / d)).unwrap();
                 assert_eq!(small.eighths, 8 / d, "{name}: the scaled decoder was used");
                 for i in 0..full.width() / 16 {
                     let want = full.get_pixel(16 * i + 8, 8).0;
@@ -434,7 +436,10 @@ mod tests {
             }
         }
         // LittleCMS's Adobe RGB (200, 100, 50): (227, 100, 42).
-        let small = decode_file(&dir.join("adobe-rgb.jpg"), 1 << 20, |_| Pick::whole(1)).unwrap();
+        let small = decode_file(&dir.join("adobe-rgb.jpg"), (1 << 20, u64::MAX), |_| {
+            Pick::whole(1)
+        })
+        .unwrap();
         let p = small.image.get_pixel(1, 1).0;
         assert!(p[0].abs_diff(227) <= 1 && p[1].abs_diff(100) <= 1 && p[2].abs_diff(42) <= 1);
     }
@@ -472,7 +477,8 @@ mod tests {
             let eighths = 1 + case as u32 % 8;
             let rows = (case % 5 == 0).then_some((case as u32 % 7, 3 + case as u32 % 11));
             let pick = Pick { eighths, rows };
-            let run = std::panic::catch_unwind(|| decode_file(&path, 1 << 24, |_| pick));
+            let run =
+                std::panic::catch_unwind(|| decode_file(&path, (1 << 24, u64::MAX), |_| pick));
             assert!(run.is_ok(), "case {case} panicked");
         }
     }

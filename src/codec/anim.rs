@@ -221,7 +221,7 @@ pub fn decode_animation_file(
     path: impl AsRef<Path>,
     limits: &Limits,
 ) -> Result<Animation, DecodeError> {
-    let (_, bytes) = super::read_image_file(path.as_ref())?;
+    let (_, bytes) = super::read_image_file(path.as_ref(), limits.max_image_file_bytes)?;
     decode_animation(&bytes, limits, None)
 }
 
