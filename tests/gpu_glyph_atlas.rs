@@ -2,7 +2,8 @@
 //! `Renderer::gpu_glyph_atlas_stats`): their figures are the device's own
 //! (read from its allocator), a render whose glyphs outgrow the first atlas
 //! leaves it grown under the default budget and dropped over a small one,
-//! and renders are byte-identical whatever the budget. Each test opens its
+//! renders are byte-identical whatever the budget, and a device opened
+//! after a loss keeps the budget. Each test opens its
 //! own device (the figures are per device); under `CI=true` no adapter
 //! fails.
 
@@ -119,4 +120,27 @@ fn renders_with_no_glyph_atlas_kept_equal_renders_with_them_kept() {
     let s = none.gpu_glyph_atlas_stats().unwrap();
     assert_eq!((s.sets, s.retired), (0, 3), "{s:?}");
     assert_eq!(kept.gpu_glyph_atlas_stats().unwrap().retired, 0);
+}
+
+#[test]
+fn a_device_opened_after_a_loss_keeps_the_glyph_atlas_budget_and_counts_from_zero() {
+    let Some(r) = gpu(Some(0)) else {
+        return;
+    };
+    if !reports(&r) {
+        return;
+    }
+    let want = r.render(&small_text()).unwrap();
+    r.render(&small_text()).unwrap();
+    assert_eq!(r.gpu_glyph_atlas_stats().unwrap().retired, 2);
+    r.lose_gpu_device_for_test();
+    // The first render after the loss may fail with the lost device; the
+    // next ones run on a new device.
+    let _ = r.render(&small_text());
+    let before = r.gpu_glyph_atlas_stats().unwrap().retired;
+    assert!(before <= 1, "counted from zero: {before}");
+    assert!(r.render(&small_text()).unwrap() == want);
+    let s = r.gpu_glyph_atlas_stats().unwrap();
+    assert_eq!(s.budget, 0, "{s:?}");
+    assert_eq!(s.retired, before + 1, "the budget still holds: {s:?}");
 }
