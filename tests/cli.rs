@@ -573,11 +573,11 @@ fn compute_bomb() -> String {
 
 #[cfg(unix)]
 #[test]
-fn sigterm_and_sigint_mid_render_exit_128_plus_signal_and_leave_no_file() {
+fn sigterm_sigint_sighup_and_sigquit_mid_render_exit_128_plus_signal_and_leave_no_file() {
     let c = Case::new();
     c.scene(&compute_bomb());
     std::fs::create_dir_all(c.path("out")).unwrap();
-    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+    for (signal, code) in [("TERM", 143), ("INT", 130), ("HUP", 129), ("QUIT", 131)] {
         let args = [
             "render",
             "assets/scene.json",
@@ -594,6 +594,47 @@ fn sigterm_and_sigint_mid_render_exit_128_plus_signal_and_leave_no_file() {
             temp_files(&c.path("out"))
         );
     }
+}
+
+/// `nohup` starts impasto with SIGHUP ignored: it stays ignored, so a
+/// hangup does not end the render (which then writes its file).
+#[cfg(target_os = "linux")]
+#[test]
+fn sighup_ignored_by_nohup_stays_ignored() {
+    use std::process::Stdio;
+    let c = Case::new();
+    // 40 rotated full-canvas layers on 4096 x 4096: seconds of work.
+    let layers: Vec<String> = (0..40)
+        .map(|i| format!(r##"{{"type": "rect", "color": "#33669980", "rotate": {i}.5}}"##))
+        .collect();
+    c.scene(&format!(
+        r#"{{"width": 4096, "height": 4096, "layers": [{}]}}"#,
+        layers.join(",")
+    ));
+    std::fs::create_dir_all(c.path("out")).unwrap();
+    let mut child = Command::new("nohup")
+        .args([env!("CARGO_BIN_EXE_impasto"), "render", "assets/scene.json"])
+        .args(["-o", "out/o.png", "--backend", "cpu"])
+        .current_dir(c.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nohup impasto");
+    // The hangup is sent once the render has started (its temporary file
+    // exists), unless it ended first (then the check below still holds).
+    for _ in 0..1200 {
+        if !temp_files(&c.path("out")).is_empty() || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().expect("wait for impasto");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+    assert!(c.path("out/o.png").is_file());
 }
 
 #[cfg(unix)]

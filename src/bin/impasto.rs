@@ -243,19 +243,28 @@ fn main() -> ExitCode {
     }
 }
 
-/// On SIGTERM or SIGINT, deletes the temporary file of any output being
-/// written (`impasto::interrupt`) and exits with status 128 + the signal's
-/// number (143, 130), as a shell reports a process the signal ended.
+/// On a signal that ends the process (SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+/// SIGUSR1, SIGUSR2, SIGALRM), deletes the temporary file of any output
+/// being written (`impasto::interrupt`) and exits with status 128 + the
+/// signal's number (143, 130, 129...), as a shell reports a process the
+/// signal ended. A signal the process was started ignoring (`nohup`
+/// ignores SIGHUP; a shell's background job, SIGINT and SIGQUIT) stays
+/// ignored.
 fn remove_temp_files_on_signal() {
     #[cfg(unix)]
     {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let mut signals = match signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) {
+        use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+        let ignored = ignored_signals();
+        let wanted: Vec<i32> = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM]
+            .into_iter()
+            .filter(|&s| !ignored(s))
+            .collect();
+        let mut signals = match signal_hook::iterator::Signals::new(&wanted) {
             Ok(s) => s,
             Err(e) => {
                 // The default disposition stays: the signal still ends the
                 // process, only the clean-up is lost.
-                log::warn!("cannot install the SIGTERM/SIGINT handler: {e}");
+                log::warn!("cannot install the signal handler: {e}");
                 return;
             }
         };
@@ -271,6 +280,32 @@ fn remove_temp_files_on_signal() {
             log::warn!("cannot start the signal thread: {e}");
         }
     }
+}
+
+/// Which signals the process was started ignoring: on Linux from
+/// `/proc/self/status`'s `SigIgn` mask; elsewhere, where a disposition
+/// cannot be read without `unsafe`, SIGHUP and SIGQUIT are taken as
+/// ignored (left alone, so `nohup` keeps working) and the others not.
+#[cfg(unix)]
+fn ignored_signals() -> impl Fn(i32) -> bool {
+    let mask = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| sig_ign_mask(&status));
+    move |signal| match mask {
+        Some(mask) => signal >= 1 && mask & (1u64 << (signal - 1)) != 0,
+        None => {
+            use signal_hook::consts::{SIGHUP, SIGQUIT};
+            [SIGHUP, SIGQUIT].contains(&signal)
+        }
+    }
+}
+
+/// The `SigIgn:` mask of a `/proc/PID/status` text (bit `n - 1` for signal
+/// `n`).
+#[cfg(unix)]
+fn sig_ign_mask(status: &str) -> Option<u64> {
+    let line = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+    u64::from_str_radix(line.trim(), 16).ok()
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
@@ -397,6 +432,27 @@ fn run_command(command: Command) -> Result<(), Error> {
         }
         Command::Bench(_) | Command::Batch(_) | Command::Serve(_) | Command::Sign(_) => {
             unreachable!("run() handles bench, batch, serve and sign")
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ignored_signals_mask_is_read_from_proc_status() {
+        let status =
+            "Name:\timpasto\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000003\nSigCgt:\t0\n";
+        let mask = sig_ign_mask(status).unwrap();
+        assert_eq!(mask, 0b11, "SIGHUP (1) and SIGINT (2)");
+        assert_eq!(sig_ign_mask("Name: x\n"), None);
+        // This test process ignores SIGPIPE (Rust's runtime does) and not
+        // SIGTERM.
+        let ignored = ignored_signals();
+        assert!(!ignored(signal_hook::consts::SIGTERM));
+        if std::path::Path::new("/proc/self/status").exists() {
+            assert!(ignored(signal_hook::consts::SIGPIPE));
         }
     }
 }
