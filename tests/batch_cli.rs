@@ -675,3 +675,64 @@ fn a_photo_whose_colour_profile_is_ignored_is_a_warning_in_every_row_that_draws_
         run.stderr
     );
 }
+
+#[test]
+fn a_manifest_that_is_the_data_the_template_or_the_output_folder_exits_2_and_overwrites_nothing() {
+    let case = Case::new(TEMPLATE);
+    case.write("rows.csv", "id,title\na,A\nb,B\n");
+    for (manifest, says) in [
+        ("rows.csv", "is the --data file"),
+        ("./card.json", "is the template"),
+        ("out", "is the output folder"),
+    ] {
+        let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", manifest]);
+        assert_eq!(run.code, 2, "--manifest {manifest}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+    }
+    assert_eq!(
+        std::fs::read_to_string(case.path("rows.csv")).unwrap(),
+        "id,title\na,A\nb,B\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(case.path("card.json")).unwrap(),
+        TEMPLATE
+    );
+    assert!(case.files("out").is_empty());
+    // A manifest named like a row's output: that row fails, the manifest
+    // keeps every line.
+    let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "out/b.png"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let lines = case.manifest("out/b.png");
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["status"], "ok");
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("is the manifest"),
+        "{}",
+        lines[1]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_row_cannot_write_outside_the_output_folder_through_a_symbolic_link() {
+    let case = Case::new(TEMPLATE);
+    std::fs::create_dir_all(case.path("out/inside")).unwrap();
+    std::fs::create_dir_all(case.path("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(case.path("elsewhere"), case.path("out/link")).unwrap();
+    std::os::unix::fs::symlink(case.path("out/inside"), case.path("out/alias")).unwrap();
+    case.write("rows.csv", "id,title\nlink/pwned,A\nalias/fine,B\n");
+    let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let lines = case.manifest("m.jsonl");
+    let error = lines[0]["error"].as_str().unwrap();
+    assert!(error.contains("through the symbolic link"), "{error}");
+    assert_eq!(
+        lines[1]["status"], "ok",
+        "a link that stays inside is followed"
+    );
+    assert!(case.files("elsewhere").is_empty());
+    assert!(case.path("out/inside/fine.png").is_file());
+}

@@ -7,7 +7,57 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use impasto::{Error, Location, Warning};
+
+use super::output::{absolute, Pattern};
 use serde_json::{json, Map, Value};
+
+/// Refuses a manifest path that is the template or the data file (creating
+/// the manifest would truncate it, and rows read from a truncated data file
+/// would append to it), or the output folder or a folder above it; and
+/// keeps rows from writing it (`pattern`).
+pub fn check_clashes(
+    manifest: &Path,
+    template: &Path,
+    data: &Path,
+    pattern: &mut Pattern,
+) -> Result<(), Error> {
+    for (what, input) in [("template", template), ("--data file", data)] {
+        if same_file(manifest, input) {
+            return Err(Error::Options(format!(
+                "--manifest {} is the {what} ({}): writing the manifest would overwrite it",
+                manifest.display(),
+                input.display()
+            )));
+        }
+    }
+    let (m, base) = (absolute(manifest), absolute(pattern.base()));
+    if base.starts_with(&m) {
+        return Err(Error::Options(format!(
+            "--manifest {}: is the output folder {:?} or a folder above it; give a file name",
+            manifest.display(),
+            pattern.base().display().to_string()
+        )));
+    }
+    pattern.reserve_manifest(manifest);
+    Ok(())
+}
+
+/// Whether `a` and `b` name one existing file (also through links).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
+}
 
 /// What happened to one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +240,12 @@ impl Manifest {
     /// missing (as the output folder is: shards started at once, each with
     /// its own manifest in the output folder, need no `mkdir` first).
     pub fn create(path: &Path) -> Result<Manifest, Error> {
+        if path.is_dir() {
+            return Err(Error::Options(format!(
+                "--manifest {}: is a folder; give a file name",
+                path.display()
+            )));
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::Output(format!("--manifest {}: {e}", path.display())))?;

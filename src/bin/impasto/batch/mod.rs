@@ -120,6 +120,12 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
         Some((k, m)) => n / m + u64::from(n % m > k),
         None => n,
     });
+    let mut pattern = pattern;
+    if let Some(m) = &args.manifest {
+        // Before anything is opened for writing: the manifest must not
+        // overwrite the batch's own inputs, nor take a row's output.
+        manifest::check_clashes(m, &args.template, &args.data, &mut pattern)?;
+    }
     let renderer = renderer(&args)?;
     let manifest = args.manifest.as_deref().map(Manifest::create).transpose()?;
     let jobs = match args.jobs {

@@ -28,6 +28,9 @@ pub struct Pattern {
     /// Paths already given to a row, with that row's number (bounded by the
     /// number of rows: about 100 bytes a row).
     taken: HashMap<PathBuf, u64>,
+    /// The manifest's path, made absolute and without `.`: no row may
+    /// write it.
+    manifest: Option<PathBuf>,
 }
 
 impl Pattern {
@@ -71,7 +74,18 @@ impl Pattern {
             pieces,
             base,
             taken: HashMap::new(),
+            manifest: None,
         })
+    }
+
+    /// The pattern's folder, the literal directory before the first `{{`.
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// Keeps rows from writing the manifest at `path`.
+    pub fn reserve_manifest(&mut self, path: &Path) {
+        self.manifest = Some(absolute(path));
     }
 
     /// The names the pattern uses that are not among `columns` (and not
@@ -124,6 +138,18 @@ impl Pattern {
                 self.base.display().to_string()
             ));
         }
+        if let Some(link) = through_link(&self.base, &path) {
+            return Err(format!(
+                "output: {s:?} leads outside the output folder {:?} through the symbolic link {}",
+                self.base.display().to_string(),
+                link.display()
+            ));
+        }
+        if self.manifest.as_ref() == Some(&absolute(&path)) {
+            return Err(format!(
+                "output: {s:?} is the manifest (--manifest): a row may not write it"
+            ));
+        }
         if let Some(first) = self.taken.get(&path) {
             return Err(format!(
                 "output: {s:?} is also the output of row {first}: two rows may not write the same file"
@@ -132,6 +158,57 @@ impl Pattern {
         self.taken.insert(path.clone(), row);
         Ok(path)
     }
+}
+
+/// The folder of `path` (inside `base` lexically) that exists and leads
+/// outside `base` through a symbolic link, if any: the deepest existing
+/// folder on the way to `path` must resolve inside `base` as it resolves.
+/// (Folders made later are made by this process, under it.)
+fn through_link(base: &Path, path: &Path) -> Option<PathBuf> {
+    let base_dir = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    let real_base = base_dir.canonicalize().ok()?;
+    let deepest = path.ancestors().skip(1).find(|a| {
+        let a = if a.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            a
+        };
+        a.exists()
+    })?;
+    let deepest = if deepest.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        deepest
+    };
+    let real = deepest.canonicalize().ok()?;
+    (!real.starts_with(&real_base)).then(|| deepest.to_path_buf())
+}
+
+/// `path` made absolute (against the working directory) with `.` and
+/// `..` resolved lexically, as two spellings of one path compare equal.
+pub fn absolute(path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn pieces(pattern: &str) -> Result<Vec<Piece>, String> {
