@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::asset_cache::{AssetCache, Looked, Miss};
 use crate::asset_files::{decode_frame, resolve_asset};
 use crate::codec;
-use crate::error::{Error, Location};
+use crate::error::{Error, Location, SceneError};
 use crate::plan::geometry::place_image;
 use crate::plan::image::{RowsRead, SourceGeometry};
 use crate::renderer::Limits;
@@ -302,16 +302,88 @@ impl Assets {
             }?;
             Ok((k, img))
         };
-        let done: Vec<(usize, SourceImage)> = if to_decode.len() > 1 {
+        // Memory: the images decoded, with the canvas and its encoding copy,
+        // must fit `max_render_bytes` (the plan's estimate counts these and
+        // more, but only once everything is decoded). When the misses'
+        // full sizes, read from their headers, fit, they decode at once;
+        // otherwise the files are taken one after another, in file order
+        // (from the cache or decoded), and the first whose pixels bring
+        // the sum over the limit is refused, so no more than one image past
+        // the limit is ever decoded, and the refusal names the same file
+        // whatever the timing or what the cache held; a file decoded whole
+        // whatever its use (all but JPEG) is refused from its header.
+        let canvas = 2 * u64::from(scene.width) * u64::from(scene.height) * 4;
+        let budget = limits.max_render_bytes;
+        let over_budget = |k: usize, total: u64| {
+            let (_, src, layers) = &files[k];
+            Error::OverMemoryLimit {
+                error: SceneError {
+                    location: loc(layers[0]),
+                    field: Some("src".into()),
+                    message: format!(
+                        "{src:?}: decoded, it brings the scene's images and canvas to about {} of memory, over the limit of {} (max_render_bytes)",
+                        crate::plan::memory::mib(total),
+                        crate::plan::memory::mib(budget)
+                    ),
+                },
+                needed: total,
+                limit: budget,
+            }
+        };
+        let fits = to_decode.is_empty() || {
+            let held: u64 = decoded.iter().flatten().map(source_bytes).sum();
+            let at_most: u64 = to_decode
+                .iter()
+                .map(|(k, _)| {
+                    codec::probe_file(&files[*k].0 .0, max_pixels)
+                        .map_or(0, |(w, h)| u64::from(w) * u64::from(h) * 4)
+                })
+                .sum();
+            canvas.saturating_add(held).saturating_add(at_most) <= budget
+        };
+        let done: Vec<(usize, SourceImage)> = if fits && to_decode.len() > 1 {
             to_decode
                 .into_par_iter()
                 .map(decode)
                 .collect::<Result<_, _>>()?
-        } else {
+        } else if fits {
             to_decode
                 .into_iter()
                 .map(decode)
                 .collect::<Result<_, _>>()?
+        } else {
+            let mut total = canvas;
+            let mut todo: Vec<Option<ToDecode>> = (0..files.len()).map(|_| None).collect();
+            for (k, t) in to_decode {
+                todo[k] = Some(t);
+            }
+            let mut done = Vec::with_capacity(files.len());
+            for (k, t) in todo.into_iter().enumerate() {
+                // A file decoded whole whatever its use (all but JPEG) is
+                // refused from its header, before it is decoded.
+                if t.is_some() {
+                    let whole = whole_decode_bytes(&files[k].0 .0, max_pixels);
+                    total = total.saturating_add(whole.unwrap_or(0));
+                    if total > budget {
+                        return Err(over_budget(k, total));
+                    }
+                    total -= whole.unwrap_or(0);
+                }
+                let bytes = match t {
+                    Some(t) => {
+                        let (k, img) = decode((k, t))?;
+                        let bytes = source_bytes(&img);
+                        done.push((k, img));
+                        bytes
+                    }
+                    None => decoded[k].as_ref().map_or(0, source_bytes),
+                };
+                total = total.saturating_add(bytes);
+                if total > budget {
+                    return Err(over_budget(k, total));
+                }
+            }
+            done
         };
         for (k, img) in done {
             decoded[k] = Some(img);
@@ -323,6 +395,26 @@ impl Assets {
         }
         Ok(images)
     }
+}
+
+/// The bytes of the decoded pixels of an image file that is decoded whole
+/// whatever its use (any format but JPEG, which may be decoded at a
+/// fraction of its size), from its header; `None` for a JPEG or a file
+/// whose header cannot be read (its decode says why).
+fn whole_decode_bytes(path: &Path, max_pixels: u64) -> Option<u64> {
+    use std::io::Read;
+    let mut head = [0u8; 32];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    if image::guess_format(&head[..n]).ok()? == image::ImageFormat::Jpeg {
+        return None;
+    }
+    let (w, h) = codec::probe_file(path, max_pixels).ok()?;
+    Some(u64::from(w) * u64::from(h) * 4)
+}
+
+/// The bytes of a decoded image's pixels.
+fn source_bytes(img: &SourceImage) -> u64 {
+    img.image.as_raw().len() as u64
 }
 
 /// A [`Warning::ColourProfileIgnored`] for each file whose colour profile

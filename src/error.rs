@@ -76,6 +76,22 @@ pub enum Error {
     #[error("{0}")]
     Template(#[from] crate::template::TemplateError),
 
+    /// The render would need more memory than
+    /// [`crate::Limits::max_render_bytes`], found as its images were read
+    /// (bad input): `error` names the image layer whose pixels brought the
+    /// sum of decoded images and canvas, `needed` bytes at least, over the
+    /// `limit`. Before this, the images after it are not decoded.
+    #[error("{error}")]
+    OverMemoryLimit {
+        /// Where (the image layer, field `src`) and what.
+        error: SceneError,
+        /// The bytes counted when the limit was passed (a lower bound of
+        /// what the render needs).
+        needed: u64,
+        /// `max_render_bytes`.
+        limit: u64,
+    },
+
     /// The scene is valid but asks for something this build cannot render yet.
     #[error("{location}: {message}")]
     Unsupported {
@@ -156,7 +172,11 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            Error::Scene(_) | Error::Template(_) | Error::Output(_) | Error::Options(_)
+            Error::Scene(_)
+                | Error::OverMemoryLimit { .. }
+                | Error::Template(_)
+                | Error::Output(_)
+                | Error::Options(_)
         )
     }
 

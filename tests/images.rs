@@ -401,3 +401,47 @@ fn a_hidden_image_layer_is_not_read_so_a_missing_file_is_no_error() {
         scene.layers[0].visible = false;
     }
 }
+
+/// Decoded images count against `max_render_bytes` as they are read: when
+/// their full sizes (from the headers) may not fit, files are taken one
+/// after another and the first that brings images and canvas over the
+/// limit is refused, naming its layer (a PNG, decoded whole whatever its
+/// use, from its header, undecoded); the files after it are not decoded.
+/// Within the limit the same scene renders.
+#[test]
+fn images_past_the_render_memory_limit_are_refused_before_the_rest_are_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..8).map(|i| format!("big{i}.png")).collect();
+    for name in &names {
+        // 600 x 600 RGBA: 1.44 MB decoded, a few KB as a file.
+        RgbaImage::from_pixel(600, 600, image::Rgba([0, 0, 0, 255]))
+            .save(dir.path().join(name))
+            .unwrap();
+    }
+    let layers: Vec<_> = names
+        .iter()
+        .map(|n| json!({"type": "image", "src": n, "width": 16, "height": 16}))
+        .collect();
+    let scene = Scene::from_value(&json!({"width": 16, "height": 16, "layers": layers})).unwrap();
+    let renderer = |max_render_bytes| {
+        impasto::Renderer::new(impasto::Backend::Cpu)
+            .unwrap()
+            .with_asset_root(dir.path())
+            .with_limits(impasto::Limits {
+                max_render_bytes,
+                ..impasto::Limits::default()
+            })
+    };
+    let r = renderer(4_000_000);
+    let err = r.render(&scene).unwrap_err().to_string();
+    assert!(
+        err.contains("layer 2") && err.contains("big2.png") && err.contains("max_render_bytes"),
+        "{err}"
+    );
+    let s = r.asset_cache_stats();
+    assert_eq!(s.images, 2, "two files decoded, six not: {s:?}");
+    // The same again: the same file is named.
+    let again = r.render(&scene).unwrap_err().to_string();
+    assert_eq!(again, err);
+    assert!(renderer(64 << 20).render(&scene).is_ok());
+}

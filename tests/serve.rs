@@ -168,17 +168,35 @@ fn a_deadline_gives_504_and_frees_the_worker_and_memory() {
 
 #[test]
 fn a_render_over_the_memory_budget_is_413() {
-    let server = Server::start(&["--memory-budget", "1000000"]);
+    // A small canvas whose image (a 600x600 PNG, 1.44 MB decoded) could
+    // never fit: refused from the image's header, before it is decoded.
+    let assets = tempfile::tempdir().unwrap();
+    image::RgbaImage::from_pixel(600, 600, image::Rgba([9, 9, 9, 255]))
+        .save(assets.path().join("big.png"))
+        .unwrap();
+    let server = Server::start(&[
+        "--memory-budget",
+        "1000000",
+        "--assets",
+        assets.path().to_str().expect("utf-8"),
+    ]);
     let scene = r##"{ "width": 2000, "height": 2000, "background": "#fff" }"##;
-    let answer = post(&server.url("/render"), scene, &[]);
-    assert_eq!(answer.0, 413);
-    let body: serde_json::Value = serde_json::from_slice(&answer.2).expect("JSON body");
-    assert!(body["error"]
-        .as_str()
-        .is_some_and(|e| e.contains("memory budget")));
+    let images =
+        r##"{ "width": 16, "height": 16, "layers": [{ "type": "image", "src": "big.png" }]}"##;
+    for scene in [scene, images] {
+        let answer = post(&server.url("/render"), scene, &[]);
+        assert_eq!(answer.0, 413);
+        let body: serde_json::Value = serde_json::from_slice(&answer.2).expect("JSON body");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("memory budget")),
+            "{body}"
+        );
+    }
     assert_eq!(
         server.metric("impasto_rejections_total{reason=\"over_memory_budget\"}"),
-        1.0
+        2.0
     );
 }
 

@@ -58,6 +58,10 @@ fn serve_one(stream: TcpStream, port: u16) {
             Vec::new(),
         ),
         "/loop" => ("302 Found\r\nLocation: /loop".into(), Vec::new()),
+        "/text" => (
+            "200 OK\r\nContent-Type: image/png".into(),
+            b"not an image".to_vec(),
+        ),
         // No Content-Length: the limit must hold while streaming.
         "/big" => (
             "200 OK\r\nContent-Type: image/png".into(),
@@ -237,4 +241,33 @@ fn a_silent_host_times_out_with_502() {
     );
     // The request's slot was given back.
     assert_eq!(server.metric("impasto_queue_depth"), 0.0);
+}
+
+#[test]
+fn a_body_that_is_no_image_is_counted_refused_and_an_image_over_the_memory_budget_is_413() {
+    let origin = Origin::start();
+    let server = server(&origin);
+    let answer = post(&server.url("/render"), &scene(&origin.url("/text")), &[]);
+    assert_eq!(answer.0, 400, "{}", String::from_utf8_lossy(&answer.2));
+    assert_eq!(
+        server.metric("impasto_remote_fetches_total{result=\"ok\"}"),
+        0.0
+    );
+    assert_eq!(
+        server.metric("impasto_remote_fetches_total{result=\"refused\"}"),
+        1.0
+    );
+    // The 256x256 logo is 256 KiB decoded: with the 120x80 canvas, over a
+    // 300 KB budget, refused from its header.
+    let small = Server::start(&["--allow-host", &origin.allow(), "--memory-budget", "300000"]);
+    let answer = post(&small.url("/render"), &scene(&origin.url("/logo.png")), &[]);
+    assert_eq!(answer.0, 413, "{}", String::from_utf8_lossy(&answer.2));
+    assert_eq!(
+        small.metric("impasto_rejections_total{reason=\"over_memory_budget\"}"),
+        1.0
+    );
+    assert_eq!(
+        small.metric("impasto_remote_fetches_total{result=\"ok\"}"),
+        0.0
+    );
 }

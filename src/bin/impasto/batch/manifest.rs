@@ -103,7 +103,9 @@ impl Failure {
                 t.location().cloned(),
                 t.field().map(str::to_owned),
             ),
-            Error::Scene(s) => (None, Some(s.location.clone()), s.field.clone()),
+            Error::Scene(s) | Error::OverMemoryLimit { error: s, .. } => {
+                (None, Some(s.location.clone()), s.field.clone())
+            }
             _ => (None, None, None),
         };
         Failure {

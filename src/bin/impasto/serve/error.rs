@@ -76,6 +76,7 @@ impl ServeError {
             ServeError::Render(Error::Cancelled | Error::DeadlineExceeded) => {
                 StatusCode::GATEWAY_TIMEOUT
             }
+            ServeError::Render(Error::OverMemoryLimit { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             ServeError::Render(e) if e.is_bad_input() => StatusCode::BAD_REQUEST,
             ServeError::Render(_) | ServeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ServeError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -96,6 +97,7 @@ impl ServeError {
     pub fn reason(&self) -> Reason {
         match self {
             ServeError::Render(Error::Cancelled | Error::DeadlineExceeded) => Reason::Timeout,
+            ServeError::Render(Error::OverMemoryLimit { .. }) => Reason::OverMemoryBudget,
             ServeError::Render(e) if e.is_bad_input() => Reason::BadInput,
             ServeError::Render(_) | ServeError::Internal(_) => Reason::Internal,
             ServeError::QueueFull { .. } => Reason::QueueFull,
@@ -116,9 +118,8 @@ impl ServeError {
     pub fn body(&self) -> Value {
         let one_line = self.to_string().replace('\n', " ");
         let (location, field, variable) = match self {
-            ServeError::Render(Error::Scene(e)) | ServeError::Fetch { error: e, .. } => {
-                (Some(&e.location), e.field.as_deref(), None)
-            }
+            ServeError::Render(Error::Scene(e) | Error::OverMemoryLimit { error: e, .. })
+            | ServeError::Fetch { error: e, .. } => (Some(&e.location), e.field.as_deref(), None),
             ServeError::Render(Error::Template(e)) => (e.location(), e.field(), e.variable()),
             ServeError::Render(Error::Unsupported { location, .. }) => (Some(location), None, None),
             _ => (None, None, None),

@@ -215,6 +215,7 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         read: args.fetch_read_timeout,
         max_bytes: args.max_image_file_bytes,
         max_pixels: limits.max_image_pixels,
+        max_render_bytes: limits.max_render_bytes,
     };
     let fetcher = Fetcher::new(args.allow_hosts.clone(), fetch_limits, Arc::clone(&metrics));
     Ok(AppState {

@@ -91,6 +91,9 @@ pub struct FetchLimits {
     pub max_bytes: u64,
     /// Largest decoded image, in pixels (the library's limit).
     pub max_pixels: u64,
+    /// A render's memory limit (`--memory-budget`): the scene's fetched
+    /// images, decoded, and its canvas must fit it.
+    pub max_render_bytes: u64,
 }
 
 /// The remote-image fetcher shared by all requests.
@@ -140,8 +143,11 @@ impl Fetcher {
     /// Fetches and decodes every remote image of `scene`'s visible layers
     /// (each distinct URL once, in layer order) before `deadline`.
     /// Blocking: call it on the blocking pool.
+    /// Decoded images are counted with the canvas against the render's
+    /// memory limit, each from its header before it is decoded (413).
     pub fn fetch_scene(&self, scene: &Scene, deadline: Instant) -> Result<Fetched, ServeError> {
         let mut fetched = Fetched::default();
+        let mut needed = 2 * u64::from(scene.width) * u64::from(scene.height) * 4;
         for (index, layer) in scene.layers.iter().enumerate() {
             let LayerKind::Image(image) = &layer.kind else {
                 continue;
@@ -166,8 +172,31 @@ impl Fetcher {
                 Err(Failure::Refused(m)) => return Err(fail(true, m)),
                 Err(Failure::Failed(m)) => return Err(fail(false, m)),
             };
+            let m = &self.metrics;
+            let refused = |e: String| {
+                m.fetches_refused.fetch_add(1, Ordering::Relaxed);
+                fail(true, e)
+            };
+            // The size from the header (a body that has none is refused by
+            // the decode below, with its reason).
+            if let Ok((w, h)) = image::ImageReader::new(std::io::Cursor::new(&bytes))
+                .with_guessed_format()
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.into_dimensions().map_err(|e| e.to_string()))
+            {
+                needed = needed.saturating_add(u64::from(w) * u64::from(h) * 4);
+                if needed > self.limits.max_render_bytes {
+                    return Err(ServeError::OverMemoryBudget {
+                        needed,
+                        budget: self.limits.max_render_bytes,
+                    });
+                }
+            }
             let decoded = impasto::codec::decode_bytes(&bytes, self.limits.max_pixels)
-                .map_err(|e| fail(true, e.0))?;
+                .map_err(|e| refused(e.0))?;
+            m.fetches_ok.fetch_add(1, Ordering::Relaxed);
+            m.fetched_bytes
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
             fetched
                 .digests
                 .insert(image.src.clone(), Sha256::digest(&bytes).into());
@@ -176,16 +205,13 @@ impl Fetcher {
         Ok(fetched)
     }
 
-    /// One URL's body, counted in the metrics.
+    /// One URL's body, a failure counted in the metrics (a body is
+    /// counted once it decodes).
     fn fetch(&self, url: &str, deadline: Instant) -> Result<Vec<u8>, Failure> {
         let result = self.follow(url, deadline);
         let m = &self.metrics;
         match &result {
-            Ok(bytes) => {
-                m.fetches_ok.fetch_add(1, Ordering::Relaxed);
-                m.fetched_bytes
-                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            }
+            Ok(_) => {}
             Err(Failure::Refused(_)) => {
                 m.fetches_refused.fetch_add(1, Ordering::Relaxed);
             }

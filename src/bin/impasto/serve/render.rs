@@ -334,7 +334,18 @@ async fn render_admitted(
     let estimate =
         tokio::task::spawn_blocking(move || renderer.estimate_render_bytes(&scene, &for_estimate))
             .await
-            .map_err(|e| ServeError::Internal(format!("estimate task: {e}")))??;
+            .map_err(|e| ServeError::Internal(format!("estimate task: {e}")))?
+            .map_err(|e| match e {
+                // Found over the budget while its images were read (the
+                // renderer's limit is the budget): it could never run.
+                impasto::Error::OverMemoryLimit { needed, limit, .. } => {
+                    ServeError::OverMemoryBudget {
+                        needed,
+                        budget: limit,
+                    }
+                }
+                e => e.into(),
+            })?;
     let running = state.admission.start(slot, estimate).await?;
     let (renderer, metrics) = (state.renderer.clone(), Arc::clone(&state.metrics));
     tokio::task::spawn_blocking(move || {
