@@ -55,6 +55,28 @@ pub enum ServeError {
     /// No template of that name (404).
     #[error("no template named {0:?}")]
     NoTemplate(String),
+    /// No endpoint at that path (404).
+    #[error("no endpoint {method} {path} (docs/serve.md lists them)")]
+    NoEndpoint {
+        /// The request's method.
+        method: String,
+        /// The request's path.
+        path: String,
+    },
+    /// The endpoint does not answer that method (405).
+    #[error("{path} does not answer {method}")]
+    MethodNotAllowed {
+        /// The request's method.
+        method: String,
+        /// The request's path.
+        path: String,
+    },
+    /// The body did not arrive in time (408).
+    #[error("the request body did not arrive within {secs} s (--read-timeout)")]
+    SlowBody {
+        /// `--read-timeout`, in seconds.
+        secs: f64,
+    },
     /// The deadline passed (504).
     #[error("the render did not finish within {ms} ms")]
     Timeout {
@@ -84,7 +106,9 @@ impl ServeError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             ServeError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ServeError::NoTemplate(_) => StatusCode::NOT_FOUND,
+            ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => StatusCode::NOT_FOUND,
+            ServeError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ServeError::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
             ServeError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServeError::Fetch { refused: true, .. } => StatusCode::BAD_REQUEST,
             ServeError::Fetch { refused: false, .. } => StatusCode::BAD_GATEWAY,
@@ -104,7 +128,9 @@ impl ServeError {
             ServeError::OverMemoryBudget { .. } => Reason::OverMemoryBudget,
             ServeError::BodyTooLarge { .. } => Reason::BodyTooLarge,
             ServeError::BadRequest(_) => Reason::BadRequest,
-            ServeError::NoTemplate(_) => Reason::NotFound,
+            ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => Reason::NotFound,
+            ServeError::MethodNotAllowed { .. } => Reason::MethodNotAllowed,
+            ServeError::SlowBody { .. } => Reason::SlowBody,
             ServeError::Forbidden(_) => Reason::BadSignature,
             ServeError::Fetch { refused: true, .. } => Reason::FetchRefused,
             ServeError::Fetch { refused: false, .. } => Reason::FetchFailed,

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware::Next;
@@ -20,16 +20,53 @@ use super::signing::SIG_PARAM;
 use super::AppState;
 
 type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
-type Body = Result<Bytes, BytesRejection>;
+type Body = axum::body::Body;
 
-/// Counts every answer by status, and its refusal reason when it has one.
+/// Counts every answer by status, and its refusal reason when it has one;
+/// the router's own 404 and 405 get a JSON body and a reason too. A
+/// request is counted in flight from its headers to its answer (or until
+/// its client goes away), which is what the drain waits for.
 pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+    let _in_flight = InFlight::start(&state);
+    let (method, path) = (
+        request.method().to_string(),
+        request.uri().path().to_owned(),
+    );
+    let mut response = next.run(request).await;
+    if response.extensions().get::<Reason>().is_none() {
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            response = ServeError::NoEndpoint { method, path }.into_response();
+        } else if status == StatusCode::METHOD_NOT_ALLOWED {
+            let allow = response.headers().get(header::ALLOW).cloned();
+            response = ServeError::MethodNotAllowed { method, path }.into_response();
+            if let Some(allow) = allow {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+        }
+    }
     state.metrics.count_status(response.status().as_u16());
     if let Some(reason) = response.extensions().get::<Reason>() {
         state.metrics.reject(*reason);
     }
     response
+}
+
+/// A request counted in flight while this lives (dropped also when the
+/// client goes away and hyper drops the handler).
+struct InFlight<'a>(&'a AppState);
+
+impl<'a> InFlight<'a> {
+    fn start(state: &'a AppState) -> InFlight<'a> {
+        state.requests_in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn params(query: Params) -> Result<Vec<(String, String)>, ServeError> {
@@ -45,16 +82,41 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn body(state: &AppState, body: Body) -> Result<Bytes, ServeError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ServeError::BodyTooLarge {
-                limit: state.max_body,
+/// The request's body: refused from its `Content-Length` before any of it
+/// is read (so no `100 Continue` invites it) or as it streams when over
+/// `--max-body`; 408 when it does not arrive within `--read-timeout`.
+async fn body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ServeError> {
+    use http_body_util::BodyExt;
+    let too_large = || ServeError::BodyTooLarge {
+        limit: state.max_body,
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.max_body as u64) {
+        return Err(too_large());
+    }
+    let read = async {
+        let mut body = body;
+        let mut out = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame
+                .map_err(|e| ServeError::BadRequest(format!("reading the request body: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                if out.len() + data.len() > state.max_body {
+                    return Err(too_large());
+                }
+                out.extend_from_slice(&data);
             }
-        } else {
-            ServeError::BadRequest(e.body_text())
         }
-    })
+        Ok(Bytes::from(out))
+    };
+    tokio::time::timeout(state.read_timeout, read)
+        .await
+        .map_err(|_| ServeError::SlowBody {
+            secs: state.read_timeout.as_secs_f64(),
+        })?
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, ServeError> {
@@ -72,7 +134,7 @@ pub async fn render(
     let params = params(query)?;
     let quality = quality(param(&params, "quality"))?;
     let format = negotiate(param(&params, "format"), quality, &headers)?;
-    let bytes = body(&state, bytes)?;
+    let bytes = body(&state, &headers, bytes).await?;
     let scene = Scene::from_json(utf8(&bytes)?)?;
     respond(state, scene, format, &headers).await
 }
@@ -88,7 +150,7 @@ pub async fn post_template(
     let params = params(query)?;
     let quality = quality(param(&params, "quality"))?;
     let format = negotiate(param(&params, "format"), quality, &headers)?;
-    let bytes = body(&state, bytes)?;
+    let bytes = body(&state, &headers, bytes).await?;
     let values: Map<String, Value> = match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => map,
         Ok(_) => {

@@ -23,8 +23,12 @@ pub enum Reason {
     BadInput,
     /// The request itself was unusable: format, quality, header (400).
     BadRequest,
-    /// No such template (404).
+    /// No such template or endpoint (404).
     NotFound,
+    /// A method the endpoint does not answer (405).
+    MethodNotAllowed,
+    /// The body did not arrive within `--read-timeout` (408).
+    SlowBody,
     /// A `/t/` URL unsigned or with a wrong signature (403).
     BadSignature,
     /// A remote image was refused: host not allowed, too large, not an
@@ -43,13 +47,15 @@ pub enum Reason {
 }
 
 impl Reason {
-    const ALL: [Reason; 13] = [
+    const ALL: [Reason; 15] = [
         Reason::QueueFull,
         Reason::OverMemoryBudget,
         Reason::BodyTooLarge,
         Reason::BadInput,
         Reason::BadRequest,
         Reason::NotFound,
+        Reason::MethodNotAllowed,
+        Reason::SlowBody,
         Reason::BadSignature,
         Reason::FetchRefused,
         Reason::FetchFailed,
@@ -68,6 +74,8 @@ impl Reason {
             Reason::BadInput => "bad_input",
             Reason::BadRequest => "bad_request",
             Reason::NotFound => "not_found",
+            Reason::MethodNotAllowed => "method_not_allowed",
+            Reason::SlowBody => "slow_body",
             Reason::BadSignature => "bad_signature",
             Reason::FetchRefused => "fetch_refused",
             Reason::FetchFailed => "fetch_failed",

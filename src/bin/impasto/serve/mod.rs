@@ -6,6 +6,7 @@
 mod admission;
 mod error;
 mod handlers;
+mod listen;
 mod metrics;
 mod remote;
 mod render;
@@ -14,7 +15,7 @@ mod signing;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,9 +60,14 @@ pub struct ServeArgs {
     /// request may lower it with the X-Impasto-Timeout-Ms header.
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = crate::parse_timeout)]
     timeout: Duration,
-    /// Largest request body in bytes (413 over it).
+    /// Largest request body in bytes (413 over it, from Content-Length
+    /// before any of it is read when given).
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     max_body: usize,
+    /// Most seconds a client may take to send a request's headers, and
+    /// then its body (the connection is closed, or 408).
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = crate::parse_timeout)]
+    read_timeout: Duration,
     /// Seconds in-flight requests get to finish after SIGTERM or ctrl-c.
     #[arg(long, default_value = "25", value_name = "SECONDS", value_parser = crate::parse_timeout)]
     grace: Duration,
@@ -123,6 +129,10 @@ pub struct AppState {
     templates: Option<PathBuf>,
     timeout: Duration,
     max_body: usize,
+    /// `--read-timeout`: headers (hyper) and body (the handlers).
+    read_timeout: Duration,
+    /// Requests between their headers and their answer (`handlers::count`).
+    requests_in_flight: AtomicUsize,
     cache_max_age: u64,
     ready_watermark: f64,
     draining: AtomicBool,
@@ -226,6 +236,8 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         templates: args.templates.clone(),
         timeout: args.timeout,
         max_body: args.max_body,
+        read_timeout: args.read_timeout,
+        requests_in_flight: AtomicUsize::new(0),
         cache_max_age: args.cache_max_age,
         ready_watermark: args.ready_watermark,
         draining: AtomicBool::new(false),
@@ -261,56 +273,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Options(format!("starting the async runtime: {e}")))?;
-    let code = runtime.block_on(serve(args.listen, args.grace, state))?;
+    let code = runtime.block_on(listen::serve(args.listen, args.grace, state))?;
     // Renders whose clients went away were cancelled; give them a moment.
     runtime.shutdown_timeout(Duration::from_secs(5));
     Ok(code)
 }
 
-async fn serve(
-    listen: SocketAddr,
-    grace: Duration,
-    state: Arc<AppState>,
-) -> Result<ExitCode, Error> {
-    let io_error = |source| Error::Io {
-        path: PathBuf::from(listen.to_string()),
-        source,
-    };
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(io_error)?;
-    let bound = listener.local_addr().map_err(io_error)?;
-    println!("impasto serve listening on http://{bound}");
-    let signalled = Arc::new(tokio::sync::Notify::new());
-    let on_signal = {
-        let (signalled, state) = (Arc::clone(&signalled), Arc::clone(&state));
-        async move {
-            shutdown_signal().await;
-            state.draining.store(true, Ordering::Relaxed);
-            eprintln!("impasto serve: draining (up to {} s)", grace.as_secs_f64());
-            signalled.notify_one();
-        }
-    };
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(on_signal);
-    let grace_over = async {
-        signalled.notified().await;
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        result = std::future::IntoFuture::into_future(server) => {
-            result.map_err(io_error)?;
-            eprintln!("impasto serve: stopped");
-            Ok(ExitCode::SUCCESS)
-        }
-        () = grace_over => {
-            eprintln!("impasto serve: grace period over with requests still running; stopping");
-            Ok(ExitCode::from(1))
-        }
-    }
-}
-
 /// SIGTERM or ctrl-c (SIGINT).
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -81,7 +81,7 @@ impl SigningKey {
         let (message, sig) = split_signature(path, query)?;
         let Some(bytes) = unhex(sig) else {
             return Err(ServeError::Forbidden(format!(
-                "the {SIG_PARAM} parameter is not 64 hex digits"
+                "the {SIG_PARAM} parameter is not 64 lowercase hex digits"
             )));
         };
         self.mac(&message)
@@ -119,11 +119,19 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// 64 hex digits (either case) as 32 bytes.
+/// The bytes of 64 lowercase hex digits: one spelling per signature, so a
+/// leaked URL cannot be varied (upper case) past a cache in front.
 fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.len() != 64 {
         return None;
     }
-    let digit = |c: u8| (c as char).to_digit(16);
+    let digit = |c: u8| {
+        if c.is_ascii_uppercase() {
+            None
+        } else {
+            (c as char).to_digit(16)
+        }
+    };
     text.as_bytes()
         .chunks(2)
         .map(|pair| Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8))
@@ -157,5 +165,10 @@ mod tests {
         assert!(key.verify(path, Some(query)).is_ok());
         assert!(key.verify(path, None).is_err());
         assert!(key.verify(path, Some("sig=00")).is_err());
+        // One spelling per signature: the same digits in upper case fail.
+        let (rest, sig) = query.split_once("sig=").expect("a sig");
+        let upper = format!("{rest}sig={}", sig.to_uppercase());
+        assert_ne!(upper, query);
+        assert!(key.verify(path, Some(&upper)).is_err());
     }
 }

@@ -1,0 +1,96 @@
+//! The accept loop: each connection served by hyper's HTTP/1 with a timer,
+//! so a client that does not send its headers within `--read-timeout` is
+//! cut off (axum's `serve` sets no timer, so it never is); on SIGTERM or
+//! ctrl-c, new connections stop, idle ones close, and the requests in
+//! flight get `--grace` to finish.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use impasto::Error;
+use tower_service::Service as _;
+
+use super::AppState;
+
+/// Serves `state`'s router on `listen` until a signal, then drains: exit 0
+/// when no request was still being handled at the end of `grace` (idle
+/// connections, and clients still sending their headers, do not count), 1
+/// when some were cut off.
+pub(super) async fn serve(
+    listen: SocketAddr,
+    grace: Duration,
+    state: Arc<AppState>,
+) -> Result<ExitCode, Error> {
+    let io_error = |source| Error::Io {
+        path: PathBuf::from(listen.to_string()),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(io_error)?;
+    let bound = listener.local_addr().map_err(io_error)?;
+    println!("impasto serve listening on http://{bound}");
+    let router = super::router(Arc::clone(&state));
+    let graceful = GracefulShutdown::new();
+    let mut signal = std::pin::pin!(super::shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, say: wait, rather than spin.
+                        log::warn!("accepting a connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let router = router.clone();
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    // The router is always ready (axum's `Router`).
+                    let mut router = router.clone();
+                    async move { router.call(req.map(Body::new)).await }
+                });
+                let mut http = hyper::server::conn::http1::Builder::new();
+                http.timer(TokioTimer::new())
+                    .header_read_timeout(state.read_timeout);
+                let connection = http.serve_connection(TokioIo::new(stream), service);
+                let watched = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = watched.await {
+                        log::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            () = &mut signal => break,
+        }
+    }
+    drop(listener);
+    state.draining.store(true, Ordering::Relaxed);
+    eprintln!("impasto serve: draining (up to {} s)", grace.as_secs_f64());
+    tokio::select! {
+        () = graceful.shutdown() => {
+            eprintln!("impasto serve: stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        () = tokio::time::sleep(grace) => {
+            let running = state.requests_in_flight.load(Ordering::Relaxed);
+            if running == 0 {
+                eprintln!("impasto serve: stopped (connections still open were idle)");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("impasto serve: grace period over with {running} requests still running; stopping");
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! `impasto serve` against clients that stall or ask for what is not
+//! there: a client that does not send its headers within `--read-timeout`
+//! is disconnected, a body that does not arrive is 408, a body declared
+//! over `--max-body` is 413 before any of it is sent (no `100 Continue`),
+//! unknown paths and methods are JSON 404 and 405 counted with a reason,
+//! and a drain that only stalled clients outlast exits 0.
+
+mod serve_common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use serve_common::{agent, answer, get, Server};
+
+/// Connects to the server's address.
+fn connect(server: &Server) -> TcpStream {
+    let addr = server.base.trim_start_matches("http://");
+    let stream = TcpStream::connect(addr).expect("connect");
+    // A bound on the test, not a timing claim: the server's timeouts are
+    // one second here.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream
+}
+
+/// Everything the server sends until it closes the connection.
+fn read_to_close(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    match stream.read_to_end(&mut out) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the server did not close the connection: {e}"),
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn a_client_that_stalls_in_its_headers_is_disconnected_and_one_in_its_body_gets_408() {
+    let server = Server::start(&["--read-timeout", "1"]);
+    let mut headers = connect(&server);
+    headers
+        .write_all(b"POST /render HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let said = read_to_close(&mut headers);
+    assert!(!said.contains("200 OK"), "{said}");
+    let mut body = connect(&server);
+    body.write_all(
+        b"POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"width\"",
+    )
+    .unwrap();
+    let said = read_to_close(&mut body);
+    assert!(said.starts_with("HTTP/1.1 408"), "{said}");
+    assert!(said.contains("--read-timeout"), "{said}");
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"slow_body\"}"),
+        1.0
+    );
+}
+
+#[test]
+fn a_body_declared_over_max_body_is_413_before_it_is_sent() {
+    let server = Server::start(&["--max-body", "1000"]);
+    let mut stream = connect(&server);
+    stream
+        .write_all(
+            b"POST /render HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let said = read_to_close(&mut stream);
+    assert!(said.starts_with("HTTP/1.1 413"), "{said}");
+    assert!(!said.contains("100 Continue"), "{said}");
+    assert!(said.contains("--max-body"), "{said}");
+}
+
+#[test]
+fn unknown_paths_and_methods_are_json_404_and_405_counted_with_a_reason() {
+    let server = Server::start(&[]);
+    let missing = get(&server.url("/nothing/here"));
+    assert_eq!(missing.0, 404);
+    let body: serde_json::Value = serde_json::from_slice(&missing.2).expect("JSON");
+    assert!(
+        body["error"].as_str().unwrap().contains("/nothing/here"),
+        "{body}"
+    );
+    let wrong = answer(agent().delete(&server.url("/render")).call());
+    assert_eq!(wrong.0, 405);
+    let body: serde_json::Value = serde_json::from_slice(&wrong.2).expect("JSON");
+    assert!(body["error"].as_str().unwrap().contains("DELETE"), "{body}");
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"not_found\"}"),
+        1.0
+    );
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"method_not_allowed\"}"),
+        1.0
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_drain_outlasted_only_by_stalled_and_idle_clients_exits_0() {
+    // Headers are not cut off during the grace period here (an hour's
+    // read timeout): the stalled client is still connected when it ends.
+    let mut server = Server::start(&["--read-timeout", "3600", "--grace", "1"]);
+    let mut stalled = connect(&server);
+    stalled.write_all(b"POST /render HTTP/1.1\r\n").unwrap();
+    let idle = connect(&server);
+    assert_eq!(get(&server.url("/healthz")).0, 200);
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = server.child.wait().expect("the server exits");
+    assert_eq!(status.code(), Some(0));
+    drop((stalled, idle));
+}
