@@ -52,7 +52,7 @@ impl RenderedAnimation {
     /// atomically (the whole file appears, or nothing).
     pub fn save(&self, path: impl AsRef<Path>, format: AnimationFormat) -> Result<(), Error> {
         let path = path.as_ref();
-        crate::renderer::check_output_dir(path)?;
+        crate::codec::check_output_dir(path)?;
         codec::write_atomic(path, &self.encode(format)?)
     }
 
@@ -153,7 +153,7 @@ impl Renderer {
         options: &RenderOptions,
     ) -> Result<(), Error> {
         let path = path.as_ref();
-        crate::renderer::check_output_dir(path)?;
+        crate::codec::check_output_dir(path)?;
         let pending = codec::PendingFile::create(path)?;
         let anim = self.render_animation(scene, assets, options)?;
         pending.commit(&anim.encode(format)?)

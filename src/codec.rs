@@ -37,8 +37,8 @@ pub use anim::{
 pub use anim_out::{encode_animation, AnimationFormat};
 #[cfg(test)]
 pub(crate) use output::flatten_over_white;
+pub(crate) use output::{check_output_dir, flatten_pixels_over_white, write_atomic, PendingFile};
 pub use output::{encode, encode_avif_at_speed, save, save_as, OutputFormat};
-pub(crate) use output::{flatten_pixels_over_white, write_atomic, PendingFile};
 pub use probe::probe_file;
 
 /// Why a file could not be decoded (the renderer adds layer and field).

@@ -564,22 +564,6 @@ impl Renderer {
     }
 }
 
-/// Refuses an output path whose folder does not exist.
-pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(Error::Output(format!(
-            "{}: the folder {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
-    Ok(())
-}
-
 /// Runs `f`, turning a panic (in it or in a worker thread it waits for)
 /// into [`Error::Internal`], so that a bug in impasto fails one render
 /// instead of taking the caller down.

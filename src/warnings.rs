@@ -192,7 +192,7 @@ impl Renderer {
         options: &RenderOptions,
     ) -> Result<Vec<Warning>, Error> {
         let path = path.as_ref();
-        crate::renderer::check_output_dir(path)?;
+        crate::codec::check_output_dir(path)?;
         // The temporary file exists from the start of the render, so a
         // program stopped by a signal mid-render finds it through
         // `interrupt::remove_temp_files` (an unwritable folder also fails

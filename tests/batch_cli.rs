@@ -403,12 +403,22 @@ fn two_rows_that_would_write_one_file_fail_the_later_row() {
 }
 
 #[test]
-fn a_column_the_output_pattern_needs_but_the_data_lacks_exits_2() {
+fn a_column_the_output_pattern_or_a_required_variable_needs_but_the_data_lacks_exits_2() {
     let case = Case::new(TEMPLATE);
     case.write("rows.csv", "title\nA\n");
     let run = case.batch("rows.csv", "out/{{id}}.png", &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("no such column"), "{}", run.stderr);
+    case.write("rows.csv", "id,accent\na,#fff\n");
+    let run = case.batch("rows.csv", "out/{{id}}.png", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no column for the required variable title"),
+        "{}",
+        run.stderr
+    );
+    assert!(case.files("out").is_empty());
 }
 
 #[test]

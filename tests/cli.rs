@@ -406,6 +406,22 @@ fn a_missing_output_folder_is_bad_input_without_a_file() {
         "impasto: output: no/such/dir/o.png: the folder no/such/dir does not exist"
     );
     assert!(!c.path("no").exists());
+    // A folder where the file would go, or a file where its folder would:
+    // bad input too, before the render.
+    std::fs::create_dir_all(c.path("out/isdir.png")).unwrap();
+    let run = c.render("isdir.png", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "impasto: output: out/isdir.png: is a folder; give a file name"
+    );
+    std::fs::write(c.path("out/file"), b"x").unwrap();
+    let run = c.render("file/o.png", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "impasto: output: out/file/o.png: the folder out/file is not a folder"
+    );
 }
 
 #[test]

@@ -163,6 +163,34 @@ pub(crate) fn flatten_pixels_over_white(src: &[u8], out: &mut [u8]) {
     }
 }
 
+/// Refuses, before the render, an output path whose folder does not exist
+/// (or is a file) and one that is a folder itself.
+pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        let what = if dir.exists() {
+            "is not a folder"
+        } else {
+            "does not exist"
+        };
+        return Err(Error::Output(format!(
+            "{}: the folder {} {what}",
+            path.display(),
+            dir.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(Error::Output(format!(
+            "{}: is a folder; give a file name",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder,
 /// renamed into place: either the whole file appears or nothing does.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {

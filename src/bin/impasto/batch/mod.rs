@@ -152,10 +152,25 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
     })
 }
 
-/// With CSV the columns are known first: the output pattern's must exist;
-/// columns that are neither variables, `id` nor in the pattern are
-/// ignored, with a warning.
+/// With CSV the columns are known first: the output pattern's and the
+/// required variables' must exist (else every row would fail); columns
+/// that are neither variables, `id` nor in the pattern are ignored, with a
+/// warning.
 fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> Result<(), Error> {
+    let required: Vec<&str> = template
+        .variables()
+        .iter()
+        .filter(|v| v.required && !headers.contains(&v.name))
+        .map(|v| v.name.as_str())
+        .collect();
+    if !required.is_empty() {
+        return Err(Error::Options(format!(
+            "--data has no column for the required variable{} {} (columns: {})",
+            if required.len() > 1 { "s" } else { "" },
+            required.join(", "),
+            headers.join(", ")
+        )));
+    }
     let missing = pattern.missing_keys(headers);
     if !missing.is_empty() {
         return Err(Error::Options(format!(

@@ -28,6 +28,9 @@ pub struct Pattern {
     /// Paths already given to a row, with that row's number (bounded by the
     /// number of rows: about 100 bytes a row).
     taken: HashMap<PathBuf, u64>,
+    /// The folders under `base` those paths are in, with the first row
+    /// that needed each: a row may not write a file where one is.
+    folders: HashMap<PathBuf, u64>,
     /// The manifest's path, made absolute and without `.`: no row may
     /// write it.
     manifest: Option<PathBuf>,
@@ -74,6 +77,7 @@ impl Pattern {
             pieces,
             base,
             taken: HashMap::new(),
+            folders: HashMap::new(),
             manifest: None,
         })
     }
@@ -154,6 +158,31 @@ impl Pattern {
             return Err(format!(
                 "output: {s:?} is also the output of row {first}: two rows may not write the same file"
             ));
+        }
+        // A file and a folder of one name: whichever row comes first keeps
+        // it, whatever the order the rows finish in.
+        let folders: Vec<PathBuf> = path
+            .ancestors()
+            .skip(1)
+            .take_while(|a| a.starts_with(&self.base) && *a != self.base)
+            .map(Path::to_path_buf)
+            .collect();
+        if let Some((folder, first)) = folders
+            .iter()
+            .find_map(|f| self.taken.get(f).map(|r| (f, r)))
+        {
+            return Err(format!(
+                "output: {s:?} would be inside {:?}, the output of row {first}",
+                folder.display().to_string()
+            ));
+        }
+        if let Some(first) = self.folders.get(&path) {
+            return Err(format!(
+                "output: {s:?} is a folder of the output of row {first}"
+            ));
+        }
+        for f in folders {
+            self.folders.entry(f).or_insert(row);
         }
         self.taken.insert(path.clone(), row);
         Ok(path)
@@ -279,5 +308,20 @@ mod tests {
         assert!(e.contains("has no value"), "{e}");
         let mut p = Pattern::new("{{row}}.png", 85).unwrap();
         assert_eq!(p.resolve(7, &data(&[])).unwrap(), PathBuf::from("7.png"));
+    }
+
+    #[test]
+    fn a_file_and_a_folder_of_one_name_go_to_the_earlier_row() {
+        for base in ["out/", ""] {
+            let pattern = format!("{base}{{{{id}}}}.png");
+            let mut p = Pattern::new(&pattern, 85).unwrap();
+            p.resolve(1, &data(&[("id", "a")])).unwrap();
+            let e = p.resolve(2, &data(&[("id", "a.png/x")])).unwrap_err();
+            assert!(e.contains("inside") && e.contains("row 1"), "{e}");
+            p.resolve(3, &data(&[("id", "d.png/x")])).unwrap();
+            let e = p.resolve(4, &data(&[("id", "d")])).unwrap_err();
+            assert!(e.contains("is a folder") && e.contains("row 3"), "{e}");
+            p.resolve(5, &data(&[("id", "d.png/y")])).unwrap();
+        }
     }
 }

@@ -221,10 +221,15 @@ impl Rows {
                 let Some(line) = lines.next() else {
                     return Ok(None);
                 };
-                let line = line.map_err(|e| Error::Io {
+                let mut line = line.map_err(|e| Error::Io {
                     path: PathBuf::from(what.as_str()),
                     source: e,
                 })?;
+                // A byte-order mark before the first row, as editors on
+                // Windows write (scene and CSV files allow one too).
+                if *n == 0 && line.starts_with(b"\xef\xbb\xbf") {
+                    line.drain(..3);
+                }
                 if line.trim_ascii().is_empty() {
                     continue;
                 }
@@ -263,5 +268,15 @@ mod tests {
             (3, Some("b".into()), None)
         );
         assert!(rows.next_row().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_jsonl_row_is_skipped() {
+        let input = b"\xef\xbb\xbf{\"id\": \"a\"}\n{\"id\": \"b\"}\n".to_vec();
+        let mut rows = Rows::jsonl(Box::new(std::io::Cursor::new(input)), "t");
+        let (n, r) = rows.next_row().unwrap().unwrap();
+        assert_eq!((n, r.unwrap().text("id")), (1, Some("a".into())));
+        let (_, r) = rows.next_row().unwrap().unwrap();
+        assert_eq!(r.unwrap().text("id"), Some("b".into()));
     }
 }
