@@ -3,7 +3,8 @@
 //! is disconnected, a body that does not arrive is 408, a body declared
 //! over `--max-body` is 413 before any of it is sent (no `100 Continue`),
 //! unknown paths and methods are JSON 404 and 405 counted with a reason,
-//! and a drain that only stalled clients outlast exits 0.
+//! a drain that only stalled clients outlast exits 0, and a timeout header
+//! too large for a number is capped by `--timeout`.
 
 mod serve_common;
 
@@ -117,4 +118,21 @@ fn a_drain_outlasted_only_by_stalled_and_idle_clients_exits_0() {
     let status = server.child.wait().expect("the server exits");
     assert_eq!(status.code(), Some(0));
     drop((stalled, idle));
+}
+
+#[test]
+fn a_timeout_header_past_what_u64_holds_is_capped_by_timeout_and_a_non_number_is_400() {
+    let server = Server::start(&[]);
+    let scene = r##"{ "width": 8, "height": 8, "background": "#fff" }"##;
+    let url = server.url("/render");
+    let huge = serve_common::post(
+        &url,
+        scene,
+        &[("x-impasto-timeout-ms", "99999999999999999999999")],
+    );
+    assert_eq!(huge.0, 200, "{}", String::from_utf8_lossy(&huge.2));
+    for bad in ["x", "-5", "0", "1.5"] {
+        let answer = serve_common::post(&url, scene, &[("x-impasto-timeout-ms", bad)]);
+        assert_eq!(answer.0, 400, "{bad}");
+    }
 }

@@ -171,11 +171,13 @@ fn request_timeout(state: &AppState, headers: &HeaderMap) -> Result<Duration, Se
     let Some(value) = headers.get(TIMEOUT_HEADER) else {
         return Ok(state.timeout);
     };
-    match value
-        .to_str()
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
+    // Whole milliseconds; more than u64 holds is more than --timeout, which
+    // caps any value.
+    let ms = value.to_str().ok().map(str::trim).and_then(|v| {
+        let digits = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+        digits.then(|| v.parse::<u64>().unwrap_or(u64::MAX))
+    });
+    match ms {
         Some(ms) if ms > 0 => Ok(state.timeout.min(Duration::from_millis(ms))),
         _ => Err(ServeError::BadRequest(format!(
             "{TIMEOUT_HEADER} must be a positive whole number of milliseconds"
