@@ -133,6 +133,9 @@ pub struct AppState {
     read_timeout: Duration,
     /// Requests between their headers and their answer (`handlers::count`).
     requests_in_flight: AtomicUsize,
+    /// `--workers + --queue`: remote fetches running at once, each held
+    /// until its blocking fetch ends (`render::fetch`).
+    fetch_permits: Arc<tokio::sync::Semaphore>,
     cache_max_age: u64,
     ready_watermark: f64,
     draining: AtomicBool,
@@ -238,6 +241,7 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         max_body: args.max_body,
         read_timeout: args.read_timeout,
         requests_in_flight: AtomicUsize::new(0),
+        fetch_permits: Arc::new(tokio::sync::Semaphore::new(workers + queue)),
         cache_max_age: args.cache_max_age,
         ready_watermark: args.ready_watermark,
         draining: AtomicBool::new(false),

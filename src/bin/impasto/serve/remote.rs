@@ -145,7 +145,13 @@ impl Fetcher {
     /// Blocking: call it on the blocking pool.
     /// Decoded images are counted with the canvas against the render's
     /// memory limit, each from its header before it is decoded (413).
-    pub fn fetch_scene(&self, scene: &Scene, deadline: Instant) -> Result<Fetched, ServeError> {
+    /// Stops between images once `token` is cancelled (the request gone).
+    pub fn fetch_scene(
+        &self,
+        scene: &Scene,
+        deadline: Instant,
+        token: &impasto::CancelToken,
+    ) -> Result<Fetched, ServeError> {
         let mut fetched = Fetched::default();
         let mut needed = 2 * u64::from(scene.width) * u64::from(scene.height) * 4;
         for (index, layer) in scene.layers.iter().enumerate() {
@@ -155,6 +161,9 @@ impl Fetcher {
             if !layer.visible || !is_remote(&image.src) || fetched.digests.contains_key(&image.src)
             {
                 continue;
+            }
+            if token.is_cancelled() {
+                return Err(ServeError::Render(impasto::Error::Cancelled));
             }
             let fail = |refused: bool, message: String| ServeError::Fetch {
                 error: SceneError {

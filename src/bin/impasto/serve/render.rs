@@ -260,7 +260,7 @@ pub async fn respond(
         let slot = state.admission.enter()?;
         let scene = Arc::new(scene);
         let fetched = match remote {
-            true => fetch(&state, &scene, deadline).await?,
+            true => fetch(&state, &scene, deadline, &token).await?,
             false => Fetched::default(),
         };
         let etag = match local_etag {
@@ -298,16 +298,29 @@ pub async fn respond(
     Ok(response)
 }
 
-/// Fetches the scene's remote images on the blocking pool.
+/// Fetches the scene's remote images on the blocking pool, holding one of
+/// the `--workers + --queue` fetch permits until the blocking fetch ends,
+/// even when the request is dropped first (its client gone, its deadline
+/// past): so no more fetches run than the server admits requests, however
+/// many clients give up on slow hosts. `token` stops the fetch between
+/// images once the request is gone.
 async fn fetch(
     state: &Arc<AppState>,
     scene: &Arc<Scene>,
     deadline: Instant,
+    token: &CancelToken,
 ) -> Result<Fetched, ServeError> {
-    let (state, scene) = (Arc::clone(state), Arc::clone(scene));
-    tokio::task::spawn_blocking(move || state.fetcher.fetch_scene(&scene, deadline))
+    let permit = Arc::clone(&state.fetch_permits)
+        .acquire_owned()
         .await
-        .map_err(|e| ServeError::Internal(format!("fetch task: {e}")))?
+        .map_err(|e| ServeError::Internal(format!("fetch permits: {e}")))?;
+    let (state, scene, token) = (Arc::clone(state), Arc::clone(scene), token.clone());
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        state.fetcher.fetch_scene(&scene, deadline, &token)
+    })
+    .await
+    .map_err(|e| ServeError::Internal(format!("fetch task: {e}")))?
 }
 
 /// One admitted render's inputs.
