@@ -78,7 +78,7 @@ impl<'a> Fields<'a> {
             };
             return Err(self.err(
                 key,
-                format!("{n} is out of range: expected a number {range}"),
+                format!("{} is out of range: expected a number {range}", shown(n)),
             ));
         }
         Ok(n)
@@ -98,7 +98,8 @@ impl<'a> Fields<'a> {
             return Err(self.err(
                 key,
                 format!(
-                    "{n} is out of range: expected a number greater than 0 and at most {MAX_COORD}"
+                    "{} is out of range: expected a number greater than 0 and at most {MAX_COORD}",
+                    shown(n)
                 ),
             ));
         }
@@ -113,7 +114,10 @@ impl<'a> Fields<'a> {
         if n.fract() != 0.0 || !(1.0..=MAX_CANVAS_SIDE as f64).contains(&n) {
             return Err(self.err(
                 key,
-                format!("{n} is out of range: expected an integer from 1 to {MAX_CANVAS_SIDE}"),
+                format!(
+                    "{} is out of range: expected an integer from 1 to {MAX_CANVAS_SIDE}",
+                    shown(n)
+                ),
             ));
         }
         Ok(n as u32)
@@ -173,7 +177,7 @@ impl<'a> Fields<'a> {
         let a = arr[0].as_f64().filter(|n| n.is_finite()).ok_or_else(bad)?;
         let b = arr[1].as_f64().filter(|n| n.is_finite()).ok_or_else(bad)?;
         if a.abs() > MAX_COORD || b.abs() > MAX_COORD {
-            return Err(self.err(key, format!("[{a}, {b}] is out of range")));
+            return Err(self.err(key, format!("[{}, {}] is out of range", shown(a), shown(b))));
         }
         Ok([a, b])
     }
@@ -228,7 +232,10 @@ impl<'a> Fields<'a> {
         if !(0.0..=1.0).contains(&offset) {
             return Err(self.err(
                 &off_field,
-                format!("{offset} is out of range: expected a number from 0 to 1"),
+                format!(
+                    "{} is out of range: expected a number from 0 to 1",
+                    shown(offset)
+                ),
             ));
         }
         if let Some(prev) = prev {
@@ -254,14 +261,28 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// A number as an error message shows it: in exponent form when very
+/// large or very small (`1e300`, not 301 digits).
+pub(super) fn shown(n: f64) -> String {
+    if n != 0.0 && !(1e-6..1e15).contains(&n.abs()) {
+        format!("{n:e}")
+    } else {
+        format!("{n}")
+    }
+}
+
 /// How an error message describes a JSON value it did not expect.
 pub(super) fn kind_of(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => format!("the number {}", shown(f)),
+            _ => format!("the number {n}"),
+        },
         Value::String(s) => format!("the string {s:?}"),
-        Value::Array(_) => "an array".into(),
+        Value::Array(a) if a.len() == 1 => "an array of 1 item".into(),
+        Value::Array(a) => format!("an array of {} items", a.len()),
         Value::Object(_) => "an object".into(),
     }
 }
@@ -307,5 +328,19 @@ mod tests {
         assert_eq!(closest("heigth", &["width", "height"]), Some("height"));
         assert_eq!(closest("colour", &["color"]), Some("color"));
         assert_eq!(closest("banana", &["width", "height"]), None);
+    }
+
+    #[test]
+    fn numbers_in_messages_are_short_however_large_or_small() {
+        assert_eq!(shown(1e300), "1e300");
+        assert_eq!(shown(-1e-300), "-1e-300");
+        assert_eq!(shown(16385.0), "16385");
+        assert_eq!(shown(1.5), "1.5");
+        assert_eq!(shown(0.0), "0");
+        assert_eq!(kind_of(&serde_json::json!([0.5])), "an array of 1 item");
+        assert_eq!(
+            kind_of(&serde_json::json!([1, 2, 3])),
+            "an array of 3 items"
+        );
     }
 }
