@@ -235,6 +235,16 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
     assert_eq!(bad_value.0, 400);
     let body: serde_json::Value = serde_json::from_slice(&bad_value.2).expect("JSON body");
     assert_eq!(body["variable"], "accent");
+    // Query values are read as --set reads them.
+    let unknown = get(&server.url("/t/card.png?acent=%2300ff00"));
+    assert_eq!(unknown.0, 400);
+    let body: serde_json::Value = serde_json::from_slice(&unknown.2).expect("JSON body");
+    assert!(
+        body["error"].as_str().unwrap().contains("not declared"),
+        "{body}"
+    );
+    let twice = get(&server.url("/t/card.png?accent=%23000&accent=%23fff"));
+    assert_eq!(twice.0, 400);
     for tricky in [
         "/t/..%2Fcard.png",
         "/t/.card.png",

@@ -166,8 +166,10 @@ pub async fn post_template(
 }
 
 /// `GET /t/{name}.{ext}?var=value&...`: the query holds the variables
-/// (`quality` is the JPEG quality and `sig` the signature, not variables).
-/// With `--signing-key`, the URL must be signed (403 otherwise).
+/// (`quality` is the JPEG quality and `sig` the signature, not variables),
+/// read as `--set` reads them: a name the template does not declare, or
+/// one given twice, is 400. With `--signing-key`, the URL must be signed
+/// (403 otherwise).
 pub async fn get_template(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
@@ -186,11 +188,20 @@ pub async fn get_template(
         )));
     };
     let format = format_named(ext, quality)?;
-    let row: BTreeMap<String, String> = params
+    let mut row: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in params
         .into_iter()
         .filter(|(k, _)| k != "quality" && k != SIG_PARAM)
-        .collect();
+    {
+        if row.contains_key(&k) {
+            return Err(ServeError::BadRequest(format!(
+                "the query gives {k:?} twice"
+            )));
+        }
+        row.insert(k, v);
+    }
     let template = load_template(&state, name).await?;
+    template.check_names(row.keys().map(String::as_str))?;
     let scene = template.bind(&row)?;
     respond(state, scene, format, &headers).await
 }
