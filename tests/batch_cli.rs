@@ -746,3 +746,28 @@ fn a_row_cannot_write_outside_the_output_folder_through_a_symbolic_link() {
     assert!(case.files("elsewhere").is_empty());
     assert!(case.path("out/inside/fine.png").is_file());
 }
+
+#[test]
+fn skip_existing_skips_files_only_and_an_absolute_value_fails_its_row() {
+    let case = Case::new(TEMPLATE);
+    std::fs::create_dir_all(case.path("out/dir.png")).unwrap();
+    case.write("rows.csv", "id,title\ndir,A\n/abs/x,B\nok,C\n");
+    let run = case.batch(
+        "rows.csv",
+        "out/{{id}}.png",
+        &["--skip-existing", "--manifest", "m.jsonl"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let lines = case.manifest("m.jsonl");
+    assert_eq!(lines[0]["status"], "failed", "a folder is not skipped");
+    assert_eq!(lines[1]["status"], "failed");
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("absolute path"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2]["status"], "ok");
+}

@@ -124,6 +124,11 @@ impl Pattern {
                     Some(v) if v.contains('\0') => {
                         return Err(format!("output: {{{{{k}}}}} holds a NUL character"))
                     }
+                    Some(v) if v.starts_with(['/', '\\']) || Path::new(&v).has_root() => {
+                        return Err(format!(
+                            "output: {{{{{k}}}}} is {v:?}, an absolute path; values make paths inside the output folder"
+                        ))
+                    }
                     Some(v) => s.push_str(&v),
                     None if k == ROW => s.push_str(&row.to_string()),
                     None => return Err(format!("output: {{{{{k}}}}} has no value in this row")),
@@ -306,6 +311,8 @@ mod tests {
         assert!(e.contains("also the output of row 1"), "{e}");
         let e = p.resolve(5, &data(&[("id", "")])).unwrap_err();
         assert!(e.contains("has no value"), "{e}");
+        let e = p.resolve(6, &data(&[("id", "/abs/evil")])).unwrap_err();
+        assert!(e.contains("an absolute path"), "{e}");
         let mut p = Pattern::new("{{row}}.png", 85).unwrap();
         assert_eq!(p.resolve(7, &data(&[])).unwrap(), PathBuf::from("7.png"));
     }

@@ -181,7 +181,8 @@ fn read(
                         let o = outcome(Status::Failed, id, None, Some(Failure::text(m)));
                         results.send(o).is_ok()
                     }
-                    Ok(path) if ctx.skip_existing && path.exists() => {
+                    // A file only: a folder there is the row's failure to write.
+                    Ok(path) if ctx.skip_existing && path.is_file() => {
                         failed = false;
                         results
                             .send(outcome(Status::Skipped, id, Some(path), None))
