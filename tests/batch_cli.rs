@@ -771,3 +771,29 @@ fn skip_existing_skips_files_only_and_an_absolute_value_fails_its_row() {
     );
     assert_eq!(lines[2]["status"], "ok");
 }
+
+/// A template whose photo is a variable: a row naming a file that is not
+/// there fails when it renders, and its manifest line names the variable,
+/// the layer and the field.
+#[test]
+fn a_render_error_in_a_field_filled_from_a_variable_names_the_variable_on_every_backend() {
+    for backend in backends_here() {
+        let case = Case::new(
+            r##"{
+  "variables": {"photo": {"type": "image", "default": "photo.png"}},
+  "width": 16, "height": 16,
+  "layers": [{"type": "image", "src": "{{photo}}", "width": 16, "height": 16}]
+}"##,
+        )
+        .on(backend);
+        case.write("rows.csv", "id,photo\na,photo.png\nb,nope.png\n");
+        let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
+        assert_eq!(run.code, 3, "{backend}: {}", run.stderr);
+        let lines = case.manifest("m.jsonl");
+        assert_eq!(lines[0]["status"], "ok", "{backend}");
+        let failed = &lines[1];
+        assert_eq!(failed["variable"], "photo", "{backend}: {failed}");
+        assert_eq!(failed["layer"], 0, "{backend}: {failed}");
+        assert_eq!(failed["field"], "src", "{backend}: {failed}");
+    }
+}

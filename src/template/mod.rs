@@ -274,8 +274,12 @@ impl Template {
         Ok(scene)
     }
 
-    /// A scene error in a field that holds references names their variables.
-    fn attribute(&self, e: Error) -> Error {
+    /// A scene error in a field that holds references names their
+    /// variables: as binding does for the scene's own errors, and as a
+    /// caller does for the errors of rendering a scene this template made
+    /// (an image `src` from a variable that names no file, say). Other
+    /// errors are returned as they are.
+    pub fn attribute(&self, e: Error) -> Error {
         let Error::Scene(error) = e else {
             return e;
         };

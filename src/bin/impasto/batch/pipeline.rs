@@ -285,13 +285,11 @@ fn render(ctx: &Context<'_>, job: Job) -> Outcome {
         create_folder(&job)?;
         let options = RenderOptions::default();
         let format = OutputFormat::from_path(&job.output, ctx.quality)?;
-        let warnings = ctx.renderer.render_to_file_report(
-            &scene,
-            &Assets::new(),
-            &job.output,
-            format,
-            &options,
-        )?;
+        // A render's error in a field filled from variables names them.
+        let warnings = ctx
+            .renderer
+            .render_to_file_report(&scene, &Assets::new(), &job.output, format, &options)
+            .map_err(|e| ctx.template.attribute(e))?;
         written(&job, warnings)
     });
     finish(job, result)

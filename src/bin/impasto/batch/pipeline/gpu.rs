@@ -86,6 +86,8 @@ pub(super) fn write_work(
         let outcome = if shared.stopped() {
             not_run(job)
         } else {
+            // A render's error in a field filled from variables names them.
+            let rendered = rendered.map_err(|e| ctx.template.attribute(e));
             let result = rendered.and_then(|r| {
                 create_folder(&job)?;
                 r.save(&job.output)?;
