@@ -305,7 +305,8 @@ impl Assets {
         // Memory: the images decoded, with the canvas and its encoding copy,
         // must fit `max_render_bytes` (the plan's estimate counts these and
         // more, but only once everything is decoded). When the misses'
-        // full sizes, read from their headers, fit, they decode at once;
+        // sizes, read from their headers (a JPEG at the scale it will be
+        // decoded at), fit, they decode at once;
         // otherwise the files are taken one after another, in file order
         // (from the cache or decoded), and the first whose pixels bring
         // the sum over the limit is refused, so no more than one image past
@@ -332,14 +333,14 @@ impl Assets {
         };
         let fits = to_decode.is_empty() || {
             let held: u64 = decoded.iter().flatten().map(source_bytes).sum();
-            let at_most: u64 = to_decode
+            let expected: u64 = to_decode
                 .iter()
                 .map(|(k, _)| {
-                    codec::probe_file(&files[*k].0 .0, max_pixels)
-                        .map_or(0, |(w, h)| u64::from(w) * u64::from(h) * 4)
+                    let ((path, _), _, layers) = &files[*k];
+                    expected_decode_bytes(path, max_pixels, choose_for(layers))
                 })
                 .sum();
-            canvas.saturating_add(held).saturating_add(at_most) <= budget
+            canvas.saturating_add(held).saturating_add(expected) <= budget
         };
         let done: Vec<(usize, SourceImage)> = if fits && to_decode.len() > 1 {
             to_decode
@@ -395,6 +396,22 @@ impl Assets {
         }
         Ok(images)
     }
+}
+
+/// The bytes an image file is expected to decode to, from its header: a
+/// JPEG at the scale `choose` picks for its natural size (shrink-on-load),
+/// any other format whole; 0 when the header cannot be read (the decode
+/// says why).
+fn expected_decode_bytes(path: &Path, max_pixels: u64, choose: impl Fn((u32, u32)) -> Pick) -> u64 {
+    if let Some(bytes) = whole_decode_bytes(path, max_pixels) {
+        return bytes;
+    }
+    let Ok((w, h)) = codec::probe_file(path, max_pixels) else {
+        return 0;
+    };
+    let e = u64::from(choose((w, h)).eighths);
+    let scaled = |side: u32| (u64::from(side) * e).div_ceil(8);
+    scaled(w) * scaled(h) * 4
 }
 
 /// The bytes of the decoded pixels of an image file that is decoded whole

@@ -12,7 +12,8 @@ impl Renderer {
     /// when one render's glyphs do not fit it. Where the device's allocator
     /// reports its allocations (Vulkan, DX12), a set given back while the
     /// atlases hold more than `bytes` is dropped with the other idle sets
-    /// (read at most every 100 ms; made again at 256² when needed), so a
+    /// (read when a set is given back and the device's texture memory
+    /// moved since the last read; made again at 256² when needed), so a
     /// render with huge text does not leave large atlases behind; the
     /// pixels are the same. Metal and OpenGL report nothing: there only the
     /// count of sets bounds them. No effect on the CPU backend. Shared by

@@ -118,7 +118,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// 64 hex digits (either case) as 32 bytes.
 /// The bytes of 64 lowercase hex digits: one spelling per signature, so a
 /// leaked URL cannot be varied (upper case) past a cache in front.
 fn unhex(text: &str) -> Option<Vec<u8>> {
