@@ -206,7 +206,21 @@ fn main() -> ExitCode {
         // Single-threaded here, before anything reads the environment.
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"));
+    if std::env::args().nth(1).as_deref() != Some("serve") {
+        // One line a message, as the CLI's own warnings and errors (a
+        // service's log keeps env_logger's timestamps).
+        logger.format(|buf, record| {
+            use std::io::Write as _;
+            let level = match record.level() {
+                log::Level::Warn => "warning".to_owned(),
+                other => other.as_str().to_ascii_lowercase(),
+            };
+            writeln!(buf, "impasto: {level}: {}", record.args())
+        });
+    }
+    logger.init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

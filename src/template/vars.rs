@@ -164,7 +164,14 @@ impl Variable {
             Raw::Json(Value::Null) => return Ok(None),
             Raw::Text("") => return Ok(None),
             Raw::Text(t) => t,
-            Raw::Json(Value::String(s)) if self.ty != VarType::Number => s,
+            // JSON values keep their JSON types: a number or a boolean is
+            // not given as a string (text values, CSV and `--set`, are
+            // parsed below).
+            Raw::Json(Value::String(s))
+                if !matches!(self.ty, VarType::Number | VarType::Boolean) =>
+            {
+                s
+            }
             Raw::Json(Value::Number(n)) if self.ty == VarType::Number => {
                 return number(n.as_f64(), &n.to_string())
             }
@@ -288,6 +295,12 @@ mod tests {
         assert_eq!(n.check(Raw::Json(&json!(3))).unwrap(), Some(json!(3)));
         assert!(n.check(Raw::Text("NaN")).is_err());
         assert!(n.check(Raw::Json(&json!("3"))).is_err());
+        let flag = var(VarType::Boolean);
+        assert!(flag.check(Raw::Json(&json!("true"))).is_err());
+        assert_eq!(
+            flag.check(Raw::Json(&json!(true))).unwrap(),
+            Some(json!(true))
+        );
         let b = var(VarType::Boolean);
         assert_eq!(b.check(Raw::Text("false")).unwrap(), Some(json!(false)));
         assert!(b.check(Raw::Text("yes")).is_err());
