@@ -245,6 +245,13 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
     );
     let twice = get(&server.url("/t/card.png?accent=%23000&accent=%23fff"));
     assert_eq!(twice.0, 400);
+    let twice = post(
+        &server.url("/templates/card"),
+        r##"{ "accent": "#000", "accent": "#fff" }"##,
+        &[],
+    );
+    assert_eq!(twice.0, 400);
+    assert!(String::from_utf8_lossy(&twice.2).contains("duplicate key"));
     for tricky in [
         "/t/..%2Fcard.png",
         "/t/.card.png",

@@ -14,6 +14,17 @@ pub(super) fn from_str(text: &str) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
+/// JSON bytes to a `serde_json::Value` as [`from_str`] reads text: a key
+/// named twice in one object is an error naming it. For JSON that is not a
+/// scene but is read as strictly (a batch's JSON Lines rows, a service's
+/// template values).
+pub fn from_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = Strict.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 /// A seed that builds a `Value`, refusing duplicate keys at every depth.
 #[derive(Clone, Copy)]
 struct Strict;

@@ -241,7 +241,7 @@ impl Rows {
 }
 
 fn json_row(line: &[u8]) -> Result<RowData, String> {
-    match serde_json::from_slice::<Value>(line) {
+    match impasto::scene::json_from_slice_strict(line) {
         Ok(Value::Object(map)) => Ok(RowData::Json(map)),
         Ok(other) => Err(format!("data: expected a JSON object, got {other}")),
         Err(e) => Err(format!("data: invalid JSON: {e}")),
@@ -268,6 +268,15 @@ mod tests {
             (3, Some("b".into()), None)
         );
         assert!(rows.next_row().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_jsonl_row_naming_a_key_twice_fails_naming_it() {
+        let input = b"{\"id\": \"a\", \"id\": \"b\"}\n".to_vec();
+        let mut rows = Rows::jsonl(Box::new(std::io::Cursor::new(input)), "t");
+        let (_, r) = rows.next_row().unwrap().unwrap();
+        let e = r.unwrap_err();
+        assert!(e.contains("duplicate key \"id\""), "{e}");
     }
 
     #[test]

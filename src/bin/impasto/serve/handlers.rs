@@ -151,7 +151,7 @@ pub async fn post_template(
     let quality = quality(param(&params, "quality"))?;
     let format = negotiate(param(&params, "format"), quality, &headers)?;
     let bytes = body(&state, &headers, bytes).await?;
-    let values: Map<String, Value> = match serde_json::from_slice(&bytes) {
+    let values: Map<String, Value> = match impasto::scene::json_from_slice_strict(&bytes) {
         Ok(Value::Object(map)) => map,
         Ok(_) => {
             return Err(ServeError::BadRequest(
