@@ -262,6 +262,12 @@ fn a_body_that_is_no_image_is_counted_refused_and_an_image_over_the_memory_budge
     let small = Server::start(&["--allow-host", &origin.allow(), "--memory-budget", "300000"]);
     let answer = post(&small.url("/render"), &scene(&origin.url("/logo.png")), &[]);
     assert_eq!(answer.0, 413, "{}", String::from_utf8_lossy(&answer.2));
+    let body = error_body(&answer);
+    assert_eq!(
+        (body["layer"].as_u64(), body["field"].as_str()),
+        (Some(1), Some("src")),
+        "{body}"
+    );
     assert_eq!(
         small.metric("impasto_rejections_total{reason=\"over_memory_budget\"}"),
         1.0

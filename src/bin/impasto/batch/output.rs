@@ -120,6 +120,11 @@ impl Pattern {
         for piece in &self.pieces {
             match piece {
                 Piece::Lit(l) => s.push_str(l),
+                Piece::Key(k) if data.is_structured(k) => {
+                    return Err(format!(
+                        "output: {{{{{k}}}}} is a JSON object or array; a path needs text or a number"
+                    ))
+                }
                 Piece::Key(k) => match data.text(k) {
                     Some(v) if v.contains('\0') => {
                         return Err(format!("output: {{{{{k}}}}} holds a NUL character"))
@@ -313,6 +318,10 @@ mod tests {
         assert!(e.contains("has no value"), "{e}");
         let e = p.resolve(6, &data(&[("id", "/abs/evil")])).unwrap_err();
         assert!(e.contains("an absolute path"), "{e}");
+        let mut object = serde_json::Map::new();
+        object.insert("id".into(), serde_json::json!({"x": 1}));
+        let e = p.resolve(8, &RowData::Json(object)).unwrap_err();
+        assert!(e.contains("a JSON object or array"), "{e}");
         let mut p = Pattern::new("{{row}}.png", 85).unwrap();
         assert_eq!(p.resolve(7, &data(&[])).unwrap(), PathBuf::from("7.png"));
     }

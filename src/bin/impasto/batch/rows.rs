@@ -19,6 +19,14 @@ pub enum RowData {
 }
 
 impl RowData {
+    /// Whether `key` holds a JSON object or array (no text for a path).
+    pub fn is_structured(&self, key: &str) -> bool {
+        matches!(
+            self,
+            RowData::Json(m) if matches!(m.get(key), Some(Value::Object(_) | Value::Array(_)))
+        )
+    }
+
     /// The value of `key` as text, for the output pattern and the `id`;
     /// `None` when absent, empty or null.
     pub fn text(&self, key: &str) -> Option<String> {

@@ -194,11 +194,27 @@ impl Fetcher {
                 .and_then(|r| r.into_dimensions().map_err(|e| e.to_string()))
             {
                 needed = needed.saturating_add(u64::from(w) * u64::from(h) * 4);
-                if needed > self.limits.max_render_bytes {
-                    return Err(ServeError::OverMemoryBudget {
+                let limit = self.limits.max_render_bytes;
+                if needed > limit {
+                    // As a local file over the budget: 413, naming the layer.
+                    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1 << 20) as f64);
+                    return Err(ServeError::Render(impasto::Error::OverMemoryLimit {
+                        error: SceneError {
+                            location: Location::Layer {
+                                index,
+                                kind: Some("image".into()),
+                            },
+                            field: Some("src".into()),
+                            message: format!(
+                                "{:?}: decoded, it would bring the scene's images and canvas to about {}, over the limit of {} (--memory-budget)",
+                                image.src,
+                                mib(needed),
+                                mib(limit)
+                            ),
+                        },
                         needed,
-                        budget: self.limits.max_render_bytes,
-                    });
+                        limit,
+                    }));
                 }
             }
             let decoded = impasto::codec::decode_bytes(&bytes, self.limits.max_pixels)
