@@ -331,16 +331,18 @@ impl Assets {
                 limit: budget,
             }
         };
+        // Each file to decode: its header read once, for both paths.
+        let expected: Vec<Expected> = to_decode
+            .iter()
+            .map(|(k, _)| {
+                let ((path, _), _, layers) = &files[*k];
+                Expected::of(path, max_pixels, choose_for(layers))
+            })
+            .collect();
         let fits = to_decode.is_empty() || {
             let held: u64 = decoded.iter().flatten().map(source_bytes).sum();
-            let expected: u64 = to_decode
-                .iter()
-                .map(|(k, _)| {
-                    let ((path, _), _, layers) = &files[*k];
-                    expected_decode_bytes(path, max_pixels, choose_for(layers))
-                })
-                .sum();
-            canvas.saturating_add(held).saturating_add(expected) <= budget
+            let misses: u64 = expected.iter().map(|e| e.bytes).sum();
+            canvas.saturating_add(held).saturating_add(misses) <= budget
         };
         let done: Vec<(usize, SourceImage)> = if fits && to_decode.len() > 1 {
             to_decode
@@ -354,24 +356,20 @@ impl Assets {
                 .collect::<Result<_, _>>()?
         } else {
             let mut total = canvas;
-            let mut todo: Vec<Option<ToDecode>> = (0..files.len()).map(|_| None).collect();
-            for (k, t) in to_decode {
-                todo[k] = Some(t);
+            let mut todo: Vec<Option<(ToDecode, Expected)>> =
+                (0..files.len()).map(|_| None).collect();
+            for ((k, t), e) in to_decode.into_iter().zip(expected) {
+                todo[k] = Some((t, e));
             }
             let mut done = Vec::with_capacity(files.len());
             for (k, t) in todo.into_iter().enumerate() {
-                // A file decoded whole whatever its use (all but JPEG) is
-                // refused from its header, before it is decoded.
-                if t.is_some() {
-                    let whole = whole_decode_bytes(&files[k].0 .0, max_pixels);
-                    total = total.saturating_add(whole.unwrap_or(0));
-                    if total > budget {
-                        return Err(over_budget(k, total));
-                    }
-                    total -= whole.unwrap_or(0);
-                }
                 let bytes = match t {
-                    Some(t) => {
+                    // A file decoded whole whatever its use (all but JPEG)
+                    // is refused from its header, before it is decoded.
+                    Some((_, e)) if e.whole && total.saturating_add(e.bytes) > budget => {
+                        return Err(over_budget(k, total.saturating_add(e.bytes)));
+                    }
+                    Some((t, _)) => {
                         let (k, img) = decode((k, t))?;
                         let bytes = source_bytes(&img);
                         done.push((k, img));
@@ -398,35 +396,36 @@ impl Assets {
     }
 }
 
-/// The bytes an image file is expected to decode to, from its header: a
-/// JPEG at the scale `choose` picks for its natural size (shrink-on-load),
-/// any other format whole; 0 when the header cannot be read (the decode
-/// says why).
-fn expected_decode_bytes(path: &Path, max_pixels: u64, choose: impl Fn((u32, u32)) -> Pick) -> u64 {
-    if let Some(bytes) = whole_decode_bytes(path, max_pixels) {
-        return bytes;
-    }
-    let Ok((w, h)) = codec::probe_file(path, max_pixels) else {
-        return 0;
-    };
-    let e = u64::from(choose((w, h)).eighths);
-    let scaled = |side: u32| (u64::from(side) * e).div_ceil(8);
-    scaled(w) * scaled(h) * 4
+/// What an image file is expected to decode to, from its header: a JPEG
+/// at the scale the chooser picks for its natural size (shrink-on-load),
+/// any other format whole (`whole`: exactly these bytes, whatever its use);
+/// 0 bytes when the header cannot be read (the decode says why).
+struct Expected {
+    bytes: u64,
+    whole: bool,
 }
 
-/// The bytes of the decoded pixels of an image file that is decoded whole
-/// whatever its use (any format but JPEG, which may be decoded at a
-/// fraction of its size), from its header; `None` for a JPEG or a file
-/// whose header cannot be read (its decode says why).
-fn whole_decode_bytes(path: &Path, max_pixels: u64) -> Option<u64> {
-    use std::io::Read;
-    let mut head = [0u8; 32];
-    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
-    if image::guess_format(&head[..n]).ok()? == image::ImageFormat::Jpeg {
-        return None;
+impl Expected {
+    fn of(path: &Path, max_pixels: u64, choose: impl Fn((u32, u32)) -> Pick) -> Expected {
+        let Ok((format, (w, h))) = codec::probe_file_format(path, max_pixels) else {
+            return Expected {
+                bytes: 0,
+                whole: false,
+            };
+        };
+        if format != image::ImageFormat::Jpeg {
+            return Expected {
+                bytes: u64::from(w) * u64::from(h) * 4,
+                whole: true,
+            };
+        }
+        let e = u64::from(choose((w, h)).eighths);
+        let scaled = |side: u32| (u64::from(side) * e).div_ceil(8);
+        Expected {
+            bytes: scaled(w) * scaled(h) * 4,
+            whole: false,
+        }
     }
-    let (w, h) = codec::probe_file(path, max_pixels).ok()?;
-    Some(u64::from(w) * u64::from(h) * 4)
 }
 
 /// The bytes of a decoded image's pixels.

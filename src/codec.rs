@@ -40,6 +40,7 @@ pub(crate) use output::flatten_over_white;
 pub(crate) use output::{check_output_dir, flatten_pixels_over_white, write_atomic, PendingFile};
 pub use output::{encode, encode_avif_at_speed, save, save_as, OutputFormat};
 pub use probe::probe_file;
+pub(crate) use probe::probe_file_format;
 
 /// Why a file could not be decoded (the renderer adds layer and field).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

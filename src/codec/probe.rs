@@ -13,10 +13,18 @@ use super::{not_an_image, read_up_to, DecodeError};
 /// from the header: a file that is no image impasto decodes, an image of
 /// more than `max_pixels` pixels, one with no pixels.
 pub fn probe_file(path: impl AsRef<Path>, max_pixels: u64) -> Result<(u32, u32), DecodeError> {
+    probe_file_format(path.as_ref(), max_pixels).map(|(_, size)| size)
+}
+
+/// [`probe_file`] with the file's format (from its first bytes).
+pub(crate) fn probe_file_format(
+    path: &Path,
+    max_pixels: u64,
+) -> Result<(image::ImageFormat, (u32, u32)), DecodeError> {
     let read_err = |e: std::io::Error| DecodeError(format!("cannot read: {e}"));
     // The format comes from the first bytes, never the extension, as in
     // `decode_file`.
-    let mut file = std::fs::File::open(path.as_ref()).map_err(read_err)?;
+    let mut file = std::fs::File::open(path).map_err(read_err)?;
     let mut head = [0u8; 32];
     let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
     let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
@@ -39,5 +47,5 @@ pub fn probe_file(path: impl AsRef<Path>, max_pixels: u64) -> Result<(u32, u32),
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    Ok(super::oriented_size((w, h), orientation))
+    Ok((format, super::oriented_size((w, h), orientation)))
 }

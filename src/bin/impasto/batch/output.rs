@@ -204,27 +204,18 @@ impl Pattern {
 /// folder on the way to `path` must resolve inside `base` as it resolves.
 /// (Folders made later are made by this process, under it.)
 fn through_link(base: &Path, path: &Path) -> Option<PathBuf> {
-    let base_dir = if base.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        base
-    };
-    let real_base = base_dir.canonicalize().ok()?;
-    let deepest = path.ancestors().skip(1).find(|a| {
-        let a = if a.as_os_str().is_empty() {
-            Path::new(".")
+    // The empty path (a pattern with no folder) is the current folder.
+    let dir = |p: &Path| -> PathBuf {
+        if p.as_os_str().is_empty() {
+            PathBuf::from(".")
         } else {
-            a
-        };
-        a.exists()
-    })?;
-    let deepest = if deepest.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        deepest
+            p.to_path_buf()
+        }
     };
+    let real_base = dir(base).canonicalize().ok()?;
+    let deepest = path.ancestors().skip(1).map(dir).find(|a| a.exists())?;
     let real = deepest.canonicalize().ok()?;
-    (!real.starts_with(&real_base)).then(|| deepest.to_path_buf())
+    (!real.starts_with(&real_base)).then_some(deepest)
 }
 
 /// `path` made absolute (against the working directory) with `.` and
