@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use crate::asset_cache::{AssetCache, Looked, Miss};
 use crate::asset_files::{decode_frame, resolve_asset};
+use crate::cancel::Stop;
 use crate::codec;
 use crate::error::{Error, Location, SceneError};
 use crate::plan::geometry::place_image;
@@ -106,7 +107,9 @@ impl Assets {
     /// Checks limits and layer support, and decodes every image layer's file
     /// (in parallel, each distinct file once), so that a render either fails
     /// here or succeeds. `text_engine` loads the fonts, and is called only
-    /// for scenes with text.
+    /// for scenes with text. `stop` is checked before each file is decoded
+    /// (a decode itself runs to its end).
+    #[allow(clippy::too_many_arguments)] // one call site per renderer path
     pub(crate) fn resolve(
         &self,
         scene: &Scene,
@@ -115,6 +118,7 @@ impl Assets {
         cache: &AssetCache,
         shrink_on_load: bool,
         text_engine: impl Fn() -> Result<Arc<TextEngine>, Error>,
+        stop: &Stop<'_>,
     ) -> Result<Resolved, Error> {
         let pixels = scene.width as u64 * scene.height as u64;
         if pixels > limits.max_canvas_pixels {
@@ -149,7 +153,7 @@ impl Assets {
             .map(Path::to_path_buf)
             .or_else(|| scene.base_dir.clone())
             .unwrap_or_else(|| PathBuf::from("."));
-        let images = self.load_images(scene, &root, limits, cache, shrink_on_load)?;
+        let images = self.load_images(scene, &root, limits, cache, shrink_on_load, stop)?;
         warnings.extend(colour_warnings(scene, &images));
         // In layer order (stable: a layer's own warnings keep theirs).
         warnings.sort_by_key(|w| w.layer());
@@ -173,6 +177,7 @@ impl Assets {
         limits: &Limits,
         cache: &AssetCache,
         shrink_on_load: bool,
+        stop: &Stop<'_>,
     ) -> Result<Vec<Option<SourceImage>>, Error> {
         let max_pixels = limits.max_image_pixels;
         let loc = |index| Location::Layer {
@@ -285,6 +290,7 @@ impl Assets {
             to_decode.push((k, todo));
         }
         let decode = |(k, todo): (usize, ToDecode)| -> Result<(usize, SourceImage), Error> {
+            stop.check()?;
             let ((path, _), src, layers) = &files[k];
             let img = match todo {
                 ToDecode::Frame(frame) => {
@@ -603,6 +609,7 @@ mod tests {
                 &cache,
                 true,
                 no_text,
+                &Stop::never(),
             )
             .unwrap();
         let (one, two) = (
@@ -621,11 +628,26 @@ mod tests {
                 &cache,
                 true,
                 no_text,
+                &Stop::never(),
             )
             .err()
             .unwrap()
             .to_string();
         assert!(err.starts_with("layer 2 (image): field \"src\""), "{err}");
         assert!(err.contains("not an image"), "{err}");
+        // A cancelled render decodes nothing: the broken file is not read.
+        let token = crate::CancelToken::new();
+        token.cancel();
+        let options = crate::RenderOptions::default().cancel_token(token);
+        let cancelled = Assets::new().resolve(
+            &scene(&["b.png"]),
+            Some(dir.path()),
+            &limits,
+            &cache,
+            true,
+            no_text,
+            &options.stop(),
+        );
+        assert!(matches!(cancelled, Err(Error::Cancelled)));
     }
 }

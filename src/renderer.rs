@@ -17,7 +17,7 @@ use image::RgbaImage;
 
 use crate::asset_cache::{AssetCache, AssetCacheStats, DEFAULT_ASSET_CACHE_BYTES};
 use crate::assets::{Assets, Resolved};
-use crate::cancel::RenderOptions;
+use crate::cancel::{RenderOptions, Stop};
 use crate::codec;
 use crate::error::Error;
 use crate::gpu::pool::PoolStats;
@@ -400,7 +400,7 @@ impl Renderer {
         let _running = crate::busy::Running::start();
         guarded(|| {
             stop.check()?;
-            let resolved = self.resolve(scene, assets)?;
+            let resolved = self.resolve(scene, assets, &stop)?;
             warnings.extend_from_slice(&resolved.warnings);
             stop.check()?;
             let plan = Plan::new(scene, &resolved);
@@ -450,8 +450,22 @@ impl Renderer {
     /// kept in the decoded-asset cache) to know it, nothing is painted. A
     /// service can reserve this much before rendering.
     pub fn estimate_render_bytes(&self, scene: &Scene, assets: &Assets) -> Result<u64, Error> {
+        self.estimate_render_bytes_with(scene, assets, &RenderOptions::default())
+    }
+
+    /// [`Renderer::estimate_render_bytes`] under a deadline and a cancel
+    /// token: checked before each image file is decoded, so an estimate
+    /// whose request is gone stops decoding ([`Error::Cancelled`],
+    /// [`Error::DeadlineExceeded`]).
+    pub fn estimate_render_bytes_with(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        options: &RenderOptions,
+    ) -> Result<u64, Error> {
+        let stop = options.stop();
         guarded(|| {
-            let resolved = self.resolve(scene, assets)?;
+            let resolved = self.resolve(scene, assets, &stop)?;
             let plan = Plan::new(scene, &resolved);
             let estimate = crate::plan::memory::estimate(&plan, rayon::current_num_threads());
             let fill = self.placed_for(&plan, false).map_or(0, |p| p.fill_bytes());
@@ -468,7 +482,7 @@ impl Renderer {
     /// Checks the scene against the format's rules ([`Scene::validate`]:
     /// scenes built or changed in code skip the parser) and loads everything
     /// it refers to (see [`Assets::resolve`]).
-    fn resolve(&self, scene: &Scene, assets: &Assets) -> Result<Resolved, Error> {
+    fn resolve(&self, scene: &Scene, assets: &Assets, stop: &Stop<'_>) -> Result<Resolved, Error> {
         scene.validate()?;
         assets.resolve(
             scene,
@@ -477,6 +491,7 @@ impl Renderer {
             &self.asset_cache,
             self.shrink_on_load,
             || self.text_engine(),
+            stop,
         )
     }
 

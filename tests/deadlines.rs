@@ -165,3 +165,28 @@ fn a_gpu_render_past_its_deadline_stops_waiting_and_the_renderer_renders_on() {
     let img = gpu.render(&small).unwrap();
     assert_eq!(img.get_pixel(3, 3).0, [255, 255, 255, 255]);
 }
+
+#[test]
+fn an_estimate_whose_request_is_cancelled_decodes_no_more_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a.png", "b.png"] {
+        impasto::RgbaImage::from_pixel(64, 48, image::Rgba([9, 8, 7, 255]))
+            .save(dir.path().join(name))
+            .unwrap();
+    }
+    let scene = Scene::from_value(&json!({"width": 32, "height": 32, "layers": [
+        {"type": "image", "src": "a.png"}, {"type": "image", "src": "b.png"}]}))
+    .unwrap();
+    let r = renderer().with_asset_root(dir.path());
+    let token = CancelToken::new();
+    token.cancel();
+    let cancelled = RenderOptions::default().cancel_token(token);
+    let result = r.estimate_render_bytes_with(&scene, &Assets::new(), &cancelled);
+    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+    let late = RenderOptions::with_timeout(Duration::ZERO);
+    let result = r.estimate_render_bytes_with(&scene, &Assets::new(), &late);
+    assert!(matches!(result, Err(Error::DeadlineExceeded)), "{result:?}");
+    // Nothing was wrong with the files: without a stop it is estimated.
+    let estimate = r.estimate_render_bytes(&scene, &Assets::new()).unwrap();
+    assert!(estimate >= 2 * 64 * 48 * 4, "{estimate}");
+}

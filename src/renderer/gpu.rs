@@ -107,7 +107,7 @@ impl Renderer {
                 }
                 let resolved = match &ahead {
                     Some(a) => a.next(),
-                    None => guarded(|| self.resolve(scene, assets)),
+                    None => guarded(|| self.resolve(scene, assets, &Stop::never())),
                 };
                 // The next scene is taken now, so that it resolves while
                 // this one is submitted.
@@ -346,7 +346,7 @@ impl<'s> ResolveAhead<'s> {
                 // layer's layout instead of shaping it. A panic is an error
                 // of that scene, as on the driving thread.
                 let resolved = guarded(|| {
-                    let resolved = renderer.resolve(scene, assets)?;
+                    let resolved = renderer.resolve(scene, assets, &Stop::never())?;
                     if let Some(engine) = &resolved.text {
                         resolved
                             .fitted
