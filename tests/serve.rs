@@ -93,6 +93,25 @@ fn etag_is_stable_and_if_none_match_answers_304() {
 }
 
 #[test]
+fn if_none_match_star_is_304_only_for_a_scene_that_renders() {
+    let server = Server::start(&["--assets", poster_dir().to_str().expect("utf-8")]);
+    let star = [("if-none-match", "*")];
+    let cached = post(&server.url("/render"), SMALL, &star);
+    assert_eq!(cached.0, 304, "a representation exists");
+    assert!(header(&cached, "etag").is_some());
+    let missing =
+        r#"{ "width": 8, "height": 8, "layers": [ { "type": "image", "src": "nowhere.png" } ] }"#;
+    let refused = post(&server.url("/render"), missing, &star);
+    assert_eq!(
+        refused.0,
+        400,
+        "no 304 for a scene that cannot render: {}",
+        String::from_utf8_lossy(&refused.2)
+    );
+    assert_eq!(server.metric("impasto_not_modified_total"), 1.0);
+}
+
+#[test]
 fn bad_scene_is_400_naming_the_layer_and_field() {
     let server = Server::start(&[]);
     let scene = r##"{ "width": 10, "height": 10, "layers": [
@@ -450,6 +469,76 @@ fn urls_made_by_impasto_sign_are_served_and_match_the_documented_form() {
         .expect("run impasto sign");
     assert_eq!(no_key.status.code(), Some(2), "no key is bad usage");
     assert!(String::from_utf8_lossy(&no_key.stderr).contains("no signing key"));
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+#[test]
+fn urls_past_their_expiry_are_403_and_caches_keep_answers_no_longer_than_valid() {
+    let dir = template_dir();
+    let templates = dir.path().to_str().expect("utf-8");
+    let server = Server::start(&["--templates", templates, "--signing-key", "s3cret"]);
+    let now = unix_now();
+    let valid = signed("s3cret", &format!("/t/card.png?expires={}", now + 100));
+    let ok = get(&server.url(&valid));
+    assert_eq!(ok.0, 200, "{}", String::from_utf8_lossy(&ok.2));
+    let max_age: u64 = header(&ok, "cache-control")
+        .and_then(|c| c.strip_prefix("public, max-age="))
+        .and_then(|n| n.parse().ok())
+        .expect("a max-age");
+    assert!((90..=100).contains(&max_age), "max-age {max_age}");
+    let past = signed("s3cret", &format!("/t/card.png?expires={}", now - 5));
+    let expired = get(&server.url(&past));
+    assert_eq!(expired.0, 403);
+    let body: serde_json::Value = serde_json::from_slice(&expired.2).expect("JSON body");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("expired")),
+        "{body}"
+    );
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"url_expired\"}"),
+        1.0
+    );
+    // Made later by changing the value: the signature no longer matches.
+    let moved = past.replace(&format!("{}", now - 5), &format!("{}", now + 1000));
+    assert_eq!(get(&server.url(&moved)).0, 403);
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"bad_signature\"}"),
+        1.0
+    );
+    let garbled = signed("s3cret", "/t/card.png?expires=tomorrow");
+    assert_eq!(get(&server.url(&garbled)).0, 400);
+    // `impasto sign --expires-in` adds it.
+    let out = Command::new(BIN)
+        .args([
+            "sign",
+            "/t/card.png?accent=%2300ff00",
+            "--signing-key",
+            "s3cret",
+        ])
+        .args(["--expires-in", "60"])
+        .output()
+        .expect("run impasto sign");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).expect("utf-8");
+    let at: u64 = url
+        .split_once("&expires=")
+        .and_then(|(_, rest)| rest.split('&').next())
+        .and_then(|n| n.parse().ok())
+        .expect("an expires parameter");
+    assert!((now + 60..=unix_now() + 60).contains(&at), "{url}");
+    assert_eq!(get(&server.url(url.trim_end())).0, 200);
 }
 
 #[test]

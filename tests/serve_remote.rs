@@ -276,4 +276,9 @@ fn a_body_that_is_no_image_is_counted_refused_and_an_image_over_the_memory_budge
         small.metric("impasto_remote_fetches_total{result=\"ok\"}"),
         0.0
     );
+    assert_eq!(
+        small.metric("impasto_remote_fetches_total{result=\"refused\"}"),
+        1.0,
+        "an image over the budget is a refused fetch"
+    );
 }

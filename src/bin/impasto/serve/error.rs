@@ -43,6 +43,14 @@ pub enum ServeError {
     /// A `/t/` URL without a valid signature while `--signing-key` is set (403).
     #[error("{0}")]
     Forbidden(String),
+    /// A `/t/` URL past its `expires` time (403).
+    #[error("the URL expired {ago} s ago (expires={at}, Unix seconds)")]
+    Expired {
+        /// The URL's `expires` value.
+        at: u64,
+        /// Seconds since then.
+        ago: u64,
+    },
     /// A remote image was refused (not on `--allow-host`, too large, not
     /// an image: 400) or its host failed (timeout, error status: 502).
     #[error("{error}")]
@@ -109,7 +117,7 @@ impl ServeError {
             ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => StatusCode::NOT_FOUND,
             ServeError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ServeError::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
-            ServeError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServeError::Forbidden(_) | ServeError::Expired { .. } => StatusCode::FORBIDDEN,
             ServeError::Fetch { refused: true, .. } => StatusCode::BAD_REQUEST,
             ServeError::Fetch { refused: false, .. } => StatusCode::BAD_GATEWAY,
             ServeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -132,6 +140,7 @@ impl ServeError {
             ServeError::MethodNotAllowed { .. } => Reason::MethodNotAllowed,
             ServeError::SlowBody { .. } => Reason::SlowBody,
             ServeError::Forbidden(_) => Reason::BadSignature,
+            ServeError::Expired { .. } => Reason::UrlExpired,
             ServeError::Fetch { refused: true, .. } => Reason::FetchRefused,
             ServeError::Fetch { refused: false, .. } => Reason::FetchFailed,
             ServeError::Timeout { .. } => Reason::Timeout,

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use super::error::ServeError;
 use super::metrics::Reason;
 use super::render::{format_named, negotiate, quality, respond};
-use super::signing::SIG_PARAM;
+use super::signing::{self, EXPIRES_PARAM, SIG_PARAM};
 use super::AppState;
 
 type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -136,7 +136,8 @@ pub async fn render(
     let format = negotiate(param(&params, "format"), quality, &headers)?;
     let bytes = body(&state, &headers, bytes).await?;
     let scene = Scene::from_json(utf8(&bytes)?)?;
-    respond(state, scene, format, &headers).await
+    let max_age = state.cache_max_age;
+    respond(state, scene, format, &headers, max_age).await
 }
 
 /// `POST /templates/{name}`: the body is a JSON object of variable values.
@@ -162,14 +163,17 @@ pub async fn post_template(
     };
     let template = load_template(&state, &name).await?;
     let scene = template.bind_json(&values)?;
-    respond(state, scene, format, &headers).await
+    let max_age = state.cache_max_age;
+    respond(state, scene, format, &headers, max_age).await
 }
 
 /// `GET /t/{name}.{ext}?var=value&...`: the query holds the variables
-/// (`quality` is the JPEG quality and `sig` the signature, not variables),
-/// read as `--set` reads them: a name the template does not declare, or
-/// one given twice, is 400. With `--signing-key`, the URL must be signed
-/// (403 otherwise).
+/// (`quality` is the JPEG quality, `expires` the URL's expiry time and
+/// `sig` the signature, not variables), read as `--set` reads them: a name
+/// the template does not declare, or one given twice, is 400. With
+/// `--signing-key`, the URL must be signed (403 otherwise). A URL past its
+/// `expires` is 403, and caches are told to keep an answer no longer than
+/// the URL is valid.
 pub async fn get_template(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
@@ -181,6 +185,11 @@ pub async fn get_template(
         key.verify(uri.path(), uri.query())?;
     }
     let params = params(query)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let left = signing::remaining(param(&params, EXPIRES_PARAM), now)?;
+    let max_age = left.map_or(state.cache_max_age, |left| left.min(state.cache_max_age));
     let quality = quality(param(&params, "quality"))?;
     let Some((name, ext)) = file.rsplit_once('.') else {
         return Err(ServeError::BadRequest(format!(
@@ -191,7 +200,7 @@ pub async fn get_template(
     let mut row: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in params
         .into_iter()
-        .filter(|(k, _)| k != "quality" && k != SIG_PARAM)
+        .filter(|(k, _)| k != "quality" && k != SIG_PARAM && k != EXPIRES_PARAM)
     {
         if row.contains_key(&k) {
             return Err(ServeError::BadRequest(format!(
@@ -203,7 +212,7 @@ pub async fn get_template(
     let template = load_template(&state, name).await?;
     template.check_names(row.keys().map(String::as_str))?;
     let scene = template.bind(&row)?;
-    respond(state, scene, format, &headers).await
+    respond(state, scene, format, &headers, max_age).await
 }
 
 /// Whether `name` may name a template file: 1 to 64 ASCII letters, digits,

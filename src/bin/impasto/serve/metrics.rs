@@ -31,6 +31,8 @@ pub enum Reason {
     SlowBody,
     /// A `/t/` URL unsigned or with a wrong signature (403).
     BadSignature,
+    /// A `/t/` URL past its `expires` time (403).
+    UrlExpired,
     /// A remote image was refused: host not allowed, too large, not an
     /// image (400).
     FetchRefused,
@@ -47,7 +49,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    const ALL: [Reason; 15] = [
+    const ALL: [Reason; 16] = [
         Reason::QueueFull,
         Reason::OverMemoryBudget,
         Reason::BodyTooLarge,
@@ -57,6 +59,7 @@ impl Reason {
         Reason::MethodNotAllowed,
         Reason::SlowBody,
         Reason::BadSignature,
+        Reason::UrlExpired,
         Reason::FetchRefused,
         Reason::FetchFailed,
         Reason::Timeout,
@@ -77,6 +80,7 @@ impl Reason {
             Reason::MethodNotAllowed => "method_not_allowed",
             Reason::SlowBody => "slow_body",
             Reason::BadSignature => "bad_signature",
+            Reason::UrlExpired => "url_expired",
             Reason::FetchRefused => "fetch_refused",
             Reason::FetchFailed => "fetch_failed",
             Reason::Timeout => "timeout",
@@ -194,7 +198,7 @@ impl Metrics {
 
     fn fetches_text(&self, out: &mut String) {
         let name = "impasto_remote_fetches_total";
-        let help = "Remote images (--allow-host) by result: ok, refused (400), failed (502).";
+        let help = "Remote images (--allow-host) by result: ok, refused (400, or 413 over --memory-budget), failed (502).";
         head(out, name, "counter", help);
         for (result, n) in [
             ("ok", &self.fetches_ok),

@@ -196,7 +196,9 @@ impl Fetcher {
                 needed = needed.saturating_add(u64::from(w) * u64::from(h) * 4);
                 let limit = self.limits.max_render_bytes;
                 if needed > limit {
-                    // As a local file over the budget: 413, naming the layer.
+                    // As a local file over the budget: 413, naming the
+                    // layer; a fetch refused, as one too large in bytes.
+                    m.fetches_refused.fetch_add(1, Ordering::Relaxed);
                     let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1 << 20) as f64);
                     return Err(ServeError::Render(impasto::Error::OverMemoryLimit {
                         error: SceneError {

@@ -154,16 +154,26 @@ async fn file_identity(root: &Path, src: &str) -> String {
     }
 }
 
-/// Whether `If-None-Match` names `etag` (or is `*`); weak comparison, as
-/// RFC 9110 asks for this header.
-fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+/// The entity tags `If-None-Match` lists, `W/` dropped (weak comparison,
+/// as RFC 9110 asks for this header).
+fn if_none_match(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == "*" || t == etag)
+}
+
+/// Whether `If-None-Match` names `etag`.
+fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+    if_none_match(headers).any(|t| t == etag)
+}
+
+/// Whether `If-None-Match` is `*`: true only once the render succeeded
+/// (a representation exists), so a scene that fails is never a 304.
+fn matches_any(headers: &HeaderMap) -> bool {
+    if_none_match(headers).any(|t| t == "*")
 }
 
 /// The deadline: `--timeout`, lowered (never raised) by the header.
@@ -212,10 +222,10 @@ fn cached_headers(response: &mut Response, etag: &str, max_age: u64) {
     }
 }
 
-fn not_modified(state: &AppState, etag: &str) -> Response {
+fn not_modified(state: &AppState, etag: &str, max_age: u64) -> Response {
     state.metrics.not_modified.fetch_add(1, Ordering::Relaxed);
     let mut response = StatusCode::NOT_MODIFIED.into_response();
-    cached_headers(&mut response, etag, state.cache_max_age);
+    cached_headers(&mut response, etag, max_age);
     response
 }
 
@@ -228,7 +238,8 @@ enum Outcome {
 }
 
 /// Renders `scene` as `format` for a request with `headers`: 304 when the
-/// client has it, else the image, or the error. A scene without remote
+/// client has it, else the image, or the error; caches may keep either
+/// for `max_age` seconds. A scene without remote
 /// images is answered 304 before admission; one with remote images is
 /// admitted first, since its ETag needs their bodies.
 pub async fn respond(
@@ -236,6 +247,7 @@ pub async fn respond(
     scene: Scene,
     format: OutputFormat,
     headers: &HeaderMap,
+    max_age: u64,
 ) -> Result<Response, ServeError> {
     if state.draining.load(Ordering::Relaxed) {
         return Err(ServeError::Draining);
@@ -246,7 +258,7 @@ pub async fn respond(
         true => None,
     };
     if let Some(etag) = local_etag.as_deref().filter(|e| matches_etag(headers, e)) {
-        return Ok(not_modified(&state, etag));
+        return Ok(not_modified(&state, etag, max_age));
     }
     let timeout = request_timeout(&state, headers)?;
     let deadline = Instant::now() + timeout;
@@ -290,11 +302,14 @@ pub async fn respond(
             });
         }
         Ok(Err(e)) => return Err(e),
-        Ok(Ok(Outcome::NotModified(etag))) => return Ok(not_modified(&state, &etag)),
+        Ok(Ok(Outcome::NotModified(etag))) => return Ok(not_modified(&state, &etag, max_age)),
+        Ok(Ok(Outcome::Image(_, etag))) if matches_any(headers) => {
+            return Ok(not_modified(&state, &etag, max_age))
+        }
         Ok(Ok(Outcome::Image(bytes, etag))) => (bytes, etag),
     };
     let mut response = ([(header::CONTENT_TYPE, mime(format))], bytes).into_response();
-    cached_headers(&mut response, &etag, state.cache_max_age);
+    cached_headers(&mut response, &etag, max_age);
     Ok(response)
 }
 
@@ -346,21 +361,25 @@ async fn render_admitted(
         Arc::clone(&job.scene),
         Arc::clone(&assets),
     );
-    let estimate =
-        tokio::task::spawn_blocking(move || renderer.estimate_render_bytes(&scene, &for_estimate))
-            .await
-            .map_err(|e| ServeError::Internal(format!("estimate task: {e}")))?
-            .map_err(|e| match e {
-                // Found over the budget while its images were read (the
-                // renderer's limit is the budget): it could never run.
-                impasto::Error::OverMemoryLimit { needed, limit, .. } => {
-                    ServeError::OverMemoryBudget {
-                        needed,
-                        budget: limit,
-                    }
-                }
-                e => e.into(),
-            })?;
+    // Stops decoding (between files) once the request is gone or late.
+    let options = RenderOptions {
+        deadline: Some(job.deadline),
+        cancel: Some(job.token.clone()),
+    };
+    let estimate = tokio::task::spawn_blocking(move || {
+        renderer.estimate_render_bytes_with(&scene, &for_estimate, &options)
+    })
+    .await
+    .map_err(|e| ServeError::Internal(format!("estimate task: {e}")))?
+    .map_err(|e| match e {
+        // Found over the budget while its images were read (the
+        // renderer's limit is the budget): it could never run.
+        impasto::Error::OverMemoryLimit { needed, limit, .. } => ServeError::OverMemoryBudget {
+            needed,
+            budget: limit,
+        },
+        e => e.into(),
+    })?;
     let running = state.admission.start(slot, estimate).await?;
     let (renderer, metrics) = (state.renderer.clone(), Arc::clone(&state.metrics));
     tokio::task::spawn_blocking(move || {

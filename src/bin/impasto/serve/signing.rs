@@ -23,6 +23,10 @@ type HmacSha256 = Hmac<Sha256>;
 /// The query parameter holding the signature.
 pub const SIG_PARAM: &str = "sig";
 
+/// The query parameter holding a URL's expiry time, in Unix seconds (a
+/// reserved name, like `sig` and `quality`, not a template variable).
+pub const EXPIRES_PARAM: &str = "expires";
+
 /// The environment variable read when `--signing-key` is not given.
 pub const KEY_ENV: &str = "IMPASTO_SIGNING_KEY";
 
@@ -90,6 +94,45 @@ impl SigningKey {
     }
 }
 
+/// The seconds a URL with `expires` (the parameter's value, if given)
+/// has left at `now` (Unix seconds): `None` without one, 400 when it is not
+/// a whole number of seconds, 403 once `now` reached it.
+pub fn remaining(expires: Option<&str>, now: u64) -> Result<Option<u64>, ServeError> {
+    let Some(value) = expires else {
+        return Ok(None);
+    };
+    let digits =
+        !value.is_empty() && value.len() <= 20 && value.bytes().all(|b| b.is_ascii_digit());
+    let at = digits
+        .then(|| value.parse::<u64>().ok())
+        .flatten()
+        .ok_or_else(|| {
+            ServeError::BadRequest(format!(
+                "{EXPIRES_PARAM}={value:?} is not a time in whole Unix seconds"
+            ))
+        })?;
+    match at.checked_sub(now) {
+        Some(left) if left > 0 => Ok(Some(left)),
+        _ => Err(ServeError::Expired { at, ago: now - at }),
+    }
+}
+
+/// `target` with `expires=at` appended to its query, refused when it has
+/// one already.
+pub fn with_expiry(target: &str, at: u64) -> Result<String, String> {
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    if query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some(EXPIRES_PARAM))
+    {
+        return Err(format!(
+            "the target has an {EXPIRES_PARAM} parameter already; give it or --expires-in, not both"
+        ));
+    }
+    let joiner = if target.contains('?') { '&' } else { '?' };
+    Ok(format!("{target}{joiner}{EXPIRES_PARAM}={at}"))
+}
+
 /// The signed message and the signature text of a request target.
 fn split_signature<'a>(
     path: &str,
@@ -148,6 +191,41 @@ mod tests {
             key.sign("what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn expiry_is_checked_against_now_and_must_be_whole_seconds() {
+        assert_eq!(remaining(None, 100).ok(), Some(None));
+        assert_eq!(remaining(Some("160"), 100).ok(), Some(Some(60)));
+        assert!(matches!(
+            remaining(Some("100"), 100),
+            Err(ServeError::Expired { at: 100, ago: 0 })
+        ));
+        assert!(matches!(
+            remaining(Some("40"), 100),
+            Err(ServeError::Expired { at: 40, ago: 60 })
+        ));
+        for bad in ["", "-5", "1e9", " 160", "160.5", "99999999999999999999999"] {
+            assert!(
+                matches!(remaining(Some(bad), 100), Err(ServeError::BadRequest(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn expiry_is_appended_once() {
+        assert_eq!(
+            with_expiry("/t/a.png", 7).as_deref(),
+            Ok("/t/a.png?expires=7")
+        );
+        assert_eq!(
+            with_expiry("/t/a.png?x=1", 7).as_deref(),
+            Ok("/t/a.png?x=1&expires=7")
+        );
+        assert!(with_expiry("/t/a.png?expires=1", 7).is_err());
+        assert!(with_expiry("/t/a.png?x=1&expires", 7).is_err());
+        assert!(with_expiry("/t/a.png?myexpires=1", 7).is_ok());
     }
 
     #[test]
