@@ -2,7 +2,7 @@
 //! line on stderr naming the problem, no output file and no temporary file
 //! left behind), and the successful paths.
 //!
-//! Over 600 lines on purpose: 31 tests of one contract (the CLI's exit
+//! Over 600 lines on purpose: 33 tests of one contract (the CLI's exit
 //! statuses and messages), kept together so that a new subcommand's bad
 //! inputs are added beside the others.
 
@@ -168,6 +168,26 @@ fn avif_is_written_at_the_quality_and_lossless_avif_is_bad_input() {
         &c,
         &c.render("o.avif", &["--lossless"]),
         "AVIF output is lossy here",
+    );
+}
+
+#[test]
+fn a_negative_option_value_is_refused_by_that_options_range() {
+    let case = Case::new();
+    case.scene(&layer_scene(r##"{"type": "rect", "color": "#fff"}"##));
+    let run = case.render("a.jpg", &["--quality", "-1"]);
+    assert_bad_input(&case, &run, "invalid value '-1' for '--quality");
+    let batch = impasto(
+        &[
+            "batch", "t.json", "--data", "r.csv", "-o", "{n}.png", "--jobs", "-2",
+        ],
+        case.dir.path(),
+    );
+    assert_eq!(batch.code, 2, "{}", batch.stderr);
+    assert!(
+        batch.stderr.contains("invalid value '-2' for '--jobs"),
+        "{}",
+        batch.stderr
     );
 }
 

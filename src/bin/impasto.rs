@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use impasto::codec::{AnimationFormat, OutputFormat};
 use impasto::{Assets, Backend, Error, Limits, RenderOptions, RenderedAnimation, Renderer};
 
@@ -221,7 +221,10 @@ fn main() -> ExitCode {
         });
     }
     logger.init();
-    let cli = match Cli::try_parse() {
+    let parsed = negative_numbers(Cli::command())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -320,6 +323,14 @@ fn ignored_signals() -> impl Fn(i32) -> bool {
 fn sig_ign_mask(status: &str) -> Option<u64> {
     let line = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
     u64::from_str_radix(line.trim(), 16).ok()
+}
+
+/// `cmd` and its subcommands taking `-1` as an option's value, so that
+/// `--jobs -1` is refused by the option's own check ("invalid value '-1'
+/// for '--jobs <N>'") rather than as an unknown argument.
+fn negative_numbers(cmd: clap::Command) -> clap::Command {
+    cmd.allow_negative_numbers(true)
+        .mut_subcommands(negative_numbers)
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
