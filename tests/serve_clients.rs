@@ -3,7 +3,8 @@
 //! is disconnected, a body that does not arrive is 408, a body declared
 //! over `--max-body` is 413 before any of it is sent (no `100 Continue`),
 //! unknown paths and methods are JSON 404 and 405 counted with a reason,
-//! a drain that only stalled clients outlast exits 0, and a timeout header
+//! a drain that only stalled clients outlast exits 0 while one that cuts
+//! off an image going out to a slow reader exits 1, and a timeout header
 //! too large for a number is capped by `--timeout`.
 
 mod serve_common;
@@ -118,6 +119,32 @@ fn a_drain_outlasted_only_by_stalled_and_idle_clients_exits_0() {
     let status = server.child.wait().expect("the server exits");
     assert_eq!(status.code(), Some(0));
     drop((stalled, idle));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_drain_that_cuts_off_an_image_going_out_to_a_slow_reader_exits_1() {
+    let poster = serve_common::poster_dir();
+    let mut server = Server::start(&["--assets", poster.to_str().unwrap(), "--grace", "1"]);
+    // A 4000 x 4000 photo as PNG: tens of MB, far more than the socket
+    // buffers hold while this client reads nothing.
+    let scene = r#"{"width": 4000, "height": 4000, "layers": [{"type": "image", "src": "coffee.jpg", "fit": "fill"}]}"#;
+    let mut reader = connect(&server);
+    write!(
+        reader,
+        "POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{scene}",
+        scene.len()
+    )
+    .unwrap();
+    server.wait_for("impasto_render_seconds_count", 1.0);
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = server.child.wait().expect("the server exits");
+    assert_eq!(status.code(), Some(1), "the image was not all written");
+    drop(reader);
 }
 
 #[test]

@@ -24,10 +24,12 @@ type Body = axum::body::Body;
 
 /// Counts every answer by status, and its refusal reason when it has one;
 /// the router's own 404 and 405 get a JSON body and a reason too. A
-/// request is counted in flight from its headers to its answer (or until
-/// its client goes away), which is what the drain waits for.
+/// request is counted in flight from its headers until its answer's body
+/// is written (or its client goes away), which is what the drain waits
+/// for: an image still going out to a slow reader when `--grace` ends is a
+/// request cut off.
 pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let _in_flight = InFlight::start(&state);
+    let in_flight = InFlight::start(Arc::clone(&state));
     let (method, path) = (
         request.method().to_string(),
         request.uri().path().to_owned(),
@@ -49,23 +51,94 @@ pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: N
     if let Some(reason) = response.extensions().get::<Reason>() {
         state.metrics.reject(*reason);
     }
-    response
+    response.map(|body| {
+        Body::new(Sending {
+            body,
+            rest: Bytes::new(),
+            _in_flight: in_flight,
+        })
+    })
 }
 
-/// A request counted in flight while this lives (dropped also when the
-/// client goes away and hyper drops the handler).
-struct InFlight<'a>(&'a AppState);
+/// The most of an answer's body handed to hyper at once: hyper asks for
+/// more only once it has written what it holds, so the request stays in
+/// flight until no more than this (and hyper's buffer) is left to write.
+const SEND_CHUNK: usize = 64 << 10;
 
-impl<'a> InFlight<'a> {
-    fn start(state: &'a AppState) -> InFlight<'a> {
+/// A request counted in flight while this lives: in the handler, then in
+/// its answer's body until hyper has written it and drops it (dropped also
+/// when the client goes away and hyper drops the handler or the body).
+struct InFlight(Arc<AppState>);
+
+impl InFlight {
+    fn start(state: Arc<AppState>) -> InFlight {
         state.requests_in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(state)
     }
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// An answer's body in pieces of at most [`SEND_CHUNK`] bytes, holding
+/// its request in flight until hyper drops it (written, or the client
+/// gone).
+struct Sending {
+    body: Body,
+    /// What is left of the last frame taken from `body`.
+    rest: Bytes,
+    _in_flight: InFlight,
+}
+
+impl Sending {
+    fn piece(&mut self) -> hyper::body::Frame<Bytes> {
+        let n = self.rest.len().min(SEND_CHUNK);
+        hyper::body::Frame::data(self.rest.split_to(n))
+    }
+}
+
+impl hyper::body::Body for Sending {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        use std::task::Poll;
+        // `Body` is `Unpin` (a boxed body), so `Sending` is too.
+        let this = self.get_mut();
+        if !this.rest.is_empty() {
+            return Poll::Ready(Some(Ok(this.piece())));
+        }
+        match std::pin::Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => {
+                    this.rest = data;
+                    Poll::Ready(Some(Ok(this.piece())))
+                }
+                Err(frame) => Poll::Ready(Some(Ok(frame))),
+            },
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rest.is_empty() && self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        let hint = self.body.size_hint();
+        let rest = self.rest.len() as u64;
+        let mut sum = hyper::body::SizeHint::new();
+        sum.set_lower(hint.lower() + rest);
+        if let Some(upper) = hint.upper() {
+            sum.set_upper(upper + rest);
+        }
+        sum
     }
 }
 

@@ -22,9 +22,9 @@ use tower_service::Service as _;
 use super::AppState;
 
 /// Serves `state`'s router on `listen` until a signal, then drains: exit 0
-/// when no request was still being handled at the end of `grace` (idle
-/// connections, and clients still sending their headers, do not count), 1
-/// when some were cut off.
+/// when no request was still being answered (handled, or its answer's body
+/// written) at the end of `grace` (idle connections, and clients still
+/// sending their headers, do not count), 1 when some were cut off.
 pub(super) async fn serve(
     listen: SocketAddr,
     grace: Duration,
@@ -88,7 +88,7 @@ pub(super) async fn serve(
                 eprintln!("impasto serve: stopped (connections still open were idle)");
                 Ok(ExitCode::SUCCESS)
             } else {
-                eprintln!("impasto serve: grace period over with {running} requests still running; stopping");
+                eprintln!("impasto serve: grace period over with {running} requests still being answered; stopping");
                 Ok(ExitCode::from(1))
             }
         }
