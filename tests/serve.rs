@@ -6,7 +6,7 @@ mod serve_common;
 use std::process::Command;
 use std::time::Duration;
 
-use serve_common::{get, header, post, poster_dir, Answer, Server, BIN};
+use serve_common::{agent, answer, get, header, post, poster_dir, Answer, Server, BIN};
 
 /// A small scene with an image from examples/poster, no text.
 const SMALL: &str = r##"{ "width": 200, "height": 120, "background": "#f4efe6",
@@ -469,6 +469,30 @@ fn urls_made_by_impasto_sign_are_served_and_match_the_documented_form() {
         .expect("run impasto sign");
     assert_eq!(no_key.status.code(), Some(2), "no key is bad usage");
     assert!(String::from_utf8_lossy(&no_key.stderr).contains("no signing key"));
+}
+
+#[test]
+fn head_of_a_t_url_checks_the_scene_without_painting_it() {
+    let dir = template_dir();
+    std::fs::write(
+        dir.path().join("broken.json"),
+        r#"{ "width": 8, "height": 8, "layers": [ { "type": "image", "src": "nowhere.png" } ] }"#,
+    )
+    .expect("write template");
+    let server = Server::start(&["--templates", dir.path().to_str().expect("utf-8")]);
+    let head = answer(agent().head(&server.url("/t/card.png")).call());
+    assert_eq!(head.0, 200);
+    assert_eq!(header(&head, "content-type"), Some("image/png"));
+    assert_eq!(
+        header(&head, "content-length"),
+        None,
+        "not encoded, so no length (and not 0)"
+    );
+    assert_eq!(server.metric("impasto_render_seconds_count"), 0.0);
+    let got = get(&server.url("/t/card.png"));
+    assert_eq!(header(&got, "etag"), header(&head, "etag"));
+    let broken = answer(agent().head(&server.url("/t/broken.png")).call());
+    assert_eq!(broken.0, 400, "what GET would refuse");
 }
 
 fn unix_now() -> u64 {

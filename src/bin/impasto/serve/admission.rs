@@ -117,19 +117,24 @@ impl Admission {
         }
     }
 
+    /// The budget units a render estimated at `bytes` reserves; 413 when
+    /// it could never fit the whole budget.
+    pub fn units_within_budget(&self, bytes: u64) -> Result<u32, ServeError> {
+        // Whole KiB of the budget, rounded down, must hold the estimate
+        // rounded up: otherwise it would wait for ever.
+        match u32::try_from(units(bytes)) {
+            Ok(n) if u64::from(n) <= self.budget / UNIT => Ok(n),
+            _ => Err(ServeError::OverMemoryBudget {
+                needed: bytes,
+                budget: self.budget,
+            }),
+        }
+    }
+
     /// Waits until `bytes` of the budget and a worker are free (in that
     /// order), or refuses a render that could never fit the budget.
     pub async fn start(&self, mut slot: Slot, bytes: u64) -> Result<Running, ServeError> {
-        let too_large = ServeError::OverMemoryBudget {
-            needed: bytes,
-            budget: self.budget,
-        };
-        // Whole KiB of the budget, rounded down, must hold the estimate
-        // rounded up: otherwise it would wait for ever.
-        let need = match u32::try_from(units(bytes)) {
-            Ok(n) if u64::from(n) <= self.budget / UNIT => n,
-            _ => return Err(too_large),
-        };
+        let need = self.units_within_budget(bytes)?;
         let closed = |_| ServeError::Draining;
         let memory = Arc::clone(&self.memory)
             .acquire_many_owned(need)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use impasto::{Scene, Template};
@@ -210,7 +210,7 @@ pub async fn render(
     let bytes = body(&state, &headers, bytes).await?;
     let scene = Scene::from_json(utf8(&bytes)?)?;
     let max_age = state.cache_max_age;
-    respond(state, scene, format, &headers, max_age).await
+    respond(state, scene, format, &headers, max_age, false).await
 }
 
 /// `POST /templates/{name}`: the body is a JSON object of variable values.
@@ -237,7 +237,7 @@ pub async fn post_template(
     let template = load_template(&state, &name).await?;
     let scene = template.bind_json(&values)?;
     let max_age = state.cache_max_age;
-    respond(state, scene, format, &headers, max_age).await
+    respond(state, scene, format, &headers, max_age, false).await
 }
 
 /// `GET /t/{name}.{ext}?var=value&...`: the query holds the variables
@@ -249,6 +249,7 @@ pub async fn post_template(
 /// the URL is valid.
 pub async fn get_template(
     State(state): State<Arc<AppState>>,
+    method: Method,
     Path(file): Path<String>,
     uri: Uri,
     query: Params,
@@ -285,7 +286,8 @@ pub async fn get_template(
     let template = load_template(&state, name).await?;
     template.check_names(row.keys().map(String::as_str))?;
     let scene = template.bind(&row)?;
-    respond(state, scene, format, &headers, max_age).await
+    let head = method == Method::HEAD;
+    respond(state, scene, format, &headers, max_age, head).await
 }
 
 /// Whether `name` may name a template file: 1 to 64 ASCII letters, digits,

@@ -233,6 +233,9 @@ fn not_modified(state: &AppState, etag: &str, max_age: u64) -> Response {
 enum Outcome {
     /// The encoded image and its ETag.
     Image(Vec<u8>, String),
+    /// The scene would render (its images decoded, its memory estimated),
+    /// not painted: for `HEAD` and `If-None-Match: *`.
+    Valid(String),
     /// The client has it (known only once its remote images were fetched).
     NotModified(String),
 }
@@ -241,13 +244,18 @@ enum Outcome {
 /// client has it, else the image, or the error; caches may keep either
 /// for `max_age` seconds. A scene without remote
 /// images is answered 304 before admission; one with remote images is
-/// admitted first, since its ETag needs their bodies.
+/// admitted first, since its ETag needs their bodies. A `head` request
+/// (and one with `If-None-Match: *`) gets its answer once the scene is
+/// known to render (images decoded, memory estimated), without painting:
+/// the image's headers but `Content-Length`, which only encoding gives
+/// (RFC 9110 lets a HEAD answer leave it out).
 pub async fn respond(
     state: Arc<AppState>,
     scene: Scene,
     format: OutputFormat,
     headers: &HeaderMap,
     max_age: u64,
+    head: bool,
 ) -> Result<Response, ServeError> {
     if state.draining.load(Ordering::Relaxed) {
         return Err(ServeError::Draining);
@@ -288,9 +296,14 @@ pub async fn respond(
             format,
             deadline,
             token,
+            paint: !head && !matches_any(headers),
         };
-        let bytes = render_admitted(Arc::clone(&state), slot, job).await?;
-        Ok::<_, ServeError>(Outcome::Image(bytes, etag))
+        Ok::<_, ServeError>(
+            match render_admitted(Arc::clone(&state), slot, job).await? {
+                Some(bytes) => Outcome::Image(bytes, etag),
+                None => Outcome::Valid(etag),
+            },
+        )
     };
     let result = tokio::time::timeout_at(deadline.into(), work).await;
     guard.armed = false;
@@ -303,8 +316,17 @@ pub async fn respond(
         }
         Ok(Err(e)) => return Err(e),
         Ok(Ok(Outcome::NotModified(etag))) => return Ok(not_modified(&state, &etag, max_age)),
-        Ok(Ok(Outcome::Image(_, etag))) if matches_any(headers) => {
+        Ok(Ok(Outcome::Valid(etag))) if matches_any(headers) => {
             return Ok(not_modified(&state, &etag, max_age))
+        }
+        Ok(Ok(Outcome::Valid(etag))) => {
+            let mut response = (
+                [(header::CONTENT_TYPE, mime(format))],
+                axum::body::Body::new(NoLength),
+            )
+                .into_response();
+            cached_headers(&mut response, &etag, max_age);
+            return Ok(response);
         }
         Ok(Ok(Outcome::Image(bytes, etag))) => (bytes, etag),
     };
@@ -346,16 +368,21 @@ struct Job {
     format: OutputFormat,
     deadline: Instant,
     token: CancelToken,
+    /// Whether to paint and encode (else only the estimate: the scene is
+    /// known to render).
+    paint: bool,
 }
 
 /// The memory estimate, then the render and encoding on a blocking thread
-/// that holds the worker and the memory until it ends.
+/// that holds the worker and the memory until it ends; `None` after the
+/// estimate when the job is not to be painted.
 async fn render_admitted(
     state: Arc<AppState>,
     slot: Slot,
     job: Job,
-) -> Result<Vec<u8>, ServeError> {
+) -> Result<Option<Vec<u8>>, ServeError> {
     let assets = Arc::new(job.assets);
+    let paint = job.paint;
     let (renderer, scene, for_estimate) = (
         state.renderer.clone(),
         Arc::clone(&job.scene),
@@ -380,6 +407,10 @@ async fn render_admitted(
         },
         e => e.into(),
     })?;
+    if !paint {
+        state.admission.units_within_budget(estimate)?;
+        return Ok(None);
+    }
     let running = state.admission.start(slot, estimate).await?;
     let (renderer, metrics) = (state.renderer.clone(), Arc::clone(&state.metrics));
     tokio::task::spawn_blocking(move || {
@@ -403,5 +434,23 @@ async fn render_admitted(
     })
     .await
     .map_err(|e| ServeError::Internal(format!("render task: {e}")))?
+    .map(Some)
     .map_err(ServeError::from)
+}
+
+/// The empty body of a `HEAD` answer whose length is not known (the image
+/// was not encoded): an empty body of known size would be answered with
+/// `Content-Length: 0`, the length of a GET's image.
+struct NoLength;
+
+impl hyper::body::Body for NoLength {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
 }
