@@ -68,14 +68,26 @@ impl Delay {
         }
     }
 
-    /// In hundredths of a second, rounded to nearest (for GIF output).
+    /// In hundredths of a second, rounded to nearest (for GIF output); a
+    /// delay that is not zero is at least 1 (rounded to 0 it would play
+    /// as browsers play 0, a tenth of a second).
     pub fn centis(self) -> u64 {
-        (self.num as u64 * 100 + self.den as u64 / 2) / self.den as u64
+        self.in_units(100)
     }
 
-    /// In thousandths of a second, rounded to nearest (for WebP output).
+    /// In thousandths of a second, rounded to nearest (for WebP output); a
+    /// delay that is not zero is at least 1.
     pub fn millis(self) -> u64 {
-        (self.num as u64 * 1000 + self.den as u64 / 2) / self.den as u64
+        self.in_units(1000)
+    }
+
+    fn in_units(self, per_second: u64) -> u64 {
+        let rounded = (self.num as u64 * per_second + self.den as u64 / 2) / self.den as u64;
+        if self.num > 0 {
+            rounded.max(1)
+        } else {
+            rounded
+        }
     }
 }
 
@@ -315,6 +327,12 @@ fn decode_webp(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
         |e: image_webp::DecodingError| DecodeError(format!("truncated or corrupt WEBP file: {e}"));
     let mut d = image_webp::WebPDecoder::new(Cursor::new(bytes))
         .map_err(|e| DecodeError(format!("not a valid WEBP file: {e}")))?;
+    // A frame disposed to the background clears its rectangle to
+    // transparent, as browsers and libwebp's decoder do (they ignore the
+    // file's background colour); image-webp clears nothing unless a colour
+    // is set, leaving trails of earlier frames.
+    d.set_background_color([0, 0, 0, 0])
+        .map_err(|e| DecodeError(format!("not an animated WEBP file: {e}")))?;
     d.set_memory_limit(limits.max_image_pixels.saturating_mul(16).max(64 << 20) as usize);
     let (width, height) = d.dimensions();
     let profile = d.icc_profile().ok().flatten();
@@ -364,6 +382,10 @@ mod tests {
         assert_ne!(Delay::from_centis(10), Delay::from_millis(101));
         assert_eq!(Delay::new(1, 30).millis(), 33);
         assert_eq!(Delay::new(1, 30).centis(), 3);
+        // Not zero, so not rounded to zero (which plays as 100 ms).
+        assert_eq!(Delay::new(1, 1000).centis(), 1);
+        assert_eq!(Delay::new(7, 65535).millis(), 1);
+        assert_eq!(Delay::from_millis(0).centis(), 0);
         assert_eq!(Delay::new(7, 0), Delay::from_centis(7));
     }
 

@@ -173,14 +173,23 @@ fn encode_webp(
     for (img, delay) in frames.iter().zip(delays) {
         let ts = i32::try_from(t).map_err(|_| "animation longer than 24 days")?;
         enc.add_frame(webp::AnimFrame::from_rgba(img.as_raw(), w, h, ts));
-        t += delay.millis();
+        // A frame's duration is 24 bits of milliseconds: a longer delay is
+        // cut to that (4.66 hours; libwebp refuses more).
+        t += delay.millis().min(WEBP_MAX_MILLIS);
     }
     let bytes = enc
         .try_encode()
         .map_err(|e| format!("libwebp: {e:?}"))?
         .to_vec();
+    if frames.len() == 1 {
+        // libwebp writes one frame as a still image (no ANMF chunk).
+        return Ok(bytes);
+    }
     set_last_duration(bytes, t)
 }
+
+/// The longest frame duration WebP holds, in milliseconds (24 bits).
+const WEBP_MAX_MILLIS: u64 = 0xFF_FFFF;
 
 /// The `webp` crate ends the animation at timestamp 0, so libwebp gives
 /// the last frame the mean duration of the others: this sets it to what
@@ -206,7 +215,7 @@ fn set_last_duration(mut bytes: Vec<u8>, total: u64) -> Result<Vec<u8>, String> 
     let read =
         |b: &[u8], at: usize| b[at] as u64 | (b[at + 1] as u64) << 8 | (b[at + 2] as u64) << 16;
     let before: u64 = others.iter().map(|&at| read(&bytes, at)).sum();
-    let left = total.saturating_sub(before).min(0xFF_FFFF);
+    let left = total.saturating_sub(before).min(WEBP_MAX_MILLIS);
     bytes[last..last + 3].copy_from_slice(&left.to_le_bytes()[..3]);
     Ok(bytes)
 }
@@ -265,6 +274,82 @@ mod tests {
     fn apng_delays_are_exact_fractions_when_they_fit() {
         assert_eq!(apng_delay(Delay::new(1, 30)), (1, 30));
         assert_eq!(apng_delay(Delay::from_centis(7)), (7, 100));
-        assert_eq!(apng_delay(Delay::new(1, 100_003)), (0, 1000));
+        // Not zero, so not rounded to zero.
+        assert_eq!(apng_delay(Delay::new(1, 100_003)), (1, 1000));
+    }
+
+    /// A rectangle moving over a transparent canvas: libwebp stores such
+    /// frames as sub-rectangles disposed to the background.
+    fn moving_rect() -> Vec<RgbaImage> {
+        (0..5)
+            .map(|i| {
+                RgbaImage::from_fn(40, 30, |x, y| {
+                    let inside = (4 + i * 6..12 + i * 6).contains(&x) && (3..11).contains(&y);
+                    let a = if inside { 255 } else { 0 };
+                    image::Rgba([if inside { 255 } else { 0 }, 40, 0, a])
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn animated_webp_frames_disposed_to_the_background_leave_no_trails() {
+        let frames = moving_rect();
+        let refs: Vec<&RgbaImage> = frames.iter().collect();
+        let delays = [Delay::from_millis(100); 5];
+        for format in [
+            AnimationFormat::WebPLossless,
+            AnimationFormat::WebP { quality: 90 },
+        ] {
+            let bytes = encode_animation(&refs, &delays, Loop::Forever, format).unwrap();
+            let back = decode_animation(&bytes, &Limits::default(), None).unwrap();
+            assert_eq!(back.frames.len(), 5, "{format:?}");
+            for (i, (got, want)) in back.frames.iter().zip(&frames).enumerate() {
+                for (x, y, p) in got.image.enumerate_pixels() {
+                    assert_eq!(
+                        p[3],
+                        want.get_pixel(x, y)[3],
+                        "{format:?} frame {i} at ({x}, {y}): {p:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_frame_is_written_as_a_still_image_in_every_format() {
+        let frames = frames();
+        for format in [
+            AnimationFormat::Gif,
+            AnimationFormat::Png,
+            AnimationFormat::WebPLossless,
+            AnimationFormat::WebP { quality: 90 },
+        ] {
+            let bytes = encode_animation(
+                &[&frames[0]],
+                &[Delay::from_centis(10)],
+                Loop::Forever,
+                format,
+            )
+            .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            let back = decode_animation(&bytes, &Limits::default(), None).unwrap();
+            assert_eq!(back.frames.len(), 1, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn delays_past_what_a_format_holds_are_cut_to_its_longest() {
+        let frames = frames();
+        let refs: Vec<&RgbaImage> = frames[..2].iter().collect();
+        let long = [Delay::new(20_000, 1), Delay::new(20_000, 1)];
+        let webp = encode_animation(&refs, &long, Loop::Forever, AnimationFormat::WebPLossless)
+            .expect("cut, not refused");
+        let back = decode_animation(&webp, &Limits::default(), None).unwrap();
+        for f in &back.frames {
+            assert_eq!(f.delay, Delay::from_millis(0xFF_FFFF));
+        }
+        let gif = encode_animation(&refs, &long, Loop::Forever, AnimationFormat::Gif).unwrap();
+        let back = decode_animation(&gif, &Limits::default(), None).unwrap();
+        assert_eq!(back.frames[0].delay, Delay::from_centis(65535));
     }
 }
