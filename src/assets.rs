@@ -18,7 +18,7 @@ use crate::plan::geometry::place_image;
 use crate::plan::image::{RowsRead, SourceGeometry};
 use crate::renderer::Limits;
 use crate::scene::{Filter, LayerKind, Scene};
-use crate::shrink::{self, Pick, SourceImage, SourceKey};
+use crate::shrink::{self, Pick, ShrinkOnLoad, SourceImage, SourceKey};
 use crate::text::TextEngine;
 use crate::warnings::Warning;
 
@@ -116,7 +116,7 @@ impl Assets {
         root: Option<&Path>,
         limits: &Limits,
         cache: &AssetCache,
-        shrink_on_load: bool,
+        shrink_on_load: ShrinkOnLoad,
         text_engine: impl Fn() -> Result<Arc<TextEngine>, Error>,
         stop: &Stop<'_>,
     ) -> Result<Resolved, Error> {
@@ -176,7 +176,7 @@ impl Assets {
         root: &Path,
         limits: &Limits,
         cache: &AssetCache,
-        shrink_on_load: bool,
+        shrink_on_load: ShrinkOnLoad,
         stop: &Stop<'_>,
     ) -> Result<Vec<Option<SourceImage>>, Error> {
         let max_pixels = limits.max_image_pixels;
@@ -248,8 +248,8 @@ impl Assets {
         let choose_for = |layers: &[usize]| {
             let layers = layers.to_vec();
             move |natural| {
-                if shrink_on_load {
-                    let eighths = eighths_for_layers(scene, &layers, natural);
+                if let Some(margin) = shrink_on_load.margin() {
+                    let eighths = eighths_for_layers(scene, &layers, natural, margin);
                     Pick {
                         eighths,
                         rows: rows_for_layers(scene, &layers, natural, eighths),
@@ -485,7 +485,7 @@ type FileKey = (PathBuf, Option<u32>);
 /// in `layers` (image layers drawing the same file) at least the pixels it
 /// is drawn with; full size for a layer that samples the nearest pixel,
 /// whose exact pixels are the point.
-fn eighths_for_layers(scene: &Scene, layers: &[usize], natural: (u32, u32)) -> u32 {
+fn eighths_for_layers(scene: &Scene, layers: &[usize], natural: (u32, u32), margin: f64) -> u32 {
     let mut eighths = 1;
     for &index in layers {
         let layer = &scene.layers[index];
@@ -496,7 +496,7 @@ fn eighths_for_layers(scene: &Scene, layers: &[usize], natural: (u32, u32)) -> u
             return shrink::FULL;
         }
         let (_, _, pw, ph) = place_image(layer, il.fit, il.position, natural.0, natural.1);
-        eighths = eighths.max(shrink::eighths_for(natural, (pw, ph)));
+        eighths = eighths.max(shrink::eighths_for(natural, (pw, ph), margin));
     }
     eighths
 }
@@ -607,7 +607,7 @@ mod tests {
                 Some(dir.path()),
                 &limits,
                 &cache,
-                true,
+                ShrinkOnLoad::Fast,
                 no_text,
                 &Stop::never(),
             )
@@ -626,7 +626,7 @@ mod tests {
                 Some(dir.path()),
                 &limits,
                 &cache,
-                true,
+                ShrinkOnLoad::Fast,
                 no_text,
                 &Stop::never(),
             )
@@ -644,7 +644,7 @@ mod tests {
             Some(dir.path()),
             &limits,
             &cache,
-            true,
+            ShrinkOnLoad::Fast,
             no_text,
             &options.stop(),
         );

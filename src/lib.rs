@@ -73,6 +73,7 @@ pub use placed_cache::PlacedCacheStats;
 pub use plan::weights_cache::{weights_cache_stats, WeightsCacheStats, WEIGHTS_CACHE_BYTES};
 pub use renderer::{Backend, Limits, Renderer};
 pub use scene::{Layer, LayerKind, Scene};
+pub use shrink::ShrinkOnLoad;
 pub use template::{Template, TemplateError};
 pub use text::{MissingGlyphs, TextMeasure};
 pub use warnings::{Rendered, Warning};

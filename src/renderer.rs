@@ -26,6 +26,7 @@ pub use crate::limits::Limits;
 use crate::placed_cache::{PlacedCache, DEFAULT_PLACED_CACHE_BYTES};
 use crate::plan::Plan;
 use crate::scene::{LayerKind, Scene};
+use crate::shrink::ShrinkOnLoad;
 use crate::text::{FontOptions, MissingGlyphs, TextEngine, TextMeasure};
 use crate::warnings::Warning;
 
@@ -95,7 +96,7 @@ pub struct Renderer {
     /// Resampled images, shared by every clone of this renderer.
     placed_cache: Arc<PlacedCache>,
     /// Whether JPEGs drawn smaller than their size are decoded smaller.
-    shrink_on_load: bool,
+    shrink_on_load: ShrinkOnLoad,
 }
 
 impl Renderer {
@@ -197,7 +198,7 @@ impl Renderer {
             gpu: None,
             asset_cache: Arc::new(AssetCache::new(DEFAULT_ASSET_CACHE_BYTES)),
             placed_cache: Arc::new(PlacedCache::new(DEFAULT_PLACED_CACHE_BYTES)),
-            shrink_on_load: true,
+            shrink_on_load: ShrinkOnLoad::Fast,
         }
     }
 
@@ -279,15 +280,26 @@ impl Renderer {
     }
 
     /// Whether a JPEG drawn smaller than its natural size is decoded at k/8
-    /// of it in the DCT, k from 1 to 7 (on by default): the smallest k
-    /// that still leaves at least the pixels of every placed size that uses
-    /// the file, on both axes (EXIF orientation applied first), the rest of
-    /// the way filtered as the layer says. Layers with `filter: nearest`
-    /// always get the full-size decode. Off: every image is decoded at full
-    /// precision (slower for large photos; the output differs by a few
-    /// levels at most).
-    pub fn with_shrink_on_load(mut self, on: bool) -> Renderer {
-        self.shrink_on_load = on;
+    /// of it in the DCT, k from 1 to 7: `true` is [`ShrinkOnLoad::Fast`]
+    /// (the default), `false` [`ShrinkOnLoad::Off`] (every image decoded
+    /// at full precision; slower for large photos).
+    pub fn with_shrink_on_load(self, on: bool) -> Renderer {
+        self.with_shrink_on_load_mode(if on {
+            ShrinkOnLoad::Fast
+        } else {
+            ShrinkOnLoad::Off
+        })
+    }
+
+    /// How far a JPEG drawn smaller than its natural size is shrunk in the
+    /// DCT as it is decoded (default [`ShrinkOnLoad::Fast`]): the smallest
+    /// k/8 that leaves the pixels of every placed size that uses the file
+    /// (twice them with [`ShrinkOnLoad::Fine`]), on both axes (EXIF
+    /// orientation applied first), the rest of the way filtered as the
+    /// layer says. Layers with `filter: nearest` always get the full-size
+    /// decode.
+    pub fn with_shrink_on_load_mode(mut self, mode: ShrinkOnLoad) -> Renderer {
+        self.shrink_on_load = mode;
         self
     }
 

@@ -112,13 +112,44 @@ impl SourceImage {
 /// A full-size decode's scale, in eighths.
 pub(crate) const FULL: u32 = 8;
 
+/// How far a JPEG drawn smaller than its natural size is shrunk in the
+/// DCT as it is decoded ([`Renderer::with_shrink_on_load_mode`]).
+///
+/// [`Renderer::with_shrink_on_load_mode`]: crate::Renderer::with_shrink_on_load_mode
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShrinkOnLoad {
+    /// Every image decoded at full size: full-precision output.
+    Off,
+    /// The smallest k/8 that still leaves the pixels the image is drawn
+    /// with (as sharp's default, `fastShrinkOnLoad`): fastest, softer on
+    /// real photos (the reduced DCT is a box-like filter, and little is
+    /// left for the layer's filter; see the README for figures).
+    #[default]
+    Fast,
+    /// The smallest k/8 that leaves twice those pixels, so the layer's
+    /// filter does at least a 2x reduction (as libvips' thumbnail and
+    /// sharp with `fastShrinkOnLoad: false`): close to the full decode.
+    Fine,
+}
+
+impl ShrinkOnLoad {
+    /// The reduction left to the layer's filter, at least.
+    pub(crate) fn margin(self) -> Option<f64> {
+        match self {
+            ShrinkOnLoad::Off => None,
+            ShrinkOnLoad::Fast => Some(1.0),
+            ShrinkOnLoad::Fine => Some(2.0),
+        }
+    }
+}
+
 /// The smallest DCT scale (`k`/8, `k` from 1 to 8) that leaves at least
-/// `need` pixels on both axes of a `natural`-sized image.
-pub(crate) fn eighths_for(natural: (u32, u32), need: (f64, f64)) -> u32 {
+/// `margin` times `need` pixels on both axes of a `natural`-sized image.
+pub(crate) fn eighths_for(natural: (u32, u32), need: (f64, f64), margin: f64) -> u32 {
     (1..FULL)
         .find(|&k| {
             let at = |n: u32| n as f64 * k as f64 / FULL as f64;
-            at(natural.0) >= need.0 && at(natural.1) >= need.1
+            at(natural.0) >= margin * need.0 && at(natural.1) >= margin * need.1
         })
         .unwrap_or(FULL)
 }
@@ -333,16 +364,20 @@ mod tests {
 
     #[test]
     fn the_scale_is_the_smallest_that_keeps_the_pixels_needed() {
-        assert_eq!(eighths_for((4000, 3000), (1200.0, 900.0)), 3);
-        assert_eq!(eighths_for((4000, 3000), (1000.0, 750.0)), 2);
-        assert_eq!(eighths_for((4000, 3000), (1001.0, 750.0)), 3);
-        assert_eq!(eighths_for((4000, 3000), (1500.0, 1125.0)), 3);
-        assert_eq!(eighths_for((4000, 3000), (1501.0, 10.0)), 4);
-        assert_eq!(eighths_for((6000, 4000), (256.0, 171.0)), 1);
-        assert_eq!(eighths_for((4000, 3000), (3501.0, 10.0)), 8);
-        assert_eq!(eighths_for((4000, 3000), (10.0, 2626.0)), 8);
-        assert_eq!(eighths_for((4000, 3000), (10.0, 2625.0)), 7);
-        assert_eq!(eighths_for((8, 8), (1.0, 1.0)), 1);
+        assert_eq!(eighths_for((4000, 3000), (1200.0, 900.0), 1.0), 3);
+        assert_eq!(eighths_for((4000, 3000), (1000.0, 750.0), 1.0), 2);
+        assert_eq!(eighths_for((4000, 3000), (1001.0, 750.0), 1.0), 3);
+        assert_eq!(eighths_for((4000, 3000), (1500.0, 1125.0), 1.0), 3);
+        assert_eq!(eighths_for((4000, 3000), (1501.0, 10.0), 1.0), 4);
+        assert_eq!(eighths_for((6000, 4000), (256.0, 171.0), 1.0), 1);
+        assert_eq!(eighths_for((4000, 3000), (3501.0, 10.0), 1.0), 8);
+        assert_eq!(eighths_for((4000, 3000), (10.0, 2626.0), 1.0), 8);
+        assert_eq!(eighths_for((4000, 3000), (10.0, 2625.0), 1.0), 7);
+        // Fine: twice the pixels, so 1200x900 from 4000x3000 is 5/8.
+        assert_eq!(eighths_for((4000, 3000), (1200.0, 900.0), 2.0), 5);
+        assert_eq!(eighths_for((4000, 3000), (250.0, 10.0), 2.0), 1);
+        assert_eq!(eighths_for((4000, 3000), (1800.0, 10.0), 2.0), 8);
+        assert_eq!(eighths_for((8, 8), (1.0, 1.0), 1.0), 1);
         assert_eq!(scaled_len(4000, 3), 1500);
         assert_eq!(scaled_len(4001, 3), 1501);
         assert_eq!(scaled_len(203, 4), 102);

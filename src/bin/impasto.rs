@@ -103,11 +103,14 @@ enum Command {
         /// refuses the scene (exit 2).
         #[arg(long, value_enum, default_value_t = oneoff::MissingGlyphsArg::Warn)]
         missing_glyphs: oneoff::MissingGlyphsArg,
-        /// Decode every image at full size. By default a JPEG drawn smaller
-        /// than its size is decoded at 1/2, 1/4 or 1/8 in the DCT (the
-        /// smallest that keeps the pixels it is drawn with), much faster for
-        /// photos; this gives full-precision output instead.
-        #[arg(long)]
+        /// How far a JPEG drawn smaller than its size is shrunk in the DCT
+        /// as it is decoded (k/8, k from 1 to 7): `fast` keeps the pixels it
+        /// is drawn with, `fine` twice them (closer to the full decode),
+        /// `off` decodes every image at full size.
+        #[arg(long, value_enum, default_value_t = oneoff::ShrinkArg::Fast)]
+        shrink_on_load: oneoff::ShrinkArg,
+        /// The same as --shrink-on-load off.
+        #[arg(long, conflicts_with = "shrink_on_load")]
         no_shrink_on_load: bool,
         /// Largest canvas in pixels (width x height).
         #[arg(long, default_value_t = Limits::default().max_canvas_pixels)]
@@ -399,6 +402,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             font_dirs,
             no_system_fonts,
             missing_glyphs,
+            shrink_on_load,
             no_shrink_on_load,
             timeout,
         } => {
@@ -420,7 +424,11 @@ fn run_command(command: Command) -> Result<(), Error> {
             renderer = renderer
                 .with_system_fonts(!no_system_fonts)
                 .with_missing_glyphs(missing_glyphs.into())
-                .with_shrink_on_load(!no_shrink_on_load);
+                .with_shrink_on_load_mode(if no_shrink_on_load {
+                    impasto::ShrinkOnLoad::Off
+                } else {
+                    shrink_on_load.into()
+                });
             let options = match timeout {
                 Some(t) => RenderOptions::with_timeout(t),
                 None => RenderOptions::default(),

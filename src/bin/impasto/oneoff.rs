@@ -5,7 +5,32 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use clap::ValueEnum;
-use impasto::{Error, MissingGlyphs, Scene, Template, Warning};
+use impasto::{Error, MissingGlyphs, Scene, ShrinkOnLoad, Template, Warning};
+
+/// `--shrink-on-load`: how far a JPEG drawn smaller than its size is
+/// shrunk in the DCT as it is decoded (`render`, `batch`, `serve`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ShrinkArg {
+    /// The smallest k/8 that keeps the pixels it is drawn with (as sharp's
+    /// default): fastest, softer on photos.
+    #[default]
+    Fast,
+    /// The smallest k/8 that keeps twice them (as libvips' thumbnail):
+    /// close to the full decode.
+    Fine,
+    /// Every image decoded at full size.
+    Off,
+}
+
+impl From<ShrinkArg> for ShrinkOnLoad {
+    fn from(s: ShrinkArg) -> ShrinkOnLoad {
+        match s {
+            ShrinkArg::Fast => ShrinkOnLoad::Fast,
+            ShrinkArg::Fine => ShrinkOnLoad::Fine,
+            ShrinkArg::Off => ShrinkOnLoad::Off,
+        }
+    }
+}
 
 /// `--missing-glyphs`: what characters no font can draw do (`render` and
 /// `batch`).

@@ -89,6 +89,11 @@ pub struct BatchArgs {
     /// manifest; `error` fails the row.
     #[arg(long, value_enum, default_value_t = crate::oneoff::MissingGlyphsArg::Warn)]
     missing_glyphs: crate::oneoff::MissingGlyphsArg,
+    /// How far a JPEG drawn smaller than its size is shrunk in the DCT as
+    /// it is decoded: `fast` keeps the pixels it is drawn with, `fine`
+    /// twice them (closer to the full decode), `off` full size.
+    #[arg(long, value_enum, default_value_t = crate::oneoff::ShrinkArg::Fast)]
+    shrink_on_load: crate::oneoff::ShrinkArg,
     #[command(flatten)]
     caches: crate::caches::CacheArgs,
 }
@@ -207,7 +212,8 @@ fn renderer(args: &BatchArgs) -> Result<Renderer, Error> {
     Ok(args.caches.apply(
         renderer
             .with_system_fonts(!args.no_system_fonts)
-            .with_missing_glyphs(args.missing_glyphs.into()),
+            .with_missing_glyphs(args.missing_glyphs.into())
+            .with_shrink_on_load_mode(args.shrink_on_load.into()),
     ))
 }
 

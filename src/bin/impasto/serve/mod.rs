@@ -115,6 +115,11 @@ pub struct ServeArgs {
     /// Largest image file, local or fetched, in bytes.
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
     max_image_file_bytes: u64,
+    /// How far a JPEG drawn smaller than its size is shrunk in the DCT as
+    /// it is decoded: `fast` keeps the pixels it is drawn with, `fine`
+    /// twice them (closer to the full decode), `off` full size.
+    #[arg(long, value_enum, default_value_t = crate::oneoff::ShrinkArg::Fast)]
+    shrink_on_load: crate::oneoff::ShrinkArg,
     #[command(flatten)]
     caches: crate::caches::CacheArgs,
 }
@@ -229,7 +234,8 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
             .with_gpu_compositor(args.gpu_compositor.into())
             .with_limits(limits)
             .with_asset_root(&args.assets)
-            .with_system_fonts(!args.no_system_fonts),
+            .with_system_fonts(!args.no_system_fonts)
+            .with_shrink_on_load_mode(args.shrink_on_load.into()),
     );
     for dir in &args.font_dirs {
         renderer = renderer.with_font_dir(dir);
