@@ -154,6 +154,9 @@ impl Renderer {
     ) -> Result<(), Error> {
         let path = path.as_ref();
         crate::codec::check_output_dir(path)?;
+        if let AnimationFormat::WebP { .. } | AnimationFormat::WebPLossless = format {
+            crate::codec::webp_fits(scene.width, scene.height)?;
+        }
         let pending = codec::PendingFile::create(path)?;
         let anim = self.render_animation(scene, assets, options)?;
         pending.commit(&anim.encode(format)?)

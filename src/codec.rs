@@ -37,7 +37,9 @@ pub use anim::{
 pub use anim_out::{encode_animation, AnimationFormat};
 #[cfg(test)]
 pub(crate) use output::flatten_over_white;
-pub(crate) use output::{check_output_dir, flatten_pixels_over_white, write_atomic, PendingFile};
+pub(crate) use output::{
+    check_output_dir, flatten_pixels_over_white, webp_fits, write_atomic, PendingFile,
+};
 pub use output::{encode, encode_avif_at_speed, save, save_as, OutputFormat};
 pub use probe::probe_file;
 pub(crate) use probe::probe_file_format;
@@ -399,6 +401,58 @@ mod tests {
         write_atomic(&written, b"x").unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&written), mode(&made));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_replaced_keeps_its_permissions_and_a_read_only_one_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let private = dir.path().join("private.png");
+        std::fs::write(&private, b"old").unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomic(&private, b"new").unwrap();
+        let meta = std::fs::metadata(&private).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read(&private).unwrap(), b"new");
+        let locked = dir.path().join("locked.png");
+        std::fs::write(&locked, b"old").unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let err = write_atomic(&locked, b"new").unwrap_err().to_string();
+        assert!(err.contains("read-only"), "{err}");
+        assert_eq!(std::fs::read(&locked).unwrap(), b"old");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_is_followed_and_the_file_it_names_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        let target = dir.path().join("real/poster.png");
+        std::fs::write(&target, b"old").unwrap();
+        let link = dir.path().join("link.png");
+        std::os::unix::fs::symlink("real/poster.png", &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        // A link to a file not there yet: the file is made where it points.
+        let dangling = dir.path().join("later.png");
+        std::os::unix::fs::symlink("real/later.png", &dangling).unwrap();
+        write_atomic(&dangling, b"made").unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("real/later.png")).unwrap(),
+            b"made"
+        );
+        // No temporary file is left in either folder.
+        for folder in [dir.path().to_path_buf(), dir.path().join("real")] {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let name = entry.unwrap().file_name();
+                assert!(!name.to_string_lossy().ends_with(".tmp"), "{name:?}");
+            }
+        }
     }
 
     #[test]

@@ -152,6 +152,7 @@ impl Renderer {
         format: OutputFormat,
         options: &RenderOptions,
     ) -> Result<Encodable, Error> {
+        format.check_size(scene.width, scene.height)?;
         let mut warnings = Vec::new();
         let readback = self.render_readback(scene, assets, options, &mut warnings, want(format))?;
         Ok(Encodable::new(readback, format, warnings))

@@ -2,7 +2,7 @@
 //! line on stderr naming the problem, no output file and no temporary file
 //! left behind), and the successful paths.
 //!
-//! Over 600 lines on purpose: 33 tests of one contract (the CLI's exit
+//! Over 600 lines on purpose: 34 tests of one contract (the CLI's exit
 //! statuses and messages), kept together so that a new subcommand's bad
 //! inputs are added beside the others.
 
@@ -189,6 +189,16 @@ fn a_negative_option_value_is_refused_by_that_options_range() {
         "{}",
         batch.stderr
     );
+}
+
+#[test]
+fn a_canvas_larger_than_webp_holds_is_bad_input_before_rendering() {
+    let case = Case::new();
+    case.scene(r#"{"width": 16384, "height": 1}"#);
+    let run = case.render("wide.webp", &[]);
+    assert_bad_input(&case, &run, "larger than WebP's 16383x16383");
+    let run = case.render("wide.webp", &["--animate"]);
+    assert_bad_input(&case, &run, "larger than WebP's 16383x16383");
 }
 
 #[test]

@@ -52,7 +52,7 @@ impl OutputFormat {
             Some("webp") => Ok(OutputFormat::WebP { quality }),
             Some("avif") => Ok(OutputFormat::Avif { quality }),
             _ => Err(Error::Output(format!(
-                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp or .avif (.gif: impasto render, codec::encode_animation)",
+                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp or .avif (or .gif, written as an animation of one frame or more)",
                 path.display()
             ))),
         }
@@ -73,6 +73,15 @@ impl OutputFormat {
                 path.display()
             ))),
             other => Ok(other),
+        }
+    }
+
+    /// Refuses, before anything is rendered, a canvas larger than the
+    /// format holds (WebP: 16383 pixels a side).
+    pub(crate) fn check_size(self, width: u32, height: u32) -> Result<(), Error> {
+        match self {
+            OutputFormat::WebP { .. } | OutputFormat::WebPLossless => webp_fits(width, height),
+            _ => Ok(()),
         }
     }
 
@@ -163,6 +172,17 @@ pub(crate) fn flatten_pixels_over_white(src: &[u8], out: &mut [u8]) {
     }
 }
 
+/// `Ok` when a `width` x `height` canvas fits WebP's 16383 a side.
+pub(crate) fn webp_fits(width: u32, height: u32) -> Result<(), Error> {
+    let max = super::webp::MAX_SIDE;
+    if width > max || height > max {
+        return Err(Error::Output(format!(
+            "the canvas is {width}x{height}, larger than WebP's {max}x{max}: write .png, .jpg or .avif"
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses, before the render, an output path whose folder does not exist
 /// (or is a file) and one that is a folder itself.
 pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
@@ -212,25 +232,42 @@ pub(crate) struct PendingFile {
 
 impl PendingFile {
     /// Creates the temporary file for `path` (which must be in an existing
-    /// folder).
+    /// folder). As writing into the file would: a symbolic link at `path`
+    /// is followed (the file it names is replaced, not the link), an
+    /// existing file keeps its permissions, and a read-only one is refused.
     pub(crate) fn create(path: &Path) -> Result<PendingFile, Error> {
         let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
         };
-        let dir = match path.parent() {
+        let target = follow_link(path);
+        let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
+        let existing = std::fs::metadata(&target).ok().filter(|m| m.is_file());
+        if existing
+            .as_ref()
+            .is_some_and(|m| m.permissions().readonly())
+        {
+            return Err(Error::Output(format!(
+                "{}: the file is read-only; it is not replaced",
+                path.display()
+            )));
+        }
         let mut builder = tempfile::Builder::new();
         builder.prefix(".impasto-").suffix(".tmp");
-        // The file gets the permissions `File::create` would give it (0666
-        // less the umask), not a temporary file's owner-only 0600: a poster is
-        // usually served by another user (a web server).
+        // A new file gets the permissions `File::create` would give it (0666
+        // less the umask), not a temporary file's owner-only 0600: a poster
+        // is usually served by another user (a web server). A file replaced
+        // keeps its own (a private 0600 file stays private).
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o666));
+            builder.permissions(match &existing {
+                Some(m) => m.permissions(),
+                None => std::fs::Permissions::from_mode(0o666),
+            });
         }
         let tmp = builder.tempfile_in(dir).map_err(io)?;
         // On failure `tmp` is dropped and deletes itself.
@@ -238,7 +275,7 @@ impl PendingFile {
         Ok(PendingFile {
             tmp,
             registration,
-            path: path.to_path_buf(),
+            path: target,
         })
     }
 
@@ -261,6 +298,26 @@ impl PendingFile {
             .map_err(io)?;
         Ok(())
     }
+}
+
+/// `path`, or the file its chain of symbolic links names (up to 40 links,
+/// as the kernel allows; the last may not exist yet).
+fn follow_link(path: &Path) -> std::path::PathBuf {
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        let is_link = std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            return at;
+        }
+        let Ok(to) = std::fs::read_link(&at) else {
+            return at;
+        };
+        at = match at.parent() {
+            Some(dir) if to.is_relative() => dir.join(to),
+            _ => to,
+        };
+    }
+    at
 }
 
 /// AVIF ([`OutputFormat::Avif`], speed 6) at a chosen rav1e speed, 1

@@ -12,7 +12,7 @@
 use image::RgbaImage;
 
 /// WebP's largest width and height.
-const MAX_SIDE: u32 = 16383;
+pub(crate) const MAX_SIDE: u32 = 16383;
 
 /// Why a WebP could not be written.
 #[derive(Debug, thiserror::Error)]
