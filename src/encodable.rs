@@ -154,7 +154,14 @@ impl Renderer {
     ) -> Result<Encodable, Error> {
         format.check_size(scene.width, scene.height)?;
         let mut warnings = Vec::new();
-        let readback = self.render_readback(scene, assets, options, &mut warnings, want(format))?;
+        let readback = self.render_readback(
+            scene,
+            assets,
+            options,
+            &mut warnings,
+            want(format),
+            Some(format),
+        )?;
         Ok(Encodable::new(readback, format, warnings))
     }
 
@@ -183,24 +190,24 @@ impl Renderer {
         let options = RenderOptions::default();
         while let Some(&(i, scene)) = scenes.peek() {
             match self.gpu_for_batch() {
-                Some((gpu, ctx)) => {
-                    self.render_run(gpu, &ctx, want, &mut scenes, assets, &mut |i, r| {
+                Some((gpu, ctx)) => self.render_run(
+                    gpu,
+                    &ctx,
+                    (want, Some(format)),
+                    &mut scenes,
+                    assets,
+                    &mut |i, r| {
                         on_result(
                             i,
                             r.map(|(readback, warnings)| {
                                 Encodable::new(readback, format, warnings)
                             }),
                         )
-                    })
-                }
+                    },
+                ),
                 None => {
                     scenes.next();
-                    let result = self.render_report(scene, assets, &options);
-                    on_result(
-                        i,
-                        result
-                            .map(|r| Encodable::new(Readback::Image(r.image), format, r.warnings)),
-                    );
+                    on_result(i, self.render_encoded(scene, assets, format, &options));
                 }
             }
         }

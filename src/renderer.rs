@@ -394,12 +394,20 @@ impl Renderer {
         options: &RenderOptions,
         warnings: &mut Vec<Warning>,
     ) -> Result<RgbaImage, Error> {
-        self.render_readback(scene, assets, options, warnings, crate::gpu::Want::Pixels)?
-            .into_image()
+        self.render_readback(
+            scene,
+            assets,
+            options,
+            warnings,
+            crate::gpu::Want::Pixels,
+            None,
+        )?
+        .into_image()
     }
 
     /// [`Renderer::render_collecting`], read back from the GPU as `want`
-    /// asks (pixels from the CPU).
+    /// asks (pixels from the CPU); the memory limit counts the `encoding`
+    /// format's encoder too.
     pub(crate) fn render_readback(
         &self,
         scene: &Scene,
@@ -407,6 +415,7 @@ impl Renderer {
         options: &RenderOptions,
         warnings: &mut Vec<Warning>,
         want: crate::gpu::Want,
+        encoding: Option<codec::OutputFormat>,
     ) -> Result<crate::gpu::Readback, Error> {
         let stop = options.stop();
         let _running = crate::busy::Running::start();
@@ -417,7 +426,7 @@ impl Renderer {
             stop.check()?;
             let plan = Plan::new(scene, &resolved);
             let mut placed = self.placed_for(&plan, true);
-            self.check_memory(&plan, placed.as_mut())?;
+            self.check_memory(&plan, placed.as_mut(), encoding)?;
             match self.backend {
                 Backend::Gpu => match &self.gpu {
                     Some(g) => gpu::paint_as(g, g.route(), &plan, want, &stop),
@@ -462,24 +471,31 @@ impl Renderer {
     /// kept in the decoded-asset cache) to know it, nothing is painted. A
     /// service can reserve this much before rendering.
     pub fn estimate_render_bytes(&self, scene: &Scene, assets: &Assets) -> Result<u64, Error> {
-        self.estimate_render_bytes_with(scene, assets, &RenderOptions::default())
+        self.estimate_render_bytes_with(scene, assets, None, &RenderOptions::default())
     }
 
-    /// [`Renderer::estimate_render_bytes`] under a deadline and a cancel
-    /// token: checked before each image file is decoded, so an estimate
-    /// whose request is gone stops decoding ([`Error::Cancelled`],
-    /// [`Error::DeadlineExceeded`]).
+    /// [`Renderer::estimate_render_bytes`] of a render to be encoded as
+    /// `encoding` (its encoder's memory counted: AVIF's is about 40 bytes
+    /// a pixel), under a deadline and a cancel token: checked before each
+    /// image file is decoded, so an estimate whose request is gone stops
+    /// decoding ([`Error::Cancelled`], [`Error::DeadlineExceeded`]).
     pub fn estimate_render_bytes_with(
         &self,
         scene: &Scene,
         assets: &Assets,
+        encoding: Option<codec::OutputFormat>,
         options: &RenderOptions,
     ) -> Result<u64, Error> {
         let stop = options.stop();
         guarded(|| {
             let resolved = self.resolve(scene, assets, &stop)?;
             let plan = Plan::new(scene, &resolved);
-            let estimate = crate::plan::memory::estimate(&plan, rayon::current_num_threads());
+            let estimate = crate::plan::memory::estimate(&plan, rayon::current_num_threads())
+                .with_part(
+                    encoding.and_then(|f| {
+                        crate::plan::memory::encoder_part(f, plan.width, plan.height)
+                    }),
+                );
             let fill = self.placed_for(&plan, false).map_or(0, |p| p.fill_bytes());
             // As `check_memory`: the cache is filled only within the limit.
             let with_fill = estimate.total.saturating_add(fill);

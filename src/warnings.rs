@@ -166,7 +166,7 @@ impl Renderer {
                 Some((gpu, ctx)) => self.render_run(
                     gpu,
                     &ctx,
-                    crate::gpu::Want::Pixels,
+                    (crate::gpu::Want::Pixels, None),
                     &mut scenes,
                     assets,
                     &mut |i, r| {

@@ -449,6 +449,40 @@ fn output_frames_are_held_to_the_limits_before_any_is_drawn() {
 }
 
 #[test]
+fn an_animation_over_the_memory_limit_is_refused_before_any_frame_is_drawn() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.gif"), three_frame_gif()).unwrap();
+    let scene = watermark_scene(dir.path(), "in.gif", None);
+    // 3 frames of 48x36 kept (20736 bytes), the 3 decoded 40x30 source
+    // frames (14400) and the GIF encoder's byte a pixel (5184).
+    let renderer = impasto::Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_limits(Limits {
+            max_render_bytes: 30_000,
+            ..Limits::default()
+        });
+    let out = dir.path().join("out.gif");
+    let err = renderer
+        .render_animation_to_file(
+            &scene,
+            &Assets::new(),
+            &out,
+            AnimationFormat::Gif,
+            &RenderOptions::default(),
+        )
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with("canvas: the animation would need about 0.0 MiB")
+            && message.contains("3 frames of 48x36")
+            && message.contains("gif encoder"),
+        "{message}"
+    );
+    assert!(err.is_bad_input());
+    assert!(!out.exists(), "no file left");
+}
+
+#[test]
 fn the_command_line_animates_with_the_flag_or_the_scene_field() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("in.gif"), three_frame_gif()).unwrap();

@@ -181,10 +181,10 @@ fn an_estimate_whose_request_is_cancelled_decodes_no_more_files() {
     let token = CancelToken::new();
     token.cancel();
     let cancelled = RenderOptions::default().cancel_token(token);
-    let result = r.estimate_render_bytes_with(&scene, &Assets::new(), &cancelled);
+    let result = r.estimate_render_bytes_with(&scene, &Assets::new(), None, &cancelled);
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     let late = RenderOptions::with_timeout(Duration::ZERO);
-    let result = r.estimate_render_bytes_with(&scene, &Assets::new(), &late);
+    let result = r.estimate_render_bytes_with(&scene, &Assets::new(), None, &late);
     assert!(matches!(result, Err(Error::DeadlineExceeded)), "{result:?}");
     // Nothing was wrong with the files: without a stop it is estimated.
     let estimate = r.estimate_render_bytes(&scene, &Assets::new()).unwrap();

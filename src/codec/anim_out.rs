@@ -57,7 +57,7 @@ impl AnimationFormat {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             AnimationFormat::Gif => "gif",
             AnimationFormat::Png => "apng",

@@ -85,7 +85,7 @@ impl OutputFormat {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             OutputFormat::Png => "png",
             OutputFormat::Jpeg { .. } => "jpeg",

@@ -71,7 +71,7 @@ impl Renderer {
         &self,
         gpu: &GpuDevice,
         ctx: &GpuContext,
-        want: Want,
+        (want, encoding): (Want, Option<crate::codec::OutputFormat>),
         scenes: &mut Peekable<impl Iterator<Item = (usize, &'s Scene)>>,
         assets: &Assets,
         on_result: &mut impl FnMut(usize, Result<(Readback, Vec<Warning>), Error>),
@@ -121,7 +121,7 @@ impl Renderer {
                     let resolved = resolved?;
                     warnings.clone_from(&resolved.warnings);
                     let plan = Plan::new(scene, &resolved);
-                    self.check_memory(&plan, None)?;
+                    self.check_memory(&plan, None, encoding)?;
                     match gpu.route() {
                         Route::Gpu if in_run => {
                             gpu.injected_failure()?;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::{Backend, Renderer};
+use crate::codec::OutputFormat;
 use crate::cpu::placed::Placed;
 use crate::error::{Error, Location};
 use crate::placed_cache::{PlacedCache, PlacedCacheStats};
@@ -83,13 +84,17 @@ impl Renderer {
     /// Refuses a plan whose estimated peak memory is over
     /// [`crate::Limits::max_render_bytes`], naming the figure and its largest parts;
     /// `placed` fills the resampled-image cache only if its buffers fit
-    /// under the limit too.
+    /// under the limit too; `encoding` adds what that format's encoder
+    /// holds.
     pub(super) fn check_memory(
         &self,
         plan: &Plan<'_>,
         placed: Option<&mut Placed>,
+        encoding: Option<OutputFormat>,
     ) -> Result<(), Error> {
-        let estimate = crate::plan::memory::estimate(plan, rayon::current_num_threads());
+        let estimate = crate::plan::memory::estimate(plan, rayon::current_num_threads()).with_part(
+            encoding.and_then(|f| crate::plan::memory::encoder_part(f, plan.width, plan.height)),
+        );
         let max = self.limits.max_render_bytes;
         if estimate.total <= max {
             if let Some(p) = placed {

@@ -382,7 +382,7 @@ async fn render_admitted(
     job: Job,
 ) -> Result<Option<Vec<u8>>, ServeError> {
     let assets = Arc::new(job.assets);
-    let paint = job.paint;
+    let (paint, format) = (job.paint, job.format);
     let (renderer, scene, for_estimate) = (
         state.renderer.clone(),
         Arc::clone(&job.scene),
@@ -394,7 +394,7 @@ async fn render_admitted(
         cancel: Some(job.token.clone()),
     };
     let estimate = tokio::task::spawn_blocking(move || {
-        renderer.estimate_render_bytes_with(&scene, &for_estimate, &options)
+        renderer.estimate_render_bytes_with(&scene, &for_estimate, Some(format), &options)
     })
     .await
     .map_err(|e| ServeError::Internal(format!("estimate task: {e}")))?
