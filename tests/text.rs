@@ -495,3 +495,30 @@ fn bad_text_fit_fields_are_refused_naming_the_field() {
         assert!(err.contains(field) && err.contains(says), "{field}: {err}");
     }
 }
+
+#[test]
+fn line_separators_break_lines_and_other_control_characters_are_not_drawn() {
+    let r = renderer();
+    // No box: one line unless the text breaks it (so not the line
+    // breaker's mandatory breaks, which only wrapping applies). Controls
+    // are dropped before shaping, whatever the fonts draw for them (some
+    // system fonts draw boxes; the bundled ones nothing).
+    let scene = |text: &str| {
+        json!({"width": 200, "height": 120, "layers": [
+            {"type": "text", "text": text, "size": 24}]})
+    };
+    let plain = render(&r, scene("ab\ncd"));
+    for text in [
+        "ab\u{2028}cd",
+        "ab\u{2029}cd",
+        "ab\u{85}cd",
+        "a\u{1b}b\ncd\u{7f}",
+    ] {
+        assert!(
+            render(&r, scene(text)) == plain,
+            "{text:?} is drawn as \"ab\\ncd\""
+        );
+    }
+    // Not vacuous: one line is not two.
+    assert!(render(&r, scene("abcd")) != plain);
+}

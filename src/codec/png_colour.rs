@@ -193,6 +193,12 @@ fn gama_chrm_profile(gama: Option<u32>, chrm: Option<[u32; 8]>) -> Result<Option
         if g == 0 {
             return Err("a gamma of 0".into());
         }
+        // libpng's range: outside it a file is broken, not meant.
+        if !(16..=625_000_000).contains(&g) {
+            return Err(format!(
+                "a gamma of {g}/100000, outside libpng's 16 to 625000000"
+            ));
+        }
         let curve = ToneReprCurve::Parametric(vec![100_000.0 / g as f32]);
         profile.red_trc = Some(curve.clone());
         profile.green_trc = Some(curve.clone());
@@ -246,6 +252,9 @@ mod tests {
     #[test]
     fn degenerate_gama_and_chrm_are_refused_with_a_reason() {
         assert!(gama_chrm_profile(Some(0), None).is_err());
+        assert!(gama_chrm_profile(Some(1), None).is_err());
+        assert!(gama_chrm_profile(Some(u32::MAX), None).is_err());
+        assert!(gama_chrm_profile(Some(16), None).is_ok());
         let mut flat = SRGB_CHRM;
         flat[1] = 0; // white y = 0
         assert!(gama_chrm_profile(None, Some(flat)).is_err());

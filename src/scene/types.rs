@@ -268,7 +268,7 @@ pub enum VAlign {
 /// Its [`Default`] is every default of the format, with empty text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextLayer {
-    /// UTF-8 text; `\n` breaks lines. Required in a scene file; the
+    /// UTF-8 text; `\n` (and `\r`, VT, FF, NEL, U+2028, U+2029) breaks lines, other control characters are not drawn. Required in a scene file; the
     /// [`Default`] is empty.
     pub text: String,
     /// Font size in pixels, 0.01..=10000. Default: 32.

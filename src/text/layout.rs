@@ -144,8 +144,46 @@ pub(crate) fn plan(
     Some((buffer, plan))
 }
 
+/// Whether `c` ends a line as `\n` does: vertical tab, form feed, next
+/// line (U+0085), line and paragraph separators (U+2028, U+2029).
+fn breaks_line(c: char) -> bool {
+    matches!(c, '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Whether `c` is a control character that is not drawn: C0 but tab, line
+/// feed and carriage return; DEL; C1 (fonts draw them as boxes).
+pub(crate) fn is_undrawn_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r') && !breaks_line(c)
+}
+
+/// The text as it is laid out: the line-breaking characters of
+/// [`breaks_line`] as `\n`, the control characters of
+/// [`is_undrawn_control`] left out; `None` when there are none.
+fn drawn_text(text: &str) -> Option<String> {
+    if !text
+        .chars()
+        .any(|c| breaks_line(c) || is_undrawn_control(c))
+    {
+        return None;
+    }
+    Some(
+        text.chars()
+            .filter(|&c| !is_undrawn_control(c))
+            .map(|c| if breaks_line(c) { '\n' } else { c })
+            .collect(),
+    )
+}
+
 /// Lays a text layer out as it is drawn, overflow settled.
 pub(crate) fn fit(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Fitted {
+    let normalized;
+    let t = match drawn_text(&t.text) {
+        Some(text) => {
+            normalized = TextLayer { text, ..t.clone() };
+            &normalized
+        }
+        None => t,
+    };
     let size = t.size as f32;
     match t.overflow {
         Overflow::Clip => limit(fonts, layer, t, size, false),
@@ -361,6 +399,15 @@ pub(crate) fn missing_chars(buffer: &Buffer) -> Vec<char> {
 mod tests {
     use super::*;
     use crate::scene::Scene;
+
+    #[test]
+    fn separators_break_lines_and_other_controls_are_left_out() {
+        assert_eq!(drawn_text("plain\ttext\n"), None);
+        assert_eq!(
+            drawn_text("a\u{1b}b\u{7f}c\u{85}d\u{2028}e\u{2029}f\u{0c}g\u{9b}h").as_deref(),
+            Some("abc\nd\ne\nf\ngh")
+        );
+    }
     use crate::text::{FontOptions, TextEngine};
 
     /// Glyph ids and pen positions of every run of a layout.

@@ -465,7 +465,7 @@ fn covers(fonts: &mut FontSystem, t: &TextLayer) -> bool {
     let charmap = font.as_swash().charmap();
     t.text
         .chars()
-        .filter(|&c| c != '\n' && c != '\r')
+        .filter(|&c| !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}'))
         .all(|c| charmap.map(c) != 0)
 }
 
