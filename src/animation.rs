@@ -173,8 +173,25 @@ impl Renderer {
             crate::codec::webp_fits(scene.width, scene.height)?;
         }
         let pending = codec::PendingFile::create(path)?;
-        let anim = self.render_animation_for(scene, assets, options, Some(format))?;
-        pending.commit(&anim.encode(format)?)
+        pending.commit(&self.render_animation_encoded(scene, assets, format, options)?)
+    }
+
+    /// Renders `scene`'s animation and encodes it in `format`: the file's
+    /// bytes, for a stream or a response. A canvas the format cannot hold
+    /// is refused before any frame is drawn, and the memory check counts
+    /// the format's encoder.
+    pub fn render_animation_encoded(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        format: AnimationFormat,
+        options: &RenderOptions,
+    ) -> Result<Vec<u8>, Error> {
+        if let AnimationFormat::WebP { .. } | AnimationFormat::WebPLossless = format {
+            crate::codec::webp_fits(scene.width, scene.height)?;
+        }
+        self.render_animation_for(scene, assets, options, Some(format))?
+            .encode(format)
     }
 
     /// Refuses an animation whose frames (8-bit RGBA, all kept until it is

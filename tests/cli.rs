@@ -2,7 +2,7 @@
 //! line on stderr naming the problem, no output file and no temporary file
 //! left behind), and the successful paths.
 //!
-//! Over 600 lines on purpose: 34 tests of one contract (the CLI's exit
+//! Over 600 lines on purpose: 35 tests of one contract (the CLI's exit
 //! statuses and messages), kept together so that a new subcommand's bad
 //! inputs are added beside the others.
 
@@ -199,6 +199,49 @@ fn a_canvas_larger_than_webp_holds_is_bad_input_before_rendering() {
     assert_bad_input(&case, &run, "larger than WebP's 16383x16383");
     let run = case.render("wide.webp", &["--animate"]);
     assert_bad_input(&case, &run, "larger than WebP's 16383x16383");
+}
+
+#[test]
+fn dash_writes_the_format_given_to_standard_output() {
+    let case = Case::new();
+    case.scene(&layer_scene(r##"{"type": "rect", "color": "#f00"}"##));
+    let out = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(["render", "assets/scene.json", "-o", "-", "--format", "png"])
+        .args(["--backend", "cpu"])
+        .current_dir(case.dir.path())
+        .output()
+        .expect("run impasto");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let img = image::load_from_memory(&out.stdout).expect("a PNG on stdout");
+    assert_eq!((img.width(), img.height()), (16, 12));
+    // --format also overrides a file's extension.
+    std::fs::create_dir_all(case.path("out")).unwrap();
+    let run = impasto(
+        &[
+            "render",
+            "assets/scene.json",
+            "-o",
+            "out/x.dat",
+            "--format",
+            "webp",
+        ],
+        case.dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        &std::fs::read(case.path("out/x.dat")).unwrap()[8..12],
+        b"WEBP"
+    );
+    std::fs::remove_file(case.path("out/x.dat")).unwrap();
+    let run = impasto(
+        &["render", "assets/scene.json", "-o", "-", "--backend", "cpu"],
+        case.dir.path(),
+    );
+    assert_bad_input(&case, &run, "give the format with --format");
 }
 
 #[test]

@@ -60,9 +60,13 @@ enum Command {
         /// straight alpha), .jpg/.jpeg (flattened over white), .webp (lossy
         /// at --quality with straight alpha kept, or lossless with --lossless),
         /// .avif (at --quality, alpha kept), .gif (256 colours; animated
-        /// with --animate).
+        /// with --animate). `-` writes to standard output (with --format).
         #[arg(short, long)]
         output: PathBuf,
+        /// The output format, whatever the file name says: png, jpg, webp,
+        /// avif or gif. Needed with `-o -`.
+        #[arg(long, value_parser = ["png", "jpg", "jpeg", "webp", "avif", "gif"])]
+        format: Option<String>,
         /// Which compositor renders.
         #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
         backend: BackendArg,
@@ -390,6 +394,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             scene,
             set,
             output,
+            format: format_name,
             backend,
             gpu_compositor,
             assets,
@@ -433,8 +438,29 @@ fn run_command(command: Command) -> Result<(), Error> {
                 Some(t) => RenderOptions::with_timeout(t),
                 None => RenderOptions::default(),
             };
+            // The name the format is read from: the file's, or --format's.
+            let to_stdout = output.as_os_str() == "-";
+            let named = match &format_name {
+                Some(ext) if to_stdout => PathBuf::from(format!("stdout.{ext}")),
+                Some(ext) => output.with_extension(ext),
+                None if to_stdout => {
+                    return Err(Error::Options(
+                        "-o - writes to standard output: give the format with --format png, jpg, webp, avif or gif".into(),
+                    ))
+                }
+                None => output.clone(),
+            };
+            if to_stdout {
+                return oneoff::render_to_stdout(
+                    &renderer,
+                    &scene,
+                    &named,
+                    (quality, lossless, animate || scene.animate),
+                    &options,
+                );
+            }
             if animate || scene.animate {
-                let format = AnimationFormat::from_path(&output, quality, lossless)?;
+                let format = AnimationFormat::from_path(&named, quality, lossless)?;
                 return renderer.render_animation_to_file(
                     &scene,
                     &Assets::new(),
@@ -443,15 +469,15 @@ fn run_command(command: Command) -> Result<(), Error> {
                     &options,
                 );
             }
-            if oneoff::has_extension(&output, "gif") {
+            if oneoff::has_extension(&named, "gif") {
                 // No animation asked for: the still scene as a one-frame GIF.
                 let still = renderer.render_with(&scene, &Assets::new(), &options)?;
                 return RenderedAnimation::still(still).save(&output, AnimationFormat::Gif);
             }
             let format = if lossless {
-                OutputFormat::from_path_lossless(&output)?
+                OutputFormat::from_path_lossless(&named)?
             } else {
-                OutputFormat::from_path(&output, quality)?
+                OutputFormat::from_path(&named, quality)?
             };
             let warnings = renderer.render_to_file_report(
                 &scene,

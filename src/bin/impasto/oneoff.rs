@@ -94,6 +94,51 @@ fn values(sets: &[String]) -> Result<BTreeMap<String, String>, Error> {
     Ok(row)
 }
 
+/// `impasto render -o - --format F`: the render encoded as `named`'s
+/// extension says (`(quality, lossless, animate)` as for a file), written
+/// to standard output, which may not be a terminal. The warnings go to
+/// stderr as usual.
+pub fn render_to_stdout(
+    renderer: &impasto::Renderer,
+    scene: &Scene,
+    named: &Path,
+    (quality, lossless, animate): (u8, bool, bool),
+    options: &impasto::RenderOptions,
+) -> Result<(), Error> {
+    use impasto::codec::{AnimationFormat, OutputFormat};
+    use std::io::{IsTerminal, Write};
+    let stdout = std::io::stdout();
+    if stdout.is_terminal() {
+        return Err(Error::Options(
+            "-o -: standard output is a terminal; redirect it to a file or a pipe".into(),
+        ));
+    }
+    let assets = impasto::Assets::new();
+    let bytes = if animate {
+        let format = AnimationFormat::from_path(named, quality, lossless)?;
+        renderer.render_animation_encoded(scene, &assets, format, options)?
+    } else if has_extension(named, "gif") {
+        let still = renderer.render_with(scene, &assets, options)?;
+        impasto::RenderedAnimation::still(still).encode(AnimationFormat::Gif)?
+    } else {
+        let format = if lossless {
+            OutputFormat::from_path_lossless(named)?
+        } else {
+            OutputFormat::from_path(named, quality)?
+        };
+        let rendered = renderer.render_encoded(scene, &assets, format, options)?;
+        print_warnings(rendered.warnings());
+        rendered.encode()?
+    };
+    let io = |source| Error::Io {
+        path: "<stdout>".into(),
+        source,
+    };
+    let mut out = stdout.lock();
+    out.write_all(&bytes).map_err(io)?;
+    out.flush().map_err(io)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
