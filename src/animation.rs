@@ -21,7 +21,7 @@ use image::RgbaImage;
 
 use crate::asset_files::resolve_asset;
 use crate::codec::{self, AnimationFormat, Delay, Loop};
-use crate::error::{Error, Location};
+use crate::error::{Error, Location, SceneError};
 use crate::scene::{LayerKind, Scene};
 use crate::{Assets, RenderOptions, Renderer};
 
@@ -288,6 +288,8 @@ impl Renderer {
         let mut scene = scene.clone();
         let mut sources: Vec<Source> = Vec::new();
         let mut by_path: HashMap<PathBuf, usize> = HashMap::new();
+        let (scene_w, scene_h) = (scene.width, scene.height);
+        let (mut decoded_bytes, mut output_frames) = (0u64, 0u64);
         for index in 0..scene.layers.len() {
             let layer = &mut scene.layers[index];
             let LayerKind::Image(il) = &mut layer.kind else {
@@ -324,6 +326,38 @@ impl Renderer {
                 .map_err(|e| fail("src", format!("{:?}: {}", il.src, e.0)))?;
             if !info.is_animated() {
                 continue;
+            }
+            // From the headers, before decoding: the sources' frames so far
+            // and this one's, and at least as many output frames as it has,
+            // must fit the memory limit (the full check, with the timeline
+            // and the encoder, follows once every source is decoded).
+            let frame_bytes = |(w, h): (u32, u32)| u64::from(w) * u64::from(h) * 4;
+            decoded_bytes = decoded_bytes
+                .saturating_add(u64::from(info.frames).saturating_mul(frame_bytes(info.size)));
+            output_frames = output_frames.max(u64::from(info.frames));
+            let needed = decoded_bytes
+                .saturating_add(output_frames.saturating_mul(frame_bytes((scene_w, scene_h))));
+            if needed > limits.max_render_bytes {
+                return Err(Error::OverMemoryLimit {
+                    error: SceneError {
+                        location: Location::Layer {
+                            index,
+                            kind: Some("image".into()),
+                        },
+                        field: Some("src".into()),
+                        message: format!(
+                            "{:?}: its {} frames of {}x{}, decoded, and as many frames of the canvas would need about {} of memory, over the limit of {} (max_render_bytes)",
+                            il.src,
+                            info.frames,
+                            info.size.0,
+                            info.size.1,
+                            crate::plan::memory::mib(needed),
+                            crate::plan::memory::mib(limits.max_render_bytes)
+                        ),
+                    },
+                    needed,
+                    limit: limits.max_render_bytes,
+                });
             }
             let anim = codec::decode_animation(&bytes, &limits, None)
                 .map_err(|e| fail("src", format!("{:?}: {}", il.src, e.0)))?;

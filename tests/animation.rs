@@ -455,31 +455,42 @@ fn an_animation_over_the_memory_limit_is_refused_before_any_frame_is_drawn() {
     let scene = watermark_scene(dir.path(), "in.gif", None);
     // 3 frames of 48x36 kept (20736 bytes), the 3 decoded 40x30 source
     // frames (14400) and the GIF encoder's byte a pixel (5184).
-    let renderer = impasto::Renderer::new(impasto::Backend::Cpu)
-        .unwrap()
-        .with_limits(Limits {
-            max_render_bytes: 30_000,
-            ..Limits::default()
-        });
-    let out = dir.path().join("out.gif");
-    let err = renderer
-        .render_animation_to_file(
-            &scene,
-            &Assets::new(),
-            &out,
-            AnimationFormat::Gif,
-            &RenderOptions::default(),
-        )
-        .unwrap_err();
-    let message = err.to_string();
+    let render = |max_render_bytes| {
+        let renderer = impasto::Renderer::new(impasto::Backend::Cpu)
+            .unwrap()
+            .with_limits(Limits {
+                max_render_bytes,
+                ..Limits::default()
+            });
+        let out = dir.path().join("out.gif");
+        let err = renderer
+            .render_animation_to_file(
+                &scene,
+                &Assets::new(),
+                &out,
+                AnimationFormat::Gif,
+                &RenderOptions::default(),
+            )
+            .unwrap_err();
+        assert!(err.is_bad_input());
+        assert!(!out.exists(), "no file left");
+        err.to_string()
+    };
+    // Frames and sources fit, not with the encoder: refused once decoded.
+    let message = render(38_000);
     assert!(
         message.starts_with("canvas: the animation would need about 0.0 MiB")
             && message.contains("3 frames of 48x36")
             && message.contains("gif encoder"),
         "{message}"
     );
-    assert!(err.is_bad_input());
-    assert!(!out.exists(), "no file left");
+    // Not even the source's frames and as many output frames: refused
+    // from the file's headers, naming the layer, before it is decoded.
+    let message = render(30_000);
+    assert!(
+        message.starts_with("layer 0 (image): field \"src\": \"in.gif\": its 3 frames of 40x30"),
+        "{message}"
+    );
 }
 
 #[test]
