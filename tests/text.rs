@@ -522,3 +522,39 @@ fn line_separators_break_lines_and_other_control_characters_are_not_drawn() {
     // Not vacuous: one line is not two.
     assert!(render(&r, scene("abcd")) != plain);
 }
+
+#[test]
+fn a_heart_with_the_emoji_selector_is_drawn_in_colour_from_the_emoji_font() {
+    // Uses the system's colour emoji font (CI installs
+    // fonts-noto-color-emoji); text fonts that have U+2764 come first in
+    // fallback and drew it as a black heart.
+    let cpu = Renderer::new(Backend::Cpu).unwrap();
+    let has_emoji = cpu
+        .font_families()
+        .unwrap()
+        .iter()
+        .any(|f| f.contains("Emoji"));
+    if !has_emoji {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "no colour emoji font found: CI must install fonts-noto-color-emoji"
+        );
+        eprintln!("SKIPPED a_heart_with_the_emoji_selector: no emoji font installed (apt-get install fonts-noto-color-emoji)");
+        return;
+    }
+    for (name, r) in std::iter::once(("cpu", &cpu)).chain(gpu_renderer().map(|g| ("gpu", g))) {
+        let img = render(
+            r,
+            json!({"width": 200, "height": 60, "background": "#ffffff", "layers": [
+                {"type": "text", "text": "I \u{2764}\u{FE0F} it", "size": 40, "color": "#000000"}]}),
+        );
+        let red = img
+            .pixels()
+            .filter(|p| p[0] > 150 && p[1] < 100 && p[2] < 100)
+            .count();
+        assert!(
+            red > 200,
+            "{name}: {red} red pixels: the heart is not in colour"
+        );
+    }
+}

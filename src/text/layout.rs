@@ -372,9 +372,95 @@ fn shape(
         Align::Center => CtAlign::Center,
         Align::Right => CtAlign::Right,
     };
-    buffer.set_text(text, &attrs, Shaping::Advanced, Some(align));
+    // A character asking for emoji presentation (U+FE0F after it, as in
+    // "❤️") is drawn from a colour emoji font when there is one: fallback
+    // alone takes the first font that has it, often a text font's black
+    // heart.
+    let emoji = text
+        .contains(EMOJI_PRESENTATION)
+        .then(|| emoji_family(fonts))
+        .flatten();
+    match emoji {
+        Some(family) => {
+            let colour = attrs.clone().family(Family::Name(&family));
+            let spans = emoji_spans(text).into_iter().map(|(range, is_emoji)| {
+                let a = if is_emoji {
+                    colour.clone()
+                } else {
+                    attrs.clone()
+                };
+                (&text[range], a)
+            });
+            buffer.set_rich_text(spans, &attrs, Shaping::Advanced, Some(align));
+        }
+        None => buffer.set_text(text, &attrs, Shaping::Advanced, Some(align)),
+    }
     buffer.shape_until_scroll(fonts, false);
     buffer
+}
+
+/// VARIATION SELECTOR-16: the character before it is shown as an emoji.
+const EMOJI_PRESENTATION: char = '\u{FE0F}';
+
+/// The family of an installed colour emoji font (Noto Color Emoji first).
+fn emoji_family(fonts: &FontSystem) -> Option<String> {
+    let mut best: Option<String> = None;
+    for face in fonts.db().faces() {
+        for (name, _) in &face.families {
+            if name == "Noto Color Emoji" {
+                return Some(name.clone());
+            }
+            if best.is_none() && name.contains("Emoji") {
+                best = Some(name.clone());
+            }
+        }
+    }
+    best
+}
+
+/// `text` cut into byte ranges, each with whether it is an emoji sequence
+/// asking for emoji presentation: a character followed by U+FE0F, with
+/// what belongs to it (a keycap's U+20E3, skin tones, tag characters, and
+/// the characters joined to it by U+200D with their own U+FE0F).
+fn emoji_spans(text: &str) -> Vec<(std::ops::Range<usize>, bool)> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let end_of = |i: usize| chars.get(i).map_or(text.len(), |&(at, _)| at);
+    let joins = |c: char| matches!(c, '\u{FE0F}' | '\u{20E3}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0020}'..='\u{E007F}');
+    let mut spans = Vec::new();
+    let (mut plain_from, mut i) = (0usize, 0usize);
+    while i < chars.len() {
+        let starts = chars
+            .get(i + 1)
+            .is_some_and(|&(_, c)| c == EMOJI_PRESENTATION)
+            && chars[i].1 != EMOJI_PRESENTATION;
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let start = chars[i].0;
+        let mut j = i + 1;
+        loop {
+            while chars.get(j).is_some_and(|&(_, c)| joins(c)) {
+                j += 1;
+            }
+            // A zero-width joiner and the character it joins.
+            if chars.get(j).is_some_and(|&(_, c)| c == '\u{200D}') && j + 1 < chars.len() {
+                j += 2;
+                continue;
+            }
+            break;
+        }
+        if plain_from < start {
+            spans.push((plain_from..start, false));
+        }
+        spans.push((start..end_of(j), true));
+        plain_from = end_of(j);
+        i = j;
+    }
+    if plain_from < text.len() {
+        spans.push((plain_from..text.len(), false));
+    }
+    spans
 }
 
 /// The characters of a layout that no available font can draw (shaped as
@@ -399,6 +485,36 @@ pub(crate) fn missing_chars(buffer: &Buffer) -> Vec<char> {
 mod tests {
     use super::*;
     use crate::scene::Scene;
+
+    #[test]
+    fn emoji_presentation_sequences_are_cut_out_whole() {
+        let spans = |t: &str| -> Vec<(String, bool)> {
+            emoji_spans(t)
+                .into_iter()
+                .map(|(r, e)| (t[r].to_owned(), e))
+                .collect()
+        };
+        assert_eq!(spans("plain ❤ text"), [("plain ❤ text".into(), false)]);
+        assert_eq!(
+            spans("I ❤\u{FE0F} it"),
+            [
+                ("I ".into(), false),
+                ("❤\u{FE0F}".into(), true),
+                (" it".into(), false)
+            ]
+        );
+        // Joined to another emoji, and a keycap, and one at the very end.
+        assert_eq!(
+            spans("❤\u{FE0F}\u{200D}🔥1\u{FE0F}\u{20E3}x☀\u{FE0F}"),
+            [
+                ("❤\u{FE0F}\u{200D}🔥".into(), true),
+                ("1\u{FE0F}\u{20E3}".into(), true),
+                ("x".into(), false),
+                ("☀\u{FE0F}".into(), true)
+            ]
+        );
+        assert_eq!(spans("\u{FE0F}a"), [("\u{FE0F}a".into(), false)]);
+    }
 
     #[test]
     fn separators_break_lines_and_other_controls_are_left_out() {
