@@ -2,7 +2,7 @@
 //! line on stderr naming the problem, no output file and no temporary file
 //! left behind), and the successful paths.
 //!
-//! Over 600 lines on purpose: 35 tests of one contract (the CLI's exit
+//! Over 600 lines on purpose: 36 tests of one contract (the CLI's exit
 //! statuses and messages), kept together so that a new subcommand's bad
 //! inputs are added beside the others.
 
@@ -242,6 +242,17 @@ fn dash_writes_the_format_given_to_standard_output() {
         case.dir.path(),
     );
     assert_bad_input(&case, &run, "give the format with --format");
+}
+
+#[test]
+fn an_image_variable_naming_no_file_is_bad_input_naming_the_variable() {
+    let case = Case::new();
+    case.scene(
+        r##"{"variables": {"img": {"type": "image"}}, "width": 8, "height": 8,
+            "layers": [{"type": "image", "src": "{{img}}"}]}"##,
+    );
+    let run = case.render("a.png", &["--set", "img=missing.png"]);
+    assert_bad_input(&case, &run, "(from variable \"img\")");
 }
 
 #[test]

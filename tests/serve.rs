@@ -472,6 +472,26 @@ fn urls_made_by_impasto_sign_are_served_and_match_the_documented_form() {
 }
 
 #[test]
+fn an_image_variable_naming_no_file_is_400_naming_the_variable() {
+    let dir = template_dir();
+    std::fs::write(
+        dir.path().join("pic.json"),
+        r#"{ "variables": { "img": { "type": "image" } }, "width": 8, "height": 8,
+            "layers": [ { "type": "image", "src": "{{img}}" } ] }"#,
+    )
+    .expect("write template");
+    let server = Server::start(&["--templates", dir.path().to_str().expect("utf-8")]);
+    let answer = get(&server.url("/t/pic.png?img=nowhere.png"));
+    assert_eq!(answer.0, 400, "{}", String::from_utf8_lossy(&answer.2));
+    let body: serde_json::Value = serde_json::from_slice(&answer.2).expect("JSON body");
+    assert_eq!(body["variable"], "img", "{body}");
+    assert_eq!(
+        (body["layer"].as_u64(), body["field"].as_str()),
+        (Some(0), Some("src"))
+    );
+}
+
+#[test]
 fn head_of_a_t_url_checks_the_scene_without_painting_it() {
     let dir = template_dir();
     std::fs::write(

@@ -411,83 +411,88 @@ fn run_command(command: Command) -> Result<(), Error> {
             no_shrink_on_load,
             timeout,
         } => {
-            let scene = oneoff::load(&scene, &set)?;
-            let mut renderer = Renderer::new(backend.into())?
-                .with_gpu_compositor(gpu_compositor.into())
-                .with_limits(Limits {
-                    max_canvas_pixels,
-                    max_image_pixels,
-                    max_render_bytes,
-                    ..Limits::default()
-                });
-            if let Some(root) = assets {
-                renderer = renderer.with_asset_root(root);
-            }
-            for dir in font_dirs {
-                renderer = renderer.with_font_dir(dir);
-            }
-            renderer = renderer
-                .with_system_fonts(!no_system_fonts)
-                .with_missing_glyphs(missing_glyphs.into())
-                .with_shrink_on_load_mode(if no_shrink_on_load {
-                    impasto::ShrinkOnLoad::Off
-                } else {
-                    shrink_on_load.into()
-                });
-            let options = match timeout {
-                Some(t) => RenderOptions::with_timeout(t),
-                None => RenderOptions::default(),
-            };
-            // The name the format is read from: the file's, or --format's.
-            let to_stdout = output.as_os_str() == "-";
-            let named = match &format_name {
-                Some(ext) if to_stdout => PathBuf::from(format!("stdout.{ext}")),
-                Some(ext) => output.with_extension(ext),
-                None if to_stdout => {
-                    return Err(Error::Options(
-                        "-o - writes to standard output: give the format with --format png, jpg, webp, avif or gif".into(),
-                    ))
+            let (scene, template) = oneoff::load(&scene, &set)?;
+            // A render error in a field a variable filled (an image `src`
+            // naming no file) names the variable, as binding errors do.
+            let render = || -> Result<(), Error> {
+                let mut renderer = Renderer::new(backend.into())?
+                    .with_gpu_compositor(gpu_compositor.into())
+                    .with_limits(Limits {
+                        max_canvas_pixels,
+                        max_image_pixels,
+                        max_render_bytes,
+                        ..Limits::default()
+                    });
+                if let Some(root) = assets {
+                    renderer = renderer.with_asset_root(root);
                 }
-                None => output.clone(),
-            };
-            if to_stdout {
-                return oneoff::render_to_stdout(
-                    &renderer,
-                    &scene,
-                    &named,
-                    (quality, lossless, animate || scene.animate),
-                    &options,
-                );
-            }
-            if animate || scene.animate {
-                let format = AnimationFormat::from_path(&named, quality, lossless)?;
-                return renderer.render_animation_to_file(
+                for dir in font_dirs {
+                    renderer = renderer.with_font_dir(dir);
+                }
+                renderer = renderer
+                    .with_system_fonts(!no_system_fonts)
+                    .with_missing_glyphs(missing_glyphs.into())
+                    .with_shrink_on_load_mode(if no_shrink_on_load {
+                        impasto::ShrinkOnLoad::Off
+                    } else {
+                        shrink_on_load.into()
+                    });
+                let options = match timeout {
+                    Some(t) => RenderOptions::with_timeout(t),
+                    None => RenderOptions::default(),
+                };
+                // The name the format is read from: the file's, or --format's.
+                let to_stdout = output.as_os_str() == "-";
+                let named = match &format_name {
+                    Some(ext) if to_stdout => PathBuf::from(format!("stdout.{ext}")),
+                    Some(ext) => output.with_extension(ext),
+                    None if to_stdout => {
+                        return Err(Error::Options(
+                            "-o - writes to standard output: give the format with --format png, jpg, webp, avif or gif".into(),
+                        ))
+                    }
+                    None => output.clone(),
+                };
+                if to_stdout {
+                    return oneoff::render_to_stdout(
+                        &renderer,
+                        &scene,
+                        &named,
+                        (quality, lossless, animate || scene.animate),
+                        &options,
+                    );
+                }
+                if animate || scene.animate {
+                    let format = AnimationFormat::from_path(&named, quality, lossless)?;
+                    return renderer.render_animation_to_file(
+                        &scene,
+                        &Assets::new(),
+                        &output,
+                        format,
+                        &options,
+                    );
+                }
+                if oneoff::has_extension(&named, "gif") {
+                    // No animation asked for: the still scene as a one-frame GIF.
+                    let still = renderer.render_with(&scene, &Assets::new(), &options)?;
+                    return RenderedAnimation::still(still).save(&output, AnimationFormat::Gif);
+                }
+                let format = if lossless {
+                    OutputFormat::from_path_lossless(&named)?
+                } else {
+                    OutputFormat::from_path(&named, quality)?
+                };
+                let warnings = renderer.render_to_file_report(
                     &scene,
                     &Assets::new(),
                     &output,
                     format,
                     &options,
-                );
-            }
-            if oneoff::has_extension(&named, "gif") {
-                // No animation asked for: the still scene as a one-frame GIF.
-                let still = renderer.render_with(&scene, &Assets::new(), &options)?;
-                return RenderedAnimation::still(still).save(&output, AnimationFormat::Gif);
-            }
-            let format = if lossless {
-                OutputFormat::from_path_lossless(&named)?
-            } else {
-                OutputFormat::from_path(&named, quality)?
+                )?;
+                oneoff::print_warnings(&warnings);
+                Ok(())
             };
-            let warnings = renderer.render_to_file_report(
-                &scene,
-                &Assets::new(),
-                &output,
-                format,
-                &options,
-            )?;
-            oneoff::print_warnings(&warnings);
-            Ok(())
+            render().map_err(|e| template.attribute(e))
         }
         Command::Bench(_) | Command::Batch(_) | Command::Serve(_) | Command::Sign(_) => {
             unreachable!("run() handles bench, batch, serve and sign")

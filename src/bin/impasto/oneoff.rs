@@ -60,8 +60,9 @@ pub fn print_warnings(warnings: &[Warning]) {
 }
 
 /// The scene to render: `path` (or standard input for `-`), a plain scene
-/// or a template bound to the `--set` values.
-pub fn load(path: &Path, sets: &[String]) -> Result<Scene, Error> {
+/// or a template bound to the `--set` values; and the template, which
+/// names the variables of a later render error.
+pub fn load(path: &Path, sets: &[String]) -> Result<(Scene, Template), Error> {
     let template = if path.as_os_str() == "-" {
         let stdin = std::io::stdin().lock();
         Template::from_reader(stdin, impasto::scene::MAX_SCENE_BYTES, "<stdin>")?
@@ -70,7 +71,8 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Scene, Error> {
     };
     let row = values(sets)?;
     template.check_names(row.keys().map(String::as_str))?;
-    template.bind(&row)
+    let scene = template.bind(&row)?;
+    Ok((scene, template))
 }
 
 /// Whether `path`'s extension is `ext` (ASCII case ignored).

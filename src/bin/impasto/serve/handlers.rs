@@ -237,7 +237,9 @@ pub async fn post_template(
     let template = load_template(&state, &name).await?;
     let scene = template.bind_json(&values)?;
     let max_age = state.cache_max_age;
-    respond(state, scene, format, &headers, max_age, false).await
+    respond(state, scene, format, &headers, max_age, false)
+        .await
+        .map_err(|e| attributed(&template, e))
 }
 
 /// `GET /t/{name}.{ext}?var=value&...`: the query holds the variables
@@ -287,7 +289,18 @@ pub async fn get_template(
     template.check_names(row.keys().map(String::as_str))?;
     let scene = template.bind(&row)?;
     let head = method == Method::HEAD;
-    respond(state, scene, format, &headers, max_age, head).await
+    respond(state, scene, format, &headers, max_age, head)
+        .await
+        .map_err(|e| attributed(&template, e))
+}
+
+/// A render error in a field a variable filled (an image `src` naming no
+/// file) names the variable, as binding errors do.
+fn attributed(template: &Template, e: ServeError) -> ServeError {
+    match e {
+        ServeError::Render(e) => ServeError::Render(template.attribute(e)),
+        other => other,
+    }
 }
 
 /// Whether `name` may name a template file: 1 to 64 ASCII letters, digits,
