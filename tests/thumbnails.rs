@@ -212,6 +212,57 @@ fn cover_makes_squares_and_a_clean_run_exits_zero() {
 }
 
 #[test]
+fn webp_thumbnails_are_lossless() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
+    write(&input, "logo.png", &half_transparent_png());
+    let (i, o) = (input.to_str().unwrap(), output.to_str().unwrap());
+    let (status, err) = thumbnails(&[i, o, "--format", "webp", "--size", "20"]);
+    assert_eq!(status, 0, "{err}");
+    let bytes = std::fs::read(output.join("logo.webp")).unwrap();
+    assert_eq!(&bytes[12..16], b"VP8L", "a lossless WebP");
+}
+
+#[test]
+fn photos_are_never_replaced_by_their_thumbnails() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let input = dir.path().join("in");
+    write(&input, "a.jpg", &rotated_jpeg());
+    write(&input, "in/a.jpg", &rotated_jpeg());
+    let original = std::fs::read(input.join("a.jpg")).unwrap();
+    let i = input.to_str().unwrap();
+    // The same folder: refused before anything is written.
+    let (status, err) = thumbnails(&[i, i]);
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("is the input folder"), "{err}");
+    assert_eq!(std::fs::read(input.join("a.jpg")).unwrap(), original);
+    // The input inside the output: in/in/a.jpg's thumbnail would be
+    // in/a.jpg, itself an input: that file fails, the photo stays.
+    let (status, err) = thumbnails(&[i, dir.path().to_str().unwrap()]);
+    assert_eq!(status, 3, "{err}");
+    assert!(err.contains("would replace an input file"), "{err}");
+    assert_eq!(std::fs::read(input.join("a.jpg")).unwrap(), original);
+    assert!(
+        dir.path().join("a.jpg").exists(),
+        "in/a.jpg's own thumbnail"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_to_a_folder_is_reported_not_skipped_silently() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let input = dir.path().join("in");
+    write(&dir.path().join("elsewhere"), "b.jpg", &rotated_jpeg());
+    std::fs::create_dir_all(&input).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("elsewhere"), input.join("linked")).unwrap();
+    let output = dir.path().join("out");
+    let (status, err) = thumbnails(&[input.to_str().unwrap(), output.to_str().unwrap()]);
+    assert_eq!(status, 3, "{err}");
+    assert!(err.contains("a symbolic link to a folder"), "{err}");
+}
+
+#[test]
 fn bad_arguments_exit_two_before_anything_is_written() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let missing = dir.path().join("missing");

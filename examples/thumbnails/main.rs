@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release --example thumbnails -- INPUT_DIR OUTPUT_DIR \
 //!     [--size 256] [--fit contain|cover] [--no-upscale] [--format jpg|webp|png] \
-//!     [--quality 85] [--backend auto|cpu|gpu] [--jobs N]
+//!     [--quality 85] [--backend auto|cpu|gpu] [--jobs N] \
+//!     [--max-render-bytes BYTES] [--shrink-on-load fast|fine|off]
 //! ```
 //!
 //! PNG, JPEG, WebP and GIF (its first frame) files are rendered (EXIF
@@ -23,8 +24,29 @@ mod walk;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+/// On SIGINT, SIGTERM or SIGHUP, the thumbnails being written (temporary
+/// files beside their outputs) are deleted before the process exits with
+/// 128 + the signal, as `impasto render` does.
+#[cfg(unix)]
+fn remove_temp_files_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            impasto::interrupt::remove_temp_files();
+            std::process::exit(128 + signal);
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn remove_temp_files_on_signals() {}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    remove_temp_files_on_signals();
     let terminal = std::io::stderr().is_terminal();
     ExitCode::from(run::run_cli(
         std::env::args_os(),

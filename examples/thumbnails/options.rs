@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
-/// Renders every PNG, JPEG and WebP image under INPUT_DIR (recursively) to a
-/// thumbnail under OUTPUT_DIR, mirroring the folders.
+/// Renders every PNG, JPEG, WebP and GIF image under INPUT_DIR (recursively)
+/// to a thumbnail under OUTPUT_DIR (not INPUT_DIR itself), mirroring the
+/// folders.
 #[derive(Debug, Parser)]
 #[command(name = "thumbnails")]
 pub struct Args {
@@ -30,7 +31,7 @@ pub struct Args {
     /// The thumbnails' format; their extension is replaced by its own.
     #[arg(long, value_enum, default_value_t = FormatArg::Jpg)]
     pub format: FormatArg,
-    /// JPEG quality, 1 to 100.
+    /// JPEG quality, 1 to 100 (WebP and PNG thumbnails are lossless).
     #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality: u8,
     /// auto: a hardware GPU when there is one, else the CPU.
@@ -39,6 +40,36 @@ pub struct Args {
     /// Images rendered at once (default: the number of cores).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub jobs: Option<u32>,
+    /// Most memory one image's render may need, in bytes (an image over it
+    /// fails); the run's peak is at most --jobs times this.
+    #[arg(long, default_value_t = impasto::Limits::default().max_render_bytes)]
+    pub max_render_bytes: u64,
+    /// How far a JPEG is shrunk in the DCT as it is decoded: fast (the
+    /// pixels drawn), fine (twice them: sharper colour), off (full size).
+    #[arg(long, value_enum, default_value_t = ShrinkArg::Fast)]
+    pub shrink_on_load: ShrinkArg,
+}
+
+/// `--shrink-on-load`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShrinkArg {
+    /// The smallest k/8 that keeps the pixels drawn.
+    Fast,
+    /// The smallest k/8 that keeps twice them.
+    Fine,
+    /// Full size.
+    Off,
+}
+
+impl ShrinkArg {
+    /// The library's mode.
+    pub fn mode(self) -> impasto::ShrinkOnLoad {
+        match self {
+            ShrinkArg::Fast => impasto::ShrinkOnLoad::Fast,
+            ShrinkArg::Fine => impasto::ShrinkOnLoad::Fine,
+            ShrinkArg::Off => impasto::ShrinkOnLoad::Off,
+        }
+    }
 }
 
 /// `--fit`.

@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use impasto::scene::Fit;
 use impasto::{Layer, Renderer, Scene};
 
-use crate::options::{thumbnail_size, Args, FitArg};
+use impasto::codec::OutputFormat;
+
+use crate::options::{thumbnail_size, Args, FitArg, FormatArg};
 use crate::report::Reporter;
 use crate::walk::{walk, Found};
 
@@ -59,13 +61,29 @@ pub fn run_cli(
         );
         return EXIT_USAGE;
     }
+    // The thumbnails of a folder written into it would replace its photos.
+    let same =
+        std::fs::canonicalize(&args.input_dir).ok() == std::fs::canonicalize(&args.output_dir).ok();
+    if same {
+        let _ = writeln!(
+            err,
+            "thumbnails: the output folder {} is the input folder: the thumbnails would replace the images; give another folder",
+            args.output_dir.display()
+        );
+        return EXIT_USAGE;
+    }
     let renderer = match Renderer::new(args.backend.backend()) {
         Ok(r) => r
             // Thumbnails have no text, and each file is used once: no fonts,
             // no decoded files kept (memory stays that of the images in flight).
             .with_system_fonts(false)
             .with_asset_cache_budget(0)
-            .with_asset_root(&args.input_dir),
+            .with_asset_root(&args.input_dir)
+            .with_shrink_on_load_mode(args.shrink_on_load.mode())
+            .with_limits(impasto::Limits {
+                max_render_bytes: args.max_render_bytes,
+                ..impasto::Limits::default()
+            }),
         Err(e) => {
             let _ = writeln!(err, "thumbnails: {e}");
             return EXIT_FAILURE;
@@ -155,8 +173,21 @@ fn thumbnail(
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot make the folder {}: {e}", dir.display()))?;
     }
+    let format = match args.format {
+        FormatArg::Jpg => OutputFormat::Jpeg {
+            quality: args.quality,
+        },
+        FormatArg::Webp => OutputFormat::WebPLossless,
+        FormatArg::Png => OutputFormat::Png,
+    };
     renderer
-        .render_to_file(&scene, output, args.quality)
+        .render_to_file_as(
+            &scene,
+            &impasto::Assets::new(),
+            output,
+            format,
+            &Default::default(),
+        )
         .map_err(|e| e.to_string())?;
     Ok((tw, th))
 }

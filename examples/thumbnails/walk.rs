@@ -30,6 +30,10 @@ const UNSUPPORTED_EXTENSIONS: &[&str] = &["bmp", "tif", "tiff", "avif", "heic"];
 /// `input`. Returns when everything is sent, or when the receiver is gone.
 pub fn walk(input: &Path, output: &Path, ext: &str, out: &SyncSender<Found>) {
     let skip = std::fs::canonicalize(output).ok();
+    let roots = Roots {
+        input: std::fs::canonicalize(input).ok(),
+        output: skip.clone(),
+    };
     let mut folders = vec![PathBuf::new()];
     while let Some(rel) = folders.pop() {
         let dir = input.join(&rel);
@@ -60,7 +64,16 @@ pub fn walk(input: &Path, output: &Path, ext: &str, out: &SyncSender<Found>) {
                 }
                 continue;
             }
-            let found = classify(input, &rel, &name, kind.is_file(), output, ext, &mut taken);
+            if kind.is_symlink() && entry.path().is_dir() {
+                let why = "a symbolic link to a folder (links are not followed)".to_string();
+                let path = entry.path();
+                if out.send(Found::Failed { path, why }).is_err() {
+                    return;
+                }
+                continue;
+            }
+            let found = classify(input, &rel, &name, kind.is_file(), output, ext, &mut taken)
+                .map(|f| roots.guard(f));
             if let Some(found) = found {
                 if out.send(found).is_err() {
                     return;
@@ -69,6 +82,40 @@ pub fn walk(input: &Path, output: &Path, ext: &str, out: &SyncSender<Found>) {
         }
         // Popped from the end: reversed, so folders are walked in name order.
         folders.extend(subfolders.into_iter().rev());
+    }
+}
+
+/// The input and output folders, resolved (`None`: not there).
+struct Roots {
+    input: Option<PathBuf>,
+    output: Option<PathBuf>,
+}
+
+impl Roots {
+    /// `found`, or a failure when its thumbnail would replace a file the
+    /// walk takes as an input (under the input folder, not under the
+    /// output folder, which is not walked): never overwrite a photo.
+    fn guard(&self, found: Found) -> Found {
+        let Found::Image { input, output } = found else {
+            return found;
+        };
+        let (Some(inputs), Ok(target)) = (&self.input, std::fs::canonicalize(&output)) else {
+            return Found::Image { input, output };
+        };
+        // The output folder is left out of the walk only when it lies
+        // inside the input folder.
+        let in_output = self
+            .output
+            .as_ref()
+            .is_some_and(|o| o.starts_with(inputs) && target.starts_with(o));
+        if target.starts_with(inputs) && !in_output {
+            let why = format!(
+                "its thumbnail {} would replace an input file; choose an output folder outside the input",
+                output.display()
+            );
+            return Found::Failed { path: input, why };
+        }
+        Found::Image { input, output }
     }
 }
 
