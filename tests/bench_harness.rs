@@ -378,11 +378,31 @@ fn compare_refuses_files_it_cannot_use() {
     let mut other = report.clone();
     other["schema"] = "something-else/9".into();
     let other = write(dir.path(), "other.json", &other);
+    // Broken or edited reports that would otherwise pass as "not compared".
+    let mut no_figures = report.clone();
+    no_figures["backends"][0]["cases"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("latency_ms");
+    let no_figures = write(dir.path(), "no_figures.json", &no_figures);
+    let mut zero = report.clone();
+    zero["backends"][0]["cases"][0]["latency_ms"]["p50"] = 0.into();
+    let zero = write(dir.path(), "zero.json", &zero);
+    let mut twice = report.clone();
+    let first = twice["backends"][0]["cases"][0].clone();
+    twice["backends"][0]["cases"]
+        .as_array_mut()
+        .unwrap()
+        .push(first);
+    let twice = write(dir.path(), "twice.json", &twice);
     for (old, new, says) in [
         (good.as_str(), "garbage.json", "not an impasto bench report"),
         ("missing.json", good.as_str(), "cannot read"),
         (good.as_str(), standard.as_str(), "same suite"),
         (other.as_str(), good.as_str(), "schema"),
+        (good.as_str(), no_figures.as_str(), "without a positive p50"),
+        (good.as_str(), zero.as_str(), "without a positive p50"),
+        (good.as_str(), twice.as_str(), "appears twice"),
     ] {
         let run = impasto(&["bench", "compare", old, new], dir.path());
         assert_eq!(run.code, 2, "{old} {new}: {}{}", run.stdout, run.stderr);
@@ -403,6 +423,8 @@ fn bad_arguments_are_refused() {
         &["bench", "compare", "only-one.json"],
         &["bench", "compare", "a.json", "b.json", "--threshold", "-5"],
         &["bench", "--json", "no/such/folder/out.json"],
+        // A folder: refused before anything is measured.
+        &["bench", "--json", "."],
     ] {
         let run = impasto(args, dir.path());
         assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);

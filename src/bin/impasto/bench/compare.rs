@@ -41,7 +41,44 @@ fn load(path: &Path) -> Result<Report, Error> {
             report.schema
         )));
     }
+    check(&report).map_err(|why| {
+        Error::Options(format!(
+            "{}: not a valid impasto bench report: {why}",
+            path.display()
+        ))
+    })?;
     Ok(report)
+}
+
+/// What a report must hold to be compared: each backend and each of its
+/// cases once, and an `ok` case with its figures (a positive p50 and
+/// images/s), so that a broken or edited report cannot pass as "not
+/// compared".
+fn check(report: &Report) -> Result<(), String> {
+    let mut backends: Vec<&str> = Vec::new();
+    for b in &report.backends {
+        if backends.contains(&b.backend.as_str()) {
+            return Err(format!("backend {:?} appears twice", b.backend));
+        }
+        backends.push(&b.backend);
+        let mut cases: Vec<&str> = Vec::new();
+        for c in &b.cases {
+            if cases.contains(&c.name.as_str()) {
+                return Err(format!(
+                    "case {:?} appears twice on {:?}",
+                    c.name, b.backend
+                ));
+            }
+            cases.push(&c.name);
+            if c.status == Status::Ok && figures(c).is_none() {
+                return Err(format!(
+                    "case {:?} on {:?} is ok without a positive p50 latency and images/s",
+                    c.name, b.backend
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How one case on one backend compares.

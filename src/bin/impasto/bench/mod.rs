@@ -175,6 +175,10 @@ fn check_output(path: &Option<PathBuf>) -> Result<(), Error> {
             path.display(),
             dir.display()
         ))),
+        _ if path.is_dir() => Err(Error::Output(format!(
+            "{}: is a folder; give a file name",
+            path.display()
+        ))),
         _ => Ok(()),
     }
 }
