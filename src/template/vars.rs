@@ -184,6 +184,7 @@ impl Variable {
         };
         match self.ty {
             VarType::String => Ok(Some(Value::String(text.to_owned()))),
+            VarType::Image if text.is_empty() => Err("an image path may not be empty".into()),
             VarType::Image => Ok(Some(Value::String(text.to_owned()))),
             VarType::Color => match Color::parse_hex(text) {
                 Ok(_) => Ok(Some(Value::String(text.to_owned()))),
@@ -311,6 +312,13 @@ mod tests {
         assert_eq!(
             var(VarType::Image).check(Raw::Json(&Value::Null)).unwrap(),
             None
+        );
+        // An empty JSON string is a value, and no image path (a default of
+        // "" loaded, then failed every render).
+        assert!(var(VarType::Image).check(Raw::Json(&json!(""))).is_err());
+        assert_eq!(
+            var(VarType::String).check(Raw::Json(&json!(""))).unwrap(),
+            Some(json!(""))
         );
     }
 }
