@@ -239,19 +239,23 @@ impl Renderer {
             Some(f) if encoder > 0 => format!(", the {} encoder {}", f.name(), mib(encoder)),
             _ => String::new(),
         };
-        Err(Error::scene(
-            Location::Canvas,
-            None,
-            format!(
-                "the animation would need about {} of memory, over the limit of {} (max_render_bytes): {frames} frames of {}x{} {}, the decoded sources {}{encoder}",
-                mib(needed),
-                mib(limit),
-                scene.width,
-                scene.height,
-                mib(held),
-                mib(decoded),
-            ),
-        ))
+        Err(Error::OverMemoryLimit {
+            error: SceneError {
+                location: Location::Canvas,
+                field: None,
+                message: format!(
+                    "the animation would need about {} of memory, over the limit of {} (max_render_bytes): {frames} frames of {}x{} {}, the decoded sources {}{encoder}",
+                    mib(needed),
+                    mib(limit),
+                    scene.width,
+                    scene.height,
+                    mib(held),
+                    mib(decoded),
+                ),
+            },
+            needed,
+            limit,
+        })
     }
 
     /// Refuses an output of more frames, or frames x pixels, than the
@@ -330,7 +334,9 @@ impl Renderer {
             // From the headers, before decoding: the sources' frames so far
             // and this one's, and at least as many output frames as it has,
             // must fit the memory limit (the full check, with the timeline
-            // and the encoder, follows once every source is decoded).
+            // and the encoder, follows once every source is decoded). Every
+            // frame counts here, also one a decoder could share with the
+            // frame before it: an upper bound.
             let frame_bytes = |(w, h): (u32, u32)| u64::from(w) * u64::from(h) * 4;
             decoded_bytes = decoded_bytes
                 .saturating_add(u64::from(info.frames).saturating_mul(frame_bytes(info.size)));

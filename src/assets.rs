@@ -1,6 +1,11 @@
 //! Inputs a scene refers to: in-memory [`Assets`], files under the asset
 //! root, and fonts. [`Assets::resolve`] checks and loads all of them before
 //! anything is planned or drawn, so a render either fails there or succeeds.
+//!
+//! Over 600 lines with its tests: `load_images` is one decision (what to
+//! decode, at which scale, in which order, under the memory limit) best
+//! read whole; the file names, frames and colour notes are in
+//! `asset_files.rs` and `shrink.rs`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

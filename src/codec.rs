@@ -410,11 +410,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let private = dir.path().join("private.png");
         std::fs::write(&private, b"old").unwrap();
-        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
-        write_atomic(&private, b"new").unwrap();
-        let meta = std::fs::metadata(&private).unwrap();
-        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read(&private).unwrap(), b"new");
+        // Both bits a umask removes (0664 under 022) and bits it keeps.
+        for mode in [0o600, 0o664, 0o666] {
+            std::fs::set_permissions(&private, std::fs::Permissions::from_mode(mode)).unwrap();
+            write_atomic(&private, b"new").unwrap();
+            let meta = std::fs::metadata(&private).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o777, mode);
+            assert_eq!(std::fs::read(&private).unwrap(), b"new");
+        }
         let locked = dir.path().join("locked.png");
         std::fs::write(&locked, b"old").unwrap();
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o444)).unwrap();

@@ -486,6 +486,9 @@ impl Renderer {
         encoding: Option<codec::OutputFormat>,
         options: &RenderOptions,
     ) -> Result<u64, Error> {
+        if let Some(format) = encoding {
+            format.check_size(scene.width, scene.height)?;
+        }
         let stop = options.stop();
         guarded(|| {
             let resolved = self.resolve(scene, assets, &stop)?;

@@ -1,5 +1,10 @@
 //! `impasto serve` end to end: the built binary on 127.0.0.1 port 0, a
 //! plain HTTP client (ureq), every server stopped by the test that started it.
+//!
+//! Over 600 lines on purpose: the endpoints' contract (formats, caching,
+//! HEAD, templates, signed and expiring URLs, errors, metrics, shutdown),
+//! one test each, kept together so a change to an answer is checked beside
+//! the others; stalled clients, remote images and load have files of their own.
 
 mod serve_common;
 
@@ -499,6 +504,11 @@ fn head_of_a_t_url_checks_the_scene_without_painting_it() {
         r#"{ "width": 8, "height": 8, "layers": [ { "type": "image", "src": "nowhere.png" } ] }"#,
     )
     .expect("write template");
+    std::fs::write(
+        dir.path().join("wide.json"),
+        r#"{ "width": 16384, "height": 1 }"#,
+    )
+    .expect("write template");
     let server = Server::start(&["--templates", dir.path().to_str().expect("utf-8")]);
     let head = answer(agent().head(&server.url("/t/card.png")).call());
     assert_eq!(head.0, 200);
@@ -513,6 +523,16 @@ fn head_of_a_t_url_checks_the_scene_without_painting_it() {
     assert_eq!(header(&got, "etag"), header(&head, "etag"));
     let broken = answer(agent().head(&server.url("/t/broken.png")).call());
     assert_eq!(broken.0, 400, "what GET would refuse");
+    // Also a canvas the format cannot hold, as GET refuses it.
+    let wide = answer(agent().head(&server.url("/t/wide.webp")).call());
+    assert_eq!(wide.0, 400, "WebP holds 16383 pixels a side");
+    let star = answer(
+        agent()
+            .get(&server.url("/t/wide.webp"))
+            .header("if-none-match", "*")
+            .call(),
+    );
+    assert_eq!(star.0, 400, "no 304 for what cannot render");
 }
 
 fn unix_now() -> u64 {

@@ -181,10 +181,6 @@ fn encode_webp(
         .try_encode()
         .map_err(|e| format!("libwebp: {e:?}"))?
         .to_vec();
-    if frames.len() == 1 {
-        // libwebp writes one frame as a still image (no ANMF chunk).
-        return Ok(bytes);
-    }
     set_last_duration(bytes, t)
 }
 
@@ -194,9 +190,10 @@ const WEBP_MAX_MILLIS: u64 = 0xFF_FFFF;
 /// The `webp` crate ends the animation at timestamp 0, so libwebp gives
 /// the last frame the mean duration of the others: this sets it to what
 /// is left of the `total` milliseconds, in the last `ANMF` chunk's
-/// 24-bit duration field.
+/// 24-bit duration field. A file without `ANMF` chunks is returned as it
+/// is: libwebp writes a still image when one frame is left (one frame
+/// given, or every frame identical to the one before and merged into it).
 fn set_last_duration(mut bytes: Vec<u8>, total: u64) -> Result<Vec<u8>, String> {
-    let bad = || "libwebp wrote an animation without frames".to_string();
     let mut pos = 12;
     let mut frames = Vec::new();
     while pos + 8 <= bytes.len() {
@@ -211,7 +208,9 @@ fn set_last_duration(mut bytes: Vec<u8>, total: u64) -> Result<Vec<u8>, String> 
         }
         pos += 8 + size + (size & 1);
     }
-    let (&last, others) = frames.split_last().ok_or_else(bad)?;
+    let Some((&last, others)) = frames.split_last() else {
+        return Ok(bytes);
+    };
     let read =
         |b: &[u8], at: usize| b[at] as u64 | (b[at + 1] as u64) << 8 | (b[at + 2] as u64) << 16;
     let before: u64 = others.iter().map(|&at| read(&bytes, at)).sum();
@@ -332,6 +331,22 @@ mod tests {
                 format,
             )
             .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            let back = decode_animation(&bytes, &Limits::default(), None).unwrap();
+            assert_eq!(back.frames.len(), 1, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn identical_frames_merged_into_one_are_written_as_a_still_webp() {
+        let frames = frames();
+        let same = [&frames[0], &frames[0], &frames[0]];
+        let delays = [Delay::from_centis(10); 3];
+        for format in [
+            AnimationFormat::WebPLossless,
+            AnimationFormat::WebP { quality: 90 },
+        ] {
+            let bytes = encode_animation(&same, &delays, Loop::Forever, format)
+                .unwrap_or_else(|e| panic!("{format:?}: {e}"));
             let back = decode_animation(&bytes, &Limits::default(), None).unwrap();
             assert_eq!(back.frames.len(), 1, "{format:?}");
         }

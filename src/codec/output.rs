@@ -186,7 +186,10 @@ pub(crate) fn webp_fits(width: u32, height: u32) -> Result<(), Error> {
 /// Refuses, before the render, an output path whose folder does not exist
 /// (or is a file) and one that is a folder itself.
 pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
-    let dir = match path.parent() {
+    // Where the file is written: a symbolic link's target (its folder
+    // must exist too).
+    let target = follow_link(path);
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
@@ -270,6 +273,12 @@ impl PendingFile {
             });
         }
         let tmp = builder.tempfile_in(dir).map_err(io)?;
+        // The mode given at creation passes through the umask (0664 would
+        // become 0644): a replaced file's is set again, exactly.
+        #[cfg(unix)]
+        if let Some(m) = &existing {
+            tmp.as_file().set_permissions(m.permissions()).map_err(io)?;
+        }
         // On failure `tmp` is dropped and deletes itself.
         let registration = crate::interrupt::register(tmp.path()).map_err(io)?;
         Ok(PendingFile {

@@ -12,8 +12,9 @@
 //! - the decoded sources (each distinct image once);
 //! - per layer, what it keeps for the whole render: its resampling weights,
 //!   and for text its glyph list, plus the crops of glyphs too large for
-//!   the glyph cache to keep (counted as one byte per pixel of the layer's
-//!   visible area when its size allows such glyphs), and the whole raster
+//!   the glyph cache to keep (counted as four bytes per pixel of the
+//!   layer's visible area, a colour glyph's, when its size allows such
+//!   glyphs), and the whole raster
 //!   of one such glyph (its em square, four bytes a pixel);
 //! - per worker thread, a bounded working set: the band accumulator and a
 //!   scratch row, and for the largest layer one band's window of its
@@ -192,15 +193,16 @@ fn kept_bytes(plan: &Plan<'_>, layer: &PlannedLayer<'_>) -> u64 {
         Paint::Text { text, .. } => {
             let glyphs = text.text.chars().count() as u64 * TEXT_PER_CHAR;
             // A glyph of this size may be too large for the cache: its
-            // crop to the raster (one byte per pixel) is kept instead.
+            // crop to the raster (up to four bytes a pixel) is kept instead.
             let side = 1.5 * text.size;
             let big = plan
                 .resolved
                 .text
                 .as_ref()
                 .is_some_and(|t| !t.keeps_glyph((side * side).min(u64::MAX as f64) as u64));
+            // Four bytes a pixel: a colour glyph's crop is RGBA.
             let crops = match (big, layer.bounds) {
-                (true, Some([x0, y0, x1, y1])) => (x1 - x0) as u64 * (y1 - y0) as u64,
+                (true, Some([x0, y0, x1, y1])) => 4 * (x1 - x0) as u64 * (y1 - y0) as u64,
                 _ => 0,
             };
             // Such a glyph is rasterized whole before it is cropped: about

@@ -121,6 +121,9 @@ impl Renderer {
                     let resolved = resolved?;
                     warnings.clone_from(&resolved.warnings);
                     let plan = Plan::new(scene, &resolved);
+                    if let Some(format) = encoding {
+                        format.check_size(scene.width, scene.height)?;
+                    }
                     self.check_memory(&plan, None, encoding)?;
                     match gpu.route() {
                         Route::Gpu if in_run => {

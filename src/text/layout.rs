@@ -402,7 +402,8 @@ fn shape(
 /// VARIATION SELECTOR-16: the character before it is shown as an emoji.
 const EMOJI_PRESENTATION: char = '\u{FE0F}';
 
-/// The family of an installed colour emoji font (Noto Color Emoji first).
+/// The family of an installed colour emoji font (Noto Color Emoji first;
+/// not a monochrome one such as Noto Emoji).
 fn emoji_family(fonts: &FontSystem) -> Option<String> {
     let mut best: Option<String> = None;
     for face in fonts.db().faces() {
@@ -410,12 +411,21 @@ fn emoji_family(fonts: &FontSystem) -> Option<String> {
             if name == "Noto Color Emoji" {
                 return Some(name.clone());
             }
-            if best.is_none() && name.contains("Emoji") {
+            if best.is_none() && is_colour_emoji_family(name) {
                 best = Some(name.clone());
             }
         }
     }
     best
+}
+
+/// Whether `family` names a colour emoji font.
+pub(crate) fn is_colour_emoji_family(family: &str) -> bool {
+    family.contains("Color Emoji")
+        || matches!(
+            family,
+            "Segoe UI Emoji" | "Twemoji" | "Twemoji Mozilla" | "JoyPixels" | "OpenMoji Color"
+        )
 }
 
 /// `text` cut into byte ranges, each with whether it is an emoji sequence

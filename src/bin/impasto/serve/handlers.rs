@@ -209,8 +209,7 @@ pub async fn render(
     let format = negotiate(param(&params, "format"), quality, &headers)?;
     let bytes = body(&state, &headers, bytes).await?;
     let scene = Scene::from_json(utf8(&bytes)?)?;
-    let max_age = state.cache_max_age;
-    respond(state, scene, format, &headers, max_age, false).await
+    respond(state, scene, format, &headers, None, false).await
 }
 
 /// `POST /templates/{name}`: the body is a JSON object of variable values.
@@ -236,8 +235,7 @@ pub async fn post_template(
     };
     let template = load_template(&state, &name).await?;
     let scene = template.bind_json(&values)?;
-    let max_age = state.cache_max_age;
-    respond(state, scene, format, &headers, max_age, false)
+    respond(state, scene, format, &headers, None, false)
         .await
         .map_err(|e| attributed(&template, e))
 }
@@ -264,8 +262,7 @@ pub async fn get_template(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let left = signing::remaining(param(&params, EXPIRES_PARAM), now)?;
-    let max_age = left.map_or(state.cache_max_age, |left| left.min(state.cache_max_age));
+    let expires = signing::remaining(param(&params, EXPIRES_PARAM), now)?.map(|left| now + left);
     let quality = quality(param(&params, "quality"))?;
     let Some((name, ext)) = file.rsplit_once('.') else {
         return Err(ServeError::BadRequest(format!(
@@ -289,7 +286,7 @@ pub async fn get_template(
     template.check_names(row.keys().map(String::as_str))?;
     let scene = template.bind(&row)?;
     let head = method == Method::HEAD;
-    respond(state, scene, format, &headers, max_age, head)
+    respond(state, scene, format, &headers, expires, head)
         .await
         .map_err(|e| attributed(&template, e))
 }

@@ -212,6 +212,21 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// How long caches may keep an answer sent now: `--cache-max-age`, and no
+/// longer than a URL's `expires` (Unix seconds) leaves, counted when the
+/// answer goes out (a render can take up to `--timeout`).
+fn max_age(state: &AppState, expires: Option<u64>) -> u64 {
+    match expires {
+        None => state.cache_max_age,
+        Some(at) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            at.saturating_sub(now).min(state.cache_max_age)
+        }
+    }
+}
+
 fn cached_headers(response: &mut Response, etag: &str, max_age: u64) {
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(etag) {
@@ -222,10 +237,10 @@ fn cached_headers(response: &mut Response, etag: &str, max_age: u64) {
     }
 }
 
-fn not_modified(state: &AppState, etag: &str, max_age: u64) -> Response {
+fn not_modified(state: &AppState, etag: &str, expires: Option<u64>) -> Response {
     state.metrics.not_modified.fetch_add(1, Ordering::Relaxed);
     let mut response = StatusCode::NOT_MODIFIED.into_response();
-    cached_headers(&mut response, etag, max_age);
+    cached_headers(&mut response, etag, max_age(state, expires));
     response
 }
 
@@ -242,7 +257,8 @@ enum Outcome {
 
 /// Renders `scene` as `format` for a request with `headers`: 304 when the
 /// client has it, else the image, or the error; caches may keep either
-/// for `max_age` seconds. A scene without remote
+/// for `--cache-max-age` seconds, and no longer than `expires` (a signed
+/// URL's, Unix seconds) leaves. A scene without remote
 /// images is answered 304 before admission; one with remote images is
 /// admitted first, since its ETag needs their bodies. A `head` request
 /// (and one with `If-None-Match: *`) gets its answer once the scene is
@@ -254,7 +270,7 @@ pub async fn respond(
     scene: Scene,
     format: OutputFormat,
     headers: &HeaderMap,
-    max_age: u64,
+    expires: Option<u64>,
     head: bool,
 ) -> Result<Response, ServeError> {
     if state.draining.load(Ordering::Relaxed) {
@@ -266,7 +282,7 @@ pub async fn respond(
         true => None,
     };
     if let Some(etag) = local_etag.as_deref().filter(|e| matches_etag(headers, e)) {
-        return Ok(not_modified(&state, etag, max_age));
+        return Ok(not_modified(&state, etag, expires));
     }
     let timeout = request_timeout(&state, headers)?;
     let deadline = Instant::now() + timeout;
@@ -315,9 +331,9 @@ pub async fn respond(
             });
         }
         Ok(Err(e)) => return Err(e),
-        Ok(Ok(Outcome::NotModified(etag))) => return Ok(not_modified(&state, &etag, max_age)),
+        Ok(Ok(Outcome::NotModified(etag))) => return Ok(not_modified(&state, &etag, expires)),
         Ok(Ok(Outcome::Valid(etag))) if matches_any(headers) => {
-            return Ok(not_modified(&state, &etag, max_age))
+            return Ok(not_modified(&state, &etag, expires))
         }
         Ok(Ok(Outcome::Valid(etag))) => {
             let mut response = (
@@ -325,13 +341,13 @@ pub async fn respond(
                 axum::body::Body::new(NoLength),
             )
                 .into_response();
-            cached_headers(&mut response, &etag, max_age);
+            cached_headers(&mut response, &etag, max_age(&state, expires));
             return Ok(response);
         }
         Ok(Ok(Outcome::Image(bytes, etag))) => (bytes, etag),
     };
     let mut response = ([(header::CONTENT_TYPE, mime(format))], bytes).into_response();
-    cached_headers(&mut response, &etag, max_age);
+    cached_headers(&mut response, &etag, max_age(&state, expires));
     Ok(response)
 }
 
