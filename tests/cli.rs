@@ -242,6 +242,13 @@ fn dash_writes_the_format_given_to_standard_output() {
         case.dir.path(),
     );
     assert_bad_input(&case, &run, "give the format with --format");
+    // A format error names the output as given, not a made-up name.
+    let run = case.render("x.png", &["--format", "jpg", "--lossless"]);
+    assert_bad_input(
+        &case,
+        &run,
+        "x.png (--format jpg): JPEG output cannot be lossless",
+    );
 }
 
 #[test]

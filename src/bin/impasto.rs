@@ -453,6 +453,15 @@ fn run_command(command: Command) -> Result<(), Error> {
                     }
                     None => output.clone(),
                 };
+                // A format error names the output as given, with --format.
+                let renamed = |e: Error| match (&format_name, e) {
+                    (Some(ext), Error::Output(m)) => Error::Output(m.replacen(
+                        &named.display().to_string(),
+                        &format!("{} (--format {ext})", output.display()),
+                        1,
+                    )),
+                    (_, e) => e,
+                };
                 if to_stdout {
                     return oneoff::render_to_stdout(
                         &renderer,
@@ -460,10 +469,12 @@ fn run_command(command: Command) -> Result<(), Error> {
                         &named,
                         (quality, lossless, animate || scene.animate),
                         &options,
-                    );
+                    )
+                    .map_err(renamed);
                 }
                 if animate || scene.animate {
-                    let format = AnimationFormat::from_path(&named, quality, lossless)?;
+                    let format =
+                        AnimationFormat::from_path(&named, quality, lossless).map_err(renamed)?;
                     return renderer.render_animation_to_file(
                         &scene,
                         &Assets::new(),
@@ -478,10 +489,11 @@ fn run_command(command: Command) -> Result<(), Error> {
                     return RenderedAnimation::still(still).save(&output, AnimationFormat::Gif);
                 }
                 let format = if lossless {
-                    OutputFormat::from_path_lossless(&named)?
+                    OutputFormat::from_path_lossless(&named)
                 } else {
-                    OutputFormat::from_path(&named, quality)?
-                };
+                    OutputFormat::from_path(&named, quality)
+                }
+                .map_err(renamed)?;
                 let warnings = renderer.render_to_file_report(
                     &scene,
                     &Assets::new(),
