@@ -249,6 +249,8 @@ fn dash_writes_the_format_given_to_standard_output() {
         &run,
         "x.png (--format jpg): JPEG output cannot be lossless",
     );
+    let run = case.render("x.gif", &["--lossless"]);
+    assert_bad_input(&case, &run, "x.gif: GIF output has 256 colours");
 }
 
 #[test]

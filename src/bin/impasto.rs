@@ -462,6 +462,12 @@ fn run_command(command: Command) -> Result<(), Error> {
                     )),
                     (_, e) => e,
                 };
+                if lossless && oneoff::has_extension(&named, "gif") {
+                    return Err(renamed(Error::Output(format!(
+                        "{}: GIF output has 256 colours, it cannot be lossless (write .png or .webp)",
+                        named.display()
+                    ))));
+                }
                 if to_stdout {
                     return oneoff::render_to_stdout(
                         &renderer,
