@@ -418,6 +418,11 @@ mod tests {
             assert_eq!(meta.permissions().mode() & 0o777, mode);
             assert_eq!(std::fs::read(&private).unwrap(), b"new");
         }
+        // The set-user-ID bit is not carried onto new content.
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o4755)).unwrap();
+        write_atomic(&private, b"new").unwrap();
+        let mode = std::fs::metadata(&private).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o755);
         let locked = dir.path().join("locked.png");
         std::fs::write(&locked, b"old").unwrap();
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o444)).unwrap();
@@ -441,6 +446,15 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        // A loop is refused, and left as it is.
+        std::os::unix::fs::symlink("loop2.png", dir.path().join("loop1.png")).unwrap();
+        std::os::unix::fs::symlink("loop1.png", dir.path().join("loop2.png")).unwrap();
+        let err = write_atomic(&dir.path().join("loop1.png"), b"x").unwrap_err();
+        assert!(err.to_string().contains("too many levels"), "{err}");
+        assert!(std::fs::symlink_metadata(dir.path().join("loop1.png"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
         // A link to a file not there yet: the file is made where it points.
         let dangling = dir.path().join("later.png");
         std::os::unix::fs::symlink("real/later.png", &dangling).unwrap();

@@ -521,6 +521,15 @@ fn head_of_a_t_url_checks_the_scene_without_painting_it() {
     assert_eq!(server.metric("impasto_render_seconds_count"), 0.0);
     let got = get(&server.url("/t/card.png"));
     assert_eq!(header(&got, "etag"), header(&head, "etag"));
+    // A HEAD answered 304 has no length either (0 is not the image's).
+    let cached = answer(
+        agent()
+            .head(&server.url("/t/card.png"))
+            .header("if-none-match", "*")
+            .call(),
+    );
+    assert_eq!(cached.0, 304);
+    assert_eq!(header(&cached, "content-length"), None);
     let broken = answer(agent().head(&server.url("/t/broken.png")).call());
     assert_eq!(broken.0, 400, "what GET would refuse");
     // Also a canvas the format cannot hold, as GET refuses it.
@@ -579,6 +588,28 @@ fn urls_past_their_expiry_are_403_and_caches_keep_answers_no_longer_than_valid()
     );
     let garbled = signed("s3cret", "/t/card.png?expires=tomorrow");
     assert_eq!(get(&server.url(&garbled)).0, 400);
+    // A reserved name given twice is refused, whichever value would win.
+    for twice in [
+        format!("/t/card.png?expires={}&expires=1000", now + 100),
+        "/t/card.png?quality=5&quality=90".to_owned(),
+        "/t/card.png?sig=00&accent=%23fff".to_owned(),
+    ] {
+        let answer = get(&server.url(&signed("s3cret", &twice)));
+        assert_eq!(
+            answer.0,
+            400,
+            "{twice}: {}",
+            String::from_utf8_lossy(&answer.2)
+        );
+    }
+    // impasto sign refuses what cannot be a signed URL.
+    for target in ["/t/card.png?sig=abc", "/t/card.png#top"] {
+        let out = Command::new(BIN)
+            .args(["sign", target, "--signing-key", "s3cret"])
+            .output()
+            .expect("run impasto sign");
+        assert_eq!(out.status.code(), Some(2), "{target}");
+    }
     // `impasto sign --expires-in` adds it.
     let out = Command::new(BIN)
         .args([

@@ -556,5 +556,20 @@ fn a_heart_with_the_emoji_selector_is_drawn_in_colour_from_the_emoji_font() {
             red > 200,
             "{name}: {red} red pixels: the heart is not in colour"
         );
+        // An emoji by default (no selector): the yellow face, not a text
+        // font's black outline.
+        let face = render(
+            r,
+            json!({"width": 100, "height": 60, "background": "#ffffff", "layers": [
+                {"type": "text", "text": "\u{1F600}", "size": 40, "color": "#000000"}]}),
+        );
+        let yellow = face
+            .pixels()
+            .filter(|p| p[0] > 180 && p[1] > 120 && p[2] < 100)
+            .count();
+        assert!(
+            yellow > 200,
+            "{name}: {yellow} yellow pixels: the face is not in colour"
+        );
     }
 }

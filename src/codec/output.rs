@@ -52,7 +52,7 @@ impl OutputFormat {
             Some("webp") => Ok(OutputFormat::WebP { quality }),
             Some("avif") => Ok(OutputFormat::Avif { quality }),
             _ => Err(Error::Output(format!(
-                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp or .avif (or .gif, written as an animation of one frame or more)",
+                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp or .avif (or .gif)",
                 path.display()
             ))),
         }
@@ -188,7 +188,7 @@ pub(crate) fn webp_fits(width: u32, height: u32) -> Result<(), Error> {
 pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
     // Where the file is written: a symbolic link's target (its folder
     // must exist too).
-    let target = follow_link(path);
+    let target = follow_link(path)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -243,7 +243,7 @@ impl PendingFile {
             path: path.to_path_buf(),
             source,
         };
-        let target = follow_link(path);
+        let target = follow_link(path)?;
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -274,10 +274,17 @@ impl PendingFile {
         }
         let tmp = builder.tempfile_in(dir).map_err(io)?;
         // The mode given at creation passes through the umask (0664 would
-        // become 0644): a replaced file's is set again, exactly.
+        // become 0644): a replaced file's is set again, exactly, less the
+        // set-user-ID, set-group-ID and sticky bits (which a write into the
+        // file would clear); its owner and group too where the process may
+        // (as root), else they are the process's. (A hard link to the old
+        // file keeps the old content: the file is replaced, not written.)
         #[cfg(unix)]
         if let Some(m) = &existing {
-            tmp.as_file().set_permissions(m.permissions()).map_err(io)?;
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(m.uid()), Some(m.gid()));
+            let mode = std::fs::Permissions::from_mode(m.mode() & 0o777);
+            tmp.as_file().set_permissions(mode).map_err(io)?;
         }
         // On failure `tmp` is dropped and deletes itself.
         let registration = crate::interrupt::register(tmp.path()).map_err(io)?;
@@ -309,24 +316,28 @@ impl PendingFile {
     }
 }
 
-/// `path`, or the file its chain of symbolic links names (up to 40 links,
-/// as the kernel allows; the last may not exist yet).
-fn follow_link(path: &Path) -> std::path::PathBuf {
+/// `path`, or the file its chain of symbolic links names (the last may not
+/// exist yet); more than 40 links, as the kernel allows (a loop), are
+/// refused.
+fn follow_link(path: &Path) -> Result<std::path::PathBuf, Error> {
     let mut at = path.to_path_buf();
     for _ in 0..40 {
         let is_link = std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink());
         if !is_link {
-            return at;
+            return Ok(at);
         }
         let Ok(to) = std::fs::read_link(&at) else {
-            return at;
+            return Ok(at);
         };
         at = match at.parent() {
             Some(dir) if to.is_relative() => dir.join(to),
             _ => to,
         };
     }
-    at
+    Err(Error::Output(format!(
+        "{}: too many levels of symbolic links (a loop?)",
+        path.display()
+    )))
 }
 
 /// AVIF ([`OutputFormat::Avif`], speed 6) at a chosen rav1e speed, 1

@@ -372,12 +372,13 @@ fn shape(
         Align::Center => CtAlign::Center,
         Align::Right => CtAlign::Right,
     };
-    // A character asking for emoji presentation (U+FE0F after it, as in
-    // "❤️") is drawn from a colour emoji font when there is one: fallback
-    // alone takes the first font that has it, often a text font's black
-    // heart.
+    // A character shown as an emoji (U+FE0F after it, as in "❤️", or an
+    // emoji by default, as "😀") is drawn from a colour emoji font when
+    // there is one: fallback alone takes the first font that has it, often
+    // a text font's black outline.
     let emoji = text
-        .contains(EMOJI_PRESENTATION)
+        .chars()
+        .any(|c| c == EMOJI_PRESENTATION || emoji_by_default(c))
         .then(|| emoji_family(fonts))
         .flatten();
     match emoji {
@@ -401,6 +402,21 @@ fn shape(
 
 /// VARIATION SELECTOR-16: the character before it is shown as an emoji.
 const EMOJI_PRESENTATION: char = '\u{FE0F}';
+
+/// VARIATION SELECTOR-15: the character before it is shown as text.
+const TEXT_PRESENTATION: char = '\u{FE0E}';
+
+/// Whether `c` is shown as an emoji unless U+FE0E asks for text
+/// (Unicode's `Emoji_Presentation=Yes`: 😀, 👍, regional indicators).
+fn emoji_by_default(c: char) -> bool {
+    use unicode_properties::emoji::{EmojiStatus, UnicodeEmoji};
+    matches!(
+        c.emoji_status(),
+        EmojiStatus::EmojiPresentation
+            | EmojiStatus::EmojiPresentationAndModifierBase
+            | EmojiStatus::EmojiPresentationAndEmojiComponent
+    )
+}
 
 /// The family of an installed colour emoji font (Noto Color Emoji first;
 /// not a monochrome one such as Noto Emoji).
@@ -429,26 +445,39 @@ pub(crate) fn is_colour_emoji_family(family: &str) -> bool {
 }
 
 /// `text` cut into byte ranges, each with whether it is an emoji sequence
-/// asking for emoji presentation: a character followed by U+FE0F, with
-/// what belongs to it (a keycap's U+20E3, skin tones, tag characters, and
-/// the characters joined to it by U+200D with their own U+FE0F).
+/// shown as an emoji: a character followed by U+FE0F, or one that is an
+/// emoji by default and not followed by U+FE0E, with what belongs to it (a
+/// keycap's U+20E3, skin tones, a flag's second regional indicator, tag
+/// characters, and the characters joined to it by U+200D with their own
+/// U+FE0F).
 fn emoji_spans(text: &str) -> Vec<(std::ops::Range<usize>, bool)> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let end_of = |i: usize| chars.get(i).map_or(text.len(), |&(at, _)| at);
-    let joins = |c: char| matches!(c, '\u{FE0F}' | '\u{20E3}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0020}'..='\u{E007F}');
+    let joins = |c: char| {
+        matches!(
+            c,
+            '\u{FE0F}'
+                | '\u{20E3}'
+                | '\u{1F3FB}'..='\u{1F3FF}'
+                | '\u{E0020}'..='\u{E007F}'
+        )
+    };
+    let regional = |c: char| ('\u{1F1E6}'..='\u{1F1FF}').contains(&c);
     let mut spans = Vec::new();
     let (mut plain_from, mut i) = (0usize, 0usize);
     while i < chars.len() {
-        let starts = chars
-            .get(i + 1)
-            .is_some_and(|&(_, c)| c == EMOJI_PRESENTATION)
-            && chars[i].1 != EMOJI_PRESENTATION;
+        let next = chars.get(i + 1).map(|&(_, c)| c);
+        let c = chars[i].1;
+        let starts = (next == Some(EMOJI_PRESENTATION) && c != EMOJI_PRESENTATION)
+            || (emoji_by_default(c) && next != Some(TEXT_PRESENTATION));
         if !starts {
             i += 1;
             continue;
         }
         let start = chars[i].0;
-        let mut j = i + 1;
+        // A flag is two regional indicators.
+        let pair = regional(c) && next.is_some_and(regional);
+        let mut j = if pair { i + 2 } else { i + 1 };
         loop {
             while chars.get(j).is_some_and(|&(_, c)| joins(c)) {
                 j += 1;
@@ -524,6 +553,18 @@ mod tests {
             ]
         );
         assert_eq!(spans("\u{FE0F}a"), [("\u{FE0F}a".into(), false)]);
+        // Emoji by default: alone, with a skin tone, a flag; not with U+FE0E.
+        assert_eq!(
+            spans("a😀👍🏽🇫🇷b"),
+            [
+                ("a".into(), false),
+                ("😀".into(), true),
+                ("👍🏽".into(), true),
+                ("🇫🇷".into(), true),
+                ("b".into(), false)
+            ]
+        );
+        assert_eq!(spans("😀\u{FE0E}"), [("😀\u{FE0E}".into(), false)]);
     }
 
     #[test]

@@ -136,6 +136,9 @@ pub fn render_to_stdout(
         path: "<stdout>".into(),
         source,
     };
+    // (A standard output closed by the shell, `>&-`, is /dev/null by the
+    // time the program runs: Rust's runtime opens it there at start-up, so
+    // that write succeeds, as `> /dev/null` does.)
     let mut out = stdout.lock();
     out.write_all(&bytes).map_err(io)?;
     out.flush().map_err(io)

@@ -148,11 +148,18 @@ fn params(query: Params) -> Result<Vec<(String, String)>, ServeError> {
         .map_err(|e| ServeError::BadRequest(e.body_text()))
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+/// The value of the query parameter `name`, which may be given once: a
+/// second (`?quality=5&quality=90`) would be read one way here and another
+/// by a cache or an application in front.
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ServeError> {
+    let mut found = params.iter().filter(|(k, _)| k == name);
+    let first = found.next().map(|(_, v)| v.as_str());
+    if found.next().is_some() {
+        return Err(ServeError::BadRequest(format!(
+            "the query gives {name:?} twice"
+        )));
+    }
+    Ok(first)
 }
 
 /// The request's body: refused from its `Content-Length` before any of it
@@ -205,8 +212,8 @@ pub async fn render(
     bytes: Body,
 ) -> Result<Response, ServeError> {
     let params = params(query)?;
-    let quality = quality(param(&params, "quality"))?;
-    let format = negotiate(param(&params, "format"), quality, &headers)?;
+    let quality = quality(param(&params, "quality")?)?;
+    let format = negotiate(param(&params, "format")?, quality, &headers)?;
     let bytes = body(&state, &headers, bytes).await?;
     let scene = Scene::from_json(utf8(&bytes)?)?;
     respond(state, scene, format, &headers, None, false).await
@@ -221,8 +228,8 @@ pub async fn post_template(
     bytes: Body,
 ) -> Result<Response, ServeError> {
     let params = params(query)?;
-    let quality = quality(param(&params, "quality"))?;
-    let format = negotiate(param(&params, "format"), quality, &headers)?;
+    let quality = quality(param(&params, "quality")?)?;
+    let format = negotiate(param(&params, "format")?, quality, &headers)?;
     let bytes = body(&state, &headers, bytes).await?;
     let values: Map<String, Value> = match impasto::scene::json_from_slice_strict(&bytes) {
         Ok(Value::Object(map)) => map,
@@ -259,11 +266,13 @@ pub async fn get_template(
         key.verify(uri.path(), uri.query())?;
     }
     let params = params(query)?;
+    // Reserved names, each once (a variable given twice is refused below).
+    param(&params, SIG_PARAM)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let expires = signing::remaining(param(&params, EXPIRES_PARAM), now)?.map(|left| now + left);
-    let quality = quality(param(&params, "quality"))?;
+    let expires = signing::remaining(param(&params, EXPIRES_PARAM)?, now)?.map(|left| now + left);
+    let quality = quality(param(&params, "quality")?)?;
     let Some((name, ext)) = file.rsplit_once('.') else {
         return Err(ServeError::BadRequest(format!(
             "{file:?} has no extension: ask for /t/{{name}}.png, .jpg or .webp"

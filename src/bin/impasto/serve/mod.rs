@@ -195,6 +195,18 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
             ))
         },
     )?;
+    let query = args.target.split_once('?').map_or("", |(_, q)| q);
+    if query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some(signing::SIG_PARAM))
+        || args.target.contains('#')
+    {
+        return Err(Error::Options(format!(
+            "the target to sign may not hold a {:?} parameter or a '#' fragment (got '{}')",
+            signing::SIG_PARAM,
+            args.target
+        )));
+    }
     if !args.target.starts_with('/') {
         return Err(Error::Options(format!(
             "the target to sign must be a path starting with '/' (got '{}')",

@@ -239,7 +239,9 @@ fn cached_headers(response: &mut Response, etag: &str, max_age: u64) {
 
 fn not_modified(state: &AppState, etag: &str, expires: Option<u64>) -> Response {
     state.metrics.not_modified.fetch_add(1, Ordering::Relaxed);
-    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    // No length: an empty body of known size makes hyper answer a HEAD's
+    // 304 with `Content-Length: 0`, which is not the image's.
+    let mut response = (StatusCode::NOT_MODIFIED, axum::body::Body::new(NoLength)).into_response();
     cached_headers(&mut response, etag, max_age(state, expires));
     response
 }
