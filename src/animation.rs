@@ -21,7 +21,7 @@ use image::RgbaImage;
 
 use crate::asset_files::resolve_asset;
 use crate::codec::{self, AnimationFormat, Delay, Loop};
-use crate::error::{Error, Location, SceneError};
+use crate::error::{Error, Location};
 use crate::scene::{LayerKind, Scene};
 use crate::{Assets, RenderOptions, Renderer};
 
@@ -169,9 +169,6 @@ impl Renderer {
     ) -> Result<(), Error> {
         let path = path.as_ref();
         crate::codec::check_output_dir(path)?;
-        if let AnimationFormat::WebP { .. } | AnimationFormat::WebPLossless = format {
-            crate::codec::webp_fits(scene.width, scene.height)?;
-        }
         let pending = codec::PendingFile::create(path)?;
         pending.commit(&self.render_animation_encoded(scene, assets, format, options)?)
     }
@@ -239,23 +236,22 @@ impl Renderer {
             Some(f) if encoder > 0 => format!(", the {} encoder {}", f.name(), mib(encoder)),
             _ => String::new(),
         };
-        Err(Error::OverMemoryLimit {
-            error: SceneError {
-                location: Location::Canvas,
-                field: None,
-                message: format!(
-                    "the animation would need about {} of memory, over the limit of {} (max_render_bytes): {frames} frames of {}x{} {}, the decoded sources {}{encoder}",
-                    mib(needed),
-                    mib(limit),
-                    scene.width,
-                    scene.height,
-                    mib(held),
-                    mib(decoded),
-                ),
-            },
+        let message = format!(
+            "the animation would need about {} of memory, over the limit of {} (max_render_bytes): {frames} frames of {}x{} {}, the decoded sources {}{encoder}",
+            mib(needed),
+            mib(limit),
+            scene.width,
+            scene.height,
+            mib(held),
+            mib(decoded),
+        );
+        Err(Error::over_memory(
+            Location::Canvas,
+            None,
+            message,
             needed,
             limit,
-        })
+        ))
     }
 
     /// Refuses an output of more frames, or frames x pixels, than the
@@ -344,26 +340,27 @@ impl Renderer {
             let needed = decoded_bytes
                 .saturating_add(output_frames.saturating_mul(frame_bytes((scene_w, scene_h))));
             if needed > limits.max_render_bytes {
-                return Err(Error::OverMemoryLimit {
-                    error: SceneError {
-                        location: Location::Layer {
-                            index,
-                            kind: Some("image".into()),
-                        },
-                        field: Some("src".into()),
-                        message: format!(
-                            "{:?}: its {} frames of {}x{}, decoded, and as many frames of the canvas would need about {} of memory, over the limit of {} (max_render_bytes)",
-                            il.src,
-                            info.frames,
-                            info.size.0,
-                            info.size.1,
-                            crate::plan::memory::mib(needed),
-                            crate::plan::memory::mib(limits.max_render_bytes)
-                        ),
-                    },
+                let message = format!(
+                    "{:?}: its {} frames of {}x{}, decoded, and as many frames of the canvas would need about {} of memory, over the limit of {} (max_render_bytes)",
+                    il.src,
+                    info.frames,
+                    info.size.0,
+                    info.size.1,
+                    crate::plan::memory::mib(needed),
+                    crate::plan::memory::mib(limits.max_render_bytes)
+                );
+                let location = Location::Layer {
+                    index,
+                    kind: Some("image".into()),
+                };
+                let limit = limits.max_render_bytes;
+                return Err(Error::over_memory(
+                    location,
+                    Some("src"),
+                    message,
                     needed,
-                    limit: limits.max_render_bytes,
-                });
+                    limit,
+                ));
             }
             let anim = codec::decode_animation(&bytes, &limits, None)
                 .map_err(|e| fail("src", format!("{:?}: {}", il.src, e.0)))?;

@@ -18,7 +18,7 @@ use crate::asset_cache::{AssetCache, Looked, Miss};
 use crate::asset_files::{decode_frame, resolve_asset};
 use crate::cancel::Stop;
 use crate::codec;
-use crate::error::{Error, Location, SceneError};
+use crate::error::{Error, Location};
 use crate::plan::geometry::place_image;
 use crate::plan::image::{RowsRead, SourceGeometry};
 use crate::renderer::Limits;
@@ -328,19 +328,12 @@ impl Assets {
         let budget = limits.max_render_bytes;
         let over_budget = |k: usize, total: u64| {
             let (_, src, layers) = &files[k];
-            Error::OverMemoryLimit {
-                error: SceneError {
-                    location: loc(layers[0]),
-                    field: Some("src".into()),
-                    message: format!(
-                        "{src:?}: decoded, it brings the scene's images and canvas to about {} of memory, over the limit of {} (max_render_bytes)",
-                        crate::plan::memory::mib(total),
-                        crate::plan::memory::mib(budget)
-                    ),
-                },
-                needed: total,
-                limit: budget,
-            }
+            let message = format!(
+                "{src:?}: decoded, it brings the scene's images and canvas to about {} of memory, over the limit of {} (max_render_bytes)",
+                crate::plan::memory::mib(total),
+                crate::plan::memory::mib(budget)
+            );
+            Error::over_memory(loc(layers[0]), Some("src"), message, total, budget)
         };
         // Each file to decode: its header read once, for both paths.
         let expected: Vec<Expected> = to_decode

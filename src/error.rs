@@ -201,4 +201,24 @@ impl Error {
             message: message.into(),
         })
     }
+
+    /// Shorthand for [`Error::OverMemoryLimit`]: what at `location` (and
+    /// `field`) brings the render to `needed` bytes, over `limit`.
+    pub(crate) fn over_memory(
+        location: Location,
+        field: Option<&str>,
+        message: impl Into<String>,
+        needed: u64,
+        limit: u64,
+    ) -> Error {
+        Error::OverMemoryLimit {
+            error: SceneError {
+                location,
+                field: field.map(str::to_owned),
+                message: message.into(),
+            },
+            needed,
+            limit,
+        }
+    }
 }

@@ -493,12 +493,8 @@ impl Renderer {
         guarded(|| {
             let resolved = self.resolve(scene, assets, &stop)?;
             let plan = Plan::new(scene, &resolved);
-            let estimate = crate::plan::memory::estimate(&plan, rayon::current_num_threads())
-                .with_part(
-                    encoding.and_then(|f| {
-                        crate::plan::memory::encoder_part(f, plan.width, plan.height)
-                    }),
-                );
+            let estimate =
+                crate::plan::memory::estimate(&plan, rayon::current_num_threads(), encoding);
             let fill = self.placed_for(&plan, false).map_or(0, |p| p.fill_bytes());
             // As `check_memory`: the cache is filled only within the limit.
             let with_fill = estimate.total.saturating_add(fill);

@@ -101,6 +101,17 @@ fn unknown_paths_and_methods_are_json_404_and_405_counted_with_a_reason() {
     );
 }
 
+/// Sends SIGTERM to the server and waits for it: its exit status.
+#[cfg(unix)]
+fn terminate(server: &mut Server) -> std::process::ExitStatus {
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    server.child.wait().expect("the server exits")
+}
+
 #[cfg(unix)]
 #[test]
 fn a_drain_outlasted_only_by_stalled_and_idle_clients_exits_0() {
@@ -111,12 +122,7 @@ fn a_drain_outlasted_only_by_stalled_and_idle_clients_exits_0() {
     stalled.write_all(b"POST /render HTTP/1.1\r\n").unwrap();
     let idle = connect(&server);
     assert_eq!(get(&server.url("/healthz")).0, 200);
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
-    let status = server.child.wait().expect("the server exits");
+    let status = terminate(&mut server);
     assert_eq!(status.code(), Some(0));
     drop((stalled, idle));
 }
@@ -137,12 +143,7 @@ fn a_drain_that_cuts_off_an_image_going_out_to_a_slow_reader_exits_1() {
     )
     .unwrap();
     server.wait_for("impasto_render_seconds_count", 1.0);
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
-    let status = server.child.wait().expect("the server exits");
+    let status = terminate(&mut server);
     assert_eq!(status.code(), Some(1), "the image was not all written");
     drop(reader);
 }

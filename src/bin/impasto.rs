@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use impasto::codec::{AnimationFormat, OutputFormat};
+use impasto::codec::AnimationFormat;
 use impasto::{Assets, Backend, Error, Limits, RenderOptions, RenderedAnimation, Renderer};
 
 /// mimalloc: faster JPEG decoding here (see its entry in Cargo.toml).
@@ -462,53 +462,36 @@ fn run_command(command: Command) -> Result<(), Error> {
                     )),
                     (_, e) => e,
                 };
-                if lossless && oneoff::has_extension(&named, "gif") {
-                    return Err(renamed(Error::Output(format!(
-                        "{}: GIF output has 256 colours, it cannot be lossless (write .png or .webp)",
-                        named.display()
-                    ))));
-                }
+                let chosen =
+                    oneoff::output_for(&named, quality, lossless, animate || scene.animate)
+                        .map_err(renamed)?;
                 if to_stdout {
-                    return oneoff::render_to_stdout(
-                        &renderer,
-                        &scene,
-                        &named,
-                        (quality, lossless, animate || scene.animate),
-                        &options,
-                    )
-                    .map_err(renamed);
+                    return oneoff::render_to_stdout(&renderer, &scene, chosen, &options);
                 }
-                if animate || scene.animate {
-                    let format =
-                        AnimationFormat::from_path(&named, quality, lossless).map_err(renamed)?;
-                    return renderer.render_animation_to_file(
+                match chosen {
+                    oneoff::Output::Animation(format) => renderer.render_animation_to_file(
                         &scene,
                         &Assets::new(),
                         &output,
                         format,
                         &options,
-                    );
+                    ),
+                    oneoff::Output::StillGif => {
+                        let still = renderer.render_with(&scene, &Assets::new(), &options)?;
+                        RenderedAnimation::still(still).save(&output, AnimationFormat::Gif)
+                    }
+                    oneoff::Output::Still(format) => {
+                        let warnings = renderer.render_to_file_report(
+                            &scene,
+                            &Assets::new(),
+                            &output,
+                            format,
+                            &options,
+                        )?;
+                        oneoff::print_warnings(&warnings);
+                        Ok(())
+                    }
                 }
-                if oneoff::has_extension(&named, "gif") {
-                    // No animation asked for: the still scene as a one-frame GIF.
-                    let still = renderer.render_with(&scene, &Assets::new(), &options)?;
-                    return RenderedAnimation::still(still).save(&output, AnimationFormat::Gif);
-                }
-                let format = if lossless {
-                    OutputFormat::from_path_lossless(&named)
-                } else {
-                    OutputFormat::from_path(&named, quality)
-                }
-                .map_err(renamed)?;
-                let warnings = renderer.render_to_file_report(
-                    &scene,
-                    &Assets::new(),
-                    &output,
-                    format,
-                    &options,
-                )?;
-                oneoff::print_warnings(&warnings);
-                Ok(())
             };
             render().map_err(|e| template.attribute(e))
         }

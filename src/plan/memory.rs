@@ -107,32 +107,26 @@ fn encoder_bytes(format: OutputFormat) -> (u64, u64) {
 
 /// The encoder's part of a render's memory for `format` on a `w` x `h`
 /// canvas, if any.
-pub(crate) fn encoder_part(format: OutputFormat, w: u32, h: u32) -> Option<(String, u64)> {
+fn encoder_part(format: OutputFormat, w: u32, h: u32) -> Option<(String, u64)> {
     let (per_pixel, fixed) = encoder_bytes(format);
     let bytes = per_pixel * u64::from(w) * u64::from(h) + fixed;
     (bytes > 0).then(|| (format!("{} encoder", format.name()), bytes))
 }
 
-impl MemoryEstimate {
-    /// This estimate with one more part (kept largest first).
-    pub fn with_part(mut self, part: Option<(String, u64)>) -> MemoryEstimate {
-        if let Some((what, bytes)) = part {
-            self.total = self.total.saturating_add(bytes);
-            self.parts.push((what, bytes));
-            self.parts.sort_by_key(|p| std::cmp::Reverse(p.1));
-        }
-        self
-    }
-}
-
-/// The peak memory of painting `plan` with `threads` worker threads.
-pub(crate) fn estimate(plan: &Plan<'_>, threads: usize) -> MemoryEstimate {
+/// The peak memory of painting `plan` with `threads` worker threads, and
+/// of encoding it as `encoding` when that is known.
+pub(crate) fn estimate(
+    plan: &Plan<'_>,
+    threads: usize,
+    encoding: Option<OutputFormat>,
+) -> MemoryEstimate {
     let threads = threads.max(1) as u64;
     let (w, h) = (plan.width as u64, plan.height as u64);
     let mut parts = vec![
         ("canvas (8-bit RGBA)".to_string(), w * h * 4),
         ("encoding (a copy of the canvas)".to_string(), w * h * 4),
     ];
+    parts.extend(encoding.and_then(|f| encoder_part(f, plan.width, plan.height)));
     let mut seen = HashSet::new();
     let mut sources = 0u64;
     let mut kept = 0u64;

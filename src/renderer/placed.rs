@@ -92,9 +92,7 @@ impl Renderer {
         placed: Option<&mut Placed>,
         encoding: Option<OutputFormat>,
     ) -> Result<(), Error> {
-        let estimate = crate::plan::memory::estimate(plan, rayon::current_num_threads()).with_part(
-            encoding.and_then(|f| crate::plan::memory::encoder_part(f, plan.width, plan.height)),
-        );
+        let estimate = crate::plan::memory::estimate(plan, rayon::current_num_threads(), encoding);
         let max = self.limits.max_render_bytes;
         if estimate.total <= max {
             if let Some(p) = placed {

@@ -436,7 +436,7 @@ fn emoji_family(fonts: &FontSystem) -> Option<String> {
 }
 
 /// Whether `family` names a colour emoji font.
-pub(crate) fn is_colour_emoji_family(family: &str) -> bool {
+fn is_colour_emoji_family(family: &str) -> bool {
     family.contains("Color Emoji")
         || matches!(
             family,

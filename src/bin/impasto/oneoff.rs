@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use clap::ValueEnum;
+use impasto::codec::{AnimationFormat, OutputFormat};
 use impasto::{Error, MissingGlyphs, Scene, ShrinkOnLoad, Template, Warning};
 
 /// `--shrink-on-load`: how far a JPEG drawn smaller than its size is
@@ -96,18 +97,52 @@ fn values(sets: &[String]) -> Result<BTreeMap<String, String>, Error> {
     Ok(row)
 }
 
-/// `impasto render -o - --format F`: the render encoded as `named`'s
-/// extension says (`(quality, lossless, animate)` as for a file), written
-/// to standard output, which may not be a terminal. The warnings go to
-/// stderr as usual.
+/// What `impasto render` writes.
+pub enum Output {
+    /// Every frame (`--animate` or `"animate": true`).
+    Animation(AnimationFormat),
+    /// The still scene as a one-frame GIF.
+    StillGif,
+    /// The still scene.
+    Still(OutputFormat),
+}
+
+/// The output for a file named `named` (its extension says the format;
+/// `--format`'s is given as one), with `--quality`, `--lossless` and
+/// whether the scene animates.
+pub fn output_for(
+    named: &Path,
+    quality: u8,
+    lossless: bool,
+    animate: bool,
+) -> Result<Output, Error> {
+    let gif = has_extension(named, "gif");
+    if lossless && gif {
+        return Err(Error::Output(format!(
+            "{}: GIF output has 256 colours, it cannot be lossless (write .png or .webp)",
+            named.display()
+        )));
+    }
+    Ok(if animate {
+        Output::Animation(AnimationFormat::from_path(named, quality, lossless)?)
+    } else if gif {
+        Output::StillGif
+    } else if lossless {
+        Output::Still(OutputFormat::from_path_lossless(named)?)
+    } else {
+        Output::Still(OutputFormat::from_path(named, quality)?)
+    })
+}
+
+/// `impasto render -o - --format F`: the render encoded as `output`,
+/// written to standard output, which may not be a terminal. The warnings
+/// go to stderr as usual.
 pub fn render_to_stdout(
     renderer: &impasto::Renderer,
     scene: &Scene,
-    named: &Path,
-    (quality, lossless, animate): (u8, bool, bool),
+    output: Output,
     options: &impasto::RenderOptions,
 ) -> Result<(), Error> {
-    use impasto::codec::{AnimationFormat, OutputFormat};
     use std::io::{IsTerminal, Write};
     let stdout = std::io::stdout();
     if stdout.is_terminal() {
@@ -116,21 +151,19 @@ pub fn render_to_stdout(
         ));
     }
     let assets = impasto::Assets::new();
-    let bytes = if animate {
-        let format = AnimationFormat::from_path(named, quality, lossless)?;
-        renderer.render_animation_encoded(scene, &assets, format, options)?
-    } else if has_extension(named, "gif") {
-        let still = renderer.render_with(scene, &assets, options)?;
-        impasto::RenderedAnimation::still(still).encode(AnimationFormat::Gif)?
-    } else {
-        let format = if lossless {
-            OutputFormat::from_path_lossless(named)?
-        } else {
-            OutputFormat::from_path(named, quality)?
-        };
-        let rendered = renderer.render_encoded(scene, &assets, format, options)?;
-        print_warnings(rendered.warnings());
-        rendered.encode()?
+    let bytes = match output {
+        Output::Animation(format) => {
+            renderer.render_animation_encoded(scene, &assets, format, options)?
+        }
+        Output::StillGif => {
+            let still = renderer.render_with(scene, &assets, options)?;
+            impasto::RenderedAnimation::still(still).encode(AnimationFormat::Gif)?
+        }
+        Output::Still(format) => {
+            let rendered = renderer.render_encoded(scene, &assets, format, options)?;
+            print_warnings(rendered.warnings());
+            rendered.encode()?
+        }
     };
     let io = |source| Error::Io {
         path: "<stdout>".into(),

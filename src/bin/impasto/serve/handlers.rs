@@ -268,9 +268,7 @@ pub async fn get_template(
     let params = params(query)?;
     // Reserved names, each once (a variable given twice is refused below).
     param(&params, SIG_PARAM)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = signing::unix_now();
     let expires = signing::remaining(param(&params, EXPIRES_PARAM)?, now)?.map(|left| now + left);
     let quality = quality(param(&params, "quality")?)?;
     let Some((name, ext)) = file.rsplit_once('.') else {

@@ -195,12 +195,7 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
             ))
         },
     )?;
-    let query = args.target.split_once('?').map_or("", |(_, q)| q);
-    if query
-        .split('&')
-        .any(|pair| pair.split('=').next() == Some(signing::SIG_PARAM))
-        || args.target.contains('#')
-    {
+    if signing::has_param(&args.target, signing::SIG_PARAM) || args.target.contains('#') {
         return Err(Error::Options(format!(
             "the target to sign may not hold a {:?} parameter or a '#' fragment (got '{}')",
             signing::SIG_PARAM,
@@ -214,12 +209,8 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
         )));
     }
     let target = match args.expires_in {
-        Some(secs) => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_err(|e| Error::Options(format!("the clock is before 1970: {e}")))?;
-            signing::with_expiry(&args.target, now.as_secs() + secs).map_err(Error::Options)?
-        }
+        Some(secs) => signing::with_expiry(&args.target, signing::unix_now() + secs)
+            .map_err(Error::Options)?,
         None => args.target,
     };
     println!("{}", key.signed_url(&target));

@@ -218,12 +218,9 @@ impl Drop for CancelOnDrop {
 fn max_age(state: &AppState, expires: Option<u64>) -> u64 {
     match expires {
         None => state.cache_max_age,
-        Some(at) => {
-            let now = std::time::SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            at.saturating_sub(now).min(state.cache_max_age)
-        }
+        Some(at) => at
+            .saturating_sub(super::signing::unix_now())
+            .min(state.cache_max_age),
     }
 }
 

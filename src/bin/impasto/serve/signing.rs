@@ -117,14 +117,25 @@ pub fn remaining(expires: Option<&str>, now: u64) -> Result<Option<u64>, ServeEr
     }
 }
 
+/// The time now in whole Unix seconds (0 for a clock before 1970).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Whether the query of request target `target` has a parameter `name`.
+pub fn has_param(target: &str, name: &str) -> bool {
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some(name))
+}
+
 /// `target` with `expires=at` appended to its query, refused when it has
 /// one already.
 pub fn with_expiry(target: &str, at: u64) -> Result<String, String> {
-    let query = target.split_once('?').map_or("", |(_, q)| q);
-    if query
-        .split('&')
-        .any(|pair| pair.split('=').next() == Some(EXPIRES_PARAM))
-    {
+    if has_param(target, EXPIRES_PARAM) {
         return Err(format!(
             "the target has an {EXPIRES_PARAM} parameter already; give it or --expires-in, not both"
         ));
