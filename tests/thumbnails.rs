@@ -304,3 +304,30 @@ fn probe_file_gives_the_oriented_size_of_all_eight_orientations() {
     let e = impasto::codec::probe_file(&text, 1 << 20).expect_err("no image");
     assert!(e.0.contains("not an image"), "{e}");
 }
+
+#[test]
+fn folders_made_for_thumbnails_that_all_failed_are_removed() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let input = dir.path().join("in");
+    let coffee = std::fs::read("examples/poster/coffee.jpg").expect("the sample photo");
+    // The header is whole (the file is probed and its folder made), the
+    // data is cut: the render fails.
+    write(&input, "a/b/broken.jpg", &coffee[..coffee.len() / 2]);
+    let i = input.to_str().expect("UTF-8");
+
+    // A new output folder, and the folders inside it, are not left behind.
+    let fresh = dir.path().join("new/out");
+    let (status, err) = thumbnails(&[i, fresh.to_str().expect("UTF-8"), "--jobs", "1"]);
+    assert_eq!(status, 3, "{err}");
+    assert!(err.contains("truncated"), "{err}");
+    assert!(!fresh.exists(), "{err}");
+    assert!(!dir.path().join("new").exists(), "{err}");
+
+    // In an output folder that was there, only what the run made goes.
+    let old = dir.path().join("old");
+    write(&old, "keep/note.txt", b"not the run's");
+    let (status, err) = thumbnails(&[i, old.to_str().expect("UTF-8"), "--jobs", "1"]);
+    assert_eq!(status, 3, "{err}");
+    assert!(!old.join("a").exists(), "{err}");
+    assert_eq!(files_under(&old), ["keep/note.txt"], "{err}");
+}

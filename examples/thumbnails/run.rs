@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Mutex;
 
@@ -53,6 +53,8 @@ pub fn run_cli(
         );
         return EXIT_USAGE;
     }
+    let made = Made::default();
+    made.note_missing(&args.output_dir);
     if let Err(e) = std::fs::create_dir_all(&args.output_dir) {
         let _ = writeln!(
             err,
@@ -72,6 +74,13 @@ pub fn run_cli(
         );
         return EXIT_USAGE;
     }
+    let status = convert(&args, err, terminal, &made);
+    made.remove_empty();
+    status
+}
+
+/// Converts the files once the folders are checked; the exit status.
+fn convert(args: &Args, mut err: Box<dyn Write + Send>, terminal: bool, made: &Made) -> u8 {
     let renderer = match Renderer::new(args.backend.backend()) {
         Ok(r) => r
             // Thumbnails have no text, and each file is used once: no fonts,
@@ -90,7 +99,7 @@ pub fn run_cli(
         }
     };
     let reporter = Reporter::new(err, terminal);
-    run(&args, &renderer, &reporter);
+    run(args, &renderer, &reporter, made);
     let summary = reporter.finish();
     if summary.failed > 0 {
         EXIT_SOME_FAILED
@@ -100,7 +109,7 @@ pub fn run_cli(
 }
 
 /// Walks, renders with `args.workers()` threads and reports every file.
-fn run(args: &Args, renderer: &Renderer, reporter: &Reporter) {
+fn run(args: &Args, renderer: &Renderer, reporter: &Reporter, made: &Made) {
     let workers = args.workers();
     let ext = args.format.extension();
     // Room for two files per worker: the walk stays just ahead of the work.
@@ -112,7 +121,7 @@ fn run(args: &Args, renderer: &Renderer, reporter: &Reporter) {
         }
         s.spawn(move || walk(&args.input_dir, &args.output_dir, ext, &tx));
         for _ in 0..workers {
-            s.spawn(|| work(args, renderer, reporter, &rx));
+            s.spawn(|| work(args, renderer, reporter, &rx, made));
         }
     });
 }
@@ -130,7 +139,13 @@ fn count(args: &Args, ext: &str, reporter: &Reporter) {
 }
 
 /// One worker: takes the next file until the walk is done.
-fn work(args: &Args, renderer: &Renderer, reporter: &Reporter, rx: &Mutex<Receiver<Found>>) {
+fn work(
+    args: &Args,
+    renderer: &Renderer,
+    reporter: &Reporter,
+    rx: &Mutex<Receiver<Found>>,
+    made: &Made,
+) {
     loop {
         let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
         match next {
@@ -138,7 +153,7 @@ fn work(args: &Args, renderer: &Renderer, reporter: &Reporter, rx: &Mutex<Receiv
             Ok(Found::Failed { path, why }) => reporter.failed(&path, &why),
             Ok(Found::Unsupported { path, why }) => reporter.unsupported(&path, &why),
             Ok(Found::Image { input, output }) => {
-                match thumbnail(args, renderer, &input, &output) {
+                match thumbnail(args, renderer, &input, &output, made) {
                     Ok(size) => reporter.written(&input, &output, size),
                     Err(why) => reporter.failed(&input, &why),
                 }
@@ -153,6 +168,7 @@ fn thumbnail(
     renderer: &Renderer,
     input: &Path,
     output: &Path,
+    made: &Made,
 ) -> Result<(u32, u32), String> {
     let src = input
         .strip_prefix(&args.input_dir)
@@ -170,6 +186,7 @@ fn thumbnail(
     };
     let scene = Scene::new(tw, th).layer(Layer::image(src).size(tw, th).fit(fit));
     if let Some(dir) = output.parent() {
+        made.note_missing(dir);
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot make the folder {}: {e}", dir.display()))?;
     }
@@ -190,4 +207,36 @@ fn thumbnail(
         )
         .map_err(|e| e.to_string())?;
     Ok((tw, th))
+}
+
+/// The folders this run made, so that those left empty (every file in
+/// them failed) are removed at the end rather than left behind.
+#[derive(Default)]
+struct Made(Mutex<Vec<PathBuf>>);
+
+impl Made {
+    /// Notes `dir` and its ancestors that do not exist yet (about to be
+    /// made by `create_dir_all`).
+    fn note_missing(&self, dir: &Path) {
+        let mut list = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for d in dir.ancestors() {
+            if d.as_os_str().is_empty() || d.exists() {
+                break;
+            }
+            if !list.iter().any(|m| m == d) {
+                list.push(d.to_path_buf());
+            }
+        }
+    }
+
+    /// Removes the noted folders that are empty, deepest first (a folder
+    /// holding a thumbnail, or anything else, stays).
+    fn remove_empty(&self) {
+        let mut list = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        list.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for d in list {
+            // Fails, as it should, where the folder is not empty.
+            let _ = std::fs::remove_dir(&d);
+        }
+    }
 }

@@ -83,9 +83,20 @@ impl MemoryEstimate {
     }
 }
 
-/// `bytes` as MiB with one decimal.
+/// `bytes` as MiB with one decimal; below a tenth of a MiB (which would
+/// read "0.0 MiB", as a tiny `max_render_bytes` did) as KiB, and below a
+/// KiB as bytes.
 pub(crate) fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+    const MIB: u64 = 1 << 20;
+    if bytes >= MIB / 10 || bytes == 0 {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else if bytes >= 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else if bytes == 1 {
+        "1 byte".to_owned()
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// Bytes per canvas pixel, and bytes whatever the size, an encoder holds
@@ -276,4 +287,20 @@ fn resample_set(xw: &AxisWeights, yw: &AxisWeights, (sw, sh): (u32, u32), ww: u6
         PassOrder::VerticalFirst => cols,
     };
     (ww * wh + ring_rows * ring_w + 2 * cols.max(ww)) * F32X4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mib;
+
+    #[test]
+    fn small_sizes_are_not_shown_as_zero_mib() {
+        assert_eq!(mib(0), "0.0 MiB");
+        assert_eq!(mib(1), "1 byte");
+        assert_eq!(mib(1000), "1000 bytes");
+        assert_eq!(mib(1536), "1.5 KiB");
+        assert_eq!(mib(100 * 1024), "100.0 KiB");
+        assert_eq!(mib(1 << 20), "1.0 MiB");
+        assert_eq!(mib(1024 << 20), "1024.0 MiB");
+    }
 }
