@@ -637,6 +637,59 @@ fn urls_past_their_expiry_are_403_and_caches_keep_answers_no_longer_than_valid()
 }
 
 #[test]
+fn a_max_url_lifetime_refuses_signed_urls_without_expiry_or_expiring_later() {
+    let dir = template_dir();
+    let templates = dir.path().to_str().expect("utf-8");
+    let server = Server::start(&[
+        "--templates",
+        templates,
+        "--signing-key",
+        "s3cret",
+        "--max-url-lifetime",
+        "300",
+    ]);
+    let now = unix_now();
+    let forever = get(&server.url(&signed("s3cret", "/t/card.png")));
+    assert_eq!(forever.0, 403);
+    let body: serde_json::Value = serde_json::from_slice(&forever.2).expect("JSON body");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no expires parameter")),
+        "{body}"
+    );
+    let later = signed("s3cret", &format!("/t/card.png?expires={}", now + 1000));
+    assert_eq!(get(&server.url(&later)).0, 403);
+    let head = answer(agent().head(&server.url(&later)).call());
+    assert_eq!(head.0, 403, "HEAD is held to it too");
+    let soon = signed("s3cret", &format!("/t/card.png?expires={}", now + 200));
+    let ok = get(&server.url(&soon));
+    assert_eq!(ok.0, 200, "{}", String::from_utf8_lossy(&ok.2));
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"bad_signature\"}"),
+        3.0
+    );
+    // Without a key anyone could drop `expires`: refused at start.
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--templates",
+            templates,
+            "--max-url-lifetime",
+            "60",
+        ])
+        .env_remove("IMPASTO_SIGNING_KEY")
+        .output()
+        .expect("run impasto serve");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--max-url-lifetime needs a signing key"),
+        "{err}"
+    );
+}
+
+#[test]
 fn the_signing_key_can_come_from_the_environment() {
     let dir = template_dir();
     let templates = dir.path().to_str().expect("utf-8");

@@ -252,7 +252,8 @@ pub async fn post_template(
 /// `sig` the signature, not variables), read as `--set` reads them: a name
 /// the template does not declare, or one given twice, is 400. With
 /// `--signing-key`, the URL must be signed (403 otherwise). A URL past its
-/// `expires` is 403, and caches are told to keep an answer no longer than
+/// `expires` is 403, as is one without `expires` or expiring further ahead
+/// than `--max-url-lifetime` when that is set; caches are told to keep an answer no longer than
 /// the URL is valid.
 pub async fn get_template(
     State(state): State<Arc<AppState>>,
@@ -269,7 +270,11 @@ pub async fn get_template(
     // Reserved names, each once (a variable given twice is refused below).
     param(&params, SIG_PARAM)?;
     let now = signing::unix_now();
-    let expires = signing::remaining(param(&params, EXPIRES_PARAM)?, now)?.map(|left| now + left);
+    let left = signing::remaining(param(&params, EXPIRES_PARAM)?, now)?;
+    if let Some(max) = state.max_url_lifetime {
+        signing::within_lifetime(left, max)?;
+    }
+    let expires = left.map(|left| now + left);
     let quality = quality(param(&params, "quality")?)?;
     let Some((name, ext)) = file.rsplit_once('.') else {
         return Err(ServeError::BadRequest(format!(

@@ -100,6 +100,11 @@ pub struct ServeArgs {
     /// dropped), so that it is not in the process list.
     #[arg(long, value_name = "FILE")]
     signing_key_file: Option<PathBuf>,
+    /// With a signing key: every /t/ URL must carry `expires`, at most this
+    /// many seconds ahead (403 otherwise), so that no signed URL is valid
+    /// for ever (`impasto sign --expires-in`).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_url_lifetime: Option<u64>,
     /// Allow image layers whose `src` is an http:// or https:// URL on this
     /// host: HOST (the scheme's default port), HOST:PORT, or *.DOMAIN; may
     /// be given more than once. Without it, no remote fetches.
@@ -146,6 +151,8 @@ pub struct AppState {
     draining: AtomicBool,
     /// `--signing-key`: when set, `/t/` URLs must be signed.
     signing_key: Option<SigningKey>,
+    /// `--max-url-lifetime`: when set, `/t/` URLs must expire within it.
+    max_url_lifetime: Option<u64>,
     /// Remote images (`--allow-host`).
     fetcher: Fetcher,
 }
@@ -254,6 +261,14 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         max_render_bytes: limits.max_render_bytes,
     };
     let fetcher = Fetcher::new(args.allow_hosts.clone(), fetch_limits, Arc::clone(&metrics));
+    let signing_key = signing_key(args.signing_key.as_ref(), args.signing_key_file.as_ref())?;
+    if args.max_url_lifetime.is_some() && signing_key.is_none() {
+        // Without a signature anyone could drop or move `expires`.
+        return Err(Error::Options(format!(
+            "--max-url-lifetime needs a signing key (--signing-key, --signing-key-file or {})",
+            signing::KEY_ENV
+        )));
+    }
     Ok(AppState {
         renderer,
         admission: Admission::new(workers, queue, args.memory_budget, Arc::clone(&metrics)),
@@ -268,7 +283,8 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         cache_max_age: args.cache_max_age,
         ready_watermark: args.ready_watermark,
         draining: AtomicBool::new(false),
-        signing_key: signing_key(args.signing_key.as_ref(), args.signing_key_file.as_ref())?,
+        signing_key,
+        max_url_lifetime: args.max_url_lifetime,
         fetcher,
     })
 }

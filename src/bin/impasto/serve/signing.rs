@@ -117,6 +117,21 @@ pub fn remaining(expires: Option<&str>, now: u64) -> Result<Option<u64>, ServeEr
     }
 }
 
+/// Checks a URL's time left (`None`: it has no `expires`) against the
+/// server's `--max-url-lifetime` `max`: 403 without `expires` or with one
+/// further ahead than `max` seconds.
+pub fn within_lifetime(left: Option<u64>, max: u64) -> Result<(), ServeError> {
+    match left {
+        None => Err(ServeError::Forbidden(format!(
+            "the URL has no {EXPIRES_PARAM} parameter, which this server requires (--max-url-lifetime {max})"
+        ))),
+        Some(left) if left > max => Err(ServeError::Forbidden(format!(
+            "the URL expires in {left} s, later than this server accepts (--max-url-lifetime {max})"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
 /// The time now in whole Unix seconds (0 for a clock before 1970).
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -222,6 +237,17 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_max_lifetime_requires_an_expiry_no_further_ahead() {
+        assert!(within_lifetime(Some(60), 60).is_ok());
+        assert!(within_lifetime(Some(1), 60).is_ok());
+        let far = within_lifetime(Some(61), 60).expect_err("too far ahead");
+        assert!(far.to_string().contains("expires in 61 s"), "{far}");
+        let none = within_lifetime(None, 60).expect_err("no expiry");
+        assert!(matches!(none, ServeError::Forbidden(_)), "{none}");
+        assert!(none.to_string().contains("no expires parameter"), "{none}");
     }
 
     #[test]
