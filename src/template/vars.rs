@@ -186,12 +186,15 @@ impl Variable {
             VarType::String => Ok(Some(Value::String(text.to_owned()))),
             VarType::Image if text.is_empty() => Err("an image path may not be empty".into()),
             VarType::Image => Ok(Some(Value::String(text.to_owned()))),
-            VarType::Color => match Color::parse_hex(text) {
-                Ok(_) => Ok(Some(Value::String(text.to_owned()))),
+            // Spaces around a colour, number or boolean (a CSV written
+            // `a, b`) cannot be part of it: they are dropped. A string or an
+            // image path is kept as given (a file name may hold spaces).
+            VarType::Color => match Color::parse_hex(text.trim()) {
+                Ok(_) => Ok(Some(Value::String(text.trim().to_owned()))),
                 Err(m) => Err(m),
             },
             VarType::Number => number(text.trim().parse::<f64>().ok(), text),
-            VarType::Boolean => match text {
+            VarType::Boolean => match text.trim() {
                 "true" => Ok(Some(Value::Bool(true))),
                 "false" => Ok(Some(Value::Bool(false))),
                 _ => Err(format!("{text:?} is not a boolean (true or false)")),
@@ -308,6 +311,19 @@ mod tests {
         let c = var(VarType::Color);
         assert!(c.check(Raw::Text("#12345")).is_err());
         assert_eq!(c.check(Raw::Text("#fff")).unwrap(), Some(json!("#fff")));
+        // Spaces around a colour, number or boolean (a CSV's `a, b`) are
+        // dropped; around a string or an image path they are kept.
+        assert_eq!(c.check(Raw::Text(" #fff ")).unwrap(), Some(json!("#fff")));
+        assert_eq!(n.check(Raw::Text(" 3")).unwrap(), Some(json!(3)));
+        assert_eq!(b.check(Raw::Text(" true")).unwrap(), Some(json!(true)));
+        assert_eq!(
+            var(VarType::String).check(Raw::Text(" a ")).unwrap(),
+            Some(json!(" a "))
+        );
+        assert_eq!(
+            var(VarType::Image).check(Raw::Text(" a.png")).unwrap(),
+            Some(json!(" a.png"))
+        );
         assert_eq!(var(VarType::String).check(Raw::Text("")).unwrap(), None);
         assert_eq!(
             var(VarType::Image).check(Raw::Json(&Value::Null)).unwrap(),
