@@ -20,6 +20,9 @@ use crate::cpu::kernels::{self, Stage};
 struct Component<'a> {
     /// Its first block slot in the MCU.
     base: usize,
+    /// Kept coefficients per axis, the side of its transform's output
+    /// ([`Layout::comp_k`]).
+    k: usize,
     /// Samples per row of its plane (whole MCUs).
     stride: usize,
     /// Its size as jpeg-decoder computes it (for edge handling).
@@ -33,10 +36,10 @@ struct Component<'a> {
 
 impl Component<'_> {
     /// The MCU rows `[from, to)` whose blocks output rows `first..=last`
-    /// read (`k`: kept coefficients per axis; `mcus_y`: MCU rows in all).
-    fn mcu_rows(&self, first: usize, last: usize, k: usize, mcus_y: usize) -> (usize, usize) {
+    /// read (`mcus_y`: MCU rows in all).
+    fn mcu_rows(&self, first: usize, last: usize, mcus_y: usize) -> (usize, usize) {
         let (lo, hi) = self.upsample.rows_read(first, last, self.height);
-        let per_mcu = self.v * k;
+        let per_mcu = self.v * self.k;
         (lo / per_mcu, (hi / per_mcu + 1).min(mcus_y))
     }
 }
@@ -135,14 +138,14 @@ impl Stage for Band<'_, '_> {
             first_y,
             rows,
         } = self;
-        let (k, mcus_y) = (layout.k, layout.header.mcus().1);
+        let mcus_y = layout.header.mcus().1;
         let last_y = first_y + rows.len() / (out_w * 4) - 1;
         // Plain loops, no closures: everything here is compiled into the
         // stage's wide copy (see `kernels::Stage`).
         let mut planes = Vec::with_capacity(comps.len());
         for c in comps {
-            let (my0, my1) = c.mcu_rows(first_y, last_y, k, mcus_y);
-            let per_mcu = c.v * k;
+            let (my0, my1) = c.mcu_rows(first_y, last_y, mcus_y);
+            let per_mcu = c.v * c.k;
             let mut data = vec![0u8; c.stride * (my1 - my0) * per_mcu];
             for (my, band) in (my0..my1).zip(data.chunks_exact_mut(per_mcu * c.stride)) {
                 transform_mcu_row(layout, coefs, c, my, band);
@@ -180,10 +183,10 @@ pub(super) fn mcu_rows_read(
     (out_w, out_h): (usize, usize),
     (first, end): (usize, usize),
 ) -> usize {
-    let (k, mcus_y) = (layout.k, layout.header.mcus().1);
+    let mcus_y = layout.header.mcus().1;
     components(layout, (out_w, out_h))
         .iter()
-        .map(|c| c.mcu_rows(first, end - 1, k, mcus_y).1)
+        .map(|c| c.mcu_rows(first, end - 1, mcus_y).1)
         .max()
         .unwrap_or(mcus_y)
 }
@@ -194,7 +197,6 @@ fn components<'h>(layout: &Layout<'h>, (out_w, out_h): (usize, usize)) -> Vec<Co
     let h = layout.header;
     let (hm, vm) = h.max_factors();
     let (mcus_x, _) = h.mcus();
-    let k = layout.k;
     h.components
         .iter()
         .enumerate()
@@ -202,17 +204,26 @@ fn components<'h>(layout: &Layout<'h>, (out_w, out_h): (usize, usize)) -> Vec<Co
             // The component's first slot in the MCU: after the components
             // the scan lists before it.
             let scan_index = h.scan.iter().position(|s| s.frame_index == fi).unwrap_or(0);
+            let k = layout.comp_k[fi];
+            // A component transformed at twice the luma's scale (4:2:0
+            // chroma) comes out at the luma's resolution: no upsampling.
+            let upsample = if k == layout.k {
+                Upsample::choose((c.h, c.v), (hm, vm), out_w, out_h)
+            } else {
+                Upsample::H1V1
+            };
             Component {
                 base: (0..layout.bpm)
                     .position(|s| layout.slot_component(s) == scan_index)
                     .unwrap_or(0),
+                k,
                 stride: mcus_x * c.h * k,
                 width: (h.width * c.h * k).div_ceil(hm * 8),
                 height: (h.height * c.v * k).div_ceil(vm * 8),
                 h: c.h,
                 v: c.v,
                 quant: &h.quant[c.tq],
-                upsample: Upsample::choose((c.h, c.v), (hm, vm), out_w, out_h),
+                upsample,
             }
         })
         .collect()
@@ -222,7 +233,7 @@ fn components<'h>(layout: &Layout<'h>, (out_w, out_h): (usize, usize)) -> Vec<Co
 /// written at its place in `out` (the row's `c.v * k` plane rows).
 #[inline(always)]
 fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, out: &mut [u8]) {
-    let (k, kk, bpm) = (layout.k, layout.kk(), layout.bpm);
+    let (k, kk, bpm) = (c.k, layout.kk(), layout.bpm);
     let mcus_x = c.stride / (c.h * k);
     let row_blocks = mcus_x * bpm;
     let run = coefs.run(my * row_blocks, row_blocks);
@@ -243,7 +254,7 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
                 let mut lanes: [&[i16; 9]; LANES] = [&[0; 9]; LANES];
                 for (b, lane) in lanes.iter_mut().enumerate() {
                     let block = block_at(coefs, run, kk, first, index(bx + b));
-                    // Blocks hold k * k + 1 values, so the zeros are never read.
+                    // Blocks hold at least k * k + 1 values, so the zeros are never read.
                     *lane = block.first_chunk::<9>().unwrap_or(&[0; 9]);
                 }
                 idct3_x8(lanes, c.quant, &mut out[bx * 3..], c.stride);
@@ -260,7 +271,9 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
                 3 => idct3(block, c.quant, out, c.stride),
                 5 => idct_k::<5>(block, c.quant, out, c.stride),
                 6 => idct_k::<6>(block, c.quant, out, c.stride),
-                _ => idct_k::<7>(block, c.quant, out, c.stride),
+                7 => idct_k::<7>(block, c.quant, out, c.stride),
+                // 4:2:0 chroma at 1/2: the whole block.
+                _ => idct_k::<8>(block, c.quant, out, c.stride),
             }
         }
     }

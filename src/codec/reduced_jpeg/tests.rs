@@ -87,6 +87,16 @@ fn ours(bytes: &[u8], d: u32, threads: usize, min_chunk: usize) -> Option<Vec<u8
     Some(pixels::render(&layout, &coefs, (w, h), (0, h)).into_raw())
 }
 
+/// `f` run with every component transformed at the luma's scale, as
+/// jpeg-decoder does (by default 4:2:0 chroma keeps twice the luma's
+/// coefficients: `scan::full_chroma`), so that pixels compare with its own.
+pub(super) fn as_jpeg_decoder<T>(f: impl FnOnce() -> T) -> T {
+    scan::AS_JPEG_DECODER.with(|on| on.set(true));
+    let out = f();
+    scan::AS_JPEG_DECODER.with(|on| on.set(false));
+    out
+}
+
 /// Ours, every row.
 fn whole(bytes: &[u8], d: u32) -> Option<RgbaImage> {
     decode(bytes, 8 / d, None).map(|(img, first)| {
@@ -119,7 +129,7 @@ fn every_size_subsampling_quality_restart_interval_and_scale_matches_jpeg_decode
             for (q, restart) in [(60, 0), (95, 0), (90, 1), (75, 7)] {
                 let bytes = encode(w, h, false, q, sampling, restart);
                 for d in [2, 4, 8] {
-                    let got = whole(&bytes, d).map(RgbaImage::into_raw);
+                    let got = as_jpeg_decoder(|| whole(&bytes, d)).map(RgbaImage::into_raw);
                     let what = format!("{w}x{h} {sampling:?} q{q} rst{restart} 1/{d}");
                     assert!(got == reference(&bytes, d), "{what}");
                     assert!(got.is_some() || w.min(h) < 8, "{what}: not covered");
@@ -297,9 +307,16 @@ fn speculative_chunks_rejoin_and_give_the_serial_result_for_any_number_of_chunks
         let bytes = encode(480, 360, false, 92, sampling, 0);
         for d in [2, 8] {
             let expected = reference(&bytes, d).unwrap();
+            let serial = ours(&bytes, d, 1, 256).expect("covered");
             for threads in [1, 2, 3, 8, 31] {
-                let got = ours(&bytes, d, threads, 256).expect("covered");
+                let got = as_jpeg_decoder(|| ours(&bytes, d, threads, 256)).expect("covered");
                 assert!(got == expected, "{sampling:?} 1/{d} {threads} chunks");
+                // And with 4:2:0 chroma at the luma's scale.
+                let got = ours(&bytes, d, threads, 256).expect("covered");
+                assert!(
+                    got == serial,
+                    "{sampling:?} 1/{d} {threads} chunks, full chroma"
+                );
             }
         }
     }
@@ -338,7 +355,7 @@ fn the_bundled_photo_matches_jpeg_decoder_exactly() {
         let expected = reference(&bytes, d).unwrap();
         for threads in [1, 4] {
             assert!(
-                ours(&bytes, d, threads, 4096).unwrap() == expected,
+                as_jpeg_decoder(|| ours(&bytes, d, threads, 4096)).unwrap() == expected,
                 "1/{d} {threads}"
             );
         }
@@ -379,8 +396,16 @@ fn corruption_campaign(seed: u32, per_base: usize) {
                 let _ = decode(&bytes, k, (k == 3).then_some((2, 30)));
             }
             let expected = reference(&bytes, 2);
+            // With 4:2:0 chroma at the luma's scale (the default): the same
+            // pixels on one chunk and on five, or left to jpeg-decoder.
+            let full = [1, 5].map(|threads| ours(&bytes, 2, threads, 64));
+            assert!(full[0] == full[1], "file {i}: chunks differ");
+            assert!(
+                full[0].is_none() || expected.is_some(),
+                "file {i}: decoded what jpeg-decoder refuses"
+            );
             for threads in [1, 5] {
-                match (ours(&bytes, 2, threads, 64), &expected) {
+                match (as_jpeg_decoder(|| ours(&bytes, 2, threads, 64)), &expected) {
                     (None, _) => left += 1,
                     (Some(got), Some(e)) => {
                         assert!(got == *e, "file {i}: differs from jpeg-decoder");
@@ -392,7 +417,8 @@ fn corruption_campaign(seed: u32, per_base: usize) {
             // Rows 8..24 of 60, the scan decoded only as far as they need:
             // the rows jpeg-decoder gives, or left to it. (Damage past the
             // rows read goes unseen, as in any decoder that stops early.)
-            if let (Some(got), Some(e)) = (ours_rows(&bytes, 2, 5, (8, 24)), &expected) {
+            let rows = as_jpeg_decoder(|| ours_rows(&bytes, 2, 5, (8, 24)));
+            if let (Some(got), Some(e)) = (rows, &expected) {
                 assert!(
                     got[..] == e[8 * 80 * 4..24 * 80 * 4],
                     "file {i}: rows differ"
