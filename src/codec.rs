@@ -24,6 +24,7 @@ mod gif;
 pub(crate) mod icc;
 pub(crate) mod jpeg;
 pub(crate) mod jpeg_blocks;
+mod jpeg_layout;
 mod output;
 mod png_colour;
 mod probe;
@@ -169,6 +170,9 @@ pub(crate) fn decode_bytes_noting(
     }
     if format == image::ImageFormat::Jpeg {
         if let Some(decoded) = cmyk::decode(bytes, max_pixels)? {
+            return Ok(decoded);
+        }
+        if let Some(decoded) = jpeg_layout::decode(bytes, max_pixels)? {
             return Ok(decoded);
         }
     }
