@@ -147,7 +147,7 @@ mod tests {
     fn headers(factors: &[(u8, u8)], scans: usize) -> Vec<u8> {
         let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0];
         let n = factors.len() as u8;
-        b.extend([0xFF, 0xC0, 0, 8 + 3 * n as u8, 8, 0, 16, 0, 16, n]);
+        b.extend([0xFF, 0xC0, 0, 8 + 3 * n, 8, 0, 16, 0, 16, n]);
         for (i, (h, v)) in factors.iter().enumerate() {
             b.extend([i as u8 + 1, h << 4 | v, 0]);
         }
