@@ -69,6 +69,9 @@ fn format_comes_from_the_query_or_accept() {
     // image/avif in Accept is passed over (AVIF takes seconds per card);
     // named in the query it is written.
     assert_eq!(header(&webp, "content-type"), Some("image/webp"));
+    // Chosen by Accept: caches are told so; named in the query: not.
+    assert_eq!(header(&webp, "vary"), Some("accept"));
+    assert_eq!(header(&jpeg, "vary"), None);
     let avif = post(&server.url("/render?format=avif&quality=50"), SMALL, &[]);
     assert_eq!(avif.0, 200, "{}", String::from_utf8_lossy(&avif.2));
     assert_eq!(header(&avif, "content-type"), Some("image/avif"));
@@ -686,6 +689,31 @@ fn a_max_url_lifetime_refuses_signed_urls_without_expiry_or_expiring_later() {
     assert!(
         err.contains("--max-url-lifetime needs a signing key"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_name_that_is_not_utf8_is_403_unsigned_and_a_json_404_signed() {
+    let dir = template_dir();
+    let templates = dir.path().to_str().expect("utf-8");
+    let server = Server::start(&["--templates", templates, "--signing-key", "s3cret"]);
+    assert_eq!(get(&server.url("/t/%FF.png")).0, 403, "the signature first");
+    for answer in [
+        get(&server.url(&signed("s3cret", "/t/%FF.png"))),
+        post(&server.url("/templates/%FF"), "{}", &[]),
+    ] {
+        assert_eq!(answer.0, 404);
+        let body: serde_json::Value = serde_json::from_slice(&answer.2).expect("JSON body");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not UTF-8")),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"not_found\"}"),
+        2.0
     );
 }
 

@@ -149,6 +149,47 @@ fn a_drain_that_cuts_off_an_image_going_out_to_a_slow_reader_exits_1() {
 }
 
 #[test]
+fn an_answer_left_unread_holds_its_bytes_of_the_budget_until_the_write_timeout_closes_it() {
+    let poster = serve_common::poster_dir();
+    let server = Server::start(&["--assets", poster.to_str().unwrap(), "--write-timeout", "1"]);
+    // As above: a PNG far larger than the socket buffers, never read.
+    let scene = r#"{"width": 4000, "height": 4000, "layers": [{"type": "image", "src": "coffee.jpg", "fit": "fill"}]}"#;
+    let mut reader = connect(&server);
+    write!(
+        reader,
+        "POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{scene}",
+        scene.len()
+    )
+    .unwrap();
+    server.wait_for("impasto_render_seconds_count", 1.0);
+    // The render is over (no worker held); the answer's bytes are not.
+    let held = server.metric("impasto_reserved_render_bytes");
+    assert!(held > 1e6, "reserved while unread: {held}");
+    assert_eq!(server.metric("impasto_renders_in_flight"), 0.0);
+    // Closed after a second without progress, and counted.
+    server.wait_for("impasto_rejections_total{reason=\"slow_reader\"}", 1.0);
+    server.wait_for("impasto_reserved_render_bytes", 0.0);
+    let mut got = Vec::new();
+    let _ = reader.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    let (head, _) = text.split_once("\r\n\r\n").expect("the answer's headers");
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a content-length");
+    let body = got.len() - head.len() - 4;
+    assert!(
+        body < length,
+        "closed before the whole image: {body} of {length} bytes"
+    );
+}
+
+#[test]
 fn a_timeout_header_past_what_u64_holds_is_capped_by_timeout_and_a_non_number_is_400() {
     let server = Server::start(&[]);
     let scene = r##"{ "width": 8, "height": 8, "background": "#fff" }"##;

@@ -72,6 +72,50 @@ impl Drop for Running {
     }
 }
 
+impl Running {
+    /// Keeps `bytes` of this render's reservation (its encoded answer's
+    /// size) past its end, until the [`Held`] is dropped: when the answer
+    /// is written or its connection closes. The rest is freed with the
+    /// worker when the render ends. (An answer larger than the reservation,
+    /// which the estimate's canvas copy makes unlikely, holds all of it.)
+    pub fn keep(&mut self, bytes: u64) -> Held {
+        let n = usize::try_from(units(bytes))
+            .unwrap_or(usize::MAX)
+            .min(self._memory.num_permits());
+        let permit = self._memory.split(n);
+        let kept = if permit.is_some() {
+            (n as u64 * UNIT).min(self.bytes)
+        } else {
+            0
+        };
+        self.bytes -= kept;
+        Held {
+            _memory: permit,
+            bytes: kept,
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+}
+
+/// Bytes of the memory budget an encoded answer holds until it is written
+/// (so clients that read slowly, or not at all until `--write-timeout`,
+/// cannot hold more than the budget in answers).
+#[derive(Debug)]
+pub struct Held {
+    _memory: Option<OwnedSemaphorePermit>,
+    bytes: u64,
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let bytes = i64::try_from(self.bytes).unwrap_or(i64::MAX);
+        self.metrics
+            .reserved_bytes
+            .fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
 fn units(bytes: u64) -> u64 {
     bytes.div_ceil(UNIT)
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use impasto::{Scene, Template};
 use serde_json::{Map, Value};
 
+use super::admission::Held;
 use super::error::ServeError;
 use super::metrics::Reason;
 use super::render::{format_named, negotiate, quality, respond};
@@ -51,11 +52,14 @@ pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: N
     if let Some(reason) = response.extensions().get::<Reason>() {
         state.metrics.reject(*reason);
     }
+    // An image's bytes of the memory budget, held until it is written.
+    let held = response.extensions_mut().remove::<Arc<Held>>();
     response.map(|body| {
         Body::new(Sending {
             body,
             rest: Bytes::new(),
             _in_flight: in_flight,
+            _held: held,
         })
     })
 }
@@ -91,6 +95,7 @@ struct Sending {
     /// What is left of the last frame taken from `body`.
     rest: Bytes,
     _in_flight: InFlight,
+    _held: Option<Arc<Held>>,
 }
 
 impl Sending {
@@ -199,6 +204,17 @@ async fn body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes
         })?
 }
 
+/// The name in a path (`/t/{file}`, `/templates/{name}`), percent-decoded;
+/// one that does not decode to UTF-8 names no template: 404 with the JSON
+/// body and reason of every other (axum's own answer was a plain-text 400,
+/// given before the signature was checked, and counted under no reason).
+fn path_name(name: Result<Path<String>, PathRejection>, uri: &Uri) -> Result<String, ServeError> {
+    name.map(|Path(name)| name).map_err(|_| {
+        let last = uri.path().rsplit('/').next().unwrap_or_default();
+        ServeError::NoTemplate(format!("{last} (not UTF-8 once decoded)"))
+    })
+}
+
 fn utf8(bytes: &[u8]) -> Result<&str, ServeError> {
     std::str::from_utf8(bytes)
         .map_err(|e| ServeError::BadRequest(format!("the body is not UTF-8 text: {e}")))
@@ -213,23 +229,42 @@ pub async fn render(
 ) -> Result<Response, ServeError> {
     let params = params(query)?;
     let quality = quality(param(&params, "quality")?)?;
-    let format = negotiate(param(&params, "format")?, quality, &headers)?;
+    let named = param(&params, "format")?;
+    let format = negotiate(named, quality, &headers)?;
+    let negotiated = named.is_none();
     let bytes = body(&state, &headers, bytes).await?;
     let scene = Scene::from_json(utf8(&bytes)?)?;
-    respond(state, scene, format, &headers, None, false).await
+    let response = respond(state, scene, format, &headers, None, false).await?;
+    Ok(vary_accept(response, negotiated))
+}
+
+/// Adds `Vary: Accept` to an answer whose format `Accept` chose (no
+/// `?format=`), so that a shared cache keeps one answer per format
+/// (RFC 9110, 12.5.5).
+fn vary_accept(mut response: Response, negotiated: bool) -> Response {
+    if negotiated {
+        response
+            .headers_mut()
+            .insert(header::VARY, header::HeaderValue::from_static("accept"));
+    }
+    response
 }
 
 /// `POST /templates/{name}`: the body is a JSON object of variable values.
 pub async fn post_template(
     State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
+    uri: Uri,
     query: Params,
     headers: HeaderMap,
     bytes: Body,
 ) -> Result<Response, ServeError> {
+    let name = path_name(name, &uri)?;
     let params = params(query)?;
     let quality = quality(param(&params, "quality")?)?;
-    let format = negotiate(param(&params, "format")?, quality, &headers)?;
+    let named = param(&params, "format")?;
+    let format = negotiate(named, quality, &headers)?;
+    let negotiated = named.is_none();
     let bytes = body(&state, &headers, bytes).await?;
     let values: Map<String, Value> = match impasto::scene::json_from_slice_strict(&bytes) {
         Ok(Value::Object(map)) => map,
@@ -244,6 +279,7 @@ pub async fn post_template(
     let scene = template.bind_json(&values)?;
     respond(state, scene, format, &headers, None, false)
         .await
+        .map(|r| vary_accept(r, negotiated))
         .map_err(|e| attributed(&template, e))
 }
 
@@ -258,7 +294,7 @@ pub async fn post_template(
 pub async fn get_template(
     State(state): State<Arc<AppState>>,
     method: Method,
-    Path(file): Path<String>,
+    file: Result<Path<String>, PathRejection>,
     uri: Uri,
     query: Params,
     headers: HeaderMap,
@@ -266,6 +302,8 @@ pub async fn get_template(
     if let Some(key) = &state.signing_key {
         key.verify(uri.path(), uri.query())?;
     }
+    // After the signature: an unsigned URL is 403 whatever its path.
+    let file = path_name(file, &uri)?;
     let params = params(query)?;
     // Reserved names, each once (a variable given twice is refused below).
     param(&params, SIG_PARAM)?;

@@ -2,7 +2,8 @@
 //! so a client that does not send its headers within `--read-timeout` is
 //! cut off (axum's `serve` sets no timer, so it never is); on SIGTERM or
 //! ctrl-c, new connections stop, idle ones close, and the requests in
-//! flight get `--grace` to finish.
+//! flight get `--grace` to finish. A client that stops reading its answer
+//! for `--write-timeout` is cut off too (counted as `slow_reader`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use impasto::Error;
 use tower_service::Service as _;
 
+use super::metrics::Reason;
 use super::AppState;
 
 /// Serves `state`'s router on `listen` until a signal, then drains: exit 0
@@ -63,10 +65,19 @@ pub(super) async fn serve(
                 let mut http = hyper::server::conn::http1::Builder::new();
                 http.timer(TokioTimer::new())
                     .header_read_timeout(state.read_timeout);
-                let connection = http.serve_connection(TokioIo::new(stream), service);
+                // A write that makes no progress for --write-timeout (the
+                // client stopped reading) fails, and hyper closes the
+                // connection, dropping the answer and what it holds.
+                let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+                io.set_write_timeout(Some(state.write_timeout));
+                let connection = http.serve_connection(TokioIo::new(Box::pin(io)), service);
                 let watched = graceful.watch(connection);
+                let metrics = Arc::clone(&state.metrics);
                 tokio::spawn(async move {
                     if let Err(e) = watched.await {
+                        if timed_out(&e) {
+                            metrics.reject(Reason::SlowReader);
+                        }
                         log::debug!("connection ended: {e}");
                     }
                 });
@@ -93,4 +104,17 @@ pub(super) async fn serve(
             }
         }
     }
+}
+
+/// Whether a connection ended because a write timed out (its client
+/// stopped reading for `--write-timeout`).
+fn timed_out(e: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::TimedOut;
+        }
+        source = s.source();
+    }
+    false
 }

@@ -42,6 +42,9 @@ pub enum Reason {
     Timeout,
     /// The client went away before the answer; the render was cancelled.
     ClientGone,
+    /// The client stopped reading its answer for `--write-timeout`: the
+    /// connection was closed mid-answer (its status was counted already).
+    SlowReader,
     /// The server is shutting down (503).
     Draining,
     /// A failure of the server or the renderer (500).
@@ -49,7 +52,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    const ALL: [Reason; 16] = [
+    const ALL: [Reason; 17] = [
         Reason::QueueFull,
         Reason::OverMemoryBudget,
         Reason::BodyTooLarge,
@@ -64,6 +67,7 @@ impl Reason {
         Reason::FetchFailed,
         Reason::Timeout,
         Reason::ClientGone,
+        Reason::SlowReader,
         Reason::Draining,
         Reason::Internal,
     ];
@@ -85,6 +89,7 @@ impl Reason {
             Reason::FetchFailed => "fetch_failed",
             Reason::Timeout => "timeout",
             Reason::ClientGone => "client_gone",
+            Reason::SlowReader => "slow_reader",
             Reason::Draining => "draining",
             Reason::Internal => "internal",
         }
@@ -238,7 +243,7 @@ impl Metrics {
             (
                 "impasto_reserved_render_bytes",
                 "gauge",
-                "Bytes reserved from the memory budget.",
+                "Bytes reserved from the memory budget: renders, and answers not yet written.",
                 load(&self.reserved_bytes),
             ),
             (

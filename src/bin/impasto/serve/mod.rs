@@ -68,6 +68,11 @@ pub struct ServeArgs {
     /// then its body (the connection is closed, or 408).
     #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = crate::parse_timeout)]
     read_timeout: Duration,
+    /// Most seconds a client may leave its answer unread (no byte taken):
+    /// the connection is then closed, and the answer's memory, held
+    /// against --memory-budget until it is written, freed.
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = crate::parse_timeout)]
+    write_timeout: Duration,
     /// Seconds in-flight requests get to finish after SIGTERM or ctrl-c.
     #[arg(long, default_value = "25", value_name = "SECONDS", value_parser = crate::parse_timeout)]
     grace: Duration,
@@ -141,6 +146,8 @@ pub struct AppState {
     max_body: usize,
     /// `--read-timeout`: headers (hyper) and body (the handlers).
     read_timeout: Duration,
+    /// `--write-timeout`: a write to the client making no progress.
+    write_timeout: Duration,
     /// Requests between their headers and their answer (`handlers::count`).
     requests_in_flight: AtomicUsize,
     /// `--workers + --queue`: remote fetches running at once, each held
@@ -278,6 +285,7 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         timeout: args.timeout,
         max_body: args.max_body,
         read_timeout: args.read_timeout,
+        write_timeout: args.write_timeout,
         requests_in_flight: AtomicUsize::new(0),
         fetch_permits: Arc::new(tokio::sync::Semaphore::new(workers + queue)),
         cache_max_age: args.cache_max_age,

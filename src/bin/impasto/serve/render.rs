@@ -14,7 +14,7 @@ use impasto::codec::OutputFormat;
 use impasto::{Assets, CancelToken, LayerKind, RenderOptions, Scene};
 use sha2::{Digest, Sha256};
 
-use super::admission::Slot;
+use super::admission::{Held, Slot};
 use super::error::ServeError;
 use super::metrics::{Metrics, Reason};
 use super::remote::{self, Fetched};
@@ -245,8 +245,8 @@ fn not_modified(state: &AppState, etag: &str, expires: Option<u64>) -> Response 
 
 /// What a request admitted for rendering ends with.
 enum Outcome {
-    /// The encoded image and its ETag.
-    Image(Vec<u8>, String),
+    /// The encoded image, its ETag, and its bytes of the memory budget.
+    Image(Vec<u8>, String, Held),
     /// The scene would render (its images decoded, its memory estimated),
     /// not painted: for `HEAD` and `If-None-Match: *`.
     Valid(String),
@@ -315,14 +315,14 @@ pub async fn respond(
         };
         Ok::<_, ServeError>(
             match render_admitted(Arc::clone(&state), slot, job).await? {
-                Some(bytes) => Outcome::Image(bytes, etag),
+                Some((bytes, held)) => Outcome::Image(bytes, etag, held),
                 None => Outcome::Valid(etag),
             },
         )
     };
     let result = tokio::time::timeout_at(deadline.into(), work).await;
     guard.armed = false;
-    let (bytes, etag) = match result {
+    let image = match result {
         Err(_elapsed) => {
             guard.token.cancel();
             return Err(ServeError::Timeout {
@@ -343,10 +343,13 @@ pub async fn respond(
             cached_headers(&mut response, &etag, max_age(&state, expires));
             return Ok(response);
         }
-        Ok(Ok(Outcome::Image(bytes, etag))) => (bytes, etag),
+        Ok(Ok(Outcome::Image(bytes, etag, held))) => (bytes, etag, held),
     };
+    let (bytes, etag, held) = image;
     let mut response = ([(header::CONTENT_TYPE, mime(format))], bytes).into_response();
     cached_headers(&mut response, &etag, max_age(&state, expires));
+    // Taken into the answer's body by `handlers::count`.
+    response.extensions_mut().insert(Arc::new(held));
     Ok(response)
 }
 
@@ -395,7 +398,7 @@ async fn render_admitted(
     state: Arc<AppState>,
     slot: Slot,
     job: Job,
-) -> Result<Option<Vec<u8>>, ServeError> {
+) -> Result<Option<(Vec<u8>, Held)>, ServeError> {
     let assets = Arc::new(job.assets);
     let (paint, format) = (job.paint, job.format);
     let (renderer, scene, for_estimate) = (
@@ -426,10 +429,9 @@ async fn render_admitted(
         state.admission.units_within_budget(estimate)?;
         return Ok(None);
     }
-    let running = state.admission.start(slot, estimate).await?;
+    let mut running = state.admission.start(slot, estimate).await?;
     let (renderer, metrics) = (state.renderer.clone(), Arc::clone(&state.metrics));
     tokio::task::spawn_blocking(move || {
-        let _running = running;
         let started = Instant::now();
         let options = RenderOptions {
             deadline: Some(job.deadline),
@@ -445,7 +447,12 @@ async fn render_admitted(
                 rendered.encode()
             });
         metrics.observe_render(started.elapsed());
-        encoded
+        // The answer's bytes stay reserved until it is written; the rest
+        // of the reservation and the worker are freed here.
+        encoded.map(|bytes| {
+            let held = running.keep(bytes.len() as u64);
+            (bytes, held)
+        })
     })
     .await
     .map_err(|e| ServeError::Internal(format!("render task: {e}")))?
