@@ -301,6 +301,24 @@ fn an_undeclared_variable_exits_2_before_anything_is_written() {
 }
 
 #[test]
+fn an_animated_template_fails_its_rows_rather_than_writing_one_frame() {
+    let case = Case::new(&TEMPLATE.replace(
+        "\"width\": 48, \"height\": 32,",
+        "\"animate\": true, \"width\": 48, \"height\": 32,",
+    ));
+    case.write("rows.csv", "id,title\na,A\n");
+    let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("batch writes still images"),
+        "{}",
+        run.stderr
+    );
+    assert!(case.files("out").is_empty());
+    assert_eq!(case.manifest("m.jsonl")[0]["status"], "failed");
+}
+
+#[test]
 fn a_misspelt_field_in_the_template_exits_2_before_any_row() {
     let case = Case::new(&TEMPLATE.replace("\"height\": 12, \"size\"", "\"heigth\": 12, \"size\""));
     case.write("rows.csv", &rows_csv());

@@ -282,6 +282,13 @@ fn written(job: &Job, warnings: Vec<Warning>) -> Result<(u64, Vec<Warning>), Err
 /// Binds, renders and writes one row (atomically: a temporary file renamed).
 fn render(ctx: &Context<'_>, job: Job) -> Outcome {
     let result = job.data.bind(ctx.template).and_then(|scene| {
+        if scene.animate {
+            // Refused rather than written as one frame, silently.
+            return Err(Error::Unsupported {
+                location: impasto::Location::Canvas,
+                message: "\"animate\": true: batch writes still images; render an animation with `impasto render` (.gif, .png or .webp)".into(),
+            });
+        }
         create_folder(&job)?;
         let options = RenderOptions::default();
         let format = OutputFormat::from_path(&job.output, ctx.quality)?;
