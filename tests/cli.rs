@@ -254,6 +254,17 @@ fn dash_writes_the_format_given_to_standard_output() {
 }
 
 #[test]
+fn control_characters_in_a_json_key_are_escaped_in_the_one_line_error() {
+    let case = Case::new();
+    case.scene(&layer_scene(
+        r##"{"type": "rect", "color": "#fff", "\u001b[2J\r\u000b": 1}"##,
+    ));
+    let run = case.render("a.png", &[]);
+    assert_bad_input(&case, &run, "\\u{1b}[2J\\r\\u{b}");
+    assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\r'));
+}
+
+#[test]
 fn an_image_variable_naming_no_file_is_bad_input_naming_the_variable() {
     let case = Case::new();
     case.scene(

@@ -203,6 +203,22 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+/// `text` as one line for stderr: a line break becomes a space, and every
+/// other control character (CR, ESC, BEL, DEL, C1) is written as its Rust
+/// escape (`\u{1b}`), so that a name from the input (a JSON key, a CSV
+/// column, a variable) can neither clear the terminal nor split the line.
+pub(crate) fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The scene format's JSON Schema, as `impasto schema` prints it.
 const SCENE_SCHEMA: &str = include_str!("../../docs/scene.schema.json");
 
@@ -260,8 +276,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            let one_line = e.to_string().replace('\n', " ");
-            eprintln!("impasto: {one_line}");
+            eprintln!("impasto: {}", one_line(&e.to_string()));
             ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
         }
     }
@@ -504,6 +519,16 @@ fn run_command(command: Command) -> Result<(), Error> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_escapes_control_characters_from_the_input() {
+        assert_eq!(one_line("a\nb"), "a b");
+        assert_eq!(
+            one_line("field \"\u{1b}[2J\r\u{b}\u{7f}\u{85}\": bad"),
+            "field \"\\u{1b}[2J\\r\\u{b}\\u{7f}\\u{85}\": bad"
+        );
+        assert_eq!(one_line("naïve ✓"), "naïve ✓");
+    }
 
     #[test]
     fn the_ignored_signals_mask_is_read_from_proc_status() {

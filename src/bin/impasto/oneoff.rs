@@ -56,7 +56,7 @@ impl From<MissingGlyphsArg> for MissingGlyphs {
 /// Prints a render's warnings on stderr, one line each.
 pub fn print_warnings(warnings: &[Warning]) {
     for w in warnings {
-        eprintln!("impasto: warning: {w}");
+        eprintln!("impasto: warning: {}", crate::one_line(&w.to_string()));
     }
 }
 

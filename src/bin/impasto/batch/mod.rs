@@ -193,7 +193,7 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
     if !unused.is_empty() {
         eprintln!(
             "impasto: --data: columns that are not template variables are ignored: {}",
-            unused.join(", ")
+            crate::one_line(&unused.join(", "))
         );
     }
     Ok(())

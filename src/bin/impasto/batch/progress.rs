@@ -67,6 +67,7 @@ impl Progress {
         if counts.failed > FAILURES_SHOWN {
             return;
         }
+        let message = crate::one_line(message);
         let line = if counts.failed == FAILURES_SHOWN {
             format!("impasto: row {row}: {message} (further failures are in the manifest only)")
         } else {
@@ -85,7 +86,10 @@ impl Progress {
             return;
         }
         for w in warnings {
-            let line = format!("impasto: row {row}: warning: {w}");
+            let line = format!(
+                "impasto: row {row}: warning: {}",
+                crate::one_line(&w.to_string())
+            );
             match &self.bar {
                 Some(bar) => bar.println(line),
                 None => eprintln!("{line}"),
