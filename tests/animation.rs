@@ -479,7 +479,7 @@ fn an_animation_over_the_memory_limit_is_refused_before_any_frame_is_drawn() {
     // Frames and sources fit, not with the encoder: refused once decoded.
     let message = render(38_000);
     assert!(
-        message.starts_with("canvas: the animation would need about 0.0 MiB")
+        message.starts_with("canvas: the animation would need about 39.4 KiB")
             && message.contains("3 frames of 48x36")
             && message.contains("gif encoder"),
         "{message}"

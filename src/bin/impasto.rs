@@ -84,7 +84,7 @@ enum Command {
         quality: u8,
         /// Write .webp lossless (every visible pixel exact; files several
         /// times larger) instead of lossy. .png is always lossless; refused
-        /// for .jpg.
+        /// for .jpg, .avif and .gif.
         #[arg(long, conflicts_with = "quality")]
         lossless: bool,
         /// Write every frame of the scene's animated sources (GIF, APNG,

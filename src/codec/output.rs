@@ -52,7 +52,7 @@ impl OutputFormat {
             Some("webp") => Ok(OutputFormat::WebP { quality }),
             Some("avif") => Ok(OutputFormat::Avif { quality }),
             _ => Err(Error::Output(format!(
-                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp or .avif (or .gif)",
+                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp or .avif",
                 path.display()
             ))),
         }

@@ -32,7 +32,8 @@ impl<'a> Fields<'a> {
                     Location::Layer {
                         kind: Some(kind), ..
                     } => format!(
-                        "unknown field for a {kind} layer{hint} (allowed: {})",
+                        "unknown field for {} {kind} layer{hint} (allowed: {})",
+                        article(kind),
                         allowed.join(", ")
                     ),
                     _ => format!("unknown field{hint} (allowed: {})", allowed.join(", ")),
@@ -70,6 +71,17 @@ impl<'a> Fields<'a> {
             return Ok(default);
         };
         let n = self.number(key, v)?;
+        // A subnormal is above 0 but below MIN_POSITIVE ("greater than 0"):
+        // say why it is refused.
+        if lo == f64::MIN_POSITIVE && n > 0.0 && n < lo {
+            return Err(self.err(
+                key,
+                format!(
+                    "{} is too small: expected a number greater than 0 (and at least {lo:e}) and at most {hi}",
+                    shown(n)
+                ),
+            ));
+        }
         if n < lo || n > hi {
             let range = if lo == f64::MIN_POSITIVE {
                 format!("greater than 0 and at most {hi}")
@@ -82,6 +94,32 @@ impl<'a> Fields<'a> {
             ));
         }
         Ok(n)
+    }
+
+    /// The whole number at `key`, `default` when absent: a fraction or a
+    /// value outside `lo..=hi` is refused, the message saying "integer".
+    pub(super) fn integer_in(
+        &self,
+        key: &str,
+        default: u32,
+        lo: u32,
+        hi: u32,
+    ) -> Result<u32, Error> {
+        let Some(v) = self.get(key) else {
+            return Ok(default);
+        };
+        let n = self.number(key, v)?;
+        let range = format!("an integer from {lo} to {hi}");
+        if n.fract() != 0.0 {
+            return Err(self.err(key, format!("expected {range}, got {}", shown(n))));
+        }
+        if n < f64::from(lo) || n > f64::from(hi) {
+            return Err(self.err(
+                key,
+                format!("{} is out of range: expected {range}", shown(n)),
+            ));
+        }
+        Ok(n as u32)
     }
 
     pub(super) fn coord(&self, key: &str, default: f64) -> Result<f64, Error> {
@@ -174,12 +212,25 @@ impl<'a> Fields<'a> {
         if arr.len() != 2 {
             return Err(bad());
         }
-        let a = arr[0].as_f64().filter(|n| n.is_finite()).ok_or_else(bad)?;
-        let b = arr[1].as_f64().filter(|n| n.is_finite()).ok_or_else(bad)?;
-        if a.abs() > MAX_COORD || b.abs() > MAX_COORD {
-            return Err(self.err(key, format!("[{}, {}] is out of range", shown(a), shown(b))));
+        let mut pair = [0.0; 2];
+        for (i, (e, out)) in arr.iter().zip(&mut pair).enumerate() {
+            *out = e.as_f64().filter(|n| n.is_finite()).ok_or_else(|| {
+                self.err(
+                    key,
+                    format!("item {i}: expected a number, got {}", kind_of(e)),
+                )
+            })?;
+            if out.abs() > MAX_COORD {
+                return Err(self.err(
+                    key,
+                    format!(
+                        "item {i}: {} is out of range: expected a number from -{MAX_COORD} to {MAX_COORD}",
+                        shown(*out)
+                    ),
+                ));
+            }
         }
-        Ok([a, b])
+        Ok(pair)
     }
 
     /// The `stops` of a gradient: at least two, offsets not decreasing.
@@ -218,9 +269,13 @@ impl<'a> Fields<'a> {
         })?;
         for key in map.keys() {
             if key != "offset" && key != "color" {
+                let hint = match closest(key, &["offset", "color"]) {
+                    Some(s) => format!("; did you mean \"{s}\"?"),
+                    None => String::new(),
+                };
                 return Err(self.err(
                     &format!("{field}.{key}"),
-                    "unknown field (allowed: offset, color)",
+                    format!("unknown field{hint} (allowed: offset, color)"),
                 ));
             }
         }
@@ -288,7 +343,7 @@ pub(super) fn kind_of(v: &Value) -> String {
 }
 
 /// The allowed name closest to `key` (edit distance at most 2), for hints.
-fn closest<'b>(key: &str, allowed: &[&'b str]) -> Option<&'b str> {
+pub(crate) fn closest<'b>(key: &str, allowed: &[&'b str]) -> Option<&'b str> {
     allowed
         .iter()
         .map(|a| (edit_distance(key, a), *a))
@@ -310,6 +365,14 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// "a" or "an" before `word` (by its first letter: the layer types).
+fn article(word: &str) -> &'static str {
+    match word.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
 }
 
 #[cfg(test)]

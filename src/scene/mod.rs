@@ -29,6 +29,7 @@ mod ser;
 mod strict_json;
 mod types;
 
+pub(crate) use fields::closest;
 pub use names::Named;
 pub(crate) use parse::{read_limited, read_text, strict_value};
 pub use strict_json::from_slice as json_from_slice_strict;

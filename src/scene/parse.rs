@@ -246,14 +246,7 @@ fn parse_image(o: &Fields) -> Result<ImageLayer, Error> {
     image.filter = o.named("filter", image.filter)?;
     image.position = o.pair("position", image.position)?;
     if o.get("frame").is_some() {
-        let n = o.number_in("frame", 0.0, 0.0, u32::MAX as f64)?;
-        if n.fract() != 0.0 {
-            return Err(o.err(
-                "frame",
-                format!("expected a frame index (an integer from 0), got {n}"),
-            ));
-        }
-        image.frame = Some(n as u32);
+        image.frame = Some(o.integer_in("frame", 0, 0, u32::MAX)?);
     }
     Ok(image)
 }
@@ -264,13 +257,7 @@ fn parse_text(o: &Fields) -> Result<TextLayer, Error> {
         .string("text")?
         .ok_or_else(|| o.err("text", "missing (required for a text layer)"))?
         .to_owned();
-    let weight = o.number_in("weight", f64::from(d.weight), 100.0, 900.0)?;
-    if weight.fract() != 0.0 {
-        return Err(o.err(
-            "weight",
-            format!("expected an integer from 100 to 900, got {weight}"),
-        ));
-    }
+    let weight = o.integer_in("weight", u32::from(d.weight), 100, 900)?;
     let italic = o.named("style", Style::of(d.italic))? == Style::Italic;
     let align = o.named("align", d.align)?;
     let valign = o.named("valign", d.valign)?;
@@ -303,14 +290,7 @@ fn max_lines(o: &Fields) -> Result<Option<u32>, Error> {
     if o.get("max_lines").is_none() {
         return Ok(None);
     }
-    let n = o.number_in("max_lines", 1.0, 1.0, f64::from(MAX_LINES))?;
-    if n.fract() != 0.0 {
-        return Err(o.err(
-            "max_lines",
-            format!("expected an integer from 1 to {MAX_LINES}, got {n}"),
-        ));
-    }
-    Ok(Some(n as u32))
+    o.integer_in("max_lines", 1, 1, MAX_LINES).map(Some)
 }
 
 /// The largest `max_lines`.
@@ -467,6 +447,48 @@ mod tests {
         for (layer, want) in cases {
             let e = err(&base(layer));
             assert!(e.contains(want), "{layer}: {e}");
+        }
+    }
+
+    #[test]
+    fn pair_integer_subnormal_and_typo_errors_say_which_item_and_why() {
+        let layer = |l: &str| {
+            err(&format!(
+                r#"{{"width": 10, "height": 10, "layers": [{l}]}}"#
+            ))
+        };
+        for (l, want) in [
+            (
+                r#"{"type": "image", "src": "a.png", "position": [0, "1"]}"#,
+                r#"field "position": item 1: expected a number, got the string "1""#,
+            ),
+            (
+                r##"{"type": "radial-gradient", "center": [1000001, 0], "stops": [{"offset": 0, "color": "#000"}, {"offset": 1, "color": "#fff"}]}"##,
+                r#"field "center": item 0: 1000001 is out of range: expected a number from -1000000 to 1000000"#,
+            ),
+            (
+                r##"{"type": "radial-gradient", "radius": 5e-324, "stops": [{"offset": 0, "color": "#000"}, {"offset": 1, "color": "#fff"}]}"##,
+                "is too small: expected a number greater than 0 (and at least 2.2250738585072014e-308)",
+            ),
+            (
+                r#"{"type": "image", "src": "a.png", "fitt": "cover"}"#,
+                "unknown field for an image layer; did you mean \"fit\"?",
+            ),
+            (
+                r#"{"type": "text", "text": "a", "max_lines": 0}"#,
+                "0 is out of range: expected an integer from 1 to 100000",
+            ),
+            (
+                r#"{"type": "text", "text": "a", "weight": 450.5}"#,
+                "expected an integer from 100 to 900, got 450.5",
+            ),
+            (
+                r##"{"type": "linear-gradient", "stops": [{"offset": 0, "colr": "#000"}, {"offset": 1, "color": "#fff"}]}"##,
+                r#"field "stops[0].colr": unknown field; did you mean "color"?"#,
+            ),
+        ] {
+            let e = layer(l);
+            assert!(e.contains(want), "{l}: {e}");
         }
     }
 

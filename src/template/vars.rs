@@ -101,8 +101,12 @@ fn declaration(name: &str, d: &Value) -> Result<Variable, TemplateError> {
         .as_object()
         .ok_or_else(|| err("expected an object with a \"type\"".into()))?;
     if let Some(key) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        let hint = match crate::scene::closest(key, FIELDS) {
+            Some(s) => format!("; did you mean {s:?}?"),
+            None => String::new(),
+        };
         return Err(err(format!(
-            "unknown field {key:?} (allowed: {})",
+            "unknown field {key:?}{hint} (allowed: {})",
             FIELDS.join(", ")
         )));
     }
@@ -137,6 +141,13 @@ fn declaration(name: &str, d: &Value) -> Result<Variable, TemplateError> {
         description,
     };
     if let Some(dv) = map.get("default") {
+        if dv.is_null() {
+            // null is never a value: leave `default` out for none.
+            return Err(err(format!(
+                "default: expected a {}, got null (leave \"default\" out for no default)",
+                ty.name()
+            )));
+        }
         let typed = var
             .check(Raw::Json(dv))
             .map_err(|m| err(format!("default: {m}")))?;
@@ -277,6 +288,14 @@ mod tests {
                 "unknown field \"typ\"",
             ),
             (json!({"1t": {"type": "string"}}), "not a variable name"),
+            (
+                json!({"t": {"type": "string", "defualt": "x"}}),
+                "unknown field \"defualt\"; did you mean \"default\"?",
+            ),
+            (
+                json!({"t": {"type": "boolean", "default": null, "required": true}}),
+                "default: expected a boolean, got null",
+            ),
             (json!([]), "expected an object"),
         ] {
             let e = decl(v).unwrap_err();

@@ -117,6 +117,13 @@ pub fn output_for(
     animate: bool,
 ) -> Result<Output, Error> {
     let gif = has_extension(named, "gif");
+    let known = ["png", "jpg", "jpeg", "webp", "avif", "gif"];
+    if !known.iter().any(|e| has_extension(named, e)) {
+        return Err(Error::Output(format!(
+            "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp, .avif or .gif",
+            named.display()
+        )));
+    }
     if lossless && gif {
         return Err(Error::Output(format!(
             "{}: GIF output has 256 colours, it cannot be lossless (write .png or .webp)",

@@ -28,7 +28,7 @@ pub struct BatchArgs {
     /// Templates). Image paths are relative to its folder unless --assets.
     template: PathBuf,
     /// The rows: a .csv file whose header row names the columns, a .jsonl
-    /// file (one JSON object per line), or - for JSON Lines on standard
+    /// or .ndjson file (one JSON object per line), or - for JSON Lines on standard
     /// input. Columns (keys) are matched to variables by name; others are
     /// ignored, except that the output pattern may use them (`id`, say).
     #[arg(long, value_name = "ROWS")]
@@ -75,7 +75,7 @@ pub struct BatchArgs {
     /// template's folder). Paths may not leave it.
     #[arg(long)]
     assets: Option<PathBuf>,
-    /// JPEG quality, 1..=100.
+    /// JPEG, WebP and AVIF quality, 1..=100.
     #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: u8,
     /// A folder searched for fonts; may be given more than once.

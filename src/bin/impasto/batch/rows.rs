@@ -18,6 +18,15 @@ pub enum RowData {
     Json(Map<String, Value>),
 }
 
+/// A JSON number as a template reference writes it: a whole number as an
+/// integer (`12.0` and `12` are `12`, `-0` is `0`), others as JSON does.
+fn number_text(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => (f as i64).to_string(),
+        _ => n.to_string(),
+    }
+}
+
 impl RowData {
     /// Whether `key` holds a JSON object or array (no text for a path).
     pub fn is_structured(&self, key: &str) -> bool {
@@ -35,6 +44,7 @@ impl RowData {
             RowData::Json(m) => match m.get(key) {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(number_text(n)),
                 Some(other) => Some(other.to_string()),
             },
         };
@@ -77,7 +87,7 @@ impl Source {
                 Ok(Source::Jsonl(path.to_path_buf()))
             }
             _ => Err(Error::Options(format!(
-                "--data {}: expected a .csv file (with a header row), a .jsonl file, or - for JSON Lines on standard input",
+                "--data {}: expected a .csv file (with a header row), a .jsonl or .ndjson file, or - for JSON Lines on standard input",
                 path.display()
             ))),
         }
@@ -276,6 +286,18 @@ mod tests {
             (3, Some("b".into()), None)
         );
         assert!(rows.next_row().unwrap().is_none());
+    }
+
+    #[test]
+    fn jsonl_numbers_read_in_the_output_pattern_as_references_write_them() {
+        let input = b"{\"id\": 12.0, \"a\": -0, \"b\": 2.5, \"c\": 1e20}\n".to_vec();
+        let mut rows = Rows::jsonl(Box::new(std::io::Cursor::new(input)), "t");
+        let (_, r) = rows.next_row().unwrap().unwrap();
+        let r = r.unwrap();
+        assert_eq!(r.text("id").as_deref(), Some("12"));
+        assert_eq!(r.text("a").as_deref(), Some("0"));
+        assert_eq!(r.text("b").as_deref(), Some("2.5"));
+        assert_eq!(r.text("c").as_deref(), Some("1e+20"));
     }
 
     #[test]
