@@ -131,8 +131,9 @@ impl<'a> Layout<'a> {
 /// decode 18). Not at 3/8 and 1/2: every block's coefficients are kept for
 /// the parallel Huffman decoding ([`Layout::kk`] values each, the largest
 /// component's), and four times the chroma's made a 4000x3000 photo's
-/// render 20% (3/8) and 45% (1/2) slower, mostly in the kernel zeroing the
-/// larger buffer's pages; at 1/8 and 1/4 it cost nothing measurable.
+/// render 20-45% slower at 3/8 and 1/2 (one render per process, and a
+/// batch of 20 without caches), mostly in the kernel zeroing the larger
+/// buffer's pages; at 1/8 and 1/4 it cost nothing measurable.
 /// jpeg-decoder transforms every component at `k`, so this departs from
 /// its pixels (tests decode both ways: [`AS_JPEG_DECODER`]).
 fn full_chroma(header: &Header, k: usize) -> bool {
