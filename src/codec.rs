@@ -25,6 +25,7 @@ pub(crate) mod icc;
 pub(crate) mod jpeg;
 pub(crate) mod jpeg_blocks;
 mod jpeg_layout;
+pub(crate) use jpeg_layout::jpeg_decoder_rgba;
 mod output;
 mod png_colour;
 mod probe;

@@ -30,7 +30,7 @@
 use std::path::Path;
 
 use image::metadata::Orientation;
-use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
+use image::{DynamicImage, RgbaImage};
 
 use crate::codec::{self, DecodeError};
 
@@ -277,7 +277,9 @@ fn decode_jpeg_scaled(
             if got.ok() != Some((sw as u16, sh as u16)) {
                 return Ok(None);
             }
-            let rgba = decode_with_jpeg_decoder(decoder, (sw, sh), gray)?;
+            // The files the reduced decoder leaves aside (progressive,
+            // unusual layouts, corrupt data).
+            let rgba = codec::jpeg_decoder_rgba(decoder, (sw, sh), gray)?;
             (k, (sw, sh), DynamicImage::ImageRgba8(rgba), 0)
         }
     };
@@ -300,28 +302,6 @@ fn decode_jpeg_scaled(
         first_row,
         colour_note: note.map(Into::into),
     }))
-}
-
-/// The files [`codec::reduced_jpeg`] leaves aside (progressive, unusual
-/// layouts, corrupt data), decoded by `jpeg-decoder` (already scaled to
-/// `sw` x `sh`), whose messages name what is wrong.
-fn decode_with_jpeg_decoder(
-    mut decoder: jpeg_decoder::Decoder<&[u8]>,
-    (sw, sh): (u32, u32),
-    gray: bool,
-) -> Result<RgbaImage, DecodeError> {
-    let channels = if gray { 1 } else { 3 };
-    decoder.set_max_decoding_buffer_size((sw as usize * sh as usize * channels).max(1 << 20));
-    let data = decoder
-        .decode()
-        .map_err(|e| DecodeError(format!("truncated or corrupt JPEG file: {e}")))?;
-    let img = if gray {
-        GrayImage::from_raw(sw, sh, data).map(DynamicImage::ImageLuma8)
-    } else {
-        RgbImage::from_raw(sw, sh, data).map(DynamicImage::ImageRgb8)
-    }
-    .ok_or_else(|| DecodeError("corrupt JPEG file: fewer pixels than its header says".into()))?;
-    Ok(codec::into_rgba8(img))
 }
 
 #[cfg(test)]

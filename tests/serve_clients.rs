@@ -127,21 +127,26 @@ fn a_drain_outlasted_only_by_stalled_and_idle_clients_exits_0() {
     drop((stalled, idle));
 }
 
-#[cfg(unix)]
-#[test]
-fn a_drain_that_cuts_off_an_image_going_out_to_a_slow_reader_exits_1() {
-    let poster = serve_common::poster_dir();
-    let mut server = Server::start(&["--assets", poster.to_str().unwrap(), "--grace", "1"]);
-    // A 4000 x 4000 photo as PNG: tens of MB, far more than the socket
-    // buffers hold while this client reads nothing.
+/// Asks for a 4000 x 4000 photo as PNG (tens of MB, far more than the
+/// socket buffers hold while the client reads nothing); the connection.
+fn ask_for_a_large_image(server: &Server) -> TcpStream {
     let scene = r#"{"width": 4000, "height": 4000, "layers": [{"type": "image", "src": "coffee.jpg", "fit": "fill"}]}"#;
-    let mut reader = connect(&server);
+    let mut reader = connect(server);
     write!(
         reader,
         "POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{scene}",
         scene.len()
     )
     .unwrap();
+    reader
+}
+
+#[cfg(unix)]
+#[test]
+fn a_drain_that_cuts_off_an_image_going_out_to_a_slow_reader_exits_1() {
+    let poster = serve_common::poster_dir();
+    let mut server = Server::start(&["--assets", poster.to_str().unwrap(), "--grace", "1"]);
+    let reader = ask_for_a_large_image(&server);
     server.wait_for("impasto_render_seconds_count", 1.0);
     let status = terminate(&mut server);
     assert_eq!(status.code(), Some(1), "the image was not all written");
@@ -152,15 +157,7 @@ fn a_drain_that_cuts_off_an_image_going_out_to_a_slow_reader_exits_1() {
 fn an_answer_left_unread_holds_its_bytes_of_the_budget_until_the_write_timeout_closes_it() {
     let poster = serve_common::poster_dir();
     let server = Server::start(&["--assets", poster.to_str().unwrap(), "--write-timeout", "1"]);
-    // As above: a PNG far larger than the socket buffers, never read.
-    let scene = r#"{"width": 4000, "height": 4000, "layers": [{"type": "image", "src": "coffee.jpg", "fit": "fill"}]}"#;
-    let mut reader = connect(&server);
-    write!(
-        reader,
-        "POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{scene}",
-        scene.len()
-    )
-    .unwrap();
+    let mut reader = ask_for_a_large_image(&server);
     server.wait_for("impasto_render_seconds_count", 1.0);
     // The render is over (no worker held); the answer's bytes are not.
     let held = server.metric("impasto_reserved_render_bytes");

@@ -114,19 +114,7 @@ pub(crate) fn decode(
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
     let profile = decoder.icc_profile();
-    let channels = if gray { 1 } else { 3 };
-    // pixels <= max_pixels, which the caller keeps far below usize::MAX / 3.
-    decoder.set_max_decoding_buffer_size((pixels as usize).saturating_mul(channels).max(1 << 20));
-    let data = decoder
-        .decode()
-        .map_err(|e| DecodeError(format!("truncated or corrupt JPEG file: {e}")))?;
-    let img = if gray {
-        GrayImage::from_raw(w, h, data).map(DynamicImage::ImageLuma8)
-    } else {
-        RgbImage::from_raw(w, h, data).map(DynamicImage::ImageRgb8)
-    }
-    .ok_or_else(|| DecodeError("corrupt JPEG file: fewer pixels than its header says".into()))?;
-    let mut img = DynamicImage::ImageRgba8(super::into_rgba8(img));
+    let mut img = DynamicImage::ImageRgba8(jpeg_decoder_rgba(decoder, (w, h), gray)?);
     img.apply_orientation(orientation);
     let mut img = img.into_rgba8();
     let source = if gray {
@@ -136,6 +124,29 @@ pub(crate) fn decode(
     };
     let why = icc::to_srgb(&mut img, profile.as_deref(), source);
     Ok(Some((img, why)))
+}
+
+/// The pixels of a grey or RGB JPEG whose headers `decoder` has read (and
+/// which may be set to decode at a reduced size: `w` x `h`), as RGBA;
+/// `jpeg-decoder`'s messages name what is wrong with a broken file.
+pub(crate) fn jpeg_decoder_rgba(
+    mut decoder: jpeg_decoder::Decoder<&[u8]>,
+    (w, h): (u32, u32),
+    gray: bool,
+) -> Result<RgbaImage, DecodeError> {
+    let channels = if gray { 1 } else { 3 };
+    // The caller keeps w x h within its pixel limit, far below usize::MAX / 3.
+    decoder.set_max_decoding_buffer_size((w as usize * h as usize * channels).max(1 << 20));
+    let data = decoder
+        .decode()
+        .map_err(|e| DecodeError(format!("truncated or corrupt JPEG file: {e}")))?;
+    let img = if gray {
+        GrayImage::from_raw(w, h, data).map(DynamicImage::ImageLuma8)
+    } else {
+        RgbImage::from_raw(w, h, data).map(DynamicImage::ImageRgb8)
+    }
+    .ok_or_else(|| DecodeError("corrupt JPEG file: fewer pixels than its header says".into()))?;
+    Ok(super::into_rgba8(img))
 }
 
 #[cfg(test)]
