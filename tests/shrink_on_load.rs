@@ -82,8 +82,8 @@ fn on_a_real_photo_fine_stays_near_the_full_decode_and_fast_within_its_stated_bo
     // The bundled photo, 400x600 stored with EXIF orientation 6, so shown
     // 600x400, drawn at 1/8, 1/4 and 3/8 of that: fast decodes at the
     // smallest k/8 that keeps the drawn pixels, fine at twice them. Bounds:
-    // the README's figures, measured on this photo (fast: up to 39 levels,
-    // 1.63 on average; fine: 15 and 0.54), with a little room.
+    // the README's figures, measured on this photo (fast: up to 30 levels,
+    // 1.63 on average; fine: 15 and 0.39), with a little room.
     let poster = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/poster");
     let render = |mode: impasto::ShrinkOnLoad, size: (u32, u32)| {
         let layer = json!({ "type": "image", "src": "coffee.jpg", "fit": "fill" });
@@ -98,8 +98,8 @@ fn on_a_real_photo_fine_stays_near_the_full_decode_and_fast_within_its_stated_bo
         let full = render(impasto::ShrinkOnLoad::Off, size);
         let fast = compare(&render(impasto::ShrinkOnLoad::Fast, size), &full);
         let fine = compare(&render(impasto::ShrinkOnLoad::Fine, size), &full);
-        assert!(fast.0 <= 42 && fast.1 <= 1.8, "{size:?} fast: {fast:?}");
-        assert!(fine.0 <= 16 && fine.1 <= 0.6, "{size:?} fine: {fine:?}");
+        assert!(fast.0 <= 33 && fast.1 <= 1.8, "{size:?} fast: {fast:?}");
+        assert!(fine.0 <= 16 && fine.1 <= 0.45, "{size:?} fine: {fine:?}");
         assert!(fine.1 < fast.1, "{size:?}: fine {fine:?}, fast {fast:?}");
     }
 }

@@ -8,10 +8,21 @@
 /// Applied along both axes it gives `1/8 sum c(u) c(v) F cos cos`, the
 /// 8-point transform's normalisation, so a flat block keeps its level.
 fn basis(k: usize) -> &'static [f32; 64] {
-    static BASES: std::sync::OnceLock<[[f32; 64]; 9]> = std::sync::OnceLock::new();
-    &BASES.get_or_init(|| {
-        let mut all = [[0f32; 64]; 9];
-        for (k, m) in all.iter_mut().enumerate().skip(1) {
+    &bases()[k].0
+}
+
+/// [`basis`] transposed: `mt[u * k + x] = m[x * k + u]`.
+fn basis_transposed(k: usize) -> &'static [f32; 64] {
+    &bases()[k].1
+}
+
+/// Each `k`'s basis and its transpose, made once.
+#[allow(clippy::type_complexity)]
+fn bases() -> &'static [([f32; 64], [f32; 64]); 9] {
+    static BASES: std::sync::OnceLock<[([f32; 64], [f32; 64]); 9]> = std::sync::OnceLock::new();
+    BASES.get_or_init(|| {
+        let mut all = [([0f32; 64], [0f32; 64]); 9];
+        for (k, (m, mt)) in all.iter_mut().enumerate().skip(1) {
             for x in 0..k {
                 for u in 0..k {
                     let c = if u == 0 {
@@ -22,11 +33,12 @@ fn basis(k: usize) -> &'static [f32; 64] {
                     let angle =
                         (2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / (2 * k) as f64;
                     m[x * k + u] = (c * angle.cos() / 8f64.sqrt()) as f32;
+                    mt[u * k + x] = m[x * k + u];
                 }
             }
         }
         all
-    })[k]
+    })
 }
 
 /// The `K`-point inverse DCT of a block's kept `K` x `K` corner (`c`, row
@@ -40,15 +52,11 @@ fn basis(k: usize) -> &'static [f32; 64] {
 pub(super) fn idct_k<const K: usize>(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
     // Plain loops, no closures: compiled into the pixel stage's AVX2 copy.
     let flat = basis(K);
-    let mut m = [[0f32; K]; K];
-    for (x, mx) in m.iter_mut().enumerate() {
-        mx.copy_from_slice(&flat[x * K..][..K]);
-    }
     let c = &c[..K * K];
     if c[1..].iter().all(|&v| v == 0) {
         // Only DC: every sum below reduces to these two products.
         let dc = f32::from(c[0]) * f32::from(q[0]);
-        let v = round_level(m[0][0] * (m[0][0] * dc));
+        let v = round_level(flat[0] * (flat[0] * dc));
         for row in out.chunks_mut(stride).take(K) {
             row[..K].fill(v);
         }
@@ -73,23 +81,29 @@ pub(super) fn idct_k<const K: usize>(c: &[i16], q: &[u16; 64], out: &mut [u8], s
             }
         }
     }
-    // Along the columns, then along the rows.
+    // Along the columns, then along the rows, each as sums of whole rows
+    // scaled (K lanes at a time, which the compiler vectorises: one AVX2
+    // register for K = 8). The products and the order of each sum are
+    // those of the plain double loops, so the result is the same to the
+    // bit; the columns past `cols` hold zeros and are never read.
     let mut t = [[0f32; K]; K];
-    for (ty, my) in t.iter_mut().zip(&m) {
+    for (ty, my) in t.iter_mut().zip(flat.chunks_exact(K)) {
         for (&w, dv) in my[..rows].iter().zip(&dq) {
-            for (t, &d) in ty[..cols].iter_mut().zip(dv) {
+            for (t, &d) in ty.iter_mut().zip(dv) {
                 *t += w * d;
             }
         }
     }
+    let flat_t = basis_transposed(K);
     for (y, ty) in t.iter().enumerate() {
-        let row = &mut out[y * stride..][..K];
-        for (o, mx) in row.iter_mut().zip(&m) {
-            let mut sum = 0.0;
-            for (&w, &t) in mx[..cols].iter().zip(&ty[..cols]) {
-                sum += w * t;
+        let mut o = [0f32; K];
+        for (&tu, mu) in ty[..cols].iter().zip(flat_t.chunks_exact(K)) {
+            for (o, &w) in o.iter_mut().zip(mu) {
+                *o += tu * w;
             }
-            *o = round_level(sum);
+        }
+        for (px, &v) in out[y * stride..][..K].iter_mut().zip(&o) {
+            *px = round_level(v);
         }
     }
 }

@@ -14,7 +14,7 @@
 //! same scale: each step mirrors its arithmetic (see [`pixels`]), and the
 //! tests compare the two byte for byte on many files, sizes and
 //! subsamplings. But for one departure, on purpose: the chroma of a 4:2:0
-//! file at 1/8 and 1/4 keeps twice the luma's coefficients and is
+//! file at 1/8 to 1/2 keeps twice the luma's coefficients and is
 //! transformed at twice its scale, as libjpeg does, so colour comes out at
 //! the output's resolution instead of half of it upsampled
 //! (`scan::full_chroma`; the byte-for-byte tests switch it off). At 3/8, 5/8, 6/8 and 7/8, which jpeg-decoder lacks (as

@@ -13,7 +13,7 @@ use image::RgbaImage;
 use rayon::prelude::*;
 
 use super::k_point::{idct3, idct3_x8, idct_k, LANES};
-use super::scan::{Blocks, Layout};
+use super::scan::{Blocks, Layout, Sizes};
 use crate::cpu::kernels::{self, Stage};
 
 /// A frame component as the pixel stage needs it.
@@ -233,7 +233,7 @@ fn components<'h>(layout: &Layout<'h>, (out_w, out_h): (usize, usize)) -> Vec<Co
 /// written at its place in `out` (the row's `c.v * k` plane rows).
 #[inline(always)]
 fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, out: &mut [u8]) {
-    let (k, kk, bpm) = (c.k, layout.kk(), layout.bpm);
+    let (k, sizes, bpm) = (c.k, &layout.sizes, layout.bpm);
     let mcus_x = c.stride / (c.h * k);
     let row_blocks = mcus_x * bpm;
     let run = coefs.run(my * row_blocks, row_blocks);
@@ -243,7 +243,8 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
     for vb in 0..c.v {
         // Block column `bx`'s place in the row: its MCU, then its slot.
         let (first, slot0, h_mask) = (my * row_blocks, c.base + vb * c.h, c.h - 1);
-        let index = |bx: usize| (bx >> h_shift) * bpm + slot0 + (bx & h_mask);
+        // Block column `bx`: its MCU in the row and its slot.
+        let index = |bx: usize| (bx >> h_shift, slot0 + (bx & h_mask));
         let out = &mut out[vb * k * c.stride..];
         let columns = mcus_x * c.h;
         let mut bx = 0;
@@ -253,7 +254,7 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
                 // called from the stage rather than compiled into it).
                 let mut lanes: [&[i16; 9]; LANES] = [&[0; 9]; LANES];
                 for (b, lane) in lanes.iter_mut().enumerate() {
-                    let block = block_at(coefs, run, kk, first, index(bx + b));
+                    let block = block_at(coefs, run, sizes, first, index(bx + b));
                     // Blocks hold at least k * k + 1 values, so the zeros are never read.
                     *lane = block.first_chunk::<9>().unwrap_or(&[0; 9]);
                 }
@@ -263,7 +264,7 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
         }
         for bx in bx..columns {
             let out = &mut out[bx * k..];
-            let block = block_at(coefs, run, kk, first, index(bx));
+            let block = block_at(coefs, run, sizes, first, index(bx));
             match k {
                 4 => idct4(block, c.quant, out, c.stride),
                 2 => idct2(block, c.quant, out, c.stride),
@@ -279,21 +280,25 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
     }
 }
 
-/// Block `index` of the MCU row whose first block is `first`: from `run`,
-/// the row's blocks as one slice, when one part holds them all. A function
-/// rather than a closure so that it is compiled into the pixel stage's
-/// AVX2 copy (`kernels::Stage`) instead of being called from it.
+/// The block in slot `slot` of MCU `mcu` of the MCU row whose first block
+/// is `first`: from `run`, the row's blocks as one slice, when one part
+/// holds them all. A function rather than a closure so that it is compiled
+/// into the pixel stage's AVX2 copy (`kernels::Stage`) instead of being
+/// called from it.
 #[inline(always)]
 fn block_at<'c>(
     coefs: &'c Blocks,
     run: Option<&'c [i16]>,
-    kk: usize,
+    sizes: &Sizes,
     first: usize,
-    index: usize,
+    (mcu, slot): (usize, usize),
 ) -> &'c [i16] {
     match run {
-        Some(run) => &run[index * kk..][..kk],
-        None => coefs.block(first + index),
+        Some(run) => {
+            let (at, len) = sizes.in_mcu(mcu, slot);
+            &run[at..][..len]
+        }
+        None => coefs.block(first + mcu * sizes.bpm() + slot),
     }
 }
 

@@ -30,12 +30,12 @@ pub(super) struct Layout<'a> {
     /// of every component unless [`Layout::comp_k`] says otherwise.
     pub k: usize,
     /// Kept coefficients per axis of each frame component: `k`, or `2k`
-    /// for the chroma of a 4:2:0 file at `k` <= 2 ([`full_chroma`]).
+    /// for the chroma of a 4:2:0 file at `k` <= 4 ([`full_chroma`]).
     pub comp_k: Vec<usize>,
     /// For each block slot of an MCU, where its coefficients are kept.
     slot_window: Vec<[u8; 64]>,
-    /// The most coefficients per axis any component keeps.
-    k_max: usize,
+    /// Where each block's values are stored.
+    pub sizes: Sizes,
     /// For each block slot of an MCU, the scan component it belongs to.
     slot_component: Vec<usize>,
     /// For each block slot of an MCU, its DC and AC tables.
@@ -66,7 +66,14 @@ impl<'a> Layout<'a> {
             .iter()
             .map(|&c| window(comp_k[header.scan[c].frame_index]))
             .collect();
-        let k_max = comp_k.iter().copied().max().unwrap_or(k);
+        let slot_len: Vec<usize> = slot_component
+            .iter()
+            .map(|&c| {
+                let k = comp_k[header.scan[c].frame_index];
+                k * k + 1
+            })
+            .collect();
+        let sizes = Sizes::new(slot_len);
         let slot_tables = slot_component
             .iter()
             .map(|&c| {
@@ -82,7 +89,7 @@ impl<'a> Layout<'a> {
             k,
             comp_k,
             slot_window,
-            k_max,
+            sizes,
             bpm: slot_component.len(),
             slot_component,
             slot_tables,
@@ -96,15 +103,6 @@ impl<'a> Layout<'a> {
     pub fn limit_rows(&mut self, mcu_rows: usize) {
         let per_row = self.header.mcus().0 * self.bpm;
         self.total = self.all.min(mcu_rows.max(1) * per_row);
-    }
-
-    /// Values stored per block: the largest kept corner (`k` x `k`, or
-    /// `2k` x `2k` where chroma keeps twice the luma's), then one slot that
-    /// takes the coefficients not kept (its value means nothing). A block
-    /// that keeps less leaves the rest zero, or, at the first place after
-    /// its corner, the value of no meaning.
-    pub fn kk(&self) -> usize {
-        self.k_max * self.k_max + 1
     }
 
     /// The scan component of an MCU's block slot.
@@ -121,19 +119,80 @@ impl<'a> Layout<'a> {
     }
 }
 
+/// Where blocks are stored: each block slot of an MCU keeps its kept
+/// corner (`k` x `k`, or `2k` x `2k` for 4:2:0 chroma at 1/8 and 1/4), then
+/// one value that takes the coefficients not kept (it means nothing), so
+/// an MCU's blocks take [`Sizes::mcu_len`] values, one after another. A
+/// run of blocks starting in slot `s` is stored from `at(s)` on.
+#[derive(Debug, Clone)]
+pub(super) struct Sizes {
+    /// Values of each slot's blocks.
+    pub slot_len: Vec<usize>,
+    /// Where each slot's block starts within its MCU.
+    slot_start: Vec<usize>,
+    /// Values of an MCU.
+    pub mcu_len: usize,
+}
+
+impl Sizes {
+    fn new(slot_len: Vec<usize>) -> Sizes {
+        let mut slot_start = Vec::with_capacity(slot_len.len());
+        let mut at = 0;
+        for len in &slot_len {
+            slot_start.push(at);
+            at += len;
+        }
+        Sizes {
+            slot_len,
+            slot_start,
+            mcu_len: at,
+        }
+    }
+
+    /// Blocks per MCU.
+    pub fn bpm(&self) -> usize {
+        self.slot_len.len()
+    }
+
+    /// Where block `n` starts, counting blocks and values from an MCU's
+    /// first block.
+    #[inline(always)]
+    pub fn at(&self, n: usize) -> usize {
+        let bpm = self.bpm();
+        (n / bpm) * self.mcu_len + self.slot_start[n % bpm]
+    }
+
+    /// The values of blocks `from..to` of a run whose block 0 is in slot
+    /// `slot0`, within that run's storage.
+    #[inline]
+    pub fn span(&self, slot0: usize, from: usize, to: usize) -> std::ops::Range<usize> {
+        let base = self.at(slot0);
+        self.at(slot0 + from) - base..self.at(slot0 + to) - base
+    }
+
+    /// Where block `index` of an MCU starts in a run from an MCU's start
+    /// (`mcu`: the MCU's index in the run; `slot`: the block's), and its
+    /// length.
+    #[inline(always)]
+    pub fn in_mcu(&self, mcu: usize, slot: usize) -> (usize, usize) {
+        (
+            mcu * self.mcu_len + self.slot_start[slot],
+            self.slot_len[slot],
+        )
+    }
+}
+
 /// Whether the chroma of this file keeps `2k` coefficients per axis where
-/// the luma keeps `k`: a 4:2:0 file (luma 2x2, both chroma 1x1) at 1/8
-/// and 1/4 (`k` <= 2). Its chroma then comes out of the transform at the
-/// luma's resolution, as libjpeg's scaled decoding gives it (`jdmaster.c`
-/// picks each component's `DCT_scaled_size` so), instead of at half of it
-/// upsampled: colour detail the full decode has is kept (red and blue
-/// squares at 1/8 were off by 75 levels of red on average, now 14, the full
-/// decode 18). Not at 3/8 and 1/2: every block's coefficients are kept for
-/// the parallel Huffman decoding ([`Layout::kk`] values each, the largest
-/// component's), and four times the chroma's made a 4000x3000 photo's
-/// render 20-45% slower at 3/8 and 1/2 (one render per process, and a
-/// batch of 20 without caches), mostly in the kernel zeroing the larger
-/// buffer's pages; at 1/8 and 1/4 it cost nothing measurable.
+/// the luma keeps `k`: a 4:2:0 file (luma 2x2, both chroma 1x1) at 1/8 to
+/// 1/2 (`k` <= 4; above, `2k` would pass the 8 a block has). Its chroma
+/// then comes out of the transform at the luma's resolution, as libjpeg's
+/// scaled decoding gives it (`jdmaster.c` picks each component's
+/// `DCT_scaled_size` so), instead of at half of it upsampled: colour
+/// detail the full decode has is kept (red and blue squares at 1/8 were
+/// off by 75 levels of red on average, now 14, the full decode 18). The
+/// cost, on a 4000x3000 photo drawn 1200x900 (3/8) and 2000x1500 (1/2):
+/// 16% and 10% more instructions (callgrind), the chroma's larger
+/// transforms and the four times as many coefficients kept ([`Sizes`]).
 /// jpeg-decoder transforms every component at `k`, so this departs from
 /// its pixels (tests decode both ways: [`AS_JPEG_DECODER`]).
 fn full_chroma(header: &Header, k: usize) -> bool {
@@ -142,7 +201,7 @@ fn full_chroma(header: &Header, k: usize) -> bool {
         return false;
     }
     let c = &header.components;
-    k <= 2
+    k <= 4
         && c.len() == 3
         && (c[0].h, c[0].v) == (2, 2)
         && c[1..].iter().all(|c| (c.h, c.v) == (1, 1))
@@ -166,7 +225,8 @@ fn slot_component_len(header: &Header) -> usize {
 /// A decoder's state at a block start.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct State {
-    slot: usize,
+    /// The MCU slot of the next block.
+    pub slot: usize,
     pred: [i16; 3],
     carry: Carry,
 }
@@ -192,10 +252,12 @@ const RETRY_STEP: usize = 101;
 struct Chunk<'d> {
     bits: Bits<'d>,
     state: State,
-    /// Decoded blocks, `kk` coefficients each: the first `count` blocks of
-    /// a zeroed buffer (allocated zeroed, so pages never written cost
-    /// nothing).
+    /// Decoded blocks as [`Sizes`] lays them out from slot `slot0`: the
+    /// first `count` blocks of a zeroed buffer (allocated zeroed, so pages
+    /// never written cost nothing).
     out: Vec<i16>,
+    /// The MCU slot of the chunk's first block.
+    slot0: usize,
     count: usize,
     /// The most blocks this chunk may hold (bounds memory on hostile data;
     /// a chunk stopped by it is continued by the chain, never trusted
@@ -212,12 +274,14 @@ struct Chunk<'d> {
 /// or a block would start at or past bit `stop`; records the first block
 /// starts in `marks` (up to its capacity).
 fn run(layout: &Layout, c: &mut Chunk, limit: usize, stop: u64) {
-    let kk = layout.kk();
+    let sizes = &layout.sizes;
     // The decoder's state in locals, so it stays in registers.
     let (mut bits, mut state, mut count) = (c.bits, c.state, c.count);
-    if limit * kk > c.out.len() {
-        c.out.resize(limit * kk, 0);
+    let need = sizes.span(c.slot0, 0, limit).end;
+    if need > c.out.len() {
+        c.out.resize(need, 0);
     }
+    let mut at = sizes.span(c.slot0, 0, count).end;
     while count < limit {
         let pos = bits.position();
         if pos >= stop {
@@ -226,12 +290,13 @@ fn run(layout: &Layout, c: &mut Chunk, limit: usize, stop: u64) {
         if c.marks.len() < c.marks.capacity() {
             c.marks.push(Mark { pos, state });
         }
-        let block = &mut c.out[count * kk..(count + 1) * kk];
+        let len = sizes.slot_len[state.slot];
+        let block = &mut c.out[at..at + len];
         if step(layout, &mut bits, &mut state, block).is_err() {
             c.failed = true;
             break;
         }
-        count += 1;
+        (count, at) = (count + 1, at + len);
     }
     (c.bits, c.state, c.count) = (bits, state, count);
 }
@@ -269,7 +334,7 @@ pub(super) fn step(
 /// start that a later chunk's decoder recorded in the same state, or the
 /// end of the data, or its cap.
 fn join(layout: &Layout, marks: &[Vec<Mark>], i: usize, c: &mut Chunk, end: u64) {
-    let kk = layout.kk();
+    let sizes = &layout.sizes;
     let (mut j, mut m) = (i + 1, 0);
     while j < marks.len() && c.bits.position() < end && c.count < c.cap {
         let pos = c.bits.position();
@@ -287,7 +352,7 @@ fn join(layout: &Layout, marks: &[Vec<Mark>], i: usize, c: &mut Chunk, end: u64)
             return;
         }
         // `out` holds `cap` blocks from the start, and `count < cap` here.
-        let block = &mut c.out[c.count * kk..(c.count + 1) * kk];
+        let block = &mut c.out[sizes.span(c.slot0, c.count, c.count + 1)];
         if step(layout, &mut c.bits, &mut c.state, block).is_err() {
             c.failed = true;
             return;
@@ -296,7 +361,7 @@ fn join(layout: &Layout, marks: &[Vec<Mark>], i: usize, c: &mut Chunk, end: u64)
     }
 }
 
-/// The scan's blocks in decode order, `kk` coefficients each, or why the
+/// The scan's blocks in decode order ([`Sizes`]), or why the
 /// data cannot be decoded. `threads` bounds the chunks decoded at once.
 pub(super) fn decode(layout: &Layout, threads: usize) -> Result<Blocks, Corrupt> {
     decode_chunked(layout, threads, MIN_CHUNK)
@@ -320,7 +385,8 @@ pub(super) fn decode_chunked(
 ) -> Result<Blocks, Corrupt> {
     let h = layout.header;
     if h.restart_interval > 0 {
-        return super::restarts::decode(layout).map(|data| Blocks::whole(data, layout.kk()));
+        return super::restarts::decode(layout)
+            .map(|data| Blocks::whole(data, layout.total, layout.sizes.clone()));
     }
     let data_len = h.data.len();
     let mut head = Head {
@@ -366,7 +432,7 @@ pub(super) fn decode_chunked(
     }
     Ok(Blocks {
         parts,
-        kk: layout.kk(),
+        sizes: layout.sizes.clone(),
     })
 }
 
@@ -401,7 +467,7 @@ fn decode_round<'d>(
     last: bool,
 ) -> Result<(Vec<Part>, Option<Head<'d>>), Corrupt> {
     let h = layout.header;
-    let (data_len, kk) = (h.data.len(), layout.kk());
+    let (data_len, sizes) = (h.data.len(), &layout.sizes);
     let len = end.saturating_sub(begin);
     // Positions count the data without its stuffed bytes.
     let logical = |raw: usize| (raw - h.stuffed_before(raw)) as u64 * 8;
@@ -434,7 +500,8 @@ fn decode_round<'d>(
             Chunk {
                 bits,
                 state,
-                out: vec![0; cap * kk],
+                out: vec![0; sizes.span(state.slot, 0, cap).end],
+                slot0: state.slot,
                 count: 0,
                 cap,
                 marks: Vec::with_capacity(if i == 0 { 0 } else { MARKS }),
@@ -464,7 +531,7 @@ fn decode_round<'d>(
             if start + (starts[i + 1] - starts[i]) / 2 >= starts[i + 1] {
                 break;
             }
-            c.out[..c.count * kk].fill(0);
+            c.out[..sizes.span(c.slot0, 0, c.count).end].fill(0);
             c.bits = Bits::new(h.data, start, data_len, h.stuffed_before(start));
             (c.state, c.count, c.failed) = (State::default(), 0, false);
             c.marks.clear();
@@ -499,34 +566,37 @@ struct Link {
     shift: [i16; 3],
 }
 
-/// The scan's blocks in decode order, `kk` values each, as stretches of
+/// The scan's blocks in decode order ([`Sizes`]), as stretches of
 /// the chunks' own buffers (joining them would copy half the coefficients
 /// on one thread).
 pub(super) struct Blocks {
     parts: Vec<Part>,
-    kk: usize,
+    sizes: Sizes,
 }
 
-/// Blocks `start..start + len` of the scan: `data`'s blocks from `offset`.
+/// Blocks `start..start + len` of the scan: `data`'s blocks from `offset`
+/// (`data` laid out by [`Sizes`] from slot `slot0`).
 struct Part {
     data: Vec<i16>,
+    slot0: usize,
     start: usize,
     offset: usize,
     len: usize,
 }
 
 impl Blocks {
-    /// One buffer holding every block in order.
-    pub fn whole(data: Vec<i16>, kk: usize) -> Blocks {
-        let len = data.len() / kk;
+    /// One buffer holding every block in order, `len` blocks from an MCU's
+    /// start.
+    pub fn whole(data: Vec<i16>, len: usize, sizes: Sizes) -> Blocks {
         Blocks {
             parts: vec![Part {
                 data,
+                slot0: 0,
                 start: 0,
                 offset: 0,
                 len,
             }],
-            kk,
+            sizes,
         }
     }
 
@@ -537,7 +607,7 @@ impl Blocks {
         let p = self.part(first);
         let local = p.offset + first - p.start;
         (first + count <= p.start + p.len)
-            .then(|| &p.data[local * self.kk..(local + count) * self.kk])
+            .then(|| &p.data[self.sizes.span(p.slot0, local, local + count)])
     }
 
     /// Block `ordinal`.
@@ -546,7 +616,7 @@ impl Blocks {
         let p = self.part(ordinal);
         debug_assert!(ordinal - p.start < p.len, "block {ordinal} past its part");
         let local = p.offset + ordinal - p.start;
-        &p.data[local * self.kk..][..self.kk]
+        &p.data[self.sizes.span(p.slot0, local, local + 1)]
     }
 
     fn part(&self, ordinal: usize) -> &Part {
@@ -566,7 +636,7 @@ fn merge<'d>(
     want: usize,
     finish: bool,
 ) -> Result<(Vec<Part>, Option<Head<'d>>), Corrupt> {
-    let kk = layout.kk();
+    let sizes = &layout.sizes;
     let mut chain = Vec::new();
     let (mut cur, mut from, mut shift, mut have) = (0, 0, [0i16; 3], 0);
     while let Some((j, m, before, state)) = chunks[cur].joined {
@@ -624,15 +694,17 @@ fn merge<'d>(
     for link in chain {
         let len = link.to - link.from;
         if len > 0 {
+            let slot0 = chunks[link.chunk].slot0;
             let mut data = std::mem::take(&mut chunks[link.chunk].out);
             shift_dc(
                 layout,
-                &mut data[link.from * kk..link.to * kk],
-                link.from,
+                &mut data[sizes.span(slot0, link.from, link.to)],
+                slot0 + link.from,
                 link.shift,
             );
             parts.push(Part {
                 data,
+                slot0,
                 start,
                 offset: link.from,
                 len,
@@ -644,23 +716,37 @@ fn merge<'d>(
 }
 
 /// Adds `shift` (by scan component) to the DC value of each block in
-/// `blocks`, the first of which is block `first` of its chunk (so in MCU
-/// slot `first % bpm`), on every core.
+/// `blocks`, the first of which is in MCU slot `first % bpm` (blocks laid
+/// out by [`Sizes`]), on every core: whole MCUs a task, after the blocks
+/// up to the first MCU's end.
 fn shift_dc(layout: &Layout, blocks: &mut [i16], first: usize, shift: [i16; 3]) {
     use rayon::prelude::*;
     if shift == [0; 3] {
         return;
     }
-    let kk = layout.kk();
-    const PER_TASK: usize = 4096;
-    blocks
-        .par_chunks_mut(kk * PER_TASK)
-        .enumerate()
-        .for_each(|(n, run)| {
-            for (t, block) in run.chunks_exact_mut(kk).enumerate() {
-                let slot = (first + n * PER_TASK + t) % layout.bpm;
-                let comp = layout.slot_component[slot];
-                block[0] = block[0].wrapping_add(shift[comp]);
+    let sizes = &layout.sizes;
+    let bpm = sizes.bpm();
+    let add = |block: &mut [i16], slot: usize| {
+        block[0] = block[0].wrapping_add(shift[layout.slot_component[slot]]);
+    };
+    // The blocks before the first whole MCU.
+    let mut at = 0;
+    let mut slot = first % bpm;
+    while slot != 0 && at < blocks.len() {
+        add(&mut blocks[at..], slot);
+        at += sizes.slot_len[slot];
+        slot = (slot + 1) % bpm;
+    }
+    const MCUS_PER_TASK: usize = 1024;
+    blocks[at..]
+        .par_chunks_mut(sizes.mcu_len * MCUS_PER_TASK)
+        .for_each(|run| {
+            let mut at = 0;
+            let mut slot = 0;
+            while at < run.len() {
+                add(&mut run[at..], slot);
+                at += sizes.slot_len[slot];
+                slot = (slot + 1) % bpm;
             }
         });
 }
