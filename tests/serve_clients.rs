@@ -153,6 +153,27 @@ fn a_drain_that_cuts_off_an_image_going_out_to_a_slow_reader_exits_1() {
     drop(reader);
 }
 
+#[cfg(unix)]
+#[test]
+fn a_drain_in_which_the_write_timeout_cuts_off_an_answer_exits_1() {
+    let poster = serve_common::poster_dir();
+    let mut server = Server::start(&[
+        "--assets",
+        poster.to_str().unwrap(),
+        "--grace",
+        "60",
+        "--write-timeout",
+        "3",
+    ]);
+    let reader = ask_for_a_large_image(&server);
+    server.wait_for("impasto_render_seconds_count", 1.0);
+    // Draining starts at once; the answer is cut off three seconds after
+    // its last progress, well within the grace period, which then ends.
+    let status = terminate(&mut server);
+    assert_eq!(status.code(), Some(1), "the image was not all written");
+    drop(reader);
+}
+
 #[test]
 fn an_answer_left_unread_holds_its_bytes_of_the_budget_until_the_write_timeout_closes_it() {
     let poster = serve_common::poster_dir();
@@ -183,6 +204,69 @@ fn an_answer_left_unread_holds_its_bytes_of_the_budget_until_the_write_timeout_c
     assert!(
         body < length,
         "closed before the whole image: {body} of {length} bytes"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_client_reading_slowly_but_steadily_is_not_cut_off_by_the_write_timeout() {
+    // Noise, so that the PNG stays about 9 MB: far more than the socket
+    // buffers, which the kernel grows to megabytes.
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = 0x2545_F491u32;
+    let noise = image::RgbaImage::from_fn(1500, 1500, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        image::Rgba(state.to_le_bytes())
+    });
+    noise.save(dir.path().join("noise.png")).unwrap();
+    let server = Server::start(&[
+        "--assets",
+        dir.path().to_str().unwrap(),
+        "--write-timeout",
+        "1",
+    ]);
+    let scene =
+        r#"{"width": 1500, "height": 1500, "layers": [{"type": "image", "src": "noise.png"}]}"#;
+    let mut reader = connect(&server);
+    write!(
+        reader,
+        "POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{scene}",
+        scene.len()
+    )
+    .unwrap();
+    // About 500 KB/s, a byte taken every few milliseconds: without a low
+    // limit on unsent bytes, the kernel let no write through for over a
+    // second at a time, and the answer was cut off.
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 16 << 10];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("reading the answer: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let text = String::from_utf8_lossy(&got[..got.len().min(4096)]).into_owned();
+    let (head, _) = text.split_once("\r\n\r\n").expect("the answer's headers");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a content-length");
+    assert!(length > 8_000_000, "a large answer: {length}");
+    assert_eq!(got.len() - head.len() - 4, length, "the whole image");
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"slow_reader\"}"),
+        0.0
     );
 }
 

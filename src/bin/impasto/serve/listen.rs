@@ -68,15 +68,20 @@ pub(super) async fn serve(
                 // A write that makes no progress for --write-timeout (the
                 // client stopped reading) fails, and hyper closes the
                 // connection, dropping the answer and what it holds.
+                limit_unsent(&stream);
                 let mut io = tokio_io_timeout::TimeoutStream::new(stream);
                 io.set_write_timeout(Some(state.write_timeout));
                 let connection = http.serve_connection(TokioIo::new(Box::pin(io)), service);
                 let watched = graceful.watch(connection);
-                let metrics = Arc::clone(&state.metrics);
+                let state = Arc::clone(&state);
                 tokio::spawn(async move {
                     if let Err(e) = watched.await {
                         if timed_out(&e) {
-                            metrics.reject(Reason::SlowReader);
+                            state.metrics.reject(Reason::SlowReader);
+                            if state.draining.load(Ordering::Relaxed) {
+                                // An answer cut off: not a clean drain.
+                                state.cut_in_drain.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                         log::debug!("connection ended: {e}");
                     }
@@ -90,8 +95,17 @@ pub(super) async fn serve(
     eprintln!("impasto serve: draining (up to {} s)", grace.as_secs_f64());
     tokio::select! {
         () = graceful.shutdown() => {
-            eprintln!("impasto serve: stopped");
-            Ok(ExitCode::SUCCESS)
+            // A connection's task notes its cut right after the connection
+            // ends, which is also when the shutdown above may complete.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let cut = state.cut_in_drain.load(Ordering::Relaxed);
+            if cut > 0 {
+                eprintln!("impasto serve: stopped; {cut} answers were cut off by --write-timeout while draining");
+                Ok(ExitCode::from(1))
+            } else {
+                eprintln!("impasto serve: stopped");
+                Ok(ExitCode::SUCCESS)
+            }
         }
         () = tokio::time::sleep(grace) => {
             let running = state.requests_in_flight.load(Ordering::Relaxed);
@@ -117,4 +131,25 @@ fn timed_out(e: &hyper::Error) -> bool {
         source = s.source();
     }
     false
+}
+
+/// The most bytes of an answer left unsent in a connection's socket
+/// (`TCP_NOTSENT_LOWAT`, Linux). Without it the kernel, which grows a send
+/// buffer to megabytes, reports the socket writable only once a third of
+/// it is free, so a client reading steadily at 80 KB/s let no write
+/// through for longer than `--write-timeout` and was cut off as if it had
+/// stopped. With it a write goes through each time the client has taken
+/// this much: a client is cut off only below 64 KiB per `--write-timeout`.
+const UNSENT_BYTES: u32 = 64 << 10;
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn limit_unsent(stream: &tokio::net::TcpStream) {
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_notsent_lowat(UNSENT_BYTES) {
+        log::debug!("TCP_NOTSENT_LOWAT: {e}");
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn limit_unsent(_stream: &tokio::net::TcpStream) {
+    let _ = UNSENT_BYTES;
 }

@@ -156,6 +156,8 @@ pub struct AppState {
     cache_max_age: u64,
     ready_watermark: f64,
     draining: AtomicBool,
+    /// Answers `--write-timeout` cut off once draining began (exit 1).
+    cut_in_drain: AtomicUsize,
     /// `--signing-key`: when set, `/t/` URLs must be signed.
     signing_key: Option<SigningKey>,
     /// `--max-url-lifetime`: when set, `/t/` URLs must expire within it.
@@ -291,6 +293,7 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         cache_max_age: args.cache_max_age,
         ready_watermark: args.ready_watermark,
         draining: AtomicBool::new(false),
+        cut_in_drain: AtomicUsize::new(0),
         signing_key,
         max_url_lifetime: args.max_url_lifetime,
         fetcher,
