@@ -25,7 +25,7 @@ pub(crate) mod icc;
 pub(crate) mod jpeg;
 pub(crate) mod jpeg_blocks;
 mod jpeg_layout;
-pub(crate) use jpeg_layout::jpeg_decoder_rgba;
+pub(crate) use jpeg_layout::{jpeg_decoder_rgba, luma_is_coarser};
 mod output;
 mod png_colour;
 mod probe;

@@ -257,7 +257,7 @@ fn decode_jpeg_scaled(
     // A truncated file goes to the full-size path, which refuses it with
     // the precise message; checked here, where the scaled decoder is sure
     // to run, so a full-size decode scans the file for its end only once.
-    if !(1..FULL).contains(&k) || !codec::jpeg_has_end(bytes) {
+    if !(1..FULL).contains(&k) || !codec::jpeg_has_end(bytes) || codec::luma_is_coarser(bytes) {
         return Ok(None);
     }
     let (k, (sw, sh), mut img, first_row) = match codec::reduced_jpeg::decode(bytes, k, rows) {
@@ -340,6 +340,17 @@ mod tests {
         let path = dir.path().join("a.jpg");
         std::fs::write(&path, bytes).unwrap();
         decode_file(&path, (1 << 30, u64::MAX), |_| Pick::whole(eighths)).unwrap()
+    }
+
+    #[test]
+    fn a_file_with_chroma_finer_than_its_luma_is_decoded_at_full_size() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/jpeg/");
+        let finer = std::fs::read(format!("{dir}chroma-finer-than-luma.jpg")).unwrap();
+        // Asked for 1/2: the scaled decoders would leave the luma at 1/4.
+        let got = decode(&finer, 4);
+        assert_eq!((got.eighths, got.image.dimensions()), (FULL, (64, 48)));
+        let plain = std::fs::read(format!("{dir}noninterleaved-420.jpg")).unwrap();
+        assert_eq!(decode(&plain, 4).eighths, 4);
     }
 
     #[test]

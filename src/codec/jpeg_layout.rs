@@ -33,13 +33,25 @@ fn zune_mishandles(bytes: &[u8]) -> bool {
         return false;
     };
     let f = &layout.factors;
+    let subsampled = f.windows(2).any(|w| w[0] != w[1]);
+    chroma_finer(f) || (subsampled && layout.scans > 1)
+}
+
+/// Whether a component is sampled more finely than the first (the luma).
+fn chroma_finer(f: &[(u8, u8)]) -> bool {
     let (hm, vm) = (
         f.iter().map(|c| c.0).max().unwrap_or(1),
         f.iter().map(|c| c.1).max().unwrap_or(1),
     );
-    let subsampled = f.iter().any(|&(h, v)| h != hm || v != vm);
-    let chroma_finer = f.len() > 1 && (f[0].0 != hm || f[0].1 != vm);
-    chroma_finer || (subsampled && layout.scans > 1)
+    f.len() > 1 && (f[0].0 != hm || f[0].1 != vm)
+}
+
+/// Whether the sequential JPEG `bytes` has chroma sampled more finely than
+/// its luma: the scaled decoders then scale by the chroma's grid and leave
+/// the luma at half the scale asked for (a blurred picture), so such a
+/// file is decoded at full size ([`decode`]) and resampled.
+pub(crate) fn luma_is_coarser(bytes: &[u8]) -> bool {
+    layout(bytes).is_some_and(|l| chroma_finer(&l.factors))
 }
 
 /// The layout of a sequential (SOF0 or SOF1) JPEG, by walking its marker
