@@ -199,7 +199,9 @@ impl From<BackendArg> for Backend {
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() && v < 1e9 => Ok(std::time::Duration::from_secs_f64(v)),
-        _ => Err(format!("{s:?} is not a positive number of seconds")),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds greater than 0 and below 1000000000"
+        )),
     }
 }
 
@@ -212,7 +214,12 @@ pub(crate) fn one_line(text: &str) -> String {
     for c in text.chars() {
         match c {
             '\n' => out.push(' '),
-            c if c.is_control() => out.extend(c.escape_default()),
+            // Controls, and the marks that reorder a line's text.
+            c if c.is_control()
+                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.extend(c.escape_default())
+            }
             c => out.push(c),
         }
     }
@@ -528,6 +535,7 @@ mod tests {
             "field \"\\u{1b}[2J\\r\\u{b}\\u{7f}\\u{85}\": bad"
         );
         assert_eq!(one_line("naïve ✓"), "naïve ✓");
+        assert_eq!(one_line("a\u{202E}b"), "a\\u{202e}b");
     }
 
     #[test]

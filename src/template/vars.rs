@@ -118,8 +118,14 @@ fn declaration(name: &str, d: &Value) -> Result<Variable, TemplateError> {
             .join(", ")
     };
     let ty = match map.get("type") {
-        Some(Value::String(t)) => VarType::from_name(t)
-            .ok_or_else(|| err(format!("type {t:?} is not one of {}", names())))?,
+        Some(Value::String(t)) => VarType::from_name(t).ok_or_else(|| {
+            let known: Vec<&str> = VarType::ALL.iter().map(|(n, _)| *n).collect();
+            let hint = match crate::scene::closest(t, &known) {
+                Some(s) => format!("; did you mean {s:?}?"),
+                None => String::new(),
+            };
+            err(format!("type {t:?} is not one of {}{hint}", names()))
+        })?,
         Some(other) => {
             return Err(err(format!(
                 "type: expected one of {}, got {other}",
@@ -266,6 +272,7 @@ mod tests {
                 json!({"t": {"type": "text"}}),
                 "variables.t\": type \"text\" is not one of",
             ),
+            (json!({"t": {"type": "colour"}}), "did you mean \"color\"?"),
             (json!({"t": {}}), "missing \"type\""),
             (
                 json!({"t": {"type": "color", "default": "#zz"}}),
