@@ -17,7 +17,9 @@
 //! file at 1/8 to 1/2 keeps twice the luma's coefficients and is
 //! transformed at twice its scale, as libjpeg does, so colour comes out at
 //! the output's resolution instead of half of it upsampled
-//! (`scan::full_chroma`; the byte-for-byte tests switch it off). At 3/8, 5/8, 6/8 and 7/8, which jpeg-decoder lacks (as
+//! (`scan::full_chroma`), and the 1/8 transform rounds where jpeg-decoder
+//! truncates (`scan::Layout::round_dc`); the byte-for-byte tests switch
+//! both off. At 3/8, 5/8, 6/8 and 7/8, which jpeg-decoder lacks (as
 //! libvips' shrink-on-load does; libjpeg-turbo has them), the blocks go
 //! through the `k`-point inverse DCT of their kept corner
 //! ([`k_point::idct_n`]) and everything else is the same code. Why: a

@@ -268,7 +268,7 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
             match k {
                 4 => idct4(block, c.quant, out, c.stride),
                 2 => idct2(block, c.quant, out, c.stride),
-                1 => idct1(block, c.quant, out),
+                1 => idct1(block, c.quant, out, layout.round_dc),
                 3 => idct3(block, c.quant, out, c.stride),
                 5 => idct_k::<5>(block, c.quant, out, c.stride),
                 6 => idct_k::<6>(block, c.quant, out, c.stride),
@@ -400,14 +400,14 @@ pub(super) fn idct2(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
 }
 
 /// jpeg-decoder's `dequantize_and_idct_block_1x1` (a division that
-/// truncates, as there).
+/// truncates, as there) or, with `round`, the same rounded to nearest, as
+/// libjpeg's `jpeg_idct_1x1` (`DESCALE`) does.
 #[inline(always)]
-pub(super) fn idct1(c: &[i16], q: &[u16; 64], out: &mut [u8]) {
+pub(super) fn idct1(c: &[i16], q: &[u16; 64], out: &mut [u8], round: bool) {
     let s = i32::from(c[0])
         .wrapping_mul(i32::from(q[0]))
-        .wrapping_add(128 * 8)
-        / 8;
-    out[0] = clamp(s);
+        .wrapping_add(128 * 8);
+    out[0] = clamp(if round { s.wrapping_add(4) >> 3 } else { s / 8 });
 }
 
 /// jpeg-decoder's choice of upsampler for a component.

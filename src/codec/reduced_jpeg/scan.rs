@@ -32,6 +32,11 @@ pub(super) struct Layout<'a> {
     /// Kept coefficients per axis of each frame component: `k`, or `2k`
     /// for the chroma of a 4:2:0 file at `k` <= 4 ([`full_chroma`]).
     pub comp_k: Vec<usize>,
+    /// Whether the 1/8 transform (the DC alone) rounds to nearest; `false`
+    /// truncates, as jpeg-decoder does, which made 1/8 decodes about half a
+    /// level darker in each component (a flat 200,30,40 came out 199,29,38
+    /// where libjpeg gives 200,30,39).
+    pub round_dc: bool,
     /// For each block slot of an MCU, where its coefficients are kept.
     slot_window: Vec<[u8; 64]>,
     /// Where each block's values are stored.
@@ -88,6 +93,7 @@ impl<'a> Layout<'a> {
             header,
             k,
             comp_k,
+            round_dc: !as_jpeg_decoder(),
             slot_window,
             sizes,
             bpm: slot_component.len(),
@@ -194,10 +200,10 @@ impl Sizes {
 /// 16% and 10% more instructions (callgrind), the chroma's larger
 /// transforms and the four times as many coefficients kept ([`Sizes`]).
 /// jpeg-decoder transforms every component at `k`, so this departs from
-/// its pixels (tests decode both ways: [`AS_JPEG_DECODER`]).
+/// its pixels (tests decode both ways: [`AS_JPEG_DECODER`]), as does the
+/// rounding of the 1/8 transform ([`Layout::round_dc`]).
 fn full_chroma(header: &Header, k: usize) -> bool {
-    #[cfg(test)]
-    if AS_JPEG_DECODER.with(std::cell::Cell::get) {
+    if as_jpeg_decoder() {
         return false;
     }
     let c = &header.components;
@@ -205,6 +211,15 @@ fn full_chroma(header: &Header, k: usize) -> bool {
         && c.len() == 3
         && (c[0].h, c[0].v) == (2, 2)
         && c[1..].iter().all(|c| (c.h, c.v) == (1, 1))
+}
+
+/// Whether this thread's tests asked for jpeg-decoder's pixels
+/// ([`AS_JPEG_DECODER`]); never outside tests.
+fn as_jpeg_decoder() -> bool {
+    #[cfg(test)]
+    return AS_JPEG_DECODER.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    false
 }
 
 #[cfg(test)]
