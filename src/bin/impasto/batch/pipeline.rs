@@ -48,6 +48,7 @@ struct Job {
     id: Option<String>,
     data: RowData,
     output: PathBuf,
+    /// When a worker took the row (until then, when the reader made it).
     start: Instant,
 }
 
@@ -219,9 +220,11 @@ fn read(
 fn work(ctx: &Context<'_>, jobs: &Mutex<Receiver<Job>>, results: Sender<Outcome>, shared: &Shared) {
     loop {
         let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(job) = job else {
+        let Ok(mut job) = job else {
             return;
         };
+        // A row's `ms` is its time on a worker, not in the queue before.
+        job.start = Instant::now();
         let outcome = if shared.stopped() {
             not_run(job)
         } else {
