@@ -24,6 +24,8 @@ mod gif;
 pub(crate) mod icc;
 pub(crate) mod jpeg;
 pub(crate) mod jpeg_blocks;
+mod jpeg_headers;
+pub(crate) use jpeg_headers::{open as open_jpeg, Opened as OpenedJpeg};
 mod jpeg_layout;
 pub(crate) use jpeg_layout::{jpeg_decoder_rgba, luma_is_coarser};
 mod output;

@@ -223,22 +223,21 @@ fn decode_jpeg_scaled(
     max_pixels: u64,
     choose: impl FnOnce((u32, u32)) -> Pick,
 ) -> Result<Option<Decoded>, DecodeError> {
-    let mut decoder = jpeg_decoder::Decoder::new(bytes);
-    if decoder.read_info().is_err() {
-        return Ok(None);
-    }
-    let Some(info) = decoder.info() else {
+    // Refused by the full-size path, with its message, when None.
+    let Some(opened) = codec::open_jpeg(bytes, max_pixels) else {
         return Ok(None);
     };
-    let (w, h) = (info.width as u32, info.height as u32);
-    let pixels = w as u64 * h as u64;
-    if pixels > max_pixels || pixels == 0 {
-        return Ok(None); // refused by the full-size path, with its message
-    }
-    let orientation = decoder
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
+    // CMYK and 16-bit files are decoded at full size.
+    let Some(gray) = opened.grey() else {
+        return Ok(None);
+    };
+    let codec::OpenedJpeg {
+        mut decoder,
+        size: (w, h),
+        orientation,
+        profile,
+        ..
+    } = opened;
     let natural = codec::oriented_size((w, h), orientation);
     let pick = choose(natural);
     let k = pick.eighths;
@@ -248,12 +247,6 @@ fn decode_jpeg_scaled(
         .rows
         .filter(|_| orientation == Orientation::NoTransforms)
         .map(|(a, b)| (a as usize, b as usize));
-    let profile = decoder.icc_profile();
-    let gray = match info.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => true,
-        jpeg_decoder::PixelFormat::RGB24 => false,
-        _ => return Ok(None),
-    };
     // A truncated file goes to the full-size path, which refuses it with
     // the precise message; checked here, where the scaled decoder is sure
     // to run, so a full-size decode scans the file for its end only once.

@@ -12,10 +12,9 @@
 //! Always at full size: the shrink-on-load path ([`crate::shrink`]) leaves
 //! CMYK files to [`super::decode_bytes`], which calls [`decode`].
 
-use image::metadata::Orientation;
 use image::{DynamicImage, RgbaImage};
 
-use super::{icc, DecodeError};
+use super::{icc, jpeg_headers, DecodeError};
 
 /// A CMYK JPEG decoded to sRGB, EXIF orientation applied, and why its
 /// profile was ignored if it was; `None` when `bytes` is not a 4-channel
@@ -28,27 +27,23 @@ pub(crate) fn decode(
 ) -> Result<Option<(RgbaImage, Option<String>)>, DecodeError> {
     // Most JPEGs are not CMYK: the frame header says so for the cost of
     // walking a few marker segments.
-    if frame_components(bytes) != Some(4) {
+    if jpeg_headers::frame(bytes).and_then(|f| f.components()) != Some(4) {
         return Ok(None);
     }
-    let mut decoder = jpeg_decoder::Decoder::new(bytes);
-    if decoder.read_info().is_err() {
-        return Ok(None);
-    }
-    let Some(info) = decoder.info() else {
+    let Some(jpeg_headers::Opened {
+        mut decoder,
+        size: (w, h),
+        format,
+        orientation,
+        profile,
+    }) = jpeg_headers::open(bytes, max_pixels)
+    else {
         return Ok(None);
     };
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    let pixels = u64::from(w) * u64::from(h);
-    if info.pixel_format != jpeg_decoder::PixelFormat::CMYK32 || pixels > max_pixels || pixels == 0
-    {
+    if format != jpeg_decoder::PixelFormat::CMYK32 {
         return Ok(None);
     }
-    let orientation = decoder
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
-    let profile = decoder.icc_profile();
+    let pixels = u64::from(w) * u64::from(h);
     // pixels <= max_pixels, which the caller keeps far below usize::MAX / 4.
     decoder.set_max_decoding_buffer_size((pixels as usize).saturating_mul(4).max(1 << 20));
     let data = decoder
@@ -66,36 +61,13 @@ pub(crate) fn decode(
     Ok(Some((img.into_rgba8(), why)))
 }
 
-/// The number of components in the frame header (`SOFn`) of the JPEG
-/// `bytes`, found by walking the marker segments before it; `None` when
-/// the walk fails.
-fn frame_components(bytes: &[u8]) -> Option<u8> {
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
-    let mut at = 2;
-    loop {
-        let &[0xFF, marker, hi, lo] = bytes.get(at..at + 4)? else {
-            return None;
-        };
-        match marker {
-            // Fill bytes before a marker.
-            0xFF => at += 1,
-            // SOF0..SOF15 but DHT (C4), JPG (C8) and DAC (CC): precision,
-            // height, width, then the component count.
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                return bytes.get(at + 9).copied();
-            }
-            // Image data before any frame header: malformed.
-            0xDA | 0xD9 => return None,
-            _ => at += 2 + usize::from(u16::from_be_bytes([hi, lo])),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn frame_components(bytes: &[u8]) -> Option<u8> {
+        jpeg_headers::frame(bytes).and_then(|f| f.components())
+    }
 
     #[test]
     fn the_frame_header_gives_the_component_count() {

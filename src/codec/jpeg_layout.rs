@@ -12,10 +12,9 @@
 //! reviewer wrote, where `jpeg-decoder` is within 4 levels (0.1 to 0.2 on
 //! average). Everything else stays with `zune-jpeg`, which is faster.
 
-use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
 
-use super::{icc, DecodeError};
+use super::{icc, jpeg_headers, DecodeError};
 
 /// What the marker walk found: the frame's components' sampling factors,
 /// and how many scans follow the frame header.
@@ -54,42 +53,16 @@ pub(crate) fn luma_is_coarser(bytes: &[u8]) -> bool {
     layout(bytes).is_some_and(|l| chroma_finer(&l.factors))
 }
 
-/// The layout of a sequential (SOF0 or SOF1) JPEG, by walking its marker
-/// segments to the frame header, then counting start-of-scan markers after
-/// it (in entropy-coded data a 0xFF byte is always followed by 0x00 or a
-/// restart marker, so `FF DA` there is a scan's start); `None` for other
-/// frames or when the walk fails.
+/// The layout of a sequential (SOF0 or SOF1) JPEG: its frame header's
+/// factors, and the start-of-scan markers counted after it (in
+/// entropy-coded data a 0xFF byte is always followed by 0x00 or a restart
+/// marker, so `FF DA` there is a scan's start); `None` for other frames or
+/// when the walk fails.
 fn layout(bytes: &[u8]) -> Option<Layout> {
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
-    let mut at = 2;
-    loop {
-        let &[0xFF, marker, hi, lo] = bytes.get(at..at + 4)? else {
-            return None;
-        };
-        let len = usize::from(u16::from_be_bytes([hi, lo]));
-        match marker {
-            0xFF => at += 1,
-            0xC0 | 0xC1 => {
-                // Precision, height, width, count, then (id, hv, tq) each.
-                let n = usize::from(*bytes.get(at + 9)?);
-                let table = bytes.get(at + 10..at + 10 + 3 * n)?;
-                let factors = table
-                    .chunks_exact(3)
-                    .map(|c| (c[1] >> 4, c[1] & 15))
-                    .collect();
-                let rest = bytes.get(at + 2 + len..)?;
-                let scans = memchr::memmem::find_iter(rest, &[0xFF, 0xDA]).count();
-                return Some(Layout { factors, scans });
-            }
-            // Another frame type (progressive, lossless, arithmetic), or
-            // data before any frame header.
-            0xC2..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => return None,
-            0xDA | 0xD9 => return None,
-            _ => at += 2 + len,
-        }
-    }
+    let frame = jpeg_headers::frame(bytes).filter(|f| matches!(f.marker, 0xC0 | 0xC1))?;
+    let factors = frame.factors()?;
+    let scans = memchr::memmem::find_iter(frame.after()?, &[0xFF, 0xDA]).count();
+    Some(Layout { factors, scans })
 }
 
 /// The JPEG `bytes` decoded by `jpeg-decoder` at full size when it has a
@@ -104,29 +77,15 @@ pub(crate) fn decode(
     if !zune_mishandles(bytes) {
         return Ok(None);
     }
-    let mut decoder = jpeg_decoder::Decoder::new(bytes);
-    if decoder.read_info().is_err() {
-        return Ok(None);
-    }
-    let Some(info) = decoder.info() else {
+    let Some(opened) = jpeg_headers::open(bytes, max_pixels) else {
         return Ok(None);
     };
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    let pixels = u64::from(w) * u64::from(h);
-    let gray = match info.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => true,
-        jpeg_decoder::PixelFormat::RGB24 => false,
-        _ => return Ok(None),
-    };
-    if pixels > max_pixels || pixels == 0 {
+    let Some(gray) = opened.grey() else {
         return Ok(None);
-    }
-    let orientation = decoder
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
-    let profile = decoder.icc_profile();
-    let mut img = DynamicImage::ImageRgba8(jpeg_decoder_rgba(decoder, (w, h), gray)?);
+    };
+    let (orientation, profile) = (opened.orientation, opened.profile);
+    let (decoder, size) = (opened.decoder, opened.size);
+    let mut img = DynamicImage::ImageRgba8(jpeg_decoder_rgba(decoder, size, gray)?);
     img.apply_orientation(orientation);
     let mut img = img.into_rgba8();
     let source = if gray {

@@ -1,0 +1,174 @@
+//! What a JPEG's headers say, read once for the modules that need it: the
+//! frame header, found by walking the marker segments before it
+//! ([`frame`]), and `jpeg-decoder` opened with the facts every caller
+//! checks or applies (size within the pixel limit, pixel format, EXIF
+//! orientation, ICC profile: [`open`]).
+//!
+//! Used by the CMYK path ([`super::cmyk`]), the layouts `zune-jpeg` gets
+//! wrong ([`super::jpeg_layout`]) and the scaled decode in
+//! [`crate::shrink`].
+
+use image::metadata::Orientation;
+
+/// A JPEG's frame header (`SOFn`) segment.
+pub(crate) struct Frame<'a> {
+    /// Which frame: 0xC0 baseline, 0xC1 extended, 0xC2 progressive, ...
+    pub marker: u8,
+    /// The file from the segment's `FF` on (the segment and all after it).
+    from: &'a [u8],
+}
+
+impl<'a> Frame<'a> {
+    /// The number of components the frame declares.
+    pub fn components(&self) -> Option<u8> {
+        // FF Cn, length (2), precision, height (2), width (2), count.
+        self.from.get(9).copied()
+    }
+
+    /// `(h, v)` sampling factors per component, in frame order; `None`
+    /// when the header is cut short.
+    pub fn factors(&self) -> Option<Vec<(u8, u8)>> {
+        let n = usize::from(self.components()?);
+        let table = self.from.get(10..10 + 3 * n)?;
+        // Per component: id, h << 4 | v, quantization table.
+        Some(
+            table
+                .chunks_exact(3)
+                .map(|c| (c[1] >> 4, c[1] & 15))
+                .collect(),
+        )
+    }
+
+    /// The file after the frame header segment.
+    pub fn after(&self) -> Option<&'a [u8]> {
+        let len = usize::from(u16::from_be_bytes([*self.from.get(2)?, *self.from.get(3)?]));
+        self.from.get(2 + len..)
+    }
+}
+
+/// The frame header of the JPEG `bytes`, found by walking the marker
+/// segments before it; `None` when the walk fails (not a JPEG, cut short,
+/// image data before any frame header).
+pub(crate) fn frame(bytes: &[u8]) -> Option<Frame<'_>> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut at = 2;
+    loop {
+        let &[0xFF, marker, hi, lo] = bytes.get(at..at + 4)? else {
+            return None;
+        };
+        match marker {
+            // Fill bytes before a marker.
+            0xFF => at += 1,
+            // SOF0..SOF15 but DHT (C4), JPG (C8) and DAC (CC).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                return Some(Frame {
+                    marker,
+                    from: &bytes[at..],
+                });
+            }
+            // Image data before any frame header: malformed.
+            0xDA | 0xD9 => return None,
+            _ => at += 2 + usize::from(u16::from_be_bytes([hi, lo])),
+        }
+    }
+}
+
+/// `jpeg-decoder` with the headers of a file read, and what they say.
+pub(crate) struct Opened<'a> {
+    /// Ready to decode (or to be set to a reduced scale first).
+    pub decoder: jpeg_decoder::Decoder<&'a [u8]>,
+    /// The stored raster's size, before orientation.
+    pub size: (u32, u32),
+    pub format: jpeg_decoder::PixelFormat,
+    pub orientation: Orientation,
+    /// The embedded ICC profile, if any.
+    pub profile: Option<Vec<u8>>,
+}
+
+impl Opened<'_> {
+    /// Whether the pixels are grey (`L8`) or RGB; `None` for the other
+    /// formats (CMYK, 16-bit).
+    pub fn grey(&self) -> Option<bool> {
+        match self.format {
+            jpeg_decoder::PixelFormat::L8 => Some(true),
+            jpeg_decoder::PixelFormat::RGB24 => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// The JPEG `bytes` opened by `jpeg-decoder`, headers read; `None` when
+/// they do not parse, or the image is empty or over `max_pixels`: each
+/// caller then leaves the file to the full-size path, which refuses it
+/// with the precise message.
+pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Option<Opened<'_>> {
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    decoder.read_info().ok()?;
+    let info = decoder.info()?;
+    let size = (u32::from(info.width), u32::from(info.height));
+    let pixels = u64::from(size.0) * u64::from(size.1);
+    if pixels > max_pixels || pixels == 0 {
+        return None;
+    }
+    let orientation = decoder
+        .exif_data()
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
+    let profile = decoder.icc_profile();
+    Some(Opened {
+        decoder,
+        size,
+        format: info.pixel_format,
+        orientation,
+        profile,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rgb_jpeg(w: u16, h: u16) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+        enc.add_app_segment(1, vec![0xC0; 300]).unwrap();
+        enc.encode(
+            &vec![9; w as usize * h as usize * 3],
+            w,
+            h,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn the_walk_finds_the_frame_header_past_other_segments() {
+        // The APP1 segment is full of bytes that look like SOF0 markers.
+        let rgb = rgb_jpeg(8, 8);
+        let f = frame(&rgb).expect("a frame header");
+        assert_eq!((f.marker, f.components()), (0xC0, Some(3)));
+        assert_eq!(f.factors().map(|v| v.len()), Some(3));
+        assert!(f.after().is_some_and(|rest| rest.len() < rgb.len()));
+        for cut in 0..rgb.len().min(400) {
+            // Never past the end, whatever the cut.
+            if let Some(f) = frame(&rgb[..cut]) {
+                let _ = (f.components(), f.factors(), f.after());
+            }
+        }
+        assert!(frame(b"\xFF\xD8\xFF\xDA").is_none());
+        assert!(frame(b"not a jpeg").is_none());
+    }
+
+    #[test]
+    fn opening_reads_the_size_and_refuses_what_is_over_the_limit() {
+        let rgb = rgb_jpeg(24, 16);
+        let o = open(&rgb, 24 * 16).expect("within the limit");
+        assert_eq!((o.size, o.grey()), ((24, 16), Some(false)));
+        assert_eq!(o.orientation, Orientation::NoTransforms);
+        assert!(open(&rgb, 24 * 16 - 1).is_none());
+        assert!(open(b"not a jpeg", 1 << 20).is_none());
+    }
+}
