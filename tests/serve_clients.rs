@@ -127,18 +127,43 @@ fn a_drain_outlasted_only_by_stalled_and_idle_clients_exits_0() {
     drop((stalled, idle));
 }
 
+/// Sends a POST of `scene` to `/render` by hand, the connection kept open
+/// (or to be closed after the answer, with `close`): the connection.
+fn post_by_hand(server: &Server, scene: &str, close: bool) -> TcpStream {
+    let mut stream = connect(server);
+    let connection = if close { "Connection: close\r\n" } else { "" };
+    write!(
+        stream,
+        "POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{connection}\r\n{scene}",
+        scene.len()
+    )
+    .unwrap();
+    stream
+}
+
+/// An answer's head (status line and headers), its Content-Length, and how
+/// many bytes of body came after the head in `got`.
+fn head_and_length(got: &[u8]) -> (String, usize, usize) {
+    let text = String::from_utf8_lossy(&got[..got.len().min(4096)]).into_owned();
+    let (head, _) = text.split_once("\r\n\r\n").expect("the answer's headers");
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a content-length");
+    let body = got.len() - head.len() - 4;
+    (head.to_owned(), length, body)
+}
+
 /// Asks for a 4000 x 4000 photo as PNG (tens of MB, far more than the
 /// socket buffers hold while the client reads nothing); the connection.
 fn ask_for_a_large_image(server: &Server) -> TcpStream {
     let scene = r#"{"width": 4000, "height": 4000, "layers": [{"type": "image", "src": "coffee.jpg", "fit": "fill"}]}"#;
-    let mut reader = connect(server);
-    write!(
-        reader,
-        "POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{scene}",
-        scene.len()
-    )
-    .unwrap();
-    reader
+    post_by_hand(server, scene, false)
 }
 
 #[cfg(unix)]
@@ -189,18 +214,7 @@ fn an_answer_left_unread_holds_its_bytes_of_the_budget_until_the_write_timeout_c
     server.wait_for("impasto_reserved_render_bytes", 0.0);
     let mut got = Vec::new();
     let _ = reader.read_to_end(&mut got);
-    let text = String::from_utf8_lossy(&got);
-    let (head, _) = text.split_once("\r\n\r\n").expect("the answer's headers");
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length: ")
-                .map(str::to_owned)
-        })
-        .and_then(|n| n.trim().parse().ok())
-        .expect("a content-length");
-    let body = got.len() - head.len() - 4;
+    let (_, length, body) = head_and_length(&got);
     assert!(
         body < length,
         "closed before the whole image: {body} of {length} bytes"
@@ -229,13 +243,7 @@ fn a_client_reading_slowly_but_steadily_is_not_cut_off_by_the_write_timeout() {
     ]);
     let scene =
         r#"{"width": 1500, "height": 1500, "layers": [{"type": "image", "src": "noise.png"}]}"#;
-    let mut reader = connect(&server);
-    write!(
-        reader,
-        "POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{scene}",
-        scene.len()
-    )
-    .unwrap();
+    let mut reader = post_by_hand(&server, scene, true);
     // About 500 KB/s, a byte taken every few milliseconds: without a low
     // limit on unsent bytes, the kernel let no write through for over a
     // second at a time, and the answer was cut off.
@@ -250,20 +258,10 @@ fn a_client_reading_slowly_but_steadily_is_not_cut_off_by_the_write_timeout() {
         }
         std::thread::sleep(Duration::from_millis(30));
     }
-    let text = String::from_utf8_lossy(&got[..got.len().min(4096)]).into_owned();
-    let (head, _) = text.split_once("\r\n\r\n").expect("the answer's headers");
+    let (head, length, body) = head_and_length(&got);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length: ")
-                .map(str::to_owned)
-        })
-        .and_then(|n| n.trim().parse().ok())
-        .expect("a content-length");
     assert!(length > 8_000_000, "a large answer: {length}");
-    assert_eq!(got.len() - head.len() - 4, length, "the whole image");
+    assert_eq!(body, length, "the whole image");
     assert_eq!(
         server.metric("impasto_rejections_total{reason=\"slow_reader\"}"),
         0.0

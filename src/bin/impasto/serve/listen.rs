@@ -43,6 +43,9 @@ pub(super) async fn serve(
     println!("impasto serve listening on http://{bound}");
     let router = super::router(Arc::clone(&state));
     let graceful = GracefulShutdown::new();
+    // Each connection's task holds a sender; the receiver sees the channel
+    // close once every task has ended, cut-off counts noted.
+    let (alive, mut all_ended) = tokio::sync::mpsc::channel::<()>(1);
     let mut signal = std::pin::pin!(super::shutdown_signal());
     loop {
         tokio::select! {
@@ -74,6 +77,7 @@ pub(super) async fn serve(
                 let connection = http.serve_connection(TokioIo::new(Box::pin(io)), service);
                 let watched = graceful.watch(connection);
                 let state = Arc::clone(&state);
+                let alive = alive.clone();
                 tokio::spawn(async move {
                     if let Err(e) = watched.await {
                         if timed_out(&e) {
@@ -85,22 +89,26 @@ pub(super) async fn serve(
                         }
                         log::debug!("connection ended: {e}");
                     }
+                    drop(alive);
                 });
             }
             () = &mut signal => break,
         }
     }
     drop(listener);
+    drop(alive);
     state.draining.store(true, Ordering::Relaxed);
     eprintln!("impasto serve: draining (up to {} s)", grace.as_secs_f64());
     tokio::select! {
-        () = graceful.shutdown() => {
-            // A connection's task notes its cut right after the connection
-            // ends, which is also when the shutdown above may complete.
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        () = async {
+            graceful.shutdown().await;
+            // The tasks note their cuts just after their connections end.
+            while all_ended.recv().await.is_some() {}
+        } => {
             let cut = state.cut_in_drain.load(Ordering::Relaxed);
             if cut > 0 {
-                eprintln!("impasto serve: stopped; {cut} answers were cut off by --write-timeout while draining");
+                let (n, were) = if cut == 1 { ("answer", "was") } else { ("answers", "were") };
+                eprintln!("impasto serve: stopped; {cut} {n} {were} cut off by --write-timeout while draining");
                 Ok(ExitCode::from(1))
             } else {
                 eprintln!("impasto serve: stopped");
@@ -113,7 +121,8 @@ pub(super) async fn serve(
                 eprintln!("impasto serve: stopped (connections still open were idle)");
                 Ok(ExitCode::SUCCESS)
             } else {
-                eprintln!("impasto serve: grace period over with {running} requests still being answered; stopping");
+                let n = if running == 1 { "request" } else { "requests" };
+                eprintln!("impasto serve: grace period over with {running} {n} still being answered; stopping");
                 Ok(ExitCode::from(1))
             }
         }
