@@ -34,6 +34,30 @@ def cat(v):
     v=abs(int(v)); return 0 if v==0 else v.bit_length()
 def bitsof(v,c):
     return v if v>=0 else v+(1<<c)-1
+def ycc(R,G,B):
+    return [0.299*R+0.587*G+0.114*B, -0.168736*R-0.331264*G+0.5*B+128, 0.5*R-0.418688*G-0.081312*B+128]
+def sampled(p,h,v,hmax,vmax,W,H):
+    # the plane padded to whole MCUs by repeating its edges, then
+    # downsampled by box average to the component's factors
+    mcux=-(-W//(8*hmax)); mcuy=-(-H//(8*vmax))
+    fx=hmax//h; fy=vmax//v
+    PW=mcux*hmax*8; PH=mcuy*vmax*8
+    return np.pad(p,((0,PH-H),(0,PW-W)),mode='edge').reshape(PH//fy,fy,PW//fx,fx).mean((1,3))
+def put_block(bw,blk,q,dc,ac,pred):
+    # one 8x8 block (level-shifted samples) transformed, quantized and
+    # Huffman-coded; returns its DC value, the next block's predictor
+    qq=np.round((C@blk@C.T)/q).astype(int).ravel()[ZZ]
+    d=qq[0]-pred; c=cat(d); bw.put(*dc[c])
+    if c: bw.put(bitsof(d,c),c)
+    run=0; last=max([i for i in range(1,64) if qq[i]!=0],default=0)
+    for i in range(1,last+1):
+        if qq[i]==0:
+            run+=1
+            if run==16: bw.put(*ac[0xf0]); run=0
+            continue
+        c=cat(qq[i]); bw.put(*ac[(run<<4)|c]); bw.put(bitsof(qq[i],c),c); run=0
+    if last<63: bw.put(*ac[0])
+    return qq[0]
 def encode(rgb, sampling=((1,1),(1,1),(1,1)), quality=90, path='o.jpg', gray=False, restart=0, app=b'', adobe=None, qtable_per_comp=None):
     rgb=np.asarray(rgb,dtype=float)
     H,W=rgb.shape[:2]
@@ -44,24 +68,13 @@ def encode(rgb, sampling=((1,1),(1,1),(1,1)), quality=90, path='o.jpg', gray=Fal
         if adobe==0:
             planes=[R,G,B]
         else:
-            Y=0.299*R+0.587*G+0.114*B
-            Cb=-0.168736*R-0.331264*G+0.5*B+128
-            Cr=0.5*R-0.418688*G-0.081312*B+128
-            planes=[Y,Cb,Cr]
+            planes=ycc(R,G,B)
     hmax=max(s[0] for s in sampling); vmax=max(s[1] for s in sampling)
     mcux=-(-W//(8*hmax)); mcuy=-(-H//(8*vmax))
     ql=scaleq(QL,quality); qc=scaleq(QC,quality)
     qts=[ql]+[qc]*(len(planes)-1)
     if qtable_per_comp: qts=qtable_per_comp(ql,qc)
-    comp=[]
-    for i,p in enumerate(planes):
-        h,v=sampling[i]
-        # downsample by box average
-        fx=hmax//h; fy=vmax//v
-        PW=mcux*hmax*8; PH=mcuy*vmax*8
-        pp=np.pad(p,((0,PH-H),(0,PW-W)),mode='edge')
-        pp=pp.reshape(PH//fy,fy,PW//fx,fx).mean((1,3))
-        comp.append(pp)
+    comp=[sampled(p,*sampling[i],hmax,vmax,W,H) for i,p in enumerate(planes)]
     hts=[(codes(DC_L),codes(AC_L)),(codes(DC_C),codes(AC_C))]
     bw=BW(); pred=[0]*len(planes)
     nmcu=0; rstn=0
@@ -77,21 +90,7 @@ def encode(rgb, sampling=((1,1),(1,1),(1,1)), quality=90, path='o.jpg', gray=Fal
                 for by in range(v):
                     for bx in range(h):
                         y0=(my*v+by)*8; x0=(mx*h+bx)*8
-                        blk=pp[y0:y0+8,x0:x0+8]-128
-                        co=C@blk@C.T
-                        qq=np.round(co/q).astype(int).ravel()[ZZ]
-                        d=qq[0]-pred[ci]; pred[ci]=qq[0]
-                        c=cat(d); bw.put(*dc[c]);
-                        if c: bw.put(bitsof(d,c),c)
-                        run=0
-                        last=max([i for i in range(1,64) if qq[i]!=0],default=0)
-                        for i in range(1,last+1):
-                            if qq[i]==0:
-                                run+=1
-                                if run==16: bw.put(*ac[0xf0]); run=0
-                                continue
-                            c=cat(qq[i]); bw.put(*ac[(run<<4)|c]); bw.put(bitsof(qq[i],c),c); run=0
-                        if last<63: bw.put(*ac[0])
+                        pred[ci]=put_block(bw,pp[y0:y0+8,x0:x0+8]-128,q,dc,ac,pred[ci])
     bw.flush()
     out=bytearray(b'\xff\xd8')
     out+=b'\xff\xe0'+struct.pack('>H',16)+b'JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00' if adobe is None else b''
@@ -120,7 +119,7 @@ def encode(rgb, sampling=((1,1),(1,1),(1,1)), quality=90, path='o.jpg', gray=Fal
 def encode_noninterleaved(rgb, sampling=((2,2),(1,1),(1,1)), quality=90, path='o.jpg'):
     rgb=np.asarray(rgb,dtype=float); H,W=rgb.shape[:2]
     R,G,B=rgb[...,0],rgb[...,1],rgb[...,2]
-    planes=[0.299*R+0.587*G+0.114*B, -0.168736*R-0.331264*G+0.5*B+128, 0.5*R-0.418688*G-0.081312*B+128]
+    planes=ycc(R,G,B)
     hmax=max(s[0] for s in sampling); vmax=max(s[1] for s in sampling)
     ql=scaleq(QL,quality); qc=scaleq(QC,quality); qts=[ql,qc,qc]
     hts=[(codes(DC_L),codes(AC_L)),(codes(DC_C),codes(AC_C))]
@@ -134,25 +133,12 @@ def encode_noninterleaved(rgb, sampling=((2,2),(1,1),(1,1)), quality=90, path='o
         body=bytes([(cls<<4)|idx])+bytes(t[0])+bytes(t[1]); out+=b'\xff\xc4'+struct.pack('>H',2+len(body))+body
     mcux=-(-W//(8*hmax)); mcuy=-(-H//(8*vmax))
     for ci,p in enumerate(planes):
-        h,v=sampling[ci]; fx=hmax//h; fy=vmax//v
-        PW=mcux*hmax*8; PH=mcuy*vmax*8
-        pp=np.pad(p,((0,PH-H),(0,PW-W)),mode='edge').reshape(PH//fy,fy,PW//fx,fx).mean((1,3))
+        h,v=sampling[ci]; pp=sampled(p,h,v,hmax,vmax,W,H)
         cw=-(-W*h//hmax); ch=-(-H*v//vmax); bw_=-(-cw//8); bh_=-(-ch//8)
         dc,ac=hts[0 if ci==0 else 1]; q=qts[ci]; bw=BW(); pred=0
         for by in range(bh_):
             for bx in range(bw_):
-                blk=pp[by*8:by*8+8,bx*8:bx*8+8]-128
-                qq=np.round((C@blk@C.T)/q).astype(int).ravel()[ZZ]
-                d=qq[0]-pred; pred=qq[0]; c=cat(d); bw.put(*dc[c])
-                if c: bw.put(bitsof(d,c),c)
-                run=0; last=max([i for i in range(1,64) if qq[i]!=0],default=0)
-                for i in range(1,last+1):
-                    if qq[i]==0:
-                        run+=1
-                        if run==16: bw.put(*ac[0xf0]); run=0
-                        continue
-                    c=cat(qq[i]); bw.put(*ac[(run<<4)|c]); bw.put(bitsof(qq[i],c),c); run=0
-                if last<63: bw.put(*ac[0])
+                pred=put_block(bw,pp[by*8:by*8+8,bx*8:bx*8+8]-128,q,dc,ac,pred)
         bw.flush()
         out+=b'\xff\xda'+struct.pack('>HB',8,1)+bytes([ci+1,0 if ci==0 else 0x11])+bytes([0,63,0])+bw.buf
     out+=b'\xff\xd9'; open(path,'wb').write(out)
