@@ -269,6 +269,48 @@ fn a_client_reading_slowly_but_steadily_is_not_cut_off_by_the_write_timeout() {
 }
 
 #[test]
+fn requests_hyper_refuses_before_any_handler_are_counted_with_their_status() {
+    let server = Server::start(&[]);
+    let mut garbled = connect(&server);
+    garbled.write_all(b"NOT A REQUEST LINE\r\n\r\n").unwrap();
+    let said = read_to_close(&mut garbled);
+    assert!(said.starts_with("HTTP/1.1 400"), "{said}");
+    let mut crowded = connect(&server);
+    let mut head = String::from("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    for i in 0..200 {
+        head.push_str(&format!("X-Filler-{i}: {i}\r\n"));
+    }
+    head.push_str("\r\n");
+    crowded.write_all(head.as_bytes()).unwrap();
+    let said = read_to_close(&mut crowded);
+    assert!(said.starts_with("HTTP/1.1 431"), "{said}");
+    server.wait_for("impasto_http_requests_total{status=\"400\"}", 1.0);
+    server.wait_for("impasto_http_requests_total{status=\"431\"}", 1.0);
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"bad_request\"}"),
+        2.0
+    );
+}
+
+#[test]
+fn a_client_that_leaves_mid_render_has_its_render_cancelled_and_counted() {
+    let poster = serve_common::poster_dir();
+    let server = Server::start(&["--assets", poster.to_str().unwrap(), "--timeout", "600"]);
+    // Minutes of work (forty layers took 4.5 s on a 2-core machine): were
+    // the render not cancelled, the counts below would not be reached
+    // within `wait_for`'s minute.
+    let layer = r#"{"type": "image", "src": "coffee.jpg", "fit": "fill", "opacity": 0.5}"#;
+    let layers = vec![layer; 2000].join(",");
+    let scene = format!(r#"{{"width": 5000, "height": 5000, "layers": [{layers}]}}"#);
+    let stream = post_by_hand(&server, &scene, false);
+    server.wait_for("impasto_renders_in_flight", 1.0);
+    drop(stream);
+    server.wait_for("impasto_rejections_total{reason=\"client_gone\"}", 1.0);
+    server.wait_for("impasto_renders_in_flight", 0.0);
+    server.wait_for("impasto_reserved_render_bytes", 0.0);
+}
+
+#[test]
 fn a_timeout_header_past_what_u64_holds_is_capped_by_timeout_and_a_non_number_is_400() {
     let server = Server::start(&[]);
     let scene = r##"{ "width": 8, "height": 8, "background": "#fff" }"##;

@@ -66,6 +66,9 @@ pub(super) async fn serve(
                     async move { router.call(req.map(Body::new)).await }
                 });
                 let mut http = hyper::server::conn::http1::Builder::new();
+                // Not `half_close`: a client that shuts down its side after
+                // its request looks like one that left, whose render is
+                // cancelled at once (hyper drops the handler).
                 http.timer(TokioTimer::new())
                     .header_read_timeout(state.read_timeout);
                 // A write that makes no progress for --write-timeout (the
@@ -86,6 +89,9 @@ pub(super) async fn serve(
                                 // An answer cut off: not a clean drain.
                                 state.cut_in_drain.fetch_add(1, Ordering::Relaxed);
                             }
+                        } else if let Some(status) = refused_by_hyper(&e) {
+                            state.metrics.count_status(status);
+                            state.metrics.reject(Reason::BadRequest);
                         }
                         log::debug!("connection ended: {e}");
                     }
@@ -127,6 +133,25 @@ pub(super) async fn serve(
             }
         }
     }
+}
+
+/// The status hyper answered itself, before any handler, when a connection
+/// ended on a request it could not parse: 400 (malformed request line or
+/// header), 431 (headers over its limit) or 414 (URI too long); `None`
+/// for errors it sends no answer for.
+fn refused_by_hyper(e: &hyper::Error) -> Option<u16> {
+    if !e.is_parse() || e.is_parse_version_h2() {
+        return None;
+    }
+    if e.is_parse_too_large() {
+        // hyper names the two kinds only in its message.
+        return Some(if e.to_string().contains("URI") {
+            414
+        } else {
+            431
+        });
+    }
+    Some(400)
 }
 
 /// Whether a connection ended because a write timed out (its client
