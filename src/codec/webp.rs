@@ -8,6 +8,9 @@
 //! losslessly beside the lossy colour (libwebp's `ALPH` chunk); colour under
 //! fully transparent pixels may change (it is invisible), and an opaque
 //! image gets no alpha chunk at all.
+//!
+//! Decoding goes through `image-webp` (via `image`); [`side_misread`] finds
+//! the one size it misreads, so the error says so.
 
 use image::RgbaImage;
 
@@ -88,6 +91,35 @@ pub(crate) fn encode_lossless(img: &RgbaImage) -> Result<Vec<u8>, WebPError> {
     Ok(out)
 }
 
+/// A lossless WebP's size as its `VP8L` chunk's header gives it, when a
+/// side is 16384 pixels: the bitstream allows that, but `image-webp`
+/// 0.2.4 (the decoder) reads it as 0 (it adds one to the 14-bit field
+/// before masking; fixed upstream in image-webp#179, not yet released).
+/// `None` for every other file.
+pub(crate) fn side_misread(bytes: &[u8]) -> Option<(u32, u32)> {
+    if bytes.get(..4)? != b"RIFF" || bytes.get(8..12)? != b"WEBP" {
+        return None;
+    }
+    // RIFF chunks from offset 12: fourcc, size (little-endian), data
+    // padded to an even length.
+    let mut at = 12usize;
+    loop {
+        let fourcc = bytes.get(at..at + 4)?;
+        let len = u32::from_le_bytes(bytes.get(at + 4..at + 8)?.try_into().ok()?) as usize;
+        if fourcc == b"VP8L" {
+            // Signature 0x2f, then (width - 1) and (height - 1) in 14 bits each.
+            let data = bytes.get(at + 8..at + 13)?;
+            if data[0] != 0x2f {
+                return None;
+            }
+            let bits = u32::from_le_bytes(data[1..5].try_into().ok()?);
+            let (w, h) = ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1);
+            return (w == 16384 || h == 16384).then_some((w, h));
+        }
+        at = at.checked_add(8)?.checked_add(len)?.checked_add(len & 1)?;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +195,24 @@ mod tests {
             if b[3] > 0 {
                 assert_eq!(a, b);
             }
+        }
+    }
+
+    #[test]
+    fn a_lossless_side_of_16384_is_found_in_the_header() {
+        let small = encode_lossless(&gradient(100, 30)).unwrap();
+        assert_eq!(side_misread(&small), None);
+        // The same file with its width field set to 16383 (16384 pixels).
+        let mut wide = small.clone();
+        let at = wide.windows(4).position(|w| w == b"VP8L").unwrap() + 9;
+        let bits = u32::from_le_bytes(wide[at..at + 4].try_into().unwrap());
+        wide[at..at + 4].copy_from_slice(&(bits | 0x3FFF).to_le_bytes());
+        assert_eq!(side_misread(&wide), Some((16384, 30)));
+        let err = decode_bytes(&wide, 1 << 30).unwrap_err().to_string();
+        assert!(err.contains("16384x30"), "{err}");
+        assert!(err.contains("16383"), "{err}");
+        for cut in 0..small.len().min(64) {
+            let _ = side_misread(&small[..cut]);
         }
     }
 
