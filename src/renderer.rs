@@ -293,8 +293,8 @@ impl Renderer {
 
     /// How far a JPEG drawn smaller than its natural size is shrunk in the
     /// DCT as it is decoded (default [`ShrinkOnLoad::Fast`]): the smallest
-    /// k/8 that leaves the pixels of every placed size that uses the file
-    /// (twice them with [`ShrinkOnLoad::Fine`]), on both axes (EXIF
+    /// k/8 that leaves 1.25 times the pixels of every placed size that uses
+    /// the file (twice them with [`ShrinkOnLoad::Fine`]), on both axes (EXIF
     /// orientation applied first), the rest of the way filtered as the
     /// layer says. Layers with `filter: nearest` always get the full-size
     /// decode.

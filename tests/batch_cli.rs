@@ -421,6 +421,52 @@ fn two_rows_that_would_write_one_file_fail_the_later_row() {
 }
 
 #[test]
+fn fail_fast_reports_the_first_failure_in_row_order_and_runs_every_row_before_it() {
+    // Rows 1 and 2 are large canvases (long renders, one per worker), so
+    // the reader is well ahead of the workers; row 3 fails when it is
+    // bound (on a worker); row 6 fails at once in the reader (row 5's
+    // file): found first, it must not stop rows 3 to 5.
+    let case = Case::new(
+        r##"{
+  "variables": {
+    "side": {"type": "number", "default": 16},
+    "accent": {"type": "color", "default": "#e4572e"}
+  },
+  "width": "{{side}}", "height": "{{side}}", "background": "{{accent}}",
+  "layers": [
+    {"type": "linear-gradient", "x": 0, "y": 0, "width": "{{side}}", "height": "{{side}}", "angle": 30,
+     "stops": [{"offset": 0, "color": "#000"}, {"offset": 1, "color": "#fff8"}], "blend": "overlay"}
+  ]
+}"##,
+    );
+    case.write(
+        "rows.csv",
+        "id,side,accent\na,4000,#123456\nb,4000,#123456\nc,16,#12\nd,16,#123456\ne,16,#123456\ne,16,#123456\n",
+    );
+    let run = case.batch(
+        "rows.csv",
+        "out/{{id}}.png",
+        &["--fail-fast", "--jobs", "2", "--manifest", "m.jsonl"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let lines = case.manifest("m.jsonl");
+    let rows: Vec<(i64, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["row"].as_i64().unwrap(),
+                l["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // Row 3 is the first failure; rows 1 and 2 ran before it.
+    assert_eq!(rows[0], (1, "ok".to_owned()), "{rows:?}");
+    assert_eq!(rows[1], (2, "ok".to_owned()), "{rows:?}");
+    assert_eq!(rows[2], (3, "failed".to_owned()), "{rows:?}");
+    assert!(run.stderr.contains("row 3:"), "{}", run.stderr);
+}
+
+#[test]
 fn a_column_the_output_pattern_or_a_required_variable_needs_but_the_data_lacks_exits_2() {
     let case = Case::new(TEMPLATE);
     case.write("rows.csv", "title\nA\n");

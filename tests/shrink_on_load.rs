@@ -81,9 +81,10 @@ fn a_shrunk_decode_matches_the_full_precision_render_on_every_backend() {
 fn on_a_real_photo_fine_stays_near_the_full_decode_and_fast_within_its_stated_bound() {
     // The bundled photo, 400x600 stored with EXIF orientation 6, so shown
     // 600x400, drawn at 1/8, 1/4 and 3/8 of that: fast decodes at the
-    // smallest k/8 that keeps the drawn pixels, fine at twice them. Bounds:
-    // the README's figures, measured on this photo (fast: up to 30 levels,
-    // 1.63 on average; fine: 15 and 0.39), with a little room.
+    // smallest k/8 that keeps 1.25 times the drawn pixels, fine twice them.
+    // Bounds: the README's figures, measured on this photo (fast: up to 16
+    // levels, 0.58 on average; fine: 15 and 0.39), with a little room. (At
+    // a margin of 1, fast was up to 30 levels, 1.63 on average.)
     let poster = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/poster");
     let render = |mode: impasto::ShrinkOnLoad, size: (u32, u32)| {
         let layer = json!({ "type": "image", "src": "coffee.jpg", "fit": "fill" });
@@ -98,9 +99,9 @@ fn on_a_real_photo_fine_stays_near_the_full_decode_and_fast_within_its_stated_bo
         let full = render(impasto::ShrinkOnLoad::Off, size);
         let fast = compare(&render(impasto::ShrinkOnLoad::Fast, size), &full);
         let fine = compare(&render(impasto::ShrinkOnLoad::Fine, size), &full);
-        assert!(fast.0 <= 33 && fast.1 <= 1.8, "{size:?} fast: {fast:?}");
+        assert!(fast.0 <= 18 && fast.1 <= 0.7, "{size:?} fast: {fast:?}");
         assert!(fine.0 <= 16 && fine.1 <= 0.45, "{size:?} fine: {fine:?}");
-        assert!(fine.1 < fast.1, "{size:?}: fine {fine:?}, fast {fast:?}");
+        assert!(fine.1 <= fast.1, "{size:?}: fine {fine:?}, fast {fast:?}");
     }
 }
 
@@ -108,14 +109,15 @@ fn on_a_real_photo_fine_stays_near_the_full_decode_and_fast_within_its_stated_bo
 fn a_cover_crop_decodes_only_the_rows_it_reads_with_the_pixels_of_the_whole_decode() {
     let dir = tempfile::tempdir().unwrap();
     write_jpeg(dir.path(), "wide.jpg", &photo(800, 600), 1);
-    // Cover into 300x100: drawn 300x225 at 3/8 (300x225), of which the
-    // middle 100 rows show, so under half the rows are read.
+    // Cover into 240x80: drawn 240x180, decoded at 3/8 (300x225, 1.25
+    // times), of which the middle 80 canvas rows (100 raster rows) show,
+    // so under half the rows are read.
     let layer = json!({ "type": "image", "src": "wide.jpg", "fit": "cover" });
-    let crop = scene(dir.path(), (300, 100), layer);
+    let crop = scene(dir.path(), (240, 80), layer);
     // The same file drawn whole at the same scale: every row decoded.
     let whole = scene(
         dir.path(),
-        (300, 225),
+        (240, 180),
         json!({ "type": "image", "src": "wide.jpg", "fit": "fill" }),
     );
     for b in backends() {
@@ -132,7 +134,7 @@ fn a_cover_crop_decodes_only_the_rows_it_reads_with_the_pixels_of_the_whole_deco
 
         let fresh = b.renderer.clone().with_asset_cache_budget(1 << 30);
         let from_rows = fresh.render(&crop).unwrap();
-        // The 100 canvas rows read 100 of the 225 raster rows, plus the
+        // The 80 canvas rows read 100 of the 225 raster rows, plus the
         // filter's reach and the margins: well under 150.
         let rows = fresh.asset_cache_stats().bytes / (300 * 4);
         assert!(
@@ -157,10 +159,11 @@ fn exif_rotation_is_applied_before_choosing_the_scale() {
     // Stored 1600x800, displayed 800x1600 (orientation 6: rotate 90 cw).
     write_jpeg(dir.path(), "tall.jpg", &photo(1600, 800), 6);
     let layer = json!({ "type": "image", "src": "tall.jpg", "fit": "fill" });
-    // Drawn 200x400: 1/4 of the displayed size on both axes. Comparing the
-    // stored size instead (1600 wide for 200) would have allowed 1/8, which
-    // leaves only 100 rows for 400.
-    let s = scene(dir.path(), (200, 400), layer);
+    // Drawn 160x320: 1/4 of the displayed size (200x400) leaves 1.25
+    // times that on both axes. Comparing the stored size instead (1600
+    // wide for 160) would have allowed 1/8, which leaves only 100 rows for
+    // 320.
+    let s = scene(dir.path(), (160, 320), layer);
     let r = Renderer::new(Backend::Cpu).unwrap();
     let got = r.render(&s).unwrap();
     assert_eq!(r.asset_cache_stats().bytes, 200 * 400 * 4, "decoded at 1/4");
@@ -175,12 +178,12 @@ fn the_cache_keeps_one_decode_per_scale_and_each_scene_always_gets_the_same_one(
     write_jpeg(dir.path(), "p.jpg", &photo(800, 600), 1);
     let small = scene(
         dir.path(),
-        (100, 75),
+        (80, 60),
         json!({ "type": "image", "src": "p.jpg" , "fit": "fill"}),
     );
     let large = scene(
         dir.path(),
-        (700, 500),
+        (560, 420),
         json!({ "type": "image", "src": "p.jpg", "fit": "fill" }),
     );
     let r = Renderer::new(Backend::Cpu).unwrap();
@@ -222,10 +225,11 @@ fn nearest_sampling_and_images_used_larger_get_the_full_decode() {
     let full = r.clone().with_shrink_on_load(false);
     assert_eq!(r.render(&two).unwrap(), full.render(&two).unwrap());
     assert_eq!(r.render(&nearest).unwrap(), full.render(&nearest).unwrap());
-    // Drawn at 3/4 of its size, alone: decoded at 6/8, not at full size.
+    // Drawn at 3/5 of its size, alone: decoded at 6/8 (1.25 times), not at
+    // full size.
     let three_quarters = scene(
         dir.path(),
-        (240, 180),
+        (192, 144),
         json!({ "type": "image", "src": "p.jpg", "fit": "fill" }),
     );
     let cached = Renderer::new(Backend::Cpu).unwrap();

@@ -12,8 +12,8 @@ use impasto::{Error, MissingGlyphs, Scene, ShrinkOnLoad, Template, Warning};
 /// shrunk in the DCT as it is decoded (`render`, `batch`, `serve`).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ShrinkArg {
-    /// The smallest k/8 that keeps the pixels it is drawn with (as sharp's
-    /// default): fastest, softer on photos.
+    /// The smallest k/8 that keeps 1.25 times the pixels it is drawn with
+    /// (close to sharp's default): fastest, softer on photos.
     #[default]
     Fast,
     /// The smallest k/8 that keeps twice them (as libvips' thumbnail):

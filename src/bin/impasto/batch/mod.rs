@@ -90,8 +90,8 @@ pub struct BatchArgs {
     #[arg(long, value_enum, default_value_t = crate::oneoff::MissingGlyphsArg::Warn)]
     missing_glyphs: crate::oneoff::MissingGlyphsArg,
     /// How far a JPEG drawn smaller than its size is shrunk in the DCT as
-    /// it is decoded: `fast` keeps the pixels it is drawn with, `fine`
-    /// twice them (closer to the full decode), `off` full size.
+    /// it is decoded: `fast` keeps 1.25 times the pixels it is drawn
+    /// with, `fine` twice them (closer to the full decode), `off` full size.
     #[arg(long, value_enum, default_value_t = crate::oneoff::ShrinkArg::Fast)]
     shrink_on_load: crate::oneoff::ShrinkArg,
     #[command(flatten)]

@@ -9,7 +9,7 @@
 //! order, so the reorder buffer never holds more than `WINDOW` outcomes.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
@@ -52,25 +52,53 @@ struct Job {
     start: Instant,
 }
 
-/// What the threads share: stop (fail-fast, or the collector gave up) and
-/// how many rows are written in order (the reader's window).
-#[derive(Default)]
+/// What the threads share: where the batch stops (fail-fast, or the
+/// collector gave up) and how many rows are written in order (the reader's
+/// window).
 struct Shared {
-    stop: AtomicBool,
+    /// The first row (by `seq`) not to start: `u64::MAX` while none
+    /// failed under `--fail-fast`, one past the earliest failed row after
+    /// (rows before it still run, so the first failure in row order is
+    /// the one reported, whichever thread found it first), 0 when the
+    /// collector gave up.
+    limit: AtomicU64,
     done: Mutex<u64>,
     moved: Condvar,
 }
 
+impl Default for Shared {
+    fn default() -> Shared {
+        Shared {
+            limit: AtomicU64::new(u64::MAX),
+            done: Mutex::new(0),
+            moved: Condvar::new(),
+        }
+    }
+}
+
 impl Shared {
+    /// Whether the batch is stopping: no further row is read.
     fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.limit.load(Ordering::Relaxed) != u64::MAX
     }
 
+    /// Whether row `seq` may still start.
+    fn runs(&self, seq: u64) -> bool {
+        seq < self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Row `seq` failed under `--fail-fast`: no later row starts.
+    fn stop_after(&self, seq: u64) {
+        self.limit.fetch_min(seq + 1, Ordering::Relaxed);
+    }
+
+    /// `done` rows are written in order; `stop` stops every row not yet
+    /// started (the collector gave up).
     fn set_done(&self, done: u64, stop: bool) {
         let mut d = self.done.lock().unwrap_or_else(PoisonError::into_inner);
         *d = done;
         if stop {
-            self.stop.store(true, Ordering::Relaxed);
+            self.limit.store(0, Ordering::Relaxed);
         }
         self.moved.notify_all();
     }
@@ -208,7 +236,7 @@ fn read(
             break;
         }
         if failed && ctx.fail_fast {
-            shared.stop.store(true, Ordering::Relaxed);
+            shared.stop_after(seq);
         }
         seq += 1;
     }
@@ -225,10 +253,10 @@ fn work(ctx: &Context<'_>, jobs: &Mutex<Receiver<Job>>, results: Sender<Outcome>
         };
         // A row's `ms` is its time on a worker, not in the queue before.
         job.start = Instant::now();
-        let outcome = if shared.stopped() {
-            not_run(job)
-        } else {
+        let outcome = if shared.runs(job.seq) {
             render(ctx, job)
+        } else {
+            not_run(job)
         };
         send(ctx, &results, shared, outcome);
     }
@@ -254,7 +282,7 @@ fn send(ctx: &Context<'_>, results: &Sender<Outcome>, shared: &Shared, outcome: 
     if outcome.status == Status::Failed && ctx.fail_fast {
         // Stop here rather than in the collector, so that the next job
         // this worker takes is not started.
-        shared.stop.store(true, Ordering::Relaxed);
+        shared.stop_after(outcome.seq);
     }
     // A closed channel means the collector gave up: keep draining so
     // that the reader never blocks on a full queue.
@@ -332,11 +360,10 @@ fn collect(
     total: Option<u64>,
     shared: &Shared,
 ) -> Result<Counts, Error> {
-    let mut progress = Progress::new(total);
+    let mut progress = Progress::new(total, manifest.is_some());
     let mut counts = Counts::default();
     let mut reorder = Reorder::default();
     for o in results {
-        let mut stop = false;
         match o.status {
             Status::Ok => counts.written += 1,
             Status::Skipped => counts.skipped += 1,
@@ -344,7 +371,9 @@ fn collect(
                 counts.failed += 1;
                 let message = o.failure.as_ref().map_or("", |f| f.message.as_str());
                 progress.failure(&counts, o.row, message);
-                stop = ctx.fail_fast;
+                if ctx.fail_fast {
+                    shared.stop_after(o.seq);
+                }
             }
             Status::NotRun => {}
         }
@@ -363,7 +392,7 @@ fn collect(
                 }
             }
         }
-        shared.set_done(reorder.done(), stop);
+        shared.set_done(reorder.done(), false);
         progress.update(&counts);
     }
     if let Some(m) = manifest {

@@ -33,11 +33,14 @@ pub struct Progress {
     start: Instant,
     last_line: Instant,
     total: Option<u64>,
+    /// Whether a manifest lists every row (`--manifest`).
+    manifest: bool,
 }
 
 impl Progress {
-    /// A bar when stderr is a terminal; `total` rows when known.
-    pub fn new(total: Option<u64>) -> Progress {
+    /// A bar when stderr is a terminal; `total` rows when known; whether
+    /// a manifest lists every row, for what the lines printed point to.
+    pub fn new(total: Option<u64>, manifest: bool) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = match total {
                 Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
@@ -59,6 +62,7 @@ impl Progress {
             start: now,
             last_line: now,
             total,
+            manifest,
         }
     }
 
@@ -69,7 +73,12 @@ impl Progress {
         }
         let message = crate::one_line(message);
         let line = if counts.failed == FAILURES_SHOWN {
-            format!("impasto: row {row}: {message} (further failures are in the manifest only)")
+            let rest = if self.manifest {
+                "further failures are in the manifest only"
+            } else {
+                "further failures are counted, not printed: --manifest FILE lists every row"
+            };
+            format!("impasto: row {row}: {message} ({rest})")
         } else {
             format!("impasto: row {row}: {message}")
         };
@@ -96,7 +105,11 @@ impl Progress {
             }
         }
         if counts.warned == FAILURES_SHOWN {
-            let line = "impasto: further warnings are in the manifest only";
+            let line = if self.manifest {
+                "impasto: further warnings are in the manifest only"
+            } else {
+                "impasto: further warnings are not printed: --manifest FILE lists every row's"
+            };
             match &self.bar {
                 Some(bar) => bar.println(line),
                 None => eprintln!("{line}"),

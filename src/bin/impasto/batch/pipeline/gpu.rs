@@ -44,7 +44,7 @@ pub(super) fn drive(
         drop(rx);
         let mut bound: Vec<(Option<Job>, Scene, OutputFormat)> = Vec::with_capacity(group.len());
         for job in group {
-            if shared.stopped() {
+            if !shared.runs(job.seq) {
                 send(ctx, &results, shared, not_run(job));
                 continue;
             }
@@ -83,7 +83,7 @@ pub(super) fn write_work(
         let Ok((job, rendered)) = next else {
             return;
         };
-        let outcome = if shared.stopped() {
+        let outcome = if !shared.runs(job.seq) {
             not_run(job)
         } else {
             // A render's error in a field filled from variables names them.
