@@ -349,10 +349,12 @@ impl Assets {
             canvas.saturating_add(held).saturating_add(misses) <= budget
         };
         let done: Vec<(usize, SourceImage)> = if fits && to_decode.len() > 1 {
-            to_decode
-                .into_par_iter()
-                .map(decode)
-                .collect::<Result<_, _>>()?
+            // Every result kept, then the first error in layer order: a
+            // `Result` collected in parallel is whichever error a thread
+            // met first, so the layer named changed from run to run.
+            let all: Vec<Result<(usize, SourceImage), Error>> =
+                to_decode.into_par_iter().map(decode).collect();
+            all.into_iter().collect::<Result<_, _>>()?
         } else if fits {
             to_decode
                 .into_iter()

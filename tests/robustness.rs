@@ -318,3 +318,37 @@ fn image_files_over_the_byte_limit_are_refused_from_their_size() {
     );
     assert_eq!(err, want);
 }
+
+#[test]
+fn of_several_broken_images_the_first_layers_is_the_error_whichever_decode_fails_first() {
+    let dir = tempfile::tempdir().unwrap();
+    // Layer 0: a large PNG whose data is cut short, so its decode runs a
+    // while before it fails; layer 1: not an image at all, refused at once.
+    // Decoded side by side, layer 1's error came first in time.
+    let noise = image::RgbaImage::from_fn(1500, 1500, |x, y| {
+        let v = x
+            .wrapping_mul(2_654_435_761)
+            .wrapping_add(y.wrapping_mul(40_503));
+        image::Rgba((v ^ (v >> 13)).to_le_bytes())
+    });
+    let mut png = Vec::new();
+    noise
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png.truncate(png.len() * 9 / 10);
+    std::fs::write(dir.path().join("slow.png"), &png).unwrap();
+    std::fs::write(dir.path().join("junk.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let r = impasto::Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_asset_root(dir.path())
+        .with_asset_cache_budget(0);
+    let scene = Scene::from_value(&json!({"width": 8, "height": 8, "layers": [
+        {"type": "image", "src": "slow.png"},
+        {"type": "image", "src": "junk.png"}
+    ]}))
+    .unwrap();
+    for _ in 0..5 {
+        let err = r.render(&scene).unwrap_err().to_string();
+        assert!(err.starts_with("layer 0 (image)"), "{err}");
+    }
+}
