@@ -108,6 +108,90 @@ pub(super) fn idct_k<const K: usize>(c: &[i16], q: &[u16; 64], out: &mut [u8], s
     }
 }
 
+/// The `n`-point inverse DCT's basis for a whole block's eight
+/// coefficients per axis (`n` = 10: 4:2:0 chroma at 5/8, transformed at
+/// twice the luma's scale, as libjpeg's `jpeg_idct_10x10` does):
+/// `m[x * 8 + u]` is `c(u) cos((2x + 1) u pi / 2n) / sqrt(8)`, and its
+/// transpose `mt[u * n + x]`, made once. (12 and 14 points, for 6/8 and
+/// 7/8, were measured and dropped: see [`super::scan`]'s `full_chroma`.)
+fn basis_up(n: usize) -> (&'static [f32], &'static [f32]) {
+    static BASES: std::sync::OnceLock<[(Vec<f32>, Vec<f32>); 1]> = std::sync::OnceLock::new();
+    debug_assert_eq!(n, 10);
+    let all = BASES.get_or_init(|| {
+        [10].map(|n| {
+            let (mut m, mut mt) = (vec![0f32; n * 8], vec![0f32; n * 8]);
+            for x in 0..n {
+                for u in 0..8 {
+                    let c = if u == 0 {
+                        1.0
+                    } else {
+                        std::f64::consts::SQRT_2
+                    };
+                    let angle =
+                        (2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / (2 * n) as f64;
+                    m[x * 8 + u] = (c * angle.cos() / 8f64.sqrt()) as f32;
+                    mt[u * n + x] = m[x * 8 + u];
+                }
+            }
+            (m, mt)
+        })
+    });
+    let (m, mt) = &all[0];
+    (m, mt)
+}
+
+/// The `N`-point inverse DCT (`N` = 10) of a block's whole 8 x 8
+/// coefficients (`c`, row by row; `q` the table in natural order): the
+/// block drawn at `N / 8` of its size, as [`idct_k`] draws it at `K / 8`
+/// from its kept corner, and the same arithmetic otherwise (`f32`, sums
+/// of whole rows, rounded and clamped).
+#[inline(always)]
+pub(super) fn idct_up<const N: usize>(c: &[i16], q: &[u16; 64], out: &mut [u8], stride: usize) {
+    let (m, mt) = basis_up(N);
+    let Some(c) = c.first_chunk::<64>() else {
+        return; // blocks at this scale hold all 64 values and one more
+    };
+    if c[1..].iter().all(|&v| v == 0) {
+        let dc = f32::from(c[0]) * f32::from(q[0]);
+        let v = round_level(m[0] * (m[0] * dc));
+        for row in out.chunks_mut(stride).take(N) {
+            row[..N].fill(v);
+        }
+        return;
+    }
+    let mut dq = [[0f32; 8]; 8];
+    let (mut rows, mut cols) = (0, 0);
+    for (v, dv) in dq.iter_mut().enumerate() {
+        for (u, d) in dv.iter_mut().enumerate() {
+            let x = c[v * 8 + u];
+            *d = f32::from(x) * f32::from(q[v * 8 + u]);
+            if x != 0 {
+                rows = rows.max(v + 1);
+                cols = cols.max(u + 1);
+            }
+        }
+    }
+    let mut t = [[0f32; 8]; N];
+    for (ty, my) in t.iter_mut().zip(m.chunks_exact(8)) {
+        for (&w, dv) in my[..rows].iter().zip(&dq) {
+            for (t, &d) in ty.iter_mut().zip(dv) {
+                *t += w * d;
+            }
+        }
+    }
+    for (y, ty) in t.iter().enumerate() {
+        let mut o = [0f32; N];
+        for (&tu, mu) in ty[..cols].iter().zip(mt.chunks_exact(N)) {
+            for (o, &w) in o.iter_mut().zip(mu) {
+                *o += tu * w;
+            }
+        }
+        for (px, &v) in out[y * stride..][..N].iter_mut().zip(&o) {
+            *px = round_level(v);
+        }
+    }
+}
+
 /// [`idct3`]'s fixed point: 13-bit constants, two more bits kept between
 /// the passes.
 const BITS: u32 = 13;

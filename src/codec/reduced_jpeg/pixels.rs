@@ -12,7 +12,7 @@
 use image::RgbaImage;
 use rayon::prelude::*;
 
-use super::k_point::{idct3, idct3_x8, idct_k, LANES};
+use super::k_point::{idct3, idct3_x8, idct_k, idct_up, LANES};
 use super::scan::{Blocks, Layout, Sizes};
 use crate::cpu::kernels::{self, Stage};
 
@@ -273,6 +273,9 @@ fn transform_mcu_row(layout: &Layout, coefs: &Blocks, c: &Component, my: usize, 
                 5 => idct_k::<5>(block, c.quant, out, c.stride),
                 6 => idct_k::<6>(block, c.quant, out, c.stride),
                 7 => idct_k::<7>(block, c.quant, out, c.stride),
+                // 4:2:0 chroma at 5/8: the whole block drawn at twice the
+                // luma's scale.
+                10 => idct_up::<10>(block, c.quant, out, c.stride),
                 // 4:2:0 chroma at 1/2: the whole block.
                 _ => idct_k::<8>(block, c.quant, out, c.stride),
             }
