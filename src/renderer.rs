@@ -280,7 +280,7 @@ impl Renderer {
     }
 
     /// Whether a JPEG drawn smaller than its natural size is decoded at k/8
-    /// of it in the DCT, k from 1 to 7: `true` is [`ShrinkOnLoad::Fast`]
+    /// of it in the DCT, k from 1 to 6: `true` is [`ShrinkOnLoad::Fast`]
     /// (the default), `false` [`ShrinkOnLoad::Off`] (every image decoded
     /// at full precision; slower for large photos).
     pub fn with_shrink_on_load(self, on: bool) -> Renderer {

@@ -108,7 +108,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = oneoff::MissingGlyphsArg::Warn)]
         missing_glyphs: oneoff::MissingGlyphsArg,
         /// How far a JPEG drawn smaller than its size is shrunk in the DCT
-        /// as it is decoded (k/8, k from 1 to 7): `fast` keeps 1.25 times
+        /// as it is decoded (k/8, k from 1 to 6): `fast` keeps 1.25 times
         /// the pixels it is drawn with, `fine` twice them (closer to the full decode),
         /// `off` decodes every image at full size.
         #[arg(long, value_enum, default_value_t = oneoff::ShrinkArg::Fast)]
