@@ -25,20 +25,25 @@ fn bases() -> &'static [([f32; 64], [f32; 64]); 9] {
         for (k, (m, mt)) in all.iter_mut().enumerate().skip(1) {
             for x in 0..k {
                 for u in 0..k {
-                    let c = if u == 0 {
-                        1.0
-                    } else {
-                        std::f64::consts::SQRT_2
-                    };
-                    let angle =
-                        (2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / (2 * k) as f64;
-                    m[x * k + u] = (c * angle.cos() / 8f64.sqrt()) as f32;
+                    m[x * k + u] = basis_entry(x, u, k);
                     mt[u * k + x] = m[x * k + u];
                 }
             }
         }
         all
     })
+}
+
+/// `c(u) cos((2x + 1) u pi / 2n) / sqrt(8)`, `c(0) = 1`, `c(u) = sqrt(2)`:
+/// output `x` of the `n`-point transform's weight for coefficient `u`.
+fn basis_entry(x: usize, u: usize, n: usize) -> f32 {
+    let c = if u == 0 {
+        1.0
+    } else {
+        std::f64::consts::SQRT_2
+    };
+    let angle = (2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / (2 * n) as f64;
+    (c * angle.cos() / 8f64.sqrt()) as f32
 }
 
 /// The `K`-point inverse DCT of a block's kept `K` x `K` corner (`c`, row
@@ -115,28 +120,18 @@ pub(super) fn idct_k<const K: usize>(c: &[i16], q: &[u16; 64], out: &mut [u8], s
 /// transpose `mt[u * n + x]`, made once. (12 and 14 points, for 6/8 and
 /// 7/8, were measured and dropped: see [`super::scan`]'s `full_chroma`.)
 fn basis_up(n: usize) -> (&'static [f32], &'static [f32]) {
-    static BASES: std::sync::OnceLock<[(Vec<f32>, Vec<f32>); 1]> = std::sync::OnceLock::new();
+    static BASIS: std::sync::OnceLock<(Vec<f32>, Vec<f32>)> = std::sync::OnceLock::new();
     debug_assert_eq!(n, 10);
-    let all = BASES.get_or_init(|| {
-        [10].map(|n| {
-            let (mut m, mut mt) = (vec![0f32; n * 8], vec![0f32; n * 8]);
-            for x in 0..n {
-                for u in 0..8 {
-                    let c = if u == 0 {
-                        1.0
-                    } else {
-                        std::f64::consts::SQRT_2
-                    };
-                    let angle =
-                        (2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / (2 * n) as f64;
-                    m[x * 8 + u] = (c * angle.cos() / 8f64.sqrt()) as f32;
-                    mt[u * n + x] = m[x * 8 + u];
-                }
+    let (m, mt) = BASIS.get_or_init(|| {
+        let (mut m, mut mt) = (vec![0f32; n * 8], vec![0f32; n * 8]);
+        for x in 0..n {
+            for u in 0..8 {
+                m[x * 8 + u] = basis_entry(x, u, n);
+                mt[u * n + x] = m[x * 8 + u];
             }
-            (m, mt)
-        })
+        }
+        (m, mt)
     });
-    let (m, mt) = &all[0];
     (m, mt)
 }
 
