@@ -150,7 +150,7 @@ pub fn run(
         // The writers stop once every driver has dropped its sender.
         drop(img_tx);
         let shared_ref = &shared;
-        let collector = s.spawn(move || collect(ctx, res_rx, manifest, total, shared_ref));
+        let collector = s.spawn(move || collect(res_rx, manifest, total, shared_ref));
         let read = read(ctx, rows, pattern, job_tx, res_tx, &shared);
         let collected = collector
             .join()
@@ -354,7 +354,6 @@ fn finish(job: Job, result: Result<(u64, Vec<Warning>), Error>) -> Outcome {
 
 /// The collector: counts, progress, and the manifest in row order.
 fn collect(
-    ctx: &Context<'_>,
     results: Receiver<Outcome>,
     mut manifest: Option<Manifest>,
     total: Option<u64>,
@@ -370,10 +369,9 @@ fn collect(
             Status::Failed => {
                 counts.failed += 1;
                 let message = o.failure.as_ref().map_or("", |f| f.message.as_str());
+                // Under --fail-fast the reader or the worker that met the
+                // failure has already stopped the rows after it.
                 progress.failure(&counts, o.row, message);
-                if ctx.fail_fast {
-                    shared.stop_after(o.seq);
-                }
             }
             Status::NotRun => {}
         }
