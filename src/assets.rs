@@ -174,7 +174,8 @@ impl Assets {
     /// then files under `root`. A file used by several layers is read and
     /// decoded once, shrunk on load (with `shrink_on_load`) only as far as
     /// its largest use allows; a decoding error names the first layer that
-    /// uses it.
+    /// uses it. A file drawn only by layers wholly off the canvas has its
+    /// header checked but is not decoded (those layers get `None`).
     fn load_images(
         &self,
         scene: &Scene,
@@ -250,8 +251,16 @@ impl Assets {
         // went through the pool, hits too: a batch card's two cached images
         // cost its driving thread a hand-over to the pool and back, 0.58 ms
         // of wall time for 0.1 ms of work on a busy 2-vCPU machine.)
+        // A layer whose box lies wholly off the canvas draws nothing: its
+        // file's header is read (a missing or broken file is refused as
+        // if drawn) but its pixels are decoded, and counted toward the
+        // memory limit, only for the layers that are on the canvas.
+        let on_canvas = |index: usize| {
+            let geom = crate::plan::geometry::BoxGeometry::of(&scene.layers[index]);
+            geom.pixel_bounds(scene.width, scene.height).is_some()
+        };
         let choose_for = |layers: &[usize]| {
-            let layers = layers.to_vec();
+            let layers: Vec<usize> = layers.iter().copied().filter(|&i| on_canvas(i)).collect();
             move |natural| {
                 if let Some(margin) = shrink_on_load.margin() {
                     let eighths = eighths_for_layers(scene, &layers, natural, margin);
@@ -280,6 +289,13 @@ impl Assets {
                         limits.max_image_file_bytes
                     ),
                 ));
+            }
+            if !layers.iter().any(|&i| on_canvas(i)) {
+                codec::probe_file_format(path, max_pixels).map_err(|e| {
+                    Error::scene(loc(layers[0]), Some("src"), format!("{src:?}: {}", e.0))
+                })?;
+                decoded.push(None);
+                continue;
             }
             let todo = match *frame {
                 Some(frame) => ToDecode::Frame(frame),

@@ -445,3 +445,66 @@ fn images_past_the_render_memory_limit_are_refused_before_the_rest_are_decoded()
     assert_eq!(again, err);
     assert!(renderer(64 << 20).render(&scene).is_ok());
 }
+
+/// An image layer whose box lies wholly off the canvas draws nothing, so
+/// its file is not decoded nor counted toward `max_render_bytes`; its
+/// header is still read, so a missing or broken file is refused as if it
+/// were drawn. The render is the one a rect in its place gives, whatever
+/// the blend (`copy`, unbounded, still clears the canvas). A rotated box
+/// that reaches into the canvas is decoded.
+#[test]
+fn an_image_layer_wholly_off_the_canvas_is_not_decoded_but_its_file_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    // 600 x 600 RGBA: 1.44 MB decoded, over the 1 MB limit below.
+    RgbaImage::from_pixel(600, 600, image::Rgba([200, 0, 0, 255]))
+        .save(dir.path().join("big.png"))
+        .unwrap();
+    std::fs::write(dir.path().join("notes.png"), "not an image").unwrap();
+    let renderer = |max_render_bytes| {
+        impasto::Renderer::new(impasto::Backend::Cpu)
+            .unwrap()
+            .with_asset_root(dir.path())
+            .with_limits(impasto::Limits {
+                max_render_bytes,
+                ..impasto::Limits::default()
+            })
+    };
+    let scene = |top: serde_json::Value| {
+        Scene::from_value(&json!({"width": 16, "height": 16, "background": "#0000ff80",
+            "layers": [{"type": "rect", "x": 2, "y": 2, "width": 8, "height": 8, "color": "#0f0"}, top]}))
+        .unwrap()
+    };
+    let off = |src: &str, blend: &str, rotate: f64| {
+        json!({"type": "image", "src": src, "x": 17, "y": 0, "width": 16, "height": 16,
+               "blend": blend, "rotate": rotate})
+    };
+    for blend in ["source-over", "copy", "destination-in"] {
+        let r = renderer(1_000_000);
+        let img = r
+            .render(&scene(off("big.png", blend, 0.0)))
+            .unwrap_or_else(|e| panic!("{blend}: {e}"));
+        assert_eq!(r.asset_cache_stats().images, 0, "{blend}: nothing decoded");
+        let rect = json!({"type": "rect", "x": 17, "y": 0, "width": 16, "height": 16,
+                          "color": "#f00", "blend": blend});
+        let want = r.render(&scene(rect)).unwrap();
+        assert!(img == want, "{blend}: the same as a rect in its place");
+    }
+    for (src, what) in [
+        ("missing.png", "cannot read"),
+        ("notes.png", "not an image"),
+    ] {
+        let err = renderer(1_000_000)
+            .render(&scene(off(src, "source-over", 0.0)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("layer 1") && err.contains(src) && err.contains(what),
+            "{err}"
+        );
+    }
+    // Turned 45 degrees about its centre (25, 8), its corner reaches x = 13.7.
+    let r = renderer(u64::MAX);
+    r.render(&scene(off("big.png", "source-over", 45.0)))
+        .unwrap();
+    assert_eq!(r.asset_cache_stats().images, 1, "drawn, so decoded");
+}
