@@ -445,6 +445,34 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
+    fn a_pipe_or_socket_output_is_refused_and_left_as_it_is() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pipe = dir.path().join("pipe.png");
+        let made = std::process::Command::new("mkfifo").arg(&pipe).status();
+        assert!(made.unwrap().success(), "mkfifo");
+        let socket = dir.path().join("socket.png");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        for path in [&pipe, &socket] {
+            for err in [
+                check_output_dir(path).unwrap_err(),
+                write_atomic(path, b"x").unwrap_err(),
+            ] {
+                assert!(err.to_string().contains("is not a regular file"), "{err}");
+                assert!(err.is_bad_input());
+            }
+        }
+        let kind = |p: &Path| std::fs::symlink_metadata(p).unwrap().file_type();
+        assert!(kind(&pipe).is_fifo() && kind(&socket).is_socket());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temporary file"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
     fn a_symbolic_link_is_followed_and_the_file_it_names_replaced() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("real")).unwrap();

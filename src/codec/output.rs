@@ -211,7 +211,21 @@ pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
             path.display()
         )));
     }
-    Ok(())
+    refuse_special(path, &target)
+}
+
+/// Refuses an output that exists and is neither a file nor a folder: a
+/// device (`/dev/null`), a named pipe or a socket. The output is written to
+/// a temporary file renamed over it, which would replace the device node
+/// or pipe with a regular file (as root, `/dev/null` itself).
+fn refuse_special(path: &Path, target: &Path) -> Result<(), Error> {
+    match std::fs::metadata(target) {
+        Ok(m) if !m.is_file() && !m.is_dir() => Err(Error::Output(format!(
+            "{}: is not a regular file (a device, pipe or socket): impasto writes files by replacing them, so it refuses; the CLI writes to standard output with `-o -`",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder,
@@ -248,6 +262,7 @@ impl PendingFile {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
+        refuse_special(path, &target)?;
         let existing = std::fs::metadata(&target).ok().filter(|m| m.is_file());
         if existing
             .as_ref()
@@ -272,7 +287,18 @@ impl PendingFile {
                 None => std::fs::Permissions::from_mode(0o666),
             });
         }
-        let tmp = builder.tempfile_in(dir).map_err(io)?;
+        // A folder the process may not write in is the output path's
+        // fault (exit 2), named as such, not the temporary file's.
+        let tmp = builder.tempfile_in(dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                Error::Output(format!(
+                    "{}: cannot write in the folder {}: {e}",
+                    path.display(),
+                    dir.display()
+                ))
+            }
+            _ => io(e),
+        })?;
         // The mode given at creation passes through the umask (0664 would
         // become 0644): a replaced file's is set again, exactly, less the
         // set-user-ID, set-group-ID and sticky bits (which a write into the
