@@ -169,6 +169,8 @@ impl Renderer {
     ) -> Result<(), Error> {
         let path = path.as_ref();
         crate::codec::check_output_dir(path)?;
+        let root = self.asset_root_for(scene);
+        crate::asset_files::refuse_own_input(scene, &root, assets, path)?;
         let pending = codec::PendingFile::create(path)?;
         pending.commit(&self.render_animation_encoded(scene, assets, format, options)?)
     }

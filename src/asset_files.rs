@@ -7,8 +7,11 @@
 use std::path::{Component, Path, PathBuf};
 
 use crate::codec;
+use crate::error::Error;
 use crate::renderer::Limits;
+use crate::scene::{LayerKind, Scene};
 use crate::shrink::SourceImage;
+use crate::Assets;
 
 /// Resolves `src` under `root`, refusing absolute paths and paths that lead
 /// outside the root (lexically, or through a symbolic link).
@@ -53,6 +56,73 @@ pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
         return Err(format!("{src:?} is not a file"));
     }
     Ok(canon)
+}
+
+/// The files the visible image layers of `scene` draw, by layer index,
+/// resolved under `root` (canonical paths; a file not there yet, where it
+/// would be); layers whose `src` is in `assets` (in memory) or that the
+/// render refuses (outside the root) are left out.
+pub(crate) fn image_inputs(scene: &Scene, root: &Path, assets: &Assets) -> Vec<(usize, PathBuf)> {
+    let Ok(canon_root) = root.canonicalize() else {
+        return Vec::new();
+    };
+    // A file not there yet: its path under the root, `..` taken lexically
+    // (as `resolve_asset` checks them).
+    let lexical = |src: &str| {
+        let mut path = canon_root.clone();
+        for c in Path::new(src).components() {
+            match c {
+                Component::Normal(n) => path.push(n),
+                Component::ParentDir => {
+                    path.pop();
+                }
+                _ => {}
+            }
+        }
+        path
+    };
+    let mut out = Vec::new();
+    for (index, layer) in scene.layers.iter().enumerate() {
+        let LayerKind::Image(il) = &layer.kind else {
+            continue;
+        };
+        if !layer.visible || assets.get(&il.src).is_some() {
+            continue;
+        }
+        match resolve_asset(root, &il.src) {
+            Ok(path) => out.push((index, path)),
+            Err(_) if !lexical(&il.src).exists() && !Path::new(&il.src).has_root() => {
+                out.push((index, lexical(&il.src)))
+            }
+            Err(_) => {}
+        }
+    }
+    out
+}
+
+/// Refuses an output `path` that is a file one of `scene`'s image layers
+/// draws: the render would replace its own input (and a batch's later rows
+/// would draw the output). Compared as resolved paths: the output is
+/// renamed over the path's target, so a hard link to an input is no clash.
+pub(crate) fn refuse_own_input(
+    scene: &Scene,
+    root: &Path,
+    assets: &Assets,
+    path: &Path,
+) -> Result<(), Error> {
+    let Ok(out) = path.canonicalize() else {
+        return Ok(());
+    };
+    match image_inputs(scene, root, assets)
+        .into_iter()
+        .find(|(_, input)| *input == out)
+    {
+        Some((index, _)) => Err(Error::Output(format!(
+            "{}: is the image that layer {index} draws; writing it would replace the scene's own input",
+            path.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Frame `frame` of the image file at `path`, composited as browsers show

@@ -340,6 +340,16 @@ impl Renderer {
         self.limits
     }
 
+    /// The files `scene`'s visible image layers draw, by layer index,
+    /// resolved under this renderer's asset root (canonical paths; a file
+    /// not there yet, where it would be; a `src` outside the root is left
+    /// out, as rendering refuses it): for a
+    /// caller that must not write over them (`impasto batch`). The render
+    /// calls that write a file refuse to write over these themselves.
+    pub fn image_files(&self, scene: &Scene) -> Vec<(usize, PathBuf)> {
+        crate::asset_files::image_inputs(scene, &self.asset_root_for(scene), &Assets::new())
+    }
+
     /// The folder `scene`'s image `src` paths are resolved under.
     pub(crate) fn asset_root_for(&self, scene: &Scene) -> PathBuf {
         self.asset_root

@@ -193,6 +193,8 @@ impl Renderer {
     ) -> Result<Vec<Warning>, Error> {
         let path = path.as_ref();
         crate::codec::check_output_dir(path)?;
+        let root = self.asset_root_for(scene);
+        crate::asset_files::refuse_own_input(scene, &root, assets, path)?;
         // The temporary file exists from the start of the render, so a
         // program stopped by a signal mid-render finds it through
         // `interrupt::remove_temp_files` (an unwritable folder also fails

@@ -420,6 +420,54 @@ fn two_rows_that_would_write_one_file_fail_the_later_row() {
         .contains("also the output of row 1"));
 }
 
+/// Outputs written into the folder the images are drawn from: a row that
+/// would replace the image it draws fails, and so does a row drawing an
+/// earlier row's output (it would get whichever version was there when it
+/// ran); the same rows fail, and the same files are written, for every
+/// `--jobs`, and the source image is left as it was.
+#[test]
+fn a_row_may_not_write_an_image_a_row_draws_nor_draw_another_rows_output() {
+    let template = r##"{
+      "variables": {"img": {"type": "string", "required": true}},
+      "width": 16, "height": 8,
+      "layers": [{"type": "image", "src": "{{img}}", "width": 16, "height": 8}]
+    }"##;
+    let rows = "id,img\nphoto,photo.png\na,photo.png\nb,a.png\nc,photo.png\n";
+    let mut written = Vec::new();
+    for jobs in ["1", "3"] {
+        let case = Case::new(template);
+        case.write("rows.csv", rows);
+        let photo = std::fs::read(case.path("photo.png")).unwrap();
+        let run = case.batch(
+            "rows.csv",
+            "{{id}}.png",
+            &["--manifest", "m.jsonl", "--jobs", jobs],
+        );
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        assert_eq!(std::fs::read(case.path("photo.png")).unwrap(), photo);
+        let lines = case.manifest("m.jsonl");
+        let status: Vec<&str> = lines
+            .iter()
+            .map(|l| l["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(status, ["failed", "ok", "failed", "ok"], "--jobs {jobs}");
+        let error = |i: usize| lines[i]["error"].as_str().unwrap().to_owned();
+        assert!(
+            error(0).contains("replace the row's own input"),
+            "{}",
+            error(0)
+        );
+        assert!(error(2).contains("the output of row 2"), "{}", error(2));
+        let mut files = case.files(".");
+        files.retain(|name, _| name.ends_with(".png"));
+        written.push(files);
+    }
+    assert!(
+        written[0] == written[1],
+        "the same files for --jobs 1 and 3"
+    );
+}
+
 #[test]
 fn fail_fast_reports_the_first_failure_in_row_order_and_runs_every_row_before_it() {
     // Rows 1 and 2 are large canvases (long renders, one per worker), so

@@ -848,3 +848,48 @@ fn gpu_compositor_fragment_and_compute_render_the_same_scene() {
     assert!(run.stderr.contains("bogus"), "{}", run.stderr);
     assert!(!case.path("out/bogus.png").exists());
 }
+
+/// `-o` naming the image the scene draws, the scene file itself (through
+/// another spelling of the path), a named pipe or a socket: refused as bad
+/// input before anything is rendered, and each left as it was (a render
+/// replaces its output by renaming a file over it, which would replace a
+/// pipe, a device or `/dev/null` itself with a regular file).
+#[test]
+fn an_output_that_is_an_input_a_pipe_or_a_socket_is_refused_and_left_as_it_was() {
+    let c = Case::new();
+    c.scene(&layer_scene(r#"{"type": "image", "src": "ok.png"}"#));
+    let photo = std::fs::read(c.path("assets/ok.png")).unwrap();
+    let scene = std::fs::read(c.path("assets/scene.json")).unwrap();
+    for (out, needle) in [
+        ("assets/ok.png", "is the image that layer 1 draws"),
+        ("assets/../assets/scene.json", "is the scene file"),
+    ] {
+        let run = impasto(
+            &["render", "assets/scene.json", "-o", out, "--format", "png"],
+            c.dir.path(),
+        );
+        assert_eq!(run.code, 2, "{out}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{out}: {}", run.stderr);
+    }
+    assert_eq!(std::fs::read(c.path("assets/ok.png")).unwrap(), photo);
+    assert_eq!(std::fs::read(c.path("assets/scene.json")).unwrap(), scene);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::create_dir_all(c.path("out")).unwrap();
+        let made = Command::new("mkfifo").arg(c.path("out/pipe.png")).status();
+        assert!(made.unwrap().success(), "mkfifo");
+        let _socket = std::os::unix::net::UnixListener::bind(c.path("out/socket.png")).unwrap();
+        for name in ["pipe.png", "socket.png"] {
+            let run = c.render(name, &[]);
+            assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+            assert!(
+                run.stderr.contains("is not a regular file"),
+                "{}",
+                run.stderr
+            );
+        }
+        let kind = |p: &str| std::fs::symlink_metadata(c.path(p)).unwrap().file_type();
+        assert!(kind("out/pipe.png").is_fifo() && kind("out/socket.png").is_socket());
+    }
+}

@@ -433,7 +433,8 @@ fn run_command(command: Command) -> Result<(), Error> {
             no_shrink_on_load,
             timeout,
         } => {
-            let (scene, template) = oneoff::load(&scene, &set)?;
+            let scene_file = scene;
+            let (scene, template) = oneoff::load(&scene_file, &set)?;
             // A render error in a field a variable filled (an image `src`
             // naming no file) names the variable, as binding errors do.
             let render = || -> Result<(), Error> {
@@ -490,6 +491,7 @@ fn run_command(command: Command) -> Result<(), Error> {
                 if to_stdout {
                     return oneoff::render_to_stdout(&renderer, &scene, chosen, &options);
                 }
+                oneoff::refuse_inputs(&renderer, &scene, &scene_file, &output)?;
                 match chosen {
                     oneoff::Output::Animation(format) => renderer.render_animation_to_file(
                         &scene,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use clap::ValueEnum;
 use impasto::codec::{AnimationFormat, OutputFormat};
-use impasto::{Error, MissingGlyphs, Scene, ShrinkOnLoad, Template, Warning};
+use impasto::{Error, MissingGlyphs, Renderer, Scene, ShrinkOnLoad, Template, Warning};
 
 /// `--shrink-on-load`: how far a JPEG drawn smaller than its size is
 /// shrunk in the DCT as it is decoded (`render`, `batch`, `serve`).
@@ -95,6 +95,32 @@ fn values(sets: &[String]) -> Result<BTreeMap<String, String>, Error> {
         }
     }
     Ok(row)
+}
+
+/// Refuses an `output` that is the scene file or an image the scene
+/// draws: the render would replace its own input.
+pub fn refuse_inputs(
+    renderer: &Renderer,
+    scene: &Scene,
+    scene_file: &Path,
+    output: &Path,
+) -> Result<(), Error> {
+    let Ok(out) = output.canonicalize() else {
+        return Ok(());
+    };
+    if scene_file.canonicalize().is_ok_and(|s| s == out) {
+        return Err(Error::Output(format!(
+            "{}: is the scene file; writing it would replace the scene",
+            output.display()
+        )));
+    }
+    match renderer.image_files(scene).into_iter().find(|(_, f)| *f == out) {
+        Some((index, _)) => Err(Error::Output(format!(
+            "{}: is the image that layer {index} draws; writing it would replace the scene's own input",
+            output.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// What `impasto render` writes.

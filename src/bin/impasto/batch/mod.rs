@@ -7,6 +7,7 @@
 
 mod manifest;
 mod output;
+mod overlap;
 mod pipeline;
 mod progress;
 mod rows;

@@ -19,6 +19,7 @@ use impasto::{Assets, Backend, Error, RenderOptions, Renderer, Template, Warning
 
 use super::manifest::{Failure, Manifest, Outcome, Reorder, Status};
 use super::output::Pattern;
+use super::overlap::Overlap;
 use super::progress::{Counts, Progress};
 use super::rows::{RowData, Rows};
 
@@ -170,6 +171,7 @@ fn read(
     shared: &Shared,
 ) -> Result<(), Error> {
     let window = WINDOW_PER_JOB * ctx.jobs as u64;
+    let mut overlap = Overlap::default();
     let mut seq = 0;
     while let Some((row, data)) = rows.next_row()? {
         if let Some((k, n)) = ctx.shard {
@@ -205,7 +207,17 @@ fn read(
                 .is_ok(),
             Ok(data) => {
                 let id = data.text("id");
-                match pattern.resolve(row, &data) {
+                // A row that does not bind fails on its worker, saying why.
+                let inputs = |scene: impasto::Scene| ctx.renderer.image_files(&scene);
+                let drawn = data.bind(ctx.template).map(inputs).unwrap_or_default();
+                let resolved = pattern.resolve(row, &data);
+                let checked = match &resolved {
+                    Ok(path) if !(ctx.skip_existing && path.is_file()) => {
+                        overlap.check(row, path, &drawn).map(|()| path.clone())
+                    }
+                    _ => resolved,
+                };
+                match checked {
                     Err(m) => {
                         let o = outcome(Status::Failed, id, None, Some(Failure::text(m)));
                         results.send(o).is_ok()
