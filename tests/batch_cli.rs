@@ -468,6 +468,64 @@ fn a_row_may_not_write_an_image_a_row_draws_nor_draw_another_rows_output() {
     );
 }
 
+/// A batch stopped by SIGTERM (which exits at once, flushing nothing)
+/// leaves a manifest of whole JSON lines, rows 1, 2, 3... in order, each
+/// naming a file that was written: lines are written unbuffered as rows
+/// are done in order (with a buffer, the manifest ended mid-line).
+#[cfg(unix)]
+#[test]
+fn a_batch_stopped_by_a_signal_leaves_whole_manifest_lines_in_row_order() {
+    let case = Case::new(TEMPLATE);
+    let mut csv = String::from("id,title\n");
+    for i in 0..5000 {
+        csv.push_str(&format!("r{i},Card {i}\n"));
+    }
+    case.write("rows.csv", &csv);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args([
+            "batch",
+            "card.json",
+            "--data",
+            "rows.csv",
+            "--output",
+            "out/{{id}}.png",
+        ])
+        .args([
+            "--manifest",
+            "m.jsonl",
+            "--no-system-fonts",
+            "--backend",
+            "cpu",
+        ])
+        .current_dir(case.dir.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Stopped once the manifest holds more than 8 KiB (a buffered writer
+    // has written its first buffer by then, cut wherever it was full).
+    let size = || std::fs::metadata(case.path("m.jsonl")).map_or(0, |m| m.len());
+    while size() <= 9000 {
+        assert!(child.try_wait().unwrap().is_none(), "the batch ended first");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(killed.unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    let text = std::fs::read_to_string(case.path("m.jsonl")).unwrap();
+    let tail = &text[text.len().saturating_sub(60)..];
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "ends mid-line: ...{tail:?}"
+    );
+    for (i, line) in text.lines().enumerate() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        assert_eq!(v["row"], i as u64 + 1);
+        assert!(case.path(v["output"].as_str().unwrap()).is_file(), "{line}");
+    }
+}
+
 #[test]
 fn fail_fast_reports_the_first_failure_in_row_order_and_runs_every_row_before_it() {
     // Rows 1 and 2 are large canvases (long renders, one per worker), so

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use impasto::{Error, Location, Warning};
@@ -231,9 +231,12 @@ impl Reorder {
     }
 }
 
-/// The manifest file, written line by line.
+/// The manifest file, written line by line: each line with one `write`
+/// as its row is done (in order), unbuffered, so that a batch stopped by a
+/// signal (which exits without flushing) leaves whole lines only, for
+/// every row done in order before it stopped.
 pub struct Manifest {
-    out: BufWriter<File>,
+    out: File,
     path: PathBuf,
 }
 
@@ -255,17 +258,20 @@ impl Manifest {
         let file = File::create(path)
             .map_err(|e| Error::Output(format!("--manifest {}: {e}", path.display())))?;
         Ok(Manifest {
-            out: BufWriter::new(file),
+            out: file,
             path: path.to_path_buf(),
         })
     }
 
     /// Appends one row's line.
     pub fn write(&mut self, o: &Outcome) -> Result<(), Error> {
-        writeln!(self.out, "{}", o.to_json()).map_err(|e| self.io(e))
+        let mut line = o.to_json().to_string();
+        line.push('\n');
+        self.out.write_all(line.as_bytes()).map_err(|e| self.io(e))
     }
 
-    /// Flushes what is buffered.
+    /// Ends the manifest (every line is written already: nothing is
+    /// buffered).
     pub fn finish(mut self) -> Result<(), Error> {
         self.out.flush().map_err(|e| self.io(e))
     }
