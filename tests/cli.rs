@@ -893,3 +893,76 @@ fn an_output_that_is_an_input_a_pipe_or_a_socket_is_refused_and_left_as_it_was()
         assert!(kind("out/pipe.png").is_fifo() && kind("out/socket.png").is_socket());
     }
 }
+
+/// `--assets` or `--templates` naming no folder is refused at once, exit
+/// 2, by render, batch and serve (which otherwise listened, answered ready,
+/// and blamed every request for its own missing folder).
+#[test]
+fn a_folder_option_naming_no_folder_exits_2_before_any_work() {
+    let c = Case::new();
+    c.scene(&layer_scene(r#"{"type": "image", "src": "ok.png"}"#));
+    std::fs::write(c.path("rows.csv"), "id\na\n").unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "render",
+                "assets/scene.json",
+                "-o",
+                "o.png",
+                "--assets",
+                "assets/ok.png",
+            ],
+            "--assets assets/ok.png: is not a folder",
+        ),
+        (
+            &[
+                "batch",
+                "assets/scene.json",
+                "--data",
+                "rows.csv",
+                "--output",
+                "out/{{id}}.png",
+                "--assets",
+                "nowhere",
+            ],
+            "--assets nowhere: does not exist",
+        ),
+        (
+            &["serve", "--listen", "127.0.0.1:0", "--assets", "nowhere"],
+            "--assets nowhere: does not exist",
+        ),
+        (
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--templates",
+                "assets/ok.png",
+            ],
+            "--templates assets/ok.png: is not a folder",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_impasto"))
+            .args(args)
+            .current_dir(c.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A server that started anyway would never end: waited for 30 s.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{args:?} did not exit");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    assert!(!c.path("o.png").exists() && !c.path("out").exists());
+}

@@ -447,6 +447,7 @@ fn run_command(command: Command) -> Result<(), Error> {
                         ..Limits::default()
                     });
                 if let Some(root) = assets {
+                    oneoff::check_folder("--assets", &root)?;
                     renderer = renderer.with_asset_root(root);
                 }
                 for dir in font_dirs {

@@ -97,6 +97,22 @@ fn values(sets: &[String]) -> Result<BTreeMap<String, String>, Error> {
     Ok(row)
 }
 
+/// Refuses a folder option (`--assets`, `--templates`) that names no
+/// folder this process can list, before any work: otherwise every image
+/// (or template) would fail, each as the request's or row's fault.
+pub fn check_folder(flag: &str, dir: &Path) -> Result<(), Error> {
+    let why = match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => "is not a folder".to_string(),
+        Ok(_) => match std::fs::read_dir(dir) {
+            Ok(_) => return Ok(()),
+            Err(e) => format!("cannot be listed: {e}"),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
+        Err(e) => format!("cannot be opened: {e}"),
+    };
+    Err(Error::Options(format!("{flag} {}: {why}", dir.display())))
+}
+
 /// Refuses an `output` that is the scene file or an image the scene
 /// draws: the render would replace its own input.
 pub fn refuse_inputs(

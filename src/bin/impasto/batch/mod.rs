@@ -205,6 +205,7 @@ fn renderer(args: &BatchArgs) -> Result<Renderer, Error> {
         .with_gpu_compositor(args.gpu_compositor.into())
         .with_limits(Limits::default());
     if let Some(root) = &args.assets {
+        crate::oneoff::check_folder("--assets", root)?;
         renderer = renderer.with_asset_root(root);
     }
     for dir in &args.font_dirs {

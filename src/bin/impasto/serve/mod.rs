@@ -243,6 +243,10 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
     if !(args.ready_watermark > 0.0 && args.ready_watermark <= 1.0) {
         return Err(Error::Options("--ready-watermark must be in (0, 1]".into()));
     }
+    crate::oneoff::check_folder("--assets", &args.assets)?;
+    if let Some(dir) = &args.templates {
+        crate::oneoff::check_folder("--templates", dir)?;
+    }
     let limits = Limits {
         max_render_bytes: args.memory_budget,
         max_image_file_bytes: args.max_image_file_bytes,
