@@ -59,8 +59,16 @@ impl Pattern {
                 Piece::Key(_) => "x",
             })
             .collect();
-        impasto::codec::OutputFormat::from_path(Path::new(&sample), quality)
-            .map_err(|e| bad(e.to_string()))?;
+        // Said of the pattern, not of the sample path made to check it.
+        if impasto::codec::OutputFormat::from_path(Path::new(&sample), quality).is_err() {
+            let gif = Path::new(&sample)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("gif"));
+            let also = if gif { " (GIF: `impasto render`)" } else { "" };
+            return Err(bad(format!(
+                "unknown output format: batch writes files ending in .png, .jpg, .jpeg, .webp or .avif{also}"
+            )));
+        }
         let rest = Path::new(&sample)
             .strip_prefix(&base)
             .map_err(|_| bad("cannot find its folder".into()))?;

@@ -316,7 +316,7 @@ pub async fn get_template(
     let quality = quality(param(&params, "quality")?)?;
     let Some((name, ext)) = file.rsplit_once('.') else {
         return Err(ServeError::BadRequest(format!(
-            "{file:?} has no extension: ask for /t/{{name}}.png, .jpg or .webp"
+            "{file:?} has no extension: ask for /t/{{name}}.png, .jpg, .webp or .avif"
         )));
     };
     let format = format_named(ext, quality)?;
