@@ -490,7 +490,7 @@ fn an_image_layer_wholly_off_the_canvas_is_not_decoded_but_its_file_is_checked()
         assert!(img == want, "{blend}: the same as a rect in its place");
     }
     for (src, what) in [
-        ("missing.png", "cannot read"),
+        ("missing.png", "cannot be read"),
         ("notes.png", "not an image"),
     ] {
         let err = renderer(1_000_000)
