@@ -18,6 +18,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 pub mod anim;
 mod anim_out;
+mod apng;
 mod avif;
 mod cmyk;
 mod gif;
@@ -34,6 +35,7 @@ mod probe;
 mod quantize;
 pub(crate) mod reduced_jpeg;
 mod webp;
+mod webp_anim;
 pub use anim::{
     decode_animation, decode_animation_file, probe_animation, Animation, AnimationInfo, Delay,
     Frame, Loop,

@@ -163,11 +163,11 @@ fn a_watermark_over_a_three_frame_gif_keeps_its_frames_delays_and_loop_count() {
         assert_eq!(anim.loop_count, Loop::Times(4), "{name}");
         let delays: Vec<Delay> = anim.frames.iter().map(|f| f.delay).collect();
         assert_eq!(delays, [10, 20, 70].map(Delay::from_centis), "{name}");
-        // libwebp's sub-frame blending loses a level on opaque pixels (see
-        // apng_and_animated_webp_sources_play_with_their_delays).
-        let tolerance = if name.ends_with(".webp") { 1 } else { 0 };
+        // Exact: libwebp stores later frames as sub-rectangles blended
+        // over the canvas, and copies their opaque pixels (image-webp's
+        // compositor, used until 2026-11-28, lost a level on them).
         for (i, f) in anim.frames.iter().enumerate() {
-            assert_close(&f.image, &want[i], tolerance, &format!("{name} frame {i}"));
+            assert_close(&f.image, &want[i], 0, &format!("{name} frame {i}"));
         }
     }
 }
@@ -306,16 +306,10 @@ fn apng_and_animated_webp_sources_play_with_their_delays() {
                 [0, 0, 0, 255],
                 "{name} frame {i}: background"
             );
-            // libwebp's encoder stores later frames as sub-rectangles
-            // blended over the canvas, and its blending (which image-webp
-            // and libwebp's own decoder share) loses one level on opaque
-            // pixels.
-            let tolerance = if name.ends_with(".webp") { 1 } else { 0 };
+            // Exact on WebP too, whose later frames are sub-rectangles
+            // blended over the canvas (see above).
             let (got, want) = (f.get_pixel(6, 6).0, px(PALETTE[i]).0);
-            assert!(
-                (0..4).all(|c| got[c].abs_diff(want[c]) <= tolerance),
-                "{name} frame {i}: {got:?}, expected {want:?}"
-            );
+            assert_eq!(got, want, "{name} frame {i}");
         }
     }
 }

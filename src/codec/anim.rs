@@ -18,7 +18,7 @@ use std::io::Cursor;
 use std::path::Path;
 use std::sync::Arc;
 
-use image::{AnimationDecoder, ImageDecoder, RgbaImage};
+use image::{ImageDecoder, RgbaImage};
 
 use super::{gif, icc, DecodeError};
 use crate::limits::Limits;
@@ -280,7 +280,6 @@ fn image_limits(limits: &Limits) -> image::Limits {
 }
 
 fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, DecodeError> {
-    let corrupt = |e: image::ImageError| DecodeError(format!("truncated or corrupt PNG file: {e}"));
     let mut decoder =
         image::codecs::png::PngDecoder::with_limits(Cursor::new(bytes), image_limits(limits))
             .map_err(|e| DecodeError(format!("not a valid PNG file: {e}")))?;
@@ -293,24 +292,22 @@ fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
         icc::Source::Grey
     };
     let profile = colour.profile;
-    let apng = decoder.apng().map_err(corrupt)?;
-    let loop_count = match apng.loop_count() {
-        image::metadata::LoopCount::Infinite => Loop::Forever,
-        image::metadata::LoopCount::Finite(n) => Loop::Times(n.get()),
+    let max_alloc = limits.max_image_pixels.saturating_mul(16).max(64 << 20);
+    let (composited, plays) = super::apng::frames(bytes, max_alloc as usize, stop)?;
+    let loop_count = match plays {
+        0 => Loop::Forever,
+        n => Loop::Times(n),
     };
     let mut frames = Vec::new();
     let mut note = colour.ignored;
-    for frame in apng.into_frames().take(stop) {
-        let frame = frame.map_err(corrupt)?;
-        let (n, d) = frame.delay().numer_denom_ms();
-        let mut image = frame.into_buffer();
+    for (mut image, (n, d)) in composited {
         let why = icc::to_srgb(&mut image, profile.as_deref(), source);
         if frames.is_empty() {
             note = super::join_notes(note, why);
         }
         frames.push(Frame {
             image: Arc::new(image),
-            delay: Delay::new(n as u64, d as u64 * 1000),
+            delay: Delay::new(n, d),
         });
     }
     super::log_colour_note(note.as_deref());
@@ -323,47 +320,34 @@ fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
 }
 
 fn decode_webp(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, DecodeError> {
-    let corrupt =
-        |e: image_webp::DecodingError| DecodeError(format!("truncated or corrupt WEBP file: {e}"));
+    // The header: canvas, profile, loop count (the frames are `webp_anim`'s).
     let mut d = image_webp::WebPDecoder::new(Cursor::new(bytes))
         .map_err(|e| DecodeError(format!("not a valid WEBP file: {e}")))?;
-    // A frame disposed to the background clears its rectangle to
-    // transparent, as browsers and libwebp's decoder do (they ignore the
-    // file's background colour); image-webp clears nothing unless a colour
-    // is set, leaving trails of earlier frames.
-    d.set_background_color([0, 0, 0, 0])
-        .map_err(|e| DecodeError(format!("not an animated WEBP file: {e}")))?;
-    d.set_memory_limit(limits.max_image_pixels.saturating_mul(16).max(64 << 20) as usize);
     let (width, height) = d.dimensions();
     let profile = d.icc_profile().ok().flatten();
     let loop_count = match d.loop_count() {
         image_webp::LoopCount::Forever => Loop::Forever,
         image_webp::LoopCount::Times(n) => Loop::Times(n.get().into()),
     };
-    let size = d
-        .output_buffer_size()
-        .ok_or_else(|| DecodeError("WEBP frame too large".into()))?;
-    let alpha = d.has_alpha();
-    let mut buf = vec![0u8; size];
-    let mut frames = Vec::new();
-    for _ in 0..(d.num_frames() as usize).min(stop) {
-        let ms = d.read_frame(&mut buf).map_err(corrupt)?;
-        let mut image = if alpha {
-            RgbaImage::from_raw(width, height, buf.clone())
-        } else {
-            let rgb = image::RgbImage::from_raw(width, height, buf.clone());
-            rgb.map(|i| image::DynamicImage::ImageRgb8(i).into_rgba8())
-        }
-        .ok_or_else(|| DecodeError("WEBP frame has the wrong size".into()))?;
-        let why = icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
-        if frames.is_empty() {
-            super::log_colour_note(why.as_deref());
-        }
-        frames.push(Frame {
-            image: Arc::new(image),
-            delay: Delay::from_millis(ms),
-        });
-    }
+    let max_alloc = limits.max_image_pixels.saturating_mul(16).max(64 << 20) as usize;
+    // Composited here, as libwebp does (`webp_anim`), not by image-webp.
+    let frames = super::webp_anim::frames(bytes, (width, height), max_alloc, stop)?;
+    let frames = frames
+        .into_iter()
+        .enumerate()
+        .map(|(k, (raw, ms))| {
+            let mut image = RgbaImage::from_raw(width, height, raw)
+                .ok_or_else(|| DecodeError("WEBP frame has the wrong size".into()))?;
+            let why = icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
+            if k == 0 {
+                super::log_colour_note(why.as_deref());
+            }
+            Ok(Frame {
+                image: Arc::new(image),
+                delay: Delay::from_millis(ms),
+            })
+        })
+        .collect::<Result<Vec<_>, DecodeError>>()?;
     Ok(Animation {
         width,
         height,
