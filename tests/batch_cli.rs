@@ -526,6 +526,42 @@ fn a_batch_stopped_by_a_signal_leaves_whole_manifest_lines_in_row_order() {
     }
 }
 
+/// A quote opened and never closed swallows every later row into one
+/// field (the csv crate reads on to the end of the file): the row's error
+/// says so, rather than the batch reporting one bad row and silently no
+/// more. A legal multi-line field gets no such hint.
+#[test]
+fn a_csv_quote_never_closed_is_named_as_the_likely_cause_of_the_rows_lost() {
+    let case = Case::new(TEMPLATE);
+    let mut csv = String::from("id,title,size\nr0,Zero,12\nr1,\"Bad title,12\n");
+    for i in 2..50 {
+        csv.push_str(&format!("r{i},Card {i},12\n"));
+    }
+    case.write("stray.csv", &csv);
+    let run = case.batch("stray.csv", "out/{{id}}.png", &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("row 2: data:")
+            && run
+                .stderr
+                .contains("runs from line 3 to the end of the file:")
+            && run.stderr.contains("a quoted field is probably not closed"),
+        "{}",
+        run.stderr
+    );
+    case.write(
+        "short.csv",
+        "id,title,size\nr0,\"Two\nlines\",12\nr1,Short\nr2,Last,12\n",
+    );
+    let run = case.batch("short.csv", "out2/{{id}}.png", &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("probably not closed"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn fail_fast_reports_the_first_failure_in_row_order_and_runs_every_row_before_it() {
     // Rows 1 and 2 are large canvases (long renders, one per worker), so

@@ -175,6 +175,26 @@ fn csv_reader(r: impl Read + 'static) -> csv::Reader<Box<dyn Read>> {
         .from_reader(Box::new(r) as Box<dyn Read>)
 }
 
+/// A hint for a bad record that ran from its first line to the end of the
+/// file: a quote opened and never closed swallows every row after it into
+/// one field (the csv crate reads on to the end of the file), so the batch
+/// would report one bad row and silently no more.
+fn unclosed_quote(e: &csv::Error, reader: &csv::Reader<Box<dyn Read>>, path: &Path) -> String {
+    let start = match e.kind() {
+        csv::ErrorKind::UnequalLengths { pos: Some(pos), .. } => pos.line(),
+        _ => return String::new(),
+    };
+    let end = reader.position().line();
+    // At the end of the file: its last byte read.
+    let at_end = std::fs::metadata(path).is_ok_and(|m| m.len() == reader.position().byte());
+    if !at_end || end <= start + 1 {
+        return String::new();
+    }
+    format!(
+        "; this record runs from line {start} to the end of the file: a quoted field is probably not closed (a missing \"), and the rows after it were read into it"
+    )
+}
+
 fn io_error(path: &Path, e: csv::Error) -> Error {
     Error::Io {
         path: path.to_path_buf(),
@@ -231,7 +251,10 @@ impl Rows {
                     Err(e) if e.is_io_error() => Err(io_error(path, e)),
                     Err(e) => {
                         *n += 1;
-                        Ok(Some((*n, Err(format!("data: {e}")))))
+                        Ok(Some((
+                            *n,
+                            Err(format!("data: {e}{}", unclosed_quote(&e, reader, path))),
+                        )))
                     }
                 }
             }
