@@ -966,3 +966,47 @@ fn a_folder_option_naming_no_folder_exits_2_before_any_work() {
     }
     assert!(!c.path("o.png").exists() && !c.path("out").exists());
 }
+
+/// Every render limit is an option of render and batch (and serve): a
+/// scene over one is refused naming the limit, exit 2, and renders
+/// without the option.
+#[test]
+fn every_limit_is_an_option_and_a_scene_over_it_is_refused() {
+    let c = Case::new();
+    c.scene(
+        r##"{"width": 16, "height": 12, "layers": [
+            {"type": "rect", "color": "#000"},
+            {"type": "linear-gradient", "stops": [{"offset": 0, "color": "#fff"}, {"offset": 0.5, "color": "#f00"}, {"offset": 1, "color": "#000"}]},
+            {"type": "image", "src": "ok.png"}
+        ]}"##,
+    );
+    assert_eq!(c.render("ok.png", &[]).code, 0);
+    for (option, value, needle) in [
+        ("--max-layers", "2", "3 layers, over the limit of 2"),
+        ("--max-gradient-stops", "2", "over the limit of 2"),
+        ("--max-image-file-bytes", "10", "over the limit of 10 bytes"),
+        ("--max-canvas-pixels", "100", "over the limit of 100 pixels"),
+        ("--max-image-pixels", "5", "over the limit of 5 pixels"),
+    ] {
+        let run = c.render("o.png", &[option, value]);
+        assert_eq!(run.code, 2, "{option}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{option}: {}", run.stderr);
+        assert!(!c.path("out/o.png").exists());
+    }
+    std::fs::write(c.path("rows.csv"), "id\na\n").unwrap();
+    let run = impasto(
+        &[
+            "batch",
+            "assets/scene.json",
+            "--data",
+            "rows.csv",
+            "--output",
+            "b/{{id}}.png",
+            "--max-layers",
+            "2",
+        ],
+        c.dir.path(),
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("over the limit of 2"), "{}", run.stderr);
+}

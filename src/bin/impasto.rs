@@ -20,6 +20,8 @@ mod bench;
 mod caches;
 #[path = "impasto/gpu_drivers.rs"]
 mod gpu_drivers;
+#[path = "impasto/limit_args.rs"]
+mod limit_args;
 #[path = "impasto/oneoff.rs"]
 mod oneoff;
 #[path = "impasto/serve/mod.rs"]
@@ -116,12 +118,8 @@ enum Command {
         /// The same as --shrink-on-load off.
         #[arg(long, conflicts_with = "shrink_on_load")]
         no_shrink_on_load: bool,
-        /// Largest canvas in pixels (width x height).
-        #[arg(long, default_value_t = Limits::default().max_canvas_pixels)]
-        max_canvas_pixels: u64,
-        /// Largest decoded image in pixels; larger files are refused before decoding.
-        #[arg(long, default_value_t = Limits::default().max_image_pixels)]
-        max_image_pixels: u64,
+        #[command(flatten)]
+        limits: limit_args::LimitArgs,
         /// Most memory one render may need, in bytes (estimated before any
         /// layer is painted; a render over it is refused, exit 2).
         #[arg(long, default_value_t = Limits::default().max_render_bytes)]
@@ -423,8 +421,7 @@ fn run_command(command: Command) -> Result<(), Error> {
             quality,
             lossless,
             animate,
-            max_canvas_pixels,
-            max_image_pixels,
+            limits,
             max_render_bytes,
             font_dirs,
             no_system_fonts,
@@ -440,12 +437,10 @@ fn run_command(command: Command) -> Result<(), Error> {
             let render = || -> Result<(), Error> {
                 let mut renderer = Renderer::new(backend.into())?
                     .with_gpu_compositor(gpu_compositor.into())
-                    .with_limits(Limits {
-                        max_canvas_pixels,
-                        max_image_pixels,
+                    .with_limits(limits.apply(Limits {
                         max_render_bytes,
                         ..Limits::default()
-                    });
+                    }));
                 if let Some(root) = assets {
                     oneoff::check_folder("--assets", &root)?;
                     renderer = renderer.with_asset_root(root);

@@ -76,6 +76,8 @@ pub struct BatchArgs {
     /// template's folder). Paths may not leave it.
     #[arg(long)]
     assets: Option<PathBuf>,
+    #[command(flatten)]
+    limits: crate::limit_args::LimitArgs,
     /// JPEG, WebP and AVIF quality, 1..=100.
     #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: u8,
@@ -203,7 +205,7 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
 fn renderer(args: &BatchArgs) -> Result<Renderer, Error> {
     let mut renderer = Renderer::new(args.backend.into())?
         .with_gpu_compositor(args.gpu_compositor.into())
-        .with_limits(Limits::default());
+        .with_limits(args.limits.apply(Limits::default()));
     if let Some(root) = &args.assets {
         crate::oneoff::check_folder("--assets", root)?;
         renderer = renderer.with_asset_root(root);

@@ -122,9 +122,8 @@ pub struct ServeArgs {
     /// the request's deadline bounds the whole fetch.
     #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = crate::parse_timeout)]
     fetch_read_timeout: Duration,
-    /// Largest image file, local or fetched, in bytes.
-    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
-    max_image_file_bytes: u64,
+    #[command(flatten)]
+    limits: crate::limit_args::LimitArgs,
     /// How far a JPEG drawn smaller than its size is shrunk in the DCT as
     /// it is decoded: `fast` keeps 1.25 times the pixels it is drawn
     /// with, `fine` twice them (closer to the full decode), `off` full size.
@@ -247,11 +246,12 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
     if let Some(dir) = &args.templates {
         crate::oneoff::check_folder("--templates", dir)?;
     }
-    let limits = Limits {
+    // Remote images are fetched whole into memory: a smaller file bound.
+    let limits = args.limits.apply(Limits {
         max_render_bytes: args.memory_budget,
-        max_image_file_bytes: args.max_image_file_bytes,
+        max_image_file_bytes: 64 << 20,
         ..Limits::default()
-    };
+    });
     let mut renderer = args.caches.apply(
         Renderer::new(args.backend.into())?
             .with_gpu_compositor(args.gpu_compositor.into())
@@ -269,7 +269,7 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
     let fetch_limits = FetchLimits {
         connect: args.fetch_connect_timeout,
         read: args.fetch_read_timeout,
-        max_bytes: args.max_image_file_bytes,
+        max_bytes: limits.max_image_file_bytes,
         max_pixels: limits.max_image_pixels,
         max_render_bytes: limits.max_render_bytes,
     };
