@@ -272,6 +272,21 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
     );
     let twice = get(&server.url("/t/card.png?accent=%23000&accent=%23fff"));
     assert_eq!(twice.0, 400);
+    // A value whose escapes are no UTF-8, or malformed, is refused naming
+    // it (it was rendered with U+FFFD, or the escape kept as text).
+    for (query, why) in [
+        ("accent=%ff%fe", "not UTF-8"),
+        ("accent=%zz", "two hex digits"),
+    ] {
+        let bad = get(&server.url(&format!("/t/card.png?{query}")));
+        assert_eq!(bad.0, 400, "{query}");
+        let text = String::from_utf8_lossy(&bad.2);
+        assert!(
+            text.contains("value of \\\"accent\\\"") && text.contains(why),
+            "{query}: {text}"
+        );
+    }
+
     let twice = post(
         &server.url("/templates/card"),
         r##"{ "accent": "#000", "accent": "#fff" }"##,

@@ -281,4 +281,23 @@ fn a_body_that_is_no_image_is_counted_refused_and_an_image_over_the_memory_budge
         1.0,
         "an image over the budget is a refused fetch"
     );
+    // Over the pixel limit: bad input (400) as for a local file, whatever
+    // the memory budget says.
+    let few = Server::start(&[
+        "--allow-host",
+        &origin.allow(),
+        "--memory-budget",
+        "300000",
+        "--max-image-pixels",
+        "1000",
+    ]);
+    let answer = post(&few.url("/render"), &scene(&origin.url("/logo.png")), &[]);
+    assert_eq!(answer.0, 400, "{}", String::from_utf8_lossy(&answer.2));
+    let body = error_body(&answer);
+    let message = body["error"].as_str().unwrap_or_default();
+    assert!(message.contains("over the limit of 1000 pixels"), "{body}");
+    assert_eq!(
+        few.metric("impasto_remote_fetches_total{result=\"refused\"}"),
+        1.0
+    );
 }

@@ -214,6 +214,8 @@ pub enum Rows {
         lines: std::io::Split<BufReader<Box<dyn Read>>>,
         what: String,
         n: u64,
+        /// Lines read, blank ones too.
+        read: u64,
     },
 }
 
@@ -223,6 +225,7 @@ impl Rows {
             lines: BufReader::new(r).split(b'\n'),
             what: what.to_owned(),
             n: 0,
+            read: 0,
         }
     }
 
@@ -258,7 +261,12 @@ impl Rows {
                     }
                 }
             }
-            Rows::Jsonl { lines, what, n } => loop {
+            Rows::Jsonl {
+                lines,
+                what,
+                n,
+                read,
+            } => loop {
                 let Some(line) = lines.next() else {
                     return Ok(None);
                 };
@@ -266,6 +274,7 @@ impl Rows {
                     path: PathBuf::from(what.as_str()),
                     source: e,
                 })?;
+                *read += 1;
                 // A byte-order mark before the first row, as editors on
                 // Windows write (scene and CSV files allow one too).
                 if *n == 0 && line.starts_with(b"\xef\xbb\xbf") {
@@ -275,23 +284,43 @@ impl Rows {
                     continue;
                 }
                 *n += 1;
-                return Ok(Some((*n, json_row(&line))));
+                return Ok(Some((*n, json_row(&line, *read))));
             },
         }
     }
 }
 
-fn json_row(line: &[u8]) -> Result<RowData, String> {
+/// One JSON Lines row, read from line `at` of the input (blank lines are
+/// not rows, so row and line numbers may differ: errors give the line).
+fn json_row(line: &[u8], at: u64) -> Result<RowData, String> {
     match impasto::scene::json_from_slice_strict(line) {
         Ok(Value::Object(map)) => Ok(RowData::Json(map)),
-        Ok(other) => Err(format!("data: expected a JSON object, got {other}")),
-        Err(e) => Err(format!("data: invalid JSON: {e}")),
+        Ok(other) => Err(format!(
+            "data: line {at}: expected a JSON object, got {other}"
+        )),
+        // serde_json counts lines within the row, which is one line.
+        Err(e) => Err(format!(
+            "data: line {at}: invalid JSON: {}",
+            e.to_string().replace(" at line 1 column ", " at column ")
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jsonl_syntax_error_gives_the_line_of_the_input_and_the_column() {
+        let input = b"{\"id\": 1}\n\n\n{\"id\": 2,}\n".to_vec();
+        let mut rows = Rows::jsonl(Box::new(std::io::Cursor::new(input)), "t");
+        rows.next_row().unwrap().unwrap().1.unwrap();
+        let (n, r) = rows.next_row().unwrap().unwrap();
+        let e = r.unwrap_err();
+        assert_eq!(n, 2);
+        assert!(e.starts_with("data: line 4: invalid JSON: "), "{e}");
+        assert!(e.ends_with("trailing comma at column 10"), "{e}");
+    }
 
     #[test]
     fn jsonl_rows_skip_blank_lines_and_a_bad_line_fails_only_its_row() {
@@ -301,7 +330,10 @@ mod tests {
         assert_eq!((n1, r1.unwrap().text("id")), (1, Some("1".into())));
         let (n2, r2) = rows.next_row().unwrap().unwrap();
         assert_eq!(n2, 2);
-        assert!(r2.unwrap_err().contains("expected a JSON object"));
+        // Row 2 is line 3 of the input (after a blank line).
+        assert!(r2
+            .unwrap_err()
+            .starts_with("data: line 3: expected a JSON object"));
         let (n3, r3) = rows.next_row().unwrap().unwrap();
         let r3 = r3.unwrap();
         assert_eq!(

@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,7 +20,7 @@ use super::render::{format_named, negotiate, quality, respond};
 use super::signing::{self, EXPIRES_PARAM, SIG_PARAM};
 use super::AppState;
 
-type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
+type Params = RawQuery;
 type Body = axum::body::Body;
 
 /// Counts every answer by status, and its refusal reason when it has one;
@@ -147,10 +147,44 @@ impl hyper::body::Body for Sending {
     }
 }
 
-fn params(query: Params) -> Result<Vec<(String, String)>, ServeError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|e| ServeError::BadRequest(e.body_text()))
+/// The query's `name=value` pairs, percent-decoded (`+` is a space). A
+/// malformed escape (`%zz`) or one that decodes to bytes that are not
+/// UTF-8 (`%ff`) is a 400 naming the parameter, not a value silently
+/// changed into something else (U+FFFD) and rendered.
+fn params(RawQuery(query): Params) -> Result<Vec<(String, String)>, ServeError> {
+    let Some(query) = query else {
+        return Ok(Vec::new());
+    };
+    let decode = |part: &str, what: &str| -> Result<String, ServeError> {
+        let bad = |why: &str| ServeError::BadRequest(format!("the query's {what}: {why}"));
+        let raw = part.as_bytes();
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            match raw[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = raw
+                        .get(i + 1..i + 3)
+                        .and_then(|h| std::str::from_utf8(h).ok());
+                    let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
+                    out.push(byte.ok_or_else(|| bad("a % not followed by two hex digits"))?);
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).map_err(|_| bad("its escapes decode to bytes that are not UTF-8"))
+    };
+    let mut pairs = Vec::new();
+    for piece in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+        let key = decode(k, &format!("parameter name {k:?}"))?;
+        let value = decode(v, &format!("value of {key:?}"))?;
+        pairs.push((key, value));
+    }
+    Ok(pairs)
 }
 
 /// The value of the query parameter `name`, which may be given once: a

@@ -193,6 +193,15 @@ impl Fetcher {
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.into_dimensions().map_err(|e| e.to_string()))
             {
+                // The pixel limit first, as for a local file (400): a bomb
+                // is bad input before it is a memory question.
+                let pixels = u64::from(w) * u64::from(h);
+                if pixels > self.limits.max_pixels {
+                    return Err(refused(format!(
+                        "image is {w}x{h} = {pixels} pixels, over the limit of {} pixels",
+                        self.limits.max_pixels
+                    )));
+                }
                 needed = needed.saturating_add(u64::from(w) * u64::from(h) * 4);
                 let limit = self.limits.max_render_bytes;
                 if needed > limit {
