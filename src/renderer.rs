@@ -350,6 +350,17 @@ impl Renderer {
         crate::asset_files::image_inputs(scene, &self.asset_root_for(scene), &Assets::new())
     }
 
+    /// Refuses, before rendering `scene`, an output `path` that cannot or
+    /// must not be written: its folder missing, a folder, a pipe, socket
+    /// or device, or an image the scene draws. The render calls that
+    /// write a file check this themselves; for a caller writing otherwise
+    /// (a still GIF through [`crate::RenderedAnimation::save`]).
+    pub fn check_output_path(&self, scene: &Scene, path: &Path) -> Result<(), Error> {
+        crate::codec::check_output_dir(path)?;
+        let root = self.asset_root_for(scene);
+        crate::asset_files::refuse_own_input(scene, &root, &Assets::new(), path)
+    }
+
     /// The folder `scene`'s image `src` paths are resolved under.
     pub(crate) fn asset_root_for(&self, scene: &Scene) -> PathBuf {
         self.asset_root

@@ -148,6 +148,15 @@ impl Case {
     }
 }
 
+/// `head`, then a row `r{i},Card {i}{tail}` for each `i` of `rows`.
+fn numbered_rows(head: &str, rows: std::ops::Range<u32>, tail: &str) -> String {
+    let mut csv = String::from(head);
+    for i in rows {
+        csv.push_str(&format!("r{i},Card {i}{tail}\n"));
+    }
+    csv
+}
+
 /// Twelve good rows.
 fn rows_csv() -> String {
     let mut csv = String::from("id,title,accent,badge,notes\n");
@@ -476,11 +485,7 @@ fn a_row_may_not_write_an_image_a_row_draws_nor_draw_another_rows_output() {
 #[test]
 fn a_batch_stopped_by_a_signal_leaves_whole_manifest_lines_in_row_order() {
     let case = Case::new(TEMPLATE);
-    let mut csv = String::from("id,title\n");
-    for i in 0..5000 {
-        csv.push_str(&format!("r{i},Card {i}\n"));
-    }
-    case.write("rows.csv", &csv);
+    case.write("rows.csv", &numbered_rows("id,title\n", 0..5000, ""));
     let mut child = Command::new(env!("CARGO_BIN_EXE_impasto"))
         .args([
             "batch",
@@ -533,11 +538,8 @@ fn a_batch_stopped_by_a_signal_leaves_whole_manifest_lines_in_row_order() {
 #[test]
 fn a_csv_quote_never_closed_is_named_as_the_likely_cause_of_the_rows_lost() {
     let case = Case::new(TEMPLATE);
-    let mut csv = String::from("id,title,size\nr0,Zero,12\nr1,\"Bad title,12\n");
-    for i in 2..50 {
-        csv.push_str(&format!("r{i},Card {i},12\n"));
-    }
-    case.write("stray.csv", &csv);
+    let head = "id,title,size\nr0,Zero,12\nr1,\"Bad title,12\n";
+    case.write("stray.csv", &numbered_rows(head, 2..50, ",12"));
     let run = case.batch("stray.csv", "out/{{id}}.png", &[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(

@@ -402,6 +402,17 @@ fn a_hidden_image_layer_is_not_read_so_a_missing_file_is_no_error() {
     }
 }
 
+/// A CPU renderer of images under `root`, with `max_render_bytes`.
+fn cpu_with_memory_limit(root: &std::path::Path, max_render_bytes: u64) -> impasto::Renderer {
+    impasto::Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_asset_root(root)
+        .with_limits(impasto::Limits {
+            max_render_bytes,
+            ..impasto::Limits::default()
+        })
+}
+
 /// Decoded images count against `max_render_bytes` as they are read: when
 /// their full sizes (from the headers) may not fit, files are taken one
 /// after another and the first that brings images and canvas over the
@@ -423,15 +434,7 @@ fn images_past_the_render_memory_limit_are_refused_before_the_rest_are_decoded()
         .map(|n| json!({"type": "image", "src": n, "width": 16, "height": 16}))
         .collect();
     let scene = Scene::from_value(&json!({"width": 16, "height": 16, "layers": layers})).unwrap();
-    let renderer = |max_render_bytes| {
-        impasto::Renderer::new(impasto::Backend::Cpu)
-            .unwrap()
-            .with_asset_root(dir.path())
-            .with_limits(impasto::Limits {
-                max_render_bytes,
-                ..impasto::Limits::default()
-            })
-    };
+    let renderer = |max_render_bytes| cpu_with_memory_limit(dir.path(), max_render_bytes);
     let r = renderer(4_000_000);
     let err = r.render(&scene).unwrap_err().to_string();
     assert!(
@@ -460,15 +463,7 @@ fn an_image_layer_wholly_off_the_canvas_is_not_decoded_but_its_file_is_checked()
         .save(dir.path().join("big.png"))
         .unwrap();
     std::fs::write(dir.path().join("notes.png"), "not an image").unwrap();
-    let renderer = |max_render_bytes| {
-        impasto::Renderer::new(impasto::Backend::Cpu)
-            .unwrap()
-            .with_asset_root(dir.path())
-            .with_limits(impasto::Limits {
-                max_render_bytes,
-                ..impasto::Limits::default()
-            })
-    };
+    let renderer = |max_render_bytes| cpu_with_memory_limit(dir.path(), max_render_bytes);
     let scene = |top: serde_json::Value| {
         Scene::from_value(&json!({"width": 16, "height": 16, "background": "#0000ff80",
             "layers": [{"type": "rect", "x": 2, "y": 2, "width": 8, "height": 8, "color": "#0f0"}, top]}))

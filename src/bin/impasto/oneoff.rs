@@ -114,29 +114,23 @@ pub fn check_folder(flag: &str, dir: &Path) -> Result<(), Error> {
 }
 
 /// Refuses an `output` that is the scene file or an image the scene
-/// draws: the render would replace its own input.
+/// draws (or that cannot be written: `Renderer::check_output_path`): the
+/// render would replace its own input.
 pub fn refuse_inputs(
     renderer: &Renderer,
     scene: &Scene,
     scene_file: &Path,
     output: &Path,
 ) -> Result<(), Error> {
-    let Ok(out) = output.canonicalize() else {
-        return Ok(());
-    };
-    if scene_file.canonicalize().is_ok_and(|s| s == out) {
+    let same =
+        |a: &Path| matches!((a.canonicalize(), output.canonicalize()), (Ok(x), Ok(y)) if x == y);
+    if same(scene_file) {
         return Err(Error::Output(format!(
             "{}: is the scene file; writing it would replace the scene",
             output.display()
         )));
     }
-    match renderer.image_files(scene).into_iter().find(|(_, f)| *f == out) {
-        Some((index, _)) => Err(Error::Output(format!(
-            "{}: is the image that layer {index} draws; writing it would replace the scene's own input",
-            output.display()
-        ))),
-        None => Ok(()),
-    }
+    renderer.check_output_path(scene, output)
 }
 
 /// What `impasto render` writes.
