@@ -66,21 +66,6 @@ pub(crate) fn image_inputs(scene: &Scene, root: &Path, assets: &Assets) -> Vec<(
     let Ok(canon_root) = root.canonicalize() else {
         return Vec::new();
     };
-    // A file not there yet: its path under the root, `..` taken lexically
-    // (as `resolve_asset` checks them).
-    let lexical = |src: &str| {
-        let mut path = canon_root.clone();
-        for c in Path::new(src).components() {
-            match c {
-                Component::Normal(n) => path.push(n),
-                Component::ParentDir => {
-                    path.pop();
-                }
-                _ => {}
-            }
-        }
-        path
-    };
     let mut out = Vec::new();
     for (index, layer) in scene.layers.iter().enumerate() {
         let LayerKind::Image(il) = &layer.kind else {
@@ -91,8 +76,12 @@ pub(crate) fn image_inputs(scene: &Scene, root: &Path, assets: &Assets) -> Vec<(
         }
         match resolve_asset(root, &il.src) {
             Ok(path) => out.push((index, path)),
-            Err(_) if !lexical(&il.src).exists() && !Path::new(&il.src).has_root() => {
-                out.push((index, lexical(&il.src)))
+            // Not there yet (or a link to nothing yet): where it would be.
+            Err(_) if !Path::new(&il.src).has_root() => {
+                let at = codec::output_target(&canon_root.join(&il.src));
+                if at.starts_with(&canon_root) && !at.is_dir() {
+                    out.push((index, at));
+                }
             }
             Err(_) => {}
         }

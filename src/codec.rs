@@ -46,7 +46,7 @@ pub(crate) use output::flatten_over_white;
 pub(crate) use output::{
     check_output_dir, flatten_pixels_over_white, webp_fits, write_atomic, PendingFile,
 };
-pub use output::{encode, encode_avif_at_speed, save, save_as, OutputFormat};
+pub use output::{encode, encode_avif_at_speed, output_target, save, save_as, OutputFormat};
 pub use probe::probe_file;
 pub(crate) use probe::probe_file_format;
 

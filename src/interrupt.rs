@@ -18,12 +18,16 @@ struct State {
     /// Set by [`remove_temp_files`]: no file may be registered or renamed
     /// into place any more.
     closed: bool,
+    /// Temporary files being created (between [`creating`] and
+    /// [`register`]): the clean-up waits for them.
+    creating: usize,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
     next_id: 0,
     files: Vec::new(),
     closed: false,
+    creating: 0,
 });
 
 fn state() -> MutexGuard<'static, State> {
@@ -44,8 +48,17 @@ fn state() -> MutexGuard<'static, State> {
 /// std::process::exit(143);
 /// ```
 pub fn remove_temp_files() -> usize {
+    state().closed = true;
+    // A file being created now is either registered before its guard drops
+    // (and removed below) or deleted by its owner when registering fails;
+    // without the wait, the process could exit in between and leave it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
     let mut state = state();
-    state.closed = true;
+    while state.creating > 0 && std::time::Instant::now() < deadline {
+        drop(state);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        state = self::state();
+    }
     let mut removed = 0;
     for (_, path) in state.files.drain(..) {
         if std::fs::remove_file(&path).is_ok() {
@@ -67,6 +80,29 @@ fn interrupted() -> std::io::Error {
         std::io::ErrorKind::Interrupted,
         "the process is stopping (signal): output abandoned",
     )
+}
+
+/// Held while a temporary file is created and registered: see
+/// [`creating`].
+#[derive(Debug)]
+pub(crate) struct Creating(());
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        state().creating -= 1;
+    }
+}
+
+/// Marks a temporary file about to be created (its name not yet known);
+/// [`remove_temp_files`] waits until the guard is dropped. An `Interrupted`
+/// error once the process is stopping.
+pub(crate) fn creating() -> std::io::Result<Creating> {
+    let mut state = state();
+    if state.closed {
+        return Err(interrupted());
+    }
+    state.creating += 1;
+    Ok(Creating(()))
 }
 
 /// Registers `path`, a temporary file just created; an `Interrupted` error

@@ -891,6 +891,21 @@ fn an_output_that_is_an_input_a_pipe_or_a_socket_is_refused_and_left_as_it_was()
         }
         let kind = |p: &str| std::fs::symlink_metadata(c.path(p)).unwrap().file_type();
         assert!(kind("out/pipe.png").is_fifo() && kind("out/socket.png").is_socket());
+        // Standard output (a pipe here) by its /dev name, whose link text
+        // (`pipe:[...]`) is no path: refused the same, pointing to `-o -`.
+        let run = impasto(
+            &[
+                "render",
+                "assets/scene.json",
+                "-o",
+                "/dev/stdout",
+                "--format",
+                "png",
+            ],
+            c.dir.path(),
+        );
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("-o -"), "{}", run.stderr);
     }
 }
 

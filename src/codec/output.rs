@@ -219,12 +219,15 @@ pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
 /// a temporary file renamed over it, which would replace the device node
 /// or pipe with a regular file (as root, `/dev/null` itself).
 fn refuse_special(path: &Path, target: &Path) -> Result<(), Error> {
-    match std::fs::metadata(target) {
-        Ok(m) if !m.is_file() && !m.is_dir() => Err(Error::Output(format!(
+    // The path as the kernel follows it too: `/dev/stdout` leads through
+    // `/proc/self/fd/1` to a pipe whose link text (`pipe:[...]`) is no path.
+    let special = |p: &Path| std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    match special(path) || special(target) {
+        true => Err(Error::Output(format!(
             "{}: is not a regular file (a device, pipe or socket): impasto writes files by replacing them, so it refuses; the CLI writes to standard output with `-o -`",
             path.display()
         ))),
-        _ => Ok(()),
+        false => Ok(()),
     }
 }
 
@@ -273,6 +276,10 @@ impl PendingFile {
                 path.display()
             )));
         }
+        // Declared before the file, so dropped after it: a file whose
+        // registration fails (the process stopping) is deleted before the
+        // clean-up, which waits for this guard, lets the process exit.
+        let _creating = crate::interrupt::creating().map_err(io)?;
         let mut builder = tempfile::Builder::new();
         builder.prefix(".impasto-").suffix(".tmp");
         // A new file gets the permissions `File::create` would give it (0666
@@ -364,6 +371,47 @@ fn follow_link(path: &Path) -> Result<std::path::PathBuf, Error> {
         "{}: too many levels of symbolic links (a loop?)",
         path.display()
     )))
+}
+
+/// The file a write to `path` replaces, as the file system resolves it,
+/// whether or not it exists yet: symbolic links followed (a dangling one to
+/// where it points), the deepest existing folder made canonical and the
+/// rest appended (`..` taken lexically). Two spellings of one output (or
+/// of one file to be written) compare equal.
+pub fn output_target(path: &Path) -> std::path::PathBuf {
+    let target = follow_link(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Ok(real) = target.canonicalize() {
+        return real;
+    }
+    let abs = if target.is_absolute() {
+        target
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(&target))
+            .unwrap_or(target)
+    };
+    for folder in abs.ancestors().skip(1) {
+        let Ok(real) = folder.canonicalize() else {
+            continue;
+        };
+        let mut out = real;
+        // `folder` is one of `abs`'s ancestors, so a prefix of it.
+        for c in abs
+            .strip_prefix(folder)
+            .unwrap_or(Path::new(""))
+            .components()
+        {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::Normal(n) => out.push(n),
+                _ => {}
+            }
+        }
+        return out;
+    }
+    abs
 }
 
 /// AVIF ([`OutputFormat::Avif`], speed 6) at a chosen rav1e speed, 1

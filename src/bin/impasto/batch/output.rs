@@ -155,9 +155,18 @@ impl Pattern {
                 && rest.components().any(|c| matches!(c, Component::Normal(_)))
         });
         if !inside {
+            // The current folder is "." in messages, not "".
+            let folder = match self.base.as_os_str().is_empty() {
+                true => ".".to_string(),
+                false => self.base.display().to_string(),
+            };
+            if path.components().any(|c| matches!(c, Component::ParentDir)) {
+                return Err(format!(
+                    "output: {s:?} holds \"..\": values make paths inside the output folder {folder:?}, never through its parent"
+                ));
+            }
             return Err(format!(
-                "output: {s:?} is outside the output folder {:?}",
-                self.base.display().to_string()
+                "output: {s:?} is outside the output folder {folder:?}"
             ));
         }
         if let Some(link) = through_link(&self.base, &path) {
@@ -310,7 +319,10 @@ mod tests {
             PathBuf::from("out/sub/b.jpg")
         );
         let e = p.resolve(3, &data(&[("id", "../../etc/x")])).unwrap_err();
-        assert!(e.contains("outside the output folder"), "{e}");
+        assert!(
+            e.contains("holds \"..\": values make paths inside the output folder \"out/\""),
+            "{e}"
+        );
         let e = p.resolve(4, &data(&[("id", "a")])).unwrap_err();
         assert!(e.contains("also the output of row 1"), "{e}");
         let e = p.resolve(5, &data(&[("id", "")])).unwrap_err();

@@ -9,8 +9,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::output::absolute;
-
 /// The files earlier rows draw and write.
 #[derive(Default)]
 pub struct Overlap {
@@ -30,11 +28,18 @@ impl Overlap {
         output: &Path,
         inputs: &[(usize, PathBuf)],
     ) -> Result<(), String> {
-        let out = resolved(output);
+        let out = impasto::codec::output_target(output);
         let shown = output.display().to_string();
         if let Some((layer, _)) = inputs.iter().find(|(_, f)| *f == out) {
             return Err(format!(
                 "output: {shown:?} is the image that layer {layer} of this row draws; writing it would replace the row's own input"
+            ));
+        }
+        // The pattern's own check compares paths as written; this one
+        // catches another spelling (`./a`, a link to the folder).
+        if let Some(first) = self.written.get(&out) {
+            return Err(format!(
+                "output: {shown:?} is also the output of row {first} (spelt another way): two rows may not write the same file"
             ));
         }
         if let Some(first) = self.drawn.get(&out) {
@@ -56,25 +61,6 @@ impl Overlap {
         self.written.insert(out, row);
         Ok(())
     }
-}
-
-/// `path` as the file system resolves it, whether or not it exists yet:
-/// its deepest existing folder (or itself) with links resolved, and the
-/// rest appended (folders a batch makes later hold no links).
-fn resolved(path: &Path) -> PathBuf {
-    let abs = absolute(path);
-    for folder in abs.ancestors() {
-        if let Ok(real) = folder.canonicalize() {
-            // `folder` is one of `abs`'s ancestors, so it is a prefix.
-            let rest = abs.strip_prefix(folder).unwrap_or(Path::new(""));
-            return if rest.as_os_str().is_empty() {
-                real
-            } else {
-                real.join(rest)
-            };
-        }
-    }
-    abs
 }
 
 #[cfg(test)]

@@ -349,6 +349,11 @@ fn render(ctx: &Context<'_>, job: Job) -> Outcome {
 fn finish(job: Job, result: Result<(u64, Vec<Warning>), Error>) -> Outcome {
     let (status, bytes, failure, warnings) = match result {
         Ok((bytes, warnings)) => (Status::Ok, Some(bytes), None, warnings),
+        // Cut off by a signal (the process is exiting): not done, so not
+        // in the manifest, like the rows after it.
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::Interrupted => {
+            (Status::NotRun, None, None, Vec::new())
+        }
         Err(e) => (Status::Failed, None, Some(Failure::of(&e)), Vec::new()),
     };
     Outcome {

@@ -175,23 +175,39 @@ fn csv_reader(r: impl Read + 'static) -> csv::Reader<Box<dyn Read>> {
         .from_reader(Box::new(r) as Box<dyn Read>)
 }
 
-/// A hint for a bad record that ran from its first line to the end of the
-/// file: a quote opened and never closed swallows every row after it into
-/// one field (the csv crate reads on to the end of the file), so the batch
-/// would report one bad row and silently no more.
-fn unclosed_quote(e: &csv::Error, reader: &csv::Reader<Box<dyn Read>>, path: &Path) -> String {
-    let start = match e.kind() {
-        csv::ErrorKind::UnequalLengths { pos: Some(pos), .. } => pos.line(),
-        _ => return String::new(),
-    };
-    let end = reader.position().line();
-    // At the end of the file: its last byte read.
+/// Whether the record that starts at `start` (its position) runs to the
+/// end of the file with a quote never closed: a quote opened and never
+/// closed swallows every row after it into one field (the csv crate reads
+/// on to the end of the file), so the batch would report one row, or one
+/// bad row, and silently no more. Told by the record's quotes: from its
+/// start to the end of the file their number is odd (a closed field has an
+/// even number, `""` escapes included). Only the last record is read again.
+fn unclosed_quote(start: &csv::Position, reader: &csv::Reader<Box<dyn Read>>, path: &Path) -> bool {
+    use std::io::{Seek, SeekFrom};
     let at_end = std::fs::metadata(path).is_ok_and(|m| m.len() == reader.position().byte());
-    if !at_end || end <= start + 1 {
-        return String::new();
+    if !at_end {
+        return false;
     }
+    let Ok(mut file) = File::open(path) else {
+        return false;
+    };
+    if file.seek(SeekFrom::Start(start.byte())).is_err() {
+        return false;
+    }
+    let (mut quotes, mut buf) = (0usize, vec![0u8; 64 << 10]);
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return quotes % 2 == 1,
+            Ok(n) => quotes += buf[..n].iter().filter(|&&b| b == b'"').count(),
+            Err(_) => return false,
+        }
+    }
+}
+
+/// The hint [`unclosed_quote`] gives, for the record starting on `line`.
+fn unclosed_hint(line: u64) -> String {
     format!(
-        "; this record runs from line {start} to the end of the file: a quoted field is probably not closed (a missing \"), and the rows after it were read into it"
+        "a quoted field opened in the record starting on line {line} is never closed (a missing \"), so the rest of the file was read into it"
     )
 }
 
@@ -244,6 +260,12 @@ impl Rows {
                     Ok(false) => Ok(None),
                     Ok(true) => {
                         *n += 1;
+                        if let Some(pos) = record.position() {
+                            if unclosed_quote(pos, reader, path) {
+                                let hint = unclosed_hint(pos.line());
+                                return Ok(Some((*n, Err(format!("data: {hint}")))));
+                            }
+                        }
                         let map = headers
                             .iter()
                             .cloned()
@@ -254,10 +276,15 @@ impl Rows {
                     Err(e) if e.is_io_error() => Err(io_error(path, e)),
                     Err(e) => {
                         *n += 1;
-                        Ok(Some((
-                            *n,
-                            Err(format!("data: {e}{}", unclosed_quote(&e, reader, path))),
-                        )))
+                        let hint = match e.kind() {
+                            csv::ErrorKind::UnequalLengths { pos: Some(pos), .. }
+                                if unclosed_quote(pos, reader, path) =>
+                            {
+                                format!("; {}", unclosed_hint(pos.line()))
+                            }
+                            _ => String::new(),
+                        };
+                        Ok(Some((*n, Err(format!("data: {e}{hint}")))))
                     }
                 }
             }
