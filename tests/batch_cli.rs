@@ -480,6 +480,16 @@ fn a_row_may_not_write_an_image_a_row_draws_nor_draw_another_rows_output() {
         let mut files = case.files(".");
         files.retain(|name, _| name.ends_with(".png") && name != "La.png");
         written.push(files);
+        // Resumed, the same rows fail (the skipped ones still count).
+        let args = ["--manifest", "m2.jsonl", "--jobs", jobs, "--skip-existing"];
+        assert_eq!(case.batch("rows.csv", "{{id}}.png", &args).code, 3);
+        let lines = case.manifest("m2.jsonl");
+        let status: Vec<&str> = lines
+            .iter()
+            .map(|l| l["status"].as_str().unwrap())
+            .collect();
+        let want = ["failed", "skipped", "failed", "skipped", "failed", "failed"];
+        assert_eq!(status, want, "--jobs {jobs} --skip-existing");
     }
     assert!(
         written[0] == written[1],

@@ -49,9 +49,15 @@ impl Overlap {
         }
         for (layer, file) in inputs {
             if let Some(first) = self.written.get(file) {
+                // Shown from the working folder, as outputs are given.
+                let cwd = std::env::current_dir().and_then(|d| d.canonicalize());
+                let shown = cwd
+                    .ok()
+                    .and_then(|d| file.strip_prefix(d).ok().map(Path::to_path_buf))
+                    .unwrap_or_else(|| file.clone());
                 return Err(format!(
                     "layer {layer} draws {:?}, the output of row {first}; a row may not draw another row's output (the images would depend on the order rows finish in)",
-                    file.display().to_string()
+                    shown.display().to_string()
                 ));
             }
         }

@@ -211,11 +211,11 @@ fn read(
                 let inputs = |scene: impasto::Scene| ctx.renderer.image_files(&scene);
                 let drawn = data.bind(ctx.template).map(inputs).unwrap_or_default();
                 let resolved = pattern.resolve(row, &data);
+                // Skipped rows too, so that a resumed batch refuses the
+                // rows a fresh one does.
                 let checked = match &resolved {
-                    Ok(path) if !(ctx.skip_existing && path.is_file()) => {
-                        overlap.check(row, path, &drawn).map(|()| path.clone())
-                    }
-                    _ => resolved,
+                    Ok(path) => overlap.check(row, path, &drawn).map(|()| path.clone()),
+                    Err(_) => resolved,
                 };
                 match checked {
                     Err(m) => {
