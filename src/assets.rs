@@ -131,7 +131,7 @@ impl Assets {
                 Location::Canvas,
                 Some("width"),
                 format!(
-                    "canvas {}x{} = {pixels} pixels is over the limit of {} pixels",
+                    "canvas {}x{} = {pixels} pixels is over the limit of {} pixels (max_canvas_pixels)",
                     scene.width, scene.height, limits.max_canvas_pixels
                 ),
             ));
@@ -285,7 +285,7 @@ impl Assets {
                     loc(layers[0]),
                     Some("src"),
                     format!(
-                        "{src:?}: the file is {bytes} bytes, over the limit of {} bytes",
+                        "{src:?}: the file is {bytes} bytes, over the limit of {} bytes (max_image_file_bytes)",
                         limits.max_image_file_bytes
                     ),
                 ));
@@ -558,7 +558,7 @@ fn check_work(scene: &Scene, limits: &Limits) -> Result<(), Error> {
             Location::Canvas,
             Some("layers"),
             format!(
-                "{} layers, over the limit of {}",
+                "{} layers, over the limit of {} (max_layers)",
                 scene.layers.len(),
                 limits.max_layers
             ),
@@ -569,23 +569,28 @@ fn check_work(scene: &Scene, limits: &Limits) -> Result<(), Error> {
             index,
             kind: Some(layer.kind.type_name().into()),
         };
-        let (field, count, max, what) = match &layer.kind {
+        let (field, count, max, what, limit) = match &layer.kind {
             LayerKind::LinearGradient { stops, .. } | LayerKind::RadialGradient { stops, .. } => {
-                ("stops", stops.len(), limits.max_gradient_stops, "stops")
+                let max = limits.max_gradient_stops;
+                ("stops", stops.len(), max, "stops", "max_gradient_stops")
             }
-            LayerKind::Text(t) => (
-                "text",
-                t.text.chars().count(),
-                limits.max_text_chars,
-                "characters",
-            ),
+            LayerKind::Text(t) => {
+                let count = t.text.chars().count();
+                (
+                    "text",
+                    count,
+                    limits.max_text_chars,
+                    "characters",
+                    "max_text_chars",
+                )
+            }
             _ => continue,
         };
         if count > max {
             return Err(Error::scene(
                 loc(),
                 Some(field),
-                format!("{count} {what}, over the limit of {max}"),
+                format!("{count} {what}, over the limit of {max} ({limit})"),
             ));
         }
     }

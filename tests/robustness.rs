@@ -249,15 +249,15 @@ fn scenes_over_the_work_limits_are_refused_naming_the_field() {
     let cases = [
         (
             json!([rect, rect, rect, rect]),
-            "canvas: field \"layers\": 4 layers, over the limit of 3",
+            "canvas: field \"layers\": 4 layers, over the limit of 3 (max_layers)",
         ),
         (
             json!([{"type": "radial-gradient", "stops": stops}]),
-            "layer 0 (radial-gradient): field \"stops\": 5 stops, over the limit of 4",
+            "layer 0 (radial-gradient): field \"stops\": 5 stops, over the limit of 4 (max_gradient_stops)",
         ),
         (
             json!([rect, {"type": "text", "text": "eleven char"}]),
-            "layer 1 (text): field \"text\": 11 characters, over the limit of 10",
+            "layer 1 (text): field \"text\": 11 characters, over the limit of 10 (max_text_chars)",
         ),
     ];
     for (layers, want) in cases {
@@ -313,7 +313,7 @@ fn image_files_over_the_byte_limit_are_refused_from_their_size() {
     .unwrap();
     let err = r.render(&scene).unwrap_err().to_string();
     let want = format!(
-        "layer 1 (image): field \"src\": \"a.png\": the file is {size} bytes, over the limit of {} bytes",
+        "layer 1 (image): field \"src\": \"a.png\": the file is {size} bytes, over the limit of {} bytes (max_image_file_bytes)",
         size - 1
     );
     assert_eq!(err, want);
