@@ -492,6 +492,13 @@ fn urls_made_by_impasto_sign_are_served_and_match_the_documented_form() {
         .expect("run impasto sign");
     assert_eq!(no_key.status.code(), Some(2), "no key is bad usage");
     assert!(String::from_utf8_lossy(&no_key.stderr).contains("no signing key"));
+    // A query the server would refuse is not signed.
+    let refused = Command::new(BIN)
+        .args(["sign", "/t/card.png?accent=%zz", "--signing-key", "s3cret"])
+        .output()
+        .expect("run impasto sign");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("the server would refuse it"));
 }
 
 #[test]

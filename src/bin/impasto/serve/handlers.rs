@@ -152,11 +152,16 @@ impl hyper::body::Body for Sending {
 /// UTF-8 (`%ff`) is a 400 naming the parameter, not a value silently
 /// changed into something else (U+FFFD) and rendered.
 fn params(RawQuery(query): Params) -> Result<Vec<(String, String)>, ServeError> {
-    let Some(query) = query else {
-        return Ok(Vec::new());
-    };
-    let decode = |part: &str, what: &str| -> Result<String, ServeError> {
-        let bad = |why: &str| ServeError::BadRequest(format!("the query's {what}: {why}"));
+    match query {
+        None => Ok(Vec::new()),
+        Some(query) => decode_query(&query).map_err(ServeError::BadRequest),
+    }
+}
+
+/// [`params`] of a query string (`impasto sign` checks a target with it).
+pub(super) fn decode_query(query: &str) -> Result<Vec<(String, String)>, String> {
+    let decode = |part: &str, what: &str| -> Result<String, String> {
+        let bad = |why: &str| format!("the query's {what}: {why}");
         let raw = part.as_bytes();
         let mut out = Vec::with_capacity(raw.len());
         let mut i = 0;

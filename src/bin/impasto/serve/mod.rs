@@ -217,6 +217,15 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
             args.target
         )));
     }
+    // What the server would refuse is not signed (a 400 for every use).
+    if let Some((_, query)) = args.target.split_once('?') {
+        handlers::decode_query(query).map_err(|m| {
+            Error::Options(format!(
+                "{m}; the server would refuse it (got '{}')",
+                args.target
+            ))
+        })?;
+    }
     if !args.target.starts_with('/') {
         return Err(Error::Options(format!(
             "the target to sign must be a path starting with '/' (got '{}')",
