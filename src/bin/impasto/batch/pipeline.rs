@@ -21,7 +21,7 @@ use super::manifest::{Failure, Manifest, Outcome, Reorder, Status};
 use super::output::Pattern;
 use super::overlap::Overlap;
 use super::progress::{Counts, Progress};
-use super::rows::{RowData, Rows};
+use super::rows::Rows;
 
 mod gpu;
 
@@ -47,10 +47,17 @@ struct Job {
     seq: u64,
     row: u64,
     id: Option<String>,
-    data: RowData,
     output: PathBuf,
     /// When a worker took the row (until then, when the reader made it).
     start: Instant,
+}
+
+/// A row in the queue: the job, and its scene as the reader bound it (to
+/// know the files it draws), or why it does not bind (the row's failure,
+/// reported by its worker). Bound once: workers render this scene.
+struct Queued {
+    job: Job,
+    scene: Result<impasto::Scene, Error>,
 }
 
 /// What the threads share: where the batch stops (fail-fast, or the
@@ -122,7 +129,7 @@ pub fn run(
     total: Option<u64>,
 ) -> Result<Counts, Error> {
     let shared = Shared::default();
-    let (job_tx, job_rx) = sync_channel::<Job>(ctx.jobs * 2);
+    let (job_tx, job_rx) = sync_channel::<Queued>(ctx.jobs * 2);
     let job_rx = Mutex::new(job_rx);
     let (res_tx, res_rx) = channel::<Outcome>();
     // On the GPU, `gpu_drivers` threads drive the device through the
@@ -166,7 +173,7 @@ fn read(
     ctx: &Context<'_>,
     mut rows: Rows,
     mut pattern: Pattern,
-    jobs: SyncSender<Job>,
+    jobs: SyncSender<Queued>,
     results: Sender<Outcome>,
     shared: &Shared,
 ) -> Result<(), Error> {
@@ -208,8 +215,9 @@ fn read(
             Ok(data) => {
                 let id = data.text("id");
                 // A row that does not bind fails on its worker, saying why.
-                let inputs = |scene: impasto::Scene| ctx.renderer.image_files(&scene);
-                let drawn = data.bind(ctx.template).map(inputs).unwrap_or_default();
+                let scene = data.bind(ctx.template);
+                let inputs = |scene: &impasto::Scene| ctx.renderer.image_files(scene);
+                let drawn = scene.as_ref().map(inputs).unwrap_or_default();
                 let resolved = pattern.resolve(row, &data);
                 // Skipped rows too, so that a resumed batch refuses the
                 // rows a fresh one does.
@@ -235,11 +243,10 @@ fn read(
                             seq,
                             row,
                             id,
-                            data,
                             output,
                             start,
                         };
-                        jobs.send(job).is_ok()
+                        jobs.send(Queued { job, scene }).is_ok()
                     }
                 }
             }
@@ -257,16 +264,21 @@ fn read(
 
 /// A worker: renders jobs until the queue closes (after a stop, it only
 /// drains the queue).
-fn work(ctx: &Context<'_>, jobs: &Mutex<Receiver<Job>>, results: Sender<Outcome>, shared: &Shared) {
+fn work(
+    ctx: &Context<'_>,
+    jobs: &Mutex<Receiver<Queued>>,
+    results: Sender<Outcome>,
+    shared: &Shared,
+) {
     loop {
-        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(mut job) = job else {
+        let queued = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(Queued { mut job, scene }) = queued else {
             return;
         };
         // A row's `ms` is its time on a worker, not in the queue before.
         job.start = Instant::now();
         let outcome = if shared.runs(job.seq) {
-            render(ctx, job)
+            render(ctx, job, scene)
         } else {
             not_run(job)
         };
@@ -322,9 +334,10 @@ fn written(job: &Job, warnings: Vec<Warning>) -> Result<(u64, Vec<Warning>), Err
         })
 }
 
-/// Binds, renders and writes one row (atomically: a temporary file renamed).
-fn render(ctx: &Context<'_>, job: Job) -> Outcome {
-    let result = job.data.bind(ctx.template).and_then(|scene| {
+/// Renders and writes one row's bound scene (atomically: a temporary file
+/// renamed).
+fn render(ctx: &Context<'_>, job: Job, scene: Result<impasto::Scene, Error>) -> Outcome {
+    let result = scene.and_then(|scene| {
         if scene.animate {
             // Refused rather than written as one frame, silently.
             return Err(Error::Unsupported {

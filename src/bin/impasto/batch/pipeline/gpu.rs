@@ -14,7 +14,7 @@ use std::sync::{Mutex, PoisonError};
 use impasto::codec::OutputFormat;
 use impasto::{Assets, Encodable, Error, Scene};
 
-use super::{create_folder, finish, not_run, send, written, Context, Job, Outcome, Shared};
+use super::{create_folder, finish, not_run, send, written, Context, Job, Outcome, Queued, Shared};
 
 /// A row rendered on the GPU, to be written.
 pub(super) type Rendered = (Job, Result<Encodable, Error>);
@@ -23,7 +23,7 @@ pub(super) type Rendered = (Job, Result<Encodable, Error>);
 /// queue closes, and hands each image to the writers.
 pub(super) fn drive(
     ctx: &Context<'_>,
-    jobs: &Mutex<Receiver<Job>>,
+    jobs: &Mutex<Receiver<Queued>>,
     images: SyncSender<Rendered>,
     results: Sender<Outcome>,
     shared: &Shared,
@@ -43,13 +43,13 @@ pub(super) fn drive(
         }
         drop(rx);
         let mut bound: Vec<(Option<Job>, Scene, OutputFormat)> = Vec::with_capacity(group.len());
-        for job in group {
+        for Queued { job, scene } in group {
             if !shared.runs(job.seq) {
                 send(ctx, &results, shared, not_run(job));
                 continue;
             }
             let format = OutputFormat::from_path(&job.output, ctx.quality);
-            match job.data.bind(ctx.template).and_then(|s| Ok((s, format?))) {
+            match scene.and_then(|s| Ok((s, format?))) {
                 Ok((scene, format)) => bound.push((Some(job), scene, format)),
                 Err(e) => send(ctx, &results, shared, finish(job, Err(e))),
             }
