@@ -127,15 +127,30 @@ impl GpuContext {
     fn submit_tile(&self, plan: &Plan<'_>, want: Want) -> Result<InFlight<'_>, Error> {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let mut frame = FrameLoans::new(self);
-        if self.phases.load(Ordering::Relaxed) {
-            let overlap = self.overlap.load(Ordering::Relaxed);
-            frame.loans.clock = Some(Box::new(PhaseClock::start(
-                (plan.width, plan.height),
-                overlap,
-            )));
+        let frame_loans = || {
+            let mut frame = FrameLoans::new(self);
+            if self.phases.load(Ordering::Relaxed) {
+                let overlap = self.overlap.load(Ordering::Relaxed);
+                frame.loans.clock = Some(Box::new(PhaseClock::start(
+                    (plan.width, plan.height),
+                    overlap,
+                )));
+            }
+            frame
+        };
+        let mut frame = frame_loans();
+        let mut submitted = self.record_and_submit(plan, want, &mut frame.loans, true);
+        if let Ok(None) = submitted {
+            // The text's glyphs did not fit glyphon's atlas: the frame
+            // again, its text layers rasterized on the CPU (as those too
+            // large for a texture are). Nothing of the first try was
+            // submitted; its loans go back and its claims end.
+            frame = frame_loans();
+            submitted = self.record_and_submit(plan, want, &mut frame.loans, false);
         }
-        let submitted = self.record_and_submit(plan, want, &mut frame.loans);
+        let submitted = submitted.and_then(|s| {
+            s.ok_or_else(|| Error::Internal("text without glyphon did not fit the atlas".into()))
+        });
         // wgpu-core reports these when the call is made, so the scopes can
         // close before the GPU has finished.
         let oom_err = pollster::block_on(oom.pop());
@@ -166,13 +181,17 @@ impl GpuContext {
     }
 
     /// Prepares (every upload, then every bind group), records and submits
-    /// one tile, and asks for its staging buffer to be mapped.
+    /// one tile, and asks for its staging buffer to be mapped. Text layers
+    /// are drawn by glyphon when `glyphon` is true (else rasterized on the
+    /// CPU); `None`, with nothing submitted, when their glyphs do not fit
+    /// glyphon's atlas.
     fn record_and_submit(
         &self,
         plan: &Plan<'_>,
         want: Want,
         loans: &mut Loans,
-    ) -> Result<Submitted, Error> {
+        glyphon: bool,
+    ) -> Result<Option<Submitted>, Error> {
         let (w, h) = (plan.width, plan.height);
         let mut encoder = self
             .device
@@ -183,7 +202,7 @@ impl GpuContext {
         // Uploads, before any pass: every layer's inputs (the text laid out
         // into regions of one texture first), then the encode pass's, then
         // glyphon's (below).
-        let (layers, text) = self.prepare_layers(plan, loans)?;
+        let (layers, text) = self.prepare_layers(plan, loans, glyphon)?;
         // The phase breakdown's GPU timestamps, where the device has them.
         let mut marks = None;
         if let Some(clock) = &mut loans.clock {
@@ -227,9 +246,13 @@ impl GpuContext {
         // glyphon's, with a glyph set lent to this frame until it is
         // submitted; its pass goes first, as the layers' passes sample the
         // text texture.
-        let text = text
-            .map(|t| self.prepare_text_pass(plan, t, loans))
-            .transpose()?;
+        let text = match text {
+            None => None,
+            Some(t) => match self.prepare_text_pass(plan, t, loans)? {
+                None => return Ok(None),
+                pass => pass,
+            },
+        };
         if let Some(text) = &text {
             text.record(&mut encoder, loans)?;
         }
@@ -269,7 +292,7 @@ impl GpuContext {
                 m
             });
         }
-        Ok(staging.map(index, loans))
+        Ok(Some(staging.map(index, loans)))
     }
 
     /// The JPEG pass's uniforms, quantisers and output buffer for a `w` x
@@ -375,8 +398,9 @@ impl GpuContext {
         &self,
         plan: &Plan<'_>,
         loans: &mut Loans,
+        glyphon: bool,
     ) -> Result<(Vec<Prepared>, Option<LaidOut>), Error> {
-        let text = self.lay_out_text(plan, loans);
+        let text = self.lay_out_text(plan, loans, glyphon);
         let mut layers = vec![self.prepare_background(plan, loans)];
         for layer in &plan.layers {
             if let Some(prep) = self.prepare_layer(plan, layer, &text, loans)? {

@@ -108,6 +108,16 @@ pub(crate) struct GlyphSet {
     space: BlendSpace,
 }
 
+/// How [`GlyphSet::prepare`] went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Prepared {
+    /// Ready to render.
+    Done,
+    /// The glyphs do not fit the largest atlas the adapter allows (glyphs
+    /// thousands of pixels high): the frame draws its text otherwise.
+    AtlasFull,
+}
+
 /// One text layer to draw: its laid-out buffer, colour, and the region of
 /// the shared target texture it goes to.
 pub(crate) struct TextJob {
@@ -146,6 +156,7 @@ impl GlyphSet {
 
     /// Uploads what drawing `jobs` into a `size` target needs (vertices, the
     /// glyphs the atlas lacks); [`GlyphSet::render`] then records the draw.
+    /// [`Prepared::AtlasFull`] when their glyphs do not fit the atlas.
     pub fn prepare(
         &mut self,
         device: &wgpu::Device,
@@ -154,7 +165,7 @@ impl GlyphSet {
         space: BlendSpace,
         jobs: &[TextJob],
         (width, height): (u32, u32),
-    ) -> Result<(), Error> {
+    ) -> Prepared {
         self.space = space;
         self.viewport.update(queue, Resolution { width, height });
         let areas = jobs.iter().map(|j| TextArea {
@@ -168,7 +179,9 @@ impl GlyphSet {
                 right: j.region[2] as i32,
                 bottom: j.region[3] as i32,
             },
-            default_color: Color::rgba(j.color.r, j.color.g, j.color.b, j.color.a),
+            // Opaque: the colour's alpha is in the planned layer's opacity
+            // (`plan::plan_layer`), which also reaches colour glyphs.
+            default_color: Color::rgba(j.color.r, j.color.g, j.color.b, 255),
             custom_glyphs: &[],
         });
         let GlyphSet {
@@ -182,9 +195,12 @@ impl GlyphSet {
             BlendSpace::Srgb => web,
             BlendSpace::Linear => accurate,
         };
-        renderer
-            .prepare(device, queue, fonts, atlas, viewport, areas, swash)
-            .map_err(|e| Error::Gpu(format!("preparing text: {e}")))
+        match renderer.prepare(device, queue, fonts, atlas, viewport, areas, swash) {
+            Ok(()) => Prepared::Done,
+            // glyphon puts every glyph of a visible line in the atlas, also
+            // those outside the region: huge ones fill it.
+            Err(glyphon::PrepareError::AtlasFull) => Prepared::AtlasFull,
+        }
     }
 
     /// Records the prepared text into `target`, cleared first: a render pass

@@ -5,7 +5,7 @@
 //! recorded first in the frame's encoder ([`TextPass::record`]).
 
 use super::context::GpuContext;
-use super::glyphs::{GlyphAtlasStats, LentGlyphs, TextJob, TEXT_FORMAT};
+use super::glyphs::{GlyphAtlasStats, LentGlyphs, Prepared, TextJob, TEXT_FORMAT};
 use super::loans::{Loans, TextureId};
 use crate::error::Error;
 use crate::plan::{Paint, Plan};
@@ -68,10 +68,16 @@ impl TextDrawn {
 impl GpuContext {
     /// Lays out every text layer into a region of one pooled texture.
     /// Layers that do not fit the adapter's texture size are left to the
-    /// CPU raster path.
-    pub(super) fn lay_out_text(&self, plan: &Plan<'_>, loans: &mut Loans) -> TextDrawn {
+    /// CPU raster path; every layer is when `glyphon` is false (the
+    /// frame's glyphs did not fit glyphon's atlas).
+    pub(super) fn lay_out_text(
+        &self,
+        plan: &Plan<'_>,
+        loans: &mut Loans,
+        glyphon: bool,
+    ) -> TextDrawn {
         let mut drawn = TextDrawn::default();
-        let Some(engine) = &plan.resolved.text else {
+        let Some(engine) = plan.resolved.text.as_ref().filter(|_| glyphon) else {
             return drawn;
         };
         let (w, h) = (plan.width, plan.height);
@@ -132,7 +138,7 @@ impl GpuContext {
 
     /// Prepares glyphon's draw of `text` (its vertices, the glyphs its
     /// atlas lacks) with a glyph set lent to the frame until the returned
-    /// pass is dropped. Called after the frame's other uploads: nothing
+    /// pass is dropped; `None` when the glyphs do not fit the atlas. Called after the frame's other uploads: nothing
     /// between this and the submission waits on other threads, so a set is
     /// never held while its thread runs other work (rayon's), which could
     /// take another frame that waits for a set.
@@ -141,7 +147,7 @@ impl GpuContext {
         plan: &Plan<'_>,
         text: LaidOut,
         loans: &Loans,
-    ) -> Result<TextPass<'_>, Error> {
+    ) -> Result<Option<TextPass<'_>>, Error> {
         // A layout exists only for a plan with a text engine.
         let Some(engine) = &plan.resolved.text else {
             return Err(Error::Internal(
@@ -150,7 +156,7 @@ impl GpuContext {
         };
         let target = loans.texture(text.texture);
         let mut glyphs = self.glyphs.take(&self.device, &self.queue);
-        glyphs.prepare(
+        let prepared = glyphs.prepare(
             &self.device,
             &self.queue,
             &mut engine.shaper().fonts,
@@ -159,11 +165,11 @@ impl GpuContext {
             // The pooled texture's own size (the pool rounds sizes up): the
             // viewport maps pixels to clip space over the whole target.
             (target.width(), target.height()),
-        )?;
-        Ok(TextPass {
+        );
+        Ok((prepared == Prepared::Done).then_some(TextPass {
             glyphs,
             texture: text.texture,
-        })
+        }))
     }
 
     /// The glyph atlases' figures.

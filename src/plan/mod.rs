@@ -216,10 +216,19 @@ fn plan_layer<'s>(
         },
         LayerKind::Text(text) => Paint::Text { layer, text },
     };
+    // A text layer's glyphs are drawn in its colour made opaque, and the
+    // colour's alpha multiplies the layer's opacity: so it applies to
+    // colour glyphs (emoji) too, as in browsers (`"color": "#0000"` hides
+    // them), and glyphs overlapping one another (joined scripts, negative
+    // letter spacing) are one shape, not darker where they meet.
+    let alpha = match &layer.kind {
+        LayerKind::Text(text) => f32::from(text.color.a) / 255.0,
+        _ => 1.0,
+    };
     PlannedLayer {
         index,
         blend: layer.blend,
-        opacity: layer.opacity as f32,
+        opacity: layer.opacity as f32 * alpha,
         bounds: geom.pixel_bounds(w, h),
         geom,
         paint,

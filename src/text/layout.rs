@@ -174,15 +174,40 @@ fn drawn_text(text: &str) -> Option<String> {
     )
 }
 
+/// The spelling in `db` of a family `name` given in other capitals: the
+/// format matches family names ignoring ASCII case, fontdb matches them
+/// exactly (and falls back to another font). `None` when `name` is spelt
+/// as in `db`, or is not there.
+pub(crate) fn family_spelling(db: &cosmic_text::fontdb::Database, name: &str) -> Option<String> {
+    let mut other = None;
+    for (family, _) in db.faces().flat_map(|f| f.families.iter()) {
+        if family == name {
+            return None;
+        }
+        if other.is_none() && family.eq_ignore_ascii_case(name) {
+            other = Some(family.clone());
+        }
+    }
+    other
+}
+
 /// Lays a text layer out as it is drawn, overflow settled.
 pub(crate) fn fit(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Fitted {
+    let text = drawn_text(&t.text);
+    let font = t
+        .font
+        .as_deref()
+        .and_then(|f| family_spelling(fonts.db(), f));
     let normalized;
-    let t = match drawn_text(&t.text) {
-        Some(text) => {
-            normalized = TextLayer { text, ..t.clone() };
-            &normalized
-        }
-        None => t,
+    let t = if text.is_some() || font.is_some() {
+        normalized = TextLayer {
+            text: text.unwrap_or_else(|| t.text.clone()),
+            font: font.or_else(|| t.font.clone()),
+            ..t.clone()
+        };
+        &normalized
+    } else {
+        t
     };
     let size = t.size as f32;
     match t.overflow {

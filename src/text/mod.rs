@@ -445,6 +445,8 @@ fn family_names(db: &cosmic_text::fontdb::Database) -> Vec<String> {
 /// fallback. Line breaks are not drawn and need no glyph.
 fn covers(fonts: &mut FontSystem, t: &TextLayer) -> bool {
     let family = t.font.as_deref().unwrap_or(DEFAULT_FAMILY);
+    let spelt = layout::family_spelling(fonts.db(), family);
+    let family = spelt.as_deref().unwrap_or(family);
     let weight = Weight(t.weight);
     let query = cosmic_text::fontdb::Query {
         families: &[Family::Name(family)],

@@ -16,7 +16,7 @@ use cosmic_text::{SwashContent, SwashImage};
 
 use super::{TextEngine, TextRaster};
 use crate::blend::{composite, BlendMode};
-use crate::color::{premultiply_rgba8, BlendSpace};
+use crate::color::{premultiply_rgba8, BlendSpace, Color};
 use crate::pixels::{store16, PremulImage};
 use crate::plan::geometry::BoxGeometry;
 use crate::scene::{Layer, TextLayer};
@@ -178,7 +178,9 @@ impl TextEngine {
             width: plan.width,
             height: plan.height,
             origin: plan.origin,
-            colour: t.color.to_premul(space),
+            // Opaque: the colour's alpha is in the planned layer's
+            // opacity (`plan::plan_layer`).
+            colour: Color { a: 255, ..t.color }.to_premul(space),
             space,
             glyphs,
         })

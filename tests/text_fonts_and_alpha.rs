@@ -1,0 +1,139 @@
+//! Text layers: a family named in other capitals, the text colour's alpha on
+//! colour glyphs and on overlapping glyphs, and glyphs too large for the
+//! GPU's glyph atlas. Each runs on every backend (the GPU under `CI=true`).
+
+mod common;
+
+use common::backends::{backends, check_images, gpu_renderer};
+use image::RgbaImage;
+use impasto::{Backend, Renderer, Scene};
+use serde_json::{json, Value};
+
+fn render(r: &Renderer, scene: Value) -> RgbaImage {
+    r.render(&Scene::from_value(&scene).unwrap()).unwrap()
+}
+
+/// Every backend with the system's fonts on, when the font `wanted` (a part
+/// of a family name) is installed; under `CI=true` it must be (`.ci/run`
+/// installs it), elsewhere the test says it skipped.
+fn with_system_font(wanted: &str, package: &str) -> Vec<(&'static str, Renderer)> {
+    let cpu = Renderer::new(Backend::Cpu).unwrap();
+    let found = cpu
+        .font_families()
+        .unwrap()
+        .iter()
+        .any(|f| f.contains(wanted));
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "no {wanted} font found: CI must install {package}"
+        );
+        eprintln!("SKIPPED: no {wanted} font installed (apt-get install {package})");
+        return Vec::new();
+    }
+    let gpu = gpu_renderer().map(|g| ("gpu", g.clone()));
+    std::iter::once(("cpu", cpu)).chain(gpu).collect()
+}
+
+#[test]
+fn a_family_named_in_other_capitals_draws_that_family_not_a_fallback() {
+    // The format matches family names ignoring ASCII case; fontdb matches
+    // them exactly, and an unmatched name fell back to another font, with
+    // no error nor warning.
+    for (name, r) in with_system_font("WenQuanYi Micro Hei", "fonts-wqy-microhei") {
+        let draw = |font: &str| {
+            render(
+                &r,
+                json!({"width": 300, "height": 60, "background": "#ffffff", "layers": [
+                    {"type": "text", "text": "Hamburg 42", "size": 36, "font": font}]}),
+            )
+        };
+        let spelt = draw("WenQuanYi Micro Hei");
+        assert!(
+            draw("Inter") != spelt,
+            "{name}: the two families look alike"
+        );
+        for other in ["wenquanyi micro hei", "WENQUANYI MICRO HEI"] {
+            assert!(
+                draw(other) == spelt,
+                "{name}: {other:?} is not drawn in WenQuanYi Micro Hei"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_text_colours_alpha_applies_to_colour_emoji_too() {
+    // The docs (and browsers) apply the text colour's alpha to colour
+    // glyphs: "#0000" hides them. They were drawn opaque.
+    for (name, r) in with_system_font("Color Emoji", "fonts-noto-color-emoji") {
+        let draw = |color: &str| {
+            render(
+                &r,
+                json!({"width": 120, "height": 70, "layers": [
+                    {"type": "text", "text": "\u{1F600}\u{1F600}", "size": 40, "color": color}]}),
+            )
+        };
+        let alpha = |img: &RgbaImage| img.pixels().map(|p| p[3]).max().unwrap();
+        assert_eq!(alpha(&draw("#000000")), 255, "{name}: no opaque emoji");
+        let half = alpha(&draw("#00000080"));
+        assert!(
+            (127..=129).contains(&half),
+            "{name}: emoji at colour alpha 128 reach alpha {half}"
+        );
+        assert_eq!(
+            alpha(&draw("#00000000")),
+            0,
+            "{name}: a clear colour shows emoji"
+        );
+    }
+}
+
+#[test]
+fn translucent_text_is_one_shape_where_its_glyphs_overlap() {
+    // Glyphs pulled over one another by negative letter spacing: in a
+    // colour with alpha 128 the text is one shape of alpha 128, not darker
+    // where two glyphs meet (as a layer's opacity would also have it).
+    for b in backends() {
+        let img = render(
+            &b.renderer,
+            json!({"width": 200, "height": 80, "layers": [
+                {"type": "text", "text": "MMMM", "size": 60, "letter_spacing": -30,
+                 "color": "#00000080"}]}),
+        );
+        let top = img.pixels().map(|p| p[3]).max().unwrap();
+        assert!(
+            (127..=129).contains(&top),
+            "{}: overlapping glyphs reach alpha {top}",
+            b.name
+        );
+    }
+}
+
+#[test]
+fn glyphs_too_large_for_the_gpus_glyph_atlas_are_drawn_as_the_cpu_draws_them() {
+    // Glyphs 10,000 pixels high, most outside the canvas: glyphon puts
+    // every glyph of a visible line in its atlas, which was then full and
+    // the GPU render failed ("glyph texture atlas is full") where the CPU
+    // drew the text.
+    let scene = json!({"width": 1500, "height": 100, "layers": [
+        {"type": "text", "text": "ABCDEF", "size": 10000,
+         "x": 0, "y": -7000, "width": 1000000, "height": 20000}]});
+    let all = backends();
+    let cpu = render(&all[0].renderer, scene.clone());
+    assert!(
+        cpu.pixels().filter(|p| p[3] > 0).count() > 10_000,
+        "the test scene shows too little text"
+    );
+    for b in &all[1..] {
+        let got = render(&b.renderer, scene.clone());
+        if let Some(problem) = check_images(
+            &format!("huge_glyphs_{}", b.name),
+            &got,
+            &cpu,
+            &b.text_tolerance,
+        ) {
+            panic!("{problem}");
+        }
+    }
+}
