@@ -15,7 +15,7 @@ const KIND_PLACED: u32 = 5u;
 const KIND_NONE: u32 = 6u;
 const KIND_TEXT: u32 = 7u;
 
-// Keep in sync with `LayerParams` in src/gpu/params.rs (176 bytes;
+// Keep in sync with `LayerParams` in src/gpu/params.rs (192 bytes;
 // src/gpu/contract_tests.rs compares names, offsets and types). Every field has
 // one meaning; the fields a kind does not read are zero.
 struct LayerParams {
@@ -59,6 +59,9 @@ struct LayerParams {
     _pad: u32,
     // KIND_PLACED, KIND_TEXT: box-local x, y, w, h the image is stretched over
     placed: vec4<f32>,
+    // pixels [x0, y0, x1, y1) the shape can touch: coverage is 0 outside
+    // (an unbounded operator's region is the whole canvas)
+    bounds: vec4<u32>,
 }
 
 // Binding numbers: `shaders::layer` in src/gpu/shaders.rs (1 is the
@@ -89,6 +92,9 @@ fn local_point(p: vec2<f32>) -> vec2<f32> {
 }
 
 fn coverage(p: vec2<f32>) -> f32 {
+    // p is a pixel centre: its pixel is inside the bounds or not.
+    let px = vec2<u32>(p);
+    if (any(px < lp.bounds.xy) || any(px >= lp.bounds.zw)) { return 0.0; }
     let l = local_point(p);
     let cx = clamp(min(lp.clip.z, l.x + 0.5) - max(lp.clip.x, l.x - 0.5), 0.0, 1.0);
     let cy = clamp(min(lp.clip.w, l.y + 0.5) - max(lp.clip.y, l.y - 0.5), 0.0, 1.0);
@@ -111,14 +117,18 @@ fn coverage(p: vec2<f32>) -> f32 {
     return cov;
 }
 
+// `STOP_SNAP` in src/cpu/paint.rs: within it of a stop's offset, `t` is on
+// it (the later stops win), whatever the float noise.
+const STOP_SNAP: f32 = 1e-5;
+
 fn gradient_at(t: f32) -> vec4<f32> {
     let n = lp.stop_count;
-    if (t <= stops[0].x) { return stops[1]; }
+    if (t < stops[0].x - STOP_SNAP) { return stops[1]; }
     for (var i = 1u; i < n; i = i + 1u) {
         let b = stops[2u * i].x;
-        if (t < b) {
+        if (t < b - STOP_SNAP) {
             let a = stops[2u * (i - 1u)].x;
-            let f = (t - a) / (b - a);
+            let f = max((t - a) / (b - a), 0.0);
             let ca = stops[2u * (i - 1u) + 1u];
             let cb = stops[2u * i + 1u];
             return ca + (cb - ca) * f;

@@ -22,6 +22,8 @@
 
 pub(crate) mod kernels;
 mod paint;
+#[cfg(test)]
+pub(crate) use paint::STOP_SNAP;
 pub(crate) mod placed;
 pub(crate) mod resample;
 pub(crate) mod window;

@@ -229,19 +229,28 @@ fn scale(p: &mut [f32; 4], k: f32) {
     }
 }
 
+/// How near a stop's offset `t` counts as on it: from a stop's offset on,
+/// the later stops win (a hard edge where two stops share an offset), and
+/// where `t` is exactly an offset (a diagonal's pixel centres on a 45°
+/// split) float noise must not pick the side, nor differ between the CPU
+/// (f64) and the GPU (f32, about 1e-7 for `t` near 0..1). Same constant in
+/// `shaders/layer.wgsl`.
+pub(crate) const STOP_SNAP: f64 = 1e-5;
+
 /// The gradient colour at `t`, clamped to the first and last stops;
 /// premultiplied stop colours are interpolated linearly.
 #[inline]
 fn gradient_at(stops: &[(f64, [f32; 4])], t: f64) -> [f32; 4] {
     // Stops are validated: at least two, offsets non-decreasing.
     let first = &stops[0];
-    if t <= first.0 {
+    if t < first.0 - STOP_SNAP {
         return first.1;
     }
     for pair in stops.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
-        if t < b.0 {
-            let f = ((t - a.0) / (b.0 - a.0)) as f32;
+        if t < b.0 - STOP_SNAP {
+            // Within STOP_SNAP past `a`, `t` may be just before it.
+            let f = ((t - a.0) / (b.0 - a.0)).max(0.0) as f32;
             return std::array::from_fn(|c| a.1[c] + (b.1[c] - a.1[c]) * f);
         }
     }

@@ -149,20 +149,47 @@ fn wgsl_layout(module: &Module, name: &str) -> Layout {
     }
 }
 
-/// Every module-scope constant, by name, as a `u32`.
+/// Every module-scope `u32` constant, by name (the `f32` ones are in
+/// [`f32_constants`]; any other type fails).
 fn u32_constants(module: &Module) -> BTreeMap<String, u32> {
     module
         .constants
         .iter()
-        .map(|(_, c)| {
+        .filter_map(|(_, c)| {
             let name = c.name.clone().unwrap_or_default();
-            let value = match module.global_expressions[c.init] {
-                Expression::Literal(Literal::U32(v)) => v,
-                ref other => panic!("WGSL constant {name} is not a u32 literal: {other:?}"),
-            };
-            (name, value)
+            match module.global_expressions[c.init] {
+                Expression::Literal(Literal::U32(v)) => Some((name, v)),
+                Expression::Literal(Literal::F32(_)) => None,
+                ref other => panic!("WGSL constant {name} is not a u32 or f32 literal: {other:?}"),
+            }
         })
         .collect()
+}
+
+/// Every module-scope `f32` constant, by name.
+fn f32_constants(module: &Module) -> BTreeMap<String, f32> {
+    module
+        .constants
+        .iter()
+        .filter_map(|(_, c)| match module.global_expressions[c.init] {
+            Expression::Literal(Literal::F32(v)) => Some((c.name.clone().unwrap_or_default(), v)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The snap of `t` to a gradient stop is the CPU's, in both compositing
+/// paths (which share layer.wgsl).
+#[test]
+fn the_gradient_stop_snap_in_wgsl_is_the_cpus() {
+    for (name, src) in [("composite", COMPOSITE_WGSL), ("draw", DRAW_WGSL)] {
+        let consts = f32_constants(&parse(name, src));
+        assert_eq!(
+            consts.get("STOP_SNAP"),
+            Some(&(crate::cpu::STOP_SNAP as f32)),
+            "{name}"
+        );
+    }
 }
 
 #[test]
@@ -199,6 +226,7 @@ fn layer_params_has_the_same_fields_offsets_types_and_size_in_rust_and_wgsl() {
         text_row,
         _pad,
         placed,
+        bounds,
     });
     let module = parse("composite", COMPOSITE_WGSL);
     assert_same_layout(&module, "LayerParams", rust);
@@ -503,7 +531,14 @@ fn every_wgsl_constant_is_checked_against_rust() {
         .map(|m| m.name().to_uppercase().replace('-', "_"))
         .collect();
     for (name, src) in MODULES {
-        for c in u32_constants(&parse(name, src)).keys() {
+        let module = parse(name, src);
+        for c in f32_constants(&module).keys() {
+            assert!(
+                c == "STOP_SNAP",
+                "{name}: WGSL constant {c} has no Rust twin checked here"
+            );
+        }
+        for c in u32_constants(&module).keys() {
             let known = c.starts_with("KIND_")
                 || c.starts_with("SPACE_")
                 || c.starts_with("B_")

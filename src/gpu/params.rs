@@ -132,8 +132,12 @@ pub(super) struct LayerParams {
     /// The box-local rectangle `[x, y, w, h]` the image (or text region) is
     /// stretched over.
     pub placed: [f32; 4],
+    /// The pixels `[x0, y0, x1, y1)` the layer's shape can touch (the
+    /// plan's bounds): its coverage is 0 outside, as on the CPU, also where
+    /// an unbounded operator's region is the whole canvas.
+    pub bounds: [u32; 4],
 }
-const _: () = assert!(std::mem::size_of::<LayerParams>() == 176);
+const _: () = assert!(std::mem::size_of::<LayerParams>() == 192);
 
 impl LayerParams {
     /// The background: a solid over the whole `w` x `h` canvas, source-over.
@@ -148,17 +152,20 @@ impl LayerParams {
             clip: [0.0, 0.0, w as f32, h as f32],
             box_rect: [0.0, 0.0, w as f32, h as f32],
             axis_aligned: 1,
+            bounds: [0, 0, w, h],
             ..LayerParams::zeroed()
         }
         .solid(color)
     }
 
     /// A layer's shape, blend and opacity over the pixels `[x0, y0, x1, y1)`
-    /// of the canvas, painting nothing ([`PaintKind::None`]) until one of the
-    /// paint methods below sets its kind.
+    /// of the canvas, its coverage 0 outside `bounds` (`None`: everywhere),
+    /// painting nothing ([`PaintKind::None`]) until one of the paint
+    /// methods below sets its kind.
     pub fn shape(
         canvas: [u32; 2],
         [x0, y0, x1, y1]: [u32; 4],
+        bounds: Option<[u32; 4]>,
         blend: BlendMode,
         opacity: f32,
         geom: &BoxGeometry,
@@ -182,6 +189,7 @@ impl LayerParams {
             ],
             corner_radius: geom.radius as f32,
             axis_aligned: u32::from(geom.axis_aligned),
+            bounds: bounds.unwrap_or_default(),
             ..LayerParams::zeroed()
         }
     }

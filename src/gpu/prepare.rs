@@ -77,6 +77,7 @@ impl GpuContext {
         let shape = LayerParams::shape(
             [w, h],
             region,
+            layer.bounds,
             layer.blend,
             layer.opacity,
             &layer.geom,
