@@ -77,10 +77,12 @@ pub enum Error {
     Template(#[from] crate::template::TemplateError),
 
     /// The render would need more memory than
-    /// [`crate::Limits::max_render_bytes`], found as its images were read
-    /// (bad input): `error` names the image layer whose pixels brought the
+    /// [`crate::Limits::max_render_bytes`] (bad input). Found as its images
+    /// were read, `error` names the image layer whose pixels brought the
     /// sum of decoded images and canvas, `needed` bytes at least, over the
-    /// `limit`. Before this, the images after it are not decoded.
+    /// `limit` (the images after it are not decoded); found by the estimate
+    /// of the whole render before painting, it names the canvas and the
+    /// largest parts, `needed` being that estimate.
     #[error("{error}")]
     OverMemoryLimit {
         /// Where (the image layer, field `src`) and what.

@@ -570,8 +570,11 @@ impl Renderer {
         assets: &Assets,
         format: codec::OutputFormat,
     ) -> Result<Vec<u8>, Error> {
-        let img = self.render_with_assets(scene, assets)?;
-        codec::encode(&img, format)
+        // As `render_encoded`: the format's size limit is checked before
+        // the render, and its encoder counts toward `max_render_bytes`.
+        let encodable = self.render_encoded(scene, assets, format, &RenderOptions::default())?;
+        crate::warnings::log_all(encodable.warnings());
+        encodable.encode()
     }
 
     /// Renders a scene and writes it to `path` in the format its extension

@@ -190,3 +190,41 @@ fn an_estimate_whose_request_is_cancelled_decodes_no_more_files() {
     let estimate = r.estimate_render_bytes(&scene, &Assets::new()).unwrap();
     assert!(estimate >= 2 * 64 * 48 * 4, "{estimate}");
 }
+
+#[test]
+fn render_to_vec_counts_the_encoder_and_refuses_over_budget_with_the_figures() {
+    // A 1500 x 1500 AVIF: the canvas fits 40 MiB, the canvas and the AVIF
+    // encoder's planes do not. `render_to_vec` rendered and encoded it
+    // (the limit checked without the encoder), and an over-budget plan
+    // was a plain scene error with its figures only in the message.
+    let limit = 40 << 20;
+    let r = renderer().with_limits(impasto::Limits {
+        max_render_bytes: limit,
+        ..impasto::Limits::default()
+    });
+    let scene = Scene::from_value(&json!({"width": 1500, "height": 1500})).unwrap();
+    r.render(&scene).unwrap();
+    let avif = impasto::codec::OutputFormat::Avif { quality: 50 };
+    match r.render_to_vec(&scene, &Assets::new(), avif) {
+        Err(Error::OverMemoryLimit {
+            needed,
+            limit: l,
+            error,
+        }) => {
+            assert!(needed > limit && l == limit, "{needed} {l}");
+            assert!(error.message.contains("avif encoder"), "{error}");
+        }
+        other => panic!("{:?}", other.map(|v| v.len())),
+    }
+    // A canvas over WebP's size limit is refused before it is rendered,
+    // as bad input.
+    let wide = Scene::from_value(&json!({"width": 16384, "height": 64})).unwrap();
+    let err = renderer()
+        .render_to_vec(
+            &wide,
+            &Assets::new(),
+            impasto::codec::OutputFormat::WebP { quality: 80 },
+        )
+        .unwrap_err();
+    assert!(err.is_bad_input(), "{err:?}");
+}

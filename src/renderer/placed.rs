@@ -102,7 +102,7 @@ impl Renderer {
             }
             return Ok(());
         }
-        Err(Error::scene(
+        Err(Error::over_memory(
             Location::Canvas,
             None,
             format!(
@@ -111,6 +111,8 @@ impl Renderer {
                 crate::plan::memory::mib(max),
                 estimate.largest(3)
             ),
+            estimate.total,
+            max,
         ))
     }
 }
