@@ -103,22 +103,33 @@ impl GpuContext {
         let (w, h) = (plan.width, plan.height);
         let mut out = RgbaImage::new(w, h);
         let mut previous: Option<(InFlight, u32, u32)> = None;
-        for y0 in (0..h).step_by(tile_h as usize) {
-            for x0 in (0..w).step_by(tile_w as usize) {
-                stop.check()?;
-                let tile = plan.tile_scene(x0, y0, tile_w.min(w - x0), tile_h.min(h - y0));
-                let next = self.submit_tile(&Plan::new(&tile, plan.resolved), Want::Pixels)?;
-                if let Some((done, x, y)) = previous.replace((next, x0, y0)) {
-                    let done = done.finish_until(stop)?.into_image()?;
-                    image::imageops::replace(&mut out, &done, x as i64, y as i64);
+        let mut tiles = || -> Result<(), Error> {
+            for y0 in (0..h).step_by(tile_h as usize) {
+                for x0 in (0..w).step_by(tile_w as usize) {
+                    stop.check()?;
+                    let tile = plan.tile_scene(x0, y0, tile_w.min(w - x0), tile_h.min(h - y0));
+                    let next = self.submit_tile(&Plan::new(&tile, plan.resolved), Want::Pixels)?;
+                    if let Some((done, x, y)) = previous.replace((next, x0, y0)) {
+                        let done = done.finish_until(stop)?.into_image()?;
+                        image::imageops::replace(&mut out, &done, x as i64, y as i64);
+                    }
                 }
             }
+            if let Some((done, x, y)) = previous.take() {
+                let done = done.finish_until(stop)?.into_image()?;
+                image::imageops::replace(&mut out, &done, x as i64, y as i64);
+            }
+            Ok(())
+        };
+        let result = tiles();
+        if let (Err(Error::Cancelled | Error::DeadlineExceeded), Some((next, _, _))) =
+            (&result, previous.take())
+        {
+            // Stopped with the next tile on the GPU: given up without
+            // waiting for it (dropping it would wait), as a frame is.
+            next.abandon();
         }
-        if let Some((done, x, y)) = previous {
-            let done = done.finish_until(stop)?.into_image()?;
-            image::imageops::replace(&mut out, &done, x as i64, y as i64);
-        }
-        Ok(out)
+        result.map(|()| out)
     }
 
     /// Submits one tile (or a whole canvas) under error scopes: validation

@@ -306,6 +306,16 @@ impl InFlight<'_> {
         self.finish_until(&Stop::never())
     }
 
+    /// Gives the frame up unread, without waiting for the GPU: its loans
+    /// go back to the pool once the GPU is done with them
+    /// ([`GpuContext::reap_abandoned`]).
+    pub fn abandon(mut self) {
+        if let Some(job) = self.job.take() {
+            let loans = std::mem::take(&mut self.loans);
+            self.ctx.abandon(Abandoned { job, loans });
+        }
+    }
+
     /// [`InFlight::finish`], giving up with `stop`'s error once it says
     /// stop (checked every few milliseconds while the GPU works).
     pub fn finish_until(mut self, stop: &Stop<'_>) -> Result<Readback, Error> {
