@@ -79,8 +79,27 @@ impl OutputFormat {
     /// Refuses, before anything is rendered, a canvas larger than the
     /// format holds (WebP: 16383 pixels a side).
     pub(crate) fn check_size(self, width: u32, height: u32) -> Result<(), Error> {
+        self.check_quality()?;
         match self {
             OutputFormat::WebP { .. } | OutputFormat::WebPLossless => webp_fits(width, height),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses a `quality` outside 1..=100 (the formats' scale), which
+    /// the encoders would clamp or take as something else, silently.
+    pub(crate) fn check_quality(self) -> Result<(), Error> {
+        match self {
+            OutputFormat::Jpeg { quality }
+            | OutputFormat::WebP { quality }
+            | OutputFormat::Avif { quality }
+                if !(1..=100).contains(&quality) =>
+            {
+                Err(Error::Output(format!(
+                    "{} quality {quality} is outside 1..=100",
+                    self.name()
+                )))
+            }
             _ => Ok(()),
         }
     }
@@ -101,6 +120,7 @@ pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
         format: format.name(),
         message,
     };
+    format.check_quality()?;
     let (w, h) = img.dimensions();
     let mut out = Vec::new();
     match format {
@@ -436,4 +456,26 @@ pub fn save(img: &RgbaImage, path: impl AsRef<Path>, quality: u8) -> Result<(), 
 pub fn save_as(img: &RgbaImage, path: impl AsRef<Path>, format: OutputFormat) -> Result<(), Error> {
     let bytes = encode(img, format)?;
     write_atomic(path.as_ref(), &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quality_outside_1_to_100_is_refused_before_encoding() {
+        let img = RgbaImage::new(4, 4);
+        for format in [
+            OutputFormat::Jpeg { quality: 0 },
+            OutputFormat::WebP { quality: 101 },
+            OutputFormat::Avif { quality: 200 },
+        ] {
+            let err = encode(&img, format).unwrap_err();
+            assert!(err.is_bad_input(), "{err:?}");
+            assert!(err.to_string().contains("outside 1..=100"), "{err}");
+            assert!(format.check_size(4, 4).is_err());
+        }
+        encode(&img, OutputFormat::WebP { quality: 1 }).unwrap();
+        encode(&img, OutputFormat::Jpeg { quality: 100 }).unwrap();
+    }
 }

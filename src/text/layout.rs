@@ -26,6 +26,7 @@ use cosmic_text::{
 };
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::emoji::{emoji_by_default, emoji_family, emoji_spans, EMOJI_PRESENTATION};
 use super::DEFAULT_FAMILY;
 use crate::plan::geometry::BoxGeometry;
 use crate::scene::{Align, Layer, LayerKind, Overflow, TextLayer, VAlign, DEFAULT_MIN_SIZE};
@@ -191,9 +192,41 @@ pub(crate) fn family_spelling(db: &cosmic_text::fontdb::Database, name: &str) ->
     other
 }
 
+/// The text without the spaces and tabs that end its lines (before a line
+/// break, or at the end): as in a browser, they take no room, so a line
+/// ending in spaces is aligned by its last visible character (cosmic-text
+/// trims them only where it wraps). `None` when no line ends so.
+fn without_line_end_spaces(text: &str) -> Option<String> {
+    let body = |line: &'_ str| -> (usize, bool) {
+        let (l, cr) = match line.strip_suffix('\r') {
+            Some(l) => (l, true),
+            None => (line, false),
+        };
+        (l.trim_end_matches([' ', '\t']).len(), cr)
+    };
+    if text.split('\n').all(|l| {
+        let (kept, cr) = body(l);
+        kept + usize::from(cr) == l.len()
+    }) {
+        return None;
+    }
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|l| {
+            let (kept, cr) = body(l);
+            format!("{}{}", &l[..kept], if cr { "\r" } else { "" })
+        })
+        .collect();
+    Some(lines.join("\n"))
+}
+
 /// Lays a text layer out as it is drawn, overflow settled.
 pub(crate) fn fit(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Fitted {
     let text = drawn_text(&t.text);
+    let text = match without_line_end_spaces(text.as_deref().unwrap_or(&t.text)) {
+        Some(trimmed) => Some(trimmed),
+        None => text,
+    };
     let font = t
         .font
         .as_deref()
@@ -425,108 +458,6 @@ fn shape(
     buffer
 }
 
-/// VARIATION SELECTOR-16: the character before it is shown as an emoji.
-const EMOJI_PRESENTATION: char = '\u{FE0F}';
-
-/// VARIATION SELECTOR-15: the character before it is shown as text.
-const TEXT_PRESENTATION: char = '\u{FE0E}';
-
-/// Whether `c` is shown as an emoji unless U+FE0E asks for text
-/// (Unicode's `Emoji_Presentation=Yes`: 😀, 👍, regional indicators).
-fn emoji_by_default(c: char) -> bool {
-    use unicode_properties::emoji::{EmojiStatus, UnicodeEmoji};
-    matches!(
-        c.emoji_status(),
-        EmojiStatus::EmojiPresentation
-            | EmojiStatus::EmojiPresentationAndModifierBase
-            | EmojiStatus::EmojiPresentationAndEmojiComponent
-    )
-}
-
-/// The family of an installed colour emoji font (Noto Color Emoji first;
-/// not a monochrome one such as Noto Emoji).
-fn emoji_family(fonts: &FontSystem) -> Option<String> {
-    let mut best: Option<String> = None;
-    for face in fonts.db().faces() {
-        for (name, _) in &face.families {
-            if name == "Noto Color Emoji" {
-                return Some(name.clone());
-            }
-            if best.is_none() && is_colour_emoji_family(name) {
-                best = Some(name.clone());
-            }
-        }
-    }
-    best
-}
-
-/// Whether `family` names a colour emoji font.
-fn is_colour_emoji_family(family: &str) -> bool {
-    family.contains("Color Emoji")
-        || matches!(
-            family,
-            "Segoe UI Emoji" | "Twemoji" | "Twemoji Mozilla" | "JoyPixels" | "OpenMoji Color"
-        )
-}
-
-/// `text` cut into byte ranges, each with whether it is an emoji sequence
-/// shown as an emoji: a character followed by U+FE0F, or one that is an
-/// emoji by default and not followed by U+FE0E, with what belongs to it (a
-/// keycap's U+20E3, skin tones, a flag's second regional indicator, tag
-/// characters, and the characters joined to it by U+200D with their own
-/// U+FE0F).
-fn emoji_spans(text: &str) -> Vec<(std::ops::Range<usize>, bool)> {
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let end_of = |i: usize| chars.get(i).map_or(text.len(), |&(at, _)| at);
-    let joins = |c: char| {
-        matches!(
-            c,
-            '\u{FE0F}'
-                | '\u{20E3}'
-                | '\u{1F3FB}'..='\u{1F3FF}'
-                | '\u{E0020}'..='\u{E007F}'
-        )
-    };
-    let regional = |c: char| ('\u{1F1E6}'..='\u{1F1FF}').contains(&c);
-    let mut spans = Vec::new();
-    let (mut plain_from, mut i) = (0usize, 0usize);
-    while i < chars.len() {
-        let next = chars.get(i + 1).map(|&(_, c)| c);
-        let c = chars[i].1;
-        let starts = (next == Some(EMOJI_PRESENTATION) && c != EMOJI_PRESENTATION)
-            || (emoji_by_default(c) && next != Some(TEXT_PRESENTATION));
-        if !starts {
-            i += 1;
-            continue;
-        }
-        let start = chars[i].0;
-        // A flag is two regional indicators.
-        let pair = regional(c) && next.is_some_and(regional);
-        let mut j = if pair { i + 2 } else { i + 1 };
-        loop {
-            while chars.get(j).is_some_and(|&(_, c)| joins(c)) {
-                j += 1;
-            }
-            // A zero-width joiner and the character it joins.
-            if chars.get(j).is_some_and(|&(_, c)| c == '\u{200D}') && j + 1 < chars.len() {
-                j += 2;
-                continue;
-            }
-            break;
-        }
-        if plain_from < start {
-            spans.push((plain_from..start, false));
-        }
-        spans.push((start..end_of(j), true));
-        plain_from = end_of(j);
-        i = j;
-    }
-    if plain_from < text.len() {
-        spans.push((plain_from..text.len(), false));
-    }
-    spans
-}
-
 /// The characters of a layout that no available font can draw (shaped as
 /// glyph 0), each once, in order of appearance; blanks are not drawn and
 /// not listed.
@@ -551,45 +482,13 @@ mod tests {
     use crate::scene::Scene;
 
     #[test]
-    fn emoji_presentation_sequences_are_cut_out_whole() {
-        let spans = |t: &str| -> Vec<(String, bool)> {
-            emoji_spans(t)
-                .into_iter()
-                .map(|(r, e)| (t[r].to_owned(), e))
-                .collect()
-        };
-        assert_eq!(spans("plain ❤ text"), [("plain ❤ text".into(), false)]);
-        assert_eq!(
-            spans("I ❤\u{FE0F} it"),
-            [
-                ("I ".into(), false),
-                ("❤\u{FE0F}".into(), true),
-                (" it".into(), false)
-            ]
-        );
-        // Joined to another emoji, and a keycap, and one at the very end.
-        assert_eq!(
-            spans("❤\u{FE0F}\u{200D}🔥1\u{FE0F}\u{20E3}x☀\u{FE0F}"),
-            [
-                ("❤\u{FE0F}\u{200D}🔥".into(), true),
-                ("1\u{FE0F}\u{20E3}".into(), true),
-                ("x".into(), false),
-                ("☀\u{FE0F}".into(), true)
-            ]
-        );
-        assert_eq!(spans("\u{FE0F}a"), [("\u{FE0F}a".into(), false)]);
-        // Emoji by default: alone, with a skin tone, a flag; not with U+FE0E.
-        assert_eq!(
-            spans("a😀👍🏽🇫🇷b"),
-            [
-                ("a".into(), false),
-                ("😀".into(), true),
-                ("👍🏽".into(), true),
-                ("🇫🇷".into(), true),
-                ("b".into(), false)
-            ]
-        );
-        assert_eq!(spans("😀\u{FE0E}"), [("😀\u{FE0E}".into(), false)]);
+    fn spaces_and_tabs_that_end_a_line_are_left_out() {
+        assert_eq!(without_line_end_spaces("a b\nc"), None);
+        assert_eq!(without_line_end_spaces("a \t\nb  "), Some("a\nb".into()));
+        assert_eq!(without_line_end_spaces("a  \r\nb"), Some("a\r\nb".into()));
+        // Spaces that start a line, or a non-breaking one, are kept.
+        assert_eq!(without_line_end_spaces("  a\u{A0}"), None);
+        assert_eq!(without_line_end_spaces("   "), Some(String::new()));
     }
 
     #[test]

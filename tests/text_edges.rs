@@ -1,6 +1,7 @@
-//! Text layers: a family named in other capitals, the text colour's alpha on
-//! colour glyphs and on overlapping glyphs, and glyphs too large for the
-//! GPU's glyph atlas. Each runs on every backend (the GPU under `CI=true`).
+//! Text layers at their edges, each found by a reviewer: a family named in
+//! other capitals, the text colour's alpha on colour glyphs and on
+//! overlapping glyphs, glyphs too large for the GPU's glyph atlas, spaces
+//! that end a line. Each runs on every backend (the GPU under `CI=true`).
 
 mod common;
 
@@ -134,6 +135,32 @@ fn glyphs_too_large_for_the_gpus_glyph_atlas_are_drawn_as_the_cpu_draws_them() {
             &b.text_tolerance,
         ) {
             panic!("{problem}");
+        }
+    }
+}
+
+#[test]
+fn spaces_that_end_a_line_take_no_room_when_it_is_aligned() {
+    // "Hg   " aligned right ended 33 pixels short of the box's edge: the
+    // trailing spaces counted (cosmic-text trims them only where it wraps).
+    for b in backends() {
+        let draw = |text: &str, align: &str| {
+            render(
+                &b.renderer,
+                json!({"width": 400, "height": 120, "layers": [
+                    {"type": "text", "text": text, "size": 40, "align": align,
+                     "x": 50, "width": 300}]}),
+            )
+        };
+        for align in ["right", "center"] {
+            let plain = draw("Hg\nHg", align);
+            for spaced in ["Hg   \nHg\t", "Hg \r\nHg  "] {
+                assert!(
+                    draw(spaced, align) == plain,
+                    "{}: {spaced:?} aligned {align} is not where \"Hg\" is",
+                    b.name
+                );
+            }
         }
     }
 }
