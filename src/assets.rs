@@ -67,8 +67,53 @@ pub struct Assets {
 }
 
 /// Numbers every image registered in an [`Assets`], so that the cache of
-/// resampled images tells them apart (a pointer could be reused).
-static NEXT_ASSET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// resampled images tells them apart: one number per image in memory (one
+/// `Arc`), whichever `Assets` it is inserted in, so that a service making a
+/// set per request from images it keeps (a logo) hits the cache.
+struct AssetIds {
+    next: u64,
+    /// By the image's address: the image (weakly, so that an address
+    /// reused by another image after this one is freed is not taken for
+    /// it) and its number.
+    live: std::collections::BTreeMap<usize, (std::sync::Weak<RgbaImage>, u64)>,
+    /// `live`'s size after its last sweep of freed images.
+    swept: usize,
+}
+
+static ASSET_IDS: std::sync::Mutex<AssetIds> = std::sync::Mutex::new(AssetIds {
+    next: 0,
+    live: std::collections::BTreeMap::new(),
+    swept: 0,
+});
+
+impl AssetIds {
+    /// The number of `image`: the one it had if it was inserted before and
+    /// is still in memory, else a new one.
+    fn of(image: &Arc<RgbaImage>) -> u64 {
+        let mut ids = ASSET_IDS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let at = Arc::as_ptr(image) as usize;
+        if let Some((weak, id)) = ids.live.get(&at) {
+            if weak
+                .upgrade()
+                .is_some_and(|known| Arc::ptr_eq(&known, image))
+            {
+                return *id;
+            }
+        }
+        // Freed images' entries go once they are as many as the live ones,
+        // so the map stays within twice the images in memory.
+        if ids.live.len() >= 64 && ids.live.len() >= 2 * ids.swept {
+            ids.live.retain(|_, (weak, _)| weak.strong_count() > 0);
+            ids.swept = ids.live.len();
+        }
+        let id = ids.next;
+        ids.next += 1;
+        ids.live.insert(at, (Arc::downgrade(image), id));
+        id
+    }
+}
 
 impl Assets {
     /// An empty set.
@@ -77,9 +122,12 @@ impl Assets {
     }
 
     /// Registers a decoded straight-alpha image under the `src` name scenes use.
+    /// The same `Arc` inserted again (in this set or another) is the same
+    /// image to the renderer's cache of resampled images.
     pub fn insert(&mut self, src: impl Into<String>, image: impl Into<Arc<RgbaImage>>) {
-        let id = NEXT_ASSET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.images.insert(src.into(), (image.into(), id));
+        let image = image.into();
+        let id = AssetIds::of(&image);
+        self.images.insert(src.into(), (image, id));
     }
 
     /// Decodes the image file at `path` (PNG, JPEG or WebP; EXIF orientation

@@ -114,3 +114,35 @@ fn a_render_fills_the_cache_only_within_max_render_bytes() {
     let filling = roomy.estimate_render_bytes(&scene, &a).unwrap();
     assert_eq!(filling, need + 150 * 90 * 8);
 }
+
+#[test]
+fn an_image_kept_in_memory_hits_the_cache_from_a_new_asset_set_each_render() {
+    // A service making an `Assets` per request from a logo it keeps: each
+    // set numbered the image anew, so its resample was never read back.
+    let on = renderer(64 << 20);
+    let kept = std::sync::Arc::new(photo(4));
+    let want = renderer(0)
+        .render_with_assets(&card(), &{
+            let mut a = Assets::new();
+            a.insert("photo.png", photo(4));
+            a
+        })
+        .unwrap();
+    for _ in 0..4 {
+        let mut a = Assets::new();
+        a.insert("photo.png", kept.clone());
+        assert!(on.render_with_assets(&card(), &a).unwrap() == want);
+    }
+    // Missed, filled, then read twice.
+    assert_eq!(
+        on.placed_cache_stats().hits,
+        2,
+        "{:?}",
+        on.placed_cache_stats()
+    );
+    // Another image with the same pixels, decoded again, is another image.
+    let mut a = Assets::new();
+    a.insert("photo.png", photo(4));
+    on.render_with_assets(&card(), &a).unwrap();
+    assert_eq!(on.placed_cache_stats().hits, 2);
+}
