@@ -118,6 +118,16 @@ impl Encodable {
     }
 }
 
+impl Encodable {
+    /// [`Encodable::encode`] unless `options`' deadline has passed or its
+    /// token was cancelled (checked before the encoder starts: an encode
+    /// runs to its end once started, and AVIF takes seconds a megapixel).
+    pub fn encode_with(&self, options: &crate::RenderOptions) -> Result<Vec<u8>, Error> {
+        options.stop().check()?;
+        self.encode()
+    }
+}
+
 /// What the GPU reads back for `format`: a JPEG's blocks, else pixels.
 fn want(format: OutputFormat) -> Want {
     match format {

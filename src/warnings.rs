@@ -201,7 +201,7 @@ impl Renderer {
         // before the work rather than after).
         let pending = codec::PendingFile::create(path)?;
         let rendered = self.render_encoded(scene, assets, format, options)?;
-        pending.commit(&rendered.encode()?)?;
+        pending.commit(&rendered.encode_with(options)?)?;
         Ok(rendered.warnings().to_vec())
     }
 }

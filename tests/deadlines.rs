@@ -228,3 +228,25 @@ fn render_to_vec_counts_the_encoder_and_refuses_over_budget_with_the_figures() {
         .unwrap_err();
     assert!(err.is_bad_input(), "{err:?}");
 }
+
+#[test]
+fn an_encode_is_not_started_once_the_render_is_cancelled() {
+    // The deadline covered the render only: a render that ended just
+    // before it went on to encode (AVIF: seconds a megapixel).
+    let token = CancelToken::new();
+    let options = RenderOptions {
+        deadline: None,
+        cancel: Some(token.clone()),
+    };
+    let scene = Scene::from_value(&json!({"width": 64, "height": 64})).unwrap();
+    let avif = impasto::codec::OutputFormat::Avif { quality: 50 };
+    let rendered = renderer()
+        .render_encoded(&scene, &Assets::new(), avif, &options)
+        .unwrap();
+    assert!(rendered.encode_with(&options).is_ok());
+    token.cancel();
+    assert!(matches!(
+        rendered.encode_with(&options),
+        Err(Error::Cancelled)
+    ));
+}

@@ -205,7 +205,7 @@ pub fn render_to_stdout(
         Output::Still(format) => {
             let rendered = renderer.render_encoded(scene, &assets, format, options)?;
             print_warnings(rendered.warnings());
-            rendered.encode()?
+            rendered.encode_with(options)?
         }
     };
     let io = |source| Error::Io {

@@ -444,7 +444,9 @@ async fn render_admitted(
                 for w in rendered.warnings() {
                     log::warn!("{w}");
                 }
-                rendered.encode()
+                // Not started past the deadline (a render that ended
+                // just before it would add the whole encode).
+                rendered.encode_with(&options)
             });
         metrics.observe_render(started.elapsed());
         // The answer's bytes stay reserved until it is written; the rest
