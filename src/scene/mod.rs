@@ -32,6 +32,7 @@ mod types;
 pub(crate) use fields::closest;
 pub use names::Named;
 pub(crate) use parse::{read_limited, read_text, strict_value};
+pub use strict_json::describe as describe_json_error;
 pub use strict_json::from_slice as json_from_slice_strict;
 pub use types::{
     Align, Filter, Fit, ImageLayer, Layer, LayerKind, Overflow, Scene, Stop, TextLayer, VAlign,

@@ -111,8 +111,10 @@ impl Scene {
 
 /// JSON text to a value, refusing duplicate keys; errors are scene errors.
 pub(crate) fn strict_value(json: &str) -> Result<Value, Error> {
-    super::strict_json::from_str(json)
-        .map_err(|e| Error::scene(Location::Document, None, format!("invalid JSON: {e}")))
+    super::strict_json::from_str(json).map_err(|e| {
+        let e = super::strict_json::describe(&e);
+        Error::scene(Location::Document, None, format!("invalid JSON: {e}"))
+    })
 }
 
 /// Reads a scene (or template) file of at most `max_bytes` as UTF-8 text: a

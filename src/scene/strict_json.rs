@@ -25,6 +25,22 @@ pub fn from_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
+/// serde_json's message for `e`, with its two misleading ones about `\u`
+/// escapes of UTF-16 surrogates said plainly: a high surrogate not followed
+/// by a low one is "unexpected end of hex escape" (as is a short escape),
+/// and a low surrogate alone is a "lone leading surrogate".
+pub fn describe(e: &serde_json::Error) -> String {
+    e.to_string()
+        .replace(
+            "unexpected end of hex escape",
+            "unexpected end of a \\u escape (4 hex digits; a \\uD800-\\uDBFF escape must be followed by a \\uDC00-\\uDFFF one)",
+        )
+        .replace(
+            "lone leading surrogate in hex escape",
+            "a \\uDC00-\\uDFFF escape without a \\uD800-\\uDBFF escape before it (an unpaired UTF-16 surrogate)",
+        )
+}
+
 /// A seed that builds a `Value`, refusing duplicate keys at every depth.
 #[derive(Clone, Copy)]
 struct Strict;
@@ -118,5 +134,23 @@ mod tests {
             assert!(e.starts_with("duplicate key"), "{e}");
         }
         assert!(from_str("{} x").is_err(), "trailing characters");
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::*;
+
+    #[test]
+    fn unpaired_surrogate_escapes_are_named_as_such() {
+        let high = describe(&from_str(r#"{"t": "a\ud800b"}"#).unwrap_err());
+        assert!(
+            high.contains("must be followed by a \\uDC00-\\uDFFF"),
+            "{high}"
+        );
+        assert!(high.contains("line 1 column"), "{high}");
+        let low = describe(&from_str(r#"{"t": "a\udc00b"}"#).unwrap_err());
+        assert!(low.contains("unpaired UTF-16 surrogate"), "{low}");
+        assert!(!low.contains("leading"), "{low}");
     }
 }

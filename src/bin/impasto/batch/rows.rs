@@ -328,7 +328,7 @@ fn json_row(line: &[u8], at: u64) -> Result<RowData, String> {
         // serde_json counts lines within the row, which is one line.
         Err(e) => Err(format!(
             "data: line {at}: invalid JSON: {}",
-            e.to_string().replace(" at line 1 column ", " at column ")
+            impasto::scene::describe_json_error(&e).replace(" at line 1 column ", " at column ")
         )),
     }
 }

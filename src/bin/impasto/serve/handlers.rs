@@ -312,7 +312,10 @@ pub async fn post_template(
                 "the body must be a JSON object of variable values".into(),
             ))
         }
-        Err(e) => return Err(ServeError::BadRequest(format!("the body is not JSON: {e}"))),
+        Err(e) => {
+            let e = impasto::scene::describe_json_error(&e);
+            return Err(ServeError::BadRequest(format!("the body is not JSON: {e}")));
+        }
     };
     let template = load_template(&state, &name).await?;
     let scene = template.bind_json(&values)?;
