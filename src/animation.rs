@@ -117,7 +117,7 @@ impl Renderer {
         scene.validate()?;
         let mut assets = assets.clone();
         let (mut scene, sources) = self.load_sources(scene, &mut assets)?;
-        let timeline = Timeline::of(&sources);
+        let timeline = self.timeline(&scene, &sources)?;
         self.check_output(&scene, timeline.frames.len())?;
         self.check_memory_of(&scene, timeline.frames.len(), &sources, encoding)?;
         for (s, source) in sources.iter().enumerate() {
@@ -254,6 +254,34 @@ impl Renderer {
             needed,
             limit,
         ))
+    }
+
+    /// The output's frames, refused as soon as they are more than the
+    /// limits allow: merged, sources of very unlike frame times (65535 s
+    /// and 1/65535 s) make billions, which were listed before the limit
+    /// was checked (tens of GB from two 237-byte files).
+    fn timeline(&self, scene: &Scene, sources: &[Source]) -> Result<Timeline, Error> {
+        let limits = self.limits();
+        let per_frame = (scene.width as u64 * scene.height as u64).max(1);
+        let by_pixels = limits.max_animation_pixels / per_frame;
+        let cap = (limits.max_animation_frames as u64).min(by_pixels);
+        Timeline::of(sources, cap as usize).ok_or_else(|| {
+            let limit = if cap == by_pixels && by_pixels < limits.max_animation_frames as u64 {
+                format!(
+                    "{} pixels of {}x{} frames (max_animation_pixels)",
+                    limits.max_animation_pixels, scene.width, scene.height
+                )
+            } else {
+                format!("{} frames (max_animation_frames)", limits.max_animation_frames)
+            };
+            Error::scene(
+                Location::Canvas,
+                None,
+                format!(
+                    "the animation would have more than {cap} frames (its sources' frame times merged), over the limit of {limit}"
+                ),
+            )
+        })
     }
 
     /// Refuses an output of more frames, or frames x pixels, than the
@@ -396,8 +424,11 @@ struct Timeline {
 }
 
 impl Timeline {
-    fn of(sources: &[Source]) -> Timeline {
-        match sources {
+    /// The output's frames; `None` when they would be more than `cap` (a
+    /// single source's frames are checked by the caller: their number is
+    /// the source's, already held to the limits when it was decoded).
+    fn of(sources: &[Source], cap: usize) -> Option<Timeline> {
+        Some(match sources {
             [] => Timeline {
                 frames: vec![vec![]],
                 delays: vec![Delay::from_centis(0)],
@@ -408,14 +439,14 @@ impl Timeline {
                 delays: one.anim.frames.iter().map(|f| f.delay).collect(),
                 loop_count: one.anim.loop_count,
             },
-            many => Timeline::union(many),
-        }
+            many => Timeline::union(many, cap)?,
+        })
     }
 
     /// Several sources: times in ticks of `1 / unit` seconds, `unit` the
     /// least common multiple of their delays' denominators (microseconds,
     /// rounded, past 10^9).
-    fn union(sources: &[Source]) -> Timeline {
+    fn union(sources: &[Source], cap: usize) -> Option<Timeline> {
         let delays: Vec<Vec<Delay>> = sources
             .iter()
             .map(|s| {
@@ -461,14 +492,24 @@ impl Timeline {
         let total = starts.iter().map(|(_, len)| *len).max().unwrap_or(1);
         let mut times: Vec<u64> = Vec::new();
         for (s, len) in &starts {
+            // Each pass of a source starts a frame at a time of its own
+            // (`base`): more than `cap` passes are more than `cap` frames.
             let mut base = 0;
+            let mut passes = 0usize;
             while base < total {
+                passes += 1;
+                if passes > cap {
+                    return None;
+                }
                 times.extend(s.iter().map(|t| base + t).filter(|&t| t < total));
                 base += len;
             }
         }
         times.sort_unstable();
         times.dedup();
+        if times.len() > cap {
+            return None;
+        }
         let frames = times
             .iter()
             .map(|&t| {
@@ -490,11 +531,11 @@ impl Timeline {
                 (Loop::Forever, _) | (_, Loop::Forever) => Loop::Forever,
                 (Loop::Times(x), Loop::Times(y)) => Loop::Times(x.max(y)),
             });
-        Timeline {
+        Some(Timeline {
             frames,
             delays,
             loop_count,
-        }
+        })
     }
 }
 
@@ -523,7 +564,7 @@ mod tests {
 
     #[test]
     fn one_source_keeps_its_frames_and_delays_even_zero_ones() {
-        let t = Timeline::of(&[source(&[10, 0, 70], Loop::Times(2))]);
+        let t = Timeline::of(&[source(&[10, 0, 70], Loop::Times(2))], 3).unwrap();
         assert_eq!(t.frames, vec![vec![0], vec![1], vec![2]]);
         assert_eq!(t.delays, [10, 0, 70].map(Delay::from_centis));
         assert_eq!(t.loop_count, Loop::Times(2));
@@ -532,22 +573,43 @@ mod tests {
     #[test]
     fn two_sources_merge_their_frame_times_and_the_shorter_one_loops() {
         // A: 0-10, 10-30 (30 cs). B: 0-15 (15 cs), looping once more.
-        let t = Timeline::of(&[
-            source(&[10, 20], Loop::Times(1)),
-            source(&[15], Loop::Forever),
-        ]);
+        let t = Timeline::of(
+            &[
+                source(&[10, 20], Loop::Times(1)),
+                source(&[15], Loop::Forever),
+            ],
+            3,
+        )
+        .unwrap();
         assert_eq!(t.frames, vec![vec![0, 0], vec![1, 0], vec![1, 0]]);
         assert_eq!(t.delays, [10, 5, 15].map(Delay::from_centis));
         assert_eq!(t.loop_count, Loop::Forever);
-        let t = Timeline::of(&[
-            source(&[10, 10], Loop::Times(1)),
-            source(&[5, 5, 5, 5], Loop::Times(3)),
-        ]);
+        let t = Timeline::of(
+            &[
+                source(&[10, 10], Loop::Times(1)),
+                source(&[5, 5, 5, 5], Loop::Times(3)),
+            ],
+            4,
+        )
+        .unwrap();
         assert_eq!(
             t.frames,
             vec![vec![0, 0], vec![0, 1], vec![1, 2], vec![1, 3]]
         );
         assert_eq!(t.delays, [5, 5, 5, 5].map(Delay::from_centis));
         assert_eq!(t.loop_count, Loop::Times(3));
+    }
+
+    #[test]
+    fn merged_frames_past_the_cap_are_refused_without_listing_them_all() {
+        let two = |a: u32, b: u32| [source(&[a, a], Loop::Forever), source(&[b], Loop::Forever)];
+        // 4 frames: within a cap of 4, not of 3.
+        assert!(Timeline::of(&two(10, 10), 2).is_some());
+        assert!(Timeline::of(&two(10, 5), 4).is_some());
+        assert!(Timeline::of(&two(10, 5), 3).is_none());
+        // 655 s against 1 cs: 65,500 passes of the short source, stopped
+        // after the cap's worth (a 237-byte pair of APNGs with 65535 s and
+        // 1/65535 s delays made billions and ran out of memory).
+        assert!(Timeline::of(&two(65_500, 1), 1000).is_none());
     }
 }

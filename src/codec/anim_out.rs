@@ -181,7 +181,24 @@ fn encode_webp(
         .try_encode()
         .map_err(|e| format!("libwebp: {e:?}"))?
         .to_vec();
-    set_last_duration(bytes, t)
+    let mut bytes = set_last_duration(bytes, t)?;
+    if frames.iter().any(|f| f.pixels().any(|p| p[3] < 255)) {
+        set_alpha_flag(&mut bytes);
+    }
+    Ok(bytes)
+}
+
+/// Sets the alpha flag of an animated WebP's `VP8X` chunk. libwebp's
+/// encoder stores the parts of frames that change, and the `webp` crate's
+/// re-muxing sets the flag from those parts only: a square moving over a
+/// transparent canvas is opaque parts, so the file said "no alpha" and
+/// decoders that heed the flag (Pillow, browsers) drew the canvas black.
+/// A still file (no `VP8X` first) is left as it is: its bitstream says.
+fn set_alpha_flag(bytes: &mut [u8]) {
+    const ALPHA: u8 = 0x10;
+    if bytes.len() > 20 && &bytes[12..16] == b"VP8X" {
+        bytes[20] |= ALPHA;
+    }
 }
 
 /// The longest frame duration WebP holds, in milliseconds (24 bits).
@@ -313,6 +330,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_animated_webp_of_opaque_parts_on_a_transparent_canvas_says_it_has_alpha() {
+        // A red square moving over a transparent canvas: libwebp stores the
+        // squares only, opaque, and the file had no alpha flag, so Pillow
+        // and browsers drew the canvas black.
+        let frames: Vec<RgbaImage> = (0..3)
+            .map(|i| {
+                RgbaImage::from_fn(30, 10, |x, _| {
+                    let inside = (i * 10..i * 10 + 10).contains(&x);
+                    image::Rgba(if inside { [255, 0, 0, 255] } else { [0; 4] })
+                })
+            })
+            .collect();
+        let refs: Vec<&RgbaImage> = frames.iter().collect();
+        let delays = [Delay::from_millis(100); 3];
+        for format in [
+            AnimationFormat::WebPLossless,
+            AnimationFormat::WebP { quality: 90 },
+        ] {
+            let bytes = encode_animation(&refs, &delays, Loop::Forever, format).unwrap();
+            assert_eq!(&bytes[12..16], b"VP8X", "{format:?}");
+            assert_eq!(bytes[20] & 0x10, 0x10, "{format:?}: no alpha flag");
+        }
+        // Opaque frames keep no flag they do not need.
+        let opaque: Vec<RgbaImage> = frames
+            .iter()
+            .map(|f| {
+                RgbaImage::from_fn(30, 10, |x, y| {
+                    image::Rgba([f.get_pixel(x, y)[0], 9, 9, 255])
+                })
+            })
+            .collect();
+        let refs: Vec<&RgbaImage> = opaque.iter().collect();
+        let bytes =
+            encode_animation(&refs, &delays, Loop::Forever, AnimationFormat::WebPLossless).unwrap();
+        assert_eq!(
+            bytes[20] & 0x10,
+            0,
+            "an opaque animation flagged as having alpha"
+        );
     }
 
     #[test]
