@@ -117,16 +117,20 @@ fn coverage(p: vec2<f32>) -> f32 {
     return cov;
 }
 
-// `STOP_SNAP` in src/cpu/paint.rs: within it of a stop's offset, `t` is on
-// it (the later stops win), whatever the float noise.
+// `STOP_SNAP` and `STOP_SNAP_PX` in src/cpu/paint.rs: within the snap of
+// a stop's offset, `t` is on it (the later stops win), whatever the float
+// noise; the snap is at most STOP_SNAP_PX of a pixel (`per_px`: the change
+// of `t` a pixel).
 const STOP_SNAP: f32 = 1e-5;
+const STOP_SNAP_PX: f32 = 1e-2;
 
-fn gradient_at(t: f32) -> vec4<f32> {
+fn gradient_at(t: f32, per_px: f32) -> vec4<f32> {
+    let snap = min(STOP_SNAP, STOP_SNAP_PX * per_px);
     let n = lp.stop_count;
-    if (t < stops[0].x - STOP_SNAP) { return stops[1]; }
+    if (t < stops[0].x - snap) { return stops[1]; }
     for (var i = 1u; i < n; i = i + 1u) {
         let b = stops[2u * i].x;
-        if (t < b - STOP_SNAP) {
+        if (t < b - snap) {
             let a = stops[2u * (i - 1u)].x;
             let f = max((t - a) / (b - a), 0.0);
             let ca = stops[2u * (i - 1u) + 1u];
@@ -173,8 +177,8 @@ fn paint(x: u32, y: u32) -> vec4<f32> {
     let p = vec2<f32>(f32(x) + 0.5, f32(y) + 0.5);
     switch lp.kind {
         case KIND_SOLID: { return lp.color; }
-        case KIND_LINEAR: { return gradient_at(lp.linear_t0 + lp.linear_step.x * p.x + lp.linear_step.y * p.y); }
-        case KIND_RADIAL: { return gradient_at(length(p - lp.radial_center) / lp.radial_radius); }
+        case KIND_LINEAR: { return gradient_at(lp.linear_t0 + lp.linear_step.x * p.x + lp.linear_step.y * p.y, length(lp.linear_step)); }
+        case KIND_RADIAL: { return gradient_at(length(p - lp.radial_center) / lp.radial_radius, 1.0 / lp.radial_radius); }
         case KIND_COPY: {
             let sx = i32(x) - lp.image_origin.x;
             let sy = i32(y) - lp.image_origin.y;

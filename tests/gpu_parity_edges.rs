@@ -89,3 +89,16 @@ fn a_pixel_exactly_on_a_hard_stop_takes_the_later_stop_on_every_backend() {
         "the pixel on t = 0 drew the first stop (red): {edge:?}"
     );
 }
+
+#[test]
+fn the_snap_to_a_hard_stop_moves_it_by_no_visible_amount_on_a_long_gradient() {
+    // A 10^6-pixel ramp split at its middle, x = 200 on the canvas: 1e-5 of
+    // the ramp is 10 pixels, which the snap moved the edge by.
+    let scene = json!({"width": 400, "height": 2, "layers": [
+        {"type": "linear-gradient", "x": -499800, "width": 1000000, "angle": 90, "stops": [
+            {"offset": 0, "color": "#ff0000"}, {"offset": 0.5, "color": "#ff0000"},
+            {"offset": 0.5, "color": "#0000ff"}, {"offset": 1, "color": "#0000ff"}]}]});
+    let img = agreed(&scene);
+    assert_eq!(img.get_pixel(199, 0).0, [255, 0, 0, 255]);
+    assert_eq!(img.get_pixel(200, 0).0, [0, 0, 255, 255]);
+}

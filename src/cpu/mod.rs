@@ -23,7 +23,7 @@
 pub(crate) mod kernels;
 mod paint;
 #[cfg(test)]
-pub(crate) use paint::STOP_SNAP;
+pub(crate) use paint::{STOP_SNAP, STOP_SNAP_PX};
 pub(crate) mod placed;
 pub(crate) mod resample;
 pub(crate) mod window;

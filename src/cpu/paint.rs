@@ -100,18 +100,21 @@ fn paint_colour(
         // unrotated): every pixel's `t` is the same sum (`dx * px` is a
         // zero), so one colour fills the row.
         Painter::Linear(ramp, stops) if ramp.dx == 0.0 => {
-            out.fill(gradient_at(stops, ramp.at(x0 as f64 + 0.5, py)));
+            let snap = stop_snap(ramp.dy.abs());
+            out.fill(gradient_at(stops, ramp.at(x0 as f64 + 0.5, py), snap));
         }
         Painter::Linear(ramp, stops) => {
+            let snap = stop_snap(ramp.dx.hypot(ramp.dy));
             for (i, o) in out.iter_mut().enumerate() {
                 let px = (x0 as usize + i) as f64 + 0.5;
-                *o = gradient_at(stops, ramp.at(px, py));
+                *o = gradient_at(stops, ramp.at(px, py), snap);
             }
         }
         Painter::Radial(ramp, stops) => {
+            let snap = stop_snap(1.0 / ramp.radius);
             for (i, o) in out.iter_mut().enumerate() {
                 let px = (x0 as usize + i) as f64 + 0.5;
-                *o = gradient_at(stops, ramp.at(px, py));
+                *o = gradient_at(stops, ramp.at(px, py), snap);
             }
         }
         Painter::Copy { img, ox, oy } => {
@@ -233,22 +236,32 @@ fn scale(p: &mut [f32; 4], k: f32) {
 /// the later stops win (a hard edge where two stops share an offset), and
 /// where `t` is exactly an offset (a diagonal's pixel centres on a 45°
 /// split) float noise must not pick the side, nor differ between the CPU
-/// (f64) and the GPU (f32, about 1e-7 for `t` near 0..1). Same constant in
-/// `shaders/layer.wgsl`.
+/// (f64) and the GPU (f32, about 1e-7 for `t` near 0..1). At most
+/// [`STOP_SNAP_PX`] of a pixel: on a ramp longer than 1000 pixels the snap
+/// is that much less (1e-5 of a 10^6-pixel ramp moved a hard edge by 10
+/// pixels). Same constants in `shaders/layer.wgsl`.
 pub(crate) const STOP_SNAP: f64 = 1e-5;
+
+/// The most a stop's snap may move it, in pixels.
+pub(crate) const STOP_SNAP_PX: f64 = 1e-2;
+
+/// The snap of a ramp whose `t` changes by `per_px` a pixel.
+fn stop_snap(per_px: f64) -> f64 {
+    STOP_SNAP.min(STOP_SNAP_PX * per_px)
+}
 
 /// The gradient colour at `t`, clamped to the first and last stops;
 /// premultiplied stop colours are interpolated linearly.
 #[inline]
-fn gradient_at(stops: &[(f64, [f32; 4])], t: f64) -> [f32; 4] {
+fn gradient_at(stops: &[(f64, [f32; 4])], t: f64, snap: f64) -> [f32; 4] {
     // Stops are validated: at least two, offsets non-decreasing.
     let first = &stops[0];
-    if t < first.0 - STOP_SNAP {
+    if t < first.0 - snap {
         return first.1;
     }
     for pair in stops.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
-        if t < b.0 - STOP_SNAP {
+        if t < b.0 - snap {
             // Within STOP_SNAP past `a`, `t` may be just before it.
             let f = ((t - a.0) / (b.0 - a.0)).max(0.0) as f32;
             return std::array::from_fn(|c| a.1[c] + (b.1[c] - a.1[c]) * f);

@@ -189,6 +189,11 @@ fn the_gradient_stop_snap_in_wgsl_is_the_cpus() {
             Some(&(crate::cpu::STOP_SNAP as f32)),
             "{name}"
         );
+        assert_eq!(
+            consts.get("STOP_SNAP_PX"),
+            Some(&(crate::cpu::STOP_SNAP_PX as f32)),
+            "{name}"
+        );
     }
 }
 
@@ -534,7 +539,7 @@ fn every_wgsl_constant_is_checked_against_rust() {
         let module = parse(name, src);
         for c in f32_constants(&module).keys() {
             assert!(
-                c == "STOP_SNAP",
+                c == "STOP_SNAP" || c == "STOP_SNAP_PX",
                 "{name}: WGSL constant {c} has no Rust twin checked here"
             );
         }
