@@ -192,32 +192,35 @@ pub(crate) fn family_spelling(db: &cosmic_text::fontdb::Database, name: &str) ->
     other
 }
 
-/// The text without the spaces and tabs that end its lines (before a line
-/// break, or at the end): as in a browser, they take no room, so a line
-/// ending in spaces is aligned by its last visible character (cosmic-text
-/// trims them only where it wraps). `None` when no line ends so.
+/// The text without the spaces that end its lines (before a line break,
+/// `\n` or a `\r` of its own or before `\n`, or at the end): as in a
+/// browser they take no room, so a line ending in spaces is aligned by its
+/// last visible character (cosmic-text trims them only where it wraps).
+/// Spaces here are the breaking ones: space, tab, the ideographic space
+/// U+3000 and the other space separators but the no-break ones (U+00A0,
+/// U+2007, U+202F). `None` when no line ends so.
 fn without_line_end_spaces(text: &str) -> Option<String> {
-    let body = |line: &'_ str| -> (usize, bool) {
-        let (l, cr) = match line.strip_suffix('\r') {
-            Some(l) => (l, true),
-            None => (line, false),
-        };
-        (l.trim_end_matches([' ', '\t']).len(), cr)
-    };
-    if text.split('\n').all(|l| {
-        let (kept, cr) = body(l);
-        kept + usize::from(cr) == l.len()
-    }) {
-        return None;
+    let hangs = |c: char| matches!(c, ' ' | '\t' | '\u{1680}' | '\u{2000}'..='\u{2006}' | '\u{2008}'..='\u{200A}' | '\u{205F}' | '\u{3000}');
+    let mut out = String::with_capacity(text.len());
+    // Spaces seen since the last other character, kept until what follows
+    // them is known.
+    let mut pending = String::new();
+    let mut trimmed = false;
+    for c in text.chars() {
+        if hangs(c) {
+            pending.push(c);
+        } else {
+            if matches!(c, '\n' | '\r') {
+                trimmed |= !pending.is_empty();
+            } else {
+                out.push_str(&pending);
+            }
+            pending.clear();
+            out.push(c);
+        }
     }
-    let lines: Vec<String> = text
-        .split('\n')
-        .map(|l| {
-            let (kept, cr) = body(l);
-            format!("{}{}", &l[..kept], if cr { "\r" } else { "" })
-        })
-        .collect();
-    Some(lines.join("\n"))
+    trimmed |= !pending.is_empty();
+    trimmed.then_some(out)
 }
 
 /// Lays a text layer out as it is drawn, overflow settled.
@@ -486,6 +489,9 @@ mod tests {
         assert_eq!(without_line_end_spaces("a b\nc"), None);
         assert_eq!(without_line_end_spaces("a \t\nb  "), Some("a\nb".into()));
         assert_eq!(without_line_end_spaces("a  \r\nb"), Some("a\r\nb".into()));
+        assert_eq!(without_line_end_spaces("a  \rb"), Some("a\rb".into()));
+        assert_eq!(without_line_end_spaces("漢字\u{3000}"), Some("漢字".into()));
+        assert_eq!(without_line_end_spaces("a \u{202F}\nb"), None);
         // Spaces that start a line, or a non-breaking one, are kept.
         assert_eq!(without_line_end_spaces("  a\u{A0}"), None);
         assert_eq!(without_line_end_spaces("   "), Some(String::new()));
