@@ -65,11 +65,17 @@ impl TextDrawn {
     }
 }
 
+/// The largest text size, in pixels, glyphon draws; larger text is
+/// rasterized on the CPU (a glyph at 512 pixels is about a quarter of a
+/// megapixel in the atlas).
+const GLYPHON_MAX_SIZE: f32 = 512.0;
+
 impl GpuContext {
     /// Lays out every text layer into a region of one pooled texture.
-    /// Layers that do not fit the adapter's texture size are left to the
-    /// CPU raster path; every layer is when `glyphon` is false (the
-    /// frame's glyphs did not fit glyphon's atlas).
+    /// Layers that do not fit the adapter's texture size, or whose text is
+    /// larger than [`GLYPHON_MAX_SIZE`], are left to the CPU raster path;
+    /// every layer is when `glyphon` is false (the frame's glyphs did not
+    /// fit glyphon's atlas).
     pub(super) fn lay_out_text(
         &self,
         plan: &Plan<'_>,
@@ -98,6 +104,14 @@ impl GpuContext {
             ) else {
                 continue;
             };
+            // Glyphs this large (a glyph's image is about its size squared)
+            // are rasterized on the CPU, cropped to what shows: glyphon
+            // would put whole glyphs, also those outside the region, in an
+            // atlas that grows to the adapter's largest texture and is not
+            // counted toward `max_render_bytes`.
+            if buffer.metrics().font_size > GLYPHON_MAX_SIZE {
+                continue;
+            }
             // glyphon truncates the text's vertical position toward zero;
             // rows of padding above the region keep that position positive,
             // so it rounds down exactly as the CPU raster does.
