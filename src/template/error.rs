@@ -42,7 +42,7 @@ pub enum TemplateError {
         declared: String,
     },
     /// A value was given for a name that is not declared (`--set typo=...`).
-    #[error("variable {name:?} is not declared by the template (declared: {declared})")]
+    #[error("variable {name:?} is not declared by the template ({})", declared_text(.declared))]
     Unknown {
         /// The name given.
         name: String,
@@ -76,6 +76,15 @@ pub enum TemplateError {
         /// The variables used in that field (may be empty).
         variables: Vec<String>,
     },
+}
+
+/// The declared names for a message; a scene with none is not a template.
+fn declared_text(declared: &str) -> String {
+    if declared == "none" {
+        "the scene declares none: a template declares its variables under \"variables\"".into()
+    } else {
+        format!("declared: {declared}")
+    }
 }
 
 fn used_at(place: &Option<Place>) -> String {

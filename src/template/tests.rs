@@ -115,6 +115,25 @@ fn an_undeclared_reference_is_refused_when_the_template_is_loaded() {
 }
 
 #[test]
+fn a_value_for_an_undeclared_name_is_refused_naming_the_declared_ones() {
+    let e = card().check_names(["title", "titel"]).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("variable \"titel\" is not declared by the template (declared: "),
+        "{e}"
+    );
+    // A scene that is not a template says so, rather than "declared: none".
+    let plain = Template::from_json(r#"{"width": 8, "height": 8}"#).unwrap();
+    let e = plain.check_names(["a"]).unwrap_err().to_string();
+    assert!(
+        e.contains(
+            "the scene declares none: a template declares its variables under \"variables\""
+        ),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_scene_without_variables_binds_to_exactly_the_scene_it_describes() {
     let text =
         r##"{"width": 8, "height": 8, "layers": [{"type": "text", "text": "{{kept}} \\{{"}]}"##;
