@@ -25,6 +25,9 @@ use crate::error::{Error, Location};
 use crate::scene::{LayerKind, Scene};
 use crate::{Assets, RenderOptions, Renderer};
 
+mod timeline;
+use timeline::Timeline;
+
 /// A rendered animation: frames (straight-alpha sRGB RGBA, the canvas
 /// size), each frame's delay, and the loop count.
 #[derive(Debug, Clone)]
@@ -262,25 +265,43 @@ impl Renderer {
     /// was checked (tens of GB from two 237-byte files).
     fn timeline(&self, scene: &Scene, sources: &[Source]) -> Result<Timeline, Error> {
         let limits = self.limits();
-        let per_frame = (scene.width as u64 * scene.height as u64).max(1);
-        let by_pixels = limits.max_animation_pixels / per_frame;
-        let cap = (limits.max_animation_frames as u64).min(by_pixels);
-        Timeline::of(sources, cap as usize).ok_or_else(|| {
-            let limit = if cap == by_pixels && by_pixels < limits.max_animation_frames as u64 {
+        let (w, h) = (scene.width, scene.height);
+        let per_frame = (w as u64 * h as u64).max(1);
+        // Every output frame is kept until the animation is encoded, 4
+        // bytes a pixel: more frames than `max_render_bytes` holds are
+        // refused by the memory check anyway, so the list stops there too
+        // (whatever the frame limits are raised to).
+        let caps = [
+            (
+                limits.max_animation_frames as u64,
+                format!("{} frames (max_animation_frames)", limits.max_animation_frames),
+            ),
+            (
+                limits.max_animation_pixels / per_frame,
+                format!("{} pixels (max_animation_pixels)", limits.max_animation_pixels),
+            ),
+            (
+                limits.max_render_bytes / (4 * per_frame),
                 format!(
-                    "{} pixels of {}x{} frames (max_animation_pixels)",
-                    limits.max_animation_pixels, scene.width, scene.height
-                )
-            } else {
-                format!("{} frames (max_animation_frames)", limits.max_animation_frames)
-            };
-            Error::scene(
-                Location::Canvas,
-                None,
-                format!(
-                    "the animation would have more than {cap} frames (its sources' frame times merged), over the limit of {limit}"
+                    "{} of memory (max_render_bytes; every frame is kept until encoded, 4 bytes a pixel)",
+                    crate::plan::memory::mib(limits.max_render_bytes)
                 ),
-            )
+            ),
+        ];
+        // The first of the smallest: the limit the user would raise.
+        let (cap, limit) = caps
+            .iter()
+            .fold(&caps[0], |a, b| if b.0 < a.0 { b } else { a });
+        let message = |what: String| Error::scene(Location::Canvas, None, what);
+        if *cap == 0 {
+            return Err(message(format!(
+                "one {w}x{h} frame ({per_frame} pixels) is already over the limit of {limit}"
+            )));
+        }
+        Timeline::of(sources, *cap as usize).ok_or_else(|| {
+            message(format!(
+                "the animation would have more than {cap} frames (its sources' frame times merged), over the limit of {limit}"
+            ))
         })
     }
 
@@ -415,201 +436,47 @@ fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
 }
 
-/// The output frames: for each, the frame of every source it shows; and
-/// their delays and the loop count.
-struct Timeline {
-    frames: Vec<Vec<usize>>,
-    delays: Vec<Delay>,
-    loop_count: Loop,
-}
-
-impl Timeline {
-    /// The output's frames; `None` when they would be more than `cap` (a
-    /// single source's frames are checked by the caller: their number is
-    /// the source's, already held to the limits when it was decoded).
-    fn of(sources: &[Source], cap: usize) -> Option<Timeline> {
-        Some(match sources {
-            [] => Timeline {
-                frames: vec![vec![]],
-                delays: vec![Delay::from_centis(0)],
-                loop_count: Loop::Times(1),
-            },
-            [one] => Timeline {
-                frames: (0..one.anim.frames.len()).map(|f| vec![f]).collect(),
-                delays: one.anim.frames.iter().map(|f| f.delay).collect(),
-                loop_count: one.anim.loop_count,
-            },
-            many => Timeline::union(many, cap)?,
-        })
-    }
-
-    /// Several sources: times in ticks of `1 / unit` seconds, `unit` the
-    /// least common multiple of their delays' denominators (microseconds,
-    /// rounded, past 10^9).
-    fn union(sources: &[Source], cap: usize) -> Option<Timeline> {
-        let delays: Vec<Vec<Delay>> = sources
-            .iter()
-            .map(|s| {
-                s.anim
-                    .frames
-                    .iter()
-                    .map(|f| {
-                        if f.delay.num == 0 {
-                            Delay::from_centis(10)
-                        } else {
-                            f.delay
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut unit: u64 = 1;
-        for d in delays.iter().flatten() {
-            let den = d.den as u64;
-            unit = unit / codec::anim::gcd(unit, den) * den;
-            if unit > 1_000_000_000 {
-                unit = 1_000_000;
-                break;
-            }
-        }
-        let ticks = |d: &Delay| ((d.num as u64 * unit + d.den as u64 / 2) / d.den as u64).max(1);
-        // Each source's frame start times and its length.
-        let starts: Vec<(Vec<u64>, u64)> = delays
-            .iter()
-            .map(|ds| {
-                let mut t = 0;
-                let starts = ds
-                    .iter()
-                    .map(|d| {
-                        let s = t;
-                        t += ticks(d);
-                        s
-                    })
-                    .collect();
-                (starts, t)
-            })
-            .collect();
-        let total = starts.iter().map(|(_, len)| *len).max().unwrap_or(1);
-        let mut times: Vec<u64> = Vec::new();
-        for (s, len) in &starts {
-            // Each pass of a source starts a frame at a time of its own
-            // (`base`): more than `cap` passes are more than `cap` frames.
-            let mut base = 0;
-            let mut passes = 0usize;
-            while base < total {
-                passes += 1;
-                if passes > cap {
-                    return None;
-                }
-                times.extend(s.iter().map(|t| base + t).filter(|&t| t < total));
-                base += len;
-            }
-        }
-        times.sort_unstable();
-        times.dedup();
-        if times.len() > cap {
-            return None;
-        }
-        let frames = times
-            .iter()
-            .map(|&t| {
-                starts
-                    .iter()
-                    .map(|(s, len)| s.partition_point(|&st| st <= t % len) - 1)
-                    .collect()
-            })
-            .collect();
-        let delays = times
-            .iter()
-            .zip(times.iter().skip(1).chain([&total]))
-            .map(|(a, b)| Delay::new(b - a, unit))
-            .collect();
-        let loop_count = sources
-            .iter()
-            .map(|s| s.anim.loop_count)
-            .fold(Loop::Times(1), |a, b| match (a, b) {
-                (Loop::Forever, _) | (_, Loop::Forever) => Loop::Forever,
-                (Loop::Times(x), Loop::Times(y)) => Loop::Times(x.max(y)),
-            });
-        Some(Timeline {
-            frames,
-            delays,
-            loop_count,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::timeline::tests::source;
     use super::*;
 
-    fn source(centis: &[u32], loop_count: Loop) -> Source {
-        let image = Arc::new(RgbaImage::new(1, 1));
-        Source {
-            anim: codec::Animation {
-                width: 1,
-                height: 1,
-                frames: centis
-                    .iter()
-                    .map(|&c| codec::Frame {
-                        image: Arc::clone(&image),
-                        delay: Delay::from_centis(c),
-                    })
-                    .collect(),
-                loop_count,
-            },
-            layers: vec![0],
-        }
-    }
-
     #[test]
-    fn one_source_keeps_its_frames_and_delays_even_zero_ones() {
-        let t = Timeline::of(&[source(&[10, 0, 70], Loop::Times(2))], 3).unwrap();
-        assert_eq!(t.frames, vec![vec![0], vec![1], vec![2]]);
-        assert_eq!(t.delays, [10, 0, 70].map(Delay::from_centis));
-        assert_eq!(t.loop_count, Loop::Times(2));
-    }
-
-    #[test]
-    fn two_sources_merge_their_frame_times_and_the_shorter_one_loops() {
-        // A: 0-10, 10-30 (30 cs). B: 0-15 (15 cs), looping once more.
-        let t = Timeline::of(
-            &[
-                source(&[10, 20], Loop::Times(1)),
-                source(&[15], Loop::Forever),
-            ],
-            3,
-        )
-        .unwrap();
-        assert_eq!(t.frames, vec![vec![0, 0], vec![1, 0], vec![1, 0]]);
-        assert_eq!(t.delays, [10, 5, 15].map(Delay::from_centis));
-        assert_eq!(t.loop_count, Loop::Forever);
-        let t = Timeline::of(
-            &[
-                source(&[10, 10], Loop::Times(1)),
-                source(&[5, 5, 5, 5], Loop::Times(3)),
-            ],
-            4,
-        )
-        .unwrap();
-        assert_eq!(
-            t.frames,
-            vec![vec![0, 0], vec![0, 1], vec![1, 2], vec![1, 3]]
+    fn merged_frames_are_capped_by_the_memory_limit_whatever_the_frame_limits() {
+        // Frame limits raised to the maximum: the list of merged frames
+        // still stops at what max_render_bytes holds (before, it grew to
+        // billions and the process aborted).
+        let renderer = Renderer::new(crate::Backend::Cpu)
+            .unwrap()
+            .with_limits(crate::Limits {
+                max_animation_frames: u32::MAX,
+                max_animation_pixels: u64::MAX,
+                max_render_bytes: 1 << 20,
+                ..crate::Limits::default()
+            });
+        let scene = Scene::from_json(r#"{"width": 16, "height": 16, "animate": true}"#).unwrap();
+        let sources = [
+            source(&[65_500, 65_500], Loop::Forever),
+            source(&[1], Loop::Forever),
+        ];
+        let e = renderer
+            .timeline(&scene, &sources)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("more than 1024 frames"), "{e}");
+        assert!(e.contains("(max_render_bytes;"), "{e}");
+        // A canvas over max_animation_pixels in one frame says so.
+        let tight = Renderer::new(crate::Backend::Cpu)
+            .unwrap()
+            .with_limits(crate::Limits {
+                max_animation_pixels: 100,
+                ..crate::Limits::default()
+            });
+        let e = tight.timeline(&scene, &sources).err().unwrap().to_string();
+        assert!(
+            e.contains("one 16x16 frame (256 pixels) is already over the limit of 100 pixels"),
+            "{e}"
         );
-        assert_eq!(t.delays, [5, 5, 5, 5].map(Delay::from_centis));
-        assert_eq!(t.loop_count, Loop::Times(3));
-    }
-
-    #[test]
-    fn merged_frames_past_the_cap_are_refused_without_listing_them_all() {
-        let two = |a: u32, b: u32| [source(&[a, a], Loop::Forever), source(&[b], Loop::Forever)];
-        // 4 frames: within a cap of 4, not of 3.
-        assert!(Timeline::of(&two(10, 10), 2).is_some());
-        assert!(Timeline::of(&two(10, 5), 4).is_some());
-        assert!(Timeline::of(&two(10, 5), 3).is_none());
-        // 655 s against 1 cs: 65,500 passes of the short source, stopped
-        // after the cap's worth (a 237-byte pair of APNGs with 65535 s and
-        // 1/65535 s delays made billions and ran out of memory).
-        assert!(Timeline::of(&two(65_500, 1), 1000).is_none());
     }
 }

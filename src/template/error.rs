@@ -46,7 +46,7 @@ pub enum TemplateError {
     Unknown {
         /// The name given.
         name: String,
-        /// The declared names, comma separated.
+        /// The declared names, comma separated; empty when there are none.
         declared: String,
     },
     /// A required variable has no value.
@@ -78,9 +78,10 @@ pub enum TemplateError {
     },
 }
 
-/// The declared names for a message; a scene with none is not a template.
+/// The declared names for a message (empty: none, the scene is not a
+/// template).
 fn declared_text(declared: &str) -> String {
-    if declared == "none" {
+    if declared.is_empty() {
         "the scene declares none: a template declares its variables under \"variables\"".into()
     } else {
         format!("declared: {declared}")

@@ -216,7 +216,12 @@ impl Template {
             if self.variable(name).is_none() {
                 return Err(TemplateError::Unknown {
                     name: name.to_owned(),
-                    declared: self.declared(),
+                    // Empty: the scene declares no variables.
+                    declared: if self.variables.is_empty() {
+                        String::new()
+                    } else {
+                        self.declared()
+                    },
                 }
                 .into());
             }

@@ -131,6 +131,13 @@ fn a_value_for_an_undeclared_name_is_refused_naming_the_declared_ones() {
         ),
         "{e}"
     );
+    // A template whose one variable is named "none" lists it.
+    let none = Template::from_json(
+        r#"{"width": 8, "height": 8, "variables": {"none": {"type": "string", "default": "x"}}}"#,
+    )
+    .unwrap();
+    let e = none.check_names(["a"]).unwrap_err().to_string();
+    assert!(e.ends_with("(declared: none)"), "{e}");
 }
 
 #[test]
