@@ -173,7 +173,11 @@ impl Template {
         let mut doc = self.doc.clone();
         for slot in &self.slots {
             if let Some(target) = refs::at_mut(&mut doc, &slot.path) {
-                *target = substitute(&slot.parts, values);
+                // A text layer's `text` is text whatever fills it: a lone
+                // number or boolean is shown as it would be in a longer
+                // string (it could only be refused otherwise).
+                let as_text = slot.place.field == "text";
+                *target = substitute(&slot.parts, values, as_text);
             }
         }
         doc
@@ -321,12 +325,14 @@ fn same_field(place: &Place, error: &crate::SceneError) -> bool {
         && (within(&place.field, field) || within(field, &place.field))
 }
 
-/// The value a slot takes: a lone reference keeps its variable's type;
-/// otherwise the pieces are joined as text.
-fn substitute(parts: &[Part], values: &BTreeMap<&str, Value>) -> Value {
+/// The value a slot takes: a lone reference keeps its variable's type
+/// (unless `as_text`); otherwise the pieces are joined as text.
+fn substitute(parts: &[Part], values: &BTreeMap<&str, Value>, as_text: bool) -> Value {
     if let [Part::Var(name)] = parts {
         if let Some(v) = values.get(name.as_str()) {
-            return v.clone();
+            if !as_text || v.is_string() {
+                return v.clone();
+            }
         }
     }
     let mut s = String::new();

@@ -115,6 +115,23 @@ fn an_undeclared_reference_is_refused_when_the_template_is_loaded() {
 }
 
 #[test]
+fn a_lone_number_or_boolean_in_a_text_field_is_shown_as_text() {
+    // It kept its type and the text layer refused it ("expected a string,
+    // got the number 4.5"); elsewhere a lone reference still keeps it.
+    let t = Template::from_value(json!({
+        "variables": {"p": {"type": "number"}, "b": {"type": "boolean"}},
+        "width": 10, "height": 10,
+        "layers": [{"type": "text", "text": "{{p}}", "x": "{{p}}"},
+                   {"type": "text", "text": "{{ b }}"}]
+    }))
+    .unwrap();
+    let scene = t.bind(&row(&[("p", "4.5"), ("b", "true")])).unwrap();
+    assert_eq!(text_of(&scene, 0), "4.5");
+    assert_eq!(text_of(&scene, 1), "true");
+    assert_eq!(scene.layers[0].x, 4.5);
+}
+
+#[test]
 fn a_value_for_an_undeclared_name_is_refused_naming_the_declared_ones() {
     let e = card().check_names(["title", "titel"]).unwrap_err();
     assert!(
