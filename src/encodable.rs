@@ -116,9 +116,7 @@ impl Encodable {
             }
         }
     }
-}
 
-impl Encodable {
     /// [`Encodable::encode`] unless `options`' deadline has passed or its
     /// token was cancelled (checked before the encoder starts: an encode
     /// runs to its end once started, and AVIF takes seconds a megapixel).

@@ -310,6 +310,12 @@ impl InFlight<'_> {
     /// go back to the pool once the GPU is done with them
     /// ([`GpuContext::reap_abandoned`]).
     pub fn abandon(mut self) {
+        self.give_up();
+    }
+
+    /// Hands the job still on the GPU, with its loans, to the context's
+    /// abandoned frames (`Drop` then has nothing to wait for).
+    fn give_up(&mut self) {
         if let Some(job) = self.job.take() {
             let loans = std::mem::take(&mut self.loans);
             self.ctx.abandon(Abandoned { job, loans });
@@ -320,12 +326,9 @@ impl InFlight<'_> {
     /// stop (checked every few milliseconds while the GPU works).
     pub fn finish_until(mut self, stop: &Stop<'_>) -> Result<Readback, Error> {
         let result = self.read(stop);
-        if let (Err(Error::Cancelled | Error::DeadlineExceeded), Some(job)) =
-            (&result, self.job.take())
-        {
+        if let Err(Error::Cancelled | Error::DeadlineExceeded) = &result {
             // Given up while the GPU still works: do not wait for it here.
-            let loans = std::mem::take(&mut self.loans);
-            self.ctx.abandon(Abandoned { job, loans });
+            self.give_up();
         }
         // A loss shows as the device-lost callback, which runs on a poll:
         // the wait above polled; after a failure, poll once more.

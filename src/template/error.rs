@@ -32,13 +32,13 @@ pub enum TemplateError {
         message: String,
     },
     /// A reference names a variable that `variables` does not declare.
-    #[error("{place}: {{{{{name}}}}} refers to an undeclared variable (declared: {declared})")]
+    #[error("{place}: {{{{{name}}}}} refers to an undeclared variable (declared: {})", or_none(.declared))]
     Undeclared {
         /// The name referred to.
         name: String,
         /// Where the reference is.
         place: Place,
-        /// The declared names, comma separated.
+        /// The declared names, comma separated; empty when there are none.
         declared: String,
     },
     /// A value was given for a name that is not declared (`--set typo=...`).
@@ -76,6 +76,15 @@ pub enum TemplateError {
         /// The variables used in that field (may be empty).
         variables: Vec<String>,
     },
+}
+
+/// The declared names, or "none".
+fn or_none(declared: &str) -> &str {
+    if declared.is_empty() {
+        "none"
+    } else {
+        declared
+    }
 }
 
 /// The declared names for a message (empty: none, the scene is not a

@@ -220,12 +220,7 @@ impl Template {
             if self.variable(name).is_none() {
                 return Err(TemplateError::Unknown {
                     name: name.to_owned(),
-                    // Empty: the scene declares no variables.
-                    declared: if self.variables.is_empty() {
-                        String::new()
-                    } else {
-                        self.declared()
-                    },
+                    declared: self.declared(),
                 }
                 .into());
             }
@@ -233,10 +228,8 @@ impl Template {
         Ok(())
     }
 
+    /// The declared names, comma separated (empty when there are none).
     fn declared(&self) -> String {
-        if self.variables.is_empty() {
-            return "none".into();
-        }
         let names: Vec<&str> = self.variables.iter().map(|v| v.name.as_str()).collect();
         names.join(", ")
     }

@@ -226,10 +226,7 @@ fn without_line_end_spaces(text: &str) -> Option<String> {
 /// Lays a text layer out as it is drawn, overflow settled.
 pub(crate) fn fit(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Fitted {
     let text = drawn_text(&t.text);
-    let text = match without_line_end_spaces(text.as_deref().unwrap_or(&t.text)) {
-        Some(trimmed) => Some(trimmed),
-        None => text,
-    };
+    let text = without_line_end_spaces(text.as_deref().unwrap_or(&t.text)).or(text);
     let font = t
         .font
         .as_deref()
