@@ -86,7 +86,8 @@ impl Renderer {
     /// [`crate::Limits::max_animation_pixels`], and the frames with the
     /// decoded sources to [`crate::Limits::max_render_bytes`], before any
     /// frame is drawn; `options`' deadline and cancel token are checked
-    /// between frames.
+    /// between frames and within each, as [`Renderer::render_with`] checks
+    /// them.
     ///
     /// ```no_run
     /// use impasto::codec::AnimationFormat;
@@ -140,17 +141,16 @@ impl Renderer {
             scenes.push(scene.clone());
         }
         let mut frames = Vec::with_capacity(scenes.len());
-        // A few frames at a time, so that a deadline or a cancel is seen.
-        for chunk in scenes.chunks(4) {
-            stop.check()?;
-            let mut failed = None;
-            self.render_each(chunk, &assets, |_, r| match r {
-                Ok(img) => frames.push(img),
-                Err(e) => failed = failed.take().or(Some(e)),
-            });
-            if let Some(e) = failed {
-                return Err(e);
-            }
+        // One run (overlapped on the GPU) under `options`: a deadline or a
+        // cancel stops the frame being drawn and the rest fail unrendered.
+        let mut failed = None;
+        self.render_each_with(&scenes, &assets, options, |_, r| match r {
+            Ok(img) if failed.is_none() => frames.push(img),
+            Ok(_) => {}
+            Err(e) => failed = failed.take().or(Some(e)),
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
         stop.check()?;
         Ok(RenderedAnimation {

@@ -117,15 +117,22 @@ impl Stop<'_> {
         if !self.now() {
             return Ok(());
         }
+        Err(self.reason())
+    }
+
+    /// The error of a stopped render: [`Error::Cancelled`] when the token
+    /// is cancelled, [`Error::DeadlineExceeded`] otherwise (for a check that
+    /// said stop).
+    pub(crate) fn reason(&self) -> Error {
         if self
             .options
             .cancel
             .as_ref()
             .is_some_and(|c| c.is_cancelled())
         {
-            Err(Error::Cancelled)
+            Error::Cancelled
         } else {
-            Err(Error::DeadlineExceeded)
+            Error::DeadlineExceeded
         }
     }
 }

@@ -191,11 +191,26 @@ impl Renderer {
         scenes: impl IntoIterator<Item = &'s Scene>,
         assets: &Assets,
         format: OutputFormat,
+        on_result: impl FnMut(usize, Result<Encodable, Error>),
+    ) {
+        self.render_each_encoded_with(scenes, assets, format, &RenderOptions::default(), on_result)
+    }
+
+    /// [`Renderer::render_each_encoded`] under `options` (see
+    /// [`Renderer::render_each_with`]: the deadline and cancel token cover
+    /// the whole run). Encoding is the caller's: pass the same options to
+    /// [`Encodable::encode_with`].
+    pub fn render_each_encoded_with<'s>(
+        &self,
+        scenes: impl IntoIterator<Item = &'s Scene>,
+        assets: &Assets,
+        format: OutputFormat,
+        options: &RenderOptions,
         mut on_result: impl FnMut(usize, Result<Encodable, Error>),
     ) {
         let want = want(format);
         let mut scenes = scenes.into_iter().enumerate().peekable();
-        let options = RenderOptions::default();
+        let stop = options.stop();
         while let Some(&(i, scene)) = scenes.peek() {
             match self.gpu_for_batch() {
                 Some((gpu, ctx)) => self.render_run(
@@ -203,7 +218,7 @@ impl Renderer {
                     &ctx,
                     (want, Some(format)),
                     &mut scenes,
-                    assets,
+                    (assets, &stop),
                     &mut |i, r| {
                         on_result(
                             i,
@@ -215,7 +230,7 @@ impl Renderer {
                 ),
                 None => {
                     scenes.next();
-                    on_result(i, self.render_encoded(scene, assets, format, &options));
+                    on_result(i, self.render_encoded(scene, assets, format, options));
                 }
             }
         }

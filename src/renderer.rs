@@ -474,9 +474,40 @@ impl Renderer {
         &self,
         scenes: impl IntoIterator<Item = &'s Scene>,
         assets: &Assets,
+        on_result: impl FnMut(usize, Result<RgbaImage, Error>),
+    ) {
+        self.render_each_with(scenes, assets, &RenderOptions::default(), on_result)
+    }
+
+    /// [`Renderer::render_each`] under `options`, whose deadline and cancel
+    /// token cover the whole run: once they say stop, the scene being
+    /// rendered fails with [`Error::DeadlineExceeded`] or
+    /// [`Error::Cancelled`] (checked within it as in
+    /// [`Renderer::render_with`]) and so does every scene left, without
+    /// being rendered; `on_result` still gets one result per scene.
+    ///
+    /// ```
+    /// use impasto::{Assets, Backend, CancelToken, Error, RenderOptions, Renderer, Scene};
+    ///
+    /// let scene = Scene::from_json(r#"{ "width": 64, "height": 64 }"#)?;
+    /// let token = CancelToken::new();
+    /// let options = RenderOptions::default().cancel_token(token.clone());
+    /// let mut results = Vec::new();
+    /// Renderer::new(Backend::Cpu)?.render_each_with([&scene, &scene, &scene], &Assets::new(), &options, |i, r| {
+    ///     token.cancel(); // after the first scene
+    ///     results.push((i, r.is_ok()));
+    /// });
+    /// assert_eq!(results, [(0, true), (1, false), (2, false)]);
+    /// # Ok::<(), impasto::Error>(())
+    /// ```
+    pub fn render_each_with<'s>(
+        &self,
+        scenes: impl IntoIterator<Item = &'s Scene>,
+        assets: &Assets,
+        options: &RenderOptions,
         mut on_result: impl FnMut(usize, Result<RgbaImage, Error>),
     ) {
-        self.render_each_report(scenes, assets, |i, result| {
+        self.render_each_report_with(scenes, assets, options, |i, result| {
             on_result(
                 i,
                 result.map(|r| {
@@ -570,11 +601,25 @@ impl Renderer {
         assets: &Assets,
         format: codec::OutputFormat,
     ) -> Result<Vec<u8>, Error> {
+        self.render_to_vec_with(scene, assets, format, &RenderOptions::default())
+    }
+
+    /// [`Renderer::render_to_vec`] under `options`: the render stops at the
+    /// deadline or on a cancel ([`Renderer::render_with`]), and the encoder
+    /// is not started after either ([`crate::Encodable::encode_with`]; an
+    /// encode under way runs to its end).
+    pub fn render_to_vec_with(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        format: codec::OutputFormat,
+        options: &RenderOptions,
+    ) -> Result<Vec<u8>, Error> {
         // As `render_encoded`: the format's size limit is checked before
         // the render, and its encoder counts toward `max_render_bytes`.
-        let encodable = self.render_encoded(scene, assets, format, &RenderOptions::default())?;
+        let encodable = self.render_encoded(scene, assets, format, options)?;
         crate::warnings::log_all(encodable.warnings());
-        encodable.encode()
+        encodable.encode_with(options)
     }
 
     /// Renders a scene and writes it to `path` in the format its extension

@@ -155,10 +155,23 @@ impl Renderer {
         &self,
         scenes: impl IntoIterator<Item = &'s Scene>,
         assets: &Assets,
+        on_result: impl FnMut(usize, Result<Rendered, Error>),
+    ) {
+        self.render_each_report_with(scenes, assets, &RenderOptions::default(), on_result)
+    }
+
+    /// [`Renderer::render_each_report`] under `options` (see
+    /// [`Renderer::render_each_with`]: the deadline and cancel token cover
+    /// the whole run).
+    pub fn render_each_report_with<'s>(
+        &self,
+        scenes: impl IntoIterator<Item = &'s Scene>,
+        assets: &Assets,
+        options: &RenderOptions,
         mut on_result: impl FnMut(usize, Result<Rendered, Error>),
     ) {
         let mut scenes = scenes.into_iter().enumerate().peekable();
-        let options = RenderOptions::default();
+        let stop = options.stop();
         while let Some(&(i, scene)) = scenes.peek() {
             // Overlapped on the GPU while it works (a lost device is
             // replaced between runs); one by one otherwise.
@@ -168,14 +181,14 @@ impl Renderer {
                     &ctx,
                     (crate::gpu::Want::Pixels, None),
                     &mut scenes,
-                    assets,
+                    (assets, &stop),
                     &mut |i, r| {
                         on_result(i, r.and_then(|(r, w)| crate::renderer::gpu::rendered(r, w)))
                     },
                 ),
                 None => {
                     scenes.next();
-                    on_result(i, self.render_report(scene, assets, &options));
+                    on_result(i, self.render_report(scene, assets, options));
                 }
             }
         }

@@ -250,3 +250,112 @@ fn an_encode_is_not_started_once_the_render_is_cancelled() {
         Err(Error::Cancelled)
     ));
 }
+
+/// The CPU renderer and, when there is an adapter (required under
+/// `CI=true`), the GPU renderer, named.
+fn cpu_and_gpu() -> Vec<(&'static str, Renderer)> {
+    let mut all = vec![("cpu", renderer())];
+    if let Some(gpu) = common::backends::gpu_renderer() {
+        all.push(("gpu", gpu.clone()));
+    }
+    all
+}
+
+#[test]
+fn a_run_cancelled_after_its_first_scene_gives_every_later_scene_cancelled_once() {
+    let scene =
+        Scene::from_value(&json!({"width": 64, "height": 48, "background": "#369"})).unwrap();
+    let scenes = vec![scene; 4];
+    for (name, r) in cpu_and_gpu() {
+        let token = CancelToken::new();
+        let options = RenderOptions::default().cancel_token(token.clone());
+        let mut got = Vec::new();
+        r.render_each_with(&scenes, &Assets::new(), &options, |i, result| {
+            token.cancel();
+            got.push((i, result.map(|img| img.dimensions())));
+        });
+        assert_eq!(got.len(), 4, "{name}: one result per scene: {got:?}");
+        assert!(matches!(got[0], (0, Ok((64, 48)))), "{name}: {got:?}");
+        for (k, (i, result)) in got.iter().enumerate().skip(1) {
+            assert_eq!(*i, k, "{name}: in order: {got:?}");
+            assert!(matches!(result, Err(Error::Cancelled)), "{name}: {got:?}");
+        }
+        // The encoded run stops the same way, and the renderer renders on.
+        let jpeg = impasto::codec::OutputFormat::Jpeg { quality: 80 };
+        let token = CancelToken::new();
+        let options = RenderOptions::default().cancel_token(token.clone());
+        let mut got = Vec::new();
+        r.render_each_encoded_with(&scenes, &Assets::new(), jpeg, &options, |i, result| {
+            token.cancel();
+            got.push((i, result.and_then(|e| e.encode()).is_ok()));
+        });
+        assert_eq!(
+            got,
+            [(0, true), (1, false), (2, false), (3, false)],
+            "{name}"
+        );
+        assert!(r.render(&scenes[0]).is_ok(), "{name}");
+    }
+}
+
+#[test]
+fn a_run_past_its_deadline_stops_the_scene_at_hand_and_renders_no_more() {
+    // Three scenes of seconds each on two cores or on lavapipe: without
+    // the run's deadline they would all be rendered.
+    let layers: Vec<_> = (0..40)
+        .map(|i| {
+            json!({"type": "rect", "color": "#33669980", "rotate": i as f64 * 0.7,
+                   "corner_radius": 40, "blend": "multiply"})
+        })
+        .collect();
+    let heavy =
+        Scene::from_value(&json!({"width": 2048, "height": 2048, "layers": layers})).unwrap();
+    let scenes = vec![heavy; 3];
+    for (name, r) in cpu_and_gpu() {
+        let options = RenderOptions::with_timeout(Duration::from_millis(50));
+        let deadline = options.deadline.unwrap();
+        let mut got = Vec::new();
+        r.render_each_with(&scenes, &Assets::new(), &options, |i, result| {
+            got.push((i, result.map(|_| std::time::Instant::now())));
+        });
+        assert_eq!(got.len(), 3, "{name}: one result per scene");
+        for (k, (i, result)) in got.iter().enumerate() {
+            assert_eq!(*i, k, "{name}");
+            // A GPU fast enough to finish a scene by the deadline may
+            // return it (a second's grace for the readback); past it,
+            // the deadline's error.
+            match result {
+                Err(Error::DeadlineExceeded) => {}
+                Ok(at) => assert!(
+                    *at <= deadline + Duration::from_secs(1),
+                    "{name}: scene {k} rendered past the deadline"
+                ),
+                Err(e) => panic!("{name}: scene {k}: {e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn render_to_vec_with_stops_at_the_deadline_and_on_a_cancel() {
+    let png = impasto::codec::OutputFormat::Png;
+    let r = renderer();
+    let late = r.render_to_vec_with(
+        &compute_bomb(),
+        &Assets::new(),
+        png,
+        &RenderOptions::with_timeout(Duration::from_millis(200)),
+    );
+    assert!(matches!(late, Err(Error::DeadlineExceeded)), "{late:?}");
+    let token = CancelToken::new();
+    token.cancel();
+    let small = Scene::from_value(&json!({"width": 8, "height": 8})).unwrap();
+    let cancelled = r.render_to_vec_with(
+        &small,
+        &Assets::new(),
+        png,
+        &RenderOptions::default().cancel_token(token),
+    );
+    assert!(matches!(cancelled, Err(Error::Cancelled)), "{cancelled:?}");
+    assert!(r.render_to_vec(&small, &Assets::new(), png).is_ok());
+}

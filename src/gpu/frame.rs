@@ -50,15 +50,11 @@ impl GpuContext {
     }
 
     /// Submits a validated, resolved scene and returns without waiting for
-    /// the GPU: [`Pending::finish`] reads the result back. A canvas over the
-    /// adapter's texture or storage limits is rendered in tiles here and
-    /// comes back finished (as pixels, whatever `want` says).
-    pub(crate) fn submit(&self, plan: &Plan<'_>, want: Want) -> Result<Pending<'_>, Error> {
-        self.submit_until(plan, want, &Stop::never())
-    }
-
-    /// [`GpuContext::submit`], checking `stop` before each tile.
-    fn submit_until(
+    /// the GPU: [`Pending::finish_until`] reads the result back. A canvas
+    /// over the adapter's texture or storage limits is rendered in tiles
+    /// here and comes back finished (as pixels, whatever `want` says);
+    /// `stop` is checked before each tile.
+    pub(crate) fn submit_until(
         &self,
         plan: &Plan<'_>,
         want: Want,

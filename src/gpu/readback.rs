@@ -300,12 +300,6 @@ pub(crate) struct InFlight<'a> {
 }
 
 impl InFlight<'_> {
-    /// Waits for the GPU (polling the device, never longer than the GPU
-    /// time limit) and reads the result back, removing the row padding.
-    pub fn finish(self) -> Result<Readback, Error> {
-        self.finish_until(&Stop::never())
-    }
-
     /// Gives the frame up unread, without waiting for the GPU: its loans
     /// go back to the pool once the GPU is done with them
     /// ([`GpuContext::reap_abandoned`]).
@@ -322,8 +316,10 @@ impl InFlight<'_> {
         }
     }
 
-    /// [`InFlight::finish`], giving up with `stop`'s error once it says
-    /// stop (checked every few milliseconds while the GPU works).
+    /// Waits for the GPU (polling the device, never longer than the GPU
+    /// time limit) and reads the result back, removing the row padding;
+    /// gives up with `stop`'s error once it says stop (checked every few
+    /// milliseconds while the GPU works).
     pub fn finish_until(mut self, stop: &Stop<'_>) -> Result<Readback, Error> {
         let result = self.read(stop);
         if let Err(Error::Cancelled | Error::DeadlineExceeded) = &result {
@@ -504,10 +500,11 @@ pub(crate) enum Pending<'a> {
 }
 
 impl Pending<'_> {
-    /// The rendered scene, read back.
-    pub fn finish(self) -> Result<Readback, Error> {
+    /// The rendered scene, read back; given up with `stop`'s error once it
+    /// says stop (see [`InFlight::finish_until`]).
+    pub fn finish_until(self, stop: &Stop<'_>) -> Result<Readback, Error> {
         match self {
-            Pending::InFlight(f) => f.finish(),
+            Pending::InFlight(f) => f.finish_until(stop),
             Pending::Done(img) => Ok(Readback::Image(img)),
         }
     }

@@ -66,14 +66,15 @@ impl Renderer {
     /// stays closed, and at least one; the scene in flight is finished
     /// before returning. Each result is read back as `want` asks (a scene
     /// painted on the CPU, or in tiles, comes back as pixels), with its
-    /// warnings.
+    /// warnings. Once `stop` says stop, the scene at hand fails with its
+    /// error and so does every scene left, unrendered (one result each).
     pub(crate) fn render_run<'s>(
         &self,
         gpu: &GpuDevice,
         ctx: &GpuContext,
         (want, encoding): (Want, Option<crate::codec::OutputFormat>),
         scenes: &mut Peekable<impl Iterator<Item = (usize, &'s Scene)>>,
-        assets: &Assets,
+        (assets, stop): (&Assets, &Stop<'_>),
         on_result: &mut impl FnMut(usize, Result<(Readback, Vec<Warning>), Error>),
     ) {
         let Some(mut current) = scenes.next() else {
@@ -87,7 +88,7 @@ impl Renderer {
             let ahead = scenes
                 .peek()
                 .is_some()
-                .then(|| ResolveAhead::start(s, self, assets));
+                .then(|| ResolveAhead::start(s, self, assets, stop));
             if let Some(a) = &ahead {
                 a.resolve(current.1);
             }
@@ -103,11 +104,21 @@ impl Renderer {
                 // own, as the caller would send it.
                 let in_run = std::mem::take(&mut first) || (gpu.is_closed() && !ctx.is_lost());
                 if !in_run {
-                    report(gpu, ctx, pending.take(), on_result);
+                    report(gpu, ctx, pending.take(), stop, on_result);
+                }
+                if let Err(e) = stop.check() {
+                    // Stopped: the scene in flight is read back (or given
+                    // up), this one and the rest fail unrendered.
+                    report(gpu, ctx, pending.take(), stop, on_result);
+                    on_result(i, Err(e));
+                    for (j, _) in scenes.by_ref() {
+                        on_result(j, Err(stop.reason()));
+                    }
+                    return;
                 }
                 let resolved = match &ahead {
                     Some(a) => a.next(),
-                    None => guarded(|| self.resolve(scene, assets, &Stop::never())),
+                    None => guarded(|| self.resolve(scene, assets, stop)),
                 };
                 // The next scene is taken now, so that it resolves while
                 // this one is submitted.
@@ -128,21 +139,15 @@ impl Renderer {
                     match gpu.route() {
                         Route::Gpu if in_run => {
                             gpu.injected_failure()?;
-                            ctx.submit(&plan, want).map(Next::Submitted)
+                            ctx.submit_until(&plan, want, stop).map(Next::Submitted)
                         }
                         // Past the run, a render of its own (on a new device
                         // if this one was lost); or the breaker opened
                         // meanwhile (a failure elsewhere).
-                        route => Ok(Next::Painted(paint_as(
-                            gpu,
-                            route,
-                            &plan,
-                            want,
-                            &Stop::never(),
-                        ))),
+                        route => Ok(Next::Painted(paint_as(gpu, route, &plan, want, stop))),
                     }
                 });
-                report(gpu, ctx, pending.take(), on_result);
+                report(gpu, ctx, pending.take(), stop, on_result);
                 match next {
                     Ok(Next::Submitted(p)) => pending = Some((i, p, warnings)),
                     Ok(Next::Painted(result)) => on_result(i, result.map(|r| (r, warnings))),
@@ -157,7 +162,7 @@ impl Renderer {
                     None => break,
                 }
             }
-            report(gpu, ctx, pending, on_result);
+            report(gpu, ctx, pending, stop, on_result);
         });
     }
 
@@ -336,6 +341,7 @@ impl<'s> ResolveAhead<'s> {
         scope: &'scope std::thread::Scope<'scope, 'env>,
         renderer: &'env Renderer,
         assets: &'env Assets,
+        stop: &'env Stop<'env>,
     ) -> ResolveAhead<'s>
     where
         's: 'scope,
@@ -349,7 +355,7 @@ impl<'s> ResolveAhead<'s> {
                 // layer's layout instead of shaping it. A panic is an error
                 // of that scene, as on the driving thread.
                 let resolved = guarded(|| {
-                    let resolved = renderer.resolve(scene, assets, &Stop::never())?;
+                    let resolved = renderer.resolve(scene, assets, stop)?;
                     if let Some(engine) = &resolved.text {
                         resolved
                             .fitted
@@ -380,22 +386,29 @@ impl<'s> ResolveAhead<'s> {
     }
 }
 
-/// Reads back the scene in flight, if any, counts the outcome and hands
-/// it to `on_result` with its warnings.
+/// Reads back the scene in flight, if any (given up once `stop` says
+/// stop), counts the outcome and hands it to `on_result` with its warnings.
 fn report(
     gpu: &GpuDevice,
     ctx: &GpuContext,
     pending: Option<(usize, Pending<'_>, Vec<Warning>)>,
+    stop: &Stop<'_>,
     on_result: &mut impl FnMut(usize, Result<(Readback, Vec<Warning>), Error>),
 ) {
     if let Some((j, previous, w)) = pending {
-        on_result(j, finish(gpu, ctx, previous).map(|r| (r, w)));
+        on_result(j, finish(gpu, ctx, previous, stop).map(|r| (r, w)));
     }
 }
 
-/// Reads back a scene of a batch, and counts the outcome.
-fn finish(gpu: &GpuDevice, ctx: &GpuContext, pending: Pending<'_>) -> Result<Readback, Error> {
-    let result = guarded(|| pending.finish()).map_err(|e| blame_loss(ctx, e));
+/// Reads back a scene of a batch, and counts the outcome (a stop is not a
+/// GPU failure: the breaker does not count it).
+fn finish(
+    gpu: &GpuDevice,
+    ctx: &GpuContext,
+    pending: Pending<'_>,
+    stop: &Stop<'_>,
+) -> Result<Readback, Error> {
+    let result = guarded(|| pending.finish_until(stop)).map_err(|e| blame_loss(ctx, e));
     gpu.record(Route::Gpu, &result);
     result
 }
