@@ -64,8 +64,10 @@ impl fmt::Display for SceneError {
 
 impl std::error::Error for SceneError {}
 
-/// Every error impasto returns.
+/// Every error impasto returns. New kinds of failure may be added in a
+/// minor release: a `match` on it needs a `_` arm.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The scene or one of its assets is invalid (bad input).
     #[error("{0}")]

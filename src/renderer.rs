@@ -37,6 +37,7 @@ mod rows;
 
 /// Which compositor renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Backend {
     /// A hardware GPU when there is one, otherwise the CPU. On Linux a
     /// machine with no GPU device node (`/dev/dri/*`, `/dev/nvidia*`,

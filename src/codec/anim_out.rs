@@ -19,6 +19,7 @@ use crate::error::Error;
 
 /// The format of an animated output file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AnimationFormat {
     /// `.gif`: 256 colours, one-bit alpha.
     Gif,

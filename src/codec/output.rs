@@ -12,6 +12,7 @@ use crate::error::Error;
 
 /// Output formats, chosen by the output file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// `.png`: 8-bit RGBA, straight alpha, fast compression.
     Png,
@@ -73,6 +74,21 @@ impl OutputFormat {
                 path.display()
             ))),
             other => Ok(other),
+        }
+    }
+
+    /// The format's media type, for a `Content-Type` header.
+    ///
+    /// ```
+    /// use impasto::codec::OutputFormat;
+    /// assert_eq!(OutputFormat::Jpeg { quality: 85 }.media_type(), "image/jpeg");
+    /// ```
+    pub fn media_type(self) -> &'static str {
+        match self {
+            OutputFormat::Png => "image/png",
+            OutputFormat::Jpeg { .. } => "image/jpeg",
+            OutputFormat::WebP { .. } | OutputFormat::WebPLossless => "image/webp",
+            OutputFormat::Avif { .. } => "image/avif",
         }
     }
 

@@ -86,15 +86,6 @@ pub fn negotiate(
     Ok(OutputFormat::Png)
 }
 
-fn mime(format: OutputFormat) -> &'static str {
-    match format {
-        OutputFormat::Png => "image/png",
-        OutputFormat::Jpeg { .. } => "image/jpeg",
-        OutputFormat::WebP { .. } | OutputFormat::WebPLossless => "image/webp",
-        OutputFormat::Avif { .. } => "image/avif",
-    }
-}
-
 /// The strong ETag of a render: SHA-256 over the crate version, the
 /// backend, the output format and quality, the scene's canonical JSON, the
 /// size and modification time of every image file it names and the SHA-256
@@ -336,7 +327,7 @@ pub async fn respond(
         }
         Ok(Ok(Outcome::Valid(etag))) => {
             let mut response = (
-                [(header::CONTENT_TYPE, mime(format))],
+                [(header::CONTENT_TYPE, format.media_type())],
                 axum::body::Body::new(NoLength),
             )
                 .into_response();
@@ -346,7 +337,7 @@ pub async fn respond(
         Ok(Ok(Outcome::Image(bytes, etag, held))) => (bytes, etag, held),
     };
     let (bytes, etag, held) = image;
-    let mut response = ([(header::CONTENT_TYPE, mime(format))], bytes).into_response();
+    let mut response = ([(header::CONTENT_TYPE, format.media_type())], bytes).into_response();
     cached_headers(&mut response, &etag, max_age(&state, expires));
     // Taken into the answer's body by `handlers::count`.
     response.extensions_mut().insert(Arc::new(held));
