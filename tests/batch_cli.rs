@@ -987,6 +987,30 @@ fn a_row_cannot_write_outside_the_output_folder_through_a_symbolic_link() {
     assert!(case.path("out/inside/fine.png").is_file());
 }
 
+#[cfg(unix)]
+#[test]
+fn a_row_whose_output_is_a_symbolic_link_fails_and_what_it_points_to_is_untouched() {
+    let case = Case::new(TEMPLATE);
+    std::fs::create_dir_all(case.path("out")).unwrap();
+    case.write("victim.txt", "precious");
+    std::os::unix::fs::symlink(case.path("victim.txt"), case.path("out/a.png")).unwrap();
+    std::os::unix::fs::symlink(case.path("nowhere.png"), case.path("out/b.png")).unwrap();
+    case.write("rows.csv", "id,title\na,A\nb,B\nc,C\n");
+    let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let lines = case.manifest("m.jsonl");
+    for line in &lines[..2] {
+        let error = line["error"].as_str().unwrap();
+        assert!(error.contains("is a symbolic link"), "{error}");
+    }
+    assert_eq!(lines[2]["status"], "ok");
+    assert_eq!(
+        std::fs::read_to_string(case.path("victim.txt")).unwrap(),
+        "precious"
+    );
+    assert!(!case.path("nowhere.png").exists());
+}
+
 #[test]
 fn skip_existing_skips_files_only_and_an_absolute_value_fails_its_row() {
     let case = Case::new(TEMPLATE);

@@ -176,6 +176,16 @@ impl Pattern {
                 link.display()
             ));
         }
+        // The file itself a link: the write would replace where it points
+        // (inside the folder or not); a batch writes plain files only.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            let to = std::fs::read_link(&path)
+                .map(|t| format!(" (to {})", t.display()))
+                .unwrap_or_default();
+            return Err(format!(
+                "output: {s:?} is a symbolic link{to}: a batch writes plain files only and would replace what it points to; remove the link"
+            ));
+        }
         if self.manifest.as_ref() == Some(&absolute(&path)) {
             return Err(format!(
                 "output: {s:?} is the manifest (--manifest): a row may not write it"
