@@ -173,7 +173,9 @@ fn timed_out(e: &hyper::Error) -> bool {
 /// it is free, so a client reading steadily at 80 KB/s let no write
 /// through for longer than `--write-timeout` and was cut off as if it had
 /// stopped. With it a write goes through each time the client has taken
-/// this much: a client is cut off only below 64 KiB per `--write-timeout`.
+/// this much. (The client's kernel still takes data in bursts, when it
+/// reopens its receive window, so slow steady readers need a timeout of
+/// several seconds: docs/serve.md.)
 const UNSENT_BYTES: u32 = 64 << 10;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]

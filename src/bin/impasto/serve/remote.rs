@@ -172,7 +172,7 @@ impl Fetcher {
                         kind: Some("image".into()),
                     },
                     field: Some("src".into()),
-                    message: format!("{:?}: {message}", image.src),
+                    message: format!("{:?}: {message}", redacted(&image.src)),
                 },
                 refused,
             };
@@ -324,21 +324,31 @@ impl Fetcher {
     /// Parses `url` and checks it against the list; `from` is the URL that
     /// redirected to it.
     fn check(&self, url: &str, from: Option<&Uri>) -> Result<Uri, Failure> {
-        let via = from.map_or(String::new(), |f| format!(" (redirected from {f})"));
+        // The layer's `src` prefixes every message: a URL is named here
+        // only when a redirect led to it; credentials never.
+        let (it, via) = match from {
+            Some(f) => (
+                format!("{:?}", redacted(url)),
+                format!(" (redirected from {})", redacted(&f.to_string())),
+            ),
+            None => ("the URL".to_string(), String::new()),
+        };
         let refuse = |why: String| Failure::Refused(format!("{why}{via}"));
         let uri: Uri = url
             .parse()
-            .map_err(|e| refuse(format!("{url:?} is not a URL: {e}")))?;
+            .map_err(|e| refuse(format!("{it} is not a URL: {e}")))?;
         let default_port = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
             Some("http") => 80,
             Some("https") => 443,
-            _ => return Err(refuse(format!("{url:?} is not an http or https URL"))),
+            _ => return Err(refuse(format!("{it} is not an http or https URL"))),
         };
         let Some(authority) = uri.authority() else {
-            return Err(refuse(format!("{url:?} names no host")));
+            return Err(refuse(format!("{it} names no host")));
         };
         if authority.as_str().contains('@') {
-            return Err(refuse(format!("{url:?}: user names in URLs are refused")));
+            return Err(refuse(
+                "user names and passwords in URLs are refused".to_string(),
+            ));
         }
         let host = authority.host().to_ascii_lowercase();
         let port = authority.port_u16().unwrap_or(default_port);
@@ -354,6 +364,21 @@ impl Fetcher {
             )));
         }
         Ok(uri)
+    }
+}
+
+/// `url` with the user name and password of its authority, if any,
+/// replaced by `***`, for messages.
+fn redacted(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.into();
+    };
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]).into(),
+        None => url.into(),
     }
 }
 
@@ -428,6 +453,14 @@ mod tests {
         assert!("http://x".parse::<AllowedHost>().is_err());
         assert!("user@x".parse::<AllowedHost>().is_err());
         assert!("".parse::<AllowedHost>().is_err());
+    }
+
+    #[test]
+    fn messages_show_urls_without_their_user_name_and_password() {
+        assert_eq!(redacted("http://u:p@h:8/a@b?c@d"), "http://***@h:8/a@b?c@d");
+        assert_eq!(redacted("https://a:b@c@host"), "https://***@host");
+        assert_eq!(redacted("http://host/x@y"), "http://host/x@y");
+        assert_eq!(redacted("no scheme u:p@h"), "no scheme u:p@h");
     }
 
     #[test]
