@@ -643,6 +643,24 @@ fn fail_fast_reports_the_first_failure_in_row_order_and_runs_every_row_before_it
 }
 
 #[test]
+fn an_output_folder_that_is_a_file_exits_2_before_any_row() {
+    let case = Case::new(TEMPLATE);
+    case.write("rows.csv", "id,title\na,A\nb,B\n");
+    case.write("o6", "hi");
+    for pattern in ["o6/{{id}}.png", "o6/sub/{{id}}.png"] {
+        let run = case.batch("rows.csv", pattern, &[]);
+        assert_eq!(run.code, 2, "{pattern}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("\"o6\" is a file, not a folder"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("row 1"), "{}", run.stderr);
+    }
+    assert_eq!(std::fs::read_to_string(case.path("o6")).unwrap(), "hi");
+}
+
+#[test]
 fn a_column_the_output_pattern_or_a_required_variable_needs_but_the_data_lacks_exits_2() {
     let case = Case::new(TEMPLATE);
     case.write("rows.csv", "title\nA\n");

@@ -81,6 +81,20 @@ impl Pattern {
                 base.display().to_string()
             )));
         }
+        // A folder that is a file fails here, not once per row.
+        // (Without the trailing `/`, which a file does not stat with.)
+        let folder: PathBuf = base.components().collect();
+        if let Some(file) = folder
+            .ancestors()
+            .filter(|a| !a.as_os_str().is_empty())
+            .find(|a| a.exists())
+            .filter(|a| !a.is_dir())
+        {
+            return Err(bad(format!(
+                "its folder cannot be made: {:?} is a file, not a folder",
+                file.display().to_string()
+            )));
+        }
         Ok(Pattern {
             pieces,
             base,
