@@ -500,7 +500,8 @@ fn a_row_may_not_write_an_image_a_row_draws_nor_draw_another_rows_output() {
 /// A batch stopped by SIGTERM (which exits at once, flushing nothing)
 /// leaves a manifest of whole JSON lines, rows 1, 2, 3... in order, each
 /// naming a file that was written: lines are written unbuffered as rows
-/// are done in order (with a buffer, the manifest ended mid-line).
+/// are done in order (with a buffer, the manifest ended mid-line); and
+/// stderr says how far it got.
 #[cfg(unix)]
 #[test]
 fn a_batch_stopped_by_a_signal_leaves_whole_manifest_lines_in_row_order() {
@@ -523,7 +524,7 @@ fn a_batch_stopped_by_a_signal_leaves_whole_manifest_lines_in_row_order() {
             "cpu",
         ])
         .current_dir(case.dir.path())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // Stopped once the manifest holds more than 8 KiB (a buffered writer
@@ -537,7 +538,15 @@ fn a_batch_stopped_by_a_signal_leaves_whole_manifest_lines_in_row_order() {
         .args(["-TERM", &child.id().to_string()])
         .status();
     assert!(killed.unwrap().success());
-    assert_eq!(child.wait().unwrap().code(), Some(143));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    // It says how far it got (it printed nothing).
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("impasto batch: interrupted after ")
+            && stderr.contains(" written, 0 skipped, 0 failed in "),
+        "{stderr}"
+    );
     let text = std::fs::read_to_string(case.path("m.jsonl")).unwrap();
     let tail = &text[text.len().saturating_sub(60)..];
     assert!(

@@ -317,6 +317,9 @@ fn remove_temp_files_on_signal() {
             .spawn(move || {
                 if let Some(signal) = signals.forever().next() {
                     impasto::interrupt::remove_temp_files();
+                    if let Some(line) = batch::interrupted_line() {
+                        eprintln!("{line}");
+                    }
                     std::process::exit(128 + signal);
                 }
             });

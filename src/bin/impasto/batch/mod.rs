@@ -18,6 +18,8 @@ use std::process::ExitCode;
 use clap::Args;
 use impasto::{Error, Limits, Renderer, Template};
 
+pub use progress::interrupted_line;
+
 use manifest::Manifest;
 use output::Pattern;
 use rows::Source;

@@ -2,6 +2,7 @@
 //! otherwise, and a summary line at the end.
 
 use std::io::IsTerminal;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -25,6 +26,29 @@ pub struct Counts {
     pub failed: u64,
     /// Rows written with warnings (in the manifest).
     pub warned: u64,
+}
+
+/// The counts of the batch running in this process and when it started,
+/// for the line printed when a signal ends it ([`interrupted_line`]).
+static RUNNING: Mutex<Option<(Counts, Instant)>> = Mutex::new(None);
+
+fn running() -> MutexGuard<'static, Option<(Counts, Instant)>> {
+    // Plain data: consistent whatever a panicking holder left.
+    RUNNING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What a batch interrupted now has done, for the signal handler: `None`
+/// when no batch is running.
+pub fn interrupted_line() -> Option<String> {
+    let (c, start) = (*running())?;
+    Some(format!(
+        "impasto batch: interrupted after {} rows: {} written, {} skipped, {} failed in {:.1} s; `--skip-existing` goes on from the files written",
+        c.rows,
+        c.written,
+        c.skipped,
+        c.failed,
+        start.elapsed().as_secs_f64()
+    ))
 }
 
 /// The reporter.
@@ -57,6 +81,7 @@ impl Progress {
             bar
         });
         let now = Instant::now();
+        *running() = Some((Counts::default(), now));
         Progress {
             bar,
             start: now,
@@ -119,6 +144,9 @@ impl Progress {
 
     /// Reports the counts so far.
     pub fn update(&mut self, counts: &Counts) {
+        if let Some((c, _)) = running().as_mut() {
+            *c = *counts;
+        }
         match &self.bar {
             Some(bar) => {
                 bar.set_position(counts.rows);
@@ -141,6 +169,7 @@ impl Progress {
 
     /// The summary line.
     pub fn finish(self, counts: &Counts) {
+        *running() = None;
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
