@@ -2,6 +2,7 @@
 //! there: a client that does not send its headers within `--read-timeout`
 //! is disconnected, a body that does not arrive is 408, a body declared
 //! over `--max-body` is 413 before any of it is sent (no `100 Continue`),
+//! a client gone mid-body is counted as gone, not as an answered 400,
 //! unknown paths and methods are JSON 404 and 405 counted with a reason,
 //! a drain that only stalled clients outlast exits 0 while one that cuts
 //! off an image going out to a slow reader exits 1, and a timeout header
@@ -60,6 +61,25 @@ fn a_client_that_stalls_in_its_headers_is_disconnected_and_one_in_its_body_gets_
         server.metric("impasto_rejections_total{reason=\"slow_body\"}"),
         1.0
     );
+}
+
+#[test]
+fn a_client_gone_mid_body_is_counted_client_gone_not_as_an_answered_400() {
+    let server = Server::start(&[]);
+    let mut half = connect(&server);
+    half.write_all(
+        b"POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"width\"",
+    )
+    .unwrap();
+    drop(half);
+    server.wait_for("impasto_rejections_total{reason=\"client_gone\"}", 1.0);
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"bad_request\"}"),
+        0.0
+    );
+    // No answer went out: none is counted by status.
+    let metrics = String::from_utf8(get(&server.url("/metrics")).2).unwrap();
+    assert!(!metrics.contains("status=\"400\"} 1"), "{metrics}");
 }
 
 #[test]

@@ -94,6 +94,10 @@ pub enum ServeError {
     /// The server is shutting down (503).
     #[error("the server is shutting down")]
     Draining,
+    /// The client went away before its request's body had arrived: nobody
+    /// gets an answer, so none is counted by status (`client_gone`).
+    #[error("the client went away while sending its request body")]
+    ClientGone,
     /// A worker task died (500).
     #[error("internal error: {0}")]
     Internal(String),
@@ -122,6 +126,7 @@ impl ServeError {
             ServeError::Fetch { refused: false, .. } => StatusCode::BAD_GATEWAY,
             ServeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ServeError::Draining => StatusCode::SERVICE_UNAVAILABLE,
+            ServeError::ClientGone => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -145,6 +150,7 @@ impl ServeError {
             ServeError::Fetch { refused: false, .. } => Reason::FetchFailed,
             ServeError::Timeout { .. } => Reason::Timeout,
             ServeError::Draining => Reason::Draining,
+            ServeError::ClientGone => Reason::ClientGone,
         }
     }
 

@@ -48,7 +48,10 @@ pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: N
             }
         }
     }
-    state.metrics.count_status(response.status().as_u16());
+    // A client gone before its body arrived gets no answer to count.
+    if response.extensions().get::<Reason>() != Some(&Reason::ClientGone) {
+        state.metrics.count_status(response.status().as_u16());
+    }
     if let Some(reason) = response.extensions().get::<Reason>() {
         state.metrics.reject(*reason);
     }
@@ -225,8 +228,10 @@ async fn body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes
         let mut body = body;
         let mut out = Vec::new();
         while let Some(frame) = body.frame().await {
-            let frame = frame
-                .map_err(|e| ServeError::BadRequest(format!("reading the request body: {e}")))?;
+            let frame = frame.map_err(|e| match gone_mid_body(e.into_inner()) {
+                Ok(()) => ServeError::ClientGone,
+                Err(e) => ServeError::BadRequest(format!("reading the request body: {e}")),
+            })?;
             if let Ok(data) = frame.into_data() {
                 if out.len() + data.len() > state.max_body {
                     return Err(too_large());
@@ -241,6 +246,32 @@ async fn body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes
         .map_err(|_| ServeError::SlowBody {
             secs: state.read_timeout.as_secs_f64(),
         })?
+}
+
+/// `Ok` when a body failed because its connection ended before the body
+/// did (the client went away); otherwise the error (a malformed body).
+fn gone_mid_body(e: axum::BoxError) -> Result<(), axum::BoxError> {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    if let Some(h) = e.downcast_ref::<hyper::Error>() {
+        if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+            return Ok(());
+        }
+    }
+    // hyper's body decoder reports a connection ended early as an I/O
+    // error under its own.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe
+            ) {
+                return Ok(());
+            }
+        }
+        source = s.source();
+    }
+    Err(e)
 }
 
 /// The name in a path (`/t/{file}`, `/templates/{name}`), percent-decoded;
