@@ -472,6 +472,12 @@ fn a_row_may_not_write_an_image_a_row_draws_nor_draw_another_rows_output() {
         );
         assert!(error(2).contains("the output of row 2"), "{}", error(2));
         assert!(error(4).contains("the output of row 2"), "{}", error(4));
+        // The layer and its field, where the clash is over a layer's file.
+        for i in [0, 2, 4] {
+            assert_eq!(lines[i]["layer"], 0, "{}", lines[i]);
+            assert_eq!(lines[i]["field"], "src", "{}", lines[i]);
+        }
+        assert!(lines[5]["layer"].is_null(), "{}", lines[5]);
         assert!(
             error(5).contains("also the output of row 4"),
             "{}",

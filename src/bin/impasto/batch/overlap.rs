@@ -22,30 +22,31 @@ impl Overlap {
     /// Checks that row `row`, writing `output` and drawing `inputs`
     /// (layer index and canonical path, from `Renderer::image_files`),
     /// clashes with neither itself nor an earlier row; then records both.
+    /// A clash is its message and the layer whose `src` it concerns.
     pub fn check(
         &mut self,
         row: u64,
         output: &Path,
         inputs: &[(usize, PathBuf)],
-    ) -> Result<(), String> {
+    ) -> Result<(), (String, Option<usize>)> {
         let out = impasto::codec::output_target(output);
         let shown = output.display().to_string();
         if let Some((layer, _)) = inputs.iter().find(|(_, f)| *f == out) {
-            return Err(format!(
+            return Err((format!(
                 "output: {shown:?} is the image that layer {layer} of this row draws; writing it would replace the row's own input"
-            ));
+            ), Some(*layer)));
         }
         // The pattern's own check compares paths as written; this one
         // catches another spelling (`./a`, a link to the folder).
         if let Some(first) = self.written.get(&out) {
-            return Err(format!(
+            return Err((format!(
                 "output: {shown:?} is also the output of row {first} (spelt another way): two rows may not write the same file"
-            ));
+            ), None));
         }
         if let Some(first) = self.drawn.get(&out) {
-            return Err(format!(
+            return Err((format!(
                 "output: {shown:?} is an image that row {first} draws; a row may not write another row's input (the images would depend on the order rows finish in)"
-            ));
+            ), None));
         }
         for (layer, file) in inputs {
             if let Some(first) = self.written.get(file) {
@@ -55,10 +56,10 @@ impl Overlap {
                     .ok()
                     .and_then(|d| file.strip_prefix(d).ok().map(Path::to_path_buf))
                     .unwrap_or_else(|| file.clone());
-                return Err(format!(
+                return Err((format!(
                     "layer {layer} draws {:?}, the output of row {first}; a row may not draw another row's output (the images would depend on the order rows finish in)",
                     shown.display().to_string()
-                ));
+                ), Some(*layer)));
             }
         }
         for (_, file) in inputs {
@@ -80,19 +81,22 @@ mod tests {
         let logo = real.join("logo.png");
         std::fs::write(&logo, b"x").unwrap();
         let mut o = Overlap::default();
-        let err = o.check(1, &logo, &[(2, logo.clone())]).unwrap_err();
+        let (err, layer) = o.check(1, &logo, &[(2, logo.clone())]).unwrap_err();
         assert!(err.contains("layer 2 of this row"), "{err}");
+        assert_eq!(layer, Some(2));
         o.check(2, &real.join("out/a.png"), &[(0, logo.clone())])
             .unwrap();
-        let err = o.check(3, &dir.path().join("logo.png"), &[]).unwrap_err();
+        let (err, layer) = o.check(3, &dir.path().join("logo.png"), &[]).unwrap_err();
         assert!(err.contains("row 2 draws"), "{err}");
-        let err = o
+        assert_eq!(layer, None);
+        let (err, layer) = o
             .check(4, &real.join("out/b.png"), &[(1, real.join("out/a.png"))])
             .unwrap_err();
         assert!(
             err.contains("layer 1 draws") && err.contains("output of row 2"),
             "{err}"
         );
+        assert_eq!(layer, Some(1));
         o.check(5, &real.join("out/c.png"), &[(0, logo)]).unwrap();
     }
 }

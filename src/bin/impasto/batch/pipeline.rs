@@ -221,13 +221,23 @@ fn read(
                 let resolved = pattern.resolve(row, &data);
                 // Skipped rows too, so that a resumed batch refuses the
                 // rows a fresh one does.
-                let checked = match &resolved {
-                    Ok(path) => overlap.check(row, path, &drawn).map(|()| path.clone()),
-                    Err(_) => resolved,
+                let checked = match resolved {
+                    Ok(path) => match overlap.check(row, &path, &drawn) {
+                        Ok(()) => Ok(path),
+                        // A clash over an image layer's file names the layer
+                        // and its `src` in the manifest.
+                        Err((message, layer)) => Err(Failure {
+                            message,
+                            layer,
+                            field: layer.map(|_| "src".to_string()),
+                            ..Failure::default()
+                        }),
+                    },
+                    Err(m) => Err(Failure::text(m)),
                 };
                 match checked {
-                    Err(m) => {
-                        let o = outcome(Status::Failed, id, None, Some(Failure::text(m)));
+                    Err(f) => {
+                        let o = outcome(Status::Failed, id, None, Some(f));
                         results.send(o).is_ok()
                     }
                     // A file only: a folder there is the row's failure to write.
