@@ -301,3 +301,54 @@ fn a_body_that_is_no_image_is_counted_refused_and_an_image_over_the_memory_budge
         1.0
     );
 }
+
+#[test]
+fn a_remote_image_refused_through_a_template_variable_names_it_and_hides_credentials() {
+    let origin = Origin::start();
+    let templates = tempfile::tempdir().expect("a temporary folder");
+    std::fs::write(
+        templates.path().join("card.json"),
+        r##"{ "variables": { "photo": { "type": "string", "required": true } },
+              "width": 64, "height": 64,
+              "layers": [ { "type": "image", "src": "{{photo}}", "width": 64, "height": 64 } ] }"##,
+    )
+    .expect("the template");
+    let server = Server::start(&[
+        "--templates",
+        templates.path().to_str().expect("utf-8"),
+        "--allow-host",
+        &origin.allow(),
+    ]);
+    let other = format!("http://localhost:{}/logo.png", origin.port);
+    let answer = post(
+        &server.url("/templates/card"),
+        &serde_json::json!({ "photo": other }).to_string(),
+        &[],
+    );
+    assert_eq!(answer.0, 400);
+    let body = error_body(&answer);
+    assert_eq!(body["variable"], "photo", "{body}");
+    assert_eq!(
+        (body["layer"].as_u64(), body["field"].as_str()),
+        (Some(0), Some("src"))
+    );
+    let secret = origin
+        .url("/logo.png")
+        .replace("http://", "http://user:s3cret@");
+    let answer = post(
+        &server.url("/templates/card"),
+        &serde_json::json!({ "photo": secret }).to_string(),
+        &[],
+    );
+    assert_eq!(answer.0, 400);
+    let body = error_body(&answer);
+    let error = body["error"].as_str().expect("a message");
+    assert!(
+        error.contains("user names and passwords in URLs are refused"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("s3cret") && error.contains("***@"),
+        "{error}"
+    );
+}

@@ -59,6 +59,8 @@ pub enum ServeError {
         error: SceneError,
         /// Refused by policy or input (400) rather than failed (502).
         refused: bool,
+        /// The template variable that filled the layer's `src`, if any.
+        variable: Option<String>,
     },
     /// No template of that name (404).
     #[error("no template named {0:?}")]
@@ -159,8 +161,12 @@ impl ServeError {
     pub fn body(&self) -> Value {
         let one_line = self.to_string().replace('\n', " ");
         let (location, field, variable) = match self {
-            ServeError::Render(Error::Scene(e) | Error::OverMemoryLimit { error: e, .. })
-            | ServeError::Fetch { error: e, .. } => (Some(&e.location), e.field.as_deref(), None),
+            ServeError::Render(Error::Scene(e) | Error::OverMemoryLimit { error: e, .. }) => {
+                (Some(&e.location), e.field.as_deref(), None)
+            }
+            ServeError::Fetch {
+                error: e, variable, ..
+            } => (Some(&e.location), e.field.as_deref(), variable.as_deref()),
             ServeError::Render(Error::Template(e)) => (e.location(), e.field(), e.variable()),
             ServeError::Render(Error::Unsupported { location, .. }) => (Some(location), None, None),
             _ => (None, None, None),

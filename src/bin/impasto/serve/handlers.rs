@@ -419,6 +419,22 @@ pub async fn get_template(
 fn attributed(template: &Template, e: ServeError) -> ServeError {
     match e {
         ServeError::Render(e) => ServeError::Render(template.attribute(e)),
+        // A remote image's `src` from a variable names it too.
+        ServeError::Fetch {
+            error,
+            refused,
+            variable: None,
+        } => {
+            let variable = match template.attribute(impasto::Error::Scene(error.clone())) {
+                impasto::Error::Template(t) => t.variable().map(str::to_owned),
+                _ => None,
+            };
+            ServeError::Fetch {
+                error,
+                refused,
+                variable,
+            }
+        }
         other => other,
     }
 }

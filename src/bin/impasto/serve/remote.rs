@@ -175,6 +175,7 @@ impl Fetcher {
                     message: format!("{:?}: {message}", redacted(&image.src)),
                 },
                 refused,
+                variable: None,
             };
             let bytes = match self.fetch(&image.src, deadline) {
                 Ok(bytes) => bytes,
