@@ -31,6 +31,7 @@ mod jpeg_layout;
 pub(crate) use jpeg_layout::{jpeg_decoder_rgba, luma_is_coarser};
 mod output;
 mod png_colour;
+mod png_iccp;
 mod probe;
 mod quantize;
 pub(crate) mod reduced_jpeg;
@@ -160,6 +161,12 @@ pub(crate) fn decode_bytes_noting(
         let first = gif::decode(bytes, max_pixels, 1)?.frames.swap_remove(0);
         return Ok((std::sync::Arc::unwrap_or_clone(first.image), None));
     }
+    // A PNG whose profile is a decompression bomb: decoded without it.
+    let stripped = png_iccp::without_oversized_iccp(bytes);
+    let (bytes, bomb) = match &stripped {
+        Some((png, why)) => (png.as_slice(), Some(why.clone())),
+        None => (bytes, None),
+    };
     let reader = ImageReader::new(BufReader::new(Cursor::new(bytes)))
         .with_guessed_format()
         .map_err(|e| DecodeError(format!("cannot read: {e}")))?;
@@ -227,7 +234,7 @@ pub(crate) fn decode_bytes_noting(
     img.apply_orientation(orientation);
     let mut img = img.into_rgba8();
     let why = icc::to_srgb(&mut img, profile.as_deref(), source);
-    Ok((img, join_notes(note, why)))
+    Ok((img, join_notes(join_notes(bomb, note), why)))
 }
 
 /// `img` as 8-bit RGBA, the same pixels `DynamicImage::into_rgba8` gives:

@@ -503,3 +503,54 @@ fn an_image_layer_wholly_off_the_canvas_is_not_decoded_but_its_file_is_checked()
         .unwrap();
     assert_eq!(r.asset_cache_stats().images, 1, "drawn, so decoded");
 }
+
+/// A PNG whose `iCCP` profile inflates past 16 MiB (a decompression bomb:
+/// the decoder inflated it whole, 3.2 GB for a 1.5 MB file) is drawn as
+/// sRGB without its profile being inflated, with a warning saying why;
+/// placed off the canvas too (its header is probed, not decoded).
+#[test]
+fn a_png_whose_colour_profile_is_a_decompression_bomb_is_drawn_as_srgb_with_a_warning() {
+    use image::ImageEncoder;
+    let dir = tempfile::tempdir().unwrap();
+    let mut buf = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut buf)
+        .write_image(&[200, 40, 90, 255], 1, 1, image::ExtendedColorType::Rgba8)
+        .unwrap();
+    // The chunk goes right after IHDR (8 + 25 bytes).
+    let mut z = fdeflate::Compressor::new(Vec::new()).unwrap();
+    z.write_data(&vec![0u8; 17 << 20]).unwrap();
+    let mut data = b"bomb\0\0".to_vec();
+    data.extend(z.finish().unwrap());
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(b"iCCP");
+    chunk.extend_from_slice(&data);
+    let crc = chunk[4..].iter().fold(!0u32, |mut c, &b| {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+        c
+    }) ^ !0;
+    chunk.extend_from_slice(&crc.to_be_bytes());
+    let png = [&buf[..33], &chunk[..], &buf[33..]].concat();
+    std::fs::write(dir.path().join("bomb.png"), png).unwrap();
+    let renderer = impasto::Renderer::new(impasto::Backend::Cpu).unwrap();
+    for x in [0, 5000] {
+        let mut scene = Scene::from_value(&json!({"width": 4, "height": 4, "layers": [
+            {"type": "image", "src": "bomb.png", "x": x}]}))
+        .unwrap();
+        scene.base_dir = Some(dir.path().to_path_buf());
+        let rendered = renderer
+            .render_report(&scene, &Assets::new(), &impasto::RenderOptions::default())
+            .unwrap();
+        if x == 0 {
+            assert_eq!(rendered.image.get_pixel(1, 1).0, [200, 40, 90, 255]);
+            let said = format!("{:?}", rendered.warnings);
+            assert!(said.contains("inflates to more than 16 MiB"), "{said}");
+        }
+    }
+}

@@ -28,12 +28,26 @@ pub(crate) fn probe_file_format(
     let mut head = [0u8; 32];
     let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
     let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
+    // A PNG whose profile is a decompression bomb is probed without it,
+    // as it is decoded (`png_iccp`).
+    let stripped = match format {
+        image::ImageFormat::Png => {
+            super::png_iccp::file_without_oversized_iccp(&mut file).map_err(read_err)?
+        }
+        _ => None,
+    };
     file.seek(SeekFrom::Start(0)).map_err(read_err)?;
-    let reader = ImageReader::with_format(BufReader::new(file), format);
     let fmt = format!("{format:?}").to_uppercase();
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| DecodeError(format!("not a valid {fmt} file: {e}")))?;
+    let not_valid = |e: image::ImageError| DecodeError(format!("not a valid {fmt} file: {e}"));
+    let mut decoder: Box<dyn image::ImageDecoder> = match stripped {
+        Some(png) => Box::new(
+            image::codecs::png::PngDecoder::new(std::io::Cursor::new(png)).map_err(not_valid)?,
+        ),
+        None => ImageReader::with_format(BufReader::new(file), format)
+            .into_decoder()
+            .map(|d| Box::new(d) as Box<dyn image::ImageDecoder>)
+            .map_err(not_valid)?,
+    };
     let (w, h) = decoder.dimensions();
     let pixels = w as u64 * h as u64;
     if pixels > max_pixels {

@@ -1,0 +1,144 @@
+//! A PNG's `iCCP` chunk is a zlib stream that the `png` decoder inflates
+//! while it reads the header, bounded only by the allocation limit (which
+//! is sized for pixels): a 1.5 MB, 1x1 PNG whose profile inflated to 1.5 GB
+//! took 3.2 GB before any limit saw it. Real profiles stay under a few MiB,
+//! so a profile inflating past [`MAX_ICC_BYTES`] is taken as a bomb: the
+//! chunk is dropped before the decoder sees the file, the image is decoded
+//! as sRGB, and the render says so (the profile is ignored, as a corrupt
+//! one is).
+
+/// The largest ICC profile a PNG may carry (inflated).
+pub(crate) const MAX_ICC_BYTES: usize = 16 << 20;
+
+fn be32(b: &[u8]) -> usize {
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
+}
+
+/// Where `png`'s `iCCP` chunk is, whole (from its length field to its CRC),
+/// if it has one before its image data.
+fn iccp_chunk(png: &[u8]) -> Option<std::ops::Range<usize>> {
+    let mut at = 8;
+    while let Some(head) = png.get(at..at + 8) {
+        let end = (at + 12).saturating_add(be32(head));
+        match &head[4..8] {
+            b"IDAT" | b"IEND" => return None,
+            b"iCCP" => return (end <= png.len()).then_some(at..end),
+            _ => at = end,
+        }
+    }
+    None
+}
+
+/// Whether the profile in `chunk` (a whole `iCCP` chunk) inflates past
+/// [`MAX_ICC_BYTES`]: inflated at most that far to know.
+fn oversized(chunk: &[u8]) -> bool {
+    let data = &chunk[8..chunk.len() - 4];
+    // The profile's name (1 to 79 bytes), its NUL, the compression method.
+    let Some(nul) = data.iter().take(81).position(|&b| b == 0) else {
+        return false;
+    };
+    let Some(stream) = data.get(nul + 2..) else {
+        return false;
+    };
+    matches!(
+        fdeflate::decompress_to_vec_bounded(stream, MAX_ICC_BYTES),
+        Err(fdeflate::BoundedDecompressionError::OutputTooLarge { .. })
+    )
+}
+
+/// `png` without its `iCCP` chunk when that profile inflates past
+/// [`MAX_ICC_BYTES`], with why it was dropped; `None` when it has no such
+/// chunk (the file is decoded as it is).
+pub(crate) fn without_oversized_iccp(png: &[u8]) -> Option<(Vec<u8>, String)> {
+    let range = iccp_chunk(png)?;
+    if !oversized(&png[range.clone()]) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(png.len() - range.len());
+    out.extend_from_slice(&png[..range.start]);
+    out.extend_from_slice(&png[range.end..]);
+    let why = format!(
+        "its iCCP profile inflates to more than {} MiB (no real profile is that large), so it was not read",
+        MAX_ICC_BYTES >> 20
+    );
+    Some((out, why))
+}
+
+/// [`without_oversized_iccp`] for a PNG file read from its start: the
+/// chunk heads are read up to the image data, and the whole file only
+/// when its profile is to be dropped.
+pub(crate) fn file_without_oversized_iccp(
+    file: &mut (impl std::io::Read + std::io::Seek),
+) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::{Read, SeekFrom};
+    let mut at = 8u64;
+    loop {
+        file.seek(SeekFrom::Start(at))?;
+        let mut head = [0u8; 8];
+        if file.read_exact(&mut head).is_err() {
+            return Ok(None);
+        }
+        let len = be32(&head) as u64;
+        match &head[4..8] {
+            b"IDAT" | b"IEND" => return Ok(None),
+            b"iCCP" => {
+                let mut chunk = head.to_vec();
+                file.by_ref().take(len + 4).read_to_end(&mut chunk)?;
+                if chunk.len() as u64 != len + 12 || !oversized(&chunk) {
+                    return Ok(None);
+                }
+                file.seek(SeekFrom::Start(0))?;
+                let mut whole = Vec::new();
+                file.read_to_end(&mut whole)?;
+                return Ok(without_oversized_iccp(&whole).map(|(png, _)| png));
+            }
+            _ => at = at.saturating_add(12 + len),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        c.extend_from_slice(&[0; 4]); // CRC (not checked here)
+        c
+    }
+
+    fn png_with_profile(inflated: usize) -> Vec<u8> {
+        let mut z = fdeflate::Compressor::new(Vec::new()).unwrap();
+        z.write_data(&vec![0u8; inflated]).unwrap();
+        let stream = z.finish().unwrap();
+        let mut iccp = b"p\0\0".to_vec();
+        iccp.extend_from_slice(&stream);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]));
+        png.extend(chunk(b"iCCP", &iccp));
+        png.extend(chunk(b"IDAT", b"x"));
+        png.extend(chunk(b"IEND", b""));
+        png
+    }
+
+    #[test]
+    fn a_profile_inflating_past_the_cap_is_dropped_and_one_within_it_kept() {
+        let bomb = png_with_profile(MAX_ICC_BYTES + 1);
+        let (stripped, why) = without_oversized_iccp(&bomb).expect("dropped");
+        assert!(why.contains("16 MiB"), "{why}");
+        assert!(iccp_chunk(&stripped).is_none());
+        assert!(stripped.windows(4).any(|w| w == b"IDAT"));
+        assert_eq!(
+            without_oversized_iccp(&png_with_profile(MAX_ICC_BYTES)),
+            None
+        );
+        assert_eq!(without_oversized_iccp(&png_with_profile(3000)), None);
+        let from_file = file_without_oversized_iccp(&mut std::io::Cursor::new(&bomb));
+        assert_eq!(from_file.unwrap(), Some(stripped));
+        let small = png_with_profile(3000);
+        let from_file = file_without_oversized_iccp(&mut std::io::Cursor::new(&small));
+        assert_eq!(from_file.unwrap(), None);
+    }
+}
