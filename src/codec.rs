@@ -180,10 +180,8 @@ pub(crate) fn decode_bytes_noting(
             "truncated JPEG file: no end-of-image marker after the last scan".into(),
         ));
     }
-    if let Some((w, h)) = webp::side_misread(bytes).filter(|_| format == image::ImageFormat::WebP) {
-        return Err(DecodeError(format!(
-            "lossless WebP of {w}x{h}: the WebP decoder (image-webp 0.2.4) cannot read a side of 16384 pixels; sides up to 16383 are decoded"
-        )));
+    if let Some(side) = webp::side_misread(bytes).filter(|_| format == image::ImageFormat::WebP) {
+        return Err(webp::misread_error(side));
     }
     if format == image::ImageFormat::Jpeg {
         if let Some(decoded) = cmyk::decode(bytes, max_pixels)? {

@@ -554,3 +554,21 @@ fn a_png_whose_colour_profile_is_a_decompression_bomb_is_drawn_as_srgb_with_a_wa
         }
     }
 }
+
+/// A lossless WebP 16384 pixels wide: probing its header (as thumbnails
+/// and off-canvas layers do) says what decoding says, not "no pixels".
+#[test]
+fn a_lossless_webp_16384_wide_is_refused_by_its_probe_as_by_its_decode() {
+    let hex = "524946461a000000574542505650384c0d0000002fffffff1f071011118888fe0700";
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.webp");
+    std::fs::write(&path, &bytes).unwrap();
+    let probed = impasto::codec::probe_file(&path, u64::MAX).unwrap_err().0;
+    assert!(probed.contains("16384x16384"), "{probed}");
+    let decoded = impasto::codec::decode_file(&path, u64::MAX).unwrap_err().0;
+    assert_eq!(probed, decoded);
+}

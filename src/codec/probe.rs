@@ -25,9 +25,13 @@ pub(crate) fn probe_file_format(
     // The format comes from the first bytes, never the extension, as in
     // `decode_file`.
     let mut file = std::fs::File::open(path).map_err(read_err)?;
-    let mut head = [0u8; 32];
+    let mut head = [0u8; 4096];
     let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
     let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
+    // As `decode_file` says it (the decoder reads the side as 0).
+    if let Some(side) = super::webp::side_misread(&head[..n]) {
+        return Err(super::webp::misread_error(side));
+    }
     // A PNG whose profile is a decompression bomb is probed without it,
     // as it is decoded (`png_iccp`).
     let stripped = match format {

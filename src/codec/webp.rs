@@ -120,6 +120,13 @@ pub(crate) fn side_misread(bytes: &[u8]) -> Option<(u32, u32)> {
     }
 }
 
+/// The error for a lossless WebP [`side_misread`] found, of `w` x `h`.
+pub(crate) fn misread_error((w, h): (u32, u32)) -> super::DecodeError {
+    super::DecodeError(format!(
+        "lossless WebP of {w}x{h}: the WebP decoder (image-webp 0.2.4) cannot read a side of 16384 pixels; sides up to 16383 are decoded"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
