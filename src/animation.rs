@@ -145,8 +145,7 @@ impl Renderer {
         // cancel stops the frame being drawn and the rest fail unrendered.
         let mut failed = None;
         self.render_each_with(&scenes, &assets, options, |_, r| match r {
-            Ok(img) if failed.is_none() => frames.push(img),
-            Ok(_) => {}
+            Ok(img) => frames.push(img),
             Err(e) => failed = failed.take().or(Some(e)),
         });
         if let Some(e) = failed {

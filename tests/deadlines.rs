@@ -22,6 +22,18 @@ fn compute_bomb() -> Scene {
     Scene::from_value(&json!({"width": 8192, "height": 8192, "layers": layers})).unwrap()
 }
 
+/// 40 rotated, rounded full-canvas layers on 2048 x 2048: seconds of work
+/// on a software rasterizer such as lavapipe, or on two cores.
+fn heavy_2048() -> Scene {
+    let layers: Vec<_> = (0..40)
+        .map(|i| {
+            json!({"type": "rect", "color": "#33669980", "rotate": i as f64 * 0.7,
+                   "corner_radius": 40, "blend": "multiply"})
+        })
+        .collect();
+    Scene::from_value(&json!({"width": 2048, "height": 2048, "layers": layers})).unwrap()
+}
+
 fn renderer() -> Renderer {
     Renderer::new(Backend::Cpu)
         .unwrap()
@@ -135,16 +147,7 @@ fn a_gpu_render_past_its_deadline_stops_waiting_and_the_renderer_renders_on() {
         eprintln!("skipped: no GPU adapter (CI=true makes this a failure)");
         return;
     };
-    // 40 rotated, rounded full-canvas layers on 2048 x 2048: seconds of
-    // work on a software rasterizer such as lavapipe.
-    let layers: Vec<_> = (0..40)
-        .map(|i| {
-            json!({"type": "rect", "color": "#33669980", "rotate": i as f64 * 0.7,
-                   "corner_radius": 40, "blend": "multiply"})
-        })
-        .collect();
-    let heavy =
-        Scene::from_value(&json!({"width": 2048, "height": 2048, "layers": layers})).unwrap();
+    let heavy = heavy_2048();
     let timeout = Duration::from_millis(50);
     let start = std::time::Instant::now();
     let result = gpu.render_with(
@@ -302,15 +305,7 @@ fn a_run_cancelled_after_its_first_scene_gives_every_later_scene_cancelled_once(
 fn a_run_past_its_deadline_stops_the_scene_at_hand_and_renders_no_more() {
     // Three scenes of seconds each on two cores or on lavapipe: without
     // the run's deadline they would all be rendered.
-    let layers: Vec<_> = (0..40)
-        .map(|i| {
-            json!({"type": "rect", "color": "#33669980", "rotate": i as f64 * 0.7,
-                   "corner_radius": 40, "blend": "multiply"})
-        })
-        .collect();
-    let heavy =
-        Scene::from_value(&json!({"width": 2048, "height": 2048, "layers": layers})).unwrap();
-    let scenes = vec![heavy; 3];
+    let scenes = vec![heavy_2048(); 3];
     for (name, r) in cpu_and_gpu() {
         let options = RenderOptions::with_timeout(Duration::from_millis(50));
         let deadline = options.deadline.unwrap();

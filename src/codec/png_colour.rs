@@ -71,22 +71,38 @@ struct Chunks {
     chrm: Option<[u32; 8]>,
 }
 
-fn be32(b: &[u8]) -> u32 {
+pub(super) fn be32(b: &[u8]) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
 
-/// Walks the chunks before `IDAT` (colour chunks must come before it);
-/// a malformed stream just ends the walk (the decoder reports it).
+/// The chunks of `png` before its image data (`IDAT` or `IEND`; colour
+/// chunks must come before it), each its type and where its data is; a
+/// malformed stream just ends the walk (the decoder reports it).
+pub(super) fn chunks_before_data(
+    png: &[u8],
+) -> impl Iterator<Item = ([u8; 4], std::ops::Range<usize>)> + '_ {
+    let mut at = 8usize;
+    std::iter::from_fn(move || {
+        let head = png.get(at..at + 8)?;
+        let len = be32(head) as usize;
+        let data = at + 8..(at + 8).saturating_add(len);
+        png.get(data.clone())?;
+        let kind = [head[4], head[5], head[6], head[7]];
+        if &kind == b"IDAT" || &kind == b"IEND" {
+            return None;
+        }
+        at = data.end.saturating_add(4);
+        Some((kind, data))
+    })
+}
+
+/// The colour chunks before the image data.
 fn chunks(png: &[u8]) -> Chunks {
     let mut found = Chunks::default();
-    let mut at = 8;
-    while let Some(head) = png.get(at..at + 8) {
-        let len = be32(head) as usize;
-        let Some(data) = png.get(at + 8..(at + 8).saturating_add(len)) else {
-            break;
-        };
-        match &head[4..8] {
-            b"IDAT" | b"IEND" => break,
+    for (kind, range) in chunks_before_data(png) {
+        let data = &png[range];
+        let len = data.len();
+        match &kind {
             b"cICP" if len == 4 => found.cicp = Some([data[0], data[1], data[2], data[3]]),
             b"iCCP" => found.iccp = true,
             b"sRGB" => found.srgb = true,
@@ -100,7 +116,6 @@ fn chunks(png: &[u8]) -> Chunks {
             }
             _ => {}
         }
-        at = at.saturating_add(12 + len);
     }
     found
 }

@@ -10,23 +10,17 @@
 /// The largest ICC profile a PNG may carry (inflated).
 pub(crate) const MAX_ICC_BYTES: usize = 16 << 20;
 
-fn be32(b: &[u8]) -> usize {
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
-}
+use super::png_colour::{be32, chunks_before_data};
 
-/// Where `png`'s `iCCP` chunk is, whole (from its length field to its CRC),
-/// if it has one before its image data.
+/// Where the `iCCP` chunk of `png` (any other file: `None`) is, whole
+/// (from its length field to its CRC), if it has one before its image data.
 fn iccp_chunk(png: &[u8]) -> Option<std::ops::Range<usize>> {
-    let mut at = 8;
-    while let Some(head) = png.get(at..at + 8) {
-        let end = (at + 12).saturating_add(be32(head));
-        match &head[4..8] {
-            b"IDAT" | b"IEND" => return None,
-            b"iCCP" => return (end <= png.len()).then_some(at..end),
-            _ => at = end,
-        }
+    if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return None;
     }
-    None
+    let (_, data) = chunks_before_data(png).find(|(kind, _)| kind == b"iCCP")?;
+    let whole = data.start - 8..data.end.saturating_add(4);
+    (whole.end <= png.len()).then_some(whole)
 }
 
 /// Whether the profile in `chunk` (a whole `iCCP` chunk) inflates past
@@ -78,7 +72,7 @@ pub(crate) fn file_without_oversized_iccp(
         if file.read_exact(&mut head).is_err() {
             return Ok(None);
         }
-        let len = be32(&head) as u64;
+        let len = u64::from(be32(&head));
         match &head[4..8] {
             b"IDAT" | b"IEND" => return Ok(None),
             b"iCCP" => {

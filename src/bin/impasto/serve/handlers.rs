@@ -48,12 +48,13 @@ pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: N
             }
         }
     }
+    let reason = response.extensions().get::<Reason>().copied();
     // A client gone before its body arrived gets no answer to count.
-    if response.extensions().get::<Reason>() != Some(&Reason::ClientGone) {
+    if reason != Some(Reason::ClientGone) {
         state.metrics.count_status(response.status().as_u16());
     }
-    if let Some(reason) = response.extensions().get::<Reason>() {
-        state.metrics.reject(*reason);
+    if let Some(reason) = reason {
+        state.metrics.reject(reason);
     }
     // An image's bytes of the memory budget, held until it is written.
     let held = response.extensions_mut().remove::<Arc<Held>>();
