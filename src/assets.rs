@@ -40,6 +40,11 @@ pub(crate) struct Resolved {
     /// a scene's text out on the thread that resolves it ahead
     /// (`crate::text::FittedAhead`). Empty otherwise.
     pub fitted: crate::text::FittedAhead,
+    /// The memory the decodes held at their peak as counted toward
+    /// `max_render_bytes` (the canvas, the images held, and what the files
+    /// decoded at once hold while decoding: `codec::decode_cost`); 0 when
+    /// nothing was decoded.
+    pub decode_peak: u64,
 }
 
 /// Decoded images supplied in memory, by the `src` names scenes use for
@@ -206,7 +211,8 @@ impl Assets {
             .map(Path::to_path_buf)
             .or_else(|| scene.base_dir.clone())
             .unwrap_or_else(|| PathBuf::from("."));
-        let images = self.load_images(scene, &root, limits, cache, shrink_on_load, stop)?;
+        let (images, decode_peak) =
+            self.load_images(scene, &root, limits, cache, shrink_on_load, stop)?;
         warnings.extend(colour_warnings(scene, &images));
         // In layer order (stable: a layer's own warnings keep theirs).
         warnings.sort_by_key(|w| w.layer());
@@ -215,6 +221,7 @@ impl Assets {
             text,
             warnings,
             fitted: Default::default(),
+            decode_peak,
         })
     }
 
@@ -223,7 +230,9 @@ impl Assets {
     /// decoded once, shrunk on load (with `shrink_on_load`) only as far as
     /// its largest use allows; a decoding error names the first layer that
     /// uses it. A file drawn only by layers wholly off the canvas has its
-    /// header checked but is not decoded (those layers get `None`).
+    /// header checked but is not decoded (those layers get `None`). With
+    /// the images, the memory the decodes held at their peak
+    /// ([`Resolved::decode_peak`]).
     fn load_images(
         &self,
         scene: &Scene,
@@ -232,7 +241,7 @@ impl Assets {
         cache: &AssetCache,
         shrink_on_load: ShrinkOnLoad,
         stop: &Stop<'_>,
-    ) -> Result<Vec<Option<SourceImage>>, Error> {
+    ) -> Result<(Vec<Option<SourceImage>>, u64), Error> {
         let max_pixels = limits.max_image_pixels;
         let loc = |index| Location::Layer {
             index,
@@ -379,39 +388,49 @@ impl Assets {
         };
         // Memory: the images decoded, with the canvas and its encoding copy,
         // must fit `max_render_bytes` (the plan's estimate counts these and
-        // more, but only once everything is decoded). When the misses'
-        // sizes, read from their headers (a JPEG at the scale it will be
-        // decoded at), fit, they decode at once;
+        // more, but only once everything is decoded), and so must each
+        // decode's own peak (`codec::decode_cost`: the file read, the
+        // decoder's buffers, the result), predicted from the file's header.
+        // When the misses' peaks fit together, they decode at once;
         // otherwise the files are taken one after another, in file order
-        // (from the cache or decoded), and the first whose pixels bring
-        // the sum over the limit is refused, so no more than one image past
-        // the limit is ever decoded, and the refusal names the same file
-        // whatever the timing or what the cache held; a file decoded whole
-        // whatever its use (all but JPEG) is refused from its header.
+        // (from the cache or decoded): a file whose decode would not fit
+        // beside what is held is refused before it is decoded, and one
+        // whose pixels bring the sum over the limit (a JPEG's scale may
+        // differ from the prediction) after, so the refusal names the same
+        // file whatever the timing or what the cache held.
         let canvas = 2 * u64::from(scene.width) * u64::from(scene.height) * 4;
         let budget = limits.max_render_bytes;
-        let over_budget = |k: usize, total: u64| {
+        let over_budget = |k: usize, total: u64, peak: Option<u64>| {
             let (_, src, layers) = &files[k];
-            let message = format!(
-                "{src:?}: decoded, it brings the scene's images and canvas to about {} of memory, over the limit of {} (max_render_bytes)",
-                crate::plan::memory::mib(total),
-                crate::plan::memory::mib(budget)
-            );
+            let mib = crate::plan::memory::mib;
+            let message = match peak {
+                Some(peak) => format!(
+                    "{src:?}: decoding it needs about {} of memory at its peak (the file, the decoder's buffers and its pixels), which with the scene's other images and canvas comes to about {}, over the limit of {} (max_render_bytes)",
+                    mib(peak),
+                    mib(total),
+                    mib(budget)
+                ),
+                None => format!(
+                    "{src:?}: decoded, it brings the scene's images and canvas to about {} of memory, over the limit of {} (max_render_bytes)",
+                    mib(total),
+                    mib(budget)
+                ),
+            };
             Error::over_memory(loc(layers[0]), Some("src"), message, total, budget)
         };
         // Each file to decode: its header read once, for both paths.
-        let expected: Vec<Expected> = to_decode
+        let expected: Vec<codec::DecodeCost> = to_decode
             .iter()
             .map(|(k, _)| {
                 let ((path, _), _, layers) = &files[*k];
-                Expected::of(path, max_pixels, choose_for(layers))
+                expected_cost(path, max_pixels, choose_for(layers))
             })
             .collect();
-        let fits = to_decode.is_empty() || {
-            let held: u64 = decoded.iter().flatten().map(source_bytes).sum();
-            let misses: u64 = expected.iter().map(|e| e.bytes).sum();
-            canvas.saturating_add(held).saturating_add(misses) <= budget
-        };
+        let held: u64 = decoded.iter().flatten().map(source_bytes).sum();
+        let peaks: u64 = expected.iter().map(|e| e.peak).sum();
+        let at_once = canvas.saturating_add(held).saturating_add(peaks);
+        let fits = to_decode.is_empty() || at_once <= budget;
+        let mut decode_peak = if to_decode.is_empty() { 0 } else { at_once };
         let done: Vec<(usize, SourceImage)> = if fits && to_decode.len() > 1 {
             // Every result kept, then the first error in layer order: a
             // `Result` collected in parallel is whichever error a thread
@@ -426,20 +445,20 @@ impl Assets {
                 .collect::<Result<_, _>>()?
         } else {
             let mut total = canvas;
-            let mut todo: Vec<Option<(ToDecode, Expected)>> =
+            let mut todo: Vec<Option<(ToDecode, codec::DecodeCost)>> =
                 (0..files.len()).map(|_| None).collect();
             for ((k, t), e) in to_decode.into_iter().zip(expected) {
                 todo[k] = Some((t, e));
             }
             let mut done = Vec::with_capacity(files.len());
+            decode_peak = 0;
             for (k, t) in todo.into_iter().enumerate() {
                 let bytes = match t {
-                    // A file decoded whole whatever its use (all but JPEG)
-                    // is refused from its header, before it is decoded.
-                    Some((_, e)) if e.whole && total.saturating_add(e.bytes) > budget => {
-                        return Err(over_budget(k, total.saturating_add(e.bytes)));
+                    Some((_, e)) if total.saturating_add(e.peak) > budget => {
+                        return Err(over_budget(k, total.saturating_add(e.peak), Some(e.peak)));
                     }
-                    Some((t, _)) => {
+                    Some((t, e)) => {
+                        decode_peak = decode_peak.max(total + e.peak);
                         let (k, img) = decode((k, t))?;
                         let bytes = source_bytes(&img);
                         done.push((k, img));
@@ -449,7 +468,7 @@ impl Assets {
                 };
                 total = total.saturating_add(bytes);
                 if total > budget {
-                    return Err(over_budget(k, total));
+                    return Err(over_budget(k, total, None));
                 }
             }
             done
@@ -462,40 +481,29 @@ impl Assets {
                 images[index].clone_from(&img);
             }
         }
-        Ok(images)
+        Ok((images, decode_peak))
     }
 }
 
-/// What an image file is expected to decode to, from its header: a JPEG
-/// at the scale the chooser picks for its natural size (shrink-on-load),
-/// any other format whole (`whole`: exactly these bytes, whatever its use);
-/// 0 bytes when the header cannot be read (the decode says why).
-struct Expected {
-    bytes: u64,
-    whole: bool,
-}
-
-impl Expected {
-    fn of(path: &Path, max_pixels: u64, choose: impl Fn((u32, u32)) -> Pick) -> Expected {
-        let Ok((format, (w, h))) = codec::probe_file_format(path, max_pixels) else {
-            return Expected {
-                bytes: 0,
-                whole: false,
-            };
-        };
-        if format != image::ImageFormat::Jpeg {
-            return Expected {
-                bytes: u64::from(w) * u64::from(h) * 4,
-                whole: true,
-            };
-        }
-        let e = u64::from(choose((w, h)).eighths);
-        let scaled = |side: u32| (u64::from(side) * e).div_ceil(8);
-        Expected {
-            bytes: scaled(w) * scaled(h) * 4,
-            whole: false,
-        }
-    }
+/// What decoding an image file is expected to take, from its header
+/// ([`codec::decode_cost`]): a JPEG at the scale the chooser picks for its
+/// natural size (shrink-on-load), any other format whole. Nothing when the
+/// header cannot be read (the decode says why).
+fn expected_cost(
+    path: &Path,
+    max_pixels: u64,
+    choose: impl Fn((u32, u32)) -> Pick,
+) -> codec::DecodeCost {
+    let Ok(probed) = codec::probe_header(path, max_pixels) else {
+        return codec::DecodeCost { result: 0, peak: 0 };
+    };
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let eighths = if probed.format == image::ImageFormat::Jpeg {
+        choose(probed.shown()).eighths
+    } else {
+        shrink::FULL
+    };
+    codec::decode_cost(path, &probed, len, eighths)
 }
 
 /// The bytes of a decoded image's pixels.

@@ -21,17 +21,20 @@ mod anim_out;
 mod apng;
 mod avif;
 mod cmyk;
+mod decode_cost;
+pub(crate) use decode_cost::{decode_cost, DecodeCost};
 mod gif;
 pub(crate) mod icc;
 pub(crate) mod jpeg;
 pub(crate) mod jpeg_blocks;
 mod jpeg_headers;
-pub(crate) use jpeg_headers::{open as open_jpeg, Opened as OpenedJpeg};
+pub(crate) use jpeg_headers::{broken_icc, open as open_jpeg, Opened as OpenedJpeg};
 mod jpeg_layout;
 pub(crate) use jpeg_layout::{jpeg_decoder_rgba, luma_is_coarser};
 mod output;
 mod png_colour;
 mod png_iccp;
+mod png_rows;
 mod probe;
 mod quantize;
 pub(crate) mod reduced_jpeg;
@@ -49,7 +52,7 @@ pub(crate) use output::{
 };
 pub use output::{encode, encode_avif_at_speed, output_target, save, save_as, OutputFormat};
 pub use probe::probe_file;
-pub(crate) use probe::probe_file_format;
+pub(crate) use probe::{probe_file_format, probe_header, Probed};
 
 /// Why a file could not be decoded (the renderer adds layer and field).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,7 +80,12 @@ pub(crate) fn read_image_file(
     let mut file = std::fs::File::open(path).map_err(read_err)?;
     let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
     let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
-    let mut bytes = head[..n].to_vec();
+    // Room for the whole file at once (and the byte past it that ends
+    // the read): grown by doubling, the buffer reached twice the file's
+    // size, which the decode's memory estimate counts once.
+    let len = file.metadata().map_or(0, |m| m.len()).min(max_bytes);
+    let mut bytes = Vec::with_capacity(usize::try_from(len).map_or(0, |l| l.saturating_add(1)));
+    bytes.extend_from_slice(&head[..n]);
     // One byte past the limit tells a file over it from one at it.
     let rest = max_bytes.saturating_sub(n as u64).saturating_add(1);
     file.take(rest).read_to_end(&mut bytes).map_err(read_err)?;
@@ -155,6 +163,20 @@ pub(crate) fn decode_bytes_noting(
     bytes: &[u8],
     max_pixels: u64,
 ) -> Result<(RgbaImage, Option<String>), DecodeError> {
+    let (img, note) = decode_noting(bytes, max_pixels)?;
+    // A JPEG whose profile lost a segment: every decoder gives none.
+    let note = match note {
+        None if bytes.starts_with(&[0xFF, 0xD8]) => broken_icc(bytes),
+        note => note,
+    };
+    Ok((img, note))
+}
+
+/// [`decode_bytes_noting`] but for a JPEG's incomplete profile.
+fn decode_noting(
+    bytes: &[u8],
+    max_pixels: u64,
+) -> Result<(RgbaImage, Option<String>), DecodeError> {
     if bytes.starts_with(b"GIF8") {
         // The first frame as browsers composite it (transparent canvas).
         gif::scan(bytes, max_pixels)?;
@@ -191,9 +213,24 @@ pub(crate) fn decode_bytes_noting(
             return Ok(decoded);
         }
     }
-    let mut limits = image::Limits::default();
     // The decoder's own allocation limit backs up the pixel check below.
-    limits.max_alloc = Some(max_pixels.saturating_mul(16).max(64 << 20));
+    let max_alloc = max_pixels.saturating_mul(16).max(64 << 20);
+    if format == image::ImageFormat::Png {
+        let alloc = usize::try_from(max_alloc).unwrap_or(usize::MAX);
+        if let Some(streamed) = png_rows::decode(bytes, max_pixels, alloc) {
+            let s = streamed?;
+            return Ok(finish_png(
+                bytes,
+                s.image,
+                s.layout,
+                s.orientation,
+                s.icc,
+                bomb,
+            ));
+        }
+    }
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_alloc);
     let mut reader = reader;
     reader.limits(limits);
     let mut decoder = reader
@@ -214,25 +251,48 @@ pub(crate) fn decode_bytes_noting(
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     // A profile the decoder cannot even extract is no profile: sRGB.
     let embedded = decoder.icc_profile().ok().flatten();
-    let mut source = icc_source(decoder.color_type());
-    let (profile, note) = if format == image::ImageFormat::Png {
-        let c = png_colour::colour(bytes, embedded);
-        if c.made {
-            // Made from code points or chunks: an RGB profile, which
-            // applies to grey expanded to RGB as well.
-            source = icc::Source::Rgb;
-        }
-        (c.profile, c.ignored)
-    } else {
-        (embedded, None)
-    };
+    let layout = decoder.color_type();
     let img = DynamicImage::from_decoder(decoder)
         .map_err(|e| DecodeError(format!("truncated or corrupt {fmt} file: {e}")))?;
-    let mut img = DynamicImage::ImageRgba8(into_rgba8(img));
+    let img = into_rgba8(img);
+    if format == image::ImageFormat::Png {
+        return Ok(finish_png(bytes, img, layout, orientation, embedded, bomb));
+    }
+    let mut img = oriented(img, orientation);
+    let why = icc::to_srgb(&mut img, embedded.as_deref(), icc_source(layout));
+    Ok((img, join_notes(bomb, why)))
+}
+
+/// `img` with `orientation` applied.
+fn oriented(img: RgbaImage, orientation: image::metadata::Orientation) -> RgbaImage {
+    let mut img = DynamicImage::ImageRgba8(img);
     img.apply_orientation(orientation);
-    let mut img = img.into_rgba8();
-    let why = icc::to_srgb(&mut img, profile.as_deref(), source);
-    Ok((img, join_notes(join_notes(bomb, note), why)))
+    img.into_rgba8()
+}
+
+/// A decoded PNG (`bytes`, decoded from `layout` to `img`) oriented and
+/// converted to sRGB through its `iCCP` profile `embedded` or the profile
+/// its colour chunks make (`png_colour`), with the notes of what was
+/// ignored after `note`.
+fn finish_png(
+    bytes: &[u8],
+    img: RgbaImage,
+    layout: image::ColorType,
+    orientation: image::metadata::Orientation,
+    embedded: Option<Vec<u8>>,
+    note: Option<String>,
+) -> (RgbaImage, Option<String>) {
+    let c = png_colour::colour(bytes, embedded);
+    // Made from code points or chunks: an RGB profile, which applies to
+    // grey expanded to RGB as well.
+    let source = if c.made {
+        icc::Source::Rgb
+    } else {
+        icc_source(layout)
+    };
+    let mut img = oriented(img, orientation);
+    let why = icc::to_srgb(&mut img, c.profile.as_deref(), source);
+    (img, join_notes(join_notes(note, c.ignored), why))
 }
 
 /// `img` as 8-bit RGBA, the same pixels `DynamicImage::into_rgba8` gives:

@@ -22,7 +22,10 @@ pub struct Limits {
     /// Most memory one render may need, in bytes, as estimated once its
     /// images are decoded and before any layer is painted: the canvas, the
     /// decoded images, every resampled image and text raster, and the
-    /// working buffers of every thread. Default 1 GiB (a 1080x1350 poster
+    /// working buffers of every thread; and before each image file is
+    /// decoded, what its decode holds at its peak (the file, the decoder's
+    /// buffers, the result), predicted from its header, beside the canvas
+    /// and the images already held. Default 1 GiB (a 1080x1350 poster
     /// needs about 30 MiB; a full 16384x16384 canvas alone needs 2 GiB).
     pub max_render_bytes: u64,
     /// Most frames in one animated source (GIF, APNG, animated WebP) or in

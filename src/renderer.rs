@@ -521,8 +521,10 @@ impl Renderer {
 
     /// The memory a render of `scene` would need at its peak, in bytes, as
     /// [`Limits::max_render_bytes`] counts it: its images are decoded (and
-    /// kept in the decoded-asset cache) to know it, nothing is painted. A
-    /// service can reserve this much before rendering.
+    /// kept in the decoded-asset cache) to know it, nothing is painted. The
+    /// larger of the painting's peak and the decodes' (should the render
+    /// decode its files again). A service can reserve this much before
+    /// rendering.
     pub fn estimate_render_bytes(&self, scene: &Scene, assets: &Assets) -> Result<u64, Error> {
         self.estimate_render_bytes_with(scene, assets, None, &RenderOptions::default())
     }
@@ -551,11 +553,14 @@ impl Renderer {
             let fill = self.placed_for(&plan, false).map_or(0, |p| p.fill_bytes());
             // As `check_memory`: the cache is filled only within the limit.
             let with_fill = estimate.total.saturating_add(fill);
-            Ok(if with_fill <= self.limits.max_render_bytes {
+            let painting = if with_fill <= self.limits.max_render_bytes {
                 with_fill
             } else {
                 estimate.total
-            })
+            };
+            // The decodes' peak, should the render decode its files again
+            // (the decoded-asset cache keeping none of them).
+            Ok(painting.max(resolved.decode_peak))
         })
     }
 

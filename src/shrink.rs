@@ -304,7 +304,8 @@ fn decode_jpeg_scaled(
     } else {
         codec::icc::Source::Rgb
     };
-    let note = codec::icc::to_srgb(&mut image, profile.as_deref(), source);
+    let note = codec::icc::to_srgb(&mut image, profile.as_deref(), source)
+        .or_else(|| codec::broken_icc(bytes));
     Ok(Some(Decoded {
         image,
         natural,

@@ -542,3 +542,46 @@ fn an_ignored_profile_is_a_render_warning_naming_the_layer_and_file() {
             .starts_with("layer 1 (image): field \"src\": \"broken.png\""));
     }
 }
+
+#[test]
+fn a_jpeg_whose_profile_lost_a_segment_is_drawn_as_srgb_with_a_warning() {
+    use impasto::{Assets, Backend, RenderOptions, Renderer, Scene, Warning};
+    let dir = tempfile::tempdir().unwrap();
+    // The fixture's profile is one APP2 segment, "1 of 1": said to be one
+    // of two, the second is missing.
+    let mut jpeg = std::fs::read(fixture("display-p3.jpg")).unwrap();
+    let at = jpeg
+        .windows(12)
+        .position(|w| w == b"ICC_PROFILE\0")
+        .unwrap();
+    assert_eq!(jpeg[at + 12..at + 14], [1, 1]);
+    jpeg[at + 13] = 2;
+    std::fs::write(dir.path().join("cut.jpg"), &jpeg).unwrap();
+    let renderer = Renderer::new(Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false);
+    // Drawn whole (the full-size decoder) and at a quarter (shrink-on-load).
+    for (w, h) in [(160, 16), (40, 4)] {
+        let mut scene = Scene::from_json(&format!(
+            r#"{{ "width": {w}, "height": {h}, "layers": [
+                {{ "type": "image", "src": "cut.jpg", "fit": "fill" }} ] }}"#
+        ))
+        .unwrap();
+        scene.base_dir = Some(dir.path().to_path_buf());
+        let rendered = renderer
+            .render_report(&scene, &Assets::new(), &RenderOptions::default())
+            .unwrap();
+        match rendered.warnings.as_slice() {
+            [Warning::ColourProfileIgnored {
+                layer: 0,
+                src,
+                reason,
+            }] => {
+                assert_eq!(src, "cut.jpg");
+                assert!(reason.contains("incomplete"), "{reason}");
+                assert!(reason.contains("segments 1 of the 2"), "{reason}");
+            }
+            other => panic!("{w}x{h}: {other:?}"),
+        }
+    }
+}

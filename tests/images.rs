@@ -414,11 +414,11 @@ fn cpu_with_memory_limit(root: &std::path::Path, max_render_bytes: u64) -> impas
 }
 
 /// Decoded images count against `max_render_bytes` as they are read: when
-/// their full sizes (from the headers) may not fit, files are taken one
-/// after another and the first that brings images and canvas over the
-/// limit is refused, naming its layer (a PNG, decoded whole whatever its
-/// use, from its header, undecoded); the files after it are not decoded.
-/// Within the limit the same scene renders.
+/// their decodes' peaks (from the headers) may not fit together, files are
+/// taken one after another and the first whose decode would not fit beside
+/// the images held and the canvas is refused from its header, undecoded,
+/// naming its layer; the files after it are not decoded. Within the limit
+/// the same scene renders.
 #[test]
 fn images_past_the_render_memory_limit_are_refused_before_the_rest_are_decoded() {
     let dir = tempfile::tempdir().unwrap();

@@ -25,6 +25,12 @@ impl<'a> Frame<'a> {
         self.from.get(9).copied()
     }
 
+    /// Bits per sample (8, or 12 in extended frames).
+    pub fn precision(&self) -> Option<u8> {
+        // FF Cn, length (2), precision.
+        self.from.get(4).copied()
+    }
+
     /// `(h, v)` sampling factors per component, in frame order; `None`
     /// when the header is cut short.
     pub fn factors(&self) -> Option<Vec<(u8, u8)>> {
@@ -73,6 +79,52 @@ pub(crate) fn frame(bytes: &[u8]) -> Option<Frame<'_>> {
             _ => at += 2 + usize::from(u16::from_be_bytes([hi, lo])),
         }
     }
+}
+
+/// Why the ICC profile a JPEG splits across `APP2` segments cannot be put
+/// together (a segment missing, or their counts disagreeing), in words for
+/// the `colour_profile_ignored` warning; `None` when it has no such
+/// segments or they are whole. Every decoder then gives no profile, and
+/// the pixels are taken as sRGB.
+pub(crate) fn broken_icc(bytes: &[u8]) -> Option<String> {
+    let mut at = 2;
+    // (sequence number, count) of each ICC segment, in file order.
+    let mut segments: Vec<(u8, u8)> = Vec::new();
+    while let Some(&[0xFF, marker, hi, lo]) = bytes.get(at..at + 4) {
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        match marker {
+            0xFF => {
+                at += 1;
+                continue;
+            }
+            0xDA | 0xD9 => break,
+            0xE2 => {
+                let body = bytes.get(at + 4..at + 2 + len).unwrap_or(&[]);
+                if let Some(&[seq, count, ..]) = body.strip_prefix(b"ICC_PROFILE\0") {
+                    segments.push((seq, count));
+                }
+            }
+            _ => {}
+        }
+        at += 2 + len;
+    }
+    let &(_, count) = segments.first()?;
+    let whole = segments.iter().all(|&(_, c)| c == count)
+        && usize::from(count) == segments.len()
+        && (1..=count).all(|n| segments.iter().any(|&(s, _)| s == n));
+    if whole {
+        return None;
+    }
+    let mut present: Vec<u8> = segments.iter().map(|&(s, _)| s).collect();
+    present.sort_unstable();
+    let list = present
+        .iter()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(format!(
+        "its ICC profile is incomplete: the file has segments {list} of the {count} it declares"
+    ))
 }
 
 /// `jpeg-decoder` with the headers of a file read, and what they say.
@@ -129,6 +181,30 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Option<Opened<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SOI, then `APP2` ICC segments `(seq, count)`, then SOS.
+    fn with_icc(segments: &[(u8, u8)]) -> Vec<u8> {
+        let mut b = vec![0xFF, 0xD8];
+        for &(seq, count) in segments {
+            let body = [b"ICC_PROFILE\0".as_slice(), &[seq, count], b"data"].concat();
+            b.extend_from_slice(&[0xFF, 0xE2]);
+            b.extend_from_slice(&(body.len() as u16 + 2).to_be_bytes());
+            b.extend_from_slice(&body);
+        }
+        b.extend_from_slice(&[0xFF, 0xDA, 0, 2, 0xFF, 0xD9]);
+        b
+    }
+
+    #[test]
+    fn an_icc_profile_with_a_segment_missing_is_reported() {
+        assert_eq!(broken_icc(&with_icc(&[])), None);
+        assert_eq!(broken_icc(&with_icc(&[(1, 1)])), None);
+        assert_eq!(broken_icc(&with_icc(&[(2, 2), (1, 2)])), None);
+        let e = broken_icc(&with_icc(&[(1, 3), (3, 3)])).unwrap();
+        assert!(e.contains("segments 1, 3 of the 3"), "{e}");
+        assert!(broken_icc(&with_icc(&[(1, 2), (2, 3)])).is_some());
+        assert!(broken_icc(&with_icc(&[(1, 1), (1, 1)])).is_some());
+    }
 
     fn rgb_jpeg(w: u16, h: u16) -> Vec<u8> {
         let mut out = Vec::new();

@@ -21,6 +21,33 @@ pub(crate) fn probe_file_format(
     path: &Path,
     max_pixels: u64,
 ) -> Result<(image::ImageFormat, (u32, u32)), DecodeError> {
+    probe_header(path, max_pixels).map(|p| (p.format, p.shown()))
+}
+
+/// What an image file's header says, as [`probe_header`] reads it.
+pub(crate) struct Probed {
+    /// From the first bytes, never the extension.
+    pub format: image::ImageFormat,
+    /// Width and height of the raster as stored, before the orientation.
+    pub raw: (u32, u32),
+    /// The EXIF orientation (or PNG `eXIf`), applied after decoding.
+    pub orientation: image::metadata::Orientation,
+    /// The decoder's own pixel layout (a palette PNG's expanded one).
+    pub colour: image::ColorType,
+    /// The first bytes of the file (up to 4096).
+    pub head: Vec<u8>,
+}
+
+impl Probed {
+    /// The size shown once the orientation is applied.
+    pub fn shown(&self) -> (u32, u32) {
+        super::oriented_size(self.raw, self.orientation)
+    }
+}
+
+/// The header facts of [`probe_file_format`], with the orientation, the
+/// decoder's pixel layout and the file's first bytes.
+pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, DecodeError> {
     let read_err = |e: std::io::Error| DecodeError(format!("cannot read: {e}"));
     // The format comes from the first bytes, never the extension, as in
     // `decode_file`.
@@ -65,5 +92,11 @@ pub(crate) fn probe_file_format(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    Ok((format, super::oriented_size((w, h), orientation)))
+    Ok(Probed {
+        format,
+        raw: (w, h),
+        orientation,
+        colour: decoder.color_type(),
+        head: head[..n].to_vec(),
+    })
 }

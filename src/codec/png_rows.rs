@@ -1,0 +1,295 @@
+//! A still PNG decoded row by row straight into 8-bit RGBA: the peak is the
+//! file and the result (4 bytes a pixel) and one row, where decoding the
+//! whole image in its own layout and converting it held both (a 16-bit RGBA
+//! PNG 16 bytes a pixel, grey and alpha 10; measured in
+//! `tests/decode_memory.rs`). The pixels are exactly those of `image`'s
+//! decoder and conversion: the same `png` transformations (`EXPAND`), grey
+//! copied to red, green and blue, a missing alpha opaque, 16-bit samples
+//! rounded to 8 bits as `image` rounds them (`(v + 128) / 257`); the unit
+//! tests compare the two on every layout.
+//!
+//! Interlaced (Adam7) files are left to `image`'s decoder, which
+//! de-interlaces into a whole buffer, as are files whose header does not
+//! read (its error message is the one users see).
+
+use std::io::Cursor;
+
+use image::metadata::Orientation;
+use image::RgbaImage;
+use png::{BitDepth, ColorType, Transformations};
+
+use super::DecodeError;
+
+/// A PNG decoded to 8-bit RGBA, with what its header said.
+pub(super) struct Streamed {
+    pub image: RgbaImage,
+    /// The layout the decoder gave (as `image` names it), for the colour
+    /// profile's kind.
+    pub layout: image::ColorType,
+    pub orientation: Orientation,
+    pub icc: Option<Vec<u8>>,
+}
+
+/// The still PNG `bytes` decoded row by row, or `None` when it is interlaced,
+/// its header does not read, or it is over `max_pixels` or has no pixels
+/// (the caller's decoder refuses it with its message). `max_alloc` bounds
+/// the decoder's own buffers (text and profile chunks).
+pub(super) fn decode(
+    bytes: &[u8],
+    max_pixels: u64,
+    max_alloc: usize,
+) -> Option<Result<Streamed, DecodeError>> {
+    let mut decoder =
+        png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: max_alloc });
+    decoder.set_transformations(Transformations::EXPAND);
+    let mut reader = decoder.read_info().ok()?;
+    let info = reader.info();
+    let (w, h) = (info.width, info.height);
+    if info.interlaced || w == 0 || h == 0 || u64::from(w) * u64::from(h) > max_pixels {
+        return None;
+    }
+    let icc = info.icc_profile.as_ref().map(|p| p.to_vec());
+    let orientation = info
+        .exif_metadata
+        .as_ref()
+        .and_then(|e| Orientation::from_exif_chunk(e))
+        .unwrap_or(Orientation::NoTransforms);
+    let (colour, depth) = reader.output_color_type();
+    let layout = image_layout(colour, depth)?;
+    let mut image = RgbaImage::new(w, h);
+    let row_bytes = w as usize * 4;
+    let corrupt =
+        |e: png::DecodingError| DecodeError(format!("truncated or corrupt PNG file: {e}"));
+    for out in image.chunks_exact_mut(row_bytes) {
+        let row = match reader.next_row() {
+            Ok(Some(row)) => row,
+            Ok(None) => {
+                return Some(Err(DecodeError(
+                    "truncated or corrupt PNG file: fewer rows than its header says".into(),
+                )))
+            }
+            Err(e) => return Some(Err(corrupt(e))),
+        };
+        to_rgba8(row.data(), layout, out);
+    }
+    // The rest of the image data read to its end, as `image` does: a file
+    // cut after its last row's data (its checksum, or its end) is refused.
+    if let Err(e) = reader.next_row() {
+        return Some(Err(corrupt(e)));
+    }
+    Some(Ok(Streamed {
+        image,
+        layout,
+        orientation,
+        icc,
+    }))
+}
+
+/// `image`'s name for the decoder's output layout (after `EXPAND`, 8 or
+/// 16 bits, never indexed).
+fn image_layout(colour: ColorType, depth: BitDepth) -> Option<image::ColorType> {
+    use image::ColorType as I;
+    Some(match (colour, depth) {
+        (ColorType::Grayscale, BitDepth::Eight) => I::L8,
+        (ColorType::Grayscale, BitDepth::Sixteen) => I::L16,
+        (ColorType::GrayscaleAlpha, BitDepth::Eight) => I::La8,
+        (ColorType::GrayscaleAlpha, BitDepth::Sixteen) => I::La16,
+        (ColorType::Rgb, BitDepth::Eight) => I::Rgb8,
+        (ColorType::Rgb, BitDepth::Sixteen) => I::Rgb16,
+        (ColorType::Rgba, BitDepth::Eight) => I::Rgba8,
+        (ColorType::Rgba, BitDepth::Sixteen) => I::Rgba16,
+        _ => return None,
+    })
+}
+
+/// A 16-bit sample (big-endian, as PNG stores it) at 8 bits, rounded as
+/// `image` converts: `round(v * 255 / 65535)`.
+fn eight(hi: u8, lo: u8) -> u8 {
+    ((u32::from(u16::from_be_bytes([hi, lo])) + 128) / 257) as u8
+}
+
+/// One decoded row in `layout` into 8-bit RGBA `out`.
+fn to_rgba8(row: &[u8], layout: image::ColorType, out: &mut [u8]) {
+    use image::ColorType as I;
+    let px = out.chunks_exact_mut(4);
+    match layout {
+        I::L8 => px
+            .zip(row)
+            .for_each(|(o, &g)| o.copy_from_slice(&[g, g, g, 255])),
+        I::La8 => px
+            .zip(row.chunks_exact(2))
+            .for_each(|(o, s)| o.copy_from_slice(&[s[0], s[0], s[0], s[1]])),
+        I::Rgb8 => px
+            .zip(row.chunks_exact(3))
+            .for_each(|(o, s)| o.copy_from_slice(&[s[0], s[1], s[2], 255])),
+        I::Rgba8 => out.copy_from_slice(&row[..out.len()]),
+        I::L16 => px.zip(row.chunks_exact(2)).for_each(|(o, s)| {
+            let g = eight(s[0], s[1]);
+            o.copy_from_slice(&[g, g, g, 255]);
+        }),
+        I::La16 => px.zip(row.chunks_exact(4)).for_each(|(o, s)| {
+            let g = eight(s[0], s[1]);
+            o.copy_from_slice(&[g, g, g, eight(s[2], s[3])]);
+        }),
+        I::Rgb16 => px.zip(row.chunks_exact(6)).for_each(|(o, s)| {
+            o.copy_from_slice(&[eight(s[0], s[1]), eight(s[2], s[3]), eight(s[4], s[5]), 255]);
+        }),
+        I::Rgba16 => px.zip(row.chunks_exact(8)).for_each(|(o, s)| {
+            o.copy_from_slice(&[
+                eight(s[0], s[1]),
+                eight(s[2], s[3]),
+                eight(s[4], s[5]),
+                eight(s[6], s[7]),
+            ]);
+        }),
+        // `image_layout` gives no other.
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use image::{DynamicImage, ImageBuffer, ImageFormat};
+
+    use super::*;
+
+    /// `img` as PNG bytes.
+    fn png(img: &DynamicImage) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    /// A PNG written by the `png` crate itself: palette (with or without
+    /// transparency) and low bit depths, which `image` does not write.
+    fn raw_png(w: u32, h: u32, colour: ColorType, depth: BitDepth, palette: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut e = png::Encoder::new(&mut out, w, h);
+            e.set_color(colour);
+            e.set_depth(depth);
+            if palette {
+                e.set_palette(
+                    (0..=255u8)
+                        .flat_map(|i| [i, 255 - i, i / 2])
+                        .collect::<Vec<_>>(),
+                );
+                e.set_trns((0..=255u8).map(|i| i.wrapping_mul(7)).collect::<Vec<_>>());
+            }
+            let mut wr = e.write_header().unwrap();
+            let bits = match depth {
+                BitDepth::One => 1,
+                BitDepth::Two => 2,
+                BitDepth::Four => 4,
+                BitDepth::Eight => 8,
+                BitDepth::Sixteen => 16,
+            };
+            let row = (w as usize * colour.samples() * bits).div_ceil(8);
+            let data: Vec<u8> = (0..row * h as usize)
+                .map(|i| (i as u32).wrapping_mul(2654435761).rotate_right(13) as u8)
+                .collect();
+            wr.write_image_data(&data).unwrap();
+        }
+        out
+    }
+
+    /// What `image` makes of `bytes`: its decoder, then `into_rgba8`.
+    fn by_image(bytes: &[u8]) -> RgbaImage {
+        image::load_from_memory_with_format(bytes, ImageFormat::Png)
+            .unwrap()
+            .into_rgba8()
+    }
+
+    #[test]
+    fn every_layout_decodes_to_the_pixels_image_gives() {
+        let (w, h) = (37, 11);
+        let f = |x: u32, y: u32, c: u32| {
+            ((x * 97 + y * 31 + c * 53).wrapping_mul(2654435761) >> 7) as u16
+        };
+        let images = [
+            DynamicImage::ImageLuma8(ImageBuffer::from_fn(w, h, |x, y| {
+                image::Luma([f(x, y, 0) as u8])
+            })),
+            DynamicImage::ImageLumaA8(ImageBuffer::from_fn(w, h, |x, y| {
+                image::LumaA([f(x, y, 0) as u8, f(x, y, 1) as u8])
+            })),
+            DynamicImage::ImageRgb8(ImageBuffer::from_fn(w, h, |x, y| {
+                image::Rgb([f(x, y, 0) as u8, f(x, y, 1) as u8, f(x, y, 2) as u8])
+            })),
+            DynamicImage::ImageRgba8(ImageBuffer::from_fn(w, h, |x, y| {
+                image::Rgba([0, 1, 2, 3].map(|c| f(x, y, c) as u8))
+            })),
+            DynamicImage::ImageLuma16(ImageBuffer::from_fn(w, h, |x, y| image::Luma([f(x, y, 0)]))),
+            DynamicImage::ImageLumaA16(ImageBuffer::from_fn(w, h, |x, y| {
+                image::LumaA([f(x, y, 0), f(x, y, 1)])
+            })),
+            DynamicImage::ImageRgb16(ImageBuffer::from_fn(w, h, |x, y| {
+                image::Rgb([f(x, y, 0), f(x, y, 1), f(x, y, 2)])
+            })),
+            DynamicImage::ImageRgba16(ImageBuffer::from_fn(w, h, |x, y| {
+                image::Rgba([0, 1, 2, 3].map(|c| f(x, y, c)))
+            })),
+        ];
+        let mut files: Vec<Vec<u8>> = images.iter().map(png).collect();
+        for depth in [
+            BitDepth::One,
+            BitDepth::Two,
+            BitDepth::Four,
+            BitDepth::Eight,
+        ] {
+            files.push(raw_png(w, h, ColorType::Indexed, depth, true));
+            files.push(raw_png(w, h, ColorType::Grayscale, depth, false));
+        }
+        for (i, bytes) in files.iter().enumerate() {
+            let streamed = decode(bytes, u64::MAX, 1 << 26).unwrap().unwrap();
+            assert_eq!(streamed.image, by_image(bytes), "file {i}");
+        }
+    }
+
+    #[test]
+    fn a_truncated_file_is_an_error_not_grey_rows() {
+        let img = DynamicImage::ImageRgb8(ImageBuffer::from_fn(64, 64, |x, y| {
+            image::Rgb([(x * 3) as u8, (y * 5) as u8, (x ^ y) as u8])
+        }));
+        let bytes = png(&img);
+        for cut in [bytes.len() / 2, bytes.len() - 20] {
+            let e = decode(&bytes[..cut], u64::MAX, 1 << 26)
+                .unwrap()
+                .err()
+                .unwrap();
+            assert!(e.0.starts_with("truncated or corrupt PNG file"), "{}", e.0);
+        }
+    }
+
+    #[test]
+    fn interlaced_and_oversized_files_are_left_to_the_whole_image_decoder() {
+        let img = DynamicImage::ImageRgb8(ImageBuffer::from_pixel(8, 8, image::Rgb([1, 2, 3])));
+        assert!(decode(&png(&img), 63, 1 << 26).is_none());
+        // A 1x1 image is its own first Adam7 pass: the same data, with
+        // IHDR's interlace byte set (and its CRC mended; `png` writes no
+        // interlaced files).
+        let one = DynamicImage::ImageRgb8(ImageBuffer::from_pixel(1, 1, image::Rgb([1, 2, 3])));
+        let mut interlaced = png(&one);
+        interlaced[28] = 1;
+        let crc = crc32(&interlaced[12..29]);
+        interlaced[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(by_image(&interlaced).get_pixel(0, 0).0, [1, 2, 3, 255]);
+        assert!(decode(&interlaced, u64::MAX, 1 << 26).is_none());
+    }
+
+    /// PNG's CRC-32 of `bytes` (bit by bit: a few bytes here).
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in bytes {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+}
