@@ -1094,3 +1094,45 @@ fn a_render_error_in_a_field_filled_from_a_variable_names_the_variable_on_every_
         assert_eq!(failed["field"], "src", "{backend}: {failed}");
     }
 }
+
+#[test]
+fn a_json_lines_key_that_is_no_variable_is_warned_of_once_with_the_closest_name() {
+    let case = Case::new(TEMPLATE);
+    // "acent" is a misspelt optional variable: its row draws the default
+    // accent, so the user must hear of it; "note" is just extra data.
+    let rows = "{\"id\": \"a\", \"title\": \"A\", \"acent\": \"#000\"}\n\
+                {\"id\": \"b\", \"title\": \"B\", \"acent\": \"#111\", \"note\": \"x\"}\n";
+    let run = impasto_with_stdin(
+        &[
+            "batch",
+            "card.json",
+            "--data",
+            "-",
+            "--output",
+            "out/{{id}}.png",
+            "--backend",
+            "cpu",
+            "--no-system-fonts",
+            "--jobs",
+            "1",
+        ],
+        case.dir.path(),
+        rows.as_bytes(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(case.files("out").len(), 2);
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("is not a template variable"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "impasto: --data: row 1: \"acent\" is not a template variable and is ignored; did you mean \"accent\"?",
+            "impasto: --data: row 2: \"note\" is not a template variable and is ignored",
+        ],
+        "{}",
+        run.stderr
+    );
+}

@@ -193,6 +193,13 @@ impl Template {
         self.variables.iter().find(|v| v.name == name)
     }
 
+    /// The declared variable whose name is closest to `name` (at most two
+    /// edits away), for a "did you mean" hint on a misspelt name.
+    pub fn closest_variable(&self, name: &str) -> Option<&str> {
+        let names: Vec<&str> = self.variables.iter().map(|v| v.name.as_str()).collect();
+        crate::scene::closest(name, &names)
+    }
+
     /// Sets the folder the bound scenes' image paths are relative to
     /// (by default the template file's folder).
     pub fn with_base_dir(mut self, dir: impl Into<PathBuf>) -> Template {

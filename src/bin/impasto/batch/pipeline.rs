@@ -8,6 +8,7 @@
 //! while it is more than `WINDOW` rows ahead of the last row written in
 //! order, so the reorder buffer never holds more than `WINDOW` outcomes.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
@@ -21,7 +22,7 @@ use super::manifest::{Failure, Manifest, Outcome, Reorder, Status};
 use super::output::Pattern;
 use super::overlap::Overlap;
 use super::progress::{Counts, Progress};
-use super::rows::Rows;
+use super::rows::{RowData, Rows};
 
 mod gpu;
 
@@ -167,6 +168,34 @@ pub fn run(
     })
 }
 
+/// Warns, once per name, of a JSON Lines key that is neither a template
+/// variable, `id`, nor used by the output pattern: it is ignored, and is
+/// most often a misspelt optional variable (whose default is then drawn).
+/// CSV warns of such columns up front, from its header.
+fn warn_ignored_keys(
+    template: &Template,
+    pattern: &Pattern,
+    row: u64,
+    map: &serde_json::Map<String, serde_json::Value>,
+    warned: &mut HashSet<String>,
+) {
+    for key in map.keys() {
+        if key == "id" || template.variable(key).is_some() || pattern.uses(key) {
+            continue;
+        }
+        if warned.insert(key.clone()) {
+            let hint = template
+                .closest_variable(key)
+                .map(|v| format!("; did you mean {v:?}?"))
+                .unwrap_or_default();
+            eprintln!(
+                "impasto: --data: row {row}: {} is not a template variable and is ignored{hint}",
+                crate::one_line(&format!("{key:?}"))
+            );
+        }
+    }
+}
+
 /// The reader: every row of this shard, in order, to a worker or (when it
 /// fails or is skipped before rendering) straight to the collector.
 fn read(
@@ -180,11 +209,15 @@ fn read(
     let window = WINDOW_PER_JOB * ctx.jobs as u64;
     let mut overlap = Overlap::default();
     let mut seq = 0;
+    let mut ignored = HashSet::new();
     while let Some((row, data)) = rows.next_row()? {
         if let Some((k, n)) = ctx.shard {
             if (row - 1) % n != k {
                 continue;
             }
+        }
+        if let Ok(RowData::Json(map)) = &data {
+            warn_ignored_keys(ctx.template, &pattern, row, map, &mut ignored);
         }
         shared.wait_window(seq, window);
         if shared.stopped() {
