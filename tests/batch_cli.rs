@@ -476,6 +476,7 @@ fn a_row_may_not_write_an_image_a_row_draws_nor_draw_another_rows_output() {
         for i in [0, 2, 4] {
             assert_eq!(lines[i]["layer"], 0, "{}", lines[i]);
             assert_eq!(lines[i]["field"], "src", "{}", lines[i]);
+            assert_eq!(lines[i]["variable"], "img", "{}", lines[i]);
         }
         assert!(lines[5]["layer"].is_null(), "{}", lines[5]);
         assert!(

@@ -16,7 +16,9 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
 use impasto::codec::OutputFormat;
-use impasto::{Assets, Backend, Error, RenderOptions, Renderer, Template, Warning};
+use impasto::{
+    Assets, Backend, Error, Location, RenderOptions, Renderer, SceneError, Template, Warning,
+};
 
 use super::manifest::{Failure, Manifest, Outcome, Reorder, Status};
 use super::output::Pattern;
@@ -168,6 +170,23 @@ pub fn run(
     })
 }
 
+/// The variable an image layer's `src` takes its value from, if any (the
+/// template's own attribution of an error in that field).
+fn src_variable(template: &Template, layer: usize) -> Option<String> {
+    let in_src = Error::Scene(SceneError {
+        location: Location::Layer {
+            index: layer,
+            kind: Some("image".into()),
+        },
+        field: Some("src".into()),
+        message: String::new(),
+    });
+    match template.attribute(in_src) {
+        Error::Template(t) => t.variable().map(str::to_owned),
+        _ => None,
+    }
+}
+
 /// Warns, once per name, of a JSON Lines key that is neither a template
 /// variable, `id`, nor used by the output pattern: it is ignored, and is
 /// most often a misspelt optional variable (whose default is then drawn).
@@ -257,13 +276,14 @@ fn read(
                 let checked = match resolved {
                     Ok(path) => match overlap.check(row, &path, &drawn) {
                         Ok(()) => Ok(path),
-                        // A clash over an image layer's file names the layer
-                        // and its `src` in the manifest.
+                        // A clash over an image layer's file names the layer,
+                        // its `src` and the variable that gave it in the
+                        // manifest.
                         Err((message, layer)) => Err(Failure {
                             message,
                             layer,
                             field: layer.map(|_| "src".to_string()),
-                            ..Failure::default()
+                            variable: layer.and_then(|i| src_variable(ctx.template, i)),
                         }),
                     },
                     Err(m) => Err(Failure::text(m)),
