@@ -78,6 +78,15 @@ fn format_comes_from_the_query_or_accept() {
     assert_eq!(&avif.2[4..12], b"ftypavif");
     let bad = post(&server.url("/render?format=gif"), SMALL, &[]);
     assert_eq!(bad.0, 400);
+    // A misspelt parameter is refused, not ignored (the default format
+    // answered `?fromat=webp`).
+    let misspelt = post(&server.url("/render?fromat=webp"), SMALL, &[]);
+    assert_eq!(misspelt.0, 400);
+    let body = String::from_utf8_lossy(&misspelt.2);
+    assert!(
+        body.contains("unknown query parameter") && body.contains("fromat"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -294,6 +303,12 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
     );
     assert_eq!(twice.0, 400);
     assert!(String::from_utf8_lossy(&twice.2).contains("duplicate key"));
+    // A variable in the query of a POST is no variable: refused, not
+    // ignored (the body holds them).
+    let in_query = post(&server.url("/templates/card?accent=%23000"), "{}", &[]);
+    assert_eq!(in_query.0, 400);
+    let text = String::from_utf8_lossy(&in_query.2);
+    assert!(text.contains("go in the body"), "{text}");
     for tricky in [
         "/t/..%2Fcard.png",
         "/t/.card.png",

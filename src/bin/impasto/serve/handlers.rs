@@ -210,6 +210,18 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a st
     Ok(first)
 }
 
+/// Refuses a query parameter `POST /render` and `POST /templates/{name}`
+/// do not read (a misspelt `?fromat=webp` was ignored, and the default
+/// format answered): the variables of a template go in the body.
+fn only_known(params: &[(String, String)]) -> Result<(), ServeError> {
+    match params.iter().find(|(k, _)| k != "format" && k != "quality") {
+        Some((k, _)) => Err(ServeError::BadRequest(format!(
+            "unknown query parameter {k:?}: this endpoint reads only \"format\" and \"quality\" (a template's variables go in the body)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The request's body: refused from its `Content-Length` before any of it
 /// is read (so no `100 Continue` invites it) or as it streams when over
 /// `--max-body`; 408 when it does not arrive within `--read-timeout`.
@@ -299,6 +311,7 @@ pub async fn render(
     bytes: Body,
 ) -> Result<Response, ServeError> {
     let params = params(query)?;
+    only_known(&params)?;
     let quality = quality(param(&params, "quality")?)?;
     let named = param(&params, "format")?;
     let format = negotiate(named, quality, &headers)?;
@@ -332,6 +345,7 @@ pub async fn post_template(
 ) -> Result<Response, ServeError> {
     let name = path_name(name, &uri)?;
     let params = params(query)?;
+    only_known(&params)?;
     let quality = quality(param(&params, "quality")?)?;
     let named = param(&params, "format")?;
     let format = negotiate(named, quality, &headers)?;
