@@ -177,6 +177,14 @@ fn write_files(dir: &Path) {
     );
     jpeg(&dir.join("rot420.jpg"), C::Rgb, 3, false, S::R_4_2_0, true);
     jpeg(&dir.join("rotprog.jpg"), C::Rgb, 3, true, S::R_4_2_0, true);
+    // Noise at quality 100: a file of several MB.
+    let noise: Vec<u8> = (0..W * H * 3)
+        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
+    jpeg_encoder::Encoder::new_file(dir.join("noise.jpg"), 100)
+        .unwrap()
+        .encode(&noise, W as u16, H as u16, C::Rgb)
+        .unwrap();
     let flat: ImageBuffer<Rgba<u8>, _> =
         ImageBuffer::from_fn(W, H, |x, _| Rgba([x as u8, 9, 9, 200]));
     flat.save(dir.join("flat8.png")).unwrap();
@@ -319,5 +327,19 @@ fn a_render_admitted_under_the_memory_limit_peaks_under_it_whatever_the_decoder(
     }
     // Refused from its header: its pixels were never decoded.
     assert!(peak < 12 << 20, "refused after {peak} bytes");
+    // A JPEG drawn off the canvas has only its headers read: its first MiB,
+    // not the whole file (`image`'s decoder read it all to probe it).
+    let noise = std::fs::metadata(dir.join("noise.jpg")).unwrap().len();
+    assert!(noise > 4 << 20, "{noise} bytes");
+    let off = Scene::from_value(&json!({"width": 64, "height": 64, "layers": [
+        {"type": "image", "src": "noise.jpg", "x": 500, "width": 100, "height": 100}
+    ]}))
+    .unwrap();
+    let (out, peak) = peak_of(|| renderer(&dir, 1 << 30).render_with_assets(&off, &assets));
+    out.unwrap();
+    assert!(
+        peak < 2 << 20,
+        "probing a {noise}-byte JPEG took {peak} bytes"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
