@@ -194,19 +194,24 @@ fn cover_makes_squares_and_a_clean_run_exits_zero() {
     let output = dir.path().join("out");
     write(&input, "x/rotated.JPG", &rotated_jpeg());
     write(&input, "logo.png", &half_transparent_png());
+    // JPEG's other extension, as cameras and browsers save it.
+    write(&input, "y/saved.jfif", &rotated_jpeg());
     let (i, o) = (
         input.to_str().expect("UTF-8"),
         output.to_str().expect("UTF-8"),
     );
     let (status, err) = thumbnails(&[i, o, "--fit", "cover", "--size", "24", "--format", "webp"]);
     assert_eq!(status, 0, "{err}");
-    assert_eq!(files_under(&output), ["logo.webp", "x/rotated.webp"]);
+    assert_eq!(
+        files_under(&output),
+        ["logo.webp", "x/rotated.webp", "y/saved.webp"]
+    );
     assert_eq!(
         decode(&output.join("x/rotated.webp")).dimensions(),
         (24, 24)
     );
     assert!(
-        err.contains("thumbnails: 2 files, 2 written, 0 failed"),
+        err.contains("thumbnails: 3 files, 3 written, 0 failed"),
         "{err}"
     );
 }

@@ -18,8 +18,10 @@ pub enum Found {
     Unsupported { path: PathBuf, why: String },
 }
 
-/// Extensions of the files rendered (compared without case).
-const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "gif"];
+/// Extensions of the files rendered (compared without case; the format is
+/// read from the file's first bytes): `jfif` and `jpe` are JPEG's others,
+/// as Windows browsers save it, `apng` an animated PNG.
+const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "jpe", "jfif", "png", "apng", "webp", "gif"];
 
 /// Extensions of image files impasto does not decode: reported, not failed.
 const UNSUPPORTED_EXTENSIONS: &[&str] = &["bmp", "tif", "tiff", "avif", "heic"];
