@@ -343,3 +343,54 @@ fn a_render_admitted_under_the_memory_limit_peaks_under_it_whatever_the_decoder(
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An APNG whose `iCCP` profile inflates to 64 MiB (a decompression bomb:
+/// the decoder inflated it whole) has its frames decoded without it, as a
+/// still PNG has: a frame of it drawn peaks far below the profile's size.
+#[test]
+fn an_apng_whose_profile_is_a_decompression_bomb_is_decoded_without_inflating_it() {
+    let dir = std::env::temp_dir().join(format!("impasto-apng-bomb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut apng = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut apng, 2, 2);
+        e.set_color(png::ColorType::Rgba);
+        e.set_depth(png::BitDepth::Eight);
+        e.set_animated(2, 0).unwrap();
+        let mut w = e.write_header().unwrap();
+        w.write_image_data(&[200, 40, 90, 255].repeat(4)).unwrap();
+        w.write_image_data(&[10, 20, 30, 255].repeat(4)).unwrap();
+    }
+    let mut z = fdeflate::Compressor::new(Vec::new()).unwrap();
+    z.write_data(&vec![0u8; 64 << 20]).unwrap();
+    let mut data = b"bomb\0\0".to_vec();
+    data.extend(z.finish().unwrap());
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(b"iCCP");
+    chunk.extend_from_slice(&data);
+    let crc = chunk[4..].iter().fold(!0u32, |mut c, &b| {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+        c
+    }) ^ !0;
+    chunk.extend_from_slice(&crc.to_be_bytes());
+    // Right after IHDR (8 + 25 bytes).
+    let bomb = [&apng[..33], &chunk[..], &apng[33..]].concat();
+    std::fs::write(dir.join("bomb.png"), bomb).unwrap();
+    let scene = Scene::from_value(&json!({"width": 2, "height": 2, "layers": [
+        {"type": "image", "src": "bomb.png", "frame": 1}
+    ]}))
+    .unwrap();
+    let r = renderer(&dir, 1 << 30);
+    let (out, peak) = peak_of(|| r.render_with_assets(&scene, &Assets::new()));
+    assert_eq!(out.unwrap().get_pixel(1, 1).0, [10, 20, 30, 255]);
+    // The guard inflates up to 16 MiB to find the profile too large.
+    assert!(peak < 32 << 20, "peaked at {peak} bytes");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -280,6 +280,13 @@ fn image_limits(limits: &Limits) -> image::Limits {
 }
 
 fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, DecodeError> {
+    // A profile that is a decompression bomb: decoded without it, as a
+    // still PNG is (`png_iccp`).
+    let stripped = super::png_iccp::without_oversized_iccp(bytes);
+    let (bytes, bomb) = match &stripped {
+        Some((png, why)) => (png.as_slice(), Some(why.clone())),
+        None => (bytes, None),
+    };
     let mut decoder =
         image::codecs::png::PngDecoder::with_limits(Cursor::new(bytes), image_limits(limits))
             .map_err(|e| DecodeError(format!("not a valid PNG file: {e}")))?;
@@ -299,7 +306,7 @@ fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
         n => Loop::Times(n),
     };
     let mut frames = Vec::new();
-    let mut note = colour.ignored;
+    let mut note = super::join_notes(bomb, colour.ignored);
     for (mut image, (n, d)) in composited {
         let why = icc::to_srgb(&mut image, profile.as_deref(), source);
         if frames.is_empty() {
