@@ -11,10 +11,10 @@
 //! folder that is renamed into place, so a failed render never leaves a file
 //! behind.
 
-use std::io::{BufReader, Cursor, Read};
+use std::io::Read;
 use std::path::Path;
 
-use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
+use image::RgbaImage;
 
 pub mod anim;
 mod anim_out;
@@ -37,6 +37,8 @@ mod png_iccp;
 mod png_rows;
 mod probe;
 mod quantize;
+mod still;
+pub(crate) use still::{decode_bytes_noting, into_rgba8, jpeg_has_end};
 pub(crate) mod reduced_jpeg;
 mod webp;
 mod webp_anim;
@@ -155,212 +157,6 @@ pub(crate) fn join_notes(a: Option<String>, b: Option<String>) -> Option<String>
         (Some(a), Some(b)) => Some(format!("{a}; {b}")),
         (a, b) => a.or(b),
     }
-}
-
-/// [`decode_bytes`], and why the file's colour profile (or PNG colour
-/// chunk) was ignored, if it was: the pixels are then taken as sRGB.
-pub(crate) fn decode_bytes_noting(
-    bytes: &[u8],
-    max_pixels: u64,
-) -> Result<(RgbaImage, Option<String>), DecodeError> {
-    let (img, note) = decode_noting(bytes, max_pixels)?;
-    // A JPEG whose profile lost a segment: every decoder gives none.
-    let note = match note {
-        None if bytes.starts_with(&[0xFF, 0xD8]) => broken_icc(bytes),
-        note => note,
-    };
-    Ok((img, note))
-}
-
-/// [`decode_bytes_noting`] but for a JPEG's incomplete profile.
-fn decode_noting(
-    bytes: &[u8],
-    max_pixels: u64,
-) -> Result<(RgbaImage, Option<String>), DecodeError> {
-    if bytes.starts_with(b"GIF8") {
-        // The first frame as browsers composite it (transparent canvas).
-        gif::scan(bytes, max_pixels)?;
-        let first = gif::decode(bytes, max_pixels, 1)?.frames.swap_remove(0);
-        return Ok((std::sync::Arc::unwrap_or_clone(first.image), None));
-    }
-    // A PNG whose profile is a decompression bomb: decoded without it.
-    let stripped = png_iccp::without_oversized_iccp(bytes);
-    let (bytes, bomb) = match &stripped {
-        Some((png, why)) => (png.as_slice(), Some(why.clone())),
-        None => (bytes, None),
-    };
-    let reader = ImageReader::new(BufReader::new(Cursor::new(bytes)))
-        .with_guessed_format()
-        .map_err(|e| DecodeError(format!("cannot read: {e}")))?;
-    let Some(format) = reader.format() else {
-        return Err(not_an_image());
-    };
-    let fmt = format!("{format:?}").to_uppercase();
-    if format == image::ImageFormat::Jpeg && !jpeg_has_end(bytes) {
-        // The decoder would fill the missing part with grey.
-        return Err(DecodeError(
-            "truncated JPEG file: no end-of-image marker after the last scan".into(),
-        ));
-    }
-    if let Some(side) = webp::side_misread(bytes).filter(|_| format == image::ImageFormat::WebP) {
-        return Err(webp::misread_error(side));
-    }
-    if format == image::ImageFormat::Jpeg {
-        if let Some(decoded) = cmyk::decode(bytes, max_pixels)? {
-            return Ok(decoded);
-        }
-        if let Some(decoded) = jpeg_layout::decode(bytes, max_pixels)? {
-            return Ok(decoded);
-        }
-    }
-    // The decoder's own allocation limit backs up the pixel check below.
-    let max_alloc = max_pixels.saturating_mul(16).max(64 << 20);
-    if format == image::ImageFormat::Png {
-        let alloc = usize::try_from(max_alloc).unwrap_or(usize::MAX);
-        if let Some(streamed) = png_rows::decode(bytes, max_pixels, alloc) {
-            let s = streamed?;
-            return Ok(finish_png(
-                bytes,
-                s.image,
-                s.layout,
-                s.orientation,
-                s.icc,
-                bomb,
-            ));
-        }
-    }
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(max_alloc);
-    let mut reader = reader;
-    reader.limits(limits);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| DecodeError(format!("not a valid {fmt} file: {e}")))?;
-    let (w, h) = decoder.dimensions();
-    let pixels = w as u64 * h as u64;
-    if pixels > max_pixels {
-        return Err(DecodeError(format!(
-            "decoded image would be {w}x{h} = {pixels} pixels, over the limit of {max_pixels} pixels"
-        )));
-    }
-    if w == 0 || h == 0 {
-        return Err(DecodeError(format!("image has no pixels ({w}x{h})")));
-    }
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    // A profile the decoder cannot even extract is no profile: sRGB.
-    let embedded = decoder.icc_profile().ok().flatten();
-    let layout = decoder.color_type();
-    let img = DynamicImage::from_decoder(decoder)
-        .map_err(|e| DecodeError(format!("truncated or corrupt {fmt} file: {e}")))?;
-    let img = into_rgba8(img);
-    if format == image::ImageFormat::Png {
-        return Ok(finish_png(bytes, img, layout, orientation, embedded, bomb));
-    }
-    let mut img = oriented(img, orientation);
-    let why = icc::to_srgb(&mut img, embedded.as_deref(), icc_source(layout));
-    Ok((img, join_notes(bomb, why)))
-}
-
-/// `img` with `orientation` applied.
-fn oriented(img: RgbaImage, orientation: image::metadata::Orientation) -> RgbaImage {
-    let mut img = DynamicImage::ImageRgba8(img);
-    img.apply_orientation(orientation);
-    img.into_rgba8()
-}
-
-/// A decoded PNG (`bytes`, decoded from `layout` to `img`) oriented and
-/// converted to sRGB through its `iCCP` profile `embedded` or the profile
-/// its colour chunks make (`png_colour`), with the notes of what was
-/// ignored after `note`.
-fn finish_png(
-    bytes: &[u8],
-    img: RgbaImage,
-    layout: image::ColorType,
-    orientation: image::metadata::Orientation,
-    embedded: Option<Vec<u8>>,
-    note: Option<String>,
-) -> (RgbaImage, Option<String>) {
-    let c = png_colour::colour(bytes, embedded);
-    // Made from code points or chunks: an RGB profile, which applies to
-    // grey expanded to RGB as well.
-    let source = if c.made {
-        icc::Source::Rgb
-    } else {
-        icc_source(layout)
-    };
-    let mut img = oriented(img, orientation);
-    let why = icc::to_srgb(&mut img, c.profile.as_deref(), source);
-    (img, join_notes(join_notes(note, c.ignored), why))
-}
-
-/// `img` as 8-bit RGBA, the same pixels `DynamicImage::into_rgba8` gives:
-/// 8-bit RGB and grey (what JPEG decoders return) are expanded on every
-/// core, in bands of rows; other layouts go through `image`'s conversion,
-/// which runs on one thread (BENCHMARKS.md, "the social card's serial
-/// path").
-pub(crate) fn into_rgba8(img: DynamicImage) -> RgbaImage {
-    use rayon::prelude::*;
-    // Pixels per job: large enough that rayon's splitting costs nothing
-    // next to the copy.
-    const BAND: usize = 1 << 14;
-    let (w, h) = (img.width(), img.height());
-    let n = w as usize * h as usize;
-    let mut out = vec![0u8; n * 4];
-    let bands = out.par_chunks_mut(4 * BAND);
-    match &img {
-        DynamicImage::ImageRgb8(rgb) => bands
-            .zip(rgb.as_raw()[..n * 3].par_chunks(3 * BAND))
-            .for_each(|(d, s)| {
-                for (d, s) in d.chunks_exact_mut(4).zip(s.chunks_exact(3)) {
-                    d[..3].copy_from_slice(s);
-                    d[3] = 255;
-                }
-            }),
-        DynamicImage::ImageLuma8(grey) => {
-            bands
-                .zip(grey.as_raw()[..n].par_chunks(BAND))
-                .for_each(|(d, s)| {
-                    for (d, &l) in d.chunks_exact_mut(4).zip(s) {
-                        d.copy_from_slice(&[l, l, l, 255]);
-                    }
-                })
-        }
-        _ => return img.into_rgba8(),
-    }
-    // `out` holds exactly w * h pixels of 4 bytes, so `from_raw` (which
-    // only checks that the buffer is large enough) cannot fail.
-    RgbaImage::from_raw(w, h, out).expect("w * h RGBA pixels")
-}
-
-/// What kind of pixels a decoder's profile describes. (CMYK JPEGs do not
-/// come here: [`cmyk`] decodes them.)
-fn icc_source(decoded: image::ColorType) -> icc::Source {
-    if decoded.has_color() {
-        icc::Source::Rgb
-    } else {
-        icc::Source::Grey
-    }
-}
-
-/// Whether a JPEG stream has its end-of-image marker (`FF D9`) after the
-/// start of its last scan (`FF DA`). Inside entropy-coded data a `FF` byte is
-/// always followed by `00` or a restart marker, so an `FF D9` there is the
-/// real end; an embedded EXIF thumbnail's end comes before the scans.
-///
-/// Found from both ends, so that the entropy-coded data in between (nearly
-/// all of the file) is not scanned: the last `FF D9` (near the end of a
-/// whole file), no `FF DA` after it, and an `FF DA` before it (the first
-/// scan's header, near the start). That is the same answer as "an `FF D9`
-/// after the last `FF DA`".
-pub(crate) fn jpeg_has_end(bytes: &[u8]) -> bool {
-    use memchr::memmem;
-    let Some(end) = memmem::rfind(bytes, &[0xFF, 0xD9]) else {
-        return false;
-    };
-    memmem::find(&bytes[end..], &[0xFF, 0xDA]).is_none()
-        && memmem::find(&bytes[..end], &[0xFF, 0xDA]).is_some()
 }
 
 /// For tests: a deterministic xorshift32 sequence from `seed` (non-zero),
