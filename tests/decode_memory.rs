@@ -177,6 +177,20 @@ fn write_files(dir: &Path) {
     );
     jpeg(&dir.join("rot420.jpg"), C::Rgb, 3, false, S::R_4_2_0, true);
     jpeg(&dir.join("rotprog.jpg"), C::Rgb, 3, true, S::R_4_2_0, true);
+    // Metadata before the frame header (XMP, Photoshop's, comments):
+    // 3 MB before a photo's, 20 MB before a 64x64 image's.
+    let padded = |from: &[u8], mb: usize| -> Vec<u8> {
+        let segment = [&[0xFF, 0xFE, 0xFF, 0xFF][..], &[b'x'; 65533][..]].concat();
+        let n = mb * 1_000_000 / segment.len();
+        [&from[..2], &segment.repeat(n), &from[2..]].concat()
+    };
+    let photo = std::fs::read(dir.join("base420.jpg")).unwrap();
+    std::fs::write(dir.join("xmp.jpg"), padded(&photo, 3)).unwrap();
+    let mut small = Vec::new();
+    jpeg_encoder::Encoder::new(&mut small, 85)
+        .encode(&[90; 64 * 64 * 3], 64, 64, C::Rgb)
+        .unwrap();
+    std::fs::write(dir.join("tiny-padded.jpg"), padded(&small, 20)).unwrap();
     // Noise at quality 100: a file of several MB.
     let noise: Vec<u8> = (0..W * H * 3)
         .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
@@ -255,6 +269,9 @@ fn a_render_admitted_under_the_memory_limit_peaks_under_it_whatever_the_decoder(
         ("cmykprog.jpg", small),
         ("rotprog.jpg", small),
         ("rot420.jpg", (490, 367)),
+        ("xmp.jpg", small),
+        ("xmp.jpg", (W, H)),
+        ("tiny-padded.jpg", small),
     ];
     let assets = Assets::new();
     let unlimited = renderer(&dir, u64::MAX);
@@ -329,18 +346,21 @@ fn a_render_admitted_under_the_memory_limit_peaks_under_it_whatever_the_decoder(
     assert!(peak < 12 << 20, "refused after {peak} bytes");
     // A JPEG drawn off the canvas has only its headers read: its first MiB,
     // not the whole file (`image`'s decoder read it all to probe it).
-    let noise = std::fs::metadata(dir.join("noise.jpg")).unwrap().len();
-    assert!(noise > 4 << 20, "{noise} bytes");
-    let off = Scene::from_value(&json!({"width": 64, "height": 64, "layers": [
-        {"type": "image", "src": "noise.jpg", "x": 500, "width": 100, "height": 100}
-    ]}))
-    .unwrap();
-    let (out, peak) = peak_of(|| renderer(&dir, 1 << 30).render_with_assets(&off, &assets));
-    out.unwrap();
-    assert!(
-        peak < 2 << 20,
-        "probing a {noise}-byte JPEG took {peak} bytes"
-    );
+    // Its metadata is skipped, not read into memory.
+    for file in ["noise.jpg", "tiny-padded.jpg"] {
+        let len = std::fs::metadata(dir.join(file)).unwrap().len();
+        assert!(len > 4 << 20, "{len} bytes");
+        let off = Scene::from_value(&json!({"width": 64, "height": 64, "layers": [
+            {"type": "image", "src": file, "x": 500, "width": 100, "height": 100}
+        ]}))
+        .unwrap();
+        let (out, peak) = peak_of(|| renderer(&dir, 1 << 30).render_with_assets(&off, &assets));
+        out.unwrap();
+        assert!(
+            peak < 2 << 20,
+            "probing {file}, {len} bytes, took {peak} bytes"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     an_apng_whose_profile_is_a_decompression_bomb_is_decoded_without_inflating_it();
 }

@@ -17,7 +17,6 @@
 //! of its size falls back to a full-size decode, about 7 bytes a pixel
 //! rather than the 1 to 3 counted, as such files are rare and broken.
 
-use std::io::Read;
 use std::path::Path;
 
 use image::metadata::Orientation;
@@ -39,10 +38,6 @@ pub(crate) struct DecodeCost {
 /// within a few KiB of the per-pixel figures).
 const SLACK_FIXED: u64 = 256 << 10;
 
-/// Bytes a JPEG's header is looked for in (its frame header comes after
-/// the EXIF and ICC segments, 64 KiB each at most, a few of them).
-const JPEG_HEAD: u64 = 1 << 20;
-
 /// The memory decoding the file at `path` (probed as `probed`, `len`
 /// bytes long) takes at `eighths`/8 of its size (a JPEG's shrink-on-load;
 /// 8 for every other format).
@@ -57,7 +52,7 @@ pub(crate) fn decode_cost(path: &Path, probed: &Probed, len: u64, eighths: u32) 
     );
     let (result, sixteenths) = if probed.format == ImageFormat::Jpeg {
         let head = jpeg_head(path, &probed.head);
-        jpeg_cost(&head, (w, h), eighths.clamp(1, 8), turned)
+        jpeg_cost(&head, (w, h), eighths.clamp(1, 8), turned, len)
     } else {
         let px = w * h;
         (px * 4, px * other_sixteenths(probed, turned))
@@ -107,19 +102,17 @@ fn other_sixteenths(probed: &Probed, turned: bool) -> u64 {
     bytes16
 }
 
-/// The file's first bytes, enough to hold its frame header: the probe's
-/// head, or up to [`JPEG_HEAD`] bytes read again when the frame header lies
-/// further (an empty head when the file cannot be read: the worst case is
-/// counted).
+/// The file's headers to its frame header: the probe's, or walked again
+/// (`jpeg_headers::header_of_file`; an empty head when that fails: the
+/// worst case is counted).
 fn jpeg_head<'a>(path: &Path, head: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
     if jpeg_headers::frame(head).is_some() {
         return std::borrow::Cow::Borrowed(head);
     }
-    let mut more = Vec::new();
-    if let Ok(file) = std::fs::File::open(path) {
-        let _ = file.take(JPEG_HEAD).read_to_end(&mut more);
-    }
-    std::borrow::Cow::Owned(more)
+    let walked = std::fs::File::open(path)
+        .ok()
+        .and_then(|mut f| jpeg_headers::header_of_file(&mut f).ok().flatten());
+    std::borrow::Cow::Owned(walked.unwrap_or_default())
 }
 
 /// A JPEG's frame, as its decode's memory depends on it.
@@ -168,14 +161,15 @@ fn scaled(len: u64, k: u32) -> u64 {
     (len * u64::from(k)).div_ceil(8)
 }
 
-/// The decoded bytes and the peak (in sixteenths of a byte, the file
-/// aside) of a JPEG of `head`, `w` x `h` as stored, decoded at `k`/8 on
-/// the path `crate::shrink::decode_file` takes for it.
-fn jpeg_cost(head: &[u8], (w, h): (u64, u64), k: u32, turned: bool) -> (u64, u64) {
+/// The decoded bytes and the peak (in sixteenths of a byte, the file read
+/// into memory aside, but for the copy of it, `len` bytes, that the
+/// full-size path makes) of a JPEG of `head`, `w` x `h` as stored, decoded
+/// at `k`/8 on the path `crate::shrink::decode_file` takes for it.
+fn jpeg_cost(head: &[u8], (w, h): (u64, u64), k: u32, turned: bool, len: u64) -> (u64, u64) {
     let px = w * h;
     let Some(frame) = JpegFrame::read(head) else {
         // Unknown: a full-size progressive CMYK decode, the worst there is.
-        return (px * 4, px * 22 * 16);
+        return (px * 4, (px * 22 + len) * 16);
     };
     let blocks = frame.blocks((w, h));
     let samples: u64 = blocks.iter().sum::<u64>() * 64;
@@ -200,15 +194,17 @@ fn jpeg_cost(head: &[u8], (w, h): (u64, u64), k: u32, turned: bool) -> (u64, u64
         let rgba = if turned { 8 } else { 4 };
         (coefs + copies + planes + row + sp(k2) * (comps.min(4) + rgba)) * 16
     };
-    // zune-jpeg at full size: its coefficients (progressive) and output,
-    // then the output and the RGBA; the quarter turn holds two RGBAs.
+    // zune-jpeg at full size, through `image`, which copies the whole file
+    // into its own buffer first: that copy, its coefficients (progressive)
+    // and output, then the output and the RGBA; the quarter turn holds two
+    // RGBAs.
     let native = if comps == 1 { 1 } else { 3 };
     let zune = || -> u64 {
         let mut b = (coefs + native * px).max((native + 4) * px);
         if turned {
             b = b.max(8 * px);
         }
-        b * 16
+        (b + len) * 16
     };
     let full = (px * 4, 0);
     if comps == 4 || frame.precision != 8 || !matches!(comps, 1 | 3) {
@@ -326,8 +322,8 @@ mod tests {
         let s420 = [(2, 2), (1, 1), (1, 1)];
         let base = jpeg(0xC0, &s420, (4000, 3000));
         let prog = jpeg(0xC2, &s420, (4000, 3000));
-        let (_, b) = jpeg_cost(&base, (4000, 3000), 1, false);
-        let (_, p) = jpeg_cost(&prog, (4000, 3000), 1, false);
+        let (_, b) = jpeg_cost(&base, (4000, 3000), 1, false, 0);
+        let (_, p) = jpeg_cost(&prog, (4000, 3000), 1, false, 0);
         let px = 4000 * 3000;
         // 1.5 samples a pixel, two bytes each, and the copies of the luma.
         assert!(p / 16 >= px * 3 + px * 2, "{p}");
@@ -338,14 +334,14 @@ mod tests {
     #[test]
     fn a_cmyk_jpeg_is_counted_at_full_size_whatever_the_scale_asked() {
         let cmyk = jpeg(0xC0, &[(1, 1); 4], (2000, 1000));
-        let (result, peak) = jpeg_cost(&cmyk, (2000, 1000), 1, false);
+        let (result, peak) = jpeg_cost(&cmyk, (2000, 1000), 1, false, 0);
         assert_eq!(result, 2000 * 1000 * 4);
         assert!(peak / 16 >= 2000 * 1000 * 8, "{peak}");
     }
 
     #[test]
     fn an_unreadable_jpeg_frame_is_counted_as_the_worst_decode() {
-        let (_, peak) = jpeg_cost(&[0xFF, 0xD8], (100, 100), 1, false);
+        let (_, peak) = jpeg_cost(&[0xFF, 0xD8], (100, 100), 1, false, 0);
         assert_eq!(peak, 100 * 100 * 22 * 16);
     }
 }

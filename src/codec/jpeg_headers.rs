@@ -123,7 +123,7 @@ pub(crate) fn broken_icc(bytes: &[u8]) -> Option<String> {
         .collect::<Vec<_>>()
         .join(", ");
     Some(format!(
-        "its ICC profile is incomplete: the file has segments {list} of the {count} it declares"
+        "its ICC profile is incomplete or inconsistent: the file has segments {list} of the {count} it declares"
     ))
 }
 
@@ -149,6 +149,78 @@ impl Opened<'_> {
             _ => None,
         }
     }
+}
+
+/// Most marker segments walked before the frame header (a file of empty
+/// segments is no photo): past it the header is not looked for.
+const MAX_SEGMENTS: u32 = 1 << 20;
+
+/// A JPEG file's headers up to its frame header, read from `file` (at its
+/// start) segment by segment without reading what they hold but the few
+/// [`open`] uses: the start of image, the first EXIF segment (for the
+/// orientation), Adobe's `APP14` and the frame header; the other segments
+/// (comments, XMP, Photoshop's, thumbnails, ICC profiles: megabytes in
+/// some photos) are skipped by their lengths. `None` when the walk finds
+/// no frame header before the image data, the end, or [`MAX_SEGMENTS`].
+/// (The probe read the whole file, 250 MB for a 16x16 image behind 250 MB
+/// of segments, or its first MiB, which missed a frame header behind a
+/// few MB of XMP.)
+pub(crate) fn header_of_file(
+    file: &mut (impl std::io::Read + std::io::Seek),
+) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut r = std::io::BufReader::new(file);
+    let mut soi = [0u8; 2];
+    r.read_exact(&mut soi)?;
+    if soi != [0xFF, 0xD8] {
+        return Ok(None);
+    }
+    let mut out = soi.to_vec();
+    let mut exif = false;
+    let mut byte = [0u8; 1];
+    for _ in 0..MAX_SEGMENTS {
+        // A marker: FF, any fill FFs, then its code.
+        r.read_exact(&mut byte)?;
+        if byte[0] != 0xFF {
+            return Ok(None);
+        }
+        let mut marker = 0xFF;
+        while marker == 0xFF {
+            r.read_exact(&mut byte)?;
+            marker = byte[0];
+        }
+        // Markers without a length.
+        if matches!(marker, 0x01 | 0xD0..=0xD7) {
+            continue;
+        }
+        if matches!(marker, 0xD9 | 0xDA) {
+            return Ok(None);
+        }
+        let mut len = [0u8; 2];
+        r.read_exact(&mut len)?;
+        let body = usize::from(u16::from_be_bytes(len)).saturating_sub(2);
+        let frame = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        let keep = frame || marker == 0xEE || (marker == 0xE1 && !exif);
+        if keep {
+            let mut data = vec![0u8; body];
+            r.read_exact(&mut data)?;
+            if marker == 0xE1 {
+                if !data.starts_with(b"Exif\0\0") {
+                    continue;
+                }
+                exif = true;
+            }
+            out.extend_from_slice(&[0xFF, marker]);
+            out.extend_from_slice(&len);
+            out.extend_from_slice(&data);
+            if frame {
+                return Ok(Some(out));
+            }
+        } else {
+            r.seek_relative(body as i64)?;
+        }
+    }
+    Ok(None)
 }
 
 /// The JPEG `bytes` opened by `jpeg-decoder`, headers read; `None` when
@@ -193,6 +265,27 @@ mod tests {
         }
         b.extend_from_slice(&[0xFF, 0xDA, 0, 2, 0xFF, 0xD9]);
         b
+    }
+
+    #[test]
+    fn the_header_walk_keeps_exif_and_the_frame_and_skips_the_rest() {
+        let jpeg = rgb_jpeg(12, 7);
+        let com = [&[0xFF, 0xFE, 0x00, 0x06][..], b"note"].concat();
+        let exif = [&[0xFF, 0xE1, 0x00, 0x0A][..], b"Exif\0\0MM"].concat();
+        let file = [&jpeg[..2], &com, &exif, &com, &jpeg[2..]].concat();
+        let header = header_of_file(&mut std::io::Cursor::new(&file))
+            .unwrap()
+            .unwrap();
+        assert!(header.windows(6).any(|w| w == b"Exif\0\0"));
+        assert!(!header.windows(4).any(|w| w == b"note"));
+        let opened = open(&header, u64::MAX).unwrap();
+        assert_eq!(opened.size, (12, 7));
+        // Image data before any frame header: none.
+        let no_frame = [&jpeg[..2], &com, &[0xFF, 0xDA, 0, 2][..]].concat();
+        assert_eq!(
+            header_of_file(&mut std::io::Cursor::new(&no_frame)).unwrap(),
+            None
+        );
     }
 
     #[test]

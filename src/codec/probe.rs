@@ -1,6 +1,6 @@
 //! Reading an image's size from its header, without decoding it.
 
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Seek, SeekFrom};
 use std::path::Path;
 
 use image::{ImageDecoder, ImageReader};
@@ -15,10 +15,6 @@ use super::{not_an_image, read_up_to, DecodeError};
 pub fn probe_file(path: impl AsRef<Path>, max_pixels: u64) -> Result<(u32, u32), DecodeError> {
     probe_file_format(path.as_ref(), max_pixels).map(|(_, size)| size)
 }
-
-/// Bytes of a JPEG read for its headers (EXIF and ICC segments come
-/// first, 64 KiB each at most).
-const JPEG_HEAD: u64 = 1 << 20;
 
 /// [`probe_file`] with the file's format (from its first bytes).
 pub(crate) fn probe_file_format(
@@ -38,7 +34,8 @@ pub(crate) struct Probed {
     pub orientation: image::metadata::Orientation,
     /// The decoder's own pixel layout (a palette PNG's expanded one).
     pub colour: image::ColorType,
-    /// The first bytes of the file: up to 4096, or a JPEG's first MiB.
+    /// The first bytes of the file (up to 4096); for a JPEG, its headers to
+    /// its frame header (`jpeg_headers::header_of_file`).
     pub head: Vec<u8>,
 }
 
@@ -63,29 +60,32 @@ pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, Decod
     if let Some(side) = super::webp::side_misread(&head[..n]) {
         return Err(super::webp::misread_error(side));
     }
-    // A JPEG's headers read from its first MiB by `jpeg-decoder`, which
-    // stops at the image data: `image`'s decoder reads the whole file into
-    // memory first (116 MB for a 116 MB file, to know its size). Headers
-    // that do not read there go to `image`'s decoder, for its message.
+    // A JPEG's headers walked segment by segment to its frame header
+    // (`jpeg_headers::header_of_file`), skipping what the segments hold,
+    // and read by `jpeg-decoder`: `image`'s decoder reads the whole file
+    // into memory first (116 MB for a 116 MB file, to know its size).
+    // Headers that do not read so go to `image`'s decoder, for its message.
     if format == image::ImageFormat::Jpeg {
         file.seek(SeekFrom::Start(0)).map_err(read_err)?;
-        let len = file.metadata().map_or(0, |m| m.len()).min(JPEG_HEAD);
-        let mut first = Vec::with_capacity(len as usize);
-        (&mut file)
-            .take(JPEG_HEAD)
-            .read_to_end(&mut first)
-            .map_err(read_err)?;
-        if let Some(opened) = super::jpeg_headers::open(&first, max_pixels) {
+        let header = super::jpeg_headers::header_of_file(&mut file)
+            .ok()
+            .flatten();
+        let opened = header
+            .as_deref()
+            .and_then(|h| super::jpeg_headers::open(h, max_pixels));
+        if let Some(opened) = opened {
             let colour = match opened.grey() {
                 Some(true) => image::ColorType::L8,
                 _ => image::ColorType::Rgb8,
             };
+            let (raw, orientation) = (opened.size, opened.orientation);
+            drop(opened);
             return Ok(Probed {
                 format,
-                raw: opened.size,
-                orientation: opened.orientation,
+                raw,
+                orientation,
                 colour,
-                head: first,
+                head: header.unwrap_or_default(),
             });
         }
     }
