@@ -189,24 +189,45 @@ fn encoding_stays_under_the_estimate_for_its_format() {
             image::Rgba([(x * 7 % 251) as u8, (y * 5 % 241) as u8, 90, 255])
         }),
     );
+    // Noise, which no encoder compresses: the encoded file is as large as
+    // the pixels (a PNG's filtered rows and its growing output held 20
+    // bytes a pixel at the peak, against the 8 counted).
+    assets.insert(
+        "noise.png",
+        RgbaImage::from_fn(1024, 1024, |x, y| {
+            let n = (x.wrapping_mul(2654435761) ^ y.wrapping_mul(40503)).rotate_left(x % 13);
+            image::Rgba(n.to_le_bytes())
+        }),
+    );
     let s = scene(json!({"width": 512, "height": 512, "layers": [
         {"type": "image", "src": "photo.png", "fit": "cover"}
+    ]}));
+    let noisy = scene(json!({"width": 1024, "height": 1024, "layers": [
+        {"type": "image", "src": "noise.png", "fit": "fill", "filter": "nearest"}
     ]}));
     let renderer = Renderer::new(Backend::Cpu)
         .unwrap()
         .with_system_fonts(false)
         .with_placed_cache_budget(0);
     let options = impasto::RenderOptions::default();
-    for format in [OutputFormat::Avif { quality: 60 }, OutputFormat::Png] {
+    let cases = [
+        (&s, OutputFormat::Avif { quality: 60 }),
+        (&s, OutputFormat::Png),
+        (&noisy, OutputFormat::Png),
+        (&noisy, OutputFormat::Jpeg { quality: 100 }),
+        (&noisy, OutputFormat::WebP { quality: 100 }),
+        (&noisy, OutputFormat::WebPLossless),
+    ];
+    for (s, format) in cases {
         let encode = || {
             let rendered = renderer
-                .render_encoded(&s, &assets, format, &options)
+                .render_encoded(s, &assets, format, &options)
                 .unwrap();
             rendered.encode().unwrap()
         };
         encode();
         let estimate = renderer
-            .estimate_render_bytes_with(&s, &assets, Some(format), &options)
+            .estimate_render_bytes_with(s, &assets, Some(format), &options)
             .unwrap();
         let (_, peak) = peak_of(encode);
         eprintln!("{format:?}: peak {peak} bytes, estimate {estimate} bytes");

@@ -141,6 +141,7 @@ pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
     match format {
         OutputFormat::Png => {
+            out.reserve(png_worst_case(w, h));
             let mut enc = png::Encoder::new(&mut out, w, h);
             enc.set_color(png::ColorType::Rgba);
             enc.set_depth(png::BitDepth::Eight);
@@ -154,9 +155,16 @@ pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
             enc.set_compression(png::Compression::Fast);
             enc.set_filter(png::Filter::Sub);
             let mut writer = enc.write_header().map_err(|e| err(e.to_string()))?;
-            writer
-                .write_image_data(img.as_raw())
+            // Streamed, row by row into `out`: `write_image_data` held
+            // the compressed stream, a stored fallback when that came out
+            // larger, and the chunks written (20 bytes a pixel on noise,
+            // measured). `out` is given room for the worst case (stored
+            // blocks) once, not grown by doubling, then trimmed.
+            let mut stream = writer.stream_writer().map_err(|e| err(e.to_string()))?;
+            stream
+                .write_all(img.as_raw())
                 .map_err(|e| err(e.to_string()))?;
+            stream.finish().map_err(|e| err(e.to_string()))?;
             writer.finish().map_err(|e| err(e.to_string()))?;
         }
         OutputFormat::Jpeg { quality } => {
@@ -172,6 +180,7 @@ pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
             out = avif::encode(img, quality).map_err(err)?;
         }
     }
+    out.shrink_to_fit();
     Ok(out)
 }
 
@@ -472,6 +481,16 @@ pub fn save(img: &RgbaImage, path: impl AsRef<Path>, quality: u8) -> Result<(), 
 pub fn save_as(img: &RgbaImage, path: impl AsRef<Path>, format: OutputFormat) -> Result<(), Error> {
     let bytes = encode(img, format)?;
     write_atomic(path.as_ref(), &bytes)
+}
+
+/// Bytes of a `w` x `h` RGBA PNG at its largest: every row's filter byte
+/// and samples in stored deflate blocks (5 bytes each 65535), the IDAT
+/// chunks' framing (12 bytes each 32 KiB as `png` streams them) and the
+/// header and end chunks.
+fn png_worst_case(w: u32, h: u32) -> usize {
+    let raw = (u64::from(w) * 4 + 1) * u64::from(h);
+    let framed = raw + raw.div_ceil(65535) * 5 + raw.div_ceil(32 << 10) * 12 + 1024;
+    usize::try_from(framed).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
