@@ -265,7 +265,7 @@ impl Assets {
                     return Err(Error::scene(
                         loc(index),
                         Some("src"),
-                        format!("{:?}: image is {}x{} = {pixels} pixels, over the limit of {max_pixels} pixels", il.src, img.width(), img.height()),
+                        format!("{:?}: image is {}x{} = {pixels} pixels, over the limit of {max_pixels} pixels (max_image_pixels)", il.src, img.width(), img.height()),
                     ));
                 }
                 if pixels == 0 {

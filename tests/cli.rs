@@ -1000,8 +1000,16 @@ fn every_limit_is_an_option_and_a_scene_over_it_is_refused() {
         ("--max-layers", "2", "3 layers, over the limit of 2"),
         ("--max-gradient-stops", "2", "over the limit of 2"),
         ("--max-image-file-bytes", "10", "over the limit of 10 bytes"),
-        ("--max-canvas-pixels", "100", "over the limit of 100 pixels"),
-        ("--max-image-pixels", "5", "over the limit of 5 pixels"),
+        (
+            "--max-canvas-pixels",
+            "100",
+            "over the limit of 100 pixels (max_canvas_pixels)",
+        ),
+        (
+            "--max-image-pixels",
+            "5",
+            "over the limit of 5 pixels (max_image_pixels)",
+        ),
     ] {
         let run = c.render("o.png", &[option, value]);
         assert_eq!(run.code, 2, "{option}: {}", run.stderr);

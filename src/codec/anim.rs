@@ -177,7 +177,7 @@ fn check_limits(info: &AnimationInfo, limits: &Limits) -> Result<(), DecodeError
     let canvas = w as u64 * h as u64;
     if canvas > limits.max_image_pixels {
         return Err(DecodeError(format!(
-            "decoded image would be {w}x{h} = {canvas} pixels, over the limit of {} pixels",
+            "decoded image would be {w}x{h} = {canvas} pixels, over the limit of {} pixels (max_image_pixels)",
             limits.max_image_pixels
         )));
     }

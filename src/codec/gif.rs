@@ -62,7 +62,7 @@ fn check_pixels((w, h): (u32, u32), max_pixels: u64, what: &str) -> Result<(), D
     let pixels = w as u64 * h as u64;
     if pixels > max_pixels {
         return Err(DecodeError(format!(
-            "decoded {what} would be {w}x{h} = {pixels} pixels, over the limit of {max_pixels} pixels"
+            "decoded {what} would be {w}x{h} = {pixels} pixels, over the limit of {max_pixels} pixels (max_image_pixels)"
         )));
     }
     if pixels == 0 && what == "image" {

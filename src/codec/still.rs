@@ -97,7 +97,7 @@ fn decode_noting(
     let pixels = w as u64 * h as u64;
     if pixels > max_pixels {
         return Err(DecodeError(format!(
-            "decoded image would be {w}x{h} = {pixels} pixels, over the limit of {max_pixels} pixels"
+            "decoded image would be {w}x{h} = {pixels} pixels, over the limit of {max_pixels} pixels (max_image_pixels)"
         )));
     }
     if w == 0 || h == 0 {

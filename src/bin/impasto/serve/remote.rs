@@ -199,7 +199,7 @@ impl Fetcher {
                 let pixels = u64::from(w) * u64::from(h);
                 if pixels > self.limits.max_pixels {
                     return Err(refused(format!(
-                        "image is {w}x{h} = {pixels} pixels, over the limit of {} pixels",
+                        "image is {w}x{h} = {pixels} pixels, over the limit of {} pixels (max_image_pixels)",
                         self.limits.max_pixels
                     )));
                 }
