@@ -503,7 +503,7 @@ fn expected_cost(
     } else {
         shrink::FULL
     };
-    codec::decode_cost(path, &probed, len, eighths)
+    codec::decode_cost(&probed, len, eighths)
 }
 
 /// The bytes of a decoded image's pixels.

@@ -99,6 +99,21 @@ pub(crate) fn read_image_file(
     Ok((format, bytes))
 }
 
+/// Refuses a decoder's `(w, h)` over `max_pixels` or without pixels, as
+/// every still decode and header probe says it.
+pub(crate) fn check_size((w, h): (u32, u32), max_pixels: u64) -> Result<(), DecodeError> {
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > max_pixels {
+        return Err(DecodeError(format!(
+            "decoded image would be {w}x{h} = {pixels} pixels, over the limit of {max_pixels} pixels (max_image_pixels)"
+        )));
+    }
+    if w == 0 || h == 0 {
+        return Err(DecodeError(format!("image has no pixels ({w}x{h})")));
+    }
+    Ok(())
+}
+
 /// `(width, height)` as shown once `orientation` is applied: a quarter
 /// turn swaps them.
 pub(crate) fn oriented_size(

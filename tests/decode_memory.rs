@@ -14,54 +14,17 @@
 //! WebP by libwebp), 2000x1500 each. One test function: the allocator
 //! counts every thread of the process.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod common;
+
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use impasto::{Assets, Backend, Error, Limits, Location, Renderer, Scene};
 use serde_json::json;
 
-struct Counting;
-
-static LIVE: AtomicI64 = AtomicI64::new(0);
-static PEAK: AtomicI64 = AtomicI64::new(0);
-
-// SAFETY: forwards to the system allocator; only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now =
-                LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed) + layout.size() as i64;
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            let delta = new_size as i64 - layout.size() as i64;
-            let now = LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-}
+use common::counting::{peak_of, Counting};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// Bytes allocated at the peak of `f`, above what was live before it.
-fn peak_of<T>(f: impl FnOnce() -> T) -> (T, u64) {
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let out = f();
-    (out, (PEAK.load(Ordering::Relaxed) - base).max(0) as u64)
-}
 
 const W: u32 = 2000;
 const H: u32 = 1500;
@@ -383,25 +346,7 @@ fn an_apng_whose_profile_is_a_decompression_bomb_is_decoded_without_inflating_it
         w.write_image_data(&[200, 40, 90, 255].repeat(4)).unwrap();
         w.write_image_data(&[10, 20, 30, 255].repeat(4)).unwrap();
     }
-    let mut z = fdeflate::Compressor::new(Vec::new()).unwrap();
-    z.write_data(&vec![0u8; 64 << 20]).unwrap();
-    let mut data = b"bomb\0\0".to_vec();
-    data.extend(z.finish().unwrap());
-    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
-    chunk.extend_from_slice(b"iCCP");
-    chunk.extend_from_slice(&data);
-    let crc = chunk[4..].iter().fold(!0u32, |mut c, &b| {
-        c ^= u32::from(b);
-        for _ in 0..8 {
-            c = if c & 1 == 1 {
-                (c >> 1) ^ 0xEDB8_8320
-            } else {
-                c >> 1
-            };
-        }
-        c
-    }) ^ !0;
-    chunk.extend_from_slice(&crc.to_be_bytes());
+    let chunk = common::iccp_bomb_chunk(64 << 20);
     // Right after IHDR (8 + 25 bytes).
     let bomb = [&apng[..33], &chunk[..], &apng[33..]].concat();
     std::fs::write(dir.join("bomb.png"), bomb).unwrap();

@@ -517,25 +517,7 @@ fn a_png_whose_colour_profile_is_a_decompression_bomb_is_drawn_as_srgb_with_a_wa
         .write_image(&[200, 40, 90, 255], 1, 1, image::ExtendedColorType::Rgba8)
         .unwrap();
     // The chunk goes right after IHDR (8 + 25 bytes).
-    let mut z = fdeflate::Compressor::new(Vec::new()).unwrap();
-    z.write_data(&vec![0u8; 17 << 20]).unwrap();
-    let mut data = b"bomb\0\0".to_vec();
-    data.extend(z.finish().unwrap());
-    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
-    chunk.extend_from_slice(b"iCCP");
-    chunk.extend_from_slice(&data);
-    let crc = chunk[4..].iter().fold(!0u32, |mut c, &b| {
-        c ^= u32::from(b);
-        for _ in 0..8 {
-            c = if c & 1 == 1 {
-                (c >> 1) ^ 0xEDB8_8320
-            } else {
-                c >> 1
-            };
-        }
-        c
-    }) ^ !0;
-    chunk.extend_from_slice(&crc.to_be_bytes());
+    let chunk = common::iccp_bomb_chunk(17 << 20);
     let png = [&buf[..33], &chunk[..], &buf[33..]].concat();
     std::fs::write(dir.path().join("bomb.png"), png).unwrap();
     let renderer = impasto::Renderer::new(impasto::Backend::Cpu).unwrap();

@@ -17,8 +17,6 @@
 //! of its size falls back to a full-size decode, about 7 bytes a pixel
 //! rather than the 1 to 3 counted, as such files are rare and broken.
 
-use std::path::Path;
-
 use image::metadata::Orientation;
 use image::{ColorType, ImageFormat};
 
@@ -38,10 +36,10 @@ pub(crate) struct DecodeCost {
 /// within a few KiB of the per-pixel figures).
 const SLACK_FIXED: u64 = 256 << 10;
 
-/// The memory decoding the file at `path` (probed as `probed`, `len`
+/// The memory decoding a file (probed as `probed`, `len`
 /// bytes long) takes at `eighths`/8 of its size (a JPEG's shrink-on-load;
 /// 8 for every other format).
-pub(crate) fn decode_cost(path: &Path, probed: &Probed, len: u64, eighths: u32) -> DecodeCost {
+pub(crate) fn decode_cost(probed: &Probed, len: u64, eighths: u32) -> DecodeCost {
     let (w, h) = (u64::from(probed.raw.0), u64::from(probed.raw.1));
     let turned = matches!(
         probed.orientation,
@@ -51,8 +49,8 @@ pub(crate) fn decode_cost(path: &Path, probed: &Probed, len: u64, eighths: u32) 
             | Orientation::Rotate270FlipH
     );
     let (result, sixteenths) = if probed.format == ImageFormat::Jpeg {
-        let head = jpeg_head(path, &probed.head);
-        jpeg_cost(&head, (w, h), eighths.clamp(1, 8), turned, len)
+        // The probe's headers, walked to the frame header.
+        jpeg_cost(&probed.head, (w, h), eighths.clamp(1, 8), turned, len)
     } else {
         let px = w * h;
         (px * 4, px * other_sixteenths(probed, turned))
@@ -107,19 +105,6 @@ fn other_sixteenths(probed: &Probed, turned: bool) -> u64 {
         };
     }
     bytes16
-}
-
-/// The file's headers to its frame header: the probe's, or walked again
-/// (`jpeg_headers::header_of_file`; an empty head when that fails: the
-/// worst case is counted).
-fn jpeg_head<'a>(path: &Path, head: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
-    if jpeg_headers::frame(head).is_some() {
-        return std::borrow::Cow::Borrowed(head);
-    }
-    let walked = std::fs::File::open(path)
-        .ok()
-        .and_then(|mut f| jpeg_headers::header_of_file(&mut f).ok().flatten());
-    std::borrow::Cow::Owned(walked.unwrap_or_default())
 }
 
 /// A JPEG's frame, as its decode's memory depends on it.
@@ -282,7 +267,7 @@ mod tests {
         let none = Orientation::NoTransforms;
         let c = |colour, interlace| {
             let p = with_interlace(probed(ImageFormat::Png, colour, none), interlace);
-            decode_cost(Path::new("/nonexistent"), &p, 0, 8)
+            decode_cost(&p, 0, 8)
         };
         let rgba8 = c(ColorType::Rgba8, 1);
         let rgba16 = c(ColorType::Rgba16, 1);
@@ -298,14 +283,14 @@ mod tests {
     #[test]
     fn a_quarter_turn_holds_two_rgba_copies() {
         let p = probed(ImageFormat::WebP, ColorType::Rgb8, Orientation::Rotate90);
-        let c = decode_cost(Path::new("/nonexistent"), &p, 10, 8);
+        let c = decode_cost(&p, 10, 8);
         // Lossy RGB: 3 + 4 + 2.5 bytes, and the turned copy's 4.
         assert_eq!(c.peak, 10 + 14_000_000 + SLACK_FIXED);
         let p = with_interlace(
             probed(ImageFormat::Png, ColorType::L8, Orientation::Rotate90),
             0,
         );
-        let c = decode_cost(Path::new("/nonexistent"), &p, 10, 8);
+        let c = decode_cost(&p, 10, 8);
         assert_eq!(c.peak, 10 + 8_500_000 + SLACK_FIXED);
     }
 

@@ -64,7 +64,9 @@ pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, Decod
     // (`jpeg_headers::header_of_file`), skipping what the segments hold,
     // and read by `jpeg-decoder`: `image`'s decoder reads the whole file
     // into memory first (116 MB for a 116 MB file, to know its size).
-    // Headers that do not read so go to `image`'s decoder, for its message.
+    // Headers that do not read so go to `image`'s decoder, for its message
+    // (the walked headers kept for `decode_cost` all the same).
+    let mut walked = None;
     if format == image::ImageFormat::Jpeg {
         file.seek(SeekFrom::Start(0)).map_err(read_err)?;
         let header = super::jpeg_headers::header_of_file(&mut file)
@@ -88,6 +90,7 @@ pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, Decod
                 head: header.unwrap_or_default(),
             });
         }
+        walked = header;
     }
     // A PNG whose profile is a decompression bomb is probed without it,
     // as it is decoded (`png_iccp`).
@@ -110,15 +113,7 @@ pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, Decod
             .map_err(not_valid)?,
     };
     let (w, h) = decoder.dimensions();
-    let pixels = w as u64 * h as u64;
-    if pixels > max_pixels {
-        return Err(DecodeError(format!(
-            "decoded image would be {w}x{h} = {pixels} pixels, over the limit of {max_pixels} pixels (max_image_pixels)"
-        )));
-    }
-    if w == 0 || h == 0 {
-        return Err(DecodeError(format!("image has no pixels ({w}x{h})")));
-    }
+    super::check_size((w, h), max_pixels)?;
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
@@ -127,6 +122,6 @@ pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, Decod
         raw: (w, h),
         orientation,
         colour: decoder.color_type(),
-        head: head[..n].to_vec(),
+        head: walked.unwrap_or_else(|| head[..n].to_vec()),
     })
 }

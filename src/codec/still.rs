@@ -94,15 +94,7 @@ fn decode_noting(
         .into_decoder()
         .map_err(|e| DecodeError(format!("not a valid {fmt} file: {e}")))?;
     let (w, h) = decoder.dimensions();
-    let pixels = w as u64 * h as u64;
-    if pixels > max_pixels {
-        return Err(DecodeError(format!(
-            "decoded image would be {w}x{h} = {pixels} pixels, over the limit of {max_pixels} pixels (max_image_pixels)"
-        )));
-    }
-    if w == 0 || h == 0 {
-        return Err(DecodeError(format!("image has no pixels ({w}x{h})")));
-    }
+    super::check_size((w, h), max_pixels)?;
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod backends;
+pub mod counting;
 pub mod reference;
 
 use std::path::{Path, PathBuf};
@@ -436,4 +437,30 @@ pub fn blend_reference_check(
         }
     }
     (worst_a, worst_c, failures)
+}
+
+/// A PNG `iCCP` chunk whose profile inflates to `inflated` zero bytes (a
+/// decompression bomb when large), CRC included, to go right after IHDR
+/// (byte 33 of a PNG).
+pub fn iccp_bomb_chunk(inflated: usize) -> Vec<u8> {
+    let mut z = fdeflate::Compressor::new(Vec::new()).unwrap();
+    z.write_data(&vec![0u8; inflated]).unwrap();
+    let mut data = b"bomb\0\0".to_vec();
+    data.extend(z.finish().unwrap());
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(b"iCCP");
+    chunk.extend_from_slice(&data);
+    let crc = chunk[4..].iter().fold(!0u32, |mut c, &b| {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+        c
+    }) ^ !0;
+    chunk.extend_from_slice(&crc.to_be_bytes());
+    chunk
 }
