@@ -1534,6 +1534,25 @@ fn template_declarations_get_the_same_verdict_from_the_schema_and_the_template_p
         (json!({"1t": {"type": "string"}}), false),
         (json!({"t": {"type": "string", "required": "yes"}}), false),
         (json!([]), false),
+        // Required and default, each type's default (a reviewer's cases:
+        // the schema passed them, the parser refused them).
+        (
+            json!({"a": {"type": "number", "required": true, "default": 1}}),
+            false,
+        ),
+        (json!({"a": {"type": "number", "required": false}}), false),
+        (
+            json!({"a": {"type": "number", "required": false, "default": 2}}),
+            true,
+        ),
+        (json!({"a": {"type": "number", "default": "x"}}), false),
+        (json!({"a": {"type": "string", "default": 3}}), false),
+        (json!({"a": {"type": "color", "default": "red"}}), false),
+        (json!({"a": {"type": "color", "default": "#f80"}}), true),
+        (json!({"a": {"type": "image", "default": ""}}), false),
+        (json!({"a": {"type": "image", "default": "a.png"}}), true),
+        (json!({"a": {"type": "boolean", "default": "true"}}), false),
+        (json!({"a": {"type": "boolean", "default": false}}), true),
     ] {
         cases.push((decl, ok));
     }

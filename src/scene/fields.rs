@@ -149,7 +149,16 @@ impl<'a> Fields<'a> {
             .get(key)
             .ok_or_else(|| self.err(key, "missing (required)"))?;
         let n = self.number(key, v)?;
-        if n.fract() != 0.0 || !(1.0..=MAX_CANVAS_SIDE as f64).contains(&n) {
+        if n.fract() != 0.0 {
+            return Err(self.err(
+                key,
+                format!(
+                    "expected an integer from 1 to {MAX_CANVAS_SIDE}, got {}",
+                    shown(n)
+                ),
+            ));
+        }
+        if !(1.0..=MAX_CANVAS_SIDE as f64).contains(&n) {
             return Err(self.err(
                 key,
                 format!(
@@ -344,13 +353,77 @@ pub(super) fn kind_of(v: &Value) -> String {
 
 /// The allowed name closest to `key` (edit distance at most 2), for hints.
 pub(crate) fn closest<'b>(key: &str, allowed: &[&'b str]) -> Option<&'b str> {
+    if let Some(&(_, to)) = ALIASES.iter().find(|(from, _)| *from == key) {
+        if let Some(a) = allowed.iter().find(|a| **a == to) {
+            return Some(a);
+        }
+    }
+    // Two edits on a short name reach unrelated ones ("id" to "x", "file"
+    // to "fit"): one edit up to five letters.
+    let most = if key.chars().count() <= 5 { 1 } else { 2 };
     allowed
         .iter()
         .map(|a| (edit_distance(key, a), *a))
-        .filter(|(d, _)| *d <= 2)
+        .filter(|(d, _)| *d <= most)
         .min_by_key(|(d, _)| *d)
         .map(|(_, a)| a)
 }
+
+/// The names other tools (CSS, satori, Pillow, sharp) give some fields,
+/// with ours; suggested only where ours is allowed.
+const ALIASES: &[(&str, &str)] = &[
+    ("file", "src"),
+    ("url", "src"),
+    ("path", "src"),
+    ("href", "src"),
+    ("source", "src"),
+    ("image", "src"),
+    ("rotation", "rotate"),
+    ("angle", "rotate"),
+    ("radius", "corner_radius"),
+    ("border_radius", "corner_radius"),
+    ("borderRadius", "corner_radius"),
+    ("cornerRadius", "corner_radius"),
+    ("rounded", "corner_radius"),
+    ("fontSize", "size"),
+    ("font_size", "size"),
+    ("fontWeight", "weight"),
+    ("font_weight", "weight"),
+    ("fontFamily", "font"),
+    ("font_family", "font"),
+    ("family", "font"),
+    ("fontStyle", "style"),
+    ("font_style", "style"),
+    ("fill", "color"),
+    ("alpha", "opacity"),
+    ("blendMode", "blend"),
+    ("blend_mode", "blend"),
+    ("mixBlendMode", "blend"),
+    ("mode", "blend"),
+    ("hidden", "visible"),
+    ("display", "visible"),
+    ("content", "text"),
+    ("value", "text"),
+    ("lineHeight", "line_height"),
+    ("letterSpacing", "letter_spacing"),
+    ("textAlign", "align"),
+    ("text_align", "align"),
+    ("verticalAlign", "valign"),
+    ("maxLines", "max_lines"),
+    ("minSize", "min_size"),
+    ("objectFit", "fit"),
+    ("object_fit", "fit"),
+    ("objectPosition", "position"),
+    ("kernel", "filter"),
+    ("left", "x"),
+    ("top", "y"),
+    ("w", "width"),
+    ("h", "height"),
+    ("backgroundColor", "background"),
+    ("background_color", "background"),
+    ("bg", "background"),
+    ("blendSpace", "blend_space"),
+];
 
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
@@ -391,6 +464,22 @@ mod tests {
         assert_eq!(closest("heigth", &["width", "height"]), Some("height"));
         assert_eq!(closest("colour", &["color"]), Some("color"));
         assert_eq!(closest("banana", &["width", "height"]), None);
+        // Short names: one edit at most; other tools' names by alias.
+        assert_eq!(closest("id", &["x", "y", "src"]), None);
+        assert_eq!(closest("file", &["fit", "src"]), Some("src"));
+        assert_eq!(closest("url", &["src"]), Some("src"));
+        assert_eq!(closest("rotation", &["rotate"]), Some("rotate"));
+        assert_eq!(
+            closest("radius", &["corner_radius", "color"]),
+            Some("corner_radius")
+        );
+        assert_eq!(closest("fontSize", &["size", "font"]), Some("size"));
+        assert_eq!(
+            closest("fill", &["stops"]),
+            None,
+            "no alias to a field not allowed"
+        );
+        assert_eq!(closest("opcity", &["opacity"]), Some("opacity"));
     }
 
     #[test]

@@ -26,6 +26,9 @@ const CANVAS_FIELDS: &[&str] = &[
     "blend_space",
     "animate",
     "layers",
+    // A template's (refused above in a scene, listed in the unknown-field
+    // error's allowed names).
+    "variables",
 ];
 const COMMON_FIELDS: &[&str] = &[
     "type",

@@ -148,17 +148,42 @@ impl Template {
     /// fail every row, so it fails the template. Errors in fields fed by
     /// variables are left to the rows, whose values decide them.
     fn probe(&self) -> Result<(), Error> {
+        let stand_in = |v: &Variable| v.default.clone().unwrap_or_else(|| v.ty.stand_in());
+        let first = self.probe_with(stand_in);
+        let Err(error) = first else {
+            return Ok(());
+        };
+        // A field without a reference can still be refused because of one
+        // beside it: a literal gradient stop's offset before a stop whose
+        // offset is a variable's stand-in. Such an error depends on the
+        // rows' values, so the template stands if other numbers pass (no
+        // default kept: a row may override it).
+        let numbers = self.variables.iter().any(|v| v.ty == VarType::Number);
+        for n in [0.0, 0.5] {
+            if !numbers {
+                break;
+            }
+            let number = |v: &Variable| match v.ty {
+                VarType::Number => Value::from(n),
+                _ => stand_in(v),
+            };
+            if self.probe_with(number).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(error)
+    }
+
+    /// The probe with `value` for each variable: an error only for a scene
+    /// error in a field that holds no reference.
+    fn probe_with(&self, value: impl Fn(&Variable) -> Value) -> Result<(), Error> {
         let values: BTreeMap<&str, Value> = self
             .variables
             .iter()
-            .map(|v| {
-                (
-                    v.name.as_str(),
-                    v.default.clone().unwrap_or_else(|| v.ty.stand_in()),
-                )
-            })
+            .map(|v| (v.name.as_str(), value(v)))
             .collect();
-        match Scene::from_value(&self.substituted(&values)).map_err(|e| self.attribute(e)) {
+        let doc = self.substituted(&values, &BTreeMap::new());
+        match Scene::from_value(&doc).map_err(|e| self.attribute(e)) {
             Err(Error::Template(TemplateError::Scene { error, variables }))
                 if variables.is_empty() =>
             {
@@ -168,8 +193,13 @@ impl Template {
         }
     }
 
-    /// The document with `values` in every slot.
-    fn substituted(&self, values: &BTreeMap<&str, Value>) -> Value {
+    /// The document with `values` in every slot; a number in `written`
+    /// (as a CSV cell or `--set` wrote it) is shown so in text.
+    fn substituted(
+        &self,
+        values: &BTreeMap<&str, Value>,
+        written: &BTreeMap<&str, String>,
+    ) -> Value {
         let mut doc = self.doc.clone();
         for slot in &self.slots {
             if let Some(target) = refs::at_mut(&mut doc, &slot.path) {
@@ -177,7 +207,7 @@ impl Template {
                 // number or boolean is shown as it would be in a longer
                 // string (it could only be refused otherwise).
                 let as_text = slot.place.field == "text";
-                *target = substitute(&slot.parts, values, as_text);
+                *target = substitute(&slot.parts, values, written, as_text);
             }
         }
         doc
@@ -255,8 +285,10 @@ impl Template {
 
     fn bind_raw<'r>(&self, get: impl Fn(&str) -> Option<Raw<'r>>) -> Result<Scene, Error> {
         let mut values: BTreeMap<&str, Value> = BTreeMap::new();
+        let mut written: BTreeMap<&str, String> = BTreeMap::new();
         for var in &self.variables {
-            let given = match get(&var.name) {
+            let raw = get(&var.name);
+            let given = match raw {
                 Some(raw) => var.check(raw).map_err(|message| TemplateError::Value {
                     name: var.name.clone(),
                     message,
@@ -264,6 +296,11 @@ impl Template {
                 })?,
                 None => None,
             };
+            // A number given as text keeps its digits in text (`2.50`
+            // stays `2.50`, not `2.5`).
+            if let (Some(Raw::Text(t)), Some(_), VarType::Number) = (raw, &given, var.ty) {
+                written.insert(&var.name, t.trim().to_owned());
+            }
             match given.or_else(|| var.default.clone()) {
                 Some(v) => {
                     values.insert(&var.name, v);
@@ -277,7 +314,7 @@ impl Template {
                 }
             }
         }
-        let doc = self.substituted(&values);
+        let doc = self.substituted(&values, &written);
         let mut scene = Scene::from_value(&doc).map_err(|e| self.attribute(e))?;
         scene.base_dir.clone_from(&self.base_dir);
         Ok(scene)
@@ -326,8 +363,14 @@ fn same_field(place: &Place, error: &crate::SceneError) -> bool {
 }
 
 /// The value a slot takes: a lone reference keeps its variable's type
-/// (unless `as_text`); otherwise the pieces are joined as text.
-fn substitute(parts: &[Part], values: &BTreeMap<&str, Value>, as_text: bool) -> Value {
+/// (unless `as_text`); otherwise the pieces are joined as text, a number
+/// as `written` has it where it was given as text.
+fn substitute(
+    parts: &[Part],
+    values: &BTreeMap<&str, Value>,
+    written: &BTreeMap<&str, String>,
+    as_text: bool,
+) -> Value {
     if let [Part::Var(name)] = parts {
         if let Some(v) = values.get(name.as_str()) {
             if !as_text || v.is_string() {
@@ -339,11 +382,11 @@ fn substitute(parts: &[Part], values: &BTreeMap<&str, Value>, as_text: bool) -> 
     for part in parts {
         match part {
             Part::Lit(l) => s.push_str(l),
-            Part::Var(name) => {
-                if let Some(v) = values.get(name.as_str()) {
-                    s.push_str(&vars::as_text(v));
-                }
-            }
+            Part::Var(name) => match (written.get(name.as_str()), values.get(name.as_str())) {
+                (Some(text), _) => s.push_str(text),
+                (None, Some(v)) => s.push_str(&vars::as_text(v)),
+                (None, None) => {}
+            },
         }
     }
     Value::String(s)

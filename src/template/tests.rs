@@ -210,3 +210,83 @@ fn a_scene_error_outside_the_references_is_refused_when_the_template_is_loaded()
     assert!(e.to_string().ends_with("(from variable \"w\")"), "{e}");
     assert!(t.bind(&row(&[("w", "700")])).is_ok());
 }
+
+#[test]
+fn a_number_given_as_text_keeps_its_digits_in_text() {
+    let t = Template::from_value(json!({
+        "variables": {"p": {"type": "number"}},
+        "width": 10, "height": 10,
+        "layers": [
+            {"type": "text", "text": "€{{p}}"},
+            {"type": "text", "text": "{{p}}"},
+            {"type": "rect", "color": "#000", "x": "{{p}}"}
+        ]
+    }))
+    .unwrap();
+    for (cell, shown, x) in [
+        (" 2.50", "2.50", 2.5),
+        ("1e3", "1e3", 1000.0),
+        ("-0", "-0", 0.0),
+    ] {
+        let scene = t.bind(&row(&[("p", cell)])).unwrap();
+        assert_eq!(text_of(&scene, 0), format!("€{shown}"));
+        assert_eq!(text_of(&scene, 1), shown);
+        assert_eq!(scene.layers[2].x, x, "a lone reference stays a number");
+    }
+    // JSON numbers are serde_json's (no digits kept beyond the value's).
+    let json_row = json!({"p": 2.5});
+    let scene = t.bind_json(json_row.as_object().unwrap()).unwrap();
+    assert_eq!(text_of(&scene, 0), "€2.5");
+}
+
+#[test]
+fn a_cell_of_spaces_is_no_value_except_for_a_string() {
+    let t = Template::from_value(json!({
+        "variables": {
+            "n": {"type": "number", "default": 3},
+            "b": {"type": "boolean", "default": true},
+            "c": {"type": "color", "default": "#fff"},
+            "s": {"type": "string", "default": "d"}
+        },
+        "width": 10, "height": 10,
+        "layers": [{"type": "rect", "x": "{{n}}", "visible": "{{b}}", "color": "{{c}}"},
+                   {"type": "text", "text": "[{{s}}]"}]
+    }))
+    .unwrap();
+    let scene = t
+        .bind(&row(&[("n", " "), ("b", "  "), ("c", "\t"), ("s", " ")]))
+        .unwrap();
+    assert_eq!(scene.layers[0].x, 3.0);
+    assert!(scene.layers[0].visible);
+    assert_eq!(text_of(&scene, 1), "[ ]");
+}
+
+#[test]
+fn a_literal_refused_only_beside_a_variable_is_left_to_the_rows() {
+    // The stand-in 1 for `w` puts the literal 0.5 after an offset of 1;
+    // rows with a smaller `w` are valid, so the template is.
+    for stops in [
+        json!([{"offset": "{{w}}", "color": "#000"}, {"offset": 0.5, "color": "#fff"}]),
+        json!([{"offset": 0.2, "color": "#000"}, {"offset": "{{w}}", "color": "#888"},
+               {"offset": 0.99, "color": "#fff"}]),
+    ] {
+        let t = Template::from_value(json!({
+            "variables": {"w": {"type": "number"}},
+            "width": 20, "height": 20,
+            "layers": [{"type": "linear-gradient", "stops": stops}]
+        }))
+        .unwrap();
+        assert!(t.bind(&row(&[("w", "0.3")])).is_ok());
+        let e = t.bind(&row(&[("w", "2")])).unwrap_err();
+        assert!(e.to_string().contains("offset"), "{e}");
+    }
+    // A literal wrong whatever the numbers still fails the template.
+    let e = Template::from_value(json!({
+        "variables": {"w": {"type": "number"}},
+        "width": 20, "height": 20,
+        "layers": [{"type": "linear-gradient", "stops": [
+            {"offset": "{{w}}", "color": "#000"}, {"offset": -1, "color": "#fff"}]}]
+    }))
+    .unwrap_err();
+    assert!(e.to_string().contains("stops[1].offset"), "{e}");
+}

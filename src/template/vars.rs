@@ -180,6 +180,9 @@ impl Variable {
         let text = match raw {
             Raw::Json(Value::Null) => return Ok(None),
             Raw::Text("") => return Ok(None),
+            // Spaces alone are no colour, number, boolean or file name: the
+            // cell counts as empty (a string keeps them).
+            Raw::Text(t) if self.ty != VarType::String && t.trim().is_empty() => return Ok(None),
             Raw::Text(t) => t,
             // JSON values keep their JSON types: a number or a boolean is
             // not given as a string (text values, CSV and `--set`, are
