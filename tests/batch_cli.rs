@@ -982,6 +982,37 @@ fn a_manifest_that_is_the_data_the_template_or_the_output_folder_exits_2_and_ove
         TEMPLATE
     );
     assert!(case.files("out").is_empty());
+    // A file that is no manifest, such as an image the batch draws (a
+    // reviewer's typo destroyed the logo), is not overwritten; an earlier
+    // manifest is.
+    let png = std::fs::read(format!(
+        "{}/examples/poster/logo.png",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    std::fs::write(case.path("logo.png"), &png).unwrap();
+    case.write("notes.txt", "keep me");
+    for (manifest, says) in [
+        ("logo.png", "is not a manifest (it holds a Png image)"),
+        (
+            "notes.txt",
+            "is not a manifest (it does not start with a JSON line)",
+        ),
+    ] {
+        let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", manifest]);
+        assert_eq!(run.code, 2, "--manifest {manifest}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+    }
+    assert_eq!(std::fs::read(case.path("logo.png")).unwrap(), png);
+    assert_eq!(
+        std::fs::read_to_string(case.path("notes.txt")).unwrap(),
+        "keep me"
+    );
+    for _ in 0..2 {
+        let run = case.batch("rows.csv", "again/{{id}}.png", &["--manifest", "m.jsonl"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(case.manifest("m.jsonl").len(), 2);
+    }
     // A manifest named like a row's output: that row fails, the manifest
     // keeps every line.
     let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "out/b.png"]);
@@ -1135,5 +1166,30 @@ fn a_json_lines_key_that_is_no_variable_is_warned_of_once_with_the_closest_name(
         ],
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn csv_header_names_are_trimmed_misspelt_columns_get_the_closest_name_and_a_ragged_row_names_the_header(
+) {
+    let case = Case::new(TEMPLATE);
+    // `id, title` (spaces after the commas) names `title`; "acent" is warned
+    // of with the variable it misspells; row 2 has one field too few.
+    case.write("rows.csv", "id, title , acent\na,A,#000\nb,B\n");
+    let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "columns that are not template variables are ignored: acent (did you mean \"accent\"?)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let lines = case.manifest("m.jsonl");
+    assert_eq!(lines[0]["status"], "ok", "{}", lines[0]);
+    let error = lines[1]["error"].as_str().unwrap();
+    assert!(
+        error.contains("this row has 2 fields, the header 3 columns"),
+        "{error}"
     );
 }

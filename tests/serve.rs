@@ -66,6 +66,13 @@ fn format_comes_from_the_query_or_accept() {
         SMALL,
         &[("accept", "image/avif, image/webp;q=0.9")],
     );
+    // A type with q=0 is not acceptable: passed over.
+    let not_png = post(
+        &server.url("/render"),
+        SMALL,
+        &[("accept", "image/png;q=0, image/jpeg")],
+    );
+    assert_eq!(header(&not_png, "content-type"), Some("image/jpeg"));
     // image/avif in Accept is passed over (AVIF takes seconds per card);
     // named in the query it is written.
     assert_eq!(header(&webp, "content-type"), Some("image/webp"));
@@ -303,6 +310,22 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
     );
     assert_eq!(twice.0, 400);
     assert!(String::from_utf8_lossy(&twice.2).contains("duplicate key"));
+    // A body key that is no variable is a typo: 400 with the closest name,
+    // as in a `/t/` query (it drew the default accent).
+    let misspelt = post(
+        &server.url("/templates/card"),
+        r##"{ "acent": "#000" }"##,
+        &[],
+    );
+    assert_eq!(misspelt.0, 400);
+    let body: serde_json::Value = serde_json::from_slice(&misspelt.2).expect("JSON body");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("\"acent\" is not declared by the template; did you mean \"accent\"?"),
+        "{body}"
+    );
     // A variable in the query of a POST is no variable: refused, not
     // ignored (the body holds them).
     let in_query = post(&server.url("/templates/card?accent=%23000"), "{}", &[]);
@@ -479,6 +502,10 @@ fn signed_urls_are_served_and_tampered_or_missing_ones_are_403() {
         server.metric("impasto_rejections_total{reason=\"bad_signature\"}"),
         refused.len() as f64
     );
+    // Not last: said so, not taken for an unsigned URL.
+    let not_last = get(&server.url(&format!("/t/card.png?sig={sig}&accent=%2300ff00")));
+    let text = String::from_utf8_lossy(&not_last.2);
+    assert!(text.contains("must be the last"), "{text}");
 }
 
 #[test]

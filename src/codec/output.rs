@@ -269,7 +269,7 @@ fn refuse_special(path: &Path, target: &Path) -> Result<(), Error> {
     let special = |p: &Path| std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir());
     match special(path) || special(target) {
         true => Err(Error::Output(format!(
-            "{}: is not a regular file (a device, pipe or socket): impasto writes files by replacing them, so it refuses; the CLI writes to standard output with `-o -`",
+            "{}: is not a regular file (a device, pipe or socket): impasto writes files by replacing them, so it refuses (`impasto render -o -` writes to standard output)",
             path.display()
         ))),
         false => Ok(()),

@@ -42,10 +42,12 @@ pub enum TemplateError {
         declared: String,
     },
     /// A value was given for a name that is not declared (`--set typo=...`).
-    #[error("variable {name:?} is not declared by the template ({})", declared_text(.declared))]
+    #[error("variable {name:?} is not declared by the template{} ({})", hint(.closest), declared_text(.declared))]
     Unknown {
         /// The name given.
         name: String,
+        /// The declared name closest to it, if one is near.
+        closest: Option<String>,
         /// The declared names, comma separated; empty when there are none.
         declared: String,
     },
@@ -89,6 +91,12 @@ fn or_none(declared: &str) -> &str {
 
 /// The declared names for a message (empty: none, the scene is not a
 /// template).
+fn hint(closest: &Option<String>) -> String {
+    closest
+        .as_ref()
+        .map_or(String::new(), |c| format!("; did you mean {c:?}?"))
+}
+
 fn declared_text(declared: &str) -> String {
     if declared.is_empty() {
         "the scene declares none: a template declares its variables under \"variables\"".into()

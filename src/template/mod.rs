@@ -250,13 +250,15 @@ impl Template {
         self.bind_raw(|name| row.get(name).map(Raw::Json))
     }
 
-    /// Refuses a name that is not a declared variable (for `--set`, where an
-    /// unknown name is a typo rather than an extra column).
+    /// Refuses a name that is not a declared variable (for `--set` and the
+    /// service's requests, where an unknown name is a typo rather than an
+    /// extra column), with the closest declared name.
     pub fn check_names<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Result<(), Error> {
         for name in names {
             if self.variable(name).is_none() {
                 return Err(TemplateError::Unknown {
                     name: name.to_owned(),
+                    closest: self.closest_variable(name).map(str::to_owned),
                     declared: self.declared(),
                 }
                 .into());

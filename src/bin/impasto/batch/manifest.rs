@@ -30,6 +30,12 @@ pub fn check_clashes(
             )));
         }
     }
+    if let Some(what) = not_a_manifest(manifest) {
+        return Err(Error::Options(format!(
+            "--manifest {} exists and is not a manifest ({what}): writing the manifest would overwrite it; give another path, or delete the file first",
+            manifest.display()
+        )));
+    }
     let (m, base) = (absolute(manifest), absolute(pattern.base()));
     if base.starts_with(&m) {
         return Err(Error::Options(format!(
@@ -40,6 +46,29 @@ pub fn check_clashes(
     }
     pattern.reserve_manifest(manifest);
     Ok(())
+}
+
+/// What the existing, non-empty file at `path` holds when it is not a
+/// manifest (JSON Lines: its first non-blank byte is `{`): an image the
+/// batch draws, a font, anything a typo in the path could name.
+fn not_a_manifest(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    let mut head = [0u8; 64];
+    let n = File::open(path)
+        .and_then(|f| f.take(64).read(&mut head))
+        .ok()?;
+    let head = &head[..n];
+    match head.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => None,
+        Some(_) => Some(match image::guess_format(head) {
+            Ok(format) => format!("it holds a {format:?} image"),
+            Err(_) => "it does not start with a JSON line".to_owned(),
+        }),
+    }
 }
 
 /// Whether `a` and `b` name one existing file (also through links).
@@ -277,10 +306,10 @@ impl Manifest {
     }
 
     fn io(&self, source: std::io::Error) -> Error {
-        Error::Io {
-            path: self.path.clone(),
-            source,
-        }
+        Error::Output(format!(
+            "--manifest {}: cannot write: {source}",
+            self.path.display()
+        ))
     }
 }
 

@@ -196,9 +196,17 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
         .filter(|h| !pattern.uses(h))
         .collect();
     if !unused.is_empty() {
+        // Each with the variable it may be a misspelling of.
+        let shown: Vec<String> = unused
+            .iter()
+            .map(|h| match template.closest_variable(h) {
+                Some(v) => format!("{h} (did you mean {v:?}?)"),
+                None => (*h).to_owned(),
+            })
+            .collect();
         eprintln!(
             "impasto: --data: columns that are not template variables are ignored: {}",
-            crate::one_line(&unused.join(", "))
+            crate::one_line(&shown.join(", "))
         );
     }
     Ok(())

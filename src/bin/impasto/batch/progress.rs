@@ -37,13 +37,18 @@ fn running() -> MutexGuard<'static, Option<(Counts, Instant)>> {
     RUNNING.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// `1 row`, `2 rows`.
+fn rows(n: u64) -> String {
+    format!("{n} row{}", if n == 1 { "" } else { "s" })
+}
+
 /// What a batch interrupted now has done, for the signal handler: `None`
 /// when no batch is running.
 pub fn interrupted_line() -> Option<String> {
     let (c, start) = (*running())?;
     Some(format!(
-        "impasto batch: interrupted after {} rows: {} written, {} skipped, {} failed in {:.1} s; `--skip-existing` goes on from the files written",
-        c.rows,
+        "impasto batch: interrupted after {}: {} written, {} skipped, {} failed in {:.1} s; `--skip-existing` goes on from the files written",
+        rows(c.rows),
         c.written,
         c.skipped,
         c.failed,
@@ -175,8 +180,8 @@ impl Progress {
         }
         let elapsed = self.start.elapsed();
         eprintln!(
-            "impasto batch: {} rows, {} written ({} with warnings), {} skipped, {} failed in {:.1} s ({:.1} images/s)",
-            counts.rows,
+            "impasto batch: {}, {} written ({} with warnings), {} skipped, {} failed in {:.1} s ({:.1} images/s)",
+            rows(counts.rows),
             counts.written,
             counts.warned,
             counts.skipped,

@@ -143,7 +143,9 @@ impl Source {
                     .headers()
                     .map_err(|e| Error::Options(format!("--data {}: {e}", path.display())))?
                     .iter()
-                    .map(str::to_owned)
+                    // No variable name holds a space: `id, title` names
+                    // `title`.
+                    .map(|h| h.trim().to_owned())
                     .collect();
                 for (i, h) in headers.iter().enumerate() {
                     if headers[..i].contains(h) {
@@ -276,15 +278,25 @@ impl Rows {
                     Err(e) if e.is_io_error() => Err(io_error(path, e)),
                     Err(e) => {
                         *n += 1;
-                        let hint = match e.kind() {
+                        let message = match e.kind() {
                             csv::ErrorKind::UnequalLengths { pos: Some(pos), .. }
                                 if unclosed_quote(pos, reader, path) =>
                             {
-                                format!("; {}", unclosed_hint(pos.line()))
+                                format!("{e}; {}", unclosed_hint(pos.line()))
                             }
-                            _ => String::new(),
+                            // The csv crate compares with "the previous
+                            // record", which is the header here.
+                            csv::ErrorKind::UnequalLengths { pos, len, .. } => format!(
+                                "{}this row has {len} field{}, the header {} column{}",
+                                pos.as_ref()
+                                    .map_or(String::new(), |p| format!("line {}: ", p.line())),
+                                if *len == 1 { "" } else { "s" },
+                                headers.len(),
+                                if headers.len() == 1 { "" } else { "s" },
+                            ),
+                            _ => e.to_string(),
                         };
-                        Ok(Some((*n, Err(format!("data: {e}{hint}")))))
+                        Ok(Some((*n, Err(format!("data: {message}")))))
                     }
                 }
             }

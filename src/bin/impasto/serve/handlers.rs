@@ -364,6 +364,9 @@ pub async fn post_template(
         }
     };
     let template = load_template(&state, &name).await?;
+    // A key that is no variable is a typo (no warning reaches a client):
+    // 400, as for `/t/` queries.
+    template.check_names(values.keys().map(String::as_str))?;
     let scene = template.bind_json(&values)?;
     respond(state, scene, format, &headers, None, false)
         .await

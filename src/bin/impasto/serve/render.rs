@@ -70,12 +70,19 @@ pub fn negotiate(
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','));
     for media in accept {
-        let media = media
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let mut parts = media.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        // `q=0` says "not acceptable" (RFC 9110, 12.4.2); other q-values
+        // are not weighed: the first type listed wins.
+        let refused = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                == Some(0.0)
+        });
+        if refused {
+            continue;
+        }
         match media.as_str() {
             "image/png" => return Ok(OutputFormat::Png),
             "image/jpeg" => return Ok(OutputFormat::Jpeg { quality }),

@@ -175,7 +175,16 @@ fn split_signature<'a>(
         Some(i) => (Some(&query[..i]), &query[i + 1..]),
         None => (None, query),
     };
-    let sig = sig.strip_prefix(&prefix).ok_or_else(missing)?;
+    let Some(sig) = sig.strip_prefix(&prefix) else {
+        // Signed, but not at the end: the signature covers what comes
+        // before it, so it must be last.
+        if query.split('&').any(|pair| pair.starts_with(&prefix)) {
+            return Err(ServeError::Forbidden(format!(
+                "the {SIG_PARAM} parameter must be the last of the query (it signs the path and the parameters before it)"
+            )));
+        }
+        return Err(missing());
+    };
     let message = match before {
         Some(q) => format!("{path}?{q}"),
         None => path.to_owned(),
