@@ -2,11 +2,13 @@
 //! canvas, with its delay and the animation's loop count.
 //!
 //! - GIF ([`super::gif`]): one shared palette, exact or NeuQuant with
-//!   Floyd-Steinberg dithering; delays in hundredths of a second (rounded);
-//!   one-bit transparency.
+//!   Floyd-Steinberg dithering (a pixel unchanged from the frame before
+//!   keeps its index); without transparency, each frame after the first
+//!   written as the rectangle that changed; delays in hundredths of a
+//!   second (rounded); one-bit transparency.
 //! - APNG (the `png` crate): RGBA8, exact pixels, every frame replacing the
-//!   canvas (`APNG_BLEND_OP_SOURCE`); delays as the fraction they are
-//!   (reduced to fit 16 bits when needed).
+//!   canvas (`APNG_BLEND_OP_SOURCE`); delays as the fraction they are, or
+//!   in the finest unit (1/1000 s to 1 s) whose count fits 16 bits.
 //! - WebP (libwebp's `WebPAnimEncoder`, through the `webp` crate): lossy at
 //!   a quality or lossless; delays in milliseconds (rounded). libwebp may
 //!   merge a frame identical to the one before into it (its delay added):
@@ -98,16 +100,22 @@ pub fn encode_animation(
 }
 
 /// A delay as APNG's 16-bit fraction of a second: exact when it fits,
-/// otherwise the nearest thousandths (or hundredths past 65.535 s).
+/// otherwise the nearest thousandths, hundredths, tenths or whole seconds,
+/// the finest whose count fits 16 bits (a delay that is not zero stays at
+/// least one unit; past 65,535 s, 65,535 s).
 fn apng_delay(d: Delay) -> (u16, u16) {
     let r = Delay::new(d.num as u64, d.den as u64);
     if let (Ok(n), Ok(m)) = (u16::try_from(r.num), u16::try_from(r.den)) {
         return (n, m);
     }
-    match u16::try_from(d.millis()) {
-        Ok(ms) => (ms, 1000),
-        Err(_) => (d.centis().min(65535) as u16, 100),
+    let (num, den) = (u64::from(d.num), u64::from(d.den));
+    for unit in [1000u64, 100, 10, 1] {
+        let n = (num * unit + den / 2) / den;
+        if let Ok(n) = u16::try_from(n) {
+            return (n.max(u16::from(num > 0)), unit as u16);
+        }
     }
+    (u16::MAX, 1)
 }
 
 fn encode_apng(
@@ -287,12 +295,81 @@ mod tests {
         }
     }
 
+    /// An opaque square moving over an opaque background of `colours`
+    /// kinds: a smooth field of thousands of colours (dithered) or four.
+    fn sticker_over(many: bool) -> Vec<RgbaImage> {
+        (0..4)
+            .map(|i| {
+                RgbaImage::from_fn(64, 48, |x, y| {
+                    if (6 + i * 10..14 + i * 10).contains(&x) && (20..28).contains(&y) {
+                        image::Rgba([250, 30, 30, 255])
+                    } else if many {
+                        image::Rgba([(x * 4) as u8, (y * 5) as u8, ((x + y) * 2) as u8, 255])
+                    } else {
+                        image::Rgba([if x < 32 { 10 } else { 200 }, 90, 90, 255])
+                    }
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_opaque_gif_keeps_still_areas_still_and_writes_only_what_changed() {
+        for many in [true, false] {
+            let frames = sticker_over(many);
+            let refs: Vec<&RgbaImage> = frames.iter().collect();
+            let delays = [Delay::from_centis(10); 4];
+            let bytes =
+                encode_animation(&refs, &delays, Loop::Forever, AnimationFormat::Gif).unwrap();
+            let back = decode_animation(&bytes, &Limits::default(), None).unwrap();
+            assert_eq!(back.frames.len(), 4);
+            // Where no frame's square is (x >= 48 or y outside 20..28), every
+            // frame shows the very same pixels (the dithering error of the
+            // moving square spread into the field: up to 35 levels).
+            for (i, f) in back.frames.iter().enumerate().skip(1) {
+                for (x, y, p) in f.image.enumerate_pixels() {
+                    if x >= 48 || !(20..28).contains(&y) {
+                        assert_eq!(
+                            p,
+                            back.frames[0].image.get_pixel(x, y),
+                            "many {many}, frame {i} at ({x}, {y})"
+                        );
+                    }
+                    if !many {
+                        assert_eq!(p, frames[i].get_pixel(x, y), "exact palette, frame {i}");
+                    }
+                }
+            }
+            // Frames after the first hold the changed rectangle only: the
+            // whole file is well under four full frames.
+            let full = encode_animation(
+                &refs[..1],
+                &delays[..1],
+                Loop::Forever,
+                AnimationFormat::Gif,
+            )
+            .unwrap();
+            assert!(
+                bytes.len() < full.len() * 2,
+                "many {many}: {} against one frame's {}",
+                bytes.len(),
+                full.len()
+            );
+        }
+    }
+
     #[test]
     fn apng_delays_are_exact_fractions_when_they_fit() {
         assert_eq!(apng_delay(Delay::new(1, 30)), (1, 30));
         assert_eq!(apng_delay(Delay::from_centis(7)), (7, 100));
         // Not zero, so not rounded to zero.
         assert_eq!(apng_delay(Delay::new(1, 100_003)), (1, 1000));
+        // Past 65.535 s: the finest unit that fits (a reviewer's 700.001 s
+        // and 16,777.215 s were both written as 655.35 s).
+        assert_eq!(apng_delay(Delay::from_millis(700_001)), (7000, 10));
+        assert_eq!(apng_delay(Delay::from_millis(16_777_215)), (16777, 1));
+        assert_eq!(apng_delay(Delay::from_millis(100_000_000)), (65535, 1));
+        assert_eq!(apng_delay(Delay::from_millis(65_535)), (13107, 200));
     }
 
     /// A rectangle moving over a transparent canvas: libwebp stores such

@@ -203,27 +203,83 @@ pub(crate) fn encode(
             Loop::Times(n) => enc.set_repeat(gif::Repeat::Finite((n - 1).min(65535) as u16)),
         }
         .map_err(|e| e.to_string())?;
+        let mut before: Option<(&RgbaImage, Vec<u8>)> = None;
         for (img, delay) in frames.iter().zip(delays) {
-            let indices = palette.index(img);
-            let frame = gif::Frame {
-                width: w16,
-                height: h16,
-                delay: delay.centis().min(65535) as u16,
-                // Each frame is the whole canvas: its transparent pixels
-                // must show nothing of the frame before.
-                dispose: if palette.transparent().is_some() {
-                    gif::DisposalMethod::Background
-                } else {
-                    gif::DisposalMethod::Keep
+            let indices = palette.index(img, before.as_ref().map(|(b, i)| (*b, i.as_slice())));
+            let delay = delay.centis().min(65535) as u16;
+            let frame = match (&before, palette.transparent()) {
+                // Without transparency each frame after the first is drawn
+                // over the one before (kept): only the rectangle where the
+                // indices changed is written.
+                (Some((_, previous)), None) => {
+                    let (x0, y0, cw, ch) = changed_rect(previous, &indices, w as usize);
+                    let mut buffer = Vec::with_capacity(cw * ch);
+                    for y in y0..y0 + ch {
+                        let row = y * w as usize;
+                        buffer.extend_from_slice(&indices[row + x0..row + x0 + cw]);
+                    }
+                    gif::Frame {
+                        // Within the canvas: u16 like it.
+                        left: x0 as u16,
+                        top: y0 as u16,
+                        width: cw as u16,
+                        height: ch as u16,
+                        delay,
+                        dispose: gif::DisposalMethod::Keep,
+                        buffer: std::borrow::Cow::Owned(buffer),
+                        ..gif::Frame::default()
+                    }
+                }
+                _ => gif::Frame {
+                    width: w16,
+                    height: h16,
+                    delay,
+                    // Each frame is the whole canvas: its transparent pixels
+                    // must show nothing of the frame before.
+                    dispose: if palette.transparent().is_some() {
+                        gif::DisposalMethod::Background
+                    } else {
+                        gif::DisposalMethod::Keep
+                    },
+                    transparent: palette.transparent(),
+                    buffer: std::borrow::Cow::Borrowed(&indices),
+                    ..gif::Frame::default()
                 },
-                transparent: palette.transparent(),
-                buffer: std::borrow::Cow::Owned(indices),
-                ..gif::Frame::default()
             };
             enc.write_frame(&frame).map_err(|e| e.to_string())?;
+            drop(frame);
+            before = Some((img, indices));
         }
     }
     Ok(out)
+}
+
+/// The smallest rectangle `(x, y, width, height)` of a `w`-wide canvas
+/// holding every index that differs between `a` and `b`; one pixel at the
+/// origin when none does (a GIF frame holds at least one).
+fn changed_rect(a: &[u8], b: &[u8], w: usize) -> (usize, usize, usize, usize) {
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for (y, (ra, rb)) in a.chunks_exact(w).zip(b.chunks_exact(w)).enumerate() {
+        if ra == rb {
+            continue;
+        }
+        // Rows differ: their first and last differing columns.
+        let first = ra.iter().zip(rb).position(|(p, q)| p != q).unwrap_or(0);
+        let last = ra
+            .iter()
+            .zip(rb)
+            .rposition(|(p, q)| p != q)
+            .unwrap_or(first);
+        x0 = x0.min(first);
+        x1 = x1.max(last + 1);
+        y0 = y0.min(y);
+        y1 = y + 1;
+    }
+    if x0 == usize::MAX {
+        (0, 0, 1, 1)
+    } else {
+        (x0, y0, x1 - x0, y1 - y0)
+    }
 }
 
 /// Colour counts, for the exact palette: the distinct opaque colours of

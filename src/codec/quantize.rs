@@ -87,7 +87,11 @@ impl Palette {
     }
 
     /// `img`'s pixels as palette indices (dithered with a learnt palette).
-    pub(crate) fn index(&self, img: &RgbaImage) -> Vec<u8> {
+    /// With `before` (the previous frame and its indices), a pixel that
+    /// has not changed keeps its index, and the dithering error of the
+    /// pixels that did never spreads into it: still areas stay the same
+    /// from frame to frame.
+    pub(crate) fn index(&self, img: &RgbaImage, before: Option<(&RgbaImage, &[u8])>) -> Vec<u8> {
         let t = self.transparent.unwrap_or(0);
         match &self.mapping {
             Mapping::Exact(map) => img
@@ -101,15 +105,22 @@ impl Palette {
                     }
                 })
                 .collect(),
-            Mapping::Learnt(nq) => self.dither(img, nq, t),
+            Mapping::Learnt(nq) => self.dither(img, nq, t, before),
         }
     }
 
     /// Floyd-Steinberg: each pixel's rounding error goes 7/16 right, 3/16
     /// below left, 5/16 below, 1/16 below right (transparent pixels take
     /// and pass on none).
-    fn dither(&self, img: &RgbaImage, nq: &NeuQuant, t: u8) -> Vec<u8> {
+    fn dither(
+        &self,
+        img: &RgbaImage,
+        nq: &NeuQuant,
+        t: u8,
+        before: Option<(&RgbaImage, &[u8])>,
+    ) -> Vec<u8> {
         let (w, h) = (img.width() as usize, img.height() as usize);
+        let before = before.filter(|(b, i)| b.dimensions() == img.dimensions() && i.len() == w * h);
         let mut out = vec![t; w * h];
         // Errors in 1/16 units, for this row and the next, with a pixel of
         // margin on both sides.
@@ -120,6 +131,14 @@ impl Palette {
                 let p = img.get_pixel(x as u32, y as u32);
                 if is_transparent(p) {
                     continue;
+                }
+                if let Some((b, indices)) = before {
+                    if b.get_pixel(x as u32, y as u32) == p {
+                        // Unchanged: the same index, and the error meant
+                        // for it is dropped.
+                        out[y * w + x] = indices[y * w + x];
+                        continue;
+                    }
                 }
                 let mut want = [0i32; 3];
                 for c in 0..3 {
@@ -177,7 +196,7 @@ mod tests {
         });
         let p = Palette::for_frames(&[&img]);
         let t = p.transparent().unwrap();
-        let idx = p.index(&img);
+        let idx = p.index(&img, None);
         assert_eq!(idx[2], t);
         assert_eq!(idx[3], t);
         assert_eq!(&p.rgb()[idx[0] as usize * 3..][..3], &[255, 0, 0]);
@@ -193,7 +212,7 @@ mod tests {
         let p = Palette::for_frames(&[&img]);
         assert!(p.transparent().is_none());
         assert!(p.rgb().len() <= 256 * 3);
-        let idx = p.index(&img);
+        let idx = p.index(&img, None);
         // The mean of every 8x8 block off the edges (where the palette's
         // hull may not reach the source's extremes) stays within 3 levels.
         for by in 1..7 {
