@@ -526,4 +526,16 @@ fn the_command_line_animates_with_the_flag_or_the_scene_field() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(".gif, .png (APNG) or .webp"));
     assert!(!dir.path().join("x.jpg").exists());
+    // The scene's field alone: a .jpg of it is the still scene, with a note
+    // (it was refused, so one scene could not give a GIF and a JPEG).
+    let out = run("anim.json", "poster.jpg", &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the still scene is written"));
+    let still = image::open(dir.path().join("poster.jpg")).unwrap();
+    assert!(run("still.json", "poster2.jpg", &[]).status.success());
+    assert_eq!(still, image::open(dir.path().join("poster2.jpg")).unwrap());
 }

@@ -336,3 +336,38 @@ fn folders_made_for_thumbnails_that_all_failed_are_removed() {
     assert!(!old.join("a").exists(), "{err}");
     assert_eq!(files_under(&old), ["keep/note.txt"], "{err}");
 }
+
+#[test]
+fn of_files_sharing_a_thumbnail_name_the_first_that_renders_makes_it() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    // a.jpg is cut short and fails: a.png, after it in name order, makes
+    // a.jpg's thumbnail (it was refused as a clash with a.jpg's, which was
+    // never written); b.jpg renders, so b.png is reported.
+    let jpeg = rotated_jpeg();
+    let wide = RgbaImage::from_pixel(40, 20, Rgba([9, 9, 9, 255]));
+    let wide = impasto::codec::encode(&wide, impasto::codec::OutputFormat::Png).expect("encodes");
+    write(&input, "a.jpg", &jpeg[..jpeg.len() / 3]);
+    write(&input, "a.png", &wide);
+    write(&input, "b.jpg", &jpeg);
+    write(&input, "b.png", &half_transparent_png());
+    let (i, o) = (
+        input.to_str().expect("UTF-8"),
+        output.to_str().expect("UTF-8"),
+    );
+    let (status, err) = thumbnails(&[i, o, "--size", "24", "--format", "png"]);
+    assert_eq!(status, 3, "{err}");
+    assert_eq!(files_under(&output), ["a.png", "b.png"]);
+    // a.png's picture (wider than tall), not a.jpg's (turned: taller).
+    let a = decode(&output.join("a.png"));
+    assert!(a.width() > a.height(), "{:?}", a.dimensions());
+    let b = decode(&output.join("b.png"));
+    assert!(b.width() < b.height(), "{:?}", b.dimensions());
+    assert!(err.contains("b.png: its thumbnail"), "{err}");
+    assert!(err.contains("is made from"), "{err}");
+    assert!(
+        err.contains("thumbnails: 4 files, 2 written, 2 failed"),
+        "{err}"
+    );
+}

@@ -132,8 +132,12 @@ fn count(args: &Args, ext: &str, reporter: &Reporter) {
     let (tx, rx) = sync_channel::<Found>(256);
     std::thread::scope(|s| {
         s.spawn(move || walk(&args.input_dir, &args.output_dir, ext, &tx));
-        for _ in rx {
-            reporter.add_to_do(1);
+        for found in rx {
+            let files = match found {
+                Found::Image { others, .. } => 1 + others.len(),
+                _ => 1,
+            };
+            reporter.add_to_do(files as u64);
         }
     });
 }
@@ -152,10 +156,31 @@ fn work(
             Err(_) => return, // the walk is over and everything is taken
             Ok(Found::Failed { path, why }) => reporter.failed(&path, &why),
             Ok(Found::Unsupported { path, why }) => reporter.unsupported(&path, &why),
-            Ok(Found::Image { input, output }) => {
-                match thumbnail(args, renderer, &input, &output, made) {
-                    Ok(size) => reporter.written(&input, &output, size),
-                    Err(why) => reporter.failed(&input, &why),
+            Ok(Found::Image {
+                input,
+                output,
+                others,
+            }) => {
+                // The first file of the name that renders makes the
+                // thumbnail; the files after it are reported.
+                let mut made_from: Option<PathBuf> = None;
+                for file in std::iter::once(&input).chain(&others) {
+                    if let Some(winner) = &made_from {
+                        let why = format!(
+                            "its thumbnail {} is made from {}, a file of the same name before it",
+                            output.display(),
+                            winner.display()
+                        );
+                        reporter.failed(file, &why);
+                        continue;
+                    }
+                    match thumbnail(args, renderer, file, &output, made) {
+                        Ok(size) => {
+                            reporter.written(file, &output, size);
+                            made_from = Some(file.clone());
+                        }
+                        Err(why) => reporter.failed(file, &why),
+                    }
                 }
             }
         }

@@ -2,16 +2,21 @@
 //! folder at a time, into a bounded channel, so memory stays that of one
 //! folder's listing however many files there are.
 
-use std::collections::HashSet;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 
 /// What the walk finds.
 #[derive(Debug)]
 pub enum Found {
-    /// An image to render: its path, and where its thumbnail goes.
-    Image { input: PathBuf, output: PathBuf },
+    /// An image to render: its path, where its thumbnail goes, and the
+    /// other files of the folder whose thumbnail has that name (`a.png`
+    /// beside `a.jpg`), in name order: each is tried, in turn, if the ones
+    /// before it fail; once one is written the rest are reported.
+    Image {
+        input: PathBuf,
+        output: PathBuf,
+        others: Vec<PathBuf>,
+    },
     /// A file that is not rendered, and why (reported, counted as failed).
     Failed { path: PathBuf, why: String },
     /// A file in a format impasto does not decode (reported, not a failure).
@@ -51,9 +56,9 @@ pub fn walk(input: &Path, output: &Path, ext: &str, out: &SyncSender<Found>) {
         };
         entries.sort_by_key(|e| e.file_name());
         let mut subfolders = Vec::new();
-        // Output names taken in this folder: `a.jpg` and `a.png` both make
-        // `a.<ext>`; the first in name order wins and the second is reported.
-        let mut taken: HashSet<OsString> = HashSet::new();
+        // This folder's finds, sent once it is listed: `a.jpg` and `a.png`
+        // both make `a.<ext>`, so the second joins the first's `others`.
+        let mut finds: Vec<Found> = Vec::new();
         for entry in entries {
             let name = entry.file_name();
             let Ok(kind) = entry.file_type() else {
@@ -74,12 +79,32 @@ pub fn walk(input: &Path, output: &Path, ext: &str, out: &SyncSender<Found>) {
                 }
                 continue;
             }
-            let found = classify(input, &rel, &name, kind.is_file(), output, ext, &mut taken)
-                .map(|f| roots.guard(f));
-            if let Some(found) = found {
-                if out.send(found).is_err() {
-                    return;
+            let found =
+                classify(input, &rel, &name, kind.is_file(), output, ext).map(|f| roots.guard(f));
+            match found {
+                Some(Found::Image { input, output, .. }) => {
+                    let first = finds.iter_mut().find_map(|f| match f {
+                        Found::Image {
+                            output: o, others, ..
+                        } if *o == output => Some(others),
+                        _ => None,
+                    });
+                    match first {
+                        Some(others) => others.push(input),
+                        None => finds.push(Found::Image {
+                            input,
+                            output,
+                            others: Vec::new(),
+                        }),
+                    }
                 }
+                Some(other) => finds.push(other),
+                None => {}
+            }
+        }
+        for found in finds {
+            if out.send(found).is_err() {
+                return;
             }
         }
         // Popped from the end: reversed, so folders are walked in name order.
@@ -98,11 +123,20 @@ impl Roots {
     /// walk takes as an input (under the input folder, not under the
     /// output folder, which is not walked): never overwrite a photo.
     fn guard(&self, found: Found) -> Found {
-        let Found::Image { input, output } = found else {
+        let Found::Image {
+            input,
+            output,
+            others,
+        } = found
+        else {
             return found;
         };
         let (Some(inputs), Ok(target)) = (&self.input, std::fs::canonicalize(&output)) else {
-            return Found::Image { input, output };
+            return Found::Image {
+                input,
+                output,
+                others,
+            };
         };
         // The output folder is left out of the walk only when it lies
         // inside the input folder.
@@ -117,7 +151,11 @@ impl Roots {
             );
             return Found::Failed { path: input, why };
         }
-        Found::Image { input, output }
+        Found::Image {
+            input,
+            output,
+            others,
+        }
     }
 }
 
@@ -130,7 +168,6 @@ fn classify(
     regular: bool,
     output: &Path,
     ext: &str,
-    taken: &mut HashSet<OsString>,
 ) -> Option<Found> {
     let path = input.join(rel).join(name);
     let lower = Path::new(name)
@@ -152,16 +189,10 @@ fn classify(
     }
     let out_name = Path::new(name).with_extension(ext).into_os_string();
     let output = output.join(rel).join(&out_name);
-    if !taken.insert(out_name) {
-        let why = format!(
-            "its thumbnail {} is already made from another file of the same name",
-            output.display()
-        );
-        return Some(Found::Failed { path, why });
-    }
     Some(Found::Image {
         input: path,
         output,
+        others: Vec::new(),
     })
 }
 
@@ -179,7 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn the_walk_mirrors_folders_in_name_order_and_reports_clashes() {
+    fn the_walk_mirrors_folders_in_name_order_and_groups_files_of_one_thumbnail() {
         let dir = tempfile::tempdir().expect("temporary folder");
         let input = dir.path().join("in");
         for (p, bytes) in [
@@ -204,8 +235,13 @@ mod tests {
                 Found::Image {
                     input: i,
                     output: o,
+                    others,
                 } => {
-                    format!("{} -> {}", i.display(), o.display())
+                    let also: Vec<String> = others
+                        .iter()
+                        .map(|p| format!(", then {}", p.display()))
+                        .collect();
+                    format!("{}{} -> {}", i.display(), also.concat(), o.display())
                 }
                 Found::Failed { path, .. } => format!("failed {}", path.display()),
                 Found::Unsupported { path, .. } => format!("unsupported {}", path.display()),
@@ -215,8 +251,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                format!("{i}/a.jpg -> {o}/a.webp"),
-                format!("failed {i}/a.png"),
+                format!("{i}/a.jpg, then {i}/a.png -> {o}/a.webp"),
                 format!("{i}/anim.gif -> {o}/anim.webp"),
                 format!("{i}/b.JPG -> {o}/b.webp"),
                 format!("unsupported {i}/scan.tiff"),

@@ -484,8 +484,25 @@ fn run_command(command: Command) -> Result<(), Error> {
                     )),
                     (_, e) => e,
                 };
+                // The scene's `"animate": true` asks for an animation where
+                // the format holds one; a .jpg or .avif of it is the still
+                // scene (`--animate` with them is refused).
+                let scene_animates = scene.animate
+                    && {
+                        let animating = ["gif", "png", "apng", "webp"];
+                        let ext = named.extension().and_then(|e| e.to_str());
+                        let can = ext
+                            .is_some_and(|e| animating.iter().any(|a| a.eq_ignore_ascii_case(e)));
+                        if !can && !animate {
+                            eprintln!(
+                            "impasto: the scene's \"animate\": true is for .gif, .png and .webp output; {} holds no animation, so the still scene is written",
+                            output.display()
+                        );
+                        }
+                        can
+                    };
                 let chosen =
-                    oneoff::output_for(&named, quality, lossless, animate || scene.animate)
+                    oneoff::output_for(&named, quality, lossless, animate || scene_animates)
                         .map_err(renamed)?;
                 if to_stdout {
                     return oneoff::render_to_stdout(&renderer, &scene, chosen, &options);
