@@ -539,3 +539,48 @@ fn the_command_line_animates_with_the_flag_or_the_scene_field() {
     assert!(run("still.json", "poster2.jpg", &[]).status.success());
     assert_eq!(still, image::open(dir.path().join("poster2.jpg")).unwrap());
 }
+
+#[test]
+fn a_gif_without_its_trailer_or_a_png_without_iend_decodes_and_one_cut_earlier_fails() {
+    // Every frame whole, only the trailer byte missing: some encoders and
+    // cut-off downloads leave such files, and browsers show them.
+    let gif = three_frame_gif();
+    assert_eq!(gif.last(), Some(&b';'));
+    let cut = &gif[..gif.len() - 1];
+    let whole = codec::decode_animation(&gif, &Limits::default(), None).unwrap();
+    let anim = codec::decode_animation(cut, &Limits::default(), None).unwrap();
+    assert_eq!(anim.frames.len(), 3);
+    for (a, b) in anim.frames.iter().zip(&whole.frames) {
+        assert_eq!(a.image, b.image);
+    }
+    assert_eq!(
+        codec::decode_bytes(cut, u64::MAX).unwrap(),
+        codec::decode_bytes(&gif, u64::MAX).unwrap()
+    );
+    // Cut inside the last frame: refused, not shown short.
+    assert!(codec::decode_animation(&gif[..gif.len() - 40], &Limits::default(), None).is_err());
+    // A PNG, straight or interlaced (the second decoder), without IEND.
+    let img = RgbaImage::from_fn(33, 17, |x, y| {
+        Rgba([(x * 7) as u8, (y * 13) as u8, 90, 200])
+    });
+    let straight = codec::encode(&img, codec::OutputFormat::Png).unwrap();
+    let dot = Rgba([1, 2, 3, 255]);
+    let interlaced = common::interlaced_png_1x1(dot);
+    assert_eq!(
+        codec::decode_bytes(&interlaced, u64::MAX).unwrap(),
+        RgbaImage::from_pixel(1, 1, dot)
+    );
+    for (png, img) in [
+        (straight, img),
+        (interlaced, RgbaImage::from_pixel(1, 1, dot)),
+    ] {
+        assert!(png.ends_with(b"IEND\xAE\x42\x60\x82"));
+        assert_eq!(
+            codec::decode_bytes(&png[..png.len() - 12], u64::MAX).unwrap(),
+            img
+        );
+        // Its last data chunk's checksum cut too: refused.
+        let e = codec::decode_bytes(&png[..png.len() - 14], u64::MAX).unwrap_err();
+        assert!(e.to_string().contains("PNG"), "{e}");
+    }
+}

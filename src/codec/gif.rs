@@ -33,6 +33,20 @@ fn options(max_pixels: u64, skip: bool) -> gif::DecodeOptions {
     o
 }
 
+/// The file to read: `bytes`, with GIF's trailer (`;`) after them when
+/// they lack it, as some encoders and cut-off downloads leave them (every
+/// frame whole, only the last byte missing: browsers and Pillow show such
+/// files). A file cut inside a frame still fails.
+fn with_trailer(bytes: &[u8]) -> impl std::io::Read + '_ {
+    use std::io::Read;
+    let trailer: &[u8] = if bytes.last() == Some(&b';') {
+        b""
+    } else {
+        b";"
+    };
+    bytes.chain(trailer)
+}
+
 fn bad(e: gif::DecodingError) -> DecodeError {
     DecodeError(format!("truncated or corrupt GIF file: {e}"))
 }
@@ -42,7 +56,7 @@ fn bad(e: gif::DecodingError) -> DecodeError {
 /// `max_pixels` pixels.
 pub(crate) fn scan(bytes: &[u8], max_pixels: u64) -> Result<AnimationInfo, DecodeError> {
     let mut d = options(max_pixels, true)
-        .read_info(bytes)
+        .read_info(with_trailer(bytes))
         .map_err(|e| DecodeError(format!("not a valid GIF file: {e}")))?;
     let size = (d.width() as u32, d.height() as u32);
     check_pixels(size, max_pixels, "image")?;
@@ -75,7 +89,7 @@ fn check_pixels((w, h): (u32, u32), max_pixels: u64, what: &str) -> Result<(), D
 /// caller has checked the headers ([`scan`]).
 pub(crate) fn decode(bytes: &[u8], max_pixels: u64, stop: usize) -> Result<Animation, DecodeError> {
     let mut d = options(max_pixels, false)
-        .read_info(bytes)
+        .read_info(with_trailer(bytes))
         .map_err(|e| DecodeError(format!("not a valid GIF file: {e}")))?;
     let (width, height) = (d.width() as u32, d.height() as u32);
     let loop_count = match d.repeat() {

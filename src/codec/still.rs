@@ -29,6 +29,9 @@ pub(crate) fn decode_bytes_noting(
     Ok((img, note))
 }
 
+/// A PNG's last chunk: IEND, empty, with its CRC.
+const PNG_IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
+
 /// [`decode_bytes_noting`] but for a JPEG's incomplete profile.
 fn decode_noting(
     bytes: &[u8],
@@ -40,6 +43,13 @@ fn decode_noting(
         let first = gif::decode(bytes, max_pixels, 1)?.frames.swap_remove(0);
         return Ok((std::sync::Arc::unwrap_or_clone(first.image), None));
     }
+    // A PNG cut after its image data, its IEND chunk missing (some
+    // encoders and cut-off downloads; browsers and Pillow show it): given
+    // its IEND. One cut earlier still fails (rows or a checksum missing).
+    // (The copy, the file once more, is left out of `decode_cost`: rare.)
+    let ended = (bytes.starts_with(b"\x89PNG\r\n\x1a\n") && !bytes.ends_with(&PNG_IEND))
+        .then(|| [bytes, &PNG_IEND[..]].concat());
+    let bytes = ended.as_deref().unwrap_or(bytes);
     // A PNG whose profile is a decompression bomb: decoded without it.
     let stripped = png_iccp::without_oversized_iccp(bytes);
     let (bytes, bomb) = match &stripped {

@@ -450,7 +450,14 @@ pub fn iccp_bomb_chunk(inflated: usize) -> Vec<u8> {
     let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
     chunk.extend_from_slice(b"iCCP");
     chunk.extend_from_slice(&data);
-    let crc = chunk[4..].iter().fold(!0u32, |mut c, &b| {
+    let crc = png_crc(&chunk[4..]);
+    chunk.extend_from_slice(&crc.to_be_bytes());
+    chunk
+}
+
+/// PNG's CRC-32 of a chunk's type and data.
+pub fn png_crc(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(!0u32, |mut c, &b| {
         c ^= u32::from(b);
         for _ in 0..8 {
             c = if c & 1 == 1 {
@@ -460,7 +467,20 @@ pub fn iccp_bomb_chunk(inflated: usize) -> Vec<u8> {
             };
         }
         c
-    }) ^ !0;
-    chunk.extend_from_slice(&crc.to_be_bytes());
-    chunk
+    }) ^ !0
+}
+
+/// A 1x1 PNG of `pixel` marked interlaced (Adam7), which `image`'s whole-
+/// image decoder reads rather than impasto's row decoder: a 1x1 image is
+/// its own first pass, so the data is the straight file's (the `png`
+/// crate writes no interlaced files).
+pub fn interlaced_png_1x1(pixel: image::Rgba<u8>) -> Vec<u8> {
+    let img = image::RgbaImage::from_pixel(1, 1, pixel);
+    let mut png = impasto::codec::encode(&img, impasto::codec::OutputFormat::Png).unwrap();
+    // IHDR: length at 8, type at 12, data at 16 (interlace is its 13th
+    // byte, 28), CRC at 29.
+    png[28] = 1;
+    let crc = png_crc(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
 }
