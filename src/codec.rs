@@ -162,7 +162,17 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
 /// Logs why a colour profile was ignored, if one was.
 pub(crate) fn log_colour_note(note: Option<&str>) {
     if let Some(why) = note {
-        log::warn!("colour profile ignored, colours taken as sRGB: {why}");
+        log::warn!("colour profile ignored{}: {why}", taken_as(why));
+    }
+}
+
+/// What the colours were taken as, after "colour profile ignored", for a
+/// note `why`: sRGB, unless the note says another profile applied.
+pub(crate) fn taken_as(why: &str) -> &'static str {
+    if why.ends_with(png_colour::APPLIED_INSTEAD) {
+        ""
+    } else {
+        ", colours taken as sRGB"
     }
 }
 

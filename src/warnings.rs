@@ -95,7 +95,8 @@ impl fmt::Display for Warning {
             }
             Warning::ColourProfileIgnored { layer, src, reason } => write!(
                 f,
-                "layer {layer} (image): field \"src\": {src:?}: colour profile ignored, colours taken as sRGB: {reason}"
+                "layer {layer} (image): field \"src\": {src:?}: colour profile ignored{}: {reason}",
+                crate::codec::taken_as(reason)
             ),
         }
     }

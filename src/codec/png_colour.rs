@@ -120,6 +120,11 @@ fn chunks(png: &[u8]) -> Chunks {
     found
 }
 
+/// How a colour note ends when another profile was applied in place of the
+/// one ignored ([`crate::Warning::ColourProfileIgnored`] then does not say
+/// the colours were taken as sRGB).
+pub(crate) const APPLIED_INSTEAD: &str = "applied instead";
+
 /// What to apply to the pixels of the PNG `png`, whose decoder found the
 /// embedded `iCCP` profile `embedded`.
 pub(crate) fn colour(png: &[u8], embedded: Option<Vec<u8>>) -> PngColour {
@@ -145,11 +150,26 @@ pub(crate) fn colour(png: &[u8], embedded: Option<Vec<u8>>) -> PngColour {
         match gama_chrm_profile(found.gama, found.chrm) {
             Ok(p) => (p, true),
             Err(why) => {
-                ignored = Some(format!("gAMA/cHRM chunks ignored: {why}"));
+                let note = Some(format!("gAMA/cHRM chunks ignored: {why}"));
+                ignored = super::join_notes(ignored.take(), note);
                 (None, false)
             }
         }
     };
+    // A cICP passed over for a chunk that applies: say which, so that the
+    // warning does not read as sRGB taken.
+    if let (Some(note), true) = (&mut ignored, found.cicp.is_some()) {
+        let next = if found.iccp {
+            Some("the iCCP profile")
+        } else if profile.is_some() {
+            Some("the gAMA/cHRM chunks")
+        } else {
+            None
+        };
+        if let Some(next) = next {
+            note.push_str(&format!("; {next} {APPLIED_INSTEAD}"));
+        }
+    }
     PngColour {
         profile,
         made,
@@ -276,6 +296,45 @@ mod tests {
         // Three primaries on one line: no RGB space.
         let line = [31270, 32900, 10000, 10000, 20000, 20000, 30000, 30000];
         assert!(gama_chrm_profile(None, Some(line)).is_err());
+    }
+
+    /// A PNG's signature and chunks (CRCs not checked by [`chunks`]).
+    fn png_of(chunks_in: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        for (kind, data) in chunks_in {
+            png.extend((data.len() as u32).to_be_bytes());
+            png.extend(*kind);
+            png.extend(*data);
+            png.extend([0; 4]);
+        }
+        png
+    }
+
+    #[test]
+    fn a_cicp_passed_over_for_another_chunk_says_which_applies() {
+        let pq = [9u8, 16, 0, 1];
+        // With an iCCP profile (what a decoder without cICP applies).
+        let png = png_of(&[(b"IHDR", &[0; 13]), (b"cICP", &pq), (b"iCCP", b"p\0\0x")]);
+        let c = colour(&png, Some(vec![1, 2, 3]));
+        let note = c.ignored.unwrap();
+        assert!(note.starts_with("cICP chunk ignored"), "{note}");
+        assert!(note.ends_with("the iCCP profile applied instead"), "{note}");
+        assert_eq!(crate::codec::taken_as(&note), "");
+        // With gAMA: its profile.
+        let png = png_of(&[
+            (b"IHDR", &[0; 13]),
+            (b"cICP", &pq),
+            (b"gAMA", &55556u32.to_be_bytes()),
+        ]);
+        let note = colour(&png, None).ignored.unwrap();
+        assert!(
+            note.ends_with("the gAMA/cHRM chunks applied instead"),
+            "{note}"
+        );
+        // Alone: sRGB, said so.
+        let png = png_of(&[(b"IHDR", &[0; 13]), (b"cICP", &pq)]);
+        let note = colour(&png, None).ignored.unwrap();
+        assert_eq!(crate::codec::taken_as(&note), ", colours taken as sRGB");
     }
 
     #[test]
