@@ -29,6 +29,7 @@ pub(crate) mod jpeg;
 pub(crate) mod jpeg_blocks;
 mod jpeg_headers;
 pub(crate) use jpeg_headers::{broken_icc, open as open_jpeg, Opened as OpenedJpeg};
+mod jpeg_full;
 mod jpeg_layout;
 pub(crate) use jpeg_layout::{jpeg_decoder_rgba, luma_is_coarser};
 mod output;

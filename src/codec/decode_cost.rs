@@ -186,17 +186,21 @@ fn jpeg_cost(head: &[u8], (w, h): (u64, u64), k: u32, turned: bool, len: u64) ->
         let rgba = if turned { 8 } else { 4 };
         (coefs + copies + planes + row + sp(k2) * (comps.min(4) + rgba)) * 16
     };
-    // zune-jpeg at full size, through `image`, which copies the whole file
-    // into its own buffer first: that copy, its coefficients (progressive)
-    // and output, then the output and the RGBA; the quarter turn holds two
-    // RGBAs.
-    let native = if comps == 1 { 1 } else { 3 };
+    // zune-jpeg at full size. A colour file straight into RGBA
+    // (`jpeg_full`): its coefficients (progressive) and the RGBA. A grey
+    // one through `image`, which copies the whole file into its own buffer
+    // first: that copy, the coefficients and the grey output, then the
+    // output and the RGBA. The quarter turn holds two RGBAs.
     let zune = || -> u64 {
-        let mut b = (coefs + native * px).max((native + 4) * px);
+        let mut b = if comps == 1 {
+            (coefs + px).max(5 * px) + len
+        } else {
+            coefs + 4 * px
+        };
         if turned {
             b = b.max(8 * px);
         }
-        (b + len) * 16
+        b * 16
     };
     let full = (px * 4, 0);
     if comps == 4 || frame.precision != 8 || !matches!(comps, 1 | 3) {

@@ -10,8 +10,8 @@ use std::io::{BufReader, Cursor};
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 use super::{
-    broken_icc, cmyk, gif, icc, join_notes, jpeg_layout, not_an_image, png_colour, png_iccp,
-    png_rows, webp, DecodeError,
+    broken_icc, cmyk, gif, icc, join_notes, jpeg_full, jpeg_layout, not_an_image, png_colour,
+    png_iccp, png_rows, webp, DecodeError,
 };
 
 /// [`decode_bytes`], and why the file's colour profile (or PNG colour
@@ -78,6 +78,12 @@ fn decode_noting(
         }
         if let Some(decoded) = jpeg_layout::decode(bytes, max_pixels)? {
             return Ok(decoded);
+        }
+        if let Some(decoded) = jpeg_full::decode(bytes, max_pixels) {
+            let d = decoded?;
+            let mut img = oriented(d.image, d.orientation);
+            let why = icc::to_srgb(&mut img, d.icc.as_deref(), icc::Source::Rgb);
+            return Ok((img, join_notes(bomb, why)));
         }
     }
     // The decoder's own allocation limit backs up the pixel check below.
