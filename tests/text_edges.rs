@@ -164,3 +164,39 @@ fn spaces_that_end_a_line_take_no_room_when_it_is_aligned() {
         }
     }
 }
+
+#[test]
+fn lines_whose_box_is_off_the_canvas_show_the_glyph_parts_that_reach_in() {
+    // Tight leading: the first line's box ends above the canvas (or the
+    // last one's starts below it) while its descenders (accents) reach in.
+    // glyphon skipped such lines, so the GPU showed nothing where the CPU
+    // drew 1,212 (4,308) pixels.
+    let scenes = [
+        json!({"width": 640, "height": 200, "layers": [
+            {"type": "text", "text": "Typography", "x": 10, "y": -80, "width": 600,
+             "height": 300, "size": 100, "line_height": 0.79}]}),
+        json!({"width": 640, "height": 200, "layers": [
+            {"type": "text", "text": "ÅÉÎÔ", "x": 10, "y": 0, "width": 600,
+             "height": 300, "size": 200, "line_height": 0.3, "valign": "bottom"}]}),
+    ];
+    let all = backends();
+    for (i, scene) in scenes.into_iter().enumerate() {
+        let cpu = render(&all[0].renderer, scene.clone());
+        let ink = cpu.pixels().filter(|p| p[3] > 0).count();
+        assert!(
+            ink > 300,
+            "scene {i}: the CPU shows too little text ({ink})"
+        );
+        for b in &all[1..] {
+            let got = render(&b.renderer, scene.clone());
+            if let Some(problem) = check_images(
+                &format!("off_canvas_line_{i}_{}", b.name),
+                &got,
+                &cpu,
+                &b.text_tolerance,
+            ) {
+                panic!("{problem}");
+            }
+        }
+    }
+}

@@ -127,6 +127,9 @@ pub(crate) struct TextJob {
     pub top: f32,
     /// `[x0, y0, x1, y1)` in the target texture.
     pub region: [u32; 4],
+    /// The rows glyphon may draw into, `region` and margins above and
+    /// below it: lines whose box is outside these are skipped.
+    pub bounds: [u32; 4],
 }
 
 impl GlyphSet {
@@ -174,10 +177,10 @@ impl GlyphSet {
             top: j.top + j.region[1] as f32,
             scale: 1.0,
             bounds: TextBounds {
-                left: j.region[0] as i32,
-                top: j.region[1] as i32,
-                right: j.region[2] as i32,
-                bottom: j.region[3] as i32,
+                left: j.bounds[0] as i32,
+                top: j.bounds[1] as i32,
+                right: j.bounds[2] as i32,
+                bottom: j.bounds[3] as i32,
             },
             // Opaque: the colour's alpha is in the planned layer's opacity
             // (`plan::plan_layer`), which also reaches colour glyphs.

@@ -116,13 +116,21 @@ impl GpuContext {
             // rows of padding above the region keep that position positive,
             // so it rounds down exactly as the CPU raster does.
             let pad = (-tp.top.floor()).max(0.0) as u64;
-            let end = tex_h as u64 + pad + tp.height as u64;
+            // glyphon skips a line whose box lies outside its bounds, even
+            // where its glyphs reach in (tight leading, a headline bleeding
+            // off the canvas): the bounds reach this far past the region,
+            // into rows of their own, so such lines are drawn and what
+            // shows is cropped by the region as on the CPU.
+            let margin = (buffer.metrics().font_size * 1.5).ceil() as u64;
+            let top = tex_h as u64 + pad.max(margin);
+            let end = top + tp.height as u64;
             let side = self.max_texture_side();
-            if tp.width > side || end > side as u64 {
+            if tp.width > side || end + margin > side as u64 {
                 continue;
             }
-            let rect = [0, tex_h + pad as u32, tp.width, end as u32];
-            tex_h = end as u32;
+            let rect = [0, top as u32, tp.width, end as u32];
+            let bounds = [0, (top - margin) as u32, tp.width, (end + margin) as u32];
+            tex_h = bounds[3];
             tex_w = tex_w.max(tp.width);
             drawn.regions.push(TextRegion {
                 layer: planned.index,
@@ -135,6 +143,7 @@ impl GpuContext {
                 left: tp.left,
                 top: tp.top,
                 region: rect,
+                bounds,
             });
         }
         if jobs.is_empty() {
