@@ -203,7 +203,8 @@ impl Assets {
                     Some(e) => Arc::clone(e),
                     None => text_engine()?,
                 };
-                warnings.extend(engine.check(index, layer, t)?);
+                warnings.extend(engine.check(index, layer, t, stop)?);
+                stop.check()?;
                 text = Some(engine);
             }
         }

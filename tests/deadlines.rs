@@ -354,3 +354,23 @@ fn render_to_vec_with_stops_at_the_deadline_and_on_a_cancel() {
     assert!(matches!(cancelled, Err(Error::Cancelled)), "{cancelled:?}");
     assert!(r.render_to_vec(&small, &Assets::new(), png).is_ok());
 }
+
+#[test]
+fn a_deadline_stops_a_text_layout_that_shrinks_a_long_text() {
+    // 30,000 CJK characters shrunk from size 10,000: seconds of shaping,
+    // each size tried a layout of the whole text. The search ends at the
+    // deadline (unit tests in src/text count the layouts and glyphs made).
+    let text = "日".repeat(30_000);
+    let scene = Scene::from_value(&json!({"width": 800, "height": 600, "layers": [
+        {"type": "text", "text": text, "width": 800, "height": 600, "size": 10000,
+         "overflow": "shrink", "min_size": 0.01}]}))
+    .unwrap();
+    for (name, r) in cpu_and_gpu() {
+        let options = RenderOptions::with_timeout(Duration::from_millis(200));
+        let result = r.render_with(&scene, &Assets::new(), &options);
+        assert!(
+            matches!(result, Err(Error::DeadlineExceeded)),
+            "{name}: {result:?}"
+        );
+    }
+}

@@ -166,7 +166,7 @@ pub(crate) fn render_cached(
         let cached = placed.as_mut().and_then(|p| p.take(i));
         prepared.push(Prepared {
             layer,
-            painter: painter(layer, plan, cached),
+            painter: painter(layer, plan, cached, stop),
         });
     }
     let background = plan.background;
@@ -217,6 +217,7 @@ fn painter<'p>(
     layer: &'p PlannedLayer<'p>,
     plan: &Plan<'_>,
     cached: Option<placed::Use>,
+    stop: &Stop<'_>,
 ) -> Painter<'p> {
     let space = plan.space;
     match &layer.paint {
@@ -245,7 +246,7 @@ fn painter<'p>(
                 nearest: *nearest,
             },
         },
-        Paint::Text { .. } => match layer.text_glyphs(plan) {
+        Paint::Text { .. } => match layer.text_glyphs(plan, stop) {
             Some(g) => Painter::Placed {
                 placed: [g.origin.0, g.origin.1, g.width as f64, g.height as f64],
                 src: Source::Text(g),

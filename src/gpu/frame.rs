@@ -81,7 +81,7 @@ impl GpuContext {
         }
         if tile_w == w && tile_h == h {
             return self
-                .submit_tile(plan, want)
+                .submit_tile(plan, want, stop)
                 .map(|f| Pending::InFlight(Box::new(f)));
         }
         self.render_tiles(plan, (tile_w, tile_h), stop)
@@ -104,7 +104,8 @@ impl GpuContext {
                 for x0 in (0..w).step_by(tile_w as usize) {
                     stop.check()?;
                     let tile = plan.tile_scene(x0, y0, tile_w.min(w - x0), tile_h.min(h - y0));
-                    let next = self.submit_tile(&Plan::new(&tile, plan.resolved), Want::Pixels)?;
+                    let next =
+                        self.submit_tile(&Plan::new(&tile, plan.resolved), Want::Pixels, stop)?;
                     if let Some((done, x, y)) = previous.replace((next, x0, y0)) {
                         let done = done.finish_until(stop)?.into_image()?;
                         image::imageops::replace(&mut out, &done, x as i64, y as i64);
@@ -131,7 +132,12 @@ impl GpuContext {
     /// Submits one tile (or a whole canvas) under error scopes: validation
     /// and out-of-memory errors of its uploads, recording and submission
     /// become `Error`s.
-    fn submit_tile(&self, plan: &Plan<'_>, want: Want) -> Result<InFlight<'_>, Error> {
+    fn submit_tile(
+        &self,
+        plan: &Plan<'_>,
+        want: Want,
+        stop: &Stop<'_>,
+    ) -> Result<InFlight<'_>, Error> {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let frame_loans = || {
@@ -146,14 +152,14 @@ impl GpuContext {
             frame
         };
         let mut frame = frame_loans();
-        let mut submitted = self.record_and_submit(plan, want, &mut frame.loans, true);
+        let mut submitted = self.record_and_submit(plan, want, &mut frame.loans, true, stop);
         if let Ok(None) = submitted {
             // The text's glyphs did not fit glyphon's atlas: the frame
             // again, its text layers rasterized on the CPU (as those too
             // large for a texture are). Nothing of the first try was
             // submitted; its loans go back and its claims end.
             frame = frame_loans();
-            submitted = self.record_and_submit(plan, want, &mut frame.loans, false);
+            submitted = self.record_and_submit(plan, want, &mut frame.loans, false, stop);
         }
         let submitted = submitted.and_then(|s| {
             s.ok_or_else(|| Error::Internal("text without glyphon did not fit the atlas".into()))
@@ -198,6 +204,7 @@ impl GpuContext {
         want: Want,
         loans: &mut Loans,
         glyphon: bool,
+        stop: &Stop<'_>,
     ) -> Result<Option<Submitted>, Error> {
         let (w, h) = (plan.width, plan.height);
         let mut encoder = self
@@ -209,7 +216,7 @@ impl GpuContext {
         // Uploads, before any pass: every layer's inputs (the text laid out
         // into regions of one texture first), then the encode pass's, then
         // glyphon's (below).
-        let (layers, text) = self.prepare_layers(plan, loans, glyphon)?;
+        let (layers, text) = self.prepare_layers(plan, loans, glyphon, stop)?;
         // The phase breakdown's GPU timestamps, where the device has them.
         let mut marks = None;
         if let Some(clock) = &mut loans.clock {
@@ -406,13 +413,18 @@ impl GpuContext {
         plan: &Plan<'_>,
         loans: &mut Loans,
         glyphon: bool,
+        stop: &Stop<'_>,
     ) -> Result<(Vec<Prepared>, Option<LaidOut>), Error> {
-        let text = self.lay_out_text(plan, loans, glyphon);
+        // Text layout and CPU-rasterized text are cut short once `stop`
+        // says stop; nothing is submitted then.
+        let text = self.lay_out_text(plan, loans, glyphon, stop);
+        stop.check()?;
         let mut layers = vec![self.prepare_background(plan, loans)];
         for layer in &plan.layers {
-            if let Some(prep) = self.prepare_layer(plan, layer, &text, loans)? {
+            if let Some(prep) = self.prepare_layer(plan, layer, &text, loans, stop)? {
                 layers.push(prep);
             }
+            stop.check()?;
         }
         Ok((layers, text.laid_out))
     }

@@ -11,6 +11,7 @@ use super::params::LayerParams;
 use super::resample::Resample;
 use super::text::TextDrawn;
 use crate::blend::BlendMode;
+use crate::cancel::Stop;
 use crate::error::Error;
 use crate::plan::{Paint, Plan, PlannedLayer, Sampling};
 
@@ -69,6 +70,7 @@ impl GpuContext {
         layer: &PlannedLayer<'_>,
         text: &TextDrawn,
         loans: &mut Loans,
+        stop: &Stop<'_>,
     ) -> Result<Option<Prepared>, Error> {
         let (w, h) = (plan.width, plan.height);
         let Some(region @ [x0, y0, x1, y1]) = layer.region(w, h) else {
@@ -103,7 +105,7 @@ impl GpuContext {
                 self.prepare_image(plan, &image, shape, &mut sources, loans)?
             }
             Paint::Text { .. } => {
-                self.prepare_text(plan, layer, text, shape, &mut sources, loans)?
+                self.prepare_text(plan, layer, text, shape, &mut sources, loans, stop)?
             }
             Paint::Nothing => shape,
         };
@@ -118,6 +120,7 @@ impl GpuContext {
 
     /// A text layer: its region of the text texture glyphon drew, or, when
     /// it did not fit there, the CPU's raster uploaded as a placed image.
+    #[allow(clippy::too_many_arguments)]
     fn prepare_text(
         &self,
         plan: &Plan<'_>,
@@ -126,12 +129,13 @@ impl GpuContext {
         shape: LayerParams,
         sources: &mut Sources,
         loans: &mut Loans,
+        stop: &Stop<'_>,
     ) -> Result<LayerParams, Error> {
         if let Some(region) = text.region(layer.index) {
             sources.text = text.laid_out.as_ref().map(|l| l.texture);
             return Ok(shape.text(region.rect[1], region.size(), region.origin));
         }
-        let Some(r) = layer.text_raster(plan) else {
+        let Some(r) = layer.text_raster(plan, stop) else {
             return Ok(shape);
         };
         sources.inter = Some(self.upload_premul16(layer.index, &r.image, loans)?);

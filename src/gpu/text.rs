@@ -7,6 +7,7 @@
 use super::context::GpuContext;
 use super::glyphs::{GlyphAtlasStats, LentGlyphs, Prepared, TextJob, TEXT_FORMAT};
 use super::loans::{Loans, TextureId};
+use crate::cancel::Stop;
 use crate::error::Error;
 use crate::plan::{Paint, Plan};
 
@@ -81,6 +82,7 @@ impl GpuContext {
         plan: &Plan<'_>,
         loans: &mut Loans,
         glyphon: bool,
+        stop: &Stop<'_>,
     ) -> TextDrawn {
         let mut drawn = TextDrawn::default();
         let Some(engine) = plan.resolved.text.as_ref().filter(|_| glyphon) else {
@@ -101,6 +103,7 @@ impl GpuContext {
                 &planned.geom,
                 (w, h),
                 plan.resolved.fitted.take(planned.index),
+                stop,
             ) else {
                 continue;
             };

@@ -146,13 +146,18 @@ impl PlannedLayer<'_> {
     /// space, the visible part of its box), for backends without a glyph
     /// renderer of their own or where it cannot draw the layer. `None` for
     /// other paints or when nothing is visible.
-    pub fn text_raster(&self, plan: &Plan<'_>) -> Option<TextRaster> {
+    pub fn text_raster(
+        &self,
+        plan: &Plan<'_>,
+        stop: &crate::cancel::Stop<'_>,
+    ) -> Option<TextRaster> {
         let Paint::Text { layer, text } = &self.paint else {
             return None;
         };
         // `resolve` loads the text engine for any scene with a text layer.
         let engine = plan.resolved.text.as_ref()?;
-        engine.rasterize(layer, text, &self.geom, plan.space, plan.width, plan.height)
+        let canvas = (plan.width, plan.height);
+        engine.rasterize(layer, text, &self.geom, plan.space, canvas, stop)
     }
 }
 
@@ -160,12 +165,23 @@ impl PlannedLayer<'_> {
     /// A text layer laid out and its glyphs rasterized, for the CPU to paint
     /// window by window ([`TextGlyphs::paint`]). `None` for other paints or
     /// when nothing is visible.
-    pub fn text_glyphs(&self, plan: &Plan<'_>) -> Option<TextGlyphs> {
+    pub fn text_glyphs(
+        &self,
+        plan: &Plan<'_>,
+        stop: &crate::cancel::Stop<'_>,
+    ) -> Option<TextGlyphs> {
         let Paint::Text { layer, text } = &self.paint else {
             return None;
         };
         let engine = plan.resolved.text.as_ref()?;
-        engine.glyphs(layer, text, &self.geom, plan.space, plan.width, plan.height)
+        engine.glyphs(
+            layer,
+            text,
+            &self.geom,
+            plan.space,
+            (plan.width, plan.height),
+            stop,
+        )
     }
 }
 

@@ -359,7 +359,7 @@ impl<'s> ResolveAhead<'s> {
                     if let Some(engine) = &resolved.text {
                         resolved
                             .fitted
-                            .fill(&mut engine.shaper().fonts, &scene.layers);
+                            .fill(&mut engine.shaper().fonts, &scene.layers, stop);
                     }
                     Ok(resolved)
                 });

@@ -19,6 +19,9 @@ const LARGEST_KEPT_GLYPH_SHARE: u64 = 64;
 pub(crate) struct GlyphCache {
     inner: Mutex<Held>,
     budget: u64,
+    /// Glyph images made (cache misses), for tests.
+    #[cfg(test)]
+    misses: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -37,6 +40,8 @@ impl GlyphCache {
         GlyphCache {
             inner: Mutex::new(Held::default()),
             budget,
+            #[cfg(test)]
+            misses: Default::default(),
         }
     }
 
@@ -53,6 +58,9 @@ impl GlyphCache {
         if let Some(hit) = self.held().images.get(&key) {
             return hit.clone();
         }
+        #[cfg(test)]
+        self.misses
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let image = shaper
             .scratch
             .get_image_uncached(&mut shaper.fonts, key)
@@ -72,6 +80,12 @@ impl GlyphCache {
         }
         held.bytes += size;
         image
+    }
+
+    /// How many glyph images were made (not found in the cache).
+    #[cfg(test)]
+    pub fn rasterized(&self) -> u64 {
+        self.misses.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether a glyph image of `bytes` bytes is small enough to be kept.

@@ -28,6 +28,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use super::emoji::{emoji_by_default, emoji_family, emoji_spans, EMOJI_PRESENTATION};
 use super::DEFAULT_FAMILY;
+use crate::cancel::Stop;
 use crate::plan::geometry::BoxGeometry;
 use crate::scene::{Align, Layer, LayerKind, Overflow, TextLayer, VAlign, DEFAULT_MIN_SIZE};
 
@@ -70,12 +71,16 @@ pub(crate) struct TextPlan {
 pub(crate) struct FittedAhead(std::sync::Mutex<Vec<(usize, Buffer)>>);
 
 impl FittedAhead {
-    /// Lays out every visible text layer of `layers` with `fonts`.
-    pub fn fill(&self, fonts: &mut FontSystem, layers: &[Layer]) {
+    /// Lays out every visible text layer of `layers` with `fonts`, until
+    /// `stop` says stop.
+    pub fn fill(&self, fonts: &mut FontSystem, layers: &[Layer], stop: &Stop<'_>) {
         let mut fitted = Vec::new();
         for (index, layer) in layers.iter().enumerate() {
+            if stop.now() {
+                break;
+            }
             if let (true, LayerKind::Text(t)) = (layer.visible, &layer.kind) {
-                fitted.push((index, fit(fonts, layer, t).buffer));
+                fitted.push((index, fit(fonts, layer, t, stop).buffer));
             }
         }
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = fitted;
@@ -92,7 +97,8 @@ impl FittedAhead {
 /// Lays a text layer out (or takes `fitted`, its layout made ahead) and
 /// plans its raster: the part of the box that can be visible on the canvas
 /// (the box intersected with the canvas taken back through the rotation).
-/// `None` when nothing is visible.
+/// `None` when nothing is visible. `stop` cuts the layout short (see
+/// [`fit`]).
 pub(crate) fn plan(
     fonts: &mut FontSystem,
     layer: &Layer,
@@ -100,6 +106,7 @@ pub(crate) fn plan(
     geom: &BoxGeometry,
     (canvas_w, canvas_h): (u32, u32),
     fitted: Option<Buffer>,
+    stop: &Stop<'_>,
 ) -> Option<(Buffer, TextPlan)> {
     let corners = [
         geom.local_point(0.0, 0.0),
@@ -127,7 +134,7 @@ pub(crate) fn plan(
     if rx0 >= rx1 || ry0 >= ry1 {
         return None;
     }
-    let buffer = fitted.unwrap_or_else(|| fit(fonts, layer, t).buffer);
+    let buffer = fitted.unwrap_or_else(|| fit(fonts, layer, t, stop).buffer);
     let text_height: f32 = buffer.layout_runs().map(|r| r.line_height).sum();
     let free = layer.height as f32 - text_height;
     let dy = match t.valign {
@@ -224,7 +231,11 @@ fn without_line_end_spaces(text: &str) -> Option<String> {
 }
 
 /// Lays a text layer out as it is drawn, overflow settled.
-pub(crate) fn fit(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Fitted {
+/// Once `stop` says stop (a deadline, a cancel), the searches of `shrink`
+/// and the ellipsis end at once with the layout they have: the render
+/// fails at its next check, and a layout that takes many shapings (a long
+/// text without spaces, shrunk) does not run on past the deadline.
+pub(crate) fn fit(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer, stop: &Stop<'_>) -> Fitted {
     let text = drawn_text(&t.text);
     let text = without_line_end_spaces(text.as_deref().unwrap_or(&t.text)).or(text);
     let font = t
@@ -244,9 +255,9 @@ pub(crate) fn fit(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Fitte
     };
     let size = t.size as f32;
     match t.overflow {
-        Overflow::Clip => limit(fonts, layer, t, size, false),
-        Overflow::Ellipsis => limit(fonts, layer, t, size, true),
-        Overflow::Shrink => shrink(fonts, layer, t),
+        Overflow::Clip => limit(fonts, layer, t, size, false, stop),
+        Overflow::Ellipsis => limit(fonts, layer, t, size, true, stop),
+        Overflow::Shrink => shrink(fonts, layer, t, stop),
     }
 }
 
@@ -259,6 +270,7 @@ fn limit(
     t: &TextLayer,
     size: f32,
     ellipsis: bool,
+    stop: &Stop<'_>,
 ) -> Fitted {
     let buffer = shape(fonts, layer, t, &t.text, size, Wrap::WordOrGlyph);
     let mut allowed = t.max_lines.map_or(usize::MAX, |n| n as usize);
@@ -267,7 +279,12 @@ fn limit(
         let by_height = ((layer.height as f32 + SLACK) / line).floor().max(1.0) as usize;
         allowed = allowed.min(by_height);
     }
-    let Some((start, end)) = last_kept_line(&buffer, &t.text, allowed) else {
+    let cut = if stop.now() {
+        None
+    } else {
+        last_kept_line(&buffer, &t.text, allowed)
+    };
+    let Some((start, end)) = cut else {
         return Fitted {
             buffer,
             size,
@@ -275,7 +292,7 @@ fn limit(
         };
     };
     let text = if ellipsis {
-        let line = ellipsize(fonts, layer, t, size, &t.text[start..end]);
+        let line = ellipsize(fonts, layer, t, size, &t.text[start..end], stop);
         let prefix = &t.text[..start];
         if prefix.is_empty() || prefix.ends_with(['\n', '\r']) {
             format!("{prefix}{line}")
@@ -321,6 +338,7 @@ fn ellipsize(
     t: &TextLayer,
     size: f32,
     line: &str,
+    stop: &Stop<'_>,
 ) -> String {
     let ends: Vec<usize> = line
         .grapheme_indices(true)
@@ -342,7 +360,7 @@ fn ellipsize(
     if fits(hi) {
         return with(hi);
     }
-    while hi - lo > 1 {
+    while hi - lo > 1 && !stop.now() {
         let mid = lo + (hi - lo) / 2;
         if fits(mid) {
             lo = mid;
@@ -355,20 +373,20 @@ fn ellipsize(
 
 /// `overflow: shrink`: the largest size of the steps from `size` down to
 /// `min_size` at which the text fits; `min_size` with an ellipsis if none.
-fn shrink(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Fitted {
+fn shrink(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer, stop: &Stop<'_>) -> Fitted {
     let max = t.size as f32;
     let min = (t.min_size.unwrap_or(DEFAULT_MIN_SIZE) as f32).min(max);
     let steps = ((max - min) / SHRINK_STEP).ceil() as u32;
     let size_at = |k: u32| (max - k as f32 * SHRINK_STEP).max(min);
-    if fits_at(fonts, layer, t, max) {
-        return limit(fonts, layer, t, max, false);
+    if fits_at(fonts, layer, t, max) || stop.now() {
+        return limit(fonts, layer, t, max, false, stop);
     }
     if !fits_at(fonts, layer, t, min) {
-        return limit(fonts, layer, t, min, true);
+        return limit(fonts, layer, t, min, true, stop);
     }
     // The text does not fit at step lo and fits at step hi.
     let (mut lo, mut hi) = (0, steps);
-    while hi - lo > 1 {
+    while hi - lo > 1 && !stop.now() {
         let mid = lo + (hi - lo) / 2;
         if fits_at(fonts, layer, t, size_at(mid)) {
             hi = mid;
@@ -376,7 +394,7 @@ fn shrink(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer) -> Fitted {
             lo = mid;
         }
     }
-    limit(fonts, layer, t, size_at(hi), false)
+    limit(fonts, layer, t, size_at(hi), false, stop)
 }
 
 /// Whether the text at `size`, wrapped on words only, fits the box and
@@ -409,6 +427,8 @@ fn shape(
     size: f32,
     wrap: Wrap,
 ) -> Buffer {
+    #[cfg(test)]
+    tests::SHAPED.with(|n| n.set(n.get() + 1));
     let mut buffer = Buffer::new(fonts, Metrics::new(size, size * t.line_height as f32));
     buffer.set_wrap(wrap);
     buffer.set_size(Some(layer.width as f32), None);
@@ -481,6 +501,42 @@ mod tests {
     use super::*;
     use crate::scene::Scene;
 
+    thread_local! {
+        /// Layouts made by `shape` on this thread.
+        pub(super) static SHAPED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    #[test]
+    fn a_stopped_render_ends_the_shrink_and_ellipsis_searches_at_once() {
+        let engine = crate::text::TextEngine::new(crate::text::FontOptions {
+            system_fonts: false,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut fonts = engine.shaper();
+        // Too long for its box at 200: the shrink bisects a dozen sizes.
+        let mut layer = Layer::text("word ".repeat(400), 200.0).size(300, 200);
+        let LayerKind::Text(t) = &mut layer.kind else {
+            unreachable!("a text layer")
+        };
+        t.overflow = Overflow::Shrink;
+        let t = t.clone();
+        let shapings = |stop: &Stop<'_>, fonts: &mut FontSystem| {
+            SHAPED.with(|n| n.set(0));
+            fit(fonts, &layer, &t, stop);
+            SHAPED.with(|n| n.get())
+        };
+        let whole = shapings(&Stop::never(), &mut fonts.fonts);
+        assert!(whole >= 8, "{whole}");
+        let options = crate::RenderOptions::default().cancel_token({
+            let token = crate::CancelToken::new();
+            token.cancel();
+            token
+        });
+        let cut = shapings(&options.stop(), &mut fonts.fonts);
+        assert!(cut <= 2, "{cut} shapings after the stop");
+    }
+
     #[test]
     fn spaces_and_tabs_that_end_a_line_are_left_out() {
         assert_eq!(without_line_end_spaces("a b\nc"), None);
@@ -530,7 +586,7 @@ mod tests {
         ]}))
         .unwrap();
         let ahead = FittedAhead::default();
-        ahead.fill(&mut engine.shaper().fonts, &scene.layers);
+        ahead.fill(&mut engine.shaper().fonts, &scene.layers, &Stop::never());
         assert!(
             ahead.take(0).is_none() && ahead.take(2).is_none(),
             "only visible text"
@@ -543,9 +599,26 @@ mod tests {
         };
         let geom = BoxGeometry::of(layer);
         let mut fonts = engine.shaper();
-        let (a, plan_a) =
-            plan(&mut fonts.fonts, layer, t, &geom, (200, 100), Some(fitted)).unwrap();
-        let (b, plan_b) = plan(&mut fonts.fonts, layer, t, &geom, (200, 100), None).unwrap();
+        let (a, plan_a) = plan(
+            &mut fonts.fonts,
+            layer,
+            t,
+            &geom,
+            (200, 100),
+            Some(fitted),
+            &Stop::never(),
+        )
+        .unwrap();
+        let (b, plan_b) = plan(
+            &mut fonts.fonts,
+            layer,
+            t,
+            &geom,
+            (200, 100),
+            None,
+            &Stop::never(),
+        )
+        .unwrap();
         assert_eq!(plan_a, plan_b);
         assert!(!glyphs(&b).is_empty());
         assert_eq!(glyphs(&a), glyphs(&b));

@@ -27,6 +27,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use cosmic_text::{Family, FontSystem, Style, SwashCache, Weight};
 
+use crate::cancel::Stop;
 use crate::error::{Error, Location};
 use crate::pixels::PremulImage;
 use crate::scene::{Layer, TextLayer};
@@ -319,14 +320,15 @@ impl TextEngine {
     /// Checks a text layer before it is drawn: its family exists, and its
     /// characters are drawable (or only warned about, as the options say:
     /// the warning is returned).
-    pub fn check(
+    pub(crate) fn check(
         &self,
         index: usize,
         layer: &Layer,
         t: &TextLayer,
+        stop: &Stop<'_>,
     ) -> Result<Option<Warning>, Error> {
         self.check_family(index, t)?;
-        self.check_glyphs(index, layer, t)
+        self.check_glyphs(index, layer, t, stop)
     }
 
     /// Checks that a text layer's family exists; the error names the family
@@ -375,7 +377,7 @@ impl TextEngine {
     /// How a text layer lays out (what both backends draw).
     pub fn measure(&self, layer: &Layer, t: &TextLayer) -> TextMeasure {
         self.ensure_fonts_for(t);
-        let fitted = layout::fit(&mut self.shaper().fonts, layer, t);
+        let fitted = layout::fit(&mut self.shaper().fonts, layer, t, &Stop::never());
         TextMeasure {
             lines: fitted.buffer.layout_runs().map(|r| r.line_w).collect(),
             height: fitted.buffer.layout_runs().map(|r| r.line_height).sum(),
@@ -394,12 +396,13 @@ impl TextEngine {
         index: usize,
         layer: &Layer,
         t: &TextLayer,
+        stop: &Stop<'_>,
     ) -> Result<Option<Warning>, Error> {
         let mut shaper = self.shaper();
         if covers(&mut shaper.fonts, t) {
             return Ok(None);
         }
-        let missing = layout::missing_chars(&layout::fit(&mut shaper.fonts, layer, t).buffer);
+        let missing = layout::missing_chars(&layout::fit(&mut shaper.fonts, layer, t, stop).buffer);
         drop(shaper);
         if missing.is_empty() {
             return Ok(None);

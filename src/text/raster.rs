@@ -16,6 +16,7 @@ use cosmic_text::{SwashContent, SwashImage};
 
 use super::{TextEngine, TextRaster};
 use crate::blend::{composite, BlendMode};
+use crate::cancel::Stop;
 use crate::color::{premultiply_rgba8, BlendSpace, Color};
 use crate::pixels::{store16, PremulImage};
 use crate::plan::geometry::BoxGeometry;
@@ -77,16 +78,17 @@ impl TextEngine {
     /// Lays out and rasterizes a text layer: premultiplied colour in the
     /// blend space, covering the part of the box that can be visible on a
     /// `canvas_w` x `canvas_h` canvas. `None` when nothing is visible.
+    /// Cut short once `stop` says stop (see [`TextEngine::glyphs`]).
     pub fn rasterize(
         &self,
         layer: &Layer,
         t: &TextLayer,
         geom: &BoxGeometry,
         space: BlendSpace,
-        canvas_w: u32,
-        canvas_h: u32,
+        (canvas_w, canvas_h): (u32, u32),
+        stop: &Stop<'_>,
     ) -> Option<TextRaster> {
-        let glyphs = self.glyphs(layer, t, geom, space, canvas_w, canvas_h)?;
+        let glyphs = self.glyphs(layer, t, geom, space, (canvas_w, canvas_h), stop)?;
         let (rw, rh) = (glyphs.width as usize, glyphs.height as usize);
         let mut acc = Vec::new();
         glyphs.paint_exact(0..rw, 0..rh, &mut acc);
@@ -103,15 +105,17 @@ impl TextEngine {
 
     /// Lays out a text layer and rasterizes its glyphs, keeping those that
     /// reach its raster (see [`TextEngine::rasterize`]). `None` when nothing
-    /// is visible.
+    /// is visible. Once `stop` says stop, no more glyphs are rasterized (the
+    /// render fails at its next check): a glyph thousands of pixels high
+    /// takes milliseconds.
     pub fn glyphs(
         &self,
         layer: &Layer,
         t: &TextLayer,
         geom: &BoxGeometry,
         space: BlendSpace,
-        canvas_w: u32,
-        canvas_h: u32,
+        (canvas_w, canvas_h): (u32, u32),
+        stop: &Stop<'_>,
     ) -> Option<TextGlyphs> {
         let mut shaper = self.shaper();
         let (buffer, plan) = super::layout::plan(
@@ -121,18 +125,36 @@ impl TextEngine {
             geom,
             (canvas_w, canvas_h),
             None,
+            stop,
         )?;
         let (rw, rh) = (plan.width as i64, plan.height as i64);
         let (ox, oy) = (plan.left, plan.top);
         let oy_int = oy.floor() as i32;
         let oy_frac = oy - oy.floor();
         let mut glyphs = Vec::new();
-        for run in buffer.layout_runs() {
+        'runs: for run in buffer.layout_runs() {
             for glyph in run.glyphs {
+                if stop.now() {
+                    break 'runs;
+                }
                 // Positioned exactly as glyphon positions it on the GPU:
                 // the whole-pixel part of the vertical offset is added after
                 // cosmic-text truncates (see gpu/glyphs.rs).
                 let phys = glyph.physical((ox, oy_frac), 1.0);
+                // A glyph whose em box, widened by two ems on every side
+                // (ink past its advance: italics, swashes, accents), misses
+                // the raster is not rasterized: at a size of thousands of
+                // pixels each takes milliseconds.
+                let reach = 2.0 * f64::from(glyph.font_size);
+                let pen_x = f64::from(phys.x);
+                let pen_y = run.line_y.round() as f64 + f64::from(phys.y) + f64::from(oy_int);
+                if pen_x + f64::from(glyph.w) + reach < 0.0
+                    || pen_x - reach > rw as f64
+                    || pen_y + reach < 0.0
+                    || pen_y - reach > rh as f64
+                {
+                    continue;
+                }
                 let Some(img) = self.glyphs.get(&mut shaper, phys.cache_key) else {
                     continue;
                 };
@@ -269,10 +291,10 @@ mod tests {
                 let geom = BoxGeometry::of(&layer);
                 for space in [BlendSpace::Srgb, BlendSpace::Linear] {
                     let whole = engine
-                        .rasterize(&layer, t, &geom, space, 256, 160)
+                        .rasterize(&layer, t, &geom, space, (256, 160), &Stop::never())
                         .expect("visible");
                     let glyphs = engine
-                        .glyphs(&layer, t, &geom, space, 256, 160)
+                        .glyphs(&layer, t, &geom, space, (256, 160), &Stop::never())
                         .expect("visible");
                     if budget == 64 << 20 {
                         first.push(whole.image.clone());
@@ -306,5 +328,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn glyphs_far_off_the_raster_are_not_rasterized_and_a_stop_ends_the_rest() {
+        let engine = TextEngine::new(FontOptions {
+            system_fonts: false,
+            ..FontOptions::default()
+        })
+        .expect("bundled fonts");
+        // 40 glyphs 10,000 pixels high, one a line (each is wider than the
+        // box): only the first line is near a 500 x 500 canvas (each glyph
+        // took milliseconds to rasterize).
+        let layer = Layer::text("W".repeat(40), 10_000.0).size(500, 500);
+        let LayerKind::Text(t) = &layer.kind else {
+            unreachable!("a text layer")
+        };
+        let geom = BoxGeometry::of(&layer);
+        let before = engine.glyphs.rasterized();
+        engine
+            .glyphs(
+                &layer,
+                t,
+                &geom,
+                BlendSpace::Srgb,
+                (500, 500),
+                &Stop::never(),
+            )
+            .expect("visible");
+        assert!(
+            engine.glyphs.rasterized() - before <= 2,
+            "{}",
+            engine.glyphs.rasterized() - before
+        );
+        // A render already stopped rasterizes nothing more.
+        let stopped = crate::RenderOptions::default().cancel_token({
+            let token = crate::CancelToken::new();
+            token.cancel();
+            token
+        });
+        let stop = stopped.stop();
+        let small = Layer::text("Many glyphs, none drawn", 20.0).size(400, 100);
+        let LayerKind::Text(t) = &small.kind else {
+            unreachable!("a text layer")
+        };
+        let before = engine.glyphs.rasterized();
+        let cut = engine
+            .glyphs(
+                &small,
+                t,
+                &BoxGeometry::of(&small),
+                BlendSpace::Srgb,
+                (400, 100),
+                &stop,
+            )
+            .expect("visible");
+        assert!(cut.glyphs.is_empty());
+        assert_eq!(engine.glyphs.rasterized(), before);
     }
 }
