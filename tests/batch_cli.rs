@@ -1193,3 +1193,42 @@ fn csv_header_names_are_trimmed_misspelt_columns_get_the_closest_name_and_a_ragg
         "{error}"
     );
 }
+
+#[test]
+fn rows_are_held_to_max_render_bytes_and_a_timeout_each_on_every_backend() {
+    // A row whose text is 30,000 characters shrunk from size 10,000 takes
+    // seconds to lay out; the other draws one word.
+    let template = r##"{
+      "variables": {"text": {"type": "string"}},
+      "width": 400, "height": 300, "background": "#fff",
+      "layers": [{"type": "text", "text": "{{text}}", "width": 400, "height": 300,
+                  "size": 10000, "overflow": "shrink", "min_size": 0.01}]
+    }"##;
+    for backend in backends_here() {
+        let case = Case::new(template).on(backend);
+        let long = "日".repeat(30_000);
+        case.write("rows.csv", &format!("id,text\nshort,Hello\nlong,{long}\n"));
+        let run = case.batch(
+            "rows.csv",
+            "out/{{id}}.png",
+            &["--timeout", "0.3", "--manifest", "m.jsonl"],
+        );
+        assert_eq!(run.code, 3, "{backend}: {}", run.stderr);
+        let lines = case.manifest("m.jsonl");
+        assert_eq!(lines[0]["status"], "ok", "{backend}: {}", lines[0]);
+        let error = lines[1]["error"].as_str().unwrap();
+        assert!(error.contains("deadline"), "{backend}: {error}");
+        assert!(!case.path("out/long.png").exists(), "{backend}");
+        // A budget no render fits: every row fails, naming the limit.
+        let run = case.batch(
+            "rows.csv",
+            "small/{{id}}.png",
+            &["--max-render-bytes", "1000", "--manifest", "m2.jsonl"],
+        );
+        assert_eq!(run.code, 3, "{backend}: {}", run.stderr);
+        for line in case.manifest("m2.jsonl") {
+            let error = line["error"].as_str().unwrap();
+            assert!(error.contains("max_render_bytes"), "{backend}: {error}");
+        }
+    }
+}

@@ -80,6 +80,15 @@ pub struct BatchArgs {
     assets: Option<PathBuf>,
     #[command(flatten)]
     limits: crate::limit_args::LimitArgs,
+    /// Most memory one row's render may need, in bytes (estimated before
+    /// it is painted; a row over it fails). `--jobs` rows run at once.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_render_bytes)]
+    max_render_bytes: u64,
+    /// Give up on a row (it fails, no file written) when its render is not
+    /// done within this many seconds; on a GPU, rows are then rendered one
+    /// at a time rather than overlapped.
+    #[arg(long, value_name = "SECONDS", value_parser = crate::parse_timeout)]
+    timeout: Option<std::time::Duration>,
     /// JPEG, WebP and AVIF quality, 1..=100.
     #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: u8,
@@ -153,6 +162,7 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
         shard: args.shard,
         fail_fast: args.fail_fast,
         skip_existing: args.skip_existing,
+        timeout: args.timeout,
     };
     let counts = pipeline::run(&ctx, rows, pattern, manifest, total)?;
     Ok(if counts.failed > 0 {
@@ -215,7 +225,10 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
 fn renderer(args: &BatchArgs) -> Result<Renderer, Error> {
     let mut renderer = Renderer::new(args.backend.into())?
         .with_gpu_compositor(args.gpu_compositor.into())
-        .with_limits(args.limits.apply(Limits::default()));
+        .with_limits(args.limits.apply(Limits {
+            max_render_bytes: args.max_render_bytes,
+            ..Limits::default()
+        }));
     if let Some(root) = &args.assets {
         crate::oneoff::check_folder("--assets", root)?;
         renderer = renderer.with_asset_root(root);

@@ -43,6 +43,16 @@ pub struct Context<'a> {
     pub shard: Option<(u64, u64)>,
     pub fail_fast: bool,
     pub skip_existing: bool,
+    /// Each row's deadline (`--timeout`).
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl Context<'_> {
+    /// The options of one row's render: its deadline from now.
+    pub fn row_options(&self) -> RenderOptions {
+        self.timeout
+            .map_or_else(RenderOptions::default, RenderOptions::with_timeout)
+    }
 }
 
 /// A row to render.
@@ -409,7 +419,7 @@ fn render(ctx: &Context<'_>, job: Job, scene: Result<impasto::Scene, Error>) -> 
             });
         }
         create_folder(&job)?;
-        let options = RenderOptions::default();
+        let options = ctx.row_options();
         let format = OutputFormat::from_path(&job.output, ctx.quality)?;
         // A render's error in a field filled from variables names them.
         let warnings = ctx

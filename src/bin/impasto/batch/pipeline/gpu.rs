@@ -59,13 +59,29 @@ pub(super) fn drive(
             let format = run[0].2;
             let mut jobs: Vec<Option<Job>> = run.iter_mut().map(|(j, _, _)| j.take()).collect();
             let scenes: Vec<&Scene> = run.iter().map(|(_, s, _)| s).collect();
-            ctx.renderer
-                .render_each_encoded(scenes, &Assets::new(), format, |k, result| {
-                    if let Some(job) = jobs.get_mut(k).and_then(Option::take) {
-                        // A closed channel: every writer is gone, nothing to do.
-                        let _ = images.send((job, result));
-                    }
-                });
+            let mut deliver = |k: usize, result| {
+                if let Some(job) = jobs.get_mut(k).and_then(Option::take) {
+                    // A closed channel: every writer is gone, nothing to do.
+                    let _ = images.send((job, result));
+                }
+            };
+            if ctx.timeout.is_some() {
+                // A deadline of its own for each row: one run a row (a
+                // run's deadline covers all of it).
+                for (k, scene) in scenes.into_iter().enumerate() {
+                    let options = ctx.row_options();
+                    ctx.renderer.render_each_encoded_with(
+                        [scene],
+                        &Assets::new(),
+                        format,
+                        &options,
+                        |_, result| deliver(k, result),
+                    );
+                }
+            } else {
+                ctx.renderer
+                    .render_each_encoded(scenes, &Assets::new(), format, &mut deliver);
+            }
         }
     }
 }
