@@ -1232,3 +1232,20 @@ fn rows_are_held_to_max_render_bytes_and_a_timeout_each_on_every_backend() {
         }
     }
 }
+
+#[test]
+fn a_required_variable_without_a_column_names_the_column_that_misspells_it() {
+    let case = Case::new(TEMPLATE);
+    case.write("rows.csv", "id,titel\na,A\n");
+    let run = case.batch("rows.csv", "out/{{id}}.png", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no column for the required variable title")
+            && run
+                .stderr
+                .contains("is the column \"titel\" meant to be \"title\"?"),
+        "{}",
+        run.stderr
+    );
+}

@@ -425,17 +425,24 @@ const ALIASES: &[(&str, &str)] = &[
     ("blendSpace", "blend_space"),
 ];
 
+/// Edits (insert, delete, substitute, or swap two neighbours: `titel` is
+/// one from `title`) from `a` to `b`: the optimal string alignment
+/// distance.
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = Vec::new();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for i in 1..=a.len() {
         let mut cur = vec![i; b.len() + 1];
         for j in 1..=b.len() {
             let sub = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
             cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(before[j - 2] + 1);
+            }
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
     prev[b.len()]
 }
@@ -454,7 +461,8 @@ mod tests {
 
     #[test]
     fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("heigth", "height"), 2);
+        assert_eq!(edit_distance("heigth", "height"), 1, "a swap is one edit");
+        assert_eq!(edit_distance("abc", "ca"), 3);
         assert_eq!(edit_distance("x", "x"), 0);
         assert_eq!(edit_distance("", "abc"), 3);
     }
@@ -480,6 +488,9 @@ mod tests {
             "no alias to a field not allowed"
         );
         assert_eq!(closest("opcity", &["opacity"]), Some("opacity"));
+        // Two letters swapped are one edit.
+        assert_eq!(closest("titel", &["title", "price"]), Some("title"));
+        assert_eq!(closest("wdith", &["width", "height"]), Some("width"));
     }
 
     #[test]

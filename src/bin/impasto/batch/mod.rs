@@ -184,11 +184,23 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
         .map(|v| v.name.as_str())
         .collect();
     if !required.is_empty() {
+        // A column misspelling one of them, named.
+        let hints: Vec<String> = headers
+            .iter()
+            .filter(|h| template.variable(h).is_none())
+            .filter_map(|h| {
+                let v = template.closest_variable(h)?;
+                required
+                    .contains(&v)
+                    .then(|| format!("; is the column {h:?} meant to be {v:?}?"))
+            })
+            .collect();
         return Err(Error::Options(format!(
-            "--data has no column for the required variable{} {} (columns: {})",
+            "--data has no column for the required variable{} {} (columns: {}){}",
             if required.len() > 1 { "s" } else { "" },
             required.join(", "),
-            headers.join(", ")
+            headers.join(", "),
+            hints.concat()
         )));
     }
     let missing = pattern.missing_keys(headers);
