@@ -101,23 +101,36 @@ pub(crate) fn mib(bytes: u64) -> String {
 
 /// Bytes per canvas pixel, and bytes whatever the size, an encoder holds
 /// besides what every estimate counts (the canvas and a copy of it, 8
-/// bytes a pixel): its working buffers and the file it writes. From peak
-/// RSS at 4096x4096 and 8192x8192 on a photo-like canvas (release build,
-/// 2026-11-27, this workplace's 2-vCPU EPYC), per added pixel: JPEG 4.1
-/// bytes, PNG 6.2, WebP 9.5, AVIF (rav1e, 2048 to 4096) 41; and with the
-/// counting allocator of `tests/memory.rs` on 512x512, where AVIF's tile
-/// and frame state make it about 61. On noise, which no encoder compresses
-/// (the same allocator, 1024x1024, 2026-11-28), the encoded file is as
-/// large as the pixels: beyond the canvas and its copy, JPEG at quality 100
-/// holds 3.7 bytes a pixel, PNG (its output given room for stored blocks at
-/// once) 4.2, lossless WebP 6.8, lossy WebP none. Rounded up.
+/// bytes a pixel): its working buffers and the file it writes, on content
+/// it cannot compress (noise), the worst case. By peak RSS of `impasto
+/// render` on 1000x1000 and 2000x2000 noise, opaque and with noisy alpha,
+/// against the same render to JPEG (release build, 2026-11-28, this
+/// workplace's 2-vCPU EPYC; libwebp allocates in C, which the counting
+/// allocator of `tests/memory.rs` does not see): lossy WebP 4-5 bytes a
+/// pixel opaque, 28 (2000x2000) to 40 (1000x1000) with a noisy alpha
+/// plane (compressed losslessly);
+/// lossless WebP 11 (2000x2000) to 27 (1000x1000); AVIF (rav1e) by quality, 110 up to 85, about 160 at
+/// 90 to 95, 264 at 98, 463 at 100 (a photo-like canvas: about 41), plus
+/// some MiB a thread; counted with room, as the RSS of a render admitted
+/// at exactly its estimate came within 1 to 2 MiB of it past the
+/// process's own 12 MiB. With the counting allocator on 1024x1024 noise: JPEG
+/// at quality 100 3.7 bytes a pixel, PNG (its output given room for stored
+/// blocks at once) 4.2. Rounded up.
 fn encoder_bytes(format: OutputFormat) -> (u64, u64) {
     match format {
         OutputFormat::Jpeg { .. } => (4, 0),
         OutputFormat::Png => (5, 0),
-        OutputFormat::WebP { .. } => (2, 0),
-        OutputFormat::WebPLossless => (8, 0),
-        OutputFormat::Avif { .. } => (48, 4 << 20),
+        OutputFormat::WebP { .. } => (32, 8 << 20),
+        OutputFormat::WebPLossless => (16, 16 << 20),
+        OutputFormat::Avif { quality } => {
+            let per_pixel = match quality {
+                0..=85 => 128,
+                86..=95 => 176,
+                96..=98 => 288,
+                _ => 512,
+            };
+            (per_pixel, 16 << 20)
+        }
     }
 }
 
