@@ -170,16 +170,24 @@ pub(crate) fn is_undrawn_control(c: char) -> bool {
 fn drawn_text(text: &str) -> Option<String> {
     if !text
         .chars()
-        .any(|c| breaks_line(c) || is_undrawn_control(c))
+        .any(|c| c == '\r' || breaks_line(c) || is_undrawn_control(c))
     {
         return None;
     }
-    Some(
-        text.chars()
-            .filter(|&c| !is_undrawn_control(c))
-            .map(|c| if breaks_line(c) { '\n' } else { c })
-            .collect(),
-    )
+    // Every line end as `\n`: `\r\n` is one, a `\r` alone another (cosmic-
+    // text took `\n\r` as one too, where the format counts two).
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' => out.push('\n'),
+            c if breaks_line(c) => out.push('\n'),
+            c if is_undrawn_control(c) => {}
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 /// The spelling in `db` of a family `name` given in other capitals: the
@@ -535,6 +543,15 @@ mod tests {
         });
         let cut = shapings(&options.stop(), &mut fonts.fonts);
         assert!(cut <= 2, "{cut} shapings after the stop");
+    }
+
+    #[test]
+    fn every_line_end_is_one_line_feed_and_lf_cr_is_two() {
+        assert_eq!(drawn_text("a\nb"), None);
+        assert_eq!(drawn_text("a\r\nb").as_deref(), Some("a\nb"));
+        assert_eq!(drawn_text("a\n\rb").as_deref(), Some("a\n\nb"));
+        assert_eq!(drawn_text("a\r\rb").as_deref(), Some("a\n\nb"));
+        assert_eq!(drawn_text("a\rb\u{2028}c").as_deref(), Some("a\nb\nc"));
     }
 
     #[test]
