@@ -404,17 +404,14 @@ impl Assets {
         let over_budget = |k: usize, total: u64, peak: Option<u64>| {
             let (_, src, layers) = &files[k];
             let mib = crate::plan::memory::mib;
+            let (need, limit) = crate::plan::memory::over(total, budget);
             let message = match peak {
                 Some(peak) => format!(
-                    "{src:?}: decoding it needs about {} of memory at its peak (the file, the decoder's buffers and its pixels), which with the scene's other images and canvas comes to about {}, over the limit of {} (max_render_bytes)",
+                    "{src:?}: decoding it needs about {} of memory at its peak (the file, the decoder's buffers and its pixels), which with the scene's other images and canvas comes to about {need}, over the limit of {limit} (max_render_bytes)",
                     mib(peak),
-                    mib(total),
-                    mib(budget)
                 ),
                 None => format!(
-                    "{src:?}: decoded, it brings the scene's images and canvas to about {} of memory, over the limit of {} (max_render_bytes)",
-                    mib(total),
-                    mib(budget)
+                    "{src:?}: decoded, it brings the scene's images and canvas to about {need} of memory, over the limit of {limit} (max_render_bytes)",
                 ),
             };
             Error::over_memory(loc(layers[0]), Some("src"), message, total, budget)

@@ -83,6 +83,18 @@ impl MemoryEstimate {
     }
 }
 
+/// A need and the limit it is over, as [`mib`] shows them, or in bytes
+/// when they would read the same ("133.5 MiB, over the limit of 133.5
+/// MiB").
+pub(crate) fn over(need: u64, limit: u64) -> (String, String) {
+    let (n, l) = (mib(need), mib(limit));
+    if n == l {
+        (format!("{need} bytes"), format!("{limit} bytes"))
+    } else {
+        (n, l)
+    }
+}
+
 /// `bytes` as MiB with one decimal; below a tenth of a MiB (which would
 /// read "0.0 MiB", as a tiny `max_render_bytes` did) as KiB, and below a
 /// KiB as bytes.
@@ -309,7 +321,16 @@ fn resample_set(xw: &AxisWeights, yw: &AxisWeights, (sw, sh): (u32, u32), ww: u6
 
 #[cfg(test)]
 mod tests {
-    use super::mib;
+    use super::{mib, over};
+
+    #[test]
+    fn a_need_and_its_limit_never_read_the_same() {
+        assert_eq!(
+            over(140_000_001, 140_000_000),
+            ("140000001 bytes".into(), "140000000 bytes".into())
+        );
+        assert_eq!(over(2 << 20, 1 << 20), ("2.0 MiB".into(), "1.0 MiB".into()));
+    }
 
     #[test]
     fn small_sizes_are_not_shown_as_zero_mib() {

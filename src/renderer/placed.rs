@@ -102,13 +102,12 @@ impl Renderer {
             }
             return Ok(());
         }
+        let (need, limit) = crate::plan::memory::over(estimate.total, max);
         Err(Error::over_memory(
             Location::Canvas,
             None,
             format!(
-                "the render would need about {} of memory, over the limit of {} (max_render_bytes); largest parts: {}",
-                crate::plan::memory::mib(estimate.total),
-                crate::plan::memory::mib(max),
+                "the render would need about {need} of memory, over the limit of {limit} (max_render_bytes); largest parts: {}",
                 estimate.largest(3)
             ),
             estimate.total,
