@@ -136,7 +136,7 @@ fn a_value_for_an_undeclared_name_is_refused_naming_the_declared_ones() {
     let e = card().check_names(["title", "titel"]).unwrap_err();
     assert!(
         e.to_string()
-            .starts_with("variable \"titel\" is not declared by the template (declared: "),
+            .starts_with("variable \"titel\" is not declared by the template; did you mean \"title\"? (declared: "),
         "{e}"
     );
     // A scene that is not a template says so, rather than "declared: none".
