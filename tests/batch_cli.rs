@@ -992,11 +992,17 @@ fn a_manifest_that_is_the_data_the_template_or_the_output_folder_exits_2_and_ove
     .unwrap();
     std::fs::write(case.path("logo.png"), &png).unwrap();
     case.write("notes.txt", "keep me");
+    case.write("other.jsonl", "{\"title\": \"A\"}\n");
     for (manifest, says) in [
-        ("logo.png", "is not a manifest (it holds a Png image)"),
+        ("logo.png", "is not a manifest (it holds a PNG image)"),
         (
             "notes.txt",
-            "is not a manifest (it does not start with a JSON line)",
+            "is not a manifest (its first line is not a manifest line)",
+        ),
+        // Another batch's data: JSON, but no manifest.
+        (
+            "other.jsonl",
+            "is not a manifest (its first line is not a manifest line)",
         ),
     ] {
         let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", manifest]);

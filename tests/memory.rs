@@ -209,7 +209,7 @@ fn encoding_stays_under_the_estimate_for_its_format() {
         .unwrap();
     assert_eq!(
         avif - blind,
-        128 * 512 * 512 + (16 << 20),
+        128 * 512 * 512 + (64 << 20),
         "the AVIF encoder's part"
     );
 }

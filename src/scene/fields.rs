@@ -353,6 +353,10 @@ pub(super) fn kind_of(v: &Value) -> String {
 
 /// The allowed name closest to `key` (edit distance at most 2), for hints.
 pub(crate) fn closest<'b>(key: &str, allowed: &[&'b str]) -> Option<&'b str> {
+    // Another case is no misspelling (a CSV column `PHOTO`).
+    if let Some(a) = allowed.iter().find(|a| a.eq_ignore_ascii_case(key)) {
+        return Some(a);
+    }
     if let Some(&(_, to)) = ALIASES.iter().find(|(from, _)| *from == key) {
         if let Some(a) = allowed.iter().find(|a| **a == to) {
             return Some(a);
@@ -490,6 +494,7 @@ mod tests {
         assert_eq!(closest("opcity", &["opacity"]), Some("opacity"));
         // Two letters swapped are one edit.
         assert_eq!(closest("titel", &["title", "price"]), Some("title"));
+        assert_eq!(closest("PHOTO", &["photo", "price"]), Some("photo"));
         assert_eq!(closest("wdith", &["width", "height"]), Some("width"));
     }
 

@@ -49,26 +49,43 @@ pub fn check_clashes(
 }
 
 /// What the existing, non-empty file at `path` holds when it is not a
-/// manifest (JSON Lines: its first non-blank byte is `{`): an image the
-/// batch draws, a font, anything a typo in the path could name.
+/// manifest (whose first line is a JSON object with `row` and `status`):
+/// an image the batch draws, a template, a data file, anything a typo in
+/// the path could name.
 fn not_a_manifest(path: &Path) -> Option<String> {
-    use std::io::Read;
+    use std::io::{BufRead, BufReader, Read};
     let meta = std::fs::metadata(path).ok()?;
     if !meta.is_file() || meta.len() == 0 {
         return None;
     }
+    let mut first = Vec::new();
+    let file = File::open(path).ok()?;
+    // A manifest line is short; 1 MiB reads any.
+    BufReader::new(file.take(1 << 20))
+        .read_until(b'\n', &mut first)
+        .ok()?;
+    let line: Option<Map<String, Value>> = serde_json::from_slice(&first).ok();
+    if line.is_some_and(|m| m.contains_key("row") && m.contains_key("status")) {
+        return None;
+    }
+    // The first bytes, not the first line: a PNG's signature holds a
+    // line feed.
     let mut head = [0u8; 64];
     let n = File::open(path)
         .and_then(|f| f.take(64).read(&mut head))
         .ok()?;
-    let head = &head[..n];
-    match head.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') | None => None,
-        Some(_) => Some(match image::guess_format(head) {
-            Ok(format) => format!("it holds a {format:?} image"),
-            Err(_) => "it does not start with a JSON line".to_owned(),
-        }),
-    }
+    Some(match image::guess_format(&head[..n]) {
+        Ok(format) => {
+            let name = format!("{format:?}").to_uppercase();
+            let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                "an"
+            } else {
+                "a"
+            };
+            format!("it holds {article} {name} image")
+        }
+        Err(_) => "its first line is not a manifest line".to_owned(),
+    })
 }
 
 /// Whether `a` and `b` name one existing file (also through links).
