@@ -2,6 +2,7 @@
 //! folder at a time, into a bounded channel, so memory stays that of one
 //! folder's listing however many files there are.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 
@@ -59,6 +60,8 @@ pub fn walk(input: &Path, output: &Path, ext: &str, out: &SyncSender<Found>) {
         // This folder's finds, sent once it is listed: `a.jpg` and `a.png`
         // both make `a.<ext>`, so the second joins the first's `others`.
         let mut finds: Vec<Found> = Vec::new();
+        // Each thumbnail's find in `finds`, by its output path.
+        let mut by_output: HashMap<PathBuf, usize> = HashMap::new();
         for entry in entries {
             let name = entry.file_name();
             let Ok(kind) = entry.file_type() else {
@@ -82,22 +85,21 @@ pub fn walk(input: &Path, output: &Path, ext: &str, out: &SyncSender<Found>) {
             let found =
                 classify(input, &rel, &name, kind.is_file(), output, ext).map(|f| roots.guard(f));
             match found {
-                Some(Found::Image { input, output, .. }) => {
-                    let first = finds.iter_mut().find_map(|f| match f {
-                        Found::Image {
-                            output: o, others, ..
-                        } if *o == output => Some(others),
-                        _ => None,
-                    });
-                    match first {
-                        Some(others) => others.push(input),
-                        None => finds.push(Found::Image {
+                Some(Found::Image { input, output, .. }) => match by_output.get(&output) {
+                    Some(&at) => {
+                        if let Found::Image { others, .. } = &mut finds[at] {
+                            others.push(input);
+                        }
+                    }
+                    None => {
+                        by_output.insert(output.clone(), finds.len());
+                        finds.push(Found::Image {
                             input,
                             output,
                             others: Vec::new(),
-                        }),
+                        });
                     }
-                }
+                },
                 Some(other) => finds.push(other),
                 None => {}
             }

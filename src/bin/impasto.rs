@@ -489,10 +489,7 @@ fn run_command(command: Command) -> Result<(), Error> {
                 // scene (`--animate` with them is refused).
                 let scene_animates = scene.animate
                     && {
-                        let animating = ["gif", "png", "apng", "webp"];
-                        let ext = named.extension().and_then(|e| e.to_str());
-                        let can = ext
-                            .is_some_and(|e| animating.iter().any(|a| a.eq_ignore_ascii_case(e)));
+                        let can = AnimationFormat::from_path(&named, quality, lossless).is_ok();
                         if !can && !animate {
                             eprintln!(
                             "impasto: the scene's \"animate\": true is for .gif, .png and .webp output; {} holds no animation, so the still scene is written",

@@ -159,10 +159,7 @@ impl Template {
         // rows' values, so the template stands if other numbers pass (no
         // default kept: a row may override it).
         let numbers = self.variables.iter().any(|v| v.ty == VarType::Number);
-        for n in [0.0, 0.5] {
-            if !numbers {
-                break;
-            }
+        for n in [0.0, 0.5].into_iter().filter(|_| numbers) {
             let number = |v: &Variable| match v.ty {
                 VarType::Number => Value::from(n),
                 _ => stand_in(v),

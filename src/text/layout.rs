@@ -516,11 +516,7 @@ mod tests {
 
     #[test]
     fn a_stopped_render_ends_the_shrink_and_ellipsis_searches_at_once() {
-        let engine = crate::text::TextEngine::new(crate::text::FontOptions {
-            system_fonts: false,
-            ..Default::default()
-        })
-        .unwrap();
+        let engine = crate::text::TextEngine::bundled_only();
         let mut fonts = engine.shaper();
         // Too long for its box at 200: the shrink bisects a dozen sizes.
         let mut layer = Layer::text("word ".repeat(400), 200.0).size(300, 200);

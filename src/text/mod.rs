@@ -207,6 +207,16 @@ impl TextEngine {
         self.glyphs.keeps(bytes)
     }
 
+    /// The bundled fonts alone (no folders, no system fonts), for tests.
+    #[cfg(test)]
+    pub(crate) fn bundled_only() -> TextEngine {
+        TextEngine::new(FontOptions {
+            system_fonts: false,
+            ..FontOptions::default()
+        })
+        .expect("no font folders to fail on")
+    }
+
     /// Loads the bundled fonts and the font folders; the system fonts (if
     /// asked for) wait until a text layer needs them
     /// ([`TextEngine::ensure_fonts_for`]).
@@ -529,11 +539,7 @@ mod tests {
 
     #[test]
     fn system_fonts_turned_off_are_never_scanned() {
-        let e = TextEngine::new(FontOptions {
-            system_fonts: false,
-            ..FontOptions::default()
-        })
-        .expect("no font folders to fail on");
+        let e = TextEngine::bundled_only();
         e.check_family(0, &layer("咖啡", None))
             .expect("default family");
         assert!(e.families().iter().all(|f| f == DEFAULT_FAMILY));

@@ -332,11 +332,7 @@ mod tests {
 
     #[test]
     fn glyphs_far_off_the_raster_are_not_rasterized_and_a_stop_ends_the_rest() {
-        let engine = TextEngine::new(FontOptions {
-            system_fonts: false,
-            ..FontOptions::default()
-        })
-        .expect("bundled fonts");
+        let engine = TextEngine::bundled_only();
         // 40 glyphs 10,000 pixels high, one a line (each is wider than the
         // box): only the first line is near a 500 x 500 canvas (each glyph
         // took milliseconds to rasterize).

@@ -58,34 +58,26 @@ fn not_a_manifest(path: &Path) -> Option<String> {
     if !meta.is_file() || meta.len() == 0 {
         return None;
     }
-    let mut first = Vec::new();
-    let file = File::open(path).ok()?;
-    // A manifest line is short; 1 MiB reads any.
-    BufReader::new(file.take(1 << 20))
-        .read_until(b'\n', &mut first)
-        .ok()?;
-    let line: Option<Map<String, Value>> = serde_json::from_slice(&first).ok();
-    if line.is_some_and(|m| m.contains_key("row") && m.contains_key("status")) {
-        return None;
+    // A manifest line is short: 1 MiB reads any.
+    let mut r = BufReader::new(File::open(path).ok()?.take(1 << 20));
+    // The first bytes, whole (a PNG's signature holds a line feed).
+    let head = r.fill_buf().ok()?;
+    if let Ok(format) = image::guess_format(head) {
+        let name = format!("{format:?}").to_uppercase();
+        let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) {
+            "an"
+        } else {
+            "a"
+        };
+        return Some(format!("it holds {article} {name} image"));
     }
-    // The first bytes, not the first line: a PNG's signature holds a
-    // line feed.
-    let mut head = [0u8; 64];
-    let n = File::open(path)
-        .and_then(|f| f.take(64).read(&mut head))
-        .ok()?;
-    Some(match image::guess_format(&head[..n]) {
-        Ok(format) => {
-            let name = format!("{format:?}").to_uppercase();
-            let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) {
-                "an"
-            } else {
-                "a"
-            };
-            format!("it holds {article} {name} image")
-        }
-        Err(_) => "its first line is not a manifest line".to_owned(),
-    })
+    let mut first = Vec::new();
+    r.read_until(b'\n', &mut first).ok()?;
+    let line: Option<Map<String, Value>> = serde_json::from_slice(&first).ok();
+    match line {
+        Some(m) if m.contains_key("row") && m.contains_key("status") => None,
+        _ => Some("its first line is not a manifest line".to_owned()),
+    }
 }
 
 /// Whether `a` and `b` name one existing file (also through links).

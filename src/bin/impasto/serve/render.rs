@@ -216,14 +216,10 @@ impl Drop for CancelOnDrop {
 fn max_age(state: &AppState, expires: Option<u64>) -> u64 {
     match expires {
         None => state.cache_max_age,
-        // Whole seconds left, rounded down: the clock's second counted
-        // as passed (rounded up) so that a cache never outlives the URL.
-        Some(at) => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
-            at.saturating_sub(now).min(state.cache_max_age)
-        }
+        // Whole seconds left, the second begun counted as passed.
+        Some(at) => at
+            .saturating_sub(super::signing::unix_now_ceil())
+            .min(state.cache_max_age),
     }
 }
 

@@ -139,6 +139,14 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The current Unix second rounded up (a second begun counts as passed):
+/// what a cache lifetime is counted from, so it never outlives an expiry.
+pub fn unix_now_ceil() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+}
+
 /// Whether the query of request target `target` has a parameter `name`.
 pub fn has_param(target: &str, name: &str) -> bool {
     let query = target.split_once('?').map_or("", |(_, q)| q);
