@@ -136,6 +136,54 @@ fn measured_peak_allocation_stays_under_the_renderers_estimate() {
     }
     a_render_that_fills_the_resampled_image_cache_stays_under_the_estimate();
     encoding_stays_under_the_estimate_for_its_format();
+    many_large_glyphs_and_shrinking_text_stay_under_the_estimate();
+}
+
+/// Glyphs too large for the glyph cache are held as crops to the layer's
+/// raster; hundreds of them piled up (here a line every 6 pixels, each
+/// glyph 440 pixels high) held one crop each, 43 MB past an estimate of
+/// 22 (a reviewer's 200 CJK glyphs at size 8,000: 1.61 GB against 616
+/// MiB). And a shrinking layer is estimated at the size it can be drawn
+/// at, not the size it starts from. (Called from the first test.)
+fn many_large_glyphs_and_shrinking_text_stay_under_the_estimate() {
+    let assets = Assets::new();
+    // A 1 MiB glyph cache keeps glyphs up to 16 KiB: these are cropped.
+    let renderer = Renderer::new(Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false)
+        .with_glyph_cache_budget(1 << 20)
+        .with_placed_cache_budget(0);
+    let piled = scene(json!({"width": 600, "height": 600, "layers": [
+        {"type": "text", "text": "W\n".repeat(300), "x": -20, "width": 700, "height": 4000,
+         "size": 600, "line_height": 0.01}
+    ]}));
+    renderer.render_with_assets(&piled, &assets).unwrap();
+    let estimate = renderer.estimate_render_bytes(&piled, &assets).unwrap();
+    let (_, peak) = peak_of(|| renderer.render_with_assets(&piled, &assets).unwrap());
+    eprintln!("piled glyphs: peak {peak} bytes, estimate {estimate} bytes");
+    assert!(
+        peak <= estimate,
+        "piled glyphs: peak {peak} bytes over the estimate {estimate}"
+    );
+    // Two 300-character layers shrunk from size 10,000 into 400 x 300
+    // boxes: counted at size 10,000 they needed 2.4 GB of glyph rasters
+    // and were refused under the default 1 GiB.
+    let layers = [0, 400].map(|x| {
+        json!({"type": "text", "text": "Shrink to fit ".repeat(21), "x": x, "width": 400,
+               "height": 300, "size": 10000, "overflow": "shrink"})
+    });
+    let shrunk = scene(json!({"width": 800, "height": 300, "layers": layers}));
+    let estimate = renderer.estimate_render_bytes(&shrunk, &assets).unwrap();
+    assert!(
+        estimate < 100 << 20,
+        "a shrinking layer is estimated at the size it can be drawn at: {estimate}"
+    );
+    let (_, peak) = peak_of(|| renderer.render_with_assets(&shrunk, &assets).unwrap());
+    eprintln!("shrunk text: peak {peak} bytes, estimate {estimate} bytes");
+    assert!(
+        peak <= estimate,
+        "shrunk text: peak {peak} bytes over the estimate {estimate}"
+    );
 }
 
 /// Rendering and encoding together stay under the estimate made for the

@@ -11,11 +11,13 @@
 //!   format is known, what its encoder holds besides: [`encoder_part`]);
 //! - the decoded sources (each distinct image once);
 //! - per layer, what it keeps for the whole render: its resampling weights,
-//!   and for text its glyph list, plus the crops of glyphs too large for
-//!   the glyph cache to keep (counted as four bytes per pixel of the
-//!   layer's visible area, a colour glyph's, when its size allows such
-//!   glyphs), and the whole raster
-//!   of one such glyph (its em square, four bytes a pixel);
+//!   and for text its glyph list, plus, when its size allows glyphs too
+//!   large for the glyph cache to keep, their crops and the float raster
+//!   they are flattened into (24 bytes per pixel of the layer's raster:
+//!   `crate::text::raster`), and the whole raster of one such glyph (its
+//!   em square, four bytes a pixel); a layer with `overflow: shrink` is
+//!   counted at the largest size it can be drawn at (its one line within
+//!   the box height);
 //! - per worker thread, a bounded working set: the band accumulator and a
 //!   scratch row, and for the largest layer one band's window of its
 //!   resample or raster with the resampler's row ring ([`working_set`]),
@@ -227,26 +229,37 @@ fn kept_bytes(plan: &Plan<'_>, layer: &PlannedLayer<'_>) -> u64 {
             sampling: Sampling::Grid { xw, yw, .. } | Sampling::Placed { xw, yw, .. },
             ..
         } => weights_bytes(xw) + weights_bytes(yw),
-        Paint::Text { text, .. } => {
+        Paint::Text {
+            layer: box_layer,
+            text,
+        } => {
             let glyphs = text.text.chars().count() as u64 * TEXT_PER_CHAR;
+            // A shrinking layer is counted at the largest size it can be
+            // drawn at, not the size it starts from.
+            let size = crate::text::largest_size(box_layer, text);
             // A glyph of this size may be too large for the cache: its
             // crop to the raster (up to four bytes a pixel) is kept instead.
-            let side = 1.5 * text.size;
+            let side = 1.5 * size;
             let big = plan
                 .resolved
                 .text
                 .as_ref()
                 .is_some_and(|t| !t.keeps_glyph((side * side).min(u64::MAX as f64) as u64));
-            // Four bytes a pixel: a colour glyph's crop is RGBA.
-            let crops = match (big, layer.bounds) {
-                (true, Some([x0, y0, x1, y1])) => 4 * (x1 - x0) as u64 * (y1 - y0) as u64,
+            // Crops are held up to four bytes a pixel of the layer's raster,
+            // and one more on top, then flattened into a raster of floats
+            // (`crate::text::raster`): 24 bytes a pixel in all.
+            let crops = match crate::text::raster_rect(&layer.geom, (plan.width, plan.height)) {
+                Some([x0, y0, x1, y1]) if big => {
+                    let (w, h) = ((x1 - x0) as u32, (y1 - y0) as u32);
+                    2 * crate::text::crops_flattened_at(w, h) + u64::from(w) * u64::from(h) * F32X4
+                }
                 _ => 0,
             };
             // Such a glyph is rasterized whole before it is cropped: about
             // its em square, four bytes a pixel for a colour (emoji) glyph.
             // (A 10000-pixel emoji on a 200x200 canvas peaked at 603 MB.)
             let raster = if big {
-                let em = (1.2 * text.size).min(u32::MAX as f64) as u64;
+                let em = (1.2 * size).min(u32::MAX as f64) as u64;
                 em.saturating_mul(em).saturating_mul(4)
             } else {
                 0

@@ -19,6 +19,8 @@
 //!   height within the box, no line wider than the box (no word broken).
 //!   If even `min_size` does not fit, the text is drawn at `min_size` with
 //!   an ellipsis.
+//!
+//! (Over 600 lines with its tests; the code is about 530.)
 
 use cosmic_text::{
     Align as CtAlign, Attrs, Buffer, Family, FontSystem, LineIter, Metrics, Shaping, Style, Weight,
@@ -108,6 +110,33 @@ pub(crate) fn plan(
     fitted: Option<Buffer>,
     stop: &Stop<'_>,
 ) -> Option<(Buffer, TextPlan)> {
+    let [rx0, ry0, rx1, ry1] = raster_rect(geom, (canvas_w, canvas_h))?;
+    let buffer = fitted.unwrap_or_else(|| fit(fonts, layer, t, stop).buffer);
+    let text_height: f32 = buffer.layout_runs().map(|r| r.line_height).sum();
+    let free = layer.height as f32 - text_height;
+    let dy = match t.valign {
+        VAlign::Top => 0.0,
+        VAlign::Middle => free / 2.0,
+        VAlign::Bottom => free,
+    };
+    let plan = TextPlan {
+        origin: (rx0, ry0),
+        width: (rx1 - rx0) as u32,
+        height: (ry1 - ry0) as u32,
+        left: (layer.x - rx0) as f32,
+        top: (layer.y - ry0) as f32 + dy,
+    };
+    Some((buffer, plan))
+}
+
+/// A text layer's raster in box-local pixels `[x0, y0, x1, y1)`: the part
+/// of its box that can be visible on a `canvas_w` x `canvas_h` canvas (the
+/// box intersected with the canvas taken back through the rotation, with a
+/// margin of two pixels when rotated). `None` when nothing is visible.
+pub(crate) fn raster_rect(
+    geom: &BoxGeometry,
+    (canvas_w, canvas_h): (u32, u32),
+) -> Option<[f64; 4]> {
     let corners = [
         geom.local_point(0.0, 0.0),
         geom.local_point(canvas_w as f64, 0.0),
@@ -131,25 +160,7 @@ pub(crate) fn plan(
     let ry0 = geom.y0.max(ly0).floor();
     let rx1 = geom.x1.min(lx1).ceil();
     let ry1 = geom.y1.min(ly1).ceil();
-    if rx0 >= rx1 || ry0 >= ry1 {
-        return None;
-    }
-    let buffer = fitted.unwrap_or_else(|| fit(fonts, layer, t, stop).buffer);
-    let text_height: f32 = buffer.layout_runs().map(|r| r.line_height).sum();
-    let free = layer.height as f32 - text_height;
-    let dy = match t.valign {
-        VAlign::Top => 0.0,
-        VAlign::Middle => free / 2.0,
-        VAlign::Bottom => free,
-    };
-    let plan = TextPlan {
-        origin: (rx0, ry0),
-        width: (rx1 - rx0) as u32,
-        height: (ry1 - ry0) as u32,
-        left: (layer.x - rx0) as f32,
-        top: (layer.y - ry0) as f32 + dy,
-    };
-    Some((buffer, plan))
+    (rx0 < rx1 && ry0 < ry1).then_some([rx0, ry0, rx1, ry1])
 }
 
 /// Whether `c` ends a line as `\n` does: vertical tab, form feed, next
@@ -377,6 +388,21 @@ fn ellipsize(
         }
     }
     with(lo)
+}
+
+/// The largest font size a text layer can be drawn at: its `size`, or
+/// with `overflow: shrink`, at most the size whose one line fits the box
+/// height (or `min_size`, if larger), with a step of slack. Known before
+/// any layout, for the memory estimate (`crate::plan::memory`).
+pub(crate) fn largest_size(layer: &Layer, t: &TextLayer) -> f64 {
+    match t.overflow {
+        Overflow::Shrink => {
+            let min = t.min_size.unwrap_or(DEFAULT_MIN_SIZE).min(t.size);
+            let one_line = (layer.height + f64::from(SLACK)) / t.line_height;
+            t.size.min(one_line.max(min) + f64::from(SHRINK_STEP))
+        }
+        Overflow::Clip | Overflow::Ellipsis => t.size,
+    }
 }
 
 /// `overflow: shrink`: the largest size of the steps from `size` down to

@@ -40,7 +40,8 @@ mod raster;
 
 use glyph_cache::GlyphCache;
 
-pub(crate) use layout::{plan, FittedAhead};
+pub(crate) use layout::{largest_size, plan, raster_rect, FittedAhead};
+pub(crate) use raster::crops_flattened_at;
 pub(crate) use raster::TextGlyphs;
 
 /// The bundled default family.

@@ -7,7 +7,13 @@
 //! ([`TextGlyphs::paint`]), so the compositor streams a text layer through
 //! its bands without a layer-sized raster. Glyph images come from the
 //! renderer's glyph cache and are shared; a glyph too large for the cache to
-//! keep is held only as its crop to the raster.
+//! keep is held only as its crop to the raster; once the crops held reach
+//! four bytes a pixel of the raster (glyphs of thousands of pixels, each
+//! covering most of it), those painted so far are flattened into a float
+//! raster under the rest ([`TextGlyphs::paint`] starts from it), so a
+//! layer holds at most that raster and that much in crops, whatever its
+//! number of glyphs. Flattening composites the same glyphs in the same
+//! order as painting does, so the pixels are the same to the bit.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -33,7 +39,10 @@ pub(crate) struct TextGlyphs {
     /// The text colour, premultiplied in `space`.
     colour: [f32; 4],
     space: BlendSpace,
-    /// The glyphs that reach the raster, in painting order.
+    /// The glyphs flattened so far (see the module's notes): the whole
+    /// raster, row-major, painted before `glyphs`.
+    base: Option<Vec<[f32; 4]>>,
+    /// The glyphs that reach the raster, in painting order (after `base`).
     glyphs: Vec<PlacedGlyph>,
 }
 
@@ -132,6 +141,11 @@ impl TextEngine {
         let oy_int = oy.floor() as i32;
         let oy_frac = oy - oy.floor();
         let mut glyphs = Vec::new();
+        let mut base: Option<Vec<[f32; 4]>> = None;
+        // The bytes of crops held, and how many are held before flattening.
+        let mut held = 0u64;
+        let flatten_at = crops_flattened_at(plan.width, plan.height);
+        let colour = Color { a: 255, ..t.color }.to_premul(space);
         'runs: for run in buffer.layout_runs() {
             for glyph in run.glyphs {
                 if stop.now() {
@@ -180,6 +194,7 @@ impl TextEngine {
                         let row = (yy * p.width as i64 + dx) as usize * bpp;
                         crop.extend_from_slice(&img.data[row..row + w as usize * bpp]);
                     }
+                    held += crop.len() as u64;
                     (GlyphPixels::Cropped(crop), 0, 0, w)
                 };
                 glyphs.push(PlacedGlyph {
@@ -193,6 +208,19 @@ impl TextEngine {
                     content,
                     pixels,
                 });
+                if held > flatten_at {
+                    let (w, h) = (plan.width as usize, plan.height as usize);
+                    let raster = base.get_or_insert_with(|| {
+                        let mut raster = Vec::new();
+                        crate::cpu::window::resize_exact(&mut raster, w * h);
+                        raster
+                    });
+                    // Each crop is dropped as soon as it is painted.
+                    for g in glyphs.drain(..) {
+                        g.paint(colour, space, (0, w as i64), (0, h as i64), raster);
+                    }
+                    held = 0;
+                }
             }
         }
         drop(shaper);
@@ -202,8 +230,9 @@ impl TextEngine {
             origin: plan.origin,
             // Opaque: the colour's alpha is in the planned layer's
             // opacity (`plan::plan_layer`).
-            colour: Color { a: 255, ..t.color }.to_premul(space),
+            colour,
             space,
+            base,
             glyphs,
         })
     }
@@ -221,41 +250,74 @@ impl TextGlyphs {
     /// [`TextGlyphs::paint`] before the raster's 16-bit rounding.
     fn paint_exact(&self, cols: Range<usize>, rows: Range<usize>, out: &mut Vec<[f32; 4]>) {
         let cw = cols.len();
-        crate::cpu::window::resize_exact(out, cw * rows.len());
+        match &self.base {
+            Some(base) => {
+                out.clear();
+                out.reserve_exact(cw * rows.len());
+                for y in rows.clone() {
+                    let row = y * self.width as usize;
+                    out.extend_from_slice(&base[row + cols.start..row + cols.end]);
+                }
+            }
+            None => crate::cpu::window::resize_exact(out, cw * rows.len()),
+        }
         let (c0, c1) = (cols.start as i64, cols.end as i64);
         let (r0, r1) = (rows.start as i64, rows.end as i64);
-        let colour = self.colour;
         for g in &self.glyphs {
-            let (x0, x1) = (g.x.max(c0), (g.x + g.w).min(c1));
-            let (y0, y1) = (g.y.max(r0), (g.y + g.h).min(r1));
-            if x0 >= x1 || y0 >= y1 {
-                continue;
-            }
-            let data = g.pixels.data();
-            for ry in y0..y1 {
-                let src_row = (ry - g.y + g.dy) * g.stride + g.dx - g.x;
-                let dst_row = &mut out[(ry - r0) as usize * cw..][..cw];
-                for rx in x0..x1 {
-                    let i = (src_row + rx) as usize;
-                    let src = match g.content {
-                        SwashContent::Mask => {
-                            let m = data[i] as f32 * (1.0 / 255.0);
-                            colour.map(|c| c * m)
-                        }
-                        SwashContent::Color => {
-                            // Colour glyphs (emoji) keep their own colours.
-                            let d = &data[i * 4..i * 4 + 4];
-                            premultiply_rgba8([d[0], d[1], d[2], d[3]], self.space)
-                        }
-                        SwashContent::SubpixelMask => {
-                            let d = &data[i * 4..i * 4 + 4];
-                            let m = (d[0] as f32 + d[1] as f32 + d[2] as f32) / (3.0 * 255.0);
-                            colour.map(|c| c * m)
-                        }
-                    };
-                    let dst = &mut dst_row[(rx - c0) as usize];
-                    *dst = composite(BlendMode::SourceOver, src, *dst);
-                }
+            g.paint(self.colour, self.space, (c0, c1), (r0, r1), out);
+        }
+    }
+}
+
+/// The bytes of glyph crops a text layer holds before it flattens them
+/// into a float raster (see the module's notes): four a pixel of its
+/// raster, `crate::plan::memory`'s count of them.
+pub(crate) fn crops_flattened_at(width: u32, height: u32) -> u64 {
+    4 * u64::from(width) * u64::from(height)
+}
+
+impl PlacedGlyph {
+    /// Composites the glyph, in `colour` (premultiplied in `space`) unless
+    /// it has its own, source-over onto raster columns `c0..c1`, rows
+    /// `r0..r1` held row-major in `out`.
+    fn paint(
+        &self,
+        colour: [f32; 4],
+        space: BlendSpace,
+        (c0, c1): (i64, i64),
+        (r0, r1): (i64, i64),
+        out: &mut [[f32; 4]],
+    ) {
+        let cw = (c1 - c0) as usize;
+        let (x0, x1) = (self.x.max(c0), (self.x + self.w).min(c1));
+        let (y0, y1) = (self.y.max(r0), (self.y + self.h).min(r1));
+        if x0 >= x1 || y0 >= y1 {
+            return;
+        }
+        let data = self.pixels.data();
+        for ry in y0..y1 {
+            let src_row = (ry - self.y + self.dy) * self.stride + self.dx - self.x;
+            let dst_row = &mut out[(ry - r0) as usize * cw..][..cw];
+            for rx in x0..x1 {
+                let i = (src_row + rx) as usize;
+                let src = match self.content {
+                    SwashContent::Mask => {
+                        let m = data[i] as f32 * (1.0 / 255.0);
+                        colour.map(|c| c * m)
+                    }
+                    SwashContent::Color => {
+                        // Colour glyphs (emoji) keep their own colours.
+                        let d = &data[i * 4..i * 4 + 4];
+                        premultiply_rgba8([d[0], d[1], d[2], d[3]], space)
+                    }
+                    SwashContent::SubpixelMask => {
+                        let d = &data[i * 4..i * 4 + 4];
+                        let m = (d[0] as f32 + d[1] as f32 + d[2] as f32) / (3.0 * 255.0);
+                        colour.map(|c| c * m)
+                    }
+                };
+                let dst = &mut dst_row[(rx - c0) as usize];
+                *dst = composite(BlendMode::SourceOver, src, *dst);
             }
         }
     }
@@ -326,6 +388,59 @@ mod tests {
                         "the test paints some text"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn crops_past_four_bytes_a_pixel_are_flattened_and_paint_the_same_bits() {
+        // Sixty overlapping glyphs 90 pixels high (a negative letter
+        // spacing piles them up) on a 120 x 110 raster: cropped under a
+        // 64 KiB glyph budget, they reach four bytes a pixel of the raster
+        // many times over; under 64 MiB they are shared with the cache.
+        let layer = Layer::text("Wavy Ag, WW".repeat(6), 90.0)
+            .letter_spacing(-52)
+            .at(-3.25, 1.5)
+            .size(900, 200);
+        let LayerKind::Text(t) = &layer.kind else {
+            unreachable!("a text layer")
+        };
+        let geom = BoxGeometry::of(&layer);
+        let canvas = (90, 112);
+        let engine = |budget| {
+            TextEngine::new(FontOptions {
+                system_fonts: false,
+                glyph_cache_bytes: budget,
+                ..FontOptions::default()
+            })
+            .expect("bundled fonts")
+        };
+        let (shared, cropped) = (engine(64 << 20), engine(64 << 10));
+        for space in [BlendSpace::Srgb, BlendSpace::Linear] {
+            let want = shared
+                .glyphs(&layer, t, &geom, space, canvas, &Stop::never())
+                .expect("visible");
+            let got = cropped
+                .glyphs(&layer, t, &geom, space, canvas, &Stop::never())
+                .expect("visible");
+            assert!(want.base.is_none(), "shared glyphs are never flattened");
+            assert!(got.base.is_some(), "the crops were flattened");
+            let held: usize = got.glyphs.iter().map(|g| g.pixels.data().len()).sum();
+            assert!(
+                held as u64 <= crops_flattened_at(got.width, got.height),
+                "{held} bytes of crops held"
+            );
+            let (w, h) = (got.width as usize, got.height as usize);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for (c0, c1, r0, r1) in [(0, w, 0, h), (w / 3, w / 3 + 32, h / 4, h / 4 + 16)] {
+                want.paint(c0..c1, r0..r1, &mut a);
+                got.paint(c0..c1, r0..r1, &mut b);
+                assert!(a.iter().any(|p| p[3] > 0.0), "the test paints some text");
+                assert_eq!(
+                    a.iter().map(|p| p.map(f32::to_bits)).collect::<Vec<_>>(),
+                    b.iter().map(|p| p.map(f32::to_bits)).collect::<Vec<_>>(),
+                    "{space:?} window {c0}..{c1} x {r0}..{r1}"
+                );
             }
         }
     }
