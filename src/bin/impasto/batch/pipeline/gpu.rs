@@ -8,8 +8,10 @@
 //! flight stay bounded: the queue, one group per driver, the hand-over
 //! queue (one image per worker) and one image per worker.
 
+use std::cell::Cell;
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use impasto::codec::OutputFormat;
 use impasto::{Assets, Encodable, Error, Scene};
@@ -59,8 +61,14 @@ pub(super) fn drive(
             let format = run[0].2;
             let mut jobs: Vec<Option<Job>> = run.iter_mut().map(|(j, _, _)| j.take()).collect();
             let scenes: Vec<&Scene> = run.iter().map(|(_, s, _)| s).collect();
+            // A row's `ms` starts when the device starts on it: when the
+            // run starts, or the row before it is handed over (rows
+            // overlap, so that is when the pipeline turns to it), not when
+            // it was read (a group's last rows waited for the others).
+            let turn = Cell::new(Instant::now());
             let mut deliver = |k: usize, result| {
-                if let Some(job) = jobs.get_mut(k).and_then(Option::take) {
+                if let Some(mut job) = jobs.get_mut(k).and_then(Option::take) {
+                    job.start = turn.replace(Instant::now());
                     // A closed channel: every writer is gone, nothing to do.
                     let _ = images.send((job, result));
                 }
@@ -69,6 +77,7 @@ pub(super) fn drive(
                 // A deadline of its own for each row: one run a row (a
                 // run's deadline covers all of it).
                 for (k, scene) in scenes.into_iter().enumerate() {
+                    turn.set(Instant::now());
                     let options = ctx.row_options();
                     ctx.renderer.render_each_encoded_with(
                         [scene],
