@@ -369,3 +369,49 @@ fn backend_gpu_and_the_cpu_have_no_breaker() {
             .expect("renders once the failures are spent");
     }
 }
+
+#[test]
+fn a_scene_over_the_adapters_limits_goes_to_the_cpu_with_auto_and_fails_clearly_with_gpu() {
+    // A rotated image needs its whole resample in one storage buffer: 16
+    // bytes a pixel, 480,000 bytes here, over a 256 KiB cap (lavapipe's
+    // 128 MiB binding limit refused a 3900x2600 one the same way).
+    let scene = Scene::from_value(&json!({"width": 200, "height": 150, "layers": [
+        {"type": "linear-gradient", "angle": 45,
+         "stops": [{"offset": 0, "color": "#e4572e"}, {"offset": 1, "color": "#2e86ab"}]},
+        {"type": "rect", "width": 200, "height": 150, "color": "#1d1d1f80", "rotate": 3}
+    ]}))
+    .expect("a valid scene");
+    let mut assets = impasto::Assets::new();
+    assets.insert(
+        "photo.png",
+        RgbaImage::from_fn(64, 48, |x, y| {
+            image::Rgba([x as u8 * 4, y as u8 * 5, 90, 255])
+        }),
+    );
+    let photo = Scene::from_value(&json!({"width": 200, "height": 150, "layers": [
+        {"type": "image", "src": "photo.png", "fit": "cover", "rotate": 3}
+    ]}))
+    .expect("a valid scene");
+    let Some(gpu) = fresh_gpu(false) else { return };
+    let gpu = gpu.with_gpu_storage_cap_for_test(256 << 10);
+    gpu.render(&scene).expect("no layer needs a large buffer");
+    match gpu.render_with_assets(&photo, &assets) {
+        Err(Error::GpuLimit(why)) => assert!(
+            why.contains("storage binding limit") && why.contains("CPU backend"),
+            "{why}"
+        ),
+        other => panic!(
+            "Backend::Gpu over the limit: {:?}",
+            other.map(|i| i.dimensions())
+        ),
+    }
+    let Some(auto) = fresh_gpu(true) else { return };
+    let auto = auto.with_gpu_storage_cap_for_test(256 << 10);
+    let got = auto
+        .render_with_assets(&photo, &assets)
+        .expect("Backend::Auto renders it on the CPU");
+    let want = cpu().render_with_assets(&photo, &assets).unwrap();
+    assert_eq!(got, want, "the CPU's pixels");
+    let stats = auto.gpu_breaker().expect("auto has a breaker");
+    assert_eq!(stats.state, BreakerState::Closed, "{stats:?}");
+}

@@ -1,7 +1,7 @@
 //! The GPU context: the device, its pipelines and fixed tables, the
 //! resource pool and glyphon's state, made once per renderer.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::adapter::{best_adapter, summarize, AdapterSummary};
@@ -48,8 +48,9 @@ pub(crate) struct GpuContext {
     /// last one kept in `last_phases`.
     pub(super) phases: AtomicBool,
     pub(super) last_phases: Mutex<Option<super::phases::GpuPhases>>,
-    /// The largest storage buffer binding, in bytes.
-    pub(super) max_storage: u64,
+    /// The largest storage buffer binding, in bytes: the adapter's, or
+    /// less in tests (`Renderer::with_gpu_storage_cap_for_test`).
+    max_storage: AtomicU64,
     /// The offset alignment of a binding into the frame's arena of small
     /// uploads: the larger of the uniform and storage alignments.
     pub(super) arena_align: u64,
@@ -301,7 +302,8 @@ impl GpuContext {
             ),
             max_storage: limits
                 .max_storage_buffer_binding_size
-                .min(limits.max_buffer_size),
+                .min(limits.max_buffer_size)
+                .into(),
             device,
             queue,
             pipelines,
@@ -435,6 +437,17 @@ impl GpuContext {
         } else {
             wgpu::TextureFormat::Rgba16Float
         }
+    }
+
+    /// The largest storage buffer binding this backend uses, in bytes.
+    pub(super) fn max_storage(&self) -> u64 {
+        self.max_storage.load(Ordering::Relaxed)
+    }
+
+    /// Binds storage buffers of at most `bytes`, below the adapter's own
+    /// limit, as an adapter with a smaller one would. For tests.
+    pub fn cap_storage(&self, bytes: u64) {
+        self.max_storage.fetch_min(bytes, Ordering::Relaxed);
     }
 
     /// The texture side this backend uses.

@@ -71,7 +71,7 @@ impl GpuContext {
         // left by whole pixels, which every formula is invariant under.
         let side = self.max_texture_side();
         let tile_w = w.min(side);
-        let tile_h = (self.max_storage / (tile_w as u64 * 16))
+        let tile_h = (self.max_storage() / (tile_w as u64 * 16))
             .min(side as u64)
             .min(h as u64) as u32;
         if tile_h == 0 {

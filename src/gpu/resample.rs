@@ -101,10 +101,10 @@ impl GpuContext {
             .max(1);
         let out_bytes = dw as u64 * dh as u64 * 16;
         for bytes in [mid_pixels * 16, out_bytes] {
-            if bytes > self.max_storage {
+            if bytes > self.max_storage() {
                 return Err(Error::GpuLimit(format!(
                     "resampling a {sw}x{sh} image to {dw}x{dh} needs a buffer of {bytes} bytes, over this adapter's storage binding limit of {} bytes; use the CPU backend",
-                    self.max_storage
+                    self.max_storage()
                 )));
             }
         }

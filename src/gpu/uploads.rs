@@ -325,10 +325,10 @@ impl GpuContext {
         loans: &mut Loans,
     ) -> Result<BufferId, Error> {
         let bytes = img.data.len() as u64 * 16;
-        if bytes > self.max_storage {
+        if bytes > self.max_storage() {
             return Err(Error::GpuLimit(format!(
                 "layer {index}: its {}x{} resampled pixels need {bytes} bytes, over this adapter's storage binding limit of {} bytes; use the CPU backend",
-                img.width, img.height, self.max_storage
+                img.width, img.height, self.max_storage()
             )));
         }
         let floats: Vec<[f32; 4]> = img

@@ -36,7 +36,16 @@ pub(crate) fn paint_as(
         stop.check().map(|()| readback)
     });
     gpu.record(route, &result);
-    result
+    match result {
+        // `Backend::Auto`: a scene this adapter cannot hold (a buffer over
+        // its binding limit) is the CPU's, as a machine without a GPU
+        // would render it; the breaker counts it neither way.
+        Err(Error::GpuLimit(why)) if gpu.is_auto() => {
+            log::info!("backend auto: rendering on the CPU: {why}");
+            crate::cpu::render(plan, stop).map(Readback::Image)
+        }
+        result => result,
+    }
 }
 
 /// A scene of a batch once it is resolved: submitted to the GPU, or
@@ -223,6 +232,18 @@ impl Renderer {
     pub fn with_unmapped_uploads_for_test(self) -> Renderer {
         if let Some(g) = &self.gpu {
             g.force_unmapped_uploads(true);
+        }
+        self
+    }
+
+    /// Binds GPU storage buffers of at most `bytes` even where the adapter
+    /// allows larger ones, as an adapter with a smaller limit would (the
+    /// current device's; a device opened after a loss has the adapter's).
+    /// For tests.
+    #[doc(hidden)]
+    pub fn with_gpu_storage_cap_for_test(self, bytes: u64) -> Renderer {
+        if let Some(g) = &self.gpu {
+            g.current().cap_storage(bytes);
         }
         self
     }
