@@ -187,6 +187,22 @@ fn write_files(dir: &Path) {
             ImageBuffer::from_fn(W, H, |x, y| *small.get_pixel(x / 2, y / 2));
         e.encode_frame(image::Frame::new(small)).unwrap();
     }
+    {
+        // A 3000x3000 frame on a 200x150 screen: drawn clipped to the
+        // screen, a chunk of rows at a time (its 9 MB of indices were held
+        // whole, uncounted: the prediction is the screen's).
+        let mut f = std::fs::File::create(dir.join("bigframe.gif")).unwrap();
+        let palette = [200, 40, 40, 40, 40, 200];
+        let mut e = gif::Encoder::new(&mut f, 200, 150, &palette).unwrap();
+        let indices: Vec<u8> = (0..3000 * 3000).map(|i| ((i / 7) % 2) as u8).collect();
+        let frame = gif::Frame {
+            width: 3000,
+            height: 3000,
+            buffer: indices.into(),
+            ..gif::Frame::default()
+        };
+        e.write_frame(&frame).unwrap();
+    }
 }
 
 /// A renderer of files under `dir` within `limit`, no cache keeping decoded
@@ -221,6 +237,7 @@ fn a_render_admitted_under_the_memory_limit_peaks_under_it_whatever_the_decoder(
         ("lossy-alpha.webp", small),
         ("lossless.webp", small),
         ("still.gif", small),
+        ("bigframe.gif", (200, 150)),
         ("base420.jpg", small),
         ("base420.jpg", (740, 554)),
         ("base420.jpg", (W, H)),

@@ -61,8 +61,10 @@ pub(crate) fn scan(bytes: &[u8], max_pixels: u64) -> Result<AnimationInfo, Decod
     let size = (d.width() as u32, d.height() as u32);
     check_pixels(size, max_pixels, "image")?;
     let mut frames = 0u32;
-    // With decoding skipped, each frame's data is copied still compressed.
-    while let Some(f) = d.read_next_frame().map_err(bad)? {
+    // Each frame's data is passed over, not copied (`read_next_frame`
+    // with decoding skipped copies it, reserving a quarter of the frame's
+    // pixels first: 2.25 MB for a 3000x3000 frame of an 84 KB file).
+    while let Some(f) = d.next_frame_info().map_err(bad)? {
         check_pixels((f.width as u32, f.height as u32), max_pixels, "frame")?;
         frames += 1;
     }
@@ -99,24 +101,49 @@ pub(crate) fn decode(bytes: &[u8], max_pixels: u64, stop: usize) -> Result<Anima
     let global: Option<Vec<u8>> = d.global_palette().map(<[u8]>::to_vec);
     let mut canvas = RgbaImage::new(width, height);
     let mut frames = Vec::new();
+    // A frame's indices are read a chunk of rows at a time and drawn
+    // clipped to the screen: a frame larger than the screen (up to
+    // `max_pixels`) is never held whole, so a decode holds what
+    // `decode_cost` counts. (Chunks, not rows: `weezl` 0.1 stalls on small
+    // output buffers, and `gif` then reads a valid frame as truncated:
+    // image-rs/image-gif#232. A frame within a chunk is read in one go.)
+    let mut chunk = Vec::new();
     while frames.len() < stop {
-        let Some(f) = d.read_next_frame().map_err(bad)? else {
+        let Some(f) = d.next_frame_info().map_err(bad)? else {
             break;
         };
-        let palette = f.palette.as_deref().or(global.as_deref()).unwrap_or(&[]);
-        let before = (f.dispose == gif::DisposalMethod::Previous).then(|| canvas.clone());
         let rect = Rect {
             left: f.left as u32,
             top: f.top as u32,
             width: f.width as u32,
             height: f.height as u32,
         };
-        draw(&mut canvas, &rect, &f.buffer, palette, f.transparent);
+        let (interlaced, transparent, dispose) = (f.interlaced, f.transparent, f.dispose);
+        let delay = Delay::from_centis(f.delay as u32);
+        let local = f.palette.clone();
+        let palette = local.as_deref().or(global.as_deref()).unwrap_or(&[]);
+        let before = (dispose == gif::DisposalMethod::Previous).then(|| canvas.clone());
+        let width = (rect.width as usize).max(1);
+        let per_chunk = (CHUNK_BYTES / width).max(1);
+        let mut rows = frame_rows(rect.height, interlaced).peekable();
+        while rows.peek().is_some() {
+            let ys: Vec<u32> = rows.by_ref().take(per_chunk).collect();
+            chunk.resize(ys.len() * rect.width as usize, 0);
+            if !d.fill_buffer(&mut chunk).map_err(bad)? {
+                return Err(DecodeError(
+                    "truncated or corrupt GIF file: image truncated".into(),
+                ));
+            }
+            for (k, &y) in ys.iter().enumerate() {
+                let line = &chunk[k * rect.width as usize..][..rect.width as usize];
+                draw_row(&mut canvas, &rect, y, line, palette, transparent);
+            }
+        }
         frames.push(Frame {
             image: Arc::new(canvas.clone()),
-            delay: Delay::from_centis(f.delay as u32),
+            delay,
         });
-        match f.dispose {
+        match dispose {
             gif::DisposalMethod::Background => clear(&mut canvas, &rect),
             gif::DisposalMethod::Previous => {
                 if let Some(b) = before {
@@ -154,31 +181,52 @@ impl Rect {
     }
 }
 
-/// Draws the frame's indexed pixels into `canvas`: the transparent index
-/// leaves the canvas as it is; an index past the palette is opaque black
-/// (as browsers draw it).
-fn draw(
+/// The most bytes of a frame's indices decoded at once (whole rows; one
+/// row if it is longer): within `decode_cost`'s fixed slack.
+const CHUNK_BYTES: usize = 256 << 10;
+
+/// The frame's rows in the order its data holds them: top to bottom, or
+/// GIF's four interlaced passes (every 8th row from 0, every 8th from 4,
+/// every 4th from 2, every 2nd from 1).
+fn frame_rows(height: u32, interlaced: bool) -> Box<dyn Iterator<Item = u32>> {
+    if interlaced {
+        Box::new(
+            [(0, 8), (4, 8), (2, 4), (1, 2)]
+                .into_iter()
+                .flat_map(move |(first, step)| (first..height).step_by(step)),
+        )
+    } else {
+        Box::new(0..height)
+    }
+}
+
+/// Draws row `y` of the frame (its indexed pixels, `indices`) into
+/// `canvas`: the transparent index leaves the canvas as it is; an index
+/// past the palette is opaque black (as browsers draw it).
+fn draw_row(
     canvas: &mut RgbaImage,
     rect: &Rect,
+    y: u32,
     indices: &[u8],
     palette: &[u8],
     transparent: Option<u8>,
 ) {
     let (xs, ys) = rect.clipped(canvas.width(), canvas.height());
-    for y in ys {
-        let row = (y - rect.top) as usize * rect.width as usize;
-        for x in xs.clone() {
-            let Some(&i) = indices.get(row + (x - rect.left) as usize) else {
-                continue;
-            };
-            if Some(i) == transparent {
-                continue;
-            }
-            let c = palette
-                .get(i as usize * 3..i as usize * 3 + 3)
-                .unwrap_or(&[0, 0, 0]);
-            canvas.put_pixel(x, y, image::Rgba([c[0], c[1], c[2], 255]));
+    let y = rect.top as u64 + y as u64;
+    if !ys.contains(&(y.min(u32::MAX as u64) as u32)) {
+        return;
+    }
+    for x in xs {
+        let Some(&i) = indices.get((x - rect.left) as usize) else {
+            continue;
+        };
+        if Some(i) == transparent {
+            continue;
         }
+        let c = palette
+            .get(i as usize * 3..i as usize * 3 + 3)
+            .unwrap_or(&[0, 0, 0]);
+        canvas.put_pixel(x, y as u32, image::Rgba([c[0], c[1], c[2], 255]));
     }
 }
 
@@ -331,6 +379,117 @@ mod tests {
             assert_eq!(back.loop_count, lc);
             assert_eq!(back.frames[0].delay, Delay::from_centis(5));
             assert_eq!(*back.frames[0].image, img);
+        }
+    }
+
+    #[test]
+    fn an_interlaced_frame_larger_than_the_screen_is_drawn_row_by_row_clipped() {
+        // A 9x13 interlaced frame at (1, 1) on a 6x5 screen: its rows are
+        // stored in GIF's pass order, written out here by hand.
+        let order = [0, 8, 4, 12, 2, 6, 10, 1, 3, 5, 7, 9, 11];
+        let index = |x: u32, y: u32| ((x + 3 * y) % 4) as u8;
+        let buffer: Vec<u8> = order
+            .iter()
+            .flat_map(|&y| (0..9).map(move |x| index(x, y)))
+            .collect();
+        let palette = [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9];
+        let mut bytes = Vec::new();
+        {
+            let mut enc = gif::Encoder::new(&mut bytes, 6, 5, &palette).unwrap();
+            let frame = gif::Frame {
+                left: 1,
+                top: 1,
+                width: 9,
+                height: 13,
+                interlaced: true,
+                transparent: Some(3),
+                buffer: buffer.into(),
+                ..gif::Frame::default()
+            };
+            enc.write_frame(&frame).unwrap();
+        }
+        let got = decode(&bytes, 1000, usize::MAX).unwrap();
+        let want = RgbaImage::from_fn(6, 5, |x, y| {
+            if x == 0 || y == 0 {
+                return image::Rgba([0, 0, 0, 0]);
+            }
+            match index(x - 1, y - 1) {
+                3 => image::Rgba([0, 0, 0, 0]),
+                i => {
+                    let c = &palette[i as usize * 3..][..3];
+                    image::Rgba([c[0], c[1], c[2], 255])
+                }
+            }
+        });
+        assert_eq!(*got.frames[0].image, want);
+        // Cut inside the frame's data: refused, not drawn in part.
+        let cut = &bytes[..bytes.len() - 12];
+        let e = decode(cut, 1000, usize::MAX).unwrap_err();
+        assert!(e.0.contains("truncated or corrupt GIF"), "{}", e.0);
+    }
+
+    #[test]
+    fn frames_of_many_chunks_decode_exactly_interlaced_or_not() {
+        // Frames of several chunks (`CHUNK_BYTES`), with palettes of 1 to 8
+        // bits (LZW code sizes 2 to 8) and data of runs and noise.
+        let cases = [
+            (1000u16, 700u16, 2usize, false),
+            (1000, 700, 4, true),
+            (333, 2000, 16, false),
+            (4000, 300, 256, true),
+            (70, 9000, 3, true),
+        ];
+        for (w, h, colours, interlaced) in cases {
+            let (wu, hu) = (w as usize, h as usize);
+            let mut seed = 12345u32;
+            let indices: Vec<u8> = (0..wu * hu)
+                .map(|i| {
+                    seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
+                    let pick = if (i / 37) % 3 == 0 {
+                        i / 500
+                    } else {
+                        (seed >> 24) as usize
+                    };
+                    (pick % colours) as u8
+                })
+                .collect();
+            // Stored in pass order when interlaced (written out here, not
+            // with `frame_rows`).
+            let order: Vec<usize> = if interlaced {
+                [(0, 8), (4, 8), (2, 4), (1, 2)]
+                    .iter()
+                    .flat_map(|&(first, step)| (first..hu).step_by(step))
+                    .collect()
+            } else {
+                (0..hu).collect()
+            };
+            let stored: Vec<u8> = order
+                .iter()
+                .flat_map(|&y| indices[y * wu..][..wu].iter().copied())
+                .collect();
+            let palette: Vec<u8> = (0..colours.next_power_of_two().max(2) * 3)
+                .map(|i| (i * 37 % 256) as u8)
+                .collect();
+            let mut bytes = Vec::new();
+            {
+                let mut enc = gif::Encoder::new(&mut bytes, w, h, &palette).unwrap();
+                let frame = gif::Frame {
+                    width: w,
+                    height: h,
+                    interlaced,
+                    buffer: stored.into(),
+                    ..gif::Frame::default()
+                };
+                enc.write_frame(&frame).unwrap();
+            }
+            let got = decode(&bytes, u64::MAX, usize::MAX)
+                .unwrap_or_else(|e| panic!("{w}x{h}, {colours} colours: {}", e.0));
+            let image = &got.frames[0].image;
+            for (i, &index) in indices.iter().enumerate() {
+                let p = image.get_pixel((i % wu) as u32, (i / wu) as u32);
+                let c = &palette[index as usize * 3..][..3];
+                assert_eq!(&p.0[..3], c, "{w}x{h}, {colours} colours, pixel {i}");
+            }
         }
     }
 }
