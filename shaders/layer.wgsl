@@ -156,7 +156,13 @@ fn sample_placed(p: vec2<f32>) -> vec4<f32> {
     let v = (l.y - lp.placed.y) * (f32(h) / lp.placed.w);
     if (lp.nearest != 0u) {
         if (u < 0.0 || v < 0.0 || u >= f32(w) || v >= f32(h)) { return vec4<f32>(0.0); }
-        return inter_at(i32(u), i32(v));
+        // Read past the position by 1/93 of a canvas pixel (at most a
+        // quarter of a source pixel), as the CPU does (`nearest_nudge` in
+        // src/cpu/paint.rs): a pixel centre on an edge between two source
+        // pixels reads the same one on both backends.
+        let nu = min(f32(w) / lp.placed.z / 93.0, 0.25);
+        let nv = min(f32(h) / lp.placed.w / 93.0, 0.25);
+        return inter_at(min(i32(u + nu), w - 1), min(i32(v + nv), h - 1));
     }
     let fx = u - 0.5;
     let fy = v - 0.5;

@@ -478,6 +478,33 @@ fn canvases_larger_than_one_storage_binding_render_in_strips() {
 /// A 4000 x 3000 photo scaled onto a 1200 x 900 canvas: horizontal first,
 /// the intermediate of the whole image (1200 x 3000 x 16 bytes = 58 MB)
 /// would be over the 16 MiB band budget, so it is resampled in bands.
+/// Nearest sampling of a rotated image: at 45° (and at other angles, by
+/// rounding) pixel centres fall on the edges between source pixels, which
+/// the CPU (double precision) and the GPU (single) put a hair to either
+/// side: 200 levels apart on a checker before both read 1/93 of a pixel
+/// past the point.
+#[test]
+fn a_rotated_image_sampled_nearest_matches_the_cpu_at_tie_angles() {
+    let Some(gpu) = gpu() else { return };
+    let mut assets = Assets::new();
+    assets.insert(
+        "checker.png",
+        RgbaImage::from_fn(64, 64, |x, y| {
+            if (x / 8 + y / 8) % 2 == 0 {
+                image::Rgba([255, 0, 255, 200])
+            } else {
+                image::Rgba([0, 255, 0, 200])
+            }
+        }),
+    );
+    for rotate in [45.0, 135.0, 29.0, 8.0] {
+        let json = json!({"width": 160, "height": 160, "layers": [
+            {"type": "image", "src": "checker.png", "x": 16, "y": 16, "width": 128,
+             "height": 128, "fit": "fill", "filter": "nearest", "rotate": rotate}]});
+        assert_parity(&gpu, &format!("nearest-rotated-{rotate}"), &json, &assets);
+    }
+}
+
 #[test]
 fn a_large_photo_is_resampled_in_bands_like_the_cpu() {
     let Some(gpu) = gpu() else { return };

@@ -174,11 +174,12 @@ fn paint_colour(
                     return copy_translated(view, size, offset, y, x0, out);
                 }
             }
+            let nudge = nearest_nudge(placed, size);
             for (i, o) in out.iter_mut().enumerate() {
                 let px = (x0 as usize + i) as f64 + 0.5;
                 let (u, v) = source_point(g, placed, size, px, py);
                 *o = if *nearest {
-                    sample_nearest(view, size, u, v)
+                    sample_nearest(view, size, (u, v), nudge)
                 } else {
                     sample_bilinear(view, size, u, v)
                 };
@@ -334,12 +335,35 @@ pub(super) fn sampled_window(
     (range(u0, u1, eu, size.0), range(v0, v1, ev, size.1))
 }
 
-/// Nearest sample of a `size` source at `(u, v)`, read from `view`.
-fn sample_nearest(view: &View, size: (usize, usize), u: f64, v: f64) -> [f32; 4] {
+/// How far past a nearest sample's position, in source pixels along each
+/// axis, the pixel it reads is taken: 1/93 of a canvas pixel (at most a
+/// quarter of a source pixel). A pixel centre that lies on the edge
+/// between two source pixels (a quarter turn's diagonal, an image halved)
+/// reads the same pixel on both backends, though the CPU computes
+/// positions in `f64` and the GPU in `f32`, each a hair to either side:
+/// only positions within a rounding error of 1/93 before an edge can
+/// still differ. The GPU's `sample_placed` (shaders/layer.wgsl) computes
+/// the same.
+pub(super) fn nearest_nudge(placed: &[f64; 4], size: (usize, usize)) -> (f64, f64) {
+    let nudge = |n: usize, extent: f64| (n as f64 / extent / 93.0).min(0.25);
+    (nudge(size.0, placed[2]), nudge(size.1, placed[3]))
+}
+
+/// Nearest sample of a `size` source at `(u, v)`, read from `view`: the
+/// pixel at `(u, v)` moved on by `nudge` ([`nearest_nudge`]), within the
+/// source (a position outside it is transparent).
+fn sample_nearest(
+    view: &View,
+    size: (usize, usize),
+    (u, v): (f64, f64),
+    (nu, nv): (f64, f64),
+) -> [f32; 4] {
     if u < 0.0 || v < 0.0 || u >= size.0 as f64 || v >= size.1 as f64 {
         return [0.0; 4];
     }
-    view.get(u as u32, v as u32)
+    let x = ((u + nu) as usize).min(size.0 - 1);
+    let y = ((v + nv) as usize).min(size.1 - 1);
+    view.get(x as u32, y as u32)
 }
 
 /// Where a `size` source spanning the box-local rectangle `placed` lies
