@@ -118,11 +118,16 @@ impl Encodable {
     }
 
     /// [`Encodable::encode`] unless `options`' deadline has passed or its
-    /// token was cancelled (checked before the encoder starts: an encode
-    /// runs to its end once started, and AVIF takes seconds a megapixel).
+    /// token was cancelled: checked before the encoder starts and again
+    /// when it is done (an encode runs to its end once started, and AVIF
+    /// takes seconds a megapixel; one that ends past the deadline fails,
+    /// as the render would have, rather than succeed late).
     pub fn encode_with(&self, options: &crate::RenderOptions) -> Result<Vec<u8>, Error> {
-        options.stop().check()?;
-        self.encode()
+        let stop = options.stop();
+        stop.check()?;
+        let bytes = self.encode()?;
+        stop.check()?;
+        Ok(bytes)
     }
 }
 

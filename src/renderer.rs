@@ -613,7 +613,8 @@ impl Renderer {
     /// [`Renderer::render_to_vec`] under `options`: the render stops at the
     /// deadline or on a cancel ([`Renderer::render_with`]), and the encoder
     /// is not started after either ([`crate::Encodable::encode_with`]; an
-    /// encode under way runs to its end).
+    /// encode under way runs to its end, then the render fails all the
+    /// same).
     pub fn render_to_vec_with(
         &self,
         scene: &Scene,
