@@ -253,11 +253,22 @@ impl Renderer {
     /// each line drawn, their height, the size chosen (`overflow: shrink`),
     /// whether text was cut off, and the characters no font has; useful to
     /// check that a template's text fits. Other layer kinds measure empty.
+    ///
+    /// The layer is checked as a scene's layer is (its fields' ranges: an
+    /// error names it as layer 0), and measured in its own box: a layer
+    /// made with [`crate::Layer::text`] needs its size set
+    /// ([`crate::Layer::size`]), as only [`Scene::layer`] gives it the
+    /// canvas's.
     pub fn measure_text(&self, layer: &crate::scene::Layer) -> Result<TextMeasure, Error> {
-        match &layer.kind {
-            LayerKind::Text(t) => Ok(self.text_engine()?.measure(layer, t)),
-            _ => Ok(TextMeasure::default()),
-        }
+        let LayerKind::Text(t) = &layer.kind else {
+            return Ok(TextMeasure::default());
+        };
+        // Checked as in a scene: the canvas plays no part in a text
+        // layer's checks, so any size does.
+        let mut alone = Scene::new(1, 1);
+        alone.layers.push(layer.clone());
+        alone.validate()?;
+        guarded(|| Ok(self.text_engine()?.measure(layer, t)))
     }
 
     /// What a text layer's characters that no available font can draw do

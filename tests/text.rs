@@ -573,3 +573,41 @@ fn a_heart_with_the_emoji_selector_is_drawn_in_colour_from_the_emoji_font() {
         );
     }
 }
+
+/// `measure_text` takes a layer built in code, unchecked: it is checked as
+/// a scene's layer is. (A negative size spun a core without end, a zero
+/// size or line height panicked in cosmic-text, a NaN size measured NaN.)
+#[test]
+fn measure_text_refuses_a_layer_out_of_range_naming_the_field() {
+    use impasto::scene::Overflow;
+    use impasto::Layer;
+    let r = renderer();
+    let boxed = |l: Layer| l.size(200, 100);
+    let cases = [
+        (boxed(Layer::text("hello", -10.0)), "size"),
+        (boxed(Layer::text("hello", 0.0)), "size"),
+        (boxed(Layer::text("hello", f64::NAN)), "size"),
+        (boxed(Layer::text("hello", 1e30)), "size"),
+        (
+            boxed(Layer::text("hello world", 40.0))
+                .overflow(Overflow::Shrink)
+                .min_size(-1e9),
+            "min_size",
+        ),
+        (
+            boxed(Layer::text("a\nb", 10.0)).line_height(0.0),
+            "line_height",
+        ),
+        (Layer::text("no box", 10.0), "width"),
+    ];
+    for (layer, field) in cases {
+        match r.measure_text(&layer) {
+            Err(impasto::Error::Scene(e)) => {
+                assert_eq!(e.field.as_deref(), Some(field), "{e}");
+            }
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    let fine = r.measure_text(&boxed(Layer::text("hello", 20.0))).unwrap();
+    assert_eq!(fine.lines.len(), 1);
+}
