@@ -554,3 +554,29 @@ fn a_lossless_webp_16384_wide_is_refused_by_its_probe_as_by_its_decode() {
     let decoded = impasto::codec::decode_file(&path, u64::MAX).unwrap_err().0;
     assert_eq!(probed, decoded);
 }
+
+/// The library writes a still GIF as `impasto render` does (the README's
+/// format table lists GIF output; `render_to_file` refused `.gif`).
+#[test]
+fn the_library_writes_a_still_gif_like_the_command_line() {
+    let scene = Scene::from_value(&json!({"width": 40, "height": 30, "background": "#336699",
+        "layers": [{"type": "rect", "x": 5, "y": 5, "width": 20, "height": 10, "color": "#e4572e80"}]}))
+    .unwrap();
+    let renderer = impasto::Renderer::new(impasto::Backend::Cpu).unwrap();
+    let dir = std::env::temp_dir().join(format!("impasto-still-gif-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("card.GIF");
+    renderer.render_to_file(&scene, &path, 85).unwrap();
+    let written = std::fs::read(&path).unwrap();
+    let image = renderer.render(&scene).unwrap();
+    let still = impasto::RenderedAnimation::still(image.clone())
+        .encode(impasto::codec::AnimationFormat::Gif)
+        .unwrap();
+    assert_eq!(written, still, "the same bytes");
+    let back = image::load_from_memory(&written).unwrap().to_rgba8();
+    assert_eq!(back, image, "two colours: kept exactly");
+    let format = impasto::codec::OutputFormat::from_path(&path, 85).unwrap();
+    assert_eq!(format.media_type(), "image/gif");
+    assert!(impasto::codec::OutputFormat::from_path_lossless(&path).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}

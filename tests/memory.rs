@@ -227,6 +227,8 @@ fn encoding_stays_under_the_estimate_for_its_format() {
         (&noisy, OutputFormat::Jpeg { quality: 100 }),
         (&noisy, OutputFormat::WebP { quality: 100 }),
         (&noisy, OutputFormat::WebPLossless),
+        (&s, OutputFormat::Gif),
+        (&noisy, OutputFormat::Gif),
     ];
     for (s, format) in cases {
         let encode = || {

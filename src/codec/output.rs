@@ -37,6 +37,12 @@ pub enum OutputFormat {
         /// 1..=100, ravif's scale.
         quality: u8,
     },
+    /// `.gif`, a still GIF: 256 colours (the exact ones when the image has
+    /// that few, else a NeuQuant palette with Floyd-Steinberg dithering),
+    /// one-bit alpha (pixels below half opacity are transparent); the
+    /// same file as `impasto render` and
+    /// [`crate::RenderedAnimation::still`] write.
+    Gif,
 }
 
 impl OutputFormat {
@@ -52,8 +58,9 @@ impl OutputFormat {
             Some("jpg") | Some("jpeg") => Ok(OutputFormat::Jpeg { quality }),
             Some("webp") => Ok(OutputFormat::WebP { quality }),
             Some("avif") => Ok(OutputFormat::Avif { quality }),
+            Some("gif") => Ok(OutputFormat::Gif),
             _ => Err(Error::Output(format!(
-                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp or .avif",
+                "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp, .avif or .gif",
                 path.display()
             ))),
         }
@@ -73,6 +80,10 @@ impl OutputFormat {
                 "{}: AVIF output is lossy here (write .png or .webp for lossless)",
                 path.display()
             ))),
+            OutputFormat::Gif => Err(Error::Output(format!(
+                "{}: GIF output has 256 colours (write .png or .webp for lossless)",
+                path.display()
+            ))),
             other => Ok(other),
         }
     }
@@ -89,6 +100,7 @@ impl OutputFormat {
             OutputFormat::Jpeg { .. } => "image/jpeg",
             OutputFormat::WebP { .. } | OutputFormat::WebPLossless => "image/webp",
             OutputFormat::Avif { .. } => "image/avif",
+            OutputFormat::Gif => "image/gif",
         }
     }
 
@@ -126,6 +138,7 @@ impl OutputFormat {
             OutputFormat::Jpeg { .. } => "jpeg",
             OutputFormat::WebP { .. } | OutputFormat::WebPLossless => "webp",
             OutputFormat::Avif { .. } => "avif",
+            OutputFormat::Gif => "gif",
         }
     }
 }
@@ -178,6 +191,10 @@ pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
         }
         OutputFormat::Avif { quality } => {
             out = avif::encode(img, quality).map_err(err)?;
+        }
+        OutputFormat::Gif => {
+            let still = super::anim::Delay::from_centis(0);
+            out = super::gif::encode(&[img], &[still], super::anim::Loop::Times(1)).map_err(err)?;
         }
     }
     out.shrink_to_fit();

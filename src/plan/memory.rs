@@ -136,6 +136,9 @@ fn encoder_bytes(format: OutputFormat) -> (u64, u64) {
         OutputFormat::Png => (5, 0),
         OutputFormat::WebP { .. } => (32, 8 << 20),
         OutputFormat::WebPLossless => (16, 16 << 20),
+        // The indices, the palette search and the LZW output: with the
+        // counting allocator on 1024x1024 noise, 4.2 bytes a pixel.
+        OutputFormat::Gif => (6, 4 << 20),
         OutputFormat::Avif { quality } => {
             let per_pixel = match quality {
                 0..=85 => 128,
