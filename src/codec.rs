@@ -472,7 +472,11 @@ mod tests {
 
     #[test]
     fn unknown_extension_is_refused() {
-        assert!(OutputFormat::from_path(Path::new("a.gif"), 90).is_err());
+        assert!(OutputFormat::from_path(Path::new("a.bmp"), 90).is_err());
+        assert_eq!(
+            OutputFormat::from_path(Path::new("a.gif"), 90).unwrap(),
+            OutputFormat::Gif
+        );
         assert_eq!(
             OutputFormat::from_path(Path::new("a.JPG"), 80).unwrap(),
             OutputFormat::Jpeg { quality: 80 }
