@@ -142,7 +142,7 @@ impl Assets {
     /// ```no_run
     /// let mut assets = impasto::Assets::new();
     /// assets.insert_file("logo.png", "brand/logo.png", 64 << 20)?;
-    /// # Ok::<(), impasto::codec::DecodeError>(())
+    /// # Ok::<(), impasto::Error>(())
     /// ```
     pub fn insert_file(
         &mut self,

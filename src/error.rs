@@ -64,6 +64,15 @@ impl fmt::Display for SceneError {
 
 impl std::error::Error for SceneError {}
 
+/// An image file that cannot be decoded (from [`crate::Assets::insert_file`]
+/// or [`crate::codec::decode_file`]): bad input, an [`Error::Scene`] whose
+/// message names the file, so `?` carries it into an `impasto::Error`.
+impl From<crate::codec::DecodeError> for Error {
+    fn from(e: crate::codec::DecodeError) -> Error {
+        Error::scene(Location::Document, None, e.0)
+    }
+}
+
 /// Every error impasto returns. New kinds of failure may be added in a
 /// minor release: a `match` on it needs a `_` arm.
 #[derive(Debug, thiserror::Error)]

@@ -580,3 +580,22 @@ fn the_library_writes_a_still_gif_like_the_command_line() {
     assert!(impasto::codec::OutputFormat::from_path_lossless(&path).is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `Assets::insert_file`'s error goes into an `impasto::Error` with `?`
+/// (every error is one), naming the file.
+#[test]
+fn an_asset_file_that_cannot_be_read_is_an_impasto_error_naming_it() {
+    fn load(path: &std::path::Path) -> Result<Assets, impasto::Error> {
+        let mut assets = Assets::new();
+        assets.insert_file("logo.png", path, 1 << 20)?;
+        Ok(assets)
+    }
+    let missing = std::env::temp_dir().join("impasto-no-such-logo.png");
+    match load(&missing) {
+        Err(e @ impasto::Error::Scene(_)) => {
+            assert!(e.is_bad_input(), "{e}");
+            assert!(e.to_string().contains("impasto-no-such-logo.png"), "{e}");
+        }
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+}
