@@ -136,8 +136,9 @@ impl Assets {
     }
 
     /// Decodes the image file at `path` (PNG, JPEG or WebP; EXIF orientation
-    /// applied; at most `max_pixels` pixels, refused from the header) and
-    /// registers it under `src`.
+    /// applied; at most `max_pixels` pixels, refused from the header; a
+    /// file of at most [`crate::Limits`]' default `max_image_file_bytes`,
+    /// 256 MiB, refused from its size) and registers it under `src`.
     ///
     /// ```no_run
     /// let mut assets = impasto::Assets::new();
@@ -151,8 +152,20 @@ impl Assets {
         max_pixels: u64,
     ) -> Result<(), codec::DecodeError> {
         let path = path.as_ref();
-        let image = codec::decode_file(path, max_pixels)
-            .map_err(|e| codec::DecodeError(format!("{}: {}", path.display(), e.0)))?;
+        let named =
+            |e: codec::DecodeError| codec::DecodeError(format!("{}: {}", path.display(), e.0));
+        let limit = crate::Limits::default().max_image_file_bytes;
+        let bytes = std::fs::metadata(path)
+            .map_err(|e| named(codec::DecodeError(format!("cannot read: {e}"))))?
+            .len();
+        if bytes > limit {
+            return Err(named(codec::DecodeError(format!(
+                "the file is {bytes} bytes, over the limit of {limit} bytes (max_image_file_bytes)"
+            ))));
+        }
+        let (_, file) = codec::read_image_file(path, limit).map_err(named)?;
+        let image = codec::decode_bytes(&file, max_pixels).map_err(named)?;
+        drop(file);
         self.insert(src, image);
         Ok(())
     }

@@ -598,4 +598,16 @@ fn an_asset_file_that_cannot_be_read_is_an_impasto_error_naming_it() {
         }
         other => panic!("{:?}", other.map(|_| ())),
     }
+    // A file over the default max_image_file_bytes (256 MiB, sparse here)
+    // is refused from its size, not read into memory.
+    let big = std::env::temp_dir().join(format!("impasto-big-{}.png", std::process::id()));
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&big).unwrap();
+        f.write_all(b"\x89PNG\r\n\x1a\n").unwrap();
+        f.set_len((256 << 20) + 1).unwrap();
+    }
+    let e = load(&big).map(|_| ()).unwrap_err().to_string();
+    let _ = std::fs::remove_file(&big);
+    assert!(e.contains("max_image_file_bytes"), "{e}");
 }
