@@ -158,14 +158,11 @@ impl Assets {
         let bytes = std::fs::metadata(path)
             .map_err(|e| named(codec::DecodeError(format!("cannot read: {e}"))))?
             .len();
-        if bytes > limit {
-            return Err(named(codec::DecodeError(format!(
-                "the file is {bytes} bytes, over the limit of {limit} bytes (max_image_file_bytes)"
-            ))));
+        if let Some(over) = over_file_limit(bytes, limit) {
+            return Err(named(codec::DecodeError(over)));
         }
         let (_, file) = codec::read_image_file(path, limit).map_err(named)?;
         let image = codec::decode_bytes(&file, max_pixels).map_err(named)?;
-        drop(file);
         self.insert(src, image);
         Ok(())
     }
@@ -351,14 +348,11 @@ impl Assets {
             // the file's content.
             let meta = std::fs::metadata(path).ok();
             let bytes = meta.as_ref().map_or(0, |m| m.len());
-            if bytes > limits.max_image_file_bytes {
+            if let Some(over) = over_file_limit(bytes, limits.max_image_file_bytes) {
                 return Err(Error::scene(
                     loc(layers[0]),
                     Some("src"),
-                    format!(
-                        "{src:?}: the file is {bytes} bytes, over the limit of {} bytes (max_image_file_bytes)",
-                        limits.max_image_file_bytes
-                    ),
+                    format!("{src:?}: {over}"),
                 ));
             }
             if !layers.iter().any(|&i| on_canvas(i)) {
@@ -662,6 +656,14 @@ fn check_work(scene: &Scene, limits: &Limits) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Why a file of `bytes` is refused under `limit` (`max_image_file_bytes`),
+/// if it is: checked from its size, before it is read.
+fn over_file_limit(bytes: u64, limit: u64) -> Option<String> {
+    (bytes > limit).then(|| {
+        format!("the file is {bytes} bytes, over the limit of {limit} bytes (max_image_file_bytes)")
+    })
 }
 
 #[cfg(test)]

@@ -158,13 +158,7 @@ fn many_large_glyphs_and_shrinking_text_stay_under_the_estimate() {
          "size": 600, "line_height": 0.01}
     ]}));
     renderer.render_with_assets(&piled, &assets).unwrap();
-    let estimate = renderer.estimate_render_bytes(&piled, &assets).unwrap();
-    let (_, peak) = peak_of(|| renderer.render_with_assets(&piled, &assets).unwrap());
-    eprintln!("piled glyphs: peak {peak} bytes, estimate {estimate} bytes");
-    assert!(
-        peak <= estimate,
-        "piled glyphs: peak {peak} bytes over the estimate {estimate}"
-    );
+    peak_within_estimate("piled glyphs", &renderer, &piled, &assets);
     // Two 300-character layers shrunk from size 10,000 into 400 x 300
     // boxes: counted at size 10,000 they needed 2.4 GB of glyph rasters
     // and were refused under the default 1 GiB.
@@ -178,11 +172,18 @@ fn many_large_glyphs_and_shrinking_text_stay_under_the_estimate() {
         estimate < 100 << 20,
         "a shrinking layer is estimated at the size it can be drawn at: {estimate}"
     );
-    let (_, peak) = peak_of(|| renderer.render_with_assets(&shrunk, &assets).unwrap());
-    eprintln!("shrunk text: peak {peak} bytes, estimate {estimate} bytes");
+    peak_within_estimate("shrunk text", &renderer, &shrunk, &assets);
+}
+
+/// Renders `s` once more, measuring its peak allocation, and holds it to
+/// the renderer's estimate.
+fn peak_within_estimate(name: &str, renderer: &Renderer, s: &Scene, assets: &Assets) {
+    let estimate = renderer.estimate_render_bytes(s, assets).unwrap();
+    let (_, peak) = peak_of(|| renderer.render_with_assets(s, assets).unwrap());
+    eprintln!("{name}: peak {peak} bytes, estimate {estimate} bytes");
     assert!(
         peak <= estimate,
-        "shrunk text: peak {peak} bytes over the estimate {estimate}"
+        "{name}: peak {peak} bytes over the estimate {estimate}"
     );
 }
 
@@ -293,12 +294,6 @@ fn a_render_that_fills_the_resampled_image_cache_stays_under_the_estimate() {
         peak <= filling,
         "peak {peak} bytes over the estimate {filling}"
     );
-    let reading = renderer.estimate_render_bytes(&s, &assets).unwrap();
-    let (_, peak) = peak_of(|| renderer.render_with_assets(&s, &assets).unwrap());
-    eprintln!("reading: peak {peak} bytes, estimate {reading} bytes");
-    assert!(
-        peak <= reading,
-        "peak {peak} bytes over the estimate {reading}"
-    );
+    peak_within_estimate("reading", &renderer, &s, &assets);
     assert_eq!(renderer.placed_cache_stats().hits, 1);
 }

@@ -123,19 +123,18 @@ pub(crate) fn decode(bytes: &[u8], max_pixels: u64, stop: usize) -> Result<Anima
         let local = f.palette.clone();
         let palette = local.as_deref().or(global.as_deref()).unwrap_or(&[]);
         let before = (dispose == gif::DisposalMethod::Previous).then(|| canvas.clone());
-        let width = (rect.width as usize).max(1);
-        let per_chunk = (CHUNK_BYTES / width).max(1);
+        let row_len = rect.width as usize;
+        let per_chunk = (CHUNK_BYTES / row_len.max(1)).max(1);
         let mut rows = frame_rows(rect.height, interlaced).peekable();
         while rows.peek().is_some() {
             let ys: Vec<u32> = rows.by_ref().take(per_chunk).collect();
-            chunk.resize(ys.len() * rect.width as usize, 0);
+            chunk.resize(ys.len() * row_len, 0);
             if !d.fill_buffer(&mut chunk).map_err(bad)? {
                 return Err(DecodeError(
                     "truncated or corrupt GIF file: image truncated".into(),
                 ));
             }
-            for (k, &y) in ys.iter().enumerate() {
-                let line = &chunk[k * rect.width as usize..][..rect.width as usize];
+            for (&y, line) in ys.iter().zip(chunk.chunks_exact(row_len.max(1))) {
                 draw_row(&mut canvas, &rect, y, line, palette, transparent);
             }
         }

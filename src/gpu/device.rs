@@ -227,12 +227,12 @@ impl GpuDevice {
         self.current().destroy_device();
     }
 
-    /// Where the next render goes: always the GPU without a breaker.
     /// Whether this is `Backend::Auto`'s GPU (with a breaker).
     pub fn is_auto(&self) -> bool {
         self.breaker.is_some()
     }
 
+    /// Where the next render goes: always the GPU without a breaker.
     pub fn route(&self) -> Route {
         self.breaker.as_ref().map_or(Route::Gpu, Breaker::route)
     }
