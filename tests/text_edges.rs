@@ -1,7 +1,8 @@
 //! Text layers at their edges, each found by a reviewer: a family named in
 //! other capitals, the text colour's alpha on colour glyphs and on
 //! overlapping glyphs, glyphs too large for the GPU's glyph atlas, spaces
-//! that end a line. Each runs on every backend (the GPU under `CI=true`).
+//! that end a line, soft hyphens. Each runs on every backend (the GPU under
+//! `CI=true`).
 
 mod common;
 
@@ -198,5 +199,60 @@ fn lines_whose_box_is_off_the_canvas_show_the_glyph_parts_that_reach_in() {
                 panic!("{problem}");
             }
         }
+    }
+}
+
+#[test]
+fn a_line_broken_at_a_soft_hyphen_ends_with_a_hyphen_and_other_soft_hyphens_draw_nothing() {
+    // cosmic-text broke the line there but drew no hyphen.
+    let text = |text: &str, width: f64, align: &str| {
+        json!({"width": 400, "height": 200, "background": "#ffffff", "layers": [
+            {"type": "text", "text": text, "size": 40, "align": align, "color": "#000000",
+             "x": 20, "y": 10, "width": width, "height": 180}]})
+    };
+    let measure = |r: &Renderer, s: &str| {
+        let layer = Scene::from_value(&text(s, 400.0, "left")).unwrap().layers[0].clone();
+        r.measure_text(&layer).unwrap().lines[0]
+    };
+    for b in backends() {
+        let r = &b.renderer;
+        let (word, hyphened) = (
+            f64::from(measure(r, "Donau")),
+            f64::from(measure(r, "Donau-")),
+        );
+        let whole = f64::from(measure(r, "Donaudampf"));
+        assert!(word < hyphened && hyphened + 10.0 < whole);
+        // Broken there: drawn as the hyphen and line break written out.
+        let narrow = hyphened + 4.0;
+        for align in ["left", "center", "right"] {
+            assert!(
+                render(r, text("Donau\u{AD}dampf", narrow, align))
+                    == render(r, text("Donau-\ndampf", narrow, align)),
+                "{}: aligned {align}, the broken line has no hyphen",
+                b.name
+            );
+        }
+        // Not broken there: nothing drawn.
+        assert!(
+            render(r, text("Donau\u{AD}dampf", 390.0, "left"))
+                == render(r, text("Donaudampf", 390.0, "left")),
+            "{}: a soft hyphen inside a line is drawn",
+            b.name
+        );
+        // "Donau" fits the box and "Donau-" does not: no break there, the
+        // word is broken where it reaches the edge, as without the soft
+        // hyphen.
+        let tight = (word + hyphened) / 2.0;
+        assert!(
+            render(r, text("Donau\u{AD}dampf", tight, "left"))
+                == render(r, text("Donaudampf", tight, "left")),
+            "{}: a hyphen wider than the box is drawn",
+            b.name
+        );
+        // Not vacuous: a break without the hyphen draws less.
+        assert!(
+            render(r, text("Donau\ndampf", narrow, "left"))
+                != render(r, text("Donau-\ndampf", narrow, "left"))
+        );
     }
 }

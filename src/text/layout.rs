@@ -39,7 +39,7 @@ use crate::scene::{Align, Layer, LayerKind, Overflow, TextLayer, VAlign, DEFAULT
 pub(crate) const SHRINK_STEP: f32 = 0.5;
 
 /// Slack when comparing laid-out lengths with the box (float noise).
-const SLACK: f32 = 0.01;
+pub(super) const SLACK: f32 = 0.01;
 
 /// A text layer laid out as it is drawn.
 pub(crate) struct Fitted {
@@ -291,7 +291,18 @@ fn limit(
     ellipsis: bool,
     stop: &Stop<'_>,
 ) -> Fitted {
-    let buffer = shape(fonts, layer, t, &t.text, size, Wrap::WordOrGlyph);
+    let (buffer, hyphenated) = super::hyphen::hyphenated(&t.text, layer.width as f32, stop, |s| {
+        shape(fonts, layer, t, s, size, Wrap::WordOrGlyph)
+    });
+    // Line ends at soft hyphens are in the text from here on.
+    let owned;
+    let t = match hyphenated {
+        Some(text) => {
+            owned = TextLayer { text, ..t.clone() };
+            &owned
+        }
+        None => t,
+    };
     let mut allowed = t.max_lines.map_or(usize::MAX, |n| n as usize);
     if ellipsis {
         let line = size * t.line_height as f32;
@@ -412,17 +423,17 @@ fn shrink(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer, stop: &Stop<'_>)
     let min = (t.min_size.unwrap_or(DEFAULT_MIN_SIZE) as f32).min(max);
     let steps = ((max - min) / SHRINK_STEP).ceil() as u32;
     let size_at = |k: u32| (max - k as f32 * SHRINK_STEP).max(min);
-    if fits_at(fonts, layer, t, max) || stop.now() {
+    if fits_at(fonts, layer, t, max, stop) || stop.now() {
         return limit(fonts, layer, t, max, false, stop);
     }
-    if !fits_at(fonts, layer, t, min) {
+    if !fits_at(fonts, layer, t, min, stop) {
         return limit(fonts, layer, t, min, true, stop);
     }
     // The text does not fit at step lo and fits at step hi.
     let (mut lo, mut hi) = (0, steps);
     while hi - lo > 1 && !stop.now() {
         let mid = lo + (hi - lo) / 2;
-        if fits_at(fonts, layer, t, size_at(mid)) {
+        if fits_at(fonts, layer, t, size_at(mid), stop) {
             hi = mid;
         } else {
             lo = mid;
@@ -433,8 +444,16 @@ fn shrink(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer, stop: &Stop<'_>)
 
 /// Whether the text at `size`, wrapped on words only, fits the box and
 /// `max_lines`.
-fn fits_at(fonts: &mut FontSystem, layer: &Layer, t: &TextLayer, size: f32) -> bool {
-    let buffer = shape(fonts, layer, t, &t.text, size, Wrap::Word);
+fn fits_at(
+    fonts: &mut FontSystem,
+    layer: &Layer,
+    t: &TextLayer,
+    size: f32,
+    stop: &Stop<'_>,
+) -> bool {
+    let (buffer, _) = super::hyphen::hyphenated(&t.text, layer.width as f32, stop, |s| {
+        shape(fonts, layer, t, s, size, Wrap::Word)
+    });
     fits_box(&buffer, layer, t)
 }
 

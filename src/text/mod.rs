@@ -35,6 +35,7 @@ use crate::warnings::Warning;
 
 mod emoji;
 mod glyph_cache;
+mod hyphen;
 mod layout;
 mod raster;
 

@@ -1,0 +1,115 @@
+//! Soft hyphens (U+00AD): a line that breaks at one ends with a visible
+//! hyphen, as in a browser; elsewhere a soft hyphen draws nothing.
+//!
+//! cosmic-text breaks a line after a soft hyphen but draws nothing there.
+//! The layout is corrected by changing the text it lays out, as overflow is
+//! (`super::layout`): line by line from the top, a soft hyphen where a line
+//! breaks becomes a hyphen-minus and a line feed. If the line with its
+//! hyphen no longer fits the box width (it wraps earlier, or it is wider),
+//! the break is not taken there: that soft hyphen is left out and the text
+//! laid out again. Lines above the one changed keep their layout (lines are
+//! filled greedily from the top), so each soft hyphen is settled once, with
+//! one more layout; text without a soft hyphen is laid out once, as before.
+//!
+//! A hyphenated paragraph becomes two paragraphs, laid out as the one would
+//! be for every alignment the format has; only the base direction of a
+//! right-to-left paragraph's tail is found again from its own text.
+
+use cosmic_text::{Buffer, LineIter};
+
+use crate::cancel::Stop;
+
+/// SOFT HYPHEN: a break allowed, drawn as a hyphen only where taken.
+const SOFT_HYPHEN: char = '\u{AD}';
+
+/// A laid-out line's place in the text: byte range of its characters and
+/// its width.
+struct Line {
+    start: usize,
+    end: usize,
+    width: f32,
+    paragraph: usize,
+}
+
+/// The lines of `buffer` (a layout of `text`) that hold glyphs, in order.
+fn lines(buffer: &Buffer, text: &str) -> Vec<Line> {
+    let starts: Vec<usize> = LineIter::new(text).map(|(range, _)| range.start).collect();
+    buffer
+        .layout_runs()
+        .filter(|r| !r.glyphs.is_empty())
+        .map(|r| {
+            let at = starts.get(r.line_i).copied().unwrap_or(0);
+            let start = r.glyphs.iter().map(|g| g.start).min().unwrap_or(0);
+            let end = r.glyphs.iter().map(|g| g.end).max().unwrap_or(0);
+            Line {
+                start: at + start,
+                end: at + end,
+                width: r.line_w,
+                paragraph: r.line_i,
+            }
+        })
+        .collect()
+}
+
+/// The first line break of `buffer` taken at a soft hyphen: the line that
+/// ends there, and the soft hyphen's byte offset in `text`.
+fn first_soft_break(buffer: &Buffer, text: &str) -> Option<(Line, usize)> {
+    let lines = lines(buffer, text);
+    let mut pairs = lines.into_iter().peekable();
+    while let Some(line) = pairs.next() {
+        let Some(next) = pairs.peek() else {
+            break;
+        };
+        if next.paragraph != line.paragraph {
+            continue;
+        }
+        let Some(at) = next.start.checked_sub(SOFT_HYPHEN.len_utf8()) else {
+            continue;
+        };
+        if at >= line.start && text.get(at..next.start) == Some("\u{AD}") {
+            return Some((line, at));
+        }
+    }
+    None
+}
+
+/// `text` laid out by `shape` with a hyphen drawn at each soft hyphen a
+/// line breaks at (see the module's notes), and the text laid out when it
+/// differs from `text` (what byte offsets of the layout index). `width` is
+/// the box width a line must fit. Once `stop` says stop, the layout made
+/// so far is returned.
+pub(super) fn hyphenated(
+    text: &str,
+    width: f32,
+    stop: &Stop<'_>,
+    mut shape: impl FnMut(&str) -> Buffer,
+) -> (Buffer, Option<String>) {
+    let mut buffer = shape(text);
+    if !text.contains(SOFT_HYPHEN) {
+        return (buffer, None);
+    }
+    let mut text = text.to_owned();
+    let mut changed = false;
+    while let Some((line, at)) = first_soft_break(&buffer, &text) {
+        if stop.now() {
+            break;
+        }
+        let after = at + SOFT_HYPHEN.len_utf8();
+        let candidate = format!("{}-\n{}", &text[..at], &text[after..]);
+        let laid = shape(&candidate);
+        // The line with its hyphen starts where it did and holds it, and
+        // is no wider than the box.
+        let kept = lines(&laid, &candidate).iter().any(|l| {
+            l.start == line.start && l.end == at + 1 && l.width <= width + super::layout::SLACK
+        });
+        (text, buffer) = if kept {
+            (candidate, laid)
+        } else {
+            let without = format!("{}{}", &text[..at], &text[after..]);
+            let laid = shape(&without);
+            (without, laid)
+        };
+        changed = true;
+    }
+    (buffer, changed.then_some(text))
+}
