@@ -30,19 +30,32 @@ pub(super) struct Decoded {
 /// a YCbCr or RGB JPEG whose headers read (the caller's decoder takes it,
 /// with its messages); refused over `max_pixels`.
 pub(super) fn decode(bytes: &[u8], max_pixels: u64) -> Option<Result<Decoded, DecodeError>> {
-    let options = DecoderOptions::default()
-        .set_strict_mode(false)
-        .set_max_width(usize::MAX)
-        .set_max_height(usize::MAX)
-        .jpeg_set_out_colorspace(ColorSpace::RGBA);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    let options = |out| {
+        DecoderOptions::default()
+            .set_strict_mode(false)
+            .set_max_width(usize::MAX)
+            .set_max_height(usize::MAX)
+            .jpeg_set_out_colorspace(out)
+    };
+    let mut decoder =
+        zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(ColorSpace::RGBA));
     decoder.decode_headers().ok()?;
-    if !matches!(
-        decoder.input_colorspace()?,
-        ColorSpace::YCbCr | ColorSpace::RGB
-    ) {
-        return None;
-    }
+    // `zune-jpeg` converts YCbCr to RGBA, but an RGB JPEG (Adobe transform
+    // 0, or components named R, G, B) only to RGB ("Unimplemented colorspace
+    // mapping from RGB to RGBA"): that is decoded as RGB into the image's
+    // buffer and spread out to RGBA in place.
+    let rgb = match decoder.input_colorspace()? {
+        ColorSpace::YCbCr => false,
+        ColorSpace::RGB => {
+            decoder = zune_jpeg::JpegDecoder::new_with_options(
+                ZCursor::new(bytes),
+                options(ColorSpace::RGB),
+            );
+            decoder.decode_headers().ok()?;
+            true
+        }
+        _ => return None,
+    };
     let (w, h) = decoder.dimensions()?;
     let (w, h) = (w as u32, h as u32);
     if let Err(e) = super::check_size((w, h), max_pixels) {
@@ -54,16 +67,33 @@ pub(super) fn decode(bytes: &[u8], max_pixels: u64) -> Option<Result<Decoded, De
         .unwrap_or(Orientation::NoTransforms);
     let icc = decoder.icc_profile();
     let mut image = RgbaImage::new(w, h);
-    if let Err(e) = decoder.decode_into(&mut image) {
+    let pixels = w as usize * h as usize;
+    let buf: &mut [u8] = &mut image;
+    let out = if rgb { &mut buf[..pixels * 3] } else { buf };
+    if let Err(e) = decoder.decode_into(out) {
         return Some(Err(DecodeError(format!(
             "truncated or corrupt JPEG file: {e}"
         ))));
+    }
+    if rgb {
+        spread_rgb_to_rgba(&mut image, pixels);
     }
     Some(Ok(Decoded {
         image,
         orientation,
         icc,
     }))
+}
+
+/// The first `pixels` RGB pixels packed at the start of `buf` spread out
+/// to opaque RGBA in place, from the last pixel back (each RGBA pixel ends
+/// at or after the RGB pixel it is made from, so none is overwritten before
+/// it is read).
+fn spread_rgb_to_rgba(buf: &mut [u8], pixels: usize) {
+    for i in (0..pixels).rev() {
+        let [r, g, b] = [buf[3 * i], buf[3 * i + 1], buf[3 * i + 2]];
+        buf[4 * i..4 * i + 4].copy_from_slice(&[r, g, b, 255]);
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +138,35 @@ mod tests {
             .encode(&pixels, 20, 10, jpeg_encoder::ColorType::Luma)
             .unwrap();
         assert!(decode(&grey, u64::MAX).is_none());
+    }
+
+    #[test]
+    fn an_rgb_jpeg_decodes_as_libjpeg_does() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/jpeg/");
+        let bytes = std::fs::read(format!("{dir}rgb-adobe.jpg")).unwrap();
+        // Refused before: "Unimplemented colorspace mapping from RGB to RGBA".
+        let d = decode(&bytes, u64::MAX).unwrap().unwrap();
+        let want = image::open(format!("{dir}rgb-adobe.libjpeg.png"))
+            .unwrap()
+            .to_rgba8();
+        assert_eq!(d.image.dimensions(), want.dimensions());
+        let worst = d
+            .image
+            .as_raw()
+            .iter()
+            .zip(want.as_raw())
+            .map(|(a, b)| a.abs_diff(*b))
+            .max();
+        // Measured: 1.
+        assert!(worst <= Some(2), "{worst:?}");
+        assert!(d.image.pixels().all(|p| p[3] == 255));
+    }
+
+    #[test]
+    fn rgb_spreads_to_rgba_in_place() {
+        let mut buf = vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 0];
+        spread_rgb_to_rgba(&mut buf, 3);
+        assert_eq!(buf, [1, 2, 3, 255, 4, 5, 6, 255, 7, 8, 9, 255]);
     }
 
     #[test]
