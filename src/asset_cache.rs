@@ -86,6 +86,7 @@ struct Entry {
     natural: (u32, u32),
     raster: (u32, u32),
     first_row: u32,
+    reversed: (bool, bool),
     /// The factors (bit `k` for `k`/8) whose lookups this decode
     /// answers: its own, and those asked of a file that no scaled decoder
     /// covers (a PNG, a progressive JPEG), which was decoded at another
@@ -229,6 +230,7 @@ impl AssetCache {
                         eighths,
                         raster: e.raster,
                         first_row: e.first_row,
+                        reversed: e.reversed,
                         colour_note: e.colour_note.clone(),
                         key: Some(id.key(path, eighths, e.first_row)),
                     });
@@ -270,6 +272,7 @@ impl AssetCache {
             eighths: decoded.eighths,
             raster: decoded.raster,
             first_row: decoded.first_row,
+            reversed: decoded.reversed,
             colour_note: decoded.colour_note,
             key: identity.map(|id| id.key(path, decoded.eighths, decoded.first_row)),
         };
@@ -315,6 +318,7 @@ impl AssetCache {
             natural: cached.natural,
             raster: cached.raster,
             first_row: cached.first_row,
+            reversed: cached.reversed,
         };
         inner
             .entries

@@ -592,7 +592,13 @@ fn rows_for_layers(
         shrink::scaled_len(natural.0, eighths),
         shrink::scaled_len(natural.1, eighths),
     );
-    let source = SourceGeometry { natural, raster };
+    // Rows are read in part only from a file whose orientation keeps its
+    // axes (`crate::shrink`).
+    let source = SourceGeometry {
+        natural,
+        raster,
+        reversed: (false, false),
+    };
     let canvas = (scene.width, scene.height);
     let mut span: Option<(u32, u32)> = None;
     for &index in layers {

@@ -49,6 +49,8 @@ pub(crate) struct Decoded {
     pub raster: (u32, u32),
     /// The raster row `image`'s first row is.
     pub first_row: u32,
+    /// Whether each axis runs against the file's ([`reversed_axes`]).
+    pub reversed: (bool, bool),
     /// Why the file's colour profile was ignored, if it was.
     pub colour_note: Option<std::sync::Arc<str>>,
 }
@@ -68,6 +70,9 @@ pub(crate) struct SourceImage {
     /// index before they are moved to `image` by `first_row`.
     pub raster: (u32, u32),
     pub first_row: u32,
+    /// Whether each axis of the raster runs against the file's
+    /// ([`reversed_axes`]).
+    pub reversed: (bool, bool),
     /// Why the file's colour profile was ignored, if it was.
     pub colour_note: Option<std::sync::Arc<str>>,
     /// What identifies these pixels across renders, for the cache of
@@ -102,6 +107,7 @@ impl SourceImage {
             natural: image.dimensions(),
             raster: image.dimensions(),
             first_row: 0,
+            reversed: (false, false),
             image,
             eighths: FULL,
             colour_note: None,
@@ -226,6 +232,7 @@ pub(crate) fn decode_file(
         natural: image.dimensions(),
         raster: image.dimensions(),
         first_row: 0,
+        reversed: (false, false),
         image,
         eighths: FULL,
         colour_note: note.map(Into::into),
@@ -312,14 +319,47 @@ fn decode_jpeg_scaled(
         eighths: k,
         raster,
         first_row,
+        reversed: reversed_axes(orientation),
         colour_note: note.map(Into::into),
     }))
+}
+
+/// Whether the displayed image's x and y axes run against the file's
+/// raster under an EXIF orientation. A raster decoded at k/8 of a size that
+/// is not a multiple of 8/k ends in a part-pixel; on a reversed axis that
+/// pixel comes first, and the planner shifts its weights by the part
+/// missing (`crate::plan::image`).
+pub(crate) fn reversed_axes(orientation: Orientation) -> (bool, bool) {
+    match orientation {
+        Orientation::NoTransforms | Orientation::Rotate90FlipH => (false, false),
+        Orientation::FlipHorizontal | Orientation::Rotate90 => (true, false),
+        Orientation::FlipVertical | Orientation::Rotate270 => (false, true),
+        Orientation::Rotate180 | Orientation::Rotate270FlipH => (true, true),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn the_axes_an_orientation_reverses_are_where_the_first_pixel_lands() {
+        // A 3x2 raster whose pixel (0, 0) alone is marked: after the
+        // orientation it lands at the end of each reversed axis.
+        for exif in 1..=8 {
+            let o = Orientation::from_exif(exif).unwrap();
+            let mut img =
+                image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(3, 2, |x, y| {
+                    image::Luma([u8::from(x == 0 && y == 0)])
+                }));
+            img.apply_orientation(o);
+            let g = img.into_luma8();
+            let (x, y, _) = g.enumerate_pixels().find(|(_, _, p)| p[0] == 1).unwrap();
+            let want = (x + 1 == g.width(), y + 1 == g.height());
+            assert_eq!(reversed_axes(o), want, "EXIF orientation {exif}");
+        }
+    }
 
     /// A `w` x `h` JPEG of smooth colour, with an EXIF orientation tag when
     /// `orientation` is not 1.

@@ -99,8 +99,9 @@ pub(crate) fn plan_image(
     let shrink = ((pw.max(1.0) * ph.max(1.0)) / budget).sqrt().max(1.0);
     let nw = (pw / shrink).round().clamp(1.0, 1e6) as u32;
     let nh = (ph / shrink).round().clamp(1.0, 1e6) as u32;
-    let xw = AxisWeights::cached(il.filter, rw, nw, 0.0, sw as f64 / d / nw as f64);
-    let yw = AxisWeights::cached(il.filter, rh, nh, 0.0, sh as f64 / d / nh as f64);
+    let (lx, ly) = lead(&source.into(), d);
+    let xw = AxisWeights::cached(il.filter, rw, nw, lx, sw as f64 / d / nw as f64);
+    let yw = AxisWeights::cached(il.filter, rh, nh, ly, sh as f64 / d / nh as f64);
     let plan = Sampling::Placed {
         xw,
         yw,
@@ -134,33 +135,56 @@ fn grid(
     (canvas_w, canvas_h): (u32, u32),
 ) -> Option<([u32; 4], AxisWeights, AxisWeights)> {
     let ((sw, sh), (rw, rh)) = (source.natural, source.raster);
+    let (lx, ly) = lead(source, d);
     // Resample onto the canvas grid, only where the layer is visible.
     let [x0, y0, x1, y1] = geom.pixel_bounds(canvas_w, canvas_h)?;
-    let xw = grid_axis(il, (x0, x1), (px, pw), (sw, rw), d);
-    let yw = grid_axis(il, (y0, y1), (py, ph), (sh, rh), d);
+    let xw = grid_axis(il, (x0, x1), (px, pw), (sw, rw), d, lx);
+    let yw = grid_axis(il, (y0, y1), (py, ph), (sh, rh), d, ly);
     Some(([x0, y0, x1, y1], xw, yw))
 }
 
 /// One axis of [`grid`]: canvas pixels `[lo, hi)` of a layer placed at
 /// `pos`, `len` long, from an image `natural` long whose decoded raster is
-/// `raster` long (shrunk by `d`).
+/// `raster` long (shrunk by `d`) and starts `lead` raster pixels early.
 fn grid_axis(
     il: &ImageLayer,
     (lo, hi): (u32, u32),
     (pos, len): (f64, f64),
     (natural, raster): (u32, u32),
     d: f64,
+    lead: f64,
 ) -> AxisWeights {
     let k = natural as f64 / len / d;
-    AxisWeights::cached(il.filter, raster, hi - lo, (lo as f64 - pos) * k, k)
+    AxisWeights::cached(il.filter, raster, hi - lo, (lo as f64 - pos) * k + lead, k)
+}
+
+/// How far, in raster pixels, each axis of the decoded raster starts
+/// before the image: a raster decoded at k/8 is `ceil(natural * k / 8)`
+/// long, so its last pixel is partly past the image's end; where the EXIF
+/// orientation reverses an axis, that part-pixel comes first and the image
+/// starts the part missing into the raster (0 on every other axis).
+fn lead(source: &SourceGeometry, d: f64) -> (f64, f64) {
+    let one = |reversed: bool, natural: u32, raster: u32| {
+        if reversed {
+            (raster as f64 - natural as f64 / d).max(0.0)
+        } else {
+            0.0
+        }
+    };
+    let ((sw, sh), (rw, rh)) = (source.natural, source.raster);
+    (
+        one(source.reversed.0, sw, rw),
+        one(source.reversed.1, sh, rh),
+    )
 }
 
 /// The sizes `grid` needs: the image's natural size and its whole decoded
-/// raster's.
+/// raster's, and which of the raster's axes run against the file's.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SourceGeometry {
     pub natural: (u32, u32),
     pub raster: (u32, u32),
+    pub reversed: (bool, bool),
 }
 
 impl From<&SourceImage> for SourceGeometry {
@@ -168,6 +192,7 @@ impl From<&SourceImage> for SourceGeometry {
         SourceGeometry {
             natural: s.natural,
             raster: s.raster,
+            reversed: s.reversed,
         }
     }
 }
@@ -206,7 +231,14 @@ pub(crate) fn rows_read(
         None => RowsRead::None,
         Some([_, y0, _, y1]) => {
             let rh = source.raster.1;
-            let yw = grid_axis(il, (y0, y1), (placed.1, ph), (sh, rh), d);
+            let yw = grid_axis(
+                il,
+                (y0, y1),
+                (placed.1, ph),
+                (sh, rh),
+                d,
+                lead(&source, d).1,
+            );
             let (lo, hi) = span(&yw, 0, yw.len(), rh);
             // A tile's bounds, rounded from shifted positions, may take one
             // more canvas row at the layer's edge: its taps start up to one
