@@ -62,6 +62,39 @@ pub(crate) use probe::{probe_file_format, probe_header, Probed};
 #[error("{0}")]
 pub struct DecodeError(pub String);
 
+/// A decoder's error as text, with the debug dumps some print spelt
+/// plainly: the `png` crate names a chunk as `ChunkType { type: IDAT,
+/// critical: true, ... }`, here `IDAT`; and without `image`'s "Format error
+/// decoding Png: " (the caller names the format).
+pub(crate) fn readable(error: impl std::fmt::Display) -> String {
+    const DUMP: &str = "ChunkType { type: ";
+    let mut message = error.to_string();
+    if let Some(rest) = message.strip_prefix("Format error decoding ") {
+        if let Some((_, reason)) = rest.split_once(": ") {
+            message = reason.to_owned();
+        }
+    }
+    if !message.contains(DUMP) {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message.as_str();
+    while let Some(at) = rest.find(DUMP) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + DUMP.len()..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[at..]);
+            rest = "";
+            break;
+        };
+        let name = after.split([',', ' ', '}']).next().unwrap_or_default();
+        out.push_str(name);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Reads and decodes an image file, refusing images of more than
 /// `max_pixels` pixels before decoding them.
 pub fn decode_file(path: impl AsRef<Path>, max_pixels: u64) -> Result<RgbaImage, DecodeError> {
@@ -201,6 +234,21 @@ pub(crate) fn xorshift32(seed: u32) -> impl FnMut() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_png_chunk_is_named_plainly_in_an_error() {
+        let e = readable(
+            "truncated or corrupt PNG file: CRC error: expected 0x4d2 have 0x7376f70d while decoding ChunkType { type: IDAT, critical: true, private: false, reserved: false, safecopy: false } chunk.",
+        );
+        assert_eq!(
+            e,
+            "truncated or corrupt PNG file: CRC error: expected 0x4d2 have 0x7376f70d while decoding IDAT chunk."
+        );
+        assert_eq!(
+            readable("ChunkType { type: unclosed"),
+            "ChunkType { type: unclosed"
+        );
+    }
 
     #[test]
     fn an_image_file_is_read_up_to_the_byte_limit_and_refused_past_it() {

@@ -289,7 +289,7 @@ fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
     };
     let mut decoder =
         image::codecs::png::PngDecoder::with_limits(Cursor::new(bytes), image_limits(limits))
-            .map_err(|e| DecodeError(format!("not a valid PNG file: {e}")))?;
+            .map_err(|e| DecodeError(format!("not a valid PNG file: {}", super::readable(e))))?;
     let (width, height) = decoder.dimensions();
     // cICP, iCCP, sRGB, gAMA/cHRM, as for a still PNG.
     let colour = super::png_colour::colour(bytes, decoder.icc_profile().ok().flatten());

@@ -58,8 +58,12 @@ pub(super) fn decode(
     let layout = image_layout(colour, depth)?;
     let mut image = RgbaImage::new(w, h);
     let row_bytes = w as usize * 4;
-    let corrupt =
-        |e: png::DecodingError| DecodeError(format!("truncated or corrupt PNG file: {e}"));
+    let corrupt = |e: png::DecodingError| {
+        DecodeError(format!(
+            "truncated or corrupt PNG file: {}",
+            super::readable(e)
+        ))
+    };
     for out in image.chunks_exact_mut(row_bytes) {
         let row = match reader.next_row() {
             Ok(Some(row)) => row,

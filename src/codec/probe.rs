@@ -102,7 +102,9 @@ pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, Decod
     };
     file.seek(SeekFrom::Start(0)).map_err(read_err)?;
     let fmt = format!("{format:?}").to_uppercase();
-    let not_valid = |e: image::ImageError| DecodeError(format!("not a valid {fmt} file: {e}"));
+    let not_valid = |e: image::ImageError| {
+        DecodeError(format!("not a valid {fmt} file: {}", super::readable(e)))
+    };
     let mut decoder: Box<dyn image::ImageDecoder> = match stripped {
         Some(png) => Box::new(
             image::codecs::png::PngDecoder::new(std::io::Cursor::new(png)).map_err(not_valid)?,

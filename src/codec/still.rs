@@ -108,7 +108,7 @@ fn decode_noting(
     reader.limits(limits);
     let mut decoder = reader
         .into_decoder()
-        .map_err(|e| DecodeError(format!("not a valid {fmt} file: {e}")))?;
+        .map_err(|e| DecodeError(format!("not a valid {fmt} file: {}", super::readable(e))))?;
     let (w, h) = decoder.dimensions();
     super::check_size((w, h), max_pixels)?;
     let orientation = decoder
@@ -117,8 +117,12 @@ fn decode_noting(
     // A profile the decoder cannot even extract is no profile: sRGB.
     let embedded = decoder.icc_profile().ok().flatten();
     let layout = decoder.color_type();
-    let img = DynamicImage::from_decoder(decoder)
-        .map_err(|e| DecodeError(format!("truncated or corrupt {fmt} file: {e}")))?;
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| {
+        DecodeError(format!(
+            "truncated or corrupt {fmt} file: {}",
+            super::readable(e)
+        ))
+    })?;
     let img = into_rgba8(img);
     if format == image::ImageFormat::Png {
         return Ok(finish_png(bytes, img, layout, orientation, embedded, bomb));
