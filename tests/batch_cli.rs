@@ -567,6 +567,45 @@ fn a_batch_stopped_by_a_signal_leaves_whole_manifest_lines_in_row_order() {
     }
 }
 
+/// A row's error names its line of the file, whether lines end in `\n`
+/// or `\r\n` (the csv crate counts a `\r\n` file's records one line
+/// early: the reviewer's "line 4" for line 5).
+#[test]
+fn a_bad_csv_row_names_its_line_whatever_the_line_ends() {
+    let case = Case::new(TEMPLATE);
+    for (name, end) in [("lf.csv", "\n"), ("crlf.csv", "\r\n")] {
+        let csv = [
+            "id,title,size",
+            "r1,One,12",
+            "r2,\"Two",
+            "lines\",12",
+            "r3,x,12,EXTRA",
+            "r4,y,12",
+        ]
+        .join(end)
+            + end;
+        case.write(name, &csv);
+        let run = case.batch(name, &format!("o-{name}/{{{{id}}}}.png"), &[]);
+        assert_eq!(run.code, 3, "{name}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("row 3: data: line 5: this row has 4 fields, the header 3 columns"),
+            "{name}: {}",
+            run.stderr
+        );
+        let unclosed = ["id,title,size", "r1,One,12", "r2,\"Two,12", "r3,x,12"].join(end) + end;
+        let u = format!("u-{name}");
+        case.write(&u, &unclosed);
+        let run = case.batch(&u, &format!("{u}-out/{{{{id}}}}.png"), &[]);
+        for says in [
+            "row 2: data: CSV error: record 2 (line: 3,",
+            "starting on line 3 is",
+        ] {
+            assert!(run.stderr.contains(says), "{name}: {}", run.stderr);
+        }
+    }
+}
+
 /// A quote opened and never closed swallows every later row into one
 /// field (the csv crate reads on to the end of the file): the row's error
 /// says so, whether the swallowing record has the wrong number of fields

@@ -206,6 +206,33 @@ fn unclosed_quote(start: &csv::Position, reader: &csv::Reader<Box<dyn Read>>, pa
     }
 }
 
+/// The line of the file the record at `pos` starts on. The csv crate counts
+/// a line at each line feed it reads, and ends a record at the `\r` of a
+/// `\r\n`: the record after it is said to start at that line feed, one
+/// line early. Told by the byte there (one read; only for rows in error).
+fn record_line(pos: &csv::Position, path: &Path) -> u64 {
+    use std::io::{Seek, SeekFrom};
+    let mut byte = [0u8];
+    let at_line_feed = File::open(path).is_ok_and(|mut f| {
+        f.seek(SeekFrom::Start(pos.byte())).is_ok() && f.read_exact(&mut byte).is_ok()
+    }) && byte[0] == b'\n';
+    pos.line() + u64::from(at_line_feed)
+}
+
+/// `message` (the csv crate's, which says `line: N` of the record at
+/// `pos`) with the line [`record_line`] finds.
+fn with_record_line(message: String, pos: &csv::Position, path: &Path) -> String {
+    let line = record_line(pos, path);
+    if line == pos.line() {
+        return message;
+    }
+    message.replacen(
+        &format!("line: {},", pos.line()),
+        &format!("line: {line},"),
+        1,
+    )
+}
+
 /// The hint [`unclosed_quote`] gives, for the record starting on `line`.
 fn unclosed_hint(line: u64) -> String {
     format!(
@@ -264,7 +291,7 @@ impl Rows {
                         *n += 1;
                         if let Some(pos) = record.position() {
                             if unclosed_quote(pos, reader, path) {
-                                let hint = unclosed_hint(pos.line());
+                                let hint = unclosed_hint(record_line(pos, path));
                                 return Ok(Some((*n, Err(format!("data: {hint}")))));
                             }
                         }
@@ -282,19 +309,25 @@ impl Rows {
                             csv::ErrorKind::UnequalLengths { pos: Some(pos), .. }
                                 if unclosed_quote(pos, reader, path) =>
                             {
-                                format!("{e}; {}", unclosed_hint(pos.line()))
+                                let e = with_record_line(e.to_string(), pos, path);
+                                format!("{e}; {}", unclosed_hint(record_line(pos, path)))
                             }
                             // The csv crate compares with "the previous
                             // record", which is the header here.
                             csv::ErrorKind::UnequalLengths { pos, len, .. } => format!(
                                 "{}this row has {len} field{}, the header {} column{}",
-                                pos.as_ref()
-                                    .map_or(String::new(), |p| format!("line {}: ", p.line())),
+                                pos.as_ref().map_or(String::new(), |p| format!(
+                                    "line {}: ",
+                                    record_line(p, path)
+                                )),
                                 if *len == 1 { "" } else { "s" },
                                 headers.len(),
                                 if headers.len() == 1 { "" } else { "s" },
                             ),
-                            _ => e.to_string(),
+                            _ => match e.position() {
+                                Some(pos) => with_record_line(e.to_string(), pos, path),
+                                None => e.to_string(),
+                            },
                         };
                         Ok(Some((*n, Err(format!("data: {message}")))))
                     }
