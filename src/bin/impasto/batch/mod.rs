@@ -211,19 +211,22 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
             headers.join(", ")
         )));
     }
-    let unused: Vec<&str> = headers
+    let unused: Vec<(usize, &str)> = headers
         .iter()
         .map(String::as_str)
-        .filter(|h| *h != "id" && template.variable(h).is_none())
-        .filter(|h| !pattern.uses(h))
+        .enumerate()
+        .filter(|(_, h)| *h != "id" && template.variable(h).is_none())
+        .filter(|(_, h)| !pattern.uses(h))
         .collect();
     if !unused.is_empty() {
-        // Each with the variable it may be a misspelling of.
+        // Each with the variable it may be a misspelling of; a column
+        // without a name (a header row ending in a comma) by its number.
         let shown: Vec<String> = unused
             .iter()
-            .map(|h| match template.closest_variable(h) {
+            .map(|&(i, h)| match template.closest_variable(h) {
+                _ if h.trim().is_empty() => format!("column {} (no name)", i + 1),
                 Some(v) => format!("{h} (did you mean {v:?}?)"),
-                None => (*h).to_owned(),
+                None => h.to_owned(),
             })
             .collect();
         eprintln!(
