@@ -56,8 +56,10 @@ pub(super) fn is_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// Splits `s` into literal text and references. `\{{` is a literal `{{`;
-/// `{{ name }}` may have spaces inside the braces. `None` when the string
+/// Splits `s` into literal text and references. `\{{` is a literal `{{`,
+/// and `\\{{name}}` a backslash before a reference (backslashes before
+/// `{{` pair up; elsewhere they are literal); `{{ name }}` may have spaces
+/// inside the braces. `None` when the string
 /// has neither a reference nor an escape (it is copied as it is).
 pub(super) fn split(s: &str) -> Result<Option<Vec<Part>>, String> {
     if !s.contains("{{") {
@@ -67,13 +69,16 @@ pub(super) fn split(s: &str) -> Result<Option<Vec<Part>>, String> {
     let mut lit = String::new();
     let mut rest = s;
     while let Some(at) = rest.find("{{") {
-        if rest[..at].ends_with('\\') {
-            lit.push_str(&rest[..at - 1]);
+        // Backslashes before `{{` pair up: `\\` is one backslash, and an
+        // odd one left makes the `{{` literal.
+        let slashes = rest[..at].len() - rest[..at].trim_end_matches('\\').len();
+        lit.push_str(&rest[..at - slashes]);
+        lit.push_str(&"\\".repeat(slashes / 2));
+        if slashes % 2 == 1 {
             lit.push_str("{{");
             rest = &rest[at + 2..];
             continue;
         }
-        lit.push_str(&rest[..at]);
         let after = &rest[at + 2..];
         let Some(end) = after.find("}}") else {
             return Err(format!(
@@ -207,6 +212,19 @@ mod tests {
         assert_eq!(
             split(r"\{{title}} {{a}}").unwrap().unwrap(),
             vec![Part::Lit("{{title}} ".into()), Part::Var("a".into())]
+        );
+        // A backslash before a reference (a Windows path): `\\` is one.
+        assert_eq!(
+            split(r"C:\files\\{{name}}.png").unwrap().unwrap(),
+            vec![
+                Part::Lit(r"C:\files\".into()),
+                Part::Var("name".into()),
+                Part::Lit(".png".into()),
+            ]
+        );
+        assert_eq!(
+            split(r"a\\\{{b}}").unwrap().unwrap(),
+            vec![Part::Lit(r"a\{{b}}".into())]
         );
     }
 
