@@ -311,10 +311,13 @@ impl Fetcher {
             if declared.is_some_and(|n| n > limit) {
                 return Err(too_large());
             }
-            return match response.body_mut().with_config().limit(limit).read_to_vec() {
+            let reader = response.body_mut().with_config().limit(limit).reader();
+            return match read_body(reader, declared, limit) {
                 Ok(bytes) => Ok(bytes),
-                Err(ureq::Error::BodyExceedsLimit(_)) => Err(too_large()),
-                Err(e) => Err(Failure::Failed(describe(&e))),
+                Err(e) => match ureq::Error::from(e) {
+                    ureq::Error::BodyExceedsLimit(_) => Err(too_large()),
+                    e => Err(Failure::Failed(describe(&e))),
+                },
             };
         }
         Err(Failure::Failed(format!(
@@ -416,9 +419,79 @@ pub fn has_remote(scene: &Scene) -> bool {
     })
 }
 
+/// A body of at most `limit` bytes (`reader` fails past it), read into
+/// parts of a MiB (or one part of the declared length) joined at the end:
+/// a body refused at the limit has held the limit and no more. Reading to
+/// the end in one `Vec` reallocates it as it doubles, and the allocator
+/// keeps what it frees: a reviewer measured 206 MiB of RSS for one endless
+/// body at the 64 MiB default.
+fn read_body(
+    mut reader: impl std::io::Read,
+    declared: Option<u64>,
+    limit: u64,
+) -> std::io::Result<Vec<u8>> {
+    const PART: usize = 1 << 20;
+    let first = declared.map_or(PART, |n| n.clamp(1, limit.max(1)) as usize);
+    let mut parts: Vec<Vec<u8>> = vec![Vec::with_capacity(first)];
+    let mut scratch = vec![0u8; 64 << 10];
+    loop {
+        let n = match reader.read(&mut scratch) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let mut data = &scratch[..n];
+        while !data.is_empty() {
+            let last = match parts.last_mut() {
+                Some(last) if last.len() < last.capacity() => last,
+                _ => {
+                    parts.push(Vec::with_capacity(PART));
+                    continue;
+                }
+            };
+            let k = (last.capacity() - last.len()).min(data.len());
+            last.extend_from_slice(&data[..k]);
+            data = &data[k..];
+        }
+    }
+    if parts.len() == 1 {
+        return Ok(parts.swap_remove(0));
+    }
+    let mut body = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        body.extend_from_slice(&part);
+    }
+    Ok(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_read_whole_across_parts_and_the_limit_error_passes_through() {
+        let body: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        // No declared length: parts of a MiB, joined.
+        let got = read_body(std::io::Cursor::new(&body), None, u64::MAX).unwrap();
+        assert!(got == body);
+        // Declared: one part of that length.
+        let got = read_body(
+            std::io::Cursor::new(&body),
+            Some(body.len() as u64),
+            1 << 30,
+        );
+        assert!(got.unwrap() == body);
+        assert!(read_body(std::io::empty(), None, 10).unwrap().is_empty());
+        // A reader's error (the limit reader's, past the limit) is returned.
+        struct Fails;
+        impl std::io::Read for Fails {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("over"))
+            }
+        }
+        assert!(read_body(Fails, None, 10).is_err());
+    }
 
     fn allows(rule: &str, url: &str) -> bool {
         let rule: AllowedHost = rule.parse().expect("a rule");
