@@ -220,9 +220,8 @@ fn record_line(pos: &csv::Position, path: &Path) -> u64 {
 }
 
 /// `message` (the csv crate's, which says `line: N` of the record at
-/// `pos`) with the line [`record_line`] finds.
-fn with_record_line(message: String, pos: &csv::Position, path: &Path) -> String {
-    let line = record_line(pos, path);
+/// `pos`) with `line`, the one [`record_line`] finds.
+fn with_record_line(message: String, pos: &csv::Position, line: u64) -> String {
     if line == pos.line() {
         return message;
     }
@@ -309,8 +308,9 @@ impl Rows {
                             csv::ErrorKind::UnequalLengths { pos: Some(pos), .. }
                                 if unclosed_quote(pos, reader, path) =>
                             {
-                                let e = with_record_line(e.to_string(), pos, path);
-                                format!("{e}; {}", unclosed_hint(record_line(pos, path)))
+                                let line = record_line(pos, path);
+                                let e = with_record_line(e.to_string(), pos, line);
+                                format!("{e}; {}", unclosed_hint(line))
                             }
                             // The csv crate compares with "the previous
                             // record", which is the header here.
@@ -325,7 +325,9 @@ impl Rows {
                                 if headers.len() == 1 { "" } else { "s" },
                             ),
                             _ => match e.position() {
-                                Some(pos) => with_record_line(e.to_string(), pos, path),
+                                Some(pos) => {
+                                    with_record_line(e.to_string(), pos, record_line(pos, path))
+                                }
                                 None => e.to_string(),
                             },
                         };
