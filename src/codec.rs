@@ -25,6 +25,7 @@ mod decode_cost;
 pub(crate) use decode_cost::{decode_cost, DecodeCost};
 mod gif;
 pub(crate) mod icc;
+mod icc16;
 pub(crate) mod jpeg;
 pub(crate) mod jpeg_blocks;
 mod jpeg_headers;

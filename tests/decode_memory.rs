@@ -85,6 +85,19 @@ fn write_files(dir: &Path) {
         Rgba(p.map(|c| c as u16 * 257))
     });
     rgba16.save(dir.join("rgba16.png")).unwrap();
+    // The same with a gAMA chunk after its IHDR: converted at 16 bits, in
+    // bands of rows.
+    let plain = std::fs::read(dir.join("rgba16.png")).unwrap();
+    let mut gama = 4u32.to_be_bytes().to_vec();
+    gama.extend(b"gAMA");
+    gama.extend(55556u32.to_be_bytes());
+    let crc = common::png_crc(&gama[4..]);
+    gama.extend(crc.to_be_bytes());
+    std::fs::write(
+        dir.join("rgba16-gama.png"),
+        [&plain[..33], &gama, &plain[33..]].concat(),
+    )
+    .unwrap();
     let rgb16: ImageBuffer<Rgb<u16>, _> = ImageBuffer::from_fn(W, H, |x, y| {
         let p = px(x, y);
         Rgb([p[0] as u16 * 257, p[1] as u16 * 3, p[2] as u16 * 100])
@@ -231,6 +244,8 @@ fn a_render_admitted_under_the_memory_limit_peaks_under_it_whatever_the_decoder(
     let cases = [
         ("rgba16.png", (W, H)),
         ("rgba16.png", small),
+        ("rgba16-gama.png", (W, H)),
+        ("rgba16-gama.png", small),
         ("rgb16.png", small),
         ("greya8.png", small),
         ("rgb8.png", small),

@@ -83,7 +83,7 @@ struct Entry {
 
 static CACHE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 
-fn options() -> TransformOptions {
+pub(super) fn options() -> TransformOptions {
     TransformOptions {
         rendering_intent: RenderingIntent::RelativeColorimetric,
         ..TransformOptions::default()
@@ -214,6 +214,18 @@ fn grey_table(t: &Transform8BitExecutor) -> Conversion {
         Conversion::Identity
     } else {
         Conversion::Grey(Arc::new(table))
+    }
+}
+
+/// Whether [`to_srgb`] would convert pixels of kind `source` with profile
+/// `icc` (not sRGB-like, usable, of their kind): `Some(true)` for a grey
+/// profile, `Some(false)` for an RGB one. For [`super::icc16`], which runs
+/// that conversion at 16 bits.
+pub(super) fn applies(icc: &[u8], source: Source) -> Option<bool> {
+    match (conversion(icc), source) {
+        (Conversion::Rgb(_), Source::Rgb) => Some(false),
+        (Conversion::Grey(_), Source::Grey) => Some(true),
+        _ => None,
     }
 }
 

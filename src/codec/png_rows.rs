@@ -6,7 +6,9 @@
 //! decoder and conversion: the same `png` transformations (`EXPAND`), grey
 //! copied to red, green and blue, a missing alpha opaque, 16-bit samples
 //! rounded to 8 bits as `image` rounds them (`(v + 128) / 257`); the unit
-//! tests compare the two on every layout.
+//! tests compare the two on every layout. A 16-bit file whose profile
+//! applies is converted to sRGB row by row at 16 bits before the rounding
+//! ([`super::icc16`]).
 //!
 //! Interlaced (Adam7) files are left to `image`'s decoder, which
 //! de-interlaces into a whole buffer, as are files whose header does not
@@ -18,31 +20,28 @@ use image::metadata::Orientation;
 use image::RgbaImage;
 use png::{BitDepth, ColorType, Transformations};
 
+use super::icc16::{self, Deep, Scratch};
 use super::DecodeError;
 
-/// A PNG decoded to 8-bit RGBA, with what its header said.
-pub(super) struct Streamed {
-    pub image: RgbaImage,
-    /// The layout the decoder gave (as `image` names it), for the colour
-    /// profile's kind.
+/// A still PNG whose header has been read, its rows still to decode.
+pub(super) struct Rows<'a> {
+    reader: png::Reader<Cursor<&'a [u8]>>,
+    /// The layout the decoder gives (as `image` names it), for the colour
+    /// profile's kind and the depth.
     pub layout: image::ColorType,
     pub orientation: Orientation,
     pub icc: Option<Vec<u8>>,
 }
 
-/// The still PNG `bytes` decoded row by row, or `None` when it is interlaced,
-/// its header does not read, or it is over `max_pixels` or has no pixels
-/// (the caller's decoder refuses it with its message). `max_alloc` bounds
-/// the decoder's own buffers (text and profile chunks).
-pub(super) fn decode(
-    bytes: &[u8],
-    max_pixels: u64,
-    max_alloc: usize,
-) -> Option<Result<Streamed, DecodeError>> {
+/// The still PNG `bytes` opened for decoding row by row, or `None` when it
+/// is interlaced, its header does not read, or it is over `max_pixels` or
+/// has no pixels (the caller's decoder refuses it with its message).
+/// `max_alloc` bounds the decoder's own buffers (text and profile chunks).
+pub(super) fn open(bytes: &[u8], max_pixels: u64, max_alloc: usize) -> Option<Rows<'_>> {
     let mut decoder =
         png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: max_alloc });
     decoder.set_transformations(Transformations::EXPAND);
-    let mut reader = decoder.read_info().ok()?;
+    let reader = decoder.read_info().ok()?;
     let info = reader.info();
     let (w, h) = (info.width, info.height);
     if info.interlaced || w == 0 || h == 0 || u64::from(w) * u64::from(h) > max_pixels {
@@ -56,37 +55,103 @@ pub(super) fn decode(
         .unwrap_or(Orientation::NoTransforms);
     let (colour, depth) = reader.output_color_type();
     let layout = image_layout(colour, depth)?;
-    let mut image = RgbaImage::new(w, h);
-    let row_bytes = w as usize * 4;
-    let corrupt = |e: png::DecodingError| {
-        DecodeError(format!(
-            "truncated or corrupt PNG file: {}",
-            super::readable(e)
-        ))
-    };
-    for out in image.chunks_exact_mut(row_bytes) {
-        let row = match reader.next_row() {
-            Ok(Some(row)) => row,
-            Ok(None) => {
-                return Some(Err(DecodeError(
-                    "truncated or corrupt PNG file: fewer rows than its header says".into(),
-                )))
-            }
-            Err(e) => return Some(Err(corrupt(e))),
-        };
-        to_rgba8(row.data(), layout, out);
-    }
-    // The rest of the image data read to its end, as `image` does: a file
-    // cut after its last row's data (its checksum, or its end) is refused.
-    if let Err(e) = reader.next_row() {
-        return Some(Err(corrupt(e)));
-    }
-    Some(Ok(Streamed {
-        image,
+    Some(Rows {
+        reader,
         layout,
         orientation,
         icc,
-    }))
+    })
+}
+
+impl Rows<'_> {
+    /// Whether the samples are 16-bit.
+    pub fn deep(&self) -> bool {
+        self.layout.bytes_per_pixel() / self.layout.channel_count() == 2
+    }
+
+    /// The rows decoded into 8-bit RGBA. With `deep` (16-bit samples and a
+    /// profile that applies), each row is converted to sRGB at 16 bits
+    /// before it is rounded, and the note says if the transform refused a
+    /// row; otherwise the samples are only rounded.
+    pub fn read(mut self, deep: Option<&Deep>) -> Result<(RgbaImage, Option<String>), DecodeError> {
+        let info = self.reader.info();
+        let (w, h) = (info.width, info.height);
+        let mut image = RgbaImage::new(w, h);
+        let row_bytes = w as usize * 4;
+        let corrupt = |e: png::DecodingError| {
+            DecodeError(format!(
+                "truncated or corrupt PNG file: {}",
+                super::readable(e)
+            ))
+        };
+        let deep = deep.filter(|_| self.deep());
+        let pixels: &mut [u8] = &mut image;
+        let channels = self.layout.channel_count() as usize;
+        // 16-bit rows to convert are gathered in bands of a few MiB,
+        // converted on every core.
+        let row_samples = w as usize * channels;
+        // At most a MiB, and a quarter of a byte a pixel: within the
+        // decode's slack (`decode_cost`), with the workers' scratch rows.
+        let band_bytes = (u64::from(w) * u64::from(h) / 4).min(BAND_BYTES) as usize;
+        let band_rows = (band_bytes / (row_samples * 2)).max(1);
+        let (mut band, mut band_start, mut all) = (Vec::new(), 0, true);
+        for y in 0..h as usize {
+            let row = match self.reader.next_row() {
+                Ok(Some(row)) => row,
+                Ok(None) => {
+                    return Err(DecodeError(
+                        "truncated or corrupt PNG file: fewer rows than its header says".into(),
+                    ))
+                }
+                Err(e) => return Err(corrupt(e)),
+            };
+            let Some(deep) = deep else {
+                to_rgba8(
+                    row.data(),
+                    self.layout,
+                    &mut pixels[y * row_bytes..][..row_bytes],
+                );
+                continue;
+            };
+            if band.is_empty() {
+                band_start = y;
+            }
+            band.extend(
+                row.data()
+                    .chunks_exact(2)
+                    .map(|b| u16::from_be_bytes([b[0], b[1]])),
+            );
+            if band.len() == band_rows * row_samples || y + 1 == h as usize {
+                let dst = &mut pixels[band_start * row_bytes..(y + 1) * row_bytes];
+                all &= convert_band(deep, &band, channels, w as usize, dst);
+                band.clear();
+            }
+        }
+        // The rest of the image data read to its end, as `image` does: a
+        // file cut after its last row's data (its checksum, or its end) is
+        // refused.
+        if let Err(e) = self.reader.next_row() {
+            return Err(corrupt(e));
+        }
+        Ok((image, (!all).then(|| icc16::REFUSED.to_string())))
+    }
+}
+
+/// The most 16-bit samples, in bytes, gathered before they are converted.
+const BAND_BYTES: u64 = 1 << 20;
+
+/// A band of whole 16-bit rows `width` pixels wide (`channels` samples a
+/// pixel) converted through `deep` into the 8-bit RGBA rows `out`, a row
+/// per task; whether the transform took every row.
+fn convert_band(deep: &Deep, band: &[u16], channels: usize, width: usize, out: &mut [u8]) -> bool {
+    use rayon::prelude::*;
+    let (row_samples, row_bytes) = (width * channels, width * 4);
+    out.par_chunks_mut(row_bytes)
+        .zip(band.par_chunks(row_samples))
+        .map_init(Scratch::default, |scratch, (o, s)| {
+            deep.row_to_rgba8(s, channels, scratch, o)
+        })
+        .reduce(|| true, |a, b| a && b)
 }
 
 /// `image`'s name for the decoder's output layout (after `EXPAND`, 8 or
@@ -245,8 +310,8 @@ mod tests {
             files.push(raw_png(w, h, ColorType::Grayscale, depth, false));
         }
         for (i, bytes) in files.iter().enumerate() {
-            let streamed = decode(bytes, u64::MAX, 1 << 26).unwrap().unwrap();
-            assert_eq!(streamed.image, by_image(bytes), "file {i}");
+            let (image, note) = open(bytes, u64::MAX, 1 << 26).unwrap().read(None).unwrap();
+            assert_eq!((image, note), (by_image(bytes), None), "file {i}");
         }
     }
 
@@ -257,8 +322,9 @@ mod tests {
         }));
         let bytes = png(&img);
         for cut in [bytes.len() / 2, bytes.len() - 20] {
-            let e = decode(&bytes[..cut], u64::MAX, 1 << 26)
+            let e = open(&bytes[..cut], u64::MAX, 1 << 26)
                 .unwrap()
+                .read(None)
                 .err()
                 .unwrap();
             assert!(e.0.starts_with("truncated or corrupt PNG file"), "{}", e.0);
@@ -268,7 +334,7 @@ mod tests {
     #[test]
     fn interlaced_and_oversized_files_are_left_to_the_whole_image_decoder() {
         let img = DynamicImage::ImageRgb8(ImageBuffer::from_pixel(8, 8, image::Rgb([1, 2, 3])));
-        assert!(decode(&png(&img), 63, 1 << 26).is_none());
+        assert!(open(&png(&img), 63, 1 << 26).is_none());
         // A 1x1 image is its own first Adam7 pass: the same data, with
         // IHDR's interlace byte set (and its CRC mended; `png` writes no
         // interlaced files).
@@ -278,7 +344,7 @@ mod tests {
         let crc = crc32(&interlaced[12..29]);
         interlaced[29..33].copy_from_slice(&crc.to_be_bytes());
         assert_eq!(by_image(&interlaced).get_pixel(0, 0).0, [1, 2, 3, 255]);
-        assert!(decode(&interlaced, u64::MAX, 1 << 26).is_none());
+        assert!(open(&interlaced, u64::MAX, 1 << 26).is_none());
     }
 
     /// PNG's CRC-32 of `bytes` (bit by bit: a few bytes here).

@@ -10,8 +10,8 @@ use std::io::{BufReader, Cursor};
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 use super::{
-    broken_icc, cmyk, gif, icc, join_notes, jpeg_full, jpeg_layout, not_an_image, png_colour,
-    png_iccp, png_rows, webp, DecodeError,
+    broken_icc, cmyk, gif, icc, icc16, join_notes, jpeg_full, jpeg_layout, not_an_image,
+    png_colour, png_iccp, png_rows, webp, DecodeError,
 };
 
 /// [`decode_bytes`], and why the file's colour profile (or PNG colour
@@ -90,14 +90,22 @@ fn decode_noting(
     let max_alloc = max_pixels.saturating_mul(16).max(64 << 20);
     if format == image::ImageFormat::Png {
         let alloc = usize::try_from(max_alloc).unwrap_or(usize::MAX);
-        if let Some(streamed) = png_rows::decode(bytes, max_pixels, alloc) {
-            let s = streamed?;
+        if let Some(rows) = png_rows::open(bytes, max_pixels, alloc) {
+            let colour = png_colour::colour(bytes, rows.icc.clone());
+            let source = png_source(&colour, rows.layout);
+            let deep = rows
+                .deep()
+                .then(|| icc16::deep(colour.profile.as_deref(), source))
+                .flatten();
+            let (layout, orientation) = (rows.layout, rows.orientation);
+            let (img, refused) = rows.read(deep.as_ref())?;
+            let converted = deep.is_some().then_some(refused);
             return Ok(finish_png(
-                bytes,
-                s.image,
-                s.layout,
-                s.orientation,
-                s.icc,
+                img,
+                layout,
+                orientation,
+                colour,
+                converted,
                 bomb,
             ));
         }
@@ -123,10 +131,25 @@ fn decode_noting(
             super::readable(e)
         ))
     })?;
-    let img = into_rgba8(img);
     if format == image::ImageFormat::Png {
-        return Ok(finish_png(bytes, img, layout, orientation, embedded, bomb));
+        // Interlaced (or otherwise not streamed): 16-bit samples converted
+        // at 16 bits too.
+        let colour = png_colour::colour(bytes, embedded);
+        let deep = icc16::deep(colour.profile.as_deref(), png_source(&colour, layout));
+        let (img, converted) = match deep.as_ref().and_then(|d| d.image_to_rgba8(&img)) {
+            Some((img, refused)) => (img, Some(refused)),
+            None => (into_rgba8(img), None),
+        };
+        return Ok(finish_png(
+            img,
+            layout,
+            orientation,
+            colour,
+            converted,
+            bomb,
+        ));
     }
+    let img = into_rgba8(img);
     let mut img = oriented(img, orientation);
     let why = icc::to_srgb(&mut img, embedded.as_deref(), icc_source(layout));
     Ok((img, join_notes(bomb, why)))
@@ -139,29 +162,38 @@ fn oriented(img: RgbaImage, orientation: image::metadata::Orientation) -> RgbaIm
     img.into_rgba8()
 }
 
-/// A decoded PNG (`bytes`, decoded from `layout` to `img`) oriented and
-/// converted to sRGB through its `iCCP` profile `embedded` or the profile
-/// its colour chunks make (`png_colour`), with the notes of what was
-/// ignored after `note`.
-fn finish_png(
-    bytes: &[u8],
-    img: RgbaImage,
-    layout: image::ColorType,
-    orientation: image::metadata::Orientation,
-    embedded: Option<Vec<u8>>,
-    note: Option<String>,
-) -> (RgbaImage, Option<String>) {
-    let c = png_colour::colour(bytes, embedded);
-    // Made from code points or chunks: an RGB profile, which applies to
-    // grey expanded to RGB as well.
-    let source = if c.made {
+/// The kind of pixels a PNG's profile applies to: a profile made from
+/// code points or chunks is RGB, and applies to grey expanded to RGB too.
+fn png_source(colour: &png_colour::PngColour, layout: image::ColorType) -> icc::Source {
+    if colour.made {
         icc::Source::Rgb
     } else {
         icc_source(layout)
-    };
+    }
+}
+
+/// A decoded PNG (decoded from `layout` to `img`) oriented and converted to
+/// sRGB through `colour`, the profile its `iCCP` chunk or colour chunks
+/// give, unless that was `converted` at 16 bits already (with the
+/// conversion's own note); with the notes of what was ignored after `note`.
+fn finish_png(
+    img: RgbaImage,
+    layout: image::ColorType,
+    orientation: image::metadata::Orientation,
+    colour: png_colour::PngColour,
+    converted: Option<Option<String>>,
+    note: Option<String>,
+) -> (RgbaImage, Option<String>) {
     let mut img = oriented(img, orientation);
-    let why = icc::to_srgb(&mut img, c.profile.as_deref(), source);
-    (img, join_notes(join_notes(note, c.ignored), why))
+    let why = match converted {
+        Some(why) => why,
+        None => icc::to_srgb(
+            &mut img,
+            colour.profile.as_deref(),
+            png_source(&colour, layout),
+        ),
+    };
+    (img, join_notes(join_notes(note, colour.ignored), why))
 }
 
 /// `img` as 8-bit RGBA, the same pixels `DynamicImage::into_rgba8` gives:
