@@ -346,3 +346,28 @@ fn a_timeout_header_past_what_u64_holds_is_capped_by_timeout_and_a_non_number_is
         assert_eq!(answer.0, 400, "{bad}");
     }
 }
+
+#[test]
+fn a_compressed_request_body_is_415_before_it_is_read() {
+    let server = Server::start(&[]);
+    let mut gz = connect(&server);
+    // Declared and not sent: the answer comes from the headers.
+    gz.write_all(
+        b"POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 50\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let said = read_to_close(&mut gz);
+    assert!(said.starts_with("HTTP/1.1 415"), "{said}");
+    assert!(said.contains("Content-Encoding \\\"gzip\\\""), "{said}");
+    assert_eq!(
+        server.metric("impasto_rejections_total{reason=\"bad_request\"}"),
+        1.0
+    );
+    // identity is no coding: the body is read as it is.
+    let plain = serve_common::post(
+        &server.url("/render"),
+        r#"{"width": 8, "height": 8, "layers": []}"#,
+        &[("content-encoding", "identity")],
+    );
+    assert_eq!(plain.0, 200, "{}", String::from_utf8_lossy(&plain.2));
+}

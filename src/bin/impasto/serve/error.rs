@@ -40,6 +40,12 @@ pub enum ServeError {
     /// The request was unusable (400): format, quality, header, body encoding.
     #[error("{0}")]
     BadRequest(String),
+    /// The body came in a content coding (`Content-Encoding: gzip`) the
+    /// server does not decode (415).
+    #[error(
+        "the request body's Content-Encoding {0:?} is not decoded here: send the body uncompressed"
+    )]
+    UnsupportedEncoding(String),
     /// A `/t/` URL without a valid signature while `--signing-key` is set (403).
     #[error("{0}")]
     Forbidden(String),
@@ -120,6 +126,7 @@ impl ServeError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             ServeError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ServeError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => StatusCode::NOT_FOUND,
             ServeError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ServeError::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -142,7 +149,7 @@ impl ServeError {
             ServeError::QueueFull { .. } => Reason::QueueFull,
             ServeError::OverMemoryBudget { .. } => Reason::OverMemoryBudget,
             ServeError::BodyTooLarge { .. } => Reason::BodyTooLarge,
-            ServeError::BadRequest(_) => Reason::BadRequest,
+            ServeError::BadRequest(_) | ServeError::UnsupportedEncoding(_) => Reason::BadRequest,
             ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => Reason::NotFound,
             ServeError::MethodNotAllowed { .. } => Reason::MethodNotAllowed,
             ServeError::SlowBody { .. } => Reason::SlowBody,

@@ -224,9 +224,19 @@ fn only_known(params: &[(String, String)]) -> Result<(), ServeError> {
 
 /// The request's body: refused from its `Content-Length` before any of it
 /// is read (so no `100 Continue` invites it) or as it streams when over
-/// `--max-body`; 408 when it does not arrive within `--read-timeout`.
+/// `--max-body`; 408 when it does not arrive within `--read-timeout`; 415
+/// in a content coding other than `identity` (RFC 9110, 8.4.1: a gzip body
+/// was read as JSON and refused as not UTF-8).
 async fn body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ServeError> {
     use http_body_util::BodyExt;
+    for coding in headers.get_all(header::CONTENT_ENCODING) {
+        let coding = String::from_utf8_lossy(coding.as_bytes());
+        let mut codings = coding.split(',').map(str::trim);
+        if let Some(other) = codings.find(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+        {
+            return Err(ServeError::UnsupportedEncoding(other.to_string()));
+        }
+    }
     let too_large = || ServeError::BodyTooLarge {
         limit: state.max_body,
     };
