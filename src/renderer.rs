@@ -238,6 +238,11 @@ impl Renderer {
         }
     }
 
+    /// The glyph cache's byte budget ([`Renderer::with_glyph_cache_budget`]).
+    pub fn glyph_cache_budget(&self) -> u64 {
+        self.fonts.glyph_cache_bytes
+    }
+
     /// Sets the glyph cache's byte budget (default 64 MiB). Glyphs larger
     /// than 1/64 of it are rasterized for the render that needs them and not
     /// kept. (This is the CPU raster's cache; the GPU backend keeps its

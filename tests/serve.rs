@@ -405,10 +405,13 @@ fn cache_budgets_given_on_the_command_line_are_the_ones_in_the_metrics() {
         "1000000",
         "--placed-cache-bytes",
         "0",
+        "--glyph-cache-bytes",
+        "123456",
     ]);
     assert_eq!(post(&server.url("/render"), SMALL, &[]).0, 200);
     assert_eq!(server.metric("impasto_asset_cache_budget_bytes"), 1e6);
     assert_eq!(server.metric("impasto_placed_cache_budget_bytes"), 0.0);
+    assert_eq!(server.metric("impasto_glyph_cache_budget_bytes"), 123456.0);
 }
 
 #[cfg(unix)]

@@ -257,6 +257,11 @@ fn a_body_that_is_no_image_is_counted_refused_and_an_image_over_the_memory_budge
         server.metric("impasto_remote_fetches_total{result=\"refused\"}"),
         1.0
     );
+    // Its bytes were received, whole: counted.
+    assert_eq!(
+        server.metric("impasto_remote_fetched_bytes_total"),
+        b"not an image".len() as f64
+    );
     // The 256x256 logo is 256 KiB decoded: with the 120x80 canvas, over a
     // 300 KB budget, refused from its header.
     let small = Server::start(&["--allow-host", &origin.allow(), "--memory-budget", "300000"]);

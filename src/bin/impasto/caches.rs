@@ -17,6 +17,11 @@ pub struct CacheArgs {
     /// resampled once (default 256 MiB; 0: off).
     #[arg(long, value_name = "BYTES")]
     pub placed_cache_bytes: Option<u64>,
+    /// Bytes of rasterized glyphs kept between renders on the CPU backend,
+    /// so text drawn again is not rasterized again; glyphs over 1/64 of it
+    /// are not kept (default 64 MiB; 0: off).
+    #[arg(long, value_name = "BYTES")]
+    pub glyph_cache_bytes: Option<u64>,
     /// Bytes of GPU memory for resampled images kept on the device, so such
     /// an image is uploaded and resampled once (default 256 MiB; 0: off; no
     /// effect on the CPU backend).
@@ -42,6 +47,9 @@ impl CacheArgs {
         }
         if let Some(b) = self.placed_cache_bytes {
             renderer = renderer.with_placed_cache_budget(b);
+        }
+        if let Some(b) = self.glyph_cache_bytes {
+            renderer = renderer.with_glyph_cache_budget(b);
         }
         if let Some(b) = self.gpu_placed_cache_bytes {
             renderer = renderer.with_gpu_placed_cache_budget(b);
@@ -82,6 +90,7 @@ mod tests {
             kept.placed_cache_stats().budget,
             lib.placed_cache_stats().budget
         );
+        assert_eq!(kept.glyph_cache_budget(), lib.glyph_cache_budget());
         let set = Cli::parse_from([
             "t",
             "--asset-cache-bytes",
@@ -94,6 +103,8 @@ mod tests {
             "7",
             "--gpu-glyph-atlas-bytes",
             "9",
+            "--glyph-cache-bytes",
+            "11",
         ])
         .caches;
         assert_eq!(
@@ -107,5 +118,6 @@ mod tests {
         let set = set.apply(Renderer::new(Backend::Cpu).unwrap());
         assert_eq!(set.asset_cache_stats().budget, 1000);
         assert_eq!(set.placed_cache_stats().budget, 0);
+        assert_eq!(set.glyph_cache_budget(), 11);
     }
 }

@@ -121,7 +121,7 @@ pub struct Metrics {
     pub fetches_refused: AtomicU64,
     /// Remote images whose host failed (timeout, connection, status).
     pub fetches_failed: AtomicU64,
-    /// Bytes of remote images fetched.
+    /// Bytes of remote image bodies received whole, refused ones included.
     pub fetched_bytes: AtomicU64,
     render_buckets: [AtomicU64; BUCKETS.len()],
     render_count: AtomicU64,
@@ -214,7 +214,12 @@ impl Metrics {
             let _ = writeln!(out, "{name}{{result=\"{result}\"}} {n}");
         }
         let name = "impasto_remote_fetched_bytes_total";
-        head(out, name, "counter", "Bytes of remote images fetched.");
+        head(
+            out,
+            name,
+            "counter",
+            "Bytes of remote image bodies received whole.",
+        );
         let _ = writeln!(out, "{name} {}", self.fetched_bytes.load(Ordering::Relaxed));
     }
 

@@ -183,6 +183,10 @@ impl Fetcher {
                 Err(Failure::Failed(m)) => return Err(fail(false, m)),
             };
             let m = &self.metrics;
+            // Every body received whole, whether or not it is then refused
+            // (not an image, over a limit from its header).
+            m.fetched_bytes
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
             let refused = |e: String| {
                 m.fetches_refused.fetch_add(1, Ordering::Relaxed);
                 fail(true, e)
@@ -232,8 +236,6 @@ impl Fetcher {
             let decoded = impasto::codec::decode_bytes(&bytes, self.limits.max_pixels)
                 .map_err(|e| refused(e.0))?;
             m.fetches_ok.fetch_add(1, Ordering::Relaxed);
-            m.fetched_bytes
-                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
             fetched
                 .digests
                 .insert(image.src.clone(), Sha256::digest(&bytes).into());

@@ -9,7 +9,7 @@ use impasto::Renderer;
 use super::{head, write_figures, Figure};
 
 /// The renderer's caches: decoded images and glyphs.
-pub(super) fn cache_figures(renderer: &Renderer) -> [Figure; 8] {
+pub(super) fn cache_figures(renderer: &Renderer) -> [Figure; 9] {
     let cache = renderer.asset_cache_stats();
     let (glyphs, glyph_bytes) = renderer.glyph_cache();
     [
@@ -60,6 +60,12 @@ pub(super) fn cache_figures(renderer: &Renderer) -> [Figure; 8] {
             "gauge",
             "Bytes held by the glyph cache.",
             glyph_bytes.to_string(),
+        ),
+        (
+            "impasto_glyph_cache_budget_bytes",
+            "gauge",
+            "The glyph cache's budget.",
+            renderer.glyph_cache_budget().to_string(),
         ),
     ]
 }
