@@ -156,6 +156,7 @@ pub fn probe_animation(bytes: &[u8], limits: &Limits) -> Result<AnimationInfo, D
         image::ImageFormat::Gif => gif::scan(bytes, limits.max_image_pixels)?,
         image::ImageFormat::Png => png_info(bytes)?,
         image::ImageFormat::WebP => {
+            super::webp::check_chunks(bytes)?;
             let d = image_webp::WebPDecoder::new(Cursor::new(bytes))
                 .map_err(|e| DecodeError(format!("not a valid WEBP file: {e}")))?;
             AnimationInfo {
@@ -328,6 +329,7 @@ fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
 
 fn decode_webp(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, DecodeError> {
     // The header: canvas, profile, loop count (the frames are `webp_anim`'s).
+    super::webp::check_chunks(bytes)?;
     let mut d = image_webp::WebPDecoder::new(Cursor::new(bytes))
         .map_err(|e| DecodeError(format!("not a valid WEBP file: {e}")))?;
     let (width, height) = d.dimensions();

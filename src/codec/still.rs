@@ -69,6 +69,9 @@ fn decode_noting(
             "truncated JPEG file: no end-of-image marker after the last scan".into(),
         ));
     }
+    if format == image::ImageFormat::WebP {
+        webp::check_chunks(bytes)?;
+    }
     if let Some(side) = webp::side_misread(bytes).filter(|_| format == image::ImageFormat::WebP) {
         return Err(webp::misread_error(side));
     }

@@ -120,6 +120,34 @@ pub(crate) fn side_misread(bytes: &[u8]) -> Option<(u32, u32)> {
     }
 }
 
+/// Refuses a WebP file one of whose chunks declares more bytes than the
+/// file holds after it: `image-webp` allocates a metadata chunk (EXIF, XMP)
+/// at its declared length before reading it, so a file of a few hundred
+/// bytes declaring a 1.8 GB EXIF chunk took 1.8 GiB (a reviewer's, found
+/// by a one-byte change). A truncated file is refused here too, with the
+/// chunk named. Files that are not RIFF WebP pass (their decoder decides).
+pub(crate) fn check_chunks(bytes: &[u8]) -> Result<(), super::DecodeError> {
+    if bytes.get(..4) != Some(b"RIFF") || bytes.get(8..12) != Some(b"WEBP") {
+        return Ok(());
+    }
+    // Chunks within the RIFF's own size (bytes after it are not read).
+    let riff = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+    let end = bytes.len().min(riff.saturating_add(8));
+    let mut at = 12usize;
+    while let Some(head) = bytes.get(at..at + 8).filter(|_| at + 8 <= end) {
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        let left = bytes.len() - at - 8;
+        if len > left {
+            let name = String::from_utf8_lossy(&head[..4]).trim_end().to_string();
+            return Err(super::DecodeError(format!(
+                "truncated or corrupt WEBP file: its {name:?} chunk declares {len} bytes, and {left} follow it in the file"
+            )));
+        }
+        at += 8 + len + (len & 1);
+    }
+    Ok(())
+}
+
 /// The error for a lossless WebP [`side_misread`] found, of `w` x `h`.
 pub(crate) fn misread_error((w, h): (u32, u32)) -> super::DecodeError {
     super::DecodeError(format!(
@@ -130,6 +158,34 @@ pub(crate) fn misread_error((w, h): (u32, u32)) -> super::DecodeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunk_declaring_more_than_the_file_holds_is_refused_before_decoding() {
+        let img = gradient(64, 48);
+        let good = encode_lossy(&img, 80).unwrap();
+        assert!(check_chunks(&good).is_ok());
+        // An EXIF chunk declaring 0x70000000 bytes, 8 given.
+        let mut bomb = good.clone();
+        bomb.extend(b"EXIF");
+        bomb.extend(0x7000_0000u32.to_le_bytes());
+        bomb.extend([0u8; 8]);
+        let riff = (bomb.len() - 8) as u32;
+        bomb[4..8].copy_from_slice(&riff.to_le_bytes());
+        let e = check_chunks(&bomb).unwrap_err();
+        assert!(
+            e.0.contains("\"EXIF\" chunk declares 1879048192 bytes, and 8 follow"),
+            "{}",
+            e.0
+        );
+        // Cut short: the image chunk is named.
+        let e = check_chunks(&good[..good.len() - 10]).unwrap_err();
+        assert!(e.0.contains("\"VP8\" chunk"), "{}", e.0);
+        assert!(check_chunks(b"not a webp").is_ok());
+        // Bytes after the RIFF's size are not chunks.
+        let mut trailing = good.clone();
+        trailing.extend(b"junk\xff\xff\xff\x7f");
+        assert!(check_chunks(&trailing).is_ok());
+    }
     use crate::codec::decode_bytes;
 
     /// Smooth colour gradients, alpha from 0 on the left to 255 on the right.
