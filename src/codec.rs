@@ -40,7 +40,7 @@ mod png_rows;
 mod probe;
 mod quantize;
 mod still;
-pub(crate) use still::{decode_bytes_noting, into_rgba8, jpeg_has_end};
+pub(crate) use still::{decode_bytes_noting, into_rgba8, jpeg_has_end, jpeg_has_too_many_scans};
 pub(crate) mod reduced_jpeg;
 mod webp;
 mod webp_anim;

@@ -286,7 +286,7 @@ fn decode_jpeg_scaled(
         None => {
             // jpeg-decoder's scales are 1/8, 1/4 and 1/2.
             let k = k.next_power_of_two();
-            if k >= FULL {
+            if k >= FULL || codec::jpeg_has_too_many_scans(bytes) {
                 return Ok(None);
             }
             let (sw, sh) = (scaled_len(w, k), scaled_len(h, k));

@@ -403,3 +403,40 @@ fn hostile_jpegs_drawn_small_render_or_fail_as_bad_input_never_panic() {
         "{rendered} rendered, {refused} refused"
     );
 }
+
+/// A progressive JPEG of thousands of scans (a few bytes each, every one
+/// walking every block) is refused as the full-size decoder refuses it,
+/// drawn small or large: the scaled decoder, which has no limit on scans
+/// and cannot be interrupted, ran for minutes on a reviewer's 2 MB file.
+#[test]
+fn a_jpeg_of_too_many_scans_is_refused_at_every_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let rgb = image::DynamicImage::ImageRgba8(photo(512, 512)).to_rgb8();
+    let mut file = Vec::new();
+    {
+        let mut e = jpeg_encoder::Encoder::new(&mut file, 85);
+        e.set_progressive(true);
+        e.encode(rgb.as_raw(), 512, 512, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+    }
+    // The last scan, from its SOS to the end marker, repeated.
+    let last = file.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+    let scan = file[last..file.len() - 2].to_vec();
+    let mut many = file[..file.len() - 2].to_vec();
+    for _ in 0..300 {
+        many.extend_from_slice(&scan);
+    }
+    many.extend_from_slice(&[0xFF, 0xD9]);
+    std::fs::write(dir.path().join("scans.jpg"), &many).unwrap();
+    let renderer = Renderer::new(Backend::Cpu)
+        .unwrap()
+        .with_asset_cache_budget(0);
+    for side in [64, 512] {
+        let layer = json!({ "type": "image", "src": "scans.jpg", "width": side, "height": side });
+        let e = renderer
+            .render(&scene(dir.path(), (side, side), layer))
+            .unwrap_err();
+        assert!(e.is_bad_input(), "{side}: {e}");
+        assert!(e.to_string().contains("scans"), "{side}: {e}");
+    }
+}

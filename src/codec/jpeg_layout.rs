@@ -74,7 +74,7 @@ pub(crate) fn decode(
     bytes: &[u8],
     max_pixels: u64,
 ) -> Result<Option<(RgbaImage, Option<String>)>, DecodeError> {
-    if !zune_mishandles(bytes) {
+    if !zune_mishandles(bytes) || super::jpeg_has_too_many_scans(bytes) {
         return Ok(None);
     }
     let Some(opened) = jpeg_headers::open(bytes, max_pixels) else {

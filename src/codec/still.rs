@@ -248,6 +248,21 @@ fn icc_source(decoded: image::ColorType) -> icc::Source {
     }
 }
 
+/// Whether a JPEG has more scans than a decoder should walk: more than
+/// `zune-jpeg`'s limit of 100 (the full-size decoder, which refuses such a
+/// file), with room for an embedded thumbnail's. `jpeg-decoder` (scaled
+/// and unusual-layout decodes) has no limit and cannot be interrupted: a
+/// reviewer's 2 MB file of 20,000 progressive scans, each of a few bytes
+/// walking every block, ran for minutes past `--timeout`. Such a file is
+/// left to the full-size path, which refuses it.
+pub(crate) fn jpeg_has_too_many_scans(bytes: &[u8]) -> bool {
+    const ZUNE_MAX_SCANS: usize = 100;
+    const THUMBNAIL_SCANS: usize = 10;
+    memchr::memmem::find_iter(bytes, &[0xFF, 0xDA])
+        .nth(ZUNE_MAX_SCANS + THUMBNAIL_SCANS)
+        .is_some()
+}
+
 /// Whether a JPEG stream has its end-of-image marker (`FF D9`) after the
 /// start of its last scan (`FF DA`). Inside entropy-coded data a `FF` byte is
 /// always followed by `00` or a restart marker, so an `FF D9` there is the
