@@ -36,6 +36,7 @@ pub(crate) use jpeg_layout::{jpeg_decoder_rgba, luma_is_coarser};
 mod output;
 mod png_colour;
 mod png_iccp;
+mod png_large;
 mod png_rows;
 mod probe;
 mod quantize;

@@ -283,6 +283,8 @@ fn image_limits(limits: &Limits) -> image::Limits {
 fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, DecodeError> {
     // A profile that is a decompression bomb: decoded without it, as a
     // still PNG is (`png_iccp`).
+    let trimmed = super::png_large::without_large_text(bytes)?;
+    let bytes = trimmed.as_deref().unwrap_or(bytes);
     let stripped = super::png_iccp::without_oversized_iccp(bytes);
     let (bytes, bomb) = match &stripped {
         Some((png, why)) => (png.as_slice(), Some(why.clone())),

@@ -11,7 +11,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 use super::{
     broken_icc, cmyk, gif, icc, icc16, join_notes, jpeg_full, jpeg_layout, not_an_image,
-    png_colour, png_iccp, png_rows, webp, DecodeError,
+    png_colour, png_iccp, png_large, png_rows, webp, DecodeError,
 };
 
 /// [`decode_bytes`], and why the file's colour profile (or PNG colour
@@ -50,6 +50,9 @@ fn decode_noting(
     let ended = (bytes.starts_with(b"\x89PNG\r\n\x1a\n") && !bytes.ends_with(&PNG_IEND))
         .then(|| [bytes, &PNG_IEND[..]].concat());
     let bytes = ended.as_deref().unwrap_or(bytes);
+    // Text chunks too large for the decoder to buffer, dropped (`png_large`).
+    let trimmed = png_large::without_large_text(bytes)?;
+    let bytes = trimmed.as_deref().unwrap_or(bytes);
     // A PNG whose profile is a decompression bomb: decoded without it.
     let stripped = png_iccp::without_oversized_iccp(bytes);
     let (bytes, bomb) = match &stripped {

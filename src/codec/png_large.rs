@@ -1,0 +1,160 @@
+//! PNG metadata chunks of unbounded size that the `png` decoder buffers
+//! whole (several copies at its peak): a reviewer's 64x48 PNG carrying a
+//! 250 MB `tEXt` chunk took 1.17 GiB, past the render's estimate, and a
+//! probe under a 100 MB limit reached 862 MiB before refusing it. impasto
+//! reads no text chunk, so one over [`MAX_TEXT_CHUNK`] is dropped before
+//! the decoder sees the file; an `eXIf` chunk (whose orientation is read)
+//! over [`MAX_EXIF_CHUNK`] is refused, as no real EXIF block is that large
+//! (JPEG's cannot pass 64 KiB).
+
+use super::png_colour::be32;
+use super::DecodeError;
+
+/// The largest text chunk (`tEXt`, `zTXt`, `iTXt`) passed to the decoder.
+pub(crate) const MAX_TEXT_CHUNK: u64 = 64 << 10;
+
+/// The largest `eXIf` chunk read.
+pub(crate) const MAX_EXIF_CHUNK: u64 = 4 << 20;
+
+/// What to do with a chunk of `kind` and data length `len`: `Ok(true)` to
+/// drop it, an error to refuse the file.
+fn verdict(kind: &[u8], len: u64) -> Result<bool, DecodeError> {
+    match kind {
+        b"tEXt" | b"zTXt" | b"iTXt" => Ok(len > MAX_TEXT_CHUNK),
+        b"eXIf" if len > MAX_EXIF_CHUNK => Err(DecodeError(format!(
+            "its eXIf chunk holds {len} bytes, over the {} MiB an EXIF block may take here (no real one is that large)",
+            MAX_EXIF_CHUNK >> 20
+        ))),
+        _ => Ok(false),
+    }
+}
+
+/// `png` without its text chunks over [`MAX_TEXT_CHUNK`] (anywhere in the
+/// file), `None` when it has none (or is no PNG); an error when its `eXIf`
+/// chunk is over [`MAX_EXIF_CHUNK`]. A malformed chunk stream ends the walk
+/// (the decoder reports it).
+pub(crate) fn without_large_text(png: &[u8]) -> Result<Option<Vec<u8>>, DecodeError> {
+    if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(None);
+    }
+    let mut drop = Vec::new();
+    let mut at = 8usize;
+    while let Some(head) = png.get(at..at + 8) {
+        let len = u64::from(be32(head));
+        let kind = &head[4..8];
+        let end = at as u64 + 12 + len;
+        if end > png.len() as u64 {
+            break;
+        }
+        if verdict(kind, len)? {
+            drop.push(at..end as usize);
+        }
+        if kind == b"IEND" {
+            break;
+        }
+        // Within the file's length, checked above.
+        at = end as usize;
+    }
+    if drop.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(png.len() - drop.iter().map(|r| r.len()).sum::<usize>());
+    let mut from = 0;
+    for r in drop {
+        out.extend_from_slice(&png[from..r.start]);
+        from = r.end;
+    }
+    out.extend_from_slice(&png[from..]);
+    Ok(Some(out))
+}
+
+/// For a PNG file read from its start (a probe): checks the chunk heads
+/// before its image data, the whole file read (and its large text chunks
+/// dropped) only when one is to be dropped. `Ok(None)`: probe the file as
+/// it is.
+pub(crate) fn file_without_large_text(
+    file: &mut (impl std::io::Read + std::io::Seek),
+) -> std::io::Result<Result<Option<Vec<u8>>, DecodeError>> {
+    use std::io::SeekFrom;
+    let mut at = 8u64;
+    loop {
+        file.seek(SeekFrom::Start(at))?;
+        let mut head = [0u8; 8];
+        if file.read_exact(&mut head).is_err() {
+            return Ok(Ok(None));
+        }
+        let len = u64::from(be32(&head));
+        match verdict(&head[4..8], len) {
+            Err(e) => return Ok(Err(e)),
+            Ok(true) => {
+                file.seek(SeekFrom::Start(0))?;
+                let mut whole = Vec::new();
+                file.read_to_end(&mut whole)?;
+                return Ok(without_large_text(&whole));
+            }
+            Ok(false) => {}
+        }
+        if &head[4..8] == b"IDAT" || &head[4..8] == b"IEND" {
+            return Ok(Ok(None));
+        }
+        at = at.saturating_add(12 + len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(kind: &[u8], len: usize) -> Vec<u8> {
+        let mut c = (len as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend(std::iter::repeat_n(b'a', len));
+        c.extend_from_slice(&[0; 4]);
+        c
+    }
+
+    fn png(chunks: &[Vec<u8>]) -> Vec<u8> {
+        let mut p = b"\x89PNG\r\n\x1a\n".to_vec();
+        for c in chunks {
+            p.extend(c);
+        }
+        p
+    }
+
+    #[test]
+    fn large_text_chunks_are_dropped_small_ones_kept_and_a_huge_exif_refused() {
+        let ihdr = chunk(b"IHDR", 13);
+        let (idat, iend) = (chunk(b"IDAT", 5), chunk(b"IEND", 0));
+        let small = chunk(b"tEXt", 100);
+        let big = chunk(b"zTXt", MAX_TEXT_CHUNK as usize + 1);
+        let plain = png(&[ihdr.clone(), small.clone(), idat.clone(), iend.clone()]);
+        assert_eq!(without_large_text(&plain).unwrap(), None);
+        let with_big = png(&[
+            ihdr.clone(),
+            big.clone(),
+            small.clone(),
+            idat.clone(),
+            big.clone(),
+            iend.clone(),
+        ]);
+        let want = png(&[ihdr.clone(), small.clone(), idat.clone(), iend.clone()]);
+        assert_eq!(without_large_text(&with_big).unwrap(), Some(want.clone()));
+        let probed = file_without_large_text(&mut std::io::Cursor::new(&with_big)).unwrap();
+        assert_eq!(probed.unwrap(), Some(want));
+        let exif = png(&[
+            ihdr.clone(),
+            chunk(b"eXIf", MAX_EXIF_CHUNK as usize + 1),
+            idat.clone(),
+        ]);
+        let e = without_large_text(&exif).unwrap_err();
+        assert!(e.0.contains("eXIf chunk holds 4194305 bytes"), "{}", e.0);
+        assert!(file_without_large_text(&mut std::io::Cursor::new(&exif))
+            .unwrap()
+            .is_err());
+        // A chunk length past the file's end ends the walk.
+        let mut cut = png(&[ihdr]);
+        cut.extend(0xFFFF_FFF0u32.to_be_bytes());
+        cut.extend(b"tEXt");
+        assert_eq!(without_large_text(&cut).unwrap(), None);
+    }
+}
