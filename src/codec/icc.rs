@@ -235,7 +235,12 @@ pub(super) fn applies(icc: &[u8], source: Source) -> Option<bool> {
 /// are left as they are: sRGB. Returns why a profile was ignored (also
 /// logged), `None` when there was none or it was applied.
 pub(crate) fn to_srgb(img: &mut RgbaImage, icc: Option<&[u8]>, source: Source) -> Option<String> {
-    let icc = icc.filter(|p| !p.is_empty())?;
+    let icc = icc?;
+    if icc.is_empty() {
+        // An ICC segment or chunk with no bytes in it: no profile to
+        // apply, but the file meant one.
+        return Some("the embedded profile is empty".into());
+    }
     let why = match (conversion(icc), source) {
         (Conversion::Identity, _) => return None,
         (Conversion::Unusable(why), _) => why,
@@ -396,7 +401,7 @@ mod tests {
             let mut got = img.clone();
             let why = to_srgb(&mut got, Some(icc), source);
             assert_eq!(got, img);
-            assert_eq!(why.is_some(), !icc.is_empty(), "the reason is returned");
+            assert!(why.is_some(), "the reason is returned");
         }
     }
 

@@ -82,14 +82,17 @@ pub(crate) fn frame(bytes: &[u8]) -> Option<Frame<'_>> {
 }
 
 /// Why the ICC profile a JPEG splits across `APP2` segments cannot be put
-/// together (a segment missing, or their counts disagreeing), in words for
+/// together (a segment missing, or their counts disagreeing, or all of them
+/// empty), in words for
 /// the `colour_profile_ignored` warning; `None` when it has no such
 /// segments or they are whole. Every decoder then gives no profile, and
 /// the pixels are taken as sRGB.
 pub(crate) fn broken_icc(bytes: &[u8]) -> Option<String> {
     let mut at = 2;
-    // (sequence number, count) of each ICC segment, in file order.
+    // (sequence number, count) of each ICC segment, in file order, and
+    // the profile bytes they hold together.
     let mut segments: Vec<(u8, u8)> = Vec::new();
+    let mut held = 0usize;
     while let Some(&[0xFF, marker, hi, lo]) = bytes.get(at..at + 4) {
         let len = usize::from(u16::from_be_bytes([hi, lo]));
         match marker {
@@ -100,8 +103,9 @@ pub(crate) fn broken_icc(bytes: &[u8]) -> Option<String> {
             0xDA | 0xD9 => break,
             0xE2 => {
                 let body = bytes.get(at + 4..at + 2 + len).unwrap_or(&[]);
-                if let Some(&[seq, count, ..]) = body.strip_prefix(b"ICC_PROFILE\0") {
+                if let Some(&[seq, count, ref data @ ..]) = body.strip_prefix(b"ICC_PROFILE\0") {
                     segments.push((seq, count));
+                    held += data.len();
                 }
             }
             _ => {}
@@ -112,6 +116,9 @@ pub(crate) fn broken_icc(bytes: &[u8]) -> Option<String> {
     let whole = segments.iter().all(|&(_, c)| c == count)
         && usize::from(count) == segments.len()
         && (1..=count).all(|n| segments.iter().any(|&(s, _)| s == n));
+    if whole && held == 0 {
+        return Some("its ICC profile segments hold no bytes".into());
+    }
     if whole {
         return None;
     }
@@ -297,6 +304,13 @@ mod tests {
         assert!(e.contains("segments 1, 3 of the 3"), "{e}");
         assert!(broken_icc(&with_icc(&[(1, 2), (2, 3)])).is_some());
         assert!(broken_icc(&with_icc(&[(1, 1), (1, 1)])).is_some());
+        // Whole but empty: a profile meant and none given.
+        let mut empty = with_icc(&[(1, 1)]);
+        let at = empty.windows(4).position(|w| w == b"data").unwrap();
+        empty.drain(at..at + 4);
+        empty[5] -= 4; // the segment's length
+        let e = broken_icc(&empty).unwrap();
+        assert!(e.contains("hold no bytes"), "{e}");
     }
 
     fn rgb_jpeg(w: u16, h: u16) -> Vec<u8> {

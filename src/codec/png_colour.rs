@@ -143,6 +143,12 @@ pub(crate) fn colour(png: &[u8], embedded: Option<Vec<u8>>) -> PngColour {
         }
     }
     let (profile, made) = if found.iccp {
+        if embedded.is_none() {
+            // The decoder could not read it (corrupt compressed data, an
+            // unknown compression method, an empty name): said, not hidden.
+            let note = Some("its iCCP chunk could not be read (corrupt or malformed)".to_string());
+            ignored = super::join_notes(ignored.take(), note);
+        }
         (embedded, false)
     } else if found.srgb {
         (None, false)
@@ -335,6 +341,18 @@ mod tests {
         let png = png_of(&[(b"IHDR", &[0; 13]), (b"cICP", &pq)]);
         let note = colour(&png, None).ignored.unwrap();
         assert_eq!(crate::codec::taken_as(&note), ", colours taken as sRGB");
+    }
+
+    #[test]
+    fn an_iccp_chunk_the_decoder_could_not_read_is_said_not_hidden() {
+        let png = png_of(&[(b"IHDR", &[0; 13]), (b"iCCP", b"p\0\x01garbage")]);
+        let c = colour(&png, None);
+        assert_eq!(c.profile, None);
+        let note = c.ignored.unwrap();
+        assert!(note.contains("iCCP chunk could not be read"), "{note}");
+        assert_eq!(crate::codec::taken_as(&note), ", colours taken as sRGB");
+        // Read: no note.
+        assert_eq!(colour(&png, Some(vec![1, 2])).ignored, None);
     }
 
     #[test]
