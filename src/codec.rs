@@ -135,6 +135,41 @@ pub(crate) fn read_image_file(
     Ok((format, bytes))
 }
 
+/// What the first bytes of a file (`head`, of `format`) already refuse,
+/// in words of its own rather than a decoder's: a format impasto does not
+/// read (AVIF, BMP, TIFF...: `image` said "not a valid AVIF file: the image
+/// format Avif is not supported"), a PNG whose header is over `max_pixels`
+/// (the `png` decoder said "Memory limit exceeded" for a 2147483647x1
+/// one), and a JPEG coding no decoder here has (arithmetic, lossless,
+/// hierarchical: "Number of components cannot be zero").
+pub(crate) fn check_head(
+    head: &[u8],
+    format: image::ImageFormat,
+    max_pixels: u64,
+) -> Result<(), DecodeError> {
+    use image::ImageFormat as F;
+    match format {
+        F::Png => {
+            if let (Some(b"IHDR"), Some(size)) = (head.get(12..16), head.get(16..24)) {
+                let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                check_size((be(&size[..4]), be(&size[4..])), max_pixels)?;
+            }
+            Ok(())
+        }
+        F::Jpeg => match jpeg_headers::unsupported_coding(head) {
+            Some(what) => Err(DecodeError(format!(
+                "{what} JPEG files are not read (baseline and progressive Huffman-coded ones are)"
+            ))),
+            None => Ok(()),
+        },
+        F::WebP | F::Gif => Ok(()),
+        other => Err(DecodeError(format!(
+            "{} files are not read: impasto reads PNG, JPEG, WebP and GIF",
+            format!("{other:?}").to_uppercase()
+        ))),
+    }
+}
+
 /// Refuses a decoder's `(w, h)` over `max_pixels` or without pixels, as
 /// every still decode and header probe says it.
 pub(crate) fn check_size((w, h): (u32, u32), max_pixels: u64) -> Result<(), DecodeError> {
@@ -236,6 +271,34 @@ pub(crate) fn xorshift32(seed: u32) -> impl FnMut() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heads_refused_before_a_decoder_say_why_in_their_own_words() {
+        let err = |bytes: &[u8]| {
+            let format = image::guess_format(bytes).unwrap();
+            check_head(bytes, format, 1 << 20).unwrap_err().0
+        };
+        let avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf";
+        assert_eq!(
+            err(avif),
+            "AVIF files are not read: impasto reads PNG, JPEG, WebP and GIF"
+        );
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend(0x7FFF_FFFFu32.to_be_bytes());
+        png.extend(1u32.to_be_bytes());
+        assert!(err(&png).contains("over the limit of 1048576 pixels (max_image_pixels)"));
+        // A JPEG: an APP0 segment, then an arithmetic-coded frame (SOF9).
+        let jpeg = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xC9, 0, 11, 8, 0, 8, 0, 8, 1, 1, 0x11, 0,
+        ];
+        assert_eq!(
+            err(&jpeg),
+            "arithmetic-coded (SOF9-10) JPEG files are not read (baseline and progressive Huffman-coded ones are)"
+        );
+        let mut baseline = jpeg;
+        baseline[9] = 0xC2;
+        assert!(check_head(&baseline, image::ImageFormat::Jpeg, 1 << 20).is_ok());
+    }
 
     #[test]
     fn a_png_chunk_is_named_plainly_in_an_error() {

@@ -81,6 +81,30 @@ pub(crate) fn frame(bytes: &[u8]) -> Option<Frame<'_>> {
     }
 }
 
+/// The coding of a JPEG whose frame header (found before its first scan)
+/// no decoder here reads, in words: `None` for baseline, extended and
+/// progressive Huffman coding (SOF0, 1, 2) or when no frame header is found.
+pub(crate) fn unsupported_coding(bytes: &[u8]) -> Option<&'static str> {
+    let mut at = 2;
+    while let Some(&[0xFF, marker, hi, lo]) = bytes.get(at..at + 4) {
+        match marker {
+            0xFF => {
+                at += 1;
+                continue;
+            }
+            0xC0..=0xC2 | 0xDA | 0xD9 => return None,
+            0xC3 => return Some("lossless (SOF3)"),
+            0xC5..=0xC7 => return Some("hierarchical (SOF5-7)"),
+            0xC9 | 0xCA => return Some("arithmetic-coded (SOF9-10)"),
+            0xCB => return Some("lossless arithmetic-coded (SOF11)"),
+            0xCD..=0xCF => return Some("hierarchical arithmetic-coded (SOF13-15)"),
+            _ => {}
+        }
+        at += 2 + usize::from(u16::from_be_bytes([hi, lo]));
+    }
+    None
+}
+
 /// Why the ICC profile a JPEG splits across `APP2` segments cannot be put
 /// together (a segment missing, or their counts disagreeing, or all of them
 /// empty), in words for

@@ -56,6 +56,7 @@ pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, Decod
     let mut head = [0u8; 4096];
     let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
     let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
+    super::check_head(&head[..n], format, max_pixels)?;
     // As `decode_file` says it (the decoder reads the side as 0).
     if let Some(side) = super::webp::side_misread(&head[..n]) {
         return Err(super::webp::misread_error(side));

@@ -65,6 +65,7 @@ fn decode_noting(
     let Some(format) = reader.format() else {
         return Err(not_an_image());
     };
+    super::check_head(bytes, format, max_pixels)?;
     let fmt = format!("{format:?}").to_uppercase();
     if format == image::ImageFormat::Jpeg && !jpeg_has_end(bytes) {
         // The decoder would fill the missing part with grey.
