@@ -39,6 +39,17 @@ impl VarType {
             .map_or("string", |(n, _)| n)
     }
 
+    /// The type's name after "a" or "an": "an image", "a colour".
+    pub fn with_article(self) -> String {
+        let name = self.name();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {name}")
+    }
+
     /// A valid value of the type, to check a template before any row.
     pub(super) fn stand_in(self) -> Value {
         match self {
@@ -150,8 +161,8 @@ fn declaration(name: &str, d: &Value) -> Result<Variable, TemplateError> {
         if dv.is_null() {
             // null is never a value: leave `default` out for none.
             return Err(err(format!(
-                "default: expected a {}, got null (leave \"default\" out for no default)",
-                ty.name()
+                "default: expected {}, got null (leave \"default\" out for no default)",
+                ty.with_article()
             )));
         }
         let typed = var
@@ -177,6 +188,10 @@ impl Variable {
     /// `raw` as a JSON value of this variable's type; `None` when the value
     /// counts as absent (JSON `null`, an empty CSV cell).
     pub(super) fn check(&self, raw: Raw<'_>) -> Result<Option<Value>, String> {
+        // Text values (CSV cells, `--set`, query parameters) lose spaces
+        // around a colour; a JSON string (a default, a JSON Lines row) is
+        // held to the scene's rule, as the schema holds it.
+        let from_text = matches!(raw, Raw::Text(_));
         let text = match raw {
             Raw::Json(Value::Null) => return Ok(None),
             Raw::Text("") => return Ok(None),
@@ -199,7 +214,7 @@ impl Variable {
                 return Ok(Some(Value::Bool(*b)))
             }
             Raw::Json(other) => {
-                return Err(format!("expected a {}, got {other}", self.ty.name()));
+                return Err(format!("expected {}, got {other}", self.ty.with_article()));
             }
         };
         match self.ty {
@@ -209,10 +224,13 @@ impl Variable {
             // Spaces around a colour, number or boolean (a CSV written
             // `a, b`) cannot be part of it: they are dropped. A string or an
             // image path is kept as given (a file name may hold spaces).
-            VarType::Color => match Color::parse_hex(text.trim()) {
-                Ok(_) => Ok(Some(Value::String(text.trim().to_owned()))),
-                Err(m) => Err(m),
-            },
+            VarType::Color => {
+                let text = if from_text { text.trim() } else { text };
+                match Color::parse_hex(text) {
+                    Ok(_) => Ok(Some(Value::String(text.to_owned()))),
+                    Err(m) => Err(m),
+                }
+            }
             VarType::Number => number(text.trim().parse::<f64>().ok(), text),
             VarType::Boolean => match text.trim() {
                 "true" => Ok(Some(Value::Bool(true))),
@@ -307,6 +325,16 @@ mod tests {
                 "default: expected a boolean, got null",
             ),
             (json!([]), "expected an object"),
+            (
+                json!({"t": {"type": "image", "default": 1}}),
+                "default: expected an image, got 1",
+            ),
+            // A default is JSON, held to the scene's colour rule (as the
+            // schema holds it): no spaces around it.
+            (
+                json!({"t": {"type": "color", "default": " #f00\t"}}),
+                "is not a colour",
+            ),
         ] {
             let e = decl(v).unwrap_err();
             assert!(e.contains(want), "{e}");
