@@ -66,7 +66,7 @@ pub(super) fn open(bytes: &[u8], max_pixels: u64, max_alloc: usize) -> Option<Ro
 impl Rows<'_> {
     /// Whether the samples are 16-bit.
     pub fn deep(&self) -> bool {
-        self.layout.bytes_per_pixel() / self.layout.channel_count() == 2
+        sixteen_bit(self.layout)
     }
 
     /// The rows decoded into 8-bit RGBA. With `deep` (16-bit samples and a
@@ -152,6 +152,11 @@ fn convert_band(deep: &Deep, band: &[u16], channels: usize, width: usize, out: &
             deep.row_to_rgba8(s, channels, scratch, o)
         })
         .reduce(|| true, |a, b| a && b)
+}
+
+/// Whether `layout` has 16-bit samples (a 16-bit conversion applies).
+pub(super) fn sixteen_bit(layout: image::ColorType) -> bool {
+    layout.bytes_per_pixel() / layout.channel_count() == 2
 }
 
 /// `image`'s name for the decoder's output layout (after `EXPAND`, 8 or

@@ -142,7 +142,9 @@ fn decode_noting(
         // Interlaced (or otherwise not streamed): 16-bit samples converted
         // at 16 bits too.
         let colour = png_colour::colour(bytes, embedded);
-        let deep = icc16::deep(colour.profile.as_deref(), png_source(&colour, layout));
+        let deep = png_rows::sixteen_bit(layout)
+            .then(|| icc16::deep(colour.profile.as_deref(), png_source(&colour, layout)))
+            .flatten();
         let (img, converted) = match deep.as_ref().and_then(|d| d.image_to_rgba8(&img)) {
             Some((img, refused)) => (img, Some(refused)),
             None => (into_rgba8(img), None),
