@@ -584,3 +584,29 @@ fn a_gif_without_its_trailer_or_a_png_without_iend_decodes_and_one_cut_earlier_f
         assert!(e.to_string().contains("PNG"), "{e}");
     }
 }
+
+#[test]
+fn a_gif_extension_of_an_unknown_label_is_skipped_as_the_specification_asks() {
+    // GIF89a: a decoder skips an extension it does not know over its
+    // sub-blocks (browsers and Pillow do); a vendor's private label must
+    // not make the file unreadable.
+    let gif = three_frame_gif();
+    let at = gif
+        .windows(3)
+        .position(|w| w == [0x21, 0xF9, 0x04])
+        .expect("a graphic control extension");
+    let mut odd = gif[..at].to_vec();
+    odd.extend_from_slice(&[0x21, 0x99, 5, b'h', b'e', b'l', b'l', b'o', 2, 1, 2, 0]);
+    odd.extend_from_slice(&gif[at..]);
+    let whole = codec::decode_animation(&gif, &Limits::default(), None).unwrap();
+    let anim = codec::decode_animation(&odd, &Limits::default(), None).unwrap();
+    assert_eq!(anim.frames.len(), 3);
+    for (a, b) in anim.frames.iter().zip(&whole.frames) {
+        assert_eq!(a.image, b.image);
+        assert_eq!(a.delay, b.delay);
+    }
+    assert_eq!(
+        codec::decode_bytes(&odd, u64::MAX).unwrap(),
+        codec::decode_bytes(&gif, u64::MAX).unwrap()
+    );
+}

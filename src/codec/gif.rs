@@ -30,6 +30,12 @@ fn options(max_pixels: u64, skip: bool) -> gif::DecodeOptions {
     let bytes = std::num::NonZeroU64::new(max_pixels.max(1)).unwrap_or(std::num::NonZeroU64::MIN);
     o.set_memory_limit(gif::MemoryLimit::Bytes(bytes));
     o.skip_frame_decoding(skip);
+    // An extension of a label the decoder does not know (a vendor's
+    // application data, say) is skipped over its sub-blocks, as the GIF89a
+    // specification asks and as browsers and Pillow do; by default the
+    // crate refuses the file. This also reads a stray byte between blocks
+    // as such an extension rather than failing there.
+    o.allow_unknown_blocks(true);
     o
 }
 
