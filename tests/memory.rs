@@ -173,11 +173,27 @@ fn many_large_glyphs_and_shrinking_text_stay_under_the_estimate() {
         "a shrinking layer is estimated at the size it can be drawn at: {estimate}"
     );
     peak_within_estimate("shrunk text", &renderer, &shrunk, &assets);
+    // Headlines of glyphs too large for the cache, over most of a poster:
+    // counted at 24 bytes a pixel of each layer's raster, whatever their
+    // few glyphs held, they were estimated at about 20 times their peak
+    // (a reviewer's four at size 1,500 on 4000x4000: 1,717 MiB against 90
+    // MiB, refused under the default 1 GiB). Their crops are now counted
+    // glyph by glyph, a byte a pixel for an outline.
+    let headlines = scene(json!({"width": 2000, "height": 2000, "layers":
+        (0..3).map(|i| json!({"type": "text", "text": "BIG SALE", "y": i * 450,
+            "width": 2000, "height": 2000 - i * 450, "size": 400}))
+            .collect::<Vec<_>>()
+    }));
+    let (estimate, peak) = peak_within_estimate("headlines", &renderer, &headlines, &assets);
+    assert!(
+        estimate <= 4 * peak,
+        "headlines: estimate {estimate} bytes, over 4 times the peak {peak}"
+    );
 }
 
 /// Renders `s` once more, measuring its peak allocation, and holds it to
 /// the renderer's estimate.
-fn peak_within_estimate(name: &str, renderer: &Renderer, s: &Scene, assets: &Assets) {
+fn peak_within_estimate(name: &str, renderer: &Renderer, s: &Scene, assets: &Assets) -> (u64, u64) {
     let estimate = renderer.estimate_render_bytes(s, assets).unwrap();
     let (_, peak) = peak_of(|| renderer.render_with_assets(s, assets).unwrap());
     eprintln!("{name}: peak {peak} bytes, estimate {estimate} bytes");
@@ -185,6 +201,7 @@ fn peak_within_estimate(name: &str, renderer: &Renderer, s: &Scene, assets: &Ass
         peak <= estimate,
         "{name}: peak {peak} bytes over the estimate {estimate}"
     );
+    (estimate, peak)
 }
 
 /// Rendering and encoding together stay under the estimate made for the

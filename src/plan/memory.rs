@@ -12,10 +12,12 @@
 //! - the decoded sources (each distinct image once);
 //! - per layer, what it keeps for the whole render: its resampling weights,
 //!   and for text its glyph list, plus, when its size allows glyphs too
-//!   large for the glyph cache to keep, their crops and the float raster
-//!   they are flattened into (24 bytes per pixel of the layer's raster:
-//!   `crate::text::raster`), and the whole raster of one such glyph (1.4
-//!   ems a side, four bytes a pixel); a layer with `overflow: shrink` is
+//!   large for the glyph cache to keep, their crops (each at most 1.5 ems
+//!   a side clipped to the layer's raster, a byte a pixel, or four when a
+//!   glyph may be a colour one: `TextEngine::may_draw_colour`) and, should
+//!   they together pass four bytes a pixel of the raster, the float raster
+//!   they are flattened into (`crate::text::raster`), and the whole raster
+//!   of one such glyph (1.4 ems a side, four bytes a pixel); a layer with `overflow: shrink` is
 //!   counted at the largest size it can be drawn at (its one line within
 //!   the box height);
 //! - per worker thread, a bounded working set: the band accumulator and a
@@ -241,35 +243,46 @@ fn kept_bytes(plan: &Plan<'_>, layer: &PlannedLayer<'_>) -> u64 {
             // drawn at, not the size it starts from.
             let size = crate::text::largest_size(box_layer, text);
             // A glyph of this size may be too large for the cache: its
-            // crop to the raster (up to four bytes a pixel) is kept instead.
+            // crop to the raster is kept instead, a byte a pixel for an
+            // outline's mask, four for a colour glyph.
             let side = 1.5 * size;
-            let big = plan
-                .resolved
-                .text
-                .as_ref()
-                .is_some_and(|t| !t.keeps_glyph((side * side).min(u64::MAX as f64) as u64));
-            // Crops are held up to four bytes a pixel of the layer's raster,
-            // and one more on top, then flattened into a raster of floats
-            // (`crate::text::raster`): 24 bytes a pixel in all.
+            let glyph_pixels = (side * side).min(u64::MAX as f64) as u64;
+            let engine = plan.resolved.text.as_ref();
+            let big = engine.is_some_and(|t| !t.keeps_glyph(glyph_pixels));
+            if !big {
+                return glyphs;
+            }
+            let bytes_per_pixel = match engine {
+                Some(t) if !t.may_draw_colour(text) => 1,
+                _ => 4,
+            };
             let crops = match crate::text::raster_rect(&layer.geom, (plan.width, plan.height)) {
-                Some([x0, y0, x1, y1]) if big => {
+                Some([x0, y0, x1, y1]) => {
                     let (w, h) = ((x1 - x0) as u32, (y1 - y0) as u32);
-                    2 * crate::text::crops_flattened_at(w, h) + u64::from(w) * u64::from(h) * F32X4
+                    // Each crop is the glyph's image (1.5 ems a side at
+                    // most) clipped to the raster; blanks and characters
+                    // not drawn make none.
+                    let clipped = |n: u32| (side.min(u32::MAX as f64) as u64).min(u64::from(n));
+                    let per_glyph = clipped(w) * clipped(h) * bytes_per_pixel;
+                    let drawn = text
+                        .text
+                        .chars()
+                        .filter(|&c| !c.is_whitespace() && !c.is_control())
+                        .count() as u64;
+                    crate::text::crops_held_at_most(drawn, per_glyph, w, h)
                 }
-                _ => 0,
+                None => 0,
             };
             // Such a glyph is rasterized whole before it is cropped: about
-            // its em square, four bytes a pixel for a colour (emoji) glyph,
-            // and what scaling a colour bitmap holds besides: 1.4 ems a
-            // side in all (a reviewer's emoji at size 2000 on 200x200 took
+            // its em square, and for a colour (emoji) glyph, four bytes a
+            // pixel and what scaling a colour bitmap holds besides: 1.4 ems
+            // a side in all (a reviewer's emoji at size 2000 on 200x200 took
             // 28.6 MiB of RSS against the 23.6 MiB 1.2 ems gave; at 3000,
-            // 60.7 against 51.1; at 8000, 365 against 353).
-            let raster = if big {
-                let em = (1.4 * size).min(u32::MAX as f64) as u64;
-                em.saturating_mul(em).saturating_mul(4)
-            } else {
-                0
-            };
+            // 60.7 against 51.1; at 8000, 365 against 353). An outline's
+            // mask is a byte a pixel ("W" at size 10,000: 97 MB of RSS in
+            // all, the estimate 187 MiB).
+            let em = (1.4 * size).min(u32::MAX as f64) as u64;
+            let raster = em.saturating_mul(em).saturating_mul(bytes_per_pixel);
             glyphs + crops + raster
         }
         _ => 0,

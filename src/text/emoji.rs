@@ -2,9 +2,12 @@
 //! presentation, U+FE0F and U+FE0E), the sequences that belong together
 //! (skin tones, flags, keycaps, tags, zero-width joins), and the installed
 //! colour emoji font they are drawn from ([`super::layout`] shapes them in
-//! it).
+//! it), and whether a layer may draw a colour glyph at all
+//! ([`super::TextEngine::may_draw_colour`], for the memory estimate).
 
 use cosmic_text::FontSystem;
+
+use crate::scene::TextLayer;
 
 /// VARIATION SELECTOR-16: the character before it is shown as an emoji.
 pub(super) const EMOJI_PRESENTATION: char = '\u{FE0F}';
@@ -48,6 +51,37 @@ fn is_colour_emoji_family(family: &str) -> bool {
             family,
             "Segoe UI Emoji" | "Twemoji" | "Twemoji Mozilla" | "JoyPixels" | "OpenMoji Color"
         )
+}
+
+/// Whether `font` has colour glyphs that swash draws in colour (four bytes
+/// a pixel, where an outline's mask is one): layered outlines (`COLR`) or
+/// colour bitmaps (`CBDT`, `sbix`).
+fn has_colour_glyphs(font: &cosmic_text::Font) -> bool {
+    let font = font.as_swash();
+    [b"COLR", b"CBDT", b"sbix"]
+        .iter()
+        .any(|tag| font.table(u32::from_be_bytes(**tag)).is_some())
+}
+
+impl super::TextEngine {
+    /// Whether a glyph of `t` may be drawn in colour: its text has an emoji
+    /// shown as one (drawn from the colour emoji font), or its font has
+    /// colour glyphs, or lacks a character (so fallback may take one from
+    /// any font). Otherwise every glyph is an outline's mask, a byte a
+    /// pixel, which the memory estimate counts (`plan::memory`).
+    pub(crate) fn may_draw_colour(&self, t: &TextLayer) -> bool {
+        if t.text
+            .chars()
+            .any(|c| c == EMOJI_PRESENTATION || emoji_by_default(c))
+        {
+            return true;
+        }
+        let mut shaper = self.shaper();
+        match super::primary_font(&mut shaper.fonts, t) {
+            Some(font) => has_colour_glyphs(&font) || !super::has_every_char(&font, &t.text),
+            None => true,
+        }
+    }
 }
 
 /// `text` cut into byte ranges, each with whether it is an emoji sequence
@@ -111,6 +145,26 @@ pub(super) fn emoji_spans(text: &str) -> Vec<(std::ops::Range<usize>, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_emoji_colour_fonts_or_fallback_may_draw_a_colour_glyph() {
+        let engine = super::super::TextEngine::bundled_only();
+        let layer = |text: &str, font: Option<&str>| TextLayer {
+            text: text.into(),
+            font: font.map(Into::into),
+            ..TextLayer::default()
+        };
+        // Inter has every character and no colour glyphs: masks only.
+        assert!(!engine.may_draw_colour(&layer("BIG SALE\n50% off", None)));
+        assert!(!engine.may_draw_colour(&layer("Ag", Some("inter"))));
+        // An emoji shown as one is drawn from the colour emoji font.
+        assert!(engine.may_draw_colour(&layer("Sale \u{1F525}", None)));
+        assert!(engine.may_draw_colour(&layer("I \u{2764}\u{FE0F} it", None)));
+        // A character Inter lacks goes to fallback, which may take any font;
+        // so does a family that is not loaded.
+        assert!(engine.may_draw_colour(&layer("\u{6F22}", None)));
+        assert!(engine.may_draw_colour(&layer("Ag", Some("No Such Family"))));
+    }
 
     #[test]
     fn emoji_presentation_sequences_are_cut_out_whole() {

@@ -42,7 +42,7 @@ mod raster;
 use glyph_cache::GlyphCache;
 
 pub(crate) use layout::{largest_size, plan, raster_rect, FittedAhead};
-pub(crate) use raster::crops_flattened_at;
+pub(crate) use raster::crops_held_at_most;
 pub(crate) use raster::TextGlyphs;
 
 /// The bundled default family.
@@ -456,10 +456,12 @@ fn family_names(db: &cosmic_text::fontdb::Database) -> Vec<String> {
     families
 }
 
-/// Whether the font cosmic-text picks for `t` (its family, weight and style)
-/// is loaded and has every character of its text, so that shaping needs no
-/// fallback. Line breaks are not drawn and need no glyph.
-fn covers(fonts: &mut FontSystem, t: &TextLayer) -> bool {
+/// The font cosmic-text picks for `t` (its family, weight and style), if
+/// it is loaded.
+fn primary_font(
+    fonts: &mut FontSystem,
+    t: &TextLayer,
+) -> Option<std::sync::Arc<cosmic_text::Font>> {
     let family = t.font.as_deref().unwrap_or(DEFAULT_FAMILY);
     let spelt = layout::family_spelling(fonts.db(), family);
     let family = spelt.as_deref().unwrap_or(family);
@@ -474,17 +476,23 @@ fn covers(fonts: &mut FontSystem, t: &TextLayer) -> bool {
             Style::Normal
         },
     };
-    let Some(id) = fonts.db().query(&query) else {
-        return false;
-    };
-    let Some(font) = fonts.get_font(id, weight) else {
-        return false;
-    };
+    let id = fonts.db().query(&query)?;
+    fonts.get_font(id, weight)
+}
+
+/// Whether `font` has every character of `text`. Line breaks are not drawn
+/// and need no glyph.
+fn has_every_char(font: &cosmic_text::Font, text: &str) -> bool {
     let charmap = font.as_swash().charmap();
-    t.text
-        .chars()
+    text.chars()
         .filter(|&c| !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}'))
         .all(|c| charmap.map(c) != 0)
+}
+
+/// Whether the font cosmic-text picks for `t` is loaded and has every
+/// character of its text, so that shaping needs no fallback.
+fn covers(fonts: &mut FontSystem, t: &TextLayer) -> bool {
+    primary_font(fonts, t).is_some_and(|font| has_every_char(&font, &t.text))
 }
 
 #[cfg(test)]

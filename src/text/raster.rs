@@ -271,9 +271,29 @@ impl TextGlyphs {
 
 /// The bytes of glyph crops a text layer holds before it flattens them
 /// into a float raster (see the module's notes): four a pixel of its
-/// raster, `crate::plan::memory`'s count of them.
+/// raster.
 pub(crate) fn crops_flattened_at(width: u32, height: u32) -> u64 {
     4 * u64::from(width) * u64::from(height)
+}
+
+/// The most a text layer with a `width` x `height` raster holds at once in
+/// crops of `glyphs` glyphs too large for the glyph cache, each crop at
+/// most `per_glyph` bytes, and in the float raster they may be flattened
+/// into (`crate::plan::memory`'s count). Crops are flattened once they hold
+/// more than [`crops_flattened_at`]: so when all of them together hold no
+/// more, that is all; otherwise the raster (16 bytes a pixel) is made and
+/// the crops held beside it reach that threshold and one crop more.
+pub(crate) fn crops_held_at_most(glyphs: u64, per_glyph: u64, width: u32, height: u32) -> u64 {
+    let all = glyphs.saturating_mul(per_glyph);
+    let flatten_at = crops_flattened_at(width, height);
+    if all <= flatten_at {
+        return all;
+    }
+    let raster = 16 * u64::from(width) * u64::from(height);
+    flatten_at
+        .saturating_add(per_glyph)
+        .min(all)
+        .saturating_add(raster)
 }
 
 impl PlacedGlyph {
@@ -328,6 +348,19 @@ mod tests {
     use super::*;
     use crate::scene::LayerKind;
     use crate::text::FontOptions;
+
+    #[test]
+    fn crops_are_counted_whole_until_they_would_be_flattened_then_with_the_raster() {
+        // A 100 x 100 raster flattens past 40,000 bytes of crops.
+        assert_eq!(crops_held_at_most(0, 5_000, 100, 100), 0);
+        assert_eq!(crops_held_at_most(8, 5_000, 100, 100), 40_000);
+        // Past it: the float raster, the threshold and one crop more.
+        assert_eq!(crops_held_at_most(9, 5_000, 100, 100), 160_000 + 45_000);
+        assert_eq!(crops_held_at_most(900, 5_000, 100, 100), 160_000 + 45_000);
+        // Never more than the crops all together, besides the raster.
+        assert_eq!(crops_held_at_most(2, 30_000, 100, 100), 160_000 + 60_000);
+        assert_eq!(crops_held_at_most(u64::MAX, u64::MAX, 100, 100), u64::MAX);
+    }
 
     #[test]
     fn every_window_equals_the_whole_raster_with_cached_and_cropped_glyphs() {
