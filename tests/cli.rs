@@ -260,7 +260,7 @@ fn control_characters_in_a_json_key_are_escaped_in_the_one_line_error() {
         r##"{"type": "rect", "color": "#fff", "\u001b[2J\r\u000b": 1}"##,
     ));
     let run = case.render("a.png", &[]);
-    assert_bad_input(&case, &run, "\\u{1b}[2J\\r\\u{b}");
+    assert_bad_input(&case, &run, "\\u001b[2J\\r\\u000b");
     assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\r'));
 }
 

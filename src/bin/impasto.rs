@@ -204,9 +204,10 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
 }
 
 /// `text` as one line for stderr: a line break becomes a space, and every
-/// other control character (CR, ESC, BEL, DEL, C1) is written as its Rust
-/// escape (`\u{1b}`), so that a name from the input (a JSON key, a CSV
-/// column, a variable) can neither clear the terminal nor split the line.
+/// other control character (CR, ESC, BEL, DEL, C1) is written as its JSON
+/// escape (`\r`, `\u001b`), so that a name from the input (a JSON key, a
+/// CSV column, a variable) can neither clear the terminal nor split the
+/// line.
 pub(crate) fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -216,7 +217,13 @@ pub(crate) fn one_line(text: &str) -> String {
             c if c.is_control()
                 || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') =>
             {
-                out.extend(c.escape_default())
+                match c {
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    // Every such character is in the Basic Multilingual
+                    // Plane: one UTF-16 unit.
+                    c => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                }
             }
             c => out.push(c),
         }
@@ -547,10 +554,10 @@ mod tests {
         assert_eq!(one_line("a\nb"), "a b");
         assert_eq!(
             one_line("field \"\u{1b}[2J\r\u{b}\u{7f}\u{85}\": bad"),
-            "field \"\\u{1b}[2J\\r\\u{b}\\u{7f}\\u{85}\": bad"
+            "field \"\\u001b[2J\\r\\u000b\\u007f\\u0085\": bad"
         );
         assert_eq!(one_line("naïve ✓"), "naïve ✓");
-        assert_eq!(one_line("a\u{202E}b"), "a\\u{202e}b");
+        assert_eq!(one_line("a\u{202E}b"), "a\\u202eb");
     }
 
     #[test]

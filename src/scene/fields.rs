@@ -336,7 +336,7 @@ pub(super) fn shown(n: f64) -> String {
 }
 
 /// How an error message describes a JSON value it did not expect.
-pub(super) fn kind_of(v: &Value) -> String {
+pub(crate) fn kind_of(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("the boolean {b}"),
@@ -344,7 +344,7 @@ pub(super) fn kind_of(v: &Value) -> String {
             Some(f) if n.is_f64() => format!("the number {}", shown(f)),
             _ => format!("the number {n}"),
         },
-        Value::String(s) => format!("the string {s:?}"),
+        Value::String(s) => format!("the string {}", super::quoted(s)),
         Value::Array(a) if a.len() == 1 => "an array of 1 item".into(),
         Value::Array(a) => format!("an array of {} items", a.len()),
         Value::Object(_) => "an object".into(),

@@ -64,7 +64,12 @@ pub(crate) fn names_list(names: &[&str]) -> String {
 
 /// The message for a name that is not one of `T`'s.
 pub(crate) fn not_a_name<T: Named>(name: &str) -> String {
-    format!("{name:?} is not {}: expected {}", T::WHAT, expected::<T>())
+    format!(
+        "{} is not {}: expected {}",
+        super::quoted(name),
+        T::WHAT,
+        expected::<T>()
+    )
 }
 
 impl Named for BlendMode {

@@ -476,6 +476,10 @@ mod tests {
                 "is too small: expected a number greater than 0 (and at least 2.2250738585072014e-308)",
             ),
             (
+                r#"{"type": "image", "src": "a.png", "fit": "cover\u200b"}"#,
+                r#"field "fit": "cover\u200b" is not a fit"#,
+            ),
+            (
                 r#"{"type": "image", "src": "a.png", "fitt": "cover"}"#,
                 "unknown field for an image layer; did you mean \"fit\"?",
             ),

@@ -104,7 +104,10 @@ impl<'de> Visitor<'de> for Strict {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+                return Err(de::Error::custom(format_args!(
+                    "duplicate key {}",
+                    super::quoted(&key)
+                )));
             }
             let value = map.next_value_seed(Strict)?;
             out.insert(key, value);

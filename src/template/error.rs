@@ -1,6 +1,7 @@
 //! What can be wrong with a template or with the values bound to it.
 
 use crate::error::{Location, SceneError};
+use crate::scene::quoted;
 
 use super::Place;
 
@@ -42,7 +43,7 @@ pub enum TemplateError {
         declared: String,
     },
     /// A value was given for a name that is not declared (`--set typo=...`).
-    #[error("variable {name:?} is not declared by the template{} ({})", hint(.closest), declared_text(.declared))]
+    #[error("variable {} is not declared by the template{} ({})", quoted(.name), hint(.closest), declared_text(.declared))]
     Unknown {
         /// The name given.
         name: String,
@@ -52,7 +53,7 @@ pub enum TemplateError {
         declared: String,
     },
     /// A required variable has no value.
-    #[error("variable {name:?}: missing (required){}", used_at(.place))]
+    #[error("variable {}: missing (required){}", quoted(.name), used_at(.place))]
     Missing {
         /// The variable.
         name: String,
@@ -60,7 +61,7 @@ pub enum TemplateError {
         place: Option<Place>,
     },
     /// A value is not of the variable's type (or not a valid colour).
-    #[error("variable {name:?}: {message}{}", used_at(.place))]
+    #[error("variable {}: {message}{}", quoted(.name), used_at(.place))]
     Value {
         /// The variable.
         name: String,
@@ -94,7 +95,7 @@ fn or_none(declared: &str) -> &str {
 fn hint(closest: &Option<String>) -> String {
     closest
         .as_ref()
-        .map_or(String::new(), |c| format!("; did you mean {c:?}?"))
+        .map_or(String::new(), |c| format!("; did you mean {}?", quoted(c)))
 }
 
 fn declared_text(declared: &str) -> String {
@@ -115,7 +116,7 @@ fn used_at(place: &Option<Place>) -> String {
 fn from_variables(names: &[String]) -> String {
     match names {
         [] => String::new(),
-        [one] => format!(" (from variable {one:?})"),
+        [one] => format!(" (from variable {})", quoted(one)),
         many => format!(" (from variables {})", many.join(", ")),
     }
 }

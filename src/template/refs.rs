@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::error::Location;
+use crate::scene::quoted;
 
 /// One piece of a template string.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,15 +83,16 @@ pub(super) fn split(s: &str) -> Result<Option<Vec<Part>>, String> {
         let after = &rest[at + 2..];
         let Some(end) = after.find("}}") else {
             return Err(format!(
-                "{:?}: \"{{{{\" without a closing \"}}}}\" (write \\{{{{ for a literal {{{{)",
-                s
+                "{}: \"{{{{\" without a closing \"}}}}\" (write \\{{{{ for a literal {{{{)",
+                quoted(s)
             ));
         };
         let name = after[..end].trim();
         if !is_name(name) {
             return Err(format!(
-                "{s:?}: {:?} is not a variable name (a letter or _, then letters, digits, _, - or .)",
-                &after[..end]
+                "{}: {} is not a variable name (a letter or _, then letters, digits, _, - or .)",
+                quoted(s),
+                quoted(&after[..end])
             ));
         }
         if !lit.is_empty() {

@@ -3,6 +3,7 @@
 use serde_json::{Map, Number, Value};
 
 use crate::color::Color;
+use crate::scene::quoted;
 
 use super::refs::is_name;
 use super::TemplateError;
@@ -117,7 +118,8 @@ fn declaration(name: &str, d: &Value) -> Result<Variable, TemplateError> {
             None => String::new(),
         };
         return Err(err(format!(
-            "unknown field {key:?}{hint} (allowed: {})",
+            "unknown field {}{hint} (allowed: {})",
+            quoted(key),
             FIELDS.join(", ")
         )));
     }
@@ -135,7 +137,11 @@ fn declaration(name: &str, d: &Value) -> Result<Variable, TemplateError> {
                 Some(s) => format!("; did you mean {s:?}?"),
                 None => String::new(),
             };
-            err(format!("type {t:?} is not one of {}{hint}", names()))
+            err(format!(
+                "type {} is not one of {}{hint}",
+                quoted(t),
+                names()
+            ))
         })?,
         Some(other) => {
             return Err(err(format!(
@@ -148,7 +154,12 @@ fn declaration(name: &str, d: &Value) -> Result<Variable, TemplateError> {
     let description = match map.get("description") {
         None => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(err("description: expected a string".into())),
+        Some(other) => {
+            return Err(err(format!(
+                "description: expected a string, got {}",
+                crate::scene::kind_of(other)
+            )))
+        }
     };
     let mut var = Variable {
         name: name.to_owned(),
@@ -235,7 +246,7 @@ impl Variable {
             VarType::Boolean => match text.trim() {
                 "true" => Ok(Some(Value::Bool(true))),
                 "false" => Ok(Some(Value::Bool(false))),
-                _ => Err(format!("{text:?} is not a boolean (true or false)")),
+                _ => Err(format!("{} is not a boolean (true or false)", quoted(text))),
             },
         }
     }
@@ -244,7 +255,7 @@ impl Variable {
 fn number(n: Option<f64>, text: &str) -> Result<Option<Value>, String> {
     let n = n
         .filter(|n| n.is_finite())
-        .ok_or_else(|| format!("{text:?} is not a finite number"))?;
+        .ok_or_else(|| format!("{} is not a finite number", quoted(text)))?;
     // A whole number stays an integer, so that `"{{n}}"` reads as `12`.
     let v = if n.fract() == 0.0 && n.abs() < 9.0e15 {
         Value::from(n as i64)
@@ -294,6 +305,14 @@ mod tests {
                 "variables.t\": type \"text\" is not one of",
             ),
             (json!({"t": {"type": "colour"}}), "did you mean \"color\"?"),
+            (
+                json!({"t": {"type": "string\u{200b}"}}),
+                r#"type "string\u200b" is not one of"#,
+            ),
+            (
+                json!({"t": {"type": "string", "description": 7}}),
+                "description: expected a string, got the number 7",
+            ),
             (json!({"t": {}}), "missing \"type\""),
             (
                 json!({"t": {"type": "color", "default": "#zz"}}),

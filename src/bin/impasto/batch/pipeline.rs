@@ -219,7 +219,7 @@ fn warn_ignored_keys(
                 .unwrap_or_default();
             eprintln!(
                 "impasto: --data: row {row}: {} is not a template variable and is ignored{hint}",
-                crate::one_line(&format!("{key:?}"))
+                crate::one_line(&serde_json::Value::from(key.as_str()).to_string())
             );
         }
     }
