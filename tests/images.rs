@@ -23,6 +23,89 @@ fn render(backend: &TestBackend, scene: serde_json::Value, assets: &Assets) -> R
         .unwrap_or_else(|e| panic!("{}: {e}", backend.name))
 }
 
+/// An `APP1` EXIF segment's body giving `orientation` (little-endian TIFF),
+/// stored as a LONG or as a SHORT.
+fn exif_body(orientation: u16, long: bool) -> Vec<u8> {
+    let mut exif = b"Exif\0\0II\x2a\0\x08\0\0\0".to_vec();
+    exif.extend_from_slice(&1u16.to_le_bytes()); // one entry
+    exif.extend_from_slice(&0x0112u16.to_le_bytes()); // Orientation
+    exif.extend_from_slice(&(if long { 4u16 } else { 3 }).to_le_bytes());
+    exif.extend_from_slice(&1u32.to_le_bytes()); // count
+    if long {
+        exif.extend_from_slice(&u32::from(orientation).to_le_bytes());
+    } else {
+        exif.extend_from_slice(&orientation.to_le_bytes());
+        exif.extend_from_slice(&[0, 0]);
+    }
+    exif.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+    exif
+}
+
+/// A 40x20 JPEG (colour or grey) carrying `segments` as `APP1` segments.
+fn jpeg_with_app1(grey: bool, segments: &[Vec<u8>]) -> Vec<u8> {
+    let (w, h) = (40u16, 20u16);
+    let samples: Vec<u8> = (0..u32::from(w) * u32::from(h))
+        .flat_map(|i| {
+            let v = (i % 40 * 6) as u8;
+            if grey {
+                vec![v]
+            } else {
+                vec![v, 255 - v, 90]
+            }
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+    for s in segments {
+        enc.add_app_segment(1, s.clone()).unwrap();
+    }
+    let colour = if grey {
+        jpeg_encoder::ColorType::Luma
+    } else {
+        jpeg_encoder::ColorType::Rgb
+    };
+    enc.encode(&samples, w, h, colour).unwrap();
+    out
+}
+
+#[test]
+fn the_first_exif_segment_gives_the_orientation_short_or_long_on_every_jpeg_path() {
+    // As browsers and Pillow read it: the first EXIF segment (the decoders
+    // took the last), its orientation a SHORT or, as some writers store
+    // it, a LONG (the decoders read only a SHORT).
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let cases = [
+        (
+            "first of two",
+            vec![exif_body(6, false), exif_body(1, false)],
+        ),
+        ("a LONG", vec![exif_body(6, true)]),
+        (
+            "a LONG first of two",
+            vec![exif_body(8, true), exif_body(1, false)],
+        ),
+    ];
+    for (name, segments) in cases {
+        for grey in [false, true] {
+            let bytes = jpeg_with_app1(grey, &segments);
+            let what = format!("{name}, grey {grey}");
+            // Full-size decode (zune-jpeg for colour, another path for grey).
+            let out = impasto::codec::decode_bytes(&bytes, 1 << 20).unwrap();
+            assert_eq!(out.dimensions(), (20, 40), "{what}: decoded");
+            // The probe (jpeg-decoder's headers, as the scaled decode).
+            let path = dir.path().join("x.jpg");
+            std::fs::write(&path, &bytes).unwrap();
+            let probed = impasto::codec::probe_file(&path, 1 << 20).unwrap();
+            assert_eq!(probed, (20, 40), "{what}: probed");
+        }
+    }
+    // A non-EXIF APP1 (XMP) before the EXIF one is passed over.
+    let xmp = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>".to_vec();
+    let bytes = jpeg_with_app1(false, &[xmp, exif_body(6, false)]);
+    let out = impasto::codec::decode_bytes(&bytes, 1 << 20).unwrap();
+    assert_eq!(out.dimensions(), (20, 40), "after XMP");
+}
+
 #[test]
 fn exif_orientation_is_applied_for_all_eight_values() {
     // 3 x 2 blocks of 8 x 8 pixels, each a distinct colour.

@@ -61,10 +61,7 @@ pub(super) fn decode(bytes: &[u8], max_pixels: u64) -> Option<Result<Decoded, De
     if let Err(e) = super::check_size((w, h), max_pixels) {
         return Some(Err(e));
     }
-    let orientation = decoder
-        .exif()
-        .and_then(|exif| Orientation::from_exif_chunk(exif))
-        .unwrap_or(Orientation::NoTransforms);
+    let orientation = super::jpeg_headers::orientation(bytes);
     let icc = decoder.icc_profile();
     let mut image = RgbaImage::new(w, h);
     let pixels = w as usize * h as usize;

@@ -1,6 +1,8 @@
-//! What a JPEG's headers say, read once for the modules that need it: the
-//! frame header, found by walking the marker segments before it
-//! ([`frame`]), and `jpeg-decoder` opened with the facts every caller
+//! What a JPEG's headers say, read once for the modules that need it, by
+//! one walk of the marker segments before the first scan (`segments`):
+//! the frame header ([`frame`]), a coding no decoder here reads, a broken
+//! ICC profile, the EXIF orientation every JPEG path applies
+//! ([`orientation`]), and `jpeg-decoder` opened with the facts every caller
 //! checks or applies (size within the pixel limit, pixel format, EXIF
 //! orientation, ICC profile: [`open`]).
 //!
@@ -52,6 +54,60 @@ impl<'a> Frame<'a> {
     }
 }
 
+/// A marker segment of a JPEG file: its marker, where its `FF` is, and
+/// its body (after the two length bytes, cut at the file's end).
+#[derive(Clone, Copy)]
+struct Segment<'a> {
+    marker: u8,
+    at: usize,
+    body: &'a [u8],
+}
+
+/// The marker segments of the JPEG `bytes` before its first scan (`SOS`)
+/// or its end (`EOI`), from just after `SOI`: every walk of the headers
+/// here is this one. Fill bytes before a marker are skipped; the markers
+/// that have no length (`TEM`, `RSTn`) are segments with an empty body. The
+/// walk ends where the bytes do not hold a marker.
+fn segments(bytes: &[u8]) -> impl Iterator<Item = Segment<'_>> {
+    let mut at = 2;
+    std::iter::from_fn(move || loop {
+        let &[0xFF, marker] = bytes.get(at..at + 2)? else {
+            return None;
+        };
+        match marker {
+            // A fill byte before the marker.
+            0xFF => at += 1,
+            0xDA | 0xD9 => return None,
+            0x01 | 0xD0..=0xD7 => {
+                let segment = Segment {
+                    marker,
+                    at,
+                    body: &[],
+                };
+                at += 2;
+                return Some(segment);
+            }
+            _ => {
+                let &[hi, lo] = bytes.get(at + 2..at + 4)? else {
+                    return None;
+                };
+                let len = usize::from(u16::from_be_bytes([hi, lo]));
+                let end = (at + 2 + len).min(bytes.len());
+                let body = bytes.get(at + 4..end).unwrap_or(&[]);
+                let segment = Segment { marker, at, body };
+                at += 2 + len;
+                return Some(segment);
+            }
+        }
+    })
+}
+
+/// Whether `marker` is a frame header: SOF0..SOF15 but DHT (C4), JPG (C8)
+/// and DAC (CC).
+fn is_frame(marker: u8) -> bool {
+    matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
+}
+
 /// The frame header of the JPEG `bytes`, found by walking the marker
 /// segments before it; `None` when the walk fails (not a JPEG, cut short,
 /// image data before any frame header).
@@ -59,50 +115,83 @@ pub(crate) fn frame(bytes: &[u8]) -> Option<Frame<'_>> {
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         return None;
     }
-    let mut at = 2;
-    loop {
-        let &[0xFF, marker, hi, lo] = bytes.get(at..at + 4)? else {
-            return None;
-        };
-        match marker {
-            // Fill bytes before a marker.
-            0xFF => at += 1,
-            // SOF0..SOF15 but DHT (C4), JPG (C8) and DAC (CC).
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                return Some(Frame {
-                    marker,
-                    from: &bytes[at..],
-                });
-            }
-            // Image data before any frame header: malformed.
-            0xDA | 0xD9 => return None,
-            _ => at += 2 + usize::from(u16::from_be_bytes([hi, lo])),
-        }
-    }
+    let s = segments(bytes).find(|s| is_frame(s.marker))?;
+    // Its length and first bytes are there (the callers read them).
+    bytes.get(s.at..s.at + 4)?;
+    Some(Frame {
+        marker: s.marker,
+        from: &bytes[s.at..],
+    })
 }
 
 /// The coding of a JPEG whose frame header (found before its first scan)
 /// no decoder here reads, in words: `None` for baseline, extended and
 /// progressive Huffman coding (SOF0, 1, 2) or when no frame header is found.
 pub(crate) fn unsupported_coding(bytes: &[u8]) -> Option<&'static str> {
-    let mut at = 2;
-    while let Some(&[0xFF, marker, hi, lo]) = bytes.get(at..at + 4) {
-        match marker {
-            0xFF => {
-                at += 1;
-                continue;
-            }
-            0xC0..=0xC2 | 0xDA | 0xD9 => return None,
-            0xC3 => return Some("lossless (SOF3)"),
-            0xC5..=0xC7 => return Some("hierarchical (SOF5-7)"),
-            0xC9 | 0xCA => return Some("arithmetic-coded (SOF9-10)"),
-            0xCB => return Some("lossless arithmetic-coded (SOF11)"),
-            0xCD..=0xCF => return Some("hierarchical arithmetic-coded (SOF13-15)"),
-            _ => {}
-        }
-        at += 2 + usize::from(u16::from_be_bytes([hi, lo]));
+    match segments(bytes).find(|s| is_frame(s.marker))?.marker {
+        0xC3 => Some("lossless (SOF3)"),
+        0xC5..=0xC7 => Some("hierarchical (SOF5-7)"),
+        0xC9 | 0xCA => Some("arithmetic-coded (SOF9-10)"),
+        0xCB => Some("lossless arithmetic-coded (SOF11)"),
+        0xCD..=0xCF => Some("hierarchical arithmetic-coded (SOF13-15)"),
+        _ => None,
     }
-    None
+}
+
+/// The EXIF orientation of the JPEG `bytes`, from the first `APP1` segment
+/// that holds EXIF, as browsers and Pillow read it (the decoders here take
+/// the last such segment, and read the tag only when it is stored as a
+/// SHORT: a LONG one, which some writers store, counts too here).
+/// `NoTransforms` when there is none or it is not 1 to 8.
+pub(crate) fn orientation(bytes: &[u8]) -> Orientation {
+    segments(bytes)
+        .find_map(|s| {
+            (s.marker == 0xE1)
+                .then(|| s.body.strip_prefix(b"Exif\0\0"))
+                .flatten()
+        })
+        .and_then(exif_orientation)
+        .unwrap_or(Orientation::NoTransforms)
+}
+
+/// The orientation tag (0x0112) of the first image file directory of the
+/// EXIF (TIFF) block `tiff`, stored as a SHORT or a LONG.
+fn exif_orientation(tiff: &[u8]) -> Option<Orientation> {
+    let big = match tiff.get(..4)? {
+        [0x49, 0x49, 42, 0] => false,
+        [0x4D, 0x4D, 0, 42] => true,
+        _ => return None,
+    };
+    let u16_at = |i: usize| {
+        let b: [u8; 2] = tiff.get(i..i + 2)?.try_into().ok()?;
+        Some(if big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let u32_at = |i: usize| {
+        let b: [u8; 4] = tiff.get(i..i + 4)?.try_into().ok()?;
+        Some(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    let ifd = usize::try_from(u32_at(4)?).ok()?;
+    let entries = usize::from(u16_at(ifd)?);
+    (0..entries).find_map(|n| {
+        let entry = ifd.checked_add(2 + 12 * n)?;
+        if u16_at(entry)? != 0x0112 || u32_at(entry + 4)? != 1 {
+            return None;
+        }
+        let value = match u16_at(entry + 2)? {
+            3 => u32::from(u16_at(entry + 8)?),
+            4 => u32_at(entry + 8)?,
+            _ => return None,
+        };
+        Orientation::from_exif(u8::try_from(value).ok()?)
+    })
 }
 
 /// Why the ICC profile a JPEG splits across `APP2` segments cannot be put
@@ -112,30 +201,17 @@ pub(crate) fn unsupported_coding(bytes: &[u8]) -> Option<&'static str> {
 /// segments or they are whole. Every decoder then gives no profile, and
 /// the pixels are taken as sRGB.
 pub(crate) fn broken_icc(bytes: &[u8]) -> Option<String> {
-    let mut at = 2;
     // (sequence number, count) of each ICC segment, in file order, and
     // the profile bytes they hold together.
-    let mut segments: Vec<(u8, u8)> = Vec::new();
+    let mut icc: Vec<(u8, u8)> = Vec::new();
     let mut held = 0usize;
-    while let Some(&[0xFF, marker, hi, lo]) = bytes.get(at..at + 4) {
-        let len = usize::from(u16::from_be_bytes([hi, lo]));
-        match marker {
-            0xFF => {
-                at += 1;
-                continue;
-            }
-            0xDA | 0xD9 => break,
-            0xE2 => {
-                let body = bytes.get(at + 4..at + 2 + len).unwrap_or(&[]);
-                if let Some(&[seq, count, ref data @ ..]) = body.strip_prefix(b"ICC_PROFILE\0") {
-                    segments.push((seq, count));
-                    held += data.len();
-                }
-            }
-            _ => {}
+    for s in segments(bytes).filter(|s| s.marker == 0xE2) {
+        if let Some(&[seq, count, ref data @ ..]) = s.body.strip_prefix(b"ICC_PROFILE\0") {
+            icc.push((seq, count));
+            held += data.len();
         }
-        at += 2 + len;
     }
+    let segments = icc;
     let &(_, count) = segments.first()?;
     let whole = segments.iter().all(|&(_, c)| c == count)
         && usize::from(count) == segments.len()
@@ -267,10 +343,7 @@ pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Option<Opened<'_>> {
     if pixels > max_pixels || pixels == 0 {
         return None;
     }
-    let orientation = decoder
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
+    let orientation = orientation(bytes);
     let profile = decoder.icc_profile();
     Some(Opened {
         decoder,
@@ -317,6 +390,38 @@ mod tests {
             header_of_file(&mut std::io::Cursor::new(&no_frame)).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn the_orientation_tag_reads_in_either_byte_order_and_bad_blocks_give_none() {
+        // Big-endian, a SHORT 3 among other tags.
+        let mut mm = b"MM\0\x2a\0\0\0\x08\0\x02".to_vec();
+        mm.extend_from_slice(&[0x01, 0x0F, 0, 2, 0, 0, 0, 4, b'a', b'b', b'c', 0]);
+        mm.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 3, 0, 0]);
+        assert_eq!(exif_orientation(&mm), Some(Orientation::Rotate180));
+        // Cut inside the entry, a directory past the end, a count of 2, a
+        // value out of 1..=8, another type: none, and no panic.
+        assert_eq!(exif_orientation(&mm[..mm.len() - 3]), None);
+        let mut far = mm.clone();
+        far[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(exif_orientation(&far), None);
+        let mut two = mm.clone();
+        two[29] = 2;
+        assert_eq!(exif_orientation(&two), None);
+        let mut nine = mm.clone();
+        nine[31] = 9;
+        assert_eq!(exif_orientation(&nine), None);
+        let mut ascii = mm.clone();
+        ascii[25] = 2;
+        assert_eq!(exif_orientation(&ascii), None);
+        assert_eq!(exif_orientation(b"XX\0\x2a"), None);
+        // A directory claiming 65,535 entries in a short block: the
+        // entries there are read, the rest are not there.
+        let mut many = mm.clone();
+        many[8..10].copy_from_slice(&[0xFF, 0xFF]);
+        assert_eq!(exif_orientation(&many), Some(Orientation::Rotate180));
+        many.truncate(22);
+        assert_eq!(exif_orientation(&many), None);
     }
 
     #[test]

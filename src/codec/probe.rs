@@ -126,9 +126,13 @@ pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, Decod
     };
     let (w, h) = decoder.dimensions();
     super::check_size((w, h), max_pixels)?;
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = match walked.as_deref() {
+        // Its first EXIF segment, as on every JPEG path.
+        Some(header) => super::jpeg_headers::orientation(header),
+        None => decoder
+            .orientation()
+            .unwrap_or(image::metadata::Orientation::NoTransforms),
+    };
     Ok(Probed {
         format,
         raw: (w, h),

@@ -126,9 +126,13 @@ fn decode_noting(
         .map_err(|e| DecodeError(format!("not a valid {fmt} file: {}", super::readable(e))))?;
     let (w, h) = decoder.dimensions();
     super::check_size((w, h), max_pixels)?;
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = match format {
+        // Its first EXIF segment, as on every JPEG path.
+        image::ImageFormat::Jpeg => super::jpeg_headers::orientation(bytes),
+        _ => decoder
+            .orientation()
+            .unwrap_or(image::metadata::Orientation::NoTransforms),
+    };
     // A profile the decoder cannot even extract is no profile: sRGB.
     let embedded = decoder.icc_profile().ok().flatten();
     let layout = decoder.color_type();
