@@ -14,7 +14,7 @@ pub(super) fn from_str(text: &str) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
-/// JSON bytes to a `serde_json::Value` as [`from_str`] reads text: a key
+/// JSON bytes to a `serde_json::Value` as a scene's JSON text is read: a key
 /// named twice in one object is an error naming it. For JSON that is not a
 /// scene but is read as strictly (a batch's JSON Lines rows, a service's
 /// template values).
