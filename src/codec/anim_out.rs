@@ -220,20 +220,11 @@ const WEBP_MAX_MILLIS: u64 = 0xFF_FFFF;
 /// is: libwebp writes a still image when one frame is left (one frame
 /// given, or every frame identical to the one before and merged into it).
 fn set_last_duration(mut bytes: Vec<u8>, total: u64) -> Result<Vec<u8>, String> {
-    let mut pos = 12;
-    let mut frames = Vec::new();
-    while pos + 8 <= bytes.len() {
-        let size = u32::from_le_bytes([
-            bytes[pos + 4],
-            bytes[pos + 5],
-            bytes[pos + 6],
-            bytes[pos + 7],
-        ]) as usize;
-        if &bytes[pos..pos + 4] == b"ANMF" && pos + 8 + 16 <= bytes.len() {
-            frames.push(pos + 8 + 12);
-        }
-        pos += 8 + size + (size & 1);
-    }
+    // Where each frame's duration is: 12 bytes into its `ANMF` data.
+    let frames: Vec<usize> = super::webp::chunks(&bytes)
+        .filter(|c| c.fourcc == b"ANMF" && c.data.len() >= 16)
+        .map(|c| c.at + 8 + 12)
+        .collect();
     let Some((&last, others)) = frames.split_last() else {
         return Ok(bytes);
     };

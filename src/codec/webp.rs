@@ -91,33 +91,53 @@ pub(crate) fn encode_lossless(img: &RgbaImage) -> Result<Vec<u8>, WebPError> {
     Ok(out)
 }
 
+/// A chunk of a RIFF WebP file: where its header is, its fourcc, the
+/// length it declares, and its data (cut at the end of the bytes).
+pub(super) struct Chunk<'a> {
+    pub at: usize,
+    pub fourcc: &'a [u8],
+    pub len: usize,
+    pub data: &'a [u8],
+}
+
+/// The chunks of the RIFF WebP `bytes`, from offset 12 (each a fourcc, a
+/// little-endian length, and data padded to an even length), until the
+/// bytes end; none when they are not a RIFF WebP file. Every walk of a
+/// WebP's chunks here is this one.
+pub(super) fn chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
+    let webp = bytes.get(..4) == Some(b"RIFF") && bytes.get(8..12) == Some(b"WEBP");
+    let mut at = Some(12usize).filter(|_| webp);
+    std::iter::from_fn(move || {
+        let here = at?;
+        let head = bytes.get(here..here.checked_add(8)?)?;
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        let start = here + 8;
+        let data = &bytes[start..bytes.len().min(start.saturating_add(len))];
+        at = start.checked_add(len).and_then(|e| e.checked_add(len & 1));
+        Some(Chunk {
+            at: here,
+            fourcc: &head[..4],
+            len,
+            data,
+        })
+    })
+}
+
 /// A lossless WebP's size as its `VP8L` chunk's header gives it, when a
 /// side is 16384 pixels: the bitstream allows that, but `image-webp`
 /// 0.2.4 (the decoder) reads it as 0 (it adds one to the 14-bit field
 /// before masking; fixed upstream in image-webp#179, not yet released).
 /// `None` for every other file.
 pub(crate) fn side_misread(bytes: &[u8]) -> Option<(u32, u32)> {
-    if bytes.get(..4)? != b"RIFF" || bytes.get(8..12)? != b"WEBP" {
+    let vp8l = chunks(bytes).find(|c| c.fourcc == b"VP8L")?;
+    // Signature 0x2f, then (width - 1) and (height - 1) in 14 bits each.
+    let data = vp8l.data.get(..5)?;
+    if data[0] != 0x2f {
         return None;
     }
-    // RIFF chunks from offset 12: fourcc, size (little-endian), data
-    // padded to an even length.
-    let mut at = 12usize;
-    loop {
-        let fourcc = bytes.get(at..at + 4)?;
-        let len = u32::from_le_bytes(bytes.get(at + 4..at + 8)?.try_into().ok()?) as usize;
-        if fourcc == b"VP8L" {
-            // Signature 0x2f, then (width - 1) and (height - 1) in 14 bits each.
-            let data = bytes.get(at + 8..at + 13)?;
-            if data[0] != 0x2f {
-                return None;
-            }
-            let bits = u32::from_le_bytes(data[1..5].try_into().ok()?);
-            let (w, h) = ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1);
-            return (w == 16384 || h == 16384).then_some((w, h));
-        }
-        at = at.checked_add(8)?.checked_add(len)?.checked_add(len & 1)?;
-    }
+    let bits = u32::from_le_bytes(data[1..5].try_into().ok()?);
+    let (w, h) = ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1);
+    (w == 16384 || h == 16384).then_some((w, h))
 }
 
 /// Refuses a WebP file one of whose chunks declares more bytes than the
@@ -127,23 +147,21 @@ pub(crate) fn side_misread(bytes: &[u8]) -> Option<(u32, u32)> {
 /// by a one-byte change). A truncated file is refused here too, with the
 /// chunk named. Files that are not RIFF WebP pass (their decoder decides).
 pub(crate) fn check_chunks(bytes: &[u8]) -> Result<(), super::DecodeError> {
-    if bytes.get(..4) != Some(b"RIFF") || bytes.get(8..12) != Some(b"WEBP") {
+    let Some(size) = bytes.get(4..8) else {
         return Ok(());
-    }
+    };
     // Chunks within the RIFF's own size (bytes after it are not read).
-    let riff = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+    let riff = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
     let end = bytes.len().min(riff.saturating_add(8));
-    let mut at = 12usize;
-    while let Some(head) = bytes.get(at..at + 8).filter(|_| at + 8 <= end) {
-        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
-        let left = bytes.len() - at - 8;
-        if len > left {
-            let name = String::from_utf8_lossy(&head[..4]).trim_end().to_string();
+    for chunk in chunks(bytes).take_while(|c| c.at + 8 <= end) {
+        if chunk.data.len() < chunk.len {
+            let name = String::from_utf8_lossy(chunk.fourcc).trim_end().to_string();
             return Err(super::DecodeError(format!(
-                "truncated or corrupt WEBP file: its {name:?} chunk declares {len} bytes, and {left} follow it in the file"
+                "truncated or corrupt WEBP file: its {name:?} chunk declares {} bytes, and {} follow it in the file",
+                chunk.len,
+                chunk.data.len()
             )));
         }
-        at += 8 + len + (len & 1);
     }
     Ok(())
 }

@@ -145,14 +145,13 @@ fn anmf_payloads(bytes: &[u8]) -> Result<Vec<&[u8]>, DecodeError> {
         return Err(DecodeError("not a valid WEBP file".into()));
     }
     let mut out = Vec::new();
-    let mut at = 12;
-    while at + 8 <= bytes.len() {
-        let size = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes")) as usize;
-        let body = bytes.get(at + 8..at + 8 + size).ok_or_else(cut)?;
-        if &bytes[at..at + 4] == b"ANMF" {
-            out.push(body);
+    for chunk in super::webp::chunks(bytes) {
+        if chunk.data.len() < chunk.len {
+            return Err(cut());
         }
-        at += 8 + size + (size & 1);
+        if chunk.fourcc == b"ANMF" {
+            out.push(chunk.data);
+        }
     }
     Ok(out)
 }
