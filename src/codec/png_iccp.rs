@@ -10,7 +10,7 @@
 /// The largest ICC profile a PNG may carry (inflated).
 pub(crate) const MAX_ICC_BYTES: usize = 16 << 20;
 
-use super::png_colour::{be32, chunks_before_data};
+use super::png_colour::chunks_before_data;
 
 /// Where the `iCCP` chunk of `png` (any other file: `None`) is, whole
 /// (from its length field to its CRC), if it has one before its image data.
@@ -25,7 +25,7 @@ fn iccp_chunk(png: &[u8]) -> Option<std::ops::Range<usize>> {
 
 /// Whether the profile in `chunk` (a whole `iCCP` chunk) inflates past
 /// [`MAX_ICC_BYTES`]: inflated at most that far to know.
-fn oversized(chunk: &[u8]) -> bool {
+pub(super) fn oversized(chunk: &[u8]) -> bool {
     let data = &chunk[8..chunk.len() - 4];
     // The profile's name (1 to 79 bytes), its NUL, the compression method.
     let Some(nul) = data.iter().take(81).position(|&b| b == 0) else {
@@ -56,39 +56,6 @@ pub(crate) fn without_oversized_iccp(png: &[u8]) -> Option<(Vec<u8>, String)> {
         MAX_ICC_BYTES >> 20
     );
     Some((out, why))
-}
-
-/// [`without_oversized_iccp`] for a PNG file read from its start: the
-/// chunk heads are read up to the image data, and the whole file only
-/// when its profile is to be dropped.
-pub(crate) fn file_without_oversized_iccp(
-    file: &mut (impl std::io::Read + std::io::Seek),
-) -> std::io::Result<Option<Vec<u8>>> {
-    use std::io::{Read, SeekFrom};
-    let mut at = 8u64;
-    loop {
-        file.seek(SeekFrom::Start(at))?;
-        let mut head = [0u8; 8];
-        if file.read_exact(&mut head).is_err() {
-            return Ok(None);
-        }
-        let len = u64::from(be32(&head));
-        match &head[4..8] {
-            b"IDAT" | b"IEND" => return Ok(None),
-            b"iCCP" => {
-                let mut chunk = head.to_vec();
-                file.by_ref().take(len + 4).read_to_end(&mut chunk)?;
-                if chunk.len() as u64 != len + 12 || !oversized(&chunk) {
-                    return Ok(None);
-                }
-                file.seek(SeekFrom::Start(0))?;
-                let mut whole = Vec::new();
-                file.read_to_end(&mut whole)?;
-                return Ok(without_oversized_iccp(&whole).map(|(png, _)| png));
-            }
-            _ => at = at.saturating_add(12 + len),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -129,10 +96,13 @@ mod tests {
             None
         );
         assert_eq!(without_oversized_iccp(&png_with_profile(3000)), None);
-        let from_file = file_without_oversized_iccp(&mut std::io::Cursor::new(&bomb));
-        assert_eq!(from_file.unwrap(), Some(stripped));
-        let small = png_with_profile(3000);
-        let from_file = file_without_oversized_iccp(&mut std::io::Cursor::new(&small));
-        assert_eq!(from_file.unwrap(), None);
+        // A probe reads the file whole only to drop it.
+        let probe = |png: &[u8]| {
+            super::super::png_large::file_for_probe(&mut std::io::Cursor::new(png))
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(probe(&bomb), Some(stripped));
+        assert_eq!(probe(&png_with_profile(3000)), None);
     }
 }

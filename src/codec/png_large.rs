@@ -68,37 +68,53 @@ pub(crate) fn without_large_text(png: &[u8]) -> Result<Option<Vec<u8>>, DecodeEr
     Ok(Some(out))
 }
 
-/// For a PNG file read from its start (a probe): checks the chunk heads
-/// before its image data, the whole file read (and its large text chunks
-/// dropped) only when one is to be dropped. `Ok(None)`: probe the file as
-/// it is.
-pub(crate) fn file_without_large_text(
+/// What a probe's decoder is to see of a PNG file read from its start, by
+/// one walk of the chunk heads before its image data: `Ok(None)`, the file
+/// as it is; the whole file without its large text chunks
+/// ([`without_large_text`]) and without a profile that inflates past its
+/// cap ([`super::png_iccp`]), read only when one of those is there; an
+/// error when its `eXIf` chunk is over [`MAX_EXIF_CHUNK`].
+pub(crate) fn file_for_probe(
     file: &mut (impl std::io::Read + std::io::Seek),
 ) -> std::io::Result<Result<Option<Vec<u8>>, DecodeError>> {
-    use std::io::SeekFrom;
+    use std::io::{Read, SeekFrom};
     let mut at = 8u64;
+    let mut trim = false;
     loop {
         file.seek(SeekFrom::Start(at))?;
         let mut head = [0u8; 8];
         if file.read_exact(&mut head).is_err() {
-            return Ok(Ok(None));
+            break;
         }
         let len = u64::from(be32(&head));
-        match verdict(&head[4..8], len) {
-            Err(e) => return Ok(Err(e)),
-            Ok(true) => {
-                file.seek(SeekFrom::Start(0))?;
-                let mut whole = Vec::new();
-                file.read_to_end(&mut whole)?;
-                return Ok(without_large_text(&whole));
-            }
-            Ok(false) => {}
+        let kind = &head[4..8];
+        if kind == b"IDAT" || kind == b"IEND" {
+            break;
         }
-        if &head[4..8] == b"IDAT" || &head[4..8] == b"IEND" {
-            return Ok(Ok(None));
+        match verdict(kind, len) {
+            Err(e) => return Ok(Err(e)),
+            Ok(drop) => trim |= drop,
+        }
+        if kind == b"iCCP" && !trim {
+            let mut chunk = head.to_vec();
+            file.by_ref().take(len + 4).read_to_end(&mut chunk)?;
+            trim = chunk.len() as u64 == len + 12 && super::png_iccp::oversized(&chunk);
         }
         at = at.saturating_add(12 + len);
     }
+    if !trim {
+        return Ok(Ok(None));
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let mut whole = Vec::new();
+    file.read_to_end(&mut whole)?;
+    let png = match without_large_text(&whole) {
+        Ok(trimmed) => trimmed.unwrap_or(whole),
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(Some(
+        super::png_iccp::without_oversized_iccp(&png).map_or(png, |(png, _)| png),
+    )))
 }
 
 #[cfg(test)]
@@ -139,7 +155,7 @@ mod tests {
         ]);
         let want = png(&[ihdr.clone(), small.clone(), idat.clone(), iend.clone()]);
         assert_eq!(without_large_text(&with_big).unwrap(), Some(want.clone()));
-        let probed = file_without_large_text(&mut std::io::Cursor::new(&with_big)).unwrap();
+        let probed = file_for_probe(&mut std::io::Cursor::new(&with_big)).unwrap();
         assert_eq!(probed.unwrap(), Some(want));
         let exif = png(&[
             ihdr.clone(),
@@ -148,7 +164,7 @@ mod tests {
         ]);
         let e = without_large_text(&exif).unwrap_err();
         assert!(e.0.contains("eXIf chunk holds 4194305 bytes"), "{}", e.0);
-        assert!(file_without_large_text(&mut std::io::Cursor::new(&exif))
+        assert!(file_for_probe(&mut std::io::Cursor::new(&exif))
             .unwrap()
             .is_err());
         // A chunk length past the file's end ends the walk.

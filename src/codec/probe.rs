@@ -98,15 +98,7 @@ pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, Decod
     // And without text chunks too large to buffer (`png_large`).
     let stripped = match format {
         image::ImageFormat::Png => {
-            match super::png_large::file_without_large_text(&mut file).map_err(read_err)?? {
-                Some(trimmed) => Some(
-                    super::png_iccp::without_oversized_iccp(&trimmed)
-                        .map_or(trimmed, |(png, _)| png),
-                ),
-                None => {
-                    super::png_iccp::file_without_oversized_iccp(&mut file).map_err(read_err)?
-                }
-            }
+            super::png_large::file_for_probe(&mut file).map_err(read_err)??
         }
         _ => None,
     };
