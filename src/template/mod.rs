@@ -332,14 +332,17 @@ impl Template {
             return Error::Scene(error);
         }
         let mut variables: Vec<String> = Vec::new();
-        for slot in &self.slots {
-            if slot.place.location != error.location || !same_field(&slot.place, &error) {
-                continue;
-            }
-            for part in &slot.parts {
-                if let Part::Var(n) = part {
-                    if !variables.contains(n) {
-                        variables.push(n.clone());
+        let fields = error.field.iter().cloned().chain(previous_stop(&error));
+        for field in fields {
+            for slot in &self.slots {
+                if slot.place.location != error.location || !same_field(&slot.place, &field) {
+                    continue;
+                }
+                for part in &slot.parts {
+                    if let Part::Var(n) = part {
+                        if !variables.contains(n) {
+                            variables.push(n.clone());
+                        }
                     }
                 }
             }
@@ -348,12 +351,22 @@ impl Template {
     }
 }
 
-/// True when the scene error's field is the slot's field or inside it
+/// For an error of decreasing stop offsets (at `stops[n].offset`), the
+/// field it compares against, `stops[n-1].offset`: a variable bound there
+/// is as much the cause as one bound at the field named.
+fn previous_stop(error: &crate::SceneError) -> Option<String> {
+    if !error.message.contains("the previous stop's offset") {
+        return None;
+    }
+    let field = error.field.as_deref()?;
+    let (list, rest) = field.rsplit_once('[')?;
+    let n: usize = rest.strip_suffix("].offset")?.parse().ok()?;
+    Some(format!("{list}[{}].offset", n.checked_sub(1)?))
+}
+
+/// True when `field` (a scene error's) is the slot's field or inside it
 /// (`stops[1].color` in `stops`), or the other way round.
-fn same_field(place: &Place, error: &crate::SceneError) -> bool {
-    let Some(field) = error.field.as_deref() else {
-        return false;
-    };
+fn same_field(place: &Place, field: &str) -> bool {
     let within = |a: &str, b: &str| {
         a == b || a.starts_with(&format!("{b}.")) || a.starts_with(&format!("{b}["))
     };

@@ -101,6 +101,35 @@ fn a_scene_error_in_a_substituted_field_names_its_variable() {
 }
 
 #[test]
+fn decreasing_stop_offsets_name_the_variable_of_either_stop() {
+    let t = Template::from_value(json!({
+        "variables": {"o": {"type": "number"}, "p": {"type": "number", "default": 0.6}},
+        "width": 10, "height": 10,
+        "layers": [{"type": "linear-gradient", "stops": [
+            {"offset": "{{o}}", "color": "#000"},
+            {"offset": 0.5, "color": "#fff"},
+            {"offset": "{{p}}", "color": "#fff"}
+        ]}]
+    }))
+    .unwrap();
+    // The stop named is the literal one; the variable bound before it is
+    // the cause.
+    let e = t.bind(&row(&[("o", "0.9")])).unwrap_err().to_string();
+    assert!(e.contains("field \"stops[1].offset\""), "{e}");
+    assert!(e.ends_with("(from variable \"o\")"), "{e}");
+    // A variable at the stop named is named too, its own first.
+    let e = t
+        .bind(&row(&[("o", "0.1"), ("p", "0.2")]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("field \"stops[2].offset\""), "{e}");
+    assert!(e.ends_with("(from variable \"p\")"), "{e}");
+    // An offset out of range blames only its own stop.
+    let e = t.bind(&row(&[("o", "0.1"), ("p", "7")])).unwrap_err();
+    assert!(e.to_string().ends_with("(from variable \"p\")"), "{e}");
+}
+
+#[test]
 fn an_undeclared_reference_is_refused_when_the_template_is_loaded() {
     let e = Template::from_value(json!({
         "variables": {"a": {"type": "string"}},
