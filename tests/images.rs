@@ -107,6 +107,36 @@ fn the_first_exif_segment_gives_the_orientation_short_or_long_on_every_jpeg_path
 }
 
 #[test]
+fn a_png_with_a_large_text_chunk_probes_and_decodes_with_its_orientation() {
+    // A 1 MiB tEXt chunk (over the 64 KiB passed to the decoder) before
+    // the image data, and an eXIf orientation 6: the probe reads the chunks
+    // before the image data without the text, the decode drops it; both
+    // see the orientation.
+    let (w, h) = (6u32, 4u32);
+    let mut info = png::Info::with_size(w, h);
+    info.color_type = png::ColorType::Rgba;
+    info.bit_depth = png::BitDepth::Eight;
+    let tiff = exif_body(6, false)[6..].to_vec();
+    info.exif_metadata = Some(tiff.into());
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::with_info(&mut bytes, info).unwrap();
+        enc.add_text_chunk("Comment".into(), "x".repeat(1 << 20))
+            .unwrap();
+        let mut writer = enc.write_header().unwrap();
+        let pixels: Vec<u8> = (0..w * h * 4).map(|i| (i * 9) as u8).collect();
+        writer.write_image_data(&pixels).unwrap();
+    }
+    assert!(bytes.len() > 1 << 20);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("text.png");
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(impasto::codec::probe_file(&path, 1 << 20).unwrap(), (h, w));
+    let out = impasto::codec::decode_bytes(&bytes, 1 << 20).unwrap();
+    assert_eq!(out.dimensions(), (h, w));
+}
+
+#[test]
 fn exif_orientation_is_applied_for_all_eight_values() {
     // 3 x 2 blocks of 8 x 8 pixels, each a distinct colour.
     let colours = [

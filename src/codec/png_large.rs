@@ -70,16 +70,21 @@ pub(crate) fn without_large_text(png: &[u8]) -> Result<Option<Vec<u8>>, DecodeEr
 
 /// What a probe's decoder is to see of a PNG file read from its start, by
 /// one walk of the chunk heads before its image data: `Ok(None)`, the file
-/// as it is; the whole file without its large text chunks
-/// ([`without_large_text`]) and without a profile that inflates past its
-/// cap ([`super::png_iccp`]), read only when one of those is there; an
-/// error when its `eXIf` chunk is over [`MAX_EXIF_CHUNK`].
+/// as it is; when it has text chunks over [`MAX_TEXT_CHUNK`] or a profile
+/// that inflates past its cap ([`super::png_iccp`]), its chunks before the
+/// image data without those, then the head of its first `IDAT` (all a probe
+/// reads: the file is not read whole, and a 200 MB text chunk is skipped,
+/// not held); an error when its `eXIf` chunk is over [`MAX_EXIF_CHUNK`].
 pub(crate) fn file_for_probe(
     file: &mut (impl std::io::Read + std::io::Seek),
 ) -> std::io::Result<Result<Option<Vec<u8>>, DecodeError>> {
     use std::io::{Read, SeekFrom};
     let mut at = 8u64;
+    // The chunks to keep (where, whole length), and whether any is dropped.
+    let mut kept: Vec<(u64, u64)> = Vec::new();
     let mut trim = false;
+    // The head of the chunk the walk stopped at (IDAT, IEND), if any.
+    let mut last = None;
     loop {
         file.seek(SeekFrom::Start(at))?;
         let mut head = [0u8; 8];
@@ -89,32 +94,38 @@ pub(crate) fn file_for_probe(
         let len = u64::from(be32(&head));
         let kind = &head[4..8];
         if kind == b"IDAT" || kind == b"IEND" {
+            last = Some(head);
             break;
         }
-        match verdict(kind, len) {
+        let drop = match verdict(kind, len) {
             Err(e) => return Ok(Err(e)),
-            Ok(drop) => trim |= drop,
-        }
-        if kind == b"iCCP" && !trim {
-            let mut chunk = head.to_vec();
-            file.by_ref().take(len + 4).read_to_end(&mut chunk)?;
-            trim = chunk.len() as u64 == len + 12 && super::png_iccp::oversized(&chunk);
+            Ok(drop) => drop,
+        };
+        let drop = drop
+            || kind == b"iCCP" && {
+                let mut chunk = head.to_vec();
+                file.by_ref().take(len + 4).read_to_end(&mut chunk)?;
+                chunk.len() as u64 == len + 12 && super::png_iccp::oversized(&chunk)
+            };
+        if drop {
+            trim = true;
+        } else {
+            kept.push((at, len.saturating_add(12)));
         }
         at = at.saturating_add(12 + len);
     }
     if !trim {
         return Ok(Ok(None));
     }
-    file.seek(SeekFrom::Start(0))?;
-    let mut whole = Vec::new();
-    file.read_to_end(&mut whole)?;
-    let png = match without_large_text(&whole) {
-        Ok(trimmed) => trimmed.unwrap_or(whole),
-        Err(e) => return Ok(Err(e)),
-    };
-    Ok(Ok(Some(
-        super::png_iccp::without_oversized_iccp(&png).map_or(png, |(png, _)| png),
-    )))
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (from, len) in kept {
+        file.seek(SeekFrom::Start(from))?;
+        file.by_ref().take(len).read_to_end(&mut out)?;
+    }
+    if let Some(head) = last {
+        out.extend_from_slice(&head);
+    }
+    Ok(Ok(Some(out)))
 }
 
 #[cfg(test)]
@@ -155,8 +166,10 @@ mod tests {
         ]);
         let want = png(&[ihdr.clone(), small.clone(), idat.clone(), iend.clone()]);
         assert_eq!(without_large_text(&with_big).unwrap(), Some(want.clone()));
+        // The probe gets the chunks before the image data, and IDAT's head.
         let probed = file_for_probe(&mut std::io::Cursor::new(&with_big)).unwrap();
-        assert_eq!(probed.unwrap(), Some(want));
+        let head = png(&[ihdr.clone(), small.clone(), idat[..8].to_vec()]);
+        assert_eq!(probed.unwrap(), Some(head));
         let exif = png(&[
             ihdr.clone(),
             chunk(b"eXIf", MAX_EXIF_CHUNK as usize + 1),
