@@ -414,6 +414,32 @@ fn cache_budgets_given_on_the_command_line_are_the_ones_in_the_metrics() {
     assert_eq!(server.metric("impasto_glyph_cache_budget_bytes"), 123456.0);
 }
 
+#[test]
+fn a_gpu_server_reports_device_recoveries_and_a_cpu_one_no_gpu_series() {
+    let cpu = Server::start(&["--assets", poster_dir().to_str().expect("utf-8")]);
+    let text = String::from_utf8(get(&cpu.url("/metrics")).2).expect("text");
+    assert!(!text.contains("impasto_gpu_"), "{text}");
+    // `--backend gpu` has no breaker (only `auto` has), but replaces a lost
+    // device all the same: its count is there.
+    if let Err(e) = impasto::Renderer::new(impasto::Backend::Gpu) {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and no GPU adapter: {e}"
+        );
+        eprintln!("SKIPPED the GPU server (no adapter): {e}");
+        return;
+    }
+    let gpu = Server::start_on(
+        "gpu",
+        &["--assets", poster_dir().to_str().expect("utf-8")],
+        &[],
+    );
+    assert_eq!(post(&gpu.url("/render"), SMALL, &[]).0, 200);
+    assert_eq!(gpu.metric("impasto_gpu_device_recoveries_total"), 0.0);
+    let text = String::from_utf8(get(&gpu.url("/metrics")).2).expect("text");
+    assert!(!text.contains("impasto_gpu_breaker_state"), "{text}");
+}
+
 #[cfg(unix)]
 #[test]
 fn sigterm_finishes_the_render_in_flight_and_exits_0() {

@@ -27,6 +27,11 @@ impl Server {
 
     /// As [`Server::start`], with environment variables set.
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_on("cpu", args, env)
+    }
+
+    /// As [`Server::start`], on `backend`, with environment variables set.
+    pub fn start_on(backend: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
             .env_remove("IMPASTO_SIGNING_KEY")
             .envs(env.iter().copied())
@@ -35,7 +40,7 @@ impl Server {
                 "--listen",
                 "127.0.0.1:0",
                 "--backend",
-                "cpu",
+                backend,
                 "--no-system-fonts",
             ])
             .args(args)

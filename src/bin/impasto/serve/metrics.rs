@@ -173,7 +173,11 @@ impl Metrics {
         gpu_pool_text(&mut out, renderer);
         gpu_placed_text(&mut out, renderer.gpu_placed_cache_stats());
         gpu_glyph_text(&mut out, renderer.gpu_glyph_atlas_stats());
-        gpu_breaker_text(&mut out, renderer.gpu_breaker(), renderer.gpu_recoveries());
+        gpu_breaker_text(&mut out, renderer.gpu_breaker());
+        // Any GPU renderer replaces a lost device, breaker or not.
+        if renderer.gpu_pool_stats().is_some() {
+            recoveries_text(&mut out, renderer.gpu_recoveries());
+        }
         self.histogram_text(&mut out);
         out
     }
@@ -295,10 +299,10 @@ use caches::{
 /// One unlabelled series: name, type, help, value.
 type Figure = (&'static str, &'static str, &'static str, String);
 
-/// The `Backend::Auto` circuit breaker and device recoveries, when the
-/// renderer has a GPU (no series on the CPU backend). The state is one
-/// gauge per state name, 1 for the current one, as Prometheus enums are.
-fn gpu_breaker_text(out: &mut String, breaker: Option<BreakerStats>, recoveries: u64) {
+/// The `Backend::Auto` circuit breaker, when the renderer has one (a GPU
+/// under `--backend auto`). The state is one gauge per state name, 1 for
+/// the current one, as Prometheus enums are.
+fn gpu_breaker_text(out: &mut String, breaker: Option<BreakerStats>) {
     let Some(b) = breaker else {
         return;
     };
@@ -336,15 +340,22 @@ fn gpu_breaker_text(out: &mut String, breaker: Option<BreakerStats>, recoveries:
             "GPU failures counted by the breaker (loss, out of memory, timeouts).",
             b.gpu_failures,
         ),
-        (
-            "impasto_gpu_device_recoveries_total",
-            "Lost GPU devices replaced by a new one.",
-            recoveries,
-        ),
     ] {
         head(out, name, "counter", help);
         let _ = writeln!(out, "{name} {value}");
     }
+}
+
+/// Lost GPU devices replaced, on any GPU renderer.
+fn recoveries_text(out: &mut String, recoveries: u64) {
+    let name = "impasto_gpu_device_recoveries_total";
+    head(
+        out,
+        name,
+        "counter",
+        "Lost GPU devices replaced by a new one.",
+    );
+    let _ = writeln!(out, "{name} {recoveries}");
 }
 
 /// Writes each unlabelled series: its HELP and TYPE lines, then its value.
@@ -380,7 +391,8 @@ mod tests {
     #[test]
     fn breaker_series_mark_only_the_current_state_and_carry_the_counts() {
         let mut out = String::new();
-        gpu_breaker_text(&mut out, Some(stats(BreakerState::HalfOpen)), 1);
+        gpu_breaker_text(&mut out, Some(stats(BreakerState::HalfOpen)));
+        recoveries_text(&mut out, 1);
         assert!(out.contains("impasto_gpu_breaker_state{state=\"closed\"} 0\n"));
         assert!(out.contains("impasto_gpu_breaker_state{state=\"open\"} 0\n"));
         assert!(out.contains("impasto_gpu_breaker_state{state=\"half_open\"} 1\n"));
@@ -393,7 +405,7 @@ mod tests {
     #[test]
     fn no_breaker_series_without_a_gpu() {
         let mut out = String::new();
-        gpu_breaker_text(&mut out, None, 0);
+        gpu_breaker_text(&mut out, None);
         assert!(out.is_empty());
     }
 }
