@@ -14,6 +14,12 @@ use std::time::Instant;
 use impasto::{Backend, Renderer, Scene};
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan drivers complain on stderr when this is unset (headless
+    // machines), as the `impasto` binary avoids too.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // Single-threaded here, before anything reads the environment.
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let mut output = PathBuf::from("poster.png");
     let mut backend = Backend::Auto;

@@ -17,11 +17,25 @@ use std::process::ExitCode;
 use impasto::{Assets, Backend, Renderer, Template};
 
 fn main() -> ExitCode {
-    let out = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .unwrap_or_else(|| "template-out".into()),
-    );
+    // Mesa's Vulkan drivers complain on stderr when this is unset (headless
+    // machines), as the `impasto` binary avoids too.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // Single-threaded here, before anything reads the environment.
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
+    let mut args = std::env::args().skip(1);
+    let out = match (args.next(), args.next()) {
+        (None, _) => PathBuf::from("template-out"),
+        (Some(flag), None) if flag == "-h" || flag == "--help" => {
+            println!("usage: template [OUTPUT_DIR] (default: template-out)");
+            return ExitCode::SUCCESS;
+        }
+        (Some(dir), None) if !dir.starts_with('-') => PathBuf::from(dir),
+        _ => {
+            eprintln!("usage: template [OUTPUT_DIR] (default: template-out)");
+            return ExitCode::from(2);
+        }
+    };
     match run(&out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -32,13 +46,15 @@ fn main() -> ExitCode {
 }
 
 fn run(out: &std::path::Path) -> Result<(), impasto::Error> {
-    let template = Template::from_path("examples/batch/card.json")?;
+    // The bundled files, wherever the example is run from.
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let template = Template::from_path(examples.join("batch/card.json"))?;
     for v in template.variables() {
         let need = if v.required { "required" } else { "optional" };
         println!("variable {} ({}, {need})", v.name, v.ty.name());
     }
     // One renderer for every row: fonts, glyphs and decoded images are shared.
-    let renderer = Renderer::new(Backend::Auto)?.with_asset_root("examples/poster");
+    let renderer = Renderer::new(Backend::Auto)?.with_asset_root(examples.join("poster"));
     std::fs::create_dir_all(out).map_err(|source| impasto::Error::Io {
         path: out.to_path_buf(),
         source,

@@ -310,12 +310,29 @@ fn an_undeclared_variable_exits_2_before_anything_is_written() {
 }
 
 #[test]
-fn an_animated_template_fails_its_rows_rather_than_writing_one_frame() {
+fn an_animated_template_is_refused_before_any_row_and_an_animating_value_fails_its_row() {
+    // `"animate": true` in the template: every row would fail alike.
     let case = Case::new(&TEMPLATE.replace(
         "\"width\": 48, \"height\": 32,",
         "\"animate\": true, \"width\": 48, \"height\": 32,",
     ));
     case.write("rows.csv", "id,title\na,A\n");
+    let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("canvas: field \"animate\": true: batch writes still images"),
+        "{}",
+        run.stderr
+    );
+    assert!(case.files("out").is_empty());
+    assert!(!case.path("m.jsonl").exists());
+    // Animated by a row's value: that row fails, the others are written.
+    let case = Case::new(&TEMPLATE.replace(
+        "\"width\": 48, \"height\": 32,",
+        "\"animate\": \"{{badge}}\", \"width\": 48, \"height\": 32,",
+    ));
+    case.write("rows.csv", "id,title,badge\na,A,true\nb,B,false\n");
     let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
@@ -323,7 +340,7 @@ fn an_animated_template_fails_its_rows_rather_than_writing_one_frame() {
         "{}",
         run.stderr
     );
-    assert!(case.files("out").is_empty());
+    assert_eq!(case.files("out").keys().collect::<Vec<_>>(), ["b.png"]);
     assert_eq!(case.manifest("m.jsonl")[0]["status"], "failed");
 }
 

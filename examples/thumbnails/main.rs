@@ -45,6 +45,12 @@ fn remove_temp_files_on_signals() {
 fn remove_temp_files_on_signals() {}
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan drivers complain on stderr when this is unset (headless
+    // machines), as the `impasto` binary avoids too.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // Single-threaded here, before anything reads the environment.
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     remove_temp_files_on_signals();
     let terminal = std::io::stderr().is_terminal();

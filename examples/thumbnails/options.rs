@@ -44,8 +44,9 @@ pub struct Args {
     /// fails); the run's peak is at most --jobs times this.
     #[arg(long, default_value_t = impasto::Limits::default().max_render_bytes)]
     pub max_render_bytes: u64,
-    /// How far a JPEG is shrunk in the DCT as it is decoded: fast (the
-    /// pixels drawn), fine (twice them: sharper colour), off (full size).
+    /// How far a JPEG is shrunk in the DCT as it is decoded (k/8, k from 1
+    /// to 6), as for `impasto render`: fast (1.25 times the pixels drawn),
+    /// fine (twice them: closer to the full decode), off (full size).
     #[arg(long, value_enum, default_value_t = ShrinkArg::Fast)]
     pub shrink_on_load: ShrinkArg,
 }
@@ -53,9 +54,11 @@ pub struct Args {
 /// `--shrink-on-load`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ShrinkArg {
-    /// The smallest k/8 that keeps the pixels drawn.
+    /// The smallest k/8 that keeps 1.25 times the pixels it is drawn with
+    /// (close to sharp's default): fastest, softer on photos.
     Fast,
-    /// The smallest k/8 that keeps twice them.
+    /// The smallest k/8 that keeps twice them (as libvips' thumbnail):
+    /// close to the full decode.
     Fine,
     /// Full size.
     Off,

@@ -32,8 +32,9 @@ mod serve;
 /// `impasto schema` prints its JSON Schema.
 ///
 /// Exit status: 0 on success, 2 for bad input (scene, assets, arguments),
-/// 1 for any other failure. Errors are one line on stderr. A failed render
-/// never leaves an output file behind.
+/// 1 for any other failure; `impasto batch` also exits 3 when some rows
+/// failed. Errors are one line on stderr. A failed render never leaves an
+/// output file behind.
 #[derive(Parser, Debug)]
 #[command(name = "impasto", version, about, long_about)]
 struct Cli {
@@ -125,7 +126,8 @@ enum Command {
         #[arg(long, default_value_t = Limits::default().max_render_bytes)]
         max_render_bytes: u64,
         /// Give up (exit 1, no file written) if the render is not done within
-        /// this many seconds.
+        /// this many seconds. The encoder is not started past it, but an
+        /// encode under way runs to its end (AVIF: seconds a megapixel).
         #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
         timeout: Option<std::time::Duration>,
     },

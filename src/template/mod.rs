@@ -220,6 +220,13 @@ impl Template {
         self.variables.iter().find(|v| v.name == name)
     }
 
+    /// Whether every scene bound from this template is animated: its
+    /// `animate` is the literal `true`, not a variable's value. A runner of
+    /// still images can refuse such a template before any row.
+    pub fn always_animates(&self) -> bool {
+        self.doc.get("animate") == Some(&Value::Bool(true))
+    }
+
     /// The declared variable whose name is closest to `name` (at most two
     /// edits away), for a "did you mean" hint on a misspelt name.
     pub fn closest_variable(&self, name: &str) -> Option<&str> {

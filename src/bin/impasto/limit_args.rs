@@ -17,7 +17,8 @@ pub struct LimitArgs {
     #[arg(long, value_name = "PIXELS")]
     pub max_image_pixels: Option<u64>,
     /// Largest image file read, in bytes, refused from its size [default:
-    /// 268435456 (256 MiB); serve: 67108864 (64 MiB), remote images too].
+    /// 268435456 (256 MiB) for render and batch, 67108864 (64 MiB) for serve,
+    /// remote images too].
     #[arg(long, value_name = "BYTES")]
     pub max_image_file_bytes: Option<u64>,
     /// Most layers in a scene [default: 10000].

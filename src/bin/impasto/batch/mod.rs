@@ -129,6 +129,14 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 /// batch could not run.
 pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
     let template = Template::from_path(&args.template)?;
+    if template.always_animates() {
+        // Every row would fail alike: refused before any.
+        return Err(Error::Scene(impasto::SceneError {
+            location: impasto::Location::Canvas,
+            field: Some("animate".into()),
+            message: "true: batch writes still images; render an animation with `impasto render` (.gif, .png or .webp)".into(),
+        }));
+    }
     let pattern = Pattern::new(&args.output, args.quality)?;
     let source = Source::of(&args.data)?;
     let (rows, headers) = source.open()?;
