@@ -17,9 +17,9 @@
 //!   glyph may be a colour one: `TextEngine::may_draw_colour`) and, should
 //!   they together pass four bytes a pixel of the raster, the float raster
 //!   they are flattened into (`crate::text::raster`), and the whole raster
-//!   of one such glyph (1.4 ems a side, four bytes a pixel); a layer with `overflow: shrink` is
-//!   counted at the largest size it can be drawn at (its one line within
-//!   the box height);
+//!   of one such glyph (1.4 ems a side, at the crops' bytes a pixel); a
+//!   layer with `overflow: shrink` is counted at the largest size it can
+//!   be drawn at (its one line within the box height);
 //! - per worker thread, a bounded working set: the band accumulator and a
 //!   scratch row, and for the largest layer one band's window of its
 //!   resample or raster with the resampler's row ring ([`working_set`]),
