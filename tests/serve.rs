@@ -155,6 +155,14 @@ fn bad_scene_is_400_naming_the_layer_and_field() {
         server.metric("impasto_rejections_total{reason=\"bad_input\"}"),
         1.0
     );
+    // An animated scene is refused, not answered with its first frame.
+    let animated = r##"{ "width": 10, "height": 10, "animate": true, "layers": [] }"##;
+    let answer = post(&server.url("/render"), animated, &[]);
+    assert_eq!(answer.0, 400);
+    let body: serde_json::Value = serde_json::from_slice(&answer.2).expect("JSON body");
+    assert_eq!(body["field"], "animate");
+    let message = body["error"].as_str().expect("a message");
+    assert!(message.contains("answers still images"), "{message}");
 }
 
 #[test]

@@ -274,6 +274,14 @@ pub async fn respond(
     if state.draining.load(Ordering::Relaxed) {
         return Err(ServeError::Draining);
     }
+    if scene.animate {
+        // Refused rather than answered with one frame, silently (as batch).
+        return Err(ServeError::Render(impasto::Error::Scene(impasto::SceneError {
+            location: impasto::Location::Canvas,
+            field: Some("animate".into()),
+            message: "true: the service answers still images; render an animation with `impasto render` (.gif, .png or .webp)".into(),
+        })));
+    }
     let remote = remote::has_remote(&scene);
     let local_etag = match remote {
         false => Some(etag(&state, &scene, format, &HashMap::new()).await?),
