@@ -66,9 +66,10 @@ fn has_colour_glyphs(font: &cosmic_text::Font) -> bool {
 impl super::TextEngine {
     /// Whether a glyph of `t` may be drawn in colour: its text has an emoji
     /// shown as one (drawn from the colour emoji font), or its font has
-    /// colour glyphs, or lacks a character (so fallback may take one from
-    /// any font). Otherwise every glyph is an outline's mask, a byte a
-    /// pixel, which the memory estimate counts (`plan::memory`).
+    /// colour glyphs, or lacks a character that a face with colour glyphs
+    /// has (fallback may take it from there). Otherwise every glyph is an
+    /// outline's mask, a byte a pixel, which the memory estimate counts
+    /// (`plan::memory`).
     pub(crate) fn may_draw_colour(&self, t: &TextLayer) -> bool {
         if t.text
             .chars()
@@ -76,12 +77,60 @@ impl super::TextEngine {
         {
             return true;
         }
-        let mut shaper = self.shaper();
-        match super::primary_font(&mut shaper.fonts, t) {
-            Some(font) => has_colour_glyphs(&font) || !super::has_every_char(&font, &t.text),
-            None => true,
+        let missing: Vec<char> = {
+            let mut shaper = self.shaper();
+            match super::primary_font(&mut shaper.fonts, t) {
+                Some(font) if !has_colour_glyphs(&font) => super::lacks(&font, &t.text).collect(),
+                _ => return true,
+            }
+        };
+        if missing.is_empty() {
+            return false;
         }
+        let mut db = self.db();
+        let super::FontDb {
+            db, colour_chars, ..
+        } = &mut *db;
+        let colour = colour_chars.get_or_insert_with(|| colour_code_points(db));
+        missing
+            .iter()
+            .any(|&c| colour.binary_search(&u32::from(c)).is_ok())
     }
+}
+
+/// Every character some face of `db` with colour glyphs (`COLR`, `CBDT`,
+/// `sbix`) maps to a glyph, sorted: a font's table directory and `cmap`
+/// read once (the files are mapped, not copied).
+fn colour_code_points(db: &cosmic_text::fontdb::Database) -> Vec<u32> {
+    let mut out = Vec::new();
+    for face in db.faces() {
+        db.with_face_data(face.id, |data, index| {
+            let Ok(raw) = ttf_parser::RawFace::parse(data, index) else {
+                return;
+            };
+            let colour = [b"COLR", b"CBDT", b"sbix"]
+                .iter()
+                .any(|tag| raw.table(ttf_parser::Tag::from_bytes(tag)).is_some());
+            if !colour {
+                return;
+            }
+            let Ok(face) = ttf_parser::Face::parse(data, index) else {
+                return;
+            };
+            if let Some(cmap) = face.tables().cmap {
+                for subtable in cmap.subtables.into_iter().filter(|s| s.is_unicode()) {
+                    subtable.codepoints(|c| {
+                        if subtable.glyph_index(c).is_some_and(|g| g.0 != 0) {
+                            out.push(c);
+                        }
+                    });
+                }
+            }
+        });
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// `text` cut into byte ranges, each with whether it is an emoji sequence
@@ -160,10 +209,39 @@ mod tests {
         // An emoji shown as one is drawn from the colour emoji font.
         assert!(engine.may_draw_colour(&layer("Sale \u{1F525}", None)));
         assert!(engine.may_draw_colour(&layer("I \u{2764}\u{FE0F} it", None)));
-        // A character Inter lacks goes to fallback, which may take any font;
-        // so does a family that is not loaded.
-        assert!(engine.may_draw_colour(&layer("\u{6F22}", None)));
+        // A character Inter lacks goes to fallback: in colour only where a
+        // face with colour glyphs has it (the bundled fonts have none).
+        assert!(!engine.may_draw_colour(&layer("\u{6F22}", None)));
+        // A family that is not loaded: any font may draw it.
         assert!(engine.may_draw_colour(&layer("Ag", Some("No Such Family"))));
+    }
+
+    #[test]
+    fn fallback_is_colour_only_for_characters_a_colour_font_has() {
+        let engine = super::super::TextEngine::new(super::super::FontOptions::default())
+            .expect("no font folders to fail on");
+        let layer = |text: &str| TextLayer {
+            text: text.into(),
+            ..TextLayer::default()
+        };
+        // 🌡 (an emoji shown as text by default) and 漢: Inter has neither.
+        let (thermometer, han) = (layer("hot \u{1F321}"), layer("\u{6F22}\u{5B57}"));
+        engine.ensure_fonts_for(&thermometer);
+        let has_colour_font = {
+            let db = engine.db();
+            !colour_code_points(&db.db).is_empty()
+        };
+        if !has_colour_font {
+            // .ci/run installs Noto Color Emoji.
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true and no colour emoji font"
+            );
+            eprintln!("SKIPPED: no font with colour glyphs installed");
+            return;
+        }
+        assert!(engine.may_draw_colour(&thermometer));
+        assert!(!engine.may_draw_colour(&han));
     }
 
     #[test]

@@ -143,6 +143,9 @@ struct FontDb {
     system_loaded: bool,
     /// The family names in `db`, sorted.
     families: Vec<String>,
+    /// The characters some face of `db` with colour glyphs has, sorted
+    /// (`TextEngine::may_draw_colour`): found when first asked.
+    colour_chars: Option<Vec<u32>>,
 }
 
 /// One thread's shaping state: a font system made from the engine's font
@@ -246,6 +249,7 @@ impl TextEngine {
                 generation: 0,
                 system_loaded: false,
                 families,
+                colour_chars: None,
             }),
             pool: Mutex::new(Vec::new()),
             glyphs: GlyphCache::new(options.glyph_cache_bytes),
@@ -293,6 +297,7 @@ impl TextEngine {
         db.families = family_names(&db.db);
         db.generation += 1;
         db.system_loaded = true;
+        db.colour_chars = None;
         lock(&self.pool).clear();
     }
 
@@ -480,19 +485,19 @@ fn primary_font(
     fonts.get_font(id, weight)
 }
 
-/// Whether `font` has every character of `text`. Line breaks are not drawn
+/// The characters of `text` that `font` lacks. Line breaks are not drawn
 /// and need no glyph.
-fn has_every_char(font: &cosmic_text::Font, text: &str) -> bool {
+fn lacks<'a>(font: &'a cosmic_text::Font, text: &'a str) -> impl Iterator<Item = char> + 'a {
     let charmap = font.as_swash().charmap();
     text.chars()
         .filter(|&c| !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}'))
-        .all(|c| charmap.map(c) != 0)
+        .filter(move |&c| charmap.map(c) == 0)
 }
 
 /// Whether the font cosmic-text picks for `t` is loaded and has every
 /// character of its text, so that shaping needs no fallback.
 fn covers(fonts: &mut FontSystem, t: &TextLayer) -> bool {
-    primary_font(fonts, t).is_some_and(|font| has_every_char(&font, &t.text))
+    primary_font(fonts, t).is_some_and(|font| lacks(&font, &t.text).next().is_none())
 }
 
 #[cfg(test)]
