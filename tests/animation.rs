@@ -609,4 +609,13 @@ fn a_gif_extension_of_an_unknown_label_is_skipped_as_the_specification_asks() {
         codec::decode_bytes(&odd, u64::MAX).unwrap(),
         codec::decode_bytes(&gif, u64::MAX).unwrap()
     );
+    // The probe (the layout's size, the decode's predicted memory) reads
+    // it too: through `image`'s GIF decoder it failed, and the decode went
+    // uncounted.
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("odd.gif");
+    std::fs::write(&path, &odd).unwrap();
+    assert_eq!(codec::probe_file(&path, 1 << 20).unwrap(), (40, 30));
+    let e = codec::probe_file(&path, 1199).unwrap_err();
+    assert!(e.0.contains("over the limit of 1199 pixels"), "{e}");
 }

@@ -33,8 +33,9 @@ fn options(max_pixels: u64, skip: bool) -> gif::DecodeOptions {
     // An extension of a label the decoder does not know (a vendor's
     // application data, say) is skipped over its sub-blocks, as the GIF89a
     // specification asks and as browsers and Pillow do; by default the
-    // crate refuses the file. This also reads a stray byte between blocks
-    // as such an extension rather than failing there.
+    // crate refuses the file. (The option also lets the crate read a stray
+    // byte between blocks as the start of such an extension, which mostly
+    // ends in a refusal all the same: Pillow skips such bytes.)
     o.allow_unknown_blocks(true);
     o
 }

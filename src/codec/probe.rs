@@ -57,6 +57,25 @@ pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, Decod
     let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
     let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
     super::check_head(&head[..n], format, max_pixels)?;
+    // A GIF's size is its logical screen's, in its first ten bytes: what
+    // its decode (`gif::decode`, which skips extensions of unknown labels)
+    // composites onto. `image`'s GIF decoder refuses such an extension, so
+    // a probe through it failed where the decode succeeds, and the decode
+    // went uncounted.
+    if let (image::ImageFormat::Gif, Some(&[w0, w1, h0, h1])) = (format, head[..n].get(6..10)) {
+        let raw = (
+            u32::from(u16::from_le_bytes([w0, w1])),
+            u32::from(u16::from_le_bytes([h0, h1])),
+        );
+        super::check_size(raw, max_pixels)?;
+        return Ok(Probed {
+            format,
+            raw,
+            orientation: image::metadata::Orientation::NoTransforms,
+            colour: image::ColorType::Rgba8,
+            head: head[..n].to_vec(),
+        });
+    }
     // As `decode_file` says it (the decoder reads the side as 0).
     if let Some(side) = super::webp::side_misread(&head[..n]) {
         return Err(super::webp::misread_error(side));
