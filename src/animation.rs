@@ -22,6 +22,7 @@ use image::RgbaImage;
 use crate::asset_files::resolve_asset;
 use crate::codec::{self, AnimationFormat, Delay, Loop};
 use crate::error::{Error, Location};
+use crate::scene::quoted;
 use crate::scene::{LayerKind, Scene};
 use crate::{Assets, RenderOptions, Renderer};
 
@@ -359,7 +360,7 @@ impl Renderer {
             if let Some(frame) = il.frame {
                 // Pinned to a frame: decoded once, the same on every frame.
                 let image = crate::asset_files::decode_frame(&path, frame, &limits)
-                    .map_err(|(field, m)| fail(field, format!("{:?}: {m}", il.src)))?;
+                    .map_err(|(field, m)| fail(field, format!("{}: {m}", quoted(&il.src))))?;
                 let key = format!("\u{1}frame/{index}");
                 assets.insert(key.clone(), image.image);
                 il.src = key;
@@ -371,9 +372,9 @@ impl Renderer {
                 continue;
             }
             let bytes = read_limited(&path, limits.max_image_file_bytes)
-                .map_err(|m| fail("src", format!("{:?}: {m}", il.src)))?;
+                .map_err(|m| fail("src", format!("{}: {m}", quoted(&il.src))))?;
             let info = codec::probe_animation(&bytes, &limits)
-                .map_err(|e| fail("src", format!("{:?}: {}", il.src, e.0)))?;
+                .map_err(|e| fail("src", format!("{}: {}", quoted(&il.src), e.0)))?;
             if !info.is_animated() {
                 continue;
             }
@@ -391,8 +392,8 @@ impl Renderer {
                 .saturating_add(output_frames.saturating_mul(frame_bytes((scene_w, scene_h))));
             if needed > limits.max_render_bytes {
                 let message = format!(
-                    "{:?}: its {} frames of {}x{}, decoded, and as many frames of the canvas would need about {} of memory, over the limit of {} (max_render_bytes)",
-                    il.src,
+                    "{}: its {} frames of {}x{}, decoded, and as many frames of the canvas would need about {} of memory, over the limit of {} (max_render_bytes)",
+                    quoted(&il.src),
                     info.frames,
                     info.size.0,
                     info.size.1,
@@ -413,7 +414,7 @@ impl Renderer {
                 ));
             }
             let anim = codec::decode_animation(&bytes, &limits, None)
-                .map_err(|e| fail("src", format!("{:?}: {}", il.src, e.0)))?;
+                .map_err(|e| fail("src", format!("{}: {}", quoted(&il.src), e.0)))?;
             by_path.insert(path, sources.len());
             sources.push(Source {
                 anim,

@@ -22,6 +22,7 @@ use crate::error::{Error, Location};
 use crate::plan::geometry::place_image;
 use crate::plan::image::{RowsRead, SourceGeometry};
 use crate::renderer::Limits;
+use crate::scene::quoted;
 use crate::scene::{Filter, LayerKind, Scene};
 use crate::shrink::{self, Pick, ShrinkOnLoad, SourceImage, SourceKey};
 use crate::text::TextEngine;
@@ -276,14 +277,14 @@ impl Assets {
                     return Err(Error::scene(
                         loc(index),
                         Some("src"),
-                        format!("{:?}: image is {}x{} = {pixels} pixels, over the limit of {max_pixels} pixels (max_image_pixels)", il.src, img.width(), img.height()),
+                        format!("{}: image is {}x{} = {pixels} pixels, over the limit of {max_pixels} pixels (max_image_pixels)", quoted(&il.src), img.width(), img.height()),
                     ));
                 }
                 if pixels == 0 {
                     return Err(Error::scene(
                         loc(index),
                         Some("src"),
-                        format!("{:?}: image has no pixels", il.src),
+                        format!("{}: image has no pixels", quoted(&il.src)),
                     ));
                 }
                 if il.frame.unwrap_or(0) > 0 {
@@ -291,8 +292,8 @@ impl Assets {
                         loc(index),
                         Some("frame"),
                         format!(
-                            "{:?} is a still image in memory: it has only frame 0",
-                            il.src
+                            "{} is a still image in memory: it has only frame 0",
+                            quoted(&il.src)
                         ),
                     ));
                 }
@@ -352,12 +353,16 @@ impl Assets {
                 return Err(Error::scene(
                     loc(layers[0]),
                     Some("src"),
-                    format!("{src:?}: {over}"),
+                    format!("{}: {over}", quoted(src)),
                 ));
             }
             if !layers.iter().any(|&i| on_canvas(i)) {
                 codec::probe_file_format(path, max_pixels).map_err(|e| {
-                    Error::scene(loc(layers[0]), Some("src"), format!("{src:?}: {}", e.0))
+                    Error::scene(
+                        loc(layers[0]),
+                        Some("src"),
+                        format!("{}: {}", quoted(src), e.0),
+                    )
                 })?;
                 decoded.push(None);
                 continue;
@@ -381,7 +386,7 @@ impl Assets {
             let img = match todo {
                 ToDecode::Frame(frame) => {
                     decode_frame(path, frame, limits).map_err(|(field, m)| {
-                        Error::scene(loc(layers[0]), Some(field), format!("{src:?}: {m}"))
+                        Error::scene(loc(layers[0]), Some(field), format!("{}: {m}", quoted(src)))
                     })
                 }
                 ToDecode::File(miss) => cache
@@ -389,7 +394,11 @@ impl Assets {
                         shrink::decode_file(path, (max_pixels, limits.max_image_file_bytes), choose)
                     })
                     .map_err(|e| {
-                        Error::scene(loc(layers[0]), Some("src"), format!("{src:?}: {}", e.0))
+                        Error::scene(
+                            loc(layers[0]),
+                            Some("src"),
+                            format!("{}: {}", quoted(src), e.0),
+                        )
                     }),
             }?;
             Ok((k, img))
@@ -414,11 +423,13 @@ impl Assets {
             let (need, limit) = crate::plan::memory::over(total, budget);
             let message = match peak {
                 Some(peak) => format!(
-                    "{src:?}: decoding it needs about {} of memory at its peak (the file, the decoder's buffers and its pixels), which with the scene's other images and canvas comes to about {need}, over the limit of {limit} (max_render_bytes)",
+                    "{}: decoding it needs about {} of memory at its peak (the file, the decoder's buffers and its pixels), which with the scene's other images and canvas comes to about {need}, over the limit of {limit} (max_render_bytes)",
+                    quoted(src),
                     mib(peak),
                 ),
                 None => format!(
-                    "{src:?}: decoded, it brings the scene's images and canvas to about {need} of memory, over the limit of {limit} (max_render_bytes)",
+                    "{}: decoded, it brings the scene's images and canvas to about {need} of memory, over the limit of {limit} (max_render_bytes)",
+                    quoted(src),
                 ),
             };
             Error::over_memory(loc(layers[0]), Some("src"), message, total, budget)

@@ -78,11 +78,12 @@ impl Color {
     pub fn parse_hex(s: &str) -> Result<Color, String> {
         if !s.starts_with('#') {
             return Err(format!(
-                "{s:?} is not a colour: expected \"#rgb\", \"#rgba\", \"#rrggbb\" or \"#rrggbbaa\""
+                "{} is not a colour: expected \"#rgb\", \"#rgba\", \"#rrggbb\" or \"#rrggbbaa\"",
+                crate::scene::quoted(s)
             ));
         }
         parse_hex_bytes(s.as_bytes()).ok_or_else(|| {
-            format!("{s:?} is not a colour: expected \"#rgb\", \"#rgba\", \"#rrggbb\" or \"#rrggbbaa\" with hex digits")
+            format!("{} is not a colour: expected \"#rgb\", \"#rgba\", \"#rrggbb\" or \"#rrggbbaa\" with hex digits", crate::scene::quoted(s))
         })
     }
 

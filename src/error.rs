@@ -52,10 +52,14 @@ pub struct SceneError {
 impl fmt::Display for SceneError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.field {
+            // The field as a JSON string: an unknown key from the input may
+            // hold a quote or an invisible character.
             Some(field) => write!(
                 f,
-                "{}: field \"{}\": {}",
-                self.location, field, self.message
+                "{}: field {}: {}",
+                self.location,
+                crate::scene::quoted(field),
+                self.message
             ),
             None => write!(f, "{}: {}", self.location, self.message),
         }

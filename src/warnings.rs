@@ -89,13 +89,15 @@ impl fmt::Display for Warning {
                     .collect();
                 write!(
                     f,
-                    "layer {layer} (text): field \"text\": no available font has {} (family {family:?}); drawn as empty boxes",
-                    listed.join(", ")
+                    "layer {layer} (text): field \"text\": no available font has {} (family {}); drawn as empty boxes",
+                    listed.join(", "),
+                    crate::scene::quoted(family)
                 )
             }
             Warning::ColourProfileIgnored { layer, src, reason } => write!(
                 f,
-                "layer {layer} (image): field \"src\": {src:?}: colour profile ignored{}: {reason}",
+                "layer {layer} (image): field \"src\": {}: colour profile ignored{}: {reason}",
+                crate::scene::quoted(src),
                 crate::codec::taken_as(reason)
             ),
         }

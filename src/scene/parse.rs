@@ -221,8 +221,13 @@ fn layer_type(index: usize, map: &Map<String, Value>) -> Result<LayerType, Error
         _ => None,
     };
     found.ok_or_else(|| {
+        // A string as every name is quoted; another value as JSON writes it.
+        let shown = match v {
+            Value::String(s) => super::quoted(s).to_string(),
+            other => other.to_string(),
+        };
         err(format!(
-            "{v} is not a layer type: expected {}",
+            "{shown} is not a layer type: expected {}",
             expected::<LayerType>()
         ))
     })
@@ -478,6 +483,18 @@ mod tests {
             (
                 r#"{"type": "image", "src": "a.png", "fit": "cover\u200b"}"#,
                 r#"field "fit": "cover\u200b" is not a fit"#,
+            ),
+            (
+                r##"{"type": "rect", "color": "#fff", "a\"b\u200b": 1}"##,
+                r#"field "a\"b\u200b": unknown field"#,
+            ),
+            (
+                r#"{"type": "re\u200bct"}"#,
+                r#"field "type": "re\u200bct" is not a layer type"#,
+            ),
+            (
+                r##"{"type": "rect", "color": "#fff\u200b"}"##,
+                r##"field "color": "#fff\u200b" is not a colour"##,
             ),
             (
                 r#"{"type": "image", "src": "a.png", "fitt": "cover"}"#,

@@ -385,7 +385,8 @@ impl TextEngine {
             },
             Some("font"),
             format!(
-                "family {name:?} not found; searched {}",
+                "family {} not found; searched {}",
+                crate::scene::quoted(name),
                 searched.join(", ")
             ),
         ))
