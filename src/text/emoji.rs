@@ -10,14 +10,14 @@ use cosmic_text::FontSystem;
 use crate::scene::TextLayer;
 
 /// VARIATION SELECTOR-16: the character before it is shown as an emoji.
-pub(super) const EMOJI_PRESENTATION: char = '\u{FE0F}';
+const EMOJI_PRESENTATION: char = '\u{FE0F}';
 
 /// VARIATION SELECTOR-15: the character before it is shown as text.
 const TEXT_PRESENTATION: char = '\u{FE0E}';
 
 /// Whether `c` is shown as an emoji unless U+FE0E asks for text
 /// (Unicode's `Emoji_Presentation=Yes`: 😀, 👍, regional indicators).
-pub(super) fn emoji_by_default(c: char) -> bool {
+fn emoji_by_default(c: char) -> bool {
     use unicode_properties::emoji::{EmojiStatus, UnicodeEmoji};
     matches!(
         c.emoji_status(),
@@ -53,12 +53,23 @@ fn is_colour_emoji_family(family: &str) -> bool {
         )
 }
 
+/// Whether `text` has a character shown as an emoji: one followed by
+/// U+FE0F, or an emoji by default (then drawn from a colour emoji font).
+pub(super) fn shows_emoji(text: &str) -> bool {
+    text.chars()
+        .any(|c| c == EMOJI_PRESENTATION || emoji_by_default(c))
+}
+
+/// The tables of glyphs drawn in colour: layered outlines (`COLR`) and
+/// colour bitmaps (`CBDT`, `sbix`).
+const COLOUR_TABLES: [&[u8; 4]; 3] = [b"COLR", b"CBDT", b"sbix"];
+
 /// Whether `font` has colour glyphs that swash draws in colour (four bytes
 /// a pixel, where an outline's mask is one): layered outlines (`COLR`) or
 /// colour bitmaps (`CBDT`, `sbix`).
 fn has_colour_glyphs(font: &cosmic_text::Font) -> bool {
     let font = font.as_swash();
-    [b"COLR", b"CBDT", b"sbix"]
+    COLOUR_TABLES
         .iter()
         .any(|tag| font.table(u32::from_be_bytes(**tag)).is_some())
 }
@@ -71,10 +82,7 @@ impl super::TextEngine {
     /// outline's mask, a byte a pixel, which the memory estimate counts
     /// (`plan::memory`).
     pub(crate) fn may_draw_colour(&self, t: &TextLayer) -> bool {
-        if t.text
-            .chars()
-            .any(|c| c == EMOJI_PRESENTATION || emoji_by_default(c))
-        {
+        if shows_emoji(&t.text) {
             return true;
         }
         let missing: Vec<char> = {
@@ -108,7 +116,7 @@ fn colour_code_points(db: &cosmic_text::fontdb::Database) -> Vec<u32> {
             let Ok(raw) = ttf_parser::RawFace::parse(data, index) else {
                 return;
             };
-            let colour = [b"COLR", b"CBDT", b"sbix"]
+            let colour = COLOUR_TABLES
                 .iter()
                 .any(|tag| raw.table(ttf_parser::Tag::from_bytes(tag)).is_some());
             if !colour {

@@ -28,7 +28,7 @@ use cosmic_text::{
 };
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::emoji::{emoji_by_default, emoji_family, emoji_spans, EMOJI_PRESENTATION};
+use super::emoji::{emoji_family, emoji_spans, shows_emoji};
 use super::DEFAULT_FAMILY;
 use crate::cancel::Stop;
 use crate::plan::geometry::BoxGeometry;
@@ -507,11 +507,7 @@ fn shape(
     // emoji by default, as "😀") is drawn from a colour emoji font when
     // there is one: fallback alone takes the first font that has it, often
     // a text font's black outline.
-    let emoji = text
-        .chars()
-        .any(|c| c == EMOJI_PRESENTATION || emoji_by_default(c))
-        .then(|| emoji_family(fonts))
-        .flatten();
+    let emoji = shows_emoji(text).then(|| emoji_family(fonts)).flatten();
     match emoji {
         Some(family) => {
             let colour = attrs.clone().family(Family::Name(&family));

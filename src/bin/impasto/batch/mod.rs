@@ -127,6 +127,10 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 /// Runs the batch: exit 0 when every row was written or skipped, 3 when
 /// some failed; an `Err` (exit 2 for bad input, 1 otherwise) when the
 /// batch could not run.
+/// Why batch refuses an animated scene, the template's or a row's.
+pub(crate) const STILLS_ONLY: &str =
+    "batch writes still images; render an animation with `impasto render` (.gif, .png or .webp)";
+
 pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
     let template = Template::from_path(&args.template)?;
     if template.always_animates() {
@@ -134,7 +138,7 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
         return Err(Error::Scene(impasto::SceneError {
             location: impasto::Location::Canvas,
             field: Some("animate".into()),
-            message: "true: batch writes still images; render an animation with `impasto render` (.gif, .png or .webp)".into(),
+            message: format!("true: {STILLS_ONLY}"),
         }));
     }
     let pattern = Pattern::new(&args.output, args.quality)?;

@@ -415,7 +415,7 @@ fn render(ctx: &Context<'_>, job: Job, scene: Result<impasto::Scene, Error>) -> 
             // Refused rather than written as one frame, silently.
             return Err(Error::Unsupported {
                 location: impasto::Location::Canvas,
-                message: "\"animate\": true: batch writes still images; render an animation with `impasto render` (.gif, .png or .webp)".into(),
+                message: format!("\"animate\": true: {}", super::STILLS_ONLY),
             });
         }
         create_folder(&job)?;
