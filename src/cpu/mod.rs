@@ -161,12 +161,18 @@ pub(crate) fn render_cached(
     let space = plan.space;
     let (w, h) = (plan.width, plan.height);
     let mut prepared: Vec<Prepared<'_>> = Vec::with_capacity(plan.layers.len());
+    // The glyph images the text layers share with the glyph cache, held
+    // until the render ends.
+    let mut shared = plan.resolved.text.as_ref().map_or_else(
+        || crate::text::SharedGlyphs::new(0),
+        |engine| engine.shared_glyphs(),
+    );
     for (i, layer) in plan.layers.iter().enumerate() {
         stop.check()?;
         let cached = placed.as_mut().and_then(|p| p.take(i));
         prepared.push(Prepared {
             layer,
-            painter: painter(layer, plan, cached, stop),
+            painter: painter(layer, plan, cached, stop, &mut shared),
         });
     }
     let background = plan.background;
@@ -211,13 +217,15 @@ pub(crate) fn render_cached(
 }
 
 /// The CPU painter of a planned layer: how its images are resampled and
-/// its text laid out (glyphs rasterized once, painted per window); `cached`
-/// is its use of the resampled-image cache.
+/// its text laid out (glyphs rasterized once, painted per window, images
+/// shared with the glyph cache while `shared` has room); `cached` is its
+/// use of the resampled-image cache.
 fn painter<'p>(
     layer: &'p PlannedLayer<'p>,
     plan: &Plan<'_>,
     cached: Option<placed::Use>,
     stop: &Stop<'_>,
+    shared: &mut crate::text::SharedGlyphs,
 ) -> Painter<'p> {
     let space = plan.space;
     match &layer.paint {
@@ -246,7 +254,7 @@ fn painter<'p>(
                 nearest: *nearest,
             },
         },
-        Paint::Text { .. } => match layer.text_glyphs(plan, stop) {
+        Paint::Text { .. } => match layer.text_glyphs(plan, stop, shared) {
             Some(g) => Painter::Placed {
                 placed: [g.origin.0, g.origin.1, g.width as f64, g.height as f64],
                 src: Source::Text(g),

@@ -11,15 +11,10 @@
 //!   format is known, what its encoder holds besides: [`encoder_part`]);
 //! - the decoded sources (each distinct image once);
 //! - per layer, what it keeps for the whole render: its resampling weights,
-//!   and for text its glyph list, plus, when its size allows glyphs too
-//!   large for the glyph cache to keep, their crops (each counted at 2 ems
-//!   a side clipped to the layer's raster, a byte a pixel, or four when a
-//!   glyph may be a colour one: `TextEngine::may_draw_colour`) and, should
-//!   they together pass four bytes a pixel of the raster, the float raster
-//!   they are flattened into (`crate::text::raster`), and the whole raster
-//!   of one such glyph (1.4 ems a side, at the crops' bytes a pixel); a
-//!   layer with `overflow: shrink` is counted at the largest size it can
-//!   be drawn at (its one line within the box height);
+//!   and for text its glyph list and the crops of glyphs it does not share
+//!   with the glyph cache, with the float raster they may be flattened
+//!   into; and the glyph images the render shares with the cache, each
+//!   once ([`super::text_memory`]);
 //! - per worker thread, a bounded working set: the band accumulator and a
 //!   scratch row, and for the largest layer one band's window of its
 //!   resample or raster with the resampler's row ring ([`working_set`]),
@@ -60,10 +55,6 @@ pub(crate) const KEPT_SLOT_BYTES: u64 = 256;
 
 /// Bytes per pixel of the compositor's `f32` rows and windows.
 const F32X4: u64 = 16;
-
-/// Bytes a text layer keeps per character (its placed glyph, with slack
-/// for the list's growth).
-const TEXT_PER_CHAR: u64 = 256;
 
 /// A render's estimated peak memory and what it is made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,15 +188,21 @@ pub(crate) fn estimate(
                 sources += image.as_raw().len() as u64;
             }
         }
-        kept = kept.saturating_add(kept_bytes(plan, layer));
+        kept = kept.saturating_add(kept_bytes(layer));
         largest_window = largest_window.max(working_set(layer));
     }
     if sources > 0 {
         parts.push(("decoded images".to_string(), sources));
     }
+    let text = super::text_memory::estimate(plan);
+    let kept = kept.saturating_add(text.layers);
     if kept > 0 {
         let what = "layers' weights and glyphs".to_string();
         parts.push((what, kept));
+    }
+    if text.images > 0 {
+        let what = "glyph images (shared with the glyph cache)".to_string();
+        parts.push((what, text.images));
     }
     // The band accumulator and a scratch row, the largest layer window,
     // the rings kept from band to band and a slot per layer for them.
@@ -227,66 +224,14 @@ fn weights_bytes(w: &AxisWeights) -> u64 {
     (w.weights.len() + w.start.len()) as u64 * 4
 }
 
-/// What a layer keeps for the whole render: its weights, or its glyphs.
-fn kept_bytes(plan: &Plan<'_>, layer: &PlannedLayer<'_>) -> u64 {
+/// What an image layer keeps for the whole render: its weights (text
+/// layers: [`super::text_memory`]).
+fn kept_bytes(layer: &PlannedLayer<'_>) -> u64 {
     match &layer.paint {
         Paint::Image {
             sampling: Sampling::Grid { xw, yw, .. } | Sampling::Placed { xw, yw, .. },
             ..
         } => weights_bytes(xw) + weights_bytes(yw),
-        Paint::Text {
-            layer: box_layer,
-            text,
-        } => {
-            let glyphs = text.text.chars().count() as u64 * TEXT_PER_CHAR;
-            // A shrinking layer is counted at the largest size it can be
-            // drawn at, not the size it starts from.
-            let size = crate::text::largest_size(box_layer, text);
-            // A glyph of this size may be too large for the cache: its
-            // crop to the raster is kept instead, a byte a pixel for an
-            // outline's mask, four for a colour glyph.
-            let side = 1.5 * size;
-            let glyph_pixels = (side * side).min(u64::MAX as f64) as u64;
-            let engine = plan.resolved.text.as_ref();
-            let big = engine.is_some_and(|t| !t.keeps_glyph(glyph_pixels));
-            if !big {
-                return glyphs;
-            }
-            let bytes_per_pixel = match engine {
-                Some(t) if !t.may_draw_colour(text) => 1,
-                _ => 4,
-            };
-            let crops = match crate::text::raster_rect(&layer.geom, (plan.width, plan.height)) {
-                Some([x0, y0, x1, y1]) => {
-                    let (w, h) = ((x1 - x0) as u32, (y1 - y0) as u32);
-                    // Each crop is the glyph's image clipped to the raster,
-                    // counted at 2 ems a side (ink past the em box: a
-                    // reviewer's DejaVu "‱" is 1.63 ems wide); blanks and
-                    // characters not drawn make none.
-                    let reach = (2.0 * size).min(u32::MAX as f64) as u64;
-                    let clipped = |n: u32| reach.min(u64::from(n));
-                    let per_glyph = clipped(w) * clipped(h) * bytes_per_pixel;
-                    let drawn = text
-                        .text
-                        .chars()
-                        .filter(|&c| !c.is_whitespace() && !c.is_control())
-                        .count() as u64;
-                    crate::text::crops_held_at_most(drawn, per_glyph, w, h)
-                }
-                None => 0,
-            };
-            // Such a glyph is rasterized whole before it is cropped: about
-            // its em square, and for a colour (emoji) glyph, four bytes a
-            // pixel and what scaling a colour bitmap holds besides: 1.4 ems
-            // a side in all (a reviewer's emoji at size 2000 on 200x200 took
-            // 28.6 MiB of RSS against the 23.6 MiB 1.2 ems gave; at 3000,
-            // 60.7 against 51.1; at 8000, 365 against 353). An outline's
-            // mask is a byte a pixel ("W" at size 10,000: 97 MB of RSS in
-            // all, the estimate 187 MiB).
-            let em = (1.4 * size).min(u32::MAX as f64) as u64;
-            let raster = em.saturating_mul(em).saturating_mul(bytes_per_pixel);
-            glyphs + crops + raster
-        }
         _ => 0,
     }
 }

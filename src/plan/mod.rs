@@ -13,6 +13,7 @@
 pub(crate) mod geometry;
 pub(crate) mod image;
 pub(crate) mod memory;
+mod text_memory;
 pub(crate) mod weights;
 pub(crate) mod weights_cache;
 
@@ -24,7 +25,7 @@ use crate::assets::Resolved;
 use crate::blend::BlendMode;
 use crate::color::BlendSpace;
 use crate::scene::{Layer, LayerKind, Scene, Stop, TextLayer};
-use crate::text::{TextGlyphs, TextRaster};
+use crate::text::{SharedGlyphs, TextGlyphs, TextRaster};
 use geometry::{BoxGeometry, LinearRamp, RadialRamp};
 pub(crate) use image::Sampling;
 
@@ -163,12 +164,14 @@ impl PlannedLayer<'_> {
 
 impl PlannedLayer<'_> {
     /// A text layer laid out and its glyphs rasterized, for the CPU to paint
-    /// window by window ([`TextGlyphs::paint`]). `None` for other paints or
-    /// when nothing is visible.
+    /// window by window ([`TextGlyphs::paint`]), sharing glyph images with
+    /// the glyph cache while `shared` (one for the render) has room. `None`
+    /// for other paints or when nothing is visible.
     pub fn text_glyphs(
         &self,
         plan: &Plan<'_>,
         stop: &crate::cancel::Stop<'_>,
+        shared: &mut SharedGlyphs,
     ) -> Option<TextGlyphs> {
         let Paint::Text { layer, text } = &self.paint else {
             return None;
@@ -181,6 +184,7 @@ impl PlannedLayer<'_> {
             plan.space,
             (plan.width, plan.height),
             stop,
+            shared,
         )
     }
 }

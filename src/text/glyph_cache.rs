@@ -1,7 +1,7 @@
 //! Glyph images shared by every thread of a renderer: looked up under a
 //! short lock, rasterized on a miss outside it (with the calling thread's
 //! own swash scaler, so threads rasterize in parallel), and kept within a
-//! byte budget.
+//! byte budget; and what one render shares of them ([`SharedGlyphs`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -90,12 +90,66 @@ impl GlyphCache {
 
     /// Whether a glyph image of `bytes` bytes is small enough to be kept.
     pub fn keeps(&self, bytes: u64) -> bool {
-        bytes <= self.budget / LARGEST_KEPT_GLYPH_SHARE
+        bytes <= self.largest_kept()
+    }
+
+    /// The bytes of the largest glyph image kept.
+    pub fn largest_kept(&self) -> u64 {
+        self.budget / LARGEST_KEPT_GLYPH_SHARE
+    }
+
+    /// The most bytes of glyph images it holds.
+    pub fn budget(&self) -> u64 {
+        self.budget
     }
 
     /// Glyphs held (blanks included) and their bytes.
     pub fn stats(&self) -> (usize, u64) {
         let held = self.held();
         (held.images.len(), held.bytes)
+    }
+}
+
+/// The glyph images a render shares with the glyph cache: each held once
+/// until the render ends, at most `cap` bytes of them (the cache's budget);
+/// a glyph past it is held as its crop (`crate::plan::memory` counts on
+/// this bound).
+pub(crate) struct SharedGlyphs {
+    /// By address: held here, an image's address is not reused.
+    held: HashMap<*const SwashImage, Arc<SwashImage>>,
+    bytes: u64,
+    cap: u64,
+}
+
+impl SharedGlyphs {
+    /// Room for `cap` bytes of images.
+    pub fn new(cap: u64) -> SharedGlyphs {
+        SharedGlyphs {
+            held: HashMap::new(),
+            bytes: 0,
+            cap,
+        }
+    }
+
+    /// Whether `image` may be shared: it is held already, or there is room
+    /// for it (then it is held).
+    pub fn share(&mut self, image: &Arc<SwashImage>) -> bool {
+        let key = Arc::as_ptr(image);
+        if self.held.contains_key(&key) {
+            return true;
+        }
+        let size = image.data.len() as u64;
+        if self.bytes + size > self.cap {
+            return false;
+        }
+        self.bytes += size;
+        self.held.insert(key, image.clone());
+        true
+    }
+
+    /// The bytes of images held.
+    #[cfg(test)]
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
 }

@@ -41,6 +41,7 @@ mod raster;
 
 use glyph_cache::GlyphCache;
 
+pub(crate) use glyph_cache::SharedGlyphs;
 pub(crate) use layout::{largest_size, plan, raster_rect, FittedAhead};
 pub(crate) use raster::crops_held_at_most;
 pub(crate) use raster::TextGlyphs;
@@ -206,10 +207,18 @@ pub(crate) struct TextRaster {
 }
 
 impl TextEngine {
-    /// Whether the glyph cache keeps a glyph image of `bytes` bytes (a
-    /// larger one is held by a render only as its crop to the raster).
-    pub(crate) fn keeps_glyph(&self, bytes: u64) -> bool {
-        self.glyphs.keeps(bytes)
+    /// The bytes of the largest glyph image the glyph cache keeps (a larger
+    /// one is held by a render only as its crop to the raster), and the
+    /// most it holds in all (which is also the most a render shares with
+    /// it: [`TextEngine::shared_glyphs`]).
+    pub(crate) fn glyph_cache_limits(&self) -> (u64, u64) {
+        (self.glyphs.largest_kept(), self.glyphs.budget())
+    }
+
+    /// What one render shares with the glyph cache: at most its budget of
+    /// glyph images.
+    pub(crate) fn shared_glyphs(&self) -> SharedGlyphs {
+        SharedGlyphs::new(self.glyphs.budget())
     }
 
     /// The bundled fonts alone (no folders, no system fonts), for tests.

@@ -6,20 +6,25 @@
 //! where they land), then any window of its raster is painted on demand
 //! ([`TextGlyphs::paint`]), so the compositor streams a text layer through
 //! its bands without a layer-sized raster. Glyph images come from the
-//! renderer's glyph cache and are shared; a glyph too large for the cache to
-//! keep is held only as its crop to the raster; once the crops held reach
-//! four bytes a pixel of the raster (glyphs of thousands of pixels, each
-//! covering most of it), those painted so far are flattened into a float
-//! raster under the rest ([`TextGlyphs::paint`] starts from it), so a
-//! layer holds at most that raster and that much in crops, whatever its
-//! number of glyphs. Flattening composites the same glyphs in the same
-//! order as painting does, so the pixels are the same to the bit.
+//! renderer's glyph cache and are shared, up to the glyph cache's budget
+//! of them for the whole render ([`SharedGlyphs`]: a reviewer's 1,171
+//! distinct emoji at size 400, all shared, held 1.2 GB); a glyph too large
+//! for the cache to keep, or past that budget, is held only as its crop to
+//! the raster. Once the crops held reach four bytes a pixel of the raster
+//! (glyphs of thousands of pixels, each covering most of it, or hundreds
+//! of distinct emoji piled up), those placed so far are flattened into a
+//! float raster under the rest ([`TextGlyphs::paint`] starts from it) and
+//! dropped, so a layer holds at most that raster and that much in crops,
+//! whatever its number of glyphs. Flattening composites the same glyphs in
+//! the same order as painting does, so the pixels are the same to the
+//! bit.
 
 use std::ops::Range;
 use std::sync::Arc;
 
 use cosmic_text::{SwashContent, SwashImage};
 
+use super::glyph_cache::SharedGlyphs;
 use super::{TextEngine, TextRaster};
 use crate::blend::{composite, BlendMode};
 use crate::cancel::Stop;
@@ -97,7 +102,9 @@ impl TextEngine {
         (canvas_w, canvas_h): (u32, u32),
         stop: &Stop<'_>,
     ) -> Option<TextRaster> {
-        let glyphs = self.glyphs(layer, t, geom, space, (canvas_w, canvas_h), stop)?;
+        let canvas = (canvas_w, canvas_h);
+        let mut shared = self.shared_glyphs();
+        let glyphs = self.glyphs(layer, t, geom, space, canvas, stop, &mut shared)?;
         let (rw, rh) = (glyphs.width as usize, glyphs.height as usize);
         let mut acc = Vec::new();
         glyphs.paint_exact(0..rw, 0..rh, &mut acc);
@@ -116,7 +123,9 @@ impl TextEngine {
     /// reach its raster (see [`TextEngine::rasterize`]). `None` when nothing
     /// is visible. Once `stop` says stop, no more glyphs are rasterized (the
     /// render fails at its next check): a glyph thousands of pixels high
-    /// takes milliseconds.
+    /// takes milliseconds. Glyph images are shared with the glyph cache
+    /// while `shared` has room for them, and cropped past it.
+    #[allow(clippy::too_many_arguments)]
     pub fn glyphs(
         &self,
         layer: &Layer,
@@ -125,6 +134,7 @@ impl TextEngine {
         space: BlendSpace,
         (canvas_w, canvas_h): (u32, u32),
         stop: &Stop<'_>,
+        shared: &mut SharedGlyphs,
     ) -> Option<TextGlyphs> {
         let mut shaper = self.shaper();
         let (buffer, plan) = super::layout::plan(
@@ -184,7 +194,7 @@ impl TextEngine {
                 let (dx, dy) = (x0 - gx, y0 - gy);
                 let content = img.content;
                 let (w, h) = (x1 - x0, y1 - y0);
-                let keep = self.glyphs.keeps(img.data.len() as u64);
+                let keep = self.glyphs.keeps(img.data.len() as u64) && shared.share(&img);
                 let (pixels, dx, dy, stride) = if keep {
                     (GlyphPixels::Shared(img), dx, dy, p.width as i64)
                 } else {
@@ -277,21 +287,20 @@ pub(crate) fn crops_flattened_at(width: u32, height: u32) -> u64 {
 }
 
 /// The most a text layer with a `width` x `height` raster holds at once in
-/// crops of `glyphs` glyphs too large for the glyph cache, each crop at
-/// most `per_glyph` bytes, and in the float raster they may be flattened
-/// into (`crate::plan::memory`'s count). Crops are flattened once they hold
+/// glyph crops, `all` bytes of them if it held every one, none larger than
+/// `largest`, and in the float raster they may be flattened into
+/// (`crate::plan::memory`'s count). Crops are flattened once they hold
 /// more than [`crops_flattened_at`]: so when all of them together hold no
 /// more, that is all; otherwise the raster (16 bytes a pixel) is made and
 /// the crops held beside it reach that threshold and one crop more.
-pub(crate) fn crops_held_at_most(glyphs: u64, per_glyph: u64, width: u32, height: u32) -> u64 {
-    let all = glyphs.saturating_mul(per_glyph);
+pub(crate) fn crops_held_at_most(all: u64, largest: u64, width: u32, height: u32) -> u64 {
     let flatten_at = crops_flattened_at(width, height);
     if all <= flatten_at {
         return all;
     }
     let raster = 16 * u64::from(width) * u64::from(height);
     flatten_at
-        .saturating_add(per_glyph)
+        .saturating_add(largest)
         .min(all)
         .saturating_add(raster)
 }
@@ -353,12 +362,21 @@ mod tests {
     fn crops_are_counted_whole_until_they_would_be_flattened_then_with_the_raster() {
         // A 100 x 100 raster flattens past 40,000 bytes of crops.
         assert_eq!(crops_held_at_most(0, 5_000, 100, 100), 0);
-        assert_eq!(crops_held_at_most(8, 5_000, 100, 100), 40_000);
+        assert_eq!(crops_held_at_most(40_000, 5_000, 100, 100), 40_000);
         // Past it: the float raster, the threshold and one crop more.
-        assert_eq!(crops_held_at_most(9, 5_000, 100, 100), 160_000 + 45_000);
-        assert_eq!(crops_held_at_most(900, 5_000, 100, 100), 160_000 + 45_000);
+        assert_eq!(
+            crops_held_at_most(45_000, 5_000, 100, 100),
+            160_000 + 45_000
+        );
+        assert_eq!(
+            crops_held_at_most(4_500_000, 5_000, 100, 100),
+            160_000 + 45_000
+        );
         // Never more than the crops all together, besides the raster.
-        assert_eq!(crops_held_at_most(2, 30_000, 100, 100), 160_000 + 60_000);
+        assert_eq!(
+            crops_held_at_most(60_000, 30_000, 100, 100),
+            160_000 + 60_000
+        );
         assert_eq!(crops_held_at_most(u64::MAX, u64::MAX, 100, 100), u64::MAX);
     }
 
@@ -388,8 +406,17 @@ mod tests {
                     let whole = engine
                         .rasterize(&layer, t, &geom, space, (256, 160), &Stop::never())
                         .expect("visible");
+                    let mut shared = engine.shared_glyphs();
                     let glyphs = engine
-                        .glyphs(&layer, t, &geom, space, (256, 160), &Stop::never())
+                        .glyphs(
+                            &layer,
+                            t,
+                            &geom,
+                            space,
+                            (256, 160),
+                            &Stop::never(),
+                            &mut shared,
+                        )
                         .expect("visible");
                     if budget == 64 << 20 {
                         first.push(whole.image.clone());
@@ -428,9 +455,10 @@ mod tests {
     #[test]
     fn crops_past_four_bytes_a_pixel_are_flattened_and_paint_the_same_bits() {
         // Sixty overlapping glyphs 90 pixels high (a negative letter
-        // spacing piles them up) on a 120 x 110 raster: cropped under a
-        // 64 KiB glyph budget, they reach four bytes a pixel of the raster
-        // many times over; under 64 MiB they are shared with the cache.
+        // spacing piles them up) on a 90 x 112 raster: cropped under a
+        // 64 KiB glyph budget, or past a render's share of 16 KiB of a 64
+        // MiB cache, they reach four bytes a pixel of the raster many times
+        // over; under 64 MiB with room to share, none is cropped.
         let layer = Layer::text("Wavy Ag, WW".repeat(6), 90.0)
             .letter_spacing(-52)
             .at(-3.25, 1.5)
@@ -448,32 +476,54 @@ mod tests {
             })
             .expect("bundled fonts")
         };
-        let (shared, cropped) = (engine(64 << 20), engine(64 << 10));
+        let (large, small) = (engine(64 << 20), engine(64 << 10));
+        let never = Stop::never();
         for space in [BlendSpace::Srgb, BlendSpace::Linear] {
-            let want = shared
-                .glyphs(&layer, t, &geom, space, canvas, &Stop::never())
-                .expect("visible");
-            let got = cropped
-                .glyphs(&layer, t, &geom, space, canvas, &Stop::never())
+            let mut room = SharedGlyphs::new(u64::MAX);
+            let want = large
+                .glyphs(&layer, t, &geom, space, canvas, &never, &mut room)
                 .expect("visible");
             assert!(want.base.is_none(), "shared glyphs are never flattened");
-            assert!(got.base.is_some(), "the crops were flattened");
-            let held: usize = got.glyphs.iter().map(|g| g.pixels.data().len()).sum();
-            assert!(
-                held as u64 <= crops_flattened_at(got.width, got.height),
-                "{held} bytes of crops held"
-            );
-            let (w, h) = (got.width as usize, got.height as usize);
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            for (c0, c1, r0, r1) in [(0, w, 0, h), (w / 3, w / 3 + 32, h / 4, h / 4 + 16)] {
-                want.paint(c0..c1, r0..r1, &mut a);
-                got.paint(c0..c1, r0..r1, &mut b);
-                assert!(a.iter().any(|p| p[3] > 0.0), "the test paints some text");
-                assert_eq!(
-                    a.iter().map(|p| p.map(f32::to_bits)).collect::<Vec<_>>(),
-                    b.iter().map(|p| p.map(f32::to_bits)).collect::<Vec<_>>(),
-                    "{space:?} window {c0}..{c1} x {r0}..{r1}"
+            assert!(want
+                .glyphs
+                .iter()
+                .all(|g| matches!(g.pixels, GlyphPixels::Shared(_))));
+            let cases = [
+                ("too large for the cache", &small, small.shared_glyphs()),
+                (
+                    "past the render's share",
+                    &large,
+                    SharedGlyphs::new(16 << 10),
+                ),
+            ];
+            for (what, engine, mut shared) in cases {
+                let got = engine
+                    .glyphs(&layer, t, &geom, space, canvas, &never, &mut shared)
+                    .expect("visible");
+                assert!(got.base.is_some(), "{what}: the crops were flattened");
+                assert!(shared.bytes() <= 16 << 10, "{what}: {}", shared.bytes());
+                let held: usize = got
+                    .glyphs
+                    .iter()
+                    .filter(|g| matches!(g.pixels, GlyphPixels::Cropped(_)))
+                    .map(|g| g.pixels.data().len())
+                    .sum();
+                assert!(
+                    held as u64 <= crops_flattened_at(got.width, got.height),
+                    "{what}: {held} bytes of crops held"
                 );
+                let (w, h) = (got.width as usize, got.height as usize);
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                for (c0, c1, r0, r1) in [(0, w, 0, h), (w / 3, w / 3 + 32, h / 4, h / 4 + 16)] {
+                    want.paint(c0..c1, r0..r1, &mut a);
+                    got.paint(c0..c1, r0..r1, &mut b);
+                    assert!(a.iter().any(|p| p[3] > 0.0), "the test paints some text");
+                    assert_eq!(
+                        a.iter().map(|p| p.map(f32::to_bits)).collect::<Vec<_>>(),
+                        b.iter().map(|p| p.map(f32::to_bits)).collect::<Vec<_>>(),
+                        "{what} {space:?} window {c0}..{c1} x {r0}..{r1}"
+                    );
+                }
             }
         }
     }
@@ -498,6 +548,7 @@ mod tests {
                 BlendSpace::Srgb,
                 (500, 500),
                 &Stop::never(),
+                &mut engine.shared_glyphs(),
             )
             .expect("visible");
         assert!(
@@ -525,6 +576,7 @@ mod tests {
                 BlendSpace::Srgb,
                 (400, 100),
                 &stop,
+                &mut engine.shared_glyphs(),
             )
             .expect("visible");
         assert!(cut.glyphs.is_empty());
