@@ -21,10 +21,13 @@
 //! The count is by characters: a character of a script that splits a vowel
 //! into two glyphs (Indic, Tibetan, Myanmar, Khmer) is counted as two, a
 //! soft hyphen as the hyphen it may become, and a layer that may end with
-//! an ellipsis draws "…" besides. A glyph image is counted at 2 ems a side
-//! (ink past the em box: a reviewer's DejaVu "‱" is 1.63 ems wide), a
-//! byte a pixel for an outline's mask, four where a glyph may be a colour
-//! one (`TextEngine::may_draw_colour`).
+//! an ellipsis draws "…" besides. A glyph image is counted at the box its
+//! character's outline has in the layer's font, with room for what
+//! shaping may draw instead (`crate::text::ink`), where that can be read
+//! safely, and otherwise at 2 ems a side (ink past the em box: a
+//! reviewer's DejaVu "‱" is 1.63 ems wide); a byte a pixel for an
+//! outline's mask, four where a glyph may be a colour one
+//! (`TextEngine::may_draw_colour`).
 
 use std::collections::HashMap;
 
@@ -64,51 +67,91 @@ struct Style<'s> {
     shrinking: Option<usize>,
 }
 
+/// A character a text draws.
+#[derive(Clone, Copy)]
+struct Glyphs {
+    /// How many times it is drawn.
+    count: u64,
+    /// The glyphs it may be shaped into ([`glyphs_of`]).
+    per_char: u64,
+    /// The most pixels wide and high its glyphs' images can be.
+    pixels: (u64, u64),
+}
+
 /// The glyphs a text draws, by character.
 #[derive(Default)]
 struct Drawn {
-    /// Character, its count in the text, and the glyphs it may be shaped
-    /// into ([`glyphs_of`]).
-    glyphs: HashMap<char, (u64, u64)>,
+    glyphs: HashMap<char, Glyphs>,
 }
 
 impl Drawn {
-    fn of(t: &TextLayer) -> Drawn {
-        let mut drawn = Drawn::default();
-        let chars = t
-            .text
+    /// The characters of `t` that draw a glyph: a soft hyphen draws
+    /// nothing or the hyphen a line breaks at, and a layer that may end
+    /// with an ellipsis draws "…".
+    fn chars(t: &TextLayer) -> impl Iterator<Item = char> + '_ {
+        let ellipsis = matches!(t.overflow, Overflow::Ellipsis | Overflow::Shrink);
+        t.text
             .chars()
-            .filter(|&c| !c.is_whitespace() && !c.is_control());
-        for c in chars {
-            // A soft hyphen draws nothing, or the hyphen a line breaks at.
-            let c = if c == '\u{AD}' { '-' } else { c };
-            drawn.add(c, 1);
-        }
-        if matches!(t.overflow, Overflow::Ellipsis | Overflow::Shrink) {
-            drawn.add('…', 1);
+            .filter(|&c| !c.is_whitespace() && !c.is_control())
+            .map(|c| if c == '\u{AD}' { '-' } else { c })
+            .chain(ellipsis.then_some('…'))
+    }
+
+    /// What `t` draws, its glyphs' images at most `pixels` of a character.
+    fn of(t: &TextLayer, pixels: impl Fn(char) -> (u64, u64)) -> Drawn {
+        let mut drawn = Drawn::default();
+        for c in Drawn::chars(t) {
+            drawn.add(c, 1, pixels(c));
         }
         drawn
     }
 
-    fn add(&mut self, c: char, n: u64) {
-        let entry = self.glyphs.entry(c).or_insert((0, glyphs_of(c)));
-        entry.0 = entry.0.saturating_add(n);
+    fn add(&mut self, c: char, count: u64, pixels: (u64, u64)) {
+        let entry = self.glyphs.entry(c).or_insert(Glyphs {
+            count: 0,
+            per_char: glyphs_of(c),
+            pixels,
+        });
+        entry.count = entry.count.saturating_add(count);
+        entry.pixels = (entry.pixels.0.max(pixels.0), entry.pixels.1.max(pixels.1));
     }
 
-    /// The glyphs drawn.
-    fn count(&self) -> u64 {
-        self.glyphs.values().fold(0u64, |sum, &(n, per_char)| {
-            sum.saturating_add(n.saturating_mul(per_char))
+    /// The bytes of its distinct images, at `bytes_per_pixel`, each at
+    /// most `largest` bytes.
+    fn images(&self, bytes_per_pixel: u64, largest: u64) -> u64 {
+        self.glyphs.values().fold(0u64, |sum, g| {
+            let drawn = g.count.saturating_mul(g.per_char);
+            let images = drawn.min(SUBPIXEL_POSITIONS * g.per_char);
+            let (w, h) = g.pixels;
+            let image = w
+                .saturating_mul(h)
+                .saturating_mul(bytes_per_pixel)
+                .min(largest);
+            sum.saturating_add(images.saturating_mul(image))
         })
     }
 
-    /// The bytes of its distinct images, each of `image` bytes.
-    fn images(&self, image: u64) -> u64 {
-        self.glyphs.values().fold(0u64, |sum, &(n, per_char)| {
-            let images = n
-                .saturating_mul(per_char)
-                .min(SUBPIXEL_POSITIONS * per_char);
-            sum.saturating_add(images.saturating_mul(image))
+    /// The bytes of every glyph's image clipped to a `w` x `h` raster, at
+    /// `bytes_per_pixel`, and the largest.
+    fn crops(&self, (w, h): (u32, u32), bytes_per_pixel: u64) -> (u64, u64) {
+        self.glyphs
+            .values()
+            .fold((0u64, 0u64), |(sum, largest), g| {
+                let clipped = g.pixels.0.min(u64::from(w)) * g.pixels.1.min(u64::from(h));
+                let crop = clipped.saturating_mul(bytes_per_pixel);
+                let drawn = g.count.saturating_mul(g.per_char);
+                (
+                    sum.saturating_add(drawn.saturating_mul(crop)),
+                    largest.max(crop),
+                )
+            })
+    }
+
+    /// The bytes of its largest glyph image, at `bytes_per_pixel`.
+    fn largest(&self, bytes_per_pixel: u64) -> u64 {
+        self.glyphs.values().fold(0u64, |largest, g| {
+            let (w, h) = g.pixels;
+            largest.max(w.saturating_mul(h).saturating_mul(bytes_per_pixel))
         })
     }
 }
@@ -134,8 +177,8 @@ struct Counted {
     /// The size it is counted at.
     size: f64,
     bytes_per_pixel: u64,
-    /// Bytes of the largest image one of its glyphs may have.
-    largest: u64,
+    /// Whether its glyphs' images are read from their outlines.
+    outlines_read: bool,
     drawn: Drawn,
 }
 
@@ -144,7 +187,7 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
     let mut memory = TextMemory::default();
     let mut counted = Vec::new();
     // The images the cache may keep, by style, each once.
-    let mut styles: HashMap<Style<'_>, (u64, Drawn)> = HashMap::new();
+    let mut styles: HashMap<Style<'_>, Drawn> = HashMap::new();
     let engine = plan.resolved.text.as_ref();
     let (largest_kept, budget) = engine.map_or((0, 0), |e| e.glyph_cache_limits());
     for layer in &plan.layers {
@@ -167,9 +210,14 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
         // at, not the size it starts from.
         let size = crate::text::largest_size(box_layer, text);
         let bytes_per_pixel = if engine.may_draw_colour(text) { 4 } else { 1 };
+        // Each glyph's image from its outline, or at 2 ems a side.
+        let boxes = engine.ink_boxes(text, Drawn::chars(text));
         let reach = (2.0 * size).min(u32::MAX as f64) as u64;
-        let largest = reach.saturating_mul(reach).saturating_mul(bytes_per_pixel);
-        let drawn = Drawn::of(text);
+        let pixels = |c| match &boxes {
+            Some(b) => b.pixels(c, size, text.italic),
+            None => (reach, reach),
+        };
+        let drawn = Drawn::of(text, pixels);
         let style = Style {
             font: text.font.as_deref(),
             weight: text.weight,
@@ -178,50 +226,48 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
             bytes_per_pixel,
             shrinking: (text.overflow == Overflow::Shrink).then_some(layer.index),
         };
-        let image = largest.min(largest_kept);
-        let (_, all) = styles
-            .entry(style)
-            .or_insert_with(|| (image, Drawn::default()));
-        for (&c, &(n, _)) in &drawn.glyphs {
-            all.add(c, n);
+        let all = styles.entry(style).or_default();
+        for (&c, g) in &drawn.glyphs {
+            all.add(c, g.count, g.pixels);
         }
-        let raster = ((x1 - x0) as u32, (y1 - y0) as u32);
         counted.push(Counted {
-            raster,
+            raster: ((x1 - x0) as u32, (y1 - y0) as u32),
             size,
             bytes_per_pixel,
-            largest,
+            outlines_read: boxes.is_some(),
             drawn,
         });
     }
-    let images = styles.values().fold(0u64, |sum, (image, drawn)| {
-        sum.saturating_add(drawn.images(*image))
+    let images = styles.iter().fold(0u64, |sum, (style, drawn)| {
+        sum.saturating_add(drawn.images(style.bytes_per_pixel, largest_kept))
     });
     // Past the render's share of the cache, any glyph may be cropped.
     let share_may_fill = images > budget;
     for layer in &counted {
-        let too_large = largest_kept < layer.largest;
+        let bytes_per_pixel = layer.bytes_per_pixel;
+        let too_large = layer.drawn.largest(bytes_per_pixel) > largest_kept;
         if !(too_large || share_may_fill) {
             continue;
         }
         // A crop is the glyph's image clipped to the raster.
-        let reach = (2.0 * layer.size).min(u32::MAX as f64) as u64;
         let (w, h) = layer.raster;
-        let clipped = |n: u32| reach.min(u64::from(n));
-        let crop = clipped(w) * clipped(h) * layer.bytes_per_pixel;
-        let all = layer.drawn.count().saturating_mul(crop);
-        let mut held = crate::text::crops_held_at_most(all, crop, w, h);
+        let (all, largest) = layer.drawn.crops((w, h), bytes_per_pixel);
+        let mut held = crate::text::crops_held_at_most(all, largest, w, h);
         if too_large {
-            // Such a glyph is rasterized whole before it is cropped: about
-            // its em square, and for a colour (emoji) glyph, four bytes a
-            // pixel and what scaling a colour bitmap holds besides: 1.4
-            // ems a side in all (a reviewer's emoji at size 2000 on 200x200
-            // took 28.6 MiB of RSS against the 23.6 MiB 1.2 ems gave; at
-            // 3000, 60.7 against 51.1; at 8000, 365 against 353). An
-            // outline's mask is a byte a pixel ("W" at size 10,000: 97 MB
-            // of RSS in all, the estimate 187 MiB).
-            let em = (1.4 * layer.size).min(u32::MAX as f64) as u64;
-            let whole = em.saturating_mul(em).saturating_mul(layer.bytes_per_pixel);
+            // Such a glyph is rasterized whole before it is cropped: an
+            // outline's mask is a byte a pixel of its image ("W" at size
+            // 10,000: 97 MB of RSS in all); a colour (emoji) glyph is four
+            // bytes a pixel with what scaling a colour bitmap holds
+            // besides: 1.4 ems a side in all (a reviewer's emoji at size
+            // 2000 on 200x200 took 28.6 MiB of RSS against the 23.6 MiB
+            // 1.2 ems gave; at 3000, 60.7 against 51.1; at 8000, 365
+            // against 353).
+            let whole = if layer.outlines_read && bytes_per_pixel == 1 {
+                layer.drawn.largest(1)
+            } else {
+                let em = (1.4 * layer.size).min(u32::MAX as f64) as u64;
+                em.saturating_mul(em).saturating_mul(bytes_per_pixel)
+            };
             held = held.saturating_add(whole);
         }
         memory.layers = memory.layers.saturating_add(held);

@@ -36,6 +36,7 @@ use crate::warnings::Warning;
 mod emoji;
 mod glyph_cache;
 mod hyphen;
+mod ink;
 mod layout;
 mod raster;
 
