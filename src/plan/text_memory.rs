@@ -7,10 +7,14 @@
 //! - images shared with the renderer's glyph cache (each at most 1/64 of
 //!   the cache's budget), at most the cache's budget of them for the whole
 //!   render (`crate::text::SharedGlyphs`). An image is one glyph of one face
-//!   at one size at one of 16 sub-pixel positions, so a character draws at
-//!   most 16 distinct images; layers of the same font, weight, style and
-//!   size draw the same ones. They are counted by style, each once, and
-//!   with what the cache may keep besides, at most twice its budget;
+//!   at one size at one of 4 horizontal sub-pixel positions (cosmic-text
+//!   truncates the vertical one), and a character may be drawn as glyphs
+//!   of two forms (its own, and a ligature or contextual alternate; four
+//!   in the joining scripts: Arabic, Syriac, N'Ko, Mongolian), so a
+//!   glyph the text may draw has at most 8 (or 16) distinct images; layers
+//!   of the same font, weight, style and size draw the same ones. They are
+//!   counted by style, each once, and with what the cache may keep
+//!   besides, at most twice its budget;
 //! - crops of the glyphs too large for the cache, or past the render's
 //!   share of it (which can happen only when the scene's images could pass
 //!   the budget), and once those pass four bytes a pixel of the layer's
@@ -18,10 +22,14 @@
 //!   ([`crate::text::crops_held_at_most`]), with the whole raster of one
 //!   glyph too large for the cache.
 //!
-//! The count is by characters: a character of a script that splits a vowel
-//! into two glyphs (Indic, Tibetan, Myanmar, Khmer) is counted as two, a
-//! soft hyphen as the hyphen it may become, and a layer that may end with
-//! an ellipsis draws "…" besides. A glyph image is counted at the box its
+//! The count is by grapheme cluster (what a reader sees as one character),
+//! each drawn as up to one glyph per character in it (an emoji sequence a
+//! font lacks falls apart into its emoji: a reviewer's 315 couple and
+//! family sequences of 13 distinct characters drew some 25 glyphs each
+//! from them), besides joiners and variation selectors, and two per
+//! character of a script that splits a vowel into two glyphs (Indic,
+//! Tibetan, Myanmar, Khmer); a soft hyphen is counted as the hyphen it may
+//! become, and a layer that may end with an ellipsis draws "…" besides. A glyph image is counted at the box its
 //! character's outline has in the layer's font, with room for what
 //! shaping may draw instead (`crate::text::ink`), where that can be read
 //! safely, and otherwise at 2 ems a side (ink past the em box: a
@@ -35,12 +43,21 @@ use super::{Paint, Plan};
 use crate::scene::{Overflow, TextLayer};
 
 /// Bytes a text layer keeps per character (its placed glyph, with slack
-/// for the list's growth).
-const TEXT_PER_CHAR: u64 = 256;
+/// for the list's growth), and its layout holds while it is made: a
+/// reviewer's 100,000 characters, three in four of them combining marks,
+/// allocated 275 bytes a character at the peak, past the 256 counted.
+const TEXT_PER_CHAR: u64 = 384;
 
-/// Distinct images one glyph can have: 4 horizontal by 4 vertical
-/// sub-pixel positions (cosmic-text's `SubpixelBin`).
-const SUBPIXEL_POSITIONS: u64 = 16;
+/// Distinct images one glyph can have: 4 horizontal sub-pixel positions
+/// (cosmic-text's `SubpixelBin`; the vertical position is truncated to a
+/// whole pixel before it is binned).
+const SUBPIXEL_POSITIONS: u64 = 4;
+
+/// The forms a character's glyph may take: its own and one other (a
+/// ligature, a contextual alternate); in the joining scripts, four
+/// (isolated, initial, medial, final).
+const FORMS: u64 = 2;
+const JOINING_FORMS: u64 = 4;
 
 /// What the text layers of a plan hold, in bytes.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -67,61 +84,94 @@ struct Style<'s> {
     shrinking: Option<usize>,
 }
 
-/// A character a text draws.
+/// A grapheme cluster a text draws.
 #[derive(Clone, Copy)]
 struct Glyphs {
     /// How many times it is drawn.
     count: u64,
-    /// The glyphs it may be shaped into ([`glyphs_of`]).
-    per_char: u64,
+    /// The glyphs it may be shaped into.
+    glyphs: u64,
+    /// The forms each may take ([`FORMS`]).
+    forms: u64,
     /// The most pixels wide and high its glyphs' images can be.
     pixels: (u64, u64),
 }
 
-/// The glyphs a text draws, by character.
+/// The glyphs a text draws, by grapheme cluster.
 #[derive(Default)]
 struct Drawn {
-    glyphs: HashMap<char, Glyphs>,
+    glyphs: HashMap<String, Glyphs>,
 }
 
 impl Drawn {
-    /// The characters of `t` that draw a glyph: a soft hyphen draws
-    /// nothing or the hyphen a line breaks at, and a layer that may end
-    /// with an ellipsis draws "…".
-    fn chars(t: &TextLayer) -> impl Iterator<Item = char> + '_ {
-        let ellipsis = matches!(t.overflow, Overflow::Ellipsis | Overflow::Shrink);
-        t.text
-            .chars()
-            .filter(|&c| !c.is_whitespace() && !c.is_control())
-            .map(|c| if c == '\u{AD}' { '-' } else { c })
-            .chain(ellipsis.then_some('…'))
+    /// The text `t` draws: a soft hyphen is drawn as nothing or the hyphen
+    /// a line breaks at, and a layer that may end with an ellipsis draws
+    /// "…" besides.
+    fn text(t: &TextLayer) -> String {
+        let mut text = t.text.replace('\u{AD}', "-");
+        if matches!(t.overflow, Overflow::Ellipsis | Overflow::Shrink) {
+            text.push_str(" …");
+        }
+        text
     }
 
-    /// What `t` draws, its glyphs' images at most `pixels` of a character.
-    fn of(t: &TextLayer, pixels: impl Fn(char) -> (u64, u64)) -> Drawn {
+    /// What `text` draws, its glyphs' images at most `pixels` of a
+    /// character.
+    fn of(text: &str, pixels: impl Fn(char) -> (u64, u64)) -> Drawn {
+        use unicode_segmentation::UnicodeSegmentation;
         let mut drawn = Drawn::default();
-        for c in Drawn::chars(t) {
-            drawn.add(c, 1, pixels(c));
+        for cluster in text.graphemes(true) {
+            if let Some(g) = Drawn::cluster(cluster, &pixels) {
+                drawn.add(cluster, g);
+            }
         }
         drawn
     }
 
-    fn add(&mut self, c: char, count: u64, pixels: (u64, u64)) {
-        let entry = self.glyphs.entry(c).or_insert(Glyphs {
-            count: 0,
-            per_char: glyphs_of(c),
-            pixels,
-        });
-        entry.count = entry.count.saturating_add(count);
-        entry.pixels = (entry.pixels.0.max(pixels.0), entry.pixels.1.max(pixels.1));
+    /// A cluster drawn once, or `None` when it draws nothing (white space,
+    /// controls).
+    fn cluster(cluster: &str, pixels: impl Fn(char) -> (u64, u64)) -> Option<Glyphs> {
+        let mut g = Glyphs {
+            count: 1,
+            glyphs: 0,
+            forms: FORMS,
+            pixels: (0, 0),
+        };
+        let drawn = cluster
+            .chars()
+            .filter(|&c| !c.is_whitespace() && !c.is_control());
+        for c in drawn.filter(|&c| !invisible(c)) {
+            g.glyphs += glyphs_of(c);
+            if joins(c) {
+                g.forms = JOINING_FORMS;
+            }
+            let (w, h) = pixels(c);
+            g.pixels = (g.pixels.0.max(w), g.pixels.1.max(h));
+        }
+        (g.glyphs > 0).then_some(g)
+    }
+
+    fn add(&mut self, cluster: &str, g: Glyphs) {
+        match self.glyphs.get_mut(cluster) {
+            Some(entry) => {
+                entry.count = entry.count.saturating_add(g.count);
+                entry.pixels = (
+                    entry.pixels.0.max(g.pixels.0),
+                    entry.pixels.1.max(g.pixels.1),
+                );
+            }
+            None => {
+                self.glyphs.insert(cluster.to_owned(), g);
+            }
+        }
     }
 
     /// The bytes of its distinct images, at `bytes_per_pixel`, each at
     /// most `largest` bytes.
     fn images(&self, bytes_per_pixel: u64, largest: u64) -> u64 {
         self.glyphs.values().fold(0u64, |sum, g| {
-            let drawn = g.count.saturating_mul(g.per_char);
-            let images = drawn.min(SUBPIXEL_POSITIONS * g.per_char);
+            let drawn = g.count.saturating_mul(g.glyphs);
+            let images = drawn.min(SUBPIXEL_POSITIONS * g.forms * g.glyphs);
             let (w, h) = g.pixels;
             let image = w
                 .saturating_mul(h)
@@ -139,7 +189,7 @@ impl Drawn {
             .fold((0u64, 0u64), |(sum, largest), g| {
                 let clipped = g.pixels.0.min(u64::from(w)) * g.pixels.1.min(u64::from(h));
                 let crop = clipped.saturating_mul(bytes_per_pixel);
-                let drawn = g.count.saturating_mul(g.per_char);
+                let drawn = g.count.saturating_mul(g.glyphs);
                 (
                     sum.saturating_add(drawn.saturating_mul(crop)),
                     largest.max(crop),
@@ -154,6 +204,23 @@ impl Drawn {
             largest.max(w.saturating_mul(h).saturating_mul(bytes_per_pixel))
         })
     }
+}
+
+/// Characters that join or select glyphs and draw none themselves: zero
+/// width joiner and non-joiner, variation selectors.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200C}' | '\u{200D}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+}
+
+/// Whether `c` is of a script whose letters take a form by their place in
+/// a word: Arabic, Syriac, N'Ko, Mongolian.
+fn joins(c: char) -> bool {
+    matches!(c,
+        '\u{0600}'..='\u{07FF}'
+        | '\u{0860}'..='\u{08FF}'
+        | '\u{1800}'..='\u{18AF}'
+        | '\u{FB50}'..='\u{FDFF}'
+        | '\u{FE70}'..='\u{FEFF}')
 }
 
 /// Glyphs one character may be shaped into: two in the scripts that split
@@ -211,13 +278,17 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
         let size = crate::text::largest_size(box_layer, text);
         let bytes_per_pixel = if engine.may_draw_colour(text) { 4 } else { 1 };
         // Each glyph's image from its outline, or at 2 ems a side.
-        let boxes = engine.ink_boxes(text, Drawn::chars(text));
+        let drawing = Drawn::text(text);
+        let visible = drawing
+            .chars()
+            .filter(|&c| !c.is_whitespace() && !c.is_control());
+        let boxes = engine.ink_boxes(text, visible);
         let reach = (2.0 * size).min(u32::MAX as f64) as u64;
         let pixels = |c| match &boxes {
             Some(b) => b.pixels(c, size, text.italic),
             None => (reach, reach),
         };
-        let drawn = Drawn::of(text, pixels);
+        let drawn = Drawn::of(&drawing, pixels);
         let style = Style {
             font: text.font.as_deref(),
             weight: text.weight,
@@ -227,8 +298,8 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
             shrinking: (text.overflow == Overflow::Shrink).then_some(layer.index),
         };
         let all = styles.entry(style).or_default();
-        for (&c, g) in &drawn.glyphs {
-            all.add(c, g.count, g.pixels);
+        for (cluster, g) in &drawn.glyphs {
+            all.add(cluster, *g);
         }
         counted.push(Counted {
             raster: ((x1 - x0) as u32, (y1 - y0) as u32),
@@ -276,4 +347,45 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
     // most as much besides.
     memory.images = images.min(budget.saturating_mul(2));
     memory
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drawn(text: &str) -> Drawn {
+        Drawn::of(text, |_| (10, 10))
+    }
+
+    #[test]
+    fn clusters_are_counted_with_a_glyph_for_each_visible_character() {
+        let d = drawn("ab ab\u{AD}");
+        assert_eq!(d.glyphs.len(), 3, "a, b and the soft hyphen");
+        assert_eq!((d.glyphs["a"].count, d.glyphs["a"].glyphs), (2, 1));
+        // A couple with skin tones: four emoji, the joiners and the
+        // variation selector drawing nothing.
+        let couple = "\u{1F469}\u{1F3FB}\u{200D}\u{2764}\u{FE0F}\u{200D}\u{1F468}\u{1F3FF}";
+        let d = drawn(couple);
+        assert_eq!(d.glyphs.len(), 1, "one cluster");
+        assert_eq!(d.glyphs[couple].glyphs, 5);
+        // Drawn once, five images; drawn often, each glyph at up to 4
+        // positions in 2 forms, 100 bytes each.
+        assert_eq!(d.images(1, u64::MAX), 5 * 100);
+        assert_eq!(drawn(&couple.repeat(10)).images(1, u64::MAX), 5 * 8 * 100);
+        assert_eq!(drawn("a").images(1, 60), 60, "at most the largest kept");
+        // Joining scripts take four forms; split vowels two glyphs.
+        assert_eq!(drawn(&"\u{0628}".repeat(40)).images(1, u64::MAX), 16 * 100);
+        // (KA with the vowel sign I: four glyphs, two for each.)
+        let ki = drawn(&"\u{0915}\u{093F}".repeat(40));
+        assert_eq!(ki.images(1, u64::MAX), 4 * 8 * 100);
+        // White space, controls and a lone joiner draw nothing.
+        assert!(drawn(" \n\t\u{200D}").glyphs.is_empty());
+    }
+
+    #[test]
+    fn crops_are_clipped_to_the_raster_and_counted_per_glyph_drawn() {
+        let d = Drawn::of("aaa", |_| (100, 50));
+        assert_eq!(d.crops((40, 1000), 4), (3 * 40 * 50 * 4, 40 * 50 * 4));
+        assert_eq!(d.largest(4), 100 * 50 * 4);
+    }
 }
