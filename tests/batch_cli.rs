@@ -1242,7 +1242,7 @@ fn csv_header_names_are_trimmed_misspelt_columns_get_the_closest_name_and_a_ragg
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
         run.stderr.contains(
-            "columns that are not template variables are ignored: acent (did you mean \"accent\"?)"
+            "columns that are not template variables are ignored: \"acent\" (did you mean \"accent\"?)"
         ),
         "{}",
         run.stderr

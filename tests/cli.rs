@@ -265,6 +265,21 @@ fn control_characters_in_a_json_key_are_escaped_in_the_one_line_error() {
 }
 
 #[test]
+fn option_values_are_quoted_in_json_escapes_as_scene_values_are() {
+    // A zero-width space the user cannot see, shown as JSON writes it
+    // (`\u200b`), not as Rust's `{:?}` does (`\u{200b}`).
+    let case = Case::new();
+    case.scene(
+        r##"{"variables": {"title": {"type": "string"}}, "width": 8, "height": 8,
+            "layers": [{"type": "text", "text": "{{title}}"}]}"##,
+    );
+    let run = case.render("a.png", &["--set", "title\u{200b}"]);
+    assert_bad_input(&case, &run, "--set \"title\\u200b\": expected NAME=VALUE");
+    let run = case.render("a.png", &["--set", "title=a", "--set", "title=b"]);
+    assert_bad_input(&case, &run, "--set: \"title\" is given twice");
+}
+
+#[test]
 fn an_image_variable_naming_no_file_is_bad_input_naming_the_variable() {
     let case = Case::new();
     case.scene(

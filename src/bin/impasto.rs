@@ -200,7 +200,8 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() && v < 1e9 => Ok(std::time::Duration::from_secs_f64(v)),
         _ => Err(format!(
-            "{s:?} is not a number of seconds greater than 0 and below 1000000000"
+            "{} is not a number of seconds greater than 0 and below 1000000000",
+            impasto::scene::quoted(s)
         )),
     }
 }

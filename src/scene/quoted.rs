@@ -3,17 +3,19 @@
 //! print `"a\u{200b}b"`. Characters that would not show (controls,
 //! invisible and combining characters, which `{:?}` escapes) are escaped
 //! as `\uXXXX`, so a stray zero-width space is seen; other characters
-//! print as they are.
+//! print as they are. Public so that the command-line tool's own messages
+//! quote as the library's do.
 
 use std::fmt::{self, Display, Write};
 
-/// `s` quoted as a JSON string, for a message: `format!("{}", quoted(s))`.
-pub(crate) fn quoted(s: &str) -> Quoted<'_> {
+/// `s` quoted as a JSON string, for a message: `format!("{}", quoted(s))`
+/// writes `"a\u200bb"` for `a`, U+200B, `b`.
+pub fn quoted(s: &str) -> Quoted<'_> {
     Quoted(s)
 }
 
-/// See [`quoted`].
-pub(crate) struct Quoted<'a>(&'a str);
+/// A string shown quoted as JSON: see [`quoted`].
+pub struct Quoted<'a>(&'a str);
 
 impl Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use clap::ValueEnum;
 use impasto::codec::{AnimationFormat, OutputFormat};
+use impasto::scene::quoted;
 use impasto::{Error, MissingGlyphs, Renderer, Scene, ShrinkOnLoad, Template, Warning};
 
 /// `--shrink-on-load`: how far a JPEG drawn smaller than its size is
@@ -89,9 +90,12 @@ fn values(sets: &[String]) -> Result<BTreeMap<String, String>, Error> {
     for set in sets {
         let (name, value) = set
             .split_once('=')
-            .ok_or_else(|| Error::Options(format!("--set {set:?}: expected NAME=VALUE")))?;
+            .ok_or_else(|| Error::Options(format!("--set {}: expected NAME=VALUE", quoted(set))))?;
         if row.insert(name.to_owned(), value.to_owned()).is_some() {
-            return Err(Error::Options(format!("--set: {name:?} is given twice")));
+            return Err(Error::Options(format!(
+                "--set: {} is given twice",
+                quoted(name)
+            )));
         }
     }
     Ok(row)

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use impasto::scene::quoted;
 use impasto::{Error, Location, Warning};
 
 use super::output::{absolute, Pattern};
@@ -39,9 +40,9 @@ pub fn check_clashes(
     let (m, base) = (absolute(manifest), absolute(pattern.base()));
     if base.starts_with(&m) {
         return Err(Error::Options(format!(
-            "--manifest {}: is the output folder {:?} or a folder above it; give a file name",
-            manifest.display(),
-            pattern.base().display().to_string()
+            "--manifest {}: is the output folder {} or a folder above it; give a file name",
+            quoted(&manifest.display().to_string()),
+            quoted(&pattern.base().display().to_string())
         )));
     }
     pattern.reserve_manifest(manifest);

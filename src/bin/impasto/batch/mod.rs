@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use impasto::scene::quoted;
 use impasto::{Error, Limits, Renderer, Template};
 
 pub use progress::interrupted_line;
@@ -114,7 +115,12 @@ pub struct BatchArgs {
 
 /// `K/N` with `K < N`.
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
-    let bad = || format!("{s:?} is not a shard K/N with 0 <= K < N (e.g. 0/4)");
+    let bad = || {
+        format!(
+            "{} is not a shard K/N with 0 <= K < N (e.g. 0/4)",
+            quoted(s)
+        )
+    };
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
     let k: u64 = k.trim().parse().map_err(|_| bad())?;
     let n: u64 = n.trim().parse().map_err(|_| bad())?;
@@ -204,14 +210,18 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
                 let v = template.closest_variable(h)?;
                 required
                     .contains(&v)
-                    .then(|| format!("; is the column {h:?} meant to be {v:?}?"))
+                    .then(|| format!("; is the column {} meant to be {}?", quoted(h), quoted(v)))
             })
             .collect();
         return Err(Error::Options(format!(
             "--data has no column for the required variable{} {} (columns: {}){}",
             if required.len() > 1 { "s" } else { "" },
             required.join(", "),
-            headers.join(", "),
+            headers
+                .iter()
+                .map(|h| quoted(h).to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             hints.concat()
         )));
     }
@@ -237,8 +247,8 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
             .iter()
             .map(|&(i, h)| match template.closest_variable(h) {
                 _ if h.trim().is_empty() => format!("column {} (no name)", i + 1),
-                Some(v) => format!("{h} (did you mean {v:?}?)"),
-                None => h.to_owned(),
+                Some(v) => format!("{} (did you mean {}?)", quoted(h), quoted(v)),
+                None => quoted(h).to_string(),
             })
             .collect();
         eprintln!(

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
+use impasto::scene::quoted;
 use impasto::Error;
 
 use super::rows::RowData;
@@ -40,7 +41,7 @@ impl Pattern {
     /// Checks `pattern`: at least one `{{name}}`, a known image extension,
     /// no `..` after its folder.
     pub fn new(pattern: &str, quality: u8) -> Result<Pattern, Error> {
-        let bad = |m: String| Error::Output(format!("--output {pattern:?}: {m}"));
+        let bad = |m: String| Error::Output(format!("--output {}: {m}", quoted(pattern)));
         let pieces = pieces(pattern).map_err(bad)?;
         if !pieces.iter().any(|p| matches!(p, Piece::Key(_))) {
             return Err(bad(
@@ -74,8 +75,8 @@ impl Pattern {
             .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
         {
             return Err(bad(format!(
-                "leaves its folder {:?} (\"..\" after the first {{{{)",
-                base.display().to_string()
+                "leaves its folder {} (\"..\" after the first {{{{)",
+                quoted(&base.display().to_string())
             )));
         }
         // A folder that is a file fails here, not once per row.
@@ -88,8 +89,8 @@ impl Pattern {
             .filter(|a| !a.is_dir())
         {
             return Err(bad(format!(
-                "its folder cannot be made: {:?} is a file, not a folder",
-                file.display().to_string()
+                "its folder cannot be made: {} is a file, not a folder",
+                quoted(&file.display().to_string())
             )));
         }
         Ok(Pattern {
@@ -150,7 +151,8 @@ impl Pattern {
                     }
                     Some(v) if v.starts_with(['/', '\\']) || Path::new(&v).has_root() => {
                         return Err(format!(
-                            "output: {{{{{k}}}}} is {v:?}, an absolute path; values make paths inside the output folder"
+                            "output: {{{{{k}}}}} is {}, an absolute path; values make paths inside the output folder",
+                            quoted(&v)
                         ))
                     }
                     Some(v) => s.push_str(&v),
@@ -160,6 +162,7 @@ impl Pattern {
             }
         }
         let path = PathBuf::from(&s);
+        let s = quoted(&s);
         let inside = path.strip_prefix(&self.base).is_ok_and(|rest| {
             rest.components()
                 .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
@@ -171,40 +174,39 @@ impl Pattern {
                 true => ".".to_string(),
                 false => self.base.display().to_string(),
             };
+            let folder = quoted(&folder);
             if path.components().any(|c| matches!(c, Component::ParentDir)) {
                 return Err(format!(
-                    "output: {s:?} holds \"..\": values make paths inside the output folder {folder:?}, never through its parent"
+                    "output: {s} holds \"..\": values make paths inside the output folder {folder}, never through its parent"
                 ));
             }
-            return Err(format!(
-                "output: {s:?} is outside the output folder {folder:?}"
-            ));
+            return Err(format!("output: {s} is outside the output folder {folder}"));
         }
         if let Some(link) = through_link(&self.base, &path) {
             return Err(format!(
-                "output: {s:?} leads outside the output folder {:?} through the symbolic link {}",
-                self.base.display().to_string(),
-                link.display()
+                "output: {s} leads outside the output folder {} through the symbolic link {}",
+                quoted(&self.base.display().to_string()),
+                quoted(&link.display().to_string())
             ));
         }
         // The file itself a link: the write would replace where it points
         // (inside the folder or not); a batch writes plain files only.
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
             let to = std::fs::read_link(&path)
-                .map(|t| format!(" (to {})", t.display()))
+                .map(|t| format!(" (to {})", quoted(&t.display().to_string())))
                 .unwrap_or_default();
             return Err(format!(
-                "output: {s:?} is a symbolic link{to}: a batch writes plain files only and would replace what it points to; remove the link"
+                "output: {s} is a symbolic link{to}: a batch writes plain files only and would replace what it points to; remove the link"
             ));
         }
         if self.manifest.as_ref() == Some(&absolute(&path)) {
             return Err(format!(
-                "output: {s:?} is the manifest (--manifest): a row may not write it"
+                "output: {s} is the manifest (--manifest): a row may not write it"
             ));
         }
         if let Some(first) = self.taken.get(&path) {
             return Err(format!(
-                "output: {s:?} is also the output of row {first}: two rows may not write the same file"
+                "output: {s} is also the output of row {first}: two rows may not write the same file"
             ));
         }
         // A file and a folder of one name: whichever row comes first keeps
@@ -220,13 +222,13 @@ impl Pattern {
             .find_map(|f| self.taken.get(f).map(|r| (f, r)))
         {
             return Err(format!(
-                "output: {s:?} would be inside {:?}, the output of row {first}",
-                folder.display().to_string()
+                "output: {s} would be inside {}, the output of row {first}",
+                quoted(&folder.display().to_string())
             ));
         }
         if let Some(first) = self.folders.get(&path) {
             return Err(format!(
-                "output: {s:?} is a folder of the output of row {first}"
+                "output: {s} is a folder of the output of row {first}"
             ));
         }
         for f in folders {
@@ -292,7 +294,7 @@ fn pieces(pattern: &str) -> Result<Vec<Piece>, String> {
             .ok_or_else(|| "\"{{\" without a closing \"}}\"".to_owned())?;
         let key = after[..end].trim();
         if key.is_empty() || key.contains(['{', '}']) {
-            return Err(format!("{:?} is not a column name", &after[..end]));
+            return Err(format!("{} is not a column name", quoted(&after[..end])));
         }
         out.push(Piece::Key(key.to_owned()));
         rest = &after[end + 2..];

@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use impasto::scene::quoted;
+
 /// The files earlier rows draw and write.
 #[derive(Default)]
 pub struct Overlap {
@@ -31,21 +33,22 @@ impl Overlap {
     ) -> Result<(), (String, Option<usize>)> {
         let out = impasto::codec::output_target(output);
         let shown = output.display().to_string();
+        let shown = quoted(&shown);
         if let Some((layer, _)) = inputs.iter().find(|(_, f)| *f == out) {
             return Err((format!(
-                "output: {shown:?} is the image that layer {layer} of this row draws; writing it would replace the row's own input"
+                "output: {shown} is the image that layer {layer} of this row draws; writing it would replace the row's own input"
             ), Some(*layer)));
         }
         // The pattern's own check compares paths as written; this one
         // catches another spelling (`./a`, a link to the folder).
         if let Some(first) = self.written.get(&out) {
             return Err((format!(
-                "output: {shown:?} is also the output of row {first} (spelt another way): two rows may not write the same file"
+                "output: {shown} is also the output of row {first} (spelt another way): two rows may not write the same file"
             ), None));
         }
         if let Some(first) = self.drawn.get(&out) {
             return Err((format!(
-                "output: {shown:?} is an image that row {first} draws; a row may not write another row's input (the images would depend on the order rows finish in)"
+                "output: {shown} is an image that row {first} draws; a row may not write another row's input (the images would depend on the order rows finish in)"
             ), None));
         }
         for (layer, file) in inputs {
@@ -57,8 +60,8 @@ impl Overlap {
                     .and_then(|d| file.strip_prefix(d).ok().map(Path::to_path_buf))
                     .unwrap_or_else(|| file.clone());
                 return Err((format!(
-                    "layer {layer} draws {:?}, the output of row {first}; a row may not draw another row's output (the images would depend on the order rows finish in)",
-                    shown.display().to_string()
+                    "layer {layer} draws {}, the output of row {first}; a row may not draw another row's output (the images would depend on the order rows finish in)",
+                    quoted(&shown.display().to_string())
                 ), Some(*layer)));
             }
         }

@@ -16,6 +16,7 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
 use impasto::codec::OutputFormat;
+use impasto::scene::quoted;
 use impasto::{
     Assets, Backend, Error, Location, RenderOptions, Renderer, SceneError, Template, Warning,
 };
@@ -215,11 +216,11 @@ fn warn_ignored_keys(
         if warned.insert(key.clone()) {
             let hint = template
                 .closest_variable(key)
-                .map(|v| format!("; did you mean {v:?}?"))
+                .map(|v| format!("; did you mean {}?", quoted(v)))
                 .unwrap_or_default();
             eprintln!(
                 "impasto: --data: row {row}: {} is not a template variable and is ignored{hint}",
-                crate::one_line(&serde_json::Value::from(key.as_str()).to_string())
+                crate::one_line(&quoted(key).to_string())
             );
         }
     }

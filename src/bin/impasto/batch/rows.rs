@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use impasto::scene::quoted;
 use impasto::{Error, Template};
 use serde_json::{Map, Value};
 
@@ -150,8 +151,9 @@ impl Source {
                 for (i, h) in headers.iter().enumerate() {
                     if headers[..i].contains(h) {
                         return Err(Error::Options(format!(
-                            "--data {}: the column {h:?} appears twice in the header",
-                            path.display()
+                            "--data {}: the column {} appears twice in the header",
+                            quoted(&path.display().to_string()),
+                            quoted(h)
                         )));
                     }
                 }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
+use impasto::scene::quoted;
 use impasto::Error;
 
 use super::report::{CaseReport, Report, Status, SCHEMA};
@@ -16,11 +17,11 @@ pub fn parse_threshold(s: &str) -> Result<f64, String> {
         .trim()
         .trim_end_matches('%')
         .parse()
-        .map_err(|_| format!("{s:?} is not a percentage"))?;
+        .map_err(|_| format!("{} is not a percentage", quoted(s)))?;
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(format!("{s:?} must be a percentage of 0 or more"))
+        Err(format!("{} must be a percentage of 0 or more", quoted(s)))
     }
 }
 
@@ -58,22 +59,24 @@ fn check(report: &Report) -> Result<(), String> {
     let mut backends: Vec<&str> = Vec::new();
     for b in &report.backends {
         if backends.contains(&b.backend.as_str()) {
-            return Err(format!("backend {:?} appears twice", b.backend));
+            return Err(format!("backend {} appears twice", quoted(&b.backend)));
         }
         backends.push(&b.backend);
         let mut cases: Vec<&str> = Vec::new();
         for c in &b.cases {
             if cases.contains(&c.name.as_str()) {
                 return Err(format!(
-                    "case {:?} appears twice on {:?}",
-                    c.name, b.backend
+                    "case {} appears twice on {}",
+                    quoted(&c.name),
+                    quoted(&b.backend)
                 ));
             }
             cases.push(&c.name);
             if c.status == Status::Ok && figures(c).is_none() {
                 return Err(format!(
-                    "case {:?} on {:?} is ok without a positive p50 latency and images/s",
-                    c.name, b.backend
+                    "case {} on {} is ok without a positive p50 latency and images/s",
+                    quoted(&c.name),
+                    quoted(&b.backend)
                 ));
             }
         }

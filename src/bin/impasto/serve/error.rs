@@ -43,7 +43,8 @@ pub enum ServeError {
     /// The body came in a content coding (`Content-Encoding: gzip`) the
     /// server does not decode (415).
     #[error(
-        "the request body's Content-Encoding {0:?} is not decoded here: send the body uncompressed"
+        "the request body's Content-Encoding {} is not decoded here: send the body uncompressed",
+        impasto::scene::quoted(.0)
     )]
     UnsupportedEncoding(String),
     /// A `/t/` URL without a valid signature while `--signing-key` is set (403).
@@ -69,7 +70,7 @@ pub enum ServeError {
         variable: Option<String>,
     },
     /// No template of that name (404).
-    #[error("no template named {0:?}")]
+    #[error("no template named {}", impasto::scene::quoted(.0))]
     NoTemplate(String),
     /// No endpoint at that path (404).
     #[error("no endpoint {method} {path} (docs/serve.md lists them)")]

@@ -10,6 +10,7 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use impasto::scene::quoted;
 use impasto::{Scene, Template};
 use serde_json::{Map, Value};
 
@@ -189,8 +190,8 @@ pub(super) fn decode_query(query: &str) -> Result<Vec<(String, String)>, String>
     let mut pairs = Vec::new();
     for piece in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
-        let key = decode(k, &format!("parameter name {k:?}"))?;
-        let value = decode(v, &format!("value of {key:?}"))?;
+        let key = decode(k, &format!("parameter name {}", quoted(k)))?;
+        let value = decode(v, &format!("value of {}", quoted(&key)))?;
         pairs.push((key, value));
     }
     Ok(pairs)
@@ -204,7 +205,8 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a st
     let first = found.next().map(|(_, v)| v.as_str());
     if found.next().is_some() {
         return Err(ServeError::BadRequest(format!(
-            "the query gives {name:?} twice"
+            "the query gives {} twice",
+            quoted(name)
         )));
     }
     Ok(first)
@@ -216,7 +218,8 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a st
 fn only_known(params: &[(String, String)]) -> Result<(), ServeError> {
     match params.iter().find(|(k, _)| k != "format" && k != "quality") {
         Some((k, _)) => Err(ServeError::BadRequest(format!(
-            "unknown query parameter {k:?}: this endpoint reads only \"format\" and \"quality\" (a template's variables go in the body)"
+            "unknown query parameter {}: this endpoint reads only \"format\" and \"quality\" (a template's variables go in the body)",
+            quoted(k)
         ))),
         None => Ok(()),
     }
@@ -417,7 +420,8 @@ pub async fn get_template(
     let quality = quality(param(&params, "quality")?)?;
     let Some((name, ext)) = file.rsplit_once('.') else {
         return Err(ServeError::BadRequest(format!(
-            "{file:?} has no extension: ask for /t/{{name}}.png, .jpg, .webp or .avif"
+            "{} has no extension: ask for /t/{{name}}.png, .jpg, .webp or .avif",
+            quoted(&file)
         )));
     };
     let format = format_named(ext, quality)?;
@@ -428,7 +432,8 @@ pub async fn get_template(
     {
         if row.contains_key(&k) {
             return Err(ServeError::BadRequest(format!(
-                "the query gives {k:?} twice"
+                "the query gives {} twice",
+                quoted(&k)
             )));
         }
         row.insert(k, v);

@@ -23,6 +23,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use clap::Args;
+use impasto::scene::quoted;
 use impasto::{Error, Limits, Renderer};
 
 use crate::{BackendArg, CompositorArg};
@@ -212,9 +213,9 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
     )?;
     if signing::has_param(&args.target, signing::SIG_PARAM) || args.target.contains('#') {
         return Err(Error::Options(format!(
-            "the target to sign may not hold a {:?} parameter or a '#' fragment (got '{}')",
-            signing::SIG_PARAM,
-            args.target
+            "the target to sign may not hold a {} parameter or a '#' fragment (got {})",
+            quoted(signing::SIG_PARAM),
+            quoted(&args.target)
         )));
     }
     // What the server would refuse is not signed (a 400 for every use).

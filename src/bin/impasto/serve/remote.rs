@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use impasto::scene::quoted;
 use impasto::{Assets, LayerKind, Location, Scene, SceneError};
 use sha2::{Digest, Sha256};
 use ureq::http::Uri;
@@ -38,7 +39,7 @@ impl FromStr for AllowedHost {
     type Err = String;
 
     fn from_str(text: &str) -> Result<AllowedHost, String> {
-        let bad = || format!("--allow-host {text:?}: expected HOST or HOST:PORT");
+        let bad = || format!("--allow-host {}: expected HOST or HOST:PORT", quoted(text));
         if text.contains(['/', '@', '?', '#']) || text.trim() != text {
             return Err(bad());
         }
@@ -172,7 +173,7 @@ impl Fetcher {
                         kind: Some("image".into()),
                     },
                     field: Some("src".into()),
-                    message: format!("{:?}: {message}", redacted(&image.src)),
+                    message: format!("{}: {message}", quoted(&redacted(&image.src))),
                 },
                 refused,
                 variable: None,
@@ -222,8 +223,8 @@ impl Fetcher {
                             },
                             field: Some("src".into()),
                             message: format!(
-                                "{:?}: decoded, it would bring the scene's images and canvas to about {}, over the limit of {} (--memory-budget)",
-                                image.src,
+                                "{}: decoded, it would bring the scene's images and canvas to about {}, over the limit of {} (--memory-budget)",
+                                quoted(&redacted(&image.src)),
                                 mib(needed),
                                 mib(limit)
                             ),
@@ -334,7 +335,7 @@ impl Fetcher {
         // only when a redirect led to it; credentials never.
         let (it, via) = match from {
             Some(f) => (
-                format!("{:?}", redacted(url)),
+                quoted(&redacted(url)).to_string(),
                 format!(" (redirected from {})", redacted(&f.to_string())),
             ),
             None => ("the URL".to_string(), String::new()),

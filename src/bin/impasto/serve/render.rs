@@ -36,7 +36,8 @@ pub fn format_named(name: &str, quality: u8) -> Result<OutputFormat, ServeError>
         // list image/avif in Accept get one of the fast formats.
         "avif" => Ok(OutputFormat::Avif { quality }),
         other => Err(ServeError::BadRequest(format!(
-            "unknown output format {other:?}: use png, jpg, webp or avif"
+            "unknown output format {}: use png, jpg, webp or avif",
+            impasto::scene::quoted(other)
         ))),
     }
 }
@@ -48,7 +49,8 @@ pub fn quality(value: Option<&str>) -> Result<u8, ServeError> {
         Some(v) => match v.parse::<u8>() {
             Ok(q) if (1..=100).contains(&q) => Ok(q),
             _ => Err(ServeError::BadRequest(format!(
-                "quality {v:?} is not a whole number from 1 to 100"
+                "quality {} is not a whole number from 1 to 100",
+                impasto::scene::quoted(v)
             ))),
         },
     }

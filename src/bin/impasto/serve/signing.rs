@@ -108,7 +108,8 @@ pub fn remaining(expires: Option<&str>, now: u64) -> Result<Option<u64>, ServeEr
         .flatten()
         .ok_or_else(|| {
             ServeError::BadRequest(format!(
-                "{EXPIRES_PARAM}={value:?} is not a time in whole Unix seconds"
+                "{EXPIRES_PARAM}={} is not a time in whole Unix seconds",
+                impasto::scene::quoted(value)
             ))
         })?;
     match at.checked_sub(now) {
