@@ -138,6 +138,22 @@ fn a_render_over_the_memory_budget_is_refused_before_painting_naming_its_largest
         .render_with_assets(&poster, &assets)
         .unwrap_err();
     assert!(err.to_string().contains("max_render_bytes"), "{err}");
+    // A headline of glyphs too large for the glyph cache: the layer that
+    // holds their crops is named.
+    let headline = Scene::from_value(&json!({"width": 2000, "height": 1000, "layers": [
+        {"type": "rect", "color": "#fff"},
+        {"type": "text", "text": "BIG SALE", "size": 2000, "width": 2000, "height": 1000}
+    ]}))
+    .unwrap();
+    let err = renderer()
+        .with_limits(tight)
+        .render_with_assets(&headline, &assets)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("largest parts: layer 1 (text): glyphs not shared with the glyph cache: "),
+        "{err}"
+    );
 }
 
 #[test]

@@ -200,6 +200,10 @@ pub(crate) fn estimate(
         let what = "layers' weights and glyphs".to_string();
         parts.push((what, kept));
     }
+    for (index, bytes) in text.crops.into_iter().filter(|c| c.1 > 0) {
+        let what = format!("layer {index} (text): glyphs not shared with the glyph cache");
+        parts.push((what, bytes));
+    }
     if text.images > 0 {
         let what = "glyph images (shared with the glyph cache)".to_string();
         parts.push((what, text.images));

@@ -60,12 +60,15 @@ const FORMS: u64 = 2;
 const JOINING_FORMS: u64 = 4;
 
 /// What the text layers of a plan hold, in bytes.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub(super) struct TextMemory {
-    /// What the layers keep for the whole render besides shared images:
-    /// glyph lists, crops and flattened rasters, and the whole raster of
-    /// one glyph too large for the cache.
+    /// What the layers keep for the whole render besides glyph images:
+    /// their glyph lists.
     pub layers: u64,
+    /// By layer index, what a layer holds of glyphs it does not share
+    /// with the cache: crops and the float raster they are flattened
+    /// into, and the whole raster of one glyph too large for the cache.
+    pub crops: Vec<(usize, u64)>,
     /// Glyph images the render makes and shares with the glyph cache, or
     /// that the cache keeps.
     pub images: u64,
@@ -239,6 +242,8 @@ fn glyphs_of(c: char) -> u64 {
 
 /// A text layer, as the estimate sees it.
 struct Counted {
+    /// Its index in the scene.
+    index: usize,
     /// Its raster's size.
     raster: (u32, u32),
     /// The size it is counted at.
@@ -302,6 +307,7 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
             all.add(cluster, *g);
         }
         counted.push(Counted {
+            index: layer.index,
             raster: ((x1 - x0) as u32, (y1 - y0) as u32),
             size,
             bytes_per_pixel,
@@ -341,7 +347,7 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
             };
             held = held.saturating_add(whole);
         }
-        memory.layers = memory.layers.saturating_add(held);
+        memory.crops.push((layer.index, held));
     }
     // The render shares at most the cache's budget, and the cache keeps at
     // most as much besides.
