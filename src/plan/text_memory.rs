@@ -10,8 +10,10 @@
 //!   at one size at one of 4 horizontal sub-pixel positions (cosmic-text
 //!   truncates the vertical one), and a character may be drawn as glyphs
 //!   of two forms (its own, and a ligature or contextual alternate; four
-//!   in the joining scripts: Arabic, Syriac, N'Ko, Mongolian), so a
-//!   glyph the text may draw has at most 8 (or 16) distinct images; layers
+//!   in the joining scripts: Arabic, Syriac, N'Ko, Mongolian; an ASCII
+//!   symbol as many as it is drawn, since fonts join runs of them into
+//!   ligatures of many kinds), so a glyph the text may draw has at most 8
+//!   (or 16) distinct images; layers
 //!   of the same font, weight, style and size draw the same ones. They are
 //!   counted by style, each once, and with what the cache may keep
 //!   besides, at most twice its budget;
@@ -58,6 +60,12 @@ const SUBPIXEL_POSITIONS: u64 = 4;
 /// (isolated, initial, medial, final).
 const FORMS: u64 = 2;
 const JOINING_FORMS: u64 = 4;
+
+/// The forms of an ASCII symbol: as many as it is drawn. Fonts join runs
+/// of them into ligatures of many kinds (Inter's default `calt` makes a
+/// dozen arrows of `-`, `<`, `>` and `=`; coding fonts more), each an image
+/// of its own.
+const SYMBOL_FORMS: u64 = u64::MAX;
 
 /// What the text layers of a plan hold, in bytes.
 #[derive(Debug, Default)]
@@ -146,7 +154,10 @@ impl Drawn {
         for c in drawn.filter(|&c| !invisible(c)) {
             g.glyphs += glyphs_of(c);
             if joins(c) {
-                g.forms = JOINING_FORMS;
+                g.forms = g.forms.max(JOINING_FORMS);
+            }
+            if c.is_ascii_punctuation() {
+                g.forms = SYMBOL_FORMS;
             }
             let (w, h) = pixels(c);
             g.pixels = (g.pixels.0.max(w), g.pixels.1.max(h));
@@ -174,7 +185,10 @@ impl Drawn {
     fn images(&self, bytes_per_pixel: u64, largest: u64) -> u64 {
         self.glyphs.values().fold(0u64, |sum, g| {
             let drawn = g.count.saturating_mul(g.glyphs);
-            let images = drawn.min(SUBPIXEL_POSITIONS * g.forms * g.glyphs);
+            let kinds = SUBPIXEL_POSITIONS
+                .saturating_mul(g.forms)
+                .saturating_mul(g.glyphs);
+            let images = drawn.min(kinds);
             let (w, h) = g.pixels;
             let image = w
                 .saturating_mul(h)
@@ -199,14 +213,12 @@ impl Drawn {
                 )
             })
     }
+}
 
-    /// The bytes of its largest glyph image, at `bytes_per_pixel`.
-    fn largest(&self, bytes_per_pixel: u64) -> u64 {
-        self.glyphs.values().fold(0u64, |largest, g| {
-            let (w, h) = g.pixels;
-            largest.max(w.saturating_mul(h).saturating_mul(bytes_per_pixel))
-        })
-    }
+/// The characters of `text` that may draw a glyph.
+fn visible_chars(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.chars()
+        .filter(|&c| !c.is_whitespace() && !c.is_control())
 }
 
 /// Characters that join or select glyphs and draw none themselves: zero
@@ -249,8 +261,8 @@ struct Counted {
     /// The size it is counted at.
     size: f64,
     bytes_per_pixel: u64,
-    /// Whether its glyphs' images are read from their outlines.
-    outlines_read: bool,
+    /// The most pixels wide and high one of its glyph images can be.
+    largest_glyph: (u64, u64),
     drawn: Drawn,
 }
 
@@ -284,16 +296,19 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
         let bytes_per_pixel = if engine.may_draw_colour(text) { 4 } else { 1 };
         // Each glyph's image from its outline, or at 2 ems a side.
         let drawing = Drawn::text(text);
-        let visible = drawing
-            .chars()
-            .filter(|&c| !c.is_whitespace() && !c.is_control());
-        let boxes = engine.ink_boxes(text, visible);
+        let boxes = engine.ink_boxes(text, visible_chars(&drawing));
         let reach = (2.0 * size).min(u32::MAX as f64) as u64;
         let pixels = |c| match &boxes {
             Some(b) => b.pixels(c, size, text.italic),
             None => (reach, reach),
         };
         let drawn = Drawn::of(&drawing, pixels);
+        // The largest single glyph: a ligature may join the text's
+        // characters (at most the font's width).
+        let largest_glyph = match &boxes {
+            Some(b) => b.largest_pixels(visible_chars(&drawing), size, text.italic),
+            None => (reach, reach),
+        };
         let style = Style {
             font: text.font.as_deref(),
             weight: text.weight,
@@ -311,7 +326,7 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
             raster: ((x1 - x0) as u32, (y1 - y0) as u32),
             size,
             bytes_per_pixel,
-            outlines_read: boxes.is_some(),
+            largest_glyph,
             drawn,
         });
     }
@@ -322,13 +337,17 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
     let share_may_fill = images > budget;
     for layer in &counted {
         let bytes_per_pixel = layer.bytes_per_pixel;
-        let too_large = layer.drawn.largest(bytes_per_pixel) > largest_kept;
+        let (gw, gh) = layer.largest_glyph;
+        let largest_glyph = gw.saturating_mul(gh).saturating_mul(bytes_per_pixel);
+        let too_large = largest_glyph > largest_kept;
         if !(too_large || share_may_fill) {
             continue;
         }
         // A crop is the glyph's image clipped to the raster.
         let (w, h) = layer.raster;
         let (all, largest) = layer.drawn.crops((w, h), bytes_per_pixel);
+        let clipped = gw.min(u64::from(w)) * gh.min(u64::from(h)) * bytes_per_pixel;
+        let largest = largest.max(clipped);
         let mut held = crate::text::crops_held_at_most(all, largest, w, h);
         if too_large {
             // Such a glyph is rasterized whole before it is cropped: an
@@ -338,9 +357,12 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
             // besides: 1.4 ems a side in all (a reviewer's emoji at size
             // 2000 on 200x200 took 28.6 MiB of RSS against the 23.6 MiB
             // 1.2 ems gave; at 3000, 60.7 against 51.1; at 8000, 365
-            // against 353).
-            let whole = if layer.outlines_read && bytes_per_pixel == 1 {
-                layer.drawn.largest(1)
+            // against 353). An outline of a font whose boxes were not read
+            // is counted at 2 ems a side (a reviewer's crafted variable
+            // face drew 1.6-em squares: 269 MB against the 187 MiB 1.4
+            // ems gave).
+            let whole = if bytes_per_pixel == 1 {
+                largest_glyph
             } else {
                 let em = (1.4 * layer.size).min(u32::MAX as f64) as u64;
                 em.saturating_mul(em).saturating_mul(bytes_per_pixel)
@@ -384,6 +406,8 @@ mod tests {
         // (KA with the vowel sign I: four glyphs, two for each.)
         let ki = drawn(&"\u{0915}\u{093F}".repeat(40));
         assert_eq!(ki.images(1, u64::MAX), 4 * 8 * 100);
+        // ASCII symbols make ligatures of many kinds: each drawn is counted.
+        assert_eq!(drawn(&"-".repeat(40)).images(1, u64::MAX), 40 * 100);
         // White space, controls and a lone joiner draw nothing.
         assert!(drawn(" \n\t\u{200D}").glyphs.is_empty());
     }
@@ -392,6 +416,5 @@ mod tests {
     fn crops_are_clipped_to_the_raster_and_counted_per_glyph_drawn() {
         let d = Drawn::of("aaa", |_| (100, 50));
         assert_eq!(d.crops((40, 1000), 4), (3 * 40 * 50 * 4, 40 * 50 * 4));
-        assert_eq!(d.largest(4), 100 * 50 * 4);
     }
 }

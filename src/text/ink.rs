@@ -5,27 +5,36 @@
 //!
 //! A glyph's image is its outline's bounding box at the size, rounded out
 //! to whole pixels. Shaping may draw other glyphs than the characters map
-//! to: ligatures (about as wide as the glyphs they join), contextual and
-//! case alternates (about as large as the glyphs they replace), a synthetic
-//! italic (slanted by 14 degrees). So the boxes are read only where shaping
-//! is that simple, and counted with room ([`InkBoxes`]): characters of the
-//! Latin, Greek, Cyrillic and CJK scripts, the layer's font having each
-//! (no fallback), no colour glyphs, and no variations (its outlines at the
-//! weight drawn are not those read). Scripts that join or reorder glyphs
-//! (Arabic, Indic and others) and combining marks (which a font may compose
-//! with their base into one taller glyph) are counted at 2 ems.
+//! to: ligatures (Inter's default `calt` turns `--->` into an arrow 2.46
+//! ems wide and 0.64 high, where its characters' ink is 1.41 ems wide and
+//! 0.52 high), contextual and case alternates, a synthetic italic (slanted
+//! by 14 degrees). So each character is counted at the larger of its ink
+//! and its advance, a quarter wider (a ligature spans its characters'
+//! advances: the arrow's are 2.04 ems), every glyph at the height of the
+//! font's bounding box (the `head` table's, which holds every glyph's) a
+//! tenth taller, and a single glyph at most as wide as the characters of
+//! its layer together and the font's box. The boxes are read only where
+//! shaping is that simple: characters of the Latin, Greek, Cyrillic and
+//! CJK scripts (no combining marks, which a font may compose with their
+//! base into one glyph), every face of the layer's family having each (so
+//! whichever face the layout takes, none falls back to another family),
+//! and no face with colour glyphs or variations (its outlines at the weight
+//! drawn are not those read). The maxima are over every face of the
+//! family. A font is trusted to tell its own boxes: one whose tables lie,
+//! or whose hinting moves points far, can draw larger than counted.
 
 use std::collections::HashMap;
 
 use crate::scene::TextLayer;
 
-/// The ink of a text layer's glyphs, in ems: each character's width, and
-/// the tallest glyph's height (every glyph is counted at that height, so a
-/// ligature's image is within the sum of its characters').
+/// The ink of a text layer's glyphs, in ems: each character's width, the
+/// font's height (every glyph is counted at it), and its width (no glyph
+/// is wider).
 #[derive(Debug)]
 pub(crate) struct InkBoxes {
     pub widths: HashMap<char, f64>,
     pub height: f64,
+    pub widest: f64,
 }
 
 /// Room for glyphs shaping draws in place of the characters' own: a
@@ -44,11 +53,29 @@ impl InkBoxes {
     /// The most pixels wide and high that glyph images of `c` can be, at
     /// `size` pixels per em, for a layer asking for `italic`.
     pub fn pixels(&self, c: char, size: f64, italic: bool) -> (u64, u64) {
+        let width = self.widths.get(&c).copied().unwrap_or(0.0) * WIDER;
+        self.box_pixels(width, size, italic)
+    }
+
+    /// The most pixels wide and high one glyph image of a text of `chars`
+    /// can be (a ligature of all of them, at most the font's width).
+    pub fn largest_pixels(
+        &self,
+        chars: impl Iterator<Item = char>,
+        size: f64,
+        italic: bool,
+    ) -> (u64, u64) {
+        let all: f64 = chars
+            .map(|c| self.widths.get(&c).copied().unwrap_or(0.0))
+            .sum();
+        self.box_pixels((all * WIDER).min(self.widest * WIDER), size, italic)
+    }
+
+    fn box_pixels(&self, width: f64, size: f64, italic: bool) -> (u64, u64) {
         let height = self.height * TALLER;
         let slant = if italic { SLANT * height } else { 0.0 };
-        let width = self.widths.get(&c).copied().unwrap_or(0.0) * WIDER + slant;
         let px = |em: f64| ((em * size).ceil().min(u32::MAX as f64) as u64) + MARGIN_PX;
-        (px(width), px(height))
+        (px(width + slant), px(height))
     }
 }
 
@@ -88,36 +115,68 @@ impl super::TextEngine {
         if !chars.iter().all(|&c| simple(c)) {
             return None;
         }
-        let mut shaper = self.shaper();
-        let font = super::primary_font(&mut shaper.fonts, t)?;
-        let index = shaper.fonts.db().face(font.id())?.index;
-        let face = ttf_parser::Face::parse(font.data(), index).ok()?;
-        let tables = face.tables();
-        if tables.fvar.is_some() || tables.colr.is_some() || tables.cbdt.is_some() {
-            return None;
-        }
-        if tables.sbix.is_some() || tables.svg.is_some() {
-            return None;
-        }
-        let units = f64::from(face.units_per_em());
+        let shaper = self.shaper();
+        let db = shaper.fonts.db();
+        let asked = t.font.as_deref().unwrap_or(super::DEFAULT_FAMILY);
+        let spelt = super::layout::family_spelling(db, asked);
+        let family = spelt.as_deref().unwrap_or(asked);
+        let faces: Vec<_> = db
+            .faces()
+            .filter(|f| f.families.iter().any(|(name, _)| name == family))
+            .map(|f| f.id)
+            .collect();
         let mut boxes = InkBoxes {
             widths: HashMap::new(),
             height: 0.0,
+            widest: 0.0,
         };
-        for c in chars {
-            // A character the font lacks is drawn from another (fallback).
-            let glyph = face.glyph_index(c)?;
-            let (width, height) = face.glyph_bounding_box(glyph).map_or((0.0, 0.0), |r| {
-                (
-                    (f64::from(r.x_max) - f64::from(r.x_min)) / units,
-                    (f64::from(r.y_max) - f64::from(r.y_min)) / units,
-                )
-            });
-            boxes.widths.insert(c, width);
-            boxes.height = boxes.height.max(height);
+        if faces.is_empty() {
+            return None;
+        }
+        for id in faces {
+            db.with_face_data(id, |data, index| read_face(data, index, &chars, &mut boxes))??;
         }
         Some(boxes)
     }
+}
+
+/// Reads the face `index` of `data` into `boxes` (each width and the
+/// heights their largest so far); `None` when it cannot be read safely.
+fn read_face(data: &[u8], index: u32, chars: &[char], boxes: &mut InkBoxes) -> Option<()> {
+    let face = ttf_parser::Face::parse(data, index).ok()?;
+    let tables = face.tables();
+    if tables.fvar.is_some() || tables.colr.is_some() || tables.cbdt.is_some() {
+        return None;
+    }
+    if tables.sbix.is_some() || tables.svg.is_some() {
+        return None;
+    }
+    let units = f64::from(face.units_per_em());
+    let em = |v: f64| v / units;
+    let global = face.global_bounding_box();
+    let mut height = em(f64::from(global.y_max) - f64::from(global.y_min));
+    boxes.widest = boxes
+        .widest
+        .max(em(f64::from(global.x_max) - f64::from(global.x_min)));
+    for &c in chars {
+        // A character a face lacks is drawn from another family
+        // (fallback), whichever face of this one the layout takes.
+        let glyph = face.glyph_index(c)?;
+        let advance = em(f64::from(face.glyph_hor_advance(glyph).unwrap_or(0)));
+        let (ink, tall) = face.glyph_bounding_box(glyph).map_or((0.0, 0.0), |r| {
+            (
+                em(f64::from(r.x_max) - f64::from(r.x_min)),
+                em(f64::from(r.y_max) - f64::from(r.y_min)),
+            )
+        });
+        // The font's box holds every glyph; should it not, the glyph's own.
+        height = height.max(tall);
+        boxes.widest = boxes.widest.max(ink);
+        let width = boxes.widths.entry(c).or_insert(0.0);
+        *width = width.max(ink).max(advance);
+    }
+    boxes.height = boxes.height.max(height);
+    Some(())
 }
 
 #[cfg(test)]
@@ -145,6 +204,24 @@ mod tests {
         assert!(w > 94 && w <= 200 && h > 55 && h <= 200, "{w} x {h}");
         let (slanted, _) = boxes.pixels('W', 100.0, true);
         assert!(slanted > w, "a synthetic italic is wider");
+        // Inter's default `calt` draws "--->" as one arrow 2.46 ems wide
+        // and 0.64 high, where its characters' ink is 1.41 ems wide and
+        // 0.52 high: counted within their advances, at the font's height.
+        let arrow = t("--->");
+        let boxes = engine
+            .ink_boxes(&arrow, arrow.text.chars())
+            .expect("Inter has these");
+        let (w, h) = boxes.largest_pixels(arrow.text.chars(), 100.0, false);
+        assert!(w >= 246 && h >= 64, "{w} x {h}");
+        let images: u64 = ['-', '-', '-', '>']
+            .iter()
+            .map(|&c| boxes.pixels(c, 100.0, false))
+            .map(|(w, h)| w * h)
+            .sum();
+        assert!(
+            images >= 246 * 64,
+            "the arrow's image within its characters'"
+        );
         // Joined scripts, combining marks and characters Inter lacks
         // (fallback) are not read.
         for text in ["مرحبا", "नमस्ते", "e\u{301}", "漢字"] {
