@@ -74,7 +74,7 @@ impl Warning {
 
 impl fmt::Display for Warning {
     /// One line, in the form of the library's errors: `layer 2 (text):
-    /// field "text": no available font has '😀' (U+1F600) (family "Inter");
+    /// field "text": no available font has "😀" (U+1F600) (family "Inter");
     /// drawn as empty boxes`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -85,7 +85,13 @@ impl fmt::Display for Warning {
             } => {
                 let listed: Vec<String> = chars
                     .iter()
-                    .map(|c| format!("{c:?} (U+{:04X})", *c as u32))
+                    .map(|c| {
+                        format!(
+                            "{} (U+{:04X})",
+                            crate::scene::quoted(&c.to_string()),
+                            *c as u32
+                        )
+                    })
                     .collect();
                 write!(
                     f,
@@ -242,7 +248,7 @@ mod tests {
         };
         assert_eq!(
             w.to_string(),
-            "layer 2 (text): field \"text\": no available font has '😀' (U+1F600), '\\u{10fffd}' (U+10FFFD) (family \"Inter\"); drawn as empty boxes"
+            "layer 2 (text): field \"text\": no available font has \"😀\" (U+1F600), \"\\udbff\\udffd\" (U+10FFFD) (family \"Inter\"); drawn as empty boxes"
         );
         assert_eq!(
             (w.kind(), w.layer(), w.field()),

@@ -437,7 +437,13 @@ impl TextEngine {
         }
         let listed: Vec<String> = missing
             .iter()
-            .map(|c| format!("{c:?} (U+{:04X})", *c as u32))
+            .map(|c| {
+                format!(
+                    "{} (U+{:04X})",
+                    crate::scene::quoted(&c.to_string()),
+                    *c as u32
+                )
+            })
             .collect();
         let what = format!("no available font has {}", listed.join(", "));
         match self.options.missing_glyphs {
