@@ -41,9 +41,10 @@ pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
         }
     }
     let joined = root.join(rel);
-    let canon_root = root
-        .canonicalize()
-        .map_err(|e| format!("asset root {} cannot be opened: {e}", root.display()))?;
+    let canon_root = root.canonicalize().map_err(|e| {
+        let root = crate::scene::quoted(&root.display().to_string()).to_string();
+        format!("asset root {root} cannot be opened: {e}")
+    })?;
     let canon = joined
         .canonicalize()
         .map_err(|e| format!("{src:?} cannot be read: {e}"))?;

@@ -522,7 +522,7 @@ fn a_missing_output_folder_is_bad_input_without_a_file() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(
         run.stderr.trim(),
-        "impasto: output: no/such/dir/o.png: the folder no/such/dir does not exist"
+        "impasto: output: no/such/dir/o.png: the folder \"no/such/dir\" does not exist"
     );
     assert!(!c.path("no").exists());
     // A folder where the file would go, or a file where its folder would:
@@ -539,7 +539,7 @@ fn a_missing_output_folder_is_bad_input_without_a_file() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(
         run.stderr.trim(),
-        "impasto: output: out/file/o.png: the folder out/file is not a folder"
+        "impasto: output: out/file/o.png: the folder \"out/file\" is not a folder"
     );
 }
 
@@ -569,7 +569,7 @@ fn unknown_font_family_is_bad_input_naming_what_was_searched() {
     assert_bad_input(
         &c,
         &run,
-        r#"layer 1 (text): field "font": family "No Such Family" not found; searched the bundled fonts (Inter), the font folders fonts"#,
+        r#"layer 1 (text): field "font": family "No Such Family" not found; searched the bundled fonts (Inter), the font folders "fonts""#,
     );
 }
 
@@ -580,7 +580,7 @@ fn missing_font_folder_is_bad_input() {
     assert_bad_input(
         &c,
         &c.render("o.png", &["--font-dir", "nope"]),
-        "font folder nope: not a folder",
+        "font folder \"nope\": not a folder",
     );
 }
 

@@ -264,7 +264,7 @@ pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
         return Err(Error::Output(format!(
             "{}: the folder {} {what}",
             path.display(),
-            dir.display()
+            crate::scene::quoted(&dir.display().to_string())
         )));
     }
     if path.is_dir() {
@@ -363,7 +363,7 @@ impl PendingFile {
                 Error::Output(format!(
                     "{}: cannot write in the folder {}: {e}",
                     path.display(),
-                    dir.display()
+                    crate::scene::quoted(&dir.display().to_string())
                 ))
             }
             _ => io(e),

@@ -125,7 +125,8 @@ pub(crate) fn strict_value(json: &str) -> Result<Value, Error> {
 /// limit is refused before it is read.
 pub(crate) fn read_limited(path: &Path, max_bytes: u64) -> Result<String, Error> {
     let fail = |m: String| Error::scene(Location::Document, None, m);
-    let cannot = |e: std::io::Error| fail(format!("cannot read {}: {e}", path.display()));
+    let shown = super::quoted(&path.display().to_string()).to_string();
+    let cannot = |e: std::io::Error| fail(format!("cannot read {shown}: {e}"));
     let meta = std::fs::metadata(path).map_err(cannot)?;
     if !meta.is_file() {
         return Err(fail(format!("{}: not a regular file", path.display())));

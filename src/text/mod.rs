@@ -247,7 +247,7 @@ impl TextEngine {
             if !dir.is_dir() {
                 return Err(Error::Options(format!(
                     "font folder {}: not a folder",
-                    dir.display()
+                    crate::scene::quoted(&dir.display().to_string())
                 )));
             }
             db.load_fonts_dir(dir);
@@ -379,7 +379,7 @@ impl TextEngine {
                 .options
                 .font_dirs
                 .iter()
-                .map(|d| d.display().to_string())
+                .map(|d| crate::scene::quoted(&d.display().to_string()).to_string())
                 .collect();
             searched.push(format!("the font folders {}", dirs.join(", ")));
         }
