@@ -24,6 +24,7 @@ mod cmyk;
 mod decode_cost;
 pub(crate) use decode_cost::{decode_cost, DecodeCost};
 mod gif;
+mod gif_blocks;
 pub(crate) mod icc;
 mod icc16;
 pub(crate) mod jpeg;

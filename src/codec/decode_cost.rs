@@ -58,9 +58,15 @@ pub(crate) fn decode_cost(probed: &Probed, len: u64, eighths: u32) -> DecodeCost
     // Sixteenths of a byte, rounded up, and half a byte a pixel of slack
     // on the larger of the two rasters.
     let slack = (w * h).max(result / 4) / 2 + SLACK_FIXED;
+    // A GIF with stray bytes between its blocks is decoded from a copy
+    // without them (`gif_blocks`).
+    let file = match probed.format {
+        ImageFormat::Gif => len.saturating_mul(2),
+        _ => len,
+    };
     DecodeCost {
         result,
-        peak: len
+        peak: file
             .saturating_add(sixteenths.div_ceil(16))
             .saturating_add(slack),
     }

@@ -33,9 +33,9 @@ fn options(max_pixels: u64, skip: bool) -> gif::DecodeOptions {
     // An extension of a label the decoder does not know (a vendor's
     // application data, say) is skipped over its sub-blocks, as the GIF89a
     // specification asks and as browsers and Pillow do; by default the
-    // crate refuses the file. (The option also lets the crate read a stray
-    // byte between blocks as the start of such an extension, which mostly
-    // ends in a refusal all the same: Pillow skips such bytes.)
+    // crate refuses the file. (Stray bytes between blocks, which the
+    // crate would read as the start of such an extension, are dropped
+    // first: `gif_blocks`.)
     o.allow_unknown_blocks(true);
     o
 }
@@ -62,8 +62,9 @@ fn bad(e: gif::DecodingError) -> DecodeError {
 /// decompressing any; refuses a screen or a frame of more than
 /// `max_pixels` pixels.
 pub(crate) fn scan(bytes: &[u8], max_pixels: u64) -> Result<AnimationInfo, DecodeError> {
+    let bytes = super::gif_blocks::without_stray_bytes(bytes);
     let mut d = options(max_pixels, true)
-        .read_info(with_trailer(bytes))
+        .read_info(with_trailer(&bytes))
         .map_err(|e| DecodeError(format!("not a valid GIF file: {e}")))?;
     let size = (d.width() as u32, d.height() as u32);
     check_pixels(size, max_pixels, "image")?;
@@ -97,8 +98,9 @@ fn check_pixels((w, h): (u32, u32), max_pixels: u64, what: &str) -> Result<(), D
 /// Decodes the first `stop` frames (all of them with `usize::MAX`); the
 /// caller has checked the headers ([`scan`]).
 pub(crate) fn decode(bytes: &[u8], max_pixels: u64, stop: usize) -> Result<Animation, DecodeError> {
+    let bytes = super::gif_blocks::without_stray_bytes(bytes);
     let mut d = options(max_pixels, false)
-        .read_info(with_trailer(bytes))
+        .read_info(with_trailer(&bytes))
         .map_err(|e| DecodeError(format!("not a valid GIF file: {e}")))?;
     let (width, height) = (d.width() as u32, d.height() as u32);
     let loop_count = match d.repeat() {
