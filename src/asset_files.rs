@@ -16,10 +16,11 @@ use crate::Assets;
 /// Resolves `src` under `root`, refusing absolute paths and paths that lead
 /// outside the root (lexically, or through a symbolic link).
 pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
+    let shown = crate::scene::quoted(src);
     let rel = Path::new(src);
     if rel.is_absolute() || rel.has_root() || src.starts_with('/') || src.starts_with('\\') {
         return Err(format!(
-            "{src:?} is an absolute path; image paths must be relative to the asset root"
+            "{shown} is an absolute path; image paths must be relative to the asset root"
         ));
     }
     let mut depth: i64 = 0;
@@ -30,12 +31,12 @@ pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
             Component::ParentDir => {
                 depth -= 1;
                 if depth < 0 {
-                    return Err(format!("{src:?} resolves outside the asset root"));
+                    return Err(format!("{shown} resolves outside the asset root"));
                 }
             }
             Component::Prefix(_) | Component::RootDir => {
                 return Err(format!(
-                    "{src:?} is an absolute path; image paths must be relative to the asset root"
+                    "{shown} is an absolute path; image paths must be relative to the asset root"
                 ))
             }
         }
@@ -47,14 +48,14 @@ pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
     })?;
     let canon = joined
         .canonicalize()
-        .map_err(|e| format!("{src:?} cannot be read: {e}"))?;
+        .map_err(|e| format!("{shown} cannot be read: {e}"))?;
     if !canon.starts_with(&canon_root) {
         return Err(format!(
-            "{src:?} resolves outside the asset root (through a symbolic link)"
+            "{shown} resolves outside the asset root (through a symbolic link)"
         ));
     }
     if !canon.is_file() {
-        return Err(format!("{src:?} is not a file"));
+        return Err(format!("{shown} is not a file"));
     }
     Ok(canon)
 }

@@ -277,6 +277,12 @@ fn option_values_are_quoted_in_json_escapes_as_scene_values_are() {
     assert_bad_input(&case, &run, "--set \"title\\u200b\": expected NAME=VALUE");
     let run = case.render("a.png", &["--set", "title=a", "--set", "title=b"]);
     assert_bad_input(&case, &run, "--set: \"title\" is given twice");
+    // An image path, as the asset root resolves it.
+    case.scene(&layer_scene(
+        r##"{"type": "image", "src": "no such\u200b.png"}"##,
+    ));
+    let run = case.render("a.png", &[]);
+    assert_bad_input(&case, &run, "\"no such\\u200b.png\" cannot be read");
 }
 
 #[test]

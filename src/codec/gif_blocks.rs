@@ -13,55 +13,67 @@ const IMAGE: u8 = b',';
 const TRAILER: u8 = b';';
 
 /// `bytes` without the stray bytes between its blocks; the file itself
-/// (borrowed) when it has none, or when its blocks cannot be walked (a
-/// file cut short or not a GIF: the decoder names what is wrong).
+/// (borrowed) when it has none. Where the blocks cannot be walked to the
+/// end (a file cut short), the rest from the block that fails is kept as
+/// it is, for the decoder to name what is wrong; not a GIF: the file
+/// itself.
 pub(super) fn without_stray_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
-    match strays(bytes) {
-        Some(strays) if !strays.is_empty() => {
-            let mut out = Vec::with_capacity(bytes.len());
-            let mut from = 0;
-            for s in strays {
-                out.extend_from_slice(&bytes[from..s]);
-                from = s + 1;
-            }
-            out.extend_from_slice(&bytes[from..]);
-            Cow::Owned(out)
-        }
-        _ => Cow::Borrowed(bytes),
+    let strays = walk(bytes, |_| {});
+    if strays == 0 {
+        return Cow::Borrowed(bytes);
     }
+    // Runs of kept bytes, copied once: no bookkeeping per stray byte (a
+    // file may hold millions).
+    let mut out = Vec::with_capacity(bytes.len() - strays);
+    walk(bytes, |kept| out.extend_from_slice(&bytes[kept]));
+    Cow::Owned(out)
 }
 
-/// The offsets of the stray bytes between blocks, or `None` when the
-/// blocks cannot be walked to the trailer or the end of the file.
-fn strays(bytes: &[u8]) -> Option<Vec<usize>> {
-    if !(bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a")) {
-        return None;
+/// Walks the blocks of `bytes`, giving `keep` every range of bytes that
+/// is not stray, in order; returns how many bytes are stray (none when
+/// `bytes` is not a GIF).
+fn walk(bytes: &[u8], mut keep: impl FnMut(std::ops::Range<usize>)) -> usize {
+    if !(bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a")) || bytes.len() < 13 {
+        keep(0..bytes.len());
+        return 0;
     }
     // The logical screen descriptor, and the global colour table.
-    let packed = *bytes.get(10)?;
-    let mut at = 13 + colour_table(packed);
-    let mut strays = Vec::new();
+    let mut at = (13 + colour_table(bytes[10])).min(bytes.len());
+    // The start of the run of kept bytes not yet given to `keep`.
+    let mut run = 0;
+    let mut strays = 0;
     while at < bytes.len() {
-        match bytes[at] {
-            TRAILER => return Some(strays),
-            EXTENSION => {
-                // The label, then sub-blocks.
-                at = sub_blocks(bytes, at + 2)?;
-            }
-            IMAGE => {
-                // The descriptor's 9 bytes, the local colour table, the
-                // LZW code size, then sub-blocks.
-                let packed = *bytes.get(at + 9)?;
-                at = sub_blocks(bytes, at + 10 + colour_table(packed) + 1)?;
-            }
+        let next = match bytes[at] {
+            TRAILER => None,
+            // The label, then sub-blocks.
+            EXTENSION => Some(sub_blocks(bytes, at + 2)),
+            // The descriptor's 9 bytes, the local colour table, the LZW
+            // code size, then sub-blocks.
+            IMAGE => Some(
+                bytes
+                    .get(at + 9)
+                    .and_then(|&packed| sub_blocks(bytes, at + 10 + colour_table(packed) + 1)),
+            ),
             _ => {
-                strays.push(at);
+                if run < at {
+                    keep(run..at);
+                }
+                strays += 1;
                 at += 1;
+                run = at;
+                continue;
             }
+        };
+        match next {
+            Some(Some(end)) => at = end,
+            // The trailer, or a block cut short: the rest as it is.
+            _ => break,
         }
     }
-    // The end of the file without a trailer (which the decoder is given).
-    (at == bytes.len()).then_some(strays)
+    if run < bytes.len() {
+        keep(run..bytes.len());
+    }
+    strays
 }
 
 /// The bytes of a colour table a packed field declares.
@@ -139,9 +151,18 @@ mod tests {
             assert_eq!(a.image, b.image);
         }
         assert_eq!(super::super::gif::scan(&dirty, 100).unwrap().frames, 2);
-        // Cut short or not a GIF: given to the decoder as it is.
+        // Cut inside the second frame: the strays before the cut are
+        // dropped, the rest kept, so the decoder says the file is cut
+        // short (not that it has no frames).
         let cut = &dirty[..dirty.len() - 12];
-        assert!(matches!(without_stray_bytes(cut), Cow::Borrowed(_)));
+        assert_eq!(
+            without_stray_bytes(cut).as_ref(),
+            &clean[..clean.len() - 11]
+        );
+        let e = super::super::gif::decode(cut, 100, usize::MAX).unwrap_err();
+        assert!(e.0.contains("truncated or corrupt GIF"), "{}", e.0);
+        // Not a GIF: as it is.
         assert!(matches!(without_stray_bytes(b"PNG"), Cow::Borrowed(_)));
+        assert!(matches!(without_stray_bytes(b"GIF89a"), Cow::Borrowed(_)));
     }
 }

@@ -229,8 +229,16 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
     if !missing.is_empty() {
         return Err(Error::Options(format!(
             "--output uses {} but the data has no such column (columns: {})",
-            missing.join(", "),
-            headers.join(", ")
+            missing
+                .iter()
+                .map(|k| quoted(k).to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            headers
+                .iter()
+                .map(|h| quoted(h).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let unused: Vec<(usize, &str)> = headers

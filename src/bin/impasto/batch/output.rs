@@ -138,26 +138,30 @@ impl Pattern {
     pub fn resolve(&mut self, row: u64, data: &RowData) -> Result<PathBuf, String> {
         let mut s = String::new();
         for piece in &self.pieces {
+            // The placeholder as the pattern writes it, quoted.
+            let shown = |k: &str| quoted(&format!("{{{{{k}}}}}")).to_string();
             match piece {
                 Piece::Lit(l) => s.push_str(l),
                 Piece::Key(k) if data.is_structured(k) => {
                     return Err(format!(
-                        "output: {{{{{k}}}}} is a JSON object or array; a path needs text or a number"
+                        "output: {} is a JSON object or array; a path needs text or a number",
+                        shown(k)
                     ))
                 }
                 Piece::Key(k) => match data.text(k) {
                     Some(v) if v.contains('\0') => {
-                        return Err(format!("output: {{{{{k}}}}} holds a NUL character"))
+                        return Err(format!("output: {} holds a NUL character", shown(k)))
                     }
                     Some(v) if v.starts_with(['/', '\\']) || Path::new(&v).has_root() => {
                         return Err(format!(
-                            "output: {{{{{k}}}}} is {}, an absolute path; values make paths inside the output folder",
+                            "output: {} is {}, an absolute path; values make paths inside the output folder",
+                            shown(k),
                             quoted(&v)
                         ))
                     }
                     Some(v) => s.push_str(&v),
                     None if k == ROW => s.push_str(&row.to_string()),
-                    None => return Err(format!("output: {{{{{k}}}}} has no value in this row")),
+                    None => return Err(format!("output: {} has no value in this row", shown(k))),
                 },
             }
         }
