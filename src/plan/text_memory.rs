@@ -148,10 +148,7 @@ impl Drawn {
             forms: FORMS,
             pixels: (0, 0),
         };
-        let drawn = cluster
-            .chars()
-            .filter(|&c| !c.is_whitespace() && !c.is_control());
-        for c in drawn.filter(|&c| !invisible(c)) {
+        for c in visible_chars(cluster).filter(|&c| !invisible(c)) {
             g.glyphs += glyphs_of(c);
             if joins(c) {
                 g.forms = g.forms.max(JOINING_FORMS);
