@@ -1,8 +1,8 @@
 //! Text layers at their edges, each found by a reviewer: a family named in
 //! other capitals, the text colour's alpha on colour glyphs and on
 //! overlapping glyphs, glyphs too large for the GPU's glyph atlas, spaces
-//! that end a line, soft hyphens. Each runs on every backend (the GPU under
-//! `CI=true`).
+//! that end a line, soft hyphens, the face a weight and style pick. Each
+//! runs on every backend (the GPU under `CI=true`).
 
 mod common;
 
@@ -61,6 +61,78 @@ fn a_family_named_in_other_capitals_draws_that_family_not_a_fallback() {
                 "{name}: {other:?} is not drawn in WenQuanYi Micro Hei"
             );
         }
+    }
+}
+
+#[test]
+fn an_italic_is_drawn_from_the_familys_italic_face_not_a_slanted_upright_of_its_weight() {
+    // CSS picks a face by style before weight: Inter at 300 in italic is
+    // Inter Italic (400), the family's only light italic being none.
+    // cosmic-text picked the face of the exact weight first and slanted
+    // Inter Light.
+    for b in backends() {
+        let draw = |weight: u32| {
+            render(
+                &b.renderer,
+                json!({"width": 320, "height": 70, "background": "#ffffff", "layers": [
+                    {"type": "text", "text": "Hamburg", "size": 44, "weight": weight,
+                     "style": "italic"}]}),
+            )
+        };
+        assert!(
+            draw(300) == draw(400),
+            "{}: Inter at 300 in italic is not drawn from Inter Italic",
+            b.name
+        );
+    }
+}
+
+#[test]
+fn a_weight_a_family_lacks_is_drawn_from_that_family_not_a_fallback_family() {
+    // WenQuanYi Micro Hei has one face, at 400. Asked for 700, cosmic-text
+    // tried its fallback families first and drew the text in DejaVu Sans
+    // Bold; CSS draws the family's nearest weight.
+    for (name, r) in with_system_font("WenQuanYi Micro Hei", "fonts-wqy-microhei") {
+        let draw = |weight: u32| {
+            render(
+                &r,
+                json!({"width": 300, "height": 60, "background": "#ffffff", "layers": [
+                    {"type": "text", "text": "Hamburg 42", "size": 36,
+                     "font": "WenQuanYi Micro Hei", "weight": weight}]}),
+            )
+        };
+        assert!(
+            draw(700) == draw(400),
+            "{name}: WenQuanYi Micro Hei at 700 is not drawn from its one face"
+        );
+    }
+}
+
+#[test]
+fn a_variable_face_is_drawn_at_the_weight_asked_for_within_its_axis() {
+    // tests/fonts/ImpastoVar.ttf: an "I" whose bar is 10 px wide at 400
+    // and 30 px at 800, the end of its axis, at size 100. The face is
+    // picked by CSS matching, but a variable one keeps the weight asked for
+    // (clamped to its axis), not the weight of its default instance.
+    let fonts = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fonts");
+    for b in backends() {
+        let r = b.renderer.clone().with_font_dir(fonts);
+        let width = |weight: u32| {
+            let img = render(
+                &r,
+                json!({"width": 120, "height": 120, "layers": [
+                    {"type": "text", "text": "I", "size": 100, "weight": weight,
+                     "font": "Impasto Var"}]}),
+            );
+            let columns = (0..img.width())
+                .filter(|&x| (0..img.height()).any(|y| img.get_pixel(x, y)[3] > 128));
+            columns.count()
+        };
+        let (regular, semibold, heavy) = (width(400), width(600), width(800));
+        for (got, want, weight) in [(regular, 10, 400), (semibold, 20, 600), (heavy, 30, 800)] {
+            assert!(got.abs_diff(want) <= 1, "{}: {got} px at {weight}", b.name);
+        }
+        assert_eq!(width(900), heavy, "{}: 900 is drawn at 800", b.name);
     }
 }
 

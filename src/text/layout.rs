@@ -23,13 +23,12 @@
 //! (Over 600 lines with its tests; the code is about 530.)
 
 use cosmic_text::{
-    Align as CtAlign, Attrs, Buffer, Family, FontSystem, LineIter, Metrics, Shaping, Style, Weight,
-    Wrap,
+    Align as CtAlign, Attrs, Buffer, Family, FontSystem, LineIter, Metrics, Shaping, Style, Wrap,
 };
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::emoji::{emoji_family, emoji_spans, shows_emoji};
-use super::DEFAULT_FAMILY;
+use super::{face, DEFAULT_FAMILY};
 use crate::cancel::Stop;
 use crate::plan::geometry::BoxGeometry;
 use crate::scene::{Align, Layer, LayerKind, Overflow, TextLayer, VAlign, DEFAULT_MIN_SIZE};
@@ -486,9 +485,11 @@ fn shape(
     buffer.set_wrap(wrap);
     buffer.set_size(Some(layer.width as f32), None);
     let family = t.font.as_deref().unwrap_or(DEFAULT_FAMILY);
+    // The weight that has cosmic-text draw the face CSS picks (face.rs).
+    let weight = face::drawn_weight(fonts.db(), family, t.weight, t.italic);
     let mut attrs = Attrs::new()
         .family(Family::Name(family))
-        .weight(Weight(t.weight))
+        .weight(weight)
         .style(if t.italic {
             Style::Italic
         } else {
@@ -510,7 +511,10 @@ fn shape(
     let emoji = shows_emoji(text).then(|| emoji_family(fonts)).flatten();
     match emoji {
         Some(family) => {
-            let colour = attrs.clone().family(Family::Name(&family));
+            let colour = attrs
+                .clone()
+                .family(Family::Name(&family))
+                .weight(face::drawn_weight(fonts.db(), &family, t.weight, t.italic));
             let spans = emoji_spans(text).into_iter().map(|(range, is_emoji)| {
                 let a = if is_emoji {
                     colour.clone()

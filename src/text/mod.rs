@@ -25,7 +25,7 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
-use cosmic_text::{Family, FontSystem, Style, SwashCache, Weight};
+use cosmic_text::{FontSystem, SwashCache};
 
 use crate::cancel::Stop;
 use crate::error::{Error, Location};
@@ -34,6 +34,7 @@ use crate::scene::{Layer, TextLayer};
 use crate::warnings::Warning;
 
 mod emoji;
+mod face;
 mod glyph_cache;
 mod hyphen;
 mod ink;
@@ -478,8 +479,8 @@ fn family_names(db: &cosmic_text::fontdb::Database) -> Vec<String> {
     families
 }
 
-/// The font cosmic-text picks for `t` (its family, weight and style), if
-/// it is loaded.
+/// The face `t` is drawn from (the one CSS picks from its family, see
+/// [`face`]), if it is loaded.
 fn primary_font(
     fonts: &mut FontSystem,
     t: &TextLayer,
@@ -487,18 +488,7 @@ fn primary_font(
     let family = t.font.as_deref().unwrap_or(DEFAULT_FAMILY);
     let spelt = layout::family_spelling(fonts.db(), family);
     let family = spelt.as_deref().unwrap_or(family);
-    let weight = Weight(t.weight);
-    let query = cosmic_text::fontdb::Query {
-        families: &[Family::Name(family)],
-        weight,
-        stretch: cosmic_text::fontdb::Stretch::Normal,
-        style: if t.italic {
-            Style::Italic
-        } else {
-            Style::Normal
-        },
-    };
-    let id = fonts.db().query(&query)?;
+    let (id, weight) = face::css_face(fonts.db(), family, t.weight, t.italic)?;
     fonts.get_font(id, weight)
 }
 

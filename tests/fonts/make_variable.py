@@ -1,0 +1,46 @@
+"""Writes tests/fonts/ImpastoVar.ttf: a variable TrueType font made for the
+tests (CC0), family "Impasto Var", one `wght` axis from 200 to 800 (default
+400) and a glyph "I", a bar whose width grows with the weight (50 font
+units at 200, 100 at 400, 300 at 800). The text tests draw it at several
+weights to show that a variable face is drawn at the weight asked for,
+within its axis.
+
+Run from the repository root: python3 tests/fonts/make_variable.py
+(needs fontTools: pip install fonttools).
+"""
+
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+from fontTools.ttLib.tables.TupleVariation import TupleVariation
+
+
+def bar(width):
+    pen = TTGlyphPen(None)
+    pen.moveTo((100, 0))
+    pen.lineTo((100, 700))
+    pen.lineTo((100 + width, 700))
+    pen.lineTo((100 + width, 0))
+    pen.closePath()
+    return pen.glyph()
+
+
+fb = FontBuilder(1000, isTTF=True)
+fb.setupGlyphOrder([".notdef", "I", "space"])
+fb.setupCharacterMap({0x49: "I", 0x20: "space"})
+fb.setupGlyf({".notdef": bar(400), "I": bar(100), "space": TTGlyphPen(None).glyph()})
+fb.setupHorizontalMetrics({".notdef": (600, 100), "I": (500, 100), "space": (300, 0)})
+fb.setupHorizontalHeader(ascent=800, descent=-200)
+fb.setupNameTable({"familyName": "Impasto Var", "styleName": "Regular",
+                  "fullName": "Impasto Var Regular", "psName": "ImpastoVar-Regular",
+                  "uniqueFontIdentifier": "ImpastoVar-Regular"})
+fb.setupOS2(sTypoAscender=800, sTypoDescender=-200, usWinAscent=800, usWinDescent=200,
+            usWeightClass=400)
+fb.setupPost()
+fb.setupFvar(axes=[("wght", 200, 400, 800, "Weight")], instances=[])
+# Points of "I": the four corners, then four phantom points. The right
+# edge (points 2 and 3) moves by +200 at 800 and -50 at 200.
+heavy = [(0, 0), (0, 0), (200, 0), (200, 0), (0, 0), (0, 0), (0, 0), (0, 0)]
+light = [(0, 0), (0, 0), (-50, 0), (-50, 0), (0, 0), (0, 0), (0, 0), (0, 0)]
+fb.setupGvar({"I": [TupleVariation({"wght": (0, 1.0, 1.0)}, heavy),
+                    TupleVariation({"wght": (-1.0, -1.0, 0)}, light)]})
+fb.save("tests/fonts/ImpastoVar.ttf")
