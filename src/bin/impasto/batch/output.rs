@@ -149,8 +149,14 @@ impl Pattern {
                     ))
                 }
                 Piece::Key(k) => match data.text(k) {
-                    Some(v) if v.contains('\0') => {
-                        return Err(format!("output: {} holds a NUL character", shown(k)))
+                    // A newline, a tab or an escape in a file name breaks
+                    // every listing and script that reads it.
+                    Some(v) if v.chars().any(char::is_control) => {
+                        return Err(format!(
+                            "output: {} is {}, which holds a control character; values make file names, which may not",
+                            shown(k),
+                            quoted(&v)
+                        ))
                     }
                     Some(v) if v.starts_with(['/', '\\']) || Path::new(&v).has_root() => {
                         return Err(format!(
@@ -357,6 +363,11 @@ mod tests {
         assert!(e.contains("has no value"), "{e}");
         let e = p.resolve(6, &data(&[("id", "/abs/evil")])).unwrap_err();
         assert!(e.contains("an absolute path"), "{e}");
+        for control in ["a\nb", "a\rb", "a\tb", "\0", "a\u{1b}[31m", "a\u{85}"] {
+            let e = p.resolve(9, &data(&[("id", control)])).unwrap_err();
+            assert!(e.contains("holds a control character"), "{e}");
+            assert!(!e.contains(control), "shown raw: {e}");
+        }
         let mut object = serde_json::Map::new();
         object.insert("id".into(), serde_json::json!({"x": 1}));
         let e = p.resolve(8, &RowData::Json(object)).unwrap_err();
