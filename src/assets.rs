@@ -153,8 +153,9 @@ impl Assets {
         max_pixels: u64,
     ) -> Result<(), codec::DecodeError> {
         let path = path.as_ref();
-        let named =
-            |e: codec::DecodeError| codec::DecodeError(format!("{}: {}", path.display(), e.0));
+        let named = |e: codec::DecodeError| {
+            codec::DecodeError(format!("{}: {}", crate::scene::shown_path(path), e.0))
+        };
         let limit = crate::Limits::default().max_image_file_bytes;
         let bytes = std::fs::metadata(path)
             .map_err(|e| named(codec::DecodeError(format!("cannot read: {e}"))))?

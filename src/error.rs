@@ -119,7 +119,7 @@ pub enum Error {
     },
 
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", crate::scene::shown_path(path))]
     Io {
         /// The file concerned.
         path: PathBuf,

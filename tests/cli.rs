@@ -586,7 +586,7 @@ fn missing_font_folder_is_bad_input() {
     assert_bad_input(
         &c,
         &c.render("o.png", &["--font-dir", "nope"]),
-        "font folder \"nope\": not a folder",
+        "--font-dir nope: does not exist",
     );
 }
 
@@ -938,7 +938,7 @@ fn a_folder_option_naming_no_folder_exits_2_before_any_work() {
     let c = Case::new();
     c.scene(&layer_scene(r#"{"type": "image", "src": "ok.png"}"#));
     std::fs::write(c.path("rows.csv"), "id\na\n").unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 8] = [
         (
             &[
                 "render",
@@ -976,6 +976,47 @@ fn a_folder_option_naming_no_folder_exits_2_before_any_work() {
                 "assets/ok.png",
             ],
             "--templates assets/ok.png: is not a folder",
+        ),
+        // With no text layer to load fonts for, it passed silently.
+        (
+            &[
+                "render",
+                "assets/scene.json",
+                "-o",
+                "o.png",
+                "--font-dir",
+                "no fonts",
+            ],
+            "--font-dir no fonts: does not exist",
+        ),
+        (
+            &[
+                "batch",
+                "assets/scene.json",
+                "--data",
+                "rows.csv",
+                "--output",
+                "out/{{id}}.png",
+                "--font-dir",
+                "assets/ok.png",
+            ],
+            "--font-dir assets/ok.png: is not a folder",
+        ),
+        (
+            &["serve", "--listen", "127.0.0.1:0", "--font-dir", "nowhere"],
+            "--font-dir nowhere: does not exist",
+        ),
+        // A path that would not read as itself is quoted.
+        (
+            &[
+                "render",
+                "assets/scene.json",
+                "-o",
+                "o.png",
+                "--assets",
+                "a\u{200b}",
+            ],
+            "--assets \"a\\u200b\": does not exist",
         ),
     ];
     for (args, needle) in cases {

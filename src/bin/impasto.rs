@@ -459,6 +459,7 @@ fn run_command(command: Command) -> Result<(), Error> {
                     renderer = renderer.with_asset_root(root);
                 }
                 for dir in font_dirs {
+                    oneoff::check_folder("--font-dir", &dir)?;
                     renderer = renderer.with_font_dir(dir);
                 }
                 renderer = renderer
@@ -488,8 +489,8 @@ fn run_command(command: Command) -> Result<(), Error> {
                 // A format error names the output as given, with --format.
                 let renamed = |e: Error| match (&format_name, e) {
                     (Some(ext), Error::Output(m)) => Error::Output(m.replacen(
-                        &named.display().to_string(),
-                        &format!("{} (--format {ext})", output.display()),
+                        &impasto::scene::shown_path(&named),
+                        &format!("{} (--format {ext})", impasto::scene::shown_path(&output)),
                         1,
                     )),
                     (_, e) => e,
@@ -503,7 +504,7 @@ fn run_command(command: Command) -> Result<(), Error> {
                         if !can && !animate {
                             eprintln!(
                             "impasto: the scene's \"animate\": true is for .gif, .png and .webp output; {} holds no animation, so the still scene is written",
-                            output.display()
+                            impasto::scene::shown_path(&output)
                         );
                         }
                         can

@@ -55,7 +55,7 @@ impl AnimationFormat {
             Some("webp") => Ok(AnimationFormat::WebP { quality }),
             _ => Err(Error::Output(format!(
                 "{}: an animation is written as .gif, .png (APNG) or .webp",
-                path.display()
+                crate::scene::shown_path(path)
             ))),
         }
     }

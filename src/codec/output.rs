@@ -61,7 +61,7 @@ impl OutputFormat {
             Some("gif") => Ok(OutputFormat::Gif),
             _ => Err(Error::Output(format!(
                 "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp, .avif or .gif",
-                path.display()
+                crate::scene::shown_path(path)
             ))),
         }
     }
@@ -73,16 +73,16 @@ impl OutputFormat {
         match OutputFormat::from_path(path, 100)? {
             OutputFormat::Jpeg { .. } => Err(Error::Output(format!(
                 "{}: JPEG output cannot be lossless (write .png or .webp)",
-                path.display()
+                crate::scene::shown_path(path)
             ))),
             OutputFormat::WebP { .. } => Ok(OutputFormat::WebPLossless),
             OutputFormat::Avif { .. } => Err(Error::Output(format!(
                 "{}: AVIF output is lossy here (write .png or .webp for lossless)",
-                path.display()
+                crate::scene::shown_path(path)
             ))),
             OutputFormat::Gif => Err(Error::Output(format!(
                 "{}: GIF output has 256 colours (write .png or .webp for lossless)",
-                path.display()
+                crate::scene::shown_path(path)
             ))),
             other => Ok(other),
         }
@@ -263,14 +263,14 @@ pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
         };
         return Err(Error::Output(format!(
             "{}: the folder {} {what}",
-            path.display(),
+            crate::scene::shown_path(path),
             crate::scene::quoted(&dir.display().to_string())
         )));
     }
     if path.is_dir() {
         return Err(Error::Output(format!(
             "{}: is a folder; give a file name",
-            path.display()
+            crate::scene::shown_path(path)
         )));
     }
     refuse_special(path, &target)
@@ -287,7 +287,7 @@ fn refuse_special(path: &Path, target: &Path) -> Result<(), Error> {
     match special(path) || special(target) {
         true => Err(Error::Output(format!(
             "{}: is not a regular file (a device, pipe or socket): impasto writes files by replacing them, so it refuses (`impasto render -o -` writes to standard output)",
-            path.display()
+            crate::scene::shown_path(path)
         ))),
         false => Ok(()),
     }
@@ -335,7 +335,7 @@ impl PendingFile {
         {
             return Err(Error::Output(format!(
                 "{}: the file is read-only; it is not replaced",
-                path.display()
+                crate::scene::shown_path(path)
             )));
         }
         // Declared before the file, so dropped after it: a file whose
@@ -362,7 +362,7 @@ impl PendingFile {
             std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
                 Error::Output(format!(
                     "{}: cannot write in the folder {}: {e}",
-                    path.display(),
+                    crate::scene::shown_path(path),
                     crate::scene::quoted(&dir.display().to_string())
                 ))
             }
@@ -431,7 +431,7 @@ fn follow_link(path: &Path) -> Result<std::path::PathBuf, Error> {
     }
     Err(Error::Output(format!(
         "{}: too many levels of symbolic links (a loop?)",
-        path.display()
+        crate::scene::shown_path(path)
     )))
 }
 

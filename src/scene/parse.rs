@@ -129,17 +129,20 @@ pub(crate) fn read_limited(path: &Path, max_bytes: u64) -> Result<String, Error>
     let cannot = |e: std::io::Error| fail(format!("cannot read {shown}: {e}"));
     let meta = std::fs::metadata(path).map_err(cannot)?;
     if !meta.is_file() {
-        return Err(fail(format!("{}: not a regular file", path.display())));
+        return Err(fail(format!(
+            "{}: not a regular file",
+            super::shown_path(path)
+        )));
     }
     if meta.len() > max_bytes {
         return Err(fail(format!(
             "{}: the scene file is {} bytes, over the limit of {max_bytes} bytes",
-            path.display(),
+            super::shown_path(path),
             meta.len()
         )));
     }
     let file = std::fs::File::open(path).map_err(cannot)?;
-    read_text(file, max_bytes, &path.display().to_string())
+    read_text(file, max_bytes, &super::shown_path(path))
 }
 
 /// Reads at most `max_bytes` of UTF-8 text from `reader` (a file, standard

@@ -43,9 +43,42 @@ impl Display for Quoted<'_> {
     }
 }
 
+/// A path that begins a message (`out/x.png: is a folder`): as it is
+/// where that reads unambiguously, else quoted as [`quoted`] quotes it:
+/// when it holds a character that would not show as itself (a control, a
+/// zero-width or bidi mark), a quote or a backslash, `": "`, or begins or
+/// ends with whitespace. A name that is not UTF-8 shows U+FFFD for its
+/// bad bytes.
+pub fn shown_path(path: &std::path::Path) -> String {
+    let s = path.to_string_lossy();
+    let plain = |c: char| !matches!(c, '"' | '\\') && c.escape_debug().nth(1).is_none();
+    let unambiguous = s.chars().all(plain)
+        && !s.contains(": ")
+        && !s.starts_with(char::is_whitespace)
+        && !s.ends_with(char::is_whitespace);
+    match unambiguous {
+        true => s.into_owned(),
+        false => quoted(&s).to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::quoted;
+    use super::{quoted, shown_path};
+    use std::path::Path;
+
+    #[test]
+    fn a_path_is_shown_as_it_is_unless_it_would_read_ambiguously() {
+        let shown = |p: &str| shown_path(Path::new(p));
+        assert_eq!(shown("out/poster 1.png"), "out/poster 1.png");
+        assert_eq!(shown("café/漢字.png"), "café/漢字.png");
+        assert_eq!(shown("a\u{200b}.png"), r#""a\u200b.png""#);
+        assert_eq!(shown("a\u{202e}gnp.exe"), r#""a\u202egnp.exe""#);
+        assert_eq!(shown("a\nb.png"), r#""a\nb.png""#);
+        assert_eq!(shown("x.png "), r#""x.png ""#);
+        assert_eq!(shown("a: b.png"), r#""a: b.png""#);
+        assert_eq!(shown("say\"hi\".png"), r#""say\"hi\".png""#);
+    }
 
     #[test]
     fn invisible_characters_are_json_escapes_and_the_rest_prints_as_is() {

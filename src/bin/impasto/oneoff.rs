@@ -101,7 +101,7 @@ fn values(sets: &[String]) -> Result<BTreeMap<String, String>, Error> {
     Ok(row)
 }
 
-/// Refuses a folder option (`--assets`, `--templates`) that names no
+/// Refuses a folder option (`--assets`, `--templates`, `--font-dir`) that names no
 /// folder this process can list, before any work: otherwise every image
 /// (or template) would fail, each as the request's or row's fault.
 pub fn check_folder(flag: &str, dir: &Path) -> Result<(), Error> {
@@ -114,7 +114,10 @@ pub fn check_folder(flag: &str, dir: &Path) -> Result<(), Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
         Err(e) => format!("cannot be opened: {e}"),
     };
-    Err(Error::Options(format!("{flag} {}: {why}", dir.display())))
+    Err(Error::Options(format!(
+        "{flag} {}: {why}",
+        impasto::scene::shown_path(dir)
+    )))
 }
 
 /// Refuses an `output` that is the scene file or an image the scene
@@ -131,7 +134,7 @@ pub fn refuse_inputs(
     if same(scene_file) {
         return Err(Error::Output(format!(
             "{}: is the scene file; writing it would replace the scene",
-            output.display()
+            impasto::scene::shown_path(output)
         )));
     }
     renderer.check_output_path(scene, output)
@@ -161,13 +164,13 @@ pub fn output_for(
     if !known.iter().any(|e| has_extension(named, e)) {
         return Err(Error::Output(format!(
             "{}: unknown output format: the file name must end in .png, .jpg, .jpeg, .webp, .avif or .gif",
-            named.display()
+            impasto::scene::shown_path(named)
         )));
     }
     if lossless && gif {
         return Err(Error::Output(format!(
             "{}: GIF output has 256 colours, it cannot be lossless (write .png or .webp)",
-            named.display()
+            impasto::scene::shown_path(named)
         )));
     }
     Ok(if animate {

@@ -26,15 +26,15 @@ pub fn check_clashes(
         if same_file(manifest, input) {
             return Err(Error::Options(format!(
                 "--manifest {} is the {what} ({}): writing the manifest would overwrite it",
-                manifest.display(),
-                input.display()
+                impasto::scene::shown_path(manifest),
+                impasto::scene::shown_path(input)
             )));
         }
     }
     if let Some(what) = not_a_manifest(manifest) {
         return Err(Error::Options(format!(
             "--manifest {} exists and is not a manifest ({what}): writing the manifest would overwrite it; give another path, or delete the file first",
-            manifest.display()
+            impasto::scene::shown_path(manifest)
         )));
     }
     let (m, base) = (absolute(manifest), absolute(pattern.base()));
@@ -287,15 +287,23 @@ impl Manifest {
         if path.is_dir() {
             return Err(Error::Options(format!(
                 "--manifest {}: is a folder; give a file name",
-                path.display()
+                impasto::scene::shown_path(path)
             )));
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::Output(format!("--manifest {}: {e}", path.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::Output(format!(
+                    "--manifest {}: {e}",
+                    impasto::scene::shown_path(path)
+                ))
+            })?;
         }
-        let file = File::create(path)
-            .map_err(|e| Error::Output(format!("--manifest {}: {e}", path.display())))?;
+        let file = File::create(path).map_err(|e| {
+            Error::Output(format!(
+                "--manifest {}: {e}",
+                impasto::scene::shown_path(path)
+            ))
+        })?;
         Ok(Manifest {
             out: file,
             path: path.to_path_buf(),
@@ -318,7 +326,7 @@ impl Manifest {
     fn io(&self, source: std::io::Error) -> Error {
         Error::Output(format!(
             "--manifest {}: cannot write: {source}",
-            self.path.display()
+            impasto::scene::shown_path(&self.path)
         ))
     }
 }

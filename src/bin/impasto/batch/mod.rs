@@ -279,6 +279,7 @@ fn renderer(args: &BatchArgs) -> Result<Renderer, Error> {
         renderer = renderer.with_asset_root(root);
     }
     for dir in &args.font_dirs {
+        crate::oneoff::check_folder("--font-dir", dir)?;
         renderer = renderer.with_font_dir(dir);
     }
     Ok(args.caches.apply(

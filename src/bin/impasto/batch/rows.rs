@@ -89,7 +89,7 @@ impl Source {
             }
             _ => Err(Error::Options(format!(
                 "--data {}: expected a .csv file (with a header row), a .jsonl or .ndjson file, or - for JSON Lines on standard input",
-                path.display()
+                impasto::scene::shown_path(path)
             ))),
         }
     }
@@ -135,14 +135,16 @@ impl Source {
         match self {
             Source::Stdin => Ok((Rows::jsonl(Box::new(std::io::stdin()), "-"), None)),
             Source::Jsonl(path) => Ok((
-                Rows::jsonl(Box::new(open(path)?), &path.display().to_string()),
+                Rows::jsonl(Box::new(open(path)?), &impasto::scene::shown_path(path)),
                 None,
             )),
             Source::Csv(path) => {
                 let mut reader = csv_reader(open(path)?);
                 let headers: Vec<String> = reader
                     .headers()
-                    .map_err(|e| Error::Options(format!("--data {}: {e}", path.display())))?
+                    .map_err(|e| {
+                        Error::Options(format!("--data {}: {e}", impasto::scene::shown_path(path)))
+                    })?
                     .iter()
                     // No variable name holds a space: `id, title` names
                     // `title`.
@@ -170,7 +172,8 @@ impl Source {
 }
 
 fn open(path: &Path) -> Result<File, Error> {
-    File::open(path).map_err(|e| Error::Options(format!("--data {}: {e}", path.display())))
+    File::open(path)
+        .map_err(|e| Error::Options(format!("--data {}: {e}", impasto::scene::shown_path(path))))
 }
 
 fn csv_reader(r: impl Read + 'static) -> csv::Reader<Box<dyn Read>> {

@@ -240,8 +240,9 @@ fn thumbnails(
     let decoded: Vec<RgbaImage> = files
         .par_iter()
         .map(|path| {
-            decode_file(path, max_pixels)
-                .map_err(|e| Error::Options(format!("{}: {}", path.display(), e.0)))
+            decode_file(path, max_pixels).map_err(|e| {
+                Error::Options(format!("{}: {}", impasto::scene::shown_path(path), e.0))
+            })
         })
         .collect::<Result<_, _>>()?;
     let mut assets = Assets::new();

@@ -27,25 +27,29 @@ pub fn parse_threshold(s: &str) -> Result<f64, String> {
 
 /// Reads a report; anything wrong with the file is bad input (exit 2).
 fn load(path: &Path) -> Result<Report, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Options(format!("{}: cannot read: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Options(format!(
+            "{}: cannot read: {e}",
+            impasto::scene::shown_path(path)
+        ))
+    })?;
     let report: Report = serde_json::from_str(&text).map_err(|e| {
         Error::Options(format!(
             "{}: not an impasto bench report: {e}",
-            path.display()
+            impasto::scene::shown_path(path)
         ))
     })?;
     if report.schema != SCHEMA {
         return Err(Error::Options(format!(
             "{}: report schema {:?}, this impasto reads {SCHEMA:?}",
-            path.display(),
+            impasto::scene::shown_path(path),
             report.schema
         )));
     }
     check(&report).map_err(|why| {
         Error::Options(format!(
             "{}: not a valid impasto bench report: {why}",
-            path.display()
+            impasto::scene::shown_path(path)
         ))
     })?;
     Ok(report)
@@ -154,18 +158,18 @@ pub fn run(old_path: &Path, new_path: &Path, threshold: f64) -> Result<ExitCode,
     if old.suite != new.suite {
         return Err(Error::Options(format!(
             "{} is a {:?} suite report and {} a {:?} one; compare reports of the same suite",
-            old_path.display(),
+            impasto::scene::shown_path(old_path),
             old.suite,
-            new_path.display(),
+            impasto::scene::shown_path(new_path),
             new.suite
         )));
     }
     let mut out = format!(
         "old: {} (git {}, {})\nnew: {} (git {}, {})\nsuite {}, threshold {threshold}%\n\n",
-        old_path.display(),
+        impasto::scene::shown_path(old_path),
         old.git_revision,
         old.timestamp,
-        new_path.display(),
+        impasto::scene::shown_path(new_path),
         new.git_revision,
         new.timestamp,
         old.suite
@@ -189,8 +193,8 @@ pub fn run(old_path: &Path, new_path: &Path, threshold: f64) -> Result<ExitCode,
     if compared == 0 {
         return Err(Error::Options(format!(
             "{} and {}: no case ran in both reports, nothing to compare",
-            old_path.display(),
-            new_path.display()
+            impasto::scene::shown_path(old_path),
+            impasto::scene::shown_path(new_path)
         )));
     }
     print!("{out}");

@@ -172,12 +172,12 @@ fn check_output(path: &Option<PathBuf>) -> Result<(), Error> {
     match parent {
         Some(dir) if !dir.is_dir() => Err(Error::Output(format!(
             "{}: folder {} does not exist",
-            path.display(),
-            dir.display()
+            impasto::scene::shown_path(path),
+            impasto::scene::shown_path(dir)
         ))),
         _ if path.is_dir() => Err(Error::Output(format!(
             "{}: is a folder; give a file name",
-            path.display()
+            impasto::scene::shown_path(path)
         ))),
         _ => Ok(()),
     }

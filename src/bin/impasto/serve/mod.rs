@@ -271,6 +271,7 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
             .with_shrink_on_load_mode(args.shrink_on_load.into()),
     );
     for dir in &args.font_dirs {
+        crate::oneoff::check_folder("--font-dir", dir)?;
         renderer = renderer.with_font_dir(dir);
     }
     let metrics = Arc::new(Metrics::default());

@@ -51,8 +51,12 @@ impl SigningKey {
 
     /// A key from a file: its text, less one trailing newline.
     pub fn from_file(path: &Path) -> Result<SigningKey, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("--signing-key-file {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "--signing-key-file {}: {e}",
+                impasto::scene::shown_path(path)
+            )
+        })?;
         let text = text.strip_suffix('\n').unwrap_or(&text);
         let text = text.strip_suffix('\r').unwrap_or(text);
         SigningKey::new(text)
