@@ -176,7 +176,12 @@ fn a_negative_option_value_is_refused_by_that_options_range() {
     let case = Case::new();
     case.scene(&layer_scene(r##"{"type": "rect", "color": "#fff"}"##));
     let run = case.render("a.jpg", &["--quality", "-1"]);
-    assert_bad_input(&case, &run, "invalid value '-1' for '--quality");
+    assert_bad_input(&case, &run, "invalid value \"-1\" for '--quality");
+    // The value quoted as the tool's own messages quote it: clap printed
+    // it raw, a carriage return included.
+    let run = case.render("a.jpg", &["--timeout", "5\rs"]);
+    assert_bad_input(&case, &run, "invalid value \"5\\rs\" for '--timeout");
+    assert!(!run.stderr.contains('\r'), "{:?}", run.stderr);
     let batch = impasto(
         &[
             "batch", "t.json", "--data", "r.csv", "-o", "{n}.png", "--jobs", "-2",
@@ -185,7 +190,7 @@ fn a_negative_option_value_is_refused_by_that_options_range() {
     );
     assert_eq!(batch.code, 2, "{}", batch.stderr);
     assert!(
-        batch.stderr.contains("invalid value '-2' for '--jobs"),
+        batch.stderr.contains("invalid value \"-2\" for '--jobs"),
         "{}",
         batch.stderr
     );

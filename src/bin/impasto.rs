@@ -268,6 +268,8 @@ fn main() -> ExitCode {
             let code = if e.use_stderr() { 2 } else { 0 };
             if code == 0 {
                 let _ = e.print();
+            } else if let Some(line) = invalid_value(&e) {
+                eprintln!("impasto: {}", one_line(&line));
             } else {
                 // One line: clap's message up to its usage section.
                 let msg = e.to_string();
@@ -278,7 +280,7 @@ fn main() -> ExitCode {
                     .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
                     .collect();
                 let line = problem.join(" ");
-                eprintln!("impasto: {}", line.trim_start_matches("error: "));
+                eprintln!("impasto: {}", one_line(line.trim_start_matches("error: ")));
             }
             return ExitCode::from(code);
         }
@@ -295,6 +297,36 @@ fn main() -> ExitCode {
             ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
         }
     }
+}
+
+/// clap's "invalid value" error with the value quoted as the tool's own
+/// messages quote it (clap prints it raw between single quotes: a carriage
+/// return or a zero-width space in it reached the terminal as it was),
+/// then the option and why; `None` for other errors.
+fn invalid_value(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return None;
+    }
+    let text = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let value = text(ContextKind::InvalidValue)?;
+    let arg = text(ContextKind::InvalidArg)?;
+    let mut line = format!(
+        "invalid value {} for '{arg}'",
+        impasto::scene::quoted(value)
+    );
+    if let Some(why) = std::error::Error::source(e) {
+        line.push_str(&format!(": {why}"));
+    } else if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue) {
+        line.push_str(&format!(" (possible values: {})", valid.join(", ")));
+    }
+    Some(line)
 }
 
 /// On a signal that ends the process (SIGTERM, SIGINT, SIGHUP, SIGQUIT,
