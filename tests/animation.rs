@@ -541,7 +541,7 @@ fn the_command_line_animates_with_the_flag_or_the_scene_field() {
 }
 
 #[test]
-fn a_gif_without_its_trailer_or_a_png_without_iend_decodes_and_one_cut_earlier_fails() {
+fn a_gif_cut_after_a_whole_frame_or_a_png_without_iend_decodes_and_one_cut_earlier_fails() {
     // Every frame whole, only the trailer byte missing: some encoders and
     // cut-off downloads leave such files, and browsers show them.
     let gif = three_frame_gif();
@@ -557,8 +557,23 @@ fn a_gif_without_its_trailer_or_a_png_without_iend_decodes_and_one_cut_earlier_f
         codec::decode_bytes(cut, u64::MAX).unwrap(),
         codec::decode_bytes(&gif, u64::MAX).unwrap()
     );
-    // Cut inside the last frame: refused, not shown short.
-    assert!(codec::decode_animation(&gif[..gif.len() - 40], &Limits::default(), None).is_err());
+    // Cut inside the last frame: the frames before it, as browsers show
+    // them (it was refused whole); cut inside the first: refused.
+    let short = codec::decode_animation(&gif[..gif.len() - 40], &Limits::default(), None).unwrap();
+    assert_eq!(short.frames.len(), 2);
+    for (a, b) in short.frames.iter().zip(&whole.frames) {
+        assert_eq!(a.image, b.image);
+    }
+    // (The one-frame file of the same first frame ends 5 bytes later.)
+    let one = GifFrame {
+        rect: (0, 0, 40, 30),
+        indices: vec![0; 40 * 30],
+        dispose: gif::DisposalMethod::Keep,
+        delay: 10,
+    };
+    let first_frame_cut = gif_file((40, 30), &[one], Some(gif::Repeat::Finite(3))).len() - 6;
+    assert!(codec::decode_animation(&gif[..first_frame_cut], &Limits::default(), None).is_err());
+    assert!(codec::decode_bytes(&gif[..first_frame_cut], u64::MAX).is_err());
     // A PNG, straight or interlaced (the second decoder), without IEND.
     let img = RgbaImage::from_fn(33, 17, |x, y| {
         Rgba([(x * 7) as u8, (y * 13) as u8, 90, 200])

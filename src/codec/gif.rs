@@ -43,7 +43,8 @@ fn options(max_pixels: u64, skip: bool) -> gif::DecodeOptions {
 /// The file to read: `bytes`, with GIF's trailer (`;`) after them when
 /// they lack it, as some encoders and cut-off downloads leave them (every
 /// frame whole, only the last byte missing: browsers and Pillow show such
-/// files). A file cut inside a frame still fails.
+/// files). A file cut inside a later frame is cut back to its whole frames
+/// first (`gif_blocks::readable`); one cut inside its first frame fails.
 fn with_trailer(bytes: &[u8]) -> impl std::io::Read + '_ {
     use std::io::Read;
     let trailer: &[u8] = if bytes.last() == Some(&b';') {
@@ -62,7 +63,7 @@ fn bad(e: gif::DecodingError) -> DecodeError {
 /// decompressing any; refuses a screen or a frame of more than
 /// `max_pixels` pixels.
 pub(crate) fn scan(bytes: &[u8], max_pixels: u64) -> Result<AnimationInfo, DecodeError> {
-    let bytes = super::gif_blocks::without_stray_bytes(bytes);
+    let bytes = super::gif_blocks::readable(bytes).bytes;
     let mut d = options(max_pixels, true)
         .read_info(with_trailer(&bytes))
         .map_err(|e| DecodeError(format!("not a valid GIF file: {e}")))?;
@@ -98,7 +99,7 @@ fn check_pixels((w, h): (u32, u32), max_pixels: u64, what: &str) -> Result<(), D
 /// Decodes the first `stop` frames (all of them with `usize::MAX`); the
 /// caller has checked the headers ([`scan`]).
 pub(crate) fn decode(bytes: &[u8], max_pixels: u64, stop: usize) -> Result<Animation, DecodeError> {
-    let bytes = super::gif_blocks::without_stray_bytes(bytes);
+    let super::gif_blocks::Readable { bytes, cut } = super::gif_blocks::readable(bytes);
     let mut d = options(max_pixels, false)
         .read_info(with_trailer(&bytes))
         .map_err(|e| DecodeError(format!("not a valid GIF file: {e}")))?;
@@ -163,6 +164,12 @@ pub(crate) fn decode(bytes: &[u8], max_pixels: u64, stop: usize) -> Result<Anima
     }
     if frames.is_empty() {
         return Err(DecodeError("GIF file has no frames".into()));
+    }
+    if cut && frames.len() < stop {
+        log::warn!(
+            "GIF file cut short after its frame {}: the frames before the cut are shown, as browsers show them",
+            frames.len()
+        );
     }
     Ok(Animation {
         width,
