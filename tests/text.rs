@@ -395,6 +395,12 @@ fn missing_glyphs_are_measured_and_refused_when_asked() {
     let layer = text_layer(json!({"text": "hi 😀 ok 😀 \u{10FFFD}"}));
     let m = r.measure_text(&layer).unwrap();
     assert_eq!(m.missing, ['😀', '\u{10FFFD}']);
+    // A letter with a mark its font lacks: the mark, not the letter (the
+    // whole cluster was listed, "o" included).
+    let marked = r
+        .measure_text(&text_layer(json!({"text": "no\u{1ab0} ok"})))
+        .unwrap();
+    assert_eq!(marked.missing, ['\u{1ab0}']);
     let scene = json!({"width": 100, "height": 40, "layers": [
         {"type": "rect", "color": "#fff"},
         {"type": "text", "text": "hi 😀"}]});

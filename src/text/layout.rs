@@ -533,13 +533,26 @@ fn shape(
 
 /// The characters of a layout that no available font can draw (shaped as
 /// glyph 0), each once, in order of appearance; blanks are not drawn and
-/// not listed.
-pub(crate) fn missing_chars(buffer: &Buffer) -> Vec<char> {
+/// not listed. A glyph 0 stands for its whole cluster (a letter and its
+/// marks): of those, the characters listed are the ones the font it was
+/// shaped with lacks, not a base letter that font has.
+pub(crate) fn missing_chars(fonts: &mut FontSystem, buffer: &Buffer) -> Vec<char> {
     let mut missing = Vec::new();
     for run in buffer.layout_runs() {
         for g in run.glyphs.iter().filter(|g| g.glyph_id == 0) {
+            let font = fonts.get_font(g.font_id, g.font_weight);
+            let charmap = font.as_ref().map(|f| f.as_swash().charmap());
+            let lacks = |c: &char| charmap.is_none_or(|m| m.map(*c) == 0);
             let chars = run.text.get(g.start..g.end).unwrap_or("").chars();
-            for c in chars.filter(|c| !c.is_whitespace() && !c.is_control()) {
+            let drawn = chars.filter(|c| !c.is_whitespace() && !c.is_control());
+            let cluster: Vec<char> = drawn.collect();
+            // A font whose charmap has every one (a glyph 0 it maps to):
+            // all of them.
+            let absent: Vec<char> = match cluster.iter().any(lacks) {
+                true => cluster.into_iter().filter(lacks).collect(),
+                false => cluster,
+            };
+            for c in absent {
                 if !missing.contains(&c) {
                     missing.push(c);
                 }

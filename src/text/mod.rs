@@ -406,13 +406,14 @@ impl TextEngine {
     /// How a text layer lays out (what both backends draw).
     pub fn measure(&self, layer: &Layer, t: &TextLayer) -> TextMeasure {
         self.ensure_fonts_for(t);
-        let fitted = layout::fit(&mut self.shaper().fonts, layer, t, &Stop::never());
+        let mut shaper = self.shaper();
+        let fitted = layout::fit(&mut shaper.fonts, layer, t, &Stop::never());
         TextMeasure {
             lines: fitted.buffer.layout_runs().map(|r| r.line_w).collect(),
             height: fitted.buffer.layout_runs().map(|r| r.line_height).sum(),
             size: fitted.size,
             truncated: fitted.truncated,
-            missing: layout::missing_chars(&fitted.buffer),
+            missing: layout::missing_chars(&mut shaper.fonts, &fitted.buffer),
         }
     }
 
@@ -431,7 +432,8 @@ impl TextEngine {
         if covers(&mut shaper.fonts, t) {
             return Ok(None);
         }
-        let missing = layout::missing_chars(&layout::fit(&mut shaper.fonts, layer, t, stop).buffer);
+        let fitted = layout::fit(&mut shaper.fonts, layer, t, stop);
+        let missing = layout::missing_chars(&mut shaper.fonts, &fitted.buffer);
         drop(shaper);
         if missing.is_empty() {
             return Ok(None);
