@@ -20,6 +20,7 @@ use std::sync::Arc;
 use image::RgbaImage;
 
 use crate::asset_files::resolve_asset;
+use crate::cancel::Stop;
 use crate::codec::{self, AnimationFormat, Delay, Loop};
 use crate::error::{Error, Location};
 use crate::scene::quoted;
@@ -121,7 +122,7 @@ impl Renderer {
         let stop = options.stop();
         scene.validate()?;
         let mut assets = assets.clone();
-        let (mut scene, sources) = self.load_sources(scene, &mut assets)?;
+        let (mut scene, sources) = self.load_sources(scene, &mut assets, &stop)?;
         let timeline = self.timeline(&scene, &sources)?;
         self.check_output(&scene, timeline.frames.len())?;
         self.check_memory_of(&scene, timeline.frames.len(), &sources, encoding)?;
@@ -333,7 +334,12 @@ impl Renderer {
         &self,
         scene: &Scene,
         assets: &mut Assets,
+        stop: &Stop<'_>,
     ) -> Result<(Scene, Vec<Source>), Error> {
+        // A decode is asked between frames whether the render must stop,
+        // and one it ended fails with the reason, not as a bad file.
+        let halt: codec::Halt<'_> = &|| stop.now();
+        let stopped = |e: Error| if stop.now() { stop.reason() } else { e };
         let limits = self.limits();
         let root = self.asset_root_for(scene);
         let mut scene = scene.clone();
@@ -359,8 +365,9 @@ impl Renderer {
             let path = resolve_asset(&root, &il.src).map_err(|m| fail("src", m))?;
             if let Some(frame) = il.frame {
                 // Pinned to a frame: decoded once, the same on every frame.
-                let image = crate::asset_files::decode_frame(&path, frame, &limits)
-                    .map_err(|(field, m)| fail(field, format!("{}: {m}", quoted(&il.src))))?;
+                let image = crate::asset_files::decode_frame(&path, frame, &limits, halt).map_err(
+                    |(field, m)| stopped(fail(field, format!("{}: {m}", quoted(&il.src)))),
+                )?;
                 let key = format!("\u{1}frame/{index}");
                 assets.insert(key.clone(), image.image);
                 il.src = key;
@@ -413,8 +420,8 @@ impl Renderer {
                     limit,
                 ));
             }
-            let anim = codec::decode_animation(&bytes, &limits, None)
-                .map_err(|e| fail("src", format!("{}: {}", quoted(&il.src), e.0)))?;
+            let anim = codec::decode_animation_halting(&bytes, &limits, None, halt)
+                .map_err(|e| stopped(fail("src", format!("{}: {}", quoted(&il.src), e.0))))?;
             by_path.insert(path, sources.len());
             sources.push(Source {
                 anim,

@@ -110,7 +110,7 @@ pub(crate) fn refuse_own_input(
     {
         Some((index, _)) => Err(Error::Output(format!(
             "{}: is the image that layer {index} draws; writing it would replace the scene's own input",
-            path.display()
+            crate::scene::shown_path(path)
         ))),
         None => Ok(()),
     }
@@ -118,10 +118,12 @@ pub(crate) fn refuse_own_input(
 
 /// Frame `frame` of the image file at `path`, composited as browsers show
 /// it (not kept in the decoded-image cache); a failure names its field.
+/// `halt` is asked between frames (see [`codec::Halt`]).
 pub(crate) fn decode_frame(
     path: &Path,
     frame: u32,
     limits: &Limits,
+    halt: codec::Halt<'_>,
 ) -> Result<SourceImage, (&'static str, String)> {
     let (_, bytes) =
         codec::read_image_file(path, limits.max_image_file_bytes).map_err(|e| ("src", e.0))?;
@@ -136,8 +138,8 @@ pub(crate) fn decode_frame(
             ),
         ));
     }
-    let anim =
-        codec::decode_animation(&bytes, limits, Some(frame as usize)).map_err(|e| ("src", e.0))?;
+    let anim = codec::decode_animation_halting(&bytes, limits, Some(frame as usize), halt)
+        .map_err(|e| ("src", e.0))?;
     // The headers may promise more frames than the file holds.
     let found = anim.frames.len();
     let picked = anim.frames.into_iter().nth(frame as usize).ok_or_else(|| {

@@ -386,7 +386,11 @@ impl Assets {
             let ((path, _), src, layers) = &files[k];
             let img = match todo {
                 ToDecode::Frame(frame) => {
-                    decode_frame(path, frame, limits).map_err(|(field, m)| {
+                    decode_frame(path, frame, limits, &|| stop.now()).map_err(|(field, m)| {
+                        // Ended by the deadline or a cancel: said as such.
+                        if stop.now() {
+                            return stop.reason();
+                        }
                         Error::scene(loc(layers[0]), Some(field), format!("{}: {m}", quoted(src)))
                     })
                 }

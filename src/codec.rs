@@ -50,6 +50,7 @@ pub use anim::{
     decode_animation, decode_animation_file, probe_animation, Animation, AnimationInfo, Delay,
     Frame, Loop,
 };
+pub(crate) use anim::{decode_animation_halting, Halt};
 pub use anim_out::{encode_animation, AnimationFormat};
 #[cfg(test)]
 pub(crate) use output::flatten_over_white;

@@ -248,13 +248,31 @@ pub fn decode_animation(
     limits: &Limits,
     until: Option<usize>,
 ) -> Result<Animation, DecodeError> {
+    decode_animation_halting(bytes, limits, until, &|| false)
+}
+
+/// Asked between frames (and between a GIF frame's chunks of rows) of an
+/// animation's decode: `true` ends it with [`HALTED`], so that a render's
+/// deadline or cancel stops a decode of many frames.
+pub(crate) type Halt<'a> = &'a dyn Fn() -> bool;
+
+/// The error of a decode that [`Halt`] ended: the caller says why.
+pub(crate) const HALTED: &str = "decode stopped";
+
+/// [`decode_animation`], asking `halt` between frames.
+pub(crate) fn decode_animation_halting(
+    bytes: &[u8],
+    limits: &Limits,
+    until: Option<usize>,
+    halt: Halt<'_>,
+) -> Result<Animation, DecodeError> {
     let info = probe_animation(bytes, limits)?;
     let format = image::guess_format(bytes).map_err(|_| super::not_an_image())?;
     let stop = until.map_or(usize::MAX, |u| u + 1);
     let anim = match format {
-        image::ImageFormat::Gif => gif::decode(bytes, limits.max_image_pixels, stop)?,
-        image::ImageFormat::Png if info.frames > 1 => decode_apng(bytes, limits, stop)?,
-        image::ImageFormat::WebP if info.frames > 1 => decode_webp(bytes, limits, stop)?,
+        image::ImageFormat::Gif => gif::decode(bytes, limits.max_image_pixels, stop, halt)?,
+        image::ImageFormat::Png if info.frames > 1 => decode_apng(bytes, limits, stop, halt)?,
+        image::ImageFormat::WebP if info.frames > 1 => decode_webp(bytes, limits, stop, halt)?,
         _ => {
             let image = super::decode_bytes(bytes, limits.max_image_pixels)?;
             Animation {
@@ -280,7 +298,12 @@ fn image_limits(limits: &Limits) -> image::Limits {
     l
 }
 
-fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, DecodeError> {
+fn decode_apng(
+    bytes: &[u8],
+    limits: &Limits,
+    stop: usize,
+    halt: Halt<'_>,
+) -> Result<Animation, DecodeError> {
     // A profile that is a decompression bomb: decoded without it, as a
     // still PNG is (`png_iccp`).
     let trimmed = super::png_large::without_large_text(bytes)?;
@@ -303,7 +326,7 @@ fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
     };
     let profile = colour.profile;
     let max_alloc = limits.max_image_pixels.saturating_mul(16).max(64 << 20);
-    let (composited, plays) = super::apng::frames(bytes, max_alloc as usize, stop)?;
+    let (composited, plays) = super::apng::frames(bytes, max_alloc as usize, stop, halt)?;
     let loop_count = match plays {
         0 => Loop::Forever,
         n => Loop::Times(n),
@@ -329,7 +352,12 @@ fn decode_apng(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
     })
 }
 
-fn decode_webp(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, DecodeError> {
+fn decode_webp(
+    bytes: &[u8],
+    limits: &Limits,
+    stop: usize,
+    halt: Halt<'_>,
+) -> Result<Animation, DecodeError> {
     // The header: canvas, profile, loop count (the frames are `webp_anim`'s).
     super::webp::check_chunks(bytes)?;
     let mut d = image_webp::WebPDecoder::new(Cursor::new(bytes))
@@ -342,7 +370,7 @@ fn decode_webp(bytes: &[u8], limits: &Limits, stop: usize) -> Result<Animation, 
     };
     let max_alloc = limits.max_image_pixels.saturating_mul(16).max(64 << 20) as usize;
     // Composited here, as libwebp does (`webp_anim`), not by image-webp.
-    let frames = super::webp_anim::frames(bytes, (width, height), max_alloc, stop)?;
+    let frames = super::webp_anim::frames(bytes, (width, height), max_alloc, stop, halt)?;
     let frames = frames
         .into_iter()
         .enumerate()

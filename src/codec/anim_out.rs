@@ -254,6 +254,41 @@ mod tests {
     }
 
     #[test]
+    fn a_halt_ends_every_formats_decode_between_frames() {
+        let frames = frames();
+        let refs: Vec<&RgbaImage> = frames.iter().collect();
+        let delays = [Delay::from_centis(10); 3];
+        for format in [
+            AnimationFormat::Gif,
+            AnimationFormat::Png,
+            AnimationFormat::WebPLossless,
+        ] {
+            let bytes = encode_animation(&refs, &delays, Loop::Forever, format).unwrap();
+            let limits = Limits::default();
+            // Halted at its k-th question: never past it.
+            for k in 1..=2 {
+                let asked = std::cell::Cell::new(0);
+                let halt = || {
+                    asked.set(asked.get() + 1);
+                    asked.get() >= k
+                };
+                let e = crate::codec::decode_animation_halting(&bytes, &limits, None, &halt)
+                    .unwrap_err();
+                assert_eq!(e.0, crate::codec::anim::HALTED, "{format:?}");
+                assert_eq!(asked.get(), k, "{format:?}: asked after it said stop");
+            }
+            let asked = std::cell::Cell::new(0);
+            let all = crate::codec::decode_animation_halting(&bytes, &limits, None, &|| {
+                asked.set(asked.get() + 1);
+                false
+            })
+            .unwrap();
+            assert_eq!(all.frames.len(), 3, "{format:?}");
+            assert!(asked.get() >= 3, "{format:?}: asked {} times", asked.get());
+        }
+    }
+
+    #[test]
     fn every_format_keeps_the_frames_delays_and_loop_count() {
         let frames = frames();
         let refs: Vec<&RgbaImage> = frames.iter().collect();

@@ -23,6 +23,7 @@ pub(super) fn frames(
     bytes: &[u8],
     max_alloc: usize,
     stop: usize,
+    halt: super::anim::Halt<'_>,
 ) -> Result<(Vec<ApngFrame>, u32), DecodeError> {
     let corrupt =
         |e: png::DecodingError| DecodeError(format!("truncated or corrupt PNG file: {e}"));
@@ -48,6 +49,9 @@ pub(super) fn frames(
     let mut canvas = RgbaImage::new(width, height);
     let mut out = Vec::new();
     for k in 0..(count as usize).min(stop) {
+        if halt() {
+            return Err(DecodeError(super::anim::HALTED.into()));
+        }
         let output = reader.next_frame(&mut buf).map_err(corrupt)?;
         let fc = reader
             .info()
@@ -186,7 +190,7 @@ mod tests {
 
     #[test]
     fn dispose_previous_restores_the_canvas_after_the_frame_before_was_disposed() {
-        let (frames, plays) = frames(&three_frames(), 64 << 20, usize::MAX).unwrap();
+        let (frames, plays) = frames(&three_frames(), 64 << 20, usize::MAX, &|| false).unwrap();
         assert_eq!((frames.len(), plays), (3, 2));
         let at = |k: usize, x, y| frames[k].0.get_pixel(x, y).0;
         assert_eq!(at(0, 2, 5), [255, 0, 0, 255]);
@@ -201,7 +205,10 @@ mod tests {
     }
 
     fn frames_len(stop: usize) -> usize {
-        frames(&three_frames(), 64 << 20, stop).unwrap().0.len()
+        frames(&three_frames(), 64 << 20, stop, &|| false)
+            .unwrap()
+            .0
+            .len()
     }
 
     #[test]

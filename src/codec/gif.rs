@@ -96,9 +96,15 @@ fn check_pixels((w, h): (u32, u32), max_pixels: u64, what: &str) -> Result<(), D
     Ok(())
 }
 
-/// Decodes the first `stop` frames (all of them with `usize::MAX`); the
-/// caller has checked the headers ([`scan`]).
-pub(crate) fn decode(bytes: &[u8], max_pixels: u64, stop: usize) -> Result<Animation, DecodeError> {
+/// Decodes the first `stop` frames (all of them with `usize::MAX`), asking
+/// `halt` before each chunk of rows; the caller has checked the headers
+/// ([`scan`]).
+pub(crate) fn decode(
+    bytes: &[u8],
+    max_pixels: u64,
+    stop: usize,
+    halt: super::anim::Halt<'_>,
+) -> Result<Animation, DecodeError> {
     let super::gif_blocks::Readable { bytes, cut } = super::gif_blocks::readable(bytes);
     let mut d = options(max_pixels, false)
         .read_info(with_trailer(&bytes))
@@ -137,6 +143,9 @@ pub(crate) fn decode(bytes: &[u8], max_pixels: u64, stop: usize) -> Result<Anima
         let per_chunk = (CHUNK_BYTES / row_len.max(1)).max(1);
         let mut rows = frame_rows(rect.height, interlaced).peekable();
         while rows.peek().is_some() {
+            if halt() {
+                return Err(DecodeError(super::anim::HALTED.into()));
+            }
             let ys: Vec<u32> = rows.by_ref().take(per_chunk).collect();
             chunk.resize(ys.len() * row_len, 0);
             if !d.fill_buffer(&mut chunk).map_err(bad)? {
@@ -390,7 +399,7 @@ mod tests {
         let img = RgbaImage::from_pixel(2, 2, image::Rgba([10, 20, 30, 255]));
         for lc in [Loop::Forever, Loop::Times(1), Loop::Times(4)] {
             let bytes = encode(&[&img], &[Delay::from_centis(5)], lc).unwrap();
-            let back = decode(&bytes, 100, usize::MAX).unwrap();
+            let back = decode(&bytes, 100, usize::MAX, &|| false).unwrap();
             assert_eq!(back.loop_count, lc);
             assert_eq!(back.frames[0].delay, Delay::from_centis(5));
             assert_eq!(*back.frames[0].image, img);
@@ -423,7 +432,7 @@ mod tests {
             };
             enc.write_frame(&frame).unwrap();
         }
-        let got = decode(&bytes, 1000, usize::MAX).unwrap();
+        let got = decode(&bytes, 1000, usize::MAX, &|| false).unwrap();
         let want = RgbaImage::from_fn(6, 5, |x, y| {
             if x == 0 || y == 0 {
                 return image::Rgba([0, 0, 0, 0]);
@@ -439,7 +448,7 @@ mod tests {
         assert_eq!(*got.frames[0].image, want);
         // Cut inside the frame's data: refused, not drawn in part.
         let cut = &bytes[..bytes.len() - 12];
-        let e = decode(cut, 1000, usize::MAX).unwrap_err();
+        let e = decode(cut, 1000, usize::MAX, &|| false).unwrap_err();
         assert!(e.0.contains("truncated or corrupt GIF"), "{}", e.0);
     }
 
@@ -497,7 +506,7 @@ mod tests {
                 };
                 enc.write_frame(&frame).unwrap();
             }
-            let got = decode(&bytes, u64::MAX, usize::MAX)
+            let got = decode(&bytes, u64::MAX, usize::MAX, &|| false)
                 .unwrap_or_else(|e| panic!("{w}x{h}, {colours} colours: {}", e.0));
             let image = &got.frames[0].image;
             for (i, &index) in indices.iter().enumerate() {

@@ -198,8 +198,8 @@ mod tests {
         assert!(!readable(&dirty).cut);
         // Decoded, the frames are the clean file's; the crate alone
         // refuses the file.
-        let want = super::super::gif::decode(&clean, 100, usize::MAX).unwrap();
-        let got = super::super::gif::decode(&dirty, 100, usize::MAX).unwrap();
+        let want = super::super::gif::decode(&clean, 100, usize::MAX, &|| false).unwrap();
+        let got = super::super::gif::decode(&dirty, 100, usize::MAX, &|| false).unwrap();
         assert_eq!(got.frames.len(), 2);
         for (a, b) in want.frames.iter().zip(&got.frames) {
             assert_eq!(a.image, b.image);
@@ -214,7 +214,7 @@ mod tests {
     fn a_file_cut_after_a_whole_frame_keeps_its_whole_frames_and_one_cut_in_its_first_fails() {
         let clean = frames(3);
         let two = frames(2);
-        let want = super::super::gif::decode(&clean, 100, usize::MAX).unwrap();
+        let want = super::super::gif::decode(&clean, 100, usize::MAX, &|| false).unwrap();
         // Cut at every byte of the third frame (the graphic control
         // extension before its image block, and that block): the first two
         // frames. A cut between two blocks needs only the trailer.
@@ -229,7 +229,7 @@ mod tests {
             if r.cut {
                 assert_eq!(r.bytes.as_ref(), &two[..], "cut at {end}");
             }
-            let got = super::super::gif::decode(cut, 100, usize::MAX).unwrap();
+            let got = super::super::gif::decode(cut, 100, usize::MAX, &|| false).unwrap();
             assert_eq!(got.frames.len(), 2, "cut at {end}");
             for (a, b) in want.frames.iter().zip(&got.frames) {
                 assert_eq!(a.image, b.image, "cut at {end}");
@@ -247,7 +247,7 @@ mod tests {
         let cut = &one[..one.len() - 4];
         assert!(!readable(cut).cut);
         assert_eq!(readable(cut).bytes.as_ref(), cut);
-        let e = super::super::gif::decode(cut, 100, usize::MAX).unwrap_err();
+        let e = super::super::gif::decode(cut, 100, usize::MAX, &|| false).unwrap_err();
         assert!(e.0.contains("truncated or corrupt GIF"), "{}", e.0);
     }
 }

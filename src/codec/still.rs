@@ -40,7 +40,9 @@ fn decode_noting(
     if bytes.starts_with(b"GIF8") {
         // The first frame as browsers composite it (transparent canvas).
         gif::scan(bytes, max_pixels)?;
-        let first = gif::decode(bytes, max_pixels, 1)?.frames.swap_remove(0);
+        let first = gif::decode(bytes, max_pixels, 1, &|| false)?
+            .frames
+            .swap_remove(0);
         return Ok((std::sync::Arc::unwrap_or_clone(first.image), None));
     }
     // A PNG cut after its image data, its IEND chunk missing (some

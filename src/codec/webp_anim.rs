@@ -21,6 +21,7 @@ pub(super) fn frames(
     (width, height): (u32, u32),
     max_alloc: usize,
     stop: usize,
+    halt: super::anim::Halt<'_>,
 ) -> Result<Vec<WebpFrame>, DecodeError> {
     let (w, h) = (width as usize, height as usize);
     let mut canvas = vec![0u8; w * h * 4];
@@ -29,6 +30,9 @@ pub(super) fn frames(
     let mut prev: Option<(Rect, bool, bool)> = None; // rect, dispose, key
     let mut out = Vec::new();
     for (k, payload) in anmf_payloads(bytes)?.into_iter().take(stop).enumerate() {
+        if halt() {
+            return Err(DecodeError(super::anim::HALTED.into()));
+        }
         let f = FrameHeader::parse(payload)
             .ok_or_else(|| DecodeError(format!("frame {k}: ANMF chunk cut short")))?;
         let r = f.rect;
