@@ -1,25 +1,45 @@
 //! Which face of its family a text layer is drawn from: the one CSS font
-//! matching picks, as a browser (and satori, and Takumi) would.
+//! matching picks (CSS Fonts 4, §5.2), as a browser (and satori, and
+//! Takumi) would: first the width nearest normal (narrower first), then
+//! the style (for `italic`: italic, oblique, upright; else upright,
+//! oblique, italic), then the weight, a variable face matching every
+//! weight of its `wght` axis (a static face of exactly the weight asked
+//! for first, where CSS leaves the choice open). A weight no face has is
+//! looked for, from
+//! 400 to 500, heavier up to 500, then lighter, then heavier; below 400
+//! lighter first, above 500 heavier first.
 //!
-//! fontdb's query follows CSS Fonts: stretch first, then style (an italic
-//! face before any upright one for `italic`, and the reverse), then weight.
 //! cosmic-text's shaping picks otherwise: a face of the family at exactly
 //! the weight asked for wins whatever its style, and when the family has
 //! none at that weight, the platform's fallback families (DejaVu Sans,
 //! Noto Sans) are tried before the family itself. So, asked for weight 700
 //! of a family with one regular face, it drew the text in DejaVu Sans Bold;
 //! asked for Inter at 300 in italic, it slanted Inter Light rather than
-//! draw Inter Italic.
+//! draw Inter Italic. fontdb's query (CSS Fonts 3) knows no variable range
+//! and rounds weights between 400 and 500 to one of them.
 //!
 //! cosmic-text is told the face through the weight it is asked for: the
 //! weight of the face CSS picks, at which that face is an exact match and
-//! comes first. A variable face keeps the weight asked for, clamped to its
-//! `wght` axis as CSS clamps it, since that weight is what it draws. The
-//! style asked for is kept, so that an italic drawn from an upright face is
-//! still slanted. Characters the face lacks fall back at the same weight,
-//! so they match the weight drawn.
+//! comes first. A variable face is drawn at the weight asked for, clamped
+//! to its `wght` axis as CSS clamps it (one unit off it where another face
+//! of the family has exactly that weight, which cosmic-text would take
+//! first). The style asked for is kept, so that an italic drawn from an
+//! upright face is still slanted (a variable face's `ital` or `slnt` axis
+//! is not set: cosmic-text sets only `wght`). Characters the face lacks
+//! fall back at the same weight, so they match the weight drawn.
 
-use cosmic_text::fontdb::{Database, Family, Query, Stretch, Style, Weight, ID};
+use cosmic_text::fontdb::{Database, Stretch, Style, Weight, ID};
+
+/// A face of the family, as matching sees it.
+struct Candidate {
+    id: ID,
+    stretch: Stretch,
+    style: Style,
+    /// The weights it draws: its own, or its `wght` axis.
+    low: f32,
+    high: f32,
+    variable: bool,
+}
 
 /// The face CSS font matching picks from `family` for `weight` and
 /// `italic`, and the weight to draw it at: the face's own, or for a
@@ -31,21 +51,99 @@ pub(crate) fn css_face(
     weight: u16,
     italic: bool,
 ) -> Option<(ID, Weight)> {
-    let query = Query {
-        families: &[Family::Name(family)],
-        weight: Weight(weight),
-        stretch: Stretch::Normal,
-        style: if italic { Style::Italic } else { Style::Normal },
+    let all: Vec<Candidate> = db
+        .faces()
+        .filter(|f| f.families.iter().any(|(name, _)| name == family))
+        .map(|f| {
+            let axis = weight_axis(db, f.id);
+            let own = f.weight.0 as f32;
+            let (low, high) = axis.unwrap_or((own, own));
+            Candidate {
+                id: f.id,
+                stretch: f.stretch,
+                style: f.style,
+                low,
+                high,
+                variable: axis.is_some(),
+            }
+        })
+        .collect();
+    // Width: normal, else the nearest narrower, else the nearest wider.
+    let stretch = match all.iter().any(|c| c.stretch == Stretch::Normal) {
+        true => Stretch::Normal,
+        false => all
+            .iter()
+            .map(|c| c.stretch)
+            .filter(|&s| s < Stretch::Normal)
+            .max()
+            .or_else(|| all.iter().map(|c| c.stretch).min())?,
     };
-    let id = db.query(&query)?;
-    let face_weight = db.face(id)?.weight.0;
-    let drawn = match weight_axis(db, id) {
-        // A variable face's range is in the font's own units, integral
-        // for every font seen; rounding keeps a fractional end inside.
-        Some((low, high)) => (weight as f32).clamp(low.ceil(), high.floor()) as u16,
-        None => face_weight,
+    let order = match italic {
+        true => [Style::Italic, Style::Oblique, Style::Normal],
+        false => [Style::Normal, Style::Oblique, Style::Italic],
     };
-    Some((id, Weight(drawn)))
+    let style = order
+        .into_iter()
+        .find(|&s| all.iter().any(|c| c.stretch == stretch && c.style == s))?;
+    let set: Vec<&Candidate> = all
+        .iter()
+        .filter(|c| c.stretch == stretch && c.style == style)
+        .collect();
+    let best = by_weight(&set, weight as f32)?;
+    if !best.variable {
+        return Some((best.id, Weight(best.low as u16)));
+    }
+    // A variable face's range is in the font's own units, integral for
+    // every font seen; rounding keeps a fractional end inside.
+    let (low, high) = (best.low.ceil(), best.high.floor().max(best.low.ceil()));
+    let mut drawn = (weight as f32).clamp(low, high);
+    // cosmic-text takes a static face of exactly the weight asked for
+    // before a variable one: a unit off, within the axis.
+    let taken = |w: f32| {
+        all.iter()
+            .any(|c| c.id != best.id && !c.variable && c.low == w)
+    };
+    if taken(drawn) {
+        drawn = [drawn + 1.0, drawn - 1.0]
+            .into_iter()
+            .find(|&w| (low..=high).contains(&w) && !taken(w))
+            .unwrap_or(drawn);
+    }
+    Some((best.id, Weight(drawn as u16)))
+}
+
+/// The face of `set` (one width and style) CSS picks for weight `w`.
+fn by_weight<'a>(set: &[&'a Candidate], w: f32) -> Option<&'a Candidate> {
+    // Every face whose weights hold `w` matches; CSS leaves the choice
+    // among them open: a static face of exactly that weight (a designed
+    // instance) before a variable one.
+    let exact = set.iter().find(|c| !c.variable && c.low == w);
+    if let Some(c) = exact.or_else(|| set.iter().find(|c| c.low <= w && w <= c.high)) {
+        return Some(c);
+    }
+    // The nearest of those above (by their lightest weight) or below (by
+    // their heaviest), optionally capped.
+    let heavier = |cap: f32| {
+        set.iter()
+            .filter(|c| c.low > w && c.low <= cap)
+            .min_by(|a, b| a.low.total_cmp(&b.low))
+            .copied()
+    };
+    let lighter = || {
+        set.iter()
+            .filter(|c| c.high < w)
+            .max_by(|a, b| a.high.total_cmp(&b.high))
+            .copied()
+    };
+    if (400.0..=500.0).contains(&w) {
+        heavier(500.0)
+            .or_else(lighter)
+            .or_else(|| heavier(f32::INFINITY))
+    } else if w < 400.0 {
+        lighter().or_else(|| heavier(f32::INFINITY))
+    } else {
+        heavier(f32::INFINITY).or_else(lighter)
+    }
 }
 
 /// The weight to ask cosmic-text for so that it draws `family`'s face that
@@ -124,6 +222,89 @@ mod tests {
         // Its axis runs from 200 to 800.
         assert_eq!(weight(900), Some(800), "clamped to the axis");
         assert_eq!(weight(100), Some(200), "clamped to the axis");
+    }
+
+    /// `db` with a face of `family` named `name` at `weight` and `style`
+    /// (Inter Regular's outlines: matching reads only the names).
+    fn push(db: &mut Database, family: &str, name: &str, weight: u16, style: Style) {
+        let inter = concat!(env!("CARGO_MANIFEST_DIR"), "/fonts/inter/Inter-Regular.otf");
+        db.push_face_info(cosmic_text::fontdb::FaceInfo {
+            id: ID::dummy(),
+            source: cosmic_text::fontdb::Source::File(inter.into()),
+            index: 0,
+            families: vec![(
+                family.into(),
+                cosmic_text::fontdb::Language::English_UnitedStates,
+            )],
+            post_script_name: name.into(),
+            style,
+            weight: Weight(weight),
+            stretch: Stretch::Normal,
+            monospaced: false,
+        });
+    }
+
+    fn named(db: &Database, family: &str, weight: u16, italic: bool) -> (String, u16) {
+        let (id, w) = css_face(db, family, weight, italic).expect("loaded");
+        (db.face(id).expect("a face").post_script_name.clone(), w.0)
+    }
+
+    #[test]
+    fn weights_between_400_and_500_look_heavier_up_to_500_first() {
+        let mut db = Database::new();
+        for w in [300, 400, 450, 480, 500, 700, 900] {
+            push(&mut db, "Mix", &format!("w{w}"), w, Style::Normal);
+        }
+        // fontdb's query rounded 451..499 to 400 first.
+        assert_eq!(named(&db, "Mix", 460, false).0, "w480");
+        assert_eq!(named(&db, "Mix", 490, false).0, "w500");
+        assert_eq!(named(&db, "Mix", 420, false).0, "w450");
+        let mut gap = Database::new();
+        for w in [400, 450, 480] {
+            push(&mut gap, "Gap", &format!("w{w}"), w, Style::Normal);
+        }
+        // Nothing heavier up to 500: the lighter, nearest first.
+        assert_eq!(named(&gap, "Gap", 490, false).0, "w480");
+        assert_eq!(named(&gap, "Gap", 500, false).0, "w480");
+        assert_eq!(named(&gap, "Gap", 350, false).0, "w400");
+        assert_eq!(named(&gap, "Gap", 600, false).0, "w480");
+    }
+
+    #[test]
+    fn a_variable_face_matches_every_weight_of_its_axis_after_a_static_face_of_that_weight() {
+        let mut db = Database::new();
+        let font = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fonts/ImpastoVar.ttf");
+        db.load_font_file(font).expect("the test font");
+        push(&mut db, "Impasto Var", "static700", 700, Style::Normal);
+        push(&mut db, "Impasto Var", "italic600", 600, Style::Italic);
+        // 200..800 is the variable face's, but a static face of exactly
+        // the weight comes first; 600 is drawn from the variable face, a
+        // unit off the italic's weight, which cosmic-text would take.
+        assert_eq!(
+            named(&db, "Impasto Var", 700, false),
+            ("static700".into(), 700)
+        );
+        assert_eq!(
+            named(&db, "Impasto Var", 750, false),
+            ("ImpastoVar-Regular".into(), 750)
+        );
+        assert_eq!(
+            named(&db, "Impasto Var", 600, false),
+            ("ImpastoVar-Regular".into(), 601)
+        );
+        assert_eq!(
+            named(&db, "Impasto Var", 500, false),
+            ("ImpastoVar-Regular".into(), 500)
+        );
+        // Past its axis: the nearest, the variable face's 800 over 700.
+        assert_eq!(
+            named(&db, "Impasto Var", 900, false),
+            ("ImpastoVar-Regular".into(), 800)
+        );
+        assert_eq!(
+            named(&db, "Impasto Var", 400, true),
+            ("italic600".into(), 600)
+        );
     }
 
     #[test]

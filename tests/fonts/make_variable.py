@@ -5,6 +5,10 @@ units at 200, 100 at 400, 300 at 800). The text tests draw it at several
 weights to show that a variable face is drawn at the weight asked for,
 within its axis.
 
+Also two static faces of the same family, to show how a variable face is
+matched beside static ones: ImpastoVarBold.ttf (weight 700, a bar 600
+units wide) and ImpastoVarItalic.ttf (italic, weight 500, 450 units).
+
 Run from the repository root: python3 tests/fonts/make_variable.py
 (needs fontTools: pip install fonttools).
 """
@@ -44,3 +48,25 @@ light = [(0, 0), (0, 0), (-50, 0), (-50, 0), (0, 0), (0, 0), (0, 0), (0, 0)]
 fb.setupGvar({"I": [TupleVariation({"wght": (0, 1.0, 1.0)}, heavy),
                     TupleVariation({"wght": (-1.0, -1.0, 0)}, light)]})
 fb.save("tests/fonts/ImpastoVar.ttf")
+
+
+def static(path, weight, width, italic):
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder([".notdef", "I", "space"])
+    fb.setupCharacterMap({0x49: "I", 0x20: "space"})
+    fb.setupGlyf({".notdef": bar(400), "I": bar(width), "space": TTGlyphPen(None).glyph()})
+    fb.setupHorizontalMetrics({".notdef": (600, 100), "I": (width + 200, 100), "space": (300, 0)})
+    fb.setupHorizontalHeader(ascent=800, descent=-200)
+    style = "Italic" if italic else "Bold"
+    fb.setupNameTable({"familyName": "Impasto Var", "styleName": style,
+                      "fullName": f"Impasto Var {style}", "psName": f"ImpastoVar-{style}",
+                      "uniqueFontIdentifier": f"ImpastoVar-{style}"})
+    fb.setupOS2(sTypoAscender=800, sTypoDescender=-200, usWinAscent=800, usWinDescent=200,
+                usWeightClass=weight, fsSelection=0x01 if italic else 0x20)
+    fb.setupPost(italicAngle=-12 if italic else 0)
+    fb.font["head"].macStyle = 0x02 if italic else 0x01
+    fb.save(path)
+
+
+static("tests/fonts/ImpastoVarBold.ttf", 700, 600, False)
+static("tests/fonts/ImpastoVarItalic.ttf", 500, 450, True)
