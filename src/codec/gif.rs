@@ -63,9 +63,26 @@ fn bad(e: gif::DecodingError) -> DecodeError {
 /// decompressing any; refuses a screen or a frame of more than
 /// `max_pixels` pixels.
 pub(crate) fn scan(bytes: &[u8], max_pixels: u64) -> Result<AnimationInfo, DecodeError> {
-    let bytes = super::gif_blocks::readable(bytes).bytes;
+    use super::gif_blocks::{readable, Unterminated};
+    let first = readable(bytes, Unterminated::Kept);
+    match scan_readable(&first.bytes, max_pixels) {
+        // A last frame given its terminator whose data was cut short too
+        // (see `decode`): the frames before it, if any.
+        Err(e) if first.unsure => {
+            let dropped = readable(bytes, Unterminated::Dropped);
+            match dropped.frames {
+                0 => Err(e),
+                _ => scan_readable(&dropped.bytes, max_pixels),
+            }
+        }
+        other => other,
+    }
+}
+
+/// [`scan`] of a file made readable.
+fn scan_readable(bytes: &[u8], max_pixels: u64) -> Result<AnimationInfo, DecodeError> {
     let mut d = options(max_pixels, true)
-        .read_info(with_trailer(&bytes))
+        .read_info(with_trailer(bytes))
         .map_err(|e| DecodeError(format!("not a valid GIF file: {e}")))?;
     let size = (d.width() as u32, d.height() as u32);
     check_pixels(size, max_pixels, "image")?;
@@ -105,9 +122,44 @@ pub(crate) fn decode(
     stop: usize,
     halt: super::anim::Halt<'_>,
 ) -> Result<Animation, DecodeError> {
-    let super::gif_blocks::Readable { bytes, cut } = super::gif_blocks::readable(bytes);
+    use super::gif_blocks::{readable, Unterminated};
+    let first = readable(bytes, Unterminated::Kept);
+    let (decoded, cut, frames) = match decode_readable(&first.bytes, max_pixels, stop, halt) {
+        // A last frame given its terminator whose data was cut short too:
+        // the frames before it, if any.
+        Err(e) if first.unsure && e.0 != super::anim::HALTED => {
+            let dropped = readable(bytes, Unterminated::Dropped);
+            match dropped.frames {
+                0 => return Err(e),
+                n => (
+                    decode_readable(&dropped.bytes, max_pixels, stop, halt),
+                    true,
+                    n,
+                ),
+            }
+        }
+        other => (other, first.cut, first.frames),
+    };
+    let decoded = decoded?;
+    if cut {
+        log::warn!(
+            "GIF file cut short: the {frames} whole frame{} before the cut {} shown, as browsers show them",
+            if frames == 1 { "" } else { "s" },
+            if frames == 1 { "is" } else { "are" },
+        );
+    }
+    Ok(decoded)
+}
+
+/// [`decode`] of a file made readable.
+fn decode_readable(
+    bytes: &[u8],
+    max_pixels: u64,
+    stop: usize,
+    halt: super::anim::Halt<'_>,
+) -> Result<Animation, DecodeError> {
     let mut d = options(max_pixels, false)
-        .read_info(with_trailer(&bytes))
+        .read_info(with_trailer(bytes))
         .map_err(|e| DecodeError(format!("not a valid GIF file: {e}")))?;
     let (width, height) = (d.width() as u32, d.height() as u32);
     let loop_count = match d.repeat() {
@@ -173,12 +225,6 @@ pub(crate) fn decode(
     }
     if frames.is_empty() {
         return Err(DecodeError("GIF file has no frames".into()));
-    }
-    if cut && frames.len() < stop {
-        log::warn!(
-            "GIF file cut short after its frame {}: the frames before the cut are shown, as browsers show them",
-            frames.len()
-        );
     }
     Ok(Animation {
         width,
