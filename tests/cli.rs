@@ -182,6 +182,30 @@ fn a_negative_option_value_is_refused_by_that_options_range() {
     let run = case.render("a.jpg", &["--timeout", "5\rs"]);
     assert_bad_input(&case, &run, "invalid value \"5\\rs\" for '--timeout");
     assert!(!run.stderr.contains('\r'), "{:?}", run.stderr);
+    // An empty value: said so, with no empty list of possible values.
+    let run = case.render("a.jpg", &["--font-dir", ""]);
+    assert_bad_input(
+        &case,
+        &run,
+        "a value is required for '--font-dir <DIR>' but none was supplied",
+    );
+    assert!(!run.stderr.contains("possible values"), "{}", run.stderr);
+    // A target a request line cannot carry is not signed.
+    let sign = impasto(
+        &[
+            "sign",
+            "/t/x\u{1b}[31m.png",
+            "--signing-key",
+            &"k".repeat(32),
+        ],
+        case.dir.path(),
+    );
+    assert_eq!(sign.code, 2, "{}", sign.stderr);
+    assert!(
+        sign.stderr.contains("\"/t/x\\u001b[31m.png\""),
+        "{}",
+        sign.stderr
+    );
     let batch = impasto(
         &[
             "batch", "t.json", "--data", "r.csv", "-o", "{n}.png", "--jobs", "-2",

@@ -48,14 +48,24 @@ pub(crate) fn invalid_value(e: &clap::Error) -> Option<String> {
     };
     let value = text(ContextKind::InvalidValue)?;
     let arg = text(ContextKind::InvalidArg)?;
+    let valid = match e.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(valid)) if !valid.is_empty() => {
+            format!(" (possible values: {})", valid.join(", "))
+        }
+        _ => String::new(),
+    };
+    if value.is_empty() {
+        return Some(format!(
+            "a value is required for '{arg}' but none was supplied{valid}"
+        ));
+    }
     let mut line = format!(
         "invalid value {} for '{arg}'",
         impasto::scene::quoted(value)
     );
-    if let Some(why) = std::error::Error::source(e) {
-        line.push_str(&format!(": {why}"));
-    } else if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue) {
-        line.push_str(&format!(" (possible values: {})", valid.join(", ")));
+    match std::error::Error::source(e) {
+        Some(why) => line.push_str(&format!(": {why}")),
+        None => line.push_str(&valid),
     }
     Some(line)
 }

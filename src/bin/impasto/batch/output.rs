@@ -158,6 +158,15 @@ impl Pattern {
                             quoted(&v)
                         ))
                     }
+                    // An override or isolate reorders how a name reads
+                    // ("a\u{202e}gnp.exe" shows as "aexe.png").
+                    Some(v) if v.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) => {
+                        return Err(format!(
+                            "output: {} is {}, which holds a bidirectional override or isolate; values make file names, which may not",
+                            shown(k),
+                            quoted(&v)
+                        ))
+                    }
                     Some(v) if v.starts_with(['/', '\\']) || Path::new(&v).has_root() => {
                         return Err(format!(
                             "output: {} is {}, an absolute path; values make paths inside the output folder",
@@ -368,6 +377,12 @@ mod tests {
             assert!(e.contains("holds a control character"), "{e}");
             assert!(!e.contains(control), "shown raw: {e}");
         }
+        for bidi in ["a\u{202e}gnp.exe", "\u{2067}x"] {
+            let e = p.resolve(10, &data(&[("id", bidi)])).unwrap_err();
+            assert!(e.contains("bidirectional override or isolate"), "{e}");
+        }
+        // Marks that only set a direction are names' own.
+        p.resolve(11, &data(&[("id", "\u{5e9}\u{200f}1")])).unwrap();
         let mut object = serde_json::Map::new();
         object.insert("id".into(), serde_json::json!({"x": 1}));
         let e = p.resolve(8, &RowData::Json(object)).unwrap_err();

@@ -218,19 +218,31 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
             quoted(&args.target)
         )));
     }
+    // A request line carries neither controls nor spaces: such a target
+    // could not be sent as it is signed.
+    if args
+        .target
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(Error::Options(format!(
+            "the target to sign holds a control character or a space, which a request cannot carry: percent-encode it (a space is %20) (got {})",
+            quoted(&args.target)
+        )));
+    }
     // What the server would refuse is not signed (a 400 for every use).
     if let Some((_, query)) = args.target.split_once('?') {
         handlers::decode_query(query).map_err(|m| {
             Error::Options(format!(
-                "{m}; the server would refuse it (got '{}')",
-                args.target
+                "{m}; the server would refuse it (got {})",
+                quoted(&args.target)
             ))
         })?;
     }
     if !args.target.starts_with('/') {
         return Err(Error::Options(format!(
-            "the target to sign must be a path starting with '/' (got '{}')",
-            args.target
+            "the target to sign must be a path starting with '/' (got {})",
+            quoted(&args.target)
         )));
     }
     let target = match args.expires_in {
