@@ -5,7 +5,7 @@
 #   docker run --rm -p 8080:8080 -v "$PWD/examples/poster:/assets:ro" impasto
 #   curl --data-binary @examples/poster/poster.json -o poster.png localhost:8080/render
 
-FROM rust:1.85-bookworm AS build
+FROM rust:1.90-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libfontconfig1-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*

@@ -104,7 +104,7 @@ fn scene(i: usize, cjk: Option<&str>) -> Scene {
                 .size(fw - 16.0, fh / 3.0)
                 .blend(blend(4)),
         );
-    if let Some(family) = cjk.filter(|_| i % 2 == 0) {
+    if let Some(family) = cjk.filter(|_| i.is_multiple_of(2)) {
         let mut text = Layer::text(format!("漢字の描画テスト{i}号"), fh * 0.3)
             .at(0, fh * 0.5)
             .size(fw, fh * 0.5);

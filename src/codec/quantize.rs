@@ -171,7 +171,7 @@ fn sample(frames: &[&RgbaImage]) -> Vec<u8> {
     for f in frames {
         for p in f.pixels() {
             k += 1;
-            if k % stride != 0 || is_transparent(p) {
+            if !k.is_multiple_of(stride) || is_transparent(p) {
                 continue;
             }
             out.extend_from_slice(&[p[0], p[1], p[2], 255]);

@@ -59,7 +59,7 @@ fn unpad_parallel(data: &[u8], w: u32, h: u32, padded: u32) -> Vec<u8> {
     if n < PARALLEL_COPY_OUT_BYTES {
         return unpad(data, w, h, padded);
     }
-    if row == padded as usize && n % BLOCK == 0 {
+    if row == padded as usize && n.is_multiple_of(BLOCK) {
         let mut blocks: Vec<[u8; BLOCK]> = Vec::new();
         data[..n]
             .par_chunks_exact(BLOCK)

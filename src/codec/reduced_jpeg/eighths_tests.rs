@@ -216,7 +216,7 @@ fn rows_chunks_and_both_compilations_give_the_whole_images_bytes() {
 /// in the chroma): the pixels, and the file (4:2:0, quality 95).
 fn colour_squares(w: u16, h: u16, side: usize) -> (image::RgbaImage, Vec<u8>) {
     let px = image::RgbaImage::from_fn(w.into(), h.into(), |x, y| {
-        if (x as usize / side + y as usize / side) % 2 == 0 {
+        if (x as usize / side + y as usize / side).is_multiple_of(2) {
             image::Rgba([200, 60, 40, 255])
         } else {
             image::Rgba([40, 90, 230, 255])

@@ -458,7 +458,7 @@ impl Upsample {
         // jpeg-decoder's near and far rows for vertical upsampling.
         let near_far = || {
             let near = y / 2;
-            let far = if y % 2 == 0 {
+            let far = if y.is_multiple_of(2) {
                 near.saturating_sub(1)
             } else {
                 (near + 1).min(p.height - 1)
