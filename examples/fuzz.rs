@@ -31,6 +31,10 @@ fn parse_args() -> Result<Args, String> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if matches!(flag.as_str(), "--help" | "-h") {
+            println!("usage: fuzz --minutes N [--seed S] [--out DIR]");
+            std::process::exit(0);
+        }
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--minutes" => args.minutes = value.parse().map_err(|e| format!("--minutes: {e}"))?,

@@ -16,8 +16,25 @@ use std::time::Instant;
 use impasto::{Assets, Backend, GpuCompositor, Renderer, RgbaImage, Scene};
 use serde_json::{json, Value};
 
+const USAGE: &str = "usage: gpu_paths [--size 2048] [--layers 20] [--reps 20]";
+
+/// The number after `name`, or `default`; `--help` prints the usage, and
+/// an argument the example does not know stops it (it would run minutes).
 fn arg(name: &str, default: u32) -> u32 {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        std::process::exit(0);
+    }
+    let known = ["--size", "--layers", "--reps"];
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        if !known.contains(&a.as_str()) {
+            eprintln!("gpu_paths: unknown argument {a:?}\n{USAGE}");
+            std::process::exit(2);
+        }
+        rest.next();
+    }
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
