@@ -153,17 +153,48 @@ pub(crate) fn drawn_weight(db: &Database, family: &str, weight: u16, italic: boo
     css_face(db, family, weight, italic).map_or(Weight(weight), |(_, w)| w)
 }
 
-/// The range of a variable face's `wght` axis, if it has one.
+/// The range of a variable face's `wght` axis, if it has one. Read from
+/// the font once per file and face: matching runs at every shaping (a
+/// shrink shapes a layer a dozen times), and reading the axes of a system
+/// family's files each time took 200 microseconds a match.
 fn weight_axis(db: &Database, id: ID) -> Option<(f32, f32)> {
-    db.with_face_data(id, |data, index| {
-        let face = ttf_parser::Face::parse(data, index).ok()?;
-        face.variation_axes()
-            .into_iter()
-            .find(|axis| axis.tag == ttf_parser::Tag::from_bytes(b"wght"))
-            .map(|axis| (axis.min_value, axis.max_value))
-    })
-    .flatten()
-    .filter(|(low, high)| low <= high)
+    use cosmic_text::fontdb::Source;
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    /// Faces by their file (or, for the bundled fonts, the address and
+    /// length of their bytes, which live as long as the process) and
+    /// index: a few dozen bytes each, cleared past `MOST`.
+    type Axes = HashMap<(String, u32), Option<(f32, f32)>>;
+    static SEEN: LazyLock<Mutex<Axes>> = LazyLock::new(Mutex::default);
+    const MOST: usize = 1 << 16;
+    let face = db.face(id)?;
+    let file = match &face.source {
+        Source::File(path) | Source::SharedFile(path, _) => path.display().to_string(),
+        Source::Binary(data) => {
+            let bytes: &[u8] = (**data).as_ref();
+            format!("\u{0}{:p}+{}", bytes.as_ptr(), bytes.len())
+        }
+    };
+    let key = (file, face.index);
+    if let Some(known) = SEEN.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return *known;
+    }
+    let axis = db
+        .with_face_data(id, |data, index| {
+            let face = ttf_parser::Face::parse(data, index).ok()?;
+            face.variation_axes()
+                .into_iter()
+                .find(|axis| axis.tag == ttf_parser::Tag::from_bytes(b"wght"))
+                .map(|axis| (axis.min_value, axis.max_value))
+        })
+        .flatten()
+        .filter(|(low, high)| low <= high);
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if seen.len() >= MOST {
+        seen.clear();
+    }
+    seen.insert(key, axis);
+    axis
 }
 
 #[cfg(test)]
