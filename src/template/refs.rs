@@ -87,7 +87,10 @@ pub(super) fn split(s: &str) -> Result<Option<Vec<Part>>, String> {
                 quoted(s)
             ));
         };
-        let name = after[..end].trim();
+        // Spaces and tabs around the name, as the format says; a line
+        // separator or a no-break space is part of it (and no name holds
+        // one), not trimmed away unseen.
+        let name = after[..end].trim_matches([' ', '\t']);
         if !is_name(name) {
             return Err(format!(
                 "{}: {} is not a variable name (a letter or _, then letters, digits, _, - or .)",

@@ -161,6 +161,24 @@ fn a_lone_number_or_boolean_in_a_text_field_is_shown_as_text() {
 }
 
 #[test]
+fn only_spaces_and_tabs_around_a_reference_name_are_dropped() {
+    let bound = |text: &str| {
+        let t = Template::from_value(json!({
+            "variables": {"d": {"type": "string"}},
+            "width": 10, "height": 10,
+            "layers": [{"type": "text", "text": text}]
+        }))?;
+        t.bind(&row(&[("d", "x")]))
+    };
+    assert_eq!(text_of(&bound("{{ \td\t }}").unwrap(), 0), "x");
+    // A line separator or a no-break space was trimmed unseen.
+    for odd in ["{{d\u{2028}}}", "{{\u{a0}d}}"] {
+        let e = bound(odd).unwrap_err().to_string();
+        assert!(e.contains("is not a variable name"), "{e}");
+    }
+}
+
+#[test]
 fn a_value_for_an_undeclared_name_is_refused_naming_the_declared_ones() {
     let e = card().check_names(["title", "titel"]).unwrap_err();
     assert!(

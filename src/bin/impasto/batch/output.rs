@@ -311,7 +311,8 @@ fn pieces(pattern: &str) -> Result<Vec<Piece>, String> {
         let end = after
             .find("}}")
             .ok_or_else(|| "\"{{\" without a closing \"}}\"".to_owned())?;
-        let key = after[..end].trim();
+        // Spaces and tabs only, as in templates.
+        let key = after[..end].trim_matches([' ', '\t']);
         if key.is_empty() || key.contains(['{', '}']) {
             return Err(format!("{} is not a column name", quoted(&after[..end])));
         }
