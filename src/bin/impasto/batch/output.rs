@@ -48,9 +48,13 @@ impl Pattern {
                 "has no {{name}}: every row would write the same file".into()
             ));
         }
-        let first = pattern.find("{{").unwrap_or(pattern.len());
-        let base = match pattern[..first].rfind('/') {
-            Some(slash) => PathBuf::from(&pattern[..=slash]),
+        // The literal text before the first reference (`\{{` unescaped).
+        let lead = match pieces.first() {
+            Some(Piece::Lit(l)) => l.as_str(),
+            _ => "",
+        };
+        let base = match lead.rfind('/') {
+            Some(slash) => PathBuf::from(&lead[..=slash]),
             None => PathBuf::new(),
         };
         let sample: String = pieces
@@ -300,27 +304,37 @@ pub fn absolute(path: &Path) -> PathBuf {
     out
 }
 
+/// The pattern's pieces: `{{name}}` a column (spaces and tabs around the
+/// name dropped, as in templates), `\{{` a literal `{{`, the rest literal.
 fn pieces(pattern: &str) -> Result<Vec<Piece>, String> {
     let mut out = Vec::new();
+    let mut lit = String::new();
     let mut rest = pattern;
     while let Some(at) = rest.find("{{") {
-        if at > 0 {
-            out.push(Piece::Lit(rest[..at].to_owned()));
+        if rest[..at].ends_with('\\') {
+            lit.push_str(&rest[..at - 1]);
+            lit.push_str("{{");
+            rest = &rest[at + 2..];
+            continue;
         }
+        lit.push_str(&rest[..at]);
         let after = &rest[at + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| "\"{{\" without a closing \"}}\"".to_owned())?;
-        // Spaces and tabs only, as in templates.
+        let end = after.find("}}").ok_or_else(|| {
+            "\"{{\" without a closing \"}}\" (write \\{{ for a literal {{)".to_owned()
+        })?;
         let key = after[..end].trim_matches([' ', '\t']);
         if key.is_empty() || key.contains(['{', '}']) {
             return Err(format!("{} is not a column name", quoted(&after[..end])));
         }
+        if !lit.is_empty() {
+            out.push(Piece::Lit(std::mem::take(&mut lit)));
+        }
         out.push(Piece::Key(key.to_owned()));
         rest = &after[end + 2..];
     }
-    if !rest.is_empty() {
-        out.push(Piece::Lit(rest.to_owned()));
+    lit.push_str(rest);
+    if !lit.is_empty() {
+        out.push(Piece::Lit(lit));
     }
     Ok(out)
 }
@@ -390,6 +404,13 @@ mod tests {
         assert!(e.contains("a JSON object or array"), "{e}");
         let mut p = Pattern::new("{{row}}.png", 85).unwrap();
         assert_eq!(p.resolve(7, &data(&[])).unwrap(), PathBuf::from("7.png"));
+        // `\{{` is a literal `{{`, in the folder or the name.
+        let mut p = Pattern::new("o\\{{x}}/\\{{a}} {{id}}.png", 85).unwrap();
+        assert_eq!(p.base(), Path::new("o{{x}}/"));
+        assert_eq!(
+            p.resolve(8, &data(&[("id", "b")])).unwrap(),
+            PathBuf::from("o{{x}}/{{a}} b.png")
+        );
     }
 
     #[test]
