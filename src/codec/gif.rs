@@ -124,7 +124,9 @@ pub(crate) fn decode(
 ) -> Result<Animation, DecodeError> {
     use super::gif_blocks::{readable, Unterminated};
     let first = readable(bytes, Unterminated::Kept);
-    let (decoded, cut, frames) = match decode_readable(&first.bytes, max_pixels, stop, halt) {
+    // Whether frames were lost, and how many whole ones there are when
+    // that is known.
+    let (decoded, lost, whole) = match decode_readable(&first.bytes, max_pixels, stop, halt) {
         // A last frame given its terminator whose data was cut short too:
         // the frames before it, if any.
         Err(e) if first.unsure && e.0 != super::anim::HALTED => {
@@ -134,19 +136,38 @@ pub(crate) fn decode(
                 n => (
                     decode_readable(&dropped.bytes, max_pixels, stop, halt),
                     true,
-                    n,
+                    Some(n),
                 ),
             }
         }
-        other => (other, first.cut, first.frames),
+        Err(e) => return Err(e),
+        Ok(anim) => {
+            // Read to its end, the decode knows the whole frames: a last
+            // frame lacking only its terminator, whole, lost nothing.
+            let to_end = anim.frames.len() < stop;
+            let whole = to_end.then_some(anim.frames.len());
+            let lost = first.cut || (first.unsure && whole != Some(first.frames));
+            (
+                Ok(anim),
+                lost,
+                whole.or((!first.unsure).then_some(first.frames)),
+            )
+        }
     };
     let decoded = decoded?;
-    if cut {
-        log::warn!(
-            "GIF file cut short: the {frames} whole frame{} before the cut {} shown, as browsers show them",
-            if frames == 1 { "" } else { "s" },
-            if frames == 1 { "is" } else { "are" },
-        );
+    if lost {
+        match whole {
+            Some(1) => log::warn!(
+                "GIF file cut short: only its first frame is whole, and it is shown, as a browser would"
+            ),
+            Some(n) => log::warn!(
+                "GIF file cut short: its first {n} frames are whole, and they are shown, as a browser would"
+            ),
+            // A still reads its first frame only: the last may be cut.
+            None => log::warn!(
+                "GIF file cut short: the frames before the cut are shown, as a browser would"
+            ),
+        }
     }
     Ok(decoded)
 }
