@@ -206,6 +206,16 @@ fn a_negative_option_value_is_refused_by_that_options_range() {
         "{}",
         sign.stderr
     );
+    let sign = impasto(
+        &[
+            "sign",
+            "/t/a\u{202e}gnp.png",
+            "--signing-key",
+            &"k".repeat(32),
+        ],
+        case.dir.path(),
+    );
+    assert_eq!(sign.code, 2, "a bidi override is signed: {}", sign.stderr);
     let batch = impasto(
         &[
             "batch", "t.json", "--data", "r.csv", "-o", "{n}.png", "--jobs", "-2",
