@@ -39,6 +39,8 @@ struct Candidate {
     low: f32,
     high: f32,
     variable: bool,
+    /// Its own weight (a variable face's default instance's).
+    own: f32,
 }
 
 /// The face CSS font matching picks from `family` for `weight` and
@@ -65,6 +67,7 @@ pub(crate) fn css_face(
                 low,
                 high,
                 variable: axis.is_some(),
+                own,
             }
         })
         .collect();
@@ -89,7 +92,19 @@ pub(crate) fn css_face(
         .iter()
         .filter(|c| c.stretch == stretch && c.style == style)
         .collect();
-    let best = by_weight(&set, weight as f32)?;
+    // cosmic-text takes fontdb's pick (CSS Fonts 3, on default weights)
+    // first when it matches the weight asked for: among variable faces
+    // that all hold the weight, that one, so that it draws the face picked.
+    let fontdb_pick = |w: u16| {
+        use cosmic_text::fontdb::{Family, Query};
+        db.query(&Query {
+            families: &[Family::Name(family)],
+            weight: Weight(w),
+            stretch: Stretch::Normal,
+            style: order[0],
+        })
+    };
+    let best = by_weight(&set, weight as f32, fontdb_pick(weight))?;
     if !best.variable {
         return Some((best.id, Weight(best.low as u16)));
     }
@@ -113,12 +128,27 @@ pub(crate) fn css_face(
 }
 
 /// The face of `set` (one width and style) CSS picks for weight `w`.
-fn by_weight<'a>(set: &[&'a Candidate], w: f32) -> Option<&'a Candidate> {
+fn by_weight<'a>(set: &[&'a Candidate], w: f32, preferred: Option<ID>) -> Option<&'a Candidate> {
     // Every face whose weights hold `w` matches; CSS leaves the choice
     // among them open: a static face of exactly that weight (a designed
     // instance) before a variable one.
+    // Among variable ones, `preferred` (the face cosmic-text takes first
+    // when it holds the weight), else the one whose default weight is
+    // nearest (the lighter of two as near), cosmic-text's next order.
     let exact = set.iter().find(|c| !c.variable && c.low == w);
-    if let Some(c) = exact.or_else(|| set.iter().find(|c| c.low <= w && w <= c.high)) {
+    let holds = |c: &&&Candidate| c.low <= w && w <= c.high;
+    let holding = || {
+        set.iter()
+            .filter(holds)
+            .find(|c| Some(c.id) == preferred)
+            .or_else(|| {
+                set.iter().filter(holds).min_by(|a, b| {
+                    let (da, db) = ((a.own - w).abs(), (b.own - w).abs());
+                    da.total_cmp(&db).then(a.own.total_cmp(&b.own))
+                })
+            })
+    };
+    if let Some(c) = exact.or_else(holding) {
         return Some(c);
     }
     // The nearest of those above (by their lightest weight) or below (by
@@ -336,6 +366,44 @@ mod tests {
             named(&db, "Impasto Var", 400, true),
             ("italic600".into(), 600)
         );
+    }
+
+    #[test]
+    fn of_variable_faces_all_holding_the_weight_the_one_cosmic_text_takes_is_picked() {
+        // Two variable faces of one family, defaults 400 and 500, both
+        // holding 200..800: cosmic-text takes fontdb's pick (CSS Fonts 3 on
+        // the defaults) first, so matching picks it too, and what is
+        // reported (the missing-glyph check reads that face) is what is
+        // drawn.
+        let var = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fonts/ImpastoVar.ttf");
+        let mut db = Database::new();
+        for (name, own) in [("wide", 400), ("mid", 500)] {
+            db.push_face_info(cosmic_text::fontdb::FaceInfo {
+                id: ID::dummy(),
+                source: cosmic_text::fontdb::Source::File(var.into()),
+                index: 0,
+                families: vec![(
+                    "Nest".into(),
+                    cosmic_text::fontdb::Language::English_UnitedStates,
+                )],
+                post_script_name: name.into(),
+                style: Style::Normal,
+                weight: Weight(own),
+                stretch: Stretch::Normal,
+                monospaced: false,
+            });
+        }
+        for w in [300, 420, 460, 550, 700] {
+            let query = cosmic_text::fontdb::Query {
+                families: &[cosmic_text::fontdb::Family::Name("Nest")],
+                weight: Weight(w),
+                stretch: Stretch::Normal,
+                style: Style::Normal,
+            };
+            let (id, drawn) = css_face(&db, "Nest", w, false).expect("loaded");
+            assert_eq!(Some(id), db.query(&query), "at {w}");
+            assert_eq!(drawn, Weight(w));
+        }
     }
 
     #[test]
