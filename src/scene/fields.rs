@@ -108,8 +108,16 @@ impl<'a> Fields<'a> {
         let Some(v) = self.get(key) else {
             return Ok(default);
         };
-        let n = self.number(key, v)?;
         let range = format!("an integer from {lo} to {hi}");
+        let Some(n) = v.as_f64().filter(|n| n.is_finite()) else {
+            // CSS's keywords, which the format does not take: the number.
+            let hint = match (key, v.as_str()) {
+                ("weight", Some("normal")) => " (normal is 400)",
+                ("weight", Some("bold")) => " (bold is 700)",
+                _ => "",
+            };
+            return Err(self.err(key, format!("expected {range}, got {}{hint}", kind_of(v))));
+        };
         if n.fract() != 0.0 {
             return Err(self.err(key, format!("expected {range}, got {}", shown(n))));
         }

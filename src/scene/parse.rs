@@ -476,6 +476,12 @@ mod tests {
                 r#"{"type": "image", "src": "a.png", "position": [0, "1"]}"#,
                 r#"field "position": item 1: expected a number, got the string "1""#,
             ),
+            // An integer field says so whatever it got, with CSS's keyword
+            // as a number.
+            (
+                r#"{"type": "text", "text": "a", "weight": "bold"}"#,
+                r#"field "weight": expected an integer from 100 to 900, got the string "bold" (bold is 700)"#,
+            ),
             (
                 r##"{"type": "radial-gradient", "center": [1000001, 0], "stops": [{"offset": 0, "color": "#000"}, {"offset": 1, "color": "#fff"}]}"##,
                 r#"field "center": item 0: 1000001 is out of range: expected a number from -1000000 to 1000000"#,
