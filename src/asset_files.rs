@@ -145,7 +145,10 @@ pub(crate) fn decode_frame(
     let picked = anim.frames.into_iter().nth(frame as usize).ok_or_else(|| {
         (
             "frame",
-            format!("frame {frame} does not exist: the file holds {found} frames"),
+            format!(
+                "frame {frame} does not exist: the file holds {found} whole frame{} (counted from 0), fewer than its headers say (the file is cut short, or its headers are wrong)",
+                if found == 1 { "" } else { "s" }
+            ),
         )
     })?;
     Ok(SourceImage::full(picked.image, None))
