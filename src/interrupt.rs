@@ -68,6 +68,13 @@ pub fn remove_temp_files() -> usize {
     removed
 }
 
+/// Whether [`remove_temp_files`] has run: the process is stopping on a
+/// signal, and a write that failed for it should let the handler end the
+/// process (with its own exit status) rather than exit first.
+pub fn is_stopping() -> bool {
+    state().closed
+}
+
 /// A registered temporary file; dropping it unregisters the path (the file
 /// itself is deleted by its owner, a `tempfile::NamedTempFile`).
 #[derive(Debug)]

@@ -266,13 +266,20 @@ fn main() -> ExitCode {
     if !matches!(cli.command, Command::Serve(_)) {
         remove_temp_files_on_signal();
     }
-    match run(cli) {
+    let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("impasto: {}", one_line(&e.to_string()));
             ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
         }
+    };
+    // Ended (often failed) because a signal is stopping the process: its
+    // thread ends it with 128 + the signal, as a shell expects; exiting
+    // here first raced it (exit 1 for SIGQUIT, seen in CI).
+    if impasto::interrupt::is_stopping() {
+        std::thread::sleep(std::time::Duration::from_secs(5));
     }
+    code
 }
 
 /// On a signal that ends the process (SIGTERM, SIGINT, SIGHUP, SIGQUIT,
