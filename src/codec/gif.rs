@@ -63,19 +63,30 @@ fn bad(e: gif::DecodingError) -> DecodeError {
 /// decompressing any; refuses a screen or a frame of more than
 /// `max_pixels` pixels.
 pub(crate) fn scan(bytes: &[u8], max_pixels: u64) -> Result<AnimationInfo, DecodeError> {
+    read_cut(bytes, |b| scan_readable(b, max_pixels)).map(|(info, _, _)| info)
+}
+
+/// `read` of the file made readable (`gif_blocks::readable`); when that
+/// fails and the last frame was only taken as whole (its terminator
+/// missing, its data perhaps cut too), `read` again without that frame,
+/// if one is left. Also the file as read, and whether it was read again.
+fn read_cut<T>(
+    bytes: &[u8],
+    read: impl Fn(&[u8]) -> Result<T, DecodeError>,
+) -> Result<(T, super::gif_blocks::Readable<'_>, bool), DecodeError> {
     use super::gif_blocks::{readable, Unterminated};
     let first = readable(bytes, Unterminated::Kept);
-    match scan_readable(&first.bytes, max_pixels) {
-        // A last frame given its terminator whose data was cut short too
-        // (see `decode`): the frames before it, if any.
-        Err(e) if first.unsure => {
+    match read(&first.bytes) {
+        Ok(t) => Ok((t, first, false)),
+        // A decode that was told to stop is not tried again.
+        Err(e) if first.unsure && e.0 != super::anim::HALTED => {
             let dropped = readable(bytes, Unterminated::Dropped);
             match dropped.frames {
                 0 => Err(e),
-                _ => scan_readable(&dropped.bytes, max_pixels),
+                _ => Ok((read(&dropped.bytes)?, dropped, true)),
             }
         }
-        other => other,
+        Err(e) => Err(e),
     }
 }
 
@@ -122,39 +133,19 @@ pub(crate) fn decode(
     stop: usize,
     halt: super::anim::Halt<'_>,
 ) -> Result<Animation, DecodeError> {
-    use super::gif_blocks::{readable, Unterminated};
-    let first = readable(bytes, Unterminated::Kept);
+    let (decoded, read, again) = read_cut(bytes, |b| decode_readable(b, max_pixels, stop, halt))?;
     // Whether frames were lost, and how many whole ones there are when
-    // that is known.
-    let (decoded, lost, whole) = match decode_readable(&first.bytes, max_pixels, stop, halt) {
-        // A last frame given its terminator whose data was cut short too:
-        // the frames before it, if any.
-        Err(e) if first.unsure && e.0 != super::anim::HALTED => {
-            let dropped = readable(bytes, Unterminated::Dropped);
-            match dropped.frames {
-                0 => return Err(e),
-                n => (
-                    decode_readable(&dropped.bytes, max_pixels, stop, halt),
-                    true,
-                    Some(n),
-                ),
-            }
-        }
-        Err(e) => return Err(e),
-        Ok(anim) => {
-            // Read to its end, the decode knows the whole frames: a last
-            // frame lacking only its terminator, whole, lost nothing.
-            let to_end = anim.frames.len() < stop;
-            let whole = to_end.then_some(anim.frames.len());
-            let lost = first.cut || (first.unsure && whole != Some(first.frames));
-            (
-                Ok(anim),
-                lost,
-                whole.or((!first.unsure).then_some(first.frames)),
-            )
+    // that is known. Read to its end, the decode knows the whole frames:
+    // a last frame lacking only its terminator, whole, lost nothing.
+    let to_end = decoded.frames.len() < stop;
+    let (lost, whole) = match again {
+        true => (true, Some(read.frames)),
+        false => {
+            let whole = to_end.then_some(decoded.frames.len());
+            let lost = read.cut || (read.unsure && whole != Some(read.frames));
+            (lost, whole.or((!read.unsure).then_some(read.frames)))
         }
     };
-    let decoded = decoded?;
     if lost {
         match whole {
             Some(1) => log::warn!(

@@ -29,8 +29,7 @@ impl Display for Quoted<'_> {
                 '\t' => f.write_str("\\t")?,
                 // `{:?}` escapes it for chars, not in strings.
                 '\'' => f.write_char('\'')?,
-                // Rust's own judgement of what would not show.
-                c if c.escape_debug().nth(1).is_some() => {
+                c if is_unseen(c) => {
                     let mut units = [0u16; 2];
                     for unit in c.encode_utf16(&mut units) {
                         write!(f, "\\u{unit:04x}")?;
@@ -43,6 +42,14 @@ impl Display for Quoted<'_> {
     }
 }
 
+/// Whether `c` would not show as itself on a terminal (a control, an
+/// invisible, bidi or combining character), in Rust's own judgement (what
+/// `{:?}` escapes), quotes and the backslash aside: what [`quoted`]
+/// writes as `\uXXXX`.
+pub fn is_unseen(c: char) -> bool {
+    !matches!(c, '"' | '\'' | '\\') && c.escape_debug().nth(1).is_some()
+}
+
 /// A path that begins a message (`out/x.png: is a folder`): as it is
 /// where that reads unambiguously, else quoted as [`quoted`] quotes it:
 /// when it holds a character that would not show as itself (a control, a
@@ -51,7 +58,7 @@ impl Display for Quoted<'_> {
 /// bad bytes.
 pub fn shown_path(path: &std::path::Path) -> String {
     let s = path.to_string_lossy();
-    let plain = |c: char| !matches!(c, '"' | '\\') && c.escape_debug().nth(1).is_none();
+    let plain = |c: char| !matches!(c, '"' | '\\') && !is_unseen(c);
     let unambiguous = s.chars().all(plain)
         && !s.contains(": ")
         && !s.starts_with(char::is_whitespace)

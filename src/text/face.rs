@@ -276,8 +276,7 @@ mod tests {
     #[test]
     fn a_variable_face_keeps_the_weight_asked_for_within_its_axis() {
         let mut db = Database::new();
-        let font = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fonts/ImpastoVar.ttf");
-        db.load_font_file(font).expect("the test font");
+        db.load_font_file(VARIABLE).expect("the test font");
         let weight = |w| css_face(&db, "Impasto Var", w, false).map(|(_, w)| w.0);
         assert_eq!(weight(700), Some(700));
         // Its axis runs from 200 to 800.
@@ -285,13 +284,12 @@ mod tests {
         assert_eq!(weight(100), Some(200), "clamped to the axis");
     }
 
-    /// `db` with a face of `family` named `name` at `weight` and `style`
-    /// (Inter Regular's outlines: matching reads only the names).
-    fn push(db: &mut Database, family: &str, name: &str, weight: u16, style: Style) {
-        let inter = concat!(env!("CARGO_MANIFEST_DIR"), "/fonts/inter/Inter-Regular.otf");
+    /// `db` with a face of `family` named `name` at `weight` and `style`,
+    /// from `file` (matching reads only its names and its `wght` axis).
+    fn push(db: &mut Database, file: &str, family: &str, name: &str, weight: u16, style: Style) {
         db.push_face_info(cosmic_text::fontdb::FaceInfo {
             id: ID::dummy(),
-            source: cosmic_text::fontdb::Source::File(inter.into()),
+            source: cosmic_text::fontdb::Source::File(file.into()),
             index: 0,
             families: vec![(
                 family.into(),
@@ -305,6 +303,11 @@ mod tests {
         });
     }
 
+    /// Inter Regular's outlines: a static face.
+    const STATIC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fonts/inter/Inter-Regular.otf");
+    /// The test font's: a variable face, 200..800.
+    const VARIABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fonts/ImpastoVar.ttf");
+
     fn named(db: &Database, family: &str, weight: u16, italic: bool) -> (String, u16) {
         let (id, w) = css_face(db, family, weight, italic).expect("loaded");
         (db.face(id).expect("a face").post_script_name.clone(), w.0)
@@ -314,7 +317,7 @@ mod tests {
     fn weights_between_400_and_500_look_heavier_up_to_500_first() {
         let mut db = Database::new();
         for w in [300, 400, 450, 480, 500, 700, 900] {
-            push(&mut db, "Mix", &format!("w{w}"), w, Style::Normal);
+            push(&mut db, STATIC, "Mix", &format!("w{w}"), w, Style::Normal);
         }
         // fontdb's query rounded 451..499 to 400 first.
         assert_eq!(named(&db, "Mix", 460, false).0, "w480");
@@ -322,7 +325,7 @@ mod tests {
         assert_eq!(named(&db, "Mix", 420, false).0, "w450");
         let mut gap = Database::new();
         for w in [400, 450, 480] {
-            push(&mut gap, "Gap", &format!("w{w}"), w, Style::Normal);
+            push(&mut gap, STATIC, "Gap", &format!("w{w}"), w, Style::Normal);
         }
         // Nothing heavier up to 500: the lighter, nearest first.
         assert_eq!(named(&gap, "Gap", 490, false).0, "w480");
@@ -334,10 +337,23 @@ mod tests {
     #[test]
     fn a_variable_face_matches_every_weight_of_its_axis_after_a_static_face_of_that_weight() {
         let mut db = Database::new();
-        let font = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fonts/ImpastoVar.ttf");
-        db.load_font_file(font).expect("the test font");
-        push(&mut db, "Impasto Var", "static700", 700, Style::Normal);
-        push(&mut db, "Impasto Var", "italic600", 600, Style::Italic);
+        db.load_font_file(VARIABLE).expect("the test font");
+        push(
+            &mut db,
+            STATIC,
+            "Impasto Var",
+            "static700",
+            700,
+            Style::Normal,
+        );
+        push(
+            &mut db,
+            STATIC,
+            "Impasto Var",
+            "italic600",
+            600,
+            Style::Italic,
+        );
         // 200..800 is the variable face's, but a static face of exactly
         // the weight comes first; 600 is drawn from the variable face, a
         // unit off the italic's weight, which cosmic-text would take.
@@ -375,23 +391,9 @@ mod tests {
         // the defaults) first, so matching picks it too, and what is
         // reported (the missing-glyph check reads that face) is what is
         // drawn.
-        let var = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fonts/ImpastoVar.ttf");
         let mut db = Database::new();
         for (name, own) in [("wide", 400), ("mid", 500)] {
-            db.push_face_info(cosmic_text::fontdb::FaceInfo {
-                id: ID::dummy(),
-                source: cosmic_text::fontdb::Source::File(var.into()),
-                index: 0,
-                families: vec![(
-                    "Nest".into(),
-                    cosmic_text::fontdb::Language::English_UnitedStates,
-                )],
-                post_script_name: name.into(),
-                style: Style::Normal,
-                weight: Weight(own),
-                stretch: Stretch::Normal,
-                monospaced: false,
-            });
+            push(&mut db, VARIABLE, "Nest", name, own, Style::Normal);
         }
         for w in [300, 420, 460, 550, 700] {
             let query = cosmic_text::fontdb::Query {

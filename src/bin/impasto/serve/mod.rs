@@ -222,11 +222,10 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
     // could not be sent as it is signed.
     // Nor a character that would not show (a bidi override, a zero-width
     // space): percent-encoded, it shows in what is printed.
-    let unseen = |c: char| !c.is_ascii() && c.escape_debug().nth(1).is_some();
     if args
         .target
         .chars()
-        .any(|c| c.is_control() || c.is_whitespace() || unseen(c))
+        .any(|c| c.is_whitespace() || impasto::scene::is_unseen(c))
     {
         return Err(Error::Options(format!(
             "the target to sign holds a control character, a space or a character that would not show, which a request cannot carry: percent-encode it (a space is %20) (got {})",
