@@ -91,7 +91,8 @@ fn an_italic_is_drawn_from_the_familys_italic_face_not_a_slanted_upright_of_its_
 fn a_weight_a_family_lacks_is_drawn_from_that_family_not_a_fallback_family() {
     // WenQuanYi Micro Hei has one face, at 400. Asked for 700, cosmic-text
     // tried its fallback families first and drew the text in DejaVu Sans
-    // Bold; CSS draws the family's nearest weight.
+    // Bold; CSS draws the family's nearest weight, and browsers embolden
+    // it: every pixel inked at 400 is inked at 700, and more besides.
     for (name, r) in with_system_font("WenQuanYi Micro Hei", "fonts-wqy-microhei") {
         let draw = |weight: u32| {
             render(
@@ -101,9 +102,77 @@ fn a_weight_a_family_lacks_is_drawn_from_that_family_not_a_fallback_family() {
                      "font": "WenQuanYi Micro Hei", "weight": weight}]}),
             )
         };
+        let (regular, bold) = (draw(400), draw(700));
         assert!(
-            draw(700) == draw(400),
-            "{name}: WenQuanYi Micro Hei at 700 is not drawn from its one face"
+            draw(500) == regular,
+            "{name}: WenQuanYi Micro Hei at 500 is not drawn from its one face"
+        );
+        let ink = |img: &RgbaImage, x, y| 255 - u32::from(img.get_pixel(x, y)[0]);
+        let (mut inked, mut lost, mut more) = (0, 0, 0u32);
+        for (x, y, _) in regular.enumerate_pixels() {
+            let (before, after) = (ink(&regular, x, y), ink(&bold, x, y));
+            inked += u32::from(before > 128);
+            lost += u32::from(before > 128 && after <= 128);
+            more += after.saturating_sub(before);
+        }
+        assert!(
+            inked > 500 && lost == 0,
+            "{name}: {lost} of {inked} pixels inked at 400 are not at 700"
+        );
+        assert!(
+            more > 255 * inked / 5,
+            "{name}: 700 is not emboldened ({more} more ink)"
+        );
+    }
+}
+
+#[test]
+fn a_family_without_a_bold_face_is_emboldened_at_600_and_more_by_skias_fake_bold() {
+    // tests/fonts: "Impasto Plain" has one face, at 400, whose "I" is a
+    // bar 10 px wide and 70 high at size 100. From 600, browsers embolden
+    // it; we grow its outline as Skia (Chrome) does, by a stroke of 1/32
+    // of the size at 36 px and larger: 1.5625 px on each side, so the bar
+    // is 13.125 px wide and 73.125 high. Its coverage across a row in its
+    // middle tells the width to a hundredth of a pixel.
+    let fonts = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fonts");
+    for b in backends() {
+        let r = b.renderer.clone().with_font_dir(fonts);
+        let bar = |weight: u32, style: &str| {
+            let img = render(
+                &r,
+                json!({"width": 120, "height": 120, "layers": [
+                    {"type": "text", "text": "I", "size": 100, "weight": weight,
+                     "style": style, "font": "Impasto Plain"}]}),
+            );
+            let width: f64 = (0..img.width())
+                .map(|x| f64::from(img.get_pixel(x, 55)[3]) / 255.0)
+                .sum();
+            let rows = (0..img.height())
+                .filter(|&y| (0..img.width()).any(|x| img.get_pixel(x, y)[3] > 0))
+                .count();
+            (width, rows)
+        };
+        for (weight, want_width, want_rows) in [
+            (400, 10.0, 70),
+            (500, 10.0, 70),
+            (600, 13.125, 74),
+            (900, 13.125, 74),
+        ] {
+            let (width, rows) = bar(weight, "normal");
+            assert!(
+                (width - want_width).abs() < 0.05 && rows.abs_diff(want_rows) <= 1,
+                "{}: the bar is {width:.3} px wide and {rows} high at {weight}, \
+                 not {want_width} and {want_rows}",
+                b.name
+            );
+        }
+        // A synthetic italic of a synthetic bold is the emboldened bar,
+        // slanted: as wide across a row.
+        let (width, _) = bar(700, "italic");
+        assert!(
+            (width - 13.125).abs() < 0.05,
+            "{}: the slanted bold bar is {width:.3} px wide",
+            b.name
         );
     }
 }

@@ -74,7 +74,8 @@ const GLYPHON_MAX_SIZE: f32 = 512.0;
 impl GpuContext {
     /// Lays out every text layer into a region of one pooled texture.
     /// Layers that do not fit the adapter's texture size, or whose text is
-    /// larger than [`GLYPHON_MAX_SIZE`], are left to the CPU raster path;
+    /// larger than [`GLYPHON_MAX_SIZE`], or emboldened (synthetic bold),
+    /// are left to the CPU raster path;
     /// every layer is when `glyphon` is false (the frame's glyphs did not
     /// fit glyphon's atlas).
     pub(super) fn lay_out_text(
@@ -113,6 +114,11 @@ impl GpuContext {
             // atlas that grows to the adapter's largest texture and is not
             // counted toward `max_render_bytes`.
             if buffer.metrics().font_size > GLYPHON_MAX_SIZE {
+                continue;
+            }
+            // Synthetic bold is drawn by the CPU's rasterizer: glyphon's,
+            // cosmic-text's, cannot embolden (text/bold.rs).
+            if crate::text::emboldens(&buffer) {
                 continue;
             }
             // glyphon truncates the text's vertical position toward zero;

@@ -35,7 +35,8 @@
 //! character's outline has in the layer's font, with room for what
 //! shaping may draw instead (`crate::text::ink`), where that can be read
 //! safely, and otherwise at 2 ems a side (ink past the em box: a
-//! reviewer's DejaVu "‱" is 1.63 ems wide); a byte a pixel for an
+//! reviewer's DejaVu "‱" is 1.63 ems wide), each grown by what a synthetic
+//! bold adds where the layer asks for 600 or more; a byte a pixel for an
 //! outline's mask, four where a glyph may be a colour one
 //! (`TextEngine::may_draw_colour`).
 
@@ -43,6 +44,7 @@ use std::collections::HashMap;
 
 use super::{Paint, Plan};
 use crate::scene::{Overflow, TextLayer};
+use crate::text::MadeUp;
 
 /// Bytes a text layer keeps per character (its placed glyph, with slack
 /// for the list's growth), and its layout holds while it is made: a
@@ -294,16 +296,21 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
         // Each glyph's image from its outline, or at 2 ems a side.
         let drawing = Drawn::text(text);
         let boxes = engine.ink_boxes(text, visible_chars(&drawing));
-        let reach = (2.0 * size).min(u32::MAX as f64) as u64;
+        let grown = if MadeUp::of(text).bold {
+            crate::text::MOST_BOLD_GROWTH_PER_EM
+        } else {
+            0.0
+        };
+        let reach = ((2.0 + grown) * size).min(u32::MAX as f64) as u64;
         let pixels = |c| match &boxes {
-            Some(b) => b.pixels(c, size, text.italic),
+            Some(b) => b.pixels(c, size, MadeUp::of(text)),
             None => (reach, reach),
         };
         let drawn = Drawn::of(&drawing, pixels);
         // The largest single glyph: a ligature may join the text's
         // characters (at most the font's width).
         let largest_glyph = match &boxes {
-            Some(b) => b.largest_pixels(visible_chars(&drawing), size, text.italic),
+            Some(b) => b.largest_pixels(visible_chars(&drawing), size, MadeUp::of(text)),
             None => (reach, reach),
         };
         let style = Style {

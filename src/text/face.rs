@@ -187,7 +187,7 @@ pub(crate) fn drawn_weight(db: &Database, family: &str, weight: u16, italic: boo
 /// the font once per file and face: matching runs at every shaping (a
 /// shrink shapes a layer a dozen times), and reading the axes of a system
 /// family's files each time took 200 microseconds a match.
-fn weight_axis(db: &Database, id: ID) -> Option<(f32, f32)> {
+pub(crate) fn weight_axis(db: &Database, id: ID) -> Option<(f32, f32)> {
     use cosmic_text::fontdb::Source;
     use std::collections::HashMap;
     use std::sync::{LazyLock, Mutex};

@@ -61,10 +61,12 @@ impl GlyphCache {
         #[cfg(test)]
         self.misses
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let image = shaper
-            .scratch
-            .get_image_uncached(&mut shaper.fonts, key)
-            .map(Arc::new);
+        let image = if key.flags.contains(super::bold::SYNTHETIC_BOLD) {
+            super::bold::image(&mut shaper.fonts, &mut shaper.bold, key)
+        } else {
+            shaper.scratch.get_image_uncached(&mut shaper.fonts, key)
+        }
+        .map(Arc::new);
         let size = bytes_of(&image);
         if !self.keeps(size) {
             return image;

@@ -49,12 +49,31 @@ const SLANT: f64 = 0.26;
 /// Pixels added to each side of a box: rounding out and hinting.
 const MARGIN_PX: u64 = 4;
 
+/// What a layer's glyphs may be drawn with besides their outlines: a
+/// synthetic italic's slant (the layer asks for italic) and a synthetic
+/// bold's growth (it asks for 600 or more; `super::bold`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MadeUp {
+    pub italic: bool,
+    pub bold: bool,
+}
+
+impl MadeUp {
+    /// What `t`'s glyphs may be drawn with.
+    pub fn of(t: &TextLayer) -> MadeUp {
+        MadeUp {
+            italic: t.italic,
+            bold: super::bold::may_embolden(t.weight),
+        }
+    }
+}
+
 impl InkBoxes {
     /// The most pixels wide and high that glyph images of `c` can be, at
-    /// `size` pixels per em, for a layer asking for `italic`.
-    pub fn pixels(&self, c: char, size: f64, italic: bool) -> (u64, u64) {
+    /// `size` pixels per em, for a layer whose glyphs may be `made_up`.
+    pub fn pixels(&self, c: char, size: f64, made_up: MadeUp) -> (u64, u64) {
         let width = self.widths.get(&c).copied().unwrap_or(0.0) * WIDER;
-        self.box_pixels(width, size, italic)
+        self.box_pixels(width, size, made_up)
     }
 
     /// The most pixels wide and high one glyph image of a text of `chars`
@@ -63,19 +82,25 @@ impl InkBoxes {
         &self,
         chars: impl Iterator<Item = char>,
         size: f64,
-        italic: bool,
+        made_up: MadeUp,
     ) -> (u64, u64) {
         let all: f64 = chars
             .map(|c| self.widths.get(&c).copied().unwrap_or(0.0))
             .sum();
-        self.box_pixels((all * WIDER).min(self.widest * WIDER), size, italic)
+        self.box_pixels((all * WIDER).min(self.widest * WIDER), size, made_up)
     }
 
-    fn box_pixels(&self, width: f64, size: f64, italic: bool) -> (u64, u64) {
-        let height = self.height * TALLER;
-        let slant = if italic { SLANT * height } else { 0.0 };
+    fn box_pixels(&self, width: f64, size: f64, made_up: MadeUp) -> (u64, u64) {
+        // Emboldening grows the outline on every side, before the slant.
+        let grown = if made_up.bold {
+            super::bold::MOST_GROWTH_PER_EM
+        } else {
+            0.0
+        };
+        let height = self.height * TALLER + grown;
+        let slant = if made_up.italic { SLANT * height } else { 0.0 };
         let px = |em: f64| ((em * size).ceil().min(u32::MAX as f64) as u64) + MARGIN_PX;
-        (px(width + slant), px(height))
+        (px(width + grown + slant), px(height))
     }
 }
 
@@ -202,10 +227,20 @@ mod tests {
         assert!((0.75..1.25).contains(&boxes.widths[&'W']), "{boxes:?}");
         assert!((0.5..2.0).contains(&boxes.height), "{boxes:?}");
         // At size 100, "W" with its room is within 2 ems a side.
-        let (w, h) = boxes.pixels('W', 100.0, false);
+        let (w, h) = boxes.pixels('W', 100.0, MadeUp::default());
         assert!(w > 94 && w <= 200 && h > 55 && h <= 200, "{w} x {h}");
-        let (slanted, _) = boxes.pixels('W', 100.0, true);
+        let italic = MadeUp {
+            italic: true,
+            bold: false,
+        };
+        let (slanted, _) = boxes.pixels('W', 100.0, italic);
         assert!(slanted > w, "a synthetic italic is wider");
+        let bold = MadeUp {
+            italic: false,
+            bold: true,
+        };
+        let (wide, high) = boxes.pixels('W', 100.0, bold);
+        assert!(wide > w && high > h, "a synthetic bold is larger");
         // Inter's default `calt` draws "--->" as one arrow 2.46 ems wide
         // and 0.64 high, where its characters' ink is 1.41 ems wide and
         // 0.52 high: counted within their advances, at the font's height.
@@ -213,11 +248,11 @@ mod tests {
         let boxes = engine
             .ink_boxes(&arrow, arrow.text.chars())
             .expect("Inter has these");
-        let (w, h) = boxes.largest_pixels(arrow.text.chars(), 100.0, false);
+        let (w, h) = boxes.largest_pixels(arrow.text.chars(), 100.0, MadeUp::default());
         assert!(w >= 246 && h >= 64, "{w} x {h}");
         let images: u64 = ['-', '-', '-', '>']
             .iter()
-            .map(|&c| boxes.pixels(c, 100.0, false))
+            .map(|&c| boxes.pixels(c, 100.0, MadeUp::default()))
             .map(|(w, h)| w * h)
             .sum();
         assert!(

@@ -495,6 +495,9 @@ fn shape(
         } else {
             Style::Normal
         });
+    if super::bold::wanted(t.weight, weight) {
+        attrs = attrs.cache_key_flags(super::bold::SYNTHETIC_BOLD);
+    }
     if t.letter_spacing != 0.0 {
         // cosmic-text's letter spacing is in ems of the size laid out.
         attrs = attrs.letter_spacing(t.letter_spacing as f32 / size);

@@ -33,6 +33,9 @@ use crate::pixels::PremulImage;
 use crate::scene::{Layer, TextLayer};
 use crate::warnings::Warning;
 
+mod bold;
+pub(crate) use bold::{emboldens, MOST_GROWTH_PER_EM as MOST_BOLD_GROWTH_PER_EM};
+pub(crate) use ink::MadeUp;
 mod emoji;
 mod face;
 mod glyph_cache;
@@ -153,11 +156,13 @@ struct FontDb {
 
 /// One thread's shaping state: a font system made from the engine's font
 /// database (face ids are the database's, so glyph images are shared by
-/// every shaper) and a swash scaler.
+/// every shaper) and swash scalers: cosmic-text's, and one for glyphs it
+/// cannot draw (synthetic bold, `bold.rs`).
 pub(crate) struct Shaper {
     generation: u64,
     pub fonts: FontSystem,
     pub scratch: SwashCache,
+    pub bold: swash::scale::ScaleContext,
 }
 
 /// A shaper taken from the engine's pool; back to the pool when dropped.
@@ -291,6 +296,7 @@ impl TextEngine {
                 generation,
                 fonts: FontSystem::new_with_locale_and_db(LOCALE.into(), db),
                 scratch: SwashCache::new(),
+                bold: swash::scale::ScaleContext::new(),
             }
         });
         ShaperGuard {

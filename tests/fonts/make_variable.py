@@ -9,6 +9,10 @@ Also two static faces of the same family, to show how a variable face is
 matched beside static ones: ImpastoVarBold.ttf (weight 700, a bar 600
 units wide) and ImpastoVarItalic.ttf (italic, weight 500, 450 units).
 
+And ImpastoPlain.ttf, family "Impasto Plain": one static face, weight 400,
+its "I" a bar 100 units wide and 700 high, for the family without a bold
+face that synthetic bold draws emboldened.
+
 Run from the repository root: python3 tests/fonts/make_variable.py
 (needs fontTools: pip install fonttools).
 """
@@ -50,23 +54,26 @@ fb.setupGvar({"I": [TupleVariation({"wght": (0, 1.0, 1.0)}, heavy),
 fb.save("tests/fonts/ImpastoVar.ttf")
 
 
-def static(path, weight, width, italic):
+def static(path, weight, width, italic, family="Impasto Var", style=None):
     fb = FontBuilder(1000, isTTF=True)
     fb.setupGlyphOrder([".notdef", "I", "space"])
     fb.setupCharacterMap({0x49: "I", 0x20: "space"})
     fb.setupGlyf({".notdef": bar(400), "I": bar(width), "space": TTGlyphPen(None).glyph()})
     fb.setupHorizontalMetrics({".notdef": (600, 100), "I": (width + 200, 100), "space": (300, 0)})
     fb.setupHorizontalHeader(ascent=800, descent=-200)
-    style = "Italic" if italic else "Bold"
-    fb.setupNameTable({"familyName": "Impasto Var", "styleName": style,
-                      "fullName": f"Impasto Var {style}", "psName": f"ImpastoVar-{style}",
-                      "uniqueFontIdentifier": f"ImpastoVar-{style}"})
+    style = style or ("Italic" if italic else "Bold")
+    ps = family.replace(" ", "")
+    fb.setupNameTable({"familyName": family, "styleName": style,
+                      "fullName": f"{family} {style}", "psName": f"{ps}-{style}",
+                      "uniqueFontIdentifier": f"{ps}-{style}"})
     fb.setupOS2(sTypoAscender=800, sTypoDescender=-200, usWinAscent=800, usWinDescent=200,
-                usWeightClass=weight, fsSelection=0x01 if italic else 0x20)
+                usWeightClass=weight,
+                fsSelection=0x01 if italic else (0x20 if weight >= 700 else 0x40))
     fb.setupPost(italicAngle=-12 if italic else 0)
-    fb.font["head"].macStyle = 0x02 if italic else 0x01
+    fb.font["head"].macStyle = 0x02 if italic else (0x01 if weight >= 700 else 0)
     fb.save(path)
 
 
 static("tests/fonts/ImpastoVarBold.ttf", 700, 600, False)
 static("tests/fonts/ImpastoVarItalic.ttf", 500, 450, True)
+static("tests/fonts/ImpastoPlain.ttf", 400, 100, False, "Impasto Plain", "Regular")
