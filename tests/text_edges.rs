@@ -178,6 +178,47 @@ fn a_family_without_a_bold_face_is_emboldened_at_600_and_more_by_skias_fake_bold
 }
 
 #[test]
+fn a_character_the_family_lacks_is_drawn_from_the_face_css_picks_in_the_fallback_family() {
+    // tests/fonts: "Impasto Fallback" (Medium 500, Bold 700, Italic 400)
+    // alone has U+F0041, a bar 25, 35 and 45 px wide at size 100; Inter
+    // text falls back to it. cosmic-text picked the fallback family's face
+    // by nearest weight, ties lighter, then style: 500 for 600 (CSS takes
+    // 700, heavier first above 500) and the upright Bold, slanted, for
+    // italic at 700 (CSS takes the italic, style before weight, and
+    // emboldens it: 45 + 2 x 1.5625 px).
+    let fonts = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fonts");
+    for b in backends() {
+        let r = b.renderer.clone().with_font_dir(fonts);
+        let bar = |weight: u32, style: &str| {
+            let img = render(
+                &r,
+                json!({"width": 120, "height": 120, "layers": [
+                    {"type": "text", "text": "\u{F0041}", "size": 100, "weight": weight,
+                     "style": style}]}),
+            );
+            (0..img.width())
+                .map(|x| f64::from(img.get_pixel(x, 55)[3]) / 255.0)
+                .sum::<f64>()
+        };
+        for (weight, style, want) in [
+            (300, "normal", 25.0),
+            (400, "normal", 25.0),
+            (600, "normal", 35.0),
+            (900, "normal", 35.0),
+            (400, "italic", 45.0),
+            (700, "italic", 48.125),
+        ] {
+            let got = bar(weight, style);
+            assert!(
+                (got - want).abs() < 0.05,
+                "{}: the bar is {got:.3} px wide at {weight} {style}, not {want}",
+                b.name
+            );
+        }
+    }
+}
+
+#[test]
 fn a_variable_face_is_drawn_at_the_weight_asked_for_within_its_axis() {
     // tests/fonts: "Impasto Var", a variable face whose "I" is a bar 10 px
     // wide at 400 and 30 px at 800, the end of its axis, at size 100; a

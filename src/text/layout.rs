@@ -22,16 +22,13 @@
 //!
 //! (Over 600 lines with its tests; the code is about 530.)
 
-use cosmic_text::{
-    Align as CtAlign, Attrs, Buffer, Family, FontSystem, LineIter, Metrics, Shaping, Style, Wrap,
-};
+use cosmic_text::{Buffer, FontSystem, LineIter, Wrap};
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::emoji::{emoji_family, emoji_spans, shows_emoji};
-use super::{face, DEFAULT_FAMILY};
+use super::shape::shape;
 use crate::cancel::Stop;
 use crate::plan::geometry::BoxGeometry;
-use crate::scene::{Align, Layer, LayerKind, Overflow, TextLayer, VAlign, DEFAULT_MIN_SIZE};
+use crate::scene::{Layer, LayerKind, Overflow, TextLayer, VAlign, DEFAULT_MIN_SIZE};
 
 /// The precision of `overflow: shrink`: sizes tried are `size`, `size` -
 /// 0.5, `size` - 1, ... down to `min_size`.
@@ -469,71 +466,6 @@ fn fits_box(buffer: &Buffer, layer: &Layer, t: &TextLayer) -> bool {
     lines <= t.max_lines.map_or(usize::MAX, |n| n as usize) && height <= layer.height as f32 + SLACK
 }
 
-/// Shapes and lays out `text` with a text layer's font, alignment and
-/// letter spacing at `size`, wrapping at the box width as `wrap` says.
-fn shape(
-    fonts: &mut FontSystem,
-    layer: &Layer,
-    t: &TextLayer,
-    text: &str,
-    size: f32,
-    wrap: Wrap,
-) -> Buffer {
-    #[cfg(test)]
-    tests::SHAPED.with(|n| n.set(n.get() + 1));
-    let mut buffer = Buffer::new(fonts, Metrics::new(size, size * t.line_height as f32));
-    buffer.set_wrap(wrap);
-    buffer.set_size(Some(layer.width as f32), None);
-    let family = t.font.as_deref().unwrap_or(DEFAULT_FAMILY);
-    // The weight that has cosmic-text draw the face CSS picks (face.rs).
-    let weight = face::drawn_weight(fonts.db(), family, t.weight, t.italic);
-    let mut attrs = Attrs::new()
-        .family(Family::Name(family))
-        .weight(weight)
-        .style(if t.italic {
-            Style::Italic
-        } else {
-            Style::Normal
-        });
-    if super::bold::wanted(t.weight, weight) {
-        attrs = attrs.cache_key_flags(super::bold::SYNTHETIC_BOLD);
-    }
-    if t.letter_spacing != 0.0 {
-        // cosmic-text's letter spacing is in ems of the size laid out.
-        attrs = attrs.letter_spacing(t.letter_spacing as f32 / size);
-    }
-    let align = match t.align {
-        Align::Left => CtAlign::Left,
-        Align::Center => CtAlign::Center,
-        Align::Right => CtAlign::Right,
-    };
-    // A character shown as an emoji (U+FE0F after it, as in "❤️", or an
-    // emoji by default, as "😀") is drawn from a colour emoji font when
-    // there is one: fallback alone takes the first font that has it, often
-    // a text font's black outline.
-    let emoji = shows_emoji(text).then(|| emoji_family(fonts)).flatten();
-    match emoji {
-        Some(family) => {
-            let colour = attrs
-                .clone()
-                .family(Family::Name(&family))
-                .weight(face::drawn_weight(fonts.db(), &family, t.weight, t.italic));
-            let spans = emoji_spans(text).into_iter().map(|(range, is_emoji)| {
-                let a = if is_emoji {
-                    colour.clone()
-                } else {
-                    attrs.clone()
-                };
-                (&text[range], a)
-            });
-            buffer.set_rich_text(spans, &attrs, Shaping::Advanced, Some(align));
-        }
-        None => buffer.set_text(text, &attrs, Shaping::Advanced, Some(align)),
-    }
-    buffer.shape_until_scroll(fonts, false);
-    buffer
-}
-
 /// The characters of a layout that no available font can draw (shaped as
 /// glyph 0), each once, in order of appearance; blanks are not drawn and
 /// not listed. A glyph 0 stands for its whole cluster (a letter and its
@@ -570,11 +502,6 @@ mod tests {
     use super::*;
     use crate::scene::Scene;
 
-    thread_local! {
-        /// Layouts made by `shape` on this thread.
-        pub(super) static SHAPED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-    }
-
     #[test]
     fn a_stopped_render_ends_the_shrink_and_ellipsis_searches_at_once() {
         let engine = crate::text::TextEngine::bundled_only();
@@ -587,9 +514,9 @@ mod tests {
         t.overflow = Overflow::Shrink;
         let t = t.clone();
         let shapings = |stop: &Stop<'_>, fonts: &mut FontSystem| {
-            SHAPED.with(|n| n.set(0));
+            super::super::shape::SHAPED.with(|n| n.set(0));
             fit(fonts, &layer, &t, stop);
-            SHAPED.with(|n| n.get())
+            super::super::shape::SHAPED.with(|n| n.get())
         };
         let whole = shapings(&Stop::never(), &mut fonts.fonts);
         assert!(whole >= 8, "{whole}");

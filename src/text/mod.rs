@@ -43,6 +43,7 @@ mod hyphen;
 mod ink;
 mod layout;
 mod raster;
+mod shape;
 
 use glyph_cache::GlyphCache;
 

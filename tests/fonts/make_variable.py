@@ -13,6 +13,13 @@ And ImpastoPlain.ttf, family "Impasto Plain": one static face, weight 400,
 its "I" a bar 100 units wide and 700 high, for the family without a bold
 face that synthetic bold draws emboldened.
 
+And the family "Impasto Fallback", whose one drawn character is U+F0041
+(private use, which no other font has, so text of another family falls
+back to it): ImpastoFallback500.ttf (weight 500, a bar 250 units wide),
+ImpastoFallback700.ttf (Bold 700, 350 units) and ImpastoFallbackItalic.ttf
+(Italic 400, 450 units), to show that a fallback family's face is the one
+CSS picks.
+
 Run from the repository root: python3 tests/fonts/make_variable.py
 (needs fontTools: pip install fonttools).
 """
@@ -54,10 +61,10 @@ fb.setupGvar({"I": [TupleVariation({"wght": (0, 1.0, 1.0)}, heavy),
 fb.save("tests/fonts/ImpastoVar.ttf")
 
 
-def static(path, weight, width, italic, family="Impasto Var", style=None):
+def static(path, weight, width, italic, family="Impasto Var", style=None, char=0x49):
     fb = FontBuilder(1000, isTTF=True)
     fb.setupGlyphOrder([".notdef", "I", "space"])
-    fb.setupCharacterMap({0x49: "I", 0x20: "space"})
+    fb.setupCharacterMap({char: "I", 0x20: "space"})
     fb.setupGlyf({".notdef": bar(400), "I": bar(width), "space": TTGlyphPen(None).glyph()})
     fb.setupHorizontalMetrics({".notdef": (600, 100), "I": (width + 200, 100), "space": (300, 0)})
     fb.setupHorizontalHeader(ascent=800, descent=-200)
@@ -77,3 +84,9 @@ def static(path, weight, width, italic, family="Impasto Var", style=None):
 static("tests/fonts/ImpastoVarBold.ttf", 700, 600, False)
 static("tests/fonts/ImpastoVarItalic.ttf", 500, 450, True)
 static("tests/fonts/ImpastoPlain.ttf", 400, 100, False, "Impasto Plain", "Regular")
+static("tests/fonts/ImpastoFallback500.ttf", 500, 250, False, "Impasto Fallback", "Medium",
+       0xF0041)
+static("tests/fonts/ImpastoFallback700.ttf", 700, 350, False, "Impasto Fallback", "Bold",
+       0xF0041)
+static("tests/fonts/ImpastoFallbackItalic.ttf", 400, 450, True, "Impasto Fallback", "Italic",
+       0xF0041)
