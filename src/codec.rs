@@ -42,7 +42,9 @@ mod png_rows;
 mod probe;
 mod quantize;
 mod still;
+pub(crate) mod stoppable;
 pub(crate) use still::{decode_bytes_noting, into_rgba8, jpeg_has_end, jpeg_has_too_many_scans};
+pub use stoppable::abandoned_running as abandoned_encodes_running;
 pub(crate) mod reduced_jpeg;
 mod webp;
 mod webp_anim;
@@ -52,6 +54,7 @@ pub use anim::{
 };
 pub(crate) use anim::{decode_animation_halting, Halt};
 pub use anim_out::{encode_animation, AnimationFormat};
+pub(crate) use output::encode_stoppable;
 #[cfg(test)]
 pub(crate) use output::flatten_over_white;
 pub(crate) use output::{

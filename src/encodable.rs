@@ -119,15 +119,36 @@ impl Encodable {
 
     /// [`Encodable::encode`] unless `options`' deadline has passed or its
     /// token was cancelled: checked before the encoder starts and again
-    /// when it is done (an encode runs to its end once started, and AVIF
-    /// takes seconds a megapixel; one that ends past the deadline fails,
-    /// as the render would have, rather than succeed late).
+    /// when it is done (one that ends past the deadline fails, as the
+    /// render would have, rather than succeed late). An AVIF encode, which
+    /// cannot be interrupted (seconds a megapixel), runs on a thread of
+    /// its own and is given up on at the deadline or cancellation: this
+    /// answers then, and the abandoned encode runs to its end in the
+    /// background, its result dropped (at most two such in the process;
+    /// another AVIF encode waits for room).
     pub fn encode_with(&self, options: &crate::RenderOptions) -> Result<Vec<u8>, Error> {
+        self.encode_holding(options, ()).map(|(bytes, ())| bytes)
+    }
+
+    /// [`Encodable::encode_with`], with `hold` (a reservation of memory or
+    /// of a worker) kept while the encode runs: given back with the bytes,
+    /// or dropped when an abandoned AVIF encode ends, so what it stands for
+    /// stays counted as long as the work runs.
+    pub fn encode_holding<H: Send + 'static>(
+        &self,
+        options: &crate::RenderOptions,
+        hold: H,
+    ) -> Result<(Vec<u8>, H), Error> {
         let stop = options.stop();
-        stop.check()?;
-        let bytes = self.encode()?;
-        stop.check()?;
-        Ok(bytes)
+        match &self.inner {
+            Inner::Pixels(img) => crate::codec::encode_stoppable(img, self.format, &stop, hold),
+            Inner::JpegBlocks { .. } => {
+                stop.check()?;
+                let bytes = self.encode()?;
+                stop.check()?;
+                Ok((bytes, hold))
+            }
+        }
     }
 }
 

@@ -23,6 +23,16 @@ pub(crate) fn encode(img: &RgbaImage, quality: u8) -> Result<Vec<u8>, String> {
 
 /// [`encode`] at a chosen rav1e speed (1..=10), for the benchmark.
 pub(crate) fn encode_at_speed(img: &RgbaImage, quality: u8, speed: u8) -> Result<Vec<u8>, String> {
+    job(img, quality, speed)?()
+}
+
+/// An encode of `img`, ready to run on any thread (`super::stoppable`):
+/// its pixels copied into the encoder's form, which [`encode`] makes too.
+pub(crate) fn job(
+    img: &RgbaImage,
+    quality: u8,
+    speed: u8,
+) -> Result<impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static, String> {
     let (w, h) = img.dimensions();
     if w == 0 || h == 0 {
         return Err(format!("{w}x{h} has no pixels"));
@@ -33,14 +43,16 @@ pub(crate) fn encode_at_speed(img: &RgbaImage, quality: u8, speed: u8) -> Result
         .map(|p| ravif::RGBA8::new(p[0], p[1], p[2], p[3]))
         .collect();
     let q = f32::from(quality.clamp(1, 100));
-    ravif::Encoder::new()
-        .with_quality(q)
-        .with_alpha_quality(q)
-        .with_speed(speed.clamp(1, 10))
-        .with_alpha_color_mode(ravif::AlphaColorMode::UnassociatedClean)
-        .encode_rgba(ravif::Img::new(&pixels[..], w as usize, h as usize))
-        .map(|e| e.avif_file)
-        .map_err(|e| e.to_string())
+    Ok(move || {
+        ravif::Encoder::new()
+            .with_quality(q)
+            .with_alpha_quality(q)
+            .with_speed(speed.clamp(1, 10))
+            .with_alpha_color_mode(ravif::AlphaColorMode::UnassociatedClean)
+            .encode_rgba(ravif::Img::new(&pixels[..], w as usize, h as usize))
+            .map(|e| e.avif_file)
+            .map_err(|e| e.to_string())
+    })
 }
 
 #[cfg(test)]

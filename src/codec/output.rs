@@ -201,6 +201,31 @@ pub fn encode(img: &RgbaImage, format: OutputFormat) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// [`encode`] for a render under `stop`: refused when `stop` says stop
+/// before it starts or when it ends. An AVIF encode, which cannot be
+/// interrupted, runs on a thread of its own and is given up on as soon as
+/// `stop` says stop, `hold` dropped when it ends ([`super::stoppable`]);
+/// `hold` comes back with the bytes.
+pub(crate) fn encode_stoppable<H: Send + 'static>(
+    img: &RgbaImage,
+    format: OutputFormat,
+    stop: &crate::cancel::Stop<'_>,
+    hold: H,
+) -> Result<(Vec<u8>, H), Error> {
+    stop.check()?;
+    if let OutputFormat::Avif { quality } = format {
+        format.check_quality()?;
+        let job = avif::job(img, quality, avif::SPEED).map_err(|message| Error::Encode {
+            format: "avif",
+            message,
+        })?;
+        return super::stoppable::run(stop, hold, job);
+    }
+    let bytes = encode(img, format)?;
+    stop.check()?;
+    Ok((bytes, hold))
+}
+
 /// [`flatten_pixels_over_white`] of a whole image, in parallel: the tests'
 /// reference (the JPEG encoder flattens strip by strip).
 #[cfg(test)]

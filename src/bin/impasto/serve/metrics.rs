@@ -228,7 +228,7 @@ impl Metrics {
     }
 
     /// The server's own unlabelled figures.
-    fn server_figures(&self, budget: u64, ready: bool) -> [Figure; 6] {
+    fn server_figures(&self, budget: u64, ready: bool) -> [Figure; 7] {
         let load = |a: &AtomicI64| a.load(Ordering::Relaxed).to_string();
         [
             (
@@ -260,6 +260,12 @@ impl Metrics {
                 "gauge",
                 "The memory budget (--memory-budget).",
                 budget.to_string(),
+            ),
+            (
+                "impasto_encodes_abandoned_running",
+                "gauge",
+                "AVIF encodes given up on at their deadline or cancellation, still running (they keep their reservation and worker until they end).",
+                impasto::codec::abandoned_encodes_running().to_string(),
             ),
             (
                 "impasto_ready",

@@ -438,7 +438,7 @@ async fn render_admitted(
         state.admission.units_within_budget(estimate)?;
         return Ok(None);
     }
-    let mut running = state.admission.start(slot, estimate).await?;
+    let running = state.admission.start(slot, estimate).await?;
     let (renderer, metrics) = (state.renderer.clone(), Arc::clone(&state.metrics));
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
@@ -454,13 +454,15 @@ async fn render_admitted(
                     log::warn!("{w}");
                 }
                 // Not started past the deadline (a render that ended
-                // just before it would add the whole encode).
-                rendered.encode_with(&options)
+                // just before it would add the whole encode). An AVIF
+                // encode given up on at the deadline keeps the
+                // reservation and the worker until it ends.
+                rendered.encode_holding(&options, running)
             });
         metrics.observe_render(started.elapsed());
         // The answer's bytes stay reserved until it is written; the rest
         // of the reservation and the worker are freed here.
-        encoded.map(|bytes| {
+        encoded.map(|(bytes, mut running)| {
             let held = running.keep(bytes.len() as u64);
             (bytes, held)
         })
