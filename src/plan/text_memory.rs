@@ -297,11 +297,11 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
         let drawing = Drawn::text(text);
         let boxes = engine.ink_boxes(text, visible_chars(&drawing));
         let grown = if MadeUp::of(text).bold {
-            crate::text::MOST_BOLD_GROWTH_PER_EM
+            crate::text::most_bold_growth(size)
         } else {
             0.0
         };
-        let reach = ((2.0 + grown) * size).min(u32::MAX as f64) as u64;
+        let reach = (2.0 * size + grown).min(u32::MAX as f64) as u64;
         let pixels = |c| match &boxes {
             Some(b) => b.pixels(c, size, MadeUp::of(text)),
             None => (reach, reach),

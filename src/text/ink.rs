@@ -91,16 +91,16 @@ impl InkBoxes {
     }
 
     fn box_pixels(&self, width: f64, size: f64, made_up: MadeUp) -> (u64, u64) {
-        // Emboldening grows the outline on every side, before the slant.
+        let height = self.height * TALLER;
+        let slant = if made_up.italic { SLANT * height } else { 0.0 };
+        // Emboldening strokes the (slanted) outline: more on every side.
         let grown = if made_up.bold {
-            super::bold::MOST_GROWTH_PER_EM
+            super::bold::most_growth(size)
         } else {
             0.0
         };
-        let height = self.height * TALLER + grown;
-        let slant = if made_up.italic { SLANT * height } else { 0.0 };
-        let px = |em: f64| ((em * size).ceil().min(u32::MAX as f64) as u64) + MARGIN_PX;
-        (px(width + grown + slant), px(height))
+        let px = |em: f64| ((em * size + grown).ceil().min(u32::MAX as f64) as u64) + MARGIN_PX;
+        (px(width + slant), px(height))
     }
 }
 

@@ -34,7 +34,7 @@ use crate::scene::{Layer, TextLayer};
 use crate::warnings::Warning;
 
 mod bold;
-pub(crate) use bold::{emboldens, MOST_GROWTH_PER_EM as MOST_BOLD_GROWTH_PER_EM};
+pub(crate) use bold::{emboldens, most_growth as most_bold_growth};
 pub(crate) use ink::MadeUp;
 mod emoji;
 mod face;

@@ -10,7 +10,8 @@ matched beside static ones: ImpastoVarBold.ttf (weight 700, a bar 600
 units wide) and ImpastoVarItalic.ttf (italic, weight 500, 450 units).
 
 And ImpastoPlain.ttf, family "Impasto Plain": one static face, weight 400,
-its "I" a bar 100 units wide and 700 high, for the family without a bold
+its "I" a bar 100 units wide and 700 high, and its "*" a star of 60 sharp
+spikes (radius 400 units, 100 between them), for the family without a bold
 face that synthetic bold draws emboldened.
 
 And the family "Impasto Fallback", whose one drawn character is U+F0041
@@ -27,6 +28,7 @@ Run from the repository root: python3 tests/fonts/make_variable.py
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib.tables.TupleVariation import TupleVariation
+import math
 
 
 def bar(width):
@@ -61,12 +63,34 @@ fb.setupGvar({"I": [TupleVariation({"wght": (0, 1.0, 1.0)}, heavy),
 fb.save("tests/fonts/ImpastoVar.ttf")
 
 
-def static(path, weight, width, italic, family="Impasto Var", style=None, char=0x49):
+def star(spikes):
+    pen = TTGlyphPen(None)
+    points = []
+    for i in range(2 * spikes):
+        r = 400 if i % 2 == 0 else 100
+        a = math.pi * i / spikes
+        points.append((round(500 + r * math.sin(a)), round(400 + r * math.cos(a))))
+    pen.moveTo(points[0])
+    for p in points[1:]:
+        pen.lineTo(p)
+    pen.closePath()
+    return pen.glyph()
+
+
+def static(path, weight, width, italic, family="Impasto Var", style=None, char=0x49,
+           with_star=False):
     fb = FontBuilder(1000, isTTF=True)
-    fb.setupGlyphOrder([".notdef", "I", "space"])
-    fb.setupCharacterMap({char: "I", 0x20: "space"})
-    fb.setupGlyf({".notdef": bar(400), "I": bar(width), "space": TTGlyphPen(None).glyph()})
-    fb.setupHorizontalMetrics({".notdef": (600, 100), "I": (width + 200, 100), "space": (300, 0)})
+    glyphs = {".notdef": bar(400), "I": bar(width), "space": TTGlyphPen(None).glyph()}
+    cmap = {char: "I", 0x20: "space"}
+    metrics = {".notdef": (600, 100), "I": (width + 200, 100), "space": (300, 0)}
+    if with_star:
+        glyphs["star"] = star(60)
+        cmap[0x2A] = "star"
+        metrics["star"] = (1000, 100)
+    fb.setupGlyphOrder(list(glyphs))
+    fb.setupCharacterMap(cmap)
+    fb.setupGlyf(glyphs)
+    fb.setupHorizontalMetrics(metrics)
     fb.setupHorizontalHeader(ascent=800, descent=-200)
     style = style or ("Italic" if italic else "Bold")
     ps = family.replace(" ", "")
@@ -83,7 +107,8 @@ def static(path, weight, width, italic, family="Impasto Var", style=None, char=0
 
 static("tests/fonts/ImpastoVarBold.ttf", 700, 600, False)
 static("tests/fonts/ImpastoVarItalic.ttf", 500, 450, True)
-static("tests/fonts/ImpastoPlain.ttf", 400, 100, False, "Impasto Plain", "Regular")
+static("tests/fonts/ImpastoPlain.ttf", 400, 100, False, "Impasto Plain", "Regular",
+       with_star=True)
 static("tests/fonts/ImpastoFallback500.ttf", 500, 250, False, "Impasto Fallback", "Medium",
        0xF0041)
 static("tests/fonts/ImpastoFallback700.ttf", 700, 350, False, "Impasto Fallback", "Bold",
