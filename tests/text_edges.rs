@@ -250,6 +250,32 @@ fn a_character_the_family_lacks_is_drawn_from_the_face_css_picks_in_the_fallback
 }
 
 #[test]
+fn a_fallback_character_its_family_has_only_in_another_style_is_drawn_from_that_face() {
+    // DejaVu Sans Bold Oblique has no Arabic; DejaVu Sans Bold has. Italic
+    // Arabic at 600 in Inter fell back, in cosmic-text, past DejaVu Sans
+    // to DejaVu Sans Mono, whose Arabic letters do not join. A browser on
+    // fontconfig draws DejaVu Sans Bold, slanted: as DejaVu Sans itself
+    // draws it asked for the same (its italic face lacking the letters),
+    // and not as DejaVu Sans Mono does.
+    for (name, r) in with_system_font("DejaVu Sans", "fonts-dejavu-core") {
+        let draw = |font: &str| {
+            render(
+                &r,
+                json!({"width": 300, "height": 70, "background": "#ffffff", "layers": [
+                    {"type": "text", "text": "بالعالم", "size": 32, "weight": 600,
+                     "style": "italic", "font": font}]}),
+            )
+        };
+        let (inter, sans, mono) = (draw("Inter"), draw("DejaVu Sans"), draw("DejaVu Sans Mono"));
+        assert!(inter != mono, "{name}: drawn from DejaVu Sans Mono");
+        assert!(
+            inter == sans,
+            "{name}: not drawn as DejaVu Sans draws it (Bold, slanted)"
+        );
+    }
+}
+
+#[test]
 fn a_variable_face_is_drawn_at_the_weight_asked_for_within_its_axis() {
     // tests/fonts: "Impasto Var", a variable face whose "I" is a bar 10 px
     // wide at 400 and 30 px at 800, the end of its axis, at size 100; a

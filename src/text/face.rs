@@ -53,7 +53,19 @@ pub(crate) fn css_face(
     weight: u16,
     italic: bool,
 ) -> Option<(ID, Weight)> {
-    let all: Vec<Candidate> = db
+    css_face_among(db, family, weight, italic, |_| true)
+}
+
+/// [`css_face`] among the faces of `family` that `keep` keeps (those that
+/// have the characters to draw, for a character that falls back).
+pub(crate) fn css_face_among(
+    db: &Database,
+    family: &str,
+    weight: u16,
+    italic: bool,
+    keep: impl Fn(ID) -> bool,
+) -> Option<(ID, Weight)> {
+    let every: Vec<Candidate> = db
         .faces()
         .filter(|f| f.families.iter().any(|(name, _)| name == family))
         .map(|f| {
@@ -71,6 +83,7 @@ pub(crate) fn css_face(
             }
         })
         .collect();
+    let all: Vec<&Candidate> = every.iter().filter(|c| keep(c.id)).collect();
     // Width: normal, else the nearest narrower, else the nearest wider.
     let stretch = match all.iter().any(|c| c.stretch == Stretch::Normal) {
         true => Stretch::Normal,
@@ -90,6 +103,7 @@ pub(crate) fn css_face(
         .find(|&s| all.iter().any(|c| c.stretch == stretch && c.style == s))?;
     let set: Vec<&Candidate> = all
         .iter()
+        .copied()
         .filter(|c| c.stretch == stretch && c.style == style)
         .collect();
     // cosmic-text takes fontdb's pick (CSS Fonts 3, on default weights)
@@ -115,7 +129,8 @@ pub(crate) fn css_face(
     // cosmic-text takes a static face of exactly the weight asked for
     // before a variable one: a unit off, within the axis.
     let taken = |w: f32| {
-        all.iter()
+        every
+            .iter()
             .any(|c| c.id != best.id && !c.variable && c.low == w)
     };
     if taken(drawn) {

@@ -475,7 +475,7 @@ impl TextEngine {
 }
 
 /// The locale the font system is made with.
-const LOCALE: &str = "en-US";
+pub(crate) const LOCALE: &str = "en-US";
 
 /// Every family name in `db`, sorted, without repeats.
 fn family_names(db: &cosmic_text::fontdb::Database) -> Vec<String> {
