@@ -231,6 +231,28 @@ fn a_character_the_family_lacks_is_drawn_from_the_face_css_picks_in_the_fallback
                 .map(|x| f64::from(img.get_pixel(x, 55)[3]) / 255.0)
                 .sum::<f64>()
         };
+        // U+F0042 only the Condensed 400 face has (the Regular 400 face,
+        // the one CSS picks, lacks it): drawn from it, emboldened at 700:
+        // 55 + 3.125 px. (A reviewer's family drew such a character
+        // unemboldened at 700.)
+        let condensed = |weight: u32| {
+            let img = render(
+                &r,
+                json!({"width": 120, "height": 120, "layers": [
+                    {"type": "text", "text": "\u{F0042}", "size": 100, "weight": weight}]}),
+            );
+            (0..img.width())
+                .map(|x| f64::from(img.get_pixel(x, 55)[3]) / 255.0)
+                .sum::<f64>()
+        };
+        for (weight, want) in [(400, 55.0), (700, 58.125)] {
+            let got = condensed(weight);
+            assert!(
+                (got - want).abs() < 0.05,
+                "{}: the condensed bar is {got:.3} px wide at {weight}, not {want}",
+                b.name
+            );
+        }
         for (weight, style, want) in [
             (300, "normal", 25.0),
             (400, "normal", 25.0),
@@ -271,6 +293,66 @@ fn a_fallback_character_its_family_has_only_in_another_style_is_drawn_from_that_
         assert!(
             inter == sans,
             "{name}: not drawn as DejaVu Sans draws it (Bold, slanted)"
+        );
+    }
+}
+
+#[test]
+fn brackets_around_right_to_left_letters_from_another_font_are_mirrored_in_place() {
+    // "(عالم)" in Inter: the letters fall back to DejaVu Sans, the
+    // brackets are Inter's. cosmic-text shapes a word's runs of different
+    // fonts in reading order, also right to left, so it was drawn
+    // ")عالم(". The word is drawn whole from DejaVu Sans, as DejaVu Sans
+    // itself draws it, at every weight and style.
+    for (name, r) in with_system_font("DejaVu Sans", "fonts-dejavu-core") {
+        for (weight, style) in [(400, "normal"), (700, "normal"), (600, "italic")] {
+            let draw = |font: &str| {
+                render(
+                    &r,
+                    json!({"width": 200, "height": 60, "background": "#ffffff", "layers": [
+                        {"type": "text", "text": "(عالم)", "size": 32, "weight": weight,
+                         "style": style, "font": font}]}),
+                )
+            };
+            assert!(
+                draw("Inter") == draw("DejaVu Sans"),
+                "{name}: \"(عالم)\" at {weight} {style} is not drawn as DejaVu Sans draws it"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_line_ended_with_an_ellipsis_keeps_its_paragraphs_direction() {
+    // The second line of an English paragraph holding Hebrew starts with
+    // Hebrew. Ellipsized, it is laid out as a paragraph of its own, and
+    // took its first letter's direction: "…more words ההההה דדדד", the
+    // ellipsis at the left. It reads as the clipped line does, then "…".
+    for (name, r) in with_system_font("DejaVu Sans", "fonts-dejavu-core") {
+        let draw = |overflow: &str| {
+            render(
+                &r,
+                json!({"width": 440, "height": 80, "background": "#ffffff", "layers": [
+                    {"type": "text", "x": 10, "width": 420, "height": 80, "size": 30,
+                     "font": "DejaVu Sans", "overflow": overflow, "max_lines": 2,
+                     "text": "Go הפתיחה הגדולה א בב גגג דדדד ההההה more words here and more"}]}),
+            )
+        };
+        let (clip, ellipsis) = (draw("clip"), draw("ellipsis"));
+        let inked = |img: &RgbaImage, x: u32| (40..80).any(|y| img.get_pixel(x, y)[0] < 128);
+        let right = (0..440)
+            .rev()
+            .find(|&x| inked(&clip, x))
+            .expect("a second line");
+        let same =
+            (0..=right).all(|x| (40..80).all(|y| clip.get_pixel(x, y) == ellipsis.get_pixel(x, y)));
+        assert!(
+            same,
+            "{name}: the ellipsized line does not read as the clipped one"
+        );
+        assert!(
+            (right + 1..440).any(|x| inked(&ellipsis, x)),
+            "{name}: no ellipsis after the line"
         );
     }
 }

@@ -191,13 +191,6 @@ fn by_weight<'a>(set: &[&'a Candidate], w: f32, preferred: Option<ID>) -> Option
     }
 }
 
-/// The weight to ask cosmic-text for so that it draws `family`'s face that
-/// CSS picks; the weight asked for when the family is not loaded (the text
-/// falls back to other fonts then, as it would).
-pub(crate) fn drawn_weight(db: &Database, family: &str, weight: u16, italic: bool) -> Weight {
-    css_face(db, family, weight, italic).map_or(Weight(weight), |(_, w)| w)
-}
-
 /// The range of a variable face's `wght` axis, if it has one. Read from
 /// the font once per file and face: matching runs at every shaping (a
 /// shrink shapes a layer a dozen times), and reading the axes of a system
@@ -285,7 +278,6 @@ mod tests {
     fn an_upright_face_is_picked_before_an_italic_one_at_the_weight_asked() {
         let db = inter(&["Inter-Regular.otf", "Inter-BoldItalic.otf"]);
         assert_eq!(picked(&db, 700, false), ("Inter-Regular".into(), 400));
-        assert_eq!(drawn_weight(&db, "Inter", 700, false), Weight(400));
     }
 
     #[test]
@@ -424,9 +416,8 @@ mod tests {
     }
 
     #[test]
-    fn a_family_not_loaded_keeps_the_weight_asked_for() {
+    fn a_family_not_loaded_has_no_face() {
         let db = inter(&["Inter-Regular.otf"]);
         assert_eq!(css_face(&db, "No Such Family", 700, false), None);
-        assert_eq!(drawn_weight(&db, "No Such Family", 700, false), Weight(700));
     }
 }

@@ -319,14 +319,19 @@ fn limit(
     };
     let text = if ellipsis {
         let line = ellipsize(fonts, layer, t, size, &t.text[start..end], stop);
+        // Laid out as a paragraph of its own, the line would take the
+        // direction of its own first letter (a line of Hebrew in an
+        // English paragraph was laid out right to left, "…" at its left):
+        // a mark gives it its paragraph's.
+        let mark = direction_mark(&t.text, start);
         let prefix = &t.text[..start];
         if prefix.is_empty() || prefix.ends_with(['\n', '\r']) {
-            format!("{prefix}{line}")
+            format!("{prefix}{mark}{line}")
         } else {
             // The blanks the line was wrapped at would count at the end of
             // a paragraph.
             let prefix = prefix.trim_end_matches(|c: char| c.is_whitespace() && !is_newline(c));
-            format!("{prefix}\n{line}")
+            format!("{prefix}\n{mark}{line}")
         }
     } else {
         t.text[..end].to_owned()
@@ -335,6 +340,20 @@ fn limit(
         buffer: shape(fonts, layer, t, &text, size, Wrap::WordOrGlyph),
         size,
         truncated: true,
+    }
+}
+
+/// The mark of the direction of the paragraph of `text` holding byte `at`
+/// (its first strong letter's, left to right when it has none): U+200E
+/// or U+200F, which draw nothing.
+fn direction_mark(text: &str, at: usize) -> char {
+    let para = LineIter::new(text)
+        .map(|(range, _)| range)
+        .find(|range| range.contains(&at))
+        .map_or(text, |range| &text[range]);
+    match unicode_bidi::get_base_direction(para) {
+        unicode_bidi::Direction::Rtl => '\u{200F}',
+        _ => '\u{200E}',
     }
 }
 

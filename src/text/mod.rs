@@ -38,6 +38,7 @@ pub(crate) use bold::{emboldens, most_growth as most_bold_growth};
 pub(crate) use ink::MadeUp;
 mod emoji;
 mod face;
+mod fallback;
 mod glyph_cache;
 mod hyphen;
 mod ink;

@@ -19,7 +19,10 @@ And the family "Impasto Fallback", whose one drawn character is U+F0041
 back to it): ImpastoFallback500.ttf (weight 500, a bar 250 units wide),
 ImpastoFallback700.ttf (Bold 700, 350 units) and ImpastoFallbackItalic.ttf
 (Italic 400, 450 units), to show that a fallback family's face is the one
-CSS picks.
+CSS picks; and ImpastoFallbackCondensed.ttf (Condensed 400, a bar 550 units
+wide), whose one drawn character, U+F0042, no other face has; and
+ImpastoFallbackRegular.ttf (Regular 400, its one character U+F0043), the
+face CSS picks at 400, which has neither of the others.
 
 Run from the repository root: python3 tests/fonts/make_variable.py
 (needs fontTools: pip install fonttools).
@@ -78,7 +81,7 @@ def star(spikes):
 
 
 def static(path, weight, width, italic, family="Impasto Var", style=None, char=0x49,
-           with_star=False):
+           with_star=False, width_class=5):
     fb = FontBuilder(1000, isTTF=True)
     glyphs = {".notdef": bar(400), "I": bar(width), "space": TTGlyphPen(None).glyph()}
     cmap = {char: "I", 0x20: "space"}
@@ -98,7 +101,7 @@ def static(path, weight, width, italic, family="Impasto Var", style=None, char=0
                       "fullName": f"{family} {style}", "psName": f"{ps}-{style}",
                       "uniqueFontIdentifier": f"{ps}-{style}"})
     fb.setupOS2(sTypoAscender=800, sTypoDescender=-200, usWinAscent=800, usWinDescent=200,
-                usWeightClass=weight,
+                usWeightClass=weight, usWidthClass=width_class,
                 fsSelection=0x01 if italic else (0x20 if weight >= 700 else 0x40))
     fb.setupPost(italicAngle=-12 if italic else 0)
     fb.font["head"].macStyle = 0x02 if italic else (0x01 if weight >= 700 else 0)
@@ -115,3 +118,7 @@ static("tests/fonts/ImpastoFallback700.ttf", 700, 350, False, "Impasto Fallback"
        0xF0041)
 static("tests/fonts/ImpastoFallbackItalic.ttf", 400, 450, True, "Impasto Fallback", "Italic",
        0xF0041)
+static("tests/fonts/ImpastoFallbackCondensed.ttf", 400, 550, False, "Impasto Fallback",
+       "Condensed", 0xF0042, width_class=3)
+static("tests/fonts/ImpastoFallbackRegular.ttf", 400, 650, False, "Impasto Fallback",
+       "Regular", 0xF0043)
