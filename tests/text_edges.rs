@@ -304,20 +304,24 @@ fn brackets_around_right_to_left_letters_from_another_font_are_mirrored_in_place
     // fonts in reading order, also right to left, so it was drawn
     // ")عالم(". The word is drawn whole from DejaVu Sans, as DejaVu Sans
     // itself draws it, at every weight and style.
+    // So was a sign that falls back beside a bracket that does not: the
+    // Arabic percent of "(خصم ٤٥٪)" landed outside the brackets.
     for (name, r) in with_system_font("DejaVu Sans", "fonts-dejavu-core") {
-        for (weight, style) in [(400, "normal"), (700, "normal"), (600, "italic")] {
-            let draw = |font: &str| {
-                render(
-                    &r,
-                    json!({"width": 200, "height": 60, "background": "#ffffff", "layers": [
-                        {"type": "text", "text": "(عالم)", "size": 32, "weight": weight,
-                         "style": style, "font": font}]}),
-                )
-            };
-            assert!(
-                draw("Inter") == draw("DejaVu Sans"),
-                "{name}: \"(عالم)\" at {weight} {style} is not drawn as DejaVu Sans draws it"
-            );
+        for text in ["(عالم)", "(خصم ٤٥٪)", "(שלום ∰)"] {
+            for (weight, style) in [(400, "normal"), (700, "normal"), (600, "italic")] {
+                let draw = |font: &str| {
+                    render(
+                        &r,
+                        json!({"width": 300, "height": 60, "background": "#ffffff", "layers": [
+                            {"type": "text", "text": text, "size": 32, "weight": weight,
+                             "style": style, "font": font}]}),
+                    )
+                };
+                assert!(
+                    draw("Inter") == draw("DejaVu Sans"),
+                    "{name}: {text:?} at {weight} {style} is not drawn as DejaVu Sans draws it"
+                );
+            }
         }
     }
 }
@@ -354,6 +358,30 @@ fn a_line_ended_with_an_ellipsis_keeps_its_paragraphs_direction() {
             (right + 1..440).any(|x| inked(&ellipsis, x)),
             "{name}: no ellipsis after the line"
         );
+    }
+}
+
+#[test]
+fn an_emoji_joined_to_right_to_left_letters_keeps_its_colour() {
+    // A right-to-left word is drawn from one font where it can be (above);
+    // an emoji in it stays with the colour emoji font, not DejaVu Sans's
+    // black outline.
+    for (name, r) in with_system_font("Color Emoji", "fonts-noto-color-emoji") {
+        for text in ["שלום😀", "مرحبا😀عالم"] {
+            let img = render(
+                &r,
+                json!({"width": 300, "height": 60, "background": "#ffffff", "layers": [
+                    {"type": "text", "text": text, "size": 32}]}),
+            );
+            let coloured = img.pixels().filter(|p| {
+                let (lo, hi) = (p[0].min(p[1]).min(p[2]), p[0].max(p[1]).max(p[2]));
+                hi - lo > 80
+            });
+            assert!(
+                coloured.count() > 50,
+                "{name}: the emoji of {text:?} is not in colour"
+            );
+        }
     }
 }
 
