@@ -15,6 +15,14 @@ fn render(r: &Renderer, scene: Value) -> RgbaImage {
     r.render(&Scene::from_value(&scene).unwrap()).unwrap()
 }
 
+/// The coverage of row `y` summed: the width, to a hundredth of a pixel,
+/// of what crosses it.
+fn row_coverage(img: &RgbaImage, y: u32) -> f64 {
+    (0..img.width())
+        .map(|x| f64::from(img.get_pixel(x, y)[3]) / 255.0)
+        .sum()
+}
+
 /// Every backend with the system's fonts on, when the font `wanted` (a part
 /// of a family name) is installed; under `CI=true` it must be (`.ci/run`
 /// installs it), elsewhere the test says it skipped.
@@ -144,9 +152,7 @@ fn a_family_without_a_bold_face_is_emboldened_at_600_and_more_by_skias_fake_bold
                     {"type": "text", "text": "I", "size": 100, "weight": weight,
                      "style": style, "font": "Impasto Plain"}]}),
             );
-            let width: f64 = (0..img.width())
-                .map(|x| f64::from(img.get_pixel(x, 55)[3]) / 255.0)
-                .sum();
+            let width = row_coverage(&img, 55);
             let rows = (0..img.height())
                 .filter(|&y| (0..img.width()).any(|x| img.get_pixel(x, y)[3] > 0))
                 .count();
@@ -220,33 +226,21 @@ fn a_character_the_family_lacks_is_drawn_from_the_face_css_picks_in_the_fallback
     let fonts = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fonts");
     for b in backends() {
         let r = b.renderer.clone().with_font_dir(fonts);
-        let bar = |weight: u32, style: &str| {
+        let bar = |text: &str, weight: u32, style: &str| {
             let img = render(
                 &r,
                 json!({"width": 120, "height": 120, "layers": [
-                    {"type": "text", "text": "\u{F0041}", "size": 100, "weight": weight,
+                    {"type": "text", "text": text, "size": 100, "weight": weight,
                      "style": style}]}),
             );
-            (0..img.width())
-                .map(|x| f64::from(img.get_pixel(x, 55)[3]) / 255.0)
-                .sum::<f64>()
+            row_coverage(&img, 55)
         };
         // U+F0042 only the Condensed 400 face has (the Regular 400 face,
         // the one CSS picks, lacks it): drawn from it, emboldened at 700:
         // 55 + 3.125 px. (A reviewer's family drew such a character
         // unemboldened at 700.)
-        let condensed = |weight: u32| {
-            let img = render(
-                &r,
-                json!({"width": 120, "height": 120, "layers": [
-                    {"type": "text", "text": "\u{F0042}", "size": 100, "weight": weight}]}),
-            );
-            (0..img.width())
-                .map(|x| f64::from(img.get_pixel(x, 55)[3]) / 255.0)
-                .sum::<f64>()
-        };
         for (weight, want) in [(400, 55.0), (700, 58.125)] {
-            let got = condensed(weight);
+            let got = bar("\u{F0042}", weight, "normal");
             assert!(
                 (got - want).abs() < 0.05,
                 "{}: the condensed bar is {got:.3} px wide at {weight}, not {want}",
@@ -261,7 +255,7 @@ fn a_character_the_family_lacks_is_drawn_from_the_face_css_picks_in_the_fallback
             (400, "italic", 45.0),
             (700, "italic", 48.125),
         ] {
-            let got = bar(weight, style);
+            let got = bar("\u{F0041}", weight, style);
             assert!(
                 (got - want).abs() < 0.05,
                 "{}: the bar is {got:.3} px wide at {weight} {style}, not {want}",

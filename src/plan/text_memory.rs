@@ -296,21 +296,22 @@ pub(super) fn estimate(plan: &Plan<'_>) -> TextMemory {
         // Each glyph's image from its outline, or at 2 ems a side.
         let drawing = Drawn::text(text);
         let boxes = engine.ink_boxes(text, visible_chars(&drawing));
-        let grown = if MadeUp::of(text).bold {
+        let made_up = MadeUp::of(text);
+        let grown = if made_up.bold {
             crate::text::most_bold_growth(size)
         } else {
             0.0
         };
         let reach = (2.0 * size + grown).min(u32::MAX as f64) as u64;
         let pixels = |c| match &boxes {
-            Some(b) => b.pixels(c, size, MadeUp::of(text)),
+            Some(b) => b.pixels(c, size, made_up),
             None => (reach, reach),
         };
         let drawn = Drawn::of(&drawing, pixels);
         // The largest single glyph: a ligature may join the text's
         // characters (at most the font's width).
         let largest_glyph = match &boxes {
-            Some(b) => b.largest_pixels(visible_chars(&drawing), size, MadeUp::of(text)),
+            Some(b) => b.largest_pixels(visible_chars(&drawing), size, made_up),
             None => (reach, reach),
         };
         let style = Style {

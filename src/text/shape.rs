@@ -369,10 +369,7 @@ fn settle(
     emoji: Option<usize>,
 ) -> Vec<(Range<usize>, usize)> {
     use unicode_bidi::{bidi_class, BidiClass, BidiInfo};
-    let mut of = vec![0usize; text.len()];
-    for (range, f) in spans {
-        of[range.clone()].fill(*f);
-    }
+    let mut of = by_byte(spans, text.len());
     let fallback = |f: usize| f != 0 && Some(f) != emoji;
     let neutral = |c: char| {
         matches!(
@@ -492,6 +489,16 @@ fn unify(
     }
 }
 
+/// The face index of every byte of a text `len` bytes long, from `spans`
+/// ([`runs`] undoes it).
+fn by_byte(spans: &[(Range<usize>, usize)], len: usize) -> Vec<usize> {
+    let mut of = vec![0usize; len];
+    for (range, f) in spans {
+        of[range.clone()].fill(*f);
+    }
+    of
+}
+
 /// The runs of equal face indices of `of` (one a byte).
 fn runs(of: &[usize]) -> Vec<(Range<usize>, usize)> {
     let mut out: Vec<(Range<usize>, usize)> = Vec::new();
@@ -514,10 +521,7 @@ fn overlay(
     faces: &mut Vec<SpanFace>,
 ) -> Vec<(Range<usize>, usize)> {
     // The face of every byte, then runs of one face.
-    let mut of = vec![0usize; len];
-    for (range, f) in spans {
-        of[range.clone()].fill(*f);
-    }
+    let mut of = by_byte(spans, len);
     for (range, face) in refaced {
         let index = match faces.iter().position(|f| *f == face) {
             Some(i) => i,
