@@ -219,7 +219,7 @@ pub(crate) fn encode_stoppable<H: Send + 'static>(
             format: "avif",
             message,
         })?;
-        return super::stoppable::run(stop, hold, job);
+        return super::stoppable::run("avif", stop, hold, job);
     }
     let bytes = encode(img, format)?;
     stop.check()?;

@@ -66,16 +66,18 @@ impl<H> Shared<H> {
 /// (then `hold` is dropped when `encode` ends, and the error says why it
 /// stopped). An encode that ends after `stop` says stop is refused too, as
 /// a render that ends past its deadline is. `hold` comes back with the
-/// bytes.
-pub(crate) fn run<H, F>(stop: &Stop<'_>, hold: H, encode: F) -> Result<(Vec<u8>, H), Error>
+/// bytes. `format` names the encode's format in its errors.
+pub(crate) fn run<H, F>(
+    format: &'static str,
+    stop: &Stop<'_>,
+    hold: H,
+    encode: F,
+) -> Result<(Vec<u8>, H), Error>
 where
     H: Send + 'static,
     F: FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
 {
-    let err = |message| Error::Encode {
-        format: "avif",
-        message,
-    };
+    let err = |message| Error::Encode { format, message };
     stop.check()?;
     if !stop.can_stop() {
         return encode().map(|bytes| (bytes, hold)).map_err(err);
@@ -170,7 +172,7 @@ mod tests {
             started.recv().expect("the encode starts");
             token.cancel();
         });
-        let result = run(&stop, Held(dropped_tx), move || {
+        let result = run("avif", &stop, Held(dropped_tx), move || {
             started_tx.send(()).expect("the test waits");
             // Runs until the test lets it end, after the answer.
             released.recv().expect("released");
@@ -196,13 +198,13 @@ mod tests {
     fn an_encode_that_ends_in_time_returns_its_bytes_and_its_hold() {
         let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let options = RenderOptions::default().cancel_token(CancelToken::new());
-        let (bytes, hold) = run(&options.stop(), 7u8, || Ok(vec![9; 4])).expect("encoded");
+        let (bytes, hold) = run("avif", &options.stop(), 7u8, || Ok(vec![9; 4])).expect("encoded");
         assert_eq!((bytes, hold), (vec![9; 4], 7));
-        let failed = run(&options.stop(), (), || Err("bad".into()));
+        let failed = run("avif", &options.stop(), (), || Err("bad".into()));
         assert!(matches!(failed, Err(Error::Encode { .. })), "{failed:?}");
         // Without a deadline or a token, on the calling thread.
         let here = std::thread::current().id();
-        let (on, ()) = run(&Stop::never(), (), move || {
+        let (on, ()) = run("avif", &Stop::never(), (), move || {
             Ok(vec![u8::from(std::thread::current().id() == here)])
         })
         .expect("encoded");
@@ -220,7 +222,7 @@ mod tests {
             releases.push(release);
             token.cancel();
             // Cancelled before it starts: refused without a thread.
-            assert!(run(&options.stop(), (), || Ok(Vec::new())).is_err());
+            assert!(run("avif", &options.stop(), (), || Ok(Vec::new())).is_err());
             // Cancelled while it runs: abandoned.
             let token = CancelToken::new();
             let options = RenderOptions::default().cancel_token(token.clone());
@@ -229,7 +231,7 @@ mod tests {
                 started.recv().expect("started");
                 token.cancel();
             });
-            let r = run(&options.stop(), (), move || {
+            let r = run("avif", &options.stop(), (), move || {
                 started_tx.send(()).expect("the canceller waits");
                 released.recv().expect("released");
                 Ok(Vec::new())
@@ -240,7 +242,7 @@ mod tests {
         assert_eq!(abandoned_running(), MOST_ABANDONED);
         // A third waits for room and stops at its deadline, never started.
         let options = RenderOptions::with_timeout(Duration::from_millis(30));
-        let r = run(&options.stop(), (), || panic!("not started"));
+        let r = run("avif", &options.stop(), (), || panic!("not started"));
         assert!(matches!(r, Err(Error::DeadlineExceeded)), "{r:?}");
         for release in releases {
             release.send(()).expect("the encode waits");
