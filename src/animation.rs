@@ -25,13 +25,13 @@ use crate::codec::{self, AnimationFormat, Delay, Loop};
 use crate::error::{Error, Location};
 use crate::scene::quoted;
 use crate::scene::{LayerKind, Scene};
-use crate::{Assets, RenderOptions, Renderer};
+use crate::{Assets, RenderOptions, Renderer, Warning};
 
 mod timeline;
 use timeline::Timeline;
 
 /// A rendered animation: frames (straight-alpha sRGB RGBA, the canvas
-/// size), each frame's delay, and the loop count.
+/// size), each frame's delay, the loop count, and the render's warnings.
 #[derive(Debug, Clone)]
 pub struct RenderedAnimation {
     /// The frames, in order.
@@ -40,6 +40,10 @@ pub struct RenderedAnimation {
     pub delays: Vec<Delay>,
     /// How many times the animation plays.
     pub loop_count: Loop,
+    /// What the render has to say, in layer order, each once (not once a
+    /// frame): characters no font draws, a source's colour profile
+    /// ignored, a source cut short.
+    pub warnings: Vec<Warning>,
 }
 
 impl RenderedAnimation {
@@ -50,6 +54,7 @@ impl RenderedAnimation {
             frames: vec![image],
             delays: vec![Delay::from_centis(0)],
             loop_count: Loop::Times(1),
+            warnings: Vec::new(),
         }
     }
 
@@ -122,7 +127,7 @@ impl Renderer {
         let stop = options.stop();
         scene.validate()?;
         let mut assets = assets.clone();
-        let (mut scene, sources) = self.load_sources(scene, &mut assets, &stop)?;
+        let (mut scene, sources, mut warnings) = self.load_sources(scene, &mut assets, &stop)?;
         let timeline = self.timeline(&scene, &sources)?;
         self.check_output(&scene, timeline.frames.len())?;
         self.check_memory_of(&scene, timeline.frames.len(), &sources, encoding)?;
@@ -146,23 +151,35 @@ impl Renderer {
         // One run (overlapped on the GPU) under `options`: a deadline or a
         // cancel stops the frame being drawn and the rest fail unrendered.
         let mut failed = None;
-        self.render_each_with(&scenes, &assets, options, |_, r| match r {
-            Ok(img) => frames.push(img),
+        self.render_each_report_with(&scenes, &assets, options, |_, r| match r {
+            Ok(rendered) => {
+                // Every frame says what the frames before it said.
+                for w in rendered.warnings {
+                    if !warnings.contains(&w) {
+                        warnings.push(w);
+                    }
+                }
+                frames.push(rendered.image);
+            }
             Err(e) => failed = failed.take().or(Some(e)),
         });
         if let Some(e) = failed {
             return Err(e);
         }
         stop.check()?;
+        // In layer order (stable: a layer's own warnings keep theirs).
+        warnings.sort_by_key(|w| w.layer());
         Ok(RenderedAnimation {
             frames,
             delays: timeline.delays,
             loop_count: timeline.loop_count,
+            warnings,
         })
     }
 
     /// Renders `scene`'s animation and writes it to `path` in `format`,
-    /// atomically (a failed render leaves no file).
+    /// atomically (a failed render leaves no file). Its warnings are logged
+    /// ([`Renderer::render_animation_to_file_report`] returns them).
     pub fn render_animation_to_file(
         &self,
         scene: &Scene,
@@ -171,18 +188,38 @@ impl Renderer {
         format: AnimationFormat,
         options: &RenderOptions,
     ) -> Result<(), Error> {
+        let warnings =
+            self.render_animation_to_file_report(scene, assets, path, format, options)?;
+        crate::warnings::log_all(&warnings);
+        Ok(())
+    }
+
+    /// [`Renderer::render_animation_to_file`], returning the render's
+    /// warnings (each once, in layer order) instead of logging them.
+    pub fn render_animation_to_file_report(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        path: impl AsRef<Path>,
+        format: AnimationFormat,
+        options: &RenderOptions,
+    ) -> Result<Vec<Warning>, Error> {
         let path = path.as_ref();
         crate::codec::check_output_dir(path)?;
         let root = self.asset_root_for(scene);
         crate::asset_files::refuse_own_input(scene, &root, assets, path)?;
         let pending = codec::PendingFile::create(path)?;
-        pending.commit(&self.render_animation_encoded(scene, assets, format, options)?)
+        let (bytes, warnings) =
+            self.render_animation_encoded_report(scene, assets, format, options)?;
+        pending.commit(&bytes)?;
+        Ok(warnings)
     }
 
     /// Renders `scene`'s animation and encodes it in `format`: the file's
     /// bytes, for a stream or a response. A canvas the format cannot hold
     /// is refused before any frame is drawn, and the memory check counts
-    /// the format's encoder.
+    /// the format's encoder. Its warnings are logged
+    /// ([`Renderer::render_animation_encoded_report`] returns them).
     pub fn render_animation_encoded(
         &self,
         scene: &Scene,
@@ -190,11 +227,27 @@ impl Renderer {
         format: AnimationFormat,
         options: &RenderOptions,
     ) -> Result<Vec<u8>, Error> {
+        let (bytes, warnings) =
+            self.render_animation_encoded_report(scene, assets, format, options)?;
+        crate::warnings::log_all(&warnings);
+        Ok(bytes)
+    }
+
+    /// [`Renderer::render_animation_encoded`], returning the render's
+    /// warnings (each once, in layer order) with the bytes instead of
+    /// logging them.
+    pub fn render_animation_encoded_report(
+        &self,
+        scene: &Scene,
+        assets: &Assets,
+        format: AnimationFormat,
+        options: &RenderOptions,
+    ) -> Result<(Vec<u8>, Vec<Warning>), Error> {
         if let AnimationFormat::WebP { .. } | AnimationFormat::WebPLossless = format {
             crate::codec::webp_fits(scene.width, scene.height)?;
         }
-        self.render_animation_for(scene, assets, options, Some(format))?
-            .encode(format)
+        let rendered = self.render_animation_for(scene, assets, options, Some(format))?;
+        Ok((rendered.encode(format)?, rendered.warnings))
     }
 
     /// Refuses an animation whose frames (8-bit RGBA, all kept until it is
@@ -329,13 +382,14 @@ impl Renderer {
 
     /// Decodes every animated source of `scene` (each file once) and every
     /// layer's picked `frame` (put into `assets`, the layer pointed at it);
-    /// the scene with those layers changed, and the sources.
+    /// the scene with those layers changed, the sources, and the warnings
+    /// of their decodes (the frames' renders no longer see the files).
     fn load_sources(
         &self,
         scene: &Scene,
         assets: &mut Assets,
         stop: &Stop<'_>,
-    ) -> Result<(Scene, Vec<Source>), Error> {
+    ) -> Result<(Scene, Vec<Source>, Vec<Warning>), Error> {
         // A decode is asked between frames whether the render must stop,
         // and one it ended fails with the reason, not as a bad file.
         let halt: codec::Halt<'_> = &|| stop.now();
@@ -345,6 +399,7 @@ impl Renderer {
         let mut scene = scene.clone();
         let mut sources: Vec<Source> = Vec::new();
         let mut by_path: HashMap<PathBuf, usize> = HashMap::new();
+        let mut warnings = Vec::new();
         let (scene_w, scene_h) = (scene.width, scene.height);
         let (mut decoded_bytes, mut output_frames) = (0u64, 0u64);
         for index in 0..scene.layers.len() {
@@ -369,6 +424,7 @@ impl Renderer {
                     |(field, m)| stopped(fail(field, format!("{}: {m}", quoted(&il.src)))),
                 )?;
                 let key = format!("\u{1}frame/{index}");
+                warnings.extend(image.notes.warnings(index, &il.src));
                 assets.insert(key.clone(), image.image);
                 il.src = key;
                 il.frame = None;
@@ -422,13 +478,14 @@ impl Renderer {
             }
             let anim = codec::decode_animation_halting(&bytes, &limits, None, halt)
                 .map_err(|e| stopped(fail("src", format!("{}: {}", quoted(&il.src), e.0))))?;
+            warnings.extend(anim.notes.warnings(index, &il.src));
             by_path.insert(path, sources.len());
             sources.push(Source {
                 anim,
                 layers: vec![index],
             });
         }
-        Ok((scene, sources))
+        Ok((scene, sources, warnings))
     }
 }
 

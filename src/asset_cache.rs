@@ -82,7 +82,7 @@ impl Identity {
 struct Entry {
     identity: Identity,
     image: Arc<RgbaImage>,
-    colour_note: Option<Arc<str>>,
+    notes: crate::codec::Notes,
     natural: (u32, u32),
     raster: (u32, u32),
     first_row: u32,
@@ -231,7 +231,7 @@ impl AssetCache {
                         raster: e.raster,
                         first_row: e.first_row,
                         reversed: e.reversed,
-                        colour_note: e.colour_note.clone(),
+                        notes: e.notes.clone(),
                         key: Some(id.key(path, eighths, e.first_row)),
                     });
                     if let Some(found) = found {
@@ -273,7 +273,7 @@ impl AssetCache {
             raster: decoded.raster,
             first_row: decoded.first_row,
             reversed: decoded.reversed,
-            colour_note: decoded.colour_note,
+            notes: decoded.notes,
             key: identity.map(|id| id.key(path, decoded.eighths, decoded.first_row)),
         };
         if let Some(identity) = identity {
@@ -314,7 +314,7 @@ impl AssetCache {
             asked: kept | asked | (1 << cached.eighths),
             identity,
             image: Arc::clone(&cached.image),
-            colour_note: cached.colour_note.clone(),
+            notes: cached.notes.clone(),
             natural: cached.natural,
             raster: cached.raster,
             first_row: cached.first_row,

@@ -141,7 +141,7 @@ pub(crate) fn decode_frame(
     let anim = codec::decode_animation_halting(&bytes, limits, Some(frame as usize), halt)
         .map_err(|e| ("src", e.0))?;
     // The headers may promise more frames than the file holds.
-    let found = anim.frames.len();
+    let (found, notes) = (anim.frames.len(), anim.notes);
     let picked = anim.frames.into_iter().nth(frame as usize).ok_or_else(|| {
         (
             "frame",
@@ -151,7 +151,10 @@ pub(crate) fn decode_frame(
             ),
         )
     })?;
-    Ok(SourceImage::full(picked.image, None))
+    Ok(SourceImage {
+        notes,
+        ..SourceImage::full(picked.image, None)
+    })
 }
 
 #[cfg(test)]

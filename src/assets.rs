@@ -226,7 +226,7 @@ impl Assets {
             .unwrap_or_else(|| PathBuf::from("."));
         let (images, decode_peak) =
             self.load_images(scene, &root, limits, cache, shrink_on_load, stop)?;
-        warnings.extend(colour_warnings(scene, &images));
+        warnings.extend(source_warnings(scene, &images));
         // In layer order (stable: a layer's own warnings keep theirs).
         warnings.sort_by_key(|w| w.layer());
         Ok(Resolved {
@@ -532,22 +532,20 @@ fn source_bytes(img: &SourceImage) -> u64 {
     img.image.as_raw().len() as u64
 }
 
-/// A [`Warning::ColourProfileIgnored`] for each file whose colour profile
-/// was ignored, naming the first visible layer that draws it.
-fn colour_warnings(scene: &Scene, images: &[Option<SourceImage>]) -> Vec<Warning> {
+/// The warnings of each file's decode ([`crate::codec::Notes`]): a
+/// [`Warning::ColourProfileIgnored`] for each file whose colour profile
+/// was ignored, a [`Warning::FileCutShort`] for each file cut short, naming
+/// the first visible layer that draws it.
+fn source_warnings(scene: &Scene, images: &[Option<SourceImage>]) -> Vec<Warning> {
     let mut warned: Vec<&Arc<RgbaImage>> = Vec::new();
     let mut out = Vec::new();
     for (index, img) in images.iter().enumerate() {
-        let Some(SourceImage {
-            image,
-            colour_note: Some(reason),
-            ..
-        }) = img
-        else {
+        let Some(SourceImage { image, notes, .. }) = img else {
             continue;
         };
         // Layers drawing one file share its decoded pixels.
-        if warned.iter().any(|w| Arc::ptr_eq(w, image)) {
+        if *notes == crate::codec::Notes::default() || warned.iter().any(|w| Arc::ptr_eq(w, image))
+        {
             continue;
         }
         warned.push(image);
@@ -555,11 +553,7 @@ fn colour_warnings(scene: &Scene, images: &[Option<SourceImage>]) -> Vec<Warning
             LayerKind::Image(il) => il.src.clone(),
             _ => String::new(),
         };
-        out.push(Warning::ColourProfileIgnored {
-            layer: index,
-            src,
-            reason: reason.to_string(),
-        });
+        out.extend(notes.warnings(index, &src));
     }
     out
 }

@@ -230,8 +230,8 @@ pub(crate) fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::R
 /// taken as sRGB; a render reports it as a
 /// [`crate::Warning::ColourProfileIgnored`] instead.
 pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeError> {
-    let (img, note) = decode_bytes_noting(bytes, max_pixels)?;
-    log_colour_note(note.as_deref());
+    let (img, notes) = decode_bytes_noting(bytes, max_pixels)?;
+    notes.log();
     Ok(img)
 }
 
@@ -239,6 +239,54 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
 pub(crate) fn log_colour_note(note: Option<&str>) {
     if let Some(why) = note {
         log::warn!("colour profile ignored{}: {why}", taken_as(why));
+    }
+}
+
+/// What a decode that succeeded has to say about its file. A render turns
+/// each into a [`crate::Warning`] naming the layer and the file; the entry
+/// points that name no file log them ([`Notes::log`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Notes {
+    /// Why the file's colour profile was ignored, if it was.
+    pub colour: Option<std::sync::Arc<str>>,
+    /// How the file is cut short, where frames it was to show were lost
+    /// (a GIF's: the whole frames before the cut are shown).
+    pub cut: Option<std::sync::Arc<str>>,
+}
+
+impl Notes {
+    /// Notes of a colour profile ignored, if one was.
+    pub(crate) fn colour(note: Option<String>) -> Notes {
+        Notes {
+            colour: note.map(Into::into),
+            cut: None,
+        }
+    }
+
+    /// The warnings of these notes, about layer `layer` drawing `src`.
+    pub(crate) fn warnings(&self, layer: usize, src: &str) -> Vec<crate::Warning> {
+        let colour = self
+            .colour
+            .iter()
+            .map(|reason| crate::Warning::ColourProfileIgnored {
+                layer,
+                src: src.to_string(),
+                reason: reason.to_string(),
+            });
+        let cut = self.cut.iter().map(|reason| crate::Warning::FileCutShort {
+            layer,
+            src: src.to_string(),
+            reason: reason.to_string(),
+        });
+        colour.chain(cut).collect()
+    }
+
+    /// Logs each note (`log::warn!`).
+    pub(crate) fn log(&self) {
+        log_colour_note(self.colour.as_deref());
+        if let Some(cut) = &self.cut {
+            log::warn!("{cut}");
+        }
     }
 }
 

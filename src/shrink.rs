@@ -51,8 +51,9 @@ pub(crate) struct Decoded {
     pub first_row: u32,
     /// Whether each axis runs against the file's ([`reversed_axes`]).
     pub reversed: (bool, bool),
-    /// Why the file's colour profile was ignored, if it was.
-    pub colour_note: Option<std::sync::Arc<str>>,
+    /// What the decode has to say (a colour profile ignored, a GIF cut
+    /// short), for the render's warnings.
+    pub notes: crate::codec::Notes,
 }
 
 /// An image layer's source as the planner receives it: the pixels, the
@@ -73,8 +74,9 @@ pub(crate) struct SourceImage {
     /// Whether each axis of the raster runs against the file's
     /// ([`reversed_axes`]).
     pub reversed: (bool, bool),
-    /// Why the file's colour profile was ignored, if it was.
-    pub colour_note: Option<std::sync::Arc<str>>,
+    /// What the decode has to say (a colour profile ignored, a GIF cut
+    /// short), for the render's warnings.
+    pub notes: crate::codec::Notes,
     /// What identifies these pixels across renders, for the cache of
     /// resampled images (`None`: not cached).
     pub key: Option<SourceKey>,
@@ -110,7 +112,7 @@ impl SourceImage {
             reversed: (false, false),
             image,
             eighths: FULL,
-            colour_note: None,
+            notes: crate::codec::Notes::default(),
             key,
         }
     }
@@ -227,7 +229,7 @@ pub(crate) fn decode_file(
             return Ok(decoded);
         }
     }
-    let (image, note) = codec::decode_bytes_noting(&bytes, max_pixels)?;
+    let (image, notes) = codec::decode_bytes_noting(&bytes, max_pixels)?;
     Ok(Decoded {
         natural: image.dimensions(),
         raster: image.dimensions(),
@@ -235,7 +237,7 @@ pub(crate) fn decode_file(
         reversed: (false, false),
         image,
         eighths: FULL,
-        colour_note: note.map(Into::into),
+        notes,
     })
 }
 
@@ -320,7 +322,7 @@ fn decode_jpeg_scaled(
         raster,
         first_row,
         reversed: reversed_axes(orientation),
-        colour_note: note.map(Into::into),
+        notes: codec::Notes::colour(note),
     }))
 }
 

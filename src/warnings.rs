@@ -42,6 +42,17 @@ pub enum Warning {
         /// Why it was ignored.
         reason: String,
     },
+    /// An image layer's file (a GIF) is cut short: the whole frames before
+    /// the cut are drawn, as a browser shows them, and the frames after it
+    /// are missing.
+    FileCutShort {
+        /// The index of the first image layer drawing the file.
+        layer: usize,
+        /// The layer's `src`.
+        src: String,
+        /// What is shown.
+        reason: String,
+    },
 }
 
 impl Warning {
@@ -51,15 +62,16 @@ impl Warning {
         match self {
             Warning::MissingGlyphs { .. } => "missing_glyphs",
             Warning::ColourProfileIgnored { .. } => "colour_profile_ignored",
+            Warning::FileCutShort { .. } => "file_cut_short",
         }
     }
 
     /// The index of the layer the warning is about, if it is about one.
     pub fn layer(&self) -> Option<usize> {
         match self {
-            Warning::MissingGlyphs { layer, .. } | Warning::ColourProfileIgnored { layer, .. } => {
-                Some(*layer)
-            }
+            Warning::MissingGlyphs { layer, .. }
+            | Warning::ColourProfileIgnored { layer, .. }
+            | Warning::FileCutShort { layer, .. } => Some(*layer),
         }
     }
 
@@ -67,7 +79,7 @@ impl Warning {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             Warning::MissingGlyphs { .. } => Some("text"),
-            Warning::ColourProfileIgnored { .. } => Some("src"),
+            Warning::ColourProfileIgnored { .. } | Warning::FileCutShort { .. } => Some("src"),
         }
     }
 }
@@ -105,6 +117,11 @@ impl fmt::Display for Warning {
                 "layer {layer} (image): field \"src\": {}: colour profile ignored{}: {reason}",
                 crate::scene::quoted(src),
                 crate::codec::taken_as(reason)
+            ),
+            Warning::FileCutShort { layer, src, reason } => write!(
+                f,
+                "layer {layer} (image): field \"src\": {}: {reason}",
+                crate::scene::quoted(src)
             ),
         }
     }

@@ -634,3 +634,58 @@ fn a_gif_extension_of_an_unknown_label_is_skipped_as_the_specification_asks() {
     let e = codec::probe_file(&path, 1199).unwrap_err();
     assert!(e.0.contains("over the limit of 1199 pixels"), "{e}");
 }
+
+#[test]
+fn an_animated_render_reports_each_warning_once_naming_the_file_cut_short() {
+    // A GIF cut inside its last frame shows the two before it; the
+    // warning was logged without the file's name, and a text layer's
+    // missing characters were logged once per output frame.
+    let dir = tempfile::tempdir().unwrap();
+    let gif = three_frame_gif();
+    std::fs::write(dir.path().join("cut.gif"), &gif[..gif.len() - 40]).unwrap();
+    let mut scene = Scene::from_value(&serde_json::json!({
+        "width": 40, "height": 30, "animate": true, "layers": [
+            {"type": "image", "src": "cut.gif"},
+            {"type": "text", "text": "a\u{10FFFD}", "size": 12}]}))
+    .unwrap();
+    scene.base_dir = Some(dir.path().to_path_buf());
+    for b in backends() {
+        let anim = b
+            .renderer
+            .render_animation(&scene, &Assets::new(), &RenderOptions::default())
+            .unwrap();
+        assert_eq!(anim.frames.len(), 2, "{}", b.name);
+        let said: Vec<(&str, Option<usize>, String)> = anim
+            .warnings
+            .iter()
+            .map(|w| (w.kind(), w.layer(), w.to_string()))
+            .collect();
+        assert_eq!(said.len(), 2, "{}: {said:?}", b.name);
+        assert_eq!(
+            (said[0].0, said[0].1, said[0].2.as_str()),
+            (
+                "file_cut_short",
+                Some(0),
+                "layer 0 (image): field \"src\": \"cut.gif\": GIF file cut short: its first 2 frames are whole, and they are shown, as a browser would"
+            ),
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            (said[1].0, said[1].1),
+            ("missing_glyphs", Some(1)),
+            "{}",
+            b.name
+        );
+    }
+    // A still render of a frame the cut left whole has nothing to say; the
+    // still GIF's first frame neither.
+    for frame in [None, Some(1)] {
+        let mut scene = watermark_scene(dir.path(), "cut.gif", frame);
+        scene.base_dir = Some(dir.path().to_path_buf());
+        let r = impasto::Renderer::new(impasto::Backend::Cpu).unwrap();
+        let rendered = r.render_report(&scene, &Assets::new(), &RenderOptions::default());
+        let w = rendered.unwrap().warnings;
+        assert!(w.is_empty(), "frame {frame:?}: {w:?}");
+    }
+}

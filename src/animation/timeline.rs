@@ -151,6 +151,7 @@ pub(super) mod tests {
                     })
                     .collect(),
                 loop_count,
+                notes: codec::Notes::default(),
             },
             layers: vec![0],
         }

@@ -502,13 +502,17 @@ fn run_command(command: Command) -> Result<(), Error> {
                 }
                 oneoff::refuse_inputs(&renderer, &scene, &scene_file, &output)?;
                 match chosen {
-                    oneoff::Output::Animation(format) => renderer.render_animation_to_file(
-                        &scene,
-                        &Assets::new(),
-                        &output,
-                        format,
-                        &options,
-                    ),
+                    oneoff::Output::Animation(format) => {
+                        let warnings = renderer.render_animation_to_file_report(
+                            &scene,
+                            &Assets::new(),
+                            &output,
+                            format,
+                            &options,
+                        )?;
+                        oneoff::print_warnings(&warnings);
+                        Ok(())
+                    }
                     oneoff::Output::StillGif => {
                         let still = renderer.render_with(&scene, &Assets::new(), &options)?;
                         RenderedAnimation::still(still).save(&output, AnimationFormat::Gif)

@@ -131,6 +131,9 @@ pub struct Animation {
     pub frames: Vec<Frame>,
     /// How many times it plays.
     pub loop_count: Loop,
+    /// What the decode has to say (a colour profile ignored, the file cut
+    /// short): [`decode_animation`] logs them, a render warns of them.
+    pub(crate) notes: super::Notes,
 }
 
 /// What an image file's headers say about its animation.
@@ -243,12 +246,18 @@ pub fn decode_animation_file(
 /// (the frames before it are needed to composite it). A still image (JPEG,
 /// a PNG without `acTL`, a still WebP) is one frame that plays once, EXIF
 /// orientation applied. Frames get the file's ICC profile, as stills do.
+///
+/// A colour profile that cannot be applied, and a file cut short (the
+/// whole frames before the cut are given), are logged (`log::warn!`); a
+/// render reports them as [`crate::Warning`]s instead.
 pub fn decode_animation(
     bytes: &[u8],
     limits: &Limits,
     until: Option<usize>,
 ) -> Result<Animation, DecodeError> {
-    decode_animation_halting(bytes, limits, until, &|| false)
+    let anim = decode_animation_halting(bytes, limits, until, &|| false)?;
+    anim.notes.log();
+    Ok(anim)
 }
 
 /// Asked between frames (and between a GIF frame's chunks of rows) of an
@@ -259,7 +268,8 @@ pub(crate) type Halt<'a> = &'a dyn Fn() -> bool;
 /// The error of a decode that [`Halt`] ended: the caller says why.
 pub(crate) const HALTED: &str = "decode stopped";
 
-/// [`decode_animation`], asking `halt` between frames.
+/// [`decode_animation`], asking `halt` between frames; its notes are the
+/// caller's to report.
 pub(crate) fn decode_animation_halting(
     bytes: &[u8],
     limits: &Limits,
@@ -274,7 +284,7 @@ pub(crate) fn decode_animation_halting(
         image::ImageFormat::Png if info.frames > 1 => decode_apng(bytes, limits, stop, halt)?,
         image::ImageFormat::WebP if info.frames > 1 => decode_webp(bytes, limits, stop, halt)?,
         _ => {
-            let image = super::decode_bytes(bytes, limits.max_image_pixels)?;
+            let (image, notes) = super::decode_bytes_noting(bytes, limits.max_image_pixels)?;
             Animation {
                 width: image.width(),
                 height: image.height(),
@@ -283,6 +293,7 @@ pub(crate) fn decode_animation_halting(
                     delay: Delay::from_centis(0),
                 }],
                 loop_count: Loop::Times(1),
+                notes,
             }
         }
     };
@@ -343,12 +354,12 @@ fn decode_apng(
             delay: Delay::new(n, d),
         });
     }
-    super::log_colour_note(note.as_deref());
     Ok(Animation {
         width,
         height,
         frames,
         loop_count,
+        notes: super::Notes::colour(note),
     })
 }
 
@@ -371,6 +382,7 @@ fn decode_webp(
     let max_alloc = limits.max_image_pixels.saturating_mul(16).max(64 << 20) as usize;
     // Composited here, as libwebp does (`webp_anim`), not by image-webp.
     let frames = super::webp_anim::frames(bytes, (width, height), max_alloc, stop, halt)?;
+    let mut note = None;
     let frames = frames
         .into_iter()
         .enumerate()
@@ -379,7 +391,7 @@ fn decode_webp(
                 .ok_or_else(|| DecodeError("WEBP frame has the wrong size".into()))?;
             let why = icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
             if k == 0 {
-                super::log_colour_note(why.as_deref());
+                note = why;
             }
             Ok(Frame {
                 image: Arc::new(image),
@@ -392,6 +404,7 @@ fn decode_webp(
         height,
         frames,
         loop_count,
+        notes: super::Notes::colour(note),
     })
 }
 

@@ -133,7 +133,8 @@ pub(crate) fn decode(
     stop: usize,
     halt: super::anim::Halt<'_>,
 ) -> Result<Animation, DecodeError> {
-    let (decoded, read, again) = read_cut(bytes, |b| decode_readable(b, max_pixels, stop, halt))?;
+    let (mut decoded, read, again) =
+        read_cut(bytes, |b| decode_readable(b, max_pixels, stop, halt))?;
     // Whether frames were lost, and how many whole ones there are when
     // that is known. Read to its end, the decode knows the whole frames:
     // a last frame lacking only its terminator, whole, lost nothing.
@@ -146,19 +147,15 @@ pub(crate) fn decode(
             (lost, whole.or((!read.unsure).then_some(read.frames)))
         }
     };
-    if lost {
-        match whole {
-            Some(1) => log::warn!(
-                "GIF file cut short: only its first frame is whole, and it is shown, as a browser would"
-            ),
-            Some(n) => log::warn!(
-                "GIF file cut short: its first {n} frames are whole, and they are shown, as a browser would"
-            ),
+    // Frames past those asked for lost nothing this decode shows.
+    if lost && whole.is_none_or(|n| n < stop) {
+        let note = match whole {
+            Some(1) => "GIF file cut short: only its first frame is whole, and it is shown, as a browser would".to_string(),
+            Some(n) => format!("GIF file cut short: its first {n} frames are whole, and they are shown, as a browser would"),
             // A still reads its first frame only: the last may be cut.
-            None => log::warn!(
-                "GIF file cut short: the frames before the cut are shown, as a browser would"
-            ),
-        }
+            None => "GIF file cut short: the frames before the cut are shown, as a browser would".to_string(),
+        };
+        decoded.notes.cut = Some(note.into());
     }
     Ok(decoded)
 }
@@ -243,6 +240,7 @@ fn decode_readable(
         height,
         frames,
         loop_count,
+        notes: super::Notes::default(),
     })
 }
 

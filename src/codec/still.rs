@@ -11,22 +11,30 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 use super::{
     broken_icc, cmyk, gif, icc, icc16, join_notes, jpeg_full, jpeg_layout, not_an_image,
-    png_colour, png_iccp, png_large, png_rows, webp, DecodeError,
+    png_colour, png_iccp, png_large, png_rows, webp, DecodeError, Notes,
 };
 
-/// [`decode_bytes`], and why the file's colour profile (or PNG colour
-/// chunk) was ignored, if it was: the pixels are then taken as sRGB.
+/// [`decode_bytes`], and its notes: why the file's colour profile (or PNG
+/// colour chunk) was ignored, if it was (the pixels are then taken as
+/// sRGB); a GIF's first frame shown cut short.
 pub(crate) fn decode_bytes_noting(
     bytes: &[u8],
     max_pixels: u64,
-) -> Result<(RgbaImage, Option<String>), DecodeError> {
+) -> Result<(RgbaImage, Notes), DecodeError> {
+    if bytes.starts_with(b"GIF8") {
+        // The first frame as browsers composite it (transparent canvas).
+        gif::scan(bytes, max_pixels)?;
+        let mut anim = gif::decode(bytes, max_pixels, 1, &|| false)?;
+        let first = anim.frames.swap_remove(0);
+        return Ok((std::sync::Arc::unwrap_or_clone(first.image), anim.notes));
+    }
     let (img, note) = decode_noting(bytes, max_pixels)?;
     // A JPEG whose profile lost a segment: every decoder gives none.
     let note = match note {
         None if bytes.starts_with(&[0xFF, 0xD8]) => broken_icc(bytes),
         note => note,
     };
-    Ok((img, note))
+    Ok((img, Notes::colour(note)))
 }
 
 /// A PNG's last chunk: IEND, empty, with its CRC.
@@ -37,14 +45,6 @@ fn decode_noting(
     bytes: &[u8],
     max_pixels: u64,
 ) -> Result<(RgbaImage, Option<String>), DecodeError> {
-    if bytes.starts_with(b"GIF8") {
-        // The first frame as browsers composite it (transparent canvas).
-        gif::scan(bytes, max_pixels)?;
-        let first = gif::decode(bytes, max_pixels, 1, &|| false)?
-            .frames
-            .swap_remove(0);
-        return Ok((std::sync::Arc::unwrap_or_clone(first.image), None));
-    }
     // A PNG cut after its image data, its IEND chunk missing (some
     // encoders and cut-off downloads; browsers and Pillow show it): given
     // its IEND. One cut earlier still fails (rows or a checksum missing).

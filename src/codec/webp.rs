@@ -153,6 +153,17 @@ pub(crate) fn check_chunks(bytes: &[u8]) -> Result<(), super::DecodeError> {
     // Chunks within the RIFF's own size (bytes after it are not read).
     let riff = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
     let end = bytes.len().min(riff.saturating_add(8));
+    // Cut short between two chunks (an animation's frames): libwebp
+    // refuses it, and its frames past the cut are lost.
+    if bytes.starts_with(b"RIFF") && riff.saturating_add(8) > bytes.len() {
+        let last = chunks(bytes).take_while(|c| c.at + 8 <= end).last();
+        if last.is_none_or(|c| c.data.len() >= c.len) {
+            return Err(super::DecodeError(format!(
+                "truncated or corrupt WEBP file: its \"RIFF\" chunk declares {riff} bytes, and {} follow it in the file",
+                bytes.len() - 8
+            )));
+        }
+    }
     for chunk in chunks(bytes).take_while(|c| c.at + 8 <= end) {
         if chunk.data.len() < chunk.len {
             let name = String::from_utf8_lossy(chunk.fourcc).trim_end().to_string();
@@ -195,6 +206,14 @@ mod tests {
             "{}",
             e.0
         );
+        // Cut between two chunks: the RIFF chunk is named.
+        let e = check_chunks(&bomb[..good.len()]).unwrap_err();
+        let want = format!(
+            "\"RIFF\" chunk declares {} bytes, and {} follow",
+            bomb.len() - 8,
+            good.len() - 8
+        );
+        assert!(e.0.contains(&want), "{}", e.0);
         // Cut short: the image chunk is named.
         let e = check_chunks(&good[..good.len() - 10]).unwrap_err();
         assert!(e.0.contains("\"VP8\" chunk"), "{}", e.0);

@@ -203,7 +203,10 @@ pub fn render_to_stdout(
     let assets = impasto::Assets::new();
     let bytes = match output {
         Output::Animation(format) => {
-            renderer.render_animation_encoded(scene, &assets, format, options)?
+            let (bytes, warnings) =
+                renderer.render_animation_encoded_report(scene, &assets, format, options)?;
+            print_warnings(&warnings);
+            bytes
         }
         Output::StillGif => {
             let still = renderer.render_with(scene, &assets, options)?;
