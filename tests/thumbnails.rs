@@ -251,6 +251,38 @@ fn photos_are_never_replaced_by_their_thumbnails() {
         dir.path().join("a.jpg").exists(),
         "in/a.jpg's own thumbnail"
     );
+    // The output inside the input, holding a photo whose namesake's
+    // thumbnail it would be (the output folder is not walked): refused
+    // before anything is written; the same through a link to it. An
+    // output folder inside the input without images is used.
+    let photos = dir.path().join("photos");
+    write(&photos, "2024/beach.jpg", &rotated_jpeg());
+    write(&photos, "beach.jpg", &half_transparent_png());
+    let kept = std::fs::read(photos.join("2024/beach.jpg")).unwrap();
+    let p = photos.to_str().unwrap();
+    let inner = photos.join("2024");
+    #[cfg(unix)]
+    let link = {
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&inner, &link).unwrap();
+        link
+    };
+    #[cfg(not(unix))]
+    let link = inner.clone();
+    for out in [&inner, &link] {
+        let (status, err) = thumbnails(&[p, out.to_str().unwrap(), "--backend", "cpu"]);
+        assert_eq!(status, 2, "{err}");
+        assert!(err.contains("already holds images"), "{err}");
+        assert_eq!(std::fs::read(photos.join("2024/beach.jpg")).unwrap(), kept);
+    }
+    let thumbs = photos.join("thumbs");
+    let args = [p, thumbs.to_str().unwrap(), "--backend", "cpu"];
+    let (status, err) = thumbnails(&args);
+    assert_eq!(status, 0, "{err}");
+    assert!(thumbs.join("2024/beach.jpg").exists(), "{err}");
+    // Run again, the first run's thumbnails are images there.
+    let (status, err) = thumbnails(&args);
+    assert_eq!(status, 2, "{err}");
 }
 
 #[cfg(unix)]

@@ -25,7 +25,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = FitArg::Contain)]
     pub fit: FitArg,
     /// Never enlarge an image smaller than SIZE (vipsthumbnail's `SIZE>`);
-    /// by default, as vipsthumbnail, small images are enlarged.
+    /// by default, as vipsthumbnail, small images are enlarged. With cover,
+    /// a side shorter than SIZE is kept (300 x 200 at 256: 256 x 200).
     #[arg(long)]
     pub no_upscale: bool,
     /// The thumbnails' format; their extension is replaced by its own.
@@ -149,14 +150,11 @@ impl Args {
 pub fn thumbnail_size(args: &Args, width: u32, height: u32) -> (u32, u32) {
     let size = args.size;
     match args.fit {
-        FitArg::Cover => {
-            let side = if args.no_upscale {
-                size.min(width).min(height)
-            } else {
-                size
-            };
-            (side, side)
-        }
+        // Not enlarged, an image is cropped to the square, or to as much
+        // of it as the image has: 300 x 200 at 256 gives 256 x 200, as
+        // vipsthumbnail's `256x256>` with a crop does.
+        FitArg::Cover if args.no_upscale => (size.min(width), size.min(height)),
+        FitArg::Cover => (size, size),
         FitArg::Contain => {
             let longer = width.max(height);
             if args.no_upscale && longer <= size {
@@ -198,7 +196,10 @@ mod tests {
         assert_eq!(thumbnail_size(&a, 400, 600), (100, 100));
         assert_eq!(thumbnail_size(&a, 30, 60), (100, 100));
         let a = args(&["--fit", "cover", "--size", "100", "--no-upscale"]);
-        assert_eq!(thumbnail_size(&a, 30, 60), (30, 30));
+        assert_eq!(thumbnail_size(&a, 30, 60), (30, 60));
+        assert_eq!(thumbnail_size(&a, 300, 60), (100, 60));
+        assert_eq!(thumbnail_size(&a, 1, 1000), (1, 100));
+        assert_eq!(thumbnail_size(&a, 400, 600), (100, 100));
     }
 
     #[test]

@@ -74,6 +74,17 @@ pub fn run_cli(
         );
         return EXIT_USAGE;
     }
+    // An output folder inside the input folder is not walked: photos
+    // already in it would be taken for thumbnails and replaced.
+    if let Some(held) = crate::walk::images_in_output(&args.input_dir, &args.output_dir) {
+        let _ = writeln!(
+            err,
+            "thumbnails: the output folder {} lies inside the input folder and already holds images ({}): they are not walked, and a thumbnail of the same name would replace one; empty it, or give an output folder outside the input",
+            args.output_dir.display(),
+            held.display()
+        );
+        return EXIT_USAGE;
+    }
     let status = convert(&args, err, terminal, &made);
     made.remove_empty();
     status

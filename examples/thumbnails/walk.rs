@@ -114,6 +114,45 @@ pub fn walk(input: &Path, output: &Path, ext: &str, out: &SyncSender<Found>) {
     }
 }
 
+/// When `output` lies inside `input` (as the file system resolves them),
+/// the first image file found under it (a regular file with an image's
+/// extension, links not followed), which a thumbnail could replace: such
+/// a folder is not walked, so its files are not known as inputs.
+pub fn images_in_output(input: &Path, output: &Path) -> Option<PathBuf> {
+    let (Ok(inputs), Ok(outputs)) = (std::fs::canonicalize(input), std::fs::canonicalize(output))
+    else {
+        return None;
+    };
+    if outputs == inputs || !outputs.starts_with(&inputs) {
+        return None;
+    }
+    let mut folders = vec![output.to_path_buf()];
+    while let Some(dir) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if kind.is_dir() {
+                folders.push(path);
+            } else if kind.is_file() && is_image_name(&path) {
+                return Some(path);
+            }
+        }
+    }
+    None
+}
+
+/// Whether `path` has the extension of a file the walk renders.
+fn is_image_name(path: &Path) -> bool {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
+}
+
 /// The input and output folders, resolved (`None`: not there).
 struct Roots {
     input: Option<PathBuf>,
