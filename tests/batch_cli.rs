@@ -1092,6 +1092,59 @@ fn a_manifest_that_is_the_data_the_template_or_the_output_folder_exits_2_and_ove
     );
 }
 
+/// The manifest, the template and the data file reached through a link
+/// (to the folder, or the manifest itself a link), or named like a row's
+/// output: the row fails, the file is kept. The manifest was compared by
+/// its spelling only, so a row wrote an image over it and the batch
+/// exited 0.
+#[cfg(unix)]
+#[test]
+fn a_row_may_not_write_the_manifest_the_template_or_the_data_file_through_a_link() {
+    use std::os::unix::fs::symlink;
+    let case = Case::new(TEMPLATE);
+    std::fs::create_dir_all(case.path("out")).unwrap();
+    symlink("out", case.path("link")).unwrap();
+    symlink("out/m.png", case.path("mlink.jsonl")).unwrap();
+    case.write("rows.csv", "id,title\nm,A\nok,B\n");
+    for (output, manifest, read) in [
+        ("out/{{id}}.png", "link/m.png", "out/m.png"),
+        ("link/{{id}}.png", "out/m.png", "out/m.png"),
+        ("out/{{id}}.png", "mlink.jsonl", "out/m.png"),
+    ] {
+        let _ = std::fs::remove_file(case.path("out/m.png"));
+        let run = case.batch("rows.csv", output, &["--manifest", manifest]);
+        assert_eq!(run.code, 3, "{output} {manifest}: {}", run.stderr);
+        let lines = case.manifest(read);
+        assert_eq!(lines.len(), 2, "{output} {manifest}");
+        let error = lines[0]["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("is the manifest"),
+            "{output} {manifest}: {error}"
+        );
+        assert_eq!(lines[1]["status"], "ok");
+    }
+    // The template named as a row's output; the data file a link to
+    // another row's output.
+    let template = std::fs::read(case.path("card.json")).unwrap();
+    std::fs::copy(case.path("card.json"), case.path("card.png")).unwrap();
+    case.write("data.png", "id,title\ncard,A\ndata,B\nok,C\n");
+    symlink("data.png", case.path("rows2.csv")).unwrap();
+    let mut args = vec!["batch", "card.png", "--data", "rows2.csv", "--output"];
+    args.extend(["{{id}}.png", "--backend", "cpu", "--no-system-fonts"]);
+    let run = impasto(&args, case.path("").as_path());
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    for said in [
+        "\"card.png\" is the template",
+        "\"data.png\" is the --data file",
+    ] {
+        assert!(run.stderr.contains(said), "{}", run.stderr);
+    }
+    assert_eq!(std::fs::read(case.path("card.png")).unwrap(), template);
+    let data = std::fs::read_to_string(case.path("data.png")).unwrap();
+    assert!(data.starts_with("id,"), "{data}");
+    assert!(case.path("ok.png").exists());
+}
+
 #[cfg(unix)]
 #[test]
 fn a_row_cannot_write_outside_the_output_folder_through_a_symbolic_link() {

@@ -45,7 +45,7 @@ pub fn check_clashes(
             quoted(&pattern.base().display().to_string())
         )));
     }
-    pattern.reserve_manifest(manifest);
+    pattern.keep(manifest, "the manifest (--manifest)");
     Ok(())
 }
 

@@ -12,7 +12,7 @@ mod pipeline;
 mod progress;
 mod rows;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -158,6 +158,11 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
         None => n,
     });
     let mut pattern = pattern;
+    // A row's output may not be the batch's own inputs.
+    pattern.keep(&args.template, "the template");
+    if args.data != Path::new("-") {
+        pattern.keep(&args.data, "the --data file");
+    }
     if let Some(m) = &args.manifest {
         // Before anything is opened for writing: the manifest must not
         // overwrite the batch's own inputs, nor take a row's output.

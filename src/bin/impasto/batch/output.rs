@@ -32,9 +32,19 @@ pub struct Pattern {
     /// The folders under `base` those paths are in, with the first row
     /// that needed each: a row may not write a file where one is.
     folders: HashMap<PathBuf, u64>,
-    /// The manifest's path, made absolute and without `.`: no row may
-    /// write it.
-    manifest: Option<PathBuf>,
+    /// Files no row may write: the manifest, the template, the data file.
+    kept: Vec<Kept>,
+}
+
+/// A file no row may write, by its path made absolute and without `.`
+/// ([`absolute`]) and as the file system resolves it ([`resolved`]): a
+/// row's path through a link to it compares equal too.
+#[derive(Debug)]
+struct Kept {
+    absolute: PathBuf,
+    resolved: PathBuf,
+    /// What it is, after "is": "the manifest (--manifest)".
+    what: &'static str,
 }
 
 impl Pattern {
@@ -102,7 +112,7 @@ impl Pattern {
             base,
             taken: HashMap::new(),
             folders: HashMap::new(),
-            manifest: None,
+            kept: Vec::new(),
         })
     }
 
@@ -111,9 +121,14 @@ impl Pattern {
         &self.base
     }
 
-    /// Keeps rows from writing the manifest at `path`.
-    pub fn reserve_manifest(&mut self, path: &Path) {
-        self.manifest = Some(absolute(path));
+    /// Keeps rows from writing the file at `path`, `what` it is ("the
+    /// manifest (--manifest)").
+    pub fn keep(&mut self, path: &Path, what: &'static str) {
+        self.kept.push(Kept {
+            absolute: absolute(path),
+            resolved: resolved(path),
+            what,
+        });
     }
 
     /// The names the pattern uses that are not among `columns` (and not
@@ -222,10 +237,15 @@ impl Pattern {
                 "output: {s} is a symbolic link{to}: a batch writes plain files only and would replace what it points to; remove the link"
             ));
         }
-        if self.manifest.as_ref() == Some(&absolute(&path)) {
-            return Err(format!(
-                "output: {s} is the manifest (--manifest): a row may not write it"
-            ));
+        if !self.kept.is_empty() {
+            let (lexical, real) = (absolute(&path), resolved(&path));
+            let kept = self.kept.iter();
+            if let Some(k) = kept
+                .into_iter()
+                .find(|k| k.absolute == lexical || k.resolved == real)
+            {
+                return Err(format!("output: {s} is {}: a row may not write it", k.what));
+            }
         }
         if let Some(first) = self.taken.get(&path) {
             return Err(format!(
@@ -279,6 +299,36 @@ fn through_link(base: &Path, path: &Path) -> Option<PathBuf> {
     let deepest = path.ancestors().skip(1).map(dir).find(|a| a.exists())?;
     let real = deepest.canonicalize().ok()?;
     (!real.starts_with(&real_base)).then_some(deepest)
+}
+
+/// `path` as the file system resolves it: [`absolute`], then the links it
+/// is (a dangling one too, a few deep) followed, then its deepest folder
+/// that exists resolved with its links, the rest appended. Two paths to
+/// one file through links compare equal, also before the file exists.
+pub fn resolved(path: &Path) -> PathBuf {
+    let mut path = absolute(path);
+    for _ in 0..16 {
+        let Ok(target) = std::fs::read_link(&path) else {
+            break;
+        };
+        let from = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        path = absolute(&from.join(target));
+    }
+    let mut rest = Vec::new();
+    let mut at = path.as_path();
+    loop {
+        if let Ok(mut real) = at.canonicalize() {
+            real.extend(rest.iter().rev());
+            return real;
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return path,
+        }
+    }
 }
 
 /// `path` made absolute (against the working directory) with `.` and
