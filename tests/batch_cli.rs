@@ -1145,6 +1145,21 @@ fn a_row_may_not_write_the_manifest_the_template_or_the_data_file_through_a_link
     assert!(case.path("ok.png").exists());
 }
 
+/// A manifest the disk cannot take (`/dev/full`) stops the batch with
+/// exit 1, after the summary: it exited 2 ("nothing rendered") with no
+/// summary, and left a cut line.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_manifest_that_cannot_be_written_stops_the_batch_with_exit_1_after_its_summary() {
+    let case = Case::new(TEMPLATE);
+    case.write("rows.csv", "id,title\na,A\nb,B\n");
+    let run = case.batch("rows.csv", "out/{{id}}.png", &["--manifest", "/dev/full"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("impasto batch: "), "{}", run.stderr);
+    let said = "cannot write the manifest (--manifest): No space left on device";
+    assert!(run.stderr.contains(said), "{}", run.stderr);
+}
+
 #[cfg(unix)]
 #[test]
 fn a_row_cannot_write_outside_the_output_folder_through_a_symbolic_link() {

@@ -277,6 +277,8 @@ impl Reorder {
 pub struct Manifest {
     out: File,
     path: PathBuf,
+    /// The bytes of the whole lines written.
+    whole: u64,
 }
 
 impl Manifest {
@@ -307,14 +309,27 @@ impl Manifest {
         Ok(Manifest {
             out: file,
             path: path.to_path_buf(),
+            whole: 0,
         })
     }
 
-    /// Appends one row's line.
+    /// Appends one row's line. A line that cannot be written whole (the
+    /// disk full) is cut off again, so the manifest keeps whole lines.
     pub fn write(&mut self, o: &Outcome) -> Result<(), Error> {
         let mut line = o.to_json().to_string();
         line.push('\n');
-        self.out.write_all(line.as_bytes()).map_err(|e| self.io(e))
+        match self.out.write_all(line.as_bytes()) {
+            Ok(()) => {
+                self.whole += line.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                // The file is appended to from its start: cut at the end of
+                // the last whole line (what a full disk allows: it frees).
+                let _ = self.out.set_len(self.whole);
+                Err(self.io(e))
+            }
+        }
     }
 
     /// Ends the manifest (every line is written already: nothing is
@@ -323,11 +338,13 @@ impl Manifest {
         self.out.flush().map_err(|e| self.io(e))
     }
 
+    /// A write that failed while the batch ran: not bad input (exit 1).
     fn io(&self, source: std::io::Error) -> Error {
-        Error::Output(format!(
-            "--manifest {}: cannot write: {source}",
-            impasto::scene::shown_path(&self.path)
-        ))
+        let message = format!("cannot write the manifest (--manifest): {source}");
+        Error::Io {
+            path: self.path.clone(),
+            source: std::io::Error::new(source.kind(), message),
+        }
     }
 }
 

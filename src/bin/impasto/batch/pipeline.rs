@@ -466,6 +466,9 @@ fn collect(
     let mut progress = Progress::new(total, manifest.is_some());
     let mut counts = Counts::default();
     let mut reorder = Reorder::default();
+    // A manifest that cannot be written stops the batch: the rows running
+    // finish and are counted, and the summary is printed before the error.
+    let mut failed = None;
     for o in results {
         match o.status {
             Status::Ok => counts.written += 1,
@@ -489,17 +492,22 @@ fn collect(
         for ready in reorder.push(o) {
             if let (Some(m), true) = (manifest.as_mut(), ready.status != Status::NotRun) {
                 if let Err(e) = m.write(&ready) {
-                    shared.set_done(reorder.done(), true);
-                    return Err(e);
+                    manifest = None;
+                    failed = Some(e);
                 }
             }
         }
-        shared.set_done(reorder.done(), false);
+        shared.set_done(reorder.done(), failed.is_some());
         progress.update(&counts);
     }
     if let Some(m) = manifest {
-        m.finish()?;
+        if let Err(e) = m.finish() {
+            failed = Some(e);
+        }
     }
     progress.finish(&counts);
-    Ok(counts)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(counts),
+    }
 }
