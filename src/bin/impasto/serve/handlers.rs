@@ -524,10 +524,12 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let text =
-        state
-            .metrics
-            .render_text(&state.renderer, state.admission.budget(), is_ready(&state));
+    let text = state.metrics.render_text(
+        &state.renderer,
+        state.admission.budget(),
+        is_ready(&state),
+        state.connections_open(),
+    );
     (
         [(
             header::CONTENT_TYPE,

@@ -59,6 +59,12 @@ pub(super) async fn serve(
                         continue;
                     }
                 };
+                let Ok(permit) = Arc::clone(&state.connections).try_acquire_owned() else {
+                    state.metrics.count_status(503);
+                    state.metrics.reject(Reason::TooManyConnections);
+                    tokio::spawn(too_many(stream));
+                    continue;
+                };
                 let router = router.clone();
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     // The router is always ready (axum's `Router`).
@@ -70,7 +76,8 @@ pub(super) async fn serve(
                 // its request looks like one that left, whose render is
                 // cancelled at once (hyper drops the handler).
                 http.timer(TokioTimer::new())
-                    .header_read_timeout(state.read_timeout);
+                    .header_read_timeout(state.read_timeout)
+                    .max_buf_size(state.max_header_bytes);
                 // A write that makes no progress for --write-timeout (the
                 // client stopped reading) fails, and hyper closes the
                 // connection, dropping the answer and what it holds.
@@ -95,7 +102,7 @@ pub(super) async fn serve(
                         }
                         log::debug!("connection ended: {e}");
                     }
-                    drop(alive);
+                    drop((alive, permit));
                 });
             }
             () = &mut signal => break,
@@ -133,6 +140,29 @@ pub(super) async fn serve(
             }
         }
     }
+}
+
+/// Answers a connection past `--max-connections` with a 503 and closes
+/// it. What the client sent is read (and dropped) for a moment after the
+/// answer, so that closing with it unread does not reset the connection
+/// before the client reads the answer; bounded in time, and in memory by
+/// one small buffer.
+async fn too_many(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const BODY: &str = r#"{"error":"too many connections open (--max-connections); retry","location":null,"layer":null,"field":null,"variable":null}"#;
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let linger = async {
+        if stream.write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+        let _ = stream.shutdown().await;
+        let mut sink = [0u8; 1024];
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), linger).await;
 }
 
 /// The status hyper answered itself, before any handler, when a connection

@@ -47,12 +47,14 @@ pub enum Reason {
     SlowReader,
     /// The server is shutting down (503).
     Draining,
+    /// A connection past `--max-connections` (503, then closed).
+    TooManyConnections,
     /// A failure of the server or the renderer (500).
     Internal,
 }
 
 impl Reason {
-    const ALL: [Reason; 17] = [
+    const ALL: [Reason; 18] = [
         Reason::QueueFull,
         Reason::OverMemoryBudget,
         Reason::BodyTooLarge,
@@ -69,6 +71,7 @@ impl Reason {
         Reason::ClientGone,
         Reason::SlowReader,
         Reason::Draining,
+        Reason::TooManyConnections,
         Reason::Internal,
     ];
 
@@ -91,6 +94,7 @@ impl Reason {
             Reason::ClientGone => "client_gone",
             Reason::SlowReader => "slow_reader",
             Reason::Draining => "draining",
+            Reason::TooManyConnections => "too_many_connections",
             Reason::Internal => "internal",
         }
     }
@@ -157,13 +161,20 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of every figure.
-    pub fn render_text(&self, renderer: &Renderer, budget: u64, ready: bool) -> String {
+    /// `connections`: open now, and `--max-connections`.
+    pub fn render_text(
+        &self,
+        renderer: &Renderer,
+        budget: u64,
+        ready: bool,
+        connections: (usize, usize),
+    ) -> String {
         let mut out = String::with_capacity(8192);
         self.statuses_text(&mut out);
         self.rejections_text(&mut out);
         write_figures(
             &mut out,
-            self.server_figures(budget, ready)
+            self.server_figures(budget, ready, connections)
                 .into_iter()
                 .chain(cache_figures(renderer))
                 .chain(placed_figures(renderer))
@@ -228,7 +239,7 @@ impl Metrics {
     }
 
     /// The server's own unlabelled figures.
-    fn server_figures(&self, budget: u64, ready: bool) -> [Figure; 7] {
+    fn server_figures(&self, budget: u64, ready: bool, connections: (usize, usize)) -> [Figure; 9] {
         let load = |a: &AtomicI64| a.load(Ordering::Relaxed).to_string();
         [
             (
@@ -272,6 +283,18 @@ impl Metrics {
                 "gauge",
                 "1 when /readyz answers 200.",
                 u64::from(ready).to_string(),
+            ),
+            (
+                "impasto_connections_open",
+                "gauge",
+                "Client connections open (each may hold up to --max-header-bytes while its headers arrive).",
+                connections.0.to_string(),
+            ),
+            (
+                "impasto_connections_max",
+                "gauge",
+                "The most client connections open at once (--max-connections); one past it is answered 503 and closed.",
+                connections.1.to_string(),
             ),
         ]
     }

@@ -65,6 +65,15 @@ pub struct ServeArgs {
     /// before any of it is read when given).
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     max_body: usize,
+    /// Connections open at once; one past it is answered 503 and closed
+    /// (`too_many_connections`). Each may hold up to --max-header-bytes
+    /// while its headers arrive, outside --memory-budget.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Largest request head (request line and headers) in bytes, hyper's
+    /// read buffer: 431 over it (414 for a request line over 64 KiB).
+    #[arg(long, default_value_t = 128 << 10, value_name = "BYTES", value_parser = parse_head_bytes)]
+    max_header_bytes: usize,
     /// Most seconds a client may take to send a request's headers, and
     /// then its body (the connection is closed, or 408).
     #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = crate::parse_timeout)]
@@ -144,6 +153,11 @@ pub struct AppState {
     templates: Option<PathBuf>,
     timeout: Duration,
     max_body: usize,
+    /// `--max-connections`: a permit a connection, held until it ends.
+    connections: Arc<tokio::sync::Semaphore>,
+    max_connections: usize,
+    /// `--max-header-bytes`: hyper's read buffer.
+    max_header_bytes: usize,
     /// `--read-timeout`: headers (hyper) and body (the handlers).
     read_timeout: Duration,
     /// `--write-timeout`: a write to the client making no progress.
@@ -315,6 +329,9 @@ fn state(args: &ServeArgs) -> Result<AppState, Error> {
         templates: args.templates.clone(),
         timeout: args.timeout,
         max_body: args.max_body,
+        connections: Arc::new(tokio::sync::Semaphore::new(args.max_connections as usize)),
+        max_connections: args.max_connections as usize,
+        max_header_bytes: args.max_header_bytes,
         read_timeout: args.read_timeout,
         write_timeout: args.write_timeout,
         requests_in_flight: AtomicUsize::new(0),
@@ -385,4 +402,24 @@ pub(super) async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
+}
+
+impl AppState {
+    /// Connections open now, and `--max-connections`.
+    fn connections_open(&self) -> (usize, usize) {
+        let free = self.connections.available_permits();
+        (
+            self.max_connections.saturating_sub(free),
+            self.max_connections,
+        )
+    }
+}
+
+/// `--max-header-bytes`: hyper's read buffer takes no less than 8 KiB.
+fn parse_head_bytes(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if !(8192..=16 << 20).contains(&n) {
+        return Err(format!("{n} is not within 8192..=16777216"));
+    }
+    Ok(n)
 }
