@@ -94,6 +94,36 @@ fn format_comes_from_the_query_or_accept() {
         body.contains("unknown query parameter") && body.contains("fromat"),
         "{body}"
     );
+    // A refused parameter is named in `field`, the answer not to be kept
+    // by caches; a quality with a sign or a leading zero is refused (one
+    // image under several URLs).
+    for (query, field) in [
+        ("fromat=webp", "fromat"),
+        ("format=gif", "format"),
+        ("quality=+50", "quality"),
+        ("quality=050", "quality"),
+        ("quality=5&quality=50", "quality"),
+    ] {
+        let answer = post(&server.url(&format!("/render?{query}")), SMALL, &[]);
+        assert_eq!(answer.0, 400, "{query}");
+        let body: serde_json::Value = serde_json::from_slice(&answer.2).unwrap();
+        assert_eq!(body["field"], field, "{query}: {body}");
+        assert_eq!(body["location"], "request", "{query}: {body}");
+        assert_eq!(
+            header(&answer, "cache-control"),
+            Some("no-store"),
+            "{query}"
+        );
+    }
+    // The weight's name in any case; a weight that is none refuses its type.
+    for accept in ["image/png;Q=0, image/jpeg", "image/png;q=abc, image/jpeg"] {
+        let answer = post(&server.url("/render"), SMALL, &[("accept", accept)]);
+        assert_eq!(
+            header(&answer, "content-type"),
+            Some("image/jpeg"),
+            "{accept}"
+        );
+    }
 }
 
 #[test]
@@ -202,10 +232,15 @@ fn full_queue_answers_only_200_or_429_with_retry_after() {
 #[test]
 fn a_deadline_gives_504_and_frees_the_worker_and_memory() {
     let server = Server::start(&["--workers", "1"]);
+    // Given twice (a proxy in front adding its own), the shorter applies
+    // (the first given was taken).
     let answer = post(
         &server.url("/render"),
         &heavy_scene(24),
-        &[("x-impasto-timeout-ms", "300")],
+        &[
+            ("x-impasto-timeout-ms", "99999"),
+            ("x-impasto-timeout-ms", "300"),
+        ],
     );
     assert_eq!(answer.0, 504, "{}", String::from_utf8_lossy(&answer.2));
     server.wait_for("impasto_renders_in_flight", 0.0);

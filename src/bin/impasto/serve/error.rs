@@ -37,9 +37,20 @@ pub enum ServeError {
         /// `--max-body`.
         limit: usize,
     },
-    /// The request was unusable (400): format, quality, header, body encoding.
+    /// The request was unusable (400): body, encoding.
     #[error("{0}")]
     BadRequest(String),
+    /// A query parameter or header of the request was unusable (400):
+    /// `format`, `quality`, `expires`, one given twice, one unknown, the
+    /// timeout header. The body's `location` is `request`, its `field` the
+    /// parameter's or header's name.
+    #[error("{message}")]
+    BadParameter {
+        /// The parameter's (or lower-case header's) name.
+        field: String,
+        /// What is wrong, naming it.
+        message: String,
+    },
     /// The body came in a content coding (`Content-Encoding: gzip`) the
     /// server does not decode (415).
     #[error(
@@ -126,7 +137,7 @@ impl ServeError {
             ServeError::OverMemoryBudget { .. } | ServeError::BodyTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
-            ServeError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ServeError::BadRequest(_) | ServeError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ServeError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => StatusCode::NOT_FOUND,
             ServeError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -150,7 +161,9 @@ impl ServeError {
             ServeError::QueueFull { .. } => Reason::QueueFull,
             ServeError::OverMemoryBudget { .. } => Reason::OverMemoryBudget,
             ServeError::BodyTooLarge { .. } => Reason::BodyTooLarge,
-            ServeError::BadRequest(_) | ServeError::UnsupportedEncoding(_) => Reason::BadRequest,
+            ServeError::BadRequest(_)
+            | ServeError::BadParameter { .. }
+            | ServeError::UnsupportedEncoding(_) => Reason::BadRequest,
             ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => Reason::NotFound,
             ServeError::MethodNotAllowed { .. } => Reason::MethodNotAllowed,
             ServeError::SlowBody { .. } => Reason::SlowBody,
@@ -185,6 +198,10 @@ impl ServeError {
             Some(Location::Layer { index, .. }) => (Some("layer"), Some(*index)),
             None => (None, None),
         };
+        let (where_, field) = match self {
+            ServeError::BadParameter { field, .. } => (Some("request"), Some(field.as_str())),
+            _ => (where_, field),
+        };
         json!({
             "error": one_line,
             "location": where_,
@@ -200,6 +217,11 @@ impl IntoResponse for ServeError {
         let mut response = (self.status(), axum::Json(self.body())).into_response();
         // The status-counting middleware reads the reason from here.
         response.extensions_mut().insert(self.reason());
+        // A CDN in front must not keep a 404 for a template not yet
+        // deployed, nor a 503 or 504 of a busy moment.
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let ServeError::QueueFull { .. } = self {
             response
                 .headers_mut()

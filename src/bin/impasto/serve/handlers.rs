@@ -204,10 +204,10 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a st
     let mut found = params.iter().filter(|(k, _)| k == name);
     let first = found.next().map(|(_, v)| v.as_str());
     if found.next().is_some() {
-        return Err(ServeError::BadRequest(format!(
-            "the query gives {} twice",
-            quoted(name)
-        )));
+        return Err(ServeError::BadParameter {
+            field: name.to_string(),
+            message: format!("the query gives {} twice", quoted(name)),
+        });
     }
     Ok(first)
 }
@@ -217,10 +217,13 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a st
 /// format answered): the variables of a template go in the body.
 fn only_known(params: &[(String, String)]) -> Result<(), ServeError> {
     match params.iter().find(|(k, _)| k != "format" && k != "quality") {
-        Some((k, _)) => Err(ServeError::BadRequest(format!(
-            "unknown query parameter {}: this endpoint reads only \"format\" and \"quality\" (a template's variables go in the body)",
-            quoted(k)
-        ))),
+        Some((k, _)) => Err(ServeError::BadParameter {
+            field: k.clone(),
+            message: format!(
+                "unknown query parameter {}: this endpoint reads only \"format\" and \"quality\" (a template's variables go in the body)",
+                quoted(k)
+            ),
+        }),
         None => Ok(()),
     }
 }

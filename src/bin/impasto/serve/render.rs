@@ -35,24 +35,33 @@ pub fn format_named(name: &str, quality: u8) -> Result<OutputFormat, ServeError>
         // Only when named: AVIF takes seconds per card, so browsers that
         // list image/avif in Accept get one of the fast formats.
         "avif" => Ok(OutputFormat::Avif { quality }),
-        other => Err(ServeError::BadRequest(format!(
-            "unknown output format {}: use png, jpg, webp or avif",
-            impasto::scene::quoted(other)
-        ))),
+        other => Err(ServeError::BadParameter {
+            field: "format".into(),
+            message: format!(
+                "unknown output format {}: use png, jpg, webp or avif",
+                impasto::scene::quoted(other)
+            ),
+        }),
     }
 }
 
-/// `?quality=`: 1..=100, default 85.
+/// `?quality=`: 1..=100, default 85, in digits without a sign or a
+/// leading zero (`+50` and `050` were taken as 50: one image under several
+/// URLs, each cached apart).
 pub fn quality(value: Option<&str>) -> Result<u8, ServeError> {
-    match value {
-        None => Ok(DEFAULT_QUALITY),
-        Some(v) => match v.parse::<u8>() {
-            Ok(q) if (1..=100).contains(&q) => Ok(q),
-            _ => Err(ServeError::BadRequest(format!(
+    let Some(v) = value else {
+        return Ok(DEFAULT_QUALITY);
+    };
+    let plain = v.bytes().all(|b| b.is_ascii_digit()) && !v.starts_with('0');
+    match v.parse::<u8>() {
+        Ok(q) if plain && (1..=100).contains(&q) => Ok(q),
+        _ => Err(ServeError::BadParameter {
+            field: "quality".into(),
+            message: format!(
                 "quality {} is not a whole number from 1 to 100",
                 impasto::scene::quoted(v)
-            ))),
-        },
+            ),
+        }),
     }
 }
 
@@ -74,13 +83,13 @@ pub fn negotiate(
     for media in accept {
         let mut parts = media.split(';');
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        // `q=0` says "not acceptable" (RFC 9110, 12.4.2); other q-values
-        // are not weighed: the first type listed wins.
+        // `q=0` says "not acceptable" (RFC 9110, 12.4.2; the name in any
+        // case); other q-values are not weighed: the first type listed
+        // wins. A weight that is not one (`q=abc`, `q=0.0001`) refuses its
+        // type too: what the client meant is unknown.
         let refused = parts.any(|p| {
-            p.trim()
-                .strip_prefix("q=")
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                == Some(0.0)
+            let (name, value) = p.split_once('=').unwrap_or((p, ""));
+            name.trim().eq_ignore_ascii_case("q") && qvalue(value.trim()).is_none_or(|q| q == 0)
         });
         if refused {
             continue;
@@ -93,6 +102,19 @@ pub fn negotiate(
         }
     }
     Ok(OutputFormat::Png)
+}
+
+/// An Accept weight (RFC 9110, 12.4.2: `0`, `0.5`, `1.000`, at most three
+/// decimals) in thousandths; `None` for what is not one.
+fn qvalue(q: &str) -> Option<u16> {
+    let (whole, decimals) = q.split_once('.').unwrap_or((q, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !matches!(whole, "0" | "1") || decimals.len() > 3 || !digits(decimals) {
+        return None;
+    }
+    let thousandths: u16 = format!("{decimals:0<3}").parse().ok()?;
+    let q = u16::from(whole == "1") * 1000 + thousandths;
+    (q <= 1000).then_some(q)
 }
 
 /// The strong ETag of a render: SHA-256 over the crate version, the
@@ -176,23 +198,33 @@ fn matches_any(headers: &HeaderMap) -> bool {
     if_none_match(headers).any(|t| t == "*")
 }
 
-/// The deadline: `--timeout`, lowered (never raised) by the header.
+/// The deadline: `--timeout`, lowered (never raised) by the header. Given
+/// more than once (or as a list, `5000, 200`), the shortest applies: a
+/// proxy in front that adds a shorter deadline is heeded.
 fn request_timeout(state: &AppState, headers: &HeaderMap) -> Result<Duration, ServeError> {
-    let Some(value) = headers.get(TIMEOUT_HEADER) else {
-        return Ok(state.timeout);
-    };
-    // Whole milliseconds; more than u64 holds is more than --timeout, which
-    // caps any value.
-    let ms = value.to_str().ok().map(str::trim).and_then(|v| {
-        let digits = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
-        digits.then(|| v.parse::<u64>().unwrap_or(u64::MAX))
-    });
-    match ms {
-        Some(ms) if ms > 0 => Ok(state.timeout.min(Duration::from_millis(ms))),
-        _ => Err(ServeError::BadRequest(format!(
-            "{TIMEOUT_HEADER} must be a positive whole number of milliseconds"
-        ))),
+    let mut timeout = state.timeout;
+    let values = headers.get_all(TIMEOUT_HEADER).iter();
+    for value in values {
+        let items = value.to_str().map_or(vec![""], |v| v.split(',').collect());
+        for item in items {
+            // Whole milliseconds; more than u64 holds is more than
+            // --timeout, which caps any value.
+            let v = item.trim();
+            let digits = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+            match digits.then(|| v.parse::<u64>().unwrap_or(u64::MAX)) {
+                Some(ms) if ms > 0 => timeout = timeout.min(Duration::from_millis(ms)),
+                _ => {
+                    return Err(ServeError::BadParameter {
+                        field: TIMEOUT_HEADER.into(),
+                        message: format!(
+                            "{TIMEOUT_HEADER} must be a positive whole number of milliseconds"
+                        ),
+                    })
+                }
+            }
+        }
     }
+    Ok(timeout)
 }
 
 /// Cancels the render when the request's future is dropped before it

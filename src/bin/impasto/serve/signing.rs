@@ -110,11 +110,12 @@ pub fn remaining(expires: Option<&str>, now: u64) -> Result<Option<u64>, ServeEr
     let at = digits
         .then(|| value.parse::<u64>().ok())
         .flatten()
-        .ok_or_else(|| {
-            ServeError::BadRequest(format!(
+        .ok_or_else(|| ServeError::BadParameter {
+            field: EXPIRES_PARAM.into(),
+            message: format!(
                 "{EXPIRES_PARAM}={} is not a time in whole Unix seconds",
                 impasto::scene::quoted(value)
-            ))
+            ),
         })?;
     match at.checked_sub(now) {
         Some(left) if left > 0 => Ok(Some(left)),
@@ -255,7 +256,10 @@ mod tests {
         ));
         for bad in ["", "-5", "1e9", " 160", "160.5", "99999999999999999999999"] {
             assert!(
-                matches!(remaining(Some(bad), 100), Err(ServeError::BadRequest(_))),
+                matches!(
+                    remaining(Some(bad), 100),
+                    Err(ServeError::BadParameter { .. })
+                ),
                 "{bad:?}"
             );
         }
