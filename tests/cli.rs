@@ -216,6 +216,28 @@ fn a_negative_option_value_is_refused_by_that_options_range() {
 }
 
 #[test]
+fn a_limit_of_zero_is_refused_for_it_does_not_mean_no_limit() {
+    // `--max-canvas-pixels 0` was taken, and every render refused after.
+    let case = Case::new();
+    case.scene(&layer_scene(r##"{"type": "rect", "color": "#fff"}"##));
+    for flag in [
+        "--max-canvas-pixels",
+        "--max-text-chars",
+        "--max-render-bytes",
+    ] {
+        let run = case.render("a.png", &[flag, "0"]);
+        assert_bad_input(&case, &run, &format!("invalid value \"0\" for '{flag}"));
+        assert!(
+            run.stderr.contains("does not mean \"no limit\""),
+            "{}",
+            run.stderr
+        );
+    }
+    let serve = impasto(&["serve", "--max-image-pixels", "0"], case.dir.path());
+    assert_eq!(serve.code, 2, "{}", serve.stderr);
+}
+
+#[test]
 fn a_canvas_larger_than_webp_holds_is_bad_input_before_rendering() {
     let case = Case::new();
     case.scene(r#"{"width": 16384, "height": 1}"#);

@@ -43,7 +43,7 @@ pub struct Args {
     pub jobs: Option<u32>,
     /// Most memory one image's render may need, in bytes (an image over it
     /// fails); the run's peak is at most --jobs times this.
-    #[arg(long, default_value_t = impasto::Limits::default().max_render_bytes)]
+    #[arg(long, default_value_t = impasto::Limits::default().max_render_bytes, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_render_bytes: u64,
     /// How far a JPEG is shrunk in the DCT as it is decoded (k/8, k from 1
     /// to 6), as for `impasto render`: fast (1.25 times the pixels drawn),

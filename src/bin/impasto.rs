@@ -127,7 +127,7 @@ enum Command {
         limits: limit_args::LimitArgs,
         /// Most memory one render may need, in bytes (estimated before any
         /// layer is painted; a render over it is refused, exit 2).
-        #[arg(long, default_value_t = Limits::default().max_render_bytes)]
+        #[arg(long, default_value_t = Limits::default().max_render_bytes, value_parser = limit_args::at_least_one::<u64>)]
         max_render_bytes: u64,
         /// Give up (exit 1, no file written) if the render is not done within
         /// this many seconds. The encoder is not started past it, but an

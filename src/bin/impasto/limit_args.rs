@@ -10,33 +10,47 @@ use impasto::Limits;
 #[derive(Args, Debug, Clone, Default)]
 pub struct LimitArgs {
     /// Largest canvas in pixels, width x height [default: 268435456, 16384²].
-    #[arg(long, value_name = "PIXELS")]
+    #[arg(long, value_name = "PIXELS", value_parser = at_least_one::<u64>)]
     pub max_canvas_pixels: Option<u64>,
     /// Largest decoded image in pixels; larger files are refused from their
     /// header, before decoding [default: 134217728, 128 megapixels].
-    #[arg(long, value_name = "PIXELS")]
+    #[arg(long, value_name = "PIXELS", value_parser = at_least_one::<u64>)]
     pub max_image_pixels: Option<u64>,
     /// Largest image file read, in bytes, refused from its size [default:
     /// 268435456 (256 MiB) for render and batch, 67108864 (64 MiB) for serve,
     /// remote images too].
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = at_least_one::<u64>)]
     pub max_image_file_bytes: Option<u64>,
     /// Most layers in a scene [default: 10000].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one::<usize>)]
     pub max_layers: Option<usize>,
     /// Most stops in one gradient [default: 1024].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one::<usize>)]
     pub max_gradient_stops: Option<usize>,
     /// Most characters in one text layer [default: 100000].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one::<usize>)]
     pub max_text_chars: Option<usize>,
     /// Most frames in an animated source or output [default: 1000].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one::<u32>)]
     pub max_animation_frames: Option<u32>,
     /// Most pixels of all the frames of one animation together, frames x
     /// width x height [default: 134217728, 128 megapixels].
-    #[arg(long, value_name = "PIXELS")]
+    #[arg(long, value_name = "PIXELS", value_parser = at_least_one::<u64>)]
     pub max_animation_pixels: Option<u64>,
+}
+
+/// A limit's value: a whole number of at least 1. Zero would refuse every
+/// scene, where many tools read it as "no limit"; impasto has no unlimited
+/// value (a large one is).
+pub fn at_least_one<T>(s: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+{
+    match s.parse::<T>() {
+        Ok(n) if n >= T::from(1) => Ok(n),
+        Ok(_) => Err("0 would refuse everything it limits (it does not mean \"no limit\": give a large value)".into()),
+        Err(_) => Err(format!("{} is not a whole number", impasto::scene::quoted(s))),
+    }
 }
 
 impl LimitArgs {

@@ -83,7 +83,7 @@ pub struct BatchArgs {
     limits: crate::limit_args::LimitArgs,
     /// Most memory one row's render may need, in bytes (estimated before
     /// it is painted; a row over it fails). `--jobs` rows run at once.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_render_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_render_bytes, value_parser = crate::limit_args::at_least_one::<u64>)]
     max_render_bytes: u64,
     /// Give up on a row (it fails, no file written) when its render is not
     /// done within this many seconds; on a GPU, rows are then rendered one
