@@ -1145,6 +1145,38 @@ fn a_row_may_not_write_the_manifest_the_template_or_the_data_file_through_a_link
     assert!(case.path("ok.png").exists());
 }
 
+/// Rows from a pipe: CSV on standard input with `--data-format csv`, and a
+/// named pipe, which the batch hung on (it counted the rows, reading the
+/// pipe to its end, then opened it again and waited for a writer).
+#[cfg(unix)]
+#[test]
+fn csv_rows_stream_from_standard_input_and_from_a_named_pipe() {
+    let case = Case::new(TEMPLATE);
+    let csv = "id,title\na,A\nb,B\n";
+    let mut args = vec!["batch", "card.json", "--data", "-", "--data-format", "csv"];
+    args.extend([
+        "-o",
+        "in/{{id}}.png",
+        "--backend",
+        "cpu",
+        "--no-system-fonts",
+    ]);
+    let run = impasto_with_stdin(&args, case.path("").as_path(), csv.as_bytes());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(case.files("in").len(), 2);
+    let fifo = case.path("rows.csv");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let writer = std::thread::spawn(move || std::fs::write(fifo, csv).expect("written"));
+    let run = case.batch("rows.csv", "piped/{{id}}.png", &[]);
+    writer.join().expect("the writer ends");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(case.files("piped").len(), 2);
+}
+
 /// A manifest the disk cannot take (`/dev/full`) stops the batch with
 /// exit 1, after the summary: it exited 2 ("nothing rendered") with no
 /// summary, and left a cut line.

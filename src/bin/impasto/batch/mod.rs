@@ -37,6 +37,10 @@ pub struct BatchArgs {
     /// ignored, except that the output pattern may use them (`id`, say).
     #[arg(long, value_name = "ROWS")]
     data: PathBuf,
+    /// The rows' format, whatever --data's name: csv (so - reads CSV from
+    /// standard input) or jsonl.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    data_format: Option<rows::DataFormat>,
     /// Where each row's image goes, e.g. 'out/{{id}}.jpg': `{{column}}` is
     /// that row's value, `{{row}}` its number. The extension picks the
     /// format. No row may write outside the folder before the first `{{`
@@ -148,7 +152,7 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
         }));
     }
     let pattern = Pattern::new(&args.output, args.quality)?;
-    let source = Source::of(&args.data)?;
+    let source = Source::of(&args.data, args.data_format)?;
     let (rows, headers) = source.open()?;
     if let Some(headers) = &headers {
         check_columns(&template, &pattern, headers)?;

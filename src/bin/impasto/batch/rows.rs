@@ -74,13 +74,30 @@ pub enum Source {
     Jsonl(PathBuf),
     /// JSON Lines on standard input.
     Stdin,
+    /// CSV on standard input (`--data - --data-format csv`).
+    StdinCsv,
+}
+
+/// `--data-format`: how the rows are written, whatever the file's name.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataFormat {
+    /// Comma-separated values whose first row names the columns.
+    Csv,
+    /// JSON Lines: one object per line.
+    Jsonl,
 }
 
 impl Source {
-    /// `-` is JSONL on standard input; otherwise the extension decides.
-    pub fn of(path: &Path) -> Result<Source, Error> {
-        if path.as_os_str() == "-" {
-            return Ok(Source::Stdin);
+    /// `format` when given; else `-` is JSONL on standard input, and a
+    /// file's extension decides.
+    pub fn of(path: &Path, format: Option<DataFormat>) -> Result<Source, Error> {
+        let stdin = path.as_os_str() == "-";
+        match (format, stdin) {
+            (Some(DataFormat::Csv), true) => return Ok(Source::StdinCsv),
+            (Some(DataFormat::Jsonl), true) | (None, true) => return Ok(Source::Stdin),
+            (Some(DataFormat::Csv), false) => return Ok(Source::Csv(path.to_path_buf())),
+            (Some(DataFormat::Jsonl), false) => return Ok(Source::Jsonl(path.to_path_buf())),
+            (None, false) => {}
         }
         match path.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("csv") => Ok(Source::Csv(path.to_path_buf())),
@@ -88,7 +105,7 @@ impl Source {
                 Ok(Source::Jsonl(path.to_path_buf()))
             }
             _ => Err(Error::Options(format!(
-                "--data {}: expected a .csv file (with a header row), a .jsonl or .ndjson file, or - for JSON Lines on standard input",
+                "--data {}: expected a .csv file (with a header row), a .jsonl or .ndjson file, or - for JSON Lines on standard input (--data-format csv|jsonl names the format of another name, or of -)",
                 impasto::scene::shown_path(path)
             ))),
         }
@@ -97,8 +114,12 @@ impl Source {
     /// The number of rows, counted by a first pass over a file (memory
     /// stays flat); `None` for standard input.
     pub fn count(&self) -> Result<Option<u64>, Error> {
+        // A pipe (a FIFO, a process substitution, a device) is read once:
+        // a count would take its rows, and opening it again waits forever.
+        let regular = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file());
         match self {
-            Source::Stdin => Ok(None),
+            Source::Stdin | Source::StdinCsv => Ok(None),
+            Source::Csv(path) | Source::Jsonl(path) if !regular(path) => Ok(None),
             Source::Csv(path) => {
                 let mut reader = csv_reader(open(path)?);
                 let mut record = csv::ByteRecord::new();
@@ -132,42 +153,44 @@ impl Source {
 
     /// Opens the rows; for CSV, also the header's column names.
     pub fn open(&self) -> Result<(Rows, Option<Vec<String>>), Error> {
-        match self {
-            Source::Stdin => Ok((Rows::jsonl(Box::new(std::io::stdin()), "-"), None)),
-            Source::Jsonl(path) => Ok((
-                Rows::jsonl(Box::new(open(path)?), &impasto::scene::shown_path(path)),
-                None,
-            )),
-            Source::Csv(path) => {
-                let mut reader = csv_reader(open(path)?);
-                let headers: Vec<String> = reader
-                    .headers()
-                    .map_err(|e| {
-                        Error::Options(format!("--data {}: {e}", impasto::scene::shown_path(path)))
-                    })?
-                    .iter()
-                    // No variable name holds a space: `id, title` names
-                    // `title`.
-                    .map(|h| h.trim().to_owned())
-                    .collect();
-                for (i, h) in headers.iter().enumerate() {
-                    if headers[..i].contains(h) {
-                        return Err(Error::Options(format!(
-                            "--data {}: the column {} appears twice in the header",
-                            quoted(&path.display().to_string()),
-                            quoted(h)
-                        )));
-                    }
-                }
-                let rows = Rows::Csv {
-                    reader: Box::new(reader),
-                    headers: headers.clone(),
-                    path: path.clone(),
-                    n: 0,
-                };
-                Ok((rows, Some(headers)))
+        let (path, input): (&Path, Box<dyn Read>) = match self {
+            Source::Stdin => return Ok((Rows::jsonl(Box::new(std::io::stdin()), "-"), None)),
+            Source::Jsonl(path) => {
+                return Ok((
+                    Rows::jsonl(Box::new(open(path)?), &impasto::scene::shown_path(path)),
+                    None,
+                ))
+            }
+            Source::Csv(path) => (path, Box::new(open(path)?)),
+            Source::StdinCsv => (Path::new("-"), Box::new(std::io::stdin())),
+        };
+        let mut reader = csv_reader(input);
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| {
+                Error::Options(format!("--data {}: {e}", impasto::scene::shown_path(path)))
+            })?
+            .iter()
+            // No variable name holds a space: `id, title` names
+            // `title`.
+            .map(|h| h.trim().to_owned())
+            .collect();
+        for (i, h) in headers.iter().enumerate() {
+            if headers[..i].contains(h) {
+                return Err(Error::Options(format!(
+                    "--data {}: the column {} appears twice in the header",
+                    quoted(&path.display().to_string()),
+                    quoted(h)
+                )));
             }
         }
+        let rows = Rows::Csv {
+            reader: Box::new(reader),
+            headers: headers.clone(),
+            path: path.to_path_buf(),
+            n: 0,
+        };
+        Ok((rows, Some(headers)))
     }
 }
 
