@@ -93,6 +93,13 @@ impl Pattern {
                 quoted(&base.display().to_string())
             )));
         }
+        // A trailing `/` (Path reads `x.png/` as `x.png`): every row would
+        // render, then fail to write.
+        if pattern.ends_with(['/', '\\']) {
+            return Err(bad(
+                "ends with a path separator: it must end with a file name".into(),
+            ));
+        }
         // A folder that is a file fails here, not once per row.
         // (Without the trailing `/`, which a file does not stat with.)
         let folder: PathBuf = base.components().collect();
@@ -194,7 +201,10 @@ impl Pattern {
                         ))
                     }
                     Some(v) => s.push_str(&v),
-                    None if k == ROW => s.push_str(&row.to_string()),
+                    // A `row` column, empty in this row, has no value as
+                    // any column (it was the row number, which another
+                    // row's `row` may be).
+                    None if k == ROW && !data.has_text_key(ROW) => s.push_str(&row.to_string()),
                     None => return Err(format!("output: {} has no value in this row", shown(k))),
                 },
             }
@@ -219,6 +229,24 @@ impl Pattern {
                 ));
             }
             return Err(format!("output: {s} is outside the output folder {folder}"));
+        }
+        // Found before the row is rendered: a name the file system cannot
+        // hold failed after, with its raw error.
+        if let Some(long) = path
+            .components()
+            .map(|c| c.as_os_str())
+            .find(|c| c.len() > NAME_MAX)
+        {
+            return Err(format!(
+                "output: {s}: the name {} is {} bytes long, over the {NAME_MAX} a file system holds",
+                quoted(&long.to_string_lossy()),
+                long.len()
+            ));
+        }
+        if path.file_stem().is_none() || path.extension().is_none() {
+            return Err(format!(
+                "output: {s} has no file name before its extension (a value ending in \"/\"?)"
+            ));
         }
         if let Some(link) = through_link(&self.base, &path) {
             return Err(format!(
@@ -281,6 +309,10 @@ impl Pattern {
         Ok(path)
     }
 }
+
+/// The longest name of one file or folder, in bytes, that common file
+/// systems hold (ext4, XFS, APFS, NTFS's 255 UTF-16 units at least).
+const NAME_MAX: usize = 255;
 
 /// The folder of `path` (inside `base` lexically) that exists and leads
 /// outside `base` through a symbolic link, if any: the deepest existing
@@ -413,6 +445,45 @@ mod tests {
         assert!(Pattern::new("out/{{id}.jpg", 85).is_err());
         let p = Pattern::new("out/{{id}}-{{size}}.png", 85).unwrap();
         assert_eq!(p.missing_keys(&["id".into()]), ["size"]);
+    }
+
+    #[test]
+    fn names_no_file_system_holds_fail_before_the_row_renders() {
+        // Each rendered, then failed to write with the raw error ("Not a
+        // directory", "File name too long"), or left an empty folder.
+        let e = Pattern::new("out/{{id}}.png/", 85).unwrap_err().to_string();
+        assert!(e.contains("ends with a path separator"), "{e}");
+        let mut p = Pattern::new("out/{{id}}.png", 85).unwrap();
+        let e = p
+            .resolve(1, &data(&[("id", &"x".repeat(252))]))
+            .unwrap_err();
+        assert!(e.contains("is 256 bytes long, over the 255"), "{e}");
+        let fits = p.resolve(2, &data(&[("id", &"x".repeat(251))]));
+        assert!(fits.is_ok(), "{fits:?}");
+        let e = p.resolve(3, &data(&[("id", "a/")])).unwrap_err();
+        assert!(e.contains("has no file name before its extension"), "{e}");
+    }
+
+    #[test]
+    fn row_is_the_row_number_unless_the_row_has_a_row_column_and_an_empty_one_has_no_value() {
+        let mut p = Pattern::new("out/{{row}}.png", 85).unwrap();
+        let path = p.resolve(1, &data(&[("id", "a")])).unwrap();
+        assert_eq!(path, PathBuf::from("out/1.png"));
+        let path = p.resolve(2, &data(&[("row", "x")])).unwrap();
+        assert_eq!(path, PathBuf::from("out/x.png"));
+        // An empty cell was the row number, which another row's `row` may
+        // name (row 4's "1" then failed as row 1's output).
+        let e = p.resolve(3, &data(&[("row", "")])).unwrap_err();
+        assert!(e.contains("has no value in this row"), "{e}");
+        let json = |v: serde_json::Value| RowData::Json(v.as_object().unwrap().clone());
+        let e = p
+            .resolve(5, &json(serde_json::json!({"row": ""})))
+            .unwrap_err();
+        assert!(e.contains("has no value in this row"), "{e}");
+        let path = p
+            .resolve(6, &json(serde_json::json!({"row": null})))
+            .unwrap();
+        assert_eq!(path, PathBuf::from("out/6.png"));
     }
 
     #[test]

@@ -419,9 +419,9 @@ fn render(ctx: &Context<'_>, job: Job, scene: Result<impasto::Scene, Error>) -> 
                 message: format!("\"animate\": true: {}", super::STILLS_ONLY),
             });
         }
+        let format = OutputFormat::from_path(&job.output, ctx.quality)?;
         create_folder(&job)?;
         let options = ctx.row_options();
-        let format = OutputFormat::from_path(&job.output, ctx.quality)?;
         // A render's error in a field filled from variables names them.
         let warnings = ctx
             .renderer

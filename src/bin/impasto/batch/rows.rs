@@ -37,6 +37,15 @@ impl RowData {
         )
     }
 
+    /// Whether the row has `key` with a value that is text (an empty CSV
+    /// cell, `""`), not absent or null.
+    pub fn has_text_key(&self, key: &str) -> bool {
+        match self {
+            RowData::Text(m) => m.contains_key(key),
+            RowData::Json(m) => m.get(key).is_some_and(|v| !v.is_null()),
+        }
+    }
+
     /// The value of `key` as text, for the output pattern and the `id`;
     /// `None` when absent, empty or null.
     pub fn text(&self, key: &str) -> Option<String> {
