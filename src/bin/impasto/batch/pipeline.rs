@@ -489,6 +489,9 @@ fn collect(
             counts.warned += 1;
             progress.warnings(&counts, o.row, &o.warnings);
         }
+        // Counted before its manifest line is written: a signal between
+        // the two said one row fewer than the manifest held.
+        progress.update(&counts);
         for ready in reorder.push(o) {
             if let (Some(m), true) = (manifest.as_mut(), ready.status != Status::NotRun) {
                 if let Err(e) = m.write(&ready) {
@@ -498,7 +501,6 @@ fn collect(
             }
         }
         shared.set_done(reorder.done(), failed.is_some());
-        progress.update(&counts);
     }
     if let Some(m) = manifest {
         if let Err(e) = m.finish() {
