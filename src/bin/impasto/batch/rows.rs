@@ -173,11 +173,25 @@ impl Source {
             Source::Csv(path) => (path, Box::new(open(path)?)),
             Source::StdinCsv => (Path::new("-"), Box::new(std::io::stdin())),
         };
+        Source::csv_rows(path, input)
+    }
+
+    /// CSV rows read from `input` (`path` names it), and the header's
+    /// column names.
+    fn csv_rows(path: &Path, input: Box<dyn Read>) -> Result<(Rows, Option<Vec<String>>), Error> {
         let mut reader = csv_reader(input);
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| {
-                Error::Options(format!("--data {}: {e}", impasto::scene::shown_path(path)))
+                // A spreadsheet's "Unicode text" export is UTF-16.
+                let utf16 = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => "; is the file UTF-16? Save it as CSV UTF-8",
+                    _ => "",
+                };
+                Error::Options(format!(
+                    "--data {}: {e}{utf16}",
+                    impasto::scene::shown_path(path)
+                ))
             })?
             .iter()
             // No variable name holds a space: `id, title` names
@@ -185,7 +199,9 @@ impl Source {
             .map(|h| h.trim().to_owned())
             .collect();
         for (i, h) in headers.iter().enumerate() {
-            if headers[..i].contains(h) {
+            // Unnamed columns (a spreadsheet's trailing empty ones, `a,b,,`)
+            // name nothing, and are not read.
+            if !h.is_empty() && headers[..i].contains(h) {
                 return Err(Error::Options(format!(
                     "--data {}: the column {} appears twice in the header",
                     quoted(&path.display().to_string()),
@@ -410,16 +426,42 @@ fn json_row(line: &[u8], at: u64) -> Result<RowData, String> {
             "data: line {at}: expected a JSON object, got {other}"
         )),
         // serde_json counts lines within the row, which is one line.
-        Err(e) => Err(format!(
-            "data: line {at}: invalid JSON: {}",
-            impasto::scene::describe_json_error(&e).replace(" at line 1 column ", " at column ")
-        )),
+        Err(e) => {
+            // Not an object at all, with commas: CSV given as JSON Lines
+            // (`--data -` reads JSON Lines unless --data-format csv).
+            let text = String::from_utf8_lossy(line);
+            let csv = !text.trim_start().starts_with(['{', '[', '"']) && text.contains(',');
+            let hint = match csv {
+                true => " (is this CSV? name the file .csv, or give --data-format csv)",
+                false => "",
+            };
+            Err(format!(
+                "data: line {at}: invalid JSON: {}{hint}",
+                impasto::scene::describe_json_error(&e)
+                    .replace(" at line 1 column ", " at column ")
+            ))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_given_as_json_lines_fails_with_a_hint_and_a_spreadsheets_blank_columns_are_no_names() {
+        let e = json_row(b"id,title,price", 1).unwrap_err();
+        assert!(e.contains("is this CSV?"), "{e}");
+        let e = json_row(b"{\"id\": 1,}", 1).unwrap_err();
+        assert!(!e.contains("is this CSV?"), "{e}");
+        let input = std::io::Cursor::new(b"id,title,,\na,b,,\n".to_vec());
+        let source = (Path::new("-"), Box::new(input) as Box<dyn Read>);
+        let (_, headers) = Source::csv_rows(source.0, source.1).expect("blank names repeat");
+        assert_eq!(
+            headers,
+            Some(vec!["id".into(), "title".into(), "".into(), "".into()])
+        );
+    }
 
     #[test]
     fn a_jsonl_syntax_error_gives_the_line_of_the_input_and_the_column() {
