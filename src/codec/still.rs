@@ -37,6 +37,34 @@ pub(crate) fn decode_bytes_noting(
     Ok((img, Notes::colour(note)))
 }
 
+/// Whether a PNG (its signature read) ends right after a whole chunk, with
+/// image data (`IDAT`) among them and no `IEND`: only such a file is given
+/// its `IEND`. One cut inside a chunk was given one too, and its bytes
+/// were then read as the cut chunk's: a file cut to 16 bytes was "an image
+/// of 0x1229278788 pixels" (the height read from "IEND"), one cut in its
+/// image data a checksum error.
+fn png_whole_chunks_then_end(bytes: &[u8]) -> bool {
+    let (mut at, mut data) = (8usize, false);
+    loop {
+        if at == bytes.len() {
+            return data;
+        }
+        let Some(head) = bytes.get(at..at + 8) else {
+            return false;
+        };
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        match &head[4..8] {
+            b"IEND" => return false,
+            b"IDAT" => data = true,
+            _ => {}
+        }
+        at = match at.checked_add(12).and_then(|a| a.checked_add(len)) {
+            Some(next) if next <= bytes.len() => next,
+            _ => return false,
+        };
+    }
+}
+
 /// A PNG's last chunk: IEND, empty, with its CRC.
 const PNG_IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
 
@@ -49,8 +77,10 @@ fn decode_noting(
     // encoders and cut-off downloads; browsers and Pillow show it): given
     // its IEND. One cut earlier still fails (rows or a checksum missing).
     // (The copy, the file once more, is left out of `decode_cost`: rare.)
-    let ended = (bytes.starts_with(b"\x89PNG\r\n\x1a\n") && !bytes.ends_with(&PNG_IEND))
-        .then(|| [bytes, &PNG_IEND[..]].concat());
+    let ended = (bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        && !bytes.ends_with(&PNG_IEND)
+        && png_whole_chunks_then_end(bytes))
+    .then(|| [bytes, &PNG_IEND[..]].concat());
     let bytes = ended.as_deref().unwrap_or(bytes);
     // Text chunks too large for the decoder to buffer, dropped (`png_large`).
     let trimmed = png_large::without_large_text(bytes)?;
@@ -71,8 +101,13 @@ fn decode_noting(
     let fmt = format!("{format:?}").to_uppercase();
     if format == image::ImageFormat::Jpeg && !jpeg_has_end(bytes) {
         // The decoder would fill the missing part with grey.
+        let scan = memchr::memmem::find(bytes, &[0xFF, 0xDA]).is_some();
         return Err(DecodeError(
-            "truncated JPEG file: no end-of-image marker after the last scan".into(),
+            match scan {
+                true => "truncated JPEG file: no end-of-image marker after the last scan",
+                false => "truncated JPEG file: it ends before its image data (no scan)",
+            }
+            .into(),
         ));
     }
     if format == image::ImageFormat::WebP {
@@ -292,4 +327,34 @@ pub(crate) fn jpeg_has_end(bytes: &[u8]) -> bool {
     };
     memmem::find(&bytes[end..], &[0xFF, 0xDA]).is_none()
         && memmem::find(&bytes[..end], &[0xFF, 0xDA]).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_png_or_jpeg_cut_short_says_so_and_only_a_png_of_whole_chunks_gets_its_iend() {
+        let img = RgbaImage::from_fn(40, 30, |x, y| {
+            image::Rgba([(x * 6) as u8, (y * 8) as u8, 77, 255])
+        });
+        let png = super::super::encode(&img, super::super::OutputFormat::Png).unwrap();
+        assert!(png_whole_chunks_then_end(&png[..png.len() - 12]));
+        assert!(!png_whole_chunks_then_end(&png));
+        // Cut in its header, or in its data: "end of file", never an image
+        // of a size read from a borrowed IEND, nor a checksum error.
+        for cut in [16, 20, 30, png.len() - 20] {
+            assert!(!png_whole_chunks_then_end(&png[..cut]), "{cut}");
+            let e = decode_bytes_noting(&png[..cut], u64::MAX).unwrap_err().0;
+            assert!(e.contains("end of file"), "{cut}: {e}");
+        }
+        let jpeg = super::super::encode(&img, super::super::OutputFormat::Jpeg { quality: 80 });
+        let jpeg = jpeg.unwrap();
+        let e = decode_bytes_noting(&jpeg[..60], u64::MAX).unwrap_err().0;
+        assert!(e.contains("it ends before its image data"), "{e}");
+        let e = decode_bytes_noting(&jpeg[..jpeg.len() - 2], u64::MAX)
+            .unwrap_err()
+            .0;
+        assert!(e.contains("no end-of-image marker"), "{e}");
+    }
 }
