@@ -108,8 +108,8 @@ impl Reporter {
             Some(bar) => bar.inc(1),
             None => self.line(&format!(
                 "{} -> {} ({}x{})",
-                input.display(),
-                output.display(),
+                impasto::scene::shown_path(input),
+                impasto::scene::shown_path(output),
                 size.0,
                 size.1
             )),
@@ -119,13 +119,16 @@ impl Reporter {
     /// A file that failed, and why.
     pub fn failed(&self, path: &Path, why: &str) {
         self.failed.fetch_add(1, Ordering::Relaxed);
-        self.problem(&format!("error: {}: {why}", path.display()));
+        self.problem(&format!(
+            "error: {}: {why}",
+            impasto::scene::shown_path(path)
+        ));
     }
 
     /// A file in a format that is not supported.
     pub fn unsupported(&self, path: &Path, why: &str) {
         self.unsupported.fetch_add(1, Ordering::Relaxed);
-        self.problem(&format!("{}: {why}", path.display()));
+        self.problem(&format!("{}: {why}", impasto::scene::shown_path(path)));
     }
 
     fn problem(&self, line: &str) {

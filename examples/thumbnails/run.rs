@@ -49,7 +49,7 @@ pub fn run_cli(
         let _ = writeln!(
             err,
             "thumbnails: {}: not a folder",
-            args.input_dir.display()
+            impasto::scene::shown_path(&args.input_dir)
         );
         return EXIT_USAGE;
     }
@@ -59,7 +59,7 @@ pub fn run_cli(
         let _ = writeln!(
             err,
             "thumbnails: cannot make the output folder {}: {e}",
-            args.output_dir.display()
+            impasto::scene::shown_path(&args.output_dir)
         );
         return EXIT_USAGE;
     }
@@ -70,7 +70,7 @@ pub fn run_cli(
         let _ = writeln!(
             err,
             "thumbnails: the output folder {} is the input folder: the thumbnails would replace the images; give another folder",
-            args.output_dir.display()
+            impasto::scene::shown_path(&args.output_dir)
         );
         return EXIT_USAGE;
     }
@@ -80,8 +80,8 @@ pub fn run_cli(
         let _ = writeln!(
             err,
             "thumbnails: the output folder {} lies inside the input folder and already holds images ({}): they are not walked, and a thumbnail of the same name would replace one; empty it, or give an output folder outside the input",
-            args.output_dir.display(),
-            held.display()
+            impasto::scene::shown_path(&args.output_dir),
+            impasto::scene::shown_path(&held)
         );
         return EXIT_USAGE;
     }
@@ -179,8 +179,8 @@ fn work(
                     if let Some(winner) = &made_from {
                         let why = format!(
                             "its thumbnail {} is made from {}, a file of the same name before it",
-                            output.display(),
-                            winner.display()
+                            impasto::scene::shown_path(&output),
+                            impasto::scene::shown_path(winner)
                         );
                         reporter.failed(file, &why);
                         continue;
@@ -223,8 +223,12 @@ fn thumbnail(
     let scene = Scene::new(tw, th).layer(Layer::image(src).size(tw, th).fit(fit));
     if let Some(dir) = output.parent() {
         made.note_missing(dir);
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot make the folder {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "cannot make the folder {}: {e}",
+                impasto::scene::shown_path(dir)
+            )
+        })?;
     }
     let format = match args.format {
         FormatArg::Jpg => OutputFormat::Jpeg {

@@ -188,7 +188,7 @@ impl Roots {
         if target.starts_with(inputs) && !in_output {
             let why = format!(
                 "its thumbnail {} would replace an input file; choose an output folder outside the input",
-                output.display()
+                impasto::scene::shown_path(&output)
             );
             return Found::Failed { path: input, why };
         }
