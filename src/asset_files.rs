@@ -15,6 +15,39 @@ use crate::Assets;
 
 /// Resolves `src` under `root`, refusing absolute paths and paths that lead
 /// outside the root (lexically, or through a symbolic link).
+/// The scheme of `src` when it reads as a URL (`data:`, `https:`,
+/// `ftp:`): letters, digits, `+`, `-`, `.` from a letter, then `:`; two
+/// characters at least, so that a Windows drive (`C:`) is none.
+fn url_scheme(src: &str) -> Option<&str> {
+    let (scheme, _) = src.split_once(':')?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    let valid = first.is_ascii_alphabetic()
+        && scheme.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
+}
+
+/// Why a `src` that is a URL, and no file, is not read: image paths are
+/// files under the asset root. A `data:` URL (many kilobytes) is shown by
+/// its start only.
+fn not_a_file_url(src: &str, scheme: &str) -> String {
+    let start: String = src.chars().take(40).collect();
+    let shown = match start.len() < src.len() {
+        true => format!("{}... ({} bytes)", crate::scene::quoted(&start), src.len()),
+        false => crate::scene::quoted(src).to_string(),
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "data" => format!(
+            "{shown} is a data: URL, which is not read: put the image in a file under the asset folder (in code, Assets::insert registers pixels by name)"
+        ),
+        "http" | "https" => format!(
+            "{shown} is a URL: image paths are files under the asset folder (`impasto serve --allow-host HOST` fetches http(s) images)"
+        ),
+        _ => format!("{shown} is a {scheme}: URL: image paths are files under the asset folder"),
+    }
+}
+
 pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
     let shown = crate::scene::quoted(src);
     let rel = Path::new(src);
@@ -46,9 +79,12 @@ pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
         let root = crate::scene::quoted(&root.display().to_string()).to_string();
         format!("asset root {root} cannot be opened: {e}")
     })?;
-    let canon = joined
-        .canonicalize()
-        .map_err(|e| format!("{shown} cannot be read: {e}"))?;
+    let canon = joined.canonicalize().map_err(|e| match url_scheme(src) {
+        // No such file, and it reads as a URL: said so (a file may be
+        // named "data:x", so only when none is).
+        Some(scheme) if e.kind() == std::io::ErrorKind::NotFound => not_a_file_url(src, scheme),
+        _ => format!("{shown} cannot be read: {e}"),
+    })?;
     if !canon.starts_with(&canon_root) {
         return Err(format!(
             "{shown} resolves outside the asset root (through a symbolic link)"
@@ -160,6 +196,29 @@ pub(crate) fn decode_frame(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_src_that_is_a_url_and_no_file_is_said_to_be_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!("data:image/png;base64,{}", "A".repeat(5000));
+        let e = resolve_asset(dir.path(), &long).unwrap_err();
+        assert!(
+            e.starts_with(
+                "\"data:image/png;base64,AAAAAAAAAAAAAAAAAA\"... (5022 bytes) is a data: URL"
+            ),
+            "{e}"
+        );
+        let e = resolve_asset(dir.path(), "ftp://host/a.png").unwrap_err();
+        assert!(e.contains("is a ftp: URL"), "{e}");
+        let e = resolve_asset(dir.path(), "https://host/a.png").unwrap_err();
+        assert!(e.contains("--allow-host"), "{e}");
+        // A file may be named so; a drive letter is no scheme.
+        std::fs::write(dir.path().join("data:x.png"), b"x").unwrap();
+        assert!(resolve_asset(dir.path(), "data:x.png").is_ok());
+        assert_eq!(url_scheme("C:/a.png"), None);
+        let e = resolve_asset(dir.path(), "missing.png").unwrap_err();
+        assert!(e.contains("cannot be read"), "{e}");
+    }
 
     #[test]
     fn asset_paths_stay_inside_the_root() {
