@@ -243,9 +243,10 @@ impl Variable {
                 }
             }
             VarType::Number => number(text.trim().parse::<f64>().ok(), text),
+            // In any case from text: spreadsheets write TRUE and FALSE.
             VarType::Boolean => match text.trim() {
-                "true" => Ok(Some(Value::Bool(true))),
-                "false" => Ok(Some(Value::Bool(false))),
+                t if t.eq_ignore_ascii_case("true") => Ok(Some(Value::Bool(true))),
+                t if t.eq_ignore_ascii_case("false") => Ok(Some(Value::Bool(false))),
                 _ => Err(format!("{} is not a boolean (true or false)", quoted(text))),
             },
         }
@@ -384,6 +385,10 @@ mod tests {
         let b = var(VarType::Boolean);
         assert_eq!(b.check(Raw::Text("false")).unwrap(), Some(json!(false)));
         assert!(b.check(Raw::Text("yes")).is_err());
+        assert!(b.check(Raw::Text("1")).is_err());
+        // As Excel and Sheets export them.
+        assert_eq!(b.check(Raw::Text("TRUE")).unwrap(), Some(json!(true)));
+        assert_eq!(b.check(Raw::Text("False")).unwrap(), Some(json!(false)));
         let c = var(VarType::Color);
         assert!(c.check(Raw::Text("#12345")).is_err());
         assert_eq!(c.check(Raw::Text("#fff")).unwrap(), Some(json!("#fff")));
