@@ -712,6 +712,12 @@ fn fail_fast_reports_the_first_failure_in_row_order_and_runs_every_row_before_it
     assert_eq!(rows[1], (2, "ok".to_owned()), "{rows:?}");
     assert_eq!(rows[2], (3, "failed".to_owned()), "{rows:?}");
     assert!(run.stderr.contains("row 3:"), "{}", run.stderr);
+    // The summary says the batch stopped, and how many rows were not run.
+    let said = format!(
+        "stopped at the first failed row (--fail-fast); {} rows not run",
+        6 - lines.len()
+    );
+    assert!(run.stderr.contains(&said), "{}", run.stderr);
 }
 
 #[test]

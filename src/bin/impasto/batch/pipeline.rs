@@ -508,6 +508,17 @@ fn collect(
         }
     }
     progress.finish(&counts);
+    // Stopped by --fail-fast (a manifest failure says its own error).
+    if shared.stopped() && failed.is_none() {
+        let left = match total {
+            Some(t) => format!(
+                "{} not run",
+                super::progress::rows(t.saturating_sub(counts.rows))
+            ),
+            None => "the rows after it not run".into(),
+        };
+        eprintln!("impasto batch: stopped at the first failed row (--fail-fast); {left}");
+    }
     match failed {
         Some(e) => Err(e),
         None => Ok(counts),

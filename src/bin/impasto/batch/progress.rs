@@ -38,7 +38,7 @@ fn running() -> MutexGuard<'static, Option<(Counts, Instant)>> {
 }
 
 /// `1 row`, `2 rows`.
-fn rows(n: u64) -> String {
+pub fn rows(n: u64) -> String {
     format!("{n} row{}", if n == 1 { "" } else { "s" })
 }
 
