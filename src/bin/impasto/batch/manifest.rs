@@ -123,6 +123,9 @@ pub struct Failure {
     pub layer: Option<usize>,
     /// The field at fault.
     pub field: Option<String>,
+    /// The disk (or the user's quota) was full: every later row would
+    /// fail as this one did, so the batch stops.
+    pub disk_full: bool,
 }
 
 impl Failure {
@@ -147,6 +150,8 @@ impl Failure {
             }
             _ => (None, None, None),
         };
+        let disk_full = matches!(e, Error::Io { source, .. }
+            if matches!(source.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded));
         Failure {
             message: e.to_string().replace('\n', " "),
             variable,
@@ -155,6 +160,7 @@ impl Failure {
                 _ => None,
             },
             field,
+            disk_full,
         }
     }
 }
@@ -377,6 +383,17 @@ mod tests {
     }
 
     #[test]
+    fn a_write_that_found_the_disk_full_is_told_from_other_failures() {
+        let io = |kind| Error::Io {
+            path: "out/a.png".into(),
+            source: std::io::Error::from(kind),
+        };
+        assert!(Failure::of(&io(std::io::ErrorKind::StorageFull)).disk_full);
+        assert!(Failure::of(&io(std::io::ErrorKind::QuotaExceeded)).disk_full);
+        assert!(!Failure::of(&io(std::io::ErrorKind::PermissionDenied)).disk_full);
+    }
+
+    #[test]
     fn a_failed_line_carries_the_variable_layer_and_field() {
         let mut o = outcome(0);
         o.status = Status::Failed;
@@ -385,6 +402,7 @@ mod tests {
             variable: Some("accent".into()),
             layer: Some(0),
             field: Some("color".into()),
+            disk_full: false,
         });
         let line = o.to_json().to_string();
         assert_eq!(

@@ -295,6 +295,7 @@ fn read(
                             layer,
                             field: layer.map(|_| "src".to_string()),
                             variable: layer.and_then(|i| src_variable(ctx.template, i)),
+                            disk_full: false,
                         }),
                     },
                     Err(m) => Err(Failure::text(m)),
@@ -377,7 +378,8 @@ fn not_run(job: Job) -> Outcome {
 
 /// Hands a worker's outcome to the collector.
 fn send(ctx: &Context<'_>, results: &Sender<Outcome>, shared: &Shared, outcome: Outcome) {
-    if outcome.status == Status::Failed && ctx.fail_fast {
+    let full = outcome.failure.as_ref().is_some_and(|f| f.disk_full);
+    if outcome.status == Status::Failed && (ctx.fail_fast || full) {
         // Stop here rather than in the collector, so that the next job
         // this worker takes is not started.
         shared.stop_after(outcome.seq);
@@ -469,7 +471,10 @@ fn collect(
     // A manifest that cannot be written stops the batch: the rows running
     // finish and are counted, and the summary is printed before the error.
     let mut failed = None;
+    // A row that found the disk full stopped the batch.
+    let mut disk_full = false;
     for o in results {
+        disk_full |= o.failure.as_ref().is_some_and(|f| f.disk_full);
         match o.status {
             Status::Ok => counts.written += 1,
             Status::Skipped => counts.skipped += 1,
@@ -508,7 +513,8 @@ fn collect(
         }
     }
     progress.finish(&counts);
-    // Stopped by --fail-fast (a manifest failure says its own error).
+    // Stopped by --fail-fast or a full disk (a manifest failure says its
+    // own error).
     if shared.stopped() && failed.is_none() {
         let left = match total {
             Some(t) => format!(
@@ -517,7 +523,11 @@ fn collect(
             ),
             None => "the rows after it not run".into(),
         };
-        eprintln!("impasto batch: stopped at the first failed row (--fail-fast); {left}");
+        let why = match disk_full {
+            true => "a row whose file found the disk full",
+            false => "the first failed row (--fail-fast)",
+        };
+        eprintln!("impasto batch: stopped at {why}; {left}");
     }
     match failed {
         Some(e) => Err(e),
