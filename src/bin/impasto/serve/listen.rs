@@ -99,6 +99,11 @@ pub(super) async fn serve(
                         } else if let Some(status) = refused_by_hyper(&e) {
                             state.metrics.count_status(status);
                             state.metrics.reject(Reason::BadRequest);
+                        } else if e.is_parse_version_h2() {
+                            // HTTP/2 with prior knowledge, which this
+                            // HTTP/1.1 server does not speak: closed with
+                            // no answer, counted all the same.
+                            state.metrics.reject(Reason::BadRequest);
                         }
                         log::debug!("connection ended: {e}");
                     }
