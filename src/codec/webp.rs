@@ -107,9 +107,16 @@ pub(super) struct Chunk<'a> {
 pub(super) fn chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
     let webp = bytes.get(..4) == Some(b"RIFF") && bytes.get(8..12) == Some(b"WEBP");
     let mut at = Some(12usize).filter(|_| webp);
+    // Within the RIFF's own size: bytes after it (a page appended to a
+    // download, padding) are no chunks, as libwebp and Pillow read them.
+    let riff = bytes.get(4..8).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let end = bytes.len().min((riff as usize).saturating_add(8));
     std::iter::from_fn(move || {
         let here = at?;
-        let head = bytes.get(here..here.checked_add(8)?)?;
+        let head = bytes.get(here..here.checked_add(8)?.min(end).max(here))?;
+        if head.len() < 8 {
+            return None;
+        }
         let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
         let start = here + 8;
         let data = &bytes[start..bytes.len().min(start.saturating_add(len))];
@@ -206,6 +213,13 @@ mod tests {
             "{}",
             e.0
         );
+        // Bytes after the RIFF (a page appended to a download) are no
+        // chunks: an animation with them was refused ("a chunk runs past
+        // the end").
+        let mut tail = good.clone();
+        tail.extend(b"<html>this file was cut</html>\n");
+        assert!(check_chunks(&tail).is_ok());
+        assert_eq!(chunks(&tail).count(), chunks(&good).count());
         // Cut between two chunks: the RIFF chunk is named.
         let e = check_chunks(&bomb[..good.len()]).unwrap_err();
         let want = format!(
