@@ -109,7 +109,9 @@ pub(super) fn chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
     let mut at = Some(12usize).filter(|_| webp);
     // Within the RIFF's own size: bytes after it (a page appended to a
     // download, padding) are no chunks, as libwebp and Pillow read them.
-    let riff = bytes.get(4..8).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let riff = bytes
+        .get(4..8)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
     let end = bytes.len().min((riff as usize).saturating_add(8));
     std::iter::from_fn(move || {
         let here = at?;

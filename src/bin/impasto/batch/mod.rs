@@ -203,20 +203,6 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
 /// required variables' must exist (else every row would fail); columns
 /// that are neither variables, `id` nor in the pattern are ignored, with a
 /// warning.
-/// A hint when the header is one column holding `;` or a tab: the file
-/// is separated by those (a spreadsheet's export in some locales), not by
-/// commas as CSV is.
-fn separated_otherwise(headers: &[String]) -> Option<String> {
-    let [only] = headers else { return None };
-    let by = [(';', "semicolons"), ('\t', "tabs")]
-        .into_iter()
-        .find(|(c, _)| only.contains(*c))?
-        .1;
-    Some(format!(
-        "; the header is one column holding {by}: the file is separated by {by}, and --data reads commas (save it as CSV with commas)"
-    ))
-}
-
 fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> Result<(), Error> {
     let required: Vec<&str> = template
         .variables()
@@ -235,7 +221,6 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
                     .contains(&v)
                     .then(|| format!("; is the column {} meant to be {}?", quoted(h), quoted(v)))
             })
-            .chain(separated_otherwise(headers))
             .collect();
         return Err(Error::Options(format!(
             "--data has no column for the required variable{} {} (columns: {}){}",

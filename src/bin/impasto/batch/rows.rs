@@ -198,6 +198,26 @@ impl Source {
             // `title`.
             .map(|h| h.trim().to_owned())
             .collect();
+        // A spreadsheet's export in some locales is separated by
+        // semicolons (or tabs): read with commas, its header is one column,
+        // and every row rendered with the defaults.
+        if let [only] = &headers[..] {
+            let by = [(';', "semicolons"), ('\t', "tabs")];
+            if let Some((_, by)) = by.into_iter().find(|(c, _)| only.contains(*c)) {
+                return Err(Error::Options(format!(
+                    "--data {}: the header is one column, {}, holding {by}: the file is separated by {by}, and CSV is read with commas (save it as CSV with commas)",
+                    impasto::scene::shown_path(path),
+                    quoted(only)
+                )));
+            }
+        }
+        // UTF-16 without a byte-order mark reads as text with NULs.
+        if headers.iter().any(|h| h.contains('\0')) {
+            return Err(Error::Options(format!(
+                "--data {}: the header holds NUL characters: is the file UTF-16? Save it as CSV UTF-8",
+                impasto::scene::shown_path(path)
+            )));
+        }
         for (i, h) in headers.iter().enumerate() {
             // Unnamed columns (a spreadsheet's trailing empty ones, `a,b,,`)
             // name nothing, and are not read.
@@ -431,9 +451,11 @@ fn json_row(line: &[u8], at: u64) -> Result<RowData, String> {
             // (`--data -` reads JSON Lines unless --data-format csv).
             let text = String::from_utf8_lossy(line);
             let csv = !text.trim_start().starts_with(['{', '[', '"']) && text.contains(',');
-            let hint = match csv {
-                true => " (is this CSV? name the file .csv, or give --data-format csv)",
-                false => "",
+            let utf16 = line.starts_with(&[0xFF, 0xFE]) || line.starts_with(&[0xFE, 0xFF]);
+            let hint = match (utf16 || line.contains(&0), csv) {
+                (true, _) => " (is the file UTF-16? Save it as UTF-8)",
+                (false, true) => " (is this CSV? name the file .csv, or give --data-format csv)",
+                (false, false) => "",
             };
             Err(format!(
                 "data: line {at}: invalid JSON: {}{hint}",
@@ -454,6 +476,19 @@ mod tests {
         assert!(e.contains("is this CSV?"), "{e}");
         let e = json_row(b"{\"id\": 1,}", 1).unwrap_err();
         assert!(!e.contains("is this CSV?"), "{e}");
+        let e = json_row(b"\xff\xfe{\0\"\0i\0d\0", 1).unwrap_err();
+        assert!(e.contains("UTF-16"), "{e}");
+        for header in ["id;title\na;b\n", "id\ttitle\na\tb\n", "i\0d\0,\0t\0\n"] {
+            let input = std::io::Cursor::new(header.as_bytes().to_vec());
+            let e = Source::csv_rows(Path::new("-"), Box::new(input))
+                .err()
+                .expect("refused");
+            let e = e.to_string();
+            assert!(
+                e.contains("semicolons") || e.contains("tabs") || e.contains("UTF-16"),
+                "{e}"
+            );
+        }
         let input = std::io::Cursor::new(b"id,title,,\na,b,,\n".to_vec());
         let source = (Path::new("-"), Box::new(input) as Box<dyn Read>);
         let (_, headers) = Source::csv_rows(source.0, source.1).expect("blank names repeat");
