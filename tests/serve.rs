@@ -331,6 +331,9 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
     );
     let twice = get(&server.url("/t/card.png?accent=%23000&accent=%23fff"));
     assert_eq!(twice.0, 400);
+    let body: serde_json::Value = serde_json::from_slice(&twice.2).unwrap();
+    assert_eq!(body["location"], "request");
+    assert_eq!(body["field"], "accent");
     // A value whose escapes are no UTF-8, or malformed, is refused naming
     // it (it was rendered with U+FFFD, or the escape kept as text).
     for (query, why) in [
@@ -344,6 +347,8 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
             text.contains("value of \\\"accent\\\"") && text.contains(why),
             "{query}: {text}"
         );
+        let body: serde_json::Value = serde_json::from_slice(&bad.2).unwrap();
+        assert_eq!(body["field"], "accent", "{query}: {body}");
     }
 
     let twice = post(

@@ -159,12 +159,19 @@ impl hyper::body::Body for Sending {
 fn params(RawQuery(query): Params) -> Result<Vec<(String, String)>, ServeError> {
     match query {
         None => Ok(Vec::new()),
-        Some(query) => decode_query(&query).map_err(ServeError::BadRequest),
+        Some(query) => decode_query_naming(&query)
+            .map_err(|(field, message)| ServeError::BadParameter { field, message }),
     }
 }
 
 /// [`params`] of a query string (`impasto sign` checks a target with it).
 pub(super) fn decode_query(query: &str) -> Result<Vec<(String, String)>, String> {
+    decode_query_naming(query).map_err(|(_, message)| message)
+}
+
+/// [`decode_query`], a refusal naming the parameter (as far as it can be
+/// decoded) with its message.
+fn decode_query_naming(query: &str) -> Result<Vec<(String, String)>, (String, String)> {
     let decode = |part: &str, what: &str| -> Result<String, String> {
         let bad = |why: &str| format!("the query's {what}: {why}");
         let raw = part.as_bytes();
@@ -190,8 +197,10 @@ pub(super) fn decode_query(query: &str) -> Result<Vec<(String, String)>, String>
     let mut pairs = Vec::new();
     for piece in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
-        let key = decode(k, &format!("parameter name {}", quoted(k)))?;
-        let value = decode(v, &format!("value of {}", quoted(&key)))?;
+        let key =
+            decode(k, &format!("parameter name {}", quoted(k))).map_err(|m| (k.to_string(), m))?;
+        let value =
+            decode(v, &format!("value of {}", quoted(&key))).map_err(|m| (key.clone(), m))?;
         pairs.push((key, value));
     }
     Ok(pairs)
@@ -434,10 +443,10 @@ pub async fn get_template(
         .filter(|(k, _)| k != "quality" && k != SIG_PARAM && k != EXPIRES_PARAM)
     {
         if row.contains_key(&k) {
-            return Err(ServeError::BadRequest(format!(
-                "the query gives {} twice",
-                quoted(&k)
-            )));
+            return Err(ServeError::BadParameter {
+                message: format!("the query gives {} twice", quoted(&k)),
+                field: k,
+            });
         }
         row.insert(k, v);
     }
