@@ -283,6 +283,20 @@ fn photos_are_never_replaced_by_their_thumbnails() {
     // Run again, the first run's thumbnails are images there.
     let (status, err) = thumbnails(&args);
     assert_eq!(status, 2, "{err}");
+    // The output holding the input, and a photo beside it that a
+    // thumbnail of the input would replace.
+    let outer = dir.path().join("outer");
+    write(&outer, "photo.jpg", &rotated_jpeg());
+    write(&outer, "sub/photo.png", &half_transparent_png());
+    let kept = std::fs::read(outer.join("photo.jpg")).unwrap();
+    let (o, sub) = (outer.to_str().unwrap(), outer.join("sub"));
+    let (status, err) = thumbnails(&[sub.to_str().unwrap(), o, "--backend", "cpu"]);
+    assert_eq!(status, 2, "{err}");
+    assert!(
+        err.contains("holds the input folder and already holds images"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(outer.join("photo.jpg")).unwrap(), kept);
 }
 
 #[cfg(unix)]

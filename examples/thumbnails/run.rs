@@ -76,10 +76,10 @@ pub fn run_cli(
     }
     // An output folder inside the input folder is not walked: photos
     // already in it would be taken for thumbnails and replaced.
-    if let Some(held) = crate::walk::images_in_output(&args.input_dir, &args.output_dir) {
+    if let Some((held, how)) = crate::walk::images_in_output(&args.input_dir, &args.output_dir) {
         let _ = writeln!(
             err,
-            "thumbnails: the output folder {} lies inside the input folder and already holds images ({}): they are not walked, and a thumbnail of the same name would replace one; empty it, or give an output folder outside the input",
+            "thumbnails: the output folder {} {how} and already holds images ({}): a thumbnail of the same name would replace one; empty it, or give an output folder apart from the input",
             impasto::scene::shown_path(&args.output_dir),
             impasto::scene::shown_path(&held)
         );

@@ -114,18 +114,28 @@ pub fn walk(input: &Path, output: &Path, ext: &str, out: &SyncSender<Found>) {
     }
 }
 
-/// When `output` lies inside `input` (as the file system resolves them),
-/// the first image file found under it (a regular file with an image's
-/// extension, links not followed), which a thumbnail could replace: such
-/// a folder is not walked, so its files are not known as inputs.
-pub fn images_in_output(input: &Path, output: &Path) -> Option<PathBuf> {
+/// Where `output` and `input` nest (as the file system resolves them),
+/// the first image file found in the output folder that a thumbnail could
+/// replace, with how they nest ("lies inside the input folder"): a regular
+/// file with an image's extension, links not followed. An output folder
+/// inside the input is not walked, so its files are not known as inputs;
+/// an output folder holding the input holds, beside it, files that are
+/// neither inputs nor this run's thumbnails. Neither is written into while
+/// it holds images.
+pub fn images_in_output(input: &Path, output: &Path) -> Option<(PathBuf, &'static str)> {
     let (Ok(inputs), Ok(outputs)) = (std::fs::canonicalize(input), std::fs::canonicalize(output))
     else {
         return None;
     };
-    if outputs == inputs || !outputs.starts_with(&inputs) {
+    let how = if outputs == inputs {
         return None;
-    }
+    } else if outputs.starts_with(&inputs) {
+        "lies inside the input folder"
+    } else if inputs.starts_with(&outputs) {
+        "holds the input folder"
+    } else {
+        return None;
+    };
     let mut folders = vec![output.to_path_buf()];
     while let Some(dir) = folders.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -137,9 +147,12 @@ pub fn images_in_output(input: &Path, output: &Path) -> Option<PathBuf> {
             };
             let path = entry.path();
             if kind.is_dir() {
-                folders.push(path);
+                // The input's own files are inputs, which are guarded.
+                if std::fs::canonicalize(&path).ok().as_ref() != Some(&inputs) {
+                    folders.push(path);
+                }
             } else if kind.is_file() && is_image_name(&path) {
-                return Some(path);
+                return Some((path, how));
             }
         }
     }
