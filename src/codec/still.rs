@@ -37,30 +37,30 @@ pub(crate) fn decode_bytes_noting(
     Ok((img, Notes::colour(note)))
 }
 
-/// Whether a PNG (its signature read) ends right after a whole chunk, with
-/// image data (`IDAT`) among them and no `IEND`: only such a file is given
-/// its `IEND`. One cut inside a chunk was given one too, and its bytes
-/// were then read as the cut chunk's: a file cut to 16 bytes was "an image
-/// of 0x1229278788 pixels" (the height read from "IEND"), one cut in its
-/// image data a checksum error.
-fn png_whole_chunks_then_end(bytes: &[u8]) -> bool {
+/// Where a PNG (its signature read) that lacks a whole `IEND` is to be
+/// given one: after its last whole chunk, when those hold image data
+/// (`IDAT`) and what follows them is nothing or the start of an `IEND` cut
+/// short. `None` for any other file. One cut inside another chunk was
+/// given one too, and its bytes were then read as the cut chunk's: a file
+/// cut to 16 bytes was "an image of 0x1229278788 pixels" (the height read
+/// from "IEND"), one cut in its image data a checksum error.
+fn png_end_at(bytes: &[u8]) -> Option<usize> {
     let (mut at, mut data) = (8usize, false);
     loop {
-        if at == bytes.len() {
-            return data;
+        let rest = &bytes[at.min(bytes.len())..];
+        if PNG_IEND.starts_with(rest) && rest.len() < PNG_IEND.len() {
+            return data.then_some(at);
         }
-        let Some(head) = bytes.get(at..at + 8) else {
-            return false;
-        };
+        let head = bytes.get(at..at + 8)?;
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
         match &head[4..8] {
-            b"IEND" => return false,
+            b"IEND" => return None,
             b"IDAT" => data = true,
             _ => {}
         }
         at = match at.checked_add(12).and_then(|a| a.checked_add(len)) {
             Some(next) if next <= bytes.len() => next,
-            _ => return false,
+            _ => return None,
         };
     }
 }
@@ -77,10 +77,10 @@ fn decode_noting(
     // encoders and cut-off downloads; browsers and Pillow show it): given
     // its IEND. One cut earlier still fails (rows or a checksum missing).
     // (The copy, the file once more, is left out of `decode_cost`: rare.)
-    let ended = (bytes.starts_with(b"\x89PNG\r\n\x1a\n")
-        && !bytes.ends_with(&PNG_IEND)
-        && png_whole_chunks_then_end(bytes))
-    .then(|| [bytes, &PNG_IEND[..]].concat());
+    let ended = match bytes.starts_with(b"\x89PNG\r\n\x1a\n") && !bytes.ends_with(&PNG_IEND) {
+        true => png_end_at(bytes).map(|at| [&bytes[..at], &PNG_IEND[..]].concat()),
+        false => None,
+    };
     let bytes = ended.as_deref().unwrap_or(bytes);
     // Text chunks too large for the decoder to buffer, dropped (`png_large`).
     let trimmed = png_large::without_large_text(bytes)?;
@@ -339,12 +339,17 @@ mod tests {
             image::Rgba([(x * 6) as u8, (y * 8) as u8, 77, 255])
         });
         let png = super::super::encode(&img, super::super::OutputFormat::Png).unwrap();
-        assert!(png_whole_chunks_then_end(&png[..png.len() - 12]));
-        assert!(!png_whole_chunks_then_end(&png));
+        let whole = png.len() - 12;
+        // No IEND, or part of one: given one after the last whole chunk.
+        for cut in whole..png.len() {
+            assert_eq!(png_end_at(&png[..cut]), Some(whole), "{cut}");
+            assert_eq!(decode_bytes_noting(&png[..cut], u64::MAX).unwrap().0, img);
+        }
+        assert_eq!(png_end_at(&png), None);
         // Cut in its header, or in its data: "end of file", never an image
         // of a size read from a borrowed IEND, nor a checksum error.
         for cut in [16, 20, 30, png.len() - 20] {
-            assert!(!png_whole_chunks_then_end(&png[..cut]), "{cut}");
+            assert_eq!(png_end_at(&png[..cut]), None, "{cut}");
             let e = decode_bytes_noting(&png[..cut], u64::MAX).unwrap_err().0;
             assert!(e.contains("end of file"), "{cut}: {e}");
         }
