@@ -166,6 +166,10 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
     pattern.keep(&args.template, "the template");
     if args.data != Path::new("-") {
         pattern.keep(&args.data, "the --data file");
+    } else if Path::new("/dev/stdin").exists() {
+        // Standard input redirected from a file: that file (Linux names
+        // it through /dev/stdin; a pipe resolves to no file).
+        pattern.keep(Path::new("/dev/stdin"), "the --data file (standard input)");
     }
     if let Some(m) = &args.manifest {
         // Before anything is opened for writing: the manifest must not

@@ -52,6 +52,13 @@ impl Pattern {
     /// no `..` after its folder.
     pub fn new(pattern: &str, quality: u8) -> Result<Pattern, Error> {
         let bad = |m: String| Error::Output(format!("--output {}: {m}", quoted(pattern)));
+        // A trailing `/` (Path reads `x.png/` as `x.png`): every row would
+        // render, then fail to write.
+        if pattern.ends_with(['/', '\\']) {
+            return Err(bad(
+                "ends with a path separator: it must end with a file name".into(),
+            ));
+        }
         let pieces = pieces(pattern).map_err(bad)?;
         if !pieces.iter().any(|p| matches!(p, Piece::Key(_))) {
             return Err(bad(
@@ -92,13 +99,6 @@ impl Pattern {
                 "leaves its folder {} (\"..\" after the first {{{{)",
                 quoted(&base.display().to_string())
             )));
-        }
-        // A trailing `/` (Path reads `x.png/` as `x.png`): every row would
-        // render, then fail to write.
-        if pattern.ends_with(['/', '\\']) {
-            return Err(bad(
-                "ends with a path separator: it must end with a file name".into(),
-            ));
         }
         // A folder that is a file fails here, not once per row.
         // (Without the trailing `/`, which a file does not stat with.)

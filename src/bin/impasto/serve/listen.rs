@@ -154,7 +154,7 @@ pub(super) async fn serve(
 /// one small buffer.
 async fn too_many(mut stream: tokio::net::TcpStream) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    const BODY: &str = r#"{"error":"too many connections open (--max-connections); retry","location":null,"layer":null,"field":null,"variable":null}"#;
+    const BODY: &str = r#"{"error":"too many connections open (--max-connections); retry","field":null,"layer":null,"location":null,"variable":null}"#;
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{BODY}",
         BODY.len()

@@ -63,7 +63,7 @@ pub struct ServeArgs {
     timeout: Duration,
     /// Largest request body in bytes (413 over it, from Content-Length
     /// before any of it is read when given).
-    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES", value_parser = crate::limit_args::at_least_one::<usize>)]
     max_body: usize,
     /// Connections open at once; one past it is answered 503 and closed
     /// (`too_many_connections`). Each may hold up to --max-header-bytes

@@ -202,10 +202,19 @@ fn matches_any(headers: &HeaderMap) -> bool {
 /// more than once (or as a list, `5000, 200`), the shortest applies: a
 /// proxy in front that adds a shorter deadline is heeded.
 fn request_timeout(state: &AppState, headers: &HeaderMap) -> Result<Duration, ServeError> {
-    let mut timeout = state.timeout;
+    shortest_timeout(headers, state.timeout)
+}
+
+/// [`request_timeout`] of `headers` under `cap` (`--timeout`).
+fn shortest_timeout(headers: &HeaderMap, cap: Duration) -> Result<Duration, ServeError> {
+    let mut timeout = cap;
     let values = headers.get_all(TIMEOUT_HEADER).iter();
     for value in values {
         let items = value.to_str().map_or(vec![""], |v| v.split(',').collect());
+        // Empty elements of a list are none (RFC 9110, 5.6.1).
+        let items = items
+            .into_iter()
+            .filter(|i| !i.trim().is_empty() || value.is_empty());
         for item in items {
             // Whole milliseconds; more than u64 holds is more than
             // --timeout, which caps any value.
@@ -519,5 +528,31 @@ impl hyper::body::Body for NoLength {
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
         std::task::Poll::Ready(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shortest_timeout_of_every_header_and_list_item_applies_under_the_cap() {
+        let cap = Duration::from_secs(30);
+        let of = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append(TIMEOUT_HEADER, v.parse().unwrap());
+            }
+            shortest_timeout(&headers, cap).map_err(|e| e.to_string())
+        };
+        assert_eq!(of(&[]), Ok(cap));
+        assert_eq!(of(&["99999", "300"]), Ok(Duration::from_millis(300)));
+        assert_eq!(of(&["5000, 200"]), Ok(Duration::from_millis(200)));
+        // Empty list elements are none (RFC 9110, 5.6.1).
+        assert_eq!(of(&["5000,,1"]), Ok(Duration::from_millis(1)));
+        assert_eq!(of(&["99999999999999999999999"]), Ok(cap));
+        for bad in [&["0"][..], &["5000, x"], &["1.5"], &[""]] {
+            assert!(of(bad).is_err(), "{bad:?}");
+        }
     }
 }
