@@ -1170,6 +1170,24 @@ fn csv_rows_stream_from_standard_input_and_from_a_named_pipe() {
     let run = impasto_with_stdin(&args, case.path("").as_path(), csv.as_bytes());
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(case.files("in").len(), 2);
+    // Standard input redirected from a file named like a row's output: that
+    // file is the data, and the row may not write it (it was overwritten).
+    case.write("K.png", "id,title\nK,A\nL,B\n");
+    let run = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(["batch", "card.json", "--data", "-", "--data-format", "csv"])
+        .args(["-o", "{{id}}.png", "--backend", "cpu", "--no-system-fonts"])
+        .current_dir(case.path(""))
+        .stdin(std::fs::File::open(case.path("K.png")).unwrap())
+        .output()
+        .expect("impasto runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("is the --data file (standard input)"),
+        "{stderr}"
+    );
+    let data = std::fs::read_to_string(case.path("K.png")).unwrap();
+    assert!(data.starts_with("id,"), "{data}");
     let fifo = case.path("rows.csv");
     let made = Command::new("mkfifo")
         .arg(&fifo)
