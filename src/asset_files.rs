@@ -165,10 +165,15 @@ pub(crate) fn decode_frame(
         codec::read_image_file(path, limits.max_image_file_bytes).map_err(|e| ("src", e.0))?;
     let info = codec::probe_animation(&bytes, limits).map_err(|e| ("src", e.0))?;
     if frame >= info.frames {
+        // A GIF without its trailer byte is cut short: it held more.
+        let cut = match bytes.starts_with(b"GIF8") && !bytes.ends_with(b";") {
+            true => "; the file is cut short, and the frames after the cut are lost",
+            false => "",
+        };
         return Err((
             "frame",
             format!(
-                "frame {frame} does not exist: the image has {} frame{} (counted from 0)",
+                "frame {frame} does not exist: the image has {} frame{} (counted from 0){cut}",
                 info.frames,
                 if info.frames == 1 { "" } else { "s" }
             ),

@@ -688,4 +688,11 @@ fn an_animated_render_reports_each_warning_once_naming_the_file_cut_short() {
         let w = rendered.unwrap().warnings;
         assert!(w.is_empty(), "frame {frame:?}: {w:?}");
     }
+    // A frame past the cut: the error says the file is cut short.
+    let mut scene = watermark_scene(dir.path(), "cut.gif", Some(2));
+    scene.base_dir = Some(dir.path().to_path_buf());
+    let r = impasto::Renderer::new(impasto::Backend::Cpu).unwrap();
+    let e = r.render(&scene).unwrap_err().to_string();
+    assert!(e.contains("frame 2 does not exist"), "{e}");
+    assert!(e.contains("the file is cut short"), "{e}");
 }
