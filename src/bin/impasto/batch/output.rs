@@ -184,6 +184,17 @@ impl Pattern {
                             quoted(&v)
                         ))
                     }
+                    // A line or paragraph separator breaks lines as a
+                    // newline does; a zero-width space or byte-order mark
+                    // makes a name that looks like another. (Joiners stay:
+                    // emoji sequences and scripts need them.)
+                    Some(v) if v.chars().any(|c| matches!(c, '\u{2028}' | '\u{2029}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}')) => {
+                        return Err(format!(
+                            "output: {} is {}, which holds a line separator or an invisible character; values make file names, which may not",
+                            shown(k),
+                            quoted(&v)
+                        ))
+                    }
                     // An override or isolate reorders how a name reads
                     // ("a\u{202e}gnp.exe" shows as "aexe.png").
                     Some(v) if v.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) => {
@@ -462,6 +473,14 @@ mod tests {
         assert!(fits.is_ok(), "{fits:?}");
         let e = p.resolve(3, &data(&[("id", "a/")])).unwrap_err();
         assert!(e.contains("has no file name before its extension"), "{e}");
+        for id in ["a\u{2028}b", "a\u{200B}", "\u{FEFF}a"] {
+            let e = p.resolve(4, &data(&[("id", id)])).unwrap_err();
+            assert!(e.contains("invisible character"), "{e}");
+        }
+        // An emoji sequence's joiner is part of the name.
+        assert!(p
+            .resolve(5, &data(&[("id", "\u{1F468}\u{200D}\u{1F469}")]))
+            .is_ok());
     }
 
     #[test]
