@@ -101,7 +101,13 @@ fn decode_noting(
     let fmt = format!("{format:?}").to_uppercase();
     if format == image::ImageFormat::Jpeg && !jpeg_has_end(bytes) {
         // The decoder would fill the missing part with grey.
-        let scan = memchr::memmem::find(bytes, &[0xFF, 0xDA]).is_some();
+        // A scan whose header is whole, and data follows it.
+        let scan = memchr::memmem::find(bytes, &[0xFF, 0xDA]).is_some_and(|at| {
+            let len = bytes
+                .get(at + 2..at + 4)
+                .map(|l| u16::from_be_bytes([l[0], l[1]]));
+            len.is_some_and(|len| at + 2 + usize::from(len) < bytes.len())
+        });
         return Err(DecodeError(
             match scan {
                 true => "truncated JPEG file: no end-of-image marker after the last scan",
@@ -356,6 +362,12 @@ mod tests {
         let jpeg = super::super::encode(&img, super::super::OutputFormat::Jpeg { quality: 80 });
         let jpeg = jpeg.unwrap();
         let e = decode_bytes_noting(&jpeg[..60], u64::MAX).unwrap_err().0;
+        assert!(e.contains("it ends before its image data"), "{e}");
+        // Cut inside the scan's header.
+        let sos = memchr::memmem::find(&jpeg, &[0xFF, 0xDA]).unwrap();
+        let e = decode_bytes_noting(&jpeg[..sos + 5], u64::MAX)
+            .unwrap_err()
+            .0;
         assert!(e.contains("it ends before its image data"), "{e}");
         let e = decode_bytes_noting(&jpeg[..jpeg.len() - 2], u64::MAX)
             .unwrap_err()
