@@ -53,12 +53,15 @@ pub enum TemplateError {
         declared: String,
     },
     /// A required variable has no value.
-    #[error("variable {}: missing (required){}", quoted(.name), used_at(.place))]
+    #[error("variable {}: missing (required){}{}", quoted(.name), used_at(.place), also_missing(.also))]
     Missing {
-        /// The variable.
+        /// The variable (the first declared of those missing).
         name: String,
         /// Its first use.
         place: Option<Place>,
+        /// The other required variables without a value, in the order
+        /// they are declared, so that one error names every one.
+        also: Vec<String>,
     },
     /// A value is not of the variable's type (or not a valid colour).
     #[error("variable {}: {message}{}", quoted(.name), used_at(.place))]
@@ -162,4 +165,14 @@ impl TemplateError {
             _ => None,
         }
     }
+}
+
+/// "; also missing: "b", "c"" for the other required variables without a
+/// value; nothing when there are none.
+fn also_missing(also: &[String]) -> String {
+    if also.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = also.iter().map(|n| quoted(n).to_string()).collect();
+    format!("; also missing: {}", names.join(", "))
 }

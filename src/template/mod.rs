@@ -312,11 +312,21 @@ impl Template {
                     values.insert(&var.name, v);
                 }
                 None => {
+                    // Every other required variable without a value too
+                    // (a value that is wrong is said first, as found).
+                    let also = self
+                        .variables
+                        .iter()
+                        .filter(|v| v.name != var.name && v.default.is_none())
+                        .filter(|v| get(&v.name).is_none_or(|raw| matches!(v.check(raw), Ok(None))))
+                        .map(|v| v.name.clone())
+                        .collect();
                     return Err(TemplateError::Missing {
                         name: var.name.clone(),
                         place: self.first_use(&var.name),
+                        also,
                     }
-                    .into())
+                    .into());
                 }
             }
         }

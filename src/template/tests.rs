@@ -75,6 +75,29 @@ fn a_missing_required_value_names_the_variable_and_where_it_is_used() {
 }
 
 #[test]
+fn every_required_variable_without_a_value_is_named_in_one_error() {
+    // Only the first was: a user fixed it to be told of the next.
+    let t = Template::from_json(
+        r#"{"variables": {"a": {"type": "string", "required": true},
+            "b": {"type": "number", "required": true},
+            "c": {"type": "string", "default": "x"},
+            "d": {"type": "color", "required": true}},
+            "width": 8, "height": 8, "layers": []}"#,
+    )
+    .unwrap();
+    let e = t.bind(&row(&[("b", "")])).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "variable \"a\": missing (required) (not used); also missing: \"b\", \"d\""
+    );
+    let e = t
+        .bind(&row(&[("a", "1"), ("b", "2")]))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "variable \"d\": missing (required) (not used)");
+}
+
+#[test]
 fn a_bad_colour_names_the_variable_the_layer_and_the_field() {
     let e = card()
         .bind(&row(&[("title", "a"), ("accent", "#12345")]))
