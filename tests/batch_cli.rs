@@ -1285,6 +1285,17 @@ fn skip_existing_skips_files_only_and_an_absolute_value_fails_its_row() {
         lines[1]
     );
     assert_eq!(lines[2]["status"], "ok");
+    // Resumed: the row written before is skipped, its size still listed.
+    let run = case.batch(
+        "rows.csv",
+        "out/{{id}}.png",
+        &["--skip-existing", "--manifest", "m.jsonl"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let lines = case.manifest("m.jsonl");
+    assert_eq!(lines[2]["status"], "skipped");
+    let size = std::fs::metadata(case.path("out/ok.png")).unwrap().len();
+    assert_eq!(lines[2]["bytes"], size, "{}", lines[2]);
 }
 
 /// A template whose photo is a variable: a row naming a file that is not

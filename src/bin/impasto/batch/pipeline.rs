@@ -308,9 +308,14 @@ fn read(
                     // A file only: a folder there is the row's failure to write.
                     Ok(path) if ctx.skip_existing && path.is_file() => {
                         failed = false;
-                        results
-                            .send(outcome(Status::Skipped, id, Some(path), None))
-                            .is_ok()
+                        // Its size, as the run that wrote it said, so that
+                        // a resumed batch's manifest still has it.
+                        let bytes = std::fs::metadata(&path).ok().map(|m| m.len());
+                        let skipped = Outcome {
+                            bytes,
+                            ..outcome(Status::Skipped, id, Some(path), None)
+                        };
+                        results.send(skipped).is_ok()
                     }
                     Ok(output) => {
                         failed = false;
