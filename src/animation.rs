@@ -439,6 +439,17 @@ impl Renderer {
             let info = codec::probe_animation(&bytes, &limits)
                 .map_err(|e| fail("src", format!("{}: {}", quoted(&il.src), e.0)))?;
             if !info.is_animated() {
+                // A GIF cut short with one whole frame left is a still
+                // now: the frames it lost are said (a still render, which
+                // shows frame 0 only, says nothing). Read to its end only
+                // when it lacks its trailer byte: rare.
+                if bytes.starts_with(b"GIF8") && !bytes.ends_with(b";") {
+                    let anim = codec::decode_animation_halting(&bytes, &limits, None, halt)
+                        .map_err(|e| {
+                            stopped(fail("src", format!("{}: {}", quoted(&il.src), e.0)))
+                        })?;
+                    warnings.extend(anim.notes.warnings(index, &il.src));
+                }
                 continue;
             }
             // From the headers, before decoding: the sources' frames so far

@@ -688,6 +688,28 @@ fn an_animated_render_reports_each_warning_once_naming_the_file_cut_short() {
         let w = rendered.unwrap().warnings;
         assert!(w.is_empty(), "frame {frame:?}: {w:?}");
     }
+    // Cut inside its second frame: one whole frame, so no animation left;
+    // an animated render says what was lost.
+    let one = GifFrame {
+        rect: (0, 0, 40, 30),
+        indices: vec![0; 40 * 30],
+        dispose: gif::DisposalMethod::Keep,
+        delay: 10,
+    };
+    let first_ends = gif_file((40, 30), &[one], Some(gif::Repeat::Finite(3))).len() - 1;
+    std::fs::write(dir.path().join("one.gif"), &gif[..first_ends + 30]).unwrap();
+    let mut scene = Scene::from_value(&serde_json::json!({
+        "width": 40, "height": 30, "animate": true, "layers": [
+            {"type": "image", "src": "one.gif"}]}))
+    .unwrap();
+    scene.base_dir = Some(dir.path().to_path_buf());
+    let r = impasto::Renderer::new(impasto::Backend::Cpu).unwrap();
+    let anim = r
+        .render_animation(&scene, &Assets::new(), &RenderOptions::default())
+        .unwrap();
+    assert_eq!(anim.frames.len(), 1);
+    let said: Vec<&str> = anim.warnings.iter().map(|w| w.kind()).collect();
+    assert_eq!(said, ["file_cut_short"], "{:?}", anim.warnings);
     // A frame past the cut: the error says the file is cut short.
     let mut scene = watermark_scene(dir.path(), "cut.gif", Some(2));
     scene.base_dir = Some(dir.path().to_path_buf());

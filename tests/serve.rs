@@ -334,6 +334,15 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
     let body: serde_json::Value = serde_json::from_slice(&twice.2).unwrap();
     assert_eq!(body["location"], "request");
     assert_eq!(body["field"], "accent");
+    // ?format on a /t/ URL, whose extension names the format.
+    let format = get(&server.url("/t/card.png?format=jpg"));
+    assert_eq!(format.0, 400);
+    let body: serde_json::Value = serde_json::from_slice(&format.2).unwrap();
+    assert_eq!(body["field"], "format", "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("extension"),
+        "{body}"
+    );
     // A value whose escapes are no UTF-8, or malformed, is refused naming
     // it (it was rendered with U+FFFD, or the escape kept as text).
     for (query, why) in [

@@ -70,7 +70,8 @@ pub struct BatchArgs {
     /// Write one JSON line per row, in row order: row, id, status (ok,
     /// skipped, failed), output, bytes, ms, for a failure error, variable,
     /// layer, field, and for a row written with warnings (characters no
-    /// font has) `warnings`: [{kind, message, layer, field, ...}].
+    /// font has, a colour profile ignored, a file cut short) `warnings`:
+    /// [{kind, message, layer, field, ...}] (docs/batch.md).
     #[arg(long, value_name = "FILE")]
     manifest: Option<PathBuf>,
     /// Which compositor renders.
@@ -260,14 +261,16 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
         .enumerate()
         .filter(|(_, h)| *h != "id" && template.variable(h).is_none())
         .filter(|(_, h)| !pattern.uses(h))
+        // Unnamed columns (a spreadsheet's trailing empty ones) are not
+        // read, and not worth a line.
+        .filter(|(_, h)| !h.trim().is_empty())
         .collect();
     if !unused.is_empty() {
         // Each with the variable it may be a misspelling of; a column
         // without a name (a header row ending in a comma) by its number.
         let shown: Vec<String> = unused
             .iter()
-            .map(|&(i, h)| match template.closest_variable(h) {
-                _ if h.trim().is_empty() => format!("column {} (no name)", i + 1),
+            .map(|&(_, h)| match template.closest_variable(h) {
                 Some(v) => format!("{} (did you mean {}?)", quoted(h), quoted(v)),
                 None => quoted(h).to_string(),
             })

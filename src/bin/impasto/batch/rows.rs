@@ -454,7 +454,7 @@ fn json_row(line: &[u8], at: u64) -> Result<RowData, String> {
             let utf16 = line.starts_with(&[0xFF, 0xFE]) || line.starts_with(&[0xFE, 0xFF]);
             let hint = match (utf16 || line.contains(&0), csv) {
                 (true, _) => " (is the file UTF-16? Save it as UTF-8)",
-                (false, true) => " (is this CSV? name the file .csv, or give --data-format csv)",
+                (false, true) => " (is this CSV? give --data-format csv, or name the file .csv)",
                 (false, false) => "",
             };
             Err(format!(

@@ -451,6 +451,14 @@ pub async fn get_template(
         row.insert(k, v);
     }
     let template = load_template(&state, name).await?;
+    // `?format=` as POST /render takes it: said so, not "variable format
+    // is not declared" (a template may declare one, which it then sets).
+    if row.contains_key("format") && template.variable("format").is_none() {
+        return Err(ServeError::BadParameter {
+            field: "format".into(),
+            message: "a /t/ URL's extension names its format (/t/card.jpg); ?format is read by POST /render and POST /templates/{name}".into(),
+        });
+    }
     template.check_names(row.keys().map(String::as_str))?;
     let scene = template.bind(&row)?;
     let head = method == Method::HEAD;

@@ -287,7 +287,7 @@ impl Metrics {
             (
                 "impasto_connections_open",
                 "gauge",
-                "Client connections open (each may hold up to --max-header-bytes while its headers arrive).",
+                "Client connections open (each may hold about 3 x --max-header-bytes while its headers arrive).",
                 connections.0.to_string(),
             ),
             (

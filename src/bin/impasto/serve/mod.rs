@@ -66,7 +66,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES", value_parser = crate::limit_args::at_least_one::<usize>)]
     max_body: usize,
     /// Connections open at once; one past it is answered 503 and closed
-    /// (`too_many_connections`). Each may hold up to --max-header-bytes
+    /// (`too_many_connections`). Each may hold about 3 x --max-header-bytes
     /// while its headers arrive, outside --memory-budget.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
