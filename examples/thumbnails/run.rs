@@ -74,17 +74,6 @@ pub fn run_cli(
         );
         return EXIT_USAGE;
     }
-    // An output folder inside the input folder is not walked: photos
-    // already in it would be taken for thumbnails and replaced.
-    if let Some((held, how)) = crate::walk::images_in_output(&args.input_dir, &args.output_dir) {
-        let _ = writeln!(
-            err,
-            "thumbnails: the output folder {} {how} and already holds images ({}): a thumbnail of the same name would replace one; empty it, or give an output folder apart from the input",
-            impasto::scene::shown_path(&args.output_dir),
-            impasto::scene::shown_path(&held)
-        );
-        return EXIT_USAGE;
-    }
     let status = convert(&args, err, terminal, &made);
     made.remove_empty();
     status
@@ -198,6 +187,35 @@ fn work(
     }
 }
 
+/// Refuses to write over an image at `output` that is not this run's
+/// thumbnail of its input (`size`), when the output folder and the input
+/// folder nest: an output folder inside the input is not walked, and one
+/// holding the input holds other files beside it, so a photo there would
+/// have been replaced by a namesake's thumbnail. A thumbnail an earlier run
+/// made, of the same size, is replaced: runs can be repeated.
+fn refuse_to_replace(args: &Args, output: &Path, size: (u32, u32)) -> Result<(), String> {
+    let Some(how) = crate::walk::nesting(&args.input_dir, &args.output_dir) else {
+        return Ok(());
+    };
+    if !output.exists() {
+        return Ok(());
+    }
+    let found = impasto::codec::probe_file(output, u64::MAX).ok();
+    if found == Some(size) {
+        return Ok(());
+    }
+    let what = match found {
+        Some((w, h)) => format!("an image of {w}x{h}"),
+        None => "a file that is no image impasto reads".into(),
+    };
+    Err(format!(
+        "its thumbnail {} would replace {what}, not a {}x{} thumbnail of it (the output folder {how}): remove that file, or give an output folder apart from the input",
+        impasto::scene::shown_path(output),
+        size.0,
+        size.1
+    ))
+}
+
 /// Renders the thumbnail of `input` to `output`; its size.
 fn thumbnail(
     args: &Args,
@@ -215,6 +233,7 @@ fn thumbnail(
     let (w, h) = impasto::codec::probe_file(input, renderer.limits().max_image_pixels)
         .map_err(|e| e.to_string())?;
     let (tw, th) = thumbnail_size(args, w, h);
+    refuse_to_replace(args, output, (tw, th))?;
     let fit = match args.fit {
         // The canvas has the image's shape, to the rounding of a pixel.
         FitArg::Contain => Fit::Fill,

@@ -114,56 +114,21 @@ pub fn walk(input: &Path, output: &Path, ext: &str, out: &SyncSender<Found>) {
     }
 }
 
-/// Where `output` and `input` nest (as the file system resolves them),
-/// the first image file found in the output folder that a thumbnail could
-/// replace, with how they nest ("lies inside the input folder"): a regular
-/// file with an image's extension, links not followed. An output folder
-/// inside the input is not walked, so its files are not known as inputs;
-/// an output folder holding the input holds, beside it, files that are
-/// neither inputs nor this run's thumbnails. Neither is written into while
-/// it holds images.
-pub fn images_in_output(input: &Path, output: &Path) -> Option<(PathBuf, &'static str)> {
-    let (Ok(inputs), Ok(outputs)) = (std::fs::canonicalize(input), std::fs::canonicalize(output))
-    else {
-        return None;
-    };
-    let how = if outputs == inputs {
-        return None;
+/// How `output` and `input` nest, as the file system resolves them ("lies
+/// inside the input folder", "holds the input folder"); `None` when they
+/// do not (or are one folder, which is refused before).
+pub fn nesting(input: &Path, output: &Path) -> Option<&'static str> {
+    let inputs = std::fs::canonicalize(input).ok()?;
+    let outputs = std::fs::canonicalize(output).ok()?;
+    if outputs == inputs {
+        None
     } else if outputs.starts_with(&inputs) {
-        "lies inside the input folder"
+        Some("lies inside the input folder")
     } else if inputs.starts_with(&outputs) {
-        "holds the input folder"
+        Some("holds the input folder")
     } else {
-        return None;
-    };
-    let mut folders = vec![output.to_path_buf()];
-    while let Some(dir) = folders.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.filter_map(Result::ok) {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let path = entry.path();
-            if kind.is_dir() {
-                // The input's own files are inputs, which are guarded.
-                if std::fs::canonicalize(&path).ok().as_ref() != Some(&inputs) {
-                    folders.push(path);
-                }
-            } else if kind.is_file() && is_image_name(&path) {
-                return Some((path, how));
-            }
-        }
+        None
     }
-    None
-}
-
-/// Whether `path` has the extension of a file the walk renders.
-fn is_image_name(path: &Path) -> bool {
-    path.extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
 }
 
 /// The input and output folders, resolved (`None`: not there).
