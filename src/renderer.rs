@@ -540,7 +540,10 @@ impl Renderer {
     /// kept in the decoded-asset cache) to know it, nothing is painted. The
     /// larger of the painting's peak and the decodes' (should the render
     /// decode its files again). A service can reserve this much before
-    /// rendering.
+    /// rendering. A render over [`Limits::max_render_bytes`] is refused as
+    /// rendering it would be ([`Error::OverMemoryLimit`], naming its
+    /// largest parts), so that a service whose limit is its budget can
+    /// say what is large.
     pub fn estimate_render_bytes(&self, scene: &Scene, assets: &Assets) -> Result<u64, Error> {
         self.estimate_render_bytes_with(scene, assets, None, &RenderOptions::default())
     }
@@ -566,6 +569,9 @@ impl Renderer {
             let plan = Plan::new(scene, &resolved);
             let estimate =
                 crate::plan::memory::estimate(&plan, rayon::current_num_threads(), encoding);
+            if estimate.total > self.limits.max_render_bytes {
+                return Err(self.over_limit(&estimate));
+            }
             let fill = self.placed_for(&plan, false).map_or(0, |p| p.fill_bytes());
             // As `check_memory`: the cache is filled only within the limit.
             let with_fill = estimate.total.saturating_add(fill);

@@ -352,3 +352,31 @@ fn of_several_broken_images_the_first_layers_is_the_error_whichever_decode_fails
         assert!(err.starts_with("layer 0 (image)"), "{err}");
     }
 }
+
+#[test]
+fn an_estimate_over_the_memory_limit_is_refused_naming_its_largest_parts() {
+    // A service whose limit is its budget says what is large (it said only
+    // the total).
+    let limits = impasto::Limits {
+        max_render_bytes: 1_000_000,
+        ..impasto::Limits::default()
+    };
+    let r = impasto::Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_limits(limits);
+    let scene =
+        Scene::from_value(&json!({"width": 2000, "height": 2000, "background": "#fff"})).unwrap();
+    let e = r
+        .estimate_render_bytes(&scene, &impasto::Assets::new())
+        .unwrap_err();
+    assert!(matches!(e, impasto::Error::OverMemoryLimit { .. }), "{e}");
+    let said = e.to_string();
+    assert!(
+        said.contains("(max_render_bytes); largest parts: "),
+        "{said}"
+    );
+    let small = Scene::from_value(&json!({"width": 20, "height": 20})).unwrap();
+    assert!(r
+        .estimate_render_bytes(&small, &impasto::Assets::new())
+        .is_ok());
+}

@@ -269,16 +269,19 @@ fn a_render_over_the_memory_budget_is_413() {
     let scene = r##"{ "width": 2000, "height": 2000, "background": "#fff" }"##;
     let images =
         r##"{ "width": 16, "height": 16, "layers": [{ "type": "image", "src": "big.png" }]}"##;
-    for scene in [scene, images] {
+    // Each says what is large: the canvas's largest parts, or the layer
+    // and its image; and names the server's limit.
+    for (scene, said, location) in [
+        (scene, "largest parts: ", "canvas"),
+        (images, "\"big.png\"", "layer"),
+    ] {
         let answer = post(&server.url("/render"), scene, &[]);
         assert_eq!(answer.0, 413);
         let body: serde_json::Value = serde_json::from_slice(&answer.2).expect("JSON body");
-        assert!(
-            body["error"]
-                .as_str()
-                .is_some_and(|e| e.contains("memory budget")),
-            "{body}"
-        );
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.contains("(--memory-budget)"), "{body}");
+        assert!(error.contains(said), "{body}");
+        assert_eq!(body["location"], location, "{body}");
     }
     assert_eq!(
         server.metric("impasto_rejections_total{reason=\"over_memory_budget\"}"),

@@ -102,8 +102,15 @@ impl Renderer {
             }
             return Ok(());
         }
+        Err(self.over_limit(&estimate))
+    }
+
+    /// The error of a render whose `estimate` is over
+    /// [`crate::Limits::max_render_bytes`], naming its largest parts.
+    pub(super) fn over_limit(&self, estimate: &crate::plan::memory::MemoryEstimate) -> Error {
+        let max = self.limits.max_render_bytes;
         let (need, limit) = crate::plan::memory::over(estimate.total, max);
-        Err(Error::over_memory(
+        Error::over_memory(
             Location::Canvas,
             None,
             format!(
@@ -112,6 +119,6 @@ impl Renderer {
             ),
             estimate.total,
             max,
-        ))
+        )
     }
 }

@@ -467,12 +467,24 @@ async fn render_admitted(
     .await
     .map_err(|e| ServeError::Internal(format!("estimate task: {e}")))?
     .map_err(|e| match e {
-        // Found over the budget while its images were read (the
-        // renderer's limit is the budget): it could never run.
-        impasto::Error::OverMemoryLimit { needed, limit, .. } => ServeError::OverMemoryBudget {
+        // Over the budget (the renderer's limit is the budget), found as
+        // its images were read or from the whole estimate: it could never
+        // run. The library's error says where, or what is largest; the
+        // limit it names is this server's --memory-budget.
+        impasto::Error::OverMemoryLimit {
+            mut error,
             needed,
-            budget: limit,
-        },
+            limit,
+        } => {
+            error.message = error
+                .message
+                .replace("(max_render_bytes)", "(--memory-budget)");
+            ServeError::Render(impasto::Error::OverMemoryLimit {
+                error,
+                needed,
+                limit,
+            })
+        }
         e => e.into(),
     })?;
     if !paint {
