@@ -501,34 +501,21 @@ fn run_command(command: Command) -> Result<(), Error> {
                     return oneoff::render_to_stdout(&renderer, &scene, chosen, &options);
                 }
                 oneoff::refuse_inputs(&renderer, &scene, &scene_file, &output)?;
-                match chosen {
-                    oneoff::Output::Animation(format) => {
-                        let warnings = renderer.render_animation_to_file_report(
-                            &scene,
-                            &Assets::new(),
-                            &output,
-                            format,
-                            &options,
-                        )?;
-                        oneoff::print_warnings(&warnings);
-                        Ok(())
-                    }
+                let assets = Assets::new();
+                let warnings = match chosen {
+                    oneoff::Output::Animation(format) => renderer.render_animation_to_file_report(
+                        &scene, &assets, &output, format, &options,
+                    )?,
                     oneoff::Output::StillGif => {
-                        let still = renderer.render_with(&scene, &Assets::new(), &options)?;
-                        RenderedAnimation::still(still).save(&output, AnimationFormat::Gif)
+                        let still = renderer.render_with(&scene, &assets, &options)?;
+                        RenderedAnimation::still(still).save(&output, AnimationFormat::Gif)?;
+                        Vec::new()
                     }
-                    oneoff::Output::Still(format) => {
-                        let warnings = renderer.render_to_file_report(
-                            &scene,
-                            &Assets::new(),
-                            &output,
-                            format,
-                            &options,
-                        )?;
-                        oneoff::print_warnings(&warnings);
-                        Ok(())
-                    }
-                }
+                    oneoff::Output::Still(format) => renderer
+                        .render_to_file_report(&scene, &assets, &output, format, &options)?,
+                };
+                oneoff::print_warnings(&warnings);
+                Ok(())
             };
             render().map_err(|e| template.attribute(e))
         }
