@@ -140,7 +140,7 @@ pub enum Error {
     /// Encoding the image failed.
     #[error("encoding {format}: {message}")]
     Encode {
-        /// `png`, `jpeg` or `webp`.
+        /// `png`, `jpeg`, `webp`, `gif` or `avif`.
         format: &'static str,
         /// The encoder's message.
         message: String,

@@ -549,8 +549,10 @@ impl Renderer {
     }
 
     /// [`Renderer::estimate_render_bytes`] of a render to be encoded as
-    /// `encoding` (its encoder's memory counted: AVIF's is about 40 bytes
-    /// a pixel), under a deadline and a cancel token: checked before each
+    /// `encoding` (its encoder's memory counted: AVIF's is 128 to 512
+    /// bytes a pixel with the quality, and 64 MiB, so that under the
+    /// default 1 GiB limit an AVIF above about 8 megapixels is refused),
+    /// under a deadline and a cancel token: checked before each
     /// image file is decoded, so an estimate whose request is gone stops
     /// decoding ([`Error::Cancelled`], [`Error::DeadlineExceeded`]).
     pub fn estimate_render_bytes_with(
@@ -654,7 +656,10 @@ impl Renderer {
     /// Renders a scene and writes it to `path` in the format its extension
     /// names (`.png`, `.jpg`/`.jpeg` and lossy `.webp` at `quality`; see
     /// [`codec::OutputFormat::from_path`]). The file appears whole or not at
-    /// all: a failed render leaves no file behind.
+    /// all: a failed render leaves no file behind. It is a still image,
+    /// whatever the scene's [`Scene::animate`] says (a `.gif` holds the
+    /// first frames): [`Renderer::render_animation_to_file`] writes the
+    /// animation.
     pub fn render_to_file(
         &self,
         scene: &Scene,

@@ -104,7 +104,8 @@ pub enum Loop {
     /// Forever (GIF's NETSCAPE loop count 0, APNG `num_plays` 0, WebP loop
     /// count 0).
     Forever,
-    /// This many times in all, at least 1. A GIF without a NETSCAPE block
+    /// This many times in all, at least 1 (`Times(0)` is written as
+    /// `Times(1)`: an animation plays once at least). A GIF without a NETSCAPE block
     /// plays once; a NETSCAPE loop count `n > 0` means `n` repeats after
     /// the first play (as Chrome and Firefox play it), so `Times(n + 1)`.
     /// APNG's `num_plays` and WebP's loop count are the plays themselves.

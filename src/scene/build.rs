@@ -61,14 +61,18 @@ impl Scene {
         self
     }
 
-    /// Adds a layer on top of the others. An unsized side of the layer (0,
-    /// as the layer constructors leave it) becomes the canvas side.
+    /// Adds a layer on top of the others. A side of the layer never sized
+    /// (as the layer constructors leave it) becomes the canvas side; one
+    /// sized 0 with [`Layer::size`] stays 0 (and the scene is refused).
     #[must_use]
     pub fn layer(mut self, mut layer: Layer) -> Scene {
-        if layer.width == 0.0 {
+        // A size never given is +0; one given as 0 is -0 ([`Layer::size`]),
+        // kept, and refused when the scene is checked.
+        let unset = |n: f64| n == 0.0 && n.is_sign_positive();
+        if unset(layer.width) {
             layer.width = f64::from(self.width);
         }
-        if layer.height == 0.0 {
+        if unset(layer.height) {
             layer.height = f64::from(self.height);
         }
         self.layers.push(layer);
@@ -150,10 +154,16 @@ impl Layer {
     }
 
     /// Sets the box's [`width`](Layer::width) and [`height`](Layer::height).
+    /// A size of 0 (a bar at 0% of a chart) is kept, and refused when the
+    /// scene is checked, as the scene format refuses it; it is not a size
+    /// left unset, which [`Scene::layer`] fills with the canvas's (a bar
+    /// at 0% was drawn across the whole canvas).
     #[must_use]
     pub fn size(mut self, width: impl Into<f64>, height: impl Into<f64>) -> Layer {
-        self.width = width.into();
-        self.height = height.into();
+        // Marked -0 (equal to 0 everywhere else; written 0).
+        let given = |n: f64| if n == 0.0 { -0.0 } else { n };
+        self.width = given(width.into());
+        self.height = given(height.into());
         self
     }
 
@@ -541,11 +551,23 @@ mod tests {
     fn scene_layer_gives_only_unsized_sides_the_canvas_side() {
         let s = Scene::new(300, 200)
             .layer(Layer::rect(Color::WHITE).at(10, 20))
-            .layer(Layer::rect(Color::WHITE).size(40, 0))
             .layers([Layer::rect(Color::WHITE).size(5.5, 6)]);
         let sizes: Vec<_> = s.layers.iter().map(|l| (l.width, l.height)).collect();
-        assert_eq!(sizes, [(300.0, 200.0), (40.0, 200.0), (5.5, 6.0)]);
+        assert_eq!(sizes, [(300.0, 200.0), (5.5, 6.0)]);
         assert_eq!((s.layers[0].x, s.layers[0].y), (10.0, 20.0));
+        // Sized 0 (a bar at 0%, computed): kept, and refused as the format
+        // refuses it; it was the canvas's whole width.
+        let zero = Scene::new(300, 200).layer(Layer::rect(Color::WHITE).size(0.0 * 100.0, 10));
+        assert_eq!(zero.layers[0].width, 0.0);
+        let e = zero.validate().unwrap_err().to_string();
+        assert!(e.contains("field \"width\": 0 is out of range"), "{e}");
+        // A NaN is said to be one, not "null".
+        let nan = Scene::new(300, 200).layer(Layer::rect(Color::WHITE).at(f64::NAN, 0));
+        let e = nan.validate().unwrap_err().to_string();
+        assert!(
+            e.ends_with("got null (a NaN or an infinity, given in code)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -49,7 +49,16 @@ impl Scene {
     pub fn validate(&self) -> Result<(), Error> {
         let value = serde_json::to_value(self)
             .map_err(|e| Error::scene(Location::Document, None, e.to_string()))?;
-        Scene::from_value(&value)?;
+        Scene::from_value(&value).map_err(|e| match e {
+            // JSON has no NaN nor infinity: serde writes them as null.
+            Error::Scene(mut error) if error.message.ends_with("got null") => {
+                error
+                    .message
+                    .push_str(" (a NaN or an infinity, given in code)");
+                Error::Scene(error)
+            }
+            e => e,
+        })?;
         Ok(())
     }
 }
