@@ -237,7 +237,7 @@ fn validate_gives_the_parsers_located_error_for_bad_values_built_in_code() {
     let e = nan.validate().unwrap_err().to_string();
     assert_eq!(
         e,
-        r#"layer 0 (rect): field "rotate": expected a number, got null"#
+        r#"layer 0 (rect): field "rotate": expected a number, got null (a NaN or an infinity, given in code)"#
     );
 
     let one_stop = Scene::new(10, 10).layer(Layer::linear_gradient([(0.0, Color::BLACK)]));
