@@ -478,6 +478,8 @@ fn collect(
     let mut failed = None;
     // A row that found the disk full stopped the batch.
     let mut disk_full = false;
+    // A row not run in row order: the manifest's lines end before it.
+    let mut ended = false;
     for o in results {
         disk_full |= o.failure.as_ref().is_some_and(|f| f.disk_full);
         match o.status {
@@ -503,7 +505,14 @@ fn collect(
         // the two said one row fewer than the manifest held.
         progress.update(&counts);
         for ready in reorder.push(o) {
-            if let (Some(m), true) = (manifest.as_mut(), ready.status != Status::NotRun) {
+            // The manifest holds rows 1, 2, 3... up to the first row not
+            // run: a row cut off by a signal (or not started after a stop)
+            // ends it, though a row after it may have finished first (the
+            // manifest then skipped a row).
+            if ready.status == Status::NotRun {
+                ended = true;
+            }
+            if let (Some(m), false) = (manifest.as_mut(), ended) {
                 if let Err(e) = m.write(&ready) {
                     manifest = None;
                     failed = Some(e);
