@@ -115,13 +115,15 @@ fn run(args: &Args, renderer: &Renderer, reporter: &Reporter, made: &Made) {
     // Room for two files per worker: the walk stays just ahead of the work.
     let (tx, rx) = sync_channel::<Found>(workers * 2);
     let rx = Mutex::new(rx);
+    // How the folders nest, found once (the output folder is made by now).
+    let nesting = crate::walk::nesting(&args.input_dir, &args.output_dir);
     std::thread::scope(|s| {
         if reporter.has_bar() {
             s.spawn(|| count(args, ext, reporter));
         }
         s.spawn(move || walk(&args.input_dir, &args.output_dir, ext, &tx));
         for _ in 0..workers {
-            s.spawn(|| work(args, renderer, reporter, &rx, made));
+            s.spawn(|| work(args, renderer, reporter, &rx, made, nesting));
         }
     });
 }
@@ -149,6 +151,7 @@ fn work(
     reporter: &Reporter,
     rx: &Mutex<Receiver<Found>>,
     made: &Made,
+    nesting: Option<&'static str>,
 ) {
     loop {
         let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
@@ -174,7 +177,7 @@ fn work(
                         reporter.failed(file, &why);
                         continue;
                     }
-                    match thumbnail(args, renderer, file, &output, made) {
+                    match thumbnail(args, renderer, file, &output, made, nesting) {
                         Ok(size) => {
                             reporter.written(file, &output, size);
                             made_from = Some(file.clone());
@@ -192,9 +195,10 @@ fn work(
 /// folder nest: an output folder inside the input is not walked, and one
 /// holding the input holds other files beside it, so a photo there would
 /// have been replaced by a namesake's thumbnail. A thumbnail an earlier run
-/// made, of the same size, is replaced: runs can be repeated.
-fn refuse_to_replace(args: &Args, output: &Path, size: (u32, u32)) -> Result<(), String> {
-    let Some(how) = crate::walk::nesting(&args.input_dir, &args.output_dir) else {
+/// made, of the same size, is replaced: runs can be repeated. `nesting`:
+/// how the folders nest ([`crate::walk::nesting`]).
+fn refuse_to_replace(nesting: Option<&str>, output: &Path, size: (u32, u32)) -> Result<(), String> {
+    let Some(how) = nesting else {
         return Ok(());
     };
     if !output.exists() {
@@ -223,6 +227,7 @@ fn thumbnail(
     input: &Path,
     output: &Path,
     made: &Made,
+    nesting: Option<&str>,
 ) -> Result<(u32, u32), String> {
     let src = input
         .strip_prefix(&args.input_dir)
@@ -233,7 +238,7 @@ fn thumbnail(
     let (w, h) = impasto::codec::probe_file(input, renderer.limits().max_image_pixels)
         .map_err(|e| e.to_string())?;
     let (tw, th) = thumbnail_size(args, w, h);
-    refuse_to_replace(args, output, (tw, th))?;
+    refuse_to_replace(nesting, output, (tw, th))?;
     let fit = match args.fit {
         // The canvas has the image's shape, to the rounding of a pixel.
         FitArg::Contain => Fit::Fill,

@@ -213,12 +213,17 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a st
     let mut found = params.iter().filter(|(k, _)| k == name);
     let first = found.next().map(|(_, v)| v.as_str());
     if found.next().is_some() {
-        return Err(ServeError::BadParameter {
-            field: name.to_string(),
-            message: format!("the query gives {} twice", quoted(name)),
-        });
+        return Err(given_twice(name));
     }
     Ok(first)
+}
+
+/// The refusal of a query parameter given more than once.
+fn given_twice(name: &str) -> ServeError {
+    ServeError::BadParameter {
+        field: name.to_string(),
+        message: format!("the query gives {} twice", quoted(name)),
+    }
 }
 
 /// Refuses a query parameter `POST /render` and `POST /templates/{name}`
@@ -443,10 +448,7 @@ pub async fn get_template(
         .filter(|(k, _)| k != "quality" && k != SIG_PARAM && k != EXPIRES_PARAM)
     {
         if row.contains_key(&k) {
-            return Err(ServeError::BadParameter {
-                message: format!("the query gives {} twice", quoted(&k)),
-                field: k,
-            });
+            return Err(given_twice(&k));
         }
         row.insert(k, v);
     }
