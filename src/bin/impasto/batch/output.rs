@@ -37,8 +37,9 @@ pub struct Pattern {
 }
 
 /// A file no row may write, by its path made absolute and without `.`
-/// ([`absolute`]) and as the file system resolves it ([`resolved`]): a
-/// row's path through a link to it compares equal too.
+/// ([`absolute`]) and as the file system resolves it
+/// ([`impasto::codec::output_target`]): a row's path through a link to it
+/// compares equal too.
 #[derive(Debug)]
 struct Kept {
     absolute: PathBuf,
@@ -133,7 +134,7 @@ impl Pattern {
     pub fn keep(&mut self, path: &Path, what: &'static str) {
         self.kept.push(Kept {
             absolute: absolute(path),
-            resolved: resolved(path),
+            resolved: impasto::codec::output_target(path),
             what,
         });
     }
@@ -277,7 +278,7 @@ impl Pattern {
             ));
         }
         if !self.kept.is_empty() {
-            let (lexical, real) = (absolute(&path), resolved(&path));
+            let (lexical, real) = (absolute(&path), impasto::codec::output_target(&path));
             let kept = self.kept.iter();
             if let Some(k) = kept
                 .into_iter()
@@ -342,36 +343,6 @@ fn through_link(base: &Path, path: &Path) -> Option<PathBuf> {
     let deepest = path.ancestors().skip(1).map(dir).find(|a| a.exists())?;
     let real = deepest.canonicalize().ok()?;
     (!real.starts_with(&real_base)).then_some(deepest)
-}
-
-/// `path` as the file system resolves it: [`absolute`], then the links it
-/// is (a dangling one too, a few deep) followed, then its deepest folder
-/// that exists resolved with its links, the rest appended. Two paths to
-/// one file through links compare equal, also before the file exists.
-pub fn resolved(path: &Path) -> PathBuf {
-    let mut path = absolute(path);
-    for _ in 0..16 {
-        let Ok(target) = std::fs::read_link(&path) else {
-            break;
-        };
-        let from = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        path = absolute(&from.join(target));
-    }
-    let mut rest = Vec::new();
-    let mut at = path.as_path();
-    loop {
-        if let Ok(mut real) = at.canonicalize() {
-            real.extend(rest.iter().rev());
-            return real;
-        }
-        match (at.parent(), at.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                at = parent;
-            }
-            _ => return path,
-        }
-    }
 }
 
 /// `path` made absolute (against the working directory) with `.` and
