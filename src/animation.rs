@@ -19,11 +19,11 @@ use std::sync::Arc;
 
 use image::RgbaImage;
 
-use crate::asset_files::resolve_asset;
+use crate::asset_files::{resolve_input, Input};
 use crate::cancel::Stop;
 use crate::codec::{self, AnimationFormat, Delay, Loop};
+use crate::data_url;
 use crate::error::{Error, Location};
-use crate::scene::quoted;
 use crate::scene::{LayerKind, Scene};
 use crate::{Assets, RenderOptions, Renderer, Warning};
 
@@ -417,12 +417,14 @@ impl Renderer {
                 };
                 Error::scene(loc, Some(field), m)
             };
-            let path = resolve_asset(&root, &il.src).map_err(|m| fail("src", m))?;
+            let input = resolve_input(&root, &il.src, limits.max_image_file_bytes)
+                .map_err(|m| fail("src", m))?;
             if let Some(frame) = il.frame {
                 // Pinned to a frame: decoded once, the same on every frame.
-                let image = crate::asset_files::decode_frame(&path, frame, &limits, halt).map_err(
-                    |(field, m)| stopped(fail(field, format!("{}: {m}", quoted(&il.src)))),
-                )?;
+                let image = crate::asset_files::decode_frame(&input, frame, &limits, halt)
+                    .map_err(|(field, m)| {
+                        stopped(fail(field, format!("{}: {m}", data_url::shown(&il.src))))
+                    })?;
                 let key = format!("\u{1}frame/{index}");
                 warnings.extend(image.notes.warnings(index, &il.src));
                 assets.insert(key.clone(), image.image);
@@ -430,14 +432,18 @@ impl Renderer {
                 il.frame = None;
                 continue;
             }
-            if let Some(&s) = by_path.get(&path) {
+            if let Some(&s) = by_path.get(input.key()) {
                 sources[s].layers.push(index);
                 continue;
             }
-            let bytes = read_limited(&path, limits.max_image_file_bytes)
-                .map_err(|m| fail("src", format!("{}: {m}", quoted(&il.src))))?;
+            let bytes: std::borrow::Cow<'_, [u8]> = match &input {
+                Input::File(path) => read_limited(path, limits.max_image_file_bytes)
+                    .map_err(|m| fail("src", format!("{}: {m}", data_url::shown(&il.src))))?
+                    .into(),
+                Input::Data(data) => (&data.bytes[..]).into(),
+            };
             let info = codec::probe_animation(&bytes, &limits)
-                .map_err(|e| fail("src", format!("{}: {}", quoted(&il.src), e.0)))?;
+                .map_err(|e| fail("src", format!("{}: {}", data_url::shown(&il.src), e.0)))?;
             if !info.is_animated() {
                 // A GIF cut short with one whole frame left is a still
                 // now: the frames it lost are said (a still render, which
@@ -446,7 +452,10 @@ impl Renderer {
                 if bytes.starts_with(b"GIF8") && !bytes.ends_with(b";") {
                     let anim = codec::decode_animation_halting(&bytes, &limits, None, halt)
                         .map_err(|e| {
-                            stopped(fail("src", format!("{}: {}", quoted(&il.src), e.0)))
+                            stopped(fail(
+                                "src",
+                                format!("{}: {}", data_url::shown(&il.src), e.0),
+                            ))
                         })?;
                     warnings.extend(anim.notes.warnings(index, &il.src));
                 }
@@ -467,7 +476,7 @@ impl Renderer {
             if needed > limits.max_render_bytes {
                 let message = format!(
                     "{}: its {} frames of {}x{}, decoded, and as many frames of the canvas would need about {} of memory, over the limit of {} (max_render_bytes)",
-                    quoted(&il.src),
+                    data_url::shown(&il.src),
                     info.frames,
                     info.size.0,
                     info.size.1,
@@ -487,10 +496,15 @@ impl Renderer {
                     limit,
                 ));
             }
-            let anim = codec::decode_animation_halting(&bytes, &limits, None, halt)
-                .map_err(|e| stopped(fail("src", format!("{}: {}", quoted(&il.src), e.0))))?;
+            let anim =
+                codec::decode_animation_halting(&bytes, &limits, None, halt).map_err(|e| {
+                    stopped(fail(
+                        "src",
+                        format!("{}: {}", data_url::shown(&il.src), e.0),
+                    ))
+                })?;
             warnings.extend(anim.notes.warnings(index, &il.src));
-            by_path.insert(path, sources.len());
+            by_path.insert(input.key().to_path_buf(), sources.len());
             sources.push(Source {
                 anim,
                 layers: vec![index],

@@ -53,7 +53,7 @@ pub(crate) struct Miss {
 
 /// What identifies a file's content without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Identity {
+pub(crate) struct Identity {
     len: u64,
     modified: Option<SystemTime>,
 }
@@ -71,10 +71,19 @@ impl Identity {
         }
     }
 
-    fn of(meta: &std::fs::Metadata) -> Identity {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Identity {
         Identity {
             len: meta.len(),
             modified: meta.modified().ok(),
+        }
+    }
+
+    /// The identity of bytes held in memory (a `data:` URL's), whose key
+    /// already names their content (`crate::data_url`): they never change.
+    pub(crate) fn of_bytes(len: u64) -> Identity {
+        Identity {
+            len,
+            modified: None,
         }
     }
 }
@@ -176,8 +185,8 @@ impl AssetCache {
         choose: impl Fn((u32, u32)) -> Pick,
         decode: impl FnOnce(&dyn Fn((u32, u32)) -> Pick) -> Result<Decoded, E>,
     ) -> Result<SourceImage, E> {
-        let meta = std::fs::metadata(path).ok();
-        match self.lookup(path, meta.as_ref(), &choose) {
+        let identity = std::fs::metadata(path).ok().map(|m| Identity::of(&m));
+        match self.lookup(path, identity, &choose) {
             Looked::Hit(found) => Ok(found),
             Looked::Miss(miss) => self.fill(path, miss, choose, decode),
         }
@@ -186,16 +195,15 @@ impl AssetCache {
     /// The lookup half of [`AssetCache::get_or_decode`] (counted as a hit
     /// or a miss): the image, or what [`AssetCache::fill`] needs to decode
     /// it. A caller with several files looks them all up on its own thread
-    /// and decodes only the misses in parallel. `meta` is the file's
-    /// metadata as the caller read it (`None`: it could not be read), which
-    /// identifies the file's content.
+    /// and decodes only the misses in parallel. `identity` is the file's,
+    /// from its metadata as the caller read it (`None`: it could not be
+    /// read, and nothing is kept), or bytes' in memory.
     pub fn lookup(
         &self,
         path: &Path,
-        meta: Option<&std::fs::Metadata>,
+        identity: Option<Identity>,
         choose: impl Fn((u32, u32)) -> Pick,
     ) -> Looked {
-        let identity = meta.map(Identity::of);
         // The factor and rows of the entry held for the file, if any.
         let mut held: Option<(u32, (u32, u32))> = None;
         {
@@ -329,6 +337,7 @@ impl AssetCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::asset_files::Input;
 
     fn file(dir: &Path, name: &str, side: u32) -> PathBuf {
         let path = dir.join(name);
@@ -339,7 +348,12 @@ mod tests {
     }
 
     fn decode(path: &Path) -> Result<Decoded, String> {
-        crate::shrink::decode_file(path, (1 << 24, u64::MAX), |_| Pick::whole(8)).map_err(|e| e.0)
+        crate::shrink::decode_input(
+            &Input::File(path.to_path_buf()),
+            (1 << 24, u64::MAX),
+            |_| Pick::whole(8),
+        )
+        .map_err(|e| e.0)
     }
 
     fn full(_: (u32, u32)) -> Pick {
@@ -399,8 +413,12 @@ mod tests {
                     &path,
                     |_| pick,
                     |choose| {
-                        crate::shrink::decode_file(&path, (1 << 24, u64::MAX), choose)
-                            .map_err(|e| e.0)
+                        crate::shrink::decode_input(
+                            &Input::File(path.clone()),
+                            (1 << 24, u64::MAX),
+                            choose,
+                        )
+                        .map_err(|e| e.0)
                     },
                 )
                 .unwrap()

@@ -1,12 +1,16 @@
-//! Image files under the asset root: a scene's `src` resolved to a file
-//! inside the root (never outside it, lexically or through a symbolic
-//! link), and one frame of an animated file decoded. Used by
-//! [`crate::assets`] for a render and by [`crate::animation`] for a
-//! timeline.
+//! Image inputs: a scene's `src` resolved to a file inside the asset root
+//! (never outside it, lexically or through a symbolic link) or read as a
+//! `data:` URL ([`crate::data_url`]), and one frame of an animated input
+//! decoded. Used by [`crate::assets`] for a render and by
+//! [`crate::animation`] for a timeline.
 
+use std::borrow::Cow;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
+use crate::asset_cache::Identity;
 use crate::codec;
+use crate::data_url::{self, DataImage};
 use crate::error::Error;
 use crate::renderer::Limits;
 use crate::scene::{LayerKind, Scene};
@@ -29,23 +33,114 @@ fn url_scheme(src: &str) -> Option<&str> {
 }
 
 /// Why a `src` that is a URL, and no file, is not read: image paths are
-/// files under the asset root. A `data:` URL (many kilobytes) is shown by
-/// its start only.
+/// files under the asset root, and a `data:` URL holds its data after a
+/// `,`. A `data:` URL (many kilobytes) is shown by its start only.
 fn not_a_file_url(src: &str, scheme: &str) -> String {
-    let start: String = src.chars().take(40).collect();
-    let shown = match start.len() < src.len() {
-        true => format!("{}... ({} bytes)", crate::scene::quoted(&start), src.len()),
-        false => crate::scene::quoted(src).to_string(),
-    };
+    let shown = data_url::shown(src);
     match scheme.to_ascii_lowercase().as_str() {
         "data" => format!(
-            "{shown} is a data: URL, which is not read: put the image in a file under the asset folder (in code, Assets::insert registers pixels by name)"
+            "{shown} is no file under the asset folder, and no data: URL: a data: URL has a ',' before its data (data:image/png;base64,DATA)"
         ),
         "http" | "https" => format!(
-            "{shown} is a URL: image paths are files under the asset folder (`impasto serve --allow-host HOST` fetches http(s) images)"
+            "{shown} is a URL: image paths are files under the asset folder or data: URLs (`impasto serve --allow-host HOST` fetches http(s) images)"
         ),
-        _ => format!("{shown} is a {scheme}: URL: image paths are files under the asset folder"),
+        _ => format!("{shown} is a {scheme}: URL: image paths are files under the asset folder or data: URLs"),
     }
+}
+
+/// An image layer's input: a file under the asset root, or the bytes of a
+/// `data:` URL.
+#[derive(Debug, Clone)]
+pub(crate) enum Input {
+    /// The file's canonical path.
+    File(PathBuf),
+    Data(Arc<DataImage>),
+}
+
+impl Input {
+    /// What names the input's content among a scene's inputs and in the
+    /// caches: the file's canonical path, or the data's digest
+    /// (`data:sha256,...`).
+    pub(crate) fn key(&self) -> &Path {
+        match self {
+            Input::File(path) => path,
+            Input::Data(data) => &data.key,
+        }
+    }
+
+    /// The input's length in bytes (0 when a file's cannot be read), and
+    /// its identity for the decoded-image cache (`None`: a file whose
+    /// metadata cannot be read, which is then not kept).
+    pub(crate) fn identity(&self) -> (u64, Option<Identity>) {
+        match self {
+            Input::File(path) => match std::fs::metadata(path) {
+                Ok(meta) => (meta.len(), Some(Identity::of(&meta))),
+                Err(_) => (0, None),
+            },
+            Input::Data(data) => {
+                let len = data.bytes.len() as u64;
+                (len, Some(Identity::of_bytes(len)))
+            }
+        }
+    }
+
+    /// The input's bytes (a file's read whole, at most `max_bytes`), after
+    /// its format is known from the first of them.
+    pub(crate) fn read(
+        &self,
+        max_bytes: u64,
+    ) -> Result<(image::ImageFormat, Cow<'_, [u8]>), codec::DecodeError> {
+        match self {
+            Input::File(path) => {
+                codec::read_image_file(path, max_bytes).map(|(f, b)| (f, Cow::Owned(b)))
+            }
+            Input::Data(data) => {
+                let format = image::guess_format(&data.bytes).map_err(|_| self.not_an_image())?;
+                Ok((format, Cow::Borrowed(&data.bytes)))
+            }
+        }
+    }
+
+    /// What the input's header says ([`codec::probe_header`]).
+    pub(crate) fn probe_header(
+        &self,
+        max_pixels: u64,
+    ) -> Result<codec::Probed, codec::DecodeError> {
+        match self {
+            Input::File(path) => codec::probe_header(path, max_pixels),
+            Input::Data(data) => codec::probe_bytes(&data.bytes, max_pixels).map_err(|e| {
+                match image::guess_format(&data.bytes) {
+                    Err(_) => self.not_an_image(),
+                    Ok(_) => e,
+                }
+            }),
+        }
+    }
+
+    /// Bytes that are no image impasto reads, with the media type a
+    /// `data:` URL declares (`image/svg+xml` is the usual one).
+    fn not_an_image(&self) -> codec::DecodeError {
+        let plain = codec::not_an_image();
+        match self {
+            Input::Data(data) if !data.media_type.is_empty() => codec::DecodeError(format!(
+                "{} (the data: URL says {})",
+                plain.0,
+                crate::scene::quoted(&data.media_type)
+            )),
+            _ => plain,
+        }
+    }
+}
+
+/// The input `src` names: a `data:` URL's bytes (at most `max_bytes`,
+/// `max_image_file_bytes`), or the file under `root` ([`resolve_asset`]).
+pub(crate) fn resolve_input(root: &Path, src: &str, max_bytes: u64) -> Result<Input, String> {
+    if data_url::is_data_url(src) {
+        let data = data_url::parse(src, max_bytes)
+            .map_err(|why| format!("{}: {why}", data_url::shown(src)))?;
+        return Ok(Input::Data(Arc::new(data)));
+    }
+    resolve_asset(root, src).map(Input::File)
 }
 
 pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
@@ -109,7 +204,8 @@ pub(crate) fn image_inputs(scene: &Scene, root: &Path, assets: &Assets) -> Vec<(
         let LayerKind::Image(il) = &layer.kind else {
             continue;
         };
-        if !layer.visible || assets.get(&il.src).is_some() {
+        // A data: URL is no file.
+        if !layer.visible || assets.get(&il.src).is_some() || data_url::is_data_url(&il.src) {
             continue;
         }
         match resolve_asset(root, &il.src) {
@@ -152,17 +248,18 @@ pub(crate) fn refuse_own_input(
     }
 }
 
-/// Frame `frame` of the image file at `path`, composited as browsers show
-/// it (not kept in the decoded-image cache); a failure names its field.
+/// Frame `frame` of the image `input`, composited as browsers show it
+/// (not kept in the decoded-image cache); a failure names its field.
 /// `halt` is asked between frames (see [`codec::Halt`]).
 pub(crate) fn decode_frame(
-    path: &Path,
+    input: &Input,
     frame: u32,
     limits: &Limits,
     halt: codec::Halt<'_>,
 ) -> Result<SourceImage, (&'static str, String)> {
-    let (_, bytes) =
-        codec::read_image_file(path, limits.max_image_file_bytes).map_err(|e| ("src", e.0))?;
+    let (_, bytes) = input
+        .read(limits.max_image_file_bytes)
+        .map_err(|e| ("src", e.0))?;
     let info = codec::probe_animation(&bytes, limits).map_err(|e| ("src", e.0))?;
     if frame >= info.frames {
         // A GIF without its trailer byte is cut short: it held more.
@@ -203,25 +300,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_src_that_is_a_url_and_no_file_is_said_to_be_one() {
+    fn a_src_that_is_a_url_and_no_file_is_said_to_be_one_and_a_data_url_is_read() {
         let dir = tempfile::tempdir().unwrap();
-        let long = format!("data:image/png;base64,{}", "A".repeat(5000));
-        let e = resolve_asset(dir.path(), &long).unwrap_err();
+        let resolve = |src: &str| resolve_input(dir.path(), src, 1 << 20);
+        // Its comma missing: no data: URL, and no file.
+        let long = format!("data:image/png;base64{}", "A".repeat(5000));
+        let e = resolve(&long).unwrap_err();
         assert!(
             e.starts_with(
-                "\"data:image/png;base64,AAAAAAAAAAAAAAAAAA\"... (5022 bytes) is a data: URL"
+                "\"data:image/png;base64AAAAAAAAAAAAAAAAAAA\"... (5021 bytes) is no file under the asset folder, and no data: URL"
             ),
             "{e}"
         );
-        let e = resolve_asset(dir.path(), "ftp://host/a.png").unwrap_err();
+        let with_comma = long.replacen("base64", "base64,", 1);
+        assert!(matches!(resolve(&with_comma), Ok(Input::Data(d)) if d.bytes.len() == 3750));
+        let e = resolve("ftp://host/a.png").unwrap_err();
         assert!(e.contains("is a ftp: URL"), "{e}");
-        let e = resolve_asset(dir.path(), "https://host/a.png").unwrap_err();
+        let e = resolve("https://host/a.png").unwrap_err();
         assert!(e.contains("--allow-host"), "{e}");
         // A file may be named so; a drive letter is no scheme.
         std::fs::write(dir.path().join("data:x.png"), b"x").unwrap();
-        assert!(resolve_asset(dir.path(), "data:x.png").is_ok());
+        assert!(matches!(resolve("data:x.png"), Ok(Input::File(_))));
         assert_eq!(url_scheme("C:/a.png"), None);
-        let e = resolve_asset(dir.path(), "missing.png").unwrap_err();
+        let e = resolve("missing.png").unwrap_err();
         assert!(e.contains("cannot be read"), "{e}");
     }
 

@@ -15,14 +15,14 @@ use image::RgbaImage;
 use rayon::prelude::*;
 
 use crate::asset_cache::{AssetCache, Looked, Miss};
-use crate::asset_files::{decode_frame, resolve_asset};
+use crate::asset_files::{decode_frame, resolve_input, Input};
 use crate::cancel::Stop;
 use crate::codec;
+use crate::data_url;
 use crate::error::{Error, Location};
 use crate::plan::geometry::place_image;
 use crate::plan::image::{RowsRead, SourceGeometry};
 use crate::renderer::Limits;
-use crate::scene::quoted;
 use crate::scene::{Filter, LayerKind, Scene};
 use crate::shrink::{self, Pick, ShrinkOnLoad, SourceImage, SourceKey};
 use crate::text::TextEngine;
@@ -261,10 +261,13 @@ impl Assets {
             kind: Some("image".into()),
         };
         let mut images = vec![None; scene.layers.len()];
-        // Distinct files (and frames of them), each with its `src` and the
-        // layers that use it, in layer order.
+        // Distinct inputs (and frames of them), each with its `src` and the
+        // layers that use it, in layer order; `inputs` holds each one's
+        // input, `data` each data: URL's, read once.
         let mut files: Vec<(FileKey, &str, Vec<usize>)> = Vec::new();
+        let mut inputs: Vec<Input> = Vec::new();
         let mut seen: HashMap<FileKey, usize> = HashMap::new();
+        let mut data: HashMap<&str, Input> = HashMap::new();
         for (index, layer) in scene.layers.iter().enumerate() {
             let LayerKind::Image(il) = &layer.kind else {
                 continue;
@@ -278,14 +281,14 @@ impl Assets {
                     return Err(Error::scene(
                         loc(index),
                         Some("src"),
-                        format!("{}: image is {}x{} = {pixels} pixels, over the limit of {max_pixels} pixels (max_image_pixels)", quoted(&il.src), img.width(), img.height()),
+                        format!("{}: image is {}x{} = {pixels} pixels, over the limit of {max_pixels} pixels (max_image_pixels)", data_url::shown(&il.src), img.width(), img.height()),
                     ));
                 }
                 if pixels == 0 {
                     return Err(Error::scene(
                         loc(index),
                         Some("src"),
-                        format!("{}: image has no pixels", quoted(&il.src)),
+                        format!("{}: image has no pixels", data_url::shown(&il.src)),
                     ));
                 }
                 if il.frame.unwrap_or(0) > 0 {
@@ -294,7 +297,7 @@ impl Assets {
                         Some("frame"),
                         format!(
                             "{} is a still image in memory: it has only frame 0",
-                            quoted(&il.src)
+                            data_url::shown(&il.src)
                         ),
                     ));
                 }
@@ -304,14 +307,24 @@ impl Assets {
                 ));
                 continue;
             }
-            let path = resolve_asset(root, &il.src)
-                .map_err(|m| Error::scene(loc(index), Some("src"), m))?;
-            let key = (path, il.frame);
+            let input = match data.get(il.src.as_str()) {
+                Some(input) => input.clone(),
+                None => {
+                    let input = resolve_input(root, &il.src, limits.max_image_file_bytes)
+                        .map_err(|m| Error::scene(loc(index), Some("src"), m))?;
+                    if matches!(input, Input::Data(_)) {
+                        data.insert(&il.src, input.clone());
+                    }
+                    input
+                }
+            };
+            let key = (input.key().to_path_buf(), il.frame);
             match seen.get(&key) {
                 Some(&i) => files[i].2.push(index),
                 None => {
                     seen.insert(key.clone(), files.len());
                     files.push((key, &il.src, vec![index]));
+                    inputs.push(input);
                 }
             }
         }
@@ -348,21 +361,20 @@ impl Assets {
         for (k, ((path, frame), src, layers)) in files.iter().enumerate() {
             // Read once: for the limit here, and as the cache's identity of
             // the file's content.
-            let meta = std::fs::metadata(path).ok();
-            let bytes = meta.as_ref().map_or(0, |m| m.len());
+            let (bytes, identity) = inputs[k].identity();
             if let Some(over) = over_file_limit(bytes, limits.max_image_file_bytes) {
                 return Err(Error::scene(
                     loc(layers[0]),
                     Some("src"),
-                    format!("{}: {over}", quoted(src)),
+                    format!("{}: {over}", data_url::shown(src)),
                 ));
             }
             if !layers.iter().any(|&i| on_canvas(i)) {
-                codec::probe_file_format(path, max_pixels).map_err(|e| {
+                inputs[k].probe_header(max_pixels).map_err(|e| {
                     Error::scene(
                         loc(layers[0]),
                         Some("src"),
-                        format!("{}: {}", quoted(src), e.0),
+                        format!("{}: {}", data_url::shown(src), e.0),
                     )
                 })?;
                 decoded.push(None);
@@ -370,7 +382,7 @@ impl Assets {
             }
             let todo = match *frame {
                 Some(frame) => ToDecode::Frame(frame),
-                None => match cache.lookup(path, meta.as_ref(), choose_for(layers)) {
+                None => match cache.lookup(path, identity, choose_for(layers)) {
                     Looked::Hit(img) => {
                         decoded.push(Some(img));
                         continue;
@@ -386,23 +398,28 @@ impl Assets {
             let ((path, _), src, layers) = &files[k];
             let img = match todo {
                 ToDecode::Frame(frame) => {
-                    decode_frame(path, frame, limits, &|| stop.now()).map_err(|(field, m)| {
+                    decode_frame(&inputs[k], frame, limits, &|| stop.now()).map_err(|(field, m)| {
                         // Ended by the deadline or a cancel: said as such.
                         if stop.now() {
                             return stop.reason();
                         }
-                        Error::scene(loc(layers[0]), Some(field), format!("{}: {m}", quoted(src)))
+                        Error::scene(
+                            loc(layers[0]),
+                            Some(field),
+                            format!("{}: {m}", data_url::shown(src)),
+                        )
                     })
                 }
                 ToDecode::File(miss) => cache
                     .fill(path, miss, choose_for(layers), |choose| {
-                        shrink::decode_file(path, (max_pixels, limits.max_image_file_bytes), choose)
+                        let max = (max_pixels, limits.max_image_file_bytes);
+                        shrink::decode_input(&inputs[k], max, choose)
                     })
                     .map_err(|e| {
                         Error::scene(
                             loc(layers[0]),
                             Some("src"),
-                            format!("{}: {}", quoted(src), e.0),
+                            format!("{}: {}", data_url::shown(src), e.0),
                         )
                     }),
             }?;
@@ -429,12 +446,12 @@ impl Assets {
             let message = match peak {
                 Some(peak) => format!(
                     "{}: decoding it needs about {} of memory at its peak (the file, the decoder's buffers and its pixels), which with the scene's other images and canvas comes to about {need}, over the limit of {limit} (max_render_bytes)",
-                    quoted(src),
+                    data_url::shown(src),
                     mib(peak),
                 ),
                 None => format!(
                     "{}: decoded, it brings the scene's images and canvas to about {need} of memory, over the limit of {limit} (max_render_bytes)",
-                    quoted(src),
+                    data_url::shown(src),
                 ),
             };
             Error::over_memory(loc(layers[0]), Some("src"), message, total, budget)
@@ -443,8 +460,8 @@ impl Assets {
         let expected: Vec<codec::DecodeCost> = to_decode
             .iter()
             .map(|(k, _)| {
-                let ((path, _), _, layers) = &files[*k];
-                expected_cost(path, max_pixels, choose_for(layers))
+                let (_, _, layers) = &files[*k];
+                expected_cost(&inputs[*k], max_pixels, choose_for(layers))
             })
             .collect();
         let held: u64 = decoded.iter().flatten().map(source_bytes).sum();
@@ -511,14 +528,14 @@ impl Assets {
 /// natural size (shrink-on-load), any other format whole. Nothing when the
 /// header cannot be read (the decode says why).
 fn expected_cost(
-    path: &Path,
+    input: &Input,
     max_pixels: u64,
     choose: impl Fn((u32, u32)) -> Pick,
 ) -> codec::DecodeCost {
-    let Ok(probed) = codec::probe_header(path, max_pixels) else {
+    let Ok(probed) = input.probe_header(max_pixels) else {
         return codec::DecodeCost { result: 0, peak: 0 };
     };
-    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let (len, _) = input.identity();
     let eighths = if probed.format == image::ImageFormat::Jpeg {
         choose(probed.shown()).eighths
     } else {

@@ -62,7 +62,7 @@ pub(crate) use output::{
 };
 pub use output::{encode, encode_avif_at_speed, output_target, save, save_as, OutputFormat};
 pub use probe::probe_file;
-pub(crate) use probe::{probe_file_format, probe_header, Probed};
+pub(crate) use probe::{probe_bytes, probe_header, Probed};
 
 /// Why a file could not be decoded (the renderer adds layer and field).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -208,7 +208,7 @@ pub(crate) fn not_an_image() -> DecodeError {
 }
 
 /// Reads until `buf` is full or the file ends; the bytes read.
-pub(crate) fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..])? {

@@ -36,6 +36,7 @@ mod cancel;
 pub mod codec;
 mod color;
 mod cpu;
+mod data_url;
 mod encodable;
 mod error;
 mod gpu;

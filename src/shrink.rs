@@ -28,8 +28,6 @@
 //! less detail to filter. A raster at `k`/8 has `ceil(n k / 8)` pixels on
 //! an axis of `n`.
 
-use std::path::Path;
-
 use image::metadata::Orientation;
 use image::{DynamicImage, RgbaImage};
 
@@ -212,18 +210,18 @@ impl Pick {
     }
 }
 
-/// Reads and decodes the image file at `path` (at most `max_bytes` read, at
-/// most `max_pixels` at full size, refused from the header), asking
+/// Reads and decodes the image `input` (at most `max_bytes` of a file read,
+/// at most `max_pixels` at full size, refused from the header), asking
 /// `choose` for the scale
 /// and rows once the natural (oriented) size is known. Only a JPEG that
 /// impasto's own reduced decoder covers, without EXIF rotation or flip, is
 /// decoded to fewer rows; any other file has all of them.
-pub(crate) fn decode_file(
-    path: &Path,
+pub(crate) fn decode_input(
+    input: &crate::asset_files::Input,
     (max_pixels, max_bytes): (u64, u64),
     choose: impl FnOnce((u32, u32)) -> Pick,
 ) -> Result<Decoded, DecodeError> {
-    let (format, bytes) = codec::read_image_file(path, max_bytes)?;
+    let (format, bytes) = input.read(max_bytes)?;
     if format == image::ImageFormat::Jpeg {
         if let Some(decoded) = decode_jpeg_scaled(&bytes, max_pixels, choose)? {
             return Ok(decoded);
@@ -343,7 +341,16 @@ pub(crate) fn reversed_axes(orientation: Orientation) -> (bool, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
+
+    fn decode_file(
+        path: &Path,
+        limits: (u64, u64),
+        choose: impl FnOnce((u32, u32)) -> Pick,
+    ) -> Result<Decoded, DecodeError> {
+        let input = crate::asset_files::Input::File(path.to_path_buf());
+        decode_input(&input, limits, choose)
+    }
 
     #[test]
     fn the_axes_an_orientation_reverses_are_where_the_first_pixel_lands() {

@@ -115,13 +115,13 @@ impl fmt::Display for Warning {
             Warning::ColourProfileIgnored { layer, src, reason } => write!(
                 f,
                 "layer {layer} (image): field \"src\": {}: colour profile ignored{}: {reason}",
-                crate::scene::quoted(src),
+                crate::data_url::shown(src),
                 crate::codec::taken_as(reason)
             ),
             Warning::FileCutShort { layer, src, reason } => write!(
                 f,
                 "layer {layer} (image): field \"src\": {}: {reason}",
-                crate::scene::quoted(src)
+                crate::data_url::shown(src)
             ),
         }
     }

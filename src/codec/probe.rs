@@ -49,10 +49,23 @@ impl Probed {
 /// The header facts of [`probe_file_format`], with the orientation, the
 /// decoder's pixel layout and the file's first bytes.
 pub(crate) fn probe_header(path: &Path, max_pixels: u64) -> Result<Probed, DecodeError> {
+    let file = std::fs::File::open(path).map_err(|e| DecodeError(format!("cannot read: {e}")))?;
+    probe_reader(file, max_pixels)
+}
+
+/// [`probe_header`] of an image held in memory (a `data:` URL's bytes).
+pub(crate) fn probe_bytes(bytes: &[u8], max_pixels: u64) -> Result<Probed, DecodeError> {
+    probe_reader(std::io::Cursor::new(bytes), max_pixels)
+}
+
+/// [`probe_header`] of the image `file` holds, from its start.
+fn probe_reader(
+    mut file: impl std::io::Read + Seek,
+    max_pixels: u64,
+) -> Result<Probed, DecodeError> {
     let read_err = |e: std::io::Error| DecodeError(format!("cannot read: {e}"));
     // The format comes from the first bytes, never the extension, as in
     // `decode_file`.
-    let mut file = std::fs::File::open(path).map_err(read_err)?;
     let mut head = [0u8; 4096];
     let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
     let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
