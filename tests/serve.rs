@@ -630,6 +630,38 @@ fn urls_made_by_impasto_sign_are_served_and_match_the_documented_form() {
         .expect("run impasto sign");
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("the server would refuse it"));
+    // Nor one the server reads but refuses (it signed these until
+    // 2026-11-29): a value given twice, a quality or expiry it does not
+    // take, an expiry past, a file with no format's extension.
+    for (target, why) in [
+        (
+            "/t/card.png?title=a&title=b",
+            "the query gives \"title\" twice",
+        ),
+        (
+            "/t/card.jpg?quality=085",
+            "quality \"085\" is not a whole number",
+        ),
+        ("/t/card.png?expires=1", "the URL expired"),
+        (
+            "/t/card.png?expires=soon",
+            "is not a time in whole Unix seconds",
+        ),
+        ("/t/card.gif", "unknown output format \"gif\""),
+        ("/t/card", "unknown output format \"\""),
+    ] {
+        let out = Command::new(BIN)
+            .args(["sign", target, "--signing-key", "s3cret"])
+            .output()
+            .expect("run impasto sign");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{target}: {stderr}");
+        assert!(
+            stderr.contains(why) && stderr.contains("the server would refuse it"),
+            "{target}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{target}");
+    }
 }
 
 #[test]

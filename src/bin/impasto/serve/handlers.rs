@@ -164,9 +164,31 @@ fn params(RawQuery(query): Params) -> Result<Vec<(String, String)>, ServeError> 
     }
 }
 
-/// [`params`] of a query string (`impasto sign` checks a target with it).
-pub(super) fn decode_query(query: &str) -> Result<Vec<(String, String)>, String> {
-    decode_query_naming(query).map_err(|(_, message)| message)
+/// What `GET /t/` refuses of a request `target` (path and query) before
+/// it loads the template, at `now` (Unix seconds): a query that does not
+/// decode, a parameter given twice, a `quality` or `expires` it does not
+/// read, an `expires` past, a `/t/` file name without a format's
+/// extension. `impasto sign` checks a target with it, since a signed URL
+/// the server refuses is of no use; the template's variables only the
+/// server can check.
+pub(super) fn check_target(target: &str, now: u64) -> Result<(), String> {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let params = decode_query_naming(query).map_err(|(_, message)| message)?;
+    let check = || -> Result<(), ServeError> {
+        for (i, (name, _)) in params.iter().enumerate() {
+            if params[..i].iter().any(|(k, _)| k == name) {
+                return Err(given_twice(name));
+            }
+        }
+        signing::remaining(param(&params, EXPIRES_PARAM)?, now)?;
+        let quality = quality(param(&params, "quality")?)?;
+        if let Some(file) = path.strip_prefix("/t/") {
+            let ext = file.rsplit_once('.').map_or("", |(_, ext)| ext);
+            format_named(ext, quality)?;
+        }
+        Ok(())
+    };
+    check().map_err(|e| e.to_string())
 }
 
 /// [`decode_query`], a refusal naming the parameter (as far as it can be
