@@ -623,6 +623,34 @@ fn a_bad_csv_row_names_its_line_whatever_the_line_ends() {
     }
 }
 
+/// A data: URL in a CSV field must be quoted: its comma splits it. A row
+/// that forgot the quotes is told so; a quoted one draws the image.
+#[test]
+fn a_data_url_in_a_csv_row_is_drawn_quoted_and_unquoted_gets_a_hint() {
+    let case = Case::new(
+        r#"{"variables": {"id": {"type": "string"}, "img": {"type": "image"}},
+            "width": 4, "height": 4, "layers": [{"type": "image", "src": "{{img}}", "fit": "fill"}]}"#,
+    );
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbaImage::from_pixel(2, 2, image::Rgba([10, 200, 30, 255]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let url = format!(
+        "data:image/png;base64,{}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, png.into_inner())
+    );
+    case.write("d.csv", &format!("id,img\nq,\"{url}\"\nu,{url}\n"));
+    let run = case.batch("d.csv", "out/{{id}}.png", &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("row 2: data: line 3: this row has 3 fields, the header 2 columns; a data: URL holds a ',': put the field in double quotes"),
+        "{}",
+        run.stderr
+    );
+    let drawn = image::open(case.path("out/q.png")).unwrap().to_rgba8();
+    assert_eq!(drawn.get_pixel(3, 3).0, [10, 200, 30, 255]);
+}
+
 /// A quote opened and never closed swallows every later row into one
 /// field (the csv crate reads on to the end of the file): the row's error
 /// says so, whether the swallowing record has the wrong number of fields

@@ -388,7 +388,7 @@ impl Rows {
                             // The csv crate compares with "the previous
                             // record", which is the header here.
                             csv::ErrorKind::UnequalLengths { pos, len, .. } => format!(
-                                "{}this row has {len} field{}, the header {} column{}",
+                                "{}this row has {len} field{}, the header {} column{}{}",
                                 pos.as_ref().map_or(String::new(), |p| format!(
                                     "line {}: ",
                                     record_line(p, path)
@@ -396,6 +396,7 @@ impl Rows {
                                 if *len == 1 { "" } else { "s" },
                                 headers.len(),
                                 if headers.len() == 1 { "" } else { "s" },
+                                data_url_hint(&record),
                             ),
                             _ => match e.position() {
                                 Some(pos) => {
@@ -463,6 +464,23 @@ fn json_row(line: &[u8], at: u64) -> Result<RowData, String> {
                     .replace(" at line 1 column ", " at column ")
             ))
         }
+    }
+}
+
+/// A hint for a CSV row with more fields than the header when one of them
+/// is a `data:` URL cut at its comma (`data:image/png;base64` then the
+/// data): the field must be quoted. (The csv crate fills the record before
+/// it compares its length.)
+fn data_url_hint(record: &csv::StringRecord) -> &'static str {
+    let cut = record.iter().any(|field| {
+        field
+            .get(..5)
+            .is_some_and(|s| s.eq_ignore_ascii_case("data:"))
+            && !field.contains(',')
+    });
+    match cut {
+        true => "; a data: URL holds a ',': put the field in double quotes (\"data:image/png;base64,...\")",
+        false => "",
     }
 }
 
