@@ -152,3 +152,61 @@ fn render_rows_binds_each_row_and_gives_single_renders_in_row_order_on_every_bac
         assert_eq!(got.iter().filter(|(_, r)| r.is_ok()).count(), 9, "{b}");
     }
 }
+
+/// `render_rows_report` hands each row's warnings with its image, and a
+/// cancelled run takes no further row from an endless stream.
+#[test]
+fn render_rows_report_gives_warnings_and_stops_taking_rows_once_cancelled_on_every_backend() {
+    let template = impasto::Template::from_json(
+        r##"{
+        "width": 40, "height": 20,
+        "variables": { "title": { "type": "string", "required": true } },
+        "layers": [ { "type": "text", "text": "{{title}}", "size": 10, "color": "#000000" } ]
+    }"##,
+    )
+    .unwrap();
+    for backend in backends() {
+        let (b, r) = (backend.name, &backend.renderer);
+        let token = impasto::CancelToken::new();
+        let options = impasto::RenderOptions::default().cancel_token(token.clone());
+        let pulled = std::cell::Cell::new(0usize);
+        // Every third row holds a character no font has.
+        let rows = (0..).map(|i: usize| {
+            pulled.set(pulled.get() + 1);
+            let title = if i % 3 == 0 { "a\u{10FFFD}" } else { "ab" };
+            std::collections::BTreeMap::from([("title".to_string(), title.to_string())])
+        });
+        let mut results = Vec::new();
+        r.render_rows_report(
+            &template,
+            rows,
+            &impasto::Assets::new(),
+            &options,
+            |i, result| {
+                results.push((i, result));
+                if results.len() == 7 {
+                    token.cancel();
+                }
+            },
+        );
+        assert!(results.len() >= 7, "{b}");
+        // The rows in flight when it was cancelled end; no more are taken.
+        assert_eq!(pulled.get(), results.len(), "{b}: rows taken");
+        assert!(results.len() < 7 + 64, "{b}: {} rows ran", results.len());
+        for (i, result) in &results[..7] {
+            let rendered = result
+                .as_ref()
+                .unwrap_or_else(|e| panic!("{b}: row {i}: {e}"));
+            assert_eq!(
+                rendered.warnings.len(),
+                usize::from(i % 3 == 0),
+                "{b}: row {i}"
+            );
+        }
+        for (i, result) in &results[7..] {
+            if let Err(e) = result {
+                assert!(matches!(e, impasto::Error::Cancelled), "{b}: row {i}: {e}");
+            }
+        }
+    }
+}

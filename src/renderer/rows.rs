@@ -8,7 +8,7 @@ use image::RgbaImage;
 use rayon::prelude::*;
 
 use super::{Backend, Renderer};
-use crate::{Assets, Error, Scene, Template};
+use crate::{Assets, Error, RenderOptions, Rendered, Scene, Template};
 
 /// Rows bound and in flight at once, per thread of the rayon pool: enough to
 /// keep every core busy, few enough that memory stays that of a few renders
@@ -28,8 +28,8 @@ impl Renderer {
     /// [`Renderer::render_each`], where one row is uploaded while the
     /// previous one is drawn and read back. Results are exactly what
     /// [`Renderer::render_with_assets`] gives for the bound scene. Warnings
-    /// (glyphs no font has) are logged; bind and render a row with
-    /// [`Renderer::render_report`] to receive them.
+    /// (glyphs no font has) are logged; [`Renderer::render_rows_report`]
+    /// hands them over with each image, under a deadline or cancel token.
     ///
     /// ```
     /// use std::collections::BTreeMap;
@@ -59,18 +59,77 @@ impl Renderer {
     ) where
         I: IntoIterator<Item = BTreeMap<String, String>>,
     {
+        let options = RenderOptions::default();
+        self.render_rows_report(template, rows, assets, &options, |i, result| {
+            on_result(
+                i,
+                result.map(|r| {
+                    crate::warnings::log_all(&r.warnings);
+                    r.image
+                }),
+            )
+        });
+    }
+
+    /// [`Renderer::render_rows`] that hands each row's warnings with its
+    /// image ([`Rendered`], as [`Renderer::render_report`] does), under
+    /// `options`: its deadline and cancel token cover the whole run. Once
+    /// the deadline passes or the token is cancelled, the rows in flight
+    /// fail with that error ([`Error::DeadlineExceeded`],
+    /// [`Error::Cancelled`]) and no further row is taken from `rows`, so a
+    /// stream of a million rows stops at once.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use impasto::{Assets, Backend, CancelToken, RenderOptions, Renderer, Template};
+    ///
+    /// let template = Template::from_json(r##"{
+    ///     "width": 8, "height": 8,
+    ///     "variables": { "accent": { "type": "color", "required": true } },
+    ///     "layers": [ { "type": "rect", "color": "{{accent}}" } ]
+    /// }"##)?;
+    /// let rows = std::iter::repeat_with(|| {
+    ///     BTreeMap::from([("accent".to_string(), "#2e86ab".to_string())])
+    /// });
+    /// let token = CancelToken::new();
+    /// let options = RenderOptions::default().cancel_token(token.clone());
+    /// let mut done = 0;
+    /// Renderer::new(Backend::Cpu)?.render_rows_report(&template, rows, &Assets::new(), &options, |_, result| {
+    ///     match result {
+    ///         Ok(rendered) => assert!(rendered.warnings.is_empty()),
+    ///         Err(e) => assert!(matches!(e, impasto::Error::Cancelled)),
+    ///     }
+    ///     done += 1;
+    ///     if done == 100 {
+    ///         token.cancel();
+    ///     }
+    /// });
+    /// assert!(done >= 100);
+    /// # Ok::<(), impasto::Error>(())
+    /// ```
+    pub fn render_rows_report<I>(
+        &self,
+        template: &Template,
+        rows: I,
+        assets: &Assets,
+        options: &RenderOptions,
+        mut on_result: impl FnMut(usize, Result<Rendered, Error>),
+    ) where
+        I: IntoIterator<Item = BTreeMap<String, String>>,
+    {
         let group_size = (rayon::current_num_threads() * ROWS_PER_THREAD).max(1);
+        let stop = options.stop();
         let mut rows = rows.into_iter().enumerate().peekable();
-        while rows.peek().is_some() {
+        while !stop.now() && rows.peek().is_some() {
             let group: Vec<(usize, Result<Scene, Error>)> = rows
                 .by_ref()
                 .take(group_size)
                 .map(|(i, row)| (i, template.bind(&row)))
                 .collect();
             let results = if self.backend == Backend::Cpu || self.gpu.is_none() {
-                self.render_group_in_parallel(group, assets)
+                self.render_group_in_parallel(group, assets, options)
             } else {
-                self.render_group_overlapped(group, assets)
+                self.render_group_overlapped(group, assets, options)
             };
             for (i, result) in results {
                 on_result(i, result);
@@ -83,10 +142,14 @@ impl Renderer {
         &self,
         group: Vec<(usize, Result<Scene, Error>)>,
         assets: &Assets,
-    ) -> Vec<(usize, Result<RgbaImage, Error>)> {
+        options: &RenderOptions,
+    ) -> Vec<(usize, Result<Rendered, Error>)> {
         group
             .into_par_iter()
-            .map(|(i, scene)| (i, scene.and_then(|s| self.render_with_assets(&s, assets))))
+            .map(|(i, scene)| {
+                let rendered = scene.and_then(|s| self.render_report(&s, assets, options));
+                (i, rendered)
+            })
             .collect()
     }
 
@@ -96,8 +159,9 @@ impl Renderer {
         &self,
         group: Vec<(usize, Result<Scene, Error>)>,
         assets: &Assets,
-    ) -> Vec<(usize, Result<RgbaImage, Error>)> {
-        let mut results: Vec<(usize, Option<Result<RgbaImage, Error>>)> =
+        options: &RenderOptions,
+    ) -> Vec<(usize, Result<Rendered, Error>)> {
+        let mut results: Vec<(usize, Option<Result<Rendered, Error>>)> =
             Vec::with_capacity(group.len());
         let mut scenes = Vec::new();
         let mut slots = Vec::new();
@@ -111,7 +175,7 @@ impl Renderer {
                 Err(e) => results.push((i, Some(Err(e)))),
             }
         }
-        self.render_each(&scenes, assets, |k, result| {
+        self.render_each_report_with(&scenes, assets, options, |k, result| {
             results[slots[k]].1 = Some(result);
         });
         results
