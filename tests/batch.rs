@@ -173,7 +173,7 @@ fn render_rows_report_gives_warnings_and_stops_taking_rows_once_cancelled_on_eve
         // Every third row holds a character no font has.
         let rows = (0..).map(|i: usize| {
             pulled.set(pulled.get() + 1);
-            let title = if i % 3 == 0 { "a\u{10FFFD}" } else { "ab" };
+            let title = if i.is_multiple_of(3) { "a\u{10FFFD}" } else { "ab" };
             std::collections::BTreeMap::from([("title".to_string(), title.to_string())])
         });
         let mut results = Vec::new();
@@ -199,7 +199,7 @@ fn render_rows_report_gives_warnings_and_stops_taking_rows_once_cancelled_on_eve
                 .unwrap_or_else(|e| panic!("{b}: row {i}: {e}"));
             assert_eq!(
                 rendered.warnings.len(),
-                usize::from(i % 3 == 0),
+                usize::from(i.is_multiple_of(3)),
                 "{b}: row {i}"
             );
         }
