@@ -260,20 +260,39 @@ impl Renderer {
     /// check that a template's text fits. Other layer kinds measure empty.
     ///
     /// The layer is checked as a scene's layer is (its fields' ranges: an
-    /// error names it as layer 0), and measured in its own box: a layer
-    /// made with [`crate::Layer::text`] needs its size set
-    /// ([`crate::Layer::size`]), as only [`Scene::layer`] gives it the
-    /// canvas's.
+    /// error names it as layer 0), and measured in its own box. A side
+    /// left unset (a layer made with [`crate::Layer::text`] and no
+    /// [`crate::Layer::size`]) is unbounded: without a width the text is
+    /// not wrapped, so each paragraph's line gives its natural width.
+    ///
+    /// ```
+    /// use impasto::{Backend, Layer, Renderer};
+    ///
+    /// let r = Renderer::new(Backend::Cpu)?.with_system_fonts(false);
+    /// let one_line = r.measure_text(&Layer::text("Hello, world", 32))?;
+    /// assert_eq!(one_line.lines.len(), 1);
+    /// let wrapped = r.measure_text(&Layer::text("Hello, world", 32).size(80, 400))?;
+    /// assert!(wrapped.lines.len() > 1);
+    /// # Ok::<(), impasto::Error>(())
+    /// ```
     pub fn measure_text(&self, layer: &crate::scene::Layer) -> Result<TextMeasure, Error> {
         let LayerKind::Text(t) = &layer.kind else {
             return Ok(TextMeasure::default());
         };
+        // A size never given is +0 (`Layer::size` marks a 0 given as -0,
+        // which the check below refuses).
+        let mut layer = layer.clone();
+        for side in [&mut layer.width, &mut layer.height] {
+            if *side == 0.0 && side.is_sign_positive() {
+                *side = crate::scene::MAX_COORD;
+            }
+        }
         // Checked as in a scene: the canvas plays no part in a text
         // layer's checks, so any size does.
         let mut alone = Scene::new(1, 1);
         alone.layers.push(layer.clone());
         alone.validate()?;
-        guarded(|| Ok(self.text_engine()?.measure(layer, t)))
+        guarded(|| Ok(self.text_engine()?.measure(&layer, t)))
     }
 
     /// What a text layer's characters that no available font can draw do

@@ -173,7 +173,11 @@ fn render_rows_report_gives_warnings_and_stops_taking_rows_once_cancelled_on_eve
         // Every third row holds a character no font has.
         let rows = (0..).map(|i: usize| {
             pulled.set(pulled.get() + 1);
-            let title = if i.is_multiple_of(3) { "a\u{10FFFD}" } else { "ab" };
+            let title = if i.is_multiple_of(3) {
+                "a\u{10FFFD}"
+            } else {
+                "ab"
+            };
             std::collections::BTreeMap::from([("title".to_string(), title.to_string())])
         });
         let mut results = Vec::new();

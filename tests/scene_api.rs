@@ -304,3 +304,29 @@ fn struct_literals_work_with_the_defaults() {
     };
     assert_eq!((t.size, t.color, t.line_height), (32.0, Color::BLACK, 1.2));
 }
+
+/// A text layer built without a size is measured unbounded (not wrapped):
+/// as in the largest box the format allows. A size of 0 given is refused.
+#[test]
+fn measure_text_of_an_unsized_layer_is_its_unwrapped_text_and_a_zero_size_is_refused() {
+    let r = impasto::Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false);
+    let text = "A title long enough to wrap in a small box";
+    let unsized = r.measure_text(&Layer::text(text, 30)).unwrap();
+    let huge = r
+        .measure_text(&Layer::text(text, 30).size(1.0e6, 1.0e6))
+        .unwrap();
+    assert_eq!(unsized.lines, huge.lines);
+    assert_eq!(unsized.lines.len(), 1);
+    assert!(!unsized.truncated);
+    let narrow = r
+        .measure_text(&Layer::text(text, 30).size(150, 1.0e6))
+        .unwrap();
+    assert!(narrow.lines.len() > 1);
+    let e = r
+        .measure_text(&Layer::text(text, 30).size(0, 40))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("field \"width\""), "{e}");
+}
