@@ -442,8 +442,12 @@ impl Renderer {
                     .into(),
                 Input::Data(data) => (&data.bytes[..]).into(),
             };
-            let info = codec::probe_animation(&bytes, &limits)
-                .map_err(|e| fail("src", format!("{}: {}", data_url::shown(&il.src), e.0)))?;
+            let info = codec::probe_animation(&bytes, &limits).map_err(|e| {
+                fail(
+                    "src",
+                    format!("{}: {}", data_url::shown(&il.src), input.explain(e.0)),
+                )
+            })?;
             if !info.is_animated() {
                 // A GIF cut short with one whole frame left is a still
                 // now: the frames it lost are said (a still render, which
@@ -454,7 +458,7 @@ impl Renderer {
                         .map_err(|e| {
                             stopped(fail(
                                 "src",
-                                format!("{}: {}", data_url::shown(&il.src), e.0),
+                                format!("{}: {}", data_url::shown(&il.src), input.explain(e.0)),
                             ))
                         })?;
                     warnings.extend(anim.notes.warnings(index, &il.src));
@@ -500,7 +504,7 @@ impl Renderer {
                 codec::decode_animation_halting(&bytes, &limits, None, halt).map_err(|e| {
                     stopped(fail(
                         "src",
-                        format!("{}: {}", data_url::shown(&il.src), e.0),
+                        format!("{}: {}", data_url::shown(&il.src), input.explain(e.0)),
                     ))
                 })?;
             warnings.extend(anim.notes.warnings(index, &il.src));

@@ -117,6 +117,15 @@ impl Input {
         }
     }
 
+    /// `message`, about the input's bytes not decoding, with what may
+    /// explain it ([`DataImage::explain`]).
+    pub(crate) fn explain(&self, message: String) -> String {
+        match self {
+            Input::File(_) => message,
+            Input::Data(data) => data.explain(message),
+        }
+    }
+
     /// Bytes that are no image impasto reads, with the media type a
     /// `data:` URL declares (`image/svg+xml` is the usual one).
     fn not_an_image(&self) -> codec::DecodeError {
@@ -125,7 +134,7 @@ impl Input {
             Input::Data(data) if !data.media_type.is_empty() => codec::DecodeError(format!(
                 "{} (the data: URL says {})",
                 plain.0,
-                crate::scene::quoted(&data.media_type)
+                data.shown_media_type()
             )),
             _ => plain,
         }
@@ -259,8 +268,8 @@ pub(crate) fn decode_frame(
 ) -> Result<SourceImage, (&'static str, String)> {
     let (_, bytes) = input
         .read(limits.max_image_file_bytes)
-        .map_err(|e| ("src", e.0))?;
-    let info = codec::probe_animation(&bytes, limits).map_err(|e| ("src", e.0))?;
+        .map_err(|e| ("src", input.explain(e.0)))?;
+    let info = codec::probe_animation(&bytes, limits).map_err(|e| ("src", input.explain(e.0)))?;
     if frame >= info.frames {
         // A GIF without its trailer byte is cut short: it held more.
         let cut = match bytes.starts_with(b"GIF8") && !bytes.ends_with(b";") {
@@ -277,7 +286,7 @@ pub(crate) fn decode_frame(
         ));
     }
     let anim = codec::decode_animation_halting(&bytes, limits, Some(frame as usize), halt)
-        .map_err(|e| ("src", e.0))?;
+        .map_err(|e| ("src", input.explain(e.0)))?;
     // The headers may promise more frames than the file holds.
     let (found, notes) = (anim.frames.len(), anim.notes);
     let picked = anim.frames.into_iter().nth(frame as usize).ok_or_else(|| {

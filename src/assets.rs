@@ -374,7 +374,7 @@ impl Assets {
                     Error::scene(
                         loc(layers[0]),
                         Some("src"),
-                        format!("{}: {}", data_url::shown(src), e.0),
+                        format!("{}: {}", data_url::shown(src), inputs[k].explain(e.0)),
                     )
                 })?;
                 decoded.push(None);
@@ -419,7 +419,7 @@ impl Assets {
                         Error::scene(
                             loc(layers[0]),
                             Some("src"),
-                            format!("{}: {}", data_url::shown(src), e.0),
+                            format!("{}: {}", data_url::shown(src), inputs[k].explain(e.0)),
                         )
                     }),
             }?;

@@ -27,30 +27,45 @@ pub(crate) struct DataImage {
     pub bytes: Vec<u8>,
     /// The media type the URL declares (`image/png`; empty when none).
     pub media_type: String,
+    /// Whether its base64 data held spaces (see [`DataImage::explain`]).
+    pub spaces: bool,
     /// `data:sha256,<hex of the bytes' SHA-256>`: the key the
     /// decoded-image caches hold them under, in place of a file's
     /// canonical path (which is absolute, so never this).
     pub key: PathBuf,
 }
 
+/// `src` without the ASCII whitespace a URL parser drops before it
+/// (browsers read `" data:..."` as a data: URL); only for a `src` that is
+/// then a data: URL, since a file's name may start with a space.
+fn trimmed(src: &str) -> &str {
+    let start = src.trim_start_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
+    match start.get(..5) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("data:") => start,
+        _ => src,
+    }
+}
+
 /// Whether `src` is read as a `data:` URL: it starts with `data:` (in any
-/// case) and holds the `,` that ends the URL's header. Without the comma
-/// it is a file name, as before (a file may be named `data:x.png`).
+/// case, after any ASCII whitespace) and holds the `,` that ends the URL's
+/// header. Without the comma it is a file name, as before (a file may be
+/// named `data:x.png`).
 pub(crate) fn is_data_url(src: &str) -> bool {
+    let src = trimmed(src);
     src.get(..5)
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
         && src.contains(',')
 }
 
-/// `src` shown in a message: quoted, and a `data:` URL (often many
-/// kilobytes) by its first 40 characters and its length.
+/// `src` shown in a message: quoted, a `data:` URL (often many kilobytes)
+/// by its first 40 characters and its length, any other as
+/// [`crate::scene::quoted`] shows it (a long one shortened too).
 pub(crate) fn shown(src: &str) -> String {
-    let is_data = src
+    let is_data = trimmed(src)
         .get(..5)
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"));
-    let start: String = src.chars().take(40).collect();
-    match is_data && start.len() < src.len() {
-        true => format!("{}... ({} bytes)", crate::scene::quoted(&start), src.len()),
+    match is_data {
+        true => shown_start(src),
         false => crate::scene::quoted(src).to_string(),
     }
 }
@@ -59,9 +74,12 @@ pub(crate) fn shown(src: &str) -> String {
 /// `max_bytes` of them (`max_image_file_bytes`, as for a file); why not,
 /// in words, when they cannot be read.
 pub(crate) fn parse(src: &str, max_bytes: u64) -> Result<DataImage, String> {
+    let src = trimmed(src);
     let Some((header, payload)) = src.get(5..).and_then(|rest| rest.split_once(',')) else {
         return Err("is no data: URL: it has no ',' before its data".into());
     };
+    // A fragment is no part of the data, as browsers read it.
+    let payload = payload.split_once('#').map_or(payload, |(data, _)| data);
     let header = header.trim_matches(|c: char| c.is_ascii_whitespace());
     // `;base64` last, spaces around `base64` allowed.
     let (media_type, base64) = match header.rsplit_once(';') {
@@ -80,21 +98,34 @@ pub(crate) fn parse(src: &str, max_bytes: u64) -> Result<DataImage, String> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    // The URL's length is bounded by the scene's (`MAX_SCENE_BYTES`), so
-    // it is decoded whole before its bytes are counted.
+    let over = |bytes: u64| {
+        format!("the data: URL holds {bytes} bytes, over the limit of {max_bytes} bytes (max_image_file_bytes)")
+    };
+    // Base64 without escapes gives its size before it is decoded: three
+    // bytes for four characters, padding and whitespace aside.
+    if base64 && !payload.contains('%') {
+        let chars = payload
+            .bytes()
+            .filter(|&b| !is_space(b) && b != b'=')
+            .count() as u64;
+        if chars / 4 * 3 + (chars % 4).saturating_sub(1) > max_bytes {
+            return Err(over(chars / 4 * 3 + (chars % 4).saturating_sub(1)));
+        }
+    }
     // Borrowed when there is nothing to decode (base64 has no `%`), so a
     // large URL is not copied on its way to its bytes.
     let decoded: Cow<'_, [u8]> = percent_encoding::percent_decode_str(payload).into();
+    let spaces = base64 && decoded.contains(&b' ');
     let bytes = if base64 {
-        forgiving_base64(&decoded)?
+        forgiving_base64(&decoded).map_err(|e| match spaces {
+            true => with_space_hint(e),
+            false => e,
+        })?
     } else {
         decoded.into_owned()
     };
     if bytes.len() as u64 > max_bytes {
-        return Err(format!(
-            "the data: URL holds {} bytes, over the limit of {max_bytes} bytes (max_image_file_bytes)",
-            bytes.len()
-        ));
+        return Err(over(bytes.len() as u64));
     }
     if bytes.is_empty() {
         return Err("the data: URL holds no data".into());
@@ -104,17 +135,56 @@ pub(crate) fn parse(src: &str, max_bytes: u64) -> Result<DataImage, String> {
     Ok(DataImage {
         bytes,
         media_type,
+        spaces,
         key: PathBuf::from(format!("data:sha256,{hex}")),
     })
+}
+
+/// The ASCII whitespace forgiving base64 skips.
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
+}
+
+impl DataImage {
+    /// `message`, about bytes that did not decode, with a hint when their
+    /// base64 held spaces: a `+` sent in a URL query (`/t/` of `impasto
+    /// serve`) arrives as a space, which base64 skips.
+    pub(crate) fn explain(&self, message: String) -> String {
+        match self.spaces {
+            true => with_space_hint(message),
+            false => message,
+        }
+    }
+
+    /// The declared media type, for a message: quoted, at most 40
+    /// characters of it.
+    pub(crate) fn shown_media_type(&self) -> String {
+        shown_start(&self.media_type)
+    }
+}
+
+/// `message` with the hint [`DataImage::explain`] gives.
+fn with_space_hint(message: String) -> String {
+    format!(
+        "{message} (its base64 data holds spaces: a '+' sent in a URL query reads as a space; write it %2B)"
+    )
+}
+
+/// `text` quoted, shortened to its first 40 characters and its length.
+fn shown_start(text: &str) -> String {
+    let start: String = text.chars().take(40).collect();
+    match start.len() < text.len() {
+        true => format!("{}... ({} bytes)", crate::scene::quoted(&start), text.len()),
+        false => crate::scene::quoted(text).to_string(),
+    }
 }
 
 /// Base64 as the Fetch standard's "forgiving-base64 decode" reads it: ASCII
 /// whitespace skipped, `=` padding optional (but only at the end), bits
 /// past the last whole byte ignored.
 fn forgiving_base64(text: &[u8]) -> Result<Vec<u8>, String> {
-    let space = |b: &u8| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ');
-    let compact: Cow<'_, [u8]> = match text.iter().any(space) {
-        true => text.iter().copied().filter(|b| !space(b)).collect(),
+    let compact: Cow<'_, [u8]> = match text.iter().any(|&b| is_space(b)) {
+        true => text.iter().copied().filter(|&b| !is_space(b)).collect(),
         false => text.into(),
     };
     let engine = GeneralPurpose::new(
@@ -139,6 +209,9 @@ fn forgiving_base64(text: &[u8]) -> Result<Vec<u8>, String> {
             )
         };
         match e {
+            base64::DecodeError::InvalidByte(_, b'=') if compact.iter().all(|&b| b == b'=') => {
+                "the data: URL's base64 data is only '=' padding".into()
+            }
             base64::DecodeError::InvalidByte(offset, b'=') => format!(
                 "the data: URL's base64 data has '=' at its base64 character {}: padding may only end the data",
                 offset + 1
@@ -152,10 +225,14 @@ fn forgiving_base64(text: &[u8]) -> Result<Vec<u8>, String> {
             base64::DecodeError::InvalidPadding => {
                 "the data: URL's base64 data ends in the wrong number of '='".into()
             }
-            base64::DecodeError::InvalidLength(_) => format!(
-                "the data: URL's base64 data is cut short: its {} base64 characters leave one over",
-                compact.iter().filter(|&&b| b != b'=').count()
-            ),
+            base64::DecodeError::InvalidLength(_) => {
+                let n = compact.iter().filter(|&&b| b != b'=').count();
+                format!(
+                    "the data: URL's base64 data is cut short: its {n} base64 character{} leave{} one over",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "s" } else { "" }
+                )
+            }
         }
     })
 }
@@ -205,6 +282,38 @@ mod tests {
         assert!(
             e.contains("holds 5 bytes, over the limit of 4 bytes (max_image_file_bytes)"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_fragment_leading_whitespace_and_spaces_are_read_as_browsers_read_them() {
+        // The fragment is dropped; whitespace before the scheme too.
+        assert_eq!(bytes("data:image/png;base64,aGk=#frag").unwrap(), b"hi");
+        assert_eq!(bytes(" \t\ndata:;base64,aGk=").unwrap(), b"hi");
+        assert!(is_data_url("  data:,x") && !is_data_url(" a.png"));
+        // Spaces in base64 are skipped, and remembered for a hint.
+        let d = parse("data:;base64,a Gk=", 10).unwrap();
+        assert!(d.spaces && d.bytes == b"hi");
+        assert!(d.explain("bad".into()).contains("write it %2B"));
+        let d = parse("data:;base64,aGk=", 10).unwrap();
+        assert_eq!(d.explain("bad".into()), "bad");
+        // Over the limit by its length: refused before it is decoded (the
+        // '-' after the limit's worth would fail the decode).
+        let e = parse("data:;base64,aGVsbG8gd29ybGQ-", 4).unwrap_err();
+        assert!(
+            e.contains("holds 12 bytes, over the limit of 4 bytes"),
+            "{e}"
+        );
+        let e = bytes("data:;base64,==").unwrap_err();
+        assert_eq!(e, "the data: URL's base64 data is only '=' padding");
+        let e = bytes("data:;base64,a").unwrap_err();
+        assert!(e.contains("its 1 base64 character leaves one over"), "{e}");
+        // A long media type is shown short.
+        let long = format!("data:image/{},aGk=", "x".repeat(500));
+        let d = parse(&long, 10).unwrap();
+        assert_eq!(
+            d.shown_media_type(),
+            format!("\"image/{}\"... (506 bytes)", "x".repeat(34))
         );
     }
 

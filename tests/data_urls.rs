@@ -153,6 +153,35 @@ fn bad_data_urls_are_refused_naming_the_layer_and_what_is_wrong() {
     // No comma: no data: URL, and no such file.
     let e = refusal("data:image/png;base64", defaults);
     assert!(e.contains("has a ',' before its data"), "{e}");
+    // Its '+' sent in a query, read as spaces: a hint.
+    let plus = (0u8..=255).cycle().take(3000).collect::<Vec<u8>>();
+    let image = RgbaImage::from_raw(25, 30, plus).unwrap();
+    let url = data_url("image/png", &png_bytes(&image));
+    assert!(url.contains('+'));
+    let e = refusal(&url.replace('+', " "), defaults);
+    assert!(
+        e.contains("a '+' sent in a URL query reads as a space; write it %2B"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_scene_holding_a_long_data_url_checks_and_renders_and_a_leading_space_is_no_file() {
+    let big = RgbaImage::from_fn(300, 200, |x, y| image::Rgba([x as u8, y as u8, 7, 255]));
+    let src = format!(" {}", data_url("image/png", &png_bytes(&big)));
+    assert!(src.len() > 1000);
+    let mut scene = Scene::from_value(&json!({"width": 30, "height": 20,
+        "layers": [{"type": "image", "src": src, "fit": "fill"}]}))
+    .unwrap();
+    scene.validate().unwrap();
+    let image = Renderer::new(Backend::Cpu).unwrap().render(&scene).unwrap();
+    assert_eq!(image.dimensions(), (30, 20));
+    // The check still reads an empty `src`.
+    if let impasto::LayerKind::Image(il) = &mut scene.layers[0].kind {
+        il.src.clear();
+    }
+    let e = scene.validate().unwrap_err().to_string();
+    assert!(e.contains("field \"src\": is empty"), "{e}");
 }
 
 #[test]

@@ -313,13 +313,13 @@ fn measure_text_of_an_unsized_layer_is_its_unwrapped_text_and_a_zero_size_is_ref
         .unwrap()
         .with_system_fonts(false);
     let text = "A title long enough to wrap in a small box";
-    let unsized = r.measure_text(&Layer::text(text, 30)).unwrap();
+    let unbounded = r.measure_text(&Layer::text(text, 30)).unwrap();
     let huge = r
         .measure_text(&Layer::text(text, 30).size(1.0e6, 1.0e6))
         .unwrap();
-    assert_eq!(unsized.lines, huge.lines);
-    assert_eq!(unsized.lines.len(), 1);
-    assert!(!unsized.truncated);
+    assert_eq!(unbounded.lines, huge.lines);
+    assert_eq!(unbounded.lines.len(), 1);
+    assert!(!unbounded.truncated);
     let narrow = r
         .measure_text(&Layer::text(text, 30).size(150, 1.0e6))
         .unwrap();

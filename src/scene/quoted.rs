@@ -9,18 +9,32 @@
 use std::fmt::{self, Display, Write};
 
 /// `s` quoted as a JSON string, for a message: `format!("{}", quoted(s))`
-/// writes `"a\u200bb"` for `a`, U+200B, `b`.
+/// writes `"a\u200bb"` for `a`, U+200B, `b`. A string over
+/// [`LONGEST_QUOTED`] bytes (an image's data pasted into the wrong field) is
+/// shown by its first 200 characters and its length:
+/// `"data:image/png;base64,iVBOR..."... (41831778 bytes)`.
 pub fn quoted(s: &str) -> Quoted<'_> {
     Quoted(s)
 }
+
+/// The longest string [`quoted`] writes whole, in bytes.
+pub const LONGEST_QUOTED: usize = 1024;
 
 /// A string shown quoted as JSON: see [`quoted`].
 pub struct Quoted<'a>(&'a str);
 
 impl Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = match self.0.len() > LONGEST_QUOTED {
+            true => self
+                .0
+                .char_indices()
+                .nth(200)
+                .map_or(self.0, |(i, _)| &self.0[..i]),
+            false => self.0,
+        };
         f.write_char('"')?;
-        for c in self.0.chars() {
+        for c in shown.chars() {
             match c {
                 '"' => f.write_str("\\\"")?,
                 '\\' => f.write_str("\\\\")?,
@@ -38,7 +52,11 @@ impl Display for Quoted<'_> {
                 c => f.write_char(c)?,
             }
         }
-        f.write_char('"')
+        f.write_char('"')?;
+        if shown.len() < self.0.len() {
+            write!(f, "... ({} bytes)", self.0.len())?;
+        }
+        Ok(())
     }
 }
 
@@ -101,5 +119,16 @@ mod tests {
         // What is printed reads back as the string.
         let s = "x\u{200b}\u{feff}\"\\y\u{E0041}";
         assert_eq!(serde_json::from_str::<String>(&q(s)).unwrap(), s);
+    }
+
+    #[test]
+    fn a_string_over_the_longest_quoted_shows_its_start_and_length() {
+        let whole = "é".repeat(512);
+        assert_eq!(quoted(&whole).to_string(), format!("\"{whole}\""));
+        let long = format!("{whole}x");
+        assert_eq!(
+            quoted(&long).to_string(),
+            format!("\"{}\"... (1025 bytes)", "é".repeat(200))
+        );
     }
 }

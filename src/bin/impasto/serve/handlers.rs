@@ -368,8 +368,12 @@ pub async fn render(
     let named = param(&params, "format")?;
     let format = negotiate(named, quality, &headers)?;
     let negotiated = named.is_none();
-    let bytes = body(&state, &headers, bytes).await?;
-    let scene = Scene::from_json(utf8(&bytes)?)?;
+    // The body is dropped once parsed: a scene holding a data: URL of
+    // megabytes held it twice through the render.
+    let scene = {
+        let bytes = body(&state, &headers, bytes).await?;
+        Scene::from_json(utf8(&bytes)?)?
+    };
     let response = respond(state, scene, format, &headers, None, false).await?;
     Ok(vary_accept(response, negotiated))
 }
@@ -403,7 +407,9 @@ pub async fn post_template(
     let format = negotiate(named, quality, &headers)?;
     let negotiated = named.is_none();
     let bytes = body(&state, &headers, bytes).await?;
-    let values: Map<String, Value> = match impasto::scene::json_from_slice_strict(&bytes) {
+    let parsed = impasto::scene::json_from_slice_strict(&bytes);
+    drop(bytes);
+    let values: Map<String, Value> = match parsed {
         Ok(Value::Object(map)) => map,
         Ok(_) => {
             return Err(ServeError::BadRequest(
@@ -420,6 +426,7 @@ pub async fn post_template(
     // 400, as for `/t/` queries.
     template.check_names(values.keys().map(String::as_str))?;
     let scene = template.bind_json(&values)?;
+    drop(values);
     respond(state, scene, format, &headers, None, false)
         .await
         .map(|r| vary_accept(r, negotiated))

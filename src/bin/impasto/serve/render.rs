@@ -127,12 +127,13 @@ async fn etag(
     format: OutputFormat,
     remote: &HashMap<String, [u8; 32]>,
 ) -> Result<String, ServeError> {
-    let json = serde_json::to_string(scene)
-        .map_err(|e| ServeError::Internal(format!("serializing the scene: {e}")))?;
     let mut hash = Sha256::new();
     hash.update(env!("CARGO_PKG_VERSION").as_bytes());
     hash.update(format!("\0{:?}\0{format:?}\0", state.renderer.backend()).as_bytes());
-    hash.update(json.as_bytes());
+    // The scene's JSON hashed as it is written, not held (a data: URL of
+    // megabytes was copied for it).
+    serde_json::to_writer(HashWriter(&mut hash), scene)
+        .map_err(|e| ServeError::Internal(format!("serializing the scene: {e}")))?;
     for layer in &scene.layers {
         if let LayerKind::Image(image) = &layer.kind {
             hash.update(b"\0");
@@ -153,9 +154,31 @@ async fn etag(
     Ok(format!("\"{hex}\""))
 }
 
+/// Bytes written into a hash.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// `size:mtime` of an image under the asset root, or `-` when it cannot be
-/// read or its path would leave the root (the render then refuses it).
+/// read or its path would leave the root (the render then refuses it), or
+/// is a `data:` URL (whose bytes the scene's JSON holds).
 async fn file_identity(root: &Path, src: &str) -> String {
+    if src
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
+        && src.contains(',')
+    {
+        return "-".into();
+    }
     let rel = Path::new(src);
     if !rel
         .components()
