@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use image::RgbaImage;
 
-use crate::asset_files::{resolve_input, Input};
+use crate::asset_files::Input;
 use crate::cancel::Stop;
 use crate::codec::{self, AnimationFormat, Delay, Loop};
 use crate::data_url;
@@ -417,7 +417,8 @@ impl Renderer {
                 };
                 Error::scene(loc, Some(field), m)
             };
-            let input = resolve_input(&root, &il.src, limits.max_image_file_bytes)
+            let input = assets
+                .input(&root, &il.src, limits.max_image_file_bytes)
                 .map_err(|m| fail("src", m))?;
             if let Some(frame) = il.frame {
                 // Pinned to a frame: decoded once, the same on every frame.

@@ -214,7 +214,7 @@ pub(crate) fn image_inputs(scene: &Scene, root: &Path, assets: &Assets) -> Vec<(
             continue;
         };
         // A data: URL is no file.
-        if !layer.visible || assets.get(&il.src).is_some() || data_url::is_data_url(&il.src) {
+        if !layer.visible || assets.holds(&il.src) || data_url::is_data_url(&il.src) {
             continue;
         }
         match resolve_asset(root, &il.src) {

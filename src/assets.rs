@@ -19,6 +19,7 @@ use crate::asset_files::{decode_frame, resolve_input, Input};
 use crate::cancel::Stop;
 use crate::codec;
 use crate::data_url;
+use crate::data_url::DataImage;
 use crate::error::{Error, Location};
 use crate::plan::geometry::place_image;
 use crate::plan::image::{RowsRead, SourceGeometry};
@@ -70,6 +71,8 @@ pub struct Assets {
     /// Each image with the number it was registered under
     /// ([`SourceKey::Memory`]).
     images: HashMap<String, (Arc<RgbaImage>, u64)>,
+    /// Encoded images ([`Assets::insert_encoded`]), read as files are.
+    encoded: HashMap<String, Arc<DataImage>>,
 }
 
 /// Numbers every image registered in an [`Assets`], so that the cache of
@@ -133,7 +136,65 @@ impl Assets {
     pub fn insert(&mut self, src: impl Into<String>, image: impl Into<Arc<RgbaImage>>) {
         let image = image.into();
         let id = AssetIds::of(&image);
-        self.images.insert(src.into(), (image, id));
+        let src = src.into();
+        self.encoded.remove(&src);
+        self.images.insert(src, (image, id));
+    }
+
+    /// Registers an encoded image under the `src` name scenes use: the
+    /// bytes of a PNG, JPEG, WebP or GIF file (animated ones included),
+    /// which a render that draws them reads as it reads a file: EXIF
+    /// orientation and colour profile applied, shrunk on load, every
+    /// frame for an animation or a layer's `frame`, under the renderer's
+    /// [`crate::Limits`]. The renderer's decoded-image cache keeps them by
+    /// their SHA-256, so a service inserting the same logo for every
+    /// request decodes it once. Refused here when the header is no image
+    /// impasto reads; the pixel limits apply when it is drawn.
+    ///
+    /// ```
+    /// use impasto::{Assets, Backend, Renderer, RgbaImage, Scene};
+    ///
+    /// let mut png = std::io::Cursor::new(Vec::new());
+    /// RgbaImage::from_pixel(2, 2, image::Rgba([0, 0, 255, 255]))
+    ///     .write_to(&mut png, image::ImageFormat::Png)
+    ///     .unwrap();
+    /// let mut assets = Assets::new();
+    /// assets.insert_encoded("logo.png", png.into_inner())?;
+    /// let scene = Scene::from_json(
+    ///     r#"{ "width": 4, "height": 4,
+    ///          "layers": [ { "type": "image", "src": "logo.png", "fit": "fill" } ] }"#,
+    /// )?;
+    /// let image = Renderer::new(Backend::Cpu)?.render_with_assets(&scene, &assets)?;
+    /// assert_eq!(image.get_pixel(1, 1).0, [0, 0, 255, 255]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn insert_encoded(
+        &mut self,
+        src: impl Into<String>,
+        bytes: impl Into<Vec<u8>>,
+    ) -> Result<(), codec::DecodeError> {
+        let bytes = bytes.into();
+        codec::probe_bytes(&bytes, u64::MAX)?;
+        let src = src.into();
+        self.images.remove(&src);
+        let data = DataImage::new(bytes, String::new());
+        self.encoded.insert(src, Arc::new(data));
+        Ok(())
+    }
+
+    /// Whether an image, decoded or encoded, is registered under `src`.
+    pub(crate) fn holds(&self, src: &str) -> bool {
+        self.images.contains_key(src) || self.encoded.contains_key(src)
+    }
+
+    /// The input `src` names: an encoded image registered under it, a
+    /// `data:` URL, or the file under `root`
+    /// ([`crate::asset_files::resolve_input`]).
+    pub(crate) fn input(&self, root: &Path, src: &str, max_bytes: u64) -> Result<Input, String> {
+        match self.encoded.get(src) {
+            Some(data) => Ok(Input::Data(Arc::clone(data))),
+            None => resolve_input(root, src, max_bytes),
+        }
     }
 
     /// Decodes the image file at `path` (PNG, JPEG or WebP; EXIF orientation
@@ -169,7 +230,8 @@ impl Assets {
         Ok(())
     }
 
-    /// The image registered under `src`, if any.
+    /// The decoded image registered under `src` ([`Assets::insert`]), if
+    /// any.
     pub fn get(&self, src: &str) -> Option<&Arc<RgbaImage>> {
         self.images.get(src).map(|(image, _)| image)
     }
@@ -310,7 +372,8 @@ impl Assets {
             let input = match data.get(il.src.as_str()) {
                 Some(input) => input.clone(),
                 None => {
-                    let input = resolve_input(root, &il.src, limits.max_image_file_bytes)
+                    let input = self
+                        .input(root, &il.src, limits.max_image_file_bytes)
                         .map_err(|m| Error::scene(loc(index), Some("src"), m))?;
                     if matches!(input, Input::Data(_)) {
                         data.insert(&il.src, input.clone());

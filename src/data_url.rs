@@ -130,13 +130,9 @@ pub(crate) fn parse(src: &str, max_bytes: u64) -> Result<DataImage, String> {
     if bytes.is_empty() {
         return Err("the data: URL holds no data".into());
     }
-    let digest = Sha256::digest(&bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     Ok(DataImage {
-        bytes,
-        media_type,
         spaces,
-        key: PathBuf::from(format!("data:sha256,{hex}")),
+        ..DataImage::new(bytes, media_type)
     })
 }
 
@@ -146,6 +142,19 @@ fn is_space(b: u8) -> bool {
 }
 
 impl DataImage {
+    /// `bytes` as an image input, declared `media_type` (may be empty),
+    /// keyed by their SHA-256.
+    pub(crate) fn new(bytes: Vec<u8>, media_type: String) -> DataImage {
+        let digest = Sha256::digest(&bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        DataImage {
+            bytes,
+            media_type,
+            spaces: false,
+            key: PathBuf::from(format!("data:sha256,{hex}")),
+        }
+    }
+
     /// `message`, about bytes that did not decode, with a hint when their
     /// base64 held spaces: a `+` sent in a URL query (`/t/` of `impasto
     /// serve`) arrives as a space, which base64 skips.

@@ -1,6 +1,7 @@
-//! `data:` URLs as image sources: drawn as their bytes in a file would be
-//! (on every backend, exactly), decoded once for many renders, animated,
-//! and refused with what is wrong when they are bad.
+//! `data:` URLs as image sources, and encoded images in memory
+//! (`Assets::insert_encoded`): drawn as their bytes in a file would be (on
+//! every backend, exactly), decoded once for many renders, animated, and
+//! refused with what is wrong when they are bad.
 
 mod common;
 
@@ -233,4 +234,63 @@ fn a_scene_s_image_files_leave_its_data_urls_out() {
     let r = Renderer::new(Backend::Cpu).unwrap();
     let files: Vec<usize> = r.image_files(&scene).into_iter().map(|(i, _)| i).collect();
     assert_eq!(files, [1]);
+}
+
+#[test]
+fn encoded_images_in_memory_draw_as_files_play_and_are_decoded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (png, jpeg) = sources();
+    std::fs::write(dir.path().join("a.png"), &png).unwrap();
+    std::fs::write(dir.path().join("b.jpg"), &jpeg).unwrap();
+    let mut from_files = Scene::from_value(&two_image_scene("a.png", "b.jpg")).unwrap();
+    from_files.base_dir = Some(dir.path().to_path_buf());
+    // Named as the files are, in a folder without them.
+    let empty = tempfile::tempdir().unwrap();
+    let mut in_memory = from_files.clone();
+    in_memory.base_dir = Some(empty.path().to_path_buf());
+    let r = Renderer::new(Backend::Cpu).unwrap();
+    let want = r.render(&from_files).unwrap();
+    for _ in 0..3 {
+        // A new set per request, as a service makes them.
+        let mut assets = Assets::new();
+        assets.insert_encoded("a.png", png.clone()).unwrap();
+        assets.insert_encoded("b.jpg", jpeg.clone()).unwrap();
+        assert!(r.render_with_assets(&in_memory, &assets).unwrap() == want);
+    }
+    let s = r.asset_cache_stats();
+    // Two decodes for the files, two for the encoded bytes (keyed apart).
+    assert_eq!((s.misses, s.hits), (4, 4), "{s:?}");
+    // An animation in memory plays.
+    let frames: Vec<RgbaImage> = [[9, 0, 0, 255], [0, 9, 0, 255]]
+        .into_iter()
+        .map(|c| RgbaImage::from_pixel(3, 2, image::Rgba(c)))
+        .collect();
+    let refs: Vec<&RgbaImage> = frames.iter().collect();
+    let apng = codec::encode_animation(
+        &refs,
+        &[Delay::from_millis(50); 2],
+        Loop::Forever,
+        AnimationFormat::Png,
+    )
+    .unwrap();
+    let mut assets = Assets::new();
+    assets.insert_encoded("anim.png", apng).unwrap();
+    let scene = Scene::from_value(&json!({"width": 3, "height": 2, "animate": true,
+        "layers": [{"type": "image", "src": "anim.png"}]}))
+    .unwrap();
+    let anim = r
+        .render_animation(&scene, &assets, &RenderOptions::default())
+        .unwrap();
+    assert!(anim.frames == frames);
+    // What is no image is refused when inserted; a name inserted again
+    // is the image last inserted, decoded or encoded.
+    let e = Assets::new()
+        .insert_encoded("x.png", b"<svg/>".to_vec())
+        .unwrap_err();
+    assert!(e.to_string().contains("not an image"), "{e}");
+    assets.insert("anim.png", frames[1].clone());
+    let still = Scene::from_value(&json!({"width": 3, "height": 2,
+        "layers": [{"type": "image", "src": "anim.png"}]}))
+    .unwrap();
+    assert!(r.render_with_assets(&still, &assets).unwrap() == frames[1]);
 }

@@ -130,6 +130,9 @@ fn an_allowed_host_is_fetched_and_renders_like_the_local_file() {
         server.metric("impasto_remote_fetches_total{result=\"ok\"}"),
         3.0
     );
+    // Fetched bodies are decoded as files are, and kept decoded by their
+    // content: the local file once, the remote body (fetched twice) once.
+    assert_eq!(server.metric("impasto_asset_cache_misses_total"), 2.0);
 }
 
 #[test]

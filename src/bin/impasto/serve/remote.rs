@@ -106,7 +106,7 @@ pub struct Fetcher {
     metrics: Arc<Metrics>,
 }
 
-/// Remote images fetched for one scene: decoded, by `src`, and the SHA-256
+/// Remote images fetched for one scene: encoded, by `src`, and the SHA-256
 /// of each body (for the ETag).
 #[derive(Debug, Default)]
 pub struct Fetched {
@@ -141,11 +141,13 @@ impl Fetcher {
         }
     }
 
-    /// Fetches and decodes every remote image of `scene`'s visible layers
+    /// Fetches every remote image of `scene`'s visible layers
     /// (each distinct URL once, in layer order) before `deadline`.
     /// Blocking: call it on the blocking pool.
-    /// Decoded images are counted with the canvas against the render's
-    /// memory limit, each from its header before it is decoded (413).
+    /// Each image's full decoded size, from its header, is counted with the
+    /// canvas against the render's memory limit (413): an upper bound, as
+    /// the render may shrink it on load. The bodies are handed over
+    /// encoded ([`Assets::insert_encoded`]); the render decodes them.
     /// Stops between images once `token` is cancelled (the request gone).
     pub fn fetch_scene(
         &self,
@@ -234,19 +236,23 @@ impl Fetcher {
                     }));
                 }
             }
-            let decoded = impasto::codec::decode_bytes(&bytes, self.limits.max_pixels)
+            // Kept encoded: the render reads it as a file (shrunk on load,
+            // animated, kept decoded between requests by its SHA-256).
+            // Until 2026-11-29 it was decoded here, whole, a still, and
+            // decoded again for every request.
+            let digest: [u8; 32] = Sha256::digest(&bytes).into();
+            fetched
+                .assets
+                .insert_encoded(image.src.clone(), bytes)
                 .map_err(|e| refused(e.0))?;
             m.fetches_ok.fetch_add(1, Ordering::Relaxed);
-            fetched
-                .digests
-                .insert(image.src.clone(), Sha256::digest(&bytes).into());
-            fetched.assets.insert(image.src.clone(), decoded);
+            fetched.digests.insert(image.src.clone(), digest);
         }
         Ok(fetched)
     }
 
     /// One URL's body, a failure counted in the metrics (a body is
-    /// counted once it decodes).
+    /// counted once its header reads as an image).
     fn fetch(&self, url: &str, deadline: Instant) -> Result<Vec<u8>, Failure> {
         let result = self.follow(url, deadline);
         let m = &self.metrics;
