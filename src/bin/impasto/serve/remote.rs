@@ -237,7 +237,7 @@ impl Fetcher {
                 }
             }
             // Kept encoded: the render reads it as a file (shrunk on load,
-            // animated, kept decoded between requests by its SHA-256).
+            // any frame, kept decoded between requests by its SHA-256).
             // Until 2026-11-29 it was decoded here, whole, a still, and
             // decoded again for every request.
             let digest: [u8; 32] = Sha256::digest(&bytes).into();
