@@ -47,9 +47,7 @@ impl Scene {
     /// Parses a scene from JSON text. Its asset root is the current directory
     /// unless the [`Renderer`](crate::Renderer) is given one.
     pub fn from_json(json: &str) -> Result<Scene, Error> {
-        // A UTF-8 byte-order mark, as some editors write, is not content.
-        let json = json.strip_prefix('\u{feff}').unwrap_or(json);
-        Scene::from_value(&strict_value(json)?)
+        Scene::from_value(&json_value(json)?)
     }
 
     /// Reads and parses a scene file; the folder that holds it becomes the
@@ -63,8 +61,11 @@ impl Scene {
     /// `max_bytes` is refused before it is read.
     pub fn from_path_limited(path: impl AsRef<Path>, max_bytes: u64) -> Result<Scene, Error> {
         let path = path.as_ref();
-        let text = read_limited(path, max_bytes)?;
-        let mut scene = Scene::from_json(&text)?;
+        // The text is dropped once parsed, before the scene is built: a
+        // scene holding a data: URL of megabytes held it three times.
+        let value = json_value(&read_limited(path, max_bytes)?)?;
+        let mut scene = Scene::from_value(&value)?;
+        drop(value);
         let dir = path.parent().unwrap_or(Path::new(""));
         scene.base_dir = Some(if dir.as_os_str().is_empty() {
             PathBuf::from(".")
@@ -113,6 +114,12 @@ impl Scene {
 }
 
 /// JSON text to a value, refusing duplicate keys; errors are scene errors.
+/// A scene's JSON text parsed strictly ([`strict_value`]), a UTF-8
+/// byte-order mark before it skipped (some editors write one).
+fn json_value(json: &str) -> Result<Value, Error> {
+    strict_value(json.strip_prefix('\u{feff}').unwrap_or(json))
+}
+
 pub(crate) fn strict_value(json: &str) -> Result<Value, Error> {
     super::strict_json::from_str(json).map_err(|e| {
         let e = super::strict_json::describe(&e);
