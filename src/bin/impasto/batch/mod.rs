@@ -5,6 +5,7 @@
 //! collector writes the manifest in row order and reports progress.
 //! docs/batch.md is the guide.
 
+mod case;
 mod manifest;
 mod output;
 mod overlap;

@@ -7,6 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use impasto::scene::quoted;
 use impasto::Error;
 
+use super::case::CaseFold;
 use super::rows::RowData;
 
 /// `{{row}}` in the pattern is the row number (unless a column is called
@@ -34,6 +35,8 @@ pub struct Pattern {
     folders: HashMap<PathBuf, u64>,
     /// Files no row may write: the manifest, the template, the data file.
     kept: Vec<Kept>,
+    /// Paths that differ only in case, where the file system ignores it.
+    case: CaseFold,
 }
 
 /// A file no row may write, by its path made absolute and without `.`
@@ -117,10 +120,11 @@ impl Pattern {
         }
         Ok(Pattern {
             pieces,
-            base,
             taken: HashMap::new(),
             folders: HashMap::new(),
             kept: Vec::new(),
+            case: CaseFold::for_folder(&base),
+            base,
         })
     }
 
@@ -314,6 +318,7 @@ impl Pattern {
                 "output: {s} is a folder of the output of row {first}"
             ));
         }
+        self.case.claim(row, &path, &s.to_string())?;
         for f in folders {
             self.folders.entry(f).or_insert(row);
         }
