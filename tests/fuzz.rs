@@ -61,4 +61,32 @@ fn the_generator_reaches_every_outcome() {
         refused >= 5,
         "only {refused} of 60 built scenes were refused"
     );
+    // Image layers drawing data: URLs: some drawn, some refused.
+    let (mut drawn, mut bad) = (0, 0);
+    for n in 0..CASES {
+        let case = fuzzgen::case(SEED, n, &seeds);
+        for layer in &case.built.layers {
+            let impasto::LayerKind::Image(image) = &layer.kind else {
+                continue;
+            };
+            if !image
+                .src
+                .to_ascii_lowercase()
+                .trim_start()
+                .starts_with("data:")
+            {
+                continue;
+            }
+            let one = impasto::Scene::new(4, 4).layer(impasto::Layer::image(image.src.clone()));
+            match renderer.render(&one) {
+                Ok(_) => drawn += 1,
+                Err(e) if e.is_bad_input() => bad += 1,
+                Err(e) => panic!("case {n}: {e}"),
+            }
+        }
+    }
+    assert!(
+        drawn >= 5 && bad >= 5,
+        "data: URLs: {drawn} drawn, {bad} refused"
+    );
 }

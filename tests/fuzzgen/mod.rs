@@ -302,15 +302,71 @@ fn mutate_file(rng: &mut impl Rng, bytes: &[u8]) -> Vec<u8> {
 /// Case `n` of the run seeded with `seed`.
 pub fn case(seed: u64, n: u64, seeds: &[(String, Vec<u8>)]) -> Case {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let files = seeds
+    let files: Vec<(String, Vec<u8>)> = seeds
         .iter()
         .map(|(name, bytes)| (name.clone(), mutate_file(&mut rng, bytes)))
         .collect();
-    Case {
-        json: json_text(&mut rng),
-        built: scene(&mut rng),
-        files,
+    let json = json_text(&mut rng);
+    let mut built = scene(&mut rng);
+    // Some image layers draw the case's files as data: URLs, some of them
+    // mangled; from a stream of their own, so the rest of each case is as
+    // it was before data: URLs.
+    let mut urls = ChaCha8Rng::seed_from_u64(seed ^ n.wrapping_mul(0xDA7A_0123_4567_89AB) ^ 0xDA7A);
+    for layer in &mut built.layers {
+        if let LayerKind::Image(image) = &mut layer.kind {
+            if urls.random_bool(0.3) {
+                let (_, bytes) = &files[urls.random_range(0..files.len())];
+                image.src = data_url(&mut urls, bytes);
+            }
+        }
     }
+    Case { json, built, files }
+}
+
+/// `bytes` as a data: URL, whole or mangled: whitespace, percent-escapes,
+/// a fragment, cut short, a stray character, an odd header.
+fn data_url(rng: &mut impl Rng, bytes: &[u8]) -> String {
+    use base64::Engine;
+    let mut data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let at = |rng: &mut dyn rand::RngCore, data: &String| {
+        let mut i = rng.random_range(0..=data.len());
+        while !data.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    match rng.random_range(0..8) {
+        0 => {}
+        1 => {
+            let i = at(rng, &data);
+            data.insert_str(i, [" ", "\n", "\r\n\t", "%20"][rng.random_range(0..4)]);
+        }
+        2 => data = data.replace('+', "%2B").replace('/', "%2f"),
+        3 => data.push_str("#frag,ment"),
+        4 => {
+            let i = at(rng, &data);
+            data.truncate(i);
+        }
+        5 => {
+            let i = at(rng, &data);
+            let c = ["-", "_", "=", "%", "%zz", "\u{0}", "é", ","][rng.random_range(0..8)];
+            data.insert_str(i, c);
+        }
+        6 => data = data.trim_end_matches('=').to_string(),
+        _ => {
+            return format!(
+                "{}{}",
+                [
+                    "DATA:image/png;BASE64 ,",
+                    " data:;charset=x;base64,",
+                    "data:,",
+                    "data:image/svg+xml,"
+                ][rng.random_range(0..4)],
+                data
+            )
+        }
+    }
+    format!("data:image/png;base64,{data}")
 }
 
 /// The renderer the fuzzers use: CPU, bundled fonts only, assets in `dir`.
