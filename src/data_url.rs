@@ -103,7 +103,10 @@ pub(crate) fn parse(src: &str, max_bytes: u64) -> Result<DataImage, String> {
     };
     // Base64 without escapes gives its size before it is decoded: three
     // bytes for four characters, padding and whitespace aside.
-    if base64 && !payload.contains('%') {
+    // (Counted only when its length alone could be over: each scan of a
+    // URL of megabytes costs a render some of its time.)
+    let escaped = memchr::memchr(b'%', payload.as_bytes()).is_some();
+    if base64 && !escaped && payload.len() as u64 / 4 * 3 > max_bytes {
         let chars = payload
             .bytes()
             .filter(|&b| !is_space(b) && b != b'=')
@@ -114,8 +117,11 @@ pub(crate) fn parse(src: &str, max_bytes: u64) -> Result<DataImage, String> {
     }
     // Borrowed when there is nothing to decode (base64 has no `%`), so a
     // large URL is not copied on its way to its bytes.
-    let decoded: Cow<'_, [u8]> = percent_encoding::percent_decode_str(payload).into();
-    let spaces = base64 && decoded.contains(&b' ');
+    let decoded: Cow<'_, [u8]> = match escaped {
+        true => percent_encoding::percent_decode_str(payload).into(),
+        false => payload.as_bytes().into(),
+    };
+    let spaces = base64 && memchr::memchr(b' ', &decoded).is_some();
     let bytes = if base64 {
         forgiving_base64(&decoded).map_err(|e| match spaces {
             true => with_space_hint(e),
@@ -192,7 +198,9 @@ fn shown_start(text: &str) -> String {
 /// whitespace skipped, `=` padding optional (but only at the end), bits
 /// past the last whole byte ignored.
 fn forgiving_base64(text: &[u8]) -> Result<Vec<u8>, String> {
-    let compact: Cow<'_, [u8]> = match text.iter().any(|&b| is_space(b)) {
+    let any_space = memchr::memchr3(b' ', b'\n', b'\r', text).is_some()
+        || memchr::memchr2(b'\t', b'\x0c', text).is_some();
+    let compact: Cow<'_, [u8]> = match any_space {
         true => text.iter().copied().filter(|&b| !is_space(b)).collect(),
         false => text.into(),
     };
