@@ -35,7 +35,8 @@ pub struct Pattern {
     folders: HashMap<PathBuf, u64>,
     /// Files no row may write: the manifest, the template, the data file.
     kept: Vec<Kept>,
-    /// Paths that differ only in case, where the file system ignores it.
+    /// Paths that differ only in case or Unicode normalization, where the
+    /// file system ignores it.
     case: CaseFold,
 }
 
