@@ -283,6 +283,24 @@ fn photos_are_never_replaced_by_their_thumbnails() {
         assert_eq!(status, 0, "run {run}: {err}");
         assert!(thumbs.join("2024/beach.jpg").exists(), "{err}");
     }
+    // Also at another quality: the same picture, other bytes.
+    let mut other_quality = args.to_vec();
+    other_quality.extend(["--quality", "60"]);
+    let (status, err) = thumbnails(&other_quality);
+    assert_eq!(status, 0, "{err}");
+    // A photo there of the thumbnail's very size, showing another picture,
+    // is no earlier run's thumbnail: that file fails, the photo stays.
+    let green = RgbaImage::from_pixel(128, 256, Rgba([40, 160, 60, 255]));
+    let green =
+        impasto::codec::encode(&green, impasto::codec::OutputFormat::Jpeg { quality: 90 }).unwrap();
+    write(&thumbs, "2024/beach.jpg", &green);
+    let (status, err) = thumbnails(&args);
+    assert_eq!(status, 3, "{err}");
+    assert!(
+        err.contains("would replace an image of 128x256 that shows another picture"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(thumbs.join("2024/beach.jpg")).unwrap(), green);
     // The output holding the input, and a photo beside it that a
     // thumbnail of the input would replace.
     let outer = dir.path().join("outer");

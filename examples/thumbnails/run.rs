@@ -194,30 +194,110 @@ fn work(
 /// thumbnail of its input (`size`), when the output folder and the input
 /// folder nest: an output folder inside the input is not walked, and one
 /// holding the input holds other files beside it, so a photo there would
-/// have been replaced by a namesake's thumbnail. A thumbnail an earlier run
-/// made, of the same size, is replaced: runs can be repeated. `nesting`:
-/// how the folders nest ([`crate::walk::nesting`]).
-fn refuse_to_replace(nesting: Option<&str>, output: &Path, size: (u32, u32)) -> Result<(), String> {
+/// have been replaced by a namesake's thumbnail. `nesting`: how the folders
+/// nest ([`crate::walk::nesting`]). An image of the thumbnail's size may be
+/// a thumbnail an earlier run made, to be replaced (runs repeat), or a
+/// photo that happens to have that size: `Ok(Some(how))` says its pixels
+/// are to be compared with the new thumbnail's ([`same_picture`]).
+fn refuse_to_replace(
+    nesting: Option<&'static str>,
+    output: &Path,
+    size: (u32, u32),
+) -> Result<Option<&'static str>, String> {
     let Some(how) = nesting else {
-        return Ok(());
+        return Ok(None);
     };
     if !output.exists() {
-        return Ok(());
+        return Ok(None);
     }
     let found = impasto::codec::probe_file(output, u64::MAX).ok();
     if found == Some(size) {
-        return Ok(());
+        return Ok(Some(how));
     }
     let what = match found {
         Some((w, h)) => format!("an image of {w}x{h}"),
         None => "a file that is no image impasto reads".into(),
     };
-    Err(format!(
+    Err(not_a_thumbnail(output, &what, size, how))
+}
+
+/// The refusal to replace `what` at `output`.
+fn not_a_thumbnail(output: &Path, what: &str, size: (u32, u32), how: &str) -> String {
+    format!(
         "its thumbnail {} would replace {what}, not a {}x{} thumbnail of it (the output folder {how}): remove that file, or give an output folder apart from the input",
         impasto::scene::shown_path(output),
         size.0,
         size.1
-    ))
+    )
+}
+
+/// The most two thumbnails of one image may differ by, as the mean absolute
+/// difference of their premultiplied channels (0-255), for the one at
+/// `output` to be taken for an earlier run's: encoders and qualities apart,
+/// the same picture (the bundled photo at JPEG qualities 30 and 95 differs
+/// by 5.3); two pictures differ by tens (that photo upside down: 52).
+const SAME_PICTURE: f64 = 8.0;
+
+/// Refuses to replace the image at `output`, of the thumbnail's size, unless
+/// it shows what `encoded` (the new thumbnail) shows: a thumbnail of the
+/// same input an earlier run made, the same bytes when its options were the
+/// same. A photo that has the thumbnail's size is kept.
+fn same_picture(output: &Path, encoded: &[u8], size: (u32, u32), how: &str) -> Result<(), String> {
+    let there = std::fs::read(output).map_err(|e| {
+        format!(
+            "cannot read {}, which its thumbnail would replace: {e}",
+            impasto::scene::shown_path(output)
+        )
+    })?;
+    if there == encoded {
+        return Ok(());
+    }
+    let pixels = u64::from(size.0) * u64::from(size.1);
+    let decoded = (
+        impasto::codec::decode_bytes(&there, pixels),
+        impasto::codec::decode_bytes(encoded, pixels),
+    );
+    let difference = match decoded {
+        (Ok(a), Ok(b)) if a.dimensions() == b.dimensions() => mean_difference(&a, &b),
+        _ => f64::INFINITY,
+    };
+    if difference <= SAME_PICTURE {
+        return Ok(());
+    }
+    let what = format!(
+        "an image of {}x{} that shows another picture (its pixels differ from the thumbnail's by {} on average, of 255)",
+        size.0,
+        size.1,
+        match difference.is_finite() {
+            true => format!("{difference:.0}"),
+            false => "all".into(),
+        }
+    );
+    Err(not_a_thumbnail(output, &what, size, how))
+}
+
+/// The mean absolute difference of two images of one size, over their
+/// premultiplied channels (a transparent pixel's colour does not count).
+fn mean_difference(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
+    let premultiplied = |p: &image::Rgba<u8>| {
+        let alpha = u32::from(p[3]);
+        [
+            u32::from(p[0]) * alpha / 255,
+            u32::from(p[1]) * alpha / 255,
+            u32::from(p[2]) * alpha / 255,
+            alpha,
+        ]
+    };
+    let total: u64 = a
+        .pixels()
+        .zip(b.pixels())
+        .map(|(x, y)| {
+            let (x, y) = (premultiplied(x), premultiplied(y));
+            (0..4).map(|c| u64::from(x[c].abs_diff(y[c]))).sum::<u64>()
+        })
+        .sum();
+    let channels = (a.width() as u64 * a.height() as u64 * 4).max(1);
+    total as f64 / channels as f64
 }
 
 /// Renders the thumbnail of `input` to `output`; its size.
@@ -227,7 +307,7 @@ fn thumbnail(
     input: &Path,
     output: &Path,
     made: &Made,
-    nesting: Option<&str>,
+    nesting: Option<&'static str>,
 ) -> Result<(u32, u32), String> {
     let src = input
         .strip_prefix(&args.input_dir)
@@ -238,7 +318,7 @@ fn thumbnail(
     let (w, h) = impasto::codec::probe_file(input, renderer.limits().max_image_pixels)
         .map_err(|e| e.to_string())?;
     let (tw, th) = thumbnail_size(args, w, h);
-    refuse_to_replace(nesting, output, (tw, th))?;
+    let compare = refuse_to_replace(nesting, output, (tw, th))?;
     let fit = match args.fit {
         // The canvas has the image's shape, to the rounding of a pixel.
         FitArg::Contain => Fit::Fill,
@@ -261,14 +341,28 @@ fn thumbnail(
         FormatArg::Webp => OutputFormat::WebPLossless,
         FormatArg::Png => OutputFormat::Png,
     };
-    renderer
-        .render_to_file_as(
-            &scene,
-            &impasto::Assets::new(),
+    let assets = impasto::Assets::new();
+    if let Some(how) = compare {
+        // Rendered before the file there is judged (an image of the
+        // thumbnail's size, the folders nesting): encoded twice, once to
+        // compare and once to write, on this rare path.
+        let rendered = renderer
+            .render_encoded(&scene, &assets, format, &Default::default())
+            .map_err(|e| e.to_string())?;
+        same_picture(
             output,
-            format,
-            &Default::default(),
-        )
+            &rendered.encode().map_err(|e| e.to_string())?,
+            (tw, th),
+            how,
+        )?;
+        for w in rendered.warnings() {
+            log::warn!("{w}");
+        }
+        rendered.save(output).map_err(|e| e.to_string())?;
+        return Ok((tw, th));
+    }
+    renderer
+        .render_to_file_as(&scene, &assets, output, format, &Default::default())
         .map_err(|e| e.to_string())?;
     Ok((tw, th))
 }
@@ -302,5 +396,41 @@ impl Made {
             // Fails, as it should, where the folder is not empty.
             let _ = std::fs::remove_dir(&d);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use impasto::codec::{decode_bytes, decode_file, encode};
+
+    /// The bound between "an earlier run's thumbnail" and "another picture",
+    /// on the bundled photo at thumbnail size: one picture at JPEG qualities
+    /// 30 and 95 is within it; the picture turned upside down is far out.
+    #[test]
+    fn one_picture_at_two_qualities_is_the_same_picture_and_another_is_not() {
+        let photo = decode_file(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/poster/coffee.jpg"),
+            u64::MAX,
+        )
+        .unwrap();
+        let small = image::imageops::thumbnail(&photo, 256, 171);
+        let at = |q: u8, img: &image::RgbaImage| {
+            decode_bytes(
+                &encode(img, OutputFormat::Jpeg { quality: q }).unwrap(),
+                u64::MAX,
+            )
+            .unwrap()
+        };
+        let (low, high) = (at(30, &small), at(95, &small));
+        let same = mean_difference(&low, &high);
+        assert!(same <= SAME_PICTURE, "qualities 30 and 95 differ by {same}");
+        let turned = at(95, &image::imageops::rotate180(&small));
+        let other = mean_difference(&turned, &high);
+        assert!(
+            other > 2.0 * SAME_PICTURE,
+            "another picture differs by {other}"
+        );
+        eprintln!("qualities 30 and 95: {same:.2}; turned: {other:.2}");
     }
 }
