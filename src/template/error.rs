@@ -33,7 +33,7 @@ pub enum TemplateError {
         message: String,
     },
     /// A reference names a variable that `variables` does not declare.
-    #[error("{place}: {{{{{name}}}}} refers to an undeclared variable (declared: {})", or_none(.declared))]
+    #[error("{place}: {{{{{}}}}} refers to an undeclared variable (declared: {})", shortened(.name), or_none(.declared))]
     Undeclared {
         /// The name referred to.
         name: String,
@@ -82,6 +82,19 @@ pub enum TemplateError {
         /// The variables used in that field (may be empty).
         variables: Vec<String>,
     },
+}
+
+/// A name as written in a message: whole, or, past
+/// [`crate::scene::LONGEST_QUOTED`] bytes, its first 200 characters and its
+/// length (as [`quoted`] shortens a string).
+fn shortened(name: &str) -> String {
+    match name.len() > crate::scene::LONGEST_QUOTED {
+        true => {
+            let end = name.char_indices().nth(200).map_or(name.len(), |(i, _)| i);
+            format!("{}... ({} bytes)", &name[..end], name.len())
+        }
+        false => name.to_owned(),
+    }
 }
 
 /// The declared names, or "none".

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::*;
 use crate::color::Color;
@@ -163,6 +163,48 @@ fn an_undeclared_reference_is_refused_when_the_template_is_loaded() {
     assert_eq!(
         e.to_string(),
         "layer 0 (text): field \"text\": {{b}} refers to an undeclared variable (declared: a)"
+    );
+}
+
+/// A message never writes out megabytes a user pasted: a long reference
+/// name, and a long value of the wrong type, are shown by their start and
+/// length; a value of another JSON type is described, not written.
+#[test]
+fn a_long_name_or_value_in_a_message_is_shown_by_its_start_and_length() {
+    let long = "x".repeat(5000);
+    let e = Template::from_value(json!({
+        "variables": {"a": {"type": "string"}},
+        "width": 10, "height": 10,
+        "layers": [{"type": "text", "text": format!("{{{{{long}}}}}")}]
+    }))
+    .unwrap_err()
+    .to_string();
+    assert!(e.len() < 400, "{} bytes: {e}", e.len());
+    assert!(
+        e.contains("... (5000 bytes)}} refers to an undeclared variable"),
+        "{e}"
+    );
+    let t = Template::from_value(json!({
+        "variables": {"n": {"type": "number", "default": 1}},
+        "width": 10, "height": 10,
+        "layers": [{"type": "rect", "width": "{{n}}", "height": 5, "color": "#000"}]
+    }))
+    .unwrap();
+    let pasted = format!("data:image/png;base64,{}", "A".repeat(20_000));
+    let mut values = serde_json::Map::new();
+    values.insert("n".into(), Value::String(pasted));
+    let e = t.bind_json(&values).unwrap_err().to_string();
+    assert!(e.len() < 400, "{} bytes: {e}", e.len());
+    assert!(
+        e.contains("expected a number, got the string \"data:image/png;base64,AAA"),
+        "{e}"
+    );
+    assert!(e.contains("... (20022 bytes)"), "{e}");
+    values.insert("n".into(), json!((0..3000).collect::<Vec<u32>>()));
+    let e = t.bind_json(&values).unwrap_err().to_string();
+    assert!(
+        e.contains("expected a number, got an array of 3000 items"),
+        "{e}"
     );
 }
 

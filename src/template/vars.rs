@@ -145,8 +145,9 @@ fn declaration(name: &str, d: &Value) -> Result<Variable, TemplateError> {
         })?,
         Some(other) => {
             return Err(err(format!(
-                "type: expected one of {}, got {other}",
-                names()
+                "type: expected one of {}, got {}",
+                names(),
+                crate::scene::kind_of(other)
             )))
         }
         None => return Err(err(format!("missing \"type\" (one of {})", names()))),
@@ -225,7 +226,12 @@ impl Variable {
                 return Ok(Some(Value::Bool(*b)))
             }
             Raw::Json(other) => {
-                return Err(format!("expected {}, got {other}", self.ty.with_article()));
+                // Described, not written out: a value may be megabytes.
+                return Err(format!(
+                    "expected {}, got {}",
+                    self.ty.with_article(),
+                    crate::scene::kind_of(other)
+                ));
             }
         };
         match self.ty {
@@ -347,7 +353,7 @@ mod tests {
             (json!([]), "expected an object"),
             (
                 json!({"t": {"type": "image", "default": 1}}),
-                "default: expected an image, got 1",
+                "default: expected an image, got the number 1",
             ),
             // A default is JSON, held to the scene's colour rule (as the
             // schema holds it): no spaces around it.
