@@ -606,7 +606,7 @@ fn a_bad_csv_row_names_its_line_whatever_the_line_ends() {
         assert_eq!(run.code, 3, "{name}: {}", run.stderr);
         assert!(
             run.stderr
-                .contains("row 3: data: line 5: this row has 4 fields, the header 3 columns"),
+                .contains("row 3: --data: line 5: this row has 4 fields, the header 3 columns"),
             "{name}: {}",
             run.stderr
         );
@@ -615,7 +615,7 @@ fn a_bad_csv_row_names_its_line_whatever_the_line_ends() {
         case.write(&u, &unclosed);
         let run = case.batch(&u, &format!("{u}-out/{{{{id}}}}.png"), &[]);
         for says in [
-            "row 2: data: CSV error: record 2 (line: 3,",
+            "row 2: --data: CSV error: record 2 (line: 3,",
             "starting on line 3 is",
         ] {
             assert!(run.stderr.contains(says), "{name}: {}", run.stderr);
@@ -643,12 +643,34 @@ fn a_data_url_in_a_csv_row_is_drawn_quoted_and_unquoted_gets_a_hint() {
     let run = case.batch("d.csv", "out/{{id}}.png", &[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
-        run.stderr.contains("row 2: data: line 3: this row has 3 fields, the header 2 columns; a data: URL holds a ',': put the field in double quotes"),
+        run.stderr.contains("row 2: --data: line 3: this row has 3 fields, the header 2 columns; a data: URL holds a ',': put the field in double quotes"),
         "{}",
         run.stderr
     );
     let drawn = image::open(case.path("out/q.png")).unwrap().to_rgba8();
     assert_eq!(drawn.get_pixel(3, 3).0, [10, 200, 30, 255]);
+    // The columns matching (a column after the URL takes its data): the
+    // image variable's cut URL gets the hint all the same, naming it, with
+    // the row's id; the row quoting it is drawn.
+    case.write(
+        "m.csv",
+        &format!("id,img,note\nm,{url}\nt,\"{url}\",Data: none\n"),
+    );
+    let run = case.batch("m.csv", "out/{{id}}.png", &["--manifest", "m.jsonl"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let lines = case.manifest("m.jsonl");
+    let error = lines[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains(
+            "column \"img\": \"data:image/png;base64\" is a data: URL cut before its data"
+        ) && error.contains("put the field in double quotes"),
+        "{error}"
+    );
+    assert_eq!(
+        (&lines[0]["variable"], &lines[0]["id"]),
+        (&"img".into(), &"m".into())
+    );
+    assert_eq!(lines[1]["status"], "ok", "{}", run.stderr);
 }
 
 /// A quote opened and never closed swallows every later row into one
@@ -664,7 +686,7 @@ fn a_csv_quote_never_closed_fails_its_row_naming_the_cause_of_the_rows_lost() {
     case.write("stray.csv", &numbered_rows(head, 2..50, ",12"));
     let run = case.batch("stray.csv", "out/{{id}}.png", &[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    let line = "row 2: data: CSV error: record 2 (line: 3, byte: 25)";
+    let line = "row 2: --data: CSV error: record 2 (line: 3, byte: 25)";
     assert!(
         run.stderr.contains(line) && run.stderr.contains(hint),
         "{}",
@@ -676,7 +698,7 @@ fn a_csv_quote_never_closed_fails_its_row_naming_the_cause_of_the_rows_lost() {
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("row 1: data: a quoted field opened in the record starting on line 2"),
+            .contains("row 1: --data: a quoted field opened in the record starting on line 2"),
         "{}",
         run.stderr
     );

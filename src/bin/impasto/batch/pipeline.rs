@@ -266,14 +266,25 @@ fn read(
             warnings: Vec::new(),
         };
         let mut failed = true;
+        // A row not read, or holding a data: URL cut at its ',' (a CSV
+        // field not in quotes), fails with its id where it has one.
+        let data = match data {
+            Err(message) => Err((None, Failure::text(message))),
+            Ok(data) => match data.cut_data_url(ctx.template) {
+                Some((variable, message)) => Err((
+                    data.text("id"),
+                    Failure {
+                        message,
+                        variable: Some(variable),
+                        ..Failure::default()
+                    },
+                )),
+                None => Ok(data),
+            },
+        };
         let sent = match data {
-            Err(message) => results
-                .send(outcome(
-                    Status::Failed,
-                    None,
-                    None,
-                    Some(Failure::text(message)),
-                ))
+            Err((id, failure)) => results
+                .send(outcome(Status::Failed, id, None, Some(failure)))
                 .is_ok(),
             Ok(data) => {
                 let id = data.text("id");

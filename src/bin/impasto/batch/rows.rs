@@ -61,6 +61,38 @@ impl RowData {
         s.filter(|s| !s.is_empty())
     }
 
+    /// A CSV cell of an image variable holding a `data:` URL cut before
+    /// its data: the field was not quoted, so the URL's ',' ended it (the
+    /// columns happened to match, or a hint would have said so as the row
+    /// was read). The variable and the row's failure, saying to quote it.
+    pub fn cut_data_url(&self, template: &Template) -> Option<(String, String)> {
+        let RowData::Text(m) = self else {
+            return None;
+        };
+        template
+            .variables()
+            .iter()
+            .filter(|v| v.ty == impasto::template::VarType::Image)
+            .find_map(|v| {
+                let cell = m.get(&v.name)?;
+                let cut = cell
+                    .trim_start()
+                    .get(..5)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("data:"))
+                    && !cell.contains(',');
+                cut.then(|| {
+                    (
+                        v.name.clone(),
+                        format!(
+                            "column {}: {} is a data: URL cut before its data: a data: URL holds a ',', which ends a CSV field not in quotes: put the field in double quotes (\"data:image/png;base64,...\")",
+                            quoted(&v.name),
+                            quoted(cell)
+                        ),
+                    )
+                })
+            })
+    }
+
     /// The scene this row makes from `template`.
     pub fn bind(&self, template: &Template) -> Result<impasto::Scene, Error> {
         match self {
@@ -364,7 +396,7 @@ impl Rows {
                         if let Some(pos) = record.position() {
                             if unclosed_quote(pos, reader, path) {
                                 let hint = unclosed_hint(record_line(pos, path));
-                                return Ok(Some((*n, Err(format!("data: {hint}")))));
+                                return Ok(Some((*n, Err(format!("--data: {hint}")))));
                             }
                         }
                         let map = headers
@@ -405,7 +437,7 @@ impl Rows {
                                 None => e.to_string(),
                             },
                         };
-                        Ok(Some((*n, Err(format!("data: {message}")))))
+                        Ok(Some((*n, Err(format!("--data: {message}")))))
                     }
                 }
             }
@@ -443,8 +475,16 @@ impl Rows {
 fn json_row(line: &[u8], at: u64) -> Result<RowData, String> {
     match impasto::scene::json_from_slice_strict(line) {
         Ok(Value::Object(map)) => Ok(RowData::Json(map)),
+        // Described, not written out: a line may be megabytes.
         Ok(other) => Err(format!(
-            "data: line {at}: expected a JSON object, got {other}"
+            "--data: line {at}: expected a JSON object, got {}",
+            match other {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            }
         )),
         // serde_json counts lines within the row, which is one line.
         Err(e) => {
@@ -459,7 +499,7 @@ fn json_row(line: &[u8], at: u64) -> Result<RowData, String> {
                 (false, false) => "",
             };
             Err(format!(
-                "data: line {at}: invalid JSON: {}{hint}",
+                "--data: line {at}: invalid JSON: {}{hint}",
                 impasto::scene::describe_json_error(&e)
                     .replace(" at line 1 column ", " at column ")
             ))
@@ -524,7 +564,7 @@ mod tests {
         let (n, r) = rows.next_row().unwrap().unwrap();
         let e = r.unwrap_err();
         assert_eq!(n, 2);
-        assert!(e.starts_with("data: line 4: invalid JSON: "), "{e}");
+        assert!(e.starts_with("--data: line 4: invalid JSON: "), "{e}");
         assert!(e.ends_with("trailing comma at column 10"), "{e}");
     }
 
@@ -539,7 +579,7 @@ mod tests {
         // Row 2 is line 3 of the input (after a blank line).
         assert!(r2
             .unwrap_err()
-            .starts_with("data: line 3: expected a JSON object"));
+            .starts_with("--data: line 3: expected a JSON object, got an array"));
         let (n3, r3) = rows.next_row().unwrap().unwrap();
         let r3 = r3.unwrap();
         assert_eq!(
