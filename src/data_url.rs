@@ -74,12 +74,16 @@ pub(crate) fn shown(src: &str) -> String {
 /// `max_bytes` of them (`max_image_file_bytes`, as for a file); why not,
 /// in words, when they cannot be read.
 pub(crate) fn parse(src: &str, max_bytes: u64) -> Result<DataImage, String> {
+    // A fragment, from the first '#' on, is no part of the URL's data or
+    // header, as browsers read it (`data:#,AAAA` holds no ',').
     let src = trimmed(src);
+    let src = match memchr::memchr(b'#', src.as_bytes()) {
+        Some(at) => &src[..at],
+        None => src,
+    };
     let Some((header, payload)) = src.get(5..).and_then(|rest| rest.split_once(',')) else {
         return Err("is no data: URL: it has no ',' before its data".into());
     };
-    // A fragment is no part of the data, as browsers read it.
-    let payload = payload.split_once('#').map_or(payload, |(data, _)| data);
     let header = header.trim_matches(|c: char| c.is_ascii_whitespace());
     // `;base64` last, spaces around `base64` allowed.
     let (media_type, base64) = match header.rsplit_once(';') {
@@ -306,6 +310,9 @@ mod tests {
     fn a_fragment_leading_whitespace_and_spaces_are_read_as_browsers_read_them() {
         // The fragment is dropped; whitespace before the scheme too.
         assert_eq!(bytes("data:image/png;base64,aGk=#frag").unwrap(), b"hi");
+        // From the first '#' on, the header's too: no ',' is left.
+        let e = bytes("data:#,aGk=").unwrap_err();
+        assert_eq!(e, "is no data: URL: it has no ',' before its data");
         assert_eq!(bytes(" \t\ndata:;base64,aGk=").unwrap(), b"hi");
         assert!(is_data_url("  data:,x") && !is_data_url(" a.png"));
         // Spaces in base64 are skipped, and remembered for a hint.
