@@ -58,6 +58,16 @@ fn serve_one(stream: TcpStream, port: u16) {
             Vec::new(),
         ),
         "/loop" => ("302 Found\r\nLocation: /loop".into(), Vec::new()),
+        // Relative to /a/b/: /logo.png once its dot segments are removed.
+        "/a/b/dots" => (
+            "302 Found\r\nLocation: ./x/../../../logo.png".into(),
+            Vec::new(),
+        ),
+        "/to-data" => (
+            "302 Found\r\nLocation: data:image/png;base64,AAAA".into(),
+            Vec::new(),
+        ),
+        "/to-missing" => ("302 Found\r\nLocation: missing.png".into(), Vec::new()),
         "/text" => (
             "200 OK\r\nContent-Type: image/png".into(),
             b"not an image".to_vec(),
@@ -200,6 +210,66 @@ fn a_redirect_to_a_host_not_on_the_list_is_refused() {
     assert!(
         message.contains("localhost") && message.contains("redirected from"),
         "{message}"
+    );
+}
+
+/// A `Location` resolves as RFC 3986 resolves it: its dot segments
+/// removed (they were sent as they were), one with a scheme of its own (a
+/// `data:` URL) taken whole and refused, not fetched as a path; what fails
+/// after a redirect is said of the URL it led to. A port that is no port
+/// is refused, in `src` and in `--allow-host`, not read as port 80.
+#[test]
+fn redirects_resolve_dot_segments_and_a_port_that_is_no_port_is_refused() {
+    let origin = Origin::start();
+    let server = server(&origin);
+    let local = post(&server.url("/render"), &scene("logo.png"), &[]);
+    let dots = post(
+        &server.url("/render"),
+        &scene(&origin.url("/a/b/dots")),
+        &[],
+    );
+    assert_eq!(dots.0, 200, "{}", String::from_utf8_lossy(&dots.2));
+    assert_eq!(dots.2, local.2);
+    let data = post(&server.url("/render"), &scene(&origin.url("/to-data")), &[]);
+    assert_eq!(data.0, 400, "{}", String::from_utf8_lossy(&data.2));
+    let message = error_body(&data)["error"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("is not an http or https URL (redirected from"),
+        "{message}"
+    );
+    let missing = post(
+        &server.url("/render"),
+        &scene(&origin.url("/to-missing")),
+        &[],
+    );
+    assert_eq!(missing.0, 502);
+    let message = error_body(&missing)["error"].as_str().unwrap().to_owned();
+    let led_to = origin.url("/missing.png");
+    assert!(
+        message.contains(&format!(
+            "answered 404 Not Found (at \"{led_to}\", after 1 redirect)"
+        )),
+        "{message}"
+    );
+    let port = origin
+        .url("/logo.png")
+        .replace(&origin.port.to_string(), "84337");
+    let bad_port = post(&server.url("/render"), &scene(&port), &[]);
+    assert_eq!(bad_port.0, 400, "{}", String::from_utf8_lossy(&bad_port.2));
+    let message = error_body(&bad_port)["error"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("has a port that is no number from 1 to 65535"),
+        "{message}"
+    );
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(["serve", "--allow-host", "127.0.0.1:84337"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("the port must be a number from 1 to 65535"),
+        "{stderr}"
     );
 }
 

@@ -11,6 +11,7 @@ mod metrics;
 mod remote;
 mod render;
 mod signing;
+mod url_ref;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

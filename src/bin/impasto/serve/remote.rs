@@ -22,6 +22,7 @@ use ureq::Agent;
 
 use super::error::ServeError;
 use super::metrics::Metrics;
+use super::url_ref::{resolve, written_port};
 
 /// Redirects followed per image, each re-checked against the list.
 pub const MAX_REDIRECTS: usize = 3;
@@ -49,10 +50,14 @@ impl FromStr for AllowedHost {
         if name.is_empty() || name.contains('*') {
             return Err(bad());
         }
-        Ok(AllowedHost {
-            host,
-            port: authority.port_u16(),
-        })
+        // `HOST:84337` or `HOST:` is refused, not read as the default port.
+        let port = written_port(text).map_err(|()| {
+            format!(
+                "--allow-host {}: the port must be a number from 1 to 65535",
+                quoted(text)
+            )
+        })?;
+        Ok(AllowedHost { host, port })
     }
 }
 
@@ -277,10 +282,13 @@ impl Fetcher {
         }
         let give_up = deadline;
         let mut uri = self.check(url, None)?;
-        for _hop in 0..=MAX_REDIRECTS {
+        // After a redirect, what failed is said of the URL it led to (the
+        // layer's `src` prefixes every message).
+        let mut at = String::new();
+        for hop in 0..=MAX_REDIRECTS {
             let left = give_up.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Failure::Failed("timed out".into()));
+                return Err(Failure::Failed(format!("timed out{at}")));
             }
             let mut response = self
                 .agent
@@ -290,7 +298,7 @@ impl Fetcher {
                 .timeout_global(Some(left))
                 .build()
                 .call()
-                .map_err(|e| Failure::Failed(describe(&e)))?;
+                .map_err(|e| Failure::Failed(format!("{}{at}", describe(&e))))?;
             let status = response.status();
             if status.is_redirection() {
                 let Some(location) = response
@@ -298,14 +306,20 @@ impl Fetcher {
                     .get("location")
                     .and_then(|v| v.to_str().ok())
                 else {
-                    return Err(Failure::Failed(format!("{status} without a Location")));
+                    return Err(Failure::Failed(format!("{status} without a Location{at}")));
                 };
                 let next = resolve(&uri, location);
                 uri = self.check(&next, Some(&uri))?;
+                at = format!(
+                    " (at {}, after {} redirect{})",
+                    quoted(&redacted(&uri.to_string())),
+                    hop + 1,
+                    if hop == 0 { "" } else { "s" }
+                );
                 continue;
             }
             if !status.is_success() {
-                return Err(Failure::Failed(format!("the server answered {status}")));
+                return Err(Failure::Failed(format!("the server answered {status}{at}")));
             }
             let limit = self.limits.max_bytes;
             let too_large = || {
@@ -325,7 +339,7 @@ impl Fetcher {
                 Ok(bytes) => Ok(bytes),
                 Err(e) => match ureq::Error::from(e) {
                     ureq::Error::BodyExceedsLimit(_) => Err(too_large()),
-                    e => Err(Failure::Failed(describe(&e))),
+                    e => Err(Failure::Failed(format!("{}{at}", describe(&e)))),
                 },
             };
         }
@@ -347,6 +361,11 @@ impl Fetcher {
             None => ("the URL".to_string(), String::new()),
         };
         let refuse = |why: String| Failure::Refused(format!("{why}{via}"));
+        // A redirect's `data:` or `mailto:` is no URL to fetch, whatever
+        // the URL parser makes of it.
+        if !is_remote(url) {
+            return Err(refuse(format!("{it} is not an http or https URL")));
+        }
         let uri: Uri = url
             .parse()
             .map_err(|e| refuse(format!("{it} is not a URL: {e}")))?;
@@ -364,7 +383,9 @@ impl Fetcher {
             ));
         }
         let host = authority.host().to_ascii_lowercase();
-        let port = authority.port_u16().unwrap_or(default_port);
+        let port = written_port(authority.as_str())
+            .map_err(|()| refuse(format!("{it} has a port that is no number from 1 to 65535")))?
+            .unwrap_or(default_port);
         if !self
             .allow
             .iter()
@@ -392,24 +413,6 @@ fn redacted(url: &str) -> std::borrow::Cow<'_, str> {
     match url[start..end].rfind('@') {
         Some(at) => format!("{}***{}", &url[..start], &url[start + at..]).into(),
         None => url.into(),
-    }
-}
-
-/// `location` (a Location header) resolved against `base`.
-fn resolve(base: &Uri, location: &str) -> String {
-    let scheme = base.scheme_str().unwrap_or("http");
-    let authority = base.authority().map_or("", |a| a.as_str());
-    if is_remote(location) || location.contains("://") {
-        location.to_owned()
-    } else if location.starts_with("//") {
-        format!("{scheme}:{location}")
-    } else if location.starts_with('/') {
-        format!("{scheme}://{authority}{location}")
-    } else {
-        let path = base.path();
-        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-        let dir = if dir.is_empty() { "/" } else { dir };
-        format!("{scheme}://{authority}{dir}{location}")
     }
 }
 
@@ -536,6 +539,11 @@ mod tests {
         assert!("http://x".parse::<AllowedHost>().is_err());
         assert!("user@x".parse::<AllowedHost>().is_err());
         assert!("".parse::<AllowedHost>().is_err());
+        // A port that is no port is refused, not read as the default.
+        for bad in ["h:84337", "h:", "h:0", "h:+80", "[::1]:"] {
+            assert!(bad.parse::<AllowedHost>().is_err(), "{bad}");
+        }
+        assert!(allows("[::1]:8080", "http://[::1]:8080/x"));
     }
 
     #[test]
@@ -544,14 +552,5 @@ mod tests {
         assert_eq!(redacted("https://a:b@c@host"), "https://***@host");
         assert_eq!(redacted("http://host/x@y"), "http://host/x@y");
         assert_eq!(redacted("no scheme u:p@h"), "no scheme u:p@h");
-    }
-
-    #[test]
-    fn redirects_resolve_against_the_url_that_sent_them() {
-        let base: Uri = "https://a.example/img/x.png?q=1".parse().expect("URL");
-        assert_eq!(resolve(&base, "y.png"), "https://a.example/img/y.png");
-        assert_eq!(resolve(&base, "/z.png"), "https://a.example/z.png");
-        assert_eq!(resolve(&base, "//b.example/z"), "https://b.example/z");
-        assert_eq!(resolve(&base, "http://c/z"), "http://c/z");
     }
 }
