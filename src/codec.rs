@@ -235,6 +235,16 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<RgbaImage, DecodeEr
     Ok(img)
 }
 
+/// Writes `bytes` (an encoded image, say) to `path` as impasto writes its
+/// own outputs: through a temporary file in the same folder renamed into
+/// place, so that the whole file appears or none does, a link at `path`
+/// followed (the file it points to is replaced), and the temporary file
+/// deleted by [`crate::interrupt::remove_temp_files`] if the program is
+/// stopped meanwhile.
+pub fn write_file(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), crate::Error> {
+    write_atomic(path.as_ref(), bytes)
+}
+
 /// Logs why a colour profile was ignored, if one was.
 pub(crate) fn log_colour_note(note: Option<&str>) {
     if let Some(why) = note {

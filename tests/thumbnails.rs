@@ -4,6 +4,8 @@
 //! the build lock this test's own `cargo test` holds). Their unit tests run
 //! here too. Also `codec::probe_file`, which the example sizes canvases by.
 
+#[path = "../examples/thumbnails/mark.rs"]
+mod mark;
 #[path = "../examples/thumbnails/options.rs"]
 mod options;
 #[path = "../examples/thumbnails/report.rs"]
@@ -283,24 +285,68 @@ fn photos_are_never_replaced_by_their_thumbnails() {
         assert_eq!(status, 0, "run {run}: {err}");
         assert!(thumbs.join("2024/beach.jpg").exists(), "{err}");
     }
-    // Also at another quality: the same picture, other bytes.
-    let mut other_quality = args.to_vec();
-    other_quality.extend(["--quality", "60"]);
-    let (status, err) = thumbnails(&other_quality);
-    assert_eq!(status, 0, "{err}");
-    // A photo there of the thumbnail's very size, showing another picture,
-    // is no earlier run's thumbnail: that file fails, the photo stays.
-    let green = RgbaImage::from_pixel(128, 256, Rgba([40, 160, 60, 255]));
-    let green =
-        impasto::codec::encode(&green, impasto::codec::OutputFormat::Jpeg { quality: 90 }).unwrap();
-    write(&thumbs, "2024/beach.jpg", &green);
-    let (status, err) = thumbnails(&args);
+    // Also at other qualities, down to a small size: a JPEG thumbnail
+    // carries a mark, whatever its quality.
+    for quality in ["30", "95"] {
+        let mut other = args.to_vec();
+        other.extend(["--quality", quality, "--size", "32"]);
+        let (status, err) = thumbnails(&other);
+        assert_eq!(status, 0, "quality {quality}: {err}");
+    }
+    assert!(mark::is_marked(
+        &std::fs::read(thumbs.join("2024/beach.jpg")).unwrap()
+    ));
+    // A photo there of the thumbnail's very name and size is kept, however
+    // alike: another picture, or the thumbnail itself saved again without
+    // the mark (a retouched copy).
+    let thumb = thumbs.join("2024/beach.jpg");
+    let (w, h) = impasto::codec::probe_file(&thumb, u64::MAX).unwrap();
+    let green = RgbaImage::from_pixel(w, h, Rgba([40, 160, 60, 255]));
+    let resaved = decode(&thumb);
+    for photo in [green, resaved] {
+        let photo =
+            impasto::codec::encode(&photo, impasto::codec::OutputFormat::Jpeg { quality: 90 })
+                .unwrap();
+        write(&thumbs, "2024/beach.jpg", &photo);
+        let mut small = args.to_vec();
+        small.extend(["--size", "32"]);
+        let (status, err) = thumbnails(&small);
+        assert_eq!(status, 3, "{err}");
+        assert!(
+            err.contains(&format!(
+                "would replace a JPEG without the mark this tool's thumbnails carry, of {w}x{h}"
+            )),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&thumb).unwrap(), photo);
+    }
+    // Lossless thumbnails carry no mark: an earlier run's has the new
+    // one's very pixels, and another picture of its size is kept.
+    let pngs = photos.join("pngs");
+    let png_args = [
+        p,
+        pngs.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--format",
+        "png",
+    ];
+    for run in 0..2 {
+        let (status, err) = thumbnails(&png_args);
+        assert_eq!(status, 0, "run {run}: {err}");
+    }
+    let thumb = pngs.join("2024/beach.png");
+    let (w, h) = impasto::codec::probe_file(&thumb, u64::MAX).unwrap();
+    let other = RgbaImage::from_pixel(w, h, Rgba([40, 160, 60, 255]));
+    let other = impasto::codec::encode(&other, impasto::codec::OutputFormat::Png).unwrap();
+    write(&pngs, "2024/beach.png", &other);
+    let (status, err) = thumbnails(&png_args);
     assert_eq!(status, 3, "{err}");
     assert!(
-        err.contains("would replace an image of 128x256 that shows another picture"),
+        err.contains("would replace an image whose pixels are not this thumbnail's"),
         "{err}"
     );
-    assert_eq!(std::fs::read(thumbs.join("2024/beach.jpg")).unwrap(), green);
+    assert_eq!(std::fs::read(&thumb).unwrap(), other);
     // The output holding the input, and a photo beside it that a
     // thumbnail of the input would replace.
     let outer = dir.path().join("outer");
@@ -312,6 +358,16 @@ fn photos_are_never_replaced_by_their_thumbnails() {
     assert_eq!(status, 3, "{err}");
     assert!(err.contains("holds the input folder"), "{err}");
     assert_eq!(std::fs::read(outer.join("photo.jpg")).unwrap(), kept);
+    // A thumbnail that would land inside the input folder (sub/sub/x.png's
+    // is sub/x.jpg) is not written: the next run would walk it as a photo.
+    write(&outer, "sub/sub/x.png", &half_transparent_png());
+    let (status, err) = thumbnails(&[sub.to_str().unwrap(), o, "--backend", "cpu"]);
+    assert_eq!(status, 3, "{err}");
+    assert!(
+        err.contains("would be written inside the input folder"),
+        "{err}"
+    );
+    assert!(!outer.join("sub/x.jpg").exists());
 }
 
 #[cfg(unix)]

@@ -16,6 +16,7 @@
 //! failed, 2 bad arguments, 1 the renderer could not be made (`--backend
 //! gpu` with no adapter).
 
+mod mark;
 mod options;
 mod report;
 mod run;

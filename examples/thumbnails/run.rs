@@ -197,17 +197,23 @@ fn work(
 /// have been replaced by a namesake's thumbnail. `nesting`: how the folders
 /// nest ([`crate::walk::nesting`]). An image of the thumbnail's size may be
 /// a thumbnail an earlier run made, to be replaced (runs repeat), or a
-/// photo that happens to have that size: `Ok(Some(how))` says its pixels
-/// are to be compared with the new thumbnail's ([`same_picture`]).
+/// photo that happens to have that size: `Ok(Some(how))` says it is to be
+/// judged once the new thumbnail is made ([`earlier_thumbnail`]). A JPEG
+/// thumbnail an earlier run made, at any size or quality, carries the mark
+/// ([`crate::mark`]) and is replaced.
 fn refuse_to_replace(
     nesting: Option<&'static str>,
     output: &Path,
     size: (u32, u32),
+    format: OutputFormat,
 ) -> Result<Option<&'static str>, String> {
     let Some(how) = nesting else {
         return Ok(None);
     };
     if !output.exists() {
+        return Ok(None);
+    }
+    if matches!(format, OutputFormat::Jpeg { .. }) && head_is_marked(output) {
         return Ok(None);
     }
     let found = impasto::codec::probe_file(output, u64::MAX).ok();
@@ -221,6 +227,16 @@ fn refuse_to_replace(
     Err(not_a_thumbnail(output, &what, size, how))
 }
 
+/// Whether the file at `path` is a JPEG carrying the thumbnails' mark (its
+/// first 64 KiB read, where the mark is when it is there).
+fn head_is_marked(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 << 10).read_to_end(&mut head))
+        .is_ok_and(|_| crate::mark::is_marked(&head))
+}
+
 /// The refusal to replace `what` at `output`.
 fn not_a_thumbnail(output: &Path, what: &str, size: (u32, u32), how: &str) -> String {
     format!(
@@ -231,18 +247,18 @@ fn not_a_thumbnail(output: &Path, what: &str, size: (u32, u32), how: &str) -> St
     )
 }
 
-/// The most two thumbnails of one image may differ by, as the mean absolute
-/// difference of their premultiplied channels (0-255), for the one at
-/// `output` to be taken for an earlier run's: encoders and qualities apart,
-/// the same picture (the bundled photo at JPEG qualities 30 and 95 differs
-/// by 5.3); two pictures differ by tens (that photo upside down: 52).
-const SAME_PICTURE: f64 = 8.0;
-
-/// Refuses to replace the image at `output`, of the thumbnail's size, unless
-/// it shows what `encoded` (the new thumbnail) shows: a thumbnail of the
-/// same input an earlier run made, the same bytes when its options were the
-/// same. A photo that has the thumbnail's size is kept.
-fn same_picture(output: &Path, encoded: &[u8], size: (u32, u32), how: &str) -> Result<(), String> {
+/// Refuses to replace the image at `output`, of the thumbnail's size,
+/// unless an earlier run made it: a JPEG carrying the thumbnails' mark
+/// ([`crate::mark`], whatever its quality), or a lossless thumbnail with
+/// the new one's very pixels (`encoded`, in `format`). A photo that has the
+/// thumbnail's name and size is kept, however alike.
+fn earlier_thumbnail(
+    output: &Path,
+    encoded: &[u8],
+    format: OutputFormat,
+    size: (u32, u32),
+    how: &str,
+) -> Result<(), String> {
     let there = std::fs::read(output).map_err(|e| {
         format!(
             "cannot read {}, which its thumbnail would replace: {e}",
@@ -252,52 +268,24 @@ fn same_picture(output: &Path, encoded: &[u8], size: (u32, u32), how: &str) -> R
     if there == encoded {
         return Ok(());
     }
-    let pixels = u64::from(size.0) * u64::from(size.1);
-    let decoded = (
-        impasto::codec::decode_bytes(&there, pixels),
-        impasto::codec::decode_bytes(encoded, pixels),
-    );
-    let difference = match decoded {
-        (Ok(a), Ok(b)) if a.dimensions() == b.dimensions() => mean_difference(&a, &b),
-        _ => f64::INFINITY,
-    };
-    if difference <= SAME_PICTURE {
-        return Ok(());
-    }
-    let what = format!(
-        "an image of {}x{} that shows another picture (its pixels differ from the thumbnail's by {} on average, of 255)",
-        size.0,
-        size.1,
-        match difference.is_finite() {
-            true => format!("{difference:.0}"),
-            false => "all".into(),
+    let what = match format {
+        OutputFormat::Jpeg { .. } if crate::mark::is_marked(&there) => return Ok(()),
+        OutputFormat::Jpeg { .. } => "a JPEG without the mark this tool's thumbnails carry",
+        _ => {
+            let pixels = u64::from(size.0) * u64::from(size.1);
+            let decode = |b: &[u8]| impasto::codec::decode_bytes(b, pixels).ok();
+            if decode(&there).is_some_and(|a| Some(a) == decode(encoded)) {
+                return Ok(());
+            }
+            "an image whose pixels are not this thumbnail's"
         }
-    );
-    Err(not_a_thumbnail(output, &what, size, how))
-}
-
-/// The mean absolute difference of two images of one size, over their
-/// premultiplied channels (a transparent pixel's colour does not count).
-fn mean_difference(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
-    let premultiplied = |p: &image::Rgba<u8>| {
-        let alpha = u32::from(p[3]);
-        [
-            u32::from(p[0]) * alpha / 255,
-            u32::from(p[1]) * alpha / 255,
-            u32::from(p[2]) * alpha / 255,
-            alpha,
-        ]
     };
-    let total: u64 = a
-        .pixels()
-        .zip(b.pixels())
-        .map(|(x, y)| {
-            let (x, y) = (premultiplied(x), premultiplied(y));
-            (0..4).map(|c| u64::from(x[c].abs_diff(y[c]))).sum::<u64>()
-        })
-        .sum();
-    let channels = (a.width() as u64 * a.height() as u64 * 4).max(1);
-    total as f64 / channels as f64
+    Err(not_a_thumbnail(
+        output,
+        &format!("{what}, of {}x{}", size.0, size.1),
+        size,
+        how,
+    ))
 }
 
 /// Renders the thumbnail of `input` to `output`; its size.
@@ -318,7 +306,14 @@ fn thumbnail(
     let (w, h) = impasto::codec::probe_file(input, renderer.limits().max_image_pixels)
         .map_err(|e| e.to_string())?;
     let (tw, th) = thumbnail_size(args, w, h);
-    let compare = refuse_to_replace(nesting, output, (tw, th))?;
+    let format = match args.format {
+        FormatArg::Jpg => OutputFormat::Jpeg {
+            quality: args.quality,
+        },
+        FormatArg::Webp => OutputFormat::WebPLossless,
+        FormatArg::Png => OutputFormat::Png,
+    };
+    let compare = refuse_to_replace(nesting, output, (tw, th), format)?;
     let fit = match args.fit {
         // The canvas has the image's shape, to the rounding of a pixel.
         FitArg::Contain => Fit::Fill,
@@ -334,36 +329,21 @@ fn thumbnail(
             )
         })?;
     }
-    let format = match args.format {
-        FormatArg::Jpg => OutputFormat::Jpeg {
-            quality: args.quality,
-        },
-        FormatArg::Webp => OutputFormat::WebPLossless,
-        FormatArg::Png => OutputFormat::Png,
-    };
     let assets = impasto::Assets::new();
-    if let Some(how) = compare {
-        // Rendered before the file there is judged (an image of the
-        // thumbnail's size, the folders nesting): encoded twice, once to
-        // compare and once to write, on this rare path.
-        let rendered = renderer
-            .render_encoded(&scene, &assets, format, &Default::default())
-            .map_err(|e| e.to_string())?;
-        same_picture(
-            output,
-            &rendered.encode().map_err(|e| e.to_string())?,
-            (tw, th),
-            how,
-        )?;
-        for w in rendered.warnings() {
-            log::warn!("{w}");
-        }
-        rendered.save(output).map_err(|e| e.to_string())?;
-        return Ok((tw, th));
-    }
-    renderer
-        .render_to_file_as(&scene, &assets, output, format, &Default::default())
+    let rendered = renderer
+        .render_encoded(&scene, &assets, format, &Default::default())
         .map_err(|e| e.to_string())?;
+    let mut bytes = rendered.encode().map_err(|e| e.to_string())?;
+    if matches!(format, OutputFormat::Jpeg { .. }) {
+        bytes = crate::mark::marked(bytes);
+    }
+    if let Some(how) = compare {
+        earlier_thumbnail(output, &bytes, format, (tw, th), how)?;
+    }
+    for w in rendered.warnings() {
+        log::warn!("{w}");
+    }
+    impasto::codec::write_file(output, &bytes).map_err(|e| e.to_string())?;
     Ok((tw, th))
 }
 
@@ -396,41 +376,5 @@ impl Made {
             // Fails, as it should, where the folder is not empty.
             let _ = std::fs::remove_dir(&d);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use impasto::codec::{decode_bytes, decode_file, encode};
-
-    /// The bound between "an earlier run's thumbnail" and "another picture",
-    /// on the bundled photo at thumbnail size: one picture at JPEG qualities
-    /// 30 and 95 is within it; the picture turned upside down is far out.
-    #[test]
-    fn one_picture_at_two_qualities_is_the_same_picture_and_another_is_not() {
-        let photo = decode_file(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/poster/coffee.jpg"),
-            u64::MAX,
-        )
-        .unwrap();
-        let small = image::imageops::thumbnail(&photo, 256, 171);
-        let at = |q: u8, img: &image::RgbaImage| {
-            decode_bytes(
-                &encode(img, OutputFormat::Jpeg { quality: q }).unwrap(),
-                u64::MAX,
-            )
-            .unwrap()
-        };
-        let (low, high) = (at(30, &small), at(95, &small));
-        let same = mean_difference(&low, &high);
-        assert!(same <= SAME_PICTURE, "qualities 30 and 95 differ by {same}");
-        let turned = at(95, &image::imageops::rotate180(&small));
-        let other = mean_difference(&turned, &high);
-        assert!(
-            other > 2.0 * SAME_PICTURE,
-            "another picture differs by {other}"
-        );
-        eprintln!("qualities 30 and 95: {same:.2}; turned: {other:.2}");
     }
 }

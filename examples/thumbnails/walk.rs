@@ -140,7 +140,8 @@ struct Roots {
 impl Roots {
     /// `found`, or a failure when its thumbnail would replace a file the
     /// walk takes as an input (under the input folder, not under the
-    /// output folder, which is not walked): never overwrite a photo.
+    /// output folder, which is not walked), or would be one the next run
+    /// takes: never overwrite a photo, and runs repeat.
     fn guard(&self, found: Found) -> Found {
         let Found::Image {
             input,
@@ -150,13 +151,16 @@ impl Roots {
         else {
             return found;
         };
-        let (Some(inputs), Ok(target)) = (&self.input, std::fs::canonicalize(&output)) else {
+        let Some(inputs) = &self.input else {
             return Found::Image {
                 input,
                 output,
                 others,
             };
         };
+        // As the file system resolves it, made or not: a thumbnail not
+        // there yet would be taken for a photo by the next run.
+        let target = impasto::codec::output_target(&output);
         // The output folder is left out of the walk only when it lies
         // inside the input folder.
         let in_output = self
@@ -164,8 +168,12 @@ impl Roots {
             .as_ref()
             .is_some_and(|o| o.starts_with(inputs) && target.starts_with(o));
         if target.starts_with(inputs) && !in_output {
+            let what = match output.symlink_metadata().is_ok() {
+                true => "would replace an input file",
+                false => "would be written inside the input folder, where a later run would take it for a photo",
+            };
             let why = format!(
-                "its thumbnail {} would replace an input file; choose an output folder outside the input",
+                "its thumbnail {} {what}; choose an output folder outside the input",
                 impasto::scene::shown_path(&output)
             );
             return Found::Failed { path: input, why };
