@@ -314,6 +314,23 @@ fn a_silent_host_times_out_with_502() {
     );
     // The request's slot was given back.
     assert_eq!(server.metric("impasto_queue_depth"), 0.0);
+    // The request's deadline first: 504, naming the image being fetched.
+    let answer = post(
+        &server.url("/render"),
+        &scene(&origin.url("/slow")),
+        &[("x-impasto-timeout-ms", "300")],
+    );
+    assert_eq!(answer.0, 504);
+    let body = error_body(&answer);
+    assert_eq!((&body["layer"], &body["field"]), (&1.into(), &"src".into()));
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "within 300 ms: layer 1 (image): \"{}\" was still being fetched",
+            origin.url("/slow")
+        )),
+        "{message}"
+    );
 }
 
 #[test]

@@ -106,10 +106,13 @@ pub enum ServeError {
         secs: f64,
     },
     /// The deadline passed (504).
-    #[error("the render did not finish within {ms} ms")]
+    #[error("the render did not finish within {ms} ms{}", still_fetching(.fetching))]
     Timeout {
         /// The deadline that applied, in milliseconds.
         ms: u128,
+        /// The remote image still being fetched then, if one was: its
+        /// layer, and `src` shown.
+        fetching: Option<SceneError>,
     },
     /// The server is shutting down (503).
     #[error("the server is shutting down")]
@@ -190,6 +193,9 @@ impl ServeError {
             } => (Some(&e.location), e.field.as_deref(), variable.as_deref()),
             ServeError::Render(Error::Template(e)) => (e.location(), e.field(), e.variable()),
             ServeError::Render(Error::Unsupported { location, .. }) => (Some(location), None, None),
+            ServeError::Timeout {
+                fetching: Some(e), ..
+            } => (Some(&e.location), e.field.as_deref(), None),
             _ => (None, None, None),
         };
         let (where_, layer) = match location {
@@ -228,5 +234,13 @@ impl IntoResponse for ServeError {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
+    }
+}
+
+/// What a 504 adds when a remote image was still being fetched.
+fn still_fetching(fetching: &Option<SceneError>) -> String {
+    match fetching {
+        Some(e) => format!(": {}: {} was still being fetched", e.location, e.message),
+        None => String::new(),
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use impasto::scene::quoted;
@@ -154,11 +154,14 @@ impl Fetcher {
     /// the render may shrink it on load. The bodies are handed over
     /// encoded ([`Assets::insert_encoded`]); the render decodes them.
     /// Stops between images once `token` is cancelled (the request gone).
+    /// `fetching` holds the layer and `src` of the image being fetched,
+    /// while it is, for a 504 to name.
     pub fn fetch_scene(
         &self,
         scene: &Scene,
         deadline: Instant,
         token: &impasto::CancelToken,
+        fetching: &Mutex<Option<SceneError>>,
     ) -> Result<Fetched, ServeError> {
         let mut fetched = Fetched::default();
         let mut needed = 2 * u64::from(scene.width) * u64::from(scene.height) * 4;
@@ -185,7 +188,20 @@ impl Fetcher {
                 refused,
                 variable: None,
             };
-            let bytes = match self.fetch(&image.src, deadline) {
+            let now = |what: Option<SceneError>| {
+                *fetching.lock().unwrap_or_else(|p| p.into_inner()) = what;
+            };
+            now(Some(SceneError {
+                location: Location::Layer {
+                    index,
+                    kind: Some("image".into()),
+                },
+                field: Some("src".into()),
+                message: quoted(&redacted(&image.src)).to_string(),
+            }));
+            let result = self.fetch(&image.src, deadline);
+            now(None);
+            let bytes = match result {
                 Ok(bytes) => bytes,
                 Err(Failure::Refused(m)) => return Err(fail(true, m)),
                 Err(Failure::Failed(m)) => return Err(fail(false, m)),

@@ -359,6 +359,8 @@ pub async fn respond(
     let timeout = request_timeout(&state, headers)?;
     let deadline = Instant::now() + timeout;
     let token = CancelToken::new();
+    // The remote image being fetched, if one is, for a 504 to name.
+    let fetching = Arc::new(std::sync::Mutex::new(None));
     let mut guard = CancelOnDrop {
         token: token.clone(),
         metrics: Arc::clone(&state.metrics),
@@ -368,7 +370,7 @@ pub async fn respond(
         let slot = state.admission.enter()?;
         let scene = Arc::new(scene);
         let fetched = match remote {
-            true => fetch(&state, &scene, deadline, &token).await?,
+            true => fetch(&state, &scene, deadline, &token, &fetching).await?,
             false => Fetched::default(),
         };
         let etag = match local_etag {
@@ -398,8 +400,10 @@ pub async fn respond(
     let image = match result {
         Err(_elapsed) => {
             guard.token.cancel();
+            let fetching = fetching.lock().unwrap_or_else(|p| p.into_inner()).take();
             return Err(ServeError::Timeout {
                 ms: timeout.as_millis(),
+                fetching,
             });
         }
         Ok(Err(e)) => return Err(e),
@@ -437,15 +441,19 @@ async fn fetch(
     scene: &Arc<Scene>,
     deadline: Instant,
     token: &CancelToken,
+    fetching: &Arc<std::sync::Mutex<Option<impasto::SceneError>>>,
 ) -> Result<Fetched, ServeError> {
     let permit = Arc::clone(&state.fetch_permits)
         .acquire_owned()
         .await
         .map_err(|e| ServeError::Internal(format!("fetch permits: {e}")))?;
     let (state, scene, token) = (Arc::clone(state), Arc::clone(scene), token.clone());
+    let fetching = Arc::clone(fetching);
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        state.fetcher.fetch_scene(&scene, deadline, &token)
+        state
+            .fetcher
+            .fetch_scene(&scene, deadline, &token, &fetching)
     })
     .await
     .map_err(|e| ServeError::Internal(format!("fetch task: {e}")))?
