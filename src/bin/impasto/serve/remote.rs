@@ -22,7 +22,7 @@ use ureq::Agent;
 
 use super::error::ServeError;
 use super::metrics::Metrics;
-use super::url_ref::{resolve, written_port};
+use super::url_ref::{request_form, resolve, written_port};
 
 /// Redirects followed per image, each re-checked against the list.
 pub const MAX_REDIRECTS: usize = 3;
@@ -382,7 +382,7 @@ impl Fetcher {
         if !is_remote(url) {
             return Err(refuse(format!("{it} is not an http or https URL")));
         }
-        let uri: Uri = url
+        let uri: Uri = request_form(url)
             .parse()
             .map_err(|e| refuse(format!("{it} is not a URL: {e}")))?;
         let default_port = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {

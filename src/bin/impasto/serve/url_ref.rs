@@ -94,6 +94,28 @@ fn remove_dot_segments(path: &str) -> String {
     s
 }
 
+/// `url` as a request carries it, as browsers send one: without its
+/// fragment, and with the characters a URL may not hold as they are
+/// (non-ASCII ones, as UTF-8; controls, spaces and ``"<>`{}|^``)
+/// percent-encoded. `%`
+/// itself is left as it is (an escape already written).
+pub fn request_form(url: &str) -> std::borrow::Cow<'_, str> {
+    let url = url.split_once('#').map_or(url, |(u, _)| u);
+    let escaped = |b: u8| !b.is_ascii() || b" \"<>`{}|^".contains(&b) || b.is_ascii_control();
+    if !url.bytes().any(escaped) {
+        return url.into();
+    }
+    let mut out = String::with_capacity(url.len() + 16);
+    for (i, b) in url.bytes().enumerate() {
+        match escaped(b) {
+            true => out.push_str(&format!("%{b:02X}")),
+            // ASCII: one byte, one character.
+            false => out.push_str(&url[i..i + 1]),
+        }
+    }
+    out.into()
+}
+
 /// The port written after the host in `authority` (`host`, `host:port`,
 /// `[v6]:port`): `Ok(None)` when none is written, `Err` when what is written
 /// is no port (empty, not digits, 0 or over 65535).
@@ -166,6 +188,16 @@ mod tests {
         }
         let root: Uri = "https://a.example".parse().unwrap();
         assert_eq!(resolve(&root, "y.png"), "https://a.example/y.png");
+    }
+
+    #[test]
+    fn a_request_carries_its_url_percent_encoded_as_browsers_send_it() {
+        assert_eq!(request_form("http://h/a.png"), "http://h/a.png");
+        assert_eq!(
+            request_form("http://h/caf\u{e9} 1.png?q=\u{e9}#frag"),
+            "http://h/caf%C3%A9%201.png?q=%C3%A9"
+        );
+        assert_eq!(request_form("http://h/a%20b{c}"), "http://h/a%20b%7Bc%7D");
     }
 
     #[test]
