@@ -68,6 +68,10 @@ fn serve_one(stream: TcpStream, port: u16) {
             Vec::new(),
         ),
         "/to-missing" => ("302 Found\r\nLocation: missing.png".into(), Vec::new()),
+        "/gzip" => (
+            "200 OK\r\nContent-Type: image/png\r\nContent-Encoding: gzip".into(),
+            logo,
+        ),
         "/text" => (
             "200 OK\r\nContent-Type: image/png".into(),
             b"not an image".to_vec(),
@@ -259,6 +263,14 @@ fn redirects_resolve_dot_segments_and_a_port_that_is_no_port_is_refused() {
     let message = error_body(&bad_port)["error"].as_str().unwrap().to_owned();
     assert!(
         message.contains("has a port that is no number from 1 to 65535"),
+        "{message}"
+    );
+    // A body encoded though no encoding was asked for: said so.
+    let gzip = post(&server.url("/render"), &scene(&origin.url("/gzip")), &[]);
+    assert_eq!(gzip.0, 400);
+    let message = error_body(&gzip)["error"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("with Content-Encoding \"gzip\", which impasto did not ask for"),
         "{message}"
     );
     let refused = std::process::Command::new(env!("CARGO_BIN_EXE_impasto"))

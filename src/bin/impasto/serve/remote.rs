@@ -337,6 +337,19 @@ impl Fetcher {
             if !status.is_success() {
                 return Err(Failure::Failed(format!("the server answered {status}{at}")));
             }
+            // No Accept-Encoding is sent: an encoded body is the host's
+            // mistake, said so rather than "not an image".
+            if let Some(encoding) = response
+                .headers()
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok())
+                .filter(|e| !e.trim().eq_ignore_ascii_case("identity"))
+            {
+                return Err(Failure::Refused(format!(
+                    "the server sent the image with Content-Encoding {}, which impasto did not ask for and does not decode{at}",
+                    quoted(encoding)
+                )));
+            }
             let limit = self.limits.max_bytes;
             let too_large = || {
                 Failure::Refused(format!(
