@@ -173,6 +173,16 @@ fn a_host_not_on_the_list_is_400_naming_the_layer_and_field() {
         server.metric("impasto_rejections_total{reason=\"fetch_refused\"}"),
         1.0
     );
+    // A URL longer than a request's may be: said so, with its length.
+    let long = origin.url(&format!("/{}.png", "a".repeat(70_000)));
+    let answer = post(&server.url("/render"), &scene(&long), &[]);
+    assert_eq!(answer.0, 400);
+    let message = error_body(&answer)["error"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("over the 65534 a request's URL may hold"),
+        "{message}"
+    );
+    assert!(message.len() < 600, "{message}");
 }
 
 #[test]

@@ -395,6 +395,14 @@ impl Fetcher {
         if !is_remote(url) {
             return Err(refuse(format!("{it} is not an http or https URL")));
         }
+        // The URL parser's own word for it is "uri too long".
+        const LONGEST_URL: usize = u16::MAX as usize - 1;
+        if url.len() > LONGEST_URL {
+            return Err(refuse(format!(
+                "{it} is {} bytes long, over the {LONGEST_URL} a request's URL may hold",
+                url.len()
+            )));
+        }
         let uri: Uri = request_form(url)
             .parse()
             .map_err(|e| refuse(format!("{it} is not a URL: {e}")))?;
