@@ -149,7 +149,8 @@ impl Assets {
     /// [`crate::Limits`]. The renderer's decoded-image cache keeps them by
     /// their SHA-256, so a service inserting the same logo for every
     /// request decodes it once. Refused here when the header is no image
-    /// impasto reads; the pixel limits apply when it is drawn.
+    /// impasto reads; the pixel limits apply when it is drawn. Returns the
+    /// bytes' SHA-256 (what a cache or an ETag may know them by).
     ///
     /// ```
     /// use impasto::{Assets, Backend, Renderer, RgbaImage, Scene};
@@ -172,14 +173,15 @@ impl Assets {
         &mut self,
         src: impl Into<String>,
         bytes: impl Into<Vec<u8>>,
-    ) -> Result<(), codec::DecodeError> {
+    ) -> Result<[u8; 32], codec::DecodeError> {
         let bytes = bytes.into();
         codec::probe_bytes(&bytes, u64::MAX)?;
         let src = src.into();
         self.images.remove(&src);
         let data = DataImage::new(bytes, String::new());
+        let digest = data.digest;
         self.encoded.insert(src, Arc::new(data));
-        Ok(())
+        Ok(digest)
     }
 
     /// Whether an image, decoded or encoded, is registered under `src`.

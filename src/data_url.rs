@@ -29,6 +29,8 @@ pub(crate) struct DataImage {
     pub media_type: String,
     /// Whether its base64 data held spaces (see [`DataImage::explain`]).
     pub spaces: bool,
+    /// The bytes' SHA-256.
+    pub digest: [u8; 32],
     /// `data:sha256,<hex of the bytes' SHA-256>`: the key the
     /// decoded-image caches hold them under, in place of a file's
     /// canonical path (which is absolute, so never this).
@@ -50,7 +52,7 @@ fn trimmed(src: &str) -> &str {
 /// case, after any ASCII whitespace) and holds the `,` that ends the URL's
 /// header. Without the comma it is a file name, as before (a file may be
 /// named `data:x.png`).
-pub(crate) fn is_data_url(src: &str) -> bool {
+pub fn is_data_url(src: &str) -> bool {
     let src = trimmed(src);
     src.get(..5)
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
@@ -155,12 +157,13 @@ impl DataImage {
     /// `bytes` as an image input, declared `media_type` (may be empty),
     /// keyed by their SHA-256.
     pub(crate) fn new(bytes: Vec<u8>, media_type: String) -> DataImage {
-        let digest = Sha256::digest(&bytes);
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         DataImage {
             bytes,
             media_type,
             spaces: false,
+            digest,
             key: PathBuf::from(format!("data:sha256,{hex}")),
         }
     }
@@ -191,9 +194,9 @@ fn with_space_hint(message: String) -> String {
 
 /// `text` quoted, shortened to its first 40 characters and its length.
 fn shown_start(text: &str) -> String {
-    let start: String = text.chars().take(40).collect();
+    let start = crate::scene::start_of(text, 40);
     match start.len() < text.len() {
-        true => format!("{}... ({} bytes)", crate::scene::quoted(&start), text.len()),
+        true => format!("{}... ({} bytes)", crate::scene::quoted(start), text.len()),
         false => crate::scene::quoted(text).to_string(),
     }
 }

@@ -62,6 +62,7 @@ pub use blend::BlendMode;
 pub use breaker::{BreakerConfig, BreakerState, BreakerStats};
 pub use cancel::{CancelToken, RenderOptions};
 pub use color::{BlendSpace, Color};
+pub use data_url::is_data_url;
 pub use encodable::Encodable;
 pub use error::{Error, Location, SceneError};
 pub use gpu::glyphs::GlyphAtlasStats;

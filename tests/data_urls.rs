@@ -43,14 +43,21 @@ fn two_image_scene(png: &str, jpeg: &str) -> serde_json::Value {
             {"type": "image", "src": jpeg, "x": 10, "y": 18, "width": 24, "height": 18, "fit": "cover"}]})
 }
 
+/// [`sources`] written to `a.png` and `b.jpg` in `dir`, and
+/// [`two_image_scene`] drawing them from there.
+fn scene_of_files(dir: &std::path::Path) -> (Vec<u8>, Vec<u8>, Scene) {
+    let (png, jpeg) = sources();
+    std::fs::write(dir.join("a.png"), &png).unwrap();
+    std::fs::write(dir.join("b.jpg"), &jpeg).unwrap();
+    let mut scene = Scene::from_value(&two_image_scene("a.png", "b.jpg")).unwrap();
+    scene.base_dir = Some(dir.to_path_buf());
+    (png, jpeg, scene)
+}
+
 #[test]
 fn a_data_url_draws_exactly_what_its_file_draws_on_every_backend() {
     let dir = tempfile::tempdir().unwrap();
-    let (png, jpeg) = sources();
-    std::fs::write(dir.path().join("a.png"), &png).unwrap();
-    std::fs::write(dir.path().join("b.jpg"), &jpeg).unwrap();
-    let mut from_files = Scene::from_value(&two_image_scene("a.png", "b.jpg")).unwrap();
-    from_files.base_dir = Some(dir.path().to_path_buf());
+    let (png, jpeg, from_files) = scene_of_files(dir.path());
     // The media type is not trusted (the bytes say JPEG): no error.
     let inline = two_image_scene(&data_url("image/png", &png), &data_url("image/png", &jpeg));
     let inline = Scene::from_value(&inline).unwrap();
@@ -239,11 +246,7 @@ fn a_scene_s_image_files_leave_its_data_urls_out() {
 #[test]
 fn encoded_images_in_memory_draw_as_files_play_and_are_decoded_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (png, jpeg) = sources();
-    std::fs::write(dir.path().join("a.png"), &png).unwrap();
-    std::fs::write(dir.path().join("b.jpg"), &jpeg).unwrap();
-    let mut from_files = Scene::from_value(&two_image_scene("a.png", "b.jpg")).unwrap();
-    from_files.base_dir = Some(dir.path().to_path_buf());
+    let (png, jpeg, from_files) = scene_of_files(dir.path());
     // Named as the files are, in a folder without them.
     let empty = tempfile::tempdir().unwrap();
     let mut in_memory = from_files.clone();

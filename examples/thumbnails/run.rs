@@ -248,10 +248,11 @@ fn not_a_thumbnail(output: &Path, what: &str, size: (u32, u32), how: &str) -> St
 }
 
 /// Refuses to replace the image at `output`, of the thumbnail's size,
-/// unless an earlier run made it: a JPEG carrying the thumbnails' mark
-/// ([`crate::mark`], whatever its quality), or a lossless thumbnail with
-/// the new one's very pixels (`encoded`, in `format`). A photo that has the
-/// thumbnail's name and size is kept, however alike.
+/// unless an earlier run made it: the new thumbnail's very bytes, or a
+/// lossless thumbnail with its very pixels (`encoded`, in `format`). (A JPEG
+/// carrying the thumbnails' mark is let through before the render, by
+/// [`refuse_to_replace`].) A photo that has the thumbnail's name and size
+/// is kept, however alike.
 fn earlier_thumbnail(
     output: &Path,
     encoded: &[u8],
@@ -269,7 +270,6 @@ fn earlier_thumbnail(
         return Ok(());
     }
     let what = match format {
-        OutputFormat::Jpeg { .. } if crate::mark::is_marked(&there) => return Ok(()),
         OutputFormat::Jpeg { .. } => "a JPEG without the mark this tool's thumbnails carry",
         _ => {
             let pixels = u64::from(size.0) * u64::from(size.1);

@@ -33,6 +33,7 @@ mod types;
 pub(crate) use fields::{closest, kind_of};
 pub use names::Named;
 pub(crate) use parse::{read_limited, read_text, strict_value};
+pub(crate) use quoted::start_of;
 pub use quoted::{is_unseen, quoted, shown_path, Quoted, LONGEST_QUOTED};
 pub use strict_json::describe as describe_json_error;
 pub use strict_json::from_slice as json_from_slice_strict;

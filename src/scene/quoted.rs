@@ -17,6 +17,12 @@ pub fn quoted(s: &str) -> Quoted<'_> {
     Quoted(s)
 }
 
+/// The first `chars` characters of `s` (all of it when it has fewer): how
+/// messages shorten what is long, then followed by its length.
+pub(crate) fn start_of(s: &str, chars: usize) -> &str {
+    s.char_indices().nth(chars).map_or(s, |(i, _)| &s[..i])
+}
+
 /// The longest string [`quoted`] writes whole, in bytes.
 pub const LONGEST_QUOTED: usize = 1024;
 
@@ -26,11 +32,7 @@ pub struct Quoted<'a>(&'a str);
 impl Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shown = match self.0.len() > LONGEST_QUOTED {
-            true => self
-                .0
-                .char_indices()
-                .nth(200)
-                .map_or(self.0, |(i, _)| &self.0[..i]),
+            true => start_of(self.0, 200),
             false => self.0,
         };
         f.write_char('"')?;

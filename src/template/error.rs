@@ -89,10 +89,11 @@ pub enum TemplateError {
 /// length (as [`quoted`] shortens a string).
 fn shortened(name: &str) -> String {
     match name.len() > crate::scene::LONGEST_QUOTED {
-        true => {
-            let end = name.char_indices().nth(200).map_or(name.len(), |(i, _)| i);
-            format!("{}... ({} bytes)", &name[..end], name.len())
-        }
+        true => format!(
+            "{}... ({} bytes)",
+            crate::scene::start_of(name, 200),
+            name.len()
+        ),
         false => name.to_owned(),
     }
 }

@@ -75,12 +75,7 @@ impl RowData {
             .filter(|v| v.ty == impasto::template::VarType::Image)
             .find_map(|v| {
                 let cell = m.get(&v.name)?;
-                let cut = cell
-                    .trim_start()
-                    .get(..5)
-                    .is_some_and(|s| s.eq_ignore_ascii_case("data:"))
-                    && !cell.contains(',');
-                cut.then(|| {
+                is_cut_data_url(cell.trim_start()).then(|| {
                     (
                         v.name.clone(),
                         format!(
@@ -512,16 +507,19 @@ fn json_row(line: &[u8], at: u64) -> Result<RowData, String> {
 /// data): the field must be quoted. (The csv crate fills the record before
 /// it compares its length.)
 fn data_url_hint(record: &csv::StringRecord) -> &'static str {
-    let cut = record.iter().any(|field| {
-        field
-            .get(..5)
-            .is_some_and(|s| s.eq_ignore_ascii_case("data:"))
-            && !field.contains(',')
-    });
-    match cut {
+    match record.iter().any(is_cut_data_url) {
         true => "; a data: URL holds a ',': put the field in double quotes (\"data:image/png;base64,...\")",
         false => "",
     }
+}
+
+/// Whether `field` starts a `data:` URL but holds no `,`: one cut at its
+/// comma, its data in the next CSV field.
+fn is_cut_data_url(field: &str) -> bool {
+    field
+        .get(..5)
+        .is_some_and(|s| s.eq_ignore_ascii_case("data:"))
+        && !field.contains(',')
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use impasto::scene::quoted;
 use impasto::{Assets, LayerKind, Location, Scene, SceneError};
-use sha2::{Digest, Sha256};
 use ureq::http::Uri;
 use ureq::Agent;
 
@@ -176,29 +175,25 @@ impl Fetcher {
             if token.is_cancelled() {
                 return Err(ServeError::Render(impasto::Error::Cancelled));
             }
-            let fail = |refused: bool, message: String| ServeError::Fetch {
-                error: SceneError {
-                    location: Location::Layer {
-                        index,
-                        kind: Some("image".into()),
-                    },
-                    field: Some("src".into()),
-                    message: format!("{}: {message}", quoted(&redacted(&image.src))),
+            // This layer's `src`, shown, then what is said of it.
+            let shown = quoted(&redacted(&image.src)).to_string();
+            let at_src = |message: String| SceneError {
+                location: Location::Layer {
+                    index,
+                    kind: Some("image".into()),
                 },
+                field: Some("src".into()),
+                message,
+            };
+            let fail = |refused: bool, message: String| ServeError::Fetch {
+                error: at_src(format!("{shown}: {message}")),
                 refused,
                 variable: None,
             };
             let now = |what: Option<SceneError>| {
                 *fetching.lock().unwrap_or_else(|p| p.into_inner()) = what;
             };
-            now(Some(SceneError {
-                location: Location::Layer {
-                    index,
-                    kind: Some("image".into()),
-                },
-                field: Some("src".into()),
-                message: quoted(&redacted(&image.src)).to_string(),
-            }));
+            now(Some(at_src(shown.clone())));
             let result = self.fetch(&image.src, deadline);
             now(None);
             let bytes = match result {
@@ -239,19 +234,11 @@ impl Fetcher {
                     m.fetches_refused.fetch_add(1, Ordering::Relaxed);
                     let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1 << 20) as f64);
                     return Err(ServeError::Render(impasto::Error::OverMemoryLimit {
-                        error: SceneError {
-                            location: Location::Layer {
-                                index,
-                                kind: Some("image".into()),
-                            },
-                            field: Some("src".into()),
-                            message: format!(
-                                "{}: decoded, it would bring the scene's images and canvas to about {}, over the limit of {} (--memory-budget)",
-                                quoted(&redacted(&image.src)),
-                                mib(needed),
-                                mib(limit)
-                            ),
-                        },
+                        error: at_src(format!(
+                            "{shown}: decoded, it would bring the scene's images and canvas to about {}, over the limit of {} (--memory-budget)",
+                            mib(needed),
+                            mib(limit)
+                        )),
                         needed,
                         limit,
                     }));
@@ -261,8 +248,7 @@ impl Fetcher {
             // any frame, kept decoded between requests by its SHA-256).
             // Until 2026-11-29 it was decoded here, whole, a still, and
             // decoded again for every request.
-            let digest: [u8; 32] = Sha256::digest(&bytes).into();
-            fetched
+            let digest = fetched
                 .assets
                 .insert_encoded(image.src.clone(), bytes)
                 .map_err(|e| refused(e.0))?;

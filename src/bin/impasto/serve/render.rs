@@ -172,11 +172,7 @@ impl std::io::Write for HashWriter<'_> {
 /// read or its path would leave the root (the render then refuses it), or
 /// is a `data:` URL (whose bytes the scene's JSON holds).
 async fn file_identity(root: &Path, src: &str) -> String {
-    if src
-        .get(..5)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
-        && src.contains(',')
-    {
+    if impasto::is_data_url(src) {
         return "-".into();
     }
     let rel = Path::new(src);

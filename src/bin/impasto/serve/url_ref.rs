@@ -101,20 +101,20 @@ fn remove_dot_segments(path: &str) -> String {
 /// itself is left as it is (an escape already written).
 pub fn request_form(url: &str) -> std::borrow::Cow<'_, str> {
     let url = url.split_once('#').map_or(url, |(u, _)| u);
-    let escaped = |b: u8| !b.is_ascii() || b" \"<>`{}|^".contains(&b) || b.is_ascii_control();
-    if !url.bytes().any(escaped) {
-        return url.into();
-    }
-    let mut out = String::with_capacity(url.len() + 16);
-    for (i, b) in url.bytes().enumerate() {
-        match escaped(b) {
-            true => out.push_str(&format!("%{b:02X}")),
-            // ASCII: one byte, one character.
-            false => out.push_str(&url[i..i + 1]),
-        }
-    }
-    out.into()
+    percent_encoding::utf8_percent_encode(url, REQUEST).into()
 }
+
+/// The ASCII characters [`request_form`] escapes (all others beyond ASCII).
+const REQUEST: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'|')
+    .add(b'^');
 
 /// The port written after the host in `authority` (`host`, `host:port`,
 /// `[v6]:port`): `Ok(None)` when none is written, `Err` when what is written
