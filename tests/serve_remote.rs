@@ -469,3 +469,56 @@ fn a_remote_image_refused_through_a_template_variable_names_it_and_hides_credent
         "{error}"
     );
 }
+
+/// A host on 127.0.0.1 that reads what it is sent and then either answers
+/// `answer` and closes, or closes with no answer: not TLS, whatever is asked.
+fn plain_host(answer: Option<&'static [u8]>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind host");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut hello = [0u8; 4096];
+            let _ = std::io::Read::read(&mut stream, &mut hello);
+            if let Some(answer) = answer {
+                let _ = stream.write_all(answer);
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn an_https_url_to_a_host_without_tls_says_so_rather_than_io_end_of_file() {
+    let answering = plain_host(Some(b"HTTP/1.0 400 Bad Request\r\n\r\nbad request"));
+    let closing = plain_host(None);
+    let server = Server::start(&[
+        "--allow-host",
+        &format!("127.0.0.1:{answering}"),
+        "--allow-host",
+        &format!("127.0.0.1:{closing}"),
+    ]);
+    let message = |port: u16, scheme: &str| {
+        let src = format!("{scheme}://127.0.0.1:{port}/logo.png");
+        let answer = post(&server.url("/render"), &scene(&src), &[]);
+        assert_eq!(answer.0, 502, "{}", String::from_utf8_lossy(&answer.2));
+        error_body(&answer)["error"]
+            .as_str()
+            .expect("a message")
+            .to_owned()
+    };
+    let said = message(answering, "https");
+    assert!(
+        said.contains("did not answer in TLS (it may serve plain HTTP on this port"),
+        "{said}"
+    );
+    let said = message(closing, "https");
+    assert!(
+        said.contains("closed the connection before answering (during or after the TLS handshake"),
+        "{said}"
+    );
+    let said = message(closing, "http");
+    assert!(
+        said.ends_with("the host closed the connection before answering"),
+        "{said}"
+    );
+}

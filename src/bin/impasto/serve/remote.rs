@@ -300,7 +300,10 @@ impl Fetcher {
                 .timeout_global(Some(left))
                 .build()
                 .call()
-                .map_err(|e| Failure::Failed(format!("{}{at}", describe(&e))))?;
+                .map_err(|e| {
+                    let https = uri.scheme_str() == Some("https");
+                    Failure::Failed(format!("{}{at}", describe(&e, true, https)))
+                })?;
             let status = response.status();
             if status.is_redirection() {
                 let Some(location) = response
@@ -354,7 +357,10 @@ impl Fetcher {
                 Ok(bytes) => Ok(bytes),
                 Err(e) => match ureq::Error::from(e) {
                     ureq::Error::BodyExceedsLimit(_) => Err(too_large()),
-                    e => Err(Failure::Failed(format!("{}{at}", describe(&e)))),
+                    e => Err(Failure::Failed(format!(
+                        "{}{at}",
+                        describe(&e, false, false)
+                    ))),
                 },
             };
         }
@@ -440,11 +446,36 @@ fn redacted(url: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A ureq error in words, timeouts named as such.
-fn describe(error: &ureq::Error) -> String {
-    match error {
-        ureq::Error::Timeout(what) => format!("timed out ({what})"),
-        other => other.to_string(),
+/// What failed, in words. `before_answer`: the error came while asking
+/// (connecting, the TLS handshake, sending, reading the answer's head),
+/// not while reading a body. `https`: the URL asked for TLS.
+fn describe(error: &ureq::Error, before_answer: bool, https: bool) -> String {
+    let io = match error {
+        ureq::Error::Timeout(what) => return format!("timed out ({what})"),
+        ureq::Error::Io(io) => io,
+        other => return other.to_string(),
+    };
+    // rustls's errors reach here as io errors that carry them.
+    if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+        return match tls {
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
+                "the host did not answer in TLS (it may serve plain HTTP on this port: \
+                 an http:// URL would ask for that)"
+                    .into()
+            }
+            other => format!("TLS: {other}"),
+        };
     }
+    if before_answer && io.kind() == std::io::ErrorKind::UnexpectedEof {
+        return if https {
+            "the host closed the connection before answering (during or after the TLS \
+             handshake: a host that does not speak TLS on this port does that)"
+                .into()
+        } else {
+            "the host closed the connection before answering".into()
+        };
+    }
+    format!("{error}")
 }
 
 /// Whether `scene` has a visible image layer with a remote `src`.
