@@ -171,6 +171,20 @@ fn png_output_is_tagged_srgb() {
         .expect("an sRGB chunk");
     // Rendering intent 0: perceptual.
     assert_eq!(srgb.1, vec![0]);
+    // With sRGB's gAMA and cHRM, for readers that do not know sRGB (PNG 3,
+    // 11.3.2.5), in 1/100000.
+    let chunk = |name: &[u8; 4]| {
+        let found = chunks.iter().find(|(k, _)| k == name);
+        let data = &found.unwrap_or_else(|| panic!("no {name:?} chunk")).1;
+        data.chunks(4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(chunk(b"gAMA"), [45455]);
+    assert_eq!(
+        chunk(b"cHRM"),
+        [31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000]
+    );
     assert!(!chunks.iter().any(|(k, _)| k == b"iCCP"));
     // And it reads back unchanged: sRGB-tagged is sRGB.
     assert_eq!(decode_bytes(&bytes, 1 << 20).unwrap(), img);
@@ -355,8 +369,9 @@ fn png_with(extra: &[Chunk]) -> Vec<u8> {
         out.extend(crc32(&body).to_be_bytes());
     };
     for (kind, data) in png_chunks(&plain) {
-        // encode() tags its output sRGB: drop that, so only `extra` speaks.
-        if &kind == b"sRGB" {
+        // encode() tags its output sRGB (and sRGB's gAMA and cHRM): drop
+        // those, so only `extra` speaks.
+        if [b"sRGB", b"gAMA", b"cHRM"].contains(&&kind) {
             continue;
         }
         if &kind == b"IDAT" {

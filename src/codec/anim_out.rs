@@ -128,7 +128,7 @@ fn encode_apng(
     let mut enc = png::Encoder::new(&mut out, w, h);
     enc.set_color(png::ColorType::Rgba);
     enc.set_depth(png::BitDepth::Eight);
-    enc.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
+    super::output::tag_png_srgb(&mut enc);
     enc.set_compression(png::Compression::Fast);
     let plays = match loop_count {
         Loop::Forever => 0,

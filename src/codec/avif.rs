@@ -5,7 +5,10 @@
 //! sources better than 8-bit AV1), alpha as a separate AV1 image at the same
 //! quality, left out when every pixel is opaque. The colour of fully
 //! transparent pixels is cleaned (it is invisible). The file is tagged sRGB
-//! (`nclx`: BT.709 primaries, sRGB transfer).
+//! in the AV1 stream's colour description (BT.709 primaries, sRGB transfer,
+//! BT.601 matrix, full range). The container has no `colr` box: ravif
+//! leaves it out when its values are those a reader assumes without one
+//! (a reviewer's check: libavif through Pillow reads the colours right).
 
 use image::RgbaImage;
 

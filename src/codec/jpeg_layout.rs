@@ -1,14 +1,16 @@
-//! Sequential JPEG layouts that `zune-jpeg` (the full-size decoder, through
-//! `image`) decodes to wrong pixels without an error, decoded by
-//! `jpeg-decoder` instead, which gets them right:
+//! JPEG layouts that `zune-jpeg` (the full-size decoder) decodes to wrong
+//! pixels without an error, or refuses, decoded by `jpeg-decoder` instead,
+//! which gets them right:
 //!
 //! - components in scans of their own (a "non-interleaved" file, which
 //!   cjpeg and jpegtran write with a scan script) with chroma subsampled:
 //!   stripes and wrong colours (4:2:0 off by 112 levels on average);
 //! - a chroma component sampled more finely than the luma (Y 1x1 with
-//!   Cb/Cr 2x1 or 2x2): every other row wrong (off by 37 to 49).
+//!   Cb/Cr 2x1 or 2x2): every other row wrong (off by 37 to 49);
+//! - a horizontal sampling factor of 3 (`cjpeg -sample 3x1`), which
+//!   `zune-jpeg` refuses, in progressive files too.
 //!
-//! Both are legal and rare; measured against Pillow (libjpeg) on files a
+//! All are legal and rare; measured against Pillow (libjpeg) on files a
 //! reviewer wrote, where `jpeg-decoder` is within 4 levels (0.1 to 0.2 on
 //! average). Everything else stays with `zune-jpeg`, which is faster.
 
@@ -28,12 +30,28 @@ struct Layout {
 /// Whether `zune-jpeg` is known to decode the sequential (baseline or
 /// extended) JPEG `bytes` wrongly (see the module's notes).
 fn zune_mishandles(bytes: &[u8]) -> bool {
+    if zune_refuses_factors(bytes) {
+        return true;
+    }
     let Some(layout) = layout(bytes) else {
         return false;
     };
     let f = &layout.factors;
     let subsampled = f.windows(2).any(|w| w[0] != w[1]);
     chroma_finer(f) || (subsampled && layout.scans > 1)
+}
+
+/// Whether a component of the baseline, extended or progressive JPEG
+/// `bytes` has a horizontal sampling factor of 3, which is legal (`cjpeg
+/// -sample 3x1`) and decoded by libjpeg and `jpeg-decoder`, but refused by
+/// `zune-jpeg` ("Horizontal sample is not a power of two"; a vertical 3 it
+/// decodes). Until 2026-11-29 such a file was refused at full size and
+/// drawn when shrunk on load to a quarter or less.
+fn zune_refuses_factors(bytes: &[u8]) -> bool {
+    jpeg_headers::frame(bytes)
+        .filter(|f| matches!(f.marker, 0xC0..=0xC2))
+        .and_then(|f| f.factors())
+        .is_some_and(|f| f.iter().any(|&(h, _)| h == 3))
 }
 
 /// Whether a component is sampled more finely than the first (the luma).
@@ -152,6 +170,13 @@ mod tests {
         // Chroma finer than luma, interleaved or not.
         assert!(zune_mishandles(&headers(&[(1, 1), (2, 1), (2, 1)], 1)));
         assert!(zune_mishandles(&headers(&[(1, 1), (2, 2), (1, 1)], 1)));
+        // A horizontal factor of 3, which zune-jpeg refuses: in any frame
+        // jpeg-decoder reads; a vertical 3 zune-jpeg decodes.
+        assert!(zune_mishandles(&headers(&[(3, 1), (1, 1), (1, 1)], 1)));
+        let mut progressive = headers(&[(3, 1), (1, 1), (1, 1)], 1);
+        progressive[9] = 0xC2;
+        assert!(zune_mishandles(&progressive));
+        assert!(!zune_mishandles(&headers(&[(1, 3), (1, 1), (1, 1)], 1)));
         // Grey, and what is not a sequential JPEG.
         assert!(!zune_mishandles(&headers(&[(1, 1)], 1)));
         let mut progressive = headers(&[(2, 2), (1, 1), (1, 1)], 3);
@@ -170,7 +195,12 @@ mod tests {
     #[test]
     fn files_zune_jpeg_gets_wrong_decode_as_libjpeg_does() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/jpeg/");
-        for name in ["noninterleaved-420", "chroma-finer-than-luma"] {
+        for name in [
+            "noninterleaved-420",
+            "chroma-finer-than-luma",
+            "sampling-3x1",
+            "sampling-3x1-progressive",
+        ] {
             let bytes = std::fs::read(format!("{dir}{name}.jpg")).unwrap();
             assert!(zune_mishandles(&bytes), "{name}");
             let (ours, _) = super::super::decode_bytes_noting(&bytes, 1 << 20).unwrap();
@@ -184,7 +214,8 @@ mod tests {
             }
             let mean = sum as f64 / ours.as_raw().len() as f64;
             // Measured: worst 3 and 4, mean 0.1 and 0.2 (zune-jpeg: 255
-            // and 229, 112 and 47).
+            // and 229, 112 and 47); the 3x1 files worst 2, mean 0.08
+            // (zune-jpeg refused them).
             assert!(
                 worst <= 6 && mean < 0.5,
                 "{name}: worst {worst}, mean {mean:.2}"
