@@ -8,8 +8,9 @@
 //! frame shows, for every source, the frame active at its time, and lasts
 //! until the next start time. With one source the output has exactly its
 //! frames and delays. With several, the animation lasts as long as the
-//! longest source; shorter ones loop within it; a zero delay counts as
-//! 100 ms, as browsers show it. Still layers (and layers with a `frame`)
+//! longest source; shorter ones loop within it; a delay of 10 ms or less
+//! counts as 100 ms, as browsers show it; no merged frame is shorter than
+//! 20 ms ([`timeline`]). Still layers (and layers with a `frame`)
 //! are the same on every frame. The loop count is the source's (with
 //! several: forever if any loops forever, else the largest count).
 

@@ -13,6 +13,37 @@ pub(super) struct Timeline {
     pub loop_count: Loop,
 }
 
+/// The shortest frame a merged timeline makes, in milliseconds: two
+/// hundredths, the least a GIF frame can last and still be shown for as
+/// long as it says (browsers show 10 ms or less for 100 ms), so that one
+/// source's frame starting a few milliseconds after another's does not
+/// make a frame that flashes for 100 ms and puts the sources out of step.
+const MIN_MILLIS: u64 = 20;
+
+/// The start times `times` (sorted, from 0) moved so that no frame is
+/// shorter than `min` ticks: a start closer than that to the one before
+/// is moved later, to `min` after it (the frame then shows every source's
+/// frame active at that time: a change is shown at most `min` late), and
+/// one closer than `min` to the end, `total`, is dropped.
+fn spaced(times: &[u64], total: u64, min: u64) -> Vec<u64> {
+    let mut kept: Vec<u64> = Vec::with_capacity(times.len());
+    for &t in times {
+        let t = match kept.last() {
+            // Already shown by a start moved past it.
+            Some(&last) if t <= last => continue,
+            Some(&last) => t.max(last + min),
+            None => t,
+        };
+        if t < total {
+            kept.push(t);
+        }
+    }
+    while kept.len() > 1 && kept.last().is_some_and(|&last| total - last < min) {
+        kept.pop();
+    }
+    kept
+}
+
 impl Timeline {
     /// The output's frames; `None` when they would be more than `cap` (a
     /// single source's frames are checked by the caller: their number is
@@ -44,7 +75,9 @@ impl Timeline {
                     .frames
                     .iter()
                     .map(|f| {
-                        if f.delay.num == 0 {
+                        // 10 ms or less (0 too) is shown for 100 ms by
+                        // browsers (Chrome's and Firefox's rule).
+                        if u64::from(f.delay.num) * 100 <= u64::from(f.delay.den) {
                             Delay::from_centis(10)
                         } else {
                             f.delay
@@ -100,6 +133,7 @@ impl Timeline {
         if times.len() > cap {
             return None;
         }
+        let times = spaced(&times, total, (unit * MIN_MILLIS).div_ceil(1000).max(1));
         let frames = times
             .iter()
             .map(|&t| {
@@ -193,6 +227,48 @@ pub(super) mod tests {
         );
         assert_eq!(t.delays, [5, 5, 5, 5].map(Delay::from_centis));
         assert_eq!(t.loop_count, Loop::Times(3));
+    }
+
+    #[test]
+    fn merged_frames_are_never_shorter_than_20_ms_and_keep_the_length() {
+        let ms = |v: &[u32]| {
+            let mut s = source(&[], Loop::Forever);
+            let image = Arc::new(RgbaImage::new(1, 1));
+            s.anim.frames = v
+                .iter()
+                .map(|&m| codec::Frame {
+                    image: Arc::clone(&image),
+                    delay: Delay::from_millis(m),
+                })
+                .collect();
+            s
+        };
+        // 100 ms and 105 ms frames: B's starts at 105, 210, 315 were
+        // slices of 5, 10, 15 ms (shown for 100 ms by browsers); now moved
+        // to 20 ms after A's.
+        let t = Timeline::of(&[ms(&[100; 10]), ms(&[105; 10])], 100).unwrap();
+        let d: Vec<u64> = t.delays.iter().map(|d| d.millis()).collect();
+        assert_eq!(&d[..7], [100, 20, 80, 20, 80, 20, 80]);
+        assert_eq!(d.iter().sum::<u64>(), 1050);
+        assert!(d.iter().all(|&m| m >= 20), "{d:?}");
+        // The frame at 120 ms shows A's second frame and B's second.
+        assert_eq!(t.frames[2], vec![1, 1]);
+        // A source's frames of 10 ms or less count as 100 ms, as browsers
+        // show them: [1 cs, 10 cs] against [20 cs] is two 100 ms frames.
+        let t = Timeline::of(
+            &[
+                source(&[1, 10], Loop::Forever),
+                source(&[20], Loop::Forever),
+            ],
+            10,
+        )
+        .unwrap();
+        assert_eq!(t.delays, [10, 10].map(Delay::from_centis));
+        assert_eq!(t.frames, vec![vec![0, 0], vec![1, 0]]);
+        // A start closer than 20 ms to the end is dropped.
+        assert_eq!(spaced(&[0, 50, 95], 100, 20), [0, 50]);
+        assert_eq!(spaced(&[0, 5, 8, 30], 100, 20), [0, 20, 40]);
+        assert_eq!(spaced(&[0], 10, 20), [0]);
     }
 
     #[test]

@@ -5,12 +5,15 @@
 //!   Floyd-Steinberg dithering (a pixel unchanged from the frame before
 //!   keeps its index); without transparency, each frame after the first
 //!   written as the rectangle that changed; delays in hundredths of a
-//!   second (rounded); one-bit transparency.
+//!   second (the running time rounded, so the length is kept; a frame over
+//!   10 ms never 1 cs or less, which browsers show for 100 ms); one-bit
+//!   transparency.
 //! - APNG (the `png` crate): RGBA8, exact pixels, every frame replacing the
 //!   canvas (`APNG_BLEND_OP_SOURCE`); delays as the fraction they are, or
 //!   in the finest unit (1/1000 s to 1 s) whose count fits 16 bits.
 //! - WebP (libwebp's `WebPAnimEncoder`, through the `webp` crate): lossy at
-//!   a quality or lossless; delays in milliseconds (rounded). libwebp may
+//!   a quality or lossless; delays in milliseconds (the running time
+//!   rounded, as for GIF). libwebp may
 //!   merge a frame identical to the one before into it (its delay added):
 //!   what is shown, and when, is the same.
 
@@ -179,12 +182,13 @@ fn encode_webp(
         Loop::Times(n) => n.clamp(1, 65535) as i32,
     });
     let mut t: u64 = 0;
-    for (img, delay) in frames.iter().zip(delays) {
+    let millis = super::anim::running_units(delays, 1000);
+    for (img, &delay) in frames.iter().zip(&millis) {
         let ts = i32::try_from(t).map_err(|_| "animation longer than 24 days")?;
         enc.add_frame(webp::AnimFrame::from_rgba(img.as_raw(), w, h, ts));
         // A frame's duration is 24 bits of milliseconds: a longer delay is
         // cut to that (4.66 hours; libwebp refuses more).
-        t += delay.millis().min(WEBP_MAX_MILLIS);
+        t += delay.min(WEBP_MAX_MILLIS);
     }
     let bytes = enc
         .try_encode()

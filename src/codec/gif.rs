@@ -320,7 +320,8 @@ fn clear(canvas: &mut RgbaImage, rect: &Rect) {
 }
 
 /// Encodes full-canvas frames as an animated GIF (one frame: a still GIF)
-/// with their delays (rounded to hundredths) and loop count.
+/// with their delays (in hundredths, the running time rounded:
+/// [`super::anim::running_units`]) and loop count.
 pub(crate) fn encode(
     frames: &[&RgbaImage],
     delays: &[Delay],
@@ -346,9 +347,10 @@ pub(crate) fn encode(
         }
         .map_err(|e| e.to_string())?;
         let mut before: Option<(&RgbaImage, Vec<u8>)> = None;
-        for (img, delay) in frames.iter().zip(delays) {
+        let centis = super::anim::running_units(delays, 100);
+        for (img, &delay) in frames.iter().zip(&centis) {
             let indices = palette.index(img, before.as_ref().map(|(b, i)| (*b, i.as_slice())));
-            let delay = delay.centis().min(65535) as u16;
+            let delay = delay.min(65535) as u16;
             let frame = match (&before, palette.transparent()) {
                 // Without transparency each frame after the first is drawn
                 // over the one before (kept): only the rectangle where the
