@@ -3,7 +3,8 @@
 //! frames overlap on the GPU).
 //!
 //! The animated sources are the visible image layers whose file (GIF,
-//! APNG, animated WebP) has more than one frame and that pick no `frame`.
+//! APNG, animated WebP) has more than one frame, that pick no `frame`, and
+//! that draw something (opacity above 0, on the canvas).
 //! The timeline is the union of their frames' start times: each output
 //! frame shows, for every source, the frame active at its time, and lasts
 //! until the next start time. With one source the output has exactly its
@@ -411,6 +412,19 @@ impl Renderer {
             if !layer.visible || assets.get(&il.src).is_some() {
                 continue;
             }
+            // A layer that draws nothing (transparent, or wholly off the
+            // canvas) shows the same on every frame, whatever its file:
+            // it does not set the timeline (it lengthened it, and set the
+            // loop count). Each frame's render still checks its file.
+            let on_canvas = crate::plan::geometry::BoxGeometry::of(layer)
+                .pixel_bounds(scene_w, scene_h)
+                .is_some();
+            if layer.opacity <= 0.0 || !on_canvas {
+                continue;
+            }
+            let LayerKind::Image(il) = &mut layer.kind else {
+                continue;
+            };
             let fail = |field, m: String| {
                 let loc = Location::Layer {
                     index,

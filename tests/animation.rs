@@ -718,3 +718,95 @@ fn an_animated_render_reports_each_warning_once_naming_the_file_cut_short() {
     assert!(e.contains("frame 2 does not exist"), "{e}");
     assert!(e.contains("the file is cut short"), "{e}");
 }
+
+/// A GIF of `n` solid 40x30 frames (cycling red, green, blue) of `delay`
+/// hundredths each, looping forever.
+fn solid_gif(n: usize, delay: u16) -> Vec<u8> {
+    let frames: Vec<GifFrame> = (0..n)
+        .map(|i| GifFrame {
+            rect: (0, 0, 40, 30),
+            indices: vec![(i % 3) as u8; 40 * 30],
+            dispose: gif::DisposalMethod::Keep,
+            delay,
+        })
+        .collect();
+    gif_file((40, 30), &frames, Some(gif::Repeat::Infinite))
+}
+
+#[test]
+fn only_layers_that_draw_set_the_timeline_and_merged_gif_delays_keep_its_length() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.gif"), three_frame_gif()).unwrap();
+    std::fs::write(dir.path().join("long.gif"), solid_gif(10, 10)).unwrap();
+    let renderer = impasto::Renderer::new(impasto::Backend::Cpu).unwrap();
+    let scene = |second: &str| {
+        let json = format!(
+            r##"{{ "width": 48, "height": 36, "layers": [
+              {{ "type": "image", "src": "a.gif", "width": 40, "height": 30 }},
+              {{ "type": "image", "src": "long.gif", "width": 40, "height": 30{second} }} ] }}"##
+        );
+        let mut scene = Scene::from_json(&json).unwrap();
+        scene.base_dir = Some(dir.path().to_path_buf());
+        scene
+    };
+    let delays = |scene: &Scene| {
+        let anim = renderer
+            .render_animation(scene, &Assets::new(), &RenderOptions::default())
+            .unwrap();
+        let delays: Vec<u64> = anim.delays.iter().map(|d| d.centis()).collect();
+        (delays, anim.loop_count)
+    };
+    // The ten-frame GIF transparent, or wholly off the canvas: it draws
+    // nothing, so the animation is the three-frame GIF's (it was ten
+    // frames, 100 cs, looping forever).
+    for hidden in [r#", "opacity": 0"#, r#", "x": 5000"#] {
+        assert_eq!(
+            delays(&scene(hidden)),
+            (vec![10, 20, 70], Loop::Times(4)),
+            "{hidden}"
+        );
+    }
+    // Drawn, it merges: 10 cs frames against 10, 20, 70: ten frames.
+    let (merged, plays) = delays(&scene(""));
+    assert_eq!(
+        (merged.len(), merged.iter().sum::<u64>(), plays),
+        (10, 100, Loop::Forever)
+    );
+
+    // Sources of 100 and 105 ms frames: no slice of 5-15 ms (shown for
+    // 100 ms by browsers), and the GIF written keeps the 1050 ms.
+    std::fs::write(dir.path().join("a.gif"), solid_gif(10, 10)).unwrap();
+    let (blue, green) = (
+        RgbaImage::from_pixel(40, 30, px(B)),
+        RgbaImage::from_pixel(40, 30, px(G)),
+    );
+    let apng = codec::encode_animation(
+        &[&blue, &green, &blue],
+        &[Delay::from_millis(105); 3],
+        Loop::Forever,
+        AnimationFormat::Png,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("long.png"), apng).unwrap();
+    let mut scene = scene("");
+    if let impasto::LayerKind::Image(image) = &mut scene.layers[1].kind {
+        image.src = "long.png".into();
+    }
+    let out = dir.path().join("out.gif");
+    renderer
+        .render_animation_to_file(
+            &scene,
+            &Assets::new(),
+            &out,
+            AnimationFormat::Gif,
+            &RenderOptions::default(),
+        )
+        .unwrap();
+    let (_, written, _) = read_gif(&std::fs::read(&out).unwrap());
+    assert_eq!(
+        written.iter().map(|&d| u64::from(d)).sum::<u64>(),
+        100,
+        "{written:?}"
+    );
+    assert!(written.iter().all(|&d| d >= 2), "{written:?}");
+}
