@@ -373,7 +373,7 @@ impl Renderer {
             )
         } else if pixels > limits.max_animation_pixels {
             format!(
-                "the animation would have {frames} frames of {}x{} = {pixels} pixels, over the limit of {} (max_animation_pixels)",
+                "the animation would have {frames} frames of {}x{} = {pixels} pixels, over the limit of {} pixels (max_animation_pixels)",
                 scene.width, scene.height, limits.max_animation_pixels
             )
         } else {

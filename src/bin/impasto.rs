@@ -269,7 +269,7 @@ fn main() -> ExitCode {
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("impasto: {}", one_line(&e.to_string()));
+            eprintln!("impasto: {}", one_line(&messages::error_message(&e)));
             ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
         }
     };
@@ -456,7 +456,10 @@ fn run_command(command: Command) -> Result<(), Error> {
                         shrink_on_load.into()
                     });
                 let options = match timeout {
-                    Some(t) => RenderOptions::with_timeout(t),
+                    Some(t) => {
+                        let _ = messages::RENDER_TIMEOUT.set(t);
+                        RenderOptions::with_timeout(t)
+                    }
                     None => RenderOptions::default(),
                 };
                 // The name the format is read from: the file's, or --format's.

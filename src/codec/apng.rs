@@ -25,8 +25,12 @@ pub(super) fn frames(
     stop: usize,
     halt: super::anim::Halt<'_>,
 ) -> Result<(Vec<ApngFrame>, u32), DecodeError> {
-    let corrupt =
-        |e: png::DecodingError| DecodeError(format!("truncated or corrupt PNG file: {e}"));
+    let corrupt = |e: png::DecodingError| {
+        DecodeError(format!(
+            "truncated or corrupt PNG file: {}",
+            super::readable(e).trim_end()
+        ))
+    };
     let mut decoder =
         png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: max_alloc });
     decoder.set_transformations(Transformations::EXPAND | Transformations::STRIP_16);
@@ -52,7 +56,15 @@ pub(super) fn frames(
         if halt() {
             return Err(DecodeError(super::anim::HALTED.into()));
         }
-        let output = reader.next_frame(&mut buf).map_err(corrupt)?;
+        // A frame after the first that fails is named: its acTL may
+        // promise more frames than the file holds.
+        let output = reader.next_frame(&mut buf).map_err(|e| match k {
+            0 => corrupt(e),
+            _ => DecodeError(format!(
+                "truncated or corrupt PNG file: frame {k} of the {count} its acTL chunk declares: {}",
+                super::readable(e).trim_end()
+            )),
+        })?;
         let fc = reader
             .info()
             .frame_control()
@@ -186,6 +198,58 @@ mod tests {
         w.write_image_data(&fill(50, [0, 0, 255, 128])).unwrap();
         w.finish().unwrap();
         out
+    }
+
+    #[test]
+    fn a_frame_missing_or_out_of_sequence_is_named_plainly() {
+        let good = three_frames();
+        let never = &|| false;
+        // acTL promising a fourth frame the file does not hold.
+        let at = good.windows(4).position(|w| w == b"acTL").unwrap();
+        let mut more = good.clone();
+        more[at + 7] = 4;
+        let crc = crc32(&more[at..at + 12]);
+        more[at + 12..at + 16].copy_from_slice(&crc.to_be_bytes());
+        let e = frames(&more, 1 << 20, usize::MAX, never).unwrap_err().0;
+        assert_eq!(
+            e,
+            "truncated or corrupt PNG file: frame 3 of the 4 its acTL chunk declares: IDAT or fdAT chunk is missing."
+        );
+        // A frame control's sequence number out of order: the chunk named
+        // by its type, not the png crate's debug dump, and no trailing space.
+        let second = good
+            .windows(4)
+            .skip(at + 40)
+            .position(|w| w == b"fcTL")
+            .unwrap()
+            + at
+            + 40;
+        let mut shuffled = good.clone();
+        shuffled[second + 7] = 9;
+        let crc = crc32(&shuffled[second..second + 30]);
+        shuffled[second + 30..second + 34].copy_from_slice(&crc.to_be_bytes());
+        let e = frames(&shuffled, 1 << 20, usize::MAX, never).unwrap_err().0;
+        assert!(
+            e.starts_with("truncated or corrupt PNG file: frame 1 of the 3"),
+            "{e}"
+        );
+        assert!(!e.contains("ChunkType {") && !e.ends_with(' '), "{e}");
+    }
+
+    /// The CRC-32 of PNG chunks (over the type and the data).
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
     }
 
     #[test]

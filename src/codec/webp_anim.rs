@@ -195,7 +195,7 @@ fn decode_still(
     let size = d.output_buffer_size().ok_or("frame too large")?;
     let mut buf = vec![0u8; size];
     d.read_image(&mut buf)
-        .map_err(|e| format!("truncated or corrupt: {e}"))?;
+        .map_err(|e| format!("truncated or corrupt WebP file: {e}"))?;
     let rgba = if alpha {
         buf
     } else {

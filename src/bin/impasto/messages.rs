@@ -2,6 +2,22 @@
 //! came from the input escaped so that it can neither move the cursor nor
 //! hide.
 
+/// `impasto render --timeout`, as given, for the message of a render that
+/// ran past it: the library's error says only that a deadline passed.
+pub(crate) static RENDER_TIMEOUT: std::sync::OnceLock<std::time::Duration> =
+    std::sync::OnceLock::new();
+
+/// The message of `e`, a render's deadline named when `--timeout` set it.
+pub(crate) fn error_message(e: &impasto::Error) -> String {
+    match (e, RENDER_TIMEOUT.get()) {
+        (impasto::Error::DeadlineExceeded, Some(t)) => format!(
+            "{e}: the render ran past --timeout {} s (an encode under way runs to its end)",
+            t.as_secs_f64()
+        ),
+        _ => e.to_string(),
+    }
+}
+
 /// `text` as one line for stderr: a line break becomes a space, and every
 /// other control character (CR, ESC, BEL, DEL, C1) is written as its JSON
 /// escape (`\r`, `\u001b`), so that a name from the input (a JSON key, a
