@@ -810,3 +810,44 @@ fn only_layers_that_draw_set_the_timeline_and_merged_gif_delays_keep_its_length(
     );
     assert!(written.iter().all(|&d| d >= 2), "{written:?}");
 }
+
+#[test]
+fn a_still_render_of_an_apng_with_a_hidden_default_image_draws_its_first_frame() {
+    // The default image (magenta) is not part of the animation (red, then
+    // green): browsers never show it; a still render, `frame: 0` and the
+    // animation's first frame all draw red (the still drew magenta).
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, 4, 4);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_animated(2, 0).unwrap();
+        enc.set_sep_def_img(true).unwrap();
+        let mut w = enc.write_header().unwrap();
+        for colour in [[255, 0, 255, 255], [255, 0, 0, 255], [0, 255, 0, 255]] {
+            w.write_image_data(&colour.repeat(16)).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hidden.png"), &bytes).unwrap();
+    let renderer = impasto::Renderer::new(impasto::Backend::Cpu).unwrap();
+    let scene = |frame: &str| {
+        let json = format!(
+            r#"{{ "width": 4, "height": 4, "layers": [
+              {{ "type": "image", "src": "hidden.png", "width": 4, "height": 4{frame} }} ] }}"#
+        );
+        let mut scene = Scene::from_json(&json).unwrap();
+        scene.base_dir = Some(dir.path().to_path_buf());
+        scene
+    };
+    let red = [255, 0, 0, 255];
+    assert_eq!(renderer.render(&scene("")).unwrap().get_pixel(1, 1).0, red);
+    let picked = renderer.render(&scene(r#", "frame": 0"#)).unwrap();
+    assert_eq!(picked.get_pixel(1, 1).0, red);
+    let anim = renderer
+        .render_animation(&scene(""), &Assets::new(), &RenderOptions::default())
+        .unwrap();
+    assert_eq!(anim.frames.len(), 2);
+    assert_eq!(anim.frames[0].get_pixel(1, 1).0, red);
+    assert_eq!(anim.frames[1].get_pixel(1, 1).0, [0, 255, 0, 255]);
+}

@@ -380,6 +380,25 @@ fn image_limits(limits: &Limits) -> image::Limits {
     l
 }
 
+/// The first frame of the animation of an APNG whose default image is not
+/// part of it ([`super::apng::default_image_hidden`]), colour managed as
+/// the still decode is, with why its profile was ignored if it was.
+pub(super) fn apng_first_frame(
+    bytes: &[u8],
+    max_pixels: u64,
+) -> Result<(RgbaImage, Option<String>), DecodeError> {
+    let limits = Limits {
+        max_image_pixels: max_pixels,
+        ..Limits::default()
+    };
+    let anim = decode_apng(bytes, &limits, 1, &|| false)?;
+    let note = anim.notes.colour.as_deref().map(str::to_owned);
+    let first = anim.frames.into_iter().next().ok_or_else(|| {
+        DecodeError("truncated or corrupt PNG file: its animation has no frame".into())
+    })?;
+    Ok((Arc::unwrap_or_clone(first.image), note))
+}
+
 fn decode_apng(
     bytes: &[u8],
     limits: &Limits,

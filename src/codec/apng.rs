@@ -15,6 +15,30 @@ use super::DecodeError;
 /// `(numerator, denominator)`.
 pub(super) type ApngFrame = (RgbaImage, (u64, u64));
 
+/// Whether the PNG `bytes` is an APNG whose default image (its `IDAT`) is
+/// not part of the animation: an `acTL` chunk, and no `fcTL` before the
+/// first `IDAT`. Such a default image is a picture for viewers without
+/// APNG, which browsers never show; a still render draws the animation's
+/// first frame instead, as `frame: 0` and an animated render do.
+pub(super) fn default_image_hidden(bytes: &[u8]) -> bool {
+    let mut at = 8;
+    let mut animated = false;
+    while let Some(head) = bytes.get(at..at + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        match &head[4..8] {
+            b"acTL" => animated = true,
+            b"fcTL" | b"IEND" => return false,
+            b"IDAT" => return animated,
+            _ => {}
+        }
+        at = match at.checked_add(12).and_then(|a| a.checked_add(len)) {
+            Some(next) => next,
+            None => return false,
+        };
+    }
+    false
+}
+
 /// The first `stop` frames of the APNG in `bytes` (the default image only
 /// when it is not part of the animation is skipped), each the whole canvas
 /// in straight 8-bit RGBA (16-bit samples keep their high byte), with the

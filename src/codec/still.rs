@@ -138,6 +138,10 @@ fn decode_noting(
     }
     // The decoder's own allocation limit backs up the pixel check below.
     let max_alloc = max_pixels.saturating_mul(16).max(64 << 20);
+    if format == image::ImageFormat::Png && super::apng::default_image_hidden(bytes) {
+        let (img, why) = super::anim::apng_first_frame(bytes, max_pixels)?;
+        return Ok((img, join_notes(bomb, why)));
+    }
     if format == image::ImageFormat::Png {
         let alloc = usize::try_from(max_alloc).unwrap_or(usize::MAX);
         if let Some(rows) = png_rows::open(bytes, max_pixels, alloc) {
