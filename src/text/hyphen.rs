@@ -83,13 +83,16 @@ pub(super) fn hyphenated(
     width: f32,
     stop: &Stop<'_>,
     mut shape: impl FnMut(&str) -> Buffer,
-) -> (Buffer, Option<String>) {
+) -> (Buffer, Option<Hyphenated>) {
     let mut buffer = shape(text);
     if !text.contains(SOFT_HYPHEN) {
         return (buffer, None);
     }
     let mut text = text.to_owned();
     let mut changed = false;
+    // Where hyphens went in: each edit is below the ones before it, so a
+    // soft hyphen left out later moves none of them.
+    let mut hyphens = Vec::new();
     while let Some((line, at)) = first_soft_break(&buffer, &text) {
         if stop.now() {
             break;
@@ -102,6 +105,9 @@ pub(super) fn hyphenated(
         let kept = lines(&laid, &candidate).iter().any(|l| {
             l.start == line.start && l.end == at + 1 && l.width <= width + super::layout::SLACK
         });
+        if kept {
+            hyphens.push(at);
+        }
         (text, buffer) = if kept {
             (candidate, laid)
         } else {
@@ -111,5 +117,43 @@ pub(super) fn hyphenated(
         };
         changed = true;
     }
-    (buffer, changed.then_some(text))
+    (buffer, changed.then_some(Hyphenated { text, hyphens }))
+}
+
+/// Text whose line breaks at soft hyphens are written out.
+pub(super) struct Hyphenated {
+    /// The text, each soft hyphen a line breaks at now "-\n", the others
+    /// that could not be broken at left out.
+    pub text: String,
+    /// The byte offsets of the hyphens put in, in order.
+    pub hyphens: Vec<usize>,
+}
+
+impl Hyphenated {
+    /// The word that the line `text[start..end]` ends, broken at a hyphen
+    /// put in at `end - 1`, whole: the line without that hyphen, then the
+    /// rest of the word up to its next blank, without the hyphens and
+    /// line feeds put in on the way; `None` when the line does not end at
+    /// one. (A line cut there with "…" keeps as much of the word as fits,
+    /// where "Extra-…" had kept a hyphen that is only drawn at a break.)
+    pub fn word_through(&self, start: usize, end: usize) -> Option<String> {
+        let put = |at: usize| self.hyphens.binary_search(&at).is_ok();
+        if end == 0 || !put(end - 1) {
+            return None;
+        }
+        let mut out = self.text[start..end - 1].to_owned();
+        let mut at = end + 1;
+        while let Some(c) = self.text[at..].chars().next() {
+            if put(at) {
+                at += 2;
+                continue;
+            }
+            if c.is_whitespace() {
+                break;
+            }
+            out.push(c);
+            at += c.len_utf8();
+        }
+        Some(out)
+    }
 }

@@ -292,9 +292,12 @@ fn limit(
     });
     // Line ends at soft hyphens are in the text from here on.
     let owned;
-    let t = match hyphenated {
-        Some(text) => {
-            owned = TextLayer { text, ..t.clone() };
+    let t = match &hyphenated {
+        Some(h) => {
+            owned = TextLayer {
+                text: h.text.clone(),
+                ..t.clone()
+            };
             &owned
         }
         None => t,
@@ -318,12 +321,14 @@ fn limit(
         };
     };
     let text = if ellipsis {
-        let line = ellipsize(fonts, layer, t, size, &t.text[start..end], stop);
         // Laid out as a paragraph of its own, the line would take the
         // direction of its own first letter (a line of Hebrew in an
         // English paragraph was laid out right to left, "…" at its left):
         // a mark gives it its paragraph's.
         let mark = direction_mark(&t.text, start);
+        let word = hyphenated.as_ref().and_then(|h| h.word_through(start, end));
+        let kept = word.as_deref().unwrap_or(&t.text[start..end]);
+        let line = ellipsize(fonts, layer, t, size, mark, kept, stop);
         let prefix = &t.text[..start];
         if prefix.is_empty() || prefix.ends_with(['\n', '\r']) {
             format!("{prefix}{mark}{line}")
@@ -376,12 +381,14 @@ fn last_kept_line(buffer: &Buffer, text: &str, allowed: usize) -> Option<(usize,
 }
 
 /// `line` shortened by as many trailing graphemes as needed for it and "…"
-/// to fit the box width on one line (just "…" if nothing else fits).
+/// to fit the box width on one line (just "…" if nothing else fits),
+/// measured as it is drawn: after the direction `mark`.
 fn ellipsize(
     fonts: &mut FontSystem,
     layer: &Layer,
     t: &TextLayer,
     size: f32,
+    mark: char,
     line: &str,
     stop: &Stop<'_>,
 ) -> String {
@@ -394,7 +401,7 @@ fn ellipsize(
         format!("{}\u{2026}", kept.trim_end())
     };
     let mut fits = |n: usize| {
-        let candidate = with(n);
+        let candidate = format!("{mark}{}", with(n));
         let b = shape(fonts, layer, t, &candidate, size, Wrap::None);
         b.layout_runs()
             .all(|r| r.line_w <= layer.width as f32 + SLACK)

@@ -39,6 +39,7 @@ pub(crate) use ink::MadeUp;
 mod emoji;
 mod face;
 mod fallback;
+mod family_hint;
 mod glyph_cache;
 mod hyphen;
 mod ink;
@@ -403,11 +404,17 @@ impl TextEngine {
                 kind: Some("text".into()),
             },
             Some("font"),
-            format!(
-                "family {} not found; searched {}",
-                crate::scene::quoted(name),
-                searched.join(", ")
-            ),
+            {
+                let db = self.db();
+                let hint =
+                    family_hint::hint(name, || db.families.iter().map(String::as_str).collect());
+                format!(
+                    "family {} not found; searched {}{}",
+                    crate::scene::quoted(name),
+                    searched.join(", "),
+                    hint.map_or(String::new(), |h| format!("; {h}"))
+                )
+            },
         ))
     }
 

@@ -186,11 +186,16 @@ pub(super) fn shape(
         spans = overlay(&spans, text.len(), split, &mut faces);
         spans = settle(fonts, &mut chooser, text, &spans, &faces, emoji_face);
     }
+    let spaced = t.letter_spacing != 0.0;
+    let unspaced_base = Attrs::new();
     for pass in 0..2 {
         let attrs: Vec<Attrs> = faces.iter().map(|f| f.attrs(&base)).collect();
-        let rich = spans
-            .iter()
-            .map(|(range, f)| (&text[range.clone()], attrs[*f].clone()));
+        let unspaced: Vec<Attrs> = faces.iter().map(|f| f.attrs(&unspaced_base)).collect();
+        let pieces = spacing_pieces(text, &spans, spaced);
+        let rich = pieces.iter().map(|(range, f, spacing)| {
+            let attrs = if *spacing { &attrs } else { &unspaced };
+            (&text[range.clone()], attrs[*f].clone())
+        });
         buffer.set_rich_text(rich, &attrs[0], Shaping::Advanced, Some(align));
         buffer.shape_until_scroll(fonts, false);
         if pass == 1 {
@@ -205,6 +210,53 @@ pub(super) fn shape(
         spans = settle(fonts, &mut chooser, text, &spans, &faces, emoji_face);
     }
     buffer
+}
+
+/// Whether `c` is an invisible format character that letter spacing
+/// leaves alone: a direction mark or embedding, a zero-width space or word
+/// joiner, a byte order mark. cosmic-text spaces every glyph, and these
+/// have one: the U+200E that keeps an ellipsized line in its paragraph's
+/// direction (`super::layout`) moved that line right by one spacing, and
+/// its "…" past the box edge. (Joiners, U+200C and U+200D, belong to the
+/// cluster they join and are spaced with it.)
+fn unspaced(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// `spans` (ranges of `text` and their faces) split where letter spacing
+/// is to be left out ([`unspaced`]): each piece with its face and whether
+/// it is spaced. Without `spaced`, the spans as they are.
+fn spacing_pieces(
+    text: &str,
+    spans: &[(Range<usize>, usize)],
+    spaced: bool,
+) -> Vec<(Range<usize>, usize, bool)> {
+    if !spaced {
+        return spans.iter().map(|(r, f)| (r.clone(), *f, true)).collect();
+    }
+    let mut out: Vec<(Range<usize>, usize, bool)> = Vec::with_capacity(spans.len());
+    for (range, f) in spans {
+        for (i, c) in text[range.clone()].char_indices() {
+            let (at, spacing) = (range.start + i, !unspaced(c));
+            match out.last_mut() {
+                Some(last) if last.0.end == at && last.1 == *f && last.2 == spacing => {
+                    last.0.end = at + c.len_utf8();
+                }
+                _ => out.push((at..at + c.len_utf8(), *f, spacing)),
+            }
+        }
+    }
+    out
 }
 
 /// A fallback glyph as drawn: its range of the text, its face, weight and

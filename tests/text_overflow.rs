@@ -1,0 +1,107 @@
+//! Ellipses with letter spacing and soft hyphens, and the hints of a
+//! family not found, each found by a reviewer. Each runs on every backend
+//! (the GPU under `CI=true`).
+
+mod common;
+
+use common::backends::backends;
+use image::RgbaImage;
+use impasto::{Renderer, Scene};
+use serde_json::{json, Value};
+
+fn render(r: &Renderer, scene: Value) -> RgbaImage {
+    r.render(&Scene::from_value(&scene).unwrap()).unwrap()
+}
+
+/// The columns holding ink (any pixel darker than mid grey), first and
+/// last, on a white canvas.
+fn ink_columns(img: &RgbaImage) -> Option<(u32, u32)> {
+    let dark = |x: u32| (0..img.height()).any(|y| img.get_pixel(x, y)[1] < 128);
+    let first = (0..img.width()).find(|&x| dark(x))?;
+    let last = (0..img.width()).rev().find(|&x| dark(x))?;
+    Some((first, last))
+}
+
+fn card(text: &str, overflow: &str, spacing: f64, width: f64) -> Value {
+    json!({"width": 400, "height": 60, "background": "#ffffff", "layers": [
+        {"type": "text", "text": text, "x": 10, "y": 0, "width": width, "height": 50,
+         "size": 36, "color": "#000000", "overflow": overflow, "max_lines": 1,
+         "letter_spacing": spacing}]})
+}
+
+#[test]
+fn an_ellipsized_line_with_letter_spacing_starts_where_it_would_and_keeps_its_ellipsis() {
+    // The line cut with "…" was moved right by one spacing (the direction
+    // mark before it was spaced too), and measured without that spacing:
+    // with wide spacing its "…" went past the box edge, and was lost.
+    for b in backends() {
+        let r = &b.renderer;
+        for spacing in [0.0, 10.0, 25.0] {
+            let clipped = ink_columns(&render(
+                r,
+                card("One two three four", "clip", spacing, 300.0),
+            ));
+            let cut = ink_columns(&render(
+                r,
+                card("One two three four", "ellipsis", spacing, 300.0),
+            ));
+            let (clipped, cut) = (clipped.unwrap(), cut.unwrap());
+            assert_eq!(
+                clipped.0, cut.0,
+                "{}: spacing {spacing}: the cut line moved",
+                b.name
+            );
+        }
+        // A long word cut: "S u p e r …", the ellipsis drawn within the box.
+        let word = "Supercalifragilisticexpialidocious";
+        let with = render(r, card(word, "ellipsis", 25.0, 300.0));
+        let without_dots = render(r, card("Super", "clip", 25.0, 300.0));
+        let (_, last) = ink_columns(&with).unwrap();
+        let (_, word_end) = ink_columns(&without_dots).unwrap();
+        assert!(
+            last > word_end + 10 && last < 310,
+            "{}: no ellipsis: ink ends at {last}",
+            b.name
+        );
+    }
+}
+
+#[test]
+fn a_line_broken_at_a_soft_hyphen_and_cut_with_an_ellipsis_keeps_more_of_the_word_not_the_hyphen() {
+    // "Extra-…" kept the hyphen drawn only because the line broke there,
+    // and left the rest of the box empty.
+    let text = |t: &str| {
+        json!({"width": 200, "height": 40, "background": "#ffffff", "layers": [
+            {"type": "text", "text": t, "x": 10, "y": 0, "width": 140, "height": 30,
+             "size": 24, "color": "#000000", "overflow": "ellipsis"}]})
+    };
+    for b in backends() {
+        let r = &b.renderer;
+        let soft = render(r, text("Extra\u{AD}ordinary\u{AD}long\u{AD}word here"));
+        let plain = render(r, text("Extraordinarylongword here"));
+        // As the word without soft hyphens is cut: as much of it as fits.
+        assert!(soft == plain, "{}: the cut differs from the word's", b.name);
+        let hyphen = render(r, text("Extra-\u{2026}"));
+        assert!(soft != hyphen, "{}: drawn as \"Extra-…\"", b.name);
+    }
+}
+
+#[test]
+fn a_family_not_found_is_told_how_to_name_it() {
+    let r = Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false);
+    let said = |font: &str| {
+        let scene = json!({"width": 40, "height": 40, "layers": [
+            {"type": "text", "text": "a", "font": font}]});
+        r.render(&Scene::from_value(&scene).unwrap())
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(said("Inter, sans-serif").ends_with(
+        "give one family, not a CSS list: \"Inter\" (characters it lacks fall back by themselves)"
+    ));
+    assert!(said("sans-serif").contains("leave \"font\" out for the default (Inter)"));
+    assert!(said("Inter Bold").ends_with("that is the family \"Inter\" with \"weight\": 700"));
+    assert!(said("Inter ").ends_with("without the spaces around it: \"Inter\""));
+}
