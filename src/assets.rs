@@ -252,6 +252,7 @@ impl Assets {
         cache: &AssetCache,
         shrink_on_load: ShrinkOnLoad,
         text_engine: impl Fn() -> Result<Arc<TextEngine>, Error>,
+        missing_glyphs: crate::MissingGlyphs,
         stop: &Stop<'_>,
     ) -> Result<Resolved, Error> {
         let pixels = scene.width as u64 * scene.height as u64;
@@ -279,7 +280,7 @@ impl Assets {
                     Some(e) => Arc::clone(e),
                     None => text_engine()?,
                 };
-                warnings.extend(engine.check(index, layer, t, stop)?);
+                warnings.extend(engine.check(index, layer, t, missing_glyphs, stop)?);
                 stop.check()?;
                 text = Some(engine);
             }
@@ -711,7 +712,7 @@ fn rows_for_layers(
 
 /// Refuses scenes that ask for more work than `limits` allow: too many
 /// layers, gradients with too many stops, text layers too long.
-fn check_work(scene: &Scene, limits: &Limits) -> Result<(), Error> {
+pub(crate) fn check_work(scene: &Scene, limits: &Limits) -> Result<(), Error> {
     if scene.layers.len() > limits.max_layers {
         return Err(Error::scene(
             Location::Canvas,
@@ -797,6 +798,7 @@ mod tests {
                 &cache,
                 ShrinkOnLoad::Fast,
                 no_text,
+                crate::MissingGlyphs::default(),
                 &Stop::never(),
             )
             .unwrap();
@@ -816,6 +818,7 @@ mod tests {
                 &cache,
                 ShrinkOnLoad::Fast,
                 no_text,
+                crate::MissingGlyphs::default(),
                 &Stop::never(),
             )
             .err()
@@ -834,6 +837,7 @@ mod tests {
             &cache,
             ShrinkOnLoad::Fast,
             no_text,
+            crate::MissingGlyphs::default(),
             &options.stop(),
         );
         assert!(matches!(cancelled, Err(Error::Cancelled)));

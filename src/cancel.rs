@@ -57,6 +57,15 @@ impl RenderOptions {
         }
     }
 
+    /// Options with a deadline at `deadline` (a service's request deadline,
+    /// shared by the renders it makes).
+    pub fn with_deadline(deadline: Instant) -> RenderOptions {
+        RenderOptions {
+            deadline: Some(deadline),
+            cancel: None,
+        }
+    }
+
     /// These options with a cancel token.
     pub fn cancel_token(mut self, token: CancelToken) -> RenderOptions {
         self.cancel = Some(token);

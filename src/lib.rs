@@ -70,12 +70,16 @@ pub use gpu::pool::PoolStats;
 #[doc(hidden)]
 pub use gpu::GpuPhases;
 pub use gpu::{list_adapters, AdapterSummary, GpuCompositor};
-pub use image::RgbaImage;
+// What a renderer's caller builds and reads, at the crate's root (they
+// stay where they are too): the pixel type with its image, the layer
+// fields' enums, the output formats, a template's variables.
+pub use codec::{AnimationFormat, OutputFormat};
+pub use image::{Rgba, RgbaImage};
 pub use placed_cache::PlacedCacheStats;
 pub use plan::weights_cache::{weights_cache_stats, WeightsCacheStats, WEIGHTS_CACHE_BYTES};
 pub use renderer::{Backend, Limits, Renderer};
-pub use scene::{Layer, LayerKind, Scene};
+pub use scene::{Align, Filter, Fit, Layer, LayerKind, Overflow, Scene, VAlign};
 pub use shrink::ShrinkOnLoad;
-pub use template::{Template, TemplateError};
+pub use template::{Template, TemplateError, VarType, Variable};
 pub use text::{MissingGlyphs, TextMeasure};
 pub use warnings::{Rendered, Warning};

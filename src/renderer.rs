@@ -203,7 +203,11 @@ impl Renderer {
         }
     }
 
-    /// Adds a folder searched (recursively) for font files.
+    /// Adds a folder searched (recursively) for font files. The fonts are
+    /// loaded at the first render with text: a folder that cannot be read
+    /// fails that render with [`Error::Options`] (which
+    /// [`Error::is_bad_input`] counts as the caller's), so a service calls
+    /// [`Renderer::font_families`] at start-up to find it then.
     pub fn with_font_dir(mut self, dir: impl Into<PathBuf>) -> Renderer {
         self.fonts.font_dirs.push(dir.into());
         self.text = Arc::default();
@@ -276,6 +280,19 @@ impl Renderer {
     /// # Ok::<(), impasto::Error>(())
     /// ```
     pub fn measure_text(&self, layer: &crate::scene::Layer) -> Result<TextMeasure, Error> {
+        self.measure_text_with(layer, &RenderOptions::default())
+    }
+
+    /// [`Renderer::measure_text`] under a deadline or cancel token: text
+    /// from outside is laid out within the render's limits
+    /// ([`Limits::max_text_chars`] too), and a long `shrink` or `ellipsis`
+    /// search stops at the deadline with [`Error::DeadlineExceeded`] (or
+    /// [`Error::Cancelled`]).
+    pub fn measure_text_with(
+        &self,
+        layer: &crate::scene::Layer,
+        options: &RenderOptions,
+    ) -> Result<TextMeasure, Error> {
         let LayerKind::Text(t) = &layer.kind else {
             return Ok(TextMeasure::default());
         };
@@ -292,15 +309,25 @@ impl Renderer {
         let mut alone = Scene::new(1, 1);
         alone.layers.push(layer.clone());
         alone.validate()?;
-        guarded(|| Ok(self.text_engine()?.measure(&layer, t)))
+        crate::assets::check_work(&alone, &self.limits())?;
+        let stop = options.stop();
+        stop.check()?;
+        guarded(|| {
+            let measured = self.text_engine()?.measure(&layer, t, &stop);
+            // A search the stop ended measured what it had reached.
+            stop.check()?;
+            Ok(measured)
+        })
     }
 
     /// What a text layer's characters that no available font can draw do
     /// (default [`MissingGlyphs::Warn`]: a logged warning naming the layer
     /// and the characters; [`MissingGlyphs::Error`] refuses the scene).
+    /// The fonts loaded and the glyph cache stay shared with the renderer
+    /// this was cloned from, so a clone per request with its own policy
+    /// costs nothing (the other font settings load the fonts again).
     pub fn with_missing_glyphs(mut self, policy: MissingGlyphs) -> Renderer {
         self.fonts.missing_glyphs = policy;
-        self.text = Arc::default();
         self
     }
 
@@ -619,6 +646,7 @@ impl Renderer {
             &self.asset_cache,
             self.shrink_on_load,
             || self.text_engine(),
+            self.fonts.missing_glyphs,
             stop,
         )
     }

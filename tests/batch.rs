@@ -214,3 +214,23 @@ fn render_rows_report_gives_warnings_and_stops_taking_rows_once_cancelled_on_eve
         }
     }
 }
+
+#[test]
+fn a_rows_render_error_in_a_field_a_variable_filled_names_the_variable() {
+    // An image `src` from a variable naming no file: the render's error
+    // named the layer and field, not the variable the row set.
+    let template = impasto::Template::from_json(
+        r##"{ "width": 16, "height": 16,
+        "variables": { "photo": { "type": "string", "required": true } },
+        "layers": [ { "type": "image", "src": "{{photo}}", "width": 16, "height": 16 } ] }"##,
+    )
+    .unwrap();
+    let row = std::collections::BTreeMap::from([("photo".to_string(), "nope.jpg".to_string())]);
+    let r = impasto::Renderer::new(impasto::Backend::Cpu).unwrap();
+    let mut said = Vec::new();
+    r.render_rows(&template, [row], &impasto::Assets::new(), |_, result| {
+        said.push(result.unwrap_err().to_string());
+    });
+    assert_eq!(said.len(), 1);
+    assert!(said[0].contains("from variable \"photo\""), "{}", said[0]);
+}

@@ -437,6 +437,8 @@ fn missing_glyphs_are_measured_and_refused_when_asked() {
         err.contains("layer 1") && err.contains("\"text\"") && err.contains("U+1F600"),
         "{err}"
     );
+    // The clone shares the fonts, not the policy: the original still warns.
+    assert!(r.render(&Scene::from_value(&scene).unwrap()).is_ok());
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! Ellipses with letter spacing and soft hyphens, and the hints of a
-//! family not found, each found by a reviewer. Each runs on every backend
-//! (the GPU under `CI=true`).
+//! Ellipses with letter spacing and soft hyphens, the hints of a family
+//! not found, and `measure_text` within the limits, each found by a
+//! reviewer. The drawn ones run on every backend (the GPU under
+//! `CI=true`).
 
 mod common;
 
@@ -104,4 +105,37 @@ fn a_family_not_found_is_told_how_to_name_it() {
     assert!(said("sans-serif").contains("leave \"font\" out for the default (Inter)"));
     assert!(said("Inter Bold").ends_with("that is the family \"Inter\" with \"weight\": 700"));
     assert!(said("Inter ").ends_with("without the spaces around it: \"Inter\""));
+}
+
+#[test]
+fn measuring_text_is_held_to_the_renderers_limits_and_a_deadline() {
+    // Text from outside was measured whatever its length: only a render
+    // refused it (max_text_chars), and a measure could not be stopped.
+    let r = Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false)
+        .with_limits(impasto::Limits {
+            max_text_chars: 10,
+            ..impasto::Limits::default()
+        });
+    let long = impasto::Layer::text("word ".repeat(2000), 16).size(400, 400);
+    let e = r.measure_text(&long).unwrap_err().to_string();
+    assert!(e.contains("over the limit of 10 (max_text_chars)"), "{e}");
+    let short = impasto::Layer::text("word", 16).size(400, 400);
+    assert_eq!(r.measure_text(&short).unwrap().lines.len(), 1);
+    // A deadline already passed: the measure stops, saying so.
+    let past = impasto::RenderOptions::with_deadline(std::time::Instant::now());
+    let result = r.measure_text_with(&short, &past);
+    assert!(
+        matches!(result, Err(impasto::Error::DeadlineExceeded)),
+        "{result:?}"
+    );
+    let token = impasto::CancelToken::new();
+    token.cancel();
+    let cancelled = impasto::RenderOptions::default().cancel_token(token);
+    let result = r.measure_text_with(&short, &cancelled);
+    assert!(
+        matches!(result, Err(impasto::Error::Cancelled)),
+        "{result:?}"
+    );
 }

@@ -20,7 +20,9 @@ impl Renderer {
     /// renders it, handing each result with its row index (from 0) to
     /// `on_result`, in row order. A row that fails to bind (a missing
     /// required value, a bad colour: the error names the variable and
-    /// layer) or to render does not stop the others.
+    /// layer) or to render does not stop the others; a render's error in
+    /// a field a variable filled names that variable too (an image `src`
+    /// naming no file: [`Template::attribute`]).
     ///
     /// Rows are pulled from the iterator a group at a time (two per thread),
     /// so a stream of a million rows holds only one group. On the CPU the
@@ -77,7 +79,10 @@ impl Renderer {
     /// the deadline passes or the token is cancelled, the rows in flight
     /// fail with that error ([`Error::DeadlineExceeded`],
     /// [`Error::Cancelled`]) and no further row is taken from `rows`, so a
-    /// stream of a million rows stops at once.
+    /// stream of a million rows stops at once: unlike
+    /// [`Renderer::render_each_with`], which hands a result for every scene
+    /// of its slice, the rows not taken get no call of `on_result` (count
+    /// the calls to know where the run stopped).
     ///
     /// ```
     /// use std::collections::BTreeMap;
@@ -132,7 +137,9 @@ impl Renderer {
                 self.render_group_overlapped(group, assets, options)
             };
             for (i, result) in results {
-                on_result(i, result);
+                // A render's error in a field a variable filled names the
+                // variable, as a bind error does.
+                on_result(i, result.map_err(|e| template.attribute(e)));
             }
         }
     }

@@ -8,13 +8,12 @@
 //! the scene's `layers`.
 //!
 //! Numbers: whole numbers are written as integers (`"x": 64`, not `64.0`),
-//! others as the shortest decimal that is exactly the `f64`. `serde_json`,
-//! built without its `float_roundtrip` feature as this crate builds it, reads
-//! a decimal of 16 or 17 significant digits (a computed value such as
-//! `154.41827426741565`) back to within one unit in the last place. So the
-//! round trip is exact for numbers of up to 15 significant digits and
-//! magnitude above 1e-7 (and zero), as people write them, and within one ulp
-//! for the others.
+//! others as the shortest decimal that is exactly the `f64`. `serde_json`
+//! is built with its `float_roundtrip` feature (Cargo.toml), so it reads
+//! that decimal back to the same `f64`, a computed value such as
+//! `154.41827426741565` too: the round trip is exact. (Without the
+//! feature it reads a decimal of 16 or 17 significant digits to within one
+//! unit in the last place.)
 //!
 //! [`Scene`] also implements `Deserialize`, through the same strict parser as
 //! [`Scene::from_value`], so a scene can sit inside a larger serde document.

@@ -79,7 +79,9 @@ pub struct FontOptions {
     pub system_fonts: bool,
     /// Byte budget of the rasterized-glyph cache kept between renders.
     pub glyph_cache_bytes: u64,
-    /// What a character no font can draw does to a render.
+    /// What a character no font can draw does to a render (the
+    /// renderer's; not the engine's, which renderers with other policies
+    /// share).
     pub missing_glyphs: MissingGlyphs,
 }
 
@@ -362,10 +364,11 @@ impl TextEngine {
         index: usize,
         layer: &Layer,
         t: &TextLayer,
+        missing: MissingGlyphs,
         stop: &Stop<'_>,
     ) -> Result<Option<Warning>, Error> {
         self.check_family(index, t)?;
-        self.check_glyphs(index, layer, t, stop)
+        self.check_glyphs(index, layer, t, missing, stop)
     }
 
     /// Checks that a text layer's family exists; the error names the family
@@ -419,10 +422,12 @@ impl TextEngine {
     }
 
     /// How a text layer lays out (what both backends draw).
-    pub fn measure(&self, layer: &Layer, t: &TextLayer) -> TextMeasure {
+    /// `stop` ends the searches of `shrink` and `ellipsis` at once; the
+    /// caller says why.
+    pub fn measure(&self, layer: &Layer, t: &TextLayer, stop: &Stop<'_>) -> TextMeasure {
         self.ensure_fonts_for(t);
         let mut shaper = self.shaper();
-        let fitted = layout::fit(&mut shaper.fonts, layer, t, &Stop::never());
+        let fitted = layout::fit(&mut shaper.fonts, layer, t, stop);
         TextMeasure {
             lines: fitted.buffer.layout_runs().map(|r| r.line_w).collect(),
             height: fitted.buffer.layout_runs().map(|r| r.line_height).sum(),
@@ -441,6 +446,7 @@ impl TextEngine {
         index: usize,
         layer: &Layer,
         t: &TextLayer,
+        missing_glyphs: MissingGlyphs,
         stop: &Stop<'_>,
     ) -> Result<Option<Warning>, Error> {
         let mut shaper = self.shaper();
@@ -464,7 +470,7 @@ impl TextEngine {
             })
             .collect();
         let what = format!("no available font has {}", listed.join(", "));
-        match self.options.missing_glyphs {
+        match missing_glyphs {
             MissingGlyphs::Warn => Ok(Some(Warning::MissingGlyphs {
                 layer: index,
                 chars: missing,
