@@ -68,6 +68,57 @@ fn an_ellipsized_line_with_letter_spacing_starts_where_it_would_and_keeps_its_el
 }
 
 #[test]
+fn with_negative_letter_spacing_right_and_centred_lines_keep_their_ink_and_ellipsis_in_the_box() {
+    // The spacing after a line's last character counts in its width: a
+    // negative one put that character's ink past the line's end, so a
+    // right-aligned line, and its "…", were cut at the box edge.
+    let line = |align: &str, spacing: f64, overflow: &str| {
+        json!({"width": 500, "height": 60, "background": "#ffffff", "layers": [
+            {"type": "text", "text": "The quick brown fox jumps over the lazy dog again",
+             "x": 50, "y": 0, "width": 400, "height": 50, "size": 36, "color": "#000000",
+             "overflow": overflow, "max_lines": 1, "align": align, "letter_spacing": spacing}]})
+    };
+    for b in backends() {
+        let r = &b.renderer;
+        for spacing in [0.0, -5.0, -8.0] {
+            let right = ink_columns(&render(r, line("right", spacing, "ellipsis"))).unwrap();
+            let flush = ink_columns(&render(r, line("right", 0.0, "ellipsis"))).unwrap();
+            // The last dot ends where it does without spacing.
+            assert_eq!(right.1, flush.1, "{}: right, spacing {spacing}", b.name);
+            let centred = ink_columns(&render(r, line("center", spacing, "ellipsis"))).unwrap();
+            let middle = f64::from(centred.0 + centred.1) / 2.0;
+            assert!(
+                (middle - 249.5).abs() <= 2.0,
+                "{}: centre {middle}, spacing {spacing}",
+                b.name
+            );
+        }
+    }
+}
+
+#[test]
+fn characters_that_draw_nothing_take_no_letter_spacing() {
+    // A soft hyphen where no line breaks, a joiner, a variation selector:
+    // each had a glyph, spaced, and left a hole in the word.
+    let word = |text: &str| {
+        json!({"width": 300, "height": 60, "background": "#ffffff", "layers": [
+            {"type": "text", "text": text, "x": 10, "y": 0, "width": 280, "height": 50,
+             "size": 36, "color": "#000000", "letter_spacing": 40}]})
+    };
+    for b in backends() {
+        let r = &b.renderer;
+        let plain = ink_columns(&render(r, word("AB"))).unwrap();
+        // (A zero-width joiner or a variation selector joins the character
+        // before it into one cluster, and is spaced as a mark is: the
+        // docs' known limit.)
+        for between in ['\u{AD}', '\u{200C}', '\u{2060}', '\u{E0001}'] {
+            let got = ink_columns(&render(r, word(&format!("A{between}B")))).unwrap();
+            assert_eq!(got, plain, "{}: U+{:04X}", b.name, between as u32);
+        }
+    }
+}
+
+#[test]
 fn a_line_broken_at_a_soft_hyphen_and_cut_with_an_ellipsis_keeps_more_of_the_word_not_the_hyphen() {
     // "Extra-…" kept the hyphen drawn only because the line broke there,
     // and left the rest of the box empty.

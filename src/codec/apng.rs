@@ -72,7 +72,12 @@ pub(super) fn frames(
         .ok_or_else(|| DecodeError("PNG frame too large".into()))?;
     let mut buf = vec![0u8; size];
     if skip_default {
-        reader.next_frame(&mut buf).map_err(corrupt)?;
+        reader.next_frame(&mut buf).map_err(|e| {
+            DecodeError(format!(
+                "truncated or corrupt PNG file: its default image (not part of the animation): {}",
+                super::readable(e).trim_end()
+            ))
+        })?;
     }
     let mut canvas = RgbaImage::new(width, height);
     let mut out = Vec::new();
@@ -80,14 +85,13 @@ pub(super) fn frames(
         if halt() {
             return Err(DecodeError(super::anim::HALTED.into()));
         }
-        // A frame after the first that fails is named: its acTL may
-        // promise more frames than the file holds.
-        let output = reader.next_frame(&mut buf).map_err(|e| match k {
-            0 => corrupt(e),
-            _ => DecodeError(format!(
+        // A frame that fails is named: its acTL may promise more frames
+        // than the file holds.
+        let output = reader.next_frame(&mut buf).map_err(|e| {
+            DecodeError(format!(
                 "truncated or corrupt PNG file: frame {k} of the {count} its acTL chunk declares: {}",
                 super::readable(e).trim_end()
-            )),
+            ))
         })?;
         let fc = reader
             .info()

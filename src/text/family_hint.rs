@@ -45,9 +45,12 @@ pub(super) fn hint<'a>(name: &str, families: impl Fn() -> Vec<&'a str>) -> Optio
     let known = |n: &str| families().into_iter().find(|f| f.eq_ignore_ascii_case(n));
     let trimmed = name.trim();
     if name.contains(',') {
-        let first = name.split(',').next().unwrap_or_default().trim();
-        let first = first.trim_matches(['"', '\'']);
-        return Some(match known(first) {
+        // The first of the list that is here, as a browser takes it.
+        let here = name
+            .split(',')
+            .map(|n| n.trim().trim_matches(['"', '\'']))
+            .find_map(known);
+        return Some(match here {
             Some(f) => format!(
                 "give one family, not a CSS list: {} (characters it lacks fall back by themselves)",
                 quoted(f)
@@ -66,18 +69,22 @@ pub(super) fn hint<'a>(name: &str, families: impl Fn() -> Vec<&'a str>) -> Optio
             return Some(format!("without the spaces around it: {}", quoted(f)));
         }
     }
-    // "Inter Bold", "Inter SemiBold Italic": the family and the fields.
-    let words: Vec<&str> = trimmed.split_whitespace().collect();
+    // "Inter Bold", "Inter SemiBold Italic", "Inter-Bold" (a PostScript
+    // name), "Inter Semi Bold", "Inter 700": the family and the fields.
+    let words: Vec<&str> = trimmed
+        .split([' ', '-'])
+        .filter(|w| !w.is_empty())
+        .collect();
     for cut in (1..words.len()).rev() {
         let (family, styles) = words.split_at(cut);
-        let fields: Option<Vec<&str>> = styles
-            .iter()
-            .map(|w| {
-                let w = w.to_ascii_lowercase().replace('-', "");
-                STYLES.iter().find(|(s, _)| *s == w).map(|(_, f)| *f)
-            })
-            .collect();
-        if let (Some(fields), Some(f)) = (fields, known(&family.join(" "))) {
+        let Some(fields) = style_fields(styles) else {
+            continue;
+        };
+        // The family as written ("DejaVu Sans"), or a near spelling of it.
+        let family = family.join(" ");
+        let all = families();
+        let found = known(&family).or_else(|| crate::scene::closest(&family, &all));
+        if let Some(f) = found {
             return Some(format!(
                 "that is the family {} with {}",
                 quoted(f),
@@ -87,6 +94,33 @@ pub(super) fn hint<'a>(name: &str, families: impl Fn() -> Vec<&'a str>) -> Optio
     }
     let all = families();
     crate::scene::closest(trimmed, &all).map(|f| format!("did you mean {}?", quoted(f)))
+}
+
+/// The scene fields that style `words` say ("Semi Bold", "Italic", "700"),
+/// or `None` when one of them is no style word.
+fn style_fields(words: &[&str]) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i].to_ascii_lowercase();
+        // "Semi Bold", "Extra Light": two words a font menu writes as one.
+        let pair = words
+            .get(i + 1)
+            .map(|next| format!("{word}{}", next.to_ascii_lowercase()));
+        let field = |w: &str| STYLES.iter().find(|(s, _)| *s == w).map(|(_, f)| *f);
+        if let Some(f) = pair.as_deref().and_then(field) {
+            fields.push(f.to_string());
+            i += 2;
+            continue;
+        }
+        match (field(&word), word.parse::<u16>()) {
+            (Some(f), _) => fields.push(f.to_string()),
+            (None, Ok(n)) if (1..=1000).contains(&n) => fields.push(format!("\"weight\": {n}")),
+            _ => return None,
+        }
+        i += 1;
+    }
+    Some(fields)
 }
 
 #[cfg(test)]
@@ -119,6 +153,21 @@ mod tests {
             "that is the family \"DejaVu Sans\" with \"weight\": 600 and \"style\": \"italic\""
         );
         assert_eq!(said("Intr").unwrap(), "did you mean \"Inter\"?");
+        for name in ["Inter-Bold", "Inter 700", "Intr Bold"] {
+            assert_eq!(
+                said(name).unwrap(),
+                "that is the family \"Inter\" with \"weight\": 700",
+                "{name}"
+            );
+        }
+        assert_eq!(
+            said("Inter Semi Bold").unwrap(),
+            "that is the family \"Inter\" with \"weight\": 600"
+        );
+        assert_eq!(
+            said("Arial, Inter").unwrap(),
+            "give one family, not a CSS list: \"Inter\" (characters it lacks fall back by themselves)"
+        );
         assert_eq!(said("Helvetica"), None);
     }
 }

@@ -287,7 +287,8 @@ fn limit(
     ellipsis: bool,
     stop: &Stop<'_>,
 ) -> Fitted {
-    let (buffer, hyphenated) = super::hyphen::hyphenated(&t.text, layer.width as f32, stop, |s| {
+    let room = super::shape::line_room(layer, t);
+    let (buffer, hyphenated) = super::hyphen::hyphenated(&t.text, room, stop, |s| {
         shape(fonts, layer, t, s, size, Wrap::WordOrGlyph)
     });
     // Line ends at soft hyphens are in the text from here on.
@@ -404,7 +405,7 @@ fn ellipsize(
         let candidate = format!("{mark}{}", with(n));
         let b = shape(fonts, layer, t, &candidate, size, Wrap::None);
         b.layout_runs()
-            .all(|r| r.line_w <= layer.width as f32 + SLACK)
+            .all(|r| r.line_w <= super::shape::line_room(layer, t) + SLACK)
     };
     // The largest number of graphemes kept that fits: bisection, taking
     // fitting to shrink with fewer graphemes kept.
@@ -473,7 +474,8 @@ fn fits_at(
     size: f32,
     stop: &Stop<'_>,
 ) -> bool {
-    let (buffer, _) = super::hyphen::hyphenated(&t.text, layer.width as f32, stop, |s| {
+    let room = super::shape::line_room(layer, t);
+    let (buffer, _) = super::hyphen::hyphenated(&t.text, room, stop, |s| {
         shape(fonts, layer, t, s, size, Wrap::Word)
     });
     fits_box(&buffer, layer, t)
@@ -483,7 +485,7 @@ fn fits_at(
 fn fits_box(buffer: &Buffer, layer: &Layer, t: &TextLayer) -> bool {
     let (mut lines, mut height) = (0usize, 0f32);
     for run in buffer.layout_runs() {
-        if run.line_w > layer.width as f32 + SLACK {
+        if run.line_w > super::shape::line_room(layer, t) + SLACK {
             return false;
         }
         lines += 1;

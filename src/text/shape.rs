@@ -151,7 +151,7 @@ pub(super) fn shape(
     SHAPED.with(|n| n.set(n.get() + 1));
     let mut buffer = Buffer::new(fonts, Metrics::new(size, size * t.line_height as f32));
     buffer.set_wrap(wrap);
-    buffer.set_size(Some(layer.width as f32), None);
+    buffer.set_size(Some(line_room(layer, t)), None);
     let family = t.font.as_deref().unwrap_or(DEFAULT_FAMILY);
     let mut base = Attrs::new();
     if t.letter_spacing != 0.0 {
@@ -212,24 +212,50 @@ pub(super) fn shape(
     buffer
 }
 
-/// Whether `c` is an invisible format character that letter spacing
-/// leaves alone: a direction mark or embedding, a zero-width space or word
-/// joiner, a byte order mark. cosmic-text spaces every glyph, and these
-/// have one: the U+200E that keeps an ellipsized line in its paragraph's
-/// direction (`super::layout`) moved that line right by one spacing, and
-/// its "…" past the box edge. (Joiners, U+200C and U+200D, belong to the
-/// cluster they join and are spaced with it.)
+/// The width a text layer's lines may take: its box's, less the spacing
+/// after a line's last character when that spacing is negative. The
+/// spacing after the last character counts in a line's width (as in a
+/// browser: a centred line moves left by half of a positive one); a
+/// negative one would leave that character's ink past the line's end, so
+/// that right-aligned and ellipsized lines were cut at the box edge (a
+/// reviewer's "…" lost its dots at -5 px). With this room their ink ends
+/// at the edge.
+pub(super) fn line_room(layer: &Layer, t: &TextLayer) -> f32 {
+    (layer.width as f32 + t.letter_spacing.min(0.0) as f32).max(0.0)
+}
+
+/// Whether `c` is a character that draws nothing and that letter spacing
+/// therefore leaves alone: Unicode's default ignorable code points (the
+/// soft hyphen where no line breaks at it, joiners, direction marks and
+/// embeddings, zero-width spaces, variation selectors, tags, a byte order
+/// mark). cosmic-text spaces every glyph, and these have one: the U+200E
+/// that keeps an ellipsized line in its paragraph's direction
+/// (`super::layout`) moved that line right by one spacing, and its "…"
+/// past the box edge; a word's soft hyphens left holes in it. (A joiner
+/// or a variation selector that the shaper puts in the cluster of the
+/// character before it takes that character's attributes, and is spaced
+/// all the same: scene-format.md's known limit.)
 fn unspaced(c: char) -> bool {
+    // DerivedCoreProperties.txt, Default_Ignorable_Code_Point.
     matches!(
         c,
-        '\u{061C}'
-            | '\u{200B}'
-            | '\u{200E}'
-            | '\u{200F}'
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
             | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
             | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
     )
 }
 

@@ -10,10 +10,9 @@ pub(crate) static RENDER_TIMEOUT: std::sync::OnceLock<std::time::Duration> =
 /// The message of `e`, a render's deadline named when `--timeout` set it.
 pub(crate) fn error_message(e: &impasto::Error) -> String {
     match (e, RENDER_TIMEOUT.get()) {
-        (impasto::Error::DeadlineExceeded, Some(t)) => format!(
-            "{e}: the render ran past --timeout {} s (an encode under way runs to its end)",
-            t.as_secs_f64()
-        ),
+        (impasto::Error::DeadlineExceeded, Some(t)) => {
+            format!("{e}: the render ran past --timeout {} s", t.as_secs_f64())
+        }
         _ => e.to_string(),
     }
 }
