@@ -285,7 +285,7 @@ fn hand_written_valid_scenes() -> Vec<(&'static str, Value)> {
         }
     }
     let mut every_alignment = Vec::new();
-    for align in ["left", "center", "right"] {
+    for align in ["left", "center", "right", "start", "end"] {
         for valign in ["top", "middle", "bottom"] {
             every_alignment
                 .push(json!({"type": "text", "text": "Ag", "align": align, "valign": valign}));
@@ -457,8 +457,8 @@ fn hand_written_scenes_use_every_field_enumerated_value_and_colour_syntax() {
         }
     }
     // 2 blend spaces, 5 layer types, 28 blend names, 4 fits, 3 filters,
-    // 2 styles, 3 aligns, 3 valigns, 3 overflows.
-    assert_eq!(checked, 53, "enumerated values checked");
+    // 2 styles, 5 aligns, 3 valigns, 3 overflows.
+    assert_eq!(checked, 55, "enumerated values checked");
 
     // Every field of the canvas and of every layer type.
     let defs = schema()["$defs"].as_object().unwrap();

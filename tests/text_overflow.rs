@@ -190,3 +190,25 @@ fn measuring_text_is_held_to_the_renderers_limits_and_a_deadline() {
         "{result:?}"
     );
 }
+
+#[test]
+fn start_and_end_align_each_paragraph_by_its_direction_as_css_does() {
+    // A left-to-right paragraph starts at the left, a right-to-left one
+    // (here drawn as the font's empty boxes: its direction is its
+    // letters') at the right; `end` is the other side.
+    let text = |t: &str, align: &str| {
+        json!({"width": 300, "height": 50, "background": "#ffffff", "layers": [
+            {"type": "text", "text": t, "x": 10, "y": 0, "width": 280, "height": 50,
+             "size": 24, "color": "#000000", "align": align}]})
+    };
+    for b in backends() {
+        let r = &b.renderer;
+        for (t, start_is) in [("abc", "left"), ("\u{5D0}\u{5D1}\u{5D2}", "right")] {
+            let end_is = if start_is == "left" { "right" } else { "left" };
+            let got = |align: &str| ink_columns(&render(r, text(t, align))).unwrap();
+            assert_eq!(got("start"), got(start_is), "{}: {t:?} start", b.name);
+            assert_eq!(got("end"), got(end_is), "{}: {t:?} end", b.name);
+            assert_ne!(got("start"), got("end"), "{}: {t:?}", b.name);
+        }
+    }
+}

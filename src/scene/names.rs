@@ -108,6 +108,8 @@ impl Named for Align {
         ("left", Align::Left),
         ("center", Align::Center),
         ("right", Align::Right),
+        ("start", Align::Start),
+        ("end", Align::End),
     ];
     const WHAT: &'static str = "an alignment";
 }
@@ -238,7 +240,7 @@ mod tests {
         assert!(expected::<BlendMode>().starts_with(r#"one of "source-over", "normal", "#));
         assert_eq!(
             not_a_name::<Align>("top"),
-            r#""top" is not an alignment: expected "left", "center" or "right""#
+            r#""top" is not an alignment: expected one of "left", "center", "right", "start", "end""#
         );
     }
 }

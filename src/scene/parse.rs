@@ -560,7 +560,7 @@ mod tests {
         );
         assert_eq!(
             layer(r#"{"type": "text", "text": "a", "align": "justify"}"#),
-            r#"layer 0 (text): field "align": "justify" is not an alignment: expected "left", "center" or "right""#
+            r#"layer 0 (text): field "align": "justify" is not an alignment: expected one of "left", "center", "right", "start", "end""#
         );
         assert_eq!(
             layer(r#"{"type": "text", "text": "a", "valign": "center"}"#),

@@ -249,6 +249,12 @@ pub enum Align {
     Center,
     /// `"right"`.
     Right,
+    /// `"start"`: each paragraph's start, as CSS's `text-align: start`:
+    /// left in a left-to-right paragraph, right in a right-to-left one
+    /// (the direction of its first strong letter).
+    Start,
+    /// `"end"`: each paragraph's end, as CSS's `text-align: end`.
+    End,
 }
 
 /// Vertical alignment of text (`valign`).

@@ -12,8 +12,9 @@
 //! one more layout; text without a soft hyphen is laid out once, as before.
 //!
 //! A hyphenated paragraph becomes two paragraphs, laid out as the one would
-//! be for every alignment the format has; only the base direction of a
-//! right-to-left paragraph's tail is found again from its own text.
+//! be for every alignment the format has: the tail keeps the paragraph's
+//! direction by a mark (U+200E or U+200F, which draw nothing and take no
+//! letter spacing) put before it.
 
 use cosmic_text::{Buffer, LineIter};
 
@@ -98,7 +99,11 @@ pub(super) fn hyphenated(
             break;
         }
         let after = at + SOFT_HYPHEN.len_utf8();
-        let candidate = format!("{}-\n{}", &text[..at], &text[after..]);
+        // The paragraph's tail, a paragraph of its own now, keeps the
+        // paragraph's direction (and with it its start, for `start` and
+        // `end` alignment) by a mark, as an ellipsized line does.
+        let mark = super::layout::direction_mark(&text, at);
+        let candidate = format!("{}-\n{mark}{}", &text[..at], &text[after..]);
         let laid = shape(&candidate);
         // The line with its hyphen starts where it did and holds it, and
         // is no wider than the box.
@@ -122,8 +127,9 @@ pub(super) fn hyphenated(
 
 /// Text whose line breaks at soft hyphens are written out.
 pub(super) struct Hyphenated {
-    /// The text, each soft hyphen a line breaks at now "-\n", the others
-    /// that could not be broken at left out.
+    /// The text, each soft hyphen a line breaks at now "-\n" and its
+    /// paragraph's direction mark (U+200E or U+200F), the others that
+    /// could not be broken at left out.
     pub text: String,
     /// The byte offsets of the hyphens put in, in order.
     pub hyphens: Vec<usize>,
@@ -141,11 +147,19 @@ impl Hyphenated {
         if end == 0 || !put(end - 1) {
             return None;
         }
+        // After a hyphen put in: its line feed and the direction mark.
+        let past_break = |at: usize| {
+            let at = at + 1;
+            match self.text[at..].chars().next() {
+                Some(c @ ('\u{200E}' | '\u{200F}')) => at + c.len_utf8(),
+                _ => at,
+            }
+        };
         let mut out = self.text[start..end - 1].to_owned();
-        let mut at = end + 1;
+        let mut at = past_break(end);
         while let Some(c) = self.text[at..].chars().next() {
             if put(at) {
-                at += 2;
+                at = past_break(at + 1);
                 continue;
             }
             if c.is_whitespace() {

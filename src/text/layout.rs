@@ -352,7 +352,7 @@ fn limit(
 /// The mark of the direction of the paragraph of `text` holding byte `at`
 /// (its first strong letter's, left to right when it has none): U+200E
 /// or U+200F, which draw nothing.
-fn direction_mark(text: &str, at: usize) -> char {
+pub(super) fn direction_mark(text: &str, at: usize) -> char {
     let para = LineIter::new(text)
         .map(|(range, _)| range)
         .find(|range| range.contains(&at))

@@ -158,10 +158,13 @@ pub(super) fn shape(
         // cosmic-text's letter spacing is in ems of the size laid out.
         base = base.letter_spacing(t.letter_spacing as f32 / size);
     }
+    // cosmic-text aligns a paragraph without an alignment to its start.
     let align = match t.align {
-        Align::Left => CtAlign::Left,
-        Align::Center => CtAlign::Center,
-        Align::Right => CtAlign::Right,
+        Align::Left => Some(CtAlign::Left),
+        Align::Center => Some(CtAlign::Center),
+        Align::Right => Some(CtAlign::Right),
+        Align::Start => None,
+        Align::End => Some(CtAlign::End),
     };
     // A character shown as an emoji (U+FE0F after it, as in "❤️", or an
     // emoji by default, as "😀") is drawn from a colour emoji font when
@@ -196,7 +199,7 @@ pub(super) fn shape(
             let attrs = if *spacing { &attrs } else { &unspaced };
             (&text[range.clone()], attrs[*f].clone())
         });
-        buffer.set_rich_text(rich, &attrs[0], Shaping::Advanced, Some(align));
+        buffer.set_rich_text(rich, &attrs[0], Shaping::Advanced, align);
         buffer.shape_until_scroll(fonts, false);
         if pass == 1 {
             break;
