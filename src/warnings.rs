@@ -95,16 +95,7 @@ impl fmt::Display for Warning {
                 chars,
                 family,
             } => {
-                let listed: Vec<String> = chars
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{} (U+{:04X})",
-                            crate::scene::quoted(&c.to_string()),
-                            *c as u32
-                        )
-                    })
-                    .collect();
+                let listed: Vec<String> = chars.iter().map(|&c| char_listed(c)).collect();
                 write!(
                     f,
                     "layer {layer} (text): field \"text\": no available font has {} (family {}); drawn as empty boxes",
@@ -252,6 +243,19 @@ pub(crate) fn log_all(warnings: &[Warning]) {
     }
 }
 
+/// A character as a message lists it: quoted, with its code point
+/// (`"字" (U+5B57)`); one the quoting would escape (a control, a private
+/// use character, shown as a JSON escape such as `"\udbff\udffd"`) by its
+/// code point alone.
+pub(crate) fn char_listed(c: char) -> String {
+    let shown = crate::scene::quoted(&c.to_string()).to_string();
+    if shown == format!("\"{c}\"") {
+        format!("{shown} (U+{:04X})", c as u32)
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,7 +269,7 @@ mod tests {
         };
         assert_eq!(
             w.to_string(),
-            "layer 2 (text): field \"text\": no available font has \"😀\" (U+1F600), \"\\udbff\\udffd\" (U+10FFFD) (family \"Inter\"); drawn as empty boxes"
+            "layer 2 (text): field \"text\": no available font has \"😀\" (U+1F600), U+10FFFD (family \"Inter\"); drawn as empty boxes"
         );
         assert_eq!(
             (w.kind(), w.layer(), w.field()),

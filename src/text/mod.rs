@@ -461,13 +461,7 @@ impl TextEngine {
         }
         let listed: Vec<String> = missing
             .iter()
-            .map(|c| {
-                format!(
-                    "{} (U+{:04X})",
-                    crate::scene::quoted(&c.to_string()),
-                    *c as u32
-                )
-            })
+            .map(|&c| crate::warnings::char_listed(c))
             .collect();
         let what = format!("no available font has {}", listed.join(", "));
         match missing_glyphs {
