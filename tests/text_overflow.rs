@@ -110,8 +110,9 @@ fn characters_that_draw_nothing_take_no_letter_spacing() {
         let plain = ink_columns(&render(r, word("AB"))).unwrap();
         // (A zero-width joiner or a variation selector joins the character
         // before it into one cluster, and is spaced as a mark is: the
-        // docs' known limit.)
-        for between in ['\u{AD}', '\u{200C}', '\u{2060}', '\u{E0001}'] {
+        // docs' known limit. A Hangul filler is not drawn at all: fonts
+        // without Hangul drew it as a box.)
+        for between in ['\u{AD}', '\u{200C}', '\u{2060}', '\u{E0001}', '\u{3164}'] {
             let got = ink_columns(&render(r, word(&format!("A{between}B")))).unwrap();
             assert_eq!(got, plain, "{}: U+{:04X}", b.name, between as u32);
         }
@@ -209,6 +210,26 @@ fn start_and_end_align_each_paragraph_by_its_direction_as_css_does() {
             assert_eq!(got("start"), got(start_is), "{}: {t:?} start", b.name);
             assert_eq!(got("end"), got(end_is), "{}: {t:?} end", b.name);
             assert_ne!(got("start"), got("end"), "{}: {t:?}", b.name);
+        }
+    }
+}
+
+#[test]
+fn a_very_negative_letter_spacing_still_draws_the_first_glyph_at_the_lines_start() {
+    // The CPU raster culled glyphs whose advance, spacing included, ended
+    // left of the raster: below about -2.6 ems every glyph was, and "h"
+    // at 20 px and -52 px of spacing drew nothing.
+    let text = |spacing: f64| {
+        json!({"width": 300, "height": 60, "background": "#ffffff", "layers": [
+            {"type": "text", "text": "h", "x": 50, "y": 10, "width": 200, "height": 40,
+             "size": 20, "color": "#000000", "letter_spacing": spacing}]})
+    };
+    for b in backends() {
+        let r = &b.renderer;
+        let plain = ink_columns(&render(r, text(0.0))).expect("ink at spacing 0");
+        for spacing in [-40.0, -52.0, -60.0, -300.0] {
+            let got = ink_columns(&render(r, text(spacing)));
+            assert_eq!(got, Some(plain), "{}: spacing {spacing}", b.name);
         }
     }
 }

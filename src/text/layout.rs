@@ -165,10 +165,15 @@ fn breaks_line(c: char) -> bool {
     matches!(c, '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
-/// Whether `c` is a control character that is not drawn: C0 but tab, line
-/// feed and carriage return; DEL; C1 (fonts draw them as boxes).
+/// Whether `c` is a character that is not drawn: a control character (C0
+/// but tab, line feed and carriage return; DEL; C1), or a Hangul filler
+/// standing for nothing (U+3164, U+FFA0), which browsers draw as nothing
+/// and fonts without Hangul as boxes (with a missing-glyph warning; a
+/// reviewer's "invisible" name). (The jamo fillers U+115F and U+1160 stay:
+/// they take part in composing syllables.)
 pub(crate) fn is_undrawn_control(c: char) -> bool {
-    c.is_control() && !matches!(c, '\t' | '\n' | '\r') && !breaks_line(c)
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r') && !breaks_line(c))
+        || matches!(c, '\u{3164}' | '\u{FFA0}')
 }
 
 /// The text as it is laid out: the line-breaking characters of

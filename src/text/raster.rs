@@ -172,7 +172,11 @@ impl TextEngine {
                 let reach = 2.0 * f64::from(glyph.font_size);
                 let pen_x = f64::from(phys.x);
                 let pen_y = run.line_y.round() as f64 + f64::from(phys.y) + f64::from(oy_int);
-                if pen_x + f64::from(glyph.w) + reach < 0.0
+                // (A negative letter spacing makes the advance `w`
+                // negative; the ink still starts at the pen. Adding it
+                // culled every glyph of a line spaced below about -2.6 ems:
+                // a reviewer's "h" at 20 px and -52 px drew nothing.)
+                if pen_x + f64::from(glyph.w.max(0.0)) + reach < 0.0
                     || pen_x - reach > rw as f64
                     || pen_y + reach < 0.0
                     || pen_y - reach > rh as f64
