@@ -505,7 +505,10 @@ fn fits_box(buffer: &Buffer, layer: &Layer, t: &TextLayer) -> bool {
 /// marks): of those, the characters listed are the ones the font it was
 /// shaped with lacks, not a base letter that font has.
 pub(crate) fn missing_chars(fonts: &mut FontSystem, buffer: &Buffer) -> Vec<char> {
-    let mut missing = Vec::new();
+    // Each with where it is in the text (paragraph, byte): listed in text
+    // order, where glyphs come in visual order (right-to-left runs
+    // reversed).
+    let mut missing: Vec<((usize, usize), char)> = Vec::new();
     for run in buffer.layout_runs() {
         for g in run.glyphs.iter().filter(|g| g.glyph_id == 0) {
             let font = fonts.get_font(g.font_id, g.font_weight);
@@ -521,13 +524,18 @@ pub(crate) fn missing_chars(fonts: &mut FontSystem, buffer: &Buffer) -> Vec<char
                 false => cluster,
             };
             for c in absent {
-                if !missing.contains(&c) {
-                    missing.push(c);
-                }
+                missing.push(((run.line_i, g.start), c));
             }
         }
     }
-    missing
+    missing.sort_by_key(|&(at, _)| at);
+    let mut listed = Vec::new();
+    for (_, c) in missing {
+        if !listed.contains(&c) {
+            listed.push(c);
+        }
+    }
+    listed
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
-//! Ellipses with letter spacing and soft hyphens, the hints of a family
-//! not found, and `measure_text` within the limits, each found by a
-//! reviewer. The drawn ones run on every backend (the GPU under
-//! `CI=true`).
+//! Text layers as reviewers found them on 2026-11-29: ellipses with
+//! letter spacing and soft hyphens, negative and very negative spacing,
+//! characters that draw nothing, `start` and `end` alignment, the hints of
+//! a family not found, the order missing characters are listed in, and
+//! `measure_text` within the limits. The drawn ones run on every backend
+//! (the GPU under `CI=true`).
 
 mod common;
 
@@ -232,4 +234,27 @@ fn a_very_negative_letter_spacing_still_draws_the_first_glyph_at_the_lines_start
             assert_eq!(got, Some(plain), "{}: spacing {spacing}", b.name);
         }
     }
+}
+
+#[test]
+fn characters_no_font_has_are_listed_in_text_order() {
+    // Glyphs come in visual order: a right-to-left word's letters were
+    // listed last to first, and after what follows them.
+    let r = Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false);
+    let scene = json!({"width": 300, "height": 60, "layers": [
+        {"type": "text", "text": "\u{915} \u{5D0}\u{5D1} \u{4E2D}", "width": 280, "height": 50}]});
+    let report = r
+        .render_report(
+            &Scene::from_value(&scene).unwrap(),
+            &impasto::Assets::new(),
+            &impasto::RenderOptions::default(),
+        )
+        .unwrap();
+    let chars = match &report.warnings[..] {
+        [impasto::Warning::MissingGlyphs { chars, .. }] => chars.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(chars, ['\u{915}', '\u{5D0}', '\u{5D1}', '\u{4E2D}']);
 }
