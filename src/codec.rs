@@ -318,6 +318,33 @@ pub(crate) fn join_notes(a: Option<String>, b: Option<String>) -> Option<String>
     }
 }
 
+/// For tests: sets byte `at` of the data of the PNG chunk whose type
+/// starts at `type_at` in `png` to `value`, and the chunk's CRC to match.
+#[cfg(test)]
+pub(crate) fn set_png_chunk_byte(png: &mut [u8], type_at: usize, at: usize, value: u8) {
+    let len = u32::from_be_bytes([
+        png[type_at - 4],
+        png[type_at - 3],
+        png[type_at - 2],
+        png[type_at - 1],
+    ]) as usize;
+    png[type_at + 4 + at] = value;
+    let end = type_at + 4 + len;
+    // PNG's CRC-32 over the type and the data, bit by bit (a few bytes).
+    let mut c = !0u32;
+    for &b in &png[type_at..end] {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    png[end..end + 4].copy_from_slice(&(!c).to_be_bytes());
+}
+
 /// For tests: a deterministic xorshift32 sequence from `seed` (non-zero),
 /// to mutate files reproducibly.
 #[cfg(test)]
