@@ -1424,7 +1424,7 @@ fn a_json_lines_key_that_is_no_variable_is_warned_of_once_with_the_closest_name(
 }
 
 #[test]
-fn csv_header_names_are_trimmed_misspelt_columns_get_the_closest_name_and_a_ragged_row_names_the_header(
+fn csv_header_names_are_trimmed_misspelt_columns_get_the_closest_name_and_a_ragged_row_names_the_header_and_its_id(
 ) {
     let case = Case::new(TEMPLATE);
     // `id, title` (spaces after the commas) names `title`; "acent" is warned
@@ -1446,6 +1446,26 @@ fn csv_header_names_are_trimmed_misspelt_columns_get_the_closest_name_and_a_ragg
         error.contains("this row has 2 fields, the header 3 columns"),
         "{error}"
     );
+    // `id` first: the ragged row keeps its id (nothing before the first
+    // field can shift). `id` later: a missing or split field may have moved
+    // it, so the row has none rather than a wrong one.
+    assert_eq!(lines[1]["id"], "b", "{}", lines[1]);
+    case.write(
+        "late.csv",
+        "title,id
+A,a
+B
+C,c,extra
+",
+    );
+    let run = case.batch("late.csv", "late/{{id}}.png", &["--manifest", "l.jsonl"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let lines = case.manifest("l.jsonl");
+    assert_eq!(lines[0]["id"], "a", "{}", lines[0]);
+    for line in &lines[1..] {
+        assert_eq!(line["status"], "failed", "{line}");
+        assert!(line.get("id").is_none(), "{line}");
+    }
 }
 
 #[test]

@@ -269,7 +269,7 @@ fn read(
         // A row not read, or holding a data: URL cut at its ',' (a CSV
         // field not in quotes), fails with its id where it has one.
         let data = match data {
-            Err(message) => Err((None, Failure::text(message))),
+            Err(unread) => Err((unread.id, Failure::text(unread.message))),
             Ok(data) => match data.cut_data_url(ctx.template) {
                 Some((variable, message)) => Err((
                     data.text("id"),

@@ -99,7 +99,24 @@ impl RowData {
 
 /// A row as read: its number (from 1, header excluded) and its values, or
 /// why it could not be read (that row fails; the others go on).
-pub type Row = (u64, Result<RowData, String>);
+pub type Row = (u64, Result<RowData, Unread>);
+
+/// Why a row could not be read, and its `id` where that is still certain.
+#[derive(Debug)]
+pub struct Unread {
+    /// The row's `id`: only for a CSV row with the wrong number of fields
+    /// whose first column is `id` (what comes before the first field cannot
+    /// be shifted by a stray comma or a missing field).
+    pub id: Option<String>,
+    /// The error, naming the line.
+    pub message: String,
+}
+
+impl Unread {
+    fn new(message: String) -> Unread {
+        Unread { id: None, message }
+    }
+}
 
 /// Where the rows come from.
 #[derive(Debug, Clone)]
@@ -391,7 +408,7 @@ impl Rows {
                         if let Some(pos) = record.position() {
                             if unclosed_quote(pos, reader, path) {
                                 let hint = unclosed_hint(record_line(pos, path));
-                                return Ok(Some((*n, Err(format!("--data: {hint}")))));
+                                return Ok(Some((*n, Err(Unread::new(format!("--data: {hint}"))))));
                             }
                         }
                         let map = headers
@@ -432,7 +449,18 @@ impl Rows {
                                 None => e.to_string(),
                             },
                         };
-                        Ok(Some((*n, Err(format!("--data: {message}")))))
+                        // A first column `id` is the row's even when a
+                        // later field is missing or split by a comma.
+                        let id = match e.kind() {
+                            csv::ErrorKind::UnequalLengths { .. }
+                                if headers.first().is_some_and(|h| h == "id") =>
+                            {
+                                record.get(0).map(str::to_owned)
+                            }
+                            _ => None,
+                        };
+                        let message = format!("--data: {message}");
+                        Ok(Some((*n, Err(Unread { id, message }))))
                     }
                 }
             }
@@ -459,7 +487,7 @@ impl Rows {
                     continue;
                 }
                 *n += 1;
-                return Ok(Some((*n, json_row(&line, *read))));
+                return Ok(Some((*n, json_row(&line, *read).map_err(Unread::new))));
             },
         }
     }
@@ -523,98 +551,4 @@ fn is_cut_data_url(field: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_given_as_json_lines_fails_with_a_hint_and_a_spreadsheets_blank_columns_are_no_names() {
-        let e = json_row(b"id,title,price", 1).unwrap_err();
-        assert!(e.contains("is this CSV?"), "{e}");
-        let e = json_row(b"{\"id\": 1,}", 1).unwrap_err();
-        assert!(!e.contains("is this CSV?"), "{e}");
-        let e = json_row(b"\xff\xfe{\0\"\0i\0d\0", 1).unwrap_err();
-        assert!(e.contains("UTF-16"), "{e}");
-        for header in ["id;title\na;b\n", "id\ttitle\na\tb\n", "i\0d\0,\0t\0\n"] {
-            let input = std::io::Cursor::new(header.as_bytes().to_vec());
-            let e = Source::csv_rows(Path::new("-"), Box::new(input))
-                .err()
-                .expect("refused");
-            let e = e.to_string();
-            assert!(
-                e.contains("semicolons") || e.contains("tabs") || e.contains("UTF-16"),
-                "{e}"
-            );
-        }
-        let input = std::io::Cursor::new(b"id,title,,\na,b,,\n".to_vec());
-        let source = (Path::new("-"), Box::new(input) as Box<dyn Read>);
-        let (_, headers) = Source::csv_rows(source.0, source.1).expect("blank names repeat");
-        assert_eq!(
-            headers,
-            Some(vec!["id".into(), "title".into(), "".into(), "".into()])
-        );
-    }
-
-    #[test]
-    fn a_jsonl_syntax_error_gives_the_line_of_the_input_and_the_column() {
-        let input = b"{\"id\": 1}\n\n\n{\"id\": 2,}\n".to_vec();
-        let mut rows = Rows::jsonl(Box::new(std::io::Cursor::new(input)), "t");
-        rows.next_row().unwrap().unwrap().1.unwrap();
-        let (n, r) = rows.next_row().unwrap().unwrap();
-        let e = r.unwrap_err();
-        assert_eq!(n, 2);
-        assert!(e.starts_with("--data: line 4: invalid JSON: "), "{e}");
-        assert!(e.ends_with("trailing comma at column 10"), "{e}");
-    }
-
-    #[test]
-    fn jsonl_rows_skip_blank_lines_and_a_bad_line_fails_only_its_row() {
-        let input = b"{\"id\": 1}\n\n[1]\n{\"id\": \"b\", \"n\": null}\n".to_vec();
-        let mut rows = Rows::jsonl(Box::new(std::io::Cursor::new(input)), "t");
-        let (n1, r1) = rows.next_row().unwrap().unwrap();
-        assert_eq!((n1, r1.unwrap().text("id")), (1, Some("1".into())));
-        let (n2, r2) = rows.next_row().unwrap().unwrap();
-        assert_eq!(n2, 2);
-        // Row 2 is line 3 of the input (after a blank line).
-        assert!(r2
-            .unwrap_err()
-            .starts_with("--data: line 3: expected a JSON object, got an array"));
-        let (n3, r3) = rows.next_row().unwrap().unwrap();
-        let r3 = r3.unwrap();
-        assert_eq!(
-            (n3, r3.text("id"), r3.text("n")),
-            (3, Some("b".into()), None)
-        );
-        assert!(rows.next_row().unwrap().is_none());
-    }
-
-    #[test]
-    fn jsonl_numbers_read_in_the_output_pattern_as_references_write_them() {
-        let input = b"{\"id\": 12.0, \"a\": -0, \"b\": 2.5, \"c\": 1e20}\n".to_vec();
-        let mut rows = Rows::jsonl(Box::new(std::io::Cursor::new(input)), "t");
-        let (_, r) = rows.next_row().unwrap().unwrap();
-        let r = r.unwrap();
-        assert_eq!(r.text("id").as_deref(), Some("12"));
-        assert_eq!(r.text("a").as_deref(), Some("0"));
-        assert_eq!(r.text("b").as_deref(), Some("2.5"));
-        assert_eq!(r.text("c").as_deref(), Some("1e+20"));
-    }
-
-    #[test]
-    fn a_jsonl_row_naming_a_key_twice_fails_naming_it() {
-        let input = b"{\"id\": \"a\", \"id\": \"b\"}\n".to_vec();
-        let mut rows = Rows::jsonl(Box::new(std::io::Cursor::new(input)), "t");
-        let (_, r) = rows.next_row().unwrap().unwrap();
-        let e = r.unwrap_err();
-        assert!(e.contains("duplicate key \"id\""), "{e}");
-    }
-
-    #[test]
-    fn a_byte_order_mark_before_the_first_jsonl_row_is_skipped() {
-        let input = b"\xef\xbb\xbf{\"id\": \"a\"}\n{\"id\": \"b\"}\n".to_vec();
-        let mut rows = Rows::jsonl(Box::new(std::io::Cursor::new(input)), "t");
-        let (n, r) = rows.next_row().unwrap().unwrap();
-        assert_eq!((n, r.unwrap().text("id")), (1, Some("a".into())));
-        let (_, r) = rows.next_row().unwrap().unwrap();
-        assert_eq!(r.unwrap().text("id"), Some("b".into()));
-    }
-}
+mod tests;
