@@ -6,10 +6,19 @@
 //! A JPEG whose layers read only some rows of it may be decoded to those
 //! rows; the entry then serves lookups that need no other rows, and a
 //! lookup that needs more decodes the file again and replaces it.
+//!
+//! A miss of a file is a flight until its decode is kept: a lookup of the
+//! same file from a thread that may wait (not one of rayon's workers, and
+//! holding no flight of its own) waits for it and takes its pixels, so a
+//! burst of renders of one cold file (a service's first requests) decodes
+//! it once. A rayon worker never waits: blocked, it could hold under it on
+//! its stack the very decode it waits for, taken by work stealing; it
+//! decodes alongside, as every thread did before.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, SystemTime};
 
 use image::RgbaImage;
 
@@ -34,22 +43,54 @@ pub struct AssetCacheStats {
     pub misses: u64,
     /// Images dropped to stay under the budget.
     pub evictions: u64,
+    /// Lookups that found the file being decoded for another render and
+    /// waited for it (then counted as a hit, or as a miss when its decode
+    /// failed or was not what they needed).
+    pub waits: u64,
 }
 
 /// What [`AssetCache::lookup`] found.
-pub(crate) enum Looked {
+pub(crate) enum Looked<'c> {
     /// The image, decoded as asked.
     Hit(SourceImage),
     /// Not held as asked: [`AssetCache::fill`] decodes it.
-    Miss(Miss),
+    Miss(Miss<'c>),
 }
 
 /// A lookup that missed: the file's identity, and the factor and rows the
-/// cache holds of it (a decode covers those rows too).
-pub(crate) struct Miss {
+/// cache holds of it (a decode covers those rows too); and the file's
+/// flight when this miss leads it (until it is dropped, other lookups of
+/// the file that may wait do).
+pub(crate) struct Miss<'c> {
     identity: Option<Identity>,
     held: Option<(u32, (u32, u32))>,
+    flight: Option<Flight<'c>>,
 }
+
+impl Miss<'_> {
+    /// Whether this miss leads its file's flight: the thread holding it
+    /// must not wait for another's.
+    pub(crate) fn leads(&self) -> bool {
+        self.flight.is_some()
+    }
+}
+
+/// A file being decoded for a miss; dropped (decoded and kept, or failed),
+/// it wakes the lookups waiting for it.
+pub(crate) struct Flight<'c> {
+    cache: &'c AssetCache,
+    path: PathBuf,
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        self.cache.lock().flights.remove(&self.path);
+        self.cache.landed.notify_all();
+    }
+}
+
+/// How often a waiting lookup asks whether its render must stop.
+const WAIT_POLL: Duration = Duration::from_millis(20);
 
 /// What identifies a file's content without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,14 +162,19 @@ const SCALES: std::ops::RangeInclusive<u32> = 1..=crate::shrink::FULL;
 
 struct Inner {
     entries: ByteLru<(PathBuf, u32), Entry>,
+    /// Files being decoded for a miss that leads their flight.
+    flights: HashSet<PathBuf>,
     hits: u64,
     misses: u64,
+    waits: u64,
 }
 
 /// A byte-bounded cache of decoded images keyed by canonical path and file
 /// identity; the least recently used image goes first.
 pub(crate) struct AssetCache {
     inner: Mutex<Inner>,
+    /// Signalled when a flight ends.
+    landed: Condvar,
 }
 
 impl std::fmt::Debug for AssetCache {
@@ -145,11 +191,14 @@ impl AssetCache {
     pub fn new(budget: u64) -> AssetCache {
         let inner = Inner {
             entries: ByteLru::new(budget),
+            flights: HashSet::new(),
             hits: 0,
             misses: 0,
+            waits: 0,
         };
         AssetCache {
             inner: Mutex::new(inner),
+            landed: Condvar::new(),
         }
     }
 
@@ -166,6 +215,7 @@ impl AssetCache {
             hits: inner.hits,
             misses: inner.misses,
             evictions: inner.entries.evictions(),
+            waits: inner.waits,
         }
     }
 
@@ -186,7 +236,7 @@ impl AssetCache {
         decode: impl FnOnce(&dyn Fn((u32, u32)) -> Pick) -> Result<Decoded, E>,
     ) -> Result<SourceImage, E> {
         let identity = std::fs::metadata(path).ok().map(|m| Identity::of(&m));
-        match self.lookup(path, identity, &choose) {
+        match self.lookup(path, identity, &choose, None) {
             Looked::Hit(found) => Ok(found),
             Looked::Miss(miss) => self.fill(path, miss, choose, decode),
         }
@@ -198,59 +248,111 @@ impl AssetCache {
     /// and decodes only the misses in parallel. `identity` is the file's,
     /// from its metadata as the caller read it (`None`: it could not be
     /// read, and nothing is kept), or bytes' in memory.
+    ///
+    /// `wait`, given only by a thread that may wait (see the module's
+    /// notes), is asked between waits whether the render must stop: while
+    /// another thread decodes the file, the lookup waits for it and looks
+    /// again. A miss with nothing to wait for leads the file's flight.
     pub fn lookup(
         &self,
         path: &Path,
         identity: Option<Identity>,
         choose: impl Fn((u32, u32)) -> Pick,
-    ) -> Looked {
-        // The factor and rows of the entry held for the file, if any.
-        let mut held: Option<(u32, (u32, u32))> = None;
-        {
-            let mut inner = self.lock();
-            if let Some(id) = identity {
-                // Any factor's entry of the unchanged file knows its size.
-                let natural = SCALES.clone().find_map(|d| {
-                    let e = inner.entries.peek(&(path.to_path_buf(), d))?;
-                    (e.identity == id).then_some(e.natural)
-                });
-                if let Some(natural) = natural {
-                    let pick = choose(natural);
-                    // The entry decoded at the factor asked for, or one
-                    // that a decode asked for it gave (whole images only).
-                    let eighths = SCALES
-                        .clone()
-                        .find(|&d| {
-                            inner
-                                .entries
-                                .peek(&(path.to_path_buf(), d))
-                                .is_some_and(|e| e.identity == id && e.answers(pick.eighths))
-                        })
-                        .unwrap_or(pick.eighths);
-                    let entry = inner
-                        .entries
-                        .get(&(path.to_path_buf(), eighths))
-                        .filter(|e| e.identity == id);
-                    held = entry.map(|e| (eighths, (e.first_row, e.first_row + e.image.height())));
-                    let found = entry.filter(|e| e.covers(pick)).map(|e| SourceImage {
-                        image: Arc::clone(&e.image),
-                        natural,
-                        eighths,
-                        raster: e.raster,
-                        first_row: e.first_row,
-                        reversed: e.reversed,
-                        notes: e.notes.clone(),
-                        key: Some(id.key(path, eighths, e.first_row)),
-                    });
-                    if let Some(found) = found {
+        wait: Option<&dyn Fn() -> bool>,
+    ) -> Looked<'_> {
+        let mut inner = self.lock();
+        let mut waited = false;
+        loop {
+            // The factor and rows of the entry held for the file, if any.
+            let held = match identity {
+                Some(id) => match Self::find(&mut inner, path, id, &choose) {
+                    Ok(found) => {
                         inner.hits += 1;
                         return Looked::Hit(found);
                     }
+                    Err(held) => held,
+                },
+                None => None,
+            };
+            let in_flight = identity.is_some() && inner.flights.contains(path);
+            if in_flight {
+                // (A render that must stop goes on to its miss, whose
+                // decode fails saying why.)
+                if wait.is_some_and(|stopped| !stopped()) {
+                    if !waited {
+                        inner.waits += 1;
+                        waited = true;
+                    }
+                    inner = match self.landed.wait_timeout(inner, WAIT_POLL) {
+                        Ok((guard, _)) => guard,
+                        Err(poisoned) => poisoned.into_inner().0,
+                    };
+                    continue;
                 }
             }
             inner.misses += 1;
+            // A file read by another thread's flight that this one cannot
+            // wait for is decoded alongside, leading nothing.
+            let flight = (identity.is_some() && !in_flight).then(|| {
+                inner.flights.insert(path.to_path_buf());
+                Flight {
+                    cache: self,
+                    path: path.to_path_buf(),
+                }
+            });
+            return Looked::Miss(Miss {
+                identity,
+                held,
+                flight,
+            });
         }
-        Looked::Miss(Miss { identity, held })
+    }
+
+    /// The entry of `path` (with identity `id`) that answers `choose`, or
+    /// the factor and rows of the entry held of it at the factor asked.
+    #[allow(clippy::type_complexity)]
+    fn find(
+        inner: &mut Inner,
+        path: &Path,
+        id: Identity,
+        choose: impl Fn((u32, u32)) -> Pick,
+    ) -> Result<SourceImage, Option<(u32, (u32, u32))>> {
+        // Any factor's entry of the unchanged file knows its size.
+        let natural = SCALES.clone().find_map(|d| {
+            let e = inner.entries.peek(&(path.to_path_buf(), d))?;
+            (e.identity == id).then_some(e.natural)
+        });
+        let Some(natural) = natural else {
+            return Err(None);
+        };
+        let pick = choose(natural);
+        // The entry decoded at the factor asked for, or one that a decode
+        // asked for it gave (whole images only).
+        let eighths = SCALES
+            .clone()
+            .find(|&d| {
+                inner
+                    .entries
+                    .peek(&(path.to_path_buf(), d))
+                    .is_some_and(|e| e.identity == id && e.answers(pick.eighths))
+            })
+            .unwrap_or(pick.eighths);
+        let entry = inner
+            .entries
+            .get(&(path.to_path_buf(), eighths))
+            .filter(|e| e.identity == id);
+        let held = entry.map(|e| (eighths, (e.first_row, e.first_row + e.image.height())));
+        let found = entry.filter(|e| e.covers(pick)).map(|e| SourceImage {
+            image: Arc::clone(&e.image),
+            natural,
+            eighths,
+            raster: e.raster,
+            first_row: e.first_row,
+            reversed: e.reversed,
+            notes: e.notes.clone(),
+            key: Some(id.key(path, eighths, e.first_row)),
+        });
+        found.ok_or(held)
     }
 
     /// The decode half of [`AssetCache::get_or_decode`], after `lookup`
@@ -259,7 +361,11 @@ impl AssetCache {
     pub fn fill<E>(
         &self,
         path: &Path,
-        Miss { identity, held }: Miss,
+        Miss {
+            identity,
+            held,
+            flight,
+        }: Miss<'_>,
         choose: impl Fn((u32, u32)) -> Pick,
         decode: impl FnOnce(&dyn Fn((u32, u32)) -> Pick) -> Result<Decoded, E>,
     ) -> Result<SourceImage, E> {
@@ -287,6 +393,8 @@ impl AssetCache {
         if let Some(identity) = identity {
             self.insert(path, identity, &cached, asked);
         }
+        // Kept: the lookups waiting for it find it.
+        drop(flight);
         Ok(cached)
     }
 
@@ -335,127 +443,4 @@ impl AssetCache {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::asset_files::Input;
-
-    fn file(dir: &Path, name: &str, side: u32) -> PathBuf {
-        let path = dir.join(name);
-        RgbaImage::from_pixel(side, side, image::Rgba([side as u8, 0, 0, 255]))
-            .save(&path)
-            .unwrap();
-        path
-    }
-
-    fn decode(path: &Path) -> Result<Decoded, String> {
-        crate::shrink::decode_input(
-            &Input::File(path.to_path_buf()),
-            (1 << 24, u64::MAX),
-            |_| Pick::whole(8),
-        )
-        .map_err(|e| e.0)
-    }
-
-    fn full(_: (u32, u32)) -> Pick {
-        Pick::whole(8)
-    }
-
-    #[test]
-    fn a_file_is_decoded_once_until_it_changes_and_the_budget_evicts_the_oldest() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = file(dir.path(), "a.png", 16); // 1 KiB decoded
-        let b = file(dir.path(), "b.png", 16);
-        let cache = AssetCache::new(2048 + 1024);
-        let first = cache.get_or_decode(&a, full, |_| decode(&a)).unwrap();
-        let again = cache.get_or_decode(&a, full, |_| decode(&a)).unwrap();
-        assert!(Arc::ptr_eq(&first.image, &again.image));
-        cache.get_or_decode(&b, full, |_| decode(&b)).unwrap();
-        let s = cache.stats();
-        assert_eq!((s.hits, s.misses, s.images, s.bytes), (1, 2, 2, 2048));
-        // A changed file (another size) is decoded again.
-        file(dir.path(), "a.png", 20);
-        let changed = cache.get_or_decode(&a, full, |_| decode(&a)).unwrap();
-        assert_eq!(changed.image.width(), 20);
-        assert_eq!(cache.stats().misses, 3);
-        // Over the budget: the least recently used (b) goes.
-        let c = file(dir.path(), "c.png", 16);
-        cache.get_or_decode(&c, full, |_| decode(&c)).unwrap();
-        let s = cache.stats();
-        assert!(s.bytes <= s.budget, "{s:?}");
-        assert_eq!(s.evictions, 1);
-        cache.get_or_decode(&b, full, |_| decode(&b)).unwrap();
-        assert_eq!(cache.stats().misses, 5, "b was evicted");
-        // An image larger than the budget is decoded but not kept.
-        let big = file(dir.path(), "big.png", 64);
-        cache.get_or_decode(&big, full, |_| decode(&big)).unwrap();
-        assert!(cache.stats().bytes <= s.budget);
-    }
-
-    #[test]
-    fn an_entry_of_some_rows_serves_only_lookups_within_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.jpg");
-        let rgb: Vec<u8> = (0..128u32 * 256)
-            .flat_map(|i| [(i % 128) as u8, (i / 128) as u8, 90])
-            .collect();
-        jpeg_encoder::Encoder::new_file(&path, 90)
-            .unwrap()
-            .encode(&rgb, 128, 256, jpeg_encoder::ColorType::Rgb)
-            .unwrap();
-        let cache = AssetCache::new(1 << 20);
-        let rows = |a, b| Pick {
-            eighths: 4,
-            rows: Some((a, b)),
-        };
-        let get = |pick: Pick| {
-            cache
-                .get_or_decode(
-                    &path,
-                    |_| pick,
-                    |choose| {
-                        crate::shrink::decode_input(
-                            &Input::File(path.clone()),
-                            (1 << 24, u64::MAX),
-                            choose,
-                        )
-                        .map_err(|e| e.0)
-                    },
-                )
-                .unwrap()
-        };
-        let some = get(rows(10, 20));
-        assert_eq!(
-            (some.first_row, some.image.height(), some.raster),
-            (10, 10, (64, 128))
-        );
-        let within = get(rows(12, 18));
-        assert!(
-            Arc::ptr_eq(&some.image, &within.image),
-            "rows 12..18 are held"
-        );
-        let more = get(rows(0, 40));
-        assert_eq!((more.first_row, more.image.height()), (0, 40));
-        // Another crop: decoded widened to the rows held too, so the two
-        // crops share the entry from then on.
-        let other = get(rows(60, 70));
-        assert_eq!((other.first_row, other.image.height()), (0, 70));
-        let back = get(rows(0, 40));
-        assert!(
-            Arc::ptr_eq(&other.image, &back.image),
-            "both crops are held"
-        );
-        let all = get(Pick::whole(4));
-        assert_eq!((all.first_row, all.image.height()), (0, 128));
-        let again = get(rows(10, 20));
-        assert!(
-            Arc::ptr_eq(&all.image, &again.image),
-            "the whole image covers any rows"
-        );
-        assert_ne!(some.key, all.key, "pixels from another row are another key");
-        let s = cache.stats();
-        assert_eq!((s.hits, s.misses, s.images), (3, 4, 1));
-        // The rows are those of the whole image.
-        let w = 64 * 4;
-        assert_eq!(some.image.as_raw()[..], all.image.as_raw()[10 * w..20 * w]);
-    }
-}
+mod tests;

@@ -424,6 +424,7 @@ impl Assets {
         };
         let mut decoded: Vec<Option<SourceImage>> = Vec::with_capacity(files.len());
         let mut to_decode: Vec<(usize, ToDecode)> = Vec::new();
+        let stopped: &dyn Fn() -> bool = &|| stop.now();
         for (k, ((path, frame), src, layers)) in files.iter().enumerate() {
             // Read once: for the limit here, and as the cache's identity of
             // the file's content.
@@ -448,7 +449,16 @@ impl Assets {
             }
             let todo = match *frame {
                 Some(frame) => ToDecode::Frame(frame),
-                None => match cache.lookup(path, identity, choose_for(layers)) {
+                None => match cache.lookup(path, identity, choose_for(layers), {
+                    // Waiting for another render's decode of the file only
+                    // off rayon's pool and leading no flight of our own
+                    // (`asset_cache`'s notes say why).
+                    let leads = to_decode
+                        .iter()
+                        .any(|(_, t)| matches!(t, ToDecode::File(m) if m.leads()));
+                    let may_wait = rayon::current_thread_index().is_none() && !leads;
+                    may_wait.then_some(stopped)
+                }) {
                     Looked::Hit(img) => {
                         decoded.push(Some(img));
                         continue;
@@ -643,9 +653,9 @@ fn source_warnings(scene: &Scene, images: &[Option<SourceImage>]) -> Vec<Warning
 
 /// What a file that the cache did not answer needs: a frame of an
 /// animation (never cached), or the decode of a lookup that missed.
-enum ToDecode {
+enum ToDecode<'c> {
     Frame(u32),
-    File(Miss),
+    File(Miss<'c>),
 }
 
 /// A file, and the frame of it a layer picks (`None`: the still image).

@@ -9,7 +9,7 @@ use impasto::Renderer;
 use super::{head, write_figures, Figure};
 
 /// The renderer's caches: decoded images and glyphs.
-pub(super) fn cache_figures(renderer: &Renderer) -> [Figure; 9] {
+pub(super) fn cache_figures(renderer: &Renderer) -> [Figure; 10] {
     let cache = renderer.asset_cache_stats();
     let (glyphs, glyph_bytes) = renderer.glyph_cache();
     [
@@ -24,6 +24,12 @@ pub(super) fn cache_figures(renderer: &Renderer) -> [Figure; 9] {
             "counter",
             "Decoded-image cache misses (files decoded).",
             cache.misses.to_string(),
+        ),
+        (
+            "impasto_asset_cache_waits_total",
+            "counter",
+            "Decoded-image cache lookups that waited for another request's decode of the same file.",
+            cache.waits.to_string(),
         ),
         (
             "impasto_asset_cache_evictions_total",
