@@ -10,6 +10,27 @@ use impasto::{Assets, Backend, Error, Limits, RenderOptions, RenderedAnimation, 
 use messages::invalid_value;
 pub(crate) use messages::one_line;
 
+/// Diagnostics on standard error. `std`'s `eprintln!`, which this shadows
+/// in every module below, panics when the line cannot be written (standard
+/// error closed, a pipe whose reader has gone, a full disk): a batch piped
+/// into `head` died at its next warning, or hung with a worker gone. A line
+/// that cannot be written is dropped; the work and its exit status go on.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// As `eprintln!` above, without the line end.
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// mimalloc: faster JPEG decoding here (see its entry in Cargo.toml).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -210,6 +231,20 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+/// Writes `text` to standard output: rather than `print!`, which panics
+/// when it cannot. A reader gone (`impasto schema | head`) ends the command
+/// quietly; any other failure (a full disk) is an error, exit status 1.
+pub(crate) fn print_out(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            path: PathBuf::from("<stdout>"),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The scene format's JSON Schema, as `impasto schema` prints it.
 const SCENE_SCHEMA: &str = include_str!("../../docs/scene.schema.json");
 
@@ -371,12 +406,15 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
 fn run_command(command: Command) -> Result<(), Error> {
     match command {
         Command::Info => {
+            use std::fmt::Write as _;
             let adapters = impasto::list_adapters();
+            let mut text = String::new();
             if adapters.is_empty() {
-                println!("no GPU adapters found");
+                text.push_str("no GPU adapters found\n");
             }
             for a in &adapters {
-                println!(
+                let _ = writeln!(
+                    text,
                     "adapter: {} | type: {} | backend: {} | driver: {} | max texture side: {}{}",
                     a.name,
                     a.device_type,
@@ -390,24 +428,10 @@ fn run_command(command: Command) -> Result<(), Error> {
                 Some(a) => format!("gpu ({})", a.name),
                 None => "cpu (no hardware GPU adapter)".into(),
             };
-            println!("backend auto would use: {auto}");
-            Ok(())
+            let _ = writeln!(text, "backend auto would use: {auto}");
+            print_out(&text)
         }
-        Command::Schema => {
-            // Written by hand rather than with `print!`, which panics when
-            // the reader has gone (`impasto schema | head`).
-            let mut out = std::io::stdout().lock();
-            match out
-                .write_all(SCENE_SCHEMA.as_bytes())
-                .and_then(|()| out.flush())
-            {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
-                    path: PathBuf::from("<stdout>"),
-                    source: e,
-                }),
-                _ => Ok(()),
-            }
-        }
+        Command::Schema => print_out(SCENE_SCHEMA),
         Command::Render {
             scene,
             set,

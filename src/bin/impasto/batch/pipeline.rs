@@ -429,7 +429,33 @@ fn written(job: &Job, warnings: Vec<Warning>) -> Result<(u64, Vec<Warning>), Err
 /// Renders and writes one row's bound scene (atomically: a temporary file
 /// renamed).
 fn render(ctx: &Context<'_>, job: Job, scene: Result<impasto::Scene, Error>) -> Outcome {
-    let result = scene.and_then(|scene| {
+    // A panic (a bug) in the batch's own part of a row (the library
+    // catches its own) fails the row, saying so, rather than ending the
+    // worker with its row never reported: the reader would wait for that
+    // row for ever, deaf to signals.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        render_row(ctx, &job, scene)
+    }))
+    .unwrap_or_else(|panic| {
+        let said = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::Internal(format!(
+            "the row's render panicked: {said}"
+        )))
+    });
+    finish(job, result)
+}
+
+/// [`render`]'s work: the row's file written, or why not.
+fn render_row(
+    ctx: &Context<'_>,
+    job: &Job,
+    scene: Result<impasto::Scene, Error>,
+) -> Result<(u64, Vec<Warning>), Error> {
+    scene.and_then(|scene| {
         if scene.animate {
             // Refused rather than written as one frame, silently.
             return Err(Error::Unsupported {
@@ -438,16 +464,15 @@ fn render(ctx: &Context<'_>, job: Job, scene: Result<impasto::Scene, Error>) -> 
             });
         }
         let format = OutputFormat::from_path(&job.output, ctx.quality)?;
-        create_folder(&job)?;
+        create_folder(job)?;
         let options = ctx.row_options();
         // A render's error in a field filled from variables names them.
         let warnings = ctx
             .renderer
             .render_to_file_report(&scene, &Assets::new(), &job.output, format, &options)
             .map_err(|e| ctx.template.attribute(e))?;
-        written(&job, warnings)
-    });
-    finish(job, result)
+        written(job, warnings)
+    })
 }
 
 /// A job's outcome from its written file's size and warnings.

@@ -197,13 +197,16 @@ pub fn run(old_path: &Path, new_path: &Path, threshold: f64) -> Result<ExitCode,
             impasto::scene::shown_path(new_path)
         )));
     }
-    print!("{out}");
     if regressed.is_empty() {
-        println!("\nno case regressed by more than {threshold}%");
+        crate::print_out(&format!(
+            "{out}\nno case regressed by more than {threshold}%\n"
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
     let list = regressed.join(", ");
-    println!("\nregressed by more than {threshold}%: {list}");
+    crate::print_out(&format!(
+        "{out}\nregressed by more than {threshold}%: {list}\n"
+    ))?;
     eprintln!("impasto: bench compare: regressed by more than {threshold}%: {list}");
     Ok(ExitCode::FAILURE)
 }

@@ -250,7 +250,7 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, Error> {
         adapters: impasto::list_adapters().iter().map(Into::into).collect(),
         backends,
     };
-    print!("{}", table::text(&report));
+    crate::print_out(&table::text(&report))?;
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report)
             .map_err(|e| Error::Options(format!("report: {e}")))?;

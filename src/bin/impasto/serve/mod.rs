@@ -268,7 +268,7 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
             quoted(&target)
         ))
     })?;
-    println!("{}", key.signed_url(&target));
+    crate::print_out(&format!("{}\n", key.signed_url(&target)))?;
     Ok(ExitCode::SUCCESS)
 }
 
