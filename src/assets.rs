@@ -280,7 +280,8 @@ impl Assets {
                     Some(e) => Arc::clone(e),
                     None => text_engine()?,
                 };
-                warnings.extend(engine.check(index, layer, t, missing_glyphs, stop)?);
+                let work = limits.max_text_fallback_work;
+                warnings.extend(engine.check(index, layer, t, missing_glyphs, work, stop)?);
                 stop.check()?;
                 text = Some(engine);
             }

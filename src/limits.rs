@@ -16,6 +16,13 @@ pub struct Limits {
     pub max_gradient_stops: usize,
     /// Most characters in one text layer. Default 100,000.
     pub max_text_chars: usize,
+    /// Most work font fallback may take in one word of a text layer (a run
+    /// to the next line-break opportunity): its length in characters times
+    /// those of them the layer's font lacks, which cosmic-text's layout
+    /// takes time in proportion to, uninterruptibly (`text::fallback_work`).
+    /// Default 16,777,216: a word of 4,096 characters wholly outside the
+    /// font (a few hundredths of a second), or 100,000 with 167 outside.
+    pub max_text_fallback_work: u64,
     /// Largest image file read, in bytes. Default 256 MiB; larger files are
     /// refused from their size, before they are read.
     pub max_image_file_bytes: u64,
@@ -48,6 +55,7 @@ impl Default for Limits {
             max_layers: 10_000,
             max_gradient_stops: 1024,
             max_text_chars: 100_000,
+            max_text_fallback_work: 1 << 24,
             max_image_file_bytes: 256 << 20,
             max_render_bytes: 1 << 30,
             max_animation_frames: 1000,

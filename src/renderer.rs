@@ -309,11 +309,14 @@ impl Renderer {
         let mut alone = Scene::new(1, 1);
         alone.layers.push(layer.clone());
         alone.validate()?;
-        crate::assets::check_work(&alone, &self.limits())?;
+        let limits = self.limits();
+        crate::assets::check_work(&alone, &limits)?;
         let stop = options.stop();
         stop.check()?;
         guarded(|| {
-            let measured = self.text_engine()?.measure(&layer, t, &stop);
+            let engine = self.text_engine()?;
+            engine.check_fallback_work(0, t, limits.max_text_fallback_work)?;
+            let measured = engine.measure(&layer, t, &stop);
             // A search the stop ended measured what it had reached.
             stop.check()?;
             Ok(measured)

@@ -268,6 +268,46 @@ fn scenes_over_the_work_limits_are_refused_naming_the_field() {
     }
 }
 
+/// A word (a run to the next line-break opportunity) of characters the
+/// layer's font lacks costs cosmic-text's font fallback time in proportion
+/// to its length times their count, uninterruptibly: 30,000 of U+FDD0 took
+/// 2 to 7 s, 100,000 took 99 s. It is refused from the text alone, before
+/// any layout, in a render and in a measure; the same characters spaced
+/// out, or a long word the font has, are drawn.
+#[test]
+fn a_long_word_of_characters_the_font_lacks_is_refused_before_layout() {
+    let renderer = impasto::Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false)
+        .with_limits(impasto::Limits {
+            max_text_fallback_work: 100 * 100,
+            ..impasto::Limits::default()
+        });
+    let text = |t: String| {
+        Scene::from_value(&json!({"width": 64, "height": 16, "layers": [
+            {"type": "text", "text": t, "size": 4}]}))
+        .unwrap()
+    };
+    let over = format!("ab{}", "\u{FDD0}".repeat(100));
+    let err = renderer.render(&text(over.clone())).unwrap_err();
+    assert!(err.is_bad_input(), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "layer 0 (text): field \"text\": a word of 102 characters with no line-break opportunity, 100 of them not in the layer's font, would take font fallback 10200 steps, over the limit of 10000 (max_text_fallback_work): laying it out takes time in proportion; put spaces or line breaks in it"
+    );
+    let layer = impasto::Layer::text(over, 4).size(64, 16);
+    let e = renderer.measure_text(&layer).unwrap_err().to_string();
+    assert!(e.contains("(max_text_fallback_work)"), "{e}");
+    // At the limit, spaced out, or all in the font: drawn.
+    for fine in [
+        "\u{FDD0}".repeat(100),
+        "\u{FDD0} ".repeat(2000),
+        "a".repeat(20_000),
+    ] {
+        renderer.render(&text(fine)).unwrap();
+    }
+}
+
 /// Scene files: a path that is no regular file (a device, a FIFO with no
 /// writer) is refused at once instead of read forever; a file over the size
 /// limit is refused from its size; a UTF-8 byte-order mark is accepted.

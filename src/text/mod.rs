@@ -39,6 +39,7 @@ pub(crate) use ink::MadeUp;
 mod emoji;
 mod face;
 mod fallback;
+mod fallback_work;
 mod family_hint;
 mod glyph_cache;
 mod hyphen;
@@ -365,10 +366,42 @@ impl TextEngine {
         layer: &Layer,
         t: &TextLayer,
         missing: MissingGlyphs,
+        max_fallback_work: u64,
         stop: &Stop<'_>,
     ) -> Result<Option<Warning>, Error> {
         self.check_family(index, t)?;
+        self.check_fallback_work(index, t, max_fallback_work)?;
         self.check_glyphs(index, layer, t, missing, stop)
+    }
+
+    /// Refuses a text layer one of whose words would ask font fallback for
+    /// more than `max` (`Limits::max_text_fallback_work`), before it is laid
+    /// out: see `fallback_work`.
+    pub(crate) fn check_fallback_work(
+        &self,
+        index: usize,
+        t: &TextLayer,
+        max: u64,
+    ) -> Result<(), Error> {
+        self.ensure_fonts_for(t);
+        let mut shaper = self.shaper();
+        let Some(font) = primary_font(&mut shaper.fonts, t) else {
+            return Ok(());
+        };
+        drop(shaper);
+        match fallback_work::worst(&font, &t.text) {
+            Some((work, length, lacking)) if work > max => Err(Error::scene(
+                Location::Layer {
+                    index,
+                    kind: Some("text".into()),
+                },
+                Some("text"),
+                format!(
+                    "a word of {length} characters with no line-break opportunity, {lacking} of them not in the layer's font, would take font fallback {work} steps, over the limit of {max} (max_text_fallback_work): laying it out takes time in proportion; put spaces or line breaks in it"
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Checks that a text layer's family exists; the error names the family

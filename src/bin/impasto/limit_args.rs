@@ -30,6 +30,12 @@ pub struct LimitArgs {
     /// Most characters in one text layer [default: 100000].
     #[arg(long, value_name = "N", value_parser = at_least_one::<usize>)]
     pub max_text_chars: Option<usize>,
+    /// Most work font fallback may take in one word of a text (to the next
+    /// line-break opportunity): its characters times those the layer's
+    /// font lacks, which laying it out takes time in proportion to
+    /// [default: 16777216].
+    #[arg(long, value_name = "N", value_parser = at_least_one::<u64>)]
+    pub max_text_fallback_work: Option<u64>,
     /// Most frames in an animated source or output [default: 1000].
     #[arg(long, value_name = "N", value_parser = at_least_one::<u32>)]
     pub max_animation_frames: Option<u32>,
@@ -65,6 +71,9 @@ impl LimitArgs {
             max_layers: self.max_layers.unwrap_or(base.max_layers),
             max_gradient_stops: self.max_gradient_stops.unwrap_or(base.max_gradient_stops),
             max_text_chars: self.max_text_chars.unwrap_or(base.max_text_chars),
+            max_text_fallback_work: self
+                .max_text_fallback_work
+                .unwrap_or(base.max_text_fallback_work),
             max_animation_frames: self
                 .max_animation_frames
                 .unwrap_or(base.max_animation_frames),
@@ -90,6 +99,7 @@ mod tests {
             (d.max_layers, d.max_gradient_stops, d.max_text_chars),
             (10_000, 1024, 100_000)
         );
+        assert_eq!(d.max_text_fallback_work, 16_777_216);
         assert_eq!(
             (d.max_animation_frames, d.max_animation_pixels),
             (1000, 134_217_728)

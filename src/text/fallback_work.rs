@@ -1,0 +1,38 @@
+//! A bound on the work font fallback may take for one text layer.
+//!
+//! cosmic-text lays a text out word by word (a word runs to the next
+//! line-break opportunity), and puts the characters a word's font lacks
+//! into it from the fallback fonts one cluster at a time, each time
+//! searching a list of what is still missing and shifting the glyphs after
+//! it: time in proportion to the word's length times the characters of it
+//! the font lacks, for every fallback font tried (pop-os/cosmic-text issue
+//! 523, open). A word of 30,000 characters no font has took 2 s with the
+//! bundled fonts and some 7 s with the system's; 100,000 took 99 s, and a
+//! layout cannot be interrupted. [`worst`] finds the word asking the most of
+//! it, from the layer's font alone, before anything is laid out; the
+//! renderer refuses a layer over `Limits::max_text_fallback_work`.
+
+use super::lacks;
+
+/// The word of `text` (from one line-break opportunity to the next) whose
+/// length in characters times its characters `font` lacks is largest: that
+/// product, the word's length and how many of them the font lacks.
+pub(super) fn worst(font: &cosmic_text::Font, text: &str) -> Option<(u64, usize, usize)> {
+    let mut start = 0;
+    let mut worst: Option<(u64, usize, usize)> = None;
+    for (end, _) in unicode_linebreak::linebreaks(text) {
+        // `linebreaks` ends with the text's end; each end is a char boundary.
+        let word = text.get(start..end).unwrap_or_default();
+        start = end;
+        let lacking = lacks(font, word).count();
+        if lacking == 0 {
+            continue;
+        }
+        let length = word.chars().count();
+        let work = length as u64 * lacking as u64;
+        if worst.is_none_or(|(w, _, _)| work > w) {
+            worst = Some((work, length, lacking));
+        }
+    }
+    worst
+}
