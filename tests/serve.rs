@@ -351,6 +351,8 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
     for (query, why) in [
         ("accent=%ff%fe", "not UTF-8"),
         ("accent=%zz", "two hex digits"),
+        // A sign is no hex digit (it was read as `%0A`, a line feed).
+        ("accent=%+A", "two hex digits"),
     ] {
         let bad = get(&server.url(&format!("/t/card.png?{query}")));
         assert_eq!(bad.0, 400, "{query}");

@@ -203,8 +203,11 @@ fn decode_query_naming(query: &str) -> Result<Vec<(String, String)>, (String, St
             match raw[i] {
                 b'+' => out.push(b' '),
                 b'%' => {
+                    // Two hex digits exactly: `from_str_radix` alone takes
+                    // a sign too (`%+A` read as a line feed).
                     let hex = raw
                         .get(i + 1..i + 3)
+                        .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                         .and_then(|h| std::str::from_utf8(h).ok());
                     let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
                     out.push(byte.ok_or_else(|| bad("a % not followed by two hex digits"))?);
