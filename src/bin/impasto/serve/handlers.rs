@@ -542,11 +542,33 @@ async fn load_template(state: &AppState, name: &str) -> Result<Template, ServeEr
         return Err(ServeError::NoTemplate(name.to_owned()));
     };
     let path = dir.join(format!("{name}.json"));
-    let text = match tokio::fs::read_to_string(&path).await {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ServeError::NoTemplate(name.to_owned()))
+    // A regular file (a link to one is followed) of at most a scene file's
+    // size: a link to /dev/zero grew the process by gigabytes, and a FIFO
+    // held its request past every deadline. Read on a blocking thread.
+    // `Ok(None)`: no such file.
+    let read = tokio::task::spawn_blocking(move || -> Result<Option<String>, String> {
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        if !meta.is_file() {
+            return Err("not a regular file (a device, pipe or socket)".into());
         }
+        let max = impasto::scene::MAX_SCENE_BYTES;
+        if meta.len() > max {
+            return Err(format!("{} bytes, over the limit of {max}", meta.len()));
+        }
+        let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::Read::take(file, max), &mut text)
+            .map_err(|e| e.to_string())?;
+        Ok(Some(text))
+    });
+    let text = match read.await {
+        Ok(Ok(Some(text))) => text,
+        Ok(Ok(None)) => return Err(ServeError::NoTemplate(name.to_owned())),
+        Ok(Err(e)) => return Err(ServeError::Internal(format!("template {name}: {e}"))),
         Err(e) => return Err(ServeError::Internal(format!("template {name}: {e}"))),
     };
     // A broken template file is the server's fault, not the client's.
