@@ -124,12 +124,33 @@ fn unknown_paths_and_methods_are_json_404_and_405_counted_with_a_reason() {
 /// Sends SIGTERM to the server and waits for it: its exit status.
 #[cfg(unix)]
 fn terminate(server: &mut Server) -> std::process::ExitStatus {
+    signal(server, "TERM")
+}
+
+/// Sends signal `name` (`TERM`, `HUP`...) to the server and waits for it:
+/// its exit status.
+#[cfg(unix)]
+fn signal(server: &mut Server, name: &str) -> std::process::ExitStatus {
     let killed = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
+        .args([&format!("-{name}"), &server.child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(killed.success());
     server.child.wait().expect("the server exits")
+}
+
+/// Signals whose default would end the process at once (a closed
+/// terminal's SIGHUP) drain it as SIGTERM does: exit 0, not death by the
+/// signal with every request cut off.
+#[cfg(unix)]
+#[test]
+fn sighup_sigquit_and_sigusr1_drain_the_server_like_sigterm() {
+    for name in ["HUP", "QUIT", "USR1"] {
+        let mut server = Server::start(&["--grace", "1"]);
+        assert_eq!(get(&server.url("/healthz")).0, 200);
+        let status = signal(&mut server, name);
+        assert_eq!(status.code(), Some(0), "SIG{name}: {status:?}");
+    }
 }
 
 #[cfg(unix)]

@@ -364,7 +364,7 @@ fn remove_temp_files_on_signal() {
 /// cannot be read without `unsafe`, SIGHUP and SIGQUIT are taken as
 /// ignored (left alone, so `nohup` keeps working) and the others not.
 #[cfg(unix)]
-fn ignored_signals() -> impl Fn(i32) -> bool {
+pub(crate) fn ignored_signals() -> impl Fn(i32) -> bool {
     let mask = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| sig_ign_mask(&status));

@@ -40,6 +40,7 @@ pub(super) async fn serve(
         .await
         .map_err(io_error)?;
     let bound = listener.local_addr().map_err(io_error)?;
+    let mut signal = std::pin::pin!(super::shutdown_signal());
     // The line a supervisor (or a test) reads the address from; with no
     // one reading it, serving goes on.
     let _ = crate::print_out(&format!("impasto serve listening on http://{bound}\n"));
@@ -48,7 +49,6 @@ pub(super) async fn serve(
     // Each connection's task holds a sender; the receiver sees the channel
     // close once every task has ended, cut-off counts noted.
     let (alive, mut all_ended) = tokio::sync::mpsc::channel::<()>(1);
-    let mut signal = std::pin::pin!(super::shutdown_signal());
     loop {
         tokio::select! {
             accepted = listener.accept() => {

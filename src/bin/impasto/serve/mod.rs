@@ -381,28 +381,52 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     Ok(code)
 }
 
-/// SIGTERM or ctrl-c (SIGINT).
-pub(super) async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
+/// SIGTERM or ctrl-c (SIGINT); or any other signal whose default would end
+/// the process at once, cutting every request off (SIGHUP from a closed
+/// terminal, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM), unless the process was
+/// started ignoring it (`nohup`'s SIGHUP stays ignored). The handlers are
+/// installed now, in the runtime, before the address is printed: a signal
+/// sent as soon as the server says it listens is caught, not fatal.
+pub(super) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+        use tokio::signal::unix::{signal, SignalKind};
+        let ignored = crate::ignored_signals();
+        for kind in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM] {
+            // SIGTERM and SIGINT always (as before); the others unless
+            // ignored from the start.
+            if ![SIGTERM, SIGINT].contains(&kind) && ignored(kind) {
+                continue;
+            }
+            match signal(SignalKind::from_raw(kind)) {
+                Ok(mut stream) => {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        stream.recv().await;
+                        let _ = tx.send(()).await;
+                    });
+                }
+                Err(e) => log::warn!("cannot catch signal {kind}: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = tx.send(()).await;
+            }
+        });
+    }
+    drop(tx);
+    async move {
+        // None: no handler could be installed; never.
+        if rx.recv().await.is_none() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }
 
