@@ -224,7 +224,7 @@ fn painter<'p>(
     layer: &'p PlannedLayer<'p>,
     plan: &Plan<'_>,
     cached: Option<placed::Use>,
-    stop: &Stop<'_>,
+    stop: &'p Stop<'p>,
     shared: &mut crate::text::SharedGlyphs,
 ) -> Painter<'p> {
     let space = plan.space;
@@ -239,7 +239,7 @@ fn painter<'p>(
                 oy: *oy,
             },
             Sampling::Grid { bounds, xw, yw } => Painter::Grid {
-                rows: GridRows::new(Windowed::new(image, space, xw, yw), cached),
+                rows: GridRows::new(Windowed::new(image, space, xw, yw, stop), cached),
                 x0: bounds[0],
                 y0: bounds[1],
             },
@@ -249,7 +249,7 @@ fn painter<'p>(
                 placed,
                 nearest,
             } => Painter::Placed {
-                src: Source::Image(Windowed::new(image, space, xw, yw)),
+                src: Source::Image(Windowed::new(image, space, xw, yw, stop)),
                 placed: *placed,
                 nearest: *nearest,
             },
