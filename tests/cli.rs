@@ -593,6 +593,26 @@ fn a_missing_output_folder_is_bad_input_without_a_file() {
         run.stderr.trim(),
         "impasto: output: out/file/o.png: the folder \"out/file\" is not a folder"
     );
+    // A folder or a device without an image extension: said as such, not
+    // as an unknown output format.
+    std::fs::create_dir_all(c.path("out/plain")).unwrap();
+    let run = c.render("plain", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "impasto: output: out/plain: is a folder; give a file name"
+    );
+    let run = impasto(
+        &["render", "assets/scene.json", "-o", "/dev/null"],
+        c.dir.path(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("impasto: output: /dev/null: is not a regular file"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

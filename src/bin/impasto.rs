@@ -151,8 +151,9 @@ enum Command {
         #[arg(long, default_value_t = Limits::default().max_render_bytes, value_parser = limit_args::at_least_one::<u64>)]
         max_render_bytes: u64,
         /// Give up (exit 1, no file written) if the render is not done within
-        /// this many seconds. The encoder is not started past it, but an
-        /// encode under way runs to its end (AVIF: seconds a megapixel).
+        /// this many seconds. The encoder is not started past it, an AVIF
+        /// encode under way is given up on at it, and one image decode or
+        /// text shaping under way runs to its end first.
         #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
         timeout: Option<std::time::Duration>,
     },
@@ -521,6 +522,11 @@ fn run_command(command: Command) -> Result<(), Error> {
                         }
                         can
                     };
+                // A folder or a device is said so before its name is read
+                // for a format (`-o /dev/null` was "unknown output format").
+                if !to_stdout {
+                    renderer.check_output_path(&scene, &output)?;
+                }
                 let chosen =
                     oneoff::output_for(&named, quality, lossless, animate || scene_animates)
                         .map_err(renamed)?;

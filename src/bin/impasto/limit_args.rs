@@ -50,14 +50,37 @@ pub struct LimitArgs {
 /// value (a large one is).
 pub fn at_least_one<T>(s: &str) -> Result<T, String>
 where
-    T: std::str::FromStr + PartialOrd + From<u8>,
+    T: std::str::FromStr + PartialOrd + From<u8> + Largest,
 {
     match s.parse::<T>() {
         Ok(n) if n >= T::from(1) => Ok(n),
         Ok(_) => Err("0 would refuse everything it limits (it does not mean \"no limit\": give a large value)".into()),
+        // All digits yet no number: past the type's largest.
+        Err(_) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => Err(format!(
+            "{} is too large (the largest is {})",
+            impasto::scene::quoted(s),
+            T::largest()
+        )),
         Err(_) => Err(format!("{} is not a whole number", impasto::scene::quoted(s))),
     }
 }
+
+/// The largest value of a limit's type, as an error shows it.
+pub trait Largest {
+    /// The type's largest value, written out.
+    fn largest() -> String;
+}
+
+macro_rules! largest {
+    ($($t:ty),*) => {$(
+        impl Largest for $t {
+            fn largest() -> String {
+                <$t>::MAX.to_string()
+            }
+        }
+    )*};
+}
+largest!(u32, u64, usize);
 
 impl LimitArgs {
     /// `base` with every option given put in.
@@ -111,5 +134,13 @@ mod tests {
             ..LimitArgs::default()
         };
         assert_eq!(one.apply(d).max_layers, 3);
+        // Too large is said so, not "not a whole number".
+        let e = at_least_one::<u64>("99999999999999999999999").unwrap_err();
+        assert!(
+            e.contains("is too large (the largest is 18446744073709551615)"),
+            "{e}"
+        );
+        let e = at_least_one::<u64>("12x").unwrap_err();
+        assert!(e.contains("is not a whole number"), "{e}");
     }
 }
