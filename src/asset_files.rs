@@ -168,7 +168,9 @@ pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
             Component::ParentDir => {
                 depth -= 1;
                 if depth < 0 {
-                    return Err(format!("{shown} resolves outside the asset root"));
+                    return Err(format!(
+                        "{shown} resolves outside the asset root (a '..' climbs above it; write the path from the root)"
+                    ));
                 }
             }
             Component::Prefix(_) | Component::RootDir => {
@@ -183,11 +185,27 @@ pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
         let root = crate::scene::quoted(&root.display().to_string()).to_string();
         format!("asset root {root} cannot be opened: {e}")
     })?;
-    let canon = joined.canonicalize().map_err(|e| match url_scheme(src) {
-        // No such file, and it reads as a URL: said so (a file may be
-        // named "data:x", so only when none is).
-        Some(scheme) if e.kind() == std::io::ErrorKind::NotFound => not_a_file_url(src, scheme),
-        _ => format!("{shown} cannot be read: {e}"),
+    let canon = joined.canonicalize().map_err(|e| {
+        // A missing file reached through a link out of the root is said
+        // to be outside, as an existing one is: the two answers would
+        // otherwise tell a client which files exist outside it.
+        let outside = joined
+            .ancestors()
+            .skip(1)
+            .find_map(|a| a.canonicalize().ok())
+            .is_some_and(|a| !a.starts_with(&canon_root));
+        if outside {
+            return format!("{shown} resolves outside the asset root (through a symbolic link)");
+        }
+        match url_scheme(src) {
+            // No such file (or a name too long to be one), and it reads as a
+            // URL: said so (a file may be named "data:x", so only when none
+            // is).
+            Some(scheme) if e.kind() != std::io::ErrorKind::PermissionDenied => {
+                not_a_file_url(src, scheme)
+            }
+            _ => format!("{shown} cannot be read: {e}"),
+        }
     })?;
     if !canon.starts_with(&canon_root) {
         return Err(format!(
@@ -333,6 +351,25 @@ mod tests {
         assert_eq!(url_scheme("C:/a.png"), None);
         let e = resolve("missing.png").unwrap_err();
         assert!(e.contains("cannot be read"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_out_of_the_root_says_outside_whether_the_file_there_exists_or_not() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("there.png"), b"x").unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("out")).unwrap();
+        let said = |src: &str| resolve_asset(root.path(), src).unwrap_err();
+        let (there, missing) = (said("out/there.png"), said("out/missing.png"));
+        assert!(there.ends_with("resolves outside the asset root (through a symbolic link)"));
+        assert_eq!(
+            there.replace("there.png", "X"),
+            missing.replace("missing.png", "X"),
+            "the answers tell which file exists"
+        );
+        // Missing inside the root: still "cannot be read".
+        assert!(said("in/missing.png").contains("cannot be read"));
     }
 
     #[test]

@@ -445,7 +445,7 @@ fn path_outside_asset_root_is_bad_input() {
     assert_bad_input(
         &c,
         &c.render("o.png", &[]),
-        r#"layer 1 (image): field "src": "../outside.png" resolves outside the asset root"#,
+        r#"layer 1 (image): field "src": "../outside.png" resolves outside the asset root (a '..' climbs above it; write the path from the root)"#,
     );
 }
 
