@@ -87,6 +87,7 @@ fn atlases_grown_by_one_render_are_kept_under_the_budget_and_dropped_over_it() {
         return;
     };
     if !reports(&kept) {
+        eprintln!("no allocation figures on this backend: nothing to check");
         return;
     }
     let a = kept.render(&big_text()).unwrap();
@@ -114,11 +115,14 @@ fn renders_with_no_glyph_atlas_kept_equal_renders_with_them_kept() {
     let (Some(kept), Some(none)) = (gpu(None), gpu(Some(0))) else {
         return;
     };
-    if !reports(&kept) {
-        return;
-    }
+    // The pixels on every backend; the figures where the device reports
+    // its allocations.
     for scene in [small_text(), big_text(), small_text()] {
         assert!(kept.render(&scene).unwrap() == none.render(&scene).unwrap());
+    }
+    if !reports(&kept) {
+        eprintln!("no allocation figures on this backend: the atlas counts are not checked");
+        return;
     }
     let s = none.gpu_glyph_atlas_stats().unwrap();
     assert_eq!((s.sets, s.retired), (0, 3), "{s:?}");
@@ -131,6 +135,7 @@ fn a_device_opened_after_a_loss_keeps_the_glyph_atlas_budget_and_counts_from_zer
         return;
     };
     if !reports(&r) {
+        eprintln!("no allocation figures on this backend: nothing to check");
         return;
     }
     let want = r.render(&small_text()).unwrap();
