@@ -623,6 +623,27 @@ fn a_bad_csv_row_names_its_line_whatever_the_line_ends() {
     }
 }
 
+/// A row is bounded in bytes (64 MiB and a data: URL of an image of
+/// --max-image-file-bytes): endless data (a "line" of /dev/zero) or a CSV
+/// quote never closed stops the batch at the bound, saying so, instead of
+/// holding gigabytes.
+#[test]
+fn a_row_over_its_byte_bound_stops_the_batch_saying_so() {
+    let case = Case::new(TEMPLATE);
+    let run = case.batch(
+        "/dev/zero",
+        "out/{{id}}.png",
+        &["--data-format", "jsonl", "--max-image-file-bytes", "1"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("/dev/zero: a row holds more than 67108868 bytes"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// A data: URL in a CSV field must be quoted: its comma splits it. A row
 /// that forgot the quotes is told so; a quoted one draws the image.
 #[test]

@@ -155,11 +155,12 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
     }
     let pattern = Pattern::new(&args.output, args.quality)?;
     let source = Source::of(&args.data, args.data_format)?;
-    let (rows, headers) = source.open()?;
+    let cap = rows::max_row_bytes(args.limits.apply(Limits::default()).max_image_file_bytes);
+    let (rows, headers) = source.open(cap)?;
     if let Some(headers) = &headers {
         check_columns(&template, &pattern, headers)?;
     }
-    let total = source.count()?.map(|n| match args.shard {
+    let total = source.count(cap)?.map(|n| match args.shard {
         Some((k, m)) => n / m + u64::from(n % m > k),
         None => n,
     });

@@ -10,6 +10,11 @@ use impasto::scene::quoted;
 use impasto::{Error, Template};
 use serde_json::{Map, Value};
 
+pub use capped::max_row_bytes;
+use capped::{Capped, RowBytes};
+
+mod capped;
+
 /// One row's values: text from CSV, JSON from JSONL.
 #[derive(Debug, Clone)]
 pub enum RowData {
@@ -165,8 +170,13 @@ impl Source {
     }
 
     /// The number of rows, counted by a first pass over a file (memory
-    /// stays flat); `None` for standard input.
-    pub fn count(&self) -> Result<Option<u64>, Error> {
+    /// stays flat: each row of at most `cap` bytes, or the count fails);
+    /// `None` for standard input.
+    pub fn count(&self, cap: u64) -> Result<Option<u64>, Error> {
+        let row = RowBytes::default();
+        let open = |path: &Path| -> Result<Capped, Error> {
+            Ok(Capped::new(Box::new(open(path)?), row.clone(), cap))
+        };
         // A pipe (a FIFO, a process substitution, a device) is read once:
         // a count would take its rows, and opening it again waits forever.
         let regular = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file());
@@ -179,6 +189,7 @@ impl Source {
                 let mut n = 0;
                 // A malformed record still counts: it is a row that fails.
                 loop {
+                    row.next_row();
                     match reader.read_byte_record(&mut record) {
                         Ok(true) => n += 1,
                         Ok(false) => break,
@@ -195,6 +206,7 @@ impl Source {
                         path: path.clone(),
                         source: e,
                     })?;
+                    row.next_row();
                     if !line.trim_ascii().is_empty() {
                         n += 1;
                     }
@@ -204,25 +216,35 @@ impl Source {
         }
     }
 
-    /// Opens the rows; for CSV, also the header's column names.
-    pub fn open(&self) -> Result<(Rows, Option<Vec<String>>), Error> {
+    /// Opens the rows, each of at most `cap` bytes
+    /// ([`capped::max_row_bytes`]); for CSV, also the header's column names.
+    pub fn open(&self, cap: u64) -> Result<(Rows, Option<Vec<String>>), Error> {
+        let row = RowBytes::default();
+        let capped =
+            |r: Box<dyn Read>| -> Box<dyn Read> { Box::new(Capped::new(r, row.clone(), cap)) };
         let (path, input): (&Path, Box<dyn Read>) = match self {
-            Source::Stdin => return Ok((Rows::jsonl(Box::new(std::io::stdin()), "-"), None)),
-            Source::Jsonl(path) => {
-                return Ok((
-                    Rows::jsonl(Box::new(open(path)?), &impasto::scene::shown_path(path)),
-                    None,
-                ))
+            Source::Stdin => {
+                let input = capped(Box::new(std::io::stdin()));
+                return Ok((Rows::jsonl(input, "-", row), None));
             }
-            Source::Csv(path) => (path, Box::new(open(path)?)),
-            Source::StdinCsv => (Path::new("-"), Box::new(std::io::stdin())),
+            Source::Jsonl(path) => {
+                let input = capped(Box::new(open(path)?));
+                let what = impasto::scene::shown_path(path);
+                return Ok((Rows::jsonl(input, &what, row), None));
+            }
+            Source::Csv(path) => (path, capped(Box::new(open(path)?))),
+            Source::StdinCsv => (Path::new("-"), capped(Box::new(std::io::stdin()))),
         };
-        Source::csv_rows(path, input)
+        Source::csv_rows(path, input, row)
     }
 
     /// CSV rows read from `input` (`path` names it), and the header's
     /// column names.
-    fn csv_rows(path: &Path, input: Box<dyn Read>) -> Result<(Rows, Option<Vec<String>>), Error> {
+    fn csv_rows(
+        path: &Path,
+        input: Box<dyn Read>,
+        row: RowBytes,
+    ) -> Result<(Rows, Option<Vec<String>>), Error> {
         let mut reader = csv_reader(input);
         let headers: Vec<String> = reader
             .headers()
@@ -278,6 +300,7 @@ impl Source {
             headers: headers.clone(),
             path: path.to_path_buf(),
             n: 0,
+            row,
         };
         Ok((rows, Some(headers)))
     }
@@ -370,6 +393,8 @@ pub enum Rows {
         headers: Vec<String>,
         path: PathBuf,
         n: u64,
+        /// Bytes read into the row being read (`capped`).
+        row: RowBytes,
     },
     Jsonl {
         lines: std::io::Split<BufReader<Box<dyn Read>>>,
@@ -377,16 +402,19 @@ pub enum Rows {
         n: u64,
         /// Lines read, blank ones too.
         read: u64,
+        /// Bytes read into the row being read (`capped`).
+        row: RowBytes,
     },
 }
 
 impl Rows {
-    fn jsonl(r: Box<dyn Read>, what: &str) -> Rows {
+    fn jsonl(r: Box<dyn Read>, what: &str, row: RowBytes) -> Rows {
         Rows::Jsonl {
             lines: BufReader::new(r).split(b'\n'),
             what: what.to_owned(),
             n: 0,
             read: 0,
+            row,
         }
     }
 
@@ -399,7 +427,9 @@ impl Rows {
                 headers,
                 path,
                 n,
+                row,
             } => {
+                row.next_row();
                 let mut record = csv::StringRecord::new();
                 match reader.read_record(&mut record) {
                     Ok(false) => Ok(None),
@@ -469,7 +499,9 @@ impl Rows {
                 what,
                 n,
                 read,
+                row,
             } => loop {
+                row.next_row();
                 let Some(line) = lines.next() else {
                     return Ok(None);
                 };
