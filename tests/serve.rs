@@ -73,6 +73,26 @@ fn format_comes_from_the_query_or_accept() {
         &[("accept", "image/png;q=0, image/jpeg")],
     );
     assert_eq!(header(&not_png, "content-type"), Some("image/jpeg"));
+    // Refused and nothing else named: not the refused PNG, the next format
+    // not refused; every one refused (a wildcard): 406.
+    let accept = |value: &str| post(&server.url("/render"), SMALL, &[("accept", value)]);
+    assert_eq!(
+        header(&accept("image/png;q=0"), "content-type"),
+        Some("image/jpeg")
+    );
+    assert_eq!(
+        header(&accept("image/webp;q=0, image/*"), "content-type"),
+        Some("image/png")
+    );
+    for none in [
+        "*/*;q=0",
+        "image/*;q=0",
+        "image/png;q=0, image/jpeg;q=0, image/webp;q=0",
+    ] {
+        let refused = accept(none);
+        assert_eq!(refused.0, 406, "{none}");
+        assert!(String::from_utf8_lossy(&refused.2).contains("refuses (q=0) every format"));
+    }
     // image/avif in Accept is passed over (AVIF takes seconds per card);
     // named in the query it is written.
     assert_eq!(header(&webp, "content-type"), Some("image/webp"));

@@ -117,6 +117,9 @@ pub enum ServeError {
     /// The server is shutting down (503).
     #[error("the server is shutting down")]
     Draining,
+    /// The Accept header refuses every format the server writes (406).
+    #[error("the Accept header refuses (q=0) every format this server writes: image/png, image/jpeg and image/webp; accept one, or name it with ?format=")]
+    NotAcceptable,
     /// The client went away before its request's body had arrived: nobody
     /// gets an answer, so none is counted by status (`client_gone`).
     #[error("the client went away while sending its request body")]
@@ -151,6 +154,7 @@ impl ServeError {
             ServeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ServeError::Draining => StatusCode::SERVICE_UNAVAILABLE,
             ServeError::ClientGone => StatusCode::BAD_REQUEST,
+            ServeError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
         }
     }
 
@@ -166,7 +170,8 @@ impl ServeError {
             ServeError::BodyTooLarge { .. } => Reason::BodyTooLarge,
             ServeError::BadRequest(_)
             | ServeError::BadParameter { .. }
-            | ServeError::UnsupportedEncoding(_) => Reason::BadRequest,
+            | ServeError::UnsupportedEncoding(_)
+            | ServeError::NotAcceptable => Reason::BadRequest,
             ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => Reason::NotFound,
             ServeError::MethodNotAllowed { .. } => Reason::MethodNotAllowed,
             ServeError::SlowBody { .. } => Reason::SlowBody,

@@ -80,6 +80,7 @@ pub fn negotiate(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','));
+    let (mut refused_all, mut refused_named) = (false, Vec::new());
     for media in accept {
         let mut parts = media.split(';');
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
@@ -92,6 +93,12 @@ pub fn negotiate(
             name.trim().eq_ignore_ascii_case("q") && qvalue(value.trim()).is_none_or(|q| q == 0)
         });
         if refused {
+            // Not this type, nor (a wildcard) any not listed by name.
+            match media.as_str() {
+                "*/*" | "image/*" => refused_all = true,
+                "image/png" | "image/jpeg" | "image/webp" => refused_named.push(media),
+                _ => {}
+            }
             continue;
         }
         match media.as_str() {
@@ -101,7 +108,22 @@ pub fn negotiate(
             _ => {}
         }
     }
-    Ok(OutputFormat::Png)
+    // None named: PNG, unless the client refused it (`image/png;q=0`, or a
+    // refused wildcard), then the next the client did not refuse; 406 when
+    // it refused them all.
+    if refused_all {
+        return Err(ServeError::NotAcceptable);
+    }
+    let fallback = [
+        ("image/png", OutputFormat::Png),
+        ("image/jpeg", OutputFormat::Jpeg { quality }),
+        ("image/webp", OutputFormat::WebP { quality }),
+    ];
+    fallback
+        .into_iter()
+        .find(|(name, _)| !refused_named.iter().any(|r| r == name))
+        .map(|(_, format)| format)
+        .ok_or(ServeError::NotAcceptable)
 }
 
 /// An Accept weight (RFC 9110, 12.4.2: `0`, `0.5`, `1.000`, at most three
