@@ -247,9 +247,11 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
             quoted(&args.target)
         )));
     }
-    if !args.target.starts_with('/') {
+    // Only `GET /t/` checks a signature: any other signed path is
+    // answered as unsigned, its signature of no use.
+    if !args.target.starts_with("/t/") {
         return Err(Error::Options(format!(
-            "the target to sign must be a path starting with '/' (got {})",
+            "the target to sign must be a template URL's path, /t/NAME.EXT with its query: the server checks signatures there only (got {})",
             quoted(&args.target)
         )));
     }

@@ -105,15 +105,19 @@ pub fn remaining(expires: Option<&str>, now: u64) -> Result<Option<u64>, ServeEr
     let Some(value) = expires else {
         return Ok(None);
     };
-    let digits =
-        !value.is_empty() && value.len() <= 20 && value.bytes().all(|b| b.is_ascii_digit());
+    // No leading zero, as for `quality`: one expiry, one URL (and one
+    // signature, one cache entry).
+    let digits = !value.is_empty()
+        && value.len() <= 20
+        && value.bytes().all(|b| b.is_ascii_digit())
+        && (value == "0" || !value.starts_with('0'));
     let at = digits
         .then(|| value.parse::<u64>().ok())
         .flatten()
         .ok_or_else(|| ServeError::BadParameter {
             field: EXPIRES_PARAM.into(),
             message: format!(
-                "{EXPIRES_PARAM}={} is not a time in whole Unix seconds",
+                "{EXPIRES_PARAM}={} is not a time in whole Unix seconds (digits, no leading zero)",
                 impasto::scene::quoted(value)
             ),
         })?;
@@ -254,7 +258,15 @@ mod tests {
             remaining(Some("40"), 100),
             Err(ServeError::Expired { at: 40, ago: 60 })
         ));
-        for bad in ["", "-5", "1e9", " 160", "160.5", "99999999999999999999999"] {
+        for bad in [
+            "",
+            "-5",
+            "1e9",
+            " 160",
+            "160.5",
+            "99999999999999999999999",
+            "0160",
+        ] {
             assert!(
                 matches!(
                     remaining(Some(bad), 100),
