@@ -436,4 +436,21 @@ fn a_compressed_request_body_is_415_before_it_is_read() {
         &[("content-encoding", "identity")],
     );
     assert_eq!(plain.0, 200, "{}", String::from_utf8_lossy(&plain.2));
+    // A transfer coding other than chunked: 501 (its bytes were read as
+    // the body, gzip and all); chunked alone is read.
+    for (coding, status) in [("gzip, chunked", "501"), ("chunked", "200")] {
+        let mut stream = connect(&server);
+        let body = r#"{"width": 8, "height": 8, "layers": []}"#;
+        write!(
+            stream,
+            "POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: {coding}\r\nConnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        let said = read_to_close(&mut stream);
+        assert!(
+            said.starts_with(&format!("HTTP/1.1 {status}")),
+            "{coding}: {said}"
+        );
+    }
 }

@@ -58,6 +58,14 @@ pub enum ServeError {
         impasto::scene::quoted(.0)
     )]
     UnsupportedEncoding(String),
+    /// A request `Transfer-Encoding` other than `chunked` (501, as RFC 9112
+    /// 6.1 asks of a coding the server does not know): the HTTP library
+    /// takes the chunks off and would hand on, say, gzip bytes as the body.
+    #[error(
+        "the request's Transfer-Encoding {} is not decoded here: send the body uncompressed (chunked or with a Content-Length)",
+        impasto::scene::quoted(.0)
+    )]
+    UnsupportedTransferCoding(String),
     /// A `/t/` URL without a valid signature while `--signing-key` is set (403).
     #[error("{0}")]
     Forbidden(String),
@@ -145,6 +153,7 @@ impl ServeError {
             }
             ServeError::BadRequest(_) | ServeError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ServeError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ServeError::UnsupportedTransferCoding(_) => StatusCode::NOT_IMPLEMENTED,
             ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => StatusCode::NOT_FOUND,
             ServeError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ServeError::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -171,6 +180,7 @@ impl ServeError {
             ServeError::BadRequest(_)
             | ServeError::BadParameter { .. }
             | ServeError::UnsupportedEncoding(_)
+            | ServeError::UnsupportedTransferCoding(_)
             | ServeError::NotAcceptable => Reason::BadRequest,
             ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => Reason::NotFound,
             ServeError::MethodNotAllowed { .. } => Reason::MethodNotAllowed,

@@ -282,6 +282,13 @@ async fn body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes
             return Err(ServeError::UnsupportedEncoding(other.to_string()));
         }
     }
+    for coding in headers.get_all(header::TRANSFER_ENCODING) {
+        let coding = String::from_utf8_lossy(coding.as_bytes());
+        let mut codings = coding.split(',').map(str::trim);
+        if let Some(other) = codings.find(|c| !c.is_empty() && !c.eq_ignore_ascii_case("chunked")) {
+            return Err(ServeError::UnsupportedTransferCoding(other.to_string()));
+        }
+    }
     let too_large = || ServeError::BodyTooLarge {
         limit: state.max_body,
     };
