@@ -413,6 +413,35 @@ fn a_timeout_header_past_what_u64_holds_is_capped_by_timeout_and_a_non_number_is
     }
 }
 
+/// An HTTP/1.1 request without Host is 400 (RFC 9112, 3.2: "MUST");
+/// HTTP/1.0 has none to give. A CONNECT's target is named in its 404.
+#[test]
+fn a_request_without_host_is_400_and_connect_names_its_target() {
+    let server = Server::start(&[]);
+    for (request, status) in [
+        ("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", "400"),
+        ("GET /healthz HTTP/1.0\r\n\r\n", "200"),
+    ] {
+        let mut stream = connect(&server);
+        stream.write_all(request.as_bytes()).unwrap();
+        let said = read_to_close(&mut stream);
+        assert!(said.starts_with("HTTP/1."), "{said}");
+        assert_eq!(&said[9..12], status, "{request:?}: {said}");
+        if status == "400" {
+            assert!(said.contains("must carry a Host header"), "{said}");
+        }
+    }
+    let mut stream = connect(&server);
+    stream
+        .write_all(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let said = read_to_close(&mut stream);
+    assert!(
+        said.contains("no endpoint CONNECT example.com:443 "),
+        "{said}"
+    );
+}
+
 #[test]
 fn a_compressed_request_body_is_415_before_it_is_read() {
     let server = Server::start(&[]);

@@ -32,11 +32,22 @@ type Body = axum::body::Body;
 /// request cut off.
 pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let in_flight = InFlight::start(Arc::clone(&state));
-    let (method, path) = (
-        request.method().to_string(),
-        request.uri().path().to_owned(),
-    );
-    let mut response = next.run(request).await;
+    // CONNECT's target is an authority (`host:port`), with no path.
+    let path = match request.uri().path() {
+        "" => request.uri().to_string(),
+        path => path.to_owned(),
+    };
+    let method = request.method().to_string();
+    // RFC 9112 (3.2): an HTTP/1.1 request without Host is answered 400.
+    let hostless = request.version() == axum::http::Version::HTTP_11
+        && !request.headers().contains_key(header::HOST);
+    let mut response = match hostless {
+        true => ServeError::BadRequest(
+            "an HTTP/1.1 request must carry a Host header (RFC 9112, 3.2)".into(),
+        )
+        .into_response(),
+        false => next.run(request).await,
+    };
     if response.extensions().get::<Reason>().is_none() {
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
