@@ -130,7 +130,16 @@ pub fn written_port(authority: &str) -> Result<Option<u16>, ()> {
             false => Err(()),
         };
     };
-    if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(());
+    }
+    // Leading zeros are the same port, as the URL standard reads them
+    // (`:018401` is 18401); all zeros is port 0, refused below.
+    let digits = match digits.trim_start_matches('0') {
+        "" => "0",
+        rest => rest,
+    };
+    if digits.len() > 5 {
         return Err(());
     }
     match digits.parse::<u16>() {
@@ -207,8 +216,11 @@ mod tests {
         assert_eq!(written_port("[::1]"), Ok(None));
         assert_eq!(written_port("[::1]:443"), Ok(Some(443)));
         assert_eq!(written_port("h:65535"), Ok(Some(65535)));
+        assert_eq!(written_port("h:018401"), Ok(Some(18401)));
+        assert_eq!(written_port("h:0000000080"), Ok(Some(80)));
         for bad in [
-            "h:", "h:84337", "h:65536", "h:0", "h:-1", "h:+80", "h:abc", "[::1]x", "[::1]:",
+            "h:", "h:84337", "h:65536", "h:0", "h:000", "h:-1", "h:+80", "h:abc", "[::1]x",
+            "[::1]:",
         ] {
             assert_eq!(written_port(bad), Err(()), "{bad}");
         }
