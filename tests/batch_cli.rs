@@ -628,6 +628,19 @@ fn a_bad_csv_row_names_its_line_whatever_the_line_ends() {
 /// quote never closed stops the batch at the bound, saying so, instead of
 /// holding gigabytes.
 #[test]
+fn an_empty_csv_is_refused_as_having_no_header() {
+    let case = Case::new(TEMPLATE);
+    case.write("empty.csv", "");
+    let run = case.batch("empty.csv", "out/{{id}}.png", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("empty.csv: the file has no header row"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_row_over_its_byte_bound_stops_the_batch_saying_so() {
     let case = Case::new(TEMPLATE);
     let run = case.batch(

@@ -370,10 +370,15 @@ pub(crate) fn closest<'b>(key: &str, allowed: &[&'b str]) -> Option<&'b str> {
             return Some(a);
         }
     }
-    // Two edits on a short name reach unrelated ones ("id" to "x", "file"
-    // to "fit"): one edit up to five letters.
     let length = key.chars().count();
-    let most = if length <= 5 { 1 } else { 2 };
+    // Two edits on a short name reach unrelated ones ("id" to "x", "file"
+    // to "fit"): one edit up to five letters, none (only another case or
+    // an alias, above) for one or two ("w" is no misspelt "a").
+    let most = match length {
+        0..=2 => return None,
+        3..=5 => 1,
+        _ => 2,
+    };
     // Names whose lengths differ by more are further apart: skipped
     // unmeasured (a 60 MB field name took tens of seconds to compare).
     allowed
@@ -490,6 +495,8 @@ mod tests {
         assert_eq!(closest("banana", &["width", "height"]), None);
         // Short names: one edit at most; other tools' names by alias.
         assert_eq!(closest("id", &["x", "y", "src"]), None);
+        assert_eq!(closest("w", &["a", "x"]), None);
+        assert_eq!(closest("X", &["x"]), Some("x"), "another case is no edit");
         assert_eq!(closest("file", &["fit", "src"]), Some("src"));
         assert_eq!(closest("url", &["src"]), Some("src"));
         // A huge name is compared by length alone (quadratic otherwise).

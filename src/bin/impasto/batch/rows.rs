@@ -264,6 +264,14 @@ impl Source {
             // `title`.
             .map(|h| h.trim().to_owned())
             .collect();
+        // An empty file has no header to name columns: said so (it read
+        // as a header of no columns, missing every required variable).
+        if headers.iter().all(String::is_empty) {
+            return Err(Error::Options(format!(
+                "--data {}: the file has no header row (it is empty, or its first line is): a CSV's first row names the columns",
+                impasto::scene::shown_path(path)
+            )));
+        }
         // A spreadsheet's export in some locales is separated by
         // semicolons (or tabs): read with commas, its header is one column,
         // and every row rendered with the defaults.
