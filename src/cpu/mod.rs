@@ -178,33 +178,51 @@ pub(crate) fn render_cached(
     let background = plan.background;
     let width = w as usize;
     let mut out = vec![0u8; width * h as usize * 4];
+    // One working set per thread, kept from band to band for the whole
+    // render (as the memory estimate counts them). `for_each_init` made one
+    // per rayon job instead: a thread's next job allocated its set anew
+    // while the allocator still held the last one's, and an 11000-pixel
+    // source drawn small peaked a whole resampling ring (225 MB) over the
+    // estimate in one run of four.
+    let threads = rayon::current_num_threads();
+    let sets: Vec<std::sync::Mutex<Option<Work>>> =
+        (0..=threads).map(|_| std::sync::Mutex::new(None)).collect();
+    let new_work = || Work {
+        acc: vec![[0f32; 4]; BAND_ROWS * width],
+        scratch: vec![[0f32; 4]; width],
+        window: Vec::new(),
+        resample: WindowScratch::default(),
+        kept: (0..prepared.len()).map(|_| None).collect(),
+        kept_bytes: 0,
+        fresh: false,
+    };
     out.par_chunks_mut(BAND_ROWS * width * 4)
         .enumerate()
-        .for_each_init(
-            || Work {
-                acc: vec![[0f32; 4]; BAND_ROWS * width],
-                scratch: vec![[0f32; 4]; width],
-                window: Vec::new(),
-                resample: WindowScratch::default(),
-                kept: (0..prepared.len()).map(|_| None).collect(),
-                kept_bytes: 0,
-                fresh: false,
-            },
-            |work, (band, out_band)| {
-                let y0 = (band * BAND_ROWS) as u32;
-                let rows = out_band.len() / (width * 4);
-                work.acc[..rows * width].fill(background);
-                work.fresh = background == [0.0; 4];
-                for (index, layer) in prepared.iter().enumerate() {
-                    if stop.now() {
-                        return;
-                    }
-                    composite_band(index, layer, y0, rows, width, work, space);
-                    work.fresh = false;
+        .for_each(|(band, out_band)| {
+            // The pool's threads are numbered below `threads`; any other
+            // shares the last slot.
+            let slot = &sets[rayon::current_thread_index().map_or(threads, |i| i.min(threads))];
+            let lock = || {
+                slot.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            };
+            // Taken out while in use: a band begun on this thread inside
+            // another (work stealing) makes its own.
+            let mut work = lock().take().unwrap_or_else(new_work);
+            let y0 = (band * BAND_ROWS) as u32;
+            let rows = out_band.len() / (width * 4);
+            work.acc[..rows * width].fill(background);
+            work.fresh = background == [0.0; 4];
+            for (index, layer) in prepared.iter().enumerate() {
+                if stop.now() {
+                    return;
                 }
-                encode_band(&work.acc[..rows * width], out_band, space);
-            },
-        );
+                composite_band(index, layer, y0, rows, width, &mut work, space);
+                work.fresh = false;
+            }
+            encode_band(&work.acc[..rows * width], out_band, space);
+            *lock() = Some(work);
+        });
     stop.check()?;
     if let Some(placed) = placed {
         placed.keep(prepared.into_iter().filter_map(|p| match p.painter {
