@@ -110,6 +110,23 @@ fn renders_png_jpeg_and_webp() {
     }
     // Only the four outputs: no temporary files.
     assert_eq!(std::fs::read_dir(c.path("out")).unwrap().count(), 4);
+    // A quality given for a format that has none is warned of, not
+    // silently ignored; given for one that has, or not given, nothing.
+    for (name, extra, warned) in [
+        ("e.png", &["--quality", "50"][..], true),
+        ("f.jpg", &["--quality", "50"][..], false),
+        ("g.png", &[][..], false),
+    ] {
+        let run = c.render(name, extra);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        assert_eq!(
+            run.stderr
+                .contains("--quality is for .jpg, .webp and .avif"),
+            warned,
+            "{name}: {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]

@@ -107,9 +107,10 @@ enum Command {
         assets: Option<PathBuf>,
         /// JPEG, lossy WebP and AVIF quality, 1..=100. For JPEG, below 90 colour is
         /// subsampled 4:2:0 (smaller, about twice as fast to encode); 90 and
-        /// above keep it at full resolution (4:4:4).
-        #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
-        quality: u8,
+        /// above keep it at full resolution (4:4:4). [default: 85]; given for
+        /// a .png or .gif, which have no quality, it is warned of.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+        quality: Option<u8>,
         /// Write .webp lossless (every visible pixel exact; files several
         /// times larger) instead of lossy. .png is always lossless; refused
         /// for .jpg, .avif and .gif.
@@ -453,6 +454,8 @@ fn run_command(command: Command) -> Result<(), Error> {
             no_shrink_on_load,
             timeout,
         } => {
+            let quality_given = quality.is_some();
+            let quality = quality.unwrap_or(85);
             let scene_file = scene;
             let (scene, template) = oneoff::load(&scene_file, &set)?;
             // A render error in a field a variable filled (an image `src`
@@ -530,6 +533,18 @@ fn run_command(command: Command) -> Result<(), Error> {
                 let chosen =
                     oneoff::output_for(&named, quality, lossless, animate || scene_animates)
                         .map_err(renamed)?;
+                let no_quality = matches!(
+                    chosen,
+                    oneoff::Output::Still(impasto::OutputFormat::Png)
+                        | oneoff::Output::StillGif
+                        | oneoff::Output::Animation(AnimationFormat::Png | AnimationFormat::Gif)
+                );
+                if quality_given && no_quality {
+                    eprintln!(
+                        "impasto: warning: --quality is for .jpg, .webp and .avif; {} has none and ignores it",
+                        impasto::scene::shown_path(&output)
+                    );
+                }
                 if to_stdout {
                     return oneoff::render_to_stdout(&renderer, &scene, chosen, &options);
                 }
