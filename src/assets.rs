@@ -490,9 +490,16 @@ impl Assets {
                 ToDecode::File(miss) => cache
                     .fill(path, miss, choose_for(layers), |choose| {
                         let max = (max_pixels, limits.max_image_file_bytes);
-                        shrink::decode_input(&inputs[k], max, choose)
+                        // The decoder asks the render's stop (a PNG's rows).
+                        codec::halt_scope::decoding_for(stop.options(), || {
+                            shrink::decode_input(&inputs[k], max, choose)
+                        })
                     })
                     .map_err(|e| {
+                        // Ended by the deadline or a cancel: said as such.
+                        if stop.now() {
+                            return stop.reason();
+                        }
                         Error::scene(
                             loc(layers[0]),
                             Some("src"),

@@ -104,6 +104,11 @@ impl Stop<'_> {
         self.options.deadline.is_some() || self.options.cancel.is_some()
     }
 
+    /// The options this check reads.
+    pub(crate) fn options(&self) -> &RenderOptions {
+        self.options
+    }
+
     /// True when the render is cancelled or past its deadline.
     pub(crate) fn now(&self) -> bool {
         if self.stopped.load(Ordering::Relaxed) {

@@ -25,6 +25,7 @@ mod decode_cost;
 pub(crate) use decode_cost::{decode_cost, DecodeCost};
 mod gif;
 mod gif_blocks;
+pub(crate) mod halt_scope;
 pub(crate) mod icc;
 mod icc16;
 pub(crate) mod jpeg;

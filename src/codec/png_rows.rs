@@ -96,6 +96,11 @@ impl Rows<'_> {
         let band_rows = (band_bytes / (row_samples * 2)).max(1);
         let (mut band, mut band_start, mut all) = (Vec::new(), 0, true);
         for y in 0..h as usize {
+            // A bomb's rows (a 117 KB file of 11000 rows of 11000 pixels)
+            // take a second: the render's stop is asked every 64 of them.
+            if y % 64 == 63 && super::halt_scope::must_stop() {
+                return Err(DecodeError("the render stopped during the decode".into()));
+            }
             let row = match self.reader.next_row() {
                 Ok(Some(row)) => row,
                 Ok(None) => {
@@ -318,6 +323,20 @@ mod tests {
             let (image, note) = open(bytes, u64::MAX, 1 << 26).unwrap().read(None).unwrap();
             assert_eq!((image, note), (by_image(bytes), None), "file {i}");
         }
+    }
+
+    #[test]
+    fn a_decode_for_a_render_that_must_stop_stops_within_64_rows() {
+        let img = DynamicImage::ImageLuma8(ImageBuffer::from_pixel(8, 200, image::Luma([7])));
+        let bytes = png(&img);
+        let past = crate::RenderOptions::with_deadline(std::time::Instant::now());
+        let stopped = super::super::halt_scope::decoding_for(&past, || {
+            open(&bytes, u64::MAX, 1 << 26).unwrap().read(None)
+        });
+        let e = stopped.err().unwrap();
+        assert!(e.0.contains("stopped during the decode"), "{}", e.0);
+        // Outside a render, or for one with time left, the whole image.
+        assert!(open(&bytes, u64::MAX, 1 << 26).unwrap().read(None).is_ok());
     }
 
     #[test]
