@@ -152,6 +152,27 @@ pub(crate) fn resolve_input(root: &Path, src: &str, max_bytes: u64) -> Result<In
     resolve_asset(root, src).map(Input::File)
 }
 
+/// Whether `path`, which does not resolve (missing, or a link to nothing),
+/// leads out of `canon_root`: through a link to a folder outside, or as a
+/// link (followed as far as links go, at most 40) to somewhere outside.
+/// Judged by the deepest folder on the way that exists.
+fn leads_outside(path: &Path, canon_root: &Path) -> bool {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&path) else {
+            break;
+        };
+        path = match path.parent() {
+            Some(dir) => dir.join(target),
+            None => target,
+        };
+    }
+    path.ancestors()
+        .skip(1)
+        .find_map(|a| a.canonicalize().ok())
+        .is_some_and(|a| !a.starts_with(canon_root))
+}
+
 pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
     let shown = crate::scene::quoted(src);
     let rel = Path::new(src);
@@ -189,11 +210,7 @@ pub(crate) fn resolve_asset(root: &Path, src: &str) -> Result<PathBuf, String> {
         // A missing file reached through a link out of the root is said
         // to be outside, as an existing one is: the two answers would
         // otherwise tell a client which files exist outside it.
-        let outside = joined
-            .ancestors()
-            .skip(1)
-            .find_map(|a| a.canonicalize().ok())
-            .is_some_and(|a| !a.starts_with(&canon_root));
+        let outside = leads_outside(&joined, &canon_root);
         if outside {
             return format!("{shown} resolves outside the asset root (through a symbolic link)");
         }
@@ -368,8 +385,30 @@ mod tests {
             missing.replace("missing.png", "X"),
             "the answers tell which file exists"
         );
-        // Missing inside the root: still "cannot be read".
+        // A link to nothing outside, absolute or relative: outside too.
+        let gone = outside.path().join("gone.png");
+        std::os::unix::fs::symlink(&gone, root.path().join("abs.png")).unwrap();
+        let up = format!(
+            "../{}/gone.png",
+            outside.path().file_name().unwrap().to_str().unwrap()
+        );
+        std::os::unix::fs::symlink(up, root.path().join("rel.png")).unwrap();
+        for link in ["abs.png", "rel.png"] {
+            assert!(
+                said(link).contains("resolves outside the asset root"),
+                "{link}: {}",
+                said(link)
+            );
+        }
+        // Missing inside the root (or a link to nothing inside): still
+        // "cannot be read".
+        std::os::unix::fs::symlink("nothing.png", root.path().join("in.png")).unwrap();
         assert!(said("in/missing.png").contains("cannot be read"));
+        assert!(
+            said("in.png").contains("cannot be read"),
+            "{}",
+            said("in.png")
+        );
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub const SIG_PARAM: &str = "sig";
 /// reserved name, like `sig` and `quality`, not a template variable).
 pub const EXPIRES_PARAM: &str = "expires";
 
+/// The most bytes `--signing-key-file` reads: 64 KiB.
+pub const MAX_KEY_FILE_BYTES: u64 = 64 << 10;
+
 /// The environment variable read when `--signing-key` is not given.
 pub const KEY_ENV: &str = "IMPASTO_SIGNING_KEY";
 
@@ -49,14 +52,23 @@ impl SigningKey {
         Ok(SigningKey(text.as_bytes().to_vec()))
     }
 
-    /// A key from a file: its text, less one trailing newline.
+    /// A key from a file: its text, less one trailing newline. At most
+    /// [`MAX_KEY_FILE_BYTES`] are read: `/dev/zero` grew the process by
+    /// gigabytes. (A pipe is read, as `<(command)` gives one.)
     pub fn from_file(path: &Path) -> Result<SigningKey, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "--signing-key-file {}: {e}",
-                impasto::scene::shown_path(path)
-            )
-        })?;
+        use std::io::Read as _;
+        let shown = impasto::scene::shown_path(path);
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_KEY_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| format!("--signing-key-file {shown}: {e}"))?;
+        if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+            return Err(format!(
+                "--signing-key-file {shown}: more than {MAX_KEY_FILE_BYTES} bytes: no key file is that long"
+            ));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("--signing-key-file {shown}: not UTF-8 text"))?;
         let text = text.strip_suffix('\n').unwrap_or(&text);
         let text = text.strip_suffix('\r').unwrap_or(text);
         SigningKey::new(text)
@@ -286,6 +298,21 @@ mod tests {
         let none = within_lifetime(None, 60).expect_err("no expiry");
         assert!(matches!(none, ServeError::Forbidden(_)), "{none}");
         assert!(none.to_string().contains("no expires parameter"), "{none}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_is_read_to_64_kib_at_most() {
+        let e = SigningKey::from_file(Path::new("/dev/zero")).err().unwrap();
+        assert!(e.contains("more than 65536 bytes"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, "s3cret\r\n").unwrap();
+        let key = SigningKey::from_file(&file).unwrap();
+        assert_eq!(
+            key.sign("/t/a.png"),
+            SigningKey::new("s3cret").unwrap().sign("/t/a.png")
+        );
     }
 
     #[test]
