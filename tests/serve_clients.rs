@@ -145,7 +145,7 @@ fn signal(server: &mut Server, name: &str) -> std::process::ExitStatus {
 #[cfg(unix)]
 #[test]
 fn sighup_sigquit_and_sigusr1_drain_the_server_like_sigterm() {
-    for name in ["HUP", "QUIT", "USR1"] {
+    for name in ["HUP", "QUIT", "USR1", "XCPU", "PROF"] {
         let mut server = Server::start(&["--grace", "1"]);
         assert_eq!(get(&server.url("/healthz")).0, 200);
         let status = signal(&mut server, name);

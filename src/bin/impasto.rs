@@ -319,8 +319,7 @@ fn main() -> ExitCode {
     code
 }
 
-/// On a signal that ends the process (SIGTERM, SIGINT, SIGHUP, SIGQUIT,
-/// SIGUSR1, SIGUSR2, SIGALRM), deletes the temporary file of any output
+/// On a signal that ends the process ([`ENDING_SIGNALS`]), deletes the temporary file of any output
 /// being written (`impasto::interrupt`) and exits with status 128 + the
 /// signal's number (143, 130, 129...), as a shell reports a process the
 /// signal ended. A signal the process was started ignoring (`nohup`
@@ -329,9 +328,8 @@ fn main() -> ExitCode {
 fn remove_temp_files_on_signal() {
     #[cfg(unix)]
     {
-        use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
         let ignored = ignored_signals();
-        let wanted: Vec<i32> = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM]
+        let wanted: Vec<i32> = ENDING_SIGNALS
             .into_iter()
             .filter(|&s| !ignored(s))
             .collect();
@@ -360,6 +358,17 @@ fn remove_temp_files_on_signal() {
         }
     }
 }
+
+/// The signals whose default ends the process and that can be caught:
+/// the CLI cleans up on them, `serve` drains on them.
+#[cfg(unix)]
+pub(crate) const ENDING_SIGNALS: [i32; 11] = {
+    use signal_hook::consts::*;
+    [
+        SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ, SIGVTALRM,
+        SIGPROF,
+    ]
+};
 
 /// Which signals the process was started ignoring: on Linux from
 /// `/proc/self/status`'s `SigIgn` mask; elsewhere, where a disposition

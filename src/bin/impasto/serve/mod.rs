@@ -385,21 +385,21 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
 
 /// SIGTERM or ctrl-c (SIGINT); or any other signal whose default would end
 /// the process at once, cutting every request off (SIGHUP from a closed
-/// terminal, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM), unless the process was
-/// started ignoring it (`nohup`'s SIGHUP stays ignored). The handlers are
+/// terminal, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ,
+/// SIGVTALRM, SIGPROF: `ENDING_SIGNALS`), unless the process was started
+/// ignoring it (`nohup`'s SIGHUP, a background job's SIGINT stay ignored). The handlers are
 /// installed now, in the runtime, before the address is printed: a signal
 /// sent as soon as the server says it listens is caught, not fatal.
 pub(super) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
     #[cfg(unix)]
     {
-        use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
         use tokio::signal::unix::{signal, SignalKind};
         let ignored = crate::ignored_signals();
-        for kind in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM] {
-            // SIGTERM and SIGINT always (as before); the others unless
-            // ignored from the start.
-            if ![SIGTERM, SIGINT].contains(&kind) && ignored(kind) {
+        for kind in crate::ENDING_SIGNALS {
+            // Not one the process was started ignoring (a shell's
+            // background job ignores SIGINT; `nohup`, SIGHUP).
+            if ignored(kind) {
                 continue;
             }
             match signal(SignalKind::from_raw(kind)) {
