@@ -16,12 +16,13 @@ pub struct Limits {
     pub max_gradient_stops: usize,
     /// Most characters in one text layer. Default 100,000.
     pub max_text_chars: usize,
-    /// Most work font fallback may take in one word of a text layer (a run
-    /// to the next line-break opportunity): its length in characters times
-    /// those of them the layer's font lacks, which cosmic-text's layout
-    /// takes time in proportion to, uninterruptibly (`text::fallback_work`).
-    /// Default 16,777,216: a word of 4,096 characters wholly outside the
-    /// font (a few hundredths of a second), or 100,000 with 167 outside.
+    /// Most work font fallback may take for one text layer: for each word
+    /// (a run to the next line-break opportunity), its length in characters
+    /// times those of them the layer's font lacks, summed; cosmic-text's
+    /// layout takes time in proportion, uninterruptibly
+    /// (`text::fallback_work`). Default 16,777,216: a word of 4,096
+    /// characters wholly outside the font (a few hundredths of a second),
+    /// or 100,000 with 167 outside.
     pub max_text_fallback_work: u64,
     /// Largest image file read, in bytes. Default 256 MiB; larger files are
     /// refused from their size, before they are read.

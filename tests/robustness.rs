@@ -271,9 +271,10 @@ fn scenes_over_the_work_limits_are_refused_naming_the_field() {
 /// A word (a run to the next line-break opportunity) of characters the
 /// layer's font lacks costs cosmic-text's font fallback time in proportion
 /// to its length times their count, uninterruptibly: 30,000 of U+FDD0 took
-/// 2 to 7 s, 100,000 took 99 s. It is refused from the text alone, before
-/// any layout, in a render and in a measure; the same characters spaced
-/// out, or a long word the font has, are drawn.
+/// 2 to 7 s, 100,000 took 99 s. Its words' costs summed over the limit, a
+/// text is refused from the text alone, before any layout, in a render and
+/// in a measure; the same characters spaced out, or a long word the font
+/// has, are drawn.
 #[test]
 fn a_long_word_of_characters_the_font_lacks_is_refused_before_layout() {
     let renderer = impasto::Renderer::new(impasto::Backend::Cpu)
@@ -293,11 +294,16 @@ fn a_long_word_of_characters_the_font_lacks_is_refused_before_layout() {
     assert!(err.is_bad_input(), "{err}");
     assert_eq!(
         err.to_string(),
-        "layer 0 (text): field \"text\": a word of 102 characters with no line-break opportunity, 100 of them not in the layer's font, would take font fallback 10200 steps, over the limit of 10000 (max_text_fallback_work): laying it out takes time in proportion; put spaces or line breaks in it"
+        "layer 0 (text): field \"text\": its words would take font fallback 10200 steps (a word's characters times those not in the layer's font, summed; the largest: 102 characters with no line-break opportunity, 100 of them not in the font), over the limit of 10000 (max_text_fallback_work): laying the text out takes time in proportion; use a font that has its characters, or break its long words"
     );
     let layer = impasto::Layer::text(over, 4).size(64, 16);
     let e = renderer.measure_text(&layer).unwrap_err().to_string();
     assert!(e.contains("(max_text_fallback_work)"), "{e}");
+    // Words under it each that together pass it: refused too (each word
+    // is laid out in turn: 24 words of 4,000 took 3.5 s).
+    let many = format!("{} ", "\u{FDD0}".repeat(60)).repeat(3);
+    let e = renderer.render(&text(many)).unwrap_err().to_string();
+    assert!(e.contains("fallback 10980 steps"), "{e}");
     // At the limit, spaced out, or all in the font: drawn.
     for fine in [
         "\u{FDD0}".repeat(100),

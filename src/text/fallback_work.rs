@@ -8,17 +8,21 @@
 //! the font lacks, for every fallback font tried (pop-os/cosmic-text issue
 //! 523, open). A word of 30,000 characters no font has took 2 s with the
 //! bundled fonts and some 7 s with the system's; 100,000 took 99 s, and a
-//! layout cannot be interrupted. [`worst`] finds the word asking the most of
+//! layout cannot be interrupted. [`total`] sums what its words ask of
 //! it, from the layer's font alone, before anything is laid out; the
-//! renderer refuses a layer over `Limits::max_text_fallback_work`.
+//! renderer refuses a layer whose words together ask more than
+//! `Limits::max_text_fallback_work`.
 
 use super::lacks;
 
-/// The word of `text` (from one line-break opportunity to the next) whose
-/// length in characters times its characters `font` lacks is largest: that
-/// product, the word's length and how many of them the font lacks.
-pub(super) fn worst(font: &cosmic_text::Font, text: &str) -> Option<(u64, usize, usize)> {
+/// The work font fallback would take over `text`: each word's (from one
+/// line-break opportunity to the next) length in characters times its
+/// characters `font` lacks, summed (each word is laid out on its own, one
+/// after another); with the word that takes the most, its length and how
+/// many of them the font lacks. `None` when the font lacks none.
+pub(super) fn total(font: &cosmic_text::Font, text: &str) -> Option<(u64, usize, usize)> {
     let mut start = 0;
+    let mut sum = 0u64;
     let mut worst: Option<(u64, usize, usize)> = None;
     for (end, _) in unicode_linebreak::linebreaks(text) {
         // `linebreaks` ends with the text's end; each end is a char boundary.
@@ -30,9 +34,10 @@ pub(super) fn worst(font: &cosmic_text::Font, text: &str) -> Option<(u64, usize,
         }
         let length = word.chars().count();
         let work = length as u64 * lacking as u64;
+        sum = sum.saturating_add(work);
         if worst.is_none_or(|(w, _, _)| work > w) {
             worst = Some((work, length, lacking));
         }
     }
-    worst
+    worst.map(|(_, length, lacking)| (sum, length, lacking))
 }

@@ -389,7 +389,7 @@ impl TextEngine {
             return Ok(());
         };
         drop(shaper);
-        match fallback_work::worst(&font, &t.text) {
+        match fallback_work::total(&font, &t.text) {
             Some((work, length, lacking)) if work > max => Err(Error::scene(
                 Location::Layer {
                     index,
@@ -397,7 +397,7 @@ impl TextEngine {
                 },
                 Some("text"),
                 format!(
-                    "a word of {length} characters with no line-break opportunity, {lacking} of them not in the layer's font, would take font fallback {work} steps, over the limit of {max} (max_text_fallback_work): laying it out takes time in proportion; put spaces or line breaks in it"
+                    "its words would take font fallback {work} steps (a word's characters times those not in the layer's font, summed; the largest: {length} characters with no line-break opportunity, {lacking} of them not in the font), over the limit of {max} (max_text_fallback_work): laying the text out takes time in proportion; use a font that has its characters, or break its long words"
                 ),
             )),
             _ => Ok(()),

@@ -30,9 +30,9 @@ pub struct LimitArgs {
     /// Most characters in one text layer [default: 100000].
     #[arg(long, value_name = "N", value_parser = at_least_one::<usize>)]
     pub max_text_chars: Option<usize>,
-    /// Most work font fallback may take in one word of a text (to the next
-    /// line-break opportunity): its characters times those the layer's
-    /// font lacks, which laying it out takes time in proportion to
+    /// Most work font fallback may take for one text layer: each word's (to
+    /// the next line-break opportunity) characters times those the layer's
+    /// font lacks, summed, which laying it out takes time in proportion to
     /// [default: 16777216].
     #[arg(long, value_name = "N", value_parser = at_least_one::<u64>)]
     pub max_text_fallback_work: Option<u64>,
