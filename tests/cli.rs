@@ -613,6 +613,14 @@ fn a_missing_output_folder_is_bad_input_without_a_file() {
         run.stderr.trim(),
         "impasto: output: out/file/o.png: the folder \"out/file\" is not a folder"
     );
+    // A name ending in '/' names a folder, there or not: refused before
+    // the render.
+    let run = c.render("new.png/", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "impasto: output: out/new.png/: ends in '/', a folder's name; give a file name"
+    );
     // A folder or a device without an image extension: said as such, not
     // as an unknown output format.
     std::fs::create_dir_all(c.path("out/plain")).unwrap();

@@ -271,6 +271,14 @@ pub(crate) fn webp_fits(width: u32, height: u32) -> Result<(), Error> {
 /// Refuses, before the render, an output path whose folder does not exist
 /// (or is a file) and one that is a folder itself.
 pub(crate) fn check_output_dir(path: &Path) -> Result<(), Error> {
+    // `out.png/` names a folder, existing or not (it was rendered, then
+    // failed to be written: "Not a directory").
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return Err(Error::Output(format!(
+            "{}: ends in '/', a folder's name; give a file name",
+            crate::scene::shown_path(path)
+        )));
+    }
     // Where the file is written: a symbolic link's target (its folder
     // must exist too).
     let target = follow_link(path)?;
