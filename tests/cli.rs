@@ -214,6 +214,9 @@ fn a_negative_option_value_is_refused_by_that_options_range() {
         ("/t/a\u{202e}gnp.png", "\"/t/a\\u202egnp.png\""),
         // Only a template URL's signature is checked by the server.
         ("/render", "/t/NAME.EXT"),
+        // What clients rewrite before sending: not signed as written.
+        ("/t/../x.png", "'..' path segment"),
+        ("/t/card.png?title=\u{e9}", "outside ASCII"),
         ("t/card.png", "/t/NAME.EXT"),
     ] {
         let key = "k".repeat(32);

@@ -38,12 +38,20 @@ pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: N
         path => path.to_owned(),
     };
     let method = request.method().to_string();
-    // RFC 9112 (3.2): an HTTP/1.1 request without Host is answered 400.
-    let hostless = request.version() == axum::http::Version::HTTP_11
-        && !request.headers().contains_key(header::HOST);
-    let mut response = match hostless {
+    // RFC 9112 (3.2): an HTTP/1.1 request without Host, with more than
+    // one, or with one that is no host[:port], is answered 400.
+    let hosts: Vec<&[u8]> = request
+        .headers()
+        .get_all(header::HOST)
+        .iter()
+        .map(|h| h.as_bytes())
+        .collect();
+    let bad_host = request.version() == axum::http::Version::HTTP_11
+        && !matches!(&hosts[..], [one] if !one.iter().any(|b| b.is_ascii_whitespace() || matches!(b, b'/' | b'?' | b'#' | b'@')));
+    let mut response = match bad_host {
         true => ServeError::BadRequest(
-            "an HTTP/1.1 request must carry a Host header (RFC 9112, 3.2)".into(),
+            "an HTTP/1.1 request must carry one Host header naming a host[:port] (RFC 9112, 3.2)"
+                .into(),
         )
         .into_response(),
         false => next.run(request).await,
@@ -571,7 +579,7 @@ async fn load_template(state: &AppState, name: &str) -> Result<Template, ServeEr
             Err(e) => return Err(e.to_string()),
         };
         if !meta.is_file() {
-            return Err("not a regular file (a device, pipe or socket)".into());
+            return Err("not a regular file (a folder, device, pipe or socket)".into());
         }
         let max = impasto::scene::MAX_SCENE_BYTES;
         if meta.len() > max {

@@ -247,6 +247,16 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
             quoted(&args.target)
         )));
     }
+    // Sent as signed or not at all: a character outside ASCII is sent
+    // percent-encoded by clients (the signature would not match), and a
+    // `.` or `..` segment is taken out by them (another path).
+    let path = args.target.split(['?', '#']).next().unwrap_or("");
+    if !args.target.is_ascii() || path.split('/').any(|seg| seg == "." || seg == "..") {
+        return Err(Error::Options(format!(
+            "the target to sign holds a character outside ASCII or a '.' or '..' path segment, which clients rewrite before sending: percent-encode the characters (é is %C3%A9), name the template directly (got {})",
+            quoted(&args.target)
+        )));
+    }
     // Only `GET /t/` checks a signature: any other signed path is
     // answered as unsigned, its signature of no use.
     if !args.target.starts_with("/t/") {
