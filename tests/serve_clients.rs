@@ -139,6 +139,49 @@ fn signal(server: &mut Server, name: &str) -> std::process::ExitStatus {
     server.child.wait().expect("the server exits")
 }
 
+/// A signal the server was started ignoring stays ignored, SIGINT too (a
+/// shell's background job ignores it: ctrl-c in the terminal stopped an
+/// `impasto serve &`); SIGTERM still drains it.
+#[cfg(unix)]
+#[test]
+fn sigint_ignored_at_start_stays_ignored() {
+    use std::io::BufRead as _;
+    let mut child = Command::new("bash")
+        .args([
+            "-c",
+            "trap '' INT; exec \"$0\" serve --listen 127.0.0.1:0 --backend cpu --no-system-fonts",
+            serve_common::BIN,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("bash runs");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("the address line");
+    let base = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .expect("an address")
+        .to_owned();
+    let mut server = Server { child, base };
+    let id = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &id])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "SIGINT ended it"
+    );
+    assert_eq!(get(&server.url("/healthz")).0, 200);
+    let status = signal(&mut server, "TERM");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
 /// Signals whose default would end the process at once (a closed
 /// terminal's SIGHUP) drain it as SIGTERM does: exit 0, not death by the
 /// signal with every request cut off.
