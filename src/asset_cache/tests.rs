@@ -136,11 +136,18 @@ fn until_waits(cache: &AssetCache, n: u64) {
     }
 }
 
-#[test]
-fn a_lookup_that_may_wait_takes_the_leading_decode_and_one_that_may_not_decodes_alongside() {
+/// A 16x16 PNG in a new folder (kept while the first value lives), and
+/// its identity.
+fn one_file() -> (tempfile::TempDir, PathBuf, Option<Identity>) {
     let dir = tempfile::tempdir().unwrap();
     let a = file(dir.path(), "a.png", 16);
     let id = Some(Identity::of(&std::fs::metadata(&a).unwrap()));
+    (dir, a, id)
+}
+
+#[test]
+fn a_lookup_that_may_wait_takes_the_leading_decode_and_one_that_may_not_decodes_alongside() {
+    let (_dir, a, id) = one_file();
     let cache = AssetCache::new(1 << 20);
     let Looked::Miss(lead) = cache.lookup(&a, id, full, None) else {
         panic!("an empty cache hit");
@@ -167,9 +174,7 @@ fn a_lookup_that_may_wait_takes_the_leading_decode_and_one_that_may_not_decodes_
 
 #[test]
 fn a_waiting_lookup_leads_when_the_decode_fails_and_stops_when_its_render_must() {
-    let dir = tempfile::tempdir().unwrap();
-    let a = file(dir.path(), "a.png", 16);
-    let id = Some(Identity::of(&std::fs::metadata(&a).unwrap()));
+    let (_dir, a, id) = one_file();
     let cache = AssetCache::new(1 << 20);
     let Looked::Miss(lead) = cache.lookup(&a, id, full, None) else {
         panic!("an empty cache hit");

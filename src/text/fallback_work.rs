@@ -14,6 +14,7 @@
 //! `Limits::max_text_fallback_work`.
 
 use super::lacks;
+use crate::error::{Error, Location};
 
 /// The work font fallback would take over `text`: each word's (from one
 /// line-break opportunity to the next) length in characters times its
@@ -40,4 +41,27 @@ pub(super) fn total(font: &cosmic_text::Font, text: &str) -> Option<(u64, usize,
         }
     }
     worst.map(|(_, length, lacking)| (sum, length, lacking))
+}
+
+/// Refuses text layer `index`'s `text` when its words ask font fallback
+/// ([`total`]) for more than `max`.
+pub(super) fn check(
+    font: &cosmic_text::Font,
+    text: &str,
+    index: usize,
+    max: u64,
+) -> Result<(), Error> {
+    match total(font, text) {
+        Some((work, length, lacking)) if work > max => Err(Error::scene(
+            Location::Layer {
+                index,
+                kind: Some("text".into()),
+            },
+            Some("text"),
+            format!(
+                "its words would take font fallback {work} steps (a word's characters times those not in the layer's font, summed; the largest: {length} characters with no line-break opportunity, {lacking} of them not in the font), over the limit of {max} (max_text_fallback_work): laying the text out takes time in proportion; use a font that has its characters, or break its long words"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }

@@ -370,6 +370,11 @@ impl TextEngine {
         stop: &Stop<'_>,
     ) -> Result<Option<Warning>, Error> {
         self.check_family(index, t)?;
+        // A text the layer's own font covers needs no fallback and has no
+        // missing character: one pass over its characters, no more.
+        if covers(&mut self.shaper().fonts, t) {
+            return Ok(None);
+        }
         self.check_fallback_work(index, t, max_fallback_work)?;
         self.check_glyphs(index, layer, t, missing, stop)
     }
@@ -389,19 +394,7 @@ impl TextEngine {
             return Ok(());
         };
         drop(shaper);
-        match fallback_work::total(&font, &t.text) {
-            Some((work, length, lacking)) if work > max => Err(Error::scene(
-                Location::Layer {
-                    index,
-                    kind: Some("text".into()),
-                },
-                Some("text"),
-                format!(
-                    "its words would take font fallback {work} steps (a word's characters times those not in the layer's font, summed; the largest: {length} characters with no line-break opportunity, {lacking} of them not in the font), over the limit of {max} (max_text_fallback_work): laying the text out takes time in proportion; use a font that has its characters, or break its long words"
-                ),
-            )),
-            _ => Ok(()),
-        }
+        fallback_work::check(&font, &t.text, index, max)
     }
 
     /// Checks that a text layer's family exists; the error names the family
@@ -472,8 +465,8 @@ impl TextEngine {
 
     /// Characters of a text layer no available font draws, as the options
     /// say: a warning (returned, for the render's report), or an error
-    /// naming the layer, `text` and them. The layout is only made when the
-    /// layer's own font lacks a character.
+    /// naming the layer, `text` and them. Called only when the layer's own
+    /// font lacks a character ([`TextEngine::check`]): it lays the text out.
     fn check_glyphs(
         &self,
         index: usize,
@@ -483,9 +476,6 @@ impl TextEngine {
         stop: &Stop<'_>,
     ) -> Result<Option<Warning>, Error> {
         let mut shaper = self.shaper();
-        if covers(&mut shaper.fonts, t) {
-            return Ok(None);
-        }
         let fitted = layout::fit(&mut shaper.fonts, layer, t, stop);
         let missing = layout::missing_chars(&mut shaper.fonts, &fitted.buffer);
         drop(shaper);

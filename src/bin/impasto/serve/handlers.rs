@@ -286,6 +286,19 @@ fn only_known(params: &[(String, String)]) -> Result<(), ServeError> {
     }
 }
 
+/// The first coding listed in the `name` headers other than `allowed`
+/// (compared without case), if any.
+fn other_coding(headers: &HeaderMap, name: header::HeaderName, allowed: &str) -> Option<String> {
+    headers.get_all(name).iter().find_map(|value| {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        value
+            .split(',')
+            .map(str::trim)
+            .find(|c| !c.is_empty() && !c.eq_ignore_ascii_case(allowed))
+            .map(str::to_owned)
+    })
+}
+
 /// The request's body: refused from its `Content-Length` before any of it
 /// is read (so no `100 Continue` invites it) or as it streams when over
 /// `--max-body`; 408 when it does not arrive within `--read-timeout`; 415
@@ -293,20 +306,11 @@ fn only_known(params: &[(String, String)]) -> Result<(), ServeError> {
 /// was read as JSON and refused as not UTF-8).
 async fn body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ServeError> {
     use http_body_util::BodyExt;
-    for coding in headers.get_all(header::CONTENT_ENCODING) {
-        let coding = String::from_utf8_lossy(coding.as_bytes());
-        let mut codings = coding.split(',').map(str::trim);
-        if let Some(other) = codings.find(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
-        {
-            return Err(ServeError::UnsupportedEncoding(other.to_string()));
-        }
+    if let Some(other) = other_coding(headers, header::CONTENT_ENCODING, "identity") {
+        return Err(ServeError::UnsupportedEncoding(other));
     }
-    for coding in headers.get_all(header::TRANSFER_ENCODING) {
-        let coding = String::from_utf8_lossy(coding.as_bytes());
-        let mut codings = coding.split(',').map(str::trim);
-        if let Some(other) = codings.find(|c| !c.is_empty() && !c.eq_ignore_ascii_case("chunked")) {
-            return Err(ServeError::UnsupportedTransferCoding(other.to_string()));
-        }
+    if let Some(other) = other_coding(headers, header::TRANSFER_ENCODING, "chunked") {
+        return Err(ServeError::UnsupportedTransferCoding(other));
     }
     let too_large = || ServeError::BodyTooLarge {
         limit: state.max_body,
@@ -571,8 +575,10 @@ async fn load_template(state: &AppState, name: &str) -> Result<Template, ServeEr
     // A regular file (a link to one is followed) of at most a scene file's
     // size: a link to /dev/zero grew the process by gigabytes, and a FIFO
     // held its request past every deadline. Read on a blocking thread.
-    // `Ok(None)`: no such file.
-    let read = tokio::task::spawn_blocking(move || -> Result<Option<String>, String> {
+    // `Ok(None)`: no such file. A broken template file is the server's
+    // fault, not the client's (500).
+    let what = format!("template {name}");
+    let read = tokio::task::spawn_blocking(move || -> Result<Option<Template>, String> {
         let meta = match std::fs::metadata(&path) {
             Ok(meta) => meta,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -586,19 +592,17 @@ async fn load_template(state: &AppState, name: &str) -> Result<Template, ServeEr
             return Err(format!("{} bytes, over the limit of {max}", meta.len()));
         }
         let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::Read::take(file, max), &mut text)
-            .map_err(|e| e.to_string())?;
-        Ok(Some(text))
+        // Read to `max` at most (the file may have grown) and parsed.
+        Template::from_reader(file, max, &what)
+            .map(Some)
+            .map_err(|e| e.to_string())
     });
-    let text = match read.await {
-        Ok(Ok(Some(text))) => text,
-        Ok(Ok(None)) => return Err(ServeError::NoTemplate(name.to_owned())),
-        Ok(Err(e)) => return Err(ServeError::Internal(format!("template {name}: {e}"))),
-        Err(e) => return Err(ServeError::Internal(format!("template {name}: {e}"))),
-    };
-    // A broken template file is the server's fault, not the client's.
-    Template::from_json(&text).map_err(|e| ServeError::Internal(format!("template {name}: {e}")))
+    match read.await {
+        Ok(Ok(Some(template))) => Ok(template),
+        Ok(Ok(None)) => Err(ServeError::NoTemplate(name.to_owned())),
+        Ok(Err(e)) => Err(ServeError::Internal(format!("template {name}: {e}"))),
+        Err(e) => Err(ServeError::Internal(format!("template {name}: {e}"))),
+    }
 }
 
 /// `GET /healthz`: the process answers.
