@@ -11,6 +11,8 @@ pub struct Limits {
     /// RGBA8); larger files are refused from their header, before decoding.
     pub max_image_pixels: u64,
     /// Most layers in a scene. Default 10,000 (real posters have tens).
+    /// Scene JSON read with these limits ([`crate::Scene::from_json_limited`])
+    /// is refused at its 10,001st layer, before the rest is read.
     pub max_layers: usize,
     /// Most stops in one gradient. Default 1,024.
     pub max_gradient_stops: usize,
@@ -35,6 +37,8 @@ pub struct Limits {
     /// buffers, the result), predicted from its header, beside the canvas
     /// and the images already held. Default 1 GiB (a 1080x1350 poster
     /// needs about 30 MiB; a full 16384x16384 canvas alone needs 2 GiB).
+    /// Scene JSON read with these limits holds its tree to this, or to
+    /// 64 MiB where this is less, bounded from above as it is built.
     pub max_render_bytes: u64,
     /// Most frames in one animated source (GIF, APNG, animated WebP) or in
     /// one animated output. Default 1,000. Counted from the file's headers

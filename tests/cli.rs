@@ -1159,7 +1159,11 @@ fn every_limit_is_an_option_and_a_scene_over_it_is_refused() {
     );
     assert_eq!(c.render("ok.png", &[]).code, 0);
     for (option, value, needle) in [
-        ("--max-layers", "2", "3 layers, over the limit of 2"),
+        (
+            "--max-layers",
+            "2",
+            "more than 2 layers, over the limit of 2 (max_layers)",
+        ),
         ("--max-gradient-stops", "2", "over the limit of 2"),
         ("--max-image-file-bytes", "10", "over the limit of 10 bytes"),
         (
@@ -1179,19 +1183,31 @@ fn every_limit_is_an_option_and_a_scene_over_it_is_refused() {
         assert!(!c.path("out/o.png").exists());
     }
     std::fs::write(c.path("rows.csv"), "id\na\n").unwrap();
-    let run = impasto(
-        &[
-            "batch",
-            "assets/scene.json",
-            "--data",
-            "rows.csv",
-            "--output",
-            "b/{{id}}.png",
+    // The template is read under the limits: too many layers refuse the
+    // batch before any row (exit 2); a limit a render checks fails the
+    // rows (exit 3).
+    for (option, code, needle) in [
+        (
             "--max-layers",
-            "2",
-        ],
-        c.dir.path(),
-    );
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("over the limit of 2"), "{}", run.stderr);
+            2,
+            "more than 2 layers, over the limit of 2 (max_layers)",
+        ),
+        ("--max-gradient-stops", 3, "over the limit of 2"),
+    ] {
+        let run = impasto(
+            &[
+                "batch",
+                "assets/scene.json",
+                "--data",
+                "rows.csv",
+                "--output",
+                "b/{{id}}.png",
+                option,
+                "2",
+            ],
+            c.dir.path(),
+        );
+        assert_eq!(run.code, code, "{option}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{option}: {}", run.stderr);
+    }
 }

@@ -466,16 +466,17 @@ fn run_command(command: Command) -> Result<(), Error> {
             let quality_given = quality.is_some();
             let quality = quality.unwrap_or(85);
             let scene_file = scene;
-            let (scene, template) = oneoff::load(&scene_file, &set)?;
+            let limits = limits.apply(Limits {
+                max_render_bytes,
+                ..Limits::default()
+            });
+            let (scene, template) = oneoff::load(&scene_file, &set, &limits)?;
             // A render error in a field a variable filled (an image `src`
             // naming no file) names the variable, as binding errors do.
             let render = || -> Result<(), Error> {
                 let mut renderer = Renderer::new(backend.into())?
                     .with_gpu_compositor(gpu_compositor.into())
-                    .with_limits(limits.apply(Limits {
-                        max_render_bytes,
-                        ..Limits::default()
-                    }));
+                    .with_limits(limits);
                 if let Some(root) = assets {
                     oneoff::check_folder("--assets", &root)?;
                     renderer = renderer.with_asset_root(root);

@@ -9,9 +9,11 @@ use serde_json::{Map, Value};
 use crate::blend::BlendMode;
 use crate::color::Color;
 use crate::error::{Error, Location};
+use crate::Limits;
 
 use super::fields::{kind_of, Fields};
 use super::names::{expected, LayerType, Named, Style};
+use super::strict_json::{Budget, Over};
 use super::{
     ImageLayer, Layer, LayerKind, Scene, TextLayer, LINEAR_ANGLE, MAX_COORD, RADIAL_CENTER,
 };
@@ -46,8 +48,21 @@ const COMMON_FIELDS: &[&str] = &[
 impl Scene {
     /// Parses a scene from JSON text. Its asset root is the current directory
     /// unless the [`Renderer`](crate::Renderer) is given one.
+    ///
+    /// The parse is bounded by the default [`Limits`]: more than
+    /// `max_layers` layers, or a JSON tree over `max_render_bytes`, is
+    /// refused while it is read ([`Scene::from_json_limited`] takes others).
     pub fn from_json(json: &str) -> Result<Scene, Error> {
-        Scene::from_value(&json_value(json)?)
+        Scene::from_json_limited(json, &Limits::default())
+    }
+
+    /// [`Scene::from_json`] bounded by `limits`: the layers array is
+    /// refused at its `max_layers + 1`th layer, and the JSON tree, whose
+    /// heap is estimated from above as it is built, at `max_render_bytes`
+    /// or 64 MiB, whichever is more (a scene of many tiny values takes tens
+    /// of times its text as a tree).
+    pub fn from_json_limited(json: &str, limits: &Limits) -> Result<Scene, Error> {
+        Scene::from_value(&json_value(json, limits)?)
     }
 
     /// Reads and parses a scene file; the folder that holds it becomes the
@@ -58,12 +73,13 @@ impl Scene {
 
     /// [`Scene::from_path`] with another limit on the file's size: a path
     /// that is not a regular file (a FIFO, `/dev/zero`) or a file over
-    /// `max_bytes` is refused before it is read.
+    /// `max_bytes` is refused before it is read. The parse is bounded by the
+    /// default [`Limits`], as [`Scene::from_json`]'s is.
     pub fn from_path_limited(path: impl AsRef<Path>, max_bytes: u64) -> Result<Scene, Error> {
         let path = path.as_ref();
         // The text is dropped once parsed, before the scene is built: a
         // scene holding a data: URL of megabytes held it three times.
-        let value = json_value(&read_limited(path, max_bytes)?)?;
+        let value = json_value(&read_limited(path, max_bytes)?, &Limits::default())?;
         let mut scene = Scene::from_value(&value)?;
         drop(value);
         let dir = path.parent().unwrap_or(Path::new(""));
@@ -113,17 +129,27 @@ impl Scene {
     }
 }
 
-/// JSON text to a value, refusing duplicate keys; errors are scene errors.
 /// A scene's JSON text parsed strictly ([`strict_value`]), a UTF-8
 /// byte-order mark before it skipped (some editors write one).
-fn json_value(json: &str) -> Result<Value, Error> {
-    strict_value(json.strip_prefix('\u{feff}').unwrap_or(json))
+fn json_value(json: &str, limits: &Limits) -> Result<Value, Error> {
+    strict_value(json.strip_prefix('\u{feff}').unwrap_or(json), limits)
 }
 
-pub(crate) fn strict_value(json: &str) -> Result<Value, Error> {
-    super::strict_json::from_str(json).map_err(|e| {
-        let e = super::strict_json::describe(&e);
-        Error::scene(Location::Document, None, format!("invalid JSON: {e}"))
+/// JSON text to a value, refusing duplicate keys, more than `max_layers`
+/// top-level layers and a tree over `max_render_bytes` (at least 64 MiB)
+/// as it is built; errors are scene errors.
+pub(crate) fn strict_value(json: &str, limits: &Limits) -> Result<Value, Error> {
+    super::strict_json::from_str(json, Budget::of(limits)).map_err(|(e, over)| match over {
+        Some(Over::Layers(_)) => Error::scene(Location::Canvas, Some("layers"), e.to_string()),
+        Some(Over::TreeBytes(_)) => Error::scene(
+            Location::Document,
+            None,
+            format!("the JSON is too large: {e}"),
+        ),
+        None => {
+            let e = super::strict_json::describe(&e);
+            Error::scene(Location::Document, None, format!("invalid JSON: {e}"))
+        }
     })
 }
 

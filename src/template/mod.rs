@@ -41,6 +41,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Location};
 use crate::scene::Scene;
+use crate::Limits;
 
 pub use error::TemplateError;
 pub use refs::Place;
@@ -66,19 +67,34 @@ pub struct Template {
 }
 
 impl Template {
-    /// Parses a template (or a plain scene) from JSON text.
+    /// Parses a template (or a plain scene) from JSON text, bounded by the
+    /// default [`Limits`] as [`Scene::from_json`] is.
     pub fn from_json(json: &str) -> Result<Template, Error> {
+        Template::from_json_limited(json, &Limits::default())
+    }
+
+    /// [`Template::from_json`] bounded by `limits`: more than `max_layers`
+    /// layers, or a JSON tree over `max_render_bytes`, is refused while it
+    /// is read ([`Scene::from_json_limited`]).
+    pub fn from_json_limited(json: &str, limits: &Limits) -> Result<Template, Error> {
         let json = json.strip_prefix('\u{feff}').unwrap_or(json);
-        let value = crate::scene::strict_value(json)?;
+        let value = crate::scene::strict_value(json, limits)?;
         Template::from_value(value)
     }
 
     /// Reads a template file (at most [`crate::scene::MAX_SCENE_BYTES`]);
-    /// its folder becomes the bound scenes' default asset root.
+    /// its folder becomes the bound scenes' default asset root. The parse
+    /// is bounded by the default [`Limits`].
     pub fn from_path(path: impl AsRef<Path>) -> Result<Template, Error> {
+        Template::from_path_limited(path, &Limits::default())
+    }
+
+    /// [`Template::from_path`] with its parse bounded by `limits`
+    /// ([`Template::from_json_limited`]).
+    pub fn from_path_limited(path: impl AsRef<Path>, limits: &Limits) -> Result<Template, Error> {
         let path = path.as_ref();
         let text = crate::scene::read_limited(path, crate::scene::MAX_SCENE_BYTES)?;
-        let mut template = Template::from_json(&text)?;
+        let mut template = Template::from_json_limited(&text, limits)?;
         let dir = path.parent().unwrap_or(Path::new(""));
         template.base_dir = Some(if dir.as_os_str().is_empty() {
             PathBuf::from(".")
@@ -89,13 +105,16 @@ impl Template {
     }
 
     /// Reads a template (or a plain scene) from `reader`, such as standard
-    /// input, refusing more than `max_bytes`; `what` names it in errors.
+    /// input, refusing more than `max_bytes`; `what` names it in errors. Its
+    /// parse is bounded by `limits` ([`Template::from_json_limited`]).
     pub fn from_reader(
         reader: impl std::io::Read,
         max_bytes: u64,
         what: &str,
+        limits: &Limits,
     ) -> Result<Template, Error> {
-        Template::from_json(&crate::scene::read_text(reader, max_bytes, what)?)
+        let text = crate::scene::read_text(reader, max_bytes, what)?;
+        Template::from_json_limited(&text, limits)
     }
 
     /// Builds a template from a parsed JSON document. Checks the

@@ -7,7 +7,7 @@ use std::path::Path;
 use clap::ValueEnum;
 use impasto::codec::{AnimationFormat, OutputFormat};
 use impasto::scene::quoted;
-use impasto::{Error, MissingGlyphs, Renderer, Scene, ShrinkOnLoad, Template, Warning};
+use impasto::{Error, Limits, MissingGlyphs, Renderer, Scene, ShrinkOnLoad, Template, Warning};
 
 /// `--shrink-on-load`: how far a JPEG drawn smaller than its size is
 /// shrunk in the DCT as it is decoded (`render`, `batch`, `serve`).
@@ -63,13 +63,14 @@ pub fn print_warnings(warnings: &[Warning]) {
 
 /// The scene to render: `path` (or standard input for `-`), a plain scene
 /// or a template bound to the `--set` values; and the template, which
-/// names the variables of a later render error.
-pub fn load(path: &Path, sets: &[String]) -> Result<(Scene, Template), Error> {
+/// names the variables of a later render error. The parse is bounded by
+/// `limits` (`Template::from_json_limited`).
+pub fn load(path: &Path, sets: &[String], limits: &Limits) -> Result<(Scene, Template), Error> {
     let template = if path.as_os_str() == "-" {
         let stdin = std::io::stdin().lock();
-        Template::from_reader(stdin, impasto::scene::MAX_SCENE_BYTES, "<stdin>")?
+        Template::from_reader(stdin, impasto::scene::MAX_SCENE_BYTES, "<stdin>", limits)?
     } else {
-        Template::from_path(path)?
+        Template::from_path_limited(path, limits)?
     };
     let row = values(sets)?;
     template.check_names(row.keys().map(String::as_str))?;

@@ -144,7 +144,7 @@ pub(crate) const STILLS_ONLY: &str =
     "batch writes still images; render an animation with `impasto render` (.gif, .png or .webp)";
 
 pub fn run(args: BatchArgs) -> Result<ExitCode, Error> {
-    let template = Template::from_path(&args.template)?;
+    let template = Template::from_path_limited(&args.template, &limits(&args))?;
     if template.always_animates() {
         // Every row would fail alike: refused before any.
         return Err(Error::Scene(impasto::SceneError {
@@ -285,13 +285,18 @@ fn check_columns(template: &Template, pattern: &Pattern, headers: &[String]) -> 
     Ok(())
 }
 
+/// The limits of every row's render, and of the template's parse.
+fn limits(args: &BatchArgs) -> Limits {
+    args.limits.apply(Limits {
+        max_render_bytes: args.max_render_bytes,
+        ..Limits::default()
+    })
+}
+
 fn renderer(args: &BatchArgs) -> Result<Renderer, Error> {
     let mut renderer = Renderer::new(args.backend.into())?
         .with_gpu_compositor(args.gpu_compositor.into())
-        .with_limits(args.limits.apply(Limits {
-            max_render_bytes: args.max_render_bytes,
-            ..Limits::default()
-        }));
+        .with_limits(limits(args));
     if let Some(root) = &args.assets {
         crate::oneoff::check_folder("--assets", root)?;
         renderer = renderer.with_asset_root(root);

@@ -405,7 +405,7 @@ pub async fn render(
     // megabytes held it twice through the render.
     let scene = {
         let bytes = body(&state, &headers, bytes).await?;
-        Scene::from_json(utf8(&bytes)?)?
+        Scene::from_json_limited(utf8(&bytes)?, &state.renderer.limits())?
     };
     let response = respond(state, scene, format, &headers, None, false).await?;
     Ok(vary_accept(response, negotiated))
@@ -578,6 +578,7 @@ async fn load_template(state: &AppState, name: &str) -> Result<Template, ServeEr
     // `Ok(None)`: no such file. A broken template file is the server's
     // fault, not the client's (500).
     let what = format!("template {name}");
+    let limits = state.renderer.limits();
     let read = tokio::task::spawn_blocking(move || -> Result<Option<Template>, String> {
         let meta = match std::fs::metadata(&path) {
             Ok(meta) => meta,
@@ -593,7 +594,7 @@ async fn load_template(state: &AppState, name: &str) -> Result<Template, ServeEr
         }
         let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
         // Read to `max` at most (the file may have grown) and parsed.
-        Template::from_reader(file, max, &what)
+        Template::from_reader(file, max, &what, &limits)
             .map(Some)
             .map_err(|e| e.to_string())
     });
