@@ -384,6 +384,18 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
         let body: serde_json::Value = serde_json::from_slice(&bad.2).unwrap();
         assert_eq!(body["field"], "accent", "{query}: {body}");
     }
+    // So is a malformed escape in the path's template name (a 404 naming
+    // `card%+A` as a template before), while a good one is decoded.
+    for path in ["/t/card%+A.png", "/t/card%zz.png", "/t/card%4.png"] {
+        let bad = get(&server.url(path));
+        let text = String::from_utf8_lossy(&bad.2);
+        assert_eq!(bad.0, 400, "{path}: {text}");
+        assert!(
+            text.contains("a % not followed by two hex digits"),
+            "{path}: {text}"
+        );
+    }
+    assert_eq!(get(&server.url("/t/c%61rd.png")).0, 200);
 
     let twice = post(
         &server.url("/templates/card"),

@@ -387,6 +387,12 @@ fn a_connection_past_max_connections_gets_503_and_is_counted_and_a_head_over_max
     let said = read_to_close(&mut past);
     assert!(said.starts_with("HTTP/1.1 503"), "{said}");
     assert!(said.contains("retry-after: 1"), "{said}");
+    // Dated like every other answer (RFC 9110, 6.6.1).
+    let date = said
+        .lines()
+        .find_map(|l| l.strip_prefix("date: "))
+        .unwrap_or_else(|| panic!("no date: {said}"));
+    assert!(date.ends_with(" GMT") && date.len() == 29, "{date}");
     assert!(said.contains("--max-connections"), "{said}");
     drop(held);
     // The held connections' ends are seen by the server in a moment; until
@@ -536,5 +542,26 @@ fn a_compressed_request_body_is_415_before_it_is_read() {
             said.starts_with(&format!("HTTP/1.1 {status}")),
             "{coding}: {said}"
         );
+    }
+    // An expectation other than 100-continue: 417, before the body is
+    // read (it was ignored); 100-continue is met, in any case.
+    for (expect, status) in [("200-ok", "417"), ("100-Continue", "200")] {
+        let mut stream = connect(&server);
+        let body = r#"{"width": 8, "height": 8, "layers": []}"#;
+        write!(
+            stream,
+            "POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: {expect}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let said = read_to_close(&mut stream);
+        assert!(
+            said.contains(&format!("HTTP/1.1 {status}")),
+            "{expect}: {said}"
+        );
+        if status == "417" {
+            assert!(said.starts_with("HTTP/1.1 417"), "{said}");
+            assert!(said.contains("Expect \\\"200-ok\\\""), "{said}");
+        }
     }
 }

@@ -66,6 +66,12 @@ pub enum ServeError {
         impasto::scene::quoted(.0)
     )]
     UnsupportedTransferCoding(String),
+    /// An `Expect` other than `100-continue` (417, RFC 9110 10.1.1).
+    #[error(
+        "the request's Expect {} cannot be met: only 100-continue is",
+        impasto::scene::quoted(.0)
+    )]
+    ExpectationFailed(String),
     /// A `/t/` URL without a valid signature while `--signing-key` is set (403).
     #[error("{0}")]
     Forbidden(String),
@@ -154,6 +160,7 @@ impl ServeError {
             ServeError::BadRequest(_) | ServeError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ServeError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServeError::UnsupportedTransferCoding(_) => StatusCode::NOT_IMPLEMENTED,
+            ServeError::ExpectationFailed(_) => StatusCode::EXPECTATION_FAILED,
             ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => StatusCode::NOT_FOUND,
             ServeError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ServeError::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -181,6 +188,7 @@ impl ServeError {
             | ServeError::BadParameter { .. }
             | ServeError::UnsupportedEncoding(_)
             | ServeError::UnsupportedTransferCoding(_)
+            | ServeError::ExpectationFailed(_)
             | ServeError::NotAcceptable => Reason::BadRequest,
             ServeError::NoTemplate(_) | ServeError::NoEndpoint { .. } => Reason::NotFound,
             ServeError::MethodNotAllowed { .. } => Reason::MethodNotAllowed,

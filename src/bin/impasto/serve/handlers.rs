@@ -48,13 +48,17 @@ pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: N
         .collect();
     let bad_host = request.version() == axum::http::Version::HTTP_11
         && !matches!(&hosts[..], [one] if !one.iter().any(|b| b.is_ascii_whitespace() || matches!(b, b'/' | b'?' | b'#' | b'@')));
-    let mut response = match bad_host {
-        true => ServeError::BadRequest(
+    // RFC 9110 (10.1.1): an expectation other than 100-continue, which
+    // hyper meets, may be answered 417 rather than ignored.
+    let expected = other_coding(request.headers(), header::EXPECT, "100-continue");
+    let mut response = match (bad_host, expected) {
+        (true, _) => ServeError::BadRequest(
             "an HTTP/1.1 request must carry one Host header naming a host[:port] (RFC 9112, 3.2)"
                 .into(),
         )
         .into_response(),
-        false => next.run(request).await,
+        (false, Some(expected)) => ServeError::ExpectationFailed(expected).into_response(),
+        (false, None) => next.run(request).await,
     };
     if response.extensions().get::<Reason>().is_none() {
         let status = response.status();
@@ -286,8 +290,8 @@ fn only_known(params: &[(String, String)]) -> Result<(), ServeError> {
     }
 }
 
-/// The first coding listed in the `name` headers other than `allowed`
-/// (compared without case), if any.
+/// The first coding (or expectation) listed in the `name` headers other
+/// than `allowed` (compared without case), if any.
 fn other_coding(headers: &HeaderMap, name: header::HeaderName, allowed: &str) -> Option<String> {
     headers.get_all(name).iter().find_map(|value| {
         let value = String::from_utf8_lossy(value.as_bytes());
@@ -377,10 +381,24 @@ fn gone_mid_body(e: axum::BoxError) -> Result<(), axum::BoxError> {
 /// body and reason of every other (axum's own answer was a plain-text 400,
 /// given before the signature was checked, and counted under no reason).
 fn path_name(name: Result<Path<String>, PathRejection>, uri: &Uri) -> Result<String, ServeError> {
-    name.map(|Path(name)| name).map_err(|_| {
-        let last = uri.path().rsplit('/').next().unwrap_or_default();
-        ServeError::NoTemplate(format!("{last} (not UTF-8 once decoded)"))
-    })
+    let last = uri.path().rsplit('/').next().unwrap_or_default();
+    // The router keeps a bad escape as its three characters: a malformed
+    // request (400), as in the query, not a template of that name (404).
+    let raw = last.as_bytes();
+    let bad = raw.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !raw
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if bad {
+        return Err(ServeError::BadRequest(format!(
+            "the path's template name {}: a % not followed by two hex digits",
+            quoted(last)
+        )));
+    }
+    name.map(|Path(name)| name)
+        .map_err(|_| ServeError::NoTemplate(format!("{last} (not UTF-8 once decoded)")))
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, ServeError> {

@@ -157,8 +157,11 @@ pub(super) async fn serve(
 async fn too_many(mut stream: tokio::net::TcpStream) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const BODY: &str = r#"{"error":"too many connections open (--max-connections); retry","field":null,"layer":null,"location":null,"variable":null}"#;
+    // Dated as hyper dates its answers (RFC 9110, 6.6.1: an origin server
+    // with a clock sends Date).
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
     let answer = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{BODY}",
+        "HTTP/1.1 503 Service Unavailable\r\ndate: {date}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{BODY}",
         BODY.len()
     );
     let linger = async {
