@@ -26,6 +26,7 @@ pub(crate) use decode_cost::{decode_cost, DecodeCost};
 mod gif;
 mod gif_blocks;
 pub(crate) mod halt_scope;
+mod halting_input;
 pub(crate) mod icc;
 mod icc16;
 pub(crate) mod jpeg;

@@ -13,10 +13,10 @@
 
 use image::metadata::Orientation;
 use image::RgbaImage;
-use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
 
+use super::halting_input::HaltingCursor;
 use super::DecodeError;
 
 /// A decoded colour JPEG: its pixels, orientation and ICC profile.
@@ -37,8 +37,10 @@ pub(super) fn decode(bytes: &[u8], max_pixels: u64) -> Option<Result<Decoded, De
             .set_max_height(usize::MAX)
             .jpeg_set_out_colorspace(out)
     };
-    let mut decoder =
-        zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(ColorSpace::RGBA));
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(
+        HaltingCursor::new(bytes),
+        options(ColorSpace::RGBA),
+    );
     decoder.decode_headers().ok()?;
     // `zune-jpeg` converts YCbCr to RGBA, but an RGB JPEG (Adobe transform
     // 0, or components named R, G, B) only to RGB ("Unimplemented colorspace
@@ -48,7 +50,7 @@ pub(super) fn decode(bytes: &[u8], max_pixels: u64) -> Option<Result<Decoded, De
         ColorSpace::YCbCr => false,
         ColorSpace::RGB => {
             decoder = zune_jpeg::JpegDecoder::new_with_options(
-                ZCursor::new(bytes),
+                HaltingCursor::new(bytes),
                 options(ColorSpace::RGB),
             );
             decoder.decode_headers().ok()?;

@@ -135,6 +135,12 @@ fn decode_noting(
             let why = icc::to_srgb(&mut img, d.icc.as_deref(), icc::Source::Rgb);
             return Ok((img, join_notes(bomb, why)));
         }
+        // The decoders above read through an input that fails once the
+        // render must stop, which they may take for a file they do not
+        // cover: `image`'s decoder, which takes no stop, is not started.
+        if super::halt_scope::must_stop() {
+            return Err(DecodeError(super::halting_input::STOPPED.into()));
+        }
     }
     // The decoder's own allocation limit backs up the pixel check below.
     let max_alloc = max_pixels.saturating_mul(16).max(64 << 20);
