@@ -1144,6 +1144,48 @@ fn a_folder_option_naming_no_folder_exits_2_before_any_work() {
     assert!(!c.path("o.png").exists() && !c.path("out").exists());
 }
 
+/// Every whole-number option says which bound a value breaks, the type's
+/// largest included (clap said "number too large to fit in target type").
+#[test]
+fn whole_number_options_name_the_bound_a_value_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (
+            &[
+                "batch",
+                "t.json",
+                "--data",
+                "d.csv",
+                "--output",
+                "o/{{id}}.png",
+                "--jobs",
+                "99999999999999999999",
+            ][..],
+            "\"99999999999999999999\" is too large (the largest is 1024)",
+        ),
+        (
+            &["serve", "--queue", "70000"][..],
+            "\"70000\" is too large (the largest is 65535)",
+        ),
+        (
+            &["serve", "--asset-cache-bytes", "99999999999999999999"][..],
+            "is too large (the largest is 18446744073709551615)",
+        ),
+        (
+            &["serve", "--max-header-bytes", "100"][..],
+            "\"100\" is too small (the least is 8192)",
+        ),
+        (
+            &["render", "s.json", "-o", "o.jpg", "--quality", "300"][..],
+            "\"300\" is too large (the largest is 100)",
+        ),
+    ] {
+        let run = impasto(args, dir.path());
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+}
+
 /// Every render limit is an option of render and batch (and serve): a
 /// scene over one is refused naming the limit, exit 2, and renders
 /// without the option.

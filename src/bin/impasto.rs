@@ -47,6 +47,8 @@ mod gpu_drivers;
 mod limit_args;
 #[path = "impasto/messages.rs"]
 mod messages;
+#[path = "impasto/numbers.rs"]
+mod numbers;
 #[path = "impasto/oneoff.rs"]
 mod oneoff;
 #[path = "impasto/serve/mod.rs"]
@@ -109,7 +111,7 @@ enum Command {
         /// subsampled 4:2:0 (smaller, about twice as fast to encode); 90 and
         /// above keep it at full resolution (4:4:4). [default: 85]; given for
         /// a .png or .gif, which have no quality, it is warned of.
-        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+        #[arg(long, value_parser = numbers::whole::<u8>(1..=100))]
         quality: Option<u8>,
         /// Write .webp lossless (every visible pixel exact; files several
         /// times larger) instead of lossy. .png is always lossless; refused

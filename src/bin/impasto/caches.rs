@@ -10,32 +10,32 @@ use impasto::Renderer;
 pub struct CacheArgs {
     /// Bytes of decoded images kept between renders, so a file drawn by
     /// many renders is decoded once (default 256 MiB; 0: off).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::numbers::whole::<u64>(0..=u64::MAX))]
     pub asset_cache_bytes: Option<u64>,
     /// Bytes of resampled images kept between renders on the CPU backend,
     /// so an image drawn at the same size and place by many renders is
     /// resampled once (default 256 MiB; 0: off).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::numbers::whole::<u64>(0..=u64::MAX))]
     pub placed_cache_bytes: Option<u64>,
     /// Bytes of rasterized glyphs kept between renders on the CPU backend,
     /// so text drawn again is not rasterized again; glyphs over 1/64 of it
     /// are not kept (default 64 MiB; 0: off).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::numbers::whole::<u64>(0..=u64::MAX))]
     pub glyph_cache_bytes: Option<u64>,
     /// Bytes of GPU memory for resampled images kept on the device, so such
     /// an image is uploaded and resampled once (default 256 MiB; 0: off; no
     /// effect on the CPU backend).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::numbers::whole::<u64>(0..=u64::MAX))]
     pub gpu_placed_cache_bytes: Option<u64>,
     /// Bytes of GPU textures and buffers the resource pool may hold, in use
     /// or idle (default 512 MiB; no effect on the CPU backend).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::numbers::whole::<u64>(0..=u64::MAX))]
     pub gpu_pool_bytes: Option<u64>,
     /// Bytes of GPU memory the glyph atlases may hold: a set of atlases
     /// given back while they hold more is dropped, to be made again at its
     /// first size (default 64 MiB; read where the device reports its
     /// allocations; no effect on the CPU backend).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::numbers::whole::<u64>(0..=u64::MAX))]
     pub gpu_glyph_atlas_bytes: Option<u64>,
 }
 

@@ -49,12 +49,12 @@ pub struct BatchArgs {
     #[arg(short, long, value_name = "PATTERN")]
     output: String,
     /// Render this many rows at once (default: the number of CPUs).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, value_name = "N", value_parser = crate::numbers::whole::<u16>(1..=1024))]
     jobs: Option<u16>,
     /// Threads that drive the GPU side by side (default: up to three on a
     /// hardware GPU, one per five cores; one on a software adapter). No
     /// effect on the CPU backend.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = crate::numbers::whole::<u16>(1..=64))]
     gpu_drivers: Option<u16>,
     /// Render only shard K of N (0 <= K < N): the rows whose 0-based index
     /// (row number - 1) is K modulo N. N processes with K = 0..N-1 render
@@ -97,7 +97,7 @@ pub struct BatchArgs {
     #[arg(long, value_name = "SECONDS", value_parser = crate::parse_timeout)]
     timeout: Option<std::time::Duration>,
     /// JPEG, WebP and AVIF quality, 1..=100.
-    #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
+    #[arg(long, default_value_t = 85, value_parser = crate::numbers::whole::<u8>(1..=100))]
     quality: u8,
     /// A folder searched for fonts; may be given more than once.
     #[arg(long = "font-dir", value_name = "DIR")]

@@ -64,10 +64,10 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
     /// Untimed runs of each case before the timed ones (default: the suite's).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::numbers::whole::<u32>(0..=u32::MAX))]
     warmup: Option<u32>,
     /// Timed runs of each case (default: the suite's).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = crate::numbers::whole::<u32>(1..=u32::MAX))]
     reps: Option<u32>,
     /// How the GPU backend composites: `auto` (the renderer's default,
     /// reported as backend `gpu`), `fragment` (render pipelines, reported
@@ -79,7 +79,7 @@ struct RunArgs {
     /// (`social_cards_batch`, `thumbnails`), each over its share of the
     /// images (default: up to three on a hardware GPU, one per five cores;
     /// one on a software adapter). No effect on the CPU backend.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = crate::numbers::whole::<u16>(1..=64))]
     gpu_drivers: Option<u16>,
     /// Run only this case (repeat the option for several; default: every
     /// case).

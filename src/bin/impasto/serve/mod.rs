@@ -24,6 +24,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use clap::Args;
+
+use crate::numbers::whole;
 use impasto::scene::quoted;
 use impasto::{Error, Limits, Renderer};
 
@@ -48,15 +50,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
     /// Renders that run at once.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 2, value_parser = whole::<u16>(1..=u16::MAX))]
     workers: u16,
     /// Requests that may wait for a worker or memory; past that, 429.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = whole::<u16>(0..=u16::MAX))]
     queue: u16,
     /// Bytes of memory the renders running at once may need together (each
     /// reserves its estimate); a render needing more than this is refused
     /// (413). Also each render's own limit.
-    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES", value_parser = whole::<u64>(0..=u64::MAX))]
     memory_budget: u64,
     /// Most seconds a request may take, queue included (504 after). A
     /// request may lower it with the X-Impasto-Timeout-Ms header.
@@ -69,11 +71,12 @@ pub struct ServeArgs {
     /// Connections open at once; one past it is answered 503 and closed
     /// (`too_many_connections`). Each may hold about 3 x --max-header-bytes
     /// while its headers arrive, outside --memory-budget.
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1024, value_parser = whole::<u32>(1..=u32::MAX))]
     max_connections: u32,
     /// Largest request head (request line and headers) in bytes, hyper's
-    /// read buffer: 431 over it (414 for a request line over 64 KiB).
-    #[arg(long, default_value_t = 128 << 10, value_name = "BYTES", value_parser = parse_head_bytes)]
+    /// read buffer, which takes no less than 8 KiB: 431 over it (414 for a
+    /// request line over 64 KiB).
+    #[arg(long, default_value_t = 128 << 10, value_name = "BYTES", value_parser = whole::<usize>(8192..=16 << 20))]
     max_header_bytes: usize,
     /// Most seconds a client may take to send a request's headers, and
     /// then its body (the connection is closed, or 408).
@@ -92,7 +95,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 0.9)]
     ready_watermark: f64,
     /// `Cache-Control: public, max-age=N` on images and 304s.
-    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = whole::<u64>(0..=u64::MAX))]
     cache_max_age: u64,
     /// Which compositor renders.
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
@@ -119,7 +122,7 @@ pub struct ServeArgs {
     /// With a signing key: every /t/ URL must carry `expires`, at most this
     /// many seconds ahead (403 otherwise), so that no signed URL is valid
     /// for ever (`impasto sign --expires-in`).
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", value_parser = whole::<u64>(1..=u64::MAX))]
     max_url_lifetime: Option<u64>,
     /// Allow image layers whose `src` is an http:// or https:// URL on this
     /// host: HOST (the scheme's default port), HOST:PORT, or *.DOMAIN; may
@@ -211,7 +214,7 @@ pub struct SignArgs {
     /// Make the URL expire this many seconds from now: appends
     /// `expires=<Unix seconds>` to the query before signing; the server
     /// answers 403 after that time.
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=10_000_000_000))]
+    #[arg(long, value_name = "SECONDS", value_parser = whole::<u64>(1..=10_000_000_000))]
     expires_in: Option<u64>,
 }
 
@@ -451,13 +454,4 @@ impl AppState {
             self.max_connections,
         )
     }
-}
-
-/// `--max-header-bytes`: hyper's read buffer takes no less than 8 KiB.
-fn parse_head_bytes(s: &str) -> Result<usize, String> {
-    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
-    if !(8192..=16 << 20).contains(&n) {
-        return Err(format!("{n} is not within 8192..=16777216"));
-    }
-    Ok(n)
 }
