@@ -280,9 +280,23 @@ fn main() -> ExitCode {
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            let mut code = if e.use_stderr() { 2 } else { 0 };
             if code == 0 {
-                let _ = e.print();
+                // `--help` and `--version` on standard output: a reader
+                // gone is no failure, a full disk is (exit 1, as every
+                // command's output).
+                use std::io::Write as _;
+                let printed = e.print().and_then(|()| std::io::stdout().flush());
+                if let Err(source) = printed {
+                    if source.kind() != std::io::ErrorKind::BrokenPipe {
+                        let e = Error::Io {
+                            path: PathBuf::from("<stdout>"),
+                            source,
+                        };
+                        eprintln!("impasto: {}", one_line(&messages::error_message(&e)));
+                        code = 1;
+                    }
+                }
             } else if let Some(line) = invalid_value(&e) {
                 eprintln!("impasto: {}", one_line(&line));
             } else {
