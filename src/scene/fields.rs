@@ -9,6 +9,11 @@ use crate::error::{Error, Location};
 use super::names::{not_a_name, Named};
 use super::{Stop, MAX_CANVAS_SIDE, MAX_COORD};
 
+/// How the error of a field name no object of its kind has begins: such an
+/// error is about the name, whatever the value (a template's variable
+/// there is not its cause).
+pub(crate) const UNKNOWN_FIELD: &str = "unknown field";
+
 /// A JSON object being read field by field, with errors that know where they are.
 pub(super) struct Fields<'a> {
     map: &'a Map<String, Value>,
@@ -32,11 +37,11 @@ impl<'a> Fields<'a> {
                     Location::Layer {
                         kind: Some(kind), ..
                     } => format!(
-                        "unknown field for {} {kind} layer{hint} (allowed: {})",
+                        "{UNKNOWN_FIELD} for {} {kind} layer{hint} (allowed: {})",
                         article(kind),
                         allowed.join(", ")
                     ),
-                    _ => format!("unknown field{hint} (allowed: {})", allowed.join(", ")),
+                    _ => format!("{UNKNOWN_FIELD}{hint} (allowed: {})", allowed.join(", ")),
                 };
                 return Err(Error::scene(loc, Some(key), what));
             }
@@ -292,7 +297,7 @@ impl<'a> Fields<'a> {
                 };
                 return Err(self.err(
                     &format!("{field}.{key}"),
-                    format!("unknown field{hint} (allowed: offset, color)"),
+                    format!("{UNKNOWN_FIELD}{hint} (allowed: offset, color)"),
                 ));
             }
         }

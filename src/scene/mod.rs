@@ -30,7 +30,7 @@ mod ser;
 mod strict_json;
 mod types;
 
-pub(crate) use fields::{closest, kind_of};
+pub(crate) use fields::{closest, kind_of, UNKNOWN_FIELD};
 pub use names::Named;
 pub(crate) use parse::{read_limited, read_text, strict_value};
 pub(crate) use quoted::start_of;

@@ -368,7 +368,13 @@ impl Template {
             return Error::Scene(error);
         }
         let mut variables: Vec<String> = Vec::new();
-        let fields = error.field.iter().cloned().chain(previous_stop(&error));
+        // A misspelt field name is wrong whatever a variable gives it: no
+        // variable is named, and the template's probe refuses it.
+        let named_wrong = error.message.starts_with(crate::scene::UNKNOWN_FIELD);
+        let fields = (!named_wrong)
+            .then(|| error.field.iter().cloned().chain(previous_stop(&error)))
+            .into_iter()
+            .flatten();
         for field in fields {
             for slot in &self.slots {
                 if slot.place.location != error.location || !same_field(&slot.place, &field) {

@@ -299,6 +299,39 @@ fn check_names_refuses_a_value_for_an_undeclared_variable() {
 }
 
 #[test]
+fn a_misspelt_field_name_is_refused_at_load_whatever_its_value_holds() {
+    // A reference in the value does not make the name right: every row
+    // failed, each blaming the variable.
+    for value in [json!("{{a}}"), json!("x{{a}}"), json!({"n": "{{a}}"})] {
+        let e = Template::from_value(json!({
+            "variables": {"a": {"type": "number", "default": 1}},
+            "width": 10, "height": 10,
+            "layers": [{"type": "rect", "color": "#fff", "heigth": value}]
+        }))
+        .unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.starts_with("layer 0 (rect): field \"heigth\": unknown field for a rect layer; did you mean \"height\"?"),
+            "{e}"
+        );
+        assert!(!e.contains("variable"), "{e}");
+    }
+    // In a gradient stop too.
+    let e = Template::from_value(json!({
+        "variables": {"o": {"type": "number"}},
+        "width": 10, "height": 10,
+        "layers": [{"type": "linear-gradient", "stops": [
+            {"offset": 0, "color": "#000"}, {"ofset": "{{o}}", "color": "#fff"}]}]
+    }))
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("unknown field; did you mean \"offset\"?"),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_scene_error_outside_the_references_is_refused_when_the_template_is_loaded() {
     let e = Template::from_value(json!({
         "variables": {"c": {"type": "color"}, "w": {"type": "number"}},
