@@ -14,7 +14,8 @@ use clap::{Parser, ValueEnum};
 pub struct Args {
     /// The folder of images, walked recursively.
     pub input_dir: PathBuf,
-    /// Where the thumbnails go (created if missing).
+    /// Where the thumbnails go (created if missing; removed at the end if
+    /// the run made it and wrote nothing there).
     pub output_dir: PathBuf,
     /// The thumbnail's size in pixels: its longer side (contain) or its
     /// side (cover).
