@@ -1176,6 +1176,19 @@ fn whole_number_options_name_the_bound_a_value_breaks() {
             "\"100\" is too small (the least is 8192)",
         ),
         (
+            &["serve", "--memory-budget", "4398046510081"][..],
+            "\"4398046510081\" is too large (the largest is 4398046510080)",
+        ),
+        (
+            &["serve", "--memory-budget", "0"][..],
+            "\"0\" is too small (the least is 1)",
+        ),
+        // Caches take any larger max-age as 2^31 (RFC 9111, 1.2.2).
+        (
+            &["serve", "--cache-max-age", "2147483649"][..],
+            "\"2147483649\" is too large (the largest is 2147483648)",
+        ),
+        (
             &["render", "s.json", "-o", "o.jpg", "--quality", "300"][..],
             "\"300\" is too large (the largest is 100)",
         ),

@@ -67,7 +67,7 @@ fn a_parse_holds_no_more_than_its_budget_and_refuses_extra_layers_as_it_reads() 
             let e = parsed.unwrap_err().to_string();
             assert!(
                 e.starts_with(&format!(
-                    "scene: the JSON is too large: its parsed tree would take more than {budget} bytes"
+                    "scene: the JSON's parsed tree would take more than the {budget} bytes of memory allowed"
                 )),
                 "{item}: {e}"
             );

@@ -545,7 +545,13 @@ fn a_compressed_request_body_is_415_before_it_is_read() {
     }
     // An expectation other than 100-continue: 417, before the body is
     // read (it was ignored); 100-continue is met, in any case.
-    for (expect, status) in [("200-ok", "417"), ("100-Continue", "200")] {
+    // A list (even of 100-continue alone) is not met by hyper, which left
+    // its client waiting for a 100 until --read-timeout: 417 too.
+    for (expect, status) in [
+        ("200-ok", "417"),
+        ("100-continue, 100-continue", "417"),
+        ("100-Continue", "200"),
+    ] {
         let mut stream = connect(&server);
         let body = r#"{"width": 8, "height": 8, "layers": []}"#;
         write!(
@@ -561,7 +567,9 @@ fn a_compressed_request_body_is_415_before_it_is_read() {
         );
         if status == "417" {
             assert!(said.starts_with("HTTP/1.1 417"), "{said}");
-            assert!(said.contains("Expect \\\"200-ok\\\""), "{said}");
+            assert!(said.contains(&format!("Expect \\\"{expect}\\\"")), "{said}");
+            // The body is not read: the connection closes, and says so.
+            assert!(said.contains("connection: close"), "{said}");
         }
     }
 }

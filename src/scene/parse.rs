@@ -141,11 +141,7 @@ fn json_value(json: &str, limits: &Limits) -> Result<Value, Error> {
 pub(crate) fn strict_value(json: &str, limits: &Limits) -> Result<Value, Error> {
     super::strict_json::from_str(json, Budget::of(limits)).map_err(|(e, over)| match over {
         Some(Over::Layers(_)) => Error::scene(Location::Canvas, Some("layers"), e.to_string()),
-        Some(Over::TreeBytes(_)) => Error::scene(
-            Location::Document,
-            None,
-            format!("the JSON is too large: {e}"),
-        ),
+        Some(Over::TreeBytes(_)) => Error::scene(Location::Document, None, e.to_string()),
         None => {
             let e = super::strict_json::describe(&e);
             Error::scene(Location::Document, None, format!("invalid JSON: {e}"))

@@ -127,8 +127,7 @@ impl Spent {
         if total > max {
             self.over.set(Some(Over::TreeBytes(max)));
             return Err(E::custom(format_args!(
-                "its parsed tree would take more than {max} bytes of memory, \
-                 over the limit of {max} ({})",
+                "the JSON's parsed tree would take more than the {max} bytes of memory allowed ({})",
                 self.budget.tree_limit
             )));
         }
@@ -379,9 +378,8 @@ mod tests {
         let (e, over) = from_str(r#"{"a": {"b": {}}}"#, budget).unwrap_err();
         assert_eq!(over, Some(Over::TreeBytes(1000)));
         assert!(
-            e.to_string().contains(
-                "more than 1000 bytes of memory, over the limit of 1000 (max_render_bytes)"
-            ),
+            e.to_string()
+                .contains("more than the 1000 bytes of memory allowed (max_render_bytes)"),
             "{e}"
         );
         // Not a scene: twice the text plus 64 MiB. A million one-entry
@@ -389,7 +387,12 @@ mod tests {
         let objects = format!("[{}]", vec![r#"{"a":1}"#; 1_000_000].join(","));
         let e = from_slice(objects.as_bytes()).unwrap_err().to_string();
         let max = 2 * objects.len() + (64 << 20);
-        assert!(e.contains(&format!("more than {max} bytes of memory, over the limit of {max} (twice the text plus 64 MiB)")), "{e}");
+        assert!(
+            e.contains(&format!(
+                "more than the {max} bytes of memory allowed (twice the text plus 64 MiB)"
+            )),
+            "{e}"
+        );
         assert!(from_slice(br#"{"a": [1, 2, {"b": "c"}]}"#).is_ok());
     }
 }

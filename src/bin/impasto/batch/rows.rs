@@ -549,7 +549,13 @@ fn json_row(line: &[u8], at: u64) -> Result<RowData, String> {
                 _ => "null",
             }
         )),
-        // serde_json counts lines within the row, which is one line.
+        // A duplicate key, or a tree over its bound: the JSON reads, the
+        // row is refused all the same. (serde_json counts lines within the
+        // row, which is one line.)
+        Err(e) if e.classify() == serde_json::error::Category::Data => Err(format!(
+            "--data: line {at}: {}",
+            e.to_string().replace(" at line 1 column ", " at column ")
+        )),
         Err(e) => {
             // Not an object at all, with commas: CSV given as JSON Lines
             // (`--data -` reads JSON Lines unless --data-format csv).

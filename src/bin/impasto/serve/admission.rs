@@ -116,6 +116,38 @@ impl Drop for Held {
     }
 }
 
+/// Bytes of the budget a request body's JSON holds while it is parsed
+/// into a tree ([`Admission::reserve_parse`]), freed once it is parsed.
+#[derive(Debug)]
+pub struct Parsing {
+    _memory: OwnedSemaphorePermit,
+    bytes: u64,
+    metrics: Arc<Metrics>,
+}
+
+impl Parsing {
+    /// The bytes reserved: what the parse's tree may take.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl Drop for Parsing {
+    fn drop(&mut self) {
+        let bytes = i64::try_from(self.bytes).unwrap_or(i64::MAX);
+        self.metrics
+            .reserved_bytes
+            .fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
+/// The most a JSON text's tree can take a byte of text, bounded from the
+/// shapes that cost most (`{"":0},` repeated: a 632-byte B-tree leaf, its
+/// slot and the array's doubling for seven bytes of text, about 111 bytes
+/// a byte); the parser's own estimate (`impasto::scene`) stops it there
+/// anyway.
+pub const TREE_BYTES_PER_TEXT_BYTE: u64 = 128;
+
 fn units(bytes: u64) -> u64 {
     bytes.div_ceil(UNIT)
 }
@@ -161,6 +193,34 @@ impl Admission {
         }
     }
 
+    /// Waits until the memory a body of `text_bytes` bytes may take as a
+    /// parsed tree is free in the budget ([`TREE_BYTES_PER_TEXT_BYTE`]
+    /// times it, plus 1 MiB; the whole budget at most, which the parse is
+    /// then held to), so that parses, which ran beside the renders outside
+    /// the budget, are counted in it: six bodies of 63 MB of tiny objects
+    /// parsed at once peaked at 820 MB under a 300 MB budget.
+    pub async fn reserve_parse(&self, text_bytes: u64) -> Result<Parsing, ServeError> {
+        let want = text_bytes
+            .saturating_mul(TREE_BYTES_PER_TEXT_BYTE)
+            .saturating_add(1 << 20);
+        let most = self.budget / UNIT;
+        let need = u32::try_from(units(want).min(most)).unwrap_or(u32::MAX);
+        let memory = Arc::clone(&self.memory)
+            .acquire_many_owned(need)
+            .await
+            .map_err(|_| ServeError::Draining)?;
+        let bytes = u64::from(need) * UNIT;
+        let signed = i64::try_from(bytes).unwrap_or(i64::MAX);
+        self.metrics
+            .reserved_bytes
+            .fetch_add(signed, Ordering::Relaxed);
+        Ok(Parsing {
+            _memory: memory,
+            bytes,
+            metrics: Arc::clone(&self.metrics),
+        })
+    }
+
     /// The budget units a render estimated at `bytes` reserves; 413 when
     /// it could never fit the whole budget.
     pub fn units_within_budget(&self, bytes: u64) -> Result<u32, ServeError> {
@@ -204,5 +264,40 @@ impl Admission {
             bytes,
             metrics: Arc::clone(&self.metrics),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_parse_reserves_its_tree_in_the_budget_and_waits_for_it() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let metrics = Arc::new(Metrics::default());
+            let admission = Admission::new(1, 1, 200 << 20, Arc::clone(&metrics));
+            // 128 bytes a byte of text, and a MiB, in whole KiB.
+            let kib = |bytes: u64| bytes.div_ceil(UNIT) * UNIT;
+            let small = admission.reserve_parse(1000).await.unwrap();
+            assert_eq!(small.bytes(), kib(1000 * 128 + (1 << 20)));
+            let reserved = || metrics.reserved_bytes.load(Ordering::Relaxed);
+            assert_eq!(reserved(), kib(1000 * 128 + (1 << 20)) as i64);
+            drop(small);
+            assert_eq!(reserved(), 0);
+            // A body that could take more than the budget takes all of it,
+            // and the next parse waits until it is done.
+            let whole = admission.reserve_parse(10 << 20).await.unwrap();
+            assert_eq!(whole.bytes(), 200 << 20);
+            let waiting = admission.reserve_parse(10);
+            let waited = tokio::time::timeout(std::time::Duration::from_millis(50), waiting).await;
+            assert!(waited.is_err(), "the second parse did not wait");
+            drop(whole);
+            let next = admission.reserve_parse(10).await.unwrap();
+            assert_eq!(next.bytes(), kib(10 * 128 + (1 << 20)));
+        });
     }
 }

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use impasto::scene::quoted;
-use impasto::{Scene, Template};
+use impasto::{Limits, Scene, Template};
 use serde_json::{Map, Value};
 
 use super::admission::Held;
@@ -50,7 +50,14 @@ pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: N
         && !matches!(&hosts[..], [one] if !one.iter().any(|b| b.is_ascii_whitespace() || matches!(b, b'/' | b'?' | b'#' | b'@')));
     // RFC 9110 (10.1.1): an expectation other than 100-continue, which
     // hyper meets, may be answered 417 rather than ignored.
-    let expected = other_coding(request.headers(), header::EXPECT, "100-continue");
+    let expected = request
+        .headers()
+        .get_all(header::EXPECT)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+        // hyper answers `100 Continue` only to this value exactly: a list
+        // of it (`100-continue, 100-continue`) left the client waiting.
+        .find(|v| !v.eq_ignore_ascii_case("100-continue"));
     let mut response = match (bad_host, expected) {
         (true, _) => ServeError::BadRequest(
             "an HTTP/1.1 request must carry one Host header naming a host[:port] (RFC 9112, 3.2)"
@@ -71,6 +78,14 @@ pub async fn count(State(state): State<Arc<AppState>>, request: Request, next: N
                 response.headers_mut().insert(header::ALLOW, allow);
             }
         }
+    }
+    // Refused before its body was read (or while it was): the connection
+    // cannot carry another request, which hyper closes it for; say so.
+    if matches!(response.status().as_u16(), 408 | 413 | 415 | 417 | 501) {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
     }
     let reason = response.extensions().get::<Reason>().copied();
     // A client gone before its body arrived gets no answer to count.
@@ -290,8 +305,8 @@ fn only_known(params: &[(String, String)]) -> Result<(), ServeError> {
     }
 }
 
-/// The first coding (or expectation) listed in the `name` headers other
-/// than `allowed` (compared without case), if any.
+/// The first coding listed in the `name` headers other than `allowed`
+/// (compared without case), if any.
 fn other_coding(headers: &HeaderMap, name: header::HeaderName, allowed: &str) -> Option<String> {
     headers.get_all(name).iter().find_map(|value| {
         let value = String::from_utf8_lossy(value.as_bytes());
@@ -401,6 +416,36 @@ fn path_name(name: Result<Path<String>, PathRejection>, uri: &Uri) -> Result<Str
         .map_err(|_| ServeError::NoTemplate(format!("{last} (not UTF-8 once decoded)")))
 }
 
+/// Runs `parse` on a request body of `len` bytes once the memory its JSON
+/// tree may take is reserved in the budget (waiting for it, within the
+/// request's deadline, as a render waits), with the limits of that
+/// reservation; the reservation ends with the parse.
+async fn parse_body<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    len: usize,
+    parse: impl FnOnce(&Limits) -> T,
+) -> Result<T, ServeError> {
+    let timeout = super::render::request_timeout(state, headers)?;
+    let reserve = state.admission.reserve_parse(len as u64);
+    let reserved = match tokio::time::timeout(timeout, reserve).await {
+        Ok(reserved) => reserved?,
+        Err(_elapsed) => {
+            return Err(ServeError::Timeout {
+                ms: timeout.as_millis(),
+                fetching: None,
+            })
+        }
+    };
+    let limits = Limits {
+        max_render_bytes: reserved.bytes(),
+        ..state.renderer.limits()
+    };
+    let parsed = parse(&limits);
+    drop(reserved);
+    Ok(parsed)
+}
+
 fn utf8(bytes: &[u8]) -> Result<&str, ServeError> {
     std::str::from_utf8(bytes)
         .map_err(|e| ServeError::BadRequest(format!("the body is not UTF-8 text: {e}")))
@@ -423,7 +468,11 @@ pub async fn render(
     // megabytes held it twice through the render.
     let scene = {
         let bytes = body(&state, &headers, bytes).await?;
-        Scene::from_json_limited(utf8(&bytes)?, &state.renderer.limits())?
+        let text = utf8(&bytes)?;
+        parse_body(&state, &headers, text.len(), |limits| {
+            Scene::from_json_limited(text, limits)
+        })
+        .await??
     };
     let response = respond(state, scene, format, &headers, None, false).await?;
     Ok(vary_accept(response, negotiated))
@@ -458,7 +507,10 @@ pub async fn post_template(
     let format = negotiate(named, quality, &headers)?;
     let negotiated = named.is_none();
     let bytes = body(&state, &headers, bytes).await?;
-    let parsed = impasto::scene::json_from_slice_strict(&bytes);
+    let parsed = parse_body(&state, &headers, bytes.len(), |_| {
+        impasto::scene::json_from_slice_strict(&bytes)
+    })
+    .await?;
     drop(bytes);
     let values: Map<String, Value> = match parsed {
         Ok(Value::Object(map)) => map,
@@ -466,6 +518,10 @@ pub async fn post_template(
             return Err(ServeError::BadRequest(
                 "the body must be a JSON object of variable values".into(),
             ))
+        }
+        // A duplicate key, or a tree over its bound: JSON, refused.
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            return Err(ServeError::BadRequest(format!("the body: {e}")));
         }
         Err(e) => {
             let e = impasto::scene::describe_json_error(&e);

@@ -58,7 +58,7 @@ pub struct ServeArgs {
     /// Bytes of memory the renders running at once may need together (each
     /// reserves its estimate); a render needing more than this is refused
     /// (413). Also each render's own limit.
-    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES", value_parser = whole::<u64>(0..=u64::MAX))]
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES", value_parser = whole::<u64>(1..=admission::MAX_BUDGET))]
     memory_budget: u64,
     /// Most seconds a request may take, queue included (504 after). A
     /// request may lower it with the X-Impasto-Timeout-Ms header.
@@ -94,8 +94,9 @@ pub struct ServeArgs {
     /// of --memory-budget.
     #[arg(long, default_value_t = 0.9)]
     ready_watermark: f64,
-    /// `Cache-Control: public, max-age=N` on images and 304s.
-    #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = whole::<u64>(0..=u64::MAX))]
+    /// `Cache-Control: public, max-age=N` on images and 304s (at most
+    /// 2147483648, which caches take for any larger value, RFC 9111 1.2.2).
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = whole::<u64>(0..=MAX_AGE))]
     cache_max_age: u64,
     /// Which compositor renders.
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
@@ -146,6 +147,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     caches: crate::caches::CacheArgs,
 }
+
+/// The largest `max-age` sent: RFC 9111 (1.2.2) has caches take any
+/// larger delta-seconds as 2^31.
+pub const MAX_AGE: u64 = 1 << 31;
 
 /// What every request shares.
 #[derive(Debug)]
@@ -288,12 +293,6 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Error> {
 }
 
 fn state(args: &ServeArgs) -> Result<AppState, Error> {
-    if args.memory_budget == 0 || args.memory_budget > admission::MAX_BUDGET {
-        return Err(Error::Options(format!(
-            "--memory-budget must be from 1 to {} bytes",
-            admission::MAX_BUDGET
-        )));
-    }
     if !(args.ready_watermark > 0.0 && args.ready_watermark <= 1.0) {
         return Err(Error::Options("--ready-watermark must be in (0, 1]".into()));
     }

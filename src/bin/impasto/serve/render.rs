@@ -242,7 +242,10 @@ fn matches_any(headers: &HeaderMap) -> bool {
 /// The deadline: `--timeout`, lowered (never raised) by the header. Given
 /// more than once (or as a list, `5000, 200`), the shortest applies: a
 /// proxy in front that adds a shorter deadline is heeded.
-fn request_timeout(state: &AppState, headers: &HeaderMap) -> Result<Duration, ServeError> {
+pub(super) fn request_timeout(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Duration, ServeError> {
     shortest_timeout(headers, state.timeout)
 }
 
