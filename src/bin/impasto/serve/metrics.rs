@@ -115,7 +115,8 @@ pub struct Metrics {
     pub queued: AtomicI64,
     /// Renders running on a worker.
     pub in_flight: AtomicI64,
-    /// Bytes reserved from the memory budget by admitted renders.
+    /// Bytes reserved from the memory budget by admitted renders, answers
+    /// not yet written and bodies being parsed.
     pub reserved_bytes: AtomicI64,
     /// 304 answers (no render).
     pub not_modified: AtomicU64,
