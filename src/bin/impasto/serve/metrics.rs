@@ -264,7 +264,7 @@ impl Metrics {
             (
                 "impasto_reserved_render_bytes",
                 "gauge",
-                "Bytes reserved from the memory budget: renders, and answers not yet written.",
+                "Bytes reserved from the memory budget: renders, answers not yet written, bodies being parsed.",
                 load(&self.reserved_bytes),
             ),
             (
