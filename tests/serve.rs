@@ -394,6 +394,9 @@ fn templates_render_by_post_and_get_and_refuse_path_tricks() {
             text.contains("a % not followed by two hex digits"),
             "{path}: {text}"
         );
+        let body: serde_json::Value = serde_json::from_slice(&bad.2).unwrap();
+        assert_eq!(body["location"], "request", "{body}");
+        assert_eq!(body["field"], "path", "{body}");
     }
     assert_eq!(get(&server.url("/t/c%61rd.png")).0, 200);
 

@@ -409,10 +409,13 @@ fn path_name(name: Result<Path<String>, PathRejection>, uri: &Uri) -> Result<Str
                 .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
     });
     if bad {
-        return Err(ServeError::BadRequest(format!(
-            "the path's template name {}: a % not followed by two hex digits",
-            quoted(last)
-        )));
+        return Err(ServeError::BadParameter {
+            field: "path".into(),
+            message: format!(
+                "the path's last segment {}: a % not followed by two hex digits",
+                quoted(last)
+            ),
+        });
     }
     name.map(|Path(name)| name)
         .map_err(|_| ServeError::NoTemplate(format!("{last} (not UTF-8 once decoded)")))

@@ -427,6 +427,15 @@ pub async fn respond(
                 fetching,
             });
         }
+        // The render's own deadline, a moment before this one: the same
+        // answer in the same words.
+        Ok(Err(ServeError::Render(impasto::Error::DeadlineExceeded))) => {
+            let fetching = fetching.lock().unwrap_or_else(|p| p.into_inner()).take();
+            return Err(ServeError::Timeout {
+                ms: timeout.as_millis(),
+                fetching,
+            });
+        }
         Ok(Err(e)) => return Err(e),
         Ok(Ok(Outcome::NotModified(etag))) => return Ok(not_modified(&state, &etag, expires)),
         Ok(Ok(Outcome::Valid(etag))) if matches_any(headers) => {
