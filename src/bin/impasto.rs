@@ -155,10 +155,10 @@ enum Command {
         max_render_bytes: u64,
         /// Give up (exit 1, no file written) if the render is not done within
         /// this many seconds. The encoder is not started past it, an AVIF
-        /// encode under way is given up on at it, PNG and JPEG decodes stop
-        /// part way (a JPEG's last pass and a WebP's or a grey JPEG's decode
-        /// run to their end), and one text shaping under way runs to its end
-        /// first.
+        /// encode under way is given up on at it, PNG, JPEG and lossless
+        /// WebP decodes stop part way (a progressive JPEG's last pass, a
+        /// lossy WebP's or a grey JPEG's decode run to their end), and one
+        /// text shaping under way runs to its end first.
         #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
         timeout: Option<std::time::Duration>,
     },

@@ -6,9 +6,13 @@
 //! megapixel progressive JPEG under `--timeout 0.2` ran to 3.2 s (the
 //! scaled decode) and 4.2 s (full size), its decode uninterruptible.
 //!
+//! `image`'s decoders read through one as well ([`HaltingSeek`]): a
+//! lossless WebP decodes as it reads, and stops so too.
+//!
 //! What follows the last read is not covered: `zune-jpeg`'s final pass
-//! over a progressive file's coefficients, and either decoder's colour
-//! conversion of the rows it holds.
+//! over a progressive file's coefficients, either decoder's colour
+//! conversion of the rows it holds, and a lossy WebP's decode (its
+//! partitions are read before it).
 
 use std::io::Read;
 
@@ -23,21 +27,42 @@ const CHECK_EVERY: u64 = 64 << 10;
 /// reason (deadline or cancel) once it sees the decode fail.
 pub(super) const STOPPED: &str = "the render stopped during the decode";
 
-/// Counts bytes read and asks the render's stop at every [`CHECK_EVERY`].
-#[derive(Debug, Default)]
+/// Counts bytes read and asks the render's stop at every [`CHECK_EVERY`],
+/// from the first such point on: a file's headers (and a small file)
+/// read without a check, so a stop comes from inside the decoder that
+/// took the file, not from a format guess that would hand it to another.
+/// Once stopped it stays stopped: every later read fails too (`zune-jpeg`
+/// takes a failed 4-byte read for the end of its fast path and reads on
+/// byte by byte).
+#[derive(Debug)]
 struct Countdown {
     read: u64,
     next_check: u64,
+    stopped: bool,
+}
+
+impl Default for Countdown {
+    fn default() -> Countdown {
+        Countdown {
+            read: 0,
+            next_check: CHECK_EVERY,
+            stopped: false,
+        }
+    }
 }
 
 impl Countdown {
-    /// `Err` once the render must stop (asked when `read` passes the next
-    /// check point).
+    /// Counts `n` bytes about to be read: `Err` once the render must stop
+    /// (asked when the count passes the next check point), and ever after.
     fn advance(&mut self, n: usize) -> Result<(), ()> {
+        if self.stopped {
+            return Err(());
+        }
         self.read += n as u64;
         if self.read >= self.next_check {
             self.next_check = self.read + CHECK_EVERY;
             if super::halt_scope::must_stop() {
+                self.stopped = true;
                 return Err(());
             }
         }
@@ -62,11 +87,42 @@ impl<'a> HaltingSlice<'a> {
 
 impl Read for HaltingSlice<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.rest.read(buf)?;
         self.countdown
-            .advance(n)
+            .advance(buf.len().min(self.rest.len()))
             .map_err(|()| std::io::Error::other(STOPPED))?;
-        Ok(n)
+        self.rest.read(buf)
+    }
+}
+
+/// A byte slice for `image`'s decoders (through `Read` and `Seek`, under a
+/// `BufReader`): a lossless WebP's bit reader and an interlaced PNG's rows
+/// read as they decode.
+pub(crate) struct HaltingSeek<'a> {
+    inner: std::io::Cursor<&'a [u8]>,
+    countdown: Countdown,
+}
+
+impl<'a> HaltingSeek<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> HaltingSeek<'a> {
+        HaltingSeek {
+            inner: std::io::Cursor::new(bytes),
+            countdown: Countdown::default(),
+        }
+    }
+}
+
+impl Read for HaltingSeek<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.countdown
+            .advance(buf.len())
+            .map_err(|()| std::io::Error::other(STOPPED))?;
+        self.inner.read(buf)
+    }
+}
+
+impl std::io::Seek for HaltingSeek<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(to)
     }
 }
 
@@ -96,18 +152,21 @@ impl<'a> HaltingCursor<'a> {
 impl ZByteReaderTrait for HaltingCursor<'_> {
     fn read_byte_no_error(&mut self) -> u8 {
         // Counted in `is_eof`, which the bit reader asks after each byte.
+        if self.countdown.stopped {
+            return 0;
+        }
         self.inner.read_byte_no_error()
     }
 
     fn read_exact_bytes(&mut self, buf: &mut [u8]) -> Result<(), ZByteIoError> {
-        self.inner.read_exact_bytes(buf)?;
-        self.counted(buf.len())
+        // Counted before the read, which a failure must not advance.
+        self.counted(buf.len())?;
+        self.inner.read_exact_bytes(buf)
     }
 
     fn read_bytes(&mut self, buf: &mut [u8]) -> Result<usize, ZByteIoError> {
-        let n = self.inner.read_bytes(buf)?;
-        self.counted(n)?;
-        Ok(n)
+        self.counted(buf.len())?;
+        self.inner.read_bytes(buf)
     }
 
     fn peek_bytes(&mut self, buf: &mut [u8]) -> Result<usize, ZByteIoError> {
@@ -123,7 +182,13 @@ impl ZByteReaderTrait for HaltingCursor<'_> {
     }
 
     fn is_eof(&mut self) -> Result<bool, ZByteIoError> {
-        self.counted(1)?;
+        // Stopped: the end of the data, which `zune-jpeg` (not strict)
+        // answers by filling the rest of the image and ending at once; an
+        // error here it would take for a bad byte and decode on through
+        // every block. The caller then sees the render's stop.
+        if self.counted(1).is_err() {
+            return Ok(true);
+        }
         self.inner.is_eof()
     }
 
@@ -132,9 +197,8 @@ impl ZByteReaderTrait for HaltingCursor<'_> {
     }
 
     fn read_remaining(&mut self, sink: &mut Vec<u8>) -> Result<usize, ZByteIoError> {
-        let n = self.inner.read_remaining(sink)?;
-        self.counted(n)?;
-        Ok(n)
+        self.counted(0)?;
+        self.inner.read_remaining(sink)
     }
 }
 
@@ -163,22 +227,26 @@ mod tests {
             };
             assert_eq!(n.unwrap(), bytes.len());
         }
-        // Past the deadline: the first check fails the read.
+        // Past the deadline: the first check, 64 KiB in, fails the read.
         let e = super::super::halt_scope::decoding_for(&past, || {
             let mut out = Vec::new();
             HaltingSlice::new(&bytes).read_to_end(&mut out)
         })
         .unwrap_err();
         assert!(e.to_string().contains(STOPPED), "{e}");
-        let e = super::super::halt_scope::decoding_for(&past, || {
+        // The cursor: at the first check, the end of the data, and every
+        // read after fails.
+        super::super::halt_scope::decoding_for(&past, || {
             let mut cursor = HaltingCursor::new(&bytes);
-            (0..bytes.len()).try_for_each(|_| {
+            let ended = (0..bytes.len()).find(|_| {
                 cursor.read_byte_no_error();
-                cursor.is_eof().map(|_| ())
-            })
-        })
-        .unwrap_err();
-        assert!(format!("{e:?}").contains(STOPPED), "{e:?}");
+                cursor.is_eof().unwrap()
+            });
+            assert_eq!(ended, Some(CHECK_EVERY as usize - 1));
+            assert_eq!(cursor.read_byte_no_error(), 0);
+            let e = cursor.read_exact_bytes(&mut [0; 4]).unwrap_err();
+            assert!(format!("{e:?}").contains(STOPPED), "{e:?}");
+        });
     }
 
     /// A 512x512 noise JPEG (some 600 KB of entropy-coded data).
@@ -202,6 +270,31 @@ mod tests {
     }
 
     #[test]
+    fn a_lossless_webp_decode_stops_with_its_render() {
+        let rgba: Vec<u8> = noise_jpeg(false)
+            .iter()
+            .cycle()
+            .take(512 * 512 * 4)
+            .copied()
+            .collect();
+        let mut webp = Vec::new();
+        image::codecs::webp::WebPEncoder::new_lossless(&mut webp)
+            .encode(&rgba, 512, 512, image::ExtendedColorType::Rgba8)
+            .unwrap();
+        assert!(webp.len() as u64 > 2 * CHECK_EVERY, "{}", webp.len());
+        let decode = |o: &RenderOptions| {
+            super::super::halt_scope::decoding_for(o, || {
+                super::super::still::decode_bytes_noting(&webp, 1 << 20)
+            })
+        };
+        let later = RenderOptions::with_timeout(Duration::from_secs(3600));
+        assert_eq!(decode(&later).unwrap().0.dimensions(), (512, 512));
+        let past = RenderOptions::with_deadline(Instant::now());
+        let e = decode(&past).unwrap_err();
+        assert!(e.0.contains(STOPPED), "{}", e.0);
+    }
+
+    #[test]
     fn jpeg_decodes_stop_with_their_render_on_every_path() {
         let past = RenderOptions::with_deadline(Instant::now());
         let later = RenderOptions::with_timeout(Duration::from_secs(3600));
@@ -216,7 +309,7 @@ mod tests {
             };
             assert_eq!(full(&later).unwrap().0.dimensions(), (512, 512));
             let e = full(&past).unwrap_err();
-            assert_eq!(e.0, STOPPED, "progressive: {progressive}");
+            assert!(e.0.contains(STOPPED), "progressive: {progressive}: {}", e.0);
             // Scaled or unusual layouts (jpeg-decoder), headers read before.
             let scaled = |o: &RenderOptions| {
                 let mut opened = super::super::jpeg_headers::open(&jpeg, 1 << 20).unwrap();

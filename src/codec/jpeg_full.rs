@@ -69,7 +69,14 @@ pub(super) fn decode(bytes: &[u8], max_pixels: u64) -> Option<Result<Decoded, De
     let pixels = w as usize * h as usize;
     let buf: &mut [u8] = &mut image;
     let out = if rgb { &mut buf[..pixels * 3] } else { buf };
-    if let Err(e) = decoder.decode_into(out) {
+    let decoded = decoder.decode_into(out);
+    // Its input fails once the render must stop, which `zune-jpeg`, not
+    // strict, may take for data cut short and fill in: the pixels are not
+    // the file's then.
+    if super::halt_scope::must_stop() {
+        return Some(Err(DecodeError(super::halting_input::STOPPED.into())));
+    }
+    if let Err(e) = decoded {
         return Some(Err(DecodeError(format!(
             "truncated or corrupt JPEG file: {e}"
         ))));

@@ -5,7 +5,7 @@
 //! then the EXIF orientation and the colour profile (`icc`, PNG's colour
 //! chunks in `png_colour`), and why a profile was ignored.
 
-use std::io::{BufReader, Cursor};
+use std::io::BufReader;
 
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
@@ -91,9 +91,12 @@ fn decode_noting(
         Some((png, why)) => (png.as_slice(), Some(why.clone())),
         None => (bytes, None),
     };
-    let reader = ImageReader::new(BufReader::new(Cursor::new(bytes)))
-        .with_guessed_format()
-        .map_err(|e| DecodeError(format!("cannot read: {e}")))?;
+    // Read through an input that fails once the render must stop.
+    let reader = ImageReader::new(BufReader::new(super::halting_input::HaltingSeek::new(
+        bytes,
+    )))
+    .with_guessed_format()
+    .map_err(|e| DecodeError(format!("cannot read: {e}")))?;
     let Some(format) = reader.format() else {
         return Err(not_an_image());
     };
