@@ -6,7 +6,7 @@
 //! megapixel progressive JPEG under `--timeout 0.2` ran to 3.2 s (the
 //! scaled decode) and 4.2 s (full size), its decode uninterruptible.
 //!
-//! `image`'s decoders read through one as well ([`HaltingSeek`]): a
+//! `image`'s decoders read through one as well ([`HaltingReader`]): a
 //! lossless WebP decodes as it reads, and stops so too.
 //!
 //! What follows the last read is not covered: `zune-jpeg`'s final pass
@@ -70,48 +70,24 @@ impl Countdown {
     }
 }
 
-/// A byte slice for `jpeg-decoder` (through `Read`).
-pub(crate) struct HaltingSlice<'a> {
-    rest: &'a [u8],
-    countdown: Countdown,
-}
-
-impl<'a> HaltingSlice<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> HaltingSlice<'a> {
-        HaltingSlice {
-            rest: bytes,
-            countdown: Countdown::default(),
-        }
-    }
-}
-
-impl Read for HaltingSlice<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.countdown
-            .advance(buf.len().min(self.rest.len()))
-            .map_err(|()| std::io::Error::other(STOPPED))?;
-        self.rest.read(buf)
-    }
-}
-
-/// A byte slice for `image`'s decoders (through `Read` and `Seek`, under a
-/// `BufReader`): a lossless WebP's bit reader and an interlaced PNG's rows
-/// read as they decode.
-pub(crate) struct HaltingSeek<'a> {
+/// A byte slice through `Read` and `Seek`: for `jpeg-decoder`, and for
+/// `image`'s decoders under a `BufReader` (a lossless WebP's bit reader
+/// and an interlaced PNG's rows read as they decode).
+pub(crate) struct HaltingReader<'a> {
     inner: std::io::Cursor<&'a [u8]>,
     countdown: Countdown,
 }
 
-impl<'a> HaltingSeek<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> HaltingSeek<'a> {
-        HaltingSeek {
+impl<'a> HaltingReader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> HaltingReader<'a> {
+        HaltingReader {
             inner: std::io::Cursor::new(bytes),
             countdown: Countdown::default(),
         }
     }
 }
 
-impl Read for HaltingSeek<'_> {
+impl Read for HaltingReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.countdown
             .advance(buf.len())
@@ -120,7 +96,7 @@ impl Read for HaltingSeek<'_> {
     }
 }
 
-impl std::io::Seek for HaltingSeek<'_> {
+impl std::io::Seek for HaltingReader<'_> {
     fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
         self.inner.seek(to)
     }
@@ -217,7 +193,7 @@ mod tests {
         for options in [None, Some(&later)] {
             let read_all = || {
                 let mut out = Vec::new();
-                HaltingSlice::new(&bytes)
+                HaltingReader::new(&bytes)
                     .read_to_end(&mut out)
                     .map(|_| out.len())
             };
@@ -230,7 +206,7 @@ mod tests {
         // Past the deadline: the first check, 64 KiB in, fails the read.
         let e = super::super::halt_scope::decoding_for(&past, || {
             let mut out = Vec::new();
-            HaltingSlice::new(&bytes).read_to_end(&mut out)
+            HaltingReader::new(&bytes).read_to_end(&mut out)
         })
         .unwrap_err();
         assert!(e.to_string().contains(STOPPED), "{e}");

@@ -10,7 +10,7 @@
 //! wrong ([`super::jpeg_layout`]) and the scaled decode in
 //! [`crate::shrink`].
 
-use super::halting_input::HaltingSlice;
+use super::halting_input::HaltingReader;
 use image::metadata::Orientation;
 
 /// A JPEG's frame header (`SOFn`) segment.
@@ -238,8 +238,8 @@ pub(crate) fn broken_icc(bytes: &[u8]) -> Option<String> {
 /// `jpeg-decoder` with the headers of a file read, and what they say.
 pub(crate) struct Opened<'a> {
     /// Ready to decode (or to be set to a reduced scale first).
-    /// Its input asks the render's stop as it is read ([`HaltingSlice`]).
-    pub decoder: jpeg_decoder::Decoder<HaltingSlice<'a>>,
+    /// Its input asks the render's stop as it is read ([`HaltingReader`]).
+    pub decoder: jpeg_decoder::Decoder<HaltingReader<'a>>,
     /// The stored raster's size, before orientation.
     pub size: (u32, u32),
     pub format: jpeg_decoder::PixelFormat,
@@ -337,7 +337,7 @@ pub(crate) fn header_of_file(
 /// caller then leaves the file to the full-size path, which refuses it
 /// with the precise message.
 pub(crate) fn open(bytes: &[u8], max_pixels: u64) -> Option<Opened<'_>> {
-    let mut decoder = jpeg_decoder::Decoder::new(HaltingSlice::new(bytes));
+    let mut decoder = jpeg_decoder::Decoder::new(HaltingReader::new(bytes));
     decoder.read_info().ok()?;
     let info = decoder.info()?;
     let size = (u32::from(info.width), u32::from(info.height));

@@ -119,7 +119,7 @@ pub(crate) fn decode(
 /// which may be set to decode at a reduced size: `w` x `h`), as RGBA;
 /// `jpeg-decoder`'s messages name what is wrong with a broken file.
 pub(crate) fn jpeg_decoder_rgba(
-    mut decoder: jpeg_decoder::Decoder<super::halting_input::HaltingSlice<'_>>,
+    mut decoder: jpeg_decoder::Decoder<super::halting_input::HaltingReader<'_>>,
     (w, h): (u32, u32),
     gray: bool,
 ) -> Result<RgbaImage, DecodeError> {

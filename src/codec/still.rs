@@ -92,7 +92,7 @@ fn decode_noting(
         None => (bytes, None),
     };
     // Read through an input that fails once the render must stop.
-    let reader = ImageReader::new(BufReader::new(super::halting_input::HaltingSeek::new(
+    let reader = ImageReader::new(BufReader::new(super::halting_input::HaltingReader::new(
         bytes,
     )))
     .with_guessed_format()

@@ -32,7 +32,7 @@ mod types;
 
 pub(crate) use fields::{closest, kind_of, UNKNOWN_FIELD};
 pub use names::Named;
-pub(crate) use parse::{read_limited, read_text, strict_value};
+pub(crate) use parse::{json_value, read_limited, read_text};
 pub(crate) use quoted::start_of;
 pub use quoted::{is_unseen, quoted, shown_path, Quoted, LONGEST_QUOTED};
 pub use strict_json::describe as describe_json_error;

@@ -131,14 +131,14 @@ impl Scene {
 
 /// A scene's JSON text parsed strictly ([`strict_value`]), a UTF-8
 /// byte-order mark before it skipped (some editors write one).
-fn json_value(json: &str, limits: &Limits) -> Result<Value, Error> {
+pub(crate) fn json_value(json: &str, limits: &Limits) -> Result<Value, Error> {
     strict_value(json.strip_prefix('\u{feff}').unwrap_or(json), limits)
 }
 
 /// JSON text to a value, refusing duplicate keys, more than `max_layers`
 /// top-level layers and a tree over `max_render_bytes` (at least 64 MiB)
 /// as it is built; errors are scene errors.
-pub(crate) fn strict_value(json: &str, limits: &Limits) -> Result<Value, Error> {
+fn strict_value(json: &str, limits: &Limits) -> Result<Value, Error> {
     super::strict_json::from_str(json, Budget::of(limits)).map_err(|(e, over)| match over {
         Some(Over::Layers(_)) => Error::scene(Location::Canvas, Some("layers"), e.to_string()),
         Some(Over::TreeBytes(_)) => Error::scene(Location::Document, None, e.to_string()),

@@ -77,9 +77,7 @@ impl Template {
     /// layers, or a JSON tree over `max_render_bytes`, is refused while it
     /// is read ([`Scene::from_json_limited`]).
     pub fn from_json_limited(json: &str, limits: &Limits) -> Result<Template, Error> {
-        let json = json.strip_prefix('\u{feff}').unwrap_or(json);
-        let value = crate::scene::strict_value(json, limits)?;
-        Template::from_value(value)
+        Template::from_value(crate::scene::json_value(json, limits)?)
     }
 
     /// Reads a template file (at most [`crate::scene::MAX_SCENE_BYTES`]);

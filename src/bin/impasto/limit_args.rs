@@ -47,36 +47,28 @@ pub struct LimitArgs {
 
 /// A limit's value: a whole number of at least 1. Zero would refuse every
 /// scene, where many tools read it as "no limit"; impasto has no unlimited
-/// value (a large one is).
+/// value (a large one is). Other values are read as every whole-number
+/// option is ([`crate::numbers::whole`]).
 pub fn at_least_one<T>(s: &str) -> Result<T, String>
 where
-    T: std::str::FromStr + PartialOrd + From<u8> + Largest,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Send + Sync + From<u8>,
+    T: Largest + 'static,
 {
     match s.parse::<T>() {
-        Ok(n) if n >= T::from(1) => Ok(n),
-        Ok(_) => Err("0 would refuse everything it limits (it does not mean \"no limit\": give a large value)".into()),
-        // All digits yet no number: past the type's largest.
-        Err(_) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => Err(format!(
-            "{} is too large (the largest is {})",
-            impasto::scene::quoted(s),
-            T::largest()
-        )),
-        Err(_) => Err(format!("{} is not a whole number", impasto::scene::quoted(s))),
+        Ok(n) if n < T::from(1) => Err("0 would refuse everything it limits (it does not mean \"no limit\": give a large value)".into()),
+        _ => crate::numbers::whole(T::from(1)..=T::LARGEST)(s),
     }
 }
 
-/// The largest value of a limit's type, as an error shows it.
+/// The largest value of a limit's type.
 pub trait Largest {
-    /// The type's largest value, written out.
-    fn largest() -> String;
+    const LARGEST: Self;
 }
 
 macro_rules! largest {
     ($($t:ty),*) => {$(
         impl Largest for $t {
-            fn largest() -> String {
-                <$t>::MAX.to_string()
-            }
+            const LARGEST: Self = <$t>::MAX;
         }
     )*};
 }

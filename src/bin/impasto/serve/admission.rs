@@ -97,9 +97,11 @@ impl Running {
     }
 }
 
-/// Bytes of the memory budget an encoded answer holds until it is written
-/// (so clients that read slowly, or not at all until `--write-timeout`,
-/// cannot hold more than the budget in answers).
+/// Bytes of the memory budget held outside a running render: by an encoded
+/// answer until it is written (so clients that read slowly, or not at all
+/// until `--write-timeout`, cannot hold more than the budget in answers),
+/// or by a request body's JSON while it is parsed into a tree
+/// ([`Admission::reserve_parse`]).
 #[derive(Debug)]
 pub struct Held {
     _memory: Option<OwnedSemaphorePermit>,
@@ -116,28 +118,10 @@ impl Drop for Held {
     }
 }
 
-/// Bytes of the budget a request body's JSON holds while it is parsed
-/// into a tree ([`Admission::reserve_parse`]), freed once it is parsed.
-#[derive(Debug)]
-pub struct Parsing {
-    _memory: OwnedSemaphorePermit,
-    bytes: u64,
-    metrics: Arc<Metrics>,
-}
-
-impl Parsing {
-    /// The bytes reserved: what the parse's tree may take.
+impl Held {
+    /// The bytes held (for a parse: what its tree may take).
     pub fn bytes(&self) -> u64 {
         self.bytes
-    }
-}
-
-impl Drop for Parsing {
-    fn drop(&mut self) {
-        let bytes = i64::try_from(self.bytes).unwrap_or(i64::MAX);
-        self.metrics
-            .reserved_bytes
-            .fetch_sub(bytes, Ordering::Relaxed);
     }
 }
 
@@ -199,7 +183,7 @@ impl Admission {
     /// then held to), so that parses, which ran beside the renders outside
     /// the budget, are counted in it: six bodies of 63 MB of tiny objects
     /// parsed at once peaked at 820 MB under a 300 MB budget.
-    pub async fn reserve_parse(&self, text_bytes: u64) -> Result<Parsing, ServeError> {
+    pub async fn reserve_parse(&self, text_bytes: u64) -> Result<Held, ServeError> {
         let want = text_bytes
             .saturating_mul(TREE_BYTES_PER_TEXT_BYTE)
             .saturating_add(1 << 20);
@@ -214,8 +198,8 @@ impl Admission {
         self.metrics
             .reserved_bytes
             .fetch_add(signed, Ordering::Relaxed);
-        Ok(Parsing {
-            _memory: memory,
+        Ok(Held {
+            _memory: Some(memory),
             bytes,
             metrics: Arc::clone(&self.metrics),
         })

@@ -419,17 +419,10 @@ pub async fn respond(
     let result = tokio::time::timeout_at(deadline.into(), work).await;
     guard.armed = false;
     let image = match result {
-        Err(_elapsed) => {
-            guard.token.cancel();
-            let fetching = fetching.lock().unwrap_or_else(|p| p.into_inner()).take();
-            return Err(ServeError::Timeout {
-                ms: timeout.as_millis(),
-                fetching,
-            });
-        }
-        // The render's own deadline, a moment before this one: the same
+        // This deadline, or the render's own a moment before it: the same
         // answer in the same words.
-        Ok(Err(ServeError::Render(impasto::Error::DeadlineExceeded))) => {
+        Err(_) | Ok(Err(ServeError::Render(impasto::Error::DeadlineExceeded))) => {
+            guard.token.cancel();
             let fetching = fetching.lock().unwrap_or_else(|p| p.into_inner()).take();
             return Err(ServeError::Timeout {
                 ms: timeout.as_millis(),
