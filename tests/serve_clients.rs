@@ -15,30 +15,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use serve_common::{agent, answer, get, Server};
-
-/// Connects to the server's address.
-fn connect(server: &Server) -> TcpStream {
-    let addr = server.base.trim_start_matches("http://");
-    let stream = TcpStream::connect(addr).expect("connect");
-    // A bound on the test, not a timing claim: the server's timeouts are
-    // one second here.
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    stream
-}
-
-/// Everything the server sends until it closes the connection.
-fn read_to_close(stream: &mut TcpStream) -> String {
-    let mut out = Vec::new();
-    match stream.read_to_end(&mut out) {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
-        Err(e) => panic!("the server did not close the connection: {e}"),
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+use serve_common::{agent, answer, connect, get, read_to_close, Server};
 
 #[test]
 fn a_client_that_stalls_in_its_headers_is_disconnected_and_one_in_its_body_gets_408() {

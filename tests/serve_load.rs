@@ -1,15 +1,19 @@
 //! `impasto serve` under load, against 127.0.0.1 only, stopping by itself:
 //! a fixed number of requests offered at twice the server's capacity, a
-//! cancellation check, and (ignored by default) a 10,000-request soak with
+//! cancellation check, request bodies counted in the memory budget from
+//! before they arrive until they are parsed, and (ignored by default) a 10,000-request soak with
 //! the server's RSS sampled from /proc. Latency figures are printed
 //! (`--nocapture`), never asserted.
 
 mod serve_common;
 
+use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serve_common::{agent, answer, header, poster_dir, Answer, Server, BIN};
+use serve_common::{
+    agent, answer, connect, header, post, poster_dir, read_to_close, Answer, Server, BIN,
+};
 
 /// A social card (1200x630: photo cover, gradient, logo, two text layers).
 fn social_card(title: &str) -> String {
@@ -228,6 +232,58 @@ fn a_burst_of_requests_for_one_cold_image_decodes_it_once() {
     );
     println!("{clients} requests at once: {waits} waited for the first's decode");
     assert_eq!(misses, 1.0, "the photo decoded once");
+}
+
+#[test]
+fn a_body_holds_its_length_of_the_memory_budget_from_before_it_arrives_until_it_is_parsed() {
+    let server = Server::start(&[
+        "--memory-budget",
+        "2000000",
+        "--max-body",
+        "1500000",
+        "--read-timeout",
+        "60",
+    ]);
+    // A client declares a body of a million bytes and sends nine: the
+    // million (977 KiB) is reserved before any of it is read.
+    let mut slow = connect(&server);
+    slow.write_all(
+        b"POST /render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"width\"",
+    )
+    .unwrap();
+    server.wait_for("impasto_reserved_render_bytes", (977 * 1024) as f64);
+    // Another scene's parse reserves its tree (128 times its text and
+    // 1 MiB), more than the budget has left: it waits, until its deadline.
+    let scene = r##"{ "width": 64, "height": 64, "background": "#336699" }"##;
+    let waited = post(
+        &server.url("/render"),
+        scene,
+        &[("x-impasto-timeout-ms", "500")],
+    );
+    assert_eq!(waited.0, 504, "{}", String::from_utf8_lossy(&waited.2));
+    // The slow client goes, and its reservation with its body.
+    drop(slow);
+    server.wait_for("impasto_reserved_render_bytes", 0.0);
+    let rendered = post(&server.url("/render"), scene, &[]);
+    assert_eq!(rendered.0, 200, "{}", String::from_utf8_lossy(&rendered.2));
+    server.wait_for("impasto_reserved_render_bytes", 0.0);
+}
+
+#[test]
+fn a_body_without_a_length_holds_max_body_until_it_has_arrived() {
+    let server = Server::start(&["--max-body", "300000", "--read-timeout", "60"]);
+    let mut chunked = connect(&server);
+    chunked
+        .write_all(b"POST /render HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n{\"wid\r\n")
+        .unwrap();
+    // 300,000 bytes, in whole KiB.
+    server.wait_for("impasto_reserved_render_bytes", (293 * 1024) as f64);
+    chunked
+        .write_all(b"23\r\nth\": 8, \"height\": 8, \"layers\": [] }\r\n0\r\n\r\n")
+        .unwrap();
+    let said = read_to_close(&mut chunked);
+    assert!(said.starts_with("HTTP/1.1 200"), "{said}");
+    server.wait_for("impasto_reserved_render_bytes", 0.0);
 }
 
 /// A scene that keeps a worker busy for seconds (large, many blended,

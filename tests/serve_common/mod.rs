@@ -3,7 +3,8 @@
 //! when the test's handle drops.
 #![allow(dead_code)] // each test binary uses part of it
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -149,4 +150,27 @@ pub fn post(url: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
 
 pub fn poster_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/poster")
+}
+
+/// Connects to the server's address.
+pub fn connect(server: &Server) -> TcpStream {
+    let addr = server.base.trim_start_matches("http://");
+    let stream = TcpStream::connect(addr).expect("connect");
+    // A bound on the test, not a timing claim: the server's timeouts are
+    // one second here.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream
+}
+
+/// Everything the server sends until it closes the connection.
+pub fn read_to_close(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    match stream.read_to_end(&mut out) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the server did not close the connection: {e}"),
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -100,7 +100,8 @@ impl Running {
 /// Bytes of the memory budget held outside a running render: by an encoded
 /// answer until it is written (so clients that read slowly, or not at all
 /// until `--write-timeout`, cannot hold more than the budget in answers),
-/// or by a request body's JSON while it is parsed into a tree
+/// by a request body from before it is read until it is parsed
+/// ([`Admission::reserve_body`]), or by the tree its JSON is parsed into
 /// ([`Admission::reserve_parse`]).
 #[derive(Debug)]
 pub struct Held {
@@ -122,6 +123,26 @@ impl Held {
     /// The bytes held (for a parse: what its tree may take).
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// Frees what is held beyond `bytes` (a body read without a
+    /// `Content-Length`, which held `--max-body` until its end).
+    pub fn trim(&mut self, bytes: u64) {
+        let Some(memory) = self._memory.as_mut() else {
+            return;
+        };
+        let keep = units(bytes).min(self.bytes / UNIT);
+        let extra = usize::try_from(self.bytes / UNIT - keep).unwrap_or(usize::MAX);
+        if extra == 0 {
+            return;
+        }
+        // Dropped at once: back in the budget.
+        drop(memory.split(extra));
+        self.bytes = keep * UNIT;
+        let freed = i64::try_from(extra as u64 * UNIT).unwrap_or(i64::MAX);
+        self.metrics
+            .reserved_bytes
+            .fetch_sub(freed, Ordering::Relaxed);
     }
 }
 
@@ -177,18 +198,10 @@ impl Admission {
         }
     }
 
-    /// Waits until the memory a body of `text_bytes` bytes may take as a
-    /// parsed tree is free in the budget ([`TREE_BYTES_PER_TEXT_BYTE`]
-    /// times it, plus 1 MiB; the whole budget at most, which the parse is
-    /// then held to), so that parses, which ran beside the renders outside
-    /// the budget, are counted in it: six bodies of 63 MB of tiny objects
-    /// parsed at once peaked at 820 MB under a 300 MB budget.
-    pub async fn reserve_parse(&self, text_bytes: u64) -> Result<Held, ServeError> {
-        let want = text_bytes
-            .saturating_mul(TREE_BYTES_PER_TEXT_BYTE)
-            .saturating_add(1 << 20);
-        let most = self.budget / UNIT;
-        let need = u32::try_from(units(want).min(most)).unwrap_or(u32::MAX);
+    /// Waits until `bytes` of the budget (the whole budget at most) are
+    /// free, and holds them.
+    async fn hold(&self, bytes: u64) -> Result<Held, ServeError> {
+        let need = u32::try_from(units(bytes).min(self.budget / UNIT)).unwrap_or(u32::MAX);
         let memory = Arc::clone(&self.memory)
             .acquire_many_owned(need)
             .await
@@ -203,6 +216,41 @@ impl Admission {
             bytes,
             metrics: Arc::clone(&self.metrics),
         })
+    }
+
+    /// Waits until a request body of `bytes` (its `Content-Length`, or
+    /// `--max-body` when it has none, [`Held::trim`]med once read) is free
+    /// in the budget, before any of it is read: so that the bodies open
+    /// connections send, up to `--max-body` each, are counted in the
+    /// budget while they are read and parsed. The whole budget at most.
+    pub async fn reserve_body(&self, bytes: u64) -> Result<Held, ServeError> {
+        self.hold(bytes).await
+    }
+
+    /// Waits until the memory a body of `text_bytes` bytes may take as a
+    /// parsed tree is free in the budget ([`TREE_BYTES_PER_TEXT_BYTE`]
+    /// times it, plus 1 MiB; at most the budget less the `body`'s own
+    /// reservation, which the parse is then held to), so that parses, which
+    /// ran beside the renders outside the budget, are counted in it: six
+    /// bodies of 63 MB of tiny objects parsed at once peaked at 820 MB
+    /// under a 300 MB budget.
+    ///
+    /// It waits holding the body's bytes. Requests that each hold a body
+    /// and wait for a tree can fill the budget so that none gets its tree
+    /// (with the defaults, 1 MiB bodies and a 1 GiB budget, it takes about
+    /// 900 of them at once); they then wait until their deadlines, which
+    /// frees their bodies. Letting a body go uncounted while it waits would
+    /// avoid that, but bodies would then again be memory outside the
+    /// budget, on every connection.
+    pub async fn reserve_parse(&self, text_bytes: u64, body: &Held) -> Result<Held, ServeError> {
+        let want = text_bytes
+            .saturating_mul(TREE_BYTES_PER_TEXT_BYTE)
+            .saturating_add(1 << 20);
+        // In whole units: the budget's, rounded down, less the body's,
+        // rounded up (rounded the other way, a tree could want one unit
+        // more than there is, and wait for ever).
+        let room = (self.budget / UNIT).saturating_sub(units(body.bytes)) * UNIT;
+        self.hold(want.min(room)).await
     }
 
     /// The budget units a render estimated at `bytes` reserves; 413 when
@@ -266,7 +314,8 @@ mod tests {
             let admission = Admission::new(1, 1, 200 << 20, Arc::clone(&metrics));
             // 128 bytes a byte of text, and a MiB, in whole KiB.
             let kib = |bytes: u64| bytes.div_ceil(UNIT) * UNIT;
-            let small = admission.reserve_parse(1000).await.unwrap();
+            let none = admission.reserve_body(0).await.unwrap();
+            let small = admission.reserve_parse(1000, &none).await.unwrap();
             assert_eq!(small.bytes(), kib(1000 * 128 + (1 << 20)));
             let reserved = || metrics.reserved_bytes.load(Ordering::Relaxed);
             assert_eq!(reserved(), kib(1000 * 128 + (1 << 20)) as i64);
@@ -274,14 +323,68 @@ mod tests {
             assert_eq!(reserved(), 0);
             // A body that could take more than the budget takes all of it,
             // and the next parse waits until it is done.
-            let whole = admission.reserve_parse(10 << 20).await.unwrap();
+            let whole = admission.reserve_parse(10 << 20, &none).await.unwrap();
             assert_eq!(whole.bytes(), 200 << 20);
-            let waiting = admission.reserve_parse(10);
+            let waiting = admission.reserve_parse(10, &none);
             let waited = tokio::time::timeout(std::time::Duration::from_millis(50), waiting).await;
             assert!(waited.is_err(), "the second parse did not wait");
             drop(whole);
-            let next = admission.reserve_parse(10).await.unwrap();
+            let next = admission.reserve_parse(10, &none).await.unwrap();
             assert_eq!(next.bytes(), kib(10 * 128 + (1 << 20)));
+        });
+    }
+
+    #[test]
+    fn a_body_holds_its_bytes_until_dropped_and_its_tree_gets_at_most_the_rest() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let metrics = Arc::new(Metrics::default());
+            let admission = Admission::new(1, 1, 4 << 20, Arc::clone(&metrics));
+            let reserved = || metrics.reserved_bytes.load(Ordering::Relaxed);
+            // A body without a length holds --max-body (here 3 MiB) until
+            // it is read, then what it took, in whole KiB.
+            let mut body = admission.reserve_body(3 << 20).await.unwrap();
+            assert_eq!(reserved(), 3 << 20);
+            body.trim(1500);
+            assert_eq!(body.bytes(), 2 * UNIT);
+            assert_eq!(reserved(), 2 * UNIT as i64);
+            // Trimming to more than is held changes nothing.
+            body.trim(1 << 30);
+            assert_eq!(body.bytes(), 2 * UNIT);
+            // The tree of a 1500-byte body would want 1.2 MiB and gets it;
+            // that of a large one gets the budget less the body.
+            let tree = admission.reserve_parse(1500, &body).await.unwrap();
+            assert_eq!(
+                tree.bytes(),
+                (1500 * 128 + (1u64 << 20)).div_ceil(UNIT) * UNIT
+            );
+            drop(tree);
+            let tree = admission.reserve_parse(1 << 20, &body).await.unwrap();
+            assert_eq!(tree.bytes(), (4 << 20) - 2 * UNIT);
+            // The budget is full: the next body waits.
+            let waiting = admission.reserve_body(1);
+            let waited = tokio::time::timeout(std::time::Duration::from_millis(50), waiting).await;
+            assert!(waited.is_err(), "a body was read past the budget");
+            drop((tree, body));
+            assert_eq!(reserved(), 0);
+            // A budget of no whole number of KiB: a body and the largest
+            // tree still fit it together.
+            let odd = Admission::new(1, 1, 1_000_000, Arc::clone(&metrics));
+            let body = odd.reserve_body(100).await.unwrap();
+            let tree = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                odd.reserve_parse(1 << 20, &body),
+            )
+            .await
+            .expect("the tree fits beside the body");
+            assert_eq!(tree.unwrap().bytes() + body.bytes(), 976 * UNIT);
+            drop(body);
+            // A body over the whole budget holds all of it.
+            let all = admission.reserve_body(u64::MAX).await.unwrap();
+            assert_eq!(all.bytes(), 4 << 20);
         });
     }
 }

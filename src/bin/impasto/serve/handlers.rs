@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use super::admission::Held;
 use super::error::ServeError;
 use super::metrics::Reason;
-use super::render::{format_named, negotiate, quality, respond};
+use super::render::{format_named, negotiate, quality, respond, Deadline};
 use super::signing::{self, EXPIRES_PARAM, SIG_PARAM};
 use super::AppState;
 
@@ -322,8 +322,17 @@ fn other_coding(headers: &HeaderMap, name: header::HeaderName, allowed: &str) ->
 /// is read (so no `100 Continue` invites it) or as it streams when over
 /// `--max-body`; 408 when it does not arrive within `--read-timeout`; 415
 /// in a content coding other than `identity` (RFC 9110, 8.4.1: a gzip body
-/// was read as JSON and refused as not UTF-8).
-async fn body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ServeError> {
+/// was read as JSON and refused as not UTF-8). Its bytes are reserved in
+/// the memory budget before it is read (its `Content-Length`, or
+/// `--max-body` until it has all arrived), waiting for them within the
+/// request's `deadline`; the reservation is returned with the bytes, to be
+/// held until they are dropped.
+async fn body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    deadline: &Deadline,
+) -> Result<(Bytes, Held), ServeError> {
     use http_body_util::BodyExt;
     if let Some(other) = other_coding(headers, header::CONTENT_ENCODING, "identity") {
         return Err(ServeError::UnsupportedEncoding(other));
@@ -341,6 +350,8 @@ async fn body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes
     if declared.is_some_and(|n| n > state.max_body as u64) {
         return Err(too_large());
     }
+    let most = declared.unwrap_or(state.max_body as u64);
+    let mut held = deadline.within(state.admission.reserve_body(most)).await?;
     let read = async {
         let mut body = body;
         // A declared length (within --max-body, checked above) is taken at
@@ -360,11 +371,13 @@ async fn body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes
         }
         Ok(Bytes::from(out))
     };
-    tokio::time::timeout(state.read_timeout, read)
+    let bytes = tokio::time::timeout(state.read_timeout, read)
         .await
         .map_err(|_| ServeError::SlowBody {
             secs: state.read_timeout.as_secs_f64(),
-        })?
+        })??;
+    held.trim(bytes.len() as u64);
+    Ok((bytes, held))
 }
 
 /// `Ok` when a body failed because its connection ended before the body
@@ -421,27 +434,20 @@ fn path_name(name: Result<Path<String>, PathRejection>, uri: &Uri) -> Result<Str
         .map_err(|_| ServeError::NoTemplate(format!("{last} (not UTF-8 once decoded)")))
 }
 
-/// Runs `parse` on a request body of `len` bytes once the memory its JSON
-/// tree may take is reserved in the budget (waiting for it, within the
-/// request's deadline, as a render waits), with the limits of that
-/// reservation; the reservation ends with the parse.
+/// Runs `parse` on a request body of `len` bytes, whose reservation is
+/// `body`, once the memory its JSON tree may take is reserved in the budget
+/// too (waiting for it, within the request's `deadline`, as a render
+/// waits), with the limits of that reservation; the tree's reservation ends
+/// with the parse.
 async fn parse_body<T>(
     state: &AppState,
-    headers: &HeaderMap,
-    len: usize,
+    deadline: &Deadline,
+    (len, body): (usize, &Held),
     parse: impl FnOnce(&Limits) -> T,
 ) -> Result<T, ServeError> {
-    let timeout = super::render::request_timeout(state, headers)?;
-    let reserve = state.admission.reserve_parse(len as u64);
-    let reserved = match tokio::time::timeout(timeout, reserve).await {
-        Ok(reserved) => reserved?,
-        Err(_elapsed) => {
-            return Err(ServeError::Timeout {
-                ms: timeout.as_millis(),
-                fetching: None,
-            })
-        }
-    };
+    let reserved = deadline
+        .within(state.admission.reserve_parse(len as u64, body))
+        .await?;
     let limits = Limits {
         max_render_bytes: reserved.bytes(),
         ..state.renderer.limits()
@@ -469,17 +475,18 @@ pub async fn render(
     let named = param(&params, "format")?;
     let format = negotiate(named, quality, &headers)?;
     let negotiated = named.is_none();
-    // The body is dropped once parsed: a scene holding a data: URL of
-    // megabytes held it twice through the render.
+    let deadline = Deadline::of(&state, &headers)?;
+    // The body (and its reservation) is dropped once parsed: a scene
+    // holding a data: URL of megabytes held it twice through the render.
     let scene = {
-        let bytes = body(&state, &headers, bytes).await?;
+        let (bytes, held) = body(&state, &headers, bytes, &deadline).await?;
         let text = utf8(&bytes)?;
-        parse_body(&state, &headers, text.len(), |limits| {
+        parse_body(&state, &deadline, (text.len(), &held), |limits| {
             Scene::from_json_limited(text, limits)
         })
         .await??
     };
-    let response = respond(state, scene, format, &headers, None, false).await?;
+    let response = respond(state, scene, format, &headers, None, false, deadline).await?;
     Ok(vary_accept(response, negotiated))
 }
 
@@ -511,12 +518,13 @@ pub async fn post_template(
     let named = param(&params, "format")?;
     let format = negotiate(named, quality, &headers)?;
     let negotiated = named.is_none();
-    let bytes = body(&state, &headers, bytes).await?;
-    let parsed = parse_body(&state, &headers, bytes.len(), |_| {
+    let deadline = Deadline::of(&state, &headers)?;
+    let (bytes, held) = body(&state, &headers, bytes, &deadline).await?;
+    let parsed = parse_body(&state, &deadline, (bytes.len(), &held), |_| {
         impasto::scene::json_from_slice_strict(&bytes)
     })
     .await?;
-    drop(bytes);
+    drop((bytes, held));
     let values: Map<String, Value> = match parsed {
         Ok(Value::Object(map)) => map,
         Ok(_) => {
@@ -539,7 +547,7 @@ pub async fn post_template(
     template.check_names(values.keys().map(String::as_str))?;
     let scene = template.bind_json(&values)?;
     drop(values);
-    respond(state, scene, format, &headers, None, false)
+    respond(state, scene, format, &headers, None, false, deadline)
         .await
         .map(|r| vary_accept(r, negotiated))
         .map_err(|e| attributed(&template, e))
@@ -565,6 +573,7 @@ pub async fn get_template(
         key.verify(uri.path(), uri.query())?;
     }
     // After the signature: an unsigned URL is 403 whatever its path.
+    let deadline = Deadline::of(&state, &headers)?;
     let file = path_name(file, &uri)?;
     let params = params(query)?;
     // Reserved names, each once (a variable given twice is refused below).
@@ -605,7 +614,7 @@ pub async fn get_template(
     template.check_names(row.keys().map(String::as_str))?;
     let scene = template.bind(&row)?;
     let head = method == Method::HEAD;
-    respond(state, scene, format, &headers, expires, head)
+    respond(state, scene, format, &headers, expires, head, deadline)
         .await
         .map_err(|e| attributed(&template, e))
 }

@@ -242,11 +242,49 @@ fn matches_any(headers: &HeaderMap) -> bool {
 /// The deadline: `--timeout`, lowered (never raised) by the header. Given
 /// more than once (or as a list, `5000, 200`), the shortest applies: a
 /// proxy in front that adds a shorter deadline is heeded.
-pub(super) fn request_timeout(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Duration, ServeError> {
+fn request_timeout(state: &AppState, headers: &HeaderMap) -> Result<Duration, ServeError> {
     shortest_timeout(headers, state.timeout)
+}
+
+/// A request's deadline, taken once when its handler starts: the waits
+/// for its body's and its parse's memory, its admission, fetches and
+/// render all end by it (each had started its own clock, so a request
+/// could run for several times its timeout).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    /// When it passes.
+    pub at: Instant,
+    /// The timeout it was taken with, for the 504's words.
+    pub timeout: Duration,
+}
+
+impl Deadline {
+    /// The deadline of a request with `headers`, from now.
+    pub fn of(state: &AppState, headers: &HeaderMap) -> Result<Deadline, ServeError> {
+        let timeout = request_timeout(state, headers)?;
+        Ok(Deadline {
+            at: Instant::now() + timeout,
+            timeout,
+        })
+    }
+
+    /// The 504 of a request whose deadline passed.
+    pub fn passed(&self) -> ServeError {
+        ServeError::Timeout {
+            ms: self.timeout.as_millis(),
+            fetching: None,
+        }
+    }
+
+    /// Runs `work` until the deadline; [`Deadline::passed`] past it.
+    pub async fn within<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, ServeError>>,
+    ) -> Result<T, ServeError> {
+        tokio::time::timeout_at(self.at.into(), work)
+            .await
+            .unwrap_or_else(|_| Err(self.passed()))
+    }
 }
 
 /// [`request_timeout`] of `headers` under `cap` (`--timeout`).
@@ -357,6 +395,7 @@ pub async fn respond(
     headers: &HeaderMap,
     expires: Option<u64>,
     head: bool,
+    deadline: Deadline,
 ) -> Result<Response, ServeError> {
     if state.draining.load(Ordering::Relaxed) {
         return Err(ServeError::Draining);
@@ -377,8 +416,10 @@ pub async fn respond(
     if let Some(etag) = local_etag.as_deref().filter(|e| matches_etag(headers, e)) {
         return Ok(not_modified(&state, etag, expires));
     }
-    let timeout = request_timeout(&state, headers)?;
-    let deadline = Instant::now() + timeout;
+    let Deadline {
+        at: deadline,
+        timeout,
+    } = deadline;
     let token = CancelToken::new();
     // The remote image being fetched, if one is, for a 504 to name.
     let fetching = Arc::new(std::sync::Mutex::new(None));
