@@ -95,7 +95,8 @@ impl Input {
                 codec::read_image_file(path, max_bytes).map(|(f, b)| (f, Cow::Owned(b)))
             }
             Input::Data(data) => {
-                let format = image::guess_format(&data.bytes).map_err(|_| self.not_an_image())?;
+                let format =
+                    image::guess_format(&data.bytes).map_err(|_| Input::not_an_image(data))?;
                 Ok((format, Cow::Borrowed(&data.bytes)))
             }
         }
@@ -110,7 +111,7 @@ impl Input {
             Input::File(path) => codec::probe_header(path, max_pixels),
             Input::Data(data) => codec::probe_bytes(&data.bytes, max_pixels).map_err(|e| {
                 match image::guess_format(&data.bytes) {
-                    Err(_) => self.not_an_image(),
+                    Err(_) => Input::not_an_image(data),
                     Ok(_) => e,
                 }
             }),
@@ -126,18 +127,18 @@ impl Input {
         }
     }
 
-    /// Bytes that are no image impasto reads, with the media type a
-    /// `data:` URL declares (`image/svg+xml` is the usual one).
-    fn not_an_image(&self) -> codec::DecodeError {
-        let plain = codec::not_an_image();
-        match self {
-            Input::Data(data) if !data.media_type.is_empty() => codec::DecodeError(format!(
-                "{} (the data: URL says {})",
-                plain.0,
-                data.shown_media_type()
-            )),
-            _ => plain,
+    /// A `data:` URL's bytes that are no image impasto reads, with the
+    /// media type it declares (`image/svg+xml` is the usual one).
+    fn not_an_image(data: &DataImage) -> codec::DecodeError {
+        let plain = codec::not_an_image(&data.bytes);
+        if data.media_type.is_empty() {
+            return plain;
         }
+        codec::DecodeError(format!(
+            "{} (the data: URL says {})",
+            plain.0,
+            data.shown_media_type()
+        ))
     }
 }
 
@@ -304,7 +305,8 @@ pub(crate) fn decode_frame(
     let (_, bytes) = input
         .read(limits.max_image_file_bytes)
         .map_err(|e| ("src", input.explain(e.0)))?;
-    let info = codec::probe_animation(&bytes, limits).map_err(|e| ("src", input.explain(e.0)))?;
+    let info =
+        codec::probe_for_one_frame(&bytes, limits).map_err(|e| ("src", input.explain(e.0)))?;
     if frame >= info.frames {
         // A GIF without its trailer byte is cut short: it held more.
         let cut = match bytes.starts_with(b"GIF8") && !bytes.ends_with(b";") {
@@ -320,7 +322,7 @@ pub(crate) fn decode_frame(
             ),
         ));
     }
-    let anim = codec::decode_animation_halting(&bytes, limits, Some(frame as usize), halt)
+    let anim = codec::decode_frame_halting(&bytes, limits, frame as usize, halt)
         .map_err(|e| ("src", input.explain(e.0)))?;
     // The headers may promise more frames than the file holds.
     let (found, notes) = (anim.frames.len(), anim.notes);

@@ -54,7 +54,7 @@ pub use anim::{
     decode_animation, decode_animation_file, probe_animation, Animation, AnimationInfo, Delay,
     Frame, Loop,
 };
-pub(crate) use anim::{decode_animation_halting, Halt};
+pub(crate) use anim::{decode_animation_halting, decode_frame_halting, probe_for_one_frame, Halt};
 pub use anim_out::{encode_animation, AnimationFormat};
 pub(crate) use output::encode_stoppable;
 #[cfg(test)]
@@ -101,7 +101,22 @@ pub(crate) fn readable(error: impl std::fmt::Display) -> String {
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    out
+    crc_in_words(&out).unwrap_or(out)
+}
+
+/// The png crate's checksum error (`CRC error: expected 0x0 have
+/// 0x1ef06c9d while decoding IDAT chunk.`, where "expected" is the value the
+/// file holds and "have" the one its data gives) said the right way round.
+fn crc_in_words(message: &str) -> Option<String> {
+    let (before, rest) = message.split_once("CRC error: expected 0x")?;
+    let (stored, rest) = rest.split_once(" have 0x")?;
+    let (computed, rest) = rest.split_once(" while decoding ")?;
+    let (chunk, after) = rest.split_once(" chunk.")?;
+    let hex = |h: &str| u32::from_str_radix(h, 16).ok();
+    let (stored, computed) = (hex(stored)?, hex(computed)?);
+    Some(format!(
+        "{before}the {chunk} chunk's checksum (CRC) does not match its data: the file says 0x{stored:08x}, the data gives 0x{computed:08x}{after}"
+    ))
 }
 
 /// Reads and decodes an image file, refusing images of more than
@@ -124,7 +139,7 @@ pub(crate) fn read_image_file(
     let mut head = [0u8; 32];
     let mut file = std::fs::File::open(path).map_err(read_err)?;
     let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
-    let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
+    let format = image::guess_format(&head[..n]).map_err(|_| not_an_image(&head[..n]))?;
     // Room for the whole file at once (and the byte past it that ends
     // the read): grown by doubling, the buffer reached twice the file's
     // size, which the decode's memory estimate counts once.
@@ -205,7 +220,13 @@ pub(crate) fn oriented_size(
     }
 }
 
-pub(crate) fn not_an_image() -> DecodeError {
+/// Bytes whose format is not known from their start (`bytes`, or their
+/// first few): no image, or none at all (a failed upload or download
+/// leaves a file of 0 bytes, which had the message of a text file).
+pub(crate) fn not_an_image(bytes: &[u8]) -> DecodeError {
+    if bytes.is_empty() {
+        return DecodeError("empty (0 bytes): there is no image in it".into());
+    }
     DecodeError("not an image impasto can decode (expected PNG, JPEG, WebP or GIF)".into())
 }
 
@@ -399,7 +420,7 @@ mod tests {
         );
         assert_eq!(
             e,
-            "truncated or corrupt PNG file: CRC error: expected 0x4d2 have 0x7376f70d while decoding IDAT chunk."
+            "truncated or corrupt PNG file: the IDAT chunk's checksum (CRC) does not match its data: the file says 0x000004d2, the data gives 0x7376f70d"
         );
         assert_eq!(
             readable("ChunkType { type: unclosed"),

@@ -459,6 +459,20 @@ fn non_image_file_is_bad_input() {
 }
 
 #[test]
+fn an_empty_image_file_is_bad_input_that_says_it_is_empty() {
+    let c = Case::new();
+    std::fs::write(c.path("assets/zero.png"), "").unwrap();
+    // Drawn (decoded), and wholly off the canvas (only its header read).
+    for x in [0, 5000] {
+        c.scene(&layer_scene(&format!(
+            r#"{{"type": "image", "src": "zero.png", "x": {x}}}"#
+        )));
+        let out = c.render("o.png", &[]);
+        assert_bad_input(&c, &out, r#""zero.png": empty (0 bytes)"#);
+    }
+}
+
+#[test]
 fn path_outside_asset_root_is_bad_input() {
     let c = Case::new();
     RgbaImage::new(2, 2).save(c.path("outside.png")).unwrap();

@@ -226,7 +226,28 @@ impl AnimationInfo {
 /// Reads an image file's animation headers and checks them against
 /// `limits` (see the module's rules), decoding no pixels.
 pub fn probe_animation(bytes: &[u8], limits: &Limits) -> Result<AnimationInfo, DecodeError> {
-    let info = match image::guess_format(bytes).map_err(|_| super::not_an_image())? {
+    let info = read_info(bytes, limits)?;
+    check_limits(&info, limits)?;
+    Ok(info)
+}
+
+/// [`probe_animation`] for a decode of one frame ([`decode_frame_halting`]):
+/// only the canvas is held to the limits, since one frame is kept whatever
+/// the count (the frames before it are decoded, bounded by the file's size
+/// and asked to stop between frames, but not kept). The count is the
+/// file's.
+pub(crate) fn probe_for_one_frame(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<AnimationInfo, DecodeError> {
+    let info = read_info(bytes, limits)?;
+    check_limits(&AnimationInfo { frames: 1, ..info }, limits)?;
+    Ok(info)
+}
+
+/// An animation's canvas and frame count from its headers, unchecked.
+fn read_info(bytes: &[u8], limits: &Limits) -> Result<AnimationInfo, DecodeError> {
+    let info = match image::guess_format(bytes).map_err(|_| super::not_an_image(bytes))? {
         image::ImageFormat::Gif => gif::scan(bytes, limits.max_image_pixels)?,
         image::ImageFormat::Png => png_info(bytes)?,
         image::ImageFormat::WebP => {
@@ -243,7 +264,6 @@ pub fn probe_animation(bytes: &[u8], limits: &Limits) -> Result<AnimationInfo, D
             frames: 1,
         },
     };
-    check_limits(&info, limits)?;
     Ok(info)
 }
 
@@ -348,12 +368,39 @@ pub(crate) fn decode_animation_halting(
     halt: Halt<'_>,
 ) -> Result<Animation, DecodeError> {
     let info = probe_animation(bytes, limits)?;
-    let format = image::guess_format(bytes).map_err(|_| super::not_an_image())?;
     let stop = until.map_or(usize::MAX, |u| u + 1);
+    decode_frames(bytes, &info, limits, 0..stop, halt)
+}
+
+/// Frame `frame` of an animation: [`decode_animation_halting`] until it,
+/// whose frames before it hold no pixels (0x0 images): they are decoded to
+/// composite it, and dropped. Holding every frame up to it, a pick of frame
+/// 1,200 of a 1000x1000 GIF would have held 4.8 GB; the frame-count limits
+/// therefore applied to picks, which now hold one frame.
+pub(crate) fn decode_frame_halting(
+    bytes: &[u8],
+    limits: &Limits,
+    frame: usize,
+    halt: Halt<'_>,
+) -> Result<Animation, DecodeError> {
+    let info = probe_for_one_frame(bytes, limits)?;
+    decode_frames(bytes, &info, limits, frame..frame.saturating_add(1), halt)
+}
+
+/// The frames before `wanted.end`, those before `wanted.start` without
+/// their pixels (0x0).
+fn decode_frames(
+    bytes: &[u8],
+    info: &AnimationInfo,
+    limits: &Limits,
+    wanted: std::ops::Range<usize>,
+    halt: Halt<'_>,
+) -> Result<Animation, DecodeError> {
+    let format = image::guess_format(bytes).map_err(|_| super::not_an_image(bytes))?;
     let anim = match format {
-        image::ImageFormat::Gif => gif::decode(bytes, limits.max_image_pixels, stop, halt)?,
-        image::ImageFormat::Png if info.frames > 1 => decode_apng(bytes, limits, stop, halt)?,
-        image::ImageFormat::WebP if info.frames > 1 => decode_webp(bytes, limits, stop, halt)?,
+        image::ImageFormat::Gif => gif::decode(bytes, limits.max_image_pixels, wanted, halt)?,
+        image::ImageFormat::Png if info.frames > 1 => decode_apng(bytes, limits, wanted, halt)?,
+        image::ImageFormat::WebP if info.frames > 1 => decode_webp(bytes, limits, wanted, halt)?,
         _ => {
             let (image, notes) = super::decode_bytes_noting(bytes, limits.max_image_pixels)?;
             Animation {
@@ -391,7 +438,7 @@ pub(super) fn apng_first_frame(
         max_image_pixels: max_pixels,
         ..Limits::default()
     };
-    let anim = decode_apng(bytes, &limits, 1, &|| false)?;
+    let anim = decode_apng(bytes, &limits, 0..1, &|| false)?;
     let note = anim.notes.colour.as_deref().map(str::to_owned);
     let first = anim.frames.into_iter().next().ok_or_else(|| {
         DecodeError("truncated or corrupt PNG file: its animation has no frame".into())
@@ -402,7 +449,7 @@ pub(super) fn apng_first_frame(
 fn decode_apng(
     bytes: &[u8],
     limits: &Limits,
-    stop: usize,
+    wanted: std::ops::Range<usize>,
     halt: Halt<'_>,
 ) -> Result<Animation, DecodeError> {
     // A profile that is a decompression bomb: decoded without it, as a
@@ -427,17 +474,22 @@ fn decode_apng(
     };
     let profile = colour.profile;
     let max_alloc = limits.max_image_pixels.saturating_mul(16).max(64 << 20);
-    let (composited, plays) = super::apng::frames(bytes, max_alloc as usize, stop, halt)?;
+    let (composited, plays) = super::apng::frames(bytes, max_alloc as usize, wanted, halt)?;
     let loop_count = match plays {
         0 => Loop::Forever,
         n => Loop::Times(n),
     };
     let mut frames = Vec::new();
     let mut note = super::join_notes(bomb, colour.ignored);
+    let mut noted = false;
     for (mut image, (n, d)) in composited {
-        let why = icc::to_srgb(&mut image, profile.as_deref(), source);
-        if frames.is_empty() {
-            note = super::join_notes(note, why);
+        // Frames without pixels (before those wanted) need no profile.
+        if !image.is_empty() {
+            let why = icc::to_srgb(&mut image, profile.as_deref(), source);
+            if !noted {
+                note = super::join_notes(note, why);
+                noted = true;
+            }
         }
         frames.push(Frame {
             image: Arc::new(image),
@@ -456,7 +508,7 @@ fn decode_apng(
 fn decode_webp(
     bytes: &[u8],
     limits: &Limits,
-    stop: usize,
+    wanted: std::ops::Range<usize>,
     halt: Halt<'_>,
 ) -> Result<Animation, DecodeError> {
     // The header: canvas, profile, loop count (the frames are `webp_anim`'s).
@@ -471,16 +523,24 @@ fn decode_webp(
     };
     let max_alloc = limits.max_image_pixels.saturating_mul(16).max(64 << 20) as usize;
     // Composited here, as libwebp does (`webp_anim`), not by image-webp.
-    let frames = super::webp_anim::frames(bytes, (width, height), max_alloc, stop, halt)?;
+    let first = wanted.start;
+    let frames = super::webp_anim::frames(bytes, (width, height), max_alloc, wanted, halt)?;
     let mut note = None;
     let frames = frames
         .into_iter()
         .enumerate()
         .map(|(k, (raw, ms))| {
+            if k < first {
+                // Decoded to composite those after it, and dropped.
+                return Ok(Frame {
+                    image: Arc::new(RgbaImage::new(0, 0)),
+                    delay: Delay::from_millis(ms),
+                });
+            }
             let mut image = RgbaImage::from_raw(width, height, raw)
                 .ok_or_else(|| DecodeError("WEBP frame has the wrong size".into()))?;
             let why = icc::to_srgb(&mut image, profile.as_deref(), icc::Source::Rgb);
-            if k == 0 {
+            if k == first {
                 note = why;
             }
             Ok(Frame {

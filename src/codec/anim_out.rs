@@ -293,6 +293,44 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_picked_is_that_of_the_whole_decode_alone_holds_pixels_and_passes_the_frame_limit() {
+        let frames = frames();
+        let refs: Vec<&RgbaImage> = frames.iter().collect();
+        let delays = [Delay::from_centis(10); 3];
+        // Fewer frames allowed than the file has: a decode of them all is
+        // refused; one frame is not.
+        let limits = Limits {
+            max_animation_frames: 1,
+            ..Limits::default()
+        };
+        for format in [
+            AnimationFormat::Gif,
+            AnimationFormat::Png,
+            AnimationFormat::WebPLossless,
+        ] {
+            let bytes = encode_animation(&refs, &delays, Loop::Forever, format).unwrap();
+            let all = decode_animation(&bytes, &Limits::default(), None).unwrap();
+            assert!(
+                decode_animation(&bytes, &limits, None).is_err(),
+                "{format:?}"
+            );
+            for pick in 0..3 {
+                let one = crate::codec::decode_frame_halting(&bytes, &limits, pick, &|| false)
+                    .unwrap_or_else(|e| panic!("{format:?} frame {pick}: {e}"));
+                assert_eq!(one.frames.len(), pick + 1, "{format:?}");
+                assert!(
+                    one.frames[..pick].iter().all(|f| f.image.is_empty()),
+                    "{format:?}: frames before {pick} kept"
+                );
+                assert!(
+                    *one.frames[pick].image == *all.frames[pick].image,
+                    "{format:?} frame {pick}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_format_keeps_the_frames_delays_and_loop_count() {
         let frames = frames();
         let refs: Vec<&RgbaImage> = frames.iter().collect();

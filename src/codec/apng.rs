@@ -39,16 +39,18 @@ pub(super) fn default_image_hidden(bytes: &[u8]) -> bool {
     false
 }
 
-/// The first `stop` frames of the APNG in `bytes` (the default image only
-/// when it is not part of the animation is skipped), each the whole canvas
-/// in straight 8-bit RGBA (16-bit samples keep their high byte), with the
-/// number of plays (0: forever). `max_alloc` bounds the decoder's buffers.
+/// The frames of the APNG in `bytes` before `wanted.end` (the default
+/// image only when it is not part of the animation is skipped), each the
+/// whole canvas in straight 8-bit RGBA (16-bit samples keep their high
+/// byte), those before `wanted.start` empty (0x0), with the number of
+/// plays (0: forever). `max_alloc` bounds the decoder's buffers.
 pub(super) fn frames(
     bytes: &[u8],
     max_alloc: usize,
-    stop: usize,
+    wanted: std::ops::Range<usize>,
     halt: super::anim::Halt<'_>,
 ) -> Result<(Vec<ApngFrame>, u32), DecodeError> {
+    let stop = wanted.end;
     let corrupt = |e: png::DecodingError| {
         DecodeError(format!(
             "truncated or corrupt PNG file: {}",
@@ -130,7 +132,11 @@ pub(super) fn frames(
             0 => (u64::from(fc.delay_num), 100),
             d => (u64::from(fc.delay_num), u64::from(d)),
         };
-        out.push((canvas.clone(), delay));
+        let shown = match k < wanted.start {
+            true => RgbaImage::new(0, 0),
+            false => canvas.clone(),
+        };
+        out.push((shown, delay));
         match (dispose, before) {
             (DisposeOp::Background, _) => {
                 for y in y0..y0 + h {
@@ -236,7 +242,7 @@ mod tests {
         let at = good.windows(4).position(|w| w == b"acTL").unwrap();
         let mut more = good.clone();
         crate::codec::set_png_chunk_byte(&mut more, at, 3, 4);
-        let e = frames(&more, 1 << 20, usize::MAX, never).unwrap_err().0;
+        let e = frames(&more, 1 << 20, 0..usize::MAX, never).unwrap_err().0;
         assert_eq!(
             e,
             "truncated or corrupt PNG file: frame 3 of the 4 its acTL chunk declares: IDAT or fdAT chunk is missing."
@@ -252,7 +258,9 @@ mod tests {
             + 40;
         let mut shuffled = good.clone();
         crate::codec::set_png_chunk_byte(&mut shuffled, second, 3, 9);
-        let e = frames(&shuffled, 1 << 20, usize::MAX, never).unwrap_err().0;
+        let e = frames(&shuffled, 1 << 20, 0..usize::MAX, never)
+            .unwrap_err()
+            .0;
         assert!(
             e.starts_with("truncated or corrupt PNG file: frame 1 of the 3"),
             "{e}"
@@ -262,7 +270,7 @@ mod tests {
 
     #[test]
     fn dispose_previous_restores_the_canvas_after_the_frame_before_was_disposed() {
-        let (frames, plays) = frames(&three_frames(), 64 << 20, usize::MAX, &|| false).unwrap();
+        let (frames, plays) = frames(&three_frames(), 64 << 20, 0..usize::MAX, &|| false).unwrap();
         assert_eq!((frames.len(), plays), (3, 2));
         let at = |k: usize, x, y| frames[k].0.get_pixel(x, y).0;
         assert_eq!(at(0, 2, 5), [255, 0, 0, 255]);
@@ -277,7 +285,7 @@ mod tests {
     }
 
     fn frames_len(stop: usize) -> usize {
-        frames(&three_frames(), 64 << 20, stop, &|| false)
+        frames(&three_frames(), 64 << 20, 0..stop, &|| false)
             .unwrap()
             .0
             .len()

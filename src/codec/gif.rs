@@ -124,17 +124,20 @@ fn check_pixels((w, h): (u32, u32), max_pixels: u64, what: &str) -> Result<(), D
     Ok(())
 }
 
-/// Decodes the first `stop` frames (all of them with `usize::MAX`), asking
-/// `halt` before each chunk of rows; the caller has checked the headers
+/// Decodes the frames before `wanted.end` (all of them with `usize::MAX`),
+/// those before `wanted.start` without their pixels (0x0), asking `halt`
+/// before each chunk of rows; the caller has checked the headers
 /// ([`scan`]).
 pub(crate) fn decode(
     bytes: &[u8],
     max_pixels: u64,
-    stop: usize,
+    wanted: std::ops::Range<usize>,
     halt: super::anim::Halt<'_>,
 ) -> Result<Animation, DecodeError> {
-    let (mut decoded, read, again) =
-        read_cut(bytes, |b| decode_readable(b, max_pixels, stop, halt))?;
+    let stop = wanted.end;
+    let (mut decoded, read, again) = read_cut(bytes, |b| {
+        decode_readable(b, max_pixels, wanted.clone(), halt)
+    })?;
     // Whether frames were lost, and how many whole ones there are when
     // that is known. Read to its end, the decode knows the whole frames:
     // a last frame lacking only its terminator, whole, lost nothing.
@@ -164,9 +167,12 @@ pub(crate) fn decode(
 fn decode_readable(
     bytes: &[u8],
     max_pixels: u64,
-    stop: usize,
+    wanted: std::ops::Range<usize>,
     halt: super::anim::Halt<'_>,
 ) -> Result<Animation, DecodeError> {
+    let stop = wanted.end;
+    // Every frame before those wanted shares one empty image.
+    let unwanted = Arc::new(RgbaImage::new(0, 0));
     let mut d = options(max_pixels, false)
         .read_info(with_trailer(bytes))
         .map_err(|e| DecodeError(format!("not a valid GIF file: {e}")))?;
@@ -218,10 +224,11 @@ fn decode_readable(
                 draw_row(&mut canvas, &rect, y, line, palette, transparent);
             }
         }
-        frames.push(Frame {
-            image: Arc::new(canvas.clone()),
-            delay,
-        });
+        let image = match frames.len() < wanted.start {
+            true => Arc::clone(&unwanted),
+            false => Arc::new(canvas.clone()),
+        };
+        frames.push(Frame { image, delay });
         match dispose {
             gif::DisposalMethod::Background => clear(&mut canvas, &rect),
             gif::DisposalMethod::Previous => {
@@ -457,7 +464,7 @@ mod tests {
         let img = RgbaImage::from_pixel(2, 2, image::Rgba([10, 20, 30, 255]));
         for lc in [Loop::Forever, Loop::Times(1), Loop::Times(4)] {
             let bytes = encode(&[&img], &[Delay::from_centis(5)], lc).unwrap();
-            let back = decode(&bytes, 100, usize::MAX, &|| false).unwrap();
+            let back = decode(&bytes, 100, 0..usize::MAX, &|| false).unwrap();
             assert_eq!(back.loop_count, lc);
             assert_eq!(back.frames[0].delay, Delay::from_centis(5));
             assert_eq!(*back.frames[0].image, img);
@@ -490,7 +497,7 @@ mod tests {
             };
             enc.write_frame(&frame).unwrap();
         }
-        let got = decode(&bytes, 1000, usize::MAX, &|| false).unwrap();
+        let got = decode(&bytes, 1000, 0..usize::MAX, &|| false).unwrap();
         let want = RgbaImage::from_fn(6, 5, |x, y| {
             if x == 0 || y == 0 {
                 return image::Rgba([0, 0, 0, 0]);
@@ -506,7 +513,7 @@ mod tests {
         assert_eq!(*got.frames[0].image, want);
         // Cut inside the frame's data: refused, not drawn in part.
         let cut = &bytes[..bytes.len() - 12];
-        let e = decode(cut, 1000, usize::MAX, &|| false).unwrap_err();
+        let e = decode(cut, 1000, 0..usize::MAX, &|| false).unwrap_err();
         assert!(e.0.contains("truncated or corrupt GIF"), "{}", e.0);
     }
 
@@ -564,7 +571,7 @@ mod tests {
                 };
                 enc.write_frame(&frame).unwrap();
             }
-            let got = decode(&bytes, u64::MAX, usize::MAX, &|| false)
+            let got = decode(&bytes, u64::MAX, 0..usize::MAX, &|| false)
                 .unwrap_or_else(|e| panic!("{w}x{h}, {colours} colours: {}", e.0));
             let image = &got.frames[0].image;
             for (i, &index) in indices.iter().enumerate() {

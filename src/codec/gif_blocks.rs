@@ -247,7 +247,7 @@ mod tests {
     }
 
     fn decode(b: &[u8]) -> Result<crate::codec::Animation, crate::codec::DecodeError> {
-        super::super::gif::decode(b, 100, usize::MAX, &|| false)
+        super::super::gif::decode(b, 100, 0..usize::MAX, &|| false)
     }
 
     #[test]
@@ -355,7 +355,7 @@ mod tests {
                 enc.write_frame(&frame).unwrap();
             }
         }
-        let want = super::super::gif::decode(&bytes, 10_000, usize::MAX, &|| false).unwrap();
+        let want = super::super::gif::decode(&bytes, 10_000, 0..usize::MAX, &|| false).unwrap();
         // The second frame's sub-blocks: a cut at each length byte.
         let second_data = {
             let gce = bytes.len() - 1 - 1;
@@ -373,7 +373,7 @@ mod tests {
         }
         assert!(lengths.len() > 1, "several sub-blocks");
         let terminator = at;
-        let decode_all = |b: &[u8]| super::super::gif::decode(b, 10_000, usize::MAX, &|| false);
+        let decode_all = |b: &[u8]| super::super::gif::decode(b, 10_000, 0..usize::MAX, &|| false);
         // Only the terminator missing: both frames (refused before).
         let got = decode_all(&bytes[..terminator]).unwrap();
         assert_eq!(got.frames.len(), 2);

@@ -68,7 +68,7 @@ fn probe_reader(
     // `decode_file`.
     let mut head = [0u8; 4096];
     let n = read_up_to(&mut file, &mut head).map_err(read_err)?;
-    let format = image::guess_format(&head[..n]).map_err(|_| not_an_image())?;
+    let format = image::guess_format(&head[..n]).map_err(|_| not_an_image(&head[..n]))?;
     super::check_head(&head[..n], format, max_pixels)?;
     // A GIF's size is its logical screen's, in its first ten bytes: what
     // its decode (`gif::decode`, which skips extensions of unknown labels)

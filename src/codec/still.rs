@@ -24,7 +24,7 @@ pub(crate) fn decode_bytes_noting(
     if bytes.starts_with(b"GIF8") {
         // The first frame as browsers composite it (transparent canvas).
         gif::scan(bytes, max_pixels)?;
-        let mut anim = gif::decode(bytes, max_pixels, 1, &|| false)?;
+        let mut anim = gif::decode(bytes, max_pixels, 0..1, &|| false)?;
         let first = anim.frames.swap_remove(0);
         return Ok((std::sync::Arc::unwrap_or_clone(first.image), anim.notes));
     }
@@ -98,7 +98,7 @@ fn decode_noting(
     .with_guessed_format()
     .map_err(|e| DecodeError(format!("cannot read: {e}")))?;
     let Some(format) = reader.format() else {
-        return Err(not_an_image());
+        return Err(not_an_image(bytes));
     };
     super::check_head(bytes, format, max_pixels)?;
     let fmt = format!("{format:?}").to_uppercase();

@@ -14,15 +14,17 @@ use super::DecodeError;
 /// in milliseconds.
 pub(super) type WebpFrame = (Vec<u8>, u32);
 
-/// The first `stop` frames of the animated WebP in `bytes`, whose canvas is
-/// `width` x `height`; `max_alloc` bounds each sub-frame's decoder.
+/// The frames before `wanted.end` of the animated WebP in `bytes`, whose
+/// canvas is `width` x `height`, those before `wanted.start` empty (no
+/// bytes); `max_alloc` bounds each sub-frame's decoder.
 pub(super) fn frames(
     bytes: &[u8],
     (width, height): (u32, u32),
     max_alloc: usize,
-    stop: usize,
+    wanted: std::ops::Range<usize>,
     halt: super::anim::Halt<'_>,
 ) -> Result<Vec<WebpFrame>, DecodeError> {
+    let stop = wanted.end;
     let (w, h) = (width as usize, height as usize);
     let mut canvas = vec![0u8; w * h * 4];
     // The canvas after the previous frame's disposal.
@@ -83,7 +85,11 @@ pub(super) fn frames(
                 }
             }
         }
-        out.push((canvas.clone(), f.duration));
+        let shown = match k < wanted.start {
+            true => Vec::new(),
+            false => canvas.clone(),
+        };
+        out.push((shown, f.duration));
         disposed.copy_from_slice(&canvas);
         if f.dispose {
             for y in r.y..r.y + r.h {
