@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::backends::{backends, check_images, gpu_renderer};
+use common::backends::{backends, check_images, with_system_font};
 use image::RgbaImage;
-use impasto::{Backend, Renderer, Scene};
+use impasto::{Renderer, Scene};
 use serde_json::{json, Value};
 
 fn render(r: &Renderer, scene: Value) -> RgbaImage {
@@ -21,28 +21,6 @@ fn row_coverage(img: &RgbaImage, y: u32) -> f64 {
     (0..img.width())
         .map(|x| f64::from(img.get_pixel(x, y)[3]) / 255.0)
         .sum()
-}
-
-/// Every backend with the system's fonts on, when the font `wanted` (a part
-/// of a family name) is installed; under `CI=true` it must be (`.ci/run`
-/// installs it), elsewhere the test says it skipped.
-fn with_system_font(wanted: &str, package: &str) -> Vec<(&'static str, Renderer)> {
-    let cpu = Renderer::new(Backend::Cpu).unwrap();
-    let found = cpu
-        .font_families()
-        .unwrap()
-        .iter()
-        .any(|f| f.contains(wanted));
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "no {wanted} font found: CI must install {package}"
-        );
-        eprintln!("SKIPPED: no {wanted} font installed (apt-get install {package})");
-        return Vec::new();
-    }
-    let gpu = gpu_renderer().map(|g| ("gpu", g.clone()));
-    std::iter::once(("cpu", cpu)).chain(gpu).collect()
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::backends::backends;
+use common::backends::{backends, with_system_font};
 use image::RgbaImage;
 use impasto::{Renderer, Scene};
 use serde_json::{json, Value};
@@ -257,4 +257,30 @@ fn characters_no_font_has_are_listed_in_text_order() {
         other => panic!("{other:?}"),
     };
     assert_eq!(chars, ['\u{915}', '\u{5D0}', '\u{5D1}', '\u{4E2D}']);
+}
+
+#[test]
+fn letter_spacing_comes_once_after_a_grapheme_drawn_with_several_glyphs() {
+    // Inter has "ë" but no "ë́": e + U+0308 + U+0301 is drawn as two
+    // glyphs in one cluster, which took the spacing once a glyph.
+    let width = |r: &Renderer, text: &str, spacing: f64| {
+        let layer = impasto::Layer::text(text, 30)
+            .size(600, 100)
+            .letter_spacing(spacing);
+        r.measure_text(&layer).unwrap().lines[0]
+    };
+    let bundled = Renderer::new(impasto::Backend::Cpu)
+        .unwrap()
+        .with_system_fonts(false);
+    for text in ["e\u{308}\u{301}x", "\u{eb}x", "ex"] {
+        let extra = width(&bundled, text, 10.0) - width(&bundled, text, 0.0);
+        assert!((extra - 20.0).abs() < 0.01, "{text:?}: {extra}");
+    }
+    // "❤️": the heart and its variation selector, an empty glyph of the
+    // emoji font's.
+    for (name, r) in with_system_font("Color Emoji", "fonts-noto-color-emoji") {
+        let text = "a\u{2764}\u{FE0F}b";
+        let extra = width(&r, text, 10.0) - width(&r, text, 0.0);
+        assert!((extra - 30.0).abs() < 0.01, "{name}: {text:?}: {extra}");
+    }
 }

@@ -292,7 +292,7 @@ fn limit(
     ellipsis: bool,
     stop: &Stop<'_>,
 ) -> Fitted {
-    let room = super::shape::line_room(layer, t);
+    let room = super::spacing::line_room(layer, t);
     let (buffer, hyphenated) = super::hyphen::hyphenated(&t.text, room, stop, |s| {
         shape(fonts, layer, t, s, size, Wrap::WordOrGlyph)
     });
@@ -410,7 +410,7 @@ fn ellipsize(
         let candidate = format!("{mark}{}", with(n));
         let b = shape(fonts, layer, t, &candidate, size, Wrap::None);
         b.layout_runs()
-            .all(|r| r.line_w <= super::shape::line_room(layer, t) + SLACK)
+            .all(|r| r.line_w <= super::spacing::line_room(layer, t) + SLACK)
     };
     // The largest number of graphemes kept that fits: bisection, taking
     // fitting to shrink with fewer graphemes kept.
@@ -479,7 +479,7 @@ fn fits_at(
     size: f32,
     stop: &Stop<'_>,
 ) -> bool {
-    let room = super::shape::line_room(layer, t);
+    let room = super::spacing::line_room(layer, t);
     let (buffer, _) = super::hyphen::hyphenated(&t.text, room, stop, |s| {
         shape(fonts, layer, t, s, size, Wrap::Word)
     });
@@ -490,7 +490,7 @@ fn fits_at(
 fn fits_box(buffer: &Buffer, layer: &Layer, t: &TextLayer) -> bool {
     let (mut lines, mut height) = (0usize, 0f32);
     for run in buffer.layout_runs() {
-        if run.line_w > super::shape::line_room(layer, t) + SLACK {
+        if run.line_w > super::spacing::line_room(layer, t) + SLACK {
             return false;
         }
         lines += 1;

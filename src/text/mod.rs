@@ -47,6 +47,7 @@ mod ink;
 mod layout;
 mod raster;
 mod shape;
+mod spacing;
 
 use glyph_cache::GlyphCache;
 

@@ -40,6 +40,7 @@ use cosmic_text::{
 
 use super::emoji::{emoji_family, emoji_spans, shows_emoji};
 use super::fallback::{is_ignorable, Chooser};
+use super::spacing::{line_room, shared_clusters, spacing_pieces};
 use super::{bold, face, DEFAULT_FAMILY};
 use crate::scene::{Align, Layer, TextLayer};
 
@@ -153,11 +154,6 @@ pub(super) fn shape(
     buffer.set_wrap(wrap);
     buffer.set_size(Some(line_room(layer, t)), None);
     let family = t.font.as_deref().unwrap_or(DEFAULT_FAMILY);
-    let mut base = Attrs::new();
-    if t.letter_spacing != 0.0 {
-        // cosmic-text's letter spacing is in ems of the size laid out.
-        base = base.letter_spacing(t.letter_spacing as f32 / size);
-    }
     // cosmic-text aligns a paragraph without an alignment to its start.
     let align = match t.align {
         Align::Left => Some(CtAlign::Left),
@@ -190,17 +186,27 @@ pub(super) fn shape(
         spans = settle(fonts, &mut chooser, text, &spans, &faces, emoji_face);
     }
     let spaced = t.letter_spacing != 0.0;
-    let unspaced_base = Attrs::new();
-    for pass in 0..2 {
-        let attrs: Vec<Attrs> = faces.iter().map(|f| f.attrs(&base)).collect();
-        let unspaced: Vec<Attrs> = faces.iter().map(|f| f.attrs(&unspaced_base)).collect();
-        let pieces = spacing_pieces(text, &spans, spaced);
-        let rich = pieces.iter().map(|(range, f, spacing)| {
-            let attrs = if *spacing { &attrs } else { &unspaced };
-            (&text[range.clone()], attrs[*f].clone())
-        });
-        buffer.set_rich_text(rich, &attrs[0], Shaping::Advanced, align);
+    // cosmic-text's letter spacing is in ems of the size laid out.
+    let em = t.letter_spacing as f32 / size;
+    let fill = |fonts: &mut FontSystem,
+                buffer: &mut Buffer,
+                spans: &[(Range<usize>, usize)],
+                faces: &[SpanFace],
+                shared: &[(Range<usize>, u32)]| {
+        let pieces = spacing_pieces(text, spans, spaced, shared);
+        let rich = pieces
+            .iter()
+            .map(|(range, f, share)| (&text[range.clone()], spaced_attrs(&faces[*f], em, *share)));
+        buffer.set_rich_text(
+            rich,
+            &spaced_attrs(&faces[0], em, 1),
+            Shaping::Advanced,
+            align,
+        );
         buffer.shape_until_scroll(fonts, false);
+    };
+    for pass in 0..2 {
+        fill(fonts, &mut buffer, &spans, &faces, &[]);
         if pass == 1 {
             break;
         }
@@ -212,80 +218,26 @@ pub(super) fn shape(
         spans = overlay(&spans, text.len(), refaced, &mut faces);
         spans = settle(fonts, &mut chooser, text, &spans, &faces, emoji_face);
     }
+    if spaced {
+        // Clusters drawn with several glyphs take the spacing once
+        // (`super::spacing`).
+        let shared = shared_clusters(&buffer, text);
+        if !shared.is_empty() {
+            fill(fonts, &mut buffer, &spans, &faces, &shared);
+        }
+    }
     buffer
 }
 
-/// The width a text layer's lines may take: its box's, less the spacing
-/// after a line's last character when that spacing is negative. The
-/// spacing after the last character counts in a line's width (as in a
-/// browser: a centred line moves left by half of a positive one); a
-/// negative one would leave that character's ink past the line's end, so
-/// that right-aligned and ellipsized lines were cut at the box edge (a
-/// reviewer's "…" lost its dots at -5 px). With this room their ink ends
-/// at the edge.
-pub(super) fn line_room(layer: &Layer, t: &TextLayer) -> f32 {
-    (layer.width as f32 + t.letter_spacing.min(0.0) as f32).max(0.0)
-}
-
-/// Whether `c` is a character that draws nothing and that letter spacing
-/// therefore leaves alone: Unicode's default ignorable code points (the
-/// soft hyphen where no line breaks at it, joiners, direction marks and
-/// embeddings, zero-width spaces, variation selectors, tags, a byte order
-/// mark). cosmic-text spaces every glyph, and these have one: the U+200E
-/// that keeps an ellipsized line in its paragraph's direction
-/// (`super::layout`) moved that line right by one spacing, and its "…"
-/// past the box edge; a word's soft hyphens left holes in it. (A joiner
-/// or a variation selector that the shaper puts in the cluster of the
-/// character before it takes that character's attributes, and is spaced
-/// all the same: scene-format.md's known limit.)
-fn unspaced(c: char) -> bool {
-    // DerivedCoreProperties.txt, Default_Ignorable_Code_Point.
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'..='\u{1160}'
-            | '\u{17B4}'..='\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{FFF0}'..='\u{FFF8}'
-            | '\u{1BCA0}'..='\u{1BCA3}'
-            | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0000}'..='\u{E0FFF}'
-    )
-}
-
-/// `spans` (ranges of `text` and their faces) split where letter spacing
-/// is to be left out ([`unspaced`]): each piece with its face and whether
-/// it is spaced. Without `spaced`, the spans as they are.
-fn spacing_pieces(
-    text: &str,
-    spans: &[(Range<usize>, usize)],
-    spaced: bool,
-) -> Vec<(Range<usize>, usize, bool)> {
-    if !spaced {
-        return spans.iter().map(|(r, f)| (r.clone(), *f, true)).collect();
-    }
-    let mut out: Vec<(Range<usize>, usize, bool)> = Vec::with_capacity(spans.len());
-    for (range, f) in spans {
-        for (i, c) in text[range.clone()].char_indices() {
-            let (at, spacing) = (range.start + i, !unspaced(c));
-            match out.last_mut() {
-                Some(last) if last.0.end == at && last.1 == *f && last.2 == spacing => {
-                    last.0.end = at + c.len_utf8();
-                }
-                _ => out.push((at..at + c.len_utf8(), *f, spacing)),
-            }
-        }
-    }
-    out
+/// The attributes of a piece drawn from `face`, with `1 / divisor` of the
+/// letter spacing `em` (none with 0, [`spacing_pieces`]).
+fn spaced_attrs(face: &SpanFace, em: f32, divisor: u32) -> Attrs<'_> {
+    let base = match divisor {
+        _ if em == 0.0 => Attrs::new(),
+        0 => Attrs::new(),
+        k => Attrs::new().letter_spacing(em / k as f32),
+    };
+    face.attrs(&base)
 }
 
 /// A fallback glyph as drawn: its range of the text, its face, weight and

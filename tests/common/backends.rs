@@ -92,6 +92,28 @@ pub fn gpu_renderer() -> Option<&'static Renderer> {
         .as_ref()
 }
 
+/// Every backend with the system's fonts on, when the font `wanted` (a part
+/// of a family name) is installed; under `CI=true` it must be (`.ci/run`
+/// installs it), elsewhere the test says it skipped.
+pub fn with_system_font(wanted: &str, package: &str) -> Vec<(&'static str, Renderer)> {
+    let cpu = Renderer::new(Backend::Cpu).unwrap();
+    let found = cpu
+        .font_families()
+        .unwrap()
+        .iter()
+        .any(|f| f.contains(wanted));
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "no {wanted} font found: CI must install {package}"
+        );
+        eprintln!("SKIPPED: no {wanted} font installed (apt-get install {package})");
+        return Vec::new();
+    }
+    let gpu = gpu_renderer().map(|g| ("gpu", g.clone()));
+    std::iter::once(("cpu", cpu)).chain(gpu).collect()
+}
+
 /// A GPU renderer a test opened for itself (with its own device), or `None`
 /// when there is no adapter: a failure under `CI=true`, a printed skip
 /// elsewhere.
