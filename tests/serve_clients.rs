@@ -188,6 +188,33 @@ fn a_drain_outlasted_only_by_stalled_and_idle_clients_exits_0() {
     drop((stalled, idle));
 }
 
+#[cfg(unix)]
+#[test]
+fn a_request_whose_body_was_arriving_when_the_drain_began_is_answered() {
+    let mut server = Server::start(&["--grace", "30"]);
+    let scene = r##"{ "width": 8, "height": 8, "background": "#336699" }"##;
+    let (head, rest) = scene.split_at(10);
+    let mut stream = connect(&server);
+    write!(
+        stream,
+        "POST /render HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        scene.len()
+    )
+    .unwrap();
+    // Its handler has started: its body's bytes are reserved.
+    server.wait_for("impasto_reserved_render_bytes", 1024.0);
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    stream.write_all(rest.as_bytes()).unwrap();
+    let said = read_to_close(&mut stream);
+    assert!(said.starts_with("HTTP/1.1 200"), "{said}");
+    let status = server.child.wait().expect("the server exits");
+    assert_eq!(status.code(), Some(0));
+}
+
 /// Sends a POST of `scene` to `/render` by hand, the connection kept open
 /// (or to be closed after the answer, with `close`): the connection.
 fn post_by_hand(server: &Server, scene: &str, close: bool) -> TcpStream {

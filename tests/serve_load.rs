@@ -270,6 +270,56 @@ fn a_body_holds_its_length_of_the_memory_budget_from_before_it_arrives_until_it_
 }
 
 #[test]
+fn bodies_that_each_need_most_of_the_budget_to_parse_take_turns_and_all_render() {
+    // Each tree may take the budget less its body: held while waiting,
+    // two bodies of a third of the budget had each kept the other's tree
+    // out until both deadlines passed (504).
+    let server = Server::start(&["--memory-budget", "3000000", "--timeout", "20"]);
+    let scene = format!(
+        r##"{{ "width": 16, "height": 16, "background": "#336699" {} }}"##,
+        " ".repeat(900_000)
+    );
+    let url = server.url("/render");
+    let answers: Vec<u16> = std::thread::scope(|s| {
+        let posts: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| post(&url, &scene, &[]).0))
+            .collect();
+        posts.into_iter().map(|p| p.join().unwrap()).collect()
+    });
+    assert_eq!(answers, [200; 4]);
+    server.wait_for("impasto_reserved_render_bytes", 0.0);
+}
+
+#[test]
+fn a_body_longer_than_the_whole_budget_is_413_before_it_is_read() {
+    let server = Server::start(&["--memory-budget", "500000"]);
+    let mut stream = connect(&server);
+    stream
+        .write_all(
+            b"POST /render HTTP/1.1\r\nHost: x\r\nContent-Length: 800000\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let said = read_to_close(&mut stream);
+    assert!(said.starts_with("HTTP/1.1 413"), "{said}");
+    assert!(!said.contains("100 Continue"), "{said}");
+    assert!(said.contains("whole memory budget"), "{said}");
+}
+
+#[test]
+fn a_body_still_arriving_at_the_requests_deadline_is_504_saying_so() {
+    let server = Server::start(&["--read-timeout", "60"]);
+    let mut slow = connect(&server);
+    slow.write_all(
+        b"POST /render HTTP/1.1\r\nHost: x\r\nX-Impasto-Timeout-Ms: 300\r\nContent-Length: 500\r\nConnection: close\r\n\r\n{\"width\"",
+    )
+    .unwrap();
+    let said = read_to_close(&mut slow);
+    assert!(said.starts_with("HTTP/1.1 504"), "{said}");
+    assert!(said.contains("its body was still arriving"), "{said}");
+    server.wait_for("impasto_reserved_render_bytes", 0.0);
+}
+
+#[test]
 fn a_body_without_a_length_holds_max_body_until_it_has_arrived() {
     let server = Server::start(&["--max-body", "300000", "--read-timeout", "60"]);
     let mut chunked = connect(&server);

@@ -2,7 +2,8 @@
 //! folder is the operator's and its files may be links (a ConfigMap's
 //! are), but only to a regular file of at most a scene file's size: a link
 //! to `/dev/zero` grew the server by gigabytes, a FIFO held its request
-//! past every deadline, both uncounted.
+//! past every deadline, both uncounted. A template not there is 404
+//! before the body is read.
 
 mod serve_common;
 
@@ -41,4 +42,19 @@ fn a_template_that_is_a_device_or_a_fifo_is_refused_at_once_and_a_link_to_a_file
         }
     }
     assert_eq!(get(&server.url("/t/nothing.png")).0, 404);
+}
+
+#[test]
+fn a_template_not_there_is_404_before_its_body_is_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&["--templates", dir.path().to_str().expect("utf-8")]);
+    for name in ["nope", "a.b"] {
+        let answer = post(
+            &server.url(&format!("/templates/{name}")),
+            "{ not json",
+            &[],
+        );
+        let text = String::from_utf8_lossy(&answer.2);
+        assert_eq!(answer.0, 404, "{name}: {text}");
+    }
 }

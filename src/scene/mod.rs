@@ -37,6 +37,7 @@ pub(crate) use quoted::start_of;
 pub use quoted::{is_unseen, quoted, shown_path, Quoted, LONGEST_QUOTED};
 pub use strict_json::describe as describe_json_error;
 pub use strict_json::from_slice as json_from_slice_strict;
+pub use strict_json::from_slice_within as json_from_slice_within;
 pub use types::{
     Align, Filter, Fit, ImageLayer, Layer, LayerKind, Overflow, Scene, Stop, TextLayer, VAlign,
     DEFAULT_MIN_SIZE,

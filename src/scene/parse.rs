@@ -65,6 +65,23 @@ impl Scene {
         Scene::from_value(&json_value(json, limits)?)
     }
 
+    /// [`Scene::from_json_limited`] with the JSON tree held to exactly
+    /// `max_tree_bytes` (no 64 MiB floor): for a caller that reserved that
+    /// much memory for the parse (`impasto serve` reserves it in its
+    /// memory budget).
+    pub fn from_json_within(
+        json: &str,
+        limits: &Limits,
+        max_tree_bytes: u64,
+    ) -> Result<Scene, Error> {
+        let budget = Budget {
+            max_tree_bytes,
+            tree_limit: super::strict_json::RESERVED,
+            ..Budget::of(limits)
+        };
+        Scene::from_value(&strict_value(strip_bom(json), budget)?)
+    }
+
     /// Reads and parses a scene file; the folder that holds it becomes the
     /// default asset root.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Scene, Error> {
@@ -132,14 +149,18 @@ impl Scene {
 /// A scene's JSON text parsed strictly ([`strict_value`]), a UTF-8
 /// byte-order mark before it skipped (some editors write one).
 pub(crate) fn json_value(json: &str, limits: &Limits) -> Result<Value, Error> {
-    strict_value(json.strip_prefix('\u{feff}').unwrap_or(json), limits)
+    strict_value(strip_bom(json), Budget::of(limits))
+}
+
+fn strip_bom(json: &str) -> &str {
+    json.strip_prefix('\u{feff}').unwrap_or(json)
 }
 
 /// JSON text to a value, refusing duplicate keys, more than `max_layers`
-/// top-level layers and a tree over `max_render_bytes` (at least 64 MiB)
-/// as it is built; errors are scene errors.
-fn strict_value(json: &str, limits: &Limits) -> Result<Value, Error> {
-    super::strict_json::from_str(json, Budget::of(limits)).map_err(|(e, over)| match over {
+/// top-level layers and a tree over `max_tree_bytes` as it is built (see
+/// [`Budget`]); errors are scene errors.
+fn strict_value(json: &str, budget: Budget) -> Result<Value, Error> {
+    super::strict_json::from_str(json, budget).map_err(|(e, over)| match over {
         Some(Over::Layers(_)) => Error::scene(Location::Canvas, Some("layers"), e.to_string()),
         Some(Over::TreeBytes(_)) => Error::scene(Location::Document, None, e.to_string()),
         None => {

@@ -158,13 +158,38 @@ pub(super) fn from_str(
 /// about its text's size, while a line of tiny arrays or objects would take
 /// tens of times its text.
 pub fn from_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-    let spent = Spent::new(Budget {
-        max_layers: usize::MAX,
-        max_tree_bytes: (bytes.len() as u64)
-            .saturating_mul(2)
-            .saturating_add(64 << 20),
-        tree_limit: "twice the text plus 64 MiB",
-    });
+    let max = (bytes.len() as u64)
+        .saturating_mul(2)
+        .saturating_add(64 << 20);
+    from_slice_budget(
+        bytes,
+        Budget {
+            max_layers: usize::MAX,
+            max_tree_bytes: max,
+            tree_limit: "twice the text plus 64 MiB",
+        },
+    )
+}
+
+/// What a tree held to the memory its caller reserved says it was over.
+pub(crate) const RESERVED: &str = "the memory reserved for the parse";
+
+/// [`from_slice`] with the tree held to `max_tree_bytes` exactly: for a
+/// caller that reserved that much memory for it (`impasto serve`, in its
+/// memory budget).
+pub fn from_slice_within(bytes: &[u8], max_tree_bytes: u64) -> Result<Value, serde_json::Error> {
+    from_slice_budget(
+        bytes,
+        Budget {
+            max_layers: usize::MAX,
+            max_tree_bytes,
+            tree_limit: RESERVED,
+        },
+    )
+}
+
+fn from_slice_budget(bytes: &[u8], budget: Budget) -> Result<Value, serde_json::Error> {
+    let spent = Spent::new(budget);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = Strict::top(&spent).deserialize(&mut de)?;
     de.end()?;

@@ -222,35 +222,50 @@ impl Admission {
     /// `--max-body` when it has none, [`Held::trim`]med once read) is free
     /// in the budget, before any of it is read: so that the bodies open
     /// connections send, up to `--max-body` each, are counted in the
-    /// budget while they are read and parsed. The whole budget at most.
+    /// budget while they are read and parsed. The whole budget at most (a
+    /// body that would need more is refused by the caller).
     pub async fn reserve_body(&self, bytes: u64) -> Result<Held, ServeError> {
         self.hold(bytes).await
     }
 
-    /// Waits until the memory a body of `text_bytes` bytes may take as a
-    /// parsed tree is free in the budget ([`TREE_BYTES_PER_TEXT_BYTE`]
-    /// times it, plus 1 MiB; at most the budget less the `body`'s own
-    /// reservation, which the parse is then held to), so that parses, which
-    /// ran beside the renders outside the budget, are counted in it: six
-    /// bodies of 63 MB of tiny objects parsed at once peaked at 820 MB
-    /// under a 300 MB budget.
+    /// Makes `body`'s reservation (that of a body of `text_bytes` bytes,
+    /// read) one for the body and the tree its JSON parses into:
+    /// [`TREE_BYTES_PER_TEXT_BYTE`] times the text, plus 1 MiB, more (the
+    /// whole budget at most, and the parse is then held to what is left of
+    /// it beside the body). Parses had run beside the renders outside the
+    /// budget: six bodies of 63 MB of tiny objects parsed at once peaked at
+    /// 820 MB under a 300 MB budget.
     ///
-    /// It waits holding the body's bytes. Requests that each hold a body
-    /// and wait for a tree can fill the budget so that none gets its tree
-    /// (with the defaults, 1 MiB bodies and a 1 GiB budget, it takes about
-    /// 900 of them at once); they then wait until their deadlines, which
-    /// frees their bodies. Letting a body go uncounted while it waits would
-    /// avoid that, but bodies would then again be memory outside the
-    /// budget, on every connection.
-    pub async fn reserve_parse(&self, text_bytes: u64, body: &Held) -> Result<Held, ServeError> {
-        let want = text_bytes
-            .saturating_mul(TREE_BYTES_PER_TEXT_BYTE)
-            .saturating_add(1 << 20);
-        // In whole units: the budget's, rounded down, less the body's,
-        // rounded up (rounded the other way, a tree could want one unit
-        // more than there is, and wait for ever).
-        let room = (self.budget / UNIT).saturating_sub(units(body.bytes)) * UNIT;
-        self.hold(want.min(room)).await
+    /// Taken at once when the budget has it. Otherwise the body's bytes are
+    /// given back and the whole waited for, in arrival order: requests that
+    /// each held a body while they waited for room for a tree could fill
+    /// the budget so that none got it (two bodies of a third of the budget
+    /// did), until their deadlines. While it waits, the body is memory the
+    /// budget does not count; the caller holds an admission [`Slot`] by
+    /// then, so that at most `--workers + --queue` such bodies wait.
+    pub async fn reserve_parse(&self, text_bytes: u64, mut body: Held) -> Result<Held, ServeError> {
+        let tree = units(
+            text_bytes
+                .saturating_mul(TREE_BYTES_PER_TEXT_BYTE)
+                .saturating_add(1 << 20),
+        );
+        let held = units(body.bytes);
+        let whole = held.saturating_add(tree).min(self.budget / UNIT);
+        let more = u32::try_from(whole.saturating_sub(held)).unwrap_or(u32::MAX);
+        if let Some(permit) = body._memory.as_mut() {
+            if let Ok(extra) = Arc::clone(&self.memory).try_acquire_many_owned(more) {
+                permit.merge(extra);
+                let added = u64::from(more) * UNIT;
+                body.bytes += added;
+                let signed = i64::try_from(added).unwrap_or(i64::MAX);
+                self.metrics
+                    .reserved_bytes
+                    .fetch_add(signed, Ordering::Relaxed);
+                return Ok(body);
+            }
+        }
+        drop(body);
+        self.hold(whole * UNIT).await
     }
 
     /// The budget units a render estimated at `bytes` reserves; 413 when
@@ -302,45 +317,51 @@ impl Admission {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+
+    /// Whole KiB, rounded up.
+    fn kib(bytes: u64) -> u64 {
+        bytes.div_ceil(UNIT) * UNIT
+    }
 
     #[test]
     fn a_body_parse_reserves_its_tree_in_the_budget_and_waits_for_it() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        runtime().block_on(async {
             let metrics = Arc::new(Metrics::default());
             let admission = Admission::new(1, 1, 200 << 20, Arc::clone(&metrics));
-            // 128 bytes a byte of text, and a MiB, in whole KiB.
-            let kib = |bytes: u64| bytes.div_ceil(UNIT) * UNIT;
-            let none = admission.reserve_body(0).await.unwrap();
-            let small = admission.reserve_parse(1000, &none).await.unwrap();
-            assert_eq!(small.bytes(), kib(1000 * 128 + (1 << 20)));
             let reserved = || metrics.reserved_bytes.load(Ordering::Relaxed);
-            assert_eq!(reserved(), kib(1000 * 128 + (1 << 20)) as i64);
-            drop(small);
+            let body = || admission.reserve_body(0);
+            // 128 bytes a byte of text, and a MiB, in whole KiB.
+            let small = admission.reserve_parse(1000, body().await.unwrap()).await;
+            assert_eq!(small.unwrap().bytes(), kib(1000 * 128 + (1 << 20)));
             assert_eq!(reserved(), 0);
             // A body that could take more than the budget takes all of it,
             // and the next parse waits until it is done.
-            let whole = admission.reserve_parse(10 << 20, &none).await.unwrap();
+            let whole = admission
+                .reserve_parse(10 << 20, body().await.unwrap())
+                .await;
+            let whole = whole.unwrap();
             assert_eq!(whole.bytes(), 200 << 20);
-            let waiting = admission.reserve_parse(10, &none);
-            let waited = tokio::time::timeout(std::time::Duration::from_millis(50), waiting).await;
+            let waiting = admission.reserve_parse(10, body().await.unwrap());
+            let waited = tokio::time::timeout(Duration::from_millis(50), waiting).await;
             assert!(waited.is_err(), "the second parse did not wait");
             drop(whole);
-            let next = admission.reserve_parse(10, &none).await.unwrap();
-            assert_eq!(next.bytes(), kib(10 * 128 + (1 << 20)));
+            let next = admission.reserve_parse(10, body().await.unwrap()).await;
+            assert_eq!(next.unwrap().bytes(), kib(10 * 128 + (1 << 20)));
+            assert_eq!(reserved(), 0);
         });
     }
 
     #[test]
-    fn a_body_holds_its_bytes_until_dropped_and_its_tree_gets_at_most_the_rest() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+    fn a_body_holds_its_bytes_until_dropped_and_its_tree_adds_at_most_the_rest() {
+        runtime().block_on(async {
             let metrics = Arc::new(Metrics::default());
             let admission = Admission::new(1, 1, 4 << 20, Arc::clone(&metrics));
             let reserved = || metrics.reserved_bytes.load(Ordering::Relaxed);
@@ -354,37 +375,64 @@ mod tests {
             // Trimming to more than is held changes nothing.
             body.trim(1 << 30);
             assert_eq!(body.bytes(), 2 * UNIT);
-            // The tree of a 1500-byte body would want 1.2 MiB and gets it;
-            // that of a large one gets the budget less the body.
-            let tree = admission.reserve_parse(1500, &body).await.unwrap();
-            assert_eq!(
-                tree.bytes(),
-                (1500 * 128 + (1u64 << 20)).div_ceil(UNIT) * UNIT
-            );
-            drop(tree);
-            let tree = admission.reserve_parse(1 << 20, &body).await.unwrap();
-            assert_eq!(tree.bytes(), (4 << 20) - 2 * UNIT);
+            // The tree of a 1500-byte body adds 1.2 MiB to it; that of a
+            // large one, the rest of the budget.
+            let both = admission.reserve_parse(1500, body).await.unwrap();
+            assert_eq!(both.bytes(), 2 * UNIT + kib(1500 * 128 + (1 << 20)));
+            assert_eq!(reserved(), both.bytes() as i64);
+            drop(both);
+            let body = admission.reserve_body(1500).await.unwrap();
+            let both = admission.reserve_parse(1 << 20, body).await.unwrap();
+            assert_eq!(both.bytes(), 4 << 20);
             // The budget is full: the next body waits.
             let waiting = admission.reserve_body(1);
-            let waited = tokio::time::timeout(std::time::Duration::from_millis(50), waiting).await;
+            let waited = tokio::time::timeout(Duration::from_millis(50), waiting).await;
             assert!(waited.is_err(), "a body was read past the budget");
-            drop((tree, body));
+            drop(both);
             assert_eq!(reserved(), 0);
             // A budget of no whole number of KiB: a body and the largest
             // tree still fit it together.
             let odd = Admission::new(1, 1, 1_000_000, Arc::clone(&metrics));
             let body = odd.reserve_body(100).await.unwrap();
-            let tree = tokio::time::timeout(
-                std::time::Duration::from_secs(5),
-                odd.reserve_parse(1 << 20, &body),
-            )
-            .await
-            .expect("the tree fits beside the body");
-            assert_eq!(tree.unwrap().bytes() + body.bytes(), 976 * UNIT);
-            drop(body);
+            let both =
+                tokio::time::timeout(Duration::from_secs(5), odd.reserve_parse(1 << 20, body))
+                    .await
+                    .expect("the tree fits beside the body");
+            assert_eq!(both.unwrap().bytes(), 976 * UNIT);
             // A body over the whole budget holds all of it.
             let all = admission.reserve_body(u64::MAX).await.unwrap();
             assert_eq!(all.bytes(), 4 << 20);
+        });
+    }
+
+    #[test]
+    fn bodies_that_each_want_the_whole_budget_for_their_tree_take_turns_rather_than_wait_for_ever()
+    {
+        runtime().block_on(async {
+            let metrics = Arc::new(Metrics::default());
+            let admission = Admission::new(1, 1, 4 << 20, Arc::clone(&metrics));
+            // Two bodies of a MiB, read; each tree would take the budget.
+            let first = admission.reserve_body(1 << 20).await.unwrap();
+            let second = admission.reserve_body(1 << 20).await.unwrap();
+            let one = admission.reserve_parse(1 << 20, first);
+            let two = admission.reserve_parse(1 << 20, second);
+            let both = async {
+                tokio::pin!(two);
+                // The first gives its body back and waits for the whole
+                // budget; the second gives its own back, and the first
+                // gets it; when it is done, the second does.
+                let one = tokio::select! {
+                    one = one => one.unwrap(),
+                    _ = &mut two => panic!("the second parse went first"),
+                };
+                assert_eq!(one.bytes(), 4 << 20);
+                drop(one);
+                two.await.unwrap()
+            };
+            let two = tokio::time::timeout(Duration::from_secs(5), both)
+                .await
+                .expect("the two parses waited for each other");
+            assert_eq!(two.bytes(), 4 << 20);
         });
     }
 }

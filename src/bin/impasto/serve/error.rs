@@ -128,6 +128,25 @@ pub enum ServeError {
         /// layer, and `src` shown.
         fetching: Option<SceneError>,
     },
+    /// The deadline passed before the render began (504): while the body
+    /// arrived, or while it waited for room in the memory budget.
+    #[error("the request did not finish within {ms} ms: {stage}")]
+    TimeoutBefore {
+        /// The deadline that applied, in milliseconds.
+        ms: u128,
+        /// Where it was.
+        stage: &'static str,
+    },
+    /// A body longer than the whole memory budget, which it could never
+    /// be read into (413).
+    #[error("the request body of {length} bytes is more than the server's whole memory budget of {budget} bytes (--memory-budget)")]
+    BodyOverBudget {
+        /// Its `Content-Length`, or the bytes it had sent when it passed
+        /// the budget.
+        length: u64,
+        /// `--memory-budget`.
+        budget: u64,
+    },
     /// The server is shutting down (503).
     #[error("the server is shutting down")]
     Draining,
@@ -154,9 +173,9 @@ impl ServeError {
             ServeError::Render(e) if e.is_bad_input() => StatusCode::BAD_REQUEST,
             ServeError::Render(_) | ServeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ServeError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServeError::OverMemoryBudget { .. } | ServeError::BodyTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            ServeError::OverMemoryBudget { .. }
+            | ServeError::BodyTooLarge { .. }
+            | ServeError::BodyOverBudget { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ServeError::BadRequest(_) | ServeError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ServeError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServeError::UnsupportedTransferCoding(_) => StatusCode::NOT_IMPLEMENTED,
@@ -167,7 +186,9 @@ impl ServeError {
             ServeError::Forbidden(_) | ServeError::Expired { .. } => StatusCode::FORBIDDEN,
             ServeError::Fetch { refused: true, .. } => StatusCode::BAD_REQUEST,
             ServeError::Fetch { refused: false, .. } => StatusCode::BAD_GATEWAY,
-            ServeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ServeError::Timeout { .. } | ServeError::TimeoutBefore { .. } => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
             ServeError::Draining => StatusCode::SERVICE_UNAVAILABLE,
             ServeError::ClientGone => StatusCode::BAD_REQUEST,
             ServeError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
@@ -182,7 +203,9 @@ impl ServeError {
             ServeError::Render(e) if e.is_bad_input() => Reason::BadInput,
             ServeError::Render(_) | ServeError::Internal(_) => Reason::Internal,
             ServeError::QueueFull { .. } => Reason::QueueFull,
-            ServeError::OverMemoryBudget { .. } => Reason::OverMemoryBudget,
+            ServeError::OverMemoryBudget { .. } | ServeError::BodyOverBudget { .. } => {
+                Reason::OverMemoryBudget
+            }
             ServeError::BodyTooLarge { .. } => Reason::BodyTooLarge,
             ServeError::BadRequest(_)
             | ServeError::BadParameter { .. }
@@ -197,7 +220,7 @@ impl ServeError {
             ServeError::Expired { .. } => Reason::UrlExpired,
             ServeError::Fetch { refused: true, .. } => Reason::FetchRefused,
             ServeError::Fetch { refused: false, .. } => Reason::FetchFailed,
-            ServeError::Timeout { .. } => Reason::Timeout,
+            ServeError::Timeout { .. } | ServeError::TimeoutBefore { .. } => Reason::Timeout,
             ServeError::Draining => Reason::Draining,
             ServeError::ClientGone => Reason::ClientGone,
         }

@@ -14,10 +14,10 @@ use impasto::scene::quoted;
 use impasto::{Limits, Scene, Template};
 use serde_json::{Map, Value};
 
-use super::admission::Held;
+use super::admission::{Held, Slot};
 use super::error::ServeError;
 use super::metrics::Reason;
-use super::render::{format_named, negotiate, quality, respond, Deadline};
+use super::render::{format_named, negotiate, quality, respond, Deadline, Started};
 use super::signing::{self, EXPIRES_PARAM, SIG_PARAM};
 use super::AppState;
 
@@ -325,8 +325,10 @@ fn other_coding(headers: &HeaderMap, name: header::HeaderName, allowed: &str) ->
 /// was read as JSON and refused as not UTF-8). Its bytes are reserved in
 /// the memory budget before it is read (its `Content-Length`, or
 /// `--max-body` until it has all arrived), waiting for them within the
-/// request's `deadline`; the reservation is returned with the bytes, to be
-/// held until they are dropped.
+/// request's `deadline`; one longer than the whole budget is 413. The
+/// reservation is returned with the bytes, to be held until they are
+/// dropped. The body must arrive within `--read-timeout` (408) and the
+/// deadline (504), whichever ends first.
 async fn body(
     state: &AppState,
     headers: &HeaderMap,
@@ -350,34 +352,71 @@ async fn body(
     if declared.is_some_and(|n| n > state.max_body as u64) {
         return Err(too_large());
     }
+    let budget = state.admission.budget();
+    if let Some(length) = declared.filter(|&n| n > budget) {
+        return Err(ServeError::BodyOverBudget { length, budget });
+    }
     let most = declared.unwrap_or(state.max_body as u64);
-    let mut held = deadline.within(state.admission.reserve_body(most)).await?;
+    let reserve = state.admission.reserve_body(most);
+    let mut held = deadline.within(WAITING_FOR_BODY_ROOM, reserve).await?;
+    // What may be read into: the reservation (less than --max-body only
+    // where the budget is; a declared length over it was refused above).
+    let room = usize::try_from(held.bytes())
+        .unwrap_or(usize::MAX)
+        .min(state.max_body);
     let read = async {
         let mut body = body;
-        // A declared length (within --max-body, checked above) is taken at
-        // once: grown by doubling, a 63 MB body held twice that while read.
-        let mut out = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+        // Room for the whole body at once (a chunked one's reservation,
+        // touched only as it is written): grown by doubling, a 63 MB body
+        // held twice that while read.
+        let mut out = Vec::with_capacity(declared.map_or(room, |n| n as usize));
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| match gone_mid_body(e.into_inner()) {
                 Ok(()) => ServeError::ClientGone,
                 Err(e) => ServeError::BadRequest(format!("reading the request body: {e}")),
             })?;
             if let Ok(data) = frame.into_data() {
-                if out.len() + data.len() > state.max_body {
+                let length = out.len() + data.len();
+                if length > state.max_body {
                     return Err(too_large());
+                }
+                if length > room {
+                    let length = length as u64;
+                    return Err(ServeError::BodyOverBudget { length, budget });
                 }
                 out.extend_from_slice(&data);
             }
         }
         Ok(Bytes::from(out))
     };
-    let bytes = tokio::time::timeout(state.read_timeout, read)
-        .await
-        .map_err(|_| ServeError::SlowBody {
-            secs: state.read_timeout.as_secs_f64(),
-        })??;
+    // The read timeout or the deadline, whichever comes first.
+    let slow = std::time::Instant::now() + state.read_timeout;
+    let bytes = match slow < deadline.at {
+        true => tokio::time::timeout(state.read_timeout, read)
+            .await
+            .map_err(|_| ServeError::SlowBody {
+                secs: state.read_timeout.as_secs_f64(),
+            })??,
+        false => deadline.within(BODY_ARRIVING, read).await?,
+    };
     held.trim(bytes.len() as u64);
     Ok((bytes, held))
+}
+
+/// Where a request's deadline can pass before its render: its 504 says so.
+const WAITING_FOR_BODY_ROOM: &str =
+    "it was waiting for room in the memory budget (--memory-budget) to read its body into";
+const BODY_ARRIVING: &str = "its body was still arriving";
+const WAITING_FOR_PARSE_ROOM: &str =
+    "it was waiting for room in the memory budget (--memory-budget) to parse its body";
+
+/// 503 for a request that reaches its handler once the server drains (one
+/// whose handler started before, its body still arriving, is answered).
+fn refuse_if_draining(state: &AppState) -> Result<(), ServeError> {
+    match state.draining.load(Ordering::Relaxed) {
+        true => Err(ServeError::Draining),
+        false => Ok(()),
+    }
 }
 
 /// `Ok` when a body failed because its connection ended before the body
@@ -435,26 +474,28 @@ fn path_name(name: Result<Path<String>, PathRejection>, uri: &Uri) -> Result<Str
 }
 
 /// Runs `parse` on a request body of `len` bytes, whose reservation is
-/// `body`, once the memory its JSON tree may take is reserved in the budget
-/// too (waiting for it, within the request's `deadline`, as a render
-/// waits), with the limits of that reservation; the tree's reservation ends
-/// with the parse.
+/// `body`, once it holds an admission slot (429 when `--workers +
+/// --queue` requests hold one) and its reservation has grown to hold the
+/// tree its JSON may parse into ([`super::admission::Admission::reserve_parse`],
+/// waiting within the request's `deadline`); `parse` gets the renderer's
+/// limits and the bytes the tree may take. The reservation ends with the
+/// parse; the slot is the render's.
 async fn parse_body<T>(
     state: &AppState,
     deadline: &Deadline,
-    (len, body): (usize, &Held),
-    parse: impl FnOnce(&Limits) -> T,
-) -> Result<T, ServeError> {
-    let reserved = deadline
-        .within(state.admission.reserve_parse(len as u64, body))
-        .await?;
-    let limits = Limits {
-        max_render_bytes: reserved.bytes(),
-        ..state.renderer.limits()
-    };
-    let parsed = parse(&limits);
+    (len, body): (usize, Held),
+    parse: impl FnOnce(&Limits, u64) -> T,
+) -> Result<(T, Slot), ServeError> {
+    let slot = state.admission.enter()?;
+    let reserve = state.admission.reserve_parse(len as u64, body);
+    let reserved = deadline.within(WAITING_FOR_PARSE_ROOM, reserve).await?;
+    // The body's own reservation, in whole KiB, is part of it.
+    let tree = reserved
+        .bytes()
+        .saturating_sub((len as u64).div_ceil(1024) * 1024);
+    let parsed = parse(&state.renderer.limits(), tree);
     drop(reserved);
-    Ok(parsed)
+    Ok((parsed, slot))
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, ServeError> {
@@ -469,6 +510,7 @@ pub async fn render(
     headers: HeaderMap,
     bytes: Body,
 ) -> Result<Response, ServeError> {
+    refuse_if_draining(&state)?;
     let params = params(query)?;
     only_known(&params)?;
     let quality = quality(param(&params, "quality")?)?;
@@ -478,15 +520,20 @@ pub async fn render(
     let deadline = Deadline::of(&state, &headers)?;
     // The body (and its reservation) is dropped once parsed: a scene
     // holding a data: URL of megabytes held it twice through the render.
-    let scene = {
+    let (scene, slot) = {
         let (bytes, held) = body(&state, &headers, bytes, &deadline).await?;
         let text = utf8(&bytes)?;
-        parse_body(&state, &deadline, (text.len(), &held), |limits| {
-            Scene::from_json_limited(text, limits)
+        let (parsed, slot) = parse_body(&state, &deadline, (text.len(), held), |limits, tree| {
+            Scene::from_json_within(text, limits, tree)
         })
-        .await??
+        .await?;
+        (parsed?, slot)
     };
-    let response = respond(state, scene, format, &headers, None, false, deadline).await?;
+    let started = Started {
+        deadline,
+        slot: Some(slot),
+    };
+    let response = respond(state, scene, format, &headers, None, false, started).await?;
     Ok(vary_accept(response, negotiated))
 }
 
@@ -511,6 +558,7 @@ pub async fn post_template(
     headers: HeaderMap,
     bytes: Body,
 ) -> Result<Response, ServeError> {
+    refuse_if_draining(&state)?;
     let name = path_name(name, &uri)?;
     let params = params(query)?;
     only_known(&params)?;
@@ -519,12 +567,14 @@ pub async fn post_template(
     let format = negotiate(named, quality, &headers)?;
     let negotiated = named.is_none();
     let deadline = Deadline::of(&state, &headers)?;
+    // A template that is not there is 404 before its body is read.
+    let template = load_template(&state, &name).await?;
     let (bytes, held) = body(&state, &headers, bytes, &deadline).await?;
-    let parsed = parse_body(&state, &deadline, (bytes.len(), &held), |_| {
-        impasto::scene::json_from_slice_strict(&bytes)
+    let (parsed, slot) = parse_body(&state, &deadline, (bytes.len(), held), |_, tree| {
+        impasto::scene::json_from_slice_within(&bytes, tree)
     })
     .await?;
-    drop((bytes, held));
+    drop(bytes);
     let values: Map<String, Value> = match parsed {
         Ok(Value::Object(map)) => map,
         Ok(_) => {
@@ -541,13 +591,16 @@ pub async fn post_template(
             return Err(ServeError::BadRequest(format!("the body is not JSON: {e}")));
         }
     };
-    let template = load_template(&state, &name).await?;
     // A key that is no variable is a typo (no warning reaches a client):
     // 400, as for `/t/` queries.
     template.check_names(values.keys().map(String::as_str))?;
     let scene = template.bind_json(&values)?;
     drop(values);
-    respond(state, scene, format, &headers, None, false, deadline)
+    let started = Started {
+        deadline,
+        slot: Some(slot),
+    };
+    respond(state, scene, format, &headers, None, false, started)
         .await
         .map(|r| vary_accept(r, negotiated))
         .map_err(|e| attributed(&template, e))
@@ -569,6 +622,7 @@ pub async fn get_template(
     query: Params,
     headers: HeaderMap,
 ) -> Result<Response, ServeError> {
+    refuse_if_draining(&state)?;
     if let Some(key) = &state.signing_key {
         key.verify(uri.path(), uri.query())?;
     }
@@ -614,7 +668,11 @@ pub async fn get_template(
     template.check_names(row.keys().map(String::as_str))?;
     let scene = template.bind(&row)?;
     let head = method == Method::HEAD;
-    respond(state, scene, format, &headers, expires, head, deadline)
+    let started = Started {
+        deadline,
+        slot: None,
+    };
+    respond(state, scene, format, &headers, expires, head, started)
         .await
         .map_err(|e| attributed(&template, e))
 }

@@ -246,6 +246,17 @@ fn request_timeout(state: &AppState, headers: &HeaderMap) -> Result<Duration, Se
     shortest_timeout(headers, state.timeout)
 }
 
+/// Where a request stands when its scene is ready to render: its
+/// deadline, and the admission slot its body's parse took (none for a
+/// `GET`, which takes one as it is rendered).
+#[derive(Debug)]
+pub struct Started {
+    /// The request's deadline.
+    pub deadline: Deadline,
+    /// Its admission slot, if it holds one.
+    pub slot: Option<Slot>,
+}
+
 /// A request's deadline, taken once when its handler starts: the waits
 /// for its body's and its parse's memory, its admission, fetches and
 /// render all end by it (each had started its own clock, so a request
@@ -268,22 +279,25 @@ impl Deadline {
         })
     }
 
-    /// The 504 of a request whose deadline passed.
-    pub fn passed(&self) -> ServeError {
-        ServeError::Timeout {
+    /// The 504 of a request whose deadline passed at `stage`, before its
+    /// render.
+    pub fn passed(&self, stage: &'static str) -> ServeError {
+        ServeError::TimeoutBefore {
             ms: self.timeout.as_millis(),
-            fetching: None,
+            stage,
         }
     }
 
-    /// Runs `work` until the deadline; [`Deadline::passed`] past it.
+    /// Runs `work` until the deadline; [`Deadline::passed`] at `stage`
+    /// past it.
     pub async fn within<T>(
         &self,
+        stage: &'static str,
         work: impl std::future::Future<Output = Result<T, ServeError>>,
     ) -> Result<T, ServeError> {
         tokio::time::timeout_at(self.at.into(), work)
             .await
-            .unwrap_or_else(|_| Err(self.passed()))
+            .unwrap_or_else(|_| Err(self.passed(stage)))
     }
 }
 
@@ -395,11 +409,8 @@ pub async fn respond(
     headers: &HeaderMap,
     expires: Option<u64>,
     head: bool,
-    deadline: Deadline,
+    Started { deadline, slot }: Started,
 ) -> Result<Response, ServeError> {
-    if state.draining.load(Ordering::Relaxed) {
-        return Err(ServeError::Draining);
-    }
     if scene.animate {
         // Refused rather than answered with one frame, silently (as batch).
         return Err(ServeError::Render(impasto::Error::Scene(impasto::SceneError {
@@ -429,7 +440,11 @@ pub async fn respond(
         armed: true,
     };
     let work = async {
-        let slot = state.admission.enter()?;
+        // A body's parse took its slot before it waited for memory.
+        let slot = match slot {
+            Some(slot) => slot,
+            None => state.admission.enter()?,
+        };
         let scene = Arc::new(scene);
         let fetched = match remote {
             true => fetch(&state, &scene, deadline, &token, &fetching).await?,
