@@ -284,3 +284,29 @@ fn letter_spacing_comes_once_after_a_grapheme_drawn_with_several_glyphs() {
         assert!((extra - 30.0).abs() < 0.01, "{name}: {text:?}: {extra}");
     }
 }
+
+#[test]
+fn right_to_left_letter_spacing_goes_before_each_letter_so_a_right_aligned_line_meets_the_edge() {
+    // After a right-to-left letter its spacing is to its left (CSS); it
+    // was drawn to its right, so a right-aligned Hebrew line ended one
+    // spacing short of the box edge.
+    let scene = |spacing: f64| {
+        json!({"width": 400, "height": 60, "background": "#ffffff", "layers": [
+            {"type": "text", "text": "\u{5E9}\u{5DC}\u{5D5}\u{5DD}", "x": 10, "y": 0,
+             "width": 380, "height": 50, "size": 36, "color": "#000000",
+             "font": "DejaVu Sans", "align": "right", "letter_spacing": spacing}]})
+    };
+    for (name, r) in with_system_font("DejaVu Sans", "fonts-dejavu-core") {
+        let (left, right) = ink_columns(&render(&r, scene(0.0))).expect("ink");
+        let (spaced_left, spaced_right) = ink_columns(&render(&r, scene(12.0))).expect("ink");
+        assert!(
+            spaced_right.abs_diff(right) <= 1,
+            "{name}: ink ends at {spaced_right}, unspaced at {right}"
+        );
+        // Four letters, three gaps between them of 12 px each.
+        assert!(
+            (left - spaced_left).abs_diff(36) <= 1,
+            "{name}: ink starts at {spaced_left}, unspaced at {left}"
+        );
+    }
+}

@@ -74,7 +74,8 @@ const GLYPHON_MAX_SIZE: f32 = 512.0;
 impl GpuContext {
     /// Lays out every text layer into a region of one pooled texture.
     /// Layers that do not fit the adapter's texture size, or whose text is
-    /// larger than [`GLYPHON_MAX_SIZE`], or emboldened (synthetic bold),
+    /// larger than [`GLYPHON_MAX_SIZE`], or emboldened (synthetic bold), or
+    /// letter-spaced right-to-left,
     /// are left to the CPU raster path;
     /// every layer is when `glyphon` is false (the frame's glyphs did not
     /// fit glyphon's atlas).
@@ -117,8 +118,12 @@ impl GpuContext {
                 continue;
             }
             // Synthetic bold is drawn by the CPU's rasterizer: glyphon's,
-            // cosmic-text's, cannot embolden (text/bold.rs).
-            if crate::text::emboldens(&buffer) {
+            // cosmic-text's, cannot embolden (text/bold.rs); so is
+            // letter-spaced right-to-left text, whose glyphs the CPU moves
+            // (text/spacing.rs).
+            if crate::text::emboldens(&buffer)
+                || crate::text::shifts_rtl(&buffer, t.letter_spacing as f32)
+            {
                 continue;
             }
             // glyphon truncates the text's vertical position toward zero;

@@ -36,6 +36,7 @@ use crate::warnings::Warning;
 mod bold;
 pub(crate) use bold::{emboldens, most_growth as most_bold_growth};
 pub(crate) use ink::MadeUp;
+pub(crate) use spacing::shifts_rtl;
 mod emoji;
 mod face;
 mod fallback;

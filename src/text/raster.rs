@@ -164,7 +164,8 @@ impl TextEngine {
                 // Positioned exactly as glyphon positions it on the GPU:
                 // the whole-pixel part of the vertical offset is added after
                 // cosmic-text truncates (see gpu/glyphs.rs).
-                let phys = glyph.physical((ox, oy_frac), 1.0);
+                let shift = super::spacing::rtl_shift(glyph, t.letter_spacing as f32);
+                let phys = glyph.physical((ox + shift, oy_frac), 1.0);
                 // A glyph whose em box, widened by two ems on every side
                 // (ink past its advance: italics, swashes, accents), misses
                 // the raster is not rasterized: at a size of thousands of

@@ -230,14 +230,15 @@ pub(super) fn shape(
 }
 
 /// The attributes of a piece drawn from `face`, with `1 / divisor` of the
-/// letter spacing `em` (none with 0, [`spacing_pieces`]).
+/// letter spacing `em` (none with 0, [`spacing_pieces`]); the divisor is
+/// its glyphs' metadata, for [`super::spacing::rtl_shift`].
 fn spaced_attrs(face: &SpanFace, em: f32, divisor: u32) -> Attrs<'_> {
     let base = match divisor {
         _ if em == 0.0 => Attrs::new(),
         0 => Attrs::new(),
         k => Attrs::new().letter_spacing(em / k as f32),
     };
-    face.attrs(&base)
+    face.attrs(&base.metadata(divisor as usize))
 }
 
 /// A fallback glyph as drawn: its range of the text, its face, weight and

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use cosmic_text::{Buffer, LineIter};
+use cosmic_text::{Buffer, LayoutGlyph, LineIter};
 
 use crate::scene::{Layer, TextLayer};
 
@@ -89,6 +89,32 @@ pub(super) fn shared_clusters(buffer: &Buffer, text: &str) -> Vec<(Range<usize>,
         .filter(|&(_, k)| k > 1)
         .map(|((a, b), k)| (a..b, k))
         .collect()
+}
+
+/// How far right `glyph` is drawn from where cosmic-text puts it, with a
+/// letter spacing of `spacing` pixels: in a right-to-left run, by the
+/// spacing it takes. cosmic-text adds a glyph's spacing to its advance,
+/// which puts it to the glyph's right whatever the direction; after a
+/// right-to-left character it belongs to its left, as CSS puts it. So each
+/// right-to-left glyph moves right by its spacing, within the same line
+/// width: a right-aligned Hebrew line had ended one spacing short of the
+/// box edge. (The divisor of a glyph's spacing is its metadata,
+/// [`spacing_pieces`]'.)
+pub(crate) fn rtl_shift(glyph: &LayoutGlyph, spacing: f32) -> f32 {
+    if spacing == 0.0 || !glyph.level.is_rtl() || glyph.metadata == 0 {
+        return 0.0;
+    }
+    spacing / glyph.metadata as f32
+}
+
+/// Whether a layout with a letter spacing of `spacing` draws a glyph
+/// [`rtl_shift`] moves: glyphon draws the buffer's positions as they are,
+/// so such a layer is rasterized by the CPU painter on the GPU backend.
+pub(crate) fn shifts_rtl(buffer: &Buffer, spacing: f32) -> bool {
+    spacing != 0.0
+        && buffer
+            .layout_runs()
+            .any(|run| run.glyphs.iter().any(|g| rtl_shift(g, spacing) != 0.0))
 }
 
 /// `spans` (ranges of `text` and their faces) split where the letter
