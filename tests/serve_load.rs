@@ -252,15 +252,18 @@ fn a_body_holds_its_length_of_the_memory_budget_from_before_it_arrives_until_it_
     )
     .unwrap();
     server.wait_for("impasto_reserved_render_bytes", (977 * 1024) as f64);
-    // Another scene's parse reserves its tree (128 times its text and
-    // 1 MiB), more than the budget has left: it waits, until its deadline.
+    // Another body of a million bytes does not fit beside it: it waits,
+    // until its deadline.
     let scene = r##"{ "width": 64, "height": 64, "background": "#336699" }"##;
+    let padded = format!("{scene}{}", " ".repeat(1_000_000 - scene.len()));
     let waited = post(
         &server.url("/render"),
-        scene,
+        &padded,
         &[("x-impasto-timeout-ms", "500")],
     );
-    assert_eq!(waited.0, 504, "{}", String::from_utf8_lossy(&waited.2));
+    let said = String::from_utf8_lossy(&waited.2);
+    assert_eq!(waited.0, 504, "{said}");
+    assert!(said.contains("to read its body into"), "{said}");
     // The slow client goes, and its reservation with its body.
     drop(slow);
     server.wait_for("impasto_reserved_render_bytes", 0.0);
@@ -288,6 +291,39 @@ fn bodies_that_each_need_most_of_the_budget_to_parse_take_turns_and_all_render()
     });
     assert_eq!(answers, [200; 4]);
     server.wait_for("impasto_reserved_render_bytes", 0.0);
+}
+
+#[test]
+fn a_parse_reserves_the_tree_its_body_takes_not_the_most_any_body_could() {
+    // A body of 600 KB of spaces parses to a tree of a few bytes: it had
+    // reserved 128 times its size, most of a 64 MiB budget, and so waited
+    // behind a connection holding two bytes of it until its deadline.
+    let server = Server::start(&["--memory-budget", "67108864", "--read-timeout", "60"]);
+    let mut idle = connect(&server);
+    idle.write_all(b"POST /render HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n")
+        .unwrap();
+    server.wait_for("impasto_reserved_render_bytes", 1024.0);
+    let scene = format!(
+        r##"{{ "width": 16, "height": 16, "background": "#336699" }}{}"##,
+        " ".repeat(600_000)
+    );
+    let answer = post(
+        &server.url("/render"),
+        &scene,
+        &[("x-impasto-timeout-ms", "5000")],
+    );
+    assert_eq!(answer.0, 200, "{}", String::from_utf8_lossy(&answer.2));
+    // A body whose tree could never fit beside it is 413 at once.
+    let tiny = Server::start(&["--memory-budget", "300000"]);
+    let many = format!("[{}1]", "{},".repeat(20_000));
+    let answer = post(&tiny.url("/render"), &many, &[]);
+    let said = String::from_utf8_lossy(&answer.2);
+    assert_eq!(answer.0, 413, "{said}");
+    assert!(
+        said.contains("parsing the request body would take"),
+        "{said}"
+    );
+    drop(idle);
 }
 
 #[test]

@@ -38,6 +38,7 @@ pub use quoted::{is_unseen, quoted, shown_path, Quoted, LONGEST_QUOTED};
 pub use strict_json::describe as describe_json_error;
 pub use strict_json::from_slice as json_from_slice_strict;
 pub use strict_json::from_slice_within as json_from_slice_within;
+pub use strict_json::tree_bytes as json_tree_bytes;
 pub use types::{
     Align, Filter, Fit, ImageLayer, Layer, LayerKind, Overflow, Scene, Stop, TextLayer, VAlign,
     DEFAULT_MIN_SIZE,

@@ -102,6 +102,8 @@ impl TreeBytes {
 struct Spent {
     budget: Budget,
     bytes: Cell<u64>,
+    /// The most `bytes` has been.
+    peak: Cell<u64>,
     over: Cell<Option<Over>>,
 }
 
@@ -110,6 +112,7 @@ impl Spent {
         Spent {
             budget,
             bytes: Cell::new(0),
+            peak: Cell::new(0),
             over: Cell::new(None),
         }
     }
@@ -123,6 +126,7 @@ impl Spent {
     fn add<E: de::Error>(&self, bytes: u64) -> Result<(), E> {
         let total = self.bytes.get().saturating_add(bytes);
         self.bytes.set(total);
+        self.peak.set(self.peak.get().max(total));
         let max = self.budget.max_tree_bytes;
         if total > max {
             self.over.set(Some(Over::TreeBytes(max)));
@@ -340,9 +344,171 @@ impl<'de> Visitor<'de> for Strict<'_> {
     }
 }
 
+/// The most heap the tree of the JSON `bytes` would take while it is
+/// parsed, as a parse bounded by a [`Budget`] counts it ([`TreeBytes`]),
+/// found without building it: a parse held to this much
+/// ([`from_slice_within`], `Scene::from_json_within`) is not stopped by it.
+/// For JSON that is not valid, what it takes up to its error, where the
+/// parse stops too; a UTF-8 byte-order mark before it is skipped, as a
+/// scene's is. For a caller that reserves the memory before parsing
+/// (`impasto serve`): a scene of tiny values takes tens of times its text,
+/// one holding an image as a `data:` URL about its text.
+pub fn tree_bytes(bytes: &[u8]) -> u64 {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let spent = Spent::new(Budget {
+        max_layers: usize::MAX,
+        max_tree_bytes: u64::MAX,
+        tree_limit: "",
+    });
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let _ = Measure { spent: &spent }.deserialize(&mut de);
+    spent.peak.get()
+}
+
+/// [`Strict`]'s count without its tree: the same additions in the same
+/// order (a duplicate key, which stops a parse, is counted on).
+#[derive(Clone, Copy)]
+struct Measure<'s> {
+    spent: &'s Spent,
+}
+
+impl<'de> DeserializeSeed<'de> for Measure<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Measure<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.spent.add(TreeBytes::string(v.len()))
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (mut len, mut capacity) = (0usize, 0usize);
+        while seq.next_element_seed(self)?.is_some() {
+            if len == capacity {
+                let (old, new) = (capacity, (capacity * 2).max(4));
+                let moving = TreeBytes::array(old);
+                self.spent.add(TreeBytes::array(new) + moving)?;
+                self.spent.release(moving);
+                capacity = new;
+            }
+            len += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut n = 0;
+        while let Some(key) = map.next_key_seed(KeyLength)? {
+            let entry = TreeBytes::object(n + 1) - TreeBytes::object(n);
+            self.spent.add(entry + TreeBytes::string(key))?;
+            n += 1;
+            map.next_value_seed(self)?;
+        }
+        Ok(())
+    }
+}
+
+/// A key's length in bytes, read without keeping it.
+struct KeyLength;
+
+impl<'de> DeserializeSeed<'de> for KeyLength {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyLength {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<usize, E> {
+        Ok(v.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tree_measured_is_what_its_parse_counts_and_a_parse_held_to_it_passes() {
+        let long = format!("{{\"s\": \"{}\"}}", "x".repeat(100_000));
+        let many = format!("[{}1]", "{\"a\": [1, 2, 3], \"bb\": \"cc\"},".repeat(3000));
+        let keys: String = (0..40).map(|i| format!("\"k{i}\": {{}},")).collect();
+        let wide = format!("{{{keys} \"z\": 0}}");
+        for text in [
+            long.as_str(),
+            many.as_str(),
+            wide.as_str(),
+            "{}",
+            "[]",
+            "\"\"",
+            "7",
+        ] {
+            let measured = tree_bytes(text.as_bytes());
+            // The parse counts the same: held to it, it passes; to a byte
+            // less (where anything is counted), it stops.
+            assert!(
+                from_slice_within(text.as_bytes(), measured).is_ok(),
+                "{text:.40}"
+            );
+            if measured > 0 {
+                let e = from_slice_within(text.as_bytes(), measured - 1).unwrap_err();
+                assert!(e.to_string().contains("parsed tree"), "{e}");
+            }
+        }
+        // Invalid JSON: what it takes up to its error, where the parse
+        // stops with the error, not the bound.
+        let broken = format!("[\"{}\", }}", "y".repeat(1000));
+        let measured = tree_bytes(broken.as_bytes());
+        assert!(measured >= 1000);
+        let e = from_slice_within(broken.as_bytes(), measured).unwrap_err();
+        assert!(!e.to_string().contains("parsed tree"), "{e}");
+        // A byte-order mark is skipped.
+        assert_eq!(
+            tree_bytes("\u{feff}[\"ab\"]".as_bytes()),
+            tree_bytes(b"[\"ab\"]")
+        );
+    }
 
     /// `from_str` under the default limits' budget.
     fn parse(text: &str) -> Result<Value, serde_json::Error> {

@@ -146,13 +146,6 @@ impl Held {
     }
 }
 
-/// The most a JSON text's tree can take a byte of text, bounded from the
-/// shapes that cost most (`{"":0},` repeated: a 632-byte B-tree leaf, its
-/// slot and the array's doubling for seven bytes of text, about 111 bytes
-/// a byte); the parser's own estimate (`impasto::scene`) stops it there
-/// anyway.
-pub const TREE_BYTES_PER_TEXT_BYTE: u64 = 128;
-
 fn units(bytes: u64) -> u64 {
     bytes.div_ceil(UNIT)
 }
@@ -228,13 +221,13 @@ impl Admission {
         self.hold(bytes).await
     }
 
-    /// Makes `body`'s reservation (that of a body of `text_bytes` bytes,
-    /// read) one for the body and the tree its JSON parses into:
-    /// [`TREE_BYTES_PER_TEXT_BYTE`] times the text, plus 1 MiB, more (the
-    /// whole budget at most, and the parse is then held to what is left of
-    /// it beside the body). Parses had run beside the renders outside the
-    /// budget: six bodies of 63 MB of tiny objects parsed at once peaked at
-    /// 820 MB under a 300 MB budget.
+    /// Makes `body`'s reservation (that of a body, read) one for the body
+    /// and the `tree` bytes its JSON parses into (measured beforehand,
+    /// `impasto::scene::json_tree_bytes`; the caller has refused a body
+    /// whose tree would not fit [`Admission::fits_beside`] it), so that
+    /// parses, which ran beside the renders outside the budget, are counted
+    /// in it: six bodies of 63 MB of tiny objects parsed at once had peaked
+    /// at 820 MB under a 300 MB budget.
     ///
     /// Taken at once when the budget has it. Otherwise the body's bytes are
     /// given back and the whole waited for, in arrival order: requests that
@@ -243,14 +236,9 @@ impl Admission {
     /// did), until their deadlines. While it waits, the body is memory the
     /// budget does not count; the caller holds an admission [`Slot`] by
     /// then, so that at most `--workers + --queue` such bodies wait.
-    pub async fn reserve_parse(&self, text_bytes: u64, mut body: Held) -> Result<Held, ServeError> {
-        let tree = units(
-            text_bytes
-                .saturating_mul(TREE_BYTES_PER_TEXT_BYTE)
-                .saturating_add(1 << 20),
-        );
+    pub async fn reserve_parse(&self, tree: u64, mut body: Held) -> Result<Held, ServeError> {
         let held = units(body.bytes);
-        let whole = held.saturating_add(tree).min(self.budget / UNIT);
+        let whole = held.saturating_add(units(tree)).min(self.budget / UNIT);
         let more = u32::try_from(whole.saturating_sub(held)).unwrap_or(u32::MAX);
         if let Some(permit) = body._memory.as_mut() {
             if let Ok(extra) = Arc::clone(&self.memory).try_acquire_many_owned(more) {
@@ -266,6 +254,17 @@ impl Admission {
         }
         drop(body);
         self.hold(whole * UNIT).await
+    }
+
+    /// The budget as reservations count it, in whole KiB (rounded down).
+    pub fn usable(&self) -> u64 {
+        self.budget / UNIT * UNIT
+    }
+
+    /// Whether a body of `body` bytes and the `tree` its JSON parses into
+    /// fit the budget together, as they are reserved (whole KiB each).
+    pub fn fits_beside(&self, body: u64, tree: u64) -> bool {
+        units(body).saturating_add(units(tree)) <= self.budget / UNIT
     }
 
     /// The budget units a render estimated at `bytes` reserves; 413 when
@@ -326,6 +325,13 @@ mod tests {
             .unwrap()
     }
 
+    async fn futures_join<A, B>(
+        a: impl std::future::Future<Output = A>,
+        b: impl std::future::Future<Output = B>,
+    ) -> (A, B) {
+        tokio::join!(a, b)
+    }
+
     /// Whole KiB, rounded up.
     fn kib(bytes: u64) -> u64 {
         bytes.div_ceil(UNIT) * UNIT
@@ -338,29 +344,31 @@ mod tests {
             let admission = Admission::new(1, 1, 200 << 20, Arc::clone(&metrics));
             let reserved = || metrics.reserved_bytes.load(Ordering::Relaxed);
             let body = || admission.reserve_body(0);
-            // 128 bytes a byte of text, and a MiB, in whole KiB.
+            // The tree's bytes, in whole KiB.
             let small = admission.reserve_parse(1000, body().await.unwrap()).await;
-            assert_eq!(small.unwrap().bytes(), kib(1000 * 128 + (1 << 20)));
+            assert_eq!(small.unwrap().bytes(), kib(1000));
             assert_eq!(reserved(), 0);
-            // A body that could take more than the budget takes all of it,
-            // and the next parse waits until it is done.
+            // A tree of the whole budget takes all of it, and the next
+            // parse waits until it is done.
             let whole = admission
-                .reserve_parse(10 << 20, body().await.unwrap())
+                .reserve_parse(200 << 20, body().await.unwrap())
                 .await;
             let whole = whole.unwrap();
             assert_eq!(whole.bytes(), 200 << 20);
+            assert!(admission.fits_beside(0, 200 << 20));
+            assert!(!admission.fits_beside(1, 200 << 20));
             let waiting = admission.reserve_parse(10, body().await.unwrap());
             let waited = tokio::time::timeout(Duration::from_millis(50), waiting).await;
             assert!(waited.is_err(), "the second parse did not wait");
             drop(whole);
             let next = admission.reserve_parse(10, body().await.unwrap()).await;
-            assert_eq!(next.unwrap().bytes(), kib(10 * 128 + (1 << 20)));
+            assert_eq!(next.unwrap().bytes(), kib(10));
             assert_eq!(reserved(), 0);
         });
     }
 
     #[test]
-    fn a_body_holds_its_bytes_until_dropped_and_its_tree_adds_at_most_the_rest() {
+    fn a_body_holds_its_bytes_until_dropped_and_its_tree_adds_to_it() {
         runtime().block_on(async {
             let metrics = Arc::new(Metrics::default());
             let admission = Admission::new(1, 1, 4 << 20, Arc::clone(&metrics));
@@ -375,14 +383,16 @@ mod tests {
             // Trimming to more than is held changes nothing.
             body.trim(1 << 30);
             assert_eq!(body.bytes(), 2 * UNIT);
-            // The tree of a 1500-byte body adds 1.2 MiB to it; that of a
-            // large one, the rest of the budget.
-            let both = admission.reserve_parse(1500, body).await.unwrap();
-            assert_eq!(both.bytes(), 2 * UNIT + kib(1500 * 128 + (1 << 20)));
+            // Its tree is added to it.
+            let both = admission.reserve_parse(30_000, body).await.unwrap();
+            assert_eq!(both.bytes(), 2 * UNIT + kib(30_000));
             assert_eq!(reserved(), both.bytes() as i64);
             drop(both);
             let body = admission.reserve_body(1500).await.unwrap();
-            let both = admission.reserve_parse(1 << 20, body).await.unwrap();
+            let both = admission
+                .reserve_parse((4 << 20) - 2048, body)
+                .await
+                .unwrap();
             assert_eq!(both.bytes(), 4 << 20);
             // The budget is full: the next body waits.
             let waiting = admission.reserve_body(1);
@@ -390,12 +400,14 @@ mod tests {
             assert!(waited.is_err(), "a body was read past the budget");
             drop(both);
             assert_eq!(reserved(), 0);
-            // A budget of no whole number of KiB: a body and the largest
-            // tree still fit it together.
+            // A budget of no whole number of KiB: counted in whole KiB.
             let odd = Admission::new(1, 1, 1_000_000, Arc::clone(&metrics));
+            assert_eq!(odd.usable(), 976 * UNIT);
+            assert!(odd.fits_beside(100, 975 * UNIT));
+            assert!(!odd.fits_beside(100, 975 * UNIT + 1));
             let body = odd.reserve_body(100).await.unwrap();
             let both =
-                tokio::time::timeout(Duration::from_secs(5), odd.reserve_parse(1 << 20, body))
+                tokio::time::timeout(Duration::from_secs(5), odd.reserve_parse(975 * UNIT, body))
                     .await
                     .expect("the tree fits beside the body");
             assert_eq!(both.unwrap().bytes(), 976 * UNIT);
@@ -414,25 +426,20 @@ mod tests {
             // Two bodies of a MiB, read; each tree would take the budget.
             let first = admission.reserve_body(1 << 20).await.unwrap();
             let second = admission.reserve_body(1 << 20).await.unwrap();
-            let one = admission.reserve_parse(1 << 20, first);
-            let two = admission.reserve_parse(1 << 20, second);
-            let both = async {
-                tokio::pin!(two);
-                // The first gives its body back and waits for the whole
-                // budget; the second gives its own back, and the first
-                // gets it; when it is done, the second does.
-                let one = tokio::select! {
-                    one = one => one.unwrap(),
-                    _ = &mut two => panic!("the second parse went first"),
-                };
-                assert_eq!(one.bytes(), 4 << 20);
-                drop(one);
-                two.await.unwrap()
+            // Each gives its body back when its tree does not fit, and
+            // waits for body and tree together; one gets them, parses and
+            // lets them go, then the other.
+            let admission = &admission;
+            let parse = |body| async move {
+                let both = admission.reserve_parse(3 << 20, body).await.unwrap();
+                both.bytes()
             };
-            let two = tokio::time::timeout(Duration::from_secs(5), both)
+            let both = futures_join(parse(first), parse(second));
+            let (one, two) = tokio::time::timeout(Duration::from_secs(5), both)
                 .await
                 .expect("the two parses waited for each other");
-            assert_eq!(two.bytes(), 4 << 20);
+            assert_eq!((one, two), (4 << 20, 4 << 20));
+            assert_eq!(metrics.reserved_bytes.load(Ordering::Relaxed), 0);
         });
     }
 }

@@ -16,7 +16,7 @@ pub enum ServeError {
     #[error(transparent)]
     Render(#[from] Error),
     /// Every worker is busy and the queue holds `queue` requests already (429).
-    #[error("overloaded: {workers} renders running and {queue} waiting; retry later")]
+    #[error("overloaded: {workers} renders and {queue} more requests are admitted already (--workers, --queue); retry later")]
     QueueFull {
         /// `--workers`.
         workers: usize,
@@ -137,6 +137,17 @@ pub enum ServeError {
         /// Where it was.
         stage: &'static str,
     },
+    /// A body whose JSON's tree, beside the body, would take more than the
+    /// whole memory budget (413).
+    #[error("parsing the request body would take about {tree} bytes of memory beside its own {body}, more than the server's whole memory budget of {budget} bytes (--memory-budget)")]
+    ParseOverBudget {
+        /// The tree's bytes, measured.
+        tree: u64,
+        /// The body's bytes.
+        body: u64,
+        /// The budget, in whole KiB.
+        budget: u64,
+    },
     /// A body longer than the whole memory budget, which it could never
     /// be read into (413).
     #[error("the request body of {length} bytes is more than the server's whole memory budget of {budget} bytes (--memory-budget)")]
@@ -175,7 +186,8 @@ impl ServeError {
             ServeError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServeError::OverMemoryBudget { .. }
             | ServeError::BodyTooLarge { .. }
-            | ServeError::BodyOverBudget { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            | ServeError::BodyOverBudget { .. }
+            | ServeError::ParseOverBudget { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ServeError::BadRequest(_) | ServeError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ServeError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServeError::UnsupportedTransferCoding(_) => StatusCode::NOT_IMPLEMENTED,
@@ -203,9 +215,9 @@ impl ServeError {
             ServeError::Render(e) if e.is_bad_input() => Reason::BadInput,
             ServeError::Render(_) | ServeError::Internal(_) => Reason::Internal,
             ServeError::QueueFull { .. } => Reason::QueueFull,
-            ServeError::OverMemoryBudget { .. } | ServeError::BodyOverBudget { .. } => {
-                Reason::OverMemoryBudget
-            }
+            ServeError::OverMemoryBudget { .. }
+            | ServeError::BodyOverBudget { .. }
+            | ServeError::ParseOverBudget { .. } => Reason::OverMemoryBudget,
             ServeError::BodyTooLarge { .. } => Reason::BodyTooLarge,
             ServeError::BadRequest(_)
             | ServeError::BadParameter { .. }

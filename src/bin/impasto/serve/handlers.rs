@@ -352,8 +352,9 @@ async fn body(
     if declared.is_some_and(|n| n > state.max_body as u64) {
         return Err(too_large());
     }
-    let budget = state.admission.budget();
-    if let Some(length) = declared.filter(|&n| n > budget) {
+    // Reservations are whole KiB: the budget as they count it.
+    let budget = state.admission.usable();
+    if let Some(length) = declared.filter(|&n| n.div_ceil(1024) * 1024 > budget) {
         return Err(ServeError::BodyOverBudget { length, budget });
     }
     let most = declared.unwrap_or(state.max_body as u64);
@@ -366,16 +367,22 @@ async fn body(
         .min(state.max_body);
     let read = async {
         let mut body = body;
-        // Room for the whole body at once (a chunked one's reservation,
-        // touched only as it is written): grown by doubling, a 63 MB body
-        // held twice that while read.
-        let mut out = Vec::with_capacity(declared.map_or(room, |n| n as usize));
+        // Room for the whole body at once, once its first bytes arrive (a
+        // connection that sends only its headers holds none; one allocated
+        // before, at 1,000 such connections, made the whole budget
+        // resident): grown by doubling, a 63 MB body held twice that while
+        // read, and a chunked one two and a half times its reservation.
+        let mut out = Vec::new();
+        let whole = declared.map_or(room, |n| n as usize);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| match gone_mid_body(e.into_inner()) {
                 Ok(()) => ServeError::ClientGone,
                 Err(e) => ServeError::BadRequest(format!("reading the request body: {e}")),
             })?;
             if let Ok(data) = frame.into_data() {
+                if out.capacity() == 0 {
+                    out.reserve_exact(whole.max(data.len()));
+                }
                 let length = out.len() + data.len();
                 if length > state.max_body {
                     return Err(too_large());
@@ -473,26 +480,32 @@ fn path_name(name: Result<Path<String>, PathRejection>, uri: &Uri) -> Result<Str
         .map_err(|_| ServeError::NoTemplate(format!("{last} (not UTF-8 once decoded)")))
 }
 
-/// Runs `parse` on a request body of `len` bytes, whose reservation is
-/// `body`, once it holds an admission slot (429 when `--workers +
-/// --queue` requests hold one) and its reservation has grown to hold the
-/// tree its JSON may parse into ([`super::admission::Admission::reserve_parse`],
-/// waiting within the request's `deadline`); `parse` gets the renderer's
-/// limits and the bytes the tree may take. The reservation ends with the
-/// parse; the slot is the render's.
+/// Runs `parse` on a request body `bytes`, whose reservation is `body`,
+/// once it holds an admission slot (429 when `--workers + --queue`
+/// requests hold one) and its reservation has grown to hold the tree its
+/// JSON parses into, measured first (`impasto::scene::json_tree_bytes`;
+/// 413 when body and tree could never fit the budget; waited for within
+/// the request's `deadline`, [`super::admission::Admission::reserve_parse`]).
+/// `parse` gets the renderer's limits and the bytes the tree may take. The
+/// reservation ends with the parse; the slot is the render's.
 async fn parse_body<T>(
     state: &AppState,
     deadline: &Deadline,
-    (len, body): (usize, Held),
+    (bytes, body): (&[u8], Held),
     parse: impl FnOnce(&Limits, u64) -> T,
 ) -> Result<(T, Slot), ServeError> {
+    let tree = impasto::scene::json_tree_bytes(bytes);
+    let len = bytes.len() as u64;
+    if !state.admission.fits_beside(len, tree) {
+        return Err(ServeError::ParseOverBudget {
+            tree,
+            body: len,
+            budget: state.admission.usable(),
+        });
+    }
     let slot = state.admission.enter()?;
-    let reserve = state.admission.reserve_parse(len as u64, body);
+    let reserve = state.admission.reserve_parse(tree, body);
     let reserved = deadline.within(WAITING_FOR_PARSE_ROOM, reserve).await?;
-    // The body's own reservation, in whole KiB, is part of it.
-    let tree = reserved
-        .bytes()
-        .saturating_sub((len as u64).div_ceil(1024) * 1024);
     let parsed = parse(&state.renderer.limits(), tree);
     drop(reserved);
     Ok((parsed, slot))
@@ -523,7 +536,7 @@ pub async fn render(
     let (scene, slot) = {
         let (bytes, held) = body(&state, &headers, bytes, &deadline).await?;
         let text = utf8(&bytes)?;
-        let (parsed, slot) = parse_body(&state, &deadline, (text.len(), held), |limits, tree| {
+        let (parsed, slot) = parse_body(&state, &deadline, (&bytes, held), |limits, tree| {
             Scene::from_json_within(text, limits, tree)
         })
         .await?;
@@ -570,7 +583,7 @@ pub async fn post_template(
     // A template that is not there is 404 before its body is read.
     let template = load_template(&state, &name).await?;
     let (bytes, held) = body(&state, &headers, bytes, &deadline).await?;
-    let (parsed, slot) = parse_body(&state, &deadline, (bytes.len(), held), |_, tree| {
+    let (parsed, slot) = parse_body(&state, &deadline, (&bytes, held), |_, tree| {
         impasto::scene::json_from_slice_within(&bytes, tree)
     })
     .await?;

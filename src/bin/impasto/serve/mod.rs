@@ -55,9 +55,10 @@ pub struct ServeArgs {
     /// Requests that may wait for a worker or memory; past that, 429.
     #[arg(long, default_value_t = 16, value_parser = whole::<u16>(0..=u16::MAX))]
     queue: u16,
-    /// Bytes of memory the renders running at once may need together (each
-    /// reserves its estimate); a render needing more than this is refused
-    /// (413). Also each render's own limit.
+    /// Bytes of memory that renders (each reserves its estimate), request
+    /// bodies being read and parsed (with their JSON trees) and answers not
+    /// yet written may hold together; a render or body needing more than
+    /// this is refused (413). Also each render's own limit.
     #[arg(long, default_value_t = 1 << 30, value_name = "BYTES", value_parser = whole::<u64>(1..=admission::MAX_BUDGET))]
     memory_budget: u64,
     /// Most seconds a request may take, queue included (504 after). A
@@ -90,8 +91,9 @@ pub struct ServeArgs {
     /// Seconds in-flight requests get to finish after SIGTERM or ctrl-c.
     #[arg(long, default_value = "25", value_name = "SECONDS", value_parser = crate::parse_timeout)]
     grace: Duration,
-    /// /readyz fails while the reserved render memory is over this fraction
-    /// of --memory-budget.
+    /// /readyz fails while the memory reserved (renders, request bodies and
+    /// their trees, unwritten answers) is over this fraction of
+    /// --memory-budget.
     #[arg(long, default_value_t = 0.9)]
     ready_watermark: f64,
     /// `Cache-Control: public, max-age=N` on images and 304s (at most
