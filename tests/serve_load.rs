@@ -485,3 +485,27 @@ fn soak_10000_requests_keeps_rss_flat_after_warm_up() {
         "RSS grew from {warm} to {later} bytes after warm-up"
     );
 }
+
+#[test]
+fn a_request_whose_deadline_passes_while_it_waits_for_the_worker_is_504_saying_so() {
+    let server = Server::start(&["--workers", "1", "--queue", "1"]);
+    let url = server.url("/render");
+    std::thread::scope(|s| {
+        // The only worker renders for seconds (a deadline of 20 s).
+        let heavy = s.spawn(|| {
+            answer(
+                agent()
+                    .post(&url)
+                    .header("x-impasto-timeout-ms", "20000")
+                    .send(&heavy_scene()),
+            )
+        });
+        server.wait_for("impasto_renders_in_flight", 1.0);
+        let small = r##"{ "width": 64, "height": 64, "background": "#e4572e" }"##;
+        let waited = post(&url, small, &[("x-impasto-timeout-ms", "300")]);
+        let said = String::from_utf8_lossy(&waited.2);
+        assert_eq!(waited.0, 504, "{said}");
+        assert!(said.contains("waiting for a worker"), "{said}");
+        assert_eq!(heavy.join().unwrap().0, 200);
+    });
+}

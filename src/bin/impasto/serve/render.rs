@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Component, Path};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -432,6 +432,7 @@ pub async fn respond(
         timeout,
     } = deadline;
     let token = CancelToken::new();
+    let waiting = Arc::new(AtomicBool::new(false));
     // The remote image being fetched, if one is, for a 504 to name.
     let fetching = Arc::new(std::sync::Mutex::new(None));
     let mut guard = CancelOnDrop {
@@ -464,6 +465,7 @@ pub async fn respond(
             deadline,
             token,
             paint: !head && !matches_any(headers),
+            waiting: Arc::clone(&waiting),
         };
         Ok::<_, ServeError>(
             match render_admitted(Arc::clone(&state), slot, job).await? {
@@ -479,6 +481,12 @@ pub async fn respond(
         // answer in the same words.
         Err(_) | Ok(Err(ServeError::Render(impasto::Error::DeadlineExceeded))) => {
             guard.token.cancel();
+            if waiting.load(Ordering::Relaxed) {
+                return Err(ServeError::TimeoutBefore {
+                    ms: timeout.as_millis(),
+                    stage: "it was waiting for a worker or for room in the memory budget (--workers, --memory-budget) to render",
+                });
+            }
             let fetching = fetching.lock().unwrap_or_else(|p| p.into_inner()).take();
             return Err(ServeError::Timeout {
                 ms: timeout.as_millis(),
@@ -549,6 +557,9 @@ struct Job {
     /// Whether to paint and encode (else only the estimate: the scene is
     /// known to render).
     paint: bool,
+    /// Set while it waits for its reservation and a worker, for a 504 to
+    /// say so.
+    waiting: Arc<AtomicBool>,
 }
 
 /// The memory estimate, then the render and encoding on a blocking thread
@@ -601,7 +612,9 @@ async fn render_admitted(
         state.admission.units_within_budget(estimate)?;
         return Ok(None);
     }
+    job.waiting.store(true, Ordering::Relaxed);
     let running = state.admission.start(slot, estimate).await?;
+    job.waiting.store(false, Ordering::Relaxed);
     let (renderer, metrics) = (state.renderer.clone(), Arc::clone(&state.metrics));
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
