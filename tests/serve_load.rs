@@ -327,6 +327,55 @@ fn a_parse_reserves_the_tree_its_body_takes_not_the_most_any_body_could() {
 }
 
 #[test]
+fn a_small_body_is_not_made_to_wait_behind_one_waiting_for_more_room_than_is_free() {
+    let server = Server::start(&[
+        "--memory-budget",
+        "16777216",
+        "--max-body",
+        "16777216",
+        "--read-timeout",
+        "60",
+    ]);
+    // 10 MiB held by a client that sends only its headers...
+    let mut idle = connect(&server);
+    idle.write_all(b"POST /render HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\n")
+        .unwrap();
+    server.wait_for("impasto_reserved_render_bytes", 10485760.0);
+    // ... and 8 MiB waited for by another, of the 6 MiB free.
+    let mut waiting = connect(&server);
+    waiting
+        .write_all(b"POST /render HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\nX-Impasto-Timeout-Ms: 30000\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // A small scene fits what is free: it renders, at once.
+    let scene = r##"{ "width": 16, "height": 16, "background": "#336699" }"##;
+    let answer = post(
+        &server.url("/render"),
+        scene,
+        &[("x-impasto-timeout-ms", "5000")],
+    );
+    assert_eq!(answer.0, 200, "{}", String::from_utf8_lossy(&answer.2));
+    drop((idle, waiting));
+}
+
+#[test]
+fn invalid_json_late_in_a_large_body_is_400_without_its_tree_being_built() {
+    // The tree before the error would take about 150 MB: measured, it was
+    // refused as over the 12 MiB budget (413) or, within a larger one,
+    // built before the 400.
+    let server = Server::start(&["--memory-budget", "12582912", "--max-body", "4000000"]);
+    let body = format!(
+        r#"{{"width": 16, "height": 16, "layers": [], "x": [{}]]}}"#,
+        r#"{"a": 0},"#.repeat(200_000)
+    );
+    let answer = post(&server.url("/render"), &body, &[]);
+    let said = String::from_utf8_lossy(&answer.2);
+    assert_eq!(answer.0, 400, "{said}");
+    assert!(said.contains("invalid JSON"), "{said}");
+    assert!(said.contains("\"location\":\"scene\""), "{said}");
+}
+
+#[test]
 fn a_body_longer_than_the_whole_budget_is_413_before_it_is_read() {
     let server = Server::start(&["--memory-budget", "500000"]);
     let mut stream = connect(&server);
@@ -352,6 +401,11 @@ fn a_body_still_arriving_at_the_requests_deadline_is_504_saying_so() {
     let said = read_to_close(&mut slow);
     assert!(said.starts_with("HTTP/1.1 504"), "{said}");
     assert!(said.contains("its body was still arriving"), "{said}");
+    // The rest of the body would be read as the next request.
+    assert!(
+        said.to_ascii_lowercase().contains("connection: close"),
+        "{said}"
+    );
     server.wait_for("impasto_reserved_render_bytes", 0.0);
 }
 

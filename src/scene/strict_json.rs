@@ -348,12 +348,14 @@ impl<'de> Visitor<'de> for Strict<'_> {
 /// parsed, as a parse bounded by a [`Budget`] counts it ([`TreeBytes`]),
 /// found without building it: a parse held to this much
 /// ([`from_slice_within`], `Scene::from_json_within`) is not stopped by it.
-/// For JSON that is not valid, what it takes up to its error, where the
-/// parse stops too; a UTF-8 byte-order mark before it is skipped, as a
-/// scene's is. For a caller that reserves the memory before parsing
-/// (`impasto serve`): a scene of tiny values takes tens of times its text,
-/// one holding an image as a `data:` URL about its text.
-pub fn tree_bytes(bytes: &[u8]) -> u64 {
+/// JSON that is not valid is the error its parse would stop with (its
+/// syntax: a duplicate key is found by the parse); a UTF-8 byte-order mark
+/// before it is skipped, as a scene's is. For a caller that reserves the
+/// memory before parsing (`impasto serve`): a scene of tiny values takes
+/// tens of times its text, one holding an image as a `data:` URL about
+/// its text, and invalid JSON late in a large body is told without the
+/// tree before it being built.
+pub fn tree_bytes(bytes: &[u8]) -> Result<u64, serde_json::Error> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let spent = Spent::new(Budget {
         max_layers: usize::MAX,
@@ -361,8 +363,9 @@ pub fn tree_bytes(bytes: &[u8]) -> u64 {
         tree_limit: "",
     });
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let _ = Measure { spent: &spent }.deserialize(&mut de);
-    spent.peak.get()
+    Measure { spent: &spent }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(spent.peak.get())
 }
 
 /// [`Strict`]'s count without its tree: the same additions in the same
@@ -484,7 +487,7 @@ mod tests {
             "\"\"",
             "7",
         ] {
-            let measured = tree_bytes(text.as_bytes());
+            let measured = tree_bytes(text.as_bytes()).unwrap();
             // The parse counts the same: held to it, it passes; to a byte
             // less (where anything is counted), it stops.
             assert!(
@@ -496,18 +499,15 @@ mod tests {
                 assert!(e.to_string().contains("parsed tree"), "{e}");
             }
         }
-        // Invalid JSON: what it takes up to its error, where the parse
-        // stops with the error, not the bound.
+        // Invalid JSON: the error its parse stops with, where it does.
         let broken = format!("[\"{}\", }}", "y".repeat(1000));
-        let measured = tree_bytes(broken.as_bytes());
-        assert!(measured >= 1000);
-        let e = from_slice_within(broken.as_bytes(), measured).unwrap_err();
-        assert!(!e.to_string().contains("parsed tree"), "{e}");
+        let measured = tree_bytes(broken.as_bytes()).unwrap_err();
+        let parsed = from_slice_within(broken.as_bytes(), u64::MAX).unwrap_err();
+        assert_eq!(measured.to_string(), parsed.to_string());
+        assert!(tree_bytes(b"[1] 2").is_err(), "trailing characters");
         // A byte-order mark is skipped.
-        assert_eq!(
-            tree_bytes("\u{feff}[\"ab\"]".as_bytes()),
-            tree_bytes(b"[\"ab\"]")
-        );
+        let bom = tree_bytes("\u{feff}[\"ab\"]".as_bytes()).unwrap();
+        assert_eq!(bom, tree_bytes(b"[\"ab\"]").unwrap());
     }
 
     /// `from_str` under the default limits' budget.

@@ -2,7 +2,8 @@
 //! requests wait, and every render first reserves its estimated bytes from
 //! the memory budget. A full queue is refused at once (429); a render that
 //! could never fit the budget is refused (413); one that cannot fit now
-//! waits in the queue, in arrival order (tokio's semaphores are fair).
+//! waits in the queue until memory is given back (first-fit:
+//! [`super::memory`]), then for a worker in arrival order.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::ServeError;
+use super::memory::{Memory, Units};
 use super::metrics::Metrics;
 
 /// The memory semaphore counts KiB, so that `acquire_many`'s `u32` covers
@@ -30,7 +32,7 @@ pub struct Admission {
     /// `workers` permits.
     running: Arc<Semaphore>,
     /// The budget in KiB.
-    memory: Arc<Semaphore>,
+    memory: Memory,
     metrics: Arc<Metrics>,
 }
 
@@ -57,7 +59,7 @@ impl Drop for Slot {
 pub struct Running {
     _slot: OwnedSemaphorePermit,
     _worker: OwnedSemaphorePermit,
-    _memory: OwnedSemaphorePermit,
+    _memory: Units,
     bytes: u64,
     metrics: Arc<Metrics>,
 }
@@ -81,7 +83,7 @@ impl Running {
     pub fn keep(&mut self, bytes: u64) -> Held {
         let n = usize::try_from(units(bytes))
             .unwrap_or(usize::MAX)
-            .min(self._memory.num_permits());
+            .min(self._memory.count());
         let permit = self._memory.split(n);
         let kept = if permit.is_some() {
             (n as u64 * UNIT).min(self.bytes)
@@ -105,7 +107,7 @@ impl Running {
 /// ([`Admission::reserve_parse`]).
 #[derive(Debug)]
 pub struct Held {
-    _memory: Option<OwnedSemaphorePermit>,
+    _memory: Option<Units>,
     bytes: u64,
     metrics: Arc<Metrics>,
 }
@@ -163,7 +165,7 @@ impl Admission {
             budget,
             slots: Arc::new(Semaphore::new(workers.saturating_add(queue))),
             running: Arc::new(Semaphore::new(workers)),
-            memory: Arc::new(Semaphore::new(memory_units.min(Semaphore::MAX_PERMITS))),
+            memory: Memory::new(memory_units),
             metrics,
         }
     }
@@ -195,10 +197,7 @@ impl Admission {
     /// free, and holds them.
     async fn hold(&self, bytes: u64) -> Result<Held, ServeError> {
         let need = u32::try_from(units(bytes).min(self.budget / UNIT)).unwrap_or(u32::MAX);
-        let memory = Arc::clone(&self.memory)
-            .acquire_many_owned(need)
-            .await
-            .map_err(|_| ServeError::Draining)?;
+        let memory = self.memory.take(need).await;
         let bytes = u64::from(need) * UNIT;
         let signed = i64::try_from(bytes).unwrap_or(i64::MAX);
         self.metrics
@@ -241,7 +240,7 @@ impl Admission {
         let whole = held.saturating_add(units(tree)).min(self.budget / UNIT);
         let more = u32::try_from(whole.saturating_sub(held)).unwrap_or(u32::MAX);
         if let Some(permit) = body._memory.as_mut() {
-            if let Ok(extra) = Arc::clone(&self.memory).try_acquire_many_owned(more) {
+            if let Some(extra) = self.memory.try_take(more) {
                 permit.merge(extra);
                 let added = u64::from(more) * UNIT;
                 body.bytes += added;
@@ -286,10 +285,7 @@ impl Admission {
     pub async fn start(&self, mut slot: Slot, bytes: u64) -> Result<Running, ServeError> {
         let need = self.units_within_budget(bytes)?;
         let closed = |_| ServeError::Draining;
-        let memory = Arc::clone(&self.memory)
-            .acquire_many_owned(need)
-            .await
-            .map_err(closed)?;
+        let memory = self.memory.take(need).await;
         let worker = Arc::clone(&self.running)
             .acquire_owned()
             .await
@@ -414,6 +410,30 @@ mod tests {
             // A body over the whole budget holds all of it.
             let all = admission.reserve_body(u64::MAX).await.unwrap();
             assert_eq!(all.bytes(), 4 << 20);
+        });
+    }
+
+    #[test]
+    fn a_reservation_that_fits_goes_ahead_of_one_waiting_for_more_than_is_free() {
+        runtime().block_on(async {
+            let metrics = Arc::new(Metrics::default());
+            let admission = Admission::new(1, 1, 4 << 20, Arc::clone(&metrics));
+            let held = admission.reserve_body(2 << 20).await.unwrap();
+            let large = admission.reserve_body(3 << 20);
+            tokio::pin!(large);
+            let waited = tokio::time::timeout(Duration::from_millis(50), &mut large).await;
+            assert!(waited.is_err(), "3 MiB of the 2 free");
+            // 1 MiB fits: it is not made to wait behind the 3 MiB.
+            let small =
+                tokio::time::timeout(Duration::from_millis(50), admission.reserve_body(1 << 20))
+                    .await
+                    .expect("the small reservation waited behind the large one");
+            drop((held, small));
+            let large = tokio::time::timeout(Duration::from_secs(5), large).await;
+            assert_eq!(
+                large.expect("the large one, once free").unwrap().bytes(),
+                3 << 20
+            );
         });
     }
 

@@ -286,6 +286,13 @@ impl IntoResponse for ServeError {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let ServeError::TimeoutBefore { stage, .. } = self {
+            if stage == WAITING_FOR_BODY_ROOM || stage == BODY_ARRIVING {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+        }
         if let ServeError::QueueFull { .. } = self {
             response
                 .headers_mut()
@@ -294,6 +301,14 @@ impl IntoResponse for ServeError {
         response
     }
 }
+
+/// Where a request's deadline passed before its body was read: its 504
+/// says so, and closes the connection (the body's bytes not read would be
+/// taken for the next request).
+pub const WAITING_FOR_BODY_ROOM: &str =
+    "it was waiting for room in the memory budget (--memory-budget) to read its body into";
+/// See [`WAITING_FOR_BODY_ROOM`].
+pub const BODY_ARRIVING: &str = "its body was still arriving";
 
 /// What a 504 adds when a remote image was still being fetched.
 fn still_fetching(fetching: &Option<SceneError>) -> String {

@@ -15,7 +15,7 @@ use impasto::{Limits, Scene, Template};
 use serde_json::{Map, Value};
 
 use super::admission::{Held, Slot};
-use super::error::ServeError;
+use super::error::{ServeError, BODY_ARRIVING, WAITING_FOR_BODY_ROOM};
 use super::metrics::Reason;
 use super::render::{format_named, negotiate, quality, respond, Deadline, Started};
 use super::signing::{self, EXPIRES_PARAM, SIG_PARAM};
@@ -411,9 +411,6 @@ async fn body(
 }
 
 /// Where a request's deadline can pass before its render: its 504 says so.
-const WAITING_FOR_BODY_ROOM: &str =
-    "it was waiting for room in the memory budget (--memory-budget) to read its body into";
-const BODY_ARRIVING: &str = "its body was still arriving";
 const WAITING_FOR_PARSE_ROOM: &str =
     "it was waiting for room in the memory budget (--memory-budget) to parse its body";
 
@@ -486,15 +483,19 @@ fn path_name(name: Result<Path<String>, PathRejection>, uri: &Uri) -> Result<Str
 /// JSON parses into, measured first (`impasto::scene::json_tree_bytes`;
 /// 413 when body and tree could never fit the budget; waited for within
 /// the request's `deadline`, [`super::admission::Admission::reserve_parse`]).
-/// `parse` gets the renderer's limits and the bytes the tree may take. The
+/// `parse` gets the renderer's limits and the bytes the tree may take;
+/// `invalid` makes the error of JSON the measure found invalid. The
 /// reservation ends with the parse; the slot is the render's.
 async fn parse_body<T>(
     state: &AppState,
     deadline: &Deadline,
     (bytes, body): (&[u8], Held),
     parse: impl FnOnce(&Limits, u64) -> T,
+    invalid: impl FnOnce(&serde_json::Error) -> ServeError,
 ) -> Result<(T, Slot), ServeError> {
-    let tree = impasto::scene::json_tree_bytes(bytes);
+    // JSON that is not valid is told as its parse would tell it, without
+    // the tree before its error being built (or waited for).
+    let tree = impasto::scene::json_tree_bytes(bytes).map_err(|e| invalid(&e))?;
     let len = bytes.len() as u64;
     if !state.admission.fits_beside(len, tree) {
         return Err(ServeError::ParseOverBudget {
@@ -509,6 +510,22 @@ async fn parse_body<T>(
     let parsed = parse(&state.renderer.limits(), tree);
     drop(reserved);
     Ok((parsed, slot))
+}
+
+/// A scene body that is not JSON: the error its parse gives.
+fn invalid_scene(e: &serde_json::Error) -> ServeError {
+    let message = format!("invalid JSON: {}", impasto::scene::describe_json_error(e));
+    ServeError::Render(impasto::Error::Scene(impasto::SceneError {
+        location: impasto::Location::Document,
+        field: None,
+        message,
+    }))
+}
+
+/// A template values body that is not JSON: the error its parse gives.
+fn invalid_values(e: &serde_json::Error) -> ServeError {
+    let e = impasto::scene::describe_json_error(e);
+    ServeError::BadRequest(format!("the body is not JSON: {e}"))
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, ServeError> {
@@ -536,10 +553,9 @@ pub async fn render(
     let (scene, slot) = {
         let (bytes, held) = body(&state, &headers, bytes, &deadline).await?;
         let text = utf8(&bytes)?;
-        let (parsed, slot) = parse_body(&state, &deadline, (&bytes, held), |limits, tree| {
-            Scene::from_json_within(text, limits, tree)
-        })
-        .await?;
+        let parse = |limits: &Limits, tree| Scene::from_json_within(text, limits, tree);
+        let (parsed, slot) =
+            parse_body(&state, &deadline, (&bytes, held), parse, invalid_scene).await?;
         (parsed?, slot)
     };
     let started = Started {
@@ -583,10 +599,9 @@ pub async fn post_template(
     // A template that is not there is 404 before its body is read.
     let template = load_template(&state, &name).await?;
     let (bytes, held) = body(&state, &headers, bytes, &deadline).await?;
-    let (parsed, slot) = parse_body(&state, &deadline, (&bytes, held), |_, tree| {
-        impasto::scene::json_from_slice_within(&bytes, tree)
-    })
-    .await?;
+    let parse = |_: &Limits, tree| impasto::scene::json_from_slice_within(&bytes, tree);
+    let (parsed, slot) =
+        parse_body(&state, &deadline, (&bytes, held), parse, invalid_values).await?;
     drop(bytes);
     let values: Map<String, Value> = match parsed {
         Ok(Value::Object(map)) => map,

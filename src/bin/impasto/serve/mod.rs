@@ -7,6 +7,7 @@ mod admission;
 mod error;
 mod handlers;
 mod listen;
+mod memory;
 mod metrics;
 mod remote;
 mod render;
