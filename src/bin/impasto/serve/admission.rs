@@ -229,7 +229,7 @@ impl Admission {
     /// at 820 MB under a 300 MB budget.
     ///
     /// Taken at once when the budget has it. Otherwise the body's bytes are
-    /// given back and the whole waited for, in arrival order: requests that
+    /// given back and the whole waited for (first-fit): requests that
     /// each held a body while they waited for room for a tree could fill
     /// the budget so that none got it (two bodies of a third of the budget
     /// did), until their deadlines. While it waits, the body is memory the
