@@ -122,6 +122,24 @@ impl Spent {
         self.bytes.set(self.bytes.get().saturating_sub(bytes));
     }
 
+    /// Counts an array of `capacity` values growing, as `Vec` grows it
+    /// (doubled, 4 at least), while the old and new buffers are both held;
+    /// its new capacity. The parse and the measure ([`tree_bytes`]) count
+    /// through this and [`Spent::add_entry`], so that they count alike.
+    fn grow_array<E: de::Error>(&self, capacity: usize) -> Result<usize, E> {
+        let new = (capacity * 2).max(4);
+        let moving = TreeBytes::array(capacity);
+        self.add(TreeBytes::array(new) + moving)?;
+        self.release(moving);
+        Ok(new)
+    }
+
+    /// Counts the `n + 1`th entry of an object, its key `key_len` bytes.
+    fn add_entry<E: de::Error>(&self, n: usize, key_len: usize) -> Result<(), E> {
+        let entry = TreeBytes::object(n + 1) - TreeBytes::object(n);
+        self.add(entry + TreeBytes::string(key_len))
+    }
+
     /// Adds `bytes` to the tree's estimate; an error once over the budget.
     fn add<E: de::Error>(&self, bytes: u64) -> Result<(), E> {
         let total = self.bytes.get().saturating_add(bytes);
@@ -307,13 +325,9 @@ impl<'de> Visitor<'de> for Strict<'_> {
                 )));
             }
             if out.len() == out.capacity() {
-                // Grown here, as Vec would, once the budget allows it: while
-                // the values move, the old and the new buffers are both held.
-                let (old, new) = (out.capacity(), (out.capacity() * 2).max(4));
-                let moving = TreeBytes::array(old);
-                self.spent.add(TreeBytes::array(new) + moving)?;
-                self.spent.release(moving);
-                out.reserve_exact(new - old);
+                // Grown here, as Vec would, once the budget allows it.
+                let new = self.spent.grow_array(out.capacity())?;
+                out.reserve_exact(new - out.capacity());
             }
             out.push(v);
         }
@@ -329,9 +343,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
                     super::quoted(&key)
                 )));
             }
-            let n = out.len();
-            let entry = TreeBytes::object(n + 1) - TreeBytes::object(n);
-            self.spent.add(entry + TreeBytes::string(key.len()))?;
+            self.spent.add_entry(out.len(), key.len())?;
             let place = if self.place == Place::Top && key == "layers" {
                 Place::Layers
             } else {
@@ -422,11 +434,7 @@ impl<'de> Visitor<'de> for Measure<'_> {
         let (mut len, mut capacity) = (0usize, 0usize);
         while seq.next_element_seed(self)?.is_some() {
             if len == capacity {
-                let (old, new) = (capacity, (capacity * 2).max(4));
-                let moving = TreeBytes::array(old);
-                self.spent.add(TreeBytes::array(new) + moving)?;
-                self.spent.release(moving);
-                capacity = new;
+                capacity = self.spent.grow_array(capacity)?;
             }
             len += 1;
         }
@@ -436,8 +444,7 @@ impl<'de> Visitor<'de> for Measure<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut n = 0;
         while let Some(key) = map.next_key_seed(KeyLength)? {
-            let entry = TreeBytes::object(n + 1) - TreeBytes::object(n);
-            self.spent.add(entry + TreeBytes::string(key))?;
+            self.spent.add_entry(n, key)?;
             n += 1;
             map.next_value_seed(self)?;
         }

@@ -234,9 +234,8 @@ pub(super) fn shape(
 /// its glyphs' metadata, for [`super::spacing::rtl_shift`].
 fn spaced_attrs(face: &SpanFace, em: f32, divisor: u32) -> Attrs<'_> {
     let base = match divisor {
-        _ if em == 0.0 => Attrs::new(),
-        0 => Attrs::new(),
-        k => Attrs::new().letter_spacing(em / k as f32),
+        k if k > 0 && em != 0.0 => Attrs::new().letter_spacing(em / k as f32),
+        _ => Attrs::new(),
     };
     face.attrs(&base.metadata(divisor as usize))
 }

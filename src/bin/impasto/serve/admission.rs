@@ -67,10 +67,7 @@ pub struct Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
-        let bytes = i64::try_from(self.bytes).unwrap_or(i64::MAX);
-        self.metrics
-            .reserved_bytes
-            .fetch_sub(bytes, Ordering::Relaxed);
+        self.metrics.release(self.bytes);
     }
 }
 
@@ -114,10 +111,7 @@ pub struct Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        let bytes = i64::try_from(self.bytes).unwrap_or(i64::MAX);
-        self.metrics
-            .reserved_bytes
-            .fetch_sub(bytes, Ordering::Relaxed);
+        self.metrics.release(self.bytes);
     }
 }
 
@@ -141,10 +135,7 @@ impl Held {
         // Dropped at once: back in the budget.
         drop(memory.split(extra));
         self.bytes = keep * UNIT;
-        let freed = i64::try_from(extra as u64 * UNIT).unwrap_or(i64::MAX);
-        self.metrics
-            .reserved_bytes
-            .fetch_sub(freed, Ordering::Relaxed);
+        self.metrics.release(extra as u64 * UNIT);
     }
 }
 
@@ -195,19 +186,16 @@ impl Admission {
 
     /// Waits until `bytes` of the budget (the whole budget at most) are
     /// free, and holds them.
-    async fn hold(&self, bytes: u64) -> Result<Held, ServeError> {
+    async fn hold(&self, bytes: u64) -> Held {
         let need = u32::try_from(units(bytes).min(self.budget / UNIT)).unwrap_or(u32::MAX);
         let memory = self.memory.take(need).await;
         let bytes = u64::from(need) * UNIT;
-        let signed = i64::try_from(bytes).unwrap_or(i64::MAX);
-        self.metrics
-            .reserved_bytes
-            .fetch_add(signed, Ordering::Relaxed);
-        Ok(Held {
+        self.metrics.reserve(bytes);
+        Held {
             _memory: Some(memory),
             bytes,
             metrics: Arc::clone(&self.metrics),
-        })
+        }
     }
 
     /// Waits until a request body of `bytes` (its `Content-Length`, or
@@ -216,7 +204,7 @@ impl Admission {
     /// connections send, up to `--max-body` each, are counted in the
     /// budget while they are read and parsed. The whole budget at most (a
     /// body that would need more is refused by the caller).
-    pub async fn reserve_body(&self, bytes: u64) -> Result<Held, ServeError> {
+    pub async fn reserve_body(&self, bytes: u64) -> Held {
         self.hold(bytes).await
     }
 
@@ -235,7 +223,7 @@ impl Admission {
     /// did), until their deadlines. While it waits, the body is memory the
     /// budget does not count; the caller holds an admission [`Slot`] by
     /// then, so that at most `--workers + --queue` such bodies wait.
-    pub async fn reserve_parse(&self, tree: u64, mut body: Held) -> Result<Held, ServeError> {
+    pub async fn reserve_parse(&self, tree: u64, mut body: Held) -> Held {
         let held = units(body.bytes);
         let whole = held.saturating_add(units(tree)).min(self.budget / UNIT);
         let more = u32::try_from(whole.saturating_sub(held)).unwrap_or(u32::MAX);
@@ -244,11 +232,8 @@ impl Admission {
                 permit.merge(extra);
                 let added = u64::from(more) * UNIT;
                 body.bytes += added;
-                let signed = i64::try_from(added).unwrap_or(i64::MAX);
-                self.metrics
-                    .reserved_bytes
-                    .fetch_add(signed, Ordering::Relaxed);
-                return Ok(body);
+                self.metrics.reserve(added);
+                return body;
             }
         }
         drop(body);
@@ -290,10 +275,7 @@ impl Admission {
             .acquire_owned()
             .await
             .map_err(closed)?;
-        let signed = i64::try_from(bytes).unwrap_or(i64::MAX);
-        self.metrics
-            .reserved_bytes
-            .fetch_add(signed, Ordering::Relaxed);
+        self.metrics.reserve(bytes);
         self.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
         let Some(permit) = slot.permit.take() else {
             return Err(ServeError::Internal("admission slot used twice".into()));
@@ -341,24 +323,23 @@ mod tests {
             let reserved = || metrics.reserved_bytes.load(Ordering::Relaxed);
             let body = || admission.reserve_body(0);
             // The tree's bytes, in whole KiB.
-            let small = admission.reserve_parse(1000, body().await.unwrap()).await;
-            assert_eq!(small.unwrap().bytes(), kib(1000));
+            let small = admission.reserve_parse(1000, body().await).await;
+            assert_eq!(small.bytes(), kib(1000));
+            drop(small);
             assert_eq!(reserved(), 0);
             // A tree of the whole budget takes all of it, and the next
             // parse waits until it is done.
-            let whole = admission
-                .reserve_parse(200 << 20, body().await.unwrap())
-                .await;
-            let whole = whole.unwrap();
+            let whole = admission.reserve_parse(200 << 20, body().await).await;
             assert_eq!(whole.bytes(), 200 << 20);
             assert!(admission.fits_beside(0, 200 << 20));
             assert!(!admission.fits_beside(1, 200 << 20));
-            let waiting = admission.reserve_parse(10, body().await.unwrap());
+            let waiting = admission.reserve_parse(10, body().await);
             let waited = tokio::time::timeout(Duration::from_millis(50), waiting).await;
             assert!(waited.is_err(), "the second parse did not wait");
             drop(whole);
-            let next = admission.reserve_parse(10, body().await.unwrap()).await;
-            assert_eq!(next.unwrap().bytes(), kib(10));
+            let next = admission.reserve_parse(10, body().await).await;
+            assert_eq!(next.bytes(), kib(10));
+            drop(next);
             assert_eq!(reserved(), 0);
         });
     }
@@ -371,7 +352,7 @@ mod tests {
             let reserved = || metrics.reserved_bytes.load(Ordering::Relaxed);
             // A body without a length holds --max-body (here 3 MiB) until
             // it is read, then what it took, in whole KiB.
-            let mut body = admission.reserve_body(3 << 20).await.unwrap();
+            let mut body = admission.reserve_body(3 << 20).await;
             assert_eq!(reserved(), 3 << 20);
             body.trim(1500);
             assert_eq!(body.bytes(), 2 * UNIT);
@@ -380,15 +361,12 @@ mod tests {
             body.trim(1 << 30);
             assert_eq!(body.bytes(), 2 * UNIT);
             // Its tree is added to it.
-            let both = admission.reserve_parse(30_000, body).await.unwrap();
+            let both = admission.reserve_parse(30_000, body).await;
             assert_eq!(both.bytes(), 2 * UNIT + kib(30_000));
             assert_eq!(reserved(), both.bytes() as i64);
             drop(both);
-            let body = admission.reserve_body(1500).await.unwrap();
-            let both = admission
-                .reserve_parse((4 << 20) - 2048, body)
-                .await
-                .unwrap();
+            let body = admission.reserve_body(1500).await;
+            let both = admission.reserve_parse((4 << 20) - 2048, body).await;
             assert_eq!(both.bytes(), 4 << 20);
             // The budget is full: the next body waits.
             let waiting = admission.reserve_body(1);
@@ -401,14 +379,14 @@ mod tests {
             assert_eq!(odd.usable(), 976 * UNIT);
             assert!(odd.fits_beside(100, 975 * UNIT));
             assert!(!odd.fits_beside(100, 975 * UNIT + 1));
-            let body = odd.reserve_body(100).await.unwrap();
+            let body = odd.reserve_body(100).await;
             let both =
                 tokio::time::timeout(Duration::from_secs(5), odd.reserve_parse(975 * UNIT, body))
                     .await
                     .expect("the tree fits beside the body");
-            assert_eq!(both.unwrap().bytes(), 976 * UNIT);
+            assert_eq!(both.bytes(), 976 * UNIT);
             // A body over the whole budget holds all of it.
-            let all = admission.reserve_body(u64::MAX).await.unwrap();
+            let all = admission.reserve_body(u64::MAX).await;
             assert_eq!(all.bytes(), 4 << 20);
         });
     }
@@ -418,7 +396,7 @@ mod tests {
         runtime().block_on(async {
             let metrics = Arc::new(Metrics::default());
             let admission = Admission::new(1, 1, 4 << 20, Arc::clone(&metrics));
-            let held = admission.reserve_body(2 << 20).await.unwrap();
+            let held = admission.reserve_body(2 << 20).await;
             let large = admission.reserve_body(3 << 20);
             tokio::pin!(large);
             let waited = tokio::time::timeout(Duration::from_millis(50), &mut large).await;
@@ -430,10 +408,7 @@ mod tests {
                     .expect("the small reservation waited behind the large one");
             drop((held, small));
             let large = tokio::time::timeout(Duration::from_secs(5), large).await;
-            assert_eq!(
-                large.expect("the large one, once free").unwrap().bytes(),
-                3 << 20
-            );
+            assert_eq!(large.expect("the large one, once free").bytes(), 3 << 20);
         });
     }
 
@@ -444,14 +419,14 @@ mod tests {
             let metrics = Arc::new(Metrics::default());
             let admission = Admission::new(1, 1, 4 << 20, Arc::clone(&metrics));
             // Two bodies of a MiB, read; each tree would take the budget.
-            let first = admission.reserve_body(1 << 20).await.unwrap();
-            let second = admission.reserve_body(1 << 20).await.unwrap();
+            let first = admission.reserve_body(1 << 20).await;
+            let second = admission.reserve_body(1 << 20).await;
             // Each gives its body back when its tree does not fit, and
             // waits for body and tree together; one gets them, parses and
             // lets them go, then the other.
             let admission = &admission;
             let parse = |body| async move {
-                let both = admission.reserve_parse(3 << 20, body).await.unwrap();
+                let both = admission.reserve_parse(3 << 20, body).await;
                 both.bytes()
             };
             let both = futures_join(parse(first), parse(second));

@@ -135,7 +135,7 @@ pub enum ServeError {
         /// The deadline that applied, in milliseconds.
         ms: u128,
         /// Where it was.
-        stage: &'static str,
+        stage: Stage,
     },
     /// A body whose JSON's tree, beside the body, would take more than the
     /// whole memory budget (413).
@@ -287,7 +287,7 @@ impl IntoResponse for ServeError {
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let ServeError::TimeoutBefore { stage, .. } = self {
-            if stage == WAITING_FOR_BODY_ROOM || stage == BODY_ARRIVING {
+            if stage.body_unread() {
                 response
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -302,13 +302,38 @@ impl IntoResponse for ServeError {
     }
 }
 
-/// Where a request's deadline passed before its body was read: its 504
-/// says so, and closes the connection (the body's bytes not read would be
-/// taken for the next request).
-pub const WAITING_FOR_BODY_ROOM: &str =
-    "it was waiting for room in the memory budget (--memory-budget) to read its body into";
-/// See [`WAITING_FOR_BODY_ROOM`].
-pub const BODY_ARRIVING: &str = "its body was still arriving";
+/// Where a request was when its deadline passed before its render began:
+/// its 504 says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Waiting for room in the budget to read its body into.
+    BodyRoom,
+    /// Its body still arriving.
+    BodyArriving,
+    /// Waiting for room in the budget to parse its body.
+    ParseRoom,
+    /// Waiting for a worker or for room in the budget to render.
+    RenderRoom,
+}
+
+impl Stage {
+    /// Whether the body was not all read: the answer closes the connection
+    /// (the rest of the body would be taken for the next request).
+    pub fn body_unread(self) -> bool {
+        matches!(self, Stage::BodyRoom | Stage::BodyArriving)
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::BodyRoom => "it was waiting for room in the memory budget (--memory-budget) to read its body into",
+            Stage::BodyArriving => "its body was still arriving",
+            Stage::ParseRoom => "it was waiting for room in the memory budget (--memory-budget) to parse its body",
+            Stage::RenderRoom => "it was waiting for a worker or for room in the memory budget (--workers, --memory-budget) to render",
+        })
+    }
+}
 
 /// What a 504 adds when a remote image was still being fetched.
 fn still_fetching(fetching: &Option<SceneError>) -> String {

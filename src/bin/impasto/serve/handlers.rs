@@ -15,7 +15,7 @@ use impasto::{Limits, Scene, Template};
 use serde_json::{Map, Value};
 
 use super::admission::{Held, Slot};
-use super::error::{ServeError, BODY_ARRIVING, WAITING_FOR_BODY_ROOM};
+use super::error::{ServeError, Stage};
 use super::metrics::Reason;
 use super::render::{format_named, negotiate, quality, respond, Deadline, Started};
 use super::signing::{self, EXPIRES_PARAM, SIG_PARAM};
@@ -359,7 +359,7 @@ async fn body(
     }
     let most = declared.unwrap_or(state.max_body as u64);
     let reserve = state.admission.reserve_body(most);
-    let mut held = deadline.within(WAITING_FOR_BODY_ROOM, reserve).await?;
+    let mut held = deadline.within(Stage::BodyRoom, reserve).await?;
     // What may be read into: the reservation (less than --max-body only
     // where the budget is; a declared length over it was refused above).
     let room = usize::try_from(held.bytes())
@@ -404,15 +404,11 @@ async fn body(
             .map_err(|_| ServeError::SlowBody {
                 secs: state.read_timeout.as_secs_f64(),
             })??,
-        false => deadline.within(BODY_ARRIVING, read).await?,
+        false => deadline.within(Stage::BodyArriving, read).await??,
     };
     held.trim(bytes.len() as u64);
     Ok((bytes, held))
 }
-
-/// Where a request's deadline can pass before its render: its 504 says so.
-const WAITING_FOR_PARSE_ROOM: &str =
-    "it was waiting for room in the memory budget (--memory-budget) to parse its body";
 
 /// 503 for a request that reaches its handler once the server drains (one
 /// whose handler started before, its body still arriving, is answered).
@@ -506,7 +502,7 @@ async fn parse_body<T>(
     }
     let slot = state.admission.enter()?;
     let reserve = state.admission.reserve_parse(tree, body);
-    let reserved = deadline.within(WAITING_FOR_PARSE_ROOM, reserve).await?;
+    let reserved = deadline.within(Stage::ParseRoom, reserve).await?;
     let parsed = parse(&state.renderer.limits(), tree);
     drop(reserved);
     Ok((parsed, slot))

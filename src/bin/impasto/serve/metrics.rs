@@ -142,6 +142,18 @@ impl Metrics {
         *map.entry(status).or_insert(0) += 1;
     }
 
+    /// Counts `bytes` more reserved from the memory budget.
+    pub fn reserve(&self, bytes: u64) {
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        self.reserved_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts `bytes` of the memory budget given back.
+    pub fn release(&self, bytes: u64) {
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        self.reserved_bytes.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
     /// Counts one refusal.
     pub fn reject(&self, reason: Reason) {
         let i = Reason::ALL.iter().position(|r| *r == reason).unwrap_or(0);

@@ -15,7 +15,7 @@ use impasto::{Assets, CancelToken, LayerKind, RenderOptions, Scene};
 use sha2::{Digest, Sha256};
 
 use super::admission::{Held, Slot};
-use super::error::ServeError;
+use super::error::{ServeError, Stage};
 use super::metrics::{Metrics, Reason};
 use super::remote::{self, Fetched};
 use super::AppState;
@@ -281,7 +281,7 @@ impl Deadline {
 
     /// The 504 of a request whose deadline passed at `stage`, before its
     /// render.
-    pub fn passed(&self, stage: &'static str) -> ServeError {
+    pub fn passed(&self, stage: Stage) -> ServeError {
         ServeError::TimeoutBefore {
             ms: self.timeout.as_millis(),
             stage,
@@ -292,12 +292,12 @@ impl Deadline {
     /// past it.
     pub async fn within<T>(
         &self,
-        stage: &'static str,
-        work: impl std::future::Future<Output = Result<T, ServeError>>,
+        stage: Stage,
+        work: impl std::future::Future<Output = T>,
     ) -> Result<T, ServeError> {
         tokio::time::timeout_at(self.at.into(), work)
             .await
-            .unwrap_or_else(|_| Err(self.passed(stage)))
+            .map_err(|_| self.passed(stage))
     }
 }
 
@@ -428,7 +428,7 @@ pub async fn respond(
         return Ok(not_modified(&state, etag, expires));
     }
     let Deadline {
-        at: deadline,
+        at: deadline_at,
         timeout,
     } = deadline;
     let token = CancelToken::new();
@@ -448,7 +448,7 @@ pub async fn respond(
         };
         let scene = Arc::new(scene);
         let fetched = match remote {
-            true => fetch(&state, &scene, deadline, &token, &fetching).await?,
+            true => fetch(&state, &scene, deadline_at, &token, &fetching).await?,
             false => Fetched::default(),
         };
         let etag = match local_etag {
@@ -462,7 +462,7 @@ pub async fn respond(
             scene,
             assets: fetched.assets,
             format,
-            deadline,
+            deadline: deadline_at,
             token,
             paint: !head && !matches_any(headers),
             waiting: Arc::clone(&waiting),
@@ -474,7 +474,7 @@ pub async fn respond(
             },
         )
     };
-    let result = tokio::time::timeout_at(deadline.into(), work).await;
+    let result = tokio::time::timeout_at(deadline_at.into(), work).await;
     guard.armed = false;
     let image = match result {
         // This deadline, or the render's own a moment before it: the same
@@ -482,10 +482,7 @@ pub async fn respond(
         Err(_) | Ok(Err(ServeError::Render(impasto::Error::DeadlineExceeded))) => {
             guard.token.cancel();
             if waiting.load(Ordering::Relaxed) {
-                return Err(ServeError::TimeoutBefore {
-                    ms: timeout.as_millis(),
-                    stage: "it was waiting for a worker or for room in the memory budget (--workers, --memory-budget) to render",
-                });
+                return Err(deadline.passed(Stage::RenderRoom));
             }
             let fetching = fetching.lock().unwrap_or_else(|p| p.into_inner()).take();
             return Err(ServeError::Timeout {
